@@ -1,0 +1,85 @@
+package runtime
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+)
+
+// Attempt is one run of a worker: what its run function gets besides its
+// context. Every call on an attempt that is no longer its child's current
+// one is ignored and counted as fenced.
+type Attempt struct {
+	slot    *slot
+	gen     uint64
+	number  int
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	release context.CancelFunc // of the deadline context, when Timeout is set
+	done    <-chan struct{}    // closed when the supervisor run that started it ends
+
+	readied   atomic.Bool
+	beatFence atomic.Bool // a fenced Beat was already reported
+	lastBeat  atomic.Int64
+	logger    atomic.Pointer[slog.Logger]
+	wdIndex   int  // position in the watchdog's list; guarded by its mutex
+	staleSent bool // guarded by the watchdog's mutex
+}
+
+// Path is the child's path in the tree, such as "shop/ingest/fetch".
+func (a *Attempt) Path() string { return a.slot.path }
+
+// Name is the child's name, the last element of its path.
+func (a *Attempt) Name() string { return a.slot.name }
+
+// Generation identifies this start of the child: each start gets the next one.
+func (a *Attempt) Generation() uint64 { return a.gen }
+
+// Number is 1 plus the restarts since the child's first start or, later,
+// since an attempt last stayed up for its backoff's ResetAfter. It is the n
+// of the backoff formula for the next restart.
+func (a *Attempt) Number() int { return a.number }
+
+// Current reports whether this attempt is still its child's current one.
+func (a *Attempt) Current() bool { return a.slot.cur.Load() == a }
+
+// Ready reports that the child is ready: its dependents may start. Only the
+// first call of a current attempt counts.
+func (a *Attempt) Ready() {
+	if a.slot.cur.Load() != a {
+		a.slot.fence(a, SignalReady)
+		return
+	}
+	if a.readied.CompareAndSwap(false, true) {
+		a.slot.sup.post(a.done, message{kind: msgReady, slot: a.slot, gen: a.gen})
+	}
+}
+
+// Beat tells the watchdog that the attempt is alive. It is an atomic store
+// and does not allocate.
+func (a *Attempt) Beat() {
+	if a.slot.cur.Load() != a {
+		if a.beatFence.CompareAndSwap(false, true) {
+			a.slot.fence(a, SignalBeat)
+		} else {
+			a.slot.fenced.Add(1)
+		}
+		return
+	}
+	a.lastBeat.Store(a.slot.sup.tree.clock.Load())
+}
+
+// Logger returns the tree's logger with the child's path, generation and
+// attempt number attached.
+func (a *Attempt) Logger() *slog.Logger {
+	if l := a.logger.Load(); l != nil {
+		return l
+	}
+	base := a.slot.sup.tree.opts.logger
+	if base == nil {
+		base = slog.Default()
+	}
+	l := base.With(slog.String("child", a.slot.path), slog.Uint64("generation", a.gen), slog.Int("attempt", a.number))
+	a.logger.Store(l)
+	return l
+}

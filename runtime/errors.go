@@ -1,0 +1,102 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors, for errors.Is.
+var (
+	// ErrDoNotRestart, wrapped in a run function's error, ends the child for
+	// good whatever its restart type.
+	ErrDoNotRestart = errors.New("arbor: do not restart")
+	// ErrRestartLimit is wrapped by a GiveUpError: a supervisor saw more
+	// restarts than its limit allows.
+	ErrRestartLimit = errors.New("arbor: restart limit exceeded")
+	// ErrPanic is wrapped by a PanicError.
+	ErrPanic = errors.New("arbor: panic")
+	// ErrAttemptTimeout is the cause of an attempt that ran past its timeout.
+	ErrAttemptTimeout = errors.New("arbor: attempt timed out")
+	// ErrReadyTimeout is the cause of an attempt that did not call Ready in time.
+	ErrReadyTimeout = errors.New("arbor: not ready in time")
+	// ErrHeartbeatTimeout is the cause of an attempt that stopped calling Beat.
+	ErrHeartbeatTimeout = errors.New("arbor: heartbeat missed")
+	// ErrStopped is the cancellation cause of an attempt its supervisor stops:
+	// for shutdown, or to restart it with a failed sibling.
+	ErrStopped = errors.New("arbor: stopped by supervisor")
+	// ErrAbandoned describes an attempt that ignored cancellation past its
+	// grace and was detached from its slot.
+	ErrAbandoned = errors.New("arbor: abandoned")
+	// ErrInvalidSpec is wrapped by every SpecError.
+	ErrInvalidSpec = errors.New("arbor: invalid spec")
+	// ErrAlreadyRunning is returned by Run while the tree runs.
+	ErrAlreadyRunning = errors.New("arbor: tree is already running")
+	// ErrTreeEnded is returned by Run, and by controls, once the tree has ended.
+	ErrTreeEnded = errors.New("arbor: tree has ended")
+)
+
+// SpecError reports one invalid field of a Spec.
+type SpecError struct {
+	Path  string // the supervisor or child, such as "shop/db"
+	Field string // such as "Backoff.Jitter"
+	Msg   string
+}
+
+func (e *SpecError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("arbor: invalid spec: %s: %s", e.Path, e.Msg)
+	}
+	return fmt.Sprintf("arbor: invalid spec: %s: %s: %s", e.Path, e.Field, e.Msg)
+}
+
+// Unwrap returns ErrInvalidSpec.
+func (e *SpecError) Unwrap() error { return ErrInvalidSpec }
+
+// PanicError is the failure of an attempt whose run function panicked.
+type PanicError struct {
+	Value any
+	Stack []byte // the panicking goroutine's stack
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+// Unwrap returns ErrPanic and, when the panic value is an error, that error.
+func (e *PanicError) Unwrap() []error {
+	if err, ok := e.Value.(error); ok {
+		return []error{ErrPanic, err}
+	}
+	return []error{ErrPanic}
+}
+
+// ChildError is a child's failure with the context it happened in.
+type ChildError struct {
+	Path       string
+	Generation uint64
+	Attempt    int
+	Exit       ExitKind
+	Err        error
+}
+
+func (e *ChildError) Error() string {
+	return fmt.Sprintf("%s (generation %d, attempt %d): %s: %v", e.Path, e.Generation, e.Attempt, e.Exit, e.Err)
+}
+
+func (e *ChildError) Unwrap() error { return e.Err }
+
+// GiveUpError is how a supervisor fails when restarts exceed its limit. Child
+// names the child whose failure crossed the limit, and Err is that failure.
+type GiveUpError struct {
+	Supervisor string
+	Child      string
+	Max        int
+	Window     time.Duration
+	Err        error
+}
+
+func (e *GiveUpError) Error() string {
+	return fmt.Sprintf("arbor: %s gave up: more than %d restarts in %v: %v", e.Supervisor, e.Max, e.Window, e.Err)
+}
+
+// Unwrap returns ErrRestartLimit and the last failure.
+func (e *GiveUpError) Unwrap() []error { return []error{ErrRestartLimit, e.Err} }

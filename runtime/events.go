@@ -1,0 +1,223 @@
+package runtime
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// EventKind says which transition an Event reports.
+type EventKind uint8
+
+// The transitions of a child, and of a supervisor (GaveUp, ShuttingDown).
+const (
+	EventStarting         EventKind = iota + 1 // a new attempt is about to run
+	EventStarted                               // the attempt's goroutine runs
+	EventReady                                 // the attempt called Ready
+	EventExited                                // the attempt returned on its own
+	EventRestartScheduled                      // a restart waits for Delay
+	EventRestarted                             // a restarted child runs again
+	EventStopped                               // an attempt its supervisor stopped has returned
+	EventAbandoned                             // an attempt ignored cancellation past its grace
+	EventFenced                                // a report from an attempt that is no longer current was dropped
+	EventGaveUp                                // a supervisor exceeded its restart limit
+	EventShuttingDown                          // a supervisor began stopping its children
+	EventWaiting                               // a child waits for its After list to be ready
+)
+
+var eventNames = [...]string{
+	EventStarting:         "starting",
+	EventStarted:          "started",
+	EventReady:            "ready",
+	EventExited:           "exited",
+	EventRestartScheduled: "restart scheduled",
+	EventRestarted:        "restarted",
+	EventStopped:          "stopped",
+	EventAbandoned:        "abandoned",
+	EventFenced:           "fenced",
+	EventGaveUp:           "gave up",
+	EventShuttingDown:     "shutting down",
+	EventWaiting:          "waiting",
+}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && eventNames[k] != "" {
+		return eventNames[k]
+	}
+	return fmt.Sprintf("EventKind(%d)", k)
+}
+
+// ExitKind classifies how an attempt ended.
+type ExitKind uint8
+
+// The classes of exit. Error, Panic and Timeout are failures.
+const (
+	ExitNone      ExitKind = iota // no attempt has ended yet
+	ExitSuccess                   // returned nil without being asked to stop
+	ExitError                     // returned an error
+	ExitPanic                     // panicked
+	ExitCancelled                 // returned after its supervisor stopped it
+	ExitTimeout                   // ran past its timeout, readiness or heartbeat deadline
+)
+
+var exitNames = [...]string{"none", "success", "error", "panic", "cancelled", "timeout"}
+
+func (k ExitKind) String() string {
+	if int(k) < len(exitNames) {
+		return exitNames[k]
+	}
+	return fmt.Sprintf("ExitKind(%d)", k)
+}
+
+// Failure reports whether the exit counts as a failure.
+func (k ExitKind) Failure() bool { return k == ExitError || k == ExitPanic || k == ExitTimeout }
+
+// Signal names what a fenced report was.
+type Signal uint8
+
+// The reports an attempt makes.
+const (
+	SignalExit Signal = iota + 1
+	SignalReady
+	SignalBeat
+)
+
+var signalNames = [...]string{SignalExit: "exit", SignalReady: "ready", SignalBeat: "beat"}
+
+func (s Signal) String() string {
+	if int(s) < len(signalNames) && signalNames[s] != "" {
+		return signalNames[s]
+	}
+	return fmt.Sprintf("Signal(%d)", s)
+}
+
+// Event is one transition in a tree. Fields that do not apply to its Kind are
+// zero.
+type Event struct {
+	Kind       EventKind
+	Time       time.Time
+	Path       string // the child, or the supervisor for GaveUp and ShuttingDown
+	Generation uint64
+	Attempt    int
+	Exit       ExitKind      // Exited, Stopped
+	Err        error         // the exit's error, the give-up error, or why a supervisor stops
+	Delay      time.Duration // RestartScheduled; the grace waited for Abandoned
+	Restarts   int           // Restarted
+	Signal     Signal        // Fenced
+	Waiting    []string      // Waiting: the siblings not yet ready
+}
+
+func (e Event) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", e.Path, e.Kind)
+	if e.Generation != 0 {
+		fmt.Fprintf(&b, " gen=%d attempt=%d", e.Generation, e.Attempt)
+	}
+	switch e.Kind {
+	case EventExited, EventStopped:
+		fmt.Fprintf(&b, " exit=%s", e.Exit)
+	case EventRestartScheduled:
+		fmt.Fprintf(&b, " delay=%v", e.Delay)
+	case EventRestarted:
+		fmt.Fprintf(&b, " restarts=%d", e.Restarts)
+	case EventAbandoned:
+		fmt.Fprintf(&b, " after=%v", e.Delay)
+	case EventFenced:
+		fmt.Fprintf(&b, " signal=%s", e.Signal)
+	case EventWaiting:
+		fmt.Fprintf(&b, " for=%s", strings.Join(e.Waiting, ","))
+	}
+	if e.Err != nil {
+		fmt.Fprintf(&b, " err=%q", e.Err.Error())
+	}
+	return b.String()
+}
+
+// DefaultEventBuffer is how many events wait for a slow observer before new
+// ones are dropped.
+const DefaultEventBuffer = 1024
+
+// eventQueue hands events from supervisors to the observer's goroutine. Push
+// never blocks: when the buffer is full the event is dropped and counted.
+type eventQueue struct {
+	mu      sync.Mutex
+	buf     []Event // ring
+	head, n int
+	dropped uint64
+	closed  bool
+	wake    chan struct{}
+	done    chan struct{}
+	deliver func(Event)
+}
+
+func newEventQueue(size int, deliver func(Event)) *eventQueue {
+	return &eventQueue{
+		buf:     make([]Event, size),
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+		deliver: deliver,
+	}
+}
+
+func (q *eventQueue) push(e Event) {
+	q.mu.Lock()
+	if q.closed || q.n == len(q.buf) {
+		q.dropped++
+		q.mu.Unlock()
+		return
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = e
+	q.n++
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *eventQueue) droppedCount() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.dropped
+}
+
+// loop delivers events until close is called and the buffer is empty.
+func (q *eventQueue) loop() {
+	defer close(q.done)
+	batch := make([]Event, 0, 64)
+	for {
+		q.mu.Lock()
+		for q.n > 0 && len(batch) < cap(batch) {
+			batch = append(batch, q.buf[q.head])
+			q.buf[q.head] = Event{}
+			q.head = (q.head + 1) % len(q.buf)
+			q.n--
+		}
+		closed := q.closed && q.n == 0
+		q.mu.Unlock()
+		for _, e := range batch {
+			q.deliver(e)
+		}
+		if len(batch) > 0 {
+			batch = batch[:0]
+			continue
+		}
+		if closed {
+			return
+		}
+		<-q.wake
+	}
+}
+
+// close stops accepting events and waits until the buffered ones are delivered.
+func (q *eventQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	<-q.done
+}

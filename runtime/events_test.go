@@ -1,0 +1,141 @@
+package runtime_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+func TestEventsOfALife(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		fail := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: constBackoff(time.Second), Children: []runtime.Child{
+			{Name: "a", Run: failing(fail)},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		close(fail)
+		time.Sleep(2 * time.Second)
+		require.NoError(t, stop())
+		assert.Equal(t, []string{
+			"a starting", "a started", "a exited", "a restart scheduled",
+			"a starting", "a started", "a restarted", " shutting down", "a stopped",
+		}, rec.trace())
+		ev := rec.all()
+		assert.Equal(t, runtime.ExitError, ev[2].Exit)
+		assert.ErrorIs(t, ev[2].Err, errBoom)
+		assert.Equal(t, time.Second, ev[3].Delay)
+		assert.Equal(t, uint64(2), ev[6].Generation)
+		assert.Equal(t, 1, ev[6].Restarts)
+		assert.Equal(t, runtime.ExitCancelled, ev[8].Exit)
+		for _, e := range ev {
+			assert.False(t, e.Time.IsZero())
+		}
+	})
+}
+
+// TestSlowObserverNeverStallsSupervision: restarts go on while the observer
+// is stuck; what does not fit the buffer is dropped and counted.
+func TestSlowObserverNeverStallsSupervision(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		unblock := make(chan struct{})
+		var seen atomic.Int32
+		var starts atomic.Int32
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff,
+			RestartLimit: &runtime.RestartLimit{Max: 1000, Window: time.Second},
+			Children: []runtime.Child{{Name: "a", Run: func(ctx context.Context, a *runtime.Attempt) error {
+				if starts.Add(1) < 100 {
+					return errBoom
+				}
+				<-ctx.Done()
+				return nil
+			}}}},
+			runtime.WithEventBuffer(8),
+			runtime.WithObserver(func(runtime.Event) {
+				<-unblock
+				seen.Add(1)
+			}))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		assert.EqualValues(t, 100, starts.Load(), "99 restarts while the observer is stuck")
+		dropped := tr.Snapshot().DroppedEvents
+		assert.Greater(t, dropped, uint64(300))
+		close(unblock)
+		require.NoError(t, stop())
+		total := 100*2 + 99*3 + 2 // starting+started each; exited+restart scheduled+restarted per failure; shutting down+stopped
+		assert.EqualValues(t, total, uint64(seen.Load())+tr.Snapshot().DroppedEvents)
+	})
+}
+
+func TestLoggerReceivesEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var buf bytes.Buffer
+		logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "a", Restart: runtime.Transient, Run: func(ctx context.Context, a *runtime.Attempt) error {
+				a.Logger().Info("hello")
+				if a.Generation() == 1 {
+					return errBoom
+				}
+				<-ctx.Done()
+				return nil
+			}},
+		}}, runtime.WithLogger(logger))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.NoError(t, stop())
+		out := buf.String()
+		assert.Contains(t, out, `level=WARN msg="arbor: exited" path=t/a generation=1 attempt=1 exit=error err=boom`)
+		assert.Contains(t, out, `msg=hello child=t/a generation=2 attempt=2`)
+		assert.NotContains(t, out, "starting", "debug events stay below the handler's level")
+		assert.Equal(t, 1, strings.Count(out, "shutting down"))
+	})
+}
+
+func TestEventString(t *testing.T) {
+	e := runtime.Event{Kind: runtime.EventExited, Path: "t/a", Generation: 2, Attempt: 1, Exit: runtime.ExitPanic, Err: errBoom}
+	assert.Equal(t, `t/a exited gen=2 attempt=1 exit=panic err="boom"`, e.String())
+	assert.Equal(t, "restart scheduled", runtime.EventRestartScheduled.String())
+	assert.Equal(t, "timeout", runtime.ExitTimeout.String())
+	assert.True(t, runtime.ExitTimeout.Failure())
+	assert.False(t, runtime.ExitCancelled.Failure())
+	assert.Equal(t, "backoff", runtime.StateBackoff.String())
+}
+
+// TestSnapshotIsSafeConcurrently reads snapshots and handles while children
+// restart; run it under -race.
+func TestSnapshotIsSafeConcurrently(t *testing.T) {
+	var starts atomic.Int32
+	tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff,
+		RestartLimit: &runtime.RestartLimit{Max: 1 << 30, Window: time.Second},
+		Children: []runtime.Child{
+			{Name: "a", Run: alwaysFail(&starts)},
+			{Name: "n", Supervisor: &runtime.Spec{Backoff: noBackoff, RestartLimit: &runtime.RestartLimit{Max: 1 << 30, Window: time.Second},
+				Children: []runtime.Child{{Name: "b", Run: alwaysFail(&starts)}}}},
+		}})
+	stop, _ := start(t, tr)
+	h := tr.Handle("t/n/b")
+	require.NotNil(t, h)
+	assert.Nil(t, tr.Handle("t/nope"))
+	for starts.Load() < 1000 {
+		snap := tr.Snapshot()
+		require.Len(t, snap.Children, 3)
+		assert.Equal(t, []string{"t/a", "t/n", "t/n/b"}, []string{snap.Children[0].Path, snap.Children[1].Path, snap.Children[2].Path})
+		_ = h.Status()
+		_ = h.State()
+	}
+	require.NoError(t, stop())
+	assert.Equal(t, "t/n/b", h.Path())
+	assert.Greater(t, h.Status().Restarts, 0)
+}

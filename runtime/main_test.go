@@ -1,0 +1,139 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+var errBoom = errors.New("boom")
+
+// recorder keeps every event a tree emits.
+type recorder struct {
+	mu     sync.Mutex
+	events []runtime.Event
+}
+
+func (r *recorder) observe(e runtime.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+}
+
+func (r *recorder) all() []runtime.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.events)
+}
+
+// of returns the events of one kind.
+func (r *recorder) of(kind runtime.EventKind) []runtime.Event {
+	var out []runtime.Event
+	for _, e := range r.all() {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// trace renders the events as "path kind" lines, optionally only some kinds.
+func (r *recorder) trace(kinds ...runtime.EventKind) []string {
+	var out []string
+	for _, e := range r.all() {
+		if len(kinds) == 0 || slices.Contains(kinds, e.Kind) {
+			_, path, _ := strings.Cut(e.Path, "/") // without the tree's name
+			out = append(out, path+" "+e.Kind.String())
+		}
+	}
+	return out
+}
+
+// journal is an ordered log that run functions write to.
+type journal struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (j *journal) add(s string) {
+	j.mu.Lock()
+	j.lines = append(j.lines, s)
+	j.mu.Unlock()
+}
+
+func (j *journal) get() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.lines)
+}
+
+// idle logs its start and stop and runs until cancelled.
+func idle(j *journal, name string) runtime.RunFunc {
+	return func(ctx context.Context, a *runtime.Attempt) error {
+		j.add("start " + name)
+		<-ctx.Done()
+		j.add("stop " + name)
+		return nil
+	}
+}
+
+// noBackoff restarts at once.
+var noBackoff = &runtime.Backoff{}
+
+// constBackoff restarts after d, without jitter; attempt numbers keep
+// counting up.
+func constBackoff(d time.Duration) *runtime.Backoff {
+	return &runtime.Backoff{Initial: d, Max: d, ResetAfter: time.Hour}
+}
+
+func mustNew(t *testing.T, spec runtime.Spec, opts ...runtime.Option) *runtime.Tree {
+	t.Helper()
+	tr, err := runtime.New(spec, opts...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return tr
+}
+
+// start runs tr in the background; the returned function cancels it and
+// returns Run's error.
+func start(t *testing.T, tr *runtime.Tree) (stop func() error, done <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan error, 1)
+	go func() { ch <- tr.Run(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			err = <-ch
+		})
+		return err
+	}
+	t.Cleanup(func() { stop() }) // so that a failing test still ends its tree
+	return stop, ch
+}
+
+func status(t *testing.T, tr *runtime.Tree, path string) runtime.ChildStatus {
+	t.Helper()
+	c, ok := tr.Snapshot().Child(path)
+	if !ok {
+		t.Fatalf("no child %s in snapshot", path)
+	}
+	return c
+}
+
+func joinLines(s []string) string { return strings.Join(s, "\n") }

@@ -1,0 +1,236 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+)
+
+// slot holds one child: its spec, its current attempt and its history.
+type slot struct {
+	sup        *supervisor
+	spec       *Child
+	name, path string
+	rank       int     // position in the supervisor's start order
+	deps       []*slot // the After list
+	dependents []*slot // siblings whose After list names this one, in start order
+	sub        *supervisor
+	backoff    Backoff
+	limit      *RestartLimit // the child's own limit, if any
+	grace      time.Duration // 0 for nested supervisors: they bound themselves
+
+	cur    atomic.Pointer[Attempt]
+	fenced atomic.Uint64
+
+	// Owned by the supervisor's goroutine.
+	gen       uint64
+	streak    int       // restarts since the child last stayed up for ResetAfter
+	seq       uint64    // start sequence of the current attempt
+	readyAt   time.Time // when the current attempt became ready
+	stopCause error     // why the supervisor cancelled the current attempt
+	stopAt    time.Time
+	failStop  bool // the stop is a failure: a missed deadline
+	pending   bool // wants to start once its After list is ready
+	member    bool // part of the group restart in progress
+	completed bool // ended for good after a success
+	timer     *time.Timer
+	timerSeq  uint64
+	deadline  *time.Timer
+	window    []time.Time
+
+	st status // guarded by sup.mu
+}
+
+// status is what snapshots read.
+type status struct {
+	state     State
+	since     time.Time
+	gen       uint64
+	attempt   int
+	restarts  int
+	abandoned int
+	lastExit  ExitKind
+	lastErr   error
+}
+
+func (s *slot) statusLocked() ChildStatus {
+	return ChildStatus{
+		Path:       s.path,
+		Supervisor: s.sub != nil,
+		State:      s.st.state,
+		Since:      s.st.since,
+		Generation: s.st.gen,
+		Attempt:    s.st.attempt,
+		Restarts:   s.st.restarts,
+		Abandoned:  s.st.abandoned,
+		Fenced:     s.fenced.Load(),
+		LastExit:   s.st.lastExit,
+		LastError:  s.st.lastErr,
+	}
+}
+
+// setState records a new state for snapshots.
+func (s *slot) setState(st State, now time.Time) {
+	s.sup.mu.Lock()
+	s.st.state = st
+	s.st.since = now
+	s.sup.mu.Unlock()
+}
+
+// needsReady reports whether the child says itself when it is ready.
+func (s *slot) needsReady() bool { return s.spec.Ready != nil || s.sub != nil }
+
+// isReady reports whether the child satisfies the After lists naming it.
+func (s *slot) isReady() bool {
+	return s.completed || (s.cur.Load() != nil && !s.readyAt.IsZero() && s.stopCause == nil)
+}
+
+// run is the attempt's goroutine.
+func (s *slot) run(a *Attempt) {
+	var err error
+	returned := false
+	defer func() {
+		if !returned {
+			if s.sub != nil {
+				return // a panic in a supervisor is a bug in Arbor: let it crash
+			}
+			if v := recover(); v != nil {
+				err = &PanicError{Value: v, Stack: debug.Stack()}
+			} else {
+				err = errGoexit
+			}
+		}
+		if !s.sup.post(a.done, message{kind: msgExit, slot: s, gen: a.gen, err: err}) {
+			s.fenced.Add(1) // a late exit after its supervisor ended
+		}
+	}()
+	if s.sub != nil {
+		err = s.sub.run(a.ctx, a)
+	} else {
+		err = s.spec.Run(a.ctx, a)
+	}
+	returned = true
+}
+
+var errGoexit = errors.New("arbor: run function called runtime.Goexit")
+
+// fence counts a report from an attempt that is no longer current.
+func (s *slot) fence(a *Attempt, sig Signal) {
+	s.fenced.Add(1)
+	s.sup.tree.emit(Event{Kind: EventFenced, Path: s.path, Generation: a.gen, Attempt: a.number, Signal: sig})
+}
+
+// arm starts the slot's one timer; a message it posts after a later arm or
+// disarm is recognised as stale by its sequence number.
+func (s *slot) arm(kind msgKind, d time.Duration) {
+	s.disarm()
+	seq := s.timerSeq
+	done := s.sup.done
+	s.timer = time.AfterFunc(d, func() {
+		s.sup.post(done, message{kind: kind, slot: s, gen: seq})
+	})
+}
+
+func (s *slot) disarm() {
+	s.timerSeq++
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+}
+
+// nextDelay advances the restart streak and returns the delay before the
+// next attempt.
+func (s *slot) nextDelay(now time.Time) time.Duration {
+	b := &s.backoff
+	if !s.readyAt.IsZero() && now.Sub(s.readyAt) >= b.ResetAfter {
+		s.streak = 0
+	}
+	s.streak++
+	return delay(b, s.streak)
+}
+
+// delay is min(Max, Initial·Multiplier^(n-1)) spread by ±Jitter.
+func delay(b *Backoff, n int) time.Duration {
+	if b.Initial <= 0 {
+		return 0
+	}
+	m := b.Multiplier
+	if m == 0 {
+		m = 1
+	}
+	d := float64(b.Initial) * math.Pow(m, float64(n-1))
+	if d > float64(b.Max) {
+		d = float64(b.Max)
+	}
+	if b.Jitter > 0 {
+		d *= 1 + b.Jitter*(2*rand.Float64()-1)
+	}
+	return time.Duration(d)
+}
+
+// outcome turns what an attempt returned into its exit class and the error
+// to record.
+func (s *slot) outcome(a *Attempt, err error) (ExitKind, error) {
+	if _, ok := err.(*PanicError); ok {
+		return ExitPanic, err
+	}
+	if s.stopCause != nil {
+		if s.failStop {
+			return ExitTimeout, because(s.stopCause, err)
+		}
+		return ExitCancelled, err
+	}
+	if a.ctx.Err() != nil && context.Cause(a.ctx) == ErrAttemptTimeout {
+		return ExitTimeout, because(ErrAttemptTimeout, err)
+	}
+	if err == nil {
+		return ExitSuccess, nil
+	}
+	return ExitError, err
+}
+
+// because puts the supervisor's reason first, keeping what the attempt
+// returned when it says more than that it was cancelled.
+func because(cause, returned error) error {
+	if returned == nil || errors.Is(returned, context.Canceled) || errors.Is(returned, context.DeadlineExceeded) {
+		return cause
+	}
+	return errors.Join(cause, returned)
+}
+
+// restarts reports whether the child's restart type asks for another attempt.
+func (s *slot) restarts(kind ExitKind, err error) bool {
+	if errors.Is(err, ErrDoNotRestart) {
+		return false
+	}
+	switch s.spec.Restart {
+	case Temporary:
+		return false
+	case Transient:
+		return kind.Failure()
+	}
+	return true
+}
+
+// exceeded records a restart at now in window and reports whether it makes
+// more than l.Max within l.Window.
+func exceeded(window *[]time.Time, l RestartLimit, now time.Time) bool {
+	w := *window
+	cut := now.Add(-l.Window)
+	i := 0
+	for i < len(w) && !w[i].After(cut) {
+		i++
+	}
+	w = w[i:]
+	if len(w) >= l.Max {
+		*window = w
+		return true
+	}
+	*window = append(w, now)
+	return false
+}

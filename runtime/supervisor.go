@@ -1,0 +1,629 @@
+package runtime
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// supervisor runs one level of a tree: the root, or a nested supervisor in
+// the goroutine of its slot's attempt. All decisions are made on that one
+// goroutine; children and timers talk to it through inbox.
+type supervisor struct {
+	tree     *Tree
+	path     string
+	strategy Strategy
+	limit    RestartLimit
+	budget   time.Duration
+	slots    []*slot // declaration order
+	order    []*slot // start order
+	inbox    chan message
+	running  atomic.Bool
+	mu       sync.Mutex // guards every slot's st
+
+	// Per run, owned by the supervisor's goroutine.
+	done     chan struct{}
+	base     context.Context // children's contexts derive from it, without its cancellation
+	self     *Attempt        // the nested supervisor's own attempt; nil at the root
+	seq      uint64
+	live     int
+	window   []time.Time
+	stopping bool
+	result   error
+	queue    []*slot // children to stop one at a time, head first
+	plan     groupPlan
+	budgetT  *time.Timer
+	isReady  bool
+}
+
+// groupPlan is a one_for_all or rest_for_one restart in progress: stop the
+// members, wait for the delay, start them again.
+type groupPlan struct {
+	active  bool
+	waiting bool // every member stopped; the timer runs
+	delay   time.Duration
+	timer   *time.Timer
+}
+
+type msgKind uint8
+
+const (
+	msgExit msgKind = iota
+	msgReady
+	msgBackoff      // gen is the timer sequence
+	msgReadyTimeout // gen is the timer sequence
+	msgGrace        // gen is the timer sequence
+	msgDeadline     // gen is the attempt's generation
+	msgStale        // gen is the attempt's generation
+)
+
+type message struct {
+	kind msgKind
+	slot *slot
+	gen  uint64
+	err  error
+}
+
+// post delivers m unless the supervisor run that done belongs to has ended.
+func (sv *supervisor) post(done <-chan struct{}, m message) bool {
+	select {
+	case <-done:
+		return false
+	default:
+	}
+	select {
+	case sv.inbox <- m:
+		return true
+	case <-done:
+		return false
+	}
+}
+
+// run supervises the children until ctx is cancelled, a significant child
+// ends, or the restart limit is exceeded. self is nil at the root.
+func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
+	if !sv.running.CompareAndSwap(false, true) {
+		return ErrAlreadyRunning // a previous run of this nested supervisor was abandoned and still runs
+	}
+	defer sv.running.Store(false)
+	sv.reset(ctx, self)
+	defer sv.cleanup()
+
+	ctxDone := ctx.Done()
+	if ctx.Err() != nil {
+		sv.shutdown(nil)
+	} else {
+		for _, s := range sv.order {
+			sv.want(s)
+		}
+		sv.checkReady()
+	}
+	var budget <-chan time.Time
+	var plan <-chan time.Time
+	for !sv.stopping || sv.live > 0 {
+		if sv.budgetT != nil {
+			budget = sv.budgetT.C
+		}
+		plan = nil
+		if sv.plan.waiting && sv.plan.timer != nil {
+			plan = sv.plan.timer.C
+		}
+		select {
+		case m := <-sv.inbox:
+			sv.handle(m)
+		case <-ctxDone:
+			ctxDone = nil
+			sv.shutdown(nil)
+		case <-plan:
+			sv.finishPlan()
+		case <-budget:
+			sv.budgetExpired()
+		}
+	}
+	return sv.result
+}
+
+func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
+	sv.done = make(chan struct{})
+	sv.base = context.WithoutCancel(ctx)
+	sv.self = self
+	sv.live = 0
+	sv.window = nil
+	sv.stopping = false
+	sv.result = nil
+	sv.queue = nil
+	sv.plan = groupPlan{}
+	sv.budgetT = nil
+	sv.isReady = false
+	now := time.Now()
+	for _, s := range sv.slots {
+		s.pending, s.member, s.completed = false, false, false
+		s.streak = 0
+		s.window = nil
+		s.setState(StateIdle, now)
+	}
+}
+
+func (sv *supervisor) cleanup() {
+	close(sv.done)
+	for {
+		select {
+		case m := <-sv.inbox:
+			if m.kind == msgExit {
+				m.slot.fenced.Add(1) // an abandoned attempt's exit, just in time to be too late
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if sv.budgetT != nil {
+		sv.budgetT.Stop()
+	}
+	if sv.plan.timer != nil {
+		sv.plan.timer.Stop()
+	}
+	for _, s := range sv.slots {
+		s.disarm()
+	}
+}
+
+// testHook lets tests inject a fault into the supervisor's own code.
+var testHook func(path string)
+
+func (sv *supervisor) handle(m message) {
+	if testHook != nil {
+		testHook(sv.path)
+	}
+	s := m.slot
+	switch m.kind {
+	case msgExit:
+		sv.exited(s, m.gen, m.err)
+	case msgReady:
+		a := s.cur.Load()
+		if a == nil || a.gen != m.gen {
+			s.fenced.Add(1) // current when called, replaced before it arrived
+			sv.emit(Event{Kind: EventFenced, Path: s.path, Generation: m.gen, Signal: SignalReady})
+			return
+		}
+		if s.stopCause == nil && s.readyAt.IsZero() {
+			s.disarm()
+			sv.becameReady(s, time.Now())
+		}
+	case msgBackoff:
+		if m.gen == s.timerSeq {
+			s.timer = nil
+			sv.want(s)
+		}
+	case msgReadyTimeout:
+		if m.gen == s.timerSeq {
+			s.timer = nil
+			sv.requestStop(s, ErrReadyTimeout, true)
+		}
+	case msgGrace:
+		if m.gen == s.timerSeq {
+			s.timer = nil
+			sv.abandon(s)
+		}
+	case msgDeadline, msgStale:
+		a := s.cur.Load()
+		if a == nil || a.gen != m.gen || s.stopCause != nil {
+			return
+		}
+		cause := ErrAttemptTimeout
+		if m.kind == msgStale {
+			cause = ErrHeartbeatTimeout
+		}
+		sv.requestStop(s, cause, true)
+	}
+}
+
+func (sv *supervisor) emit(e Event) { sv.tree.emit(e) }
+
+// want marks s to start as soon as its After list is ready.
+func (sv *supervisor) want(s *slot) {
+	if sv.stopping {
+		return
+	}
+	s.pending = true
+	if sv.depsReady(s) {
+		sv.start(s)
+		return
+	}
+	s.setState(StateWaiting, time.Now())
+	if sv.tree.events != nil {
+		var names []string
+		for _, d := range s.deps {
+			if !d.isReady() {
+				names = append(names, d.name)
+			}
+		}
+		sv.emit(Event{Kind: EventWaiting, Path: s.path, Waiting: names})
+	}
+}
+
+func (sv *supervisor) depsReady(s *slot) bool {
+	for _, d := range s.deps {
+		if !d.isReady() {
+			return false
+		}
+	}
+	return true
+}
+
+// start runs a new attempt of s.
+func (sv *supervisor) start(s *slot) {
+	now := time.Now()
+	s.pending = false
+	s.gen++
+	sv.seq++
+	s.seq = sv.seq
+	s.readyAt = time.Time{}
+	s.stopCause, s.failStop = nil, false
+	a := &Attempt{slot: s, gen: s.gen, number: s.streak + 1, done: sv.done}
+	a.lastBeat.Store(sv.tree.clock.Load())
+	a.ctx, a.cancel = context.WithCancelCause(sv.base)
+	if t := s.spec.Timeout; t > 0 {
+		a.ctx, a.release = context.WithDeadlineCause(a.ctx, now.Add(t), ErrAttemptTimeout)
+		gen, done := s.gen, sv.done
+		s.deadline = time.AfterFunc(t, func() {
+			sv.post(done, message{kind: msgDeadline, slot: s, gen: gen})
+		})
+	}
+	restart := s.gen > 1
+	state := StateStarting
+	if !s.needsReady() {
+		state = StateRunning
+	}
+	sv.mu.Lock()
+	s.st.state, s.st.since = state, now
+	s.st.gen, s.st.attempt = s.gen, a.number
+	if restart {
+		s.st.restarts++
+	}
+	restarts := s.st.restarts
+	sv.mu.Unlock()
+
+	if sv.tree.events != nil {
+		sv.emit(Event{Kind: EventStarting, Path: s.path, Generation: a.gen, Attempt: a.number})
+	}
+	s.cur.Store(a)
+	sv.live++
+	if s.spec.Heartbeat != nil {
+		sv.tree.watch(a)
+	}
+	go s.run(a)
+	if sv.tree.events != nil {
+		sv.emit(Event{Kind: EventStarted, Path: s.path, Generation: a.gen, Attempt: a.number})
+		if restart {
+			sv.emit(Event{Kind: EventRestarted, Path: s.path, Generation: a.gen, Attempt: a.number, Restarts: restarts})
+		}
+	}
+	switch {
+	case !s.needsReady():
+		sv.becameReady(s, now)
+	case s.spec.Ready != nil && s.spec.Ready.Timeout > 0:
+		s.arm(msgReadyTimeout, s.spec.Ready.Timeout)
+	}
+}
+
+// becameReady records that s is ready and starts what waited for it.
+func (sv *supervisor) becameReady(s *slot, now time.Time) {
+	s.readyAt = now
+	if s.needsReady() {
+		s.setState(StateRunning, now)
+		a := s.cur.Load()
+		sv.emit(Event{Kind: EventReady, Path: s.path, Generation: a.gen, Attempt: a.number})
+	}
+	sv.startDependents(s)
+	sv.checkReady()
+}
+
+func (sv *supervisor) startDependents(s *slot) {
+	for _, d := range s.dependents {
+		if d.pending && !sv.stopping && sv.depsReady(d) {
+			sv.start(d)
+		}
+	}
+}
+
+// checkReady tells a nested supervisor's parent that it is ready once every
+// child of its first start is ready or done.
+func (sv *supervisor) checkReady() {
+	if sv.isReady || sv.self == nil || sv.stopping || sv.plan.active {
+		return
+	}
+	for _, s := range sv.slots {
+		if !s.isReady() && !(s.st.state == StateDone) {
+			return
+		}
+	}
+	sv.isReady = true
+	sv.self.Ready()
+}
+
+// exited handles an attempt's return.
+func (sv *supervisor) exited(s *slot, gen uint64, err error) {
+	a := s.cur.Load()
+	if a == nil || a.gen != gen {
+		s.fenced.Add(1)
+		sv.emit(Event{Kind: EventFenced, Path: s.path, Generation: gen, Signal: SignalExit, Err: err})
+		return
+	}
+	now := time.Now()
+	kind, err := s.outcome(a, err)
+	sv.detach(s, a)
+	requested := s.stopCause != nil && !s.failStop
+	ev := EventStopped
+	if !requested {
+		ev = EventExited
+	}
+	sv.mu.Lock()
+	s.st.state, s.st.since = StateStopped, now
+	s.st.lastExit, s.st.lastErr = kind, err
+	sv.mu.Unlock()
+	if sv.tree.events != nil {
+		sv.emit(Event{Kind: ev, Path: s.path, Generation: a.gen, Attempt: a.number, Exit: kind, Err: err})
+	}
+	if requested {
+		sv.advance()
+		return
+	}
+	sv.ended(s, a, kind, err, now)
+}
+
+// detach makes a no longer current: whatever it reports later is fenced.
+func (sv *supervisor) detach(s *slot, a *Attempt) {
+	s.cur.Store(nil)
+	sv.live--
+	s.disarm()
+	if s.deadline != nil {
+		s.deadline.Stop()
+		s.deadline = nil
+	}
+	if s.spec.Heartbeat != nil {
+		sv.tree.unwatch(a)
+	}
+	a.cancel(ErrStopped) // releases the context
+	if a.release != nil {
+		a.release()
+	}
+}
+
+// ended decides what follows an exit the supervisor did not ask for, or a
+// failure it caused (a missed deadline).
+func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now time.Time) {
+	if sv.stopping {
+		sv.advance()
+		return
+	}
+	if !s.restarts(kind, err) {
+		s.member = false
+		s.completed = kind == ExitSuccess
+		s.setState(StateDone, now)
+		if s.spec.Significant {
+			sv.shutdown(nil)
+			return
+		}
+		sv.startDependents(s)
+		sv.advance()
+		sv.checkReady()
+		return
+	}
+	if s.member {
+		sv.advance() // a group restart is already under way for it
+		return
+	}
+	failure := &ChildError{Path: s.path, Generation: a.gen, Attempt: a.number, Exit: kind, Err: err}
+	if gu := sv.countRestart(s, failure, now); gu != nil {
+		sv.emit(Event{Kind: EventGaveUp, Path: sv.path, Err: gu})
+		sv.shutdown(gu)
+		return
+	}
+	d := s.nextDelay(now)
+	if sv.strategy == OneForOne {
+		sv.emit(Event{Kind: EventRestartScheduled, Path: s.path, Generation: a.gen, Attempt: a.number, Delay: d})
+		if d <= 0 {
+			sv.want(s)
+			return
+		}
+		s.setState(StateBackoff, now)
+		s.arm(msgBackoff, d)
+		return
+	}
+	sv.groupRestart(s, a, d)
+}
+
+func (sv *supervisor) countRestart(s *slot, failure error, now time.Time) error {
+	if exceeded(&sv.window, sv.limit, now) {
+		return &GiveUpError{Supervisor: sv.path, Child: s.path, Max: sv.limit.Max, Window: sv.limit.Window, Err: failure}
+	}
+	if s.limit != nil && exceeded(&s.window, *s.limit, now) {
+		return &GiveUpError{Supervisor: sv.path, Child: s.path, Max: s.limit.Max, Window: s.limit.Window, Err: failure}
+	}
+	return nil
+}
+
+// groupRestart stops the failed child's group in reverse start order, then
+// starts it again after the delay.
+func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration) {
+	p := &sv.plan
+	if !p.active {
+		*p = groupPlan{active: true, delay: d}
+	} else {
+		p.delay = max(p.delay, d)
+		if p.waiting {
+			p.waiting = false
+			p.timer.Stop()
+			p.timer = nil
+		}
+	}
+	sv.emit(Event{Kind: EventRestartScheduled, Path: failed.path, Generation: a.gen, Attempt: a.number, Delay: p.delay})
+	now := time.Now()
+	for _, s := range sv.order {
+		if (sv.strategy == RestForOne && s.rank < failed.rank) || s.st.state == StateDone {
+			continue
+		}
+		s.member = true
+		s.pending = false
+		if s.cur.Load() == nil {
+			s.disarm()
+			s.setState(StateStopped, now)
+		}
+	}
+	sv.queue = sv.liveByStartDesc(func(s *slot) bool { return s.member })
+	sv.advance()
+}
+
+// liveByStartDesc returns the running children that match keep, latest
+// started first.
+func (sv *supervisor) liveByStartDesc(keep func(*slot) bool) []*slot {
+	var q []*slot
+	for _, s := range sv.slots {
+		if s.cur.Load() != nil && keep(s) {
+			q = append(q, s)
+		}
+	}
+	slices.SortFunc(q, func(a, b *slot) int { return int(b.seq - a.seq) })
+	return q
+}
+
+// advance stops the head of the queue; once the queue is empty it moves a
+// group restart on to its delay.
+func (sv *supervisor) advance() {
+	for len(sv.queue) > 0 {
+		h := sv.queue[0]
+		if h.cur.Load() == nil {
+			sv.queue = sv.queue[1:]
+			continue
+		}
+		if h.stopCause == nil {
+			sv.requestStop(h, ErrStopped, false)
+		}
+		return
+	}
+	p := &sv.plan
+	if sv.stopping || !p.active || p.waiting {
+		return
+	}
+	for _, s := range sv.slots {
+		if s.member && s.cur.Load() != nil {
+			return // a member is still stopping on its own account
+		}
+	}
+	p.waiting = true
+	if p.delay <= 0 {
+		sv.finishPlan()
+		return
+	}
+	now := time.Now()
+	for _, s := range sv.slots {
+		if s.member {
+			s.setState(StateBackoff, now)
+		}
+	}
+	p.timer = time.NewTimer(p.delay)
+}
+
+// finishPlan starts the group again, in start order. Temporary members are
+// never restarted, as in OTP.
+func (sv *supervisor) finishPlan() {
+	sv.plan = groupPlan{}
+	now := time.Now()
+	for _, s := range sv.order {
+		if !s.member {
+			continue
+		}
+		s.member = false
+		if s.spec.Restart == Temporary {
+			s.setState(StateDone, now)
+			continue
+		}
+		sv.want(s)
+	}
+	sv.checkReady()
+}
+
+// requestStop cancels the current attempt of s and gives it its grace.
+// failure marks a stop the child brought on itself by missing a deadline.
+func (sv *supervisor) requestStop(s *slot, cause error, failure bool) {
+	a := s.cur.Load()
+	s.stopCause, s.failStop = cause, failure
+	s.stopAt = time.Now()
+	s.disarm()
+	s.setState(StateStopping, time.Now())
+	a.cancel(cause)
+	if s.grace > 0 {
+		s.arm(msgGrace, s.grace)
+	}
+}
+
+// abandon detaches an attempt that did not return within its grace.
+func (sv *supervisor) abandon(s *slot) {
+	a := s.cur.Load()
+	now := time.Now()
+	var waited time.Duration
+	if s.stopCause == nil {
+		a.cancel(ErrStopped)
+		s.stopCause = ErrStopped
+	} else {
+		waited = now.Sub(s.stopAt)
+	}
+	sv.detach(s, a)
+	sv.tree.reportAbandoned(AbandonedAttempt{Path: s.path, Generation: a.gen, Attempt: a.number, Waited: waited, At: now})
+	kind := ExitCancelled
+	if s.failStop {
+		kind = ExitTimeout
+	}
+	sv.mu.Lock()
+	s.st.state, s.st.since = StateStopped, now
+	s.st.abandoned++
+	s.st.lastExit, s.st.lastErr = kind, ErrAbandoned
+	sv.mu.Unlock()
+	sv.emit(Event{Kind: EventAbandoned, Path: s.path, Generation: a.gen, Attempt: a.number, Delay: waited, Err: s.stopCause})
+	if s.failStop {
+		sv.ended(s, a, ExitTimeout, s.stopCause, now)
+		return
+	}
+	sv.advance()
+}
+
+// shutdown stops every child in reverse start order within the budget. A
+// nil reason is a clean stop; otherwise Run returns it.
+func (sv *supervisor) shutdown(reason error) {
+	if sv.stopping {
+		return
+	}
+	sv.stopping = true
+	sv.result = reason
+	sv.emit(Event{Kind: EventShuttingDown, Path: sv.path, Err: reason})
+	if sv.plan.timer != nil {
+		sv.plan.timer.Stop()
+	}
+	sv.plan = groupPlan{}
+	now := time.Now()
+	for _, s := range sv.slots {
+		s.pending, s.member = false, false
+		if s.cur.Load() == nil {
+			s.disarm()
+			if st := s.st.state; st == StateBackoff || st == StateWaiting || st == StateIdle {
+				s.setState(StateStopped, now)
+			}
+		}
+	}
+	sv.queue = sv.liveByStartDesc(func(*slot) bool { return true })
+	if sv.live > 0 {
+		sv.budgetT = time.NewTimer(sv.budget)
+	}
+	sv.advance()
+}
+
+// budgetExpired abandons every child still running when the budget is spent.
+func (sv *supervisor) budgetExpired() {
+	sv.queue = nil
+	for _, s := range sv.liveByStartDesc(func(*slot) bool { return true }) {
+		sv.abandon(s)
+	}
+}

@@ -1,0 +1,265 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	treeIdle uint32 = iota
+	treeRunning
+	treeEnded
+)
+
+// Tree is a supervision tree built from a Spec. Run it once.
+type Tree struct {
+	name   string
+	root   *supervisor
+	opts   options
+	slots  map[string]*slot
+	events *eventQueue // nil without observer and logger
+	state  atomic.Uint32
+
+	wd    *watchdog    // nil without heartbeats
+	clock atomic.Int64 // coarse time for Beat, kept by the watchdog
+
+	mu     sync.Mutex
+	report ShutdownReport
+}
+
+// New validates spec and builds a tree from it. Every problem is reported,
+// each as a *SpecError naming the child path and the field.
+func New(spec Spec, opts ...Option) (*Tree, error) {
+	v := &validator{}
+	switch {
+	case spec.Name == "":
+		v.addf("", "Name", "a tree needs a name")
+	case !validName(spec.Name):
+		v.addf(spec.Name, "Name", "invalid name %q (want [a-z][a-z0-9_-]*)", spec.Name)
+	}
+	v.spec(spec.Name, &spec)
+	if err := errors.Join(v.errs...); err != nil {
+		return nil, err
+	}
+	t := &Tree{name: spec.Name, slots: make(map[string]*slot)}
+	for _, o := range opts {
+		o(&t.opts)
+	}
+	size := t.opts.eventBuffer
+	if size <= 0 {
+		size = DefaultEventBuffer
+	}
+	if t.opts.observer != nil || t.opts.logger != nil {
+		t.events = newEventQueue(size, t.deliver)
+	}
+	t.root = t.build(spec.Name, &spec)
+	return t, nil
+}
+
+// build makes the supervisor for spec and, recursively, its children.
+func (t *Tree) build(path string, spec *Spec) *supervisor {
+	sv := &supervisor{
+		tree:     t,
+		path:     path,
+		strategy: spec.Strategy,
+		limit:    RestartLimit{Max: DefaultRestartMax, Window: DefaultRestartWindow},
+		budget:   spec.Shutdown,
+		inbox:    make(chan message, 64),
+	}
+	if sv.strategy == "" {
+		sv.strategy = OneForOne
+	}
+	if spec.RestartLimit != nil {
+		sv.limit = *spec.RestartLimit
+	}
+	if sv.budget == 0 {
+		sv.budget = DefaultTreeShutdown
+	}
+	backoff := Backoff{
+		Initial: DefaultBackoffInitial, Max: DefaultBackoffMax, Multiplier: DefaultBackoffMultiple,
+		Jitter: DefaultBackoffJitter, ResetAfter: DefaultBackoffReset,
+	}
+	if spec.Backoff != nil {
+		backoff = *spec.Backoff
+	}
+	children := append([]Child(nil), spec.Children...) // the caller may reuse spec
+	index := make(map[string]int, len(children))
+	slots := make([]slot, len(children)) // one allocation for all
+	sv.slots = make([]*slot, len(children))
+	for i := range children {
+		c := &children[i]
+		c.After = append([]string(nil), c.After...)
+		s := &slots[i]
+		*s = slot{sup: sv, spec: c, name: c.Name, path: path + "/" + c.Name, backoff: backoff, limit: c.RestartLimit, grace: c.Shutdown}
+		if c.Backoff != nil {
+			s.backoff = *c.Backoff
+		}
+		if c.Supervisor != nil {
+			s.sub = t.build(s.path, c.Supervisor)
+		} else if s.grace == 0 {
+			s.grace = DefaultChildShutdown
+		}
+		if c.Heartbeat != nil && t.wd == nil {
+			t.wd = &watchdog{}
+		}
+		if t.wd != nil && c.Heartbeat != nil {
+			t.wd.consider(c.Heartbeat.Timeout)
+		}
+		sv.slots[i] = s
+		index[c.Name] = i + 1
+		t.slots[s.path] = s
+	}
+	order := startOrder(children, index)
+	sv.order = make([]*slot, len(order))
+	for r, i := range order {
+		s := sv.slots[i]
+		s.rank = r
+		sv.order[r] = s
+		for _, dep := range s.spec.After {
+			d := sv.slots[index[dep]-1]
+			s.deps = append(s.deps, d)
+			d.dependents = append(d.dependents, s) // in start order, as r grows
+		}
+	}
+	return sv
+}
+
+// Name is the tree's name, the first element of every path.
+func (t *Tree) Name() string { return t.name }
+
+// Run starts the tree and blocks until ctx is cancelled (it then stops every
+// child in reverse start order and returns nil), a significant child ends it
+// (nil), or the root exceeds its restart limit (a *GiveUpError naming the
+// child and wrapping its last failure). Run returns only once every attempt
+// has returned or been abandoned; ShutdownReport lists the abandoned ones.
+func (t *Tree) Run(ctx context.Context) error {
+	if !t.state.CompareAndSwap(treeIdle, treeRunning) {
+		if t.state.Load() == treeEnded {
+			return ErrTreeEnded
+		}
+		return ErrAlreadyRunning
+	}
+	defer t.state.Store(treeEnded)
+	if t.events != nil {
+		go t.events.loop()
+		defer t.events.close()
+	}
+	if t.wd != nil {
+		stop := t.wd.start(t)
+		defer stop()
+	}
+	return t.root.run(ctx, nil)
+}
+
+// Snapshot returns the state of every child. It is safe to call at any time,
+// concurrently with everything else.
+func (t *Tree) Snapshot() Snapshot {
+	snap := Snapshot{Tree: t.name, Children: make([]ChildStatus, 0, len(t.slots))}
+	t.root.appendStatus(&snap.Children)
+	if t.events != nil {
+		snap.DroppedEvents = t.events.droppedCount()
+	}
+	return snap
+}
+
+func (sv *supervisor) appendStatus(out *[]ChildStatus) {
+	sv.mu.Lock()
+	level := make([]ChildStatus, len(sv.slots))
+	for i, s := range sv.slots {
+		level[i] = s.statusLocked()
+	}
+	sv.mu.Unlock()
+	for i, s := range sv.slots {
+		*out = append(*out, level[i])
+		if s.sub != nil {
+			s.sub.appendStatus(out) // nested children follow their supervisor
+		}
+	}
+}
+
+// Handle returns the handle of the child at path, such as "shop/db", or nil
+// if there is none.
+func (t *Tree) Handle(path string) *Handle {
+	s := t.slots[path]
+	if s == nil {
+		return nil
+	}
+	return &Handle{s: s}
+}
+
+// ShutdownReport lists the attempts the tree abandoned so far.
+func (t *Tree) ShutdownReport() ShutdownReport {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return ShutdownReport{Abandoned: append([]AbandonedAttempt(nil), t.report.Abandoned...)}
+}
+
+func (t *Tree) reportAbandoned(a AbandonedAttempt) {
+	t.mu.Lock()
+	t.report.Abandoned = append(t.report.Abandoned, a)
+	t.mu.Unlock()
+}
+
+// emit queues e for the observer and logger, if any. It never blocks.
+func (t *Tree) emit(e Event) {
+	if t.events == nil {
+		return
+	}
+	e.Time = time.Now()
+	t.events.push(e)
+}
+
+func (t *Tree) deliver(e Event) {
+	if l := t.opts.logger; l != nil {
+		l.LogAttrs(context.Background(), e.level(), "arbor: "+e.Kind.String(), e.attrs()...)
+	}
+	if t.opts.observer != nil {
+		t.opts.observer(e)
+	}
+}
+
+func (e Event) level() slog.Level {
+	switch e.Kind {
+	case EventGaveUp:
+		return slog.LevelError
+	case EventAbandoned:
+		return slog.LevelWarn
+	case EventExited:
+		if e.Exit.Failure() {
+			return slog.LevelWarn
+		}
+	case EventStarting, EventStarted, EventFenced, EventWaiting:
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
+}
+
+func (e Event) attrs() []slog.Attr {
+	attrs := []slog.Attr{slog.String("path", e.Path)}
+	if e.Generation != 0 {
+		attrs = append(attrs, slog.Uint64("generation", e.Generation), slog.Int("attempt", e.Attempt))
+	}
+	if e.Exit != ExitNone {
+		attrs = append(attrs, slog.String("exit", e.Exit.String()))
+	}
+	if e.Delay != 0 {
+		attrs = append(attrs, slog.Duration("delay", e.Delay))
+	}
+	if e.Restarts != 0 {
+		attrs = append(attrs, slog.Int("restarts", e.Restarts))
+	}
+	if e.Signal != 0 {
+		attrs = append(attrs, slog.String("signal", e.Signal.String()))
+	}
+	if len(e.Waiting) > 0 {
+		attrs = append(attrs, slog.Any("waiting", e.Waiting))
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("err", e.Err.Error()))
+	}
+	return attrs
+}

@@ -1,0 +1,280 @@
+package runtime
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// validName reports whether name matches [a-z][a-z0-9_-]*.
+func validName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '_' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return name != ""
+}
+
+// validator collects every problem of a spec rather than the first.
+type validator struct {
+	errs []error
+}
+
+func (v *validator) addf(path, field, format string, args ...any) {
+	v.errs = append(v.errs, &SpecError{Path: path, Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) spec(path string, s *Spec) {
+	switch s.Strategy {
+	case "", OneForOne, OneForAll, RestForOne:
+	default:
+		v.addf(path, "Strategy", "unknown strategy %q (want one_for_one, one_for_all or rest_for_one)", s.Strategy)
+	}
+	v.limit(path, "RestartLimit", s.RestartLimit)
+	v.backoff(path, "Backoff", s.Backoff)
+	v.nonNegative(path, "Shutdown", s.Shutdown)
+	if len(s.Children) == 0 {
+		v.addf(path, "Children", "a supervisor needs at least one child")
+	}
+	index := make(map[string]int, len(s.Children))
+	for i := range s.Children {
+		c := &s.Children[i]
+		cpath := path + "/" + c.Name
+		switch {
+		case c.Name == "":
+			cpath = fmt.Sprintf("%s/[%d]", path, i)
+			v.addf(cpath, "Name", "empty name")
+		case !validName(c.Name):
+			v.addf(cpath, "Name", "invalid name %q (want [a-z][a-z0-9_-]*)", c.Name)
+		case index[c.Name] != 0:
+			v.addf(cpath, "Name", "duplicate name %q (also child %d)", c.Name, index[c.Name]-1)
+		}
+		if c.Name != "" && index[c.Name] == 0 {
+			index[c.Name] = i + 1
+		}
+		v.child(cpath, c)
+	}
+	v.after(path, s.Children, index)
+}
+
+func (v *validator) child(path string, c *Child) {
+	switch c.Restart {
+	case "", Permanent, Transient, Temporary:
+	default:
+		v.addf(path, "Restart", "unknown restart type %q (want permanent, transient or temporary)", c.Restart)
+	}
+	if c.Significant && (c.Restart == "" || c.Restart == Permanent) {
+		v.addf(path, "Significant", "a significant child must be transient or temporary: a permanent child is always restarted, so it never ends its supervisor")
+	}
+	v.limit(path, "RestartLimit", c.RestartLimit)
+	v.backoff(path, "Backoff", c.Backoff)
+	switch {
+	case c.Run == nil && c.Supervisor == nil:
+		v.addf(path, "Run", "nil: a child needs Run or Supervisor")
+	case c.Run != nil && c.Supervisor != nil:
+		v.addf(path, "Supervisor", "set together with Run: a child is a worker or a supervisor, not both")
+	case c.Supervisor != nil:
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{
+			{"Shutdown", c.Shutdown != 0}, {"Timeout", c.Timeout != 0},
+			{"Ready", c.Ready != nil}, {"Heartbeat", c.Heartbeat != nil},
+		} {
+			if f.set {
+				v.addf(path, f.name, "applies to workers only; a nested supervisor's budget is Supervisor.Shutdown")
+			}
+		}
+		v.spec(path, c.Supervisor)
+		return
+	}
+	v.nonNegative(path, "Shutdown", c.Shutdown)
+	v.nonNegative(path, "Timeout", c.Timeout)
+	if c.Ready != nil {
+		v.nonNegative(path, "Ready.Timeout", c.Ready.Timeout)
+	}
+	if c.Heartbeat != nil && c.Heartbeat.Timeout < MinHeartbeat {
+		v.addf(path, "Heartbeat.Timeout", "%v is shorter than the minimum %v", c.Heartbeat.Timeout, MinHeartbeat)
+	}
+}
+
+func (v *validator) nonNegative(path, field string, d time.Duration) {
+	if d < 0 {
+		v.addf(path, field, "negative duration %v", d)
+	}
+}
+
+func (v *validator) limit(path, field string, l *RestartLimit) {
+	if l == nil {
+		return
+	}
+	if l.Max < 0 {
+		v.addf(path, field+".Max", "negative max %d", l.Max)
+	}
+	if l.Window <= 0 {
+		v.addf(path, field+".Window", "window must be positive, got %v", l.Window)
+	}
+}
+
+func (v *validator) backoff(path, field string, b *Backoff) {
+	if b == nil {
+		return
+	}
+	v.nonNegative(path, field+".Initial", b.Initial)
+	v.nonNegative(path, field+".ResetAfter", b.ResetAfter)
+	if b.Max < b.Initial {
+		v.addf(path, field+".Max", "%v is less than Initial %v", b.Max, b.Initial)
+	}
+	if b.Multiplier != 0 && (b.Multiplier < 1 || math.IsInf(b.Multiplier, 0) || math.IsNaN(b.Multiplier)) {
+		v.addf(path, field+".Multiplier", "%v must be at least 1 (or 0, meaning 1)", b.Multiplier)
+	}
+	if !(b.Jitter >= 0 && b.Jitter <= 1) {
+		v.addf(path, field+".Jitter", "%v is outside 0 to 1", b.Jitter)
+	}
+}
+
+// after checks that every After name is a sibling and that there is no cycle.
+func (v *validator) after(path string, children []Child, index map[string]int) {
+	for i := range children {
+		c := &children[i]
+		for _, dep := range c.After {
+			switch {
+			case dep == c.Name:
+				v.addf(path+"/"+c.Name, "After", "names the child itself")
+			case index[dep] == 0:
+				v.addf(path+"/"+c.Name, "After", "unknown sibling %q", dep)
+			}
+		}
+	}
+	if len(v.errs) > 0 {
+		return // cycles are only meaningful once every name resolves
+	}
+	if cycle := findCycle(children, index); cycle != nil {
+		v.addf(path+"/"+cycle[0], "After", "dependency cycle: %s", strings.Join(cycle, " -> "))
+	}
+}
+
+// findCycle returns one cycle in the After graph, as names with the first
+// repeated at the end, or nil.
+func findCycle(children []Child, index map[string]int) []string {
+	const (
+		unvisited = iota
+		onStack
+		finished
+	)
+	state := make([]int, len(children))
+	var stack []int
+	var visit func(i int) []string
+	visit = func(i int) []string {
+		state[i] = onStack
+		stack = append(stack, i)
+		for _, dep := range children[i].After {
+			j := index[dep] - 1
+			switch state[j] {
+			case onStack:
+				k := slices.Index(stack, j)
+				var names []string
+				for _, n := range stack[k:] {
+					names = append(names, children[n].Name)
+				}
+				return append(names, children[j].Name)
+			case unvisited:
+				if c := visit(j); c != nil {
+					return c
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[i] = finished
+		return nil
+	}
+	for i := range children {
+		if state[i] == unvisited {
+			if c := visit(i); c != nil {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// startOrder returns the children's indexes in declaration order, each moved
+// after its After list: the order of a start in which nothing waits longer
+// than it must. It is Kahn's algorithm, taking the earliest declared child
+// among those whose dependencies are placed.
+func startOrder(children []Child, index map[string]int) []int {
+	n := len(children)
+	waiting := make([]int, n)      // unplaced dependencies per child
+	dependents := make([][]int, n) // reverse edges
+	for i := range children {
+		for _, dep := range children[i].After {
+			j := index[dep] - 1
+			dependents[j] = append(dependents[j], i)
+			waiting[i]++
+		}
+	}
+	var ready intHeap
+	for i := range children {
+		if waiting[i] == 0 {
+			ready = append(ready, i) // ascending, so already a heap
+		}
+	}
+	order := make([]int, 0, n)
+	for len(ready) > 0 {
+		i := ready.pop()
+		order = append(order, i)
+		for _, d := range dependents[i] {
+			if waiting[d]--; waiting[d] == 0 {
+				ready.push(d)
+			}
+		}
+	}
+	return order
+}
+
+// intHeap is a min-heap of ints.
+type intHeap []int
+
+func (h *intHeap) push(x int) {
+	*h = append(*h, x)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if s[p] <= s[i] {
+			break
+		}
+		s[p], s[i] = s[i], s[p]
+		i = p
+	}
+}
+
+func (h *intHeap) pop() int {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	s = s[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(s) && s[l] < s[m] {
+			m = l
+		}
+		if r < len(s) && s[r] < s[m] {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
+}
