@@ -1,0 +1,503 @@
+package schema
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"cuelang.org/go/cue"
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/literal"
+	"cuelang.org/go/cue/token"
+)
+
+// This file turns CUE errors into positioned, readable errors.
+//
+// A wrong value usually gives several CUE errors at the same path (one per
+// branch of a disjunction such as *"one_for_one" | "one_for_all" | ...).
+// When the user's own value at that path is concrete, it is checked here
+// against the field's rule and the group is replaced by one message such
+// as `invalid value "x" (must be one_for_one, one_for_all or
+// rest_for_one)`. Other errors keep CUE's message, without the
+// disjunction headers and with a position in the user's files.
+
+// kind is what the schema expects at a path.
+type kind int
+
+const (
+	kNone       kind = iota
+	kTrees           // trees
+	kTree            // trees.x
+	kChildren        // ....children
+	kChild           // ....children.x
+	kStrategy        // strategy
+	kRestart         // restart
+	kDuration        // shutdown, timeout, window, initial, ...
+	kMax             // restartLimit.max
+	kMultiplier      // backoff.multiplier
+	kJitter          // backoff.jitter
+	kRun             // run
+	kBool            // significant
+	kAfter           // after
+	kAfterElem       // after[i]
+	kLimit           // restartLimit
+	kBackoff         // backoff
+	kProbe           // ready, heartbeat
+)
+
+// classify returns what the schema expects at path, and for a path under a
+// tree, the length of the path of the innermost node (tree or child) at or
+// above it.
+func classify(path []string) (k kind, node int) {
+	if len(path) == 0 || path[0] != "trees" {
+		return kNone, 0
+	}
+	if len(path) == 1 {
+		return kTrees, 0
+	}
+	node = 2
+	k = kTree
+	i := 2
+	for i < len(path) {
+		f := path[i]
+		rest := len(path) - i - 1
+		switch f {
+		case "children":
+			if rest == 0 {
+				return kChildren, node
+			}
+			i += 2
+			node = i
+			k = kChild
+			continue
+		case "restartLimit":
+			switch {
+			case rest == 0:
+				return kLimit, node
+			case rest == 1 && path[i+1] == "max":
+				return kMax, node
+			case rest == 1 && path[i+1] == "window":
+				return kDuration, node
+			}
+		case "backoff":
+			switch {
+			case rest == 0:
+				return kBackoff, node
+			case rest == 1 && path[i+1] == "multiplier":
+				return kMultiplier, node
+			case rest == 1 && path[i+1] == "jitter":
+				return kJitter, node
+			case rest == 1 && (path[i+1] == "initial" || path[i+1] == "max" || path[i+1] == "resetAfter"):
+				return kDuration, node
+			}
+		case "ready", "heartbeat":
+			switch {
+			case rest == 0:
+				return kProbe, node
+			case rest == 1 && path[i+1] == "timeout":
+				return kDuration, node
+			}
+		case "after":
+			switch {
+			case rest == 0:
+				return kAfter, node
+			case rest == 1 && isIndex(path[i+1]):
+				return kAfterElem, node
+			}
+		case "strategy", "restart", "shutdown", "timeout", "run", "significant":
+			if rest == 0 {
+				return map[string]kind{
+					"strategy": kStrategy, "restart": kRestart, "shutdown": kDuration,
+					"timeout": kDuration, "run": kRun, "significant": kBool,
+				}[f], node
+			}
+		}
+		return kNone, node
+	}
+	return k, node
+}
+
+func isIndex(s string) bool {
+	_, err := strconv.Atoi(s)
+	return err == nil && s != "" && s[0] != '-' && s[0] != '+'
+}
+
+// want describes the values allowed for k, for messages.
+var want = map[kind]string{
+	kTrees:      "must be a struct of trees, such as trees: shop: {children: ...}",
+	kTree:       "a tree must be a struct, such as {children: ...}",
+	kChildren:   "must be a struct of children, such as {db: {run: \"Func\"}}",
+	kChild:      `a child must be a struct: {run: "Func"} for a worker or {children: ...} for a nested supervisor`,
+	kStrategy:   "must be one_for_one, one_for_all or rest_for_one",
+	kRestart:    "must be permanent, transient or temporary",
+	kDuration:   `must be a duration such as "100ms", "10s" or "1m30s"`,
+	kMax:        "must be an integer >= 0",
+	kMultiplier: "must be a number >= 1",
+	kJitter:     "must be a number from 0 to 1",
+	kRun:        `must be a string naming a Go function or method, such as "Serve" or "(*Pool).Run"`,
+	kBool:       "must be true or false",
+	kAfter:      `must be a list of sibling names, such as ["db"]`,
+	kAfterElem:  "must be a sibling name",
+	kLimit:      `must be a struct such as {max: 5, window: "10s"}`,
+	kBackoff:    `must be a struct such as {initial: "100ms", max: "10s"}`,
+	kProbe:      `must be a struct such as {timeout: "10s"}`,
+}
+
+// durationRE is the schema's #Duration.
+var durationRE = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`)
+
+// parseDuration parses a spec duration; msg is non-empty when s is not one.
+func parseDuration(s string) (time.Duration, string) {
+	if !durationRE.MatchString(s) {
+		return 0, fmt.Sprintf("invalid duration %q (%s)", s, want[kDuration])
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Sprintf("invalid duration %q (out of range: at most about 290 years)", s)
+	}
+	return d, ""
+}
+
+// check checks the user's concrete value v against k and returns a
+// message when it is wrong.
+func check(k kind, v cue.Value) string {
+	bad := func() string { return fmt.Sprintf("invalid value %s (%s)", show(v), want[k]) }
+	switch k {
+	case kTrees, kTree, kChildren, kChild, kLimit, kBackoff, kProbe:
+		if v.Kind() != cue.StructKind {
+			return bad()
+		}
+	case kStrategy, kRestart:
+		s, err := v.String()
+		ok := map[string]bool{
+			"one_for_one": k == kStrategy, "one_for_all": k == kStrategy, "rest_for_one": k == kStrategy,
+			"permanent": k == kRestart, "transient": k == kRestart, "temporary": k == kRestart,
+		}
+		if err != nil || !ok[s] {
+			return bad()
+		}
+	case kDuration:
+		s, err := v.String()
+		if err != nil {
+			return bad()
+		}
+		if _, msg := parseDuration(s); msg != "" {
+			return msg
+		}
+	case kMax:
+		if v.Kind() != cue.IntKind {
+			return bad()
+		}
+		if n, err := v.Int64(); err != nil || n < 0 {
+			return bad()
+		}
+	case kMultiplier, kJitter:
+		if v.Kind()&cue.NumberKind == 0 {
+			return bad()
+		}
+		x, err := v.Float64()
+		if err != nil || x < 0 || (k == kMultiplier && x < 1) || (k == kJitter && x > 1) {
+			return bad()
+		}
+	case kRun, kAfterElem:
+		if v.Kind() != cue.StringKind {
+			return bad()
+		}
+	case kBool:
+		if v.Kind() != cue.BoolKind {
+			return bad()
+		}
+	case kAfter:
+		if v.Kind() != cue.ListKind {
+			return bad()
+		}
+	}
+	return ""
+}
+
+// show formats a user's value for a message: scalars as CUE writes them,
+// composite values by their kind.
+func show(v cue.Value) string {
+	switch v.Kind() {
+	case cue.StructKind:
+		return "(a struct)"
+	case cue.ListKind:
+		return "(a list)"
+	}
+	s := fmt.Sprint(v)
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return s
+}
+
+// addCUE reports the CUE errors in err.
+func (l *loader) addCUE(err error) { l.addErrors(cueerrors.Errors(err)) }
+
+// addCUEError reports the single CUE error e.
+func (l *loader) addCUEError(e cueerrors.Error) { l.addErrors([]cueerrors.Error{e}) }
+
+// addErrors reports CUE errors, grouped by path.
+func (l *loader) addErrors(list []cueerrors.Error) {
+	type group struct {
+		path []string
+		errs []cueerrors.Error
+	}
+	var groups []*group
+	byPath := map[string]*group{}
+	for _, e := range list {
+		path := e.Path()
+		if len(path) > 0 && path[0] == "#Spec" {
+			path = path[1:]
+		}
+		key := strings.Join(path, ".")
+		g := byPath[key]
+		if g == nil {
+			g = &group{path: path}
+			byPath[key] = g
+			groups = append(groups, g)
+		}
+		g.errs = append(g.errs, e)
+	}
+	for _, g := range groups {
+		l.addGroup(g.path, g.errs)
+	}
+}
+
+var disjunctionHeader = regexp.MustCompile(`^\d+ errors in empty disjunction:?$`)
+
+// addGroup reports the CUE errors errs, which share the path.
+func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
+	key := strings.Join(path, ".")
+	l.reported[key] = true
+	prefix := ""
+	if key != "" {
+		prefix = key + ": "
+	}
+	if pos, msg, ok := l.rewrite(path, errs); ok {
+		l.errs.Add(pos, prefix+msg)
+		return
+	}
+	for _, e := range errs {
+		msg := cueerrors.StringWithConfig(e, &cueerrors.Config{OmitPath: true})
+		if disjunctionHeader.MatchString(msg) && len(errs) > 1 {
+			continue
+		}
+		msg = strings.TrimSuffix(msg, ":")
+		msg = strings.ReplaceAll(msg, `=~"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"`, "#Duration")
+		if msg == "field not allowed" {
+			msg += l.notAllowedHint(path)
+		}
+		if r := []rune(msg); len(r) > 300 {
+			// Such as a conflict with a whole struct, printed in full.
+			msg = string(r[:297]) + "..."
+		}
+		pos := Pos{}
+		for _, p := range append([]token.Pos{e.Position()}, e.InputPositions()...) {
+			if l.isUser(p) {
+				pos = position(p)
+				break
+			}
+		}
+		if !pos.IsValid() {
+			pos = l.fallbackPos(path)
+		}
+		l.errs.Add(pos, prefix+msg)
+	}
+}
+
+// rewrite replaces a group of CUE errors at path by one message when the
+// user's value there breaks a rule of the schema.
+func (l *loader) rewrite(path []string, errs []cueerrors.Error) (Pos, string, bool) {
+	k, _ := classify(path)
+	if k == kNone || !l.user.Exists() {
+		return Pos{}, "", false
+	}
+	cp, ok := cuePath(path)
+	if !ok {
+		return Pos{}, "", false
+	}
+	v := l.user.LookupPath(cp)
+	if !v.Exists() {
+		// The fields the schema requires: ready.timeout and
+		// heartbeat.timeout.
+		n := len(path)
+		if n < 2 || path[n-1] != "timeout" || (path[n-2] != "ready" && path[n-2] != "heartbeat") {
+			return Pos{}, "", false
+		}
+		if pp, ok := cuePath(path[:n-1]); !ok || !l.user.LookupPath(pp).Exists() {
+			return Pos{}, "", false
+		}
+		return l.fallbackPos(path), fmt.Sprintf("missing field %s (%s)", path[len(path)-1], want[k]), true
+	}
+	if v.Err() != nil || !v.IsConcrete() {
+		return Pos{}, "", false
+	}
+	msg := check(k, v)
+	if msg == "" && k == kAfter {
+		// A list, but of what?
+		it, _ := v.List()
+		for it.Next() {
+			if e := it.Value(); e.Kind() != cue.StringKind {
+				msg = fmt.Sprintf("invalid element %s (%s)", show(e), want[kAfter])
+				v = e
+				break
+			}
+		}
+	}
+	if msg == "" {
+		return Pos{}, "", false
+	}
+	pos := l.valuePos(v)
+	if !pos.IsValid() {
+		pos = l.fallbackPos(path)
+	}
+	return pos, msg, true
+}
+
+// cuePath converts an error path back to a cue.Path. It fails for hidden
+// fields, which need their package.
+func cuePath(path []string) (cue.Path, bool) {
+	sels := make([]cue.Selector, 0, len(path))
+	for _, s := range path {
+		switch {
+		case s == "":
+			return cue.Path{}, false
+		case isIndex(s):
+			n, _ := strconv.Atoi(s)
+			sels = append(sels, cue.Index(n))
+		case s[0] == '"':
+			u, err := literal.Unquote(s)
+			if err != nil {
+				return cue.Path{}, false
+			}
+			sels = append(sels, cue.Str(u))
+		case s[0] == '#':
+			sels = append(sels, cue.Def(s))
+		case s[0] == '_':
+			return cue.Path{}, false
+		default:
+			sels = append(sels, cue.Str(s))
+		}
+	}
+	p := cue.MakePath(sels...)
+	return p, p.Err() == nil
+}
+
+// fallbackPos returns the position of the nearest label at or above path
+// in the user's files, or the package clause.
+func (l *loader) fallbackPos(path []string) Pos {
+	if l.user.Exists() {
+		for i := len(path); i > 0; i-- {
+			cp, ok := cuePath(path[:i])
+			if !ok {
+				continue
+			}
+			if v := l.user.LookupPath(cp); v.Exists() {
+				if p := l.labelPos(v); p.IsValid() {
+					return p
+				}
+			}
+		}
+	}
+	return l.pkgPos
+}
+
+// Fields of nodes, for hints.
+var (
+	supervisorFields = []string{"strategy", "restartLimit", "backoff", "shutdown", "children"}
+	childFields      = []string{"restart", "after", "significant"}
+	workerFields     = []string{"run", "shutdown", "timeout", "ready", "heartbeat", "restartLimit", "backoff"}
+	subFields        = map[string][]string{
+		"restartLimit": {"max", "window"},
+		"backoff":      {"initial", "max", "multiplier", "jitter", "resetAfter"},
+		"ready":        {"timeout"},
+		"heartbeat":    {"timeout"},
+	}
+)
+
+// notAllowedHint explains why the field at path is not allowed.
+func (l *loader) notAllowedHint(path []string) string {
+	if len(path) == 0 {
+		return ""
+	}
+	name := path[len(path)-1]
+	if len(path) == 1 {
+		return fmt.Sprintf(" (a spec has only trees; name helpers #%s or _%s)", name, name)
+	}
+	k, _ := classify(path[:len(path)-1])
+	var allowed []string
+	closedHint := fmt.Sprintf(" (%s is allowed here, but a definition used here does not declare it: add ... to the definition to allow more fields)", name)
+	switch {
+	case k == kTree:
+		allowed = supervisorFields
+		if slices.Contains(childFields, name) || slices.Contains(workerFields, name) {
+			return fmt.Sprintf(" (a tree has no %s; only children do)", name)
+		}
+	case k == kChild:
+		cp, ok := cuePath(append(path[:len(path)-1:len(path)-1], "children"))
+		supervisor := ok && l.user.LookupPath(cp).Exists()
+		allowed = append(slices.Clone(childFields), "run", "children")
+		if supervisor {
+			allowed = append(allowed, supervisorFields...)
+			if slices.Contains(workerFields, name) {
+				return fmt.Sprintf(" (a nested supervisor has no %s; only workers do)", name)
+			}
+		} else {
+			allowed = append(allowed, workerFields...)
+			if slices.Contains(supervisorFields, name) {
+				return fmt.Sprintf(" (only supervisors, trees and children with children, have %s)", name)
+			}
+		}
+	case k == kChildren || k == kTrees:
+		return " (a definition used here declares this struct without ...: add ... to it to allow more fields)"
+	case k == kLimit || k == kBackoff || k == kProbe:
+		allowed = subFields[path[len(path)-2]]
+	default:
+		return ""
+	}
+	if slices.Contains(allowed, name) {
+		return closedHint
+	}
+	if s := closest(name, allowed); s != "" {
+		return fmt.Sprintf(" (did you mean %s?)", s)
+	}
+	return ""
+}
+
+// closest returns the name in names nearest to s, if it is a likely typo.
+func closest(s string, names []string) string {
+	best, bestD := "", 3
+	for _, n := range names {
+		d := distance(strings.ToLower(s), strings.ToLower(n))
+		if d < bestD && d <= len(n)/3+1 {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			c := prev[j-1]
+			if ra[i-1] != rb[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

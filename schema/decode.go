@@ -1,0 +1,416 @@
+package schema
+
+import (
+	"cmp"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"cuelang.org/go/cue"
+)
+
+// This file decodes the unified, validated value into the model. It walks
+// the value field by field (not through JSON) to keep declaration order and
+// positions, applies the schema's defaults to absent fields and checks what
+// the schema cannot: names, run versus children and durations in Go's
+// terms.
+
+// decodeTrees decodes the trees field of the unified value v.
+func (l *loader) decodeTrees(v cue.Value) []*Node {
+	if !l.user.LookupPath(cue.MakePath(cue.Str("trees"))).Exists() {
+		l.errs.Add(l.pkgPos, "missing field trees (a spec declares its trees as trees: <name>: {children: ...})")
+		// Perhaps they are in a file CUE left out.
+		for _, f := range l.inst.IgnoredFiles {
+			if !strings.HasPrefix(filepath.Base(f.Filename), "_") && !strings.HasPrefix(filepath.Base(f.Filename), ".") {
+				l.errs.Add(Pos{Filename: f.Filename, Line: 1, Column: 1}, excluded(f))
+			}
+		}
+		return nil
+	}
+	path := []string{"trees"}
+	tv := v.LookupPath(cue.MakePath(cue.Str("trees")))
+	if !l.isStruct(tv, path) {
+		return nil
+	}
+	var trees []*Node
+	for _, f := range l.fields(tv, path) {
+		n := &Node{Name: f.name, Tree: true, Pos: l.labelPos(f.v)}
+		if !n.Pos.IsValid() {
+			n.Pos = l.pkgPos
+		}
+		trees = append(trees, n)
+		l.decodeNode(f.v, n, append(slices.Clip(path), f.label), nil)
+	}
+	if len(trees) == 0 && !l.reported["trees"] {
+		pos := l.labelPos(tv)
+		if !pos.IsValid() {
+			pos = l.pkgPos
+		}
+		l.errs.Add(pos, "trees: no trees declared")
+	}
+	slices.SortFunc(trees, func(a, b *Node) int { return strings.Compare(a.Name, b.Name) })
+	return trees
+}
+
+// field is a regular field of a struct value.
+type field struct {
+	name  string // the label
+	label string // the label as written in a CUE path (quoted if need be)
+	v     cue.Value
+}
+
+// fields returns the regular fields of v in order. When v is not a struct,
+// it reports the error and returns nil.
+func (l *loader) fields(v cue.Value, path []string) []field {
+	it, err := v.Fields()
+	if err != nil {
+		l.valueErr(v, path)
+		return nil
+	}
+	var fs []field
+	for it.Next() {
+		sel := it.Selector()
+		if !sel.IsString() {
+			continue
+		}
+		fs = append(fs, field{name: sel.Unquoted(), label: sel.String(), v: it.Value()})
+	}
+	return fs
+}
+
+// isStruct reports whether v is a struct, reporting an error if not. A
+// struct with an error inside is an error value too, but still has its
+// fields, which are decoded all the same.
+func (l *loader) isStruct(v cue.Value, path []string) bool {
+	switch v.IncompleteKind() {
+	case cue.StructKind:
+		return true
+	case cue.BottomKind:
+		if _, err := v.Fields(); err == nil {
+			return true
+		}
+	}
+	l.valueErr(v, path)
+	return false
+}
+
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+
+// decodeNode decodes the tree or child v into n, whose Name, Pos and Tree
+// are set. parent is the path of names of n's supervisor.
+func (l *loader) decodeNode(v cue.Value, n *Node, path, parent []string) {
+	n.Path = append(slices.Clip(parent), n.Name)
+	n.CUEPath = strings.Join(path, ".")
+	what := "child"
+	if n.Tree {
+		what = "tree"
+	}
+	if !nameRE.MatchString(n.Name) {
+		l.errs.Add(n.Pos, fmt.Sprintf("%s: invalid %s name %q (a name matches [a-z][a-z0-9_-]*)", n.CUEPath, what, n.Name))
+	}
+	o := l.object(v, path, n.Pos)
+	if o == nil {
+		return
+	}
+	d := schemaDefaults()
+	supervisor := n.Tree || o.has("children")
+	switch {
+	case n.Tree:
+	case supervisor && o.has("run"):
+		_, pos := o.str("run", "")
+		l.errs.Add(pos, n.CUEPath+": supervisor cannot have run (a child with children is a nested supervisor; a worker has run)")
+	case !supervisor && !o.has("run"):
+		l.errs.Add(n.Pos, n.CUEPath+`: worker has no run (a child needs run: "Func", or children: {...} to be a nested supervisor)`)
+	}
+
+	if !n.Tree {
+		n.Restart, n.RestartPos = o.str("restart", d.restart)
+		n.Significant, n.SignificantPos = o.boolean("significant", d.significant)
+		n.After, n.AfterPos = o.refs("after")
+	}
+	if supervisor {
+		n.Strategy, n.StrategyPos = o.str("strategy", d.strategy)
+		n.Shutdown, n.ShutdownPos = o.duration("shutdown", d.treeShutdown)
+		n.RestartLimit = l.limit(o.object("restartLimit"))
+		n.Backoff = l.backoff(o.object("backoff"))
+		n.Children = []*Node{}
+		if !o.has("children") {
+			return
+		}
+		cpath := o.sub("children")
+		cv := o.fs["children"].v
+		if !l.isStruct(cv, cpath) {
+			return
+		}
+		for _, f := range l.fields(cv, cpath) {
+			c := &Node{Name: f.name, Pos: l.labelPos(f.v)}
+			if !c.Pos.IsValid() {
+				c.Pos = n.Pos
+			}
+			n.Children = append(n.Children, c)
+			l.decodeNode(f.v, c, append(slices.Clip(cpath), f.label), n.Path)
+		}
+		// CUE keeps the order of the fields of one struct, but orders
+		// fields from separate declarations of a struct (say, in two files)
+		// by name. Declaration order is source order: by file, then by
+		// position, the first label of each child counting.
+		slices.SortStableFunc(n.Children, func(a, b *Node) int { return l.comparePos(a.Pos, b.Pos) })
+		return
+	}
+	n.Run, n.RunPos = o.str("run", "")
+	n.Shutdown, n.ShutdownPos = o.duration("shutdown", d.workerShutdown)
+	if o.has("timeout") {
+		n.Timeout, n.TimeoutPos = o.duration("timeout", 0)
+	}
+	n.Ready = l.probe(o.object("ready"))
+	n.Heartbeat = l.probe(o.object("heartbeat"))
+	if o.has("restartLimit") {
+		n.RestartLimit = l.limit(o.object("restartLimit"))
+	}
+	if o.has("backoff") {
+		n.Backoff = l.backoff(o.object("backoff"))
+	}
+}
+
+// limit decodes a restartLimit, applying the defaults.
+func (l *loader) limit(o *object) *Limit {
+	d := schemaDefaults().limit
+	if o == nil {
+		return &d
+	}
+	d.Max = o.integer("max", d.Max)
+	d.Window, _ = o.duration("window", d.Window)
+	d.Pos = o.pos
+	return &d
+}
+
+// backoff decodes a backoff, applying the defaults.
+func (l *loader) backoff(o *object) *Backoff {
+	d := schemaDefaults().backoff
+	if o == nil {
+		return &d
+	}
+	d.Initial, _ = o.duration("initial", d.Initial)
+	d.Max, _ = o.duration("max", d.Max)
+	d.Multiplier = o.float("multiplier", d.Multiplier)
+	d.Jitter = o.float("jitter", d.Jitter)
+	d.ResetAfter, _ = o.duration("resetAfter", d.ResetAfter)
+	d.Pos = o.pos
+	return &d
+}
+
+// probe decodes a ready or heartbeat struct; nil when absent.
+func (l *loader) probe(o *object) *Probe {
+	if o == nil || !o.given {
+		return nil
+	}
+	p := &Probe{Pos: o.pos}
+	if !o.has("timeout") {
+		// CUE reports only one such incomplete field per struct.
+		path := o.sub("timeout")
+		if !o.l.reported[strings.Join(path, ".")] {
+			o.l.errs.Add(o.pos, fmt.Sprintf("%s: missing field timeout (%s)", strings.Join(path, "."), want[kDuration]))
+		}
+		return p
+	}
+	p.Timeout, _ = o.duration("timeout", 0)
+	return p
+}
+
+// object is a struct being decoded: its regular fields by name, its path,
+// and the position given to the fields left at their defaults.
+type object struct {
+	l     *loader
+	path  []string
+	pos   Pos
+	given bool // the struct is in the spec, not just defaults
+	fs    map[string]field
+}
+
+// object returns v as an object, or nil when v is in error or not a
+// struct (which is reported).
+func (l *loader) object(v cue.Value, path []string, pos Pos) *object {
+	if !l.isStruct(v, path) {
+		return nil
+	}
+	o := &object{l: l, path: path, pos: pos, given: true, fs: map[string]field{}}
+	for _, f := range l.fields(v, path) {
+		o.fs[f.name] = f
+	}
+	return o
+}
+
+// object returns the struct field name: its label position is the
+// position of its defaulted fields. An absent field gives an empty object
+// at o's position, so that all its fields take their defaults; a field in
+// error gives nil.
+func (o *object) object(name string) *object {
+	f, ok := o.fs[name]
+	if !ok {
+		return &object{l: o.l, path: o.sub(name), pos: o.pos, fs: map[string]field{}}
+	}
+	return o.l.object(f.v, o.sub(name), o.fieldPos(f))
+}
+
+func (o *object) has(name string) bool {
+	_, ok := o.fs[name]
+	return ok
+}
+
+// sub returns the path of the field name.
+func (o *object) sub(name string) []string { return append(slices.Clip(o.path), name) }
+
+// fieldPos returns the position of the label of field f.
+func (o *object) fieldPos(f field) Pos {
+	if p := o.l.labelPos(f.v); p.IsValid() {
+		return p
+	}
+	return o.pos
+}
+
+// get returns the field name and its position; ok is false when the field
+// is absent (pos is then o's) or in error (which is reported).
+func (o *object) get(name string) (v cue.Value, pos Pos, ok bool) {
+	f, ok := o.fs[name]
+	if !ok {
+		return cue.Value{}, o.pos, false
+	}
+	pos = o.fieldPos(f)
+	if f.v.Err() != nil {
+		o.l.valueErr(f.v, o.sub(name))
+		return cue.Value{}, pos, false
+	}
+	return f.v, pos, true
+}
+
+// kindErr reports that the field name does not hold the expected kind,
+// which the schema should have caught.
+func (o *object) kindErr(name string, v cue.Value) {
+	o.l.valueErr(v, o.sub(name))
+}
+
+func (o *object) str(name, def string) (string, Pos) {
+	v, pos, ok := o.get(name)
+	if !ok {
+		return def, pos
+	}
+	s, err := v.String()
+	if err != nil {
+		o.kindErr(name, v)
+		return def, pos
+	}
+	return s, pos
+}
+
+func (o *object) boolean(name string, def bool) (bool, Pos) {
+	v, pos, ok := o.get(name)
+	if !ok {
+		return def, pos
+	}
+	b, err := v.Bool()
+	if err != nil {
+		o.kindErr(name, v)
+		return def, pos
+	}
+	return b, pos
+}
+
+func (o *object) integer(name string, def int) int {
+	v, pos, ok := o.get(name)
+	if !ok {
+		return def
+	}
+	n, err := v.Int64()
+	if err != nil || int64(int(n)) != n {
+		if v.Kind() == cue.IntKind {
+			o.l.errs.Add(o.l.valuePosOr(v, pos), fmt.Sprintf("%s: invalid value %s (out of range)", strings.Join(o.sub(name), "."), show(v)))
+		} else {
+			o.kindErr(name, v)
+		}
+		return def
+	}
+	return int(n)
+}
+
+func (o *object) float(name string, def float64) float64 {
+	v, pos, ok := o.get(name)
+	if !ok {
+		return def
+	}
+	x, err := v.Float64()
+	if err != nil {
+		if v.Kind()&cue.NumberKind != 0 {
+			o.l.errs.Add(o.l.valuePosOr(v, pos), fmt.Sprintf("%s: invalid value %s (out of range)", strings.Join(o.sub(name), "."), show(v)))
+		} else {
+			o.kindErr(name, v)
+		}
+		return def
+	}
+	return x
+}
+
+// duration decodes a duration, checking it with time.ParseDuration.
+func (o *object) duration(name string, def time.Duration) (time.Duration, Pos) {
+	v, pos, ok := o.get(name)
+	if !ok {
+		return def, pos
+	}
+	s, err := v.String()
+	if err != nil {
+		o.kindErr(name, v)
+		return def, pos
+	}
+	d, msg := parseDuration(s)
+	if msg != "" {
+		o.l.errs.Add(o.l.valuePosOr(v, pos), strings.Join(o.sub(name), ".")+": "+msg)
+		return def, pos
+	}
+	return d, pos
+}
+
+// refs decodes a list of names; an absent list is empty.
+func (o *object) refs(name string) ([]Ref, Pos) {
+	refs := []Ref{}
+	v, pos, ok := o.get(name)
+	if !ok {
+		return refs, pos
+	}
+	it, err := v.List()
+	if err != nil {
+		o.kindErr(name, v)
+		return refs, pos
+	}
+	for i := 0; it.Next(); i++ {
+		e := it.Value()
+		s, err := e.String()
+		if err != nil {
+			o.l.valueErr(e, append(o.sub(name), fmt.Sprint(i)))
+			continue
+		}
+		refs = append(refs, Ref{Name: s, Pos: o.l.valuePosOr(e, pos)})
+	}
+	return refs, pos
+}
+
+// comparePos orders positions by file (in the order of Spec.Files), line
+// and column; invalid positions come last.
+func (l *loader) comparePos(a, b Pos) int {
+	fa, fb := l.fileIndex(a), l.fileIndex(b)
+	if fa != fb {
+		return cmp.Compare(fa, fb)
+	}
+	return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+}
+
+func (l *loader) fileIndex(p Pos) int {
+	if !p.IsValid() {
+		return len(l.files) + 1
+	}
+	if i := slices.Index(l.files, p.Filename); i >= 0 {
+		return i
+	}
+	return len(l.files)
+}

@@ -1,0 +1,444 @@
+// Package schema loads an arbor spec, the CUE package in a directory,
+// checks it against the arbor schema (arbor.cue, see Source) and decodes
+// it into a plain Go model with source positions, for the generator.
+//
+// It is the only arbor package that imports cuelang.org/go. Errors are
+// collected, not stopped at: Load returns an ErrorList of positioned
+// errors, in the style of go/scanner.
+//
+// Load checks what the schema can: syntax, unknown fields, types, values
+// (durations, ranges, enumerations), name syntax and that a child has
+// exactly one of run and children. It does not check Go names, after
+// references and cycles, or run targets: the generator does.
+package schema
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/build"
+	"cuelang.org/go/cue/cuecontext"
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/load"
+	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/cue/token"
+)
+
+//go:embed arbor.cue
+var schemaSrc string
+
+// schemaFile is the file name the embedded schema is compiled under. It is
+// never shown: positions in it are replaced by positions in the user's
+// files.
+const schemaFile = "$arbor/arbor.cue"
+
+// Source returns the text of the CUE schema that specs are checked
+// against, with every field's meaning and default in its comments.
+func Source() string { return schemaSrc }
+
+// buildSchema compiles the schema into ctx. The schema is parsed anew for
+// each Load (about half a millisecond, next to some hundred for a large
+// spec): CUE's compiler writes into the syntax tree it compiles, and a
+// cue.Context is not safe for concurrent use and keeps every value built in
+// it alive, so neither a shared tree nor a shared compiled value would
+// allow concurrent loads without leaking.
+func buildSchema(ctx *cue.Context) cue.Value {
+	f, err := parser.ParseFile(schemaFile, schemaSrc)
+	if err != nil {
+		panic("schema: embedded arbor.cue: " + err.Error())
+	}
+	v := ctx.BuildFile(f)
+	if err := v.Err(); err != nil {
+		panic("schema: embedded arbor.cue: " + err.Error())
+	}
+	return v
+}
+
+// defaults are the schema's defaults (the values marked with *), which the
+// decoder applies to absent fields. They are read from the schema once per
+// process, which also checks that the embedded schema compiles.
+type defaults struct {
+	strategy       string
+	restart        string
+	significant    bool
+	treeShutdown   time.Duration // trees and nested supervisors
+	workerShutdown time.Duration
+	limit          Limit
+	backoff        Backoff
+}
+
+var schemaDefaults = sync.OnceValue(func() *defaults {
+	v := buildSchema(cuecontext.New())
+	get := func(def string, field ...string) cue.Value {
+		sels := []cue.Selector{cue.Def(def)}
+		for _, f := range field {
+			sels = append(sels, cue.Str(f).Optional())
+		}
+		d, ok := v.LookupPath(cue.MakePath(sels...)).Default()
+		if !ok {
+			panic(fmt.Sprintf("schema: no default for %s.%s", def, strings.Join(field, ".")))
+		}
+		return d
+	}
+	str := func(def string, field ...string) string {
+		s, err := get(def, field...).String()
+		if err != nil {
+			panic(err)
+		}
+		return s
+	}
+	dur := func(def string, field ...string) time.Duration {
+		d, err := time.ParseDuration(str(def, field...))
+		if err != nil {
+			panic(err)
+		}
+		return d
+	}
+	num := func(def string, field ...string) float64 {
+		x, err := get(def, field...).Float64()
+		if err != nil {
+			panic(err)
+		}
+		return x
+	}
+	sig, err := get("#Child", "significant").Bool()
+	if err != nil {
+		panic(err)
+	}
+	return &defaults{
+		strategy:       str("#Supervisor", "strategy"),
+		restart:        str("#Child", "restart"),
+		significant:    sig,
+		treeShutdown:   dur("#Supervisor", "shutdown"),
+		workerShutdown: dur("#Worker", "shutdown"),
+		limit: Limit{
+			Max:    int(num("#RestartLimit", "max")),
+			Window: dur("#RestartLimit", "window"),
+		},
+		backoff: Backoff{
+			Initial:    dur("#Backoff", "initial"),
+			Max:        dur("#Backoff", "max"),
+			Multiplier: num("#Backoff", "multiplier"),
+			Jitter:     num("#Backoff", "jitter"),
+			ResetAfter: dur("#Backoff", "resetAfter"),
+		},
+	}
+})
+
+// Load loads the spec in dir: the CUE package made of the directory's .cue
+// files. On failure the error is an ErrorList with absolute file names
+// (see ErrorList.Relative).
+func Load(dir string) (*Spec, error) {
+	return loadSpec(dir, nil)
+}
+
+// LoadFiles is like Load, but overlays files on dir: each key is a file
+// name relative to dir (or absolute), each value the file's contents.
+// Files in the overlay replace files of the same name on disk and are
+// added to the others; dir need not exist, which makes a purely in-memory
+// load.
+func LoadFiles(dir string, files map[string][]byte) (*Spec, error) {
+	if files == nil {
+		files = map[string][]byte{}
+	}
+	return loadSpec(dir, files)
+}
+
+// loader holds the state of one Load.
+type loader struct {
+	dir    string
+	errs   ErrorList
+	inst   *build.Instance
+	user   cue.Value // the user's package alone
+	files  []string
+	pkgPos Pos // the first file's package clause: where missing things are
+
+	// reported holds the paths of the CUE errors reported so far, so that
+	// decoding does not report them again.
+	reported map[string]bool
+}
+
+func loadSpec(dir string, overlay map[string][]byte) (spec *Spec, err error) {
+	abs, aerr := filepath.Abs(dir)
+	if aerr != nil {
+		return nil, ErrorList{{Pos: Pos{Filename: dir}, Msg: aerr.Error()}}
+	}
+	l := &loader{dir: abs, reported: map[string]bool{}}
+	defer func() {
+		if r := recover(); r != nil {
+			// A last-resort guard: CUE must not take the caller down.
+			pos := l.pkgPos
+			if pos.Filename == "" {
+				pos.Filename = abs
+			}
+			l.errs.Add(pos, fmt.Sprintf("internal error: CUE panicked on this spec (please report it): %v", r))
+			spec, err = nil, l.finish()
+		}
+	}()
+	spec = l.load(overlay)
+	if err := l.finish(); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+func (l *loader) finish() error {
+	l.errs.RemoveMultiples()
+	return l.errs.Err()
+}
+
+func (l *loader) load(overlay map[string][]byte) *Spec {
+	cfg := &load.Config{Dir: l.dir}
+	inDir := 0 // overlay files in the directory
+	if overlay != nil {
+		cfg.Overlay = map[string]load.Source{}
+		for name, src := range overlay {
+			if !filepath.IsAbs(name) {
+				name = filepath.Join(l.dir, name)
+			}
+			name = filepath.Clean(name)
+			if filepath.Dir(name) == l.dir {
+				inDir++
+			}
+			cfg.Overlay[name] = load.FromBytes(src)
+		}
+	}
+	if fi, err := os.Stat(l.dir); err != nil && inDir == 0 {
+		if errors.Is(err, fs.ErrNotExist) {
+			l.errs.Add(Pos{Filename: l.dir}, "spec directory does not exist")
+		} else {
+			l.errs.Add(Pos{Filename: l.dir}, err.Error())
+		}
+		return nil
+	} else if err == nil && !fi.IsDir() {
+		l.errs.Add(Pos{Filename: l.dir}, "not a directory")
+		return nil
+	}
+
+	insts := load.Instances([]string{"."}, cfg)
+	if len(insts) != 1 {
+		l.errs.Add(Pos{Filename: l.dir}, fmt.Sprintf("found %d CUE instances, want 1", len(insts)))
+		return nil
+	}
+	l.inst = insts[0]
+	if l.inst.Err != nil {
+		l.loadErrors(l.inst)
+		return nil
+	}
+	for _, f := range l.inst.BuildFiles {
+		l.files = append(l.files, f.Filename)
+	}
+	sort.Strings(l.files)
+	l.pkgPos = l.packagePos()
+
+	ctx := cuecontext.New()
+	sch := buildSchema(ctx)
+	l.user = ctx.BuildInstance(l.inst)
+	if k := l.user.IncompleteKind(); k != cue.StructKind && k != cue.BottomKind {
+		l.errs.Add(l.pkgPos, fmt.Sprintf("the package must be a struct, not %v", k))
+		return nil
+	}
+
+	// The errors of the spec under the schema: everything in trees and
+	// the fields the spec must not have.
+	v := sch.LookupPath(cue.MakePath(cue.Def("#Spec"))).Unify(l.user)
+	if err := v.Validate(cue.Concrete(true)); err != nil {
+		l.addCUE(err)
+	}
+	// The errors in the user's own helpers (hidden fields and
+	// definitions), which the schema does not see. (l.user.Err() would
+	// give only the first error.)
+	if err := l.user.Validate(cue.Hidden(true), cue.Definitions(true)); err != nil {
+		var rest []cueerrors.Error
+		for _, e := range cueerrors.Errors(err) {
+			if p := e.Path(); len(p) == 0 || (p[0] != "trees" && !l.reported[p[0]]) {
+				rest = append(rest, e)
+			}
+		}
+		l.addErrors(rest)
+	}
+	if len(l.errs) == 0 && l.user.Err() != nil {
+		l.addCUE(l.user.Err())
+	}
+
+	spec := &Spec{Dir: l.dir, Package: l.inst.PkgName, Files: l.files}
+	// Decode the user's value, not the unified one: it holds the same
+	// fields (the schema adds no defaults), without the schema's errors,
+	// which make every struct around them an error value. Decoding goes
+	// on past errors all the same, to report those only Go finds.
+	spec.Trees = l.decodeTrees(l.user)
+	return spec
+}
+
+// packagePos returns the position of the package clause of the first file.
+func (l *loader) packagePos() Pos {
+	for _, f := range l.inst.Files {
+		if f.Filename != l.files[0] {
+			continue
+		}
+		for _, d := range f.Decls {
+			if p, ok := d.(*ast.Package); ok {
+				return position(p.Name.Pos())
+			}
+		}
+	}
+	return Pos{Filename: l.files[0], Line: 1, Column: 1}
+}
+
+// loadErrors reports the errors of loading the package.
+func (l *loader) loadErrors(inst *build.Instance) {
+	for _, e := range cueerrors.Errors(inst.Err) {
+		var noFiles *load.NoFilesError
+		var multi *load.MultiplePackageError
+		switch {
+		case errors.As(e, &noFiles):
+			l.noFiles(noFiles)
+		case errors.As(e, &multi):
+			var list []string
+			for i, p := range multi.Packages {
+				list = append(list, fmt.Sprintf("%s (%s)", p, filepath.Base(multi.Files[i])))
+			}
+			l.errs.Add(Pos{Filename: l.dir}, fmt.Sprintf(
+				"found several CUE packages: %s; a spec directory holds one package", strings.Join(list, ", ")))
+		default:
+			l.addCUEError(e)
+		}
+	}
+}
+
+// noFiles reports a directory without usable .cue files.
+func (l *loader) noFiles(e *load.NoFilesError) {
+	n := 0
+	for _, f := range e.Package.IgnoredFiles {
+		if strings.HasPrefix(filepath.Base(f.Filename), "_") || strings.HasPrefix(filepath.Base(f.Filename), ".") {
+			continue // CUE ignores them without a word, and so do we
+		}
+		n++
+		l.errs.Add(Pos{Filename: f.Filename, Line: 1, Column: 1}, excluded(f))
+	}
+	if n == 0 {
+		l.errs.Add(Pos{Filename: l.dir}, "no .cue files in the spec directory")
+	}
+}
+
+// excluded explains why the file f is not part of the spec.
+func excluded(f *build.File) string {
+	if f.ExcludeReason == nil {
+		return "file excluded from the spec"
+	}
+	msg := f.ExcludeReason.Error()
+	if msg == "no package name" {
+		return "file has no package clause, so it is not part of the spec (start it with a line such as `package shop`)"
+	}
+	return "file excluded from the spec: " + msg
+}
+
+// valueErr reports the error of v at path, or that v is not of the kind
+// the schema wants there, unless a CUE error was already reported at or
+// above path.
+func (l *loader) valueErr(v cue.Value, path []string) {
+	for i := len(path); i >= 0; i-- {
+		if l.reported[strings.Join(path[:i], ".")] {
+			return
+		}
+	}
+	if err := v.Err(); err != nil {
+		l.addCUE(err)
+		return
+	}
+	// A value the schema should have rejected, when CUE's validation
+	// stopped short (it reports one incomplete value per struct).
+	k, _ := classify(path)
+	msg := fmt.Sprintf("invalid value %s", show(v))
+	switch {
+	case !v.IsConcrete():
+		msg = fmt.Sprintf("incomplete value %v", v)
+		if w := want[k]; w != "" {
+			msg += " (" + w + ")"
+		}
+	case check(k, v) != "":
+		msg = check(k, v)
+	}
+	l.errs.Add(l.valuePosOr(v, l.fallbackPos(path)), strings.Join(path, ".")+": "+msg)
+}
+
+// labelPos returns the position of the first label in the user's files
+// that declares v, or the zero Pos.
+func (l *loader) labelPos(v cue.Value) Pos {
+	// With one conjunct, Source is its field; with several (the field
+	// declared in several places), Expr returns one value per conjunct.
+	if p, ok := l.fieldLabel(v); ok {
+		return p
+	}
+	op, args := v.Expr()
+	if op == cue.AndOp {
+		for _, a := range args {
+			if p, ok := l.fieldLabel(a); ok {
+				return p
+			}
+		}
+		for _, a := range args {
+			if p := a.Pos(); l.isUser(p) {
+				return position(p)
+			}
+		}
+	}
+	if p := v.Pos(); l.isUser(p) {
+		return position(p)
+	}
+	return Pos{}
+}
+
+// fieldLabel returns the position of v's label when v's source is a field
+// in the user's files.
+func (l *loader) fieldLabel(v cue.Value) (Pos, bool) {
+	if f, ok := v.Source().(*ast.Field); ok && l.isUser(f.Pos()) {
+		return position(f.Pos()), true
+	}
+	return Pos{}, false
+}
+
+// valuePos returns the position of v's value in the user's files, or the
+// zero Pos.
+func (l *loader) valuePos(v cue.Value) Pos {
+	if src := v.Source(); src != nil {
+		if f, ok := src.(*ast.Field); ok && f.Value != nil {
+			if p := f.Value.Pos(); l.isUser(p) {
+				return position(p)
+			}
+		}
+	}
+	if p := v.Pos(); l.isUser(p) {
+		return position(p)
+	}
+	return Pos{}
+}
+
+// valuePosOr returns valuePos(v), or pos if v has no position in the
+// user's files.
+func (l *loader) valuePosOr(v cue.Value, pos Pos) Pos {
+	if p := l.valuePos(v); p.IsValid() {
+		return p
+	}
+	return pos
+}
+
+// isUser reports whether p is a position in one of the user's files.
+func (l *loader) isUser(p token.Pos) bool {
+	return p.IsValid() && p.Filename() != schemaFile && p.Filename() != ""
+}
+
+func position(p token.Pos) Pos {
+	q := p.Position()
+	return Pos{Filename: q.Filename, Line: q.Line, Column: q.Column}
+}

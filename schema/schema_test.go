@@ -1,0 +1,239 @@
+package schema
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// TestGolden loads each directory of testdata and compares the decoded
+// model with want.golden, or the errors with errors.golden.
+func TestGolden(t *testing.T) {
+	dirs, err := os.ReadDir("testdata")
+	require.NoError(t, err)
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		dir := filepath.Join("testdata", d.Name())
+		t.Run(d.Name(), func(t *testing.T) {
+			t.Parallel()
+			spec, err := Load(dir)
+			var got, golden string
+			if err != nil {
+				var list ErrorList
+				require.True(t, errors.As(err, &list), "error is not an ErrorList: %v", err)
+				require.NotEmpty(t, list)
+				got, golden = list.Relative(dir).Error()+"\n", "errors.golden"
+				require.Nil(t, spec)
+			} else {
+				got, golden = dump(spec), "want.golden"
+			}
+			path := filepath.Join(dir, golden)
+			if *update {
+				os.Remove(filepath.Join(dir, "want.golden"))
+				os.Remove(filepath.Join(dir, "errors.golden"))
+				require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+				return
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err, "no %s (run go test -update); got:\n%s", golden, got)
+			assert.Equal(t, string(want), got)
+		})
+	}
+}
+
+// dump prints a spec readably, with file names relative to its directory.
+func dump(s *Spec) string {
+	var b strings.Builder
+	pos := func(p Pos) string { return p.Relative(s.Dir).String() }
+	var files []string
+	for _, f := range s.Files {
+		files = append(files, Pos{Filename: f}.Relative(s.Dir).Filename)
+	}
+	fmt.Fprintf(&b, "package %s\nfiles %s\n", s.Package, strings.Join(files, " "))
+	var node func(n *Node, ind string)
+	node = func(n *Node, ind string) {
+		what := "worker"
+		switch {
+		case n.Tree:
+			what = "tree"
+		case n.IsSupervisor():
+			what = "supervisor"
+		}
+		fmt.Fprintf(&b, "%s%s %s %s (%s) @%s\n", ind, what, n.Name, strings.Join(n.Path, "/"), n.CUEPath, pos(n.Pos))
+		ind += "  "
+		if n.Run != "" || n.RunPos.IsValid() {
+			fmt.Fprintf(&b, "%srun %q @%s\n", ind, n.Run, pos(n.RunPos))
+		}
+		if n.Strategy != "" || n.StrategyPos.IsValid() {
+			fmt.Fprintf(&b, "%sstrategy %s @%s\n", ind, n.Strategy, pos(n.StrategyPos))
+		}
+		if n.Restart != "" || n.RestartPos.IsValid() {
+			fmt.Fprintf(&b, "%srestart %s @%s\n", ind, n.Restart, pos(n.RestartPos))
+		}
+		fmt.Fprintf(&b, "%sshutdown %v @%s\n", ind, n.Shutdown, pos(n.ShutdownPos))
+		if n.Timeout != 0 || n.TimeoutPos.IsValid() {
+			fmt.Fprintf(&b, "%stimeout %v @%s\n", ind, n.Timeout, pos(n.TimeoutPos))
+		}
+		if l := n.RestartLimit; l != nil {
+			fmt.Fprintf(&b, "%srestartLimit max=%d window=%v @%s\n", ind, l.Max, l.Window, pos(l.Pos))
+		}
+		if o := n.Backoff; o != nil {
+			fmt.Fprintf(&b, "%sbackoff initial=%v max=%v multiplier=%v jitter=%v resetAfter=%v @%s\n",
+				ind, o.Initial, o.Max, o.Multiplier, o.Jitter, o.ResetAfter, pos(o.Pos))
+		}
+		if p := n.Ready; p != nil {
+			fmt.Fprintf(&b, "%sready timeout=%v @%s\n", ind, p.Timeout, pos(p.Pos))
+		}
+		if p := n.Heartbeat; p != nil {
+			fmt.Fprintf(&b, "%sheartbeat timeout=%v @%s\n", ind, p.Timeout, pos(p.Pos))
+		}
+		if n.After != nil {
+			var refs []string
+			for _, r := range n.After {
+				refs = append(refs, r.Name+"@"+pos(r.Pos))
+			}
+			fmt.Fprintf(&b, "%safter [%s] @%s\n", ind, strings.Join(refs, " "), pos(n.AfterPos))
+		}
+		if !n.Tree {
+			fmt.Fprintf(&b, "%ssignificant %v @%s\n", ind, n.Significant, pos(n.SignificantPos))
+		}
+		for _, c := range n.Children {
+			node(c, ind)
+		}
+	}
+	for _, t := range s.Trees {
+		node(t, "")
+	}
+	return b.String()
+}
+
+// TestPositionsInUserFiles checks that no position of a decoded spec
+// points into the schema or is missing.
+func TestPositionsInUserFiles(t *testing.T) {
+	for _, dir := range []string{"testdata/full", "testdata/templates", "testdata/nested"} {
+		spec, err := Load(dir)
+		require.NoError(t, err)
+		check := func(what string, p Pos) {
+			t.Helper()
+			assert.True(t, p.IsValid(), "%s: invalid position", what)
+			assert.True(t, filepath.IsAbs(p.Filename), "%s: %s not absolute", what, p)
+			assert.Contains(t, spec.Files, p.Filename, "%s: %s not in a spec file", what)
+		}
+		for _, tree := range spec.Trees {
+			tree.Walk(func(n *Node) bool {
+				name := dir + ":" + n.String()
+				check(name, n.Pos)
+				check(name+" shutdown", n.ShutdownPos)
+				if n.IsSupervisor() {
+					check(name+" strategy", n.StrategyPos)
+					require.NotNil(t, n.RestartLimit, name)
+					require.NotNil(t, n.Backoff, name)
+				} else {
+					check(name+" run", n.RunPos)
+				}
+				if !n.Tree {
+					check(name+" restart", n.RestartPos)
+					check(name+" significant", n.SignificantPos)
+					for _, r := range n.After {
+						check(name+" after "+r.Name, r.Pos)
+					}
+				}
+				if n.RestartLimit != nil {
+					check(name+" restartLimit", n.RestartLimit.Pos)
+				}
+				if n.Backoff != nil {
+					check(name+" backoff", n.Backoff.Pos)
+				}
+				return true
+			})
+		}
+	}
+}
+
+func TestLoadFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "does", "not", "exist")
+	spec, err := LoadFiles(dir, map[string][]byte{
+		"a.cue": []byte("package p\ntrees: t: children: w: run: \"W\"\n"),
+		"b.cue": []byte("package p\ntrees: t: children: v: {run: \"V\", after: [\"w\"]}\n"),
+	})
+	require.NoError(t, err)
+	require.Len(t, spec.Trees, 1)
+	tree := spec.Trees[0]
+	require.Len(t, tree.Children, 2)
+	assert.Equal(t, "w", tree.Children[0].Name)
+	assert.Equal(t, "v", tree.Children[1].Name)
+	assert.Equal(t, []Ref{{Name: "w", Pos: Pos{Filename: filepath.Join(dir, "b.cue"), Line: 2, Column: 43}}}, tree.Children[1].After)
+	assert.Equal(t, []string{filepath.Join(dir, "a.cue"), filepath.Join(dir, "b.cue")}, spec.Files)
+	assert.Equal(t, "p", spec.Package)
+
+	_, err = LoadFiles(dir, nil)
+	require.EqualError(t, err, dir+": spec directory does not exist")
+
+	empty := t.TempDir()
+	_, err = LoadFiles(empty, map[string][]byte{"README": []byte("hi")})
+	require.EqualError(t, err, empty+": no .cue files in the spec directory")
+}
+
+func TestLoadMissingDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nope")
+	_, err := Load(dir)
+	require.EqualError(t, err, dir+": spec directory does not exist")
+}
+
+func TestSource(t *testing.T) {
+	src := Source()
+	require.Contains(t, src, "package arbor")
+	for _, f := range []string{"strategy", "restartLimit", "backoff", "shutdown", "run", "restart",
+		"timeout", "ready", "heartbeat", "after", "significant", "children", "initial", "multiplier",
+		"jitter", "resetAfter", "window"} {
+		assert.Contains(t, src, "\t"+f, "field %s", f)
+	}
+}
+
+func TestErrorList(t *testing.T) {
+	var l ErrorList
+	require.NoError(t, l.Err())
+	l.Add(Pos{Filename: "/d/b.cue", Line: 2, Column: 1}, "two")
+	l.Add(Pos{Filename: "/d/a.cue", Line: 9, Column: 3}, "one")
+	l.Add(Pos{Filename: "/d/b.cue", Line: 2, Column: 1}, "two")
+	l.Add(Pos{}, "nowhere")
+	l.RemoveMultiples()
+	require.Len(t, l, 3)
+	assert.Equal(t, "nowhere\n/d/a.cue:9:3: one\n/d/b.cue:2:1: two", l.Err().Error())
+	assert.Equal(t, "nowhere\na.cue:9:3: one\nb.cue:2:1: two", Relative(l, "/d").Error())
+	assert.Equal(t, "/d/a.cue:9:3", l[1].Pos.String(), "Relative must not change the list")
+	assert.Equal(t, "-", Pos{}.String())
+	assert.Equal(t, "f.cue", Pos{Filename: "f.cue"}.String())
+	assert.Equal(t, "f.cue:3", Pos{Filename: "f.cue", Line: 3}.String())
+}
+
+// TestConcurrentLoads checks that loads do not share mutable CUE state.
+func TestConcurrentLoads(t *testing.T) {
+	const n = 4
+	errc := make(chan error, n)
+	for i := range n {
+		go func() {
+			src := "package p\ntrees: t" + strconv.Itoa(i) + ": children: w: {run: \"W\", backoff: initial: \"1s\"}\n"
+			spec, err := LoadFiles(t.TempDir(), map[string][]byte{"a.cue": []byte(src)})
+			if err == nil && spec.Trees[0].Children[0].Backoff.Initial.String() != "1s" {
+				err = fmt.Errorf("bad backoff %v", spec.Trees[0].Children[0].Backoff)
+			}
+			errc <- err
+		}()
+	}
+	for range n {
+		require.NoError(t, <-errc)
+	}
+}
