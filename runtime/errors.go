@@ -95,7 +95,7 @@ type GiveUpError struct {
 }
 
 func (e *GiveUpError) Error() string {
-	return fmt.Sprintf("arbor: %s gave up: more than %d restarts in %v: %v", e.Supervisor, e.Max, e.Window, e.Err)
+	return fmt.Sprintf("arbor: %s gave up: restart limit (%d in %v) exceeded; last failure: %v", e.Supervisor, e.Max, e.Window, e.Err)
 }
 
 // Unwrap returns ErrRestartLimit and the last failure.

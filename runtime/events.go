@@ -118,7 +118,7 @@ func (e Event) String() string {
 	case EventExited, EventStopped:
 		fmt.Fprintf(&b, " exit=%s", e.Exit)
 	case EventRestartScheduled:
-		fmt.Fprintf(&b, " delay=%v", e.Delay)
+		fmt.Fprintf(&b, " delay=%v", e.Delay.Round(time.Millisecond))
 	case EventRestarted:
 		fmt.Fprintf(&b, " restarts=%d", e.Restarts)
 	case EventAbandoned:

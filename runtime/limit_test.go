@@ -52,7 +52,7 @@ func TestRestartLimitGivesUp(t *testing.T) {
 		var ce *runtime.ChildError
 		require.ErrorAs(t, err, &ce)
 		assert.Equal(t, uint64(3), ce.Generation)
-		assert.Equal(t, "arbor: t gave up: more than 2 restarts in 10s: t/bad (generation 3, attempt 3): error: boom", err.Error())
+		assert.Equal(t, "arbor: t gave up: restart limit (2 in 10s) exceeded; last failure: t/bad (generation 3, attempt 3): error: boom", err.Error())
 
 		gaveUp := rec.of(runtime.EventGaveUp)
 		require.Len(t, gaveUp, 1)
