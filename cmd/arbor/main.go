@@ -1,0 +1,21 @@
+// Command arbor checks supervision-tree specs written in CUE and generates
+// their typed Go wiring.
+//
+// Usage:
+//
+//	arbor gen [-tags list] [dir ...]     write arbor_gen.go next to each spec
+//	arbor vet [-tags list] [dir ...]     check specs and their Go references
+//	arbor diff [-tags list] [dir ...]    exit 1 if an arbor_gen.go is stale
+//	arbor graph [-format f] [dir]        draw the trees (mermaid or dot)
+//	arbor schema                         print the CUE schema
+//
+// A dir ending in /... names every directory below it that holds a spec
+// (for diff: an arbor_gen.go). Exit codes: 0 ok, 1 spec or check errors (or
+// a stale file), 2 usage errors.
+package main
+
+import "os"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}

@@ -1,0 +1,45 @@
+// Quickstart runs a small supervision tree declared in quickstart.cue: a
+// store that warms up, an HTTP API that starts once the store is ready, and a
+// worker that crashes now and then. It prints the tree's timeline and stops
+// cleanly on Ctrl-C or after -for.
+package main
+
+//go:generate go tool arbor gen
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+func main() {
+	runFor := flag.Duration("for", 6*time.Second, "stop after this long; 0 waits for Ctrl-C")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if *runFor > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *runFor)
+		defer cancel()
+	}
+
+	start := time.Now()
+	timeline := func(e runtime.Event) {
+		fmt.Printf("%6.2fs  %s\n", time.Since(start).Seconds(), e)
+	}
+	store := &Store{}
+	tree := NewQuickstart(store, &API{Addr: "127.0.0.1:0", Store: store}, runtime.WithObserver(timeline))
+	if err := tree.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(1)
+	}
+	for _, c := range tree.Tree().Snapshot().Children {
+		fmt.Printf("%-20s %-8s restarts=%d last=%s\n", c.Path, c.State, c.Restarts, c.LastExit)
+	}
+}

@@ -1,0 +1,113 @@
+// Package gen checks a loaded spec against the user's Go code and emits the
+// typed wiring, arbor_gen.go, that links it to the runtime.
+//
+// It works in phases, like google/wire: the spec is loaded (package schema),
+// checked on its own, resolved against Go with go/packages, emitted with
+// jennifer, and the output is type-checked in memory. Errors are collected
+// across the phases and carry the position in the spec they concern. Nothing
+// is written: the caller decides what to do with the Result.
+package gen
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+
+	"github.com/arbor-go/arbor/schema"
+)
+
+// Options tune how the user's Go code is loaded.
+type Options struct {
+	Env        []string // for the go command; nil means the current environment
+	BuildFlags []string // such as -tags
+}
+
+// Result is generated code that has not been written anywhere.
+type Result struct {
+	Dir     string // the spec's directory
+	Path    string // where the code belongs: Dir/arbor_gen.go
+	Content []byte
+}
+
+// Generate loads the spec in dir, checks it and its Go references, and
+// returns the code for arbor_gen.go. Spec and check errors come back as a
+// schema.ErrorList, sorted, with absolute file names.
+func Generate(ctx context.Context, dir string, opts *Options) (*Result, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := schema.Load(abs)
+	if err != nil {
+		return nil, err
+	}
+	return GenerateSpec(ctx, spec, opts)
+}
+
+// GenerateSpec is Generate for a spec that is already loaded.
+func GenerateSpec(ctx context.Context, spec *schema.Spec, opts *Options) (*Result, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	var errs schema.ErrorList
+	checkSpec(spec, &errs)
+
+	var paths []string
+	seen := map[string]bool{}
+	for _, tree := range spec.Trees {
+		tree.Walk(func(n *schema.Node) bool {
+			if ref, err := parseRun(n.Run); n.Run != "" && err == nil && ref.pkgPath != "" && !seen[ref.pkgPath] {
+				seen[ref.pkgPath] = true
+				paths = append(paths, ref.pkgPath)
+			}
+			return true
+		})
+	}
+	ws, err := loadGo(ctx, spec.Dir, paths, opts)
+	if err != nil {
+		return nil, err
+	}
+	if ws.ownName == "" {
+		ws.ownName = spec.Package // no Go files yet: take the CUE package's name
+	}
+	targets := map[*schema.Node]*target{}
+	for _, tree := range spec.Trees {
+		tree.Walk(func(n *schema.Node) bool {
+			if !n.IsSupervisor() {
+				if t := ws.resolve(n, &errs); t != nil {
+					targets[n] = t
+				}
+			}
+			return true
+		})
+	}
+	if err := sorted(errs); err != nil {
+		return nil, err
+	}
+	src, err := emit(spec, ws, targets)
+	if err != nil {
+		return nil, err
+	}
+	if err := ws.typecheck(src); err != nil {
+		return nil, err
+	}
+	return &Result{Dir: spec.Dir, Path: filepath.Join(spec.Dir, outputName), Content: src}, nil
+}
+
+func sorted(errs schema.ErrorList) error {
+	errs.Sort()
+	return errs.Err()
+}
+
+// ErrInternal marks generated code that does not compile: a bug in Arbor.
+var ErrInternal = errors.New("arbor: internal error: generated code does not type-check")
+
+// Check runs the checks that need only the spec, without loading Go code.
+func Check(spec *schema.Spec) error {
+	var errs schema.ErrorList
+	checkSpec(spec, &errs)
+	return sorted(errs)
+}

@@ -1,0 +1,106 @@
+package gen
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/arbor-go/arbor/schema"
+)
+
+// Graph formats.
+const (
+	Mermaid = "mermaid"
+	DOT     = "dot"
+)
+
+// Graph draws the trees of spec as a Mermaid flowchart or a Graphviz
+// digraph: supervision edges labelled with the strategy, nodes with the run
+// function and restart type, and dashed "after" edges.
+func Graph(spec *schema.Spec, format string) ([]byte, error) {
+	g := &graph{ids: map[*schema.Node]string{}}
+	for _, t := range spec.Trees {
+		t.Walk(func(n *schema.Node) bool {
+			g.ids[n] = fmt.Sprintf("n%d", len(g.ids))
+			return true
+		})
+	}
+	b := &g.b
+	switch format {
+	case Mermaid:
+		b.WriteString("flowchart TD\n")
+		for _, t := range spec.Trees {
+			g.mermaid(t)
+		}
+	case DOT:
+		b.WriteString("digraph arbor {\n\trankdir=TB;\n\tnode [fontname=\"Helvetica\"];\n")
+		for _, t := range spec.Trees {
+			g.dot(t)
+		}
+		b.WriteString("}\n")
+	default:
+		return nil, fmt.Errorf("unknown graph format %q (want %s or %s)", format, Mermaid, DOT)
+	}
+	return b.Bytes(), nil
+}
+
+// graph numbers the nodes, so that no two names can make the same id.
+type graph struct {
+	b   bytes.Buffer
+	ids map[*schema.Node]string
+}
+
+func label(n *schema.Node) []string {
+	lines := []string{n.Name}
+	if n.IsSupervisor() {
+		lines = append(lines, n.Strategy)
+	} else {
+		lines = append(lines, n.Run)
+	}
+	if !n.Tree {
+		extra := n.Restart
+		if n.Significant {
+			extra += ", significant"
+		}
+		lines = append(lines, extra)
+	}
+	return lines
+}
+
+func (g *graph) mermaid(n *schema.Node) {
+	b := &g.b
+	text := strings.ReplaceAll(strings.Join(label(n), "<br/>"), `"`, "#quot;")
+	if n.IsSupervisor() {
+		fmt.Fprintf(b, "    %s[[\"%s\"]]\n", g.ids[n], text)
+	} else {
+		fmt.Fprintf(b, "    %s(\"%s\")\n", g.ids[n], text)
+	}
+	for _, c := range n.Children {
+		g.mermaid(c)
+		fmt.Fprintf(b, "    %s --> %s\n", g.ids[n], g.ids[c])
+	}
+	for _, c := range n.Children {
+		for _, r := range c.After {
+			fmt.Fprintf(b, "    %s -. after .-> %s\n", g.ids[n.Child(r.Name)], g.ids[c])
+		}
+	}
+}
+
+func (g *graph) dot(n *schema.Node) {
+	b := &g.b
+	shape := "box"
+	if n.IsSupervisor() {
+		shape = "box3d"
+	}
+	text := strings.ReplaceAll(strings.Join(label(n), `\n`), `"`, `\"`)
+	fmt.Fprintf(b, "\t%s [shape=%s, label=\"%s\"];\n", g.ids[n], shape, text)
+	for _, c := range n.Children {
+		g.dot(c)
+		fmt.Fprintf(b, "\t%s -> %s;\n", g.ids[n], g.ids[c])
+	}
+	for _, c := range n.Children {
+		for _, r := range c.After {
+			fmt.Fprintf(b, "\t%s -> %s [style=dashed, label=\"after\"];\n", g.ids[n.Child(r.Name)], g.ids[c])
+		}
+	}
+}

@@ -1,0 +1,54 @@
+package gen
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/types"
+	"path/filepath"
+	"strings"
+)
+
+// typecheck checks the generated code together with the user's package, in
+// memory, before anything is written. Only errors in the generated file
+// count: the rest of the package may not compile until it exists.
+func (ws *workspace) typecheck(src []byte) error {
+	name := filepath.Join(ws.dir, outputName)
+	gf, err := parser.ParseFile(ws.fset, name, src, parser.ParseComments)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInternal, err)
+	}
+	files := []*ast.File{gf}
+	path := "arbor.gen/check"
+	if ws.own != nil {
+		path = ws.own.PkgPath
+		for _, f := range ws.own.Syntax {
+			if ws.fset.Position(f.Package).Filename != name {
+				files = append(files, f)
+			}
+		}
+	}
+	var problems []string
+	conf := types.Config{
+		Importer: importerFunc(func(path string) (*types.Package, error) {
+			if p := ws.byPath[path]; p != nil && p.Types != nil {
+				return p.Types, nil
+			}
+			return nil, fmt.Errorf("package %s was not loaded", path)
+		}),
+		Error: func(err error) {
+			if te, ok := err.(types.Error); ok && ws.fset.Position(te.Pos).Filename == name {
+				problems = append(problems, te.Error())
+			}
+		},
+	}
+	conf.Check(path, ws.fset, files, nil)
+	if len(problems) > 0 {
+		return fmt.Errorf("%w:\n%s", ErrInternal, strings.Join(problems, "\n"))
+	}
+	return nil
+}
+
+type importerFunc func(path string) (*types.Package, error)
+
+func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }
