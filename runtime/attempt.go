@@ -18,12 +18,13 @@ type Attempt struct {
 	release context.CancelFunc // of the deadline context, when Timeout is set
 	done    <-chan struct{}    // closed when the supervisor run that started it ends
 
-	readied   atomic.Bool
-	beatFence atomic.Bool // a fenced Beat was already reported
-	lastBeat  atomic.Int64
-	logger    atomic.Pointer[slog.Logger]
-	wdIndex   int  // position in the watchdog's list; guarded by its mutex
-	staleSent bool // guarded by the watchdog's mutex
+	readied    atomic.Bool
+	readyFence atomic.Bool // a fenced Ready was already reported
+	beatFence  atomic.Bool // a fenced Beat was already reported
+	lastBeat   atomic.Int64
+	logger     atomic.Pointer[slog.Logger]
+	wdIndex    int  // position in the watchdog's list; guarded by its mutex
+	staleSent  bool // guarded by the watchdog's mutex
 }
 
 // Path is the child's path in the tree, such as "shop/ingest/fetch".
@@ -47,7 +48,7 @@ func (a *Attempt) Current() bool { return a.slot.cur.Load() == a }
 // first call of a current attempt counts.
 func (a *Attempt) Ready() {
 	if a.slot.cur.Load() != a {
-		a.slot.fence(a, SignalReady)
+		a.slot.fence(a, SignalReady, &a.readyFence)
 		return
 	}
 	if a.readied.CompareAndSwap(false, true) {
@@ -59,11 +60,7 @@ func (a *Attempt) Ready() {
 // and does not allocate.
 func (a *Attempt) Beat() {
 	if a.slot.cur.Load() != a {
-		if a.beatFence.CompareAndSwap(false, true) {
-			a.slot.fence(a, SignalBeat)
-		} else {
-			a.slot.fenced.Add(1)
-		}
+		a.slot.fence(a, SignalBeat, &a.beatFence)
 		return
 	}
 	a.lastBeat.Store(a.slot.sup.tree.clock.Load())

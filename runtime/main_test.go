@@ -113,14 +113,16 @@ func start(t *testing.T, tr *runtime.Tree) (stop func() error, done <-chan error
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan error, 1)
-	go func() { ch <- tr.Run(ctx) }()
-	var once sync.Once
+	finished := make(chan struct{})
 	var err error
+	go func() {
+		err = tr.Run(ctx)
+		ch <- err
+		close(finished)
+	}()
 	stop = func() error {
-		once.Do(func() {
-			cancel()
-			err = <-ch
-		})
+		cancel()
+		<-finished
 		return err
 	}
 	t.Cleanup(func() { stop() }) // so that a failing test still ends its tree

@@ -118,10 +118,13 @@ func (s *slot) run(a *Attempt) {
 
 var errGoexit = errors.New("arbor: run function called runtime.Goexit")
 
-// fence counts a report from an attempt that is no longer current.
-func (s *slot) fence(a *Attempt, sig Signal) {
+// fence counts a report from an attempt that is no longer current. Only the
+// first of each kind becomes an event, so a zombie cannot flood observers.
+func (s *slot) fence(a *Attempt, sig Signal, reported *atomic.Bool) {
 	s.fenced.Add(1)
-	s.sup.tree.emit(Event{Kind: EventFenced, Path: s.path, Generation: a.gen, Attempt: a.number, Signal: sig})
+	if reported.CompareAndSwap(false, true) {
+		s.sup.tree.emit(Event{Kind: EventFenced, Path: s.path, Generation: a.gen, Attempt: a.number, Signal: sig})
+	}
 }
 
 // arm starts the slot's one timer; a message it posts after a later arm or

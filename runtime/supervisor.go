@@ -329,10 +329,11 @@ func (sv *supervisor) startDependents(s *slot) {
 	}
 }
 
-// checkReady tells a nested supervisor's parent that it is ready once every
-// child of its first start is ready or done.
+// checkReady records that the supervisor is ready once every child of its
+// first start is ready or done: the root closes Tree.Ready, a nested
+// supervisor tells its parent.
 func (sv *supervisor) checkReady() {
-	if sv.isReady || sv.self == nil || sv.stopping || sv.plan.active {
+	if sv.isReady || sv.stopping || sv.plan.active {
 		return
 	}
 	for _, s := range sv.slots {
@@ -341,6 +342,10 @@ func (sv *supervisor) checkReady() {
 		}
 	}
 	sv.isReady = true
+	if sv.self == nil {
+		close(sv.tree.ready) // the root: the whole tree is up
+		return
+	}
 	sv.self.Ready()
 }
 
@@ -598,6 +603,9 @@ func (sv *supervisor) shutdown(reason error) {
 	}
 	sv.stopping = true
 	sv.result = reason
+	if sv.self == nil {
+		close(sv.tree.stopping)
+	}
 	sv.emit(Event{Kind: EventShuttingDown, Path: sv.path, Err: reason})
 	if sv.plan.timer != nil {
 		sv.plan.timer.Stop()

@@ -27,8 +27,13 @@ type Tree struct {
 	wd    *watchdog    // nil without heartbeats
 	clock atomic.Int64 // coarse time for Beat, kept by the watchdog
 
+	ready    chan struct{} // closed when every child has first been ready
+	stopping chan struct{} // closed when the root begins to stop
+	done     chan struct{} // closed when Run returns
+
 	mu     sync.Mutex
 	report ShutdownReport
+	err    error // what Run returned
 }
 
 // New validates spec and builds a tree from it. Every problem is reported,
@@ -45,7 +50,8 @@ func New(spec Spec, opts ...Option) (*Tree, error) {
 	if err := errors.Join(v.errs...); err != nil {
 		return nil, err
 	}
-	t := &Tree{name: spec.Name, slots: make(map[string]*slot)}
+	t := &Tree{name: spec.Name, slots: make(map[string]*slot),
+		ready: make(chan struct{}), stopping: make(chan struct{}), done: make(chan struct{})}
 	for _, o := range opts {
 		o(&t.opts)
 	}
@@ -143,7 +149,6 @@ func (t *Tree) Run(ctx context.Context) error {
 		}
 		return ErrAlreadyRunning
 	}
-	defer t.state.Store(treeEnded)
 	if t.events != nil {
 		go t.events.loop()
 		defer t.events.close()
@@ -152,7 +157,13 @@ func (t *Tree) Run(ctx context.Context) error {
 		stop := t.wd.start(t)
 		defer stop()
 	}
-	return t.root.run(ctx, nil)
+	err := t.root.run(ctx, nil)
+	t.mu.Lock()
+	t.err = err
+	t.mu.Unlock()
+	t.state.Store(treeEnded)
+	close(t.done)
+	return err
 }
 
 // Snapshot returns the state of every child. It is safe to call at any time,

@@ -1,0 +1,135 @@
+package runtime
+
+import "fmt"
+
+// HealthState is the aggregate state of a tree.
+type HealthState uint8
+
+// The states of a tree, for probes and service managers.
+const (
+	HealthStarting HealthState = iota // not every child has been ready yet
+	HealthReady                       // every child is ready (or ended for good)
+	HealthDegraded                    // was ready; some child is restarting, in backoff or waiting
+	HealthStopping                    // shutting down
+	HealthFailed                      // gave up: Run returned an error
+	HealthStopped                     // Run returned nil
+)
+
+var healthNames = [...]string{"starting", "ready", "degraded", "stopping", "failed", "stopped"}
+
+func (s HealthState) String() string {
+	if int(s) < len(healthNames) {
+		return healthNames[s]
+	}
+	return fmt.Sprintf("HealthState(%d)", s)
+}
+
+// Live reports whether the tree is alive: everything but failed and stopped.
+// A process supervisor should restart a process whose tree is not live.
+func (s HealthState) Live() bool { return s != HealthFailed && s != HealthStopped }
+
+// Serving reports whether the tree should take traffic: ready, or degraded
+// while it repairs itself.
+func (s HealthState) Serving() bool { return s == HealthReady || s == HealthDegraded }
+
+// Health is a tree's aggregate state with the reason, and each child's.
+type Health struct {
+	State    HealthState
+	Reason   string // why the tree is not ready; empty when it is
+	Children []ChildHealth
+}
+
+// ChildHealth is one child's part of Health.
+type ChildHealth struct {
+	Path    string
+	State   State
+	OK      bool   // running and ready, or ended for good
+	Reason  string // why not OK, such as "restarting after error: dial tcp: refused"
+	Restart int    // restarts so far
+}
+
+// Health returns the tree's aggregate state and each child's. It is safe to
+// call at any time.
+func (t *Tree) Health() Health {
+	snap := t.Snapshot()
+	h := Health{Children: make([]ChildHealth, len(snap.Children))}
+	var firstBad string
+	for i, c := range snap.Children {
+		ch := ChildHealth{Path: c.Path, State: c.State, Restart: c.Restarts, OK: c.State == StateRunning || c.State == StateDone}
+		ch.Reason = childReason(c)
+		if !ch.OK && firstBad == "" {
+			firstBad = c.Path + ": " + ch.Reason
+		}
+		h.Children[i] = ch
+	}
+	switch {
+	case t.state.Load() == treeEnded:
+		h.State, h.Reason = HealthStopped, "stopped"
+		if err := t.result(); err != nil {
+			h.State, h.Reason = HealthFailed, err.Error()
+		}
+	case t.state.Load() == treeIdle:
+		h.State, h.Reason = HealthStarting, "not started"
+	case closed(t.stopping):
+		h.State, h.Reason = HealthStopping, "stopping"
+	case !closed(t.ready):
+		h.State, h.Reason = HealthStarting, firstBad
+	case firstBad != "":
+		h.State, h.Reason = HealthDegraded, firstBad
+	default:
+		h.State = HealthReady
+	}
+	return h
+}
+
+func childReason(c ChildStatus) string {
+	switch c.State {
+	case StateRunning:
+		return ""
+	case StateStarting:
+		return "starting: not ready yet"
+	case StateWaiting:
+		return "waiting for the siblings in its after list"
+	case StateBackoff:
+		return fmt.Sprintf("restarting after %s: %v", c.LastExit, c.LastError)
+	case StateDone:
+		if c.LastError != nil {
+			return fmt.Sprintf("done after %s: %v", c.LastExit, c.LastError)
+		}
+		return fmt.Sprintf("done after %s", c.LastExit)
+	case StateIdle:
+		return "not started"
+	}
+	if c.LastError != nil && c.LastExit.Failure() {
+		return fmt.Sprintf("%s after %s: %v", c.State, c.LastExit, c.LastError)
+	}
+	return c.State.String()
+}
+
+// Ready is closed once every child of the tree has been ready, the moment a
+// service manager can be told the service is up.
+func (t *Tree) Ready() <-chan struct{} { return t.ready }
+
+// Stopping is closed when the tree begins to shut down.
+func (t *Tree) Stopping() <-chan struct{} { return t.stopping }
+
+// Done is closed when Run has returned.
+func (t *Tree) Done() <-chan struct{} { return t.done }
+
+// Err returns what Run returned, once Done is closed.
+func (t *Tree) Err() error { return t.result() }
+
+func (t *Tree) result() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.err
+}
+
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}

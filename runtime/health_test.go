@@ -1,0 +1,97 @@
+package runtime_test
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+func TestHealthThroughALife(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fail := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: constBackoff(time.Second), Children: []runtime.Child{
+			{Name: "db", Run: warm(time.Second), Ready: &runtime.Ready{}},
+			{Name: "worker", Run: failing(fail)},
+		}})
+		h := tr.Health()
+		assert.Equal(t, runtime.HealthStarting, h.State)
+		assert.Equal(t, "not started", h.Reason)
+
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		h = tr.Health()
+		assert.Equal(t, runtime.HealthStarting, h.State)
+		assert.Equal(t, "t/db: starting: not ready yet", h.Reason)
+		assert.True(t, h.State.Live())
+		assert.False(t, h.State.Serving())
+		select {
+		case <-tr.Ready():
+			t.Fatal("ready too early")
+		default:
+		}
+
+		time.Sleep(time.Second)
+		synctest.Wait()
+		<-tr.Ready()
+		h = tr.Health()
+		assert.Equal(t, runtime.HealthReady, h.State)
+		assert.Empty(t, h.Reason)
+		assert.True(t, h.State.Serving())
+		for _, c := range h.Children {
+			assert.True(t, c.OK, c.Path)
+		}
+
+		close(fail)
+		synctest.Wait()
+		h = tr.Health()
+		assert.Equal(t, runtime.HealthDegraded, h.State)
+		assert.Equal(t, "t/worker: restarting after error: boom", h.Reason)
+		assert.True(t, h.State.Serving())
+		require.Len(t, h.Children, 2)
+		assert.False(t, h.Children[1].OK)
+		assert.Equal(t, runtime.StateBackoff, h.Children[1].State)
+
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, runtime.HealthReady, tr.Health().State, "repaired")
+
+		require.NoError(t, stop())
+		<-tr.Stopping()
+		<-tr.Done()
+		h = tr.Health()
+		assert.Equal(t, runtime.HealthStopped, h.State)
+		assert.False(t, h.State.Live())
+		assert.NoError(t, tr.Err())
+	})
+}
+
+func TestHealthStoppingAndFailed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "t", RestartLimit: &runtime.RestartLimit{Max: 0, Window: time.Second}, Children: []runtime.Child{
+			{Name: "slow", Run: lingering(time.Second, nil)},
+			{Name: "bad", Run: func(ctx context.Context, a *runtime.Attempt) error {
+				time.Sleep(time.Second)
+				return errBoom
+			}},
+		}})
+		_, done := start(t, tr)
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		h := tr.Health()
+		assert.Equal(t, runtime.HealthStopping, h.State, "giving up stops the children first")
+		assert.True(t, h.State.Live(), "a stopping tree is still live")
+		assert.False(t, h.State.Serving())
+		err := <-done
+		require.ErrorIs(t, err, runtime.ErrRestartLimit)
+		h = tr.Health()
+		assert.Equal(t, runtime.HealthFailed, h.State)
+		assert.Equal(t, err.Error(), h.Reason)
+		assert.Equal(t, err, tr.Err())
+	})
+}
