@@ -151,13 +151,18 @@ func (t *Tree) Run(ctx context.Context) error {
 	}
 	if t.events != nil {
 		go t.events.loop()
-		defer t.events.close()
 	}
+	var stopWatchdog func()
 	if t.wd != nil {
-		stop := t.wd.start(t)
-		defer stop()
+		stopWatchdog = t.wd.start(t)
 	}
 	err := t.root.run(ctx, nil)
+	if stopWatchdog != nil {
+		stopWatchdog()
+	}
+	if t.events != nil {
+		t.events.close() // every event is delivered before Run returns
+	}
 	t.mu.Lock()
 	t.err = err
 	t.mu.Unlock()

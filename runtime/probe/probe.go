@@ -1,0 +1,146 @@
+// Package probe serves Kubernetes-style liveness and readiness probes for a
+// supervision tree.
+//
+// Handler answers three paths, matched on their last element so that the
+// handler can be mounted at the root of a mux or under a prefix:
+//
+//	/livez    200 while the tree is live (starting, ready, degraded or stopping),
+//	          503 once Run has returned (failed or stopped)
+//	/healthz  an alias of /livez
+//	/readyz   200 while the tree is serving (ready, or degraded while it repairs
+//	          itself), 503 while it is starting or stopping and after Run returned
+//
+// The body is one line of text: "ok", or "<state>: <reason>" when the check
+// fails. With the query parameter verbose (any value, as in ?verbose) the body
+// lists every child in the style of the Kubernetes API server, one line each,
+// followed by a verdict:
+//
+//	[+]shop/db ok
+//	[-]shop/worker restarting after error: boom
+//	readyz check passed
+//
+// A live tree is one a process supervisor should leave alone: a failing
+// liveness probe makes the kubelet restart the container, which is the right
+// response only once the tree has given up. A degraded tree still serves:
+// taking the pod out of the load balancer because one child is in its
+// restart backoff would turn a local repair into an outage.
+//
+// Responses are text/plain, never cached (Cache-Control: no-store), and only
+// GET and HEAD are allowed.
+package probe
+
+import (
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// Handler returns an http.Handler serving /livez, /healthz and /readyz for
+// t, as described in the package documentation. Any other path is 404.
+//
+// A nil t, as returned by the Tree method of a generated tree whose spec
+// was invalid, is reported as failed by every probe.
+func Handler(t *runtime.Tree) http.Handler {
+	return handler{tree: t}
+}
+
+type handler struct {
+	tree *runtime.Tree
+}
+
+// check is one probe: which name it reports under and what it requires.
+type check struct {
+	name string
+	pass func(runtime.HealthState) bool
+}
+
+var (
+	livez  = check{"livez", runtime.HealthState.Live}
+	readyz = check{"readyz", runtime.HealthState.Serving}
+)
+
+func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var c check
+	switch path.Base(r.URL.Path) {
+	case "livez", "healthz":
+		c = livez
+	case "readyz":
+		c = readyz
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-store")
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		hdr.Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+
+	health := h.health()
+	ok := c.pass(health.State)
+	var b strings.Builder
+	if r.URL.Query().Has("verbose") {
+		for _, ch := range health.Children {
+			if ch.OK {
+				b.WriteString("[+]" + ch.Path + " ok\n")
+			} else {
+				b.WriteString("[-]" + ch.Path + " " + oneLine(ch.Reason) + "\n")
+			}
+		}
+		if ok {
+			b.WriteString(c.name + " check passed\n")
+		} else {
+			b.WriteString(c.name + " check failed: " + health.State.String() + "\n")
+		}
+	} else if ok {
+		b.WriteString("ok\n")
+	} else {
+		b.WriteString(summary(health) + "\n")
+	}
+
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write([]byte(b.String()))
+	}
+}
+
+func (h handler) health() runtime.Health {
+	if h.tree == nil {
+		return runtime.Health{State: runtime.HealthFailed, Reason: "no tree"}
+	}
+	return h.tree.Health()
+}
+
+// summary is "<state>" or "<state>: <reason>", on one line.
+func summary(h runtime.Health) string {
+	s := h.State.String()
+	if h.Reason == "" || h.Reason == s {
+		return s
+	}
+	return s + ": " + oneLine(h.Reason)
+}
+
+// oneLine joins the lines of s with "; ", so that a multi-line error (such
+// as one made by errors.Join) stays on its line of the response.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	var parts []string
+	for line := range strings.Lines(s) {
+		if line = strings.TrimSpace(line); line != "" {
+			parts = append(parts, line)
+		}
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,253 @@
+// Package systemd runs a supervision tree as a systemd service of
+// Type=notify, through the sd_notify protocol of
+// github.com/coreos/go-systemd/v22/daemon.
+//
+// Run runs the tree and, alongside it, tells the service manager:
+//
+//   - STATUS=starting: … from the start, naming the child it waits for;
+//   - READY=1 once every child has been ready (Tree.Ready), so that units
+//     ordered after this one start only when it really serves;
+//   - WATCHDOG=1 every half of WatchdogSec while the tree is live, when the
+//     unit sets WatchdogSec=;
+//   - STATUS= lines whenever the tree's health changes, such as
+//     "degraded: shop/worker: restarting after error: boom", checked at most
+//     a second apart and shown by systemctl status;
+//   - STOPPING=1 when the tree begins to shut down (Tree.Stopping);
+//   - a last STATUS= with "stopped" or "failed: <reason>" when Run returns.
+//
+// The watchdog ping is sent by the goroutine that reads the tree's health,
+// which takes each supervisor's lock: a supervisor stuck holding it stops
+// the pings, and systemd stops the service (with WatchdogSignal=, SIGABRT by
+// default, which makes the Go runtime print every goroutine's stack). The
+// pings go on while the tree stops, since it is live and its shutdown
+// budget bounds that phase; set TimeoutStopSec= above the budget.
+//
+// Without NOTIFY_SOCKET in the environment (not started by systemd, or by
+// a unit of another Type) Run only runs the tree. Errors writing to the
+// socket are ignored: the service manager's view is best effort, the tree
+// is what matters.
+package systemd
+
+import (
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// Runner is a tree that can be run: every tree type that arbor gen emits
+// satisfies it, and TreeRunner adapts a *runtime.Tree built by hand.
+type Runner interface {
+	// Run runs the tree until ctx is cancelled or the tree ends.
+	Run(ctx context.Context) error
+	// Tree returns the runtime tree, or nil when it could not be built
+	// (Run then returns why).
+	Tree() *runtime.Tree
+}
+
+// TreeRunner adapts a *runtime.Tree to Runner.
+func TreeRunner(t *runtime.Tree) Runner { return treeRunner{t} }
+
+type treeRunner struct{ t *runtime.Tree }
+
+func (r treeRunner) Run(ctx context.Context) error { return r.t.Run(ctx) }
+func (r treeRunner) Tree() *runtime.Tree           { return r.t }
+
+// MaxStatusInterval is the longest time between two checks of the tree's
+// health for STATUS= updates. With the watchdog enabled the check also runs
+// at every ping, and only there when pings are closer together.
+const MaxStatusInterval = time.Second
+
+// notify sends one notification; tests replace it.
+var notify = func(state string) { _, _ = daemon.SdNotify(false, state) }
+
+// Run runs tree with ctx and returns what its Run returned, keeping systemd
+// informed as the package documentation describes. Every goroutine it
+// starts has ended when it returns.
+func Run(ctx context.Context, tree Runner) error {
+	if os.Getenv("NOTIFY_SOCKET") == "" {
+		return tree.Run(ctx)
+	}
+	t := tree.Tree()
+	if t == nil { // the tree could not be built; Run says why
+		err := tree.Run(ctx)
+		notify("STATUS=" + finalStatus(err))
+		return err
+	}
+
+	n := &notifier{tree: t}
+	if wd, err := daemon.SdWatchdogEnabled(false); err == nil && wd > 0 {
+		n.ping = wd / 2
+	}
+	n.send("", statusOf(t.Health())) // before the tree starts: "starting: not started"
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { n.loop(quit) })
+	var err error
+	func() {
+		defer func() { // even if Run panics, no goroutine outlives Run
+			close(quit)
+			wg.Wait()
+		}()
+		err = tree.Run(ctx)
+	}()
+	n.send("", finalStatus(err))
+	return err
+}
+
+// notifier tells systemd about one tree's progress.
+type notifier struct {
+	tree   *runtime.Tree
+	ping   time.Duration // watchdog interval; 0 when disabled
+	status string        // the last STATUS= sent
+
+	sentReady, sentStopping bool
+}
+
+func (n *notifier) loop(quit <-chan struct{}) {
+	poll := MaxStatusInterval
+	var pings <-chan time.Time
+	if n.ping > 0 {
+		t := time.NewTicker(n.ping)
+		defer t.Stop()
+		pings = t.C
+		poll = min(poll, n.ping)
+	}
+	var polls <-chan time.Time
+	if poll != n.ping {
+		t := time.NewTicker(poll)
+		defer t.Stop()
+		polls = t.C
+	}
+
+	ready, stopping := n.tree.Ready(), n.tree.Stopping()
+	for {
+		select {
+		case <-ready:
+			ready = nil
+			n.catchUp()
+		case <-stopping:
+			stopping = nil
+			n.catchUp()
+		case <-polls:
+			if h, current := n.observe(); current {
+				n.send("", statusOf(h))
+			}
+		case <-pings:
+			// Read the health even when it is not needed for STATUS=: it
+			// takes every supervisor's lock, so a hung supervisor stops
+			// the pings.
+			if h, current := n.observe(); h.State.Live() {
+				status := ""
+				if current {
+					status = statusOf(h)
+				}
+				n.send(daemon.SdNotifyWatchdog, status)
+			}
+		case <-quit:
+			n.catchUp() // READY and STOPPING that the tree closed just before it returned
+			return
+		}
+	}
+}
+
+// observe reads the tree's health, and sends first the READY=1 or
+// STOPPING=1 that it implies. current is false when the health is no longer
+// news: the tree has ended (Run sends the last word), or moved past it
+// between the reading and the catching up.
+func (n *notifier) observe() (h runtime.Health, current bool) {
+	h = n.tree.Health()
+	n.catchUp() // after the reading, so that it catches what the reading implies
+	switch {
+	case !h.State.Live():
+		return h, false
+	case n.sentStopping && h.State != runtime.HealthStopping:
+		return h, false
+	case n.sentReady && h.State == runtime.HealthStarting:
+		return h, false
+	}
+	return h, true
+}
+
+// catchUp sends READY=1 and STOPPING=1, in that order, for whichever of the
+// tree's Ready and Stopping channels closed and was not yet reported. Each
+// goes with the status it stands for even when the tree has moved on (as a
+// tree with nothing to stop may do at once), so that the service manager's
+// log reads ready, stopping, stopped.
+func (n *notifier) catchUp() {
+	if !n.sentReady && closed(n.tree.Ready()) {
+		n.sentReady = true
+		status := "ready"
+		if h := n.tree.Health(); h.State.Serving() {
+			status = statusOf(h) // or degraded already
+		}
+		n.send(daemon.SdNotifyReady, status)
+	}
+	if !n.sentStopping && closed(n.tree.Stopping()) {
+		n.sentStopping = true
+		n.send(daemon.SdNotifyStopping, "stopping")
+	}
+}
+
+// send notifies line, if any, together with STATUS=status when status is
+// set and differs from the last one sent. It sends nothing when there is
+// nothing new.
+func (n *notifier) send(line, status string) {
+	var msg []string
+	if line != "" {
+		msg = append(msg, line)
+	}
+	if status != "" && status != n.status {
+		n.status = status
+		msg = append(msg, "STATUS="+status)
+	}
+	if len(msg) > 0 {
+		notify(strings.Join(msg, "\n"))
+	}
+}
+
+// statusOf is "<state>" or "<state>: <reason>", on one line.
+func statusOf(h runtime.Health) string {
+	s := h.State.String()
+	if h.Reason == "" || h.Reason == s {
+		return s
+	}
+	return s + ": " + oneLine(h.Reason)
+}
+
+// finalStatus is the status once Run has returned err.
+func finalStatus(err error) string {
+	if err != nil {
+		return "failed: " + oneLine(err.Error())
+	}
+	return "stopped"
+}
+
+// oneLine joins the lines of s with "; ": a notification is a list of
+// lines, so a multi-line error must not spill out of its STATUS=.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	var parts []string
+	for line := range strings.Lines(s) {
+		if line = strings.TrimSpace(line); line != "" {
+			parts = append(parts, line)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
