@@ -12,26 +12,44 @@ import (
 type Attempt struct {
 	slot    *slot
 	gen     uint64
-	number  int
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
 	release context.CancelFunc // of the deadline context, when Timeout is set
 	done    <-chan struct{}    // closed when the supervisor run that started it ends
 
-	readied    atomic.Bool
-	readyFence atomic.Bool // a fenced Ready was already reported
-	beatFence  atomic.Bool // a fenced Beat was already reported
-	lastBeat   atomic.Int64
-	logger     atomic.Pointer[slog.Logger]
-	wdIndex    int  // position in the watchdog's list; guarded by its mutex
-	staleSent  bool // guarded by the watchdog's mutex
+	lastBeat  atomic.Int64
+	logger    atomic.Pointer[slog.Logger]
+	number    int32
+	wdIndex   int32 // position in the watchdog's list; guarded by its mutex
+	flags     atomic.Uint32
+	staleSent bool // guarded by the watchdog's mutex
+}
+
+// Attempt flags: each is set once.
+const (
+	flagReady       uint32 = 1 << iota // Ready was called while current
+	flagReadyFenced                    // a fenced Ready was reported
+	flagBeatFenced                     // a fenced Beat was reported
+)
+
+// setFlag sets f and reports whether this call set it.
+func (a *Attempt) setFlag(f uint32) bool {
+	for {
+		old := a.flags.Load()
+		if old&f != 0 {
+			return false
+		}
+		if a.flags.CompareAndSwap(old, old|f) {
+			return true
+		}
+	}
 }
 
 // Path is the child's path in the tree, such as "shop/ingest/fetch".
 func (a *Attempt) Path() string { return a.slot.path }
 
 // Name is the child's name, the last element of its path.
-func (a *Attempt) Name() string { return a.slot.name }
+func (a *Attempt) Name() string { return a.slot.spec.Name }
 
 // Generation identifies this start of the child: each start gets the next one.
 func (a *Attempt) Generation() uint64 { return a.gen }
@@ -39,7 +57,7 @@ func (a *Attempt) Generation() uint64 { return a.gen }
 // Number is 1 plus the restarts since the child's first start or, later,
 // since an attempt last stayed up for its backoff's ResetAfter. It is the n
 // of the backoff formula for the next restart.
-func (a *Attempt) Number() int { return a.number }
+func (a *Attempt) Number() int { return int(a.number) }
 
 // Current reports whether this attempt is still its child's current one.
 func (a *Attempt) Current() bool { return a.slot.cur.Load() == a }
@@ -48,10 +66,10 @@ func (a *Attempt) Current() bool { return a.slot.cur.Load() == a }
 // first call of a current attempt counts.
 func (a *Attempt) Ready() {
 	if a.slot.cur.Load() != a {
-		a.slot.fence(a, SignalReady, &a.readyFence)
+		a.slot.fence(a, SignalReady, flagReadyFenced)
 		return
 	}
-	if a.readied.CompareAndSwap(false, true) {
+	if a.setFlag(flagReady) {
 		a.slot.sup.post(a.done, message{kind: msgReady, slot: a.slot, gen: a.gen})
 	}
 }
@@ -60,7 +78,7 @@ func (a *Attempt) Ready() {
 // and does not allocate.
 func (a *Attempt) Beat() {
 	if a.slot.cur.Load() != a {
-		a.slot.fence(a, SignalBeat, &a.beatFence)
+		a.slot.fence(a, SignalBeat, flagBeatFenced)
 		return
 	}
 	a.lastBeat.Store(a.slot.sup.tree.clock.Load())
@@ -76,7 +94,7 @@ func (a *Attempt) Logger() *slog.Logger {
 	if base == nil {
 		base = slog.Default()
 	}
-	l := base.With(slog.String("child", a.slot.path), slog.Uint64("generation", a.gen), slog.Int("attempt", a.number))
+	l := base.With(slog.String("child", a.slot.path), slog.Uint64("generation", a.gen), slog.Int("attempt", int(a.number)))
 	a.logger.Store(l)
 	return l
 }

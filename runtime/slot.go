@@ -12,37 +12,63 @@ import (
 
 // slot holds one child: its spec, its current attempt and its history.
 type slot struct {
-	sup        *supervisor
-	spec       *Child
-	name, path string
-	rank       int     // position in the supervisor's start order
-	deps       []*slot // the After list
-	dependents []*slot // siblings whose After list names this one, in start order
-	sub        *supervisor
-	backoff    Backoff
-	limit      *RestartLimit // the child's own limit, if any
-	grace      time.Duration // 0 for nested supervisors: they bound themselves
+	sup     *supervisor
+	spec    *Child
+	path    string
+	rank    int    // position in the supervisor's start order
+	links   *links // nil without After relations
+	sub     *supervisor
+	backoff *Backoff
+	limit   *childLimit   // the child's own limit, if any
+	grace   time.Duration // 0 for nested supervisors: they bound themselves
 
 	cur    atomic.Pointer[Attempt]
 	fenced atomic.Uint64
 
 	// Owned by the supervisor's goroutine.
 	gen       uint64
-	streak    int       // restarts since the child last stayed up for ResetAfter
-	seq       uint64    // start sequence of the current attempt
-	readyAt   time.Time // when the current attempt became ready
-	stopCause error     // why the supervisor cancelled the current attempt
-	stopAt    time.Time
-	failStop  bool // the stop is a failure: a missed deadline
-	pending   bool // wants to start once its After list is ready
-	member    bool // part of the group restart in progress
-	completed bool // ended for good after a success
+	streak    int    // restarts since the child last stayed up for ResetAfter
+	seq       uint64 // start sequence of the current attempt
+	readyAt   int64  // tree clock when the current attempt became ready
+	stopAt    int64  // tree clock when the supervisor cancelled it
+	stopCause error  // why the supervisor cancelled the current attempt
+	ready     bool   // the current attempt is ready
+	failStop  bool   // the stop is a failure: a missed deadline
+	pending   bool   // wants to start once its After list is ready
+	member    bool   // part of the group restart in progress
+	completed bool   // ended for good after a success
+	counted   bool   // counted towards the supervisor's first readiness
 	timer     *time.Timer
 	timerSeq  uint64
 	deadline  *time.Timer
-	window    []time.Time
 
 	st status // guarded by sup.mu
+}
+
+// links are a slot's After relations.
+type links struct {
+	deps       []*slot // the After list
+	dependents []*slot // siblings whose After list names this one, in start order
+}
+
+func (s *slot) deps() []*slot {
+	if s.links == nil {
+		return nil
+	}
+	return s.links.deps
+}
+
+func (s *slot) dependents() []*slot {
+	if s.links == nil {
+		return nil
+	}
+	return s.links.dependents
+}
+
+// childLimit is a child's own restart limit and its window.
+type childLimit struct {
+	RestartLimit
+	window []time.Time
 }
 
 // status is what snapshots read.
@@ -86,7 +112,7 @@ func (s *slot) needsReady() bool { return s.spec.Ready != nil || s.sub != nil }
 
 // isReady reports whether the child satisfies the After lists naming it.
 func (s *slot) isReady() bool {
-	return s.completed || (s.cur.Load() != nil && !s.readyAt.IsZero() && s.stopCause == nil)
+	return s.completed || (s.cur.Load() != nil && s.ready && s.stopCause == nil)
 }
 
 // run is the attempt's goroutine.
@@ -120,10 +146,10 @@ var errGoexit = errors.New("arbor: run function called runtime.Goexit")
 
 // fence counts a report from an attempt that is no longer current. Only the
 // first of each kind becomes an event, so a zombie cannot flood observers.
-func (s *slot) fence(a *Attempt, sig Signal, reported *atomic.Bool) {
+func (s *slot) fence(a *Attempt, sig Signal, reported uint32) {
 	s.fenced.Add(1)
-	if reported.CompareAndSwap(false, true) {
-		s.sup.tree.emit(Event{Kind: EventFenced, Path: s.path, Generation: a.gen, Attempt: a.number, Signal: sig})
+	if a.setFlag(reported) {
+		s.sup.tree.emit(Event{Kind: EventFenced, Path: s.path, Generation: a.gen, Attempt: int(a.number), Signal: sig})
 	}
 }
 
@@ -148,9 +174,9 @@ func (s *slot) disarm() {
 
 // nextDelay advances the restart streak and returns the delay before the
 // next attempt.
-func (s *slot) nextDelay(now time.Time) time.Duration {
-	b := &s.backoff
-	if !s.readyAt.IsZero() && now.Sub(s.readyAt) >= b.ResetAfter {
+func (s *slot) nextDelay(now int64) time.Duration {
+	b := s.backoff
+	if s.ready && time.Duration(now-s.readyAt) >= b.ResetAfter {
 		s.streak = 0
 	}
 	s.streak++

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -36,6 +37,7 @@ type supervisor struct {
 	plan     groupPlan
 	budgetT  *time.Timer
 	isReady  bool
+	unready  int // children not yet ready (or done) since the run began
 }
 
 // groupPlan is a one_for_all or rest_for_one restart in progress: stop the
@@ -137,11 +139,15 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 	sv.plan = groupPlan{}
 	sv.budgetT = nil
 	sv.isReady = false
+	sv.unready = len(sv.slots)
 	now := time.Now()
 	for _, s := range sv.slots {
 		s.pending, s.member, s.completed = false, false, false
 		s.streak = 0
-		s.window = nil
+		s.counted = false
+		if s.limit != nil {
+			s.limit.window = nil
+		}
 		s.setState(StateIdle, now)
 	}
 }
@@ -188,7 +194,7 @@ func (sv *supervisor) handle(m message) {
 			sv.emit(Event{Kind: EventFenced, Path: s.path, Generation: m.gen, Signal: SignalReady})
 			return
 		}
-		if s.stopCause == nil && s.readyAt.IsZero() {
+		if s.stopCause == nil && !s.ready {
 			s.disarm()
 			sv.becameReady(s, time.Now())
 		}
@@ -235,9 +241,9 @@ func (sv *supervisor) want(s *slot) {
 	s.setState(StateWaiting, time.Now())
 	if sv.tree.events != nil {
 		var names []string
-		for _, d := range s.deps {
+		for _, d := range s.deps() {
 			if !d.isReady() {
-				names = append(names, d.name)
+				names = append(names, d.spec.Name)
 			}
 		}
 		sv.emit(Event{Kind: EventWaiting, Path: s.path, Waiting: names})
@@ -245,7 +251,7 @@ func (sv *supervisor) want(s *slot) {
 }
 
 func (sv *supervisor) depsReady(s *slot) bool {
-	for _, d := range s.deps {
+	for _, d := range s.deps() {
 		if !d.isReady() {
 			return false
 		}
@@ -260,9 +266,9 @@ func (sv *supervisor) start(s *slot) {
 	s.gen++
 	sv.seq++
 	s.seq = sv.seq
-	s.readyAt = time.Time{}
+	s.ready = false
 	s.stopCause, s.failStop = nil, false
-	a := &Attempt{slot: s, gen: s.gen, number: s.streak + 1, done: sv.done}
+	a := &Attempt{slot: s, gen: s.gen, number: int32(s.streak + 1), done: sv.done}
 	a.lastBeat.Store(sv.tree.clock.Load())
 	a.ctx, a.cancel = context.WithCancelCause(sv.base)
 	if t := s.spec.Timeout; t > 0 {
@@ -279,7 +285,7 @@ func (sv *supervisor) start(s *slot) {
 	}
 	sv.mu.Lock()
 	s.st.state, s.st.since = state, now
-	s.st.gen, s.st.attempt = s.gen, a.number
+	s.st.gen, s.st.attempt = s.gen, int(a.number)
 	if restart {
 		s.st.restarts++
 	}
@@ -287,7 +293,7 @@ func (sv *supervisor) start(s *slot) {
 	sv.mu.Unlock()
 
 	if sv.tree.events != nil {
-		sv.emit(Event{Kind: EventStarting, Path: s.path, Generation: a.gen, Attempt: a.number})
+		sv.emit(Event{Kind: EventStarting, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
 	}
 	s.cur.Store(a)
 	sv.live++
@@ -296,9 +302,9 @@ func (sv *supervisor) start(s *slot) {
 	}
 	go s.run(a)
 	if sv.tree.events != nil {
-		sv.emit(Event{Kind: EventStarted, Path: s.path, Generation: a.gen, Attempt: a.number})
+		sv.emit(Event{Kind: EventStarted, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
 		if restart {
-			sv.emit(Event{Kind: EventRestarted, Path: s.path, Generation: a.gen, Attempt: a.number, Restarts: restarts})
+			sv.emit(Event{Kind: EventRestarted, Path: s.path, Generation: a.gen, Attempt: int(a.number), Restarts: restarts})
 		}
 	}
 	switch {
@@ -311,18 +317,19 @@ func (sv *supervisor) start(s *slot) {
 
 // becameReady records that s is ready and starts what waited for it.
 func (sv *supervisor) becameReady(s *slot, now time.Time) {
-	s.readyAt = now
+	s.ready, s.readyAt = true, sv.tree.clockNow()
+	sv.count(s)
 	if s.needsReady() {
 		s.setState(StateRunning, now)
 		a := s.cur.Load()
-		sv.emit(Event{Kind: EventReady, Path: s.path, Generation: a.gen, Attempt: a.number})
+		sv.emit(Event{Kind: EventReady, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
 	}
 	sv.startDependents(s)
 	sv.checkReady()
 }
 
 func (sv *supervisor) startDependents(s *slot) {
-	for _, d := range s.dependents {
+	for _, d := range s.dependents() {
 		if d.pending && !sv.stopping && sv.depsReady(d) {
 			sv.start(d)
 		}
@@ -333,13 +340,8 @@ func (sv *supervisor) startDependents(s *slot) {
 // first start is ready or done: the root closes Tree.Ready, a nested
 // supervisor tells its parent.
 func (sv *supervisor) checkReady() {
-	if sv.isReady || sv.stopping || sv.plan.active {
+	if sv.isReady || sv.stopping || sv.plan.active || sv.unready > 0 {
 		return
-	}
-	for _, s := range sv.slots {
-		if !s.isReady() && !(s.st.state == StateDone) {
-			return
-		}
 	}
 	sv.isReady = true
 	if sv.self == nil {
@@ -347,6 +349,14 @@ func (sv *supervisor) checkReady() {
 		return
 	}
 	sv.self.Ready()
+}
+
+// count records that s has been ready, or is done, since the run began.
+func (sv *supervisor) count(s *slot) {
+	if !s.counted {
+		s.counted = true
+		sv.unready--
+	}
 }
 
 // exited handles an attempt's return.
@@ -370,7 +380,7 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 	s.st.lastExit, s.st.lastErr = kind, err
 	sv.mu.Unlock()
 	if sv.tree.events != nil {
-		sv.emit(Event{Kind: ev, Path: s.path, Generation: a.gen, Attempt: a.number, Exit: kind, Err: err})
+		sv.emit(Event{Kind: ev, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
 	}
 	if requested {
 		sv.advance()
@@ -408,6 +418,7 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now t
 		s.member = false
 		s.completed = kind == ExitSuccess
 		s.setState(StateDone, now)
+		sv.count(s)
 		if s.spec.Significant {
 			sv.shutdown(nil)
 			return
@@ -421,15 +432,15 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now t
 		sv.advance() // a group restart is already under way for it
 		return
 	}
-	failure := &ChildError{Path: s.path, Generation: a.gen, Attempt: a.number, Exit: kind, Err: err}
+	failure := &ChildError{Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err}
 	if gu := sv.countRestart(s, failure, now); gu != nil {
 		sv.emit(Event{Kind: EventGaveUp, Path: sv.path, Err: gu})
 		sv.shutdown(gu)
 		return
 	}
-	d := s.nextDelay(now)
+	d := s.nextDelay(sv.tree.clockNow())
 	if sv.strategy == OneForOne {
-		sv.emit(Event{Kind: EventRestartScheduled, Path: s.path, Generation: a.gen, Attempt: a.number, Delay: d})
+		sv.emit(Event{Kind: EventRestartScheduled, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: d})
 		if d <= 0 {
 			sv.want(s)
 			return
@@ -445,7 +456,7 @@ func (sv *supervisor) countRestart(s *slot, failure error, now time.Time) error 
 	if exceeded(&sv.window, sv.limit, now) {
 		return &GiveUpError{Supervisor: sv.path, Child: s.path, Max: sv.limit.Max, Window: sv.limit.Window, Err: failure}
 	}
-	if s.limit != nil && exceeded(&s.window, *s.limit, now) {
+	if s.limit != nil && exceeded(&s.limit.window, s.limit.RestartLimit, now) {
 		return &GiveUpError{Supervisor: sv.path, Child: s.path, Max: s.limit.Max, Window: s.limit.Window, Err: failure}
 	}
 	return nil
@@ -465,7 +476,7 @@ func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration) {
 			p.timer = nil
 		}
 	}
-	sv.emit(Event{Kind: EventRestartScheduled, Path: failed.path, Generation: a.gen, Attempt: a.number, Delay: p.delay})
+	sv.emit(Event{Kind: EventRestartScheduled, Path: failed.path, Generation: a.gen, Attempt: int(a.number), Delay: p.delay})
 	now := time.Now()
 	for _, s := range sv.order {
 		if (sv.strategy == RestForOne && s.rank < failed.rank) || s.st.state == StateDone {
@@ -491,7 +502,7 @@ func (sv *supervisor) liveByStartDesc(keep func(*slot) bool) []*slot {
 			q = append(q, s)
 		}
 	}
-	slices.SortFunc(q, func(a, b *slot) int { return int(b.seq - a.seq) })
+	slices.SortFunc(q, func(a, b *slot) int { return cmp.Compare(b.seq, a.seq) })
 	return q
 }
 
@@ -544,6 +555,7 @@ func (sv *supervisor) finishPlan() {
 		s.member = false
 		if s.spec.Restart == Temporary {
 			s.setState(StateDone, now)
+			sv.count(s)
 			continue
 		}
 		sv.want(s)
@@ -556,7 +568,7 @@ func (sv *supervisor) finishPlan() {
 func (sv *supervisor) requestStop(s *slot, cause error, failure bool) {
 	a := s.cur.Load()
 	s.stopCause, s.failStop = cause, failure
-	s.stopAt = time.Now()
+	s.stopAt = sv.tree.clockNow()
 	s.disarm()
 	s.setState(StateStopping, time.Now())
 	a.cancel(cause)
@@ -574,10 +586,10 @@ func (sv *supervisor) abandon(s *slot) {
 		a.cancel(ErrStopped)
 		s.stopCause = ErrStopped
 	} else {
-		waited = now.Sub(s.stopAt)
+		waited = time.Duration(sv.tree.clockNow() - s.stopAt)
 	}
 	sv.detach(s, a)
-	sv.tree.reportAbandoned(AbandonedAttempt{Path: s.path, Generation: a.gen, Attempt: a.number, Waited: waited, At: now})
+	sv.tree.reportAbandoned(AbandonedAttempt{Path: s.path, Generation: a.gen, Attempt: int(a.number), Waited: waited, At: now})
 	kind := ExitCancelled
 	if s.failStop {
 		kind = ExitTimeout
@@ -587,7 +599,7 @@ func (sv *supervisor) abandon(s *slot) {
 	s.st.abandoned++
 	s.st.lastExit, s.st.lastErr = kind, ErrAbandoned
 	sv.mu.Unlock()
-	sv.emit(Event{Kind: EventAbandoned, Path: s.path, Generation: a.gen, Attempt: a.number, Delay: waited, Err: s.stopCause})
+	sv.emit(Event{Kind: EventAbandoned, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: s.stopCause})
 	if s.failStop {
 		sv.ended(s, a, ExitTimeout, s.stopCause, now)
 		return

@@ -20,9 +20,13 @@ type Tree struct {
 	name   string
 	root   *supervisor
 	opts   options
-	slots  map[string]*slot
+	size   int         // children, nested ones included
+	epoch  time.Time   // origin of clockNow
 	events *eventQueue // nil without observer and logger
 	state  atomic.Uint32
+
+	pathsOnce sync.Once
+	paths     map[string]*slot // for Handle, built on first use
 
 	wd    *watchdog    // nil without heartbeats
 	clock atomic.Int64 // coarse time for Beat, kept by the watchdog
@@ -50,7 +54,7 @@ func New(spec Spec, opts ...Option) (*Tree, error) {
 	if err := errors.Join(v.errs...); err != nil {
 		return nil, err
 	}
-	t := &Tree{name: spec.Name, slots: make(map[string]*slot),
+	t := &Tree{name: spec.Name, epoch: time.Now(),
 		ready: make(chan struct{}), stopping: make(chan struct{}), done: make(chan struct{})}
 	for _, o := range opts {
 		o(&t.opts)
@@ -85,12 +89,13 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 	if sv.budget == 0 {
 		sv.budget = DefaultTreeShutdown
 	}
-	backoff := Backoff{
+	backoff := &Backoff{
 		Initial: DefaultBackoffInitial, Max: DefaultBackoffMax, Multiplier: DefaultBackoffMultiple,
 		Jitter: DefaultBackoffJitter, ResetAfter: DefaultBackoffReset,
 	}
 	if spec.Backoff != nil {
-		backoff = *spec.Backoff
+		b := *spec.Backoff // the caller may change theirs
+		backoff = &b
 	}
 	children := append([]Child(nil), spec.Children...) // the caller may reuse spec
 	index := make(map[string]int, len(children))
@@ -100,9 +105,13 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		c := &children[i]
 		c.After = append([]string(nil), c.After...)
 		s := &slots[i]
-		*s = slot{sup: sv, spec: c, name: c.Name, path: path + "/" + c.Name, backoff: backoff, limit: c.RestartLimit, grace: c.Shutdown}
+		*s = slot{sup: sv, spec: c, path: path + "/" + c.Name, backoff: backoff, grace: c.Shutdown}
 		if c.Backoff != nil {
-			s.backoff = *c.Backoff
+			b := *c.Backoff
+			s.backoff = &b
+		}
+		if c.RestartLimit != nil {
+			s.limit = &childLimit{RestartLimit: *c.RestartLimit}
 		}
 		if c.Supervisor != nil {
 			s.sub = t.build(s.path, c.Supervisor)
@@ -117,7 +126,7 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		}
 		sv.slots[i] = s
 		index[c.Name] = i + 1
-		t.slots[s.path] = s
+		t.size++
 	}
 	order := startOrder(children, index)
 	sv.order = make([]*slot, len(order))
@@ -127,8 +136,14 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		sv.order[r] = s
 		for _, dep := range s.spec.After {
 			d := sv.slots[index[dep]-1]
-			s.deps = append(s.deps, d)
-			d.dependents = append(d.dependents, s) // in start order, as r grows
+			if s.links == nil {
+				s.links = &links{}
+			}
+			if d.links == nil {
+				d.links = &links{}
+			}
+			s.links.deps = append(s.links.deps, d)
+			d.links.dependents = append(d.links.dependents, s) // in start order, as r grows
 		}
 	}
 	return sv
@@ -174,7 +189,7 @@ func (t *Tree) Run(ctx context.Context) error {
 // Snapshot returns the state of every child. It is safe to call at any time,
 // concurrently with everything else.
 func (t *Tree) Snapshot() Snapshot {
-	snap := Snapshot{Tree: t.name, Children: make([]ChildStatus, 0, len(t.slots))}
+	snap := Snapshot{Tree: t.name, Children: make([]ChildStatus, 0, t.size)}
 	t.root.appendStatus(&snap.Children)
 	if t.events != nil {
 		snap.DroppedEvents = t.events.droppedCount()
@@ -197,10 +212,27 @@ func (sv *supervisor) appendStatus(out *[]ChildStatus) {
 	}
 }
 
+// walk calls f for every slot below sv, depth first.
+func (sv *supervisor) walk(f func(*slot)) {
+	for _, s := range sv.slots {
+		f(s)
+		if s.sub != nil {
+			s.sub.walk(f)
+		}
+	}
+}
+
+// clockNow is the tree's monotonic clock, in nanoseconds since New.
+func (t *Tree) clockNow() int64 { return int64(time.Since(t.epoch)) }
+
 // Handle returns the handle of the child at path, such as "shop/db", or nil
 // if there is none.
 func (t *Tree) Handle(path string) *Handle {
-	s := t.slots[path]
+	t.pathsOnce.Do(func() {
+		t.paths = make(map[string]*slot, t.size)
+		t.root.walk(func(s *slot) { t.paths[s.path] = s })
+	})
+	s := t.paths[path]
 	if s == nil {
 		return nil
 	}

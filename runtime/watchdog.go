@@ -26,7 +26,7 @@ func (w *watchdog) consider(timeout time.Duration) {
 func (t *Tree) watch(a *Attempt) {
 	w := t.wd
 	w.mu.Lock()
-	a.wdIndex = len(w.watched)
+	a.wdIndex = int32(len(w.watched))
 	w.watched = append(w.watched, a)
 	w.mu.Unlock()
 }
