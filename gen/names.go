@@ -2,6 +2,7 @@ package gen
 
 import (
 	"go/token"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -52,7 +53,7 @@ func paramName(typeName string, taken map[string]bool) string {
 		name += "Recv"
 	}
 	for n := 2; taken[name]; n++ {
-		name = string(r) + "Recv" + string(rune('0'+n%10))
+		name = string(r) + "Recv" + strconv.Itoa(n)
 	}
 	taken[name] = true
 	return name
