@@ -18,6 +18,7 @@ type Attempt struct {
 	done    <-chan struct{}    // closed when the supervisor run that started it ends
 
 	lastBeat  atomic.Int64
+	staleAt   int64 // how long without a beat makes it stale; set by the watchdog
 	logger    atomic.Pointer[slog.Logger]
 	number    int32
 	wdIndex   int32 // position in the watchdog's list; guarded by its mutex

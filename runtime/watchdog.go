@@ -25,6 +25,7 @@ func (w *watchdog) consider(timeout time.Duration) {
 
 func (t *Tree) watch(a *Attempt) {
 	w := t.wd
+	a.staleAt = int64(a.slot.spec.Heartbeat.Timeout + w.tick) // kept here: scans touch only the attempt
 	w.mu.Lock()
 	a.wdIndex = int32(len(w.watched))
 	w.watched = append(w.watched, a)
@@ -78,13 +79,12 @@ func (w *watchdog) start(t *Tree) (stop func()) {
 // only once a whole tick more has passed: it is never flagged early, and is
 // flagged within timeout plus two ticks.
 func (w *watchdog) scan(now int64, stale []*Attempt) []*Attempt {
-	limit := int64(w.tick)
 	w.mu.Lock()
 	for _, a := range w.watched {
 		if a.staleSent {
 			continue
 		}
-		if now-a.lastBeat.Load() >= int64(a.slot.spec.Heartbeat.Timeout)+limit {
+		if now-a.lastBeat.Load() >= a.staleAt {
 			a.staleSent = true
 			stale = append(stale, a)
 		}
