@@ -13,8 +13,9 @@ import (
 var reserved = map[string]bool{"Run": true, "Tree": true, "Handle": true}
 
 // checkSpec runs the checks that need only the spec: Go names, after lists,
-// and the semantic traps OTP only finds at run time.
-func checkSpec(spec *schema.Spec, errs *schema.ErrorList) {
+// and the semantic traps OTP only finds at run time. It returns the
+// top-level Go names the generated code declares.
+func checkSpec(spec *schema.Spec, errs *schema.ErrorList) map[string]*schema.Node {
 	decls := map[string]*schema.Node{} // generated top-level names
 	declare := func(name string, n *schema.Node) bool {
 		if prev, ok := decls[name]; ok {
@@ -30,6 +31,25 @@ func checkSpec(spec *schema.Spec, errs *schema.ErrorList) {
 			declare("New"+name, tree)
 		}
 		checkSupervisor(tree, name, declare, errs)
+	}
+	return decls
+}
+
+// checkDecls reports generated names that the package already declares.
+func (ws *workspace) checkDecls(decls map[string]*schema.Node, errs *schema.ErrorList) {
+	if ws.own == nil || ws.own.Types == nil {
+		return
+	}
+	for name, n := range decls {
+		if obj := ws.own.Types.Scope().Lookup(name); obj != nil {
+			kind := "the generated tree type"
+			if strings.HasPrefix(name, "New") && n.Tree && goName(n.Name) != name {
+				kind = "the generated constructor"
+			} else if !n.Tree {
+				kind = "the generated type of the nested supervisor"
+			}
+			ws.addDecl(errs, n.Pos, obj.Pos(), "%s: %s %s is already declared by the package; rename the %s or the Go declaration", n, kind, name, map[bool]string{true: "tree", false: "supervisor"}[n.Tree])
+		}
 	}
 }
 

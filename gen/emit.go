@@ -30,12 +30,12 @@ type emitter struct {
 }
 
 // emit renders the Go code for every tree of spec.
-func emit(spec *schema.Spec, ws *workspace, targets map[*schema.Node]*target) ([]byte, error) {
+func emit(spec *schema.Spec, ws *workspace, pkgName string, targets map[*schema.Node]*target) ([]byte, error) {
 	e := &emitter{ws: ws, targets: targets}
 	if ws.own != nil {
 		e.ownPath = ws.own.PkgPath
 	}
-	e.f = jen.NewFilePathName(e.ownPath, ws.ownName)
+	e.f = jen.NewFilePathName(e.ownPath, pkgName)
 	var files []string
 	for _, f := range spec.Files {
 		files = append(files, filepath.Base(f))
@@ -64,6 +64,8 @@ func emit(spec *schema.Spec, ws *workspace, targets map[*schema.Node]*target) ([
 type param struct {
 	name string
 	typ  types.Type
+	obj  *types.TypeName // how to write the type
+	ptr  bool
 }
 
 func (e *emitter) tree(tree *schema.Node) {
@@ -71,9 +73,16 @@ func (e *emitter) tree(tree *schema.Node) {
 	rt := func(id string) *jen.Statement { return jen.Qual(runtimePath, id) }
 
 	// Receivers of run methods, deduplicated by type, in order of first use.
+	// Parameters must not shadow what the body refers to: imported packages
+	// and the package's own declarations.
 	taken := map[string]bool{"opts": true, "ctx": true, "t": true, "err": true, "runtime": true, "context": true, "time": true}
 	for _, t := range e.targets {
 		taken[t.pkg.Name()] = true
+	}
+	if e.ws.own != nil && e.ws.own.Types != nil {
+		for _, name := range e.ws.own.Types.Scope().Names() {
+			taken[name] = true
+		}
 	}
 	var params []param
 	recvParam := map[*schema.Node]string{}
@@ -88,11 +97,7 @@ func (e *emitter) tree(tree *schema.Node) {
 				return true
 			}
 		}
-		tn := t.recv
-		if p, ok := tn.(*types.Pointer); ok {
-			tn = p.Elem()
-		}
-		p := param{name: paramName(tn.(*types.Named).Obj().Name(), taken), typ: t.recv}
+		p := param{name: paramName(t.recvName.Name(), taken), typ: t.recv, obj: t.recvName, ptr: t.ref.ptr}
 		params = append(params, p)
 		recvParam[n] = p.name
 		return true
@@ -106,7 +111,7 @@ func (e *emitter) tree(tree *schema.Node) {
 
 	var args []jen.Code
 	for _, p := range params {
-		args = append(args, jen.Id(p.name).Add(e.typeCode(p.typ)))
+		args = append(args, jen.Id(p.name).Add(e.typeCode(p.obj, p.ptr)))
 	}
 	args = append(args, jen.Id("opts").Op("...").Add(rt("Option")))
 	e.f.Commentf("New%s builds the tree %q. Its parameters are the receivers of the run methods the spec names.", name, tree.Name)
@@ -238,14 +243,12 @@ func (e *emitter) run(n *schema.Node, recv string) *jen.Statement {
 	return jen.Qual(runtimePath, "Func").Call(fn)
 }
 
-// typeCode renders a receiver type: T or *T, qualified when foreign.
-func (e *emitter) typeCode(t types.Type) *jen.Statement {
+// typeCode renders a receiver type, T or *T, qualified when foreign.
+func (e *emitter) typeCode(obj *types.TypeName, ptr bool) *jen.Statement {
 	s := jen.Empty()
-	if p, ok := t.(*types.Pointer); ok {
+	if ptr {
 		s = jen.Op("*")
-		t = p.Elem()
 	}
-	obj := t.(*types.Named).Obj()
 	if obj.Pkg() == nil || obj.Pkg().Path() == e.ownPath {
 		return s.Id(obj.Name())
 	}

@@ -52,9 +52,16 @@ func GenerateSpec(ctx context.Context, spec *schema.Spec, opts *Options) (*Resul
 	if opts == nil {
 		opts = &Options{}
 	}
-	var errs schema.ErrorList
-	checkSpec(spec, &errs)
+	ws, err := loadGo(ctx, spec.Dir, runPackages(spec), opts)
+	if err != nil {
+		return nil, err
+	}
+	return ws.generate(spec)
+}
 
+// runPackages lists the packages other than the spec's own that run
+// references name, in order of first use.
+func runPackages(spec *schema.Spec) []string {
 	var paths []string
 	seen := map[string]bool{}
 	for _, tree := range spec.Trees {
@@ -66,13 +73,15 @@ func GenerateSpec(ctx context.Context, spec *schema.Spec, opts *Options) (*Resul
 			return true
 		})
 	}
-	ws, err := loadGo(ctx, spec.Dir, paths, opts)
-	if err != nil {
-		return nil, err
-	}
-	if ws.ownName == "" {
-		ws.ownName = spec.Package // no Go files yet: take the CUE package's name
-	}
+	return paths
+}
+
+// generate runs the phases after loading: the spec's own checks, the
+// resolution of every run reference, emission, and the type check.
+func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
+	var errs schema.ErrorList
+	decls := checkSpec(spec, &errs)
+	ws.checkDecls(decls, &errs)
 	targets := map[*schema.Node]*target{}
 	for _, tree := range spec.Trees {
 		tree.Walk(func(n *schema.Node) bool {
@@ -87,7 +96,11 @@ func GenerateSpec(ctx context.Context, spec *schema.Spec, opts *Options) (*Resul
 	if err := sorted(errs); err != nil {
 		return nil, err
 	}
-	src, err := emit(spec, ws, targets)
+	pkgName := ws.ownName
+	if pkgName == "" {
+		pkgName = spec.Package // no Go files yet: take the CUE package's name
+	}
+	src, err := emit(spec, ws, pkgName, targets)
 	if err != nil {
 		return nil, err
 	}

@@ -3,11 +3,11 @@ package gen
 import (
 	"context"
 	"fmt"
+	"go/ast"
 	"go/build"
 	"go/parser"
 	"go/token"
 	"go/types"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -77,24 +77,25 @@ type workspace struct {
 // loadGo loads the spec's Go package, hiding any old arbor_gen.go (it may no
 // longer match the spec), along with every package the refs name.
 func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*workspace, error) {
-	overlay := map[string][]byte{}
 	out := filepath.Join(dir, outputName)
-	if src, err := os.ReadFile(out); err == nil {
-		f, err := parser.ParseFile(token.NewFileSet(), out, src, parser.PackageClauseOnly)
-		if err == nil {
-			overlay[out] = fmt.Appendf(nil, "package %s\n", f.Name.Name)
-		}
-	}
 	ws := &workspace{fset: token.NewFileSet(), dir: dir, byPath: map[string]*packages.Package{}}
 	cfg := &packages.Config{
 		Context:    ctx,
 		Dir:        dir,
 		Mode:       packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedImports,
 		Fset:       ws.fset,
-		Overlay:    overlay,
 		Env:        opts.Env,
 		BuildFlags: opts.BuildFlags,
-		Tests:      false,
+		// The old arbor_gen.go may no longer match the spec: parse only its
+		// package clause. (An overlay would do too, but with one go/packages
+		// type-checks every dependency from source, twice as slow.)
+		ParseFile: func(fset *token.FileSet, filename string, src []byte) (*ast.File, error) {
+			mode := parser.AllErrors | parser.ParseComments | parser.SkipObjectResolution
+			if filename == out {
+				mode = parser.PackageClauseOnly
+			}
+			return parser.ParseFile(fset, filename, src, mode)
+		},
 	}
 	patterns := append([]string{".", "context", "time", runtimePath}, paths...)
 	pkgs, err := packages.Load(cfg, patterns...)
@@ -139,11 +140,12 @@ func ownPackage(pkgs []*packages.Package, dir string, others []string) *packages
 
 // target is a resolved run reference.
 type target struct {
-	ref     runRef
-	obj     *types.Func
-	pkg     *types.Package // where the symbol lives
-	recv    types.Type     // the constructor parameter type, for methods
-	attempt bool           // takes a *runtime.Attempt
+	ref      runRef
+	obj      *types.Func
+	pkg      *types.Package  // where the symbol lives
+	recv     types.Type      // the constructor parameter type, for methods
+	recvName *types.TypeName // the receiver's type as the spec names it (maybe an alias)
+	attempt  bool            // takes a *runtime.Attempt
 }
 
 // resolve finds the Go declaration a worker's run names and checks it.
@@ -159,6 +161,10 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		p := ws.lookupPkg(ref.pkgPath)
 		if p == nil {
 			errs.Add(n.RunPos, fmt.Sprintf("%s: run: cannot load package %q%s", n, ref.pkgPath, ws.loadMsg(ref.pkgPath)))
+			return nil
+		}
+		if msg := ws.unimportable(p); msg != "" {
+			errs.Add(n.RunPos, fmt.Sprintf("%s: run: cannot import %s: %s", n, ref.pkgPath, msg))
 			return nil
 		}
 		pkg = p
@@ -192,6 +198,10 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 			errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s", n, ref.recv, where))
 			return nil
 		}
+		if named, ok := types.Unalias(tn.Type()).(*types.Named); ok && named.TypeParams().Len() > 0 {
+			ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s is a generic type; a run method needs a receiver type without type parameters", n, ref.recv)
+			return nil
+		}
 		recv := tn.Type()
 		if ref.ptr {
 			recv = types.NewPointer(recv)
@@ -208,6 +218,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		}
 		t.obj = fn
 		t.recv = recv
+		t.recvName = tn
 	}
 	sig := t.obj.Type().(*types.Signature)
 	if sig.TypeParams().Len() > 0 {
@@ -255,6 +266,55 @@ func (ws *workspace) lookupPkg(path string) *types.Package {
 		return p.Types // loaded with errors, but usable
 	}
 	return nil
+}
+
+// unimportable says why the spec's package cannot import p, or "". The
+// go command enforces these rules; go/types does not.
+func (ws *workspace) unimportable(p *types.Package) string {
+	if p.Name() == "main" {
+		return "it is a program, not an importable package"
+	}
+	own := ""
+	if ws.own != nil {
+		own = ws.own.PkgPath
+	}
+	if parent, ok := internalParent(p.Path()); ok && own != parent && !strings.HasPrefix(own, parent+"/") {
+		return "use of an internal package is not allowed here"
+	}
+	if own != "" && imports(p, own, map[*types.Package]bool{}) {
+		return "it imports the spec's own package: an import cycle"
+	}
+	return ""
+}
+
+// internalParent returns the directory that may import an internal package.
+func internalParent(path string) (string, bool) {
+	switch {
+	case strings.HasPrefix(path, "internal/") || path == "internal":
+		return "", true
+	case strings.HasSuffix(path, "/internal"):
+		return strings.TrimSuffix(path, "/internal"), true
+	}
+	if i := strings.LastIndex(path, "/internal/"); i >= 0 {
+		return path[:i], true
+	}
+	return "", false
+}
+
+// imports reports whether p depends on the package at path.
+func imports(p *types.Package, path string, seen map[*types.Package]bool) bool {
+	for _, q := range p.Imports() {
+		if q.Path() == path {
+			return true
+		}
+		if !seen[q] {
+			seen[q] = true
+			if imports(q, path, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (ws *workspace) loadMsg(path string) string {

@@ -43,9 +43,10 @@ func NewShop(store *Store, api *API, clock Clock, formatter *tools.Formatter, op
 			},
 			{
 				Name:     "api",
-				Run:      runtime.Func(api.Serve),
+				Run:      api.Serve,
 				Restart:  runtime.Permanent,
 				Shutdown: 2 * time.Second,
+				Ready:    &runtime.Ready{Timeout: 5 * time.Second},
 				After:    []string{"store"},
 			},
 			{

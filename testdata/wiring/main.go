@@ -25,9 +25,10 @@ func (s *Store) Audit(ctx context.Context) error { <-ctx.Done(); return nil }
 // API serves once the store is ready.
 type API struct{}
 
-// Serve runs until cancelled.
-func (*API) Serve(ctx context.Context) error {
+// Serve reports ready once serving, and runs until cancelled.
+func (*API) Serve(ctx context.Context, a *runtime.Attempt) error {
 	fmt.Println("api: serving")
+	a.Ready() // job waits for this, so "job: done" always comes after
 	<-ctx.Done()
 	return nil
 }

@@ -1,0 +1,109 @@
+// Package fuzz is the Go side of FuzzGenerate: run targets of right and
+// wrong signatures, loaded once for every fuzzed spec. It has no .cue file:
+// the fuzzer supplies spec.cue in memory.
+package fuzz
+
+import (
+	"context"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// Work is a plain run function.
+func Work(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// Serve reports readiness and heartbeats.
+func Serve(ctx context.Context, a *runtime.Attempt) error { a.Ready(); <-ctx.Done(); return nil }
+
+// idle is unexported, which the spec's own package may name.
+func idle(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// Pool has pointer methods of both accepted signatures.
+type Pool struct{}
+
+// Run reports.
+func (p *Pool) Run(ctx context.Context, a *runtime.Attempt) error {
+	a.Ready()
+	<-ctx.Done()
+	return nil
+}
+
+// Sync does not report.
+func (p *Pool) Sync(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// Clock has a value method.
+type Clock struct{}
+
+// Tick runs until cancelled.
+func (Clock) Tick(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// Fn is a function type with a method.
+type Fn func(context.Context) error
+
+// Run calls f.
+func (f Fn) Run(ctx context.Context) error { return f(ctx) }
+
+// Runner is an interface; its method is a valid target too.
+type Runner interface {
+	Run(ctx context.Context) error
+}
+
+// Outer promotes Pool's methods.
+type Outer struct{ *Pool }
+
+// Wrong signatures.
+
+// NoError returns nothing.
+func NoError(ctx context.Context) {}
+
+// WrongArgs takes the wrong parameters.
+func WrongArgs(ctx context.Context, n int) error { return nil }
+
+// Variadic is variadic.
+func Variadic(ctx context.Context, a ...*runtime.Attempt) error { return nil }
+
+// TwoResults returns two values.
+func TwoResults(ctx context.Context) (int, error) { return 0, nil }
+
+// Generic has a type parameter.
+func Generic[T any](ctx context.Context) error { return nil }
+
+// Value is a variable of the right type.
+var Value = Work
+
+// Const is a constant.
+const Const = 1
+
+// Wrong has methods of the wrong signature.
+type Wrong struct{}
+
+// Run takes no context.
+func (Wrong) Run() error { return nil }
+
+// Types that are valid receivers to go/types but awkward to name.
+
+// Box is generic: its methods have no type parameters of their own, but
+// naming the receiver needs a type argument.
+type Box[T any] struct{ v T }
+
+// Run runs until cancelled.
+func (b *Box[T]) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// PoolAlias is an alias of Pool.
+type PoolAlias = Pool
+
+// Server is a receiver whose parameter name, server, is also the name of
+// an unexported run function below.
+type Server struct{}
+
+// Run runs until cancelled.
+func (*Server) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// server is an unexported run function.
+func server(ctx context.Context) error { <-ctx.Done(); return nil }
+
+var (
+	_ = idle
+	_ = server
+	_ = Box[int]{}.v
+)
