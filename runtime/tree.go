@@ -118,10 +118,10 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		} else if s.grace == 0 {
 			s.grace = DefaultChildShutdown
 		}
-		if c.Heartbeat != nil && t.wd == nil {
-			t.wd = &watchdog{}
-		}
-		if t.wd != nil && c.Heartbeat != nil {
+		if c.Heartbeat != nil {
+			if t.wd == nil {
+				t.wd = &watchdog{}
+			}
 			t.wd.consider(c.Heartbeat.Timeout)
 		}
 		sv.slots[i] = s
