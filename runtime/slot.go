@@ -255,7 +255,7 @@ func exceeded(window *[]time.Time, l RestartLimit, now time.Time) bool {
 	for i < len(w) && !w[i].After(cut) {
 		i++
 	}
-	w = w[i:]
+	w = w[:copy(w, w[i:])] // keeps the array, so that a steady rate allocates nothing
 	if len(w) >= l.Max {
 		*window = w
 		return true

@@ -432,8 +432,9 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now t
 		sv.advance() // a group restart is already under way for it
 		return
 	}
-	failure := &ChildError{Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err}
-	if gu := sv.countRestart(s, failure, now); gu != nil {
+	if gu := sv.countRestart(s, now, func() error {
+		return &ChildError{Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err}
+	}); gu != nil {
 		sv.emit(Event{Kind: EventGaveUp, Path: sv.path, Err: gu})
 		sv.shutdown(gu)
 		return
@@ -452,14 +453,19 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now t
 	sv.groupRestart(s, a, d)
 }
 
-func (sv *supervisor) countRestart(s *slot, failure error, now time.Time) error {
-	if exceeded(&sv.window, sv.limit, now) {
-		return &GiveUpError{Supervisor: sv.path, Child: s.path, Max: sv.limit.Max, Window: sv.limit.Window, Err: failure}
+// countRestart records a restart of s and returns the give-up error if it
+// makes one too many; failure builds the error of the exit that caused it.
+func (sv *supervisor) countRestart(s *slot, now time.Time, failure func() error) error {
+	l := sv.limit
+	over := exceeded(&sv.window, l, now)
+	if !over && s.limit != nil {
+		l = s.limit.RestartLimit
+		over = exceeded(&s.limit.window, l, now)
 	}
-	if s.limit != nil && exceeded(&s.limit.window, s.limit.RestartLimit, now) {
-		return &GiveUpError{Supervisor: sv.path, Child: s.path, Max: s.limit.Max, Window: s.limit.Window, Err: failure}
+	if !over {
+		return nil
 	}
-	return nil
+	return &GiveUpError{Supervisor: sv.path, Child: s.path, Max: l.Max, Window: l.Window, Err: failure()}
 }
 
 // groupRestart stops the failed child's group in reverse start order, then
