@@ -258,14 +258,14 @@ func posOf(p *schema.Probe) schema.Pos {
 	return p.Pos
 }
 
+// lookupPkg returns the loaded package at path, or nil when it could not be
+// loaded. A package with errors still serves if it declares anything.
 func (ws *workspace) lookupPkg(path string) *types.Package {
-	if p := ws.byPath[path]; p != nil && (len(p.GoFiles) > 0 || len(p.CompiledGoFiles) > 0 || p.Types.Complete()) && len(p.Errors) == 0 {
-		return p.Types
+	p := ws.byPath[path]
+	if p == nil || p.Types == nil || (len(p.Errors) > 0 && p.Types.Scope().Len() == 0) {
+		return nil
 	}
-	if p := ws.byPath[path]; p != nil && p.Types != nil && p.Types.Scope().Len() > 0 {
-		return p.Types // loaded with errors, but usable
-	}
-	return nil
+	return p.Types
 }
 
 // unimportable says why the spec's package cannot import p, or "". The

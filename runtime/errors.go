@@ -43,6 +43,7 @@ type SpecError struct {
 	Msg   string
 }
 
+// Error returns "arbor: invalid spec: path: field: message".
 func (e *SpecError) Error() string {
 	if e.Field == "" {
 		return fmt.Sprintf("arbor: invalid spec: %s: %s", e.Path, e.Msg)
@@ -59,6 +60,7 @@ type PanicError struct {
 	Stack []byte // the panicking goroutine's stack
 }
 
+// Error returns "panic: " and the panic value.
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 
 // Unwrap returns ErrPanic and, when the panic value is an error, that error.
@@ -78,10 +80,12 @@ type ChildError struct {
 	Err        error
 }
 
+// Error names the child, its generation and attempt, the exit and the error.
 func (e *ChildError) Error() string {
 	return fmt.Sprintf("%s (generation %d, attempt %d): %s: %v", e.Path, e.Generation, e.Attempt, e.Exit, e.Err)
 }
 
+// Unwrap returns the child's error.
 func (e *ChildError) Unwrap() error { return e.Err }
 
 // GiveUpError is how a supervisor fails when restarts exceed its limit. Child
@@ -94,6 +98,7 @@ type GiveUpError struct {
 	Err        error
 }
 
+// Error names the supervisor, its limit and the last failure.
 func (e *GiveUpError) Error() string {
 	return fmt.Sprintf("arbor: %s gave up: restart limit (%d in %v) exceeded; last failure: %v", e.Supervisor, e.Max, e.Window, e.Err)
 }

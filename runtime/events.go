@@ -41,6 +41,7 @@ var eventNames = [...]string{
 	EventWaiting:          "waiting",
 }
 
+// String returns the kind in words, such as "restart scheduled".
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && eventNames[k] != "" {
 		return eventNames[k]
@@ -63,6 +64,7 @@ const (
 
 var exitNames = [...]string{"none", "success", "error", "panic", "cancelled", "timeout"}
 
+// String returns the class in words, such as "panic".
 func (k ExitKind) String() string {
 	if int(k) < len(exitNames) {
 		return exitNames[k]
@@ -85,6 +87,7 @@ const (
 
 var signalNames = [...]string{SignalExit: "exit", SignalReady: "ready", SignalBeat: "beat"}
 
+// String returns "exit", "ready" or "beat".
 func (s Signal) String() string {
 	if int(s) < len(signalNames) && signalNames[s] != "" {
 		return signalNames[s]
@@ -108,6 +111,8 @@ type Event struct {
 	Waiting    []string      // Waiting: the siblings not yet ready
 }
 
+// String renders the event on one line, such as
+// `shop/db exited gen=2 attempt=1 exit=error err="boom"`.
 func (e Event) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s", e.Path, e.Kind)

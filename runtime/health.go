@@ -17,6 +17,7 @@ const (
 
 var healthNames = [...]string{"starting", "ready", "degraded", "stopping", "failed", "stopped"}
 
+// String returns the state in words, such as "degraded".
 func (s HealthState) String() string {
 	if int(s) < len(healthNames) {
 		return healthNames[s]

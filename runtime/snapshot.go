@@ -22,6 +22,7 @@ const (
 
 var stateNames = [...]string{"idle", "waiting", "starting", "running", "stopping", "backoff", "stopped", "done"}
 
+// String returns the state in words, such as "backoff".
 func (s State) String() string {
 	if int(s) < len(stateNames) {
 		return stateNames[s]
