@@ -155,7 +155,10 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		errs.Add(n.RunPos, fmt.Sprintf("%s: %v", n, err))
 		return nil
 	}
-	pkg := ws.own.Types
+	var pkg *types.Package // nil when the directory has no Go files yet
+	if ws.own != nil {
+		pkg = ws.own.Types
+	}
 	where := "the spec's package"
 	if ref.pkgPath != "" {
 		p := ws.lookupPkg(ref.pkgPath)
