@@ -112,6 +112,10 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 			}
 		})
 	}
+	if ws.byPath["context"] == nil {
+		// The go command itself failed: go/packages then returns nothing.
+		return nil, fmt.Errorf("%s: cannot load Go packages there: is the directory inside a Go module?", dir)
+	}
 	ws.own = ownPackage(pkgs, dir, patterns[1:])
 	if ws.own != nil {
 		ws.ownName = ws.own.Name
