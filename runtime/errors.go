@@ -34,6 +34,10 @@ var (
 	ErrAlreadyRunning = errors.New("arbor: tree is already running")
 	// ErrTreeEnded is returned by Run, and by controls, once the tree has ended.
 	ErrTreeEnded = errors.New("arbor: tree has ended")
+	// ErrNotRunning is returned by a Handle's controls when the child's
+	// supervisor is not running: the tree has not started, or a nested
+	// supervisor is being restarted.
+	ErrNotRunning = errors.New("arbor: supervisor is not running")
 )
 
 // SpecError reports one invalid field of a Spec.

@@ -26,21 +26,23 @@ type slot struct {
 	fenced atomic.Uint64
 
 	// Owned by the supervisor's goroutine.
-	gen       uint64
-	streak    int    // restarts since the child last stayed up for ResetAfter
-	seq       uint64 // start sequence of the current attempt
-	readyAt   int64  // tree clock when the current attempt became ready
-	stopAt    int64  // tree clock when the supervisor cancelled it
-	stopCause error  // why the supervisor cancelled the current attempt
-	ready     bool   // the current attempt is ready
-	failStop  bool   // the stop is a failure: a missed deadline
-	pending   bool   // wants to start once its After list is ready
-	member    bool   // part of the group restart in progress
-	completed bool   // ended for good after a success
-	counted   bool   // counted towards the supervisor's first readiness
-	timer     *time.Timer
-	timerSeq  uint64
-	deadline  *time.Timer
+	gen        uint64
+	streak     int    // restarts since the child last stayed up for ResetAfter
+	seq        uint64 // start sequence of the current attempt
+	readyAt    int64  // tree clock when the current attempt became ready
+	stopAt     int64  // tree clock when the supervisor cancelled it
+	stopCause  error  // why the supervisor cancelled the current attempt
+	ready      bool   // the current attempt is ready
+	failStop   bool   // the stop is a failure: a missed deadline
+	pending    bool   // wants to start once its After list is ready
+	member     bool   // part of the group restart in progress
+	completed  bool   // ended for good after a success
+	counted    bool   // counted towards the supervisor's first readiness
+	held       bool   // stopped by Handle.Stop until Handle.Restart
+	restartNow bool   // Handle.Restart asked for a new attempt once this one stops
+	timer      *time.Timer
+	timerSeq   uint64
+	deadline   *time.Timer
 
 	st status // guarded by sup.mu
 }

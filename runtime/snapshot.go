@@ -85,6 +85,30 @@ func (h *Handle) State() State {
 	return h.s.st.state
 }
 
+// Restart stops the child's current attempt, if any, within its grace, and
+// starts a new one at once: no backoff, and it does not count against the
+// restart limit. It also starts a child that ended for good or was stopped
+// with Stop. It returns once the supervisor has the order, before the
+// restart, or ErrNotRunning when the child's supervisor is not running.
+func (h *Handle) Restart() error { return h.order(msgRestart) }
+
+// Stop stops the child's current attempt within its grace and keeps the
+// child stopped, whatever its restart type, until Restart. Its dependents
+// that have not started yet wait.
+func (h *Handle) Stop() error { return h.order(msgStop) }
+
+func (h *Handle) order(kind msgKind) error {
+	sv := h.s.sup
+	done := sv.runDone.Load()
+	if done == nil || !sv.post(*done, message{kind: kind, slot: h.s}) {
+		if sv.tree.state.Load() == treeEnded {
+			return ErrTreeEnded
+		}
+		return ErrNotRunning
+	}
+	return nil
+}
+
 // AbandonedAttempt is an attempt that ignored cancellation past its grace.
 // Its goroutine may still be running.
 type AbandonedAttempt struct {

@@ -22,7 +22,8 @@ type supervisor struct {
 	order    []*slot // start order
 	inbox    chan message
 	running  atomic.Bool
-	mu       sync.Mutex // guards every slot's st
+	mu       sync.Mutex                    // guards every slot's st
+	runDone  atomic.Pointer[chan struct{}] // done of the current run, for handles; nil between runs
 
 	// Per run, owned by the supervisor's goroutine.
 	done     chan struct{}
@@ -59,6 +60,8 @@ const (
 	msgGrace        // gen is the timer sequence
 	msgDeadline     // gen is the attempt's generation
 	msgStale        // gen is the attempt's generation
+	msgRestart      // from Handle.Restart
+	msgStop         // from Handle.Stop
 )
 
 type message struct {
@@ -128,7 +131,9 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 }
 
 func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
-	sv.done = make(chan struct{})
+	done := make(chan struct{})
+	sv.done = done
+	sv.runDone.Store(&done)
 	sv.base = context.WithoutCancel(ctx)
 	sv.self = self
 	sv.live = 0
@@ -153,6 +158,7 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 }
 
 func (sv *supervisor) cleanup() {
+	sv.runDone.Store(nil)
 	close(sv.done)
 	for {
 		select {
@@ -213,6 +219,8 @@ func (sv *supervisor) handle(m message) {
 			s.timer = nil
 			sv.abandon(s)
 		}
+	case msgRestart, msgStop:
+		sv.control(s, m.kind == msgRestart)
 	case msgDeadline, msgStale:
 		a := s.cur.Load()
 		if a == nil || a.gen != m.gen || s.stopCause != nil {
@@ -230,7 +238,7 @@ func (sv *supervisor) emit(e Event) { sv.tree.emit(e) }
 
 // want marks s to start as soon as its After list is ready.
 func (sv *supervisor) want(s *slot) {
-	if sv.stopping {
+	if sv.stopping || s.held {
 		return
 	}
 	s.pending = true
@@ -267,7 +275,7 @@ func (sv *supervisor) start(s *slot) {
 	sv.seq++
 	s.seq = sv.seq
 	s.ready = false
-	s.stopCause, s.failStop = nil, false
+	s.stopCause, s.failStop, s.restartNow = nil, false, false
 	a := &Attempt{slot: s, gen: s.gen, number: int32(s.streak + 1), done: sv.done}
 	a.lastBeat.Store(sv.tree.clock.Load())
 	a.ctx, a.cancel = context.WithCancelCause(sv.base)
@@ -383,7 +391,7 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 		sv.emit(Event{Kind: ev, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
 	}
 	if requested {
-		sv.advance()
+		sv.afterStop(s)
 		return
 	}
 	sv.ended(s, a, kind, err, now)
@@ -485,7 +493,7 @@ func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration) {
 	sv.emit(Event{Kind: EventRestartScheduled, Path: failed.path, Generation: a.gen, Attempt: int(a.number), Delay: p.delay})
 	now := time.Now()
 	for _, s := range sv.order {
-		if (sv.strategy == RestForOne && s.rank < failed.rank) || s.st.state == StateDone {
+		if (sv.strategy == RestForOne && s.rank < failed.rank) || s.st.state == StateDone || s.held {
 			continue
 		}
 		s.member = true
@@ -610,7 +618,42 @@ func (sv *supervisor) abandon(s *slot) {
 		sv.ended(s, a, ExitTimeout, s.stopCause, now)
 		return
 	}
+	sv.afterStop(s)
+}
+
+// afterStop follows a stop the supervisor asked for: the next in the stop
+// queue, or the new attempt a Handle.Restart asked for.
+func (sv *supervisor) afterStop(s *slot) {
+	if s.restartNow {
+		s.restartNow = false
+		sv.want(s)
+	}
 	sv.advance()
+}
+
+// control handles Handle.Restart and Handle.Stop: an operator's orders,
+// which neither count against the restart limit nor wait for a backoff.
+func (sv *supervisor) control(s *slot, restart bool) {
+	if sv.stopping || s.member {
+		return // shutting down, or a group restart will restart it anyway
+	}
+	s.held = !restart
+	if s.cur.Load() != nil {
+		if s.stopCause == nil {
+			sv.requestStop(s, ErrStopped, false)
+		}
+		s.restartNow = restart
+		return
+	}
+	if !restart {
+		s.pending = false
+		s.disarm() // a pending backoff
+		s.setState(StateStopped, time.Now())
+		return
+	}
+	s.disarm()
+	s.completed = false
+	sv.want(s)
 }
 
 // shutdown stops every child in reverse start order within the budget. A
