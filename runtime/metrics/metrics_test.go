@@ -1,0 +1,87 @@
+package metrics_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/goleak"
+
+	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/metrics"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestCountersStartAtZeroAndCount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fail := make(chan struct{})
+		tr, err := runtime.New(runtime.Spec{Name: "shop", Backoff: &runtime.Backoff{}, Children: []runtime.Child{
+			{Name: "db", Run: func(ctx context.Context, a *runtime.Attempt) error { <-ctx.Done(); return nil }},
+			{Name: "worker", Run: func(ctx context.Context, a *runtime.Attempt) error {
+				if a.Generation() == 1 {
+					select {
+					case <-fail:
+						return errors.New("boom")
+					case <-ctx.Done():
+					}
+				}
+				<-ctx.Done()
+				return nil
+			}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(metrics.New(tr))
+
+		want := func(text string, names ...string) {
+			t.Helper()
+			if err := testutil.GatherAndCompare(reg, strings.NewReader(text), names...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		const restartsHead = "# HELP arbor_child_restarts_total Restarts of the child since the tree was built.\n# TYPE arbor_child_restarts_total counter\n"
+		want(restartsHead+`arbor_child_restarts_total{child="shop/db",tree="shop"} 0
+arbor_child_restarts_total{child="shop/worker",tree="shop"} 0
+`, "arbor_child_restarts_total")
+
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- tr.Run(ctx) }()
+		synctest.Wait()
+		close(fail)
+		synctest.Wait()
+		want(restartsHead+`arbor_child_restarts_total{child="shop/db",tree="shop"} 0
+arbor_child_restarts_total{child="shop/worker",tree="shop"} 1
+`, "arbor_child_restarts_total")
+		want(`# HELP arbor_child_up 1 when the child is running and ready, or ended for good; else 0.
+# TYPE arbor_child_up gauge
+arbor_child_up{child="shop/db",tree="shop"} 1
+arbor_child_up{child="shop/worker",tree="shop"} 1
+`, "arbor_child_up")
+		if n, err := testutil.GatherAndCount(reg, "arbor_child_state"); err != nil || n != 16 {
+			t.Fatalf("arbor_child_state: %d series, %v; want 8 states for 2 children", n, err)
+		}
+		time.Sleep(time.Millisecond)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		want(`# HELP arbor_tree_health 1 for the tree's current health state, 0 for the others.
+# TYPE arbor_tree_health gauge
+arbor_tree_health{state="degraded",tree="shop"} 0
+arbor_tree_health{state="failed",tree="shop"} 0
+arbor_tree_health{state="ready",tree="shop"} 0
+arbor_tree_health{state="starting",tree="shop"} 0
+arbor_tree_health{state="stopped",tree="shop"} 1
+arbor_tree_health{state="stopping",tree="shop"} 0
+`, "arbor_tree_health")
+	})
+}
