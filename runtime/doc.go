@@ -26,9 +26,18 @@
 //     Tree.ShutdownReport. Run returns once every attempt has returned or
 //     been abandoned.
 //
+// Liveness: a child with Ready is starting until its attempt calls
+// Attempt.Ready, and siblings that name it in After wait for that; one with
+// Heartbeat must call Attempt.Beat, or one watchdog goroutine per tree
+// cancels it as stale; Timeout bounds each attempt; a Significant child that
+// ends for good shuts its supervisor down cleanly.
+//
 // Every transition is an Event, delivered to WithObserver and WithLogger from
 // a goroutine of their own so that a slow consumer never stalls supervision.
-// Tree.Snapshot and Handle read the state of every child at any time.
+// Tree.Snapshot and Tree.Health read the state of every child at any time; a
+// Handle reads one child and can Restart or Stop it. The sub-packages probe,
+// systemd, exit and metrics connect a tree to Kubernetes, systemd, the
+// process's exit status and Prometheus.
 //
 // The package imports only the standard library. Time-dependent behaviour
 // is deterministic under testing/synctest, which is how its own tests run.

@@ -61,34 +61,6 @@ func (r *recorder) trace(kinds ...runtime.EventKind) []string {
 	return out
 }
 
-// journal is an ordered log that run functions write to.
-type journal struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (j *journal) add(s string) {
-	j.mu.Lock()
-	j.lines = append(j.lines, s)
-	j.mu.Unlock()
-}
-
-func (j *journal) get() []string {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return slices.Clone(j.lines)
-}
-
-// idle logs its start and stop and runs until cancelled.
-func idle(j *journal, name string) runtime.RunFunc {
-	return func(ctx context.Context, a *runtime.Attempt) error {
-		j.add("start " + name)
-		<-ctx.Done()
-		j.add("stop " + name)
-		return nil
-	}
-}
-
 // noBackoff restarts at once.
 var noBackoff = &runtime.Backoff{}
 
@@ -137,5 +109,3 @@ func status(t *testing.T, tr *runtime.Tree, path string) runtime.ChildStatus {
 	}
 	return c
 }
-
-func joinLines(s []string) string { return strings.Join(s, "\n") }

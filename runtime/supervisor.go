@@ -325,7 +325,7 @@ func (sv *supervisor) start(s *slot) {
 
 // becameReady records that s is ready and starts what waited for it.
 func (sv *supervisor) becameReady(s *slot, now time.Time) {
-	s.ready, s.readyAt = true, sv.tree.clockNow()
+	s.ready, s.readyAt = true, sv.tree.since(now)
 	sv.count(s)
 	if s.needsReady() {
 		s.setState(StateRunning, now)
@@ -447,7 +447,7 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now t
 		sv.shutdown(gu)
 		return
 	}
-	d := s.nextDelay(sv.tree.clockNow())
+	d := s.nextDelay(sv.tree.since(now))
 	if sv.strategy == OneForOne {
 		sv.emit(Event{Kind: EventRestartScheduled, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: d})
 		if d <= 0 {
@@ -582,9 +582,10 @@ func (sv *supervisor) finishPlan() {
 func (sv *supervisor) requestStop(s *slot, cause error, failure bool) {
 	a := s.cur.Load()
 	s.stopCause, s.failStop = cause, failure
-	s.stopAt = sv.tree.clockNow()
+	now := time.Now()
+	s.stopAt = sv.tree.since(now)
 	s.disarm()
-	s.setState(StateStopping, time.Now())
+	s.setState(StateStopping, now)
 	a.cancel(cause)
 	if s.grace > 0 {
 		s.arm(msgGrace, s.grace)
@@ -600,7 +601,7 @@ func (sv *supervisor) abandon(s *slot) {
 		a.cancel(ErrStopped)
 		s.stopCause = ErrStopped
 	} else {
-		waited = time.Duration(sv.tree.clockNow() - s.stopAt)
+		waited = time.Duration(sv.tree.since(now) - s.stopAt)
 	}
 	sv.detach(s, a)
 	sv.tree.reportAbandoned(AbandonedAttempt{Path: s.path, Generation: a.gen, Attempt: int(a.number), Waited: waited, At: now})

@@ -21,7 +21,7 @@ type Tree struct {
 	root   *supervisor
 	opts   options
 	size   int         // children, nested ones included
-	epoch  time.Time   // origin of clockNow
+	epoch  time.Time   // origin of since
 	events *eventQueue // nil without observer and logger
 	state  atomic.Uint32
 
@@ -222,8 +222,9 @@ func (sv *supervisor) walk(f func(*slot)) {
 	}
 }
 
-// clockNow is the tree's monotonic clock, in nanoseconds since New.
-func (t *Tree) clockNow() int64 { return int64(time.Since(t.epoch)) }
+// since turns a reading of the clock into nanoseconds since New: slots keep
+// times as int64, a third of a time.Time.
+func (t *Tree) since(now time.Time) int64 { return int64(now.Sub(t.epoch)) }
 
 // Handle returns the handle of the child at path, such as "shop/db", or nil
 // if there is none.
