@@ -109,7 +109,7 @@ func (c *checker) supervisor(sup *schema.Node, typeName string) {
 		case reserved[m]:
 			c.errs.Add(ch.Pos, fmt.Sprintf("child %q would become the method %s, which the generated type %s already has; rename the child", ch.Name, m, typeName))
 		case vetMethods[m] != "":
-			c.errs.Add(ch.Pos, fmt.Sprintf("child %q would become the method %s of %s, which go vet expects to implement %s; rename the child", ch.Name, m, typeName, vetMethods[m]))
+			c.errs.Add(ch.Pos, fmt.Sprintf("child %q would become the method %s of %s, a name go vet reserves for %s; rename the child", ch.Name, m, typeName, vetMethods[m]))
 		}
 		methods[m] = ch
 		c.child(sup, ch)
@@ -167,7 +167,7 @@ func (c *checker) limit(n *schema.Node, l *schema.Limit) {
 
 func (c *checker) backoff(n *schema.Node, b *schema.Backoff) {
 	if b.Max < b.Initial {
-		c.report(n, "Backoff.Max", b.Pos, "%s: backoff: initial %v is longer than max %v (default %v), which caps every delay; lower initial or raise max", n, b.Initial, b.Max, runtime.DefaultBackoffMax)
+		c.report(n, "Backoff.Max", b.Pos, "%s: backoff: initial %v is longer than max %v, which caps every delay (max defaults to %v); lower initial or raise max", n, b.Initial, b.Max, runtime.DefaultBackoffMax)
 	}
 }
 

@@ -223,6 +223,10 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 			ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s has no method %s", n, types.TypeString(recv, types.RelativeTo(pkg)), ref.name)
 			return nil
 		}
+		if lock := lockIn(recv); lock != nil {
+			ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: the constructor would take %s by value, which copies the %s it holds (go vet: copylocks); write %s", n, ref.recv, types.TypeString(lock, types.RelativeTo(pkg)), "(*"+n.Run[1:])
+			return nil
+		}
 		t.obj = fn
 		t.recv = recv
 		t.recvName = tn

@@ -1,7 +1,6 @@
 package gen
 
 import (
-	"fmt"
 	"go/ast"
 	"go/types"
 	"maps"
@@ -223,13 +222,14 @@ func (ws *workspace) checkScope(spec *schema.Spec, nm *names, errs *schema.Error
 			if !ok {
 				continue
 			}
-			what := fmt.Sprintf("the method %s of %s, which the generated type has", fd.Name.Name, typeName)
-			if m.child {
-				what = fmt.Sprintf("the method %s of %s, which the generated code declares for %s", fd.Name.Name, typeName, m.node)
-				ws.addDecl(errs, m.node.Pos, fd.Name.Pos(), "%s: the package already declares %s; rename the child or the Go method", m.node, what)
-				continue
+			switch {
+			case m.child:
+				ws.addDecl(errs, m.node.Pos, fd.Name.Pos(), "%s: the package declares the method %s of %s, which is the generated accessor of %s; rename the child or the Go method", m.node, fd.Name.Name, typeName, m.node)
+			case fd.Name.Name == "tree":
+				ws.addDecl(errs, m.node.Pos, fd.Name.Pos(), "%s: the package declares the method tree of %s, which is a field of the generated type; rename the Go method", m.node, typeName)
+			default:
+				ws.addDecl(errs, m.node.Pos, fd.Name.Pos(), "%s: the package declares the method %s of %s, which the generated type has; rename the Go method", m.node, fd.Name.Name, typeName)
 			}
-			ws.addDecl(errs, m.node.Pos, fd.Name.Pos(), "%s: the package already declares %s; rename the Go method", m.node, what)
 		}
 	}
 }
