@@ -189,7 +189,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 	if ref.recv == "" {
 		obj := pkg.Scope().Lookup(ref.name)
 		if obj == nil {
-			errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s", n, ref.name, where))
+			errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s%s", n, ref.name, where, suggestRun(ref, pkg, ref.pkgPath == "")))
 			return nil
 		}
 		fn, ok := obj.(*types.Func)
@@ -202,7 +202,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		obj := pkg.Scope().Lookup(ref.recv)
 		tn, ok := obj.(*types.TypeName)
 		if !ok {
-			errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s", n, ref.recv, where))
+			errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s%s", n, ref.recv, where, suggestRun(ref, pkg, ref.pkgPath == "")))
 			return nil
 		}
 		if named, ok := types.Unalias(tn.Type()).(*types.Named); ok && named.TypeParams().Len() > 0 {
@@ -220,7 +220,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 				errs.Add(n.RunPos, fmt.Sprintf("%s: run: method %s has a pointer receiver; write (*%s).%s", n, ref.name, strings.TrimPrefix(strings.TrimSuffix(n.Run[1:], ")."+ref.name), "*"), ref.name))
 				return nil
 			}
-			ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s has no method %s", n, types.TypeString(recv, types.RelativeTo(pkg)), ref.name)
+			ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s has no method %s%s", n, types.TypeString(recv, types.RelativeTo(pkg)), ref.name, suggestRun(ref, pkg, ref.pkgPath == ""))
 			return nil
 		}
 		if lock := lockIn(recv); lock != nil {
