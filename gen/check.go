@@ -249,4 +249,3 @@ func findCycle(sup *schema.Node) []string {
 	}
 	return nil
 }
-
