@@ -28,7 +28,7 @@ func TestReadmeQuickstart(t *testing.T) {
 	}
 	dir := t.TempDir()
 	files := map[string]string{
-		"go.mod": fmt.Sprintf("module example.com/hello\n\ngo 1.26\n\nrequire github.com/arbor-go/arbor v0.0.0\n\nreplace github.com/arbor-go/arbor => %s\n", root),
+		"go.mod":   fmt.Sprintf("module example.com/hello\n\ngo 1.26\n\nrequire github.com/arbor-go/arbor v0.0.0\n\nreplace github.com/arbor-go/arbor => %s\n", root),
 		"tree.cue": codeAfter(t, readme, "`tree.cue`, next to your Go code:"),
 		"main.go":  codeAfter(t, readme, "`main.go`:"),
 	}
