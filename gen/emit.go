@@ -152,10 +152,10 @@ func (e *emitter) specFuncs(n *schema.Node, spec runtime.Spec, what string) {
 	e.f.Commentf("%s returns the spec of %s.", f.spec, what)
 	var body []jen.Code
 	if len(f.chunks) > 0 {
-		body = append(body, jen.Id("children").Op(":=").Make(jen.Index().Add(e.rt("Child")), jen.Lit(0), jen.Lit(len(spec.Children))))
+		body = append(body, jen.Id(e.names.children).Op(":=").Make(jen.Index().Add(e.rt("Child")), jen.Lit(0), jen.Lit(len(spec.Children))))
 		for i, chunk := range f.chunks {
 			nodes := n.Children[i*childrenPerFunc : min(len(n.Children), (i+1)*childrenPerFunc)]
-			body = append(body, jen.Id("children").Op("=").Id(chunk).Call(append([]jen.Code{jen.Id("children")}, e.args(nodes...)...)...))
+			body = append(body, jen.Id(e.names.children).Op("=").Id(chunk).Call(append([]jen.Code{jen.Id(e.names.children)}, e.args(nodes...)...)...))
 		}
 	}
 	lit := e.rt("Spec")
@@ -170,7 +170,7 @@ func (e *emitter) specFuncs(n *schema.Node, spec runtime.Spec, what string) {
 				return nil, false
 			}
 			if len(f.chunks) > 0 {
-				return jen.Id("children"), true
+				return jen.Id(e.names.children), true
 			}
 			return jen.Index().Add(e.rt("Child")).ValuesFunc(func(g *jen.Group) {
 				for i, c := range n.Children {
@@ -186,9 +186,9 @@ func (e *emitter) specFuncs(n *schema.Node, spec runtime.Spec, what string) {
 	for i, chunk := range f.chunks {
 		lo, hi := i*childrenPerFunc, min(len(n.Children), (i+1)*childrenPerFunc)
 		e.f.Commentf("%s appends children %d to %d of %s.", chunk, lo+1, hi, what)
-		e.f.Func().Id(chunk).Params(append([]jen.Code{jen.Id("children").Index().Add(e.rt("Child"))}, e.params(n.Children[lo:hi]...)...)...).Index().Add(e.rt("Child")).Block(
+		e.f.Func().Id(chunk).Params(append([]jen.Code{jen.Id(e.names.children).Index().Add(e.rt("Child"))}, e.params(n.Children[lo:hi]...)...)...).Index().Add(e.rt("Child")).Block(
 			jen.Return(jen.AppendFunc(func(g *jen.Group) {
-				g.Id("children")
+				g.Id(e.names.children)
 				for j := lo; j < hi; j++ {
 					g.Line().Add(e.rt("Child")).Add(e.child(n.Children[j], spec.Children[j]))
 				}

@@ -409,6 +409,9 @@ trees: t: children: {
 `,
 		"package fuzz\ntrees: t: children: {string: run: \"Work\", error: run: \"Work\", format: run: \"Work\", scan: run: \"Work\", seek: run: \"Work\", \"read-from\": run: \"Work\", \"write-to\": run: \"Work\"}\n",
 		"package fuzz\ntrees: t: children: {\"marshal-json\": run: \"Work\", \"read-byte\": run: \"Work\", is: run: \"Work\", n: children: unwrap: run: \"Work\"}\n",
+		// A supervisor wide enough to be built in chunks, whose run
+		// function is named like the variable of its children.
+		wideSpec(2*childrenPerFunc+1, "children"),
 		// Known bugs, skipped (see adversarial_test.go).
 		"package fuzz\ntrees: t: children: a: run: \"(*PoolAlias).Run\"\n",
 		"package fuzz\ntrees: t: children: a: run: \"(*Box).Run\"\n",
@@ -416,6 +419,18 @@ trees: t: children: {
 		"package fuzz\ntrees: work: children: a: run: \"Work\"\n",
 	)
 	return seeds
+}
+
+// wideSpec returns a spec with one supervisor of n workers that run run,
+// one of them nested.
+func wideSpec(n int, run string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "package fuzz\ntrees: wide: children: {\n\tn: children: a: run: %q\n", run)
+	for i := range n - 1 {
+		fmt.Fprintf(&b, "\tw%d: {run: %q, after: [\"n\"]}\n", i, run)
+	}
+	b.WriteString("}\n")
+	return b.String()
 }
 
 // deepSpec returns a spec with one chain of depth nested supervisors.

@@ -17,8 +17,11 @@ import (
 // and collides with the user's code is a positioned error.
 
 // locals are the names the generated functions declare inside their bodies
-// or as receivers; nothing a body refers to may have one of these names.
-var locals = []string{"t", "s", "err", "opts", "ctx", "children"}
+// or as receivers, where the bodies refer to nothing of the package's but
+// generated names. No other generated identifier may have one of these
+// names. (The children of a wide supervisor, built where run functions are
+// named, are held in a variable whose name is chosen like the others.)
+var locals = []string{"t", "s", "err", "opts", "ctx"}
 
 // predeclared are the predeclared identifiers the generated code uses (the
 // spec functions of wide supervisors also use append and make). A package
@@ -27,11 +30,12 @@ var predeclared = []string{"error", "nil", "panic", "string", "true"}
 
 // names holds the identifiers chosen for one generated file.
 type names struct {
-	taken   map[string]bool // package-level names and imports, in use
-	imports map[string]importName
-	funcs   map[*schema.Node]*specFuncs
-	params  map[string][]param      // per tree name, in order of first use
-	recv    map[*schema.Node]string // per worker with a method: its parameter
+	taken    map[string]bool // package-level names and imports, in use
+	imports  map[string]importName
+	children string // the variable of a wide supervisor's children
+	funcs    map[*schema.Node]*specFuncs
+	params   map[string][]param      // per tree name, in order of first use
+	recv     map[*schema.Node]string // per worker with a method: its parameter
 }
 
 // importName is the name a file gives an import, and the package's own.
@@ -99,6 +103,8 @@ func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Nod
 	for _, path := range append(order, others...) {
 		nm.imports[path] = importName{unique(paths[path], nm.taken), paths[path]}
 	}
+
+	nm.children = unique("children", nm.taken)
 
 	// The spec functions, named after the type of their supervisor.
 	for _, tree := range spec.Trees {

@@ -101,6 +101,10 @@ type Server struct{}
 // Run runs until cancelled.
 func (*Server) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 
+// children is a run function named like the variable that holds a wide
+// supervisor's children.
+func children(ctx context.Context) error { <-ctx.Done(); return nil }
+
 // server is an unexported run function.
 func server(ctx context.Context) error { <-ctx.Done(); return nil }
 
@@ -137,5 +141,6 @@ func (g Guarded) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 var (
 	_ = idle
 	_ = server
+	_ = children
 	_ = Box[int]{}.v
 )
