@@ -70,7 +70,7 @@ func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Nod
 	for _, name := range types.Universe.Names() {
 		nm.taken[name] = true
 	}
-	for _, name := range locals {
+	for _, name := range append([]string{"init"}, locals...) { // init: a name Go reserves for functions
 		nm.taken[name] = true
 	}
 	if ws.own != nil && ws.own.Types != nil {
