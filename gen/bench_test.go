@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/arbor-go/arbor/schema"
 )
@@ -229,9 +230,10 @@ var _ = NewFlat(&Pool{}).W1()
 // and 10,000 workers, in two shapes: nested (the spec of TestAdversarial:
 // supervisors of ten under the root) and flat (every worker a child of the
 // root). Each op compiles the package afresh (a file of it changes; its
-// dependencies stay cached); µs/child shows whether the time grows
-// linearly, and peak-MB is the largest resident size of the go command
-// and the compiler it ran.
+// dependencies stay cached). µs/child (wall) and cpu-µs/child (user and
+// system time of the go command and the compiler it ran, which depends
+// less on what else the machine does) show whether the time grows
+// linearly; peak-MB is the largest resident size of those processes.
 //
 //	go test -run '^$' -bench Compile -benchtime 3x -timeout 30m ./gen/
 func BenchmarkCompile(b *testing.B) {
@@ -258,6 +260,7 @@ func BenchmarkCompile(b *testing.B) {
 				goCmd(b, mod, "build", "./...") // the dependencies, once
 				stamp := filepath.Join(mod, pkg, "stamp.go")
 				var peak int64
+				var cpu time.Duration
 				for i := 0; b.Loop(); i++ {
 					b.StopTimer()
 					if err := os.WriteFile(stamp, fmt.Appendf(nil, "package %s\n\nconst stamp = %d\n", pkg, i), 0o644); err != nil {
@@ -271,8 +274,11 @@ func BenchmarkCompile(b *testing.B) {
 						b.Fatalf("go build: %v\n%s", err, out)
 					}
 					peak = max(peak, maxRSS(cmd.ProcessState))
+					cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 				}
 				b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(n), "µs/child")
+				b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+				b.ReportMetric(float64(cpu.Microseconds())/float64(b.N)/float64(n), "cpu-µs/child")
 				b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
 				b.ReportMetric(float64(len(r.Content))/float64(n), "B-generated/child")
 			})
