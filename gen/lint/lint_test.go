@@ -1,0 +1,59 @@
+package lint_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/tools/go/analysis/analysistest"
+
+	"github.com/arbor-go/arbor/gen/lint"
+)
+
+// testdata is a module that requires this repository, replaced by its
+// directory, so that the checks see the real runtime package.
+func testdata(t *testing.T) string {
+	dir, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOFLAGS", "-mod=mod")
+	t.Setenv("GOPROXY", "off")
+	t.Setenv("GOSUMDB", "off")
+	return dir
+}
+
+// TestChecks runs each check's cases: every finding must be announced by
+// a want comment, and every want comment met.
+func TestChecks(t *testing.T) {
+	// One load for all: each costs seconds of go list.
+	analysistest.Run(t, testdata(t), lint.Analyzer, "./ctxunused", "./ctxloop", "./ready", "./beat", "./escape",
+		"./donotrestart", "./sleep", "./detach", "./directive", "./follow/...")
+}
+
+// TestCorpus runs the analyzer on realistic run functions: servers,
+// pollers, consumers, pipelines, jobs. Any finding is a false positive.
+func TestCorpus(t *testing.T) {
+	results := analysistest.Run(t, testdata(t), lint.Analyzer, "./corpus")
+	if len(results) != 1 {
+		t.Fatalf("got %d packages, want 1", len(results))
+	}
+	if n := len(results[0].Diagnostics); n != 0 {
+		t.Errorf("%d false positives", n)
+	}
+	// Every child of the corpus's spec was checked, with what it asks.
+	children, ready, beat := 0, 0, 0
+	for _, tg := range results[0].Result.(*lint.Result).Targets {
+		if tg.Spec.IsValid() {
+			children++
+		}
+		if tg.Ready {
+			ready++
+		}
+		if tg.Heartbeat {
+			beat++
+		}
+	}
+	if children != 41 || ready != 18 || beat != 14 {
+		t.Errorf("checked %d children, %d with ready, %d with heartbeat; want 41, 18, 14", children, ready, beat)
+	}
+}
