@@ -116,8 +116,8 @@ func (r *run) beat() {
 }
 
 // longRunning returns n when it runs until shutdown or a channel closes:
-// a loop without condition, a range over a channel, a receive from a
-// context's Done, serving HTTP, or an empty select.
+// a loop without condition, a range over a channel, a receive from the
+// Done of a context parameter, serving HTTP, or an empty select.
 func (c *checker) longRunning(n ast.Node) ast.Node {
 	switch n := n.(type) {
 	case *ast.ForStmt:
@@ -129,7 +129,7 @@ func (c *checker) longRunning(n ast.Node) ast.Node {
 			return n
 		}
 	case *ast.UnaryExpr:
-		if c.isDoneChan(n.X) {
+		if c.waitsForEnd(n) {
 			return n
 		}
 	case *ast.CallExpr:

@@ -198,6 +198,52 @@ func (c *checker) isDoneChan(x ast.Expr) bool {
 	return ok && sel.Sel.Name == "Done" && isContext(c.info.TypeOf(sel.X))
 }
 
+// waitsForEnd reports whether x is <-ctx.Done() where ctx is a parameter:
+// the run function's context, or the one a caller passed down. A context
+// the function derived itself, such as one with a timeout, may end sooner.
+func (c *checker) waitsForEnd(x ast.Expr) bool {
+	u, ok := ast.Unparen(x).(*ast.UnaryExpr)
+	if !ok || u.Op != token.ARROW || !c.isDoneChan(u.X) {
+		return false
+	}
+	sel := ast.Unparen(ast.Unparen(u.X).(*ast.CallExpr).Fun).(*ast.SelectorExpr)
+	id, ok := ast.Unparen(sel.X).(*ast.Ident)
+	if !ok {
+		return false
+	}
+	v, ok := c.info.Uses[id].(*types.Var)
+	return ok && c.isParam(v)
+}
+
+// isParam reports whether v is a parameter of a function of the package.
+func (c *checker) isParam(v *types.Var) bool {
+	if c.params == nil {
+		c.params = map[*types.Var]bool{}
+		for _, f := range c.pkg.Files {
+			ast.Inspect(f, func(n ast.Node) bool {
+				var ft *ast.FuncType
+				switch n := n.(type) {
+				case *ast.FuncDecl:
+					ft = n.Type
+				case *ast.FuncLit:
+					ft = n.Type
+				default:
+					return true
+				}
+				for _, field := range ft.Params.List {
+					for _, name := range field.Names {
+						if p, ok := c.info.Defs[name].(*types.Var); ok {
+							c.params[p] = true
+						}
+					}
+				}
+				return true
+			})
+		}
+	}
+	return c.params[v]
+}
+
 // isErrCall reports whether x is X.Err() of a context.
 func (c *checker) isErrCall(x ast.Expr) bool {
 	call, ok := ast.Unparen(x).(*ast.CallExpr)
@@ -267,7 +313,7 @@ func (c *checker) isCtxErrVar(x ast.Expr) bool {
 }
 
 // blocksStmt returns what makes a statement block until shutdown, or
-// nil: a receive from ctx.Done(), serving HTTP, an empty select, an
+// nil: a receive from the Done of a context parameter, serving HTTP, an empty select, an
 // endless loop without exit, or a call of a function of the package that
 // does one of those at its top level.
 func (c *checker) blocksStmt(st ast.Stmt) ast.Node {
@@ -322,7 +368,7 @@ func (c *checker) blocksStmt(st ast.Stmt) ast.Node {
 func (c *checker) blocksExpr(e ast.Expr) ast.Node {
 	switch e := ast.Unparen(e).(type) {
 	case *ast.UnaryExpr:
-		if e.Op == token.ARROW && c.isDoneChan(e.X) {
+		if c.waitsForEnd(e) {
 			return e
 		}
 	case *ast.CallExpr:

@@ -115,6 +115,7 @@ type checker struct {
 	never    map[*fnode]bool // never returns
 	uses     map[paramKey]bool
 	labels   map[ast.Stmt]string // built on first use
+	params   map[*types.Var]bool // built on first use
 	nolint   map[*ast.FuncDecl]map[string]bool
 	badDirs  []Finding
 }

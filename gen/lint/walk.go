@@ -47,10 +47,16 @@ type walker struct {
 	visit func(n ast.Node, s *state) bool
 	seen  map[visitKey]bool
 	ids   map[*types.Var]uint64
+	cur   state // what visit reads: a copy, so that the walk's state stays on the stack
+	// The node whose children ast.Inspect is walking, and its state.
+	parent ast.Node
+	ps     state
+	child  func(ast.Node) bool
 }
 
 func (c *checker) walk(fr *frame, all bool, visit func(n ast.Node, s *state) bool) {
 	w := &walker{c: c, all: all, visit: visit, seen: map[visitKey]bool{}, ids: map[*types.Var]uint64{}}
+	w.child = w.walkChild
 	w.fn(fr, state{})
 }
 
@@ -106,10 +112,16 @@ func (w *walker) stmts(list []ast.Stmt, s state) {
 }
 
 func (w *walker) node(n ast.Node, s state) {
-	if isNil(n) || !w.visit(n, &s) {
+	if isNil(n) {
+		return
+	}
+	w.cur = s
+	if !w.visit(n, &w.cur) {
 		return
 	}
 	switch n := n.(type) {
+	case *ast.Ident, *ast.BasicLit:
+		return
 	case *ast.BlockStmt:
 		w.stmts(n.List, s)
 		return
@@ -181,15 +193,23 @@ func (w *walker) node(n ast.Node, s state) {
 		w.call(n, s)
 		return
 	}
-	ast.Inspect(n, func(m ast.Node) bool {
-		if m == n {
-			return true
-		}
-		if m != nil {
-			w.node(m, s)
-		}
-		return false
-	})
+	// The children, through one function value kept on the walker:
+	// a closure per node would allocate.
+	parent, ps := w.parent, w.ps
+	w.parent, w.ps = n, s
+	ast.Inspect(n, w.child)
+	w.parent, w.ps = parent, ps
+}
+
+// child walks a child of w.parent; ast.Inspect calls it.
+func (w *walker) walkChild(m ast.Node) bool {
+	if m == w.parent {
+		return true
+	}
+	if m != nil {
+		w.node(m, w.ps) // restores w.parent and w.ps when it descends
+	}
+	return false
 }
 
 // call walks a call: the function and arguments, then the callee's body

@@ -31,6 +31,7 @@ var tree = runtime.Spec{
 		{Name: "callback", Run: Callback, Ready: ready},
 		{Name: "no-ready", Run: (&Store{}).Run},
 		{Name: "nil-ready", Run: (&Store{}).Run, Ready: nil},
+		{Name: "settle", Run: Settle, Ready: ready},
 	},
 }
 
@@ -152,6 +153,16 @@ func Callback(ctx context.Context, a *runtime.Attempt) error {
 
 func serveWith(ctx context.Context, onListen func()) error {
 	onListen()
+	<-ctx.Done()
+	return nil
+}
+
+// Settle waits on a context of its own, which ends after a moment.
+func Settle(ctx context.Context, a *runtime.Attempt) error {
+	sctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	<-sctx.Done()
+	a.Ready()
 	<-ctx.Done()
 	return nil
 }
