@@ -43,18 +43,18 @@ func ctxParamPos(f *fnode) token.Pos {
 }
 
 // blocking returns what in n waits for something it does not control:
-// a loop without condition, a range over a channel, a select without
+// an endless loop without exit, a range over a channel, a select without
 // default, a send, a receive (but from the time package), or a blocking
 // call such as serving HTTP, accepting a connection or waiting for a
 // group. It returns nil for anything else.
 func (c *checker) blocking(n ast.Node, s *state) ast.Node {
 	switch n := n.(type) {
 	case *ast.ForStmt:
-		if c.endless(n) {
+		if c.endless(n) && !c.exits(n) {
 			return n
 		}
 	case *ast.RangeStmt:
-		if isChan(c.info.TypeOf(n.X)) || c.tickerChan(n.X) {
+		if isChan(c.info.TypeOf(n.X)) {
 			return n
 		}
 	case *ast.SelectStmt:

@@ -50,8 +50,8 @@
 //
 // ctxunused: the context parameter is never used (it is unnamed or _, or
 // each use passes it to a function of the package that does not use it),
-// and the run function's own goroutine waits: an endless loop, a range
-// over a channel, a select without default, a send, a receive outside a
+// and the run function's own goroutine waits: an endless loop without
+// exit, a range over a channel, a select without default, a send, a receive outside a
 // select's cases (but from time.After, time.Tick or a Timer's or Ticker's
 // C, which end by themselves), or a call of Accept on a net listener, of
 // Wait on a sync.WaitGroup, sync.Cond or errgroup.Group, or of net/http's

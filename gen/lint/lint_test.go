@@ -1,10 +1,13 @@
 package lint_test
 
 import (
+	"go/ast"
+	"go/types"
 	"path/filepath"
 	"testing"
 
 	"golang.org/x/tools/go/analysis/analysistest"
+	"golang.org/x/tools/go/packages"
 
 	"github.com/arbor-go/arbor/gen/lint"
 )
@@ -55,5 +58,36 @@ func TestCorpus(t *testing.T) {
 	}
 	if children != 55 || ready != 20 || beat != 18 {
 		t.Errorf("checked %d children, %d with ready, %d with heartbeat; want 55, 20, 18", children, ready, beat)
+	}
+}
+
+// TestRobust runs the checks where the Analyzer never goes: on a package
+// with type errors, as arbor vet does before arbor gen has run, and on
+// every function of some standard packages that takes a context first,
+// asking for everything. Nothing may panic.
+func TestRobust(t *testing.T) {
+	dir := testdata(t)
+	cfg := &packages.Config{Mode: packages.LoadSyntax, Dir: dir}
+	pkgs, err := packages.Load(cfg, "./broken", "net/http", "net", "database/sql", "os/exec", "log/slog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pkgs {
+		if p.PkgPath == "lintdata/broken" && len(p.Errors) == 0 {
+			t.Error("testdata/broken compiles; it should not")
+		}
+		pkg := &lint.Package{Fset: p.Fset, Files: p.Syntax, Types: p.Types, Info: p.TypesInfo}
+		targets := lint.Targets(pkg)
+		for _, f := range p.Syntax {
+			for _, d := range f.Decls {
+				if fd, ok := d.(*ast.FuncDecl); ok {
+					if fn, ok := p.TypesInfo.Defs[fd.Name].(*types.Func); ok {
+						targets = append(targets, lint.Target{Func: fn, Ready: true, Heartbeat: true, Timeout: true})
+					}
+				}
+			}
+		}
+		findings := lint.Check(pkg, targets)
+		t.Logf("%s: %d targets, %d findings", p.PkgPath, len(targets), len(findings))
 	}
 }

@@ -2,9 +2,12 @@
 package ctxunused
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +39,7 @@ var tree = runtime.Spec{
 		{Name: "polls", Run: runtime.Func(Polls)},
 		{Name: "counts", Run: runtime.Func(Counts)},
 		{Name: "job-ok", Run: runtime.Func(JobOK), Timeout: time.Minute},
+		{Name: "parse", Run: runtime.Func(Parse)},
 		{Name: "zero-timeout", Run: runtime.Func(Quick), Timeout: 0},
 	},
 }
@@ -89,7 +93,7 @@ func Job(ctx context.Context) error { // want `job: Job never uses its context, 
 
 func compute() error { return nil }
 
-func Accept(ctx context.Context) error { // want `accept: Accept never uses its context, yet it waits in a loop`
+func Accept(ctx context.Context) error { // want `accept: Accept never uses its context, yet it waits in ln.Accept\(...\)`
 	ln, err := net.Listen("tcp", "localhost:0")
 	if err != nil {
 		return err
@@ -170,6 +174,20 @@ func JobOK(ctx context.Context) error {
 		return err
 	}
 	return compute()
+}
+
+// Parse loops until its input ends: a loop with an exit and nothing that
+// waits in it.
+func Parse(ctx context.Context) error {
+	r := bufio.NewReader(strings.NewReader("a\nb\n"))
+	for {
+		line, err := r.ReadString('\n')
+		if err == io.EOF {
+			break
+		}
+		_ = line
+	}
+	return nil
 }
 
 // NotRun is named by no child and cannot report: it is not checked.
