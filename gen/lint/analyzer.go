@@ -67,8 +67,8 @@ func runAnalyzer(pass *analysis.Pass) (any, error) {
 // them: the functions, methods and literals that the Run fields of its
 // runtime.Child literals name, directly or through runtime.Func, with
 // what the literal asks for; then every other function or method with the
-// signature func(context.Context, *runtime.Attempt, ...) error, with no
-// requirements and an unknown grace.
+// signature func(context.Context, *runtime.Attempt, ...) error outside
+// generated files, with no requirements and an unknown grace.
 func Targets(pkg *Package) []Target {
 	c := &checker{pkg: pkg, info: pkg.Info}
 	var targets []Target
@@ -89,6 +89,9 @@ func Targets(pkg *Package) []Target {
 		})
 	}
 	for _, f := range pkg.Files {
+		if ast.IsGenerated(f) {
+			continue // its author cannot act on a finding
+		}
 		for _, d := range f.Decls {
 			fd, ok := d.(*ast.FuncDecl)
 			if !ok || fd.Body == nil {

@@ -146,8 +146,8 @@
 // nil, a timeout when Timeout is not the constant 0, and the grace of a
 // constant Shutdown (unknown when Shutdown is not constant). Every other
 // function or method of the package with the signature
-// func(context.Context, *runtime.Attempt, ...) error is a target with no
-// requirements and an unknown grace. Run functions of other packages are
+// func(context.Context, *runtime.Attempt, ...) error, outside generated
+// files, is a target with no requirements and an unknown grace. Run functions of other packages are
 // checked when those packages are analyzed, without their children's
 // requirements; arbor vet checks them with.
 //
