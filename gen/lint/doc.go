@@ -154,8 +154,8 @@
 // # Noise
 //
 // Low noise is the point: when the walk cannot tell, a check stays
-// silent. TestCorpus runs the Analyzer on testdata/corpus, 55 run functions
-// written the way services are written (HTTP, TCP, UDP, Unix and RPC
+// silent. TestChecks runs the Analyzer on testdata/corpus, 54 run functions
+// of 55 children, written the way services are written (HTTP, TCP, UDP, Unix and RPC
 // servers, pollers, consumers, a Kafka-like reader, pipelines with
 // errgroup, worker pools, jobs, leader election, heartbeats from loops,
 // goroutines and handlers): it reports nothing, and any finding fails the

@@ -43,7 +43,7 @@ func TestRepository(t *testing.T) {
 		}
 		return nil
 	})
-	cfg := &packages.Config{Mode: packages.LoadAllSyntax, Dir: root}
+	cfg := &packages.Config{Mode: packages.LoadSyntax, Dir: root} // dependencies from export data
 	pkgs, err := packages.Load(cfg, patterns...)
 	if err != nil {
 		t.Fatal(err)
