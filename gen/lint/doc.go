@@ -5,10 +5,12 @@
 // do what it says.
 //
 // Analyzer is a golang.org/x/tools/go/analysis Analyzer: it runs under
-// go vet -vettool (with the arborlint command in cmd/arborlint), gopls and
-// golangci-lint. arbor vet runs the same checks through Check, on the
-// functions its spec's run fields name, knowing what the spec asks of each
-// child. Both share every rule below.
+// go vet -vettool (with the arborlint command in cmd/arborlint) and in any
+// driver of analyzers. It learns what each child asks of its run function
+// from the package's runtime.Child literals. Check runs the same checks for
+// a caller that knows the spec, such as arbor vet: it takes the run
+// functions, and what each child asks of them, explicitly. Both share every
+// rule below.
 //
 // # Terms
 //
@@ -147,17 +149,20 @@
 // constant Shutdown (unknown when Shutdown is not constant). Every other
 // function or method of the package with the signature
 // func(context.Context, *runtime.Attempt, ...) error, outside generated
-// files, is a target with no requirements and an unknown grace. Run functions of other packages are
-// checked when those packages are analyzed, without their children's
-// requirements; arbor vet checks them with.
+// files, is a target with no requirements and an unknown grace. So a run
+// function declared in another package than its child's literal is
+// checked only when its own package is analyzed, only if it takes an
+// attempt, and without the child's requirements; Check, given the spec,
+// has no such limit.
 //
 // # Noise
 //
 // Low noise is the point: when the walk cannot tell, a check stays
-// silent. TestChecks runs the Analyzer on testdata/corpus, 54 run functions
-// of 55 children, written the way services are written (HTTP, TCP, UDP, Unix and RPC
-// servers, pollers, consumers, a Kafka-like reader, pipelines with
-// errgroup, worker pools, jobs, leader election, heartbeats from loops,
-// goroutines and handlers): it reports nothing, and any finding fails the
-// test. BENCHMARKS.md records the counts on the repository's own code.
+// silent. TestChecks runs the Analyzer on testdata/corpus, 54 run
+// functions of 55 children written the way services are written (HTTP,
+// TCP, UDP, Unix and RPC servers, pollers, consumers, a Kafka-like reader,
+// pipelines with errgroup, worker pools, jobs, leader election, heartbeats
+// from loops, goroutines and handlers): it reports nothing, and any
+// finding fails the test. BENCHMARKS.md records the counts on the
+// repository's own code.
 package lint

@@ -77,9 +77,9 @@ type Related struct {
 }
 
 // Check runs every check on each target and returns the findings, sorted
-// by position, without those a directive silences. The Analyzer and arbor
-// vet both call it: the first with targets found in runtime.Child literals,
-// the second with those the spec names.
+// by position, without those a directive silences. The Analyzer calls it
+// with the targets of runtime.Child literals; a caller that knows the spec
+// calls it with the functions the spec names.
 func Check(pkg *Package, targets []Target) []Finding {
 	c := newChecker(pkg)
 	var out []Finding
