@@ -115,7 +115,7 @@ func (l *loader) decodeNode(v cue.Value, n *Node, path, parent []string) {
 	if o == nil {
 		return
 	}
-	d := schemaDefaults()
+	d := &defaults
 	supervisor := n.Tree || o.has("children")
 	switch {
 	case n.Tree:
@@ -177,7 +177,7 @@ func (l *loader) decodeNode(v cue.Value, n *Node, path, parent []string) {
 
 // limit decodes a restartLimit, applying the defaults.
 func (l *loader) limit(o *object) *Limit {
-	d := schemaDefaults().limit
+	d := defaults.limit
 	if o == nil {
 		return &d
 	}
@@ -189,7 +189,7 @@ func (l *loader) limit(o *object) *Limit {
 
 // backoff decodes a backoff, applying the defaults.
 func (l *loader) backoff(o *object) *Backoff {
-	d := schemaDefaults().backoff
+	d := defaults.backoff
 	if o == nil {
 		return &d
 	}
@@ -283,7 +283,18 @@ func (o *object) get(name string) (v cue.Value, pos Pos, ok bool) {
 		o.l.valueErr(f.v, o.sub(name))
 		return cue.Value{}, pos, false
 	}
-	return f.v, pos, true
+	// The schema checked the value unified with it, but the decoder reads
+	// the spec's own, which differs where the spec's default (*"x" | ...)
+	// is one the schema rules out: check what is decoded.
+	v = f.v
+	if d, ok := v.Default(); ok {
+		v = d
+	}
+	if k, _ := classify(o.sub(name)); v.IsConcrete() && check(k, v) != "" {
+		o.l.valueErr(v, o.sub(name))
+		return cue.Value{}, pos, false
+	}
+	return v, pos, true
 }
 
 // kindErr reports that the field name does not hold the expected kind,

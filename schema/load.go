@@ -21,8 +21,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
-	"time"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
@@ -63,77 +61,6 @@ func buildSchema(ctx *cue.Context) cue.Value {
 	}
 	return v
 }
-
-// defaults are the schema's defaults (the values marked with *), which the
-// decoder applies to absent fields. They are read from the schema once per
-// process, which also checks that the embedded schema compiles.
-type defaults struct {
-	strategy       string
-	restart        string
-	significant    bool
-	treeShutdown   time.Duration // trees and nested supervisors
-	workerShutdown time.Duration
-	limit          Limit
-	backoff        Backoff
-}
-
-var schemaDefaults = sync.OnceValue(func() *defaults {
-	v := buildSchema(cuecontext.New())
-	get := func(def string, field ...string) cue.Value {
-		sels := []cue.Selector{cue.Def(def)}
-		for _, f := range field {
-			sels = append(sels, cue.Str(f).Optional())
-		}
-		d, ok := v.LookupPath(cue.MakePath(sels...)).Default()
-		if !ok {
-			panic(fmt.Sprintf("schema: no default for %s.%s", def, strings.Join(field, ".")))
-		}
-		return d
-	}
-	str := func(def string, field ...string) string {
-		s, err := get(def, field...).String()
-		if err != nil {
-			panic(err)
-		}
-		return s
-	}
-	dur := func(def string, field ...string) time.Duration {
-		d, err := time.ParseDuration(str(def, field...))
-		if err != nil {
-			panic(err)
-		}
-		return d
-	}
-	num := func(def string, field ...string) float64 {
-		x, err := get(def, field...).Float64()
-		if err != nil {
-			panic(err)
-		}
-		return x
-	}
-	sig, err := get("#Child", "significant").Bool()
-	if err != nil {
-		panic(err)
-	}
-	return &defaults{
-		strategy:       str("#Supervisor", "strategy"),
-		restart:        str("#Child", "restart"),
-		significant:    sig,
-		treeShutdown:   dur("#Supervisor", "shutdown"),
-		workerShutdown: dur("#Worker", "shutdown"),
-		limit: Limit{
-			Max:    int(num("#RestartLimit", "max")),
-			Window: dur("#RestartLimit", "window"),
-		},
-		backoff: Backoff{
-			Initial:    dur("#Backoff", "initial"),
-			Max:        dur("#Backoff", "max"),
-			Multiplier: num("#Backoff", "multiplier"),
-			Jitter:     num("#Backoff", "jitter"),
-			ResetAfter: dur("#Backoff", "resetAfter"),
-		},
-	}
-})
 
 // Load loads the spec in dir: the CUE package made of the directory's .cue
 // files. On failure the error is an ErrorList with absolute file names
@@ -231,6 +158,9 @@ func (l *loader) load(overlay map[string][]byte) *Spec {
 		return nil
 	}
 	l.inst = insts[0]
+	if l.inst.Err == nil {
+		l.inst = l.ownFiles(l.inst, cfg)
+	}
 	if l.inst.Err != nil {
 		l.loadErrors(l.inst)
 		return nil
@@ -278,6 +208,28 @@ func (l *loader) load(overlay map[string][]byte) *Spec {
 	// on past errors all the same, to report those only Go finds.
 	spec.Trees = l.decodeTrees(l.user)
 	return spec
+}
+
+// ownFiles returns inst restricted to the files of the spec's directory.
+// In a CUE module, cue/load adds the files of the same package in the
+// parent directories, up to the module root; but a spec is one
+// directory, like a Go package, so that a parent's trees never leak into
+// a subdirectory's arbor_gen.go.
+func (l *loader) ownFiles(inst *build.Instance, cfg *load.Config) *build.Instance {
+	var own []string
+	for _, f := range inst.BuildFiles {
+		if filepath.Dir(f.Filename) == l.dir {
+			own = append(own, f.Filename)
+		}
+	}
+	if len(own) == len(inst.BuildFiles) || len(own) == 0 {
+		return inst
+	}
+	insts := load.Instances(own, cfg)
+	if len(insts) != 1 {
+		return inst
+	}
+	return insts[0]
 }
 
 // packagePos returns the position of the package clause of the first file.

@@ -237,3 +237,17 @@ func TestConcurrentLoads(t *testing.T) {
 		require.NoError(t, <-errc)
 	}
 }
+
+// TestOneDirectoryOneSpec: in a CUE module, cue/load adds a parent
+// directory's files of the same package to a subdirectory's; a spec is its
+// own directory's files all the same, and imports still resolve.
+func TestOneDirectoryOneSpec(t *testing.T) {
+	dir, err := filepath.Abs("testdata/cuemod/sub")
+	require.NoError(t, err)
+	spec, err := Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, []string{filepath.Join(dir, "spec.cue")}, spec.Files)
+	require.Len(t, spec.Trees, 1, "the parent directory's tree leaked in")
+	assert.Equal(t, "child", spec.Trees[0].Name)
+	assert.Equal(t, "transient", spec.Trees[0].Children[0].Restart, "from the imported template")
+}
