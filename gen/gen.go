@@ -2,8 +2,10 @@
 // typed wiring, arbor_gen.go, that links it to the runtime.
 //
 // It works in phases, like google/wire: the spec is loaded (package schema),
-// checked on its own, resolved against Go with go/packages, emitted with
-// jennifer, and the output is type-checked in memory. Errors are collected
+// checked on its own, resolved against the Go code (the spec's package
+// type-checked from source without the old arbor_gen.go, every other package
+// from the go command's export data), emitted with jennifer, and the output
+// is type-checked in memory. Errors are collected
 // across the phases and carry the position in the spec they concern. Nothing
 // is written: the caller decides what to do with the Result.
 package gen
