@@ -179,7 +179,9 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 		}
 	}
 	for _, path := range paths {
-		ws.Import(path) // a failure is reported where the spec names it
+		if path != own.ImportPath {
+			ws.Import(path) // a failure is reported where the spec names it
+		}
 	}
 
 	if len(goFiles) > 0 {
