@@ -15,7 +15,9 @@ import (
 // The generated file must then carry the constraint too, or the default
 // build would compile a file that calls a function it does not have. As
 // wire does, the output gets the //go:build line of the files it depends
-// on: their constraints, joined with &&.
+// on: their constraints, joined with &&. A file name's _GOOS or _GOARCH
+// suffix (worker_linux.go) is a constraint too, which arbor_gen.go, a name
+// without one, must write out.
 
 // outputConstraint returns the build constraint the generated file needs:
 // the conjunction of the //go:build lines of the files that declare the
@@ -33,22 +35,58 @@ func (ws *workspace) outputConstraint(targets map[*target]bool) constraint.Expr 
 	var expr constraint.Expr
 	seen := map[string]bool{}
 	for _, file := range files {
-		line := ws.fileConstraint(file)
-		if line == "" {
-			continue
-		}
-		x, err := constraint.Parse("//go:build " + line)
-		if err != nil || seen[x.String()] {
-			continue
-		}
-		seen[x.String()] = true
-		if expr == nil {
-			expr = x
-		} else {
-			expr = &constraint.AndExpr{X: expr, Y: x}
+		for _, line := range []string{nameConstraint(file), ws.fileConstraint(file)} {
+			if line == "" {
+				continue
+			}
+			x, err := constraint.Parse("//go:build " + line)
+			if err != nil || seen[x.String()] {
+				continue
+			}
+			seen[x.String()] = true
+			if expr == nil {
+				expr = x
+			} else {
+				expr = &constraint.AndExpr{X: expr, Y: x}
+			}
 		}
 	}
 	return expr
+}
+
+// nameConstraint returns the constraint that file's name implies, as the go
+// command reads it (name_GOOS_GOARCH.go, name_GOOS.go, name_GOARCH.go), or
+// "".
+func nameConstraint(file string) string {
+	name := strings.TrimSuffix(filepath.Base(file), ".go")
+	name = strings.TrimSuffix(name, "_test")
+	parts := strings.Split(name, "_")
+	if len(parts) < 2 || parts[0] == "" {
+		return ""
+	}
+	n := len(parts)
+	if n >= 3 && knownOS[parts[n-2]] && knownArch[parts[n-1]] {
+		return parts[n-2] + " && " + parts[n-1]
+	}
+	if knownOS[parts[n-1]] || knownArch[parts[n-1]] {
+		return parts[n-1]
+	}
+	return ""
+}
+
+// The GOOS and GOARCH values the go command knows in file names (from
+// internal/syslist, which cannot be imported).
+var (
+	knownOS   = set("aix android darwin dragonfly freebsd hurd illumos ios js linux nacl netbsd openbsd plan9 solaris wasip1 windows zos")
+	knownArch = set("386 amd64 amd64p32 arm armbe arm64 arm64be loong64 mips mipsle mips64 mips64le mips64p32 mips64p32le ppc ppc64 ppc64le riscv riscv64 s390 s390x sparc sparc64 wasm")
+)
+
+func set(words string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(words) {
+		m[w] = true
+	}
+	return m
 }
 
 func recvPos(t *target) token.Pos {
