@@ -9,6 +9,7 @@ import (
 	"go/ast"
 	"go/build"
 	"go/parser"
+	"go/scanner"
 	"go/token"
 	"go/types"
 	"io"
@@ -44,6 +45,7 @@ type workspace struct {
 	listed  map[string]*listed           // what go list said about each package
 	own0    *listed                      // what go list said about the spec's directory
 	types   map[string]*types.Package    // shared by every export data read
+	broken  map[string]*scanner.Error    // the first syntax error of a package parsed from source
 	load    func(path string) error      // lists a package the first go list run did not
 }
 
@@ -115,6 +117,7 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 		byPath: map[string]*packages.Package{},
 		listed: map[string]*listed{},
 		types:  map[string]*types.Package{},
+		broken: map[string]*scanner.Error{},
 	}
 	overlay, err := hideOutput(dir)
 	if err != nil {
@@ -228,6 +231,10 @@ func (ws *workspace) checkSource(own *listed, files []string) *packages.Package 
 		f, err := parser.ParseFile(ws.fset, path, nil, parser.AllErrors|parser.ParseComments|parser.SkipObjectResolution)
 		if err != nil {
 			p.Errors = append(p.Errors, packages.Error{Msg: err.Error(), Kind: packages.ParseError})
+			var list scanner.ErrorList
+			if errors.As(err, &list) && len(list) > 0 && ws.broken[own.ImportPath] == nil {
+				ws.broken[own.ImportPath] = list[0]
+			}
 		}
 		if f != nil {
 			p.Syntax = append(p.Syntax, f)

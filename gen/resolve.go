@@ -101,13 +101,23 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 			return nil
 		}
 	}
-	// notSeen reports a target that is only in a file the build leaves out.
+	// notSeen reports a target that is only in a file the build leaves out,
+	// or that may be in a file that does not parse.
 	notSeen := func() bool {
 		decl, why, ok := ws.declaredAside(listing, ref.recv, ref.name)
 		if ok {
 			ws.addDecl(errs, n.RunPos, decl, "%s: run: %s is declared only in %s", n, strings.TrimPrefix(n.Run, ref.pkgPath+"."), why)
+			return true
 		}
-		return ok
+		if pkg == nil {
+			return false
+		}
+		if e := ws.broken[pkg.Path()]; e != nil {
+			*errs = append(*errs, &schema.Error{Pos: n.RunPos, Msg: fmt.Sprintf("%s: run: %s is not declared in %s, whose Go code does not parse: %s",
+				n, strings.TrimPrefix(n.Run, ref.pkgPath+"."), where, e.Msg), Also: []schema.Pos{{Filename: e.Pos.Filename, Line: e.Pos.Line, Column: e.Pos.Column}}})
+			return true
+		}
+		return false
 	}
 	if pkg == nil {
 		if !notSeen() {
