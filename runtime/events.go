@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"fmt"
+	goruntime "runtime"
+
 	"strings"
 	"sync"
 	"time"
@@ -12,12 +14,10 @@ type EventKind uint8
 
 // The transitions of a child, and of a supervisor (GaveUp, ShuttingDown).
 const (
-	EventStarting         EventKind = iota + 1 // a new attempt is about to run
-	EventStarted                               // the attempt's goroutine runs
+	EventStarting         EventKind = iota + 1 // a new attempt runs: the first, or a restart (Restarts > 0)
 	EventReady                                 // the attempt called Ready
 	EventExited                                // the attempt returned on its own
 	EventRestartScheduled                      // a restart waits for Delay
-	EventRestarted                             // a restarted child runs again
 	EventStopped                               // an attempt its supervisor stopped has returned
 	EventAbandoned                             // an attempt ignored cancellation past its grace
 	EventFenced                                // a report from an attempt that is no longer current was dropped
@@ -28,11 +28,9 @@ const (
 
 var eventNames = [...]string{
 	EventStarting:         "starting",
-	EventStarted:          "started",
 	EventReady:            "ready",
 	EventExited:           "exited",
 	EventRestartScheduled: "restart scheduled",
-	EventRestarted:        "restarted",
 	EventStopped:          "stopped",
 	EventAbandoned:        "abandoned",
 	EventFenced:           "fenced",
@@ -106,7 +104,7 @@ type Event struct {
 	Exit       ExitKind      // Exited, Stopped
 	Err        error         // the exit's error, the give-up error, or why a supervisor stops
 	Delay      time.Duration // RestartScheduled; the grace waited for Abandoned
-	Restarts   int           // Restarted
+	Restarts   int           // Starting: the child's restarts so far, 0 at its first start
 	Signal     Signal        // Fenced
 	Waiting    []string      // Waiting: the siblings not yet ready
 }
@@ -124,8 +122,10 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, " exit=%s", e.Exit)
 	case EventRestartScheduled:
 		fmt.Fprintf(&b, " delay=%v", e.Delay.Round(time.Millisecond))
-	case EventRestarted:
-		fmt.Fprintf(&b, " restarts=%d", e.Restarts)
+	case EventStarting:
+		if e.Restarts > 0 {
+			fmt.Fprintf(&b, " restarts=%d", e.Restarts)
+		}
 	case EventAbandoned:
 		fmt.Fprintf(&b, " after=%v", e.Delay)
 	case EventFenced:
@@ -140,25 +140,38 @@ func (e Event) String() string {
 }
 
 // DefaultEventBuffer is how many events wait for a slow observer before new
-// ones are dropped.
-const DefaultEventBuffer = 1024
+// ones are dropped. Memory for them is taken only while they wait.
+const DefaultEventBuffer = 16384
 
 // eventQueue hands events from supervisors to the observer's goroutine. Push
-// never blocks: when the buffer is full the event is dropped and counted.
+// never blocks: once limit events wait or are being delivered, new ones are
+// dropped and counted.
+//
+// Pushers append to pending; the loop swaps it for its emptied batch and
+// delivers the batch without the lock, so each side holds the lock for a
+// moment and the loop takes everything waiting at once. The loop is woken
+// only when it waits for events, not for each event.
 type eventQueue struct {
 	mu      sync.Mutex
-	buf     []Event // ring
-	head, n int
+	pending []Event
+	n       int // pending, plus the batch being delivered
+	limit   int
 	dropped uint64
 	closed  bool
+	waiting bool // the loop waits on wake
+	busy    bool // the loop is delivering a batch
 	wake    chan struct{}
 	done    chan struct{}
 	deliver func(Event)
 }
 
-func newEventQueue(size int, deliver func(Event)) *eventQueue {
+// maxKeptBatch is the largest batch array the loop keeps for reuse; a larger
+// one, left by a burst, goes back to the garbage collector.
+const maxKeptBatch = 1024
+
+func newEventQueue(limit int, deliver func(Event)) *eventQueue {
 	return &eventQueue{
-		buf:     make([]Event, size),
+		limit:   limit,
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 		deliver: deliver,
@@ -167,17 +180,25 @@ func newEventQueue(size int, deliver func(Event)) *eventQueue {
 
 func (q *eventQueue) push(e Event) {
 	q.mu.Lock()
-	if q.closed || q.n == len(q.buf) {
+	if q.closed || q.n >= q.limit {
 		q.dropped++
 		q.mu.Unlock()
 		return
 	}
-	q.buf[(q.head+q.n)%len(q.buf)] = e
+	q.pending = append(q.pending, e)
 	q.n++
+	wake := q.waiting
+	q.waiting = false
+	starved := !wake && !q.busy && q.n >= q.limit/4
 	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
+	if wake {
+		q.wake <- struct{}{} // at most one per wait: never blocks
+	}
+	if starved {
+		// The loop was woken long ago but has not run: a supervisor and the
+		// attempts it starts hand the processor to one another, and the
+		// loop waits behind them. Let it run rather than drop its events.
+		goruntime.Gosched()
 	}
 }
 
@@ -187,42 +208,48 @@ func (q *eventQueue) droppedCount() uint64 {
 	return q.dropped
 }
 
-// loop delivers events until close is called and the buffer is empty.
+// loop delivers events until close is called and none is left.
 func (q *eventQueue) loop() {
 	defer close(q.done)
-	batch := make([]Event, 0, 64)
+	var batch []Event
 	for {
 		q.mu.Lock()
-		for q.n > 0 && len(batch) < cap(batch) {
-			batch = append(batch, q.buf[q.head])
-			q.buf[q.head] = Event{}
-			q.head = (q.head + 1) % len(q.buf)
-			q.n--
+		for len(q.pending) == 0 {
+			if q.closed {
+				q.mu.Unlock()
+				return
+			}
+			q.waiting = true
+			q.mu.Unlock()
+			<-q.wake
+			q.mu.Lock()
 		}
-		closed := q.closed && q.n == 0
+		batch, q.pending = q.pending, batch[:0]
+		q.busy = true
 		q.mu.Unlock()
-		for _, e := range batch {
-			q.deliver(e)
+		for i := range batch {
+			q.deliver(batch[i])
+			batch[i] = Event{} // keeps no error alive
 		}
-		if len(batch) > 0 {
-			batch = batch[:0]
-			continue
+		q.mu.Lock()
+		q.n -= len(batch)
+		q.busy = false
+		q.mu.Unlock()
+		if cap(batch) > maxKeptBatch {
+			batch = nil
 		}
-		if closed {
-			return
-		}
-		<-q.wake
 	}
 }
 
-// close stops accepting events and waits until the buffered ones are delivered.
+// close stops accepting events and waits until the waiting ones are delivered.
 func (q *eventQueue) close() {
 	q.mu.Lock()
 	q.closed = true
+	wake := q.waiting
+	q.waiting = false
 	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
+	if wake {
+		q.wake <- struct{}{}
 	}
 	<-q.done
 }

@@ -301,7 +301,10 @@ func (sv *supervisor) start(s *slot) {
 	sv.mu.Unlock()
 
 	if sv.tree.events != nil {
-		sv.emit(Event{Kind: EventStarting, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
+		// One event per start, a restart's included: a crash loop emits
+		// three per restart (exited, restart scheduled, starting), and each
+		// costs about as much as the restart's own bookkeeping.
+		sv.emit(Event{Kind: EventStarting, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Restarts: restarts})
 	}
 	s.cur.Store(a)
 	sv.live++
@@ -309,12 +312,6 @@ func (sv *supervisor) start(s *slot) {
 		sv.tree.watch(a)
 	}
 	go s.run(a)
-	if sv.tree.events != nil {
-		sv.emit(Event{Kind: EventStarted, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
-		if restart {
-			sv.emit(Event{Kind: EventRestarted, Path: s.path, Generation: a.gen, Attempt: int(a.number), Restarts: restarts})
-		}
-	}
 	switch {
 	case !s.needsReady():
 		sv.becameReady(s, now)
@@ -330,7 +327,7 @@ func (sv *supervisor) becameReady(s *slot, now time.Time) {
 	if s.needsReady() {
 		s.setState(StateRunning, now)
 		a := s.cur.Load()
-		sv.emit(Event{Kind: EventReady, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
+		sv.emit(Event{Kind: EventReady, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
 	}
 	sv.startDependents(s)
 	sv.checkReady()
@@ -388,7 +385,7 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 	s.st.lastExit, s.st.lastErr = kind, err
 	sv.mu.Unlock()
 	if sv.tree.events != nil {
-		sv.emit(Event{Kind: ev, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
+		sv.emit(Event{Kind: ev, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
 	}
 	if requested {
 		sv.afterStop(s)
@@ -449,7 +446,7 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now t
 	}
 	d := s.nextDelay(sv.tree.since(now))
 	if sv.strategy == OneForOne {
-		sv.emit(Event{Kind: EventRestartScheduled, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: d})
+		sv.emit(Event{Kind: EventRestartScheduled, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: d})
 		if d <= 0 {
 			sv.want(s)
 			return
@@ -614,7 +611,7 @@ func (sv *supervisor) abandon(s *slot) {
 	s.st.abandoned++
 	s.st.lastExit, s.st.lastErr = kind, ErrAbandoned
 	sv.mu.Unlock()
-	sv.emit(Event{Kind: EventAbandoned, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: s.stopCause})
+	sv.emit(Event{Kind: EventAbandoned, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: s.stopCause})
 	if s.failStop {
 		sv.ended(s, a, ExitTimeout, s.stopCause, now)
 		return

@@ -253,12 +253,16 @@ func (t *Tree) reportAbandoned(a AbandonedAttempt) {
 	t.mu.Unlock()
 }
 
-// emit queues e for the observer and logger, if any. It never blocks.
+// emit queues e for the observer and logger, if any. It never blocks. The
+// caller sets e.Time when it has just read the clock: time.Now is a good part
+// of an event's cost.
 func (t *Tree) emit(e Event) {
 	if t.events == nil {
 		return
 	}
-	e.Time = time.Now()
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
 	t.events.push(e)
 }
 
@@ -281,7 +285,11 @@ func (e Event) level() slog.Level {
 		if e.Exit.Failure() {
 			return slog.LevelWarn
 		}
-	case EventStarting, EventStarted, EventFenced, EventWaiting:
+	case EventStarting:
+		if e.Restarts == 0 {
+			return slog.LevelDebug // a restart is worth reading; a first start is not
+		}
+	case EventFenced, EventWaiting:
 		return slog.LevelDebug
 	}
 	return slog.LevelInfo
