@@ -34,9 +34,9 @@ func TestCompareSmoke(t *testing.T) {
 		}
 	}
 	for _, r := range res.RestartObserved[0] {
-		// Starting, started, exited, restart scheduled and restarted per
-		// restart; starting, started, shutting down and stopped once.
-		if got, want := r.Events+r.Dropped, uint64(5*r.N+4); got != want {
+		// Exited, restart scheduled and starting per restart; starting,
+		// shutting down and stopped once.
+		if got, want := r.Events+r.Dropped, uint64(3*r.N+3); got != want {
 			t.Errorf("Arbor: %d events received + %d dropped = %d, want %d", r.Events, r.Dropped, got, want)
 		}
 	}

@@ -37,6 +37,7 @@ type supervisor struct {
 	queue    []*slot // children to stop one at a time, head first
 	plan     groupPlan
 	budgetT  *time.Timer
+	stamp    time.Time // the clock read for the message being handled; see now
 	isReady  bool
 	unready  int // children not yet ready (or done) since the run began
 }
@@ -79,6 +80,11 @@ func (sv *supervisor) post(done <-chan struct{}, m message) bool {
 	default:
 	}
 	select {
+	case sv.inbox <- m: // without select's cost when the inbox has room
+		return true
+	default:
+	}
+	select {
 	case sv.inbox <- m:
 		return true
 	case <-done:
@@ -108,6 +114,7 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 	var budget <-chan time.Time
 	var plan <-chan time.Time
 	for !sv.stopping || sv.live > 0 {
+		sv.stamp = time.Time{}
 		if sv.budgetT != nil {
 			budget = sv.budgetT.C
 		}
@@ -145,7 +152,8 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 	sv.budgetT = nil
 	sv.isReady = false
 	sv.unready = len(sv.slots)
-	now := time.Now()
+	sv.stamp = time.Time{} // a run of a nested supervisor may follow a long pause
+	now := sv.now()
 	for _, s := range sv.slots {
 		s.pending, s.member, s.completed = false, false, false
 		s.streak = 0
@@ -202,7 +210,7 @@ func (sv *supervisor) handle(m message) {
 		}
 		if s.stopCause == nil && !s.ready {
 			s.disarm()
-			sv.becameReady(s, time.Now())
+			sv.becameReady(s, sv.now())
 		}
 	case msgBackoff:
 		if m.gen == s.timerSeq {
@@ -236,6 +244,16 @@ func (sv *supervisor) handle(m message) {
 
 func (sv *supervisor) emit(e Event) { sv.tree.emit(e) }
 
+// now reads the clock once per message handled: the transitions a message
+// causes share one time, and a clock read costs as much as a restart's
+// cheaper steps.
+func (sv *supervisor) now() time.Time {
+	if sv.stamp.IsZero() {
+		sv.stamp = time.Now()
+	}
+	return sv.stamp
+}
+
 // want marks s to start as soon as its After list is ready.
 func (sv *supervisor) want(s *slot) {
 	if sv.stopping || s.held {
@@ -246,7 +264,7 @@ func (sv *supervisor) want(s *slot) {
 		sv.start(s)
 		return
 	}
-	s.setState(StateWaiting, time.Now())
+	s.setState(StateWaiting, sv.now())
 	if sv.tree.events != nil {
 		var names []string
 		for _, d := range s.deps() {
@@ -269,7 +287,7 @@ func (sv *supervisor) depsReady(s *slot) bool {
 
 // start runs a new attempt of s.
 func (sv *supervisor) start(s *slot) {
-	now := time.Now()
+	now := sv.now()
 	s.pending = false
 	s.gen++
 	sv.seq++
@@ -372,7 +390,7 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 		sv.emit(Event{Kind: EventFenced, Path: s.path, Generation: gen, Signal: SignalExit, Err: err})
 		return
 	}
-	now := time.Now()
+	now := sv.now()
 	kind, err := s.outcome(a, err)
 	sv.detach(s, a)
 	requested := s.stopCause != nil && !s.failStop
@@ -488,7 +506,7 @@ func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration) {
 		}
 	}
 	sv.emit(Event{Kind: EventRestartScheduled, Path: failed.path, Generation: a.gen, Attempt: int(a.number), Delay: p.delay})
-	now := time.Now()
+	now := sv.now()
 	for _, s := range sv.order {
 		if (sv.strategy == RestForOne && s.rank < failed.rank) || s.st.state == StateDone || s.held {
 			continue
@@ -545,7 +563,7 @@ func (sv *supervisor) advance() {
 		sv.finishPlan()
 		return
 	}
-	now := time.Now()
+	now := sv.now()
 	for _, s := range sv.slots {
 		if s.member {
 			s.setState(StateBackoff, now)
@@ -558,7 +576,7 @@ func (sv *supervisor) advance() {
 // never restarted, as in OTP.
 func (sv *supervisor) finishPlan() {
 	sv.plan = groupPlan{}
-	now := time.Now()
+	now := sv.now()
 	for _, s := range sv.order {
 		if !s.member {
 			continue
@@ -579,7 +597,7 @@ func (sv *supervisor) finishPlan() {
 func (sv *supervisor) requestStop(s *slot, cause error, failure bool) {
 	a := s.cur.Load()
 	s.stopCause, s.failStop = cause, failure
-	now := time.Now()
+	now := sv.now()
 	s.stopAt = sv.tree.since(now)
 	s.disarm()
 	s.setState(StateStopping, now)
@@ -592,7 +610,7 @@ func (sv *supervisor) requestStop(s *slot, cause error, failure bool) {
 // abandon detaches an attempt that did not return within its grace.
 func (sv *supervisor) abandon(s *slot) {
 	a := s.cur.Load()
-	now := time.Now()
+	now := sv.now()
 	var waited time.Duration
 	if s.stopCause == nil {
 		a.cancel(ErrStopped)
@@ -646,7 +664,7 @@ func (sv *supervisor) control(s *slot, restart bool) {
 	if !restart {
 		s.pending = false
 		s.disarm() // a pending backoff
-		s.setState(StateStopped, time.Now())
+		s.setState(StateStopped, sv.now())
 		return
 	}
 	s.disarm()
@@ -670,7 +688,7 @@ func (sv *supervisor) shutdown(reason error) {
 		sv.plan.timer.Stop()
 	}
 	sv.plan = groupPlan{}
-	now := time.Now()
+	now := sv.now()
 	for _, s := range sv.slots {
 		s.pending, s.member = false, false
 		if s.cur.Load() == nil {
