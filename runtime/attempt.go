@@ -50,7 +50,7 @@ func (a *Attempt) setFlag(f uint32) bool {
 func (a *Attempt) Path() string { return a.slot.path }
 
 // Name is the child's name, the last element of its path.
-func (a *Attempt) Name() string { return a.slot.spec.Name }
+func (a *Attempt) Name() string { return a.slot.name() }
 
 // Generation identifies this start of the child: each start gets the next one.
 func (a *Attempt) Generation() uint64 { return a.gen }

@@ -13,7 +13,8 @@ import (
 // slot holds one child: its spec, its current attempt and its history.
 type slot struct {
 	sup     *supervisor
-	spec    *Child
+	spec    *Child  // a copy without Name, Run and After, shared by alike siblings
+	fn      RunFunc // the Run of the child's Child
 	path    string
 	rank    int    // position in the supervisor's start order
 	links   *links // nil without After relations
@@ -109,6 +110,9 @@ func (s *slot) setState(st State, now time.Time) {
 	s.sup.mu.Unlock()
 }
 
+// name is the child's name, the last element of its path.
+func (s *slot) name() string { return s.path[len(s.sup.path)+1:] }
+
 // needsReady reports whether the child says itself when it is ready.
 func (s *slot) needsReady() bool { return s.spec.Ready != nil || s.sub != nil }
 
@@ -139,7 +143,7 @@ func (s *slot) run(a *Attempt) {
 	if s.sub != nil {
 		err = s.sub.run(a.ctx, a)
 	} else {
-		err = s.spec.Run(a.ctx, a)
+		err = s.fn(a.ctx, a)
 	}
 	returned = true
 }

@@ -269,7 +269,7 @@ func (sv *supervisor) want(s *slot) {
 		var names []string
 		for _, d := range s.deps() {
 			if !d.isReady() {
-				names = append(names, d.spec.Name)
+				names = append(names, d.name())
 			}
 		}
 		sv.emit(Event{Kind: EventWaiting, Path: s.path, Waiting: names})

@@ -97,18 +97,17 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		b := *spec.Backoff // the caller may change theirs
 		backoff = &b
 	}
-	children := append([]Child(nil), spec.Children...) // the caller may reuse spec
+	children := spec.Children // read here only: what is kept is copied
 	index := make(map[string]int, len(children))
 	slots := make([]slot, len(children)) // one allocation for all
 	sv.slots = make([]*slot, len(children))
+	var policies policies
 	for i := range children {
 		c := &children[i]
-		c.After = append([]string(nil), c.After...)
 		s := &slots[i]
-		*s = slot{sup: sv, spec: c, path: path + "/" + c.Name, backoff: backoff, grace: c.Shutdown}
+		*s = slot{sup: sv, spec: policies.of(c), fn: c.Run, path: path + "/" + c.Name, backoff: backoff, grace: c.Shutdown}
 		if c.Backoff != nil {
-			b := *c.Backoff
-			s.backoff = &b
+			s.backoff = s.spec.Backoff
 		}
 		if c.RestartLimit != nil {
 			s.limit = &childLimit{RestartLimit: *c.RestartLimit}
@@ -134,7 +133,7 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		s := sv.slots[i]
 		s.rank = r
 		sv.order[r] = s
-		for _, dep := range s.spec.After {
+		for _, dep := range children[i].After {
 			d := sv.slots[index[dep]-1]
 			if s.links == nil {
 				s.links = &links{}
@@ -147,6 +146,71 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		}
 	}
 	return sv
+}
+
+// policies hands out the copies of Child that slots keep: one for all the
+// children whose fields other than Name, Run, After and Supervisor are
+// equal. A flat tree of 100k alike children keeps one instead of 100k.
+type policies struct {
+	m    map[policyKey]*Child
+	last *Child
+	key  policyKey
+}
+
+// policyKey is a Child's policy by value; an absent field is a zero value
+// with its has bit clear.
+type policyKey struct {
+	restart                             Restart
+	shutdown, timeout, ready, heartbeat time.Duration
+	limit                               RestartLimit
+	backoff                             Backoff
+	has                                 uint8 // 1 ready, 2 heartbeat, 4 limit, 8 backoff, 16 significant
+}
+
+func (ps *policies) of(c *Child) *Child {
+	k := policyKey{restart: c.Restart, shutdown: c.Shutdown, timeout: c.Timeout}
+	if c.Ready != nil {
+		k.ready, k.has = c.Ready.Timeout, k.has|1
+	}
+	if c.Heartbeat != nil {
+		k.heartbeat, k.has = c.Heartbeat.Timeout, k.has|2
+	}
+	if c.RestartLimit != nil {
+		k.limit, k.has = *c.RestartLimit, k.has|4
+	}
+	if c.Backoff != nil {
+		k.backoff, k.has = *c.Backoff, k.has|8
+	}
+	if c.Significant {
+		k.has |= 16
+	}
+	if ps.last != nil && k == ps.key {
+		return ps.last // siblings are most often alike in a row
+	}
+	p := ps.m[k]
+	if p == nil {
+		p = &Child{Restart: c.Restart, Shutdown: c.Shutdown, Timeout: c.Timeout, Significant: c.Significant}
+		if c.Ready != nil {
+			p.Ready = &Ready{Timeout: k.ready}
+		}
+		if c.Heartbeat != nil {
+			p.Heartbeat = &Heartbeat{Timeout: k.heartbeat}
+		}
+		if c.RestartLimit != nil {
+			l := k.limit
+			p.RestartLimit = &l
+		}
+		if c.Backoff != nil {
+			b := k.backoff
+			p.Backoff = &b
+		}
+		if ps.m == nil {
+			ps.m = make(map[policyKey]*Child)
+		}
+		ps.m[k] = p
+	}
+	ps.last, ps.key = p, k
+	return p
 }
 
 // Name is the tree's name, the first element of every path.
