@@ -56,8 +56,8 @@ func TestAlikeSiblingsShareAPolicy(t *testing.T) {
 		}
 	}
 	ready.Timeout, backoff.Initial = time.Hour, time.Hour // the caller's, after New
-	if slots[0].spec.Ready.Timeout != time.Second || slots[0].backoff.Initial != time.Millisecond {
+	if slots[0].spec.Ready.Timeout != time.Second || slots[0].spec.Backoff.Initial != time.Millisecond {
 		t.Errorf("the tree follows the caller's values changed after New: ready %v, backoff %v",
-			slots[0].spec.Ready.Timeout, slots[0].backoff.Initial)
+			slots[0].spec.Ready.Timeout, slots[0].spec.Backoff.Initial)
 	}
 }

@@ -12,23 +12,23 @@ import (
 
 // slot holds one child: its spec, its current attempt and its history.
 type slot struct {
-	sup     *supervisor
-	spec    *Child  // a copy without Name, Run and After, shared by alike siblings
-	fn      RunFunc // the Run of the child's Child
-	path    string
-	rank    int    // position in the supervisor's start order
-	links   *links // nil without After relations
-	sub     *supervisor
-	backoff *Backoff
-	limit   *childLimit   // the child's own limit, if any
-	grace   time.Duration // 0 for nested supervisors: they bound themselves
+	sup *supervisor
+	// spec is a copy of the child's Child without Name, Run and After, with
+	// the defaults applied (see policies), shared by alike siblings.
+	spec  *Child
+	fn    RunFunc // the Run of the child's Child
+	path  string
+	links *links // nil without After relations
+	sub   *supervisor
+	limit *childLimit // the child's own limit, if any
 
 	cur    atomic.Pointer[Attempt]
 	fenced atomic.Uint64
 
 	// Owned by the supervisor's goroutine.
 	gen        uint64
-	streak     int    // restarts since the child last stayed up for ResetAfter
+	rank       int32  // position in the supervisor's start order; set by build
+	streak     int32  // restarts since the child last stayed up for ResetAfter
 	seq        uint64 // start sequence of the current attempt
 	readyAt    int64  // tree clock when the current attempt became ready
 	stopAt     int64  // tree clock when the supervisor cancelled it
@@ -76,14 +76,14 @@ type childLimit struct {
 
 // status is what snapshots read.
 type status struct {
-	state     State
-	since     time.Time
+	since     int64 // tree clock when state began
 	gen       uint64
-	attempt   int
 	restarts  int
-	abandoned int
-	lastExit  ExitKind
 	lastErr   error
+	attempt   int32
+	abandoned int32
+	state     State
+	lastExit  ExitKind
 }
 
 func (s *slot) statusLocked() ChildStatus {
@@ -91,11 +91,11 @@ func (s *slot) statusLocked() ChildStatus {
 		Path:       s.path,
 		Supervisor: s.sub != nil,
 		State:      s.st.state,
-		Since:      s.st.since,
+		Since:      s.sup.tree.epoch.Add(time.Duration(s.st.since)),
 		Generation: s.st.gen,
-		Attempt:    s.st.attempt,
+		Attempt:    int(s.st.attempt),
 		Restarts:   s.st.restarts,
-		Abandoned:  s.st.abandoned,
+		Abandoned:  int(s.st.abandoned),
 		Fenced:     s.fenced.Load(),
 		LastExit:   s.st.lastExit,
 		LastError:  s.st.lastErr,
@@ -106,7 +106,7 @@ func (s *slot) statusLocked() ChildStatus {
 func (s *slot) setState(st State, now time.Time) {
 	s.sup.mu.Lock()
 	s.st.state = st
-	s.st.since = now
+	s.st.since = s.sup.tree.since(now)
 	s.sup.mu.Unlock()
 }
 
@@ -181,12 +181,12 @@ func (s *slot) disarm() {
 // nextDelay advances the restart streak and returns the delay before the
 // next attempt.
 func (s *slot) nextDelay(now int64) time.Duration {
-	b := s.backoff
+	b := s.spec.Backoff
 	if s.ready && time.Duration(now-s.readyAt) >= b.ResetAfter {
 		s.streak = 0
 	}
 	s.streak++
-	return delay(b, s.streak)
+	return delay(b, int(s.streak))
 }
 
 // delay is min(Max, Initial·Multiplier^(n-1)) spread by ±Jitter.

@@ -310,8 +310,8 @@ func (sv *supervisor) start(s *slot) {
 		state = StateRunning
 	}
 	sv.mu.Lock()
-	s.st.state, s.st.since = state, now
-	s.st.gen, s.st.attempt = s.gen, int(a.number)
+	s.st.state, s.st.since = state, sv.tree.since(now)
+	s.st.gen, s.st.attempt = s.gen, a.number
 	if restart {
 		s.st.restarts++
 	}
@@ -399,7 +399,7 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 		ev = EventExited
 	}
 	sv.mu.Lock()
-	s.st.state, s.st.since = StateStopped, now
+	s.st.state, s.st.since = StateStopped, sv.tree.since(now)
 	s.st.lastExit, s.st.lastErr = kind, err
 	sv.mu.Unlock()
 	if sv.tree.events != nil {
@@ -602,8 +602,8 @@ func (sv *supervisor) requestStop(s *slot, cause error, failure bool) {
 	s.disarm()
 	s.setState(StateStopping, now)
 	a.cancel(cause)
-	if s.grace > 0 {
-		s.arm(msgGrace, s.grace)
+	if g := s.spec.Shutdown; g > 0 {
+		s.arm(msgGrace, g)
 	}
 }
 
@@ -625,7 +625,7 @@ func (sv *supervisor) abandon(s *slot) {
 		kind = ExitTimeout
 	}
 	sv.mu.Lock()
-	s.st.state, s.st.since = StateStopped, now
+	s.st.state, s.st.since = StateStopped, sv.tree.since(now)
 	s.st.abandoned++
 	s.st.lastExit, s.st.lastErr = kind, ErrAbandoned
 	sv.mu.Unlock()

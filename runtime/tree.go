@@ -105,17 +105,12 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 	for i := range children {
 		c := &children[i]
 		s := &slots[i]
-		*s = slot{sup: sv, spec: policies.of(c), fn: c.Run, path: path + "/" + c.Name, backoff: backoff, grace: c.Shutdown}
-		if c.Backoff != nil {
-			s.backoff = s.spec.Backoff
-		}
+		*s = slot{sup: sv, spec: policies.of(c, backoff), fn: c.Run, path: path + "/" + c.Name}
 		if c.RestartLimit != nil {
 			s.limit = &childLimit{RestartLimit: *c.RestartLimit}
 		}
 		if c.Supervisor != nil {
 			s.sub = t.build(s.path, c.Supervisor)
-		} else if s.grace == 0 {
-			s.grace = DefaultChildShutdown
 		}
 		if c.Heartbeat != nil {
 			if t.wd == nil {
@@ -131,7 +126,7 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 	sv.order = make([]*slot, len(order))
 	for r, i := range order {
 		s := sv.slots[i]
-		s.rank = r
+		s.rank = int32(r)
 		sv.order[r] = s
 		for _, dep := range children[i].After {
 			d := sv.slots[index[dep]-1]
@@ -148,9 +143,11 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 	return sv
 }
 
-// policies hands out the copies of Child that slots keep: one for all the
-// children whose fields other than Name, Run, After and Supervisor are
-// equal. A flat tree of 100k alike children keeps one instead of 100k.
+// policies hands out the copies of Child that slots keep, with the
+// defaults applied: Shutdown is a worker's grace (0 for a nested supervisor,
+// which bounds itself), Backoff the one in force. Children whose fields other
+// than Name, Run, After and Supervisor are then equal share one copy: a flat
+// tree of 100k alike children keeps one instead of 100k.
 type policies struct {
 	m    map[policyKey]*Child
 	last *Child
@@ -167,8 +164,16 @@ type policyKey struct {
 	has                                 uint8 // 1 ready, 2 heartbeat, 4 limit, 8 backoff, 16 significant
 }
 
-func (ps *policies) of(c *Child) *Child {
+// of returns the policy of c, a child of a supervisor whose backoff is
+// backoff.
+func (ps *policies) of(c *Child, backoff *Backoff) *Child {
 	k := policyKey{restart: c.Restart, shutdown: c.Shutdown, timeout: c.Timeout}
+	switch {
+	case c.Supervisor != nil:
+		k.shutdown = 0 // a worker's is never 0
+	case k.shutdown == 0:
+		k.shutdown = DefaultChildShutdown
+	}
 	if c.Ready != nil {
 		k.ready, k.has = c.Ready.Timeout, k.has|1
 	}
@@ -189,7 +194,7 @@ func (ps *policies) of(c *Child) *Child {
 	}
 	p := ps.m[k]
 	if p == nil {
-		p = &Child{Restart: c.Restart, Shutdown: c.Shutdown, Timeout: c.Timeout, Significant: c.Significant}
+		p = &Child{Restart: c.Restart, Shutdown: k.shutdown, Timeout: c.Timeout, Significant: c.Significant, Backoff: backoff}
 		if c.Ready != nil {
 			p.Ready = &Ready{Timeout: k.ready}
 		}
