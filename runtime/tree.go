@@ -98,7 +98,14 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		backoff = &b
 	}
 	children := spec.Children // read here only: what is kept is copied
-	index := make(map[string]int, len(children))
+	ordered := false          // some child has an After list
+	for i := range children {
+		ordered = ordered || len(children[i].After) > 0
+	}
+	var index map[string]int
+	if ordered {
+		index = make(map[string]int, len(children))
+	}
 	slots := make([]slot, len(children)) // one allocation for all
 	sv.slots = make([]*slot, len(children))
 	var policies policies
@@ -119,8 +126,18 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 			t.wd.consider(c.Heartbeat.Timeout)
 		}
 		sv.slots[i] = s
-		index[c.Name] = i + 1
+		if ordered {
+			index[c.Name] = i + 1
+		}
 		t.size++
+	}
+	if !ordered {
+		// Start order is declaration order: one slice serves both.
+		sv.order = sv.slots
+		for r, s := range sv.slots {
+			s.rank = int32(r)
+		}
+		return sv
 	}
 	order := startOrder(children, index)
 	sv.order = make([]*slot, len(order))
