@@ -37,6 +37,7 @@ type supervisor struct {
 	queue    []*slot // children to stop one at a time, head first
 	plan     groupPlan
 	budgetT  *time.Timer
+	graces   graces
 	stamp    time.Time // the clock read for the message being handled; see now
 	isReady  bool
 	unready  int // children not yet ready (or done) since the run began
@@ -58,7 +59,6 @@ const (
 	msgReady
 	msgBackoff      // gen is the timer sequence
 	msgReadyTimeout // gen is the timer sequence
-	msgGrace        // gen is the timer sequence
 	msgDeadline     // gen is the attempt's generation
 	msgStale        // gen is the attempt's generation
 	msgRestart      // from Handle.Restart
@@ -111,12 +111,15 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 		}
 		sv.checkReady()
 	}
-	var budget <-chan time.Time
+	var budget, grace <-chan time.Time
 	var plan <-chan time.Time
 	for !sv.stopping || sv.live > 0 {
 		sv.stamp = time.Time{}
 		if sv.budgetT != nil {
 			budget = sv.budgetT.C
+		}
+		if sv.graces.timer != nil {
+			grace = sv.graces.timer.C
 		}
 		plan = nil
 		if sv.plan.waiting && sv.plan.timer != nil {
@@ -130,6 +133,8 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 			sv.shutdown(nil)
 		case <-plan:
 			sv.finishPlan()
+		case <-grace:
+			sv.graceExpired()
 		case <-budget:
 			sv.budgetExpired()
 		}
@@ -185,6 +190,7 @@ func (sv *supervisor) cleanup() {
 	if sv.plan.timer != nil {
 		sv.plan.timer.Stop()
 	}
+	sv.stopGraces()
 	for _, s := range sv.slots {
 		s.disarm()
 	}
@@ -221,11 +227,6 @@ func (sv *supervisor) handle(m message) {
 		if m.gen == s.timerSeq {
 			s.timer = nil
 			sv.requestStop(s, ErrReadyTimeout, true)
-		}
-	case msgGrace:
-		if m.gen == s.timerSeq {
-			s.timer = nil
-			sv.abandon(s)
 		}
 	case msgRestart, msgStop:
 		sv.control(s, m.kind == msgRestart)
@@ -424,6 +425,7 @@ func (sv *supervisor) detach(s *slot, a *Attempt) {
 	if s.spec.Heartbeat != nil {
 		sv.tree.unwatch(a)
 	}
+	sv.dropStaleGraces()
 	a.cancel(ErrStopped) // releases the context
 	if a.release != nil {
 		a.release()
@@ -603,7 +605,7 @@ func (sv *supervisor) requestStop(s *slot, cause error, failure bool) {
 	s.setState(StateStopping, now)
 	a.cancel(cause)
 	if g := s.spec.Shutdown; g > 0 {
-		s.arm(msgGrace, g)
+		sv.startGrace(s, a.gen, s.stopAt+int64(g))
 	}
 }
 
