@@ -147,27 +147,37 @@ const DefaultEventBuffer = 16384
 // never blocks: once limit events wait or are being delivered, new ones are
 // dropped and counted.
 //
-// Pushers append to pending; the loop swaps it for its emptied batch and
-// delivers the batch without the lock, so each side holds the lock for a
-// moment and the loop takes everything waiting at once. The loop is woken
-// only when it waits for events, not for each event.
+// Events wait in a list of fixed-size blocks. Pushers fill the last block
+// under a mutex; the loop takes the whole list at once and delivers it
+// without the lock, then keeps a few emptied blocks for reuse, so a steady
+// stream allocates nothing and a burst's memory is returned once delivered.
+// The loop is woken only when it waits for events, not for each event.
 type eventQueue struct {
-	mu      sync.Mutex
-	pending []Event
-	n       int // pending, plus the batch being delivered
-	limit   int
-	dropped uint64
-	closed  bool
-	waiting bool // the loop waits on wake
-	busy    bool // the loop is delivering a batch
-	wake    chan struct{}
-	done    chan struct{}
-	deliver func(Event)
+	mu         sync.Mutex
+	head, tail *eventBlock // waiting events
+	free       *eventBlock // emptied blocks, at most keptBlocks
+	nfree      int
+	n          int // waiting, plus the events being delivered
+	limit      int
+	dropped    uint64
+	closed     bool
+	waiting    bool // the loop waits on wake
+	busy       bool // the loop is delivering
+	wake       chan struct{}
+	done       chan struct{}
+	deliver    func(Event)
 }
 
-// maxKeptBatch is the largest batch array the loop keeps for reuse; a larger
-// one, left by a burst, goes back to the garbage collector.
-const maxKeptBatch = 1024
+const (
+	blockEvents = 256 // events per block: about 35 KB
+	keptBlocks  = 4   // emptied blocks kept for reuse
+)
+
+type eventBlock struct {
+	ev   [blockEvents]Event
+	n    int
+	next *eventBlock
+}
 
 func newEventQueue(limit int, deliver func(Event)) *eventQueue {
 	return &eventQueue{
@@ -185,7 +195,24 @@ func (q *eventQueue) push(e Event) {
 		q.mu.Unlock()
 		return
 	}
-	q.pending = append(q.pending, e)
+	b := q.tail
+	if b == nil || b.n == blockEvents {
+		b = q.free
+		if b != nil {
+			q.free, b.next = b.next, nil
+			q.nfree--
+		} else {
+			b = new(eventBlock)
+		}
+		if q.tail == nil {
+			q.head = b
+		} else {
+			q.tail.next = b
+		}
+		q.tail = b
+	}
+	b.ev[b.n] = e
+	b.n++
 	q.n++
 	wake := q.waiting
 	q.waiting = false
@@ -211,10 +238,9 @@ func (q *eventQueue) droppedCount() uint64 {
 // loop delivers events until close is called and none is left.
 func (q *eventQueue) loop() {
 	defer close(q.done)
-	var batch []Event
 	for {
 		q.mu.Lock()
-		for len(q.pending) == 0 {
+		for q.head == nil {
 			if q.closed {
 				q.mu.Unlock()
 				return
@@ -224,20 +250,32 @@ func (q *eventQueue) loop() {
 			<-q.wake
 			q.mu.Lock()
 		}
-		batch, q.pending = q.pending, batch[:0]
+		list := q.head
+		q.head, q.tail = nil, nil
 		q.busy = true
 		q.mu.Unlock()
-		for i := range batch {
-			q.deliver(batch[i])
-			batch[i] = Event{} // keeps no error alive
+
+		delivered, blocks := 0, 0
+		var last *eventBlock
+		for b := list; b != nil; b = b.next {
+			for i := range b.n {
+				q.deliver(b.ev[i])
+				b.ev[i] = Event{} // keeps no error alive
+			}
+			delivered += b.n
+			blocks++
+			b.n = 0
+			last = b
 		}
+
 		q.mu.Lock()
-		q.n -= len(batch)
+		q.n -= delivered
 		q.busy = false
-		q.mu.Unlock()
-		if cap(batch) > maxKeptBatch {
-			batch = nil
+		last.next, q.free = q.free, list
+		for q.nfree += blocks; q.nfree > keptBlocks; q.nfree-- {
+			q.free = q.free.next // the rest of a burst's blocks go to the collector
 		}
+		q.mu.Unlock()
 	}
 }
 
