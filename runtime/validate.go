@@ -44,24 +44,30 @@ func (v *validator) spec(path string, s *Spec) {
 		v.addf(path, "Children", "a supervisor needs at least one child")
 	}
 	index := make(map[string]int, len(s.Children))
+	ordered := false // some child has an After list
 	for i := range s.Children {
 		c := &s.Children[i]
 		cpath := path + "/" + c.Name
-		switch {
+		switch first, seen := index[c.Name]; {
 		case c.Name == "":
 			cpath = fmt.Sprintf("%s/[%d]", path, i)
 			v.addf(cpath, "Name", "empty name")
 		case !validName(c.Name):
 			v.addf(cpath, "Name", "invalid name %q (want [a-z][a-z0-9_-]*)", c.Name)
-		case index[c.Name] != 0:
-			v.addf(cpath, "Name", "duplicate name %q (also child %d)", c.Name, index[c.Name]-1)
-		}
-		if c.Name != "" && index[c.Name] == 0 {
+			if !seen {
+				index[c.Name] = i + 1
+			}
+		case seen:
+			v.addf(cpath, "Name", "duplicate name %q (also child %d)", c.Name, first-1)
+		default:
 			index[c.Name] = i + 1
 		}
+		ordered = ordered || len(c.After) > 0
 		v.child(cpath, c)
 	}
-	v.after(path, s.Children, index)
+	if ordered {
+		v.after(path, s.Children, index)
+	}
 }
 
 func (v *validator) child(path string, c *Child) {
