@@ -3,9 +3,9 @@ package runtime
 import (
 	"fmt"
 	goruntime "runtime"
-
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -134,7 +134,7 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, " for=%s", strings.Join(e.Waiting, ","))
 	}
 	if e.Err != nil {
-		fmt.Fprintf(&b, " err=%q", e.Err.Error())
+		fmt.Fprintf(&b, " err=%q", errText(e.Err))
 	}
 	return b.String()
 }
@@ -142,6 +142,13 @@ func (e Event) String() string {
 // DefaultEventBuffer is how many events wait for a slow observer before new
 // ones are dropped. Memory for them is taken only while they wait.
 const DefaultEventBuffer = 16384
+
+// DeliveryMargin is how long past the root's shutdown budget Run waits for
+// the observer and logger to take the events still queued. Run also stops
+// waiting once they have taken none for this long: a blocked observer
+// costs a stop no more than that. Events not delivered by then are counted
+// in Snapshot.DroppedEvents.
+const DeliveryMargin = 100 * time.Millisecond
 
 // eventQueue hands events from supervisors to the observer's goroutine. Push
 // never blocks: once limit events wait or are being delivered, new ones are
@@ -155,17 +162,25 @@ const DefaultEventBuffer = 16384
 type eventQueue struct {
 	mu         sync.Mutex
 	head, tail *eventBlock // waiting events
+	n          int         // waiting events
 	free       *eventBlock // emptied blocks, at most keptBlocks
 	nfree      int
-	n          int // waiting, plus the events being delivered
 	limit      int
 	dropped    uint64
-	closed     bool
+	closed     bool // Run is returning: later events are not queued, nor counted
+	cut        bool // Run returned: nothing more is delivered
 	waiting    bool // the loop waits on wake
 	busy       bool // the loop is delivering
-	wake       chan struct{}
-	done       chan struct{}
-	deliver    func(Event)
+
+	// inflight counts the events the loop has taken from the list but not
+	// yet handed over; cutting swaps in -1, so that each is either delivered
+	// or counted as dropped, exactly.
+	inflight  atomic.Int64
+	delivered atomic.Uint64
+
+	wake    chan struct{}
+	done    chan struct{}
+	deliver func(Event)
 }
 
 const (
@@ -190,7 +205,11 @@ func newEventQueue(limit int, deliver func(Event)) *eventQueue {
 
 func (q *eventQueue) push(e Event) {
 	q.mu.Lock()
-	if q.closed || q.n >= q.limit {
+	if q.closed {
+		q.mu.Unlock()
+		return // a late report of an abandoned attempt, after Run
+	}
+	if q.n+int(max(q.inflight.Load(), 0)) >= q.limit {
 		q.dropped++
 		q.mu.Unlock()
 		return
@@ -235,12 +254,13 @@ func (q *eventQueue) droppedCount() uint64 {
 	return q.dropped
 }
 
-// loop delivers events until close is called and none is left.
+// loop delivers events until close is called and none is left, or delivery
+// is cut off.
 func (q *eventQueue) loop() {
 	defer close(q.done)
 	for {
 		q.mu.Lock()
-		for q.head == nil {
+		for q.head == nil && !q.cut {
 			if q.closed {
 				q.mu.Unlock()
 				return
@@ -250,26 +270,33 @@ func (q *eventQueue) loop() {
 			<-q.wake
 			q.mu.Lock()
 		}
+		if q.cut {
+			q.mu.Unlock()
+			return
+		}
 		list := q.head
 		q.head, q.tail = nil, nil
+		q.inflight.Store(int64(q.n))
+		q.n = 0
 		q.busy = true
 		q.mu.Unlock()
 
-		delivered, blocks := 0, 0
+		blocks := 0
 		var last *eventBlock
 		for b := list; b != nil; b = b.next {
 			for i := range b.n {
-				q.deliver(b.ev[i])
+				if !q.take() {
+					return
+				}
+				q.safeDeliver(b.ev[i])
 				b.ev[i] = Event{} // keeps no error alive
 			}
-			delivered += b.n
-			blocks++
 			b.n = 0
+			blocks++
 			last = b
 		}
 
 		q.mu.Lock()
-		q.n -= delivered
 		q.busy = false
 		last.next, q.free = q.free, list
 		for q.nfree += blocks; q.nfree > keptBlocks; q.nfree-- {
@@ -279,8 +306,33 @@ func (q *eventQueue) loop() {
 	}
 }
 
-// close stops accepting events and waits until the waiting ones are delivered.
-func (q *eventQueue) close() {
+// take claims the next in-flight event for delivery, unless delivery was cut.
+func (q *eventQueue) take() bool {
+	for {
+		v := q.inflight.Load()
+		if v <= 0 {
+			return false
+		}
+		if q.inflight.CompareAndSwap(v, v-1) {
+			return true
+		}
+	}
+}
+
+// safeDeliver hands e over; a panic in the observer or logger is recovered,
+// so that it cannot end the process from the runtime's goroutine.
+func (q *eventQueue) safeDeliver(e Event) {
+	defer func() {
+		recover()
+		q.delivered.Add(1)
+	}()
+	q.deliver(e)
+}
+
+// close stops accepting events and waits until the queued ones are
+// delivered, the deadline passes, or a whole DeliveryMargin goes by without
+// a delivery. What is left is counted as dropped.
+func (q *eventQueue) close(deadline time.Time) {
 	q.mu.Lock()
 	q.closed = true
 	wake := q.waiting
@@ -289,5 +341,32 @@ func (q *eventQueue) close() {
 	if wake {
 		q.wake <- struct{}{}
 	}
-	<-q.done
+	last := q.delivered.Load()
+	for {
+		wait := min(time.Until(deadline), DeliveryMargin)
+		if wait <= 0 {
+			break
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-q.done:
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		d := q.delivered.Load()
+		if d == last {
+			break // the observer is stuck
+		}
+		last = d
+	}
+	q.mu.Lock()
+	q.cut = true
+	q.dropped += uint64(q.n)
+	q.n = 0
+	q.head, q.tail, q.free = nil, nil, nil
+	if n := q.inflight.Swap(-1); n > 0 {
+		q.dropped += uint64(n)
+	}
+	q.mu.Unlock()
 }
