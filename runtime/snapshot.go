@@ -94,42 +94,53 @@ func (h *Handle) State() State {
 // returns once the supervisor has the order, before the restart;
 // ErrNotRunning when the child's supervisor is not running, ErrTreeEnded
 // once the tree has ended.
-func (h *Handle) Restart() error { return h.order(msgRestart, nil) }
+func (h *Handle) Restart() error {
+	_, err := h.order(msgRestart, nil)
+	return err
+}
 
 // Stop stops the child's current attempt within its grace and keeps the
 // child stopped, whatever its restart type, until Restart: a pending
 // backoff or group restart does not bring it back. Its dependents that have
 // not started yet wait. Stop returns once the supervisor has the order; see
 // StopAndWait to wait for the attempt to end.
-func (h *Handle) Stop() error { return h.order(msgStop, nil) }
+func (h *Handle) Stop() error {
+	_, err := h.order(msgStop, nil)
+	return err
+}
 
 // StopAndWait is Stop, then waits until the child's attempt has returned or
 // been abandoned after its grace (OTP's terminate_child). It returns
 // ctx.Err() if ctx ends first; the child stays stopped all the same.
 func (h *Handle) StopAndWait(ctx context.Context) error {
 	reply := make(chan struct{})
-	if err := h.order(msgStop, reply); err != nil {
+	done, err := h.order(msgStop, reply)
+	if err != nil {
 		return err
 	}
 	select {
 	case <-reply:
 		return nil
+	case <-done:
+		return nil // the supervisor's run ended, and every attempt of it with it
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-func (h *Handle) order(kind msgKind, reply chan struct{}) error {
+// order posts an order to the child's supervisor and returns the done
+// channel of the run that took it.
+func (h *Handle) order(kind msgKind, reply chan struct{}) (<-chan struct{}, error) {
 	sv := h.s.sup
 	if sv.tree.state.Load() == treeEnded {
-		return ErrTreeEnded
+		return nil, ErrTreeEnded
 	}
 	done := sv.runDone.Load()
 	if done == nil || !sv.post(*done, message{kind: kind, slot: h.s, reply: reply}) {
 		if sv.tree.state.Load() == treeEnded {
-			return ErrTreeEnded
+			return nil, ErrTreeEnded
 		}
-		return ErrNotRunning
+		return nil, ErrNotRunning
 	}
-	return nil
+	return *done, nil
 }

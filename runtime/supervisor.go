@@ -212,6 +212,9 @@ func (sv *supervisor) cleanup() {
 			if m.kind == msgExit {
 				m.slot.fenced.Add(1) // an abandoned attempt's exit, just in time to be too late
 			}
+			if m.reply != nil {
+				close(m.reply) // the run is over: nothing of it runs any more
+			}
 			continue
 		default:
 		}
@@ -490,11 +493,6 @@ func (sv *supervisor) detach(s *slot, a *Attempt) {
 // failure it caused (a missed deadline).
 func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now time.Time) {
 	if sv.stopping {
-		sv.advance()
-		return
-	}
-	if s.held {
-		s.setState(StateStopped, now) // an operator stopped it while it failed
 		sv.advance()
 		return
 	}
@@ -857,6 +855,7 @@ func (sv *supervisor) killTree() {
 		}
 	}
 	close(sv.kill) // only now may the run release its attempts
+	sv.runDone.Store(nil) // orders for its children now find it not running
 	sv.mu.Unlock()
 	for _, sub := range subs {
 		sub.killTree()
