@@ -41,10 +41,16 @@ type slot struct {
 	restartNow bool  // Handle.Restart asked for a new attempt once this one stops
 	timer      *time.Timer
 	timerSeq   uint64
-	// stopDeadline unregisters the watch on the attempt's deadline.
-	stopDeadline func() bool
+	deadline   *deadline // the current attempt's, when Timeout is set
 
 	st status // guarded by sup.mu
+}
+
+// deadline is the deadline context of an attempt with a Timeout, kept by
+// the slot so that other attempts do not carry it.
+type deadline struct {
+	stop    func() bool        // unregisters the watch on the context
+	release context.CancelFunc // of the deadline context
 }
 
 // links are a slot's After relations.

@@ -330,10 +330,10 @@ func (sv *supervisor) start(s *slot) {
 	s.ready = false
 	s.stopCause, s.failStop, s.restartNow = nil, false, false
 	a := &Attempt{slot: s, gen: s.gen, number: int32(s.streak + 1), done: sv.done}
-	a.lastBeat.Store(sv.tree.clock.Load())
 	a.ctx, a.cancel = context.WithCancelCause(sv.base)
+	var release context.CancelFunc
 	if t := s.spec.Timeout; t > 0 {
-		a.ctx, a.release = context.WithDeadlineCause(a.ctx, now.Add(t), ErrAttemptTimeout)
+		a.ctx, release = context.WithDeadlineCause(a.ctx, now.Add(t), ErrAttemptTimeout)
 	}
 	restart := s.gen > 1
 	state := StateStarting
@@ -346,8 +346,8 @@ func (sv *supervisor) start(s *slot) {
 		// nothing that the abandonment could not list.
 		sv.mu.Unlock()
 		a.cancel(ErrStopped)
-		if a.release != nil {
-			a.release()
+		if release != nil {
+			release()
 		}
 		return
 	}
@@ -366,16 +366,16 @@ func (sv *supervisor) start(s *slot) {
 		// costs about as much as the restart's own bookkeeping.
 		sv.emit(Event{Kind: EventStarting, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Restarts: restarts})
 	}
-	if a.release != nil {
+	if release != nil {
 		// The context's own deadline tells the supervisor, so that the
 		// attempt always sees context.DeadlineExceeded, never a
 		// cancellation that raced it.
 		gen, done := s.gen, sv.done
-		s.stopDeadline = context.AfterFunc(a.ctx, func() {
+		s.deadline = &deadline{release: release, stop: context.AfterFunc(a.ctx, func() {
 			if context.Cause(a.ctx) == ErrAttemptTimeout {
 				sv.post(done, message{kind: msgDeadline, slot: s, gen: gen})
 			}
-		})
+		})}
 	}
 	sv.live++
 	if s.spec.Heartbeat != nil {
@@ -469,9 +469,10 @@ func (sv *supervisor) detach(s *slot, a *Attempt) {
 	s.cur.Store(nil)
 	sv.live--
 	s.disarm()
-	if s.stopDeadline != nil {
-		s.stopDeadline()
-		s.stopDeadline = nil
+	var release context.CancelFunc
+	if d := s.deadline; d != nil {
+		d.stop()
+		release, s.deadline = d.release, nil
 	}
 	if ws, ok := sv.waiters[s]; ok {
 		for _, w := range ws {
@@ -484,8 +485,8 @@ func (sv *supervisor) detach(s *slot, a *Attempt) {
 	}
 	sv.dropStaleGraces()
 	a.cancel(ErrStopped) // releases the context
-	if a.release != nil {
-		a.release()
+	if release != nil {
+		release()
 	}
 }
 
@@ -854,7 +855,7 @@ func (sv *supervisor) killTree() {
 			subs = append(subs, s.sub)
 		}
 	}
-	close(sv.kill) // only now may the run release its attempts
+	close(sv.kill)        // only now may the run release its attempts
 	sv.runDone.Store(nil) // orders for its children now find it not running
 	sv.mu.Unlock()
 	for _, sub := range subs {
