@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,11 +112,14 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 	}
 	slots := make([]slot, len(children)) // one allocation for all
 	sv.slots = make([]*slot, len(children))
+	paths := childPaths(path, children)
 	var policies policies
 	for i := range children {
 		c := &children[i]
 		s := &slots[i]
-		*s = slot{sup: sv, spec: policies.of(c, backoff), fn: c.Run, path: path + "/" + c.Name}
+		n := len(path) + 1 + len(c.Name)
+		*s = slot{sup: sv, spec: policies.of(c, backoff), fn: c.Run, path: paths[:n]}
+		paths = paths[n:]
 		if c.RestartLimit != nil {
 			s.limit = &childLimit{RestartLimit: *c.RestartLimit}
 		}
@@ -161,6 +165,24 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		}
 	}
 	return sv
+}
+
+// childPaths returns the paths of the children of the supervisor at path,
+// one after another in one string: build cuts each child's from it, so that
+// they take one allocation instead of one each.
+func childPaths(path string, children []Child) string {
+	n := 0
+	for i := range children {
+		n += len(path) + 1 + len(children[i].Name)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i := range children {
+		b.WriteString(path)
+		b.WriteByte('/')
+		b.WriteString(children[i].Name)
+	}
+	return b.String()
 }
 
 func hasHeartbeat(spec *Spec) bool {

@@ -47,7 +47,13 @@ func (v *validator) spec(path string, s *Spec) {
 	ordered := false // some child has an After list
 	for i := range s.Children {
 		c := &s.Children[i]
-		cpath := path + "/" + c.Name
+		// The child's path is built only when there is something to say:
+		// a valid child of a flat tree of 100k needs none.
+		errs := len(v.errs)
+		cpath := ""
+		if c.Supervisor != nil {
+			cpath = path + "/" + c.Name
+		}
 		switch first, seen := index[c.Name]; {
 		case c.Name == "":
 			cpath = fmt.Sprintf("%s/[%d]", path, i)
@@ -64,6 +70,13 @@ func (v *validator) spec(path string, s *Spec) {
 		}
 		ordered = ordered || len(c.After) > 0
 		v.child(cpath, c)
+		if cpath == "" {
+			for _, err := range v.errs[errs:] {
+				if e := err.(*SpecError); e.Path == "" {
+					e.Path = path + "/" + c.Name
+				}
+			}
+		}
 	}
 	if ordered {
 		v.after(path, s.Children, index)
