@@ -35,7 +35,8 @@ func TestAlikeSiblingsShareAPolicy(t *testing.T) {
 		change(&c)
 		children = append(children, c)
 	}
-	tr, err := New(Spec{Name: "t", Children: children})
+	supBackoff := &Backoff{Initial: 3 * time.Millisecond, Max: time.Second}
+	tr, err := New(Spec{Name: "t", Backoff: supBackoff, Children: children})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,9 +56,12 @@ func TestAlikeSiblingsShareAPolicy(t *testing.T) {
 			t.Errorf("slot %d: name %q, path %q, run set %v", i, s.name(), s.path, s.fn != nil)
 		}
 	}
-	ready.Timeout, backoff.Initial = time.Hour, time.Hour // the caller's, after New
+	ready.Timeout, backoff.Initial, supBackoff.Initial = time.Hour, time.Hour, time.Hour // the caller's, after New
 	if slots[0].spec.Ready.Timeout != time.Second || slots[0].spec.Backoff.Initial != time.Millisecond {
 		t.Errorf("the tree follows the caller's values changed after New: ready %v, backoff %v",
 			slots[0].spec.Ready.Timeout, slots[0].spec.Backoff.Initial)
+	}
+	if own := slots[len(slots)-1]; own.spec.Backoff.Initial != 3*time.Millisecond { // the variant without a backoff
+		t.Errorf("%s follows its supervisor's backoff changed after New: %v", own.name(), own.spec.Backoff.Initial)
 	}
 }

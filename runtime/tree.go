@@ -44,7 +44,6 @@ type Tree struct {
 // New validates spec and builds a tree from it. Every problem is reported,
 // each as a *SpecError naming the child path and the field.
 func New(spec Spec, opts ...Option) (*Tree, error) {
-	spec = spec.clone() // what the caller changes later changes nothing here
 	v := &validator{}
 	switch {
 	case spec.Name == "":
@@ -99,10 +98,13 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		Jitter: DefaultBackoffJitter, ResetAfter: DefaultBackoffReset,
 	}
 	if spec.Backoff != nil {
-		backoff = spec.Backoff
+		b := *spec.Backoff // the caller may change theirs
+		backoff = &b
 	}
-	children := spec.Children // New cloned the spec; slots keep their own copies
-	ordered := false          // some child has an After list
+	// New keeps nothing of the caller's spec: slots keep copies of what they
+	// use (see policies), and a change after New changes nothing here.
+	children := spec.Children
+	ordered := false // some child has an After list
 	for i := range children {
 		ordered = ordered || len(children[i].After) > 0
 	}
