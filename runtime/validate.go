@@ -44,6 +44,7 @@ func (v *validator) spec(path string, s *Spec) {
 		v.addf(path, "Children", "a supervisor needs at least one child")
 	}
 	index := make(map[string]int, len(s.Children))
+	named := 0       // children with a name
 	ordered := false // some child has an After list
 	for i := range s.Children {
 		c := &s.Children[i]
@@ -54,19 +55,16 @@ func (v *validator) spec(path string, s *Spec) {
 		if c.Supervisor != nil {
 			cpath = path + "/" + c.Name
 		}
-		switch first, seen := index[c.Name]; {
+		switch {
 		case c.Name == "":
 			cpath = fmt.Sprintf("%s/[%d]", path, i)
 			v.addf(cpath, "Name", "empty name")
 		case !validName(c.Name):
 			v.addf(cpath, "Name", "invalid name %q (want [a-z][a-z0-9_-]*)", c.Name)
-			if !seen {
-				index[c.Name] = i + 1
-			}
-		case seen:
-			v.addf(cpath, "Name", "duplicate name %q (also child %d)", c.Name, first-1)
-		default:
-			index[c.Name] = i + 1
+		}
+		if c.Name != "" {
+			index[c.Name] = i + 1 // the last of a duplicate name, for now
+			named++
 		}
 		ordered = ordered || len(c.After) > 0
 		v.child(cpath, c)
@@ -78,8 +76,32 @@ func (v *validator) spec(path string, s *Spec) {
 			}
 		}
 	}
+	if len(index) < named {
+		v.duplicates(path, s.Children, index)
+	}
 	if ordered {
 		v.after(path, s.Children, index)
+	}
+}
+
+// duplicates reports every valid name given to more than one child, at each
+// child after the first, and points index at the first.
+func (v *validator) duplicates(path string, children []Child, index map[string]int) {
+	first := make(map[string]int, len(children))
+	for i := range children {
+		name := children[i].Name
+		if name == "" {
+			continue
+		}
+		j, seen := first[name]
+		if !seen {
+			first[name] = i
+			index[name] = i + 1
+			continue
+		}
+		if validName(name) {
+			v.addf(path+"/"+name, "Name", "duplicate name %q (also child %d)", name, j)
+		}
 	}
 }
 
