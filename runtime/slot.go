@@ -27,20 +27,19 @@ type slot struct {
 
 	// Owned by the supervisor's goroutine.
 	gen        uint64
-	rank       int32 // position in the supervisor's start order; set by build
-	streak     int32 // restarts since the child last stayed up for ResetAfter
-	readyAt    int64 // tree clock when the current attempt became ready
-	stopCause  error // why the supervisor cancelled the current attempt
-	ready      bool  // the current attempt is ready
-	failStop   bool  // the stop is a failure: a missed deadline
-	pending    bool  // wants to start once its After list is ready
-	member     bool  // part of the group restart in progress
-	completed  bool  // ended for good after a success
-	counted    bool  // counted towards the supervisor's first readiness
-	held       bool  // stopped by Handle.Stop until Handle.Restart
-	restartNow bool  // Handle.Restart asked for a new attempt once this one stops
-	timer      *time.Timer
-	timerSeq   uint64
+	rank       int32     // position in the supervisor's start order; set by build
+	streak     int32     // restarts since the child last stayed up for ResetAfter
+	readyAt    int64     // tree clock when the current attempt became ready
+	stopCause  error     // why the supervisor cancelled the current attempt
+	ready      bool      // the current attempt is ready
+	failStop   bool      // the stop is a failure: a missed deadline
+	pending    bool      // wants to start once its After list is ready
+	member     bool      // part of the group restart in progress
+	completed  bool      // ended for good after a success
+	counted    bool      // counted towards the supervisor's first readiness
+	held       bool      // stopped by Handle.Stop until Handle.Restart
+	restartNow bool      // Handle.Restart asked for a new attempt once this one stops
+	timerSeq   uint64    // counts arms and disarms of its timer; see timers
 	deadline   *deadline // the current attempt's, when Timeout is set
 
 	st status // guarded by sup.mu
@@ -181,25 +180,6 @@ func (s *slot) fence(a *Attempt, sig Signal, reported uint32) {
 	s.fenced.Add(1)
 	if a.setFlag(reported) {
 		s.sup.tree.emit(Event{Kind: EventFenced, Path: s.path, Generation: a.gen, Attempt: int(a.number), Signal: sig})
-	}
-}
-
-// arm starts the slot's one timer; a message it posts after a later arm or
-// disarm is recognised as stale by its sequence number.
-func (s *slot) arm(kind msgKind, d time.Duration) {
-	s.disarm()
-	seq := s.timerSeq
-	done := s.sup.done
-	s.timer = time.AfterFunc(d, func() {
-		s.sup.post(done, message{kind: kind, slot: s, gen: seq})
-	})
-}
-
-func (s *slot) disarm() {
-	s.timerSeq++
-	if s.timer != nil {
-		s.timer.Stop()
-		s.timer = nil
 	}
 }
 

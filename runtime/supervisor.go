@@ -42,7 +42,7 @@ type supervisor struct {
 	queue     []*slot // children to stop one at a time, head first
 	plan      groupPlan
 	budgetT   *time.Timer
-	graces    graces
+	timers    timers
 	stamp     time.Time // the clock read for the message being handled; see now
 	isReady   bool
 	unready   int                       // children not yet ready (or done) since the run began
@@ -63,12 +63,10 @@ type msgKind uint8
 const (
 	msgExit msgKind = iota
 	msgReady
-	msgBackoff      // gen is the timer sequence
-	msgReadyTimeout // gen is the timer sequence
-	msgDeadline     // gen is the attempt's generation
-	msgStale        // gen is the attempt's generation
-	msgRestart      // from Handle.Restart
-	msgStop         // from Handle.Stop
+	msgDeadline // gen is the attempt's generation
+	msgStale    // gen is the attempt's generation
+	msgRestart  // from Handle.Restart
+	msgStop     // from Handle.Stop
 )
 
 type message struct {
@@ -119,15 +117,15 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 		}
 		sv.checkReady()
 	}
-	var budget, grace <-chan time.Time
+	var budget, timer <-chan time.Time
 	var plan <-chan time.Time
 	for !sv.stopping || sv.live > 0 {
 		sv.stamp = time.Time{}
 		if sv.budgetT != nil {
 			budget = sv.budgetT.C
 		}
-		if sv.graces.timer != nil {
-			grace = sv.graces.timer.C
+		if sv.timers.timer != nil {
+			timer = sv.timers.timer.C
 		}
 		plan = nil
 		if sv.plan.waiting && sv.plan.timer != nil {
@@ -141,8 +139,8 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 			sv.shutdown(nil)
 		case <-plan:
 			sv.finishPlan()
-		case <-grace:
-			sv.graceExpired()
+		case <-timer:
+			sv.timersDue()
 		case <-budget:
 			sv.budgetExpired()
 		case <-sv.staleWake:
@@ -226,7 +224,7 @@ func (sv *supervisor) cleanup() {
 	if sv.plan.timer != nil {
 		sv.plan.timer.Stop()
 	}
-	sv.stopGraces()
+	sv.stopTimers()
 	for _, s := range sv.slots {
 		s.disarm()
 	}
@@ -253,16 +251,6 @@ func (sv *supervisor) handle(m message) {
 		if s.stopCause == nil && !s.ready {
 			s.disarm()
 			sv.becameReady(s, sv.now())
-		}
-	case msgBackoff:
-		if m.gen == s.timerSeq {
-			s.timer = nil
-			sv.want(s)
-		}
-	case msgReadyTimeout:
-		if m.gen == s.timerSeq {
-			s.timer = nil
-			sv.requestStop(s, ErrReadyTimeout, true)
 		}
 	case msgRestart, msgStop:
 		sv.control(s, m.kind == msgRestart, m.reply)
@@ -386,7 +374,7 @@ func (sv *supervisor) start(s *slot) {
 	case !s.needsReady():
 		sv.becameReady(s, now)
 	case s.spec.Ready != nil && s.spec.Ready.Timeout > 0:
-		s.arm(msgReadyTimeout, s.spec.Ready.Timeout)
+		s.arm(timerReady, s.spec.Ready.Timeout)
 	}
 }
 
@@ -483,7 +471,7 @@ func (sv *supervisor) detach(s *slot, a *Attempt) {
 	if s.spec.Heartbeat != nil {
 		sv.tree.unwatch(a)
 	}
-	sv.dropStaleGraces()
+	sv.dropStaleTimers()
 	a.cancel(ErrStopped) // releases the context
 	if release != nil {
 		release()
@@ -530,7 +518,7 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now t
 			return
 		}
 		s.setState(StateBackoff, now)
-		s.arm(msgBackoff, d)
+		s.arm(timerBackoff, d)
 		return
 	}
 	sv.groupRestart(s, a, d)
