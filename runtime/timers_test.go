@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -54,6 +55,50 @@ func TestGracesEndEachOnTime(t *testing.T) {
 			"t/b abandoned at 2s after 1s",
 			"t/c abandoned at 4s after 3s",
 			"t/a abandoned at 5s after 5s",
+		}, got)
+		close(release)
+		require.NoError(t, stop())
+	})
+}
+
+// TestTimersOfEveryKindShareTheHeap: a backoff, a ready timeout and a grace,
+// all pending in one supervisor at once, each fire at their own time.
+func TestTimersOfEveryKindShareTheHeap(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		release := make(chan struct{})
+		var aStarts atomic.Int32
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "a", Backoff: constBackoff(3 * time.Second), Run: func(ctx context.Context, _ *runtime.Attempt) error {
+				if aStarts.Add(1) == 1 {
+					return errBoom
+				}
+				<-ctx.Done()
+				return nil
+			}},
+			{Name: "b", Run: lingering(time.Hour, release), Shutdown: 2 * time.Second},
+			{Name: "c", Ready: &runtime.Ready{Timeout: 1500 * time.Millisecond}, Restart: runtime.Temporary, Run: nop},
+		}}, runtime.WithObserver(rec.observe))
+		begin := time.Now()
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.NoError(t, tr.Handle("t/b").Stop())
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+
+		var got []string
+		for _, e := range rec.all() {
+			switch {
+			case e.Kind == runtime.EventStarting && e.Restarts > 0,
+				e.Kind == runtime.EventAbandoned,
+				e.Kind == runtime.EventExited && e.Exit == runtime.ExitTimeout:
+				got = append(got, e.Path+" "+e.Kind.String()+" at "+e.Time.Sub(begin).String())
+			}
+		}
+		assert.Equal(t, []string{
+			"t/c exited at 1.5s",
+			"t/b abandoned at 2s",
+			"t/a starting at 3s",
 		}, got)
 		close(release)
 		require.NoError(t, stop())
