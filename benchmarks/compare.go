@@ -94,22 +94,28 @@ func Compare(cfg Config, log io.Writer) (*Results, error) {
 	return res, nil
 }
 
-// span is the range of a set of figures.
-type span struct{ lo, hi float64 }
+// span is the median and range of a set of figures.
+type span struct{ med, lo, hi float64 }
 
 func spanOf(xs []float64) span {
 	if len(xs) == 0 {
 		return span{}
 	}
-	return span{slices.Min(xs), slices.Max(xs)}
+	s := slices.Sorted(slices.Values(xs))
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return span{med, s[0], s[len(s)-1]}
 }
 
+// format renders the median and, when the figures differ, the range.
 func (s span) format(unit string, digits int) string {
 	f := "%.*f"
 	if s.lo == s.hi {
-		return fmt.Sprintf(f+"%s", digits, s.lo, unit)
+		return fmt.Sprintf(f+"%s", digits, s.med, unit)
 	}
-	return fmt.Sprintf(f+"–"+f+"%s", digits, s.lo, digits, s.hi, unit)
+	return fmt.Sprintf(f+"%s ("+f+"–"+f+")", digits, s.med, unit, digits, s.lo, digits, s.hi)
 }
 
 // pairs applies f to the i-th measurement of each library: the figures of
@@ -130,12 +136,13 @@ func each[T any](xs []T, f func(T) float64) []float64 {
 	return out
 }
 
-// Write prints the results as a table: ranges over the rounds, and the ratio
-// of Arbor to suture computed round by round.
+// Write prints the results as a table: the median over the rounds with the
+// range in brackets, and the ratio of Arbor to suture computed round by
+// round. On a busy machine the ranges are wide and the medians say more.
 func (r *Results) Write(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "%d rounds; %d restarts, %d children; %s, %d CPUs\n\n", r.Rounds, r.Restarts, r.Children, goruntime.Version(), goruntime.NumCPU())
-	fmt.Fprintln(tw, "measure\tArbor\tsuture v4\tArbor ÷ suture\ttarget\t")
+	fmt.Fprintln(tw, "measure: median (range)\tArbor\tsuture v4\tArbor ÷ suture\ttarget\t")
 	rate := func(x Restarts) float64 { return x.PerSecond() / 1000 }
 	for _, row := range []struct {
 		name string
@@ -148,6 +155,15 @@ func (r *Results) Write(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", row.name,
 			spanOf(each(row.m[0], rate)).format("k", 0), spanOf(each(row.m[1], rate)).format("k", 0),
 			spanOf(pairs(row.m, func(a, s Restarts) float64 { return a.PerSecond() / s.PerSecond() })).format("×", 2), target)
+	}
+	cpu := func(x Restarts) float64 { return float64(x.CPUPerRestart()) }
+	for _, row := range []struct {
+		name string
+		m    [2][]Restarts
+	}{{"  CPU per restart, no observer", r.Restart}, {"  CPU per restart, observer", r.RestartObserved}} {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\t\n", row.name,
+			spanOf(each(row.m[0], cpu)).format(" ns", 0), spanOf(each(row.m[1], cpu)).format(" ns", 0),
+			spanOf(pairs(row.m, func(a, s Restarts) float64 { return float64(s.CPUPerRestart()) / float64(a.CPUPerRestart()) })).format("×", 2))
 	}
 	if obs := r.RestartObserved[0]; len(obs) > 0 {
 		perRestart := func(x Restarts) float64 { return float64(x.Events+x.Dropped) / float64(x.N) }

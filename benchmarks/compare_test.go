@@ -61,16 +61,18 @@ func TestCompareSmoke(t *testing.T) {
 
 func benchRestarts(b *testing.B, f func(int, bool) (Restarts, error), observe bool) {
 	const n = 200_000
-	var rate, lost float64
+	var rate, lost, cpu float64
 	for range b.N {
 		r, err := f(n, observe)
 		if err != nil {
 			b.Fatal(err)
 		}
 		rate += r.PerSecond()
+		cpu += float64(r.CPUPerRestart())
 		lost += float64(r.Dropped) / float64(n)
 	}
 	b.ReportMetric(rate/float64(b.N), "restarts/s")
+	b.ReportMetric(cpu/float64(b.N), "cpu-ns/restart")
 	if observe {
 		b.ReportMetric(lost/float64(b.N), "lost-events/restart")
 	}

@@ -16,12 +16,18 @@ import (
 type Restarts struct {
 	N       int           // restarts
 	Elapsed time.Duration // from the start of the tree to the n-th restart
+	CPU     time.Duration // the process's CPU time (user and system) meanwhile
 	Events  uint64        // events the observer received
 	Dropped uint64        // events lost because the observer fell behind (Arbor)
 }
 
 // PerSecond is the restart rate.
 func (r Restarts) PerSecond() float64 { return float64(r.N) / r.Elapsed.Seconds() }
+
+// CPUPerRestart is the CPU time the whole process spent per restart: the
+// supervisor, the attempts, the observer and the garbage collector. Unlike
+// the rate, it hardly depends on what else the machine runs.
+func (r Restarts) CPUPerRestart() time.Duration { return r.CPU / time.Duration(r.N) }
 
 // ArborRestarts restarts one failing child n times with zero backoff and no
 // restart limit. With observe, an observer counts every event it receives.
@@ -45,14 +51,14 @@ func ArborRestarts(n int, observe bool) (Restarts, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), cpuTime()
 	go func() { done <- tree.Run(ctx) }()
 	select {
 	case <-c.reached:
 	case err := <-done:
 		return Restarts{}, fmt.Errorf("arbor: Run returned early: %v", err)
 	}
-	r := Restarts{N: n, Elapsed: time.Since(t0)}
+	r := Restarts{N: n, Elapsed: time.Since(t0), CPU: cpuTime() - cpu0}
 	cancel()
 	if err := <-done; err != nil {
 		return Restarts{}, err
@@ -75,14 +81,14 @@ func SutureRestarts(n int, observe bool) (Restarts, error) {
 	sup.Add(service{name: "flaky", run: c.run})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), cpuTime()
 	done := sup.ServeBackground(ctx)
 	select {
 	case <-c.reached:
 	case err := <-done:
 		return Restarts{}, fmt.Errorf("suture: Serve returned early: %v", err)
 	}
-	r := Restarts{N: n, Elapsed: time.Since(t0)}
+	r := Restarts{N: n, Elapsed: time.Since(t0), CPU: cpuTime() - cpu0}
 	cancel()
 	<-done
 	r.Events = events.Load()

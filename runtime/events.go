@@ -180,21 +180,66 @@ type eventQueue struct {
 
 	wake    chan struct{}
 	done    chan struct{}
-	deliver func(Event)
+	deliver func(*record)
 }
 
 const (
-	blockEvents = 256 // events per block: about 35 KB
-	keptBlocks  = 4   // emptied blocks kept for reuse
+	blockEvents = 256 // events per block: 18 KB
+	keptBlocks  = 16  // emptied blocks kept for reuse: the backlog of a busy machine
 )
 
 type eventBlock struct {
-	ev   [blockEvents]Event
+	ev   [blockEvents]record
 	n    int
 	next *eventBlock
 }
 
-func newEventQueue(limit int, deliver func(Event)) *eventQueue {
+// record is an Event as it waits in the queue: about half its size, with
+// fewer pointers for the garbage collector to follow, since the queue copies
+// every event twice and keeps thousands when the observer falls behind.
+type record struct {
+	at      int64 // Time, in nanoseconds since the tree's epoch
+	path    string
+	err     error
+	gen     uint64
+	n       int64     // Delay, or Restarts
+	waiting *[]string // Waiting; nil for the other kinds
+	attempt int32
+	kind    EventKind
+	exit    ExitKind
+	signal  Signal
+}
+
+// record packs e; epoch is the tree's.
+func (e *Event) record(epoch time.Time) record {
+	r := record{at: int64(e.Time.Sub(epoch)), path: e.Path, err: e.Err, gen: e.Generation,
+		n: int64(e.Delay), attempt: int32(e.Attempt), kind: e.Kind, exit: e.Exit, signal: e.Signal}
+	if e.Kind == EventStarting {
+		r.n = int64(e.Restarts)
+	}
+	if e.Waiting != nil {
+		w := e.Waiting // on the heap only for this rare kind
+		r.waiting = &w
+	}
+	return r
+}
+
+// event unpacks r.
+func (r *record) event(epoch time.Time) Event {
+	e := Event{Kind: r.kind, Time: epoch.Add(time.Duration(r.at)), Path: r.path, Generation: r.gen,
+		Attempt: int(r.attempt), Exit: r.exit, Err: r.err, Signal: r.signal}
+	if r.kind == EventStarting {
+		e.Restarts = int(r.n)
+	} else {
+		e.Delay = time.Duration(r.n)
+	}
+	if r.waiting != nil {
+		e.Waiting = *r.waiting
+	}
+	return e
+}
+
+func newEventQueue(limit int, deliver func(*record)) *eventQueue {
 	return &eventQueue{
 		limit:   limit,
 		wake:    make(chan struct{}, 1),
@@ -203,7 +248,7 @@ func newEventQueue(limit int, deliver func(Event)) *eventQueue {
 	}
 }
 
-func (q *eventQueue) push(e Event) {
+func (q *eventQueue) push(r *record) {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -230,7 +275,7 @@ func (q *eventQueue) push(e Event) {
 		}
 		q.tail = b
 	}
-	b.ev[b.n] = e
+	b.ev[b.n] = *r
 	b.n++
 	q.n++
 	wake := q.waiting
@@ -288,8 +333,8 @@ func (q *eventQueue) loop() {
 				if !q.take() {
 					return
 				}
-				q.safeDeliver(b.ev[i])
-				b.ev[i] = Event{} // keeps no error alive
+				q.safeDeliver(&b.ev[i])
+				b.ev[i] = record{} // keeps no error alive
 			}
 			b.n = 0
 			blocks++
@@ -321,12 +366,12 @@ func (q *eventQueue) take() bool {
 
 // safeDeliver hands e over; a panic in the observer or logger is recovered,
 // so that it cannot end the process from the runtime's goroutine.
-func (q *eventQueue) safeDeliver(e Event) {
+func (q *eventQueue) safeDeliver(r *record) {
 	defer func() {
 		recover()
 		q.delivered.Add(1)
 	}()
-	q.deliver(e)
+	q.deliver(r)
 }
 
 // close stops accepting events and waits until the queued ones are

@@ -405,10 +405,12 @@ func (t *Tree) emit(e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	t.events.push(e)
+	r := e.record(t.epoch)
+	t.events.push(&r)
 }
 
-func (t *Tree) deliver(e Event) {
+func (t *Tree) deliver(r *record) {
+	e := r.event(t.epoch)
 	if l := t.opts.logger; l != nil {
 		l.LogAttrs(context.Background(), e.level(), "arbor: "+e.Kind.String(), e.attrs()...)
 	}
