@@ -181,6 +181,15 @@ func (r *Results) Write(w io.Writer) error {
 		spanOf(each(r.StartStop[0], func(x StartStop) float64 { return ms(x.Stop) })).format(" ms", 0),
 		spanOf(each(r.StartStop[1], func(x StartStop) float64 { return ms(x.Stop) })).format(" ms", 0),
 		spanOf(pairs(r.StartStop, func(a, s StartStop) float64 { return float64(a.Stop) / float64(s.Stop) })).format("×", 2))
+	for _, row := range []struct {
+		name string
+		f    func(StartStop) time.Duration
+	}{{"  CPU, start", func(x StartStop) time.Duration { return x.StartCPU }}, {"  CPU, stop", func(x StartStop) time.Duration { return x.StopCPU }}} {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\t\n", row.name,
+			spanOf(each(r.StartStop[0], func(x StartStop) float64 { return ms(row.f(x)) })).format(" ms", 0),
+			spanOf(each(r.StartStop[1], func(x StartStop) float64 { return ms(row.f(x)) })).format(" ms", 0),
+			spanOf(pairs(r.StartStop, func(a, s StartStop) float64 { return float64(row.f(a)) / float64(row.f(s)) })).format("×", 2))
+	}
 	if bare := r.Memory[Bare]; len(bare) > 0 {
 		total := func(m Memory) float64 { return m.Total() }
 		over := func(subject string) span {

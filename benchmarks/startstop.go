@@ -12,9 +12,10 @@ import (
 
 // StartStop is one start and stop of a flat tree of idle children.
 type StartStop struct {
-	N     int
-	Start time.Duration // building the tree, then running it until every child runs
-	Stop  time.Duration // cancelling it until its Run (Serve) returns
+	N                 int
+	Start             time.Duration // building the tree, then running it until every child runs
+	Stop              time.Duration // cancelling it until its Run (Serve) returns
+	StartCPU, StopCPU time.Duration // the process's CPU time in each
 }
 
 // ArborStartStop builds a flat tree of n idle children, runs it until every
@@ -28,7 +29,7 @@ func ArborStartStop(n int) (StartStop, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), cpuTime()
 	tree, err := runtime.New(runtime.Spec{Name: "bench", Children: children})
 	if err != nil {
 		return StartStop{}, err
@@ -40,12 +41,12 @@ func ArborStartStop(n int) (StartStop, error) {
 	case err := <-done:
 		return StartStop{}, fmt.Errorf("arbor: Run returned early: %v", err)
 	}
-	t1 := time.Now()
+	t1, cpu1 := time.Now(), cpuTime()
 	cancel()
 	if err := <-done; err != nil {
 		return StartStop{}, err
 	}
-	return StartStop{N: n, Start: t1.Sub(t0), Stop: time.Since(t1)}, nil
+	return StartStop{N: n, Start: t1.Sub(t0), Stop: time.Since(t1), StartCPU: cpu1 - cpu0, StopCPU: cpuTime() - cpu1}, nil
 }
 
 // SutureStartStop is ArborStartStop for suture: New, Add for each service,
@@ -58,7 +59,7 @@ func SutureStartStop(n int) (StartStop, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), cpuTime()
 	sup := suture.New("bench", suture.Spec{EventHook: func(suture.Event) {}})
 	for _, s := range services {
 		sup.Add(s)
@@ -69,8 +70,8 @@ func SutureStartStop(n int) (StartStop, error) {
 	case err := <-done:
 		return StartStop{}, fmt.Errorf("suture: Serve returned early: %v", err)
 	}
-	t1 := time.Now()
+	t1, cpu1 := time.Now(), cpuTime()
 	cancel()
 	<-done
-	return StartStop{N: n, Start: t1.Sub(t0), Stop: time.Since(t1)}, nil
+	return StartStop{N: n, Start: t1.Sub(t0), Stop: time.Since(t1), StartCPU: cpu1 - cpu0, StopCPU: cpuTime() - cpu1}, nil
 }
