@@ -201,7 +201,7 @@ func (r *Results) Write(w io.Writer) error {
 			spanOf(pairs([2][]Memory{r.Memory[Arbor], r.Memory[Suture]}, func(a, s Memory) float64 { return a.Total() / s.Total() })).format("×", 2))
 		fmt.Fprintf(tw, "  over a bare goroutine (%s)\t%s\t%s\t\t≤ 400 B\t\n",
 			spanOf(each(bare, total)).format(" B", 0), over(Arbor).format(" B", 0), over(Suture).format(" B", 0))
-		fmt.Fprintf(tw, "  heap objects per child\t%s\t%s\t\t\t\n",
+		fmt.Fprintf(tw, "  heap allocations per child\t%s\t%s\t\t\t\n",
 			spanOf(each(r.Memory[Arbor], func(m Memory) float64 { return m.Allocs })).format("", 1),
 			spanOf(each(r.Memory[Suture], func(m Memory) float64 { return m.Allocs })).format("", 1))
 	}
