@@ -26,7 +26,6 @@ type slot struct {
 	fenced atomic.Uint64
 
 	// Owned by the supervisor's goroutine.
-	gen        uint64
 	rank       int32     // position in the supervisor's start order; set by build
 	streak     int32     // restarts since the child last stayed up for ResetAfter
 	readyAt    int64     // tree clock when the current attempt became ready
@@ -80,8 +79,8 @@ type childLimit struct {
 
 // status is what snapshots read.
 type status struct {
-	since     int64 // tree clock when state began
-	gen       uint64
+	since     int64  // tree clock when state began
+	gen       uint64 // of the current or last attempt; written by the supervisor's goroutine only
 	restarts  int
 	lastErr   error
 	attempt   int32

@@ -314,16 +314,16 @@ func (sv *supervisor) depsReady(s *slot) bool {
 func (sv *supervisor) start(s *slot) {
 	now := sv.now()
 	s.pending = false
-	s.gen++
+	gen := s.st.gen + 1 // only this goroutine writes st.gen
 	s.ready = false
 	s.stopCause, s.failStop, s.restartNow = nil, false, false
-	a := &Attempt{slot: s, gen: s.gen, number: int32(s.streak + 1), done: sv.done}
+	a := &Attempt{slot: s, gen: gen, number: int32(s.streak + 1), done: sv.done}
 	a.ctx, a.cancel = context.WithCancelCause(sv.base)
 	var release context.CancelFunc
 	if t := s.spec.Timeout; t > 0 {
 		a.ctx, release = context.WithDeadlineCause(a.ctx, now.Add(t), ErrAttemptTimeout)
 	}
-	restart := s.gen > 1
+	restart := gen > 1
 	state := StateStarting
 	if !s.needsReady() {
 		state = StateRunning
@@ -341,7 +341,7 @@ func (sv *supervisor) start(s *slot) {
 	}
 	s.cur.Store(a) // under mu, so that kill sees every attempt
 	s.st.state, s.st.since = state, sv.tree.since(now)
-	s.st.gen, s.st.attempt = s.gen, a.number
+	s.st.gen, s.st.attempt = gen, a.number
 	if restart {
 		s.st.restarts++
 	}
@@ -358,7 +358,7 @@ func (sv *supervisor) start(s *slot) {
 		// The context's own deadline tells the supervisor, so that the
 		// attempt always sees context.DeadlineExceeded, never a
 		// cancellation that raced it.
-		gen, done := s.gen, sv.done
+		done := sv.done
 		s.deadline = &deadline{release: release, stop: context.AfterFunc(a.ctx, func() {
 			if context.Cause(a.ctx) == ErrAttemptTimeout {
 				sv.post(done, message{kind: msgDeadline, slot: s, gen: gen})
