@@ -59,9 +59,6 @@ func (c *checker) badDirective(cm *ast.Comment, msg string) {
 	c.badDirs = append(c.badDirs, Finding{Check: CheckDirective, Pos: cm.Pos(), Message: msg, Target: -1})
 }
 
-// directiveErrors returns the malformed directives.
-func (c *checker) directiveErrors() []Finding { return c.badDirs }
-
 // silenced reports whether a directive silences a finding: on the run
 // function (or the declaration that encloses a literal), or on the
 // function where the finding is.

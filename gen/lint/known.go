@@ -188,70 +188,39 @@ func (c *checker) labelOf(s ast.Stmt) string {
 	return c.labels[s]
 }
 
-// isDoneChan reports whether x is X.Done() of a context.
-func (c *checker) isDoneChan(x ast.Expr) bool {
+// contextCall returns X when x is X.name() and X is a context, or nil.
+func (c *checker) contextCall(x ast.Expr, name string) ast.Expr {
 	call, ok := ast.Unparen(x).(*ast.CallExpr)
-	if !ok {
-		return false
+	if !ok || len(call.Args) != 0 {
+		return nil
 	}
 	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
-	return ok && sel.Sel.Name == "Done" && isContext(c.info.TypeOf(sel.X))
+	if !ok || sel.Sel.Name != name || !isContext(c.info.TypeOf(sel.X)) {
+		return nil
+	}
+	return sel.X
 }
+
+// isDoneChan reports whether x is X.Done() of a context.
+func (c *checker) isDoneChan(x ast.Expr) bool { return c.contextCall(x, "Done") != nil }
+
+// isErrCall reports whether x is X.Err() of a context.
+func (c *checker) isErrCall(x ast.Expr) bool { return c.contextCall(x, "Err") != nil }
 
 // waitsForEnd reports whether x is <-ctx.Done() where ctx is a parameter:
 // the run function's context, or the one a caller passed down. A context
 // the function derived itself, such as one with a timeout, may end sooner.
 func (c *checker) waitsForEnd(x ast.Expr) bool {
 	u, ok := ast.Unparen(x).(*ast.UnaryExpr)
-	if !ok || u.Op != token.ARROW || !c.isDoneChan(u.X) {
+	if !ok || u.Op != token.ARROW {
 		return false
 	}
-	sel := ast.Unparen(ast.Unparen(u.X).(*ast.CallExpr).Fun).(*ast.SelectorExpr)
-	id, ok := ast.Unparen(sel.X).(*ast.Ident)
+	id, ok := ast.Unparen(c.contextCall(u.X, "Done")).(*ast.Ident)
 	if !ok {
 		return false
 	}
 	v, ok := c.info.Uses[id].(*types.Var)
-	return ok && c.isParam(v)
-}
-
-// isParam reports whether v is a parameter of a function of the package.
-func (c *checker) isParam(v *types.Var) bool {
-	if c.params == nil {
-		c.params = map[*types.Var]bool{}
-		for _, f := range c.pkg.Files {
-			ast.Inspect(f, func(n ast.Node) bool {
-				var ft *ast.FuncType
-				switch n := n.(type) {
-				case *ast.FuncDecl:
-					ft = n.Type
-				case *ast.FuncLit:
-					ft = n.Type
-				default:
-					return true
-				}
-				for _, field := range ft.Params.List {
-					for _, name := range field.Names {
-						if p, ok := c.info.Defs[name].(*types.Var); ok {
-							c.params[p] = true
-						}
-					}
-				}
-				return true
-			})
-		}
-	}
-	return c.params[v]
-}
-
-// isErrCall reports whether x is X.Err() of a context.
-func (c *checker) isErrCall(x ast.Expr) bool {
-	call, ok := ast.Unparen(x).(*ast.CallExpr)
-	if !ok {
-		return false
-	}
-	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
-	return ok && sel.Sel.Name == "Err" && len(call.Args) == 0 && isContext(c.info.TypeOf(sel.X))
+	return ok && v.Kind() == types.ParamVar
 }
 
 // isDoneRecv reports whether a select case receives from a context's

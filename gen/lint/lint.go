@@ -96,7 +96,7 @@ func Check(pkg *Package, targets []Target) []Finding {
 			}
 		}
 	}
-	out = append(out, c.directiveErrors()...)
+	out = append(out, c.badDirs...)
 	slices.SortStableFunc(out, func(a, b Finding) int {
 		return cmp.Or(cmp.Compare(a.Pos, b.Pos), cmp.Compare(a.Target, b.Target), cmp.Compare(a.Check, b.Check))
 	})
@@ -115,9 +115,8 @@ type checker struct {
 	never    map[*fnode]bool // never returns
 	uses     map[paramKey]bool
 	labels   map[ast.Stmt]string // built on first use
-	params   map[*types.Var]bool // built on first use
 	nolint   map[*ast.FuncDecl]map[string]bool
-	badDirs  []Finding
+	badDirs  []Finding // malformed directives
 }
 
 type paramKey struct {
