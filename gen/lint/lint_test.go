@@ -1,8 +1,10 @@
 package lint_test
 
 import (
+	"bytes"
 	"go/ast"
 	"go/types"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -12,11 +14,26 @@ import (
 	"github.com/arbor-go/arbor/gen/lint"
 )
 
-// testdata is a module that requires this repository, replaced by its
-// directory, so that the checks see the real runtime package.
+// testdata copies testdata, a module that requires this repository
+// (replaced by its directory, so that the checks see the real runtime),
+// to a temporary directory: the go command may complete its go.sum there
+// when the repository's requirements change, not in the source tree.
 func testdata(t testing.TB) string {
-	dir, err := filepath.Abs("testdata")
+	root, err := filepath.Abs("../..")
 	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("testdata")); err != nil {
+		t.Fatal(err)
+	}
+	mod := filepath.Join(dir, "go.mod")
+	b, err := os.ReadFile(mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte("=> ../../.."), []byte("=> "+root), 1)
+	if err := os.WriteFile(mod, b, 0o666); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("GOFLAGS", "-mod=mod")

@@ -18,8 +18,23 @@ func TestVetTool(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	// A copy of the test data module, requiring this repository by path,
+	// where the go command may complete go.sum.
+	root, err := filepath.Abs("../../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("../../testdata")); err != nil {
+		t.Fatal(err)
+	}
+	edit := exec.Command("go", "mod", "edit", "-replace", "github.com/arbor-go/arbor="+root)
+	edit.Dir = dir
+	if out, err := edit.CombinedOutput(); err != nil {
+		t.Fatalf("go mod edit: %v\n%s", err, out)
+	}
 	vet := exec.Command("go", "vet", "-vettool="+bin, "./ready")
-	vet.Dir = filepath.Join("..", "..", "testdata")
+	vet.Dir = dir
 	vet.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOSUMDB=off")
 	out, err := vet.CombinedOutput()
 	if err == nil {
