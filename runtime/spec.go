@@ -6,7 +6,12 @@ import (
 )
 
 // Defaults applied where a Spec or Child leaves a field at its zero value.
+// They are the one table of defaults: the spec decoder applies them to
+// fields a CUE spec leaves out, and the schema's documentation is tested
+// against them.
 const (
+	DefaultStrategy        = OneForOne
+	DefaultRestart         = Permanent
 	DefaultRestartMax      = 5
 	DefaultRestartWindow   = 10 * time.Second
 	DefaultBackoffInitial  = 100 * time.Millisecond
@@ -129,43 +134,4 @@ type Child struct {
 	RestartLimit *RestartLimit
 	// Backoff, when set, replaces the supervisor's backoff for this child.
 	Backoff *Backoff
-}
-
-// clone copies everything spec points to, so that a Tree never shares
-// memory with its caller.
-func (spec Spec) clone() Spec {
-	if spec.RestartLimit != nil {
-		l := *spec.RestartLimit
-		spec.RestartLimit = &l
-	}
-	if spec.Backoff != nil {
-		b := *spec.Backoff
-		spec.Backoff = &b
-	}
-	spec.Children = append([]Child(nil), spec.Children...)
-	for i := range spec.Children {
-		c := &spec.Children[i]
-		if c.Supervisor != nil {
-			sub := c.Supervisor.clone()
-			c.Supervisor = &sub
-		}
-		if c.RestartLimit != nil {
-			l := *c.RestartLimit
-			c.RestartLimit = &l
-		}
-		if c.Backoff != nil {
-			b := *c.Backoff
-			c.Backoff = &b
-		}
-		if c.Ready != nil {
-			r := *c.Ready
-			c.Ready = &r
-		}
-		if c.Heartbeat != nil {
-			h := *c.Heartbeat
-			c.Heartbeat = &h
-		}
-		c.After = append([]string(nil), c.After...)
-	}
-	return spec
 }
