@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/dave/jennifer/jen"
-	goimports "golang.org/x/tools/imports"
 
 	"github.com/arbor-go/arbor/runtime"
 	"github.com/arbor-go/arbor/schema"
@@ -37,7 +36,6 @@ type emitter struct {
 func emit(spec *schema.Spec, specs map[*schema.Node]runtime.Spec, pkgName, ownPath string, targets map[*schema.Node]*target, nm *names) ([]byte, error) {
 	e := &emitter{targets: targets, ownPath: ownPath, names: nm}
 	e.f = jen.NewFilePathName(ownPath, pkgName)
-	e.f.NoFormat = true // imports.Process formats, and groups the imports as goimports does
 	for path, imp := range nm.imports {
 		if imp.name == imp.pkgName {
 			e.f.ImportName(path, imp.name)
@@ -65,11 +63,44 @@ func emit(spec *schema.Spec, specs map[*schema.Node]runtime.Spec, pkgName, ownPa
 	if err := e.f.Render(&buf); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInternal, err)
 	}
-	src, err := goimports.Process(outputName, buf.Bytes(), &goimports.Options{FormatOnly: true, Comments: true, TabIndent: true, TabWidth: 8})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInternal, err)
+	return groupImports(buf.Bytes()), nil
+}
+
+// groupImports groups the imports of jennifer's formatted output as
+// goimports does: the standard library first, a blank line, the others.
+// Each group stays sorted, so the file stays gofmt-clean. (goimports
+// itself would format the whole file twice more: at 10,000 children, a
+// second and a half.)
+func groupImports(src []byte) []byte {
+	s := string(src)
+	start := strings.Index(s, "\nimport (\n")
+	if start < 0 {
+		return src
 	}
-	return src, nil
+	start += len("\nimport (\n")
+	end := strings.Index(s[start:], "\n)\n")
+	if end < 0 {
+		return src
+	}
+	var std, others []string
+	for _, line := range strings.Split(s[start:start+end], "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		path, err := strconv.Unquote(fields[len(fields)-1])
+		if first, _, _ := strings.Cut(path, "/"); err == nil && !strings.Contains(first, ".") {
+			std = append(std, line)
+		} else {
+			others = append(others, line)
+		}
+	}
+	block := strings.Join(std, "\n")
+	if len(std) > 0 && len(others) > 0 {
+		block += "\n\n"
+	}
+	block += strings.Join(others, "\n")
+	return []byte(s[:start] + block + s[start+end:])
 }
 
 func (e *emitter) rt(id string) *jen.Statement { return jen.Qual(runtimePath, id) }
