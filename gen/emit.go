@@ -196,7 +196,7 @@ func (e *emitter) specFuncs(n *schema.Node, spec runtime.Spec, what string) {
 		result = jen.Op("*").Add(result)
 	}
 	body = append(body, jen.Return(lit.ValuesFunc(func(g *jen.Group) {
-		e.fields(g, reflect.ValueOf(spec), func(field string, v reflect.Value) (jen.Code, bool) {
+		e.fields(g, reflect.ValueOf(spec), func(field string) (jen.Code, bool) {
 			if field != "Children" {
 				return nil, false
 			}
@@ -238,7 +238,7 @@ func (e *emitter) specFuncs(n *schema.Node, spec runtime.Spec, what string) {
 // type.
 func (e *emitter) child(n *schema.Node, c runtime.Child) *jen.Statement {
 	return jen.ValuesFunc(func(g *jen.Group) {
-		e.fields(g, reflect.ValueOf(c), func(field string, v reflect.Value) (jen.Code, bool) {
+		e.fields(g, reflect.ValueOf(c), func(field string) (jen.Code, bool) {
 			switch field {
 			case "Run":
 				return e.run(n), true
@@ -255,14 +255,14 @@ func (e *emitter) child(n *schema.Node, c runtime.Child) *jen.Statement {
 // in declaration order; special renders the fields it knows. Every field
 // the runtime.Spec holds is rendered, so that the code builds the value
 // that was validated.
-func (e *emitter) fields(g *jen.Group, v reflect.Value, special func(field string, v reflect.Value) (jen.Code, bool)) {
+func (e *emitter) fields(g *jen.Group, v reflect.Value, special func(field string) (jen.Code, bool)) {
 	for i := range v.NumField() {
 		fv := v.Field(i)
 		if fv.IsZero() {
 			continue
 		}
 		name := v.Type().Field(i).Name
-		code, ok := special(name, fv)
+		code, ok := special(name)
 		if !ok {
 			code = e.value(fv)
 		}
