@@ -44,6 +44,8 @@ func documented() map[string]string {
 		"#Child.after":             "[]",
 		"#Child.significant":       strconv.FormatBool(d.significant),
 		"#Worker.shutdown":         specDuration(d.workerShutdown),
+		"#Worker.restartLimit":     "absent; on a pool " + limit,
+		"#Pool.max":                "0",
 		"#RestartLimit.max":        strconv.Itoa(d.limit.Max),
 		"#RestartLimit.window":     specDuration(d.limit.Window),
 		"#Backoff.initial":         specDuration(d.backoff.Initial),
