@@ -526,7 +526,7 @@ func closest(s string, names []string) string {
 	best, bestD := "", 3
 	for _, n := range names {
 		d := distance(strings.ToLower(s), strings.ToLower(n))
-		if d < bestD && d <= len(n)/3+1 {
+		if d < bestD && d <= max(1, (len(n)+1)/3) {
 			best, bestD = n, d
 		}
 	}
