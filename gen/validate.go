@@ -126,7 +126,7 @@ func fieldPos(n *schema.Node, field string) (schema.Pos, bool) {
 	root, _, _ := strings.Cut(field, ".")
 	var pos schema.Pos
 	switch root {
-	case "Name", "Children", "Supervisor", "Pool":
+	case "Name", "Children", "Supervisor":
 		pos = n.Pos
 	case "Run":
 		pos = n.RunPos
