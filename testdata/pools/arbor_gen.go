@@ -267,41 +267,41 @@ func serverSpec() runtime.Spec {
 			},
 			{
 				Name:         "conns",
+				Pool:         &runtime.PoolSpec{Max: 2},
 				Restart:      runtime.Temporary,
 				Shutdown:     5 * time.Second,
 				Heartbeat:    &runtime.Heartbeat{Timeout: time.Second},
 				After:        []string{"listener"},
 				RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
-				Pool:         &runtime.PoolSpec{Max: 2},
 			},
 			{
 				Name:         "jobs",
+				Pool:         &runtime.PoolSpec{Max: 0},
 				Restart:      runtime.Transient,
 				Shutdown:     5 * time.Second,
 				RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
-				Pool:         &runtime.PoolSpec{Max: 0},
 			},
 			{
 				Name:         "counters",
+				Pool:         &runtime.PoolSpec{Max: 0},
 				Restart:      runtime.Temporary,
 				Shutdown:     5 * time.Second,
 				RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
-				Pool:         &runtime.PoolSpec{Max: 0},
 			},
 			{
 				Name:         "tasks",
+				Pool:         &runtime.PoolSpec{Max: 10},
 				Restart:      runtime.Temporary,
 				Shutdown:     5 * time.Second,
 				After:        []string{"conns"},
 				RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
-				Pool:         &runtime.PoolSpec{Max: 10},
 			},
 			{
 				Name:         "batches",
+				Pool:         &runtime.PoolSpec{Max: 0},
 				Restart:      runtime.Temporary,
 				Shutdown:     5 * time.Second,
 				RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
-				Pool:         &runtime.PoolSpec{Max: 0},
 			},
 			{
 				Name:       "tenants",
@@ -328,10 +328,10 @@ func serverTenantsSpec() *runtime.Spec {
 		Children: []runtime.Child{
 			{
 				Name:         "shards",
+				Pool:         &runtime.PoolSpec{Max: 4},
 				Restart:      runtime.Temporary,
 				Shutdown:     5 * time.Second,
 				RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
-				Pool:         &runtime.PoolSpec{Max: 4},
 			},
 		},
 	}

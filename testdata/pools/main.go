@@ -74,15 +74,18 @@ func Batch(ctx context.Context, a *runtime.Attempt, items map[string][]int) erro
 // Shard is a value receiver in a nested supervisor.
 type Shard struct{ Region string }
 
-// Run reports the shard.
+// Run reports the shard, and serves it until cancelled.
 func (s Shard) Run(ctx context.Context, n int) error {
 	out <- fmt.Sprintf("shard %s-%d", s.Region, n)
+	<-ctx.Done()
 	return nil
 }
 
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	srv := NewServer(&Handler{Prefix: "> "}, Shard{Region: "eu"})
+	_, err := srv.Jobs().Start(Job{Name: "early"})
+	fmt.Println("before Run:", errors.Is(err, runtime.ErrNotRunning))
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	<-srv.Tree().Ready()
@@ -102,7 +105,7 @@ func main() {
 		fmt.Printf("conn %d (%t): %s", i, strings.HasPrefix(h.Path(), "server/conns/"), reply)
 	}
 	_, server := stdnet.Pipe()
-	_, err := srv.Conns().Start(server)
+	_, err = srv.Conns().Start(server)
 	fmt.Println("third conn is refused:", errors.Is(err, runtime.ErrPoolFull), "live:", srv.Conns().Pool().Len())
 
 	// Named instances.
@@ -118,8 +121,11 @@ func main() {
 	fmt.Println(<-out)
 	srv.Batches().Start(map[string][]int{"a": {1, 2}})
 	fmt.Println(<-out)
-	srv.Tenants().Shards().StartNamed("s1", 1)
-	fmt.Println(<-out)
+	shards := srv.Tenants().Shards()
+	h, _ := shards.StartNamed("s1", 1)
+	fmt.Println(<-out, "at", h.Path())
+	_, err = shards.StartNamed("s1", 2)
+	fmt.Println("s1 again:", errors.Is(err, runtime.ErrNameTaken), "live:", shards.Pool().Len())
 
 	cancel()
 	fmt.Println("run:", <-done)
