@@ -23,6 +23,14 @@ var net = "net"
 // out carries what the instances report, so that main prints it in order.
 var out = make(chan string, 16)
 
+// report sends s to main, unless the instance is cancelled first.
+func report(ctx context.Context, s string) {
+	select {
+	case out <- s:
+	case <-ctx.Done():
+	}
+}
+
 // Listen is the static child the pool of connections waits for.
 func Listen(ctx context.Context, a *runtime.Attempt) error {
 	a.Ready()
@@ -51,7 +59,7 @@ type Job struct{ Name string }
 
 // RunJob reports the job.
 func RunJob(ctx context.Context, j Job) error {
-	out <- "job " + j.Name
+	report(ctx, "job "+j.Name)
 	return nil
 }
 
@@ -61,13 +69,13 @@ type Counter struct{ N int }
 // Count counts.
 func Count(ctx context.Context, c *Counter) error {
 	c.N++
-	out <- fmt.Sprint("counted ", c.N)
+	report(ctx, fmt.Sprint("counted ", c.N))
 	return nil
 }
 
 // Batch takes a composite argument.
 func Batch(ctx context.Context, a *runtime.Attempt, items map[string][]int) error {
-	out <- fmt.Sprint("batch ", items)
+	report(ctx, fmt.Sprint("batch ", items))
 	return nil
 }
 
@@ -76,7 +84,7 @@ type Shard struct{ Region string }
 
 // Run reports the shard, and serves it until cancelled.
 func (s Shard) Run(ctx context.Context, n int) error {
-	out <- fmt.Sprintf("shard %s-%d", s.Region, n)
+	report(ctx, fmt.Sprintf("shard %s-%d", s.Region, n))
 	<-ctx.Done()
 	return nil
 }

@@ -15,6 +15,9 @@ type Task struct {
 
 // Do reports the task done.
 func Do(ctx context.Context, t Task) error {
-	t.Out <- fmt.Sprintf("task %d: done", t.ID)
+	select {
+	case t.Out <- fmt.Sprintf("task %d: done", t.ID):
+	case <-ctx.Done():
+	}
 	return nil
 }
