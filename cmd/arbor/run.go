@@ -415,4 +415,3 @@ func (c *cli) schema(flags *flag.FlagSet) int {
 	io.WriteString(c.stdout, schema.Source())
 	return exitOK
 }
-
