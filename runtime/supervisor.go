@@ -142,6 +142,7 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 		select {
 		case m := <-sv.inbox:
 			sv.handle(m)
+			sv.drain()
 		case <-ctxDone:
 			ctxDone = nil
 			sv.shutdown(nil)
@@ -165,6 +166,28 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 		}
 	}
 	return sv.result
+}
+
+// drainBatch bounds how many messages drain takes without a look at the
+// run's other channels.
+const drainBatch = 64
+
+// drain handles the messages already waiting in the inbox, each at the cost
+// of a channel receive rather than of the run loop's select: a crash loop or
+// a burst of Pool.Start queues many.
+func (sv *supervisor) drain() {
+	for range drainBatch {
+		if sv.stopping && sv.live == 0 {
+			return // the run is over: its loop must see it
+		}
+		select {
+		case m := <-sv.inbox:
+			sv.stamp = time.Time{}
+			sv.handle(m)
+		default:
+			return
+		}
+	}
 }
 
 // reset prepares a run. A restarted supervisor starts every child from its
