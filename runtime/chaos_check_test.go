@@ -54,7 +54,9 @@ const (
 // violate records a definite violation of invariant.
 func (c *chaos) violate(invariant, format string, args ...any) {
 	c.vmu.Lock()
-	c.violations[invariant] = append(c.violations[invariant], fmt.Sprintf(format, args...))
+	if c.violated[invariant]++; len(c.violations[invariant]) < 10 {
+		c.violations[invariant] = append(c.violations[invariant], fmt.Sprintf(format, args...))
+	}
 	c.vmu.Unlock()
 }
 
@@ -272,6 +274,7 @@ func (c *chaos) onStarting(s *chaosSlot, e runtime.Event) {
 	}
 	if sv := s.nested; sv != nil { // a new run: a new window, for it and its children
 		sv.run = supRun{started: e.Time}
+		sv.lastStart.Store(c.since(e.Time))
 		for _, ch := range sv.children {
 			ch.window = nil
 		}
@@ -429,6 +432,34 @@ func (c *chaos) checkHealth() {
 	}
 }
 
+// chaosOrderLag is how long a supervisor may take to act on an order.
+const chaosOrderLag = 2 * time.Second
+
+// checkHeld checks that a child stopped by an order stays stopped until an
+// order restarts it: no attempt of it runs with a live context well after the
+// order, unless a supervisor above it has started a new run since (which
+// starts every child from its spec).
+func (c *chaos) checkHeld() {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range c.live {
+		at, ok := c.held[r.slot.id]
+		if !ok || now.Sub(at) < chaosOrderLag || r.ctx.Err() != nil {
+			continue
+		}
+		restarted := false
+		for sv := r.slot.sup; sv.slot != nil; sv = sv.parent {
+			restarted = restarted || c.at(sv.lastStart.Load()).After(at)
+		}
+		if !restarted {
+			c.violate("stop holds", "%s generation %d runs %v after an order stopped it",
+				r.slot.path, r.key.gen, now.Sub(at).Round(time.Millisecond))
+			delete(c.held, r.slot.id) // once is enough
+		}
+	}
+}
+
 // afterRun checks the shutdown guarantee the moment Run has returned, then
 // waits for the abandoned attempts to end.
 func (c *chaos) afterRun() {
@@ -538,13 +569,12 @@ func (c *chaos) finish(d time.Duration) {
 	}
 	sort.Strings(invariants)
 	for _, inv := range invariants {
-		list := c.violations[inv]
-		shown := list[:min(len(list), 10)]
+		shown, n := c.violations[inv], c.violated[inv]
 		more := ""
-		if len(list) > len(shown) {
-			more = fmt.Sprintf("\n\t... and %d more", len(list)-len(shown))
+		if n > len(shown) {
+			more = fmt.Sprintf("\n\t... and %d more", n-len(shown))
 		}
-		c.t.Errorf("seed %d: invariant %q violated %d times:\n\t%s%s", c.seed, inv, len(list), strings.Join(shown, "\n\t"), more)
+		c.t.Errorf("seed %d: invariant %q violated %d times:\n\t%s%s", c.seed, inv, n, strings.Join(shown, "\n\t"), more)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/arbor-go/arbor/runtime"
@@ -26,8 +27,9 @@ type chaosSup struct {
 	budget   time.Duration
 	children []*chaosSlot // declaration order
 
-	run    supRun // the run in progress, as the event stream shows it; owned by the observer
-	recent eventRing
+	run       supRun       // the run in progress, as the event stream shows it; owned by the observer
+	recent    eventRing    // owned by the observer
+	lastStart atomic.Int64 // its attempt's latest Starting event, as chaos.since
 }
 
 // eventRing keeps a supervisor's latest events, and its children's, to
