@@ -67,8 +67,8 @@ type chaos struct {
 	t     *testing.T
 	seed  uint64
 	epoch time.Time
-	ct   *chaosTree
-	tree *runtime.Tree
+	ct    *chaosTree
+	tree  *runtime.Tree
 
 	calm   chan struct{} // closed when faults stop, before the final shutdown
 	calmed atomic.Bool
@@ -107,11 +107,11 @@ type attemptKey struct {
 // attemptRec is what a run function records of its attempt. Fields other
 // than abandoned are written by the attempt's goroutine before it returns.
 type attemptRec struct {
-	key       attemptKey
-	slot      *chaosSlot
-	a         *runtime.Attempt
-	ctx       context.Context
-	readyAt   atomic.Int64 // when it first called Ready, as chaos.since; read by the observer
+	key     attemptKey
+	slot    *chaosSlot
+	a       *runtime.Attempt
+	ctx     context.Context
+	readyAt atomic.Int64 // when it first called Ready, as chaos.since; read by the observer
 
 	firstBeat, lastBeat time.Time
 	maxGap              time.Duration // longest time between two beats
