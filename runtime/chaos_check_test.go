@@ -490,12 +490,18 @@ func (c *chaos) afterRun() {
 		}
 	}
 
-	// Abandoned attempts end within their linger; those of an abandoned
-	// supervisor once it has stopped them within its own budget.
-	wait := 2 * time.Second
+	// Abandoned attempts end within their linger (under a second); those of
+	// an abandoned supervisor once it has stopped them within its budget,
+	// and its own abandoned supervisors within theirs.
+	var wait time.Duration
 	for _, sv := range c.ct.sups {
-		wait += sv.budget
+		var chain time.Duration
+		for x := sv; x != nil; x = x.parent {
+			chain += x.budget
+		}
+		wait = max(wait, chain)
 	}
+	wait += 2 * time.Second
 	deadline := time.Now().Add(wait)
 	for {
 		c.mu.Lock()

@@ -468,11 +468,11 @@ func (c *chaos) operate(stop <-chan struct{}) {
 		case <-order.C:
 			order.Reset(time.Duration(r.ExpFloat64() * float64(10*time.Millisecond)))
 			var i int
-			restart := true
+			restart, release := true, false
 			switch x := r.IntN(100); {
 			case x < 8 && len(held) > 0: // a hold lasts about five seconds
 				k := r.IntN(len(held))
-				i = held[k]
+				i, release = held[k], true
 				held = append(held[:k], held[k+1:]...)
 			case x < 70 || len(held) >= 40:
 				i = r.IntN(len(handles))
@@ -502,6 +502,9 @@ func (c *chaos) operate(stop <-chan struct{}) {
 				c.stats.ordersOK.Add(1)
 			case errors.Is(err, runtime.ErrNotRunning):
 				c.stats.ordersNotRun.Add(1) // its supervisor is restarting
+				if release {
+					held = append(held, i) // try again later
+				}
 			default:
 				c.violate("orders", "%s: order returned %v; want nil or ErrNotRunning", c.ct.slots[i].path, err)
 			}
@@ -570,10 +573,20 @@ func (s *chaosStats) log(c *chaos, d time.Duration) {
 	}
 	c.t.Logf("in %v: attempts %s, restarts %s, events %s (dropped %d)", d.Round(time.Millisecond),
 		per(s.starts.Load()), per(ev(runtime.EventRestarted)), per(all), c.tree.Snapshot().DroppedEvents)
-	c.t.Logf("faults:%s; lingered %d, abandoned %d, fenced %d, overlaps %d, gave up %d",
-		faults, s.lingered.Load(), ev(runtime.EventAbandoned), ev(runtime.EventFenced), s.overlaps.Load(), ev(runtime.EventGaveUp))
+	c.t.Logf("faults:%s; stale %d, not ready in time %d, lingered %d, abandoned %d, fenced %d, overlaps %d, gave up %d",
+		faults, s.staleCancels.Load(), s.readyLates.Load(), s.lingered.Load(), ev(runtime.EventAbandoned), ev(runtime.EventFenced),
+		s.overlaps.Load(), ev(runtime.EventGaveUp))
 	c.t.Logf("orders %s (ErrNotRunning %d), snapshots %s, health reads %d",
 		per(s.ordersOK.Load()+s.ordersNotRun.Load()), s.ordersNotRun.Load(), per(s.snapshots.Load()), s.healthReads.Load())
+	states := map[string]int{}
+	for _, st := range c.tree.Snapshot().Children {
+		kind := "worker"
+		if st.Supervisor {
+			kind = "supervisor"
+		}
+		states[kind+" "+st.State.String()]++
+	}
+	c.t.Logf("states at the end: %v", states)
 	if n := len(c.samples); n > 0 {
 		first, last := c.samples[0], c.samples[n-1]
 		c.t.Logf("samples: %d; goroutines %d→%d (run functions %d→%d), heap %.1f→%.1f MB",

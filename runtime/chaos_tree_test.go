@@ -129,7 +129,7 @@ func (ct *chaosTree) drawChildren(r *rand.Rand, sv *chaosSup, run func(*chaosSlo
 		}
 	default:
 		life = 1500 * time.Millisecond
-		workers = 70 + r.IntN(41)
+		workers = 80 + r.IntN(41)
 		if sv.strategy != runtime.OneForOne {
 			workers = 6 + r.IntN(13) // a group restart stops them all, one at a time
 		}
