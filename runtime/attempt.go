@@ -17,13 +17,18 @@ type Attempt struct {
 	release context.CancelFunc // of the deadline context, when Timeout is set
 	done    <-chan struct{}    // closed when the supervisor run that started it ends
 
-	lastBeat  atomic.Int64
-	staleAt   int64 // how long without a beat makes it stale; set by the watchdog
-	logger    atomic.Pointer[slog.Logger]
-	number    int32
-	wdIndex   int32 // position in the watchdog's list; guarded by its mutex
-	flags     atomic.Uint32
-	staleSent bool // guarded by the watchdog's mutex
+	lastBeat atomic.Int64
+	stopAt   atomic.Int64 // 1 + tree clock when its supervisor cancelled it; 0 before
+	staleAt  int64        // its heartbeat timeout; set by the watchdog
+
+	// Guarded by the watchdog's mutex.
+	seenBeat   int64 // lastBeat at the previous scan
+	beatBefore int64 // when the clock moved past seenBeat: the last beat was before; 0 if unknown
+	logger     atomic.Pointer[slog.Logger]
+	number     int32
+	wdIndex    int32 // position in the watchdog's list; guarded by its mutex
+	flags      atomic.Uint32
+	staleSent  bool // guarded by the watchdog's mutex
 }
 
 // Attempt flags: each is set once.
@@ -31,6 +36,8 @@ const (
 	flagReady       uint32 = 1 << iota // Ready was called while current
 	flagReadyFenced                    // a fenced Ready was reported
 	flagBeatFenced                     // a fenced Beat was reported
+	flagAbandoned                      // listed in the shutdown report
+	flagReturned                       // the run function returned
 )
 
 // setFlag sets f and reports whether this call set it.

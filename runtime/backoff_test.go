@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"math"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -123,4 +124,35 @@ func TestChildBackoffOverride(t *testing.T) {
 		assert.EqualValues(t, 2, starts.Load())
 		assert.Equal(t, time.Second, rec.of(runtime.EventRestartScheduled)[0].Delay)
 	})
+}
+
+// TestHugeBackoffDoesNotOverflow: a Max near the longest Duration, spread
+// by jitter, must not wrap to a negative delay and restart at once.
+func TestHugeBackoffDoesNotOverflow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		var starts atomic.Int32
+		tr := mustNew(t, runtime.Spec{Name: "t",
+			Backoff: &runtime.Backoff{Initial: math.MaxInt64 / 2, Max: math.MaxInt64, Multiplier: 4, Jitter: 1},
+			Children: []runtime.Child{{Name: "a", Run: func(ctx context.Context, a *runtime.Attempt) error {
+				starts.Add(1)
+				return errBoom
+			}}}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		for range 20 {
+			time.Sleep(time.Hour)
+			synctest.Wait()
+		}
+		assert.EqualValues(t, 1, starts.Load(), "the restart waits, at most for ever")
+		for _, e := range rec.of(runtime.EventRestartScheduled) {
+			assert.GreaterOrEqual(t, e.Delay, time.Duration(0))
+		}
+		require.NoError(t, stop())
+	})
+	for n := 1; n < 100; n++ {
+		for range 20 {
+			d := runtime.Delay(&runtime.Backoff{Initial: time.Hour, Max: math.MaxInt64, Multiplier: 10, Jitter: 1}, n)
+			require.GreaterOrEqual(t, d, time.Duration(0), "restart %d", n)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"context"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -113,5 +114,179 @@ func TestHandleOnStoppedNestedSupervisor(t *testing.T) {
 		synctest.Wait()
 		assert.ErrorIs(t, tr.Handle("t/n/x").Restart(), runtime.ErrNotRunning)
 		require.NoError(t, stop())
+	})
+}
+
+// TestStopDuringGroupRestartHolds: OTP's terminate_child cancels a pending
+// restart; a child stopped during a group restart stays stopped.
+func TestStopDuringGroupRestartHolds(t *testing.T) {
+	for _, strategy := range []runtime.Strategy{runtime.OneForAll, runtime.RestForOne} {
+		t.Run(string(strategy), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				fail := make(chan struct{})
+				tr := mustNew(t, runtime.Spec{Name: "t", Strategy: strategy, Backoff: constBackoff(time.Second), Children: []runtime.Child{
+					{Name: "a", Run: failing(fail)},
+					{Name: "b", Run: nop},
+					{Name: "c", Run: nop},
+				}})
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				close(fail)
+				synctest.Wait()
+				require.Equal(t, runtime.StateBackoff, tr.Handle("t/b").State())
+				require.NoError(t, tr.Handle("t/b").Stop())
+				synctest.Wait()
+				time.Sleep(time.Minute)
+				synctest.Wait()
+				assert.Equal(t, runtime.StateStopped, tr.Handle("t/b").State(), "the group restart did not bring it back")
+				assert.Equal(t, uint64(1), tr.Handle("t/b").Status().Generation)
+				assert.Equal(t, runtime.StateRunning, tr.Handle("t/a").State())
+				assert.Equal(t, runtime.StateRunning, tr.Handle("t/c").State())
+				require.NoError(t, tr.Handle("t/b").Restart())
+				synctest.Wait()
+				assert.Equal(t, runtime.StateRunning, tr.Handle("t/b").State())
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
+
+// TestRestartOrderWaitsForGroup: a child an operator is restarting when a
+// sibling fails under one_for_all starts again only with the group, after
+// every member has returned.
+func TestRestartOrderWaitsForGroup(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		fail := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "x", Run: lingering(time.Second, nil)},
+			{Name: "y", Run: failing(fail)},
+			{Name: "z", Run: lingering(2*time.Second, nil)},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.NoError(t, tr.Handle("t/x").Restart())
+		synctest.Wait()
+		close(fail)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, []string{
+			"x starting", "y starting", "z starting",
+			"y exited", "x stopped", "z stopped", // y at once, x at 1s, z at 2s
+			"x starting", "y starting", "z starting",
+		}, rec.trace(lifecycle...), "x waits for z")
+		require.NoError(t, stop())
+	})
+}
+
+// TestOrderDuringFaultStop: an order given while a child is being stopped
+// for missing a deadline takes over: Restart starts it at once without
+// counting a failure, Stop leaves it stopped.
+func TestOrderDuringFaultStop(t *testing.T) {
+	for _, restart := range []bool{true, false} {
+		name := map[bool]string{true: "restart", false: "stop"}[restart]
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tr := mustNew(t, runtime.Spec{Name: "t", Backoff: constBackoff(time.Hour),
+					RestartLimit: &runtime.RestartLimit{Max: 0, Window: time.Hour}, // a failure gives up
+					Children: []runtime.Child{
+						{Name: "a", Timeout: time.Second, Run: lingering(500*time.Millisecond, nil)},
+					}})
+				stop, done := start(t, tr)
+				time.Sleep(1100 * time.Millisecond)
+				synctest.Wait()
+				h := tr.Handle("t/a")
+				require.Equal(t, runtime.StateStopping, h.State(), "missed its deadline, lingering")
+				if restart {
+					require.NoError(t, h.Restart())
+				} else {
+					require.NoError(t, h.Stop())
+				}
+				time.Sleep(time.Second)
+				synctest.Wait()
+				select {
+				case err := <-done:
+					t.Fatalf("the order's stop counted as a failure: %v", err)
+				default:
+				}
+				st := h.Status()
+				if restart {
+					assert.Equal(t, runtime.StateRunning, st.State)
+					assert.Equal(t, uint64(2), st.Generation, "at once, not after the hour of backoff")
+				} else {
+					assert.Equal(t, runtime.StateStopped, st.State)
+					assert.Equal(t, uint64(1), st.Generation)
+				}
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
+
+// TestRestartedSupervisorStartsEveryChild: a nested supervisor restarted
+// after an operator stopped one of its children starts that child again,
+// becomes ready, and lets its dependents start.
+func TestRestartedSupervisorStartsEveryChild(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "n", Supervisor: &runtime.Spec{Children: []runtime.Child{
+				{Name: "g", Run: nop}, {Name: "h", Run: nop},
+			}}},
+			{Name: "d", Run: nop, After: []string{"n"}},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.NoError(t, tr.Handle("t/n/g").Stop())
+		synctest.Wait()
+		require.Equal(t, runtime.StateStopped, tr.Handle("t/n/g").State())
+		require.NoError(t, tr.Handle("t/d").Stop())
+		require.NoError(t, tr.Handle("t/n").Restart())
+		require.NoError(t, tr.Handle("t/d").Restart())
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, tr.Handle("t/n/g").State(), "started from the spec")
+		assert.Equal(t, runtime.StateRunning, tr.Handle("t/n").State(), "ready, not starting forever")
+		assert.Equal(t, runtime.StateRunning, tr.Handle("t/d").State())
+		assert.Equal(t, runtime.HealthReady, tr.Health().State)
+		require.NoError(t, stop())
+	})
+}
+
+// TestStopAndWait: the synchronous stop returns once the attempt has
+// returned, or has been abandoned after its grace.
+func TestStopAndWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "slow", Run: lingering(2*time.Second, nil)},
+			{Name: "stuck", Run: lingering(time.Hour, release), Shutdown: time.Second},
+			{Name: "quick", Run: nop},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		ctx := context.Background()
+
+		begin := time.Now()
+		require.NoError(t, tr.Handle("t/slow").StopAndWait(ctx))
+		assert.Equal(t, 2*time.Second, time.Since(begin), "until it returned")
+		assert.Equal(t, runtime.StateStopped, tr.Handle("t/slow").State())
+
+		begin = time.Now()
+		require.NoError(t, tr.Handle("t/stuck").StopAndWait(ctx))
+		assert.Equal(t, time.Second, time.Since(begin), "until it was abandoned")
+		assert.Len(t, tr.ShutdownReport().Abandoned, 1)
+
+		require.NoError(t, tr.Handle("t/slow").StopAndWait(ctx), "already stopped: at once")
+
+		short, cancel := context.WithTimeout(ctx, time.Millisecond)
+		defer cancel()
+		require.NoError(t, tr.Handle("t/slow").Restart())
+		synctest.Wait()
+		assert.ErrorIs(t, tr.Handle("t/slow").StopAndWait(short), context.DeadlineExceeded)
+
+		require.NoError(t, tr.Handle("t/quick").StopAndWait(ctx))
+		assert.Equal(t, runtime.StateStopped, tr.Handle("t/quick").State())
+		require.NoError(t, stop())
+		assert.ErrorIs(t, tr.Handle("t/quick").StopAndWait(ctx), runtime.ErrTreeEnded)
+		close(release)
 	})
 }

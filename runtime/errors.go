@@ -65,7 +65,7 @@ type PanicError struct {
 }
 
 // Error returns "panic: " and the panic value.
-func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+func (e *PanicError) Error() string { return "panic: " + valueText(e.Value) }
 
 // Unwrap returns ErrPanic and, when the panic value is an error, that error.
 func (e *PanicError) Unwrap() []error {
@@ -86,7 +86,7 @@ type ChildError struct {
 
 // Error names the child, its generation and attempt, the exit and the error.
 func (e *ChildError) Error() string {
-	return fmt.Sprintf("%s (generation %d, attempt %d): %s: %v", e.Path, e.Generation, e.Attempt, e.Exit, e.Err)
+	return fmt.Sprintf("%s (generation %d, attempt %d): %s: %s", e.Path, e.Generation, e.Attempt, e.Exit, errText(e.Err))
 }
 
 // Unwrap returns the child's error.
@@ -104,8 +104,18 @@ type GiveUpError struct {
 
 // Error names the supervisor, its limit and the last failure.
 func (e *GiveUpError) Error() string {
-	return fmt.Sprintf("arbor: %s gave up: restart limit (%d in %v) exceeded; last failure: %v", e.Supervisor, e.Max, e.Window, e.Err)
+	return fmt.Sprintf("arbor: %s gave up: restart limit (%d in %v) exceeded; last failure: %s", e.Supervisor, e.Max, e.Window, errText(e.Err))
 }
 
 // Unwrap returns ErrRestartLimit and the last failure.
 func (e *GiveUpError) Unwrap() []error { return []error{ErrRestartLimit, e.Err} }
+
+// stopError is what an attempt stopped by its supervisor for a fault
+// returned, after the supervisor's reason: errors.Join's shape, with the
+// user's error rendered safely.
+type stopError struct {
+	cause, returned error
+}
+
+func (e *stopError) Error() string   { return errText(e.cause) + "\n" + errText(e.returned) }
+func (e *stopError) Unwrap() []error { return []error{e.cause, e.returned} }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -134,7 +135,7 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, " for=%s", strings.Join(e.Waiting, ","))
 	}
 	if e.Err != nil {
-		fmt.Fprintf(&b, " err=%q", e.Err.Error())
+		fmt.Fprintf(&b, " err=%q", errText(e.Err))
 	}
 	return b.String()
 }
@@ -143,6 +144,13 @@ func (e Event) String() string {
 // ones are dropped.
 const DefaultEventBuffer = 1024
 
+// DeliveryMargin is how long past the root's shutdown budget Run waits for
+// the observer and logger to take the events still queued. Run also stops
+// waiting once they have taken none for this long: a blocked observer
+// costs a stop no more than that. Events not delivered by then are counted
+// in Snapshot.DroppedEvents.
+const DeliveryMargin = 100 * time.Millisecond
+
 // eventQueue hands events from supervisors to the observer's goroutine. Push
 // never blocks: when the buffer is full the event is dropped and counted.
 type eventQueue struct {
@@ -150,7 +158,15 @@ type eventQueue struct {
 	buf     []Event // ring
 	head, n int
 	dropped uint64
-	closed  bool
+	closed  bool // Run is returning: later events are not queued, nor counted
+	cut     bool // Run returned: nothing more is delivered
+
+	// inflight counts the events the loop has taken from buf but not yet
+	// handed over; cutting swaps in -1, so that each is either delivered
+	// or counted as dropped, exactly.
+	inflight  atomic.Int64
+	delivered atomic.Uint64
+
 	wake    chan struct{}
 	done    chan struct{}
 	deliver func(Event)
@@ -167,7 +183,11 @@ func newEventQueue(size int, deliver func(Event)) *eventQueue {
 
 func (q *eventQueue) push(e Event) {
 	q.mu.Lock()
-	if q.closed || q.n == len(q.buf) {
+	if q.closed {
+		q.mu.Unlock()
+		return // a late report of an abandoned attempt, after Run
+	}
+	if q.n == len(q.buf) {
 		q.dropped++
 		q.mu.Unlock()
 		return
@@ -187,22 +207,32 @@ func (q *eventQueue) droppedCount() uint64 {
 	return q.dropped
 }
 
-// loop delivers events until close is called and the buffer is empty.
+// loop delivers events until close is called and the buffer is empty, or
+// delivery is cut off.
 func (q *eventQueue) loop() {
 	defer close(q.done)
 	batch := make([]Event, 0, 64)
 	for {
 		q.mu.Lock()
+		if q.cut {
+			q.mu.Unlock()
+			return
+		}
 		for q.n > 0 && len(batch) < cap(batch) {
 			batch = append(batch, q.buf[q.head])
 			q.buf[q.head] = Event{}
 			q.head = (q.head + 1) % len(q.buf)
 			q.n--
 		}
+		q.inflight.Store(int64(len(batch)))
 		closed := q.closed && q.n == 0
 		q.mu.Unlock()
-		for _, e := range batch {
-			q.deliver(e)
+		for i := range batch {
+			if !q.take() {
+				return
+			}
+			q.safeDeliver(batch[i])
+			batch[i] = Event{}
 		}
 		if len(batch) > 0 {
 			batch = batch[:0]
@@ -215,8 +245,33 @@ func (q *eventQueue) loop() {
 	}
 }
 
-// close stops accepting events and waits until the buffered ones are delivered.
-func (q *eventQueue) close() {
+// take claims the next in-flight event for delivery, unless delivery was cut.
+func (q *eventQueue) take() bool {
+	for {
+		v := q.inflight.Load()
+		if v <= 0 {
+			return false
+		}
+		if q.inflight.CompareAndSwap(v, v-1) {
+			return true
+		}
+	}
+}
+
+// safeDeliver hands e over; a panic in the observer or logger is recovered,
+// so that it cannot end the process from the runtime's goroutine.
+func (q *eventQueue) safeDeliver(e Event) {
+	defer func() {
+		recover()
+		q.delivered.Add(1)
+	}()
+	q.deliver(e)
+}
+
+// close stops accepting events and waits until the queued ones are
+// delivered, the deadline passes, or a whole DeliveryMargin goes by without
+// a delivery. What is left is counted as dropped.
+func (q *eventQueue) close(deadline time.Time) {
 	q.mu.Lock()
 	q.closed = true
 	q.mu.Unlock()
@@ -224,5 +279,32 @@ func (q *eventQueue) close() {
 	case q.wake <- struct{}{}:
 	default:
 	}
-	<-q.done
+	last := q.delivered.Load()
+	for {
+		wait := min(time.Until(deadline), DeliveryMargin)
+		if wait <= 0 {
+			break
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-q.done:
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		d := q.delivered.Load()
+		if d == last {
+			break // the observer is stuck
+		}
+		last = d
+	}
+	q.mu.Lock()
+	q.cut = true
+	q.dropped += uint64(q.n)
+	q.n = 0
+	clear(q.buf)
+	if n := q.inflight.Swap(-1); n > 0 {
+		q.dropped += uint64(n)
+	}
+	q.mu.Unlock()
 }

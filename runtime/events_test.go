@@ -139,3 +139,28 @@ func TestSnapshotIsSafeConcurrently(t *testing.T) {
 	assert.Equal(t, "t/n/b", h.Path())
 	assert.Greater(t, h.Status().Restarts, 0)
 }
+
+// TestEventsAfterRunAreNotDrops: what an abandoned attempt reports after
+// Run returned is not counted as lost by a slow observer.
+func TestEventsAfterRunAreNotDrops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var events atomic.Int32
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "zombie", Shutdown: time.Second, Ready: &runtime.Ready{}, Run: func(ctx context.Context, a *runtime.Attempt) error {
+				<-ctx.Done()
+				time.Sleep(time.Hour)
+				a.Ready() // fenced, after Run returned
+				return nil
+			}},
+		}}, runtime.WithObserver(func(runtime.Event) { events.Add(1) }))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.NoError(t, stop())
+		seen := events.Load()
+		time.Sleep(2 * time.Hour)
+		synctest.Wait()
+		assert.Equal(t, seen, events.Load(), "nothing is delivered after Run")
+		assert.Zero(t, tr.Snapshot().DroppedEvents)
+		assert.EqualValues(t, 2, status(t, tr, "t/zombie").Fenced, "the late Ready and exit are still counted")
+	})
+}

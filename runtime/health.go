@@ -67,7 +67,7 @@ func (t *Tree) Health() Health {
 	case t.state.Load() == treeEnded:
 		h.State, h.Reason = HealthStopped, "stopped"
 		if err := t.result(); err != nil {
-			h.State, h.Reason = HealthFailed, err.Error()
+			h.State, h.Reason = HealthFailed, errText(err)
 		}
 	case t.state.Load() == treeIdle:
 		h.State, h.Reason = HealthStarting, "not started"
@@ -92,17 +92,17 @@ func childReason(c ChildStatus) string {
 	case StateWaiting:
 		return "waiting for the siblings in its after list"
 	case StateBackoff:
-		return fmt.Sprintf("restarting after %s: %v", c.LastExit, c.LastError)
+		return fmt.Sprintf("restarting after %s: %s", c.LastExit, errText(c.LastError))
 	case StateDone:
 		if c.LastError != nil {
-			return fmt.Sprintf("done after %s: %v", c.LastExit, c.LastError)
+			return fmt.Sprintf("done after %s: %s", c.LastExit, errText(c.LastError))
 		}
 		return fmt.Sprintf("done after %s", c.LastExit)
 	case StateIdle:
 		return "not started"
 	}
 	if c.LastError != nil && c.LastExit.Failure() {
-		return fmt.Sprintf("%s after %s: %v", c.State, c.LastExit, c.LastError)
+		return fmt.Sprintf("%s after %s: %s", c.State, c.LastExit, errText(c.LastError))
 	}
 	return c.State.String()
 }

@@ -2,6 +2,8 @@ package runtime_test
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -47,9 +49,9 @@ func TestAfterWaitsForReady(t *testing.T) {
 
 		assert.Equal(t, []string{
 			"db starting", "api waiting", "cron starting", "db ready", "api starting",
-			"api stopped", "cron stopped", "db stopped",
+			"cron stopped", "api stopped", "db stopped",
 		}, rec.trace(runtime.EventStarting, runtime.EventReady, runtime.EventWaiting, runtime.EventStopped),
-			"api starts after db is ready and stops before it: reverse of the actual start order")
+			"api starts after db is ready and stops before it; stop order is the reverse of the declared start order db, api, cron")
 		api := rec.of(runtime.EventStarting)[2]
 		assert.Equal(t, "t/api", api.Path)
 		ready := rec.of(runtime.EventReady)[0]
@@ -395,5 +397,81 @@ func TestLateExitRestartsOnce(t *testing.T) {
 		assert.Equal(t, 1, status(t, tr, "t/w").Restarts)
 		assert.EqualValues(t, 1, status(t, tr, "t/w").Fenced)
 		require.NoError(t, stop())
+	})
+}
+
+// TestAttemptTimeoutReadsAsDeadline: every timed-out attempt sees
+// context.DeadlineExceeded with ErrAttemptTimeout as the cause, never a
+// cancellation that raced the deadline.
+func TestAttemptTimeoutReadsAsDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		type seen struct{ err, cause error }
+		results := make(chan seen, 300)
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff,
+			RestartLimit: &runtime.RestartLimit{Max: 1000, Window: time.Second},
+			Children: []runtime.Child{{Name: "job", Timeout: time.Second, Run: func(ctx context.Context, a *runtime.Attempt) error {
+				<-ctx.Done()
+				results <- seen{ctx.Err(), context.Cause(ctx)}
+				return ctx.Err()
+			}}}})
+		stop, _ := start(t, tr)
+		time.Sleep(200*time.Second + time.Millisecond)
+		require.NoError(t, stop())
+		close(results)
+		n := 0
+		for r := range results {
+			if n++; n > 200 {
+				break // the last was stopped by the shutdown
+			}
+			require.ErrorIs(t, r.err, context.DeadlineExceeded, "attempt %d", n)
+			require.ErrorIs(t, r.cause, runtime.ErrAttemptTimeout, "attempt %d", n)
+		}
+		assert.Equal(t, 201, n)
+	})
+}
+
+// TestHeartbeatNeverStaleEarly: a child that beats on time is never taken
+// for stale, even while a flood of exits keeps its supervisor's inbox full
+// and another child's stale notice waits to get in.
+func TestHeartbeatNeverStaleEarly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var slow atomic.Bool
+		runtime.SetTestHook(func(string) {
+			if slow.Load() {
+				time.Sleep(time.Millisecond) // a busy supervisor
+			}
+		})
+		defer runtime.SetTestHook(nil)
+		rec := &recorder{}
+		children := []runtime.Child{
+			{Name: "beater", Heartbeat: &runtime.Heartbeat{Timeout: 20 * time.Millisecond}, Run: func(ctx context.Context, a *runtime.Attempt) error {
+				for {
+					select {
+					case <-ctx.Done():
+						return nil
+					case <-time.After(time.Millisecond):
+						a.Beat()
+					}
+				}
+			}},
+			{Name: "dead", Heartbeat: &runtime.Heartbeat{Timeout: 20 * time.Millisecond}, Run: nop},
+		}
+		for i := range 200 { // far more than an inbox holds
+			children = append(children, runtime.Child{Name: fmt.Sprintf("flap%d", i), Run: func(context.Context, *runtime.Attempt) error { return errBoom }})
+		}
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff,
+			RestartLimit: &runtime.RestartLimit{Max: math.MaxInt32, Window: time.Nanosecond},
+			Children:     children}, runtime.WithObserver(rec.observe), runtime.WithEventBuffer(1<<20))
+		slow.Store(true)
+		stop, _ := start(t, tr)
+		time.Sleep(500 * time.Millisecond)
+		require.NoError(t, stop()) // still slow: with no backoff, the flood would never let time pass
+		for _, e := range rec.of(runtime.EventExited) {
+			if e.Path == "t/beater" {
+				t.Fatalf("beater taken for stale: %v", e)
+			}
+		}
+		assert.Equal(t, uint64(1), status(t, tr, "t/beater").Generation)
+		assert.Greater(t, status(t, tr, "t/dead").Generation, uint64(1), "the dead one was found")
 	})
 }

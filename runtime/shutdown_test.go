@@ -2,6 +2,10 @@ package runtime_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -160,5 +164,227 @@ func TestRunReturnsOnlyWhenEverythingReturned(t *testing.T) {
 		mu <- struct{}{}
 		defer func() { <-mu }()
 		assert.Equal(t, map[string]bool{"a": false, "x": false, "y": false}, running)
+	})
+}
+
+// tracked records, for every attempt it runs, whether it is still running
+// and whether its context was cancelled.
+type tracked struct {
+	mu      sync.Mutex
+	running map[string]context.Context // "path#gen" of the attempts still running
+}
+
+func (tk *tracked) run(inner runtime.RunFunc) runtime.RunFunc {
+	return func(ctx context.Context, a *runtime.Attempt) error {
+		key := fmt.Sprintf("%s#%d", a.Path(), a.Generation())
+		tk.mu.Lock()
+		if tk.running == nil {
+			tk.running = map[string]context.Context{}
+		}
+		tk.running[key] = ctx
+		tk.mu.Unlock()
+		defer func() {
+			tk.mu.Lock()
+			delete(tk.running, key)
+			tk.mu.Unlock()
+		}()
+		return inner(ctx, a)
+	}
+}
+
+// checkGuarantee asserts what Run promises when it returns: every attempt
+// has returned, or it is cancelled and listed in the report.
+func (tk *tracked) checkGuarantee(t *testing.T, tr *runtime.Tree) {
+	t.Helper()
+	listed := map[string]bool{}
+	for _, a := range tr.ShutdownReport().Abandoned {
+		listed[fmt.Sprintf("%s#%d", a.Path, a.Generation)] = true
+	}
+	tk.mu.Lock()
+	defer tk.mu.Unlock()
+	for key, ctx := range tk.running {
+		assert.Error(t, ctx.Err(), "%s still runs with a live context after Run returned", key)
+		assert.True(t, listed[key], "%s still runs after Run returned but is not in the report", key)
+	}
+}
+
+// TestAbandonedNestedSupervisorTakesItsSubtree: when the root's budget runs
+// out while a nested supervisor with a longer budget still stops its
+// children, every descendant is cancelled at once and listed.
+func TestAbandonedNestedSupervisorTakesItsSubtree(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tk := &tracked{}
+		slow := tk.run(lingering(800*time.Millisecond, nil))
+		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: time.Second, Children: []runtime.Child{
+			{Name: "n", Supervisor: &runtime.Spec{Shutdown: 10 * time.Second, Children: []runtime.Child{
+				{Name: "x", Run: slow}, {Name: "y", Run: slow}, {Name: "z", Run: slow},
+			}}},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		begin := time.Now()
+		require.NoError(t, stop())
+		assert.Equal(t, time.Second, time.Since(begin), "the root's budget bounds the whole tree")
+		tk.checkGuarantee(t, tr)
+
+		var paths []string
+		waited := map[string]time.Duration{}
+		for _, a := range tr.ShutdownReport().Abandoned {
+			paths = append(paths, a.Path)
+			waited[a.Path] = a.Waited
+		}
+		assert.ElementsMatch(t, []string{"t/n", "t/n/y", "t/n/x"}, paths, "z returned at 800ms; y was stopping, x not yet asked")
+		assert.Equal(t, 200*time.Millisecond, waited["t/n/y"])
+		assert.Equal(t, time.Duration(0), waited["t/n/x"])
+		assert.ErrorIs(t, tr.Handle("t/n/x").Restart(), runtime.ErrTreeEnded, "no zombie supervisor takes orders")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		for _, a := range tr.ShutdownReport().Abandoned {
+			assert.False(t, a.Returned.IsZero(), "%s returned since, and the report says when", a.Path)
+		}
+	})
+}
+
+// TestAbandonedNestedSupervisorRestarts: a nested supervisor abandoned by a
+// parent that gave up runs again when that parent is restarted; its old
+// run does not make the new one fail.
+func TestAbandonedNestedSupervisorRestarts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fail := make(chan struct{})
+		var failed atomic.Bool
+		rec := &recorder{}
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff,
+			RestartLimit: &runtime.RestartLimit{Max: 1, Window: time.Hour},
+			Children: []runtime.Child{
+				{Name: "m", Supervisor: &runtime.Spec{Shutdown: time.Second,
+					RestartLimit: &runtime.RestartLimit{Max: 0, Window: time.Hour},
+					Children: []runtime.Child{
+						{Name: "n", Supervisor: &runtime.Spec{Shutdown: 10 * time.Second, Children: []runtime.Child{
+							{Name: "x", Run: lingering(800*time.Millisecond, nil)},
+							{Name: "y", Run: lingering(800*time.Millisecond, nil)},
+						}}},
+						{Name: "f", Run: func(ctx context.Context, a *runtime.Attempt) error {
+							if !failed.Load() {
+								select {
+								case <-fail:
+									failed.Store(true)
+									return errBoom
+								case <-ctx.Done():
+								}
+							}
+							<-ctx.Done()
+							return nil
+						}},
+					}}},
+			}}, runtime.WithObserver(rec.observe))
+		stop, done := start(t, tr)
+		synctest.Wait()
+		close(fail) // m gives up, abandons n after its 1s budget, and is restarted
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		select {
+		case err := <-done:
+			t.Fatalf("the tree gave up: %v", err)
+		default:
+		}
+		n := status(t, tr, "t/m/n")
+		assert.Equal(t, runtime.StateRunning, n.State)
+		assert.Equal(t, uint64(2), n.Generation)
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/m/n/x").State)
+		assert.Equal(t, 1, status(t, tr, "t/m").Restarts, "restarted once, without failing again")
+		require.NoError(t, stop())
+		time.Sleep(time.Second) // the abandoned attempts end
+	})
+}
+
+// TestSlowObserverDoesNotHoldRun: delivery after the budget is best effort
+// and counted; Run returns within the budget plus DeliveryMargin.
+func TestSlowObserverDoesNotHoldRun(t *testing.T) {
+	children := make([]runtime.Child, 60)
+	for i := range children {
+		children[i] = runtime.Child{Name: fmt.Sprintf("c%d", i), Run: nop}
+	}
+	for _, tc := range []struct {
+		name    string
+		observe func(release <-chan struct{}) func(runtime.Event)
+		logger  bool
+	}{
+		{name: "slow", observe: func(<-chan struct{}) func(runtime.Event) {
+			return func(runtime.Event) { time.Sleep(5 * time.Millisecond) }
+		}},
+		{name: "blocked", observe: func(release <-chan struct{}) func(runtime.Event) {
+			return func(runtime.Event) { <-release }
+		}},
+		{name: "blocked logger", logger: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				opt := runtime.WithLogger(slog.New(blockingHandler{release}))
+				if !tc.logger {
+					opt = runtime.WithObserver(tc.observe(release))
+				}
+				tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: 100 * time.Millisecond, Children: children}, opt)
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				begin := time.Now()
+				require.NoError(t, stop())
+				assert.LessOrEqual(t, time.Since(begin), 100*time.Millisecond+runtime.DeliveryMargin)
+				assert.NotZero(t, tr.Snapshot().DroppedEvents, "what was not delivered is counted")
+				close(release)
+				time.Sleep(time.Second) // the observer returns, and its goroutine ends
+			})
+		})
+	}
+}
+
+type blockingHandler struct{ release <-chan struct{} }
+
+func (h blockingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h blockingHandler) Handle(context.Context, slog.Record) error {
+	<-h.release
+	return nil
+}
+func (h blockingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h blockingHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestShutdownReportIsBounded: a child abandoned again and again, whose
+// attempts return later, does not grow the report without end; one that
+// still runs stays listed.
+func TestShutdownReportIsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var stuck atomic.Bool
+		release := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff,
+			RestartLimit: &runtime.RestartLimit{Max: 1_000_000, Window: time.Second},
+			Children: []runtime.Child{{
+				Name: "flaky", Timeout: time.Second, Shutdown: 100 * time.Millisecond,
+				Run: func(ctx context.Context, a *runtime.Attempt) error {
+					<-ctx.Done()
+					if stuck.Load() {
+						<-release
+					}
+					time.Sleep(200 * time.Millisecond) // past its grace
+					return nil
+				},
+			}}})
+		stop, _ := start(t, tr)
+		time.Sleep(1000 * 1100 * time.Millisecond) // a thousand abandoned attempts
+		stuck.Store(true)
+		time.Sleep(2 * time.Second) // one more, which does not return
+		synctest.Wait()
+		report := tr.ShutdownReport()
+		assert.LessOrEqual(t, len(report.Abandoned), runtime.ReportHistory+1)
+		assert.GreaterOrEqual(t, report.Forgotten, 899)
+		assert.False(t, report.Clean())
+		last := report.Abandoned[0]
+		assert.True(t, last.Returned.IsZero(), "the attempt still running comes first")
+		for _, a := range report.Abandoned[1:] {
+			assert.False(t, a.Returned.IsZero())
+			assert.Greater(t, a.Generation, uint64(899), "the latest are kept")
+		}
+		close(release)
+		require.NoError(t, stop())
+		time.Sleep(time.Second)
 	})
 }

@@ -27,22 +27,21 @@ type slot struct {
 
 	// Owned by the supervisor's goroutine.
 	gen        uint64
-	streak     int    // restarts since the child last stayed up for ResetAfter
-	seq        uint64 // start sequence of the current attempt
-	readyAt    int64  // tree clock when the current attempt became ready
-	stopAt     int64  // tree clock when the supervisor cancelled it
-	stopCause  error  // why the supervisor cancelled the current attempt
-	ready      bool   // the current attempt is ready
-	failStop   bool   // the stop is a failure: a missed deadline
-	pending    bool   // wants to start once its After list is ready
-	member     bool   // part of the group restart in progress
-	completed  bool   // ended for good after a success
-	counted    bool   // counted towards the supervisor's first readiness
-	held       bool   // stopped by Handle.Stop until Handle.Restart
-	restartNow bool   // Handle.Restart asked for a new attempt once this one stops
+	streak     int   // restarts since the child last stayed up for ResetAfter
+	readyAt    int64 // tree clock when the current attempt became ready
+	stopCause  error // why the supervisor cancelled the current attempt
+	ready      bool  // the current attempt is ready
+	failStop   bool  // the stop is a failure: a missed deadline
+	pending    bool  // wants to start once its After list is ready
+	member     bool  // part of the group restart in progress
+	completed  bool  // ended for good after a success
+	counted    bool  // counted towards the supervisor's first readiness
+	held       bool  // stopped by Handle.Stop until Handle.Restart
+	restartNow bool  // Handle.Restart asked for a new attempt once this one stops
 	timer      *time.Timer
 	timerSeq   uint64
-	deadline   *time.Timer
+	// stopDeadline unregisters the watch on the attempt's deadline.
+	stopDeadline func() bool
 
 	st status // guarded by sup.mu
 }
@@ -109,6 +108,22 @@ func (s *slot) setState(st State, now time.Time) {
 	s.sup.mu.Unlock()
 }
 
+// getState reads the state under the lock: a killing ancestor may write it.
+func (s *slot) getState() State {
+	s.sup.mu.Lock()
+	defer s.sup.mu.Unlock()
+	return s.st.state
+}
+
+// stopIfPending shows a child that was waiting to start as stopped.
+func (s *slot) stopIfPending(now time.Time) {
+	s.sup.mu.Lock()
+	if st := s.st.state; st == StateBackoff || st == StateWaiting || st == StateIdle {
+		s.st.state, s.st.since = StateStopped, now
+	}
+	s.sup.mu.Unlock()
+}
+
 // needsReady reports whether the child says itself when it is ready.
 func (s *slot) needsReady() bool { return s.spec.Ready != nil || s.sub != nil }
 
@@ -131,6 +146,10 @@ func (s *slot) run(a *Attempt) {
 			} else {
 				err = errGoexit
 			}
+		}
+		a.setFlag(flagReturned)
+		if a.flags.Load()&flagAbandoned != 0 {
+			s.sup.tree.abandonedReturned(a)
 		}
 		if !s.sup.post(a.done, message{kind: msgExit, slot: s, gen: a.gen, err: err}) {
 			s.fenced.Add(1) // a late exit after its supervisor ended
@@ -185,7 +204,9 @@ func (s *slot) nextDelay(now int64) time.Duration {
 	return delay(b, s.streak)
 }
 
-// delay is min(Max, Initial·Multiplier^(n-1)) spread by ±Jitter.
+// delay is min(Max, Initial·Multiplier^(n-1)) spread by ±Jitter, and
+// never beyond the longest Duration: a conversion past it would wrap to a
+// negative delay and restart at once.
 func delay(b *Backoff, n int) time.Duration {
 	if b.Initial <= 0 {
 		return 0
@@ -201,7 +222,13 @@ func delay(b *Backoff, n int) time.Duration {
 	if b.Jitter > 0 {
 		d *= 1 + b.Jitter*(2*rand.Float64()-1)
 	}
-	return time.Duration(d)
+	switch {
+	case d >= math.MaxInt64: // float64(MaxInt64) rounds up to 2^63
+		return math.MaxInt64
+	case d > 0:
+		return time.Duration(d)
+	}
+	return 0
 }
 
 // outcome turns what an attempt returned into its exit class and the error
@@ -228,15 +255,15 @@ func (s *slot) outcome(a *Attempt, err error) (ExitKind, error) {
 // because puts the supervisor's reason first, keeping what the attempt
 // returned when it says more than that it was cancelled.
 func because(cause, returned error) error {
-	if returned == nil || errors.Is(returned, context.Canceled) || errors.Is(returned, context.DeadlineExceeded) {
+	if returned == nil || errIs(returned, context.Canceled) || errIs(returned, context.DeadlineExceeded) {
 		return cause
 	}
-	return errors.Join(cause, returned)
+	return &stopError{cause: cause, returned: returned}
 }
 
 // restarts reports whether the child's restart type asks for another attempt.
 func (s *slot) restarts(kind ExitKind, err error) bool {
-	if errors.Is(err, ErrDoNotRestart) {
+	if errIs(err, ErrDoNotRestart) {
 		return false
 	}
 	switch s.spec.Restart {

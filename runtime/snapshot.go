@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -88,41 +89,58 @@ func (h *Handle) State() State {
 // Restart stops the child's current attempt, if any, within its grace, and
 // starts a new one at once: no backoff, and it does not count against the
 // restart limit. It also starts a child that ended for good or was stopped
-// with Stop. It returns once the supervisor has the order, before the
-// restart, or ErrNotRunning when the child's supervisor is not running.
-func (h *Handle) Restart() error { return h.order(msgRestart) }
+// with Stop. During a one_for_all or rest_for_one restart, the child
+// starts with the group instead, once every member has stopped. Restart
+// returns once the supervisor has the order, before the restart;
+// ErrNotRunning when the child's supervisor is not running, ErrTreeEnded
+// once the tree has ended.
+func (h *Handle) Restart() error {
+	_, err := h.order(msgRestart, nil)
+	return err
+}
 
 // Stop stops the child's current attempt within its grace and keeps the
-// child stopped, whatever its restart type, until Restart. Its dependents
-// that have not started yet wait.
-func (h *Handle) Stop() error { return h.order(msgStop) }
+// child stopped, whatever its restart type, until Restart: a pending
+// backoff or group restart does not bring it back. Its dependents that have
+// not started yet wait. Stop returns once the supervisor has the order; see
+// StopAndWait to wait for the attempt to end.
+func (h *Handle) Stop() error {
+	_, err := h.order(msgStop, nil)
+	return err
+}
 
-func (h *Handle) order(kind msgKind) error {
-	sv := h.s.sup
-	done := sv.runDone.Load()
-	if done == nil || !sv.post(*done, message{kind: kind, slot: h.s}) {
-		if sv.tree.state.Load() == treeEnded {
-			return ErrTreeEnded
-		}
-		return ErrNotRunning
+// StopAndWait is Stop, then waits until the child's attempt has returned or
+// been abandoned after its grace (OTP's terminate_child). It returns
+// ctx.Err() if ctx ends first; the child stays stopped all the same.
+func (h *Handle) StopAndWait(ctx context.Context) error {
+	reply := make(chan struct{})
+	done, err := h.order(msgStop, reply)
+	if err != nil {
+		return err
 	}
-	return nil
+	select {
+	case <-reply:
+		return nil
+	case <-done:
+		return nil // the supervisor's run ended, and every attempt of it with it
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
-// AbandonedAttempt is an attempt that ignored cancellation past its grace.
-// Its goroutine may still be running.
-type AbandonedAttempt struct {
-	Path       string
-	Generation uint64
-	Attempt    int
-	Waited     time.Duration // how long the supervisor waited after cancelling it
-	At         time.Time
+// order posts an order to the child's supervisor and returns the done
+// channel of the run that took it.
+func (h *Handle) order(kind msgKind, reply chan struct{}) (<-chan struct{}, error) {
+	sv := h.s.sup
+	if sv.tree.state.Load() == treeEnded {
+		return nil, ErrTreeEnded
+	}
+	done := sv.runDone.Load()
+	if done == nil || !sv.post(*done, message{kind: kind, slot: h.s, reply: reply}) {
+		if sv.tree.state.Load() == treeEnded {
+			return nil, ErrTreeEnded
+		}
+		return nil, ErrNotRunning
+	}
+	return *done, nil
 }
-
-// ShutdownReport lists what did not stop when asked.
-type ShutdownReport struct {
-	Abandoned []AbandonedAttempt
-}
-
-// Clean reports whether every attempt returned when asked.
-func (r ShutdownReport) Clean() bool { return len(r.Abandoned) == 0 }

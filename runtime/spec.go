@@ -130,3 +130,42 @@ type Child struct {
 	// Backoff, when set, replaces the supervisor's backoff for this child.
 	Backoff *Backoff
 }
+
+// clone copies everything spec points to, so that a Tree never shares
+// memory with its caller.
+func (spec Spec) clone() Spec {
+	if spec.RestartLimit != nil {
+		l := *spec.RestartLimit
+		spec.RestartLimit = &l
+	}
+	if spec.Backoff != nil {
+		b := *spec.Backoff
+		spec.Backoff = &b
+	}
+	spec.Children = append([]Child(nil), spec.Children...)
+	for i := range spec.Children {
+		c := &spec.Children[i]
+		if c.Supervisor != nil {
+			sub := c.Supervisor.clone()
+			c.Supervisor = &sub
+		}
+		if c.RestartLimit != nil {
+			l := *c.RestartLimit
+			c.RestartLimit = &l
+		}
+		if c.Backoff != nil {
+			b := *c.Backoff
+			c.Backoff = &b
+		}
+		if c.Ready != nil {
+			r := *c.Ready
+			c.Ready = &r
+		}
+		if c.Heartbeat != nil {
+			h := *c.Heartbeat
+			c.Heartbeat = &h
+		}
+		c.After = append([]string(nil), c.After...)
+	}
+	return spec
+}

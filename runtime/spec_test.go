@@ -131,3 +131,41 @@ func TestSpecErrorUnwrap(t *testing.T) {
 	assert.True(t, errors.Is(err, runtime.ErrInvalidSpec))
 	assert.Equal(t, "arbor: invalid spec: t/a: Run: nil", err.Error())
 }
+
+// TestNewCopiesTheSpec: a caller changing its Spec after New changes
+// nothing in the running tree, and cannot bypass validation.
+func TestNewCopiesTheSpec(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ready := &runtime.Ready{Timeout: time.Second}
+		hb := &runtime.Heartbeat{Timeout: time.Second}
+		limit := &runtime.RestartLimit{Max: 5, Window: time.Minute}
+		sub := &runtime.Spec{Children: []runtime.Child{{Name: "x", Run: nop}}}
+		spec := runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "beats", Heartbeat: hb, Run: func(ctx context.Context, a *runtime.Attempt) error {
+				for {
+					select {
+					case <-ctx.Done():
+						return nil
+					case <-time.After(100 * time.Millisecond):
+						a.Beat()
+					}
+				}
+			}},
+			{Name: "slow", Ready: ready, RestartLimit: limit, Run: warm(500 * time.Millisecond)},
+			{Name: "n", Supervisor: sub},
+		}}
+		tr := mustNew(t, spec)
+		hb.Timeout = time.Millisecond // would be stale at once
+		ready.Timeout = time.Millisecond
+		limit.Max = -1
+		sub.Children[0].Name = "Not A Name"
+		spec.Children[0].Name = "renamed"
+		stop, _ := start(t, tr)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, uint64(1), status(t, tr, "t/beats").Generation, "its own heartbeat timeout")
+		assert.Equal(t, uint64(1), status(t, tr, "t/slow").Generation, "its own ready timeout")
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/n/x").State)
+		require.NoError(t, stop())
+	})
+}

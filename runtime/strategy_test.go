@@ -191,3 +191,28 @@ func TestSecondFailureJoinsGroupRestart(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// TestStopOrderIsDeclared: OTP's order_of_children. However often and in
+// whatever order children were restarted, the stop order is the reverse of
+// the declared start order, so a dependency stops after its dependents.
+func TestStopOrderIsDeclared(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		fail := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "db", Run: failing(fail)},
+			{Name: "api", Run: nop, After: []string{"db"}},
+			{Name: "cron", Run: nop},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		close(fail) // db restarts: it is now the latest started
+		synctest.Wait()
+		require.NoError(t, tr.Handle("t/cron").Restart())
+		synctest.Wait()
+		require.Equal(t, uint64(2), status(t, tr, "t/db").Generation)
+		require.NoError(t, stop())
+		assert.Equal(t, []string{"cron stopped", "api stopped", "db stopped"}, rec.trace(runtime.EventStopped)[1:],
+			"after cron's restart order: reverse of db, api, cron")
+	})
+}

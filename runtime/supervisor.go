@@ -1,9 +1,7 @@
 package runtime
 
 import (
-	"cmp"
 	"context"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,24 +19,32 @@ type supervisor struct {
 	slots    []*slot // declaration order
 	order    []*slot // start order
 	inbox    chan message
-	running  atomic.Bool
-	mu       sync.Mutex                    // guards every slot's st
+	runMu    sync.Mutex                    // held by a run: a new run waits for an abandoned one to end
+	mu       sync.Mutex                    // guards every slot's st, killed and kill
 	runDone  atomic.Pointer[chan struct{}] // done of the current run, for handles; nil between runs
 
+	killed bool          // the run was abandoned with its parent: it starts nothing more
+	kill   chan struct{} // closed when killed, so that the run returns at once
+
+	staleMu   sync.Mutex
+	stale     []message     // the watchdog's notices, which bypass the inbox
+	staleWake chan struct{} // signalled when stale grows
+
 	// Per run, owned by the supervisor's goroutine.
-	done     chan struct{}
-	base     context.Context // children's contexts derive from it, without its cancellation
-	self     *Attempt        // the nested supervisor's own attempt; nil at the root
-	seq      uint64
-	live     int
-	window   []time.Time
-	stopping bool
-	result   error
-	queue    []*slot // children to stop one at a time, head first
-	plan     groupPlan
-	budgetT  *time.Timer
-	isReady  bool
-	unready  int // children not yet ready (or done) since the run began
+	done      chan struct{}
+	base      context.Context // children's contexts derive from it, without its cancellation
+	self      *Attempt        // the nested supervisor's own attempt; nil at the root
+	live      int
+	window    []time.Time
+	stopping  bool
+	stopBegan time.Time
+	result    error
+	queue     []*slot // children to stop one at a time, head first
+	plan      groupPlan
+	budgetT   *time.Timer
+	isReady   bool
+	unready   int                       // children not yet ready (or done) since the run began
+	waiters   map[*slot][]chan struct{} // Handle.StopAndWait callers, told when the attempt ends
 }
 
 // groupPlan is a one_for_all or rest_for_one restart in progress: stop the
@@ -65,10 +71,11 @@ const (
 )
 
 type message struct {
-	kind msgKind
-	slot *slot
-	gen  uint64
-	err  error
+	kind  msgKind
+	slot  *slot
+	gen   uint64
+	err   error
+	reply chan struct{} // msgStop from StopAndWait: closed once no attempt runs
 }
 
 // post delivers m unless the supervisor run that done belongs to has ended.
@@ -89,12 +96,13 @@ func (sv *supervisor) post(done <-chan struct{}, m message) bool {
 // run supervises the children until ctx is cancelled, a significant child
 // ends, or the restart limit is exceeded. self is nil at the root.
 func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
-	if !sv.running.CompareAndSwap(false, true) {
-		return ErrAlreadyRunning // a previous run of this nested supervisor was abandoned and still runs
-	}
-	defer sv.running.Store(false)
+	// A previous run that its parent abandoned was killed: it returns at
+	// once, without waiting for its children.
+	sv.runMu.Lock()
+	defer sv.runMu.Unlock()
 	sv.reset(ctx, self)
 	defer sv.cleanup()
+	kill := sv.kill
 
 	ctxDone := ctx.Done()
 	if ctx.Err() != nil {
@@ -125,15 +133,27 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 			sv.finishPlan()
 		case <-budget:
 			sv.budgetExpired()
+		case <-sv.staleWake:
+			sv.staleMu.Lock()
+			notices := sv.stale
+			sv.stale = nil
+			sv.staleMu.Unlock()
+			for _, m := range notices {
+				sv.handle(m) // a notice of an earlier run has an old generation
+			}
+		case <-kill:
+			sv.endKilled()
+			return ErrAbandoned
 		}
 	}
 	return sv.result
 }
 
+// reset prepares a run. A restarted supervisor starts every child from its
+// spec, as OTP does: what operators stopped in its previous run runs again.
 func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 	done := make(chan struct{})
 	sv.done = done
-	sv.runDone.Store(&done)
 	sv.base = context.WithoutCancel(ctx)
 	sv.self = self
 	sv.live = 0
@@ -145,26 +165,42 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 	sv.budgetT = nil
 	sv.isReady = false
 	sv.unready = len(sv.slots)
+	sv.waiters = nil
 	now := time.Now()
+	sv.mu.Lock()
+	sv.killed = false
+	sv.kill = make(chan struct{})
 	for _, s := range sv.slots {
 		s.pending, s.member, s.completed = false, false, false
+		s.held, s.restartNow = false, false
 		s.streak = 0
 		s.counted = false
 		if s.limit != nil {
 			s.limit.window = nil
 		}
-		s.setState(StateIdle, now)
+		s.st.state, s.st.since = StateIdle, now
 	}
+	sv.mu.Unlock()
+	sv.runDone.Store(&done)
 }
 
 func (sv *supervisor) cleanup() {
 	sv.runDone.Store(nil)
 	close(sv.done)
+	for _, ws := range sv.waiters {
+		for _, w := range ws {
+			close(w) // every attempt of the run has returned or been abandoned
+		}
+	}
+	sv.waiters = nil
 	for {
 		select {
 		case m := <-sv.inbox:
 			if m.kind == msgExit {
 				m.slot.fenced.Add(1) // an abandoned attempt's exit, just in time to be too late
+			}
+			if m.reply != nil {
+				close(m.reply) // the run is over: nothing of it runs any more
 			}
 			continue
 		default:
@@ -220,7 +256,7 @@ func (sv *supervisor) handle(m message) {
 			sv.abandon(s)
 		}
 	case msgRestart, msgStop:
-		sv.control(s, m.kind == msgRestart)
+		sv.control(s, m.kind == msgRestart, m.reply)
 	case msgDeadline, msgStale:
 		a := s.cur.Load()
 		if a == nil || a.gen != m.gen || s.stopCause != nil {
@@ -238,8 +274,8 @@ func (sv *supervisor) emit(e Event) { sv.tree.emit(e) }
 
 // want marks s to start as soon as its After list is ready.
 func (sv *supervisor) want(s *slot) {
-	if sv.stopping || s.held {
-		return
+	if sv.stopping || s.held || s.member {
+		return // a member starts with its group, in finishPlan
 	}
 	s.pending = true
 	if sv.depsReady(s) {
@@ -272,8 +308,6 @@ func (sv *supervisor) start(s *slot) {
 	now := time.Now()
 	s.pending = false
 	s.gen++
-	sv.seq++
-	s.seq = sv.seq
 	s.ready = false
 	s.stopCause, s.failStop, s.restartNow = nil, false, false
 	a := &Attempt{slot: s, gen: s.gen, number: int32(s.streak + 1), done: sv.done}
@@ -281,10 +315,6 @@ func (sv *supervisor) start(s *slot) {
 	a.ctx, a.cancel = context.WithCancelCause(sv.base)
 	if t := s.spec.Timeout; t > 0 {
 		a.ctx, a.release = context.WithDeadlineCause(a.ctx, now.Add(t), ErrAttemptTimeout)
-		gen, done := s.gen, sv.done
-		s.deadline = time.AfterFunc(t, func() {
-			sv.post(done, message{kind: msgDeadline, slot: s, gen: gen})
-		})
 	}
 	restart := s.gen > 1
 	state := StateStarting
@@ -292,6 +322,17 @@ func (sv *supervisor) start(s *slot) {
 		state = StateRunning
 	}
 	sv.mu.Lock()
+	if sv.killed {
+		// Abandoned with the parent since this message was taken: start
+		// nothing that the abandonment could not list.
+		sv.mu.Unlock()
+		a.cancel(ErrStopped)
+		if a.release != nil {
+			a.release()
+		}
+		return
+	}
+	s.cur.Store(a) // under mu, so that kill sees every attempt
 	s.st.state, s.st.since = state, now
 	s.st.gen, s.st.attempt = s.gen, int(a.number)
 	if restart {
@@ -303,7 +344,17 @@ func (sv *supervisor) start(s *slot) {
 	if sv.tree.events != nil {
 		sv.emit(Event{Kind: EventStarting, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
 	}
-	s.cur.Store(a)
+	if a.release != nil {
+		// The context's own deadline tells the supervisor, so that the
+		// attempt always sees context.DeadlineExceeded, never a
+		// cancellation that raced it.
+		gen, done := s.gen, sv.done
+		s.stopDeadline = context.AfterFunc(a.ctx, func() {
+			if context.Cause(a.ctx) == ErrAttemptTimeout {
+				sv.post(done, message{kind: msgDeadline, slot: s, gen: gen})
+			}
+		})
+	}
 	sv.live++
 	if s.spec.Heartbeat != nil {
 		sv.tree.watch(a)
@@ -402,9 +453,15 @@ func (sv *supervisor) detach(s *slot, a *Attempt) {
 	s.cur.Store(nil)
 	sv.live--
 	s.disarm()
-	if s.deadline != nil {
-		s.deadline.Stop()
-		s.deadline = nil
+	if s.stopDeadline != nil {
+		s.stopDeadline()
+		s.stopDeadline = nil
+	}
+	if ws, ok := sv.waiters[s]; ok {
+		for _, w := range ws {
+			close(w)
+		}
+		delete(sv.waiters, s)
 	}
 	if s.spec.Heartbeat != nil {
 		sv.tree.unwatch(a)
@@ -493,7 +550,7 @@ func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration) {
 	sv.emit(Event{Kind: EventRestartScheduled, Path: failed.path, Generation: a.gen, Attempt: int(a.number), Delay: p.delay})
 	now := time.Now()
 	for _, s := range sv.order {
-		if (sv.strategy == RestForOne && s.rank < failed.rank) || s.st.state == StateDone || s.held {
+		if (sv.strategy == RestForOne && s.rank < failed.rank) || s.getState() == StateDone || s.held {
 			continue
 		}
 		s.member = true
@@ -503,20 +560,20 @@ func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration) {
 			s.setState(StateStopped, now)
 		}
 	}
-	sv.queue = sv.liveByStartDesc(func(s *slot) bool { return s.member })
+	sv.queue = sv.liveInStopOrder(func(s *slot) bool { return s.member })
 	sv.advance()
 }
 
-// liveByStartDesc returns the running children that match keep, latest
-// started first.
-func (sv *supervisor) liveByStartDesc(keep func(*slot) bool) []*slot {
+// liveInStopOrder returns the running children that match keep in stop
+// order: the reverse of the declared start order, however often each was
+// restarted, so that a dependency always stops after its dependents.
+func (sv *supervisor) liveInStopOrder(keep func(*slot) bool) []*slot {
 	var q []*slot
-	for _, s := range sv.slots {
-		if s.cur.Load() != nil && keep(s) {
+	for i := len(sv.order) - 1; i >= 0; i-- {
+		if s := sv.order[i]; s.cur.Load() != nil && keep(s) {
 			q = append(q, s)
 		}
 	}
-	slices.SortFunc(q, func(a, b *slot) int { return cmp.Compare(b.seq, a.seq) })
 	return q
 }
 
@@ -567,7 +624,7 @@ func (sv *supervisor) finishPlan() {
 			continue
 		}
 		s.member = false
-		if s.spec.Restart == Temporary {
+		if s.spec.Restart == Temporary && !s.restartNow {
 			s.setState(StateDone, now)
 			sv.count(s)
 			continue
@@ -583,7 +640,7 @@ func (sv *supervisor) requestStop(s *slot, cause error, failure bool) {
 	a := s.cur.Load()
 	s.stopCause, s.failStop = cause, failure
 	now := time.Now()
-	s.stopAt = sv.tree.since(now)
+	a.stopAt.Store(sv.tree.since(now) + 1)
 	s.disarm()
 	s.setState(StateStopping, now)
 	a.cancel(cause)
@@ -593,28 +650,25 @@ func (sv *supervisor) requestStop(s *slot, cause error, failure bool) {
 }
 
 // abandon detaches an attempt that did not return within its grace.
+// A nested supervisor is abandoned with its whole subtree, at once.
 func (sv *supervisor) abandon(s *slot) {
 	a := s.cur.Load()
 	now := time.Now()
-	var waited time.Duration
 	if s.stopCause == nil {
 		a.cancel(ErrStopped)
 		s.stopCause = ErrStopped
-	} else {
-		waited = time.Duration(sv.tree.since(now) - s.stopAt)
 	}
 	sv.detach(s, a)
-	sv.tree.reportAbandoned(AbandonedAttempt{Path: s.path, Generation: a.gen, Attempt: int(a.number), Waited: waited, At: now})
 	kind := ExitCancelled
 	if s.failStop {
 		kind = ExitTimeout
 	}
 	sv.mu.Lock()
-	s.st.state, s.st.since = StateStopped, now
-	s.st.abandoned++
-	s.st.lastExit, s.st.lastErr = kind, ErrAbandoned
+	sv.abandonedLocked(s, a, kind, now)
 	sv.mu.Unlock()
-	sv.emit(Event{Kind: EventAbandoned, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: s.stopCause})
+	if s.sub != nil {
+		s.sub.killTree()
+	}
 	if s.failStop {
 		sv.ended(s, a, ExitTimeout, s.stopCause, now)
 		return
@@ -625,7 +679,7 @@ func (sv *supervisor) abandon(s *slot) {
 // afterStop follows a stop the supervisor asked for: the next in the stop
 // queue, or the new attempt a Handle.Restart asked for.
 func (sv *supervisor) afterStop(s *slot) {
-	if s.restartNow {
+	if s.restartNow && !s.member { // a member starts with its group, even if temporary
 		s.restartNow = false
 		sv.want(s)
 	}
@@ -634,25 +688,67 @@ func (sv *supervisor) afterStop(s *slot) {
 
 // control handles Handle.Restart and Handle.Stop: an operator's orders,
 // which neither count against the restart limit nor wait for a backoff.
-func (sv *supervisor) control(s *slot, restart bool) {
-	if sv.stopping || s.member {
-		return // shutting down, or a group restart will restart it anyway
+// reply, from StopAndWait, is closed once the child has no attempt running.
+func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
+	if reply != nil {
+		if s.cur.Load() == nil {
+			defer close(reply) // after the order: it may not start anything
+		} else {
+			if sv.waiters == nil {
+				sv.waiters = map[*slot][]chan struct{}{}
+			}
+			sv.waiters[s] = append(sv.waiters[s], reply)
+		}
+	}
+	if sv.stopping {
+		return // everything stops anyway
+	}
+	now := time.Now()
+	if sv.plan.active {
+		// A group restart is under way: it alone starts its members, once
+		// all of them have stopped (OTP handles orders between the steps of
+		// a restart, never during one).
+		switch {
+		case restart && s.member:
+			return // it restarts with the group
+		case restart && s.cur.Load() == nil:
+			s.held, s.completed = false, false
+			s.disarm()
+			s.member = true     // joins the group, to start in order with it
+			s.restartNow = true // even if temporary
+			s.setState(StateStopped, now)
+			return
+		case !restart && s.member:
+			s.member = false // leaves the group, which no longer waits for it
+			s.held = true
+			if s.cur.Load() == nil {
+				s.setState(StateStopped, now)
+				sv.advance()
+			} else {
+				s.failStop = false // stopped by order now, not for its fault
+			}
+			return
+		}
 	}
 	s.held = !restart
 	if s.cur.Load() != nil {
-		if s.stopCause == nil {
+		switch {
+		case s.stopCause == nil:
 			sv.requestStop(s, ErrStopped, false)
+		case s.failStop:
+			// Already stopping for its own fault (a missed deadline): the
+			// order takes over, so the fault neither counts nor delays.
+			s.failStop = false
 		}
 		s.restartNow = restart
 		return
 	}
+	s.disarm() // a pending backoff
 	if !restart {
 		s.pending = false
-		s.disarm() // a pending backoff
-		s.setState(StateStopped, time.Now())
+		s.setState(StateStopped, now)
 		return
 	}
-	s.disarm()
 	s.completed = false
 	sv.want(s)
 }
@@ -664,6 +760,7 @@ func (sv *supervisor) shutdown(reason error) {
 		return
 	}
 	sv.stopping = true
+	sv.stopBegan = time.Now()
 	sv.result = reason
 	if sv.self == nil {
 		close(sv.tree.stopping)
@@ -678,12 +775,10 @@ func (sv *supervisor) shutdown(reason error) {
 		s.pending, s.member = false, false
 		if s.cur.Load() == nil {
 			s.disarm()
-			if st := s.st.state; st == StateBackoff || st == StateWaiting || st == StateIdle {
-				s.setState(StateStopped, now)
-			}
+			s.stopIfPending(now)
 		}
 	}
-	sv.queue = sv.liveByStartDesc(func(*slot) bool { return true })
+	sv.queue = sv.liveInStopOrder(func(*slot) bool { return true })
 	if sv.live > 0 {
 		sv.budgetT = time.NewTimer(sv.budget)
 	}
@@ -693,7 +788,74 @@ func (sv *supervisor) shutdown(reason error) {
 // budgetExpired abandons every child still running when the budget is spent.
 func (sv *supervisor) budgetExpired() {
 	sv.queue = nil
-	for _, s := range sv.liveByStartDesc(func(*slot) bool { return true }) {
+	for _, s := range sv.liveInStopOrder(func(*slot) bool { return true }) {
 		sv.abandon(s)
+	}
+}
+
+// abandonedLocked records that attempt a of s was abandoned: in the
+// report, the snapshot and an event. Only the first record of an attempt
+// counts: its supervisor and a killing ancestor may race. sv.mu is held.
+func (sv *supervisor) abandonedLocked(s *slot, a *Attempt, kind ExitKind, now time.Time) {
+	var waited time.Duration
+	if at := a.stopAt.Load(); at != 0 {
+		waited = time.Duration(sv.tree.since(now) - (at - 1))
+	}
+	if !sv.tree.reportAbandoned(s.path, a, waited, now) {
+		return
+	}
+	s.st.state, s.st.since = StateStopped, now
+	s.st.abandoned++
+	s.st.lastExit, s.st.lastErr = kind, ErrAbandoned
+	sv.emit(Event{Kind: EventAbandoned, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: context.Cause(a.ctx)})
+}
+
+// killTree abandons the subtree of a nested supervisor whose parent
+// abandoned it, from the parent's goroutine: every attempt still running
+// below it is cancelled and listed in the report at once, it starts
+// nothing more, and its run returns without waiting for its children.
+// Cancellation thus reaches every descendant when an ancestor's budget runs
+// out, and Run's report is complete when it returns.
+func (sv *supervisor) killTree() {
+	now := time.Now()
+	var subs []*supervisor
+	sv.mu.Lock()
+	if sv.killed {
+		sv.mu.Unlock()
+		return
+	}
+	sv.killed = true
+	for i := len(sv.order) - 1; i >= 0; i-- {
+		s := sv.order[i]
+		a := s.cur.Load()
+		if a == nil {
+			continue
+		}
+		a.cancel(ErrStopped)
+		sv.abandonedLocked(s, a, ExitCancelled, now)
+		if s.sub != nil {
+			subs = append(subs, s.sub)
+		}
+	}
+	close(sv.kill) // only now may the run release its attempts
+	sv.runDone.Store(nil) // orders for its children now find it not running
+	sv.mu.Unlock()
+	for _, sub := range subs {
+		sub.killTree()
+	}
+}
+
+// endKilled ends a run that killTree abandoned: it releases what the live
+// attempts hold, which killTree already cancelled and reported.
+func (sv *supervisor) endKilled() {
+	sv.stopping = true
+	now := time.Now()
+	for _, s := range sv.slots {
+		if a := s.cur.Load(); a != nil {
+			sv.detach(s, a)
+		} else {
+			s.disarm()
+			s.stopIfPending(now)
+		}
 	}
 }

@@ -29,20 +29,21 @@ type Tree struct {
 	paths     map[string]*slot // for Handle, built on first use
 
 	wd    *watchdog    // nil without heartbeats
-	clock atomic.Int64 // coarse time for Beat, kept by the watchdog
+	clock atomic.Int64 // the watchdog's tick count, which Beat records
 
 	ready    chan struct{} // closed when every child has first been ready
 	stopping chan struct{} // closed when the root begins to stop
 	done     chan struct{} // closed when Run returns
 
 	mu     sync.Mutex
-	report ShutdownReport
+	report abandonLog
 	err    error // what Run returned
 }
 
 // New validates spec and builds a tree from it. Every problem is reported,
 // each as a *SpecError naming the child path and the field.
 func New(spec Spec, opts ...Option) (*Tree, error) {
+	spec = spec.clone() // what the caller changes later changes nothing here
 	v := &validator{}
 	switch {
 	case spec.Name == "":
@@ -80,6 +81,9 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		budget:   spec.Shutdown,
 		inbox:    make(chan message, 64),
 	}
+	if hasHeartbeat(spec) {
+		sv.staleWake = make(chan struct{}, 1)
+	}
 	if sv.strategy == "" {
 		sv.strategy = OneForOne
 	}
@@ -94,21 +98,18 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		Jitter: DefaultBackoffJitter, ResetAfter: DefaultBackoffReset,
 	}
 	if spec.Backoff != nil {
-		b := *spec.Backoff // the caller may change theirs
-		backoff = &b
+		backoff = spec.Backoff
 	}
-	children := append([]Child(nil), spec.Children...) // the caller may reuse spec
+	children := spec.Children // New cloned the spec
 	index := make(map[string]int, len(children))
 	slots := make([]slot, len(children)) // one allocation for all
 	sv.slots = make([]*slot, len(children))
 	for i := range children {
 		c := &children[i]
-		c.After = append([]string(nil), c.After...)
 		s := &slots[i]
 		*s = slot{sup: sv, spec: c, path: path + "/" + c.Name, backoff: backoff, grace: c.Shutdown}
 		if c.Backoff != nil {
-			b := *c.Backoff
-			s.backoff = &b
+			s.backoff = c.Backoff
 		}
 		if c.RestartLimit != nil {
 			s.limit = &childLimit{RestartLimit: *c.RestartLimit}
@@ -149,6 +150,15 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 	return sv
 }
 
+func hasHeartbeat(spec *Spec) bool {
+	for i := range spec.Children {
+		if spec.Children[i].Heartbeat != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // Name is the tree's name, the first element of every path.
 func (t *Tree) Name() string { return t.name }
 
@@ -156,7 +166,9 @@ func (t *Tree) Name() string { return t.name }
 // child in reverse start order and returns nil), a significant child ends it
 // (nil), or the root exceeds its restart limit (a *GiveUpError naming the
 // child and wrapping its last failure). Run returns only once every attempt
-// has returned or been abandoned; ShutdownReport lists the abandoned ones.
+// in the tree, at every level, has returned or been abandoned (cancelled and
+// listed in ShutdownReport), within the root's shutdown budget plus
+// DeliveryMargin, whatever observers and loggers do.
 func (t *Tree) Run(ctx context.Context) error {
 	if !t.state.CompareAndSwap(treeIdle, treeRunning) {
 		if t.state.Load() == treeEnded {
@@ -176,7 +188,9 @@ func (t *Tree) Run(ctx context.Context) error {
 		stopWatchdog()
 	}
 	if t.events != nil {
-		t.events.close() // every event is delivered before Run returns
+		// Events are delivered before Run returns while the observer keeps
+		// up, but not past the budget: the rest are counted as dropped.
+		t.events.close(t.root.stopBegan.Add(t.root.budget).Add(DeliveryMargin))
 	}
 	t.mu.Lock()
 	t.err = err
@@ -240,16 +254,32 @@ func (t *Tree) Handle(path string) *Handle {
 	return &Handle{s: s}
 }
 
-// ShutdownReport lists the attempts the tree abandoned so far.
+// ShutdownReport lists the attempts the tree abandoned: every one that is
+// still running, then the latest ReportHistory of those that have returned
+// since, oldest first in each part.
 func (t *Tree) ShutdownReport() ShutdownReport {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return ShutdownReport{Abandoned: append([]AbandonedAttempt(nil), t.report.Abandoned...)}
+	return t.report.snapshot()
 }
 
-func (t *Tree) reportAbandoned(a AbandonedAttempt) {
+// reportAbandoned lists attempt a of the child at path as abandoned. It
+// reports false when a was listed already.
+func (t *Tree) reportAbandoned(path string, a *Attempt, waited time.Duration, now time.Time) bool {
+	if !a.setFlag(flagAbandoned) {
+		return false
+	}
+	e := AbandonedAttempt{Path: path, Generation: a.gen, Attempt: int(a.number), Waited: waited, At: now}
 	t.mu.Lock()
-	t.report.Abandoned = append(t.report.Abandoned, a)
+	t.report.add(a, e, a.flags.Load()&flagReturned != 0)
+	t.mu.Unlock()
+	return true
+}
+
+// abandonedReturned records that the abandoned attempt a returned at last.
+func (t *Tree) abandonedReturned(a *Attempt) {
+	t.mu.Lock()
+	t.report.returned(a, time.Now())
 	t.mu.Unlock()
 }
 
@@ -308,7 +338,7 @@ func (e Event) attrs() []slog.Attr {
 		attrs = append(attrs, slog.Any("waiting", e.Waiting))
 	}
 	if e.Err != nil {
-		attrs = append(attrs, slog.String("err", e.Err.Error()))
+		attrs = append(attrs, slog.String("err", errText(e.Err)))
 	}
 	return attrs
 }

@@ -12,13 +12,13 @@ func BenchmarkWatchdogScan100k(b *testing.B) {
 	spec := &Child{Heartbeat: &Heartbeat{Timeout: time.Second}}
 	w := &watchdog{tick: 250 * time.Millisecond}
 	for range 100_000 {
-		a := &Attempt{slot: &slot{spec: spec}, staleAt: int64(spec.Heartbeat.Timeout + w.tick)}
-		a.lastBeat.Store(int64(time.Hour)) // fresh: nothing is stale
+		a := &Attempt{slot: &slot{spec: spec}, staleAt: int64(spec.Heartbeat.Timeout)}
+		a.lastBeat.Store(1000) // fresh: nothing is stale
 		w.watched = append(w.watched, a)
 	}
 	var stale []*Attempt
 	for b.Loop() {
-		stale = w.scan(int64(time.Hour), stale[:0])
+		stale = w.scan(1000, int64(time.Hour), stale[:0])
 	}
 	if len(stale) != 0 {
 		b.Fatal("fresh attempts taken for stale")

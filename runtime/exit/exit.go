@@ -56,15 +56,22 @@ var (
 // Code returns the exit status for err, the result of a tree's Run: OK for
 // nil, Config for an error that wraps runtime.ErrInvalidSpec, and Failure
 // for any other, including one that wraps runtime.ErrRestartLimit.
-func Code(err error) int {
-	switch {
-	case err == nil:
+func Code(err error) (code int) {
+	switch err.(type) {
+	case nil:
 		return OK
-	case errors.Is(err, runtime.ErrInvalidSpec):
-		return Config
-	default:
-		return Failure
+	case *runtime.GiveUpError, *runtime.ChildError:
+		return Failure // without searching the children's errors
 	}
+	defer func() {
+		if recover() != nil {
+			code = Failure // an Is or Unwrap method of the user's panicked
+		}
+	}()
+	if errors.Is(err, runtime.ErrInvalidSpec) {
+		return Config
+	}
+	return Failure
 }
 
 // Reason returns err's message on one line: its lines, trimmed and without
@@ -74,7 +81,7 @@ func Reason(err error) string {
 	if err == nil {
 		return ""
 	}
-	msg := err.Error()
+	msg := errorText(err)
 	if !strings.ContainsAny(msg, "\r\n") {
 		if msg = strings.TrimSpace(msg); msg == "" {
 			return "unknown error"
@@ -112,4 +119,14 @@ func program() string {
 		return "program"
 	}
 	return strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe")
+}
+
+// errorText is err.Error(), or the error's type when that panics.
+func errorText(err error) (msg string) {
+	defer func() {
+		if recover() != nil {
+			msg = fmt.Sprintf("%T (its Error method panicked)", err)
+		}
+	}()
+	return err.Error()
 }

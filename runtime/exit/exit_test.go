@@ -120,6 +120,31 @@ func TestReason(t *testing.T) {
 	assert.Contains(t, reason, "connect:; boom")
 }
 
+// hostile is an error whose every method panics.
+type hostile struct{}
+
+func (hostile) Error() string { panic("Error") }
+func (hostile) Is(error) bool { panic("Is") }
+
+// TestHostileErrors: a child's error that panics in Is or Error, wrapped in
+// the give-up error that Run returns, does not crash the exit path.
+func TestHostileErrors(t *testing.T) {
+	tr, err := runtime.New(runtime.Spec{Name: "shop",
+		Backoff:      &runtime.Backoff{},
+		RestartLimit: &runtime.RestartLimit{Max: 0, Window: time.Hour},
+		Children: []runtime.Child{{Name: "bad", Run: runtime.Func(func(context.Context) error {
+			return hostile{}
+		})}},
+	})
+	require.NoError(t, err)
+	gave := tr.Run(context.Background())
+	assert.Equal(t, exit.Failure, exit.Code(gave))
+	assert.Contains(t, exit.Reason(gave), "shop/bad")
+	assert.Equal(t, exit.Failure, exit.Code(fmt.Errorf("main: %w", gave)))
+	assert.Equal(t, exit.Failure, exit.Code(hostile{}))
+	assert.Contains(t, exit.Reason(hostile{}), "exit_test.hostile")
+}
+
 func TestWithInProcess(t *testing.T) {
 	var out bytes.Buffer
 	var codes []int
