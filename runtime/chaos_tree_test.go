@@ -27,9 +27,13 @@ type chaosSup struct {
 	budget   time.Duration
 	children []*chaosSlot // declaration order
 
-	run       supRun       // the run in progress, as the event stream shows it; owned by the observer
-	recent    eventRing    // owned by the observer
+	// Owned by the observer.
+	run     supRun    // the run in progress, as the event stream shows it
+	recent  eventRing // its latest events and its children's
+	tainted bool      // killed once while bugKilledRunEmits: its runs' events may mix
+
 	lastStart atomic.Int64 // its attempt's latest Starting event, as chaos.since
+	stopping  atomic.Bool  // its current run has begun to stop
 }
 
 // eventRing keeps a supervisor's latest events, and its children's, to
@@ -80,6 +84,7 @@ type chaosSlot struct {
 
 	// Owned by the observer.
 	liveGen, lastGen uint64
+	endedGen         uint64      // the generation that ended last
 	startingAt       time.Time   // of the latest Starting event
 	window           []time.Time // restarts counted against the child's own limit
 
