@@ -24,8 +24,8 @@ import (
 //   - one attempt per slot: a new attempt starts only once every older
 //     attempt of its child has returned, or has been cancelled and abandoned
 //     (in the events or ShutdownReport); in the event stream, no Starting
-//     while the previous generation has neither ended nor been abandoned, and
-//     generations grow;
+//     while the previous generation has neither ended nor been abandoned,
+//     generations grow, and each attempt ends once;
 //   - restart limits: no supervisor restarts its children (or a child with
 //     its own limit) more than the limit within the window without giving up,
 //     none gives up before, and a nested supervisor that gave up fails its
@@ -34,8 +34,9 @@ import (
 //   - cancellation causes: each cancelled attempt sees one of the runtime's
 //     causes, matching its settings; a timeout reads as a deadline; no
 //     attempt that reported Ready in time, or kept beating, is killed for it;
-//   - orders return nil or ErrNotRunning; snapshots list every child in
-//     order, and their counters never go down;
+//   - orders return nil or ErrNotRunning; a child an order stopped stays
+//     stopped until an order restarts it or a supervisor above it restarts;
+//     snapshots list every child in order, and their counters never go down;
 //   - goroutines and heap stay flat.
 //
 // At the end: Run returns within the root's budget plus a margin; every
@@ -202,7 +203,7 @@ func (c *chaos) cancelled(rec *attemptRec, ctx context.Context) {
 		if ch.Timeout == 0 {
 			c.violate("cancellation causes", "%s generation %d: cancelled for a timeout it does not have", path, gen)
 		}
-		if !bugTimeoutCause && rec.ctxErr != context.DeadlineExceeded {
+		if rec.ctxErr != context.DeadlineExceeded {
 			c.violate("a timeout reads as a deadline", "%s generation %d: cause ErrAttemptTimeout but ctx.Err() is %v", path, gen, rec.ctxErr)
 		}
 	case runtime.ErrReadyTimeout:
@@ -221,7 +222,7 @@ func (c *chaos) cancelled(rec *attemptRec, ctx context.Context) {
 		// it, and that verdict would not take three timeouts to arrive.
 		timeout := ch.Heartbeat.Timeout
 		gap := max(rec.maxGap, rec.cancelAt.Sub(rec.lastBeat))
-		if !bugEarlyStale && !rec.stopBeating && gap < timeout/2 && rec.cancelAt.Sub(rec.firstBeat) >= 3*timeout {
+		if !rec.stopBeating && gap < timeout/2 && rec.cancelAt.Sub(rec.firstBeat) >= 3*timeout {
 			c.violate("deadlines are never early", "%s generation %d: cancelled as stale (timeout %v) while beating, at most %v apart",
 				path, gen, timeout, gap.Round(time.Millisecond))
 		}
@@ -509,7 +510,7 @@ func (c *chaos) afterRun() {
 	c.dropped = c.tree.Snapshot().DroppedEvents
 	for _, sv := range c.ct.sups[1:] {
 		s := sv.slot
-		if bugNestedShutdown || s.liveGen == 0 || inReport(report, s.path, s.liveGen) {
+		if s.liveGen == 0 || inReport(report, s.path, s.liveGen) {
 			continue
 		}
 		if c.dropped > 0 {
@@ -572,9 +573,6 @@ func (c *chaos) afterRun() {
 // checkGuarantee checks the shutdown guarantee for an attempt still running
 // when Run returned: cancelled, and listed in ShutdownReport.
 func (c *chaos) checkGuarantee(r *attemptRec, report runtime.ShutdownReport, when string) {
-	if bugNestedShutdown {
-		return
-	}
 	switch {
 	case r.ctx.Err() == nil:
 		c.violate("shutdown guarantee", "%s generation %d: running with a live context %s", r.slot.path, r.key.gen, when)
@@ -587,7 +585,6 @@ func (c *chaos) checkGuarantee(r *attemptRec, report runtime.ShutdownReport, whe
 func (c *chaos) finish(d time.Duration) {
 	c.settleSuspects(true)
 	switch {
-	case bugStopOrder:
 	case c.dropped > 0:
 		c.t.Logf("stop order not checked: %d events were dropped", c.dropped)
 	default:

@@ -30,44 +30,18 @@ var (
 	chaosDuration = flag.Duration("chaos.duration", 20*time.Second, "how long TestChaos runs (3s with -short)")
 )
 
-// Invariants that bugs listed in issue 7 still break on main. While a
-// variable is true its check is off and the reproduction of the bug in
+// Invariants that known runtime bugs still break on main. While a variable
+// is true its check is off and the reproduction of the bug in
 // chaos_repro_test.go is skipped; set it to false with the fix.
 var (
-	// When a parent's budget runs out, a nested supervisor is abandoned but
-	// its subtree keeps running, uncancelled and missing from ShutdownReport.
-	bugNestedShutdown = false
-	// Shutdown stops children in reverse order of their latest start, not
-	// in reverse of the declared start order.
-	bugStopOrder = false
-	// A timed-out attempt may see context.Canceled instead of
-	// context.DeadlineExceeded.
-	bugTimeoutCause = false
-	// A heartbeat is declared stale early when the watchdog waited on a
-	// full supervisor inbox.
-	bugEarlyStale = false
-	// Stop during a one_for_all or rest_for_one restart returns nil and is
-	// forgotten: the child comes back with the group.
-	bugStopForgotten = false
-	// An operator's Restart given while a child stops, during a one_for_all
-	// or rest_for_one restart, starts it early; when the child waits for an
-	// After dependency, the group then starts it a second time while the
-	// first attempt runs on, uncancelled and untracked. While true, the
-	// operator gives no orders to children of those supervisors that have
-	// an After list.
-	bugRestartInGroupRestart = false
 	// A nested supervisor killed with its parent's budget goes on handling
 	// the message it had taken, and maybe more: an attempt reported
 	// abandoned is then reported stopped or exited too, and the killed
 	// run's ShuttingDown and restarts may arrive after its successor's
 	// Starting. While true, the observer skips a second end of an attempt,
 	// and the checks of a run (one shutdown, no start after stopping,
-	// restart limits) for a supervisor once it has been killed.
+	// restart limits, stop order) for a supervisor once it has been killed.
 	bugKilledRunEmits = true
-	// An error whose Is method panics, a panic with such an error, or a
-	// typed-nil error with a logger set crashes the process. While true,
-	// run functions do not return such values.
-	bugUserValues = false
 )
 
 // chaos is one run of TestChaos.
@@ -242,11 +216,9 @@ func (c *chaos) runFunc(s *chaosSlot) runtime.RunFunc {
 	return func(ctx context.Context, a *runtime.Attempt) error {
 		rec := c.begin(s, a, ctx)
 		defer c.end(rec) // also after a panic or runtime.Goexit
-		return c.play(ctx, a, rec, s.plan(c.seed, a.Generation(), c.hostile()))
+		return c.play(ctx, a, rec, s.plan(c.seed, a.Generation()))
 	}
 }
-
-func (c *chaos) hostile() bool { return !bugUserValues }
 
 // chaosFault is what an attempt does of its own accord.
 type chaosFault uint8
@@ -274,7 +246,7 @@ type chaosPlan struct {
 }
 
 // plan draws what generation gen of s does; the same seed gives the same plan.
-func (s *chaosSlot) plan(seed, gen uint64, hostile bool) chaosPlan {
+func (s *chaosSlot) plan(seed, gen uint64) chaosPlan {
 	r := rand.New(rand.NewPCG(seed^uint64(s.id+1)*0x9e3779b97f4a7c15, gen))
 	p := chaosPlan{at: min(8*s.life, max(10*time.Millisecond, time.Duration(r.ExpFloat64()*float64(s.life))))}
 	switch x := r.IntN(100); {
@@ -297,9 +269,6 @@ func (s *chaosSlot) plan(seed, gen uint64, hostile bool) chaosPlan {
 		}
 	default:
 		p.fault = faultHostile
-		if !hostile {
-			p.fault = faultError
-		}
 	}
 	if rd := s.child.Ready; rd != nil {
 		switch x := r.IntN(100); {
@@ -488,9 +457,6 @@ func (c *chaos) operate(stop <-chan struct{}) {
 			default:
 				i, restart = r.IntN(len(handles)), false
 			}
-			if bugRestartInGroupRestart && !c.ct.slots[i].orderable() {
-				continue
-			}
 			var err error
 			if restart {
 				if err = handles[i].Restart(); err == nil {
@@ -519,13 +485,6 @@ func (c *chaos) operate(stop <-chan struct{}) {
 			}
 		}
 	}
-}
-
-// orderable reports whether an order to s cannot start it twice while
-// bugRestartInGroupRestart stands: it has no After list to wait on in the
-// middle of a group restart.
-func (s *chaosSlot) orderable() bool {
-	return s.sup.strategy == runtime.OneForOne || len(s.child.After) == 0
 }
 
 // chaosSample is one reading of the process.
@@ -561,9 +520,7 @@ func (c *chaos) sample(stop <-chan struct{}, interval time.Duration) {
 		c.mu.Unlock()
 		c.samples = append(c.samples, chaosSample{at: time.Now(), heap: ms.HeapAlloc, goroutines: n, live: live})
 		c.settleSuspects(false)
-		if !bugStopForgotten {
-			c.checkHeld()
-		}
+		c.checkHeld()
 	}
 }
 

@@ -134,17 +134,31 @@ func (ct *chaosTree) drawChildren(r *rand.Rand, sv *chaosSup, run func(*chaosSlo
 		}
 	default:
 		life = 1500 * time.Millisecond
-		workers = 80 + r.IntN(41)
+		workers = 90 + r.IntN(41)
 		if sv.strategy != runtime.OneForOne {
 			workers = 6 + r.IntN(13) // a group restart stops them all, one at a time
 		}
 	}
-	// Which positions hold nested supervisors.
+	// Which positions hold nested supervisors, and their strategies: at
+	// level 1, two large one_for_one ones and small group ones, so that
+	// the tree has about 1,000 workers whatever the draw.
 	isSub := make([]bool, subs+workers)
 	for i := range subs {
 		isSub[i] = true
 	}
 	r.Shuffle(len(isSub), func(i, j int) { isSub[i], isSub[j] = isSub[j], isSub[i] })
+	strategies := make([]runtime.Strategy, subs)
+	for i := range strategies {
+		switch {
+		case sv.level == 0:
+			strategies[i] = []runtime.Strategy{runtime.OneForOne, runtime.OneForAll, runtime.RestForOne}[r.IntN(3)]
+		case i < 2:
+			strategies[i] = runtime.OneForOne
+		default:
+			strategies[i] = []runtime.Strategy{runtime.OneForAll, runtime.RestForOne}[r.IntN(2)]
+		}
+	}
+	r.Shuffle(len(strategies), func(i, j int) { strategies[i], strategies[j] = strategies[j], strategies[i] })
 
 	// A transient or temporary supervisor at level 2 may hold a significant child.
 	significant := -1
@@ -162,7 +176,8 @@ func (ct *chaosTree) drawChildren(r *rand.Rand, sv *chaosSup, run func(*chaosSlo
 		if isSub[i] {
 			c.Name = "sup" + strconv.Itoa(i)
 			s.path = sv.path + "/" + c.Name
-			drawNested(r, c, sv.level+1)
+			drawNested(r, c, sv.level+1, strategies[0])
+			strategies = strategies[1:]
 			nsv := &chaosSup{path: s.path, slot: s, parent: sv, level: sv.level + 1,
 				strategy: c.Supervisor.Strategy, budget: c.Supervisor.Shutdown}
 			s.nested = nsv
@@ -201,9 +216,9 @@ func (ct *chaosTree) drawChildren(r *rand.Rand, sv *chaosSup, run func(*chaosSlo
 }
 
 // drawNested makes c a nested supervisor at level.
-func drawNested(r *rand.Rand, c *runtime.Child, level int) {
+func drawNested(r *rand.Rand, c *runtime.Child, level int, strategy runtime.Strategy) {
 	c.Supervisor = &runtime.Spec{
-		Strategy: []runtime.Strategy{runtime.OneForOne, runtime.OneForOne, runtime.OneForAll, runtime.RestForOne}[r.IntN(4)],
+		Strategy: strategy,
 		Shutdown: time.Duration(300+r.IntN(3700)) * time.Millisecond, // sometimes more than the root's
 		Backoff:  drawBackoff(r),
 	}
