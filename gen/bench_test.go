@@ -107,10 +107,8 @@ func BenchmarkGenerate1000Phases(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// With an arbor_gen.go on disk, as after the first gen, loadGo hides it
-	// with an overlay, and go/packages then loads every dependency from
-	// source instead of export data (packages.go: "Overlays can
-	// invalidate export data").
+	// With an arbor_gen.go on disk, as after the first gen: loadGo hides
+	// it from the go command with an overlay and never compiles it.
 	b.Run("go-with-old-file", func(b *testing.B) {
 		r, err := ws.generate(spec)
 		if err != nil {

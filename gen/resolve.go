@@ -1,18 +1,13 @@
 package gen
 
 import (
-	"context"
 	"fmt"
-	"go/ast"
 	"go/build"
-	"go/parser"
 	"go/token"
 	"go/types"
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"golang.org/x/tools/go/packages"
 
 	"github.com/arbor-go/arbor/schema"
 )
@@ -65,83 +60,6 @@ func parseRun(s string) (runRef, error) {
 	return r, nil
 }
 
-// workspace is the user's code as go/packages loaded it.
-type workspace struct {
-	fset    *token.FileSet
-	dir     string
-	own     *packages.Package // the spec's own Go package, without arbor_gen.go
-	byPath  map[string]*packages.Package
-	ownName string
-}
-
-// loadGo loads the spec's Go package, hiding any old arbor_gen.go (it may no
-// longer match the spec), along with every package the refs name.
-func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*workspace, error) {
-	out := filepath.Join(dir, outputName)
-	ws := &workspace{fset: token.NewFileSet(), dir: dir, byPath: map[string]*packages.Package{}}
-	cfg := &packages.Config{
-		Context:    ctx,
-		Dir:        dir,
-		Mode:       packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedImports,
-		Fset:       ws.fset,
-		Env:        opts.Env,
-		BuildFlags: opts.BuildFlags,
-		// The old arbor_gen.go may no longer match the spec: parse only its
-		// package clause. (An overlay would do too, but with one go/packages
-		// type-checks every dependency from source, twice as slow.)
-		ParseFile: func(fset *token.FileSet, filename string, src []byte) (*ast.File, error) {
-			mode := parser.AllErrors | parser.ParseComments | parser.SkipObjectResolution
-			if filename == out {
-				mode = parser.PackageClauseOnly
-			}
-			return parser.ParseFile(fset, filename, src, mode)
-		},
-	}
-	patterns := append([]string{".", "context", "time", runtimePath}, paths...)
-	pkgs, err := packages.Load(cfg, patterns...)
-	if err != nil {
-		return nil, fmt.Errorf("loading Go packages: %w", err)
-	}
-	for _, p := range pkgs {
-		if p.Types == nil {
-			continue
-		}
-		packages.Visit([]*packages.Package{p}, nil, func(q *packages.Package) {
-			if _, ok := ws.byPath[q.PkgPath]; !ok && q.Types != nil {
-				ws.byPath[q.PkgPath] = q
-			}
-		})
-	}
-	if ws.byPath["context"] == nil {
-		// The go command itself failed: go/packages then returns nothing.
-		return nil, fmt.Errorf("%s: cannot load Go packages there: is the directory inside a Go module?", dir)
-	}
-	ws.own = ownPackage(pkgs, dir, patterns[1:])
-	if ws.own != nil {
-		ws.ownName = ws.own.Name
-	}
-	return ws, nil
-}
-
-// ownPackage picks the directory's package among the loaded roots: the one
-// with files in dir or, when dir has no Go files yet, the one no other
-// pattern asked for. It is nil when dir has no usable package.
-func ownPackage(pkgs []*packages.Package, dir string, others []string) *packages.Package {
-	for _, p := range pkgs {
-		for _, f := range p.GoFiles {
-			if filepath.Dir(f) == dir {
-				return p
-			}
-		}
-	}
-	for _, p := range pkgs {
-		if !slices.Contains(others, p.PkgPath) && p.Name != "" {
-			return p
-		}
-	}
-	return nil
-}
-
 // target is a resolved run reference.
 type target struct {
 	ref      runRef
@@ -164,7 +82,9 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		pkg = ws.own.Types
 	}
 	where := "the spec's package"
+	listing := ws.own0 // what go list said about pkg
 	if ref.pkgPath != "" {
+		listing = ws.listed[ref.pkgPath]
 		p := ws.lookupPkg(ref.pkgPath)
 		if p == nil {
 			errs.Add(n.RunPos, fmt.Sprintf("%s: run: cannot load package %q%s", n, ref.pkgPath, ws.loadMsg(ref.pkgPath)))
@@ -181,15 +101,37 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 			return nil
 		}
 	}
+	// notSeen reports a target that is only in a file the build leaves out,
+	// or that may be in a file that does not parse.
+	notSeen := func() bool {
+		decl, why, ok := ws.declaredAside(listing, ref.recv, ref.name)
+		if ok {
+			ws.addDecl(errs, n.RunPos, decl, "%s: run: %s is declared only in %s", n, strings.TrimPrefix(n.Run, ref.pkgPath+"."), why)
+			return true
+		}
+		if pkg == nil {
+			return false
+		}
+		if e := ws.broken[pkg.Path()]; e != nil {
+			*errs = append(*errs, &schema.Error{Pos: n.RunPos, Msg: fmt.Sprintf("%s: run: %s is not declared in %s, whose Go code does not parse: %s",
+				n, strings.TrimPrefix(n.Run, ref.pkgPath+"."), where, e.Msg), Also: []schema.Pos{{Filename: e.Pos.Filename, Line: e.Pos.Line, Column: e.Pos.Column}}})
+			return true
+		}
+		return false
+	}
 	if pkg == nil {
-		errs.Add(n.RunPos, fmt.Sprintf("%s: run: the directory has no Go package to find %s in", n, ref.name))
+		if !notSeen() {
+			errs.Add(n.RunPos, fmt.Sprintf("%s: run: the directory has no Go package to find %s in", n, ref.name))
+		}
 		return nil
 	}
 	t := &target{ref: ref, pkg: pkg}
 	if ref.recv == "" {
 		obj := pkg.Scope().Lookup(ref.name)
 		if obj == nil {
-			errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s", n, ref.name, where))
+			if !notSeen() {
+				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s", n, ref.name, where))
+			}
 			return nil
 		}
 		fn, ok := obj.(*types.Func)
@@ -202,7 +144,9 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		obj := pkg.Scope().Lookup(ref.recv)
 		tn, ok := obj.(*types.TypeName)
 		if !ok {
-			errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s", n, ref.recv, where))
+			if !notSeen() {
+				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s", n, ref.recv, where))
+			}
 			return nil
 		}
 		if named, ok := types.Unalias(tn.Type()).(*types.Named); ok && named.TypeParams().Len() > 0 {
@@ -220,7 +164,9 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 				errs.Add(n.RunPos, fmt.Sprintf("%s: run: method %s has a pointer receiver; write (*%s).%s", n, ref.name, strings.TrimPrefix(strings.TrimSuffix(n.Run[1:], ")."+ref.name), "*"), ref.name))
 				return nil
 			}
-			ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s has no method %s", n, types.TypeString(recv, types.RelativeTo(pkg)), ref.name)
+			if !notSeen() {
+				ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s has no method %s", n, types.TypeString(recv, types.RelativeTo(pkg)), ref.name)
+			}
 			return nil
 		}
 		t.obj = fn
@@ -265,13 +211,25 @@ func posOf(p *schema.Probe) schema.Pos {
 	return p.Pos
 }
 
-// lookupPkg returns the loaded package at path, or nil when it could not be
-// loaded. A package with errors still serves if it declares anything.
+// lookupPkg returns the package at path, or nil when it could not be
+// loaded. A package that does not compile, and so has no export data, is
+// type-checked from source: it still serves if it declares anything.
 func (ws *workspace) lookupPkg(path string) *types.Package {
-	p := ws.byPath[path]
-	if p == nil || p.Types == nil || (len(p.Errors) > 0 && p.Types.Scope().Len() == 0) {
+	if ws.own != nil && path == ws.own.PkgPath {
+		return ws.own.Types
+	}
+	if p, err := ws.Import(path); err == nil {
+		return p
+	}
+	l := ws.listed[path]
+	if l == nil || l.Export != "" || len(l.GoFiles)+len(l.CgoFiles) == 0 {
 		return nil
 	}
+	p := ws.checkSource(l, append(slices.Clone(l.GoFiles), l.CgoFiles...))
+	if p.Types == nil || p.Types.Scope().Len() == 0 {
+		return nil
+	}
+	ws.byPath[path] = p
 	return p.Types
 }
 
@@ -288,7 +246,7 @@ func (ws *workspace) unimportable(p *types.Package) string {
 	if parent, ok := internalParent(p.Path()); ok && own != parent && !strings.HasPrefix(own, parent+"/") {
 		return "use of an internal package is not allowed here"
 	}
-	if own != "" && imports(p, own, map[*types.Package]bool{}) {
+	if own != "" && ws.imports(p.Path(), own) {
 		return "it imports the spec's own package: an import cycle"
 	}
 	return ""
@@ -308,37 +266,32 @@ func internalParent(path string) (string, bool) {
 	return "", false
 }
 
-// imports reports whether p depends on the package at path.
-func imports(p *types.Package, path string, seen map[*types.Package]bool) bool {
-	for _, q := range p.Imports() {
-		if q.Path() == path {
-			return true
-		}
-		if !seen[q] {
-			seen[q] = true
-			if imports(q, path, seen) {
-				return true
-			}
-		}
-	}
-	return false
+// imports reports whether the package at from depends on the one at path.
+func (ws *workspace) imports(from, path string) bool {
+	l := ws.listed[from]
+	return l != nil && slices.Contains(l.Deps, path)
 }
 
 func (ws *workspace) loadMsg(path string) string {
-	if p := ws.byPath[path]; p != nil && len(p.Errors) > 0 {
-		msg := p.Errors[0].Msg
-		msg, _, _ = strings.Cut(msg, "\n")
-		msg, _, _ = strings.Cut(msg, "; to add it")
-		return ": " + msg
+	msg := ""
+	if l := ws.listed[path]; l != nil && l.Error != nil {
+		msg = l.Error.Err
+	} else if _, err := ws.Import(path); err != nil {
+		msg = err.Error()
 	}
-	return ""
+	if msg == "" {
+		return ""
+	}
+	msg, _, _ = strings.Cut(msg, "\n")
+	msg, _, _ = strings.Cut(msg, "; to add it")
+	return ": " + msg
 }
 
 // addDecl adds an error about a Go declaration, with its position. Files of
 // the standard library are named from $GOROOT, so that messages do not
 // depend on where Go is installed.
 func (ws *workspace) addDecl(errs *schema.ErrorList, pos schema.Pos, decl token.Pos, format string, args ...any) {
-	p := ws.fset.Position(decl)
+	p := ws.declPosition(decl)
 	d := schema.Pos{Filename: p.Filename, Line: p.Line, Column: p.Column}
 	if root := build.Default.GOROOT; root != "" {
 		if rel, err := filepath.Rel(root, p.Filename); err == nil && !strings.HasPrefix(rel, "..") {

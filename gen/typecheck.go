@@ -30,12 +30,7 @@ func (ws *workspace) typecheck(src []byte) error {
 	}
 	var problems []string
 	conf := types.Config{
-		Importer: importerFunc(func(path string) (*types.Package, error) {
-			if p := ws.byPath[path]; p != nil && p.Types != nil {
-				return p.Types, nil
-			}
-			return nil, fmt.Errorf("package %s was not loaded", path)
-		}),
+		Importer: ws,
 		Error: func(err error) {
 			if te, ok := err.(types.Error); ok && ws.fset.Position(te.Pos).Filename == name {
 				problems = append(problems, te.Error())
@@ -48,7 +43,3 @@ func (ws *workspace) typecheck(src []byte) error {
 	}
 	return nil
 }
-
-type importerFunc func(path string) (*types.Package, error)
-
-func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }

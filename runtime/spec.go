@@ -6,7 +6,12 @@ import (
 )
 
 // Defaults applied where a Spec or Child leaves a field at its zero value.
+// They are the one table of defaults: the spec decoder applies them to
+// fields a CUE spec leaves out, and the schema's documentation is tested
+// against them.
 const (
+	DefaultStrategy        = OneForOne
+	DefaultRestart         = Permanent
 	DefaultRestartMax      = 5
 	DefaultRestartWindow   = 10 * time.Second
 	DefaultBackoffInitial  = 100 * time.Millisecond

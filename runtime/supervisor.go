@@ -25,6 +25,7 @@ type supervisor struct {
 
 	killed bool          // the run was abandoned with its parent: it starts nothing more
 	kill   chan struct{} // closed when killed, so that the run returns at once
+	dead   atomic.Bool   // killed: the run's own events are no longer news
 
 	staleMu   sync.Mutex
 	stale     []message     // the watchdog's notices, which bypass the inbox
@@ -169,6 +170,7 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 	now := time.Now()
 	sv.mu.Lock()
 	sv.killed = false
+	sv.dead.Store(false)
 	sv.kill = make(chan struct{})
 	for _, s := range sv.slots {
 		s.pending, s.member, s.completed = false, false, false
@@ -270,7 +272,14 @@ func (sv *supervisor) handle(m message) {
 	}
 }
 
-func (sv *supervisor) emit(e Event) { sv.tree.emit(e) }
+// emit reports a decision of the run. A killed run may finish the message
+// it was handling, but what it decides then is not reported: its attempts
+// were reported abandoned, and a new run may be starting.
+func (sv *supervisor) emit(e Event) {
+	if !sv.dead.Load() {
+		sv.tree.emit(e)
+	}
+}
 
 // want marks s to start as soon as its After list is ready.
 func (sv *supervisor) want(s *slot) {
@@ -424,6 +433,11 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 	if a == nil || a.gen != gen {
 		s.fenced.Add(1)
 		sv.emit(Event{Kind: EventFenced, Path: s.path, Generation: gen, Signal: SignalExit, Err: err})
+		return
+	}
+	if sv.dead.Load() {
+		sv.detach(s, a) // abandoned by the kill: a late exit, like any abandoned attempt's
+		s.fenced.Add(1)
 		return
 	}
 	now := time.Now()
@@ -807,7 +821,7 @@ func (sv *supervisor) abandonedLocked(s *slot, a *Attempt, kind ExitKind, now ti
 	s.st.state, s.st.since = StateStopped, now
 	s.st.abandoned++
 	s.st.lastExit, s.st.lastErr = kind, ErrAbandoned
-	sv.emit(Event{Kind: EventAbandoned, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: context.Cause(a.ctx)})
+	sv.tree.emit(Event{Kind: EventAbandoned, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: context.Cause(a.ctx)})
 }
 
 // killTree abandons the subtree of a nested supervisor whose parent
@@ -825,6 +839,7 @@ func (sv *supervisor) killTree() {
 		return
 	}
 	sv.killed = true
+	sv.dead.Store(true)
 	for i := len(sv.order) - 1; i >= 0; i-- {
 		s := sv.order[i]
 		a := s.cur.Load()

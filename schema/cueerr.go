@@ -191,7 +191,11 @@ func check(k kind, v cue.Value) string {
 		if v.Kind() != cue.IntKind {
 			return bad()
 		}
-		if n, err := v.Int64(); err != nil || n < 0 {
+		n, err := v.Int64()
+		if err != nil || int64(int(n)) != n {
+			return fmt.Sprintf("invalid value %s (out of range)", show(v))
+		}
+		if n < 0 {
 			return bad()
 		}
 	case kMultiplier, kJitter:
@@ -281,6 +285,11 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 		l.errs.Add(pos, prefix+msg)
 		return
 	}
+	if own := l.ownErrors(path); len(own) > 0 {
+		// The spec conflicts with itself: say so with the values it wrote,
+		// not with the schema's alternatives that each of them fails.
+		errs = own
+	}
 	for _, e := range errs {
 		msg := cueerrors.StringWithConfig(e, &cueerrors.Config{OmitPath: true})
 		if disjunctionHeader.MatchString(msg) && len(errs) > 1 {
@@ -295,18 +304,46 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 			// Such as a conflict with a whole struct, printed in full.
 			msg = string(r[:297]) + "..."
 		}
-		pos := Pos{}
+		var at []Pos
 		for _, p := range append([]token.Pos{e.Position()}, e.InputPositions()...) {
-			if l.isUser(p) {
-				pos = position(p)
-				break
+			if l.isUser(p) && !slices.Contains(at, position(p)) {
+				at = append(at, position(p))
 			}
 		}
-		if !pos.IsValid() {
-			pos = l.fallbackPos(path)
+		if len(at) == 0 {
+			at = append(at, l.fallbackPos(path))
 		}
-		l.errs.Add(pos, prefix+msg)
+		err := &Error{Pos: at[0], Msg: prefix + msg}
+		if strings.HasPrefix(msg, "conflicting values") {
+			// Every side of a conflict, in source order.
+			slices.SortFunc(at, l.comparePos)
+			err.Pos, err.Also = at[0], at[1:]
+		}
+		l.errs = append(l.errs, err)
 	}
+}
+
+// ownErrors returns the errors of the user's value at path, without the
+// schema, when the spec's own values conflict there.
+func (l *loader) ownErrors(path []string) []cueerrors.Error {
+	if !l.user.Exists() {
+		return nil
+	}
+	cp, ok := cuePath(path)
+	if !ok {
+		return nil
+	}
+	err := l.user.LookupPath(cp).Err()
+	if err == nil {
+		return nil
+	}
+	var own []cueerrors.Error
+	for _, e := range cueerrors.Errors(err) {
+		if slices.Equal(e.Path(), path) {
+			own = append(own, e)
+		}
+	}
+	return own
 }
 
 // rewrite replaces a group of CUE errors at path by one message when the
@@ -332,6 +369,9 @@ func (l *loader) rewrite(path []string, errs []cueerrors.Error) (Pos, string, bo
 			return Pos{}, "", false
 		}
 		return l.fallbackPos(path), fmt.Sprintf("missing field %s (%s)", path[len(path)-1], want[k]), true
+	}
+	if d, ok := v.Default(); ok {
+		v = d // the spec's own default, such as *"1s" | string
 	}
 	if v.Err() != nil || !v.IsConcrete() {
 		return Pos{}, "", false

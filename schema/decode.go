@@ -65,7 +65,11 @@ type field struct {
 // fields returns the regular fields of v in order. When v is not a struct,
 // it reports the error and returns nil.
 func (l *loader) fields(v cue.Value, path []string) []field {
-	it, err := v.Fields()
+	var opts []cue.Option
+	if l.strict {
+		opts = append(opts, cue.Optional(true))
+	}
+	it, err := v.Fields(opts...)
 	if err != nil {
 		l.valueErr(v, path)
 		return nil
@@ -74,6 +78,10 @@ func (l *loader) fields(v cue.Value, path []string) []field {
 	for it.Next() {
 		sel := it.Selector()
 		if !sel.IsString() {
+			continue
+		}
+		if sel.ConstraintType() != 0 {
+			l.unsure = true // an optional or required field: the schema decides
 			continue
 		}
 		fs = append(fs, field{name: sel.Unquoted(), label: sel.String(), v: it.Value()})
@@ -115,7 +123,7 @@ func (l *loader) decodeNode(v cue.Value, n *Node, path, parent []string) {
 	if o == nil {
 		return
 	}
-	d := schemaDefaults()
+	d := &defaults
 	supervisor := n.Tree || o.has("children")
 	switch {
 	case n.Tree:
@@ -126,6 +134,16 @@ func (l *loader) decodeNode(v cue.Value, n *Node, path, parent []string) {
 		l.errs.Add(n.Pos, n.CUEPath+`: worker has no run (a child needs run: "Func", or children: {...} to be a nested supervisor)`)
 	}
 
+	if l.strict {
+		allowed := supervisorFields
+		switch {
+		case !n.Tree && supervisor:
+			allowed = append(slices.Clone(childFields), supervisorFields...)
+		case !n.Tree:
+			allowed = append(slices.Clone(childFields), workerFields...)
+		}
+		o.only(allowed)
+	}
 	if !n.Tree {
 		n.Restart, n.RestartPos = o.str("restart", d.restart)
 		n.Significant, n.SignificantPos = o.boolean("significant", d.significant)
@@ -177,9 +195,12 @@ func (l *loader) decodeNode(v cue.Value, n *Node, path, parent []string) {
 
 // limit decodes a restartLimit, applying the defaults.
 func (l *loader) limit(o *object) *Limit {
-	d := schemaDefaults().limit
+	d := defaults.limit
 	if o == nil {
 		return &d
+	}
+	if l.strict {
+		o.only(subFields["restartLimit"])
 	}
 	d.Max = o.integer("max", d.Max)
 	d.Window, _ = o.duration("window", d.Window)
@@ -189,9 +210,12 @@ func (l *loader) limit(o *object) *Limit {
 
 // backoff decodes a backoff, applying the defaults.
 func (l *loader) backoff(o *object) *Backoff {
-	d := schemaDefaults().backoff
+	d := defaults.backoff
 	if o == nil {
 		return &d
+	}
+	if l.strict {
+		o.only(subFields["backoff"])
 	}
 	d.Initial, _ = o.duration("initial", d.Initial)
 	d.Max, _ = o.duration("max", d.Max)
@@ -208,6 +232,9 @@ func (l *loader) probe(o *object) *Probe {
 		return nil
 	}
 	p := &Probe{Pos: o.pos}
+	if o.l.strict {
+		o.only(subFields["ready"])
+	}
 	if !o.has("timeout") {
 		// CUE reports only one such incomplete field per struct.
 		path := o.sub("timeout")
@@ -255,6 +282,15 @@ func (o *object) object(name string) *object {
 	return o.l.object(f.v, o.sub(name), o.fieldPos(f))
 }
 
+// only notes, in strict mode, a field that is not one of names.
+func (o *object) only(names []string) {
+	for name := range o.fs {
+		if !slices.Contains(names, name) {
+			o.l.unsure = true
+		}
+	}
+}
+
 func (o *object) has(name string) bool {
 	_, ok := o.fs[name]
 	return ok
@@ -283,7 +319,18 @@ func (o *object) get(name string) (v cue.Value, pos Pos, ok bool) {
 		o.l.valueErr(f.v, o.sub(name))
 		return cue.Value{}, pos, false
 	}
-	return f.v, pos, true
+	// The schema checked the value unified with it, but the decoder reads
+	// the spec's own, which differs where the spec's default (*"x" | ...)
+	// is one the schema rules out: check what is decoded.
+	v = f.v
+	if d, ok := v.Default(); ok {
+		v = d
+	}
+	if k, _ := classify(o.sub(name)); v.IsConcrete() && check(k, v) != "" {
+		o.l.valueErr(v, o.sub(name))
+		return cue.Value{}, pos, false
+	}
+	return v, pos, true
 }
 
 // kindErr reports that the field name does not hold the expected kind,

@@ -8,20 +8,29 @@ import (
 )
 
 // Error is a spec error at a position. Decl, when set, is the position of
-// the Go declaration the error concerns.
+// the Go declaration the error concerns; Also are the other places the
+// error concerns, such as the other side of a conflict.
 type Error struct {
 	Pos  Pos
 	Msg  string
 	Decl Pos
+	Also []Pos
 }
 
 // Error returns "file:line:col: message", or just the message when the
 // error has no position, followed by "(declared at file:line:col)" when
-// Decl is set.
+// Decl is set and "(also at file:line:col, ...)" when Also is.
 func (e *Error) Error() string {
 	msg := e.Msg
 	if e.Decl.IsValid() {
 		msg += " (declared at " + e.Decl.String() + ")"
+	}
+	if len(e.Also) > 0 {
+		var also []string
+		for _, p := range e.Also {
+			also = append(also, p.String())
+		}
+		msg += " (also at " + strings.Join(also, ", ") + ")"
 	}
 	if e.Pos.Filename == "" && !e.Pos.IsValid() {
 		return msg
@@ -85,6 +94,10 @@ func (p ErrorList) Relative(dir string) ErrorList {
 		c := *e
 		c.Pos = c.Pos.Relative(dir)
 		c.Decl = c.Decl.Relative(dir)
+		c.Also = nil
+		for _, a := range e.Also {
+			c.Also = append(c.Also, a.Relative(dir))
+		}
 		q[i] = &c
 	}
 	return q

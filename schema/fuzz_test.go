@@ -48,6 +48,10 @@ func FuzzLoad(f *testing.F) {
 			require.Nil(t, spec)
 			return
 		}
+		// A spec the fast path accepted is one the schema accepts, alike.
+		full, err := loadSpec(dir, map[string][]byte{"spec.cue": []byte(src)}, false)
+		require.NoError(t, err, "the fast path accepted a spec the schema rejects:\n%s", src)
+		require.Equal(t, dump(full), dump(spec), "the fast path decodes differently:\n%s", src)
 		require.NotEmpty(t, spec.Trees)
 		for _, tree := range spec.Trees {
 			tree.Walk(func(n *Node) bool {

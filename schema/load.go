@@ -21,8 +21,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
-	"time"
+	"sync/atomic"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
@@ -64,82 +63,11 @@ func buildSchema(ctx *cue.Context) cue.Value {
 	return v
 }
 
-// defaults are the schema's defaults (the values marked with *), which the
-// decoder applies to absent fields. They are read from the schema once per
-// process, which also checks that the embedded schema compiles.
-type defaults struct {
-	strategy       string
-	restart        string
-	significant    bool
-	treeShutdown   time.Duration // trees and nested supervisors
-	workerShutdown time.Duration
-	limit          Limit
-	backoff        Backoff
-}
-
-var schemaDefaults = sync.OnceValue(func() *defaults {
-	v := buildSchema(cuecontext.New())
-	get := func(def string, field ...string) cue.Value {
-		sels := []cue.Selector{cue.Def(def)}
-		for _, f := range field {
-			sels = append(sels, cue.Str(f).Optional())
-		}
-		d, ok := v.LookupPath(cue.MakePath(sels...)).Default()
-		if !ok {
-			panic(fmt.Sprintf("schema: no default for %s.%s", def, strings.Join(field, ".")))
-		}
-		return d
-	}
-	str := func(def string, field ...string) string {
-		s, err := get(def, field...).String()
-		if err != nil {
-			panic(err)
-		}
-		return s
-	}
-	dur := func(def string, field ...string) time.Duration {
-		d, err := time.ParseDuration(str(def, field...))
-		if err != nil {
-			panic(err)
-		}
-		return d
-	}
-	num := func(def string, field ...string) float64 {
-		x, err := get(def, field...).Float64()
-		if err != nil {
-			panic(err)
-		}
-		return x
-	}
-	sig, err := get("#Child", "significant").Bool()
-	if err != nil {
-		panic(err)
-	}
-	return &defaults{
-		strategy:       str("#Supervisor", "strategy"),
-		restart:        str("#Child", "restart"),
-		significant:    sig,
-		treeShutdown:   dur("#Supervisor", "shutdown"),
-		workerShutdown: dur("#Worker", "shutdown"),
-		limit: Limit{
-			Max:    int(num("#RestartLimit", "max")),
-			Window: dur("#RestartLimit", "window"),
-		},
-		backoff: Backoff{
-			Initial:    dur("#Backoff", "initial"),
-			Max:        dur("#Backoff", "max"),
-			Multiplier: num("#Backoff", "multiplier"),
-			Jitter:     num("#Backoff", "jitter"),
-			ResetAfter: dur("#Backoff", "resetAfter"),
-		},
-	}
-})
-
 // Load loads the spec in dir: the CUE package made of the directory's .cue
 // files. On failure the error is an ErrorList with absolute file names
 // (see ErrorList.Relative).
 func Load(dir string) (*Spec, error) {
-	return loadSpec(dir, nil)
+	return loadSpec(dir, nil, true)
 }
 
 // LoadFiles is like Load, but overlays files on dir: each key is a file
@@ -151,7 +79,7 @@ func LoadFiles(dir string, files map[string][]byte) (*Spec, error) {
 	if files == nil {
 		files = map[string][]byte{}
 	}
-	return loadSpec(dir, files)
+	return loadSpec(dir, files, true)
 }
 
 // loader holds the state of one Load.
@@ -166,9 +94,20 @@ type loader struct {
 	// reported holds the paths of the CUE errors reported so far, so that
 	// decoding does not report them again.
 	reported map[string]bool
+
+	// strict makes the decoder check what otherwise only the schema checks
+	// (unknown fields, fields of the other kind of node); unsure records
+	// that it met something it cannot vouch for. See fast.
+	strict, unsure bool
 }
 
-func loadSpec(dir string, overlay map[string][]byte) (spec *Spec, err error) {
+// fastLoads counts the loads that took the fast path, for tests.
+var fastLoads atomic.Int64
+
+// loadSpec loads a spec; fast lets it skip the unification with the schema
+// for a spec that the decoder accepts on its own (see loader.fast). Tests
+// turn it off to compare both ways.
+func loadSpec(dir string, overlay map[string][]byte, fast bool) (spec *Spec, err error) {
 	abs, aerr := filepath.Abs(dir)
 	if aerr != nil {
 		return nil, ErrorList{{Pos: Pos{Filename: dir}, Msg: aerr.Error()}}
@@ -185,7 +124,7 @@ func loadSpec(dir string, overlay map[string][]byte) (spec *Spec, err error) {
 			spec, err = nil, l.finish()
 		}
 	}()
-	spec = l.load(overlay)
+	spec = l.load(overlay, fast)
 	if err := l.finish(); err != nil {
 		return nil, err
 	}
@@ -197,7 +136,7 @@ func (l *loader) finish() error {
 	return l.errs.Err()
 }
 
-func (l *loader) load(overlay map[string][]byte) *Spec {
+func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 	cfg := &load.Config{Dir: l.dir}
 	inDir := 0 // overlay files in the directory
 	if overlay != nil {
@@ -231,6 +170,9 @@ func (l *loader) load(overlay map[string][]byte) *Spec {
 		return nil
 	}
 	l.inst = insts[0]
+	if l.inst.Err == nil {
+		l.inst = l.ownFiles(l.inst, cfg)
+	}
 	if l.inst.Err != nil {
 		l.loadErrors(l.inst)
 		return nil
@@ -242,12 +184,18 @@ func (l *loader) load(overlay map[string][]byte) *Spec {
 	l.pkgPos = l.packagePos()
 
 	ctx := cuecontext.New()
-	sch := buildSchema(ctx)
 	l.user = ctx.BuildInstance(l.inst)
 	if k := l.user.IncompleteKind(); k != cue.StructKind && k != cue.BottomKind {
 		l.errs.Add(l.pkgPos, fmt.Sprintf("the package must be a struct, not %v", k))
 		return nil
 	}
+	if fast {
+		if spec := l.fast(); spec != nil {
+			fastLoads.Add(1)
+			return spec
+		}
+	}
+	sch := buildSchema(ctx)
 
 	// The errors of the spec under the schema: everything in trees and
 	// the fields the spec must not have.
@@ -277,6 +225,60 @@ func (l *loader) load(overlay map[string][]byte) *Spec {
 	// which make every struct around them an error value. Decoding goes
 	// on past errors all the same, to report those only Go finds.
 	spec.Trees = l.decodeTrees(l.user)
+	return spec
+}
+
+// ownFiles returns inst restricted to the files of the spec's directory.
+// In a CUE module, cue/load adds the files of the same package in the
+// parent directories, up to the module root; but a spec is one
+// directory, like a Go package, so that a parent's trees never leak into
+// a subdirectory's arbor_gen.go.
+func (l *loader) ownFiles(inst *build.Instance, cfg *load.Config) *build.Instance {
+	var own []string
+	for _, f := range inst.BuildFiles {
+		if filepath.Dir(f.Filename) == l.dir {
+			own = append(own, f.Filename)
+		}
+	}
+	if len(own) == len(inst.BuildFiles) || len(own) == 0 {
+		return inst
+	}
+	insts := load.Instances(own, cfg)
+	if len(insts) != 1 {
+		return inst
+	}
+	return insts[0]
+}
+
+// fast decodes the spec without the schema, with the decoder's strict
+// checks, and returns it if nothing was wrong or doubtful, or nil. For a
+// valid spec it saves unifying the whole spec with the schema, about half
+// the time of a load (a second at 10,000 children); an invalid or unusual
+// one is loaded again the usual way, so that its errors are CUE's and the
+// schema's, as always. TestFastPath and FuzzLoad check that the two ways
+// accept the same specs and decode them alike.
+func (l *loader) fast() *Spec {
+	l.strict = true
+	defer func() { l.strict, l.unsure = false, false }()
+	if err := l.user.Validate(cue.Hidden(true), cue.Definitions(true)); err != nil {
+		return nil
+	}
+	it, err := l.user.Fields(cue.Optional(true))
+	if err != nil {
+		return nil
+	}
+	for it.Next() {
+		if sel := it.Selector(); sel.String() != "trees" || sel.ConstraintType() != 0 {
+			return nil // the schema has only trees
+		}
+	}
+	spec := &Spec{Dir: l.dir, Package: l.inst.PkgName, Files: l.files}
+	spec.Trees = l.decodeTrees(l.user)
+	if len(l.errs) > 0 || l.unsure {
+		l.errs = nil
+		l.reported = map[string]bool{}
+		return nil
+	}
 	return spec
 }
 

@@ -237,3 +237,61 @@ func TestConcurrentLoads(t *testing.T) {
 		require.NoError(t, <-errc)
 	}
 }
+
+// TestOneDirectoryOneSpec: in a CUE module, cue/load adds a parent
+// directory's files of the same package to a subdirectory's; a spec is its
+// own directory's files all the same, and imports still resolve.
+func TestOneDirectoryOneSpec(t *testing.T) {
+	dir, err := filepath.Abs("testdata/cuemod/sub")
+	require.NoError(t, err)
+	spec, err := Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, []string{filepath.Join(dir, "spec.cue")}, spec.Files)
+	require.Len(t, spec.Trees, 1, "the parent directory's tree leaked in")
+	assert.Equal(t, "child", spec.Trees[0].Name)
+	assert.Equal(t, "transient", spec.Trees[0].Children[0].Restart, "from the imported template")
+}
+
+// TestFastPath checks that every valid fixture decodes the same with and
+// without the fast path (loader.fast), and that the plain ones take it.
+func TestFastPath(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/*/want.golden")
+	require.NoError(t, err)
+	require.NotEmpty(t, dirs)
+	for _, golden := range dirs {
+		dir := filepath.Dir(golden)
+		before := fastLoads.Load()
+		fast, err := Load(dir)
+		require.NoError(t, err, dir)
+		took := fastLoads.Load() > before
+		full, err := loadSpec(dir, nil, false)
+		require.NoError(t, err, dir)
+		assert.Equal(t, dump(full), dump(fast), dir)
+		switch filepath.Base(dir) {
+		case "minimal", "full", "nested", "templates", "multitree", "multifile", "userdefaults":
+			assert.True(t, took, "%s: a plain valid spec should take the fast path", dir)
+		}
+	}
+}
+
+// TestFastPathRejects: specs with one problem that only the schema would
+// see, were the decoder not strict. Each must fail with the schema's error.
+func TestFastPathRejects(t *testing.T) {
+	for _, c := range []struct{ spec, want string }{
+		{`trees: t: children: w: {run: "W", strategy: "one_for_all"}`, "strategy: field not allowed"},
+		{`trees: t: children: w: {children: v: run: "V", timeout: "1s"}`, "timeout: field not allowed"},
+		{`trees: t: {run: "X", children: w: run: "W"}`, "trees.t.run: field not allowed"},
+		{`trees: t: children: w: {run: "W", restartz: "permanent"}`, "restartz: field not allowed"},
+		{`trees: t: children: w: {run: "W", backoff: {initial: "1s", factor: 2}}`, "backoff.factor: field not allowed"},
+		{`trees: t: children: w: {run: "W", restartLimit: {max: 1, span: "1s"}}`, "restartLimit.span: field not allowed"},
+		{`trees: t: children: w: {run: "W", ready: {timeout: "1s", grace: "1s"}}`, "ready.grace: field not allowed"},
+		{`trees: t: children: w: run: "W"` + "\nother: 1", "other: field not allowed"},
+		{`trees: t: children: w: {run: "W", timeout!: "1s"}`, "timeout"},
+	} {
+		src := "package p\n" + c.spec + "\n"
+		_, err := LoadFiles(t.TempDir(), map[string][]byte{"spec.cue": []byte(src)})
+		if assert.Error(t, err, "%s", c.spec) {
+			assert.Contains(t, err.Error(), c.want, "%s", c.spec)
+		}
+	}
+}

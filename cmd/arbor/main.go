@@ -4,14 +4,15 @@
 // Usage:
 //
 //	arbor gen [-tags list] [dir ...]     write arbor_gen.go next to each spec
-//	arbor vet [-tags list] [dir ...]     check specs and their Go references
+//	arbor vet [-tags list] [dir ...]     check specs, Go references, arbor_gen.go
 //	arbor diff [-tags list] [dir ...]    exit 1 if an arbor_gen.go is stale
 //	arbor graph [-format f] [dir]        draw the trees (mermaid or dot)
 //	arbor schema                         print the CUE schema
 //
-// A dir ending in /... names every directory below it that holds a spec
-// (for diff: an arbor_gen.go). Exit codes: 0 ok, 1 spec or check errors (or
-// a stale file), 2 usage errors.
+// A dir ending in /... names every directory at or below it that holds a
+// spec, as the go command's ./... does (skipping testdata, vendor, cue.mod,
+// names starting with . or _, and nested modules). Exit codes: 0 ok, 1 spec
+// or check errors (or a stale or missing arbor_gen.go), 2 usage errors.
 package main
 
 import "os"

@@ -35,10 +35,14 @@ Usage:
 Commands:
 
 	gen      write arbor_gen.go next to each spec
-	vet      check specs and their Go references; silent when all is well
+	vet      check specs, their Go references and that arbor_gen.go is up to date
 	diff     exit 1, printing the difference, if an arbor_gen.go is stale
 	graph    draw the trees as a Mermaid flowchart or a Graphviz digraph
 	schema   print the CUE schema that specs are checked against
+
+A dir ending in /... names every spec directory at or below it, skipping
+testdata, vendor, cue.mod, names starting with . or _, and nested modules
+(as the go command's ./... does), unless the pattern starts inside one.
 
 Run "arbor <command> -h" for a command's flags and examples.
 Exit codes: 0 ok, 1 spec or check errors (or a stale file), 2 usage errors.
@@ -71,7 +75,8 @@ Examples:
 	//go:generate go tool arbor gen   # in a Go file next to the spec
 `},
 	{name: "vet", args: "[-tags list] [dir ...]", run: (*cli).vet, flags: tagsFlag, help: `Vet checks the spec in each dir (default ".") and the Go code it names, as gen
-does, without writing anything. It prints nothing when all is well.
+does, and that arbor_gen.go is the file gen would write: a missing or stale
+file is exit 1. It writes nothing and prints nothing when all is well.
 
 Examples:
 
@@ -80,8 +85,9 @@ Examples:
 `},
 	{name: "diff", args: "[-tags list] [dir ...]", run: (*cli).diff, flags: tagsFlag, help: `Diff generates the code for each dir (default ".") in memory and compares it
 with the arbor_gen.go on disk. It prints a unified diff and exits 1 when they
-differ or the file is missing. With dir/..., it checks every directory below
-dir that has an arbor_gen.go. Use it in CI to catch a stale generated file.
+differ or the file is missing. With dir/..., it checks every spec directory
+below dir, including one that has no arbor_gen.go yet. Use it in CI to catch a
+stale generated file.
 
 Examples:
 
@@ -161,49 +167,112 @@ func (c *cli) options() *gen.Options {
 	return o
 }
 
-// dirs expands the arguments: "." by default, and dir/... into every
-// directory below dir holding a file that want accepts.
-func (c *cli) dirs(args []string, want func(name string) bool) ([]string, bool) {
+// dirs expands the arguments into spec directories: "." by default, a
+// directory as given, and dir/... into every directory at or below dir that
+// holds a spec (schema.IsSpecDir) or an arbor_gen.go (whose spec may be
+// gone). Like the go command's ./..., a walk skips testdata, vendor and
+// cue.mod directories, directories whose names start with . or _, and
+// nested modules (directories with their own go.mod), unless the pattern
+// itself starts there: ./testdata/... matches inside testdata. A pattern
+// that matches nothing is a warning; when nothing at all is left to do, it
+// is exit 1. A missing directory is a usage error.
+func (c *cli) dirs(args []string) ([]string, int) {
 	if len(args) == 0 {
 		args = []string{"."}
 	}
 	var out []string
+	add := func(dir string) {
+		if !slices.Contains(out, dir) {
+			out = append(out, dir)
+		}
+	}
 	for _, arg := range args {
-		root, ok := strings.CutSuffix(arg, "...")
-		if !ok {
-			if st, err := os.Stat(arg); err != nil || !st.IsDir() {
-				fmt.Fprintf(c.stderr, "arbor: %s is not a directory\n", arg)
-				return nil, false
-			}
-			out = append(out, arg)
+		root, walk := strings.CutSuffix(arg, "...")
+		if root == "" {
+			root = "."
+		}
+		if st, err := os.Stat(root); err != nil || !st.IsDir() {
+			fmt.Fprintf(c.stderr, "arbor: %s is not a directory\n", arg)
+			return nil, exitUsage
+		}
+		if !walk {
+			add(arg)
 			continue
 		}
 		root = filepath.Clean(root)
+		n := len(out)
+		modules := moduleAbove(root) // the module the walk is in, if any
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() && path != root && (strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "_")) {
+			if !d.IsDir() {
+				return nil
+			}
+			if path != root && skipDir(d.Name()) {
 				return filepath.SkipDir
 			}
-			if !d.IsDir() && want(d.Name()) {
-				if dir := filepath.Dir(path); !slices.Contains(out, dir) {
-					out = append(out, dir)
+			if exists(filepath.Join(path, "go.mod")) {
+				if path != root && slices.ContainsFunc(modules, func(m string) bool { return within(path, m) }) {
+					return filepath.SkipDir // a nested module
 				}
+				modules = append(modules, path)
+			}
+			if schema.IsSpecDir(path) || exists(filepath.Join(path, "arbor_gen.go")) {
+				add(path)
 			}
 			return nil
 		})
 		if err != nil {
 			fmt.Fprintf(c.stderr, "arbor: %v\n", err)
-			return nil, false
+			return nil, exitCheck
+		}
+		if len(out) == n {
+			fmt.Fprintf(c.stderr, "arbor: warning: %q matched no spec directories\n", arg)
 		}
 	}
-	return out, true
+	if len(out) == 0 {
+		fmt.Fprintln(c.stderr, "arbor: no spec directories to check")
+		return nil, exitCheck
+	}
+	return out, exitOK
 }
 
-func isSpec(name string) bool { return strings.HasSuffix(name, ".cue") }
+// skipDir reports whether a walk leaves out a directory of that name, as
+// the go command's ./... does.
+func skipDir(name string) bool {
+	return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") ||
+		name == "testdata" || name == "vendor" || name == "cue.mod"
+}
 
-func isGenerated(name string) bool { return name == "arbor_gen.go" }
+// moduleAbove returns the directory of the go.mod at or above dir, if any.
+func moduleAbove(dir string) []string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if exists(filepath.Join(d, "go.mod")) {
+			return []string{d}
+		}
+		if filepath.Dir(d) == d {
+			return nil
+		}
+	}
+}
+
+// within reports whether path is at or below dir; both may be relative.
+func within(path, dir string) bool {
+	ap, err1 := filepath.Abs(path)
+	ad, err2 := filepath.Abs(dir)
+	rel, err := filepath.Rel(ad, ap)
+	return err1 == nil && err2 == nil && err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
 
 // report prints err, with spec positions relative to the working directory.
 func (c *cli) report(err error) {
@@ -220,12 +289,11 @@ func (c *cli) report(err error) {
 
 // each generates the code of every dir and hands it to f, returning the
 // exit code.
-func (c *cli) each(flags *flag.FlagSet, want func(string) bool, f func(r *gen.Result) int) int {
-	dirs, ok := c.dirs(flags.Args(), want)
-	if !ok {
-		return exitUsage
+func (c *cli) each(flags *flag.FlagSet, f func(r *gen.Result) int) int {
+	dirs, code := c.dirs(flags.Args())
+	if code != exitOK {
+		return code
 	}
-	code := exitOK
 	for _, dir := range dirs {
 		r, err := gen.Generate(context.Background(), dir, c.options())
 		if err != nil {
@@ -239,7 +307,7 @@ func (c *cli) each(flags *flag.FlagSet, want func(string) bool, f func(r *gen.Re
 }
 
 func (c *cli) gen(flags *flag.FlagSet) int {
-	return c.each(flags, isSpec, func(r *gen.Result) int {
+	return c.each(flags, func(r *gen.Result) int {
 		if err := write(r.Path, r.Content); err != nil {
 			c.report(err)
 			return exitCheck
@@ -248,29 +316,42 @@ func (c *cli) gen(flags *flag.FlagSet) int {
 	})
 }
 
+// vet checks as gen does, and that the arbor_gen.go on disk is the one gen
+// would write: a stale or missing file must not pass CI quietly.
 func (c *cli) vet(flags *flag.FlagSet) int {
-	return c.each(flags, isSpec, func(*gen.Result) int { return exitOK })
+	return c.each(flags, func(r *gen.Result) int {
+		_, code := c.compare(r)
+		return code
+	})
 }
 
 func (c *cli) diff(flags *flag.FlagSet) int {
-	return c.each(flags, isGenerated, func(r *gen.Result) int {
-		old, err := os.ReadFile(r.Path)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			c.report(err)
-			return exitCheck
+	return c.each(flags, func(r *gen.Result) int {
+		old, code := c.compare(r)
+		if old != nil {
+			name := c.relative(r.Path)
+			c.stdout.Write(diff.Diff(name+" (on disk)", old, name+" (generated)", r.Content))
 		}
-		if bytes.Equal(old, r.Content) {
-			return exitOK
-		}
-		name := c.relative(r.Path)
-		if err != nil {
-			fmt.Fprintf(c.stderr, "arbor: %s is missing; run arbor gen\n", name)
-			return exitCheck
-		}
-		c.stdout.Write(diff.Diff(name+" (on disk)", old, name+" (generated)", r.Content))
-		fmt.Fprintf(c.stderr, "arbor: %s is stale; run arbor gen\n", name)
-		return exitCheck
+		return code
 	})
+}
+
+// compare compares the generated code with the file on disk and reports a
+// missing or stale file. It returns a stale file's content.
+func (c *cli) compare(r *gen.Result) ([]byte, int) {
+	old, err := os.ReadFile(r.Path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		fmt.Fprintf(c.stderr, "arbor: %s is missing; run arbor gen (or go generate)\n", c.relative(r.Path))
+		return nil, exitCheck
+	case err != nil:
+		c.report(err)
+		return nil, exitCheck
+	case !bytes.Equal(old, r.Content):
+		fmt.Fprintf(c.stderr, "arbor: %s is stale; run arbor gen (or go generate)\n", c.relative(r.Path))
+		return old, exitCheck
+	}
+	return nil, exitOK
 }
 
 func (c *cli) graph(flags *flag.FlagSet) int {

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"go/parser"
-	"go/token"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/arbor-go/arbor/gen"
 )
@@ -57,10 +54,4 @@ func write(path string, content []byte) error {
 }
 
 // generatedByArbor reports whether src starts with arbor's header comment.
-func generatedByArbor(path string, src []byte) bool {
-	f, err := parser.ParseFile(token.NewFileSet(), path, src, parser.PackageClauseOnly|parser.ParseComments)
-	if err != nil || len(f.Comments) == 0 {
-		return strings.HasPrefix(string(src), "// "+gen.Header+"\n")
-	}
-	return f.Comments[0].List[0].Text == "// "+gen.Header && f.Comments[0].Pos() < f.Package
-}
+func generatedByArbor(path string, src []byte) bool { return gen.Generated(src) }

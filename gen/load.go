@@ -1,0 +1,486 @@
+package gen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/build"
+	"go/parser"
+	"go/scanner"
+	"go/token"
+	"go/types"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strings"
+
+	"golang.org/x/tools/go/gcexportdata"
+	"golang.org/x/tools/go/packages"
+
+	"github.com/arbor-go/arbor/schema"
+)
+
+// This file loads the user's Go code. The spec's own package is parsed and
+// type-checked here, in memory, without arbor_gen.go: the old file may no
+// longer match the spec or even the package's name, and compiling it is
+// what made generation slow (a 5,000-child file takes the compiler tens of
+// seconds). Every other package comes from the export data the go command
+// keeps in its build cache. Two go list runs describe the packages: one for
+// the spec's directory, without compiling anything, and one for the
+// packages it and the run references import, with -export.
+
+// workspace is the user's code as the generator sees it.
+type workspace struct {
+	fset    *token.FileSet
+	dir     string
+	own     *packages.Package // the spec's own Go package, without arbor_gen.go; nil if the directory has none
+	ownName string
+	byPath  map[string]*packages.Package // every package imported so far, by path
+	listed  map[string]*listed           // what go list said about each package
+	own0    *listed                      // what go list said about the spec's directory
+	types   map[string]*types.Package    // shared by every export data read
+	broken  map[string]*scanner.Error    // the first syntax error of a package parsed from source
+	load    func(path string) error      // lists a package the first go list run did not
+}
+
+// listed is what go list says about a package.
+type listed struct {
+	ImportPath     string
+	Name           string
+	Dir            string
+	Export         string
+	GoFiles        []string
+	CgoFiles       []string
+	IgnoredGoFiles []string
+	TestGoFiles    []string
+	XTestGoFiles   []string
+	Imports        []string
+	ImportMap      map[string]string
+	Deps           []string
+	Module         *struct{ Path, GoMod string }
+	Error          *struct{ Err string }
+}
+
+const listFields = "ImportPath,Name,Dir,Export,GoFiles,CgoFiles,IgnoredGoFiles,TestGoFiles,XTestGoFiles,Imports,ImportMap,Deps,Module,Error"
+
+// goList runs go list -e -json in dir, with -deps -export if export is
+// set, and decodes its packages. A failure
+// of the go command itself (no go.mod, a bad flag) is its own message.
+func goList(ctx context.Context, dir string, opts *Options, overlay string, export bool, pkgs ...string) ([]*listed, error) {
+	cmdArgs := []string{"list", "-e", "-json=" + listFields}
+	if export {
+		cmdArgs = append(cmdArgs, "-deps", "-export")
+	}
+	if overlay != "" {
+		cmdArgs = append(cmdArgs, "-overlay="+overlay)
+	}
+	cmdArgs = append(cmdArgs, opts.BuildFlags...)
+	cmdArgs = append(cmdArgs, "--")
+	cmdArgs = append(cmdArgs, pkgs...)
+	cmd := exec.CommandContext(ctx, "go", cmdArgs...)
+	cmd.Dir = dir
+	cmd.Env = opts.Env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, schema.ErrorList{{Pos: schema.Pos{Filename: dir}, Msg: "cannot load the Go code: " + msg}}
+	}
+	var list []*listed
+	for dec := json.NewDecoder(&stdout); ; {
+		p := new(listed)
+		if err := dec.Decode(p); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("reading go list output: %w", err)
+		}
+		list = append(list, p)
+	}
+	return list, nil
+}
+
+// loadGo loads the spec's Go package without arbor_gen.go, and the types of
+// the packages it imports, of the runtime and of every package in paths.
+func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*workspace, error) {
+	ws := &workspace{
+		fset:   token.NewFileSet(),
+		dir:    dir,
+		byPath: map[string]*packages.Package{},
+		listed: map[string]*listed{},
+		types:  map[string]*types.Package{},
+		broken: map[string]*scanner.Error{},
+	}
+	overlay, err := hideOutput(dir)
+	if err != nil {
+		return nil, err
+	}
+	if overlay != "" {
+		defer os.Remove(overlay)
+	}
+
+	// The spec's directory: its files and imports, compiling nothing.
+	pkgs, err := goList(ctx, dir, opts, overlay, false, ".")
+	if err != nil {
+		return nil, err
+	}
+	if len(pkgs) != 1 {
+		return nil, fmt.Errorf("go list . in %s listed %d packages", dir, len(pkgs))
+	}
+	ws.own0 = pkgs[0]
+	own := ws.own0
+	goFiles := append(slices.Clone(own.GoFiles), own.CgoFiles...)
+	if own.Error != nil && len(goFiles) > 0 {
+		// Such as two package names in the directory.
+		return nil, schema.ErrorList{{Pos: schema.Pos{Filename: dir}, Msg: own.Error.Err}}
+	}
+
+	// Every package the spec's package or the generated code imports, with
+	// export data: the go command compiles them, or finds them in its cache.
+	need := []string{"context", "time", runtimePath}
+	for _, path := range append(slices.Clone(paths), own.Imports...) {
+		if mapped := own.ImportMap[path]; mapped != "" {
+			path = mapped
+		}
+		if path != "C" && path != "unsafe" && path != own.ImportPath && !slices.Contains(need, path) {
+			need = append(need, path)
+		}
+	}
+	ws.load = func(path string) error {
+		deps, err := goList(ctx, dir, opts, overlay, true, path)
+		if err != nil {
+			return err
+		}
+		for _, p := range deps {
+			if _, ok := ws.listed[p.ImportPath]; !ok {
+				ws.listed[p.ImportPath] = p
+			}
+		}
+		return nil
+	}
+	deps, err := goList(ctx, dir, opts, overlay, true, need...)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range deps {
+		ws.listed[p.ImportPath] = p
+	}
+	if err := ws.requireArbor(); err != nil {
+		return nil, err
+	}
+	for _, path := range need[:3] {
+		if _, err := ws.Import(path); err != nil {
+			return nil, fmt.Errorf("loading %s: %w", path, err)
+		}
+	}
+	for _, path := range paths {
+		if path != own.ImportPath {
+			ws.Import(path) // a failure is reported where the spec names it
+		}
+	}
+
+	if len(goFiles) > 0 {
+		ws.own = ws.checkSource(own, goFiles)
+		ws.ownName = ws.own.Name
+		ws.byPath[own.ImportPath] = ws.own
+	}
+	return ws, nil
+}
+
+// hideOutput returns an overlay for the go command that deletes dir's
+// arbor_gen.go, or "" when there is none. Hidden, an old file with an old
+// package clause (the package was renamed since) cannot stop go list.
+func hideOutput(dir string) (string, error) {
+	out := filepath.Join(dir, outputName)
+	if _, err := os.Lstat(out); err != nil {
+		return "", nil
+	}
+	data, err := json.Marshal(map[string]map[string]string{"Replace": {out: ""}})
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp("", "arbor-overlay-*.json")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := f.Write(data); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// checkSource parses and type-checks a package from source: the spec's
+// own, or one that does not compile. Its errors are kept but stop nothing:
+// the spec's package usually does not compile before generation (it
+// already calls New<Tree>).
+func (ws *workspace) checkSource(own *listed, files []string) *packages.Package {
+	p := &packages.Package{ID: own.ImportPath, Name: own.Name, PkgPath: own.ImportPath}
+	for _, name := range files {
+		path := filepath.Join(own.Dir, name)
+		p.GoFiles = append(p.GoFiles, path)
+		f, err := parser.ParseFile(ws.fset, path, nil, parser.AllErrors|parser.ParseComments|parser.SkipObjectResolution)
+		if err != nil {
+			p.Errors = append(p.Errors, packages.Error{Msg: err.Error(), Kind: packages.ParseError})
+			var list scanner.ErrorList
+			if errors.As(err, &list) && len(list) > 0 && ws.broken[own.ImportPath] == nil {
+				ws.broken[own.ImportPath] = list[0]
+			}
+		}
+		if f != nil {
+			p.Syntax = append(p.Syntax, f)
+		}
+	}
+	conf := types.Config{
+		Importer:    ws,
+		FakeImportC: true,
+		Error: func(err error) {
+			p.Errors = append(p.Errors, packages.Error{Msg: err.Error(), Kind: packages.TypeError})
+		},
+	}
+	p.Types, _ = conf.Check(own.ImportPath, ws.fset, p.Syntax, nil)
+	return p
+}
+
+// Import returns the package at path, read from the go command's export
+// data; it makes the workspace a types.Importer.
+func (ws *workspace) Import(path string) (*types.Package, error) {
+	if path == "unsafe" {
+		return types.Unsafe, nil
+	}
+	if mapped := ws.own0.ImportMap[path]; mapped != "" {
+		path = mapped
+	}
+	if p := ws.byPath[path]; p != nil && p.Types != nil {
+		return p.Types, nil
+	}
+	l := ws.listed[path]
+	if l == nil && ws.load != nil {
+		if err := ws.load(path); err != nil {
+			return nil, err
+		}
+		l = ws.listed[path]
+	}
+	if l == nil {
+		return nil, fmt.Errorf("package %s was not listed", path)
+	}
+	if l.Export == "" {
+		msg := "it does not compile"
+		if l.Error != nil {
+			msg = l.Error.Err
+		}
+		return nil, errors.New(msg)
+	}
+	f, err := os.Open(l.Export)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := gcexportdata.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", l.Export, err)
+	}
+	pkg, err := gcexportdata.Read(r, ws.fset, ws.types, path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", l.Export, err)
+	}
+	ws.byPath[path] = &packages.Package{ID: path, Name: pkg.Name(), PkgPath: path, Types: pkg}
+	return pkg, nil
+}
+
+// requireArbor reports a module that cannot import the runtime because it
+// does not require Arbor, with the command that adds the requirement.
+func (ws *workspace) requireArbor() error {
+	rt := ws.listed[runtimePath]
+	if rt == nil || rt.Error == nil || rt.Module != nil {
+		return nil
+	}
+	modFile := ""
+	if m := ws.own0.Module; m != nil {
+		modFile = m.GoMod
+	}
+	if modFile == "" {
+		modFile = ws.dir
+	}
+	msg, _, _ := strings.Cut(rt.Error.Err, "\n")
+	msg = strings.TrimSuffix(msg, "; to add it:")
+	return schema.ErrorList{{Pos: schema.Pos{Filename: modFile}, Msg: fmt.Sprintf(
+		"the module does not require %s, whose runtime the generated code imports; add it with `go get %s@%s`, or with `go get -tool %s/cmd/arbor` to run arbor as a tool (go list: %s)",
+		modulePath, modulePath, version(), modulePath, msg)}}
+}
+
+// declaredAside looks for a declaration of name (a method when recv is
+// set) in the files of p that the build leaves out: files whose build
+// constraints do not hold, and tests. It returns where it is and why that
+// file was not seen, or ok false.
+func (ws *workspace) declaredAside(p *listed, recv, name string) (decl token.Pos, why string, ok bool) {
+	if p == nil {
+		return token.NoPos, "", false
+	}
+	for _, group := range []struct {
+		files []string
+		why   func(f *ast.File, file string) string
+	}{
+		{p.IgnoredGoFiles, func(f *ast.File, file string) string {
+			if c := buildLine(f); c != "" {
+				return fmt.Sprintf("which the build ignores: its constraint %q does not hold (arbor gen -tags selects build tags)", c)
+			}
+			return "which the build ignores: its name's _GOOS or _GOARCH suffix does not match this build"
+		}},
+		{append(slices.Clone(p.TestGoFiles), p.XTestGoFiles...), func(*ast.File, string) string {
+			return "a test file, which is not part of the package"
+		}},
+	} {
+		for _, file := range group.files {
+			path := filepath.Join(p.Dir, file)
+			f, err := parser.ParseFile(ws.fset, path, nil, parser.ParseComments|parser.SkipObjectResolution)
+			if f == nil || err != nil && f.Name == nil {
+				continue
+			}
+			if pos := findDecl(f, recv, name); pos.IsValid() {
+				return pos, fmt.Sprintf("%s, %s", filepath.Base(file), group.why(f, file)), true
+			}
+		}
+	}
+	return token.NoPos, "", false
+}
+
+// findDecl returns the position of the top-level function name, or of the
+// method name of type recv, in f.
+func findDecl(f *ast.File, recv, name string) token.Pos {
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || fd.Name.Name != name {
+			continue
+		}
+		if recv == "" && fd.Recv == nil {
+			return fd.Name.Pos()
+		}
+		if recv != "" && fd.Recv != nil && len(fd.Recv.List) == 1 && recvName(fd.Recv.List[0].Type) == recv {
+			return fd.Name.Pos()
+		}
+	}
+	if recv == "" {
+		// A function must be a func; say where the name is anyway.
+		for _, d := range f.Decls {
+			if gd, ok := d.(*ast.GenDecl); ok {
+				for _, s := range gd.Specs {
+					switch s := s.(type) {
+					case *ast.ValueSpec:
+						for _, n := range s.Names {
+							if n.Name == name {
+								return n.Pos()
+							}
+						}
+					case *ast.TypeSpec:
+						if s.Name.Name == name {
+							return s.Name.Pos()
+						}
+					}
+				}
+			}
+		}
+	}
+	return token.NoPos
+}
+
+// declPosition returns the position of a declaration. Export data keeps
+// only the line of a declaration; its column is then found in the source,
+// so that messages point at the name as they do for parsed packages.
+func (ws *workspace) declPosition(decl token.Pos) token.Position {
+	p := ws.fset.Position(decl)
+	file := p.Filename
+	if rest, ok := strings.CutPrefix(file, "$GOROOT"+string(filepath.Separator)); ok {
+		file = filepath.Join(build.Default.GOROOT, rest) // how export data names the standard library
+	}
+	if p.Column != 1 || !filepath.IsAbs(file) || ws.parsed(file) {
+		return p
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
+	if err != nil {
+		return p
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		var names []*ast.Ident
+		switch n := n.(type) {
+		case *ast.FuncDecl:
+			names = []*ast.Ident{n.Name}
+		case *ast.TypeSpec:
+			names = []*ast.Ident{n.Name}
+		case *ast.ValueSpec:
+			names = n.Names
+		}
+		for _, id := range names {
+			if q := fset.Position(id.Pos()); q.Line == p.Line {
+				p.Column = q.Column
+				return false
+			}
+		}
+		return true
+	})
+	return p
+}
+
+// parsed reports whether file was parsed from source, not read from
+// export data.
+func (ws *workspace) parsed(file string) bool {
+	for _, p := range ws.byPath {
+		for _, f := range p.Syntax {
+			if ws.fset.Position(f.Package).Filename == file {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// recvName returns the type name of a receiver expression: T, *T, T[P].
+func recvName(e ast.Expr) string {
+	for {
+		switch x := e.(type) {
+		case *ast.StarExpr:
+			e = x.X
+		case *ast.ParenExpr:
+			e = x.X
+		case *ast.IndexExpr:
+			e = x.X
+		case *ast.IndexListExpr:
+			e = x.X
+		case *ast.Ident:
+			return x.Name
+		default:
+			return ""
+		}
+	}
+}
+
+const modulePath = "github.com/arbor-go/arbor"
+
+// version returns the version of Arbor this program was built from, for
+// the go get command a message suggests, or "latest" when it is unknown
+// (a development build).
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "latest"
+	}
+	if bi.Main.Path == modulePath && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	for _, d := range bi.Deps {
+		if d.Path == modulePath && d.Version != "" && d.Version != "(devel)" {
+			return d.Version
+		}
+	}
+	return "latest"
+}

@@ -1,0 +1,6 @@
+package p
+
+import "context"
+
+// Work runs until cancelled.
+func Work(ctx context.Context) error { <-ctx.Done(); return nil }
