@@ -265,7 +265,12 @@ func (c *chaos) observe(e runtime.Event) {
 }
 
 func (c *chaos) onStarting(s *chaosSlot, e runtime.Event) {
-	if s.liveGen != 0 {
+	switch {
+	case s.liveGen == 0 || s.sup.tainted:
+	case s.nested == nil && !c.stillRuns(s, s.liveGen):
+		c.violateEvents("each attempt ends once", "%s: generation %d returned without an Exited, Stopped or Abandoned event; latest events of %s:%s",
+			s.path, s.liveGen, s.sup.path, &s.sup.recent)
+	default:
 		c.violateEvents("one attempt per slot", "%s: generation %d starting while generation %d has neither ended nor been abandoned; latest events of %s:%s",
 			s.path, e.Generation, s.liveGen, s.sup.path, &s.sup.recent)
 	}
@@ -289,13 +294,13 @@ func (c *chaos) onStarting(s *chaosSlot, e runtime.Event) {
 
 func (c *chaos) onEnd(s *chaosSlot, e runtime.Event) {
 	if e.Generation == s.endedGen {
-		if !bugKilledRunEmits {
+		if !s.sup.tainted {
 			c.violateEvents("each attempt ends once", "%s generation %d: %s after it had ended; latest events of %s:%s",
 				s.path, e.Generation, e.Kind, s.sup.path, &s.sup.recent)
 		}
 		return
 	}
-	if s.liveGen != e.Generation {
+	if s.liveGen != e.Generation && !s.sup.tainted {
 		c.violateEvents("one attempt per slot", "%s: %s of generation %d, but generation %d is current",
 			s.path, e.Kind, e.Generation, s.liveGen)
 	}
@@ -305,7 +310,7 @@ func (c *chaos) onEnd(s *chaosSlot, e runtime.Event) {
 	}
 	if sv := s.nested; sv != nil {
 		sv.run.endedAt = e.Time
-		if bugKilledRunEmits && e.Kind == runtime.EventAbandoned {
+		if bugKilledRunLosesEnds && e.Kind == runtime.EventAbandoned {
 			sv.tainted = true // killed: its run's later events may come at any time
 		}
 		if sv.run.gaveUp && !sv.tainted && e.Kind == runtime.EventExited && (e.Exit != runtime.ExitError || !safeIs(e.Err, runtime.ErrRestartLimit)) {
@@ -326,6 +331,14 @@ func (c *chaos) onEnd(s *chaosSlot, e runtime.Event) {
 		c.finalAb[key] = e.Time
 	}
 	c.mu.Unlock()
+}
+
+// stillRuns reports whether generation gen of worker s has a run function
+// that has not returned.
+func (c *chaos) stillRuns(s *chaosSlot, gen uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.ContainsFunc(s.running, func(r *attemptRec) bool { return r.key.gen == gen })
 }
 
 // readyTimedOut checks that an attempt cancelled for missing its ready
@@ -510,7 +523,7 @@ func (c *chaos) afterRun() {
 	c.dropped = c.tree.Snapshot().DroppedEvents
 	for _, sv := range c.ct.sups[1:] {
 		s := sv.slot
-		if s.liveGen == 0 || inReport(report, s.path, s.liveGen) {
+		if s.liveGen == 0 || s.sup.tainted || inReport(report, s.path, s.liveGen) {
 			continue
 		}
 		if c.dropped > 0 {
