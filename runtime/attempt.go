@@ -10,25 +10,32 @@ import (
 // context. Every call on an attempt that is no longer its child's current
 // one is ignored and counted as fenced.
 type Attempt struct {
-	slot    *slot
-	gen     uint64
-	ctx     context.Context
-	cancel  context.CancelCauseFunc
-	release context.CancelFunc // of the deadline context, when Timeout is set
-	done    <-chan struct{}    // closed when the supervisor run that started it ends
+	slot   *slot
+	gen    uint64
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	done   <-chan struct{} // closed when the supervisor run that started it ends
 
-	lastBeat atomic.Int64
-	stopAt   atomic.Int64 // 1 + tree clock when its supervisor cancelled it; 0 before
-	staleAt  int64        // its heartbeat timeout; set by the watchdog
+	stopAt atomic.Int64 // 1 + tree clock when its supervisor cancelled it; 0 before
+	logger atomic.Pointer[slog.Logger]
+	beat   *beat // the watchdog's record, for a child with a heartbeat; else nil
+	number int32
+	flags  atomic.Uint32
+}
+
+// beat is what the watchdog keeps of an attempt whose child has a
+// heartbeat. It is out of line so that other attempts do not carry it, and
+// so that a scan touches only these.
+type beat struct {
+	a       *Attempt
+	last    atomic.Int64 // the tree's clock at the last Beat
+	staleAt int64        // the heartbeat timeout
 
 	// Guarded by the watchdog's mutex.
-	seenBeat   int64 // lastBeat at the previous scan
-	beatBefore int64 // when the clock moved past seenBeat: the last beat was before; 0 if unknown
-	logger     atomic.Pointer[slog.Logger]
-	number     int32
-	wdIndex    int32 // position in the watchdog's list; guarded by its mutex
-	flags      atomic.Uint32
-	staleSent  bool // guarded by the watchdog's mutex
+	seen   int64 // last at the previous scan
+	before int64 // when the clock moved past seen: the last beat was before; 0 if unknown
+	index  int32 // position in the watchdog's list
+	sent   bool  // the attempt was reported stale
 }
 
 // Attempt flags: each is set once.
@@ -57,7 +64,7 @@ func (a *Attempt) setFlag(f uint32) bool {
 func (a *Attempt) Path() string { return a.slot.path }
 
 // Name is the child's name, the last element of its path.
-func (a *Attempt) Name() string { return a.slot.spec.Name }
+func (a *Attempt) Name() string { return a.slot.name() }
 
 // Generation identifies this start of the child: each start gets the next one.
 func (a *Attempt) Generation() uint64 { return a.gen }
@@ -89,7 +96,9 @@ func (a *Attempt) Beat() {
 		a.slot.fence(a, SignalBeat, flagBeatFenced)
 		return
 	}
-	a.lastBeat.Store(a.slot.sup.tree.clock.Load())
+	if b := a.beat; b != nil {
+		b.last.Store(a.slot.sup.tree.clock.Load())
+	}
 }
 
 // Logger returns the tree's logger with the child's path, generation and

@@ -61,7 +61,7 @@ func benchStop(b *testing.B, cancel context.CancelFunc, done <-chan error) {
 func BenchmarkRestart(b *testing.B) { benchRestart(b) }
 
 // BenchmarkRestartObserver is BenchmarkRestart with an observer that does
-// nothing, to show the cost of the events (five per restart).
+// nothing, to show the cost of the events (three per restart).
 func BenchmarkRestartObserver(b *testing.B) {
 	benchRestart(b, runtime.WithObserver(func(runtime.Event) {}))
 }

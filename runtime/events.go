@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,12 +14,10 @@ type EventKind uint8
 
 // The transitions of a child, and of a supervisor (GaveUp, ShuttingDown).
 const (
-	EventStarting         EventKind = iota + 1 // a new attempt is about to run
-	EventStarted                               // the attempt's goroutine runs
+	EventStarting         EventKind = iota + 1 // a new attempt runs: the first, or a restart (Restarts > 0)
 	EventReady                                 // the attempt called Ready
 	EventExited                                // the attempt returned on its own
 	EventRestartScheduled                      // a restart waits for Delay
-	EventRestarted                             // a restarted child runs again
 	EventStopped                               // an attempt its supervisor stopped has returned
 	EventAbandoned                             // an attempt ignored cancellation past its grace
 	EventFenced                                // a report from an attempt that is no longer current was dropped
@@ -29,11 +28,9 @@ const (
 
 var eventNames = [...]string{
 	EventStarting:         "starting",
-	EventStarted:          "started",
 	EventReady:            "ready",
 	EventExited:           "exited",
 	EventRestartScheduled: "restart scheduled",
-	EventRestarted:        "restarted",
 	EventStopped:          "stopped",
 	EventAbandoned:        "abandoned",
 	EventFenced:           "fenced",
@@ -107,7 +104,7 @@ type Event struct {
 	Exit       ExitKind      // Exited, Stopped
 	Err        error         // the exit's error, the give-up error, or why a supervisor stops
 	Delay      time.Duration // RestartScheduled; the grace waited for Abandoned
-	Restarts   int           // Restarted
+	Restarts   int           // Starting: the child's restarts so far, 0 at its first start
 	Signal     Signal        // Fenced
 	Waiting    []string      // Waiting: the siblings not yet ready
 }
@@ -125,8 +122,10 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, " exit=%s", e.Exit)
 	case EventRestartScheduled:
 		fmt.Fprintf(&b, " delay=%v", e.Delay.Round(time.Millisecond))
-	case EventRestarted:
-		fmt.Fprintf(&b, " restarts=%d", e.Restarts)
+	case EventStarting:
+		if e.Restarts > 0 {
+			fmt.Fprintf(&b, " restarts=%d", e.Restarts)
+		}
 	case EventAbandoned:
 		fmt.Fprintf(&b, " after=%v", e.Delay)
 	case EventFenced:
@@ -141,8 +140,8 @@ func (e Event) String() string {
 }
 
 // DefaultEventBuffer is how many events wait for a slow observer before new
-// ones are dropped.
-const DefaultEventBuffer = 1024
+// ones are dropped. Memory for them is taken only while they wait.
+const DefaultEventBuffer = 16384
 
 // DeliveryMargin is how long past the root's shutdown budget Run waits for
 // the observer and logger to take the events still queued. Run also stops
@@ -152,52 +151,145 @@ const DefaultEventBuffer = 1024
 const DeliveryMargin = 100 * time.Millisecond
 
 // eventQueue hands events from supervisors to the observer's goroutine. Push
-// never blocks: when the buffer is full the event is dropped and counted.
+// never blocks: once limit events wait or are being delivered, new ones are
+// dropped and counted.
+//
+// Events wait in a list of fixed-size blocks. Pushers fill the last block
+// under a mutex; the loop takes the whole list at once and delivers it
+// without the lock, then keeps a few emptied blocks for reuse, so a steady
+// stream allocates nothing and a burst's memory is returned once delivered.
+// The loop is woken only when it waits for events, not for each event.
 type eventQueue struct {
-	mu      sync.Mutex
-	buf     []Event // ring
-	head, n int
-	dropped uint64
-	closed  bool // Run is returning: later events are not queued, nor counted
-	cut     bool // Run returned: nothing more is delivered
+	mu         sync.Mutex
+	head, tail *eventBlock // waiting events
+	n          int         // waiting events
+	free       *eventBlock // emptied blocks, at most keptBlocks
+	nfree      int
+	limit      int
+	dropped    uint64
+	closed     bool // Run is returning: later events are not queued, nor counted
+	cut        bool // Run returned: nothing more is delivered
+	waiting    bool // the loop waits on wake
+	busy       bool // the loop is delivering
 
-	// inflight counts the events the loop has taken from buf but not yet
-	// handed over; cutting swaps in -1, so that each is either delivered
+	// inflight counts the events the loop has taken from the list but not
+	// yet handed over; cutting swaps in -1, so that each is either delivered
 	// or counted as dropped, exactly.
 	inflight  atomic.Int64
 	delivered atomic.Uint64
 
 	wake    chan struct{}
 	done    chan struct{}
-	deliver func(Event)
+	deliver func(*record)
 }
 
-func newEventQueue(size int, deliver func(Event)) *eventQueue {
+const (
+	blockEvents = 256 // events per block: 18 KB
+	keptBlocks  = 16  // emptied blocks kept for reuse: the backlog of a busy machine
+)
+
+type eventBlock struct {
+	ev   [blockEvents]record
+	n    int
+	next *eventBlock
+}
+
+// record is an Event as it waits in the queue: about half its size, with
+// fewer pointers for the garbage collector to follow, since the queue copies
+// every event twice and keeps thousands when the observer falls behind.
+type record struct {
+	at      int64 // Time, in nanoseconds since the tree's epoch
+	path    string
+	err     error
+	gen     uint64
+	n       int64     // Delay, or Restarts
+	waiting *[]string // Waiting; nil for the other kinds
+	attempt int32
+	kind    EventKind
+	exit    ExitKind
+	signal  Signal
+}
+
+// record packs e; epoch is the tree's.
+func (e *Event) record(epoch time.Time) record {
+	r := record{at: int64(e.Time.Sub(epoch)), path: e.Path, err: e.Err, gen: e.Generation,
+		n: int64(e.Delay), attempt: int32(e.Attempt), kind: e.Kind, exit: e.Exit, signal: e.Signal}
+	if e.Kind == EventStarting {
+		r.n = int64(e.Restarts)
+	}
+	if e.Waiting != nil {
+		w := e.Waiting // on the heap only for this rare kind
+		r.waiting = &w
+	}
+	return r
+}
+
+// event unpacks r.
+func (r *record) event(epoch time.Time) Event {
+	e := Event{Kind: r.kind, Time: epoch.Add(time.Duration(r.at)), Path: r.path, Generation: r.gen,
+		Attempt: int(r.attempt), Exit: r.exit, Err: r.err, Signal: r.signal}
+	if r.kind == EventStarting {
+		e.Restarts = int(r.n)
+	} else {
+		e.Delay = time.Duration(r.n)
+	}
+	if r.waiting != nil {
+		e.Waiting = *r.waiting
+	}
+	return e
+}
+
+func newEventQueue(limit int, deliver func(*record)) *eventQueue {
 	return &eventQueue{
-		buf:     make([]Event, size),
+		limit:   limit,
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 		deliver: deliver,
 	}
 }
 
-func (q *eventQueue) push(e Event) {
+func (q *eventQueue) push(r *record) {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
 		return // a late report of an abandoned attempt, after Run
 	}
-	if q.n == len(q.buf) {
+	if q.n+int(max(q.inflight.Load(), 0)) >= q.limit {
 		q.dropped++
 		q.mu.Unlock()
 		return
 	}
-	q.buf[(q.head+q.n)%len(q.buf)] = e
+	b := q.tail
+	if b == nil || b.n == blockEvents {
+		b = q.free
+		if b != nil {
+			q.free, b.next = b.next, nil
+			q.nfree--
+		} else {
+			b = new(eventBlock)
+		}
+		if q.tail == nil {
+			q.head = b
+		} else {
+			q.tail.next = b
+		}
+		q.tail = b
+	}
+	b.ev[b.n] = *r
+	b.n++
 	q.n++
+	wake := q.waiting
+	q.waiting = false
+	starved := !wake && !q.busy && q.n >= q.limit/4
 	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
+	if wake {
+		q.wake <- struct{}{} // at most one per wait: never blocks
+	}
+	if starved {
+		// The loop was woken long ago but has not run: a supervisor and the
+		// attempts it starts hand the processor to one another, and the
+		// loop waits behind them. Let it run rather than drop its events.
+		goruntime.Gosched()
 	}
 }
 
@@ -207,41 +299,55 @@ func (q *eventQueue) droppedCount() uint64 {
 	return q.dropped
 }
 
-// loop delivers events until close is called and the buffer is empty, or
-// delivery is cut off.
+// loop delivers events until close is called and none is left, or delivery
+// is cut off.
 func (q *eventQueue) loop() {
 	defer close(q.done)
-	batch := make([]Event, 0, 64)
 	for {
 		q.mu.Lock()
+		for q.head == nil && !q.cut {
+			if q.closed {
+				q.mu.Unlock()
+				return
+			}
+			q.waiting = true
+			q.mu.Unlock()
+			<-q.wake
+			q.mu.Lock()
+		}
 		if q.cut {
 			q.mu.Unlock()
 			return
 		}
-		for q.n > 0 && len(batch) < cap(batch) {
-			batch = append(batch, q.buf[q.head])
-			q.buf[q.head] = Event{}
-			q.head = (q.head + 1) % len(q.buf)
-			q.n--
-		}
-		q.inflight.Store(int64(len(batch)))
-		closed := q.closed && q.n == 0
+		list := q.head
+		q.head, q.tail = nil, nil
+		q.inflight.Store(int64(q.n))
+		q.n = 0
+		q.busy = true
 		q.mu.Unlock()
-		for i := range batch {
-			if !q.take() {
-				return
+
+		blocks := 0
+		var last *eventBlock
+		for b := list; b != nil; b = b.next {
+			for i := range b.n {
+				if !q.take() {
+					return
+				}
+				q.safeDeliver(&b.ev[i])
+				b.ev[i] = record{} // keeps no error alive
 			}
-			q.safeDeliver(batch[i])
-			batch[i] = Event{}
+			b.n = 0
+			blocks++
+			last = b
 		}
-		if len(batch) > 0 {
-			batch = batch[:0]
-			continue
+
+		q.mu.Lock()
+		q.busy = false
+		last.next, q.free = q.free, list
+		for q.nfree += blocks; q.nfree > keptBlocks; q.nfree-- {
+			q.free = q.free.next // the rest of a burst's blocks go to the collector
 		}
-		if closed {
-			return
-		}
-		<-q.wake
+		q.mu.Unlock()
 	}
 }
 
@@ -260,12 +366,12 @@ func (q *eventQueue) take() bool {
 
 // safeDeliver hands e over; a panic in the observer or logger is recovered,
 // so that it cannot end the process from the runtime's goroutine.
-func (q *eventQueue) safeDeliver(e Event) {
+func (q *eventQueue) safeDeliver(r *record) {
 	defer func() {
 		recover()
 		q.delivered.Add(1)
 	}()
-	q.deliver(e)
+	q.deliver(r)
 }
 
 // close stops accepting events and waits until the queued ones are
@@ -274,10 +380,11 @@ func (q *eventQueue) safeDeliver(e Event) {
 func (q *eventQueue) close(deadline time.Time) {
 	q.mu.Lock()
 	q.closed = true
+	wake := q.waiting
+	q.waiting = false
 	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
+	if wake {
+		q.wake <- struct{}{}
 	}
 	last := q.delivered.Load()
 	for {
@@ -302,7 +409,7 @@ func (q *eventQueue) close(deadline time.Time) {
 	q.cut = true
 	q.dropped += uint64(q.n)
 	q.n = 0
-	clear(q.buf)
+	q.head, q.tail, q.free = nil, nil, nil
 	if n := q.inflight.Swap(-1); n > 0 {
 		q.dropped += uint64(n)
 	}

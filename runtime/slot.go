@@ -12,38 +12,43 @@ import (
 
 // slot holds one child: its spec, its current attempt and its history.
 type slot struct {
-	sup     *supervisor
-	spec    *Child
-	path    string
-	rank    int    // position in the supervisor's start order
-	links   *links // nil without After relations
-	sub     *supervisor
-	backoff *Backoff
-	limit   *childLimit   // the child's own limit, if any
-	grace   time.Duration // 0 for nested supervisors: they bound themselves
+	sup *supervisor
+	// spec is a copy of the child's Child without Name, Run and After, with
+	// the defaults applied (see policies), shared by alike siblings.
+	spec  *Child
+	fn    RunFunc // the Run of the child's Child
+	path  string
+	links *links // nil without After relations
+	sub   *supervisor
+	limit *childLimit // the child's own limit, if any
 
 	cur    atomic.Pointer[Attempt]
 	fenced atomic.Uint64
 
 	// Owned by the supervisor's goroutine.
-	gen        uint64
-	streak     int   // restarts since the child last stayed up for ResetAfter
-	readyAt    int64 // tree clock when the current attempt became ready
-	stopCause  error // why the supervisor cancelled the current attempt
-	ready      bool  // the current attempt is ready
-	failStop   bool  // the stop is a failure: a missed deadline
-	pending    bool  // wants to start once its After list is ready
-	member     bool  // part of the group restart in progress
-	completed  bool  // ended for good after a success
-	counted    bool  // counted towards the supervisor's first readiness
-	held       bool  // stopped by Handle.Stop until Handle.Restart
-	restartNow bool  // Handle.Restart asked for a new attempt once this one stops
-	timer      *time.Timer
-	timerSeq   uint64
-	// stopDeadline unregisters the watch on the attempt's deadline.
-	stopDeadline func() bool
+	rank       int32     // position in the supervisor's start order; set by build
+	streak     int32     // restarts since the child last stayed up for ResetAfter
+	readyAt    int64     // tree clock when the current attempt became ready
+	stopCause  error     // why the supervisor cancelled the current attempt
+	ready      bool      // the current attempt is ready
+	failStop   bool      // the stop is a failure: a missed deadline
+	pending    bool      // wants to start once its After list is ready
+	member     bool      // part of the group restart in progress
+	completed  bool      // ended for good after a success
+	counted    bool      // counted towards the supervisor's first readiness
+	held       bool      // stopped by Handle.Stop until Handle.Restart
+	restartNow bool      // Handle.Restart asked for a new attempt once this one stops
+	timerSeq   uint64    // counts arms and disarms of its timer; see timers
+	deadline   *deadline // the current attempt's, when Timeout is set
 
 	st status // guarded by sup.mu
+}
+
+// deadline is the deadline context of an attempt with a Timeout, kept by
+// the slot so that other attempts do not carry it.
+type deadline struct {
+	stop    func() bool        // unregisters the watch on the context
+	release context.CancelFunc // of the deadline context
 }
 
 // links are a slot's After relations.
@@ -74,14 +79,14 @@ type childLimit struct {
 
 // status is what snapshots read.
 type status struct {
-	state     State
-	since     time.Time
-	gen       uint64
-	attempt   int
+	since     int64  // tree clock when state began
+	gen       uint64 // of the current or last attempt; written by the supervisor's goroutine only
 	restarts  int
-	abandoned int
-	lastExit  ExitKind
 	lastErr   error
+	attempt   int32
+	abandoned int32
+	state     State
+	lastExit  ExitKind
 }
 
 func (s *slot) statusLocked() ChildStatus {
@@ -89,11 +94,11 @@ func (s *slot) statusLocked() ChildStatus {
 		Path:       s.path,
 		Supervisor: s.sub != nil,
 		State:      s.st.state,
-		Since:      s.st.since,
+		Since:      s.sup.tree.epoch.Add(time.Duration(s.st.since)),
 		Generation: s.st.gen,
-		Attempt:    s.st.attempt,
+		Attempt:    int(s.st.attempt),
 		Restarts:   s.st.restarts,
-		Abandoned:  s.st.abandoned,
+		Abandoned:  int(s.st.abandoned),
 		Fenced:     s.fenced.Load(),
 		LastExit:   s.st.lastExit,
 		LastError:  s.st.lastErr,
@@ -104,9 +109,12 @@ func (s *slot) statusLocked() ChildStatus {
 func (s *slot) setState(st State, now time.Time) {
 	s.sup.mu.Lock()
 	s.st.state = st
-	s.st.since = now
+	s.st.since = s.sup.tree.since(now)
 	s.sup.mu.Unlock()
 }
+
+// name is the child's name, the last element of its path.
+func (s *slot) name() string { return s.path[len(s.sup.path)+1:] }
 
 // getState reads the state under the lock: a killing ancestor may write it.
 func (s *slot) getState() State {
@@ -119,7 +127,7 @@ func (s *slot) getState() State {
 func (s *slot) stopIfPending(now time.Time) {
 	s.sup.mu.Lock()
 	if st := s.st.state; st == StateBackoff || st == StateWaiting || st == StateIdle {
-		s.st.state, s.st.since = StateStopped, now
+		s.st.state, s.st.since = StateStopped, s.sup.tree.since(now)
 	}
 	s.sup.mu.Unlock()
 }
@@ -158,7 +166,7 @@ func (s *slot) run(a *Attempt) {
 	if s.sub != nil {
 		err = s.sub.run(a.ctx, a)
 	} else {
-		err = s.spec.Run(a.ctx, a)
+		err = s.fn(a.ctx, a)
 	}
 	returned = true
 }
@@ -174,34 +182,15 @@ func (s *slot) fence(a *Attempt, sig Signal, reported uint32) {
 	}
 }
 
-// arm starts the slot's one timer; a message it posts after a later arm or
-// disarm is recognised as stale by its sequence number.
-func (s *slot) arm(kind msgKind, d time.Duration) {
-	s.disarm()
-	seq := s.timerSeq
-	done := s.sup.done
-	s.timer = time.AfterFunc(d, func() {
-		s.sup.post(done, message{kind: kind, slot: s, gen: seq})
-	})
-}
-
-func (s *slot) disarm() {
-	s.timerSeq++
-	if s.timer != nil {
-		s.timer.Stop()
-		s.timer = nil
-	}
-}
-
 // nextDelay advances the restart streak and returns the delay before the
 // next attempt.
 func (s *slot) nextDelay(now int64) time.Duration {
-	b := s.backoff
+	b := s.spec.Backoff
 	if s.ready && time.Duration(now-s.readyAt) >= b.ResetAfter {
 		s.streak = 0
 	}
 	s.streak++
-	return delay(b, s.streak)
+	return delay(b, int(s.streak))
 }
 
 // delay is min(Max, Initial·Multiplier^(n-1)) spread by ±Jitter, and

@@ -43,6 +43,8 @@ type supervisor struct {
 	queue     []*slot // children to stop one at a time, head first
 	plan      groupPlan
 	budgetT   *time.Timer
+	timers    timers
+	stamp     time.Time // the clock read for the message being handled; see now
 	isReady   bool
 	unready   int                       // children not yet ready (or done) since the run began
 	waiters   map[*slot][]chan struct{} // Handle.StopAndWait callers, told when the attempt ends
@@ -62,13 +64,10 @@ type msgKind uint8
 const (
 	msgExit msgKind = iota
 	msgReady
-	msgBackoff      // gen is the timer sequence
-	msgReadyTimeout // gen is the timer sequence
-	msgGrace        // gen is the timer sequence
-	msgDeadline     // gen is the attempt's generation
-	msgStale        // gen is the attempt's generation
-	msgRestart      // from Handle.Restart
-	msgStop         // from Handle.Stop
+	msgDeadline // gen is the attempt's generation
+	msgStale    // gen is the attempt's generation
+	msgRestart  // from Handle.Restart
+	msgStop     // from Handle.Stop
 )
 
 type message struct {
@@ -84,6 +83,11 @@ func (sv *supervisor) post(done <-chan struct{}, m message) bool {
 	select {
 	case <-done:
 		return false
+	default:
+	}
+	select {
+	case sv.inbox <- m: // without select's cost when the inbox has room
+		return true
 	default:
 	}
 	select {
@@ -114,11 +118,15 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 		}
 		sv.checkReady()
 	}
-	var budget <-chan time.Time
+	var budget, timer <-chan time.Time
 	var plan <-chan time.Time
 	for !sv.stopping || sv.live > 0 {
+		sv.stamp = time.Time{}
 		if sv.budgetT != nil {
 			budget = sv.budgetT.C
+		}
+		if sv.timers.timer != nil {
+			timer = sv.timers.timer.C
 		}
 		plan = nil
 		if sv.plan.waiting && sv.plan.timer != nil {
@@ -132,6 +140,8 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 			sv.shutdown(nil)
 		case <-plan:
 			sv.finishPlan()
+		case <-timer:
+			sv.timersDue()
 		case <-budget:
 			sv.budgetExpired()
 		case <-sv.staleWake:
@@ -167,7 +177,8 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 	sv.isReady = false
 	sv.unready = len(sv.slots)
 	sv.waiters = nil
-	now := time.Now()
+	sv.stamp = time.Time{} // a run of a nested supervisor may follow a long pause
+	now := sv.now()
 	sv.mu.Lock()
 	sv.killed = false
 	sv.dead.Store(false)
@@ -180,7 +191,7 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 		if s.limit != nil {
 			s.limit.window = nil
 		}
-		s.st.state, s.st.since = StateIdle, now
+		s.st.state, s.st.since = StateIdle, sv.tree.since(now)
 	}
 	sv.mu.Unlock()
 	sv.runDone.Store(&done)
@@ -215,6 +226,7 @@ func (sv *supervisor) cleanup() {
 	if sv.plan.timer != nil {
 		sv.plan.timer.Stop()
 	}
+	sv.stopTimers()
 	for _, s := range sv.slots {
 		s.disarm()
 	}
@@ -240,22 +252,7 @@ func (sv *supervisor) handle(m message) {
 		}
 		if s.stopCause == nil && !s.ready {
 			s.disarm()
-			sv.becameReady(s, time.Now())
-		}
-	case msgBackoff:
-		if m.gen == s.timerSeq {
-			s.timer = nil
-			sv.want(s)
-		}
-	case msgReadyTimeout:
-		if m.gen == s.timerSeq {
-			s.timer = nil
-			sv.requestStop(s, ErrReadyTimeout, true)
-		}
-	case msgGrace:
-		if m.gen == s.timerSeq {
-			s.timer = nil
-			sv.abandon(s)
+			sv.becameReady(s, sv.now())
 		}
 	case msgRestart, msgStop:
 		sv.control(s, m.kind == msgRestart, m.reply)
@@ -281,6 +278,16 @@ func (sv *supervisor) emit(e Event) {
 	}
 }
 
+// now reads the clock once per message handled: the transitions a message
+// causes share one time, and a clock read costs as much as a restart's
+// cheaper steps. Only the supervisor's goroutine may call it.
+func (sv *supervisor) now() time.Time {
+	if sv.stamp.IsZero() {
+		sv.stamp = time.Now()
+	}
+	return sv.stamp
+}
+
 // want marks s to start as soon as its After list is ready.
 func (sv *supervisor) want(s *slot) {
 	if sv.stopping || s.held || s.member {
@@ -291,12 +298,12 @@ func (sv *supervisor) want(s *slot) {
 		sv.start(s)
 		return
 	}
-	s.setState(StateWaiting, time.Now())
+	s.setState(StateWaiting, sv.now())
 	if sv.tree.events != nil {
 		var names []string
 		for _, d := range s.deps() {
 			if !d.isReady() {
-				names = append(names, d.spec.Name)
+				names = append(names, d.name())
 			}
 		}
 		sv.emit(Event{Kind: EventWaiting, Path: s.path, Waiting: names})
@@ -314,18 +321,18 @@ func (sv *supervisor) depsReady(s *slot) bool {
 
 // start runs a new attempt of s.
 func (sv *supervisor) start(s *slot) {
-	now := time.Now()
+	now := sv.now()
 	s.pending = false
-	s.gen++
+	gen := s.st.gen + 1 // only this goroutine writes st.gen
 	s.ready = false
 	s.stopCause, s.failStop, s.restartNow = nil, false, false
-	a := &Attempt{slot: s, gen: s.gen, number: int32(s.streak + 1), done: sv.done}
-	a.lastBeat.Store(sv.tree.clock.Load())
+	a := &Attempt{slot: s, gen: gen, number: int32(s.streak + 1), done: sv.done}
 	a.ctx, a.cancel = context.WithCancelCause(sv.base)
+	var release context.CancelFunc
 	if t := s.spec.Timeout; t > 0 {
-		a.ctx, a.release = context.WithDeadlineCause(a.ctx, now.Add(t), ErrAttemptTimeout)
+		a.ctx, release = context.WithDeadlineCause(a.ctx, now.Add(t), ErrAttemptTimeout)
 	}
-	restart := s.gen > 1
+	restart := gen > 1
 	state := StateStarting
 	if !s.needsReady() {
 		state = StateRunning
@@ -336,14 +343,14 @@ func (sv *supervisor) start(s *slot) {
 		// nothing that the abandonment could not list.
 		sv.mu.Unlock()
 		a.cancel(ErrStopped)
-		if a.release != nil {
-			a.release()
+		if release != nil {
+			release()
 		}
 		return
 	}
 	s.cur.Store(a) // under mu, so that kill sees every attempt
-	s.st.state, s.st.since = state, now
-	s.st.gen, s.st.attempt = s.gen, int(a.number)
+	s.st.state, s.st.since = state, sv.tree.since(now)
+	s.st.gen, s.st.attempt = gen, a.number
 	if restart {
 		s.st.restarts++
 	}
@@ -351,35 +358,32 @@ func (sv *supervisor) start(s *slot) {
 	sv.mu.Unlock()
 
 	if sv.tree.events != nil {
-		sv.emit(Event{Kind: EventStarting, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
+		// One event per start, a restart's included: a crash loop emits
+		// three per restart (exited, restart scheduled, starting), and each
+		// costs about as much as the restart's own bookkeeping.
+		sv.emit(Event{Kind: EventStarting, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Restarts: restarts})
 	}
-	if a.release != nil {
+	if release != nil {
 		// The context's own deadline tells the supervisor, so that the
 		// attempt always sees context.DeadlineExceeded, never a
 		// cancellation that raced it.
-		gen, done := s.gen, sv.done
-		s.stopDeadline = context.AfterFunc(a.ctx, func() {
+		done := sv.done
+		s.deadline = &deadline{release: release, stop: context.AfterFunc(a.ctx, func() {
 			if context.Cause(a.ctx) == ErrAttemptTimeout {
 				sv.post(done, message{kind: msgDeadline, slot: s, gen: gen})
 			}
-		})
+		})}
 	}
 	sv.live++
 	if s.spec.Heartbeat != nil {
 		sv.tree.watch(a)
 	}
 	go s.run(a)
-	if sv.tree.events != nil {
-		sv.emit(Event{Kind: EventStarted, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
-		if restart {
-			sv.emit(Event{Kind: EventRestarted, Path: s.path, Generation: a.gen, Attempt: int(a.number), Restarts: restarts})
-		}
-	}
 	switch {
 	case !s.needsReady():
 		sv.becameReady(s, now)
 	case s.spec.Ready != nil && s.spec.Ready.Timeout > 0:
-		s.arm(msgReadyTimeout, s.spec.Ready.Timeout)
+		s.arm(timerReady, s.spec.Ready.Timeout)
 	}
 }
 
@@ -390,7 +394,7 @@ func (sv *supervisor) becameReady(s *slot, now time.Time) {
 	if s.needsReady() {
 		s.setState(StateRunning, now)
 		a := s.cur.Load()
-		sv.emit(Event{Kind: EventReady, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
+		sv.emit(Event{Kind: EventReady, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
 	}
 	sv.startDependents(s)
 	sv.checkReady()
@@ -437,10 +441,11 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 	}
 	if sv.dead.Load() {
 		sv.detach(s, a) // abandoned by the kill: a late exit, like any abandoned attempt's
+		sv.stopped(s)
 		s.fenced.Add(1)
 		return
 	}
-	now := time.Now()
+	now := sv.now()
 	kind, err := s.outcome(a, err)
 	sv.detach(s, a)
 	requested := s.stopCause != nil && !s.failStop
@@ -449,11 +454,12 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 		ev = EventExited
 	}
 	sv.mu.Lock()
-	s.st.state, s.st.since = StateStopped, now
+	s.st.state, s.st.since = StateStopped, sv.tree.since(now)
 	s.st.lastExit, s.st.lastErr = kind, err
 	sv.mu.Unlock()
+	sv.stopped(s)
 	if sv.tree.events != nil {
-		sv.emit(Event{Kind: ev, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
+		sv.emit(Event{Kind: ev, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
 	}
 	if requested {
 		sv.afterStop(s)
@@ -462,27 +468,34 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 	sv.ended(s, a, kind, err, now)
 }
 
-// detach makes a no longer current: whatever it reports later is fenced.
-func (sv *supervisor) detach(s *slot, a *Attempt) {
-	s.cur.Store(nil)
-	sv.live--
-	s.disarm()
-	if s.stopDeadline != nil {
-		s.stopDeadline()
-		s.stopDeadline = nil
-	}
+// stopped tells StopAndWait callers that s runs no attempt any more, once
+// its state says so.
+func (sv *supervisor) stopped(s *slot) {
 	if ws, ok := sv.waiters[s]; ok {
 		for _, w := range ws {
 			close(w)
 		}
 		delete(sv.waiters, s)
 	}
+}
+
+// detach makes a no longer current: whatever it reports later is fenced.
+func (sv *supervisor) detach(s *slot, a *Attempt) {
+	s.cur.Store(nil)
+	sv.live--
+	s.disarm()
+	var release context.CancelFunc
+	if d := s.deadline; d != nil {
+		d.stop()
+		release, s.deadline = d.release, nil
+	}
 	if s.spec.Heartbeat != nil {
 		sv.tree.unwatch(a)
 	}
+	sv.dropStaleTimers()
 	a.cancel(ErrStopped) // releases the context
-	if a.release != nil {
-		a.release()
+	if release != nil {
+		release()
 	}
 }
 
@@ -520,13 +533,13 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now t
 	}
 	d := s.nextDelay(sv.tree.since(now))
 	if sv.strategy == OneForOne {
-		sv.emit(Event{Kind: EventRestartScheduled, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: d})
+		sv.emit(Event{Kind: EventRestartScheduled, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: d})
 		if d <= 0 {
 			sv.want(s)
 			return
 		}
 		s.setState(StateBackoff, now)
-		s.arm(msgBackoff, d)
+		s.arm(timerBackoff, d)
 		return
 	}
 	sv.groupRestart(s, a, d)
@@ -562,7 +575,7 @@ func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration) {
 		}
 	}
 	sv.emit(Event{Kind: EventRestartScheduled, Path: failed.path, Generation: a.gen, Attempt: int(a.number), Delay: p.delay})
-	now := time.Now()
+	now := sv.now()
 	for _, s := range sv.order {
 		if (sv.strategy == RestForOne && s.rank < failed.rank) || s.getState() == StateDone || s.held {
 			continue
@@ -619,7 +632,7 @@ func (sv *supervisor) advance() {
 		sv.finishPlan()
 		return
 	}
-	now := time.Now()
+	now := sv.now()
 	for _, s := range sv.slots {
 		if s.member {
 			s.setState(StateBackoff, now)
@@ -632,7 +645,7 @@ func (sv *supervisor) advance() {
 // never restarted, as in OTP.
 func (sv *supervisor) finishPlan() {
 	sv.plan = groupPlan{}
-	now := time.Now()
+	now := sv.now()
 	for _, s := range sv.order {
 		if !s.member {
 			continue
@@ -653,13 +666,13 @@ func (sv *supervisor) finishPlan() {
 func (sv *supervisor) requestStop(s *slot, cause error, failure bool) {
 	a := s.cur.Load()
 	s.stopCause, s.failStop = cause, failure
-	now := time.Now()
+	now := sv.now()
 	a.stopAt.Store(sv.tree.since(now) + 1)
 	s.disarm()
 	s.setState(StateStopping, now)
 	a.cancel(cause)
-	if s.grace > 0 {
-		s.arm(msgGrace, s.grace)
+	if g := s.spec.Shutdown; g > 0 {
+		sv.startGrace(s, a.gen, sv.tree.since(now)+int64(g))
 	}
 }
 
@@ -667,7 +680,7 @@ func (sv *supervisor) requestStop(s *slot, cause error, failure bool) {
 // A nested supervisor is abandoned with its whole subtree, at once.
 func (sv *supervisor) abandon(s *slot) {
 	a := s.cur.Load()
-	now := time.Now()
+	now := sv.now()
 	if s.stopCause == nil {
 		a.cancel(ErrStopped)
 		s.stopCause = ErrStopped
@@ -680,6 +693,7 @@ func (sv *supervisor) abandon(s *slot) {
 	sv.mu.Lock()
 	sv.abandonedLocked(s, a, kind, now)
 	sv.mu.Unlock()
+	sv.stopped(s)
 	if s.sub != nil {
 		s.sub.killTree()
 	}
@@ -717,7 +731,7 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 	if sv.stopping {
 		return // everything stops anyway
 	}
-	now := time.Now()
+	now := sv.now()
 	if sv.plan.active {
 		// A group restart is under way: it alone starts its members, once
 		// all of them have stopped (OTP handles orders between the steps of
@@ -774,7 +788,7 @@ func (sv *supervisor) shutdown(reason error) {
 		return
 	}
 	sv.stopping = true
-	sv.stopBegan = time.Now()
+	sv.stopBegan = sv.now()
 	sv.result = reason
 	if sv.self == nil {
 		close(sv.tree.stopping)
@@ -784,7 +798,7 @@ func (sv *supervisor) shutdown(reason error) {
 		sv.plan.timer.Stop()
 	}
 	sv.plan = groupPlan{}
-	now := time.Now()
+	now := sv.now()
 	for _, s := range sv.slots {
 		s.pending, s.member = false, false
 		if s.cur.Load() == nil {
@@ -818,10 +832,10 @@ func (sv *supervisor) abandonedLocked(s *slot, a *Attempt, kind ExitKind, now ti
 	if !sv.tree.reportAbandoned(s.path, a, waited, now) {
 		return
 	}
-	s.st.state, s.st.since = StateStopped, now
+	s.st.state, s.st.since = StateStopped, sv.tree.since(now)
 	s.st.abandoned++
 	s.st.lastExit, s.st.lastErr = kind, ErrAbandoned
-	sv.tree.emit(Event{Kind: EventAbandoned, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: context.Cause(a.ctx)})
+	sv.tree.emit(Event{Kind: EventAbandoned, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: context.Cause(a.ctx)})
 }
 
 // killTree abandons the subtree of a nested supervisor whose parent
@@ -852,7 +866,7 @@ func (sv *supervisor) killTree() {
 			subs = append(subs, s.sub)
 		}
 	}
-	close(sv.kill) // only now may the run release its attempts
+	close(sv.kill)        // only now may the run release its attempts
 	sv.runDone.Store(nil) // orders for its children now find it not running
 	sv.mu.Unlock()
 	for _, sub := range subs {
@@ -868,6 +882,7 @@ func (sv *supervisor) endKilled() {
 	for _, s := range sv.slots {
 		if a := s.cur.Load(); a != nil {
 			sv.detach(s, a)
+			sv.stopped(s)
 		} else {
 			s.disarm()
 			s.stopIfPending(now)

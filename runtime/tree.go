@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,7 +44,6 @@ type Tree struct {
 // New validates spec and builds a tree from it. Every problem is reported,
 // each as a *SpecError naming the child path and the field.
 func New(spec Spec, opts ...Option) (*Tree, error) {
-	spec = spec.clone() // what the caller changes later changes nothing here
 	v := &validator{}
 	switch {
 	case spec.Name == "":
@@ -98,26 +98,35 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		Jitter: DefaultBackoffJitter, ResetAfter: DefaultBackoffReset,
 	}
 	if spec.Backoff != nil {
-		backoff = spec.Backoff
+		b := *spec.Backoff // the caller may change theirs
+		backoff = &b
 	}
-	children := spec.Children // New cloned the spec
-	index := make(map[string]int, len(children))
+	// New keeps nothing of the caller's spec: slots keep copies of what they
+	// use (see policies), and a change after New changes nothing here.
+	children := spec.Children
+	ordered := false // some child has an After list
+	for i := range children {
+		ordered = ordered || len(children[i].After) > 0
+	}
+	var index map[string]int
+	if ordered {
+		index = make(map[string]int, len(children))
+	}
 	slots := make([]slot, len(children)) // one allocation for all
 	sv.slots = make([]*slot, len(children))
+	paths := childPaths(path, children)
+	var policies policies
 	for i := range children {
 		c := &children[i]
 		s := &slots[i]
-		*s = slot{sup: sv, spec: c, path: path + "/" + c.Name, backoff: backoff, grace: c.Shutdown}
-		if c.Backoff != nil {
-			s.backoff = c.Backoff
-		}
+		n := len(path) + 1 + len(c.Name)
+		*s = slot{sup: sv, spec: policies.of(c, backoff), fn: c.Run, path: paths[:n]}
+		paths = paths[n:]
 		if c.RestartLimit != nil {
 			s.limit = &childLimit{RestartLimit: *c.RestartLimit}
 		}
 		if c.Supervisor != nil {
 			s.sub = t.build(s.path, c.Supervisor)
-		} else if s.grace == 0 {
-			s.grace = DefaultChildShutdown
 		}
 		if c.Heartbeat != nil {
 			if t.wd == nil {
@@ -126,16 +135,26 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 			t.wd.consider(c.Heartbeat.Timeout)
 		}
 		sv.slots[i] = s
-		index[c.Name] = i + 1
+		if ordered {
+			index[c.Name] = i + 1
+		}
 		t.size++
+	}
+	if !ordered {
+		// Start order is declaration order: one slice serves both.
+		sv.order = sv.slots
+		for r, s := range sv.slots {
+			s.rank = int32(r)
+		}
+		return sv
 	}
 	order := startOrder(children, index)
 	sv.order = make([]*slot, len(order))
 	for r, i := range order {
 		s := sv.slots[i]
-		s.rank = r
+		s.rank = int32(r)
 		sv.order[r] = s
-		for _, dep := range s.spec.After {
+		for _, dep := range children[i].After {
 			d := sv.slots[index[dep]-1]
 			if s.links == nil {
 				s.links = &links{}
@@ -150,6 +169,24 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 	return sv
 }
 
+// childPaths returns the paths of the children of the supervisor at path,
+// one after another in one string: build cuts each child's from it, so that
+// they take one allocation instead of one each.
+func childPaths(path string, children []Child) string {
+	n := 0
+	for i := range children {
+		n += len(path) + 1 + len(children[i].Name)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i := range children {
+		b.WriteString(path)
+		b.WriteByte('/')
+		b.WriteString(children[i].Name)
+	}
+	return b.String()
+}
+
 func hasHeartbeat(spec *Spec) bool {
 	for i := range spec.Children {
 		if spec.Children[i].Heartbeat != nil {
@@ -157,6 +194,81 @@ func hasHeartbeat(spec *Spec) bool {
 		}
 	}
 	return false
+}
+
+// policies hands out the copies of Child that slots keep, with the
+// defaults applied: Shutdown is a worker's grace (0 for a nested supervisor,
+// which bounds itself), Backoff the one in force. Children whose fields other
+// than Name, Run, After and Supervisor are then equal share one copy: a flat
+// tree of 100k alike children keeps one instead of 100k.
+type policies struct {
+	m    map[policyKey]*Child
+	last *Child
+	key  policyKey
+}
+
+// policyKey is a Child's policy by value; an absent field is a zero value
+// with its has bit clear.
+type policyKey struct {
+	restart                             Restart
+	shutdown, timeout, ready, heartbeat time.Duration
+	limit                               RestartLimit
+	backoff                             Backoff
+	has                                 uint8 // 1 ready, 2 heartbeat, 4 limit, 8 backoff, 16 significant
+}
+
+// of returns the policy of c, a child of a supervisor whose backoff is
+// backoff.
+func (ps *policies) of(c *Child, backoff *Backoff) *Child {
+	k := policyKey{restart: c.Restart, shutdown: c.Shutdown, timeout: c.Timeout}
+	switch {
+	case c.Supervisor != nil:
+		k.shutdown = 0 // a worker's is never 0
+	case k.shutdown == 0:
+		k.shutdown = DefaultChildShutdown
+	}
+	if c.Ready != nil {
+		k.ready, k.has = c.Ready.Timeout, k.has|1
+	}
+	if c.Heartbeat != nil {
+		k.heartbeat, k.has = c.Heartbeat.Timeout, k.has|2
+	}
+	if c.RestartLimit != nil {
+		k.limit, k.has = *c.RestartLimit, k.has|4
+	}
+	if c.Backoff != nil {
+		k.backoff, k.has = *c.Backoff, k.has|8
+	}
+	if c.Significant {
+		k.has |= 16
+	}
+	if ps.last != nil && k == ps.key {
+		return ps.last // siblings are most often alike in a row
+	}
+	p := ps.m[k]
+	if p == nil {
+		p = &Child{Restart: c.Restart, Shutdown: k.shutdown, Timeout: c.Timeout, Significant: c.Significant, Backoff: backoff}
+		if c.Ready != nil {
+			p.Ready = &Ready{Timeout: k.ready}
+		}
+		if c.Heartbeat != nil {
+			p.Heartbeat = &Heartbeat{Timeout: k.heartbeat}
+		}
+		if c.RestartLimit != nil {
+			l := k.limit
+			p.RestartLimit = &l
+		}
+		if c.Backoff != nil {
+			b := k.backoff
+			p.Backoff = &b
+		}
+		if ps.m == nil {
+			ps.m = make(map[policyKey]*Child)
+		}
+		ps.m[k] = p
+	}
+	ps.last, ps.key = p, k
+	return p
 }
 
 // Name is the tree's name, the first element of every path.
@@ -283,16 +395,22 @@ func (t *Tree) abandonedReturned(a *Attempt) {
 	t.mu.Unlock()
 }
 
-// emit queues e for the observer and logger, if any. It never blocks.
+// emit queues e for the observer and logger, if any. It never blocks. The
+// caller sets e.Time when it has just read the clock: time.Now is a good part
+// of an event's cost.
 func (t *Tree) emit(e Event) {
 	if t.events == nil {
 		return
 	}
-	e.Time = time.Now()
-	t.events.push(e)
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	r := e.record(t.epoch)
+	t.events.push(&r)
 }
 
-func (t *Tree) deliver(e Event) {
+func (t *Tree) deliver(r *record) {
+	e := r.event(t.epoch)
 	if l := t.opts.logger; l != nil {
 		l.LogAttrs(context.Background(), e.level(), "arbor: "+e.Kind.String(), e.attrs()...)
 	}
@@ -311,7 +429,11 @@ func (e Event) level() slog.Level {
 		if e.Exit.Failure() {
 			return slog.LevelWarn
 		}
-	case EventStarting, EventStarted, EventFenced, EventWaiting:
+	case EventStarting:
+		if e.Restarts == 0 {
+			return slog.LevelDebug // a restart is worth reading; a first start is not
+		}
+	case EventFenced, EventWaiting:
 		return slog.LevelDebug
 	}
 	return slog.LevelInfo

@@ -44,24 +44,65 @@ func (v *validator) spec(path string, s *Spec) {
 		v.addf(path, "Children", "a supervisor needs at least one child")
 	}
 	index := make(map[string]int, len(s.Children))
+	named := 0       // children with a name
+	ordered := false // some child has an After list
 	for i := range s.Children {
 		c := &s.Children[i]
-		cpath := path + "/" + c.Name
+		// The child's path is built only when there is something to say:
+		// a valid child of a flat tree of 100k needs none.
+		errs := len(v.errs)
+		cpath := ""
+		if c.Supervisor != nil {
+			cpath = path + "/" + c.Name
+		}
 		switch {
 		case c.Name == "":
 			cpath = fmt.Sprintf("%s/[%d]", path, i)
 			v.addf(cpath, "Name", "empty name")
 		case !validName(c.Name):
 			v.addf(cpath, "Name", "invalid name %q (want [a-z][a-z0-9_-]*)", c.Name)
-		case index[c.Name] != 0:
-			v.addf(cpath, "Name", "duplicate name %q (also child %d)", c.Name, index[c.Name]-1)
 		}
-		if c.Name != "" && index[c.Name] == 0 {
-			index[c.Name] = i + 1
+		if c.Name != "" {
+			index[c.Name] = i + 1 // the last of a duplicate name, for now
+			named++
 		}
+		ordered = ordered || len(c.After) > 0
 		v.child(cpath, c)
+		if cpath == "" {
+			for _, err := range v.errs[errs:] {
+				if e := err.(*SpecError); e.Path == "" {
+					e.Path = path + "/" + c.Name
+				}
+			}
+		}
 	}
-	v.after(path, s.Children, index)
+	if len(index) < named {
+		v.duplicates(path, s.Children, index)
+	}
+	if ordered {
+		v.after(path, s.Children, index)
+	}
+}
+
+// duplicates reports every valid name given to more than one child, at each
+// child after the first, and points index at the first.
+func (v *validator) duplicates(path string, children []Child, index map[string]int) {
+	first := make(map[string]int, len(children))
+	for i := range children {
+		name := children[i].Name
+		if name == "" {
+			continue
+		}
+		j, seen := first[name]
+		if !seen {
+			first[name] = i
+			index[name] = i + 1
+			continue
+		}
+		if validName(name) {
+			v.addf(path+"/"+name, "Name", "duplicate name %q (also child %d)", name, j)
+		}
+	}
 }
 
 func (v *validator) child(path string, c *Child) {

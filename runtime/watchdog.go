@@ -21,7 +21,7 @@ type watchdog struct {
 	tick time.Duration // a quarter of the shortest heartbeat timeout
 
 	mu      sync.Mutex
-	watched []*Attempt
+	watched []*beat
 }
 
 // consider makes the tick short enough for a heartbeat timeout.
@@ -31,12 +31,15 @@ func (w *watchdog) consider(timeout time.Duration) {
 	}
 }
 
+// watch gives a, not yet running, its beat record and watches it.
 func (t *Tree) watch(a *Attempt) {
 	w := t.wd
-	a.staleAt = int64(a.slot.spec.Heartbeat.Timeout) // kept here: scans touch only the attempt
+	b := &beat{a: a, staleAt: int64(a.slot.spec.Heartbeat.Timeout)}
+	b.last.Store(t.clock.Load())
+	a.beat = b
 	w.mu.Lock()
-	a.wdIndex = int32(len(w.watched))
-	w.watched = append(w.watched, a)
+	b.index = int32(len(w.watched))
+	w.watched = append(w.watched, b)
 	w.mu.Unlock()
 }
 
@@ -45,8 +48,8 @@ func (t *Tree) unwatch(a *Attempt) {
 	w.mu.Lock()
 	last := len(w.watched) - 1
 	moved := w.watched[last]
-	w.watched[a.wdIndex] = moved
-	moved.wdIndex = a.wdIndex
+	w.watched[a.beat.index] = moved
+	moved.index = a.beat.index
 	w.watched[last] = nil
 	w.watched = w.watched[:last]
 	w.mu.Unlock()
@@ -61,7 +64,7 @@ func (w *watchdog) start(t *Tree) (stop func()) {
 		begin := time.Now()
 		tk := time.NewTicker(w.tick)
 		defer tk.Stop()
-		var notify []*Attempt
+		var notify []*beat
 		for k := t.clock.Load(); ; {
 			select {
 			case <-quit:
@@ -83,23 +86,23 @@ func (w *watchdog) start(t *Tree) (stop func()) {
 
 // scan appends the attempts that are stale now that clock value k was
 // published at time now.
-func (w *watchdog) scan(k, now int64, stale []*Attempt) []*Attempt {
+func (w *watchdog) scan(k, now int64, stale []*beat) []*beat {
 	w.mu.Lock()
-	for _, a := range w.watched {
-		if a.staleSent {
+	for _, b := range w.watched {
+		if b.sent {
 			continue
 		}
-		if b := a.lastBeat.Load(); b != a.seenBeat || a.beatBefore == 0 {
-			a.seenBeat = b
-			if b >= k {
-				a.beatBefore = 0 // read the newest value: no bound yet
+		if last := b.last.Load(); last != b.seen || b.before == 0 {
+			b.seen = last
+			if last >= k {
+				b.before = 0 // read the newest value: no bound yet
 				continue
 			}
-			a.beatBefore = now
+			b.before = now
 		}
-		if now-a.beatBefore >= a.staleAt {
-			a.staleSent = true
-			stale = append(stale, a)
+		if now-b.before >= b.staleAt {
+			b.sent = true
+			stale = append(stale, b)
 		}
 	}
 	w.mu.Unlock()
@@ -109,8 +112,9 @@ func (w *watchdog) scan(k, now int64, stale []*Attempt) []*Attempt {
 // tell hands each stale attempt to its supervisor without waiting, and
 // without the inbox: the watchdog must keep the clock going however busy a
 // supervisor is, and a flood of exits must not keep a notice out.
-func (w *watchdog) tell(stale []*Attempt) {
-	for _, a := range stale {
+func (w *watchdog) tell(stale []*beat) {
+	for _, b := range stale {
+		a := b.a
 		sv := a.slot.sup
 		sv.staleMu.Lock()
 		sv.stale = append(sv.stale, message{kind: msgStale, slot: a.slot, gen: a.gen})

@@ -12,11 +12,11 @@ func BenchmarkWatchdogScan100k(b *testing.B) {
 	spec := &Child{Heartbeat: &Heartbeat{Timeout: time.Second}}
 	w := &watchdog{tick: 250 * time.Millisecond}
 	for range 100_000 {
-		a := &Attempt{slot: &slot{spec: spec}, staleAt: int64(spec.Heartbeat.Timeout)}
-		a.lastBeat.Store(1000) // fresh: nothing is stale
-		w.watched = append(w.watched, a)
+		b := &beat{a: &Attempt{slot: &slot{spec: spec}}, staleAt: int64(spec.Heartbeat.Timeout)}
+		b.last.Store(1000) // fresh: nothing is stale
+		w.watched = append(w.watched, b)
 	}
-	var stale []*Attempt
+	var stale []*beat
 	for b.Loop() {
 		stale = w.scan(1000, int64(time.Hour), stale[:0])
 	}

@@ -50,7 +50,7 @@ func timeline(start time.Time) func(runtime.Event) {
 	return func(e runtime.Event) {
 		var what string
 		switch e.Kind {
-		case runtime.EventStarted:
+		case runtime.EventStarting:
 			what = fmt.Sprintf("started (generation %d)", e.Generation)
 		case runtime.EventReady:
 			what = "ready"

@@ -1,0 +1,13 @@
+// Package benchmarks runs Arbor's runtime and suture v4 on the same work in
+// the same process and compares them: restarts per second with and without
+// an observer, memory per idle child against a bare goroutine, and the time
+// to start and to stop 100k children.
+//
+// It is a module of its own so that the main module never depends on the
+// libraries it is compared with. Run the comparison with
+//
+//	cd benchmarks && go run ./cmd/compare
+//
+// or single workloads with go test -bench. BENCHMARKS.md at the repository's
+// root has the figures and how they were taken.
+package benchmarks

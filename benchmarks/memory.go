@@ -1,0 +1,205 @@
+package benchmarks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	goruntime "runtime"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+
+	"github.com/thejerf/suture/v4"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// The subjects of a memory measurement.
+const (
+	Bare   = "bare"   // a goroutine running the idle function, with no supervisor
+	Arbor  = "arbor"  // a child of a flat Arbor tree
+	Suture = "suture" // a service of a suture supervisor
+)
+
+// Memory is the memory a running subject holds per idle child.
+type Memory struct {
+	Subject string
+	N       int
+	Heap    float64 // heap objects and the free space in their spans (goroutine descriptors included)
+	Stack   float64 // goroutine stacks
+	Meta    float64 // runtime metadata: spans, GC bitmaps and the like
+	Allocs  float64 // heap objects allocated while starting, per child
+}
+
+// Total is the bytes per child.
+func (m Memory) Total() float64 { return m.Heap + m.Stack + m.Meta }
+
+// memClasses are the runtime/metrics classes counted, as in the runtime's
+// own BenchmarkIdleChildMemory: in-use heap spans, stacks and the metadata
+// that grows with them. Free or released pages are not counted.
+var memClasses = [...]string{
+	"/memory/classes/heap/objects:bytes",         // 0: heap
+	"/memory/classes/heap/unused:bytes",          // 1: heap
+	"/memory/classes/heap/stacks:bytes",          // 2: stack
+	"/memory/classes/os-stacks:bytes",            // 3: stack
+	"/memory/classes/metadata/mspan/inuse:bytes", // 4: metadata
+	"/memory/classes/metadata/mcache/inuse:bytes",
+	"/memory/classes/metadata/other:bytes",
+	"/gc/heap/allocs:objects", // 7
+}
+
+type memSample [len(memClasses)]uint64
+
+func readMem() memSample {
+	// Two cycles: the first frees dead goroutines' stacks, the second
+	// returns the emptied stack spans to the heap.
+	goruntime.GC()
+	goruntime.GC()
+	samples := make([]metrics.Sample, len(memClasses))
+	for i, name := range memClasses {
+		samples[i].Name = name
+	}
+	metrics.Read(samples)
+	var m memSample
+	for i, s := range samples {
+		m[i] = s.Value.Uint64()
+	}
+	return m
+}
+
+// MeasureIdle starts n idle children of subject in this process and returns
+// the memory they hold once all have started, per child: the classes above,
+// after minus before, over n. What the caller hands the library (the spec,
+// the services) is made before the first sample and not counted.
+//
+// Measure in a fresh process (see MeasureIdleFresh): Go reuses the
+// descriptors of dead goroutines, so a second measurement in one process
+// would not pay for them.
+func MeasureIdle(subject string, n int) (Memory, error) {
+	w := newIdle(n)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		children []runtime.Child
+		services []service
+		wait     func() error // after cancel: until the subject has stopped
+	)
+	switch subject {
+	case Bare:
+	case Arbor:
+		children = make([]runtime.Child, n)
+		for i := range children {
+			children[i] = runtime.Child{Name: childName(i), Run: runtime.Func(w.run)}
+		}
+	case Suture:
+		services = make([]service, n)
+		for i := range services {
+			services[i] = service{name: childName(i), run: w.run}
+		}
+	default:
+		return Memory{}, fmt.Errorf("unknown subject %q", subject)
+	}
+
+	before := readMem()
+	switch subject {
+	case Bare:
+		stopped := make(chan struct{}, n)
+		for range n {
+			go func() {
+				w.run(ctx)
+				stopped <- struct{}{}
+			}()
+		}
+		wait = func() error {
+			for range n {
+				<-stopped
+			}
+			return nil
+		}
+	case Arbor:
+		tree, err := runtime.New(runtime.Spec{Name: "bench", Children: children})
+		if err != nil {
+			return Memory{}, err
+		}
+		done := make(chan error, 1)
+		go func() { done <- tree.Run(ctx) }()
+		wait = func() error { return <-done }
+	case Suture:
+		sup := suture.New("bench", suture.Spec{EventHook: func(suture.Event) {}})
+		for _, s := range services {
+			sup.Add(s)
+		}
+		done := sup.ServeBackground(ctx)
+		wait = func() error { <-done; return nil }
+	}
+	<-w.all
+	after := readMem()
+	goruntime.KeepAlive(children)
+	goruntime.KeepAlive(services)
+	cancel()
+	if err := wait(); err != nil {
+		return Memory{}, err
+	}
+	d := func(i ...int) float64 {
+		var sum float64
+		for _, j := range i {
+			sum += float64(after[j]) - float64(before[j])
+		}
+		return sum / float64(n)
+	}
+	return Memory{Subject: subject, N: n, Heap: d(0, 1), Stack: d(2, 3), Meta: d(4, 5, 6), Allocs: d(7)}, nil
+}
+
+// memEnv asks a re-executed process for one measurement: "subject:n".
+const memEnv = "ARBOR_COMPARE_MEMORY"
+
+// MeasureIfAsked is the child side of MeasureIdleFresh: when this process was
+// started to take a measurement, it takes it, prints it and exits. Call it
+// first in main, or in TestMain.
+func MeasureIfAsked() {
+	arg := os.Getenv(memEnv)
+	if arg == "" {
+		return
+	}
+	subject, count, _ := strings.Cut(arg, ":")
+	n, err := strconv.Atoi(count)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	m, err := MeasureIdle(subject, n)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	out, _ := json.Marshal(m)
+	fmt.Printf("%s=%s\n", memEnv, out)
+	os.Exit(0)
+}
+
+// MeasureIdleFresh runs MeasureIdle(subject, n) in a fresh process: this
+// program, started again, whose main or TestMain calls MeasureIfAsked.
+func MeasureIdleFresh(subject string, n int) (Memory, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return Memory{}, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s:%d", memEnv, subject, n))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return Memory{}, fmt.Errorf("measuring %s: %v\n%s", subject, err, out)
+	}
+	for line := range strings.Lines(string(out)) {
+		if js, ok := strings.CutPrefix(line, memEnv+"="); ok {
+			var m Memory
+			if err := json.Unmarshal([]byte(js), &m); err != nil {
+				return Memory{}, fmt.Errorf("measuring %s: %v\n%s", subject, err, out)
+			}
+			return m, nil
+		}
+	}
+	return Memory{}, fmt.Errorf("measuring %s: no measurement in the output:\n%s", subject, out)
+}

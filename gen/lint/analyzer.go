@@ -1,0 +1,184 @@
+package lint
+
+import (
+	"go/ast"
+	"go/constant"
+	"go/token"
+	"go/types"
+	"reflect"
+	"time"
+
+	"golang.org/x/tools/go/analysis"
+)
+
+// Analyzer runs the checks on the run functions of a package: those that
+// its runtime.Child literals name (arbor_gen.go has one per worker), with
+// what each literal asks for, and every other function with the signature
+// func(context.Context, *runtime.Attempt, ...) error, with no
+// requirements. Run functions declared in another package are checked
+// when that package is analyzed, without the requirements of the child.
+var Analyzer = &analysis.Analyzer{
+	Name:       "arborlint",
+	Doc:        "check Arbor run functions for what a supervisor can only suffer at run time\n\nIt reports run functions that cannot be stopped, that never report readiness or heartbeats their child asks for, that leak the attempt to a goroutine, and other misuse. See the package documentation for each check's rule and for the //arbor:nolint directive.",
+	URL:        "https://pkg.go.dev/github.com/arbor-go/arbor/gen/lint",
+	Run:        runAnalyzer,
+	ResultType: reflect.TypeFor[*Result](),
+}
+
+// Result is what the Analyzer returns for a package: the run functions it
+// checked.
+type Result struct {
+	Targets []Target
+}
+
+func runAnalyzer(pass *analysis.Pass) (any, error) {
+	pkg := &Package{Fset: pass.Fset, Files: pass.Files, Types: pass.Pkg, Info: pass.TypesInfo}
+	targets := Targets(pkg)
+	type key struct {
+		check string
+		pos   token.Pos
+	}
+	seen := map[key]bool{} // a function that several children name is reported once
+	for _, f := range Check(pkg, targets) {
+		if seen[key{f.Check, f.Pos}] {
+			continue
+		}
+		seen[key{f.Check, f.Pos}] = true
+		d := analysis.Diagnostic{Pos: f.Pos, Category: f.Check, Message: f.Message}
+		if f.Target >= 0 {
+			t := targets[f.Target]
+			if t.Child != "" {
+				d.Message = t.Child + ": " + d.Message
+			}
+			d.Message += " (" + f.Check + ")"
+			for _, r := range f.Related {
+				d.Related = append(d.Related, analysis.RelatedInformation{Pos: r.Pos, Message: r.Message})
+			}
+			if t.Spec.IsValid() {
+				d.Related = append(d.Related, analysis.RelatedInformation{Pos: t.Spec, Message: "the child is declared here"})
+			}
+		}
+		pass.Report(d)
+	}
+	return &Result{Targets: targets}, nil
+}
+
+// Targets finds the run functions of a package, as the Analyzer checks
+// them: the functions, methods and literals that the Run fields of its
+// runtime.Child literals name, directly or through runtime.Func, with
+// what the literal asks for; then every other function or method with the
+// signature func(context.Context, *runtime.Attempt, ...) error outside
+// generated files, with no requirements and an unknown grace.
+func Targets(pkg *Package) []Target {
+	c := &checker{pkg: pkg, info: pkg.Info}
+	var targets []Target
+	named := map[*types.Func]bool{}
+	for _, f := range pkg.Files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.CompositeLit)
+			if !ok || !isNamed(pkg.Info.TypeOf(lit), runtimePath, "Child") {
+				return true
+			}
+			if t, ok := c.childTarget(lit); ok {
+				targets = append(targets, t)
+				if t.Func != nil {
+					named[t.Func] = true
+				}
+			}
+			return true
+		})
+	}
+	for _, f := range pkg.Files {
+		if ast.IsGenerated(f) {
+			continue // its author cannot act on a finding
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil {
+				continue
+			}
+			fn, ok := pkg.Info.Defs[fd.Name].(*types.Func)
+			if ok && !named[fn] && attemptSignature(fn.Type().(*types.Signature)) {
+				targets = append(targets, Target{Func: fn, Grace: -1})
+			}
+		}
+	}
+	return targets
+}
+
+// childTarget reads a runtime.Child literal: its run function, when it is
+// declared in the package, and what the child asks of it.
+func (c *checker) childTarget(lit *ast.CompositeLit) (Target, bool) {
+	t := Target{Spec: lit.Pos()}
+	found := false
+	for _, e := range lit.Elts {
+		kv, ok := e.(*ast.KeyValueExpr)
+		if !ok {
+			return t, false // positional: not worth guessing
+		}
+		key, ok := kv.Key.(*ast.Ident)
+		if !ok {
+			continue
+		}
+		v := ast.Unparen(kv.Value)
+		tv := c.info.Types[v]
+		switch key.Name {
+		case "Name":
+			if tv.Value != nil && tv.Value.Kind() == constant.String {
+				t.Child = constant.StringVal(tv.Value)
+			}
+		case "Run":
+			t.Func, t.Lit = c.runFunc(v)
+			found = (t.Func != nil && t.Func.Pkg() == c.pkg.Types) || t.Lit != nil
+		case "Ready":
+			t.Ready = !tv.IsNil()
+		case "Heartbeat":
+			t.Heartbeat = !tv.IsNil()
+		case "Timeout":
+			t.Timeout = tv.Value == nil || constant.Sign(tv.Value) != 0
+		case "Shutdown":
+			t.Grace = -1
+			if tv.Value != nil {
+				if d, exact := constant.Int64Val(constant.ToInt(tv.Value)); exact && d > 0 {
+					t.Grace = time.Duration(d)
+				}
+			}
+		}
+	}
+	return t, found
+}
+
+// runFunc resolves the value of a Run field: a function, a method value,
+// a function literal, or one of those in runtime.Func.
+func (c *checker) runFunc(e ast.Expr) (*types.Func, *ast.FuncLit) {
+	switch e := ast.Unparen(e).(type) {
+	case *ast.CallExpr:
+		if len(e.Args) == 1 && isFunc(c.calledFunc(e), runtimePath, "Func") {
+			return c.runFunc(e.Args[0])
+		}
+	case *ast.FuncLit:
+		return nil, e
+	case *ast.Ident:
+		fn, _ := c.info.Uses[e].(*types.Func)
+		return fn, nil
+	case *ast.SelectorExpr:
+		if sel, ok := c.info.Selections[e]; ok {
+			if sel.Kind() == types.MethodVal {
+				fn, _ := sel.Obj().(*types.Func)
+				return fn, nil
+			}
+			return nil, nil
+		}
+		fn, _ := c.info.Uses[e.Sel].(*types.Func)
+		return fn, nil
+	}
+	return nil, nil
+}
+
+// attemptSignature reports whether sig is func(context.Context,
+// *runtime.Attempt, ...) error.
+func attemptSignature(sig *types.Signature) bool {
+	p, r := sig.Params(), sig.Results()
+	return p.Len() >= 2 && isContext(p.At(0).Type()) && isAttempt(p.At(1).Type()) &&
+		r.Len() == 1 && types.Identical(r.At(0).Type(), types.Universe.Lookup("error").Type())
+}

@@ -1,0 +1,175 @@
+package lint
+
+import (
+	"fmt"
+	"go/ast"
+)
+
+// attemptUses is what a run function does with its attempt, in its own
+// code, its function literals, its goroutines and the functions of the
+// package it passes the attempt to.
+type attemptUses struct {
+	ready, beat []callAt
+	escape      ast.Node // a use the checks cannot follow, or nil
+}
+
+// callAt is a call and where the walk met it.
+type callAt struct {
+	call *ast.CallExpr
+	s    state
+}
+
+func (r *run) attempt() *attemptUses {
+	if r.uses != nil {
+		return r.uses
+	}
+	u := &attemptUses{}
+	r.c.walk(r.root(), true, func(n ast.Node, s *state) bool {
+		switch n := n.(type) {
+		case *ast.Ident:
+			if u.escape == nil && r.c.tracked(s.fr, n) {
+				u.escape = n
+			}
+		case *ast.CallExpr:
+			sel, ok := ast.Unparen(n.Fun).(*ast.SelectorExpr)
+			if !ok {
+				break
+			}
+			if id, ok := ast.Unparen(sel.X).(*ast.Ident); ok && r.c.tracked(s.fr, id) {
+				switch sel.Sel.Name {
+				case "Ready":
+					u.ready = append(u.ready, callAt{n, *s})
+				case "Beat":
+					u.beat = append(u.beat, callAt{n, *s})
+				}
+			}
+		}
+		return true
+	})
+	r.uses = u
+	return u
+}
+
+// ready is the ready check.
+func (r *run) ready() {
+	if !r.t.Ready {
+		return
+	}
+	name := r.fn.name
+	if !r.hasAttempt() {
+		r.report(CheckReady, r.namePos(), fmt.Sprintf("the child has ready, but %s takes no *runtime.Attempt, so it cannot call a.Ready(): the child never becomes ready", name))
+		return
+	}
+	u := r.attempt()
+	if u.escape != nil {
+		return // it may call Ready where the walk cannot see
+	}
+	if len(u.ready) == 0 {
+		r.report(CheckReady, r.namePos(), fmt.Sprintf("the child has ready, but %s never calls a.Ready(): the child never becomes ready, its dependents never start, and its ready timeout, if any, fails every attempt", name))
+		return
+	}
+	for _, c := range u.ready {
+		if c.s.blocked == nil || c.s.closure {
+			return
+		}
+	}
+	first := u.ready[0]
+	r.report(CheckReady, first.call.Pos(), fmt.Sprintf("%s calls a.Ready() only after %s, which waits until shutdown: the child is never ready while it runs", name, r.c.describe(first.s.blocked)),
+		Related{Pos: first.s.blocked.Pos(), Message: "waits until shutdown here"})
+}
+
+// beat is the beat check.
+func (r *run) beat() {
+	if !r.t.Heartbeat {
+		return
+	}
+	name := r.fn.name
+	if !r.hasAttempt() {
+		r.report(CheckBeat, r.namePos(), fmt.Sprintf("the child has heartbeat, but %s takes no *runtime.Attempt, so it cannot call a.Beat(): the watchdog cancels every attempt", name))
+		return
+	}
+	u := r.attempt()
+	if u.escape != nil {
+		return
+	}
+	if len(u.beat) == 0 {
+		r.report(CheckBeat, r.namePos(), fmt.Sprintf("the child has heartbeat, but %s never calls a.Beat(): the watchdog cancels every attempt one heartbeat timeout after it starts", name))
+		return
+	}
+	for _, c := range u.beat {
+		if c.s.long || c.s.closure {
+			return // it beats again and again, or may
+		}
+	}
+	// Every beat runs a bounded number of times: find what waits long
+	// without one.
+	var long ast.Node
+	r.c.walk(r.root(), false, func(n ast.Node, s *state) bool {
+		if long == nil {
+			long = r.c.longRunning(n)
+		}
+		return long == nil
+	})
+	if long != nil {
+		r.report(CheckBeat, long.Pos(), fmt.Sprintf("%s calls a.Beat() only outside %s, which never beats: the watchdog cancels the attempt once it has waited here for one heartbeat timeout", name, r.c.describe(long)))
+	}
+}
+
+// longRunning returns n when it runs until shutdown or a channel closes:
+// a loop without condition, a range over a channel, a receive from the
+// Done of a context parameter, serving HTTP, or an empty select.
+func (c *checker) longRunning(n ast.Node) ast.Node {
+	switch n := n.(type) {
+	case *ast.ForStmt:
+		if c.endless(n) {
+			return n
+		}
+	case *ast.RangeStmt:
+		if c.endless(n) || isChan(c.info.TypeOf(n.X)) {
+			return n
+		}
+	case *ast.UnaryExpr:
+		if c.waitsForEnd(n) {
+			return n
+		}
+	case *ast.CallExpr:
+		if c.serves(n) {
+			return n
+		}
+	case *ast.SelectStmt:
+		if len(n.Body.List) == 0 {
+			return n
+		}
+	}
+	return nil
+}
+
+// escape is the escape check.
+func (r *run) escape() {
+	r.c.walk(r.root(), false, func(n ast.Node, s *state) bool {
+		g, ok := n.(*ast.GoStmt)
+		if !ok {
+			return true
+		}
+		uses := false
+		ast.Inspect(g.Call, func(m ast.Node) bool {
+			if id, ok := m.(*ast.Ident); ok && r.c.tracked(s.fr, id) {
+				uses = true
+			}
+			return !uses
+		})
+		if !uses {
+			return true
+		}
+		var f *fnode
+		if lit, ok := ast.Unparen(g.Call.Fun).(*ast.FuncLit); ok {
+			f = r.c.litNode(lit)
+		} else {
+			f = r.c.callee(g.Call)
+		}
+		if f != nil && r.c.neverReturns(f) {
+			r.report(CheckEscape, g.Pos(), fmt.Sprintf("this goroutine uses the attempt and never returns: it outlives %s, so every attempt leaves one behind, and what it reports once its attempt has ended is fenced and does nothing", r.fn.name))
+		}
+		return true
+	})
+}

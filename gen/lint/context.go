@@ -1,0 +1,108 @@
+package lint
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+)
+
+// ctxUnused is the ctxunused check. It reports whether it found something.
+func (r *run) ctxUnused() bool {
+	f := r.fn
+	if r.c.usesParam(f, 0) {
+		return false
+	}
+	var block ast.Node
+	r.c.walk(r.root(), false, func(n ast.Node, s *state) bool {
+		if block == nil {
+			block = r.c.blocking(n, s)
+		}
+		return block == nil
+	})
+	switch {
+	case block != nil:
+		r.report(CheckCtxUnused, ctxParamPos(f), fmt.Sprintf("%s never uses its context, yet it waits in %s: cancellation cannot stop it, so at every shutdown and restart it is abandoned after its grace",
+			f.name, r.c.describe(block)), Related{Pos: block.Pos(), Message: "waits here"})
+	case r.t.Timeout:
+		r.report(CheckCtxUnused, ctxParamPos(f), fmt.Sprintf("%s never uses its context, so the child's timeout, which cancels that context, cannot stop it", f.name))
+	default:
+		return false
+	}
+	return true
+}
+
+// ctxParamPos is the position of the context parameter: its name, or its
+// type when it has none.
+func ctxParamPos(f *fnode) token.Pos {
+	p := f.ftype.Params.List[0]
+	if len(p.Names) > 0 {
+		return p.Names[0].Pos()
+	}
+	return p.Type.Pos()
+}
+
+// blocking returns what in n waits for something it does not control:
+// an endless loop without exit, a range over a channel, a select without
+// default, a send, a receive (but from the time package), or a blocking
+// call such as serving HTTP, accepting a connection or waiting for a
+// group. It returns nil for anything else.
+func (c *checker) blocking(n ast.Node, s *state) ast.Node {
+	switch n := n.(type) {
+	case *ast.ForStmt:
+		if c.endless(n) && !c.exits(n) {
+			return n
+		}
+	case *ast.RangeStmt:
+		if isChan(c.info.TypeOf(n.X)) {
+			return n
+		}
+	case *ast.SelectStmt:
+		if !hasDefault(n) {
+			return n
+		}
+	case *ast.UnaryExpr:
+		if n.Op == token.ARROW && !s.comm && !c.timeChan(n.X) {
+			return n
+		}
+	case *ast.SendStmt:
+		if !s.comm {
+			return n
+		}
+	case *ast.CallExpr:
+		if c.blockingCall(n) {
+			return n
+		}
+	}
+	return nil
+}
+
+func isChan(t types.Type) bool {
+	if t == nil {
+		return false
+	}
+	_, ok := t.Underlying().(*types.Chan)
+	return ok
+}
+
+func hasDefault(n *ast.SelectStmt) bool {
+	for _, cc := range n.Body.List {
+		if cc.(*ast.CommClause).Comm == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// ctxLoop is the ctxloop check.
+func (r *run) ctxLoop() {
+	r.c.walk(r.root(), false, func(n ast.Node, s *state) bool {
+		switch n := n.(type) {
+		case *ast.ForStmt, *ast.RangeStmt:
+			if r.c.endless(n) && !r.c.exits(n.(ast.Stmt)) && !r.c.looksAtContext(n) {
+				r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop never ends and never looks at the context: cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name))
+			}
+		}
+		return true
+	})
+}

@@ -1,0 +1,78 @@
+package lint
+
+import (
+	"fmt"
+	"go/ast"
+	"go/types"
+)
+
+// detach is the detach check: in the run function's own body, a go
+// statement followed only by logging and reports to the attempt, then a
+// return that calls nothing.
+func (r *run) detach() {
+	list := r.fn.body.List
+	for i, st := range list {
+		g, ok := st.(*ast.GoStmt)
+		if !ok || !r.c.returnsAtOnce(list[i+1:]) {
+			continue
+		}
+		r.report(CheckDetach, g.Pos(), fmt.Sprintf("%s starts a goroutine and returns at once: the supervisor sees the child end while the goroutine runs on unsupervised, neither stopped at shutdown nor restarted when it fails; do the work in %s, or wait for it", r.fn.name, r.fn.name))
+		return
+	}
+}
+
+// returnsAtOnce reports whether a statement list is only go statements,
+// calls that log or report to an attempt, and a final return that calls
+// nothing.
+func (c *checker) returnsAtOnce(list []ast.Stmt) bool {
+	if len(list) == 0 {
+		return false
+	}
+	ret, ok := list[len(list)-1].(*ast.ReturnStmt)
+	if !ok || hasCall(ret) {
+		return false
+	}
+	for _, st := range list[:len(list)-1] {
+		switch st := st.(type) {
+		case *ast.GoStmt:
+		case *ast.ExprStmt:
+			call, ok := ast.Unparen(st.X).(*ast.CallExpr)
+			if !ok || !c.logs(call) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// logs reports whether a call only logs or reports: a method of the
+// attempt, fmt's printing, the log and log/slog packages.
+func (c *checker) logs(call *ast.CallExpr) bool {
+	fn := c.calledFunc(call)
+	if fn == nil || fn.Pkg() == nil {
+		return false
+	}
+	switch fn.Pkg().Path() {
+	case "log", "log/slog":
+		return true
+	case "fmt":
+		return isFunc(fn, "fmt", "Print", "Printf", "Println", "Fprint", "Fprintf", "Fprintln")
+	case runtimePath:
+		recv := fn.Type().(*types.Signature).Recv()
+		return recv != nil && isAttempt(recv.Type())
+	}
+	return false
+}
+
+func hasCall(n ast.Node) bool {
+	found := false
+	ast.Inspect(n, func(m ast.Node) bool {
+		if _, ok := m.(*ast.CallExpr); ok {
+			found = true
+		}
+		return !found
+	})
+	return found
+}

@@ -1,0 +1,168 @@
+// Package lint checks the Go functions that Arbor runs as workers for the
+// bugs a supervisor can only suffer at run time: a function that cannot be
+// stopped, a child that never reports the readiness or the heartbeats its
+// spec asks for, an attempt that outlives its run, an error that does not
+// do what it says.
+//
+// Analyzer is a golang.org/x/tools/go/analysis Analyzer: it runs under
+// go vet -vettool (with the arborlint command in cmd/arborlint) and in any
+// driver of analyzers. It learns what each child asks of its run function
+// from the package's runtime.Child literals. Check runs the same checks for
+// a caller that knows the spec, such as arbor vet: it takes the run
+// functions, and what each child asks of them, explicitly. Both share every
+// rule below.
+//
+// # Terms
+//
+// A target is a run function, a function whose first parameter is a
+// context.Context, with what its child asks of it: ready, heartbeat, a
+// timeout, a shutdown grace (see Target).
+//
+// The checks follow calls into the same package: a static call of a
+// function or concrete method declared in the package, or of a function
+// literal called on the spot, is walked as part of the caller, with the
+// attempt bound to the parameter it is passed to, up to 16 calls deep.
+// Recursion ends the walk, and a check then assumes what keeps it silent.
+// Calls through interfaces or function values, or into other packages, are
+// not followed.
+//
+// The run function's own goroutine is its body, the functions it calls,
+// the function literals it calls on the spot or defers; not the function
+// literals it stores or passes, nor the goroutines it starts.
+//
+// An endless loop is for {}, for true {}, or a range over time.Tick(d) or
+// a time.Ticker's C. An exit of a loop is a return, a break or goto that
+// leaves it, a continue of an enclosing loop, or a call of panic, os.Exit,
+// runtime.Goexit, log's Fatal and Panic functions and methods, or
+// testing's Fatal, Fatalf, FailNow, Skip, Skipf and SkipNow; not inside a
+// function literal.
+//
+// A wait until shutdown is a receive from ctx.Done() where ctx is a
+// parameter (a context the function derived itself may end sooner); a
+// call of net/http's Serve, ServeTLS, ListenAndServe or ListenAndServeTLS,
+// functions or Server methods; select {}; an endless loop without exit; or
+// a call of a function of the package that has one of those among its
+// top-level statements.
+//
+// Code looks at a context when it has an expression of type
+// context.Context, which includes passing one to any call, or calls a
+// function of the package that does.
+//
+// # Checks
+//
+// ctxunused: the context parameter is never used (it is unnamed or _, or
+// each use passes it to a function of the package that does not use it),
+// and the run function's own goroutine waits: an endless loop without
+// exit, a range over a channel, a select without default, a send, a receive outside a
+// select's cases (but from time.After, time.Tick or a Timer's or Ticker's
+// C, which end by themselves), or a call of Accept on a net listener, of
+// Wait on a sync.WaitGroup, sync.Cond or errgroup.Group, or of net/http's
+// serving functions. Cancellation cannot stop such a function: at every
+// shutdown and restart it is abandoned after its grace. For a child with
+// a timeout, an unused context is reported even without a wait: the
+// timeout cancels that context and nothing watches it.
+//
+// ctxloop: an endless loop without exit on the run function's own
+// goroutine that never looks at a context. Not reported when ctxunused
+// is: it says as much.
+//
+// ready: the child has ready, and the run function takes no
+// *runtime.Attempt, or never calls a.Ready() (in its body, its function
+// literals, its goroutines, or the functions of the package it passes the
+// attempt to), or calls it only after a wait until shutdown on its own
+// goroutine; a deferred a.Ready() comes after whatever waits among the
+// function's top-level statements. The check is silent when the attempt
+// goes where the walk cannot follow: stored, assigned, passed to a
+// function of another package or through an interface, or taken as a
+// method value such as a.Ready without a call.
+//
+// beat: the child has heartbeat, and the run function takes no attempt or
+// never calls a.Beat() (as for ready), or every a.Beat() runs a bounded
+// number of times while its own goroutine then waits long without one. A
+// beat runs a bounded number of times unless it is in a loop (other than
+// a counting for init; cond; post {} or a range over an integer, string,
+// array, slice or map), in a function literal not called on the spot, or
+// in a goroutine. Waiting long is an endless loop, a range over a channel,
+// a receive from the Done of a context parameter, serving HTTP, or
+// select {}. The watchdog cancels such an attempt after one heartbeat
+// timeout.
+//
+// escape: a go statement on the run function's own goroutine whose
+// function uses the attempt (in a function literal's body or the call's
+// arguments) and cannot return: among its top-level statements is an
+// endless loop without exit or select {}, or a call of a function of the
+// package that has one. Every attempt leaves such a goroutine behind, and
+// what it reports once its attempt has ended is fenced and does nothing.
+//
+// donotrestart: fmt.Errorf or errors.Join with both
+// runtime.ErrDoNotRestart and ctx.Err() or context.Cause(ctx) among its
+// arguments. Once the context is done, the supervisor has cancelled the
+// attempt and decides itself whether the child restarts: it ignores the
+// error of an attempt it stopped on purpose, and keeps only its own reason
+// for one that missed a deadline when the error wraps context.Canceled or
+// context.DeadlineExceeded. For a child with ready, heartbeat or a
+// timeout, the check also reports a return of an error that mentions
+// runtime.ErrDoNotRestart in a branch taken once the context is done (a
+// select case that receives from ctx.Done(), or an if on ctx.Err() != nil,
+// errors.Is(err, context.Canceled) or err == context.DeadlineExceeded):
+// after a missed deadline, that error ends the child for good instead of
+// restarting it.
+//
+// sleep: on the run function's own goroutine, time.Sleep(d) or a receive
+// from time.After(d) outside a select, where d is a constant at least the
+// child's shutdown grace (runtime.DefaultChildShutdown unless the child
+// sets one; silent when the grace is unknown). A shutdown during the sleep
+// waits for it, and the attempt is abandoned.
+//
+// detach: in the run function's own body, a go statement followed only by
+// other go statements, calls that log (fmt's Print functions, log,
+// log/slog) or report to the attempt, and a return whose results call
+// nothing. The supervisor sees the child end while its work runs on
+// unsupervised; a permanent child is restarted and starts another.
+//
+// # Silencing a finding
+//
+// A directive in the doc comment of a function silences the named checks,
+// separated by commas; what follows them is a reason for the reader:
+//
+//	// Serve is stopped by main, which closes the listener.
+//	//
+//	//arbor:nolint ctxunused -- main closes the listener
+//	func Serve(ctx context.Context) error {
+//
+// On a run function, it silences the findings of those checks about that
+// function, wherever they are (also in the functions it calls); on any
+// function, it silences the findings located in it; on the function
+// declaration that encloses a run function literal, it silences the
+// literal's. A directive without a check, with an unknown check, or
+// outside a function's doc comment is reported (as check "directive",
+// which cannot be silenced).
+//
+// # Targets of the Analyzer
+//
+// The Analyzer reads the runtime.Child composite literals of the package
+// (arbor_gen.go has one per worker; hand-written runtime.Spec values too).
+// A Run field that is a function, a method value (store.Run), a function
+// literal, or runtime.Func of one of those, declared in the package, is a
+// target: the child has ready or heartbeat when that field is set and not
+// nil, a timeout when Timeout is not the constant 0, and the grace of a
+// constant Shutdown (unknown when Shutdown is not constant). Every other
+// function or method of the package with the signature
+// func(context.Context, *runtime.Attempt, ...) error, outside generated
+// files, is a target with no requirements and an unknown grace. So a run
+// function declared in another package than its child's literal is
+// checked only when its own package is analyzed, only if it takes an
+// attempt, and without the child's requirements; Check, given the spec,
+// has no such limit.
+//
+// # Noise
+//
+// Low noise is the point: when the walk cannot tell, a check stays
+// silent. TestChecks runs the Analyzer on testdata/corpus, 54 run
+// functions of 55 children written the way services are written (HTTP,
+// TCP, UDP, Unix and RPC servers, pollers, consumers, a Kafka-like reader,
+// pipelines with errgroup, worker pools, jobs, leader election, heartbeats
+// from loops, goroutines and handlers): it reports nothing, and any
+// finding fails the test. BENCHMARKS.md records the counts on the
+// repository's own code.
+package lint

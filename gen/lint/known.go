@@ -1,0 +1,498 @@
+package lint
+
+import (
+	"go/ast"
+	"go/constant"
+	"go/token"
+	"go/types"
+	"slices"
+)
+
+// calledFunc returns the function or method a call names statically,
+// wherever it is declared, or nil.
+func (c *checker) calledFunc(call *ast.CallExpr) *types.Func {
+	var obj types.Object
+	switch f := ast.Unparen(call.Fun).(type) {
+	case *ast.Ident:
+		obj = c.info.Uses[f]
+	case *ast.SelectorExpr:
+		if sel, ok := c.info.Selections[f]; ok {
+			obj = sel.Obj()
+		} else {
+			obj = c.info.Uses[f.Sel]
+		}
+	}
+	fn, _ := obj.(*types.Func)
+	return fn
+}
+
+// isFunc reports whether fn is one of the named functions or methods of
+// the package at path.
+func isFunc(fn *types.Func, path string, names ...string) bool {
+	return fn != nil && fn.Pkg() != nil && fn.Pkg().Path() == path && slices.Contains(names, fn.Name())
+}
+
+// serves reports whether a call serves HTTP: it returns only once the
+// server is shut down or closed.
+func (c *checker) serves(call *ast.CallExpr) bool {
+	return isFunc(c.calledFunc(call), "net/http", "Serve", "ServeTLS", "ListenAndServe", "ListenAndServeTLS")
+}
+
+// blockingCall reports whether a call waits for something that only
+// another goroutine or the outside world ends: a server, an accept, a
+// wait group.
+func (c *checker) blockingCall(call *ast.CallExpr) bool {
+	fn := c.calledFunc(call)
+	return c.serves(call) ||
+		isFunc(fn, "net", "Accept", "AcceptTCP", "AcceptUnix") ||
+		isFunc(fn, "sync", "Wait") || // WaitGroup, Cond
+		isFunc(fn, "golang.org/x/sync/errgroup", "Wait")
+}
+
+// isExitCall reports whether a call never returns: panic, os.Exit,
+// runtime.Goexit, log.Fatal and log.Panic, and testing's Fatal and Skip.
+func (c *checker) isExitCall(call *ast.CallExpr) bool {
+	if id, ok := ast.Unparen(call.Fun).(*ast.Ident); ok {
+		if b, ok := c.info.Uses[id].(*types.Builtin); ok && b.Name() == "panic" {
+			return true
+		}
+	}
+	fn := c.calledFunc(call)
+	return isFunc(fn, "os", "Exit") || isFunc(fn, "runtime", "Goexit") ||
+		isFunc(fn, "log", "Fatal", "Fatalf", "Fatalln", "Panic", "Panicf", "Panicln") ||
+		isFunc(fn, "testing", "Fatal", "Fatalf", "FailNow", "Skip", "Skipf", "SkipNow")
+}
+
+// timeChan reports whether x is a channel of the time package that
+// delivers once after a delay: time.After(d), time.Tick(d), t.C.
+func (c *checker) timeChan(x ast.Expr) bool {
+	switch x := ast.Unparen(x).(type) {
+	case *ast.CallExpr:
+		return isFunc(c.calledFunc(x), "time", "After", "Tick")
+	case *ast.SelectorExpr:
+		if x.Sel.Name != "C" {
+			return false
+		}
+		t := c.info.TypeOf(x.X)
+		if p, ok := t.(*types.Pointer); ok {
+			t = p.Elem()
+		}
+		return isNamed(t, "time", "Timer") || isNamed(t, "time", "Ticker")
+	}
+	return false
+}
+
+// tickerChan reports whether x is a channel that ticks forever and is
+// never closed: time.Tick(d) or a time.Ticker's C.
+func (c *checker) tickerChan(x ast.Expr) bool {
+	switch x := ast.Unparen(x).(type) {
+	case *ast.CallExpr:
+		return isFunc(c.calledFunc(x), "time", "Tick")
+	case *ast.SelectorExpr:
+		t := c.info.TypeOf(x.X)
+		if p, ok := t.(*types.Pointer); ok {
+			t = p.Elem()
+		}
+		return x.Sel.Name == "C" && isNamed(t, "time", "Ticker")
+	}
+	return false
+}
+
+// endless reports whether a loop has no condition to end it: for {},
+// for true {}, or a range over a ticker.
+func (c *checker) endless(n ast.Node) bool {
+	switch n := n.(type) {
+	case *ast.ForStmt:
+		if n.Cond == nil {
+			return true
+		}
+		tv := c.info.Types[n.Cond]
+		return tv.Value != nil && tv.Value.Kind() == constant.Bool && constant.BoolVal(tv.Value)
+	case *ast.RangeStmt:
+		return c.tickerChan(n.X)
+	}
+	return false
+}
+
+// exits reports whether a loop's body has a way out: a return, a break
+// or goto that leaves it, a labeled continue of an outer loop, or a call
+// that never returns. Function literals in it do not count.
+func (c *checker) exits(loop ast.Stmt) bool {
+	var body *ast.BlockStmt
+	switch l := loop.(type) {
+	case *ast.ForStmt:
+		body = l.Body
+	case *ast.RangeStmt:
+		body = l.Body
+	default:
+		return true
+	}
+	inner := map[string]bool{} // labels declared in the body
+	ast.Inspect(body, func(n ast.Node) bool {
+		if l, ok := n.(*ast.LabeledStmt); ok {
+			inner[l.Label.Name] = true
+		}
+		_, lit := n.(*ast.FuncLit)
+		return !lit
+	})
+	own := c.labelOf(loop)
+	found := false
+	var walk func(n ast.Node, nested bool)
+	walk = func(n ast.Node, nested bool) {
+		ast.Inspect(n, func(m ast.Node) bool {
+			if found || m == nil {
+				return false
+			}
+			switch m := m.(type) {
+			case *ast.FuncLit:
+				return false
+			case *ast.ReturnStmt:
+				found = true
+			case *ast.BranchStmt:
+				switch {
+				case m.Label != nil && m.Tok == token.CONTINUE:
+					found = !inner[m.Label.Name] && m.Label.Name != own
+				case m.Label != nil:
+					found = !inner[m.Label.Name] // break or goto out of the loop
+				case m.Tok == token.BREAK:
+					found = !nested
+				}
+			case *ast.ForStmt, *ast.RangeStmt, *ast.SwitchStmt, *ast.TypeSwitchStmt, *ast.SelectStmt:
+				if m != n {
+					walk(m, true)
+					return false
+				}
+			case *ast.CallExpr:
+				found = c.isExitCall(m)
+			}
+			return !found
+		})
+	}
+	walk(body, false)
+	return found
+}
+
+// labelOf returns the label of a statement, or "".
+func (c *checker) labelOf(s ast.Stmt) string {
+	if c.labels == nil {
+		c.labels = map[ast.Stmt]string{}
+		for _, f := range c.pkg.Files {
+			ast.Inspect(f, func(n ast.Node) bool {
+				if l, ok := n.(*ast.LabeledStmt); ok {
+					c.labels[l.Stmt] = l.Label.Name
+				}
+				return true
+			})
+		}
+	}
+	return c.labels[s]
+}
+
+// contextCall returns X when x is X.name() and X is a context, or nil.
+func (c *checker) contextCall(x ast.Expr, name string) ast.Expr {
+	call, ok := ast.Unparen(x).(*ast.CallExpr)
+	if !ok || len(call.Args) != 0 {
+		return nil
+	}
+	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != name || !isContext(c.info.TypeOf(sel.X)) {
+		return nil
+	}
+	return sel.X
+}
+
+// isDoneChan reports whether x is X.Done() of a context.
+func (c *checker) isDoneChan(x ast.Expr) bool { return c.contextCall(x, "Done") != nil }
+
+// isErrCall reports whether x is X.Err() of a context.
+func (c *checker) isErrCall(x ast.Expr) bool { return c.contextCall(x, "Err") != nil }
+
+// waitsForEnd reports whether x is <-ctx.Done() where ctx is a parameter:
+// the run function's context, or the one a caller passed down. A context
+// the function derived itself, such as one with a timeout, may end sooner.
+func (c *checker) waitsForEnd(x ast.Expr) bool {
+	u, ok := ast.Unparen(x).(*ast.UnaryExpr)
+	if !ok || u.Op != token.ARROW {
+		return false
+	}
+	id, ok := ast.Unparen(c.contextCall(u.X, "Done")).(*ast.Ident)
+	if !ok {
+		return false
+	}
+	v, ok := c.info.Uses[id].(*types.Var)
+	return ok && v.Kind() == types.ParamVar
+}
+
+// isDoneRecv reports whether a select case receives from a context's
+// Done channel.
+func (c *checker) isDoneRecv(comm ast.Stmt) bool {
+	var x ast.Expr
+	switch s := comm.(type) {
+	case *ast.ExprStmt:
+		x = s.X
+	case *ast.AssignStmt:
+		if len(s.Rhs) == 1 {
+			x = s.Rhs[0]
+		}
+	}
+	u, ok := ast.Unparen(x).(*ast.UnaryExpr)
+	return ok && u.Op == token.ARROW && c.isDoneChan(u.X)
+}
+
+// isDoneCond reports whether an if condition holds once a context is
+// done: ctx.Err() != nil, errors.Is(err, context.Canceled), err ==
+// context.DeadlineExceeded, or a conjunction with one of those.
+func (c *checker) isDoneCond(cond ast.Expr) bool {
+	switch e := ast.Unparen(cond).(type) {
+	case *ast.BinaryExpr:
+		switch e.Op {
+		case token.LAND:
+			return c.isDoneCond(e.X) || c.isDoneCond(e.Y)
+		case token.NEQ:
+			return (c.isErrCall(e.X) && c.isNilIdent(e.Y)) || (c.isErrCall(e.Y) && c.isNilIdent(e.X))
+		case token.EQL:
+			return c.isCtxErrVar(e.X) || c.isCtxErrVar(e.Y)
+		}
+	case *ast.CallExpr:
+		if isFunc(c.calledFunc(e), "errors", "Is") && len(e.Args) == 2 {
+			return c.isCtxErrVar(e.Args[1])
+		}
+	}
+	return false
+}
+
+func (c *checker) isNilIdent(x ast.Expr) bool {
+	id, ok := ast.Unparen(x).(*ast.Ident)
+	if !ok {
+		return false
+	}
+	_, ok = c.info.Uses[id].(*types.Nil)
+	return ok
+}
+
+// isCtxErrVar reports whether x is context.Canceled or
+// context.DeadlineExceeded.
+func (c *checker) isCtxErrVar(x ast.Expr) bool {
+	sel, ok := ast.Unparen(x).(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	v, ok := c.info.Uses[sel.Sel].(*types.Var)
+	return ok && v.Pkg() != nil && v.Pkg().Path() == "context" && (v.Name() == "Canceled" || v.Name() == "DeadlineExceeded")
+}
+
+// blocksStmt returns what makes a statement block until shutdown, or
+// nil: a receive from the Done of a context parameter, serving HTTP, an empty select, an
+// endless loop without exit, or a call of a function of the package that
+// does one of those at its top level.
+func (c *checker) blocksStmt(st ast.Stmt) ast.Node {
+	switch st := st.(type) {
+	case *ast.ExprStmt:
+		return c.blocksExpr(st.X)
+	case *ast.AssignStmt:
+		for _, r := range st.Rhs {
+			if b := c.blocksExpr(r); b != nil {
+				return b
+			}
+		}
+	case *ast.DeclStmt:
+		if g, ok := st.Decl.(*ast.GenDecl); ok {
+			for _, spec := range g.Specs {
+				if vs, ok := spec.(*ast.ValueSpec); ok {
+					for _, v := range vs.Values {
+						if b := c.blocksExpr(v); b != nil {
+							return b
+						}
+					}
+				}
+			}
+		}
+	case *ast.IfStmt:
+		if st.Init != nil {
+			if b := c.blocksStmt(st.Init); b != nil {
+				return b
+			}
+		}
+		return c.blocksExpr(st.Cond)
+	case *ast.ReturnStmt:
+		for _, r := range st.Results {
+			if b := c.blocksExpr(r); b != nil {
+				return b
+			}
+		}
+	case *ast.ForStmt, *ast.RangeStmt:
+		if c.endless(st) && !c.exits(st) {
+			return st
+		}
+	case *ast.SelectStmt:
+		if len(st.Body.List) == 0 {
+			return st
+		}
+	case *ast.LabeledStmt:
+		return c.blocksStmt(st.Stmt)
+	}
+	return nil
+}
+
+func (c *checker) blocksExpr(e ast.Expr) ast.Node {
+	switch e := ast.Unparen(e).(type) {
+	case *ast.UnaryExpr:
+		if c.waitsForEnd(e) {
+			return e
+		}
+	case *ast.CallExpr:
+		if c.serves(e) {
+			return e
+		}
+		if f := c.callee(e); f != nil && c.blocksForever(f) {
+			return e
+		}
+	case *ast.BinaryExpr:
+		if b := c.blocksExpr(e.X); b != nil {
+			return b
+		}
+		return c.blocksExpr(e.Y)
+	}
+	return nil
+}
+
+// blocksForever reports whether a function blocks until shutdown at its
+// top level.
+func (c *checker) blocksForever(f *fnode) bool {
+	if b, ok := c.blocks[f]; ok {
+		return b
+	}
+	c.blocks[f] = false // recursion: assume not, and stay silent
+	b := c.topBlock(f) != nil
+	c.blocks[f] = b
+	return b
+}
+
+// topBlock returns the first statement at a function's top level that
+// blocks until shutdown, or nil.
+func (c *checker) topBlock(f *fnode) ast.Node {
+	for _, st := range f.body.List {
+		if b := c.blocksStmt(st); b != nil {
+			return b
+		}
+	}
+	return nil
+}
+
+// neverReturns reports whether a function cannot return: at its top
+// level it has an endless loop without exit or an empty select, or calls
+// a function of the package that does.
+func (c *checker) neverReturns(f *fnode) bool {
+	if b, ok := c.never[f]; ok {
+		return b
+	}
+	c.never[f] = false
+	for _, st := range f.body.List {
+		if c.stmtNeverEnds(st) {
+			c.never[f] = true
+			return true
+		}
+	}
+	return false
+}
+
+func (c *checker) stmtNeverEnds(st ast.Stmt) bool {
+	switch st := st.(type) {
+	case *ast.ForStmt, *ast.RangeStmt:
+		return c.endless(st) && !c.exits(st)
+	case *ast.SelectStmt:
+		return len(st.Body.List) == 0
+	case *ast.LabeledStmt:
+		return c.stmtNeverEnds(st.Stmt)
+	case *ast.ExprStmt:
+		if call, ok := ast.Unparen(st.X).(*ast.CallExpr); ok {
+			if f := c.callee(call); f != nil {
+				return c.neverReturns(f)
+			}
+		}
+	}
+	return false
+}
+
+// looksAtContext reports whether code mentions a context: any value of
+// type context.Context, here or in a function of the package it calls.
+// Function literals in it count.
+func (c *checker) looksAtContext(n ast.Node) bool {
+	found := false
+	ast.Inspect(n, func(m ast.Node) bool {
+		if found {
+			return false
+		}
+		if e, ok := m.(ast.Expr); ok {
+			if tv, ok := c.info.Types[e]; ok && tv.IsValue() && isContext(tv.Type) {
+				found = true
+			}
+		}
+		if call, ok := m.(*ast.CallExpr); ok {
+			if f := c.callee(call); f != nil && f.node != n && c.fnLooks(f) {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+func (c *checker) fnLooks(f *fnode) bool {
+	if b, ok := c.observes[f]; ok {
+		return b
+	}
+	c.observes[f] = true // recursion: assume it does, and stay silent
+	b := c.looksAtContext(f.body)
+	c.observes[f] = b
+	return b
+}
+
+// usesParam reports whether a function uses its i-th parameter other than
+// by passing it to a function of the package that does not use it.
+func (c *checker) usesParam(f *fnode, i int) bool {
+	key := paramKey{f, i}
+	if u, ok := c.uses[key]; ok {
+		return u
+	}
+	c.uses[key] = true // recursion: assume it does, and stay silent
+	v := f.params[i]
+	used := false
+	var stack []ast.Node
+	ast.Inspect(f.body, func(n ast.Node) bool {
+		if n == nil {
+			stack = stack[:len(stack)-1]
+			return true
+		}
+		if used {
+			return false
+		}
+		if id, ok := n.(*ast.Ident); ok && c.info.Uses[id] == v {
+			used = c.useOf(id, stack[len(stack)-1])
+		}
+		stack = append(stack, n)
+		return true
+	})
+	c.uses[key] = used
+	return used
+}
+
+// useOf reports whether a reference to a parameter, with its parent, is a
+// use: anything but an argument of a function of the package whose
+// parameter is unused.
+func (c *checker) useOf(id *ast.Ident, parent ast.Node) bool {
+	call, ok := parent.(*ast.CallExpr)
+	if !ok {
+		return true
+	}
+	i := slices.IndexFunc(call.Args, func(a ast.Expr) bool { return a == id })
+	callee := c.callee(call)
+	if i < 0 || callee == nil {
+		return true
+	}
+	p := param(callee, i)
+	if p == nil {
+		return true
+	}
+	return c.usesParam(callee, slices.Index(callee.params, p))
+}

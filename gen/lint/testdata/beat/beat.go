@@ -1,0 +1,158 @@
+// Package beat holds run functions of children with heartbeat.
+package beat
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+var hb = &runtime.Heartbeat{Timeout: time.Second}
+
+var tree = runtime.Spec{
+	Name: "t",
+	Children: []runtime.Child{
+		{Name: "never", Run: Never, Heartbeat: hb},
+		{Name: "func", Run: runtime.Func(Plain), Heartbeat: hb},
+		{Name: "once", Run: Once, Heartbeat: hb},
+		{Name: "warmup", Run: Warmup, Heartbeat: hb},
+		{Name: "serve", Run: Serve, Heartbeat: hb},
+		{Name: "jobs", Run: Jobs, Heartbeat: hb},
+
+		{Name: "ticker", Run: Ticker, Heartbeat: hb},
+		{Name: "helper", Run: Helper, Heartbeat: hb},
+		{Name: "goroutine", Run: Goroutine, Heartbeat: hb},
+		{Name: "value", Run: Value, Heartbeat: hb},
+		{Name: "handler", Run: Handler, Heartbeat: hb},
+		{Name: "short", Run: Short, Heartbeat: hb},
+		{Name: "no-heartbeat", Run: Never},
+	},
+}
+
+var jobs = make(chan int)
+
+func work() {}
+
+func Never(ctx context.Context, a *runtime.Attempt) error { // want `never: the child has heartbeat, but Never never calls a.Beat\(\): the watchdog cancels every attempt one heartbeat timeout after it starts \(beat\)`
+	a.Ready()
+	<-ctx.Done()
+	return nil
+}
+
+func Plain(ctx context.Context) error { // want `func: the child has heartbeat, but Plain takes no \*runtime.Attempt`
+	<-ctx.Done()
+	return nil
+}
+
+func Once(ctx context.Context, a *runtime.Attempt) error {
+	a.Beat()
+	<-ctx.Done() // want `once: Once calls a.Beat\(\) only outside <-ctx.Done\(\), which never beats: the watchdog cancels the attempt once it has waited here for one heartbeat timeout \(beat\)`
+	return nil
+}
+
+// Warmup beats while it warms up, then serves jobs without beating.
+func Warmup(ctx context.Context, a *runtime.Attempt) error {
+	for range 3 {
+		work()
+		a.Beat()
+	}
+	for { // want `warmup: Warmup calls a.Beat\(\) only outside a loop`
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-jobs:
+			work()
+		}
+	}
+}
+
+func Serve(ctx context.Context, a *runtime.Attempt) error {
+	srv := &http.Server{}
+	context.AfterFunc(ctx, func() { srv.Close() })
+	a.Beat()
+	return srv.ListenAndServe() // want `serve: Serve calls a.Beat\(\) only outside srv.ListenAndServe\(...\)`
+}
+
+func Jobs(ctx context.Context, a *runtime.Attempt) error {
+	a.Beat()
+	context.AfterFunc(ctx, func() { close(jobs) })
+	for range jobs { // want `jobs: Jobs calls a.Beat\(\) only outside a loop`
+		work()
+	}
+	return nil
+}
+
+// Silent from here on.
+
+func Ticker(ctx context.Context, a *runtime.Attempt) error {
+	t := time.NewTicker(300 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			a.Beat()
+		}
+	}
+}
+
+// Helper beats in a function it calls in its loop.
+func Helper(ctx context.Context, a *runtime.Attempt) error {
+	for {
+		if err := step(ctx, a); err != nil {
+			return err
+		}
+	}
+}
+
+func step(ctx context.Context, a *runtime.Attempt) error {
+	a.Beat()
+	return ctx.Err()
+}
+
+// Goroutine beats from a goroutine that stops with the context.
+func Goroutine(ctx context.Context, a *runtime.Attempt) error {
+	go func() {
+		t := time.NewTicker(300 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				a.Beat()
+			}
+		}
+	}()
+	<-ctx.Done()
+	return nil
+}
+
+// Value hands a.Beat to code the check cannot follow.
+func Value(ctx context.Context, a *runtime.Attempt) error {
+	beat := a.Beat
+	return consume(ctx, beat)
+}
+
+func consume(ctx context.Context, beat func()) error {
+	beat()
+	<-ctx.Done()
+	return nil
+}
+
+// Handler beats on each request.
+func Handler(ctx context.Context, a *runtime.Attempt) error {
+	srv := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { a.Beat() })}
+	context.AfterFunc(ctx, func() { srv.Close() })
+	return srv.ListenAndServe()
+}
+
+// Short beats once and returns.
+func Short(ctx context.Context, a *runtime.Attempt) error {
+	a.Beat()
+	work()
+	return ctx.Err()
+}

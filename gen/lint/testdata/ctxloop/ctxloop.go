@@ -1,0 +1,212 @@
+// Package ctxloop holds run functions with loops that never end and never
+// look at the context.
+package ctxloop
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+var tree = runtime.Spec{
+	Name: "t",
+	Children: []runtime.Child{
+		{Name: "poll", Run: runtime.Func(Poll)},
+		{Name: "helper", Run: runtime.Func(Helper)},
+		{Name: "tick", Run: runtime.Func(Tick)},
+		{Name: "select", Run: runtime.Func(Select)},
+		{Name: "label", Run: runtime.Func(Label)},
+
+		{Name: "accept", Run: runtime.Func(Accept)},
+		{Name: "done", Run: runtime.Func(Done)},
+		{Name: "takes", Run: runtime.Func(Takes)},
+		{Name: "stored", Run: (&Stored{}).Run},
+		{Name: "goroutine", Run: runtime.Func(Goroutine)},
+		{Name: "breaks", Run: runtime.Func(Breaks)},
+		{Name: "panics", Run: runtime.Func(Panics)},
+		{Name: "cond", Run: runtime.Func(Cond)},
+	},
+}
+
+var (
+	jobs    = make(chan int)
+	stopped atomic.Bool
+)
+
+func work()                             {}
+func connect(ctx context.Context) error { return ctx.Err() }
+func step(ctx context.Context) error    { return ctx.Err() }
+
+func Poll(ctx context.Context) error {
+	if err := connect(ctx); err != nil {
+		return err
+	}
+	for { // want `poll: this loop never ends and never looks at the context: cancellation cannot stop Poll, so at every shutdown and restart it is abandoned after its grace \(ctxloop\)`
+		work()
+		time.Sleep(time.Second)
+	}
+}
+
+// Helper loops in a function it calls.
+func Helper(ctx context.Context) error {
+	if err := connect(ctx); err != nil {
+		return err
+	}
+	return loop()
+}
+
+func loop() error {
+	for { // want `helper: this loop never ends`
+		work()
+	}
+}
+
+func Tick(ctx context.Context) error {
+	if err := connect(ctx); err != nil {
+		return err
+	}
+	for range time.Tick(time.Second) { // want `tick: this loop never ends`
+		work()
+	}
+	return nil
+}
+
+// Select breaks out of its select, not of its loop.
+func Select(ctx context.Context) error {
+	if err := connect(ctx); err != nil {
+		return err
+	}
+	t := time.NewTicker(time.Second)
+	for { // want `select: this loop never ends`
+		select {
+		case <-jobs:
+			work()
+		case <-t.C:
+			break
+		}
+	}
+}
+
+// Label continues its own loop from an inner one.
+func Label(ctx context.Context) error {
+	if err := connect(ctx); err != nil {
+		return err
+	}
+outer:
+	for { // want `label: this loop never ends`
+		for i := 0; i < 3; i++ {
+			if i == 1 {
+				continue outer
+			}
+		}
+	}
+}
+
+// Silent from here on.
+
+// Accept is an accept loop closed by context.AfterFunc: it ends on the
+// listener's error.
+func Accept(ctx context.Context) error {
+	ln, err := net.Listen("tcp", "localhost:0")
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	for {
+		c, err := ln.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		c.Close()
+	}
+}
+
+func Done(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-jobs:
+			work()
+		}
+	}
+}
+
+// Takes calls a function that takes the context: that is looking at it.
+func Takes(ctx context.Context) error {
+	for {
+		step(ctx)
+	}
+}
+
+// Stored looks at a context it keeps.
+type Stored struct{ ctx context.Context }
+
+func (s *Stored) Run(ctx context.Context, a *runtime.Attempt) error {
+	s.ctx = ctx
+	for {
+		s.step()
+	}
+}
+
+func (s *Stored) step() { <-s.ctx.Done() }
+
+// Goroutine's loop is not on the run function's goroutine.
+func Goroutine(ctx context.Context) error {
+	go func() {
+		for {
+			work()
+		}
+	}()
+	<-ctx.Done()
+	return nil
+}
+
+func Breaks(ctx context.Context) error {
+	if err := connect(ctx); err != nil {
+		return err
+	}
+outer:
+	for {
+		for {
+			if stopped.Load() {
+				break outer
+			}
+		}
+	}
+	for {
+		if stopped.Load() {
+			break
+		}
+	}
+	return nil
+}
+
+func Panics(ctx context.Context) error {
+	if err := connect(ctx); err != nil {
+		return err
+	}
+	for {
+		if stopped.Load() {
+			panic("stopped")
+		}
+	}
+}
+
+func Cond(ctx context.Context) error {
+	if err := connect(ctx); err != nil {
+		return err
+	}
+	for !stopped.Load() {
+		work()
+	}
+	return nil
+}

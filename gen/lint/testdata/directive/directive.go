@@ -1,0 +1,94 @@
+// Package directive holds run functions with //arbor:nolint directives.
+package directive
+
+import (
+	"context"
+	"net"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+var tree = runtime.Spec{
+	Name: "t",
+	Children: []runtime.Child{
+		{Name: "socket", Run: runtime.Func(Socket)},
+		{Name: "two", Run: Two, Ready: &runtime.Ready{}, Heartbeat: &runtime.Heartbeat{}},
+		{Name: "other", Run: runtime.Func(Other)},
+		{Name: "helper", Run: runtime.Func(Helper)},
+		{Name: "literal", Run: literal()},
+		{Name: "unknown", Run: runtime.Func(Unknown)},
+	},
+}
+
+var ln net.Listener
+
+// Socket is stopped by main, which closes the listener.
+//
+//arbor:nolint ctxunused -- main closes ln
+func Socket(ctx context.Context) error {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return err
+		}
+		c.Close()
+	}
+}
+
+// Two silences two checks.
+//
+//arbor:nolint ready,beat
+func Two(ctx context.Context, a *runtime.Attempt) error {
+	<-ctx.Done()
+	return nil
+}
+
+// Other silences another check than the one that finds something.
+//
+//arbor:nolint ready
+func Other(ctx context.Context) error { // want `other: Other never uses its context`
+	select {}
+}
+
+func Helper(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return spin()
+}
+
+// spin is silenced where the finding is.
+//
+//arbor:nolint ctxloop
+func spin() error {
+	for {
+	}
+}
+
+// literal silences the function literal it returns.
+//
+//arbor:nolint ctxunused
+func literal() runtime.RunFunc {
+	return func(ctx context.Context, a *runtime.Attempt) error { select {} }
+}
+
+// Unknown names a check that does not exist.
+//
+//arbor:nolint ctxunsued // want `//arbor:nolint: unknown check "ctxunsued"; the checks are ctxunused, ctxloop, ready, beat, escape, donotrestart, sleep, detach`
+func Unknown(ctx context.Context) error { // want `unknown: Unknown never uses its context`
+	select {}
+}
+
+// Bare silences nothing.
+//
+//arbor:nolint // want `//arbor:nolint needs the checks it silences, such as //arbor:nolint ctxunused`
+func Bare() {}
+
+// Glued is not a directive.
+//
+//arbor:nolintctxunused // want `malformed directive //arbor:nolintctxunused: write //arbor:nolint followed by a space and the checks it silences`
+func Glued() {}
+
+func body() {
+	//arbor:nolint ctxunused // want `//arbor:nolint silences checks on a function: put it in the doc comment of the function's declaration`
+}

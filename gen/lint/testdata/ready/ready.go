@@ -1,0 +1,168 @@
+// Package ready holds run functions of children with ready.
+package ready
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+var ready = &runtime.Ready{Timeout: time.Second}
+
+var tree = runtime.Spec{
+	Name: "t",
+	Children: []runtime.Child{
+		{Name: "never", Run: (&Store{}).Run, Ready: ready},
+		{Name: "blank", Run: Blank, Ready: ready},
+		{Name: "func", Run: runtime.Func(Plain), Ready: &runtime.Ready{}},
+		{Name: "late", Run: Late, Ready: ready},
+		{Name: "after-done", Run: AfterDone, Ready: ready},
+		{Name: "late-helper", Run: LateHelper, Ready: ready},
+
+		{Name: "warm", Run: Warm, Ready: ready},
+		{Name: "helper", Run: Helper, Ready: ready},
+		{Name: "goroutine", Run: Goroutine, Ready: ready},
+		{Name: "second", Run: Second, Ready: ready},
+		{Name: "stores", Run: (&Keeper{}).Run, Ready: ready},
+		{Name: "callback", Run: Callback, Ready: ready},
+		{Name: "no-ready", Run: (&Store{}).Run},
+		{Name: "nil-ready", Run: (&Store{}).Run, Ready: nil},
+		{Name: "settle", Run: Settle, Ready: ready},
+	},
+}
+
+type Store struct{}
+
+func (s *Store) Run(ctx context.Context, a *runtime.Attempt) error { // want `never: the child has ready, but \(\*Store\).Run never calls a.Ready\(\): the child never becomes ready, its dependents never start, and its ready timeout, if any, fails every attempt \(ready\)`
+	<-ctx.Done()
+	return nil
+}
+
+func Blank(ctx context.Context, _ *runtime.Attempt) error { // want `blank: the child has ready, but Blank never calls a.Ready\(\)`
+	<-ctx.Done()
+	return nil
+}
+
+func Plain(ctx context.Context) error { // want `func: the child has ready, but Plain takes no \*runtime.Attempt, so it cannot call a.Ready\(\)`
+	<-ctx.Done()
+	return nil
+}
+
+// Late reports ready once the server has stopped.
+func Late(ctx context.Context, a *runtime.Attempt) error {
+	srv := &http.Server{Addr: "localhost:0"}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	a.Ready() // want `late: Late calls a.Ready\(\) only after srv.ListenAndServe\(...\), which waits until shutdown: the child is never ready while it runs \(ready\)`
+	return nil
+}
+
+func AfterDone(ctx context.Context, a *runtime.Attempt) error {
+	<-ctx.Done()
+	a.Ready() // want `after-done: AfterDone calls a.Ready\(\) only after <-ctx.Done\(\)`
+	return nil
+}
+
+func LateHelper(ctx context.Context, a *runtime.Attempt) error {
+	serve(ctx)
+	return report(a)
+}
+
+func serve(ctx context.Context) { <-ctx.Done() }
+
+func report(a *runtime.Attempt) error {
+	a.Ready() // want `late-helper: LateHelper calls a.Ready\(\) only after serve\(...\)`
+	return nil
+}
+
+// Silent from here on.
+
+func Warm(ctx context.Context, a *runtime.Attempt) error {
+	select {
+	case <-time.After(10 * time.Millisecond):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	a.Ready()
+	<-ctx.Done()
+	return nil
+}
+
+// Helper reports ready in the function that serves.
+func Helper(ctx context.Context, a *runtime.Attempt) error { return listen(ctx, a) }
+
+func listen(ctx context.Context, a *runtime.Attempt) error {
+	ln, err := net.Listen("tcp", "localhost:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{}
+	stop := context.AfterFunc(ctx, func() { srv.Close() })
+	defer stop()
+	a.Ready()
+	return srv.Serve(ln)
+}
+
+// Goroutine reports ready from a goroutine once a probe passes.
+func Goroutine(ctx context.Context, a *runtime.Attempt) error {
+	go func() {
+		if probe(ctx) == nil {
+			a.Ready()
+		}
+	}()
+	<-ctx.Done()
+	return nil
+}
+
+func probe(ctx context.Context) error { return ctx.Err() }
+
+var starts int
+
+// Second is ready from its second attempt on: there is a path.
+func Second(ctx context.Context, a *runtime.Attempt) error {
+	starts++
+	if starts > 1 {
+		a.Ready()
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// Keeper hands the attempt to code the check cannot follow.
+type Keeper struct{ a *runtime.Attempt }
+
+func (k *Keeper) Run(ctx context.Context, a *runtime.Attempt) error {
+	k.a = a
+	<-ctx.Done()
+	return nil
+}
+
+// Callback reports ready in a callback.
+func Callback(ctx context.Context, a *runtime.Attempt) error {
+	return serveWith(ctx, func() { a.Ready() })
+}
+
+func serveWith(ctx context.Context, onListen func()) error {
+	onListen()
+	<-ctx.Done()
+	return nil
+}
+
+// Settle waits on a context of its own, which ends after a moment.
+func Settle(ctx context.Context, a *runtime.Attempt) error {
+	sctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	<-sctx.Done()
+	a.Ready()
+	<-ctx.Done()
+	return nil
+}

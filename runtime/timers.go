@@ -1,0 +1,158 @@
+package runtime
+
+import "time"
+
+// timers are a supervisor's timers: its children's backoffs, ready timeouts
+// and graces, in a heap by when they are due, with one time.Timer set to
+// the earliest. A timer each cost two allocations and a timer heap insertion
+// and removal per restart with a backoff, and per stop. An entry that a
+// later arm, disarm or exit made stale is dropped when it reaches the top.
+type timers struct {
+	heap  []timerEntry // min-heap by at
+	timer *time.Timer  // nil until first needed
+	armed int64        // tree clock the timer fires at; 0: not armed
+}
+
+type timerKind uint8
+
+const (
+	timerBackoff timerKind = iota // restart s; seq is its timerSeq
+	timerReady                    // s missed its ready timeout; seq is its timerSeq
+	timerGrace                    // abandon s; seq is the generation being stopped
+)
+
+type timerEntry struct {
+	at   int64 // tree clock when it is due
+	s    *slot
+	seq  uint64
+	kind timerKind
+}
+
+// stale reports whether e no longer applies: its slot was armed or disarmed
+// again, or the attempt whose grace it times returned, was abandoned, or
+// was followed by another.
+func (e timerEntry) stale() bool {
+	if e.kind == timerGrace {
+		a := e.s.cur.Load()
+		return a == nil || a.gen != e.seq
+	}
+	return e.s.timerSeq != e.seq
+}
+
+// arm sets the slot's one timer, replacing the one it had.
+func (s *slot) arm(kind timerKind, d time.Duration) {
+	s.disarm()
+	sv := s.sup
+	sv.addTimer(timerEntry{at: sv.tree.since(sv.now()) + int64(d), s: s, seq: s.timerSeq, kind: kind})
+}
+
+// disarm drops the slot's timer, if any: its entry is now stale.
+func (s *slot) disarm() { s.timerSeq++ }
+
+// startGrace gives the current attempt of s, being stopped, until at.
+func (sv *supervisor) startGrace(s *slot, gen uint64, at int64) {
+	sv.addTimer(timerEntry{at: at, s: s, seq: gen, kind: timerGrace})
+}
+
+func (sv *supervisor) addTimer(e timerEntry) {
+	t := &sv.timers
+	t.heap = append(t.heap, e)
+	for i := len(t.heap) - 1; i > 0; {
+		p := (i - 1) / 2
+		if t.heap[p].at <= t.heap[i].at {
+			break
+		}
+		t.heap[p], t.heap[i] = t.heap[i], t.heap[p]
+		i = p
+	}
+	sv.armTimer()
+}
+
+// dropStaleTimers removes the stale entries at the top of the heap.
+func (sv *supervisor) dropStaleTimers() {
+	t := &sv.timers
+	for len(t.heap) > 0 && t.heap[0].stale() {
+		t.pop()
+	}
+}
+
+func (t *timers) pop() timerEntry {
+	h := t.heap
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h[last] = timerEntry{}
+	h = h[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(h) && h[l].at < h[m].at {
+			m = l
+		}
+		if r < len(h) && h[r].at < h[m].at {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	t.heap = h
+	return top
+}
+
+// armTimer sets the timer for the earliest live entry, unless it is set to
+// fire sooner: then it fires, finds nothing due, and is set again. A serial
+// shutdown thus sets it once, not once per child.
+func (sv *supervisor) armTimer() {
+	sv.dropStaleTimers()
+	t := &sv.timers
+	if len(t.heap) == 0 {
+		return
+	}
+	at := t.heap[0].at
+	if t.armed != 0 && t.armed <= at {
+		return
+	}
+	d := time.Duration(at - sv.tree.since(sv.now()))
+	if t.timer == nil {
+		t.timer = time.NewTimer(d)
+	} else {
+		t.timer.Reset(d)
+	}
+	t.armed = at
+}
+
+// timersDue handles every entry that is due.
+func (sv *supervisor) timersDue() {
+	t := &sv.timers
+	t.armed = 0
+	now := sv.tree.since(sv.now())
+	for len(t.heap) > 0 && t.heap[0].at <= now {
+		e := t.pop()
+		if e.stale() {
+			continue
+		}
+		switch e.kind {
+		case timerBackoff:
+			e.s.disarm()
+			sv.want(e.s)
+		case timerReady:
+			e.s.disarm()
+			sv.requestStop(e.s, ErrReadyTimeout, true)
+		case timerGrace:
+			sv.abandon(e.s)
+		}
+	}
+	sv.armTimer()
+}
+
+// stopTimers forgets every timer, at the end of a run.
+func (sv *supervisor) stopTimers() {
+	t := &sv.timers
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+	clear(t.heap)
+	t.heap, t.armed = t.heap[:0], 0
+}
