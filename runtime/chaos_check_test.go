@@ -247,6 +247,9 @@ func (c *chaos) observe(e runtime.Event) {
 	}
 	switch e.Kind {
 	case runtime.EventStarting:
+		if e.Restarts > 0 {
+			c.stats.restarts.Add(1)
+		}
 		c.onStarting(c.ct.byPath[e.Path], e)
 	case runtime.EventExited, runtime.EventStopped, runtime.EventAbandoned:
 		c.onEnd(c.ct.byPath[e.Path], e)

@@ -111,6 +111,7 @@ type attemptRec struct {
 
 type chaosStats struct {
 	starts, overlaps         atomic.Int64
+	restarts                 atomic.Int64 // Starting events of restarts
 	faults                   [faultHostile + 1]atomic.Int64
 	lingered                 atomic.Int64
 	ordersOK, ordersNotRun   atomic.Int64
@@ -539,7 +540,7 @@ func (s *chaosStats) log(c *chaos, d time.Duration) {
 		faults += fmt.Sprintf(" %s=%d", faultNames[f], s.faults[f].Load())
 	}
 	c.t.Logf("in %v: attempts %s, restarts %s, events %s (dropped %d)", d.Round(time.Millisecond),
-		per(s.starts.Load()), per(ev(runtime.EventRestarted)), per(all), c.tree.Snapshot().DroppedEvents)
+		per(s.starts.Load()), per(s.restarts.Load()), per(all), c.tree.Snapshot().DroppedEvents)
 	c.t.Logf("faults:%s; stale %d, not ready in time %d, lingered %d, abandoned %d, fenced %d, overlaps %d, gave up %d",
 		faults, s.staleCancels.Load(), s.readyLates.Load(), s.lingered.Load(), ev(runtime.EventAbandoned), ev(runtime.EventFenced),
 		s.overlaps.Load(), ev(runtime.EventGaveUp))
