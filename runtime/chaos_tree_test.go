@@ -190,7 +190,7 @@ func (ct *chaosTree) drawChildren(r *rand.Rand, sv *chaosSup, run func(*chaosSlo
 		} else {
 			c.Name = "w" + strconv.Itoa(i)
 			s.path = sv.path + "/" + c.Name
-			drawWorker(r, c, i == significant)
+			drawWorker(r, c, i == significant, sv.level > 0)
 			if c.Significant {
 				s.life = 4 * s.life // it ends its supervisor now and then, not all the time
 			}
@@ -233,8 +233,10 @@ func drawNested(r *rand.Rand, c *runtime.Child, level int, strategy runtime.Stra
 	}
 }
 
-// drawWorker sets a worker's restart type and liveness settings.
-func drawWorker(r *rand.Rand, c *runtime.Child, significant bool) {
+// drawWorker sets a worker's restart type and liveness settings. A worker
+// of the root has no restart limit of its own: going over it would end the
+// tree.
+func drawWorker(r *rand.Rand, c *runtime.Child, significant, ownLimit bool) {
 	switch x := r.IntN(10); {
 	case x < 7:
 		c.Restart = runtime.Permanent
@@ -263,7 +265,7 @@ func drawWorker(r *rand.Rand, c *runtime.Child, significant bool) {
 	if r.IntN(100) < 30 {
 		c.Heartbeat = &runtime.Heartbeat{Timeout: time.Duration(150+r.IntN(350)) * time.Millisecond}
 	}
-	if r.IntN(100) < 8 {
+	if r.IntN(100) < 8 && ownLimit {
 		c.RestartLimit = &runtime.RestartLimit{Max: 1 + r.IntN(4), Window: time.Duration(500+r.IntN(2500)) * time.Millisecond}
 	}
 	if r.IntN(100) < 15 {
