@@ -439,8 +439,17 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 		sv.emit(Event{Kind: EventFenced, Path: s.path, Generation: gen, Signal: SignalExit, Err: err})
 		return
 	}
-	if sv.dead.Load() {
-		sv.detach(s, a) // abandoned by the kill: a late exit, like any abandoned attempt's
+	// A kill lists the attempts it finds current, under mu: either it
+	// listed this one, whose exit is then a late one, or it will not find
+	// it, and its end is reported here, killed run or not.
+	sv.mu.Lock()
+	listed := a.flags.Load()&flagAbandoned != 0
+	if !listed {
+		s.cur.Store(nil)
+	}
+	sv.mu.Unlock()
+	if listed {
+		sv.detach(s, a)
 		sv.stopped(s)
 		s.fenced.Add(1)
 		return
@@ -459,7 +468,7 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 	sv.mu.Unlock()
 	sv.stopped(s)
 	if sv.tree.events != nil {
-		sv.emit(Event{Kind: ev, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
+		sv.tree.emit(Event{Kind: ev, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
 	}
 	if requested {
 		sv.afterStop(s)
