@@ -43,6 +43,11 @@ import (
 // attempt has returned or has been cancelled and listed in ShutdownReport;
 // each supervisor stopped its children in reverse start order; every
 // attempt ends, and no goroutine leaks.
+//
+// A violation is a runtime bug or a checker bug: reduce it to a test in
+// chaos_repro_test.go, or fix the check. While a known runtime bug stands,
+// switch its check off behind a variable named for the bug (bugX = true),
+// never loosen it.
 
 const (
 	// chaosClockSlack covers the time between a supervisor's decision and
@@ -259,7 +264,7 @@ func (c *chaos) observe(e runtime.Event) {
 		c.onGaveUp(c.ct.supByPath[e.Path], e)
 	case runtime.EventShuttingDown:
 		sv := c.ct.supByPath[e.Path]
-		if sv.run.stopping && !sv.tainted {
+		if sv.run.stopping {
 			c.violateEvents("one shutdown per run", "%s: a second ShuttingDown in one run", sv.path)
 		}
 		sv.run.stopping, sv.run.shutdownAt, sv.run.shutdownBy = true, e.Time, e.Err
@@ -269,7 +274,7 @@ func (c *chaos) observe(e runtime.Event) {
 
 func (c *chaos) onStarting(s *chaosSlot, e runtime.Event) {
 	switch {
-	case s.liveGen == 0 || s.sup.tainted:
+	case s.liveGen == 0:
 	case s.nested == nil && !c.stillRuns(s, s.liveGen):
 		c.violateEvents("each attempt ends once", "%s: generation %d returned without an Exited, Stopped or Abandoned event; latest events of %s:%s",
 			s.path, s.liveGen, s.sup.path, &s.sup.recent)
@@ -281,7 +286,7 @@ func (c *chaos) onStarting(s *chaosSlot, e runtime.Event) {
 		c.violateEvents("one attempt per slot", "%s: generation %d after generation %d", s.path, e.Generation, s.lastGen)
 	}
 	s.liveGen, s.lastGen, s.startingAt = e.Generation, e.Generation, e.Time
-	if s.sup.run.stopping && !s.sup.tainted {
+	if s.sup.run.stopping {
 		c.violateEvents("nothing starts after its supervisor began to stop", "%s: generation %d starting after %s began to stop",
 			s.path, e.Generation, s.sup.path)
 	}
@@ -297,13 +302,11 @@ func (c *chaos) onStarting(s *chaosSlot, e runtime.Event) {
 
 func (c *chaos) onEnd(s *chaosSlot, e runtime.Event) {
 	if e.Generation == s.endedGen {
-		if !s.sup.tainted {
-			c.violateEvents("each attempt ends once", "%s generation %d: %s after it had ended; latest events of %s:%s",
-				s.path, e.Generation, e.Kind, s.sup.path, &s.sup.recent)
-		}
+		c.violateEvents("each attempt ends once", "%s generation %d: %s after it had ended; latest events of %s:%s",
+			s.path, e.Generation, e.Kind, s.sup.path, &s.sup.recent)
 		return
 	}
-	if s.liveGen != e.Generation && !s.sup.tainted {
+	if s.liveGen != e.Generation {
 		c.violateEvents("one attempt per slot", "%s: %s of generation %d, but generation %d is current",
 			s.path, e.Kind, e.Generation, s.liveGen)
 	}
@@ -313,10 +316,7 @@ func (c *chaos) onEnd(s *chaosSlot, e runtime.Event) {
 	}
 	if sv := s.nested; sv != nil {
 		sv.run.endedAt = e.Time
-		if bugKilledRunLosesEnds && e.Kind == runtime.EventAbandoned {
-			sv.tainted = true // killed: its run's later events may come at any time
-		}
-		if sv.run.gaveUp && !sv.tainted && e.Kind == runtime.EventExited && (e.Exit != runtime.ExitError || !safeIs(e.Err, runtime.ErrRestartLimit)) {
+		if sv.run.gaveUp && e.Kind == runtime.EventExited && (e.Exit != runtime.ExitError || !safeIs(e.Err, runtime.ErrRestartLimit)) {
 			c.violateEvents("restart limits", "%s gave up but exited %s: %v; want an error wrapping ErrRestartLimit", s.path, e.Exit, e.Err)
 		}
 	}
@@ -373,9 +373,6 @@ func (c *chaos) readyTimedOut(s *chaosSlot, e runtime.Event, timeout time.Durati
 // chaosClockSlack between that decision and the event.
 func (c *chaos) onRestartScheduled(s *chaosSlot, e runtime.Event) {
 	sv := s.sup
-	if sv.tainted {
-		return
-	}
 	if sv.run.stopping {
 		c.violateEvents("nothing starts after its supervisor began to stop", "%s: restart scheduled after %s began to stop", s.path, sv.path)
 	}
@@ -415,9 +412,6 @@ func countSince(w []time.Time, from time.Time) (n int) {
 // onGaveUp checks that a supervisor gave up only at its limit.
 func (c *chaos) onGaveUp(sv *chaosSup, e runtime.Event) {
 	sv.run.gaveUp = true
-	if sv.tainted {
-		return
-	}
 	var gu *runtime.GiveUpError
 	if !errors.As(e.Err, &gu) {
 		c.violateEvents("restart limits", "%s gave up with %v; want a *GiveUpError", sv.path, e.Err)
@@ -526,7 +520,7 @@ func (c *chaos) afterRun() {
 	c.dropped = c.tree.Snapshot().DroppedEvents
 	for _, sv := range c.ct.sups[1:] {
 		s := sv.slot
-		if s.liveGen == 0 || s.sup.tainted || inReport(report, s.path, s.liveGen) {
+		if s.liveGen == 0 || inReport(report, s.path, s.liveGen) {
 			continue
 		}
 		if c.dropped > 0 {
@@ -650,7 +644,7 @@ func (c *chaos) checkStopOrder() {
 		scanned[r.slot] = r
 	}
 	for _, sv := range c.ct.sups {
-		if sv.tainted || sv.run.shutdownAt.IsZero() || sv.run.started.After(c.scanAt) {
+		if sv.run.shutdownAt.IsZero() || sv.run.started.After(c.scanAt) {
 			continue
 		}
 		var budgetOut time.Time // the earliest a budget could cut in
@@ -665,7 +659,7 @@ func (c *chaos) checkStopOrder() {
 		for _, s := range sv.children {
 			if n := s.nested; n != nil {
 				r := n.run
-				if !n.tainted && !r.started.IsZero() && r.started.Before(c.scanAt) && !r.shutdownAt.Before(c.scanAt) && r.shutdownBy == nil {
+				if !r.started.IsZero() && r.started.Before(c.scanAt) && !r.shutdownAt.Before(c.scanAt) && r.shutdownBy == nil {
 					cands = append(cands, stopCand{s.path, s.rank, r.shutdownAt, r.endedAt})
 				}
 				continue

@@ -16,11 +16,10 @@ import (
 )
 
 // Minimal reproductions of what TestChaos found, each naming the invariant it
-// breaks. A test whose bug is still open is skipped while its variable in
-// chaos_test.go is true. TestChaos also found the bugs of issue 7 that
-// have their own tests since they were fixed (nested shutdown, stop order,
-// timeouts read as cancellation, early stale heartbeats, user values, Stop
-// during a group restart).
+// broke, kept as regression tests. TestChaos also found the bugs of issue 7
+// that have their own tests (nested shutdown, stop order, timeouts read as
+// cancellation, early stale heartbeats, user values, Stop during a group
+// restart).
 
 // overlapping counts the attempts of one child whose run function has not
 // returned, and the most that ran at once.
@@ -105,12 +104,11 @@ func TestChaosReproRestartInGroupRestartRunsTwice(t *testing.T) {
 // TestChaosReproKilledRunReportsTwice breaks "each attempt ends once"
 // (TestChaos, seeds 1796111488620266312, 1796111536335147944 and most others
 // once the nested shutdown was fixed; fixed since). When its parent's budget
-// runs out, a
-// nested supervisor is killed and its children are reported abandoned, but
-// the killed run goes on handling the message it had taken, here the exit
-// of b: b is reported abandoned, then stopped. In TestChaos the killed run's
-// later events (its ShuttingDown, restarts it schedules) also arrive after
-// its successor's Starting, as if they were the new run's.
+// ran out, a nested supervisor was killed and its children reported
+// abandoned, but the killed run went on handling the message it had taken,
+// here the exit of b: b was reported abandoned, then stopped. In TestChaos
+// the killed run's later events (its ShuttingDown, restarts it scheduled)
+// also arrived after its successor's Starting, as if they were the new run's.
 func TestChaosReproKilledRunReportsTwice(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rec := &recorder{}
@@ -155,19 +153,16 @@ func TestChaosReproKilledRunReportsTwice(t *testing.T) {
 }
 
 // TestChaosReproKilledRunLosesEnds breaks "each attempt ends once"
-// (TestChaos, seed 1796112937682016593, chaos/sup2/sup2/w12). killTree marks
-// the run dead, then lists its running children one by one; meanwhile the
-// killed run takes the exits already in its inbox and, seeing it is dead,
-// detaches those children without a word. A child it detaches before the
-// list reaches it is neither reported abandoned nor exited: it has no end
-// event at all. Here 60 children return at the moment their grandparent's
-// budget runs out. Whether the killed run gets in first is the scheduler's
-// choice, about one trial in six here: thirty trials make the failure
-// near certain while the bug stands, and the test never fails without it.
+// (TestChaos, seed 1796112937682016593, chaos/sup2/sup2/w12; fixed since).
+// killTree marked the run dead, then listed its running children one by
+// one; meanwhile the killed run took the exits already in its inbox and,
+// seeing it was dead, detached those children without a word. A child it
+// detached before the list reached it was neither reported abandoned nor
+// exited: it had no end event at all. Here 60 children return at the moment
+// their grandparent's budget runs out. Whether the killed run got in first
+// was the scheduler's choice, about one trial in six: thirty trials made
+// the failure near certain, and the test never fails without the bug.
 func TestChaosReproKilledRunLosesEnds(t *testing.T) {
-	if bugKilledRunLosesEnds {
-		t.Skip("a killed supervisor run loses the ends of attempts it detaches; set bugKilledRunLosesEnds to false with the fix")
-	}
 	for trial := range 30 {
 		synctest.Test(t, func(t *testing.T) {
 			rec := &recorder{}

@@ -30,21 +30,6 @@ var (
 	chaosDuration = flag.Duration("chaos.duration", 20*time.Second, "how long TestChaos runs (3s with -short)")
 )
 
-// Invariants that known runtime bugs still break on main. While a variable
-// is true its check is off and the reproduction of the bug in
-// chaos_repro_test.go is skipped; set it to false with the fix.
-var (
-	// killTree marks a nested supervisor's run dead before it lists the
-	// running children; the killed run, handling exits meanwhile, detaches
-	// silently those the list has not reached: they end with no event at
-	// all. While true, the event checks of a killed supervisor's run and of
-	// its children (each attempt ends once, one attempt per slot in the
-	// event stream, one shutdown, no start after stopping, restart limits,
-	// stop order) are off once it has been killed; the run functions' own
-	// records still check one attempt per slot.
-	bugKilledRunLosesEnds = true
-)
-
 // chaos is one run of TestChaos.
 type chaos struct {
 	t     *testing.T

@@ -28,9 +28,8 @@ type chaosSup struct {
 	children []*chaosSlot // declaration order
 
 	// Owned by the observer.
-	run     supRun    // the run in progress, as the event stream shows it
-	recent  eventRing // its latest events and its children's
-	tainted bool      // killed once while bugKilledRunLosesEnds: its events and its children's may mislead
+	run    supRun    // the run in progress, as the event stream shows it
+	recent eventRing // its latest events and its children's
 
 	lastStart atomic.Int64 // its attempt's latest Starting event, as chaos.since
 	stopping  atomic.Bool  // its current run has begun to stop
