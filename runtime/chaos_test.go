@@ -16,15 +16,7 @@ import (
 	"github.com/arbor-go/arbor/runtime"
 )
 
-// TestChaos runs a tree of about 1,000 children under three levels of
-// supervisors whose run functions fail, panic, return nil, call
-// runtime.Goexit, ignore cancellation, stop beating and report readiness late,
-// while an operator gives Restart and Stop orders and reads snapshots. It
-// checks the runtime's invariants as it runs and at shutdown (see
-// chaos_check_test.go). The seed fixes the tree and what every attempt does;
-// the scheduling is the machine's. The long form:
-//
-//	go test -race -run 'TestChaos$' -timeout=30m ./runtime/ -chaos.duration=10m
+// TestChaos's flags, which go after the package: go test ./runtime/ -chaos.seed=N.
 var (
 	chaosSeed     = flag.Uint64("chaos.seed", 0, "seed of TestChaos (0: from the clock)")
 	chaosDuration = flag.Duration("chaos.duration", 20*time.Second, "how long TestChaos runs (3s with -short)")
@@ -104,6 +96,15 @@ type chaosStats struct {
 	staleCancels, readyLates atomic.Int64
 }
 
+// TestChaos runs a tree of about 1,000 children under three levels of
+// supervisors whose run functions fail, panic, return nil or hostile errors,
+// call runtime.Goexit, ignore cancellation, stop beating and report readiness
+// late, while an operator gives Restart and Stop orders and reads snapshots.
+// It checks the runtime's invariants as it runs and at shutdown (see
+// chaos_check_test.go). The seed fixes the tree and what every attempt does;
+// the scheduling is the machine's. The long form:
+//
+//	go test -race -run 'TestChaos$' -timeout=30m ./runtime/ -chaos.duration=10m
 func TestChaos(t *testing.T) {
 	seed := *chaosSeed
 	if seed == 0 {
