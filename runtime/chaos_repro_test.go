@@ -139,9 +139,11 @@ func TestChaosReproKilledRunReportsTwice(t *testing.T) {
 
 		ends := map[string][]string{}
 		for _, e := range rec.all() {
+			k := fmt.Sprintf("%s generation %d", e.Path, e.Generation)
 			switch e.Kind {
+			case runtime.EventStarting:
+				ends[k] = []string{} // an attempt with no end shows too
 			case runtime.EventExited, runtime.EventStopped, runtime.EventAbandoned:
-				k := fmt.Sprintf("%s generation %d", e.Path, e.Generation)
 				ends[k] = append(ends[k], e.Kind.String())
 			}
 		}
