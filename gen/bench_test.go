@@ -2,10 +2,14 @@ package gen
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/arbor-go/arbor/schema"
 )
@@ -18,8 +22,13 @@ func bigModule(b *testing.B) string {
 }
 
 func writeBigModule(tb testing.TB, dir string) string {
+	return writeBigModuleN(tb, dir, 1000)
+}
+
+// writeBigModuleN writes the module with a spec of n workers.
+func writeBigModuleN(tb testing.TB, dir string, n int) string {
 	tb.Helper()
-	files := map[string]string{"big/spec.cue": bigSpec(1000)}
+	files := map[string]string{"big/spec.cue": bigSpec(n)}
 	for name, src := range bigGo {
 		files[name] = src
 	}
@@ -29,7 +38,8 @@ func writeBigModule(tb testing.TB, dir string) string {
 }
 
 // TestWriteBigModule writes the module of the 1,000-worker benchmarks to
-// $ARBOR_BIG_MODULE, to time the CLI by hand, for example with hyperfine:
+// $ARBOR_BIG_MODULE ($ARBOR_BIG_N workers if set), to time the CLI or the
+// compiler by hand, for example with hyperfine:
 //
 //	ARBOR_BIG_MODULE=/tmp/arbor-big go test -run TestWriteBigModule ./gen/
 //	go build -o /tmp/arbor ./cmd/arbor
@@ -41,10 +51,17 @@ func TestWriteBigModule(t *testing.T) {
 	if dir == "" {
 		t.Skip("set ARBOR_BIG_MODULE to a directory to write the module there")
 	}
+	n := 1000
+	if s := os.Getenv("ARBOR_BIG_N"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n <= 0 || n%10 != 0 {
+			t.Fatalf("ARBOR_BIG_N=%q: want a positive multiple of 10", s)
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("spec in %s", writeBigModule(t, dir))
+	t.Logf("spec in %s", writeBigModuleN(t, dir, n))
 }
 
 // BenchmarkVetGen1000 measures what `arbor vet && arbor gen` does in the
@@ -161,5 +178,108 @@ func BenchmarkCLIVetGen1000(b *testing.B) {
 	for b.Loop() {
 		run("vet")
 		run("gen")
+	}
+}
+
+// flatSpec returns a spec of one tree whose n workers are all children of
+// the root: the widest supervisor, built in chunks.
+func flatSpec(n int) string {
+	var b strings.Builder
+	b.WriteString("package flat\n\ntrees: flat: children: {\n")
+	for i := range n {
+		switch i % 3 {
+		case 0:
+			fmt.Fprintf(&b, "\tw%d: {run: \"(*Pool).Run\", ready: timeout: \"10s\"}\n", i)
+		case 1:
+			fmt.Fprintf(&b, "\tw%d: {run: \"Serve\", heartbeat: timeout: \"3s\", after: [\"w0\"]}\n", i)
+		default:
+			fmt.Fprintf(&b, "\tw%d: {run: \"Work\", restart: \"transient\", backoff: {initial: \"1s\", max: \"1m\"}}\n", i)
+		}
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+const flatGo = `// Package flat is supervised by a generated tree of many workers.
+package flat
+
+import (
+	"context"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// Pool reports readiness.
+type Pool struct{}
+
+// Run runs until cancelled.
+func (p *Pool) Run(ctx context.Context, a *runtime.Attempt) error { a.Ready(); <-ctx.Done(); return nil }
+
+// Work runs until cancelled.
+func Work(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// Serve beats until cancelled.
+func Serve(ctx context.Context, a *runtime.Attempt) error { a.Ready(); <-ctx.Done(); return nil }
+
+var _ = NewFlat(&Pool{}).W1()
+`
+
+// BenchmarkCompile times go build of a generated package at 1,000, 4,000
+// and 10,000 workers, in two shapes: nested (the spec of TestAdversarial:
+// supervisors of ten under the root) and flat (every worker a child of the
+// root). Each op compiles the package afresh (a file of it changes; its
+// dependencies stay cached). µs/child (wall) and cpu-µs/child (user and
+// system time of the go command and the compiler it ran, which depends
+// less on what else the machine does) show whether the time grows
+// linearly; peak-MB is the largest resident size of those processes.
+//
+//	go test -run '^$' -bench Compile -benchtime 3x -timeout 30m ./gen/
+func BenchmarkCompile(b *testing.B) {
+	for _, shape := range []string{"nested", "flat"} {
+		for _, n := range []int{1000, 4000, 10000} {
+			b.Run(fmt.Sprintf("%s/%d", shape, n), func(b *testing.B) {
+				files := map[string]string{"flat/spec.cue": flatSpec(n), "flat/flat.go": flatGo}
+				pkg := "flat"
+				if shape == "nested" {
+					files = map[string]string{"big/spec.cue": bigSpec(n)}
+					for name, src := range bigGo {
+						files[name] = src
+					}
+					pkg = "big"
+				}
+				mod := writeModule(b, files)
+				r, err := Generate(context.Background(), filepath.Join(mod, pkg), &Options{Env: moduleEnv()})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := os.WriteFile(r.Path, r.Content, 0o644); err != nil {
+					b.Fatal(err)
+				}
+				goCmd(b, mod, "build", "./...") // the dependencies, once
+				stamp := filepath.Join(mod, pkg, "stamp.go")
+				var peak int64
+				var cpu time.Duration
+				for i := 0; b.Loop(); i++ {
+					b.StopTimer()
+					if err := os.WriteFile(stamp, fmt.Appendf(nil, "package %s\n\nconst stamp = %d\n", pkg, i), 0o644); err != nil {
+						b.Fatal(err)
+					}
+					cmd := exec.Command("go", "build", "./"+pkg)
+					cmd.Dir = mod
+					cmd.Env = moduleEnv()
+					b.StartTimer()
+					if out, err := cmd.CombinedOutput(); err != nil {
+						b.Fatalf("go build: %v\n%s", err, out)
+					}
+					peak = max(peak, maxRSS(cmd.ProcessState))
+					cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+				}
+				b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(n), "µs/child")
+				b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+				b.ReportMetric(float64(cpu.Microseconds())/float64(b.N)/float64(n), "cpu-µs/child")
+				b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
+				b.ReportMetric(float64(len(r.Content))/float64(n), "B-generated/child")
+			})
+		}
 	}
 }

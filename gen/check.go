@@ -12,27 +12,65 @@ import (
 // reserved are the method names the generated types use themselves.
 var reserved = map[string]bool{"Run": true, "Tree": true, "Handle": true}
 
+// vetMethods are the method names go vet's stdmethods check expects to have
+// the signature of a standard interface (json.Marshaler, io.ByteReader,
+// errors.Is...). A child accessor of that name, which takes nothing and
+// returns a handle, would fail go vet. Format, Scan, Seek, ReadFrom and
+// WriteTo are absent: vet only checks those when their first parameter
+// has the standard type, which an accessor has not.
+var vetMethods = map[string]string{
+	"As": "errors.As", "Is": "errors.Is", "Unwrap": "errors.Unwrap",
+	"GobDecode": "gob.GobDecoder", "GobEncode": "gob.GobEncoder",
+	"MarshalJSON": "json.Marshaler", "UnmarshalJSON": "json.Unmarshaler",
+	"MarshalXML": "xml.Marshaler", "UnmarshalXML": "xml.Unmarshaler",
+	"ReadByte": "io.ByteReader", "ReadRune": "io.RuneReader",
+	"UnreadByte": "io.ByteScanner", "UnreadRune": "io.RuneScanner",
+	"WriteByte": "io.ByteWriter",
+}
+
+// checker runs the checks that need only the spec. It remembers which
+// runtime rules (a node's path and a runtime.Spec field) it reported, so
+// that the runtime's own validation, run afterwards, adds only what it
+// alone finds.
+type checker struct {
+	errs     *schema.ErrorList
+	decls    map[string]*schema.Node // generated top-level names
+	reported map[fieldKey]bool
+}
+
+// fieldKey is a field of a runtime.Spec or runtime.Child, such as
+// {"shop/db", "Backoff.Max"}, as runtime.SpecError names it.
+type fieldKey struct{ path, field string }
+
+// report adds an error about a field of n at pos.
+func (c *checker) report(n *schema.Node, field string, pos schema.Pos, format string, args ...any) {
+	c.reported[fieldKey{n.String(), field}] = true
+	c.errs.Add(pos, fmt.Sprintf(format, args...))
+}
+
 // checkSpec runs the checks that need only the spec: Go names, after lists,
-// and the semantic traps OTP only finds at run time. It returns the
-// top-level Go names the generated code declares.
-func checkSpec(spec *schema.Spec, errs *schema.ErrorList) map[string]*schema.Node {
-	decls := map[string]*schema.Node{} // generated top-level names
-	declare := func(name string, n *schema.Node) bool {
-		if prev, ok := decls[name]; ok {
-			errs.Add(n.Pos, fmt.Sprintf("%s and %s both become the Go name %s", prev, n, name))
-			return false
-		}
-		decls[name] = n
-		return true
-	}
+// values the runtime would read otherwise than written, and the semantic
+// traps OTP only finds at run time.
+func checkSpec(spec *schema.Spec, errs *schema.ErrorList) *checker {
+	c := &checker{errs: errs, decls: map[string]*schema.Node{}, reported: map[fieldKey]bool{}}
 	for _, tree := range spec.Trees {
 		name := goName(tree.Name)
-		if declare(name, tree) {
-			declare("New"+name, tree)
+		if c.declare(name, tree) {
+			c.declare("New"+name, tree)
 		}
-		checkSupervisor(tree, name, declare, errs)
+		c.supervisor(tree, name)
 	}
-	return decls
+	return c
+}
+
+// declare records a generated top-level name, reporting a collision.
+func (c *checker) declare(name string, n *schema.Node) bool {
+	if prev, ok := c.decls[name]; ok {
+		c.errs.Add(n.Pos, fmt.Sprintf("%s and %s both become the Go name %s", prev, n, name))
+		return false
+	}
+	c.decls[name] = n
+	return true
 }
 
 // checkDecls reports generated names that the package already declares.
@@ -53,60 +91,97 @@ func (ws *workspace) checkDecls(decls map[string]*schema.Node, errs *schema.Erro
 	}
 }
 
-func checkSupervisor(sup *schema.Node, typeName string, declare func(string, *schema.Node) bool, errs *schema.ErrorList) {
+func (c *checker) supervisor(sup *schema.Node, typeName string) {
 	if len(sup.Children) == 0 {
-		errs.Add(sup.Pos, fmt.Sprintf("%s: a supervisor needs at least one child", sup))
+		c.report(sup, "Children", sup.Pos, "%s: a supervisor needs at least one child", sup)
 	}
+	if sup.Shutdown == 0 {
+		c.report(sup, "Shutdown", sup.ShutdownPos, `%s: shutdown "0s" leaves the children no time to stop (and the runtime would read 0 as the default, 30s); give a positive budget, or leave shutdown out for 30s`, sup)
+	}
+	c.limit(sup, sup.RestartLimit)
+	c.backoff(sup, sup.Backoff)
 	methods := map[string]*schema.Node{}
-	for _, c := range sup.Children {
-		m := goName(c.Name)
+	for _, ch := range sup.Children {
+		m := goName(ch.Name)
 		switch prev, dup := methods[m]; {
 		case dup:
-			errs.Add(c.Pos, fmt.Sprintf("children %q and %q both become the Go name %s", prev.Name, c.Name, m))
+			c.errs.Add(ch.Pos, fmt.Sprintf("children %q and %q both become the Go name %s", prev.Name, ch.Name, m))
 		case reserved[m]:
-			errs.Add(c.Pos, fmt.Sprintf("child %q would become the method %s, which the generated type %s already has; rename the child", c.Name, m, typeName))
+			c.errs.Add(ch.Pos, fmt.Sprintf("child %q would become the method %s, which the generated type %s already has; rename the child", ch.Name, m, typeName))
+		case vetMethods[m] != "":
+			c.errs.Add(ch.Pos, fmt.Sprintf("child %q would become the method %s of %s, a name go vet reserves for %s; rename the child", ch.Name, m, typeName, vetMethods[m]))
 		}
-		methods[m] = c
-		checkChild(sup, c, errs)
-		if c.IsSupervisor() {
-			declare(typeName+m, c)
-			checkSupervisor(c, typeName+m, declare, errs)
+		methods[m] = ch
+		c.child(sup, ch)
+		if ch.IsSupervisor() {
+			c.declare(typeName+m, ch)
+			c.supervisor(ch, typeName+m)
 		}
 	}
-	checkAfter(sup, errs)
+	c.after(sup)
 }
 
-func checkChild(sup, c *schema.Node, errs *schema.ErrorList) {
-	if c.Significant && c.Restart == string(runtime.Permanent) {
-		errs.Add(c.SignificantPos, fmt.Sprintf("%s is significant but permanent: a permanent child is always restarted, so it never ends its supervisor; make it transient or temporary", c))
+func (c *checker) child(sup, n *schema.Node) {
+	if n.Significant && n.Restart == string(runtime.Permanent) {
+		c.report(n, "Significant", n.SignificantPos, "%s is significant but permanent: a permanent child is always restarted, so it never ends its supervisor; make it transient or temporary", n)
 	}
-	if c.IsSupervisor() && c.Restart == string(runtime.Permanent) {
-		for _, g := range c.Children {
+	if n.IsSupervisor() && n.Restart == string(runtime.Permanent) {
+		for _, g := range n.Children {
 			if g.Significant {
-				errs.Add(c.Pos, fmt.Sprintf("%s has the significant child %s but is permanent: when %s ends it, %s restarts it at once; make %s transient or temporary", c, g.Name, g.Name, sup, c.Name))
+				c.errs.Add(n.Pos, fmt.Sprintf("%s has the significant child %s but is permanent: when %s ends it, %s restarts it at once; make %s transient or temporary", n, g.Name, g.Name, sup, n.Name))
 				break
 			}
 		}
 	}
-	if hb := c.Heartbeat; hb != nil && hb.Timeout < runtime.MinHeartbeat {
-		errs.Add(hb.Pos, fmt.Sprintf("%s: heartbeat timeout %v is shorter than the minimum %v", c, hb.Timeout, runtime.MinHeartbeat))
+	if n.IsSupervisor() {
+		return
 	}
-	if r, limit := c.Ready, sup.RestartLimit; r != nil && limit != nil && r.Timeout > limit.Window {
-		errs.Add(r.Pos, fmt.Sprintf("%s: ready timeout %v is longer than %s's restart window %v: failures that slow can never reach the restart limit, which is likely a mistake", c, r.Timeout, sup, limit.Window))
+	if n.Shutdown == 0 {
+		c.report(n, "Shutdown", n.ShutdownPos, `%s: shutdown "0s" would abandon each attempt the moment it is cancelled (and the runtime would read 0 as the default, 5s); give a positive grace such as "100ms", or leave shutdown out for 5s`, n)
+	}
+	if n.Timeout == 0 && n.TimeoutPos.IsValid() {
+		c.report(n, "Timeout", n.TimeoutPos, `%s: timeout "0s" would end every attempt at once (and the runtime would read 0 as no deadline); leave timeout out for no deadline`, n)
+	}
+	if r := n.Ready; r != nil && r.Timeout == 0 {
+		c.report(n, "Ready.Timeout", r.Pos, `%s: ready: timeout "0s" leaves no time to call a.Ready() (and the runtime would read 0 as waiting for ever); give a positive timeout, or leave ready out if the child is ready once started`, n)
+	}
+	if hb := n.Heartbeat; hb != nil && hb.Timeout < runtime.MinHeartbeat {
+		c.report(n, "Heartbeat.Timeout", hb.Pos, "%s: heartbeat timeout %v is shorter than the minimum %v", n, hb.Timeout, runtime.MinHeartbeat)
+	}
+	if r, limit := n.Ready, sup.RestartLimit; r != nil && limit != nil && limit.Window > 0 && r.Timeout > limit.Window {
+		c.errs.Add(r.Pos, fmt.Sprintf("%s: ready timeout %v is longer than %s's restart window %v: failures that slow can never reach the restart limit, which is likely a mistake", n, r.Timeout, sup, limit.Window))
+	}
+	if n.RestartLimit != nil {
+		c.limit(n, n.RestartLimit)
+	}
+	if n.Backoff != nil {
+		c.backoff(n, n.Backoff)
 	}
 }
 
-// checkAfter reports unknown and self references, then cycles.
-func checkAfter(sup *schema.Node, errs *schema.ErrorList) {
+func (c *checker) limit(n *schema.Node, l *schema.Limit) {
+	if l.Window == 0 {
+		c.report(n, "RestartLimit.Window", l.Pos, `%s: restartLimit: window "0s" counts no restarts, so the limit could never be reached; give a positive window (default "10s"), or write max: 0 to give up at the first failure`, n)
+	}
+}
+
+func (c *checker) backoff(n *schema.Node, b *schema.Backoff) {
+	if b.Max < b.Initial {
+		c.report(n, "Backoff.Max", b.Pos, "%s: backoff: initial %v is longer than max %v, which caps every delay (max defaults to %v); lower initial or raise max", n, b.Initial, b.Max, runtime.DefaultBackoffMax)
+	}
+}
+
+// after reports unknown and self references, then cycles.
+func (c *checker) after(sup *schema.Node) {
 	ok := true
-	for _, c := range sup.Children {
-		for _, ref := range c.After {
+	for _, n := range sup.Children {
+		for _, ref := range n.After {
 			switch {
-			case ref.Name == c.Name:
-				errs.Add(ref.Pos, fmt.Sprintf("%s: after names the child itself", c))
+			case ref.Name == n.Name:
+				c.report(n, "After", ref.Pos, "%s: after names the child itself", n)
 				ok = false
 			case sup.Child(ref.Name) == nil:
-				errs.Add(ref.Pos, fmt.Sprintf("%s: after names %q, which is not a child of %s%s", c, ref.Name, sup, suggest(ref.Name, sup)))
+				c.report(n, "After", ref.Pos, "%s: after names %q, which is not a child of %s%s", n, ref.Name, sup, suggest(ref.Name, childNames(sup)))
 				ok = false
 			}
 		}
@@ -122,8 +197,19 @@ func checkAfter(sup *schema.Node, errs *schema.ErrorList) {
 				pos = ref.Pos
 			}
 		}
-		errs.Add(pos, fmt.Sprintf("after: dependency cycle in %s: %s", sup, strings.Join(cycle, " -> ")))
+		for _, name := range cycle {
+			c.reported[fieldKey{sup.Child(name).String(), "After"}] = true
+		}
+		c.errs.Add(pos, fmt.Sprintf("after: dependency cycle in %s: %s", sup, strings.Join(cycle, " -> ")))
 	}
+}
+
+func childNames(sup *schema.Node) []string {
+	names := make([]string, len(sup.Children))
+	for i, c := range sup.Children {
+		names[i] = c.Name
+	}
+	return names
 }
 
 // findCycle returns the names of one cycle of after edges, first name
@@ -162,39 +248,4 @@ func findCycle(sup *schema.Node) []string {
 		}
 	}
 	return nil
-}
-
-// suggest offers the sibling closest to a misspelt name.
-func suggest(name string, sup *schema.Node) string {
-	best, bestD := "", min(3, (len(name)+1)/2) // a closer match than a guess
-	for _, c := range sup.Children {
-		if d := distance(name, c.Name); d < bestD {
-			best, bestD = c.Name, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

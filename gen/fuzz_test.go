@@ -72,8 +72,9 @@ func forgetGenerated(ws *workspace) {
 // then the steps of GenerateSpec against the fixture's Go code, loaded
 // once. The pipeline must never panic; it must either fail with a sorted
 // schema.ErrorList whose every error is positioned in the fuzzed file, or
-// succeed with code that type-checks (ErrInternal never happens), starts
-// with the generated header, is gofmt-stable and deterministic.
+// succeed with code that type-checks (ErrInternal never happens), passes
+// go vet's analyzers (run in process), starts with the generated header,
+// is gofmt-stable and deterministic.
 //
 //	go test -run '^$' -fuzz FuzzGenerate -fuzztime 3m ./gen/
 func FuzzGenerate(f *testing.F) {
@@ -165,6 +166,10 @@ func checkOutput(t *testing.T, src string, ws *workspace, r *Result) {
 	}
 	if gf.Name.Name != ws.own.Name {
 		t.Fatalf("package %s, want %s", gf.Name.Name, ws.own.Name)
+	}
+	found, err := vet(ws, r.Content)
+	if err != nil || len(found) > 0 {
+		t.Fatalf("go vet's analyzers (%v) find in the generated code for\n%s\n%s", err, src, strings.Join(found, "\n"))
 	}
 }
 
@@ -391,6 +396,22 @@ trees: t: {
 		"package fuzz\n[1, 2]\n",
 		"package fuzz\ntrees: t: children: a: run: _|_\n",
 		"package fuzz\nfoo: 1\ntrees: t: children: a: run: \"Work\"\n",
+		// Receivers that hold a lock, and names that become methods go vet
+		// knows.
+		`package fuzz
+trees: t: children: {
+	a: run: "(Locked).Run"
+	b: run: "(*Locked).Sync"
+	c: run: "(*Locked).Run"
+	d: run: "(Counter).Run"
+	e: run: "(Guarded).Run"
+}
+`,
+		"package fuzz\ntrees: t: children: {string: run: \"Work\", error: run: \"Work\", format: run: \"Work\", scan: run: \"Work\", seek: run: \"Work\", \"read-from\": run: \"Work\", \"write-to\": run: \"Work\"}\n",
+		"package fuzz\ntrees: t: children: {\"marshal-json\": run: \"Work\", \"read-byte\": run: \"Work\", is: run: \"Work\", n: children: unwrap: run: \"Work\"}\n",
+		// A supervisor wide enough to be built in chunks, whose run
+		// function is named like the variable of its children.
+		wideSpec(2*childrenPerFunc+1, "children"),
 		// Known bugs, skipped (see adversarial_test.go).
 		"package fuzz\ntrees: t: children: a: run: \"(*PoolAlias).Run\"\n",
 		"package fuzz\ntrees: t: children: a: run: \"(*Box).Run\"\n",
@@ -398,6 +419,18 @@ trees: t: {
 		"package fuzz\ntrees: work: children: a: run: \"Work\"\n",
 	)
 	return seeds
+}
+
+// wideSpec returns a spec with one supervisor of n workers that run run,
+// one of them nested.
+func wideSpec(n int, run string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "package fuzz\ntrees: wide: children: {\n\tn: children: a: run: %q\n", run)
+	for i := range n - 1 {
+		fmt.Fprintf(&b, "\tw%d: {run: %q, after: [\"n\"]}\n", i, run)
+	}
+	b.WriteString("}\n")
+	return b.String()
 }
 
 // deepSpec returns a spec with one chain of depth nested supervisors.

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/arbor-go/arbor/runtime"
 	"github.com/arbor-go/arbor/schema"
 )
 
@@ -89,12 +90,19 @@ func runPackages(spec *schema.Spec) []string {
 	return paths
 }
 
-// generate runs the phases after loading: the spec's own checks, the
-// resolution of every run reference, emission, and the type check.
+// generate runs the phases after loading: the spec's own checks and the
+// runtime's validation, the resolution of every run reference, the choice
+// of identifiers and what in the package collides with them, emission, and
+// the type check.
 func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 	var errs schema.ErrorList
-	decls := checkSpec(spec, &errs)
-	ws.checkDecls(decls, &errs)
+	c := checkSpec(spec, &errs)
+	specs := map[*schema.Node]runtime.Spec{}
+	for _, tree := range spec.Trees {
+		specs[tree] = runtimeSpec(tree)
+		c.validate(tree, specs[tree])
+	}
+	ws.checkDecls(c.decls, &errs)
 	targets := map[*schema.Node]*target{}
 	for _, tree := range spec.Trees {
 		tree.Walk(func(n *schema.Node) bool {
@@ -106,6 +114,8 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 			return true
 		})
 	}
+	nm := ws.chooseNames(spec, c.decls, targets)
+	ws.checkScope(spec, nm, &errs)
 	if err := sorted(errs); err != nil {
 		return nil, err
 	}
@@ -113,7 +123,7 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 	if pkgName == "" {
 		pkgName = spec.Package // no Go files yet: take the CUE package's name
 	}
-	src, err := emit(spec, ws, pkgName, targets)
+	src, err := emit(spec, specs, pkgName, ws.ownPath(), targets, nm)
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +172,9 @@ var ErrInternal = errors.New("arbor: internal error: generated code does not typ
 // Check runs the checks that need only the spec, without loading Go code.
 func Check(spec *schema.Spec) error {
 	var errs schema.ErrorList
-	checkSpec(spec, &errs)
+	c := checkSpec(spec, &errs)
+	for _, tree := range spec.Trees {
+		c.validate(tree, runtimeSpec(tree))
+	}
 	return sorted(errs)
 }

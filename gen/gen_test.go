@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -111,4 +112,24 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	b, err := gen.Generate(context.Background(), "../testdata/wiring", nil)
 	require.NoError(t, err)
 	assert.Equal(t, string(a.Content), string(b.Content))
+}
+
+// TestGoVet runs go vet on every committed generated file (TestGolden
+// checks that they are current) with the code around it: generated code
+// must pass vet in every package that builds.
+func TestGoVet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go vet")
+	}
+	files, err := filepath.Glob("../*/*/arbor_gen.go")
+	require.NoError(t, err)
+	var pkgs []string
+	for _, f := range files {
+		pkgs = append(pkgs, "./"+filepath.ToSlash(filepath.Dir(strings.TrimPrefix(f, "../"))))
+	}
+	require.GreaterOrEqual(t, len(pkgs), 5, "the examples and the valid cases of ../testdata")
+	cmd := exec.Command("go", append([]string{"vet"}, pkgs...)...)
+	cmd.Dir = ".."
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go vet %v:\n%s", pkgs, out)
 }

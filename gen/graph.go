@@ -15,8 +15,11 @@ const (
 )
 
 // Graph draws the trees of spec as a Mermaid flowchart or a Graphviz
-// digraph: supervision edges labelled with the strategy, nodes with the run
-// function and restart type, and dashed "after" edges.
+// digraph: supervisors with their strategy, workers with their run
+// function and restart type, supervision edges from a supervisor to its
+// children, and a dashed edge labelled "before" from each child to the
+// siblings that wait for it. For api: {after: ["db"]}, it reads
+// db -- before --> api: edges follow the start order.
 func Graph(spec *schema.Spec, format string) ([]byte, error) {
 	g := &graph{ids: map[*schema.Node]string{}}
 	for _, t := range spec.Trees {
@@ -81,7 +84,7 @@ func (g *graph) mermaid(n *schema.Node) {
 	}
 	for _, c := range n.Children {
 		for _, r := range c.After {
-			fmt.Fprintf(b, "    %s -. after .-> %s\n", g.ids[n.Child(r.Name)], g.ids[c])
+			fmt.Fprintf(b, "    %s -. before .-> %s\n", g.ids[n.Child(r.Name)], g.ids[c])
 		}
 	}
 }
@@ -100,7 +103,7 @@ func (g *graph) dot(n *schema.Node) {
 	}
 	for _, c := range n.Children {
 		for _, r := range c.After {
-			fmt.Fprintf(b, "\t%s -> %s [style=dashed, label=\"after\"];\n", g.ids[n.Child(r.Name)], g.ids[c])
+			fmt.Fprintf(b, "\t%s -> %s [style=dashed, label=\"before\"];\n", g.ids[n.Child(r.Name)], g.ids[c])
 		}
 	}
 }

@@ -33,28 +33,41 @@ func goName(name string) string {
 	return b.String()
 }
 
-// paramName turns a type name into a parameter name that shadows nothing
-// the generated code uses.
-func paramName(typeName string, taken map[string]bool) string {
-	r := []rune(typeName)
-	// Lower the leading run of capitals: DBPool becomes dbPool, Pool pool.
+// lowerCamel turns an exported Go name into an unexported one: DBPool
+// becomes dbPool, Pool pool, HTTPServer httpServer.
+func lowerCamel(name string) string {
+	r := []rune(name)
+	// Lower the leading run of capitals, but the one that starts the next word.
 	i := 0
 	for i < len(r) && unicode.IsUpper(r[i]) {
 		i++
 	}
 	if i > 1 && i < len(r) {
-		i-- // keep the capital that starts the next word
+		i--
 	}
 	for j := 0; j < i; j++ {
 		r[j] = unicode.ToLower(r[j])
 	}
-	name := string(r)
-	if token.IsKeyword(name) || taken[name] {
-		name += "Recv"
+	return string(r)
+}
+
+// paramName turns a type name into a parameter name that is not taken,
+// and takes it.
+func paramName(typeName string, taken map[string]bool) string {
+	base := lowerCamel(typeName)
+	if token.IsKeyword(base) || taken[base] {
+		base += "Recv"
 	}
-	for n := 2; taken[name]; n++ {
-		name = string(r) + "Recv" + strconv.Itoa(n)
+	return unique(base, taken)
+}
+
+// unique returns name, or name followed by the first number from 2 that
+// makes it free, and takes it.
+func unique(name string, taken map[string]bool) string {
+	free := name
+	for n := 2; taken[free] || token.IsKeyword(free); n++ {
+		free = name + strconv.Itoa(n)
 	}
-	taken[name] = true
-	return name
+	taken[free] = true
+	return free
 }

@@ -130,7 +130,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		obj := pkg.Scope().Lookup(ref.name)
 		if obj == nil {
 			if !notSeen() {
-				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s", n, ref.name, where))
+				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s%s", n, ref.name, where, suggestRun(ref, pkg, ref.pkgPath == "")))
 			}
 			return nil
 		}
@@ -145,7 +145,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		tn, ok := obj.(*types.TypeName)
 		if !ok {
 			if !notSeen() {
-				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s", n, ref.recv, where))
+				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s%s", n, ref.recv, where, suggestRun(ref, pkg, ref.pkgPath == "")))
 			}
 			return nil
 		}
@@ -165,8 +165,12 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 				return nil
 			}
 			if !notSeen() {
-				ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s has no method %s", n, types.TypeString(recv, types.RelativeTo(pkg)), ref.name)
+				ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s has no method %s%s", n, types.TypeString(recv, types.RelativeTo(pkg)), ref.name, suggestRun(ref, pkg, ref.pkgPath == ""))
 			}
+			return nil
+		}
+		if lock := lockIn(recv); lock != nil {
+			ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: the constructor would take %s by value, which copies the %s it holds (go vet: copylocks); write %s", n, ref.recv, types.TypeString(lock, types.RelativeTo(pkg)), "(*"+n.Run[1:])
 			return nil
 		}
 		t.obj = fn

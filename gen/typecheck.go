@@ -13,10 +13,30 @@ import (
 // memory, before anything is written. Only errors in the generated file
 // count: the rest of the package may not compile until it exists.
 func (ws *workspace) typecheck(src []byte) error {
+	_, problems, err := ws.check(src, nil)
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w:\n%s", ErrInternal, strings.Join(problems, "\n"))
+	}
+	return nil
+}
+
+// checked is the user's package type-checked with the generated file.
+type checked struct {
+	files []*ast.File // the generated file first
+	pkg   *types.Package
+}
+
+// check type-checks src, as arbor_gen.go, with the package's other files,
+// filling info if it is not nil. It returns the errors in the generated
+// file.
+func (ws *workspace) check(src []byte, info *types.Info) (*checked, []string, error) {
 	name := filepath.Join(ws.dir, outputName)
 	gf, err := parser.ParseFile(ws.fset, name, src, parser.ParseComments)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrInternal, err)
+		return nil, nil, fmt.Errorf("%w: %v", ErrInternal, err)
 	}
 	files := []*ast.File{gf}
 	path := "arbor.gen/check"
@@ -37,9 +57,6 @@ func (ws *workspace) typecheck(src []byte) error {
 			}
 		},
 	}
-	conf.Check(path, ws.fset, files, nil)
-	if len(problems) > 0 {
-		return fmt.Errorf("%w:\n%s", ErrInternal, strings.Join(problems, "\n"))
-	}
-	return nil
+	pkg, _ := conf.Check(path, ws.fset, files, info)
+	return &checked{files: files, pkg: pkg}, problems, nil
 }

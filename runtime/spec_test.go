@@ -66,8 +66,21 @@ func TestNewRejectsInvalidSpecs(t *testing.T) {
 			assert.Equal(t, tt.field, se.Field)
 			assert.Contains(t, se.Msg, tt.msg)
 			assert.Contains(t, err.Error(), tt.path)
+			verr := runtime.Validate(tt.spec)
+			require.Error(t, verr, "Validate accepts what New rejects")
+			assert.Equal(t, err.Error(), verr.Error(), "Validate is what New checks")
 		})
 	}
+}
+
+func TestValidateAcceptsWhatNewBuilds(t *testing.T) {
+	spec := runtime.Spec{Name: "t", Children: []runtime.Child{
+		{Name: "a", Run: nop},
+		{Name: "n", Supervisor: &runtime.Spec{Children: []runtime.Child{{Name: "b", Run: nop, After: nil}}}},
+	}}
+	require.NoError(t, runtime.Validate(spec))
+	_, err := runtime.New(spec)
+	require.NoError(t, err)
 }
 
 func TestNewReportsEveryProblem(t *testing.T) {

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -41,18 +40,10 @@ type Tree struct {
 	err    error // what Run returned
 }
 
-// New validates spec and builds a tree from it. Every problem is reported,
-// each as a *SpecError naming the child path and the field.
+// New checks spec with Validate and builds a tree from it. Every problem is
+// reported, each as a *SpecError naming the child path and the field.
 func New(spec Spec, opts ...Option) (*Tree, error) {
-	v := &validator{}
-	switch {
-	case spec.Name == "":
-		v.addf("", "Name", "a tree needs a name")
-	case !validName(spec.Name):
-		v.addf(spec.Name, "Name", "invalid name %q (want [a-z][a-z0-9_-]*)", spec.Name)
-	}
-	v.spec(spec.Name, &spec)
-	if err := errors.Join(v.errs...); err != nil {
+	if err := Validate(spec); err != nil {
 		return nil, err
 	}
 	t := &Tree{name: spec.Name, epoch: time.Now(),

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -20,6 +21,22 @@ func validName(name string) bool {
 		}
 	}
 	return name != ""
+}
+
+// Validate checks spec as New does and returns every problem, each as a
+// *SpecError naming the child path and the field, joined with errors.Join;
+// nil when New would accept the spec. arbor gen calls it on the spec it is
+// about to emit, so that generated code never meets a rule it did not check.
+func Validate(spec Spec) error {
+	v := &validator{}
+	switch {
+	case spec.Name == "":
+		v.addf("", "Name", "a tree needs a name")
+	case !validName(spec.Name):
+		v.addf(spec.Name, "Name", "invalid name %q (want [a-z][a-z0-9_-]*)", spec.Name)
+	}
+	v.spec(spec.Name, &spec)
+	return errors.Join(v.errs...)
 }
 
 // validator collects every problem of a spec rather than the first.

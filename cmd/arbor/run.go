@@ -96,7 +96,9 @@ Examples:
 `},
 	{name: "graph", args: "[-format mermaid|dot] [dir]", run: (*cli).graph, help: `Graph prints the trees of the spec in dir (default ".") as a Mermaid flowchart
 (default) or a Graphviz digraph: supervisors with their strategy, workers with
-their run function and restart type, and dashed edges for after.
+their run function and restart type. A dashed edge labelled "before" goes from
+a child to each sibling that waits for it: for api: {after: ["db"]}, it reads
+db -- before --> api, in start order.
 
 Examples:
 
@@ -356,8 +358,8 @@ func (c *cli) compare(r *gen.Result) ([]byte, int) {
 
 func (c *cli) graph(flags *flag.FlagSet) int {
 	args := flags.Args()
-	if len(args) > 1 {
-		fmt.Fprintln(c.stderr, "arbor graph: takes at most one directory")
+	if len(args) > 1 || len(args) == 1 && strings.HasSuffix(args[0], "...") {
+		fmt.Fprintln(c.stderr, "arbor graph: draws the spec of one directory; run it once per directory")
 		return exitUsage
 	}
 	dir := "."

@@ -5,30 +5,66 @@ package main
 
 import (
 	"context"
-	"github.com/arbor-go/arbor/runtime"
 	"time"
+
+	"github.com/arbor-go/arbor/runtime"
 )
+
+// The build fails here if the runtime is not the one this file was written for:
+// run "go tool arbor gen" to write it again.
+const _ = runtime.GeneratedCodeV1_RunArborGen
 
 // Quickstart is the supervision tree "quickstart". Build it with NewQuickstart and start it with Run.
 type Quickstart struct {
 	tree *runtime.Tree
-	err  error
 }
 
 // NewQuickstart builds the tree "quickstart". Its parameters are the receivers of the run methods the spec names.
 func NewQuickstart(store *Store, api *API, opts ...runtime.Option) *Quickstart {
-	t, err := runtime.New(runtime.Spec{
-		Name:     "quickstart",
-		Strategy: runtime.OneForOne,
-		RestartLimit: &runtime.RestartLimit{
-			Max:    10,
-			Window: 10 * time.Second,
-		},
+	t, err := runtime.New(quickstartSpec(store, api), opts...)
+	if err != nil {
+		// Unreachable: arbor gen checked the spec with this runtime's Validate.
+		panic(err)
+	}
+	return &Quickstart{tree: t}
+}
+
+// Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
+func (t *Quickstart) Run(ctx context.Context) error {
+	return t.tree.Run(ctx)
+}
+
+// Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
+func (t *Quickstart) Tree() *runtime.Tree {
+	return t.tree
+}
+
+// Store returns the handle of the worker quickstart/store.
+func (t *Quickstart) Store() *runtime.Handle {
+	return t.tree.Handle("quickstart/store")
+}
+
+// API returns the handle of the worker quickstart/api.
+func (t *Quickstart) API() *runtime.Handle {
+	return t.tree.Handle("quickstart/api")
+}
+
+// Worker returns the handle of the worker quickstart/worker.
+func (t *Quickstart) Worker() *runtime.Handle {
+	return t.tree.Handle("quickstart/worker")
+}
+
+// quickstartSpec returns the spec of the tree "quickstart".
+func quickstartSpec(store *Store, api *API) runtime.Spec {
+	return runtime.Spec{
+		Name:         "quickstart",
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 10, Window: 10 * time.Second},
 		Backoff: &runtime.Backoff{
 			Initial:    200 * time.Millisecond,
-			Jitter:     0.1,
 			Max:        2 * time.Second,
 			Multiplier: 2.0,
+			Jitter:     0.1,
 			ResetAfter: 5 * time.Second,
 		},
 		Shutdown: 10 * time.Second,
@@ -54,37 +90,5 @@ func NewQuickstart(store *Store, api *API, opts ...runtime.Option) *Quickstart {
 				Shutdown: 5 * time.Second,
 			},
 		},
-	}, opts...)
-	return &Quickstart{
-		err:  err,
-		tree: t,
 	}
-}
-
-// Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
-func (t *Quickstart) Run(ctx context.Context) error {
-	if t.err != nil {
-		return t.err
-	}
-	return t.tree.Run(ctx)
-}
-
-// Tree returns the runtime tree, for Snapshot and ShutdownReport.
-func (t *Quickstart) Tree() *runtime.Tree {
-	return t.tree
-}
-
-// Store returns the handle of the worker quickstart/store.
-func (t *Quickstart) Store() *runtime.Handle {
-	return t.tree.Handle("quickstart/store")
-}
-
-// API returns the handle of the worker quickstart/api.
-func (t *Quickstart) API() *runtime.Handle {
-	return t.tree.Handle("quickstart/api")
-}
-
-// Worker returns the handle of the worker quickstart/worker.
-func (t *Quickstart) Worker() *runtime.Handle {
-	return t.tree.Handle("quickstart/worker")
 }

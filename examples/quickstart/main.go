@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/exit"
 )
 
 func main() {
@@ -35,11 +36,11 @@ func main() {
 	}
 	store := &Store{}
 	tree := NewQuickstart(store, &API{Addr: "127.0.0.1:0", Store: store}, runtime.WithObserver(timeline))
-	if err := tree.Run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "quickstart:", err)
-		os.Exit(1)
-	}
+	err := tree.Run(ctx)
 	for _, c := range tree.Tree().Snapshot().Children {
 		fmt.Printf("%-20s %-8s restarts=%d last=%s\n", c.Path, c.State, c.Restarts, c.LastExit)
 	}
+	// Exit 0 after a clean stop; if the tree gave up, print why and exit 1,
+	// so that the process's own supervisor (systemd, Kubernetes) restarts it.
+	exit.With(err)
 }

@@ -5,156 +5,36 @@ package main
 
 import (
 	"context"
-	"github.com/arbor-go/arbor/runtime"
 	"time"
+
+	"github.com/arbor-go/arbor/runtime"
 )
+
+// The build fails here if the runtime is not the one this file was written for:
+// run "go tool arbor gen" to write it again.
+const _ = runtime.GeneratedCodeV1_RunArborGen
 
 // Shop is the supervision tree "shop". Build it with NewShop and start it with Run.
 type Shop struct {
 	tree *runtime.Tree
-	err  error
 }
 
 // NewShop builds the tree "shop". Its parameters are the receivers of the run methods the spec names.
 func NewShop(store *Store, api *API, pipeline *Pipeline, worker *Worker, opts ...runtime.Option) *Shop {
-	t, err := runtime.New(runtime.Spec{
-		Name:     "shop",
-		Strategy: runtime.OneForOne,
-		RestartLimit: &runtime.RestartLimit{
-			Max:    20,
-			Window: 30 * time.Second,
-		},
-		Backoff: &runtime.Backoff{
-			Initial:    200 * time.Millisecond,
-			Jitter:     0.2,
-			Max:        2 * time.Second,
-			Multiplier: 2.0,
-			ResetAfter: 10 * time.Second,
-		},
-		Shutdown: 10 * time.Second,
-		Children: []runtime.Child{
-			{
-				Name:     "store",
-				Run:      store.Run,
-				Restart:  runtime.Permanent,
-				Shutdown: 2 * time.Second,
-				Ready:    &runtime.Ready{Timeout: 3 * time.Second},
-			},
-			{
-				Name:     "api",
-				Run:      api.Serve,
-				Restart:  runtime.Permanent,
-				Shutdown: 2 * time.Second,
-				Ready:    &runtime.Ready{Timeout: time.Second},
-				After:    []string{"store"},
-			},
-			{
-				Name: "ingest",
-				Supervisor: &runtime.Spec{
-					Strategy: runtime.RestForOne,
-					RestartLimit: &runtime.RestartLimit{
-						Max:    5,
-						Window: 10 * time.Second,
-					},
-					Backoff: &runtime.Backoff{
-						Initial:    100 * time.Millisecond,
-						Jitter:     0.2,
-						Max:        time.Second,
-						Multiplier: 2.0,
-						ResetAfter: time.Minute,
-					},
-					Shutdown: 30 * time.Second,
-					Children: []runtime.Child{
-						{
-							Name:     "fetch",
-							Run:      runtime.Func(pipeline.Fetch),
-							Restart:  runtime.Permanent,
-							Shutdown: 5 * time.Second,
-						},
-						{
-							Name:     "parse",
-							Run:      runtime.Func(pipeline.Parse),
-							Restart:  runtime.Permanent,
-							Shutdown: 5 * time.Second,
-							After:    []string{"fetch"},
-						},
-						{
-							Name:     "index",
-							Run:      runtime.Func(pipeline.Index),
-							Restart:  runtime.Permanent,
-							Shutdown: 5 * time.Second,
-							After:    []string{"parse"},
-						},
-					},
-				},
-				Restart: runtime.Permanent,
-			},
-			{
-				Name:      "worker",
-				Run:       worker.Run,
-				Restart:   runtime.Permanent,
-				Shutdown:  time.Second,
-				Heartbeat: &runtime.Heartbeat{Timeout: 500 * time.Millisecond},
-			},
-			{
-				Name: "setup",
-				Supervisor: &runtime.Spec{
-					Strategy: runtime.OneForOne,
-					RestartLimit: &runtime.RestartLimit{
-						Max:    5,
-						Window: 10 * time.Second,
-					},
-					Backoff: &runtime.Backoff{
-						Initial:    100 * time.Millisecond,
-						Jitter:     0.2,
-						Max:        10 * time.Second,
-						Multiplier: 2.0,
-						ResetAfter: time.Minute,
-					},
-					Shutdown: 30 * time.Second,
-					Children: []runtime.Child{
-						{
-							Name:        "migrate",
-							Run:         runtime.Func(Migrate),
-							Restart:     runtime.Transient,
-							Shutdown:    5 * time.Second,
-							Timeout:     5 * time.Second,
-							Significant: true,
-						},
-						{
-							Name:     "progress",
-							Run:      runtime.Func(Progress),
-							Restart:  runtime.Permanent,
-							Shutdown: 5 * time.Second,
-						},
-					},
-				},
-				Restart: runtime.Transient,
-			},
-			{
-				Name:     "monitor",
-				Run:      runtime.Func(api.Monitor),
-				Restart:  runtime.Permanent,
-				Shutdown: 5 * time.Second,
-				After:    []string{"api"},
-			},
-		},
-	}, opts...)
-	return &Shop{
-		err:  err,
-		tree: t,
+	t, err := runtime.New(shopSpec(store, api, pipeline, worker), opts...)
+	if err != nil {
+		// Unreachable: arbor gen checked the spec with this runtime's Validate.
+		panic(err)
 	}
+	return &Shop{tree: t}
 }
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Shop) Run(ctx context.Context) error {
-	if t.err != nil {
-		return t.err
-	}
 	return t.tree.Run(ctx)
 }
 
-// Tree returns the runtime tree, for Snapshot and ShutdownReport.
+// Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Shop) Tree() *runtime.Tree {
 	return t.tree
 }
@@ -232,4 +112,132 @@ func (s *ShopSetup) Progress() *runtime.Handle {
 // Monitor returns the handle of the worker shop/monitor.
 func (t *Shop) Monitor() *runtime.Handle {
 	return t.tree.Handle("shop/monitor")
+}
+
+// shopSpec returns the spec of the tree "shop".
+func shopSpec(store *Store, api *API, pipeline *Pipeline, worker *Worker) runtime.Spec {
+	return runtime.Spec{
+		Name:         "shop",
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 20, Window: 30 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    200 * time.Millisecond,
+			Max:        2 * time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: 10 * time.Second,
+		},
+		Shutdown: 10 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:     "store",
+				Run:      store.Run,
+				Restart:  runtime.Permanent,
+				Shutdown: 2 * time.Second,
+				Ready:    &runtime.Ready{Timeout: 3 * time.Second},
+			},
+			{
+				Name:     "api",
+				Run:      api.Serve,
+				Restart:  runtime.Permanent,
+				Shutdown: 2 * time.Second,
+				Ready:    &runtime.Ready{Timeout: time.Second},
+				After:    []string{"store"},
+			},
+			{
+				Name:       "ingest",
+				Supervisor: shopIngestSpec(pipeline),
+				Restart:    runtime.Permanent,
+			},
+			{
+				Name:      "worker",
+				Run:       worker.Run,
+				Restart:   runtime.Permanent,
+				Shutdown:  time.Second,
+				Heartbeat: &runtime.Heartbeat{Timeout: 500 * time.Millisecond},
+			},
+			{
+				Name:       "setup",
+				Supervisor: shopSetupSpec(),
+				Restart:    runtime.Transient,
+			},
+			{
+				Name:     "monitor",
+				Run:      runtime.Func(api.Monitor),
+				Restart:  runtime.Permanent,
+				Shutdown: 5 * time.Second,
+				After:    []string{"api"},
+			},
+		},
+	}
+}
+
+// shopIngestSpec returns the spec of the nested supervisor shop/ingest.
+func shopIngestSpec(pipeline *Pipeline) *runtime.Spec {
+	return &runtime.Spec{
+		Strategy:     runtime.RestForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    100 * time.Millisecond,
+			Max:        time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:     "fetch",
+				Run:      runtime.Func(pipeline.Fetch),
+				Restart:  runtime.Permanent,
+				Shutdown: 5 * time.Second,
+			},
+			{
+				Name:     "parse",
+				Run:      runtime.Func(pipeline.Parse),
+				Restart:  runtime.Permanent,
+				Shutdown: 5 * time.Second,
+				After:    []string{"fetch"},
+			},
+			{
+				Name:     "index",
+				Run:      runtime.Func(pipeline.Index),
+				Restart:  runtime.Permanent,
+				Shutdown: 5 * time.Second,
+				After:    []string{"parse"},
+			},
+		},
+	}
+}
+
+// shopSetupSpec returns the spec of the nested supervisor shop/setup.
+func shopSetupSpec() *runtime.Spec {
+	return &runtime.Spec{
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    100 * time.Millisecond,
+			Max:        10 * time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:        "migrate",
+				Run:         runtime.Func(Migrate),
+				Restart:     runtime.Transient,
+				Shutdown:    5 * time.Second,
+				Timeout:     5 * time.Second,
+				Significant: true,
+			},
+			{
+				Name:     "progress",
+				Run:      runtime.Func(Progress),
+				Restart:  runtime.Permanent,
+				Shutdown: 5 * time.Second,
+			},
+		},
+	}
 }

@@ -40,8 +40,8 @@ import (
 // Handler returns an http.Handler serving /livez, /healthz and /readyz for
 // t, as described in the package documentation. Any other path is 404.
 //
-// A nil t, as returned by the Tree method of a generated tree whose spec
-// was invalid, is reported as failed by every probe.
+// A nil t is reported as failed by every probe. (A generated tree's Tree
+// method never returns nil: arbor gen checks the spec before it runs.)
 func Handler(t *runtime.Tree) http.Handler {
 	return handler{tree: t}
 }

@@ -5,78 +5,36 @@ package main
 
 import (
 	"context"
-	"github.com/arbor-go/arbor/runtime"
 	"time"
+
+	"github.com/arbor-go/arbor/runtime"
 )
+
+// The build fails here if the runtime is not the one this file was written for:
+// run "go tool arbor gen" to write it again.
+const _ = runtime.GeneratedCodeV1_RunArborGen
 
 // App is the supervision tree "app". Build it with NewApp and start it with Run.
 type App struct {
 	tree *runtime.Tree
-	err  error
 }
 
-// NewApp builds the tree "app". Its parameters are the receivers of the run methods the spec names.
+// NewApp builds the tree "app".
 func NewApp(opts ...runtime.Option) *App {
-	t, err := runtime.New(runtime.Spec{
-		Name:     "app",
-		Strategy: runtime.OneForOne,
-		RestartLimit: &runtime.RestartLimit{
-			Max:    2,
-			Window: time.Minute,
-		},
-		Backoff: &runtime.Backoff{
-			Initial:    0,
-			Jitter:     0.2,
-			Max:        0,
-			Multiplier: 2.0,
-			ResetAfter: time.Minute,
-		},
-		Shutdown: 30 * time.Second,
-		Children: []runtime.Child{
-			{
-				Name: "inner",
-				Supervisor: &runtime.Spec{
-					Strategy: runtime.OneForOne,
-					RestartLimit: &runtime.RestartLimit{
-						Max:    1,
-						Window: time.Minute,
-					},
-					Backoff: &runtime.Backoff{
-						Initial:    0,
-						Jitter:     0.2,
-						Max:        0,
-						Multiplier: 2.0,
-						ResetAfter: time.Minute,
-					},
-					Shutdown: 30 * time.Second,
-					Children: []runtime.Child{
-						{
-							Name:     "child",
-							Run:      runtime.Func(Fail),
-							Restart:  runtime.Permanent,
-							Shutdown: 5 * time.Second,
-						},
-					},
-				},
-				Restart: runtime.Permanent,
-			},
-		},
-	}, opts...)
-	return &App{
-		err:  err,
-		tree: t,
+	t, err := runtime.New(appSpec(), opts...)
+	if err != nil {
+		// Unreachable: arbor gen checked the spec with this runtime's Validate.
+		panic(err)
 	}
+	return &App{tree: t}
 }
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *App) Run(ctx context.Context) error {
-	if t.err != nil {
-		return t.err
-	}
 	return t.tree.Run(ctx)
 }
 
-// Tree returns the runtime tree, for Snapshot and ShutdownReport.
+// Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *App) Tree() *runtime.Tree {
 	return t.tree
 }
@@ -99,4 +57,52 @@ func (s *AppInner) Handle() *runtime.Handle {
 // Child returns the handle of the worker app/inner/child.
 func (s *AppInner) Child() *runtime.Handle {
 	return s.tree.Handle("app/inner/child")
+}
+
+// appSpec returns the spec of the tree "app".
+func appSpec() runtime.Spec {
+	return runtime.Spec{
+		Name:         "app",
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 2, Window: time.Minute},
+		Backoff: &runtime.Backoff{
+			Initial:    0,
+			Max:        0,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:       "inner",
+				Supervisor: appInnerSpec(),
+				Restart:    runtime.Permanent,
+			},
+		},
+	}
+}
+
+// appInnerSpec returns the spec of the nested supervisor app/inner.
+func appInnerSpec() *runtime.Spec {
+	return &runtime.Spec{
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 1, Window: time.Minute},
+		Backoff: &runtime.Backoff{
+			Initial:    0,
+			Max:        0,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:     "child",
+				Run:      runtime.Func(Fail),
+				Restart:  runtime.Permanent,
+				Shutdown: 5 * time.Second,
+			},
+		},
+	}
 }

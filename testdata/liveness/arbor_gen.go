@@ -5,30 +5,66 @@ package main
 
 import (
 	"context"
-	"github.com/arbor-go/arbor/runtime"
 	"time"
+
+	"github.com/arbor-go/arbor/runtime"
 )
+
+// The build fails here if the runtime is not the one this file was written for:
+// run "go tool arbor gen" to write it again.
+const _ = runtime.GeneratedCodeV1_RunArborGen
 
 // Gating is the supervision tree "gating". Build it with NewGating and start it with Run.
 type Gating struct {
 	tree *runtime.Tree
-	err  error
 }
 
 // NewGating builds the tree "gating". Its parameters are the receivers of the run methods the spec names.
 func NewGating(probe *Probe, opts ...runtime.Option) *Gating {
-	t, err := runtime.New(runtime.Spec{
-		Name:     "gating",
-		Strategy: runtime.OneForOne,
-		RestartLimit: &runtime.RestartLimit{
-			Max:    5,
-			Window: 10 * time.Second,
-		},
+	t, err := runtime.New(gatingSpec(probe), opts...)
+	if err != nil {
+		// Unreachable: arbor gen checked the spec with this runtime's Validate.
+		panic(err)
+	}
+	return &Gating{tree: t}
+}
+
+// Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
+func (t *Gating) Run(ctx context.Context) error {
+	return t.tree.Run(ctx)
+}
+
+// Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
+func (t *Gating) Tree() *runtime.Tree {
+	return t.tree
+}
+
+// DB returns the handle of the worker gating/db.
+func (t *Gating) DB() *runtime.Handle {
+	return t.tree.Handle("gating/db")
+}
+
+// API returns the handle of the worker gating/api.
+func (t *Gating) API() *runtime.Handle {
+	return t.tree.Handle("gating/api")
+}
+
+// Done returns the handle of the worker gating/done.
+func (t *Gating) Done() *runtime.Handle {
+	return t.tree.Handle("gating/done")
+}
+
+// gatingSpec returns the spec of the tree "gating".
+func gatingSpec(probe *Probe) runtime.Spec {
+	return runtime.Spec{
+		Name:         "gating",
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
 		Backoff: &runtime.Backoff{
 			Initial:    100 * time.Millisecond,
-			Jitter:     0.2,
 			Max:        10 * time.Second,
 			Multiplier: 2.0,
+			Jitter:     0.2,
 			ResetAfter: time.Minute,
 		},
 		Shutdown: 30 * time.Second,
@@ -56,61 +92,55 @@ func NewGating(probe *Probe, opts ...runtime.Option) *Gating {
 				Significant: true,
 			},
 		},
-	}, opts...)
-	return &Gating{
-		err:  err,
-		tree: t,
 	}
-}
-
-// Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
-func (t *Gating) Run(ctx context.Context) error {
-	if t.err != nil {
-		return t.err
-	}
-	return t.tree.Run(ctx)
-}
-
-// Tree returns the runtime tree, for Snapshot and ShutdownReport.
-func (t *Gating) Tree() *runtime.Tree {
-	return t.tree
-}
-
-// DB returns the handle of the worker gating/db.
-func (t *Gating) DB() *runtime.Handle {
-	return t.tree.Handle("gating/db")
-}
-
-// API returns the handle of the worker gating/api.
-func (t *Gating) API() *runtime.Handle {
-	return t.tree.Handle("gating/api")
-}
-
-// Done returns the handle of the worker gating/done.
-func (t *Gating) Done() *runtime.Handle {
-	return t.tree.Handle("gating/done")
 }
 
 // LateExit is the supervision tree "late-exit". Build it with NewLateExit and start it with Run.
 type LateExit struct {
 	tree *runtime.Tree
-	err  error
 }
 
 // NewLateExit builds the tree "late-exit". Its parameters are the receivers of the run methods the spec names.
 func NewLateExit(probe *Probe, opts ...runtime.Option) *LateExit {
-	t, err := runtime.New(runtime.Spec{
-		Name:     "late-exit",
-		Strategy: runtime.OneForOne,
-		RestartLimit: &runtime.RestartLimit{
-			Max:    5,
-			Window: 10 * time.Second,
-		},
+	t, err := runtime.New(lateExitSpec(probe), opts...)
+	if err != nil {
+		// Unreachable: arbor gen checked the spec with this runtime's Validate.
+		panic(err)
+	}
+	return &LateExit{tree: t}
+}
+
+// Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
+func (t *LateExit) Run(ctx context.Context) error {
+	return t.tree.Run(ctx)
+}
+
+// Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
+func (t *LateExit) Tree() *runtime.Tree {
+	return t.tree
+}
+
+// Worker returns the handle of the worker late-exit/worker.
+func (t *LateExit) Worker() *runtime.Handle {
+	return t.tree.Handle("late-exit/worker")
+}
+
+// Done returns the handle of the worker late-exit/done.
+func (t *LateExit) Done() *runtime.Handle {
+	return t.tree.Handle("late-exit/done")
+}
+
+// lateExitSpec returns the spec of the tree "late-exit".
+func lateExitSpec(probe *Probe) runtime.Spec {
+	return runtime.Spec{
+		Name:         "late-exit",
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
 		Backoff: &runtime.Backoff{
 			Initial:    0,
-			Jitter:     0.2,
 			Max:        0,
 			Multiplier: 2.0,
+			Jitter:     0.2,
 			ResetAfter: time.Minute,
 		},
 		Shutdown: 30 * time.Second,
@@ -130,56 +160,55 @@ func NewLateExit(probe *Probe, opts ...runtime.Option) *LateExit {
 				Significant: true,
 			},
 		},
-	}, opts...)
-	return &LateExit{
-		err:  err,
-		tree: t,
 	}
-}
-
-// Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
-func (t *LateExit) Run(ctx context.Context) error {
-	if t.err != nil {
-		return t.err
-	}
-	return t.tree.Run(ctx)
-}
-
-// Tree returns the runtime tree, for Snapshot and ShutdownReport.
-func (t *LateExit) Tree() *runtime.Tree {
-	return t.tree
-}
-
-// Worker returns the handle of the worker late-exit/worker.
-func (t *LateExit) Worker() *runtime.Handle {
-	return t.tree.Handle("late-exit/worker")
-}
-
-// Done returns the handle of the worker late-exit/done.
-func (t *LateExit) Done() *runtime.Handle {
-	return t.tree.Handle("late-exit/done")
 }
 
 // ReadyTimeout is the supervision tree "ready-timeout". Build it with NewReadyTimeout and start it with Run.
 type ReadyTimeout struct {
 	tree *runtime.Tree
-	err  error
 }
 
 // NewReadyTimeout builds the tree "ready-timeout". Its parameters are the receivers of the run methods the spec names.
 func NewReadyTimeout(probe *Probe, opts ...runtime.Option) *ReadyTimeout {
-	t, err := runtime.New(runtime.Spec{
-		Name:     "ready-timeout",
-		Strategy: runtime.OneForOne,
-		RestartLimit: &runtime.RestartLimit{
-			Max:    5,
-			Window: 10 * time.Second,
-		},
+	t, err := runtime.New(readyTimeoutSpec(probe), opts...)
+	if err != nil {
+		// Unreachable: arbor gen checked the spec with this runtime's Validate.
+		panic(err)
+	}
+	return &ReadyTimeout{tree: t}
+}
+
+// Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
+func (t *ReadyTimeout) Run(ctx context.Context) error {
+	return t.tree.Run(ctx)
+}
+
+// Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
+func (t *ReadyTimeout) Tree() *runtime.Tree {
+	return t.tree
+}
+
+// DB returns the handle of the worker ready-timeout/db.
+func (t *ReadyTimeout) DB() *runtime.Handle {
+	return t.tree.Handle("ready-timeout/db")
+}
+
+// Done returns the handle of the worker ready-timeout/done.
+func (t *ReadyTimeout) Done() *runtime.Handle {
+	return t.tree.Handle("ready-timeout/done")
+}
+
+// readyTimeoutSpec returns the spec of the tree "ready-timeout".
+func readyTimeoutSpec(probe *Probe) runtime.Spec {
+	return runtime.Spec{
+		Name:         "ready-timeout",
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
 		Backoff: &runtime.Backoff{
 			Initial:    0,
-			Jitter:     0.2,
 			Max:        0,
 			Multiplier: 2.0,
+			Jitter:     0.2,
 			ResetAfter: time.Minute,
 		},
 		Shutdown: 30 * time.Second,
@@ -200,56 +229,55 @@ func NewReadyTimeout(probe *Probe, opts ...runtime.Option) *ReadyTimeout {
 				Significant: true,
 			},
 		},
-	}, opts...)
-	return &ReadyTimeout{
-		err:  err,
-		tree: t,
 	}
-}
-
-// Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
-func (t *ReadyTimeout) Run(ctx context.Context) error {
-	if t.err != nil {
-		return t.err
-	}
-	return t.tree.Run(ctx)
-}
-
-// Tree returns the runtime tree, for Snapshot and ShutdownReport.
-func (t *ReadyTimeout) Tree() *runtime.Tree {
-	return t.tree
-}
-
-// DB returns the handle of the worker ready-timeout/db.
-func (t *ReadyTimeout) DB() *runtime.Handle {
-	return t.tree.Handle("ready-timeout/db")
-}
-
-// Done returns the handle of the worker ready-timeout/done.
-func (t *ReadyTimeout) Done() *runtime.Handle {
-	return t.tree.Handle("ready-timeout/done")
 }
 
 // Stale is the supervision tree "stale". Build it with NewStale and start it with Run.
 type Stale struct {
 	tree *runtime.Tree
-	err  error
 }
 
 // NewStale builds the tree "stale". Its parameters are the receivers of the run methods the spec names.
 func NewStale(probe *Probe, opts ...runtime.Option) *Stale {
-	t, err := runtime.New(runtime.Spec{
-		Name:     "stale",
-		Strategy: runtime.OneForOne,
-		RestartLimit: &runtime.RestartLimit{
-			Max:    5,
-			Window: 10 * time.Second,
-		},
+	t, err := runtime.New(staleSpec(probe), opts...)
+	if err != nil {
+		// Unreachable: arbor gen checked the spec with this runtime's Validate.
+		panic(err)
+	}
+	return &Stale{tree: t}
+}
+
+// Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
+func (t *Stale) Run(ctx context.Context) error {
+	return t.tree.Run(ctx)
+}
+
+// Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
+func (t *Stale) Tree() *runtime.Tree {
+	return t.tree
+}
+
+// Worker returns the handle of the worker stale/worker.
+func (t *Stale) Worker() *runtime.Handle {
+	return t.tree.Handle("stale/worker")
+}
+
+// Done returns the handle of the worker stale/done.
+func (t *Stale) Done() *runtime.Handle {
+	return t.tree.Handle("stale/done")
+}
+
+// staleSpec returns the spec of the tree "stale".
+func staleSpec(probe *Probe) runtime.Spec {
+	return runtime.Spec{
+		Name:         "stale",
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
 		Backoff: &runtime.Backoff{
 			Initial:    0,
-			Jitter:     0.2,
 			Max:        0,
 			Multiplier: 2.0,
+			Jitter:     0.2,
 			ResetAfter: time.Minute,
 		},
 		Shutdown: 30 * time.Second,
@@ -269,32 +297,5 @@ func NewStale(probe *Probe, opts ...runtime.Option) *Stale {
 				Significant: true,
 			},
 		},
-	}, opts...)
-	return &Stale{
-		err:  err,
-		tree: t,
 	}
-}
-
-// Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
-func (t *Stale) Run(ctx context.Context) error {
-	if t.err != nil {
-		return t.err
-	}
-	return t.tree.Run(ctx)
-}
-
-// Tree returns the runtime tree, for Snapshot and ShutdownReport.
-func (t *Stale) Tree() *runtime.Tree {
-	return t.tree
-}
-
-// Worker returns the handle of the worker stale/worker.
-func (t *Stale) Worker() *runtime.Handle {
-	return t.tree.Handle("stale/worker")
-}
-
-// Done returns the handle of the worker stale/done.
-func (t *Stale) Done() *runtime.Handle {
-	return t.tree.Handle("stale/done")
 }

@@ -5,309 +5,36 @@ package names
 
 import (
 	"context"
-	"github.com/arbor-go/arbor/runtime"
 	"time"
+
+	"github.com/arbor-go/arbor/runtime"
 )
+
+// The build fails here if the runtime is not the one this file was written for:
+// run "go tool arbor gen" to write it again.
+const _ = runtime.GeneratedCodeV1_RunArborGen
 
 // Deep is the supervision tree "deep". Build it with NewDeep and start it with Run.
 type Deep struct {
 	tree *runtime.Tree
-	err  error
 }
 
-// NewDeep builds the tree "deep". Its parameters are the receivers of the run methods the spec names.
+// NewDeep builds the tree "deep".
 func NewDeep(opts ...runtime.Option) *Deep {
-	t, err := runtime.New(runtime.Spec{
-		Name:     "deep",
-		Strategy: runtime.OneForOne,
-		RestartLimit: &runtime.RestartLimit{
-			Max:    5,
-			Window: 10 * time.Second,
-		},
-		Backoff: &runtime.Backoff{
-			Initial:    100 * time.Millisecond,
-			Jitter:     0.2,
-			Max:        10 * time.Second,
-			Multiplier: 2.0,
-			ResetAfter: time.Minute,
-		},
-		Shutdown: 30 * time.Second,
-		Children: []runtime.Child{
-			{
-				Name: "l0",
-				Supervisor: &runtime.Spec{
-					Strategy: runtime.OneForOne,
-					RestartLimit: &runtime.RestartLimit{
-						Max:    5,
-						Window: 10 * time.Second,
-					},
-					Backoff: &runtime.Backoff{
-						Initial:    100 * time.Millisecond,
-						Jitter:     0.2,
-						Max:        10 * time.Second,
-						Multiplier: 2.0,
-						ResetAfter: time.Minute,
-					},
-					Shutdown: 30 * time.Second,
-					Children: []runtime.Child{
-						{
-							Name: "l1",
-							Supervisor: &runtime.Spec{
-								Strategy: runtime.OneForOne,
-								RestartLimit: &runtime.RestartLimit{
-									Max:    5,
-									Window: 10 * time.Second,
-								},
-								Backoff: &runtime.Backoff{
-									Initial:    100 * time.Millisecond,
-									Jitter:     0.2,
-									Max:        10 * time.Second,
-									Multiplier: 2.0,
-									ResetAfter: time.Minute,
-								},
-								Shutdown: 30 * time.Second,
-								Children: []runtime.Child{
-									{
-										Name: "l2",
-										Supervisor: &runtime.Spec{
-											Strategy: runtime.OneForOne,
-											RestartLimit: &runtime.RestartLimit{
-												Max:    5,
-												Window: 10 * time.Second,
-											},
-											Backoff: &runtime.Backoff{
-												Initial:    100 * time.Millisecond,
-												Jitter:     0.2,
-												Max:        10 * time.Second,
-												Multiplier: 2.0,
-												ResetAfter: time.Minute,
-											},
-											Shutdown: 30 * time.Second,
-											Children: []runtime.Child{
-												{
-													Name: "l3",
-													Supervisor: &runtime.Spec{
-														Strategy: runtime.OneForOne,
-														RestartLimit: &runtime.RestartLimit{
-															Max:    5,
-															Window: 10 * time.Second,
-														},
-														Backoff: &runtime.Backoff{
-															Initial:    100 * time.Millisecond,
-															Jitter:     0.2,
-															Max:        10 * time.Second,
-															Multiplier: 2.0,
-															ResetAfter: time.Minute,
-														},
-														Shutdown: 30 * time.Second,
-														Children: []runtime.Child{
-															{
-																Name: "l4",
-																Supervisor: &runtime.Spec{
-																	Strategy: runtime.OneForOne,
-																	RestartLimit: &runtime.RestartLimit{
-																		Max:    5,
-																		Window: 10 * time.Second,
-																	},
-																	Backoff: &runtime.Backoff{
-																		Initial:    100 * time.Millisecond,
-																		Jitter:     0.2,
-																		Max:        10 * time.Second,
-																		Multiplier: 2.0,
-																		ResetAfter: time.Minute,
-																	},
-																	Shutdown: 30 * time.Second,
-																	Children: []runtime.Child{
-																		{
-																			Name: "l5",
-																			Supervisor: &runtime.Spec{
-																				Strategy: runtime.OneForOne,
-																				RestartLimit: &runtime.RestartLimit{
-																					Max:    5,
-																					Window: 10 * time.Second,
-																				},
-																				Backoff: &runtime.Backoff{
-																					Initial:    100 * time.Millisecond,
-																					Jitter:     0.2,
-																					Max:        10 * time.Second,
-																					Multiplier: 2.0,
-																					ResetAfter: time.Minute,
-																				},
-																				Shutdown: 30 * time.Second,
-																				Children: []runtime.Child{
-																					{
-																						Name: "l6",
-																						Supervisor: &runtime.Spec{
-																							Strategy: runtime.OneForOne,
-																							RestartLimit: &runtime.RestartLimit{
-																								Max:    5,
-																								Window: 10 * time.Second,
-																							},
-																							Backoff: &runtime.Backoff{
-																								Initial:    100 * time.Millisecond,
-																								Jitter:     0.2,
-																								Max:        10 * time.Second,
-																								Multiplier: 2.0,
-																								ResetAfter: time.Minute,
-																							},
-																							Shutdown: 30 * time.Second,
-																							Children: []runtime.Child{
-																								{
-																									Name: "l7",
-																									Supervisor: &runtime.Spec{
-																										Strategy: runtime.OneForOne,
-																										RestartLimit: &runtime.RestartLimit{
-																											Max:    5,
-																											Window: 10 * time.Second,
-																										},
-																										Backoff: &runtime.Backoff{
-																											Initial:    100 * time.Millisecond,
-																											Jitter:     0.2,
-																											Max:        10 * time.Second,
-																											Multiplier: 2.0,
-																											ResetAfter: time.Minute,
-																										},
-																										Shutdown: 30 * time.Second,
-																										Children: []runtime.Child{
-																											{
-																												Name: "l8",
-																												Supervisor: &runtime.Spec{
-																													Strategy: runtime.OneForOne,
-																													RestartLimit: &runtime.RestartLimit{
-																														Max:    5,
-																														Window: 10 * time.Second,
-																													},
-																													Backoff: &runtime.Backoff{
-																														Initial:    100 * time.Millisecond,
-																														Jitter:     0.2,
-																														Max:        10 * time.Second,
-																														Multiplier: 2.0,
-																														ResetAfter: time.Minute,
-																													},
-																													Shutdown: 30 * time.Second,
-																													Children: []runtime.Child{
-																														{
-																															Name: "l9",
-																															Supervisor: &runtime.Spec{
-																																Strategy: runtime.OneForOne,
-																																RestartLimit: &runtime.RestartLimit{
-																																	Max:    5,
-																																	Window: 10 * time.Second,
-																																},
-																																Backoff: &runtime.Backoff{
-																																	Initial:    100 * time.Millisecond,
-																																	Jitter:     0.2,
-																																	Max:        10 * time.Second,
-																																	Multiplier: 2.0,
-																																	ResetAfter: time.Minute,
-																																},
-																																Shutdown: 30 * time.Second,
-																																Children: []runtime.Child{
-																																	{
-																																		Name: "l10",
-																																		Supervisor: &runtime.Spec{
-																																			Strategy: runtime.OneForOne,
-																																			RestartLimit: &runtime.RestartLimit{
-																																				Max:    5,
-																																				Window: 10 * time.Second,
-																																			},
-																																			Backoff: &runtime.Backoff{
-																																				Initial:    100 * time.Millisecond,
-																																				Jitter:     0.2,
-																																				Max:        10 * time.Second,
-																																				Multiplier: 2.0,
-																																				ResetAfter: time.Minute,
-																																			},
-																																			Shutdown: 30 * time.Second,
-																																			Children: []runtime.Child{
-																																				{
-																																					Name: "l11",
-																																					Supervisor: &runtime.Spec{
-																																						Strategy: runtime.OneForOne,
-																																						RestartLimit: &runtime.RestartLimit{
-																																							Max:    5,
-																																							Window: 10 * time.Second,
-																																						},
-																																						Backoff: &runtime.Backoff{
-																																							Initial:    100 * time.Millisecond,
-																																							Jitter:     0.2,
-																																							Max:        10 * time.Second,
-																																							Multiplier: 2.0,
-																																							ResetAfter: time.Minute,
-																																						},
-																																						Shutdown: 30 * time.Second,
-																																						Children: []runtime.Child{
-																																							{
-																																								Name:     "l12",
-																																								Run:      runtime.Func(Idle),
-																																								Restart:  runtime.Permanent,
-																																								Shutdown: 5 * time.Second,
-																																							},
-																																						},
-																																					},
-																																					Restart: runtime.Permanent,
-																																				},
-																																			},
-																																		},
-																																		Restart: runtime.Permanent,
-																																	},
-																																},
-																															},
-																															Restart: runtime.Permanent,
-																														},
-																													},
-																												},
-																												Restart: runtime.Permanent,
-																											},
-																										},
-																									},
-																									Restart: runtime.Permanent,
-																								},
-																							},
-																						},
-																						Restart: runtime.Permanent,
-																					},
-																				},
-																			},
-																			Restart: runtime.Permanent,
-																		},
-																	},
-																},
-																Restart: runtime.Permanent,
-															},
-														},
-													},
-													Restart: runtime.Permanent,
-												},
-											},
-										},
-										Restart: runtime.Permanent,
-									},
-								},
-							},
-							Restart: runtime.Permanent,
-						},
-					},
-				},
-				Restart: runtime.Permanent,
-			},
-		},
-	}, opts...)
-	return &Deep{
-		err:  err,
-		tree: t,
+	t, err := runtime.New(deepSpec(), opts...)
+	if err != nil {
+		// Unreachable: arbor gen checked the spec with this runtime's Validate.
+		panic(err)
 	}
+	return &Deep{tree: t}
 }
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Deep) Run(ctx context.Context) error {
-	if t.err != nil {
-		return t.err
-	}
 	return t.tree.Run(ctx)
 }
 
-// Tree returns the runtime tree, for Snapshot and ShutdownReport.
+// Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Deep) Tree() *runtime.Tree {
 	return t.tree
 }
@@ -497,26 +224,368 @@ func (s *DeepL0L1L2L3L4L5L6L7L8L9L10L11) L12() *runtime.Handle {
 	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11/l12")
 }
 
+// deepSpec returns the spec of the tree "deep".
+func deepSpec() runtime.Spec {
+	return runtime.Spec{
+		Name:         "deep",
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    100 * time.Millisecond,
+			Max:        10 * time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:       "l0",
+				Supervisor: deepL0Spec(),
+				Restart:    runtime.Permanent,
+			},
+		},
+	}
+}
+
+// deepL0Spec returns the spec of the nested supervisor deep/l0.
+func deepL0Spec() *runtime.Spec {
+	return &runtime.Spec{
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    100 * time.Millisecond,
+			Max:        10 * time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:       "l1",
+				Supervisor: deepL0L1Spec(),
+				Restart:    runtime.Permanent,
+			},
+		},
+	}
+}
+
+// deepL0L1Spec returns the spec of the nested supervisor deep/l0/l1.
+func deepL0L1Spec() *runtime.Spec {
+	return &runtime.Spec{
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    100 * time.Millisecond,
+			Max:        10 * time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:       "l2",
+				Supervisor: deepL0L1L2Spec(),
+				Restart:    runtime.Permanent,
+			},
+		},
+	}
+}
+
+// deepL0L1L2Spec returns the spec of the nested supervisor deep/l0/l1/l2.
+func deepL0L1L2Spec() *runtime.Spec {
+	return &runtime.Spec{
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    100 * time.Millisecond,
+			Max:        10 * time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:       "l3",
+				Supervisor: deepL0L1L2L3Spec(),
+				Restart:    runtime.Permanent,
+			},
+		},
+	}
+}
+
+// deepL0L1L2L3Spec returns the spec of the nested supervisor deep/l0/l1/l2/l3.
+func deepL0L1L2L3Spec() *runtime.Spec {
+	return &runtime.Spec{
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    100 * time.Millisecond,
+			Max:        10 * time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:       "l4",
+				Supervisor: deepL0L1L2L3L4Spec(),
+				Restart:    runtime.Permanent,
+			},
+		},
+	}
+}
+
+// deepL0L1L2L3L4Spec returns the spec of the nested supervisor deep/l0/l1/l2/l3/l4.
+func deepL0L1L2L3L4Spec() *runtime.Spec {
+	return &runtime.Spec{
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    100 * time.Millisecond,
+			Max:        10 * time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:       "l5",
+				Supervisor: deepL0L1L2L3L4L5Spec(),
+				Restart:    runtime.Permanent,
+			},
+		},
+	}
+}
+
+// deepL0L1L2L3L4L5Spec returns the spec of the nested supervisor deep/l0/l1/l2/l3/l4/l5.
+func deepL0L1L2L3L4L5Spec() *runtime.Spec {
+	return &runtime.Spec{
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    100 * time.Millisecond,
+			Max:        10 * time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:       "l6",
+				Supervisor: deepL0L1L2L3L4L5L6Spec(),
+				Restart:    runtime.Permanent,
+			},
+		},
+	}
+}
+
+// deepL0L1L2L3L4L5L6Spec returns the spec of the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6.
+func deepL0L1L2L3L4L5L6Spec() *runtime.Spec {
+	return &runtime.Spec{
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    100 * time.Millisecond,
+			Max:        10 * time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:       "l7",
+				Supervisor: deepL0L1L2L3L4L5L6L7Spec(),
+				Restart:    runtime.Permanent,
+			},
+		},
+	}
+}
+
+// deepL0L1L2L3L4L5L6L7Spec returns the spec of the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7.
+func deepL0L1L2L3L4L5L6L7Spec() *runtime.Spec {
+	return &runtime.Spec{
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    100 * time.Millisecond,
+			Max:        10 * time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:       "l8",
+				Supervisor: deepL0L1L2L3L4L5L6L7L8Spec(),
+				Restart:    runtime.Permanent,
+			},
+		},
+	}
+}
+
+// deepL0L1L2L3L4L5L6L7L8Spec returns the spec of the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7/l8.
+func deepL0L1L2L3L4L5L6L7L8Spec() *runtime.Spec {
+	return &runtime.Spec{
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    100 * time.Millisecond,
+			Max:        10 * time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:       "l9",
+				Supervisor: deepL0L1L2L3L4L5L6L7L8L9Spec(),
+				Restart:    runtime.Permanent,
+			},
+		},
+	}
+}
+
+// deepL0L1L2L3L4L5L6L7L8L9Spec returns the spec of the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9.
+func deepL0L1L2L3L4L5L6L7L8L9Spec() *runtime.Spec {
+	return &runtime.Spec{
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    100 * time.Millisecond,
+			Max:        10 * time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:       "l10",
+				Supervisor: deepL0L1L2L3L4L5L6L7L8L9L10Spec(),
+				Restart:    runtime.Permanent,
+			},
+		},
+	}
+}
+
+// deepL0L1L2L3L4L5L6L7L8L9L10Spec returns the spec of the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10.
+func deepL0L1L2L3L4L5L6L7L8L9L10Spec() *runtime.Spec {
+	return &runtime.Spec{
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    100 * time.Millisecond,
+			Max:        10 * time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:       "l11",
+				Supervisor: deepL0L1L2L3L4L5L6L7L8L9L10L11Spec(),
+				Restart:    runtime.Permanent,
+			},
+		},
+	}
+}
+
+// deepL0L1L2L3L4L5L6L7L8L9L10L11Spec returns the spec of the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11.
+func deepL0L1L2L3L4L5L6L7L8L9L10L11Spec() *runtime.Spec {
+	return &runtime.Spec{
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    100 * time.Millisecond,
+			Max:        10 * time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:     "l12",
+				Run:      runtime.Func(Idle),
+				Restart:  runtime.Permanent,
+				Shutdown: 5 * time.Second,
+			},
+		},
+	}
+}
+
 // Type is the supervision tree "type". Build it with NewType and start it with Run.
 type Type struct {
 	tree *runtime.Tree
-	err  error
 }
 
-// NewType builds the tree "type". Its parameters are the receivers of the run methods the spec names.
+// NewType builds the tree "type".
 func NewType(opts ...runtime.Option) *Type {
-	t, err := runtime.New(runtime.Spec{
-		Name:     "type",
-		Strategy: runtime.OneForOne,
-		RestartLimit: &runtime.RestartLimit{
-			Max:    5,
-			Window: 10 * time.Second,
-		},
+	t, err := runtime.New(typeSpec(), opts...)
+	if err != nil {
+		// Unreachable: arbor gen checked the spec with this runtime's Validate.
+		panic(err)
+	}
+	return &Type{tree: t}
+}
+
+// Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
+func (t *Type) Run(ctx context.Context) error {
+	return t.tree.Run(ctx)
+}
+
+// Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
+func (t *Type) Tree() *runtime.Tree {
+	return t.tree
+}
+
+// Func returns the handle of the worker type/func.
+func (t *Type) Func() *runtime.Handle {
+	return t.tree.Handle("type/func")
+}
+
+// Go returns the handle of the worker type/go.
+func (t *Type) Go() *runtime.Handle {
+	return t.tree.Handle("type/go")
+}
+
+// HTTPServer returns the handle of the worker type/http-server.
+func (t *Type) HTTPServer() *runtime.Handle {
+	return t.tree.Handle("type/http-server")
+}
+
+// ID returns the handle of the worker type/id.
+func (t *Type) ID() *runtime.Handle {
+	return t.tree.Handle("type/id")
+}
+
+// JSONRPCV2 returns the handle of the worker type/json_rpc-v2.
+func (t *Type) JSONRPCV2() *runtime.Handle {
+	return t.tree.Handle("type/json_rpc-v2")
+}
+
+// typeSpec returns the spec of the tree "type".
+func typeSpec() runtime.Spec {
+	return runtime.Spec{
+		Name:         "type",
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
 		Backoff: &runtime.Backoff{
 			Initial:    100 * time.Millisecond,
-			Jitter:     0.2,
 			Max:        10 * time.Second,
 			Multiplier: 2.0,
+			Jitter:     0.2,
 			ResetAfter: time.Minute,
 		},
 		Shutdown: 30 * time.Second,
@@ -552,47 +621,5 @@ func NewType(opts ...runtime.Option) *Type {
 				Shutdown: 5 * time.Second,
 			},
 		},
-	}, opts...)
-	return &Type{
-		err:  err,
-		tree: t,
 	}
-}
-
-// Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
-func (t *Type) Run(ctx context.Context) error {
-	if t.err != nil {
-		return t.err
-	}
-	return t.tree.Run(ctx)
-}
-
-// Tree returns the runtime tree, for Snapshot and ShutdownReport.
-func (t *Type) Tree() *runtime.Tree {
-	return t.tree
-}
-
-// Func returns the handle of the worker type/func.
-func (t *Type) Func() *runtime.Handle {
-	return t.tree.Handle("type/func")
-}
-
-// Go returns the handle of the worker type/go.
-func (t *Type) Go() *runtime.Handle {
-	return t.tree.Handle("type/go")
-}
-
-// HTTPServer returns the handle of the worker type/http-server.
-func (t *Type) HTTPServer() *runtime.Handle {
-	return t.tree.Handle("type/http-server")
-}
-
-// ID returns the handle of the worker type/id.
-func (t *Type) ID() *runtime.Handle {
-	return t.tree.Handle("type/id")
-}
-
-// JSONRPCV2 returns the handle of the worker type/json_rpc-v2.
-func (t *Type) JSONRPCV2() *runtime.Handle {
-	return t.tree.Handle("type/json_rpc-v2")
 }

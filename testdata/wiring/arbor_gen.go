@@ -5,121 +5,37 @@ package main
 
 import (
 	"context"
+	"time"
+
 	"github.com/arbor-go/arbor/runtime"
 	"github.com/arbor-go/arbor/testdata/wiring/tools"
-	"time"
 )
+
+// The build fails here if the runtime is not the one this file was written for:
+// run "go tool arbor gen" to write it again.
+const _ = runtime.GeneratedCodeV1_RunArborGen
 
 // Shop is the supervision tree "shop". Build it with NewShop and start it with Run.
 type Shop struct {
 	tree *runtime.Tree
-	err  error
 }
 
 // NewShop builds the tree "shop". Its parameters are the receivers of the run methods the spec names.
 func NewShop(store *Store, api *API, clock Clock, formatter *tools.Formatter, opts ...runtime.Option) *Shop {
-	t, err := runtime.New(runtime.Spec{
-		Name:     "shop",
-		Strategy: runtime.OneForOne,
-		RestartLimit: &runtime.RestartLimit{
-			Max:    5,
-			Window: 10 * time.Second,
-		},
-		Backoff: &runtime.Backoff{
-			Initial:    100 * time.Millisecond,
-			Jitter:     0.2,
-			Max:        10 * time.Second,
-			Multiplier: 2.0,
-			ResetAfter: time.Minute,
-		},
-		Shutdown: 30 * time.Second,
-		Children: []runtime.Child{
-			{
-				Name:     "store",
-				Run:      store.Run,
-				Restart:  runtime.Permanent,
-				Shutdown: 2 * time.Second,
-				Ready:    &runtime.Ready{Timeout: 5 * time.Second},
-			},
-			{
-				Name:     "api",
-				Run:      api.Serve,
-				Restart:  runtime.Permanent,
-				Shutdown: 2 * time.Second,
-				Ready:    &runtime.Ready{Timeout: 5 * time.Second},
-				After:    []string{"store"},
-			},
-			{
-				Name:     "audit",
-				Run:      runtime.Func(store.Audit),
-				Restart:  runtime.Permanent,
-				Shutdown: 5 * time.Second,
-				After:    []string{"store"},
-			},
-			{
-				Name:     "clock",
-				Run:      runtime.Func(clock.Tick),
-				Restart:  runtime.Permanent,
-				Shutdown: 5 * time.Second,
-			},
-			{
-				Name: "tools",
-				Supervisor: &runtime.Spec{
-					Strategy: runtime.OneForAll,
-					RestartLimit: &runtime.RestartLimit{
-						Max:    5,
-						Window: 10 * time.Second,
-					},
-					Backoff: &runtime.Backoff{
-						Initial:    100 * time.Millisecond,
-						Jitter:     0.2,
-						Max:        10 * time.Second,
-						Multiplier: 2.0,
-						ResetAfter: time.Minute,
-					},
-					Shutdown: 30 * time.Second,
-					Children: []runtime.Child{
-						{
-							Name:     "lint",
-							Run:      runtime.Func(tools.Lint),
-							Restart:  runtime.Permanent,
-							Shutdown: 5 * time.Second,
-						},
-						{
-							Name:     "fmt-check",
-							Run:      runtime.Func(formatter.Run),
-							Restart:  runtime.Permanent,
-							Shutdown: 5 * time.Second,
-						},
-					},
-				},
-				Restart: runtime.Permanent,
-			},
-			{
-				Name:        "job",
-				Run:         runtime.Func(Job),
-				Restart:     runtime.Temporary,
-				Shutdown:    5 * time.Second,
-				After:       []string{"api", "tools"},
-				Significant: true,
-			},
-		},
-	}, opts...)
-	return &Shop{
-		err:  err,
-		tree: t,
+	t, err := runtime.New(shopSpec(store, api, clock, formatter), opts...)
+	if err != nil {
+		// Unreachable: arbor gen checked the spec with this runtime's Validate.
+		panic(err)
 	}
+	return &Shop{tree: t}
 }
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Shop) Run(ctx context.Context) error {
-	if t.err != nil {
-		return t.err
-	}
 	return t.tree.Run(ctx)
 }
 
-// Tree returns the runtime tree, for Snapshot and ShutdownReport.
+// Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Shop) Tree() *runtime.Tree {
 	return t.tree
 }
@@ -172,4 +88,94 @@ func (s *ShopTools) FmtCheck() *runtime.Handle {
 // Job returns the handle of the worker shop/job.
 func (t *Shop) Job() *runtime.Handle {
 	return t.tree.Handle("shop/job")
+}
+
+// shopSpec returns the spec of the tree "shop".
+func shopSpec(store *Store, api *API, clock Clock, formatter *tools.Formatter) runtime.Spec {
+	return runtime.Spec{
+		Name:         "shop",
+		Strategy:     runtime.OneForOne,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    100 * time.Millisecond,
+			Max:        10 * time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:     "store",
+				Run:      store.Run,
+				Restart:  runtime.Permanent,
+				Shutdown: 2 * time.Second,
+				Ready:    &runtime.Ready{Timeout: 5 * time.Second},
+			},
+			{
+				Name:     "api",
+				Run:      api.Serve,
+				Restart:  runtime.Permanent,
+				Shutdown: 2 * time.Second,
+				Ready:    &runtime.Ready{Timeout: 5 * time.Second},
+				After:    []string{"store"},
+			},
+			{
+				Name:     "audit",
+				Run:      runtime.Func(store.Audit),
+				Restart:  runtime.Permanent,
+				Shutdown: 5 * time.Second,
+				After:    []string{"store"},
+			},
+			{
+				Name:     "clock",
+				Run:      runtime.Func(clock.Tick),
+				Restart:  runtime.Permanent,
+				Shutdown: 5 * time.Second,
+			},
+			{
+				Name:       "tools",
+				Supervisor: shopToolsSpec(formatter),
+				Restart:    runtime.Permanent,
+			},
+			{
+				Name:        "job",
+				Run:         runtime.Func(Job),
+				Restart:     runtime.Temporary,
+				Shutdown:    5 * time.Second,
+				After:       []string{"api", "tools"},
+				Significant: true,
+			},
+		},
+	}
+}
+
+// shopToolsSpec returns the spec of the nested supervisor shop/tools.
+func shopToolsSpec(formatter *tools.Formatter) *runtime.Spec {
+	return &runtime.Spec{
+		Strategy:     runtime.OneForAll,
+		RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+		Backoff: &runtime.Backoff{
+			Initial:    100 * time.Millisecond,
+			Max:        10 * time.Second,
+			Multiplier: 2.0,
+			Jitter:     0.2,
+			ResetAfter: time.Minute,
+		},
+		Shutdown: 30 * time.Second,
+		Children: []runtime.Child{
+			{
+				Name:     "lint",
+				Run:      runtime.Func(tools.Lint),
+				Restart:  runtime.Permanent,
+				Shutdown: 5 * time.Second,
+			},
+			{
+				Name:     "fmt-check",
+				Run:      runtime.Func(formatter.Run),
+				Restart:  runtime.Permanent,
+				Shutdown: 5 * time.Second,
+			},
+		},
+	}
 }

@@ -5,6 +5,8 @@ package fuzz
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 
 	"github.com/arbor-go/arbor/runtime"
 )
@@ -99,11 +101,46 @@ type Server struct{}
 // Run runs until cancelled.
 func (*Server) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 
+// children is a run function named like the variable that holds a wide
+// supervisor's children.
+func children(ctx context.Context) error { <-ctx.Done(); return nil }
+
 // server is an unexported run function.
 func server(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// Locked holds a lock: a value receiver would copy it.
+type Locked struct {
+	mu sync.Mutex
+	n  int
+}
+
+// Run copies the lock (go vet says so here too).
+func (l Locked) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// Sync does not.
+func (l *Locked) Sync(ctx context.Context) error {
+	l.mu.Lock()
+	l.n++
+	l.mu.Unlock()
+	<-ctx.Done()
+	return nil
+}
+
+// Counter holds an atomic value, which must not be copied either.
+type Counter struct{ n atomic.Int64 }
+
+// Run copies the counter.
+func (c Counter) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// Guarded embeds a pointer to a lock: copying it copies no lock.
+type Guarded struct{ mu *sync.Mutex }
+
+// Run does not copy a lock.
+func (g Guarded) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 
 var (
 	_ = idle
 	_ = server
+	_ = children
 	_ = Box[int]{}.v
 )

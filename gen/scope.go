@@ -1,0 +1,258 @@
+package gen
+
+import (
+	"go/ast"
+	"go/types"
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/arbor-go/arbor/schema"
+)
+
+// This file chooses the identifiers of the generated file so that none
+// collides with anything in scope: the package's own declarations, Go's
+// predeclared names, the file's imports, and each other. What cannot be
+// renamed (an exported type, constructor or method of the generated API)
+// and collides with the user's code is a positioned error.
+
+// locals are the names the generated functions declare inside their bodies
+// or as receivers, where the bodies refer to nothing of the package's but
+// generated names. No other generated identifier may have one of these
+// names. (The children of a wide supervisor, built where run functions are
+// named, are held in a variable whose name is chosen like the others.)
+var locals = []string{"t", "s", "err", "opts", "ctx"}
+
+// predeclared are the predeclared identifiers the generated code uses (the
+// spec functions of wide supervisors also use append and make). A package
+// that declares one of them hides Go's own from the generated file.
+var predeclared = []string{"error", "nil", "panic", "string", "true"}
+
+// names holds the identifiers chosen for one generated file.
+type names struct {
+	taken    map[string]bool // package-level names and imports, in use
+	imports  map[string]importName
+	children string // the variable of a wide supervisor's children
+	funcs    map[*schema.Node]*specFuncs
+	params   map[string][]param      // per tree name, in order of first use
+	recv     map[*schema.Node]string // per worker with a method: its parameter
+}
+
+// importName is the name a file gives an import, and the package's own.
+type importName struct{ name, pkgName string }
+
+// specFuncs are the unexported functions that build a supervisor's spec:
+// one per supervisor, and one per chunk of a wide supervisor's children.
+type specFuncs struct {
+	spec   string
+	chunks []string
+}
+
+// childrenPerFunc is the most children one generated function builds.
+// The Go compiler's time grows faster than linearly with the size of a
+// function, so a wide supervisor's children are built by several.
+const childrenPerFunc = 100
+
+// param is one constructor parameter: a receiver of run methods.
+type param struct {
+	name string
+	typ  types.Type
+	obj  *types.TypeName // how to write the type
+	ptr  bool
+}
+
+// chooseNames picks every identifier of the file for spec: import names,
+// the spec functions, and the constructors' parameters. decls are the
+// exported names the file declares.
+func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Node, targets map[*schema.Node]*target) *names {
+	nm := &names{taken: map[string]bool{}, imports: map[string]importName{}, funcs: map[*schema.Node]*specFuncs{},
+		params: map[string][]param{}, recv: map[*schema.Node]string{}}
+	for _, name := range types.Universe.Names() {
+		nm.taken[name] = true
+	}
+	for _, name := range append([]string{"init"}, locals...) { // init: a name Go reserves for functions
+		nm.taken[name] = true
+	}
+	if ws.own != nil && ws.own.Types != nil {
+		for _, name := range ws.own.Types.Scope().Names() {
+			nm.taken[name] = true
+		}
+	}
+	for name := range decls {
+		nm.taken[name] = true
+	}
+
+	// Imports: the runtime, then the standard library, then the packages
+	// of run targets and receiver types, each by its own name if it is free.
+	paths := map[string]string{runtimePath: "runtime", "context": "context", "time": "time"}
+	for _, t := range targets {
+		for _, p := range []*types.Package{t.pkg, recvPkg(t)} {
+			if p != nil && p.Path() != ws.ownPath() {
+				paths[p.Path()] = p.Name()
+			}
+		}
+	}
+	order := []string{runtimePath, "context", "time"}
+	var others []string
+	for path := range paths {
+		if !slices.Contains(order, path) {
+			others = append(others, path)
+		}
+	}
+	slices.Sort(others)
+	for _, path := range append(order, others...) {
+		nm.imports[path] = importName{unique(paths[path], nm.taken), paths[path]}
+	}
+
+	nm.children = unique("children", nm.taken)
+
+	// The spec functions, named after the type of their supervisor.
+	for _, tree := range spec.Trees {
+		var walk func(n *schema.Node, typeName string)
+		walk = func(n *schema.Node, typeName string) {
+			f := &specFuncs{spec: unique(lowerCamel(typeName)+"Spec", nm.taken)}
+			if len(n.Children) > childrenPerFunc {
+				for i := 0; i*childrenPerFunc < len(n.Children); i++ {
+					f.chunks = append(f.chunks, unique(lowerCamel(typeName)+"Children"+strconv.Itoa(i+1), nm.taken))
+				}
+			}
+			nm.funcs[n] = f
+			for _, c := range n.Children {
+				if c.IsSupervisor() {
+					walk(c, typeName+goName(c.Name))
+				}
+			}
+		}
+		walk(tree, goName(tree.Name))
+	}
+
+	// Parameters: one per receiver type, in order of first use. They may
+	// shadow nothing the bodies refer to, so they avoid every name above.
+	for _, tree := range spec.Trees {
+		taken := maps.Clone(nm.taken)
+		var params []param
+		tree.Walk(func(n *schema.Node) bool {
+			t := targets[n]
+			if t == nil || t.recv == nil {
+				return true
+			}
+			for _, p := range params {
+				if types.Identical(p.typ, t.recv) {
+					nm.recv[n] = p.name
+					return true
+				}
+			}
+			p := param{name: paramName(t.recvName.Name(), taken), typ: t.recv, obj: t.recvName, ptr: t.ref.ptr}
+			params = append(params, p)
+			nm.recv[n] = p.name
+			return true
+		})
+		nm.params[tree.Name] = params
+	}
+	return nm
+}
+
+// recvPkg is the package of a method target's receiver type, as the
+// constructor's signature names it; nil for functions.
+func recvPkg(t *target) *types.Package {
+	if t.recvName == nil {
+		return nil
+	}
+	return t.recvName.Pkg()
+}
+
+// ownPath is the import path of the spec's Go package, "" if it has none.
+func (ws *workspace) ownPath() string {
+	if ws.own == nil {
+		return ""
+	}
+	return ws.own.PkgPath
+}
+
+// checkScope reports what in the package's own code collides with the
+// generated API: a predeclared name the generated code needs and the
+// package redeclares, and a method the package declares on a generated
+// type under the name of a generated method.
+func (ws *workspace) checkScope(spec *schema.Spec, nm *names, errs *schema.ErrorList) {
+	if ws.own == nil || ws.own.Types == nil || len(spec.Trees) == 0 {
+		return
+	}
+	scope := ws.own.Types.Scope()
+	used := predeclared
+	for _, f := range nm.funcs {
+		if len(f.chunks) > 0 {
+			used = append(slices.Clip(used), "append", "make")
+			break
+		}
+	}
+	for _, name := range used {
+		if obj := scope.Lookup(name); obj != nil {
+			tree := spec.Trees[0]
+			ws.addDecl(errs, tree.Pos, obj.Pos(), "%s: the package declares %s, which hides Go's predeclared %s that the generated code uses; rename the Go declaration", tree, name, name)
+		}
+	}
+
+	// The generated methods, by type name and method name.
+	// The generated members (the field tree and the methods), by type name
+	// and name.
+	type method struct {
+		node  *schema.Node
+		child bool // a child's accessor, not Run, Tree, Handle or tree
+	}
+	methods := map[string]map[string]method{}
+	var walk func(n *schema.Node, typeName string)
+	walk = func(n *schema.Node, typeName string) {
+		ms := map[string]method{"tree": {n, false}, "Handle": {n, false}}
+		if n.Tree {
+			ms = map[string]method{"tree": {n, false}, "Run": {n, false}, "Tree": {n, false}}
+		}
+		for _, c := range n.Children {
+			ms[goName(c.Name)] = method{c, true}
+			if c.IsSupervisor() {
+				walk(c, typeName+goName(c.Name))
+			}
+		}
+		methods[typeName] = ms
+	}
+	for _, tree := range spec.Trees {
+		walk(tree, goName(tree.Name))
+	}
+	for _, f := range ws.own.Syntax {
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Recv == nil || len(fd.Recv.List) != 1 {
+				continue
+			}
+			typeName := receiverTypeName(fd.Recv.List[0].Type)
+			m, ok := methods[typeName][fd.Name.Name]
+			if !ok {
+				continue
+			}
+			switch {
+			case m.child:
+				ws.addDecl(errs, m.node.Pos, fd.Name.Pos(), "%s: the package declares the method %s of %s, which is the generated accessor of %s; rename the child or the Go method", m.node, fd.Name.Name, typeName, m.node)
+			case fd.Name.Name == "tree":
+				ws.addDecl(errs, m.node.Pos, fd.Name.Pos(), "%s: the package declares the method tree of %s, which is a field of the generated type; rename the Go method", m.node, typeName)
+			default:
+				ws.addDecl(errs, m.node.Pos, fd.Name.Pos(), "%s: the package declares the method %s of %s, which the generated type has; rename the Go method", m.node, fd.Name.Name, typeName)
+			}
+		}
+	}
+}
+
+// receiverTypeName returns the name of the type of a method receiver such
+// as *Shop, Shop or (*Shop); "" for anything else.
+func receiverTypeName(expr ast.Expr) string {
+	for {
+		switch e := expr.(type) {
+		case *ast.ParenExpr:
+			expr = e.X
+		case *ast.StarExpr:
+			expr = e.X
+		case *ast.Ident:
+			return e.Name
+		default:
+			return ""
+		}
+	}
+}

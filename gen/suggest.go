@@ -1,0 +1,144 @@
+package gen
+
+import (
+	"fmt"
+	"go/token"
+	"go/types"
+	"strings"
+)
+
+// This file offers "did you mean" suggestions for misspelt names: after
+// lists name siblings, run references name functions, types and methods.
+
+// suggest offers the candidate closest to a misspelt name, if one is close
+// enough to be a typo rather than a guess. Case does not count: "work"
+// finds "Work".
+func suggest(name string, candidates []string) string {
+	if best := closest(name, candidates); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return ""
+}
+
+// closest returns the candidate nearest to name within the distance of a
+// typo, the first in order among equals, or "".
+func closest(name string, candidates []string) string {
+	best, bestD := "", min(3, (len(name)+1)/2)
+	for _, c := range candidates {
+		if d := distance(strings.ToLower(name), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// runCandidate is a run reference that would resolve, and the name of the
+// symbol a misspelling is compared with.
+type runCandidate struct {
+	recv   string // the receiver's type name; "" for a function
+	symbol string // Work, Run
+	ref    string // Work, (*Pool).Run, example.com/x.Work
+}
+
+// suggestRun offers the run reference nearest to a misspelt one among
+// those pkg offers with an accepted signature: for a function, its
+// functions and then its methods (a method written as a function is a
+// common slip); for a method, the methods of the receiver type or, when
+// the type is misspelt, the types that have the method.
+func suggestRun(ref runRef, pkg *types.Package, own bool) string {
+	prefix := ""
+	if ref.pkgPath != "" {
+		prefix = ref.pkgPath + "."
+	}
+	visible := func(name string) bool { return own || token.IsExported(name) }
+	scope := pkg.Scope()
+	var funcs, methods []runCandidate
+	for _, name := range scope.Names() {
+		if !visible(name) {
+			continue
+		}
+		switch obj := scope.Lookup(name).(type) {
+		case *types.Func:
+			if _, ok := runSignature(obj.Signature()); ok {
+				funcs = append(funcs, runCandidate{symbol: name, ref: prefix + name})
+			}
+		case *types.TypeName:
+			if named, ok := types.Unalias(obj.Type()).(*types.Named); !ok || named.TypeParams().Len() > 0 {
+				continue
+			}
+			values := types.NewMethodSet(obj.Type())
+			for m := range types.NewMethodSet(types.NewPointer(obj.Type())).Methods() {
+				fn := m.Obj().(*types.Func)
+				if _, ok := runSignature(withoutRecv(fn.Signature())); !ok || !visible(fn.Name()) {
+					continue
+				}
+				form := "(*%s%s).%s"
+				if values.Lookup(fn.Pkg(), fn.Name()) != nil {
+					form = "(%s%s).%s"
+				}
+				methods = append(methods, runCandidate{name, fn.Name(), fmt.Sprintf(form, prefix, name, fn.Name())})
+			}
+		}
+	}
+	var cands []runCandidate
+	switch {
+	case ref.recv == "":
+		cands = append(funcs, methods...)
+	case scope.Lookup(ref.recv) == nil:
+		var recvs []string
+		for _, m := range methods {
+			if m.symbol == ref.name {
+				recvs = append(recvs, m.recv)
+			}
+		}
+		star := ""
+		if ref.ptr {
+			star = "*"
+		}
+		if best := closest(ref.recv, recvs); best != "" {
+			return suggestion(fmt.Sprintf("(%s%s%s).%s", star, prefix, best, ref.name))
+		}
+		return ""
+	default:
+		for _, m := range methods {
+			if m.recv == ref.recv {
+				cands = append(cands, m)
+			}
+		}
+	}
+	symbols := make([]string, len(cands))
+	for i, c := range cands {
+		symbols[i] = c.symbol
+	}
+	if best := closest(ref.name, symbols); best != "" {
+		for _, c := range cands {
+			if c.symbol == best {
+				return suggestion(c.ref)
+			}
+		}
+	}
+	return ""
+}
+
+func suggestion(ref string) string { return fmt.Sprintf(" (did you mean %q?)", ref) }
