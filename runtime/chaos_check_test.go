@@ -93,10 +93,10 @@ func (c *chaos) begin(s *chaosSlot, a *runtime.Attempt, ctx context.Context) *at
 	s.running = append(s.running, rec)
 	c.live[rec.key] = rec
 	late := c.returned
-	if late {
-		c.late = append(c.late, rec)
-	}
 	c.mu.Unlock()
+	if late { // its goroutine began after Run returned
+		c.checkGuarantee(rec, c.tree.ShutdownReport(), "though it began after Run returned")
+	}
 	for _, o := range older {
 		if o.key.gen > rec.key.gen {
 			c.overlap(rec, o) // its goroutine began after its successor's

@@ -40,7 +40,6 @@ type chaos struct {
 	orphans  map[attemptKey]time.Time   // abandoned while not in live
 	suspects []overlap                  // overlaps not yet explained
 	returned bool                       // Run has returned
-	late     []*attemptRec              // attempts that began after Run returned
 
 	final    atomic.Bool // the observer records what the final checks need
 	finalAb  map[attemptKey]time.Time
