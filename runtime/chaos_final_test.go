@@ -63,32 +63,30 @@ func (c *chaos) afterRun() {
 		wait = max(wait, chain)
 	}
 	wait += 2 * time.Second
-	deadline := time.Now().Add(wait)
-	for {
+	if !c.awaitReturns(time.Now().Add(wait)) {
 		c.mu.Lock()
-		n := len(c.live)
+		for _, r := range c.live {
+			c.violate("every attempt ends", "%s generation %d still runs %v after Run returned (context: %v)",
+				r.slot.path, r.key.gen, wait, r.ctx.Err())
+		}
 		c.mu.Unlock()
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			c.mu.Lock()
-			for _, r := range c.live {
-				c.violate("every attempt ends", "%s generation %d still runs %v after Run returned (context: %v)",
-					r.slot.path, r.key.gen, wait, r.ctx.Err())
-			}
-			c.mu.Unlock()
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	close(c.kill)
+	c.awaitReturns(time.Time{})
+}
+
+// awaitReturns waits until every run function has returned, or deadline
+// (zero: none) has passed, and reports whether they all returned.
+func (c *chaos) awaitReturns(deadline time.Time) bool {
 	for {
 		c.mu.Lock()
 		n := len(c.live)
 		c.mu.Unlock()
-		if n == 0 {
-			break
+		switch {
+		case n == 0:
+			return true
+		case !deadline.IsZero() && time.Now().After(deadline):
+			return false
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
