@@ -212,3 +212,52 @@ func TestChaosReproKilledRunLosesEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestChaosReproReadyInTimeTimesOut breaks "deadlines are never early"
+// (TestChaos, seeds 1796115531501060122 and 1796115622290246391, two runs in
+// eight after main merged the perf branch): a child that calls Ready well
+// before its ready timeout is stopped for missing it. Ready timeouts are now
+// due in the supervisor's own timer, which its loop selects against the
+// inbox: when the supervisor falls behind, the timer comes due while the
+// Ready waits in the inbox, and each turn of the loop picks one of them at
+// random. Here the root is held while 30 exits and then c's Ready queue up,
+// and c's timeout passes; once released, Ready would have to win 31 coin
+// flips in a row.
+func TestChaosReproReadyInTimeTimesOut(t *testing.T) {
+	if bugReadyLosesToTimer {
+		t.Skip("a Ready in time can lose to its timeout; set bugReadyLosesToTimer to false with the fix")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		hold := make(chan struct{})
+		runtime.SetTestHook(func(path string) {
+			if path == "t" {
+				<-hold // the root falls behind
+			}
+		})
+		defer runtime.SetTestHook(nil)
+		var cause error
+		children := []runtime.Child{{Name: "c", Ready: &runtime.Ready{Timeout: 100 * time.Millisecond},
+			Run: func(ctx context.Context, a *runtime.Attempt) error {
+				time.Sleep(50 * time.Millisecond)
+				a.Ready() // half way to the timeout
+				<-ctx.Done()
+				cause = context.Cause(ctx)
+				return nil
+			}}}
+		for i := range 31 {
+			children = append(children, runtime.Child{Name: "f" + strconv.Itoa(i), Backoff: constBackoff(time.Hour),
+				Run: func(ctx context.Context, a *runtime.Attempt) error {
+					time.Sleep(40 * time.Millisecond)
+					return errBoom
+				}})
+		}
+		tr := mustNew(t, runtime.Spec{Name: "t", RestartLimit: &runtime.RestartLimit{Max: 100, Window: time.Hour}, Children: children})
+		stop, _ := start(t, tr)
+		time.Sleep(150 * time.Millisecond) // 31 exits, then c's Ready, wait in the inbox; c's timeout passes
+		close(hold)
+		synctest.Wait()
+		assert.NoError(t, cause, "c called Ready 50ms into its 100ms")
+		assert.Equal(t, runtime.StateRunning, tr.Handle("t/c").State())
+		require.NoError(t, stop())
+	})
+}
