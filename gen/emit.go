@@ -3,6 +3,7 @@ package gen
 import (
 	"bytes"
 	"fmt"
+	goformat "go/format"
 	"go/types"
 	"path/filepath"
 	"reflect"
@@ -31,7 +32,7 @@ type emitter struct {
 	names   *names
 }
 
-// emit renders the Go code for every tree of spec, given the runtime spec
+// emit renders the Go code, unformatted, for every tree of spec, given the runtime spec
 // of each tree (see runtimeSpec) and the identifiers chosen for the file.
 func emit(spec *schema.Spec, specs map[*schema.Node]runtime.Spec, pkgName, ownPath string, targets map[*schema.Node]*target, nm *names) ([]byte, error) {
 	e := &emitter{targets: targets, ownPath: ownPath, names: nm}
@@ -59,11 +60,23 @@ func emit(spec *schema.Spec, specs map[*schema.Node]runtime.Spec, pkgName, ownPa
 	for _, tree := range spec.Trees {
 		e.tree(tree, specs[tree])
 	}
+	// Rendered without formatting: the caller formats it while it type-checks
+	// it, on another core.
+	e.f.NoFormat = true
 	var buf bytes.Buffer
 	if err := e.f.Render(&buf); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInternal, err)
 	}
-	return groupImports(buf.Bytes()), nil
+	return buf.Bytes(), nil
+}
+
+// formatOutput gofmts emit's output and groups its imports.
+func formatOutput(raw []byte) ([]byte, error) {
+	src, err := goformat.Source(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInternal, err)
+	}
+	return groupImports(src), nil
 }
 
 // groupImports groups the imports of jennifer's formatted output as

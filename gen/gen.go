@@ -11,6 +11,7 @@
 package gen
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -123,8 +124,22 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 	if pkgName == "" {
 		pkgName = spec.Package // no Go files yet: take the CUE package's name
 	}
-	src, err := emit(spec, specs, pkgName, ws.ownPath(), targets, nm)
+	raw, err := emit(spec, specs, pkgName, ws.ownPath(), targets, nm)
 	if err != nil {
+		return nil, err
+	}
+	// Formatting and the type check are the two costliest steps of a big
+	// spec, and independent: they run at once.
+	var src []byte
+	var formatErr error
+	formatted := make(chan struct{})
+	go func() {
+		defer close(formatted)
+		src, formatErr = formatOutput(raw)
+	}()
+	checkErr := ws.typecheck(raw)
+	<-formatted
+	if err := cmp.Or(formatErr, checkErr); err != nil {
 		return nil, err
 	}
 	used := map[*target]bool{}
@@ -132,9 +147,6 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 		used[t] = true
 	}
 	src = withConstraint(src, ws.outputConstraint(used))
-	if err := ws.typecheck(src); err != nil {
-		return nil, err
-	}
 	return &Result{Dir: spec.Dir, Path: filepath.Join(spec.Dir, outputName), Content: src}, nil
 }
 

@@ -34,7 +34,9 @@ func (s State) String() string {
 // ChildStatus is one child as a Snapshot sees it.
 type ChildStatus struct {
 	Path       string
-	Supervisor bool // a nested supervisor
+	Supervisor bool // a nested supervisor or a pool
+	Pool       bool // a pool: its live instances follow it
+	Instance   bool // an instance of a pool
 	State      State
 	Since      time.Time // when State began
 	Generation uint64    // of the current or last attempt; 0 before the first start
@@ -47,7 +49,8 @@ type ChildStatus struct {
 }
 
 // Snapshot is the state of every child of a tree, depth first in
-// declaration order, nested supervisors before their children.
+// declaration order, nested supervisors before their children, and a pool's
+// live instances, in no particular order, after the pool.
 type Snapshot struct {
 	Tree          string
 	Children      []ChildStatus
@@ -93,8 +96,12 @@ func (h *Handle) State() State {
 // starts with the group instead, once every member has stopped. Restart
 // returns once the supervisor has the order, before the restart;
 // ErrNotRunning when the child's supervisor is not running, ErrTreeEnded
-// once the tree has ended.
+// once the tree has ended. A pool instance restarts with the same run
+// function; one that was removed from its pool gives ErrRemoved.
 func (h *Handle) Restart() error {
+	if h.s.removed() {
+		return ErrRemoved
+	}
 	_, err := h.order(msgRestart, nil)
 	return err
 }
@@ -103,8 +110,12 @@ func (h *Handle) Restart() error {
 // child stopped, whatever its restart type, until Restart: a pending
 // backoff or group restart does not bring it back. Its dependents that have
 // not started yet wait. Stop returns once the supervisor has the order; see
-// StopAndWait to wait for the attempt to end.
+// StopAndWait to wait for the attempt to end. A pool instance is removed
+// from its pool once stopped (OTP's terminate_child).
 func (h *Handle) Stop() error {
+	if h.s.removed() {
+		return nil // stopped for good already
+	}
 	_, err := h.order(msgStop, nil)
 	return err
 }
@@ -113,6 +124,9 @@ func (h *Handle) Stop() error {
 // been abandoned after its grace (OTP's terminate_child). It returns
 // ctx.Err() if ctx ends first; the child stays stopped all the same.
 func (h *Handle) StopAndWait(ctx context.Context) error {
+	if h.s.removed() {
+		return nil
+	}
 	reply := make(chan struct{})
 	done, err := h.order(msgStop, reply)
 	if err != nil {

@@ -16,8 +16,9 @@ type supervisor struct {
 	strategy Strategy
 	limit    RestartLimit
 	budget   time.Duration
-	slots    []*slot // declaration order
-	order    []*slot // start order
+	slots    []*slot // declaration order; a pool's live instances, under mu
+	order    []*slot // start order; nil for a pool
+	pool     *poolState
 	inbox    chan message
 	runMu    sync.Mutex                    // held by a run: a new run waits for an abandoned one to end
 	mu       sync.Mutex                    // guards every slot's st, killed and kill
@@ -68,6 +69,7 @@ const (
 	msgStale    // gen is the attempt's generation
 	msgRestart  // from Handle.Restart
 	msgStop     // from Handle.Stop
+	msgAdd      // from Pool.Start: a new instance
 )
 
 type message struct {
@@ -116,6 +118,11 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 		for _, s := range sv.order {
 			sv.want(s)
 		}
+		if sv.pool != nil {
+			sv.mu.Lock()
+			sv.pool.open = true
+			sv.mu.Unlock()
+		}
 		sv.checkReady()
 	}
 	var budget, timer <-chan time.Time
@@ -135,6 +142,7 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 		select {
 		case m := <-sv.inbox:
 			sv.handle(m)
+			sv.drain()
 		case <-ctxDone:
 			ctxDone = nil
 			sv.shutdown(nil)
@@ -160,6 +168,28 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 	return sv.result
 }
 
+// drainBatch bounds how many messages drain takes without a look at the
+// run's other channels.
+const drainBatch = 64
+
+// drain handles the messages already waiting in the inbox, each at the cost
+// of a channel receive rather than of the run loop's select: a crash loop or
+// a burst of Pool.Start queues many.
+func (sv *supervisor) drain() {
+	for range drainBatch {
+		if sv.stopping && sv.live == 0 {
+			return // the run is over: its loop must see it
+		}
+		select {
+		case m := <-sv.inbox:
+			sv.stamp = time.Time{}
+			sv.handle(m)
+		default:
+			return
+		}
+	}
+}
+
 // reset prepares a run. A restarted supervisor starts every child from its
 // spec, as OTP does: what operators stopped in its previous run runs again.
 func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
@@ -183,6 +213,17 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 	sv.killed = false
 	sv.dead.Store(false)
 	sv.kill = make(chan struct{})
+	if sv.pool != nil {
+		// A restarted pool starts empty, as OTP's dynamic supervisor does.
+		for _, s := range sv.slots {
+			s.rank = -1
+		}
+		sv.pool.totals.Removed += uint64(len(sv.slots))
+		clear(sv.slots)
+		sv.slots = sv.slots[:0]
+		clear(sv.pool.byName)
+		sv.unready = 0
+	}
 	for _, s := range sv.slots {
 		s.pending, s.member, s.completed = false, false, false
 		s.held, s.restartNow = false, false
@@ -227,7 +268,7 @@ func (sv *supervisor) cleanup() {
 		sv.plan.timer.Stop()
 	}
 	sv.stopTimers()
-	for _, s := range sv.slots {
+	for _, s := range sv.slotsNow() {
 		s.disarm()
 	}
 }
@@ -256,6 +297,8 @@ func (sv *supervisor) handle(m message) {
 		}
 	case msgRestart, msgStop:
 		sv.control(s, m.kind == msgRestart, m.reply)
+	case msgAdd:
+		sv.added(s)
 	case msgDeadline, msgStale:
 		a := s.cur.Load()
 		if a == nil || a.gen != m.gen || s.stopCause != nil {
@@ -353,6 +396,9 @@ func (sv *supervisor) start(s *slot) {
 	s.st.gen, s.st.attempt = gen, a.number
 	if restart {
 		s.st.restarts++
+		if sv.pool != nil {
+			sv.pool.totals.Restarts++
+		}
 	}
 	restarts := s.st.restarts
 	sv.mu.Unlock()
@@ -516,6 +562,10 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now t
 		return
 	}
 	if !s.restarts(kind, err) {
+		if sv.pool != nil {
+			sv.removeEnded(s)
+			return
+		}
 		s.member = false
 		s.completed = kind == ExitSuccess
 		s.setState(StateDone, now)
@@ -605,8 +655,12 @@ func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration) {
 // restarted, so that a dependency always stops after its dependents.
 func (sv *supervisor) liveInStopOrder(keep func(*slot) bool) []*slot {
 	var q []*slot
-	for i := len(sv.order) - 1; i >= 0; i-- {
-		if s := sv.order[i]; s.cur.Load() != nil && keep(s) {
+	order := sv.order
+	if sv.pool != nil {
+		order = sv.slotsNow() // in no order: a pool stops its instances at once
+	}
+	for i := len(order) - 1; i >= 0; i-- {
+		if s := order[i]; s.cur.Load() != nil && keep(s) {
 			q = append(q, s)
 		}
 	}
@@ -716,9 +770,12 @@ func (sv *supervisor) abandon(s *slot) {
 // afterStop follows a stop the supervisor asked for: the next in the stop
 // queue, or the new attempt a Handle.Restart asked for.
 func (sv *supervisor) afterStop(s *slot) {
-	if s.restartNow && !s.member { // a member starts with its group, even if temporary
+	switch {
+	case s.restartNow && !s.member: // a member starts with its group, even if temporary
 		s.restartNow = false
 		sv.want(s)
+	case s.held && sv.pool != nil && !sv.stopping:
+		sv.removeEnded(s) // Handle.Stop on an instance removes it
 	}
 	sv.advance()
 }
@@ -737,8 +794,8 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 			sv.waiters[s] = append(sv.waiters[s], reply)
 		}
 	}
-	if sv.stopping {
-		return // everything stops anyway
+	if sv.stopping || s.rank < 0 && sv.pool != nil {
+		return // everything stops anyway, or the instance is gone
 	}
 	now := sv.now()
 	if sv.plan.active {
@@ -783,6 +840,10 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 	s.disarm() // a pending backoff
 	if !restart {
 		s.pending = false
+		if sv.pool != nil {
+			sv.removeEnded(s)
+			return
+		}
 		s.setState(StateStopped, now)
 		return
 	}
@@ -808,7 +869,12 @@ func (sv *supervisor) shutdown(reason error) {
 	}
 	sv.plan = groupPlan{}
 	now := sv.now()
-	for _, s := range sv.slots {
+	if sv.pool != nil {
+		sv.mu.Lock()
+		sv.pool.open = false
+		sv.mu.Unlock()
+	}
+	for _, s := range sv.slotsNow() {
 		s.pending, s.member = false, false
 		if s.cur.Load() == nil {
 			s.disarm()
@@ -818,6 +884,14 @@ func (sv *supervisor) shutdown(reason error) {
 	sv.queue = sv.liveInStopOrder(func(*slot) bool { return true })
 	if sv.live > 0 {
 		sv.budgetT = time.NewTimer(sv.budget)
+	}
+	if sv.pool != nil {
+		// Instances stop at once, each within its grace, as OTP stops a
+		// dynamic supervisor's children.
+		for _, s := range sv.queue {
+			sv.requestStop(s, ErrStopped, false)
+		}
+		sv.queue = nil
 	}
 	sv.advance()
 }
@@ -843,6 +917,9 @@ func (sv *supervisor) abandonedLocked(s *slot, a *Attempt, kind ExitKind, now ti
 	}
 	s.st.state, s.st.since = StateStopped, sv.tree.since(now)
 	s.st.abandoned++
+	if sv.pool != nil {
+		sv.pool.totals.Abandoned++
+	}
 	s.st.lastExit, s.st.lastErr = kind, ErrAbandoned
 	sv.tree.emit(Event{Kind: EventAbandoned, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: context.Cause(a.ctx)})
 }
@@ -863,8 +940,13 @@ func (sv *supervisor) killTree() {
 	}
 	sv.killed = true
 	sv.dead.Store(true)
-	for i := len(sv.order) - 1; i >= 0; i-- {
-		s := sv.order[i]
+	order := sv.order
+	if sv.pool != nil {
+		sv.pool.open = false
+		order = sv.slots
+	}
+	for i := len(order) - 1; i >= 0; i-- {
+		s := order[i]
 		a := s.cur.Load()
 		if a == nil {
 			continue
@@ -888,7 +970,7 @@ func (sv *supervisor) killTree() {
 func (sv *supervisor) endKilled() {
 	sv.stopping = true
 	now := time.Now()
-	for _, s := range sv.slots {
+	for _, s := range sv.slotsNow() {
 		if a := s.cur.Load(); a != nil {
 			sv.detach(s, a)
 			sv.stopped(s)

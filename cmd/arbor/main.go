@@ -15,8 +15,16 @@
 // or check errors (or a stale or missing arbor_gen.go), 2 usage errors.
 package main
 
-import "os"
+import (
+	"os"
+	"runtime/debug"
+)
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// A short-lived command that builds big trees of values: collecting
+		// less often saves a fifth of its CPU for a bounded rise in memory.
+		debug.SetGCPercent(400)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -331,7 +331,7 @@ func (c *cli) diff(flags *flag.FlagSet) int {
 	return c.each(flags, func(r *gen.Result) int {
 		old, code := c.compare(r)
 		if old != nil {
-			name := c.relative(r.Path)
+			name := relative(r.Path)
 			c.stdout.Write(diff.Diff(name+" (on disk)", old, name+" (generated)", r.Content))
 		}
 		return code
@@ -344,13 +344,13 @@ func (c *cli) compare(r *gen.Result) ([]byte, int) {
 	old, err := os.ReadFile(r.Path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		fmt.Fprintf(c.stderr, "arbor: %s is missing; run arbor gen (or go generate)\n", c.relative(r.Path))
+		fmt.Fprintf(c.stderr, "arbor: %s is missing; run arbor gen (or go generate)\n", relative(r.Path))
 		return nil, exitCheck
 	case err != nil:
 		c.report(err)
 		return nil, exitCheck
 	case !bytes.Equal(old, r.Content):
-		fmt.Fprintf(c.stderr, "arbor: %s is stale; run arbor gen (or go generate)\n", c.relative(r.Path))
+		fmt.Fprintf(c.stderr, "arbor: %s is stale; run arbor gen (or go generate)\n", relative(r.Path))
 		return old, exitCheck
 	}
 	return nil, exitOK
@@ -396,11 +396,3 @@ func (c *cli) schema(flags *flag.FlagSet) int {
 	return exitOK
 }
 
-func (c *cli) relative(path string) string {
-	if wd, err := os.Getwd(); err == nil {
-		if rel, err := filepath.Rel(wd, path); err == nil {
-			return rel
-		}
-	}
-	return path
-}
