@@ -307,7 +307,7 @@ func (c *chaos) onEnd(s *chaosSlot, e runtime.Event) {
 			s.path, e.Kind, e.Generation, s.liveGen)
 	}
 	s.liveGen, s.endedGen = 0, e.Generation
-	if rd := s.child.Ready; rd != nil && !bugReadyLosesToTimer && e.Kind != runtime.EventStopped && safeIs(e.Err, runtime.ErrReadyTimeout) {
+	if rd := s.child.Ready; rd != nil && e.Kind != runtime.EventStopped && safeIs(e.Err, runtime.ErrReadyTimeout) {
 		c.readyTimedOut(s, e, rd.Timeout)
 	}
 	if sv := s.nested; sv != nil {

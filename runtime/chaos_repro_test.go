@@ -226,9 +226,6 @@ func TestChaosReproKilledRunLosesEnds(t *testing.T) {
 // the timeout passes. Each trial is a coin flip: twenty make the failure
 // near certain while the bug stands, and the test never fails without it.
 func TestChaosReproReadyInTimeTimesOut(t *testing.T) {
-	if bugReadyLosesToTimer {
-		t.Skip("a Ready in time can lose to its timeout; set bugReadyLosesToTimer to false with the fix")
-	}
 	for trial := range 20 {
 		synctest.Test(t, func(t *testing.T) {
 			hold := make(chan struct{})

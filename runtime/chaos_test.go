@@ -22,17 +22,6 @@ var (
 	chaosDuration = flag.Duration("chaos.duration", 20*time.Second, "how long TestChaos runs (3s with -short)")
 )
 
-// Invariants that known runtime bugs still break on main. While a variable
-// is true its check is off and the bug's reproduction in chaos_repro_test.go
-// is skipped; set it to false with the fix.
-var (
-	// A Ready called in time can lose to its timeout when the supervisor
-	// is behind: the timeout is due in the supervisor's own timer, which
-	// its loop selects against the inbox where the Ready waits. While true,
-	// the check that no attempt is stopped for a ready timeout it met is off.
-	bugReadyLosesToTimer = true
-)
-
 // chaos is one run of TestChaos.
 type chaos struct {
 	t     *testing.T
