@@ -25,14 +25,16 @@ import (
 const fuzzPkg = "github.com/arbor-go/arbor/gen/testdata/fuzz"
 
 // fuzzWorkspace loads the fixture once per process, with the two foreign
-// packages a fuzzed spec may name. Loading Go code takes about a second;
-// everything else the pipeline does takes milliseconds.
+// packages a fuzzed spec may name, and with Options.Lint, so that every
+// input also goes through the static checks of the run functions. Loading
+// Go code takes about a second; everything else the pipeline does takes
+// milliseconds.
 var fuzzWorkspace = sync.OnceValues(func() (*workspace, error) {
 	dir, err := filepath.Abs(filepath.Join("testdata", "fuzz"))
 	if err != nil {
 		return nil, err
 	}
-	ws, err := loadGo(context.Background(), dir, []string{fuzzPkg + "/sub", fuzzPkg + "/clash"}, &Options{})
+	ws, err := loadGo(context.Background(), dir, []string{fuzzPkg + "/sub", fuzzPkg + "/clash"}, &Options{Lint: true})
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +104,9 @@ func FuzzGenerate(f *testing.F) {
 			return
 		}
 		checkOutput(t, src, ws, r)
+		if len(r.Findings) > 0 {
+			checkErrorList(t, src, specFile, r.Findings)
+		}
 		again, err := ws.generate(spec)
 		if err != nil || !bytes.Equal(again.Content, r.Content) {
 			t.Fatalf("emit is not deterministic for\n%s\nerr %v", src, err)
@@ -140,6 +145,9 @@ func checkErrorList(t *testing.T, src, specFile string, err error) {
 		}
 		if e.Decl != (schema.Pos{}) && (!e.Decl.IsValid() || !strings.HasSuffix(e.Decl.Filename, ".go")) {
 			t.Fatalf("bad declaration position %v in %v\nfor\n%s", e.Decl, e, src)
+		}
+		if e.At != (schema.Pos{}) && (!e.At.IsValid() || !strings.HasSuffix(e.At.Filename, ".go")) {
+			t.Fatalf("bad Go position %v in %v\nfor\n%s", e.At, e, src)
 		}
 	}
 	if len(unpositioned) > 0 {

@@ -512,15 +512,15 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 	s.st.state, s.st.since = StateStopped, sv.tree.since(now)
 	s.st.lastExit, s.st.lastErr = kind, err
 	sv.mu.Unlock()
-	sv.stopped(s)
 	if sv.tree.events != nil {
 		sv.tree.emit(Event{Kind: ev, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
 	}
 	if requested {
 		sv.afterStop(s)
-		return
+	} else {
+		sv.ended(s, a, kind, err, now)
 	}
-	sv.ended(s, a, kind, err, now)
+	sv.stopped(s) // once what follows the exit is decided: a removed instance is gone
 }
 
 // stopped tells StopAndWait callers that s runs no attempt any more, once
@@ -756,15 +756,15 @@ func (sv *supervisor) abandon(s *slot) {
 	sv.mu.Lock()
 	sv.abandonedLocked(s, a, kind, now)
 	sv.mu.Unlock()
-	sv.stopped(s)
 	if s.sub != nil {
 		s.sub.killTree()
 	}
 	if s.failStop {
 		sv.ended(s, a, ExitTimeout, s.stopCause, now)
-		return
+	} else {
+		sv.afterStop(s)
 	}
-	sv.afterStop(s)
+	sv.stopped(s)
 }
 
 // afterStop follows a stop the supervisor asked for: the next in the stop

@@ -222,6 +222,23 @@ func TestErrorList(t *testing.T) {
 	assert.Equal(t, "f.cue:3", Pos{Filename: "f.cue", Line: 3}.String())
 }
 
+// TestErrorAt checks errors about a place in Go code, such as the
+// findings of arbor vet's static checks: the place is printed, made
+// relative, and orders errors that share a spec position and a message,
+// which RemoveMultiples keeps apart.
+func TestErrorAt(t *testing.T) {
+	at := func(line int) *Error {
+		return &Error{Pos: Pos{Filename: "/d/a.cue", Line: 3, Column: 5}, Msg: "t/a: this loop never ends (ctxloop)",
+			At: Pos{Filename: "/d/a.go", Line: line, Column: 2}, Also: []Pos{{Filename: "/d/b.go", Line: 1, Column: 1}}}
+	}
+	l := ErrorList{at(20), at(10), at(20)}
+	l.RemoveMultiples()
+	require.Len(t, l, 2)
+	assert.Equal(t, "a.cue:3:5: t/a: this loop never ends (ctxloop) (at a.go:10:2) (also at b.go:1:1)\n"+
+		"a.cue:3:5: t/a: this loop never ends (ctxloop) (at a.go:20:2) (also at b.go:1:1)", l.Relative("/d").Error())
+	assert.Equal(t, "/d/a.go:10:2", l[0].At.String(), "Relative must not change the list")
+}
+
 // TestConcurrentLoads checks that loads do not share mutable CUE state.
 func TestConcurrentLoads(t *testing.T) {
 	const n = 4
