@@ -192,6 +192,38 @@ func (p *ServerBatches) Pool() *runtime.Pool {
 	return p.pool
 }
 
+// Idle returns the pool server/idle, which starts instances of (*Handler).Idle.
+func (t *Server) Idle() *ServerIdle {
+	return &ServerIdle{
+		handler: t.handler,
+		pool:    t.tree.Pool("server/idle"),
+	}
+}
+
+// ServerIdle is the pool server/idle: each instance runs (*Handler).Idle with the argument it was started with.
+type ServerIdle struct {
+	pool    *runtime.Pool
+	handler *Handler
+}
+
+// Start starts an instance of server/idle that runs with arg, under a name the pool chooses; see StartNamed.
+func (p *ServerIdle) Start(arg int) (*runtime.Handle, error) {
+	return p.StartNamed("", arg)
+}
+
+// StartNamed starts an instance of server/idle named name ("" lets the pool choose) that runs with arg; its path is "server/idle/" followed by the name. It fails with runtime.ErrNameTaken when a live instance has the name, and runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping).
+func (p *ServerIdle) StartNamed(name string, arg int) (*runtime.Handle, error) {
+	handler := p.handler
+	return p.pool.Start(name, func(ctx context.Context, a *runtime.Attempt) error {
+		return handler.Idle(ctx, a, arg)
+	})
+}
+
+// Pool returns the runtime pool server/idle, for Len, Counts and Path.
+func (p *ServerIdle) Pool() *runtime.Pool {
+	return p.pool
+}
+
 // Tenants returns the nested supervisor server/tenants.
 func (t *Server) Tenants() *ServerTenants {
 	return &ServerTenants{
@@ -298,6 +330,13 @@ func serverSpec() runtime.Spec {
 			},
 			{
 				Name:         "batches",
+				Pool:         &runtime.PoolSpec{Max: 0},
+				Restart:      runtime.Temporary,
+				Shutdown:     5 * time.Second,
+				RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+			},
+			{
+				Name:         "idle",
 				Pool:         &runtime.PoolSpec{Max: 0},
 				Restart:      runtime.Temporary,
 				Shutdown:     5 * time.Second,

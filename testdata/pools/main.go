@@ -54,6 +54,12 @@ func (h *Handler) Serve(ctx context.Context, a *runtime.Attempt, conn stdnet.Con
 	return nil
 }
 
+// Idle waits until cancelled: an instance of the benchmarks.
+func (h *Handler) Idle(ctx context.Context, a *runtime.Attempt, n int) error {
+	<-ctx.Done()
+	return nil
+}
+
 // Job is a struct argument.
 type Job struct{ Name string }
 
