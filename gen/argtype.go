@@ -20,6 +20,9 @@ import (
 func (ws *workspace) unnameable(t types.Type) (why string, decl token.Pos) {
 	own := ws.ownPath()
 	walkType(t, func(obj types.Object, field bool) bool {
+		if obj == nil {
+			return true // see typeChecks
+		}
 		pkg := obj.Pkg()
 		if pkg == nil || pkg.Path() == own {
 			return true
@@ -45,10 +48,19 @@ func (ws *workspace) unnameable(t types.Type) (why string, decl token.Pos) {
 	return why, decl
 }
 
+// typeChecks reports whether t is free of invalid types: the spec's own
+// package, type-checked from source, may not compile.
+func typeChecks(t types.Type) bool {
+	return walkType(t, func(obj types.Object, _ bool) bool { return obj != nil })
+}
+
 // argImports returns the packages that writing t imports (other than the
 // spec's own) and the predeclared names it uses.
 func argImports(t types.Type, own string) (pkgs []*types.Package, universe []string) {
 	walkType(t, func(obj types.Object, field bool) bool {
+		if obj == nil {
+			return true
+		}
 		switch pkg := obj.Pkg(); {
 		case field:
 		case pkg == nil:
@@ -64,11 +76,15 @@ func argImports(t types.Type, own string) (pkgs []*types.Package, universe []str
 // walkType calls f for each name that writing t involves: the type names
 // (obj a *types.TypeName, including predeclared ones such as int and
 // error), and the fields and methods of struct and interface literals
-// (field true). It stops when f returns false.
+// (field true); obj is nil for a type that did not type-check. It stops
+// when f returns false.
 func walkType(t types.Type, f func(obj types.Object, field bool) bool) bool {
 	switch t := t.(type) {
 	case *types.Basic:
-		if t.Kind() == types.UnsafePointer {
+		switch t.Kind() {
+		case types.Invalid:
+			return f(nil, false)
+		case types.UnsafePointer:
 			return f(types.Unsafe.Scope().Lookup("Pointer"), false)
 		}
 		return f(types.Universe.Lookup(t.Name()), false)

@@ -190,7 +190,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s; a pool's run takes one argument after the context (and the attempt): want func(context.Context, T) error or func(context.Context, *runtime.Attempt, T) error",
 			n, n.Run, found)
 		return nil
-	case !ok:
+	case !ok, !n.IsPool() && arg != nil && !typeChecks(arg):
 		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s; want func(context.Context) error or func(context.Context, *runtime.Attempt) error",
 			n, n.Run, found)
 		return nil
@@ -204,6 +204,10 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		return nil
 	}
 	if arg != nil {
+		if !typeChecks(arg) {
+			ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s, whose argument type does not type-check; fix the Go code (go build says why)", n, n.Run, found)
+			return nil
+		}
 		if why, decl := ws.unnameable(arg); why != "" {
 			var own *types.Package
 			if ws.own != nil {

@@ -27,3 +27,6 @@ func Serve(ctx context.Context, conn net.Conn) error { return nil }
 
 // ServeReporting takes the attempt and an argument, as a pool's run does.
 func ServeReporting(ctx context.Context, a *runtime.Attempt, conn net.Conn) error { return nil }
+
+// Broken takes a type that is not declared.
+func Broken(ctx context.Context, c Undeclared) error { return nil }
