@@ -73,7 +73,7 @@ type param struct {
 // exported names the file declares.
 func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Node, targets map[*schema.Node]*target) *names {
 	nm := &names{taken: map[string]bool{}, imports: map[string]importName{}, funcs: map[*schema.Node]*specFuncs{},
-		params: map[string][]param{}, recv: map[*schema.Node]string{}}
+		params: map[string][]param{}, recv: map[*schema.Node]string{}, kept: map[*schema.Node][]param{}}
 	for _, name := range types.Universe.Names() {
 		nm.taken[name] = true
 	}
@@ -179,9 +179,6 @@ func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Nod
 // keep records the receivers that n's generated type keeps, and those of
 // the nodes below it, and returns n's.
 func (nm *names) keep(n *schema.Node, params []param) []param {
-	if nm.kept == nil {
-		nm.kept = map[*schema.Node][]param{}
-	}
 	used := map[string]bool{}
 	if n.IsPool() && nm.recv[n] != "" {
 		used[nm.recv[n]] = true
