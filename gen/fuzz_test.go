@@ -264,6 +264,44 @@ trees: t: children: {
 	z: run: "github.com/arbor-go/arbor/runtime.New"
 }
 `,
+		// Pools: every kind of argument type, run functions named like
+		// the locals of Start, receivers kept by nested supervisors.
+		`package fuzz
+trees: pools: children: {
+	conns: {run: "(*Pool).Handle", pool: max: 3, heartbeat: timeout: "1s"}
+	tally: {run: "Tally", pool: {}}
+	each: {run: "Each", pool: {}, restart: "temporary"}
+	chans: {run: "Chans", pool: {}}
+	callback: {run: "Callback", pool: {}}
+	anon: {run: "Anon", pool: {}}
+	boxed: {run: "Boxed", pool: {}}
+	aliased: {run: "Aliased", pool: {}}
+	pointer: {run: "Pointer", pool: {}}
+	clashing: {run: "Clashing", pool: {}}
+	arg: {run: "arg", pool: {}}
+	p: {run: "p", pool: {}}
+	any: {run: "Any", pool: {}}
+	args: {run: "WrongArgs", pool: {}, after: ["conns"]}
+	do: {run: "`+sub+`.Do", pool: {}}
+	take: {run: "(*`+sub+`.Pool).Take", pool: {}}
+	n: {strategy: "one_for_all", children: {conns: {run: "(*Pool).Handle", pool: {}}, m: children: take: {run: "(*`+sub+`.Pool).Take", pool: {}}}}
+	db: run: "(*Pool).Run"
+}
+`,
+		// Pools that cannot be.
+		`package fuzz
+trees: t: children: {
+	a: {run: "Work", pool: {}}
+	b: {run: "Serve", pool: {}}
+	c: {run: "Variadic", pool: {}}
+	d: {run: "`+sub+`.Hidden", pool: {}}
+	e: {run: "`+sub+`.Fields", pool: {}}
+	f: {run: "Tally"}
+	g: {run: "Tally", pool: {}, ready: timeout: "1s"}
+	h: {run: "Tally", pool: max: -1, significant: true}
+	i: {run: "Tally", pool: {}, children: x: run: "Work"}
+}
+`,
 		// Go keywords and predeclared names as names.
 		`package fuzz
 trees: type: children: {

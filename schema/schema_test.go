@@ -109,6 +109,9 @@ func dump(s *Spec) string {
 		if !n.Tree {
 			fmt.Fprintf(&b, "%ssignificant %v @%s\n", ind, n.Significant, pos(n.SignificantPos))
 		}
+		if p := n.Pool; p != nil {
+			fmt.Fprintf(&b, "%spool max=%d @%s\n", ind, p.Max, pos(p.Pos))
+		}
 		for _, c := range n.Children {
 			node(c, ind)
 		}
@@ -197,7 +200,7 @@ func TestSource(t *testing.T) {
 	require.Contains(t, src, "package arbor")
 	for _, f := range []string{"strategy", "restartLimit", "backoff", "shutdown", "run", "restart",
 		"timeout", "ready", "heartbeat", "after", "significant", "children", "initial", "multiplier",
-		"jitter", "resetAfter", "window"} {
+		"jitter", "resetAfter", "window", "pool", "max"} {
 		assert.Contains(t, src, "\t"+f, "field %s", f)
 	}
 }
@@ -285,7 +288,7 @@ func TestFastPath(t *testing.T) {
 		require.NoError(t, err, dir)
 		assert.Equal(t, dump(full), dump(fast), dir)
 		switch filepath.Base(dir) {
-		case "minimal", "full", "nested", "templates", "multitree", "multifile", "userdefaults":
+		case "minimal", "full", "nested", "templates", "multitree", "multifile", "userdefaults", "pool":
 			assert.True(t, took, "%s: a plain valid spec should take the fast path", dir)
 		}
 	}
@@ -304,6 +307,9 @@ func TestFastPathRejects(t *testing.T) {
 		{`trees: t: children: w: {run: "W", ready: {timeout: "1s", grace: "1s"}}`, "ready.grace: field not allowed"},
 		{`trees: t: children: w: run: "W"` + "\nother: 1", "other: field not allowed"},
 		{`trees: t: children: w: {run: "W", timeout!: "1s"}`, "timeout"},
+		{`trees: t: children: w: {run: "W", pool: {max: 1, min: 1}}`, "pool.min: field not allowed"},
+		{`trees: t: children: w: {children: v: run: "V", pool: {}}`, "pool: field not allowed (a pool cannot have children"},
+		{`trees: t: {pool: {}, children: w: run: "W"}`, "trees.t.pool: field not allowed (a tree has no pool"},
 	} {
 		src := "package p\n" + c.spec + "\n"
 		_, err := LoadFiles(t.TempDir(), map[string][]byte{"spec.cue": []byte(src)})
