@@ -24,6 +24,10 @@ const (
 	EventGaveUp                                // a supervisor exceeded its restart limit
 	EventShuttingDown                          // a supervisor began stopping its children
 	EventWaiting                               // a child waits for its After list to be ready
+	EventStandby                               // a child waits for its lease; with Err, Acquire failed and is tried again after Delay
+	EventLeaseAcquired                         // the child's lease was acquired, with Token
+	EventLeaseLost                             // the child's lease was lost: its attempt, if any, is stopped
+	EventLeaseReleased                         // the child's lease was given back; Err if Release failed
 )
 
 var eventNames = [...]string{
@@ -37,6 +41,10 @@ var eventNames = [...]string{
 	EventGaveUp:           "gave up",
 	EventShuttingDown:     "shutting down",
 	EventWaiting:          "waiting",
+	EventStandby:          "standby",
+	EventLeaseAcquired:    "lease acquired",
+	EventLeaseLost:        "lease lost",
+	EventLeaseReleased:    "lease released",
 }
 
 // String returns the kind in words, such as "restart scheduled".
@@ -107,6 +115,7 @@ type Event struct {
 	Restarts   int           // Starting: the child's restarts so far, 0 at its first start
 	Signal     Signal        // Fenced
 	Waiting    []string      // Waiting: the siblings not yet ready
+	Token      uint64        // LeaseAcquired, LeaseLost, LeaseReleased: the lease's fencing token
 }
 
 // String renders the event on one line, such as
@@ -132,6 +141,12 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, " signal=%s", e.Signal)
 	case EventWaiting:
 		fmt.Fprintf(&b, " for=%s", strings.Join(e.Waiting, ","))
+	case EventStandby:
+		if e.Delay > 0 {
+			fmt.Fprintf(&b, " retry=%v", e.Delay.Round(time.Millisecond))
+		}
+	case EventLeaseAcquired, EventLeaseLost, EventLeaseReleased:
+		fmt.Fprintf(&b, " token=%d", e.Token)
 	}
 	if e.Err != nil {
 		fmt.Fprintf(&b, " err=%q", errText(e.Err))
@@ -202,7 +217,7 @@ type record struct {
 	path    string
 	err     error
 	gen     uint64
-	n       int64     // Delay, or Restarts
+	n       int64     // Delay, Restarts, or Token
 	waiting *[]string // Waiting; nil for the other kinds
 	attempt int32
 	kind    EventKind
@@ -214,8 +229,11 @@ type record struct {
 func (e *Event) record(epoch time.Time) record {
 	r := record{at: int64(e.Time.Sub(epoch)), path: e.Path, err: e.Err, gen: e.Generation,
 		n: int64(e.Delay), attempt: int32(e.Attempt), kind: e.Kind, exit: e.Exit, signal: e.Signal}
-	if e.Kind == EventStarting {
+	switch e.Kind {
+	case EventStarting:
 		r.n = int64(e.Restarts)
+	case EventLeaseAcquired, EventLeaseLost, EventLeaseReleased:
+		r.n = int64(e.Token)
 	}
 	if e.Waiting != nil {
 		w := e.Waiting // on the heap only for this rare kind
@@ -228,9 +246,12 @@ func (e *Event) record(epoch time.Time) record {
 func (r *record) event(epoch time.Time) Event {
 	e := Event{Kind: r.kind, Time: epoch.Add(time.Duration(r.at)), Path: r.path, Generation: r.gen,
 		Attempt: int(r.attempt), Exit: r.exit, Err: r.err, Signal: r.signal}
-	if r.kind == EventStarting {
+	switch r.kind {
+	case EventStarting:
 		e.Restarts = int(r.n)
-	} else {
+	case EventLeaseAcquired, EventLeaseLost, EventLeaseReleased:
+		e.Token = uint64(r.n)
+	default:
 		e.Delay = time.Duration(r.n)
 	}
 	if r.waiting != nil {

@@ -9,6 +9,7 @@ type options struct {
 	observer    func(Event)
 	eventBuffer int
 	logger      *slog.Logger
+	leaser      Leaser
 }
 
 // WithObserver delivers every event to fn, in order, on a goroutine of its
