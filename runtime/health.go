@@ -44,8 +44,8 @@ type Health struct {
 type ChildHealth struct {
 	Path    string
 	State   State
-	OK      bool   // running and ready, or ended for good
-	Reason  string // why not OK, such as "restarting after error: dial tcp: refused"
+	OK      bool   // running and ready, ended for good, or standing by for its lease
+	Reason  string // why not OK, such as "restarting after error: dial tcp: refused"; what a standby child waits for
 	Restart int    // restarts so far
 }
 
@@ -56,7 +56,10 @@ func (t *Tree) Health() Health {
 	h := Health{Children: make([]ChildHealth, len(snap.Children))}
 	var firstBad string
 	for i, c := range snap.Children {
-		ch := ChildHealth{Path: c.Path, State: c.State, Restart: c.Restarts, OK: c.State == StateRunning || c.State == StateDone}
+		// A child standing by for its lease is well: the singleton runs in
+		// another process, and this one serves all the same.
+		ch := ChildHealth{Path: c.Path, State: c.State, Restart: c.Restarts,
+			OK: c.State == StateRunning || c.State == StateDone || c.State == StateStandby}
 		ch.Reason = childReason(c)
 		if !ch.OK && firstBad == "" {
 			firstBad = c.Path + ": " + ch.Reason
@@ -100,6 +103,11 @@ func childReason(c ChildStatus) string {
 		return fmt.Sprintf("done after %s", c.LastExit)
 	case StateIdle:
 		return "not started"
+	case StateStandby:
+		if c.LeaseError != nil {
+			return fmt.Sprintf("standby: acquiring lease %q failed: %s", c.Lease, errText(c.LeaseError))
+		}
+		return fmt.Sprintf("standby: waiting for lease %q", c.Lease)
 	}
 	if c.LastError != nil && c.LastExit.Failure() {
 		return fmt.Sprintf("%s after %s: %s", c.State, c.LastExit, errText(c.LastError))
