@@ -46,6 +46,8 @@ func documented() map[string]string {
 		"#Worker.shutdown":         specDuration(d.workerShutdown),
 		"#Worker.restartLimit":     "absent; on a pool " + limit,
 		"#Pool.max":                "0",
+		"#Lease.name":              "the child's path",
+		"#Lease.ttl":               specDuration(d.leaseTTL),
 		"#RestartLimit.max":        strconv.Itoa(d.limit.Max),
 		"#RestartLimit.window":     specDuration(d.limit.Window),
 		"#Backoff.initial":         specDuration(d.backoff.Initial),
