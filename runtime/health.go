@@ -1,6 +1,9 @@
 package runtime
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // HealthState is the aggregate state of a tree.
 type HealthState uint8
@@ -55,12 +58,22 @@ func (t *Tree) Health() Health {
 	snap := t.Snapshot()
 	h := Health{Children: make([]ChildHealth, len(snap.Children))}
 	var firstBad string
+	standby := "" // the path of a supervisor standing by, with a slash
 	for i, c := range snap.Children {
 		// A child standing by for its lease is well: the singleton runs in
-		// another process, and this one serves all the same.
+		// another process, and this one serves all the same. So is what
+		// runs below it, which does not run here.
 		ch := ChildHealth{Path: c.Path, State: c.State, Restart: c.Restarts,
 			OK: c.State == StateRunning || c.State == StateDone || c.State == StateStandby}
 		ch.Reason = childReason(c)
+		switch {
+		case standby != "" && strings.HasPrefix(c.Path, standby):
+			ch.OK, ch.Reason = true, "standby: its supervisor "+standby[:len(standby)-1]+" waits for its lease"
+		case c.State == StateStandby && c.Supervisor:
+			standby = c.Path + "/"
+		default:
+			standby = ""
+		}
 		if !ch.OK && firstBad == "" {
 			firstBad = c.Path + ": " + ch.Reason
 		}
