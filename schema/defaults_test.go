@@ -110,6 +110,7 @@ func TestREADMEDefaults(t *testing.T) {
 		"`after: [names]` | child":                                                                  code(want["#Child.after"]),
 		"`significant` | child":                                                                     code(want["#Child.significant"]),
 		"`pool: {max}` | worker":                                                                    "absent; " + code("max: "+want["#Pool.max"]) + " (no cap)",
+		"`lease: {name, ttl}` | child":                                                              "absent; " + code("name") + ": " + want["#Lease.name"] + ", " + code("ttl: "+want["#Lease.ttl"]),
 	}
 	found := 0
 	for _, line := range strings.Split(string(src), "\n") {
