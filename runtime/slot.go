@@ -90,7 +90,15 @@ type status struct {
 }
 
 func (s *slot) statusLocked() ChildStatus {
+	var after []string
+	if deps := s.deps(); len(deps) > 0 {
+		after = make([]string, len(deps))
+		for i, d := range deps {
+			after[i] = d.name()
+		}
+	}
 	return ChildStatus{
+		After:      after,
 		Path:       s.path,
 		Supervisor: s.sub != nil,
 		State:      s.st.state,

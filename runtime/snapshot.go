@@ -40,6 +40,7 @@ type ChildStatus struct {
 	Generation uint64    // of the current or last attempt; 0 before the first start
 	Attempt    int       // the current or last attempt's number
 	Restarts   int       // restarts over the tree's life
+	After      []string  // the names of the siblings it starts after
 	Abandoned  int       // attempts abandoned over the tree's life
 	Fenced     uint64    // reports dropped from attempts that were no longer current
 	LastExit   ExitKind
@@ -52,6 +53,7 @@ type Snapshot struct {
 	Tree          string
 	Children      []ChildStatus
 	DroppedEvents uint64 // events a slow observer lost
+	LastEvent     uint64 // the Seq of the latest event when the snapshot began
 }
 
 // Child returns the status of the child at path.
@@ -95,7 +97,7 @@ func (h *Handle) State() State {
 // ErrNotRunning when the child's supervisor is not running, ErrTreeEnded
 // once the tree has ended.
 func (h *Handle) Restart() error {
-	_, err := h.order(msgRestart, nil)
+	_, err := h.order(msgRestart, "", nil)
 	return err
 }
 
@@ -105,7 +107,24 @@ func (h *Handle) Restart() error {
 // not started yet wait. Stop returns once the supervisor has the order; see
 // StopAndWait to wait for the attempt to end.
 func (h *Handle) Stop() error {
-	_, err := h.order(msgStop, nil)
+	_, err := h.order(msgStop, "", nil)
+	return err
+}
+
+// Order gives the child order o, as Restart or Stop do, on behalf of from,
+// such as "console 127.0.0.1:51234": the EventOrder that every order emits,
+// when the child's supervisor takes it, names from, so that the events say
+// who restarted or stopped what.
+func (h *Handle) Order(o Order, from string) error {
+	var err error
+	switch o {
+	case OrderRestart:
+		_, err = h.order(msgRestart, from, nil)
+	case OrderStop:
+		_, err = h.order(msgStop, from, nil)
+	default:
+		err = fmt.Errorf("arbor: unknown order %v", o)
+	}
 	return err
 }
 
@@ -114,7 +133,7 @@ func (h *Handle) Stop() error {
 // ctx.Err() if ctx ends first; the child stays stopped all the same.
 func (h *Handle) StopAndWait(ctx context.Context) error {
 	reply := make(chan struct{})
-	done, err := h.order(msgStop, reply)
+	done, err := h.order(msgStop, "", reply)
 	if err != nil {
 		return err
 	}
@@ -130,13 +149,13 @@ func (h *Handle) StopAndWait(ctx context.Context) error {
 
 // order posts an order to the child's supervisor and returns the done
 // channel of the run that took it.
-func (h *Handle) order(kind msgKind, reply chan struct{}) (<-chan struct{}, error) {
+func (h *Handle) order(kind msgKind, from string, reply chan struct{}) (<-chan struct{}, error) {
 	sv := h.s.sup
 	if sv.tree.state.Load() == treeEnded {
 		return nil, ErrTreeEnded
 	}
 	done := sv.runDone.Load()
-	if done == nil || !sv.post(*done, message{kind: kind, slot: h.s, reply: reply}) {
+	if done == nil || !sv.post(*done, message{kind: kind, slot: h.s, reply: reply, from: from}) {
 		if sv.tree.state.Load() == treeEnded {
 			return nil, ErrTreeEnded
 		}

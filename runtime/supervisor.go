@@ -76,6 +76,7 @@ type message struct {
 	gen   uint64
 	err   error
 	reply chan struct{} // msgStop from StopAndWait: closed once no attempt runs
+	from  string        // msgRestart, msgStop: who gave the order
 }
 
 // post delivers m unless the supervisor run that done belongs to has ended.
@@ -255,6 +256,11 @@ func (sv *supervisor) handle(m message) {
 			sv.becameReady(s, sv.now())
 		}
 	case msgRestart, msgStop:
+		order := OrderStop
+		if m.kind == msgRestart {
+			order = OrderRestart
+		}
+		sv.emit(Event{Kind: EventOrder, Time: sv.now(), Path: s.path, Order: order, From: m.from})
 		sv.control(s, m.kind == msgRestart, m.reply)
 	case msgDeadline, msgStale:
 		a := s.cur.Load()
@@ -299,7 +305,7 @@ func (sv *supervisor) want(s *slot) {
 		return
 	}
 	s.setState(StateWaiting, sv.now())
-	if sv.tree.events != nil {
+	if sv.tree.events.on {
 		var names []string
 		for _, d := range s.deps() {
 			if !d.isReady() {
@@ -357,7 +363,7 @@ func (sv *supervisor) start(s *slot) {
 	restarts := s.st.restarts
 	sv.mu.Unlock()
 
-	if sv.tree.events != nil {
+	if sv.tree.events.on {
 		// One event per start, a restart's included: a crash loop emits
 		// three per restart (exited, restart scheduled, starting), and each
 		// costs about as much as the restart's own bookkeeping.
@@ -467,7 +473,7 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 	s.st.lastExit, s.st.lastErr = kind, err
 	sv.mu.Unlock()
 	sv.stopped(s)
-	if sv.tree.events != nil {
+	if sv.tree.events.on {
 		sv.tree.emit(Event{Kind: ev, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
 	}
 	if requested {
