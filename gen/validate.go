@@ -121,7 +121,7 @@ func fieldPos(n *schema.Node, field string) (schema.Pos, bool) {
 	root, _, _ := strings.Cut(field, ".")
 	var pos schema.Pos
 	switch root {
-	case "Name", "Children", "Supervisor":
+	case "Name", "Children", "Supervisor", "Pool":
 		pos = n.Pos
 	case "Run":
 		pos = n.RunPos

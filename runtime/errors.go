@@ -38,6 +38,15 @@ var (
 	// supervisor is not running: the tree has not started, or a nested
 	// supervisor is being restarted.
 	ErrNotRunning = errors.New("arbor: supervisor is not running")
+	// ErrPoolFull is returned by Pool.Start when the pool has its Max of
+	// live instances.
+	ErrPoolFull = errors.New("arbor: pool is full")
+	// ErrNameTaken is returned by Pool.Start when a live instance has the
+	// name asked for.
+	ErrNameTaken = errors.New("arbor: instance name is taken")
+	// ErrRemoved is returned by Handle.Restart for a pool instance that
+	// was removed from its pool: it ended for good, or was stopped.
+	ErrRemoved = errors.New("arbor: instance was removed from its pool")
 )
 
 // SpecError reports one invalid field of a Spec.

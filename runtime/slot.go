@@ -101,6 +101,8 @@ func (s *slot) statusLocked() ChildStatus {
 		After:      after,
 		Path:       s.path,
 		Supervisor: s.sub != nil,
+		Pool:       s.sub != nil && s.sub.pool != nil,
+		Instance:   s.sup.pool != nil,
 		State:      s.st.state,
 		Since:      s.sup.tree.epoch.Add(time.Duration(s.st.since)),
 		Generation: s.st.gen,

@@ -34,7 +34,9 @@ func (s State) String() string {
 // ChildStatus is one child as a Snapshot sees it.
 type ChildStatus struct {
 	Path       string
-	Supervisor bool // a nested supervisor
+	Supervisor bool // a nested supervisor or a pool
+	Pool       bool // a pool: its live instances follow it
+	Instance   bool // an instance of a pool
 	State      State
 	Since      time.Time // when State began
 	Generation uint64    // of the current or last attempt; 0 before the first start
@@ -48,7 +50,8 @@ type ChildStatus struct {
 }
 
 // Snapshot is the state of every child of a tree, depth first in
-// declaration order, nested supervisors before their children.
+// declaration order, nested supervisors before their children, and a pool's
+// live instances, in no particular order, after the pool.
 type Snapshot struct {
 	Tree          string
 	Children      []ChildStatus
@@ -95,20 +98,20 @@ func (h *Handle) State() State {
 // starts with the group instead, once every member has stopped. Restart
 // returns once the supervisor has the order, before the restart;
 // ErrNotRunning when the child's supervisor is not running, ErrTreeEnded
-// once the tree has ended.
+// once the tree has ended. A pool instance restarts with the same run
+// function; one that was removed from its pool gives ErrRemoved.
 func (h *Handle) Restart() error {
-	_, err := h.order(msgRestart, "", nil)
-	return err
+	return h.Order(OrderRestart, "")
 }
 
 // Stop stops the child's current attempt within its grace and keeps the
 // child stopped, whatever its restart type, until Restart: a pending
 // backoff or group restart does not bring it back. Its dependents that have
 // not started yet wait. Stop returns once the supervisor has the order; see
-// StopAndWait to wait for the attempt to end.
+// StopAndWait to wait for the attempt to end. A pool instance is removed
+// from its pool once stopped (OTP's terminate_child).
 func (h *Handle) Stop() error {
-	_, err := h.order(msgStop, "", nil)
-	return err
+	return h.Order(OrderStop, "")
 }
 
 // Order gives the child order o, as Restart or Stop do, on behalf of from,
@@ -116,15 +119,22 @@ func (h *Handle) Stop() error {
 // when the child's supervisor takes it, names from, so that the events say
 // who restarted or stopped what.
 func (h *Handle) Order(o Order, from string) error {
-	var err error
+	var kind msgKind
 	switch o {
 	case OrderRestart:
-		_, err = h.order(msgRestart, from, nil)
+		if h.s.removed() {
+			return ErrRemoved
+		}
+		kind = msgRestart
 	case OrderStop:
-		_, err = h.order(msgStop, from, nil)
+		if h.s.removed() {
+			return nil // stopped for good already
+		}
+		kind = msgStop
 	default:
-		err = fmt.Errorf("arbor: unknown order %v", o)
+		return fmt.Errorf("arbor: unknown order %v", o)
 	}
+	_, err := h.order(kind, from, nil)
 	return err
 }
 
@@ -132,6 +142,9 @@ func (h *Handle) Order(o Order, from string) error {
 // been abandoned after its grace (OTP's terminate_child). It returns
 // ctx.Err() if ctx ends first; the child stays stopped all the same.
 func (h *Handle) StopAndWait(ctx context.Context) error {
+	if h.s.removed() {
+		return nil
+	}
 	reply := make(chan struct{})
 	done, err := h.order(msgStop, "", reply)
 	if err != nil {

@@ -91,6 +91,12 @@ type Heartbeat struct {
 	Timeout time.Duration
 }
 
+// PoolSpec is what makes a Child a pool.
+type PoolSpec struct {
+	// Max caps the live instances; 0 means no cap.
+	Max int
+}
+
 // Spec describes a supervisor: the root of a tree, or a nested supervisor
 // given as Child.Supervisor. Its zero value, with children, is a
 // one_for_one supervisor with the default limit, backoff and budget.
@@ -110,13 +116,20 @@ type Spec struct {
 }
 
 // Child describes one child of a supervisor: a worker when Run is set, a
-// nested supervisor when Supervisor is set.
+// nested supervisor when Supervisor is set, a pool when Pool is set.
 type Child struct {
 	// Name is unique among siblings; it matches [a-z][a-z0-9_-]*.
 	Name       string
 	Run        RunFunc
 	Supervisor *Spec
-	Restart    Restart
+	// Pool makes the child a pool: a supervisor of instances started at
+	// run time with Pool.Start, each with its own run function. Restart,
+	// Shutdown, Timeout, Ready, Heartbeat and Backoff then apply to each
+	// instance, and RestartLimit is the pool's: it counts the restarts of
+	// all its instances together, and exceeding it fails the pool. The pool
+	// itself is restarted by its supervisor like a permanent child, empty.
+	Pool    *PoolSpec
+	Restart Restart
 	// Shutdown is a worker's grace after cancellation before the attempt is
 	// abandoned; zero means DefaultChildShutdown. Nested supervisors use
 	// their Spec.Shutdown instead.

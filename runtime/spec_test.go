@@ -53,6 +53,11 @@ func TestNewRejectsInvalidSpecs(t *testing.T) {
 		}}, "t/a", "After", "dependency cycle: a -> c -> b -> a"},
 		{"grace on supervisor", runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "n", Shutdown: time.Second, Supervisor: &runtime.Spec{Children: []runtime.Child{worker("b")}}}}}, "t/n", "Shutdown", "workers only"},
 		{"nested error path", runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "n", Supervisor: &runtime.Spec{Children: []runtime.Child{{Name: "b"}}}}}}, "t/n/b", "Run", "nil"},
+		{"pool with run", runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "p", Pool: &runtime.PoolSpec{}, Run: nop}}}, "t/p", "Run", "set on a pool"},
+		{"pool with supervisor", runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "p", Pool: &runtime.PoolSpec{}, Supervisor: &runtime.Spec{Children: []runtime.Child{worker("b")}}}}}, "t/p", "Supervisor", "set on a pool"},
+		{"pool negative max", runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "p", Pool: &runtime.PoolSpec{Max: -1}}}}, "t/p", "Pool.Max", "negative max"},
+		{"significant pool", runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "p", Pool: &runtime.PoolSpec{}, Restart: runtime.Temporary, Significant: true}}}, "t/p", "Significant", "never ends by itself"},
+		{"pool short heartbeat", runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "p", Pool: &runtime.PoolSpec{}, Heartbeat: &runtime.Heartbeat{Timeout: time.Millisecond}}}}, "t/p", "Heartbeat.Timeout", "shorter than the minimum"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

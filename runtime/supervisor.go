@@ -16,8 +16,9 @@ type supervisor struct {
 	strategy Strategy
 	limit    RestartLimit
 	budget   time.Duration
-	slots    []*slot // declaration order
-	order    []*slot // start order
+	slots    []*slot // declaration order; a pool's live instances, under mu
+	order    []*slot // start order; nil for a pool
+	pool     *poolState
 	inbox    chan message
 	runMu    sync.Mutex                    // held by a run: a new run waits for an abandoned one to end
 	mu       sync.Mutex                    // guards every slot's st, killed and kill
@@ -68,6 +69,7 @@ const (
 	msgStale    // gen is the attempt's generation
 	msgRestart  // from Handle.Restart
 	msgStop     // from Handle.Stop
+	msgAdd      // from Pool.Start: a new instance
 )
 
 type message struct {
@@ -116,6 +118,11 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 	} else {
 		for _, s := range sv.order {
 			sv.want(s)
+		}
+		if sv.pool != nil {
+			sv.mu.Lock()
+			sv.pool.open = true
+			sv.mu.Unlock()
 		}
 		sv.checkReady()
 	}
@@ -184,6 +191,17 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 	sv.killed = false
 	sv.dead.Store(false)
 	sv.kill = make(chan struct{})
+	if sv.pool != nil {
+		// A restarted pool starts empty, as OTP's dynamic supervisor does.
+		for _, s := range sv.slots {
+			s.rank = -1
+		}
+		sv.pool.totals.Removed += uint64(len(sv.slots))
+		clear(sv.slots)
+		sv.slots = sv.slots[:0]
+		clear(sv.pool.byName)
+		sv.unready = 0
+	}
 	for _, s := range sv.slots {
 		s.pending, s.member, s.completed = false, false, false
 		s.held, s.restartNow = false, false
@@ -228,7 +246,7 @@ func (sv *supervisor) cleanup() {
 		sv.plan.timer.Stop()
 	}
 	sv.stopTimers()
-	for _, s := range sv.slots {
+	for _, s := range sv.slotsNow() {
 		s.disarm()
 	}
 }
@@ -262,6 +280,8 @@ func (sv *supervisor) handle(m message) {
 		}
 		sv.emit(Event{Kind: EventOrder, Time: sv.now(), Path: s.path, Order: order, From: m.from})
 		sv.control(s, m.kind == msgRestart, m.reply)
+	case msgAdd:
+		sv.added(s)
 	case msgDeadline, msgStale:
 		a := s.cur.Load()
 		if a == nil || a.gen != m.gen || s.stopCause != nil {
@@ -359,6 +379,9 @@ func (sv *supervisor) start(s *slot) {
 	s.st.gen, s.st.attempt = gen, a.number
 	if restart {
 		s.st.restarts++
+		if sv.pool != nil {
+			sv.pool.totals.Restarts++
+		}
 	}
 	restarts := s.st.restarts
 	sv.mu.Unlock()
@@ -522,6 +545,10 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now t
 		return
 	}
 	if !s.restarts(kind, err) {
+		if sv.pool != nil {
+			sv.removeEnded(s)
+			return
+		}
 		s.member = false
 		s.completed = kind == ExitSuccess
 		s.setState(StateDone, now)
@@ -611,8 +638,12 @@ func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration) {
 // restarted, so that a dependency always stops after its dependents.
 func (sv *supervisor) liveInStopOrder(keep func(*slot) bool) []*slot {
 	var q []*slot
-	for i := len(sv.order) - 1; i >= 0; i-- {
-		if s := sv.order[i]; s.cur.Load() != nil && keep(s) {
+	order := sv.order
+	if sv.pool != nil {
+		order = sv.slotsNow() // in no order: a pool stops its instances at once
+	}
+	for i := len(order) - 1; i >= 0; i-- {
+		if s := order[i]; s.cur.Load() != nil && keep(s) {
 			q = append(q, s)
 		}
 	}
@@ -722,9 +753,12 @@ func (sv *supervisor) abandon(s *slot) {
 // afterStop follows a stop the supervisor asked for: the next in the stop
 // queue, or the new attempt a Handle.Restart asked for.
 func (sv *supervisor) afterStop(s *slot) {
-	if s.restartNow && !s.member { // a member starts with its group, even if temporary
+	switch {
+	case s.restartNow && !s.member: // a member starts with its group, even if temporary
 		s.restartNow = false
 		sv.want(s)
+	case s.held && sv.pool != nil && !sv.stopping:
+		sv.removeEnded(s) // Handle.Stop on an instance removes it
 	}
 	sv.advance()
 }
@@ -743,8 +777,8 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 			sv.waiters[s] = append(sv.waiters[s], reply)
 		}
 	}
-	if sv.stopping {
-		return // everything stops anyway
+	if sv.stopping || s.rank < 0 && sv.pool != nil {
+		return // everything stops anyway, or the instance is gone
 	}
 	now := sv.now()
 	if sv.plan.active {
@@ -789,6 +823,10 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 	s.disarm() // a pending backoff
 	if !restart {
 		s.pending = false
+		if sv.pool != nil {
+			sv.removeEnded(s)
+			return
+		}
 		s.setState(StateStopped, now)
 		return
 	}
@@ -814,7 +852,12 @@ func (sv *supervisor) shutdown(reason error) {
 	}
 	sv.plan = groupPlan{}
 	now := sv.now()
-	for _, s := range sv.slots {
+	if sv.pool != nil {
+		sv.mu.Lock()
+		sv.pool.open = false
+		sv.mu.Unlock()
+	}
+	for _, s := range sv.slotsNow() {
 		s.pending, s.member = false, false
 		if s.cur.Load() == nil {
 			s.disarm()
@@ -824,6 +867,14 @@ func (sv *supervisor) shutdown(reason error) {
 	sv.queue = sv.liveInStopOrder(func(*slot) bool { return true })
 	if sv.live > 0 {
 		sv.budgetT = time.NewTimer(sv.budget)
+	}
+	if sv.pool != nil {
+		// Instances stop at once, each within its grace, as OTP stops a
+		// dynamic supervisor's children.
+		for _, s := range sv.queue {
+			sv.requestStop(s, ErrStopped, false)
+		}
+		sv.queue = nil
 	}
 	sv.advance()
 }
@@ -849,6 +900,9 @@ func (sv *supervisor) abandonedLocked(s *slot, a *Attempt, kind ExitKind, now ti
 	}
 	s.st.state, s.st.since = StateStopped, sv.tree.since(now)
 	s.st.abandoned++
+	if sv.pool != nil {
+		sv.pool.totals.Abandoned++
+	}
 	s.st.lastExit, s.st.lastErr = kind, ErrAbandoned
 	sv.tree.emit(Event{Kind: EventAbandoned, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: context.Cause(a.ctx)})
 }
@@ -869,8 +923,13 @@ func (sv *supervisor) killTree() {
 	}
 	sv.killed = true
 	sv.dead.Store(true)
-	for i := len(sv.order) - 1; i >= 0; i-- {
-		s := sv.order[i]
+	order := sv.order
+	if sv.pool != nil {
+		sv.pool.open = false
+		order = sv.slots
+	}
+	for i := len(order) - 1; i >= 0; i-- {
+		s := order[i]
 		a := s.cur.Load()
 		if a == nil {
 			continue
@@ -894,7 +953,7 @@ func (sv *supervisor) killTree() {
 func (sv *supervisor) endKilled() {
 	sv.stopping = true
 	now := time.Now()
-	for _, s := range sv.slots {
+	for _, s := range sv.slotsNow() {
 		if a := s.cur.Load(); a != nil {
 			sv.detach(s, a)
 			sv.stopped(s)

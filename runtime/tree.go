@@ -124,6 +124,11 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		if c.Supervisor != nil {
 			s.sub = t.build(s.path, c.Supervisor)
 		}
+		if c.Pool != nil {
+			s.spec = &Child{Restart: Permanent, Backoff: backoff} // a supervisor, bounded by itself
+			s.limit = nil                                         // c's limit is the pool's own
+			s.sub = t.buildPool(s.path, c, backoff)
+		}
 		if c.Heartbeat != nil {
 			if t.wd == nil {
 				t.wd = &watchdog{}
@@ -181,6 +186,31 @@ func childPaths(path string, children []Child) string {
 		b.WriteString(children[i].Name)
 	}
 	return b.String()
+}
+
+// buildPool makes the supervisor of the pool c. Its instances share one
+// policy: c's, without its restart limit, which is the pool's.
+func (t *Tree) buildPool(path string, c *Child, backoff *Backoff) *supervisor {
+	sv := &supervisor{
+		tree:     t,
+		path:     path,
+		strategy: OneForOne,
+		limit:    RestartLimit{Max: DefaultRestartMax, Window: DefaultRestartWindow},
+		inbox:    make(chan message, 64),
+	}
+	if c.RestartLimit != nil {
+		sv.limit = *c.RestartLimit
+	}
+	inst := *c
+	inst.RestartLimit = nil
+	var ps policies
+	sv.pool = &poolState{max: c.Pool.Max, spec: ps.of(&inst, backoff), byName: map[string]*instance{}}
+	sv.pool.pool.sv = sv
+	sv.budget = sv.pool.spec.Shutdown // instances stop at once, each within this grace
+	if c.Heartbeat != nil {
+		sv.staleWake = make(chan struct{}, 1)
+	}
+	return sv
 }
 
 func hasHeartbeat(spec *Spec) bool {
@@ -328,6 +358,10 @@ func (sv *supervisor) appendStatus(out *[]ChildStatus) {
 		level[i] = s.statusLocked()
 	}
 	sv.mu.Unlock()
+	if sv.pool != nil {
+		*out = append(*out, level...) // instances, in no order
+		return
+	}
 	for i, s := range sv.slots {
 		*out = append(*out, level[i])
 		if s.sub != nil {
@@ -336,8 +370,11 @@ func (sv *supervisor) appendStatus(out *[]ChildStatus) {
 	}
 }
 
-// walk calls f for every slot below sv, depth first.
+// walk calls f for every slot below sv, depth first, except pool instances.
 func (sv *supervisor) walk(f func(*slot)) {
+	if sv.pool != nil {
+		return
+	}
 	for _, s := range sv.slots {
 		f(s)
 		if s.sub != nil {
@@ -350,18 +387,28 @@ func (sv *supervisor) walk(f func(*slot)) {
 // times as int64, a third of a time.Time.
 func (t *Tree) since(now time.Time) int64 { return int64(now.Sub(t.epoch)) }
 
-// Handle returns the handle of the child at path, such as "shop/db", or nil
-// if there is none.
+// Handle returns the handle of the child at path, such as "shop/db", or of
+// the live pool instance at path, such as "server/conns/i7"; nil if there
+// is none.
 func (t *Tree) Handle(path string) *Handle {
+	if s := t.staticSlot(path); s != nil {
+		return &Handle{s: s}
+	}
+	if i := strings.LastIndexByte(path, '/'); i > 0 {
+		if p := t.staticSlot(path[:i]); p != nil && p.sub != nil && p.sub.pool != nil {
+			return p.sub.instanceHandle(path[i+1:])
+		}
+	}
+	return nil
+}
+
+// staticSlot returns the slot of the declared child at path, or nil.
+func (t *Tree) staticSlot(path string) *slot {
 	t.pathsOnce.Do(func() {
 		t.paths = make(map[string]*slot, t.size)
 		t.root.walk(func(s *slot) { t.paths[s.path] = s })
 	})
-	s := t.paths[path]
-	if s == nil {
-		return nil
-	}
-	return &Handle{s: s}
+	return t.paths[path]
 }
 
 // ShutdownReport lists the attempts the tree abandoned: every one that is

@@ -128,14 +128,29 @@ func (v *validator) child(path string, c *Child) {
 	default:
 		v.addf(path, "Restart", "unknown restart type %q (want permanent, transient or temporary)", c.Restart)
 	}
-	if c.Significant && (c.Restart == "" || c.Restart == Permanent) {
+	if c.Significant && c.Pool == nil && (c.Restart == "" || c.Restart == Permanent) {
 		v.addf(path, "Significant", "a significant child must be transient or temporary: a permanent child is always restarted, so it never ends its supervisor")
 	}
 	v.limit(path, "RestartLimit", c.RestartLimit)
 	v.backoff(path, "Backoff", c.Backoff)
+	if c.Pool != nil {
+		if c.Pool.Max < 0 {
+			v.addf(path, "Pool.Max", "negative max %d (0 means no cap)", c.Pool.Max)
+		}
+		if c.Run != nil {
+			v.addf(path, "Run", "set on a pool: each instance gets its run function from Pool.Start")
+		}
+		if c.Supervisor != nil {
+			v.addf(path, "Supervisor", "set on a pool: a pool's instances are workers")
+		}
+		if c.Significant {
+			v.addf(path, "Significant", "a pool never ends by itself, so it cannot end its supervisor")
+		}
+	}
 	switch {
+	case c.Pool != nil:
 	case c.Run == nil && c.Supervisor == nil:
-		v.addf(path, "Run", "nil: a child needs Run or Supervisor")
+		v.addf(path, "Run", "nil: a child needs Run, Supervisor or Pool")
 	case c.Run != nil && c.Supervisor != nil:
 		v.addf(path, "Supervisor", "set together with Run: a child is a worker or a supervisor, not both")
 	case c.Supervisor != nil:

@@ -85,3 +85,67 @@ arbor_tree_health{state="stopping",tree="shop"} 0
 `, "arbor_tree_health")
 	})
 }
+
+// TestPoolsHaveNoSeriesPerInstance: a pool that ran many instances has the
+// same series as one that ran none; its counters say what happened.
+func TestPoolsHaveNoSeriesPerInstance(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr, err := runtime.New(runtime.Spec{Name: "srv", Children: []runtime.Child{
+			{Name: "conns", Pool: &runtime.PoolSpec{}, Restart: runtime.Temporary},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(metrics.New(tr))
+		count := func() int {
+			n, err := testutil.GatherAndCount(reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		before := count()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- tr.Run(ctx) }()
+		synctest.Wait()
+		p := tr.Pool("srv/conns")
+		for range 1000 {
+			if _, err := p.Start("", runtime.Func(func(context.Context) error { return nil })); err != nil {
+				t.Fatal(err)
+			}
+		}
+		block := make(chan struct{})
+		for range 3 {
+			p.Start("", runtime.Func(func(context.Context) error { <-block; return nil }))
+		}
+		synctest.Wait()
+		if after := count(); after != before {
+			t.Fatalf("%d series after 1,003 instances, %d before", after, before)
+		}
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(`# HELP arbor_pool_instances_started_total Instances the pool was asked to start.
+# TYPE arbor_pool_instances_started_total counter
+arbor_pool_instances_started_total{pool="srv/conns",tree="srv"} 1003
+# HELP arbor_pool_instances_removed_total Instances removed from the pool: ended for good, stopped, or dropped with a run of the pool.
+# TYPE arbor_pool_instances_removed_total counter
+arbor_pool_instances_removed_total{pool="srv/conns",tree="srv"} 1000
+`), "arbor_pool_instances_started_total", "arbor_pool_instances_removed_total"); err != nil {
+			t.Fatal(err)
+		}
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(`# HELP arbor_pool_instances Live instances of the pool by state.
+# TYPE arbor_pool_instances gauge
+arbor_pool_instances{pool="srv/conns",state="backoff",tree="srv"} 0
+arbor_pool_instances{pool="srv/conns",state="running",tree="srv"} 3
+arbor_pool_instances{pool="srv/conns",state="starting",tree="srv"} 0
+arbor_pool_instances{pool="srv/conns",state="stopping",tree="srv"} 0
+`), "arbor_pool_instances"); err != nil {
+			t.Fatal(err)
+		}
+		close(block)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}

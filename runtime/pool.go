@@ -1,0 +1,223 @@
+package runtime
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Pool is a child whose instances are started at run time, each with its
+// own run function: OTP's dynamic supervisor. Instances are independent of
+// each other (one_for_one); an instance that ends for good (temporary,
+// transient after a success, ErrDoNotRestart) or that Handle.Stop stops is
+// removed, and its memory released. A Pool is safe for concurrent use, also
+// from the run functions of its own instances.
+type Pool struct {
+	sv *supervisor
+}
+
+// poolState is what a pool's supervisor keeps besides a supervisor's.
+// Guarded by the supervisor's mu.
+type poolState struct {
+	pool   Pool
+	max    int
+	spec   *Child // the instances' policy
+	byName map[string]*instance
+	open   bool   // running, and not stopping: Start is accepted
+	next   uint64 // for generated names
+	totals PoolCounts
+}
+
+// instance is a pool instance's slot and the handle Start returns, in one
+// allocation. Its slot's rank is its index in the pool's slots, and -1 once
+// it is removed.
+type instance struct {
+	slot
+	handle Handle
+}
+
+// Pool returns the pool at path, such as "server/conns", or nil if the
+// child there is not a pool.
+func (t *Tree) Pool(path string) *Pool {
+	s := t.staticSlot(path)
+	if s == nil || s.sub == nil || s.sub.pool == nil {
+		return nil
+	}
+	return &s.sub.pool.pool
+}
+
+// Path is the pool's path in the tree.
+func (p *Pool) Path() string { return p.sv.path }
+
+// Start starts an instance that runs run, named name, or named by the pool
+// when name is empty. Its path is the pool's path, a slash and its name. It
+// fails with ErrPoolFull when the pool has its Max of live instances,
+// ErrNameTaken when an instance of that name lives, ErrNotRunning when the
+// pool is not running (waiting for its After list, being restarted, or
+// stopping) and ErrTreeEnded once the tree has ended. Start returns once
+// the pool has the instance, which starts at once.
+func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
+	sv := p.sv
+	ps := sv.pool
+	if run == nil {
+		return nil, &SpecError{Path: sv.path, Field: "Run", Msg: "Pool.Start needs a run function"}
+	}
+	if name != "" && !validName(name) {
+		return nil, &SpecError{Path: sv.path, Field: "Name", Msg: fmt.Sprintf("invalid instance name %q (want [a-z][a-z0-9_-]*)", name)}
+	}
+	if sv.tree.state.Load() == treeEnded {
+		return nil, ErrTreeEnded
+	}
+	sv.mu.Lock()
+	switch {
+	case !ps.open:
+		sv.mu.Unlock()
+		return nil, fmt.Errorf("%w: pool %s", ErrNotRunning, sv.path)
+	case ps.max > 0 && len(sv.slots) >= ps.max:
+		sv.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s has %d instances", ErrPoolFull, sv.path, ps.max)
+	case name == "":
+		name = ps.freeName()
+	case ps.byName[name] != nil:
+		sv.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s/%s", ErrNameTaken, sv.path, name)
+	}
+	in := &instance{slot: slot{sup: sv, spec: ps.spec, fn: run, path: sv.path + "/" + name, counted: true}}
+	in.handle.s = &in.slot
+	in.rank = int32(len(sv.slots)) // its index in sv.slots
+	sv.slots = append(sv.slots, &in.slot)
+	ps.byName[name] = in
+	ps.totals.Started++
+	in.st.since = sv.tree.since(time.Now())
+	done := sv.done
+	sv.mu.Unlock()
+	if !sv.post(done, message{kind: msgAdd, slot: &in.slot}) {
+		sv.mu.Lock()
+		sv.remove(&in.slot)
+		sv.mu.Unlock()
+		return nil, fmt.Errorf("%w: pool %s", ErrNotRunning, sv.path)
+	}
+	return &in.handle, nil
+}
+
+// freeName returns a generated name that no live instance has.
+func (ps *poolState) freeName() string {
+	for {
+		ps.next++
+		name := "i" + strconv.FormatUint(ps.next, 10)
+		if ps.byName[name] == nil {
+			return name
+		}
+	}
+}
+
+// Len returns the number of live instances: starting, running, stopping or
+// waiting for a restart.
+func (p *Pool) Len() int {
+	p.sv.mu.Lock()
+	defer p.sv.mu.Unlock()
+	return len(p.sv.slots)
+}
+
+// PoolCounts is OTP's count_children for a pool: its live instances by
+// state, and what happened to instances since the tree was built, for
+// metrics that do not need a series per instance.
+type PoolCounts struct {
+	Starting int // running, not ready yet (or not yet started)
+	Running  int // running and ready
+	Backoff  int // waiting for a restart
+	Stopping int // cancelled, not yet returned
+
+	Started   uint64 // instances Start accepted
+	Restarts  uint64 // restarts of instances
+	Removed   uint64 // instances removed: ended for good, stopped, or dropped with their pool's run
+	Abandoned uint64 // attempts of instances abandoned after their grace
+}
+
+// Counts returns the pool's live instances by state, and its totals.
+func (p *Pool) Counts() PoolCounts {
+	p.sv.mu.Lock()
+	defer p.sv.mu.Unlock()
+	c := p.sv.pool.totals
+	for _, s := range p.sv.slots {
+		switch s.st.state {
+		case StateIdle, StateStarting:
+			c.Starting++
+		case StateRunning:
+			c.Running++
+		case StateBackoff:
+			c.Backoff++
+		case StateStopping:
+			c.Stopping++
+		}
+	}
+	return c
+}
+
+// remove takes the instance s out of its pool, for good. sv.mu is held.
+func (sv *supervisor) remove(s *slot) {
+	if s.rank < 0 {
+		return
+	}
+	last := len(sv.slots) - 1
+	moved := sv.slots[last]
+	sv.slots[s.rank] = moved
+	moved.rank = s.rank
+	sv.slots[last] = nil
+	sv.slots = sv.slots[:last]
+	delete(sv.pool.byName, s.name())
+	sv.pool.totals.Removed++
+	s.rank = -1
+	s.st.state = StateDone
+}
+
+// removed reports whether s is an instance that left its pool.
+func (s *slot) removed() bool {
+	if s.sup.pool == nil {
+		return false
+	}
+	s.sup.mu.Lock()
+	defer s.sup.mu.Unlock()
+	return s.rank < 0
+}
+
+// instanceHandle returns the handle of the live instance named name.
+func (sv *supervisor) instanceHandle(name string) *Handle {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if in := sv.pool.byName[name]; in != nil {
+		return &in.handle
+	}
+	return nil
+}
+
+// added starts an instance that Start added, on the pool's goroutine.
+func (sv *supervisor) added(s *slot) {
+	if sv.stopping {
+		sv.mu.Lock()
+		sv.remove(s) // Start raced the shutdown
+		sv.mu.Unlock()
+		return
+	}
+	sv.want(s)
+}
+
+// ended removes an instance that will not run again.
+func (sv *supervisor) removeEnded(s *slot) {
+	s.disarm()
+	sv.mu.Lock()
+	sv.remove(s)
+	sv.mu.Unlock()
+}
+
+// slotsNow returns the supervisor's children: a pool's instances change,
+// under mu, so a pool's goroutine iterates over a copy.
+func (sv *supervisor) slotsNow() []*slot {
+	if sv.pool == nil {
+		return sv.slots
+	}
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	return slices.Clone(sv.slots)
+}

@@ -1,0 +1,376 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// poolTree is a tree with one pool "p" of instances with the given policy.
+func poolTree(t *testing.T, pool runtime.Child, opts ...runtime.Option) *runtime.Tree {
+	t.Helper()
+	pool.Name = "p"
+	if pool.Pool == nil {
+		pool.Pool = &runtime.PoolSpec{}
+	}
+	return mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{pool}}, opts...)
+}
+
+func TestPoolStartsInstances(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		tr := poolTree(t, runtime.Child{}, runtime.WithObserver(rec.observe))
+		p := tr.Pool("t/p")
+		require.NotNil(t, p)
+		assert.Nil(t, tr.Pool("t"), "the root is not a pool")
+		assert.Equal(t, "t/p", p.Path())
+		stop, _ := start(t, tr)
+		synctest.Wait()
+
+		var got []string
+		h1, err := p.Start("alpha", func(ctx context.Context, a *runtime.Attempt) error {
+			got = append(got, a.Path())
+			<-ctx.Done()
+			return nil
+		})
+		require.NoError(t, err)
+		h2, err := p.Start("", runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil }))
+		require.NoError(t, err)
+		synctest.Wait()
+		assert.Equal(t, []string{"t/p/alpha"}, got)
+		assert.Equal(t, "t/p/alpha", h1.Path())
+		assert.Regexp(t, `^t/p/[a-z][a-z0-9_-]*$`, h2.Path())
+		assert.Equal(t, 2, p.Len())
+		assert.Equal(t, runtime.PoolCounts{Running: 2, Started: 2}, p.Counts())
+		assert.Equal(t, runtime.StateRunning, h1.State())
+		assert.Same(t, h1, tr.Handle("t/p/alpha"), "Handle finds a live instance by path")
+
+		pool := status(t, tr, "t/p")
+		assert.True(t, pool.Pool)
+		assert.True(t, pool.Supervisor)
+		inst := status(t, tr, "t/p/alpha")
+		assert.True(t, inst.Instance)
+		assert.Equal(t, uint64(1), inst.Generation)
+		assert.Equal(t, runtime.HealthReady, tr.Health().State)
+
+		require.NoError(t, stop())
+		assert.Equal(t, []string{"t/p/alpha stopped", fmt.Sprintf("%s stopped", h2.Path())}, sortedTrace(rec, runtime.EventStopped, "t/p/"))
+		_, err = p.Start("late", nop)
+		assert.ErrorIs(t, err, runtime.ErrTreeEnded)
+	})
+}
+
+// sortedTrace is the "path kind" lines of events of kind under prefix, sorted.
+func sortedTrace(rec *recorder, kind runtime.EventKind, prefix string) []string {
+	var out []string
+	for _, e := range rec.of(kind) {
+		if len(e.Path) > len(prefix) && e.Path[:len(prefix)] == prefix {
+			out = append(out, e.Path+" "+e.Kind.String())
+		}
+	}
+	sortStrings(out)
+	return out
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+func TestPoolRefusals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := poolTree(t, runtime.Child{Pool: &runtime.PoolSpec{Max: 2}, Restart: runtime.Temporary})
+		p := tr.Pool("t/p")
+		_, err := p.Start("a", nop)
+		assert.ErrorIs(t, err, runtime.ErrNotRunning, "before Run")
+		stop, _ := start(t, tr)
+		synctest.Wait()
+
+		release := make(chan struct{})
+		job := func(ctx context.Context, _ *runtime.Attempt) error {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return nil
+		}
+		_, err = p.Start("a", job)
+		require.NoError(t, err)
+		_, err = p.Start("a", job)
+		assert.ErrorIs(t, err, runtime.ErrNameTaken)
+		_, err = p.Start("", job)
+		require.NoError(t, err)
+		_, err = p.Start("c", job)
+		assert.ErrorIs(t, err, runtime.ErrPoolFull)
+		assert.Contains(t, err.Error(), "t/p")
+		_, err = p.Start("Bad Name", job)
+		assert.ErrorIs(t, err, runtime.ErrInvalidSpec)
+		_, err = p.Start("d", nil)
+		assert.ErrorIs(t, err, runtime.ErrInvalidSpec)
+
+		close(release) // both end for good: temporary
+		synctest.Wait()
+		assert.Equal(t, 0, p.Len(), "ended instances are removed")
+		assert.Nil(t, tr.Handle("t/p/a"))
+		h, err := p.Start("a", nop)
+		require.NoError(t, err, "the name and the room are free again")
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, h.State())
+		require.NoError(t, stop())
+	})
+}
+
+// TestPoolInstancesEndForGood: temporary, transient after a success and
+// ErrDoNotRestart remove an instance; a failure restarts it with the same
+// run function.
+func TestPoolInstancesEndForGood(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		restart runtime.Restart
+		ret     error
+		removed bool
+	}{
+		{"permanent success", runtime.Permanent, nil, false},
+		{"permanent failure", runtime.Permanent, errBoom, false},
+		{"transient success", runtime.Transient, nil, true},
+		{"transient failure", runtime.Transient, errBoom, false},
+		{"temporary failure", runtime.Temporary, errBoom, true},
+		{"do not restart", runtime.Permanent, fmt.Errorf("done: %w", runtime.ErrDoNotRestart), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tr := poolTree(t, runtime.Child{Restart: tc.restart})
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				var runs atomic.Int32
+				h, err := tr.Pool("t/p").Start("x", func(ctx context.Context, a *runtime.Attempt) error {
+					if runs.Add(1) == 1 {
+						return tc.ret
+					}
+					<-ctx.Done()
+					return nil
+				})
+				require.NoError(t, err)
+				synctest.Wait()
+				if tc.removed {
+					assert.EqualValues(t, 1, runs.Load())
+					assert.Equal(t, 0, tr.Pool("t/p").Len())
+					assert.Equal(t, runtime.StateDone, h.State())
+					assert.ErrorIs(t, h.Restart(), runtime.ErrRemoved)
+					assert.NoError(t, h.Stop(), "stopped already")
+				} else {
+					assert.EqualValues(t, 2, runs.Load(), "restarted with the same run function")
+					assert.Equal(t, uint64(2), h.Status().Generation)
+					assert.Equal(t, runtime.StateRunning, h.State())
+				}
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
+
+func TestPoolHandleOrders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := poolTree(t, runtime.Child{})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		var runs atomic.Int32
+		h, err := p.Start("x", func(ctx context.Context, a *runtime.Attempt) error {
+			runs.Add(1)
+			<-ctx.Done()
+			return nil
+		})
+		require.NoError(t, err)
+		synctest.Wait()
+		require.NoError(t, h.Restart())
+		synctest.Wait()
+		assert.EqualValues(t, 2, runs.Load(), "Restart runs the same function again")
+		assert.Equal(t, uint64(2), h.Status().Generation)
+
+		require.NoError(t, h.StopAndWait(context.Background()))
+		assert.Equal(t, 0, p.Len(), "Stop removes the instance, as terminate_child")
+		assert.Nil(t, tr.Handle("t/p/x"))
+		assert.ErrorIs(t, h.Restart(), runtime.ErrRemoved)
+		require.NoError(t, stop())
+	})
+}
+
+// TestPoolIntensity: the pool's restart limit counts all its instances'
+// restarts together; exceeding it fails the pool, which its supervisor
+// restarts, empty.
+func TestPoolIntensity(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "p", Pool: &runtime.PoolSpec{}, RestartLimit: &runtime.RestartLimit{Max: 3, Window: time.Minute}},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		fail := make(chan struct{})
+		for _, name := range []string{"a", "b"} {
+			_, err := p.Start(name, func(ctx context.Context, a *runtime.Attempt) error {
+				select {
+				case <-fail:
+					return errBoom
+				case <-ctx.Done():
+					return nil
+				}
+			})
+			require.NoError(t, err)
+		}
+		synctest.Wait()
+		close(fail) // a and b fail at once, and again at every restart
+		synctest.Wait()
+		gaveUp := rec.of(runtime.EventGaveUp)
+		require.Len(t, gaveUp, 1)
+		assert.Equal(t, "t/p", gaveUp[0].Path)
+		var gu *runtime.GiveUpError
+		require.ErrorAs(t, gaveUp[0].Err, &gu)
+		assert.Equal(t, 3, gu.Max)
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/p").State, "restarted by its supervisor")
+		assert.Equal(t, 1, status(t, tr, "t/p").Restarts)
+		assert.Equal(t, 0, p.Len(), "restarted empty")
+		_, err := p.Start("a", nop)
+		require.NoError(t, err, "a restarted pool takes instances again")
+		require.NoError(t, stop())
+	})
+}
+
+// TestPoolShutdownIsConcurrent: instances stop at once, each within its
+// grace; one that ignores cancellation is abandoned and listed by path.
+func TestPoolShutdownIsConcurrent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		tr := poolTree(t, runtime.Child{Shutdown: 2 * time.Second})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		for i := range 10 {
+			_, err := p.Start(fmt.Sprintf("w%d", i), lingering(time.Second, nil))
+			require.NoError(t, err)
+		}
+		_, err := p.Start("stuck", lingering(time.Hour, release))
+		require.NoError(t, err)
+		synctest.Wait()
+		begin := time.Now()
+		require.NoError(t, stop())
+		assert.Equal(t, 2*time.Second, time.Since(begin), "at once: the longest grace, not the sum")
+		report := tr.ShutdownReport()
+		require.Len(t, report.Abandoned, 1)
+		assert.Equal(t, "t/p/stuck", report.Abandoned[0].Path)
+		close(release)
+	})
+}
+
+// TestPoolNotRunning: a pool waiting for its After list, or stopped, takes
+// no instance; a dependent of a pool starts once the pool runs.
+func TestPoolNotRunning(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "db", Run: warm(time.Second), Ready: &runtime.Ready{Timeout: time.Minute}},
+			{Name: "p", Pool: &runtime.PoolSpec{}, After: []string{"db"}},
+			{Name: "api", Run: nop, After: []string{"p"}},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		_, err := p.Start("x", nop)
+		assert.ErrorIs(t, err, runtime.ErrNotRunning, "waiting for db")
+		assert.Equal(t, runtime.StateWaiting, status(t, tr, "t/api").State)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		_, err = p.Start("x", nop)
+		require.NoError(t, err)
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/api").State, "a pool is ready once it runs")
+		require.NoError(t, tr.Handle("t/p").StopAndWait(context.Background()))
+		_, err = p.Start("y", nop)
+		assert.ErrorIs(t, err, runtime.ErrNotRunning, "stopped")
+		require.NoError(t, stop())
+	})
+}
+
+// TestPoolInstancesHaveTheChildsLiveness: ready and heartbeat apply to each
+// instance.
+func TestPoolInstancesHaveTheChildsLiveness(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		tr := poolTree(t, runtime.Child{Ready: &runtime.Ready{Timeout: time.Second}, Heartbeat: &runtime.Heartbeat{Timeout: time.Second}, Restart: runtime.Temporary},
+			runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		_, err := p.Start("never-ready", nop)
+		require.NoError(t, err)
+		_, err = p.Start("silent", func(ctx context.Context, a *runtime.Attempt) error {
+			a.Ready()
+			<-ctx.Done()
+			return nil
+		})
+		require.NoError(t, err)
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		causes := map[string]error{}
+		for _, e := range rec.of(runtime.EventExited) {
+			causes[e.Path] = e.Err
+		}
+		assert.ErrorIs(t, causes["t/p/never-ready"], runtime.ErrReadyTimeout)
+		assert.ErrorIs(t, causes["t/p/silent"], runtime.ErrHeartbeatTimeout)
+		assert.Equal(t, 0, p.Len())
+		require.NoError(t, stop())
+	})
+}
+
+// TestPoolStartFromAnywhere: instances start instances, and many goroutines
+// start, stop and read at once.
+func TestPoolStartFromAnywhere(t *testing.T) {
+	tr := poolTree(t, runtime.Child{Pool: &runtime.PoolSpec{Max: 50}, Restart: runtime.Temporary})
+	stop, _ := start(t, tr)
+	p := tr.Pool("t/p")
+	<-tr.Ready()
+	var spawned atomic.Int32
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 200 {
+				h, err := p.Start("", func(ctx context.Context, a *runtime.Attempt) error {
+					if i%3 == 0 { // an instance starts another
+						if _, err := p.Start(fmt.Sprintf("child-%d-%d", g, i), runtime.Func(func(context.Context) error { return nil })); err == nil {
+							spawned.Add(1)
+						}
+					}
+					return nil
+				})
+				switch {
+				case err == nil:
+					if i%5 == 0 {
+						h.Stop()
+					}
+				case !errors.Is(err, runtime.ErrPoolFull) && !errors.Is(err, runtime.ErrNameTaken):
+					t.Errorf("Start: %v", err)
+				}
+				if i%7 == 0 {
+					tr.Snapshot()
+					p.Counts()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, stop())
+	assert.Positive(t, spawned.Load())
+}
