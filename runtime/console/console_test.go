@@ -538,7 +538,7 @@ func TestControlRefusals(t *testing.T) {
 	for _, e := range evs {
 		assert.NotEqual(t, runtime.EventOrder, e.Kind, "no order was given: %s", e)
 	}
-	assert.Contains(t, logs.String(), `msg="arbor console: order refused" path="" order=restart remote=192.0.2.7:5555 why="bad or missing token"`)
+	assert.Contains(t, logs.String(), `msg="arbor console: order refused" path=shop/db order=restart remote=192.0.2.7:5555 why="bad or missing token"`)
 	assert.NotContains(t, logs.String(), token, "the token is never logged")
 }
 
@@ -608,4 +608,23 @@ func TestListen(t *testing.T) {
 	}
 	_, err = http.Get(srv.URL + "api/tree")
 	assert.Error(t, err)
+}
+
+// TestListenCloseAfterTheTree: a program that closes its console once its
+// tree has stopped lets the streams tell their clients.
+func TestListenCloseAfterTheTree(t *testing.T) {
+	f := newFixture(t)
+	srv, err := console.Listen(context.Background(), "", f.tree)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := stream(t, ctx, srv.URL+"api/events")
+	next(t, ch)
+	f.stop()
+	require.NoError(t, srv.Close())
+	var last message
+	for m := range ch {
+		last = m
+	}
+	assert.Equal(t, "end", last.event)
 }

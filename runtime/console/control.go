@@ -20,24 +20,24 @@ func (h *handler) control(w http.ResponseWriter, r *http.Request, order runtime.
 	if !allow(w, r, http.MethodPost) {
 		return
 	}
+	q := r.URL.Query()
 	if err := h.csrf.Check(r); err != nil {
-		h.refuse(r, order, "", "cross-site request")
+		h.refuse(r, order, q.Get("path"), "cross-site request")
 		fail(w, http.StatusForbidden, "refused: a cross-site request ("+err.Error()+")")
 		return
 	}
-	q := r.URL.Query()
 	if q.Has("token") || q.Has("access_token") {
-		h.refuse(r, order, "", "token in the URL")
+		h.refuse(r, order, q.Get("path"), "token in the URL")
 		fail(w, http.StatusBadRequest, "refused: the token goes in the Authorization header, never in the URL (URLs end up in logs and histories)")
 		return
 	}
 	if h.token == nil {
-		h.refuse(r, order, "", "control is off")
+		h.refuse(r, order, q.Get("path"), "control is off")
 		fail(w, http.StatusForbidden, "control is off: start the console with a token (console.WithToken) and send it as \"Authorization: Bearer <token>\"")
 		return
 	}
 	if !h.authorized(r) {
-		h.refuse(r, order, "", "bad or missing token")
+		h.refuse(r, order, q.Get("path"), "bad or missing token")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="arbor"`)
 		fail(w, http.StatusUnauthorized, "unauthorized: send the console's token as \"Authorization: Bearer <token>\"")
 		return
@@ -56,8 +56,11 @@ func (h *handler) control(w http.ResponseWriter, r *http.Request, order runtime.
 		return
 	}
 	err = hd.Order(order, "console "+r.RemoteAddr)
-	h.log.LogAttrs(r.Context(), slog.LevelInfo, "arbor console: order", slog.String("path", path),
-		slog.String("order", order.String()), slog.String("remote", r.RemoteAddr), slog.Any("err", err))
+	attrs := []slog.Attr{slog.String("path", path), slog.String("order", order.String()), slog.String("remote", r.RemoteAddr)}
+	if err != nil {
+		attrs = append(attrs, slog.String("err", err.Error()))
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "arbor console: order", attrs...)
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusAccepted, OrderResult{Path: path, Order: order.String()})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/arbor-go/arbor/runtime"
@@ -15,10 +16,11 @@ type Server struct {
 	// URL is where the console is, such as "http://127.0.0.1:43117/".
 	URL string
 
-	srv    *http.Server
-	cancel context.CancelFunc // of the requests' context: ends the streams
-	done   chan struct{}
-	err    error
+	srv     *http.Server
+	closing chan struct{} // closed by Close
+	once    sync.Once
+	done    chan struct{}
+	err     error
 }
 
 // Listen serves the console of t on addr until ctx is done or Close is
@@ -43,9 +45,9 @@ func Listen(ctx context.Context, addr string, t *runtime.Tree, opts ...Option) (
 	}
 	base, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		URL:    "http://" + ln.Addr().String() + "/",
-		cancel: cancel,
-		done:   make(chan struct{}),
+		URL:     "http://" + ln.Addr().String() + "/",
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
 		srv: &http.Server{
 			Handler:           Handler(t, opts...),
 			ReadHeaderTimeout: 10 * time.Second,
@@ -58,14 +60,17 @@ func Listen(ctx context.Context, addr string, t *runtime.Tree, opts ...Option) (
 		defer close(s.done)
 		select {
 		case <-ctx.Done():
-		case <-base.Done():
+		case <-s.closing:
+		}
+		if ended(t) {
+			// The streams end by themselves, once they have said so to
+			// their clients.
+			stop, cancelStop := context.WithTimeout(context.Background(), time.Second)
+			s.srv.Shutdown(stop)
+			cancelStop()
 		}
 		cancel()
-		stop, cancelStop := context.WithTimeout(context.Background(), time.Second)
-		defer cancelStop()
-		if err := s.srv.Shutdown(stop); err != nil {
-			s.srv.Close()
-		}
+		s.srv.Close()
 		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 			s.err = err
 		}
@@ -73,12 +78,23 @@ func Listen(ctx context.Context, addr string, t *runtime.Tree, opts ...Option) (
 	return s, nil
 }
 
-// Close stops the server, ends the streams it serves, and waits until it
-// has stopped. It returns the error that stopped it early, if any.
+// Close stops the server and waits until it has stopped. The streams it
+// serves end at once; once the tree's Run has returned, they first send
+// their last events and the "end" message (for up to a second). It
+// returns the error that stopped the server early, if any.
 func (s *Server) Close() error {
-	s.cancel()
+	s.once.Do(func() { close(s.closing) })
 	<-s.done
 	return s.err
+}
+
+func ended(t *runtime.Tree) bool {
+	select {
+	case <-t.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // Done is closed once the server has stopped.
