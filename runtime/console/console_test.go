@@ -390,6 +390,26 @@ func TestStream(t *testing.T) {
 	assert.False(t, open, "closed after end")
 }
 
+// TestStreamUpToDate: a client that resumes with nothing new learns at once
+// that it is connected (the headers and the retry line come first).
+func TestStreamUpToDate(t *testing.T) {
+	f := newFixture(t)
+	srv := httptest.NewServer(console.Handler(f.tree))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/events", nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Last-Event-ID", itoa(f.tree.LastEvent()))
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err, "the response starts before anything happens")
+	defer res.Body.Close()
+	line, err := bufio.NewReader(res.Body).ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "retry: 2000\n", line)
+}
+
 func TestStreamGap(t *testing.T) {
 	f := newFixture(t, runtime.WithJournal(2))
 	srv := httptest.NewServer(console.Handler(f.tree))

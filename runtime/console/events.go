@@ -76,7 +76,9 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, after uint64) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil {
+	// Now, so that the client knows it is connected even when it is up to
+	// date and nothing happens.
+	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil || rc.Flush() != nil {
 		return
 	}
 	ticker := time.NewTicker(h.keepAlive)
