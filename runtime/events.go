@@ -256,17 +256,20 @@ type recordMore struct {
 	from    string
 }
 
-// record packs e; epoch is the tree's.
-func (e *Event) record(epoch time.Time) record {
-	r := record{at: int64(e.Time.Sub(epoch)), path: e.Path, err: e.Err, gen: e.Generation,
-		n: int64(e.Delay), attempt: int32(e.Attempt), kind: e.Kind, exit: e.Exit, signal: e.Signal, order: e.Order}
+// pack writes e, numbered seq, into r; epoch is the tree's. It writes r in
+// place, field by field: the journal's slot, or the queue's, without a copy
+// in between.
+func (e *Event) pack(r *record, seq uint64, epoch time.Time) {
+	n := int64(e.Delay)
 	if e.Kind == EventStarting {
-		r.n = int64(e.Restarts)
+		n = int64(e.Restarts)
 	}
+	var more *recordMore
 	if e.Waiting != nil || e.From != "" {
-		r.more = &recordMore{waiting: e.Waiting, from: e.From}
+		more = &recordMore{waiting: e.Waiting, from: e.From}
 	}
-	return r
+	*r = record{at: int64(e.Time.Sub(epoch)), seq: seq, path: e.Path, err: e.Err, gen: e.Generation,
+		n: n, more: more, attempt: int32(e.Attempt), kind: e.Kind, exit: e.Exit, signal: e.Signal, order: e.Order}
 }
 
 // event unpacks r.
@@ -296,12 +299,16 @@ func newEventQueue(limit, journal int, deliver func(*record)) *eventQueue {
 	return q
 }
 
-// push numbers r, keeps it in the journal and queues it for delivery.
-func (q *eventQueue) push(r *record) {
+// push numbers e, keeps it in the journal and queues it for delivery.
+func (q *eventQueue) push(e *Event, epoch time.Time) {
 	q.mu.Lock()
 	q.seq++
-	r.seq = q.seq
-	q.journal.keep(r)
+	var r *record // the event, packed once, where it is kept
+	if q.journal.size > 0 {
+		r = q.journal.slot()
+		e.pack(r, q.seq, epoch)
+	}
+	q.journal.wake()
 	if q.closed || !q.delivering {
 		// Once Run is returning, a late report of an abandoned attempt
 		// goes to the journal only.
@@ -329,7 +336,11 @@ func (q *eventQueue) push(r *record) {
 		}
 		q.tail = b
 	}
-	b.ev[b.n] = *r
+	if r != nil {
+		b.ev[b.n] = *r
+	} else {
+		e.pack(&b.ev[b.n], q.seq, epoch)
+	}
 	b.n++
 	q.n++
 	wake := q.waiting

@@ -10,19 +10,25 @@ const DefaultJournal = 1024
 type journal struct {
 	size   int      // events kept at most; 0 keeps none
 	ring   []record // event seq is at ring[(seq-1) % size]; grows up to size
+	next   int      // where the next event goes, once ring is full
 	notify chan struct{}
 }
 
-// keep stores r, which holds the next sequence number, and wakes the
-// readers that wait for it. q.mu is held.
-func (j *journal) keep(r *record) {
-	if j.size > 0 {
-		if len(j.ring) < j.size {
-			j.ring = append(j.ring, *r) // every event is kept: r.seq == len(j.ring)
-		} else {
-			j.ring[(r.seq-1)%uint64(j.size)] = *r
-		}
+// slot returns where the next event goes. q.mu is held.
+func (j *journal) slot() *record {
+	if len(j.ring) < j.size {
+		j.ring = append(j.ring, record{}) // every event is kept: its seq is len(j.ring)
+		return &j.ring[len(j.ring)-1]
 	}
+	r := &j.ring[j.next] // without a division: seq-1 is next modulo size
+	if j.next++; j.next == j.size {
+		j.next = 0
+	}
+	return r
+}
+
+// wake wakes the readers that wait for the next event. q.mu is held.
+func (j *journal) wake() {
 	if j.notify != nil {
 		close(j.notify)
 		j.notify = nil

@@ -188,7 +188,7 @@ var errGoexit = errors.New("arbor: run function called runtime.Goexit")
 func (s *slot) fence(a *Attempt, sig Signal, reported uint32) {
 	s.fenced.Add(1)
 	if a.setFlag(reported) {
-		s.sup.tree.emit(Event{Kind: EventFenced, Path: s.path, Generation: a.gen, Attempt: int(a.number), Signal: sig})
+		s.sup.tree.emit(&Event{Kind: EventFenced, Path: s.path, Generation: a.gen, Attempt: int(a.number), Signal: sig})
 	}
 }
 

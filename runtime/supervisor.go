@@ -266,7 +266,7 @@ func (sv *supervisor) handle(m message) {
 		a := s.cur.Load()
 		if a == nil || a.gen != m.gen {
 			s.fenced.Add(1) // current when called, replaced before it arrived
-			sv.emit(Event{Kind: EventFenced, Path: s.path, Generation: m.gen, Signal: SignalReady})
+			sv.emit(&Event{Kind: EventFenced, Path: s.path, Generation: m.gen, Signal: SignalReady})
 			return
 		}
 		if s.stopCause == nil && !s.ready {
@@ -278,7 +278,7 @@ func (sv *supervisor) handle(m message) {
 		if m.kind == msgRestart {
 			order = OrderRestart
 		}
-		sv.emit(Event{Kind: EventOrder, Time: sv.now(), Path: s.path, Order: order, From: m.from})
+		sv.emit(&Event{Kind: EventOrder, Time: sv.now(), Path: s.path, Order: order, From: m.from})
 		sv.control(s, m.kind == msgRestart, m.reply)
 	case msgAdd:
 		sv.added(s)
@@ -298,7 +298,7 @@ func (sv *supervisor) handle(m message) {
 // emit reports a decision of the run. A killed run may finish the message
 // it was handling, but what it decides then is not reported: its attempts
 // were reported abandoned, and a new run may be starting.
-func (sv *supervisor) emit(e Event) {
+func (sv *supervisor) emit(e *Event) {
 	if !sv.dead.Load() {
 		sv.tree.emit(e)
 	}
@@ -332,7 +332,7 @@ func (sv *supervisor) want(s *slot) {
 				names = append(names, d.name())
 			}
 		}
-		sv.emit(Event{Kind: EventWaiting, Path: s.path, Waiting: names})
+		sv.emit(&Event{Kind: EventWaiting, Path: s.path, Waiting: names})
 	}
 }
 
@@ -390,7 +390,7 @@ func (sv *supervisor) start(s *slot) {
 		// One event per start, a restart's included: a crash loop emits
 		// three per restart (exited, restart scheduled, starting), and each
 		// costs about as much as the restart's own bookkeeping.
-		sv.emit(Event{Kind: EventStarting, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Restarts: restarts})
+		sv.emit(&Event{Kind: EventStarting, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Restarts: restarts})
 	}
 	if release != nil {
 		// The context's own deadline tells the supervisor, so that the
@@ -423,7 +423,7 @@ func (sv *supervisor) becameReady(s *slot, now time.Time) {
 	if s.needsReady() {
 		s.setState(StateRunning, now)
 		a := s.cur.Load()
-		sv.emit(Event{Kind: EventReady, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
+		sv.emit(&Event{Kind: EventReady, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
 	}
 	sv.startDependents(s)
 	sv.checkReady()
@@ -465,7 +465,7 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 	a := s.cur.Load()
 	if a == nil || a.gen != gen {
 		s.fenced.Add(1)
-		sv.emit(Event{Kind: EventFenced, Path: s.path, Generation: gen, Signal: SignalExit, Err: err})
+		sv.emit(&Event{Kind: EventFenced, Path: s.path, Generation: gen, Signal: SignalExit, Err: err})
 		return
 	}
 	// A kill lists the attempts it finds current, under mu: either it
@@ -497,7 +497,7 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 	sv.mu.Unlock()
 	sv.stopped(s)
 	if sv.tree.events.on {
-		sv.tree.emit(Event{Kind: ev, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
+		sv.tree.emit(&Event{Kind: ev, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
 	}
 	if requested {
 		sv.afterStop(s)
@@ -569,13 +569,13 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now t
 	if gu := sv.countRestart(s, now, func() error {
 		return &ChildError{Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err}
 	}); gu != nil {
-		sv.emit(Event{Kind: EventGaveUp, Path: sv.path, Err: gu})
+		sv.emit(&Event{Kind: EventGaveUp, Path: sv.path, Err: gu})
 		sv.shutdown(gu)
 		return
 	}
 	d := s.nextDelay(sv.tree.since(now))
 	if sv.strategy == OneForOne {
-		sv.emit(Event{Kind: EventRestartScheduled, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: d})
+		sv.emit(&Event{Kind: EventRestartScheduled, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: d})
 		if d <= 0 {
 			sv.want(s)
 			return
@@ -616,7 +616,7 @@ func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration) {
 			p.timer = nil
 		}
 	}
-	sv.emit(Event{Kind: EventRestartScheduled, Path: failed.path, Generation: a.gen, Attempt: int(a.number), Delay: p.delay})
+	sv.emit(&Event{Kind: EventRestartScheduled, Path: failed.path, Generation: a.gen, Attempt: int(a.number), Delay: p.delay})
 	now := sv.now()
 	for _, s := range sv.order {
 		if (sv.strategy == RestForOne && s.rank < failed.rank) || s.getState() == StateDone || s.held {
@@ -846,7 +846,7 @@ func (sv *supervisor) shutdown(reason error) {
 	if sv.self == nil {
 		close(sv.tree.stopping)
 	}
-	sv.emit(Event{Kind: EventShuttingDown, Path: sv.path, Err: reason})
+	sv.emit(&Event{Kind: EventShuttingDown, Path: sv.path, Err: reason})
 	if sv.plan.timer != nil {
 		sv.plan.timer.Stop()
 	}
@@ -904,7 +904,7 @@ func (sv *supervisor) abandonedLocked(s *slot, a *Attempt, kind ExitKind, now ti
 		sv.pool.totals.Abandoned++
 	}
 	s.st.lastExit, s.st.lastErr = kind, ErrAbandoned
-	sv.tree.emit(Event{Kind: EventAbandoned, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: context.Cause(a.ctx)})
+	sv.tree.emit(&Event{Kind: EventAbandoned, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: context.Cause(a.ctx)})
 }
 
 // killTree abandons the subtree of a nested supervisor whose parent

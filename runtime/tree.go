@@ -443,15 +443,14 @@ func (t *Tree) abandonedReturned(a *Attempt) {
 // emit queues e for the observer and logger, if any. It never blocks. The
 // caller sets e.Time when it has just read the clock: time.Now is a good part
 // of an event's cost.
-func (t *Tree) emit(e Event) {
+func (t *Tree) emit(e *Event) {
 	if !t.events.on {
 		return
 	}
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	r := e.record(t.epoch)
-	t.events.push(&r)
+	t.events.push(e, t.epoch)
 }
 
 func (t *Tree) deliver(r *record) {

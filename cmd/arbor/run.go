@@ -398,4 +398,3 @@ func (c *cli) schema(flags *flag.FlagSet) int {
 	io.WriteString(c.stdout, schema.Source())
 	return exitOK
 }
-
