@@ -212,7 +212,8 @@ func (cl *ctlClient) status(asJSON bool) error {
 		head += ": " + oneLine(t.Reason)
 	}
 	fmt.Fprintln(cl.stdout, head)
-	w := tabwriter.NewWriter(cl.stdout, 0, 4, 2, ' ', 0)
+	var table bytes.Buffer
+	w := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "PATH\tSTATE\tREADY\tGEN\tATTEMPT\tRESTARTS\tFOR\tLAST EXIT\tERROR")
 	for _, ch := range t.Children {
 		state := ch.State
@@ -230,7 +231,11 @@ func (cl *ctlClient) status(asJSON bool) error {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", ch.Path, state, ready, ch.Generation, ch.Attempt,
 			ch.Restarts, since, ch.LastExit, oneLine(ch.LastError))
 	}
-	return w.Flush()
+	w.Flush()
+	for line := range strings.Lines(table.String()) {
+		fmt.Fprintln(cl.stdout, strings.TrimRight(line, " \n"))
+	}
+	return nil
 }
 
 func (cl *ctlClient) events(follow, asJSON bool) error {
