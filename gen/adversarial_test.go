@@ -82,6 +82,7 @@ package big
 
 import (
 	"context"
+	"time"
 
 	"example.com/big/ext"
 	"github.com/arbor-go/arbor/runtime"
@@ -97,7 +98,19 @@ func (p *Pool) Run(ctx context.Context, a *runtime.Attempt) error { a.Ready(); <
 func Work(ctx context.Context) error { <-ctx.Done(); return nil }
 
 // Serve beats until cancelled.
-func Serve(ctx context.Context, a *runtime.Attempt) error { a.Ready(); <-ctx.Done(); return nil }
+func Serve(ctx context.Context, a *runtime.Attempt) error {
+	a.Ready()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			a.Beat()
+		}
+	}
+}
 
 // New uses the generated code, which does not exist before generation.
 func New() *Big {

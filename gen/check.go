@@ -83,10 +83,19 @@ func (ws *workspace) checkDecls(decls map[string]*schema.Node, errs *schema.Erro
 			kind := "the generated tree type"
 			if strings.HasPrefix(name, "New") && n.Tree && goName(n.Name) != name {
 				kind = "the generated constructor"
+			} else if n.IsPool() {
+				kind = "the generated type of the pool"
 			} else if !n.Tree {
 				kind = "the generated type of the nested supervisor"
 			}
-			ws.addDecl(errs, n.Pos, obj.Pos(), "%s: %s %s is already declared by the package; rename the %s or the Go declaration", n, kind, name, map[bool]string{true: "tree", false: "supervisor"}[n.Tree])
+			what := "supervisor"
+			switch {
+			case n.Tree:
+				what = "tree"
+			case n.IsPool():
+				what = "pool"
+			}
+			ws.addDecl(errs, n.Pos, obj.Pos(), "%s: %s %s is already declared by the package; rename the %s or the Go declaration", n, kind, name, what)
 		}
 	}
 }
@@ -113,9 +122,12 @@ func (c *checker) supervisor(sup *schema.Node, typeName string) {
 		}
 		methods[m] = ch
 		c.child(sup, ch)
-		if ch.IsSupervisor() {
+		switch {
+		case ch.IsSupervisor():
 			c.declare(typeName+m, ch)
 			c.supervisor(ch, typeName+m)
+		case ch.IsPool():
+			c.declare(typeName+m, ch)
 		}
 	}
 	c.after(sup)
@@ -148,8 +160,14 @@ func (c *checker) child(sup, n *schema.Node) {
 	if hb := n.Heartbeat; hb != nil && hb.Timeout < runtime.MinHeartbeat {
 		c.report(n, "Heartbeat.Timeout", hb.Pos, "%s: heartbeat timeout %v is shorter than the minimum %v", n, hb.Timeout, runtime.MinHeartbeat)
 	}
-	if r, limit := n.Ready, sup.RestartLimit; r != nil && limit != nil && limit.Window > 0 && r.Timeout > limit.Window {
-		c.errs.Add(r.Pos, fmt.Sprintf("%s: ready timeout %v is longer than %s's restart window %v: failures that slow can never reach the restart limit, which is likely a mistake", n, r.Timeout, sup, limit.Window))
+	// An instance's failures count against its pool's limit, a worker's
+	// against its supervisor's.
+	limiter, limit := sup, sup.RestartLimit
+	if n.IsPool() {
+		limiter, limit = n, n.RestartLimit
+	}
+	if r := n.Ready; r != nil && limit != nil && limit.Window > 0 && r.Timeout > limit.Window {
+		c.errs.Add(r.Pos, fmt.Sprintf("%s: ready timeout %v is longer than %s's restart window %v: failures that slow can never reach the restart limit, which is likely a mistake", n, r.Timeout, limiter, limit.Window))
 	}
 	if n.RestartLimit != nil {
 		c.limit(n, n.RestartLimit)

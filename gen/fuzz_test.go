@@ -25,14 +25,16 @@ import (
 const fuzzPkg = "github.com/arbor-go/arbor/gen/testdata/fuzz"
 
 // fuzzWorkspace loads the fixture once per process, with the two foreign
-// packages a fuzzed spec may name. Loading Go code takes about a second;
-// everything else the pipeline does takes milliseconds.
+// packages a fuzzed spec may name, and with Options.Lint, so that every
+// input also goes through the static checks of the run functions. Loading
+// Go code takes about a second; everything else the pipeline does takes
+// milliseconds.
 var fuzzWorkspace = sync.OnceValues(func() (*workspace, error) {
 	dir, err := filepath.Abs(filepath.Join("testdata", "fuzz"))
 	if err != nil {
 		return nil, err
 	}
-	ws, err := loadGo(context.Background(), dir, []string{fuzzPkg + "/sub", fuzzPkg + "/clash"}, &Options{})
+	ws, err := loadGo(context.Background(), dir, []string{fuzzPkg + "/sub", fuzzPkg + "/clash"}, &Options{Lint: true})
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +104,9 @@ func FuzzGenerate(f *testing.F) {
 			return
 		}
 		checkOutput(t, src, ws, r)
+		if len(r.Findings) > 0 {
+			checkErrorList(t, src, specFile, r.Findings)
+		}
 		again, err := ws.generate(spec)
 		if err != nil || !bytes.Equal(again.Content, r.Content) {
 			t.Fatalf("emit is not deterministic for\n%s\nerr %v", src, err)
@@ -140,6 +145,9 @@ func checkErrorList(t *testing.T, src, specFile string, err error) {
 		}
 		if e.Decl != (schema.Pos{}) && (!e.Decl.IsValid() || !strings.HasSuffix(e.Decl.Filename, ".go")) {
 			t.Fatalf("bad declaration position %v in %v\nfor\n%s", e.Decl, e, src)
+		}
+		if e.At != (schema.Pos{}) && (!e.At.IsValid() || !strings.HasSuffix(e.At.Filename, ".go")) {
+			t.Fatalf("bad Go position %v in %v\nfor\n%s", e.At, e, src)
 		}
 	}
 	if len(unpositioned) > 0 {
@@ -254,6 +262,44 @@ trees: t: children: {
 	x: run: "(*(Pool)).Run"
 	y: run: "runtime.Func"
 	z: run: "github.com/arbor-go/arbor/runtime.New"
+}
+`,
+		// Pools: every kind of argument type, run functions named like
+		// the locals of Start, receivers kept by nested supervisors.
+		`package fuzz
+trees: pools: children: {
+	conns: {run: "(*Pool).Handle", pool: max: 3, heartbeat: timeout: "1s"}
+	tally: {run: "Tally", pool: {}}
+	each: {run: "Each", pool: {}, restart: "temporary"}
+	chans: {run: "Chans", pool: {}}
+	callback: {run: "Callback", pool: {}}
+	anon: {run: "Anon", pool: {}}
+	boxed: {run: "Boxed", pool: {}}
+	aliased: {run: "Aliased", pool: {}}
+	pointer: {run: "Pointer", pool: {}}
+	clashing: {run: "Clashing", pool: {}}
+	arg: {run: "arg", pool: {}}
+	p: {run: "p", pool: {}}
+	any: {run: "Any", pool: {}}
+	args: {run: "WrongArgs", pool: {}, after: ["conns"]}
+	do: {run: "`+sub+`.Do", pool: {}}
+	take: {run: "(*`+sub+`.Pool).Take", pool: {}}
+	n: {strategy: "one_for_all", children: {conns: {run: "(*Pool).Handle", pool: {}}, m: children: take: {run: "(*`+sub+`.Pool).Take", pool: {}}}}
+	db: run: "(*Pool).Run"
+}
+`,
+		// Pools that cannot be.
+		`package fuzz
+trees: t: children: {
+	a: {run: "Work", pool: {}}
+	b: {run: "Serve", pool: {}}
+	c: {run: "Variadic", pool: {}}
+	d: {run: "`+sub+`.Hidden", pool: {}}
+	e: {run: "`+sub+`.Fields", pool: {}}
+	f: {run: "Tally"}
+	g: {run: "Tally", pool: {}, ready: timeout: "1s"}
+	h: {run: "Tally", pool: max: -1, significant: true}
+	i: {run: "Tally", pool: {}, children: x: run: "Work"}
 }
 `,
 		// Go keywords and predeclared names as names.

@@ -4,8 +4,9 @@
 // It works in phases, like google/wire: the spec is loaded (package schema),
 // checked on its own, resolved against the Go code (the spec's package
 // type-checked from source without the old arbor_gen.go, every other package
-// from the go command's export data), emitted with jennifer, and the output
-// is type-checked in memory. Errors are collected
+// from the go command's export data), its run functions statically checked
+// if asked (Options.Lint, package gen/lint), emitted with jennifer, and the
+// output is type-checked in memory. Errors are collected
 // across the phases and carry the position in the spec they concern. Nothing
 // is written: the caller decides what to do with the Result.
 package gen
@@ -25,10 +26,16 @@ import (
 	"github.com/arbor-go/arbor/schema"
 )
 
-// Options tune how the user's Go code is loaded.
+// Options tune how the user's Go code is loaded and what is checked.
 type Options struct {
 	Env        []string // for the go command; nil means the current environment
 	BuildFlags []string // such as -tags
+	// Lint also runs the static checks of package gen/lint on the
+	// functions that the spec's run fields name, with what each child asks
+	// of its function, as arbor vet does; not on those of other modules.
+	// Findings never stop generation: they come back in Result.Findings,
+	// or among the errors when there are others.
+	Lint bool
 }
 
 // Result is generated code that has not been written anywhere.
@@ -36,6 +43,9 @@ type Result struct {
 	Dir     string // the spec's directory
 	Path    string // where the code belongs: Dir/arbor_gen.go
 	Content []byte
+	// Findings are what Options.Lint found, sorted, with absolute file
+	// names; nil without it.
+	Findings schema.ErrorList
 }
 
 // Generate loads the spec in dir, checks it and its Go references, and
@@ -93,8 +103,8 @@ func runPackages(spec *schema.Spec) []string {
 
 // generate runs the phases after loading: the spec's own checks and the
 // runtime's validation, the resolution of every run reference, the choice
-// of identifiers and what in the package collides with them, emission, and
-// the type check.
+// of identifiers and what in the package collides with them, the static
+// checks of the run functions if asked, emission, and the type check.
 func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 	var errs schema.ErrorList
 	c := checkSpec(spec, &errs)
@@ -117,8 +127,9 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 	}
 	nm := ws.chooseNames(spec, c.decls, targets)
 	ws.checkScope(spec, nm, &errs)
-	if err := sorted(errs); err != nil {
-		return nil, err
+	findings := ws.lintRuns(spec, targets)
+	if len(errs) > 0 {
+		return nil, sorted(append(errs, findings...))
 	}
 	pkgName := ws.ownName
 	if pkgName == "" {
@@ -147,7 +158,7 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 		used[t] = true
 	}
 	src = withConstraint(src, ws.outputConstraint(used))
-	return &Result{Dir: spec.Dir, Path: filepath.Join(spec.Dir, outputName), Content: src}, nil
+	return &Result{Dir: spec.Dir, Path: filepath.Join(spec.Dir, outputName), Content: src, Findings: findings}, nil
 }
 
 // refuseHandWritten refuses a directory whose arbor_gen.go arbor did not write,

@@ -114,6 +114,32 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	assert.Equal(t, string(a.Content), string(b.Content))
 }
 
+// TestVetClean does what arbor vet does in every directory with a
+// committed generated file, the examples and the valid cases of
+// ../testdata: the file is current, and the static checks of the run
+// functions find nothing (the fixtures that misbehave on purpose say so
+// with directives).
+func TestVetClean(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads every example and fixture")
+	}
+	files, err := filepath.Glob("../*/*/arbor_gen.go")
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 5, "the examples and the valid cases of ../testdata")
+	for _, f := range files {
+		dir := filepath.Dir(f)
+		t.Run(strings.TrimPrefix(dir, "../"), func(t *testing.T) {
+			t.Parallel()
+			r, err := gen.Generate(context.Background(), dir, &gen.Options{Lint: true})
+			require.NoError(t, err)
+			assert.Empty(t, r.Findings.Relative(dir).Error())
+			want, err := os.ReadFile(f)
+			require.NoError(t, err)
+			assert.Equal(t, string(want), string(r.Content), "with or without Lint, the same code")
+		})
+	}
+}
+
 // TestGoVet runs go vet on every committed generated file (TestGolden
 // checks that they are current) with the code around it: generated code
 // must pass vet in every package that builds.

@@ -16,10 +16,11 @@ const (
 
 // Graph draws the trees of spec as a Mermaid flowchart or a Graphviz
 // digraph: supervisors with their strategy, workers with their run
-// function and restart type, supervision edges from a supervisor to its
-// children, and a dashed edge labelled "before" from each child to the
-// siblings that wait for it. For api: {after: ["db"]}, it reads
-// db -- before --> api: edges follow the start order.
+// function and restart type, pools as one node of their own shape (a
+// hexagon, a double box) with their cap, supervision edges from a
+// supervisor to its children, and a dashed edge labelled "before" from
+// each child to the siblings that wait for it. For api: {after: ["db"]},
+// it reads db -- before --> api: edges follow the start order.
 func Graph(spec *schema.Spec, format string) ([]byte, error) {
 	g := &graph{ids: map[*schema.Node]string{}}
 	for _, t := range spec.Trees {
@@ -67,15 +68,25 @@ func label(n *schema.Node) []string {
 		}
 		lines = append(lines, extra)
 	}
+	switch {
+	case n.Pool == nil:
+	case n.Pool.Max > 0:
+		lines = append(lines, fmt.Sprintf("pool, max %d", n.Pool.Max))
+	default:
+		lines = append(lines, "pool, no cap")
+	}
 	return lines
 }
 
 func (g *graph) mermaid(n *schema.Node) {
 	b := &g.b
 	text := strings.ReplaceAll(strings.Join(label(n), "<br/>"), `"`, "#quot;")
-	if n.IsSupervisor() {
+	switch {
+	case n.IsSupervisor():
 		fmt.Fprintf(b, "    %s[[\"%s\"]]\n", g.ids[n], text)
-	} else {
+	case n.IsPool():
+		fmt.Fprintf(b, "    %s{{\"%s\"}}\n", g.ids[n], text)
+	default:
 		fmt.Fprintf(b, "    %s(\"%s\")\n", g.ids[n], text)
 	}
 	for _, c := range n.Children {
@@ -92,8 +103,11 @@ func (g *graph) mermaid(n *schema.Node) {
 func (g *graph) dot(n *schema.Node) {
 	b := &g.b
 	shape := "box"
-	if n.IsSupervisor() {
+	switch {
+	case n.IsSupervisor():
 		shape = "box3d"
+	case n.IsPool():
+		shape = "box, peripheries=2"
 	}
 	text := strings.ReplaceAll(strings.Join(label(n), `\n`), `"`, `\"`)
 	fmt.Fprintf(b, "\t%s [shape=%s, label=\"%s\"];\n", g.ids[n], shape, text)

@@ -47,6 +47,9 @@ type workspace struct {
 	types   map[string]*types.Package    // shared by every export data read
 	broken  map[string]*scanner.Error    // the first syntax error of a package parsed from source
 	load    func(path string) error      // lists a package the first go list run did not
+	// info makes checkSource record the types.Info of the syntax, which
+	// only the static checks of run functions need (Options.Lint).
+	info bool
 }
 
 // listed is what go list says about a package.
@@ -63,8 +66,14 @@ type listed struct {
 	Imports        []string
 	ImportMap      map[string]string
 	Deps           []string
-	Module         *struct{ Path, GoMod string }
+	Module         *listedModule
 	Error          *struct{ Err string }
+}
+
+// listedModule is what go list says about a package's module.
+type listedModule struct {
+	Path, GoMod string
+	Main        bool // the main module, or one of the workspace: the user's own code
 }
 
 const listFields = "ImportPath,Name,Dir,Export,GoFiles,CgoFiles,IgnoredGoFiles,TestGoFiles,XTestGoFiles,Imports,ImportMap,Deps,Module,Error"
@@ -118,6 +127,7 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 		listed: map[string]*listed{},
 		types:  map[string]*types.Package{},
 		broken: map[string]*scanner.Error{},
+		info:   opts.Lint,
 	}
 	overlay, err := hideOutput(dir)
 	if err != nil {
@@ -247,7 +257,15 @@ func (ws *workspace) checkSource(own *listed, files []string) *packages.Package 
 			p.Errors = append(p.Errors, packages.Error{Msg: err.Error(), Kind: packages.TypeError})
 		},
 	}
-	p.Types, _ = conf.Check(own.ImportPath, ws.fset, p.Syntax, nil)
+	if ws.info {
+		p.TypesInfo = &types.Info{
+			Types:      map[ast.Expr]types.TypeAndValue{},
+			Defs:       map[*ast.Ident]types.Object{},
+			Uses:       map[*ast.Ident]types.Object{},
+			Selections: map[*ast.SelectorExpr]*types.Selection{},
+		}
+	}
+	p.Types, _ = conf.Check(own.ImportPath, ws.fset, p.Syntax, p.TypesInfo)
 	return p
 }
 

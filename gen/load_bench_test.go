@@ -79,9 +79,11 @@ func loop(b *testing.B, op func()) {
 
 // BenchmarkGenerateSizes splits one Generate into its phases: loading the
 // CUE spec, loading the Go code (two go list runs, export data, the spec's
-// package type-checked from source) with the old arbor_gen.go on disk, and
-// the rest (checks, resolution, emission and the type check of the
-// output); and times the whole, warm and after a Go edit.
+// package type-checked from source) with the old arbor_gen.go on disk,
+// the same with the types.Info that Options.Lint needs, the static checks
+// of Options.Lint, and the rest (checks, resolution, emission and the type
+// check of the output); and times the whole, warm and after a Go edit,
+// without and with Options.Lint.
 func BenchmarkGenerateSizes(b *testing.B) {
 	ctx := context.Background()
 	opts := &Options{Env: moduleEnv()}
@@ -106,6 +108,39 @@ func BenchmarkGenerateSizes(b *testing.B) {
 				}
 			})
 		})
+		// What arbor vet adds: types.Info for the spec's package, and the
+		// static checks of the run functions (the source check of the
+		// other package that run fields name included).
+		lintOpts := &Options{Env: moduleEnv(), Lint: true}
+		b.Run(fmt.Sprintf("%d/go-lint", n), func(b *testing.B) {
+			loop(b, func() {
+				if _, err := loadGo(ctx, dir, paths, lintOpts); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+		b.Run(fmt.Sprintf("%d/lint", n), func(b *testing.B) {
+			ws, err := loadGo(ctx, dir, paths, lintOpts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var errs schema.ErrorList
+			targets := map[*schema.Node]*target{}
+			spec.Trees[0].Walk(func(n *schema.Node) bool {
+				if !n.IsSupervisor() {
+					targets[n] = ws.resolve(n, &errs)
+				}
+				return true
+			})
+			if len(errs) > 0 {
+				b.Fatal(errs)
+			}
+			loop(b, func() {
+				if found := ws.lintRuns(spec, targets); len(found) > 0 {
+					b.Fatal(found)
+				}
+			})
+		})
 		b.Run(fmt.Sprintf("%d/rest", n), func(b *testing.B) {
 			ws, err := loadGo(ctx, dir, paths, opts)
 			if err != nil {
@@ -119,16 +154,22 @@ func BenchmarkGenerateSizes(b *testing.B) {
 			})
 		})
 		for _, edit := range []bool{false, true} {
-			b.Run(fmt.Sprintf("%d/all/%s", n, map[bool]string{false: "warm", true: "after-go-edit"}[edit]), func(b *testing.B) {
-				loop(b, func() {
-					if edit {
-						editGo(b, dir)
-					}
-					if _, err := Generate(ctx, dir, opts); err != nil {
-						b.Fatal(err)
-					}
+			for _, o := range []*Options{opts, lintOpts} {
+				name := fmt.Sprintf("%d/all/%s", n, map[bool]string{false: "warm", true: "after-go-edit"}[edit])
+				if o.Lint {
+					name += "/lint"
+				}
+				b.Run(name, func(b *testing.B) {
+					loop(b, func() {
+						if edit {
+							editGo(b, dir)
+						}
+						if _, err := Generate(ctx, dir, o); err != nil {
+							b.Fatal(err)
+						}
+					})
 				})
-			})
+			}
 		}
 	}
 }

@@ -68,6 +68,7 @@ type target struct {
 	recv     types.Type      // the constructor parameter type, for methods
 	recvName *types.TypeName // the receiver's type as the spec names it (maybe an alias)
 	attempt  bool            // takes a *runtime.Attempt
+	arg      types.Type      // a pool's argument type, the last parameter; nil for other workers
 }
 
 // resolve finds the Go declaration a worker's run names and checks it.
@@ -130,7 +131,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		obj := pkg.Scope().Lookup(ref.name)
 		if obj == nil {
 			if !notSeen() {
-				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s%s", n, ref.name, where, suggestRun(ref, pkg, ref.pkgPath == "")))
+				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s%s", n, ref.name, where, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool())))
 			}
 			return nil
 		}
@@ -145,7 +146,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		tn, ok := obj.(*types.TypeName)
 		if !ok {
 			if !notSeen() {
-				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s%s", n, ref.recv, where, suggestRun(ref, pkg, ref.pkgPath == "")))
+				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s%s", n, ref.recv, where, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool())))
 			}
 			return nil
 		}
@@ -165,12 +166,12 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 				return nil
 			}
 			if !notSeen() {
-				ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s has no method %s%s", n, types.TypeString(recv, types.RelativeTo(pkg)), ref.name, suggestRun(ref, pkg, ref.pkgPath == ""))
+				ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s has no method %s%s", n, types.TypeString(recv, short(pkg)), ref.name, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()))
 			}
 			return nil
 		}
 		if lock := lockIn(recv); lock != nil {
-			ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: the constructor would take %s by value, which copies the %s it holds (go vet: copylocks); write %s", n, ref.recv, types.TypeString(lock, types.RelativeTo(pkg)), "(*"+n.Run[1:])
+			ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: the constructor would take %s by value, which copies the %s it holds (go vet: copylocks); write %s", n, ref.recv, types.TypeString(lock, short(pkg)), "(*"+n.Run[1:])
 			return nil
 		}
 		t.obj = fn
@@ -182,13 +183,43 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s is generic; a run function cannot have type parameters", n, n.Run)
 		return nil
 	}
-	attempt, ok := runSignature(sig)
-	if !ok {
+	attempt, arg, ok := runSignature(sig)
+	found := types.TypeString(withoutRecv(sig), short(pkg))
+	switch {
+	case !ok && n.IsPool():
+		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s; a pool's run takes one argument after the context (and the attempt): want func(context.Context, T) error or func(context.Context, *runtime.Attempt, T) error",
+			n, n.Run, found)
+		return nil
+	case !ok, !n.IsPool() && arg != nil && !typeChecks(arg):
 		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s; want func(context.Context) error or func(context.Context, *runtime.Attempt) error",
-			n, n.Run, types.TypeString(withoutRecv(sig), types.RelativeTo(pkg)))
+			n, n.Run, found)
+		return nil
+	case n.IsPool() && arg == nil:
+		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s, with no argument for the pool's instances; want func(context.Context, T) error or func(context.Context, *runtime.Attempt, T) error, where T is what Start passes to each instance",
+			n, n.Run, found)
+		return nil
+	case !n.IsPool() && arg != nil:
+		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s; want func(context.Context) error or func(context.Context, *runtime.Attempt) error, or add pool: {} to make %s a pool, whose instances are each started with an argument of type %s",
+			n, n.Run, found, n, types.TypeString(arg, short(pkg)))
 		return nil
 	}
+	if arg != nil {
+		if !typeChecks(arg) {
+			ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s, whose argument type does not type-check; fix the Go code (go build says why)", n, n.Run, found)
+			return nil
+		}
+		if why, decl := ws.unnameable(arg); why != "" {
+			var own *types.Package
+			if ws.own != nil {
+				own = ws.own.Types
+			}
+			ws.addDecl(errs, n.RunPos, decl, "%s: run: the generated Start would take a %s, which the spec's package cannot write: %s",
+				n, types.TypeString(arg, short(own)), why)
+			return nil
+		}
+	}
 	t.attempt = attempt
+	t.arg = arg
 	if !attempt {
 		for _, need := range []struct {
 			set   bool
@@ -201,7 +232,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		} {
 			if need.set {
 				ws.addDecl(errs, need.pos, t.obj.Pos(), "%s: %s needs a run function that takes a *runtime.Attempt, to call a.%s(); %s has type %s",
-					n, need.field, need.call, n.Run, types.TypeString(withoutRecv(sig), types.RelativeTo(pkg)))
+					n, need.field, need.call, n.Run, types.TypeString(withoutRecv(sig), short(pkg)))
 			}
 		}
 	}
@@ -305,25 +336,34 @@ func (ws *workspace) addDecl(errs *schema.ErrorList, pos schema.Pos, decl token.
 	*errs = append(*errs, &schema.Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Decl: d})
 }
 
-// runSignature reports whether sig is one of the accepted run signatures,
-// and whether it takes a *runtime.Attempt.
-func runSignature(sig *types.Signature) (attempt, ok bool) {
+// runSignature reports whether sig is one of the accepted run signatures:
+// a context, then maybe a *runtime.Attempt (attempt), then maybe one
+// argument of any other type (arg, which a pool's run has), returning an
+// error.
+func runSignature(sig *types.Signature) (attempt bool, arg types.Type, ok bool) {
 	if sig.TypeParams().Len() > 0 || sig.Variadic() {
-		return false, false
+		return false, nil, false
 	}
 	res := sig.Results()
-	if res.Len() != 1 || !isNamed(res.At(0).Type(), "", "error") {
-		return false, false
-	}
 	params := sig.Params()
-	switch params.Len() {
-	case 1:
-		return false, isNamed(params.At(0).Type(), "context", "Context")
-	case 2:
-		p, ok := params.At(1).Type().(*types.Pointer)
-		return true, ok && isNamed(params.At(0).Type(), "context", "Context") && isNamed(p.Elem(), runtimePath, "Attempt")
+	if res.Len() != 1 || !isNamed(res.At(0).Type(), "", "error") || params.Len() == 0 || !isNamed(params.At(0).Type(), "context", "Context") {
+		return false, nil, false
 	}
-	return false, false
+	i := 1
+	if i < params.Len() && isAttempt(params.At(i).Type()) {
+		attempt = true
+		i++
+	}
+	if i < params.Len() && !isAttempt(params.At(i).Type()) {
+		arg = params.At(i).Type()
+		i++
+	}
+	return attempt, arg, i == params.Len()
+}
+
+func isAttempt(t types.Type) bool {
+	p, ok := types.Unalias(t).(*types.Pointer)
+	return ok && isNamed(p.Elem(), runtimePath, "Attempt")
 }
 
 func isNamed(t types.Type, pkgPath, name string) bool {
@@ -336,6 +376,17 @@ func isNamed(t types.Type, pkgPath, name string) bool {
 		return pkgPath == "" && obj.Name() == name
 	}
 	return obj.Pkg().Path() == pkgPath && obj.Name() == name
+}
+
+// short qualifies names in messages by their package's name, as the Go
+// compiler's errors do (*runtime.Attempt), and not at all in pkg.
+func short(pkg *types.Package) types.Qualifier {
+	return func(p *types.Package) string {
+		if p == pkg {
+			return ""
+		}
+		return p.Name()
+	}
 }
 
 func withoutRecv(sig *types.Signature) *types.Signature {

@@ -36,6 +36,12 @@ type names struct {
 	funcs    map[*schema.Node]*specFuncs
 	params   map[string][]param      // per tree name, in order of first use
 	recv     map[*schema.Node]string // per worker with a method: its parameter
+	// kept are the receivers a generated type keeps, for the pools at or
+	// below its node (a supervisor or a pool): a pool's Start calls its
+	// run method on the receiver given to the constructor.
+	kept map[*schema.Node][]param
+	// universe are the predeclared names that pools' argument types use.
+	universe []string
 }
 
 // importName is the name a file gives an import, and the package's own.
@@ -55,10 +61,11 @@ const childrenPerFunc = 100
 
 // param is one constructor parameter: a receiver of run methods.
 type param struct {
-	name string
-	typ  types.Type
-	obj  *types.TypeName // how to write the type
-	ptr  bool
+	name  string
+	typ   types.Type
+	obj   *types.TypeName // how to write the type
+	ptr   bool
+	field string // its field in the generated types that keep it
 }
 
 // chooseNames picks every identifier of the file for spec: import names,
@@ -66,7 +73,7 @@ type param struct {
 // exported names the file declares.
 func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Node, targets map[*schema.Node]*target) *names {
 	nm := &names{taken: map[string]bool{}, imports: map[string]importName{}, funcs: map[*schema.Node]*specFuncs{},
-		params: map[string][]param{}, recv: map[*schema.Node]string{}}
+		params: map[string][]param{}, recv: map[*schema.Node]string{}, kept: map[*schema.Node][]param{}}
 	for _, name := range types.Universe.Names() {
 		nm.taken[name] = true
 	}
@@ -86,12 +93,23 @@ func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Nod
 	// of run targets and receiver types, each by its own name if it is free.
 	paths := map[string]string{runtimePath: "runtime", "context": "context", "time": "time"}
 	for _, t := range targets {
-		for _, p := range []*types.Package{t.pkg, recvPkg(t)} {
+		pkgs := []*types.Package{t.pkg, recvPkg(t)}
+		if t.arg != nil {
+			argPkgs, universe := argImports(t.arg, ws.ownPath())
+			pkgs = append(pkgs, argPkgs...)
+			for _, name := range universe {
+				if !slices.Contains(nm.universe, name) {
+					nm.universe = append(nm.universe, name)
+				}
+			}
+		}
+		for _, p := range pkgs {
 			if p != nil && p.Path() != ws.ownPath() {
 				paths[p.Path()] = p.Name()
 			}
 		}
 	}
+	slices.Sort(nm.universe)
 	order := []string{runtimePath, "context", "time"}
 	var others []string
 	for path := range paths {
@@ -143,13 +161,43 @@ func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Nod
 				}
 			}
 			p := param{name: paramName(t.recvName.Name(), taken), typ: t.recv, obj: t.recvName, ptr: t.ref.ptr}
+			// A field of the generated types, next to tree and pool.
+			p.field = p.name
+			if p.field == "tree" || p.field == "pool" {
+				p.field = unique(p.field, map[string]bool{"tree": true, "pool": true})
+			}
 			params = append(params, p)
 			nm.recv[n] = p.name
 			return true
 		})
 		nm.params[tree.Name] = params
+		nm.keep(tree, params)
 	}
 	return nm
+}
+
+// keep records the receivers that n's generated type keeps, and those of
+// the nodes below it, and returns n's.
+func (nm *names) keep(n *schema.Node, params []param) []param {
+	used := map[string]bool{}
+	if n.IsPool() && nm.recv[n] != "" {
+		used[nm.recv[n]] = true
+	}
+	for _, c := range n.Children {
+		for _, p := range nm.keep(c, params) {
+			used[p.name] = true
+		}
+	}
+	var kept []param
+	for _, p := range params {
+		if used[p.name] {
+			kept = append(kept, p)
+		}
+	}
+	if len(kept) > 0 {
+		nm.kept[n] = kept
+	}
+	return kept
 }
 
 // recvPkg is the package of a method target's receiver type, as the
@@ -178,13 +226,15 @@ func (ws *workspace) checkScope(spec *schema.Spec, nm *names, errs *schema.Error
 		return
 	}
 	scope := ws.own.Types.Scope()
-	used := predeclared
+	used := append(slices.Clip(predeclared), nm.universe...)
 	for _, f := range nm.funcs {
 		if len(f.chunks) > 0 {
-			used = append(slices.Clip(used), "append", "make")
+			used = append(used, "append", "make")
 			break
 		}
 	}
+	slices.Sort(used)
+	used = slices.Compact(used)
 	for _, name := range used {
 		if obj := scope.Lookup(name); obj != nil {
 			tree := spec.Trees[0]
@@ -197,18 +247,25 @@ func (ws *workspace) checkScope(spec *schema.Spec, nm *names, errs *schema.Error
 	// and name.
 	type method struct {
 		node  *schema.Node
-		child bool // a child's accessor, not Run, Tree, Handle or tree
+		child bool // a child's accessor, not Run, Tree, Handle or a field
+		field bool // a field of the generated type
 	}
 	methods := map[string]map[string]method{}
 	var walk func(n *schema.Node, typeName string)
 	walk = func(n *schema.Node, typeName string) {
-		ms := map[string]method{"tree": {n, false}, "Handle": {n, false}}
-		if n.Tree {
-			ms = map[string]method{"tree": {n, false}, "Run": {n, false}, "Tree": {n, false}}
+		ms := map[string]method{"tree": {n, false, true}, "Handle": {n, false, false}}
+		switch {
+		case n.Tree:
+			ms = map[string]method{"tree": {n, false, true}, "Run": {n, false, false}, "Tree": {n, false, false}}
+		case n.IsPool():
+			ms = map[string]method{"pool": {n, false, true}, "Start": {n, false, false}, "StartNamed": {n, false, false}, "Pool": {n, false, false}}
+		}
+		for _, p := range nm.kept[n] {
+			ms[p.field] = method{n, false, true}
 		}
 		for _, c := range n.Children {
-			ms[goName(c.Name)] = method{c, true}
-			if c.IsSupervisor() {
+			ms[goName(c.Name)] = method{c, true, false}
+			if c.IsSupervisor() || c.IsPool() {
 				walk(c, typeName+goName(c.Name))
 			}
 		}
@@ -231,8 +288,8 @@ func (ws *workspace) checkScope(spec *schema.Spec, nm *names, errs *schema.Error
 			switch {
 			case m.child:
 				ws.addDecl(errs, m.node.Pos, fd.Name.Pos(), "%s: the package declares the method %s of %s, which is the generated accessor of %s; rename the child or the Go method", m.node, fd.Name.Name, typeName, m.node)
-			case fd.Name.Name == "tree":
-				ws.addDecl(errs, m.node.Pos, fd.Name.Pos(), "%s: the package declares the method tree of %s, which is a field of the generated type; rename the Go method", m.node, typeName)
+			case m.field:
+				ws.addDecl(errs, m.node.Pos, fd.Name.Pos(), "%s: the package declares the method %s of %s, which is a field of the generated type; rename the Go method", m.node, fd.Name.Name, typeName)
 			default:
 				ws.addDecl(errs, m.node.Pos, fd.Name.Pos(), "%s: the package declares the method %s of %s, which the generated type has; rename the Go method", m.node, fd.Name.Name, typeName)
 			}

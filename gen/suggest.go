@@ -65,13 +65,18 @@ type runCandidate struct {
 // those pkg offers with an accepted signature: for a function, its
 // functions and then its methods (a method written as a function is a
 // common slip); for a method, the methods of the receiver type or, when
-// the type is misspelt, the types that have the method.
-func suggestRun(ref runRef, pkg *types.Package, own bool) string {
+// the type is misspelt, the types that have the method. A pool's run
+// takes an argument, other workers' do not.
+func suggestRun(ref runRef, pkg *types.Package, own, pool bool) string {
 	prefix := ""
 	if ref.pkgPath != "" {
 		prefix = ref.pkgPath + "."
 	}
 	visible := func(name string) bool { return own || token.IsExported(name) }
+	accepted := func(sig *types.Signature) bool {
+		_, arg, ok := runSignature(sig)
+		return ok && (arg != nil) == pool
+	}
 	scope := pkg.Scope()
 	var funcs, methods []runCandidate
 	for _, name := range scope.Names() {
@@ -80,7 +85,7 @@ func suggestRun(ref runRef, pkg *types.Package, own bool) string {
 		}
 		switch obj := scope.Lookup(name).(type) {
 		case *types.Func:
-			if _, ok := runSignature(obj.Signature()); ok {
+			if accepted(obj.Signature()) {
 				funcs = append(funcs, runCandidate{symbol: name, ref: prefix + name})
 			}
 		case *types.TypeName:
@@ -90,7 +95,7 @@ func suggestRun(ref runRef, pkg *types.Package, own bool) string {
 			values := types.NewMethodSet(obj.Type())
 			for m := range types.NewMethodSet(types.NewPointer(obj.Type())).Methods() {
 				fn := m.Obj().(*types.Func)
-				if _, ok := runSignature(withoutRecv(fn.Signature())); !ok || !visible(fn.Name()) {
+				if !accepted(withoutRecv(fn.Signature())) || !visible(fn.Name()) {
 					continue
 				}
 				form := "(*%s%s).%s"

@@ -51,7 +51,12 @@ func runtimeChild(n *schema.Node) runtime.Child {
 		c.Supervisor = &spec
 		return c
 	}
-	c.Run = placeholderRun
+	if n.IsPool() {
+		// Each instance gets its run function from Start.
+		c.Pool = &runtime.PoolSpec{Max: n.Pool.Max}
+	} else {
+		c.Run = placeholderRun
+	}
 	c.Shutdown = n.Shutdown
 	c.Timeout = n.Timeout
 	if n.Ready != nil {
@@ -121,7 +126,7 @@ func fieldPos(n *schema.Node, field string) (schema.Pos, bool) {
 	root, _, _ := strings.Cut(field, ".")
 	var pos schema.Pos
 	switch root {
-	case "Name", "Children", "Supervisor", "Pool":
+	case "Name", "Children", "Supervisor":
 		pos = n.Pos
 	case "Run":
 		pos = n.RunPos
@@ -152,6 +157,10 @@ func fieldPos(n *schema.Node, field string) (schema.Pos, bool) {
 	case "Heartbeat":
 		if n.Heartbeat != nil {
 			pos = n.Heartbeat.Pos
+		}
+	case "Pool":
+		if n.Pool != nil {
+			pos = n.Pool.Pos
 		}
 	default:
 		return n.Pos, false

@@ -109,6 +109,8 @@ trees: t: {
 		a: {run: "A", timeout: "1m", ready: timeout: "1s", heartbeat: timeout: "1s", backoff: {}, restartLimit: {}}
 		b: {run: "B", after: ["a"]}
 		n: children: c: run: "C"
+		p: {run: "P", restart: "temporary",
+			pool: max: 2}
 	}
 }
 `
@@ -138,6 +140,8 @@ trees: t: {
 		{"after cycle", func(tr *schema.Node) { tr.Children[0].After = []schema.Ref{{Name: "b", Pos: tr.Children[0].Pos}} }, 6, "after: dependency cycle in t: a -> b -> a"},
 		{"no children", func(tr *schema.Node) { tr.Children[2].Children = []*schema.Node{} }, 8, "t/n: a supervisor needs at least one child"},
 		{"child name", func(tr *schema.Node) { tr.Children[1].Name = "B"; tr.Children[1].Path[1] = "B" }, 7, `t/B: name: invalid name "B"`},
+		{"negative pool max", func(tr *schema.Node) { tr.Children[3].Pool.Max = -1 }, 10, "t/p: pool.max: negative max -1"},
+		{"significant pool", func(tr *schema.Node) { tr.Children[3].Significant = true }, 9, "t/p: significant: a pool never ends by itself"},
 		{"duplicate name", func(tr *schema.Node) {
 			tr.Children[1].Name = "a"
 			tr.Children[1].Path[1] = "a"

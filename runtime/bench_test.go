@@ -110,6 +110,18 @@ func benchRestart(b *testing.B, opts ...runtime.Option) {
 // and a function that re-arms the start counter: the channel it returns is
 // closed once all n have started.
 func benchIdleChildren(n int) (runtime.Spec, func() <-chan struct{}) {
+	run, rearm := benchIdleRun(n)
+	children := make([]runtime.Child, n)
+	for i := range children {
+		children[i] = runtime.Child{Name: "c" + strconv.Itoa(i), Run: run}
+	}
+	return runtime.Spec{Name: "bench", Children: children}, rearm
+}
+
+// benchIdleRun returns a run function that waits for cancellation, and a
+// function that re-arms its start counter: the channel it returns is closed
+// once n attempts have started.
+func benchIdleRun(n int) (runtime.RunFunc, func() <-chan struct{}) {
 	var started atomic.Int64
 	var all chan struct{}
 	run := func(ctx context.Context, _ *runtime.Attempt) error {
@@ -119,16 +131,28 @@ func benchIdleChildren(n int) (runtime.Spec, func() <-chan struct{}) {
 		<-ctx.Done()
 		return nil
 	}
-	children := make([]runtime.Child, n)
-	for i := range children {
-		children[i] = runtime.Child{Name: "c" + strconv.Itoa(i), Run: run}
-	}
 	rearm := func() <-chan struct{} {
 		started.Store(0)
 		all = make(chan struct{})
 		return all
 	}
-	return runtime.Spec{Name: "bench", Children: children}, rearm
+	return run, rearm
+}
+
+// benchPoolSpec is a tree of one pool, "bench/p", without a cap.
+var benchPoolSpec = runtime.Spec{Name: "bench", Children: []runtime.Child{{Name: "p", Pool: &runtime.PoolSpec{}, Restart: runtime.Temporary}}}
+
+// benchStartInstances starts n instances of run in the pool of tree, once it
+// runs.
+func benchStartInstances(tree *runtime.Tree, n int, run runtime.RunFunc) error {
+	<-tree.Ready()
+	p := tree.Pool("bench/p")
+	for range n {
+		if _, err := p.Start("", run); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // benchMemClasses are the runtime/metrics classes counted as the children's
@@ -176,12 +200,16 @@ type benchIdleMemory struct {
 
 func (m benchIdleMemory) total() float64 { return m.Heap + m.Stack + m.Meta }
 
-// benchMeasureIdle builds and runs a tree of n idle children and returns the
-// memory it holds once all have started, per child. The spec given to New is
-// built before the first sample and is not counted; all that New and Run
-// allocate is.
-func benchMeasureIdle(n int) (benchIdleMemory, error) {
+// benchMeasureIdle builds and runs a tree of n idle children, or of one pool
+// of n idle instances, and returns the memory it holds once all have
+// started, per child. The spec given to New is built before the first
+// sample and is not counted; all that New, Run and Pool.Start allocate is.
+func benchMeasureIdle(n int, pool bool) (benchIdleMemory, error) {
 	spec, rearm := benchIdleChildren(n)
+	run, rearmRun := benchIdleRun(n)
+	if pool {
+		spec, rearm = benchPoolSpec, rearmRun
+	}
 	all := rearm()
 	before := benchReadMem()
 	tree, err := runtime.New(spec)
@@ -189,6 +217,11 @@ func benchMeasureIdle(n int) (benchIdleMemory, error) {
 		return benchIdleMemory{}, err
 	}
 	cancel, done := benchRun(tree)
+	if pool {
+		if err := benchStartInstances(tree, n, run); err != nil {
+			return benchIdleMemory{}, err
+		}
+	}
 	select {
 	case <-all:
 	case err := <-done:
@@ -219,11 +252,12 @@ func TestIdleChildMemoryProcess(t *testing.T) {
 	if arg == "" {
 		t.Skip("the child process of BenchmarkIdleChildMemory")
 	}
+	arg, pool := strings.CutPrefix(arg, "pool:")
 	n, err := strconv.Atoi(arg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := benchMeasureIdle(n)
+	m, err := benchMeasureIdle(n, pool)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,13 +279,19 @@ func TestIdleChildMemoryProcess(t *testing.T) {
 // program's real tree does. ns/op, B/op and allocs/op are those of the
 // benchmark process and mean nothing here; alloc-B/child and allocs/child are
 // what building and starting the tree allocated, per child.
-func BenchmarkIdleChildMemory(b *testing.B) {
+func BenchmarkIdleChildMemory(b *testing.B) { benchIdleMemoryOf(b, "") }
+
+// BenchmarkPoolIdleMemory is BenchmarkIdleChildMemory for the instances of
+// one pool, started with Pool.Start.
+func BenchmarkPoolIdleMemory(b *testing.B) { benchIdleMemoryOf(b, "pool:") }
+
+func benchIdleMemoryOf(b *testing.B, kind string) {
 	for _, n := range []int{10_000, 100_000} {
 		b.Run(strconv.Itoa(n/1000)+"k", func(b *testing.B) {
 			b.ReportAllocs()
 			var sum benchIdleMemory
 			for range b.N {
-				m := benchIdleInProcess(b, n)
+				m := benchIdleInProcess(b, kind+strconv.Itoa(n))
 				sum.Heap += m.Heap
 				sum.Stack += m.Stack
 				sum.Meta += m.Meta
@@ -269,11 +309,12 @@ func BenchmarkIdleChildMemory(b *testing.B) {
 	}
 }
 
-// benchIdleInProcess runs benchMeasureIdle(n) in a child process.
-func benchIdleInProcess(b *testing.B, n int) benchIdleMemory {
+// benchIdleInProcess runs benchMeasureIdle in a child process; arg is n,
+// or pool: and n.
+func benchIdleInProcess(b *testing.B, arg string) benchIdleMemory {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleChildMemoryProcess$", "-test.bench=^$", "-test.count=1")
-	cmd.Env = append(os.Environ(), benchIdleEnv+"="+strconv.Itoa(n))
+	cmd.Env = append(os.Environ(), benchIdleEnv+"="+arg)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		b.Fatalf("child process: %v\n%s", err, out)

@@ -70,6 +70,7 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 		return nil, ErrTreeEnded
 	}
 	sv.mu.Lock()
+	var path string
 	switch {
 	case !ps.open:
 		sv.mu.Unlock()
@@ -78,12 +79,15 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 		sv.mu.Unlock()
 		return nil, fmt.Errorf("%w: %s has %d instances", ErrPoolFull, sv.path, ps.max)
 	case name == "":
-		name = ps.freeName()
+		path = ps.freePath(sv.path)
+		name = path[len(sv.path)+1:]
 	case ps.byName[name] != nil:
 		sv.mu.Unlock()
 		return nil, fmt.Errorf("%w: %s/%s", ErrNameTaken, sv.path, name)
+	default:
+		path = sv.path + "/" + name
 	}
-	in := &instance{slot: slot{sup: sv, spec: ps.spec, fn: run, path: sv.path + "/" + name, counted: true}}
+	in := &instance{slot: slot{sup: sv, spec: ps.spec, fn: run, path: path, counted: true}}
 	in.handle.s = &in.slot
 	in.rank = int32(len(sv.slots)) // its index in sv.slots
 	sv.slots = append(sv.slots, &in.slot)
@@ -101,13 +105,17 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	return &in.handle, nil
 }
 
-// freeName returns a generated name that no live instance has.
-func (ps *poolState) freeName() string {
+// freePath returns the path of a generated name, such as "i42", that no
+// live instance has: one allocation for the path and the name in it.
+func (ps *poolState) freePath(pool string) string {
+	buf := make([]byte, 0, len(pool)+24)
 	for {
 		ps.next++
-		name := "i" + strconv.FormatUint(ps.next, 10)
-		if ps.byName[name] == nil {
-			return name
+		buf = append(buf[:0], pool...)
+		buf = append(buf, "/i"...)
+		buf = strconv.AppendUint(buf, ps.next, 10)
+		if ps.byName[string(buf[len(pool)+1:])] == nil { // no allocation for the lookup
+			return string(buf)
 		}
 	}
 }

@@ -143,6 +143,7 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 		select {
 		case m := <-sv.inbox:
 			sv.handle(m)
+			sv.drain()
 		case <-ctxDone:
 			ctxDone = nil
 			sv.shutdown(nil)
@@ -166,6 +167,28 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 		}
 	}
 	return sv.result
+}
+
+// drainBatch bounds how many messages drain takes without a look at the
+// run's other channels.
+const drainBatch = 64
+
+// drain handles the messages already waiting in the inbox, each at the cost
+// of a channel receive rather than of the run loop's select: a crash loop or
+// a burst of Pool.Start queues many.
+func (sv *supervisor) drain() {
+	for range drainBatch {
+		if sv.stopping && sv.live == 0 {
+			return // the run is over: its loop must see it
+		}
+		select {
+		case m := <-sv.inbox:
+			sv.stamp = time.Time{}
+			sv.handle(m)
+		default:
+			return
+		}
+	}
 }
 
 // reset prepares a run. A restarted supervisor starts every child from its
@@ -495,15 +518,15 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 	s.st.state, s.st.since = StateStopped, sv.tree.since(now)
 	s.st.lastExit, s.st.lastErr = kind, err
 	sv.mu.Unlock()
-	sv.stopped(s)
 	if sv.tree.events.on {
 		sv.tree.emit(&Event{Kind: ev, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
 	}
 	if requested {
 		sv.afterStop(s)
-		return
+	} else {
+		sv.ended(s, a, kind, err, now)
 	}
-	sv.ended(s, a, kind, err, now)
+	sv.stopped(s) // once what follows the exit is decided: a removed instance is gone
 }
 
 // stopped tells StopAndWait callers that s runs no attempt any more, once
@@ -739,15 +762,15 @@ func (sv *supervisor) abandon(s *slot) {
 	sv.mu.Lock()
 	sv.abandonedLocked(s, a, kind, now)
 	sv.mu.Unlock()
-	sv.stopped(s)
 	if s.sub != nil {
 		s.sub.killTree()
 	}
 	if s.failStop {
 		sv.ended(s, a, ExitTimeout, s.stopCause, now)
-		return
+	} else {
+		sv.afterStop(s)
 	}
-	sv.afterStop(s)
+	sv.stopped(s)
 }
 
 // afterStop follows a stop the supervisor asked for: the next in the stop

@@ -139,6 +139,11 @@ func (sv *supervisor) timersDue() {
 			sv.want(e.s)
 		case timerReady:
 			e.s.disarm()
+			if a := e.s.cur.Load(); a != nil && a.flags.Load()&flagReady != 0 {
+				// Ready was called, in time or within the moment the
+				// supervisor took to get here; its message is on its way.
+				continue
+			}
 			sv.requestStop(e.s, ErrReadyTimeout, true)
 		case timerGrace:
 			sv.abandon(e.s)

@@ -46,6 +46,7 @@ const (
 	kLimit           // restartLimit
 	kBackoff         // backoff
 	kProbe           // ready, heartbeat
+	kPool            // pool
 )
 
 // classify returns what the schema expects at path, and for a path under a
@@ -100,6 +101,13 @@ func classify(path []string) (k kind, node int) {
 			case rest == 1 && path[i+1] == "timeout":
 				return kDuration, node
 			}
+		case "pool":
+			switch {
+			case rest == 0:
+				return kPool, node
+			case rest == 1 && path[i+1] == "max":
+				return kMax, node
+			}
 		case "after":
 			switch {
 			case rest == 0:
@@ -144,6 +152,7 @@ var want = map[kind]string{
 	kLimit:      `must be a struct such as {max: 5, window: "10s"}`,
 	kBackoff:    `must be a struct such as {initial: "100ms", max: "10s"}`,
 	kProbe:      `must be a struct such as {timeout: "10s"}`,
+	kPool:       "must be a struct such as {max: 100}, or {} for no cap",
 }
 
 // durationRE is the schema's #Duration.
@@ -166,7 +175,7 @@ func parseDuration(s string) (time.Duration, string) {
 func check(k kind, v cue.Value) string {
 	bad := func() string { return fmt.Sprintf("invalid value %s (%s)", show(v), want[k]) }
 	switch k {
-	case kTrees, kTree, kChildren, kChild, kLimit, kBackoff, kProbe:
+	case kTrees, kTree, kChildren, kChild, kLimit, kBackoff, kProbe, kPool:
 		if v.Kind() != cue.StructKind {
 			return bad()
 		}
@@ -450,8 +459,9 @@ func (l *loader) fallbackPos(path []string) Pos {
 var (
 	supervisorFields = []string{"strategy", "restartLimit", "backoff", "shutdown", "children"}
 	childFields      = []string{"restart", "after", "significant"}
-	workerFields     = []string{"run", "shutdown", "timeout", "ready", "heartbeat", "restartLimit", "backoff"}
+	workerFields     = []string{"run", "shutdown", "timeout", "ready", "heartbeat", "restartLimit", "backoff", "pool"}
 	subFields        = map[string][]string{
+		"pool":         {"max"},
 		"restartLimit": {"max", "window"},
 		"backoff":      {"initial", "max", "multiplier", "jitter", "resetAfter"},
 		"ready":        {"timeout"},
@@ -483,6 +493,9 @@ func (l *loader) notAllowedHint(path []string) string {
 		allowed = append(slices.Clone(childFields), "run", "children")
 		if supervisor {
 			allowed = append(allowed, supervisorFields...)
+			if name == "pool" {
+				return " (a pool cannot have children: its instances all run its run function, started at run time; remove children, or pool to make a nested supervisor)"
+			}
 			if slices.Contains(workerFields, name) {
 				return fmt.Sprintf(" (a nested supervisor has no %s; only workers do)", name)
 			}
@@ -494,7 +507,7 @@ func (l *loader) notAllowedHint(path []string) string {
 		}
 	case k == kChildren || k == kTrees:
 		return " (a definition used here declares this struct without ...: add ... to it to allow more fields)"
-	case k == kLimit || k == kBackoff || k == kProbe:
+	case k == kLimit || k == kBackoff || k == kProbe || k == kPool:
 		allowed = subFields[path[len(path)-2]]
 	default:
 		return ""
@@ -513,7 +526,7 @@ func closest(s string, names []string) string {
 	best, bestD := "", 3
 	for _, n := range names {
 		d := distance(strings.ToLower(s), strings.ToLower(n))
-		if d < bestD && d <= len(n)/3+1 {
+		if d < bestD && d <= max(1, (len(n)+1)/3) {
 			best, bestD = n, d
 		}
 	}

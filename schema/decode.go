@@ -185,11 +185,29 @@ func (l *loader) decodeNode(v cue.Value, n *Node, path, parent []string) {
 	}
 	n.Ready = l.probe(o.object("ready"))
 	n.Heartbeat = l.probe(o.object("heartbeat"))
-	if o.has("restartLimit") {
+	if o.has("restartLimit") || o.has("pool") {
+		// A pool always has a limit: its own intensity.
 		n.RestartLimit = l.limit(o.object("restartLimit"))
 	}
 	if o.has("backoff") {
 		n.Backoff = l.backoff(o.object("backoff"))
+	}
+	if o.has("pool") {
+		l.pool(n, o.object("pool"))
+	}
+}
+
+// pool decodes the pool block of the worker n.
+func (l *loader) pool(n *Node, o *object) {
+	if o == nil {
+		return
+	}
+	if l.strict {
+		o.only(subFields["pool"])
+	}
+	n.Pool = &Pool{Max: o.integer("max", 0), Pos: o.pos}
+	if n.Significant {
+		l.errs.Add(n.SignificantPos, n.CUEPath+": a pool cannot be significant: the pool runs until its supervisor stops it, and an instance's end never ends the supervisor; remove significant")
 	}
 }
 

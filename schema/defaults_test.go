@@ -44,6 +44,8 @@ func documented() map[string]string {
 		"#Child.after":             "[]",
 		"#Child.significant":       strconv.FormatBool(d.significant),
 		"#Worker.shutdown":         specDuration(d.workerShutdown),
+		"#Worker.restartLimit":     "absent; on a pool " + limit,
+		"#Pool.max":                "0",
 		"#RestartLimit.max":        strconv.Itoa(d.limit.Max),
 		"#RestartLimit.window":     specDuration(d.limit.Window),
 		"#Backoff.initial":         specDuration(d.backoff.Initial),
@@ -95,15 +97,17 @@ func TestREADMEDefaults(t *testing.T) {
 	src, err := os.ReadFile("../README.md")
 	require.NoError(t, err)
 	want := documented()
-	rows := map[string]string{ // first two cells of a row → its default
-		"`strategy` | tree, nested supervisor":                                                      want["#Supervisor.strategy"],
-		"`restartLimit: {max, window}` | tree, nested, worker override":                             want["#Supervisor.restartLimit"],
-		"`backoff: {initial, max, multiplier, jitter, resetAfter}` | tree, nested, worker override": want["#Supervisor.backoff"],
-		"`shutdown` | tree, nested":                                                                 want["#Supervisor.shutdown"],
-		"`restart` | child":                                                                         want["#Child.restart"],
-		"`shutdown` | worker":                                                                       want["#Worker.shutdown"],
-		"`after: [names]` | child":                                                                  want["#Child.after"],
-		"`significant` | child":                                                                     want["#Child.significant"],
+	code := func(s string) string { return "`" + s + "`" }
+	rows := map[string]string{ // first two cells of a row → its default cell
+		"`strategy` | tree, nested supervisor":                                                      code(want["#Supervisor.strategy"]),
+		"`restartLimit: {max, window}` | tree, nested, worker override":                             code(want["#Supervisor.restartLimit"]),
+		"`backoff: {initial, max, multiplier, jitter, resetAfter}` | tree, nested, worker override": code(want["#Supervisor.backoff"]),
+		"`shutdown` | tree, nested":                                                                 code(want["#Supervisor.shutdown"]),
+		"`restart` | child":                                                                         code(want["#Child.restart"]),
+		"`shutdown` | worker":                                                                       code(want["#Worker.shutdown"]),
+		"`after: [names]` | child":                                                                  code(want["#Child.after"]),
+		"`significant` | child":                                                                     code(want["#Child.significant"]),
+		"`pool: {max}` | worker":                                                                    "absent; " + code("max: "+want["#Pool.max"]) + " (no cap)",
 	}
 	found := 0
 	for _, line := range strings.Split(string(src), "\n") {
@@ -116,7 +120,11 @@ func TestREADMEDefaults(t *testing.T) {
 			continue
 		}
 		found++
-		assert.Equal(t, "`"+value+"`", cells[3], "README: default of %s", cells[0])
+		assert.Equal(t, value, cells[3], "README: default of %s", cells[0])
+		if cells[0] == "`pool: {max}`" {
+			// A pool's own limit defaults to the limit of a supervisor.
+			assert.Contains(t, cells[2], "(default "+code(want["#Supervisor.restartLimit"])+")", "README: a pool's restartLimit")
+		}
 	}
 	assert.Equal(t, len(rows), found, "README rows of the spec reference")
 }

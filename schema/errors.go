@@ -8,22 +8,29 @@ import (
 )
 
 // Error is a spec error at a position. Decl, when set, is the position of
-// the Go declaration the error concerns; Also are the other places the
-// error concerns, such as the other side of a conflict.
+// the Go declaration the error concerns; At, that of a statement or
+// expression in Go code, such as what a static check of a run function
+// found; Also are the other places the error concerns, such as the other
+// side of a conflict.
 type Error struct {
 	Pos  Pos
 	Msg  string
 	Decl Pos
+	At   Pos
 	Also []Pos
 }
 
 // Error returns "file:line:col: message", or just the message when the
 // error has no position, followed by "(declared at file:line:col)" when
-// Decl is set and "(also at file:line:col, ...)" when Also is.
+// Decl is set, "(at file:line:col)" when At is, and "(also at
+// file:line:col, ...)" when Also is.
 func (e *Error) Error() string {
 	msg := e.Msg
 	if e.Decl.IsValid() {
 		msg += " (declared at " + e.Decl.String() + ")"
+	}
+	if e.At.IsValid() {
+		msg += " (at " + e.At.String() + ")"
 	}
 	if len(e.Also) > 0 {
 		var also []string
@@ -49,18 +56,23 @@ func (p *ErrorList) Add(pos Pos, msg string) {
 
 func compareErrors(a, b *Error) int {
 	return cmp.Or(
-		cmp.Compare(a.Pos.Filename, b.Pos.Filename),
-		cmp.Compare(a.Pos.Line, b.Pos.Line),
-		cmp.Compare(a.Pos.Column, b.Pos.Column),
+		comparePos(a.Pos, b.Pos),
 		cmp.Compare(a.Msg, b.Msg),
+		comparePos(a.Decl, b.Decl),
+		comparePos(a.At, b.At),
 	)
 }
 
-// Sort sorts the list by file, line, column and message.
+func comparePos(a, b Pos) int {
+	return cmp.Or(cmp.Compare(a.Filename, b.Filename), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+}
+
+// Sort sorts the list by file, line, column and message, then by the Go
+// positions Decl and At.
 func (p ErrorList) Sort() { slices.SortFunc(p, compareErrors) }
 
 // RemoveMultiples sorts the list and removes all but the first of the
-// errors with the same position and message.
+// errors with the same positions and message.
 func (p *ErrorList) RemoveMultiples() {
 	p.Sort()
 	*p = slices.CompactFunc(*p, func(a, b *Error) bool { return compareErrors(a, b) == 0 })
@@ -94,6 +106,7 @@ func (p ErrorList) Relative(dir string) ErrorList {
 		c := *e
 		c.Pos = c.Pos.Relative(dir)
 		c.Decl = c.Decl.Relative(dir)
+		c.At = c.At.Relative(dir)
 		c.Also = nil
 		for _, a := range e.Also {
 			c.Also = append(c.Also, a.Relative(dir))

@@ -33,6 +33,8 @@ func FuzzLoad(f *testing.F) {
 	f.Add("package p\ntrees: t: backoff: jitter: 1/0\n")
 	f.Add("package p\na: b: a\ntrees: t: a\n")
 	f.Add("package p\n#X: {#X}\ntrees: t: #X\n")
+	f.Add("package p\ntrees: t: children: w: {run: \"W\", pool: max: 2, significant: true}\n")
+	f.Add("package p\ntrees: t: children: w: {run: \"W\", pool: *{max: 1} | {max: -1}}\n")
 	f.Fuzz(func(t *testing.T, src string) {
 		dir := filepath.Join(t.TempDir(), "spec")
 		spec, err := LoadFiles(dir, map[string][]byte{"spec.cue": []byte(src)})
@@ -62,6 +64,11 @@ func FuzzLoad(f *testing.F) {
 					require.NotNil(t, n.Backoff)
 				} else {
 					require.NotEmpty(t, n.RunPos.Filename)
+				}
+				if n.IsPool() {
+					require.NotNil(t, n.RestartLimit, "a pool has its own limit")
+					require.False(t, n.Significant)
+					require.GreaterOrEqual(t, n.Pool.Max, 0)
 				}
 				return true
 			})

@@ -60,6 +60,8 @@ func (s *Spec) Tree(name string) *Node {
 
 // Node is a tree (the root supervisor), a nested supervisor or a worker.
 // Supervisors have Children (possibly empty, never nil); workers have Run.
+// A worker with Pool is a pool: a supervisor of instances of that worker,
+// started at run time.
 //
 // Every position points into the user's files. A field's position (the
 // XPos next to field X, and Limit.Pos, Backoff.Pos, Probe.Pos) is that of
@@ -91,8 +93,9 @@ type Node struct {
 	// grace after cancellation (default 5s).
 	Shutdown    time.Duration
 	ShutdownPos Pos
-	// RestartLimit is a supervisor's restart limit, always set (defaults
-	// applied), or a worker's own limit, set only when the spec gives one.
+	// RestartLimit is a supervisor's or a pool's restart limit, always set
+	// (defaults applied), or a worker's own limit, set only when the spec
+	// gives one.
 	RestartLimit *Limit
 	// Backoff is a supervisor's backoff for its children, always set
 	// (defaults applied), or a worker's replacement backoff, set only when
@@ -124,10 +127,15 @@ type Node struct {
 	// restarted) shuts its supervisor down cleanly.
 	Significant    bool
 	SignificantPos Pos
+	// Pool is set when the worker is a pool.
+	Pool *Pool
 }
 
 // IsSupervisor reports whether n is a tree or a nested supervisor.
 func (n *Node) IsSupervisor() bool { return n.Children != nil }
+
+// IsPool reports whether n is a pool: a worker with a pool block.
+func (n *Node) IsPool() bool { return n.Pool != nil }
 
 // String returns the node's path joined with "/", such as "shop/ingest".
 func (n *Node) String() string { return strings.Join(n.Path, "/") }
@@ -182,6 +190,14 @@ type Backoff struct {
 type Probe struct {
 	Timeout time.Duration
 	// Pos is the position of the `ready:` or `heartbeat:` label.
+	Pos Pos
+}
+
+// Pool is the pool block of a worker.
+type Pool struct {
+	// Max caps the number of live instances; 0 means no cap.
+	Max int
+	// Pos is the position of the `pool:` label.
 	Pos Pos
 }
 

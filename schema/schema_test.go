@@ -109,6 +109,9 @@ func dump(s *Spec) string {
 		if !n.Tree {
 			fmt.Fprintf(&b, "%ssignificant %v @%s\n", ind, n.Significant, pos(n.SignificantPos))
 		}
+		if p := n.Pool; p != nil {
+			fmt.Fprintf(&b, "%spool max=%d @%s\n", ind, p.Max, pos(p.Pos))
+		}
 		for _, c := range n.Children {
 			node(c, ind)
 		}
@@ -197,7 +200,7 @@ func TestSource(t *testing.T) {
 	require.Contains(t, src, "package arbor")
 	for _, f := range []string{"strategy", "restartLimit", "backoff", "shutdown", "run", "restart",
 		"timeout", "ready", "heartbeat", "after", "significant", "children", "initial", "multiplier",
-		"jitter", "resetAfter", "window"} {
+		"jitter", "resetAfter", "window", "pool", "max"} {
 		assert.Contains(t, src, "\t"+f, "field %s", f)
 	}
 }
@@ -217,6 +220,23 @@ func TestErrorList(t *testing.T) {
 	assert.Equal(t, "-", Pos{}.String())
 	assert.Equal(t, "f.cue", Pos{Filename: "f.cue"}.String())
 	assert.Equal(t, "f.cue:3", Pos{Filename: "f.cue", Line: 3}.String())
+}
+
+// TestErrorAt checks errors about a place in Go code, such as the
+// findings of arbor vet's static checks: the place is printed, made
+// relative, and orders errors that share a spec position and a message,
+// which RemoveMultiples keeps apart.
+func TestErrorAt(t *testing.T) {
+	at := func(line int) *Error {
+		return &Error{Pos: Pos{Filename: "/d/a.cue", Line: 3, Column: 5}, Msg: "t/a: this loop never ends (ctxloop)",
+			At: Pos{Filename: "/d/a.go", Line: line, Column: 2}, Also: []Pos{{Filename: "/d/b.go", Line: 1, Column: 1}}}
+	}
+	l := ErrorList{at(20), at(10), at(20)}
+	l.RemoveMultiples()
+	require.Len(t, l, 2)
+	assert.Equal(t, "a.cue:3:5: t/a: this loop never ends (ctxloop) (at a.go:10:2) (also at b.go:1:1)\n"+
+		"a.cue:3:5: t/a: this loop never ends (ctxloop) (at a.go:20:2) (also at b.go:1:1)", l.Relative("/d").Error())
+	assert.Equal(t, "/d/a.go:10:2", l[0].At.String(), "Relative must not change the list")
 }
 
 // TestConcurrentLoads checks that loads do not share mutable CUE state.
@@ -268,7 +288,7 @@ func TestFastPath(t *testing.T) {
 		require.NoError(t, err, dir)
 		assert.Equal(t, dump(full), dump(fast), dir)
 		switch filepath.Base(dir) {
-		case "minimal", "full", "nested", "templates", "multitree", "multifile", "userdefaults":
+		case "minimal", "full", "nested", "templates", "multitree", "multifile", "userdefaults", "pool":
 			assert.True(t, took, "%s: a plain valid spec should take the fast path", dir)
 		}
 	}
@@ -287,6 +307,9 @@ func TestFastPathRejects(t *testing.T) {
 		{`trees: t: children: w: {run: "W", ready: {timeout: "1s", grace: "1s"}}`, "ready.grace: field not allowed"},
 		{`trees: t: children: w: run: "W"` + "\nother: 1", "other: field not allowed"},
 		{`trees: t: children: w: {run: "W", timeout!: "1s"}`, "timeout"},
+		{`trees: t: children: w: {run: "W", pool: {max: 1, min: 1}}`, "pool.min: field not allowed"},
+		{`trees: t: children: w: {children: v: run: "V", pool: {}}`, "pool: field not allowed (a pool cannot have children"},
+		{`trees: t: {pool: {}, children: w: run: "W"}`, "trees.t.pool: field not allowed (a tree has no pool"},
 	} {
 		src := "package p\n" + c.spec + "\n"
 		_, err := LoadFiles(t.TempDir(), map[string][]byte{"spec.cue": []byte(src)})

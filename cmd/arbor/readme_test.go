@@ -11,9 +11,10 @@ import (
 )
 
 // TestReadmeQuickstart builds the README's quickstart as a new user would:
-// its tree.cue and main.go in a new module, arbor gen, then go vet, which
-// also builds it. A README whose first example does not compile would be
-// the worst first contact.
+// its tree.cue and main.go in a new module, arbor gen, arbor vet (whose
+// static checks of run functions must find nothing in it), then go vet,
+// which also builds it. A README whose first example does not compile
+// would be the worst first contact.
 func TestReadmeQuickstart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a module")
@@ -43,6 +44,9 @@ func TestReadmeQuickstart(t *testing.T) {
 	var stderr bytes.Buffer
 	if code := run([]string{"gen", dir}, &stderr, &stderr); code != 0 {
 		t.Fatalf("arbor gen: exit %d\n%s", code, &stderr)
+	}
+	if code := run([]string{"vet", dir}, &stderr, &stderr); code != 0 {
+		t.Fatalf("arbor vet: exit %d\n%s", code, &stderr)
 	}
 	cmd := exec.Command("go", "vet", ".")
 	cmd.Dir = dir

@@ -35,7 +35,7 @@ Usage:
 Commands:
 
 	gen      write arbor_gen.go next to each spec
-	vet      check specs, their Go references and that arbor_gen.go is up to date
+	vet      check specs, the Go code they name, and that arbor_gen.go is up to date
 	diff     exit 1, printing the difference, if an arbor_gen.go is stale
 	graph    draw the trees as a Mermaid flowchart or a Graphviz digraph
 	schema   print the CUE schema that specs are checked against
@@ -61,6 +61,7 @@ type cli struct {
 	stdout, stderr io.Writer
 	tags           string
 	format         string
+	lint           bool   // run the static checks of run functions (vet)
 	addr, token    string // ctl
 }
 
@@ -79,6 +80,18 @@ Examples:
 	{name: "vet", args: "[-tags list] [dir ...]", run: (*cli).vet, flags: tagsFlag, help: `Vet checks the spec in each dir (default ".") and the Go code it names, as gen
 does, and that arbor_gen.go is the file gen would write: a missing or stale
 file is exit 1. It writes nothing and prints nothing when all is well.
+
+It also runs the static checks of package gen/lint on the run functions,
+with what each child asks of its function (ready, heartbeat, timeout,
+shutdown). A finding is an error at the child's field, naming the Go code
+and the check, such as:
+
+	spec.cue:5:26: t/db: the child has ready, but (*DB).Run never calls a.Ready(): ... (ready) (at db.go:13:14)
+
+A directive in the function's doc comment silences a check where you know
+better:
+
+	//arbor:nolint ready -- the store's hook calls a.Ready()
 
 Examples:
 
@@ -165,7 +178,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func (c *cli) options() *gen.Options {
-	o := &gen.Options{}
+	o := &gen.Options{Lint: c.lint}
 	if c.tags != "" {
 		o.BuildFlags = []string{"-tags=" + c.tags}
 	}
@@ -321,12 +334,19 @@ func (c *cli) gen(flags *flag.FlagSet) int {
 	})
 }
 
-// vet checks as gen does, and that the arbor_gen.go on disk is the one gen
-// would write: a stale or missing file must not pass CI quietly.
+// vet checks as gen does, runs the static checks of the run functions,
+// and checks that the arbor_gen.go on disk is the one gen would write: a
+// stale or missing file must not pass CI quietly.
 func (c *cli) vet(flags *flag.FlagSet) int {
+	c.lint = true
 	return c.each(flags, func(r *gen.Result) int {
-		_, code := c.compare(r)
-		return code
+		code := exitOK
+		if len(r.Findings) > 0 {
+			c.report(r.Findings)
+			code = exitCheck
+		}
+		_, stale := c.compare(r)
+		return max(code, stale)
 	})
 }
 

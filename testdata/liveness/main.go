@@ -53,6 +53,9 @@ func (p *Probe) SlowDB(ctx context.Context, a *runtime.Attempt) error {
 	return ctx.Err()
 }
 
+// Hang stops beating after three beats, for the watchdog to cancel it.
+//
+//arbor:nolint beat -- the stale tree shows the watchdog at work
 func (p *Probe) Hang(ctx context.Context, a *runtime.Attempt) error {
 	if p.starts.Add(1) == 2 {
 		close(p.second)
@@ -92,6 +95,10 @@ func (p *Probe) Zombie(ctx context.Context, a *runtime.Attempt) error {
 	}
 }
 
+// AfterZombie releases the zombie once it has been abandoned and
+// restarted, and waits for its late exit.
+//
+//arbor:nolint ctxunused -- it ends once Zombie has started twice
 func (p *Probe) AfterZombie(ctx context.Context) error {
 	<-p.second
 	close(p.release)

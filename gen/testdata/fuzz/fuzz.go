@@ -5,9 +5,12 @@ package fuzz
 
 import (
 	"context"
+	"net"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
+	clashrt "github.com/arbor-go/arbor/gen/testdata/fuzz/clash"
 	"github.com/arbor-go/arbor/runtime"
 )
 
@@ -138,7 +141,60 @@ type Guarded struct{ mu *sync.Mutex }
 // Run does not copy a lock.
 func (g Guarded) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 
+// Run functions of pools: one argument after the context (and the
+// attempt), of every kind of type.
+
+// Handle serves a connection.
+func (p *Pool) Handle(ctx context.Context, a *runtime.Attempt, conn net.Conn) error { return nil }
+
+// Tally takes a pointer to a struct that holds an atomic value.
+func Tally(ctx context.Context, c *Counter) error { return nil }
+
+// Each takes a composite type.
+func Each(ctx context.Context, a *runtime.Attempt, m map[string][]chan<- int) error { return nil }
+
+// Chans takes a channel of receive-only channels.
+func Chans(ctx context.Context, c chan (<-chan int)) error { return nil }
+
+// Callback takes a function.
+func Callback(ctx context.Context, f func(context.Context, ...string) (int, error)) error { return nil }
+
+// Anon takes a struct and an interface literal.
+func Anon(ctx context.Context, v struct {
+	A int `json:"a"`
+	*Pool
+	B interface {
+		net.Conn
+		M(x int) bool
+	}
+}) error {
+	return nil
+}
+
+// Boxed takes an instance of a generic type.
+func Boxed(ctx context.Context, b *Box[map[string]Clock]) error { return nil }
+
+// Aliased takes an alias.
+func Aliased(ctx context.Context, p *PoolAlias) error { return nil }
+
+// Pointer takes an unsafe.Pointer.
+func Pointer(ctx context.Context, p unsafe.Pointer) error { return nil }
+
+// Clashing takes a type of a package named like arbor's runtime.
+func Clashing(ctx context.Context, a *runtime.Attempt, p *clashrt.Pool) error { return nil }
+
+// arg is named like the argument of the generated Start.
+func arg(ctx context.Context, a *runtime.Attempt, p int) error { return nil }
+
+// p is named like the receiver of the generated Start.
+func p(ctx context.Context, name string) error { return nil }
+
+// Any takes an any.
+func Any(ctx context.Context, v any) error { return nil }
+
 var (
+	_ = arg
+	_ = p
 	_ = idle
 	_ = server
 	_ = children

@@ -24,4 +24,21 @@ func (*Formatter) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 
 func unexported(ctx context.Context) error { return nil }
 
+// Task is an argument type of another package.
+type Task struct{ ID int }
+
+// Do runs a task: a pool's run.
+func Do(ctx context.Context, t Task) error { return nil }
+
+// Take takes a pointer to a type of the spec's package's.
+func (*Pool) Take(ctx context.Context, a *runtime.Attempt, t *Task) error { return nil }
+
+type hidden struct{}
+
+// Hidden takes an unexported type.
+func Hidden(ctx context.Context, h hidden) error { return nil }
+
+// Fields takes a struct with an unexported field.
+func Fields(ctx context.Context, v struct{ n int }) error { return nil }
+
 var _ = unexported

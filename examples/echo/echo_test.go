@@ -1,0 +1,228 @@
+//go:build unix
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestEcho builds the example and drives it as a user would: over real
+// sockets, up to the pool's cap and past it, then stops it with a signal
+// while connections are open, and checks that it exits 0 after a clean
+// shutdown that closed every connection.
+func TestEcho(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the example")
+	}
+	exe := filepath.Join(t.TempDir(), "echo")
+	build := exec.Command("go", "build", "-o", exe, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	t.Run("cap and SIGINT", func(t *testing.T) {
+		p := start(t, exe)
+		first := p.dial(t)
+		first.echo(t, "hello")
+
+		// The pool's cap is 100: 99 more are served...
+		conns := []*client{first}
+		for i := 1; i < 100; i++ {
+			c := p.dial(t)
+			c.echo(t, fmt.Sprint("conn ", i))
+			conns = append(conns, c)
+		}
+		// ...and the next one is told why it is refused, and hung up on.
+		refused := p.dial(t)
+		if got := refused.readAll(t); !strings.HasPrefix(got, "echo: busy: ") || !strings.Contains(got, "full") {
+			t.Fatalf("the 101st connection got %q, want a busy message", got)
+		}
+
+		// A connection that ends frees its place in the pool.
+		conns[0].Close()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			c := p.dial(t)
+			if c.tryEcho("again") {
+				conns[0] = c
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no place in the pool 10s after a connection ended")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+
+		p.stop(t, os.Interrupt)
+		for i, c := range conns {
+			if got := c.readAll(t); got != "" {
+				t.Errorf("connection %d read %q at shutdown, want the server to close it", i, got)
+			}
+		}
+		if !strings.Contains(p.stdout(), "clean shutdown: true") {
+			t.Errorf("stdout:\n%s", p.stdout())
+		}
+	})
+
+	t.Run("SIGTERM", func(t *testing.T) {
+		p := start(t, exe)
+		c := p.dial(t)
+		c.echo(t, "one line")
+		p.stop(t, syscall.SIGTERM)
+		if got := c.readAll(t); got != "" {
+			t.Errorf("read %q at shutdown", got)
+		}
+		if !strings.Contains(p.stdout(), "echo: stopped after 1 connections; clean shutdown: true") {
+			t.Errorf("stdout:\n%s", p.stdout())
+		}
+	})
+}
+
+// process is the running example.
+type process struct {
+	cmd    *exec.Cmd
+	addr   string
+	out    *syncBuffer
+	stderr *syncBuffer
+	done   chan error
+}
+
+// start runs the example on a free port and waits until it listens.
+func start(t *testing.T, exe string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(exe, "-addr", "127.0.0.1:0"), out: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			t.Logf("stderr of the example:\n%s", p.stderr)
+		}
+	})
+	listening := make(chan string, 1)
+	go func() {
+		r := bufio.NewScanner(stdout)
+		for r.Scan() {
+			line := r.Text()
+			p.out.Write([]byte(line + "\n"))
+			if addr, ok := strings.CutPrefix(line, "echo: listening on "); ok {
+				listening <- addr
+			}
+		}
+		p.done <- p.cmd.Wait()
+	}()
+	select {
+	case p.addr = <-listening:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the example did not listen within 30s; stderr:\n%s", p.stderr)
+	}
+	return p
+}
+
+// stop sends sig and checks that the example exits 0 within its
+// shutdown budget.
+func (p *process) stop(t *testing.T, sig os.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		p.done <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("after %v: %v\nstderr:\n%s", sig, err, p.stderr)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("still running 15s after %v; its shutdown budget is 10s", sig)
+	}
+}
+
+func (p *process) stdout() string { return p.out.String() }
+
+// client is a connection to the example.
+type client struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (p *process) dial(t *testing.T) *client {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", p.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &client{Conn: c, r: bufio.NewReader(c)}
+}
+
+// echo sends a line and checks that it comes back.
+func (c *client) echo(t *testing.T, line string) {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := fmt.Fprintln(c, line); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.r.ReadString('\n')
+	if err != nil || got != line+"\n" {
+		t.Fatalf("echo of %q: got %q, %v", line, got, err)
+	}
+}
+
+// tryEcho reports whether a line comes back.
+func (c *client) tryEcho(line string) bool {
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintln(c, line)
+	got, err := c.r.ReadString('\n')
+	return err == nil && got == line+"\n"
+}
+
+// readAll reads until the server closes the connection.
+func (c *client) readAll(t *testing.T) string {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(15 * time.Second))
+	b, err := io.ReadAll(c.r)
+	if err != nil && !isReset(err) {
+		t.Fatalf("reading until the server hangs up: %v", err)
+	}
+	return string(b)
+}
+
+// isReset reports a connection closed by the server with unread data.
+func isReset(err error) bool { return strings.Contains(err.Error(), "connection reset") }
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

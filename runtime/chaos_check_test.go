@@ -1,0 +1,490 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// The invariants TestChaos checks. Every check fails only on a definite
+// violation: times are compared in the direction that cannot raise a false
+// alarm (a run function sees its cancellation after the runtime decided it,
+// and records its return before the runtime hears of it), and a check that
+// needs an event the runtime dropped is counted as unverified instead.
+//
+// As it runs:
+//   - one attempt per slot: a new attempt starts only once every older
+//     attempt of its child has returned, or has been cancelled and abandoned
+//     (in the events or ShutdownReport); in the event stream, no Starting
+//     while the previous generation has neither ended nor been abandoned,
+//     generations grow, and each attempt ends once;
+//   - restart limits: no supervisor restarts its children (or a child with
+//     its own limit) more than the limit within the window without giving up,
+//     none gives up before, and a nested supervisor that gave up fails its
+//     slot with an error wrapping ErrRestartLimit;
+//   - nothing starts after its supervisor began to stop;
+//   - cancellation causes: each cancelled attempt sees one of the runtime's
+//     causes, matching its settings; a timeout reads as a deadline; no
+//     attempt that reported Ready in time, or kept beating, is killed for it;
+//   - orders return nil or ErrNotRunning; a child an order stopped stays
+//     stopped until an order restarts it or a supervisor above it restarts;
+//     snapshots list every child in order, and their counters never go down;
+//   - goroutines and heap stay flat.
+//
+// At the end: Run returns within the root's budget plus a margin; every
+// attempt has returned or has been cancelled and listed in ShutdownReport;
+// each supervisor stopped its children in reverse start order; every
+// attempt ends, and no goroutine leaks.
+//
+// A violation is a runtime bug or a checker bug: reduce it to a test in
+// chaos_repro_test.go, or fix the check. While a known runtime bug stands,
+// switch its check off behind a variable named for the bug (bugX = true),
+// never loosen it.
+
+const (
+	// chaosClockSlack covers the time between a supervisor's decision and
+	// the event that reports it.
+	chaosClockSlack = 250 * time.Millisecond
+	// chaosRunMargin is how far past the root's budget Run may return.
+	chaosRunMargin = time.Second
+)
+
+// violate records a definite violation of invariant.
+func (c *chaos) violate(invariant, format string, args ...any) {
+	c.vmu.Lock()
+	if c.violated[invariant]++; len(c.violations[invariant]) < 10 {
+		c.violations[invariant] = append(c.violations[invariant], fmt.Sprintf(format, args...))
+	}
+	c.vmu.Unlock()
+}
+
+// violateEvents records a violation seen in the event stream, unless the
+// runtime dropped events before it: then the stream may just be missing one.
+func (c *chaos) violateEvents(invariant, format string, args ...any) {
+	if c.tree.Snapshot().DroppedEvents > 0 {
+		c.unverify()
+		return
+	}
+	c.violate(invariant, format, args...)
+}
+
+// unverify counts a suspicion that dropped events leave open.
+func (c *chaos) unverify() {
+	c.vmu.Lock()
+	c.unverified++
+	c.vmu.Unlock()
+}
+
+// begin records the start of an attempt and checks it against the older
+// attempts of its child that still run.
+func (c *chaos) begin(s *chaosSlot, a *runtime.Attempt, ctx context.Context) *attemptRec {
+	rec := &attemptRec{key: attemptKey{s.id, a.Generation()}, slot: s, a: a, ctx: ctx}
+	c.stats.starts.Add(1)
+	c.mu.Lock()
+	if _, ok := c.orphans[rec.key]; ok {
+		rec.abandoned = true
+		delete(c.orphans, rec.key)
+	}
+	older := slices.Clone(s.running)
+	s.running = append(s.running, rec)
+	c.live[rec.key] = rec
+	late := c.returned
+	c.mu.Unlock()
+	if late { // its goroutine began after Run returned
+		c.checkGuarantee(rec, c.tree.ShutdownReport(), "though it began after Run returned")
+	}
+	for _, o := range older {
+		if o.key.gen > rec.key.gen {
+			c.overlap(rec, o) // its goroutine began after its successor's
+		} else {
+			c.overlap(o, rec)
+		}
+	}
+	return rec
+}
+
+// end records that an attempt's run function returned.
+func (c *chaos) end(rec *attemptRec) {
+	rec.returnedAt = time.Now()
+	c.mu.Lock()
+	delete(c.live, rec.key)
+	s := rec.slot
+	s.lastRec = rec
+	if i := slices.Index(s.running, rec); i >= 0 {
+		s.running = slices.Delete(s.running, i, i+1)
+	}
+	c.mu.Unlock()
+}
+
+// overlap is an attempt that started while an older one of the same child
+// still ran.
+type overlap struct {
+	old, new *attemptRec
+}
+
+// overlap checks that old, still running when new started, was detached
+// the only way a running attempt may be: cancelled, then abandoned.
+func (c *chaos) overlap(old, new *attemptRec) {
+	c.stats.overlaps.Add(1)
+	if old.ctx.Err() == nil {
+		c.violate("one attempt per slot", "%s: generation %d started while generation %d still ran with a live context",
+			new.slot.path, new.key.gen, old.key.gen)
+		return
+	}
+	if old.a.Current() {
+		c.violate("one attempt per slot", "%s: generation %d started while generation %d was still current",
+			new.slot.path, new.key.gen, old.key.gen)
+		return
+	}
+	if inReport(c.tree.ShutdownReport(), old.slot.path, old.key.gen) {
+		return
+	}
+	c.mu.Lock()
+	if !old.abandoned {
+		c.suspects = append(c.suspects, overlap{old, new})
+	}
+	c.mu.Unlock()
+}
+
+// settleSuspects drops the overlaps whose older attempt has since been
+// reported abandoned; at the end, the others are violations.
+func (c *chaos) settleSuspects(final bool) {
+	var report runtime.ShutdownReport
+	var dropped uint64
+	if final {
+		report = c.tree.ShutdownReport()
+		dropped = c.tree.Snapshot().DroppedEvents
+	}
+	c.mu.Lock()
+	open := c.suspects[:0]
+	for _, o := range c.suspects {
+		_, orphan := c.orphans[o.old.key]
+		if o.old.abandoned || orphan || final && inReport(report, o.old.slot.path, o.old.key.gen) {
+			continue
+		}
+		open = append(open, o)
+	}
+	c.suspects = open
+	c.mu.Unlock()
+	if !final {
+		return
+	}
+	for _, o := range open {
+		if dropped > 0 {
+			c.unverify()
+			continue
+		}
+		c.violate("one attempt per slot", "%s: generation %d started while generation %d still ran, and no event or report says it was abandoned",
+			o.new.slot.path, o.new.key.gen, o.old.key.gen)
+	}
+}
+
+func inReport(r runtime.ShutdownReport, path string, gen uint64) bool {
+	for _, a := range r.Abandoned {
+		if a.Path == path && a.Generation == gen {
+			return true
+		}
+	}
+	return false
+}
+
+// cancelled records how an attempt saw its context end, and checks the cause.
+func (c *chaos) cancelled(rec *attemptRec, ctx context.Context) {
+	rec.cancelAt = time.Now()
+	rec.cause, rec.ctxErr = context.Cause(ctx), ctx.Err()
+	ch := &rec.slot.child
+	path, gen := rec.slot.path, rec.key.gen
+	switch rec.cause {
+	case runtime.ErrStopped:
+	case runtime.ErrAttemptTimeout:
+		if ch.Timeout == 0 {
+			c.violate("cancellation causes", "%s generation %d: cancelled for a timeout it does not have", path, gen)
+		}
+		if rec.ctxErr != context.DeadlineExceeded {
+			c.violate("a timeout reads as a deadline", "%s generation %d: cause ErrAttemptTimeout but ctx.Err() is %v", path, gen, rec.ctxErr)
+		}
+	case runtime.ErrReadyTimeout:
+		c.stats.readyLates.Add(1)
+		if ch.Ready == nil || ch.Ready.Timeout == 0 {
+			c.violate("cancellation causes", "%s generation %d: cancelled for a ready timeout it does not have", path, gen)
+		} // whether it was early, the observer judges: see readyTimedOut
+	case runtime.ErrHeartbeatTimeout:
+		c.stats.staleCancels.Add(1)
+		if ch.Heartbeat == nil {
+			c.violate("cancellation causes", "%s generation %d: cancelled for a heartbeat it does not have", path, gen)
+			break
+		}
+		// Beating steadily, it cannot be stale. Only a stale verdict on the
+		// attempt's first moments (its goroutine started late) could explain
+		// it, and that verdict would not take three timeouts to arrive.
+		timeout := ch.Heartbeat.Timeout
+		gap := max(rec.maxGap, rec.cancelAt.Sub(rec.lastBeat))
+		if !rec.stopBeating && gap < timeout/2 && rec.cancelAt.Sub(rec.firstBeat) >= 3*timeout {
+			c.violate("deadlines are never early", "%s generation %d: cancelled as stale (timeout %v) while beating, at most %v apart",
+				path, gen, timeout, gap.Round(time.Millisecond))
+		}
+	default:
+		c.violate("cancellation causes", "%s generation %d: unexpected cause %v (ctx.Err() %v)", path, gen, rec.cause, rec.ctxErr)
+	}
+	if rec.ctxErr == context.DeadlineExceeded && rec.cause != runtime.ErrAttemptTimeout {
+		c.violate("cancellation causes", "%s generation %d: deadline exceeded with cause %v", path, gen, rec.cause)
+	}
+}
+
+// observe is the tree's observer: it follows each slot and supervisor run
+// through the ordered event stream.
+func (c *chaos) observe(e runtime.Event) {
+	if int(e.Kind) < len(c.events) {
+		c.events[e.Kind].Add(1)
+	}
+	if s := c.ct.byPath[e.Path]; s != nil {
+		s.sup.recent.add(e)
+	} else {
+		c.ct.supByPath[e.Path].recent.add(e)
+	}
+	switch e.Kind {
+	case runtime.EventStarting:
+		if e.Restarts > 0 {
+			c.stats.restarts.Add(1)
+		}
+		c.onStarting(c.ct.byPath[e.Path], e)
+	case runtime.EventExited, runtime.EventStopped, runtime.EventAbandoned:
+		c.onEnd(c.ct.byPath[e.Path], e)
+	case runtime.EventRestartScheduled:
+		c.onRestartScheduled(c.ct.byPath[e.Path], e)
+	case runtime.EventGaveUp:
+		c.onGaveUp(c.ct.supByPath[e.Path], e)
+	case runtime.EventShuttingDown:
+		sv := c.ct.supByPath[e.Path]
+		if sv.run.stopping {
+			c.violateEvents("one shutdown per run", "%s: a second ShuttingDown in one run", sv.path)
+		}
+		sv.run.stopping, sv.run.shutdownAt, sv.run.shutdownBy = true, e.Time, e.Err
+		sv.stopping.Store(true)
+	}
+}
+
+func (c *chaos) onStarting(s *chaosSlot, e runtime.Event) {
+	switch {
+	case s.liveGen == 0:
+	case s.nested == nil && !c.stillRuns(s, s.liveGen):
+		c.violateEvents("each attempt ends once", "%s: generation %d returned without an Exited, Stopped or Abandoned event; latest events of %s:%s",
+			s.path, s.liveGen, s.sup.path, &s.sup.recent)
+	default:
+		c.violateEvents("one attempt per slot", "%s: generation %d starting while generation %d has neither ended nor been abandoned; latest events of %s:%s",
+			s.path, e.Generation, s.liveGen, s.sup.path, &s.sup.recent)
+	}
+	if e.Generation <= s.lastGen {
+		c.violateEvents("one attempt per slot", "%s: generation %d after generation %d", s.path, e.Generation, s.lastGen)
+	}
+	s.liveGen, s.lastGen, s.startingAt = e.Generation, e.Generation, e.Time
+	if s.sup.run.stopping {
+		c.violateEvents("nothing starts after its supervisor began to stop", "%s: generation %d starting after %s began to stop",
+			s.path, e.Generation, s.sup.path)
+	}
+	if sv := s.nested; sv != nil { // a new run: a new window, for it and its children
+		sv.run = supRun{started: e.Time}
+		sv.lastStart.Store(c.since(e.Time))
+		sv.stopping.Store(false)
+		for _, ch := range sv.children {
+			ch.window = nil
+		}
+	}
+}
+
+func (c *chaos) onEnd(s *chaosSlot, e runtime.Event) {
+	if e.Generation == s.endedGen {
+		c.violateEvents("each attempt ends once", "%s generation %d: %s after it had ended; latest events of %s:%s",
+			s.path, e.Generation, e.Kind, s.sup.path, &s.sup.recent)
+		return
+	}
+	if s.liveGen != e.Generation {
+		c.violateEvents("one attempt per slot", "%s: %s of generation %d, but generation %d is current",
+			s.path, e.Kind, e.Generation, s.liveGen)
+	}
+	s.liveGen, s.endedGen = 0, e.Generation
+	if rd := s.child.Ready; rd != nil && e.Kind != runtime.EventStopped && safeIs(e.Err, runtime.ErrReadyTimeout) {
+		c.readyTimedOut(s, e, rd.Timeout)
+	}
+	if sv := s.nested; sv != nil {
+		sv.run.endedAt = e.Time
+		if sv.run.gaveUp && e.Kind == runtime.EventExited && (e.Exit != runtime.ExitError || !safeIs(e.Err, runtime.ErrRestartLimit)) {
+			c.violateEvents("restart limits", "%s gave up but exited %s: %v; want an error wrapping ErrRestartLimit", s.path, e.Exit, e.Err)
+		}
+	}
+	if e.Kind != runtime.EventAbandoned {
+		return
+	}
+	key := attemptKey{s.id, e.Generation}
+	c.mu.Lock()
+	if r := c.live[key]; r != nil {
+		r.abandoned = true
+	} else {
+		c.orphans[key] = e.Time
+	}
+	if c.final.Load() {
+		c.finalAb[key] = e.Time
+	}
+	c.mu.Unlock()
+}
+
+// stillRuns reports whether generation gen of worker s has a run function
+// that has not returned.
+func (c *chaos) stillRuns(s *chaosSlot, gen uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.ContainsFunc(s.running, func(r *attemptRec) bool { return r.key.gen == gen })
+}
+
+// readyTimedOut checks that an attempt cancelled for missing its ready
+// timeout had not called Ready in time. The timer starts after the Starting
+// event, and Ready queues its message before the timer can, so a Ready
+// called within half the timeout of that event must win; half, because the
+// time is read just before the call.
+func (c *chaos) readyTimedOut(s *chaosSlot, e runtime.Event, timeout time.Duration) {
+	key := attemptKey{s.id, e.Generation}
+	c.mu.Lock()
+	r := c.live[key]
+	if r == nil && s.lastRec != nil && s.lastRec.key == key {
+		r = s.lastRec
+	}
+	c.mu.Unlock()
+	if r == nil {
+		return // its goroutine has not begun, or an older one returned since
+	}
+	if at := r.readyAt.Load(); at != 0 {
+		if early := c.at(at).Sub(s.startingAt); early < timeout/2 {
+			c.violateEvents("deadlines are never early", "%s generation %d: cancelled as not ready in %v, but called Ready %v after its Starting event",
+				s.path, e.Generation, timeout, early.Round(time.Millisecond))
+		}
+	}
+}
+
+// onRestartScheduled counts a restart against the limits. The runtime keeps
+// the restarts of the last Window before its decision; the check forgives
+// chaosClockSlack between that decision and the event.
+func (c *chaos) onRestartScheduled(s *chaosSlot, e runtime.Event) {
+	sv := s.sup
+	if sv.run.stopping {
+		c.violateEvents("nothing starts after its supervisor began to stop", "%s: restart scheduled after %s began to stop", s.path, sv.path)
+	}
+	if n := countRestart(&sv.run.window, sv.limit, e.Time); n > sv.limit.Max {
+		c.violateEvents("restart limits", "%s: %d restarts of its children within %v (limit %d) without giving up",
+			sv.path, n, sv.limit.Window, sv.limit.Max)
+	}
+	if l := s.child.RestartLimit; l != nil {
+		if n := countRestart(&s.window, *l, e.Time); n > l.Max {
+			c.violateEvents("restart limits", "%s: restarted %d times within %v (its limit %d) without its supervisor giving up",
+				s.path, n, l.Window, l.Max)
+		}
+	}
+}
+
+// countRestart adds a restart at t to window and returns how many restarts
+// certainly fall within l.Window up to t.
+func countRestart(window *[]time.Time, l runtime.RestartLimit, t time.Time) int {
+	w := *window
+	for len(w) > 0 && w[0].Before(t.Add(-l.Window-chaosClockSlack)) {
+		w = w[1:]
+	}
+	w = append(w, t)
+	*window = w
+	return countSince(w, t.Add(-l.Window+chaosClockSlack))
+}
+
+func countSince(w []time.Time, from time.Time) (n int) {
+	for _, t := range w {
+		if t.After(from) {
+			n++
+		}
+	}
+	return n
+}
+
+// onGaveUp checks that a supervisor gave up only at its limit.
+func (c *chaos) onGaveUp(sv *chaosSup, e runtime.Event) {
+	sv.run.gaveUp = true
+	var gu *runtime.GiveUpError
+	if !errors.As(e.Err, &gu) {
+		c.violateEvents("restart limits", "%s gave up with %v; want a *GiveUpError", sv.path, e.Err)
+		return
+	}
+	enough := countSince(sv.run.window, e.Time.Add(-sv.limit.Window-chaosClockSlack)) >= sv.limit.Max
+	if s := c.ct.byPath[gu.Child]; s != nil && s.child.RestartLimit != nil {
+		l := s.child.RestartLimit
+		enough = enough || countSince(s.window, e.Time.Add(-l.Window-chaosClockSlack)) >= l.Max
+	}
+	if !enough {
+		c.violateEvents("restart limits", "%s gave up (%v) before its children reached the limit", sv.path, gu)
+	}
+}
+
+// safeIs is errors.Is that survives an error whose Is method panics.
+func safeIs(err, target error) (is bool) {
+	defer func() { _ = recover() }()
+	return errors.Is(err, target)
+}
+
+// checkSnapshot checks a snapshot against the tree and the previous one.
+func (c *chaos) checkSnapshot(prev []runtime.ChildStatus) {
+	c.stats.snapshots.Add(1)
+	snap := c.tree.Snapshot()
+	if len(snap.Children) != len(c.ct.slots) {
+		c.violate("snapshots", "snapshot lists %d children; want %d", len(snap.Children), len(c.ct.slots))
+		return
+	}
+	for i, st := range snap.Children {
+		s, p := c.ct.slots[i], prev[i]
+		switch {
+		case st.Path != s.path:
+			c.violate("snapshots", "snapshot child %d is %s; want %s (depth first, declaration order)", i, st.Path, s.path)
+			return
+		case st.Supervisor != (s.nested != nil):
+			c.violate("snapshots", "%s: Supervisor is %v", s.path, st.Supervisor)
+		case st.Generation < p.Generation || st.Restarts < p.Restarts || st.Abandoned < p.Abandoned || st.Fenced < p.Fenced:
+			c.violate("snapshots", "%s: counters went down: generation %d→%d, restarts %d→%d, abandoned %d→%d, fenced %d→%d",
+				s.path, p.Generation, st.Generation, p.Restarts, st.Restarts, p.Abandoned, st.Abandoned, p.Fenced, st.Fenced)
+		}
+		prev[i] = st
+	}
+}
+
+func (c *chaos) checkHealth() {
+	c.stats.healthReads.Add(1)
+	if h := c.tree.Health(); len(h.Children) != len(c.ct.slots) {
+		c.violate("snapshots", "health lists %d children; want %d", len(h.Children), len(c.ct.slots))
+	}
+}
+
+// chaosOrderLag is how long a supervisor may take to act on an order.
+const chaosOrderLag = 2 * time.Second
+
+// checkHeld checks that a child stopped by an order stays stopped until an
+// order restarts it: no attempt of it runs with a live context well after the
+// order, unless a supervisor above it has started a new run since (which
+// starts every child from its spec), or is stopping (and stops it in turn,
+// within its budget).
+func (c *chaos) checkHeld() {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range c.live {
+		at, ok := c.held[r.slot.id]
+		if !ok || now.Sub(at) < chaosOrderLag || r.ctx.Err() != nil {
+			continue
+		}
+		excused := false
+		for sv := r.slot.sup; sv != nil; sv = sv.parent {
+			excused = excused || sv.stopping.Load() || sv.slot != nil && c.at(sv.lastStart.Load()).After(at)
+		}
+		if !excused {
+			c.violate("stop holds", "%s generation %d runs %v after an order stopped it",
+				r.slot.path, r.key.gen, now.Sub(at).Round(time.Millisecond))
+			delete(c.held, r.slot.id) // once is enough
+		}
+	}
+}

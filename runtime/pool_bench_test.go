@@ -1,0 +1,124 @@
+package runtime_test
+
+import (
+	"context"
+	"flag"
+	goruntime "runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// Benchmarks of pools, for the targets in BENCHMARKS.md:
+//
+//	go test -run '^$' -bench 'PoolStart$' -benchtime 100000x -count 3 ./runtime/
+//	go test -run '^$' -bench 'PoolIdleMemory|PoolStartStop100k' -count 3 ./runtime/
+//	go test -run '^$' -bench 'PoolChurn' -benchtime 1x -churn 10s ./runtime/
+
+// BenchmarkPoolStart measures Pool.Start of an instance that waits for
+// cancellation, until it runs: one op is one Start, and the time includes
+// the pool's goroutine starting the attempt. allocs/op counts the goroutine
+// descriptor too, when the Go runtime has none to reuse.
+func BenchmarkPoolStart(b *testing.B) {
+	tree, err := runtime.New(benchPoolSpec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cancel, done := benchRun(tree)
+	<-tree.Ready()
+	p := tree.Pool("bench/p")
+	run, rearm := benchIdleRun(b.N)
+	all := rearm()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := p.Start("", run); err != nil {
+			b.Fatal(err)
+		}
+	}
+	benchAwait(b, all, done)
+	b.StopTimer()
+	benchStop(b, cancel, done)
+}
+
+// BenchmarkPoolStartStop100k starts 100k idle instances in a pool, waits
+// until all run, then cancels the tree: start-ms and stop-ms split the op.
+func BenchmarkPoolStartStop100k(b *testing.B) {
+	const n = 100_000
+	b.ReportAllocs()
+	run, rearm := benchIdleRun(n)
+	var start, stop time.Duration
+	for range b.N {
+		all := rearm()
+		t0 := time.Now()
+		tree, err := runtime.New(benchPoolSpec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cancel, done := benchRun(tree)
+		if err := benchStartInstances(tree, n, run); err != nil {
+			b.Fatal(err)
+		}
+		benchAwait(b, all, done)
+		t1 := time.Now()
+		benchStop(b, cancel, done)
+		start += t1.Sub(t0)
+		stop += time.Since(t1)
+	}
+	b.ReportMetric(start.Seconds()*1000/float64(b.N), "start-ms")
+	b.ReportMetric(stop.Seconds()*1000/float64(b.N), "stop-ms")
+}
+
+var churnFor = flag.Duration("churn", 2*time.Second, "how long BenchmarkPoolChurn runs")
+
+// BenchmarkPoolChurn starts instances that live about 1ms from two
+// goroutines, without a pause, for -churn: instances/s is the throughput,
+// and heap-growth-B how much the live heap grew from the first second to the
+// end: a pool that ran millions of instances holds no more than one that ran
+// a few.
+func BenchmarkPoolChurn(b *testing.B) {
+	for range b.N {
+		tree, err := runtime.New(benchPoolSpec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cancel, done := benchRun(tree)
+		<-tree.Ready()
+		p := tree.Pool("bench/p")
+		life := func(ctx context.Context, _ *runtime.Attempt) error {
+			select {
+			case <-time.After(time.Millisecond):
+			case <-ctx.Done():
+			}
+			return nil
+		}
+		var started atomic.Int64
+		var wg sync.WaitGroup
+		end := time.Now().Add(*churnFor)
+		for range 2 {
+			wg.Go(func() {
+				for time.Now().Before(end) {
+					if _, err := p.Start("", life); err == nil {
+						started.Add(1)
+					}
+				}
+			})
+		}
+		time.Sleep(min(time.Second, *churnFor/2))
+		var early goruntime.MemStats
+		goruntime.GC()
+		goruntime.ReadMemStats(&early)
+		wg.Wait()
+		time.Sleep(10 * time.Millisecond) // the last instances end
+		var late goruntime.MemStats
+		goruntime.GC()
+		goruntime.ReadMemStats(&late)
+		benchStop(b, cancel, done)
+		b.ReportMetric(float64(started.Load())/churnFor.Seconds(), "instances/s")
+		b.ReportMetric(float64(late.HeapAlloc)-float64(early.HeapAlloc), "heap-growth-B")
+		b.ReportMetric(float64(p.Len()), "live-at-end")
+	}
+}

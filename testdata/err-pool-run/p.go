@@ -1,0 +1,32 @@
+package p
+
+import (
+	"context"
+	"net"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// Idle takes no argument.
+func Idle(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// Reporting takes the attempt, but no argument.
+func Reporting(ctx context.Context, a *runtime.Attempt) error { a.Ready(); <-ctx.Done(); return nil }
+
+// Two takes two arguments.
+func Two(ctx context.Context, conn net.Conn, n int) error { return nil }
+
+// AttemptTwo takes the attempt and two arguments.
+func AttemptTwo(ctx context.Context, a *runtime.Attempt, conn net.Conn, n int) error { return nil }
+
+// Variadic takes any number of arguments.
+func Variadic(ctx context.Context, conns ...net.Conn) error { return nil }
+
+// Serve takes an argument, as a pool's run does.
+func Serve(ctx context.Context, conn net.Conn) error { return nil }
+
+// ServeReporting takes the attempt and an argument, as a pool's run does.
+func ServeReporting(ctx context.Context, a *runtime.Attempt, conn net.Conn) error { return nil }
+
+// Broken takes a type that is not declared.
+func Broken(ctx context.Context, c Undeclared) error { return nil }
