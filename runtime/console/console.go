@@ -4,8 +4,9 @@
 //
 // Handler serves one tree on the mux of the program's choice; Listen serves
 // it on a listener of its own, on the loopback interface unless told
-// otherwise. Paths are relative to where the handler is mounted (mount it
-// under a prefix with http.StripPrefix):
+// otherwise. Paths are relative to where the handler is mounted: they are
+// matched on their end, so that it serves at the root of a mux or under a
+// prefix, with or without http.StripPrefix (the page's links are relative):
 //
 //	GET  /                  the page: one HTML file, no external assets
 //	GET  /api/tree          the tree's snapshot and health, as JSON (Tree)
@@ -98,22 +99,23 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	switch r.URL.Path {
-	case "/", "":
+	p := r.URL.Path
+	switch {
+	case p == "" || strings.HasSuffix(p, "/") && !strings.HasSuffix(p, "/api/"):
 		if allow(w, r, http.MethodGet, http.MethodHead) {
 			servePage(w, r)
 		}
-	case "/api/tree":
+	case strings.HasSuffix(p, "/api/tree"):
 		if allow(w, r, http.MethodGet, http.MethodHead) {
 			writeJSON(w, http.StatusOK, h.snapshot())
 		}
-	case "/api/events":
+	case strings.HasSuffix(p, "/api/events"):
 		if allow(w, r, http.MethodGet, http.MethodHead) {
 			h.events(w, r)
 		}
-	case "/api/restart":
+	case strings.HasSuffix(p, "/api/restart"):
 		h.control(w, r, runtime.OrderRestart)
-	case "/api/stop":
+	case strings.HasSuffix(p, "/api/stop"):
 		h.control(w, r, runtime.OrderStop)
 	default:
 		fail(w, http.StatusNotFound, "no such path: "+r.URL.Path+" (the console serves /, /api/tree, /api/events, /api/restart and /api/stop)")

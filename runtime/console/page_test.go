@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"io"
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -32,6 +33,27 @@ func TestPage(t *testing.T) {
 	res = do(h, "POST", "/", nil)
 	assert.Equal(t, 405, res.StatusCode)
 	assert.Equal(t, "GET, HEAD", res.Header.Get("Allow"))
+}
+
+// TestMounted: under a prefix, with or without http.StripPrefix, the page
+// and its API are where its relative links lead.
+func TestMounted(t *testing.T) {
+	f := newFixture(t)
+	h := console.Handler(f.tree)
+	mux := http.NewServeMux()
+	mux.Handle("/arbor/", h)
+	mux.Handle("/stripped/", http.StripPrefix("/stripped", h))
+	for _, prefix := range []string{"/arbor/", "/stripped/"} {
+		res := do(mux, "GET", prefix, nil)
+		assert.Equal(t, 200, res.StatusCode, prefix)
+		assert.Equal(t, "text/html; charset=utf-8", res.Header.Get("Content-Type"), prefix)
+		res = do(mux, "GET", prefix+"api/tree", nil)
+		assert.Equal(t, "shop", decode[console.Tree](t, res).Tree, prefix)
+		res = do(mux, "POST", prefix+"api/restart?path=shop/db", nil)
+		assert.Equal(t, 403, res.StatusCode, prefix)
+		res = do(mux, "GET", prefix+"api/nope", nil)
+		assert.Equal(t, 404, res.StatusCode, prefix)
+	}
 }
 
 func TestUnknownPaths(t *testing.T) {
