@@ -211,7 +211,7 @@ func (sv *supervisor) added(s *slot) {
 	sv.want(s)
 }
 
-// ended removes an instance that will not run again.
+// removeEnded removes an instance that will not run again.
 func (sv *supervisor) removeEnded(s *slot) {
 	s.disarm()
 	sv.mu.Lock()

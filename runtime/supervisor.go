@@ -800,7 +800,7 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 			sv.waiters[s] = append(sv.waiters[s], reply)
 		}
 	}
-	if sv.stopping || s.rank < 0 && sv.pool != nil {
+	if sv.stopping || s.removed() {
 		return // everything stops anyway, or the instance is gone
 	}
 	now := sv.now()
