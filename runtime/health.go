@@ -1,6 +1,9 @@
 package runtime
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // HealthState is the aggregate state of a tree.
 type HealthState uint8
@@ -55,11 +58,23 @@ func (t *Tree) Health() Health {
 	snap := t.Snapshot()
 	h := Health{Children: make([]ChildHealth, len(snap.Children))}
 	var firstBad string
+	// A supervisor's children follow it in the snapshot. Below one that
+	// ended for good, children have ended too; below one that is down,
+	// the supervisor is the reason, not each of its children.
+	type sup struct{ ended, down bool }
+	sups := map[string]sup{}
 	for i, c := range snap.Children {
 		ch := ChildHealth{Path: c.Path, State: c.State, Restart: c.Restarts, OK: c.State == StateRunning || c.State == StateDone}
 		ch.Reason = childReason(c)
-		if !ch.OK && firstBad == "" {
+		parent := sups[c.Path[:max(0, strings.LastIndexByte(c.Path, '/'))]]
+		switch {
+		case parent.ended:
+			ch.OK, ch.Reason = true, ""
+		case !ch.OK && !parent.down && firstBad == "":
 			firstBad = c.Path + ": " + ch.Reason
+		}
+		if c.Supervisor {
+			sups[c.Path] = sup{ended: parent.ended || c.State == StateDone, down: parent.down || !ch.OK}
 		}
 		h.Children[i] = ch
 	}
