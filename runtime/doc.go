@@ -34,10 +34,14 @@
 //
 // Every transition is an Event, delivered to WithObserver and WithLogger from
 // a goroutine of their own so that a slow consumer never stalls supervision.
+// Events are numbered, and the tree keeps the latest in its journal
+// (WithJournal), which Tree.Journal reads by number for late readers such as
+// the console.
 // Tree.Snapshot and Tree.Health read the state of every child at any time; a
 // Handle reads one child and can Restart or Stop it. The sub-packages probe,
 // systemd, exit and metrics connect a tree to Kubernetes, systemd, the
-// process's exit status and Prometheus.
+// process's exit status and Prometheus; console serves a page and an API for
+// operators, and the module runtime/otel reports to OpenTelemetry.
 //
 // The package imports only the standard library. Time-dependent behaviour
 // is deterministic under testing/synctest, which is how its own tests run.

@@ -24,6 +24,7 @@ const (
 	EventGaveUp                                // a supervisor exceeded its restart limit
 	EventShuttingDown                          // a supervisor began stopping its children
 	EventWaiting                               // a child waits for its After list to be ready
+	EventOrder                                 // an operator ordered the child to restart or stop (Handle)
 	EventStandby                               // a child waits for its lease; with Err, Acquire failed and is tried again after Delay
 	EventLeaseAcquired                         // the child's lease was acquired, with Token
 	EventLeaseLost                             // the child's lease was lost: its attempt, if any, is stopped
@@ -41,6 +42,7 @@ var eventNames = [...]string{
 	EventGaveUp:           "gave up",
 	EventShuttingDown:     "shutting down",
 	EventWaiting:          "waiting",
+	EventOrder:            "order",
 	EventStandby:          "standby",
 	EventLeaseAcquired:    "lease acquired",
 	EventLeaseLost:        "lease lost",
@@ -101,9 +103,32 @@ func (s Signal) String() string {
 	return fmt.Sprintf("Signal(%d)", s)
 }
 
+// Order is an operator's order to a child, given through its Handle.
+type Order uint8
+
+// The orders.
+const (
+	OrderRestart Order = iota + 1 // Handle.Restart
+	OrderStop                     // Handle.Stop, Handle.StopAndWait
+)
+
+var orderNames = [...]string{OrderRestart: "restart", OrderStop: "stop"}
+
+// String returns "restart" or "stop".
+func (o Order) String() string {
+	if int(o) < len(orderNames) && orderNames[o] != "" {
+		return orderNames[o]
+	}
+	return fmt.Sprintf("Order(%d)", o)
+}
+
 // Event is one transition in a tree. Fields that do not apply to its Kind are
 // zero.
 type Event struct {
+	// Seq numbers the tree's events from 1, in the order observers get
+	// them. A gap means the observer lost events (see WithEventBuffer);
+	// Tree.Journal reads the latest ones by number.
+	Seq        uint64
 	Kind       EventKind
 	Time       time.Time
 	Path       string // the child, or the supervisor for GaveUp and ShuttingDown
@@ -115,6 +140,8 @@ type Event struct {
 	Restarts   int           // Starting: the child's restarts so far, 0 at its first start
 	Signal     Signal        // Fenced
 	Waiting    []string      // Waiting: the siblings not yet ready
+	Order      Order         // Order
+	From       string        // Order: who gave it, as Handle.Order was told; empty from Restart and Stop
 	Token      uint64        // LeaseAcquired, LeaseLost, LeaseReleased: the lease's fencing token
 }
 
@@ -141,6 +168,11 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, " signal=%s", e.Signal)
 	case EventWaiting:
 		fmt.Fprintf(&b, " for=%s", strings.Join(e.Waiting, ","))
+	case EventOrder:
+		fmt.Fprintf(&b, " %s", e.Order)
+		if e.From != "" {
+			fmt.Fprintf(&b, " from=%q", e.From)
+		}
 	case EventStandby:
 		if e.Delay > 0 {
 			fmt.Fprintf(&b, " retry=%v", e.Delay.Round(time.Millisecond))
@@ -165,9 +197,9 @@ const DefaultEventBuffer = 16384
 // in Snapshot.DroppedEvents.
 const DeliveryMargin = 100 * time.Millisecond
 
-// eventQueue hands events from supervisors to the observer's goroutine. Push
-// never blocks: once limit events wait or are being delivered, new ones are
-// dropped and counted.
+// eventQueue numbers the tree's events, keeps the latest in the journal,
+// and hands them to the observers' goroutine. Push never blocks: once limit
+// events wait or are being delivered, new ones are dropped and counted.
 //
 // Events wait in a list of fixed-size blocks. Pushers fill the last block
 // under a mutex; the loop takes the whole list at once and delivers it
@@ -176,6 +208,8 @@ const DeliveryMargin = 100 * time.Millisecond
 // The loop is woken only when it waits for events, not for each event.
 type eventQueue struct {
 	mu         sync.Mutex
+	on         bool        // events are made: for the journal or for delivery; set before Run
+	delivering bool        // an observer or logger takes them; set before Run
 	head, tail *eventBlock // waiting events
 	n          int         // waiting events
 	free       *eventBlock // emptied blocks, at most keptBlocks
@@ -186,6 +220,9 @@ type eventQueue struct {
 	cut        bool // Run returned: nothing more is delivered
 	waiting    bool // the loop waits on wake
 	busy       bool // the loop is delivering
+
+	seq     uint64 // of the last event
+	journal journal
 
 	// inflight counts the events the loop has taken from the list but not
 	// yet handed over; cutting swaps in -1, so that each is either delivered
@@ -209,43 +246,54 @@ type eventBlock struct {
 	next *eventBlock
 }
 
-// record is an Event as it waits in the queue: about half its size, with
-// fewer pointers for the garbage collector to follow, since the queue copies
-// every event twice and keeps thousands when the observer falls behind.
+// record is an Event as it waits in the queue and the journal: about half
+// its size, with fewer pointers for the garbage collector to follow, since
+// the queue copies every event twice and keeps thousands when the observer
+// falls behind.
 type record struct {
 	at      int64 // Time, in nanoseconds since the tree's epoch
+	seq     uint64
 	path    string
 	err     error
 	gen     uint64
-	n       int64     // Delay, Restarts, or Token
-	waiting *[]string // Waiting; nil for the other kinds
+	n       int64       // Delay, Restarts, or Token
+	more    *recordMore // Waiting and From; nil for the other kinds
 	attempt int32
 	kind    EventKind
 	exit    ExitKind
 	signal  Signal
+	order   Order
 }
 
-// record packs e; epoch is the tree's.
-func (e *Event) record(epoch time.Time) record {
-	r := record{at: int64(e.Time.Sub(epoch)), path: e.Path, err: e.Err, gen: e.Generation,
-		n: int64(e.Delay), attempt: int32(e.Attempt), kind: e.Kind, exit: e.Exit, signal: e.Signal}
+// recordMore holds the fields of rare kinds, on the heap only for them.
+type recordMore struct {
+	waiting []string
+	from    string
+}
+
+// pack writes e, numbered seq, into r; epoch is the tree's. It writes r in
+// place, field by field: the journal's slot, or the queue's, without a copy
+// in between.
+func (e *Event) pack(r *record, seq uint64, epoch time.Time) {
+	n := int64(e.Delay)
 	switch e.Kind {
 	case EventStarting:
-		r.n = int64(e.Restarts)
+		n = int64(e.Restarts)
 	case EventLeaseAcquired, EventLeaseLost, EventLeaseReleased:
-		r.n = int64(e.Token)
+		n = int64(e.Token)
 	}
-	if e.Waiting != nil {
-		w := e.Waiting // on the heap only for this rare kind
-		r.waiting = &w
+	var more *recordMore
+	if e.Waiting != nil || e.From != "" {
+		more = &recordMore{waiting: e.Waiting, from: e.From}
 	}
-	return r
+	*r = record{at: int64(e.Time.Sub(epoch)), seq: seq, path: e.Path, err: e.Err, gen: e.Generation,
+		n: n, more: more, attempt: int32(e.Attempt), kind: e.Kind, exit: e.Exit, signal: e.Signal, order: e.Order}
 }
 
 // event unpacks r.
 func (r *record) event(epoch time.Time) Event {
-	e := Event{Kind: r.kind, Time: epoch.Add(time.Duration(r.at)), Path: r.path, Generation: r.gen,
-		Attempt: int(r.attempt), Exit: r.exit, Err: r.err, Signal: r.signal}
+	e := Event{Seq: r.seq, Kind: r.kind, Time: epoch.Add(time.Duration(r.at)), Path: r.path, Generation: r.gen,
+		Attempt: int(r.attempt), Exit: r.exit, Err: r.err, Signal: r.signal, Order: r.order}
 	switch r.kind {
 	case EventStarting:
 		e.Restarts = int(r.n)
@@ -254,26 +302,39 @@ func (r *record) event(epoch time.Time) Event {
 	default:
 		e.Delay = time.Duration(r.n)
 	}
-	if r.waiting != nil {
-		e.Waiting = *r.waiting
+	if r.more != nil {
+		e.Waiting, e.From = r.more.waiting, r.more.from
 	}
 	return e
 }
 
-func newEventQueue(limit int, deliver func(*record)) *eventQueue {
-	return &eventQueue{
+func newEventQueue(limit, journal int, deliver func(*record)) *eventQueue {
+	q := &eventQueue{
 		limit:   limit,
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 		deliver: deliver,
 	}
+	q.journal.size = journal
+	q.on = journal > 0
+	return q
 }
 
-func (q *eventQueue) push(r *record) {
+// push numbers e, keeps it in the journal and queues it for delivery.
+func (q *eventQueue) push(e *Event, epoch time.Time) {
 	q.mu.Lock()
-	if q.closed {
+	q.seq++
+	var r *record // the event, packed once, where it is kept
+	if q.journal.size > 0 {
+		r = q.journal.slot()
+		e.pack(r, q.seq, epoch)
+	}
+	q.journal.wake()
+	if q.closed || !q.delivering {
+		// Once Run is returning, a late report of an abandoned attempt
+		// goes to the journal only.
 		q.mu.Unlock()
-		return // a late report of an abandoned attempt, after Run
+		return
 	}
 	if q.n+int(max(q.inflight.Load(), 0)) >= q.limit {
 		q.dropped++
@@ -296,7 +357,11 @@ func (q *eventQueue) push(r *record) {
 		}
 		q.tail = b
 	}
-	b.ev[b.n] = *r
+	if r != nil {
+		b.ev[b.n] = *r
+	} else {
+		e.pack(&b.ev[b.n], q.seq, epoch)
+	}
 	b.n++
 	q.n++
 	wake := q.waiting

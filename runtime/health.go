@@ -58,24 +58,36 @@ func (t *Tree) Health() Health {
 	snap := t.Snapshot()
 	h := Health{Children: make([]ChildHealth, len(snap.Children))}
 	var firstBad string
-	standby := "" // the path of a supervisor standing by, with a slash
+	// A supervisor's children follow it in the snapshot. Below one that
+	// ended for good, children have ended too; below one that is down,
+	// the supervisor is the reason, not each of its children. Below one
+	// that stands by for its lease, nothing runs here, and that is well.
+	type sup struct {
+		ended, down bool
+		standby     string // the supervisor above that stands by, if any
+	}
+	sups := map[string]sup{}
 	for i, c := range snap.Children {
 		// A child standing by for its lease is well: the singleton runs in
-		// another process, and this one serves all the same. So is what
-		// runs below it, which does not run here.
+		// another process, and this one serves all the same.
 		ch := ChildHealth{Path: c.Path, State: c.State, Restart: c.Restarts,
 			OK: c.State == StateRunning || c.State == StateDone || c.State == StateStandby}
 		ch.Reason = childReason(c)
+		parent := sups[c.Path[:max(0, strings.LastIndexByte(c.Path, '/'))]]
 		switch {
-		case standby != "" && strings.HasPrefix(c.Path, standby):
-			ch.OK, ch.Reason = true, "standby: its supervisor "+standby[:len(standby)-1]+" waits for its lease"
-		case c.State == StateStandby && c.Supervisor:
-			standby = c.Path + "/"
-		default:
-			standby = ""
-		}
-		if !ch.OK && firstBad == "" {
+		case parent.ended:
+			ch.OK, ch.Reason = true, ""
+		case parent.standby != "":
+			ch.OK, ch.Reason = true, "standby: its supervisor "+parent.standby+" waits for its lease"
+		case !ch.OK && !parent.down && firstBad == "":
 			firstBad = c.Path + ": " + ch.Reason
+		}
+		if c.Supervisor {
+			s := sup{ended: parent.ended || c.State == StateDone, down: parent.down || !ch.OK, standby: parent.standby}
+			if s.standby == "" && c.State == StateStandby {
+				s.standby = c.Path
+			}
+			sups[c.Path] = s
 		}
 		h.Children[i] = ch
 	}

@@ -95,3 +95,32 @@ func TestHealthStoppingAndFailed(t *testing.T) {
 		assert.Equal(t, err, tr.Err())
 	})
 }
+
+// TestHealthBelowAnEndedSupervisor: the children of a nested supervisor
+// that ended for good (a significant child finished) have ended with it:
+// the tree is ready, not degraded for ever; a supervisor that is down is
+// the reason, not each of its children.
+func TestHealthBelowAnEndedSupervisor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "api", Run: nop},
+			{Name: "setup", Restart: runtime.Transient, Supervisor: &runtime.Spec{Children: []runtime.Child{
+				{Name: "migrate", Run: runtime.Func(func(context.Context) error { return nil }), Restart: runtime.Transient, Significant: true},
+				{Name: "progress", Run: nop},
+			}}},
+			{Name: "jobs", Supervisor: &runtime.Spec{Children: []runtime.Child{{Name: "a", Run: nop}, {Name: "b", Run: nop}}}},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.Equal(t, runtime.StateDone, status(t, tr, "t/setup").State)
+		require.Equal(t, runtime.StateStopped, status(t, tr, "t/setup/progress").State)
+		h := tr.Health()
+		assert.Equal(t, runtime.HealthReady, h.State, h.Reason)
+
+		require.NoError(t, tr.Handle("t/jobs").StopAndWait(context.Background()))
+		h = tr.Health()
+		assert.Equal(t, runtime.HealthDegraded, h.State)
+		assert.Equal(t, "t/jobs: stopped", h.Reason, "the supervisor, not its first child")
+		require.NoError(t, stop())
+	})
+}

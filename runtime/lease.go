@@ -226,12 +226,13 @@ func (sv *supervisor) standby(s *slot) {
 	if s.getState() != StateStandby {
 		now := sv.now()
 		s.setState(StateStandby, now)
-		sv.emit(Event{Kind: EventStandby, Time: now, Path: s.path})
+		sv.emit(&Event{Kind: EventStandby, Time: now, Path: s.path})
 	}
 	if ls.camp == nil {
 		s.disarm() // a retry that was waiting
 		sv.campaign(s)
 	}
+	sv.checkReady()
 }
 
 // campaign starts a goroutine that acquires the lease of s.
@@ -281,7 +282,7 @@ func (sv *supervisor) leased(s *slot, c *claim) {
 		sv.mu.Lock()
 		ls.err = c.err
 		sv.mu.Unlock()
-		sv.emit(Event{Kind: EventStandby, Time: now, Path: s.path, Err: c.err, Delay: d})
+		sv.emit(&Event{Kind: EventStandby, Time: now, Path: s.path, Err: c.err, Delay: d})
 		s.arm(timerLease, d)
 		return
 	}
@@ -291,7 +292,7 @@ func (sv *supervisor) leased(s *slot, c *claim) {
 	ls.token, ls.err = c.token, nil
 	sv.mu.Unlock()
 	sv.watch(s, c)
-	sv.emit(Event{Kind: EventLeaseAcquired, Time: now, Path: s.path, Token: c.token})
+	sv.emit(&Event{Kind: EventLeaseAcquired, Time: now, Path: s.path, Token: c.token})
 	switch {
 	case !s.pending || sv.stopping:
 		sv.releaseHeld(s) // no longer wanted; should not happen
@@ -342,7 +343,7 @@ func (sv *supervisor) leaseLost(s *slot, c *claim) {
 	if a != nil {
 		e.Generation, e.Attempt = a.gen, int(a.number)
 	}
-	sv.emit(e)
+	sv.emit(&e)
 	sv.releaseHeld(s) // a lost lease is released all the same: the store may clean up sooner
 	if a != nil && s.stopCause == nil {
 		sv.requestStop(s, ErrLeaseLost, false)
@@ -400,6 +401,6 @@ func (t *Tree) release(path string, c *claim, ttl time.Duration) {
 		if err != nil {
 			err = fmt.Errorf("release: %w", err)
 		}
-		t.emit(Event{Kind: EventLeaseReleased, Path: path, Token: c.token, Err: err})
+		t.emit(&Event{Kind: EventLeaseReleased, Path: path, Token: c.token, Err: err})
 	}()
 }

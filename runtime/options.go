@@ -6,8 +6,10 @@ import "log/slog"
 type Option func(*options)
 
 type options struct {
-	observer    func(Event)
+	observers   []func(Event)
 	eventBuffer int
+	journal     int
+	journalSet  bool
 	logger      *slog.Logger
 	leaser      Leaser
 }
@@ -16,14 +18,26 @@ type options struct {
 // own. A slow fn never stalls supervision: once DefaultEventBuffer events (or
 // the size given to WithEventBuffer) wait, new ones are dropped and counted in
 // Snapshot.DroppedEvents. Run returns after fn has seen every event that was
-// not dropped.
+// not dropped. Given several times, it adds observers: each gets every event,
+// one after the other, in the order they were given.
 func WithObserver(fn func(Event)) Option {
-	return func(o *options) { o.observer = fn }
+	return func(o *options) {
+		if fn != nil {
+			o.observers = append(o.observers, fn)
+		}
+	}
 }
 
 // WithEventBuffer sets how many events may wait for the observer and logger.
 func WithEventBuffer(n int) Option {
 	return func(o *options) { o.eventBuffer = n }
+}
+
+// WithJournal sets how many of its latest events the tree keeps for
+// Tree.Journal (DefaultJournal without this option); 0 or less keeps none.
+// A tree with no journal, observer or logger makes no events at all.
+func WithJournal(n int) Option {
+	return func(o *options) { o.journal, o.journalSet = max(n, 0), true }
 }
 
 // WithLogger logs every event to l, from the same goroutine as the observer,

@@ -24,10 +24,17 @@ func TestRecordKeepsEveryField(t *testing.T) {
 		{Kind: EventGaveUp, Time: at, Path: "t", Err: boom},
 		{Kind: EventShuttingDown, Time: at, Path: "t"},
 		{Kind: EventWaiting, Time: at, Path: "t/api", Waiting: []string{"db", "cache"}},
+		{Kind: EventOrder, Time: at, Path: "t/a", Order: OrderRestart, From: "console 127.0.0.1:1234"},
+		{Kind: EventOrder, Time: at, Path: "t/a", Order: OrderStop},
 	} {
-		r := e.record(epoch)
+		var r record
+		e.pack(&r, 42, epoch)
 		got := r.event(epoch)
-		if got.String() != e.String() || !got.Time.Equal(e.Time) || got.Err != e.Err || got.Restarts != e.Restarts || got.Delay != e.Delay {
+		if got.Seq != 42 {
+			t.Errorf("%v: Seq %d, want 42", e, got.Seq)
+		}
+		if got.String() != e.String() || !got.Time.Equal(e.Time) || got.Err != e.Err || got.Restarts != e.Restarts || got.Delay != e.Delay ||
+			got.Order != e.Order || got.From != e.From {
 			t.Errorf("%v: got back %v (time %v, want %v)", e, got, got.Time, e.Time)
 		}
 	}

@@ -24,6 +24,11 @@ func errText(err error) (s string) {
 	return err.Error()
 }
 
+// ErrorText returns err.Error(), or a description of err when its Error
+// method panics: the way for adapters to show the errors of user code that
+// the runtime reports (in events and snapshots) without trusting them.
+func ErrorText(err error) string { return errText(err) }
+
 // valueText formats a panic value as fmt's %v does, or describes it when
 // its Error or String method panics.
 func valueText(v any) (s string) {

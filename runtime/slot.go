@@ -112,7 +112,15 @@ type status struct {
 }
 
 func (s *slot) statusLocked() ChildStatus {
+	var after []string
+	if deps := s.deps(); len(deps) > 0 {
+		after = make([]string, len(deps))
+		for i, d := range deps {
+			after[i] = d.name()
+		}
+	}
 	c := ChildStatus{
+		After:      after,
 		Path:       s.path,
 		Supervisor: s.sub != nil,
 		Pool:       s.sub != nil && s.sub.pool != nil,
@@ -206,7 +214,7 @@ var errGoexit = errors.New("arbor: run function called runtime.Goexit")
 func (s *slot) fence(a *Attempt, sig Signal, reported uint32) {
 	s.fenced.Add(1)
 	if a.setFlag(reported) {
-		s.sup.tree.emit(Event{Kind: EventFenced, Path: s.path, Generation: a.gen, Attempt: int(a.number), Signal: sig})
+		s.sup.tree.emit(&Event{Kind: EventFenced, Path: s.path, Generation: a.gen, Attempt: int(a.number), Signal: sig})
 	}
 }
 

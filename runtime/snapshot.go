@@ -43,6 +43,7 @@ type ChildStatus struct {
 	Generation uint64    // of the current or last attempt; 0 before the first start
 	Attempt    int       // the current or last attempt's number
 	Restarts   int       // restarts over the tree's life
+	After      []string  // the names of the siblings it starts after
 	Abandoned  int       // attempts abandoned over the tree's life
 	Fenced     uint64    // reports dropped from attempts that were no longer current
 	LastExit   ExitKind
@@ -61,6 +62,7 @@ type Snapshot struct {
 	Tree          string
 	Children      []ChildStatus
 	DroppedEvents uint64 // events a slow observer lost
+	LastEvent     uint64 // the Seq of the latest event when the snapshot began
 }
 
 // Child returns the status of the child at path.
@@ -105,11 +107,7 @@ func (h *Handle) State() State {
 // once the tree has ended. A pool instance restarts with the same run
 // function; one that was removed from its pool gives ErrRemoved.
 func (h *Handle) Restart() error {
-	if h.s.removed() {
-		return ErrRemoved
-	}
-	_, err := h.order(msgRestart, nil)
-	return err
+	return h.Order(OrderRestart, "")
 }
 
 // Stop stops the child's current attempt within its grace and keeps the
@@ -119,10 +117,30 @@ func (h *Handle) Restart() error {
 // StopAndWait to wait for the attempt to end. A pool instance is removed
 // from its pool once stopped (OTP's terminate_child).
 func (h *Handle) Stop() error {
-	if h.s.removed() {
-		return nil // stopped for good already
+	return h.Order(OrderStop, "")
+}
+
+// Order gives the child order o, as Restart or Stop do, on behalf of from,
+// such as "console 127.0.0.1:51234": the EventOrder that every order emits,
+// when the child's supervisor takes it, names from, so that the events say
+// who restarted or stopped what.
+func (h *Handle) Order(o Order, from string) error {
+	var kind msgKind
+	switch o {
+	case OrderRestart:
+		if h.s.removed() {
+			return ErrRemoved
+		}
+		kind = msgRestart
+	case OrderStop:
+		if h.s.removed() {
+			return nil // stopped for good already
+		}
+		kind = msgStop
+	default:
+		return fmt.Errorf("arbor: unknown order %v", o)
 	}
-	_, err := h.order(msgStop, nil)
+	_, err := h.order(kind, from, nil)
 	return err
 }
 
@@ -134,7 +152,7 @@ func (h *Handle) StopAndWait(ctx context.Context) error {
 		return nil
 	}
 	reply := make(chan struct{})
-	done, err := h.order(msgStop, reply)
+	done, err := h.order(msgStop, "", reply)
 	if err != nil {
 		return err
 	}
@@ -150,13 +168,13 @@ func (h *Handle) StopAndWait(ctx context.Context) error {
 
 // order posts an order to the child's supervisor and returns the done
 // channel of the run that took it.
-func (h *Handle) order(kind msgKind, reply chan struct{}) (<-chan struct{}, error) {
+func (h *Handle) order(kind msgKind, from string, reply chan struct{}) (<-chan struct{}, error) {
 	sv := h.s.sup
 	if sv.tree.state.Load() == treeEnded {
 		return nil, ErrTreeEnded
 	}
 	done := sv.runDone.Load()
-	if done == nil || !sv.post(*done, message{kind: kind, slot: h.s, reply: reply}) {
+	if done == nil || !sv.post(*done, message{kind: kind, slot: h.s, reply: reply, from: from}) {
 		if sv.tree.state.Load() == treeEnded {
 			return nil, ErrTreeEnded
 		}

@@ -81,6 +81,7 @@ type message struct {
 	gen   uint64
 	err   error
 	reply chan struct{} // msgStop from StopAndWait: closed once no attempt runs
+	from  string        // msgRestart, msgStop: who gave the order
 	claim *claim        // msgLease, msgLeaseLost
 }
 
@@ -235,6 +236,9 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 		s.held, s.restartNow = false, false
 		s.streak = 0
 		s.counted = false
+		if ls := s.lease(); ls != nil {
+			ls.fails, ls.err = 0, nil // a new run campaigns afresh
+		}
 		if s.ownLimit() != nil {
 			s.ownLimit().window = nil
 		}
@@ -295,7 +299,7 @@ func (sv *supervisor) handle(m message) {
 		a := s.cur.Load()
 		if a == nil || a.gen != m.gen {
 			s.fenced.Add(1) // current when called, replaced before it arrived
-			sv.emit(Event{Kind: EventFenced, Path: s.path, Generation: m.gen, Signal: SignalReady})
+			sv.emit(&Event{Kind: EventFenced, Path: s.path, Generation: m.gen, Signal: SignalReady})
 			return
 		}
 		if s.stopCause == nil && !s.ready {
@@ -303,6 +307,11 @@ func (sv *supervisor) handle(m message) {
 			sv.becameReady(s, sv.now())
 		}
 	case msgRestart, msgStop:
+		order := OrderStop
+		if m.kind == msgRestart {
+			order = OrderRestart
+		}
+		sv.emit(&Event{Kind: EventOrder, Time: sv.now(), Path: s.path, Order: order, From: m.from})
 		sv.control(s, m.kind == msgRestart, m.reply)
 	case msgAdd:
 		sv.added(s)
@@ -326,7 +335,7 @@ func (sv *supervisor) handle(m message) {
 // emit reports a decision of the run. A killed run may finish the message
 // it was handling, but what it decides then is not reported: its attempts
 // were reported abandoned, and a new run may be starting.
-func (sv *supervisor) emit(e Event) {
+func (sv *supervisor) emit(e *Event) {
 	if !sv.dead.Load() {
 		sv.tree.emit(e)
 	}
@@ -353,14 +362,14 @@ func (sv *supervisor) want(s *slot) {
 		return
 	}
 	s.setState(StateWaiting, sv.now())
-	if sv.tree.events != nil {
+	if sv.tree.events.on {
 		var names []string
 		for _, d := range s.deps() {
 			if !d.isReady() {
 				names = append(names, d.name())
 			}
 		}
-		sv.emit(Event{Kind: EventWaiting, Path: s.path, Waiting: names})
+		sv.emit(&Event{Kind: EventWaiting, Path: s.path, Waiting: names})
 	}
 }
 
@@ -423,11 +432,11 @@ func (sv *supervisor) start(s *slot) {
 	restarts := s.st.restarts
 	sv.mu.Unlock()
 
-	if sv.tree.events != nil {
+	if sv.tree.events.on {
 		// One event per start, a restart's included: a crash loop emits
 		// three per restart (exited, restart scheduled, starting), and each
 		// costs about as much as the restart's own bookkeeping.
-		sv.emit(Event{Kind: EventStarting, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Restarts: restarts})
+		sv.emit(&Event{Kind: EventStarting, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Restarts: restarts})
 	}
 	if release != nil {
 		// The context's own deadline tells the supervisor, so that the
@@ -460,7 +469,7 @@ func (sv *supervisor) becameReady(s *slot, now time.Time) {
 	if s.needsReady() {
 		s.setState(StateRunning, now)
 		a := s.cur.Load()
-		sv.emit(Event{Kind: EventReady, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
+		sv.emit(&Event{Kind: EventReady, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
 	}
 	sv.startDependents(s)
 	sv.checkReady()
@@ -502,7 +511,7 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 	a := s.cur.Load()
 	if a == nil || a.gen != gen {
 		s.fenced.Add(1)
-		sv.emit(Event{Kind: EventFenced, Path: s.path, Generation: gen, Signal: SignalExit, Err: err})
+		sv.emit(&Event{Kind: EventFenced, Path: s.path, Generation: gen, Signal: SignalExit, Err: err})
 		return
 	}
 	// A kill lists the attempts it finds current, under mu: either it
@@ -532,8 +541,8 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 	s.st.state, s.st.since = StateStopped, sv.tree.since(now)
 	s.st.lastExit, s.st.lastErr = kind, err
 	sv.mu.Unlock()
-	if sv.tree.events != nil {
-		sv.tree.emit(Event{Kind: ev, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
+	if sv.tree.events.on {
+		sv.tree.emit(&Event{Kind: ev, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
 	}
 	if requested {
 		sv.afterStop(s)
@@ -607,13 +616,13 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now t
 	if gu := sv.countRestart(s, now, func() error {
 		return &ChildError{Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err}
 	}); gu != nil {
-		sv.emit(Event{Kind: EventGaveUp, Path: sv.path, Err: gu})
+		sv.emit(&Event{Kind: EventGaveUp, Path: sv.path, Err: gu})
 		sv.shutdown(gu)
 		return
 	}
 	d := s.nextDelay(sv.tree.since(now))
 	if sv.strategy == OneForOne {
-		sv.emit(Event{Kind: EventRestartScheduled, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: d})
+		sv.emit(&Event{Kind: EventRestartScheduled, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: d})
 		if d <= 0 {
 			sv.want(s)
 			return
@@ -654,7 +663,7 @@ func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration) {
 			p.timer = nil
 		}
 	}
-	sv.emit(Event{Kind: EventRestartScheduled, Path: failed.path, Generation: a.gen, Attempt: int(a.number), Delay: p.delay})
+	sv.emit(&Event{Kind: EventRestartScheduled, Path: failed.path, Generation: a.gen, Attempt: int(a.number), Delay: p.delay})
 	now := sv.now()
 	for _, s := range sv.order {
 		if (sv.strategy == RestForOne && s.rank < failed.rank) || s.getState() == StateDone || s.held {
@@ -894,7 +903,7 @@ func (sv *supervisor) shutdown(reason error) {
 	if sv.self == nil {
 		close(sv.tree.stopping)
 	}
-	sv.emit(Event{Kind: EventShuttingDown, Path: sv.path, Err: reason})
+	sv.emit(&Event{Kind: EventShuttingDown, Path: sv.path, Err: reason})
 	if sv.plan.timer != nil {
 		sv.plan.timer.Stop()
 	}
@@ -962,7 +971,7 @@ func (sv *supervisor) abandonedLocked(s *slot, a *Attempt, kind ExitKind, now ti
 		sv.pool.totals.Abandoned++
 	}
 	s.st.lastExit, s.st.lastErr = kind, ErrAbandoned
-	sv.tree.emit(Event{Kind: EventAbandoned, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: context.Cause(a.ctx)})
+	sv.tree.emit(&Event{Kind: EventAbandoned, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: context.Cause(a.ctx)})
 }
 
 // killTree abandons the subtree of a nested supervisor whose parent

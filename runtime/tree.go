@@ -22,7 +22,7 @@ type Tree struct {
 	opts   options
 	size   int         // children, nested ones included
 	epoch  time.Time   // origin of since
-	events *eventQueue // nil without observer and logger
+	events *eventQueue // events.on says whether events are made at all
 	state  atomic.Uint32
 
 	pathsOnce sync.Once
@@ -62,8 +62,13 @@ func New(spec Spec, opts ...Option) (*Tree, error) {
 	if size <= 0 {
 		size = DefaultEventBuffer
 	}
-	if t.opts.observer != nil || t.opts.logger != nil {
-		t.events = newEventQueue(size, t.deliver)
+	journal := t.opts.journal
+	if !t.opts.journalSet {
+		journal = DefaultJournal
+	}
+	t.events = newEventQueue(size, journal, t.deliver)
+	if len(t.opts.observers) > 0 || t.opts.logger != nil {
+		t.events.on, t.events.delivering = true, true
 	}
 	t.root = t.build(spec.Name, &spec)
 	return t, nil
@@ -342,13 +347,17 @@ func (t *Tree) Name() string { return t.name }
 // listed in ShutdownReport), within the root's shutdown budget plus
 // DeliveryMargin, whatever observers and loggers do.
 func (t *Tree) Run(ctx context.Context) error {
-	if !t.state.CompareAndSwap(treeIdle, treeRunning) {
+	t.mu.Lock() // Observe adds observers before Run only
+	started := t.state.CompareAndSwap(treeIdle, treeRunning)
+	t.mu.Unlock()
+	if !started {
 		if t.state.Load() == treeEnded {
 			return ErrTreeEnded
 		}
 		return ErrAlreadyRunning
 	}
-	if t.events != nil {
+	delivering := t.events.delivering
+	if delivering {
 		go t.events.loop()
 	}
 	var stopWatchdog func()
@@ -370,7 +379,7 @@ func (t *Tree) Run(ctx context.Context) error {
 		t.leases.finish(budget, budget.Add(DeliveryMargin))
 		t.leases.cancel()
 	}
-	if t.events != nil {
+	if delivering {
 		// Events are delivered before Run returns while the observer keeps
 		// up, but not past the budget: the rest are counted as dropped.
 		t.events.close(budget.Add(DeliveryMargin))
@@ -386,11 +395,9 @@ func (t *Tree) Run(ctx context.Context) error {
 // Snapshot returns the state of every child. It is safe to call at any time,
 // concurrently with everything else.
 func (t *Tree) Snapshot() Snapshot {
-	snap := Snapshot{Tree: t.name, Children: make([]ChildStatus, 0, t.size)}
+	snap := Snapshot{Tree: t.name, Children: make([]ChildStatus, 0, t.size), LastEvent: t.events.lastSeq()}
 	t.root.appendStatus(&snap.Children)
-	if t.events != nil {
-		snap.DroppedEvents = t.events.droppedCount()
-	}
+	snap.DroppedEvents = t.events.droppedCount()
 	return snap
 }
 
@@ -486,15 +493,14 @@ func (t *Tree) abandonedReturned(a *Attempt) {
 // emit queues e for the observer and logger, if any. It never blocks. The
 // caller sets e.Time when it has just read the clock: time.Now is a good part
 // of an event's cost.
-func (t *Tree) emit(e Event) {
-	if t.events == nil {
+func (t *Tree) emit(e *Event) {
+	if !t.events.on {
 		return
 	}
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	r := e.record(t.epoch)
-	t.events.push(&r)
+	t.events.push(e, t.epoch)
 }
 
 func (t *Tree) deliver(r *record) {
@@ -502,9 +508,29 @@ func (t *Tree) deliver(r *record) {
 	if l := t.opts.logger; l != nil {
 		l.LogAttrs(context.Background(), e.level(), "arbor: "+e.Kind.String(), e.attrs()...)
 	}
-	if t.opts.observer != nil {
-		t.opts.observer(e)
+	for _, fn := range t.opts.observers {
+		fn(e)
 	}
+}
+
+// Observe adds an observer, as WithObserver does, to a tree that has not
+// started: an adapter given a built tree attaches itself this way. Once Run
+// has been called it returns ErrAlreadyRunning (or ErrTreeEnded), and fn
+// gets nothing.
+func (t *Tree) Observe(fn func(Event)) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch t.state.Load() {
+	case treeRunning:
+		return ErrAlreadyRunning
+	case treeEnded:
+		return ErrTreeEnded
+	}
+	if fn != nil {
+		t.opts.observers = append(t.opts.observers, fn)
+		t.events.on, t.events.delivering = true, true
+	}
+	return nil
 }
 
 func (e Event) level() slog.Level {

@@ -8,6 +8,8 @@
 //	arbor diff [-tags list] [dir ...]    exit 1 if an arbor_gen.go is stale
 //	arbor graph [-format f] [dir]        draw the trees (mermaid or dot)
 //	arbor schema                         print the CUE schema
+//	arbor ctl [-addr URL] [-token T] status|events [-f]|restart PATH|stop PATH
+//	                                     talk to a running program's console
 //
 // A dir ending in /... names every directory at or below it that holds a
 // spec, as the go command's ./... does (skipping testdata, vendor, cue.mod,

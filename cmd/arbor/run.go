@@ -39,6 +39,7 @@ Commands:
 	diff     exit 1, printing the difference, if an arbor_gen.go is stale
 	graph    draw the trees as a Mermaid flowchart or a Graphviz digraph
 	schema   print the CUE schema that specs are checked against
+	ctl      talk to a running program's console: status, events, restart, stop
 
 A dir ending in /... names every spec directory at or below it, skipping
 testdata, vendor, cue.mod, names starting with . or _, and nested modules
@@ -60,7 +61,8 @@ type cli struct {
 	stdout, stderr io.Writer
 	tags           string
 	format         string
-	lint           bool // run the static checks of run functions (vet)
+	lint           bool   // run the static checks of run functions (vet)
+	addr, token    string // ctl
 }
 
 var commands = []*command{
@@ -120,6 +122,7 @@ Examples:
 `, flags: func(flags *flag.FlagSet, c *cli) {
 		flags.StringVar(&c.format, "format", gen.Mermaid, "output format: mermaid or dot")
 	}},
+	{name: "ctl", args: ctlArgs, run: (*cli).ctl, flags: ctlFlags, help: ctlHelp},
 	{name: "schema", run: (*cli).schema, help: `Schema prints the CUE schema that every spec is unified with, with each field's
 meaning and default.
 

@@ -2,13 +2,16 @@
 // API that waits for it and serves Kubernetes probes, an ingest pipeline under
 // rest_for_one, a worker watched by heartbeats, and a one-shot migration in a
 // nested supervisor. It prints a timeline of what the tree does and stops
-// after -for (or on Ctrl-C).
+// after -for (or on Ctrl-C). Its operator's console (runtime/console) is on
+// -console, with the token in $ARBOR_TOKEN or a new one; it prints both at
+// start, for a browser and for arbor ctl.
 package main
 
 //go:generate go tool arbor gen
 
 import (
 	"context"
+	"crypto/rand"
 	"flag"
 	"fmt"
 	"os"
@@ -18,12 +21,14 @@ import (
 	"time"
 
 	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/console"
 	"github.com/arbor-go/arbor/runtime/exit"
 	"github.com/arbor-go/arbor/runtime/systemd"
 )
 
 func main() {
 	runFor := flag.Duration("for", 8*time.Second, "stop after this long; 0 waits for a signal")
+	consoleAddr := flag.String("console", "127.0.0.1:0", "where to serve the console (0: a free port; a host other than 127.0.0.1 serves beyond this machine)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -38,10 +43,25 @@ func main() {
 	shop := NewShop(&Store{}, api, &Pipeline{}, &Worker{}, runtime.WithObserver(timeline(time.Now())))
 	api.Tree = shop.Tree()
 
+	// The console lives beside the tree, not in it: it outlives every
+	// child's restart, and tells its clients when the tree has stopped.
+	token := os.Getenv("ARBOR_TOKEN")
+	if token == "" {
+		token = rand.Text()
+	}
+	srv, err := console.Listen(context.Background(), *consoleAddr, shop.Tree(), console.WithToken(token))
+	if err != nil {
+		exit.With(err)
+	}
+	defer srv.Close()
+	fmt.Printf("console: %s (token %s)\n", srv.URL, token)
+	fmt.Printf("         export ARBOR_ADDR=%s ARBOR_TOKEN=%s; go tool arbor ctl status\n\n", srv.URL, token)
+
 	// Under systemd (Type=notify) this reports READY=1, watchdog pings and
 	// status lines; elsewhere it just runs the tree.
-	err := systemd.Run(ctx, shop)
+	err = systemd.Run(ctx, shop)
 	report(shop.Tree())
+	srv.Close()
 	exit.With(err) // a tree that gave up exits non-zero, for the next supervisor up
 }
 
@@ -74,6 +94,11 @@ func timeline(start time.Time) func(runtime.Event) {
 			}
 		case runtime.EventGaveUp:
 			what = "gave up: " + e.Err.Error()
+		case runtime.EventOrder:
+			what = "ordered to " + e.Order.String()
+			if e.From != "" {
+				what += " by " + e.From
+			}
 		default:
 			return
 		}

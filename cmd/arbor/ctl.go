@@ -1,0 +1,358 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/arbor-go/arbor/runtime/console"
+)
+
+const ctlHelp = `Ctl talks to the console of a running program (package runtime/console).
+
+Commands:
+
+	status [-json]    the tree: health, and each child's state, generation,
+	                  attempt, restarts, time in state, last exit and error;
+	                  -json prints the JSON of the console's /api/tree
+	events [-f] [-json]   the events the program's journal holds; -f then
+	                  follows new ones until the tree stops (or Ctrl-C)
+	restart PATH      restart the child at PATH, such as shop/db
+	stop PATH         stop the child at PATH; restart starts it again
+
+The address comes from -addr or ARBOR_ADDR, such as 127.0.0.1:8090 or
+http://host:8090/arbor/ (where the program mounts its console), and the
+token that restart and stop need from -token or ARBOR_TOKEN. Errors from
+the program (unknown path, no token, refused) are printed on one line.
+Exit codes: 0 ok, 1 errors from the program or the network, 2 usage errors.
+
+Examples:
+
+	export ARBOR_ADDR=127.0.0.1:8090 ARBOR_TOKEN=...
+	arbor ctl status
+	arbor ctl events -f
+	arbor ctl restart shop/worker
+`
+
+// ctlFlags are the flags every ctl command takes, before or after its name.
+func ctlFlags(flags *flag.FlagSet, c *cli) {
+	flags.StringVar(&c.addr, "addr", os.Getenv("ARBOR_ADDR"), "the console's address (default $ARBOR_ADDR)")
+	flags.StringVar(&c.token, "token", os.Getenv("ARBOR_TOKEN"), "the console's token, for restart and stop (default $ARBOR_TOKEN)")
+}
+
+func (c *cli) ctl(flags *flag.FlagSet) int {
+	args := flags.Args()
+	if len(args) == 0 {
+		fmt.Fprint(c.stderr, "arbor ctl: which command? status, events, restart or stop\n\nusage: arbor ctl "+ctlArgs+"\n")
+		return exitUsage
+	}
+	name := args[0]
+	sub := flag.NewFlagSet("arbor ctl "+name, flag.ContinueOnError)
+	sub.SetOutput(c.stderr)
+	addr, token := c.addr, c.token
+	sub.StringVar(&c.addr, "addr", addr, "the console's address (default $ARBOR_ADDR)")
+	sub.StringVar(&c.token, "token", token, "the console's token, for restart and stop (default $ARBOR_TOKEN)")
+	var asJSON, follow bool
+	nargs := 0
+	switch name {
+	case "status":
+		sub.BoolVar(&asJSON, "json", false, "print the console's JSON")
+	case "events":
+		sub.BoolVar(&follow, "f", false, "follow new events until the tree stops")
+		sub.BoolVar(&asJSON, "json", false, "print each event as a line of JSON")
+	case "restart", "stop":
+		nargs = 1
+	default:
+		fmt.Fprintf(c.stderr, "arbor ctl: unknown command %q (want status, events, restart or stop)\n", name)
+		return exitUsage
+	}
+	if err := sub.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if sub.NArg() != nargs {
+		if nargs == 0 {
+			fmt.Fprintf(c.stderr, "arbor ctl %s: takes no arguments\n", name)
+		} else {
+			fmt.Fprintf(c.stderr, "arbor ctl %s: which child? usage: arbor ctl %s PATH, such as shop/db\n", name, name)
+		}
+		return exitUsage
+	}
+	base, err := consoleURL(c.addr)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "arbor ctl: %v\n", err)
+		return exitUsage
+	}
+	cl := &ctlClient{base: base, token: c.token, stdout: c.stdout, stderr: c.stderr}
+	switch name {
+	case "status":
+		err = cl.status(asJSON)
+	case "events":
+		err = cl.events(follow, asJSON)
+	default:
+		err = cl.order(name, sub.Arg(0))
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "arbor ctl: %v\n", err)
+		return exitCheck
+	}
+	return exitOK
+}
+
+const ctlArgs = "[-addr URL] [-token T] status [-json] | events [-f] [-json] | restart PATH | stop PATH"
+
+// consoleURL turns -addr into the console's base URL, ending in a slash.
+func consoleURL(addr string) (*url.URL, error) {
+	if addr == "" {
+		return nil, errors.New("no address: pass -addr (such as 127.0.0.1:8090) or set ARBOR_ADDR")
+	}
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return nil, fmt.Errorf("bad address %q: %v", addr, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("bad address %q: want host:port or an http:// or https:// URL", addr)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	u.RawQuery, u.Fragment = "", ""
+	return u, nil
+}
+
+type ctlClient struct {
+	base           *url.URL
+	token          string
+	stdout, stderr io.Writer
+}
+
+// get fetches path below the console's URL and returns the body of a 200.
+func (cl *ctlClient) get(path string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", cl.base.JoinPath(path).String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	return cl.do(req, http.StatusOK)
+}
+
+// do sends req and returns the body of a response with status want; any
+// other is an error of one line.
+func (cl *ctlClient) do(req *http.Request, want int) ([]byte, error) {
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the console at %s: %v", cl.base, rootCause(err))
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("reading from %s: %v", cl.base, err)
+	}
+	if res.StatusCode != want {
+		return nil, serverError(res, body)
+	}
+	return body, nil
+}
+
+// serverError is the console's error message, or the status when the
+// answer is not the console's.
+func serverError(res *http.Response, body []byte) error {
+	var e console.Error
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		return fmt.Errorf("%s (%s)", oneLine(e.Error), res.Status)
+	}
+	return fmt.Errorf("%s from %s: is it an arbor console?", res.Status, res.Request.URL)
+}
+
+func rootCause(err error) error {
+	var u *url.Error
+	if errors.As(err, &u) {
+		return u.Err
+	}
+	return err
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func (cl *ctlClient) status(asJSON bool) error {
+	body, err := cl.get("api/tree")
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		_, err := cl.stdout.Write(body)
+		return err
+	}
+	var t console.Tree
+	if err := json.Unmarshal(body, &t); err != nil {
+		return fmt.Errorf("the console's answer is not a tree: %v", err)
+	}
+	head := t.Tree + ": " + t.Health
+	if t.Reason != "" {
+		head += ": " + oneLine(t.Reason)
+	}
+	fmt.Fprintln(cl.stdout, head)
+	var table bytes.Buffer
+	w := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "PATH\tSTATE\tREADY\tGEN\tATTEMPT\tRESTARTS\tFOR\tLAST EXIT\tERROR")
+	for _, ch := range t.Children {
+		state := ch.State
+		switch {
+		case ch.Pool != nil:
+			state += fmt.Sprintf(" (pool: %d live)", ch.Pool.Live)
+		case ch.Kind == "supervisor":
+			state += " (supervisor)"
+		}
+		ready := "no"
+		if ch.Ready {
+			ready = "yes"
+		}
+		since := t.Time.Sub(ch.Since).Round(time.Second)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", ch.Path, state, ready, ch.Generation, ch.Attempt,
+			ch.Restarts, since, ch.LastExit, oneLine(ch.LastError))
+	}
+	w.Flush()
+	for line := range strings.Lines(table.String()) {
+		fmt.Fprintln(cl.stdout, strings.TrimRight(line, " \n"))
+	}
+	return nil
+}
+
+func (cl *ctlClient) events(follow, asJSON bool) error {
+	if follow {
+		return cl.follow(asJSON)
+	}
+	body, err := cl.get("api/events")
+	if err != nil {
+		return err
+	}
+	var evs console.Events
+	if err := json.Unmarshal(body, &evs); err != nil {
+		return fmt.Errorf("the console's answer is not a list of events: %v", err)
+	}
+	if evs.Missed > 0 {
+		fmt.Fprintf(cl.stderr, "arbor ctl: %d earlier events are no longer in the journal\n", evs.Missed)
+	}
+	for _, e := range evs.Events {
+		cl.print(e, asJSON)
+	}
+	return nil
+}
+
+func (cl *ctlClient) print(e console.Event, asJSON bool) {
+	if asJSON {
+		b, _ := json.Marshal(e)
+		fmt.Fprintf(cl.stdout, "%s\n", b)
+		return
+	}
+	fmt.Fprintf(cl.stdout, "%s %6d %s\n", e.Time.Local().Format("15:04:05.000"), e.Seq, e.Text)
+}
+
+// follow prints the stream until the tree stops or Ctrl-C.
+func (cl *ctlClient) follow(asJSON bool) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	req, err := http.NewRequestWithContext(ctx, "GET", cl.base.JoinPath("api/events").String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach the console at %s: %v", cl.base, rootCause(err))
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
+		body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+		return serverError(res, body)
+	}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(nil, 16<<20)
+	var kind string
+	var data []byte
+	for sc.Scan() {
+		line := sc.Bytes()
+		switch {
+		case len(line) == 0:
+			if done, err := cl.message(kind, data, asJSON); done || err != nil {
+				return err
+			}
+			kind, data = "", nil
+		case bytes.HasPrefix(line, []byte("event:")):
+			kind = strings.TrimSpace(string(line[len("event:"):]))
+		case bytes.HasPrefix(line, []byte("data:")):
+			data = append(data, bytes.TrimPrefix(line[len("data:"):], []byte(" "))...)
+		}
+	}
+	if ctx.Err() != nil {
+		return nil // Ctrl-C
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("the event stream from %s broke: %v", cl.base, err)
+	}
+	return fmt.Errorf("the event stream from %s ended before the tree stopped", cl.base)
+}
+
+// message handles one message of the stream; done is true at its end.
+func (cl *ctlClient) message(kind string, data []byte, asJSON bool) (done bool, err error) {
+	switch kind {
+	case "":
+		if len(data) == 0 {
+			return false, nil // the retry line
+		}
+		var e console.Event
+		if err := json.Unmarshal(data, &e); err != nil {
+			return false, fmt.Errorf("bad event from the console: %v", err)
+		}
+		cl.print(e, asJSON)
+	case "gap":
+		var g console.Gap
+		json.Unmarshal(data, &g)
+		fmt.Fprintf(cl.stderr, "arbor ctl: %d events lost: no longer in the journal\n", g.Missed)
+	case "end":
+		return true, nil
+	}
+	return false, nil
+}
+
+func (cl *ctlClient) order(name, path string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	u := cl.base.JoinPath("api", name)
+	u.RawQuery = url.Values{"path": {path}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, "POST", u.String(), nil)
+	if err != nil {
+		return err
+	}
+	if cl.token != "" {
+		req.Header.Set("Authorization", "Bearer "+cl.token)
+	}
+	_, err = cl.do(req, http.StatusAccepted)
+	if err != nil && cl.token == "" {
+		return fmt.Errorf("%s %s: %v; no token was given: pass -token or set ARBOR_TOKEN", name, path, err)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %v", name, path, err)
+	}
+	return nil
+}

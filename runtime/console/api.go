@@ -1,0 +1,179 @@
+package console
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// Tree is the body of GET /api/tree: the tree's health and a snapshot of
+// every child (runtime.Tree.Snapshot), depth first, a nested supervisor or
+// pool before its children.
+type Tree struct {
+	Tree          string    `json:"tree"`
+	Health        string    `json:"health"`           // runtime.HealthState: starting, ready, degraded, stopping, failed, stopped
+	Reason        string    `json:"reason,omitempty"` // why the tree is not ready
+	Time          time.Time `json:"time"`             // the server's clock when the snapshot was taken
+	LastEvent     uint64    `json:"lastEvent"`        // the Seq of the latest event then: stream from there
+	DroppedEvents uint64    `json:"droppedEvents"`    // events a slow observer lost
+	Control       bool      `json:"control"`          // control orders are on: a token is configured
+	Children      []Child   `json:"children"`
+}
+
+// Child is one child of a Tree.
+type Child struct {
+	Path       string    `json:"path"`
+	Kind       string    `json:"kind"` // worker, supervisor, pool or instance
+	State      string    `json:"state"`
+	Since      time.Time `json:"since"` // when State began
+	Ready      bool      `json:"ready"` // running and ready
+	Generation uint64    `json:"generation"`
+	Attempt    int       `json:"attempt"`
+	Restarts   int       `json:"restarts"`
+	Abandoned  int       `json:"abandoned"`
+	Fenced     uint64    `json:"fenced"`
+	LastExit   string    `json:"lastExit"`
+	LastError  string    `json:"lastError,omitempty"`
+	After      []string  `json:"after,omitempty"` // the siblings it starts after
+	Pool       *Pool     `json:"pool,omitempty"`
+	Lease      string    `json:"lease,omitempty"` // the lease's name, for a singleton
+	Token      uint64    `json:"token,omitempty"` // the fencing token of the lease held here
+}
+
+// Pool is a pool's live instances by state, and its totals
+// (runtime.PoolCounts).
+type Pool struct {
+	Live      int    `json:"live"`
+	Starting  int    `json:"starting"`
+	Running   int    `json:"running"`
+	Backoff   int    `json:"backoff"`
+	Stopping  int    `json:"stopping"`
+	Started   uint64 `json:"started"`
+	Restarts  uint64 `json:"restarts"`
+	Removed   uint64 `json:"removed"`
+	Abandoned uint64 `json:"abandoned"`
+}
+
+// Event is a runtime.Event in JSON: in the body of GET /api/events, and in
+// each message of the stream.
+type Event struct {
+	Seq        uint64    `json:"seq"`
+	Time       time.Time `json:"time"`
+	Kind       string    `json:"kind"` // runtime.EventKind in words, such as "restart scheduled"
+	Path       string    `json:"path"`
+	Generation uint64    `json:"generation,omitempty"`
+	Attempt    int       `json:"attempt,omitempty"`
+	Exit       string    `json:"exit,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	Delay      string    `json:"delay,omitempty"` // a Go duration, such as "1.5s"
+	Restarts   int       `json:"restarts,omitempty"`
+	Signal     string    `json:"signal,omitempty"`
+	Waiting    []string  `json:"waiting,omitempty"`
+	Order      string    `json:"order,omitempty"`
+	From       string    `json:"from,omitempty"`
+	Token      uint64    `json:"token,omitempty"` // a lease's fencing token
+	Text       string    `json:"text"`            // the event on one line (runtime.Event.String)
+}
+
+// Events is the body of GET /api/events.
+type Events struct {
+	Events    []Event `json:"events"`
+	Missed    uint64  `json:"missed"`    // events after the one asked for that the journal no longer holds
+	LastEvent uint64  `json:"lastEvent"` // the Seq of the latest event: ask for those after it next
+}
+
+// Gap is the data of a "gap" message of the stream.
+type Gap struct {
+	Missed uint64 `json:"missed"` // events lost before the next one
+}
+
+// Error is the body of every error response.
+type Error struct {
+	Error string `json:"error"`
+}
+
+// OrderResult is the body of a control order's 202 response.
+type OrderResult struct {
+	Path  string `json:"path"`
+	Order string `json:"order"`
+}
+
+func (h *handler) snapshot() Tree {
+	health := h.tree.Health()
+	snap := h.tree.Snapshot()
+	t := Tree{
+		Tree: snap.Tree, Health: health.State.String(), Time: time.Now(),
+		LastEvent: snap.LastEvent, DroppedEvents: snap.DroppedEvents, Control: h.token != nil,
+		Children: make([]Child, len(snap.Children)),
+	}
+	if health.State != runtime.HealthReady {
+		t.Reason = health.Reason
+	}
+	for i, c := range snap.Children {
+		out := Child{
+			Path: c.Path, Kind: "worker", State: c.State.String(), Since: c.Since,
+			Ready:      c.State == runtime.StateRunning,
+			Generation: c.Generation, Attempt: c.Attempt, Restarts: c.Restarts,
+			Abandoned: c.Abandoned, Fenced: c.Fenced, LastExit: c.LastExit.String(), After: c.After,
+			Lease: c.Lease, Token: c.Token,
+		}
+		if c.LastError != nil {
+			out.LastError = runtime.ErrorText(c.LastError)
+		}
+		switch {
+		case c.Pool:
+			out.Kind = "pool"
+			if p := h.tree.Pool(c.Path); p != nil {
+				n := p.Counts()
+				out.Pool = &Pool{Live: n.Starting + n.Running + n.Backoff + n.Stopping,
+					Starting: n.Starting, Running: n.Running, Backoff: n.Backoff, Stopping: n.Stopping,
+					Started: n.Started, Restarts: n.Restarts, Removed: n.Removed, Abandoned: n.Abandoned}
+			}
+		case c.Instance:
+			out.Kind = "instance"
+		case c.Supervisor:
+			out.Kind = "supervisor"
+		}
+		t.Children[i] = out
+	}
+	return t
+}
+
+// event turns e into JSON's shape.
+func event(e runtime.Event) Event {
+	out := Event{
+		Seq: e.Seq, Time: e.Time, Kind: e.Kind.String(), Path: e.Path, Generation: e.Generation,
+		Attempt: e.Attempt, Restarts: e.Restarts, Waiting: e.Waiting, From: e.From, Token: e.Token, Text: e.String(),
+	}
+	if e.Exit != runtime.ExitNone {
+		out.Exit = e.Exit.String()
+	}
+	if e.Err != nil {
+		out.Error = runtime.ErrorText(e.Err)
+	}
+	if e.Delay != 0 {
+		out.Delay = e.Delay.String()
+	}
+	if e.Signal != 0 {
+		out.Signal = e.Signal.String()
+	}
+	if e.Order != 0 {
+		out.Order = e.Order.String()
+	}
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// fail answers status with msg as an Error.
+func fail(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, Error{Error: msg})
+}

@@ -1,0 +1,151 @@
+// Package console is an operator's console for a supervision tree: a live
+// status page, a JSON API, a Server-Sent Events stream of the tree's events,
+// and control orders (restart, stop) behind a bearer token.
+//
+// Handler serves one tree on the mux of the program's choice; Listen serves
+// it on a listener of its own, on the loopback interface unless told
+// otherwise. Paths are relative to where the handler is mounted: they are
+// matched on their end, so that it serves at the root of a mux or under a
+// prefix, with or without http.StripPrefix (the page's links are relative):
+//
+//	GET  /                  the page: one HTML file, no external assets
+//	GET  /api/tree          the tree's snapshot and health, as JSON (Tree)
+//	GET  /api/events        the journal's events as JSON (Events); ?after=SEQ
+//	                        for those after SEQ. With Accept: text/event-stream,
+//	                        a Server-Sent Events stream (see below)
+//	POST /api/restart?path=P   restart the child at P (runtime.Handle.Restart)
+//	POST /api/stop?path=P      stop the child at P (runtime.Handle.Stop)
+//
+// Reads need nothing beyond reaching the listener. Control needs the header
+// "Authorization: Bearer <token>" with the token given to WithToken,
+// compared in constant time; without WithToken, control answers 403 and says
+// how to turn it on. The token is never read from the URL or a cookie (a
+// request that puts one in the URL is refused). Control orders only come
+// by POST, and cross-site ones are refused (http.CrossOriginProtection:
+// Sec-Fetch-Site, then Origin against Host). A control body, when there is
+// one, is JSON {"path": "..."} of at most 4 KB. Every order is logged, with
+// the child's path, the order and the remote address, and emitted as a
+// runtime.EventOrder that names the remote address.
+//
+// The stream sends each event of the tree's journal (runtime.Tree.Journal)
+// as a message whose id is its sequence number and whose data is an Event
+// in JSON. A client that reconnects with Last-Event-ID (as EventSource does)
+// or ?after=SEQ gets every event after that one, without gaps, as long as
+// the journal still holds them; when it does not, a "gap" message says how
+// many were lost before the stream goes on. When the tree's Run has
+// returned, an "end" message closes the stream.
+package console
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// Option configures a Handler.
+type Option func(*handler)
+
+// WithToken turns control orders on: they need the header
+// "Authorization: Bearer <token>". An empty token leaves them off.
+func WithToken(token string) Option {
+	return func(h *handler) {
+		if token != "" {
+			sum := sha256.Sum256([]byte(token))
+			h.token = &sum
+		}
+	}
+}
+
+// WithLogger logs control orders to l instead of slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(h *handler) {
+		if l != nil {
+			h.log = l
+		}
+	}
+}
+
+// keepAlive is how often an idle stream sends a comment, so that proxies
+// keep it open and a client that went away is noticed.
+const keepAlive = 15 * time.Second
+
+// maxBody bounds a control request's body.
+const maxBody = 4 << 10
+
+type handler struct {
+	tree      *runtime.Tree
+	token     *[sha256.Size]byte // nil: control is off
+	log       *slog.Logger
+	csrf      *http.CrossOriginProtection
+	keepAlive time.Duration
+}
+
+// Handler returns the console of t. See the package documentation for what
+// it serves.
+func Handler(t *runtime.Tree, opts ...Option) http.Handler {
+	h := &handler{tree: t, log: slog.Default(), csrf: http.NewCrossOriginProtection(), keepAlive: keepAlive}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	p := r.URL.Path
+	switch {
+	case p == "" || strings.HasSuffix(p, "/") && !strings.HasSuffix(p, "/api/"):
+		if allow(w, r, http.MethodGet, http.MethodHead) {
+			servePage(w, r)
+		}
+	case strings.HasSuffix(p, "/api/tree"):
+		if allow(w, r, http.MethodGet, http.MethodHead) {
+			writeJSON(w, http.StatusOK, h.snapshot())
+		}
+	case strings.HasSuffix(p, "/api/events"):
+		if allow(w, r, http.MethodGet, http.MethodHead) {
+			h.events(w, r)
+		}
+	case strings.HasSuffix(p, "/api/restart"):
+		h.control(w, r, runtime.OrderRestart)
+	case strings.HasSuffix(p, "/api/stop"):
+		h.control(w, r, runtime.OrderStop)
+	default:
+		fail(w, http.StatusNotFound, "no such path: "+r.URL.Path+" (the console serves /, /api/tree, /api/events, /api/restart and /api/stop)")
+	}
+}
+
+// allow answers 405 unless r's method is one of methods.
+func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m {
+			return true
+		}
+	}
+	allowed := methods[0]
+	for _, m := range methods[1:] {
+		allowed += ", " + m
+	}
+	w.Header().Set("Allow", allowed)
+	fail(w, http.StatusMethodNotAllowed, r.Method+" is not allowed here; use "+allowed)
+	return false
+}
+
+// authorized reports whether r carries the token, in constant time: the
+// hashes compared have the same length whatever the request sends.
+func (h *handler) authorized(r *http.Request) bool {
+	const prefix = "Bearer "
+	auth := r.Header.Get("Authorization")
+	if len(auth) <= len(prefix) || !strings.EqualFold(auth[:len(prefix)], prefix) {
+		return false
+	}
+	sum := sha256.Sum256([]byte(auth[len(prefix):]))
+	return subtle.ConstantTimeCompare(sum[:], h.token[:]) == 1
+}

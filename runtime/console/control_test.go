@@ -1,0 +1,176 @@
+package console_test
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/console"
+)
+
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestControl(t *testing.T) {
+	f := newFixture(t)
+	var logs logBuffer
+	h := console.Handler(f.tree, console.WithToken(token), console.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+
+	res := do(h, "POST", "/api/restart?path=shop/db", nil, "Authorization", "Bearer "+token)
+	require.Equal(t, 202, res.StatusCode)
+	assert.Equal(t, console.OrderResult{Path: "shop/db", Order: "restart"}, decode[console.OrderResult](t, res))
+	f.waitFor(t, "db restarted", func() bool { return f.status(t, "shop/db").Generation == 2 })
+	evs, _ := f.tree.Journal(0)
+	var order runtime.Event
+	for _, e := range evs {
+		if e.Kind == runtime.EventOrder {
+			order = e
+		}
+	}
+	assert.Equal(t, "shop/db", order.Path)
+	assert.Equal(t, runtime.OrderRestart, order.Order)
+	assert.Equal(t, "console 192.0.2.7:5555", order.From)
+	assert.Contains(t, logs.String(), `msg="arbor console: order" path=shop/db order=restart remote=192.0.2.7:5555`)
+
+	// A JSON body instead of the query; a stop keeps the child stopped.
+	res = do(h, "POST", "/api/stop", strings.NewReader(`{"path": "shop/ingest/fetch"}`),
+		"Authorization", "bearer "+token, "Content-Type", "application/json")
+	require.Equal(t, 202, res.StatusCode)
+	f.waitFor(t, "fetch stopped", func() bool { return f.status(t, "shop/ingest/fetch").State == runtime.StateStopped })
+	assert.Contains(t, logs.String(), "path=shop/ingest/fetch order=stop")
+
+	// Same-origin requests from the page pass.
+	res = do(h, "POST", "/api/restart?path=shop/ingest/fetch", nil, "Authorization", "Bearer "+token,
+		"Sec-Fetch-Site", "same-origin", "Origin", "http://example.com")
+	require.Equal(t, 202, res.StatusCode)
+	f.waitFor(t, "fetch running", func() bool { return f.status(t, "shop/ingest/fetch").State == runtime.StateRunning })
+}
+
+// TestControlRefusals: each refusal is a clear 4xx that changes nothing,
+// and is logged.
+func TestControlRefusals(t *testing.T) {
+	f := newFixture(t)
+	var logs logBuffer
+	h := console.Handler(f.tree, console.WithToken(token), console.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	off := console.Handler(f.tree)
+	auth := "Bearer " + token
+	big := `{"path": "shop/db", "pad": "` + strings.Repeat("x", 5000) + `"}`
+	for _, c := range []struct {
+		name         string
+		h            http.Handler
+		method, url  string
+		body         string
+		hdr          []string
+		status       int
+		want         string
+		allow, authn string
+	}{
+		{"no token configured", off, "POST", "/api/restart?path=shop/db", "", []string{"Authorization", auth}, 403, "control is off: start the console with a token (console.WithToken)", "", ""},
+		{"GET", h, "GET", "/api/restart?path=shop/db", "", []string{"Authorization", auth}, 405, "GET is not allowed here; use POST", "POST", ""},
+		{"PUT", h, "PUT", "/api/stop?path=shop/db", "", []string{"Authorization", auth}, 405, "use POST", "POST", ""},
+		{"no authorization", h, "POST", "/api/restart?path=shop/db", "", nil, 401, "unauthorized", "", `Bearer realm="arbor"`},
+		{"wrong token", h, "POST", "/api/restart?path=shop/db", "", []string{"Authorization", "Bearer nope"}, 401, "unauthorized", "", `Bearer realm="arbor"`},
+		{"token as a prefix", h, "POST", "/api/restart?path=shop/db", "", []string{"Authorization", auth + "x"}, 401, "unauthorized", "", ""},
+		{"empty bearer", h, "POST", "/api/restart?path=shop/db", "", []string{"Authorization", "Bearer "}, 401, "unauthorized", "", ""},
+		{"basic scheme", h, "POST", "/api/restart?path=shop/db", "", []string{"Authorization", "Basic " + token}, 401, "unauthorized", "", ""},
+		{"token in a cookie", h, "POST", "/api/restart?path=shop/db", "", []string{"Cookie", "token=" + token}, 401, "unauthorized", "", ""},
+		{"token in the URL", h, "POST", "/api/restart?path=shop/db&token=" + token, "", []string{"Authorization", auth}, 400, "never in the URL", "", ""},
+		{"access_token in the URL", h, "POST", "/api/restart?path=shop/db&access_token=" + token, "", nil, 400, "never in the URL", "", ""},
+		{"cross-site fetch", h, "POST", "/api/restart?path=shop/db", "", []string{"Authorization", auth, "Sec-Fetch-Site", "cross-site"}, 403, "refused: a cross-site request", "", ""},
+		{"same-site fetch", h, "POST", "/api/restart?path=shop/db", "", []string{"Authorization", auth, "Sec-Fetch-Site", "same-site"}, 403, "cross-site", "", ""},
+		{"foreign origin", h, "POST", "/api/restart?path=shop/db", "", []string{"Authorization", auth, "Origin", "http://evil.example"}, 403, "cross-site", "", ""},
+		{"no path", h, "POST", "/api/restart", "", []string{"Authorization", auth}, 400, "which child? give its path", "", ""},
+		{"unknown child", h, "POST", "/api/restart?path=shop/nope", "", []string{"Authorization", auth}, 404, `no child "shop/nope" in tree shop`, "", ""},
+		{"adversarial path", h, "POST", "/api/stop?path=shop%2F..%2F%0Aevil", "", []string{"Authorization", auth}, 404, `no child "shop/../\nevil"`, "", ""},
+		{"bad JSON", h, "POST", "/api/restart", `{"path": `, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, "bad JSON body", "", ""},
+		{"unknown field", h, "POST", "/api/restart", `{"child": "shop/db"}`, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, `unknown field "child"`, "", ""},
+		{"two objects", h, "POST", "/api/restart", `{"path": "shop/db"} {}`, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, "one object", "", ""},
+		{"wrong type", h, "POST", "/api/restart", `{"path": 7}`, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, "bad JSON body", "", ""},
+		{"not JSON", h, "POST", "/api/restart", `path=shop/db`, []string{"Authorization", auth, "Content-Type", "application/x-www-form-urlencoded"}, 415, "must be JSON", "", ""},
+		{"body and URL disagree", h, "POST", "/api/restart?path=shop/api", `{"path": "shop/db"}`, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, `the body names "shop/db" and the URL "shop/api"`, "", ""},
+		{"oversized body", h, "POST", "/api/restart", big, []string{"Authorization", auth, "Content-Type", "application/json"}, 413, "body too large: at most 4096 bytes", "", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := f.tree.Snapshot()
+			var body io.Reader
+			if c.body != "" {
+				body = strings.NewReader(c.body)
+			}
+			res := do(c.h, c.method, c.url, body, c.hdr...)
+			assert.Equal(t, c.status, res.StatusCode)
+			assert.Contains(t, decode[console.Error](t, res).Error, c.want)
+			if c.allow != "" {
+				assert.Equal(t, c.allow, res.Header.Get("Allow"))
+			}
+			if c.authn != "" {
+				assert.Equal(t, c.authn, res.Header.Get("WWW-Authenticate"))
+			}
+			time.Sleep(10 * time.Millisecond) // an order, had one been given, would show by now
+			after := f.tree.Snapshot()
+			for i, c := range before.Children {
+				assert.Equal(t, c.Generation, after.Children[i].Generation, "%s: nothing changes", c.Path)
+				assert.Equal(t, c.State, after.Children[i].State, "%s: nothing changes", c.Path)
+			}
+		})
+	}
+	evs, _ := f.tree.Journal(0)
+	for _, e := range evs {
+		assert.NotEqual(t, runtime.EventOrder, e.Kind, "no order was given: %s", e)
+	}
+	assert.Contains(t, logs.String(), `msg="arbor console: order refused" path=shop/db order=restart remote=192.0.2.7:5555 why="bad or missing token"`)
+	assert.NotContains(t, logs.String(), token, "the token is never logged")
+}
+
+func TestControlPoolInstances(t *testing.T) {
+	f := newFixture(t)
+	pool := f.tree.Pool("shop/conns")
+	_, err := pool.Start("c1", runtime.Func(idle))
+	require.NoError(t, err)
+	f.waitFor(t, "c1 running", func() bool { return pool.Counts().Running == 1 })
+	h := console.Handler(f.tree, console.WithToken(token))
+
+	res := do(h, "POST", "/api/restart?path=shop/conns/c1", nil, "Authorization", "Bearer "+token)
+	require.Equal(t, 202, res.StatusCode)
+	f.waitFor(t, "c1 restarted", func() bool {
+		c, ok := f.tree.Snapshot().Child("shop/conns/c1")
+		return ok && c.Generation == 2 && c.State == runtime.StateRunning
+	})
+	res = do(h, "POST", "/api/stop?path=shop/conns/c1", nil, "Authorization", "Bearer "+token)
+	require.Equal(t, 202, res.StatusCode)
+	f.waitFor(t, "c1 removed", func() bool { return pool.Len() == 0 })
+	res = do(h, "POST", "/api/stop?path=shop/conns/c1", nil, "Authorization", "Bearer "+token)
+	assert.Equal(t, 404, res.StatusCode, "gone from the pool")
+}
+
+func TestControlAfterTheEnd(t *testing.T) {
+	f := newFixture(t)
+	f.stop()
+	res := do(console.Handler(f.tree, console.WithToken(token)), "POST", "/api/restart?path=shop/db", nil, "Authorization", "Bearer "+token)
+	assert.Equal(t, 409, res.StatusCode)
+	assert.Contains(t, decode[console.Error](t, res).Error, "restart shop/db: arbor: tree has ended")
+	tr := decode[console.Tree](t, do(console.Handler(f.tree), "GET", "/api/tree", nil))
+	assert.Equal(t, "stopped", tr.Health)
+}

@@ -1,0 +1,133 @@
+package console
+
+import (
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// events answers GET /api/events: JSON, or a stream when the client
+// accepts one.
+func (h *handler) events(w http.ResponseWriter, r *http.Request) {
+	after, err := h.after(r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if acceptsStream(r) {
+		h.stream(w, r, after)
+		return
+	}
+	evs, missed := h.tree.Journal(after)
+	out := Events{Events: make([]Event, len(evs)), Missed: missed, LastEvent: after}
+	for i, e := range evs {
+		out.Events[i] = event(e)
+	}
+	if len(evs) > 0 {
+		out.LastEvent = evs[len(evs)-1].Seq
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// after reads where the client wants events from: Last-Event-ID, set by
+// EventSource when it reconnects, or else ?after=. A number beyond the
+// latest event comes from an earlier run of the program: the client gets
+// the whole journal, and a gap.
+func (h *handler) after(r *http.Request) (uint64, error) {
+	v, name := r.Header.Get("Last-Event-ID"), "Last-Event-ID"
+	if v == "" {
+		v, name = r.URL.Query().Get("after"), "after"
+	}
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not an event number", name, v)
+	}
+	if n > h.tree.LastEvent() {
+		return 0, nil
+	}
+	return n, nil
+}
+
+// acceptsStream reports whether the request asks for text/event-stream.
+func acceptsStream(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		if t, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && t == "text/event-stream" {
+			return true
+		}
+	}
+	return false
+}
+
+// stream sends the events after after, then each new one, until the client
+// goes away or the tree's Run has returned.
+func (h *handler) stream(w http.ResponseWriter, r *http.Request, after uint64) {
+	rc := http.NewResponseController(w)
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("X-Accel-Buffering", "no") // for a proxy in front
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	// Now, so that the client knows it is connected even when it is up to
+	// date and nothing happens.
+	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil || rc.Flush() != nil {
+		return
+	}
+	ticker := time.NewTicker(h.keepAlive)
+	defer ticker.Stop()
+	ended := h.tree.Done()
+	for {
+		// Read what is there, send it, then wait for more.
+		wait := h.tree.JournalWait(after)
+		evs, missed := h.tree.Journal(after)
+		var b strings.Builder
+		if missed > 0 {
+			data, _ := json.Marshal(Gap{Missed: missed})
+			fmt.Fprintf(&b, "event: gap\ndata: %s\n\n", data)
+		}
+		for _, e := range evs {
+			data, _ := json.Marshal(event(e))
+			fmt.Fprintf(&b, "id: %d\ndata: %s\n\n", e.Seq, data)
+			after = e.Seq
+		}
+		if missed > 0 && len(evs) == 0 {
+			after += missed // the journal keeps none
+		}
+		if b.Len() > 0 {
+			if _, err := fmt.Fprint(w, b.String()); err != nil {
+				return
+			}
+			if rc.Flush() != nil {
+				return
+			}
+			continue // until nothing is new
+		}
+		select {
+		case <-wait:
+		case <-ended:
+			if h.tree.LastEvent() > after {
+				continue // the last events first
+			}
+			fmt.Fprint(w, "event: end\ndata: {}\n\n")
+			rc.Flush()
+			return
+		case <-ticker.C:
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return
+			}
+			if rc.Flush() != nil {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		}
+	}
+}

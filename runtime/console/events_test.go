@@ -1,0 +1,110 @@
+package console_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/console"
+)
+
+func TestStream(t *testing.T) {
+	f := newFixture(t)
+	srv := httptest.NewServer(console.Handler(f.tree))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	last := f.tree.LastEvent()
+	ch := stream(t, ctx, srv.URL+"/api/events")
+	for seq := uint64(1); seq <= last; seq++ {
+		m := next(t, ch)
+		assert.Equal(t, itoa(seq), m.id, "the journal first, in order")
+		assert.Empty(t, m.event)
+	}
+	f.crash(t) // live: exited, restart scheduled, starting
+	var kinds []string
+	for i := range 3 {
+		m := next(t, ch)
+		assert.Equal(t, itoa(last+uint64(i)+1), m.id)
+		var e console.Event
+		require.NoError(t, json.Unmarshal([]byte(m.data), &e))
+		assert.Equal(t, m.id, itoa(e.Seq))
+		kinds = append(kinds, e.Kind)
+	}
+	assert.Equal(t, []string{"exited", "restart scheduled", "starting"}, kinds)
+
+	// A client that reconnects with Last-Event-ID gets what followed it,
+	// without a gap; ?after= does the same for clients that cannot set it.
+	resumed := stream(t, ctx, srv.URL+"/api/events", "Last-Event-ID", itoa(last+1))
+	assert.Equal(t, itoa(last+2), next(t, resumed).id)
+	assert.Equal(t, itoa(last+3), next(t, resumed).id)
+	after := stream(t, ctx, srv.URL+"/api/events?after="+itoa(last+2))
+	assert.Equal(t, itoa(last+3), next(t, after).id)
+
+	// When the tree stops: its last events, then "end", then the stream closes.
+	f.stop()
+	for {
+		m := next(t, ch)
+		if m.event == "end" {
+			break
+		}
+		require.NotEmpty(t, m.id)
+	}
+	_, open := <-ch
+	assert.False(t, open, "closed after end")
+}
+
+// TestStreamUpToDate: a client that resumes with nothing new learns at once
+// that it is connected (the headers and the retry line come first).
+func TestStreamUpToDate(t *testing.T) {
+	f := newFixture(t)
+	srv := httptest.NewServer(console.Handler(f.tree))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/events", nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Last-Event-ID", itoa(f.tree.LastEvent()))
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err, "the response starts before anything happens")
+	defer res.Body.Close()
+	line, err := bufio.NewReader(res.Body).ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "retry: 2000\n", line)
+}
+
+func TestStreamGap(t *testing.T) {
+	f := newFixture(t, runtime.WithJournal(2))
+	srv := httptest.NewServer(console.Handler(f.tree))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	last := f.tree.LastEvent()
+	ch := stream(t, ctx, srv.URL+"/api/events", "Last-Event-ID", "1")
+	gap := next(t, ch)
+	assert.Equal(t, "gap", gap.event)
+	var g console.Gap
+	require.NoError(t, json.Unmarshal([]byte(gap.data), &g))
+	assert.Equal(t, last-2-1, g.Missed)
+	assert.Equal(t, itoa(last-1), next(t, ch).id)
+	assert.Equal(t, itoa(last), next(t, ch).id)
+}
+
+func TestStreamHead(t *testing.T) {
+	f := newFixture(t)
+	res := do(console.Handler(f.tree), "HEAD", "/api/events", nil, "Accept", "text/event-stream")
+	assert.Equal(t, 200, res.StatusCode)
+	assert.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
+}
+
+// logBuffer is a slog handler's output, safe for concurrent use.

@@ -1,0 +1,101 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// Server is a console served on a listener of its own, by Listen.
+type Server struct {
+	// URL is where the console is, such as "http://127.0.0.1:43117/".
+	URL string
+
+	srv     *http.Server
+	closing chan struct{} // closed by Close
+	once    sync.Once
+	done    chan struct{}
+	err     error
+}
+
+// Listen serves the console of t on addr until ctx is done or Close is
+// called. An address without a host, such as ":8090" or "", listens on the
+// loopback interface only (127.0.0.1; port 0 picks a free one): serving
+// further is the caller's explicit choice, as "0.0.0.0:8090" or
+// "[::]:8090". Listen returns once the listener is open.
+func Listen(ctx context.Context, addr string, t *runtime.Tree, opts ...Option) (*Server, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if addr == "" {
+		host, port, err = "", "0", nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return nil, err
+	}
+	base, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		URL:     "http://" + ln.Addr().String() + "/",
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+		srv: &http.Server{
+			Handler:           Handler(t, opts...),
+			ReadHeaderTimeout: 10 * time.Second,
+			BaseContext:       func(net.Listener) context.Context { return base },
+		},
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.srv.Serve(ln) }()
+	go func() {
+		defer close(s.done)
+		select {
+		case <-ctx.Done():
+		case <-s.closing:
+		}
+		if ended(t) {
+			// The streams end by themselves, once they have said so to
+			// their clients.
+			stop, cancelStop := context.WithTimeout(context.Background(), time.Second)
+			s.srv.Shutdown(stop)
+			cancelStop()
+		}
+		cancel()
+		s.srv.Close()
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			s.err = err
+		}
+	}()
+	return s, nil
+}
+
+// Close stops the server and waits until it has stopped. The streams it
+// serves end at once; once the tree's Run has returned, they first send
+// their last events and the "end" message (for up to a second). It
+// returns the error that stopped the server early, if any.
+func (s *Server) Close() error {
+	s.once.Do(func() { close(s.closing) })
+	<-s.done
+	return s.err
+}
+
+func ended(t *runtime.Tree) bool {
+	select {
+	case <-t.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// Done is closed once the server has stopped.
+func (s *Server) Done() <-chan struct{} { return s.done }

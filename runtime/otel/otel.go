@@ -1,0 +1,205 @@
+// Package otel reports a supervision tree to OpenTelemetry: a span per
+// attempt, and metrics for restarts, exits and children by state, through
+// the OpenTelemetry API. The SDK and the exporters are the program's choice.
+//
+// It is a module of its own (github.com/arbor-go/arbor/runtime/otel), so
+// that programs that do not use OpenTelemetry do not get its modules.
+//
+// Spans. Each attempt of a child is one span, from its start to its exit
+// (or its abandonment), named after the child's path; a pool's instances
+// share one name, "<pool>/*", so that names stay few. Its attributes are
+// arbor.tree, arbor.child.path, arbor.generation, arbor.attempt,
+// arbor.restarts and, once it ended, arbor.exit (success, error, panic,
+// cancelled, timeout, or abandoned). A failure sets the span's status to
+// Error with the error's text. The attempts of a nested supervisor's
+// children are children of the supervisor's attempt's span. Readiness and
+// operators' orders are span events.
+//
+// Metrics, each with the attribute arbor.tree:
+//
+//	arbor.child.restarts   counter (observed), per child (arbor.child.path);
+//	                       present at 0 from the start, so that alerts fire
+//	                       on the first restart. A pool's instances are not
+//	                       reported one by one.
+//	arbor.child.exits      counter, per child and arbor.exit: how attempts
+//	                       ended; an instance counts under its pool's path
+//	arbor.children         gauge (observed), per arbor.child.state: how
+//	                       many children are in each state, instances included
+//	arbor.events.dropped   counter (observed): events the observers lost,
+//	                       which spans and exits then miss
+package otel
+
+import (
+	"context"
+	"errors"
+	"path"
+
+	gotel "go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// scope is the instrumentation scope's name.
+const scope = "github.com/arbor-go/arbor/runtime/otel"
+
+// Option configures Instrument.
+type Option func(*config)
+
+type config struct {
+	tp trace.TracerProvider
+	mp metric.MeterProvider
+}
+
+// WithTracerProvider sets where spans go; the global provider by default.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) { c.tp = tp }
+}
+
+// WithMeterProvider sets where metrics go; the global provider by default.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) { c.mp = mp }
+}
+
+var states = []runtime.State{
+	runtime.StateIdle, runtime.StateWaiting, runtime.StateStarting, runtime.StateRunning,
+	runtime.StateStopping, runtime.StateBackoff, runtime.StateStopped, runtime.StateDone, runtime.StateStandby,
+}
+
+// Instrument reports t to OpenTelemetry, as the package documentation
+// describes. Call it before t runs: it observes t's events (with
+// runtime.Tree.Observe), and fails with runtime.ErrAlreadyRunning once t has
+// started.
+func Instrument(t *runtime.Tree, opts ...Option) error {
+	c := config{tp: gotel.GetTracerProvider(), mp: gotel.GetMeterProvider()}
+	for _, o := range opts {
+		o(&c)
+	}
+	meter := c.mp.Meter(scope)
+	tree := attribute.String("arbor.tree", t.Name())
+	a := &adapter{
+		tree:   t,
+		attr:   tree,
+		tracer: c.tp.Tracer(scope),
+		open:   map[string]trace.Span{},
+	}
+	var errs []error
+	var err error
+	a.exits, err = meter.Int64Counter("arbor.child.exits", metric.WithUnit("{exit}"),
+		metric.WithDescription("Attempts of the child that ended, by how they ended (arbor.exit)."))
+	errs = append(errs, err)
+	restarts, err := meter.Int64ObservableCounter("arbor.child.restarts", metric.WithUnit("{restart}"),
+		metric.WithDescription("Restarts of the child since the tree was built."))
+	errs = append(errs, err)
+	children, err := meter.Int64ObservableGauge("arbor.children", metric.WithUnit("{child}"),
+		metric.WithDescription("Children of the tree in each state (arbor.child.state)."))
+	errs = append(errs, err)
+	dropped, err := meter.Int64ObservableCounter("arbor.events.dropped", metric.WithUnit("{event}"),
+		metric.WithDescription("Events the tree's observers lost."))
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		snap := t.Snapshot()
+		count := make(map[runtime.State]int64, len(states))
+		for _, ch := range snap.Children {
+			count[ch.State]++
+			if !ch.Instance {
+				o.ObserveInt64(restarts, int64(ch.Restarts), metric.WithAttributes(tree, attribute.String("arbor.child.path", ch.Path)))
+			}
+		}
+		for _, s := range states {
+			o.ObserveInt64(children, count[s], metric.WithAttributes(tree, attribute.String("arbor.child.state", s.String())))
+		}
+		o.ObserveInt64(dropped, int64(snap.DroppedEvents), metric.WithAttributes(tree))
+		return nil
+	}, restarts, children, dropped)
+	if err != nil {
+		return err
+	}
+	return t.Observe(a.observe)
+}
+
+// adapter turns events into spans and exits. Its observe runs on the tree's
+// observer goroutine, one event at a time, so open needs no lock.
+type adapter struct {
+	tree   *runtime.Tree
+	attr   attribute.KeyValue
+	tracer trace.Tracer
+	exits  metric.Int64Counter
+	open   map[string]trace.Span // the current attempt's span, by child path
+}
+
+func (a *adapter) observe(e runtime.Event) {
+	switch e.Kind {
+	case runtime.EventStarting:
+		if old := a.open[e.Path]; old != nil {
+			// Its end was among events a slow observer lost.
+			old.SetAttributes(attribute.String("arbor.exit", "unknown"))
+			old.End(trace.WithTimestamp(e.Time))
+		}
+		ctx := context.Background()
+		if parent := a.open[path.Dir(e.Path)]; parent != nil {
+			ctx = trace.ContextWithSpan(ctx, parent)
+		}
+		_, span := a.tracer.Start(ctx, a.name(e.Path), trace.WithTimestamp(e.Time), trace.WithAttributes(
+			a.attr,
+			attribute.String("arbor.child.path", e.Path),
+			attribute.Int64("arbor.generation", int64(e.Generation)),
+			attribute.Int("arbor.attempt", e.Attempt),
+			attribute.Int("arbor.restarts", e.Restarts),
+		))
+		a.open[e.Path] = span
+	case runtime.EventReady:
+		if span := a.open[e.Path]; span != nil {
+			span.AddEvent("ready", trace.WithTimestamp(e.Time))
+		}
+	case runtime.EventOrder:
+		if span := a.open[e.Path]; span != nil {
+			span.AddEvent("order", trace.WithTimestamp(e.Time), trace.WithAttributes(
+				attribute.String("arbor.order", e.Order.String()), attribute.String("arbor.order.from", e.From)))
+		}
+	case runtime.EventExited, runtime.EventStopped, runtime.EventAbandoned:
+		exit := e.Exit.String()
+		failed := e.Exit.Failure()
+		if e.Kind == runtime.EventAbandoned {
+			exit, failed = "abandoned", true
+		}
+		a.exits.Add(context.Background(), 1, metric.WithAttributes(a.attr,
+			attribute.String("arbor.child.path", a.metricPath(e.Path)), attribute.String("arbor.exit", exit)))
+		span := a.open[e.Path]
+		if span == nil {
+			return
+		}
+		delete(a.open, e.Path)
+		span.SetAttributes(attribute.String("arbor.exit", exit))
+		if failed {
+			msg := exit
+			if e.Err != nil {
+				msg = runtime.ErrorText(e.Err)
+			}
+			span.SetStatus(codes.Error, msg)
+		}
+		span.End(trace.WithTimestamp(e.Time))
+	}
+}
+
+// name is a span's name: the child's path, or "<pool>/*" for an instance.
+func (a *adapter) name(p string) string {
+	if dir := path.Dir(p); a.tree.Pool(dir) != nil {
+		return dir + "/*"
+	}
+	return p
+}
+
+// metricPath is the path metrics use: an instance counts under its pool.
+func (a *adapter) metricPath(p string) string {
+	if dir := path.Dir(p); a.tree.Pool(dir) != nil {
+		return dir
+	}
+	return p
+}
