@@ -87,6 +87,21 @@ func (f *fakeLeaser) lose(name string) {
 	}
 }
 
+// suspect makes the holder of name lose its lease as a provider that is
+// not sure does (the store unreachable for a while): Lost closes, but the
+// name stays held until the holder releases it.
+func (f *fakeLeaser) suspect(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if l := f.held[name]; l != nil {
+		select {
+		case <-l.lost:
+		default:
+			close(l.lost)
+		}
+	}
+}
+
 // holder returns the token of the lease name holds; 0 if none.
 func (f *fakeLeaser) holder(name string) uint64 {
 	f.mu.Lock()

@@ -96,6 +96,7 @@ type claim struct {
 	lost   <-chan struct{}
 	token  uint64
 	err    error
+	gone   bool // lost: kept only until the attempt it covered has ended
 }
 
 // leases is what a tree with lease children keeps: the goroutines that
@@ -344,13 +345,25 @@ func (sv *supervisor) leaseLost(s *slot, c *claim) {
 		e.Generation, e.Attempt = a.gen, int(a.number)
 	}
 	sv.emit(&e)
-	sv.releaseHeld(s) // a lost lease is released all the same: the store may clean up sooner
-	if a != nil && s.stopCause == nil {
+	c.gone = true
+	c.cancel() // the watch
+	sv.mu.Lock()
+	ls.token = 0
+	sv.mu.Unlock()
+	switch {
+	case a == nil:
+		// Waiting for a restart or for its After list: whatever starts
+		// it next campaigns first.
+		sv.releaseHeld(s)
+	case s.stopCause == nil:
 		sv.requestStop(s, ErrLeaseLost, false)
 		s.restartNow = true // then it campaigns again: see afterStop
 	}
-	// Otherwise it is stopping already, waiting for a restart or for its
-	// After list: whatever starts it next campaigns first.
+	// A lost lease is released all the same, so that the store may forget
+	// it sooner, but only once the attempt it covered has returned or been
+	// abandoned: a provider that reports a loss it is not sure of (the
+	// store unreachable for a while) must not see the lease given up, and
+	// taken by another process, while the attempt still runs here.
 }
 
 // releaseHeld gives up the lease s holds, if any, and calls off its
@@ -378,12 +391,13 @@ func (sv *supervisor) releaseHeld(s *slot) {
 
 // settleLease releases the lease of s once its attempt has ended, unless s
 // is to start again soon: after a failure, in a group restart, or ordered
-// to restart, the lease is kept.
+// to restart, the lease is kept. A lost lease is released now.
 func (sv *supervisor) settleLease(s *slot) {
-	if s.lease() == nil || (s.lease().held == nil && s.lease().camp == nil) || s.cur.Load() != nil {
+	ls := s.lease()
+	if ls == nil || (ls.held == nil && ls.camp == nil) || s.cur.Load() != nil {
 		return
 	}
-	if sv.stopping || s.held || s.getState() == StateDone {
+	if sv.stopping || s.held || s.getState() == StateDone || (ls.held != nil && ls.held.gone) {
 		sv.releaseHeld(s)
 	}
 }

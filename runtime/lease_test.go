@@ -253,6 +253,31 @@ func TestLeaseLostAbandoned(t *testing.T) {
 	})
 }
 
+// TestLeaseLostReleasedAfterStop: a lost lease is released only once the
+// attempt it covered has returned, so that a provider that reported a loss
+// it was not sure of does not hand the lease on while the attempt runs.
+func TestLeaseLostReleasedAfterStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeLeaser()
+		s := &singleton{linger: time.Second}
+		tr := mustNew(t, leaseSpec(s.run), runtime.WithLeaser(f))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		f.suspect("t/sched")
+		synctest.Wait()
+		assert.Equal(t, runtime.StateStopping, status(t, tr, "t/sched").State)
+		assert.Zero(t, status(t, tr, "t/sched").Token, "no longer held")
+		assert.Empty(t, f.releases(), "not while the attempt runs")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, []uint64{1}, f.releases())
+		st := status(t, tr, "t/sched")
+		assert.Equal(t, runtime.StateRunning, st.State, "then it campaigned, and won")
+		assert.Equal(t, uint64(2), st.Token)
+		require.NoError(t, stop())
+	})
+}
+
 // TestLeaseKeptAcrossFailures: while the lease is held, failures follow the
 // restart, backoff and limit rules, and the lease is kept across restarts;
 // a tree that gives up releases it.

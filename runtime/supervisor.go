@@ -385,7 +385,10 @@ func (sv *supervisor) depsReady(s *slot) bool {
 // start runs a new attempt of s; a child with a lease it does not hold
 // stands by for it instead.
 func (sv *supervisor) start(s *slot) {
-	if s.lease() != nil && s.lease().held == nil {
+	if ls := s.lease(); ls != nil && (ls.held == nil || ls.held.gone) {
+		if ls.held != nil {
+			sv.releaseHeld(s) // lost, and the attempt it covered has just ended
+		}
 		sv.standby(s)
 		return
 	}
