@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -97,7 +98,20 @@ type claim struct {
 	token  uint64
 	err    error
 	gone   bool // lost: kept only until the attempt it covered has ended
+
+	// state hands a won lease over: to the supervisor, which takes it, or
+	// back to the store when the campaign was called off. Whoever moves it
+	// to claimOff from claimWon releases the lease, once (released).
+	state    atomic.Int32
+	released atomic.Bool
 }
+
+// The states of a claim.
+const (
+	claimCampaign int32 = iota // Acquire runs
+	claimWon                   // Acquire returned a lease; the supervisor is told
+	claimOff                   // called off by the supervisor, or its run ended
+)
 
 // leases is what a tree with lease children keeps: the goroutines that
 // acquire, watch and release leases, which Run waits for, within its
@@ -244,28 +258,44 @@ func (sv *supervisor) campaign(s *slot) {
 	c := &claim{cancel: cancel}
 	ls.camp = c
 	done := sv.done
+	t := sv.tree
+	path, ttl := s.path, ls.ttl
 	l.add()
 	go func() {
 		defer l.done()
-		acquire(ctx, l.leaser, ls.name, ls.ttl, c)
-		if !sv.post(done, message{kind: msgLease, slot: s, claim: c}) && c.lease != nil {
-			// The run ended: nothing will start with it.
-			rctx, rcancel := context.WithTimeout(l.ctx, ls.ttl)
-			safeRelease(rctx, c.lease)
-			rcancel()
+		acquire(ctx, l.leaser, ls.name, ttl, c)
+		if c.lease != nil && !c.state.CompareAndSwap(claimCampaign, claimWon) {
+			t.release(path, c, ttl) // called off while Acquire ran
+			return
+		}
+		if !sv.post(done, message{kind: msgLease, slot: s, claim: c}) && c.lease != nil &&
+			c.state.CompareAndSwap(claimWon, claimOff) {
+			t.release(path, c, ttl) // the run ended: nothing will start with it
 		}
 	}()
+}
+
+// callOff ends the campaign of s, if any. A lease it won all the same is
+// released, by whichever of the supervisor and the campaign's goroutine
+// comes second.
+func (sv *supervisor) callOff(s *slot) {
+	ls := s.lease()
+	c := ls.camp
+	if c == nil {
+		return
+	}
+	ls.camp = nil
+	c.cancel()
+	if c.state.Swap(claimOff) == claimWon {
+		sv.tree.release(s.path, c, ls.ttl)
+	}
 }
 
 // leased handles the end of a campaign of s.
 func (sv *supervisor) leased(s *slot, c *claim) {
 	ls := s.lease()
 	if ls.camp != c {
-		// The campaign was called off; it won all the same.
-		if c.lease != nil {
-			sv.tree.release(s.path, c, ls.ttl)
-		}
-		return
+		return // called off: see callOff
 	}
 	ls.camp = nil
 	c.cancel()
@@ -373,10 +403,7 @@ func (sv *supervisor) releaseHeld(s *slot) {
 	if ls == nil {
 		return
 	}
-	if c := ls.camp; c != nil {
-		ls.camp = nil
-		c.cancel()
-	}
+	sv.callOff(s)
 	c := ls.held
 	if c == nil {
 		return
@@ -402,9 +429,12 @@ func (sv *supervisor) settleLease(s *slot) {
 	}
 }
 
-// release gives the lease of c back, on a goroutine of its own, within the
-// lease's TTL (after which the store forgets it anyway).
+// release gives the lease of c back, once, on a goroutine of its own,
+// within the lease's TTL (after which the store forgets it anyway).
 func (t *Tree) release(path string, c *claim, ttl time.Duration) {
+	if !c.released.CompareAndSwap(false, true) {
+		return
+	}
 	l := t.leases
 	l.add()
 	go func() {

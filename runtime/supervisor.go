@@ -676,9 +676,8 @@ func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration) {
 		s.pending = false
 		if s.cur.Load() == nil {
 			s.disarm()
-			if s.lease() != nil && s.lease().camp != nil {
-				s.lease().camp.cancel() // it campaigns again when the group starts
-				s.lease().camp = nil
+			if s.lease() != nil {
+				sv.callOff(s) // it campaigns again when the group starts
 			}
 			s.setState(StateStopped, now)
 		}
