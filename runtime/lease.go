@@ -47,8 +47,10 @@ type Lease interface {
 	// of a holder that lost the lease (Attempt.Token).
 	Token() uint64
 	// Lost is closed once this process may no longer hold the lease:
-	// revoked, expired, or not renewed in time. It must close before any
-	// other process can acquire the lease. Nil means never.
+	// revoked, expired, or not renewed in time. It should close before
+	// another process can acquire the lease (a lease not renewed in time),
+	// and must close at the latest when one does (a revoked lease). Nil
+	// means never.
 	Lost() <-chan struct{}
 	// Release gives the lease up, so that another process acquires it at
 	// once rather than after its TTL. Release is called once, after the
