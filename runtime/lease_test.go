@@ -330,6 +330,29 @@ func TestLeaseLostWhileStarting(t *testing.T) {
 	})
 }
 
+// TestLeaseCampaignAfterDeps: a singleton campaigns only once its After
+// list is ready, so that a replica that could not run it holds no lease.
+func TestLeaseCampaignAfterDeps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeLeaser()
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "db", Run: warm(time.Second), Ready: &runtime.Ready{Timeout: time.Minute}},
+			{Name: "sched", Run: nop, Lease: &runtime.LeaseSpec{}, After: []string{"db"}},
+		}}, runtime.WithLeaser(f))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateWaiting, status(t, tr, "t/sched").State)
+		f.mu.Lock()
+		assert.Zero(t, f.acquires, "no campaign before db is ready")
+		f.mu.Unlock()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/sched").State)
+		assert.Equal(t, uint64(1), f.holder("t/sched"))
+		require.NoError(t, stop())
+	})
+}
+
 // TestLeaseLostWhileStopping: a lease lost during the shutdown changes
 // nothing of it: the child is not started again.
 func TestLeaseLostWhileStopping(t *testing.T) {
