@@ -145,6 +145,14 @@ func (c *checker) child(sup, n *schema.Node) {
 			}
 		}
 	}
+	if l := n.Lease; l != nil {
+		if l.TTL == 0 {
+			c.report(n, "Lease.TTL", l.TTLPos, `%s: lease: ttl "0s" would let another process take the lease the moment this one stops renewing it, and stop the child at once (and the runtime would read 0 as the default, %v); give a positive ttl, or leave ttl out for %v`, n, runtime.DefaultLeaseTTL, runtime.DefaultLeaseTTL)
+		}
+		if l.Name == "" && l.NamePos.IsValid() {
+			c.report(n, "Lease.Name", l.NamePos, `%s: lease: name "" (the runtime would read it as the child's path, %q); leave name out for that`, n, n.String())
+		}
+	}
 	if n.IsSupervisor() {
 		return
 	}

@@ -147,10 +147,15 @@ func (e *emitter) tree(tree *schema.Node, spec runtime.Spec) {
 	} else {
 		e.f.Commentf("New%s builds the tree %q.", name, tree.Name)
 	}
+	why := jen.Comment("Unreachable: arbor gen checked the spec with this runtime's Validate.")
+	if hasLease(tree) {
+		e.f.Comment("Its children with a lease need a provider: pass runtime.WithLeaser.")
+		why = jen.Comment("Validated by arbor gen; but a tree with leases needs runtime.WithLeaser.")
+	}
 	e.f.Func().Id("New"+name).Params(args...).Op("*").Id(name).Block(
 		jen.List(jen.Id("t"), jen.Err()).Op(":=").Add(e.rt("New")).Call(jen.Id(e.names.funcs[tree].spec).Call(e.args(tree)...), jen.Id("opts").Op("...")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(
-			jen.Comment("Unreachable: arbor gen checked the spec with this runtime's Validate."),
+			why,
 			jen.Panic(jen.Err()),
 		),
 		jen.Return(jen.Op("&").Id(name).Values(e.keptValues(tree, jen.Id("t"), func(p param) jen.Code { return jen.Id(p.name) }))),
@@ -477,4 +482,14 @@ func duration(d time.Duration) *jen.Statement {
 		}
 	}
 	return jen.Qual("time", "Duration").Call(jen.Id(strconv.FormatInt(int64(d), 10)))
+}
+
+// hasLease reports whether a child of tree, at any depth, has a lease.
+func hasLease(tree *schema.Node) bool {
+	found := false
+	tree.Walk(func(n *schema.Node) bool {
+		found = found || n.Lease != nil
+		return !found
+	})
+	return found
 }

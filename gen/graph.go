@@ -17,7 +17,8 @@ const (
 // Graph draws the trees of spec as a Mermaid flowchart or a Graphviz
 // digraph: supervisors with their strategy, workers with their run
 // function and restart type, pools as one node of their own shape (a
-// hexagon, a double box) with their cap, supervision edges from a
+// hexagon, a double box) with their cap, singletons (children with a
+// lease) in bold with their lease's name and TTL, supervision edges from a
 // supervisor to its children, and a dashed edge labelled "before" from
 // each child to the siblings that wait for it. For api: {after: ["db"]},
 // it reads db -- before --> api: edges follow the start order.
@@ -75,6 +76,13 @@ func label(n *schema.Node) []string {
 	default:
 		lines = append(lines, "pool, no cap")
 	}
+	if l := n.Lease; l != nil {
+		name := l.Name
+		if name == "" {
+			name = n.String()
+		}
+		lines = append(lines, fmt.Sprintf("singleton: lease %s, ttl %v", name, l.TTL))
+	}
 	return lines
 }
 
@@ -88,6 +96,9 @@ func (g *graph) mermaid(n *schema.Node) {
 		fmt.Fprintf(b, "    %s{{\"%s\"}}\n", g.ids[n], text)
 	default:
 		fmt.Fprintf(b, "    %s(\"%s\")\n", g.ids[n], text)
+	}
+	if n.Lease != nil {
+		fmt.Fprintf(b, "    style %s stroke-width:3px\n", g.ids[n])
 	}
 	for _, c := range n.Children {
 		g.mermaid(c)
@@ -108,6 +119,9 @@ func (g *graph) dot(n *schema.Node) {
 		shape = "box3d"
 	case n.IsPool():
 		shape = "box, peripheries=2"
+	}
+	if n.Lease != nil {
+		shape += ", style=bold"
 	}
 	text := strings.ReplaceAll(strings.Join(label(n), `\n`), `"`, `\"`)
 	fmt.Fprintf(b, "\t%s [shape=%s, label=\"%s\"];\n", g.ids[n], shape, text)

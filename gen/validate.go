@@ -46,6 +46,15 @@ func runtimeChild(n *schema.Node) runtime.Child {
 	for _, r := range n.After {
 		c.After = append(c.After, r.Name)
 	}
+	if l := n.Lease; l != nil {
+		// The name in full, so that the reader of the generated code sees
+		// which lease it is.
+		name := l.Name
+		if name == "" {
+			name = n.String()
+		}
+		c.Lease = &runtime.LeaseSpec{Name: name, TTL: l.TTL}
+	}
 	if n.IsSupervisor() {
 		spec := runtimeSpec(n)
 		c.Supervisor = &spec
@@ -161,6 +170,18 @@ func fieldPos(n *schema.Node, field string) (schema.Pos, bool) {
 	case "Pool":
 		if n.Pool != nil {
 			pos = n.Pool.Pos
+		}
+	case "Lease":
+		if l := n.Lease; l != nil {
+			switch field {
+			case "Lease.Name":
+				pos = l.NamePos
+			case "Lease.TTL":
+				pos = l.TTLPos
+			}
+			if !pos.IsValid() {
+				pos = l.Pos
+			}
 		}
 	default:
 		return n.Pos, false

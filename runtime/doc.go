@@ -32,6 +32,14 @@
 // cancels it as stale; Timeout bounds each attempt; a Significant child that
 // ends for good shuts its supervisor down cleanly.
 //
+// Leases: a child with a Lease (a LeaseSpec) is a singleton across
+// processes. It stands by (StateStandby) until this process holds the lease,
+// which the tree's Leaser (WithLeaser; runtime/lease/etcd is one on etcd)
+// grants to one process at a time, and runs under its fencing token
+// (Attempt.Token). A lost lease cancels the attempt with ErrLeaseLost, which
+// is not a failure, and the child stands by again; at shutdown the child
+// stops first, then its lease is released.
+//
 // Every transition is an Event, delivered to WithObserver and WithLogger from
 // a goroutine of their own so that a slow consumer never stalls supervision.
 // Events are numbered, and the tree keeps the latest in its journal

@@ -25,6 +25,11 @@ var (
 	// ErrStopped is the cancellation cause of an attempt its supervisor stops:
 	// for shutdown, or to restart it with a failed sibling.
 	ErrStopped = errors.New("arbor: stopped by supervisor")
+	// ErrLeaseLost is the cancellation cause of an attempt whose lease was
+	// lost (and of the attempts below a nested supervisor whose lease was):
+	// another process may hold it now. It is not a failure: the child
+	// stands by for the lease again.
+	ErrLeaseLost = errors.New("arbor: lease lost")
 	// ErrAbandoned describes an attempt that ignored cancellation past its
 	// grace and was detached from its slot.
 	ErrAbandoned = errors.New("arbor: abandoned")

@@ -25,6 +25,10 @@ const (
 	EventShuttingDown                          // a supervisor began stopping its children
 	EventWaiting                               // a child waits for its After list to be ready
 	EventOrder                                 // an operator ordered the child to restart or stop (Handle)
+	EventStandby                               // a child waits for its lease; with Err, Acquire failed and is tried again after Delay
+	EventLeaseAcquired                         // the child's lease was acquired, with Token
+	EventLeaseLost                             // the child's lease was lost: its attempt, if any, is stopped
+	EventLeaseReleased                         // the child's lease was given back; Err if Release failed
 )
 
 var eventNames = [...]string{
@@ -39,6 +43,10 @@ var eventNames = [...]string{
 	EventShuttingDown:     "shutting down",
 	EventWaiting:          "waiting",
 	EventOrder:            "order",
+	EventStandby:          "standby",
+	EventLeaseAcquired:    "lease acquired",
+	EventLeaseLost:        "lease lost",
+	EventLeaseReleased:    "lease released",
 }
 
 // String returns the kind in words, such as "restart scheduled".
@@ -134,6 +142,7 @@ type Event struct {
 	Waiting    []string      // Waiting: the siblings not yet ready
 	Order      Order         // Order
 	From       string        // Order: who gave it, as Handle.Order was told; empty from Restart and Stop
+	Token      uint64        // LeaseAcquired, LeaseLost, LeaseReleased: the lease's fencing token
 }
 
 // String renders the event on one line, such as
@@ -164,6 +173,12 @@ func (e Event) String() string {
 		if e.From != "" {
 			fmt.Fprintf(&b, " from=%q", e.From)
 		}
+	case EventStandby:
+		if e.Delay > 0 {
+			fmt.Fprintf(&b, " retry=%v", e.Delay.Round(time.Millisecond))
+		}
+	case EventLeaseAcquired, EventLeaseLost, EventLeaseReleased:
+		fmt.Fprintf(&b, " token=%d", e.Token)
 	}
 	if e.Err != nil {
 		fmt.Fprintf(&b, " err=%q", errText(e.Err))
@@ -241,7 +256,7 @@ type record struct {
 	path    string
 	err     error
 	gen     uint64
-	n       int64       // Delay, or Restarts
+	n       int64       // Delay, Restarts, or Token
 	more    *recordMore // Waiting and From; nil for the other kinds
 	attempt int32
 	kind    EventKind
@@ -261,8 +276,11 @@ type recordMore struct {
 // in between.
 func (e *Event) pack(r *record, seq uint64, epoch time.Time) {
 	n := int64(e.Delay)
-	if e.Kind == EventStarting {
+	switch e.Kind {
+	case EventStarting:
 		n = int64(e.Restarts)
+	case EventLeaseAcquired, EventLeaseLost, EventLeaseReleased:
+		n = int64(e.Token)
 	}
 	var more *recordMore
 	if e.Waiting != nil || e.From != "" {
@@ -276,9 +294,12 @@ func (e *Event) pack(r *record, seq uint64, epoch time.Time) {
 func (r *record) event(epoch time.Time) Event {
 	e := Event{Seq: r.seq, Kind: r.kind, Time: epoch.Add(time.Duration(r.at)), Path: r.path, Generation: r.gen,
 		Attempt: int(r.attempt), Exit: r.exit, Err: r.err, Signal: r.signal, Order: r.order}
-	if r.kind == EventStarting {
+	switch r.kind {
+	case EventStarting:
 		e.Restarts = int(r.n)
-	} else {
+	case EventLeaseAcquired, EventLeaseLost, EventLeaseReleased:
+		e.Token = uint64(r.n)
+	default:
 		e.Delay = time.Duration(r.n)
 	}
 	if r.more != nil {

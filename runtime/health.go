@@ -47,8 +47,8 @@ type Health struct {
 type ChildHealth struct {
 	Path    string
 	State   State
-	OK      bool   // running and ready, or ended for good
-	Reason  string // why not OK, such as "restarting after error: dial tcp: refused"
+	OK      bool   // running and ready, ended for good, or standing by for its lease
+	Reason  string // why not OK, such as "restarting after error: dial tcp: refused"; what a standby child waits for
 	Restart int    // restarts so far
 }
 
@@ -60,21 +60,34 @@ func (t *Tree) Health() Health {
 	var firstBad string
 	// A supervisor's children follow it in the snapshot. Below one that
 	// ended for good, children have ended too; below one that is down,
-	// the supervisor is the reason, not each of its children.
-	type sup struct{ ended, down bool }
+	// the supervisor is the reason, not each of its children. Below one
+	// that stands by for its lease, nothing runs here, and that is well.
+	type sup struct {
+		ended, down bool
+		standby     string // the supervisor above that stands by, if any
+	}
 	sups := map[string]sup{}
 	for i, c := range snap.Children {
-		ch := ChildHealth{Path: c.Path, State: c.State, Restart: c.Restarts, OK: c.State == StateRunning || c.State == StateDone}
+		// A child standing by for its lease is well: the singleton runs in
+		// another process, and this one serves all the same.
+		ch := ChildHealth{Path: c.Path, State: c.State, Restart: c.Restarts,
+			OK: c.State == StateRunning || c.State == StateDone || c.State == StateStandby}
 		ch.Reason = childReason(c)
 		parent := sups[c.Path[:max(0, strings.LastIndexByte(c.Path, '/'))]]
 		switch {
 		case parent.ended:
 			ch.OK, ch.Reason = true, ""
+		case parent.standby != "":
+			ch.OK, ch.Reason = true, "standby: its supervisor "+parent.standby+" waits for its lease"
 		case !ch.OK && !parent.down && firstBad == "":
 			firstBad = c.Path + ": " + ch.Reason
 		}
 		if c.Supervisor {
-			sups[c.Path] = sup{ended: parent.ended || c.State == StateDone, down: parent.down || !ch.OK}
+			s := sup{ended: parent.ended || c.State == StateDone, down: parent.down || !ch.OK, standby: parent.standby}
+			if s.standby == "" && c.State == StateStandby {
+				s.standby = c.Path
+			}
+			sups[c.Path] = s
 		}
 		h.Children[i] = ch
 	}
@@ -115,6 +128,11 @@ func childReason(c ChildStatus) string {
 		return fmt.Sprintf("done after %s", c.LastExit)
 	case StateIdle:
 		return "not started"
+	case StateStandby:
+		if c.LeaseError != nil {
+			return fmt.Sprintf("standby: acquiring lease %q failed: %s", c.Lease, errText(c.LeaseError))
+		}
+		return fmt.Sprintf("standby: waiting for lease %q", c.Lease)
 	}
 	if c.LastError != nil && c.LastExit.Failure() {
 		return fmt.Sprintf("%s after %s: %s", c.State, c.LastExit, errText(c.LastError))

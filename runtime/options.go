@@ -11,6 +11,7 @@ type options struct {
 	journal     int
 	journalSet  bool
 	logger      *slog.Logger
+	leaser      Leaser
 }
 
 // WithObserver delivers every event to fn, in order, on a goroutine of its

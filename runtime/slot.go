@@ -20,7 +20,7 @@ type slot struct {
 	path  string
 	links *links // nil without After relations
 	sub   *supervisor
-	limit *childLimit // the child's own limit, if any
+	rare  *rare // what few children have; nil if none
 
 	cur    atomic.Pointer[Attempt]
 	fenced atomic.Uint64
@@ -71,6 +71,28 @@ func (s *slot) dependents() []*slot {
 	return s.links.dependents
 }
 
+// rare holds what few children have, out of line.
+type rare struct {
+	limit *childLimit // the child's own restart limit, if any
+	lease *leaseState // the child's lease, if any
+}
+
+// ownLimit returns the child's own restart limit, or nil.
+func (s *slot) ownLimit() *childLimit {
+	if s.rare == nil {
+		return nil
+	}
+	return s.rare.limit
+}
+
+// lease returns the child's lease, or nil.
+func (s *slot) lease() *leaseState {
+	if s.rare == nil {
+		return nil
+	}
+	return s.rare.lease
+}
+
 // childLimit is a child's own restart limit and its window.
 type childLimit struct {
 	RestartLimit
@@ -97,7 +119,7 @@ func (s *slot) statusLocked() ChildStatus {
 			after[i] = d.name()
 		}
 	}
-	return ChildStatus{
+	c := ChildStatus{
 		After:      after,
 		Path:       s.path,
 		Supervisor: s.sub != nil,
@@ -113,6 +135,10 @@ func (s *slot) statusLocked() ChildStatus {
 		LastExit:   s.st.lastExit,
 		LastError:  s.st.lastErr,
 	}
+	if ls := s.lease(); ls != nil {
+		c.Lease, c.Token, c.LeaseError = ls.name, ls.token, ls.err
+	}
+	return c
 }
 
 // setState records a new state for snapshots.
@@ -136,7 +162,7 @@ func (s *slot) getState() State {
 // stopIfPending shows a child that was waiting to start as stopped.
 func (s *slot) stopIfPending(now time.Time) {
 	s.sup.mu.Lock()
-	if st := s.st.state; st == StateBackoff || st == StateWaiting || st == StateIdle {
+	if st := s.st.state; st == StateBackoff || st == StateWaiting || st == StateIdle || st == StateStandby {
 		s.st.state, s.st.since = StateStopped, s.sup.tree.since(now)
 	}
 	s.sup.mu.Unlock()

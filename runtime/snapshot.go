@@ -19,9 +19,10 @@ const (
 	StateBackoff               // waiting for its restart delay
 	StateStopped               // stopped by its supervisor, to be restarted or not
 	StateDone                  // ended for good: it will not be restarted
+	StateStandby               // waiting to acquire its lease, which another process may hold
 )
 
-var stateNames = [...]string{"idle", "waiting", "starting", "running", "stopping", "backoff", "stopped", "done"}
+var stateNames = [...]string{"idle", "waiting", "starting", "running", "stopping", "backoff", "stopped", "done", "standby"}
 
 // String returns the state in words, such as "backoff".
 func (s State) String() string {
@@ -47,6 +48,11 @@ type ChildStatus struct {
 	Fenced     uint64    // reports dropped from attempts that were no longer current
 	LastExit   ExitKind
 	LastError  error
+	Lease      string // the lease's name, for a child with one
+	Token      uint64 // the fencing token of the lease held; 0 when none is
+	// LeaseError is the last error acquiring the lease, while the child
+	// stands by after it.
+	LeaseError error
 }
 
 // Snapshot is the state of every child of a tree, depth first in

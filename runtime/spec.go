@@ -147,4 +147,8 @@ type Child struct {
 	RestartLimit *RestartLimit
 	// Backoff, when set, replaces the supervisor's backoff for this child.
 	Backoff *Backoff
+	// Lease, when set, makes the child a singleton across processes: it
+	// waits in StateStandby until this process holds the lease, and runs
+	// only while it does. The tree needs WithLeaser.
+	Lease *LeaseSpec
 }

@@ -39,6 +39,7 @@ type supervisor struct {
 	live      int
 	window    []time.Time
 	stopping  bool
+	lostLease bool // stopping because the nested supervisor's own lease was lost
 	stopBegan time.Time
 	result    error
 	queue     []*slot // children to stop one at a time, head first
@@ -70,6 +71,8 @@ const (
 	msgRestart  // from Handle.Restart
 	msgStop     // from Handle.Stop
 	msgAdd      // from Pool.Start: a new instance
+	msgLease    // a campaign for the slot's lease ended: claim says how
+	msgLeaseLost
 )
 
 type message struct {
@@ -79,6 +82,7 @@ type message struct {
 	err   error
 	reply chan struct{} // msgStop from StopAndWait: closed once no attempt runs
 	from  string        // msgRestart, msgStop: who gave the order
+	claim *claim        // msgLease, msgLeaseLost
 }
 
 // post delivers m unless the supervisor run that done belongs to has ended.
@@ -146,6 +150,7 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 			sv.drain()
 		case <-ctxDone:
 			ctxDone = nil
+			sv.lostLease = context.Cause(ctx) == ErrLeaseLost
 			sv.shutdown(nil)
 		case <-plan:
 			sv.finishPlan()
@@ -201,6 +206,7 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 	sv.live = 0
 	sv.window = nil
 	sv.stopping = false
+	sv.lostLease = false
 	sv.result = nil
 	sv.queue = nil
 	sv.plan = groupPlan{}
@@ -230,8 +236,11 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 		s.held, s.restartNow = false, false
 		s.streak = 0
 		s.counted = false
-		if s.limit != nil {
-			s.limit.window = nil
+		if ls := s.lease(); ls != nil {
+			ls.fails, ls.err = 0, nil // a new run campaigns afresh
+		}
+		if s.ownLimit() != nil {
+			s.ownLimit().window = nil
 		}
 		s.st.state, s.st.since = StateIdle, sv.tree.since(now)
 	}
@@ -271,6 +280,7 @@ func (sv *supervisor) cleanup() {
 	sv.stopTimers()
 	for _, s := range sv.slotsNow() {
 		s.disarm()
+		sv.releaseHeld(s) // nothing of the run runs any more
 	}
 }
 
@@ -305,6 +315,10 @@ func (sv *supervisor) handle(m message) {
 		sv.control(s, m.kind == msgRestart, m.reply)
 	case msgAdd:
 		sv.added(s)
+	case msgLease:
+		sv.leased(s, m.claim)
+	case msgLeaseLost:
+		sv.leaseLost(s, m.claim)
 	case msgDeadline, msgStale:
 		a := s.cur.Load()
 		if a == nil || a.gen != m.gen || s.stopCause != nil {
@@ -368,15 +382,27 @@ func (sv *supervisor) depsReady(s *slot) bool {
 	return true
 }
 
-// start runs a new attempt of s.
+// start runs a new attempt of s; a child with a lease it does not hold
+// stands by for it instead.
 func (sv *supervisor) start(s *slot) {
+	if ls := s.lease(); ls != nil && (ls.held == nil || ls.held.gone) {
+		if ls.held != nil {
+			sv.releaseHeld(s) // lost, and the attempt it covered has just ended
+		}
+		sv.standby(s)
+		return
+	}
 	now := sv.now()
 	s.pending = false
 	gen := s.st.gen + 1 // only this goroutine writes st.gen
 	s.ready = false
 	s.stopCause, s.failStop, s.restartNow = nil, false, false
 	a := &Attempt{slot: s, gen: gen, number: int32(s.streak + 1), done: sv.done}
-	a.ctx, a.cancel = context.WithCancelCause(sv.base)
+	parent := sv.base
+	if ls := s.lease(); ls != nil {
+		parent = context.WithValue(parent, tokenKey{}, ls.held.token)
+	}
+	a.ctx, a.cancel = context.WithCancelCause(parent)
 	var release context.CancelFunc
 	if t := s.spec.Timeout; t > 0 {
 		a.ctx, release = context.WithDeadlineCause(a.ctx, now.Add(t), ErrAttemptTimeout)
@@ -526,6 +552,7 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 	} else {
 		sv.ended(s, a, kind, err, now)
 	}
+	sv.settleLease(s)
 	sv.stopped(s) // once what follows the exit is decided: a removed instance is gone
 }
 
@@ -615,9 +642,9 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now t
 func (sv *supervisor) countRestart(s *slot, now time.Time, failure func() error) error {
 	l := sv.limit
 	over := exceeded(&sv.window, l, now)
-	if !over && s.limit != nil {
-		l = s.limit.RestartLimit
-		over = exceeded(&s.limit.window, l, now)
+	if !over && s.ownLimit() != nil {
+		l = s.ownLimit().RestartLimit
+		over = exceeded(&s.ownLimit().window, l, now)
 	}
 	if !over {
 		return nil
@@ -649,6 +676,9 @@ func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration) {
 		s.pending = false
 		if s.cur.Load() == nil {
 			s.disarm()
+			if s.lease() != nil {
+				sv.callOff(s) // it campaigns again when the group starts
+			}
 			s.setState(StateStopped, now)
 		}
 	}
@@ -683,7 +713,7 @@ func (sv *supervisor) advance() {
 			continue
 		}
 		if h.stopCause == nil {
-			sv.requestStop(h, ErrStopped, false)
+			sv.requestStop(h, sv.stopCauseOf(), false)
 		}
 		return
 	}
@@ -723,6 +753,7 @@ func (sv *supervisor) finishPlan() {
 		if s.spec.Restart == Temporary && !s.restartNow {
 			s.setState(StateDone, now)
 			sv.count(s)
+			sv.releaseHeld(s)
 			continue
 		}
 		sv.want(s)
@@ -765,11 +796,15 @@ func (sv *supervisor) abandon(s *slot) {
 	if s.sub != nil {
 		s.sub.killTree()
 	}
+	// An abandoned attempt keeps no claim on the lease: the next attempt
+	// runs under a new one, with a larger token.
+	sv.releaseHeld(s)
 	if s.failStop {
 		sv.ended(s, a, ExitTimeout, s.stopCause, now)
 	} else {
 		sv.afterStop(s)
 	}
+	sv.settleLease(s)
 	sv.stopped(s)
 }
 
@@ -846,6 +881,7 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 	s.disarm() // a pending backoff
 	if !restart {
 		s.pending = false
+		sv.releaseHeld(s)
 		if sv.pool != nil {
 			sv.removeEnded(s)
 			return
@@ -885,6 +921,7 @@ func (sv *supervisor) shutdown(reason error) {
 		if s.cur.Load() == nil {
 			s.disarm()
 			s.stopIfPending(now)
+			sv.releaseHeld(s)
 		}
 	}
 	sv.queue = sv.liveInStopOrder(func(*slot) bool { return true })
@@ -895,11 +932,20 @@ func (sv *supervisor) shutdown(reason error) {
 		// Instances stop at once, each within its grace, as OTP stops a
 		// dynamic supervisor's children.
 		for _, s := range sv.queue {
-			sv.requestStop(s, ErrStopped, false)
+			sv.requestStop(s, sv.stopCauseOf(), false)
 		}
 		sv.queue = nil
 	}
 	sv.advance()
+}
+
+// stopCauseOf is the cause of the stops of a shutdown: ErrLeaseLost below
+// a nested supervisor whose lease was lost, else ErrStopped.
+func (sv *supervisor) stopCauseOf() error {
+	if sv.stopping && sv.lostLease {
+		return ErrLeaseLost
+	}
+	return ErrStopped
 }
 
 // budgetExpired abandons every child still running when the budget is spent.

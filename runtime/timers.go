@@ -19,6 +19,7 @@ const (
 	timerBackoff timerKind = iota // restart s; seq is its timerSeq
 	timerReady                    // s missed its ready timeout; seq is its timerSeq
 	timerGrace                    // abandon s; seq is the generation being stopped
+	timerLease                    // campaign again after a failed Acquire; seq is its timerSeq
 )
 
 type timerEntry struct {
@@ -147,6 +148,11 @@ func (sv *supervisor) timersDue() {
 			sv.requestStop(e.s, ErrReadyTimeout, true)
 		case timerGrace:
 			sv.abandon(e.s)
+		case timerLease:
+			e.s.disarm()
+			if e.s.pending && !sv.stopping && e.s.lease().camp == nil && e.s.lease().held == nil {
+				sv.campaign(e.s)
+			}
 		}
 	}
 	sv.armTimer()

@@ -28,8 +28,9 @@ type Tree struct {
 	pathsOnce sync.Once
 	paths     map[string]*slot // for Handle, built on first use
 
-	wd    *watchdog    // nil without heartbeats
-	clock atomic.Int64 // the watchdog's tick count, which Beat records
+	wd     *watchdog    // nil without heartbeats
+	leases *leases      // nil without lease children
+	clock  atomic.Int64 // the watchdog's tick count, which Beat records
 
 	ready    chan struct{} // closed when every child has first been ready
 	stopping chan struct{} // closed when the root begins to stop
@@ -50,6 +51,12 @@ func New(spec Spec, opts ...Option) (*Tree, error) {
 		ready: make(chan struct{}), stopping: make(chan struct{}), done: make(chan struct{})}
 	for _, o := range opts {
 		o(&t.opts)
+	}
+	if path := leaseChild(spec.Name, &spec); path != "" {
+		if t.opts.leaser == nil {
+			return nil, &SpecError{Path: path, Field: "Lease", Msg: "the child has a lease, but the tree has no Leaser: pass runtime.WithLeaser (runtime/lease/etcd provides one)"}
+		}
+		t.leases = &leases{leaser: t.opts.leaser}
 	}
 	size := t.opts.eventBuffer
 	if size <= 0 {
@@ -118,15 +125,30 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		n := len(path) + 1 + len(c.Name)
 		*s = slot{sup: sv, spec: policies.of(c, backoff), fn: c.Run, path: paths[:n]}
 		paths = paths[n:]
+		if c.RestartLimit != nil || c.Lease != nil {
+			s.rare = &rare{}
+		}
 		if c.RestartLimit != nil {
-			s.limit = &childLimit{RestartLimit: *c.RestartLimit}
+			s.rare.limit = &childLimit{RestartLimit: *c.RestartLimit}
+		}
+		if c.Lease != nil {
+			ls := &leaseState{name: c.Lease.Name, ttl: c.Lease.TTL}
+			if ls.name == "" {
+				ls.name = s.path
+			}
+			if ls.ttl == 0 {
+				ls.ttl = DefaultLeaseTTL
+			}
+			s.rare.lease = ls
 		}
 		if c.Supervisor != nil {
 			s.sub = t.build(s.path, c.Supervisor)
 		}
 		if c.Pool != nil {
 			s.spec = &Child{Restart: Permanent, Backoff: backoff} // a supervisor, bounded by itself
-			s.limit = nil                                         // c's limit is the pool's own
+			if s.rare != nil {
+				s.rare.limit = nil // c's limit is the pool's own
+			}
 			s.sub = t.buildPool(s.path, c, backoff)
 		}
 		if c.Heartbeat != nil {
@@ -211,6 +233,23 @@ func (t *Tree) buildPool(path string, c *Child, backoff *Backoff) *supervisor {
 		sv.staleWake = make(chan struct{}, 1)
 	}
 	return sv
+}
+
+// leaseChild returns the path of the first child below spec, at path, that
+// has a lease; "" if none has.
+func leaseChild(path string, spec *Spec) string {
+	for i := range spec.Children {
+		c := &spec.Children[i]
+		if c.Lease != nil {
+			return path + "/" + c.Name
+		}
+		if c.Supervisor != nil {
+			if p := leaseChild(path+"/"+c.Name, c.Supervisor); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 func hasHeartbeat(spec *Spec) bool {
@@ -325,14 +364,25 @@ func (t *Tree) Run(ctx context.Context) error {
 	if t.wd != nil {
 		stopWatchdog = t.wd.start(t)
 	}
+	if t.leases != nil {
+		t.leases.ctx, t.leases.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	}
 	err := t.root.run(ctx, nil)
 	if stopWatchdog != nil {
 		stopWatchdog()
 	}
+	budget := t.root.stopBegan.Add(t.root.budget)
+	if t.leases != nil {
+		// Released leases let other processes take over at once: Run
+		// waits for Release, within the budget, so that the process does
+		// not exit first.
+		t.leases.finish(budget, budget.Add(DeliveryMargin))
+		t.leases.cancel()
+	}
 	if delivering {
 		// Events are delivered before Run returns while the observer keeps
 		// up, but not past the budget: the rest are counted as dropped.
-		t.events.close(t.root.stopBegan.Add(t.root.budget).Add(DeliveryMargin))
+		t.events.close(budget.Add(DeliveryMargin))
 	}
 	t.mu.Lock()
 	t.err = err
@@ -499,6 +549,16 @@ func (e Event) level() slog.Level {
 		}
 	case EventFenced, EventWaiting:
 		return slog.LevelDebug
+	case EventStandby:
+		if e.Err != nil {
+			return slog.LevelWarn
+		}
+	case EventLeaseLost:
+		return slog.LevelWarn
+	case EventLeaseReleased:
+		if e.Err != nil {
+			return slog.LevelWarn
+		}
 	}
 	return slog.LevelInfo
 }
@@ -522,6 +582,9 @@ func (e Event) attrs() []slog.Attr {
 	}
 	if len(e.Waiting) > 0 {
 		attrs = append(attrs, slog.Any("waiting", e.Waiting))
+	}
+	if e.Token != 0 {
+		attrs = append(attrs, slog.Uint64("token", e.Token))
 	}
 	if e.Err != nil {
 		attrs = append(attrs, slog.String("err", errText(e.Err)))

@@ -41,7 +41,8 @@ func Validate(spec Spec) error {
 
 // validator collects every problem of a spec rather than the first.
 type validator struct {
-	errs []error
+	errs   []error
+	leases map[string]string // lease name → the path of the first child with it
 }
 
 func (v *validator) addf(path, field, format string, args ...any) {
@@ -85,6 +86,9 @@ func (v *validator) spec(path string, s *Spec) {
 		}
 		ordered = ordered || len(c.After) > 0
 		v.child(cpath, c)
+		if c.Lease != nil && c.Name != "" {
+			v.lease(path+"/"+c.Name, c.Lease)
+		}
 		if cpath == "" {
 			for _, err := range v.errs[errs:] {
 				if e := err.(*SpecError); e.Path == "" {
@@ -176,6 +180,45 @@ func (v *validator) child(path string, c *Child) {
 	if c.Heartbeat != nil && c.Heartbeat.Timeout < MinHeartbeat {
 		v.addf(path, "Heartbeat.Timeout", "%v is shorter than the minimum %v", c.Heartbeat.Timeout, MinHeartbeat)
 	}
+}
+
+// lease checks a child's lease; two children of a tree with one lease
+// name would exclude each other within one process, and one would never
+// run.
+func (v *validator) lease(path string, l *LeaseSpec) {
+	v.nonNegative(path, "Lease.TTL", l.TTL)
+	name := l.Name
+	if name == "" {
+		name = path
+	} else if !validLeaseName(name) {
+		v.addf(path, "Lease.Name", "invalid lease name %q (want letters, digits and . _ - / :, at most 200)", name)
+		return
+	}
+	if v.leases == nil {
+		v.leases = map[string]string{}
+	}
+	if first, ok := v.leases[name]; ok {
+		v.addf(path, "Lease.Name", "lease %q is also the lease of %s: in one process, one of the two would never run", name, first)
+		return
+	}
+	v.leases[name] = path
+}
+
+// validLeaseName reports whether name is safe as a key in any store and in
+// logs: 1 to 200 of [A-Za-z0-9._/:-].
+func validLeaseName(name string) bool {
+	if name == "" || len(name) > 200 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '.' || c == '_' || c == '-' || c == '/' || c == ':':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func (v *validator) nonNegative(path, field string, d time.Duration) {

@@ -47,6 +47,8 @@ const (
 	kBackoff         // backoff
 	kProbe           // ready, heartbeat
 	kPool            // pool
+	kLease           // lease
+	kLeaseName       // lease.name
 )
 
 // classify returns what the schema expects at path, and for a path under a
@@ -108,6 +110,15 @@ func classify(path []string) (k kind, node int) {
 			case rest == 1 && path[i+1] == "max":
 				return kMax, node
 			}
+		case "lease":
+			switch {
+			case rest == 0:
+				return kLease, node
+			case rest == 1 && path[i+1] == "name":
+				return kLeaseName, node
+			case rest == 1 && path[i+1] == "ttl":
+				return kDuration, node
+			}
 		case "after":
 			switch {
 			case rest == 0:
@@ -153,6 +164,8 @@ var want = map[kind]string{
 	kBackoff:    `must be a struct such as {initial: "100ms", max: "10s"}`,
 	kProbe:      `must be a struct such as {timeout: "10s"}`,
 	kPool:       "must be a struct such as {max: 100}, or {} for no cap",
+	kLease:      `must be a struct such as {ttl: "15s"}, or {} for the defaults`,
+	kLeaseName:  `must be a string such as "shop/scheduler"`,
 }
 
 // durationRE is the schema's #Duration.
@@ -175,8 +188,12 @@ func parseDuration(s string) (time.Duration, string) {
 func check(k kind, v cue.Value) string {
 	bad := func() string { return fmt.Sprintf("invalid value %s (%s)", show(v), want[k]) }
 	switch k {
-	case kTrees, kTree, kChildren, kChild, kLimit, kBackoff, kProbe, kPool:
+	case kTrees, kTree, kChildren, kChild, kLimit, kBackoff, kProbe, kPool, kLease:
 		if v.Kind() != cue.StructKind {
+			return bad()
+		}
+	case kLeaseName:
+		if v.Kind() != cue.StringKind {
 			return bad()
 		}
 	case kStrategy, kRestart:
@@ -458,7 +475,7 @@ func (l *loader) fallbackPos(path []string) Pos {
 // Fields of nodes, for hints.
 var (
 	supervisorFields = []string{"strategy", "restartLimit", "backoff", "shutdown", "children"}
-	childFields      = []string{"restart", "after", "significant"}
+	childFields      = []string{"restart", "after", "significant", "lease"}
 	workerFields     = []string{"run", "shutdown", "timeout", "ready", "heartbeat", "restartLimit", "backoff", "pool"}
 	subFields        = map[string][]string{
 		"pool":         {"max"},
@@ -466,6 +483,7 @@ var (
 		"backoff":      {"initial", "max", "multiplier", "jitter", "resetAfter"},
 		"ready":        {"timeout"},
 		"heartbeat":    {"timeout"},
+		"lease":        {"name", "ttl"},
 	}
 )
 
@@ -507,7 +525,7 @@ func (l *loader) notAllowedHint(path []string) string {
 		}
 	case k == kChildren || k == kTrees:
 		return " (a definition used here declares this struct without ...: add ... to it to allow more fields)"
-	case k == kLimit || k == kBackoff || k == kProbe || k == kPool:
+	case k == kLimit || k == kBackoff || k == kProbe || k == kPool || k == kLease:
 		allowed = subFields[path[len(path)-2]]
 	default:
 		return ""

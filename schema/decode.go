@@ -148,6 +148,9 @@ func (l *loader) decodeNode(v cue.Value, n *Node, path, parent []string) {
 		n.Restart, n.RestartPos = o.str("restart", d.restart)
 		n.Significant, n.SignificantPos = o.boolean("significant", d.significant)
 		n.After, n.AfterPos = o.refs("after")
+		if o.has("lease") {
+			n.Lease = l.lease(o.object("lease"))
+		}
 	}
 	if supervisor {
 		n.Strategy, n.StrategyPos = o.str("strategy", d.strategy)
@@ -209,6 +212,23 @@ func (l *loader) pool(n *Node, o *object) {
 	if n.Significant {
 		l.errs.Add(n.SignificantPos, n.CUEPath+": a pool cannot be significant: the pool runs until its supervisor stops it, and an instance's end never ends the supervisor; remove significant")
 	}
+}
+
+// lease decodes a lease block, applying the defaults.
+func (l *loader) lease(o *object) *Lease {
+	if o == nil {
+		return nil
+	}
+	if l.strict {
+		o.only(subFields["lease"])
+	}
+	le := &Lease{Pos: o.pos}
+	le.Name, le.NamePos = o.str("name", "")
+	if !o.has("name") {
+		le.NamePos = Pos{}
+	}
+	le.TTL, le.TTLPos = o.duration("ttl", defaults.leaseTTL)
+	return le
 }
 
 // limit decodes a restartLimit, applying the defaults.

@@ -18,6 +18,7 @@ var defaults = struct {
 	workerShutdown time.Duration
 	limit          Limit
 	backoff        Backoff
+	leaseTTL       time.Duration
 }{
 	strategy:       string(runtime.DefaultStrategy),
 	restart:        string(runtime.DefaultRestart),
@@ -25,6 +26,7 @@ var defaults = struct {
 	treeShutdown:   runtime.DefaultTreeShutdown,
 	workerShutdown: runtime.DefaultChildShutdown,
 	limit:          Limit{Max: runtime.DefaultRestartMax, Window: runtime.DefaultRestartWindow},
+	leaseTTL:       runtime.DefaultLeaseTTL,
 	backoff: Backoff{
 		Initial:    runtime.DefaultBackoffInitial,
 		Max:        runtime.DefaultBackoffMax,

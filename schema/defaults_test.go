@@ -46,6 +46,8 @@ func documented() map[string]string {
 		"#Worker.shutdown":         specDuration(d.workerShutdown),
 		"#Worker.restartLimit":     "absent; on a pool " + limit,
 		"#Pool.max":                "0",
+		"#Lease.name":              "the child's path",
+		"#Lease.ttl":               specDuration(d.leaseTTL),
 		"#RestartLimit.max":        strconv.Itoa(d.limit.Max),
 		"#RestartLimit.window":     specDuration(d.limit.Window),
 		"#Backoff.initial":         specDuration(d.backoff.Initial),
@@ -108,6 +110,7 @@ func TestREADMEDefaults(t *testing.T) {
 		"`after: [names]` | child":                                                                  code(want["#Child.after"]),
 		"`significant` | child":                                                                     code(want["#Child.significant"]),
 		"`pool: {max}` | worker":                                                                    "absent; " + code("max: "+want["#Pool.max"]) + " (no cap)",
+		"`lease: {name, ttl}` | child":                                                              "absent; " + code("name") + ": " + want["#Lease.name"] + ", " + code("ttl: "+want["#Lease.ttl"]),
 	}
 	found := 0
 	for _, line := range strings.Split(string(src), "\n") {

@@ -129,6 +129,9 @@ type Node struct {
 	SignificantPos Pos
 	// Pool is set when the worker is a pool.
 	Pool *Pool
+	// Lease is set when the child (a worker, a pool or a nested
+	// supervisor) has a lease.
+	Lease *Lease
 }
 
 // IsSupervisor reports whether n is a tree or a nested supervisor.
@@ -198,6 +201,19 @@ type Pool struct {
 	// Max caps the number of live instances; 0 means no cap.
 	Max int
 	// Pos is the position of the `pool:` label.
+	Pos Pos
+}
+
+// Lease is the lease block of a child.
+type Lease struct {
+	// Name is the lease's name; empty when left out, which means the
+	// child's path.
+	Name    string
+	NamePos Pos
+	// TTL is the lease's time to live, default 15s.
+	TTL    time.Duration
+	TTLPos Pos
+	// Pos is the position of the `lease:` label.
 	Pos Pos
 }
 

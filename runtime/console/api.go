@@ -38,6 +38,8 @@ type Child struct {
 	LastError  string    `json:"lastError,omitempty"`
 	After      []string  `json:"after,omitempty"` // the siblings it starts after
 	Pool       *Pool     `json:"pool,omitempty"`
+	Lease      string    `json:"lease,omitempty"` // the lease's name, for a singleton
+	Token      uint64    `json:"token,omitempty"` // the fencing token of the lease held here
 }
 
 // Pool is a pool's live instances by state, and its totals
@@ -71,7 +73,8 @@ type Event struct {
 	Waiting    []string  `json:"waiting,omitempty"`
 	Order      string    `json:"order,omitempty"`
 	From       string    `json:"from,omitempty"`
-	Text       string    `json:"text"` // the event on one line (runtime.Event.String)
+	Token      uint64    `json:"token,omitempty"` // a lease's fencing token
+	Text       string    `json:"text"`            // the event on one line (runtime.Event.String)
 }
 
 // Events is the body of GET /api/events.
@@ -114,6 +117,7 @@ func (h *handler) snapshot() Tree {
 			Ready:      c.State == runtime.StateRunning,
 			Generation: c.Generation, Attempt: c.Attempt, Restarts: c.Restarts,
 			Abandoned: c.Abandoned, Fenced: c.Fenced, LastExit: c.LastExit.String(), After: c.After,
+			Lease: c.Lease, Token: c.Token,
 		}
 		if c.LastError != nil {
 			out.LastError = runtime.ErrorText(c.LastError)
@@ -141,7 +145,7 @@ func (h *handler) snapshot() Tree {
 func event(e runtime.Event) Event {
 	out := Event{
 		Seq: e.Seq, Time: e.Time, Kind: e.Kind.String(), Path: e.Path, Generation: e.Generation,
-		Attempt: e.Attempt, Restarts: e.Restarts, Waiting: e.Waiting, From: e.From, Text: e.String(),
+		Attempt: e.Attempt, Restarts: e.Restarts, Waiting: e.Waiting, From: e.From, Token: e.Token, Text: e.String(),
 	}
 	if e.Exit != runtime.ExitNone {
 		out.Exit = e.Exit.String()

@@ -48,7 +48,7 @@ var (
 
 var states = []runtime.State{
 	runtime.StateIdle, runtime.StateWaiting, runtime.StateStarting, runtime.StateRunning,
-	runtime.StateStopping, runtime.StateBackoff, runtime.StateStopped, runtime.StateDone,
+	runtime.StateStopping, runtime.StateBackoff, runtime.StateStopped, runtime.StateDone, runtime.StateStandby,
 }
 
 var healths = []runtime.HealthState{

@@ -66,8 +66,8 @@ arbor_child_restarts_total{child="shop/worker",tree="shop"} 1
 arbor_child_up{child="shop/db",tree="shop"} 1
 arbor_child_up{child="shop/worker",tree="shop"} 1
 `, "arbor_child_up")
-		if n, err := testutil.GatherAndCount(reg, "arbor_child_state"); err != nil || n != 16 {
-			t.Fatalf("arbor_child_state: %d series, %v; want 8 states for 2 children", n, err)
+		if n, err := testutil.GatherAndCount(reg, "arbor_child_state"); err != nil || n != 18 {
+			t.Fatalf("arbor_child_state: %d series, %v; want 9 states for 2 children", n, err)
 		}
 		time.Sleep(time.Millisecond)
 		cancel()

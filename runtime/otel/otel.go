@@ -66,7 +66,7 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 
 var states = []runtime.State{
 	runtime.StateIdle, runtime.StateWaiting, runtime.StateStarting, runtime.StateRunning,
-	runtime.StateStopping, runtime.StateBackoff, runtime.StateStopped, runtime.StateDone,
+	runtime.StateStopping, runtime.StateBackoff, runtime.StateStopped, runtime.StateDone, runtime.StateStandby,
 }
 
 // Instrument reports t to OpenTelemetry, as the package documentation

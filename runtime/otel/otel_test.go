@@ -224,7 +224,7 @@ func TestMetrics(t *testing.T) {
 	}, m["arbor.child.restarts"], "every child at 0 from the start; no instance")
 	assert.EqualValues(t, 6, m["arbor.children"]["arbor.child.state=running"])
 	assert.EqualValues(t, 0, m["arbor.children"]["arbor.child.state=backoff"], "every state, zeros included")
-	assert.Len(t, m["arbor.children"], 8)
+	assert.Len(t, m["arbor.children"], 9)
 	assert.Equal(t, map[string]int64{"": 0}, m["arbor.events.dropped"])
 
 	f.fail <- struct{}{}

@@ -1,0 +1,332 @@
+// Package etcd is a runtime.Leaser on etcd: the children of trees that
+// share an etcd cluster and a lease name run in one process at a time, and
+// each holder's fencing token is the etcd revision at which it won, which
+// grows strictly with every change of holder.
+//
+//	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{"127.0.0.1:2379"}})
+//	...
+//	tree := NewShop(store, runtime.WithLeaser(etcd.New(cli)))
+//
+// A lease is an election on the key prefix <prefix><name>#, held through an
+// etcd lease of the child's TTL (in whole seconds, at least 1; the server
+// may raise it to its own minimum) kept alive by a concurrency.Session. The
+// candidate whose key has the lowest create revision holds it, and that
+// revision is its token.
+//
+// A holder cut off from etcd must stop before anyone else can take over.
+// etcd deletes the key of an expired lease no sooner than its TTL after the
+// last renewal the server saw, which came after the renewal was sent; so
+// the holder renews the lease itself every third of the TTL and reports the
+// lease lost (runtime.Lease.Lost) once a TTL, less a tenth of it (at most a
+// second), has passed since it sent the last renewal that succeeded:
+// before the store can hand the lease to another process. It also reports
+// it lost at once when its key is deleted or its lease revoked.
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// DefaultPrefix is the key prefix of the elections, before the lease's
+// name.
+const DefaultPrefix = "arbor/lease/"
+
+// Leaser grants leases held on etcd. It is safe for concurrent use.
+type Leaser struct {
+	client *clientv3.Client
+	prefix string
+	value  string
+}
+
+// Option configures a Leaser.
+type Option func(*Leaser)
+
+// WithPrefix sets the key prefix of the elections (DefaultPrefix without
+// it). Processes share a lease only if they use the same prefix.
+func WithPrefix(prefix string) Option { return func(l *Leaser) { l.prefix = prefix } }
+
+// WithValue sets the value of this process's keys, which tells who holds a
+// lease (Holder); the host name and process id without it.
+func WithValue(value string) Option { return func(l *Leaser) { l.value = value } }
+
+// New returns a Leaser that holds leases through client. The client must
+// outlive every tree that uses the Leaser.
+func New(client *clientv3.Client, opts ...Option) *Leaser {
+	host, _ := os.Hostname()
+	l := &Leaser{client: client, prefix: DefaultPrefix, value: fmt.Sprintf("%s/%d", host, os.Getpid())}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
+}
+
+// ErrLostWhileCampaigning is returned by Acquire when this process's etcd
+// lease expired while it waited for its turn; the runtime tries again.
+var ErrLostWhileCampaigning = errors.New("etcd lease: lost while campaigning")
+
+// election returns the key prefix of the election of name.
+func (l *Leaser) election(name string) string { return l.prefix + name + "#" }
+
+// Acquire campaigns for the lease name and returns once this process holds
+// it, or ctx is done. Every Acquire is a new etcd lease and a new key, so a
+// holder's token is always larger than any earlier holder's.
+func (l *Leaser) Acquire(ctx context.Context, name string, ttl time.Duration) (runtime.Lease, error) {
+	if strings.Contains(name, "#") {
+		return nil, fmt.Errorf("etcd lease: name %q: # is reserved", name)
+	}
+	secs := max(int64(math.Ceil(ttl.Seconds())), 1)
+	sent := time.Now()
+	grant, err := l.client.Grant(ctx, secs)
+	if err != nil {
+		return nil, fmt.Errorf("etcd lease %s: grant: %w", name, err)
+	}
+	le := &lease{client: l.client, id: grant.ID, ttl: time.Duration(grant.TTL) * time.Second, lost: make(chan struct{})}
+	le.ctx, le.cancel = context.WithCancel(context.Background())
+	le.session, err = concurrency.NewSession(l.client, concurrency.WithLease(grant.ID), concurrency.WithContext(le.ctx))
+	if err != nil {
+		le.abandon(ctx)
+		return nil, fmt.Errorf("etcd lease %s: session: %w", name, err)
+	}
+	le.wg.Add(1)
+	go le.keep(sent)
+	if err := le.campaign(ctx, l.election(name), l.value); err != nil {
+		le.abandon(ctx)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("etcd lease %s: %w", name, err)
+	}
+	return le, nil
+}
+
+// Holder returns the value and token of the process that holds the lease
+// name, or an empty value and 0 if none does.
+func (l *Leaser) Holder(ctx context.Context, name string) (value string, token uint64, err error) {
+	resp, err := l.client.Get(ctx, l.election(name), clientv3.WithFirstCreate()...)
+	if err != nil || len(resp.Kvs) == 0 {
+		return "", 0, err
+	}
+	kv := resp.Kvs[0]
+	return string(kv.Value), uint64(kv.CreateRevision), nil
+}
+
+// lease is a held etcd lease: runtime.Lease.
+type lease struct {
+	client  *clientv3.Client
+	id      clientv3.LeaseID
+	ttl     time.Duration
+	session *concurrency.Session
+	key     string
+	rev     int64 // the key's create revision: the token
+
+	ctx    context.Context // cancelled on loss and on release: ends the goroutines
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	once sync.Once
+	lost chan struct{}
+}
+
+func (le *lease) Token() uint64         { return uint64(le.rev) }
+func (le *lease) Lost() <-chan struct{} { return le.lost }
+
+// lose reports the lease lost, once.
+func (le *lease) lose() {
+	le.once.Do(func() { close(le.lost) })
+	le.cancel()
+}
+
+// margin is how long before the earliest moment the store may expire the
+// lease its holder reports it lost: time for the holder's attempt to be
+// cancelled and return.
+func (le *lease) margin() time.Duration { return min(le.ttl/10, time.Second) }
+
+// keep renews the lease every third of its TTL, and reports it lost once a
+// TTL less the margin has passed since the last renewal that succeeded was
+// sent (sent, at first, is when the lease was granted): the server, which
+// renewed it after that, keeps it at least until then.
+func (le *lease) keep(sent time.Time) {
+	defer le.wg.Done()
+	deadline := sent.Add(le.ttl - le.margin())
+	next := sent.Add(le.ttl / 3)
+	expire := time.NewTimer(time.Until(deadline))
+	defer expire.Stop()
+	for {
+		wait := time.NewTimer(time.Until(next))
+		select {
+		case <-le.ctx.Done():
+			wait.Stop()
+			return
+		case <-le.session.Done():
+			wait.Stop()
+			le.lose() // the session's keep-alive saw the lease expire
+			return
+		case <-expire.C:
+			wait.Stop()
+			le.lose()
+			return
+		case <-wait.C:
+		}
+		now := time.Now()
+		kctx, cancel := context.WithDeadline(le.ctx, deadline)
+		resp, err := le.client.KeepAliveOnce(kctx, le.id)
+		cancel()
+		switch {
+		case err == nil && resp.TTL > 0:
+			deadline = now.Add(time.Duration(resp.TTL)*time.Second - le.margin())
+			expire.Reset(time.Until(deadline))
+			next = now.Add(le.ttl / 3)
+		case err == nil, errors.Is(err, rpctypes.ErrLeaseNotFound):
+			le.lose() // revoked or expired
+			return
+		default:
+			next = time.Now().Add(min(le.ttl/10, 100*time.Millisecond)) // try again soon
+		}
+	}
+}
+
+// campaign puts this process's key in the election and waits until every
+// key created before it is gone. It is concurrency.Election.Campaign, but
+// bounded by ctx in every step (Campaign cancelled resigns with the
+// client's context, which blocks while etcd is unreachable) and checked at
+// the end: the key must still be there, since the lease may have expired
+// during the wait.
+func (le *lease) campaign(ctx context.Context, prefix, value string) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(le.ctx, cancel) // the lease lost while waiting
+	defer stop()
+
+	le.key = fmt.Sprintf("%s%x", prefix, le.id)
+	resp, err := le.client.Txn(wctx).
+		If(clientv3.Compare(clientv3.CreateRevision(le.key), "=", 0)).
+		Then(clientv3.OpPut(le.key, value, clientv3.WithLease(le.id))).
+		Commit()
+	if err != nil {
+		return le.why(err)
+	}
+	if !resp.Succeeded {
+		return errors.New("key exists already") // a new lease's key cannot
+	}
+	le.rev = resp.Header.Revision
+	if err := waitDeletes(wctx, le.client, prefix, le.rev-1); err != nil {
+		return le.why(err)
+	}
+	get, err := le.client.Get(wctx, le.key)
+	if err != nil {
+		return le.why(err)
+	}
+	if len(get.Kvs) == 0 || get.Kvs[0].CreateRevision != le.rev {
+		return ErrLostWhileCampaigning
+	}
+	// From here on, any deletion of the key is the loss of the lease.
+	le.wg.Add(1)
+	go le.watch(get.Header.Revision + 1)
+	return nil
+}
+
+// why names the loss of the lease as the reason a step failed.
+func (le *lease) why(err error) error {
+	if le.ctx.Err() != nil {
+		return ErrLostWhileCampaigning
+	}
+	return err
+}
+
+// watch reports the lease lost when its key is deleted, and when the
+// watch itself fails: without it, a deletion could go unnoticed.
+func (le *lease) watch(rev int64) {
+	defer le.wg.Done()
+	for resp := range le.client.Watch(le.ctx, le.key, clientv3.WithRev(rev)) {
+		if resp.Err() != nil {
+			break
+		}
+		for _, ev := range resp.Events {
+			if ev.Type == mvccpb.DELETE {
+				le.lose()
+				return
+			}
+		}
+	}
+	if le.ctx.Err() == nil {
+		le.lose()
+	}
+}
+
+// waitDeletes waits until every key of the election created at or before
+// maxRev is deleted, as concurrency's own does.
+func waitDeletes(ctx context.Context, client *clientv3.Client, prefix string, maxRev int64) error {
+	opts := append(clientv3.WithLastCreate(), clientv3.WithMaxCreateRev(maxRev))
+	for {
+		resp, err := client.Get(ctx, prefix, opts...)
+		if err != nil {
+			return err
+		}
+		if len(resp.Kvs) == 0 {
+			return nil
+		}
+		if err := waitDelete(ctx, client, string(resp.Kvs[0].Key), resp.Header.Revision); err != nil {
+			return err
+		}
+	}
+}
+
+func waitDelete(ctx context.Context, client *clientv3.Client, key string, rev int64) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for resp := range client.Watch(wctx, key, clientv3.WithRev(rev)) {
+		if err := resp.Err(); err != nil {
+			return err
+		}
+		for _, ev := range resp.Events {
+			if ev.Type == mvccpb.DELETE {
+				return nil
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.New("watch closed")
+}
+
+// Release revokes the etcd lease, which deletes the key: the next
+// candidate takes over at once.
+func (le *lease) Release(ctx context.Context) error {
+	le.cancel()
+	le.session.Orphan()
+	le.wg.Wait()
+	_, err := le.client.Revoke(ctx, le.id)
+	le.once.Do(func() { close(le.lost) })
+	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return nil // expired already
+	}
+	return err
+}
+
+// abandon gives up a lease that was never held, within a second: if etcd
+// cannot be reached, the lease expires on its own.
+func (le *lease) abandon(ctx context.Context) {
+	le.cancel()
+	if le.session != nil {
+		le.session.Orphan()
+	}
+	le.wg.Wait()
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	le.client.Revoke(rctx, le.id)
+	cancel()
+}
