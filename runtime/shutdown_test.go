@@ -388,3 +388,55 @@ func TestShutdownReportIsBounded(t *testing.T) {
 		time.Sleep(time.Second)
 	})
 }
+
+// TestKilledSubtreeEventsStayInOrder: a nested supervisor killed with its
+// abandoned parent while it restarts a child in a loop must not let an
+// attempt's Starting or Ready event follow its Abandoned event, nor report
+// the abandonment of an attempt whose start it never reported. The kill
+// runs on another goroutine, so this takes real concurrency, not synctest.
+func TestKilledSubtreeEventsStayInOrder(t *testing.T) {
+	loop := &runtime.RestartLimit{Max: 1 << 30, Window: time.Second}
+	for i := 0; i < 150 && !t.Failed(); i++ {
+		var mu sync.Mutex
+		type key struct {
+			path string
+			gen  uint64
+		}
+		started, ended := map[key]bool{}, map[key]runtime.EventKind{}
+		observe := func(e runtime.Event) {
+			if e.Generation == 0 {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			k := key{e.Path, e.Generation}
+			switch e.Kind {
+			case runtime.EventStarting:
+				started[k] = true
+			case runtime.EventReady, runtime.EventExited, runtime.EventStopped, runtime.EventAbandoned:
+				if !started[k] {
+					t.Errorf("%s generation %d: %s before its start", e.Path, e.Generation, e.Kind)
+				}
+				if was, ok := ended[k]; ok {
+					t.Errorf("%s generation %d: %s after %s", e.Path, e.Generation, e.Kind, was)
+				}
+				if e.Kind != runtime.EventReady {
+					ended[k] = e.Kind
+				}
+			}
+		}
+		release := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: 2 * time.Millisecond, Children: []runtime.Child{
+			{Name: "a", Supervisor: &runtime.Spec{Shutdown: time.Hour, Children: []runtime.Child{
+				{Name: "b", Supervisor: &runtime.Spec{Backoff: noBackoff, RestartLimit: loop, Children: []runtime.Child{
+					{Name: "w", Backoff: noBackoff, Run: func(ctx context.Context, a *runtime.Attempt) error { return errBoom }},
+				}}},
+				{Name: "slow", Run: lingering(time.Hour, release)},
+			}}},
+		}}, runtime.WithObserver(observe), runtime.WithEventBuffer(1<<16))
+		stop, _ := start(t, tr)
+		time.Sleep(time.Millisecond)
+		require.NoError(t, stop())
+		close(release)
+	}
+}

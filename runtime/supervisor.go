@@ -26,7 +26,6 @@ type supervisor struct {
 
 	killed bool          // the run was abandoned with its parent: it starts nothing more
 	kill   chan struct{} // closed when killed, so that the run returns at once
-	dead   atomic.Bool   // killed: the run's own events are no longer news
 
 	staleMu   sync.Mutex
 	stale     []message     // the watchdog's notices, which bypass the inbox
@@ -202,7 +201,6 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 	done := make(chan struct{})
 	sv.done = done
 	sv.base = context.WithoutCancel(ctx)
-	sv.self = self
 	sv.live = 0
 	sv.window = nil
 	sv.stopping = false
@@ -217,9 +215,14 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 	sv.stamp = time.Time{} // a run of a nested supervisor may follow a long pause
 	now := sv.now()
 	sv.mu.Lock()
-	sv.killed = false
-	sv.dead.Store(false)
+	// A run whose attempt was abandoned before it began is killed at once:
+	// killTree found another run, or none, and left it to this one.
+	sv.self = self
+	sv.killed = self != nil && self.flags.Load()&flagAbandoned != 0
 	sv.kill = make(chan struct{})
+	if sv.killed {
+		close(sv.kill)
+	}
 	if sv.pool != nil {
 		// A restarted pool starts empty, as OTP's dynamic supervisor does.
 		for _, s := range sv.slots {
@@ -244,8 +247,11 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 		}
 		s.st.state, s.st.since = StateIdle, sv.tree.since(now)
 	}
+	killed := sv.killed
 	sv.mu.Unlock()
-	sv.runDone.Store(&done)
+	if !killed {
+		sv.runDone.Store(&done)
+	}
 }
 
 func (sv *supervisor) cleanup() {
@@ -334,11 +340,18 @@ func (sv *supervisor) handle(m message) {
 
 // emit reports a decision of the run. A killed run may finish the message
 // it was handling, but what it decides then is not reported: its attempts
-// were reported abandoned, and a new run may be starting.
+// were reported abandoned, and a new run may be starting. The check and the
+// emit share mu with the kill, so that no event of an attempt follows the
+// report of its abandonment.
 func (sv *supervisor) emit(e *Event) {
-	if !sv.dead.Load() {
+	if !sv.tree.events.on {
+		return
+	}
+	sv.mu.Lock()
+	if !sv.killed {
 		sv.tree.emit(e)
 	}
+	sv.mu.Unlock()
 }
 
 // now reads the clock once per message handled: the transitions a message
@@ -432,15 +445,10 @@ func (sv *supervisor) start(s *slot) {
 			sv.pool.totals.Restarts++
 		}
 	}
-	restarts := s.st.restarts
+	// Under mu, so that a kill lists no attempt whose start is unreported.
+	sv.tree.emit(&Event{Kind: EventStarting, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Restarts: s.st.restarts})
 	sv.mu.Unlock()
 
-	if sv.tree.events.on {
-		// One event per start, a restart's included: a crash loop emits
-		// three per restart (exited, restart scheduled, starting), and each
-		// costs about as much as the restart's own bookkeeping.
-		sv.emit(&Event{Kind: EventStarting, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Restarts: restarts})
-	}
 	if release != nil {
 		// The context's own deadline tells the supervisor, so that the
 		// attempt always sees context.DeadlineExceeded, never a
@@ -794,7 +802,7 @@ func (sv *supervisor) abandon(s *slot) {
 	sv.abandonedLocked(s, a, kind, now)
 	sv.mu.Unlock()
 	if s.sub != nil {
-		s.sub.killTree()
+		s.sub.killTree(a)
 	}
 	// An abandoned attempt keeps no claim on the lease: the next attempt
 	// runs under a new one, with a larger token.
@@ -981,17 +989,21 @@ func (sv *supervisor) abandonedLocked(s *slot, a *Attempt, kind ExitKind, now ti
 // below it is cancelled and listed in the report at once, it starts
 // nothing more, and its run returns without waiting for its children.
 // Cancellation thus reaches every descendant when an ancestor's budget runs
-// out, and Run's report is complete when it returns.
-func (sv *supervisor) killTree() {
+// out, and Run's report is complete when it returns. self is the abandoned
+// attempt: a run of it that has not begun yet kills itself when it does.
+func (sv *supervisor) killTree(self *Attempt) {
 	now := time.Now()
-	var subs []*supervisor
+	type sub struct {
+		sv   *supervisor
+		self *Attempt
+	}
+	var subs []sub
 	sv.mu.Lock()
-	if sv.killed {
+	if sv.killed || sv.self != self {
 		sv.mu.Unlock()
 		return
 	}
 	sv.killed = true
-	sv.dead.Store(true)
 	order := sv.order
 	if sv.pool != nil {
 		sv.pool.open = false
@@ -1006,14 +1018,14 @@ func (sv *supervisor) killTree() {
 		a.cancel(ErrStopped)
 		sv.abandonedLocked(s, a, ExitCancelled, now)
 		if s.sub != nil {
-			subs = append(subs, s.sub)
+			subs = append(subs, sub{s.sub, a})
 		}
 	}
 	close(sv.kill)        // only now may the run release its attempts
 	sv.runDone.Store(nil) // orders for its children now find it not running
 	sv.mu.Unlock()
 	for _, sub := range subs {
-		sub.killTree()
+		sub.sv.killTree(sub.self)
 	}
 }
 
