@@ -680,3 +680,167 @@ func TestOTPTransientShutdown(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// slowStop runs until cancelled, then takes d to return.
+func slowStop(d time.Duration) runtime.RunFunc {
+	return func(ctx context.Context, a *runtime.Attempt) error {
+		<-ctx.Done()
+		time.Sleep(d)
+		return nil
+	}
+}
+
+// Beyond the suite: the same areas, pushed further.
+
+// TestRestForOneFailuresInARow: failures of earlier children while a
+// rest_for_one restart is stopping its members, then while it waits out its
+// delay, widen it into one restart.
+func TestRestForOneFailuresInARow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		c1, c2, c3 := newPuppet(), newPuppet(), newPuppet()
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.RestForOne, Backoff: constBackoff(time.Second),
+			RestartLimit: &runtime.RestartLimit{Max: 10, Window: time.Hour},
+			Children: []runtime.Child{
+				{Name: "c1", Run: c1.run}, {Name: "c2", Run: c2.run}, {Name: "c3", Run: c3.run},
+				{Name: "c4", Run: slowStop(2 * time.Second)},
+			}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		c3.end(errBoom) // c4 stopping for 2s
+		time.Sleep(500 * time.Millisecond)
+		c2.end(errBoom)             // joins
+		time.Sleep(2 * time.Second) // c4 stopped; backoff 1s running
+		synctest.Wait()
+		c1.end(errBoom) // joins during the wait
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, []string{
+			"c1 starting", "c2 starting", "c3 starting", "c4 starting",
+			"c3 exited", "c2 exited", "c4 stopped", "c1 exited",
+			"c1 starting", "c2 starting", "c3 starting", "c4 starting",
+		}, rec.trace(lifecycle...), "one restart of the widest group, each member started once")
+		for _, p := range []string{"t/c1", "t/c2", "t/c3", "t/c4"} {
+			assert.Equal(t, runtime.StateRunning, status(t, tr, p).State, p)
+		}
+		assert.Equal(t, []uint64{2, 2, 2, 2}, []uint64{gen(t, tr, "t/c1"), gen(t, tr, "t/c2"), gen(t, tr, "t/c3"), gen(t, tr, "t/c4")})
+		require.NoError(t, stop())
+	})
+}
+
+// TestMemberFailsWhileGroupStops: a member that fails on its own while its
+// group stops for another's failure is part of that one restart.
+func TestMemberFailsWhileGroupStops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		c1, c2 := newPuppet(), newPuppet()
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff,
+			RestartLimit: &runtime.RestartLimit{Max: 1, Window: time.Hour},
+			Children: []runtime.Child{
+				{Name: "c1", Run: c1.run}, {Name: "c2", Run: c2.run},
+				{Name: "c3", Run: slowStop(2 * time.Second)},
+			}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		c1.end(errBoom) // c3 stopping for 2s; c2 waits its turn
+		c2.end(errBoom) // c2 fails on its own meanwhile
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, []string{
+			"c1 starting", "c2 starting", "c3 starting",
+			"c1 exited", "c2 exited", "c3 stopped",
+			"c1 starting", "c2 starting", "c3 starting",
+		}, rec.trace(lifecycle...))
+		assert.True(t, running(tr), "one group restart, counted once")
+		for _, p := range []string{"t/c1", "t/c2", "t/c3"} {
+			assert.Equal(t, runtime.StateRunning, status(t, tr, p).State, p)
+		}
+		require.NoError(t, stop())
+	})
+}
+
+// TestShutdownDuringNestedGroupRestart: a nested one_for_all supervisor
+// stopping its group when its parent shuts down stops in order, at once.
+func TestShutdownDuringNestedGroupRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		c1 := newPuppet()
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "n", Supervisor: &runtime.Spec{Strategy: runtime.OneForAll, Backoff: constBackoff(time.Hour), Children: []runtime.Child{
+				{Name: "c1", Run: c1.run}, {Name: "c2", Run: slowStop(time.Second)},
+			}}},
+			{Name: "z", Run: nop},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		c1.end(errBoom)
+		begin := time.Now()
+		require.NoError(t, stop())
+		assert.Equal(t, []string{"n starting", "z starting", "n/c1 starting", "n/c2 starting",
+			"n/c1 exited", "z stopped", "n/c2 stopped", "n stopped"}, rec.trace(lifecycle...))
+		assert.LessOrEqual(t, time.Since(begin), time.Second)
+		assert.True(t, tr.ShutdownReport().Clean())
+	})
+}
+
+// TestTemporaryFailureRestartsNoGroup: a temporary child that fails under
+// one_for_all is not restarted, and neither is any sibling.
+func TestTemporaryFailureRestartsNoGroup(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c1 := newPuppet()
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "c1", Run: c1.run, Restart: runtime.Temporary}, {Name: "c2", Run: nop},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		c1.end(errBoom)
+		assert.Equal(t, uint64(1), gen(t, tr, "t/c2"))
+		assert.Equal(t, runtime.StateDone, status(t, tr, "t/c1").State)
+		require.NoError(t, stop())
+	})
+}
+
+// TestPoolInstanceFailsDuringShutdown: instances that fail as they are
+// stopped at shutdown are not restarted and leave a clean report.
+func TestPoolInstanceFailsDuringShutdown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := poolTree(t, runtime.Child{Shutdown: time.Second})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		for range 5 {
+			_, err := p.Start("", func(ctx context.Context, a *runtime.Attempt) error {
+				<-ctx.Done()
+				return errBoom
+			})
+			require.NoError(t, err)
+		}
+		synctest.Wait()
+		require.NoError(t, stop())
+		assert.True(t, tr.ShutdownReport().Clean())
+	})
+}
+
+// TestRestartNestedInBackoff: restarting a nested supervisor by hand while
+// its child waits out a backoff starts the child at once, and the old
+// backoff never fires in the new run.
+func TestRestartNestedInBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newPuppet()
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "n", Supervisor: &runtime.Spec{Backoff: constBackoff(time.Hour), Children: []runtime.Child{{Name: "c", Run: c.run}}}},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		c.end(errBoom)
+		require.Equal(t, runtime.StateBackoff, status(t, tr, "t/n/c").State)
+		require.NoError(t, tr.Handle("t/n").Restart())
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/n/c").State)
+		assert.Equal(t, uint64(2), gen(t, tr, "t/n/c"))
+		time.Sleep(2 * time.Hour)
+		synctest.Wait()
+		assert.Equal(t, uint64(2), gen(t, tr, "t/n/c"), "the old backoff does not fire in the new run")
+		require.NoError(t, stop())
+	})
+}
