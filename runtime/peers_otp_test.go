@@ -690,6 +690,30 @@ func slowStop(d time.Duration) runtime.RunFunc {
 	}
 }
 
+// sup_stop_infinity: a nested supervisor is given the time its children
+// take to stop within their graces (OTP's shutdown infinity for
+// supervisors); Arbor bounds it by the nested Spec.Shutdown budget instead
+// (default 30s).
+func TestOTPSupStopInfinity(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "w", Run: slowStop(time.Second)},
+			{Name: "n", Supervisor: &runtime.Spec{Children: []runtime.Child{
+				{Name: "a", Run: slowStop(8 * time.Second), Shutdown: 10 * time.Second},
+				{Name: "b", Run: slowStop(8 * time.Second), Shutdown: 10 * time.Second},
+			}}},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		begin := time.Now()
+		require.NoError(t, stop())
+		assert.Equal(t, 17*time.Second, time.Since(begin))
+		assert.True(t, tr.ShutdownReport().Clean(), "%+v", tr.ShutdownReport())
+		assert.Equal(t, []string{"n/b stopped", "n/a stopped", "n stopped", "w stopped"}, rec.trace(runtime.EventStopped))
+	})
+}
+
 // Beyond the suite: the same areas, pushed further.
 
 // TestRestForOneFailuresInARow: failures of earlier children while a
