@@ -46,7 +46,7 @@ func TestSutureTheHappyCase(t *testing.T) {
 		assert.EqualValues(t, 1, stopped.Load(), "stopped through its context")
 		assert.ErrorIs(t, tr.Handle("t/svc").Restart(), runtime.ErrTreeEnded)
 		_, err := tr.Pool("t/p").Start("", nop)
-		assert.Error(t, err, "a stopped supervisor adds nothing")
+		assert.ErrorIs(t, err, runtime.ErrTreeEnded, "a stopped supervisor adds nothing")
 		assert.True(t, tr.ShutdownReport().Clean())
 	})
 }
