@@ -259,3 +259,46 @@ func TestChaosReproReadyInTimeTimesOut(t *testing.T) {
 		}
 	}
 }
+
+// TestChaosReproStoppedPoolKeepsItsInstances breaks "a pool that does not
+// run has no live instances" (TestChaos with pools, seed
+// 1796122344965061691, chaos/sup6/sup3/pool10). A pool stopped by an order
+// (or by its supervisor, or after giving up) kept its stopped instances
+// until it ran again: Len counted them, snapshots listed them, Tree.Handle
+// found them and Restart answered ErrNotRunning, though a pool that runs
+// again starts empty and they can never come back. They are removed, and
+// their memory released, when the pool's run ends.
+func TestChaosReproStoppedPoolKeepsItsInstances(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := poolTree(t, runtime.Child{Shutdown: time.Second})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		release := make(chan struct{})
+		defer close(release)
+		var hs []*runtime.Handle
+		for _, d := range []time.Duration{0, 0, time.Hour} { // the last is abandoned
+			h, err := p.Start("", lingering(d, release))
+			require.NoError(t, err)
+			hs = append(hs, h)
+		}
+		synctest.Wait()
+		require.NoError(t, tr.Handle("t/p").StopAndWait(context.Background()))
+		synctest.Wait()
+
+		assert.Equal(t, 0, p.Len(), "a stopped pool has no live instance")
+		c := p.Counts()
+		assert.Equal(t, c.Started, c.Removed, "every instance removed: %+v", c)
+		for _, st := range tr.Snapshot().Children {
+			assert.False(t, st.Instance, "snapshot lists %s (%s) after its pool stopped", st.Path, st.State)
+		}
+		for _, h := range hs {
+			assert.Nil(t, tr.Handle(h.Path()), "Handle finds %s", h.Path())
+			assert.ErrorIs(t, h.Restart(), runtime.ErrRemoved, "%s can never come back", h.Path())
+		}
+		require.NoError(t, tr.Handle("t/p").Restart())
+		synctest.Wait()
+		assert.Equal(t, 0, p.Len(), "a restarted pool starts empty")
+		require.NoError(t, stop())
+	})
+}

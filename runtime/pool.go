@@ -180,6 +180,22 @@ func (sv *supervisor) remove(s *slot) {
 	s.st.state = StateDone
 }
 
+// removeAll removes every instance once the pool's run has ended: a pool
+// that runs again starts empty, as OTP's dynamic supervisor does, so they
+// can never come back, and a pool that stays stopped keeps none of them.
+func (sv *supervisor) removeAll() {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	for _, s := range sv.slots {
+		s.rank = -1
+		s.st.state = StateDone
+	}
+	sv.pool.totals.Removed += uint64(len(sv.slots))
+	clear(sv.slots)
+	sv.slots = sv.slots[:0]
+	clear(sv.pool.byName)
+}
+
 // removed reports whether s is an instance that left its pool.
 func (s *slot) removed() bool {
 	if s.sup.pool == nil {
@@ -200,15 +216,20 @@ func (sv *supervisor) instanceHandle(name string) *Handle {
 	return nil
 }
 
-// added starts an instance that Start added, on the pool's goroutine.
+// added starts an instance that Start added, on the pool's goroutine,
+// unless it was removed since: its message may reach a later run of the
+// pool, which must not start an instance of an earlier one.
 func (sv *supervisor) added(s *slot) {
-	if sv.stopping {
-		sv.mu.Lock()
+	sv.mu.Lock()
+	gone := s.rank < 0
+	if sv.stopping && !gone {
 		sv.remove(s) // Start raced the shutdown
-		sv.mu.Unlock()
-		return
+		gone = true
 	}
-	sv.want(s)
+	sv.mu.Unlock()
+	if !gone {
+		sv.want(s)
+	}
 }
 
 // removeEnded removes an instance that will not run again.

@@ -237,15 +237,7 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 		close(sv.kill)
 	}
 	if sv.pool != nil {
-		// A restarted pool starts empty, as OTP's dynamic supervisor does.
-		for _, s := range sv.slots {
-			s.rank = -1
-		}
-		sv.pool.totals.Removed += uint64(len(sv.slots))
-		clear(sv.slots)
-		sv.slots = sv.slots[:0]
-		clear(sv.pool.byName)
-		sv.unready = 0
+		sv.unready = 0 // a pool starts empty: its last run removed its instances
 	}
 	for _, s := range sv.slots {
 		s.pending, s.member, s.completed = false, false, false
@@ -300,6 +292,9 @@ func (sv *supervisor) cleanup() {
 	for _, s := range sv.slotsNow() {
 		s.disarm()
 		sv.releaseHeld(s) // nothing of the run runs any more
+	}
+	if sv.pool != nil {
+		sv.removeAll()
 	}
 }
 
