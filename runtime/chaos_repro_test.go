@@ -302,3 +302,53 @@ func TestChaosReproStoppedPoolKeepsItsInstances(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// TestChaosReproStoppingPoolKeepsStoppedInstances breaks "an instance
+// removed never comes back" (TestChaos with pools, seed
+// 1796122594092586763, chaos/sup7/sup2/pool7/conn5: Tree.Handle found it
+// after StopAndWait). While a pool stopped, an instance that had ended
+// stayed in the pool until the last one returned: StopAndWait on it
+// returned at once, yet Tree.Handle still found it, Len counted it and
+// Restart did not say ErrRemoved. An instance that ends while its pool
+// stops is removed at once; so is one waiting for a restart.
+func TestChaosReproStoppingPoolKeepsStoppedInstances(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := poolTree(t, runtime.Child{Shutdown: 2 * time.Second, Backoff: constBackoff(time.Hour)})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		slow, err := p.Start("slow", lingering(time.Second, nil))
+		require.NoError(t, err)
+		quick, err := p.Start("quick", lingering(0, nil))
+		require.NoError(t, err)
+		fail := make(chan struct{})
+		waiting, err := p.Start("waiting", func(ctx context.Context, a *runtime.Attempt) error {
+			if a.Generation() == 1 {
+				<-fail
+				return errBoom // then waits an hour for its restart
+			}
+			<-ctx.Done()
+			return nil
+		})
+		require.NoError(t, err)
+		synctest.Wait()
+		close(fail)
+		synctest.Wait()
+		require.Equal(t, runtime.StateBackoff, waiting.State())
+
+		require.NoError(t, tr.Handle("t/p").Stop())
+		synctest.Wait() // quick has returned; slow lingers
+		require.Equal(t, runtime.StateStopping, status(t, tr, "t/p").State)
+		require.NoError(t, quick.StopAndWait(context.Background()))
+		for _, h := range []*runtime.Handle{quick, waiting} {
+			assert.Nil(t, tr.Handle(h.Path()), "Tree.Handle finds %s", h.Path())
+			assert.ErrorIs(t, h.Restart(), runtime.ErrRemoved, h.Path())
+		}
+		assert.Equal(t, 1, p.Len(), "only slow is live")
+		assert.Equal(t, runtime.StateStopping, slow.State())
+		require.NoError(t, slow.StopAndWait(context.Background()))
+		assert.Equal(t, 0, p.Len())
+		assert.Nil(t, tr.Handle(slow.Path()), "removed once StopAndWait returns")
+		require.NoError(t, stop())
+	})
+}

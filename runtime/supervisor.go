@@ -261,6 +261,15 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 
 func (sv *supervisor) cleanup() {
 	sv.runDone.Store(nil)
+	if sv.pool != nil {
+		// Before done: StopAndWait returns when it closes, and then its
+		// instance must be gone.
+		for _, s := range sv.slotsNow() {
+			s.disarm()
+			sv.releaseHeld(s)
+		}
+		sv.removeAll()
+	}
 	close(sv.done)
 	for _, ws := range sv.waiters {
 		for _, w := range ws {
@@ -292,9 +301,6 @@ func (sv *supervisor) cleanup() {
 	for _, s := range sv.slotsNow() {
 		s.disarm()
 		sv.releaseHeld(s) // nothing of the run runs any more
-	}
-	if sv.pool != nil {
-		sv.removeAll()
 	}
 }
 
@@ -607,6 +613,9 @@ func (sv *supervisor) detach(s *slot, a *Attempt) {
 // failure it caused (a missed deadline).
 func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now time.Time) {
 	if sv.stopping {
+		if sv.pool != nil {
+			sv.removeEnded(s) // its pool stops: it never runs again
+		}
 		sv.advance()
 		return
 	}
@@ -828,11 +837,11 @@ func (sv *supervisor) abandon(s *slot) {
 // queue, or the new attempt a Handle.Restart asked for.
 func (sv *supervisor) afterStop(s *slot) {
 	switch {
+	case sv.pool != nil && (s.held || sv.stopping):
+		sv.removeEnded(s) // Handle.Stop on an instance removes it, as its pool's stop does
 	case s.restartNow && !s.member: // a member starts with its group, even if temporary
 		s.restartNow = false
 		sv.want(s)
-	case s.held && sv.pool != nil && !sv.stopping:
-		sv.removeEnded(s) // Handle.Stop on an instance removes it
 	}
 	sv.advance()
 }
@@ -938,6 +947,9 @@ func (sv *supervisor) shutdown(reason error) {
 			s.disarm()
 			s.stopIfPending(now)
 			sv.releaseHeld(s)
+			if sv.pool != nil {
+				sv.removeEnded(s) // waiting for a restart that will not come
+			}
 		}
 	}
 	sv.queue = sv.liveInStopOrder(func(*slot) bool { return true })
