@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/arbor-go/arbor/runtime"
@@ -89,6 +90,14 @@ func (c *chaos) begin(s *chaosSlot, a *runtime.Attempt, ctx context.Context) *at
 		rec.abandoned = true
 		delete(c.orphans, rec.key)
 	}
+	if s.inst != nil {
+		k := instKey{s.path, rec.key.gen}
+		if _, ok := c.instOrphans[k]; ok {
+			rec.abandoned = true
+			delete(c.instOrphans, k)
+		}
+		c.instLive[k] = rec
+	}
 	older := slices.Clone(s.running)
 	s.running = append(s.running, rec)
 	c.live[rec.key] = rec
@@ -96,6 +105,9 @@ func (c *chaos) begin(s *chaosSlot, a *runtime.Attempt, ctx context.Context) *at
 	c.mu.Unlock()
 	if late { // its goroutine began after Run returned
 		c.checkGuarantee(rec, c.tree.ShutdownReport(), "though it began after Run returned")
+	}
+	if s.inst != nil {
+		c.beginInstance(rec)
 	}
 	for _, o := range older {
 		if o.key.gen > rec.key.gen {
@@ -113,6 +125,9 @@ func (c *chaos) end(rec *attemptRec) {
 	c.mu.Lock()
 	delete(c.live, rec.key)
 	s := rec.slot
+	if k := (instKey{s.path, rec.key.gen}); s.inst != nil && c.instLive[k] == rec {
+		delete(c.instLive, k)
+	}
 	s.lastRec = rec
 	if i := slices.Index(s.running, rec); i >= 0 {
 		s.running = slices.Delete(s.running, i, i+1)
@@ -163,6 +178,9 @@ func (c *chaos) settleSuspects(final bool) {
 	open := c.suspects[:0]
 	for _, o := range c.suspects {
 		_, orphan := c.orphans[o.old.key]
+		if _, ok := c.instOrphans[instKey{o.old.slot.path, o.old.key.gen}]; ok && o.old.slot.inst != nil {
+			orphan = true
+		}
 		if o.old.abandoned || orphan || final && inReport(report, o.old.slot.path, o.old.key.gen) {
 			continue
 		}
@@ -243,8 +261,14 @@ func (c *chaos) observe(e runtime.Event) {
 	}
 	if s := c.ct.byPath[e.Path]; s != nil {
 		s.sup.recent.add(e)
+	} else if sv := c.ct.supByPath[e.Path]; sv != nil {
+		sv.recent.add(e)
+	} else if cp := c.ct.poolOf(e.Path); cp != nil {
+		c.observeInstance(cp, e)
+		return
 	} else {
-		c.ct.supByPath[e.Path].recent.add(e)
+		c.violate("events", "an event for %s, which is neither a child nor an instance: %v", e.Path, e)
+		return
 	}
 	switch e.Kind {
 	case runtime.EventStarting:
@@ -265,6 +289,9 @@ func (c *chaos) observe(e runtime.Event) {
 		}
 		sv.run.stopping, sv.run.shutdownAt, sv.run.shutdownBy = true, e.Time, e.Err
 		sv.stopping.Store(true)
+		if sv.pool != nil {
+			sv.shutGen.Store(sv.slot.liveGen)
+		}
 	}
 }
 
@@ -433,6 +460,22 @@ func safeIs(err, target error) (is bool) {
 func (c *chaos) checkSnapshot(prev []runtime.ChildStatus) {
 	c.stats.snapshots.Add(1)
 	snap := c.tree.Snapshot()
+	static := snap.Children[:0:0]
+	var pool string // the pool the instances listed next belong to
+	for _, st := range snap.Children {
+		if !st.Instance {
+			static = append(static, st)
+			pool = ""
+			if st.Pool {
+				pool = st.Path
+			}
+			continue
+		}
+		if pool == "" || !strings.HasPrefix(st.Path, pool+"/") || strings.Contains(st.Path[len(pool)+1:], "/") {
+			c.violate("snapshots", "instance %s does not follow its pool (after %q)", st.Path, pool)
+		}
+	}
+	snap.Children = static
 	if len(snap.Children) != len(c.ct.slots) {
 		c.violate("snapshots", "snapshot lists %d children; want %d", len(snap.Children), len(c.ct.slots))
 		return
@@ -443,8 +486,8 @@ func (c *chaos) checkSnapshot(prev []runtime.ChildStatus) {
 		case st.Path != s.path:
 			c.violate("snapshots", "snapshot child %d is %s; want %s (depth first, declaration order)", i, st.Path, s.path)
 			return
-		case st.Supervisor != (s.nested != nil):
-			c.violate("snapshots", "%s: Supervisor is %v", s.path, st.Supervisor)
+		case st.Supervisor != (s.nested != nil) || st.Pool != (s.nested != nil && s.nested.pool != nil):
+			c.violate("snapshots", "%s: Supervisor is %v, Pool %v", s.path, st.Supervisor, st.Pool)
 		case st.Generation < p.Generation || st.Restarts < p.Restarts || st.Abandoned < p.Abandoned || st.Fenced < p.Fenced:
 			c.violate("snapshots", "%s: counters went down: generation %d→%d, restarts %d→%d, abandoned %d→%d, fenced %d→%d",
 				s.path, p.Generation, st.Generation, p.Restarts, st.Restarts, p.Abandoned, st.Abandoned, p.Fenced, st.Fenced)
@@ -455,8 +498,16 @@ func (c *chaos) checkSnapshot(prev []runtime.ChildStatus) {
 
 func (c *chaos) checkHealth() {
 	c.stats.healthReads.Add(1)
-	if h := c.tree.Health(); len(h.Children) != len(c.ct.slots) {
-		c.violate("snapshots", "health lists %d children; want %d", len(h.Children), len(c.ct.slots))
+	n := 0
+	for _, ch := range c.tree.Health().Children {
+		if c.ct.byPath[ch.Path] != nil {
+			n++
+		} else if c.ct.poolOf(ch.Path) == nil {
+			c.violate("snapshots", "health lists %s, neither a child nor an instance", ch.Path)
+		}
+	}
+	if n != len(c.ct.slots) {
+		c.violate("snapshots", "health lists %d children; want %d", n, len(c.ct.slots))
 	}
 }
 
@@ -473,7 +524,11 @@ func (c *chaos) checkHeld() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, r := range c.live {
-		at, ok := c.held[r.slot.id]
+		id := r.slot.id
+		if r.slot.inst != nil {
+			id = r.slot.inst.pool.slot.id // a pool stopped by an order stops its instances
+		}
+		at, ok := c.held[id]
 		if !ok || now.Sub(at) < chaosOrderLag || r.ctx.Err() != nil {
 			continue
 		}

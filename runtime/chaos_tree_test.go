@@ -31,8 +31,10 @@ type chaosSup struct {
 	run    supRun    // the run in progress, as the event stream shows it
 	recent eventRing // its latest events and its children's
 
-	lastStart atomic.Int64 // its attempt's latest Starting event, as chaos.since
-	stopping  atomic.Bool  // its current run has begun to stop
+	lastStart atomic.Int64  // its attempt's latest Starting event, as chaos.since
+	stopping  atomic.Bool   // its current run has begun to stop
+	shutGen   atomic.Uint64 // a pool's: the generation of its slot whose run began to stop last
+	pool      *chaosPool    // set for a pool
 }
 
 // eventRing keeps a supervisor's latest events, and its children's, to
@@ -75,9 +77,10 @@ type supRun struct {
 type chaosSlot struct {
 	id     int
 	path   string
-	sup    *chaosSup // the supervisor it is a child of
-	nested *chaosSup // set for a nested supervisor
-	rank   int       // position in its supervisor's start order
+	sup    *chaosSup  // the supervisor it is a child of
+	nested *chaosSup  // set for a nested supervisor or a pool
+	inst   *chaosInst // set for a pool instance
+	rank   int        // position in its supervisor's start order
 	child  runtime.Child
 	life   time.Duration // mean time until an attempt's fault
 
@@ -94,19 +97,21 @@ type chaosSlot struct {
 
 // chaosTree is the drawn tree and its index.
 type chaosTree struct {
-	spec      runtime.Spec
-	root      *chaosSup
-	slots     []*chaosSlot // depth first, as Snapshot lists them
-	sups      []*chaosSup  // root first
-	byPath    map[string]*chaosSlot
-	supByPath map[string]*chaosSup
-	workers   int
+	spec       runtime.Spec
+	root       *chaosSup
+	slots      []*chaosSlot // depth first, as Snapshot lists them
+	sups       []*chaosSup  // root first
+	byPath     map[string]*chaosSlot
+	supByPath  map[string]*chaosSup
+	workers    int
+	pools      []*chaosPool
+	poolByPath map[string]*chaosPool
 }
 
 // drawChaosTree draws the tree for seed; run makes each worker's RunFunc.
 func drawChaosTree(seed uint64, run func(*chaosSlot) runtime.RunFunc) *chaosTree {
 	r := rand.New(rand.NewPCG(seed, 0xc4a05))
-	ct := &chaosTree{byPath: map[string]*chaosSlot{}, supByPath: map[string]*chaosSup{}}
+	ct := &chaosTree{byPath: map[string]*chaosSlot{}, supByPath: map[string]*chaosSup{}, poolByPath: map[string]*chaosPool{}}
 	ct.root = &chaosSup{path: "chaos", strategy: runtime.OneForOne, budget: 2 * time.Second,
 		// The root must outlive the run: its limit is never reached.
 		limit: runtime.RestartLimit{Max: math.MaxInt32, Window: time.Second}}
@@ -141,11 +146,19 @@ func (ct *chaosTree) drawChildren(r *rand.Rand, sv *chaosSup, run func(*chaosSlo
 	// Which positions hold nested supervisors, and their strategies: at
 	// level 1, two large one_for_one ones and small group ones, so that
 	// the tree has about 1,000 workers whatever the draw.
-	isSub := make([]bool, subs+workers)
+	pools := drawPoolCount(r, sv.level)
+	isSub := make([]bool, subs+workers+pools)
+	isPool := make([]bool, len(isSub))
 	for i := range subs {
 		isSub[i] = true
 	}
-	r.Shuffle(len(isSub), func(i, j int) { isSub[i], isSub[j] = isSub[j], isSub[i] })
+	for i := subs; i < subs+pools; i++ {
+		isPool[i] = true
+	}
+	r.Shuffle(len(isSub), func(i, j int) {
+		isSub[i], isSub[j] = isSub[j], isSub[i]
+		isPool[i], isPool[j] = isPool[j], isPool[i]
+	})
 	strategies := make([]runtime.Strategy, subs)
 	for i := range strategies {
 		switch {
@@ -172,7 +185,9 @@ func (ct *chaosTree) drawChildren(r *rand.Rand, sv *chaosSup, run func(*chaosSlo
 		s := &chaosSlot{id: len(ct.slots), sup: sv, life: life}
 		ct.slots = append(ct.slots, s)
 		sv.children = append(sv.children, s)
-		if isSub[i] {
+		if isPool[i] {
+			rate += ct.drawPool(r, c, s, sv, i)
+		} else if isSub[i] {
 			c.Name = "sup" + strconv.Itoa(i)
 			s.path = sv.path + "/" + c.Name
 			drawNested(r, c, sv.level+1, strategies[0])
