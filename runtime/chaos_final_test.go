@@ -73,6 +73,7 @@ func (c *chaos) afterRun() {
 	}
 	close(c.kill)
 	c.awaitReturns(time.Time{})
+	c.checkPoolsEnded()
 }
 
 // awaitReturns waits until every run function has returned, or deadline

@@ -655,3 +655,25 @@ func (s *poolStats) String() string {
 		s.started.Load(), s.fromRuns.Load(), s.full.Load(), s.taken.Load(), s.notRunning.Load(), s.invalid.Load(),
 		s.ordersOK.Load(), s.ordersNotRun.Load(), s.removed.Load(), s.stoppedAndWaited.Load())
 }
+
+// checkPoolsEnded checks, once every run function has returned, that every
+// pool is empty (an abandoned pool's goroutine may take a moment to return)
+// and refuses new instances with ErrTreeEnded.
+func (c *chaos) checkPoolsEnded() {
+	for _, cp := range c.ct.pools {
+		deadline := time.Now().Add(2 * time.Second)
+		for cp.p.Len() != 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n, cnt := cp.p.Len(), cp.p.Counts(); n != 0 || cnt.Started != cnt.Removed {
+			c.violate("a pool that does not run has no live instances", "%s: Len %d, Counts %+v after Run returned", cp.path, n, cnt)
+		}
+		h, err := cp.p.Start("", func(context.Context, *runtime.Attempt) error {
+			c.violate("Start errors match the pool's state", "%s: an instance started after Run returned", cp.path)
+			return nil
+		})
+		if h != nil || !errors.Is(err, runtime.ErrTreeEnded) {
+			c.violate("Start errors match the pool's state", "%s: Start after Run returned said %v; want ErrTreeEnded", cp.path, err)
+		}
+	}
+}
