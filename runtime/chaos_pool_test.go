@@ -437,7 +437,7 @@ func (c *chaos) orderInstance(s *chaosSlot, restart bool) {
 	}
 }
 
-// drivePools starts instances and gives them orders, about every 4ms, until
+// drivePools starts instances and gives them orders, about every 10ms, until
 // stop is closed.
 func (c *chaos) drivePools(stop <-chan struct{}, k uint64) {
 	r := rand.New(rand.NewPCG(c.seed, 0x9001+k))
@@ -448,7 +448,7 @@ func (c *chaos) drivePools(stop <-chan struct{}, k uint64) {
 		case <-stop:
 			return
 		case <-t.C:
-			t.Reset(time.Duration(r.ExpFloat64() * float64(4*time.Millisecond)))
+			t.Reset(time.Duration(r.ExpFloat64() * float64(10*time.Millisecond)))
 			c.poolOrder(r)
 		}
 	}

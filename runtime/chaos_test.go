@@ -34,12 +34,15 @@ type chaos struct {
 	calmed atomic.Bool
 	kill   chan struct{} // closed to end every run function, after the checks
 
-	mu       sync.Mutex
-	live     map[attemptKey]*attemptRec // attempts whose run function has not returned
-	held     map[int]time.Time          // children stopped by an order, by slot id: when
-	orphans  map[attemptKey]time.Time   // abandoned while not in live
-	suspects []overlap                  // overlaps not yet explained
-	returned bool                       // Run has returned
+	mu            sync.Mutex
+	live          map[attemptKey]*attemptRec // attempts whose run function has not returned
+	held          map[int]time.Time          // children stopped by an order, by slot id: when
+	orphans       map[attemptKey]time.Time   // abandoned while not in live
+	instOrphans   map[instKey]time.Time      // instances' attempts abandoned while not in live
+	instLive      map[instKey]*attemptRec    // live instance attempts, by path and generation
+	startSuspects []startSuspect             // ErrNotRunning answers not yet explained
+	suspects      []overlap                  // overlaps not yet explained
+	returned      bool                       // Run has returned
 
 	final    atomic.Bool // the observer records what the final checks need
 	finalAb  map[attemptKey]time.Time
@@ -93,6 +96,7 @@ type chaosStats struct {
 	ordersOK, ordersNotRun   atomic.Int64
 	snapshots, healthReads   atomic.Int64
 	staleCancels, readyLates atomic.Int64
+	pool                     poolStats
 }
 
 // TestChaos runs a tree of about 1,000 children under three levels of
@@ -120,7 +124,7 @@ func TestChaos(t *testing.T) {
 		}
 	})
 	c := &chaos{t: t, seed: seed, epoch: time.Now(), calm: make(chan struct{}), kill: make(chan struct{}),
-		live: map[attemptKey]*attemptRec{}, held: map[int]time.Time{}, orphans: map[attemptKey]time.Time{},
+		live: map[attemptKey]*attemptRec{}, held: map[int]time.Time{}, orphans: map[attemptKey]time.Time{}, instOrphans: map[instKey]time.Time{}, instLive: map[instKey]*attemptRec{},
 		finalAb: map[attemptKey]time.Time{}, violations: map[string][]string{}, violated: map[string]int{}}
 	c.ct = drawChaosTree(seed, c.runFunc)
 	tree, err := runtime.New(c.ct.spec,
@@ -131,7 +135,8 @@ func TestChaos(t *testing.T) {
 		t.Fatalf("seed %d: New: %v", seed, err)
 	}
 	c.tree = tree
-	t.Logf("tree: %d workers, %d supervisors (%s)", c.ct.workers, len(c.ct.sups), c.ct.describe())
+	c.preparePools()
+	t.Logf("tree: %d workers, %d supervisors, %d pools (%s)", c.ct.workers, len(c.ct.sups)-len(c.ct.pools), len(c.ct.pools), c.ct.describe())
 	c.run(d)
 	c.finish(d)
 }
@@ -153,6 +158,9 @@ func (c *chaos) run(d time.Duration) {
 	stopOps, stopSampler := make(chan struct{}), make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { c.operate(stopOps) })
+	for k := range uint64(3) {
+		wg.Go(func() { c.drivePools(stopOps, k) })
+	}
 	wg.Go(func() { c.sample(stopSampler, max(250*time.Millisecond, min(5*time.Second, d/40))) })
 
 	ended := false
@@ -174,6 +182,9 @@ func (c *chaos) run(d time.Duration) {
 	close(stopSampler)
 	wg.Wait()
 	c.stats.log(c, time.Since(begin))
+	if !ended {
+		c.checkPoolsCalm()
+	}
 
 	// The final shutdown: note which attempts it will cancel, then cancel.
 	c.final.Store(true)
@@ -430,8 +441,13 @@ func (c *chaos) operate(stop <-chan struct{}) {
 		case <-reads.C:
 			c.checkSnapshot(prev)
 			c.checkHealth()
+			c.checkPools(false)
 		case <-order.C:
 			order.Reset(time.Duration(r.ExpFloat64() * float64(10*time.Millisecond)))
+			if r.IntN(5) == 0 {
+				c.poolOrder(r)
+				continue
+			}
 			var i int
 			restart, release := true, false
 			switch x := r.IntN(100); {
@@ -504,7 +520,14 @@ func (c *chaos) sample(stop <-chan struct{}, interval time.Duration) {
 				delete(c.orphans, k)
 			}
 		}
+		for k, at := range c.instOrphans {
+			if time.Since(at) > time.Minute {
+				delete(c.instOrphans, k)
+			}
+		}
 		c.mu.Unlock()
+		c.checkPools(true)
+		c.settleStartSuspects(false)
 		c.samples = append(c.samples, chaosSample{at: time.Now(), heap: ms.HeapAlloc, goroutines: n, live: live})
 		c.settleSuspects(false)
 		c.checkHeld()
@@ -531,10 +554,13 @@ func (s *chaosStats) log(c *chaos, d time.Duration) {
 		s.overlaps.Load(), ev(runtime.EventGaveUp))
 	c.t.Logf("orders %s (ErrNotRunning %d), snapshots %s, health reads %d",
 		per(s.ordersOK.Load()+s.ordersNotRun.Load()), s.ordersNotRun.Load(), per(s.snapshots.Load()), s.healthReads.Load())
+	c.t.Logf("pools: %v", &s.pool)
 	states := map[string]int{}
 	for _, st := range c.tree.Snapshot().Children {
 		kind := "worker"
-		if st.Supervisor {
+		if st.Instance {
+			kind = "instance"
+		} else if st.Supervisor {
 			kind = "supervisor"
 		}
 		states[kind+" "+st.State.String()]++
