@@ -155,14 +155,14 @@ func (c *chaos) instRun(s *chaosSlot) runtime.RunFunc {
 			return nil
 		}
 		r := rand.New(rand.NewPCG(c.seed^uint64(s.id), a.Generation()))
-		if r.IntN(8) == 0 && !c.calmed.Load() {
+		if cp := s.inst.pool; r.IntN(8) == 0 && !c.calmed.Load() && (cp.max > 0 || cp.p.Len() < 2*chaosSoftCap) {
 			c.stats.pool.fromRuns.Add(1)
 			name := ""
 			if r.IntN(3) == 0 {
 				name = "sub" + strconv.Itoa(r.IntN(4))
 			}
-			if sub := c.startInstance(s.inst.pool, name); sub != nil {
-				s.inst.pool.remember(sub)
+			if sub := c.startInstance(cp, name); sub != nil {
+				cp.remember(sub)
 			}
 		}
 		return play(ctx, a)
@@ -213,7 +213,8 @@ func (c *chaos) startInstance(cp *chaosPool, name string) *chaosSlot {
 	switch {
 	case !strings.HasPrefix(s.path, cp.path+"/") || name != "" && s.path != cp.path+"/"+name:
 		c.violate("Start errors match the pool's state", "%s: Start(%q) gave an instance at %s", cp.path, name, s.path)
-	case before.Generation == after.Generation && notRunning(before.State) && notRunning(after.State):
+	case before.Generation == after.Generation && notRunning(before.State) && notRunning(after.State) &&
+		before.State != runtime.StateStopped: // an abandoned pool shows Stopped just before its run is killed
 		c.violate("Start errors match the pool's state", "%s: Start(%q) accepted while the pool was %s (generation %d)",
 			cp.path, name, after.State, after.Generation)
 	}
@@ -486,6 +487,9 @@ func (c *chaos) checkPools(live bool) {
 		}
 	}
 	for cp, n := range perPool {
+		if n == cp.max {
+			c.stats.pool.atCap.Add(1)
+		}
 		if n > cp.max {
 			c.violate("a pool has at most Max live instances", "%s: %d run functions of its instances run, none abandoned; Max %d", cp.path, n, cp.max)
 		}
@@ -520,7 +524,7 @@ func (c *chaos) checkPoolsCalm() {
 		case busy != n:
 			c.violate("Counts agree", "%s (%s): Len %d, but Counts has %d live instances (%+v)", cp.path, st.State, n, busy, cnt)
 		}
-		if st.State != runtime.StateRunning && n > 0 {
+		if notRunning(st.State) && n > 0 {
 			c.violate("a pool that does not run has no live instances", "%s is %s but has %d instances (%+v)", cp.path, st.State, n, inSnap)
 		}
 		cp.mu.Lock()
@@ -531,6 +535,9 @@ func (c *chaos) checkPoolsCalm() {
 			c.mu.Lock()
 			gen, removed := s.inst.maxGen, s.inst.removed
 			c.mu.Unlock()
+			if ist.State == runtime.StateRunning && !removed && ist.Generation > 1 {
+				c.stats.pool.rerunChecked.Add(1)
+			}
 			if ist.State == runtime.StateRunning && !removed && ist.Generation != gen {
 				c.violate("a restarted instance runs its own run function", "%s is running generation %d, but its run function last began generation %d",
 					s.path, ist.Generation, gen)
@@ -648,12 +655,14 @@ type poolStats struct {
 	full, taken, notRunning, invalid atomic.Int64
 	ordersOK, ordersNotRun, removed  atomic.Int64
 	stoppedAndWaited                 atomic.Int64
+	atCap                            atomic.Int64 // samples where a capped pool ran Max run functions
+	rerunChecked                     atomic.Int64 // restarted instances checked to run their own function
 }
 
 func (s *poolStats) String() string {
-	return fmt.Sprintf("instances started %d (%d tries from run functions), Start errors: full %d, name taken %d, not running %d, invalid name %d; instance orders %d (ErrNotRunning %d, ErrRemoved %d), stopped and waited for %d",
+	return fmt.Sprintf("instances started %d (%d tries from run functions), Start errors: full %d, name taken %d, not running %d, invalid name %d; instance orders %d (ErrNotRunning %d, ErrRemoved %d), stopped and waited for %d; pools at their cap in %d samples",
 		s.started.Load(), s.fromRuns.Load(), s.full.Load(), s.taken.Load(), s.notRunning.Load(), s.invalid.Load(),
-		s.ordersOK.Load(), s.ordersNotRun.Load(), s.removed.Load(), s.stoppedAndWaited.Load())
+		s.ordersOK.Load(), s.ordersNotRun.Load(), s.removed.Load(), s.stoppedAndWaited.Load(), s.atCap.Load())
 }
 
 // checkPoolsEnded checks, once every run function has returned, that every

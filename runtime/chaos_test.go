@@ -184,6 +184,7 @@ func (c *chaos) run(d time.Duration) {
 	c.stats.log(c, time.Since(begin))
 	if !ended {
 		c.checkPoolsCalm()
+		c.t.Logf("calm: %d restarted instances checked to run their own run function", c.stats.pool.rerunChecked.Load())
 	}
 
 	// The final shutdown: note which attempts it will cancel, then cancel.
