@@ -403,12 +403,21 @@ func (c *chaos) onRestartScheduled(s *chaosSlot, e runtime.Event) {
 		c.violateEvents("restart limits", "%s: %d restarts of its children within %v (limit %d) without giving up",
 			sv.path, n, sv.limit.Window, sv.limit.Max)
 	}
-	if l := s.child.RestartLimit; l != nil {
+	if l := s.ownLimit(); l != nil {
 		if n := countRestart(&s.window, *l, e.Time); n > l.Max {
 			c.violateEvents("restart limits", "%s: restarted %d times within %v (its limit %d) without its supervisor giving up",
 				s.path, n, l.Window, l.Max)
 		}
 	}
+}
+
+// ownLimit is the child's own restart limit: a pool's RestartLimit is its
+// instances', not its own.
+func (s *chaosSlot) ownLimit() *runtime.RestartLimit {
+	if s.nested != nil && s.nested.pool != nil {
+		return nil
+	}
+	return s.child.RestartLimit
 }
 
 // countRestart adds a restart at t to window and returns how many restarts
@@ -441,8 +450,8 @@ func (c *chaos) onGaveUp(sv *chaosSup, e runtime.Event) {
 		return
 	}
 	enough := countSince(sv.run.window, e.Time.Add(-sv.limit.Window-chaosClockSlack)) >= sv.limit.Max
-	if s := c.ct.byPath[gu.Child]; s != nil && s.child.RestartLimit != nil {
-		l := s.child.RestartLimit
+	if s := c.ct.byPath[gu.Child]; s != nil && s.ownLimit() != nil {
+		l := s.ownLimit()
 		enough = enough || countSince(s.window, e.Time.Add(-l.Window-chaosClockSlack)) >= l.Max
 	}
 	if !enough {
