@@ -108,6 +108,7 @@ func (c *chaos) checkGuarantee(r *attemptRec, report runtime.ShutdownReport, whe
 // finish runs the checks that need the whole run, and reports.
 func (c *chaos) finish(d time.Duration) {
 	c.settleSuspects(true)
+	c.settleStartSuspects(true)
 	switch {
 	case c.dropped > 0:
 		c.t.Logf("stop order not checked: %d events were dropped", c.dropped)

@@ -509,7 +509,7 @@ func (c *chaos) checkPoolsCalm() {
 		if again := cp.p.Counts(); again != cnt || cp.p.Len() != n || cp.handle.Status().Generation != st.Generation {
 			continue // not calm after all
 		}
-		var inSnap PoolStates
+		var inSnap poolStates
 		for _, ch := range snap.Children {
 			if ch.Instance && strings.HasPrefix(ch.Path, cp.path+"/") && !strings.Contains(ch.Path[len(cp.path)+1:], "/") {
 				inSnap.add(ch.State)
@@ -546,12 +546,12 @@ func (c *chaos) checkPoolsCalm() {
 	}
 }
 
-// PoolStates counts instances by state, as Counts does.
-type PoolStates struct {
+// poolStates counts instances by state, as Counts does.
+type poolStates struct {
 	Starting, Running, Backoff, Stopping, other, all int
 }
 
-func (p *PoolStates) add(st runtime.State) {
+func (p *poolStates) add(st runtime.State) {
 	p.all++
 	switch st {
 	case runtime.StateIdle, runtime.StateStarting:
