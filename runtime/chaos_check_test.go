@@ -395,14 +395,7 @@ func (c *chaos) readyTimedOut(s *chaosSlot, e runtime.Event, timeout time.Durati
 // the restarts of the last Window before its decision; the check forgives
 // chaosClockSlack between that decision and the event.
 func (c *chaos) onRestartScheduled(s *chaosSlot, e runtime.Event) {
-	sv := s.sup
-	if sv.run.stopping {
-		c.violateEvents("nothing starts after its supervisor began to stop", "%s: restart scheduled after %s began to stop", s.path, sv.path)
-	}
-	if n := countRestart(&sv.run.window, sv.limit, e.Time); n > sv.limit.Max {
-		c.violateEvents("restart limits", "%s: %d restarts of its children within %v (limit %d) without giving up",
-			sv.path, n, sv.limit.Window, sv.limit.Max)
-	}
+	c.supRestart(s.sup, s.path, e.Time)
 	if l := s.ownLimit(); l != nil {
 		if n := countRestart(&s.window, *l, e.Time); n > l.Max {
 			c.violateEvents("restart limits", "%s: restarted %d times within %v (its limit %d) without its supervisor giving up",
@@ -418,6 +411,18 @@ func (s *chaosSlot) ownLimit() *runtime.RestartLimit {
 		return nil
 	}
 	return s.child.RestartLimit
+}
+
+// supRestart counts a restart of the child at path against its supervisor's
+// limit.
+func (c *chaos) supRestart(sv *chaosSup, path string, t time.Time) {
+	if sv.run.stopping {
+		c.violateEvents("nothing starts after its supervisor began to stop", "%s: restart scheduled after %s began to stop", path, sv.path)
+	}
+	if n := countRestart(&sv.run.window, sv.limit, t); n > sv.limit.Max {
+		c.violateEvents("restart limits", "%s: %d restarts of its children within %v (limit %d) without giving up",
+			sv.path, n, sv.limit.Window, sv.limit.Max)
+	}
 }
 
 // countRestart adds a restart at t to window and returns how many restarts

@@ -621,14 +621,7 @@ func (c *chaos) observeInstance(cp *chaosPool, e runtime.Event) {
 			c.instAbandoned(e)
 		}
 	case runtime.EventRestartScheduled:
-		sv := cp.sv
-		if sv.run.stopping {
-			c.violateEvents("nothing starts after its supervisor began to stop", "%s: restart scheduled after %s began to stop", e.Path, sv.path)
-		}
-		if n := countRestart(&sv.run.window, sv.limit, e.Time); n > sv.limit.Max {
-			c.violateEvents("restart limits", "%s: %d restarts of its instances within %v (limit %d) without giving up",
-				sv.path, n, sv.limit.Window, sv.limit.Max)
-		}
+		c.supRestart(cp.sv, e.Path, e.Time)
 	}
 }
 

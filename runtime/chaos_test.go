@@ -102,7 +102,8 @@ type chaosStats struct {
 // TestChaos runs a tree of about 1,000 children under three levels of
 // supervisors whose run functions fail, panic, return nil or hostile errors,
 // call runtime.Goexit, ignore cancellation, stop beating and report readiness
-// late, while an operator gives Restart and Stop orders and reads snapshots.
+// late, while an operator gives Restart and Stop orders and reads snapshots,
+// and drivers start pool instances (see chaos_pool_test.go).
 // It checks the runtime's invariants as it runs and at shutdown (see
 // chaos_check_test.go). The seed fixes the tree and what every attempt does;
 // the scheduling is the machine's. The long form:
@@ -582,6 +583,9 @@ func (ct *chaosTree) describe() string {
 	strategies := map[runtime.Strategy]int{}
 	var ready, hb, timeout, after, significant, ownLimit int
 	for _, sv := range ct.sups {
+		if sv.pool != nil {
+			continue // counted apart
+		}
 		perLevel[sv.level]++
 		strategies[sv.strategy]++
 	}
