@@ -164,6 +164,9 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 		return nil
 	}
 
+	if !l.danglingLinks(cfg) {
+		return nil
+	}
 	insts := load.Instances([]string{"."}, cfg)
 	if len(insts) != 1 {
 		l.errs.Add(Pos{Filename: l.dir}, fmt.Sprintf("found %d CUE instances, want 1", len(insts)))
@@ -226,6 +229,40 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 	// on past errors all the same, to report those only Go finds.
 	spec.Trees = l.decodeTrees(l.user)
 	return spec
+}
+
+// danglingLinks hides from cue/load the symbolic links of the directory
+// that lead nowhere, on which it fails (an editor's lock file such as
+// .#spec.cue, a link to a file not checked out): such a link is no part of
+// the spec, unless its name makes it a spec file, which is an error at it.
+// It reports whether the load can go on.
+func (l *loader) danglingLinks(cfg *load.Config) bool {
+	entries, _ := os.ReadDir(l.dir)
+	ok := true
+	for _, e := range entries {
+		if e.Type()&fs.ModeSymlink == 0 {
+			continue
+		}
+		path := filepath.Join(l.dir, e.Name())
+		if _, err := os.Stat(path); err == nil {
+			continue
+		}
+		if _, over := cfg.Overlay[path]; over {
+			continue
+		}
+		name := e.Name()
+		if strings.HasSuffix(name, ".cue") && !strings.HasPrefix(name, ".") && !strings.HasPrefix(name, "_") {
+			target, _ := os.Readlink(path)
+			l.errs.Add(Pos{Filename: path}, fmt.Sprintf("cannot read the file: it is a symbolic link to %s, which does not exist", target))
+			ok = false
+			continue
+		}
+		if cfg.Overlay == nil {
+			cfg.Overlay = map[string]load.Source{}
+		}
+		cfg.Overlay[path] = load.FromString("")
+	}
+	return ok
 }
 
 // ownFiles returns inst restricted to the files of the spec's directory.
