@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/tools/go/gcexportdata"
@@ -46,6 +47,7 @@ type workspace struct {
 	own0    *listed                      // what go list said about the spec's directory
 	types   map[string]*types.Package    // shared by every export data read
 	broken  map[string]*scanner.Error    // the first syntax error of a package parsed from source
+	typeErr map[string][]types.Error     // the type errors of a package parsed from source
 	load    func(path string) error      // lists a package the first go list run did not
 	// info makes checkSource record the types.Info of the syntax, which
 	// only the static checks of run functions need (Options.Lint).
@@ -67,7 +69,7 @@ type listed struct {
 	ImportMap      map[string]string
 	Deps           []string
 	Module         *listedModule
-	Error          *struct{ Err string }
+	Error          *struct{ Pos, Err string }
 }
 
 // listedModule is what go list says about a package's module.
@@ -126,8 +128,9 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 		byPath: map[string]*packages.Package{},
 		listed: map[string]*listed{},
 		types:  map[string]*types.Package{},
-		broken: map[string]*scanner.Error{},
-		info:   opts.Lint,
+		broken:  map[string]*scanner.Error{},
+		typeErr: map[string][]types.Error{},
+		info:    opts.Lint,
 	}
 	overlay, err := hideOutput(dir)
 	if err != nil {
@@ -149,8 +152,8 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 	own := ws.own0
 	goFiles := append(slices.Clone(own.GoFiles), own.CgoFiles...)
 	if own.Error != nil && len(goFiles) > 0 {
-		// Such as two package names in the directory.
-		return nil, schema.ErrorList{{Pos: schema.Pos{Filename: dir}, Msg: own.Error.Err}}
+		// Such as a file without a package clause, or two package names.
+		return nil, schema.ErrorList{packageError(dir, own)}
 	}
 
 	// Every package the spec's package or the generated code imports, with
@@ -205,6 +208,66 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 	return ws, nil
 }
 
+// packageError is the go command's error about the spec's directory, at
+// the position it gives, or, for files of two packages, at the package
+// clause of the first file that is not of the first file's package.
+func packageError(dir string, own *listed) *schema.Error {
+	e := &schema.Error{Pos: schema.Pos{Filename: dir}, Msg: own.Error.Err}
+	if pos, ok := listPos(dir, own.Error.Pos); ok {
+		e.Pos = pos
+		return e
+	}
+	fset := token.NewFileSet()
+	first := ""
+	var firstName string
+	for _, name := range append(slices.Clone(own.GoFiles), own.CgoFiles...) {
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.PackageClauseOnly)
+		if err != nil || f.Name == nil {
+			continue
+		}
+		switch {
+		case first == "":
+			first, firstName = name, f.Name.Name
+		case f.Name.Name != firstName:
+			p := fset.Position(f.Name.Pos())
+			e.Pos = schema.Pos{Filename: p.Filename, Line: p.Line, Column: p.Column}
+			e.Msg = fmt.Sprintf("package %s, but %s is package %s: the Go files of a directory make one package", f.Name.Name, first, firstName)
+			return e
+		}
+	}
+	return e
+}
+
+// listPos parses a position of go list's output, file:line:col relative to
+// dir, where it ran.
+func listPos(dir, s string) (schema.Pos, bool) {
+	rest, col, ok := cutLastInt(s)
+	if !ok {
+		return schema.Pos{}, false
+	}
+	file, line, ok := cutLastInt(rest)
+	if !ok {
+		file, line, col = rest, col, 0
+	}
+	if file == "" {
+		return schema.Pos{}, false
+	}
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(dir, file)
+	}
+	return schema.Pos{Filename: file, Line: line, Column: col}, true
+}
+
+// cutLastInt splits "s:n" into s and the number n.
+func cutLastInt(s string) (string, int, bool) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(s[i+1:])
+	return s[:i], n, err == nil && n > 0
+}
+
 // hideOutput returns an overlay for the go command that deletes dir's
 // arbor_gen.go, or "" when there is none. Hidden, an old file with an old
 // package clause (the package was renamed since) cannot stop go list.
@@ -255,6 +318,9 @@ func (ws *workspace) checkSource(own *listed, files []string) *packages.Package 
 		FakeImportC: true,
 		Error: func(err error) {
 			p.Errors = append(p.Errors, packages.Error{Msg: err.Error(), Kind: packages.TypeError})
+			if te, ok := err.(types.Error); ok {
+				ws.typeErr[own.ImportPath] = append(ws.typeErr[own.ImportPath], te)
+			}
 		},
 	}
 	if ws.info {

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"fmt"
+	"go/ast"
 	"go/build"
 	"go/token"
 	"go/types"
@@ -183,6 +184,10 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s is generic; a run function cannot have type parameters", n, n.Run)
 		return nil
 	}
+	if !typeChecks(sig) {
+		ws.invalidDecl(errs, n, t.obj)
+		return nil
+	}
 	attempt, arg, ok := runSignature(sig)
 	found := types.TypeString(withoutRecv(sig), short(pkg))
 	switch {
@@ -190,7 +195,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s; a pool's run takes one argument after the context (and the attempt): want func(context.Context, T) error or func(context.Context, *runtime.Attempt, T) error",
 			n, n.Run, found)
 		return nil
-	case !ok, !n.IsPool() && arg != nil && !typeChecks(arg):
+	case !ok:
 		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s; want func(context.Context) error or func(context.Context, *runtime.Attempt) error",
 			n, n.Run, found)
 		return nil
@@ -204,10 +209,6 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		return nil
 	}
 	if arg != nil {
-		if !typeChecks(arg) {
-			ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s, whose argument type does not type-check; fix the Go code (go build says why)", n, n.Run, found)
-			return nil
-		}
 		if why, decl := ws.unnameable(arg); why != "" {
 			var own *types.Package
 			if ws.own != nil {
@@ -320,6 +321,47 @@ func (ws *workspace) loadMsg(path string) string {
 	msg, _, _ = strings.Cut(msg, "\n")
 	msg, _, _ = strings.Cut(msg, "; to add it")
 	return ": " + msg
+}
+
+// invalidDecl reports a run function whose declaration does not compile
+// (a type it names is undefined, say) at the Go error, rather than a
+// signature full of invalid types.
+func (ws *workspace) invalidDecl(errs *schema.ErrorList, n *schema.Node, fn *types.Func) {
+	msg := "go build says why"
+	var at token.Pos
+	if fd := ws.funcDecl(fn); fd != nil {
+		for _, te := range ws.typeErr[fn.Pkg().Path()] {
+			if te.Pos >= fd.Pos() && te.Pos < fd.Type.End() {
+				msg, at = te.Msg, te.Pos
+				break
+			}
+		}
+	}
+	ws.addDecl(errs, n.RunPos, fn.Pos(), "%s: run: the declaration of %s does not compile: %s; fix the Go code", n, n.Run, msg)
+	if at.IsValid() {
+		p := ws.fset.Position(at)
+		(*errs)[len(*errs)-1].At = schema.Pos{Filename: p.Filename, Line: p.Line, Column: p.Column}
+	}
+}
+
+// funcDecl returns the declaration of fn in a package parsed from source,
+// or nil.
+func (ws *workspace) funcDecl(fn *types.Func) *ast.FuncDecl {
+	p := ws.byPath[fn.Pkg().Path()]
+	if p == nil {
+		return nil
+	}
+	for _, f := range p.Syntax {
+		if f.Pos() > fn.Pos() || fn.Pos() >= f.End() {
+			continue
+		}
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Name.Pos() == fn.Pos() {
+				return fd
+			}
+		}
+	}
+	return nil
 }
 
 // addDecl adds an error about a Go declaration, with its position. Files of

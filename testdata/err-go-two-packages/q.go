@@ -1,0 +1,2 @@
+// Package q is in the wrong directory.
+package q
