@@ -123,11 +123,11 @@ func goList(ctx context.Context, dir string, opts *Options, overlay string, expo
 // the packages it imports, of the runtime and of every package in paths.
 func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*workspace, error) {
 	ws := &workspace{
-		fset:   token.NewFileSet(),
-		dir:    dir,
-		byPath: map[string]*packages.Package{},
-		listed: map[string]*listed{},
-		types:  map[string]*types.Package{},
+		fset:    token.NewFileSet(),
+		dir:     dir,
+		byPath:  map[string]*packages.Package{},
+		listed:  map[string]*listed{},
+		types:   map[string]*types.Package{},
 		broken:  map[string]*scanner.Error{},
 		typeErr: map[string][]types.Error{},
 		info:    opts.Lint,
