@@ -24,6 +24,7 @@ import (
 	"golang.org/x/tools/go/gcexportdata"
 	"golang.org/x/tools/go/packages"
 
+	"github.com/arbor-go/arbor/runtime"
 	"github.com/arbor-go/arbor/schema"
 )
 
@@ -74,8 +75,9 @@ type listed struct {
 
 // listedModule is what go list says about a package's module.
 type listedModule struct {
-	Path, GoMod string
-	Main        bool // the main module, or one of the workspace: the user's own code
+	Path, Version, GoMod string
+	Main                 bool // the main module, or one of the workspace: the user's own code
+	Replace              *listedModule
 }
 
 const listFields = "ImportPath,Name,Dir,Export,GoFiles,CgoFiles,IgnoredGoFiles,TestGoFiles,XTestGoFiles,Imports,ImportMap,Deps,Module,Error"
@@ -193,6 +195,9 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 		if _, err := ws.Import(path); err != nil {
 			return nil, fmt.Errorf("loading %s: %w", path, err)
 		}
+	}
+	if err := ws.sameArbor(); err != nil {
+		return nil, err
 	}
 	for _, path := range paths {
 		if path != own.ImportPath {
@@ -400,6 +405,58 @@ func (ws *workspace) requireArbor() error {
 	return schema.ErrorList{{Pos: schema.Pos{Filename: modFile}, Msg: fmt.Sprintf(
 		"the module does not require %s, whose runtime the generated code imports; add it with `go get %s@%s`, or with `go get -tool %s/cmd/arbor` to run arbor as a tool (go list: %s)",
 		modulePath, modulePath, version(), modulePath, msg)}}
+}
+
+// sameArbor reports a module whose Arbor is not the one running (an arbor
+// installed apart from the go.mod's): its runtime lacks the version guard
+// of the code this arbor writes, which could only fail to type-check.
+func (ws *workspace) sameArbor() error {
+	guard := fmt.Sprintf("GeneratedCodeV%d_RunArborGen", runtime.GeneratedCodeVersion)
+	if rt, err := ws.Import(runtimePath); err != nil || rt.Scope().Lookup(guard) != nil {
+		return err
+	}
+	mod := ws.listed[runtimePath].Module
+	if mod == nil {
+		mod = &listedModule{Path: modulePath}
+	}
+	which := mod.Path
+	if mod.Version != "" {
+		which += " " + mod.Version
+	}
+	if r := mod.Replace; r != nil {
+		which += " (replaced by " + strings.TrimSpace(r.Path+" "+r.Version) + ")"
+	}
+	pos := schema.Pos{Filename: ws.dir}
+	if m := ws.own0.Module; m != nil && m.GoMod != "" {
+		pos = requirePos(m.GoMod)
+	}
+	return schema.ErrorList{{Pos: pos, Msg: fmt.Sprintf(
+		"the module requires %s, whose runtime is not the one this arbor generates code for (it lacks runtime.%s); run the arbor of your go.mod, with `go tool arbor gen`, or require this one with `go get %s@%s`",
+		which, guard, modulePath, version())}}
+}
+
+// requirePos returns the position of Arbor's module path in the require
+// directive of the go.mod file, or the file alone.
+func requirePos(gomod string) schema.Pos {
+	pos := schema.Pos{Filename: gomod}
+	src, err := os.ReadFile(gomod)
+	if err != nil {
+		return pos
+	}
+	block := false
+	for i, line := range strings.Split(string(src), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 0:
+		case block && f[0] == ")":
+			block = false
+		case len(f) >= 2 && f[0] == "require" && f[1] == "(":
+			block = true
+		case block && f[0] == modulePath, len(f) >= 2 && f[0] == "require" && f[1] == modulePath:
+			return schema.Pos{Filename: gomod, Line: i + 1, Column: strings.Index(line, modulePath) + 1}
+		}
+	}
+	return pos
 }
 
 // declaredAside looks for a declaration of name (a method when recv is
