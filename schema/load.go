@@ -342,13 +342,21 @@ func (l *loader) loadErrors(inst *build.Instance) {
 		switch {
 		case errors.As(e, &noFiles):
 			l.noFiles(noFiles)
-		case errors.As(e, &multi):
-			var list []string
-			for i, p := range multi.Packages {
-				list = append(list, fmt.Sprintf("%s (%s)", p, filepath.Base(multi.Files[i])))
+		case errors.As(e, &multi) && len(multi.Files) >= 2:
+			file := multi.Files[1]
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(l.dir, file)
 			}
-			l.errs.Add(Pos{Filename: l.dir}, fmt.Sprintf(
-				"found several CUE packages: %s; a spec directory holds one package", strings.Join(list, ", ")))
+			pos := Pos{Filename: file}
+			if f, err := parser.ParseFile(file, nil, parser.PackageClauseOnly); err == nil && f.PackageName() != "" {
+				for _, d := range f.Decls {
+					if p, ok := d.(*ast.Package); ok {
+						pos = position(p.Name.Pos())
+					}
+				}
+			}
+			l.errs.Add(pos, fmt.Sprintf("package %s, but %s is package %s: the .cue files of a spec directory make one package",
+				multi.Packages[1], filepath.Base(multi.Files[0]), multi.Packages[0]))
 		default:
 			l.addCUEError(e)
 		}
