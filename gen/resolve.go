@@ -55,10 +55,76 @@ func parseRun(s string) (runRef, error) {
 	} else {
 		r.recv = target
 	}
+	if r.pkgPath != "" {
+		if err := checkImportPath(r.pkgPath); err != nil {
+			return r, err
+		}
+	}
 	if !token.IsIdentifier(r.name) || (r.recv != "" && !token.IsIdentifier(r.recv)) || (strings.HasPrefix(s, "(") && r.recv == "") {
 		return r, bad
 	}
 	return r, nil
+}
+
+// importPathOf suggests the reference with the import path of the
+// package that ref names by a relative directory, when it is in the
+// module.
+func (ws *workspace) importPathOf(ref runRef) string {
+	m := ws.own0.Module
+	if !strings.HasPrefix(ref.pkgPath, ".") || m == nil || m.GoMod == "" {
+		return ""
+	}
+	rel, err := filepath.Rel(filepath.Dir(m.GoMod), filepath.Join(ws.dir, ref.pkgPath))
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return ""
+	}
+	path := m.Path
+	if rel != "." {
+		path += "/" + filepath.ToSlash(rel)
+	}
+	ref.pkgPath = path
+	return fmt.Sprintf(" (did you mean %q?)", ref.String())
+}
+
+// checkImportPath rejects what the go command would not read as the
+// import path of one package: a path relative to the spec's directory or
+// absolute, a pattern (std, all, ...), cgo's C, or a malformed path. The go
+// command is never asked to list such a path.
+func checkImportPath(path string) error {
+	switch {
+	case path == "." || path == ".." || strings.HasPrefix(path, "./") || strings.HasPrefix(path, "../") || strings.HasPrefix(path, "/"):
+		return fmt.Errorf("run: %s is a directory, not an import path: name the package by its import path, its module's path then its directory", path)
+	case strings.Contains(path, "..."), path == "std" || path == "cmd" || path == "all" || path == "tool" || path == "work":
+		return fmt.Errorf("run: %s is a pattern of the go command, not the import path of a package", path)
+	case path == "C":
+		return fmt.Errorf("run: C is cgo's pseudo-package, not one a run function can be declared in")
+	case path == "main":
+		return fmt.Errorf("run: main is not an import path; a function of the spec's own package is named without one")
+	}
+	for _, elem := range strings.Split(path, "/") {
+		if elem == "" || elem[0] == '.' || elem[len(elem)-1] == '.' || strings.IndexFunc(elem, func(c rune) bool {
+			return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("-._~+", c))
+		}) >= 0 {
+			return fmt.Errorf("run: %q is not a valid import path (its element %q)", path, elem)
+		}
+	}
+	return nil
+}
+
+// String returns the reference as a spec writes it.
+func (r runRef) String() string {
+	qual := r.pkgPath
+	if qual != "" {
+		qual += "."
+	}
+	if r.recv == "" {
+		return qual + r.name
+	}
+	star := ""
+	if r.ptr {
+		star = "*"
+	}
+	return fmt.Sprintf("(%s%s%s).%s", star, qual, r.recv, r.name)
 }
 
 // target is a resolved run reference.
@@ -76,7 +142,7 @@ type target struct {
 func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 	ref, err := parseRun(n.Run)
 	if err != nil {
-		errs.Add(n.RunPos, fmt.Sprintf("%s: %v", n, err))
+		errs.Add(n.RunPos, fmt.Sprintf("%s: %v%s", n, err, ws.importPathOf(ref)))
 		return nil
 	}
 	var pkg *types.Package // nil when the directory has no Go files yet
