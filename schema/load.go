@@ -339,6 +339,7 @@ func (l *loader) loadErrors(inst *build.Instance) {
 	for _, e := range cueerrors.Errors(inst.Err) {
 		var noFiles *load.NoFilesError
 		var multi *load.MultiplePackageError
+		var pathErr *fs.PathError
 		switch {
 		case errors.As(e, &noFiles):
 			l.noFiles(noFiles)
@@ -357,6 +358,9 @@ func (l *loader) loadErrors(inst *build.Instance) {
 			}
 			l.errs.Add(pos, fmt.Sprintf("package %s, but %s is package %s: the .cue files of a spec directory make one package",
 				multi.Packages[1], filepath.Base(multi.Files[0]), multi.Packages[0]))
+		case errors.As(e, &pathErr) && !e.Position().IsValid():
+			// Such as a file that cannot be read: at the file.
+			l.errs.Add(Pos{Filename: pathErr.Path}, fmt.Sprintf("cannot read the file: %v", pathErr.Err))
 		default:
 			l.addCUEError(e)
 		}
