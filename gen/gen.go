@@ -148,10 +148,14 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 		defer close(formatted)
 		src, formatErr = formatOutput(raw)
 	}()
-	checkErr := ws.typecheck(raw)
+	checked, checkErr := ws.typecheck(raw)
 	<-formatted
 	if err := cmp.Or(formatErr, checkErr); err != nil {
 		return nil, err
+	}
+	if ws.info {
+		findings = append(findings, ws.compileErrors(checked, targets)...)
+		findings.Sort()
 	}
 	used := map[*target]bool{}
 	for _, t := range targets {
