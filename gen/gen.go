@@ -196,12 +196,21 @@ func sorted(errs schema.ErrorList) error {
 // ErrInternal marks generated code that does not compile: a bug in Arbor.
 var ErrInternal = errors.New("arbor: internal error: generated code does not type-check")
 
-// Check runs the checks that need only the spec, without loading Go code.
+// Check runs the checks that need only the spec, without loading Go code:
+// those of Generate but the resolution of run references, whose syntax only
+// it checks.
 func Check(spec *schema.Spec) error {
 	var errs schema.ErrorList
 	c := checkSpec(spec, &errs)
 	for _, tree := range spec.Trees {
 		c.validate(tree, runtimeSpec(tree))
+		tree.Walk(func(n *schema.Node) bool {
+			// The syntax of run, which Generate checks as it resolves it.
+			if _, err := parseRun(n.Run); !n.IsSupervisor() && err != nil {
+				errs.Add(n.RunPos, fmt.Sprintf("%s: %v", n, err))
+			}
+			return true
+		})
 	}
 	return sorted(errs)
 }
