@@ -215,29 +215,39 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 
 // packageError is the go command's error about the spec's directory, at
 // the position it gives, or, for files of two packages, at the package
-// clause of the first file that is not of the first file's package.
+// clause of the first file that is not of the package most files are of.
 func packageError(dir string, own *listed) *schema.Error {
 	e := &schema.Error{Pos: schema.Pos{Filename: dir}, Msg: own.Error.Err}
 	if pos, ok := listPos(dir, own.Error.Pos); ok {
 		e.Pos = pos
 		return e
 	}
+	type clause struct {
+		file, name string
+		pos        token.Position
+	}
+	var clauses []clause
+	count := map[string]int{}
 	fset := token.NewFileSet()
-	first := ""
-	var firstName string
 	for _, name := range append(slices.Clone(own.GoFiles), own.CgoFiles...) {
 		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.PackageClauseOnly)
 		if err != nil || f.Name == nil {
 			continue
 		}
-		switch {
-		case first == "":
-			first, firstName = name, f.Name.Name
-		case f.Name.Name != firstName:
-			p := fset.Position(f.Name.Pos())
-			e.Pos = schema.Pos{Filename: p.Filename, Line: p.Line, Column: p.Column}
-			e.Msg = fmt.Sprintf("package %s, but %s is package %s: the Go files of a directory make one package", f.Name.Name, first, firstName)
-			return e
+		clauses = append(clauses, clause{name, f.Name.Name, fset.Position(f.Name.Pos())})
+		count[f.Name.Name]++
+	}
+	var most clause
+	for _, c := range clauses {
+		if count[c.name] > count[most.name] {
+			most = c
+		}
+	}
+	for _, c := range clauses {
+		if c.name != most.name {
+			e.Pos = schema.Pos{Filename: c.pos.Filename, Line: c.pos.Line, Column: c.pos.Column}
+			e.Msg = fmt.Sprintf("package %s, but %s is package %s: the Go files of a directory make one package", c.name, most.file, most.name)
+			break
 		}
 	}
 	return e

@@ -1,2 +1,0 @@
-// Package q is in the wrong directory.
-package q
