@@ -87,6 +87,7 @@ type loader struct {
 	dir    string
 	errs   ErrorList
 	inst   *build.Instance
+	all    *build.Instance // as cue/load made it, with the files it ignored
 	user   cue.Value // the user's package alone
 	files  []string
 	pkgPos Pos // the first file's package clause: where missing things are
@@ -125,6 +126,9 @@ func loadSpec(dir string, overlay map[string][]byte, fast bool) (spec *Spec, err
 		}
 	}()
 	spec = l.load(overlay, fast)
+	if l.all != nil {
+		l.treesLeftOut(l.all)
+	}
 	if err := l.finish(); err != nil {
 		return nil, err
 	}
@@ -185,6 +189,7 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 	}
 	sort.Strings(l.files)
 	l.pkgPos = l.packagePos()
+	l.all = insts[0]
 
 	ctx := cuecontext.New()
 	l.user = ctx.BuildInstance(l.inst)
@@ -363,6 +368,34 @@ func (l *loader) loadErrors(inst *build.Instance) {
 			l.errs.Add(Pos{Filename: pathErr.Path}, fmt.Sprintf("cannot read the file: %v", pathErr.Err))
 		default:
 			l.addCUEError(e)
+		}
+	}
+}
+
+// treesLeftOut reports the files of the directory that CUE leaves out of
+// the package for want of a package clause, yet declare trees: their trees
+// would silently not be generated. (Other CUE there, such as data, is no
+// business of the spec's.)
+func (l *loader) treesLeftOut(inst *build.Instance) {
+	for _, f := range inst.IgnoredFiles {
+		if filepath.Dir(f.Filename) != l.dir || f.ExcludeReason == nil || f.ExcludeReason.Error() != "no package name" {
+			continue
+		}
+		src, err := os.ReadFile(f.Filename)
+		if err != nil {
+			continue
+		}
+		file, err := parser.ParseFile(f.Filename, src)
+		if err != nil {
+			continue
+		}
+		for _, d := range file.Decls {
+			if fd, ok := d.(*ast.Field); ok {
+				if label, _, _ := ast.LabelName(fd.Label); label == "trees" {
+					l.errs.Add(position(fd.Pos()), fmt.Sprintf("the file declares trees but has no package clause, so CUE leaves it out of package %s: start it with `package %s`", inst.PkgName, inst.PkgName))
+					break
+				}
+			}
 		}
 	}
 }
