@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -88,7 +89,7 @@ type loader struct {
 	errs   ErrorList
 	inst   *build.Instance
 	all    *build.Instance // as cue/load made it, with the files it ignored
-	user   cue.Value // the user's package alone
+	user   cue.Value       // the user's package alone
 	files  []string
 	pkgPos Pos // the first file's package clause: where missing things are
 
@@ -378,8 +379,9 @@ func (l *loader) loadErrors(inst *build.Instance) {
 // business of the spec's.)
 func (l *loader) treesLeftOut(inst *build.Instance) {
 	for _, f := range inst.IgnoredFiles {
-		if filepath.Dir(f.Filename) != l.dir || f.ExcludeReason == nil || f.ExcludeReason.Error() != "no package name" {
-			continue
+		if filepath.Dir(f.Filename) != l.dir || f.ExcludeReason == nil || f.ExcludeReason.Error() != "no package name" ||
+			slices.ContainsFunc(l.errs, func(e *Error) bool { return e.Pos.Filename == f.Filename }) {
+			continue // or reported already, when the spec has no trees
 		}
 		src, err := os.ReadFile(f.Filename)
 		if err != nil {
