@@ -472,6 +472,13 @@ func TestHeartbeatNeverStaleEarly(t *testing.T) {
 			}
 		}
 		assert.Equal(t, uint64(1), status(t, tr, "t/beater").Generation)
-		assert.Greater(t, status(t, tr, "t/dead").Generation, uint64(1), "the dead one was found")
+		if !assert.Greater(t, status(t, tr, "t/dead").Generation, uint64(1), "the dead one was found") {
+			t.Logf("dead: %+v", status(t, tr, "t/dead"))
+			for _, e := range rec.all() {
+				if e.Path == "t/dead" || e.Path == "t" {
+					t.Logf("%v", e)
+				}
+			}
+		}
 	})
 }

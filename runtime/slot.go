@@ -301,12 +301,13 @@ func (s *slot) restarts(kind ExitKind, err error) bool {
 }
 
 // exceeded records a restart at now in window and reports whether it makes
-// more than l.Max within l.Window.
+// more than l.Max within l.Window. A restart exactly l.Window old still
+// counts, as in OTP (Now - Then =< Period).
 func exceeded(window *[]time.Time, l RestartLimit, now time.Time) bool {
 	w := *window
 	cut := now.Add(-l.Window)
 	i := 0
-	for i < len(w) && !w[i].After(cut) {
+	for i < len(w) && w[i].Before(cut) {
 		i++
 	}
 	w = w[:copy(w, w[i:])] // keeps the array, so that a steady rate allocates nothing

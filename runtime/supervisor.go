@@ -158,13 +158,7 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 		case <-budget:
 			sv.budgetExpired()
 		case <-sv.staleWake:
-			sv.staleMu.Lock()
-			notices := sv.stale
-			sv.stale = nil
-			sv.staleMu.Unlock()
-			for _, m := range notices {
-				sv.handle(m) // a notice of an earlier run has an old generation
-			}
+			sv.takeStale()
 		case <-kill:
 			sv.endKilled()
 			return ErrAbandoned
@@ -179,11 +173,19 @@ const drainBatch = 64
 
 // drain handles the messages already waiting in the inbox, each at the cost
 // of a channel receive rather than of the run loop's select: a crash loop or
-// a burst of Pool.Start queues many.
+// a burst of Pool.Start queues many. The watchdog's notices go first: a
+// flood of exits must not keep a stale child running.
 func (sv *supervisor) drain() {
 	for range drainBatch {
 		if sv.stopping && sv.live == 0 {
 			return // the run is over: its loop must see it
+		}
+		select {
+		case <-sv.staleWake:
+			sv.stamp = time.Time{}
+			sv.takeStale()
+			continue
+		default:
 		}
 		select {
 		case m := <-sv.inbox:
@@ -192,6 +194,17 @@ func (sv *supervisor) drain() {
 		default:
 			return
 		}
+	}
+}
+
+// takeStale handles the watchdog's notices.
+func (sv *supervisor) takeStale() {
+	sv.staleMu.Lock()
+	notices := sv.stale
+	sv.stale = nil
+	sv.staleMu.Unlock()
+	for _, m := range notices {
+		sv.handle(m) // a notice of an earlier run has an old generation
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,7 +29,8 @@ Commands:
 	                  attempt, restarts, time in state, last exit and error;
 	                  -json prints the JSON of the console's /api/tree
 	events [-f] [-json]   the events the program's journal holds; -f then
-	                  follows new ones until the tree stops (or Ctrl-C)
+	                  follows new ones until the tree stops (or Ctrl-C),
+	                  and resumes where it was if the stream breaks
 	restart PATH      restart the child at PATH, such as shop/db
 	stop PATH         stop the child at PATH; restart starts it again
 
@@ -268,24 +270,86 @@ func (cl *ctlClient) print(e console.Event, asJSON bool) {
 	fmt.Fprintf(cl.stdout, "%s %6d %s\n", e.Time.Local().Format("15:04:05.000"), e.Seq, e.Text)
 }
 
-// follow prints the stream until the tree stops or Ctrl-C.
+// follow prints the stream until the tree stops or Ctrl-C. A stream that
+// breaks once it was up is resumed where it broke, as EventSource does
+// (Last-Event-ID), until the console answers again: a program restarted in
+// the meantime numbers its events from 1 again, and says so.
 func (cl *ctlClient) follow(asJSON bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	f := &follower{cl: cl, asJSON: asJSON, retry: 2 * time.Second}
+	broken := false
+	for {
+		err := f.stream(ctx)
+		var b *brokenStream
+		switch {
+		case ctx.Err() != nil:
+			return nil // Ctrl-C
+		case err == nil:
+			return nil // the tree stopped
+		case !errors.As(err, &b):
+			return err
+		case !f.connected:
+			return b.err // never reached: the address is wrong, or nothing listens
+		case b.up || !broken: // once per outage
+			broken = true
+			fmt.Fprintf(cl.stderr, "arbor ctl: %v; reconnecting every %v\n", b.err, f.retry)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(f.retry):
+		}
+	}
+}
+
+// follower is the state of arbor ctl events -f across reconnections.
+type follower struct {
+	cl        *ctlClient
+	asJSON    bool
+	retry     time.Duration // the console's retry: field, 2s until it says
+	connected bool          // a stream has been up
+	last      uint64        // the last event printed
+}
+
+// brokenStream is a stream that could not be had or broke: follow tries
+// again. up says it was up for a while.
+type brokenStream struct {
+	err error
+	up  bool
+}
+
+func (b *brokenStream) Error() string { return b.err.Error() }
+
+// stream reads one connection's stream; it returns nil at the end of the
+// tree's run.
+func (f *follower) stream(ctx context.Context) error {
+	cl := f.cl
 	req, err := http.NewRequestWithContext(ctx, "GET", cl.base.JoinPath("api/events").String(), nil)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	if f.last > 0 {
+		req.Header.Set("Last-Event-ID", strconv.FormatUint(f.last, 10))
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach the console at %s: %v", cl.base, rootCause(err))
+		return &brokenStream{err: fmt.Errorf("cannot reach the console at %s: %v", cl.base, rootCause(err))}
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
 		body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-		return serverError(res, body)
+		err := serverError(res, body)
+		if f.connected && res.StatusCode >= 500 {
+			return &brokenStream{err: err} // a proxy whose program is away
+		}
+		return err
 	}
+	if f.connected {
+		fmt.Fprintf(cl.stderr, "arbor ctl: reconnected to %s\n", cl.base)
+	}
+	f.connected = true
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(nil, 16<<20)
 	var kind string
@@ -294,7 +358,7 @@ func (cl *ctlClient) follow(asJSON bool) error {
 		line := sc.Bytes()
 		switch {
 		case len(line) == 0:
-			if done, err := cl.message(kind, data, asJSON); done || err != nil {
+			if done, err := f.message(kind, data); done || err != nil {
 				return err
 			}
 			kind, data = "", nil
@@ -302,19 +366,21 @@ func (cl *ctlClient) follow(asJSON bool) error {
 			kind = strings.TrimSpace(string(line[len("event:"):]))
 		case bytes.HasPrefix(line, []byte("data:")):
 			data = append(data, bytes.TrimPrefix(line[len("data:"):], []byte(" "))...)
+		case bytes.HasPrefix(line, []byte("retry:")):
+			if ms, err := strconv.ParseUint(strings.TrimSpace(string(line[len("retry:"):])), 10, 32); err == nil && ms > 0 {
+				f.retry = time.Duration(ms) * time.Millisecond
+			}
 		}
 	}
-	if ctx.Err() != nil {
-		return nil // Ctrl-C
-	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("the event stream from %s broke: %v", cl.base, err)
+		return &brokenStream{err: fmt.Errorf("the event stream from %s broke: %v", cl.base, rootCause(err)), up: true}
 	}
-	return fmt.Errorf("the event stream from %s ended before the tree stopped", cl.base)
+	return &brokenStream{err: fmt.Errorf("the event stream from %s ended before the tree stopped", cl.base), up: true}
 }
 
 // message handles one message of the stream; done is true at its end.
-func (cl *ctlClient) message(kind string, data []byte, asJSON bool) (done bool, err error) {
+func (f *follower) message(kind string, data []byte) (done bool, err error) {
+	cl := f.cl
 	switch kind {
 	case "":
 		if len(data) == 0 {
@@ -324,7 +390,11 @@ func (cl *ctlClient) message(kind string, data []byte, asJSON bool) (done bool, 
 		if err := json.Unmarshal(data, &e); err != nil {
 			return false, fmt.Errorf("bad event from the console: %v", err)
 		}
-		cl.print(e, asJSON)
+		if e.Seq <= f.last {
+			fmt.Fprintf(cl.stderr, "arbor ctl: the program was restarted: its events are numbered from 1 again\n")
+		}
+		f.last = e.Seq
+		cl.print(e, f.asJSON)
 	case "gap":
 		var g console.Gap
 		json.Unmarshal(data, &g)

@@ -1,6 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -26,5 +33,81 @@ func TestConsoleURL(t *testing.T) {
 		if err != nil || u.String() != c.want {
 			t.Errorf("consoleURL(%q) = %v, %v; want %s", c.addr, u, err, c.want)
 		}
+	}
+}
+
+// TestFollowReconnects: events -f resumes a broken stream where it broke,
+// rides out a console that is away for a while, notices a restarted
+// program, and ends at the end of the tree's run.
+func TestFollowReconnects(t *testing.T) {
+	ev := func(seq uint64, text string) string {
+		return fmt.Sprintf("id: %d\ndata: {\"seq\":%d,\"time\":\"2026-01-01T00:00:00Z\",\"text\":%q}\n\n", seq, seq, text)
+	}
+	var mu sync.Mutex
+	var asked []string // each connection's Last-Event-ID
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, r.Header.Get("Last-Event-ID"))
+		n := len(asked)
+		mu.Unlock()
+		if n == 3 { // away: the connection drops before any answer
+			conn, _, _ := http.NewResponseController(w).Hijack()
+			conn.Close()
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		switch n {
+		case 1:
+			fmt.Fprint(w, "retry: 5\n\n"+ev(1, "one")+ev(2, "two")) // then breaks
+		case 2:
+			fmt.Fprint(w, "retry: 5\n\n"+ev(3, "three")) // breaks again
+		case 4: // a new run of the program, which knows nothing of 3
+			fmt.Fprint(w, "retry: 5\n\n"+ev(1, "new one")+"event: end\ndata: {}\n\n")
+		}
+	}))
+	defer srv.Close()
+	base, err := consoleURL(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	cl := &ctlClient{base: base, stdout: &stdout, stderr: &stderr}
+	if err := cl.follow(false); err != nil {
+		t.Fatalf("follow: %v", err)
+	}
+	if want := []string{"", "2", "3", "3"}; !slices.Equal(asked, want) {
+		t.Errorf("Last-Event-ID of each connection = %q, want %q", asked, want)
+	}
+	var texts []string
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		texts = append(texts, strings.Join(strings.Fields(line)[2:], " "))
+	}
+	if want := []string{"one", "two", "three", "new one"}; !slices.Equal(texts, want) {
+		t.Errorf("events printed: %q, want %q", texts, want)
+	}
+	for _, want := range []string{
+		"arbor ctl: the event stream from " + base.String() + " ended before the tree stopped; reconnecting every 5ms\narbor ctl: reconnected to " + base.String() + "\n",
+		"arbor ctl: the program was restarted: its events are numbered from 1 again\n",
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if n := strings.Count(stderr.String(), "reconnecting"); n != 2 {
+		t.Errorf("%d notices of a broken stream, want 2 (one per outage):\n%s", n, stderr.String())
+	}
+}
+
+// TestFollowNeverConnected: an address where nothing answers is an error
+// at once, not a wait.
+func TestFollowNeverConnected(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	base, _ := consoleURL(srv.URL)
+	srv.Close()
+	var stdout, stderr bytes.Buffer
+	cl := &ctlClient{base: base, stdout: &stdout, stderr: &stderr}
+	err := cl.follow(false)
+	if err == nil || !strings.Contains(err.Error(), "cannot reach the console at "+base.String()) {
+		t.Fatalf("follow = %v, want cannot reach", err)
 	}
 }

@@ -2,7 +2,9 @@ package console
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/arbor-go/arbor/runtime"
@@ -54,6 +56,7 @@ type Pool struct {
 	Restarts  uint64 `json:"restarts"`
 	Removed   uint64 `json:"removed"`
 	Abandoned uint64 `json:"abandoned"`
+	Listed    int    `json:"listed"` // instances in Children: all, or ?instances=N of them
 }
 
 // Event is a runtime.Event in JSON: in the body of GET /api/events, and in
@@ -100,18 +103,38 @@ type OrderResult struct {
 	Order string `json:"order"`
 }
 
-func (h *handler) snapshot() Tree {
+// treeJSON answers GET /api/tree. ?instances=N lists at most N instances
+// of each pool (the page asks for a few, not for a pool's 100k); the pool's
+// counts still say how many live.
+func (h *handler) treeJSON(w http.ResponseWriter, r *http.Request) {
+	limit := -1
+	if v := r.URL.Query().Get("instances"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			fail(w, http.StatusBadRequest, fmt.Sprintf("instances: %q is not a number of instances (0 or more)", v))
+			return
+		}
+		limit = n
+	}
+	writeJSON(w, http.StatusOK, h.snapshot(limit))
+}
+
+// snapshot is the tree as JSON shapes, with at most limit instances of
+// each pool (all when limit is negative).
+func (h *handler) snapshot(limit int) Tree {
 	health := h.tree.Health()
 	snap := h.tree.Snapshot()
 	t := Tree{
 		Tree: snap.Tree, Health: health.State.String(), Time: time.Now(),
 		LastEvent: snap.LastEvent, DroppedEvents: snap.DroppedEvents, Control: h.token != nil,
-		Children: make([]Child, len(snap.Children)),
+		Children: make([]Child, 0, len(snap.Children)),
 	}
+	var pool *Pool // the pool whose instances follow
+	listed := 0
 	if health.State != runtime.HealthReady {
 		t.Reason = health.Reason
 	}
-	for i, c := range snap.Children {
+	for _, c := range snap.Children {
 		out := Child{
 			Path: c.Path, Kind: "worker", State: c.State.String(), Since: c.Since,
 			Ready:      c.State == runtime.StateRunning,
@@ -131,12 +154,20 @@ func (h *handler) snapshot() Tree {
 					Starting: n.Starting, Running: n.Running, Backoff: n.Backoff, Stopping: n.Stopping,
 					Started: n.Started, Restarts: n.Restarts, Removed: n.Removed, Abandoned: n.Abandoned}
 			}
+			pool, listed = out.Pool, 0
 		case c.Instance:
 			out.Kind = "instance"
+			if limit >= 0 && listed >= limit {
+				continue
+			}
+			listed++
+			if pool != nil {
+				pool.Listed++
+			}
 		case c.Supervisor:
 			out.Kind = "supervisor"
 		}
-		t.Children[i] = out
+		t.Children = append(t.Children, out)
 	}
 	return t
 }

@@ -58,6 +58,7 @@ func TestTree(t *testing.T) {
 	assert.Equal(t, 1, conns.Pool.Running)
 	assert.EqualValues(t, 1, conns.Pool.Started)
 	assert.Equal(t, "instance", byPath["shop/conns/c1"].Kind)
+	assert.Equal(t, 1, conns.Pool.Listed)
 
 	// The fields the contract names are in the JSON under these names.
 	res = do(console.Handler(f.tree), "GET", "/api/tree", nil)
@@ -72,6 +73,45 @@ func TestTree(t *testing.T) {
 	assert.True(t, decode[console.Tree](t, do(console.Handler(f.tree, console.WithToken(token)), "GET", "/api/tree", nil)).Control)
 	res = do(console.Handler(f.tree), "DELETE", "/api/tree", nil)
 	assert.Equal(t, 405, res.StatusCode)
+}
+
+// TestTreeInstancesCap: ?instances=N lists at most N instances of a pool,
+// so that the page can watch a pool of 100k without reading them all; the
+// pool's counts still tell how many live.
+func TestTreeInstancesCap(t *testing.T) {
+	f := newFixture(t)
+	p := f.tree.Pool("shop/conns")
+	for _, name := range []string{"c1", "c2", "c3"} {
+		_, err := p.Start(name, runtime.Func(idle))
+		require.NoError(t, err)
+	}
+	f.waitFor(t, "instances running", func() bool { return p.Counts().Running == 3 })
+	h := console.Handler(f.tree)
+	for _, c := range []struct {
+		query  string
+		listed int
+	}{{"", 3}, {"?instances=2", 2}, {"?instances=0", 0}, {"?instances=9", 3}} {
+		tr := decode[console.Tree](t, do(h, "GET", "/api/tree"+c.query, nil))
+		instances := 0
+		var conns console.Child
+		for _, ch := range tr.Children {
+			switch ch.Kind {
+			case "instance":
+				instances++
+			case "pool":
+				conns = ch
+			}
+		}
+		assert.Equal(t, c.listed, instances, c.query)
+		require.NotNil(t, conns.Pool, c.query)
+		assert.Equal(t, c.listed, conns.Pool.Listed, c.query)
+		assert.Equal(t, 3, conns.Pool.Live, c.query)
+		assert.Equal(t, "shop/db", tr.Children[0].Path, "the static children are all there")
+	}
+	for _, bad := range []string{"-1", "many", "1e3"} {
+		res := do(h, "GET", "/api/tree?instances="+bad, nil)
+		assert.Equal(t, 400, res.StatusCode, bad)
+	}
 }
 
 func TestEventsJSON(t *testing.T) {

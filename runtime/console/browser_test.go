@@ -174,6 +174,18 @@ func TestBrowser(t *testing.T) {
 	if out := os.Getenv("ARBOR_SCREENSHOT"); out != "" {
 		screenshot(t, ctx, f, out)
 	}
+
+	// A big pool: the page reads 50 of its instances, not all, and says how
+	// many more live.
+	for i := range 60 {
+		_, err := pool.Start(fmt.Sprintf("x%d", i), runtime.Func(idle))
+		require.NoError(t, err)
+	}
+	require.NoError(t, chromedp.Do(ctx,
+		waitText(fact("shop/conns", "pool"), "61 live (61 running); 62 started, 1 removed"),
+		waitText(`li[data-path="shop/conns"] > .more`, "… and 11 more instances (see api/tree)"),
+		waitJS(`document.querySelectorAll('li[data-path="shop/conns"] li').length === 50`),
+	))
 }
 
 // screenshot takes the README's picture: the tree with a pool, a crash

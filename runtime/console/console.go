@@ -9,7 +9,8 @@
 // prefix, with or without http.StripPrefix (the page's links are relative):
 //
 //	GET  /                  the page: one HTML file, no external assets
-//	GET  /api/tree          the tree's snapshot and health, as JSON (Tree)
+//	GET  /api/tree          the tree's snapshot and health, as JSON (Tree);
+//	                        ?instances=N lists at most N of each pool's instances
 //	GET  /api/events        the journal's events as JSON (Events); ?after=SEQ
 //	                        for those after SEQ. With Accept: text/event-stream,
 //	                        a Server-Sent Events stream (see below)
@@ -107,7 +108,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case strings.HasSuffix(p, "/api/tree"):
 		if allow(w, r, http.MethodGet, http.MethodHead) {
-			writeJSON(w, http.StatusOK, h.snapshot())
+			h.treeJSON(w, r)
 		}
 	case strings.HasSuffix(p, "/api/events"):
 		if allow(w, r, http.MethodGet, http.MethodHead) {

@@ -54,7 +54,7 @@ func newFixture(t *testing.T, opts ...runtime.Option) *fixture {
 			{Name: "api", Run: runtime.Func(idle), After: []string{"db"}},
 			{Name: "flaky", Run: runtime.Func(flaky)},
 			{Name: "ingest", Supervisor: &runtime.Spec{Children: []runtime.Child{{Name: "fetch", Run: runtime.Func(idle)}}}},
-			{Name: "conns", Pool: &runtime.PoolSpec{Max: 10}},
+			{Name: "conns", Pool: &runtime.PoolSpec{Max: 100}},
 		},
 	}, opts...)
 	require.NoError(t, err)
