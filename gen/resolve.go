@@ -217,7 +217,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 			}
 			return nil
 		}
-		if named, ok := types.Unalias(tn.Type()).(*types.Named); ok && named.TypeParams().Len() > 0 {
+		if named, ok := types.Unalias(tn.Type()).(*types.Named); ok && named.TypeParams().Len() > 0 && named.TypeArgs().Len() == 0 {
 			ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s is a generic type; a run method needs a receiver type without type parameters", n, ref.recv)
 			return nil
 		}
