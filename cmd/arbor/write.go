@@ -33,7 +33,7 @@ func write(path string, content []byte) (err error) {
 	}
 	if err := replace(path, content); err != nil {
 		// Such as a read-only directory: say which file was not written.
-		return fmt.Errorf("%s: cannot write it: %w", relative(path), err)
+		return fmt.Errorf("%s: cannot write it: %w", relative(path), relativeErr(err)) // before its message is fixed
 	}
 	return nil
 }
