@@ -218,7 +218,7 @@ func sorted(errs schema.ErrorList) error {
 }
 
 // ErrInternal marks generated code that does not compile: a bug in Arbor.
-var ErrInternal = errors.New("arbor: internal error: generated code does not type-check")
+var ErrInternal = errors.New("internal error: generated code does not type-check")
 
 // Check runs the checks that need only the spec, without loading Go code:
 // those of Generate but the resolution of run references, whose syntax only
