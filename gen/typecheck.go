@@ -88,12 +88,12 @@ func (ws *workspace) compileErrors(c *checked, targets map[*schema.Node]*target)
 		p := ws.fset.Position(pos)
 		errs.Add(schema.Pos{Filename: p.Filename, Line: p.Line, Column: p.Column}, what+" does not compile: "+msg)
 	}
-	report := func(path, what string, types []types.Error) {
+	report := func(path, what string, list []types.Error) {
 		if e := ws.broken[path]; e != nil {
 			errs.Add(schema.Pos{Filename: e.Pos.Filename, Line: e.Pos.Line, Column: e.Pos.Column}, what+" does not compile: "+e.Msg)
 			return
 		}
-		for i, te := range types {
+		for i, te := range list {
 			if i == maxCompileErrors {
 				break
 			}
