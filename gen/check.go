@@ -149,6 +149,10 @@ func (ws *workspace) checkDecls(decls map[string]*schema.Node, errs *schema.Erro
 	}
 }
 
+// maxNesting is how deep supervisors may nest below a tree: far more than
+// any real tree, far less than what makes the generated code explode.
+const maxNesting = 64
+
 func (c *checker) supervisor(sup *schema.Node, typeName string) {
 	if len(sup.Children) == 0 {
 		c.report(sup, "Children", sup.Pos, "%s: a supervisor needs at least one child", sup)
@@ -172,6 +176,10 @@ func (c *checker) supervisor(sup *schema.Node, typeName string) {
 		methods[m] = ch
 		c.child(sup, ch)
 		switch {
+		case ch.IsSupervisor() && len(ch.Path)-1 > maxNesting:
+			// Each level's type is named after its path: the generated
+			// code would grow with the square of the depth.
+			c.errs.Add(ch.Pos, fmt.Sprintf("%s: supervisors nest at most %d deep; this one is at depth %d", ch, maxNesting, len(ch.Path)-1))
 		case ch.IsSupervisor():
 			c.declare(typeName+m, ch)
 			c.supervisor(ch, typeName+m)
