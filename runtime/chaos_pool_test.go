@@ -371,6 +371,15 @@ func (cp *chaosPool) forget(s *chaosSlot) {
 	}
 }
 
+// pickSlot picks the child an operator's order goes to: a pool one time in
+// ten, so that pools are stopped and restarted often.
+func (c *chaos) pickSlot(r *rand.Rand) int {
+	if r.IntN(10) == 0 && len(c.ct.pools) > 0 {
+		return c.ct.pools[r.IntN(len(c.ct.pools))].slot.id
+	}
+	return r.IntN(len(c.ct.slots))
+}
+
 // poolOrder is one action of a pool driver: start an instance, or give a
 // known one an order.
 func (c *chaos) poolOrder(r *rand.Rand) {

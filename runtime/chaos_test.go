@@ -458,9 +458,9 @@ func (c *chaos) operate(stop <-chan struct{}) {
 				i, release = held[k], true
 				held = append(held[:k], held[k+1:]...)
 			case x < 70 || len(held) >= 40:
-				i = r.IntN(len(handles))
+				i = c.pickSlot(r)
 			default:
-				i, restart = r.IntN(len(handles)), false
+				i, restart = c.pickSlot(r), false
 			}
 			var err error
 			if restart {
