@@ -145,7 +145,8 @@ func (c *chaos) preparePools() {
 }
 
 // instRun is an instance's RunFunc: now and then it accepts a
-// sub-connection, then plays its plan like every worker.
+// sub-connection, then plays its plan like every worker; now and then it
+// accepts one more on its way out, often while its pool stops.
 func (c *chaos) instRun(s *chaosSlot) runtime.RunFunc {
 	play := c.runFunc(s)
 	return func(ctx context.Context, a *runtime.Attempt) error {
@@ -155,17 +156,28 @@ func (c *chaos) instRun(s *chaosSlot) runtime.RunFunc {
 			return nil
 		}
 		r := rand.New(rand.NewPCG(c.seed^uint64(s.id), a.Generation()))
-		if cp := s.inst.pool; r.IntN(8) == 0 && !c.calmed.Load() && (cp.max > 0 || cp.p.Len() < 2*chaosSoftCap) {
-			c.stats.pool.fromRuns.Add(1)
-			name := ""
-			if r.IntN(3) == 0 {
-				name = "sub" + strconv.Itoa(r.IntN(4))
-			}
-			if sub := c.startInstance(cp, name); sub != nil {
-				cp.remember(sub)
-			}
+		if r.IntN(8) == 0 {
+			c.subConnection(s.inst.pool, r)
+		}
+		if r.IntN(8) == 0 {
+			defer c.subConnection(s.inst.pool, r)
 		}
 		return play(ctx, a)
+	}
+}
+
+// subConnection starts an instance from an instance's run function.
+func (c *chaos) subConnection(cp *chaosPool, r *rand.Rand) {
+	if c.calmed.Load() || cp.max == 0 && cp.p.Len() >= 2*chaosSoftCap {
+		return
+	}
+	c.stats.pool.fromRuns.Add(1)
+	name := ""
+	if r.IntN(3) == 0 {
+		name = "sub" + strconv.Itoa(r.IntN(4))
+	}
+	if sub := c.startInstance(cp, name); sub != nil {
+		cp.remember(sub)
 	}
 }
 
