@@ -87,9 +87,14 @@ func (c *cli) ctl(flags *flag.FlagSet) int {
 		return exitUsage
 	}
 	if sub.NArg() != nargs {
-		if nargs == 0 {
+		switch {
+		case nargs == 0:
 			fmt.Fprintf(c.stderr, "arbor ctl %s: takes no arguments\n", name)
-		} else {
+		case sub.NArg() > nargs:
+			// The flag package stops at the first argument: a flag after
+			// PATH is an argument.
+			fmt.Fprintf(c.stderr, "arbor ctl %s: want one PATH, got %d arguments: flags such as -token go before PATH\n", name, sub.NArg())
+		default:
 			fmt.Fprintf(c.stderr, "arbor ctl %s: which child? usage: arbor ctl %s PATH, such as shop/db\n", name, name)
 		}
 		return exitUsage
