@@ -7,13 +7,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // TestReadmeQuickstart builds the README's quickstart as a new user would:
 // its tree.cue and main.go in a new module, arbor gen, arbor vet (whose
 // static checks of run functions must find nothing in it), then go vet,
-// which also builds it. A README whose first example does not compile
+// which also builds it; then it runs it and compares its log with the
+// README's. A README whose first example does not compile
 // would be the worst first contact.
 func TestReadmeQuickstart(t *testing.T) {
 	if testing.Short() {
@@ -53,6 +56,64 @@ func TestReadmeQuickstart(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go vet: %v\n%s", err, out)
 	}
+
+	// Run it, Ctrl-C it once api has started, and compare its log with
+	// the one the README shows.
+	bin := filepath.Join(dir, "hello")
+	cmd = exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	var log syncBuffer
+	prog := exec.Command(bin)
+	prog.Stderr = &log
+	if err := prog.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(log.String(), `"arbor: starting" path=hello/api`); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			prog.Process.Kill()
+			prog.Wait()
+			t.Fatalf("api never started:\n%s", log.String())
+		}
+	}
+	if err := prog.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := prog.Wait(); err != nil {
+		t.Fatalf("after Ctrl-C: %v (want exit 0)\n%s", err, log.String())
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		_, rest, ok := strings.Cut(line, " ") // time=...
+		if !ok || !strings.HasPrefix(line, "time=") {
+			t.Fatalf("log line without time=: %q", line)
+		}
+		got = append(got, rest)
+	}
+	want := strings.Split(strings.TrimSpace(codeAfter(t, readme, "It prints what the tree does")), "\n")
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the quickstart logs\n%s\n\nthe README shows\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a process writes while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // codeAfter returns the first fenced code block after the line that starts
