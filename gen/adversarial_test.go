@@ -393,6 +393,8 @@ func TestResolveTraps(t *testing.T) {
 	}{
 		{"alias receiver", `trees: t: children: a: run: "(*PoolAlias).Run"`, ""},
 		{"generic receiver", `trees: t: children: a: run: "(*Box).Run"`, "Box is a generic type"},
+		{"alias of an instance of a generic receiver", `trees: t: children: {a: run: "(*IntBox).Run", b: run: "(IntBox).Run"}`, "method Run has a pointer receiver; write (*IntBox).Run"},
+		{"alias of an instance of a generic receiver, pointer", `trees: t: children: a: run: "(*IntBox).Run"`, ""},
 		{"parameter would shadow a run function", `trees: t: children: {a: run: "(*Server).Run", b: run: "server"}`, ""},
 		{"tree type clashes with a Go declaration", `trees: work: children: a: run: "Work"`, "the generated tree type Work is already declared by the package"},
 		{"nested type clashes with a Go declaration", `trees: no: children: error: children: a: run: "Work"`, "the generated type of the nested supervisor NoError is already declared"},

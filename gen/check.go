@@ -2,7 +2,10 @@ package gen
 
 import (
 	"fmt"
+	"go/token"
+	"go/types"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/arbor-go/arbor/runtime"
@@ -73,32 +76,82 @@ func (c *checker) declare(name string, n *schema.Node) bool {
 	return true
 }
 
+// checkFileScopes reports a generated top-level name that a file of the
+// package already uses for an import: a package imported under that name,
+// or a name that a dot-import brings in. Go refuses a package-level
+// declaration that clashes with either.
+func (ws *workspace) checkFileScopes(name string, n *schema.Node, errs *schema.ErrorList) {
+	for _, f := range ws.own.Syntax {
+		for _, imp := range f.Imports {
+			path, err := strconv.Unquote(imp.Path.Value)
+			if err != nil || imp.Name == nil {
+				continue
+			}
+			var how string
+			switch imp.Name.Name {
+			case name:
+				how = "the name under which a file imports " + path
+			case ".":
+				if p := ws.lookupImport(path); p != nil && p.Scope().Lookup(name) != nil && token.IsExported(name) {
+					how = "a name that a file's dot-import of " + path + " brings in"
+				}
+			}
+			if how != "" {
+				ws.addDecl(errs, n.Pos, imp.Pos(), "%s: the generated %s is %s; rename the %s, or import the package otherwise", n, name, how, declWhat(n))
+				return
+			}
+		}
+	}
+}
+
+// lookupImport returns the package a file of the spec's package imports,
+// or nil.
+func (ws *workspace) lookupImport(path string) *types.Package {
+	for _, p := range ws.own.Types.Imports() {
+		if p.Path() == path {
+			return p
+		}
+	}
+	return nil
+}
+
+// declWhat says what a node that declares a top-level name is.
+func declWhat(n *schema.Node) string {
+	switch {
+	case n.Tree:
+		return "tree"
+	case n.IsPool():
+		return "pool"
+	}
+	return "supervisor"
+}
+
 // checkDecls reports generated names that the package already declares.
 func (ws *workspace) checkDecls(decls map[string]*schema.Node, errs *schema.ErrorList) {
 	if ws.own == nil || ws.own.Types == nil {
 		return
 	}
 	for name, n := range decls {
-		if obj := ws.own.Types.Scope().Lookup(name); obj != nil {
-			kind := "the generated tree type"
-			if strings.HasPrefix(name, "New") && n.Tree && goName(n.Name) != name {
-				kind = "the generated constructor"
-			} else if n.IsPool() {
-				kind = "the generated type of the pool"
-			} else if !n.Tree {
-				kind = "the generated type of the nested supervisor"
-			}
-			what := "supervisor"
-			switch {
-			case n.Tree:
-				what = "tree"
-			case n.IsPool():
-				what = "pool"
-			}
-			ws.addDecl(errs, n.Pos, obj.Pos(), "%s: %s %s is already declared by the package; rename the %s or the Go declaration", n, kind, name, what)
+		obj := ws.own.Types.Scope().Lookup(name)
+		if obj == nil {
+			ws.checkFileScopes(name, n, errs)
+			continue
 		}
+		kind := "the generated tree type"
+		if strings.HasPrefix(name, "New") && n.Tree && goName(n.Name) != name {
+			kind = "the generated constructor"
+		} else if n.IsPool() {
+			kind = "the generated type of the pool"
+		} else if !n.Tree {
+			kind = "the generated type of the nested supervisor"
+		}
+		ws.addDecl(errs, n.Pos, obj.Pos(), "%s: %s %s is already declared by the package; rename the %s or the Go declaration", n, kind, name, declWhat(n))
 	}
 }
+
+// maxNesting is how deep supervisors may nest below a tree: far more than
+// any real tree, far less than what makes the generated code explode.
+const maxNesting = 64
 
 func (c *checker) supervisor(sup *schema.Node, typeName string) {
 	if len(sup.Children) == 0 {
@@ -123,6 +176,10 @@ func (c *checker) supervisor(sup *schema.Node, typeName string) {
 		methods[m] = ch
 		c.child(sup, ch)
 		switch {
+		case ch.IsSupervisor() && len(ch.Path)-1 > maxNesting:
+			// Each level's type is named after its path: the generated
+			// code would grow with the square of the depth.
+			c.errs.Add(ch.Pos, fmt.Sprintf("%s: supervisors nest at most %d deep; this one is at depth %d", ch, maxNesting, len(ch.Path)-1))
 		case ch.IsSupervisor():
 			c.declare(typeName+m, ch)
 			c.supervisor(ch, typeName+m)

@@ -18,11 +18,13 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/tools/go/gcexportdata"
 	"golang.org/x/tools/go/packages"
 
+	"github.com/arbor-go/arbor/runtime"
 	"github.com/arbor-go/arbor/schema"
 )
 
@@ -46,6 +48,7 @@ type workspace struct {
 	own0    *listed                      // what go list said about the spec's directory
 	types   map[string]*types.Package    // shared by every export data read
 	broken  map[string]*scanner.Error    // the first syntax error of a package parsed from source
+	typeErr map[string][]types.Error     // the type errors of a package parsed from source
 	load    func(path string) error      // lists a package the first go list run did not
 	// info makes checkSource record the types.Info of the syntax, which
 	// only the static checks of run functions need (Options.Lint).
@@ -67,13 +70,14 @@ type listed struct {
 	ImportMap      map[string]string
 	Deps           []string
 	Module         *listedModule
-	Error          *struct{ Err string }
+	Error          *struct{ Pos, Err string }
 }
 
 // listedModule is what go list says about a package's module.
 type listedModule struct {
-	Path, GoMod string
-	Main        bool // the main module, or one of the workspace: the user's own code
+	Path, Version, GoMod string
+	Main                 bool // the main module, or one of the workspace: the user's own code
+	Replace              *listedModule
 }
 
 const listFields = "ImportPath,Name,Dir,Export,GoFiles,CgoFiles,IgnoredGoFiles,TestGoFiles,XTestGoFiles,Imports,ImportMap,Deps,Module,Error"
@@ -121,13 +125,14 @@ func goList(ctx context.Context, dir string, opts *Options, overlay string, expo
 // the packages it imports, of the runtime and of every package in paths.
 func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*workspace, error) {
 	ws := &workspace{
-		fset:   token.NewFileSet(),
-		dir:    dir,
-		byPath: map[string]*packages.Package{},
-		listed: map[string]*listed{},
-		types:  map[string]*types.Package{},
-		broken: map[string]*scanner.Error{},
-		info:   opts.Lint,
+		fset:    token.NewFileSet(),
+		dir:     dir,
+		byPath:  map[string]*packages.Package{},
+		listed:  map[string]*listed{},
+		types:   map[string]*types.Package{},
+		broken:  map[string]*scanner.Error{},
+		typeErr: map[string][]types.Error{},
+		info:    opts.Lint,
 	}
 	overlay, err := hideOutput(dir)
 	if err != nil {
@@ -149,8 +154,8 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 	own := ws.own0
 	goFiles := append(slices.Clone(own.GoFiles), own.CgoFiles...)
 	if own.Error != nil && len(goFiles) > 0 {
-		// Such as two package names in the directory.
-		return nil, schema.ErrorList{{Pos: schema.Pos{Filename: dir}, Msg: own.Error.Err}}
+		// Such as a file without a package clause, or two package names.
+		return nil, schema.ErrorList{packageError(dir, own)}
 	}
 
 	// Every package the spec's package or the generated code imports, with
@@ -191,6 +196,9 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 			return nil, fmt.Errorf("loading %s: %w", path, err)
 		}
 	}
+	if err := ws.sameArbor(); err != nil {
+		return nil, err
+	}
 	for _, path := range paths {
 		if path != own.ImportPath {
 			ws.Import(path) // a failure is reported where the spec names it
@@ -203,6 +211,76 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 		ws.byPath[own.ImportPath] = ws.own
 	}
 	return ws, nil
+}
+
+// packageError is the go command's error about the spec's directory, at
+// the position it gives, or, for files of two packages, at the package
+// clause of the first file that is not of the package most files are of.
+func packageError(dir string, own *listed) *schema.Error {
+	e := &schema.Error{Pos: schema.Pos{Filename: dir}, Msg: own.Error.Err}
+	if pos, ok := listPos(dir, own.Error.Pos); ok {
+		e.Pos = pos
+		return e
+	}
+	type clause struct {
+		file, name string
+		pos        token.Position
+	}
+	var clauses []clause
+	count := map[string]int{}
+	fset := token.NewFileSet()
+	for _, name := range append(slices.Clone(own.GoFiles), own.CgoFiles...) {
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.PackageClauseOnly)
+		if err != nil || f.Name == nil {
+			continue
+		}
+		clauses = append(clauses, clause{name, f.Name.Name, fset.Position(f.Name.Pos())})
+		count[f.Name.Name]++
+	}
+	var most clause
+	for _, c := range clauses {
+		if count[c.name] > count[most.name] {
+			most = c
+		}
+	}
+	for _, c := range clauses {
+		if c.name != most.name {
+			e.Pos = schema.Pos{Filename: c.pos.Filename, Line: c.pos.Line, Column: c.pos.Column}
+			e.Msg = fmt.Sprintf("package %s, but %s is package %s: the Go files of a directory make one package", c.name, most.file, most.name)
+			break
+		}
+	}
+	return e
+}
+
+// listPos parses a position of go list's output, file:line:col relative to
+// dir, where it ran.
+func listPos(dir, s string) (schema.Pos, bool) {
+	rest, col, ok := cutLastInt(s)
+	if !ok {
+		return schema.Pos{}, false
+	}
+	file, line, ok := cutLastInt(rest)
+	if !ok {
+		file, line, col = rest, col, 0
+	}
+	if file == "" {
+		return schema.Pos{}, false
+	}
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(dir, file)
+	}
+	return schema.Pos{Filename: file, Line: line, Column: col}, true
+}
+
+// cutLastInt splits "s:n" into s and the number n.
+func cutLastInt(s string) (string, int, bool) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(s[i+1:])
+	return s[:i], n, err == nil && n > 0
 }
 
 // hideOutput returns an overlay for the go command that deletes dir's
@@ -255,6 +333,9 @@ func (ws *workspace) checkSource(own *listed, files []string) *packages.Package 
 		FakeImportC: true,
 		Error: func(err error) {
 			p.Errors = append(p.Errors, packages.Error{Msg: err.Error(), Kind: packages.TypeError})
+			if te, ok := err.(types.Error); ok {
+				ws.typeErr[own.ImportPath] = append(ws.typeErr[own.ImportPath], te)
+			}
 		},
 	}
 	if ws.info {
@@ -334,6 +415,58 @@ func (ws *workspace) requireArbor() error {
 	return schema.ErrorList{{Pos: schema.Pos{Filename: modFile}, Msg: fmt.Sprintf(
 		"the module does not require %s, whose runtime the generated code imports; add it with `go get %s@%s`, or with `go get -tool %s/cmd/arbor` to run arbor as a tool (go list: %s)",
 		modulePath, modulePath, version(), modulePath, msg)}}
+}
+
+// sameArbor reports a module whose Arbor is not the one running (an arbor
+// installed apart from the go.mod's): its runtime lacks the version guard
+// of the code this arbor writes, which could only fail to type-check.
+func (ws *workspace) sameArbor() error {
+	guard := fmt.Sprintf("GeneratedCodeV%d_RunArborGen", runtime.GeneratedCodeVersion)
+	if rt, err := ws.Import(runtimePath); err != nil || rt.Scope().Lookup(guard) != nil {
+		return err
+	}
+	mod := ws.listed[runtimePath].Module
+	if mod == nil {
+		mod = &listedModule{Path: modulePath}
+	}
+	which := mod.Path
+	if mod.Version != "" {
+		which += " " + mod.Version
+	}
+	if r := mod.Replace; r != nil {
+		which += " (replaced by " + strings.TrimSpace(r.Path+" "+r.Version) + ")"
+	}
+	pos := schema.Pos{Filename: ws.dir}
+	if m := ws.own0.Module; m != nil && m.GoMod != "" {
+		pos = requirePos(m.GoMod)
+	}
+	return schema.ErrorList{{Pos: pos, Msg: fmt.Sprintf(
+		"the module requires %s, whose runtime is not the one this arbor generates code for (it lacks runtime.%s); run the arbor of your go.mod, with `go tool arbor gen`, or require this one with `go get %s@%s`",
+		which, guard, modulePath, version())}}
+}
+
+// requirePos returns the position of Arbor's module path in the require
+// directive of the go.mod file, or the file alone.
+func requirePos(gomod string) schema.Pos {
+	pos := schema.Pos{Filename: gomod}
+	src, err := os.ReadFile(gomod)
+	if err != nil {
+		return pos
+	}
+	block := false
+	for i, line := range strings.Split(string(src), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 0:
+		case block && f[0] == ")":
+			block = false
+		case len(f) >= 2 && f[0] == "require" && f[1] == "(":
+			block = true
+		case block && f[0] == modulePath, len(f) >= 2 && f[0] == "require" && f[1] == modulePath:
+			return schema.Pos{Filename: gomod, Line: i + 1, Column: strings.Index(line, modulePath) + 1}
+		}
+	}
+	return pos
 }
 
 // declaredAside looks for a declaration of name (a method when recv is

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"fmt"
+	"go/ast"
 	"go/build"
 	"go/token"
 	"go/types"
@@ -54,10 +55,76 @@ func parseRun(s string) (runRef, error) {
 	} else {
 		r.recv = target
 	}
+	if r.pkgPath != "" {
+		if err := checkImportPath(r.pkgPath); err != nil {
+			return r, err
+		}
+	}
 	if !token.IsIdentifier(r.name) || (r.recv != "" && !token.IsIdentifier(r.recv)) || (strings.HasPrefix(s, "(") && r.recv == "") {
 		return r, bad
 	}
 	return r, nil
+}
+
+// importPathOf suggests the reference with the import path of the
+// package that ref names by a relative directory, when it is in the
+// module.
+func (ws *workspace) importPathOf(ref runRef) string {
+	m := ws.own0.Module
+	if !strings.HasPrefix(ref.pkgPath, ".") || m == nil || m.GoMod == "" {
+		return ""
+	}
+	rel, err := filepath.Rel(filepath.Dir(m.GoMod), filepath.Join(ws.dir, ref.pkgPath))
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return ""
+	}
+	path := m.Path
+	if rel != "." {
+		path += "/" + filepath.ToSlash(rel)
+	}
+	ref.pkgPath = path
+	return fmt.Sprintf(" (did you mean %q?)", ref.String())
+}
+
+// checkImportPath rejects what the go command would not read as the
+// import path of one package: a path relative to the spec's directory or
+// absolute, a pattern (std, all, ...), cgo's C, or a malformed path. The go
+// command is never asked to list such a path.
+func checkImportPath(path string) error {
+	switch {
+	case path == "." || path == ".." || strings.HasPrefix(path, "./") || strings.HasPrefix(path, "../") || strings.HasPrefix(path, "/"):
+		return fmt.Errorf("run: %s is a directory, not an import path: name the package by its import path, its module's path then its directory", path)
+	case strings.Contains(path, "..."), path == "std" || path == "cmd" || path == "all" || path == "tool" || path == "work":
+		return fmt.Errorf("run: %s is a pattern of the go command, not the import path of a package", path)
+	case path == "C":
+		return fmt.Errorf("run: C is cgo's pseudo-package, not one a run function can be declared in")
+	case path == "main":
+		return fmt.Errorf("run: main is not an import path; a function of the spec's own package is named without one")
+	}
+	for _, elem := range strings.Split(path, "/") {
+		if elem == "" || elem[0] == '.' || elem[len(elem)-1] == '.' || strings.IndexFunc(elem, func(c rune) bool {
+			return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("-._~+", c))
+		}) >= 0 {
+			return fmt.Errorf("run: %q is not a valid import path (its element %q)", path, elem)
+		}
+	}
+	return nil
+}
+
+// String returns the reference as a spec writes it.
+func (r runRef) String() string {
+	qual := r.pkgPath
+	if qual != "" {
+		qual += "."
+	}
+	if r.recv == "" {
+		return qual + r.name
+	}
+	star := ""
+	if r.ptr {
+		star = "*"
+	}
+	return fmt.Sprintf("(%s%s%s).%s", star, qual, r.recv, r.name)
 }
 
 // target is a resolved run reference.
@@ -75,7 +142,7 @@ type target struct {
 func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 	ref, err := parseRun(n.Run)
 	if err != nil {
-		errs.Add(n.RunPos, fmt.Sprintf("%s: %v", n, err))
+		errs.Add(n.RunPos, fmt.Sprintf("%s: %v%s", n, err, ws.importPathOf(ref)))
 		return nil
 	}
 	var pkg *types.Package // nil when the directory has no Go files yet
@@ -150,7 +217,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 			}
 			return nil
 		}
-		if named, ok := types.Unalias(tn.Type()).(*types.Named); ok && named.TypeParams().Len() > 0 {
+		if named, ok := types.Unalias(tn.Type()).(*types.Named); ok && named.TypeParams().Len() > 0 && named.TypeArgs().Len() == 0 {
 			ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s is a generic type; a run method needs a receiver type without type parameters", n, ref.recv)
 			return nil
 		}
@@ -183,6 +250,10 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s is generic; a run function cannot have type parameters", n, n.Run)
 		return nil
 	}
+	if !typeChecks(sig) {
+		ws.invalidDecl(errs, n, t.obj)
+		return nil
+	}
 	attempt, arg, ok := runSignature(sig)
 	found := types.TypeString(withoutRecv(sig), short(pkg))
 	switch {
@@ -190,7 +261,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s; a pool's run takes one argument after the context (and the attempt): want func(context.Context, T) error or func(context.Context, *runtime.Attempt, T) error",
 			n, n.Run, found)
 		return nil
-	case !ok, !n.IsPool() && arg != nil && !typeChecks(arg):
+	case !ok:
 		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s; want func(context.Context) error or func(context.Context, *runtime.Attempt) error",
 			n, n.Run, found)
 		return nil
@@ -204,10 +275,6 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		return nil
 	}
 	if arg != nil {
-		if !typeChecks(arg) {
-			ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s, whose argument type does not type-check; fix the Go code (go build says why)", n, n.Run, found)
-			return nil
-		}
 		if why, decl := ws.unnameable(arg); why != "" {
 			var own *types.Package
 			if ws.own != nil {
@@ -320,6 +387,47 @@ func (ws *workspace) loadMsg(path string) string {
 	msg, _, _ = strings.Cut(msg, "\n")
 	msg, _, _ = strings.Cut(msg, "; to add it")
 	return ": " + msg
+}
+
+// invalidDecl reports a run function whose declaration does not compile
+// (a type it names is undefined, say) at the Go error, rather than a
+// signature full of invalid types.
+func (ws *workspace) invalidDecl(errs *schema.ErrorList, n *schema.Node, fn *types.Func) {
+	msg := "go build says why"
+	var at token.Pos
+	if fd := ws.funcDecl(fn); fd != nil {
+		for _, te := range ws.typeErr[fn.Pkg().Path()] {
+			if te.Pos >= fd.Pos() && te.Pos < fd.Type.End() {
+				msg, at = te.Msg, te.Pos
+				break
+			}
+		}
+	}
+	ws.addDecl(errs, n.RunPos, fn.Pos(), "%s: run: the declaration of %s does not compile: %s; fix the Go code", n, n.Run, msg)
+	if at.IsValid() {
+		p := ws.fset.Position(at)
+		(*errs)[len(*errs)-1].At = schema.Pos{Filename: p.Filename, Line: p.Line, Column: p.Column}
+	}
+}
+
+// funcDecl returns the declaration of fn in a package parsed from source,
+// or nil.
+func (ws *workspace) funcDecl(fn *types.Func) *ast.FuncDecl {
+	p := ws.byPath[fn.Pkg().Path()]
+	if p == nil {
+		return nil
+	}
+	for _, f := range p.Syntax {
+		if f.Pos() > fn.Pos() || fn.Pos() >= f.End() {
+			continue
+		}
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Name.Pos() == fn.Pos() {
+				return fd
+			}
+		}
+	}
+	return nil
 }
 
 // addDecl adds an error about a Go declaration, with its position. Files of

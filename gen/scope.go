@@ -124,14 +124,24 @@ func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Nod
 
 	nm.children = unique("children", nm.taken)
 
-	// The spec functions, named after the type of their supervisor.
+	// The spec functions, named after the type of their supervisor. Being
+	// top-level, they also avoid the names the package's files import
+	// under, which Go refuses to redeclare.
+	imported := ws.importNames()
+	topLevel := func(name string) string {
+		for {
+			if free := unique(name, nm.taken); !imported[free] {
+				return free
+			}
+		}
+	}
 	for _, tree := range spec.Trees {
 		var walk func(n *schema.Node, typeName string)
 		walk = func(n *schema.Node, typeName string) {
-			f := &specFuncs{spec: unique(lowerCamel(typeName)+"Spec", nm.taken)}
+			f := &specFuncs{spec: topLevel(lowerCamel(typeName) + "Spec")}
 			if len(n.Children) > childrenPerFunc {
 				for i := 0; i*childrenPerFunc < len(n.Children); i++ {
-					f.chunks = append(f.chunks, unique(lowerCamel(typeName)+"Children"+strconv.Itoa(i+1), nm.taken))
+					f.chunks = append(f.chunks, topLevel(lowerCamel(typeName)+"Children"+strconv.Itoa(i+1)))
 				}
 			}
 			nm.funcs[n] = f
@@ -174,6 +184,29 @@ func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Nod
 		nm.keep(tree, params)
 	}
 	return nm
+}
+
+// importNames returns the names under which the files of the spec's
+// package import packages (a dot-import brings in names of its own; see
+// checkFileScopes).
+func (ws *workspace) importNames() map[string]bool {
+	names := map[string]bool{}
+	if ws.own == nil || ws.own.Types == nil {
+		return names
+	}
+	for _, f := range ws.own.Syntax {
+		for _, imp := range f.Imports {
+			path, err := strconv.Unquote(imp.Path.Value)
+			switch {
+			case err != nil:
+			case imp.Name != nil:
+				names[imp.Name.Name] = true
+			case ws.lookupImport(path) != nil:
+				names[ws.lookupImport(path).Name()] = true
+			}
+		}
+	}
+	return names
 }
 
 // keep records the receivers that n's generated type keeps, and those of

@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -87,7 +88,8 @@ type loader struct {
 	dir    string
 	errs   ErrorList
 	inst   *build.Instance
-	user   cue.Value // the user's package alone
+	all    *build.Instance // as cue/load made it, with the files it ignored
+	user   cue.Value       // the user's package alone
 	files  []string
 	pkgPos Pos // the first file's package clause: where missing things are
 
@@ -125,6 +127,9 @@ func loadSpec(dir string, overlay map[string][]byte, fast bool) (spec *Spec, err
 		}
 	}()
 	spec = l.load(overlay, fast)
+	if l.all != nil {
+		l.treesLeftOut(l.all)
+	}
 	if err := l.finish(); err != nil {
 		return nil, err
 	}
@@ -164,6 +169,9 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 		return nil
 	}
 
+	if !l.danglingLinks(cfg) {
+		return nil
+	}
 	insts := load.Instances([]string{"."}, cfg)
 	if len(insts) != 1 {
 		l.errs.Add(Pos{Filename: l.dir}, fmt.Sprintf("found %d CUE instances, want 1", len(insts)))
@@ -182,6 +190,7 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 	}
 	sort.Strings(l.files)
 	l.pkgPos = l.packagePos()
+	l.all = insts[0]
 
 	ctx := cuecontext.New()
 	l.user = ctx.BuildInstance(l.inst)
@@ -226,6 +235,40 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 	// on past errors all the same, to report those only Go finds.
 	spec.Trees = l.decodeTrees(l.user)
 	return spec
+}
+
+// danglingLinks hides from cue/load the symbolic links of the directory
+// that lead nowhere, on which it fails (an editor's lock file such as
+// .#spec.cue, a link to a file not checked out): such a link is no part of
+// the spec, unless its name makes it a spec file, which is an error at it.
+// It reports whether the load can go on.
+func (l *loader) danglingLinks(cfg *load.Config) bool {
+	entries, _ := os.ReadDir(l.dir)
+	ok := true
+	for _, e := range entries {
+		if e.Type()&fs.ModeSymlink == 0 {
+			continue
+		}
+		path := filepath.Join(l.dir, e.Name())
+		if _, err := os.Stat(path); err == nil {
+			continue
+		}
+		if _, over := cfg.Overlay[path]; over {
+			continue
+		}
+		name := e.Name()
+		if strings.HasSuffix(name, ".cue") && !strings.HasPrefix(name, ".") && !strings.HasPrefix(name, "_") {
+			target, _ := os.Readlink(path)
+			l.errs.Add(Pos{Filename: path}, fmt.Sprintf("cannot read the file: it is a symbolic link to %s, which does not exist", target))
+			ok = false
+			continue
+		}
+		if cfg.Overlay == nil {
+			cfg.Overlay = map[string]load.Source{}
+		}
+		cfg.Overlay[path] = load.FromString("")
+	}
+	return ok
 }
 
 // ownFiles returns inst restricted to the files of the spec's directory.
@@ -302,18 +345,59 @@ func (l *loader) loadErrors(inst *build.Instance) {
 	for _, e := range cueerrors.Errors(inst.Err) {
 		var noFiles *load.NoFilesError
 		var multi *load.MultiplePackageError
+		var pathErr *fs.PathError
 		switch {
 		case errors.As(e, &noFiles):
 			l.noFiles(noFiles)
-		case errors.As(e, &multi):
-			var list []string
-			for i, p := range multi.Packages {
-				list = append(list, fmt.Sprintf("%s (%s)", p, filepath.Base(multi.Files[i])))
+		case errors.As(e, &multi) && len(multi.Files) >= 2:
+			file := multi.Files[1]
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(l.dir, file)
 			}
-			l.errs.Add(Pos{Filename: l.dir}, fmt.Sprintf(
-				"found several CUE packages: %s; a spec directory holds one package", strings.Join(list, ", ")))
+			pos := Pos{Filename: file}
+			if f, err := parser.ParseFile(file, nil, parser.PackageClauseOnly); err == nil && f.PackageName() != "" {
+				for _, d := range f.Decls {
+					if p, ok := d.(*ast.Package); ok {
+						pos = position(p.Name.Pos())
+					}
+				}
+			}
+			l.errs.Add(pos, fmt.Sprintf("package %s, but %s is package %s: the .cue files of a spec directory make one package",
+				multi.Packages[1], filepath.Base(multi.Files[0]), multi.Packages[0]))
+		case errors.As(e, &pathErr) && !e.Position().IsValid():
+			// Such as a file that cannot be read: at the file.
+			l.errs.Add(Pos{Filename: pathErr.Path}, fmt.Sprintf("cannot read the file: %v", pathErr.Err))
 		default:
 			l.addCUEError(e)
+		}
+	}
+}
+
+// treesLeftOut reports the files of the directory that CUE leaves out of
+// the package for want of a package clause, yet declare trees: their trees
+// would silently not be generated. (Other CUE there, such as data, is no
+// business of the spec's.)
+func (l *loader) treesLeftOut(inst *build.Instance) {
+	for _, f := range inst.IgnoredFiles {
+		if filepath.Dir(f.Filename) != l.dir || f.ExcludeReason == nil || f.ExcludeReason.Error() != "no package name" ||
+			slices.ContainsFunc(l.errs, func(e *Error) bool { return e.Pos.Filename == f.Filename }) {
+			continue // or reported already, when the spec has no trees
+		}
+		src, err := os.ReadFile(f.Filename)
+		if err != nil {
+			continue
+		}
+		file, err := parser.ParseFile(f.Filename, src)
+		if err != nil {
+			continue
+		}
+		for _, d := range file.Decls {
+			if fd, ok := d.(*ast.Field); ok {
+				if label, _, _ := ast.LabelName(fd.Label); label == "trees" {
+					l.errs.Add(position(fd.Pos()), fmt.Sprintf("the file declares trees but has no package clause, so CUE leaves it out of package %s: start it with `package %s`", inst.PkgName, inst.PkgName))
+					break
+				}
+			}
 		}
 	}
 }

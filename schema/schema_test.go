@@ -318,3 +318,29 @@ func TestFastPathRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadableFiles: files of the spec's directory that cannot be read
+// are errors at the file, not messages with the absolute path alone; and
+// a dangling symbolic link that is no spec file (an editor's lock file) is
+// ignored.
+func TestUnreadableFiles(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "spec.cue"), []byte("package p\n\ntrees: t: children: a: run: \"Work\"\n"), 0o644))
+	require.NoError(t, os.Symlink("user@host.1234", filepath.Join(dir, ".#spec.cue")))
+	require.NoError(t, os.Symlink("nowhere", filepath.Join(dir, "notes.txt")))
+	_, err := Load(dir)
+	require.NoError(t, err)
+
+	require.NoError(t, os.Symlink("nowhere.cue", filepath.Join(dir, "extra.cue")))
+	_, err = Load(dir)
+	assert.EqualError(t, err, filepath.Join(dir, "extra.cue")+": cannot read the file: it is a symbolic link to nowhere.cue, which does not exist")
+	require.NoError(t, os.Remove(filepath.Join(dir, "extra.cue")))
+
+	if os.Geteuid() == 0 {
+		t.Skip("root reads a file of mode 000")
+	}
+	secret := filepath.Join(dir, "secret.cue")
+	require.NoError(t, os.WriteFile(secret, []byte("package p\n"), 0o000))
+	_, err = Load(dir)
+	assert.EqualError(t, err, secret+": cannot read the file: permission denied")
+}

@@ -210,11 +210,10 @@ func (c *cli) dirs(args []string) ([]string, int) {
 	}
 	for _, arg := range args {
 		root, walk := strings.CutSuffix(arg, "...")
-		if root == "" {
+		if root == "" && walk {
 			root = "."
 		}
-		if st, err := os.Stat(root); err != nil || !st.IsDir() {
-			fmt.Fprintf(c.stderr, "arbor: %s is not a directory\n", arg)
+		if !c.isDir(arg, root) {
 			return nil, exitUsage
 		}
 		if !walk {
@@ -224,13 +223,16 @@ func (c *cli) dirs(args []string) ([]string, int) {
 		root = filepath.Clean(root)
 		n := len(out)
 		modules := moduleAbove(root) // the module the walk is in, if any
-		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		// Walking root/. follows root when it is a symbolic link to a
+		// directory, as the go command does with a pattern's root.
+		err := filepath.WalkDir(filepath.Join(root, ".")+string(filepath.Separator)+".", func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
 			if !d.IsDir() {
 				return nil
 			}
+			path = filepath.Clean(path)
 			if path != root && skipDir(d.Name()) {
 				return filepath.SkipDir
 			}
@@ -258,6 +260,21 @@ func (c *cli) dirs(args []string) ([]string, int) {
 		return nil, exitCheck
 	}
 	return out, exitOK
+}
+
+// isDir reports whether root, the directory named by the argument arg,
+// is one, and says so on stderr when it is not. An empty argument (an
+// unset variable) is not the current directory.
+func (c *cli) isDir(arg, root string) bool {
+	if st, err := os.Stat(root); root == "" || err != nil || !st.IsDir() {
+		name := arg
+		if arg == "" {
+			name = `""`
+		}
+		fmt.Fprintf(c.stderr, "arbor: %s is not a directory\n", name)
+		return false
+	}
+	return true
 }
 
 // skipDir reports whether a walk leaves out a directory of that name, as
@@ -374,7 +391,7 @@ func (c *cli) compare(r *gen.Result) ([]byte, int) {
 		fmt.Fprintf(c.stderr, "arbor: %s is missing; run arbor gen (or go generate)\n", relative(r.Path))
 		return nil, exitCheck
 	case err != nil:
-		c.report(err)
+		c.report(relativeErr(err))
 		return nil, exitCheck
 	case !bytes.Equal(old, r.Content):
 		fmt.Fprintf(c.stderr, "arbor: %s is stale; run arbor gen (or go generate)\n", relative(r.Path))
@@ -392,6 +409,9 @@ func (c *cli) graph(flags *flag.FlagSet) int {
 	dir := "."
 	if len(args) == 1 {
 		dir = args[0]
+	}
+	if !c.isDir(dir, dir) {
+		return exitUsage
 	}
 	if c.format != gen.Mermaid && c.format != gen.DOT {
 		fmt.Fprintf(c.stderr, "arbor graph: unknown format %q (want mermaid or dot)\n", c.format)

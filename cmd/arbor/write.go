@@ -31,8 +31,17 @@ func write(path string, content []byte) (err error) {
 	case !generatedByArbor(path, old):
 		return fmt.Errorf("%s: %w (its first line is not %q)", relative(path), errNotGenerated, "// "+gen.Header)
 	}
-	// The rename is what makes the write atomic; the libraries that wrap this
-	// do not build on every platform the go tool runs on.
+	if err := replace(path, content); err != nil {
+		// Such as a read-only directory: say which file was not written.
+		return fmt.Errorf("%s: cannot write it: %w", relative(path), relativeErr(err)) // before its message is fixed
+	}
+	return nil
+}
+
+// replace writes content to a temporary file next to path and renames it
+// to path. The rename is what makes the write atomic; the libraries that
+// wrap this do not build on every platform the go tool runs on.
+func replace(path string, content []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".arbor_gen-*.tmp")
 	if err != nil {
 		return err

@@ -94,6 +94,9 @@ type Box[T any] struct{ v T }
 // Run runs until cancelled.
 func (b *Box[T]) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 
+// IntBox names an instance of Box: a receiver type like any other.
+type IntBox = Box[int]
+
 // PoolAlias is an alias of Pool.
 type PoolAlias = Pool
 
