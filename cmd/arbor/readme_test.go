@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/arbor-go/arbor/schema"
 )
 
 // TestReadmeQuickstart builds the README's quickstart as a new user would:
@@ -114,6 +116,52 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestReadmeSpecs loads every CUE example of the README against the
+// schema, so that none shows a field, a value or a syntax that arbor would
+// refuse. (Their run references are not resolved: they name the reader's
+// Go code.)
+func TestReadmeSpecs(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := 0
+	for rest := string(readme); ; {
+		_, block, ok := strings.Cut(rest, "```cue\n")
+		if !ok {
+			break
+		}
+		block, rest, _ = strings.Cut(block, "```")
+		blocks++
+		src := dedent(block)
+		if !strings.HasPrefix(src, "package ") {
+			src = "package main\n\n" + src
+		}
+		if _, err := schema.LoadFiles(t.TempDir(), map[string][]byte{"spec.cue": []byte(src)}); err != nil {
+			t.Errorf("README's CUE example %d:\n%s\n%v", blocks, src, err)
+		}
+	}
+	if blocks < 4 {
+		t.Errorf("found %d CUE examples in the README, want at least 4", blocks)
+	}
+}
+
+// dedent removes the indentation of a code block nested in a list item.
+func dedent(block string) string {
+	lines := strings.Split(block, "\n")
+	indent := ""
+	for _, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			indent = l[:len(l)-len(strings.TrimLeft(l, " "))]
+			break
+		}
+	}
+	for i, l := range lines {
+		lines[i] = strings.TrimPrefix(l, indent)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // codeAfter returns the first fenced code block after the line that starts
