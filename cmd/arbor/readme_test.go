@@ -17,7 +17,8 @@ import (
 // TestReadmeQuickstart builds the README's quickstart as a new user would:
 // its tree.cue and main.go in a new module, arbor gen, arbor vet (whose
 // static checks of run functions must find nothing in it), then go vet,
-// which also builds it; then it runs it and compares its log with the
+// which also builds it, with the README's example of the runtime used by
+// hand beside it; then it runs it and compares its log with the
 // README's. A README whose first example does not compile
 // would be the worst first contact.
 func TestReadmeQuickstart(t *testing.T) {
@@ -37,6 +38,11 @@ func TestReadmeQuickstart(t *testing.T) {
 		"go.mod":   fmt.Sprintf("module example.com/hello\n\ngo 1.26\n\nrequire github.com/arbor-go/arbor v0.0.0\n\nreplace github.com/arbor-go/arbor => %s\n", root),
 		"tree.cue": codeAfter(t, readme, "`tree.cue`, next to your Go code:"),
 		"main.go":  codeAfter(t, readme, "`main.go`:"),
+		// The runtime used by hand, compiled alongside.
+		"byhand.go": "package main\n\nimport (\n\t\"context\"\n\t\"log/slog\"\n\n\t\"github.com/arbor-go/arbor/runtime\"\n)\n\n" +
+			"func poll(ctx context.Context) error                    { return nil }\n" +
+			"func send(ctx context.Context, a *runtime.Attempt) error { return nil }\n\n" +
+			"func byHand(ctx context.Context) error {\n" + codeAfter(t, readme, "The runtime is usable by hand") + "}\n",
 	}
 	for name, src := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
