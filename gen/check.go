@@ -192,7 +192,7 @@ func (c *checker) supervisor(sup *schema.Node, typeName string) {
 
 func (c *checker) child(sup, n *schema.Node) {
 	if n.Significant && n.Restart == string(runtime.Permanent) {
-		c.report(n, "Significant", n.SignificantPos, "%s is significant but permanent: a permanent child is always restarted, so it never ends its supervisor; make it transient or temporary", n)
+		c.report(n, "Significant", n.SignificantPos, "%s: a significant child cannot be permanent: a permanent child is always restarted, so it never ends its supervisor; make it transient or temporary", n)
 	}
 	if n.IsSupervisor() && n.Restart == string(runtime.Permanent) {
 		for _, g := range n.Children {
@@ -232,7 +232,7 @@ func (c *checker) child(sup, n *schema.Node) {
 		limiter, limit = n, n.RestartLimit
 	}
 	if r := n.Ready; r != nil && limit != nil && limit.Window > 0 && r.Timeout > limit.Window {
-		c.errs.Add(r.Pos, fmt.Sprintf("%s: ready timeout %v is longer than %s's restart window %v: failures that slow can never reach the restart limit, which is likely a mistake", n, r.Timeout, limiter, limit.Window))
+		c.errs.Add(r.Pos, fmt.Sprintf("%s: ready timeout %v is longer than %s's restart window %v: failures that slow could never reach the restart limit; shorten the timeout or widen the window", n, r.Timeout, limiter, limit.Window))
 	}
 	if n.RestartLimit != nil {
 		c.limit(n, n.RestartLimit)

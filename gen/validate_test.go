@@ -135,7 +135,7 @@ trees: t: {
 		{"negative initial", func(tr *schema.Node) { tr.Backoff.Initial = -1 }, 3, "t: backoff.initial: negative duration"},
 		{"negative reset", func(tr *schema.Node) { tr.Backoff.ResetAfter = -1 }, 3, "t: backoff.resetAfter: negative duration"},
 		{"max below initial", func(tr *schema.Node) { tr.Backoff.Initial = time.Hour }, 3, "t: backoff: initial 1h0m0s is longer than max 10s"},
-		{"significant permanent", func(tr *schema.Node) { tr.Children[1].Significant = true }, 7, "t/b is significant but permanent"},
+		{"significant permanent", func(tr *schema.Node) { tr.Children[1].Significant = true }, 7, "t/b: a significant child cannot be permanent"},
 		{"after unknown", func(tr *schema.Node) { tr.Children[1].After[0].Name = "zz" }, 7, `t/b: after names "zz"`},
 		{"after cycle", func(tr *schema.Node) { tr.Children[0].After = []schema.Ref{{Name: "b", Pos: tr.Children[0].Pos}} }, 6, "after: dependency cycle in t: a -> b -> a"},
 		{"no children", func(tr *schema.Node) { tr.Children[2].Children = []*schema.Node{} }, 8, "t/n: a supervisor needs at least one child"},

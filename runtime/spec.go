@@ -104,14 +104,20 @@ type Spec struct {
 	// Name names the tree and is the first element of every path. It is
 	// required at the root and ignored in nested supervisors, which take
 	// the name of their Child.
-	Name         string
-	Strategy     Strategy
+	Name string
+	// Strategy says which children restart with a failed one; zero
+	// means DefaultStrategy.
+	Strategy Strategy
+	// RestartLimit is the supervisor's own limit: exceeding it makes it
+	// give up; nil means the defaults.
 	RestartLimit *RestartLimit
 	// Backoff is the default for the children's restarts.
 	Backoff *Backoff
 	// Shutdown is the budget for stopping every child; zero means
 	// DefaultTreeShutdown.
 	Shutdown time.Duration
+	// Children are started in this order, adjusted by their After lists,
+	// and stopped in the exact reverse.
 	Children []Child
 }
 
@@ -119,8 +125,10 @@ type Spec struct {
 // nested supervisor when Supervisor is set, a pool when Pool is set.
 type Child struct {
 	// Name is unique among siblings; it matches [a-z][a-z0-9_-]*.
-	Name       string
-	Run        RunFunc
+	Name string
+	// Run is a worker's body, run once per attempt.
+	Run RunFunc
+	// Supervisor makes the child a nested supervisor with these children.
 	Supervisor *Spec
 	// Pool makes the child a pool: a supervisor of instances started at
 	// run time with Pool.Start, each with its own run function. Restart,
@@ -128,15 +136,21 @@ type Child struct {
 	// instance, and RestartLimit is the pool's: it counts the restarts of
 	// all its instances together, and exceeding it fails the pool. The pool
 	// itself is restarted by its supervisor like a permanent child, empty.
-	Pool    *PoolSpec
+	Pool *PoolSpec
+	// Restart says when the child is restarted after it ends; zero means
+	// DefaultRestart.
 	Restart Restart
 	// Shutdown is a worker's grace after cancellation before the attempt is
 	// abandoned; zero means DefaultChildShutdown. Nested supervisors use
 	// their Spec.Shutdown instead.
 	Shutdown time.Duration
 	// Timeout bounds one attempt of a worker; zero means none.
-	Timeout   time.Duration
-	Ready     *Ready
+	Timeout time.Duration
+	// Ready, when set, holds the child's dependents until it calls
+	// Attempt.Ready; nil means ready once started.
+	Ready *Ready
+	// Heartbeat, when set, cancels an attempt that stops calling
+	// Attempt.Beat.
 	Heartbeat *Heartbeat
 	// After names siblings that must be ready before this child starts.
 	After []string

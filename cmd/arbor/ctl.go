@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,9 +50,11 @@ Examples:
 `
 
 // ctlFlags are the flags every ctl command takes, before or after its name.
+// Their defaults come from the environment only once the flags are parsed,
+// so that -h never prints the token.
 func ctlFlags(flags *flag.FlagSet, c *cli) {
-	flags.StringVar(&c.addr, "addr", os.Getenv("ARBOR_ADDR"), "the console's address (default $ARBOR_ADDR)")
-	flags.StringVar(&c.token, "token", os.Getenv("ARBOR_TOKEN"), "the console's token, for restart and stop (default $ARBOR_TOKEN)")
+	flags.StringVar(&c.addr, "addr", "", "the console's address (default $ARBOR_ADDR)")
+	flags.StringVar(&c.token, "token", "", "the console's token, for restart and stop (default $ARBOR_TOKEN)")
 }
 
 func (c *cli) ctl(flags *flag.FlagSet) int {
@@ -63,37 +66,54 @@ func (c *cli) ctl(flags *flag.FlagSet) int {
 	name := args[0]
 	sub := flag.NewFlagSet("arbor ctl "+name, flag.ContinueOnError)
 	sub.SetOutput(c.stderr)
-	addr, token := c.addr, c.token
-	sub.StringVar(&c.addr, "addr", addr, "the console's address (default $ARBOR_ADDR)")
-	sub.StringVar(&c.token, "token", token, "the console's token, for restart and stop (default $ARBOR_TOKEN)")
+	var addr, token string
+	sub.StringVar(&addr, "addr", "", "the console's address (default $ARBOR_ADDR)")
+	sub.StringVar(&token, "token", "", "the console's token, for restart and stop (default $ARBOR_TOKEN)")
 	var asJSON, follow bool
-	nargs := 0
+	nargs, usage := 0, ""
 	switch name {
 	case "status":
 		sub.BoolVar(&asJSON, "json", false, "print the console's JSON")
+		usage = "[-json]"
 	case "events":
 		sub.BoolVar(&follow, "f", false, "follow new events until the tree stops")
 		sub.BoolVar(&asJSON, "json", false, "print each event as a line of JSON")
+		usage = "[-f] [-json]"
 	case "restart", "stop":
-		nargs = 1
+		nargs, usage = 1, "PATH"
 	default:
 		fmt.Fprintf(c.stderr, "arbor ctl: unknown command %q (want status, events, restart or stop)\n", name)
 		return exitUsage
 	}
+	sub.Usage = func() {} // printed below, to stdout for -h
 	if err := sub.Parse(args[1:]); err != nil {
+		w := c.stderr
 		if errors.Is(err, flag.ErrHelp) {
+			w = c.stdout
+		}
+		sub.SetOutput(w)
+		fmt.Fprintf(w, "usage: arbor ctl %s %s\n\nFlags:\n", name, usage)
+		sub.PrintDefaults()
+		if w == c.stdout {
 			return exitOK
 		}
 		return exitUsage
 	}
 	if sub.NArg() != nargs {
-		if nargs == 0 {
+		switch {
+		case nargs == 0:
 			fmt.Fprintf(c.stderr, "arbor ctl %s: takes no arguments\n", name)
-		} else {
+		case sub.NArg() > nargs:
+			// The flag package stops at the first argument: a flag after
+			// PATH is an argument.
+			fmt.Fprintf(c.stderr, "arbor ctl %s: want one PATH, got %d arguments: flags such as -token go before PATH\n", name, sub.NArg())
+		default:
 			fmt.Fprintf(c.stderr, "arbor ctl %s: which child? usage: arbor ctl %s PATH, such as shop/db\n", name, name)
 		}
 		return exitUsage
 	}
+	c.addr = cmp.Or(addr, c.addr, os.Getenv("ARBOR_ADDR"))
+	c.token = cmp.Or(token, c.token, os.Getenv("ARBOR_TOKEN"))
 	base, err := consoleURL(c.addr)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "arbor ctl: %v\n", err)

@@ -7,13 +7,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/arbor-go/arbor/schema"
 )
 
 // TestReadmeQuickstart builds the README's quickstart as a new user would:
 // its tree.cue and main.go in a new module, arbor gen, arbor vet (whose
 // static checks of run functions must find nothing in it), then go vet,
-// which also builds it. A README whose first example does not compile
+// which also builds it, with the README's example of the runtime used by
+// hand beside it; then it runs it and compares its log with the
+// README's. A README whose first example does not compile
 // would be the worst first contact.
 func TestReadmeQuickstart(t *testing.T) {
 	if testing.Short() {
@@ -32,6 +38,11 @@ func TestReadmeQuickstart(t *testing.T) {
 		"go.mod":   fmt.Sprintf("module example.com/hello\n\ngo 1.26\n\nrequire github.com/arbor-go/arbor v0.0.0\n\nreplace github.com/arbor-go/arbor => %s\n", root),
 		"tree.cue": codeAfter(t, readme, "`tree.cue`, next to your Go code:"),
 		"main.go":  codeAfter(t, readme, "`main.go`:"),
+		// The runtime used by hand, compiled alongside.
+		"byhand.go": "package main\n\nimport (\n\t\"context\"\n\t\"log/slog\"\n\n\t\"github.com/arbor-go/arbor/runtime\"\n)\n\n" +
+			"func poll(ctx context.Context) error                    { return nil }\n" +
+			"func send(ctx context.Context, a *runtime.Attempt) error { return nil }\n\n" +
+			"func byHand(ctx context.Context) error {\n" + codeAfter(t, readme, "The runtime is usable by hand") + "}\n",
 	}
 	for name, src := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
@@ -53,6 +64,110 @@ func TestReadmeQuickstart(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go vet: %v\n%s", err, out)
 	}
+
+	// Run it, Ctrl-C it once api has started, and compare its log with
+	// the one the README shows.
+	bin := filepath.Join(dir, "hello")
+	cmd = exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	var log syncBuffer
+	prog := exec.Command(bin)
+	prog.Stderr = &log
+	if err := prog.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(log.String(), `"arbor: starting" path=hello/api`); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			prog.Process.Kill()
+			prog.Wait()
+			t.Fatalf("api never started:\n%s", log.String())
+		}
+	}
+	if err := prog.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := prog.Wait(); err != nil {
+		t.Fatalf("after Ctrl-C: %v (want exit 0)\n%s", err, log.String())
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		_, rest, ok := strings.Cut(line, " ") // time=...
+		if !ok || !strings.HasPrefix(line, "time=") {
+			t.Fatalf("log line without time=: %q", line)
+		}
+		got = append(got, rest)
+	}
+	want := strings.Split(strings.TrimSpace(codeAfter(t, readme, "It prints what the tree does")), "\n")
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the quickstart logs\n%s\n\nthe README shows\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a process writes while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestReadmeSpecs loads every CUE example of the README against the
+// schema, so that none shows a field, a value or a syntax that arbor would
+// refuse. (Their run references are not resolved: they name the reader's
+// Go code.)
+func TestReadmeSpecs(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := 0
+	for rest := string(readme); ; {
+		_, block, ok := strings.Cut(rest, "```cue\n")
+		if !ok {
+			break
+		}
+		block, rest, _ = strings.Cut(block, "```")
+		blocks++
+		src := dedent(block)
+		if !strings.HasPrefix(src, "package ") {
+			src = "package main\n\n" + src
+		}
+		if _, err := schema.LoadFiles(t.TempDir(), map[string][]byte{"spec.cue": []byte(src)}); err != nil {
+			t.Errorf("README's CUE example %d:\n%s\n%v", blocks, src, err)
+		}
+	}
+	if blocks < 4 {
+		t.Errorf("found %d CUE examples in the README, want at least 4", blocks)
+	}
+}
+
+// dedent removes the indentation of a code block nested in a list item.
+func dedent(block string) string {
+	lines := strings.Split(block, "\n")
+	indent := ""
+	for _, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			indent = l[:len(l)-len(strings.TrimLeft(l, " "))]
+			break
+		}
+	}
+	for i, l := range lines {
+		lines[i] = strings.TrimPrefix(l, indent)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // codeAfter returns the first fenced code block after the line that starts

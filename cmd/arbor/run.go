@@ -156,10 +156,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	c := &cli{stdout: stdout, stderr: stderr}
 	flags := flag.NewFlagSet("arbor "+name, flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	flags.Usage = func() {
-		fmt.Fprintf(flags.Output(), "usage: arbor %s %s\n\n%s", name, cmd.args, cmd.help)
+	// Parse calls Usage on -h and on a bad flag alike; the usage is printed
+	// below, once, to stdout for -h and to stderr after an error.
+	flags.Usage = func() {}
+	printUsage := func(w io.Writer) {
+		flags.SetOutput(w)
+		fmt.Fprintf(w, "usage: arbor %s %s\n\n%s", name, cmd.args, cmd.help)
 		if cmd.flags != nil {
-			fmt.Fprintf(flags.Output(), "\nFlags:\n")
+			fmt.Fprintf(w, "\nFlags:\n")
 			flags.PrintDefaults()
 		}
 	}
@@ -168,10 +172,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := flags.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			flags.SetOutput(stdout)
-			flags.Usage()
+			printUsage(stdout)
 			return exitOK
 		}
+		printUsage(stderr)
 		return exitUsage
 	}
 	return cmd.run(c, flags)
