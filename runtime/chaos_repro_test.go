@@ -299,7 +299,17 @@ func TestChaosReproStoppedPoolKeepsItsInstances(t *testing.T) {
 		require.NoError(t, tr.Handle("t/p").Restart())
 		synctest.Wait()
 		assert.Equal(t, 0, p.Len(), "a restarted pool starts empty")
+		live, err := p.Start("live", lingering(0, nil))
+		require.NoError(t, err)
+		synctest.Wait()
 		require.NoError(t, stop())
+		// Removing instances as their pool stops does not change what
+		// orders say once the tree has ended: that, as for every handle.
+		for _, h := range []*runtime.Handle{live, hs[0]} {
+			assert.ErrorIs(t, h.Restart(), runtime.ErrTreeEnded, h.Path())
+			assert.ErrorIs(t, h.Stop(), runtime.ErrTreeEnded, h.Path())
+			assert.ErrorIs(t, h.StopAndWait(context.Background()), runtime.ErrTreeEnded, h.Path())
+		}
 	})
 }
 

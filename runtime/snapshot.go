@@ -125,6 +125,9 @@ func (h *Handle) Stop() error {
 // when the child's supervisor takes it, names from, so that the events say
 // who restarted or stopped what.
 func (h *Handle) Order(o Order, from string) error {
+	if h.s.sup.tree.state.Load() == treeEnded {
+		return ErrTreeEnded // first: the pool's last run removed every instance
+	}
 	var kind msgKind
 	switch o {
 	case OrderRestart:
@@ -148,6 +151,9 @@ func (h *Handle) Order(o Order, from string) error {
 // been abandoned after its grace (OTP's terminate_child). It returns
 // ctx.Err() if ctx ends first; the child stays stopped all the same.
 func (h *Handle) StopAndWait(ctx context.Context) error {
+	if h.s.sup.tree.state.Load() == treeEnded {
+		return ErrTreeEnded
+	}
 	if h.s.removed() {
 		return nil
 	}
