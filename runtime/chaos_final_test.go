@@ -36,6 +36,15 @@ func (c *chaos) afterRun() {
 	for _, r := range live {
 		c.checkGuarantee(r, report, "when Run returned")
 	}
+	// Nothing shows as still going once Run has returned, whatever was
+	// killed on the way: a stale state would mislead an operator for good.
+	for _, st := range c.tree.Snapshot().Children {
+		switch st.State {
+		case runtime.StateStopped, runtime.StateDone, runtime.StateIdle:
+		default:
+			c.violate("states settle", "%s shows %s after Run returned", st.Path, st.State)
+		}
+	}
 	// A nested supervisor's attempt is an attempt too; the events say
 	// which are current, unless delivery was cut short at the budget.
 	c.dropped = c.tree.Snapshot().DroppedEvents

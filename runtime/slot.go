@@ -141,11 +141,15 @@ func (s *slot) statusLocked() ChildStatus {
 	return c
 }
 
-// setState records a new state for snapshots.
+// setState records a new state for snapshots. A killed run may finish the
+// message it was handling, but its decisions no longer show: killTree set
+// what the snapshot says, and endKilled settles the rest.
 func (s *slot) setState(st State, now time.Time) {
 	s.sup.mu.Lock()
-	s.st.state = st
-	s.st.since = s.sup.tree.since(now)
+	if !s.sup.killed {
+		s.st.state = st
+		s.st.since = s.sup.tree.since(now)
+	}
 	s.sup.mu.Unlock()
 }
 
