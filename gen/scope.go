@@ -313,7 +313,7 @@ func (ws *workspace) checkScope(spec *schema.Spec, nm *names, errs *schema.Error
 			if !ok || fd.Recv == nil || len(fd.Recv.List) != 1 {
 				continue
 			}
-			typeName := receiverTypeName(fd.Recv.List[0].Type)
+			typeName := recvName(fd.Recv.List[0].Type)
 			m, ok := methods[typeName][fd.Name.Name]
 			if !ok {
 				continue
@@ -326,23 +326,6 @@ func (ws *workspace) checkScope(spec *schema.Spec, nm *names, errs *schema.Error
 			default:
 				ws.addDecl(errs, m.node.Pos, fd.Name.Pos(), "%s: the package declares the method %s of %s, which the generated type has; rename the Go method", m.node, fd.Name.Name, typeName)
 			}
-		}
-	}
-}
-
-// receiverTypeName returns the name of the type of a method receiver such
-// as *Shop, Shop or (*Shop); "" for anything else.
-func receiverTypeName(expr ast.Expr) string {
-	for {
-		switch e := expr.(type) {
-		case *ast.ParenExpr:
-			expr = e.X
-		case *ast.StarExpr:
-			expr = e.X
-		case *ast.Ident:
-			return e.Name
-		default:
-			return ""
 		}
 	}
 }
