@@ -27,6 +27,7 @@ type poolState struct {
 	open   bool   // running, and not stopping: Start is accepted
 	next   uint64 // for generated names
 	totals PoolCounts
+	killed []*slot // instances a kill removed, until the killed run has released what they hold
 }
 
 // instance is a pool instance's slot and the handle Start returns, in one
@@ -186,6 +187,12 @@ func (sv *supervisor) remove(s *slot) {
 func (sv *supervisor) removeAll() {
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
+	sv.removeAllLocked()
+	sv.pool.killed = nil
+}
+
+// removeAllLocked is removeAll with mu held.
+func (sv *supervisor) removeAllLocked() {
 	for _, s := range sv.slots {
 		s.rank = -1
 		s.st.state = StateDone
@@ -241,12 +248,13 @@ func (sv *supervisor) removeEnded(s *slot) {
 }
 
 // slotsNow returns the supervisor's children: a pool's instances change,
-// under mu, so a pool's goroutine iterates over a copy.
+// under mu, so a pool's goroutine iterates over a copy, which includes the
+// instances a kill removed but the run has not released yet.
 func (sv *supervisor) slotsNow() []*slot {
 	if sv.pool == nil {
 		return sv.slots
 	}
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
-	return slices.Clone(sv.slots)
+	return slices.Concat(sv.slots, sv.pool.killed)
 }

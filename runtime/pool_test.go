@@ -384,3 +384,62 @@ func TestPoolStartFromAnywhere(t *testing.T) {
 	require.NoError(t, stop())
 	t.Logf("%d instances started by instances", spawned.Load())
 }
+
+// TestKilledPoolIsEmptyWhenRunReturns: a pool abandoned with its parent,
+// while instances are being started, has no instance left and shows no
+// state still going when Run returns; its instances are in the report.
+// The kill runs on another goroutine, so this takes real concurrency.
+func TestKilledPoolIsEmptyWhenRunReturns(t *testing.T) {
+	loop := &runtime.RestartLimit{Max: 1 << 30, Window: time.Second}
+	for range 50 {
+		release := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: 2 * time.Millisecond, Children: []runtime.Child{
+			{Name: "a", Supervisor: &runtime.Spec{Shutdown: time.Hour, Backoff: noBackoff, RestartLimit: loop, Children: []runtime.Child{
+				{Name: "b", Supervisor: &runtime.Spec{Backoff: noBackoff, RestartLimit: loop, Children: []runtime.Child{
+					{Name: "p", Pool: &runtime.PoolSpec{Max: 5}, Backoff: noBackoff, RestartLimit: loop},
+					{Name: "w", Backoff: noBackoff, Run: func(ctx context.Context, a *runtime.Attempt) error { return errBoom }},
+				}}},
+				{Name: "slow", Run: lingering(time.Hour, release)},
+			}}},
+		}}, runtime.WithObserver(func(runtime.Event) {}))
+		stop, _ := start(t, tr)
+		var wg sync.WaitGroup
+		done := make(chan struct{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				p := tr.Pool("t/a/b/p")
+				_, err := p.Start("", func(ctx context.Context, a *runtime.Attempt) error {
+					<-ctx.Done()
+					return nil
+				})
+				if err != nil && !errors.Is(err, runtime.ErrPoolFull) && !errors.Is(err, runtime.ErrNotRunning) && !errors.Is(err, runtime.ErrTreeEnded) {
+					t.Errorf("Start: %v", err) // only the documented errors
+				}
+			}
+		}()
+		time.Sleep(time.Millisecond)
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		close(done)
+		wg.Wait()
+		for _, st := range tr.Snapshot().Children {
+			switch st.State {
+			case runtime.StateStopped, runtime.StateDone, runtime.StateIdle:
+			default:
+				t.Errorf("%s shows %s after Run", st.Path, st.State)
+			}
+		}
+		if n := tr.Pool("t/a/b/p").Len(); n != 0 {
+			t.Errorf("pool has %d instances after Run", n)
+		}
+		close(release)
+	}
+}

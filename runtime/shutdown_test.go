@@ -440,3 +440,36 @@ func TestKilledSubtreeEventsStayInOrder(t *testing.T) {
 		close(release)
 	}
 }
+
+// TestKilledSubtreeSettlesBeforeRunReturns: when a nested supervisor is
+// abandoned with its parent, its children waiting for a restart or for
+// their After list show as stopped by the time Run returns, not when the
+// killed run gets round to it.
+func TestKilledSubtreeSettlesBeforeRunReturns(t *testing.T) {
+	for range 30 {
+		release := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: 2 * time.Millisecond, Children: []runtime.Child{
+			{Name: "a", Supervisor: &runtime.Spec{Shutdown: time.Hour, Children: []runtime.Child{
+				{Name: "b", Supervisor: &runtime.Spec{Children: []runtime.Child{
+					{Name: "w", Backoff: constBackoff(time.Hour), Run: func(ctx context.Context, a *runtime.Attempt) error { return errBoom }},
+					{Name: "v", After: []string{"w"}, Run: nop},
+					{Name: "x", Run: lingering(time.Hour, release)},
+				}}},
+				{Name: "slow", Run: lingering(time.Hour, release)},
+			}}},
+		}})
+		stop, _ := start(t, tr)
+		time.Sleep(2 * time.Millisecond)
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range tr.Snapshot().Children {
+			switch st.State {
+			case runtime.StateStopped, runtime.StateDone, runtime.StateIdle:
+			default:
+				t.Errorf("%s shows %s after Run", st.Path, st.State)
+			}
+		}
+		close(release)
+	}
+}

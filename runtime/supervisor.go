@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -1033,6 +1034,12 @@ func (sv *supervisor) killTree(self *Attempt) {
 		s := order[i]
 		a := s.cur.Load()
 		if a == nil {
+			// Waiting to start, or returned with its exit not handled yet:
+			// it runs nothing, and Run may return before this run would
+			// have said so.
+			if st := s.st.state; st != StateDone && st != StateStopped {
+				s.st.state, s.st.since = StateStopped, sv.tree.since(now)
+			}
 			continue
 		}
 		a.cancel(ErrStopped)
@@ -1040,6 +1047,12 @@ func (sv *supervisor) killTree(self *Attempt) {
 		if s.sub != nil {
 			subs = append(subs, sub{s.sub, a})
 		}
+	}
+	if sv.pool != nil {
+		// Gone at once, like the pool's run: when Run returns, the pool is
+		// empty and its abandoned instances are in the report.
+		sv.pool.killed = slices.Clone(sv.slots)
+		sv.removeAllLocked()
 	}
 	close(sv.kill)        // only now may the run release its attempts
 	sv.runDone.Store(nil) // orders for its children now find it not running
