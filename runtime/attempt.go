@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 )
 
@@ -12,13 +13,16 @@ import (
 type Attempt struct {
 	slot   *slot
 	gen    uint64
-	ctx    context.Context
-	cancel context.CancelCauseFunc
+	parent context.Context // the values of its context (see attemptContext)
 	done   <-chan struct{} // closed when the supervisor run that started it ends
-
-	stopAt atomic.Int64 // 1 + tree clock when its supervisor cancelled it; 0 before
+	stopAt atomic.Int64    // 1 + tree clock when its supervisor cancelled it; 0 before
 	logger atomic.Pointer[slog.Logger]
 	beat   *beat // the watchdog's record, for a child with a heartbeat; else nil
+
+	mu      sync.Mutex                 // guards the context's state
+	ctxDone chan struct{}              // its context's Done; flagDoneMade once set
+	ext     atomic.Pointer[attemptExt] // set once, under mu, or before the attempt runs
+
 	number int32
 	flags  atomic.Uint32
 }
@@ -40,11 +44,14 @@ type beat struct {
 
 // Attempt flags: each is set once.
 const (
-	flagReady       uint32 = 1 << iota // Ready was called while current
-	flagReadyFenced                    // a fenced Ready was reported
-	flagBeatFenced                     // a fenced Beat was reported
-	flagAbandoned                      // listed in the shutdown report
-	flagReturned                       // the run function returned
+	flagReady        uint32 = 1 << iota // Ready was called while current
+	flagReadyFenced                     // a fenced Ready was reported
+	flagBeatFenced                      // a fenced Beat was reported
+	flagAbandoned                       // listed in the shutdown report
+	flagReturned                        // the run function returned
+	flagCancelled                       // its context is cancelled
+	flagStoppedCause                    // with ErrStopped as the cause
+	flagDoneMade                        // ctxDone is set
 )
 
 // setFlag sets f and reports whether this call set it.

@@ -75,6 +75,8 @@ func (q *eventQueue) lastSeq() uint64 {
 	return q.seq
 }
 
+// closedChan is a closed channel, for those that would be closed as soon
+// as made: the Done of an attempt cancelled before it was asked for.
 var closedChan = func() chan struct{} {
 	ch := make(chan struct{})
 	close(ch)

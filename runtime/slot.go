@@ -204,9 +204,9 @@ func (s *slot) run(a *Attempt) {
 		}
 	}()
 	if s.sub != nil {
-		err = s.sub.run(a.ctx, a)
+		err = s.sub.run(a.context(), a)
 	} else {
-		err = s.fn(a.ctx, a)
+		err = s.fn(a.context(), a)
 	}
 	returned = true
 }
@@ -272,7 +272,7 @@ func (s *slot) outcome(a *Attempt, err error) (ExitKind, error) {
 		}
 		return ExitCancelled, err
 	}
-	if a.ctx.Err() != nil && context.Cause(a.ctx) == ErrAttemptTimeout {
+	if ctx := a.context(); ctx.Err() != nil && context.Cause(ctx) == ErrAttemptTimeout {
 		return ExitTimeout, because(ErrAttemptTimeout, err)
 	}
 	if err == nil {

@@ -425,15 +425,17 @@ func (sv *supervisor) start(s *slot) {
 	gen := s.st.gen + 1 // only this goroutine writes st.gen
 	s.ready = false
 	s.stopCause, s.failStop, s.restartNow = nil, false, false
-	a := &Attempt{slot: s, gen: gen, number: int32(s.streak + 1), done: sv.done}
-	parent := sv.base
+	a := &Attempt{slot: s, gen: gen, number: int32(s.streak + 1), done: sv.done, parent: sv.base}
 	if ls := s.lease(); ls != nil {
-		parent = context.WithValue(parent, tokenKey{}, ls.held.token)
+		a.parent = context.WithValue(a.parent, tokenKey{}, ls.held.token)
 	}
-	a.ctx, a.cancel = context.WithCancelCause(parent)
+	var timed context.Context
 	var release context.CancelFunc
 	if t := s.spec.Timeout; t > 0 {
-		a.ctx, release = context.WithDeadlineCause(a.ctx, now.Add(t), ErrAttemptTimeout)
+		timed, release = context.WithDeadlineCause(a.context(), now.Add(t), ErrAttemptTimeout)
+		a.mu.Lock()
+		a.extLocked().timed = timed // beside the AfterFunc of timed
+		a.mu.Unlock()
 	}
 	restart := gen > 1
 	state := StateStarting
@@ -469,8 +471,8 @@ func (sv *supervisor) start(s *slot) {
 		// attempt always sees context.DeadlineExceeded, never a
 		// cancellation that raced it.
 		done := sv.done
-		s.deadline = &deadline{release: release, stop: context.AfterFunc(a.ctx, func() {
-			if context.Cause(a.ctx) == ErrAttemptTimeout {
+		s.deadline = &deadline{release: release, stop: context.AfterFunc(timed, func() {
+			if context.Cause(timed) == ErrAttemptTimeout {
 				sv.post(done, message{kind: msgDeadline, slot: s, gen: gen})
 			}
 		})}
@@ -1002,7 +1004,7 @@ func (sv *supervisor) abandonedLocked(s *slot, a *Attempt, kind ExitKind, now ti
 		sv.pool.totals.Abandoned++
 	}
 	s.st.lastExit, s.st.lastErr = kind, ErrAbandoned
-	sv.tree.emit(&Event{Kind: EventAbandoned, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: context.Cause(a.ctx)})
+	sv.tree.emit(&Event{Kind: EventAbandoned, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: context.Cause(a.context())})
 }
 
 // killTree abandons the subtree of a nested supervisor whose parent
