@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"context"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -13,9 +12,8 @@ import (
 type Attempt struct {
 	slot   *slot
 	gen    uint64
-	parent context.Context // the values of its context (see attemptContext)
-	done   <-chan struct{} // closed when the supervisor run that started it ends
-	stopAt atomic.Int64    // 1 + tree clock when its supervisor cancelled it; 0 before
+	run    *runInfo     // of the supervisor run that started it
+	stopAt atomic.Int64 // 1 + tree clock when its supervisor cancelled it; 0 before
 	logger atomic.Pointer[slog.Logger]
 	beat   *beat // the watchdog's record, for a child with a heartbeat; else nil
 
@@ -44,14 +42,15 @@ type beat struct {
 
 // Attempt flags: each is set once.
 const (
-	flagReady        uint32 = 1 << iota // Ready was called while current
-	flagReadyFenced                     // a fenced Ready was reported
-	flagBeatFenced                      // a fenced Beat was reported
-	flagAbandoned                       // listed in the shutdown report
-	flagReturned                        // the run function returned
-	flagCancelled                       // its context is cancelled
-	flagStoppedCause                    // with ErrStopped as the cause
-	flagDoneMade                        // ctxDone is set
+	flagReady       uint32 = 1 << iota // Ready was called while current
+	flagReadyFenced                    // a fenced Ready was reported
+	flagBeatFenced                     // a fenced Beat was reported
+	flagAbandoned                      // listed in the shutdown report
+	flagReturned                       // the run function returned
+	flagCancelled                      // its context is cancelled
+	flagDoneMade                       // ctxDone is set
+
+	causeShift = 24 // the cause of its cancellation is flags >> causeShift
 )
 
 // setFlag sets f and reports whether this call set it.
@@ -92,7 +91,7 @@ func (a *Attempt) Ready() {
 		return
 	}
 	if a.setFlag(flagReady) {
-		a.slot.sup.post(a.done, message{kind: msgReady, slot: a.slot, gen: a.gen})
+		a.slot.sup.post(a.run.done, message{kind: msgReady, slot: a.slot, gen: a.gen})
 	}
 }
 

@@ -21,11 +21,32 @@ func (a *Attempt) context() context.Context {
 	return (*attemptContext)(a)
 }
 
+// runInfo is what the attempts of one run of a supervisor share.
+type runInfo struct {
+	done chan struct{}   // closed when the run ends
+	base context.Context // the values of their contexts; never cancelled
+}
+
+// parent is the context a's derives from: its run's base, or with the
+// token of its lease.
+func (a *Attempt) parent() context.Context {
+	if x := a.ext.Load(); x != nil && x.parent != nil {
+		return x.parent
+	}
+	return a.run.base
+}
+
 // attemptExt is what few attempts need, made when first needed: an
 // attempt that runs and returns without being cancelled never has one.
 type attemptExt struct {
-	timed  context.Context // the deadline context of a child with a Timeout
-	cause  error           // why it was cancelled, unless ErrStopped
+	parent context.Context // a child with a lease: the base with its token
+
+	// A child with a Timeout: the deadline context its run function gets,
+	// its cancel function, and the unwatch of the deadline (see start).
+	timed   context.Context
+	release context.CancelFunc
+	unwatch func() bool
+
 	funcs  map[uint64]func()
 	nextFn uint64
 	caused context.Context // a cancelled cancelCtx with the cause, for context.Cause
@@ -41,19 +62,37 @@ func (a *Attempt) extLocked() *attemptExt {
 	return x
 }
 
-// cancel cancels a's context with cause, once; later calls do nothing.
-func (a *Attempt) cancel(cause error) {
+// cause is one of the errors a supervisor cancels an attempt with, in a
+// byte: slots and attempts keep one.
+type cause uint8
+
+const (
+	causeNone cause = iota
+	causeStopped
+	causeLeaseLost
+	causeAttemptTimeout
+	causeHeartbeatTimeout
+	causeReadyTimeout
+)
+
+// causeFailure marks a slot's stop as the child's failure: a missed
+// deadline.
+const causeFailure cause = 0x80
+
+var causeErrs = [...]error{nil, ErrStopped, ErrLeaseLost, ErrAttemptTimeout, ErrHeartbeatTimeout, ErrReadyTimeout}
+
+// err is the error of c; nil for causeNone.
+func (c cause) err() error { return causeErrs[c&^causeFailure] }
+
+// cancel cancels a's context with c, once; later calls do nothing.
+func (a *Attempt) cancel(c cause) {
 	a.mu.Lock()
 	if a.flags.Load()&flagCancelled != 0 {
 		a.mu.Unlock()
 		return
 	}
 	var funcs map[uint64]func()
-	if cause == ErrStopped {
-		a.setFlag(flagStoppedCause)
-	} else {
-		a.extLocked().cause = cause
-	}
+	a.setFlag(uint32(c) << causeShift)
 	if x := a.ext.Load(); x != nil {
 		funcs, x.funcs = x.funcs, nil
 	}
@@ -72,14 +111,11 @@ func (a *Attempt) cancel(cause error) {
 
 // causeLocked is the cause a was cancelled with. a.mu is held.
 func (a *Attempt) causeLocked() error {
-	if a.flags.Load()&flagStoppedCause != 0 {
-		return ErrStopped
-	}
-	return a.ext.Load().cause
+	return cause(a.flags.Load() >> causeShift).err()
 }
 
 // Deadline reports no deadline: the base context has none.
-func (c *attemptContext) Deadline() (time.Time, bool) { return c.parent.Deadline() }
+func (c *attemptContext) Deadline() (time.Time, bool) { return (*Attempt)(c).parent().Deadline() }
 
 // Done returns a channel closed when the attempt is cancelled.
 func (c *attemptContext) Done() <-chan struct{} {
@@ -110,12 +146,12 @@ func (c *attemptContext) Err() error {
 func (c *attemptContext) Value(key any) any {
 	a := (*Attempt)(c)
 	if a.flags.Load()&flagCancelled == 0 {
-		return c.parent.Value(key)
+		return a.parent().Value(key)
 	}
 	a.mu.Lock()
 	x := a.extLocked()
 	if x.caused == nil {
-		ctx, cancel := context.WithCancelCause(c.parent)
+		ctx, cancel := context.WithCancelCause(a.parent())
 		cancel(a.causeLocked())
 		x.caused = ctx
 	}

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"errors"
 	"testing"
 )
 
@@ -10,7 +9,7 @@ import (
 // attempt's and cancelled first is unregistered: an attempt that derives a
 // context per request for days holds none of those it cancelled.
 func TestAttemptContextForgetsDerived(t *testing.T) {
-	a := &Attempt{slot: &slot{path: "t/w"}, parent: context.Background()}
+	a := &Attempt{slot: &slot{path: "t/w"}, run: &runInfo{base: context.Background()}}
 	ctx := a.context()
 	for range 1000 {
 		_, cancel := context.WithCancel(ctx)
@@ -21,14 +20,13 @@ func TestAttemptContextForgetsDerived(t *testing.T) {
 	}
 	derived, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errWhy := errors.New("why")
-	a.cancel(errWhy)
-	a.cancel(ErrStopped) // the first cause stays
+	a.cancel(causeLeaseLost)
+	a.cancel(causeStopped) // the first cause stays
 	<-derived.Done()
-	if got := context.Cause(derived); got != errWhy {
-		t.Fatalf("derived context's cause %v, want %v", got, errWhy)
+	if got := context.Cause(derived); got != ErrLeaseLost {
+		t.Fatalf("derived context's cause %v, want %v", got, ErrLeaseLost)
 	}
-	if got := context.Cause(ctx); got != errWhy {
-		t.Fatalf("cause %v, want %v", got, errWhy)
+	if got := context.Cause(ctx); got != ErrLeaseLost {
+		t.Fatalf("cause %v, want %v", got, ErrLeaseLost)
 	}
 }

@@ -69,7 +69,7 @@ func WithLeaser(l Leaser) Option {
 // Pass it to the systems the attempt writes to, so that they can refuse the
 // writes of an attempt that kept running after its lease was lost.
 func (a *Attempt) Token() uint64 {
-	t, _ := a.parent.Value(tokenKey{}).(uint64)
+	t, _ := a.parent().Value(tokenKey{}).(uint64)
 	return t
 }
 
@@ -387,8 +387,8 @@ func (sv *supervisor) leaseLost(s *slot, c *claim) {
 		// Waiting for a restart or for its After list: whatever starts
 		// it next campaigns first.
 		sv.releaseHeld(s)
-	case s.stopCause == nil:
-		sv.requestStop(s, ErrLeaseLost, false)
+	case s.stopCause == causeNone:
+		sv.requestStop(s, causeLeaseLost, false)
 		s.restartNow = true // then it campaigns again: see afterStop
 	}
 	// A lost lease is released all the same, so that the store may forget

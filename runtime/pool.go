@@ -42,10 +42,10 @@ type instance struct {
 // child there is not a pool.
 func (t *Tree) Pool(path string) *Pool {
 	s := t.staticSlot(path)
-	if s == nil || s.sub == nil || s.sub.pool == nil {
+	if s == nil || s.sub() == nil || s.sub().pool == nil {
 		return nil
 	}
-	return &s.sub.pool.pool
+	return &s.sub().pool.pool
 }
 
 // Path is the pool's path in the tree.

@@ -15,66 +15,73 @@ type slot struct {
 	sup *supervisor
 	// spec is a copy of the child's Child without Name, Run and After, with
 	// the defaults applied (see policies), shared by alike siblings.
-	spec  *Child
-	fn    RunFunc // the Run of the child's Child
-	path  string
-	links *links // nil without After relations
-	sub   *supervisor
-	rare  *rare // what few children have; nil if none
+	spec *Child
+	fn   RunFunc // the Run of the child's Child
+	path string
+	rare *rare // what few children have; nil if none
 
 	cur    atomic.Pointer[Attempt]
 	fenced atomic.Uint64
 
 	// Owned by the supervisor's goroutine.
-	rank       int32     // position in the supervisor's start order; set by build
-	streak     int32     // restarts since the child last stayed up for ResetAfter
-	readyAt    int64     // tree clock when the current attempt became ready
-	stopCause  error     // why the supervisor cancelled the current attempt
-	ready      bool      // the current attempt is ready
-	failStop   bool      // the stop is a failure: a missed deadline
-	pending    bool      // wants to start once its After list is ready
-	member     bool      // part of the group restart in progress
-	completed  bool      // ended for good after a success
-	counted    bool      // counted towards the supervisor's first readiness
-	held       bool      // stopped by Handle.Stop until Handle.Restart
-	restartNow bool      // Handle.Restart asked for a new attempt once this one stops
-	timerSeq   uint64    // counts arms and disarms of its timer; see timers
-	deadline   *deadline // the current attempt's, when Timeout is set
+	rank       int32  // position in the supervisor's start order; set by build
+	streak     int32  // restarts since the child last stayed up for ResetAfter
+	readyAt    int64  // tree clock when the current attempt became ready
+	stopCause  cause  // why the supervisor cancelled the current attempt; causeFailure if a missed deadline
+	ready      bool   // the current attempt is ready
+	pending    bool   // wants to start once its After list is ready
+	member     bool   // part of the group restart in progress
+	completed  bool   // ended for good after a success
+	counted    bool   // counted towards the supervisor's first readiness
+	held       bool   // stopped by Handle.Stop until Handle.Restart
+	restartNow bool   // Handle.Restart asked for a new attempt once this one stops
+	timerSeq   uint64 // counts arms and disarms of its timer; see timers
 
 	st status // guarded by sup.mu
 }
 
-// deadline is the deadline context of an attempt with a Timeout, kept by
-// the slot so that other attempts do not carry it.
-type deadline struct {
-	stop    func() bool        // unregisters the watch on the context
-	release context.CancelFunc // of the deadline context
+// failStop reports whether the supervisor stops the current attempt for
+// the child's own failure: a missed deadline.
+func (s *slot) failStop() bool { return s.stopCause&causeFailure != 0 }
+
+// sub is the supervisor a nested supervisor's or a pool's slot runs; nil
+// for a worker.
+func (s *slot) sub() *supervisor {
+	if s.rare == nil {
+		return nil
+	}
+	return s.rare.sub
 }
 
-// links are a slot's After relations.
-type links struct {
-	deps       []*slot // the After list
-	dependents []*slot // siblings whose After list names this one, in start order
+// orNew returns r, or a new rare if r is nil.
+func orNew(r *rare) *rare {
+	if r == nil {
+		return &rare{}
+	}
+	return r
 }
 
 func (s *slot) deps() []*slot {
-	if s.links == nil {
+	if s.rare == nil {
 		return nil
 	}
-	return s.links.deps
+	return s.rare.deps
 }
 
 func (s *slot) dependents() []*slot {
-	if s.links == nil {
+	if s.rare == nil {
 		return nil
 	}
-	return s.links.dependents
+	return s.rare.dependents
 }
 
 // rare holds what few children have, out of line.
 type rare struct {
-	limit *childLimit // the child's own restart limit, if any
-	lease *leaseState // the child's lease, if any
+	sub        *supervisor // a nested supervisor or a pool: what it runs
+	limit      *childLimit // the child's own restart limit, if any
+	lease      *leaseState // the child's lease, if any
+	deps       []*slot     // the After list
+	dependents []*slot     // siblings whose After list names this one, in start order
 }
 
 // ownLimit returns the child's own restart limit, or nil.
@@ -122,8 +129,8 @@ func (s *slot) statusLocked() ChildStatus {
 	c := ChildStatus{
 		After:      after,
 		Path:       s.path,
-		Supervisor: s.sub != nil,
-		Pool:       s.sub != nil && s.sub.pool != nil,
+		Supervisor: s.sub() != nil,
+		Pool:       s.sub() != nil && s.sub().pool != nil,
 		Instance:   s.sup.pool != nil,
 		State:      s.st.state,
 		Since:      s.sup.tree.epoch.Add(time.Duration(s.st.since)),
@@ -173,11 +180,11 @@ func (s *slot) stopIfPending(now time.Time) {
 }
 
 // needsReady reports whether the child says itself when it is ready.
-func (s *slot) needsReady() bool { return s.spec.Ready != nil || s.sub != nil }
+func (s *slot) needsReady() bool { return s.spec.Ready != nil || s.sub() != nil }
 
 // isReady reports whether the child satisfies the After lists naming it.
 func (s *slot) isReady() bool {
-	return s.completed || (s.cur.Load() != nil && s.ready && s.stopCause == nil)
+	return s.completed || (s.cur.Load() != nil && s.ready && s.stopCause == causeNone)
 }
 
 // run is the attempt's goroutine.
@@ -186,7 +193,7 @@ func (s *slot) run(a *Attempt) {
 	returned := false
 	defer func() {
 		if !returned {
-			if s.sub != nil {
+			if s.sub() != nil {
 				return // a panic in a supervisor is a bug in Arbor: let it crash
 			}
 			if v := recover(); v != nil {
@@ -199,12 +206,12 @@ func (s *slot) run(a *Attempt) {
 		if a.flags.Load()&flagAbandoned != 0 {
 			s.sup.tree.abandonedReturned(a)
 		}
-		if !s.sup.post(a.done, message{kind: msgExit, slot: s, gen: a.gen, err: err}) {
+		if !s.sup.post(a.run.done, message{kind: msgExit, slot: s, gen: a.gen, err: err}) {
 			s.fenced.Add(1) // a late exit after its supervisor ended
 		}
 	}()
-	if s.sub != nil {
-		err = s.sub.run(a.context(), a)
+	if s.sub() != nil {
+		err = s.sub().run(a.context(), a)
 	} else {
 		err = s.fn(a.context(), a)
 	}
@@ -266,9 +273,9 @@ func (s *slot) outcome(a *Attempt, err error) (ExitKind, error) {
 	if _, ok := err.(*PanicError); ok {
 		return ExitPanic, err
 	}
-	if s.stopCause != nil {
-		if s.failStop {
-			return ExitTimeout, because(s.stopCause, err)
+	if s.stopCause != causeNone {
+		if s.failStop() {
+			return ExitTimeout, because(s.stopCause.err(), err)
 		}
 		return ExitCancelled, err
 	}

@@ -35,6 +35,7 @@ type supervisor struct {
 	// Per run, owned by the supervisor's goroutine.
 	done      chan struct{}
 	base      context.Context // children's contexts derive from it, without its cancellation
+	info      *runInfo        // done and base, for the attempts of this run
 	self      *Attempt        // the nested supervisor's own attempt; nil at the root
 	live      int
 	window    []time.Time
@@ -215,6 +216,7 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 	done := make(chan struct{})
 	sv.done = done
 	sv.base = context.WithoutCancel(ctx)
+	sv.info = &runInfo{done: done, base: sv.base}
 	sv.live = 0
 	sv.window = nil
 	sv.stopping = false
@@ -323,7 +325,7 @@ func (sv *supervisor) handle(m message) {
 			sv.emit(&Event{Kind: EventFenced, Path: s.path, Generation: m.gen, Signal: SignalReady})
 			return
 		}
-		if s.stopCause == nil && !s.ready {
+		if s.stopCause == causeNone && !s.ready {
 			s.disarm()
 			sv.becameReady(s, sv.now())
 		}
@@ -342,12 +344,12 @@ func (sv *supervisor) handle(m message) {
 		sv.leaseLost(s, m.claim)
 	case msgDeadline, msgStale:
 		a := s.cur.Load()
-		if a == nil || a.gen != m.gen || s.stopCause != nil {
+		if a == nil || a.gen != m.gen || s.stopCause != causeNone {
 			return
 		}
-		cause := ErrAttemptTimeout
+		cause := causeAttemptTimeout
 		if m.kind == msgStale {
-			cause = ErrHeartbeatTimeout
+			cause = causeHeartbeatTimeout
 		}
 		sv.requestStop(s, cause, true)
 	}
@@ -424,10 +426,10 @@ func (sv *supervisor) start(s *slot) {
 	s.pending = false
 	gen := s.st.gen + 1 // only this goroutine writes st.gen
 	s.ready = false
-	s.stopCause, s.failStop, s.restartNow = nil, false, false
-	a := &Attempt{slot: s, gen: gen, number: int32(s.streak + 1), done: sv.done, parent: sv.base}
+	s.stopCause, s.restartNow = causeNone, false
+	a := &Attempt{slot: s, gen: gen, number: int32(s.streak + 1), run: sv.info}
 	if ls := s.lease(); ls != nil {
-		a.parent = context.WithValue(a.parent, tokenKey{}, ls.held.token)
+		a.ext.Store(&attemptExt{parent: context.WithValue(sv.base, tokenKey{}, ls.held.token)})
 	}
 	var timed context.Context
 	var release context.CancelFunc
@@ -447,7 +449,7 @@ func (sv *supervisor) start(s *slot) {
 		// Abandoned with the parent since this message was taken: start
 		// nothing that the abandonment could not list.
 		sv.mu.Unlock()
-		a.cancel(ErrStopped)
+		a.cancel(causeStopped)
 		if release != nil {
 			release()
 		}
@@ -471,11 +473,15 @@ func (sv *supervisor) start(s *slot) {
 		// attempt always sees context.DeadlineExceeded, never a
 		// cancellation that raced it.
 		done := sv.done
-		s.deadline = &deadline{release: release, stop: context.AfterFunc(timed, func() {
+		unwatch := context.AfterFunc(timed, func() {
 			if context.Cause(timed) == ErrAttemptTimeout {
 				sv.post(done, message{kind: msgDeadline, slot: s, gen: gen})
 			}
-		})}
+		})
+		a.mu.Lock()
+		x := a.ext.Load()
+		x.release, x.unwatch = release, unwatch
+		a.mu.Unlock()
 	}
 	sv.live++
 	if s.spec.Heartbeat != nil {
@@ -560,7 +566,7 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 	now := sv.now()
 	kind, err := s.outcome(a, err)
 	sv.detach(s, a)
-	requested := s.stopCause != nil && !s.failStop
+	requested := s.stopCause != causeNone && !s.failStop()
 	ev := EventStopped
 	if !requested {
 		ev = EventExited
@@ -598,15 +604,15 @@ func (sv *supervisor) detach(s *slot, a *Attempt) {
 	sv.live--
 	s.disarm()
 	var release context.CancelFunc
-	if d := s.deadline; d != nil {
-		d.stop()
-		release, s.deadline = d.release, nil
+	if x := a.ext.Load(); x != nil && x.release != nil {
+		x.unwatch()
+		release = x.release
 	}
 	if s.spec.Heartbeat != nil {
 		sv.tree.unwatch(a)
 	}
 	sv.dropStaleTimers()
-	a.cancel(ErrStopped) // releases the context
+	a.cancel(causeStopped) // releases the context
 	if release != nil {
 		release()
 	}
@@ -740,7 +746,7 @@ func (sv *supervisor) advance() {
 			sv.queue = sv.queue[1:]
 			continue
 		}
-		if h.stopCause == nil {
+		if h.stopCause == causeNone {
 			sv.requestStop(h, sv.stopCauseOf(), false)
 		}
 		return
@@ -791,9 +797,12 @@ func (sv *supervisor) finishPlan() {
 
 // requestStop cancels the current attempt of s and gives it its grace.
 // failure marks a stop the child brought on itself by missing a deadline.
-func (sv *supervisor) requestStop(s *slot, cause error, failure bool) {
+func (sv *supervisor) requestStop(s *slot, cause cause, failure bool) {
 	a := s.cur.Load()
-	s.stopCause, s.failStop = cause, failure
+	s.stopCause = cause
+	if failure {
+		s.stopCause |= causeFailure
+	}
 	now := sv.now()
 	a.stopAt.Store(sv.tree.since(now) + 1)
 	s.disarm()
@@ -809,26 +818,26 @@ func (sv *supervisor) requestStop(s *slot, cause error, failure bool) {
 func (sv *supervisor) abandon(s *slot) {
 	a := s.cur.Load()
 	now := sv.now()
-	if s.stopCause == nil {
-		a.cancel(ErrStopped)
-		s.stopCause = ErrStopped
+	if s.stopCause == causeNone {
+		a.cancel(causeStopped)
+		s.stopCause = causeStopped
 	}
 	sv.detach(s, a)
 	kind := ExitCancelled
-	if s.failStop {
+	if s.failStop() {
 		kind = ExitTimeout
 	}
 	sv.mu.Lock()
 	sv.abandonedLocked(s, a, kind, now)
 	sv.mu.Unlock()
-	if s.sub != nil {
-		s.sub.killTree(a)
+	if s.sub() != nil {
+		s.sub().killTree(a)
 	}
 	// An abandoned attempt keeps no claim on the lease: the next attempt
 	// runs under a new one, with a larger token.
 	sv.releaseHeld(s)
-	if s.failStop {
-		sv.ended(s, a, ExitTimeout, s.stopCause, now)
+	if s.failStop() {
+		sv.ended(s, a, ExitTimeout, s.stopCause.err(), now)
 	} else {
 		sv.afterStop(s)
 	}
@@ -888,7 +897,7 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 				s.setState(StateStopped, now)
 				sv.advance()
 			} else {
-				s.failStop = false // stopped by order now, not for its fault
+				s.stopCause &^= causeFailure // stopped by order now, not for its fault
 			}
 			return
 		}
@@ -896,12 +905,12 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 	s.held = !restart
 	if s.cur.Load() != nil {
 		switch {
-		case s.stopCause == nil:
-			sv.requestStop(s, ErrStopped, false)
-		case s.failStop:
+		case s.stopCause == causeNone:
+			sv.requestStop(s, causeStopped, false)
+		case s.failStop():
 			// Already stopping for its own fault (a missed deadline): the
 			// order takes over, so the fault neither counts nor delays.
-			s.failStop = false
+			s.stopCause &^= causeFailure
 		}
 		s.restartNow = restart
 		return
@@ -972,11 +981,11 @@ func (sv *supervisor) shutdown(reason error) {
 
 // stopCauseOf is the cause of the stops of a shutdown: ErrLeaseLost below
 // a nested supervisor whose lease was lost, else ErrStopped.
-func (sv *supervisor) stopCauseOf() error {
+func (sv *supervisor) stopCauseOf() cause {
 	if sv.stopping && sv.lostLease {
-		return ErrLeaseLost
+		return causeLeaseLost
 	}
-	return ErrStopped
+	return causeStopped
 }
 
 // budgetExpired abandons every child still running when the budget is spent.
@@ -1044,10 +1053,10 @@ func (sv *supervisor) killTree(self *Attempt) {
 			}
 			continue
 		}
-		a.cancel(ErrStopped)
+		a.cancel(causeStopped)
 		sv.abandonedLocked(s, a, ExitCancelled, now)
-		if s.sub != nil {
-			subs = append(subs, sub{s.sub, a})
+		if s.sub() != nil {
+			subs = append(subs, sub{s.sub(), a})
 		}
 	}
 	if sv.pool != nil {

@@ -145,7 +145,7 @@ func (sv *supervisor) timersDue() {
 				// supervisor took to get here; its message is on its way.
 				continue
 			}
-			sv.requestStop(e.s, ErrReadyTimeout, true)
+			sv.requestStop(e.s, causeReadyTimeout, true)
 		case timerGrace:
 			sv.abandon(e.s)
 		case timerLease:

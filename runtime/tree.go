@@ -125,10 +125,8 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		n := len(path) + 1 + len(c.Name)
 		*s = slot{sup: sv, spec: policies.of(c, backoff), fn: c.Run, path: paths[:n]}
 		paths = paths[n:]
-		if c.RestartLimit != nil || c.Lease != nil {
-			s.rare = &rare{}
-		}
 		if c.RestartLimit != nil {
+			s.rare = orNew(s.rare)
 			s.rare.limit = &childLimit{RestartLimit: *c.RestartLimit}
 		}
 		if c.Lease != nil {
@@ -139,17 +137,18 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 			if ls.ttl == 0 {
 				ls.ttl = DefaultLeaseTTL
 			}
+			s.rare = orNew(s.rare)
 			s.rare.lease = ls
 		}
 		if c.Supervisor != nil {
-			s.sub = t.build(s.path, c.Supervisor)
+			s.rare = orNew(s.rare)
+			s.rare.sub = t.build(s.path, c.Supervisor)
 		}
 		if c.Pool != nil {
 			s.spec = &Child{Restart: Permanent, Backoff: backoff} // a supervisor, bounded by itself
-			if s.rare != nil {
-				s.rare.limit = nil // c's limit is the pool's own
-			}
-			s.sub = t.buildPool(s.path, c, backoff)
+			s.rare = orNew(s.rare)
+			s.rare.limit = nil // c's limit is the pool's own
+			s.rare.sub = t.buildPool(s.path, c, backoff)
 		}
 		if c.Heartbeat != nil {
 			if t.wd == nil {
@@ -179,14 +178,9 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		sv.order[r] = s
 		for _, dep := range children[i].After {
 			d := sv.slots[index[dep]-1]
-			if s.links == nil {
-				s.links = &links{}
-			}
-			if d.links == nil {
-				d.links = &links{}
-			}
-			s.links.deps = append(s.links.deps, d)
-			d.links.dependents = append(d.links.dependents, s) // in start order, as r grows
+			s.rare, d.rare = orNew(s.rare), orNew(d.rare)
+			s.rare.deps = append(s.rare.deps, d)
+			d.rare.dependents = append(d.rare.dependents, s) // in start order, as r grows
 		}
 	}
 	return sv
@@ -414,8 +408,8 @@ func (sv *supervisor) appendStatus(out *[]ChildStatus) {
 	}
 	for i, s := range sv.slots {
 		*out = append(*out, level[i])
-		if s.sub != nil {
-			s.sub.appendStatus(out) // nested children follow their supervisor
+		if s.sub() != nil {
+			s.sub().appendStatus(out) // nested children follow their supervisor
 		}
 	}
 }
@@ -427,8 +421,8 @@ func (sv *supervisor) walk(f func(*slot)) {
 	}
 	for _, s := range sv.slots {
 		f(s)
-		if s.sub != nil {
-			s.sub.walk(f)
+		if s.sub() != nil {
+			s.sub().walk(f)
 		}
 	}
 }
@@ -445,8 +439,8 @@ func (t *Tree) Handle(path string) *Handle {
 		return &Handle{s: s}
 	}
 	if i := strings.LastIndexByte(path, '/'); i > 0 {
-		if p := t.staticSlot(path[:i]); p != nil && p.sub != nil && p.sub.pool != nil {
-			return p.sub.instanceHandle(path[i+1:])
+		if p := t.staticSlot(path[:i]); p != nil && p.sub() != nil && p.sub().pool != nil {
+			return p.sub().instanceHandle(path[i+1:])
 		}
 	}
 	return nil
