@@ -3,7 +3,6 @@ package gen
 import (
 	"bytes"
 	"fmt"
-	goformat "go/format"
 	"go/types"
 	"path/filepath"
 	"reflect"
@@ -39,11 +38,12 @@ type emitter struct {
 	targets map[*schema.Node]*target
 	ownPath string
 	names   *names
+	splits  int // the splitMark lines written
 }
 
 // emit renders the Go code, unformatted, for every tree of spec, given the runtime spec
 // of each tree (see runtimeSpec) and the identifiers chosen for the file.
-func emit(spec *schema.Spec, specs map[*schema.Node]runtime.Spec, pkgName, ownPath string, targets map[*schema.Node]*target, nm *names) ([]byte, error) {
+func emit(spec *schema.Spec, specs map[*schema.Node]runtime.Spec, pkgName, ownPath string, targets map[*schema.Node]*target, nm *names) (*code, error) {
 	e := &emitter{targets: targets, ownPath: ownPath, names: nm}
 	e.f = jen.NewFilePathName(ownPath, pkgName)
 	for path, imp := range nm.imports {
@@ -69,60 +69,22 @@ func emit(spec *schema.Spec, specs map[*schema.Node]runtime.Spec, pkgName, ownPa
 	for _, tree := range spec.Trees {
 		e.tree(tree, specs[tree])
 	}
-	// Rendered without formatting: the caller formats it while it type-checks
-	// it, on another core.
+	// Rendered without formatting: the caller formats it, in pieces, while
+	// it type-checks it.
 	e.f.NoFormat = true
 	var buf bytes.Buffer
 	if err := e.f.Render(&buf); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInternal, err)
 	}
-	return buf.Bytes(), nil
+	return &code{raw: buf.Bytes(), splits: e.splits}, nil
 }
 
-// formatOutput gofmts emit's output and groups its imports.
-func formatOutput(raw []byte) ([]byte, error) {
-	src, err := goformat.Source(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInternal, err)
-	}
-	return groupImports(src), nil
-}
-
-// groupImports groups the imports of jennifer's formatted output as
-// goimports does: the standard library first, a blank line, the others.
-// Each group stays sorted, so the file stays gofmt-clean. (goimports
-// itself would format the whole file twice more: at 10,000 children, a
-// second and a half.)
-func groupImports(src []byte) []byte {
-	s := string(src)
-	start := strings.Index(s, "\nimport (\n")
-	if start < 0 {
-		return src
-	}
-	start += len("\nimport (\n")
-	end := strings.Index(s[start:], "\n)\n")
-	if end < 0 {
-		return src
-	}
-	var std, others []string
-	for _, line := range strings.Split(s[start:start+end], "\n") {
-		fields := strings.Fields(line)
-		if len(fields) == 0 {
-			continue
-		}
-		path, err := strconv.Unquote(fields[len(fields)-1])
-		if first, _, _ := strings.Cut(path, "/"); err == nil && !strings.Contains(first, ".") {
-			std = append(std, line)
-		} else {
-			others = append(others, line)
-		}
-	}
-	block := strings.Join(std, "\n")
-	if len(std) > 0 && len(others) > 0 {
-		block += "\n\n"
-	}
-	block += strings.Join(others, "\n")
-	return []byte(s[:start] + block + s[start+end:])
+// doc starts a top-level declaration with its doc comment, after a
+// splitMark line.
+func (e *emitter) doc(format string, args ...any) {
+	e.f.Comment(splitMark)
+	e.f.Commentf(format, args...)
+	e.splits++
 }
 
 func (e *emitter) rt(id string) *jen.Statement { return jen.Qual(runtimePath, id) }
@@ -134,7 +96,7 @@ func (e *emitter) tree(tree *schema.Node, spec runtime.Spec) {
 	e.compact = nodes > compactAbove
 	params := e.names.params[tree.Name]
 
-	e.f.Commentf("%s is the supervision tree %q. Build it with New%s and start it with Run.", name, tree.Name, name)
+	e.doc("%s is the supervision tree %q. Build it with New%s and start it with Run.", name, tree.Name, name)
 	e.f.Type().Id(name).Struct(e.structFields(tree)...)
 
 	var args []jen.Code
@@ -143,9 +105,9 @@ func (e *emitter) tree(tree *schema.Node, spec runtime.Spec) {
 	}
 	args = append(args, jen.Id("opts").Op("...").Add(e.rt("Option")))
 	if len(params) > 0 {
-		e.f.Commentf("New%s builds the tree %q. Its parameters are the receivers of the run methods the spec names.", name, tree.Name)
+		e.doc("New%s builds the tree %q. Its parameters are the receivers of the run methods the spec names.", name, tree.Name)
 	} else {
-		e.f.Commentf("New%s builds the tree %q.", name, tree.Name)
+		e.doc("New%s builds the tree %q.", name, tree.Name)
 	}
 	why := jen.Comment("Unreachable: arbor gen checked the spec with this runtime's Validate.")
 	if hasLease(tree) {
@@ -161,11 +123,11 @@ func (e *emitter) tree(tree *schema.Node, spec runtime.Spec) {
 		jen.Return(jen.Op("&").Id(name).Values(e.keptValues(tree, jen.Id("t"), func(p param) jen.Code { return jen.Id(p.name) }))),
 	)
 
-	e.f.Commentf("Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).")
+	e.doc("Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).")
 	e.f.Func().Params(jen.Id("t").Op("*").Id(name)).Id("Run").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(
 		jen.Return(jen.Id("t").Dot("tree").Dot("Run").Call(jen.Id("ctx"))),
 	)
-	e.f.Comment("Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.")
+	e.doc("Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.")
 	e.f.Func().Params(jen.Id("t").Op("*").Id(name)).Id("Tree").Params().Op("*").Add(e.rt("Tree")).Block(
 		jen.Return(jen.Id("t").Dot("tree")),
 	)
@@ -209,7 +171,7 @@ func (e *emitter) handles(sup *schema.Node, recvType, recv string) {
 		path := c.String()
 		if c.IsPool() {
 			e.pool(c, recvType+m, func(typ string) {
-				e.f.Commentf("%s returns the pool %s, which starts instances of %s.", m, path, c.Run)
+				e.doc("%s returns the pool %s, which starts instances of %s.", m, path, c.Run)
 				e.f.Func().Params(jen.Id(recv).Op("*").Id(recvType)).Id(m).Params().Op("*").Id(typ).Block(
 					jen.Return(jen.Op("&").Id(typ).Values(e.keptValues(c, tree.Clone().Dot("Pool").Call(jen.Lit(path)), fromRecv))),
 				)
@@ -217,20 +179,20 @@ func (e *emitter) handles(sup *schema.Node, recvType, recv string) {
 			continue
 		}
 		if !c.IsSupervisor() {
-			e.f.Commentf("%s returns the handle of the worker %s.", m, path)
+			e.doc("%s returns the handle of the worker %s.", m, path)
 			e.f.Func().Params(jen.Id(recv).Op("*").Id(recvType)).Id(m).Params().Op("*").Add(e.rt("Handle")).Block(
 				jen.Return(tree.Clone().Dot("Handle").Call(jen.Lit(path))),
 			)
 			continue
 		}
 		typ := recvType + m
-		e.f.Commentf("%s returns the nested supervisor %s.", m, path)
+		e.doc("%s returns the nested supervisor %s.", m, path)
 		e.f.Func().Params(jen.Id(recv).Op("*").Id(recvType)).Id(m).Params().Op("*").Id(typ).Block(
 			jen.Return(jen.Op("&").Id(typ).Values(e.keptValues(c, tree.Clone(), fromRecv))),
 		)
-		e.f.Commentf("%s is the nested supervisor %s.", typ, path)
+		e.doc("%s is the nested supervisor %s.", typ, path)
 		e.f.Type().Id(typ).Struct(e.structFields(c)...)
-		e.f.Commentf("Handle returns the handle of %s itself.", path)
+		e.doc("Handle returns the handle of %s itself.", path)
 		e.f.Func().Params(jen.Id("s").Op("*").Id(typ)).Id("Handle").Params().Op("*").Add(e.rt("Handle")).Block(
 			jen.Return(jen.Id("s").Dot("tree").Dot("Handle").Call(jen.Lit(path))),
 		)
@@ -245,7 +207,7 @@ func (e *emitter) handles(sup *schema.Node, recvType, recv string) {
 // the compiler's time then grows linearly with the spec.
 func (e *emitter) specFuncs(n *schema.Node, spec runtime.Spec, what string) {
 	f := e.names.funcs[n]
-	e.f.Commentf("%s returns the spec of %s.", f.spec, what)
+	e.doc("%s returns the spec of %s.", f.spec, what)
 	var body []jen.Code
 	if len(f.chunks) > 0 {
 		body = append(body, jen.Id(e.names.children).Op(":=").Make(jen.Index().Add(e.rt("Child")), jen.Lit(0), jen.Lit(len(spec.Children))))
@@ -281,7 +243,7 @@ func (e *emitter) specFuncs(n *schema.Node, spec runtime.Spec, what string) {
 
 	for i, chunk := range f.chunks {
 		lo, hi := i*childrenPerFunc, min(len(n.Children), (i+1)*childrenPerFunc)
-		e.f.Commentf("%s appends children %d to %d of %s.", chunk, lo+1, hi, what)
+		e.doc("%s appends children %d to %d of %s.", chunk, lo+1, hi, what)
 		e.f.Func().Id(chunk).Params(append([]jen.Code{jen.Id(e.names.children).Index().Add(e.rt("Child"))}, e.params(n.Children[lo:hi]...)...)...).Index().Add(e.rt("Child")).Block(
 			jen.Return(jen.AppendFunc(func(g *jen.Group) {
 				g.Id(e.names.children)

@@ -36,6 +36,8 @@ type Options struct {
 	// Findings never stop generation: they come back in Result.Findings,
 	// or among the errors when there are others.
 	Lint bool
+
+	batch int // formatOutput's batch size, for tests; 0 means batchSize
 }
 
 // Result is generated code that has not been written anywhere.
@@ -138,7 +140,7 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 	if pkgName == "" {
 		pkgName = spec.Package // no Go files yet: take the CUE package's name
 	}
-	raw, err := emit(spec, specs, pkgName, ws.ownPath(), targets, nm)
+	out, err := emit(spec, specs, pkgName, ws.ownPath(), targets, nm)
 	if err != nil {
 		return nil, err
 	}
@@ -149,9 +151,9 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 	formatted := make(chan struct{})
 	go func() {
 		defer close(formatted)
-		src, formatErr = formatOutput(raw)
+		src, formatErr = formatOutput(out, cmp.Or(ws.batch, batchSize))
 	}()
-	checked, checkErr := ws.typecheck(raw)
+	checked, checkErr := ws.typecheck(out.raw)
 	<-formatted
 	if err := cmp.Or(formatErr, checkErr); err != nil {
 		return nil, err

@@ -53,6 +53,8 @@ type workspace struct {
 	// info makes checkSource record the types.Info of the syntax, which
 	// only the static checks of run functions need (Options.Lint).
 	info bool
+	// batch is formatOutput's batch size; 0 means batchSize.
+	batch int
 }
 
 // listed is what go list says about a package.
@@ -133,6 +135,7 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 		broken:  map[string]*scanner.Error{},
 		typeErr: map[string][]types.Error{},
 		info:    opts.Lint,
+		batch:   opts.batch,
 	}
 	overlay, err := hideOutput(dir)
 	if err != nil {
