@@ -67,11 +67,38 @@ func Generate(ctx context.Context, dir string, opts *Options) (*Result, error) {
 	if err := specGone(abs); err != nil {
 		return nil, err
 	}
+	// The Go code loads while the spec does, on another core: only the
+	// packages of the run references wait for the spec.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type loaded struct {
+		ws  *workspace
+		err error
+	}
+	goLoad := make(chan loaded, 1)
+	go func() {
+		ws, err := loadOwn(ctx, abs, opts)
+		goLoad <- loaded{ws, err}
+	}()
 	spec, err := schema.Load(abs)
+	if err != nil {
+		cancel()
+		if l := <-goLoad; l.ws != nil {
+			l.ws.close()
+		}
+		return nil, err
+	}
+	l := <-goLoad
+	if l.err != nil {
+		return nil, l.err
+	}
+	ws := l.ws
+	err = ws.loadRuns(runPackages(spec))
+	ws.close()
 	if err != nil {
 		return nil, err
 	}
-	return GenerateSpec(ctx, spec, opts)
+	return ws.generate(spec)
 }
 
 // GenerateSpec is Generate for a spec that is already loaded.
