@@ -6,6 +6,7 @@ import (
 	"go/types"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +78,17 @@ func emit(spec *schema.Spec, specs map[*schema.Node]runtime.Spec, pkgName, ownPa
 		return nil, fmt.Errorf("%w: %v", ErrInternal, err)
 	}
 	return &code{raw: buf.Bytes(), splits: e.splits}, nil
+}
+
+// text writes a top-level declaration, src, with its doc comment, exactly
+// as gofmt writes it: formatOutput leaves it as it is. The declarations
+// there is one of per child are written so, which saves rendering them
+// with jennifer and formatting them, the costliest steps at 10,000
+// children. TestFormatBatches checks that gofmt would change nothing.
+func (e *emitter) text(src string) {
+	e.f.Comment(textMark)
+	e.f.Comment(src) // starting with "//": jennifer writes it as it is
+	e.splits++
 }
 
 // doc starts a top-level declaration with its doc comment, after a
@@ -162,10 +174,12 @@ func (e *emitter) keptValues(n *schema.Node, first jen.Code, value func(param) j
 
 // handles emits one method per child of sup on the type recvType: a
 // *runtime.Handle for workers, a typed value for nested supervisors and
-// pools.
+// pools. All but a pool's are written as gofmt writes them (see text):
+// there is one per child.
 func (e *emitter) handles(sup *schema.Node, recvType, recv string) {
 	tree := jen.Id(recv).Dot("tree")
 	fromRecv := func(p param) jen.Code { return jen.Id(recv).Dot(p.field) }
+	handle := "*" + e.qual(runtimePath, "Handle")
 	for _, c := range sup.Children {
 		m := goName(c.Name)
 		path := c.String()
@@ -179,25 +193,85 @@ func (e *emitter) handles(sup *schema.Node, recvType, recv string) {
 			continue
 		}
 		if !c.IsSupervisor() {
-			e.doc("%s returns the handle of the worker %s.", m, path)
-			e.f.Func().Params(jen.Id(recv).Op("*").Id(recvType)).Id(m).Params().Op("*").Add(e.rt("Handle")).Block(
-				jen.Return(tree.Clone().Dot("Handle").Call(jen.Lit(path))),
-			)
+			e.text(fmt.Sprintf("// %s returns the handle of the worker %s.\nfunc (%s *%s) %s() %s {\n\treturn %s.tree.Handle(%s)\n}",
+				m, path, recv, recvType, m, handle, recv, strconv.Quote(path)))
 			continue
 		}
 		typ := recvType + m
-		e.doc("%s returns the nested supervisor %s.", m, path)
-		e.f.Func().Params(jen.Id(recv).Op("*").Id(recvType)).Id(m).Params().Op("*").Id(typ).Block(
-			jen.Return(jen.Op("&").Id(typ).Values(e.keptValues(c, tree.Clone(), fromRecv))),
-		)
-		e.doc("%s is the nested supervisor %s.", typ, path)
-		e.f.Type().Id(typ).Struct(e.structFields(c)...)
-		e.doc("Handle returns the handle of %s itself.", path)
-		e.f.Func().Params(jen.Id("s").Op("*").Id(typ)).Id("Handle").Params().Op("*").Add(e.rt("Handle")).Block(
-			jen.Return(jen.Id("s").Dot("tree").Dot("Handle").Call(jen.Lit(path))),
-		)
+		keys := []string{"tree"}
+		fields := [][2]string{{"tree", "*" + e.qual(runtimePath, "Tree")}}
+		for _, p := range e.names.kept[c] {
+			keys = append(keys, p.field)
+			fields = append(fields, [2]string{p.field, e.typeText(p.obj, p.ptr)})
+		}
+		slices.Sort(keys) // as jen.Dict orders them, on a line each if more than one
+		var values []string
+		for _, k := range keys {
+			values = append(values, k+":", recv+"."+k)
+		}
+		e.text(fmt.Sprintf("// %s returns the nested supervisor %s.\nfunc (%s *%s) %s() *%s {\n\treturn &%s%s\n}",
+			m, path, recv, recvType, m, typ, typ, literalText(values, "\t")))
+		e.text(fmt.Sprintf("// %s is the nested supervisor %s.\ntype %s %s", typ, path, typ, structText(fields)))
+		e.text(fmt.Sprintf("// Handle returns the handle of %s itself.\nfunc (s *%s) Handle() %s {\n\treturn s.tree.Handle(%s)\n}",
+			path, typ, handle, strconv.Quote(path)))
 		e.handles(c, typ, "s")
 	}
+}
+
+// structText writes a struct type of one field per line, with the
+// types aligned as gofmt aligns them.
+func structText(fields [][2]string) string {
+	width := 0
+	for _, f := range fields {
+		width = max(width, len(f[0]))
+	}
+	var b strings.Builder
+	b.WriteString("struct {\n")
+	for _, f := range fields {
+		fmt.Fprintf(&b, "\t%-*s %s\n", width, f[0], f[1])
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// literalText writes the braces of a composite literal of pairs of keys
+// and values (each key with its colon), on one line if there is one pair,
+// else on a line each, indented by indent and aligned as gofmt aligns them.
+func literalText(pairs []string, indent string) string {
+	if len(pairs) == 2 {
+		return "{" + pairs[0] + " " + pairs[1] + "}"
+	}
+	width := 0
+	for i := 0; i < len(pairs); i += 2 {
+		width = max(width, len(pairs[i]))
+	}
+	var b strings.Builder
+	b.WriteString("{\n")
+	for i := 0; i < len(pairs); i += 2 {
+		fmt.Fprintf(&b, "%s\t%-*s %s,\n", indent, width, pairs[i], pairs[i+1])
+	}
+	b.WriteString(indent + "}")
+	return b.String()
+}
+
+// qual returns how the file refers to id of the package path.
+func (e *emitter) qual(path, id string) string {
+	if path == e.ownPath {
+		return id
+	}
+	return e.names.imports[path].name + "." + id
+}
+
+// typeText is typeCode as text.
+func (e *emitter) typeText(obj *types.TypeName, ptr bool) string {
+	s := obj.Name()
+	if obj.Pkg() != nil {
+		s = e.qual(obj.Pkg().Path(), s)
+	}
+	if ptr {
+		s = "*" + s
+	}
+	return s
 }
 
 // specFuncs emits the function that returns the runtime.Spec of the

@@ -18,11 +18,16 @@ type code struct {
 	splits int // how many splitMark lines emit wrote
 }
 
-// splitMark is the comment line where formatOutput may cut the file. No
-// other line of the output can be this one: every name and reference of a
-// spec that reaches a comment is checked first, and none may hold a line
-// break.
-const splitMark = "//arbor:split"
+// splitMark and textMark are the comment lines where formatOutput may
+// cut the file: before a declaration to format, and before one to leave
+// as it is. No other line of the output can start as they do: every name
+// and reference of a spec that reaches a comment is checked first, and
+// none may hold a line break.
+const (
+	markPrefix = "//arbor:"
+	splitMark  = markPrefix + "split"
+	textMark   = markPrefix + "text"
+)
 
 // batchSize is about how many bytes of unformatted code formatOutput
 // gofmts at a time: enough batches at 10,000 children (4.5 MB) for every
@@ -43,30 +48,56 @@ const batchPackage = "package p\n"
 // step of generation), and joined again, with the same bytes as gofmt of
 // the whole file.
 func formatOutput(c *code, size int) ([]byte, error) {
-	pieces := bytes.Split(c.raw, []byte("\n"+splitMark+"\n"))
+	pieces := bytes.Split(c.raw, []byte("\n"+markPrefix))
 	if len(pieces) != c.splits+1 {
 		return nil, fmt.Errorf("%w: %d declarations marked, %d found", ErrInternal, c.splits, len(pieces)-1)
 	}
+	// batches holds code to format, and code to leave as it is.
 	var batches [][]byte
+	keep := map[int]bool{}
 	var batch []byte
 	for i, p := range pieces {
+		if i > 0 {
+			mark, rest, _ := bytes.Cut(p, []byte("\n"))
+			switch markPrefix + string(mark) {
+			case splitMark:
+			case textMark:
+				if batch != nil {
+					batches = append(batches, batch)
+					batch = nil
+				}
+				keep[len(batches)] = true
+				batches = append(batches, append(rest, '\n'))
+				continue
+			default:
+				return nil, fmt.Errorf("%w: a line %q", ErrInternal, markPrefix+string(mark))
+			}
+			p = rest
+		}
 		if len(batch) > 0 {
 			batch = append(batch, '\n')
 		} else if i > 0 {
 			batch = append(batch, batchPackage...)
 		}
 		batch = append(batch, p...)
-		if len(batch) >= size || i == len(pieces)-1 {
+		if len(batch) >= size {
 			batches = append(batches, batch)
 			batch = nil
 		}
+	}
+	if batch != nil {
+		batches = append(batches, batch)
 	}
 
 	out := make([][]byte, len(batches))
 	errs := make([]error, len(batches))
 	next := make(chan int, len(batches))
 	for i := range batches {
-		next <- i
+		if keep[i] {
+			out[i] = batches[i]
+		} else {
+			next <- i
+		}
 	}
 	close(next)
 	var wg sync.WaitGroup
@@ -87,13 +118,15 @@ func formatOutput(c *code, size int) ([]byte, error) {
 		if errs[i] != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInternal, errs[i])
 		}
-		if i > 0 {
+		if i > 0 && !keep[i] {
 			decls, ok := bytes.CutPrefix(b, []byte(batchPackage+"\n"))
 			if !ok {
 				return nil, fmt.Errorf("%w: a batch of declarations formatted as %.40q", ErrInternal, b)
 			}
-			src = append(src, '\n')
 			b = decls
+		}
+		if i > 0 {
+			src = append(src, '\n')
 		}
 		src = append(src, b...)
 	}
