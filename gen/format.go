@@ -10,9 +10,9 @@ import (
 	"sync"
 )
 
-// code is emit's output, unformatted: jennifer's rendering, with a
-// splitMark line before the doc comment of each top-level declaration
-// after the imports.
+// code is emit's output, unformatted: the file's header and imports, then
+// each top-level declaration after a splitMark line (jennifer's rendering,
+// to format) or a textMark line (written as gofmt writes it).
 type code struct {
 	raw    []byte
 	splits int // how many splitMark lines emit wrote
