@@ -5,7 +5,7 @@
 // checked on its own, resolved against the Go code (the spec's package
 // type-checked from source without the old arbor_gen.go, every other package
 // from the go command's export data), its run functions statically checked
-// if asked (Options.Lint, package gen/lint), emitted with jennifer, and the
+// if asked (Options.Lint, package gen/lint), emitted (with jennifer, and as text what grows with the spec), and the
 // output is type-checked in memory. Errors are collected
 // across the phases and carry the position in the spec they concern. Nothing
 // is written: the caller decides what to do with the Result.
@@ -36,6 +36,8 @@ type Options struct {
 	// Findings never stop generation: they come back in Result.Findings,
 	// or among the errors when there are others.
 	Lint bool
+
+	batch int // formatOutput's batch size, for tests; 0 means batchSize
 }
 
 // Result is generated code that has not been written anywhere.
@@ -65,11 +67,38 @@ func Generate(ctx context.Context, dir string, opts *Options) (*Result, error) {
 	if err := specGone(abs); err != nil {
 		return nil, err
 	}
+	// The Go code loads while the spec does, on another core: only the
+	// packages of the run references wait for the spec.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type loaded struct {
+		ws  *workspace
+		err error
+	}
+	goLoad := make(chan loaded, 1)
+	go func() {
+		ws, err := loadOwn(ctx, abs, opts)
+		goLoad <- loaded{ws, err}
+	}()
 	spec, err := schema.Load(abs)
+	if err != nil {
+		cancel()
+		if l := <-goLoad; l.ws != nil {
+			l.ws.close()
+		}
+		return nil, err
+	}
+	l := <-goLoad
+	if l.err != nil {
+		return nil, l.err
+	}
+	ws := l.ws
+	err = ws.loadRuns(runPackages(spec))
+	ws.close()
 	if err != nil {
 		return nil, err
 	}
-	return GenerateSpec(ctx, spec, opts)
+	return ws.generate(spec)
 }
 
 // GenerateSpec is Generate for a spec that is already loaded.
@@ -138,7 +167,7 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 	if pkgName == "" {
 		pkgName = spec.Package // no Go files yet: take the CUE package's name
 	}
-	raw, err := emit(spec, specs, pkgName, ws.ownPath(), targets, nm)
+	out, err := emit(spec, specs, pkgName, ws.ownPath(), targets, nm)
 	if err != nil {
 		return nil, err
 	}
@@ -149,9 +178,9 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 	formatted := make(chan struct{})
 	go func() {
 		defer close(formatted)
-		src, formatErr = formatOutput(raw)
+		src, formatErr = formatOutput(out, cmp.Or(ws.batch, batchSize))
 	}()
-	checked, checkErr := ws.typecheck(raw)
+	checked, checkErr := ws.typecheck(out.raw)
 	<-formatted
 	if err := cmp.Or(formatErr, checkErr); err != nil {
 		return nil, err

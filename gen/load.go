@@ -49,10 +49,13 @@ type workspace struct {
 	types   map[string]*types.Package    // shared by every export data read
 	broken  map[string]*scanner.Error    // the first syntax error of a package parsed from source
 	typeErr map[string][]types.Error     // the type errors of a package parsed from source
-	load    func(path string) error      // lists a package the first go list run did not
+	load    func(paths ...string) error  // lists packages with their dependencies
+	overlay string                       // the go command's overlay file, until close
 	// info makes checkSource record the types.Info of the syntax, which
 	// only the static checks of run functions need (Options.Lint).
 	info bool
+	// batch is formatOutput's batch size; 0 means batchSize.
+	batch int
 }
 
 // listed is what go list says about a package.
@@ -124,6 +127,22 @@ func goList(ctx context.Context, dir string, opts *Options, overlay string, expo
 // loadGo loads the spec's Go package without arbor_gen.go, and the types of
 // the packages it imports, of the runtime and of every package in paths.
 func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*workspace, error) {
+	ws, err := loadOwn(ctx, dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer ws.close()
+	if err := ws.loadRuns(paths); err != nil {
+		return nil, err
+	}
+	return ws, nil
+}
+
+// loadOwn is what loadGo does before it needs the spec: it loads the
+// spec's package and what it imports, and the runtime. The caller closes
+// the workspace once it has loaded the packages of the run references
+// (loadRuns), which go list may have to list.
+func loadOwn(ctx context.Context, dir string, opts *Options) (*workspace, error) {
 	ws := &workspace{
 		fset:    token.NewFileSet(),
 		dir:     dir,
@@ -133,14 +152,19 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 		broken:  map[string]*scanner.Error{},
 		typeErr: map[string][]types.Error{},
 		info:    opts.Lint,
+		batch:   opts.batch,
 	}
 	overlay, err := hideOutput(dir)
 	if err != nil {
 		return nil, err
 	}
-	if overlay != "" {
-		defer os.Remove(overlay)
-	}
+	ws.overlay = overlay
+	ok := false
+	defer func() {
+		if !ok {
+			ws.close()
+		}
+	}()
 
 	// The spec's directory: its files and imports, compiling nothing.
 	pkgs, err := goList(ctx, dir, opts, overlay, false, ".")
@@ -161,7 +185,7 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 	// Every package the spec's package or the generated code imports, with
 	// export data: the go command compiles them, or finds them in its cache.
 	need := []string{"context", "time", runtimePath}
-	for _, path := range append(slices.Clone(paths), own.Imports...) {
+	for _, path := range own.Imports {
 		if mapped := own.ImportMap[path]; mapped != "" {
 			path = mapped
 		}
@@ -169,8 +193,8 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 			need = append(need, path)
 		}
 	}
-	ws.load = func(path string) error {
-		deps, err := goList(ctx, dir, opts, overlay, true, path)
+	ws.load = func(paths ...string) error {
+		deps, err := goList(ctx, dir, opts, overlay, true, paths...)
 		if err != nil {
 			return err
 		}
@@ -181,12 +205,8 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 		}
 		return nil
 	}
-	deps, err := goList(ctx, dir, opts, overlay, true, need...)
-	if err != nil {
+	if err := ws.load(need...); err != nil {
 		return nil, err
-	}
-	for _, p := range deps {
-		ws.listed[p.ImportPath] = p
 	}
 	if err := ws.requireArbor(); err != nil {
 		return nil, err
@@ -199,18 +219,48 @@ func loadGo(ctx context.Context, dir string, paths []string, opts *Options) (*wo
 	if err := ws.sameArbor(); err != nil {
 		return nil, err
 	}
-	for _, path := range paths {
-		if path != own.ImportPath {
-			ws.Import(path) // a failure is reported where the spec names it
-		}
-	}
-
 	if len(goFiles) > 0 {
 		ws.own = ws.checkSource(own, goFiles)
 		ws.ownName = ws.own.Name
 		ws.byPath[own.ImportPath] = ws.own
 	}
+	ok = true
 	return ws, nil
+}
+
+// loadRuns loads the types of the packages in paths, other than the
+// spec's own, listing at once those that loadOwn did not. A package that
+// does not load is reported where the spec names it.
+func (ws *workspace) loadRuns(paths []string) error {
+	var missing []string
+	for _, path := range paths {
+		if mapped := ws.own0.ImportMap[path]; mapped != "" {
+			path = mapped
+		}
+		if path != ws.own0.ImportPath && ws.listed[path] == nil && !slices.Contains(missing, path) {
+			missing = append(missing, path)
+		}
+	}
+	if len(missing) > 0 {
+		if err := ws.load(missing...); err != nil {
+			return err
+		}
+	}
+	for _, path := range paths {
+		if path != ws.own0.ImportPath {
+			ws.Import(path)
+		}
+	}
+	return nil
+}
+
+// close removes the go command's overlay; loadOwn's go list runs are
+// over.
+func (ws *workspace) close() {
+	if ws.overlay != "" {
+		os.Remove(ws.overlay)
+		ws.overlay = ""
+	}
 }
 
 // packageError is the go command's error about the spec's directory, at

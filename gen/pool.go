@@ -62,19 +62,19 @@ func (e *emitter) pool(n *schema.Node, typ string, accessor func(typ string)) {
 	handle := []jen.Code{jen.Op("*").Add(e.rt("Handle")), jen.Error()}
 	self := jen.Id(p).Op("*").Id(typ)
 
-	e.f.Commentf("%s is the pool %s: each instance runs %s with the argument it was started with.", typ, path, n.Run)
+	e.doc("%s is the pool %s: each instance runs %s with the argument it was started with.", typ, path, n.Run)
 	fields := []jen.Code{jen.Id("pool").Op("*").Add(e.rt("Pool"))}
 	for _, k := range kept {
 		fields = append(fields, jen.Id(k.field).Add(e.typeCode(k.obj, k.ptr)))
 	}
 	e.f.Type().Id(typ).Struct(fields...)
 
-	e.f.Commentf("Start starts an instance of %s that runs with %s, under a name the pool chooses; see StartNamed.", path, arg)
+	e.doc("Start starts an instance of %s that runs with %s, under a name the pool chooses; see StartNamed.", path, arg)
 	e.f.Func().Params(self.Clone()).Id("Start").Params(jen.Id(arg).Add(argType.Clone())).Params(handle...).Block(
 		jen.Return(jen.Id(p).Dot("StartNamed").Call(jen.Lit(""), jen.Id(arg))),
 	)
 
-	e.f.Commentf("StartNamed starts an instance of %s named %s (\"\" lets the pool choose) that runs with %s; its path is %q followed by the name. %s", path, name, arg, path+"/", startErrors(n))
+	e.doc("StartNamed starts an instance of %s named %s (\"\" lets the pool choose) that runs with %s; its path is %q followed by the name. %s", path, name, arg, path+"/", startErrors(n))
 	body := append(copies, jen.Return(jen.Id(p).Dot("pool").Dot("Start").Call(jen.Id(name),
 		jen.Func().Params(jen.Id(ctx).Qual("context", "Context"), jen.Id(a).Op("*").Add(e.rt("Attempt"))).Error().Block(
 			jen.Return(fn.Call(args...)),
@@ -82,7 +82,7 @@ func (e *emitter) pool(n *schema.Node, typ string, accessor func(typ string)) {
 	)))
 	e.f.Func().Params(self.Clone()).Id("StartNamed").Params(jen.Id(name).String(), jen.Id(arg).Add(argType.Clone())).Params(handle...).Block(body...)
 
-	e.f.Commentf("Pool returns the runtime pool %s, for Len, Counts and Path.", path)
+	e.doc("Pool returns the runtime pool %s, for Len, Counts and Path.", path)
 	e.f.Func().Params(self.Clone()).Id("Pool").Params().Op("*").Add(e.rt("Pool")).Block(
 		jen.Return(jen.Id(p).Dot("pool")),
 	)
