@@ -139,6 +139,26 @@ func benchIdleRun(n int) (runtime.RunFunc, func() <-chan struct{}) {
 	return run, rearm
 }
 
+// benchSharedRun is benchIdleRun with run functions that wait on stop, a
+// channel they share, instead of their contexts' Done.
+func benchSharedRun(n int, stop <-chan struct{}) (runtime.RunFunc, func() <-chan struct{}) {
+	var started atomic.Int64
+	var all chan struct{}
+	run := func(context.Context, *runtime.Attempt) error {
+		if started.Add(1) == int64(n) {
+			close(all)
+		}
+		<-stop
+		return nil
+	}
+	rearm := func() <-chan struct{} {
+		started.Store(0)
+		all = make(chan struct{})
+		return all
+	}
+	return run, rearm
+}
+
 // benchPoolSpec is a tree of one pool, "bench/p", without a cap.
 var benchPoolSpec = runtime.Spec{Name: "bench", Children: []runtime.Child{{Name: "p", Pool: &runtime.PoolSpec{}, Restart: runtime.Temporary}}}
 

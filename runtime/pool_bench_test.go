@@ -18,11 +18,18 @@ import (
 //	go test -run '^$' -bench 'PoolIdleMemory|PoolStartStop100k' -count 3 ./runtime/
 //	go test -run '^$' -bench 'PoolChurn' -benchtime 1x -churn 10s ./runtime/
 
-// BenchmarkPoolStart measures Pool.Start of an instance that waits for
-// cancellation, until it runs: one op is one Start, and the time includes
-// the pool's goroutine starting the attempt. allocs/op counts the goroutine
-// descriptor too, when the Go runtime has none to reuse.
+// BenchmarkPoolStart measures Pool.Start of an instance, until it runs: one
+// op is one Start, and the time includes the pool's goroutine starting the
+// attempt. allocs/op counts the goroutine descriptor too, when the Go
+// runtime has none to reuse. In ctx, the instance waits for its context's
+// Done, which makes a channel; in shared, it waits on a channel all share,
+// so that allocs/op counts only Start's and the goroutine's.
 func BenchmarkPoolStart(b *testing.B) {
+	b.Run("ctx", func(b *testing.B) { benchPoolStart(b, false) })
+	b.Run("shared", func(b *testing.B) { benchPoolStart(b, true) })
+}
+
+func benchPoolStart(b *testing.B, shared bool) {
 	tree, err := runtime.New(benchPoolSpec)
 	if err != nil {
 		b.Fatal(err)
@@ -31,6 +38,9 @@ func BenchmarkPoolStart(b *testing.B) {
 	<-tree.Ready()
 	p := tree.Pool("bench/p")
 	run, rearm := benchIdleRun(b.N)
+	if shared {
+		run, rearm = benchSharedRun(b.N, tree.Stopping())
+	}
 	all := rearm()
 	b.ReportAllocs()
 	b.ResetTimer()
