@@ -279,7 +279,7 @@ func (s *slot) outcome(a *Attempt, err error) (ExitKind, error) {
 		}
 		return ExitCancelled, err
 	}
-	if ctx := a.context(); ctx.Err() != nil && context.Cause(ctx) == ErrAttemptTimeout {
+	if ctx := a.context(); s.spec.Timeout > 0 && ctx.Err() != nil && context.Cause(ctx) == ErrAttemptTimeout {
 		return ExitTimeout, because(ErrAttemptTimeout, err)
 	}
 	if err == nil {
