@@ -10,12 +10,10 @@ import (
 // context. Every call on an attempt that is no longer its child's current
 // one is ignored and counted as fenced.
 type Attempt struct {
-	slot   *slot
-	gen    uint64
-	run    *runInfo     // of the supervisor run that started it
-	stopAt atomic.Int64 // 1 + tree clock when its supervisor cancelled it; 0 before
-	logger atomic.Pointer[slog.Logger]
-	beat   *beat // the watchdog's record, for a child with a heartbeat; else nil
+	slot *slot
+	gen  uint64
+	run  *runInfo // of the supervisor run that started it
+	beat *beat    // the watchdog's record, for a child with a heartbeat; else nil
 
 	mu      sync.Mutex                 // guards the context's state
 	ctxDone chan struct{}              // its context's Done; flagDoneMade once set
@@ -110,14 +108,21 @@ func (a *Attempt) Beat() {
 // Logger returns the tree's logger with the child's path, generation and
 // attempt number attached.
 func (a *Attempt) Logger() *slog.Logger {
-	if l := a.logger.Load(); l != nil {
-		return l
+	if x := a.ext.Load(); x != nil {
+		if l := x.logger.Load(); l != nil {
+			return l
+		}
 	}
 	base := a.slot.sup.tree.opts.logger
 	if base == nil {
 		base = slog.Default()
 	}
 	l := base.With(slog.String("child", a.slot.path), slog.Uint64("generation", a.gen), slog.Int("attempt", int(a.number)))
-	a.logger.Store(l)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	x := a.extLocked()
+	if !x.logger.CompareAndSwap(nil, l) {
+		return x.logger.Load() // another goroutine's, made meanwhile
+	}
 	return l
 }

@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,8 +38,9 @@ func (a *Attempt) parent() context.Context {
 	return a.run.base
 }
 
-// attemptExt is what few attempts need, made when first needed: an
-// attempt that runs and returns without being cancelled never has one.
+// attemptExt is what few attempts need, made when first needed: an attempt
+// without a lease or a Timeout, whose run function derives no context and
+// asks for no Logger, never has one.
 type attemptExt struct {
 	parent context.Context // a child with a lease: the base with its token
 
@@ -46,6 +49,8 @@ type attemptExt struct {
 	timed   context.Context
 	release context.CancelFunc
 	unwatch func() bool
+
+	logger atomic.Pointer[slog.Logger] // Attempt.Logger's, made on first use
 
 	funcs  map[uint64]func()
 	nextFn uint64

@@ -110,13 +110,15 @@ type childLimit struct {
 type status struct {
 	since     int64  // tree clock when state began
 	gen       uint64 // of the current or last attempt; written by the supervisor's goroutine only
-	restarts  int
 	lastErr   error
 	attempt   int32
 	abandoned int32
 	state     State
 	lastExit  ExitKind
 }
+
+// restarts is the number of restarts: every start but the first.
+func (st *status) restarts() int { return int(max(st.gen, 1) - 1) }
 
 func (s *slot) statusLocked() ChildStatus {
 	var after []string
@@ -136,7 +138,7 @@ func (s *slot) statusLocked() ChildStatus {
 		Since:      s.sup.tree.epoch.Add(time.Duration(s.st.since)),
 		Generation: s.st.gen,
 		Attempt:    int(s.st.attempt),
-		Restarts:   s.st.restarts,
+		Restarts:   s.st.restarts(),
 		Abandoned:  int(s.st.abandoned),
 		Fenced:     s.fenced.Load(),
 		LastExit:   s.st.lastExit,

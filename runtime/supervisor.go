@@ -439,7 +439,6 @@ func (sv *supervisor) start(s *slot) {
 		a.extLocked().timed = timed // beside the AfterFunc of timed
 		a.mu.Unlock()
 	}
-	restart := gen > 1
 	state := StateStarting
 	if !s.needsReady() {
 		state = StateRunning
@@ -458,14 +457,11 @@ func (sv *supervisor) start(s *slot) {
 	s.cur.Store(a) // under mu, so that kill sees every attempt
 	s.st.state, s.st.since = state, sv.tree.since(now)
 	s.st.gen, s.st.attempt = gen, a.number
-	if restart {
-		s.st.restarts++
-		if sv.pool != nil {
-			sv.pool.totals.Restarts++
-		}
+	if gen > 1 && sv.pool != nil {
+		sv.pool.totals.Restarts++
 	}
 	// Under mu, so that a kill lists no attempt whose start is unreported.
-	sv.tree.emit(&Event{Kind: EventStarting, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Restarts: s.st.restarts})
+	sv.tree.emit(&Event{Kind: EventStarting, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Restarts: s.st.restarts()})
 	sv.mu.Unlock()
 
 	if release != nil {
@@ -804,7 +800,6 @@ func (sv *supervisor) requestStop(s *slot, cause cause, failure bool) {
 		s.stopCause |= causeFailure
 	}
 	now := sv.now()
-	a.stopAt.Store(sv.tree.since(now) + 1)
 	s.disarm()
 	s.setState(StateStopping, now)
 	a.cancel(cause)
@@ -1001,8 +996,8 @@ func (sv *supervisor) budgetExpired() {
 // counts: its supervisor and a killing ancestor may race. sv.mu is held.
 func (sv *supervisor) abandonedLocked(s *slot, a *Attempt, kind ExitKind, now time.Time) {
 	var waited time.Duration
-	if at := a.stopAt.Load(); at != 0 {
-		waited = time.Duration(sv.tree.since(now) - (at - 1))
+	if s.st.state == StateStopping { // since its supervisor cancelled it
+		waited = time.Duration(sv.tree.since(now) - s.st.since)
 	}
 	if !sv.tree.reportAbandoned(s.path, a, waited, now) {
 		return
