@@ -150,7 +150,7 @@ func (p *Pool) Counts() PoolCounts {
 	defer p.sv.mu.Unlock()
 	c := p.sv.pool.totals
 	for _, s := range p.sv.slots {
-		switch s.st.state {
+		switch s.state {
 		case StateIdle, StateStarting:
 			c.Starting++
 		case StateRunning:
@@ -178,7 +178,7 @@ func (sv *supervisor) remove(s *slot) {
 	delete(sv.pool.byName, s.name())
 	sv.pool.totals.Removed++
 	s.rank = -1
-	s.st.state = StateDone
+	s.state = StateDone
 }
 
 // removeAll removes every instance once the pool's run has ended: a pool
@@ -195,7 +195,7 @@ func (sv *supervisor) removeAll() {
 func (sv *supervisor) removeAllLocked() {
 	for _, s := range sv.slots {
 		s.rank = -1
-		s.st.state = StateDone
+		s.state = StateDone
 	}
 	sv.pool.totals.Removed += uint64(len(sv.slots))
 	clear(sv.slots)

@@ -24,18 +24,26 @@ type slot struct {
 	fenced atomic.Uint64
 
 	// Owned by the supervisor's goroutine.
-	rank       int32  // position in the supervisor's start order; set by build
-	streak     int32  // restarts since the child last stayed up for ResetAfter
-	readyAt    int64  // tree clock when the current attempt became ready
-	stopCause  cause  // why the supervisor cancelled the current attempt; causeFailure if a missed deadline
-	ready      bool   // the current attempt is ready
-	pending    bool   // wants to start once its After list is ready
-	member     bool   // part of the group restart in progress
-	completed  bool   // ended for good after a success
-	counted    bool   // counted towards the supervisor's first readiness
-	held       bool   // stopped by Handle.Stop until Handle.Restart
-	restartNow bool   // Handle.Restart asked for a new attempt once this one stops
-	timerSeq   uint64 // counts arms and disarms of its timer; see timers
+	rank       int32 // position in the supervisor's start order; set by build
+	streak     int32 // restarts since the child last stayed up for ResetAfter
+	readyAt    int64 // tree clock when the current attempt became ready
+	stopCause  cause // why the supervisor cancelled the current attempt; causeFailure if a missed deadline
+	ready      bool  // the current attempt is ready
+	pending    bool  // wants to start once its After list is ready
+	member     bool  // part of the group restart in progress
+	completed  bool  // ended for good after a success
+	counted    bool  // counted towards the supervisor's first readiness
+	held       bool  // stopped by Handle.Stop until Handle.Restart
+	restartNow bool  // Handle.Restart asked for a new attempt once this one stops
+	// timerSeq counts arms and disarms of its timer (see timers). 32 bits
+	// suffice: a stale entry would have to outlive 2^32 disarms of its
+	// slot, which take billions of restarts, each arming a timer of its own
+	// (then the heap would hold billions of entries) or a short one.
+	timerSeq uint32
+
+	// With st, guarded by sup.mu.
+	state    State
+	lastExit ExitKind
 
 	st status // guarded by sup.mu
 }
@@ -113,8 +121,6 @@ type status struct {
 	lastErr   error
 	attempt   int32
 	abandoned int32
-	state     State
-	lastExit  ExitKind
 }
 
 // restarts is the number of restarts: every start but the first.
@@ -134,14 +140,14 @@ func (s *slot) statusLocked() ChildStatus {
 		Supervisor: s.sub() != nil,
 		Pool:       s.sub() != nil && s.sub().pool != nil,
 		Instance:   s.sup.pool != nil,
-		State:      s.st.state,
+		State:      s.state,
 		Since:      s.sup.tree.epoch.Add(time.Duration(s.st.since)),
 		Generation: s.st.gen,
 		Attempt:    int(s.st.attempt),
 		Restarts:   s.st.restarts(),
 		Abandoned:  int(s.st.abandoned),
 		Fenced:     s.fenced.Load(),
-		LastExit:   s.st.lastExit,
+		LastExit:   s.lastExit,
 		LastError:  s.st.lastErr,
 	}
 	if ls := s.lease(); ls != nil {
@@ -156,7 +162,7 @@ func (s *slot) statusLocked() ChildStatus {
 func (s *slot) setState(st State, now time.Time) {
 	s.sup.mu.Lock()
 	if !s.sup.killed {
-		s.st.state = st
+		s.state = st
 		s.st.since = s.sup.tree.since(now)
 	}
 	s.sup.mu.Unlock()
@@ -169,14 +175,14 @@ func (s *slot) name() string { return s.path[len(s.sup.path)+1:] }
 func (s *slot) getState() State {
 	s.sup.mu.Lock()
 	defer s.sup.mu.Unlock()
-	return s.st.state
+	return s.state
 }
 
 // stopIfPending shows a child that was waiting to start as stopped.
 func (s *slot) stopIfPending(now time.Time) {
 	s.sup.mu.Lock()
-	if st := s.st.state; st == StateBackoff || st == StateWaiting || st == StateIdle || st == StateStandby {
-		s.st.state, s.st.since = StateStopped, s.sup.tree.since(now)
+	if st := s.state; st == StateBackoff || st == StateWaiting || st == StateIdle || st == StateStandby {
+		s.state, s.st.since = StateStopped, s.sup.tree.since(now)
 	}
 	s.sup.mu.Unlock()
 }

@@ -94,7 +94,7 @@ func (h *Handle) Status() ChildStatus {
 func (h *Handle) State() State {
 	h.s.sup.mu.Lock()
 	defer h.s.sup.mu.Unlock()
-	return h.s.st.state
+	return h.s.state
 }
 
 // Restart stops the child's current attempt, if any, within its grace, and

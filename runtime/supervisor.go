@@ -253,7 +253,7 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 		if s.ownLimit() != nil {
 			s.ownLimit().window = nil
 		}
-		s.st.state, s.st.since = StateIdle, sv.tree.since(now)
+		s.state, s.st.since = StateIdle, sv.tree.since(now)
 	}
 	killed := sv.killed
 	sv.mu.Unlock()
@@ -455,7 +455,7 @@ func (sv *supervisor) start(s *slot) {
 		return
 	}
 	s.cur.Store(a) // under mu, so that kill sees every attempt
-	s.st.state, s.st.since = state, sv.tree.since(now)
+	s.state, s.st.since = state, sv.tree.since(now)
 	s.st.gen, s.st.attempt = gen, a.number
 	if gen > 1 && sv.pool != nil {
 		sv.pool.totals.Restarts++
@@ -568,8 +568,8 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 		ev = EventExited
 	}
 	sv.mu.Lock()
-	s.st.state, s.st.since = StateStopped, sv.tree.since(now)
-	s.st.lastExit, s.st.lastErr = kind, err
+	s.state, s.st.since = StateStopped, sv.tree.since(now)
+	s.lastExit, s.st.lastErr = kind, err
 	sv.mu.Unlock()
 	if sv.tree.events.on {
 		sv.tree.emit(&Event{Kind: ev, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
@@ -996,18 +996,18 @@ func (sv *supervisor) budgetExpired() {
 // counts: its supervisor and a killing ancestor may race. sv.mu is held.
 func (sv *supervisor) abandonedLocked(s *slot, a *Attempt, kind ExitKind, now time.Time) {
 	var waited time.Duration
-	if s.st.state == StateStopping { // since its supervisor cancelled it
+	if s.state == StateStopping { // since its supervisor cancelled it
 		waited = time.Duration(sv.tree.since(now) - s.st.since)
 	}
 	if !sv.tree.reportAbandoned(s.path, a, waited, now) {
 		return
 	}
-	s.st.state, s.st.since = StateStopped, sv.tree.since(now)
+	s.state, s.st.since = StateStopped, sv.tree.since(now)
 	s.st.abandoned++
 	if sv.pool != nil {
 		sv.pool.totals.Abandoned++
 	}
-	s.st.lastExit, s.st.lastErr = kind, ErrAbandoned
+	s.lastExit, s.st.lastErr = kind, ErrAbandoned
 	sv.tree.emit(&Event{Kind: EventAbandoned, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: context.Cause(a.context())})
 }
 
@@ -1043,8 +1043,8 @@ func (sv *supervisor) killTree(self *Attempt) {
 			// Waiting to start, or returned with its exit not handled yet:
 			// it runs nothing, and Run may return before this run would
 			// have said so.
-			if st := s.st.state; st != StateDone && st != StateStopped {
-				s.st.state, s.st.since = StateStopped, sv.tree.since(now)
+			if st := s.state; st != StateDone && st != StateStopped {
+				s.state, s.st.since = StateStopped, sv.tree.since(now)
 			}
 			continue
 		}

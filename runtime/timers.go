@@ -37,14 +37,14 @@ func (e timerEntry) stale() bool {
 		a := e.s.cur.Load()
 		return a == nil || a.gen != e.seq
 	}
-	return e.s.timerSeq != e.seq
+	return uint64(e.s.timerSeq) != e.seq
 }
 
 // arm sets the slot's one timer, replacing the one it had.
 func (s *slot) arm(kind timerKind, d time.Duration) {
 	s.disarm()
 	sv := s.sup
-	sv.addTimer(timerEntry{at: sv.tree.since(sv.now()) + int64(d), s: s, seq: s.timerSeq, kind: kind})
+	sv.addTimer(timerEntry{at: sv.tree.since(sv.now()) + int64(d), s: s, seq: uint64(s.timerSeq), kind: kind})
 }
 
 // disarm drops the slot's timer, if any: its entry is now stale.
