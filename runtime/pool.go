@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strconv"
 	"time"
@@ -23,7 +24,7 @@ type poolState struct {
 	pool   Pool
 	max    int
 	spec   *Child // the instances' policy
-	byName map[string]*instance
+	byName names
 	open   bool   // running, and not stopping: Start is accepted
 	next   uint64 // for generated names
 	totals PoolCounts
@@ -82,7 +83,7 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	case name == "":
 		path = ps.freePath(sv.path)
 		name = path[len(sv.path)+1:]
-	case ps.byName[name] != nil:
+	case ps.byName.get(name) != nil:
 		sv.mu.Unlock()
 		return nil, fmt.Errorf("%w: %s/%s", ErrNameTaken, sv.path, name)
 	default:
@@ -92,7 +93,7 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	in.handle.s = &in.slot
 	in.rank = int32(len(sv.slots)) // its index in sv.slots
 	sv.slots = append(sv.slots, &in.slot)
-	ps.byName[name] = in
+	ps.byName.put(name, in)
 	ps.totals.Started++
 	in.st.since = sv.tree.since(time.Now())
 	done := sv.done
@@ -106,6 +107,54 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	return &in.handle, nil
 }
 
+// names indexes a pool's live instances by name. It keys them by a hash
+// of the name, which takes 8 bytes less per instance than the name itself;
+// a name whose hash another live name holds, which practically never
+// happens, goes to a second map.
+type names struct {
+	seed   maphash.Seed
+	byHash map[uint64]*instance
+	more   map[string]*instance
+}
+
+func newNames() names {
+	return names{seed: maphash.MakeSeed(), byHash: map[uint64]*instance{}}
+}
+
+func (n *names) get(name string) *instance {
+	if in := n.byHash[maphash.String(n.seed, name)]; in != nil && in.name() == name {
+		return in
+	}
+	return n.more[name]
+}
+
+// put adds in as name, which no live instance has.
+func (n *names) put(name string, in *instance) {
+	h := maphash.String(n.seed, name)
+	if n.byHash[h] == nil {
+		n.byHash[h] = in
+		return
+	}
+	if n.more == nil {
+		n.more = map[string]*instance{}
+	}
+	n.more[name] = in
+}
+
+func (n *names) del(name string) {
+	h := maphash.String(n.seed, name)
+	if in := n.byHash[h]; in != nil && in.name() == name {
+		delete(n.byHash, h)
+		return
+	}
+	delete(n.more, name)
+}
+
+func (n *names) clear() {
+	clear(n.byHash)
+	n.more = nil
+}
+
 // freePath returns the path of a generated name, such as "i42", that no
 // live instance has: one allocation for the path and the name in it.
 func (ps *poolState) freePath(pool string) string {
@@ -115,7 +164,7 @@ func (ps *poolState) freePath(pool string) string {
 		buf = append(buf[:0], pool...)
 		buf = append(buf, "/i"...)
 		buf = strconv.AppendUint(buf, ps.next, 10)
-		if ps.byName[string(buf[len(pool)+1:])] == nil { // no allocation for the lookup
+		if ps.byName.get(string(buf[len(pool)+1:])) == nil { // no allocation for the lookup
 			return string(buf)
 		}
 	}
@@ -175,7 +224,7 @@ func (sv *supervisor) remove(s *slot) {
 	moved.rank = s.rank
 	sv.slots[last] = nil
 	sv.slots = sv.slots[:last]
-	delete(sv.pool.byName, s.name())
+	sv.pool.byName.del(s.name())
 	sv.pool.totals.Removed++
 	s.rank = -1
 	s.state = StateDone
@@ -200,7 +249,7 @@ func (sv *supervisor) removeAllLocked() {
 	sv.pool.totals.Removed += uint64(len(sv.slots))
 	clear(sv.slots)
 	sv.slots = sv.slots[:0]
-	clear(sv.pool.byName)
+	sv.pool.byName.clear()
 }
 
 // removed reports whether s is an instance that left its pool.
@@ -217,7 +266,7 @@ func (s *slot) removed() bool {
 func (sv *supervisor) instanceHandle(name string) *Handle {
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
-	if in := sv.pool.byName[name]; in != nil {
+	if in := sv.pool.byName.get(name); in != nil {
 		return &in.handle
 	}
 	return nil

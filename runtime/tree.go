@@ -220,7 +220,7 @@ func (t *Tree) buildPool(path string, c *Child, backoff *Backoff) *supervisor {
 	inst := *c
 	inst.RestartLimit = nil
 	var ps policies
-	sv.pool = &poolState{max: c.Pool.Max, spec: ps.of(&inst, backoff), byName: map[string]*instance{}}
+	sv.pool = &poolState{max: c.Pool.Max, spec: ps.of(&inst, backoff), byName: newNames()}
 	sv.pool.pool.sv = sv
 	sv.budget = sv.pool.spec.Shutdown // instances stop at once, each within this grace
 	if c.Heartbeat != nil {
