@@ -608,7 +608,7 @@ func (sv *supervisor) detach(s *slot, a *Attempt) {
 		sv.tree.unwatch(a)
 	}
 	sv.dropStaleTimers()
-	a.cancel(causeStopped) // releases the context
+	a.cancel(causeStopped) // for what the attempt left running
 	if release != nil {
 		release()
 	}
