@@ -122,33 +122,23 @@ func benchIdleChildren(n int) (runtime.Spec, func() <-chan struct{}) {
 // function that re-arms its start counter: the channel it returns is closed
 // once n attempts have started.
 func benchIdleRun(n int) (runtime.RunFunc, func() <-chan struct{}) {
+	return benchSharedRun(n, nil)
+}
+
+// benchSharedRun is benchIdleRun with run functions that wait on stop, a
+// channel they share, instead of their contexts' Done; nil means Done.
+func benchSharedRun(n int, stop <-chan struct{}) (runtime.RunFunc, func() <-chan struct{}) {
 	var started atomic.Int64
 	var all chan struct{}
 	run := func(ctx context.Context, _ *runtime.Attempt) error {
 		if started.Add(1) == int64(n) {
 			close(all)
 		}
-		<-ctx.Done()
-		return nil
-	}
-	rearm := func() <-chan struct{} {
-		started.Store(0)
-		all = make(chan struct{})
-		return all
-	}
-	return run, rearm
-}
-
-// benchSharedRun is benchIdleRun with run functions that wait on stop, a
-// channel they share, instead of their contexts' Done.
-func benchSharedRun(n int, stop <-chan struct{}) (runtime.RunFunc, func() <-chan struct{}) {
-	var started atomic.Int64
-	var all chan struct{}
-	run := func(context.Context, *runtime.Attempt) error {
-		if started.Add(1) == int64(n) {
-			close(all)
+		if stop == nil {
+			<-ctx.Done()
+		} else {
+			<-stop
 		}
-		<-stop
 		return nil
 	}
 	rearm := func() <-chan struct{} {
