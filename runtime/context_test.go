@@ -163,7 +163,9 @@ func TestAttemptContextDerivedNoGoroutine(t *testing.T) {
 			}}}})
 		stop, _ := start(t, tr)
 		r := <-res
-		assert.Equal(t, r.before, r.during, "goroutines while 100 derived contexts live")
+		// Other tests' goroutines come and go: a goroutine per derived
+		// context would add 100.
+		assert.Less(t, r.during-r.before, 50, "goroutines while 100 derived contexts live")
 		require.NoError(t, stop())
 	})
 }

@@ -10,7 +10,7 @@ import (
 
 // supervisor runs one level of a tree: the root, or a nested supervisor in
 // the goroutine of its slot's attempt. All decisions are made on that one
-// goroutine; children and timers talk to it through inbox.
+// goroutine; children and timers talk to it through its inbox.
 type supervisor struct {
 	tree     *Tree
 	path     string
@@ -20,7 +20,8 @@ type supervisor struct {
 	slots    []*slot // declaration order; a pool's live instances, under mu
 	order    []*slot // start order; nil for a pool
 	pool     *poolState
-	inbox    chan message
+	inbox    *mailbox
+	batch    *[drainBatch]message          // what drain took from inbox; the run's
 	runMu    sync.Mutex                    // held by a run: a new run waits for an abandoned one to end
 	mu       sync.Mutex                    // guards every slot's st, killed and kill
 	runDone  atomic.Pointer[chan struct{}] // done of the current run, for handles; nil between runs
@@ -65,6 +66,7 @@ type groupPlan struct {
 type msgKind uint8
 
 const (
+	// What attempts report: never held back (see mailbox.post).
 	msgExit msgKind = iota
 	msgReady
 	msgDeadline // gen is the attempt's generation
@@ -88,22 +90,7 @@ type message struct {
 
 // post delivers m unless the supervisor run that done belongs to has ended.
 func (sv *supervisor) post(done <-chan struct{}, m message) bool {
-	select {
-	case <-done:
-		return false
-	default:
-	}
-	select {
-	case sv.inbox <- m: // without select's cost when the inbox has room
-		return true
-	default:
-	}
-	select {
-	case sv.inbox <- m:
-		return true
-	case <-done:
-		return false
-	}
+	return sv.inbox.post(done, m)
 }
 
 // run supervises the children until ctx is cancelled, a significant child
@@ -146,8 +133,7 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 			plan = sv.plan.timer.C
 		}
 		select {
-		case m := <-sv.inbox:
-			sv.handle(m)
+		case <-sv.inbox.wake:
 			sv.drain()
 		case <-ctxDone:
 			ctxDone = nil
@@ -173,29 +159,33 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 // run's other channels.
 const drainBatch = 64
 
-// drain handles the messages already waiting in the inbox, each at the cost
-// of a channel receive rather than of the run loop's select: a crash loop or
-// a burst of Pool.Start queues many. The watchdog's notices go first: a
-// flood of exits must not keep a stale child running.
+// batchBuf returns the buffer drain takes messages into, made once.
+func (sv *supervisor) batchBuf() *[drainBatch]message {
+	if sv.batch == nil {
+		sv.batch = new([drainBatch]message)
+	}
+	return sv.batch
+}
+
+// drain handles up to drainBatch messages of the inbox, taken at once: a
+// crash loop or a burst of Pool.Start queues many. The watchdog's notices
+// go first: a flood of exits must not keep a stale child running.
 func (sv *supervisor) drain() {
-	for range drainBatch {
+	batch := sv.batchBuf()
+	n := sv.inbox.take(batch[:])
+	for i := range n {
 		if sv.stopping && sv.live == 0 {
-			return // the run is over: its loop must see it
+			sv.inbox.unread(batch[i:n]) // the run is over: its cleanup takes them
+			return
 		}
 		select {
 		case <-sv.staleWake:
 			sv.stamp = time.Time{}
 			sv.takeStale()
-			continue
 		default:
 		}
-		select {
-		case m := <-sv.inbox:
-			sv.stamp = time.Time{}
-			sv.handle(m)
-		default:
-			return
-		}
+		sv.stamp = time.Time{}
+		sv.handle(batch[i])
 	}
 }
 
@@ -280,19 +270,17 @@ func (sv *supervisor) cleanup() {
 		}
 	}
 	sv.waiters = nil
-	for {
-		select {
-		case m := <-sv.inbox:
+	sv.inbox.release() // senders waiting for room see done closed
+	batch := sv.batchBuf()
+	for n := sv.inbox.take(batch[:]); n > 0; n = sv.inbox.take(batch[:]) {
+		for _, m := range batch[:n] {
 			if m.kind == msgExit {
 				m.slot.fenced.Add(1) // an abandoned attempt's exit, just in time to be too late
 			}
 			if m.reply != nil {
 				close(m.reply) // the run is over: nothing of it runs any more
 			}
-			continue
-		default:
 		}
-		break
 	}
 	if sv.budgetT != nil {
 		sv.budgetT.Stop()

@@ -82,7 +82,7 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		strategy: spec.Strategy,
 		limit:    RestartLimit{Max: DefaultRestartMax, Window: DefaultRestartWindow},
 		budget:   spec.Shutdown,
-		inbox:    make(chan message, 64),
+		inbox:    newMailbox(),
 	}
 	if hasHeartbeat(spec) {
 		sv.staleWake = make(chan struct{}, 1)
@@ -212,7 +212,7 @@ func (t *Tree) buildPool(path string, c *Child, backoff *Backoff) *supervisor {
 		path:     path,
 		strategy: OneForOne,
 		limit:    RestartLimit{Max: DefaultRestartMax, Window: DefaultRestartWindow},
-		inbox:    make(chan message, 64),
+		inbox:    newMailbox(),
 	}
 	if c.RestartLimit != nil {
 		sv.limit = *c.RestartLimit
