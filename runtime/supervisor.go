@@ -174,15 +174,15 @@ func (sv *supervisor) drain() {
 	batch := sv.batchBuf()
 	n := sv.inbox.take(batch[:])
 	for i := range n {
-		if sv.stopping && sv.live == 0 {
-			sv.inbox.unread(batch[i:n]) // the run is over: its cleanup takes them
-			return
-		}
 		select {
 		case <-sv.staleWake:
 			sv.stamp = time.Time{}
 			sv.takeStale()
 		default:
+		}
+		if sv.stopping && sv.live == 0 {
+			sv.inbox.unread(batch[i:n]) // the run is over: its cleanup takes them
+			return
 		}
 		sv.stamp = time.Time{}
 		sv.handle(batch[i])
