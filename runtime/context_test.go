@@ -199,3 +199,44 @@ func TestAttemptContextDeadline(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// TestAttemptContextKilledSubtree: when a nested supervisor is abandoned
+// with its parent (a tight root budget), the contexts its workers derived
+// from theirs, and a worker's deadline context, are cancelled at once with
+// ErrStopped, and Run returns within the budget plus the margin.
+func TestAttemptContextKilledSubtree(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		causes := make(chan error, 2)
+		release := make(chan struct{})
+		deaf := func(ctx context.Context, a *runtime.Attempt) error {
+			derived, cancel := context.WithCancel(ctx)
+			defer cancel()
+			<-derived.Done()
+			causes <- context.Cause(derived)
+			<-release // ignores the cancellation: abandoned
+			return nil
+		}
+		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: 10 * time.Millisecond, Children: []runtime.Child{
+			{Name: "n", Supervisor: &runtime.Spec{Shutdown: time.Hour, Children: []runtime.Child{
+				{Name: "slow", Run: lingering(time.Hour, release)},
+				{Name: "w", Run: deaf},
+				{Name: "timed", Timeout: time.Hour, Run: deaf},
+			}}},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		begin := time.Now()
+		require.NoError(t, stop())
+		assert.LessOrEqual(t, time.Since(begin), 10*time.Millisecond+runtime.DeliveryMargin)
+		for range 2 {
+			assert.Equal(t, runtime.ErrStopped, <-causes)
+		}
+		var paths []string
+		for _, a := range tr.ShutdownReport().Abandoned {
+			paths = append(paths, a.Path)
+		}
+		assert.Subset(t, paths, []string{"t/n/w", "t/n/timed"})
+		close(release)
+		synctest.Wait()
+	})
+}

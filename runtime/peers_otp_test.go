@@ -368,9 +368,7 @@ func TestOTPChildAdm(t *testing.T) {
 func TestOTPSimpleOneForOne(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rec := &recorder{}
-		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{
-			{Name: "p", Pool: &runtime.PoolSpec{}, RestartLimit: &runtime.RestartLimit{Max: 2, Window: time.Hour}},
-		}}, runtime.WithObserver(rec.observe))
+		tr := poolTree(t, runtime.Child{RestartLimit: &runtime.RestartLimit{Max: 2, Window: time.Hour}}, runtime.WithObserver(rec.observe))
 		stop, _ := start(t, tr)
 		synctest.Wait()
 		p := tr.Pool("t/p")
@@ -447,10 +445,8 @@ func TestOTPCountChildren(t *testing.T) {
 // apart from the running ones, and terminating instances removes them.
 func TestOTPCountRestartingChildren(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
-			{Name: "p", Pool: &runtime.PoolSpec{}, Backoff: constBackoff(2 * time.Second),
-				RestartLimit: &runtime.RestartLimit{Max: 20, Window: 10 * time.Second}},
-		}})
+		tr := poolTree(t, runtime.Child{Backoff: constBackoff(2 * time.Second),
+			RestartLimit: &runtime.RestartLimit{Max: 20, Window: 10 * time.Second}})
 		stop, _ := start(t, tr)
 		synctest.Wait()
 		p := tr.Pool("t/p")
@@ -551,10 +547,8 @@ func TestOTPHangingRestartLoopRestForOne(t *testing.T) {
 // terminated, which removes it.
 func TestOTPHangingRestartLoopSimple(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
-			{Name: "p", Pool: &runtime.PoolSpec{}, Backoff: constBackoff(2 * time.Second),
-				RestartLimit: &runtime.RestartLimit{Max: 8, Window: 10 * time.Second}},
-		}})
+		tr := poolTree(t, runtime.Child{Backoff: constBackoff(2 * time.Second),
+			RestartLimit: &runtime.RestartLimit{Max: 8, Window: 10 * time.Second}})
 		stop, _ := start(t, tr)
 		synctest.Wait()
 		p := tr.Pool("t/p")

@@ -215,9 +215,7 @@ func TestPoolHandleOrders(t *testing.T) {
 func TestPoolIntensity(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rec := &recorder{}
-		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{
-			{Name: "p", Pool: &runtime.PoolSpec{}, RestartLimit: &runtime.RestartLimit{Max: 3, Window: time.Minute}},
-		}}, runtime.WithObserver(rec.observe))
+		tr := poolTree(t, runtime.Child{RestartLimit: &runtime.RestartLimit{Max: 3, Window: time.Minute}}, runtime.WithObserver(rec.observe))
 		stop, _ := start(t, tr)
 		synctest.Wait()
 		p := tr.Pool("t/p")
