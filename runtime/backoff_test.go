@@ -156,3 +156,49 @@ func TestHugeBackoffDoesNotOverflow(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeDelaysKeepOtherTimers: a delay of almost for ever, set once the
+// tree's clock has moved on (a backoff, a grace), must not wrap into the
+// past: it would sort before every other timer of its supervisor and hold
+// them back, or be found due as soon as another fires.
+func TestHugeDelaysKeepOtherTimers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var aStarts, bStarts atomic.Int32
+		tr := mustNew(t, runtime.Spec{Name: "t",
+			RestartLimit: &runtime.RestartLimit{Max: 1000, Window: time.Second},
+			Shutdown:     math.MaxInt64,
+			Children: []runtime.Child{{Name: "a",
+				Backoff: &runtime.Backoff{Initial: math.MaxInt64, Max: math.MaxInt64},
+				Run: func(ctx context.Context, a *runtime.Attempt) error {
+					aStarts.Add(1)
+					time.Sleep(time.Second)
+					return errBoom
+				}}, {Name: "b",
+				Backoff: &runtime.Backoff{Initial: time.Second, Max: time.Second},
+				Run: func(ctx context.Context, a *runtime.Attempt) error {
+					bStarts.Add(1)
+					time.Sleep(2 * time.Second)
+					return errBoom
+				}}, {Name: "slow", Shutdown: math.MaxInt64,
+				Run: func(ctx context.Context, a *runtime.Attempt) error {
+					<-ctx.Done()
+					time.Sleep(10 * time.Second) // within its grace of for ever
+					return nil
+				}}}})
+		stop, _ := start(t, tr)
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		assert.EqualValues(t, 1, aStarts.Load(), "a's backoff is for ever")
+		assert.InDelta(t, 1200, bStarts.Load(), 2, "b restarts every 3s, whatever a waits for")
+
+		require.NoError(t, tr.Handle("t/slow").Stop())
+		time.Sleep(5 * time.Second) // b's backoffs fire meanwhile
+		synctest.Wait()
+		assert.Equal(t, runtime.StateStopping, status(t, tr, "t/slow").State, "slow has its whole grace")
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateStopped, status(t, tr, "t/slow").State)
+		assert.Empty(t, tr.ShutdownReport().Abandoned)
+		require.NoError(t, stop())
+	})
+}

@@ -23,15 +23,13 @@ type supervisor struct {
 	inbox    *mailbox
 	batch    *[drainBatch]message          // what drain took from inbox; the run's
 	runMu    sync.Mutex                    // held by a run: a new run waits for an abandoned one to end
-	mu       sync.Mutex                    // guards every slot's st, killed and kill
+	mu       sync.Mutex                    // guards every slot's st and killed
 	runDone  atomic.Pointer[chan struct{}] // done of the current run, for handles; nil between runs
 
-	killed bool          // the run was abandoned with its parent: it starts nothing more
-	kill   chan struct{} // closed when killed, so that the run returns at once
+	killed bool // the run was abandoned with its parent: it starts nothing more; alarmKill says so
 
-	staleMu   sync.Mutex
-	stale     []message     // the watchdog's notices, which bypass the inbox
-	staleWake chan struct{} // signalled when stale grows
+	staleMu sync.Mutex
+	stale   []message // the watchdog's notices, which bypass the inbox; alarmStale says so
 
 	// Per run, owned by the supervisor's goroutine.
 	done      chan struct{}
@@ -46,7 +44,7 @@ type supervisor struct {
 	result    error
 	queue     []*slot // children to stop one at a time, head first
 	plan      groupPlan
-	budgetT   *time.Timer
+	planSeq   uint32 // numbers the plans' delays, for their timer entries
 	timers    timers
 	stamp     time.Time // the clock read for the message being handled; see now
 	isReady   bool
@@ -60,7 +58,7 @@ type groupPlan struct {
 	active  bool
 	waiting bool // every member stopped; the timer runs
 	delay   time.Duration
-	timer   *time.Timer
+	seq     uint32 // of the timer entry for the delay, once waiting
 }
 
 type msgKind uint8
@@ -102,9 +100,8 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 	defer sv.runMu.Unlock()
 	sv.reset(ctx, self)
 	defer sv.cleanup()
-	kill := sv.kill
+	defer context.AfterFunc(ctx, func() { sv.inbox.raise(alarmCtx) })()
 
-	ctxDone := ctx.Done()
 	if ctx.Err() != nil {
 		sv.shutdown(nil)
 	} else {
@@ -118,41 +115,38 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 		}
 		sv.checkReady()
 	}
-	var budget, timer <-chan time.Time
-	var plan <-chan time.Time
+	ctxSeen := false
 	for !sv.stopping || sv.live > 0 {
 		sv.stamp = time.Time{}
-		if sv.budgetT != nil {
-			budget = sv.budgetT.C
-		}
-		if sv.timers.timer != nil {
-			timer = sv.timers.timer.C
-		}
-		plan = nil
-		if sv.plan.waiting && sv.plan.timer != nil {
-			plan = sv.plan.timer.C
-		}
-		select {
-		case <-sv.inbox.wake:
-			sv.drain()
-		case <-ctxDone:
-			ctxDone = nil
-			sv.lostLease = context.Cause(ctx) == ErrLeaseLost
-			sv.shutdown(nil)
-		case <-plan:
-			sv.finishPlan()
-		case <-timer:
-			sv.timersDue()
-		case <-budget:
-			sv.budgetExpired()
-		case <-sv.staleWake:
-			sv.takeStale()
-		case <-kill:
+		<-sv.inbox.wake
+		alarms := sv.inbox.raised(alarmKill | alarmCtx | alarmTimer | alarmStale)
+		if alarms&alarmKill != 0 && sv.isKilled() {
 			sv.endKilled()
 			return ErrAbandoned
 		}
+		if alarms&alarmCtx != 0 && !ctxSeen && ctx.Err() != nil {
+			ctxSeen = true
+			sv.lostLease = context.Cause(ctx) == ErrLeaseLost
+			sv.shutdown(nil)
+		}
+		if alarms&alarmStale != 0 {
+			sv.stamp = time.Time{}
+			sv.takeStale()
+		}
+		if alarms&alarmTimer != 0 {
+			sv.stamp = time.Time{}
+			sv.timersDue()
+		}
+		sv.drain()
 	}
 	return sv.result
+}
+
+// isKilled reports whether killTree abandoned the run.
+func (sv *supervisor) isKilled() bool {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	return sv.killed
 }
 
 // drainBatch bounds how many messages drain takes without a look at the
@@ -174,11 +168,9 @@ func (sv *supervisor) drain() {
 	batch := sv.batchBuf()
 	n := sv.inbox.take(batch[:])
 	for i := range n {
-		select {
-		case <-sv.staleWake:
+		if sv.inbox.raised(alarmStale) != 0 {
 			sv.stamp = time.Time{}
 			sv.takeStale()
-		default:
 		}
 		if sv.stopping && sv.live == 0 {
 			sv.inbox.unread(batch[i:n]) // the run is over: its cleanup takes them
@@ -214,7 +206,6 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 	sv.result = nil
 	sv.queue = nil
 	sv.plan = groupPlan{}
-	sv.budgetT = nil
 	sv.isReady = false
 	sv.unready = len(sv.slots)
 	sv.waiters = nil
@@ -225,9 +216,9 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 	// killTree found another run, or none, and left it to this one.
 	sv.self = self
 	sv.killed = self != nil && self.flags.Load()&flagAbandoned != 0
-	sv.kill = make(chan struct{})
+	sv.inbox.alarms.Store(0) // what the last run left; a kill of it is of an attempt gone
 	if sv.killed {
-		close(sv.kill)
+		sv.inbox.raise(alarmKill)
 	}
 	if sv.pool != nil {
 		sv.unready = 0 // a pool starts empty: its last run removed its instances
@@ -281,12 +272,6 @@ func (sv *supervisor) cleanup() {
 				close(m.reply) // the run is over: nothing of it runs any more
 			}
 		}
-	}
-	if sv.budgetT != nil {
-		sv.budgetT.Stop()
-	}
-	if sv.plan.timer != nil {
-		sv.plan.timer.Stop()
 	}
 	sv.stopTimers()
 	for _, s := range sv.slotsNow() {
@@ -678,11 +663,7 @@ func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration) {
 		*p = groupPlan{active: true, delay: d}
 	} else {
 		p.delay = max(p.delay, d)
-		if p.waiting {
-			p.waiting = false
-			p.timer.Stop()
-			p.timer = nil
-		}
+		p.waiting = false // its timer entry is now stale
 	}
 	sv.emit(&Event{Kind: EventRestartScheduled, Path: failed.path, Generation: a.gen, Attempt: int(a.number), Delay: p.delay})
 	now := sv.now()
@@ -755,7 +736,9 @@ func (sv *supervisor) advance() {
 			s.setState(StateBackoff, now)
 		}
 	}
-	p.timer = time.NewTimer(p.delay)
+	sv.planSeq++
+	p.seq = sv.planSeq
+	sv.addTimer(timerEntry{at: sv.tree.due(now, p.delay), seq: uint64(p.seq), kind: timerPlan})
 }
 
 // finishPlan starts the group again, in start order. Temporary members are
@@ -792,7 +775,7 @@ func (sv *supervisor) requestStop(s *slot, cause cause, failure bool) {
 	s.setState(StateStopping, now)
 	a.cancel(cause)
 	if g := s.spec.Shutdown; g > 0 {
-		sv.startGrace(s, a.gen, sv.tree.since(now)+int64(g))
+		sv.startGrace(s, a.gen, sv.tree.due(now, g))
 	}
 }
 
@@ -926,9 +909,6 @@ func (sv *supervisor) shutdown(reason error) {
 		close(sv.tree.stopping)
 	}
 	sv.emit(&Event{Kind: EventShuttingDown, Path: sv.path, Err: reason})
-	if sv.plan.timer != nil {
-		sv.plan.timer.Stop()
-	}
 	sv.plan = groupPlan{}
 	now := sv.now()
 	if sv.pool != nil {
@@ -949,7 +929,7 @@ func (sv *supervisor) shutdown(reason error) {
 	}
 	sv.queue = sv.liveInStopOrder(func(*slot) bool { return true })
 	if sv.live > 0 {
-		sv.budgetT = time.NewTimer(sv.budget)
+		sv.addTimer(timerEntry{at: sv.tree.due(sv.stopBegan, sv.budget), kind: timerBudget})
 	}
 	if sv.pool != nil {
 		// Instances stop at once, each within its grace, as OTP stops a
@@ -1048,8 +1028,8 @@ func (sv *supervisor) killTree(self *Attempt) {
 		sv.pool.killed = slices.Clone(sv.slots)
 		sv.removeAllLocked()
 	}
-	close(sv.kill)        // only now may the run release its attempts
-	sv.runDone.Store(nil) // orders for its children now find it not running
+	sv.inbox.raise(alarmKill) // only now may the run release its attempts
+	sv.runDone.Store(nil)     // orders for its children now find it not running
 	sv.mu.Unlock()
 	for _, sub := range subs {
 		sub.sv.killTree(sub.self)

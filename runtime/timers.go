@@ -3,8 +3,9 @@ package runtime
 import "time"
 
 // timers are a supervisor's timers: its children's backoffs, ready timeouts
-// and graces, in a heap by when they are due, with one time.Timer set to
-// the earliest. A timer each cost two allocations and a timer heap insertion
+// and graces, a group restart's delay and the shutdown budget, in a heap by
+// when they are due, with one time.Timer set to the earliest, which raises
+// alarmTimer. A timer each cost two allocations and a timer heap insertion
 // and removal per restart with a backoff, and per stop. An entry that a
 // later arm, disarm or exit made stale is dropped when it reaches the top.
 type timers struct {
@@ -20,22 +21,29 @@ const (
 	timerReady                    // s missed its ready timeout; seq is its timerSeq
 	timerGrace                    // abandon s; seq is the generation being stopped
 	timerLease                    // campaign again after a failed Acquire; seq is its timerSeq
+	timerPlan                     // the group restart's delay is over; seq is its plan's; no slot
+	timerBudget                   // the shutdown budget is spent; no slot
 )
 
 type timerEntry struct {
 	at   int64 // tree clock when it is due
-	s    *slot
+	s    *slot // nil for timerPlan and timerBudget
 	seq  uint64
 	kind timerKind
 }
 
-// stale reports whether e no longer applies: its slot was armed or disarmed
-// again, or the attempt whose grace it times returned, was abandoned, or
-// was followed by another.
-func (e timerEntry) stale() bool {
-	if e.kind == timerGrace {
+// staleTimer reports whether e no longer applies: its slot was armed or disarmed
+// again, the attempt whose grace it times returned, was abandoned, or was
+// followed by another, or its group restart is no longer waiting.
+func (sv *supervisor) staleTimer(e timerEntry) bool {
+	switch e.kind {
+	case timerGrace:
 		a := e.s.cur.Load()
 		return a == nil || a.gen != e.seq
+	case timerPlan:
+		return !sv.plan.waiting || uint64(sv.plan.seq) != e.seq
+	case timerBudget:
+		return !sv.stopping
 	}
 	return uint64(e.s.timerSeq) != e.seq
 }
@@ -44,7 +52,7 @@ func (e timerEntry) stale() bool {
 func (s *slot) arm(kind timerKind, d time.Duration) {
 	s.disarm()
 	sv := s.sup
-	sv.addTimer(timerEntry{at: sv.tree.since(sv.now()) + int64(d), s: s, seq: uint64(s.timerSeq), kind: kind})
+	sv.addTimer(timerEntry{at: sv.tree.due(sv.now(), d), s: s, seq: uint64(s.timerSeq), kind: kind})
 }
 
 // disarm drops the slot's timer, if any: its entry is now stale.
@@ -72,7 +80,7 @@ func (sv *supervisor) addTimer(e timerEntry) {
 // dropStaleTimers removes the stale entries at the top of the heap.
 func (sv *supervisor) dropStaleTimers() {
 	t := &sv.timers
-	for len(t.heap) > 0 && t.heap[0].stale() {
+	for len(t.heap) > 0 && sv.staleTimer(t.heap[0]) {
 		t.pop()
 	}
 }
@@ -117,7 +125,7 @@ func (sv *supervisor) armTimer() {
 	}
 	d := time.Duration(at - sv.tree.since(sv.now()))
 	if t.timer == nil {
-		t.timer = time.NewTimer(d)
+		t.timer = time.AfterFunc(d, func() { sv.inbox.raise(alarmTimer) })
 	} else {
 		t.timer.Reset(d)
 	}
@@ -131,7 +139,7 @@ func (sv *supervisor) timersDue() {
 	now := sv.tree.since(sv.now())
 	for len(t.heap) > 0 && t.heap[0].at <= now {
 		e := t.pop()
-		if e.stale() {
+		if sv.staleTimer(e) {
 			continue
 		}
 		switch e.kind {
@@ -148,6 +156,10 @@ func (sv *supervisor) timersDue() {
 			sv.requestStop(e.s, causeReadyTimeout, true)
 		case timerGrace:
 			sv.abandon(e.s)
+		case timerPlan:
+			sv.finishPlan()
+		case timerBudget:
+			sv.budgetExpired()
 		case timerLease:
 			e.s.disarm()
 			if e.s.pending && !sv.stopping && e.s.lease().camp == nil && e.s.lease().held == nil {

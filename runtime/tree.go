@@ -2,7 +2,9 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,7 +46,8 @@ type Tree struct {
 // New checks spec with Validate and builds a tree from it. Every problem is
 // reported, each as a *SpecError naming the child path and the field.
 func New(spec Spec, opts ...Option) (*Tree, error) {
-	if err := Validate(spec); err != nil {
+	v := validate(spec)
+	if err := errors.Join(v.errs...); err != nil {
 		return nil, err
 	}
 	t := &Tree{name: spec.Name, epoch: time.Now(),
@@ -52,8 +55,9 @@ func New(spec Spec, opts ...Option) (*Tree, error) {
 	for _, o := range opts {
 		o(&t.opts)
 	}
-	if path := leaseChild(spec.Name, &spec); path != "" {
+	if v.leases != nil { // some child has a lease
 		if t.opts.leaser == nil {
+			path := leaseChild(spec.Name, &spec)
 			return nil, &SpecError{Path: path, Field: "Lease", Msg: "the child has a lease, but the tree has no Leaser: pass runtime.WithLeaser (runtime/lease/etcd provides one)"}
 		}
 		t.leases = &leases{leaser: t.opts.leaser}
@@ -84,9 +88,6 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		budget:   spec.Shutdown,
 		inbox:    newMailbox(),
 	}
-	if hasHeartbeat(spec) {
-		sv.staleWake = make(chan struct{}, 1)
-	}
 	if sv.strategy == "" {
 		sv.strategy = OneForOne
 	}
@@ -107,17 +108,10 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 	// New keeps nothing of the caller's spec: slots keep copies of what they
 	// use (see policies), and a change after New changes nothing here.
 	children := spec.Children
-	ordered := false // some child has an After list
-	for i := range children {
-		ordered = ordered || len(children[i].After) > 0
-	}
-	var index map[string]int
-	if ordered {
-		index = make(map[string]int, len(children))
-	}
 	slots := make([]slot, len(children)) // one allocation for all
 	sv.slots = make([]*slot, len(children))
 	paths := childPaths(path, children)
+	ordered := false // some child has an After list
 	var policies policies
 	for i := range children {
 		c := &children[i]
@@ -157,18 +151,17 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 			t.wd.consider(c.Heartbeat.Timeout)
 		}
 		sv.slots[i] = s
-		if ordered {
-			index[c.Name] = i + 1
-		}
+		s.rank = int32(i)
+		ordered = ordered || len(c.After) > 0
 		t.size++
 	}
 	if !ordered {
-		// Start order is declaration order: one slice serves both.
-		sv.order = sv.slots
-		for r, s := range sv.slots {
-			s.rank = int32(r)
-		}
+		sv.order = sv.slots // start order is declaration order
 		return sv
+	}
+	index := make(map[string]int, len(children))
+	for i := range children {
+		index[children[i].Name] = i + 1
 	}
 	order := startOrder(children, index)
 	sv.order = make([]*slot, len(order))
@@ -223,9 +216,6 @@ func (t *Tree) buildPool(path string, c *Child, backoff *Backoff) *supervisor {
 	sv.pool = &poolState{max: c.Pool.Max, spec: ps.of(&inst, backoff), byName: newNames()}
 	sv.pool.pool.sv = sv
 	sv.budget = sv.pool.spec.Shutdown // instances stop at once, each within this grace
-	if c.Heartbeat != nil {
-		sv.staleWake = make(chan struct{}, 1)
-	}
 	return sv
 }
 
@@ -244,15 +234,6 @@ func leaseChild(path string, spec *Spec) string {
 		}
 	}
 	return ""
-}
-
-func hasHeartbeat(spec *Spec) bool {
-	for i := range spec.Children {
-		if spec.Children[i].Heartbeat != nil {
-			return true
-		}
-	}
-	return false
 }
 
 // policies hands out the copies of Child that slots keep, with the
@@ -430,6 +411,17 @@ func (sv *supervisor) walk(f func(*slot)) {
 // since turns a reading of the clock into nanoseconds since New: slots keep
 // times as int64, a third of a time.Time.
 func (t *Tree) since(now time.Time) int64 { return int64(now.Sub(t.epoch)) }
+
+// due is the tree clock d after now, at most the largest int64: a delay of
+// almost for ever must not wrap into the past, where it would be due at once
+// and sort before every other timer.
+func (t *Tree) due(now time.Time, d time.Duration) int64 {
+	n := t.since(now)
+	if d > 0 && n > math.MaxInt64-int64(d) {
+		return math.MaxInt64
+	}
+	return n + int64(d)
+}
 
 // Handle returns the handle of the child at path, such as "shop/db", or of
 // the live pool instance at path, such as "server/conns/i7"; nil if there

@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -31,4 +32,28 @@ func TestDuplicateNamesEachReported(t *testing.T) {
 		`t/a: duplicate name "a" (also child 0)`,
 		`t/a: duplicate name "a" (also child 0)`,
 	}, got)
+}
+
+// TestDuplicateNamesInLargeTree: a tree large enough for the names to be
+// compared by their hashes finds its duplicates as a small one does, and a
+// tree without one is accepted.
+func TestDuplicateNamesInLargeTree(t *testing.T) {
+	children := make([]runtime.Child, 5000)
+	for i := range children {
+		children[i] = runtime.Child{Name: "w" + strconv.Itoa(i), Run: nop}
+	}
+	_, err := runtime.New(runtime.Spec{Name: "t", Children: children})
+	require.NoError(t, err)
+
+	children[4321].Name = "w17"
+	children[4999].Name = ""
+	err = runtime.Validate(runtime.Spec{Name: "t", Children: children})
+	require.Error(t, err)
+	var got []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var se *runtime.SpecError
+		require.True(t, errors.As(e, &se))
+		got = append(got, se.Path+": "+se.Msg)
+	}
+	assert.ElementsMatch(t, []string{`t/w17: duplicate name "w17" (also child 17)`, `t/[4999]: empty name`}, got)
 }

@@ -119,9 +119,6 @@ func (w *watchdog) tell(stale []*beat) {
 		sv.staleMu.Lock()
 		sv.stale = append(sv.stale, message{kind: msgStale, slot: a.slot, gen: a.gen})
 		sv.staleMu.Unlock()
-		select {
-		case sv.staleWake <- struct{}{}:
-		default:
-		}
+		sv.inbox.raise(alarmStale)
 	}
 }
