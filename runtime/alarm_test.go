@@ -234,3 +234,32 @@ func TestHugeBudgetAndReadyTimeout(t *testing.T) {
 		time.Sleep(time.Hour) // for w to return
 	})
 }
+
+// TestStaleDuringExitFlood: an attempt that stops beating is stopped while
+// its siblings flood their supervisor with exits: the watchdog's alarm is
+// looked at between messages, not after the inbox is empty.
+func TestStaleDuringExitFlood(t *testing.T) {
+	rec := &recorder{}
+	children := []runtime.Child{{Name: "h", Heartbeat: &runtime.Heartbeat{Timeout: 20 * time.Millisecond},
+		Run: func(ctx context.Context, a *runtime.Attempt) error { <-ctx.Done(); return ctx.Err() }}}
+	for i := range 100 {
+		children = append(children, runtime.Child{Name: "c" + string(rune('a'+i%26)) + string(rune('a'+i/26)),
+			Run: func(ctx context.Context, a *runtime.Attempt) error { return errBoom }})
+	}
+	tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff,
+		RestartLimit: &runtime.RestartLimit{Max: 1 << 30, Window: time.Second}, Children: children},
+		runtime.WithObserver(func(e runtime.Event) {
+			if e.Path == "t/h" {
+				rec.observe(e)
+			}
+		}))
+	stop, _ := start(t, tr)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(rec.of(runtime.EventExited)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	require.NoError(t, stop())
+	exits := rec.of(runtime.EventExited)
+	require.NotEmpty(t, exits, "h never stopped while its siblings crashed")
+	assert.ErrorIs(t, exits[0].Err, runtime.ErrHeartbeatTimeout)
+}
