@@ -47,6 +47,7 @@ const (
 	flagReturned                       // the run function returned
 	flagCancelled                      // its context is cancelled
 	flagDoneMade                       // ctxDone is set
+	flagChain                          // stopped by a shutdown: its return stops the next child (chainStop)
 
 	causeShift = 24 // the cause of its cancellation is flags >> causeShift
 )

@@ -25,8 +25,9 @@ func (a *Attempt) context() context.Context {
 
 // runInfo is what the attempts of one run of a supervisor share.
 type runInfo struct {
-	done chan struct{}   // closed when the run ends
-	base context.Context // the values of their contexts; never cancelled
+	done      chan struct{}   // closed when the run ends
+	base      context.Context // the values of their contexts; never cancelled
+	stopCause atomic.Uint32   // the cause of the shutdown's stops, for chainStop
 }
 
 // parent is the context a's derives from: its run's base, or with the

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -472,4 +474,111 @@ func TestKilledSubtreeSettlesBeforeRunReturns(t *testing.T) {
 		}
 		close(release)
 	}
+}
+
+// TestShutdownChainKeepsOrder: a worker stopped by a shutdown cancels the
+// next worker in stop order as soon as it returns, without waiting for its
+// supervisor (chainStop). The order must hold all the same, against a
+// nested supervisor and a pool in the queue, in what the run functions see,
+// in the events' order and in their times: no child is cancelled before
+// the one after it in start order has returned and is reported stopped.
+func TestShutdownChainKeepsOrder(t *testing.T) {
+	for round := range 20 {
+		var mu sync.Mutex
+		var log []string // "cancel x" when x sees its context end, "return x" when it returns
+		seen := map[string]time.Time{}
+		worker := func(name string) runtime.Child {
+			return runtime.Child{Name: name, Run: func(ctx context.Context, a *runtime.Attempt) error {
+				<-ctx.Done()
+				mu.Lock()
+				log = append(log, "cancel "+a.Path())
+				seen[a.Path()] = time.Now()
+				mu.Unlock()
+				if round%2 == 1 {
+					time.Sleep(50 * time.Microsecond) // return later than the next could have been cancelled
+				}
+				mu.Lock()
+				log = append(log, "return "+a.Path())
+				mu.Unlock()
+				return nil
+			}}
+		}
+		var children []runtime.Child
+		for i := range 10 {
+			children = append(children, worker(fmt.Sprintf("w%d", i)))
+		}
+		sub := runtime.Child{Name: "sub", Supervisor: &runtime.Spec{Children: []runtime.Child{worker("x"), worker("y")}}}
+		pool := runtime.Child{Name: "pool", Pool: &runtime.PoolSpec{}}
+		children = slices.Insert(children, 7, sub)
+		children = slices.Insert(children, 3, pool)
+		rec := &recorder{}
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: children}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		<-tr.Ready()
+		for range 3 {
+			_, err := tr.Pool("t/pool").Start("", func(ctx context.Context, a *runtime.Attempt) error {
+				<-ctx.Done()
+				return nil
+			})
+			require.NoError(t, err)
+		}
+		require.NoError(t, stop())
+
+		want := []string{"t/w9", "t/w8", "t/w7", "t/sub/y", "t/sub/x", "t/w6", "t/w5", "t/w4", "t/w3", "t/w2", "t/w1", "t/w0"}
+		var wantLog []string
+		for _, p := range want {
+			wantLog = append(wantLog, "cancel "+p, "return "+p)
+		}
+		require.Equal(t, wantLog, log, "round %d: one at a time, in reverse start order", round)
+
+		// Each child's Stopped event comes before anything of the next child
+		// in stop order, and is dated no later than the next one's cancel.
+		events := rec.all()
+		stopped := map[string]int{}
+		for i, e := range events {
+			if e.Kind == runtime.EventStopped {
+				stopped[e.Path] = i
+			}
+		}
+		order := []string{"t/w9", "t/w8", "t/w7", "t/sub", "t/w6", "t/w5", "t/w4", "t/w3", "t/pool", "t/w2", "t/w1", "t/w0"}
+		for k := 1; k < len(order); k++ {
+			prev, next := order[k-1], order[k]
+			pi, ok := stopped[prev]
+			require.True(t, ok, "no Stopped event for %s", prev)
+			for i, e := range events {
+				if e.Path == next || strings.HasPrefix(e.Path, next+"/") {
+					if e.Kind == runtime.EventStarting || e.Kind == runtime.EventReady {
+						continue
+					}
+					require.Less(t, pi, i, "round %d: %s %s before %s stopped", round, e.Path, e.Kind, prev)
+				}
+			}
+			if at, ok := seen[next]; ok {
+				assert.False(t, events[pi].Time.After(at), "round %d: %s stopped at %v, after %s saw its cancel at %v",
+					round, prev, events[pi].Time, next, at)
+			}
+		}
+	}
+}
+
+// TestShutdownChainCause: a worker stopping for its own missed deadline
+// when the shutdown reaches it passes the shutdown's cause on to the next
+// one, not its own: that one has no deadline.
+func TestShutdownChainCause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		causes := make(chan error, 1)
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "a", Run: func(ctx context.Context, a *runtime.Attempt) error {
+				<-ctx.Done()
+				causes <- context.Cause(ctx)
+				return nil
+			}},
+			{Name: "late", Timeout: time.Second, Shutdown: 10 * time.Second, Run: lingering(3*time.Second, nil)},
+			{Name: "c", Run: lingering(0, nil)},
+		}})
+		stop, _ := start(t, tr)
+		time.Sleep(1500 * time.Millisecond) // late missed its deadline and lingers
+		require.NoError(t, stop())
+		assert.ErrorIs(t, <-causes, runtime.ErrStopped)
+	})
 }

@@ -214,8 +214,16 @@ func (s *slot) run(a *Attempt) {
 		if a.flags.Load()&flagAbandoned != 0 {
 			s.sup.tree.abandonedReturned(a)
 		}
-		if !s.sup.post(a.run.done, message{kind: msgExit, slot: s, gen: a.gen, err: err}) {
+		m := message{kind: msgExit, slot: s, gen: a.gen, err: err}
+		chain := a.flags.Load()&(flagChain|flagAbandoned) == flagChain
+		if chain {
+			m.at = s.sup.tree.since(time.Now()) // before the next child's stop, as its supervisor will see it
+		}
+		if !s.sup.post(a.run.done, m) {
 			s.fenced.Add(1) // a late exit after its supervisor ended
+		}
+		if chain {
+			s.sup.chainStop(a) // after the exit, which its supervisor must see first
 		}
 	}()
 	if s.sub() != nil {

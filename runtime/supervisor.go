@@ -84,6 +84,7 @@ type message struct {
 	reply chan struct{} // msgStop from StopAndWait: closed once no attempt runs
 	from  string        // msgRestart, msgStop: who gave the order
 	claim *claim        // msgLease, msgLeaseLost
+	at    int64         // msgExit after a shutdown's stop: when the attempt returned (tree clock)
 }
 
 // post delivers m unless the supervisor run that done belongs to has ended.
@@ -290,6 +291,11 @@ func (sv *supervisor) handle(m message) {
 	s := m.slot
 	switch m.kind {
 	case msgExit:
+		if m.at != 0 {
+			// Its return, not now, is when it stopped: chainStop may have
+			// cancelled the next child since.
+			sv.stamp = sv.tree.epoch.Add(time.Duration(m.at))
+		}
 		sv.exited(s, m.gen, m.err)
 	case msgReady:
 		a := s.cur.Load()
@@ -712,6 +718,10 @@ func (sv *supervisor) advance() {
 			continue
 		}
 		if h.stopCause == causeNone {
+			if sv.stopping {
+				sv.info.stopCause.Store(uint32(sv.stopCauseOf())) // before the flag: chainStop reads it after
+				h.cur.Load().setFlag(flagChain)
+			}
 			sv.requestStop(h, sv.stopCauseOf(), false)
 		}
 		return
@@ -739,6 +749,34 @@ func (sv *supervisor) advance() {
 	sv.planSeq++
 	p.seq = sv.planSeq
 	sv.addTimer(timerEntry{at: sv.tree.due(now, p.delay), seq: uint64(p.seq), kind: timerPlan})
+}
+
+// chainStop cancels the next child in stop order once a, stopped by a
+// shutdown, has returned, from a's goroutine: the supervisor need not wake
+// between one child's return and the next one's cancellation. The order is
+// kept, since a has returned and its exit is queued first; the supervisor's
+// handling of a's exit overlaps the next child's return. The supervisor
+// still asks for the stop when the child reaches the head of its queue,
+// which gives it its grace; the cancellation is then not made again. Only a
+// worker is stopped this way: a nested supervisor reports its own shutdown,
+// which must not come before a's exit is reported.
+func (sv *supervisor) chainStop(a *Attempt) {
+	s := a.slot
+	if sv.order == nil || s.cur.Load() != a {
+		return // a pool, which stops its instances at once; or a was handled
+	}
+	for r := s.rank - 1; r >= 0; r-- {
+		n := sv.order[r]
+		b := n.cur.Load()
+		if b == nil || b.run != a.run {
+			continue // not running: not in the stop queue
+		}
+		if n.sub() == nil {
+			b.setFlag(flagChain)
+			b.cancel(cause(a.run.stopCause.Load())) // not a's: a may have been stopping for its own fault
+		}
+		return
+	}
 }
 
 // finishPlan starts the group again, in start order. Temporary members are
