@@ -117,7 +117,9 @@ func (t *Tree) build(path string, spec *Spec) *supervisor {
 		c := &children[i]
 		s := &slots[i]
 		n := len(path) + 1 + len(c.Name)
-		*s = slot{sup: sv, spec: policies.of(c, backoff), fn: c.Run, path: paths[:n]}
+		// Field by field into the zeroed slot: a composite literal would be
+		// built, then copied whole with the collector's barriers.
+		s.sup, s.spec, s.fn, s.path = sv, policies.of(c, backoff), c.Run, paths[:n]
 		paths = paths[n:]
 		if c.RestartLimit != nil {
 			s.rare = orNew(s.rare)
