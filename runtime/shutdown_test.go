@@ -582,3 +582,40 @@ func TestShutdownChainCause(t *testing.T) {
 		assert.ErrorIs(t, <-causes, runtime.ErrStopped)
 	})
 }
+
+// TestShutdownChainNoBlame: a worker cancelled by the chain is stopped by the
+// shutdown, even if its supervisor takes longer to get to it than the
+// worker's heartbeat or ready timeout: neither is its fault any more.
+func TestShutdownChainNoBlame(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var slow atomic.Bool
+		runtime.SetTestHook(func(path string) {
+			if path == "t" && slow.Load() {
+				time.Sleep(100 * time.Millisecond) // a supervisor far behind its children
+			}
+		})
+		defer runtime.SetTestHook(nil)
+		rec := &recorder{}
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "rd", Ready: &runtime.Ready{Timeout: 1080 * time.Millisecond}, Run: lingering(100*time.Millisecond, nil)},
+			{Name: "hb", Heartbeat: &runtime.Heartbeat{Timeout: 20 * time.Millisecond}, Run: func(ctx context.Context, a *runtime.Attempt) error {
+				for ctx.Err() == nil {
+					a.Beat()
+					select {
+					case <-ctx.Done():
+					case <-time.After(5 * time.Millisecond):
+					}
+				}
+				time.Sleep(50 * time.Millisecond) // cleaning up, no longer beating
+				return nil
+			}},
+			{Name: "mid", Run: lingering(0, nil)},
+			{Name: "last", Run: lingering(0, nil)},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		time.Sleep(time.Second)
+		slow.Store(true)
+		require.NoError(t, stop())
+		assert.Equal(t, []string{"last stopped", "mid stopped", "hb stopped", "rd stopped"}, rec.trace(runtime.EventStopped, runtime.EventExited))
+	})
+}

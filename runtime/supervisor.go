@@ -326,6 +326,9 @@ func (sv *supervisor) handle(m message) {
 		if a == nil || a.gen != m.gen || s.stopCause != causeNone {
 			return
 		}
+		if a.flags.Load()&flagChain != 0 {
+			return // the shutdown stopped it (chainStop) before this run got to it
+		}
 		cause := causeAttemptTimeout
 		if m.kind == msgStale {
 			cause = causeHeartbeatTimeout

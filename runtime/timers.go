@@ -148,9 +148,11 @@ func (sv *supervisor) timersDue() {
 			sv.want(e.s)
 		case timerReady:
 			e.s.disarm()
-			if a := e.s.cur.Load(); a != nil && a.flags.Load()&flagReady != 0 {
+			if a := e.s.cur.Load(); a != nil && a.flags.Load()&(flagReady|flagChain) != 0 {
 				// Ready was called, in time or within the moment the
 				// supervisor took to get here; its message is on its way.
+				// Or the shutdown stopped it (chainStop) before this run
+				// got to it.
 				continue
 			}
 			sv.requestStop(e.s, causeReadyTimeout, true)
