@@ -151,7 +151,7 @@ func (sv *supervisor) isKilled() bool {
 }
 
 // drainBatch bounds how many messages drain takes without a look at the
-// run's other channels.
+// run's alarms.
 const drainBatch = 64
 
 // batchBuf returns the buffer drain takes messages into, made once.
