@@ -5,8 +5,9 @@
 // checked on its own, resolved against the Go code (the spec's package
 // type-checked from source without the old arbor_gen.go, every other package
 // from the go command's export data), its run functions statically checked
-// if asked (Options.Lint, package gen/lint), emitted (with jennifer, and as text what grows with the spec), and the
-// output is type-checked in memory. Errors are collected
+// if asked (Options.Lint, package gen/lint), emitted (with jennifer; the
+// per-child declarations, which grow with the spec, as text in gofmt's
+// layout), and the output is type-checked in memory. Errors are collected
 // across the phases and carry the position in the spec they concern. Nothing
 // is written: the caller decides what to do with the Result.
 package gen

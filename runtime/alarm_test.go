@@ -21,18 +21,12 @@ import (
 // starts counts the starts of each child.
 type starts struct{ n [8]atomic.Int32 }
 
+// run is failing(fail), counted as child i.
 func (c *starts) run(i int, fail <-chan struct{}) runtime.RunFunc {
+	f := failing(fail)
 	return func(ctx context.Context, a *runtime.Attempt) error {
 		c.n[i].Add(1)
-		if fail != nil && a.Generation() == 1 {
-			select {
-			case <-fail:
-				return errBoom
-			case <-ctx.Done():
-			}
-		}
-		<-ctx.Done()
-		return nil
+		return f(ctx, a)
 	}
 }
 

@@ -387,7 +387,7 @@ func (sv *supervisor) leaseLost(s *slot, c *claim) {
 		// Waiting for a restart or for its After list: whatever starts
 		// it next campaigns first.
 		sv.releaseHeld(s)
-	case s.stopCause == causeNone:
+	case !s.stopAsked():
 		sv.requestStop(s, causeLeaseLost, false)
 		s.restartNow = true // then it campaigns again: see afterStop
 	}

@@ -48,6 +48,18 @@ type slot struct {
 	st status // guarded by sup.mu
 }
 
+// stopAsked reports whether the current attempt is being stopped on
+// purpose: its supervisor asked, or a shutdown's chainStop did before the
+// supervisor got to it. A fault noticed then (a missed deadline, a lost
+// lease) is not the child's: it is stopping anyway.
+func (s *slot) stopAsked() bool {
+	if s.stopCause != causeNone {
+		return true
+	}
+	a := s.cur.Load()
+	return a != nil && a.flags.Load()&flagChain != 0
+}
+
 // failStop reports whether the supervisor stops the current attempt for
 // the child's own failure: a missed deadline.
 func (s *slot) failStop() bool { return s.stopCause&causeFailure != 0 }

@@ -323,11 +323,8 @@ func (sv *supervisor) handle(m message) {
 		sv.leaseLost(s, m.claim)
 	case msgDeadline, msgStale:
 		a := s.cur.Load()
-		if a == nil || a.gen != m.gen || s.stopCause != causeNone {
+		if a == nil || a.gen != m.gen || s.stopAsked() {
 			return
-		}
-		if a.flags.Load()&flagChain != 0 {
-			return // the shutdown stopped it (chainStop) before this run got to it
 		}
 		cause := causeAttemptTimeout
 		if m.kind == msgStale {
