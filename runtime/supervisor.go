@@ -819,8 +819,17 @@ func (sv *supervisor) requestStop(s *slot, cause cause, failure bool) {
 
 // abandon detaches an attempt that did not return within its grace.
 // A nested supervisor is abandoned with its whole subtree, at once.
+// An attempt that has returned is left to its exit, which is queued: a
+// supervisor behind a shutdown's chain (chainStop) finds graces and its
+// budget run out for children that stopped when asked.
 func (sv *supervisor) abandon(s *slot) {
 	a := s.cur.Load()
+	if f := a.flags.Load(); f&flagReturned != 0 {
+		if s.stopCause == causeNone && f&flagChain != 0 {
+			s.stopCause = sv.stopCauseOf() // the chain stopped it: its exit is a stop
+		}
+		return
+	}
 	now := sv.now()
 	if s.stopCause == causeNone {
 		a.cancel(causeStopped)
