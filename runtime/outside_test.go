@@ -23,8 +23,9 @@ import (
 
 // TestChainedGraceNotAbandonedWhenReturned: a worker cancelled by the chain
 // that returns at once is never abandoned, however far behind its
-// supervisor is: the grace dates from the chain's cancel, and a timer the
-// supervisor handles before the worker's queued exit must not call it late.
+// supervisor is. Its grace runs from when the supervisor asks for its stop,
+// not from the previous child's return; and an attempt that has returned is
+// left to its queued exit. Either keeps it; without either, it is abandoned.
 func TestChainedGraceNotAbandonedWhenReturned(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var slow atomic.Bool

@@ -291,12 +291,7 @@ func (sv *supervisor) handle(m message) {
 	s := m.slot
 	switch m.kind {
 	case msgExit:
-		if m.at != 0 {
-			// Its return, not now, is when it stopped: chainStop may have
-			// cancelled the next child since.
-			sv.stamp = sv.tree.epoch.Add(time.Duration(m.at))
-		}
-		sv.exited(s, m.gen, m.err)
+		sv.exited(s, m.gen, m.err, m.at)
 	case msgReady:
 		a := s.cur.Load()
 		if a == nil || a.gen != m.gen {
@@ -516,7 +511,7 @@ func (sv *supervisor) count(s *slot) {
 }
 
 // exited handles an attempt's return.
-func (sv *supervisor) exited(s *slot, gen uint64, err error) {
+func (sv *supervisor) exited(s *slot, gen uint64, err error, at int64) {
 	a := s.cur.Load()
 	if a == nil || a.gen != gen {
 		s.fenced.Add(1)
@@ -546,12 +541,19 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error) {
 	if !requested {
 		ev = EventExited
 	}
+	// A chained stop's return, not now, is when it stopped: chainStop may
+	// have cancelled the next child since. What follows (graces, timers) is
+	// timed from now.
+	stoppedAt := now
+	if at != 0 {
+		stoppedAt = sv.tree.epoch.Add(time.Duration(at))
+	}
 	sv.mu.Lock()
-	s.state, s.st.since = StateStopped, sv.tree.since(now)
+	s.state, s.st.since = StateStopped, sv.tree.since(stoppedAt)
 	s.lastExit, s.st.lastErr = kind, err
 	sv.mu.Unlock()
 	if sv.tree.events.on {
-		sv.tree.emit(&Event{Kind: ev, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
+		sv.tree.emit(&Event{Kind: ev, Time: stoppedAt, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
 	}
 	if requested {
 		sv.afterStop(s)
