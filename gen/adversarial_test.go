@@ -424,3 +424,43 @@ func TestResolveTraps(t *testing.T) {
 		})
 	}
 }
+
+// TestOutputNotRegular: an arbor_gen.go that is not a regular file (a named
+// pipe, or a link to a device such as /dev/zero) is refused at once, with
+// the file named, before anything reads it: reading a pipe blocks for ever,
+// and reading /dev/zero never ends.
+func TestOutputNotRegular(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		make func(path string) error
+	}{
+		{"fifo", func(path string) error { return exec.Command("mkfifo", path).Run() }},
+		{"device", func(path string) error { return os.Symlink(os.DevNull, path) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, outputName)
+			if err := c.make(path); err != nil {
+				t.Skipf("cannot make the file: %v", err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := Generate(context.Background(), dir, nil)
+				done <- err
+			}()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("Generate did not return within 30s")
+			}
+			var list schema.ErrorList
+			if !errors.As(err, &list) || len(list) != 1 || list[0].Pos != (schema.Pos{Filename: path}) {
+				t.Fatalf("want one error at %s, got %v", path, err)
+			}
+			if want := "not a regular file"; !strings.Contains(list[0].Msg, want) {
+				t.Errorf("the error does not say %q: %s", want, list[0].Msg)
+			}
+		})
+	}
+}
