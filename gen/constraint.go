@@ -17,7 +17,7 @@ import (
 // wire does, the output gets the //go:build line of the files it depends
 // on: their constraints, joined with &&. A file name's _GOOS or _GOARCH
 // suffix (worker_linux.go) is a constraint too, which arbor_gen.go, a name
-// without one, must write out.
+// without one, must write out, and so is a file's import "C" (cgo).
 
 // outputConstraint returns the build constraint the generated file needs:
 // the conjunction of the //go:build lines of the files that declare the
@@ -35,7 +35,14 @@ func (ws *workspace) outputConstraint(targets map[*target]bool) constraint.Expr 
 	var expr constraint.Expr
 	seen := map[string]bool{}
 	for _, file := range files {
-		for _, line := range []string{nameConstraint(file), ws.fileConstraint(file)} {
+		lines := []string{nameConstraint(file)}
+		if f := ws.fileHeader(file); f != nil {
+			lines = append(lines, buildLine(f))
+			if importsC(f) {
+				lines = append(lines, "cgo")
+			}
+		}
+		for _, line := range lines {
 			if line == "" {
 				continue
 			}
@@ -96,25 +103,31 @@ func recvPos(t *target) token.Pos {
 	return t.recvName.Pos()
 }
 
-// fileConstraint returns the expression of file's //go:build line, or "".
-// The spec's own files are parsed already; others (whose types came from
-// export data) are read up to their package clause.
-func (ws *workspace) fileConstraint(file string) string {
+// fileHeader returns file's syntax up to its imports, or nil. The spec's
+// own files are parsed already; others (whose types came from export data)
+// are read up to their imports.
+func (ws *workspace) fileHeader(file string) *ast.File {
 	if ws.own != nil {
 		for _, f := range ws.own.Syntax {
 			if ws.fset.Position(f.Package).Filename == file {
-				return buildLine(f)
+				return f
 			}
 		}
 	}
 	if !filepath.IsAbs(file) {
-		return ""
+		return nil
 	}
-	f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.PackageClauseOnly|parser.ParseComments)
+	f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly|parser.ParseComments)
 	if err != nil {
-		return ""
+		return nil
 	}
-	return buildLine(f)
+	return f
+}
+
+// importsC reports whether f uses cgo, which a build without cgo leaves
+// out as if it had the constraint cgo.
+func importsC(f *ast.File) bool {
+	return slices.ContainsFunc(f.Imports, func(imp *ast.ImportSpec) bool { return imp.Path.Value == `"C"` })
 }
 
 // buildLine returns the expression of f's //go:build line, or "".

@@ -532,6 +532,9 @@ func (ws *workspace) declaredAside(p *listed, recv, name string) (decl token.Pos
 		why   func(f *ast.File, file string) string
 	}{
 		{p.IgnoredGoFiles, func(f *ast.File, file string) string {
+			if importsC(f) && matchesWithCgo(p.Dir, file) {
+				return `which the build ignores: it imports "C", and cgo is disabled (CGO_ENABLED=0, or no C compiler was found)`
+			}
 			if c := buildLine(f); c != "" {
 				return fmt.Sprintf("which the build ignores: its constraint %q does not hold (arbor gen -tags selects build tags)", c)
 			}
@@ -553,6 +556,15 @@ func (ws *workspace) declaredAside(p *listed, recv, name string) (decl token.Pos
 		}
 	}
 	return token.NoPos, "", false
+}
+
+// matchesWithCgo reports whether the build would take the file in dir if
+// cgo were enabled: when it is ignored, cgo is what leaves it out.
+func matchesWithCgo(dir, file string) bool {
+	ctxt := build.Default
+	ctxt.CgoEnabled = true
+	ok, err := ctxt.MatchFile(dir, file)
+	return ok && err == nil
 }
 
 // findDecl returns the position of the top-level function name, or of the
