@@ -395,7 +395,14 @@ func (ws *workspace) loadMsg(path string) string {
 func (ws *workspace) invalidDecl(errs *schema.ErrorList, n *schema.Node, fn *types.Func) {
 	msg := "go build says why"
 	var at token.Pos
-	if fd := ws.funcDecl(fn); fd != nil {
+	fd := ws.funcDecl(fn)
+	if c := cgoName(fd); c != nil {
+		// No compile error: go/types, without cgo's rewriting, leaves C's
+		// names invalid and quiet.
+		ws.addDecl(errs, n.RunPos, fn.Pos(), "%s: run: %s takes cgo's C.%s, which arbor_gen.go cannot write (a C name belongs to the file that imports \"C\"); take a Go type", n, n.Run, c.Sel.Name)
+		return
+	}
+	if fd != nil {
 		for _, te := range ws.typeErr[fn.Pkg().Path()] {
 			if te.Pos >= fd.Pos() && te.Pos < fd.Type.End() {
 				msg, at = te.Msg, te.Pos
@@ -408,6 +415,23 @@ func (ws *workspace) invalidDecl(errs *schema.ErrorList, n *schema.Node, fn *typ
 		p := ws.fset.Position(at)
 		(*errs)[len(*errs)-1].At = schema.Pos{Filename: p.Filename, Line: p.Line, Column: p.Column}
 	}
+}
+
+// cgoName returns the first name of cgo's pseudo-package C in the
+// signature of fd, or nil.
+func cgoName(fd *ast.FuncDecl) *ast.SelectorExpr {
+	var found *ast.SelectorExpr
+	if fd != nil {
+		ast.Inspect(fd.Type, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok && found == nil {
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == "C" {
+					found = sel
+				}
+			}
+			return found == nil
+		})
+	}
+	return found
 }
 
 // funcDecl returns the declaration of fn in a package parsed from source,
