@@ -464,3 +464,31 @@ func TestOutputNotRegular(t *testing.T) {
 		})
 	}
 }
+
+// TestCUEPackageNotGo: in a directory without Go files the generated file
+// takes the CUE package's name, which CUE allows to be no Go package name
+// ($x, a Go keyword): a positioned error at the package clause, not an
+// internal error about code that does not parse.
+func TestCUEPackageNotGo(t *testing.T) {
+	mod := writeModule(t, map[string]string{
+		"ext/ext.go": "package ext\n\nimport \"context\"\n\n// Work runs until cancelled.\nfunc Work(ctx context.Context) error { <-ctx.Done(); return nil }\n",
+	})
+	for _, name := range []string{"$x", "type", "go", "map"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(mod, "nogo")
+			spec := "// A spec whose package name Go refuses.\n\npackage\t" + name + "\n\ntrees: t: children: a: run: \"example.com/big/ext.Work\"\n"
+			writeModuleAt(t, mod, map[string]string{"nogo/spec.cue": spec})
+			_, err := Generate(context.Background(), dir, &Options{Env: moduleEnv()})
+			var list schema.ErrorList
+			if !errors.As(err, &list) || len(list) != 1 {
+				t.Fatalf("want one positioned error, got %v", err)
+			}
+			if want := (schema.Pos{Filename: filepath.Join(dir, "spec.cue"), Line: 3, Column: 9}); list[0].Pos != want {
+				t.Errorf("error at %v, want %v: %s", list[0].Pos, want, list[0].Msg)
+			}
+			if want := fmt.Sprintf("the CUE package name %s is not a valid Go package name", name); !strings.Contains(list[0].Msg, want) {
+				t.Errorf("the error does not say %q: %s", want, list[0].Msg)
+			}
+		})
+	}
+}

@@ -161,6 +161,9 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 	nm := ws.chooseNames(spec, c.decls, targets)
 	ws.checkScope(spec, nm, &errs)
 	findings := ws.lintRuns(spec, targets)
+	if ws.ownName == "" && (!token.IsIdentifier(spec.Package) || spec.Package == "_") {
+		errs.Add(packagePos(spec), fmt.Sprintf("the CUE package name %s is not a valid Go package name, which the generated file takes in a directory without Go files; rename the package", spec.Package))
+	}
 	if len(errs) > 0 {
 		return nil, sorted(append(errs, findings...))
 	}
@@ -196,6 +199,29 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 	}
 	src = withConstraint(src, ws.outputConstraint(used))
 	return &Result{Dir: spec.Dir, Path: filepath.Join(spec.Dir, outputName), Content: src, Findings: findings}, nil
+}
+
+// packagePos returns the position of the name in the package clause of
+// spec's first file that has one (gen reads no CUE syntax, which is
+// package schema's business: it finds the clause's line), or, failing
+// that, of the first tree.
+func packagePos(spec *schema.Spec) schema.Pos {
+	for _, file := range spec.Files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		for i, line := range strings.Split(string(src), "\n") {
+			rest, ok := strings.CutPrefix(line, "package")
+			if name := strings.TrimLeft(rest, " \t"); ok && len(name) < len(rest) && strings.HasPrefix(name, spec.Package) {
+				return schema.Pos{Filename: file, Line: i + 1, Column: len(line) - len(name) + 1}
+			}
+		}
+	}
+	if len(spec.Trees) > 0 {
+		return spec.Trees[0].Pos
+	}
+	return schema.Pos{}
 }
 
 // refuseHandWritten refuses a directory whose arbor_gen.go arbor did not write,
