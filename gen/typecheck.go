@@ -93,11 +93,21 @@ func (ws *workspace) compileErrors(c *checked, targets map[*schema.Node]*target)
 			errs.Add(schema.Pos{Filename: e.Pos.Filename, Line: e.Pos.Line, Column: e.Pos.Column}, what+" does not compile: "+e.Msg)
 			return
 		}
-		for i, te := range list {
-			if i == maxCompileErrors {
-				break
+		n := 0
+		for _, te := range list {
+			if strings.HasPrefix(te.Msg, "\t") && n > 0 {
+				// The second line of the error before, such as the other
+				// declaration of a name redeclared.
+				if n <= maxCompileErrors {
+					p := ws.fset.Position(te.Pos)
+					last := errs[len(errs)-1]
+					last.Also = append(last.Also, schema.Pos{Filename: p.Filename, Line: p.Line, Column: p.Column})
+				}
+				continue
 			}
-			add(what, te.Pos, te.Msg)
+			if n++; n <= maxCompileErrors {
+				add(what, te.Pos, te.Msg)
+			}
 		}
 	}
 	if ws.own != nil {
