@@ -397,6 +397,10 @@ func TestResolveTraps(t *testing.T) {
 		{"alias of an instance of a generic receiver, pointer", `trees: t: children: a: run: "(*IntBox).Run"`, ""},
 		{"parameter would shadow a run function", `trees: t: children: {a: run: "(*Server).Run", b: run: "server"}`, ""},
 		{"tree type clashes with a Go declaration", `trees: work: children: a: run: "Work"`, "the generated tree type Work is already declared by the package"},
+		{"a method expression as Go writes it", `trees: t: children: a: run: "Pool.Run"`, `t/a: run: Pool is a type of the spec's package, not a package: write "(*Pool).Run"`},
+		{"a value method expression", `trees: t: children: a: run: "Clock.Tick"`, `t/a: run: Clock is a type of the spec's package, not a package: write "(Clock).Tick"`},
+		{"a variable's method", `trees: t: children: a: run: "Default.Sync"`, `t/a: run: Default is a variable of the spec's package, not a package: write "(*Pool).Sync", and pass the value to the constructor`},
+		{"an import's name", `trees: t: children: a: run: "clashrt.Work"`, `t/a: run: clashrt is the name a file of the spec's package imports github.com/arbor-go/arbor/gen/testdata/fuzz/clash by, not an import path: write "github.com/arbor-go/arbor/gen/testdata/fuzz/clash.Work"`},
 		{"nested type clashes with a Go declaration", `trees: no: children: error: children: a: run: "Work"`, "the generated type of the nested supervisor NoError is already declared"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"go/types"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/arbor-go/arbor/schema"
@@ -155,6 +156,10 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		listing = ws.listed[ref.pkgPath]
 		p := ws.lookupPkg(ref.pkgPath)
 		if p == nil {
+			if hint := ws.notAPackage(ref); hint != "" {
+				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s", n, hint))
+				return nil
+			}
 			errs.Add(n.RunPos, fmt.Sprintf("%s: run: cannot load package %q%s", n, ref.pkgPath, ws.loadMsg(ref.pkgPath)))
 			return nil
 		}
@@ -311,6 +316,70 @@ func posOf(p *schema.Probe) schema.Pos {
 		return schema.Pos{}
 	}
 	return p.Pos
+}
+
+// notAPackage explains a reference written as Go code would write it,
+// whose "package" is a name in the spec's package: a type (Pool.Run, a
+// method expression), a variable (srv.Run, a method value) or the name a
+// file imports a package by (ext.Work). It returns "" for other names.
+func (ws *workspace) notAPackage(ref runRef) string {
+	name := ref.pkgPath
+	if ref.recv != "" || !token.IsIdentifier(name) || ws.own == nil || ws.own.Types == nil {
+		return ""
+	}
+	own := ws.own.Types
+	// method returns the reference to the method of typ, "" if it has none.
+	method := func(typ types.Type) string {
+		named, ok := types.Unalias(typ).(*types.Named)
+		if !ok || named.Obj().Pkg() != own {
+			return ""
+		}
+		for _, ptr := range []bool{false, true} {
+			recv := types.Type(named)
+			if ptr {
+				recv = types.NewPointer(recv)
+			}
+			if sel, _, _ := types.LookupFieldOrMethod(recv, false, own, ref.name); sel != nil {
+				if _, ok := sel.(*types.Func); !ok {
+					return ""
+				}
+				return runRef{recv: named.Obj().Name(), ptr: ptr, name: ref.name}.String()
+			}
+		}
+		return ""
+	}
+	switch obj := own.Scope().Lookup(name).(type) {
+	case *types.TypeName:
+		if m := method(obj.Type()); m != "" {
+			return fmt.Sprintf("%s is a type of the spec's package, not a package: write %q", name, m)
+		}
+	case *types.Var:
+		typ := obj.Type()
+		if p, ok := types.Unalias(typ).(*types.Pointer); ok {
+			typ = p.Elem()
+		}
+		if m := method(typ); m != "" {
+			return fmt.Sprintf("%s is a variable of the spec's package, not a package: write %q, and pass the value to the constructor", name, m)
+		}
+	}
+	for _, f := range ws.own.Syntax {
+		for _, imp := range f.Imports {
+			path, err := strconv.Unquote(imp.Path.Value)
+			if err != nil || path == "C" {
+				continue
+			}
+			as := ""
+			if imp.Name != nil {
+				as = imp.Name.Name
+			} else if p := ws.lookupImport(path); p != nil {
+				as = p.Name()
+			}
+			if as == name {
+				return fmt.Sprintf("%s is the name a file of the spec's package imports %s by, not an import path: write %q", name, path, path+"."+ref.name)
+			}
+		}
+	}
+	return ""
 }
 
 // lookupPkg returns the package at path, or nil when it could not be

@@ -76,6 +76,9 @@ func Generic[T any](ctx context.Context) error { return nil }
 // Value is a variable of the right type.
 var Value = Work
 
+// Default is a variable that holds a receiver.
+var Default = &Pool{}
+
 // Const is a constant.
 const Const = 1
 
