@@ -21,7 +21,8 @@ import (
 
 // outputConstraint returns the build constraint the generated file needs:
 // the conjunction of the //go:build lines of the files that declare the
-// targets (and their receiver types), or nil when none has one.
+// targets (and their receiver types), with cgo for those that import "C",
+// or nil when none has one.
 func (ws *workspace) outputConstraint(targets map[*target]bool) constraint.Expr {
 	var files []string
 	for t := range targets {
