@@ -316,3 +316,228 @@ func TestMoreFailingNestedSupervisorBackoff(t *testing.T) {
 }
 
 var _ = errors.New
+
+// DynamicSupervisor, start_child while the supervisor restarts: a pool
+// that gave up takes no instance while its supervisor waits out the
+// backoff, then starts empty; the handles of its old instances say they
+// were removed, stopping them is a no-op, and no old instance is listed.
+func TestMorePoolStartWhileRestarting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: constBackoff(5 * time.Second), Children: []runtime.Child{
+			{Name: "p", Pool: &runtime.PoolSpec{}, Backoff: noBackoff, RestartLimit: &runtime.RestartLimit{Max: 0, Window: time.Hour}},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		c := newPuppet()
+		h, err := p.Start("a", c.run)
+		require.NoError(t, err)
+		hb, err := p.Start("b", nop)
+		require.NoError(t, err)
+		synctest.Wait()
+		c.end(errBoom) // one over the pool's limit
+		require.Equal(t, runtime.StateBackoff, status(t, tr, "t/p").State)
+		_, err = p.Start("c", nop)
+		assert.ErrorIs(t, err, runtime.ErrNotRunning, "restarting")
+		assert.Equal(t, 0, p.Len())
+		assert.ErrorIs(t, h.Restart(), runtime.ErrRemoved)
+		assert.NoError(t, hb.Stop())
+		assert.NoError(t, hb.StopAndWait(context.Background()))
+		assert.Equal(t, runtime.StateDone, hb.State())
+
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		require.Equal(t, runtime.StateRunning, status(t, tr, "t/p").State)
+		h2, err := p.Start("a", c.run)
+		require.NoError(t, err, "the name is free in the new run")
+		synctest.Wait()
+		assert.Equal(t, uint64(1), h2.Status().Generation)
+		assert.ErrorIs(t, h.Restart(), runtime.ErrRemoved, "the old handle does not reach the new instance")
+		require.NoError(t, h.Stop())
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, h2.State(), "the old handle's Stop did not stop the new a")
+		for _, st := range tr.Snapshot().Children {
+			assert.NotEqual(t, "t/p/b", st.Path)
+		}
+		assert.Same(t, h2, tr.Handle("t/p/a"))
+		require.NoError(t, stop())
+	})
+}
+
+// DynamicSupervisor's max_children counts every live instance: one
+// waiting for a restart and one still stopping within its grace hold their
+// place; once the stopping one has returned, there is room again.
+func TestMorePoolMaxCountsRestartingAndStopping(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := poolTree(t, runtime.Child{Pool: &runtime.PoolSpec{Max: 2}, Backoff: constBackoff(time.Hour), Shutdown: 10 * time.Second})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		c := newPuppet()
+		_, err := p.Start("failing", c.run)
+		require.NoError(t, err)
+		slow, err := p.Start("slow", slowStop(2*time.Second))
+		require.NoError(t, err)
+		synctest.Wait()
+		c.end(errBoom)
+		require.NoError(t, slow.Stop())
+		synctest.Wait()
+		assert.Equal(t, runtime.PoolCounts{Backoff: 1, Stopping: 1, Started: 2, Restarts: 0}, p.Counts())
+		_, err = p.Start("", nop)
+		assert.ErrorIs(t, err, runtime.ErrPoolFull)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, 1, p.Len())
+		_, err = p.Start("", nop)
+		require.NoError(t, err, "room once the stopping instance returned")
+		require.NoError(t, stop())
+	})
+}
+
+// A pool in a one_for_all group: a sibling's failure stops the pool with
+// its instances (each cancelled with ErrStopped, all at once) and starts
+// it again empty; the instances' handles are removed.
+func TestMorePoolInGroupRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newPuppet()
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "p", Pool: &runtime.PoolSpec{}, Shutdown: time.Second},
+			{Name: "w", Run: w.run},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		causes := make(chan error, 10)
+		var hs []*runtime.Handle
+		for range 10 {
+			h, err := p.Start("", func(ctx context.Context, a *runtime.Attempt) error {
+				<-ctx.Done()
+				time.Sleep(500 * time.Millisecond)
+				causes <- context.Cause(ctx)
+				return nil
+			})
+			require.NoError(t, err)
+			hs = append(hs, h)
+		}
+		synctest.Wait()
+		w.end(errBoom)
+		time.Sleep(499 * time.Millisecond)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateStopping, status(t, tr, "t/p").State)
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		assert.Len(t, causes, 10, "instances stopped at once")
+		for range len(causes) {
+			assert.ErrorIs(t, <-causes, runtime.ErrStopped)
+		}
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/p").State)
+		assert.Equal(t, uint64(2), gen(t, tr, "t/p"))
+		assert.Equal(t, uint64(2), gen(t, tr, "t/w"))
+		assert.Equal(t, 0, p.Len())
+		for _, h := range hs {
+			assert.ErrorIs(t, h.Restart(), runtime.ErrRemoved)
+		}
+		require.NoError(t, stop())
+	})
+}
+
+// start_child from inside a child as its supervisor stops: an instance
+// that starts another as it is cancelled is told the pool is not running,
+// and nothing it asked for runs after Run returns.
+func TestMorePoolStartFromStoppingInstance(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := poolTree(t, runtime.Child{Restart: runtime.Temporary})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		errs := make(chan error, 20)
+		var ran atomic.Int32
+		for range 20 {
+			_, err := p.Start("", func(ctx context.Context, a *runtime.Attempt) error {
+				<-ctx.Done()
+				_, err := p.Start("", func(ctx context.Context, a *runtime.Attempt) error {
+					ran.Add(1)
+					<-ctx.Done()
+					return nil
+				})
+				errs <- err
+				return nil
+			})
+			require.NoError(t, err)
+		}
+		synctest.Wait()
+		require.NoError(t, stop())
+		require.Len(t, errs, 20)
+		for range 20 {
+			err := <-errs
+			assert.True(t, errors.Is(err, runtime.ErrNotRunning) || errors.Is(err, runtime.ErrTreeEnded), "got %v", err)
+		}
+		assert.Zero(t, ran.Load())
+		assert.Equal(t, 0, p.Len())
+		assert.True(t, tr.ShutdownReport().Clean())
+	})
+}
+
+// DynamicSupervisor's shutdown of many children: ten thousand instances
+// stop at once within one grace, every goroutine has returned when Run
+// returns, and the totals add up.
+func TestMorePoolShutdownOfMany(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := poolTree(t, runtime.Child{Shutdown: time.Second})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		var live atomic.Int32
+		for range 10000 {
+			_, err := p.Start("", func(ctx context.Context, a *runtime.Attempt) error {
+				live.Add(1)
+				defer live.Add(-1)
+				<-ctx.Done()
+				time.Sleep(100 * time.Millisecond)
+				return nil
+			})
+			require.NoError(t, err)
+		}
+		synctest.Wait()
+		require.EqualValues(t, 10000, live.Load())
+		begin := time.Now()
+		require.NoError(t, stop())
+		assert.Equal(t, 100*time.Millisecond, time.Since(begin))
+		assert.Zero(t, live.Load())
+		assert.Equal(t, runtime.PoolCounts{Started: 10000, Removed: 10000}, p.Counts())
+		assert.True(t, tr.ShutdownReport().Clean())
+	})
+}
+
+// terminate_child of a hung instance (suture's RemoveAndWait of a hung
+// service): StopAndWait returns after the grace, the instance is removed
+// and its place free, though its goroutine still runs (counted as
+// abandoned and listed in the report).
+func TestMorePoolStopHungInstance(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		tr := poolTree(t, runtime.Child{Pool: &runtime.PoolSpec{Max: 1}, Shutdown: time.Second})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		h, err := p.Start("hung", lingering(time.Hour, release))
+		require.NoError(t, err)
+		synctest.Wait()
+		begin := time.Now()
+		require.NoError(t, h.StopAndWait(context.Background()))
+		assert.Equal(t, time.Second, time.Since(begin))
+		assert.Equal(t, 0, p.Len())
+		assert.Equal(t, runtime.PoolCounts{Started: 1, Removed: 1, Abandoned: 1}, p.Counts())
+		rep := tr.ShutdownReport()
+		require.Len(t, rep.Abandoned, 1)
+		assert.Equal(t, "t/p/hung", rep.Abandoned[0].Path)
+		h2, err := p.Start("hung", nop)
+		require.NoError(t, err, "its name and place are free")
+		synctest.Wait()
+		close(release)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, h2.State(), "the old attempt's late exit is not the new instance's")
+		assert.Equal(t, uint64(1), h2.Status().Generation)
+		require.NoError(t, stop())
+	})
+}
