@@ -541,3 +541,152 @@ func TestMorePoolStopHungInstance(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// restart_child of a child that traps exits (suture's Restart of a hung
+// service): the order stops it within its grace, abandons it, and only
+// then starts the new attempt, without counting a restart.
+func TestMoreRestartOrderOfHungChild(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var starts atomic.Int32
+		hung := func(ctx context.Context, a *runtime.Attempt) error {
+			starts.Add(1)
+			if a.Generation() == 1 {
+				<-release
+				return nil
+			}
+			<-ctx.Done()
+			return nil
+		}
+		tr := mustNew(t, runtime.Spec{Name: "t", RestartLimit: &runtime.RestartLimit{Max: 0, Window: time.Hour},
+			Children: []runtime.Child{{Name: "c", Run: hung, Shutdown: 2 * time.Second}}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		h := tr.Handle("t/c")
+		require.NoError(t, h.Restart())
+		time.Sleep(2*time.Second - time.Nanosecond)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateStopping, h.State())
+		assert.EqualValues(t, 1, starts.Load(), "not before the grace is over")
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, h.State())
+		assert.Equal(t, uint64(2), h.Status().Generation)
+		assert.Equal(t, 1, h.Status().Abandoned)
+		close(release)
+		synctest.Wait()
+		require.True(t, running(tr), "an order is not a restart: intensity 0 is not exceeded")
+		require.NoError(t, stop())
+	})
+}
+
+// permanent_normal under one_for_all: a permanent child that returns nil
+// restarts its whole group, and that counts against the intensity.
+func TestMorePermanentNormalRestartsGroup(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c1 := newPuppet()
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff,
+			RestartLimit: &runtime.RestartLimit{Max: 1, Window: time.Hour},
+			Children:     []runtime.Child{{Name: "c1", Run: c1.run}, {Name: "c2", Run: nop}}})
+		start(t, tr)
+		synctest.Wait()
+		c1.end(nil)
+		assert.Equal(t, uint64(2), gen(t, tr, "t/c2"))
+		require.True(t, running(tr))
+		c1.end(nil)
+		require.False(t, running(tr))
+		var gu *runtime.GiveUpError
+		require.ErrorAs(t, tr.Err(), &gu)
+		var ce *runtime.ChildError
+		require.ErrorAs(t, gu.Err, &ce)
+		assert.Equal(t, runtime.ExitSuccess, ce.Exit)
+	})
+}
+
+// which_children: the snapshot lists children depth first in declaration
+// order (not start order), each supervisor before its children and a
+// pool's instances after the pool.
+func TestMoreSnapshotOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "api", Run: nop, After: []string{"db", "n"}},
+			{Name: "n", Supervisor: &runtime.Spec{Children: []runtime.Child{
+				{Name: "y", Run: nop, After: []string{"x"}},
+				{Name: "x", Run: nop},
+				{Name: "p", Pool: &runtime.PoolSpec{}},
+			}}},
+			{Name: "db", Run: nop},
+		}})
+		stop, _ := start(t, tr)
+		<-tr.Ready()
+		_, err := tr.Pool("t/n/p").Start("i", nop)
+		require.NoError(t, err)
+		synctest.Wait()
+		var paths []string
+		for _, c := range tr.Snapshot().Children {
+			paths = append(paths, c.Path)
+		}
+		assert.Equal(t, []string{"t/api", "t/n", "t/n/y", "t/n/x", "t/n/p", "t/n/p/i", "t/db"}, paths)
+		require.NoError(t, stop())
+	})
+}
+
+// suture's TestServiceAndTreeTermination: a service that returns
+// ErrDoNotRestart is not restarted and the others go on; one that ends
+// the tree (ErrTerminateSupervisorTree) is, in Arbor, a significant child
+// ending for good below significant supervisors: every service stops and
+// Run returns nil.
+func TestMoreSutureServiceAndTreeTermination(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s1, s2, s3 := newPuppet(), newPuppet(), newPuppet()
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "s2", Restart: runtime.Transient, Significant: true, Supervisor: &runtime.Spec{Backoff: noBackoff, Children: []runtime.Child{
+				{Name: "service1", Run: s1.run, Restart: runtime.Transient, Significant: true},
+				{Name: "service2", Run: s2.run},
+				{Name: "service3", Run: s3.run},
+			}}},
+		}})
+		_, done := start(t, tr)
+		synctest.Wait()
+		s3.end(fmt.Errorf("finished: %w", runtime.ErrDoNotRestart))
+		assert.Equal(t, runtime.StateDone, status(t, tr, "t/s2/service3").State)
+		assert.EqualValues(t, 1, s3.starts.Load())
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/s2/service2").State)
+		require.True(t, running(tr))
+
+		s1.end(fmt.Errorf("terminate the tree: %w", runtime.ErrDoNotRestart))
+		require.NoError(t, <-done)
+		for _, p := range []string{"t/s2/service1", "t/s2/service2"} {
+			st := status(t, tr, p)
+			assert.Contains(t, []runtime.State{runtime.StateStopped, runtime.StateDone}, st.State, p)
+		}
+		assert.EqualValues(t, 1, s1.starts.Load())
+		assert.EqualValues(t, 1, s2.starts.Load())
+	})
+}
+
+// suture's TestDoNotPropagate: a subtree whose termination must not end
+// its parent is, in Arbor, a nested supervisor that is not significant:
+// a significant child ends it cleanly, and, temporary, it stays done while
+// its siblings run on.
+func TestMoreSutureDoNotPropagate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		keep, term := newPuppet(), newPuppet()
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "child", Restart: runtime.Temporary, Supervisor: &runtime.Spec{Children: []runtime.Child{
+				{Name: "term", Run: term.run, Restart: runtime.Temporary, Significant: true},
+			}}},
+			{Name: "keep", Run: keep.run},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		term.end(fmt.Errorf("terminate: %w", runtime.ErrDoNotRestart))
+		require.True(t, running(tr), "the parent runs on")
+		assert.Equal(t, runtime.StateDone, status(t, tr, "t/child").State)
+		assert.Equal(t, runtime.ExitSuccess, status(t, tr, "t/child").LastExit, "ended cleanly, not failed")
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/keep").State)
+		assert.EqualValues(t, 1, keep.starts.Load())
+		assert.Equal(t, runtime.HealthReady, tr.Health().State, "a subtree that ended for good is well")
+		require.NoError(t, stop())
+	})
+}
