@@ -315,7 +315,6 @@ func TestMoreFailingNestedSupervisorBackoff(t *testing.T) {
 	})
 }
 
-var _ = errors.New
 
 // DynamicSupervisor, start_child while the supervisor restarts: a pool
 // that gave up takes no instance while its supervisor waits out the
@@ -689,4 +688,85 @@ func TestMoreSutureDoNotPropagate(t *testing.T) {
 		assert.Equal(t, runtime.HealthReady, tr.Health().State, "a subtree that ended for good is well")
 		require.NoError(t, stop())
 	})
+}
+
+// The intensity boundary through a nested supervisor: each give-up of a
+// nested supervisor (intensity 0) is one restart of the one_for_all
+// parent, counted when the parent sees it; with the parent's intensity 1
+// in 10s, a second give-up exactly 10s after the first is one too many,
+// and one a nanosecond later is not.
+func TestMoreNestedIntensityBoundary(t *testing.T) {
+	for _, tc := range []struct {
+		after time.Duration
+		gives bool
+	}{
+		{10 * time.Second, true},
+		{10*time.Second + time.Nanosecond, false},
+	} {
+		t.Run(tc.after.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newPuppet()
+				tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff,
+					RestartLimit: &runtime.RestartLimit{Max: 1, Window: 10 * time.Second},
+					Children: []runtime.Child{
+						{Name: "n", Supervisor: &runtime.Spec{RestartLimit: &runtime.RestartLimit{Max: 0, Window: time.Hour},
+							Children: []runtime.Child{{Name: "c", Run: c.run}}}},
+						{Name: "w", Run: nop},
+					}})
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				c.end(errBoom)
+				require.True(t, running(tr))
+				assert.Equal(t, uint64(2), gen(t, tr, "t/w"), "restarted with n")
+				time.Sleep(tc.after)
+				c.end(errBoom)
+				assert.Equal(t, tc.gives, !running(tr))
+				if tc.gives {
+					assert.ErrorIs(t, tr.Err(), runtime.ErrRestartLimit)
+				} else {
+					assert.Equal(t, uint64(3), gen(t, tr, "t/w"))
+					require.NoError(t, stop())
+				}
+			})
+		})
+	}
+}
+
+// Restart types under a group restart (OTP's restart_multiple_children):
+// transient and permanent members stopped by the group start again with
+// it, whatever they returned when stopped; a temporary member does not.
+func TestMoreRestartTypesOfMembers(t *testing.T) {
+	for _, strategy := range []runtime.Strategy{runtime.OneForAll, runtime.RestForOne} {
+		t.Run(string(strategy), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c1 := newPuppet()
+				returns := func(err error) runtime.RunFunc {
+					return func(ctx context.Context, a *runtime.Attempt) error {
+						<-ctx.Done()
+						return err
+					}
+				}
+				tr := mustNew(t, runtime.Spec{Name: "t", Strategy: strategy, Backoff: noBackoff,
+					RestartLimit: &runtime.RestartLimit{Max: 1, Window: time.Hour},
+					Children: []runtime.Child{
+						{Name: "c1", Run: c1.run},
+						{Name: "tr-nil", Run: returns(nil), Restart: runtime.Transient},
+						{Name: "tr-err", Run: returns(errBoom), Restart: runtime.Transient},
+						{Name: "tmp", Run: returns(nil), Restart: runtime.Temporary},
+						{Name: "perm", Run: returns(context.Canceled)},
+					}})
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				c1.end(errBoom)
+				for _, p := range []string{"t/c1", "t/tr-nil", "t/tr-err", "t/perm"} {
+					st := status(t, tr, p)
+					assert.Equal(t, runtime.StateRunning, st.State, p)
+					assert.Equal(t, uint64(2), st.Generation, p)
+				}
+				assert.Equal(t, runtime.StateDone, status(t, tr, "t/tmp").State)
+				require.True(t, running(tr), "one group restart, whatever the members returned when stopped")
+				require.NoError(t, stop())
+			})
+		})
+	}
 }
