@@ -315,7 +315,6 @@ func TestMoreFailingNestedSupervisorBackoff(t *testing.T) {
 	})
 }
 
-
 // DynamicSupervisor, start_child while the supervisor restarts: a pool
 // that gave up takes no instance while its supervisor waits out the
 // backoff, then starts empty; the handles of its old instances say they
