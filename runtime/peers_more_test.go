@@ -155,6 +155,32 @@ func TestMoreDoneChildStaysDoneThroughGroupRestart(t *testing.T) {
 		assert.Equal(t, uint64(2), gen(t, tr, "t/c1"))
 		assert.Equal(t, runtime.StateDone, status(t, tr, "t/c2").State, "Arbor: not restarted with the group")
 		assert.EqualValues(t, 1, c2.starts.Load())
+		require.NoError(t, tr.Handle("t/c2").Restart(), "an order starts it again")
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/c2").State)
+		assert.EqualValues(t, 2, c2.starts.Load())
+		require.NoError(t, stop())
+	})
+}
+
+// ErrDoNotRestart returned by a member that its group restart stopped is a
+// stop like any other: the group restart decides, and it comes back with
+// the group. Returned on its own, it ends the member for good.
+func TestMoreDoNotRestartAnsweringAGroupStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c1 := newPuppet()
+		c2 := func(ctx context.Context, a *runtime.Attempt) error {
+			<-ctx.Done()
+			return fmt.Errorf("told to stop: %w", runtime.ErrDoNotRestart)
+		}
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "c1", Run: c1.run}, {Name: "c2", Run: c2},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		c1.end(errBoom)
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/c2").State, "restarted with its group")
+		assert.Equal(t, uint64(2), gen(t, tr, "t/c2"))
 		require.NoError(t, stop())
 	})
 }
