@@ -190,6 +190,12 @@ func (r *Results) Write(w io.Writer) error {
 			spanOf(each(r.StartStop[1], func(x StartStop) float64 { return ms(row.f(x)) })).format(" ms", 0),
 			spanOf(pairs(r.StartStop, func(a, s StartStop) float64 { return float64(row.f(a)) / float64(row.f(s)) })).format("×", 2))
 	}
+	gcs := func(xs []StartStop) string {
+		start := spanOf(each(xs, func(x StartStop) float64 { return float64(x.StartGCs) }))
+		stop := spanOf(each(xs, func(x StartStop) float64 { return float64(x.StopGCs) }))
+		return start.format("", 0) + "; " + stop.format("", 0)
+	}
+	fmt.Fprintf(tw, "  collections ended, start; stop\t%s\t%s\t\t\t\n", gcs(r.StartStop[0]), gcs(r.StartStop[1]))
 	if bare := r.Memory[Bare]; len(bare) > 0 {
 		total := func(m Memory) float64 { return m.Total() }
 		over := func(subject string) span {

@@ -16,6 +16,7 @@ type StartStop struct {
 	Start             time.Duration // building the tree, then running it until every child runs
 	Stop              time.Duration // cancelling it until its Run (Serve) returns
 	StartCPU, StopCPU time.Duration // the process's CPU time in each
+	StartGCs, StopGCs uint64        // garbage collections completed in each
 }
 
 // ArborStartStop builds a flat tree of n idle children, runs it until every
@@ -29,7 +30,7 @@ func ArborStartStop(n int) (StartStop, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	t0, cpu0 := time.Now(), cpuTime()
+	t0, cpu0, gc0 := time.Now(), cpuTime(), gcCycles()
 	tree, err := runtime.New(runtime.Spec{Name: "bench", Children: children})
 	if err != nil {
 		return StartStop{}, err
@@ -41,12 +42,13 @@ func ArborStartStop(n int) (StartStop, error) {
 	case err := <-done:
 		return StartStop{}, fmt.Errorf("arbor: Run returned early: %v", err)
 	}
-	t1, cpu1 := time.Now(), cpuTime()
+	t1, cpu1, gc1 := time.Now(), cpuTime(), gcCycles()
 	cancel()
 	if err := <-done; err != nil {
 		return StartStop{}, err
 	}
-	return StartStop{N: n, Start: t1.Sub(t0), Stop: time.Since(t1), StartCPU: cpu1 - cpu0, StopCPU: cpuTime() - cpu1}, nil
+	return StartStop{N: n, Start: t1.Sub(t0), Stop: time.Since(t1), StartCPU: cpu1 - cpu0, StopCPU: cpuTime() - cpu1,
+		StartGCs: gc1 - gc0, StopGCs: gcCycles() - gc1}, nil
 }
 
 // SutureStartStop is ArborStartStop for suture: New, Add for each service,
@@ -59,7 +61,7 @@ func SutureStartStop(n int) (StartStop, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	t0, cpu0 := time.Now(), cpuTime()
+	t0, cpu0, gc0 := time.Now(), cpuTime(), gcCycles()
 	sup := suture.New("bench", suture.Spec{EventHook: func(suture.Event) {}})
 	for _, s := range services {
 		sup.Add(s)
@@ -70,8 +72,9 @@ func SutureStartStop(n int) (StartStop, error) {
 	case err := <-done:
 		return StartStop{}, fmt.Errorf("suture: Serve returned early: %v", err)
 	}
-	t1, cpu1 := time.Now(), cpuTime()
+	t1, cpu1, gc1 := time.Now(), cpuTime(), gcCycles()
 	cancel()
 	<-done
-	return StartStop{N: n, Start: t1.Sub(t0), Stop: time.Since(t1), StartCPU: cpu1 - cpu0, StopCPU: cpuTime() - cpu1}, nil
+	return StartStop{N: n, Start: t1.Sub(t0), Stop: time.Since(t1), StartCPU: cpu1 - cpu0, StopCPU: cpuTime() - cpu1,
+		StartGCs: gc1 - gc0, StopGCs: gcCycles() - gc1}, nil
 }

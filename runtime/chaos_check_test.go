@@ -256,6 +256,17 @@ func (c *chaos) cancelled(rec *attemptRec, ctx context.Context) {
 // observe is the tree's observer: it follows each slot and supervisor run
 // through the ordered event stream.
 func (c *chaos) observe(e runtime.Event) {
+	c.observeEvent(e)
+	c.seen.Store(c.since(e.Time))
+	if lag := int64(time.Since(e.Time)); lag > c.stats.observerLag.Load() {
+		c.stats.observerLag.Store(lag)
+	}
+	if c.heldOpen.Load() > 0 {
+		c.settleHeld(e.Time, false)
+	}
+}
+
+func (c *chaos) observeEvent(e runtime.Event) {
 	if int(e.Kind) < len(c.events) {
 		c.events[e.Kind].Add(1)
 	}
@@ -532,7 +543,9 @@ const chaosOrderLag = 2 * time.Second
 // order restarts it: no attempt of it runs with a live context well after the
 // order, unless a supervisor above it has started a new run since (which
 // starts every child from its spec), or is stopping (and stops it in turn,
-// within its budget).
+// within its budget). The observer tells those two excuses, and it may lag
+// behind under load: an attempt found running is a suspect until the observer
+// has seen every event up to when it was found (settleHeld).
 func (c *chaos) checkHeld() {
 	now := time.Now()
 	c.mu.Lock()
@@ -543,17 +556,52 @@ func (c *chaos) checkHeld() {
 			id = r.slot.inst.pool.slot.id // a pool stopped by an order stops its instances
 		}
 		at, ok := c.held[id]
-		if !ok || now.Sub(at) < chaosOrderLag || r.ctx.Err() != nil {
+		if !ok || now.Sub(at) < chaosOrderLag || r.ctx.Err() != nil || c.heldExcused(r, at) {
 			continue
 		}
-		excused := false
-		for sv := r.slot.sup; sv != nil; sv = sv.parent {
-			excused = excused || sv.stopping.Load() || sv.slot != nil && c.at(sv.lastStart.Load()).After(at)
-		}
-		if !excused {
-			c.violate("stop holds", "%s generation %d runs %v after an order stopped it",
-				r.slot.path, r.key.gen, now.Sub(at).Round(time.Millisecond))
-			delete(c.held, r.slot.id) // once is enough
+		lag := now.Sub(c.at(c.seen.Load()))
+		c.heldSuspects = append(c.heldSuspects, heldSuspect{r: r, at: at, found: now, lag: lag})
+		c.heldOpen.Add(1)
+		delete(c.held, id) // once is enough
+	}
+}
+
+// heldSuspect is an attempt found running with a live context after an
+// order stopped its child, and the observer's lag then.
+type heldSuspect struct {
+	r         *attemptRec
+	at, found time.Time
+	lag       time.Duration
+}
+
+// heldExcused reports whether a supervisor above r is stopping, or has
+// started a new run since the order at.
+func (c *chaos) heldExcused(r *attemptRec, at time.Time) bool {
+	for sv := r.slot.sup; sv != nil; sv = sv.parent {
+		if sv.stopping.Load() || sv.slot != nil && c.at(sv.lastStart.Load()).After(at) {
+			return true
 		}
 	}
+	return false
+}
+
+// settleHeld judges the suspects found before upTo, the time of the event
+// the observer has just handled, or all of them once Run has returned (final).
+// It runs on the observer's goroutine, or after it ended: the supervisor's
+// latest events are then safe to read.
+func (c *chaos) settleHeld(upTo time.Time, final bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	open := c.heldSuspects[:0]
+	for _, h := range c.heldSuspects {
+		switch {
+		case !final && h.found.After(upTo):
+			open = append(open, h)
+		case !c.heldExcused(h.r, h.at):
+			c.violateEvents("stop holds", "%s generation %d runs %v after an order stopped it (the observer was %v behind); latest events of %s:%s",
+				h.r.slot.path, h.r.key.gen, h.found.Sub(h.at).Round(time.Millisecond), h.lag.Round(time.Millisecond), h.r.slot.sup.path, &h.r.slot.sup.recent)
+		}
+	}
+	c.heldSuspects = open
+	c.heldOpen.Store(int32(len(open)))
 }

@@ -118,6 +118,7 @@ func (c *chaos) checkGuarantee(r *attemptRec, report runtime.ShutdownReport, whe
 func (c *chaos) finish(d time.Duration) {
 	c.settleSuspects(true)
 	c.settleStartSuspects(true)
+	c.settleHeld(time.Time{}, true)
 	switch {
 	case c.dropped > 0:
 		c.t.Logf("stop order not checked: %d events were dropped", c.dropped)

@@ -42,6 +42,7 @@ type chaos struct {
 	instLive      map[instKey]*attemptRec    // live instance attempts, by path and generation
 	startSuspects []startSuspect             // ErrNotRunning answers not yet explained
 	suspects      []overlap                  // overlaps not yet explained
+	heldSuspects  []heldSuspect              // holds seen broken, until the observer catches up
 	returned      bool                       // Run has returned
 
 	final    atomic.Bool // the observer records what the final checks need
@@ -57,9 +58,11 @@ type chaos struct {
 	violated   map[string]int      // by invariant, how many
 	unverified int                 // suspicions events dropped by the runtime left open
 
-	samples []chaosSample
-	stats   chaosStats
-	events  [runtime.EventWaiting + 1]atomic.Int64 // by kind
+	samples  []chaosSample
+	stats    chaosStats
+	events   [runtime.EventWaiting + 1]atomic.Int64 // by kind
+	seen     atomic.Int64                           // the latest observed event's time, as since
+	heldOpen atomic.Int32                           // len(heldSuspects)
 }
 
 type attemptKey struct {
@@ -96,6 +99,7 @@ type chaosStats struct {
 	ordersOK, ordersNotRun   atomic.Int64
 	snapshots, healthReads   atomic.Int64
 	staleCancels, readyLates atomic.Int64
+	observerLag              atomic.Int64 // the longest, from an event to its observation; written by the observer
 	pool                     poolStats
 }
 
@@ -549,8 +553,8 @@ func (s *chaosStats) log(c *chaos, d time.Duration) {
 	for f := faultError; f <= faultHostile; f++ {
 		faults += fmt.Sprintf(" %s=%d", faultNames[f], s.faults[f].Load())
 	}
-	c.t.Logf("in %v: attempts %s, restarts %s, events %s (dropped %d)", d.Round(time.Millisecond),
-		per(s.starts.Load()), per(s.restarts.Load()), per(all), c.tree.Snapshot().DroppedEvents)
+	c.t.Logf("in %v: attempts %s, restarts %s, events %s (dropped %d; observed at most %v late)", d.Round(time.Millisecond),
+		per(s.starts.Load()), per(s.restarts.Load()), per(all), c.tree.Snapshot().DroppedEvents, time.Duration(s.observerLag.Load()).Round(time.Millisecond))
 	c.t.Logf("faults:%s; stale %d, not ready in time %d, lingered %d, abandoned %d, fenced %d, overlaps %d, gave up %d",
 		faults, s.staleCancels.Load(), s.readyLates.Load(), s.lingered.Load(), ev(runtime.EventAbandoned), ev(runtime.EventFenced),
 		s.overlaps.Load(), ev(runtime.EventGaveUp))

@@ -9,7 +9,9 @@ import (
 // Sentinel errors, for errors.Is.
 var (
 	// ErrDoNotRestart, wrapped in a run function's error, ends the child for
-	// good whatever its restart type.
+	// good whatever its restart type. Returned by an attempt its supervisor
+	// was stopping (an order, a group restart, shutdown), it is a stop like
+	// any other, except after a missed deadline.
 	ErrDoNotRestart = errors.New("arbor: do not restart")
 	// ErrRestartLimit is wrapped by a GiveUpError: a supervisor saw more
 	// restarts than its limit allows.
@@ -35,6 +37,9 @@ var (
 	ErrAbandoned = errors.New("arbor: abandoned")
 	// ErrInvalidSpec is wrapped by every SpecError.
 	ErrInvalidSpec = errors.New("arbor: invalid spec")
+	// ErrNilContext is returned by Run given a nil context; the tree can
+	// still be run with a real one.
+	ErrNilContext = errors.New("arbor: Run needs a context, not nil")
 	// ErrAlreadyRunning is returned by Run while the tree runs.
 	ErrAlreadyRunning = errors.New("arbor: tree is already running")
 	// ErrTreeEnded is returned by Run, and by controls, once the tree has ended.

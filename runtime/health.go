@@ -67,29 +67,45 @@ func (t *Tree) Health() Health {
 		standby     string // the supervisor above that stands by, if any
 	}
 	sups := map[string]sup{}
+	var starting string // the first supervisor not ready yet, if nothing below it says why
 	for i, c := range snap.Children {
 		// A child standing by for its lease is well: the singleton runs in
 		// another process, and this one serves all the same.
 		ch := ChildHealth{Path: c.Path, State: c.State, Restart: c.Restarts,
 			OK: c.State == StateRunning || c.State == StateDone || c.State == StateStandby}
+		parentPath := c.Path[:max(0, strings.LastIndexByte(c.Path, '/'))]
 		ch.Reason = childReason(c)
-		parent := sups[c.Path[:max(0, strings.LastIndexByte(c.Path, '/'))]]
+		if c.State == StateWaiting {
+			ch.Reason = waitReason(snap, parentPath, c.After)
+		}
+		parent := sups[parentPath]
+		// A supervisor that has not been ready yet waits for its children:
+		// the first of them that is not well says why.
+		startingSup := c.Supervisor && c.State == StateStarting
 		switch {
 		case parent.ended:
 			ch.OK, ch.Reason = true, ""
 		case parent.standby != "":
 			ch.OK, ch.Reason = true, "standby: its supervisor "+parent.standby+" waits for its lease"
-		case !ch.OK && !parent.down && firstBad == "":
+		case ch.OK || parent.down || firstBad != "":
+		case startingSup:
+			if starting == "" {
+				starting = c.Path + ": " + ch.Reason
+			}
+		default:
 			firstBad = c.Path + ": " + ch.Reason
 		}
 		if c.Supervisor {
-			s := sup{ended: parent.ended || c.State == StateDone, down: parent.down || !ch.OK, standby: parent.standby}
+			s := sup{ended: parent.ended || c.State == StateDone, down: parent.down || !ch.OK && !startingSup, standby: parent.standby}
 			if s.standby == "" && c.State == StateStandby {
 				s.standby = c.Path
 			}
 			sups[c.Path] = s
 		}
 		h.Children[i] = ch
+	}
+	if firstBad == "" {
+		firstBad = starting
 	}
 	switch {
 	case t.state.Load() == treeEnded:
@@ -109,6 +125,21 @@ func (t *Tree) Health() Health {
 		h.State = HealthReady
 	}
 	return h
+}
+
+// waitReason says which sibling in after a waiting child waits for, and
+// why that one is not ready: "waiting for db (restarting after error: …)".
+// A sibling stopped by an order, or ended for good without success, keeps
+// it waiting until an order restarts that sibling.
+func waitReason(snap Snapshot, parent string, after []string) string {
+	for _, name := range after {
+		d, ok := snap.Child(parent + "/" + name)
+		if !ok || d.State == StateRunning || d.State == StateDone && d.LastExit == ExitSuccess {
+			continue
+		}
+		return fmt.Sprintf("waiting for %s (%s)", name, childReason(d))
+	}
+	return "waiting for the siblings in its after list"
 }
 
 func childReason(c ChildStatus) string {

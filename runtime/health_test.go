@@ -124,3 +124,42 @@ func TestHealthBelowAnEndedSupervisor(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// A waiting child names the sibling it waits for and why that one is not
+// ready; a supervisor that is not ready yet takes its reason from inside:
+// an order that stopped a child, or a dependency that ended for good
+// without success, keeps the tree starting, and Health must say which.
+func TestHealthSaysWhyItWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: constBackoff(time.Hour), Children: []runtime.Child{
+			{Name: "n", Supervisor: &runtime.Spec{Children: []runtime.Child{
+				{Name: "slow", Run: warm(time.Minute), Ready: &runtime.Ready{}},
+			}}},
+			{Name: "migrate", Restart: runtime.Temporary, Run: func(ctx context.Context, a *runtime.Attempt) error {
+				return errBoom
+			}, Ready: &runtime.Ready{}},
+			{Name: "api", Run: warm(0), Ready: &runtime.Ready{}, After: []string{"migrate"}},
+		}})
+		start(t, tr)
+		synctest.Wait()
+		require.NoError(t, tr.Handle("t/n/slow").Stop())
+		synctest.Wait()
+
+		h := tr.Health()
+		assert.Equal(t, runtime.HealthStarting, h.State)
+		assert.Equal(t, "t/n/slow: stopped", h.Reason, "the child that keeps t/n from being ready, not t/n")
+		byPath := map[string]runtime.ChildHealth{}
+		for _, c := range h.Children {
+			byPath[c.Path] = c
+		}
+		assert.Equal(t, "starting: not ready yet", byPath["t/n"].Reason)
+		assert.True(t, byPath["t/migrate"].OK, "ended for good")
+		assert.Equal(t, runtime.StateWaiting, byPath["t/api"].State)
+		assert.Equal(t, "waiting for migrate (done after error: boom)", byPath["t/api"].Reason)
+
+		require.NoError(t, tr.Handle("t/n/slow").Restart())
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		assert.Equal(t, "t/api: waiting for migrate (done after error: boom)", tr.Health().Reason)
+	})
+}

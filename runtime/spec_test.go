@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -117,6 +118,23 @@ func TestRunTwice(t *testing.T) {
 		assert.ErrorIs(t, tr.Run(context.Background()), runtime.ErrAlreadyRunning)
 		require.NoError(t, stop())
 		assert.ErrorIs(t, tr.Run(context.Background()), runtime.ErrTreeEnded)
+	})
+}
+
+// Run(nil) is the caller's mistake: it must leave the tree as it was, with
+// no goroutine started for the observer, so that Run with a real context
+// still works.
+func TestRunNilContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var events atomic.Int64
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "a", Run: nop}}},
+			runtime.WithObserver(func(runtime.Event) { events.Add(1) }))
+		assert.ErrorIs(t, tr.Run(nil), runtime.ErrNilContext)
+		assert.Equal(t, runtime.HealthStarting, tr.Health().State)
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.NoError(t, stop())
+		assert.Positive(t, events.Load())
 	})
 }
 

@@ -324,6 +324,9 @@ func (t *Tree) Name() string { return t.name }
 // listed in ShutdownReport), within the root's shutdown budget plus
 // DeliveryMargin, whatever observers and loggers do.
 func (t *Tree) Run(ctx context.Context) error {
+	if ctx == nil {
+		return ErrNilContext // before the tree counts as running
+	}
 	t.mu.Lock() // Observe adds observers before Run only
 	started := t.state.CompareAndSwap(treeIdle, treeRunning)
 	t.mu.Unlock()
