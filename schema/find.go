@@ -2,6 +2,7 @@ package schema
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,8 +23,11 @@ func IsSpecDir(dir string) bool {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".cue") || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+		if e.IsDir() || !isSpecFile(name) {
 			continue
+		}
+		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && !st.Mode().IsRegular() {
+			return true // not to be read (a pipe, a device): loading it says what it is
 		}
 		src, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil || !bytes.Contains(src, []byte("trees")) {
@@ -42,4 +46,24 @@ func IsSpecDir(dir string) bool {
 		}
 	}
 	return false
+}
+
+// isSpecFile reports whether a file of that name is part of a spec: a .cue
+// file whose name does not start with . or _, which CUE ignores.
+func isSpecFile(name string) bool {
+	return strings.HasSuffix(name, ".cue") && !strings.HasPrefix(name, ".") && !strings.HasPrefix(name, "_")
+}
+
+// FileKind names the kind of a file that is neither regular nor a
+// directory, such as "a named pipe".
+func FileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.Type().String()
 }

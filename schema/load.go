@@ -169,7 +169,7 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 		return nil
 	}
 
-	if !l.danglingLinks(cfg) {
+	if !l.unreadable(cfg) {
 		return nil
 	}
 	insts := load.Instances([]string{"."}, cfg)
@@ -237,32 +237,40 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 	return spec
 }
 
-// danglingLinks hides from cue/load the symbolic links of the directory
-// that lead nowhere, on which it fails (an editor's lock file such as
-// .#spec.cue, a link to a file not checked out): such a link is no part of
-// the spec, unless its name makes it a spec file, which is an error at it.
-// It reports whether the load can go on.
-func (l *loader) danglingLinks(cfg *load.Config) bool {
+// unreadable finds the entries of the directory that cue/load cannot read.
+// It hides the symbolic links that lead nowhere, on which cue/load fails
+// (an editor's lock file such as .#spec.cue, a link to a file not checked
+// out), and the .cue files CUE ignores that are no regular files: a read of
+// a named pipe blocks for ever, one of /dev/zero never ends. Such a file is
+// no part of the spec, unless its name makes it a spec file, which is an
+// error at it. It reports whether the load can go on.
+func (l *loader) unreadable(cfg *load.Config) bool {
 	entries, _ := os.ReadDir(l.dir)
 	ok := true
 	for _, e := range entries {
-		if e.Type()&fs.ModeSymlink == 0 {
-			continue
-		}
 		path := filepath.Join(l.dir, e.Name())
-		if _, err := os.Stat(path); err == nil {
+		if _, over := cfg.Overlay[path]; over || e.Type().IsRegular() || e.IsDir() {
 			continue
 		}
-		if _, over := cfg.Overlay[path]; over {
+		spec, link := isSpecFile(e.Name()), e.Type()&fs.ModeSymlink != 0
+		st, err := os.Stat(path) // through a link
+		switch {
+		case err == nil && (st.Mode().IsRegular() || st.IsDir()):
 			continue
-		}
-		name := e.Name()
-		if strings.HasSuffix(name, ".cue") && !strings.HasPrefix(name, ".") && !strings.HasPrefix(name, "_") {
+		case err == nil && spec:
+			l.errs.Add(Pos{Filename: path}, fmt.Sprintf("not a regular file (%s); refusing to read it", FileKind(st.Mode())))
+			ok = false
+			continue
+		case err == nil && !strings.HasSuffix(e.Name(), ".cue") || err != nil && !link:
+			continue
+		case err != nil && spec:
 			target, _ := os.Readlink(path)
 			l.errs.Add(Pos{Filename: path}, fmt.Sprintf("cannot read the file: it is a symbolic link to %s, which does not exist", target))
 			ok = false
 			continue
 		}
+		// A dangling link, or a .cue file CUE ignores (.x.cue, _x.cue)
+		// that cue/load would read all the same.
 		if cfg.Overlay == nil {
 			cfg.Overlay = map[string]load.Source{}
 		}
