@@ -2,7 +2,7 @@ package runtime
 
 import "log/slog"
 
-// Option configures a Tree.
+// Option configures a Tree. New skips a nil Option.
 type Option func(*options)
 
 type options struct {

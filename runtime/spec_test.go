@@ -205,3 +205,16 @@ func TestNewCopiesTheSpec(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// TestNilOptionIgnored: a nil Option, such as one a caller's helper
+// returns for "nothing to add", is skipped rather than called.
+func TestNilOptionIgnored(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var none runtime.Option
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "a", Run: nop}}}, none, runtime.WithJournal(4), nil)
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/a").State)
+		require.NoError(t, stop())
+	})
+}

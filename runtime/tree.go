@@ -53,7 +53,9 @@ func New(spec Spec, opts ...Option) (*Tree, error) {
 	t := &Tree{name: spec.Name, epoch: time.Now(),
 		ready: make(chan struct{}), stopping: make(chan struct{}), done: make(chan struct{})}
 	for _, o := range opts {
-		o(&t.opts)
+		if o != nil {
+			o(&t.opts)
+		}
 	}
 	if v.leases != nil { // some child has a lease
 		if t.opts.leaser == nil {

@@ -49,6 +49,7 @@ func validate(spec Spec) *validator {
 type validator struct {
 	errs   []error
 	leases map[string]string // lease name → the path of the first child with it; nil: no lease
+	open   map[*Child]bool   // the specs being checked, from the root down, by their first child
 }
 
 func (v *validator) addf(path, field, format string, args ...any) {
@@ -56,6 +57,21 @@ func (v *validator) addf(path, field, format string, args ...any) {
 }
 
 func (v *validator) spec(path string, s *Spec) {
+	if len(s.Children) > 0 {
+		// A Spec among its own ancestors would make an endless tree: the
+		// walk would never end. Its first child identifies it, copies
+		// of the Spec value included (the root is one).
+		key := &s.Children[0]
+		if v.open[key] {
+			v.addf(path, "Supervisor", "the spec contains itself: it is also one of this child's supervisors")
+			return
+		}
+		if v.open == nil {
+			v.open = map[*Child]bool{}
+		}
+		v.open[key] = true
+		defer delete(v.open, key)
+	}
 	switch s.Strategy {
 	case "", OneForOne, OneForAll, RestForOne:
 	default:

@@ -144,3 +144,35 @@ func TestLargeTreeLeaseNeedsLeaser(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecThatContainsItself: a Spec reachable from its own children, as
+// a careless builder of specs may make one, is an error naming the child
+// that closes the loop, not a walk that never ends (it used to take every
+// byte of memory). A Spec shared by two children is no loop, and is fine.
+func TestSpecThatContainsItself(t *testing.T) {
+	root := &runtime.Spec{Name: "t"}
+	sub := &runtime.Spec{}
+	sub.Children = []runtime.Child{{Name: "x", Run: nop}, {Name: "up", Supervisor: root}}
+	root.Children = []runtime.Child{{Name: "a", Supervisor: sub}, {Name: "self", Supervisor: root}}
+	_, err := runtime.New(*root)
+	require.Error(t, err)
+	var got []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var se *runtime.SpecError
+		require.True(t, errors.As(e, &se))
+		got = append(got, se.Path+": "+se.Field)
+	}
+	assert.ElementsMatch(t, []string{"t/a/up: Supervisor", "t/self: Supervisor"}, got)
+	require.ErrorIs(t, err, runtime.ErrInvalidSpec)
+
+	loop := &runtime.Spec{}
+	loop.Children = []runtime.Child{{Name: "again", Supervisor: loop}}
+	require.ErrorIs(t, runtime.Validate(runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "l", Supervisor: loop}}}),
+		runtime.ErrInvalidSpec)
+
+	shared := &runtime.Spec{Children: []runtime.Child{{Name: "x", Run: nop}}}
+	_, err = runtime.New(runtime.Spec{Name: "t", Children: []runtime.Child{
+		{Name: "a", Supervisor: shared}, {Name: "b", Supervisor: &runtime.Spec{Children: []runtime.Child{{Name: "c", Supervisor: shared}}}},
+	}})
+	require.NoError(t, err)
+}
