@@ -34,7 +34,8 @@
 // or ?after=SEQ gets every event after that one, without gaps, as long as
 // the journal still holds them; when it does not, a "gap" message says how
 // many were lost before the stream goes on. When the tree's Run has
-// returned, an "end" message closes the stream.
+// returned, an "end" message closes the stream. A client that takes
+// nothing of the stream for 30 seconds is dropped.
 package console
 
 import (
@@ -75,6 +76,11 @@ func WithLogger(l *slog.Logger) Option {
 // keep it open and a client that went away is noticed.
 const keepAlive = 15 * time.Second
 
+// stallTimeout is how long a stream waits for a client to take what it
+// writes before it drops the client: one that stays connected without
+// reading must not hold its handler, and what was built for it, for ever.
+const stallTimeout = 30 * time.Second
+
 // maxBody bounds a control request's body.
 const maxBody = 4 << 10
 
@@ -84,12 +90,13 @@ type handler struct {
 	log       *slog.Logger
 	csrf      *http.CrossOriginProtection
 	keepAlive time.Duration
+	stall     time.Duration
 }
 
 // Handler returns the console of t. See the package documentation for what
 // it serves.
 func Handler(t *runtime.Tree, opts ...Option) http.Handler {
-	h := &handler{tree: t, log: slog.Default(), csrf: http.NewCrossOriginProtection(), keepAlive: keepAlive}
+	h := &handler{tree: t, log: slog.Default(), csrf: http.NewCrossOriginProtection(), keepAlive: keepAlive, stall: stallTimeout}
 	for _, o := range opts {
 		o(h)
 	}

@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -76,9 +77,20 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, after uint64) {
 	if r.Method == http.MethodHead {
 		return
 	}
+	defer rc.SetWriteDeadline(time.Time{}) // for the connection's next request
+	// send writes s and flushes it, giving up on a client that has not
+	// taken it within h.stall. A writer without deadlines (one wrapped by
+	// a middleware) is written to without.
+	send := func(s string) bool {
+		rc.SetWriteDeadline(time.Now().Add(h.stall))
+		if _, err := io.WriteString(w, s); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
 	// Now, so that the client knows it is connected even when it is up to
 	// date and nothing happens.
-	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil || rc.Flush() != nil {
+	if !send("retry: 2000\n\n") {
 		return
 	}
 	ticker := time.NewTicker(h.keepAlive)
@@ -102,10 +114,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, after uint64) {
 			after += missed // the journal keeps none
 		}
 		if b.Len() > 0 {
-			if _, err := fmt.Fprint(w, b.String()); err != nil {
-				return
-			}
-			if rc.Flush() != nil {
+			if !send(b.String()) {
 				return
 			}
 			continue // until nothing is new
@@ -116,14 +125,10 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, after uint64) {
 			if h.tree.LastEvent() > after {
 				continue // the last events first
 			}
-			fmt.Fprint(w, "event: end\ndata: {}\n\n")
-			rc.Flush()
+			send("event: end\ndata: {}\n\n")
 			return
 		case <-ticker.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
-				return
-			}
-			if rc.Flush() != nil {
+			if !send(": keep-alive\n\n") {
 				return
 			}
 		case <-r.Context().Done():

@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,3 +111,47 @@ func TestStreamHead(t *testing.T) {
 }
 
 // logBuffer is a slog handler's output, safe for concurrent use.
+
+// TestStreamDropsClientThatDoesNotRead: a client that opens the stream
+// and never reads is dropped once a write has waited for it past the
+// stall timeout, rather than holding its handler, and what the handler
+// built for it, for as long as it keeps the connection open.
+func TestStreamDropsClientThatDoesNotRead(t *testing.T) {
+	tr, err := runtime.New(runtime.Spec{
+		Name:         "t",
+		RestartLimit: &runtime.RestartLimit{Max: 1 << 30, Window: time.Hour},
+		Children: []runtime.Child{{Name: "loop", Backoff: &runtime.Backoff{}, Run: runtime.Func(func(context.Context) error {
+			return errors.New(strings.Repeat("x", 500))
+		})}},
+	}, runtime.WithJournal(20000))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { tr.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	for tr.LastEvent() < 20000 { // about 20 MB of stream: more than the sockets buffer
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoError(t, tr.Handle("t/loop").Stop())
+
+	returned := make(chan struct{})
+	h := console.Handler(tr, console.WithStallTimeout(200*time.Millisecond))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(returned)
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.(*net.TCPConn).SetReadBuffer(4096))
+	_, err = c.Write([]byte("GET /api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"))
+	require.NoError(t, err)
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		c.Close() // so that the handler ends and the test does not leak it
+		<-returned
+		t.Fatal("the stream still waits for a client that does not read")
+	}
+}

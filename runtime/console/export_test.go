@@ -1,0 +1,9 @@
+package console
+
+import "time"
+
+// WithStallTimeout shortens how long a stream waits for a client that
+// does not read.
+func WithStallTimeout(d time.Duration) Option {
+	return func(h *handler) { h.stall = d }
+}
