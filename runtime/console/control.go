@@ -80,6 +80,10 @@ func (h *handler) refuse(r *http.Request, order runtime.Order, path, why string)
 // target reads the child's path from ?path= or from a JSON body
 // {"path": "..."}; given both, they must agree.
 func target(w http.ResponseWriter, r *http.Request) (string, int, error) {
+	paths := r.URL.Query()["path"]
+	if len(paths) > 1 {
+		return paths[0], http.StatusBadRequest, fmt.Errorf("one child per order: the URL names %d paths", len(paths))
+	}
 	path := r.URL.Query().Get("path")
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {

@@ -103,6 +103,7 @@ func TestControlRefusals(t *testing.T) {
 		{"same-site fetch", h, "POST", "/api/restart?path=shop/db", "", []string{"Authorization", auth, "Sec-Fetch-Site", "same-site"}, 403, "cross-site", "", ""},
 		{"foreign origin", h, "POST", "/api/restart?path=shop/db", "", []string{"Authorization", auth, "Origin", "http://evil.example"}, 403, "cross-site", "", ""},
 		{"no path", h, "POST", "/api/restart", "", []string{"Authorization", auth}, 400, "which child? give its path", "", ""},
+		{"two paths in the URL", h, "POST", "/api/restart?path=shop/db&path=shop/api", "", []string{"Authorization", auth}, 400, "one child per order", "", ""},
 		{"unknown child", h, "POST", "/api/restart?path=shop/nope", "", []string{"Authorization", auth}, 404, `no child "shop/nope" in tree shop`, "", ""},
 		{"adversarial path", h, "POST", "/api/stop?path=shop%2F..%2F%0Aevil", "", []string{"Authorization", auth}, 404, `no child "shop/../\nevil"`, "", ""},
 		{"bad JSON", h, "POST", "/api/restart", `{"path": `, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, "bad JSON body", "", ""},
