@@ -94,11 +94,16 @@ type handler struct {
 }
 
 // Handler returns the console of t. See the package documentation for what
-// it serves.
+// it serves. It panics if t is nil, and skips nil options.
 func Handler(t *runtime.Tree, opts ...Option) http.Handler {
+	if t == nil {
+		panic("console: Handler needs a tree, not nil")
+	}
 	h := &handler{tree: t, log: slog.Default(), csrf: http.NewCrossOriginProtection(), keepAlive: keepAlive, stall: stallTimeout}
 	for _, o := range opts {
-		o(h)
+		if o != nil {
+			o(h)
+		}
 	}
 	return h
 }

@@ -29,6 +29,12 @@ type Server struct {
 // further is the caller's explicit choice, as "0.0.0.0:8090" or
 // "[::]:8090". Listen returns once the listener is open.
 func Listen(ctx context.Context, addr string, t *runtime.Tree, opts ...Option) (*Server, error) {
+	switch {
+	case ctx == nil:
+		return nil, errors.New("console: Listen needs a context, not nil")
+	case t == nil:
+		return nil, errors.New("console: Listen needs a tree, not nil")
+	}
 	host, port, err := net.SplitHostPort(addr)
 	if addr == "" {
 		host, port, err = "", "0", nil

@@ -68,3 +68,25 @@ func TestListenCloseAfterTheTree(t *testing.T) {
 	}
 	assert.Equal(t, "end", last.event)
 }
+
+// TestNilTreeAndOptions: a nil Option is skipped; a nil tree or context is refused
+// at once, by Handler with a panic that says so and by Listen with an
+// error before it opens anything, rather than on the first request or
+// when the server stops.
+func TestNilTreeAndOptions(t *testing.T) {
+	f := newFixture(t)
+	res := do(console.Handler(f.tree, nil, console.WithToken(token), nil), "POST", "/api/restart?path=shop/db", nil, "Authorization", "Bearer "+token)
+	assert.Equal(t, 202, res.StatusCode)
+
+	assert.PanicsWithValue(t, "console: Handler needs a tree, not nil", func() { console.Handler(nil) })
+	srv, err := console.Listen(context.Background(), "", nil)
+	if srv != nil {
+		srv.Close()
+	}
+	assert.ErrorContains(t, err, "console: Listen needs a tree, not nil")
+	srv, err = console.Listen(nil, "", f.tree)
+	if srv != nil {
+		srv.Close() // with a nil context, this crashed the program from Listen's goroutine
+	}
+	assert.ErrorContains(t, err, "console: Listen needs a context, not nil")
+}
