@@ -18,6 +18,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/arbor-go/arbor/runtime/console"
 )
@@ -129,7 +131,7 @@ func (c *cli) ctl(flags *flag.FlagSet) int {
 		err = cl.order(name, sub.Arg(0))
 	}
 	if err != nil {
-		fmt.Fprintf(c.stderr, "arbor ctl: %v\n", err)
+		fmt.Fprintf(c.stderr, "arbor ctl: %s\n", printable(err.Error()))
 		return exitCheck
 	}
 	return exitOK
@@ -181,12 +183,12 @@ func (cl *ctlClient) get(path string) ([]byte, error) {
 func (cl *ctlClient) do(req *http.Request, want int) ([]byte, error) {
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("cannot reach the console at %s: %v", cl.base, rootCause(err))
+		return nil, fmt.Errorf("cannot reach the console at %s: %v", cl.base.Redacted(), rootCause(err))
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
 	if err != nil {
-		return nil, fmt.Errorf("reading from %s: %v", cl.base, err)
+		return nil, fmt.Errorf("reading from %s: %v", cl.base.Redacted(), err)
 	}
 	if res.StatusCode != want {
 		return nil, serverError(res, body)
@@ -201,7 +203,7 @@ func serverError(res *http.Response, body []byte) error {
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
 		return fmt.Errorf("%s (%s)", oneLine(e.Error), res.Status)
 	}
-	return fmt.Errorf("%s from %s: is it an arbor console?", res.Status, res.Request.URL)
+	return fmt.Errorf("%s from %s: is it an arbor console?", res.Status, res.Request.URL.Redacted())
 }
 
 func rootCause(err error) error {
@@ -214,6 +216,41 @@ func rootCause(err error) error {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// printable escapes what a terminal would act on rather than show: control
+// characters (an error's text may carry escape sequences from anywhere),
+// bidirectional overrides and bytes that are not UTF-8. The operator reads
+// the text; the program does not get to drive the terminal.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r != '\n' && !safeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], string(utf8.RuneError)):
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n' || safeRune(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
+}
+
+func safeRune(r rune) bool {
+	return r != utf8.RuneError && !unicode.IsControl(r) && !unicode.Is(unicode.Bidi_Control, r)
 }
 
 func (cl *ctlClient) status(asJSON bool) error {
@@ -233,7 +270,7 @@ func (cl *ctlClient) status(asJSON bool) error {
 	if t.Reason != "" {
 		head += ": " + oneLine(t.Reason)
 	}
-	fmt.Fprintln(cl.stdout, head)
+	fmt.Fprintln(cl.stdout, printable(head))
 	var table bytes.Buffer
 	w := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "PATH\tSTATE\tREADY\tGEN\tATTEMPT\tRESTARTS\tFOR\tLAST EXIT\tERROR")
@@ -250,8 +287,8 @@ func (cl *ctlClient) status(asJSON bool) error {
 			ready = "yes"
 		}
 		since := t.Time.Sub(ch.Since).Round(time.Second)
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", ch.Path, state, ready, ch.Generation, ch.Attempt,
-			ch.Restarts, since, ch.LastExit, oneLine(ch.LastError))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", printable(oneLine(ch.Path)), printable(oneLine(state)), ready,
+			ch.Generation, ch.Attempt, ch.Restarts, since, printable(oneLine(ch.LastExit)), printable(oneLine(ch.LastError)))
 	}
 	w.Flush()
 	for line := range strings.Lines(table.String()) {
@@ -287,7 +324,7 @@ func (cl *ctlClient) print(e console.Event, asJSON bool) {
 		fmt.Fprintf(cl.stdout, "%s\n", b)
 		return
 	}
-	fmt.Fprintf(cl.stdout, "%s %6d %s\n", e.Time.Local().Format("15:04:05.000"), e.Seq, e.Text)
+	fmt.Fprintf(cl.stdout, "%s %6d %s\n", e.Time.Local().Format("15:04:05.000"), e.Seq, printable(oneLine(e.Text)))
 }
 
 // follow prints the stream until the tree stops or Ctrl-C. A stream that
@@ -355,7 +392,7 @@ func (f *follower) stream(ctx context.Context) error {
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return &brokenStream{err: fmt.Errorf("cannot reach the console at %s: %v", cl.base, rootCause(err))}
+		return &brokenStream{err: fmt.Errorf("cannot reach the console at %s: %v", cl.base.Redacted(), rootCause(err))}
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
@@ -367,7 +404,7 @@ func (f *follower) stream(ctx context.Context) error {
 		return err
 	}
 	if f.connected {
-		fmt.Fprintf(cl.stderr, "arbor ctl: reconnected to %s\n", cl.base)
+		fmt.Fprintf(cl.stderr, "arbor ctl: reconnected to %s\n", cl.base.Redacted())
 	}
 	f.connected = true
 	sc := bufio.NewScanner(res.Body)
@@ -393,9 +430,9 @@ func (f *follower) stream(ctx context.Context) error {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return &brokenStream{err: fmt.Errorf("the event stream from %s broke: %v", cl.base, rootCause(err)), up: true}
+		return &brokenStream{err: fmt.Errorf("the event stream from %s broke: %v", cl.base.Redacted(), rootCause(err)), up: true}
 	}
-	return &brokenStream{err: fmt.Errorf("the event stream from %s ended before the tree stopped", cl.base), up: true}
+	return &brokenStream{err: fmt.Errorf("the event stream from %s ended before the tree stopped", cl.base.Redacted()), up: true}
 }
 
 // message handles one message of the stream; done is true at its end.

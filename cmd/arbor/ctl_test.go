@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -109,5 +110,48 @@ func TestFollowNeverConnected(t *testing.T) {
 	err := cl.follow(false)
 	if err == nil || !strings.Contains(err.Error(), "cannot reach the console at "+base.String()) {
 		t.Fatalf("follow = %v, want cannot reach", err)
+	}
+}
+
+// TestCtlEscapesControlCharacters: text that a child's error, or a
+// console, carries is printed with its control characters escaped, so
+// that it cannot move the cursor, clear the screen or retitle the
+// operator's terminal; and a password in -addr is never printed.
+func TestCtlEscapesControlCharacters(t *testing.T) {
+	const evil = "upstream said: \x1b[2J\x1b]0;pwned\x07\u202eok\u009b1m"
+	b, _ := json.Marshal(evil)
+	jsonEvil := string(b)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/api/tree"):
+			fmt.Fprintf(w, `{"tree":"t","health":"degraded","reason":%s,"children":[{"path":"t/a","state":"backoff","lastExit":"error","lastError":%s}]}`, jsonEvil, jsonEvil)
+		case strings.HasSuffix(r.URL.Path, "/api/events"):
+			fmt.Fprintf(w, `{"events":[{"seq":1,"time":"2026-01-01T00:00:00Z","text":%s}]}`, jsonEvil)
+		case strings.HasSuffix(r.URL.Path, "/api/restart"): // not a console: a proxy's page
+			w.WriteHeader(http.StatusBadGateway)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprintf(w, `{"error":%s}`, jsonEvil)
+		}
+	}))
+	defer srv.Close()
+	addr := strings.Replace(srv.URL, "http://", "http://ops:hunter2@", 1)
+	for _, args := range [][]string{{"status"}, {"events"}, {"stop", "t/a"}, {"restart", "t/a"}} {
+		var stdout, stderr bytes.Buffer
+		run(append([]string{"ctl", "-addr", addr, "-token", "x"}, args...), &stdout, &stderr)
+		out := stdout.String() + stderr.String()
+		if args[0] != "restart" && !strings.Contains(out, "upstream said:") {
+			t.Errorf("ctl %s: the text is not shown:\n%s", args[0], out)
+		}
+		for _, r := range out {
+			if r != '\n' && (r < ' ' || r == 0x7f || r >= 0x80 && r < 0xa0 || r == '\u202e') {
+				t.Errorf("ctl %s prints the control character %U:\n%q", args[0], r, out)
+				break
+			}
+		}
+		if strings.Contains(out, "hunter2") {
+			t.Errorf("ctl %s prints the password of -addr:\n%s", args[0], out)
+		}
 	}
 }
