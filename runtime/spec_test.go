@@ -218,3 +218,15 @@ func TestNilOptionIgnored(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// TestCycleReportedWithOtherProblems: a dependency cycle is reported even
+// when the spec has other problems elsewhere, as every problem is.
+func TestCycleReportedWithOtherProblems(t *testing.T) {
+	err := runtime.Validate(runtime.Spec{Name: "t", Strategy: "x", Children: []runtime.Child{
+		{Name: "n", Supervisor: &runtime.Spec{Children: []runtime.Child{{Name: "bad"}}}},
+		{Name: "a", Run: nop, After: []string{"b"}}, {Name: "b", Run: nop, After: []string{"a"}},
+	}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "t/n/bad: Run: nil")
+	assert.Contains(t, err.Error(), "t/a: After: dependency cycle: a -> b -> a")
+}

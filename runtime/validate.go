@@ -329,6 +329,7 @@ func (v *validator) backoff(path, field string, b *Backoff) {
 
 // after checks that every After name is a sibling and that there is no cycle.
 func (v *validator) after(path string, children []Child, index map[string]int) {
+	errs := len(v.errs)
 	for i := range children {
 		c := &children[i]
 		for _, dep := range c.After {
@@ -340,7 +341,7 @@ func (v *validator) after(path string, children []Child, index map[string]int) {
 			}
 		}
 	}
-	if len(v.errs) > 0 {
+	if len(v.errs) > errs {
 		return // cycles are only meaningful once every name resolves
 	}
 	if cycle := findCycle(children, index); cycle != nil {
