@@ -8,7 +8,9 @@ import (
 
 // Attempt is one run of a worker: what its run function gets besides its
 // context. Every call on an attempt that is no longer its child's current
-// one is ignored and counted as fenced.
+// one is ignored and counted as fenced. A nil *Attempt, which a test may
+// give a run function outside a tree, is never current: its methods do
+// nothing and return zero values (and Logger slog.Default()).
 type Attempt struct {
 	slot *slot
 	gen  uint64
@@ -66,25 +68,48 @@ func (a *Attempt) setFlag(f uint32) bool {
 }
 
 // Path is the child's path in the tree, such as "shop/ingest/fetch".
-func (a *Attempt) Path() string { return a.slot.path }
+func (a *Attempt) Path() string {
+	if a == nil {
+		return ""
+	}
+	return a.slot.path
+}
 
 // Name is the child's name, the last element of its path.
-func (a *Attempt) Name() string { return a.slot.name() }
+func (a *Attempt) Name() string {
+	if a == nil {
+		return ""
+	}
+	return a.slot.name()
+}
 
 // Generation identifies this start of the child: each start gets the next one.
-func (a *Attempt) Generation() uint64 { return a.gen }
+func (a *Attempt) Generation() uint64 {
+	if a == nil {
+		return 0
+	}
+	return a.gen
+}
 
 // Number is 1 plus the restarts since the child's first start or, later,
 // since an attempt last stayed up for its backoff's ResetAfter. It is the n
 // of the backoff formula for the next restart.
-func (a *Attempt) Number() int { return int(a.number) }
+func (a *Attempt) Number() int {
+	if a == nil {
+		return 0
+	}
+	return int(a.number)
+}
 
 // Current reports whether this attempt is still its child's current one.
-func (a *Attempt) Current() bool { return a.slot.cur.Load() == a }
+func (a *Attempt) Current() bool { return a != nil && a.slot.cur.Load() == a }
 
 // Ready reports that the child is ready: its dependents may start. Only the
 // first call of a current attempt counts.
 func (a *Attempt) Ready() {
+	if a == nil {
+		return
+	}
 	if a.slot.cur.Load() != a {
 		a.slot.fence(a, SignalReady, flagReadyFenced)
 		return
@@ -97,6 +122,9 @@ func (a *Attempt) Ready() {
 // Beat tells the watchdog that the attempt is alive. It is an atomic store
 // and does not allocate.
 func (a *Attempt) Beat() {
+	if a == nil {
+		return
+	}
 	if a.slot.cur.Load() != a {
 		a.slot.fence(a, SignalBeat, flagBeatFenced)
 		return
@@ -109,6 +137,9 @@ func (a *Attempt) Beat() {
 // Logger returns the tree's logger with the child's path, generation and
 // attempt number attached.
 func (a *Attempt) Logger() *slog.Logger {
+	if a == nil {
+		return slog.Default()
+	}
 	if x := a.ext.Load(); x != nil {
 		if l := x.logger.Load(); l != nil {
 			return l

@@ -240,3 +240,19 @@ func TestAttemptContextKilledSubtree(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+// TestNilAttempt: a run function tested on its own, outside a tree, may
+// be given a nil *Attempt; every method then does nothing, or answers
+// what an attempt that is not current answers, rather than panic.
+func TestNilAttempt(t *testing.T) {
+	var a *runtime.Attempt
+	a.Ready()
+	a.Beat()
+	assert.NotNil(t, a.Logger())
+	assert.False(t, a.Current())
+	assert.Equal(t, "", a.Path())
+	assert.Equal(t, "", a.Name())
+	assert.Zero(t, a.Generation())
+	assert.Zero(t, a.Number())
+	assert.Zero(t, a.Token())
+}

@@ -69,6 +69,9 @@ func WithLeaser(l Leaser) Option {
 // Pass it to the systems the attempt writes to, so that they can refuse the
 // writes of an attempt that kept running after its lease was lost.
 func (a *Attempt) Token() uint64 {
+	if a == nil {
+		return 0
+	}
 	t, _ := a.parent().Value(tokenKey{}).(uint64)
 	return t
 }
