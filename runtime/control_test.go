@@ -290,3 +290,18 @@ func TestStopAndWait(t *testing.T) {
 		close(release)
 	})
 }
+
+// TestStopAndWaitNilContext: StopAndWait with a nil context is refused
+// with ErrNilContext before the order is given, as Run refuses one,
+// rather than stopping the child and then panicking.
+func TestStopAndWaitNilContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "a", Run: nop}}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		assert.ErrorIs(t, tr.Handle("t/a").StopAndWait(nil), runtime.ErrNilContext)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, tr.Handle("t/a").State(), "no order was given")
+		require.NoError(t, stop())
+	})
+}

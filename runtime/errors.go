@@ -37,8 +37,8 @@ var (
 	ErrAbandoned = errors.New("arbor: abandoned")
 	// ErrInvalidSpec is wrapped by every SpecError.
 	ErrInvalidSpec = errors.New("arbor: invalid spec")
-	// ErrNilContext is returned by Run given a nil context; the tree can
-	// still be run with a real one.
+	// ErrNilContext is returned by Run and Handle.StopAndWait given a nil
+	// context; the tree can still be run with a real one.
 	ErrNilContext = errors.New("arbor: Run needs a context, not nil")
 	// ErrAlreadyRunning is returned by Run while the tree runs.
 	ErrAlreadyRunning = errors.New("arbor: tree is already running")

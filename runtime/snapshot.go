@@ -149,8 +149,12 @@ func (h *Handle) Order(o Order, from string) error {
 
 // StopAndWait is Stop, then waits until the child's attempt has returned or
 // been abandoned after its grace (OTP's terminate_child). It returns
-// ctx.Err() if ctx ends first; the child stays stopped all the same.
+// ctx.Err() if ctx ends first; the child stays stopped all the same. A nil
+// ctx gives ErrNilContext, and no order.
 func (h *Handle) StopAndWait(ctx context.Context) error {
+	if ctx == nil {
+		return ErrNilContext
+	}
 	if h.s.sup.tree.state.Load() == treeEnded {
 		return ErrTreeEnded
 	}
