@@ -49,7 +49,14 @@ func validate(spec Spec) *validator {
 type validator struct {
 	errs   []error
 	leases map[string]string // lease name → the path of the first child with it; nil: no lease
-	open   map[*Child]bool   // the specs being checked, from the root down, by their first child
+	open   map[specKey]bool  // the specs being checked, from the root down
+}
+
+// specKey identifies a Spec by its children, so that a copy of a Spec value
+// (the root is one) is the same Spec.
+type specKey struct {
+	first *Child
+	n     int
 }
 
 func (v *validator) addf(path, field, format string, args ...any) {
@@ -59,15 +66,14 @@ func (v *validator) addf(path, field, format string, args ...any) {
 func (v *validator) spec(path string, s *Spec) {
 	if len(s.Children) > 0 {
 		// A Spec among its own ancestors would make an endless tree: the
-		// walk would never end. Its first child identifies it, copies
-		// of the Spec value included (the root is one).
-		key := &s.Children[0]
+		// walk would never end.
+		key := specKey{&s.Children[0], len(s.Children)}
 		if v.open[key] {
 			v.addf(path, "Supervisor", "the spec contains itself: it is also one of this child's supervisors")
 			return
 		}
 		if v.open == nil {
-			v.open = map[*Child]bool{}
+			v.open = map[specKey]bool{}
 		}
 		v.open[key] = true
 		defer delete(v.open, key)

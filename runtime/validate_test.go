@@ -175,4 +175,11 @@ func TestSpecThatContainsItself(t *testing.T) {
 		{Name: "a", Supervisor: shared}, {Name: "b", Supervisor: &runtime.Spec{Children: []runtime.Child{{Name: "c", Supervisor: shared}}}},
 	}})
 	require.NoError(t, err)
+
+	// Children that share an array with their supervisor's, but are not
+	// the same list, are no loop either.
+	all := []runtime.Child{{Name: "x", Run: nop}, {Name: "n"}}
+	all[1].Supervisor = &runtime.Spec{Children: all[:1]}
+	_, err = runtime.New(runtime.Spec{Name: "t", Children: all})
+	require.NoError(t, err)
 }
