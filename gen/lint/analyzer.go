@@ -149,8 +149,9 @@ func (c *checker) childTarget(lit *ast.CompositeLit) (Target, bool) {
 	return t, found
 }
 
-// runFunc resolves the value of a Run field: a function, a method value,
-// a function literal, or one of those in runtime.Func.
+// runFunc resolves the value of a Run field: a function (also an
+// instantiated one), a method value, a function literal, or one of those
+// in runtime.Func.
 func (c *checker) runFunc(e ast.Expr) (*types.Func, *ast.FuncLit) {
 	switch e := ast.Unparen(e).(type) {
 	case *ast.CallExpr:
@@ -159,6 +160,10 @@ func (c *checker) runFunc(e ast.Expr) (*types.Func, *ast.FuncLit) {
 		}
 	case *ast.FuncLit:
 		return nil, e
+	case *ast.IndexExpr: // an instantiation, F[T]
+		return c.runFunc(e.X)
+	case *ast.IndexListExpr:
+		return c.runFunc(e.X)
 	case *ast.Ident:
 		fn, _ := c.info.Uses[e].(*types.Func)
 		return fn, nil

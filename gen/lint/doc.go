@@ -142,18 +142,18 @@
 //
 // The Analyzer reads the runtime.Child composite literals of the package
 // (arbor_gen.go has one per worker; hand-written runtime.Spec values too).
-// A Run field that is a function, a method value (store.Run), a function
-// literal, or runtime.Func of one of those, declared in the package, is a
-// target: the child has ready or heartbeat when that field is set and not
-// nil, a timeout when Timeout is not the constant 0, and the grace of a
-// constant Shutdown (unknown when Shutdown is not constant). Every other
-// function or method of the package with the signature
-// func(context.Context, *runtime.Attempt, ...) error, outside generated
-// files, is a target with no requirements and an unknown grace. So a run
-// function declared in another package than its child's literal is
-// checked only when its own package is analyzed, only if it takes an
-// attempt, and without the child's requirements; Check, given the spec,
-// has no such limit.
+// A Run field that is a function (also instantiated, F[T]), a method
+// value (store.Run), a function literal, or runtime.Func of one of those,
+// declared in the package, is a target: the child has ready or heartbeat
+// when that field is set and not nil, a timeout when Timeout is not the
+// constant 0, and the grace of a constant Shutdown (unknown when Shutdown
+// is not constant). Every other function or method of the package with
+// the signature func(context.Context, *runtime.Attempt, ...) error,
+// outside generated files, is a target with no requirements and an
+// unknown grace. So a run function declared in another package than its
+// child's literal is checked only when its own package is analyzed, only
+// if it takes an attempt, and without the child's requirements; Check,
+// given the spec, has no such limit.
 //
 // # Noise
 //
