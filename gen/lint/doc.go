@@ -81,10 +81,12 @@
 // number of times while its own goroutine then waits long without one. A
 // beat runs a bounded number of times unless it is in a loop (other than
 // a counting for init; cond; post {} or a range over an integer, string,
-// array, slice or map), in a function literal not called on the spot, or
-// in a goroutine. Waiting long is an endless loop, a range over a channel,
-// a receive from the Done of a context parameter, serving HTTP, or
-// select {}. The watchdog cancels such an attempt after one heartbeat
+// array, slice or map), after a label that a later goto jumps back to, in
+// a function that calls itself (directly or through others), in a
+// function literal not called on the spot, or in a goroutine. Waiting long
+// is an endless loop, a range over a channel, a receive from the Done of a
+// context parameter (but as one case of a select among others), serving
+// HTTP, or select {}. The watchdog cancels such an attempt after one heartbeat
 // timeout.
 //
 // escape: a go statement on the run function's own goroutine whose

@@ -188,6 +188,74 @@ func (c *checker) labelOf(s ast.Stmt) string {
 	return c.labels[s]
 }
 
+// loopLabel reports whether a goto after a labeled statement jumps back
+// to it: the code from the label to the goto is a loop.
+func (c *checker) loopLabel(l *ast.LabeledStmt) bool {
+	if c.backward == nil {
+		c.backward = map[*types.Label]bool{}
+		for _, f := range c.pkg.Files {
+			ast.Inspect(f, func(n ast.Node) bool {
+				if b, ok := n.(*ast.BranchStmt); ok && b.Tok == token.GOTO && b.Label != nil {
+					if lb, ok := c.info.Uses[b.Label].(*types.Label); ok && lb.Pos() < b.Pos() {
+						c.backward[lb] = true
+					}
+				}
+				return true
+			})
+		}
+	}
+	lb, ok := c.info.Defs[l.Label].(*types.Label)
+	return ok && c.backward[lb]
+}
+
+// recursive reports whether a function calls itself, directly or through
+// other functions of the package: its code may run again and again.
+func (c *checker) recursive(f *fnode) bool {
+	if b, ok := c.recurs[f]; ok {
+		return b
+	}
+	seen := map[*fnode]bool{}
+	var reaches func(g *fnode) bool
+	reaches = func(g *fnode) bool {
+		for _, h := range c.callees(g) {
+			if h == f {
+				return true
+			}
+			if !seen[h] {
+				seen[h] = true
+				if reaches(h) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	b := reaches(f)
+	c.recurs[f] = b
+	return b
+}
+
+// callees returns the declared functions of the package that a function
+// calls statically, also from its function literals.
+func (c *checker) callees(f *fnode) []*fnode {
+	if l, ok := c.calls[f]; ok {
+		return l
+	}
+	var l []*fnode
+	ast.Inspect(f.body, func(n ast.Node) bool {
+		if call, ok := n.(*ast.CallExpr); ok {
+			if g := c.callee(call); g != nil {
+				if _, lit := g.node.(*ast.FuncLit); !lit { // a literal's body is in f's
+					l = append(l, g)
+				}
+			}
+		}
+		return true
+	})
+	c.calls[f] = l
+	return l
+}
+
 // contextCall returns X when x is X.name() and X is a context, or nil.
 func (c *checker) contextCall(x ast.Expr, name string) ast.Expr {
 	call, ok := ast.Unparen(x).(*ast.CallExpr)

@@ -114,7 +114,10 @@ type checker struct {
 	observes map[*fnode]bool // looks at a context
 	never    map[*fnode]bool // never returns
 	uses     map[paramKey]bool
-	labels   map[ast.Stmt]string // built on first use
+	labels   map[ast.Stmt]string   // built on first use
+	backward map[*types.Label]bool // labels a later goto jumps to; built on first use
+	calls    map[*fnode][]*fnode   // the functions each calls statically
+	recurs   map[*fnode]bool
 	nolint   map[*ast.FuncDecl]map[string]bool
 	badDirs  []Finding // malformed directives
 }
@@ -134,6 +137,8 @@ func newChecker(pkg *Package) *checker {
 		observes: map[*fnode]bool{},
 		never:    map[*fnode]bool{},
 		uses:     map[paramKey]bool{},
+		calls:    map[*fnode][]*fnode{},
+		recurs:   map[*fnode]bool{},
 	}
 	for _, f := range pkg.Files {
 		for _, d := range f.Decls {
