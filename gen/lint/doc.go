@@ -38,8 +38,9 @@
 // function literal.
 //
 // A wait until shutdown is a receive from ctx.Done() where ctx is a
-// parameter (a context the function derived itself may end sooner); a
-// call of net/http's Serve, ServeTLS, ListenAndServe or ListenAndServeTLS,
+// parameter that is never assigned (a context the function derived
+// itself, as in ctx, cancel := context.WithTimeout(ctx, d), may end
+// sooner); a call of net/http's Serve, ServeTLS, ListenAndServe or ListenAndServeTLS,
 // functions or Server methods; select {}; an endless loop without exit; or
 // a call of a function of the package that has one of those among its
 // top-level statements.
@@ -85,9 +86,9 @@
 // a function that calls itself (directly or through others), in a
 // function literal not called on the spot, or in a goroutine. Waiting long
 // is an endless loop, a range over a channel, a receive from the Done of a
-// context parameter (but as one case of a select among others), serving
-// HTTP, or select {}. The watchdog cancels such an attempt after one heartbeat
-// timeout.
+// context parameter as above (but as one case of a select among others),
+// serving HTTP, or select {}. The watchdog cancels such an attempt after
+// one heartbeat timeout.
 //
 // escape: a go statement on the run function's own goroutine whose
 // function uses the attempt (in a function literal's body or the call's

@@ -275,9 +275,10 @@ func (c *checker) isDoneChan(x ast.Expr) bool { return c.contextCall(x, "Done") 
 // isErrCall reports whether x is X.Err() of a context.
 func (c *checker) isErrCall(x ast.Expr) bool { return c.contextCall(x, "Err") != nil }
 
-// waitsForEnd reports whether x is <-ctx.Done() where ctx is a parameter:
-// the run function's context, or the one a caller passed down. A context
-// the function derived itself, such as one with a timeout, may end sooner.
+// waitsForEnd reports whether x is <-ctx.Done() where ctx is a parameter
+// never assigned: the run function's context, or the one a caller passed
+// down. A context the function derived itself, such as one with a
+// timeout, may end sooner.
 func (c *checker) waitsForEnd(x ast.Expr) bool {
 	u, ok := ast.Unparen(x).(*ast.UnaryExpr)
 	if !ok || u.Op != token.ARROW {
@@ -288,7 +289,44 @@ func (c *checker) waitsForEnd(x ast.Expr) bool {
 		return false
 	}
 	v, ok := c.info.Uses[id].(*types.Var)
-	return ok && v.Kind() == types.ParamVar
+	return ok && v.Kind() == types.ParamVar && !c.reassigned(v)
+}
+
+// reassigned reports whether a variable is assigned after its declaration
+// (ctx, cancel := context.WithTimeout(ctx, d) among others) or has its
+// address taken: it may no longer hold what it was declared with.
+func (c *checker) reassigned(v *types.Var) bool {
+	if c.assigned == nil {
+		c.assigned = map[*types.Var]bool{}
+		mark := func(e ast.Expr) {
+			if id, ok := ast.Unparen(e).(*ast.Ident); ok {
+				if v, ok := c.info.Uses[id].(*types.Var); ok {
+					c.assigned[v] = true
+				}
+			}
+		}
+		for _, f := range c.pkg.Files {
+			ast.Inspect(f, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.AssignStmt:
+					for _, l := range n.Lhs {
+						mark(l) // a := that redeclares a variable uses it
+					}
+				case *ast.RangeStmt:
+					if n.Tok == token.ASSIGN {
+						mark(n.Key)
+						mark(n.Value)
+					}
+				case *ast.UnaryExpr:
+					if n.Op == token.AND {
+						mark(n.X)
+					}
+				}
+				return true
+			})
+		}
+	}
+	return c.assigned[v]
 }
 
 // isDoneRecv reports whether a select case receives from a context's

@@ -118,6 +118,7 @@ type checker struct {
 	backward map[*types.Label]bool // labels a later goto jumps to; built on first use
 	calls    map[*fnode][]*fnode   // the functions each calls statically
 	recurs   map[*fnode]bool
+	assigned map[*types.Var]bool // variables assigned after their declaration; built on first use
 	nolint   map[*ast.FuncDecl]map[string]bool
 	badDirs  []Finding // malformed directives
 }
