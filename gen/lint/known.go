@@ -115,7 +115,7 @@ func (c *checker) endless(n ast.Node) bool {
 }
 
 // exits reports whether a loop's body has a way out: a return, a break
-// or goto that leaves it, a labeled continue of an outer loop, or a call
+// or goto that leaves it (not to its own label), a labeled continue of an outer loop, or a call
 // that never returns. Function literals in it do not count.
 func (c *checker) exits(loop ast.Stmt) bool {
 	var body *ast.BlockStmt
@@ -152,8 +152,10 @@ func (c *checker) exits(loop ast.Stmt) bool {
 				switch {
 				case m.Label != nil && m.Tok == token.CONTINUE:
 					found = !inner[m.Label.Name] && m.Label.Name != own
+				case m.Label != nil && m.Tok == token.GOTO:
+					found = !inner[m.Label.Name] && m.Label.Name != own // a goto to the loop's own label starts it again
 				case m.Label != nil:
-					found = !inner[m.Label.Name] // break or goto out of the loop
+					found = !inner[m.Label.Name] // break out of the loop
 				case m.Tok == token.BREAK:
 					found = !nested
 				}
