@@ -466,21 +466,18 @@ func (c *checker) blocksExpr(e ast.Expr) ast.Node {
 
 // blocksForever reports whether a function blocks until shutdown at its
 // top level.
-func (c *checker) blocksForever(f *fnode) bool {
-	if b, ok := c.blocks[f]; ok {
-		return b
-	}
-	c.blocks[f] = false // recursion: assume not, and stay silent
-	b := c.topBlock(f) != nil
-	c.blocks[f] = b
-	return b
-}
+func (c *checker) blocksForever(f *fnode) bool { return c.topBlock(f) != nil }
 
 // topBlock returns the first statement at a function's top level that
 // blocks until shutdown, or nil.
 func (c *checker) topBlock(f *fnode) ast.Node {
+	if b, ok := c.blocks[f]; ok {
+		return b
+	}
+	c.blocks[f] = nil // recursion: assume not, and stay silent
 	for _, st := range f.body.List {
 		if b := c.blocksStmt(st); b != nil {
+			c.blocks[f] = b
 			return b
 		}
 	}

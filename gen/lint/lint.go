@@ -110,9 +110,9 @@ type checker struct {
 	decls map[*types.Func]*ast.FuncDecl
 	nodes map[ast.Node]*fnode
 	// memos of the summaries of functions, keyed by function
-	blocks   map[*fnode]bool // blocks until shutdown
-	observes map[*fnode]bool // looks at a context
-	never    map[*fnode]bool // never returns
+	blocks   map[*fnode]ast.Node // what blocks until shutdown at the top level
+	observes map[*fnode]bool     // looks at a context
+	never    map[*fnode]bool     // never returns
 	uses     map[paramKey]bool
 	labels   map[ast.Stmt]string   // built on first use
 	backward map[*types.Label]bool // labels a later goto jumps to; built on first use
@@ -134,7 +134,7 @@ func newChecker(pkg *Package) *checker {
 		info:     pkg.Info,
 		decls:    map[*types.Func]*ast.FuncDecl{},
 		nodes:    map[ast.Node]*fnode{},
-		blocks:   map[*fnode]bool{},
+		blocks:   map[*fnode]ast.Node{},
 		observes: map[*fnode]bool{},
 		never:    map[*fnode]bool{},
 		uses:     map[paramKey]bool{},
