@@ -40,10 +40,10 @@
 // A wait until shutdown is a receive from ctx.Done() where ctx is a
 // parameter that is never assigned (a context the function derived
 // itself, as in ctx, cancel := context.WithTimeout(ctx, d), may end
-// sooner); a call of net/http's Serve, ServeTLS, ListenAndServe or ListenAndServeTLS,
-// functions or Server methods; select {}; an endless loop without exit; or
-// a call of a function of the package that has one of those among its
-// top-level statements.
+// sooner); a call of net/http's Serve, ServeTLS, ListenAndServe or
+// ListenAndServeTLS, functions or Server methods; select {}; an endless
+// loop without exit; or a call of a function of the package that has one
+// of those among its top-level statements.
 //
 // Code looks at a context when it has an expression of type
 // context.Context, which includes passing one to any call, or calls a

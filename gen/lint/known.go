@@ -115,8 +115,9 @@ func (c *checker) endless(n ast.Node) bool {
 }
 
 // exits reports whether a loop's body has a way out: a return, a break
-// or goto that leaves it (not to its own label), a labeled continue of an outer loop, or a call
-// that never returns. Function literals in it do not count.
+// or goto that leaves it (a goto to its own label does not), a labeled
+// continue of an outer loop, or a call that never returns. Function
+// literals in it do not count.
 func (c *checker) exits(loop ast.Stmt) bool {
 	var body *ast.BlockStmt
 	switch l := loop.(type) {
