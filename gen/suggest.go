@@ -32,8 +32,11 @@ func closest(name string, candidates []string) string {
 	return best
 }
 
-// distance is the Levenshtein distance between a and b.
+// distance is the edit distance between a and b, where swapping two
+// adjacent letters is one edit, as typing "Wrok" for "Work" is (the
+// optimal string alignment distance).
 func distance(a, b string) int {
+	before := make([]int, len(b)+1) // the row of i-2
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -47,8 +50,11 @@ func distance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], before[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		before, prev, cur = prev, cur, before
 	}
 	return prev[len(b)]
 }

@@ -161,7 +161,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.Usage = func() {}
 	printUsage := func(w io.Writer) {
 		flags.SetOutput(w)
-		fmt.Fprintf(w, "usage: arbor %s %s\n\n%s", name, cmd.args, cmd.help)
+		fmt.Fprintf(w, "usage: %s\n\n%s", strings.TrimSpace("arbor "+name+" "+cmd.args), cmd.help)
 		if cmd.flags != nil {
 			fmt.Fprintf(w, "\nFlags:\n")
 			flags.PrintDefaults()

@@ -135,7 +135,8 @@ func (c *checker) childTarget(lit *ast.CompositeLit) (Target, bool) {
 		case "Heartbeat":
 			t.Heartbeat = !tv.IsNil()
 		case "Timeout":
-			t.Timeout = tv.Value == nil || constant.Sign(tv.Value) != 0
+			// Not a number only in a package that does not compile.
+			t.Timeout = tv.Value == nil || !isNumeric(tv.Value) || constant.Sign(tv.Value) != 0
 		case "Shutdown":
 			t.Grace = -1
 			if tv.Value != nil {
@@ -148,8 +149,9 @@ func (c *checker) childTarget(lit *ast.CompositeLit) (Target, bool) {
 	return t, found
 }
 
-// runFunc resolves the value of a Run field: a function, a method value,
-// a function literal, or one of those in runtime.Func.
+// runFunc resolves the value of a Run field: a function (also an
+// instantiated one), a method value, a function literal, or one of those
+// in runtime.Func.
 func (c *checker) runFunc(e ast.Expr) (*types.Func, *ast.FuncLit) {
 	switch e := ast.Unparen(e).(type) {
 	case *ast.CallExpr:
@@ -158,6 +160,10 @@ func (c *checker) runFunc(e ast.Expr) (*types.Func, *ast.FuncLit) {
 		}
 	case *ast.FuncLit:
 		return nil, e
+	case *ast.IndexExpr: // an instantiation, F[T]
+		return c.runFunc(e.X)
+	case *ast.IndexListExpr:
+		return c.runFunc(e.X)
 	case *ast.Ident:
 		fn, _ := c.info.Uses[e].(*types.Func)
 		return fn, nil
@@ -181,4 +187,14 @@ func attemptSignature(sig *types.Signature) bool {
 	p, r := sig.Params(), sig.Results()
 	return p.Len() >= 2 && isContext(p.At(0).Type()) && isAttempt(p.At(1).Type()) &&
 		r.Len() == 1 && types.Identical(r.At(0).Type(), types.Universe.Lookup("error").Type())
+}
+
+// isNumeric reports whether a constant is a number, as constant.Sign
+// requires.
+func isNumeric(v constant.Value) bool {
+	switch v.Kind() {
+	case constant.Int, constant.Float, constant.Complex:
+		return true
+	}
+	return false
 }

@@ -105,7 +105,7 @@ func (r *run) beat() {
 	// without one.
 	var long ast.Node
 	r.c.walk(r.root(), false, func(n ast.Node, s *state) bool {
-		if long == nil {
+		if long == nil && !s.comm { // a select's other cases may end it sooner
 			long = r.c.longRunning(n)
 		}
 		return long == nil
@@ -117,7 +117,8 @@ func (r *run) beat() {
 
 // longRunning returns n when it runs until shutdown or a channel closes:
 // a loop without condition, a range over a channel, a receive from the
-// Done of a context parameter, serving HTTP, or an empty select.
+// Done of a context parameter (also as a select's only case), serving
+// HTTP, or an empty select.
 func (c *checker) longRunning(n ast.Node) ast.Node {
 	switch n := n.(type) {
 	case *ast.ForStmt:
@@ -139,6 +140,11 @@ func (c *checker) longRunning(n ast.Node) ast.Node {
 	case *ast.SelectStmt:
 		if len(n.Body.List) == 0 {
 			return n
+		}
+		if len(n.Body.List) == 1 {
+			if st, ok := n.Body.List[0].(*ast.CommClause).Comm.(*ast.ExprStmt); ok && c.waitsForEnd(st.X) {
+				return n
+			}
 		}
 	}
 	return nil

@@ -1,6 +1,9 @@
 package lint_test
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/tools/go/packages"
@@ -27,4 +30,39 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(targets)), "ns/target")
+}
+
+// BenchmarkCheckLong measures the checks on one long run function: 500
+// defers among 500 loops, each defer asking what blocks at the function's
+// top level. The work must grow with the function, not with its square.
+func BenchmarkCheckLong(b *testing.B) {
+	dir := testdata(b)
+	var src strings.Builder
+	src.WriteString("package long\n\nimport (\n\t\"context\"\n\n\t\"github.com/arbor-go/arbor/runtime\"\n)\n\n" +
+		"var tree = runtime.Spec{Name: \"t\", Children: []runtime.Child{{Name: \"long\", Run: Long, Ready: &runtime.Ready{}, Heartbeat: &runtime.Heartbeat{}}}}\n\n" +
+		"func work() bool { return true }\n\nfunc Long(ctx context.Context, a *runtime.Attempt) error {\n")
+	for range 500 {
+		src.WriteString("\tdefer work()\n\tfor {\n\t\tif work() {\n\t\t\tbreak\n\t\t}\n\t\ta.Beat()\n\t}\n")
+	}
+	src.WriteString("\ta.Ready()\n\t<-ctx.Done()\n\treturn nil\n}\n")
+	if err := os.MkdirAll(filepath.Join(dir, "long"), 0o777); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "long", "long.go"), []byte(src.String()), 0o666); err != nil {
+		b.Fatal(err)
+	}
+	cfg := &packages.Config{Mode: packages.LoadSyntax, Dir: dir}
+	pkgs, err := packages.Load(cfg, "./long")
+	if err != nil || len(pkgs) != 1 || len(pkgs[0].Errors) > 0 {
+		b.Fatalf("loading: %v %v", err, pkgs)
+	}
+	p := pkgs[0]
+	pkg := &lint.Package{Fset: p.Fset, Files: p.Syntax, Types: p.Types, Info: p.TypesInfo}
+	targets := lint.Targets(pkg)
+	b.ReportAllocs()
+	for b.Loop() {
+		if f := lint.Check(pkg, targets); len(f) != 0 {
+			b.Fatalf("%d findings", len(f))
+		}
+	}
 }

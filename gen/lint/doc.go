@@ -38,11 +38,12 @@
 // function literal.
 //
 // A wait until shutdown is a receive from ctx.Done() where ctx is a
-// parameter (a context the function derived itself may end sooner); a
-// call of net/http's Serve, ServeTLS, ListenAndServe or ListenAndServeTLS,
-// functions or Server methods; select {}; an endless loop without exit; or
-// a call of a function of the package that has one of those among its
-// top-level statements.
+// parameter that is never assigned (a context the function derived
+// itself, as in ctx, cancel := context.WithTimeout(ctx, d), may end
+// sooner); a call of net/http's Serve, ServeTLS, ListenAndServe or
+// ListenAndServeTLS, functions or Server methods; select {}; an endless
+// loop without exit; or a call of a function of the package that has one
+// of those among its top-level statements.
 //
 // Code looks at a context when it has an expression of type
 // context.Context, which includes passing one to any call, or calls a
@@ -81,11 +82,13 @@
 // number of times while its own goroutine then waits long without one. A
 // beat runs a bounded number of times unless it is in a loop (other than
 // a counting for init; cond; post {} or a range over an integer, string,
-// array, slice or map), in a function literal not called on the spot, or
-// in a goroutine. Waiting long is an endless loop, a range over a channel,
-// a receive from the Done of a context parameter, serving HTTP, or
-// select {}. The watchdog cancels such an attempt after one heartbeat
-// timeout.
+// array, slice or map), after a label that a later goto jumps back to, in
+// a function that calls itself (directly or through others), in a
+// function literal not called on the spot, or in a goroutine. Waiting long
+// is an endless loop, a range over a channel, a receive from the Done of a
+// context parameter as above (but as one case of a select among others),
+// serving HTTP, or select {}. The watchdog cancels such an attempt after
+// one heartbeat timeout.
 //
 // escape: a go statement on the run function's own goroutine whose
 // function uses the attempt (in a function literal's body or the call's
@@ -142,18 +145,18 @@
 //
 // The Analyzer reads the runtime.Child composite literals of the package
 // (arbor_gen.go has one per worker; hand-written runtime.Spec values too).
-// A Run field that is a function, a method value (store.Run), a function
-// literal, or runtime.Func of one of those, declared in the package, is a
-// target: the child has ready or heartbeat when that field is set and not
-// nil, a timeout when Timeout is not the constant 0, and the grace of a
-// constant Shutdown (unknown when Shutdown is not constant). Every other
-// function or method of the package with the signature
-// func(context.Context, *runtime.Attempt, ...) error, outside generated
-// files, is a target with no requirements and an unknown grace. So a run
-// function declared in another package than its child's literal is
-// checked only when its own package is analyzed, only if it takes an
-// attempt, and without the child's requirements; Check, given the spec,
-// has no such limit.
+// A Run field that is a function (also instantiated, F[T]), a method
+// value (store.Run), a function literal, or runtime.Func of one of those,
+// declared in the package, is a target: the child has ready or heartbeat
+// when that field is set and not nil, a timeout when Timeout is not the
+// constant 0, and the grace of a constant Shutdown (unknown when Shutdown
+// is not constant). Every other function or method of the package with
+// the signature func(context.Context, *runtime.Attempt, ...) error,
+// outside generated files, is a target with no requirements and an
+// unknown grace. So a run function declared in another package than its
+// child's literal is checked only when its own package is analyzed, only
+// if it takes an attempt, and without the child's requirements; Check,
+// given the spec, has no such limit.
 //
 // # Noise
 //

@@ -115,8 +115,9 @@ func (c *checker) endless(n ast.Node) bool {
 }
 
 // exits reports whether a loop's body has a way out: a return, a break
-// or goto that leaves it, a labeled continue of an outer loop, or a call
-// that never returns. Function literals in it do not count.
+// or goto that leaves it (a goto to its own label does not), a labeled
+// continue of an outer loop, or a call that never returns. Function
+// literals in it do not count.
 func (c *checker) exits(loop ast.Stmt) bool {
 	var body *ast.BlockStmt
 	switch l := loop.(type) {
@@ -152,8 +153,10 @@ func (c *checker) exits(loop ast.Stmt) bool {
 				switch {
 				case m.Label != nil && m.Tok == token.CONTINUE:
 					found = !inner[m.Label.Name] && m.Label.Name != own
+				case m.Label != nil && m.Tok == token.GOTO:
+					found = !inner[m.Label.Name] && m.Label.Name != own // a goto to the loop's own label starts it again
 				case m.Label != nil:
-					found = !inner[m.Label.Name] // break or goto out of the loop
+					found = !inner[m.Label.Name] // break out of the loop
 				case m.Tok == token.BREAK:
 					found = !nested
 				}
@@ -188,6 +191,74 @@ func (c *checker) labelOf(s ast.Stmt) string {
 	return c.labels[s]
 }
 
+// loopLabel reports whether a goto after a labeled statement jumps back
+// to it: the code from the label to the goto is a loop.
+func (c *checker) loopLabel(l *ast.LabeledStmt) bool {
+	if c.backward == nil {
+		c.backward = map[*types.Label]bool{}
+		for _, f := range c.pkg.Files {
+			ast.Inspect(f, func(n ast.Node) bool {
+				if b, ok := n.(*ast.BranchStmt); ok && b.Tok == token.GOTO && b.Label != nil {
+					if lb, ok := c.info.Uses[b.Label].(*types.Label); ok && lb.Pos() < b.Pos() {
+						c.backward[lb] = true
+					}
+				}
+				return true
+			})
+		}
+	}
+	lb, ok := c.info.Defs[l.Label].(*types.Label)
+	return ok && c.backward[lb]
+}
+
+// recursive reports whether a function calls itself, directly or through
+// other functions of the package: its code may run again and again.
+func (c *checker) recursive(f *fnode) bool {
+	if b, ok := c.recurs[f]; ok {
+		return b
+	}
+	seen := map[*fnode]bool{}
+	var reaches func(g *fnode) bool
+	reaches = func(g *fnode) bool {
+		for _, h := range c.callees(g) {
+			if h == f {
+				return true
+			}
+			if !seen[h] {
+				seen[h] = true
+				if reaches(h) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	b := reaches(f)
+	c.recurs[f] = b
+	return b
+}
+
+// callees returns the declared functions of the package that a function
+// calls statically, also from its function literals.
+func (c *checker) callees(f *fnode) []*fnode {
+	if l, ok := c.calls[f]; ok {
+		return l
+	}
+	var l []*fnode
+	ast.Inspect(f.body, func(n ast.Node) bool {
+		if call, ok := n.(*ast.CallExpr); ok {
+			if g := c.callee(call); g != nil {
+				if _, lit := g.node.(*ast.FuncLit); !lit { // a literal's body is in f's
+					l = append(l, g)
+				}
+			}
+		}
+		return true
+	})
+	c.calls[f] = l
+	return l
+}
+
 // contextCall returns X when x is X.name() and X is a context, or nil.
 func (c *checker) contextCall(x ast.Expr, name string) ast.Expr {
 	call, ok := ast.Unparen(x).(*ast.CallExpr)
@@ -207,9 +278,10 @@ func (c *checker) isDoneChan(x ast.Expr) bool { return c.contextCall(x, "Done") 
 // isErrCall reports whether x is X.Err() of a context.
 func (c *checker) isErrCall(x ast.Expr) bool { return c.contextCall(x, "Err") != nil }
 
-// waitsForEnd reports whether x is <-ctx.Done() where ctx is a parameter:
-// the run function's context, or the one a caller passed down. A context
-// the function derived itself, such as one with a timeout, may end sooner.
+// waitsForEnd reports whether x is <-ctx.Done() where ctx is a parameter
+// never assigned: the run function's context, or the one a caller passed
+// down. A context the function derived itself, such as one with a
+// timeout, may end sooner.
 func (c *checker) waitsForEnd(x ast.Expr) bool {
 	u, ok := ast.Unparen(x).(*ast.UnaryExpr)
 	if !ok || u.Op != token.ARROW {
@@ -220,7 +292,44 @@ func (c *checker) waitsForEnd(x ast.Expr) bool {
 		return false
 	}
 	v, ok := c.info.Uses[id].(*types.Var)
-	return ok && v.Kind() == types.ParamVar
+	return ok && v.Kind() == types.ParamVar && !c.reassigned(v)
+}
+
+// reassigned reports whether a variable is assigned after its declaration
+// (ctx, cancel := context.WithTimeout(ctx, d) among others) or has its
+// address taken: it may no longer hold what it was declared with.
+func (c *checker) reassigned(v *types.Var) bool {
+	if c.assigned == nil {
+		c.assigned = map[*types.Var]bool{}
+		mark := func(e ast.Expr) {
+			if id, ok := ast.Unparen(e).(*ast.Ident); ok {
+				if v, ok := c.info.Uses[id].(*types.Var); ok {
+					c.assigned[v] = true
+				}
+			}
+		}
+		for _, f := range c.pkg.Files {
+			ast.Inspect(f, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.AssignStmt:
+					for _, l := range n.Lhs {
+						mark(l) // a := that redeclares a variable uses it
+					}
+				case *ast.RangeStmt:
+					if n.Tok == token.ASSIGN {
+						mark(n.Key)
+						mark(n.Value)
+					}
+				case *ast.UnaryExpr:
+					if n.Op == token.AND {
+						mark(n.X)
+					}
+				}
+				return true
+			})
+		}
+	}
+	return c.assigned[v]
 }
 
 // isDoneRecv reports whether a select case receives from a context's
@@ -358,21 +467,18 @@ func (c *checker) blocksExpr(e ast.Expr) ast.Node {
 
 // blocksForever reports whether a function blocks until shutdown at its
 // top level.
-func (c *checker) blocksForever(f *fnode) bool {
-	if b, ok := c.blocks[f]; ok {
-		return b
-	}
-	c.blocks[f] = false // recursion: assume not, and stay silent
-	b := c.topBlock(f) != nil
-	c.blocks[f] = b
-	return b
-}
+func (c *checker) blocksForever(f *fnode) bool { return c.topBlock(f) != nil }
 
 // topBlock returns the first statement at a function's top level that
 // blocks until shutdown, or nil.
 func (c *checker) topBlock(f *fnode) ast.Node {
+	if b, ok := c.blocks[f]; ok {
+		return b
+	}
+	c.blocks[f] = nil // recursion: assume not, and stay silent
 	for _, st := range f.body.List {
 		if b := c.blocksStmt(st); b != nil {
+			c.blocks[f] = b
 			return b
 		}
 	}

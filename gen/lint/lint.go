@@ -110,11 +110,15 @@ type checker struct {
 	decls map[*types.Func]*ast.FuncDecl
 	nodes map[ast.Node]*fnode
 	// memos of the summaries of functions, keyed by function
-	blocks   map[*fnode]bool // blocks until shutdown
-	observes map[*fnode]bool // looks at a context
-	never    map[*fnode]bool // never returns
+	blocks   map[*fnode]ast.Node // what blocks until shutdown at the top level
+	observes map[*fnode]bool     // looks at a context
+	never    map[*fnode]bool     // never returns
 	uses     map[paramKey]bool
-	labels   map[ast.Stmt]string // built on first use
+	labels   map[ast.Stmt]string   // built on first use
+	backward map[*types.Label]bool // labels a later goto jumps to; built on first use
+	calls    map[*fnode][]*fnode   // the functions each calls statically
+	recurs   map[*fnode]bool
+	assigned map[*types.Var]bool // variables assigned after their declaration; built on first use
 	nolint   map[*ast.FuncDecl]map[string]bool
 	badDirs  []Finding // malformed directives
 }
@@ -130,10 +134,12 @@ func newChecker(pkg *Package) *checker {
 		info:     pkg.Info,
 		decls:    map[*types.Func]*ast.FuncDecl{},
 		nodes:    map[ast.Node]*fnode{},
-		blocks:   map[*fnode]bool{},
+		blocks:   map[*fnode]ast.Node{},
 		observes: map[*fnode]bool{},
 		never:    map[*fnode]bool{},
 		uses:     map[paramKey]bool{},
+		calls:    map[*fnode][]*fnode{},
+		recurs:   map[*fnode]bool{},
 	}
 	for _, f := range pkg.Files {
 		for _, d := range f.Decls {

@@ -97,13 +97,20 @@ func (w *walker) fn(fr *frame, s state) {
 	}
 	w.seen[k] = true
 	s.fr = fr
+	if w.c.recursive(fr.f) {
+		s.long = true // a loop written as recursion
+	}
 	w.stmts(fr.f.body.List, s)
 }
 
 // stmts walks a statement list; what follows a statement that blocks
-// until shutdown is walked as blocked.
+// until shutdown is walked as blocked, and what follows a label that a
+// later goto jumps back to, as a loop.
 func (w *walker) stmts(list []ast.Stmt, s state) {
 	for _, st := range list {
+		if l, ok := st.(*ast.LabeledStmt); ok && w.c.loopLabel(l) {
+			s.long = true
+		}
 		w.node(st, s)
 		if s.blocked == nil {
 			s.blocked = w.c.blocksStmt(st)

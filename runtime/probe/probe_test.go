@@ -96,7 +96,7 @@ func TestStartingThenReady(t *testing.T) {
 		code, body = get(h, "/readyz?verbose")
 		assert.Equal(t, http.StatusServiceUnavailable, code)
 		assert.Equal(t, "[-]shop/db starting: not ready yet\n"+
-			"[-]shop/api waiting for the siblings in its after list\n"+
+			"[-]shop/api waiting for db (starting: not ready yet)\n"+
 			"readyz check failed: starting\n", body)
 
 		close(ready)

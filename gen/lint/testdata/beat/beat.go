@@ -28,6 +28,14 @@ var tree = runtime.Spec{
 		{Name: "handler", Run: Handler, Heartbeat: hb},
 		{Name: "short", Run: Short, Heartbeat: hb},
 		{Name: "no-heartbeat", Run: Never},
+		{Name: "select-case", Run: SelectCase, Heartbeat: hb},
+		{Name: "only-done", Run: OnlyDone, Heartbeat: hb},
+		{Name: "batch", Run: Batch, Heartbeat: hb},
+		{Name: "goto", Run: Goto, Heartbeat: hb},
+		{Name: "recursive", Run: Recursive, Heartbeat: hb},
+		{Name: "mutual", Run: Mutual, Heartbeat: hb},
+		{Name: "generic", Run: Generic[int], Heartbeat: hb},
+		{Name: "generic-func", Run: runtime.Func(GenericPlain[string]), Heartbeat: hb},
 	},
 }
 
@@ -84,7 +92,98 @@ func Jobs(ctx context.Context, a *runtime.Attempt) error {
 	return nil
 }
 
+// SelectCase checks for cancellation first: the wait that never beats
+// is the receive after it, not the select's case.
+func SelectCase(ctx context.Context, a *runtime.Attempt) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	default:
+	}
+	a.Beat()
+	<-ctx.Done() // want `select-case: SelectCase calls a.Beat\(\) only outside <-ctx.Done\(\), which never beats`
+	return nil
+}
+
+func OnlyDone(ctx context.Context, a *runtime.Attempt) error {
+	a.Beat()
+	select { // want `only-done: OnlyDone calls a.Beat\(\) only outside a select, which never beats`
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// Generic is named instantiated: the child's heartbeat still applies.
+func Generic[T any](ctx context.Context, a *runtime.Attempt) error { // want `generic: the child has heartbeat, but Generic never calls a.Beat\(\)`
+	<-ctx.Done()
+	return nil
+}
+
+func GenericPlain[T any](ctx context.Context) error { // want `generic-func: the child has heartbeat, but GenericPlain takes no \*runtime.Attempt`
+	<-ctx.Done()
+	return nil
+}
+
 // Silent from here on.
+
+var items []int
+
+// Batch beats before each send: a select that also waits for the
+// context's end does not wait long without a beat.
+func Batch(ctx context.Context, a *runtime.Attempt) error {
+	for _, it := range items {
+		a.Beat()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case jobs <- it:
+		}
+	}
+	return nil
+}
+
+// Goto beats in a loop written with goto.
+func Goto(ctx context.Context, a *runtime.Attempt) error {
+	t := time.NewTicker(300 * time.Millisecond)
+	defer t.Stop()
+again:
+	a.Beat()
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-t.C:
+	}
+	goto again
+}
+
+// Recursive beats in a loop written as recursion.
+func Recursive(ctx context.Context, a *runtime.Attempt) error {
+	a.Beat()
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-time.After(300 * time.Millisecond):
+	}
+	return Recursive(ctx, a)
+}
+
+// Mutual beats in a loop written as mutual recursion.
+func Mutual(ctx context.Context, a *runtime.Attempt) error { return ping(ctx, a) }
+
+func ping(ctx context.Context, a *runtime.Attempt) error {
+	a.Beat()
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-time.After(300 * time.Millisecond):
+	}
+	return pong(ctx, a)
+}
+
+func pong(ctx context.Context, a *runtime.Attempt) error {
+	work()
+	return ping(ctx, a)
+}
 
 func Ticker(ctx context.Context, a *runtime.Attempt) error {
 	t := time.NewTicker(300 * time.Millisecond)

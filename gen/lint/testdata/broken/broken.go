@@ -40,6 +40,8 @@ var spec = runtime.Spec{Children: []runtime.Child{
 	{Name: "a", Run: Run, Ready: &runtime.Ready{}, Heartbeat: &runtime.Heartbeat{}, Timeout: bad, Shutdown: "5s"},
 	{Name: 1, Run: (*Unknown).Method, Ready: nope},
 	{Name: "c", Run: Generic[int]},
+	{Name: "e", Run: Run, Timeout: "1m", Shutdown: true},
+	{Name: "f", Run: Run, Timeout: 1i, Shutdown: 1.5},
 	{"positional", nil},
 	{Name: "d", Run: func(ctx context.Context) error {
 		for {

@@ -20,6 +20,7 @@ var tree = runtime.Spec{
 		{Name: "tick", Run: runtime.Func(Tick)},
 		{Name: "select", Run: runtime.Func(Select)},
 		{Name: "label", Run: runtime.Func(Label)},
+		{Name: "goto-own", Run: runtime.Func(GotoOwn)},
 
 		{Name: "accept", Run: runtime.Func(Accept)},
 		{Name: "done", Run: runtime.Func(Done)},
@@ -103,6 +104,21 @@ outer:
 				continue outer
 			}
 		}
+	}
+}
+
+// GotoOwn jumps back to its own loop's label: that starts the loop
+// again, it does not leave it.
+func GotoOwn(ctx context.Context) error {
+	if err := connect(ctx); err != nil {
+		return err
+	}
+again:
+	for { // want `goto-own: this loop never ends`
+		if stopped.Load() {
+			goto again
+		}
+		work()
 	}
 }
 

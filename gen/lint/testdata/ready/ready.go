@@ -32,6 +32,8 @@ var tree = runtime.Spec{
 		{Name: "no-ready", Run: (&Store{}).Run},
 		{Name: "nil-ready", Run: (&Store{}).Run, Ready: nil},
 		{Name: "settle", Run: Settle, Ready: ready},
+		{Name: "settle-same-name", Run: SettleSameName, Ready: ready},
+		{Name: "settle-assigned", Run: SettleAssigned, Ready: ready},
 	},
 }
 
@@ -165,4 +167,29 @@ func Settle(ctx context.Context, a *runtime.Attempt) error {
 	a.Ready()
 	<-ctx.Done()
 	return nil
+}
+
+// SettleSameName does the same with the usual ctx, cancel := ...: ctx is
+// no longer the parameter's context.
+func SettleSameName(ctx context.Context, a *runtime.Attempt) error {
+	ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	<-ctx.Done()
+	a.Ready()
+	return nil
+}
+
+// SettleAssigned assigns its parameter in a helper it calls.
+func SettleAssigned(ctx context.Context, a *runtime.Attempt) error {
+	settle(ctx)
+	a.Ready()
+	<-ctx.Done()
+	return nil
+}
+
+func settle(ctx context.Context) {
+	var cancel context.CancelFunc
+	ctx, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	<-ctx.Done()
 }
