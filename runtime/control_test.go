@@ -305,3 +305,30 @@ func TestStopAndWaitNilContext(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// A path that names no child gives a nil Handle or Pool: a typo must give
+// an error at the order, not crash the program.
+func TestNoSuchChild(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "a", Run: nop}}})
+		start(t, tr)
+		synctest.Wait()
+		h := tr.Handle("t/typo")
+		require.Nil(t, h)
+		assert.ErrorIs(t, h.Stop(), runtime.ErrNoChild)
+		assert.ErrorIs(t, h.Restart(), runtime.ErrNoChild)
+		assert.ErrorIs(t, h.Order(runtime.OrderStop, "test"), runtime.ErrNoChild)
+		assert.ErrorIs(t, h.StopAndWait(context.Background()), runtime.ErrNoChild)
+		assert.Equal(t, runtime.StateIdle, h.State())
+		assert.Equal(t, runtime.ChildStatus{}, h.Status())
+		assert.Empty(t, h.Path())
+
+		p := tr.Pool("t/a") // a worker, not a pool
+		require.Nil(t, p)
+		_, err := p.Start("", nop)
+		assert.ErrorIs(t, err, runtime.ErrNoChild)
+		assert.Zero(t, p.Len())
+		assert.Equal(t, runtime.PoolCounts{}, p.Counts())
+		assert.Empty(t, p.Path())
+	})
+}

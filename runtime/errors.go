@@ -44,6 +44,9 @@ var (
 	ErrAlreadyRunning = errors.New("arbor: tree is already running")
 	// ErrTreeEnded is returned by Run, and by controls, once the tree has ended.
 	ErrTreeEnded = errors.New("arbor: tree has ended")
+	// ErrNoChild is returned by the controls of a nil Handle or Pool, which
+	// Tree.Handle and Tree.Pool return for a path that names none.
+	ErrNoChild = errors.New("arbor: no such child")
 	// ErrNotRunning is returned by a Handle's controls when the child's
 	// supervisor is not running: the tree has not started, or a nested
 	// supervisor is being restarted.

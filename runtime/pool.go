@@ -40,7 +40,8 @@ type instance struct {
 }
 
 // Pool returns the pool at path, such as "server/conns", or nil if the
-// child there is not a pool.
+// child there is not a pool. A nil Pool has no instances, and its Start
+// returns ErrNoChild.
 func (t *Tree) Pool(path string) *Pool {
 	s := t.staticSlot(path)
 	if s == nil || s.sub() == nil || s.sub().pool == nil {
@@ -50,7 +51,12 @@ func (t *Tree) Pool(path string) *Pool {
 }
 
 // Path is the pool's path in the tree.
-func (p *Pool) Path() string { return p.sv.path }
+func (p *Pool) Path() string {
+	if p == nil {
+		return ""
+	}
+	return p.sv.path
+}
 
 // Start starts an instance that runs run, named name, or named by the pool
 // when name is empty. Its path is the pool's path, a slash and its name. It
@@ -60,6 +66,9 @@ func (p *Pool) Path() string { return p.sv.path }
 // stopping) and ErrTreeEnded once the tree has ended. Start returns once
 // the pool has the instance, which starts at once.
 func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
+	if p == nil {
+		return nil, ErrNoChild
+	}
 	sv := p.sv
 	ps := sv.pool
 	if run == nil {
@@ -173,6 +182,9 @@ func (ps *poolState) freePath(pool string) string {
 // Len returns the number of live instances: starting, running, stopping or
 // waiting for a restart.
 func (p *Pool) Len() int {
+	if p == nil {
+		return 0
+	}
 	p.sv.mu.Lock()
 	defer p.sv.mu.Unlock()
 	return len(p.sv.slots)
@@ -195,6 +207,9 @@ type PoolCounts struct {
 
 // Counts returns the pool's live instances by state, and its totals.
 func (p *Pool) Counts() PoolCounts {
+	if p == nil {
+		return PoolCounts{}
+	}
 	p.sv.mu.Lock()
 	defer p.sv.mu.Unlock()
 	c := p.sv.pool.totals

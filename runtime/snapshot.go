@@ -75,16 +75,26 @@ func (s Snapshot) Child(path string) (ChildStatus, bool) {
 	return ChildStatus{}, false
 }
 
-// Handle reads the state of one child. It is safe for concurrent use.
+// Handle reads the state of one child. It is safe for concurrent use. A
+// nil Handle, which Tree.Handle returns for a path that names no child,
+// reads as the zero value and its orders return ErrNoChild.
 type Handle struct {
 	s *slot
 }
 
 // Path is the child's path in the tree.
-func (h *Handle) Path() string { return h.s.path }
+func (h *Handle) Path() string {
+	if h == nil {
+		return ""
+	}
+	return h.s.path
+}
 
 // Status returns the child's current status.
 func (h *Handle) Status() ChildStatus {
+	if h == nil {
+		return ChildStatus{}
+	}
 	h.s.sup.mu.Lock()
 	defer h.s.sup.mu.Unlock()
 	return h.s.statusLocked()
@@ -92,6 +102,9 @@ func (h *Handle) Status() ChildStatus {
 
 // State returns the child's current state.
 func (h *Handle) State() State {
+	if h == nil {
+		return StateIdle
+	}
 	h.s.sup.mu.Lock()
 	defer h.s.sup.mu.Unlock()
 	return h.s.state
@@ -125,6 +138,9 @@ func (h *Handle) Stop() error {
 // when the child's supervisor takes it, names from, so that the events say
 // who restarted or stopped what.
 func (h *Handle) Order(o Order, from string) error {
+	if h == nil {
+		return ErrNoChild
+	}
 	if h.s.sup.tree.state.Load() == treeEnded {
 		return ErrTreeEnded // first: the pool's last run removed every instance
 	}
@@ -152,6 +168,9 @@ func (h *Handle) Order(o Order, from string) error {
 // ctx.Err() if ctx ends first; the child stays stopped all the same. A nil
 // ctx gives ErrNilContext, and no order.
 func (h *Handle) StopAndWait(ctx context.Context) error {
+	if h == nil {
+		return ErrNoChild
+	}
 	if ctx == nil {
 		return ErrNilContext
 	}
