@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/arbor-go/arbor/runtime"
 )
@@ -50,7 +51,7 @@ func (h *handler) control(w http.ResponseWriter, r *http.Request, order runtime.
 	}
 	hd := h.tree.Handle(path)
 	if hd == nil {
-		msg := fmt.Sprintf("no child %q in tree %s", path, h.tree.Name())
+		msg := fmt.Sprintf("no child %q in tree %s", clip(path), h.tree.Name())
 		h.refuse(r, order, path, msg)
 		fail(w, http.StatusNotFound, msg)
 		return
@@ -71,10 +72,28 @@ func (h *handler) control(w http.ResponseWriter, r *http.Request, order runtime.
 	}
 }
 
-// refuse logs a refused order.
+// refuse logs a refused order. The path comes from whoever asked, and is
+// cut short: a request of a megabyte must not write one to the log.
 func (h *handler) refuse(r *http.Request, order runtime.Order, path, why string) {
-	h.log.LogAttrs(r.Context(), slog.LevelWarn, "arbor console: order refused", slog.String("path", path),
+	h.log.LogAttrs(r.Context(), slog.LevelWarn, "arbor console: order refused", slog.String("path", clip(path)),
 		slog.String("order", order.String()), slog.String("remote", r.RemoteAddr), slog.String("why", why))
+}
+
+// maxLogged is the longest path from a request that a log line or an
+// answer repeats.
+const maxLogged = 256
+
+// clip cuts s to maxLogged bytes, at a character's start, and says how
+// long it was.
+func clip(s string) string {
+	if len(s) <= maxLogged {
+		return s
+	}
+	n := maxLogged
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:n], len(s))
 }
 
 // target reads the child's path from ?path= or from a JSON body

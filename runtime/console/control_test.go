@@ -5,10 +5,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -143,6 +145,19 @@ func TestControlRefusals(t *testing.T) {
 	}
 	assert.Contains(t, logs.String(), `msg="arbor console: order refused" path=shop/db order=restart remote=192.0.2.7:5555 why="bad or missing token"`)
 	assert.NotContains(t, logs.String(), token, "the token is never logged")
+
+	// A path of 100 kB, without the token: the log and the answer repeat
+	// its first 256 bytes, not all of it.
+	long := "shop/" + strings.Repeat("é", 50_000)
+	logs = logBuffer{}
+	res := do(h, "POST", "/api/stop?path="+url.QueryEscape(long), nil)
+	assert.Equal(t, 401, res.StatusCode)
+	assert.Less(t, len(logs.String()), 1000)
+	assert.Contains(t, logs.String(), "… (100005 bytes)")
+	assert.True(t, utf8.ValidString(logs.String()))
+	res = do(h, "POST", "/api/stop?path="+url.QueryEscape(long), nil, "Authorization", auth)
+	assert.Equal(t, 404, res.StatusCode)
+	assert.Less(t, len(decode[console.Error](t, res).Error), 1000)
 }
 
 func TestControlPoolInstances(t *testing.T) {
