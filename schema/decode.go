@@ -37,7 +37,7 @@ func (l *loader) decodeTrees(v cue.Value) []*Node {
 	}
 	var trees []*Node
 	for _, f := range l.fields(tv, path) {
-		n := &Node{Name: f.name, Tree: true, Pos: l.labelPos(f.v)}
+		n := &Node{Name: f.name, Tree: true, Pos: l.declPos(f.v)}
 		if !n.Pos.IsValid() {
 			n.Pos = l.pkgPos
 		}
@@ -167,7 +167,7 @@ func (l *loader) decodeNode(v cue.Value, n *Node, path, parent []string) {
 			return
 		}
 		for _, f := range l.fields(cv, cpath) {
-			c := &Node{Name: f.name, Pos: l.labelPos(f.v)}
+			c := &Node{Name: f.name, Pos: l.declPos(f.v)}
 			if !c.Pos.IsValid() {
 				c.Pos = n.Pos
 			}

@@ -493,6 +493,33 @@ func (l *loader) labelPos(v cue.Value) Pos {
 	return Pos{}
 }
 
+// declPos returns the position of a tree's or a child's label: of the
+// first field that declares it in the source, whatever the order of the
+// conjuncts (a computed label, "\(x)-b" or a comprehension's (n), comes
+// after another file's plain "x-b"), so that children start in the order
+// CUE gives. A pattern ([string]: ...) declares none.
+func (l *loader) declPos(v cue.Value) Pos {
+	var first Pos
+	if op, args := v.Expr(); op == cue.AndOp {
+		for _, a := range args {
+			f, ok := a.Source().(*ast.Field)
+			if !ok {
+				continue
+			}
+			if _, pattern := f.Label.(*ast.ListLit); pattern {
+				continue
+			}
+			if p, ok := l.fieldLabel(a); ok && (!first.IsValid() || l.comparePos(p, first) < 0) {
+				first = p
+			}
+		}
+	}
+	if first.IsValid() {
+		return first
+	}
+	return l.labelPos(v)
+}
+
 // fieldLabel returns the position of v's label when v's source is a field
 // in the user's files.
 func (l *loader) fieldLabel(v cue.Value) (Pos, bool) {
