@@ -12,8 +12,13 @@ import (
 	"github.com/arbor-go/arbor/schema"
 )
 
-// reserved are the method names the generated types use themselves.
-var reserved = map[string]bool{"Run": true, "Tree": true, "Handle": true}
+// reserved are the method names the generated types use themselves: a
+// tree's type has Run and Tree, a nested supervisor's type Handle (a pool's
+// type has no children).
+var reserved = map[bool]map[string]bool{
+	true:  {"Run": true, "Tree": true},
+	false: {"Handle": true},
+}
 
 // vetMethods are the method names go vet's stdmethods check expects to have
 // the signature of a standard interface (json.Marshaler, io.ByteReader,
@@ -168,7 +173,7 @@ func (c *checker) supervisor(sup *schema.Node, typeName string) {
 		switch prev, dup := methods[m]; {
 		case dup:
 			c.errs.Add(ch.Pos, fmt.Sprintf("children %q and %q both become the Go name %s", prev.Name, ch.Name, m))
-		case reserved[m]:
+		case reserved[sup.Tree][m]:
 			c.errs.Add(ch.Pos, fmt.Sprintf("child %q would become the method %s, which the generated type %s already has; rename the child", ch.Name, m, typeName))
 		case vetMethods[m] != "":
 			c.errs.Add(ch.Pos, fmt.Sprintf("child %q would become the method %s of %s, a name go vet reserves for %s; rename the child", ch.Name, m, typeName, vetMethods[m]))
