@@ -17,34 +17,47 @@ import (
 	"github.com/arbor-go/arbor/runtime"
 )
 
-var (
-	restartsDesc = prometheus.NewDesc("arbor_child_restarts_total",
-		"Restarts of the child since the tree was built.", []string{"tree", "child"}, nil)
-	abandonedDesc = prometheus.NewDesc("arbor_child_abandoned_total",
-		"Attempts of the child that ignored cancellation past their grace.", []string{"tree", "child"}, nil)
-	fencedDesc = prometheus.NewDesc("arbor_child_fenced_total",
-		"Reports (exit, ready, beat) dropped because their attempt was no longer current.", []string{"tree", "child"}, nil)
-	generationDesc = prometheus.NewDesc("arbor_child_generation",
-		"Generation of the child's current or last attempt.", []string{"tree", "child"}, nil)
-	upDesc = prometheus.NewDesc("arbor_child_up",
-		"1 when the child is running and ready, or ended for good; else 0.", []string{"tree", "child"}, nil)
-	stateDesc = prometheus.NewDesc("arbor_child_state",
-		"1 for the child's current state, 0 for the others.", []string{"tree", "child", "state"}, nil)
-	healthDesc = prometheus.NewDesc("arbor_tree_health",
-		"1 for the tree's current health state, 0 for the others.", []string{"tree", "state"}, nil)
-	droppedDesc = prometheus.NewDesc("arbor_events_dropped_total",
-		"Events a slow observer or logger lost.", []string{"tree"}, nil)
-	poolInstancesDesc = prometheus.NewDesc("arbor_pool_instances",
-		"Live instances of the pool by state.", []string{"tree", "pool", "state"}, nil)
-	poolStartedDesc = prometheus.NewDesc("arbor_pool_instances_started_total",
-		"Instances the pool was asked to start.", []string{"tree", "pool"}, nil)
-	poolRestartsDesc = prometheus.NewDesc("arbor_pool_instance_restarts_total",
-		"Restarts of the pool's instances.", []string{"tree", "pool"}, nil)
-	poolRemovedDesc = prometheus.NewDesc("arbor_pool_instances_removed_total",
-		"Instances removed from the pool: ended for good, stopped, or dropped with a run of the pool.", []string{"tree", "pool"}, nil)
-	poolAbandonedDesc = prometheus.NewDesc("arbor_pool_instances_abandoned_total",
-		"Attempts of the pool's instances that ignored cancellation past their grace.", []string{"tree", "pool"}, nil)
-)
+// descs are a collector's descriptors. The tree's name is a constant
+// label, so that the collectors of two trees have distinct descriptors and
+// can share a registry.
+type descs struct {
+	restarts, abandoned, fenced, generation, up, state, health, dropped  *prometheus.Desc
+	poolInstances, poolStarted, poolRestarts, poolRemoved, poolAbandoned *prometheus.Desc
+}
+
+func newDescs(tree string) descs {
+	tl := prometheus.Labels{"tree": tree}
+	child := []string{"child"}
+	pool := []string{"pool"}
+	return descs{
+		restarts: prometheus.NewDesc("arbor_child_restarts_total",
+			"Restarts of the child since the tree was built.", child, tl),
+		abandoned: prometheus.NewDesc("arbor_child_abandoned_total",
+			"Attempts of the child that ignored cancellation past their grace.", child, tl),
+		fenced: prometheus.NewDesc("arbor_child_fenced_total",
+			"Reports (exit, ready, beat) dropped because their attempt was no longer current.", child, tl),
+		generation: prometheus.NewDesc("arbor_child_generation",
+			"Generation of the child's current or last attempt.", child, tl),
+		up: prometheus.NewDesc("arbor_child_up",
+			"1 when the child is running and ready, or ended for good; else 0.", child, tl),
+		state: prometheus.NewDesc("arbor_child_state",
+			"1 for the child's current state, 0 for the others.", []string{"child", "state"}, tl),
+		health: prometheus.NewDesc("arbor_tree_health",
+			"1 for the tree's current health state, 0 for the others.", []string{"state"}, tl),
+		dropped: prometheus.NewDesc("arbor_events_dropped_total",
+			"Events a slow observer or logger lost.", nil, tl),
+		poolInstances: prometheus.NewDesc("arbor_pool_instances",
+			"Live instances of the pool by state.", []string{"pool", "state"}, tl),
+		poolStarted: prometheus.NewDesc("arbor_pool_instances_started_total",
+			"Instances the pool was asked to start.", pool, tl),
+		poolRestarts: prometheus.NewDesc("arbor_pool_instance_restarts_total",
+			"Restarts of the pool's instances.", pool, tl),
+		poolRemoved: prometheus.NewDesc("arbor_pool_instances_removed_total",
+			"Instances removed from the pool: ended for good, stopped, or dropped with a run of the pool.", pool, tl),
+		poolAbandoned: prometheus.NewDesc("arbor_pool_instances_abandoned_total",
+			"Attempts of the pool's instances that ignored cancellation past their grace.", pool, tl),
+	}
+}
 
 var states = []runtime.State{
 	runtime.StateIdle, runtime.StateWaiting, runtime.StateStarting, runtime.StateRunning,
@@ -59,47 +72,51 @@ var healths = []runtime.HealthState{
 // Collector is a prometheus.Collector for one tree.
 type Collector struct {
 	tree *runtime.Tree
+	d    descs
 }
 
-// New returns a collector for t. Register it with a prometheus.Registerer.
-func New(t *runtime.Tree) *Collector { return &Collector{tree: t} }
+// New returns a collector for t. Register it with a prometheus.Registerer;
+// the collectors of trees with different names can share one.
+func New(t *runtime.Tree) *Collector { return &Collector{tree: t, d: newDescs(t.Name())} }
 
 // Describe sends the descriptors of every metric.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{restartsDesc, abandonedDesc, fencedDesc, generationDesc, upDesc, stateDesc, healthDesc, droppedDesc,
-		poolInstancesDesc, poolStartedDesc, poolRestartsDesc, poolRemovedDesc, poolAbandonedDesc} {
+	d := &c.d
+	for _, d := range []*prometheus.Desc{d.restarts, d.abandoned, d.fenced, d.generation, d.up, d.state, d.health, d.dropped,
+		d.poolInstances, d.poolStarted, d.poolRestarts, d.poolRemoved, d.poolAbandoned} {
 		ch <- d
 	}
 }
 
 // Collect reads the tree's health and snapshot and sends every metric.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	tree := c.tree.Name()
+	d := &c.d
 	h := c.tree.Health()
 	snap := c.tree.Snapshot()
 	for _, s := range healths {
-		ch <- prometheus.MustNewConstMetric(healthDesc, prometheus.GaugeValue, flag(h.State == s), tree, s.String())
+		ch <- prometheus.MustNewConstMetric(d.health, prometheus.GaugeValue, flag(h.State == s), s.String())
 	}
-	ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(snap.DroppedEvents), tree)
+	ch <- prometheus.MustNewConstMetric(d.dropped, prometheus.CounterValue, float64(snap.DroppedEvents))
 	for _, c2 := range snap.Children {
 		if c2.Instance {
 			continue // counted by its pool
 		}
 		if c2.Pool {
-			c.collectPool(ch, tree, c2.Path)
+			c.collectPool(ch, c2.Path)
 		}
-		ch <- prometheus.MustNewConstMetric(restartsDesc, prometheus.CounterValue, float64(c2.Restarts), tree, c2.Path)
-		ch <- prometheus.MustNewConstMetric(abandonedDesc, prometheus.CounterValue, float64(c2.Abandoned), tree, c2.Path)
-		ch <- prometheus.MustNewConstMetric(fencedDesc, prometheus.CounterValue, float64(c2.Fenced), tree, c2.Path)
-		ch <- prometheus.MustNewConstMetric(generationDesc, prometheus.GaugeValue, float64(c2.Generation), tree, c2.Path)
-		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, flag(c2.State == runtime.StateRunning || c2.State == runtime.StateDone), tree, c2.Path)
+		ch <- prometheus.MustNewConstMetric(d.restarts, prometheus.CounterValue, float64(c2.Restarts), c2.Path)
+		ch <- prometheus.MustNewConstMetric(d.abandoned, prometheus.CounterValue, float64(c2.Abandoned), c2.Path)
+		ch <- prometheus.MustNewConstMetric(d.fenced, prometheus.CounterValue, float64(c2.Fenced), c2.Path)
+		ch <- prometheus.MustNewConstMetric(d.generation, prometheus.GaugeValue, float64(c2.Generation), c2.Path)
+		ch <- prometheus.MustNewConstMetric(d.up, prometheus.GaugeValue, flag(c2.State == runtime.StateRunning || c2.State == runtime.StateDone), c2.Path)
 		for _, s := range states {
-			ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, flag(c2.State == s), tree, c2.Path, s.String())
+			ch <- prometheus.MustNewConstMetric(d.state, prometheus.GaugeValue, flag(c2.State == s), c2.Path, s.String())
 		}
 	}
 }
 
-func (c *Collector) collectPool(ch chan<- prometheus.Metric, tree, path string) {
+func (c *Collector) collectPool(ch chan<- prometheus.Metric, path string) {
+	d := &c.d
 	p := c.tree.Pool(path)
 	if p == nil {
 		return
@@ -109,12 +126,12 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, tree, path string) 
 		state string
 		n     int
 	}{{"starting", n.Starting}, {"running", n.Running}, {"backoff", n.Backoff}, {"stopping", n.Stopping}} {
-		ch <- prometheus.MustNewConstMetric(poolInstancesDesc, prometheus.GaugeValue, float64(s.n), tree, path, s.state)
+		ch <- prometheus.MustNewConstMetric(d.poolInstances, prometheus.GaugeValue, float64(s.n), path, s.state)
 	}
-	ch <- prometheus.MustNewConstMetric(poolStartedDesc, prometheus.CounterValue, float64(n.Started), tree, path)
-	ch <- prometheus.MustNewConstMetric(poolRestartsDesc, prometheus.CounterValue, float64(n.Restarts), tree, path)
-	ch <- prometheus.MustNewConstMetric(poolRemovedDesc, prometheus.CounterValue, float64(n.Removed), tree, path)
-	ch <- prometheus.MustNewConstMetric(poolAbandonedDesc, prometheus.CounterValue, float64(n.Abandoned), tree, path)
+	ch <- prometheus.MustNewConstMetric(d.poolStarted, prometheus.CounterValue, float64(n.Started), path)
+	ch <- prometheus.MustNewConstMetric(d.poolRestarts, prometheus.CounterValue, float64(n.Restarts), path)
+	ch <- prometheus.MustNewConstMetric(d.poolRemoved, prometheus.CounterValue, float64(n.Removed), path)
+	ch <- prometheus.MustNewConstMetric(d.poolAbandoned, prometheus.CounterValue, float64(n.Abandoned), path)
 }
 
 func flag(b bool) float64 {

@@ -54,12 +54,14 @@ type config struct {
 	mp metric.MeterProvider
 }
 
-// WithTracerProvider sets where spans go; the global provider by default.
+// WithTracerProvider sets where spans go; the global provider by default
+// or when tp is nil.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(c *config) { c.tp = tp }
 }
 
-// WithMeterProvider sets where metrics go; the global provider by default.
+// WithMeterProvider sets where metrics go; the global provider by default
+// or when mp is nil.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return func(c *config) { c.mp = mp }
 }
@@ -74,9 +76,15 @@ var states = []runtime.State{
 // runtime.Tree.Observe), and fails with runtime.ErrAlreadyRunning once t has
 // started.
 func Instrument(t *runtime.Tree, opts ...Option) error {
-	c := config{tp: gotel.GetTracerProvider(), mp: gotel.GetMeterProvider()}
+	var c config
 	for _, o := range opts {
 		o(&c)
+	}
+	if c.tp == nil {
+		c.tp = gotel.GetTracerProvider()
+	}
+	if c.mp == nil {
+		c.mp = gotel.GetMeterProvider()
 	}
 	meter := c.mp.Meter(scope)
 	tree := attribute.String("arbor.tree", t.Name())
@@ -103,7 +111,7 @@ func Instrument(t *runtime.Tree, opts ...Option) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		snap := t.Snapshot()
 		count := make(map[runtime.State]int64, len(states))
 		for _, ch := range snap.Children {
@@ -121,7 +129,11 @@ func Instrument(t *runtime.Tree, opts ...Option) error {
 	if err != nil {
 		return err
 	}
-	return t.Observe(a.observe)
+	if err := t.Observe(a.observe); err != nil {
+		reg.Unregister() // refused: the tree is not reported twice
+		return err
+	}
+	return nil
 }
 
 // adapter turns events into spans and exits. Its observe runs on the tree's

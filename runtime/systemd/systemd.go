@@ -1,6 +1,6 @@
 // Package systemd runs a supervision tree as a systemd service of
-// Type=notify, through the sd_notify protocol of
-// github.com/coreos/go-systemd/v22/daemon.
+// Type=notify, through the sd_notify protocol (the watchdog settings read
+// by github.com/coreos/go-systemd/v22/daemon).
 //
 // Run runs the tree and, alongside it, tells the service manager:
 //
@@ -25,11 +25,16 @@
 // Without NOTIFY_SOCKET in the environment (not started by systemd, or by
 // a unit of another Type) Run only runs the tree. Errors writing to the
 // socket are ignored: the service manager's view is best effort, the tree
-// is what matters.
+// is what matters. A notification the socket does not take within
+// NotifyTimeout (its reader hung, its queue full) is dropped, so that a
+// stuck service manager cannot keep Run from returning; Run then returns
+// at most three NotifyTimeouts after the tree (a ping under way, STOPPING=1
+// and the last STATUS=).
 package systemd
 
 import (
 	"context"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -63,8 +68,26 @@ func (r treeRunner) Tree() *runtime.Tree           { return r.t }
 // at every ping, and only there when pings are closer together.
 const MaxStatusInterval = time.Second
 
+// NotifyTimeout bounds the sending of one notification.
+const NotifyTimeout = time.Second
+
 // notify sends one notification; tests replace it.
-var notify = func(state string) { _, _ = daemon.SdNotify(false, state) }
+var notify = func(state string) { _ = sdNotify(os.Getenv("NOTIFY_SOCKET"), state, NotifyTimeout) }
+
+// sdNotify is daemon.SdNotify with a deadline: a datagram socket whose
+// reader does not read blocks its writers once its queue is full.
+func sdNotify(socket, state string, timeout time.Duration) error {
+	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: socket, Net: "unixgram"})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		return err
+	}
+	_, err = conn.Write([]byte(state))
+	return err
+}
 
 // Run runs tree with ctx and returns what its Run returned, keeping systemd
 // informed as the package documentation describes. Every goroutine it
@@ -127,6 +150,10 @@ func (n *notifier) loop(quit <-chan struct{}) {
 
 	ready, stopping := n.tree.Ready(), n.tree.Stopping()
 	for {
+		if closed(quit) { // before a ping that may take NotifyTimeout
+			n.catchUp()
+			return
+		}
 		select {
 		case <-ready:
 			ready = nil

@@ -1,0 +1,91 @@
+package runtime_test
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// tokenPanicLeaser grants leases whose Token panics, the first time.
+type tokenPanicLeaser struct {
+	*fakeLeaser
+	panicked bool
+}
+
+func (p *tokenPanicLeaser) Acquire(ctx context.Context, name string, ttl time.Duration) (runtime.Lease, error) {
+	l, err := p.fakeLeaser.Acquire(ctx, name, ttl)
+	if err != nil || p.panicked {
+		return l, err
+	}
+	p.panicked = true
+	return panickyToken{l.(*fakeLease)}, nil
+}
+
+type panickyToken struct{ *fakeLease }
+
+func (panickyToken) Token() uint64 { panic("lease: boom") }
+
+// TestLeaseTokenPanics: a lease acquired but unusable (its Token panics)
+// is a failed Acquire, and is given back: the store does not keep it
+// until its TTL, and the next campaign wins it.
+func TestLeaseTokenPanics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeLeaser()
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "sched", Run: nop, Lease: &runtime.LeaseSpec{}},
+		}}, runtime.WithLeaser(&tokenPanicLeaser{fakeLeaser: f}))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		st := status(t, tr, "t/sched")
+		assert.Equal(t, runtime.StateStandby, st.State)
+		assert.ErrorIs(t, st.LeaseError, runtime.ErrPanic)
+		assert.Equal(t, []uint64{1}, f.releases(), "the unusable lease was given back")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/sched").State)
+		require.NoError(t, stop())
+	})
+}
+
+// TestLeaseNestedRestartedWhileStandingBy: the supervisor of a lease child
+// standing by is restarted again and again. Each of its runs calls its
+// campaign off: once the lease is free, one campaign wins it, and the
+// child runs under it; at shutdown it is released.
+func TestLeaseNestedRestartedWhileStandingBy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeLeaser()
+		got := make(chan uint64, 10)
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "n", Supervisor: &runtime.Spec{Children: []runtime.Child{
+				{Name: "sched", Lease: &runtime.LeaseSpec{Name: "jobs"}, Run: func(ctx context.Context, a *runtime.Attempt) error {
+					got <- a.Token()
+					<-ctx.Done()
+					return nil
+				}},
+			}}},
+		}}, runtime.WithLeaser(f))
+		other, err := f.Acquire(context.Background(), "jobs", time.Second)
+		require.NoError(t, err)
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		for range 5 {
+			require.NoError(t, tr.Handle("t/n").Restart())
+			synctest.Wait()
+			assert.Equal(t, runtime.StateStandby, status(t, tr, "t/n/sched").State)
+		}
+		require.NoError(t, other.Release(context.Background()))
+		synctest.Wait()
+		require.Len(t, got, 1)
+		tok := <-got
+		assert.Equal(t, uint64(2), tok, "the first lease granted after the other's: no stale campaign won one")
+		assert.Equal(t, tok, f.holder("jobs"))
+		require.NoError(t, stop())
+		assert.Zero(t, f.holder("jobs"), "released at shutdown")
+	})
+}
