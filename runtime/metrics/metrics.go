@@ -39,7 +39,7 @@ func newDescs(tree string) descs {
 		generation: prometheus.NewDesc("arbor_child_generation",
 			"Generation of the child's current or last attempt.", child, tl),
 		up: prometheus.NewDesc("arbor_child_up",
-			"1 when the child is running and ready, or ended for good; else 0.", child, tl),
+			"1 when the child is well, as Tree.Health says: running and ready, ended for good, or standing by for its lease; else 0.", child, tl),
 		state: prometheus.NewDesc("arbor_child_state",
 			"1 for the child's current state, 0 for the others.", []string{"child", "state"}, tl),
 		health: prometheus.NewDesc("arbor_tree_health",
@@ -97,6 +97,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d.health, prometheus.GaugeValue, flag(h.State == s), s.String())
 	}
 	ch <- prometheus.MustNewConstMetric(d.dropped, prometheus.CounterValue, float64(snap.DroppedEvents))
+	well := make(map[string]bool, len(h.Children))
+	for _, c2 := range h.Children {
+		well[c2.Path] = c2.OK
+	}
 	for _, c2 := range snap.Children {
 		if c2.Instance {
 			continue // counted by its pool
@@ -108,7 +112,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d.abandoned, prometheus.CounterValue, float64(c2.Abandoned), c2.Path)
 		ch <- prometheus.MustNewConstMetric(d.fenced, prometheus.CounterValue, float64(c2.Fenced), c2.Path)
 		ch <- prometheus.MustNewConstMetric(d.generation, prometheus.GaugeValue, float64(c2.Generation), c2.Path)
-		ch <- prometheus.MustNewConstMetric(d.up, prometheus.GaugeValue, flag(c2.State == runtime.StateRunning || c2.State == runtime.StateDone), c2.Path)
+		ch <- prometheus.MustNewConstMetric(d.up, prometheus.GaugeValue, flag(well[c2.Path]), c2.Path)
 		for _, s := range states {
 			ch <- prometheus.MustNewConstMetric(d.state, prometheus.GaugeValue, flag(c2.State == s), c2.Path, s.String())
 		}

@@ -61,7 +61,7 @@ arbor_child_restarts_total{child="shop/worker",tree="shop"} 0
 		want(restartsHead+`arbor_child_restarts_total{child="shop/db",tree="shop"} 0
 arbor_child_restarts_total{child="shop/worker",tree="shop"} 1
 `, "arbor_child_restarts_total")
-		want(`# HELP arbor_child_up 1 when the child is running and ready, or ended for good; else 0.
+		want(`# HELP arbor_child_up 1 when the child is well, as Tree.Health says: running and ready, ended for good, or standing by for its lease; else 0.
 # TYPE arbor_child_up gauge
 arbor_child_up{child="shop/db",tree="shop"} 1
 arbor_child_up{child="shop/worker",tree="shop"} 1
@@ -143,6 +143,51 @@ arbor_pool_instances{pool="srv/conns",state="stopping",tree="srv"} 0
 			t.Fatal(err)
 		}
 		close(block)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// neverLeaser grants no lease: its children stand by for ever.
+type neverLeaser struct{}
+
+func (neverLeaser) Acquire(ctx context.Context, name string, ttl time.Duration) (runtime.Lease, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A child standing by for its lease is well, for the metrics as for
+// Health: the singleton runs in another replica, and an alert on
+// arbor_child_up == 0 must not fire on every standby replica. What runs
+// below a standing-by supervisor is well too.
+func TestStandbyIsUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		idle := func(ctx context.Context, a *runtime.Attempt) error { <-ctx.Done(); return nil }
+		tr, err := runtime.New(runtime.Spec{Name: "shop", Children: []runtime.Child{
+			{Name: "web", Run: idle},
+			{Name: "cron", Run: idle, Lease: &runtime.LeaseSpec{Name: "cron"}},
+			{Name: "jobs", Lease: &runtime.LeaseSpec{Name: "jobs"}, Supervisor: &runtime.Spec{Children: []runtime.Child{{Name: "a", Run: idle}}}},
+		}}, runtime.WithLeaser(neverLeaser{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(metrics.New(tr))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- tr.Run(ctx) }()
+		synctest.Wait()
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(`# HELP arbor_child_up 1 when the child is well, as Tree.Health says: running and ready, ended for good, or standing by for its lease; else 0.
+# TYPE arbor_child_up gauge
+arbor_child_up{child="shop/cron",tree="shop"} 1
+arbor_child_up{child="shop/jobs",tree="shop"} 1
+arbor_child_up{child="shop/jobs/a",tree="shop"} 1
+arbor_child_up{child="shop/web",tree="shop"} 1
+`), "arbor_child_up"); err != nil {
+			t.Fatal(err)
+		}
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatal(err)
