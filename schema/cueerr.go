@@ -180,6 +180,10 @@ func parseDuration(s string) (time.Duration, string) {
 	if err != nil {
 		return 0, fmt.Sprintf("invalid duration %q (out of range: at most about 290 years)", s)
 	}
+	if d == 0 && strings.ContainsAny(s, "123456789") {
+		// Go counts whole nanoseconds: "0.5ns" would silently be "0s".
+		return 0, fmt.Sprintf("invalid duration %q (less than a nanosecond, the smallest step: it would be 0s)", s)
+	}
 	return d, ""
 }
 
