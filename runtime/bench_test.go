@@ -437,3 +437,31 @@ func BenchmarkBeat(b *testing.B) {
 		b.Fatal("the attempt is no longer current: the beats were fenced")
 	}
 }
+
+// BenchmarkHealthWaiting reads Health of a tree whose 4,000 children all
+// wait for a sibling that is never ready: each waiting child names it, and
+// the cost must stay linear in the children (metrics scrapes, systemd and
+// the console call Health).
+func BenchmarkHealthWaiting(b *testing.B) {
+	const n = 4000
+	children := []runtime.Child{{Name: "db", Run: nop, Ready: &runtime.Ready{}}}
+	for i := range n {
+		children = append(children, runtime.Child{Name: "w" + strconv.Itoa(i), Run: nop, After: []string{"db"}})
+	}
+	tr, err := runtime.New(runtime.Spec{Name: "t", Children: children})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cancel, done := benchRun(tr)
+	for tr.Handle("t/w0").State() != runtime.StateWaiting || tr.Handle("t/db").State() != runtime.StateStarting {
+		time.Sleep(time.Millisecond)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if h := tr.Health(); h.Children[1].Reason != "waiting for db (starting: not ready yet)" {
+			b.Fatal(h.Children[1].Reason)
+		}
+	}
+	b.StopTimer()
+	benchStop(b, cancel, done)
+}

@@ -38,8 +38,9 @@ var (
 	// ErrInvalidSpec is wrapped by every SpecError.
 	ErrInvalidSpec = errors.New("arbor: invalid spec")
 	// ErrNilContext is returned by Run and Handle.StopAndWait given a nil
-	// context; the tree can still be run with a real one.
-	ErrNilContext = errors.New("arbor: Run needs a context, not nil")
+	// context, before they do anything: the tree can still be run with a
+	// real one.
+	ErrNilContext = errors.New("arbor: nil context")
 	// ErrAlreadyRunning is returned by Run while the tree runs.
 	ErrAlreadyRunning = errors.New("arbor: tree is already running")
 	// ErrTreeEnded is returned by Run, and by controls, once the tree has ended.

@@ -67,7 +67,8 @@ func (t *Tree) Health() Health {
 		standby     string // the supervisor above that stands by, if any
 	}
 	sups := map[string]sup{}
-	var starting string // the first supervisor not ready yet, if nothing below it says why
+	var starting string      // the first supervisor not ready yet, if nothing below it says why
+	var index map[string]int // snap.Children by path, once a child waits
 	for i, c := range snap.Children {
 		// A child standing by for its lease is well: the singleton runs in
 		// another process, and this one serves all the same.
@@ -76,7 +77,13 @@ func (t *Tree) Health() Health {
 		parentPath := c.Path[:max(0, strings.LastIndexByte(c.Path, '/'))]
 		ch.Reason = childReason(c)
 		if c.State == StateWaiting {
-			ch.Reason = waitReason(snap, parentPath, c.After)
+			if index == nil {
+				index = make(map[string]int, len(snap.Children))
+				for j := range snap.Children {
+					index[snap.Children[j].Path] = j
+				}
+			}
+			ch.Reason = waitReason(snap.Children, index, parentPath, c.After)
 		}
 		parent := sups[parentPath]
 		// A supervisor that has not been ready yet waits for its children:
@@ -131,13 +138,17 @@ func (t *Tree) Health() Health {
 // why that one is not ready: "waiting for db (restarting after error: …)".
 // A sibling stopped by an order, or ended for good without success, keeps
 // it waiting until an order restarts that sibling.
-func waitReason(snap Snapshot, parent string, after []string) string {
+func waitReason(children []ChildStatus, index map[string]int, parent string, after []string) string {
 	for _, name := range after {
-		d, ok := snap.Child(parent + "/" + name)
-		if !ok || d.State == StateRunning || d.State == StateDone && d.LastExit == ExitSuccess {
+		i, ok := index[parent+"/"+name]
+		if !ok {
 			continue
 		}
-		return fmt.Sprintf("waiting for %s (%s)", name, childReason(d))
+		d := &children[i]
+		if d.State == StateRunning || d.State == StateDone && d.LastExit == ExitSuccess {
+			continue
+		}
+		return fmt.Sprintf("waiting for %s (%s)", name, childReason(*d))
 	}
 	return "waiting for the siblings in its after list"
 }

@@ -240,10 +240,10 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 // unreadable finds the entries of the directory that cue/load cannot read.
 // It hides the symbolic links that lead nowhere, on which cue/load fails
 // (an editor's lock file such as .#spec.cue, a link to a file not checked
-// out), and the .cue files CUE ignores that are no regular files: a read of
-// a named pipe blocks for ever, one of /dev/zero never ends. Such a file is
-// no part of the spec, unless its name makes it a spec file, which is an
-// error at it. It reports whether the load can go on.
+// out), and the other files that are no regular files, which cue/load
+// reads too (.x.cue, .txt, .json): a read of a named pipe blocks for ever,
+// one of /dev/zero never ends. Such a file is no part of the spec, unless
+// its name makes it a spec file, which is an error at it. It reports whether the load can go on.
 func (l *loader) unreadable(cfg *load.Config) bool {
 	entries, _ := os.ReadDir(l.dir)
 	ok := true
@@ -261,7 +261,7 @@ func (l *loader) unreadable(cfg *load.Config) bool {
 			l.errs.Add(Pos{Filename: path}, fmt.Sprintf("not a regular file (%s); refusing to read it", FileKind(st.Mode())))
 			ok = false
 			continue
-		case err == nil && !strings.HasSuffix(e.Name(), ".cue") || err != nil && !link:
+		case err != nil && !link:
 			continue
 		case err != nil && spec:
 			target, _ := os.Readlink(path)
@@ -269,8 +269,8 @@ func (l *loader) unreadable(cfg *load.Config) bool {
 			ok = false
 			continue
 		}
-		// A dangling link, or a .cue file CUE ignores (.x.cue, _x.cue)
-		// that cue/load would read all the same.
+		// A dangling link, or a file that is no spec file (.x.cue, _x.cue,
+		// notes.txt, data.json), which cue/load reads all the same.
 		if cfg.Overlay == nil {
 			cfg.Overlay = map[string]load.Source{}
 		}

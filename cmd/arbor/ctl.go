@@ -140,6 +140,23 @@ func (c *cli) ctl(flags *flag.FlagSet) int {
 const ctlArgs = "[-addr URL] [-token T] status [-json] | events [-f] [-json] | restart PATH | stop PATH"
 
 // consoleURL turns -addr into the console's base URL, ending in a slash.
+// hidePassword replaces the password of a user:password@ in addr, which
+// may not parse as a URL.
+func hidePassword(addr string) string {
+	scheme, rest, ok := strings.Cut(addr, "://")
+	if !ok {
+		return addr
+	}
+	userinfo, host, ok := strings.Cut(rest, "@")
+	if !ok || strings.Contains(userinfo, "/") {
+		return addr
+	}
+	if user, _, ok := strings.Cut(userinfo, ":"); ok {
+		return scheme + "://" + user + ":xxxxx@" + host
+	}
+	return addr
+}
+
 func consoleURL(addr string) (*url.URL, error) {
 	if addr == "" {
 		return nil, errors.New("no address: pass -addr (such as 127.0.0.1:8090) or set ARBOR_ADDR")
@@ -149,10 +166,11 @@ func consoleURL(addr string) (*url.URL, error) {
 	}
 	u, err := url.Parse(addr)
 	if err != nil {
-		return nil, fmt.Errorf("bad address %q: %v", addr, err)
+		// url.Parse's error repeats the address, password included.
+		return nil, fmt.Errorf("bad address %q: not a URL", hidePassword(addr))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("bad address %q: want host:port or an http:// or https:// URL", addr)
+		return nil, fmt.Errorf("bad address %q: want host:port or an http:// or https:// URL", u.Redacted())
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"

@@ -154,4 +154,14 @@ func TestCtlEscapesControlCharacters(t *testing.T) {
 			t.Errorf("ctl %s prints the password of -addr:\n%s", args[0], out)
 		}
 	}
+	// Nor when the address is refused.
+	for _, addr := range []string{"ftp://ops:hunter2@host:1", "http://ops:hunter2@host:1/%zz", "http://ops:hunter2@"} {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"ctl", "-addr", addr, "status"}, &stdout, &stderr); code == 0 {
+			t.Errorf("ctl -addr %s: exit 0", addr)
+		}
+		if out := stdout.String() + stderr.String(); strings.Contains(out, "hunter2") || !strings.Contains(out, "bad address") {
+			t.Errorf("ctl -addr %s:\n%s", addr, out)
+		}
+	}
 }

@@ -34,8 +34,10 @@
 // or ?after=SEQ gets every event after that one, without gaps, as long as
 // the journal still holds them; when it does not, a "gap" message says how
 // many were lost before the stream goes on. When the tree's Run has
-// returned, an "end" message closes the stream. A client that takes
-// nothing of the stream for 30 seconds is dropped.
+// returned, an "end" message closes the stream. A client that has not
+// taken a write within 30 seconds is dropped; a catch-up after a
+// reconnection is one write of every event missed, so a client reading
+// slower than the journal's size per 30 seconds is dropped too.
 package console
 
 import (

@@ -131,7 +131,7 @@ func target(w http.ResponseWriter, r *http.Request) (string, int, error) {
 		case path == "":
 			path = req.Path
 		case req.Path != "" && req.Path != path:
-			return path, http.StatusBadRequest, fmt.Errorf("the body names %q and the URL %q", req.Path, path)
+			return path, http.StatusBadRequest, fmt.Errorf("the body names %q and the URL %q", clip(req.Path), clip(path))
 		}
 	}
 	if path == "" {

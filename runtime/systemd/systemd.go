@@ -28,8 +28,9 @@
 // is what matters. A notification the socket does not take within
 // NotifyTimeout (its reader hung, its queue full) is dropped, so that a
 // stuck service manager cannot keep Run from returning; Run then returns
-// at most three NotifyTimeouts after the tree (a ping under way, STOPPING=1
-// and the last STATUS=).
+// at most four NotifyTimeouts after the tree (a ping under way, READY=1 if
+// it was not sent yet, STOPPING=1 and the last STATUS=). The first
+// STATUS= is sent before the tree starts, and may delay it as long.
 package systemd
 
 import (
