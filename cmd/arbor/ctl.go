@@ -170,7 +170,7 @@ func consoleURL(addr string) (*url.URL, error) {
 		return nil, fmt.Errorf("bad address %q: not a URL", hidePassword(addr))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("bad address %q: want host:port or an http:// or https:// URL", u.Redacted())
+		return nil, fmt.Errorf("bad address %q: want host:port or an http:// or https:// URL", hidePassword(addr))
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
