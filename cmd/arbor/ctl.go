@@ -267,6 +267,32 @@ func printable(s string) string {
 	return b.String()
 }
 
+// printableJSON is printable for valid JSON: what a terminal would act on
+// can only be in its strings (C1 controls, DEL, bidirectional overrides,
+// bytes that are not UTF-8; C0 controls are escaped by JSON itself), and
+// becomes a \u escape there, so that the output is the same JSON.
+func printableJSON(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r < 0x7f || safeRune(r) {
+			if out != nil {
+				out = append(out, b[i:i+n]...)
+			}
+		} else {
+			if out == nil {
+				out = append([]byte(nil), b[:i]...)
+			}
+			out = fmt.Appendf(out, `\u%04x`, r)
+		}
+		i += n
+	}
+	if out == nil {
+		return b
+	}
+	return out
+}
+
 func safeRune(r rune) bool {
 	return r != utf8.RuneError && !unicode.IsControl(r) && !unicode.Is(unicode.Bidi_Control, r)
 }
@@ -277,7 +303,10 @@ func (cl *ctlClient) status(asJSON bool) error {
 		return err
 	}
 	if asJSON {
-		_, err := cl.stdout.Write(body)
+		if !json.Valid(body) {
+			return errors.New("the console's answer is not JSON")
+		}
+		_, err := cl.stdout.Write(printableJSON(body))
 		return err
 	}
 	var t console.Tree
@@ -339,7 +368,7 @@ func (cl *ctlClient) events(follow, asJSON bool) error {
 func (cl *ctlClient) print(e console.Event, asJSON bool) {
 	if asJSON {
 		b, _ := json.Marshal(e)
-		fmt.Fprintf(cl.stdout, "%s\n", b)
+		fmt.Fprintf(cl.stdout, "%s\n", printableJSON(b))
 		return
 	}
 	fmt.Fprintf(cl.stdout, "%s %6d %s\n", e.Time.Local().Format("15:04:05.000"), e.Seq, printable(oneLine(e.Text)))

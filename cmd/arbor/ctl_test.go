@@ -137,9 +137,22 @@ func TestCtlEscapesControlCharacters(t *testing.T) {
 	}))
 	defer srv.Close()
 	addr := strings.Replace(srv.URL, "http://", "http://ops:hunter2@", 1)
-	for _, args := range [][]string{{"status"}, {"events"}, {"stop", "t/a"}, {"restart", "t/a"}} {
+	for _, args := range [][]string{{"status"}, {"status", "-json"}, {"events"}, {"events", "-json"}, {"stop", "t/a"}, {"restart", "t/a"}} {
 		var stdout, stderr bytes.Buffer
 		run(append([]string{"ctl", "-addr", addr, "-token", "x"}, args...), &stdout, &stderr)
+		if len(args) == 2 && args[1] == "-json" {
+			dec := json.NewDecoder(&stdout)
+			for dec.More() {
+				var v any
+				if err := dec.Decode(&v); err != nil {
+					t.Errorf("ctl %s -json: not JSON: %v", args[0], err)
+				} else if !strings.Contains(fmt.Sprint(v), evil) {
+					t.Errorf("ctl %s -json: the JSON no longer holds the text: %q", args[0], fmt.Sprint(v))
+				}
+			}
+			stdout.Reset()
+			run(append([]string{"ctl", "-addr", addr, "-token", "x"}, args...), &stdout, &stderr)
+		}
 		out := stdout.String() + stderr.String()
 		if args[0] != "restart" && !strings.Contains(out, "upstream said:") {
 			t.Errorf("ctl %s: the text is not shown:\n%s", args[0], out)
