@@ -56,6 +56,7 @@ type workspace struct {
 	info bool
 	// batch is formatOutput's batch size; 0 means batchSize.
 	batch int
+	tags  []string // the build tags of Options.BuildFlags
 }
 
 // listed is what go list says about a package.
@@ -153,6 +154,7 @@ func loadOwn(ctx context.Context, dir string, opts *Options) (*workspace, error)
 		typeErr: map[string][]types.Error{},
 		info:    opts.Lint,
 		batch:   opts.batch,
+		tags:    buildTags(opts.BuildFlags),
 	}
 	overlay, err := hideOutput(dir)
 	if err != nil {
@@ -532,7 +534,7 @@ func (ws *workspace) declaredAside(p *listed, recv, name string) (decl token.Pos
 		why   func(f *ast.File, file string) string
 	}{
 		{p.IgnoredGoFiles, func(f *ast.File, file string) string {
-			if importsC(f) && matchesWithCgo(p.Dir, file) {
+			if importsC(f) && matchesWithCgo(p.Dir, file, ws.tags) {
 				return `which the build ignores: it imports "C", and cgo is disabled (CGO_ENABLED=0, or no C compiler was found)`
 			}
 			if c := buildLine(f); c != "" {
@@ -558,13 +560,31 @@ func (ws *workspace) declaredAside(p *listed, recv, name string) (decl token.Pos
 	return token.NoPos, "", false
 }
 
-// matchesWithCgo reports whether the build would take the file in dir if
-// cgo were enabled: when it is ignored, cgo is what leaves it out.
-func matchesWithCgo(dir, file string) bool {
+// matchesWithCgo reports whether the build, with tags, would take the file
+// in dir if cgo were enabled: when it is ignored, cgo is what leaves it out.
+func matchesWithCgo(dir, file string, tags []string) bool {
 	ctxt := build.Default
 	ctxt.CgoEnabled = true
+	ctxt.BuildTags = tags
 	ok, err := ctxt.MatchFile(dir, file)
 	return ok && err == nil
+}
+
+// buildTags returns the tags of the -tags flags in flags, as the go
+// command reads them: "-tags=a,b", "-tags a,b", the last one counting.
+func buildTags(flags []string) []string {
+	var list string
+	for i, f := range flags {
+		name, value, hasValue := strings.Cut(strings.TrimPrefix(f, "-"), "=")
+		if name != "tags" && name != "-tags" {
+			continue
+		}
+		if !hasValue && i+1 < len(flags) {
+			value = flags[i+1]
+		}
+		list = value
+	}
+	return strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
 // findDecl returns the position of the top-level function name, or of the
