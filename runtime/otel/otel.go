@@ -33,6 +33,8 @@ import (
 	"context"
 	"errors"
 	"path"
+	"strings"
+	"time"
 
 	gotel "go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -89,10 +91,11 @@ func Instrument(t *runtime.Tree, opts ...Option) error {
 	meter := c.mp.Meter(scope)
 	tree := attribute.String("arbor.tree", t.Name())
 	a := &adapter{
-		tree:   t,
-		attr:   tree,
-		tracer: c.tp.Tracer(scope),
-		open:   map[string]trace.Span{},
+		tree:    t,
+		attr:    tree,
+		tracer:  c.tp.Tracer(scope),
+		open:    map[string]trace.Span{},
+		parents: map[string]bool{},
 	}
 	var errs []error
 	var err error
@@ -144,6 +147,9 @@ type adapter struct {
 	tracer trace.Tracer
 	exits  metric.Int64Counter
 	open   map[string]trace.Span // the current attempt's span, by child path
+	// parents are the paths whose spans have had child spans: supervisors
+	// and pools.
+	parents map[string]bool
 }
 
 func (a *adapter) observe(e runtime.Event) {
@@ -157,6 +163,7 @@ func (a *adapter) observe(e runtime.Event) {
 		ctx := context.Background()
 		if parent := a.open[path.Dir(e.Path)]; parent != nil {
 			ctx = trace.ContextWithSpan(ctx, parent)
+			a.parents[path.Dir(e.Path)] = true
 		}
 		_, span := a.tracer.Start(ctx, a.name(e.Path), trace.WithTimestamp(e.Time), trace.WithAttributes(
 			a.attr,
@@ -183,6 +190,13 @@ func (a *adapter) observe(e runtime.Event) {
 		}
 		a.exits.Add(context.Background(), 1, metric.WithAttributes(a.attr,
 			attribute.String("arbor.child.path", a.metricPath(e.Path)), attribute.String("arbor.exit", exit)))
+		if e.Kind != runtime.EventAbandoned && a.parents[e.Path] {
+			// A supervisor or pool stops its children before it ends:
+			// a span still open below it lost its end among dropped
+			// events. (An abandoned one's children are abandoned after.)
+			a.endBelow(e.Path, e.Time)
+		}
+		delete(a.parents, e.Path)
 		span := a.open[e.Path]
 		if span == nil {
 			return
@@ -197,6 +211,23 @@ func (a *adapter) observe(e runtime.Event) {
 			span.SetStatus(codes.Error, msg)
 		}
 		span.End(trace.WithTimestamp(e.Time))
+	}
+}
+
+// endBelow ends the open spans below the supervisor or pool at p, whose
+// ends were lost, as of t.
+func (a *adapter) endBelow(p string, t time.Time) {
+	for k, span := range a.open {
+		if strings.HasPrefix(k, p+"/") {
+			span.SetAttributes(attribute.String("arbor.exit", "unknown"))
+			span.End(trace.WithTimestamp(t))
+			delete(a.open, k)
+		}
+	}
+	for k := range a.parents {
+		if k == p || strings.HasPrefix(k, p+"/") {
+			delete(a.parents, k)
+		}
 	}
 }
 
