@@ -97,10 +97,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d.health, prometheus.GaugeValue, flag(h.State == s), s.String())
 	}
 	ch <- prometheus.MustNewConstMetric(d.dropped, prometheus.CounterValue, float64(snap.DroppedEvents))
-	well := make(map[string]bool, len(h.Children))
-	for _, c2 := range h.Children {
-		well[c2.Path] = c2.OK
-	}
+	// up and state come from Health's snapshot, so that they agree; the
+	// counters, from the other. Both list the declared children in the same
+	// order, with different pool instances between them: j walks Health's.
+	j := 0
 	for _, c2 := range snap.Children {
 		if c2.Instance {
 			continue // counted by its pool
@@ -112,9 +112,16 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d.abandoned, prometheus.CounterValue, float64(c2.Abandoned), c2.Path)
 		ch <- prometheus.MustNewConstMetric(d.fenced, prometheus.CounterValue, float64(c2.Fenced), c2.Path)
 		ch <- prometheus.MustNewConstMetric(d.generation, prometheus.GaugeValue, float64(c2.Generation), c2.Path)
-		ch <- prometheus.MustNewConstMetric(d.up, prometheus.GaugeValue, flag(well[c2.Path]), c2.Path)
+		for j < len(h.Children) && h.Children[j].Path != c2.Path {
+			j++
+		}
+		var hc runtime.ChildHealth
+		if j < len(h.Children) {
+			hc = h.Children[j]
+		}
+		ch <- prometheus.MustNewConstMetric(d.up, prometheus.GaugeValue, flag(hc.OK), c2.Path)
 		for _, s := range states {
-			ch <- prometheus.MustNewConstMetric(d.state, prometheus.GaugeValue, flag(c2.State == s), c2.Path, s.String())
+			ch <- prometheus.MustNewConstMetric(d.state, prometheus.GaugeValue, flag(hc.State == s), c2.Path, s.String())
 		}
 	}
 }

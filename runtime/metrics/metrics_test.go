@@ -194,3 +194,42 @@ arbor_child_up{child="shop/web",tree="shop"} 1
 		}
 	})
 }
+
+// up and state come from Health, whose list has a pool's live instances
+// between the declared children: the children after a pool keep theirs,
+// not an instance's.
+func TestUpAfterAPoolWithInstances(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		idle := func(ctx context.Context, a *runtime.Attempt) error { <-ctx.Done(); return nil }
+		tr, err := runtime.New(runtime.Spec{Name: "shop", Children: []runtime.Child{
+			{Name: "conns", Pool: &runtime.PoolSpec{}},
+			{Name: "web", Run: idle, Ready: &runtime.Ready{}}, // never ready
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(metrics.New(tr))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- tr.Run(ctx) }()
+		synctest.Wait()
+		for range 3 {
+			if _, err := tr.Pool("shop/conns").Start("", idle); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(`# HELP arbor_child_up 1 when the child is well, as Tree.Health says: running and ready, ended for good, or standing by for its lease; else 0.
+# TYPE arbor_child_up gauge
+arbor_child_up{child="shop/conns",tree="shop"} 1
+arbor_child_up{child="shop/web",tree="shop"} 0
+`), "arbor_child_up"); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
