@@ -29,7 +29,7 @@ func TestLostEndsClosedByTheirSupervisor(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	exits, _ := noop.NewMeterProvider().Meter("x").Int64Counter("x")
 	a := &adapter{tree: tr, tracer: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)).Tracer("x"),
-		exits: exits, open: map[string]trace.Span{}, parents: map[string]bool{}}
+		exits: exits, open: map[string]trace.Span{}, kids: map[string]map[string]struct{}{}}
 	at := time.Now()
 	ev := func(k runtime.EventKind, p string) {
 		a.observe(runtime.Event{Kind: k, Path: p, Time: at, Generation: 1})
@@ -48,8 +48,8 @@ func TestLostEndsClosedByTheirSupervisor(t *testing.T) {
 	}
 	ev(runtime.EventAbandoned, "t/n/w")
 
-	if len(a.open) != 0 || len(a.parents) != 0 {
-		t.Errorf("left open: %v, parents %v", a.open, a.parents)
+	if len(a.open) != 0 || len(a.kids) != 0 {
+		t.Errorf("left open: %v, kids %v", a.open, a.kids)
 	}
 	unknown := 0
 	for _, s := range rec.Ended() {

@@ -33,7 +33,6 @@ import (
 	"context"
 	"errors"
 	"path"
-	"strings"
 	"time"
 
 	gotel "go.opentelemetry.io/otel"
@@ -91,11 +90,11 @@ func Instrument(t *runtime.Tree, opts ...Option) error {
 	meter := c.mp.Meter(scope)
 	tree := attribute.String("arbor.tree", t.Name())
 	a := &adapter{
-		tree:    t,
-		attr:    tree,
-		tracer:  c.tp.Tracer(scope),
-		open:    map[string]trace.Span{},
-		parents: map[string]bool{},
+		tree:   t,
+		attr:   tree,
+		tracer: c.tp.Tracer(scope),
+		open:   map[string]trace.Span{},
+		kids:   map[string]map[string]struct{}{},
 	}
 	var errs []error
 	var err error
@@ -147,9 +146,9 @@ type adapter struct {
 	tracer trace.Tracer
 	exits  metric.Int64Counter
 	open   map[string]trace.Span // the current attempt's span, by child path
-	// parents are the paths whose spans have had child spans: supervisors
-	// and pools.
-	parents map[string]bool
+	// kids are the open spans below each open span of a supervisor or a
+	// pool, by the parent's path.
+	kids map[string]map[string]struct{}
 }
 
 func (a *adapter) observe(e runtime.Event) {
@@ -163,7 +162,11 @@ func (a *adapter) observe(e runtime.Event) {
 		ctx := context.Background()
 		if parent := a.open[path.Dir(e.Path)]; parent != nil {
 			ctx = trace.ContextWithSpan(ctx, parent)
-			a.parents[path.Dir(e.Path)] = true
+			dir := path.Dir(e.Path)
+			if a.kids[dir] == nil {
+				a.kids[dir] = map[string]struct{}{}
+			}
+			a.kids[dir][e.Path] = struct{}{}
 		}
 		_, span := a.tracer.Start(ctx, a.name(e.Path), trace.WithTimestamp(e.Time), trace.WithAttributes(
 			a.attr,
@@ -190,13 +193,16 @@ func (a *adapter) observe(e runtime.Event) {
 		}
 		a.exits.Add(context.Background(), 1, metric.WithAttributes(a.attr,
 			attribute.String("arbor.child.path", a.metricPath(e.Path)), attribute.String("arbor.exit", exit)))
-		if e.Kind != runtime.EventAbandoned && a.parents[e.Path] {
+		if e.Kind != runtime.EventAbandoned {
 			// A supervisor or pool stops its children before it ends:
 			// a span still open below it lost its end among dropped
 			// events. (An abandoned one's children are abandoned after.)
 			a.endBelow(e.Path, e.Time)
 		}
-		delete(a.parents, e.Path)
+		delete(a.kids, e.Path)
+		if k := a.kids[path.Dir(e.Path)]; k != nil {
+			delete(k, e.Path)
+		}
 		span := a.open[e.Path]
 		if span == nil {
 			return
@@ -217,16 +223,13 @@ func (a *adapter) observe(e runtime.Event) {
 // endBelow ends the open spans below the supervisor or pool at p, whose
 // ends were lost, as of t.
 func (a *adapter) endBelow(p string, t time.Time) {
-	for k, span := range a.open {
-		if strings.HasPrefix(k, p+"/") {
+	for k := range a.kids[p] {
+		a.endBelow(k, t)
+		delete(a.kids, k)
+		if span := a.open[k]; span != nil {
 			span.SetAttributes(attribute.String("arbor.exit", "unknown"))
 			span.End(trace.WithTimestamp(t))
 			delete(a.open, k)
-		}
-	}
-	for k := range a.parents {
-		if k == p || strings.HasPrefix(k, p+"/") {
-			delete(a.parents, k)
 		}
 	}
 }
