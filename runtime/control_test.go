@@ -310,9 +310,19 @@ func TestStopAndWaitNilContext(t *testing.T) {
 // an error at the order, not crash the program.
 func TestNoSuchChild(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "a", Run: nop}}})
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "a", Run: nop},
+			{Name: "n", Supervisor: &runtime.Spec{Children: []runtime.Child{{Name: "p", Pool: &runtime.PoolSpec{}}}}},
+		}})
 		start(t, tr)
 		synctest.Wait()
+		for _, typo := range []string{"t/n/typo", "t/n/p/i1", "t/a/b", "", "/", "t//a"} {
+			h := tr.Handle(typo)
+			require.Nil(t, h, typo)
+			assert.ErrorIs(t, h.Stop(), runtime.ErrNoChild, typo)
+			_, err := tr.Pool(typo).Start("", nop)
+			assert.ErrorIs(t, err, runtime.ErrNoChild, typo)
+		}
 		h := tr.Handle("t/typo")
 		require.Nil(t, h)
 		assert.ErrorIs(t, h.Stop(), runtime.ErrNoChild)

@@ -435,13 +435,7 @@ func TestAttemptTimeoutReadsAsDeadline(t *testing.T) {
 // and another child's stale notice waits to get in.
 func TestHeartbeatNeverStaleEarly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var slow atomic.Bool
-		runtime.SetTestHook(func(string) {
-			if slow.Load() {
-				time.Sleep(time.Millisecond) // a busy supervisor
-			}
-		})
-		defer runtime.SetTestHook(nil)
+		slow := behind(t, "", time.Millisecond)
 		rec := &recorder{}
 		children := []runtime.Child{
 			{Name: "beater", Heartbeat: &runtime.Heartbeat{Timeout: 20 * time.Millisecond}, Run: func(ctx context.Context, a *runtime.Attempt) error {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,6 +69,20 @@ var noBackoff = &runtime.Backoff{}
 // counting up.
 func constBackoff(d time.Duration) *runtime.Backoff {
 	return &runtime.Backoff{Initial: d, Max: d, ResetAfter: time.Hour}
+}
+
+// behind makes the supervisor at path (every one, for "") take d over each
+// message it handles once the returned flag is set: a supervisor far behind
+// its children. The test's end removes the hook.
+func behind(t *testing.T, path string, d time.Duration) *atomic.Bool {
+	slow := new(atomic.Bool)
+	runtime.SetTestHook(func(p string) {
+		if slow.Load() && (path == "" || p == path) {
+			time.Sleep(d)
+		}
+	})
+	t.Cleanup(func() { runtime.SetTestHook(nil) })
+	return slow
 }
 
 func mustNew(t *testing.T, spec runtime.Spec, opts ...runtime.Option) *runtime.Tree {

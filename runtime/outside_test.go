@@ -28,13 +28,7 @@ import (
 // left to its queued exit. Either keeps it; without either, it is abandoned.
 func TestChainedGraceNotAbandonedWhenReturned(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var slow atomic.Bool
-		runtime.SetTestHook(func(path string) {
-			if path == "t" && slow.Load() {
-				time.Sleep(100 * time.Millisecond) // a supervisor far behind its children
-			}
-		})
-		defer runtime.SetTestHook(nil)
+		slow := behind(t, "t", 100*time.Millisecond)
 		rec := &recorder{}
 		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
 			{Name: "b", Shutdown: 50 * time.Millisecond, Run: lingering(time.Millisecond, nil)},

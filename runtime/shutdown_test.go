@@ -588,13 +588,7 @@ func TestShutdownChainCause(t *testing.T) {
 // worker's heartbeat or ready timeout: neither is its fault any more.
 func TestShutdownChainNoBlame(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var slow atomic.Bool
-		runtime.SetTestHook(func(path string) {
-			if path == "t" && slow.Load() {
-				time.Sleep(100 * time.Millisecond) // a supervisor far behind its children
-			}
-		})
-		defer runtime.SetTestHook(nil)
+		slow := behind(t, "t", 100*time.Millisecond)
 		rec := &recorder{}
 		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
 			{Name: "rd", Ready: &runtime.Ready{Timeout: 1080 * time.Millisecond}, Run: lingering(100*time.Millisecond, nil)},

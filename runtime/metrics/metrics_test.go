@@ -150,6 +150,25 @@ arbor_pool_instances{pool="srv/conns",state="stopping",tree="srv"} 0
 	})
 }
 
+// running registers tr's collector and runs tr until stop, in a synctest
+// bubble, once every child has started.
+func running(t *testing.T, tr *runtime.Tree) (reg *prometheus.Registry, stop func()) {
+	reg = prometheus.NewPedanticRegistry()
+	reg.MustRegister(metrics.New(tr))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- tr.Run(ctx) }()
+	synctest.Wait()
+	return reg, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+const upHead = "# HELP arbor_child_up 1 when the child is well, as Tree.Health says: running and ready, ended for good, or standing by for its lease; else 0.\n# TYPE arbor_child_up gauge\n"
+
 // neverLeaser grants no lease: its children stand by for ever.
 type neverLeaser struct{}
 
@@ -173,25 +192,15 @@ func TestStandbyIsUp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		reg := prometheus.NewPedanticRegistry()
-		reg.MustRegister(metrics.New(tr))
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error)
-		go func() { done <- tr.Run(ctx) }()
-		synctest.Wait()
-		if err := testutil.GatherAndCompare(reg, strings.NewReader(`# HELP arbor_child_up 1 when the child is well, as Tree.Health says: running and ready, ended for good, or standing by for its lease; else 0.
-# TYPE arbor_child_up gauge
-arbor_child_up{child="shop/cron",tree="shop"} 1
+		reg, stop := running(t, tr)
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(upHead+`arbor_child_up{child="shop/cron",tree="shop"} 1
 arbor_child_up{child="shop/jobs",tree="shop"} 1
 arbor_child_up{child="shop/jobs/a",tree="shop"} 1
 arbor_child_up{child="shop/web",tree="shop"} 1
 `), "arbor_child_up"); err != nil {
 			t.Fatal(err)
 		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
+		stop()
 	})
 }
 
@@ -208,28 +217,18 @@ func TestUpAfterAPoolWithInstances(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		reg := prometheus.NewPedanticRegistry()
-		reg.MustRegister(metrics.New(tr))
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error)
-		go func() { done <- tr.Run(ctx) }()
-		synctest.Wait()
+		reg, stop := running(t, tr)
 		for range 3 {
 			if _, err := tr.Pool("shop/conns").Start("", idle); err != nil {
 				t.Fatal(err)
 			}
 		}
 		synctest.Wait()
-		if err := testutil.GatherAndCompare(reg, strings.NewReader(`# HELP arbor_child_up 1 when the child is well, as Tree.Health says: running and ready, ended for good, or standing by for its lease; else 0.
-# TYPE arbor_child_up gauge
-arbor_child_up{child="shop/conns",tree="shop"} 1
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(upHead+`arbor_child_up{child="shop/conns",tree="shop"} 1
 arbor_child_up{child="shop/web",tree="shop"} 0
 `), "arbor_child_up"); err != nil {
 			t.Fatal(err)
 		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
+		stop()
 	})
 }
