@@ -307,7 +307,8 @@ func TestStopAndWaitNilContext(t *testing.T) {
 }
 
 // A path that names no child gives a nil Handle or Pool: a typo must give
-// an error at the order, not crash the program.
+// an error at the order, not crash the program (OTP's terminate_child and
+// restart_child answer {error, not_found}).
 func TestNoSuchChild(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
