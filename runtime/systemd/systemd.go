@@ -1,14 +1,14 @@
 // Package systemd runs a supervision tree as a systemd service of
-// Type=notify, through the sd_notify protocol (the watchdog settings read
-// by github.com/coreos/go-systemd/v22/daemon).
+// Type=notify, through the sd_notify protocol.
 //
 // Run runs the tree and, alongside it, tells the service manager:
 //
 //   - STATUS=starting: … from the start, naming the child it waits for;
 //   - READY=1 once every child has been ready (Tree.Ready), so that units
 //     ordered after this one start only when it really serves;
-//   - WATCHDOG=1 every half of WatchdogSec while the tree is live, when the
-//     unit sets WatchdogSec=;
+//   - WATCHDOG=1 every half of WatchdogSec while the tree is live (and at
+//     most every MinPingInterval), when the unit sets WatchdogSec= and
+//     WATCHDOG_PID, if set, is this process's;
 //   - STATUS= lines whenever the tree's health changes, such as
 //     "degraded: shop/worker: restarting after error: boom", checked at most
 //     a second apart and shown by systemctl status;
@@ -35,8 +35,10 @@ package systemd
 
 import (
 	"context"
+	"math"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -72,6 +74,29 @@ const MaxStatusInterval = time.Second
 // NotifyTimeout bounds the sending of one notification.
 const NotifyTimeout = time.Second
 
+// MinPingInterval is the shortest time between two watchdog pings: a
+// WatchdogSec= under twice as much (which systemd does not set in
+// practice, but a hand-made environment may) cannot make the pinger spin.
+const MinPingInterval = 10 * time.Millisecond
+
+// watchdog returns the watchdog timeout that WATCHDOG_USEC gives this
+// process; 0 when it has none, it is for another process (WATCHDOG_PID),
+// or the value makes no sense: not a positive decimal number, or too large
+// for a time.Duration, where daemon.SdWatchdogEnabled would wrap around
+// to a few nanoseconds.
+func watchdog() time.Duration {
+	usec, err := strconv.ParseUint(os.Getenv("WATCHDOG_USEC"), 10, 64)
+	if err != nil || usec == 0 || usec > uint64(math.MaxInt64/int64(time.Microsecond)) {
+		return 0
+	}
+	if pid := os.Getenv("WATCHDOG_PID"); pid != "" {
+		if p, err := strconv.Atoi(pid); err != nil || p != os.Getpid() {
+			return 0
+		}
+	}
+	return time.Duration(usec) * time.Microsecond
+}
+
 // notify sends one notification; tests replace it.
 var notify = func(state string) { _ = sdNotify(os.Getenv("NOTIFY_SOCKET"), state, NotifyTimeout) }
 
@@ -105,8 +130,8 @@ func Run(ctx context.Context, tree Runner) error {
 	}
 
 	n := &notifier{tree: t}
-	if wd, err := daemon.SdWatchdogEnabled(false); err == nil && wd > 0 {
-		n.ping = wd / 2
+	if wd := watchdog(); wd > 0 {
+		n.ping = max(wd/2, MinPingInterval)
 	}
 	n.send("", statusOf(t.Health())) // before the tree starts: "starting: not started"
 	quit := make(chan struct{})
