@@ -13,10 +13,14 @@
 // The body is one line of text: "ok", or "<state>: <reason>" when the check
 // fails. With the query parameter verbose (any value, as in ?verbose) the body
 // lists every child in the style of the Kubernetes API server, one line each,
-// followed by a verdict:
+// followed by a verdict. A pool's instances are summed up in one line, and
+// only those that are not well are listed, at most MaxListed of them:
 //
 //	[+]shop/db ok
 //	[-]shop/worker restarting after error: boom
+//	[+]shop/conns ok
+//	[-]shop/conns/* 1 of 5000 instances not ok
+//	[-]shop/conns/c17 restarting after error: EOF
 //	readyz check passed
 //
 // A live tree is one a process supervisor should leave alone: a failing
@@ -30,8 +34,10 @@
 package probe
 
 import (
+	"fmt"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/arbor-go/arbor/runtime"
@@ -84,11 +90,17 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ok := c.pass(health.State)
 	var b strings.Builder
 	if r.URL.Query().Has("verbose") {
-		for _, ch := range health.Children {
-			if ch.OK {
-				b.WriteString("[+]" + ch.Path + " ok\n")
-			} else {
-				b.WriteString("[-]" + ch.Path + " " + oneLine(ch.Reason) + "\n")
+		children := health.Children
+		for i := 0; i < len(children); i++ {
+			ch := children[i]
+			line(&b, ch)
+			if ch.Pool {
+				n := 0
+				for i+1+n < len(children) && children[i+1+n].Instance {
+					n++
+				}
+				instances(&b, ch.Path, children[i+1:i+1+n])
+				i += n
 			}
 		}
 		if ok {
@@ -111,6 +123,43 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write([]byte(b.String()))
+	}
+}
+
+// line writes the line of one child.
+func line(b *strings.Builder, ch runtime.ChildHealth) {
+	if ch.OK {
+		b.WriteString("[+]" + ch.Path + " ok\n")
+	} else {
+		b.WriteString("[-]" + ch.Path + " " + oneLine(ch.Reason) + "\n")
+	}
+}
+
+// instances sums up the instances of the pool at path in one line, then
+// lists those that are not well, the first MaxListed of them by path, and
+// counts the others: a pool may have more instances than a probe's answer
+// should have lines.
+func instances(b *strings.Builder, path string, all []runtime.ChildHealth) {
+	var bad []runtime.ChildHealth
+	for _, ch := range all {
+		if !ch.OK {
+			bad = append(bad, ch)
+		}
+	}
+	switch {
+	case len(all) == 0:
+		fmt.Fprintf(b, "[+]%s/* no instances\n", path)
+	case len(bad) == 0:
+		fmt.Fprintf(b, "[+]%s/* %d instances ok\n", path, len(all))
+	default:
+		fmt.Fprintf(b, "[-]%s/* %d of %d instances not ok\n", path, len(bad), len(all))
+	}
+	slices.SortFunc(bad, func(x, y runtime.ChildHealth) int { return strings.Compare(x.Path, y.Path) })
+	for _, ch := range bad[:min(len(bad), MaxListed)] {
+		line(b, ch)
+	}
+	if len(bad) > MaxListed {
+		fmt.Fprintf(b, "[-]%s/* %d more not listed\n", path, len(bad)-MaxListed)
 	}
 }
 
@@ -144,3 +193,7 @@ func oneLine(s string) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// MaxListed is how many of a pool's instances that are not well ?verbose
+// lists, at most; it counts the others.
+const MaxListed = 10
