@@ -183,13 +183,42 @@ type ctlClient struct {
 	base           *url.URL
 	token          string
 	stdout, stderr io.Writer
+	timeout        time.Duration // of each request but a stream; 0: requestTimeout
 }
 
-// get fetches path below the console's URL and returns the body of a 200.
-func (cl *ctlClient) get(path string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// httpClient is ctl's client: it follows no redirect. A console never
+// sends one, and following it would hand the token (which Go's client
+// keeps for another port of the same host, or for http:// after https://)
+// and the operator's order to whatever the answer names.
+var httpClient = &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
+	return &redirectError{to: req.URL.Redacted()}
+}}
+
+// redirectError is the answer of a console address that redirects.
+type redirectError struct{ to string }
+
+func (e *redirectError) Error() string {
+	return "it redirects to " + e.to + ", which ctl does not follow: pass the console's own address with -addr"
+}
+
+// requestTimeout bounds each request but the event stream.
+const requestTimeout = 10 * time.Second
+
+func (cl *ctlClient) limit() time.Duration {
+	if cl.timeout > 0 {
+		return cl.timeout
+	}
+	return requestTimeout
+}
+
+// get fetches path below the console's URL, with query, and returns the
+// body of a 200.
+func (cl *ctlClient) get(path string, query url.Values) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cl.limit())
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", cl.base.JoinPath(path).String(), nil)
+	u := cl.base.JoinPath(path)
+	u.RawQuery = query.Encode()
+	req, err := http.NewRequestWithContext(ctx, "GET", u.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -199,9 +228,9 @@ func (cl *ctlClient) get(path string) ([]byte, error) {
 // do sends req and returns the body of a response with status want; any
 // other is an error of one line.
 func (cl *ctlClient) do(req *http.Request, want int) ([]byte, error) {
-	res, err := http.DefaultClient.Do(req)
+	res, err := httpClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("cannot reach the console at %s: %v", cl.base.Redacted(), rootCause(err))
+		return nil, reachError(cl.base, err)
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
@@ -222,6 +251,16 @@ func serverError(res *http.Response, body []byte) error {
 		return fmt.Errorf("%s (%s)", oneLine(e.Error), res.Status)
 	}
 	return fmt.Errorf("%s from %s: is it an arbor console?", res.Status, res.Request.URL.Redacted())
+}
+
+// reachError is the error of a request to the console at base that had
+// no answer.
+func reachError(base *url.URL, err error) error {
+	var redirect *redirectError
+	if errors.As(err, &redirect) {
+		return fmt.Errorf("the console at %s: %v", base.Redacted(), redirect)
+	}
+	return fmt.Errorf("cannot reach the console at %s: %v", base.Redacted(), rootCause(err))
 }
 
 func rootCause(err error) error {
@@ -298,7 +337,7 @@ func safeRune(r rune) bool {
 }
 
 func (cl *ctlClient) status(asJSON bool) error {
-	body, err := cl.get("api/tree")
+	body, err := cl.get("api/tree", nil)
 	if err != nil {
 		return err
 	}
@@ -348,21 +387,34 @@ func (cl *ctlClient) events(follow, asJSON bool) error {
 	if follow {
 		return cl.follow(asJSON)
 	}
-	body, err := cl.get("api/events")
-	if err != nil {
-		return err
+	// Page by page, up to the latest event when the first page was made:
+	// a busy tree does not keep the command running.
+	var after, end uint64
+	for first := true; ; first = false {
+		body, err := cl.get("api/events", url.Values{"after": {strconv.FormatUint(after, 10)}})
+		if err != nil {
+			return err
+		}
+		var evs console.Events
+		if err := json.Unmarshal(body, &evs); err != nil {
+			return fmt.Errorf("the console's answer is not a list of events: %v", err)
+		}
+		if first {
+			end = evs.Latest
+		}
+		if evs.Missed > 0 {
+			fmt.Fprintf(cl.stderr, "arbor ctl: %d earlier events are no longer in the journal\n", evs.Missed)
+		}
+		for _, e := range evs.Events {
+			cl.print(e, asJSON)
+		}
+		// A console that would send the same page again, or one from before
+		// pages (no more), ends the listing too.
+		if !evs.More || evs.LastEvent <= after || evs.LastEvent >= end {
+			return nil
+		}
+		after = evs.LastEvent
 	}
-	var evs console.Events
-	if err := json.Unmarshal(body, &evs); err != nil {
-		return fmt.Errorf("the console's answer is not a list of events: %v", err)
-	}
-	if evs.Missed > 0 {
-		fmt.Fprintf(cl.stderr, "arbor ctl: %d earlier events are no longer in the journal\n", evs.Missed)
-	}
-	for _, e := range evs.Events {
-		cl.print(e, asJSON)
-	}
-	return nil
 }
 
 func (cl *ctlClient) print(e console.Event, asJSON bool) {
@@ -437,9 +489,13 @@ func (f *follower) stream(ctx context.Context) error {
 	if f.last > 0 {
 		req.Header.Set("Last-Event-ID", strconv.FormatUint(f.last, 10))
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return &brokenStream{err: fmt.Errorf("cannot reach the console at %s: %v", cl.base.Redacted(), rootCause(err))}
+	res, err := httpClient.Do(req)
+	var redirect *redirectError
+	switch {
+	case errors.As(err, &redirect):
+		return reachError(cl.base, err) // not worth another try
+	case err != nil:
+		return &brokenStream{err: reachError(cl.base, err)}
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
@@ -510,7 +566,7 @@ func (f *follower) message(kind string, data []byte) (done bool, err error) {
 }
 
 func (cl *ctlClient) order(name, path string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cl.limit())
 	defer cancel()
 	u := cl.base.JoinPath("api", name)
 	u.RawQuery = url.Values{"path": {path}}.Encode()

@@ -84,8 +84,16 @@ type Event struct {
 type Events struct {
 	Events    []Event `json:"events"`
 	Missed    uint64  `json:"missed"`    // events after the one asked for that the journal no longer holds
-	LastEvent uint64  `json:"lastEvent"` // the Seq of the latest event: ask for those after it next
+	LastEvent uint64  `json:"lastEvent"` // the Seq of the last event listed: ask for those after it next
+	Latest    uint64  `json:"latest"`    // the Seq of the tree's latest event when the answer was made
+	More      bool    `json:"more"`      // events up to Latest follow LastEvent: more than one answer holds (MaxEvents)
 }
+
+// MaxEvents is how many events one answer of GET /api/events holds at
+// most, the oldest after the one asked for: a larger journal is read page
+// by page (Events.More, then ?after=LastEvent), so that a request never
+// copies a whole journal of any size.
+const MaxEvents = runtime.DefaultJournal
 
 // Gap is the data of a "gap" message of the stream.
 type Gap struct {

@@ -11,8 +11,9 @@
 //	GET  /                  the page: one HTML file, no external assets
 //	GET  /api/tree          the tree's snapshot and health, as JSON (Tree);
 //	                        ?instances=N lists at most N of each pool's instances
-//	GET  /api/events        the journal's events as JSON (Events); ?after=SEQ
-//	                        for those after SEQ. With Accept: text/event-stream,
+//	GET  /api/events        the journal's events as JSON (Events), at most
+//	                        MaxEvents of them; ?after=SEQ for those after SEQ.
+//	                        With Accept: text/event-stream,
 //	                        a Server-Sent Events stream (see below)
 //	POST /api/restart?path=P   restart the child at P (runtime.Handle.Restart)
 //	POST /api/stop?path=P      stop the child at P (runtime.Handle.Stop)
@@ -36,8 +37,7 @@
 // many were lost before the stream goes on. When the tree's Run has
 // returned, an "end" message closes the stream. A client that has not
 // taken a write within 30 seconds is dropped; a catch-up after a
-// reconnection is one write of every event missed, so a client reading
-// slower than the journal's size per 30 seconds is dropped too.
+// reconnection is written 256 events at a time.
 package console
 
 import (

@@ -7,3 +7,6 @@ import "time"
 func WithStallTimeout(d time.Duration) Option {
 	return func(h *handler) { h.stall = d }
 }
+
+// StreamChunk is how many events a stream writes at most at once.
+const StreamChunk = streamChunk

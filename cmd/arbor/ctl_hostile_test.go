@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/console"
+)
+
+// TestCtlEventsPages: events lists a journal larger than one answer of
+// the console, page by page: every event once, in order.
+func TestCtlEventsPages(t *testing.T) {
+	tr, err := runtime.New(runtime.Spec{Name: "t", Children: []runtime.Child{
+		{Name: "conns", Pool: &runtime.PoolSpec{}, Restart: runtime.Temporary},
+	}}, runtime.WithJournal(3*console.MaxEvents))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-tr.Ready()
+	for tr.LastEvent() < uint64(2*console.MaxEvents+10) {
+		if _, err := tr.Pool("t/conns").Start("", runtime.Func(func(context.Context) error { return nil })); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(console.Handler(tr))
+	defer srv.Close()
+	last := tr.LastEvent()
+
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"ctl", "-addr", srv.URL, "events"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var seq uint64
+	for line := range strings.Lines(stdout.String()) {
+		var n uint64
+		if _, err := fmt.Sscan(strings.Fields(line)[1], &n); err != nil || n != seq+1 {
+			t.Fatalf("after event %d: %q", seq, line)
+		}
+		seq = n
+	}
+	if seq < last {
+		t.Errorf("listed up to event %d; the journal held %d", seq, last)
+	}
+}
+
+// TestCtlEventsBusyTree: a console that always has more (a tree busier
+// than the command is fast) does not keep events running: it stops at the
+// latest event of its first answer.
+func TestCtlEventsBusyTree(t *testing.T) {
+	var mu sync.Mutex
+	latest := uint64(10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		var after uint64
+		fmt.Sscan(r.URL.Query().Get("after"), &after)
+		latest += 10
+		fmt.Fprintf(w, `{"events":[{"seq":%d,"time":"2026-01-01T00:00:00Z","text":"e"},{"seq":%d,"time":"2026-01-01T00:00:00Z","text":"e"}],"lastEvent":%d,"latest":%d,"more":true}`,
+			after+1, after+2, after+2, latest)
+	}))
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"ctl", "-addr", srv.URL, "events"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if n := strings.Count(stdout.String(), "\n"); n != 20 {
+		t.Errorf("%d events listed, want 20 (up to the first answer's latest)", n)
+	}
+}
+
+// TestCtlNoRedirects: ctl does not follow a redirect: the console never
+// sends one, and following it would hand the token, or the operator's
+// order, to whatever the answer names.
+func TestCtlNoRedirects(t *testing.T) {
+	var mu sync.Mutex
+	var leaked []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		leaked = append(leaked, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprint(w, `{"tree":"t","health":"ready","children":[],"events":[]}`)
+	}))
+	defer other.Close()
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+r.URL.RequestURI(), code)
+		}))
+		for _, args := range [][]string{{"status"}, {"events"}, {"events", "-f"}, {"restart", "t/a"}} {
+			var stdout, stderr bytes.Buffer
+			exit := run(append([]string{"ctl", "-addr", srv.URL, "-token", "s3cret"}, args...), &stdout, &stderr)
+			if exit != 1 || !strings.Contains(stderr.String(), "redirect") || !strings.Contains(stderr.String(), other.URL) {
+				t.Errorf("%d, ctl %s: exit %d, want 1 and a line that names the redirect:\n%s%s", code, args[0], exit, stdout.String(), stderr.String())
+			}
+		}
+		srv.Close()
+	}
+	if len(leaked) > 0 {
+		t.Errorf("ctl followed redirects: %q", leaked)
+	}
+}
+
+// TestCtlSlowConsole: a console that accepts the connection and never
+// answers costs the command its timeout, not for ever.
+func TestCtlSlowConsole(t *testing.T) {
+	block := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-block:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(block)
+	base, _ := consoleURL(srv.URL)
+	for _, cmd := range []string{"status", "events", "restart"} {
+		var stdout, stderr bytes.Buffer
+		cl := &ctlClient{base: base, stdout: &stdout, stderr: &stderr, timeout: 100 * time.Millisecond}
+		begin := time.Now()
+		var err error
+		switch cmd {
+		case "status":
+			err = cl.status(false)
+		case "events":
+			err = cl.events(false, false)
+		case "restart":
+			err = cl.order("restart", "t/a")
+		}
+		if err == nil || time.Since(begin) > 5*time.Second {
+			t.Errorf("%s: %v after %v", cmd, err, time.Since(begin))
+		}
+	}
+}

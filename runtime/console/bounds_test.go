@@ -1,0 +1,122 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/console"
+)
+
+// bigJournal returns a running fixture whose journal holds more than two
+// pages of events.
+func bigJournal(t *testing.T) *fixture {
+	f := newFixture(t, runtime.WithJournal(3*console.MaxEvents))
+	pool := f.tree.Pool("shop/conns")
+	for f.tree.LastEvent() < uint64(2*console.MaxEvents+10) {
+		h, err := pool.Start("", runtime.Func(idle))
+		if errors.Is(err, runtime.ErrPoolFull) {
+			time.Sleep(time.Millisecond) // the stops take their time
+			continue
+		}
+		require.NoError(t, err)
+		require.NoError(t, h.Stop())
+	}
+	return f
+}
+
+// TestEventsPaged: a JSON answer holds at most MaxEvents events, the
+// oldest after the one asked for, and says that more follow: a client
+// pages through a large journal with ?after=, and gets every event once,
+// in order, without building the whole journal in one answer.
+func TestEventsPaged(t *testing.T) {
+	f := bigJournal(t)
+	h := console.Handler(f.tree)
+	last := f.tree.LastEvent()
+	var after uint64
+	pages := 0
+	for {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", fmt.Sprintf("/api/events?after=%d", after), nil))
+		require.Equal(t, http.StatusOK, rec.Code)
+		var evs console.Events
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &evs))
+		require.LessOrEqual(t, len(evs.Events), console.MaxEvents)
+		assert.Zero(t, evs.Missed)
+		for _, e := range evs.Events {
+			require.Equal(t, after+1, e.Seq, "in order, without gaps")
+			after = e.Seq
+		}
+		assert.Equal(t, after, evs.LastEvent)
+		pages++
+		if !evs.More {
+			break
+		}
+		require.Len(t, evs.Events, console.MaxEvents, "a full page when more follow")
+	}
+	assert.GreaterOrEqual(t, after, last)
+	assert.GreaterOrEqual(t, pages, 3)
+}
+
+// writes records what a stream writes, each write apart.
+type writes struct {
+	mu     sync.Mutex
+	header http.Header
+	writes []string
+	cancel context.CancelFunc
+	until  uint64 // cancel once the event with this id is written
+}
+
+func (w *writes) Header() http.Header { return w.header }
+func (w *writes) WriteHeader(int)     {}
+func (w *writes) Flush()              {}
+func (w *writes) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes = append(w.writes, string(p))
+	if strings.Contains(string(p), fmt.Sprintf("id: %d\n", w.until)) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+// TestStreamCatchUpChunked: a stream catches up on a large journal in
+// writes of at most StreamChunk events, rather than building every missed
+// event into one buffer.
+func TestStreamCatchUpChunked(t *testing.T) {
+	f := bigJournal(t)
+	last := f.tree.LastEvent()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	w := &writes{header: http.Header{}, cancel: cancel, until: last}
+	req := httptest.NewRequest("GET", "/api/events", nil).WithContext(ctx)
+	req.Header.Set("Accept", "text/event-stream")
+	console.Handler(f.tree).ServeHTTP(w, req)
+	require.NotErrorIs(t, ctx.Err(), context.DeadlineExceeded, "every event sent")
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var seq uint64
+	for _, s := range w.writes {
+		n := 0
+		for line := range strings.Lines(s) {
+			if id, ok := strings.CutPrefix(line, "id: "); ok {
+				n++
+				seq++
+				require.Equal(t, fmt.Sprint(seq), strings.TrimSpace(id))
+			}
+		}
+		assert.LessOrEqual(t, n, console.StreamChunk)
+	}
+	assert.GreaterOrEqual(t, seq, last)
+}
