@@ -149,3 +149,18 @@ func TestLeaseReleaseShortTTL(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// TestLeaseTypedNilLeaser: a typed nil Leaser (an *etcd.Leaser never
+// made) is no Leaser: New says so, rather than a tree whose lease child
+// stands by for ever, panicking in every Acquire, while the tree reports
+// itself ready.
+func TestLeaseTypedNilLeaser(t *testing.T) {
+	var none *fakeLeaser
+	_, err := runtime.New(leaseSpec(nop), runtime.WithLeaser(none))
+	var se *runtime.SpecError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, "t/sched", se.Path)
+	assert.Contains(t, err.Error(), "WithLeaser")
+	_, err = runtime.New(leaseSpec(nop), runtime.WithLeaser(nil))
+	require.ErrorAs(t, err, &se)
+}
