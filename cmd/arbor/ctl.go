@@ -433,7 +433,22 @@ func (cl *ctlClient) print(e console.Event, asJSON bool) {
 func (cl *ctlClient) follow(asJSON bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	f := &follower{cl: cl, asJSON: asJSON, retry: 2 * time.Second}
+	f := &follower{cl: cl, asJSON: asJSON, retry: 2 * time.Second, silence: maxSilence}
+	return f.run(ctx)
+}
+
+// maxSilence is how long a stream may send nothing before it is taken as
+// broken: three of the console's keep-alives (every 15 s). A connection cut
+// without a word (a peer that went away, a NAT that forgot it) reads as
+// silence, not as an end.
+const maxSilence = 45 * time.Second
+
+// errSilent is why a stream was given up.
+var errSilent = errors.New("silent")
+
+// run follows the stream until the tree stops or ctx is done.
+func (f *follower) run(ctx context.Context) error {
+	cl := f.cl
 	broken := false
 	for {
 		err := f.stream(ctx)
@@ -466,6 +481,7 @@ type follower struct {
 	retry     time.Duration // the console's retry: field, 2s until it says
 	connected bool          // a stream has been up
 	last      uint64        // the last event printed
+	silence   time.Duration // maxSilence, but in tests
 }
 
 // brokenStream is a stream that could not be had or broke: follow tries
@@ -481,6 +497,10 @@ func (b *brokenStream) Error() string { return b.err.Error() }
 // tree's run.
 func (f *follower) stream(ctx context.Context) error {
 	cl := f.cl
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	silent := time.AfterFunc(f.silence, func() { cancel(errSilent) })
+	defer silent.Stop()
 	req, err := http.NewRequestWithContext(ctx, "GET", cl.base.JoinPath("api/events").String(), nil)
 	if err != nil {
 		return err
@@ -494,6 +514,8 @@ func (f *follower) stream(ctx context.Context) error {
 	switch {
 	case errors.As(err, &redirect):
 		return reachError(cl.base, err) // not worth another try
+	case context.Cause(ctx) == errSilent:
+		return &brokenStream{err: fmt.Errorf("the console at %s took the connection but was silent for %v", cl.base.Redacted(), f.silence)}
 	case err != nil:
 		return &brokenStream{err: reachError(cl.base, err)}
 	}
@@ -515,6 +537,7 @@ func (f *follower) stream(ctx context.Context) error {
 	var kind string
 	var data []byte
 	for sc.Scan() {
+		silent.Reset(f.silence)
 		line := sc.Bytes()
 		switch {
 		case len(line) == 0:
@@ -531,6 +554,9 @@ func (f *follower) stream(ctx context.Context) error {
 				f.retry = time.Duration(ms) * time.Millisecond
 			}
 		}
+	}
+	if context.Cause(ctx) == errSilent {
+		return &brokenStream{err: fmt.Errorf("the event stream from %s was silent for %v", cl.base.Redacted(), f.silence), up: true}
 	}
 	if err := sc.Err(); err != nil {
 		return &brokenStream{err: fmt.Errorf("the event stream from %s broke: %v", cl.base.Redacted(), rootCause(err)), up: true}

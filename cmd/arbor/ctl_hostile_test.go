@@ -143,3 +143,63 @@ func TestCtlSlowConsole(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowSilentConsole: a stream that goes silent (a connection cut
+// without a word, a console that stopped sending its keep-alives) is given
+// up after the silence it allows, and followed again, rather than waited
+// on for ever; so is a console that takes the connection and never
+// answers.
+func TestFollowSilentConsole(t *testing.T) {
+	var mu sync.Mutex
+	conns := 0
+	quit := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		conns++
+		n := conns
+		mu.Unlock()
+		if n == 2 { // a console that takes the connection and never answers
+			select {
+			case <-quit:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "retry: 5\n\n")
+		if n == 1 { // answers, then goes silent
+			fmt.Fprintf(w, "id: 1\ndata: {\"seq\":1,\"time\":\"2026-01-01T00:00:00Z\",\"text\":\"one\"}\n\n")
+			w.(http.Flusher).Flush()
+			select {
+			case <-quit:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		fmt.Fprint(w, "event: end\ndata: {}\n\n")
+	}))
+	defer srv.Close()
+	defer close(quit) // first: the handlers end
+	base, _ := consoleURL(srv.URL)
+	var stdout, stderr bytes.Buffer
+	cl := &ctlClient{base: base, stdout: &stdout, stderr: &stderr}
+	f := &follower{cl: cl, retry: 5 * time.Millisecond, silence: 200 * time.Millisecond}
+	done := make(chan error, 1)
+	go func() { done <- f.run(context.Background()) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("events -f waits for ever on a silent console")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if conns != 3 {
+		t.Errorf("%d connections, want 3", conns)
+	}
+	if !strings.Contains(stderr.String(), "silent") {
+		t.Errorf("stderr does not say why it reconnects:\n%s", stderr.String())
+	}
+}
