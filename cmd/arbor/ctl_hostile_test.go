@@ -203,3 +203,78 @@ func TestFollowSilentConsole(t *testing.T) {
 		t.Errorf("stderr does not say why it reconnects:\n%s", stderr.String())
 	}
 }
+
+// TestCtlHostileConsole: whatever answers at the console's address (TLS
+// that fails, garbage, the wrong type, a body larger than any tree's, an
+// event stream of the wrong kind), ctl exits 1 with one line that says
+// what went wrong, and prints nothing on stdout.
+func TestCtlHostileConsole(t *testing.T) {
+	garbage := func(ctype, body string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", ctype)
+			fmt.Fprint(w, body)
+		}
+	}
+	huge := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"tree":"`)
+		chunk := strings.Repeat("x", 1<<20)
+		for range 65 { // past what ctl reads (64 MB)
+			if _, err := fmt.Fprint(w, chunk); err != nil {
+				return
+			}
+		}
+		fmt.Fprint(w, `"}`)
+	})
+	tlsSrv := httptest.NewTLSServer(garbage("application/json", "{}"))
+	defer tlsSrv.Close()
+	plain := httptest.NewServer(garbage("application/json", "{}"))
+	defer plain.Close()
+
+	cases := []struct {
+		name    string
+		addr    string
+		handler http.Handler
+		want    string
+	}{
+		{"unknown certificate", tlsSrv.URL, nil, "certificate"},
+		{"https to http", strings.Replace(plain.URL, "http:", "https:", 1), nil, "HTTP response to HTTPS client"},
+		{"html", "", garbage("text/html", "<html>hello</html>"), "is not"},
+		{"not json", "", garbage("application/json", "}{"), "is not"},
+		{"empty", "", garbage("application/json", ""), "is not"},
+		{"huge", "", huge, "is not"},
+		{"json stream", "", garbage("application/json", `{"events":[]}`), "is it an arbor console?"},
+	}
+	for _, c := range cases {
+		addr := c.addr
+		if c.handler != nil {
+			srv := httptest.NewServer(c.handler)
+			defer srv.Close()
+			addr = srv.URL
+		}
+		cmds := [][]string{{"status"}, {"status", "-json"}, {"events"}, {"events", "-json"}, {"restart", "t/a"}}
+		switch c.name {
+		case "json stream":
+			cmds = [][]string{{"events", "-f"}}
+		case "huge":
+			cmds = [][]string{{"status"}, {"status", "-json"}}
+		}
+		for _, args := range cmds {
+			var stdout, stderr bytes.Buffer
+			code := run(append([]string{"ctl", "-addr", addr, "-token", "x"}, args...), &stdout, &stderr)
+			name := c.name + ": ctl " + strings.Join(args, " ")
+			if code != 1 {
+				t.Errorf("%s: exit %d, want 1", name, code)
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("%s: printed %.200q", name, stdout.String())
+			}
+			if n := strings.Count(stderr.String(), "\n"); n != 1 || stderr.Len() > 1000 {
+				t.Errorf("%s: %d lines of stderr, %d bytes: %.300q", name, n, stderr.Len(), stderr.String())
+			}
+			if args[0] != "restart" && !strings.Contains(stderr.String(), c.want) {
+				t.Errorf("%s: %q lacks %q", name, stderr.String(), c.want)
+			}
+		}
+	}
+}
