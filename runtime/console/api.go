@@ -89,6 +89,12 @@ type Events struct {
 	More      bool    `json:"more"`      // events up to Latest follow LastEvent: more than one answer holds (MaxEvents)
 }
 
+// MaxText is the most of an error's text that an answer holds: a longer
+// one (as long as whatever a program wrapped into it, and repeated for
+// every event) is cut there, at a rune, and ends in "… (N bytes)", its
+// whole length.
+const MaxText = 4 << 10
+
 // MaxEvents is how many events one answer of GET /api/events holds at
 // most, the oldest after the one asked for: a larger journal is read page
 // by page (Events.More, then ?after=LastEvent), so that a request never
@@ -140,7 +146,7 @@ func (h *handler) snapshot(limit int) Tree {
 	var pool *Pool // the pool whose instances follow
 	listed := 0
 	if health.State != runtime.HealthReady {
-		t.Reason = health.Reason
+		t.Reason = clip(health.Reason, MaxText)
 	}
 	for _, c := range snap.Children {
 		out := Child{
@@ -151,7 +157,7 @@ func (h *handler) snapshot(limit int) Tree {
 			Lease: c.Lease, Token: c.Token,
 		}
 		if c.LastError != nil {
-			out.LastError = runtime.ErrorText(c.LastError)
+			out.LastError = clip(runtime.ErrorText(c.LastError), MaxText)
 		}
 		switch {
 		case c.Pool:
@@ -184,13 +190,13 @@ func (h *handler) snapshot(limit int) Tree {
 func event(e runtime.Event) Event {
 	out := Event{
 		Seq: e.Seq, Time: e.Time, Kind: e.Kind.String(), Path: e.Path, Generation: e.Generation,
-		Attempt: e.Attempt, Restarts: e.Restarts, Waiting: e.Waiting, From: e.From, Token: e.Token, Text: e.String(),
+		Attempt: e.Attempt, Restarts: e.Restarts, Waiting: e.Waiting, From: e.From, Token: e.Token, Text: clip(e.String(), MaxText),
 	}
 	if e.Exit != runtime.ExitNone {
 		out.Exit = e.Exit.String()
 	}
 	if e.Err != nil {
-		out.Error = runtime.ErrorText(e.Err)
+		out.Error = clip(runtime.ErrorText(e.Err), MaxText)
 	}
 	if e.Delay != 0 {
 		out.Delay = e.Delay.String()

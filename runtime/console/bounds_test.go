@@ -120,3 +120,40 @@ func TestStreamCatchUpChunked(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, seq, last)
 }
+
+// TestLongErrorsClipped: a child whose errors are a megabyte long (a
+// response body wrapped into an error, say) does not make every answer
+// about it a megabyte per event: the console clips error texts to
+// console.MaxText bytes and says how long they were.
+func TestLongErrorsClipped(t *testing.T) {
+	long := strings.Repeat("é", 1<<19) // 1 MB, two bytes a rune
+	fails := make(chan struct{})
+	tr, err := runtime.New(runtime.Spec{Name: "t", Backoff: &runtime.Backoff{Initial: time.Hour, Max: time.Hour},
+		Children: []runtime.Child{{Name: "a", Run: runtime.Func(func(ctx context.Context) error {
+			select {
+			case <-fails:
+				return errors.New("upstream said: " + long)
+			case <-ctx.Done():
+				return nil
+			}
+		})}}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-tr.Ready()
+	close(fails)
+	for c, _ := tr.Snapshot().Child("t/a"); c.State != runtime.StateBackoff; c, _ = tr.Snapshot().Child("t/a") {
+		time.Sleep(time.Millisecond)
+	}
+	h := console.Handler(tr)
+	for _, target := range []string{"/api/events", "/api/tree"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		require.Equal(t, http.StatusOK, rec.Code)
+		assert.Less(t, rec.Body.Len(), 8*console.MaxText, "%s: %d bytes", target, rec.Body.Len())
+		assert.Contains(t, rec.Body.String(), "upstream said: éé", target)
+		assert.Contains(t, rec.Body.String(), "bytes)", target)
+	}
+}
