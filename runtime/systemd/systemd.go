@@ -42,6 +42,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
@@ -251,6 +252,7 @@ func (n *notifier) catchUp() {
 // set and differs from the last one sent. It sends nothing when there is
 // nothing new.
 func (n *notifier) send(line, status string) {
+	status = clip(status)
 	var msg []string
 	if line != "" {
 		msg = append(msg, line)
@@ -262,6 +264,25 @@ func (n *notifier) send(line, status string) {
 	if len(msg) > 0 {
 		notify(strings.Join(msg, "\n"))
 	}
+}
+
+// MaxStatus is the longest STATUS= text sent, in bytes; a longer one (an
+// error's text can be as long as whatever a program wrapped into it) is
+// cut there, at a character, and ends in "…". systemd ignores a whole
+// notification longer than 4096 bytes, and with it the READY=1 or
+// WATCHDOG=1 it carries.
+const MaxStatus = 1024
+
+// clip cuts status to MaxStatus bytes.
+func clip(status string) string {
+	if len(status) <= MaxStatus {
+		return status
+	}
+	n := MaxStatus - len("…")
+	for n > 0 && !utf8.RuneStart(status[n]) {
+		n--
+	}
+	return status[:n] + "…"
 }
 
 // statusOf is "<state>" or "<state>: <reason>", on one line.

@@ -2,12 +2,14 @@ package systemd_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -62,4 +64,49 @@ func TestWatchdogSettings(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestLongStatus: a reason as long as an error can be (a response body
+// wrapped into it) is cut in STATUS=: systemd ignores a whole notification
+// longer than 4096 bytes (PIPE_BUF), and with it the READY=1 or WATCHDOG=1
+// it carries, which would leave the unit starting, or have it killed.
+func TestLongStatus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t.Setenv("NOTIFY_SOCKET", "/run/test/notify")
+		t.Setenv("WATCHDOG_USEC", "1000000")
+		t.Setenv("WATCHDOG_PID", "")
+		rec := newNotes()
+		defer systemd.SetNotify(rec.add)()
+		long := strings.Repeat("é", 8<<10)
+		fail := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "shop",
+			Backoff: &runtime.Backoff{Initial: time.Hour, Max: time.Hour},
+			Children: []runtime.Child{
+				{Name: "db", Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil })},
+				{Name: "worker", Ready: &runtime.Ready{}, Run: func(ctx context.Context, a *runtime.Attempt) error {
+					select {
+					case <-fail:
+						return errors.New("upstream said: " + long)
+					case <-ctx.Done():
+						return nil
+					}
+				}},
+			}})
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			close(fail)
+		}()
+		require.NoError(t, systemd.Run(ctx, systemd.TreeRunner(tr)))
+		var sentLong bool
+		for _, l := range rec.get() {
+			state, err := strconv.Unquote(l[strings.IndexByte(l, ' ')+1:])
+			require.NoError(t, err)
+			assert.LessOrEqual(t, len(state), 4096, "%.100s", state)
+			assert.True(t, utf8.ValidString(state))
+			sentLong = sentLong || strings.Contains(state, "upstream said: éé")
+		}
+		assert.True(t, sentLong, "the reason is sent, cut: %q", rec.get())
+	})
 }
