@@ -38,12 +38,19 @@ var exitKinds = []struct {
 	{"panic", func() error { panic("kaboom") }},
 }
 
-// sup_stop_race: children that end on their own, for every reason and
-// restart type, while their supervisor is stopping (here while the last
-// child, first in stop order, takes 1s to stop) are not restarted, and the
+// sup_stop_race, under each strategy: children that end on their own, for
+// every reason and restart type, while their supervisor is stopping (here
+// while the last child, first in stop order, takes 1s to stop) are not
+// restarted, nor their groups, and the
 // shutdown completes: Run returns nil once that child has returned,
 // nothing is abandoned, and each child ran once.
 func TestS18SupStopRace(t *testing.T) {
+	for _, strategy := range []runtime.Strategy{runtime.OneForOne, runtime.OneForAll, runtime.RestForOne} {
+		t.Run(string(strategy), func(t *testing.T) { supStopRace(t, strategy) })
+	}
+}
+
+func supStopRace(t *testing.T, strategy runtime.Strategy) {
 	synctest.Test(t, func(t *testing.T) {
 		rec := &recorder{}
 		release := make(chan struct{})
@@ -66,7 +73,7 @@ func TestS18SupStopRace(t *testing.T) {
 			}
 		}
 		children = append(children, runtime.Child{Name: "child-z", Run: slowStop(time.Second), Restart: runtime.Temporary, Shutdown: 2 * time.Second})
-		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff,
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: strategy, Backoff: noBackoff,
 			RestartLimit: &runtime.RestartLimit{Max: 100, Window: time.Hour}, Children: children}, runtime.WithObserver(rec.observe))
 		stop, _ := start(t, tr)
 		synctest.Wait()
@@ -331,6 +338,325 @@ func TestS18RemovedInstanceNotRetained(t *testing.T) {
 		assert.True(t, gone(running), "a temporary instance that was stopped")
 		assert.True(t, gone(stopped), "a permanent instance that was stopped")
 		assert.False(t, gone(kept), "a live permanent instance keeps its run function")
+		require.NoError(t, stop())
+	})
+}
+
+// significant_bystander, for each strategy: significant children stopped
+// because a non-significant sibling failed did not end on their own, so
+// the supervisor does not shut down; the group restarts as its strategy
+// says (one_for_one: the failed child; one_for_all: all; rest_for_one: it
+// and those after it). Afterwards a significant child that ends normally
+// still shuts the supervisor down. (Arbor has only any_significant.)
+func TestS18SignificantBystander(t *testing.T) {
+	for _, tc := range []struct {
+		strategy runtime.Strategy
+		gens     []uint64 // child1, child2, child3 after child2 failed
+	}{
+		{runtime.OneForOne, []uint64{1, 2, 1}},
+		{runtime.OneForAll, []uint64{2, 2, 2}},
+		{runtime.RestForOne, []uint64{1, 2, 2}},
+	} {
+		t.Run(string(tc.strategy), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c1, c2, c3 := newPuppet(), newPuppet(), newPuppet()
+				tr := mustNew(t, runtime.Spec{Name: "t", Strategy: tc.strategy, Backoff: noBackoff,
+					RestartLimit: &runtime.RestartLimit{Max: 5, Window: time.Hour},
+					Children: []runtime.Child{
+						{Name: "child1", Run: c1.run, Restart: runtime.Transient, Significant: true},
+						{Name: "child2", Run: c2.run, Restart: runtime.Transient},
+						{Name: "child3", Run: c3.run, Restart: runtime.Transient, Significant: true},
+					}})
+				_, done := start(t, tr)
+				synctest.Wait()
+				c2.end(errBoom) // OTP kills it
+				require.True(t, running(tr), "bystanders did not end on their own")
+				got := []uint64{gen(t, tr, "t/child1"), gen(t, tr, "t/child2"), gen(t, tr, "t/child3")}
+				assert.Equal(t, tc.gens, got)
+				for _, p := range []string{"t/child1", "t/child2", "t/child3"} {
+					assert.Equal(t, runtime.StateRunning, status(t, tr, p).State, p)
+				}
+				c3.end(nil)
+				require.False(t, running(tr), "a significant child that ends normally shuts it down")
+				require.NoError(t, <-done)
+			})
+		})
+	}
+}
+
+// significant_escalation, its second half: a nested supervisor that is not
+// significant, shut down by its significant child, ends cleanly and, being
+// transient, is not restarted; its parent runs on. (Its first half is
+// TestOTPSignificantEscalation.)
+func TestS18SignificantEscalationStops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newPuppet()
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "sup1", Restart: runtime.Transient, Supervisor: &runtime.Spec{Children: []runtime.Child{
+				{Name: "child1", Run: c.run, Restart: runtime.Transient, Significant: true},
+			}}},
+			{Name: "other", Run: nop},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		c.end(nil)
+		require.True(t, running(tr))
+		st := status(t, tr, "t/sup1")
+		assert.Equal(t, runtime.StateDone, st.State)
+		assert.Equal(t, runtime.ExitSuccess, st.LastExit)
+		assert.Equal(t, uint64(1), st.Generation, "not restarted")
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/other").State)
+		require.NoError(t, stop())
+	})
+}
+
+// significant_transient, the whole sequence with three significant
+// transient children: a stop order (terminate_child) shuts nothing down and
+// leaves the siblings running; after a restart order, a failure (kill,
+// abnormal) restarts the child alone; a normal end shuts the supervisor
+// down, stopping the siblings.
+func TestS18SignificantTransient(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		c1 := newPuppet()
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff,
+			RestartLimit: &runtime.RestartLimit{Max: 5, Window: time.Hour},
+			Children: []runtime.Child{
+				{Name: "child1", Run: c1.run, Restart: runtime.Transient, Significant: true},
+				{Name: "child2", Run: nop, Restart: runtime.Transient, Significant: true},
+				{Name: "child3", Run: nop, Restart: runtime.Transient, Significant: true},
+			}}, runtime.WithObserver(rec.observe))
+		_, done := start(t, tr)
+		synctest.Wait()
+		h := tr.Handle("t/child1")
+		require.NoError(t, h.StopAndWait(context.Background()))
+		require.True(t, running(tr), "terminate_child: no auto shutdown")
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/child2").State)
+		require.NoError(t, h.Restart())
+		synctest.Wait()
+		c1.end(fmt.Errorf("killed: %w", context.Canceled))
+		c1.end(errBoom)
+		require.True(t, running(tr), "failures restart the child")
+		assert.Equal(t, uint64(4), h.Status().Generation)
+		assert.Equal(t, uint64(1), gen(t, tr, "t/child2"))
+		assert.Equal(t, uint64(1), gen(t, tr, "t/child3"))
+		c1.end(nil)
+		require.False(t, running(tr))
+		require.NoError(t, <-done)
+		assert.Equal(t, []string{"child3 stopped", "child2 stopped"}, rec.trace(runtime.EventStopped)[1:],
+			"the siblings stop in reverse order (child1's stop order came first)")
+	})
+}
+
+// child_unlink: a child that takes its whole grace to stop does not block
+// its supervisor: while a stop order waits for it, a sibling's failure is
+// handled at once, other orders go through, and the snapshot answers.
+func TestS18ChildUnlink(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		other := newPuppet()
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "naughty-child", Run: lingering(time.Hour, release), Shutdown: 5 * time.Second},
+			{Name: "other", Run: other.run},
+			{Name: "third", Run: nop},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		stopped := make(chan error, 1)
+		go func() { stopped <- tr.Handle("t/naughty-child").StopAndWait(context.Background()) }()
+		synctest.Wait()
+		require.Equal(t, runtime.StateStopping, status(t, tr, "t/naughty-child").State)
+
+		other.end(errBoom)
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/other").State, "restarted at once")
+		assert.Equal(t, uint64(2), gen(t, tr, "t/other"))
+		require.NoError(t, tr.Handle("t/third").StopAndWait(context.Background()))
+		assert.Equal(t, runtime.StateStopped, status(t, tr, "t/third").State)
+		assert.Empty(t, stopped, "still within its grace")
+
+		time.Sleep(5 * time.Second)
+		require.NoError(t, <-stopped)
+		assert.Equal(t, 1, status(t, tr, "t/naughty-child").Abandoned)
+		require.NoError(t, stop())
+	})
+}
+
+// The sup_start_ignore group (sup_start_ignore_child,
+// sup_start_ignore_temporary_child, ..._start_child_simple,
+// sup_start_ignore_permanent_child_start_child_simple): Go has no ignore
+// from start_link; a run function that returns ErrDoNotRestart at once is
+// the nearest thing. A declared child that does so stays listed, done
+// (OTP keeps a permanent child's spec with pid undefined; unlike OTP,
+// Arbor also keeps a temporary one, as declared children are fixed); an
+// instance that does so is removed, whatever its restart type, and the
+// pool goes on and stops cleanly.
+func TestS18StartIgnore(t *testing.T) {
+	ignore := func(ctx context.Context, a *runtime.Attempt) error {
+		return fmt.Errorf("ignore: %w", runtime.ErrDoNotRestart)
+	}
+	for _, restart := range []runtime.Restart{runtime.Permanent, runtime.Temporary} {
+		t.Run("static/"+string(restart), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+					{Name: "child1", Run: ignore, Restart: restart},
+					{Name: "child2", Run: nop, Restart: restart},
+				}})
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				assert.Len(t, tr.Snapshot().Children, 2, restart)
+				assert.Equal(t, runtime.StateDone, status(t, tr, "t/child1").State, restart)
+				assert.Equal(t, uint64(1), gen(t, tr, "t/child1"), restart)
+				assert.Equal(t, runtime.StateRunning, status(t, tr, "t/child2").State, restart)
+				require.NoError(t, stop())
+			})
+		})
+	}
+	for _, restart := range []runtime.Restart{runtime.Temporary, runtime.Permanent} {
+		t.Run("simple/"+string(restart), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tr := poolTree(t, runtime.Child{Restart: restart})
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				p := tr.Pool("t/p")
+				h1, err := p.Start("", ignore)
+				require.NoError(t, err, "the start is accepted; the instance then ends")
+				h2, err := p.Start("", nop)
+				require.NoError(t, err)
+				synctest.Wait()
+				assert.Equal(t, runtime.StateDone, h1.State(), restart)
+				assert.Nil(t, tr.Handle(h1.Path()), restart)
+				assert.Equal(t, runtime.PoolCounts{Running: 1, Started: 2, Removed: 1}, p.Counts(), restart)
+				assert.Same(t, h2, tr.Handle(h2.Path()))
+				require.NoError(t, stop(), "terminates without error")
+				assert.True(t, tr.ShutdownReport().Clean())
+			})
+		})
+	}
+}
+
+// Elixir's DynamicSupervisor "temporary child is not restarted regardless
+// of reason", "transient child is restarted unless normal/shutdown" and
+// "permanent child is restarted regardless of reason", as the pool's
+// counts (count_children: workers and active are Len and Running). Go's
+// shutdown reason is ErrDoNotRestart, which ends even a permanent instance:
+// unlike Elixir, where a permanent child that exits with shutdown is
+// restarted.
+func TestS18DynamicRestartTypes(t *testing.T) {
+	for _, tc := range []struct {
+		restart runtime.Restart
+		exit    error
+		live    int
+	}{
+		{runtime.Temporary, nil, 0},
+		{runtime.Temporary, fmt.Errorf("shutdown: %w", runtime.ErrDoNotRestart), 0},
+		{runtime.Temporary, errBoom, 0},
+		{runtime.Transient, nil, 0},
+		{runtime.Transient, fmt.Errorf("shutdown: %w", runtime.ErrDoNotRestart), 0},
+		{runtime.Transient, errBoom, 1},
+		{runtime.Permanent, nil, 1},
+		{runtime.Permanent, fmt.Errorf("shutdown: %w", runtime.ErrDoNotRestart), 0}, // Elixir: 1
+		{runtime.Permanent, errBoom, 1},
+	} {
+		t.Run(fmt.Sprintf("%s/%v", tc.restart, tc.exit), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tr := poolTree(t, runtime.Child{Restart: tc.restart})
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				p := tr.Pool("t/p")
+				c := newPuppet()
+				_, err := p.Start("", c.run)
+				require.NoError(t, err)
+				synctest.Wait()
+				c.end(tc.exit)
+				assert.Equal(t, tc.live, p.Len())
+				assert.Equal(t, tc.live, p.Counts().Running)
+				assert.EqualValues(t, 1+tc.live, c.starts.Load())
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
+
+// Elixir's DynamicSupervisor "with max_children" sets max_children to 0
+// and every start_child fails. In Arbor a Max of 0 means no cap (a pool
+// that takes nothing is no use), so the pool takes instances.
+func TestS18DynamicMaxChildrenZero(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := poolTree(t, runtime.Child{Pool: &runtime.PoolSpec{Max: 0}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		for range 3 {
+			_, err := tr.Pool("t/p").Start("", nop)
+			require.NoError(t, err)
+		}
+		require.NoError(t, stop())
+	})
+}
+
+// which_children_simple_one_for_one and child_adm_simple: a pool's
+// snapshot lists its live instances (in no particular order, where OTP
+// lists them in start order), a terminated instance is gone at once, and
+// terminating it again is fine (Elixir answers {error, not_found}; Arbor's
+// orders on a removed instance's handle are no-ops, and Restart says
+// ErrRemoved).
+func TestS18WhichChildrenSimple(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := poolTree(t, runtime.Child{Restart: runtime.Temporary})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		instances := func() []string {
+			var out []string
+			for _, c := range tr.Snapshot().Children {
+				if c.Instance {
+					out = append(out, c.Path)
+				}
+			}
+			return out
+		}
+		assert.Empty(t, instances())
+		h1, err := p.Start("child1", nop)
+		require.NoError(t, err)
+		h2, err := p.Start("child2", nop)
+		require.NoError(t, err)
+		synctest.Wait()
+		assert.ElementsMatch(t, []string{"t/p/child1", "t/p/child2"}, instances())
+
+		require.NoError(t, h1.StopAndWait(context.Background()))
+		assert.Equal(t, []string{"t/p/child2"}, instances())
+		assert.Nil(t, tr.Handle("t/p/child1"))
+		assert.Same(t, h2, tr.Handle("t/p/child2"))
+		require.NoError(t, h1.StopAndWait(context.Background()), "terminating a terminated instance is fine")
+		require.NoError(t, h1.Stop())
+		assert.ErrorIs(t, h1.Restart(), runtime.ErrRemoved)
+		assert.Equal(t, 1, p.Len())
+		require.NoError(t, stop())
+	})
+}
+
+// hanging_restart_loop, its restart_child while the child waits to be
+// restarted (OTP answers {error, restarting}): Arbor starts it at once, as
+// an order, and the pending backoff does not start it a second time.
+func TestS18RestartChildWhileRestarting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newPuppet()
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: constBackoff(2 * time.Second),
+			RestartLimit: &runtime.RestartLimit{Max: 8, Window: 10 * time.Second},
+			Children:     []runtime.Child{{Name: "child1", Run: c.run}}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		h := tr.Handle("t/child1")
+		c.end(errBoom)
+		require.Equal(t, runtime.StateBackoff, h.State())
+		require.NoError(t, h.Restart())
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, h.State())
+		assert.Equal(t, uint64(2), h.Status().Generation)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		assert.Equal(t, uint64(2), h.Status().Generation, "the old backoff started nothing")
+		assert.EqualValues(t, 2, c.starts.Load())
 		require.NoError(t, stop())
 	})
 }
