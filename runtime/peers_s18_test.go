@@ -660,3 +660,123 @@ func TestS18RestartChildWhileRestarting(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// tree, the dynamic children of supchild2: in a one_for_all root over two
+// supervisors, the second holding a pool with instances, a worker failing
+// at every restart makes the second give up; the root restarts both, and
+// the restarted pool is empty (OTP: [] = which_children(NewSup2)), its old
+// instances removed and cancelled, and it takes new ones.
+func TestS18TreeDynamicChildren(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c3 := newPuppet()
+		c3.failFrom, c3.failTo = 2, 5
+		limit4 := &runtime.RestartLimit{Max: 4, Window: time.Hour}
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff, RestartLimit: limit4,
+			Children: []runtime.Child{
+				{Name: "supchild1", Supervisor: &runtime.Spec{Children: []runtime.Child{{Name: "child1", Run: nop}, {Name: "child2", Run: nop}}}},
+				{Name: "supchild2", Supervisor: &runtime.Spec{RestartLimit: limit4, Backoff: noBackoff, Children: []runtime.Child{
+					{Name: "dyn", Pool: &runtime.PoolSpec{}},
+					{Name: "child3", Run: c3.run},
+				}}},
+			}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/supchild2/dyn")
+		causes := make(chan error, 2)
+		var hs []*runtime.Handle
+		for range 2 {
+			h, err := p.Start("", func(ctx context.Context, a *runtime.Attempt) error {
+				<-ctx.Done()
+				causes <- context.Cause(ctx)
+				return nil
+			})
+			require.NoError(t, err)
+			hs = append(hs, h)
+		}
+		synctest.Wait()
+		require.Equal(t, 2, p.Len())
+
+		c3.end(errBoom) // and four failed restarts: supchild2 gives up
+		require.True(t, running(tr))
+		for _, path := range []string{"t/supchild1", "t/supchild2", "t/supchild1/child1", "t/supchild2/dyn"} {
+			st := status(t, tr, path)
+			assert.Equal(t, runtime.StateRunning, st.State, path)
+			assert.Equal(t, uint64(2), st.Generation, path)
+		}
+		assert.Equal(t, 0, p.Len(), "the restarted pool is empty")
+		require.Len(t, causes, 2)
+		for range 2 {
+			assert.ErrorIs(t, <-causes, runtime.ErrStopped)
+		}
+		for _, h := range hs {
+			assert.ErrorIs(t, h.Restart(), runtime.ErrRemoved)
+			assert.Nil(t, tr.Handle(h.Path()))
+		}
+		h, err := p.Start("", nop)
+		require.NoError(t, err, "the same Pool takes instances in the new run")
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, h.State())
+		require.NoError(t, stop())
+		assert.True(t, tr.ShutdownReport().Clean())
+	})
+}
+
+// DynamicSupervisor's terminate_child racing the child's own exit (and
+// suture's Remove of a service that is returning): whichever the pool
+// sees first, the instance ends up removed, once, StopAndWait returns, and
+// nothing of it runs afterwards, for a temporary instance that returns nil
+// as for a permanent one that fails (and would be restarted).
+func TestS18TerminateRacesExit(t *testing.T) {
+	for _, tc := range []struct {
+		restart runtime.Restart
+		exit    error
+	}{{runtime.Temporary, nil}, {runtime.Permanent, errBoom}, {runtime.Transient, errBoom}} {
+		t.Run(string(tc.restart), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tr := poolTree(t, runtime.Child{Restart: tc.restart, RestartLimit: &runtime.RestartLimit{Max: 1000, Window: time.Hour}})
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				p := tr.Pool("t/p")
+				const n = 50
+				var live atomic.Int32
+				ends := make([]chan error, n)
+				hs := make([]*runtime.Handle, n)
+				for i := range n {
+					ends[i] = make(chan error, 1) // the send never waits: the attempt may have been stopped first
+					h, err := p.Start("", func(ctx context.Context, a *runtime.Attempt) error {
+						live.Add(1)
+						defer live.Add(-1)
+						select {
+						case err := <-ends[i]:
+							return err
+						case <-ctx.Done():
+							return nil
+						}
+					})
+					require.NoError(t, err)
+					hs[i] = h
+				}
+				synctest.Wait()
+				errs := make(chan error, n)
+				for i := range n {
+					go func() { ends[i] <- tc.exit }()
+					go func() { errs <- hs[i].StopAndWait(context.Background()) }()
+				}
+				for range n {
+					require.NoError(t, <-errs)
+				}
+				synctest.Wait()
+				assert.Zero(t, live.Load(), "nothing runs after StopAndWait")
+				assert.Equal(t, 0, p.Len())
+				c := p.Counts()
+				assert.EqualValues(t, n, c.Removed)
+				assert.EqualValues(t, n, c.Started)
+				for _, h := range hs {
+					assert.Equal(t, runtime.StateDone, h.State())
+				}
+				require.NoError(t, stop())
+				assert.True(t, tr.ShutdownReport().Clean())
+			})
+		})
+	}
+}
