@@ -780,3 +780,56 @@ func TestS18TerminateRacesExit(t *testing.T) {
 		})
 	}
 }
+
+// TestS18RemovedInstanceNotRetainedByTimers: simple_one_for_one_corruption
+// again, through the supervisor's timers. An instance that became ready
+// and was then stopped leaves its ready deadline (an hour away) in its
+// pool's timer heap, under the deadline of an instance still starting;
+// that stale entry must not keep the removed instance, and its start
+// argument, for the hour. A pool where one instance hangs in its start
+// would otherwise keep every instance started and stopped behind it.
+func TestS18RemovedInstanceNotRetainedByTimers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := poolTree(t, runtime.Child{Ready: &runtime.Ready{Timeout: time.Hour}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		_, err := p.Start("starting", nop) // never ready: its deadline is the earliest
+		require.NoError(t, err)
+		time.Sleep(time.Second)
+		var ws []weak.Pointer[payload]
+		for i := range 100 {
+			name := fmt.Sprintf("i%d", i)
+			ws = append(ws, startReadyWithPayload(t, p, name))
+			synctest.Wait()
+			require.NoError(t, tr.Handle("t/p/"+name).StopAndWait(context.Background()))
+		}
+		assert.Equal(t, 1, p.Len())
+		for range 3 {
+			goruntime.GC()
+		}
+		n := 0
+		for _, w := range ws {
+			if w.Value() != nil {
+				n++
+			}
+		}
+		assert.Less(t, n, 50, "removed instances kept by stale timers")
+		require.NoError(t, stop())
+	})
+}
+
+// startReadyWithPayload starts an instance that holds a fresh payload and
+// reports ready at once, and returns a weak pointer to the payload.
+func startReadyWithPayload(t *testing.T, p *runtime.Pool, name string) weak.Pointer[payload] {
+	t.Helper()
+	pl := &payload{}
+	_, err := p.Start(name, func(ctx context.Context, a *runtime.Attempt) error {
+		_ = pl.data[0]
+		a.Ready()
+		<-ctx.Done()
+		return nil
+	})
+	require.NoError(t, err)
+	return weak.Make(pl)
+}
