@@ -833,3 +833,71 @@ func startReadyWithPayload(t *testing.T, p *runtime.Pool, name string) weak.Poin
 	require.NoError(t, err)
 	return weak.Make(pl)
 }
+
+// sup_stop_race one level down: while the root stops its last child (which
+// takes a second), its nested supervisor and pool are not stopping yet and
+// still supervise, as in OTP: the workers and instances that end on their
+// own are restarted, or end for good, as their types say. Then they stop
+// in turn; Run returns nil after that second, the root restarted nothing,
+// nothing runs any more and nothing was abandoned.
+func TestS18SupStopRaceNested(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		release := make(chan struct{})
+		var live atomic.Int32
+		endOnRelease := func(end func() error) runtime.RunFunc {
+			return func(ctx context.Context, a *runtime.Attempt) error {
+				live.Add(1)
+				defer live.Add(-1)
+				if a.Generation() > 1 {
+					<-ctx.Done()
+					return nil
+				}
+				<-release
+				return end()
+			}
+		}
+		var workers []runtime.Child
+		for _, ek := range exitKinds {
+			workers = append(workers, runtime.Child{Name: ek.name, Run: endOnRelease(ek.end)})
+		}
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, RestartLimit: &runtime.RestartLimit{Max: 0, Window: time.Hour},
+			Children: []runtime.Child{
+				{Name: "n", Supervisor: &runtime.Spec{Backoff: noBackoff, Children: workers}},
+				{Name: "p", Pool: &runtime.PoolSpec{}, Backoff: noBackoff},
+				{Name: "z", Run: slowStop(time.Second)},
+			}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		for _, ek := range exitKinds {
+			_, err := tr.Pool("t/p").Start(ek.name, endOnRelease(ek.end))
+			require.NoError(t, err)
+		}
+		synctest.Wait()
+		begin := time.Now()
+		go func() {
+			time.Sleep(200 * time.Millisecond) // z is stopping
+			close(release)
+		}()
+		require.NoError(t, stop())
+		assert.Equal(t, time.Second, time.Since(begin))
+		assert.Zero(t, live.Load(), "nothing runs after Run")
+		assert.True(t, tr.ShutdownReport().Clean())
+		assert.Empty(t, rec.of(runtime.EventGaveUp))
+		restarted := map[string]bool{}
+		for _, e := range rec.of(runtime.EventStarting) {
+			if e.Restarts > 0 {
+				restarted[e.Path] = true
+			}
+		}
+		// Permanent children are restarted after nil, an error of their own,
+		// an error and a panic; ErrDoNotRestart ends them.
+		want := map[string]bool{}
+		for _, sup := range []string{"t/n/", "t/p/"} {
+			for _, name := range []string{"nil", "canceled", "error", "panic"} {
+				want[sup+name] = true
+			}
+		}
+		assert.Equal(t, want, restarted)
+	})
+}
