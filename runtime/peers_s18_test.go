@@ -385,29 +385,43 @@ func TestS18SignificantBystander(t *testing.T) {
 }
 
 // significant_escalation, its second half: a nested supervisor that is not
-// significant, shut down by its significant child, ends cleanly and, being
-// transient, is not restarted; its parent runs on. (Its first half is
+// significant, shut down by its significant child, ends cleanly: transient,
+// it is not restarted and, under one_for_all, neither is its group; its
+// parent runs on. Permanent, it is restarted, with its group, as a
+// permanent child that exits normally is in OTP. (The first half is
 // TestOTPSignificantEscalation.)
 func TestS18SignificantEscalationStops(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c := newPuppet()
-		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
-			{Name: "sup1", Restart: runtime.Transient, Supervisor: &runtime.Spec{Children: []runtime.Child{
-				{Name: "child1", Run: c.run, Restart: runtime.Transient, Significant: true},
-			}}},
-			{Name: "other", Run: nop},
-		}})
-		stop, _ := start(t, tr)
-		synctest.Wait()
-		c.end(nil)
-		require.True(t, running(tr))
-		st := status(t, tr, "t/sup1")
-		assert.Equal(t, runtime.StateDone, st.State)
-		assert.Equal(t, runtime.ExitSuccess, st.LastExit)
-		assert.Equal(t, uint64(1), st.Generation, "not restarted")
-		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/other").State)
-		require.NoError(t, stop())
-	})
+	for _, tc := range []struct {
+		restart runtime.Restart
+		state   runtime.State
+		gen     uint64 // of sup1 and other afterwards
+	}{
+		{runtime.Transient, runtime.StateDone, 1},
+		{runtime.Permanent, runtime.StateRunning, 2},
+	} {
+		t.Run(string(tc.restart), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newPuppet()
+				tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff, Children: []runtime.Child{
+					{Name: "sup1", Restart: tc.restart, Supervisor: &runtime.Spec{Children: []runtime.Child{
+						{Name: "child1", Run: c.run, Restart: runtime.Transient, Significant: true},
+					}}},
+					{Name: "other", Run: nop},
+				}})
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				c.end(nil)
+				require.True(t, running(tr))
+				st := status(t, tr, "t/sup1")
+				assert.Equal(t, tc.state, st.State)
+				assert.Equal(t, runtime.ExitSuccess, st.LastExit, "ended cleanly")
+				assert.Equal(t, tc.gen, st.Generation)
+				assert.Equal(t, tc.gen, gen(t, tr, "t/other"))
+				assert.Equal(t, runtime.StateRunning, status(t, tr, "t/other").State)
+				require.NoError(t, stop())
+			})
+		})
+	}
 }
 
 // significant_transient, the whole sequence with three significant
