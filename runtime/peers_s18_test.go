@@ -915,3 +915,52 @@ func TestS18SupStopRaceNested(t *testing.T) {
 		assert.Equal(t, want, restarted)
 	})
 }
+
+// terminate_child racing a group restart that takes the pool down (OTP's
+// one_for_all_other_child_fails_restart with dynamic children): orders
+// given to instances while their pool is being stopped by a sibling's
+// failure all return, nothing of the old run keeps running, and the pool
+// starts again empty.
+func TestS18TerminateRacesGroupRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newPuppet()
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "p", Pool: &runtime.PoolSpec{}, Shutdown: time.Second},
+			{Name: "w", Run: w.run},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		var live atomic.Int32
+		var hs []*runtime.Handle
+		for i := range 20 {
+			h, err := p.Start("", func(ctx context.Context, a *runtime.Attempt) error {
+				live.Add(1)
+				defer live.Add(-1)
+				<-ctx.Done()
+				time.Sleep(time.Duration(i) * 10 * time.Millisecond)
+				return nil
+			})
+			require.NoError(t, err)
+			hs = append(hs, h)
+		}
+		synctest.Wait()
+		errs := make(chan error, len(hs))
+		go func() { w.exit <- errBoom }()
+		for _, h := range hs {
+			go func() { errs <- h.StopAndWait(context.Background()) }()
+		}
+		for range hs {
+			require.NoError(t, <-errs)
+		}
+		synctest.Wait()
+		assert.Zero(t, live.Load())
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/p").State)
+		assert.Equal(t, uint64(2), gen(t, tr, "t/w"))
+		assert.Equal(t, 0, p.Len())
+		_, err := p.Start("", nop)
+		require.NoError(t, err)
+		require.NoError(t, stop())
+		assert.True(t, tr.ShutdownReport().Clean())
+	})
+}
