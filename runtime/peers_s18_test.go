@@ -964,3 +964,56 @@ func TestS18TerminateRacesGroupRestart(t *testing.T) {
 		assert.True(t, tr.ShutdownReport().Clean())
 	})
 }
+
+// The timer heap stays in order through sweeps: graces armed in a
+// scrambled order, with stale ones (of attempts that returned within their
+// grace) scattered among them when more are armed and the heap is swept,
+// each end on time, and in order.
+func TestS18TimerSweepKeepsOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		release := make(chan struct{})
+		defer close(release)
+		grace := map[string]time.Duration{}
+		var children []runtime.Child
+		add := func(name string, run runtime.RunFunc, d time.Duration) {
+			grace["t/"+name] = d
+			children = append(children, runtime.Child{Name: name, Run: run, Shutdown: d})
+		}
+		for i := range 150 {
+			add(fmt.Sprintf("h%d", i), lingering(time.Hour, release), time.Duration((i*37)%150+1)*10*time.Millisecond)
+			add(fmt.Sprintf("q%d", i), slowStop(time.Millisecond), time.Duration((i*53)%150+1)*10*time.Millisecond+5*time.Millisecond)
+		}
+		for i := range 250 {
+			add(fmt.Sprintf("r%d", i), lingering(time.Hour, release), time.Duration((i*71)%250+1)*10*time.Millisecond+3*time.Millisecond)
+		}
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: children}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		stoppedAt := map[string]time.Time{}
+		order := func(path string) {
+			require.NoError(t, tr.Handle(path).Stop())
+			stoppedAt[path] = time.Now()
+		}
+		for i := range 150 {
+			order(fmt.Sprintf("t/h%d", i))
+			order(fmt.Sprintf("t/q%d", i))
+		}
+		time.Sleep(2 * time.Millisecond) // the q's have returned: their entries are stale
+		for i := range 250 {
+			order(fmt.Sprintf("t/r%d", i)) // the heap reaches its sweep length
+		}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		abandoned := rec.of(runtime.EventAbandoned)
+		require.Len(t, abandoned, 400)
+		for i, e := range abandoned {
+			assert.Equal(t, grace[e.Path], e.Time.Sub(stoppedAt[e.Path]), e.Path)
+			if i > 0 {
+				assert.False(t, e.Time.Before(abandoned[i-1].Time), "in order: %s after %s", e.Path, abandoned[i-1].Path)
+			}
+		}
+		assert.Len(t, rec.of(runtime.EventStopped), 150, "the q's returned within their grace")
+		require.NoError(t, stop())
+	})
+}
