@@ -41,9 +41,9 @@ var exitKinds = []struct {
 // sup_stop_race, under each strategy: children that end on their own, for
 // every reason and restart type, while their supervisor is stopping (here
 // while the last child, first in stop order, takes 1s to stop) are not
-// restarted, nor their groups, and the
-// shutdown completes: Run returns nil once that child has returned,
-// nothing is abandoned, and each child ran once.
+// restarted, nor are their groups, and the shutdown completes: Run returns
+// nil once that child has returned, nothing is abandoned, and each child
+// ran once.
 func TestS18SupStopRace(t *testing.T) {
 	for _, strategy := range []runtime.Strategy{runtime.OneForOne, runtime.OneForAll, runtime.RestForOne} {
 		t.Run(string(strategy), func(t *testing.T) { supStopRace(t, strategy) })
@@ -326,7 +326,7 @@ func TestS18RemovedInstanceNotRetained(t *testing.T) {
 		tmp, perm := tr.Pool("t/tmp"), tr.Pool("t/perm")
 		failed := startWithPayload(t, tmp, "a", true)
 		synctest.Wait()
-		running := startWithPayload(t, tmp, "b", false)
+		stoppedTmp := startWithPayload(t, tmp, "b", false)
 		kept := startWithPayload(t, perm, "c", false)
 		stopped := startWithPayload(t, perm, "d", false)
 		synctest.Wait()
@@ -335,7 +335,7 @@ func TestS18RemovedInstanceNotRetained(t *testing.T) {
 		assert.Equal(t, 0, tmp.Len())
 		assert.Equal(t, 1, perm.Len())
 		assert.True(t, gone(failed), "a temporary instance that failed")
-		assert.True(t, gone(running), "a temporary instance that was stopped")
+		assert.True(t, gone(stoppedTmp), "a temporary instance that was stopped")
 		assert.True(t, gone(stopped), "a permanent instance that was stopped")
 		assert.False(t, gone(kept), "a live permanent instance keeps its run function")
 		require.NoError(t, stop())
