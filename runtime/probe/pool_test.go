@@ -57,3 +57,35 @@ func TestVerbosePool(t *testing.T) {
 		assert.Equal(t, []string{"[+]shop/empty ok", "[+]shop/empty/* no instances", "readyz check passed"}, lines[len(lines)-3:])
 	})
 }
+
+// TestLongReason: a reason as long as an error can be is cut at
+// probe.MaxReason bytes, on each line: a probe's answer stays small
+// (the kubelet reads 10 KB of it) whatever a child's error holds.
+func TestLongReason(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		long := strings.Repeat("é", 1<<19)
+		fail := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "shop",
+			Backoff: &runtime.Backoff{Initial: time.Hour, Max: time.Hour},
+			Children: []runtime.Child{
+				{Name: "worker", Run: runtime.Func(func(ctx context.Context) error {
+					select {
+					case <-fail:
+						return fmt.Errorf("upstream said: %s", long)
+					case <-ctx.Done():
+						return nil
+					}
+				})},
+			}})
+		stop := start(tr)
+		defer func() { require.NoError(t, stop()) }()
+		synctest.Wait()
+		close(fail)
+		synctest.Wait()
+		for _, target := range []string{"/readyz?verbose", "/livez?verbose"} {
+			_, body := get(probe.Handler(tr), target)
+			assert.Less(t, len(body), 2*probe.MaxReason, target)
+			assert.Contains(t, body, "upstream said: éé", target)
+		}
+	})
+}

@@ -39,6 +39,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/arbor-go/arbor/runtime"
 )
@@ -180,8 +181,16 @@ func summary(h runtime.Health) string {
 }
 
 // oneLine joins the lines of s with "; ", so that a multi-line error (such
-// as one made by errors.Join) stays on its line of the response.
+// as one made by errors.Join) stays on its line of the response, and cuts
+// it at MaxReason bytes.
 func oneLine(s string) string {
+	if len(s) > MaxReason {
+		n := MaxReason - len("…")
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n] + "…"
+	}
 	if !strings.ContainsAny(s, "\r\n") {
 		return s
 	}
@@ -193,6 +202,11 @@ func oneLine(s string) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// MaxReason is the most of a reason that a line of an answer holds, in
+// bytes: a longer one (an error's text can be as long as whatever a program
+// wrapped into it) is cut there, at a character, and ends in "…".
+const MaxReason = 1024
 
 // MaxListed is how many of a pool's instances that are not well ?verbose
 // lists, at most; it counts the others.
