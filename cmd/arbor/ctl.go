@@ -408,8 +408,8 @@ func (cl *ctlClient) events(follow, asJSON bool) error {
 		for _, e := range evs.Events {
 			cl.print(e, asJSON)
 		}
-		// A console that would send the same page again, or one from before
-		// pages (no more), ends the listing too.
+		// Also the end with a console that would send the same page
+		// again, or one older than pages (no more field).
 		if !evs.More || evs.LastEvent <= after || evs.LastEvent >= end {
 			return nil
 		}

@@ -44,6 +44,15 @@ import (
 	"github.com/arbor-go/arbor/runtime"
 )
 
+// MaxReason is the most of a reason that a line of an answer holds, in
+// bytes: a longer one (an error's text can be as long as whatever a program
+// wrapped into it) is cut there, at a character, and ends in "…".
+const MaxReason = 1024
+
+// MaxListed is how many of a pool's instances that are not well ?verbose
+// lists, at most; it counts the others.
+const MaxListed = 10
+
 // Handler returns an http.Handler serving /livez, /healthz and /readyz for
 // t, as described in the package documentation. Any other path is 404.
 //
@@ -202,12 +211,3 @@ func oneLine(s string) string {
 	}
 	return strings.Join(parts, "; ")
 }
-
-// MaxReason is the most of a reason that a line of an answer holds, in
-// bytes: a longer one (an error's text can be as long as whatever a program
-// wrapped into it) is cut there, at a character, and ends in "…".
-const MaxReason = 1024
-
-// MaxListed is how many of a pool's instances that are not well ?verbose
-// lists, at most; it counts the others.
-const MaxListed = 10
