@@ -443,6 +443,14 @@ func (cl *ctlClient) follow(asJSON bool) error {
 // silence, not as an end.
 const maxSilence = 45 * time.Second
 
+// The bounds of the console's retry: field: a console (or whatever answers
+// in its place) does not put events -f to sleep for days, nor make it
+// hammer the console.
+const (
+	minRetry = 100 * time.Millisecond
+	maxRetry = time.Minute
+)
+
 // errSilent is why a stream was given up.
 var errSilent = errors.New("silent")
 
@@ -551,7 +559,7 @@ func (f *follower) stream(ctx context.Context) error {
 			data = append(data, bytes.TrimPrefix(line[len("data:"):], []byte(" "))...)
 		case bytes.HasPrefix(line, []byte("retry:")):
 			if ms, err := strconv.ParseUint(strings.TrimSpace(string(line[len("retry:"):])), 10, 32); err == nil && ms > 0 {
-				f.retry = time.Duration(ms) * time.Millisecond
+				f.retry = min(max(time.Duration(ms)*time.Millisecond, minRetry), maxRetry)
 			}
 		}
 	}

@@ -278,3 +278,33 @@ func TestCtlHostileConsole(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowRetryBounded: the console's retry: field is taken within
+// bounds: a console (or a proxy) that says 49 days does not put events -f
+// to sleep for that long, nor does one that says 1ms make it hammer the
+// console in a loop.
+func TestFollowRetryBounded(t *testing.T) {
+	for _, c := range []struct {
+		retry string
+		want  time.Duration
+	}{
+		{"4294967295", maxRetry},
+		{"1", minRetry},
+		{"0", 2 * time.Second}, // ignored
+		{"-5", 2 * time.Second},
+		{"1500", 1500 * time.Millisecond},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			fmt.Fprintf(w, "retry: %s\n\n", c.retry)
+		}))
+		base, _ := consoleURL(srv.URL)
+		var stdout, stderr bytes.Buffer
+		f := &follower{cl: &ctlClient{base: base, stdout: &stdout, stderr: &stderr}, retry: 2 * time.Second, silence: time.Minute}
+		f.stream(context.Background())
+		if f.retry != c.want {
+			t.Errorf("retry: %s gives %v, want %v", c.retry, f.retry, c.want)
+		}
+		srv.Close()
+	}
+}
