@@ -40,3 +40,8 @@ func TestInstrumentRefusedLeavesNothing(t *testing.T) {
 	assert.Empty(t, g.metrics(t), "a refused Instrument reports nothing")
 	assert.EqualValues(t, 1, f.metrics(t)["arbor.child.restarts"]["arbor.child.path=shop/flaky"])
 }
+
+// TestNilTree: Instrument of a nil tree is an error, not a crash.
+func TestNilTree(t *testing.T) {
+	assert.EqualError(t, otel.Instrument(nil), "otel: Instrument needs a tree, not nil")
+}

@@ -77,6 +77,9 @@ var states = []runtime.State{
 // runtime.Tree.Observe), and fails with runtime.ErrAlreadyRunning once t has
 // started.
 func Instrument(t *runtime.Tree, opts ...Option) error {
+	if t == nil {
+		return errors.New("otel: Instrument needs a tree, not nil")
+	}
 	var c config
 	for _, o := range opts {
 		o(&c)
