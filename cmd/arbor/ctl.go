@@ -336,8 +336,16 @@ func safeRune(r rune) bool {
 	return r != utf8.RuneError && !unicode.IsControl(r) && !unicode.Is(unicode.Bidi_Control, r)
 }
 
+// maxInstances is how many of each pool's instances the status table
+// lists; a line says how many more live.
+const maxInstances = 20
+
 func (cl *ctlClient) status(asJSON bool) error {
-	body, err := cl.get("api/tree", nil)
+	var query url.Values
+	if !asJSON {
+		query = url.Values{"instances": {strconv.Itoa(maxInstances)}}
+	}
+	body, err := cl.get("api/tree", query)
 	if err != nil {
 		return err
 	}
@@ -360,7 +368,22 @@ func (cl *ctlClient) status(asJSON bool) error {
 	var table bytes.Buffer
 	w := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "PATH\tSTATE\tREADY\tGEN\tATTEMPT\tRESTARTS\tFOR\tLAST EXIT\tERROR")
+	// After a pool's listed instances, how many more live.
+	var pool string
+	more := 0
+	unlisted := func() {
+		if more > 0 {
+			fmt.Fprintf(w, "%s/…\t(%d more instances)\n", printable(oneLine(pool)), more)
+		}
+		more = 0
+	}
 	for _, ch := range t.Children {
+		if ch.Kind != "instance" {
+			unlisted()
+		}
+		if ch.Pool != nil {
+			pool, more = ch.Path, ch.Pool.Live-ch.Pool.Listed
+		}
 		state := ch.State
 		switch {
 		case ch.Pool != nil:
@@ -376,6 +399,7 @@ func (cl *ctlClient) status(asJSON bool) error {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", printable(oneLine(ch.Path)), printable(oneLine(state)), ready,
 			ch.Generation, ch.Attempt, ch.Restarts, since, printable(oneLine(ch.LastExit)), printable(oneLine(ch.LastError)))
 	}
+	unlisted()
 	w.Flush()
 	for line := range strings.Lines(table.String()) {
 		fmt.Fprintln(cl.stdout, strings.TrimRight(line, " \n"))

@@ -308,3 +308,53 @@ func TestFollowRetryBounded(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// TestCtlStatusLargePool: status lists a few of each pool's instances and
+// says how many more live; a pool of a hundred thousand instances does not
+// make a table of as many lines (nor an answer past what ctl reads).
+// status -json, the console's own JSON, still lists them all.
+func TestCtlStatusLargePool(t *testing.T) {
+	tr, err := runtime.New(runtime.Spec{Name: "t", Children: []runtime.Child{
+		{Name: "conns", Pool: &runtime.PoolSpec{}},
+		{Name: "db", Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil })},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-tr.Ready()
+	const n = 200
+	for range n {
+		if _, err := tr.Pool("t/conns").Start("", runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil })); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(console.Handler(tr))
+	defer srv.Close()
+
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"ctl", "-addr", srv.URL, "status"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	// The health, the head, the pool, its listed instances, the rest, db.
+	if want := 2 + 1 + maxInstances + 1 + 1; len(lines) != want {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), want, stdout.String())
+	}
+	if got := strings.Fields(lines[3+maxInstances]); got[0] != "t/conns/…" || strings.Join(got[1:], " ") != fmt.Sprintf("(%d more instances)", n-maxInstances) {
+		t.Errorf("the line after the listed instances: %q", lines[3+maxInstances])
+	}
+	if !strings.HasPrefix(lines[len(lines)-1], "t/db ") {
+		t.Errorf("last line: %q", lines[len(lines)-1])
+	}
+	stdout.Reset()
+	if code := run([]string{"ctl", "-addr", srv.URL, "status", "-json"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if c := strings.Count(stdout.String(), `"kind": "instance"`); c != n {
+		t.Errorf("status -json lists %d instances, want %d", c, n)
+	}
+}
