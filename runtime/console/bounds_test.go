@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -155,5 +157,46 @@ func TestLongErrorsClipped(t *testing.T) {
 		assert.Less(t, rec.Body.Len(), 8*console.MaxText, "%s: %d bytes", target, rec.Body.Len())
 		assert.Contains(t, rec.Body.String(), "upstream said: éé", target)
 		assert.Contains(t, rec.Body.String(), "bytes)", target)
+	}
+}
+
+// TestSlowReaderDropped: a client that asks for the tree and does not
+// read the answer is dropped once a write has waited for it longer than
+// the stall timeout, as a stream's client is: it must not hold a handler,
+// and the snapshot built for it, for as long as it keeps the connection.
+func TestSlowReaderDropped(t *testing.T) {
+	tr, err := runtime.New(runtime.Spec{Name: "big", Children: []runtime.Child{
+		{Name: "conns", Pool: &runtime.PoolSpec{}},
+	}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-tr.Ready()
+	for range 20000 {
+		_, err := tr.Pool("big/conns").Start("", runtime.Func(idle))
+		require.NoError(t, err)
+	}
+
+	returned := make(chan struct{}, 1)
+	h := console.Handler(tr, console.WithStallTimeout(200*time.Millisecond))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		returned <- struct{}{}
+	}))
+	defer srv.Close()
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	conn, err := d.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "GET /api/tree HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler still writes to a client that does not read")
 	}
 }
