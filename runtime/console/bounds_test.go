@@ -1,10 +1,12 @@
 package console_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -199,4 +201,32 @@ func TestSlowReaderDropped(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the handler still writes to a client that does not read")
 	}
+}
+
+// TestIdleConnectionsClosed: Listen's server closes a connection that
+// stays idle after a request: clients that keep connections open without
+// asking for anything would otherwise pile them up until the process runs
+// out of file descriptors, which it shares with the program.
+func TestIdleConnectionsClosed(t *testing.T) {
+	defer console.SetIdleTimeout(200 * time.Millisecond)()
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := console.Listen(ctx, "127.0.0.1:0", f.tree)
+	require.NoError(t, err)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(srv.URL, "http://"), "/"))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "GET /api/events?after=%d HTTP/1.1\r\nHost: x\r\n\r\n", f.tree.LastEvent())
+	require.NoError(t, err)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	_, err = io.Copy(io.Discard, res.Body)
+	require.NoError(t, err)
+	// Now idle: the server closes the connection.
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err = conn.Read(make([]byte, 1))
+	assert.ErrorIs(t, err, io.EOF, "the server closed the idle connection")
 }
