@@ -257,7 +257,7 @@ func TestCtlHostileConsole(t *testing.T) {
 		case "json stream":
 			cmds = [][]string{{"events", "-f"}}
 		case "huge":
-			cmds = [][]string{{"status"}, {"status", "-json"}}
+			cmds = [][]string{{"status", "-json"}}
 		}
 		for _, args := range cmds {
 			var stdout, stderr bytes.Buffer
