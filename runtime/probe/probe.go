@@ -148,28 +148,34 @@ func line(b *strings.Builder, ch runtime.ChildHealth) {
 // instances sums up the instances of the pool at path in one line, then
 // lists those that are not well, the first MaxListed of them by path, and
 // counts the others: a pool may have more instances than a probe's answer
-// should have lines.
+// should have lines, or a probe's memory copies of them.
 func instances(b *strings.Builder, path string, all []runtime.ChildHealth) {
-	var bad []runtime.ChildHealth
+	var first []runtime.ChildHealth // the first MaxListed not well, by path
+	bad := 0
 	for _, ch := range all {
-		if !ch.OK {
-			bad = append(bad, ch)
+		if ch.OK {
+			continue
+		}
+		bad++
+		i, _ := slices.BinarySearchFunc(first, ch.Path, func(x runtime.ChildHealth, p string) int { return strings.Compare(x.Path, p) })
+		if i < MaxListed {
+			first = slices.Insert(first, i, ch)
+			first = first[:min(len(first), MaxListed)]
 		}
 	}
 	switch {
 	case len(all) == 0:
 		fmt.Fprintf(b, "[+]%s/* no instances\n", path)
-	case len(bad) == 0:
+	case bad == 0:
 		fmt.Fprintf(b, "[+]%s/* %d instances ok\n", path, len(all))
 	default:
-		fmt.Fprintf(b, "[-]%s/* %d of %d instances not ok\n", path, len(bad), len(all))
+		fmt.Fprintf(b, "[-]%s/* %d of %d instances not ok\n", path, bad, len(all))
 	}
-	slices.SortFunc(bad, func(x, y runtime.ChildHealth) int { return strings.Compare(x.Path, y.Path) })
-	for _, ch := range bad[:min(len(bad), MaxListed)] {
+	for _, ch := range first {
 		line(b, ch)
 	}
-	if len(bad) > MaxListed {
-		fmt.Fprintf(b, "[-]%s/* %d more not listed\n", path, len(bad)-MaxListed)
+	if bad > MaxListed {
+		fmt.Fprintf(b, "[-]%s/* %d more not listed\n", path, bad-MaxListed)
 	}
 }
 
