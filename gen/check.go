@@ -261,6 +261,7 @@ func (c *checker) backoff(n *schema.Node, b *schema.Backoff) {
 
 // after reports unknown and self references, then cycles.
 func (c *checker) after(sup *schema.Node) {
+	byName := children(sup)
 	ok := true
 	for _, n := range sup.Children {
 		for _, ref := range n.After {
@@ -268,7 +269,7 @@ func (c *checker) after(sup *schema.Node) {
 			case ref.Name == n.Name:
 				c.report(n, "After", ref.Pos, "%s: after names the child itself", n)
 				ok = false
-			case sup.Child(ref.Name) == nil:
+			case byName[ref.Name] == nil:
 				c.report(n, "After", ref.Pos, "%s: after names %q, which is not a child of %s%s", n, ref.Name, sup, suggest(ref.Name, childNames(sup)))
 				ok = false
 			}
@@ -277,8 +278,8 @@ func (c *checker) after(sup *schema.Node) {
 	if !ok {
 		return
 	}
-	if cycle := findCycle(sup); cycle != nil {
-		first := sup.Child(cycle[0])
+	if cycle := findCycle(sup, byName); cycle != nil {
+		first := byName[cycle[0]]
 		pos := first.AfterPos
 		for _, ref := range first.After {
 			if ref.Name == cycle[1] {
@@ -286,10 +287,20 @@ func (c *checker) after(sup *schema.Node) {
 			}
 		}
 		for _, name := range cycle {
-			c.reported[fieldKey{sup.Child(name).String(), "After"}] = true
+			c.reported[fieldKey{byName[name].String(), "After"}] = true
 		}
 		c.errs.Add(pos, fmt.Sprintf("after: dependency cycle in %s: %s", sup, strings.Join(cycle, " -> ")))
 	}
+}
+
+// children maps the names of sup's children to them: a wide supervisor's
+// after lists must not look up each sibling by a scan of its children.
+func children(sup *schema.Node) map[string]*schema.Node {
+	m := make(map[string]*schema.Node, len(sup.Children))
+	for _, c := range sup.Children {
+		m[c.Name] = c
+	}
+	return m
 }
 
 func childNames(sup *schema.Node) []string {
@@ -301,8 +312,9 @@ func childNames(sup *schema.Node) []string {
 }
 
 // findCycle returns the names of one cycle of after edges, first name
-// repeated at the end, or nil.
-func findCycle(sup *schema.Node) []string {
+// repeated at the end, or nil. byName maps the names of sup's children to
+// them.
+func findCycle(sup *schema.Node, byName map[string]*schema.Node) []string {
 	const (
 		unvisited = iota
 		onStack
@@ -319,7 +331,7 @@ func findCycle(sup *schema.Node) []string {
 			case onStack:
 				return append(slices.Clone(stack[slices.Index(stack, ref.Name):]), ref.Name)
 			case unvisited:
-				if c := visit(sup.Child(ref.Name)); c != nil {
+				if c := visit(byName[ref.Name]); c != nil {
 					return c
 				}
 			}
