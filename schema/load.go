@@ -172,6 +172,12 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 	if !l.unreadable(cfg) {
 		return nil
 	}
+	if !l.hasCUEFile(cfg) {
+		// cue/load's own word for an empty directory names neither it
+		// nor the cause: "cue: "." matched no packages".
+		l.errs.Add(Pos{Filename: l.dir}, "no .cue files in the spec directory")
+		return nil
+	}
 	insts := load.Instances([]string{"."}, cfg)
 	if len(insts) != 1 {
 		l.errs.Add(Pos{Filename: l.dir}, fmt.Sprintf("found %d CUE instances, want 1", len(insts)))
@@ -277,6 +283,19 @@ func (l *loader) unreadable(cfg *load.Config) bool {
 		cfg.Overlay[path] = load.FromString("")
 	}
 	return ok
+}
+
+// hasCUEFile reports whether the directory, with the overlay, holds a
+// file (of any kind) named *.cue.
+func (l *loader) hasCUEFile(cfg *load.Config) bool {
+	for name := range cfg.Overlay {
+		if filepath.Dir(name) == l.dir && strings.HasSuffix(name, ".cue") {
+			return true
+		}
+	}
+	entries, err := os.ReadDir(l.dir)
+	return err != nil || // cue/load says why
+		slices.ContainsFunc(entries, func(e fs.DirEntry) bool { return !e.IsDir() && strings.HasSuffix(e.Name(), ".cue") })
 }
 
 // ownFiles returns inst restricted to the files of the spec's directory.

@@ -189,6 +189,16 @@ func TestLoadFiles(t *testing.T) {
 	require.EqualError(t, err, empty+": no .cue files in the spec directory")
 }
 
+// TestLoadEmptyDir checks that a directory with no file at all is told
+// apart no worse than one with files but no .cue file: at the directory.
+func TestLoadEmptyDir(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Load(dir)
+	require.EqualError(t, err, dir+": no .cue files in the spec directory")
+	_, err = LoadFiles(dir, nil)
+	require.EqualError(t, err, dir+": no .cue files in the spec directory")
+}
+
 func TestLoadMissingDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "nope")
 	_, err := Load(dir)
