@@ -86,7 +86,7 @@ func (c *checker) declare(name string, n *schema.Node) bool {
 // or a name that a dot-import brings in. Go refuses a package-level
 // declaration that clashes with either.
 func (ws *workspace) checkFileScopes(name string, n *schema.Node, errs *schema.ErrorList) {
-	for _, f := range ws.own.Syntax {
+	for _, f := range ws.ownFiles() {
 		for _, imp := range f.Imports {
 			path, err := strconv.Unquote(imp.Path.Value)
 			if err != nil || imp.Name == nil {
@@ -137,8 +137,12 @@ func (ws *workspace) checkDecls(decls map[string]*schema.Node, errs *schema.Erro
 		return
 	}
 	for name, n := range decls {
-		obj := ws.own.Types.Scope().Lookup(name)
-		if obj == nil {
+		decl := token.NoPos
+		if obj := ws.own.Types.Scope().Lookup(name); obj != nil {
+			decl = obj.Pos()
+		} else if pos, ok := ws.testDecls()[name]; ok {
+			decl = pos
+		} else {
 			ws.checkFileScopes(name, n, errs)
 			continue
 		}
@@ -150,7 +154,7 @@ func (ws *workspace) checkDecls(decls map[string]*schema.Node, errs *schema.Erro
 		} else if !n.Tree {
 			kind = "the generated type of the nested supervisor"
 		}
-		ws.addDecl(errs, n.Pos, obj.Pos(), "%s: %s %s is already declared by the package; rename the %s or the Go declaration", n, kind, name, declWhat(n))
+		ws.addDecl(errs, n.Pos, decl, "%s: %s %s is already declared by the package; rename the %s or the Go declaration", n, kind, name, declWhat(n))
 	}
 }
 

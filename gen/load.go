@@ -56,7 +56,8 @@ type workspace struct {
 	info bool
 	// batch is formatOutput's batch size; 0 means batchSize.
 	batch int
-	tags  []string // the build tags of Options.BuildFlags
+	tags  []string    // the build tags of Options.BuildFlags
+	tests []*ast.File // the package's own test files, once parsed (testFiles)
 }
 
 // listed is what go list says about a package.
