@@ -266,6 +266,7 @@ func (c *checker) backoff(n *schema.Node, b *schema.Backoff) {
 // after reports unknown and self references, then cycles.
 func (c *checker) after(sup *schema.Node) {
 	byName := children(sup)
+	var names []string // for suggestions, once
 	ok := true
 	for _, n := range sup.Children {
 		for _, ref := range n.After {
@@ -274,7 +275,10 @@ func (c *checker) after(sup *schema.Node) {
 				c.report(n, "After", ref.Pos, "%s: after names the child itself", n)
 				ok = false
 			case byName[ref.Name] == nil:
-				c.report(n, "After", ref.Pos, "%s: after names %q, which is not a child of %s%s", n, ref.Name, sup, suggest(ref.Name, childNames(sup)))
+				if names == nil {
+					names = childNames(sup)
+				}
+				c.report(n, "After", ref.Pos, "%s: after names %q, which is not a child of %s%s", n, ref.Name, sup, suggest(ref.Name, names))
 				ok = false
 			}
 		}
