@@ -263,28 +263,23 @@ func (c *checker) backoff(n *schema.Node, b *schema.Backoff) {
 	}
 }
 
-// after reports unknown and self references, then cycles.
+// after reports unknown and self references, then a cycle among the other
+// references.
 func (c *checker) after(sup *schema.Node) {
 	byName := children(sup)
 	var names []string // for suggestions, once
-	ok := true
 	for _, n := range sup.Children {
 		for _, ref := range n.After {
 			switch {
 			case ref.Name == n.Name:
 				c.report(n, "After", ref.Pos, "%s: after names the child itself", n)
-				ok = false
 			case byName[ref.Name] == nil:
 				if names == nil {
 					names = childNames(sup)
 				}
 				c.report(n, "After", ref.Pos, "%s: after names %q, which is not a child of %s%s", n, ref.Name, sup, suggest(ref.Name, names))
-				ok = false
 			}
 		}
-	}
-	if !ok {
-		return
 	}
 	if cycle := findCycle(sup, byName); cycle != nil {
 		first := byName[cycle[0]]
@@ -320,8 +315,9 @@ func childNames(sup *schema.Node) []string {
 }
 
 // findCycle returns the names of one cycle of after edges, first name
-// repeated at the end, or nil. byName maps the names of sup's children to
-// them.
+// repeated at the end, or nil. It ignores references to the child itself or
+// to no child, which after reports on their own. byName maps the names of
+// sup's children to them.
 func findCycle(sup *schema.Node, byName map[string]*schema.Node) []string {
 	const (
 		unvisited = iota
@@ -335,6 +331,9 @@ func findCycle(sup *schema.Node, byName map[string]*schema.Node) []string {
 		state[n.Name] = onStack
 		stack = append(stack, n.Name)
 		for _, ref := range n.After {
+			if ref.Name == n.Name || byName[ref.Name] == nil {
+				continue
+			}
 			switch state[ref.Name] {
 			case onStack:
 				return append(slices.Clone(stack[slices.Index(stack, ref.Name):]), ref.Name)

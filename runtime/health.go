@@ -12,7 +12,7 @@ type HealthState uint8
 const (
 	HealthStarting HealthState = iota // not every child has been ready yet
 	HealthReady                       // every child is ready (or ended for good)
-	HealthDegraded                    // was ready; some child is restarting, in backoff or waiting
+	HealthDegraded                    // was ready; some child is not: restarting, in backoff, waiting or stopped by an order
 	HealthStopping                    // shutting down
 	HealthFailed                      // gave up: Run returned an error
 	HealthStopped                     // Run returned nil

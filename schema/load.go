@@ -172,9 +172,8 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 	if !l.unreadable(cfg) {
 		return nil
 	}
-	if !l.hasCUEFile(cfg) {
-		// cue/load's own word for an empty directory names neither it
-		// nor the cause: "cue: "." matched no packages".
+	if !l.hasFiles(cfg) {
+		// cue/load would say `"." matched no packages`.
 		l.errs.Add(Pos{Filename: l.dir}, "no .cue files in the spec directory")
 		return nil
 	}
@@ -285,17 +284,16 @@ func (l *loader) unreadable(cfg *load.Config) bool {
 	return ok
 }
 
-// hasCUEFile reports whether the directory, with the overlay, holds a
-// file (of any kind) named *.cue.
-func (l *loader) hasCUEFile(cfg *load.Config) bool {
-	for name := range cfg.Overlay {
-		if filepath.Dir(name) == l.dir && strings.HasSuffix(name, ".cue") {
+// hasFiles reports whether the directory, with the overlay, holds anything
+// but subdirectories.
+func (l *loader) hasFiles(cfg *load.Config) bool {
+	for path := range cfg.Overlay {
+		if filepath.Dir(path) == l.dir {
 			return true
 		}
 	}
-	entries, err := os.ReadDir(l.dir)
-	return err != nil || // cue/load says why
-		slices.ContainsFunc(entries, func(e fs.DirEntry) bool { return !e.IsDir() && strings.HasSuffix(e.Name(), ".cue") })
+	entries, _ := os.ReadDir(l.dir)
+	return slices.ContainsFunc(entries, func(e fs.DirEntry) bool { return !e.IsDir() })
 }
 
 // ownFiles returns inst restricted to the files of the spec's directory.

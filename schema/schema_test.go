@@ -189,20 +189,24 @@ func TestLoadFiles(t *testing.T) {
 	require.EqualError(t, err, empty+": no .cue files in the spec directory")
 }
 
-// TestLoadEmptyDir checks that a directory with no file at all is told
-// apart no worse than one with files but no .cue file: at the directory.
-func TestLoadEmptyDir(t *testing.T) {
-	dir := t.TempDir()
-	_, err := Load(dir)
-	require.EqualError(t, err, dir+": no .cue files in the spec directory")
-	_, err = LoadFiles(dir, nil)
-	require.EqualError(t, err, dir+": no .cue files in the spec directory")
-}
-
 func TestLoadMissingDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "nope")
 	_, err := Load(dir)
 	require.EqualError(t, err, dir+": spec directory does not exist")
+}
+
+// TestLoadEmptyDir: a directory with no file at all, or only
+// subdirectories (arbor gen run one level too high), is told it has no
+// .cue files, as one with other files is, not cue/load's `"." matched no
+// packages`.
+func TestLoadEmptyDir(t *testing.T) {
+	empty := t.TempDir()
+	_, err := Load(empty)
+	require.EqualError(t, err, empty+": no .cue files in the spec directory")
+
+	require.NoError(t, os.Mkdir(filepath.Join(empty, "sub"), 0o755))
+	_, err = Load(empty)
+	require.EqualError(t, err, empty+": no .cue files in the spec directory")
 }
 
 func TestSource(t *testing.T) {
