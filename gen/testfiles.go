@@ -30,9 +30,13 @@ func (ws *workspace) testFiles() []*ast.File {
 }
 
 // testDecls returns the package-level names the package's own test files
-// declare, each with its position.
+// declare, each with its position, found once.
 func (ws *workspace) testDecls() map[string]token.Pos {
+	if ws.testNames != nil {
+		return ws.testNames
+	}
 	names := map[string]token.Pos{}
+	ws.testNames = names
 	add := func(id *ast.Ident) {
 		if _, ok := names[id.Name]; !ok && id.Name != "_" && id.Name != "init" {
 			names[id.Name] = id.Pos()
