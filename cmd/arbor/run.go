@@ -216,14 +216,21 @@ func (c *cli) options() *gen.Options {
 // nested modules (directories with their own go.mod), unless the pattern
 // itself starts there: ./testdata/... matches inside testdata. A pattern
 // that matches nothing is a warning; when nothing at all is left to do, it
-// is exit 1. A missing directory is a usage error.
+// is exit 1. A missing directory is a usage error. Each directory comes
+// once, however often and however spelt the arguments name it.
 func (c *cli) dirs(args []string) ([]string, int) {
 	if len(args) == 0 {
 		args = []string{"."}
 	}
 	var out []string
+	seen := map[string]bool{} // absolute: ".", "./" and $PWD are one directory
 	add := func(dir string) {
-		if !slices.Contains(out, dir) {
+		key, err := filepath.Abs(dir)
+		if err != nil {
+			key = dir
+		}
+		if !seen[key] {
+			seen[key] = true
 			out = append(out, dir)
 		}
 	}
