@@ -59,6 +59,9 @@ type workspace struct {
 	tags      []string             // the build tags of Options.BuildFlags
 	tests     []*ast.File          // the package's own test files, once parsed (testFiles)
 	testNames map[string]token.Pos // what they declare (testDecls)
+	// decls are the top-level names the generated file declares, which a
+	// run field cannot name (see resolve).
+	decls map[string]*schema.Node
 }
 
 // listed is what go list says about a package.
