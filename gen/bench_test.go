@@ -283,3 +283,67 @@ func BenchmarkCompile(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheckAfterTypos measures Check on one flat supervisor of n
+// workers, each of whose after lists misspells a sibling: every error
+// looks for the nearest of the n names to suggest it.
+//
+//	go test -run '^$' -bench 'CheckAfterTypos' -benchtime 3x ./gen/
+func BenchmarkCheckAfterTypos(b *testing.B) {
+	for _, n := range []int{1000, 5000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			var src strings.Builder
+			src.WriteString("package flat\n\ntrees: flat: children: {\n")
+			for i := range n {
+				fmt.Fprintf(&src, "\tchild%d: {run: \"Work\", after: [\"chlid%d\"]}\n", i, i)
+			}
+			src.WriteString("}\n")
+			spec, err := schema.LoadFiles(b.TempDir(), map[string][]byte{"spec.cue": []byte(src.String())})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := Check(spec); err == nil || !strings.Contains(err.Error(), `(did you mean "child0"?)`) {
+					b.Fatalf("Check = %v, want a suggestion", err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCheckAfterFlat measures the checks that need only the spec
+// (Check) and Graph on one flat supervisor of n workers, each of which
+// starts after the four siblings before it: the after lists of a wide
+// supervisor, which must not cost n² lookups of a sibling by name.
+//
+//	go test -run '^$' -bench 'CheckAfterFlat' -benchtime 3x ./gen/
+func BenchmarkCheckAfterFlat(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			var src strings.Builder
+			src.WriteString("package flat\n\ntrees: flat: children: {\n")
+			for i := range n {
+				var after []string
+				for j := max(0, i-4); j < i; j++ {
+					after = append(after, strconv.Quote(fmt.Sprintf("w%d", j)))
+				}
+				fmt.Fprintf(&src, "\tw%d: {run: \"Work\", after: [%s]}\n", i, strings.Join(after, ", "))
+			}
+			src.WriteString("}\n")
+			spec, err := schema.LoadFiles(b.TempDir(), map[string][]byte{"spec.cue": []byte(src.String())})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := Check(spec); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := Graph(spec, Mermaid); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -86,7 +86,7 @@ func (c *checker) declare(name string, n *schema.Node) bool {
 // or a name that a dot-import brings in. Go refuses a package-level
 // declaration that clashes with either.
 func (ws *workspace) checkFileScopes(name string, n *schema.Node, errs *schema.ErrorList) {
-	for _, f := range ws.own.Syntax {
+	for _, f := range ws.ownFiles() {
 		for _, imp := range f.Imports {
 			path, err := strconv.Unquote(imp.Path.Value)
 			if err != nil || imp.Name == nil {
@@ -137,8 +137,12 @@ func (ws *workspace) checkDecls(decls map[string]*schema.Node, errs *schema.Erro
 		return
 	}
 	for name, n := range decls {
-		obj := ws.own.Types.Scope().Lookup(name)
-		if obj == nil {
+		decl := token.NoPos
+		if obj := ws.own.Types.Scope().Lookup(name); obj != nil {
+			decl = obj.Pos()
+		} else if pos, ok := ws.testDecls()[name]; ok {
+			decl = pos
+		} else {
 			ws.checkFileScopes(name, n, errs)
 			continue
 		}
@@ -150,7 +154,7 @@ func (ws *workspace) checkDecls(decls map[string]*schema.Node, errs *schema.Erro
 		} else if !n.Tree {
 			kind = "the generated type of the nested supervisor"
 		}
-		ws.addDecl(errs, n.Pos, obj.Pos(), "%s: %s %s is already declared by the package; rename the %s or the Go declaration", n, kind, name, declWhat(n))
+		ws.addDecl(errs, n.Pos, decl, "%s: %s %s is already declared by the package; rename the %s or the Go declaration", n, kind, name, declWhat(n))
 	}
 }
 
@@ -262,18 +266,23 @@ func (c *checker) backoff(n *schema.Node, b *schema.Backoff) {
 // after reports unknown and self references, then a cycle among the other
 // references.
 func (c *checker) after(sup *schema.Node) {
+	byName := children(sup)
+	var names []string // for suggestions, once
 	for _, n := range sup.Children {
 		for _, ref := range n.After {
 			switch {
 			case ref.Name == n.Name:
 				c.report(n, "After", ref.Pos, "%s: after names the child itself", n)
-			case sup.Child(ref.Name) == nil:
-				c.report(n, "After", ref.Pos, "%s: after names %q, which is not a child of %s%s", n, ref.Name, sup, suggest(ref.Name, childNames(sup)))
+			case byName[ref.Name] == nil:
+				if names == nil {
+					names = childNames(sup)
+				}
+				c.report(n, "After", ref.Pos, "%s: after names %q, which is not a child of %s%s", n, ref.Name, sup, suggest(ref.Name, names))
 			}
 		}
 	}
-	if cycle := findCycle(sup); cycle != nil {
-		first := sup.Child(cycle[0])
+	if cycle := findCycle(sup, byName); cycle != nil {
+		first := byName[cycle[0]]
 		pos := first.AfterPos
 		for _, ref := range first.After {
 			if ref.Name == cycle[1] {
@@ -281,10 +290,20 @@ func (c *checker) after(sup *schema.Node) {
 			}
 		}
 		for _, name := range cycle {
-			c.reported[fieldKey{sup.Child(name).String(), "After"}] = true
+			c.reported[fieldKey{byName[name].String(), "After"}] = true
 		}
 		c.errs.Add(pos, fmt.Sprintf("after: dependency cycle in %s: %s", sup, strings.Join(cycle, " -> ")))
 	}
+}
+
+// children maps the names of sup's children to them: a wide supervisor's
+// after lists must not look up each sibling by a scan of its children.
+func children(sup *schema.Node) map[string]*schema.Node {
+	m := make(map[string]*schema.Node, len(sup.Children))
+	for _, c := range sup.Children {
+		m[c.Name] = c
+	}
+	return m
 }
 
 func childNames(sup *schema.Node) []string {
@@ -297,8 +316,9 @@ func childNames(sup *schema.Node) []string {
 
 // findCycle returns the names of one cycle of after edges, first name
 // repeated at the end, or nil. It ignores references to the child itself or
-// to no child, which after reports on their own.
-func findCycle(sup *schema.Node) []string {
+// to no child, which after reports on their own. byName maps the names of
+// sup's children to them.
+func findCycle(sup *schema.Node, byName map[string]*schema.Node) []string {
 	const (
 		unvisited = iota
 		onStack
@@ -311,14 +331,14 @@ func findCycle(sup *schema.Node) []string {
 		state[n.Name] = onStack
 		stack = append(stack, n.Name)
 		for _, ref := range n.After {
-			if ref.Name == n.Name || sup.Child(ref.Name) == nil {
+			if ref.Name == n.Name || byName[ref.Name] == nil {
 				continue
 			}
 			switch state[ref.Name] {
 			case onStack:
 				return append(slices.Clone(stack[slices.Index(stack, ref.Name):]), ref.Name)
 			case unvisited:
-				if c := visit(sup.Child(ref.Name)); c != nil {
+				if c := visit(byName[ref.Name]); c != nil {
 					return c
 				}
 			}

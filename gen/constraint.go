@@ -131,12 +131,19 @@ func importsC(f *ast.File) bool {
 	return slices.ContainsFunc(f.Imports, func(imp *ast.ImportSpec) bool { return imp.Path.Value == `"C"` })
 }
 
-// buildLine returns the expression of f's //go:build line, or "".
+// buildLine returns the expression of f's build constraint, or "": its
+// //go:build line, or, without one, the conjunction of its // +build
+// lines, which the go command still honours. As go/build reads them, +build
+// lines count only in the // comments before the package clause that a
+// blank line separates from it (not in its doc comment).
 func buildLine(f *ast.File) string {
+	var plus constraint.Expr
+	stop := false // from a /* */ comment on, go/build reads no more +build lines
 	for _, g := range f.Comments {
 		if g.Pos() >= f.Package {
 			break
 		}
+		stop = stop || slices.ContainsFunc(g.List, func(c *ast.Comment) bool { return strings.HasPrefix(c.Text, "/*") })
 		for _, c := range g.List {
 			if constraint.IsGoBuild(c.Text) {
 				x, err := constraint.Parse(c.Text)
@@ -145,9 +152,22 @@ func buildLine(f *ast.File) string {
 				}
 				return x.String()
 			}
+			if stop || g == f.Doc || !constraint.IsPlusBuild(c.Text) {
+				continue
+			}
+			if x, err := constraint.Parse(c.Text); err == nil {
+				if plus == nil {
+					plus = x
+				} else {
+					plus = &constraint.AndExpr{X: plus, Y: x}
+				}
+			}
 		}
 	}
-	return ""
+	if plus == nil {
+		return ""
+	}
+	return plus.String()
 }
 
 // withConstraint adds the line //go:build expr to the generated src, after

@@ -153,6 +153,7 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 		c.validate(tree, specs[tree])
 	}
 	ws.checkDecls(c.decls, &errs)
+	ws.decls = c.decls
 	targets := map[*schema.Node]*target{}
 	for _, tree := range spec.Trees {
 		tree.Walk(func(n *schema.Node) bool {

@@ -104,9 +104,10 @@ func (g *graph) mermaid(n *schema.Node) {
 		g.mermaid(c)
 		fmt.Fprintf(b, "    %s --> %s\n", g.ids[n], g.ids[c])
 	}
+	byName := children(n)
 	for _, c := range n.Children {
 		for _, r := range c.After {
-			fmt.Fprintf(b, "    %s -. before .-> %s\n", g.ids[n.Child(r.Name)], g.ids[c])
+			fmt.Fprintf(b, "    %s -. before .-> %s\n", g.ids[byName[r.Name]], g.ids[c])
 		}
 	}
 }
@@ -129,9 +130,10 @@ func (g *graph) dot(n *schema.Node) {
 		g.dot(c)
 		fmt.Fprintf(b, "\t%s -> %s;\n", g.ids[n], g.ids[c])
 	}
+	byName := children(n)
 	for _, c := range n.Children {
 		for _, r := range c.After {
-			fmt.Fprintf(b, "\t%s -> %s [style=dashed, label=\"before\"];\n", g.ids[n.Child(r.Name)], g.ids[c])
+			fmt.Fprintf(b, "\t%s -> %s [style=dashed, label=\"before\"];\n", g.ids[byName[r.Name]], g.ids[c])
 		}
 	}
 }

@@ -55,8 +55,13 @@ type workspace struct {
 	// only the static checks of run functions need (Options.Lint).
 	info bool
 	// batch is formatOutput's batch size; 0 means batchSize.
-	batch int
-	tags  []string // the build tags of Options.BuildFlags
+	batch     int
+	tags      []string             // the build tags of Options.BuildFlags
+	tests     []*ast.File          // the package's own test files, once parsed (testFiles)
+	testNames map[string]token.Pos // what they declare (testDecls)
+	// decls are the top-level names the generated file declares, which a
+	// run field cannot name (see resolve).
+	decls map[string]*schema.Node
 }
 
 // listed is what go list says about a package.

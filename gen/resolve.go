@@ -201,6 +201,10 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 	t := &target{ref: ref, pkg: pkg}
 	if ref.recv == "" {
 		obj := pkg.Scope().Lookup(ref.name)
+		if g := ws.decls[ref.name]; obj == nil && ref.pkgPath == "" && g != nil {
+			ws.generatedRef(n, "the constructor", ref.name, g, errs)
+			return nil
+		}
 		if obj == nil {
 			if !notSeen() {
 				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s%s", n, ref.name, where, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool())))
@@ -216,6 +220,10 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 	} else {
 		obj := pkg.Scope().Lookup(ref.recv)
 		tn, ok := obj.(*types.TypeName)
+		if g := ws.decls[ref.recv]; !ok && ref.pkgPath == "" && g != nil {
+			ws.generatedRef(n, "the type", ref.recv, g, errs)
+			return nil
+		}
 		if !ok {
 			if !notSeen() {
 				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s%s", n, ref.recv, where, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool())))
@@ -535,6 +543,13 @@ func (ws *workspace) addDecl(errs *schema.ErrorList, pos schema.Pos, decl token.
 		}
 	}
 	*errs = append(*errs, &schema.Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Decl: d})
+}
+
+// generatedRef reports a run field of n that names what the generated file
+// declares for g (a tree's type or constructor, a nested supervisor's
+// type): a tree is not run as another's child that way.
+func (ws *workspace) generatedRef(n *schema.Node, what, name string, g *schema.Node, errs *schema.ErrorList) {
+	errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is %s arbor generates for %s, which run cannot name (the generated file is not part of the code arbor checks); to supervise it under %s, declare it there as a nested supervisor (children: {...}), or run it from a function of yours", n, name, what, g, strings.Join(n.Path[:len(n.Path)-1], "/")))
 }
 
 // runSignature reports whether sig is one of the accepted run signatures:

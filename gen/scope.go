@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/types"
 	"maps"
+	pathpkg "path"
 	"slices"
 	"strconv"
 
@@ -82,6 +83,9 @@ func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Nod
 	}
 	if ws.own != nil && ws.own.Types != nil {
 		for _, name := range ws.own.Types.Scope().Names() {
+			nm.taken[name] = true
+		}
+		for name := range ws.testDecls() {
 			nm.taken[name] = true
 		}
 	}
@@ -194,7 +198,7 @@ func (ws *workspace) importNames() map[string]bool {
 	if ws.own == nil || ws.own.Types == nil {
 		return names
 	}
-	for _, f := range ws.own.Syntax {
+	for _, f := range ws.ownFiles() {
 		for _, imp := range f.Imports {
 			path, err := strconv.Unquote(imp.Path.Value)
 			switch {
@@ -203,6 +207,8 @@ func (ws *workspace) importNames() map[string]bool {
 				names[imp.Name.Name] = true
 			case ws.lookupImport(path) != nil:
 				names[ws.lookupImport(path).Name()] = true
+			default: // imported by a test file alone: by its last element, as a rule
+				names[pathpkg.Base(path)] = true
 			}
 		}
 	}
@@ -269,9 +275,13 @@ func (ws *workspace) checkScope(spec *schema.Spec, nm *names, errs *schema.Error
 	slices.Sort(used)
 	used = slices.Compact(used)
 	for _, name := range used {
+		decl, ok := ws.testDecls()[name]
 		if obj := scope.Lookup(name); obj != nil {
+			decl, ok = obj.Pos(), true
+		}
+		if ok {
 			tree := spec.Trees[0]
-			ws.addDecl(errs, tree.Pos, obj.Pos(), "%s: the package declares %s, which hides Go's predeclared %s that the generated code uses; rename the Go declaration", tree, name, name)
+			ws.addDecl(errs, tree.Pos, decl, "%s: the package declares %s, which hides Go's predeclared %s that the generated code uses; rename the Go declaration", tree, name, name)
 		}
 	}
 
@@ -307,7 +317,7 @@ func (ws *workspace) checkScope(spec *schema.Spec, nm *names, errs *schema.Error
 	for _, tree := range spec.Trees {
 		walk(tree, goName(tree.Name))
 	}
-	for _, f := range ws.own.Syntax {
+	for _, f := range ws.ownFiles() {
 		for _, d := range f.Decls {
 			fd, ok := d.(*ast.FuncDecl)
 			if !ok || fd.Recv == nil || len(fd.Recv.List) != 1 {

@@ -21,29 +21,45 @@ func suggest(name string, candidates []string) string {
 }
 
 // closest returns the candidate nearest to name within the distance of a
-// typo, the first in order among equals, or "".
+// typo, the first in order among equals, or "". It is called once per
+// misspelt name of a spec, with every sibling as a candidate: it skips
+// what cannot be near cheaply, so that a wide supervisor with many
+// misspellings is not n² full distances.
 func closest(name string, candidates []string) string {
 	best, bestD := "", min(3, (len(name)+1)/2)
+	name = strings.ToLower(name)
+	var rows [3][]int
 	for _, c := range candidates {
-		if d := distance(strings.ToLower(name), strings.ToLower(c)); d < bestD {
+		if abs(len(c)-len(name)) >= bestD {
+			continue // the distance is at least the difference in length
+		}
+		if d := distance(name, strings.ToLower(c), bestD, &rows); d < bestD {
 			best, bestD = c, d
 		}
 	}
 	return best
 }
 
+func abs(n int) int { return max(n, -n) }
+
 // distance is the edit distance between a and b, where swapping two
 // adjacent letters is one edit, as typing "Wrok" for "Work" is (the
-// optimal string alignment distance).
-func distance(a, b string) int {
-	before := make([]int, len(b)+1) // the row of i-2
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+// optimal string alignment distance), or bound once it is sure to be at
+// least bound. rows is scratch space, reused from call to call.
+func distance(a, b string, bound int, rows *[3][]int) int {
+	for i := range rows {
+		if cap(rows[i]) < len(b)+1 {
+			rows[i] = make([]int, len(b)+1)
+		}
+	}
+	before, prev, cur := rows[0][:len(b)+1], rows[1][:len(b)+1], rows[2][:len(b)+1] // rows i-2, i-1, i
 	for j := range prev {
 		prev[j] = j
 	}
+	prevMin := 0
 	for i := 1; i <= len(a); i++ {
 		cur[0] = i
+		rowMin := i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
@@ -53,7 +69,14 @@ func distance(a, b string) int {
 			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
 				cur[j] = min(cur[j], before[j-2]+1)
 			}
+			rowMin = min(rowMin, cur[j])
 		}
+		// No later row, and so not the distance, is below the smaller of
+		// this row's least and the one before's plus a transposition.
+		if min(rowMin, prevMin+1) >= bound {
+			return bound
+		}
+		prevMin = rowMin
 		before, prev, cur = prev, cur, before
 	}
 	return prev[len(b)]

@@ -169,7 +169,7 @@ var want = map[kind]string{
 }
 
 // durationRE is the schema's #Duration.
-var durationRE = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`)
+var durationRE = regexp.MustCompile(`^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
 
 // parseDuration parses a spec duration; msg is non-empty when s is not one.
 func parseDuration(s string) (time.Duration, string) {
@@ -232,9 +232,13 @@ func check(k kind, v cue.Value) string {
 		if v.Kind()&cue.NumberKind == 0 {
 			return bad()
 		}
-		x, err := v.Float64()
-		if err != nil || x < 0 || (k == kMultiplier && x < 1) || (k == kJitter && x > 1) {
+		x, err := v.Float64() // rounded to ±Inf or 0 when out of range
+		if x < 0 || (k == kMultiplier && x < 1) || (k == kJitter && x > 1) {
 			return bad()
+		}
+		if err != nil {
+			// Within the bounds, but no float64 holds it: 1e309, 1e-400.
+			return fmt.Sprintf("invalid value %s (out of range)", show(v))
 		}
 	case kRun, kAfterElem:
 		if v.Kind() != cue.StringKind {
@@ -326,7 +330,7 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 			continue
 		}
 		msg = strings.TrimSuffix(msg, ":")
-		msg = strings.ReplaceAll(msg, `=~"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"`, "#Duration")
+		msg = strings.ReplaceAll(msg, `=~"^(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$"`, "#Duration")
 		if msg == "field not allowed" {
 			msg += l.notAllowedHint(path)
 		}

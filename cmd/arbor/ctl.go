@@ -364,8 +364,8 @@ func (cl *ctlClient) status(asJSON bool) error {
 	if t.Reason != "" {
 		head += ": " + oneLine(t.Reason)
 	}
-	fmt.Fprintln(cl.stdout, printable(head))
-	var table bytes.Buffer
+	var out, table bytes.Buffer
+	fmt.Fprintln(&out, printable(head))
 	w := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "PATH\tSTATE\tREADY\tGEN\tATTEMPT\tRESTARTS\tFOR\tLAST EXIT\tERROR")
 	// After a pool's listed instances, how many more live.
@@ -402,9 +402,10 @@ func (cl *ctlClient) status(asJSON bool) error {
 	unlisted()
 	w.Flush()
 	for line := range strings.Lines(table.String()) {
-		fmt.Fprintln(cl.stdout, strings.TrimRight(line, " \n"))
+		fmt.Fprintln(&out, strings.TrimRight(line, " \n"))
 	}
-	return nil
+	_, err = cl.stdout.Write(out.Bytes())
+	return err
 }
 
 func (cl *ctlClient) events(follow, asJSON bool) error {
@@ -430,7 +431,9 @@ func (cl *ctlClient) events(follow, asJSON bool) error {
 			fmt.Fprintf(cl.stderr, "arbor ctl: %d earlier events are no longer in the journal\n", evs.Missed)
 		}
 		for _, e := range evs.Events {
-			cl.print(e, asJSON)
+			if err := cl.print(e, asJSON); err != nil {
+				return err
+			}
 		}
 		// Also the end with a console that would send the same page
 		// again, or one older than pages (no more field).
@@ -441,13 +444,16 @@ func (cl *ctlClient) events(follow, asJSON bool) error {
 	}
 }
 
-func (cl *ctlClient) print(e console.Event, asJSON bool) {
+// print prints an event. Its error (a full disk, a closed stdout) ends the
+// command: events -f would otherwise follow for nobody.
+func (cl *ctlClient) print(e console.Event, asJSON bool) error {
 	if asJSON {
 		b, _ := json.Marshal(e)
-		fmt.Fprintf(cl.stdout, "%s\n", printableJSON(b))
-		return
+		_, err := fmt.Fprintf(cl.stdout, "%s\n", printableJSON(b))
+		return err
 	}
-	fmt.Fprintf(cl.stdout, "%s %6d %s\n", e.Time.Local().Format("15:04:05.000"), e.Seq, printable(oneLine(e.Text)))
+	_, err := fmt.Fprintf(cl.stdout, "%s %6d %s\n", e.Time.Local().Format("15:04:05.000"), e.Seq, printable(oneLine(e.Text)))
+	return err
 }
 
 // follow prints the stream until the tree stops or Ctrl-C. A stream that
@@ -612,7 +618,9 @@ func (f *follower) message(kind string, data []byte) (done bool, err error) {
 			fmt.Fprintf(cl.stderr, "arbor ctl: the program was restarted: its events are numbered from 1 again\n")
 		}
 		f.last = e.Seq
-		cl.print(e, f.asJSON)
+		if err := cl.print(e, f.asJSON); err != nil {
+			return false, err
+		}
 	case "gap":
 		var g console.Gap
 		json.Unmarshal(data, &g)

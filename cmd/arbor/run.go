@@ -178,7 +178,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		printUsage(stderr)
 		return exitUsage
 	}
+	if strings.Contains(cmd.args, "[dir") && flagAfterDirs(stderr, name, flags.Args()) {
+		return exitUsage
+	}
 	return cmd.run(c, flags)
+}
+
+// flagAfterDirs reports, and says on stderr how to fix it, whether args
+// has a flag after a directory, which the flag package, stopping at the
+// first argument that is not a flag, leaves among the directories:
+// arbor gen . -tags x. An existing directory whose name starts with a
+// dash is none.
+func flagAfterDirs(stderr io.Writer, name string, args []string) bool {
+	for i, arg := range args {
+		if i > 0 && len(arg) > 1 && arg[0] == '-' && !exists(arg) {
+			fixed := append(append([]string{"arbor", name}, args[i:]...), args[:i]...)
+			fmt.Fprintf(stderr, "arbor: %s is not a directory (flags go before the directories: %s)\n", arg, strings.Join(fixed, " "))
+			return true
+		}
+	}
+	return false
 }
 
 func (c *cli) options() *gen.Options {
@@ -197,14 +216,21 @@ func (c *cli) options() *gen.Options {
 // nested modules (directories with their own go.mod), unless the pattern
 // itself starts there: ./testdata/... matches inside testdata. A pattern
 // that matches nothing is a warning; when nothing at all is left to do, it
-// is exit 1. A missing directory is a usage error.
+// is exit 1. A missing directory is a usage error. Each directory comes
+// once, however often and however spelt the arguments name it.
 func (c *cli) dirs(args []string) ([]string, int) {
 	if len(args) == 0 {
 		args = []string{"."}
 	}
 	var out []string
+	seen := map[string]bool{} // absolute: ".", "./" and $PWD are one directory
 	add := func(dir string) {
-		if !slices.Contains(out, dir) {
+		key, err := filepath.Abs(dir)
+		if err != nil {
+			key = dir
+		}
+		if !seen[key] {
+			seen[key] = true
 			out = append(out, dir)
 		}
 	}
@@ -376,7 +402,7 @@ func (c *cli) diff(flags *flag.FlagSet) int {
 		old, code := c.compare(r)
 		if old != nil {
 			name := relative(r.Path)
-			c.stdout.Write(diff.Diff(name+" (on disk)", old, name+" (generated)", r.Content))
+			code = max(code, c.output(diff.Diff(name+" (on disk)", old, name+" (generated)", r.Content)))
 		}
 		return code
 	})
@@ -430,7 +456,16 @@ func (c *cli) graph(flags *flag.FlagSet) int {
 		c.report(err)
 		return exitCheck
 	}
-	c.stdout.Write(out)
+	return c.output(out)
+}
+
+// output writes out to stdout. Output that is lost (a full disk, a closed
+// stdout) is a failure, not a silent exit 0.
+func (c *cli) output(out []byte) int {
+	if _, err := c.stdout.Write(out); err != nil {
+		fmt.Fprintf(c.stderr, "arbor: %v\n", err)
+		return exitCheck
+	}
 	return exitOK
 }
 
@@ -439,6 +474,5 @@ func (c *cli) schema(flags *flag.FlagSet) int {
 		fmt.Fprintln(c.stderr, "arbor schema: takes no arguments")
 		return exitUsage
 	}
-	io.WriteString(c.stdout, schema.Source())
-	return exitOK
+	return c.output([]byte(schema.Source()))
 }

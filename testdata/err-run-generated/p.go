@@ -1,0 +1,6 @@
+package p
+
+import "context"
+
+// Idle runs until cancelled.
+func Idle(ctx context.Context) error { <-ctx.Done(); return nil }
