@@ -292,7 +292,10 @@ func (l *loader) hasFiles(cfg *load.Config) bool {
 			return true
 		}
 	}
-	entries, _ := os.ReadDir(l.dir)
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return true // cue/load tells why it cannot read it, not that it is empty
+	}
 	return slices.ContainsFunc(entries, func(e fs.DirEntry) bool { return !e.IsDir() })
 }
 
@@ -391,7 +394,11 @@ func (l *loader) loadErrors(inst *build.Instance) {
 				multi.Packages[1], filepath.Base(multi.Files[0]), multi.Packages[0]))
 		case errors.As(e, &pathErr) && !e.Position().IsValid():
 			// Such as a file that cannot be read: at the file.
-			l.errs.Add(Pos{Filename: pathErr.Path}, fmt.Sprintf("cannot read the file: %v", pathErr.Err))
+			what := "file"
+			if st, err := os.Stat(pathErr.Path); err == nil && st.IsDir() {
+				what = "directory"
+			}
+			l.errs.Add(Pos{Filename: pathErr.Path}, fmt.Sprintf("cannot read the %s: %v", what, pathErr.Err))
 		default:
 			l.addCUEError(e)
 		}

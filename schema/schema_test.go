@@ -209,6 +209,21 @@ func TestLoadEmptyDir(t *testing.T) {
 	require.EqualError(t, err, empty+": no .cue files in the spec directory")
 }
 
+// TestLoadUnreadableDir: a directory the user may not list is told so,
+// not that it has no .cue files. Root reads it all the same, so the test
+// needs another user.
+func TestLoadUnreadableDir(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root may list any directory")
+	}
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.cue"), []byte("package p\n"), 0o644))
+	require.NoError(t, os.Chmod(dir, 0o300))
+	t.Cleanup(func() { os.Chmod(dir, 0o755) })
+	_, err := Load(dir)
+	require.ErrorContains(t, err, dir+": cannot read the directory: ")
+}
+
 func TestSource(t *testing.T) {
 	src := Source()
 	require.Contains(t, src, "package arbor")
