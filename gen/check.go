@@ -263,14 +263,16 @@ func (c *checker) backoff(n *schema.Node, b *schema.Backoff) {
 	}
 }
 
-// after reports unknown and self references, then a cycle among the other
-// references.
+// after reports unknown, self and repeated references, then a cycle among
+// the other references.
 func (c *checker) after(sup *schema.Node) {
 	byName := children(sup)
 	var names []string // for suggestions, once
 	for _, n := range sup.Children {
-		for _, ref := range n.After {
+		for k, ref := range n.After {
 			switch {
+			case slices.ContainsFunc(n.After[:k], func(r schema.Ref) bool { return r.Name == ref.Name }):
+				c.report(n, "After", ref.Pos, "%s: after names %q twice", n, ref.Name)
 			case ref.Name == n.Name:
 				c.report(n, "After", ref.Pos, "%s: after names the child itself", n)
 			case byName[ref.Name] == nil:

@@ -333,22 +333,21 @@ func (v *validator) backoff(path, field string, b *Backoff) {
 	}
 }
 
-// after checks that every After name is a sibling and that there is no cycle.
+// after checks that every After name is a sibling, named once, and that
+// there is no cycle among the siblings it names.
 func (v *validator) after(path string, children []Child, index map[string]int) {
-	errs := len(v.errs)
 	for i := range children {
 		c := &children[i]
-		for _, dep := range c.After {
+		for k, dep := range c.After {
 			switch {
 			case dep == c.Name:
 				v.addf(path+"/"+c.Name, "After", "names the child itself")
 			case index[dep] == 0:
 				v.addf(path+"/"+c.Name, "After", "unknown sibling %q", dep)
+			case slices.Contains(c.After[:k], dep):
+				v.addf(path+"/"+c.Name, "After", "names %q twice", dep)
 			}
 		}
-	}
-	if len(v.errs) > errs {
-		return // cycles are only meaningful once every name resolves
 	}
 	if cycle := findCycle(children, index); cycle != nil {
 		v.addf(path+"/"+cycle[0], "After", "dependency cycle: %s", strings.Join(cycle, " -> "))
@@ -356,7 +355,8 @@ func (v *validator) after(path string, children []Child, index map[string]int) {
 }
 
 // findCycle returns one cycle in the After graph, as names with the first
-// repeated at the end, or nil.
+// repeated at the end, or nil. It passes over self and unknown names,
+// which after reports.
 func findCycle(children []Child, index map[string]int) []string {
 	const (
 		unvisited = iota
@@ -371,6 +371,9 @@ func findCycle(children []Child, index map[string]int) []string {
 		stack = append(stack, i)
 		for _, dep := range children[i].After {
 			j := index[dep] - 1
+			if j < 0 || j == i {
+				continue
+			}
 			switch state[j] {
 			case onStack:
 				k := slices.Index(stack, j)
