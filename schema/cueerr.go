@@ -407,6 +407,14 @@ func (l *loader) rewrite(path []string, errs []cueerrors.Error) (Pos, string, bo
 	if d, ok := v.Default(); ok {
 		v = d // the spec's own default, such as *"1s" | string
 	}
+	if op, alts := v.Expr(); op == cue.OrOp && !v.IsConcrete() && noneAllowed(k, alts) {
+		// Once, not once for each value the schema allows.
+		pos := l.valuePos(v)
+		if !pos.IsValid() {
+			pos = l.fallbackPos(path)
+		}
+		return pos, fmt.Sprintf("invalid value %s (%s; none of them is)", show(v), want[k]), true
+	}
 	if v.Err() != nil || !v.IsConcrete() {
 		return Pos{}, "", false
 	}
@@ -430,6 +438,17 @@ func (l *loader) rewrite(path []string, errs []cueerrors.Error) (Pos, string, bo
 		pos = l.fallbackPos(path)
 	}
 	return pos, msg, true
+}
+
+// noneAllowed reports whether every alternative of a user's disjunction
+// is concrete and breaks the rule of k.
+func noneAllowed(k kind, alts []cue.Value) bool {
+	for _, a := range alts {
+		if !a.IsConcrete() || check(k, a) == "" {
+			return false
+		}
+	}
+	return len(alts) > 0
 }
 
 // cuePath converts an error path back to a cue.Path. It fails for hidden
