@@ -476,3 +476,33 @@ func TestHeartbeatNeverStaleEarly(t *testing.T) {
 		}
 	})
 }
+
+// TestAfterNameTwice: a name given twice in After is the same dependency.
+// arbor gen refuses such a spec now, but code generated before it did
+// still builds against this runtime: New must not make it a program that
+// panics at start.
+func TestAfterNameTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "api", Run: nop, After: []string{"db", "db"}},
+			{Name: "db", Run: warm(2 * time.Second), Ready: &runtime.Ready{Timeout: 5 * time.Second}},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateWaiting, status(t, tr, "t/api").State)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/api").State)
+		require.NoError(t, tr.Handle("t/db").Restart())
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/api").State, "after orders; it does not restart")
+		require.NoError(t, stop())
+		assert.Equal(t, []string{
+			"db starting", "api waiting", "db ready", "api starting",
+			"db stopped", "db starting", "db ready",
+			"api stopped", "db stopped",
+		}, rec.trace(runtime.EventStarting, runtime.EventReady, runtime.EventWaiting, runtime.EventStopped))
+	})
+}
