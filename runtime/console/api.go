@@ -96,9 +96,9 @@ type Events struct {
 const MaxText = 4 << 10
 
 // MaxEvents is how many events one answer of GET /api/events holds at
-// most, the oldest after the one asked for: a larger journal is read page
-// by page (Events.More, then ?after=LastEvent), so that a request never
-// copies a whole journal of any size.
+// most: the latest, or with ?after= the oldest after the one asked for. A
+// larger journal is read page by page (Events.More, then ?after=LastEvent),
+// so that a request never copies a whole journal of any size.
 const MaxEvents = runtime.DefaultJournal
 
 // Gap is the data of a "gap" message of the stream.

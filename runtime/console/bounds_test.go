@@ -73,6 +73,28 @@ func TestEventsPaged(t *testing.T) {
 	assert.GreaterOrEqual(t, pages, 3)
 }
 
+// TestEventsBareIsLatest: without after, the answer is the latest page of
+// a journal larger than a page, as "recent events" promises, not its
+// oldest page.
+func TestEventsBareIsLatest(t *testing.T) {
+	f := bigJournal(t)
+	h := console.Handler(f.tree)
+	last := f.tree.LastEvent()
+	require.Greater(t, last, uint64(console.MaxEvents))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/events", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	var evs console.Events
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &evs))
+	require.Len(t, evs.Events, console.MaxEvents)
+	end := evs.Events[len(evs.Events)-1].Seq // stops may still be under way
+	assert.GreaterOrEqual(t, end, last)
+	assert.Equal(t, evs.LastEvent, end)
+	assert.Equal(t, end-console.MaxEvents+1, evs.Events[0].Seq)
+	assert.False(t, evs.More)
+	assert.Zero(t, evs.Missed)
+}
+
 // writes records what a stream writes, each write apart.
 type writes struct {
 	mu     sync.Mutex

@@ -11,8 +11,8 @@
 //	GET  /                  the page: one HTML file, no external assets
 //	GET  /api/tree          the tree's snapshot and health, as JSON (Tree);
 //	                        ?instances=N lists at most N of each pool's instances
-//	GET  /api/events        the journal's events as JSON (Events), at most
-//	                        MaxEvents of them; ?after=SEQ for those after SEQ.
+//	GET  /api/events        the journal's latest MaxEvents events as JSON
+//	                        (Events); ?after=SEQ for those after SEQ.
 //	                        With Accept: text/event-stream,
 //	                        a Server-Sent Events stream (see below)
 //	POST /api/restart?path=P   restart the child at P (runtime.Handle.Restart)

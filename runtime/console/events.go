@@ -29,6 +29,9 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	latest := h.tree.LastEvent()
+	if r.Header.Get("Last-Event-ID") == "" && !r.URL.Query().Has("after") && latest > MaxEvents {
+		after = latest - MaxEvents // a bare request: the latest events, as tail gives them
+	}
 	evs, missed := h.tree.JournalN(after, MaxEvents)
 	out := Events{Events: make([]Event, len(evs)), Missed: missed, LastEvent: after, Latest: latest}
 	for i, e := range evs {
