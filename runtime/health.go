@@ -46,12 +46,12 @@ type Health struct {
 // ChildHealth is one child's part of Health.
 type ChildHealth struct {
 	Path     string
-	Pool     bool // a pool: its live instances follow it
-	Instance bool // an instance of a pool
 	State    State
 	OK       bool   // running and ready, ended for good, or standing by for its lease
 	Reason   string // why not OK, such as "restarting after error: dial tcp: refused"; what a standby child waits for
 	Restart  int    // restarts so far
+	Pool     bool   // a pool: its live instances follow it
+	Instance bool   // an instance of a pool
 }
 
 // Health returns the tree's aggregate state and each child's. It is safe to
