@@ -1,0 +1,70 @@
+package runtime_test
+
+// What TestSoak (soak_test.go) found, reduced to small deterministic tests.
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"testing/synctest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// panickingHandler is a log handler whose Handle always panics.
+type panickingHandler struct{ slog.Handler }
+
+func (panickingHandler) Handle(context.Context, slog.Record) error { panic("log handler bug") }
+
+// TestSoakReproPanickingLoggerStarvesObservers: a log handler that panics
+// costs the observers nothing. Each consumer of an event is contained on its
+// own, so every observer gets every event, numbered without a gap, and none
+// is counted as dropped. (The logger's panic used to skip the observers of
+// that event: they saw a gap that DroppedEvents did not explain.)
+func TestSoakReproPanickingLoggerStarvesObservers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "a", Run: nop}}},
+			runtime.WithLogger(slog.New(panickingHandler{slog.NewTextHandler(io.Discard, nil)})),
+			runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.NoError(t, stop())
+		assertEveryEvent(t, tr, rec)
+	})
+}
+
+// TestSoakReproPanickingObserverStarvesTheNext: an observer that panics
+// does not keep the observers given after it from an event.
+func TestSoakReproPanickingObserverStarvesTheNext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "a", Run: nop}}},
+			runtime.WithObserver(func(runtime.Event) { panic("observer bug") }),
+			runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.NoError(t, stop())
+		assertEveryEvent(t, tr, rec)
+	})
+}
+
+// assertEveryEvent checks that rec got every event of the ended tree tr,
+// from 1 to its last, and that none was dropped.
+func assertEveryEvent(t *testing.T, tr *runtime.Tree, rec *recorder) {
+	t.Helper()
+	var seqs []uint64
+	for _, e := range rec.all() {
+		seqs = append(seqs, e.Seq)
+	}
+	var want []uint64
+	for s := uint64(1); s <= tr.LastEvent(); s++ {
+		want = append(want, s)
+	}
+	assert.Equal(t, want, seqs, "starting, shutting down, stopped, each delivered")
+	assert.Zero(t, tr.Snapshot().DroppedEvents)
+}
