@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -67,4 +68,41 @@ func assertEveryEvent(t *testing.T, tr *runtime.Tree, rec *recorder) {
 	}
 	assert.Equal(t, want, seqs, "starting, shutting down, stopped, each delivered")
 	assert.Zero(t, tr.Snapshot().DroppedEvents)
+}
+
+// blockingIsError is an error whose Is method never returns: a user's Is
+// that waits on a lock or loops.
+type blockingIsError struct{ unblock <-chan struct{} }
+
+func (blockingIsError) Error() string   { return "Is blocks" }
+func (e blockingIsError) Is(error) bool { <-e.unblock; return false }
+
+// TestSoakReproBlockingIsStallsSupervisor: an error whose Is method never
+// returns stalls only the attempt that returned it, which is then
+// abandoned like any attempt that does not return: Run still returns
+// within the root's budget, and the attempt is listed in the report. (The
+// supervisor used to call Is itself, to tell ErrDoNotRestart and a
+// cancellation apart, and hung there: Run returned only when Is did.)
+func TestSoakReproBlockingIsStallsSupervisor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		unblock := make(chan struct{})
+		defer close(unblock)
+		const budget = 100 * time.Millisecond
+		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: budget, Children: []runtime.Child{
+			{Name: "a", Shutdown: 10 * time.Millisecond, Run: func(ctx context.Context, _ *runtime.Attempt) error {
+				time.Sleep(time.Millisecond)
+				return blockingIsError{unblock}
+			}},
+			{Name: "b", Run: nop},
+		}})
+		stop, _ := start(t, tr)
+		time.Sleep(10 * time.Millisecond)
+		began := time.Now()
+		require.NoError(t, stop())
+		assert.LessOrEqual(t, time.Since(began), budget+runtime.DeliveryMargin)
+		report := tr.ShutdownReport()
+		require.Len(t, report.Abandoned, 1, "a, stuck in its error's Is")
+		assert.Equal(t, "t/a", report.Abandoned[0].Path)
+		assert.Equal(t, runtime.StateStopped, status(t, tr, "t/b").State)
+	})
 }
