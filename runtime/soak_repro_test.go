@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	goruntime "runtime"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -104,5 +105,35 @@ func TestSoakReproBlockingIsStallsSupervisor(t *testing.T) {
 		require.Len(t, report.Abandoned, 1, "a, stuck in its error's Is")
 		assert.Equal(t, "t/a", report.Abandoned[0].Path)
 		assert.Equal(t, runtime.StateStopped, status(t, tr, "t/b").State)
+	})
+}
+
+// TestSoakReproObserverGoexitEndsDelivery: an observer that calls
+// runtime.Goexit, as t.FailNow or a failed require does when an observer
+// checks a test's events, ends only its own call. Delivery goes on for
+// every observer with the next event. (It used to end the tree's delivery
+// goroutine: no observer or logger got another event, and none was
+// counted as dropped.)
+func TestSoakReproObserverGoexitEndsDelivery(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		var calls int
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "a", Run: nop}, {Name: "b", Run: nop}}},
+			runtime.WithObserver(func(runtime.Event) {
+				if calls++; calls == 1 {
+					goruntime.Goexit()
+				}
+			}),
+			runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.NoError(t, stop())
+		var seqs []uint64
+		for _, e := range rec.all() {
+			seqs = append(seqs, e.Seq)
+		}
+		require.NotEmpty(t, seqs, "the events after the Goexit")
+		assert.Equal(t, tr.LastEvent(), seqs[len(seqs)-1], "delivery goes on to the last event")
+		assert.Equal(t, int(tr.LastEvent())-1, calls, "the first observer too gets every event after its Goexit")
 	})
 }
