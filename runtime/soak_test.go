@@ -126,7 +126,6 @@ type soakLife struct {
 	storm  bool     // most attempts fail fast
 	paths  []string // every declared child
 	pools  []string
-	sups   map[string]bool // nested supervisors and pools
 	kids   map[string]soakKid
 
 	release chan struct{} // closed to free the attempts leaked on purpose
@@ -150,11 +149,11 @@ type soakLife struct {
 	cancelAt  atomic.Int64 // unix ns
 }
 
-// soakKid is what the stuck-state check needs of a declared child.
+// soakKid is what the checks need of a declared child.
 type soakKid struct {
-	grace, ready time.Duration // zero ready: none, or no timeout
-	budget       time.Duration // a nested supervisor's
-	limit        *runtime.RestartLimit
+	ready  time.Duration // zero: no ready, or no timeout
+	budget time.Duration // a nested supervisor's
+	limit  *runtime.RestartLimit
 }
 
 type soakRec struct {
@@ -168,7 +167,7 @@ type soakRec struct {
 
 func newSoakLife(t *testing.T, seed uint64, idx int, st *soakStats) *soakLife {
 	l := &soakLife{t: t, seed: seed ^ uint64(idx)*0x9e3779b97f4a7c15, idx: idx, st: st,
-		sups: map[string]bool{}, kids: map[string]soakKid{}, release: make(chan struct{}), stopOps: make(chan struct{}),
+		kids: map[string]soakKid{}, release: make(chan struct{}), stopOps: make(chan struct{}),
 		live: map[string][]*soakRec{}, instNames: map[string][]string{}}
 	return l
 }
@@ -213,14 +212,12 @@ func (l *soakLife) drawSup(r *rand.Rand, s *runtime.Spec, path string, level, de
 			c.Supervisor = &runtime.Spec{}
 			l.drawSup(r, c.Supervisor, path+"/"+c.Name, level+1, depth)
 			c.Restart = pick(r, runtime.Permanent, runtime.Permanent, runtime.Transient, runtime.Temporary)
-			l.sups[path+"/"+c.Name] = true
 		case x < 4:
 			c.Name = fmt.Sprintf("p%d", i)
 			c.Pool = &runtime.PoolSpec{Max: r.IntN(6)}
 			l.drawWorkerFields(r, &c)
 			c.RestartLimit = &runtime.RestartLimit{Max: r.IntN(6), Window: time.Duration(20+r.IntN(1000)) * time.Millisecond}
 			l.pools = append(l.pools, path+"/"+c.Name)
-			l.sups[path+"/"+c.Name] = true
 		default:
 			c.Name = fmt.Sprintf("w%d", i)
 			c.Run = l.runFunc()
@@ -234,7 +231,7 @@ func (l *soakLife) drawSup(r *rand.Rand, s *runtime.Spec, path string, level, de
 		}
 		s.Children = append(s.Children, c)
 		l.paths = append(l.paths, path+"/"+c.Name)
-		k := soakKid{grace: c.Shutdown, limit: c.RestartLimit}
+		k := soakKid{limit: c.RestartLimit}
 		if c.Ready != nil {
 			k.ready = c.Ready.Timeout
 		}
@@ -801,6 +798,8 @@ func (l *soakLife) run(baseGoroutines int) bool {
 				}
 			case x == 11:
 				panic(soakPanicError{})
+			case x == 12:
+				goruntime.Goexit() // as t.FailNow in an observer
 			}
 		}))
 	}
