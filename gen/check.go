@@ -259,23 +259,18 @@ func (c *checker) backoff(n *schema.Node, b *schema.Backoff) {
 	}
 }
 
-// after reports unknown and self references, then cycles.
+// after reports unknown and self references, then a cycle among the other
+// references.
 func (c *checker) after(sup *schema.Node) {
-	ok := true
 	for _, n := range sup.Children {
 		for _, ref := range n.After {
 			switch {
 			case ref.Name == n.Name:
 				c.report(n, "After", ref.Pos, "%s: after names the child itself", n)
-				ok = false
 			case sup.Child(ref.Name) == nil:
 				c.report(n, "After", ref.Pos, "%s: after names %q, which is not a child of %s%s", n, ref.Name, sup, suggest(ref.Name, childNames(sup)))
-				ok = false
 			}
 		}
-	}
-	if !ok {
-		return
 	}
 	if cycle := findCycle(sup); cycle != nil {
 		first := sup.Child(cycle[0])
@@ -301,7 +296,8 @@ func childNames(sup *schema.Node) []string {
 }
 
 // findCycle returns the names of one cycle of after edges, first name
-// repeated at the end, or nil.
+// repeated at the end, or nil. It ignores references to the child itself or
+// to no child, which after reports on their own.
 func findCycle(sup *schema.Node) []string {
 	const (
 		unvisited = iota
@@ -315,6 +311,9 @@ func findCycle(sup *schema.Node) []string {
 		state[n.Name] = onStack
 		stack = append(stack, n.Name)
 		for _, ref := range n.After {
+			if ref.Name == n.Name || sup.Child(ref.Name) == nil {
+				continue
+			}
 			switch state[ref.Name] {
 			case onStack:
 				return append(slices.Clone(stack[slices.Index(stack, ref.Name):]), ref.Name)

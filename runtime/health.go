@@ -12,7 +12,7 @@ type HealthState uint8
 const (
 	HealthStarting HealthState = iota // not every child has been ready yet
 	HealthReady                       // every child is ready (or ended for good)
-	HealthDegraded                    // was ready; some child is restarting, in backoff or waiting
+	HealthDegraded                    // was ready; some child is not: restarting, in backoff, waiting or stopped by an order
 	HealthStopping                    // shutting down
 	HealthFailed                      // gave up: Run returned an error
 	HealthStopped                     // Run returned nil
@@ -45,11 +45,13 @@ type Health struct {
 
 // ChildHealth is one child's part of Health.
 type ChildHealth struct {
-	Path    string
-	State   State
-	OK      bool   // running and ready, ended for good, or standing by for its lease
-	Reason  string // why not OK, such as "restarting after error: dial tcp: refused"; what a standby child waits for
-	Restart int    // restarts so far
+	Path     string
+	Pool     bool // a pool: its live instances follow it
+	Instance bool // an instance of a pool
+	State    State
+	OK       bool   // running and ready, ended for good, or standing by for its lease
+	Reason   string // why not OK, such as "restarting after error: dial tcp: refused"; what a standby child waits for
+	Restart  int    // restarts so far
 }
 
 // Health returns the tree's aggregate state and each child's. It is safe to
@@ -72,7 +74,7 @@ func (t *Tree) Health() Health {
 	for i, c := range snap.Children {
 		// A child standing by for its lease is well: the singleton runs in
 		// another process, and this one serves all the same.
-		ch := ChildHealth{Path: c.Path, State: c.State, Restart: c.Restarts,
+		ch := ChildHealth{Path: c.Path, Pool: c.Pool, Instance: c.Instance, State: c.State, Restart: c.Restarts,
 			OK: c.State == StateRunning || c.State == StateDone || c.State == StateStandby}
 		parentPath := c.Path[:max(0, strings.LastIndexByte(c.Path, '/'))]
 		ch.Reason = childReason(c)

@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -161,5 +162,27 @@ func TestHealthSaysWhyItWaits(t *testing.T) {
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		assert.Equal(t, "t/api: waiting for migrate (done after error: boom)", tr.Health().Reason)
+	})
+}
+
+// TestHealthSaysPoolsAndInstances: Health marks pools and their
+// instances, as Snapshot does, so that a probe can sum a pool up.
+func TestHealthSaysPoolsAndInstances(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "db", Run: nop},
+			{Name: "conns", Pool: &runtime.PoolSpec{}},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		_, err := tr.Pool("t/conns").Start("c1", nop)
+		require.NoError(t, err)
+		synctest.Wait()
+		var got []string
+		for _, c := range tr.Health().Children {
+			got = append(got, fmt.Sprintf("%s pool=%v instance=%v", c.Path, c.Pool, c.Instance))
+		}
+		assert.Equal(t, []string{"t/db pool=false instance=false", "t/conns pool=true instance=false", "t/conns/c1 pool=false instance=true"}, got)
+		require.NoError(t, stop())
 	})
 }

@@ -35,9 +35,10 @@ func (j *journal) wake() {
 	}
 }
 
-// read returns the kept records numbered above after, and how many numbered
-// above after are no longer kept.
-func (q *eventQueue) read(after uint64) (recs []record, missed uint64) {
+// read returns the kept records numbered above after, the oldest limit of
+// them (all when limit <= 0), and how many numbered above after are no
+// longer kept.
+func (q *eventQueue) read(after uint64, limit int) (recs []record, missed uint64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	last := q.seq
@@ -48,6 +49,9 @@ func (q *eventQueue) read(after uint64) (recs []record, missed uint64) {
 	if after+1 < first {
 		missed = first - (after + 1)
 		after = first - 1
+	}
+	if limit > 0 && last-after > uint64(limit) {
+		last = after + uint64(limit)
 	}
 	recs = make([]record, 0, last-after)
 	for seq := after + 1; seq <= last; seq++ {
@@ -91,7 +95,15 @@ var closedChan = func() chan struct{} {
 // keeps up or not, and also after Run has returned (a late report of an
 // abandoned attempt).
 func (t *Tree) Journal(after uint64) (events []Event, missed uint64) {
-	recs, missed := t.events.read(after)
+	return t.JournalN(after, 0)
+}
+
+// JournalN is Journal limited to the oldest n of the events it would
+// return (all of them when n <= 0), so that a reader catching up on a
+// large journal copies a page of it at a time: the next page is after the
+// Seq of the last event returned.
+func (t *Tree) JournalN(after uint64, n int) (events []Event, missed uint64) {
+	recs, missed := t.events.read(after, n)
 	if len(recs) == 0 {
 		return nil, missed
 	}

@@ -68,6 +68,18 @@ func TestJournalKeepsTheLatest(t *testing.T) {
 		got, missed = tr.Journal(99)
 		assert.Empty(t, got, "a number from another life of the program")
 		assert.Zero(t, missed)
+
+		// Page by page: the oldest n, then on from the last one.
+		got, missed = tr.JournalN(0, 3)
+		assert.EqualValues(t, 8, missed)
+		assert.Equal(t, []uint64{9, 10, 11}, seqs(got))
+		got, missed = tr.JournalN(11, 3)
+		assert.Zero(t, missed)
+		assert.Equal(t, []uint64{12}, seqs(got))
+		got, _ = tr.JournalN(8, 0)
+		assert.Equal(t, []uint64{9, 10, 11, 12}, seqs(got), "0: no limit")
+		got, _ = tr.JournalN(8, -1)
+		assert.Equal(t, []uint64{9, 10, 11, 12}, seqs(got))
 	})
 }
 

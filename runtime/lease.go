@@ -434,8 +434,16 @@ func (sv *supervisor) settleLease(s *slot) {
 	}
 }
 
+// releaseTimeout is the least time a Release gets. A release is worth
+// waiting for as long as the store may still hold the lease: at least its
+// TTL, and a store may round a short TTL up (etcd's are whole seconds, at
+// least its own minimum), so a TTL shorter than a round trip to the store
+// must not make the release fail.
+const releaseTimeout = 5 * time.Second
+
 // release gives the lease of c back, once, on a goroutine of its own,
-// within the lease's TTL (after which the store forgets it anyway).
+// within the lease's TTL or releaseTimeout, whichever is longer (at
+// shutdown, within the root's budget too).
 func (t *Tree) release(path string, c *claim, ttl time.Duration) {
 	if !c.released.CompareAndSwap(false, true) {
 		return
@@ -444,7 +452,7 @@ func (t *Tree) release(path string, c *claim, ttl time.Duration) {
 	l.add()
 	go func() {
 		defer l.done()
-		ctx, cancel := context.WithTimeout(l.ctx, ttl)
+		ctx, cancel := context.WithTimeout(l.ctx, max(ttl, releaseTimeout))
 		err := safeRelease(ctx, c.lease)
 		cancel()
 		if err != nil {

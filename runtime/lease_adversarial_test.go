@@ -89,3 +89,78 @@ func TestLeaseNestedRestartedWhileStandingBy(t *testing.T) {
 		assert.Zero(t, f.holder("jobs"), "released at shutdown")
 	})
 }
+
+// slowRelease is a Leaser whose leases' Release takes a round trip of rtt
+// to the store, and gives up when its context ends first.
+type slowRelease struct {
+	*fakeLeaser
+	rtt time.Duration
+}
+
+func (s *slowRelease) Acquire(ctx context.Context, name string, ttl time.Duration) (runtime.Lease, error) {
+	l, err := s.fakeLeaser.Acquire(ctx, name, ttl)
+	if err != nil {
+		return nil, err
+	}
+	return &slowLease{l.(*fakeLease), s.rtt}, nil
+}
+
+type slowLease struct {
+	*fakeLease
+	rtt time.Duration
+}
+
+func (l *slowLease) Release(ctx context.Context) error {
+	select {
+	case <-time.After(l.rtt):
+		return l.fakeLease.Release(ctx)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestLeaseReleaseShortTTL: the release of a lease with a TTL shorter than
+// a round trip to the store gets time of its own: bounded by the TTL
+// alone, it would fail, and the store (whose TTL may be longer: etcd's are
+// whole seconds) would keep the lease from the next replica until it
+// expired.
+func TestLeaseReleaseShortTTL(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &slowRelease{fakeLeaser: newFakeLeaser(), rtt: 300 * time.Millisecond}
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "sched", Run: nop, Lease: &runtime.LeaseSpec{TTL: 100 * time.Millisecond}},
+		}}, runtime.WithLeaser(f))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.NotZero(t, f.holder("t/sched"))
+		require.NoError(t, tr.Handle("t/sched").Stop())
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Zero(t, f.holder("t/sched"), "released")
+		var released []runtime.Event
+		evs, _ := tr.Journal(0)
+		for _, e := range evs {
+			if e.Kind == runtime.EventLeaseReleased {
+				released = append(released, e)
+			}
+		}
+		require.Len(t, released, 1)
+		assert.NoError(t, released[0].Err)
+		require.NoError(t, stop())
+	})
+}
+
+// TestLeaseTypedNilLeaser: a typed nil Leaser (an *etcd.Leaser never
+// made) is no Leaser: New says so, rather than a tree whose lease child
+// stands by for ever, panicking in every Acquire, while the tree reports
+// itself ready.
+func TestLeaseTypedNilLeaser(t *testing.T) {
+	var none *fakeLeaser
+	_, err := runtime.New(leaseSpec(nop), runtime.WithLeaser(none))
+	var se *runtime.SpecError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, "t/sched", se.Path)
+	assert.Contains(t, err.Error(), "WithLeaser")
+	_, err = runtime.New(leaseSpec(nop), runtime.WithLeaser(nil))
+	require.ErrorAs(t, err, &se)
+}

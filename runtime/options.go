@@ -28,7 +28,8 @@ func WithObserver(fn func(Event)) Option {
 	}
 }
 
-// WithEventBuffer sets how many events may wait for the observer and logger.
+// WithEventBuffer sets how many events may wait for the observer and logger
+// (DefaultEventBuffer without this option, or for n of 0 or less).
 func WithEventBuffer(n int) Option {
 	return func(o *options) { o.eventBuffer = n }
 }

@@ -175,11 +175,13 @@ func (sv *supervisor) drain() {
 		}
 		if sv.stopping && sv.live == 0 {
 			sv.inbox.unread(batch[i:n]) // the run is over: its cleanup takes them
+			clear(batch[:n])
 			return
 		}
 		sv.stamp = time.Time{}
 		sv.handle(batch[i])
 	}
+	clear(batch[:n]) // for the collector: what a removed instance held (its run function, its error) is released
 }
 
 // takeStale handles the watchdog's notices.
@@ -273,6 +275,7 @@ func (sv *supervisor) cleanup() {
 				close(m.reply) // the run is over: nothing of it runs any more
 			}
 		}
+		clear(batch[:n])
 	}
 	sv.stopTimers()
 	for _, s := range sv.slotsNow() {

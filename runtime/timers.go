@@ -7,12 +7,18 @@ import "time"
 // when they are due, with one time.Timer set to the earliest, which raises
 // alarmTimer. A timer each cost two allocations and a timer heap insertion
 // and removal per restart with a backoff, and per stop. An entry that a
-// later arm, disarm or exit made stale is dropped when it reaches the top.
+// later arm, disarm or exit made stale is dropped when it reaches the top,
+// or when the heap has doubled (sweepTimers).
 type timers struct {
-	heap  []timerEntry // min-heap by at
-	timer *time.Timer  // nil until first needed
-	armed int64        // tree clock the timer fires at; 0: not armed
+	heap    []timerEntry // min-heap by at
+	timer   *time.Timer  // nil until first needed
+	armed   int64        // tree clock the timer fires at; 0: not armed
+	sweepAt int          // heap length at which every stale entry is dropped (see sweepTimers)
 }
+
+// minSweep is the heap length below which stale entries are only dropped
+// when they reach the top.
+const minSweep = 64
 
 type timerKind uint8
 
@@ -65,6 +71,9 @@ func (sv *supervisor) startGrace(s *slot, gen uint64, at int64) {
 
 func (sv *supervisor) addTimer(e timerEntry) {
 	t := &sv.timers
+	if len(t.heap) >= max(t.sweepAt, minSweep) {
+		sv.sweepTimers()
+	}
 	t.heap = append(t.heap, e)
 	for i := len(t.heap) - 1; i > 0; {
 		p := (i - 1) / 2
@@ -75,6 +84,27 @@ func (sv *supervisor) addTimer(e timerEntry) {
 		i = p
 	}
 	sv.armTimer()
+}
+
+// sweepTimers removes every stale entry, not only those at the top: one
+// below a live entry would otherwise keep its slot, and so a removed
+// instance's run function, until it came due (an hour's ready timeout
+// behind an instance that hangs starting). Sweeping once the heap has
+// doubled since the last sweep costs O(1) per entry added.
+func (sv *supervisor) sweepTimers() {
+	t := &sv.timers
+	live := t.heap[:0]
+	for _, e := range t.heap {
+		if !sv.staleTimer(e) {
+			live = append(live, e)
+		}
+	}
+	clear(t.heap[len(live):])
+	t.heap = live
+	for i := len(live)/2 - 1; i >= 0; i-- {
+		t.down(i)
+	}
+	t.sweepAt = 2 * len(live)
 }
 
 // dropStaleTimers removes the stale entries at the top of the heap.
@@ -91,8 +121,15 @@ func (t *timers) pop() timerEntry {
 	last := len(h) - 1
 	h[0] = h[last]
 	h[last] = timerEntry{}
-	h = h[:last]
-	for i := 0; ; {
+	t.heap = h[:last]
+	t.down(0)
+	return top
+}
+
+// down moves the entry at i down the heap to its place.
+func (t *timers) down(i int) {
+	h := t.heap
+	for {
 		l, r, m := 2*i+1, 2*i+2, i
 		if l < len(h) && h[l].at < h[m].at {
 			m = l
@@ -101,13 +138,11 @@ func (t *timers) pop() timerEntry {
 			m = r
 		}
 		if m == i {
-			break
+			return
 		}
 		h[i], h[m] = h[m], h[i]
 		i = m
 	}
-	t.heap = h
-	return top
 }
 
 // armTimer sets the timer for the earliest live entry, unless it is set to
@@ -178,5 +213,5 @@ func (sv *supervisor) stopTimers() {
 		t.timer.Stop()
 	}
 	clear(t.heap)
-	t.heap, t.armed = t.heap[:0], 0
+	t.heap, t.armed, t.sweepAt = t.heap[:0], 0, 0
 }

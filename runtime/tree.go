@@ -58,7 +58,7 @@ func New(spec Spec, opts ...Option) (*Tree, error) {
 		}
 	}
 	if v.leases != nil { // some child has a lease
-		if t.opts.leaser == nil {
+		if isNil(t.opts.leaser) { // a typed nil too: its Acquire would panic for ever
 			path := leaseChild(spec.Name, &spec)
 			return nil, &SpecError{Path: path, Field: "Lease", Msg: "the child has a lease, but the tree has no Leaser: pass runtime.WithLeaser (runtime/lease/etcd provides one)"}
 		}

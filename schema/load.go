@@ -172,6 +172,11 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 	if !l.unreadable(cfg) {
 		return nil
 	}
+	if !l.hasFiles(cfg) {
+		// cue/load would say `"." matched no packages`.
+		l.errs.Add(Pos{Filename: l.dir}, "no .cue files in the spec directory")
+		return nil
+	}
 	insts := load.Instances([]string{"."}, cfg)
 	if len(insts) != 1 {
 		l.errs.Add(Pos{Filename: l.dir}, fmt.Sprintf("found %d CUE instances, want 1", len(insts)))
@@ -277,6 +282,18 @@ func (l *loader) unreadable(cfg *load.Config) bool {
 		cfg.Overlay[path] = load.FromString("")
 	}
 	return ok
+}
+
+// hasFiles reports whether the directory, with the overlay, holds anything
+// but subdirectories.
+func (l *loader) hasFiles(cfg *load.Config) bool {
+	for path := range cfg.Overlay {
+		if filepath.Dir(path) == l.dir {
+			return true
+		}
+	}
+	entries, _ := os.ReadDir(l.dir)
+	return slices.ContainsFunc(entries, func(e fs.DirEntry) bool { return !e.IsDir() })
 }
 
 // ownFiles returns inst restricted to the files of the spec's directory.

@@ -195,6 +195,20 @@ func TestLoadMissingDir(t *testing.T) {
 	require.EqualError(t, err, dir+": spec directory does not exist")
 }
 
+// TestLoadEmptyDir: a directory with no file at all, or only
+// subdirectories (arbor gen run one level too high), is told it has no
+// .cue files, as one with other files is, not cue/load's `"." matched no
+// packages`.
+func TestLoadEmptyDir(t *testing.T) {
+	empty := t.TempDir()
+	_, err := Load(empty)
+	require.EqualError(t, err, empty+": no .cue files in the spec directory")
+
+	require.NoError(t, os.Mkdir(filepath.Join(empty, "sub"), 0o755))
+	_, err = Load(empty)
+	require.EqualError(t, err, empty+": no .cue files in the spec directory")
+}
+
 func TestSource(t *testing.T) {
 	src := Source()
 	require.Contains(t, src, "package arbor")

@@ -183,13 +183,42 @@ type ctlClient struct {
 	base           *url.URL
 	token          string
 	stdout, stderr io.Writer
+	timeout        time.Duration // of each request but a stream; 0: requestTimeout
 }
 
-// get fetches path below the console's URL and returns the body of a 200.
-func (cl *ctlClient) get(path string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// httpClient is ctl's client: it follows no redirect. A console never
+// sends one, and following it would hand the token (which Go's client
+// keeps for another port of the same host, or for http:// after https://)
+// and the operator's order to whatever the answer names.
+var httpClient = &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
+	return &redirectError{to: req.URL.Redacted()}
+}}
+
+// redirectError is the answer of a console address that redirects.
+type redirectError struct{ to string }
+
+func (e *redirectError) Error() string {
+	return "it redirects to " + e.to + ", which ctl does not follow: pass the console's own address with -addr"
+}
+
+// requestTimeout bounds each request but the event stream.
+const requestTimeout = 10 * time.Second
+
+func (cl *ctlClient) limit() time.Duration {
+	if cl.timeout > 0 {
+		return cl.timeout
+	}
+	return requestTimeout
+}
+
+// get fetches path below the console's URL, with query, and returns the
+// body of a 200.
+func (cl *ctlClient) get(path string, query url.Values) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cl.limit())
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", cl.base.JoinPath(path).String(), nil)
+	u := cl.base.JoinPath(path)
+	u.RawQuery = query.Encode()
+	req, err := http.NewRequestWithContext(ctx, "GET", u.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -199,9 +228,9 @@ func (cl *ctlClient) get(path string) ([]byte, error) {
 // do sends req and returns the body of a response with status want; any
 // other is an error of one line.
 func (cl *ctlClient) do(req *http.Request, want int) ([]byte, error) {
-	res, err := http.DefaultClient.Do(req)
+	res, err := httpClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("cannot reach the console at %s: %v", cl.base.Redacted(), rootCause(err))
+		return nil, reachError(cl.base, err)
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
@@ -222,6 +251,16 @@ func serverError(res *http.Response, body []byte) error {
 		return fmt.Errorf("%s (%s)", oneLine(e.Error), res.Status)
 	}
 	return fmt.Errorf("%s from %s: is it an arbor console?", res.Status, res.Request.URL.Redacted())
+}
+
+// reachError is the error of a request to the console at base that had
+// no answer.
+func reachError(base *url.URL, err error) error {
+	var redirect *redirectError
+	if errors.As(err, &redirect) {
+		return fmt.Errorf("the console at %s: %v", base.Redacted(), redirect)
+	}
+	return fmt.Errorf("cannot reach the console at %s: %v", base.Redacted(), rootCause(err))
 }
 
 func rootCause(err error) error {
@@ -297,8 +336,16 @@ func safeRune(r rune) bool {
 	return r != utf8.RuneError && !unicode.IsControl(r) && !unicode.Is(unicode.Bidi_Control, r)
 }
 
+// maxInstances is how many of each pool's instances the status table
+// lists; a line says how many more live.
+const maxInstances = 20
+
 func (cl *ctlClient) status(asJSON bool) error {
-	body, err := cl.get("api/tree")
+	var query url.Values
+	if !asJSON {
+		query = url.Values{"instances": {strconv.Itoa(maxInstances)}}
+	}
+	body, err := cl.get("api/tree", query)
 	if err != nil {
 		return err
 	}
@@ -321,7 +368,22 @@ func (cl *ctlClient) status(asJSON bool) error {
 	var table bytes.Buffer
 	w := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "PATH\tSTATE\tREADY\tGEN\tATTEMPT\tRESTARTS\tFOR\tLAST EXIT\tERROR")
+	// After a pool's listed instances, how many more live.
+	var pool string
+	more := 0
+	unlisted := func() {
+		if more > 0 {
+			fmt.Fprintf(w, "%s/…\t(%d more instances)\n", printable(oneLine(pool)), more)
+		}
+		more = 0
+	}
 	for _, ch := range t.Children {
+		if ch.Kind != "instance" {
+			unlisted()
+		}
+		if ch.Pool != nil {
+			pool, more = ch.Path, ch.Pool.Live-ch.Pool.Listed
+		}
 		state := ch.State
 		switch {
 		case ch.Pool != nil:
@@ -337,6 +399,7 @@ func (cl *ctlClient) status(asJSON bool) error {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", printable(oneLine(ch.Path)), printable(oneLine(state)), ready,
 			ch.Generation, ch.Attempt, ch.Restarts, since, printable(oneLine(ch.LastExit)), printable(oneLine(ch.LastError)))
 	}
+	unlisted()
 	w.Flush()
 	for line := range strings.Lines(table.String()) {
 		fmt.Fprintln(cl.stdout, strings.TrimRight(line, " \n"))
@@ -348,21 +411,34 @@ func (cl *ctlClient) events(follow, asJSON bool) error {
 	if follow {
 		return cl.follow(asJSON)
 	}
-	body, err := cl.get("api/events")
-	if err != nil {
-		return err
+	// Page by page, up to the latest event when the first page was made:
+	// a busy tree does not keep the command running.
+	var after, end uint64
+	for first := true; ; first = false {
+		body, err := cl.get("api/events", url.Values{"after": {strconv.FormatUint(after, 10)}})
+		if err != nil {
+			return err
+		}
+		var evs console.Events
+		if err := json.Unmarshal(body, &evs); err != nil {
+			return fmt.Errorf("the console's answer is not a list of events: %v", err)
+		}
+		if first {
+			end = evs.Latest
+		}
+		if evs.Missed > 0 {
+			fmt.Fprintf(cl.stderr, "arbor ctl: %d earlier events are no longer in the journal\n", evs.Missed)
+		}
+		for _, e := range evs.Events {
+			cl.print(e, asJSON)
+		}
+		// Also the end with a console that would send the same page
+		// again, or one older than pages (no more field).
+		if !evs.More || evs.LastEvent <= after || evs.LastEvent >= end {
+			return nil
+		}
+		after = evs.LastEvent
 	}
-	var evs console.Events
-	if err := json.Unmarshal(body, &evs); err != nil {
-		return fmt.Errorf("the console's answer is not a list of events: %v", err)
-	}
-	if evs.Missed > 0 {
-		fmt.Fprintf(cl.stderr, "arbor ctl: %d earlier events are no longer in the journal\n", evs.Missed)
-	}
-	for _, e := range evs.Events {
-		cl.print(e, asJSON)
-	}
-	return nil
 }
 
 func (cl *ctlClient) print(e console.Event, asJSON bool) {
@@ -381,7 +457,30 @@ func (cl *ctlClient) print(e console.Event, asJSON bool) {
 func (cl *ctlClient) follow(asJSON bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	f := &follower{cl: cl, asJSON: asJSON, retry: 2 * time.Second}
+	f := &follower{cl: cl, asJSON: asJSON, retry: 2 * time.Second, silence: maxSilence}
+	return f.run(ctx)
+}
+
+// maxSilence is how long a stream may send nothing before it is taken as
+// broken: three of the console's keep-alives (every 15 s). A connection cut
+// without a word (a peer that went away, a NAT that forgot it) reads as
+// silence, not as an end.
+const maxSilence = 45 * time.Second
+
+// The bounds of the console's retry: field: a console (or whatever answers
+// in its place) does not put events -f to sleep for days, nor make it
+// hammer the console.
+const (
+	minRetry = 100 * time.Millisecond
+	maxRetry = time.Minute
+)
+
+// errSilent is why a stream was given up.
+var errSilent = errors.New("silent")
+
+// run follows the stream until the tree stops or ctx is done.
+func (f *follower) run(ctx context.Context) error {
+	cl := f.cl
 	broken := false
 	for {
 		err := f.stream(ctx)
@@ -414,6 +513,7 @@ type follower struct {
 	retry     time.Duration // the console's retry: field, 2s until it says
 	connected bool          // a stream has been up
 	last      uint64        // the last event printed
+	silence   time.Duration // maxSilence, but in tests
 }
 
 // brokenStream is a stream that could not be had or broke: follow tries
@@ -429,6 +529,10 @@ func (b *brokenStream) Error() string { return b.err.Error() }
 // tree's run.
 func (f *follower) stream(ctx context.Context) error {
 	cl := f.cl
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	silent := time.AfterFunc(f.silence, func() { cancel(errSilent) })
+	defer silent.Stop()
 	req, err := http.NewRequestWithContext(ctx, "GET", cl.base.JoinPath("api/events").String(), nil)
 	if err != nil {
 		return err
@@ -437,9 +541,15 @@ func (f *follower) stream(ctx context.Context) error {
 	if f.last > 0 {
 		req.Header.Set("Last-Event-ID", strconv.FormatUint(f.last, 10))
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return &brokenStream{err: fmt.Errorf("cannot reach the console at %s: %v", cl.base.Redacted(), rootCause(err))}
+	res, err := httpClient.Do(req)
+	var redirect *redirectError
+	switch {
+	case errors.As(err, &redirect):
+		return reachError(cl.base, err) // not worth another try
+	case context.Cause(ctx) == errSilent:
+		return &brokenStream{err: fmt.Errorf("the console at %s took the connection but was silent for %v", cl.base.Redacted(), f.silence)}
+	case err != nil:
+		return &brokenStream{err: reachError(cl.base, err)}
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
@@ -459,6 +569,7 @@ func (f *follower) stream(ctx context.Context) error {
 	var kind string
 	var data []byte
 	for sc.Scan() {
+		silent.Reset(f.silence)
 		line := sc.Bytes()
 		switch {
 		case len(line) == 0:
@@ -472,9 +583,12 @@ func (f *follower) stream(ctx context.Context) error {
 			data = append(data, bytes.TrimPrefix(line[len("data:"):], []byte(" "))...)
 		case bytes.HasPrefix(line, []byte("retry:")):
 			if ms, err := strconv.ParseUint(strings.TrimSpace(string(line[len("retry:"):])), 10, 32); err == nil && ms > 0 {
-				f.retry = time.Duration(ms) * time.Millisecond
+				f.retry = min(max(time.Duration(ms)*time.Millisecond, minRetry), maxRetry)
 			}
 		}
+	}
+	if context.Cause(ctx) == errSilent {
+		return &brokenStream{err: fmt.Errorf("the event stream from %s was silent for %v", cl.base.Redacted(), f.silence), up: true}
 	}
 	if err := sc.Err(); err != nil {
 		return &brokenStream{err: fmt.Errorf("the event stream from %s broke: %v", cl.base.Redacted(), rootCause(err)), up: true}
@@ -510,7 +624,7 @@ func (f *follower) message(kind string, data []byte) (done bool, err error) {
 }
 
 func (cl *ctlClient) order(name, path string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cl.limit())
 	defer cancel()
 	u := cl.base.JoinPath("api", name)
 	u.RawQuery = url.Values{"path": {path}}.Encode()

@@ -87,7 +87,7 @@ func TestFollowReconnects(t *testing.T) {
 		t.Errorf("events printed: %q, want %q", texts, want)
 	}
 	for _, want := range []string{
-		"arbor ctl: the event stream from " + base.String() + " ended before the tree stopped; reconnecting every 5ms\narbor ctl: reconnected to " + base.String() + "\n",
+		"arbor ctl: the event stream from " + base.String() + " ended before the tree stopped; reconnecting every 100ms\narbor ctl: reconnected to " + base.String() + "\n",
 		"arbor ctl: the program was restarted: its events are numbered from 1 again\n",
 	} {
 		if !strings.Contains(stderr.String(), want) {

@@ -84,8 +84,22 @@ type Event struct {
 type Events struct {
 	Events    []Event `json:"events"`
 	Missed    uint64  `json:"missed"`    // events after the one asked for that the journal no longer holds
-	LastEvent uint64  `json:"lastEvent"` // the Seq of the latest event: ask for those after it next
+	LastEvent uint64  `json:"lastEvent"` // the Seq of the last event listed: ask for those after it next
+	Latest    uint64  `json:"latest"`    // the Seq of the tree's latest event when the answer was made
+	More      bool    `json:"more"`      // events up to Latest follow LastEvent: more than one answer holds (MaxEvents)
 }
+
+// MaxText is the most of an error's text that an answer holds: a longer
+// one (as long as whatever a program wrapped into it, and repeated for
+// every event) is cut there, at a rune, and ends in "… (N bytes)", its
+// whole length.
+const MaxText = 4 << 10
+
+// MaxEvents is how many events one answer of GET /api/events holds at
+// most, the oldest after the one asked for: a larger journal is read page
+// by page (Events.More, then ?after=LastEvent), so that a request never
+// copies a whole journal of any size.
+const MaxEvents = runtime.DefaultJournal
 
 // Gap is the data of a "gap" message of the stream.
 type Gap struct {
@@ -132,7 +146,7 @@ func (h *handler) snapshot(limit int) Tree {
 	var pool *Pool // the pool whose instances follow
 	listed := 0
 	if health.State != runtime.HealthReady {
-		t.Reason = health.Reason
+		t.Reason = clip(health.Reason, MaxText)
 	}
 	for _, c := range snap.Children {
 		out := Child{
@@ -143,7 +157,7 @@ func (h *handler) snapshot(limit int) Tree {
 			Lease: c.Lease, Token: c.Token,
 		}
 		if c.LastError != nil {
-			out.LastError = runtime.ErrorText(c.LastError)
+			out.LastError = clip(runtime.ErrorText(c.LastError), MaxText)
 		}
 		switch {
 		case c.Pool:
@@ -176,13 +190,13 @@ func (h *handler) snapshot(limit int) Tree {
 func event(e runtime.Event) Event {
 	out := Event{
 		Seq: e.Seq, Time: e.Time, Kind: e.Kind.String(), Path: e.Path, Generation: e.Generation,
-		Attempt: e.Attempt, Restarts: e.Restarts, Waiting: e.Waiting, From: e.From, Token: e.Token, Text: e.String(),
+		Attempt: e.Attempt, Restarts: e.Restarts, Waiting: e.Waiting, From: e.From, Token: e.Token, Text: clip(e.String(), MaxText),
 	}
 	if e.Exit != runtime.ExitNone {
 		out.Exit = e.Exit.String()
 	}
 	if e.Err != nil {
-		out.Error = runtime.ErrorText(e.Err)
+		out.Error = clip(runtime.ErrorText(e.Err), MaxText)
 	}
 	if e.Delay != 0 {
 		out.Delay = e.Delay.String()

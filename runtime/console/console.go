@@ -11,13 +11,16 @@
 //	GET  /                  the page: one HTML file, no external assets
 //	GET  /api/tree          the tree's snapshot and health, as JSON (Tree);
 //	                        ?instances=N lists at most N of each pool's instances
-//	GET  /api/events        the journal's events as JSON (Events); ?after=SEQ
-//	                        for those after SEQ. With Accept: text/event-stream,
+//	GET  /api/events        the journal's events as JSON (Events), at most
+//	                        MaxEvents of them; ?after=SEQ for those after SEQ.
+//	                        With Accept: text/event-stream,
 //	                        a Server-Sent Events stream (see below)
 //	POST /api/restart?path=P   restart the child at P (runtime.Handle.Restart)
 //	POST /api/stop?path=P      stop the child at P (runtime.Handle.Stop)
 //
-// Reads need nothing beyond reaching the listener. Control needs the header
+// Reads need nothing beyond reaching the listener. Any answer is dropped
+// when its client has not taken a write of it (64 KB at most) within 30
+// seconds. Control needs the header
 // "Authorization: Bearer <token>" with the token given to WithToken,
 // compared in constant time; without WithToken, control answers 403 and says
 // how to turn it on. The token is never read from the URL or a cookie (a
@@ -36,8 +39,7 @@
 // many were lost before the stream goes on. When the tree's Run has
 // returned, an "end" message closes the stream. A client that has not
 // taken a write within 30 seconds is dropped; a catch-up after a
-// reconnection is one write of every event missed, so a client reading
-// slower than the journal's size per 30 seconds is dropped too.
+// reconnection is written 256 events at a time.
 package console
 
 import (
@@ -111,6 +113,12 @@ func Handler(t *runtime.Tree, opts ...Option) http.Handler {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Every answer, not only a stream, gives up on a client that does not
+	// take what it writes: a large tree's JSON held for a client that never
+	// reads would be memory anyone who can connect could pile up.
+	tw := &timedWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: h.stall}
+	defer tw.rc.SetWriteDeadline(time.Time{}) // for the connection's next request
+	w = tw
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")
@@ -163,4 +171,32 @@ func (h *handler) authorized(r *http.Request) bool {
 	}
 	sum := sha256.Sum256([]byte(auth[len(prefix):]))
 	return subtle.ConstantTimeCompare(sum[:], h.token[:]) == 1
+}
+
+// timedWriter writes in pieces of at most timedChunk bytes, each of which
+// the client must take within stall. A writer without deadlines (one
+// wrapped by a middleware) is written to without.
+type timedWriter struct {
+	http.ResponseWriter
+	rc    *http.ResponseController
+	stall time.Duration
+}
+
+const timedChunk = 64 << 10
+
+func (t *timedWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+func (t *timedWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		c := min(len(p), timedChunk)
+		t.rc.SetWriteDeadline(time.Now().Add(t.stall))
+		m, err := t.ResponseWriter.Write(p[:c])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		p = p[c:]
+	}
+	return n, nil
 }

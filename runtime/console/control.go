@@ -51,7 +51,7 @@ func (h *handler) control(w http.ResponseWriter, r *http.Request, order runtime.
 	}
 	hd := h.tree.Handle(path)
 	if hd == nil {
-		msg := fmt.Sprintf("no child %q in tree %s", clip(path), h.tree.Name())
+		msg := fmt.Sprintf("no child %q in tree %s", clip(path, maxLogged), h.tree.Name())
 		h.refuse(r, order, path, msg)
 		fail(w, http.StatusNotFound, msg)
 		return
@@ -75,7 +75,7 @@ func (h *handler) control(w http.ResponseWriter, r *http.Request, order runtime.
 // refuse logs a refused order. The path comes from whoever asked, and is
 // cut short: a request of a megabyte must not write one to the log.
 func (h *handler) refuse(r *http.Request, order runtime.Order, path, why string) {
-	h.log.LogAttrs(r.Context(), slog.LevelWarn, "arbor console: order refused", slog.String("path", clip(path)),
+	h.log.LogAttrs(r.Context(), slog.LevelWarn, "arbor console: order refused", slog.String("path", clip(path, maxLogged)),
 		slog.String("order", order.String()), slog.String("remote", r.RemoteAddr), slog.String("why", why))
 }
 
@@ -83,13 +83,13 @@ func (h *handler) refuse(r *http.Request, order runtime.Order, path, why string)
 // answer repeats.
 const maxLogged = 256
 
-// clip cuts s to maxLogged bytes, at a character's start, and says how
-// long it was.
-func clip(s string) string {
-	if len(s) <= maxLogged {
+// clip cuts s to limit bytes, at a character's start, and says how long
+// it was.
+func clip(s string, limit int) string {
+	if len(s) <= limit {
 		return s
 	}
-	n := maxLogged
+	n := limit
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
@@ -131,7 +131,7 @@ func target(w http.ResponseWriter, r *http.Request) (string, int, error) {
 		case path == "":
 			path = req.Path
 		case req.Path != "" && req.Path != path:
-			return path, http.StatusBadRequest, fmt.Errorf("the body names %q and the URL %q", clip(req.Path), clip(path))
+			return path, http.StatusBadRequest, fmt.Errorf("the body names %q and the URL %q", clip(req.Path, maxLogged), clip(path, maxLogged))
 		}
 	}
 	if path == "" {

@@ -11,6 +11,11 @@ import (
 	"time"
 )
 
+// streamChunk is how many events a stream reads and writes at once, so
+// that a catch-up on a large journal is many bounded writes, not one that
+// holds every missed event.
+const streamChunk = 256
+
 // events answers GET /api/events: JSON, or a stream when the client
 // accepts one.
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
@@ -23,14 +28,19 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		h.stream(w, r, after)
 		return
 	}
-	evs, missed := h.tree.Journal(after)
-	out := Events{Events: make([]Event, len(evs)), Missed: missed, LastEvent: after}
+	latest := h.tree.LastEvent()
+	evs, missed := h.tree.JournalN(after, MaxEvents)
+	out := Events{Events: make([]Event, len(evs)), Missed: missed, LastEvent: after, Latest: latest}
 	for i, e := range evs {
 		out.Events[i] = event(e)
 	}
 	if len(evs) > 0 {
 		out.LastEvent = evs[len(evs)-1].Seq
+	} else if missed > 0 {
+		out.LastEvent = after + missed // the journal keeps none
 	}
+	out.Latest = max(out.Latest, out.LastEvent)
+	out.More = out.Latest > out.LastEvent
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -99,7 +109,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, after uint64) {
 	for {
 		// Read what is there, send it, then wait for more.
 		wait := h.tree.JournalWait(after)
-		evs, missed := h.tree.Journal(after)
+		evs, missed := h.tree.JournalN(after, streamChunk)
 		var b strings.Builder
 		if missed > 0 {
 			data, _ := json.Marshal(Gap{Missed: missed})

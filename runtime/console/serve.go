@@ -11,6 +11,10 @@ import (
 	"github.com/arbor-go/arbor/runtime"
 )
 
+// idleTimeout is how long Listen's server keeps a connection that waits
+// for its next request; a var for tests.
+var idleTimeout = time.Minute
+
 // Server is a console served on a listener of its own, by Listen.
 type Server struct {
 	// URL is where the console is, such as "http://127.0.0.1:43117/".
@@ -57,6 +61,7 @@ func Listen(ctx context.Context, addr string, t *runtime.Tree, opts ...Option) (
 		srv: &http.Server{
 			Handler:           Handler(t, opts...),
 			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       idleTimeout, // without it, an idle connection stays for ever
 			BaseContext:       func(net.Listener) context.Context { return base },
 		},
 	}

@@ -141,3 +141,14 @@ func TestCountersNeverGoDown(t *testing.T) {
 		check()
 	})
 }
+
+// TestNilTree: New of a nil tree says what is wrong, as console.Handler
+// does, rather than dereferencing it.
+func TestNilTree(t *testing.T) {
+	defer func() {
+		if v := recover(); v != "metrics: New needs a tree, not nil" {
+			t.Fatalf("panic %v", v)
+		}
+	}()
+	metrics.New(nil)
+}

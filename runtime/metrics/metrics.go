@@ -76,8 +76,14 @@ type Collector struct {
 }
 
 // New returns a collector for t. Register it with a prometheus.Registerer;
-// the collectors of trees with different names can share one.
-func New(t *runtime.Tree) *Collector { return &Collector{tree: t, d: newDescs(t.Name())} }
+// the collectors of trees with different names can share one. It panics if
+// t is nil.
+func New(t *runtime.Tree) *Collector {
+	if t == nil {
+		panic("metrics: New needs a tree, not nil")
+	}
+	return &Collector{tree: t, d: newDescs(t.Name())}
+}
 
 // Describe sends the descriptors of every metric.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {

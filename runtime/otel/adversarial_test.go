@@ -2,11 +2,17 @@ package otel_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/arbor-go/arbor/runtime"
 	"github.com/arbor-go/arbor/runtime/otel"
@@ -39,4 +45,47 @@ func TestInstrumentRefusedLeavesNothing(t *testing.T) {
 	g := &fixture{reader: reader}
 	assert.Empty(t, g.metrics(t), "a refused Instrument reports nothing")
 	assert.EqualValues(t, 1, f.metrics(t)["arbor.child.restarts"]["arbor.child.path=shop/flaky"])
+}
+
+// TestNilTree: Instrument of a nil tree is an error, not a crash.
+func TestNilTree(t *testing.T) {
+	assert.EqualError(t, otel.Instrument(nil), "otel: Instrument needs a tree, not nil")
+}
+
+// TestLongErrorClipped: a span's status holds at most MaxStatus bytes of
+// an error's text: an error of a megabyte (a response body wrapped into
+// it) on every failed attempt would make exports of spans that much
+// larger, past what exporters take in one batch (OTLP's 4 MB), and lose the
+// other spans of the batch with them.
+func TestLongErrorClipped(t *testing.T) {
+	long := strings.Repeat("é", 1<<19)
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	defer tp.Shutdown(context.Background())
+	fail := make(chan struct{})
+	tr, err := runtime.New(runtime.Spec{Name: "t", Backoff: &runtime.Backoff{Initial: time.Hour, Max: time.Hour},
+		Children: []runtime.Child{{Name: "a", Run: runtime.Func(func(ctx context.Context) error {
+			select {
+			case <-fail:
+				return errors.New("upstream said: " + long)
+			case <-ctx.Done():
+				return nil
+			}
+		})}}})
+	require.NoError(t, err)
+	require.NoError(t, otel.Instrument(tr, otel.WithTracerProvider(tp)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	<-tr.Ready()
+	close(fail)
+	for len(spans.Ended()) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	require.NoError(t, <-done)
+	desc := spans.Ended()[0].Status().Description
+	assert.LessOrEqual(t, len(desc), otel.MaxStatus)
+	assert.True(t, strings.HasPrefix(desc, "upstream said: éé"), "%.40s", desc)
+	assert.True(t, utf8.ValidString(desc))
 }

@@ -34,6 +34,7 @@ import (
 	"errors"
 	"path"
 	"time"
+	"unicode/utf8"
 
 	gotel "go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -72,11 +73,20 @@ var states = []runtime.State{
 	runtime.StateStopping, runtime.StateBackoff, runtime.StateStopped, runtime.StateDone, runtime.StateStandby,
 }
 
+// MaxStatus is the most of an error's text that a span's status holds, in
+// bytes: a longer one is cut there, at a character, and ends in "…".
+// Errors can be as long as whatever a program wrapped into them, and
+// exporters send spans in batches of bounded size.
+const MaxStatus = 4 << 10
+
 // Instrument reports t to OpenTelemetry, as the package documentation
 // describes. Call it before t runs: it observes t's events (with
 // runtime.Tree.Observe), and fails with runtime.ErrAlreadyRunning once t has
 // started.
 func Instrument(t *runtime.Tree, opts ...Option) error {
+	if t == nil {
+		return errors.New("otel: Instrument needs a tree, not nil")
+	}
 	var c config
 	for _, o := range opts {
 		o(&c)
@@ -212,7 +222,7 @@ func (a *adapter) observe(e runtime.Event) {
 		if failed {
 			msg := exit
 			if e.Err != nil {
-				msg = runtime.ErrorText(e.Err)
+				msg = clip(runtime.ErrorText(e.Err))
 			}
 			span.SetStatus(codes.Error, msg)
 		}
@@ -248,4 +258,16 @@ func (a *adapter) metricPath(p string) string {
 		return dir
 	}
 	return p
+}
+
+// clip cuts s to MaxStatus bytes.
+func clip(s string) string {
+	if len(s) <= MaxStatus {
+		return s
+	}
+	n := MaxStatus - len("…")
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

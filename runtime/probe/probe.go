@@ -13,10 +13,14 @@
 // The body is one line of text: "ok", or "<state>: <reason>" when the check
 // fails. With the query parameter verbose (any value, as in ?verbose) the body
 // lists every child in the style of the Kubernetes API server, one line each,
-// followed by a verdict:
+// followed by a verdict. A pool's instances are summed up in one line, and
+// only those that are not well are listed, at most MaxListed of them:
 //
 //	[+]shop/db ok
 //	[-]shop/worker restarting after error: boom
+//	[+]shop/conns ok
+//	[-]shop/conns/* 1 of 5000 instances not ok
+//	[-]shop/conns/c17 restarting after error: EOF
 //	readyz check passed
 //
 // A live tree is one a process supervisor should leave alone: a failing
@@ -30,12 +34,24 @@
 package probe
 
 import (
+	"fmt"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/arbor-go/arbor/runtime"
 )
+
+// MaxReason is the most of a reason that a line of an answer holds, in
+// bytes: a longer one (an error's text can be as long as whatever a program
+// wrapped into it) is cut there, at a character, and ends in "…".
+const MaxReason = 1024
+
+// MaxListed is how many of a pool's instances that are not well ?verbose
+// lists, at most; it counts the others.
+const MaxListed = 10
 
 // Handler returns an http.Handler serving /livez, /healthz and /readyz for
 // t, as described in the package documentation. Any other path is 404.
@@ -84,11 +100,17 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ok := c.pass(health.State)
 	var b strings.Builder
 	if r.URL.Query().Has("verbose") {
-		for _, ch := range health.Children {
-			if ch.OK {
-				b.WriteString("[+]" + ch.Path + " ok\n")
-			} else {
-				b.WriteString("[-]" + ch.Path + " " + oneLine(ch.Reason) + "\n")
+		children := health.Children
+		for i := 0; i < len(children); i++ {
+			ch := children[i]
+			line(&b, ch)
+			if ch.Pool {
+				n := 0
+				for i+1+n < len(children) && children[i+1+n].Instance {
+					n++
+				}
+				instances(&b, ch.Path, children[i+1:i+1+n])
+				i += n
 			}
 		}
 		if ok {
@@ -114,6 +136,49 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// line writes the line of one child.
+func line(b *strings.Builder, ch runtime.ChildHealth) {
+	if ch.OK {
+		b.WriteString("[+]" + ch.Path + " ok\n")
+	} else {
+		b.WriteString("[-]" + ch.Path + " " + oneLine(ch.Reason) + "\n")
+	}
+}
+
+// instances sums up the instances of the pool at path in one line, then
+// lists those that are not well, the first MaxListed of them by path, and
+// counts the others: a pool may have more instances than a probe's answer
+// should have lines, or a probe's memory copies of them.
+func instances(b *strings.Builder, path string, all []runtime.ChildHealth) {
+	var first []runtime.ChildHealth // the first MaxListed not well, by path
+	bad := 0
+	for _, ch := range all {
+		if ch.OK {
+			continue
+		}
+		bad++
+		i, _ := slices.BinarySearchFunc(first, ch.Path, func(x runtime.ChildHealth, p string) int { return strings.Compare(x.Path, p) })
+		if i < MaxListed {
+			first = slices.Insert(first, i, ch)
+			first = first[:min(len(first), MaxListed)]
+		}
+	}
+	switch {
+	case len(all) == 0:
+		fmt.Fprintf(b, "[+]%s/* no instances\n", path)
+	case bad == 0:
+		fmt.Fprintf(b, "[+]%s/* %d instances ok\n", path, len(all))
+	default:
+		fmt.Fprintf(b, "[-]%s/* %d of %d instances not ok\n", path, bad, len(all))
+	}
+	for _, ch := range first {
+		line(b, ch)
+	}
+	if bad > MaxListed {
+		fmt.Fprintf(b, "[-]%s/* %d more not listed\n", path, bad-MaxListed)
+	}
+}
+
 func (h handler) health() runtime.Health {
 	if h.tree == nil {
 		return runtime.Health{State: runtime.HealthFailed, Reason: "no tree"}
@@ -131,8 +196,16 @@ func summary(h runtime.Health) string {
 }
 
 // oneLine joins the lines of s with "; ", so that a multi-line error (such
-// as one made by errors.Join) stays on its line of the response.
+// as one made by errors.Join) stays on its line of the response, and cuts
+// it at MaxReason bytes.
 func oneLine(s string) string {
+	if len(s) > MaxReason {
+		n := MaxReason - len("…")
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n] + "…"
+	}
 	if !strings.ContainsAny(s, "\r\n") {
 		return s
 	}

@@ -1,14 +1,14 @@
 // Package systemd runs a supervision tree as a systemd service of
-// Type=notify, through the sd_notify protocol (the watchdog settings read
-// by github.com/coreos/go-systemd/v22/daemon).
+// Type=notify, through the sd_notify protocol.
 //
 // Run runs the tree and, alongside it, tells the service manager:
 //
 //   - STATUS=starting: … from the start, naming the child it waits for;
 //   - READY=1 once every child has been ready (Tree.Ready), so that units
 //     ordered after this one start only when it really serves;
-//   - WATCHDOG=1 every half of WatchdogSec while the tree is live, when the
-//     unit sets WatchdogSec=;
+//   - WATCHDOG=1 every half of WatchdogSec while the tree is live (and at
+//     most every MinPingInterval), when the unit sets WatchdogSec= and
+//     WATCHDOG_PID, if set, is this process's;
 //   - STATUS= lines whenever the tree's health changes, such as
 //     "degraded: shop/worker: restarting after error: boom", checked at most
 //     a second apart and shown by systemctl status;
@@ -35,11 +35,14 @@ package systemd
 
 import (
 	"context"
+	"math"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
@@ -71,6 +74,29 @@ const MaxStatusInterval = time.Second
 
 // NotifyTimeout bounds the sending of one notification.
 const NotifyTimeout = time.Second
+
+// MinPingInterval is the shortest time between two watchdog pings: a
+// WatchdogSec= under twice as much (which systemd does not set in
+// practice, but a hand-made environment may) cannot make the pinger spin.
+const MinPingInterval = 10 * time.Millisecond
+
+// watchdog returns the watchdog timeout that WATCHDOG_USEC gives this
+// process; 0 when it has none, it is for another process (WATCHDOG_PID),
+// or the value makes no sense: not a positive decimal number, or too large
+// for a time.Duration, where daemon.SdWatchdogEnabled would wrap around
+// to a few nanoseconds.
+func watchdog() time.Duration {
+	usec, err := strconv.ParseUint(os.Getenv("WATCHDOG_USEC"), 10, 64)
+	if err != nil || usec == 0 || usec > uint64(math.MaxInt64/int64(time.Microsecond)) {
+		return 0
+	}
+	if pid := os.Getenv("WATCHDOG_PID"); pid != "" {
+		if p, err := strconv.Atoi(pid); err != nil || p != os.Getpid() {
+			return 0
+		}
+	}
+	return time.Duration(usec) * time.Microsecond
+}
 
 // notify sends one notification; tests replace it.
 var notify = func(state string) { _ = sdNotify(os.Getenv("NOTIFY_SOCKET"), state, NotifyTimeout) }
@@ -105,8 +131,8 @@ func Run(ctx context.Context, tree Runner) error {
 	}
 
 	n := &notifier{tree: t}
-	if wd, err := daemon.SdWatchdogEnabled(false); err == nil && wd > 0 {
-		n.ping = wd / 2
+	if wd := watchdog(); wd > 0 {
+		n.ping = max(wd/2, MinPingInterval)
 	}
 	n.send("", statusOf(t.Health())) // before the tree starts: "starting: not started"
 	quit := make(chan struct{})
@@ -226,6 +252,7 @@ func (n *notifier) catchUp() {
 // set and differs from the last one sent. It sends nothing when there is
 // nothing new.
 func (n *notifier) send(line, status string) {
+	status = clip(status)
 	var msg []string
 	if line != "" {
 		msg = append(msg, line)
@@ -237,6 +264,25 @@ func (n *notifier) send(line, status string) {
 	if len(msg) > 0 {
 		notify(strings.Join(msg, "\n"))
 	}
+}
+
+// MaxStatus is the longest STATUS= text sent, in bytes; a longer one (an
+// error's text can be as long as whatever a program wrapped into it) is
+// cut there, at a character, and ends in "…". systemd ignores a whole
+// notification longer than 4096 bytes, and with it the READY=1 or
+// WATCHDOG=1 it carries.
+const MaxStatus = 1024
+
+// clip cuts status to MaxStatus bytes.
+func clip(status string) string {
+	if len(status) <= MaxStatus {
+		return status
+	}
+	n := MaxStatus - len("…")
+	for n > 0 && !utf8.RuneStart(status[n]) {
+		n--
+	}
+	return status[:n] + "…"
 }
 
 // statusOf is "<state>" or "<state>: <reason>", on one line.

@@ -169,7 +169,9 @@ func (r *replica) of(kind runtime.EventKind) []runtime.Event {
 func startReplica(t *testing.T, name string, cli *clientv3.Client, child runtime.Child, limit *runtime.RestartLimit) *replica {
 	r := &replica{name: name, done: make(chan error, 1)}
 	child.Name = "sched"
-	child.Lease = &runtime.LeaseSpec{TTL: ttl}
+	if child.Lease == nil {
+		child.Lease = &runtime.LeaseSpec{TTL: ttl}
+	}
 	tree, err := runtime.New(runtime.Spec{Name: "app", Shutdown: 5 * time.Second, RestartLimit: limit, Children: []runtime.Child{
 		{Name: "api", Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil })},
 		child,
@@ -245,6 +247,24 @@ func TestReplicas(t *testing.T) {
 	assert.Greater(t, runs[1].token, runs[0].token)
 	assert.Equal(t, runtime.ErrStopped, runs[0].cause)
 	assert.False(t, runs[1].start.Before(runs[0].end), "a returned before b started")
+	require.Len(t, a.of(runtime.EventLeaseReleased), 1)
+	assert.NoError(t, a.of(runtime.EventLeaseReleased)[0].Err)
+}
+
+// TestReplicasShortTTL: a TTL shorter than a round trip to etcd (which
+// keeps the lease a second at least) does not make the release fail: the
+// other replica takes over at once, not when etcd expires the lease.
+func TestReplicasShortTTL(t *testing.T) {
+	srv := startServer(t)
+	w := newWorld()
+	lease := &runtime.LeaseSpec{TTL: time.Millisecond}
+	a := startReplica(t, "a", connect(t, srv.client), runtime.Child{Run: w.singleton("a", 0, nil), Lease: lease}, nil)
+	within(t, 5*time.Second, "a runs the child", func() bool { return w.holder(t) == "a" })
+	startReplica(t, "b", connect(t, srv.client), runtime.Child{Run: w.singleton("b", 0, nil), Lease: lease}, nil)
+	begin := time.Now()
+	require.NoError(t, a.stop())
+	within(t, ttl/4, "b takes over within a quarter of etcd's TTL", func() bool { return w.holder(t) == "b" })
+	t.Logf("handover in %v", time.Since(begin))
 	require.Len(t, a.of(runtime.EventLeaseReleased), 1)
 	assert.NoError(t, a.of(runtime.EventLeaseReleased)[0].Err)
 }

@@ -1,0 +1,232 @@
+package console_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/console"
+)
+
+// bigJournal returns a running fixture whose journal holds more than two
+// pages of events.
+func bigJournal(t *testing.T) *fixture {
+	f := newFixture(t, runtime.WithJournal(3*console.MaxEvents))
+	pool := f.tree.Pool("shop/conns")
+	for f.tree.LastEvent() < uint64(2*console.MaxEvents+10) {
+		h, err := pool.Start("", runtime.Func(idle))
+		if errors.Is(err, runtime.ErrPoolFull) {
+			time.Sleep(time.Millisecond) // the stops take their time
+			continue
+		}
+		require.NoError(t, err)
+		require.NoError(t, h.Stop())
+	}
+	return f
+}
+
+// TestEventsPaged: a JSON answer holds at most MaxEvents events, the
+// oldest after the one asked for, and says that more follow: a client
+// pages through a large journal with ?after=, and gets every event once,
+// in order, without building the whole journal in one answer.
+func TestEventsPaged(t *testing.T) {
+	f := bigJournal(t)
+	h := console.Handler(f.tree)
+	last := f.tree.LastEvent()
+	var after uint64
+	pages := 0
+	for {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", fmt.Sprintf("/api/events?after=%d", after), nil))
+		require.Equal(t, http.StatusOK, rec.Code)
+		var evs console.Events
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &evs))
+		require.LessOrEqual(t, len(evs.Events), console.MaxEvents)
+		assert.Zero(t, evs.Missed)
+		for _, e := range evs.Events {
+			require.Equal(t, after+1, e.Seq, "in order, without gaps")
+			after = e.Seq
+		}
+		assert.Equal(t, after, evs.LastEvent)
+		pages++
+		if !evs.More {
+			break
+		}
+		require.Len(t, evs.Events, console.MaxEvents, "a full page when more follow")
+	}
+	assert.GreaterOrEqual(t, after, last)
+	assert.GreaterOrEqual(t, pages, 3)
+}
+
+// writes records what a stream writes, each write apart.
+type writes struct {
+	mu     sync.Mutex
+	header http.Header
+	writes []string
+	cancel context.CancelFunc
+	until  uint64 // cancel once the event with this id is written
+}
+
+func (w *writes) Header() http.Header { return w.header }
+func (w *writes) WriteHeader(int)     {}
+func (w *writes) Flush()              {}
+func (w *writes) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes = append(w.writes, string(p))
+	if strings.Contains(string(p), fmt.Sprintf("id: %d\n", w.until)) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+// TestStreamCatchUpChunked: a stream catches up on a large journal in
+// writes of at most StreamChunk events, rather than building every missed
+// event into one buffer.
+func TestStreamCatchUpChunked(t *testing.T) {
+	f := bigJournal(t)
+	last := f.tree.LastEvent()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	w := &writes{header: http.Header{}, cancel: cancel, until: last}
+	req := httptest.NewRequest("GET", "/api/events", nil).WithContext(ctx)
+	req.Header.Set("Accept", "text/event-stream")
+	console.Handler(f.tree).ServeHTTP(w, req)
+	require.NotErrorIs(t, ctx.Err(), context.DeadlineExceeded, "every event sent")
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var seq uint64
+	for _, s := range w.writes {
+		n := 0
+		for line := range strings.Lines(s) {
+			if id, ok := strings.CutPrefix(line, "id: "); ok {
+				n++
+				seq++
+				require.Equal(t, fmt.Sprint(seq), strings.TrimSpace(id))
+			}
+		}
+		assert.LessOrEqual(t, n, console.StreamChunk)
+	}
+	assert.GreaterOrEqual(t, seq, last)
+}
+
+// TestLongErrorsClipped: a child whose errors are a megabyte long (a
+// response body wrapped into an error, say) does not make every answer
+// about it a megabyte per event: the console clips error texts to
+// console.MaxText bytes and says how long they were.
+func TestLongErrorsClipped(t *testing.T) {
+	long := strings.Repeat("é", 1<<19) // 1 MB, two bytes a rune
+	fails := make(chan struct{})
+	tr, err := runtime.New(runtime.Spec{Name: "t", Backoff: &runtime.Backoff{Initial: time.Hour, Max: time.Hour},
+		Children: []runtime.Child{{Name: "a", Run: runtime.Func(func(ctx context.Context) error {
+			select {
+			case <-fails:
+				return errors.New("upstream said: " + long)
+			case <-ctx.Done():
+				return nil
+			}
+		})}}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-tr.Ready()
+	close(fails)
+	for c, _ := tr.Snapshot().Child("t/a"); c.State != runtime.StateBackoff; c, _ = tr.Snapshot().Child("t/a") {
+		time.Sleep(time.Millisecond)
+	}
+	h := console.Handler(tr)
+	for _, target := range []string{"/api/events", "/api/tree"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		require.Equal(t, http.StatusOK, rec.Code)
+		assert.Less(t, rec.Body.Len(), 8*console.MaxText, "%s: %d bytes", target, rec.Body.Len())
+		assert.Contains(t, rec.Body.String(), "upstream said: éé", target)
+		assert.Contains(t, rec.Body.String(), "bytes)", target)
+	}
+}
+
+// TestSlowReaderDropped: a client that asks for the tree and does not
+// read the answer is dropped once a write has waited for it longer than
+// the stall timeout, as a stream's client is: it must not hold a handler,
+// and the snapshot built for it, for as long as it keeps the connection.
+func TestSlowReaderDropped(t *testing.T) {
+	tr, err := runtime.New(runtime.Spec{Name: "big", Children: []runtime.Child{
+		{Name: "conns", Pool: &runtime.PoolSpec{}},
+	}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-tr.Ready()
+	for range 20000 {
+		_, err := tr.Pool("big/conns").Start("", runtime.Func(idle))
+		require.NoError(t, err)
+	}
+
+	returned := make(chan struct{}, 1)
+	h := console.Handler(tr, console.WithStallTimeout(200*time.Millisecond))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		returned <- struct{}{}
+	}))
+	defer srv.Close()
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	conn, err := d.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "GET /api/tree HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler still writes to a client that does not read")
+	}
+}
+
+// TestIdleConnectionsClosed: Listen's server closes a connection that
+// stays idle after a request: clients that keep connections open without
+// asking for anything would otherwise pile them up until the process runs
+// out of file descriptors, which it shares with the program.
+func TestIdleConnectionsClosed(t *testing.T) {
+	defer console.SetIdleTimeout(200 * time.Millisecond)()
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := console.Listen(ctx, "127.0.0.1:0", f.tree)
+	require.NoError(t, err)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(srv.URL, "http://"), "/"))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "GET /api/events?after=%d HTTP/1.1\r\nHost: x\r\n\r\n", f.tree.LastEvent())
+	require.NoError(t, err)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	_, err = io.Copy(io.Discard, res.Body)
+	require.NoError(t, err)
+	// Now idle: the server closes the connection.
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err = conn.Read(make([]byte, 1))
+	assert.ErrorIs(t, err, io.EOF, "the server closed the idle connection")
+}

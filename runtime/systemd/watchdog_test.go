@@ -1,0 +1,112 @@
+package systemd_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/systemd"
+)
+
+// TestWatchdogSettings: what the environment says about the watchdog,
+// however odd, gives pings no more often than MinPingInterval, and none
+// when the settings are not for this process or make no sense.
+func TestWatchdogSettings(t *testing.T) {
+	me := strconv.Itoa(os.Getpid())
+	for _, tc := range []struct {
+		name, usec, pid string
+		pings           int // within 95ms
+	}{
+		{"one microsecond", "1", me, 9},              // at MinPingInterval, not every 500ns
+		{"twenty milliseconds", "20000", me, 9},      // every 10ms, as asked
+		{"forty milliseconds", "40000", "", 4},       // every 20ms; no WATCHDOG_PID is anyone's
+		{"wraps around", "18446744073709552", me, 0}, // ·1000 overflows to 384ns
+		{"past a Duration", "9223372036854775807", me, 0},
+		{"infinity", "18446744073709551615", me, 0},
+		{"beyond uint64", "99999999999999999999", me, 0},
+		{"zero", "0", me, 0},
+		{"negative", "-1000000", me, 0},
+		{"garbage", "10s", me, 0},
+		{"spaces", " 20000", me, 0},
+		{"another process", "20000", strconv.Itoa(os.Getpid() + 1), 0},
+		{"pid garbage", "20000", "self", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				t.Setenv("NOTIFY_SOCKET", "/run/test/notify") // never dialled: notify is replaced
+				t.Setenv("WATCHDOG_USEC", tc.usec)
+				t.Setenv("WATCHDOG_PID", tc.pid)
+				rec := newNotes()
+				defer systemd.SetNotify(rec.add)()
+				tr := mustNew(t, runtime.Spec{Name: "shop", Children: []runtime.Child{
+					{Name: "db", Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil })},
+				}})
+				ctx, cancel := context.WithTimeout(context.Background(), 95*time.Millisecond)
+				defer cancel()
+				require.NoError(t, systemd.Run(ctx, systemd.TreeRunner(tr)))
+				pings := 0
+				for _, l := range rec.get() {
+					if strings.Contains(l, "WATCHDOG=1") {
+						pings++
+					}
+				}
+				assert.Equal(t, tc.pings, pings)
+			})
+		})
+	}
+}
+
+// TestLongStatus: a reason as long as an error can be (a response body
+// wrapped into it) is cut in STATUS=: systemd ignores a whole notification
+// longer than 4096 bytes (PIPE_BUF), and with it the READY=1 or WATCHDOG=1
+// it carries, which would leave the unit starting, or have it killed.
+func TestLongStatus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t.Setenv("NOTIFY_SOCKET", "/run/test/notify")
+		t.Setenv("WATCHDOG_USEC", "1000000")
+		t.Setenv("WATCHDOG_PID", "")
+		rec := newNotes()
+		defer systemd.SetNotify(rec.add)()
+		long := strings.Repeat("é", 8<<10)
+		fail := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "shop",
+			Backoff: &runtime.Backoff{Initial: time.Hour, Max: time.Hour},
+			Children: []runtime.Child{
+				{Name: "db", Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil })},
+				{Name: "worker", Ready: &runtime.Ready{}, Run: func(ctx context.Context, a *runtime.Attempt) error {
+					select {
+					case <-fail:
+						return errors.New("upstream said: " + long)
+					case <-ctx.Done():
+						return nil
+					}
+				}},
+			}})
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			close(fail)
+		}()
+		require.NoError(t, systemd.Run(ctx, systemd.TreeRunner(tr)))
+		var sentLong bool
+		for _, l := range rec.get() {
+			state, err := strconv.Unquote(l[strings.IndexByte(l, ' ')+1:])
+			require.NoError(t, err)
+			assert.LessOrEqual(t, len(state), 4096, "%.100s", state)
+			assert.True(t, utf8.ValidString(state))
+			sentLong = sentLong || strings.Contains(state, "upstream said: éé")
+		}
+		assert.True(t, sentLong, "the reason is sent, cut: %q", rec.get())
+	})
+}
