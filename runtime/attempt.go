@@ -42,14 +42,16 @@ type beat struct {
 
 // Attempt flags: each is set once.
 const (
-	flagReady       uint32 = 1 << iota // Ready was called while current
-	flagReadyFenced                    // a fenced Ready was reported
-	flagBeatFenced                     // a fenced Beat was reported
-	flagAbandoned                      // listed in the shutdown report
-	flagReturned                       // the run function returned
-	flagCancelled                      // its context is cancelled
-	flagDoneMade                       // ctxDone is set
-	flagChain                          // stopped by a shutdown: its return stops the next child (chainStop)
+	flagReady           uint32 = 1 << iota // Ready was called while current
+	flagReadyFenced                        // a fenced Ready was reported
+	flagBeatFenced                         // a fenced Beat was reported
+	flagAbandoned                          // listed in the shutdown report
+	flagReturned                           // the run function returned
+	flagCancelled                          // its context is cancelled
+	flagDoneMade                           // ctxDone is set
+	flagChain                              // stopped by a shutdown: its return stops the next child (chainStop)
+	flagErrDoNotRestart                    // the returned error wraps ErrDoNotRestart
+	flagErrCancelled                       // the returned error wraps context.Canceled or DeadlineExceeded
 
 	causeShift = 24 // the cause of its cancellation is flags >> causeShift
 )

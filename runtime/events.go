@@ -388,7 +388,37 @@ func (q *eventQueue) droppedCount() uint64 {
 // loop delivers events until close is called and none is left, or delivery
 // is cut off.
 func (q *eventQueue) loop() {
-	defer close(q.done)
+	ended := false
+	defer func() {
+		if ended {
+			close(q.done)
+			return
+		}
+		// An observer or the logger called runtime.Goexit (t.FailNow does),
+		// which ends this goroutine whatever it recovers. The rest of the
+		// batch it was delivering is dropped; another goroutine goes on
+		// with the next.
+		q.mu.Lock()
+		for {
+			v := q.inflight.Load()
+			if v <= 0 {
+				break // none left, or cut: the close counted them
+			}
+			if q.inflight.CompareAndSwap(v, 0) {
+				q.dropped += uint64(v)
+				break
+			}
+		}
+		q.busy = false
+		q.mu.Unlock()
+		go q.loop()
+	}()
+	q.deliverAll()
+	ended = true
+}
+
+// deliverAll is loop's work.
+func (q *eventQueue) deliverAll() {
 	for {
 		q.mu.Lock()
 		for q.head == nil && !q.cut {

@@ -222,6 +222,10 @@ func (s *slot) run(a *Attempt) {
 				err = errGoexit
 			}
 		}
+		// The error's Is methods are user code, which may never return:
+		// they run here, on the attempt's goroutine, and an attempt stuck
+		// in them is abandoned like one that does not return.
+		a.classify(err)
 		a.setFlag(flagReturned)
 		if a.flags.Load()&flagAbandoned != 0 {
 			s.sup.tree.abandonedReturned(a)
@@ -303,12 +307,12 @@ func (s *slot) outcome(a *Attempt, err error) (ExitKind, error) {
 	}
 	if s.stopCause != causeNone {
 		if s.failStop() {
-			return ExitTimeout, because(s.stopCause.err(), err)
+			return ExitTimeout, because(s.stopCause.err(), a, err)
 		}
 		return ExitCancelled, err
 	}
 	if ctx := a.context(); s.spec.Timeout > 0 && ctx.Err() != nil && context.Cause(ctx) == ErrAttemptTimeout {
-		return ExitTimeout, because(ErrAttemptTimeout, err)
+		return ExitTimeout, because(ErrAttemptTimeout, a, err)
 	}
 	if err == nil {
 		return ExitSuccess, nil
@@ -316,18 +320,42 @@ func (s *slot) outcome(a *Attempt, err error) (ExitKind, error) {
 	return ExitError, err
 }
 
-// because puts the supervisor's reason first, keeping what the attempt
+// because puts the supervisor's reason first, keeping what attempt a
 // returned when it says more than that it was cancelled.
-func because(cause, returned error) error {
-	if returned == nil || errIs(returned, context.Canceled) || errIs(returned, context.DeadlineExceeded) {
+func because(cause error, a *Attempt, returned error) error {
+	if returned == nil || a.flags.Load()&flagErrCancelled != 0 {
 		return cause
 	}
 	return &stopError{cause: cause, returned: returned}
 }
 
-// restarts reports whether the child's restart type asks for another attempt.
-func (s *slot) restarts(kind ExitKind, err error) bool {
+// classify records, on the attempt's goroutine, what the supervisor needs
+// to know of the error it returned, so that the supervisor never calls the
+// error's methods.
+func (a *Attempt) classify(err error) {
+	if err == nil {
+		return
+	}
 	if errIs(err, ErrDoNotRestart) {
+		a.setFlag(flagErrDoNotRestart)
+	}
+	if errIs(err, context.Canceled) || errIs(err, context.DeadlineExceeded) {
+		a.setFlag(flagErrCancelled)
+	}
+}
+
+// doNotRestart reports whether the exit of a, which outcome classified as
+// kind, ends the child for good: its error wraps ErrDoNotRestart, and is
+// not replaced by the supervisor's reason for a missed deadline.
+func doNotRestart(a *Attempt, kind ExitKind) bool {
+	f := a.flags.Load()
+	return f&flagErrDoNotRestart != 0 && !(kind == ExitTimeout && f&flagErrCancelled != 0)
+}
+
+// restarts reports whether the child's restart type asks for another
+// attempt; dnr, whether the exit asked for none (doNotRestart).
+func (s *slot) restarts(kind ExitKind, dnr bool) bool {
+	if dnr {
 		return false
 	}
 	switch s.spec.Restart {

@@ -561,7 +561,7 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error, at int64) {
 	if requested {
 		sv.afterStop(s)
 	} else {
-		sv.ended(s, a, kind, err, now)
+		sv.ended(s, a, kind, err, doNotRestart(a, kind), now)
 	}
 	sv.settleLease(s)
 	sv.stopped(s) // once what follows the exit is decided: a removed instance is gone
@@ -600,7 +600,7 @@ func (sv *supervisor) detach(s *slot, a *Attempt) {
 
 // ended decides what follows an exit the supervisor did not ask for, or a
 // failure it caused (a missed deadline).
-func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now time.Time) {
+func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, dnr bool, now time.Time) {
 	if sv.stopping {
 		if sv.pool != nil {
 			sv.removeEnded(s) // its pool stops: it never runs again
@@ -608,7 +608,7 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, now t
 		sv.advance()
 		return
 	}
-	if !s.restarts(kind, err) {
+	if !s.restarts(kind, dnr) {
 		if sv.pool != nil {
 			sv.removeEnded(s)
 			return
@@ -855,7 +855,7 @@ func (sv *supervisor) abandon(s *slot) {
 	// runs under a new one, with a larger token.
 	sv.releaseHeld(s)
 	if s.failStop() {
-		sv.ended(s, a, ExitTimeout, s.stopCause.err(), now)
+		sv.ended(s, a, ExitTimeout, s.stopCause.err(), false, now)
 	} else {
 		sv.afterStop(s)
 	}

@@ -496,14 +496,26 @@ func (t *Tree) emit(e *Event) {
 	t.events.push(e, t.epoch)
 }
 
+// deliver hands r to the logger and each observer. Each is contained on its
+// own: a logger or an observer that panics costs the others nothing.
 func (t *Tree) deliver(r *record) {
 	e := r.event(t.epoch)
 	if l := t.opts.logger; l != nil {
-		l.LogAttrs(context.Background(), e.level(), "arbor: "+e.Kind.String(), e.attrs()...)
+		logEvent(l, &e)
 	}
 	for _, fn := range t.opts.observers {
-		fn(e)
+		observeEvent(fn, &e)
 	}
+}
+
+func logEvent(l *slog.Logger, e *Event) {
+	defer func() { recover() }()
+	l.LogAttrs(context.Background(), e.level(), "arbor: "+e.Kind.String(), e.attrs()...)
+}
+
+func observeEvent(fn func(Event), e *Event) {
+	defer func() { recover() }()
+	fn(*e)
 }
 
 // Observe adds an observer, as WithObserver does, to a tree that has not
