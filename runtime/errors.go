@@ -117,16 +117,22 @@ func (e *ChildError) Unwrap() error { return e.Err }
 
 // GiveUpError is how a supervisor fails when restarts exceed its limit. Child
 // names the child whose failure crossed the limit, and Err is that failure.
+// Max and Window are the limit crossed: the supervisor's, or with
+// ChildLimit the child's own RestartLimit.
 type GiveUpError struct {
 	Supervisor string
 	Child      string
 	Max        int
 	Window     time.Duration
 	Err        error
+	ChildLimit bool
 }
 
-// Error names the supervisor, its limit and the last failure.
+// Error names the supervisor, the limit crossed and the last failure.
 func (e *GiveUpError) Error() string {
+	if e.ChildLimit {
+		return fmt.Sprintf("arbor: %s gave up: %s exceeded its own restart limit (%d in %v); last failure: %s", e.Supervisor, e.Child, e.Max, e.Window, errText(e.Err))
+	}
 	return fmt.Sprintf("arbor: %s gave up: restart limit (%d in %v) exceeded; last failure: %s", e.Supervisor, e.Max, e.Window, errText(e.Err))
 }
 

@@ -93,7 +93,10 @@ func TestChildRestartLimit(t *testing.T) {
 		require.ErrorAs(t, err, &gu)
 		assert.Equal(t, "t/bad", gu.Child)
 		assert.Equal(t, 1, gu.Max)
+		assert.True(t, gu.ChildLimit)
 		assert.EqualValues(t, 2, starts.Load())
+		// The limit named is the child's, and the message says so.
+		assert.Equal(t, "arbor: t gave up: t/bad exceeded its own restart limit (1 in 1m0s); last failure: t/bad (generation 2, attempt 2): error: boom", err.Error())
 	})
 }
 

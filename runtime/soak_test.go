@@ -982,10 +982,13 @@ func (l *soakLife) afterRun(rerr error, runAt, doneAt time.Time, stoppingAt int6
 		if gu.Supervisor != "soak" || !errors.Is(rerr, runtime.ErrRestartLimit) {
 			l.violate("Run returned %v: the root's give-up should name it and wrap ErrRestartLimit", rerr)
 		}
-		// The root's limit, or the child's own (Child.RestartLimit).
-		lim, own := *l.spec.RestartLimit, l.kids[gu.Child].limit
-		if (gu.Max != lim.Max || gu.Window != lim.Window) && (own == nil || gu.Max != own.Max || gu.Window != own.Window) {
-			l.violate("the root gave up with limit %d in %v; its spec says %d in %v, %s's own %v", gu.Max, gu.Window, lim.Max, lim.Window, gu.Child, own)
+		// The root's limit, or with ChildLimit the child's own.
+		lim := *l.spec.RestartLimit
+		if own := l.kids[gu.Child].limit; gu.ChildLimit && own != nil {
+			lim = *own
+		}
+		if gu.Max != lim.Max || gu.Window != lim.Window {
+			l.violate("the root gave up with limit %d in %v (ChildLimit %v); the spec says %d in %v", gu.Max, gu.Window, gu.ChildLimit, lim.Max, lim.Window)
 		}
 		if !slices.Contains(l.paths, gu.Child) || strings.Count(gu.Child, "/") != 1 {
 			l.violate("the root gave up naming %q, not one of its children", gu.Child)

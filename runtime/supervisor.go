@@ -655,15 +655,15 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, dnr b
 // makes one too many; failure builds the error of the exit that caused it.
 func (sv *supervisor) countRestart(s *slot, now time.Time, failure func() error) error {
 	l := sv.limit
-	over := exceeded(&sv.window, l, now)
+	over, own := exceeded(&sv.window, l, now), false
 	if !over && s.ownLimit() != nil {
 		l = s.ownLimit().RestartLimit
-		over = exceeded(&s.ownLimit().window, l, now)
+		over, own = exceeded(&s.ownLimit().window, l, now), true
 	}
 	if !over {
 		return nil
 	}
-	return &GiveUpError{Supervisor: sv.path, Child: s.path, Max: l.Max, Window: l.Window, Err: failure()}
+	return &GiveUpError{Supervisor: sv.path, Child: s.path, Max: l.Max, Window: l.Window, Err: failure(), ChildLimit: own}
 }
 
 // groupRestart stops the failed child's group in reverse start order, then
