@@ -3,15 +3,20 @@ package lint
 import (
 	"fmt"
 	"go/ast"
+	"go/token"
 	"go/types"
 )
 
 // detach is the detach check: in the run function's own body, a go
 // statement followed only by logging and reports to the attempt, then a
-// return that calls nothing.
+// return that neither calls nor receives; and no earlier defer that may
+// wait for the goroutine.
 func (r *run) detach() {
 	list := r.fn.body.List
 	for i, st := range list {
+		if d, ok := st.(*ast.DeferStmt); ok && !r.c.logs(d.Call) && !isCancel(r.c.info.TypeOf(d.Call.Fun)) {
+			return // defer wg.Wait(), among others, waits for the goroutine
+		}
 		g, ok := st.(*ast.GoStmt)
 		if !ok || !r.c.returnsAtOnce(list[i+1:]) {
 			continue
@@ -22,14 +27,14 @@ func (r *run) detach() {
 }
 
 // returnsAtOnce reports whether a statement list is only go statements,
-// calls that log or report to an attempt, and a final return that calls
-// nothing.
+// calls that log or report to an attempt, and a final return that neither
+// calls nor receives (return <-errc waits for the goroutine).
 func (c *checker) returnsAtOnce(list []ast.Stmt) bool {
 	if len(list) == 0 {
 		return false
 	}
 	ret, ok := list[len(list)-1].(*ast.ReturnStmt)
-	if !ok || hasCall(ret) {
+	if !ok || waits(ret) {
 		return false
 	}
 	for _, st := range list[:len(list)-1] {
@@ -66,13 +71,23 @@ func (c *checker) logs(call *ast.CallExpr) bool {
 	return false
 }
 
-func hasCall(n ast.Node) bool {
+// waits reports whether n calls something or receives from a channel.
+func waits(n ast.Node) bool {
 	found := false
 	ast.Inspect(n, func(m ast.Node) bool {
-		if _, ok := m.(*ast.CallExpr); ok {
+		switch m := m.(type) {
+		case *ast.CallExpr:
 			found = true
+		case *ast.UnaryExpr:
+			found = m.Op == token.ARROW
 		}
 		return !found
 	})
 	return found
+}
+
+// isCancel reports whether t is context.CancelFunc or
+// context.CancelCauseFunc, which cancel and return at once.
+func isCancel(t types.Type) bool {
+	return t != nil && (isNamed(t, "context", "CancelFunc") || isNamed(t, "context", "CancelCauseFunc"))
 }

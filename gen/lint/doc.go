@@ -43,7 +43,9 @@
 // sooner); a call of net/http's Serve, ServeTLS, ListenAndServe or
 // ListenAndServeTLS, functions or Server methods; select {}; an endless
 // loop without exit; or a call of a function of the package that has one
-// of those among its top-level statements.
+// of those among its top-level statements (when that is a wait for the end
+// of a context the function takes, only if the call passes it such a
+// parameter, not a context the caller derived).
 //
 // Code looks at a context when it has an expression of type
 // context.Context, which includes passing one to any call, or calls a
@@ -119,8 +121,9 @@
 //
 // detach: in the run function's own body, a go statement followed only by
 // other go statements, calls that log (fmt's Print functions, log,
-// log/slog) or report to the attempt, and a return whose results call
-// nothing. The supervisor sees the child end while its work runs on
+// log/slog) or report to the attempt, and a return whose results neither
+// call nor receive; and before it, no defer of anything but such a call or
+// a context's cancel function (defer wg.Wait() waits for the goroutine). The supervisor sees the child end while its work runs on
 // unsupervised; a permanent child is restarted and starts another.
 //
 // # Silencing a finding

@@ -287,12 +287,8 @@ func (c *checker) waitsForEnd(x ast.Expr) bool {
 	if !ok || u.Op != token.ARROW {
 		return false
 	}
-	id, ok := ast.Unparen(c.contextCall(u.X, "Done")).(*ast.Ident)
-	if !ok {
-		return false
-	}
-	v, ok := c.info.Uses[id].(*types.Var)
-	return ok && v.Kind() == types.ParamVar && !c.reassigned(v)
+	done := c.contextCall(u.X, "Done")
+	return done != nil && c.isEndCtx(done)
 }
 
 // reassigned reports whether a variable is assigned after its declaration
@@ -453,7 +449,7 @@ func (c *checker) blocksExpr(e ast.Expr) ast.Node {
 		if c.serves(e) {
 			return e
 		}
-		if f := c.callee(e); f != nil && c.blocksForever(f) {
+		if f := c.callee(e); f != nil && c.blocksForever(f) && c.passesEnd(e, f, 0) {
 			return e
 		}
 	case *ast.BinaryExpr:
@@ -463,6 +459,54 @@ func (c *checker) blocksExpr(e ast.Expr) ast.Node {
 		return c.blocksExpr(e.Y)
 	}
 	return nil
+}
+
+// passesEnd reports whether a call of f, which blocks at its top level,
+// blocks until shutdown: when f waits for the end of a context it takes,
+// the call passes it a context parameter never assigned, not one the
+// caller derived, as in serve(sctx) with sctx, cancel :=
+// context.WithTimeout(ctx, d).
+func (c *checker) passesEnd(call *ast.CallExpr, f *fnode, depth int) bool {
+	i := c.endParam(f, depth)
+	if i < 0 || i >= len(call.Args) || (i == len(f.params)-1 && isVariadic(f)) {
+		return true
+	}
+	return c.isEndCtx(call.Args[i])
+}
+
+// endParam returns the index of the parameter of f whose context's end
+// f waits for at its top level, directly or through the functions it
+// calls, or -1 when f blocks on something else.
+func (c *checker) endParam(f *fnode, depth int) int {
+	var id *ast.Ident
+	switch b := c.topBlock(f).(type) {
+	case *ast.UnaryExpr:
+		id, _ = ast.Unparen(c.contextCall(b.X, "Done")).(*ast.Ident)
+	case *ast.CallExpr:
+		g := c.callee(b)
+		if g == nil || depth >= maxDepth {
+			return -1
+		}
+		if j := c.endParam(g, depth+1); j >= 0 && j < len(b.Args) {
+			id, _ = ast.Unparen(b.Args[j]).(*ast.Ident)
+		}
+	}
+	v, ok := c.info.Uses[id].(*types.Var)
+	if !ok {
+		return -1
+	}
+	return slices.Index(f.params, v)
+}
+
+// isEndCtx reports whether x is a context parameter never assigned, whose
+// end is the end of the caller's.
+func (c *checker) isEndCtx(x ast.Expr) bool {
+	id, ok := ast.Unparen(x).(*ast.Ident)
+	if !ok {
+		return false
+	}
+	v, ok := c.info.Uses[id].(*types.Var)
+	return ok && v.Kind() == types.ParamVar && !c.reassigned(v)
 }
 
 // blocksForever reports whether a function blocks until shutdown at its

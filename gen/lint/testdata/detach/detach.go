@@ -6,6 +6,7 @@ import (
 	"context"
 	"log"
 	"net/http"
+	"sync"
 
 	"github.com/arbor-go/arbor/runtime"
 )
@@ -15,11 +16,14 @@ var tree = runtime.Spec{
 	Children: []runtime.Child{
 		{Name: "serve", Run: runtime.Func(Serve)},
 		{Name: "logs", Run: (&Worker{}).Run, Ready: &runtime.Ready{}},
+		{Name: "cancels", Run: runtime.Func(Cancels)},
 
 		{Name: "closer", Run: runtime.Func(Closer)},
 		{Name: "waits", Run: runtime.Func(Waits)},
 		{Name: "nested", Run: runtime.Func(Nested)},
 		{Name: "computes", Run: runtime.Func(Computes)},
+		{Name: "receives", Run: runtime.Func(Receives)},
+		{Name: "defer-wait", Run: runtime.Func(DeferWait)},
 	},
 }
 
@@ -41,6 +45,14 @@ func (w *Worker) Run(ctx context.Context, a *runtime.Attempt) error {
 }
 
 func (w *Worker) loop(ctx context.Context) { <-ctx.Done() }
+
+// Cancels defers only a cancel, which does not wait for the goroutine.
+func Cancels(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go (&Worker{}).loop(ctx) // want `cancels: Cancels starts a goroutine and returns at once`
+	return nil
+}
 
 // Silent from here on.
 
@@ -73,3 +85,25 @@ func Computes(ctx context.Context) error {
 }
 
 func result(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// Receives waits for the goroutine's error: return <-errc is no return at
+// once.
+func Receives(ctx context.Context) error {
+	srv := &http.Server{}
+	context.AfterFunc(ctx, func() { srv.Close() })
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	return <-errc
+}
+
+// DeferWait waits for its goroutine in a deferred call.
+func DeferWait(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+	}()
+	return nil
+}

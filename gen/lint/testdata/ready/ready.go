@@ -34,6 +34,8 @@ var tree = runtime.Spec{
 		{Name: "settle", Run: Settle, Ready: ready},
 		{Name: "settle-same-name", Run: SettleSameName, Ready: ready},
 		{Name: "settle-assigned", Run: SettleAssigned, Ready: ready},
+		{Name: "settle-helper", Run: SettleHelper, Ready: ready},
+		{Name: "late-helper-chain", Run: LateHelperChain, Ready: ready},
 	},
 }
 
@@ -83,6 +85,13 @@ func serve(ctx context.Context) { <-ctx.Done() }
 
 func report(a *runtime.Attempt) error {
 	a.Ready() // want `late-helper: LateHelper calls a.Ready\(\) only after serve\(...\)`
+	return nil
+}
+
+// LateHelperChain passes its own context through two helpers.
+func LateHelperChain(ctx context.Context, a *runtime.Attempt) error {
+	serveOn(ctx)
+	a.Ready() // want `late-helper-chain: LateHelperChain calls a.Ready\(\) only after serveOn\(...\)`
 	return nil
 }
 
@@ -193,3 +202,16 @@ func settle(ctx context.Context) {
 	defer cancel()
 	<-ctx.Done()
 }
+
+// SettleHelper passes a context of its own, which ends after a moment, to
+// a helper that waits for its end.
+func SettleHelper(ctx context.Context, a *runtime.Attempt) error {
+	sctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	serveOn(sctx)
+	a.Ready()
+	<-ctx.Done()
+	return nil
+}
+
+func serveOn(ctx context.Context) { serve(ctx) }
