@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"go/ast"
+	"go/token"
 	"slices"
 	"strings"
 )
@@ -14,13 +15,29 @@ const directive = "//arbor:nolint"
 // function declarations, and records as findings those that are
 // malformed, name an unknown check, or stand anywhere else.
 func (c *checker) parseDirectives() {
-	c.nolint = map[*ast.FuncDecl]map[string]bool{}
+	c.nolint = map[ast.Node]map[string]bool{}
 	for _, f := range c.pkg.Files {
-		onDecl := map[*ast.Comment]*ast.FuncDecl{}
+		// The declarations a directive may be on: functions, and vars,
+		// which may hold function literals (a runtime.Spec at the top
+		// level); in a group of vars, one spec.
+		onDecl := map[*ast.Comment]ast.Node{}
+		on := func(doc *ast.CommentGroup, n ast.Node) {
+			if doc != nil {
+				for _, cm := range doc.List {
+					onDecl[cm] = n
+				}
+			}
+		}
 		for _, d := range f.Decls {
-			if fd, ok := d.(*ast.FuncDecl); ok && fd.Doc != nil {
-				for _, cm := range fd.Doc.List {
-					onDecl[cm] = fd
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				on(d.Doc, d)
+			case *ast.GenDecl:
+				if d.Tok == token.VAR {
+					on(d.Doc, d)
+					for _, spec := range d.Specs {
+						on(spec.(*ast.ValueSpec).Doc, spec)
+					}
 				}
 			}
 		}
@@ -35,11 +52,15 @@ func (c *checker) parseDirectives() {
 				case rest != "" && rest[0] != ' ' && rest[0] != '\t':
 					c.badDirective(cm, fmt.Sprintf("malformed directive %s: write %s followed by a space and the checks it silences", strings.Fields(cm.Text)[0], directive))
 				case fd == nil:
-					c.badDirective(cm, fmt.Sprintf("%s silences checks on a function: put it in the doc comment of the function's declaration", directive))
+					c.badDirective(cm, fmt.Sprintf("%s silences checks on a function: put it in the doc comment of the function's declaration, or of the var that holds a function literal", directive))
 				case len(fields) == 0 || !isLetter(fields[0][0]): // no names, only a reason
 					c.badDirective(cm, fmt.Sprintf("%s needs the checks it silences, such as %s %s", directive, directive, CheckCtxUnused))
 				default:
 					for name := range strings.SplitSeq(fields[0], ",") {
+						if name == "" {
+							c.badDirective(cm, fmt.Sprintf("%s: empty check name in %q: separate the checks with commas, without spaces", directive, fields[0]))
+							continue
+						}
 						if !slices.Contains(checkNames, name) {
 							c.badDirective(cm, fmt.Sprintf("%s: unknown check %q; the checks are %s", directive, name, strings.Join(checkNames, ", ")))
 							continue
@@ -63,11 +84,14 @@ func (c *checker) badDirective(cm *ast.Comment, msg string) {
 // function (or the declaration that encloses a literal), or on the
 // function where the finding is.
 func (c *checker) silenced(fd Finding, f *fnode) bool {
-	if f.decl != nil && c.nolint[f.decl][fd.Check] {
-		return true
+	for _, pos := range []token.Pos{f.node.Pos(), fd.Pos} {
+		for _, d := range c.enclosing(pos) {
+			if c.nolint[d][fd.Check] {
+				return true
+			}
+		}
 	}
-	d := c.enclosingDecl(fd.Pos)
-	return d != nil && c.nolint[d][fd.Check]
+	return false
 }
 
 func isLetter(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' }

@@ -140,9 +140,12 @@
 // function, wherever they are (also in the functions it calls); on any
 // function, it silences the findings located in it; on the function
 // declaration that encloses a run function literal, it silences the
-// literal's. A directive without a check, with an unknown check, or
-// outside a function's doc comment is reported (as check "directive",
-// which cannot be silenced).
+// literal's; so does one in the doc comment of the var that holds a
+// literal outside any function, such as a runtime.Spec declared at the top
+// level (in a group of vars, in the doc comment of its line). A directive
+// without a check, with an unknown or empty check, or outside the doc
+// comment of a function or var is reported (as check "directive", which
+// cannot be silenced).
 //
 // # Targets of the Analyzer
 //

@@ -118,9 +118,9 @@ type checker struct {
 	backward map[*types.Label]bool // labels a later goto jumps to; built on first use
 	calls    map[*fnode][]*fnode   // the functions each calls statically
 	recurs   map[*fnode]bool
-	assigned map[*types.Var]bool // variables assigned after their declaration; built on first use
-	nolint   map[*ast.FuncDecl]map[string]bool
-	badDirs  []Finding // malformed directives
+	assigned map[*types.Var]bool          // variables assigned after their declaration; built on first use
+	nolint   map[ast.Node]map[string]bool // by *ast.FuncDecl, *ast.GenDecl or *ast.ValueSpec
+	badDirs  []Finding                    // malformed directives
 }
 
 type paramKey struct {
@@ -156,8 +156,7 @@ func newChecker(pkg *Package) *checker {
 
 // fnode is a function whose body is at hand: a declaration or a literal.
 type fnode struct {
-	node   ast.Node      // *ast.FuncDecl or *ast.FuncLit
-	decl   *ast.FuncDecl // the declaration, or the one that encloses the literal
+	node   ast.Node // *ast.FuncDecl or *ast.FuncLit
 	body   *ast.BlockStmt
 	ftype  *ast.FuncType
 	params []*types.Var
@@ -173,7 +172,7 @@ func (c *checker) declNode(fn *types.Func) *fnode {
 		return f
 	}
 	sig := fn.Origin().Type().(*types.Signature)
-	f := &fnode{node: fd, decl: fd, body: fd.Body, ftype: fd.Type, params: tupleVars(sig.Params()), name: funcName(fn.Origin())}
+	f := &fnode{node: fd, body: fd.Body, ftype: fd.Type, params: tupleVars(sig.Params()), name: funcName(fn.Origin())}
 	c.nodes[fd] = f
 	return f
 }
@@ -186,7 +185,7 @@ func (c *checker) litNode(lit *ast.FuncLit) *fnode {
 	if !ok {
 		return nil
 	}
-	f := &fnode{node: lit, decl: c.enclosingDecl(lit.Pos()), body: lit.Body, ftype: lit.Type, params: tupleVars(sig.Params()), name: "the function literal"}
+	f := &fnode{node: lit, body: lit.Body, ftype: lit.Type, params: tupleVars(sig.Params()), name: "the function literal"}
 	c.nodes[lit] = f
 	return f
 }
@@ -207,16 +206,26 @@ func (c *checker) target(t Target) *fnode {
 	return f
 }
 
-// enclosingDecl returns the function declaration that contains pos.
-func (c *checker) enclosingDecl(pos token.Pos) *ast.FuncDecl {
+// enclosing returns the declarations that contain pos: a function
+// declaration, or a var declaration and its spec.
+func (c *checker) enclosing(pos token.Pos) []ast.Node {
 	for _, f := range c.pkg.Files {
 		if pos < f.FileStart || pos > f.FileEnd {
 			continue
 		}
 		for _, d := range f.Decls {
-			if fd, ok := d.(*ast.FuncDecl); ok && fd.Pos() <= pos && pos < fd.End() {
-				return fd
+			if pos < d.Pos() || pos >= d.End() {
+				continue
 			}
+			out := []ast.Node{d}
+			if g, ok := d.(*ast.GenDecl); ok {
+				for _, spec := range g.Specs {
+					if spec.Pos() <= pos && pos < spec.End() {
+						out = append(out, spec)
+					}
+				}
+			}
+			return out
 		}
 	}
 	return nil

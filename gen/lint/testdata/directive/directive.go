@@ -92,3 +92,29 @@ func Glued() {}
 func body() {
 	//arbor:nolint ctxunused // want `//arbor:nolint silences checks on a function: put it in the doc comment of the function's declaration`
 }
+
+// literals is a spec whose run function is a function literal: the
+// directive goes on the var.
+//
+//arbor:nolint ctxunused -- stopped by main
+var literals = runtime.Spec{Name: "l", Children: []runtime.Child{
+	{Name: "inline", Run: func(ctx context.Context, a *runtime.Attempt) error { select {} }},
+}}
+
+var (
+	// grouped is a spec in a group of vars.
+	//
+	//arbor:nolint ctxunused
+	grouped = runtime.Spec{Name: "g", Children: []runtime.Child{
+		{Name: "inline", Run: func(ctx context.Context, a *runtime.Attempt) error { select {} }},
+	}}
+
+	ungrouped = runtime.Spec{Name: "u", Children: []runtime.Child{
+		{Name: "inline", Run: func(ctx context.Context, a *runtime.Attempt) error { select {} }}, // want `inline: the function literal never uses its context`
+	}}
+)
+
+// Spaced separates its checks with a comma and a space.
+//
+//arbor:nolint ctxunused, ready // want `//arbor:nolint: empty check name in "ctxunused,": separate the checks with commas, without spaces`
+func Spaced(ctx context.Context) error { return nil }
