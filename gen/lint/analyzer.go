@@ -14,8 +14,8 @@ import (
 // Analyzer runs the checks on the run functions of a package: those that
 // its runtime.Child literals name (arbor_gen.go has one per worker), with
 // what each literal asks for, and every other function with the signature
-// func(context.Context, *runtime.Attempt, ...) error, with no
-// requirements. Run functions declared in another package are checked
+// func(context.Context, *runtime.Attempt, ...) error that the package
+// does not call itself, with no requirements. Run functions declared in another package are checked
 // when that package is analyzed, without the requirements of the child.
 var Analyzer = &analysis.Analyzer{
 	Name:       "arborlint",
@@ -68,7 +68,8 @@ func runAnalyzer(pass *analysis.Pass) (any, error) {
 // runtime.Child literals name, directly or through runtime.Func, with
 // what the literal asks for; then every other function or method with the
 // signature func(context.Context, *runtime.Attempt, ...) error outside
-// generated files, with no requirements and an unknown grace.
+// generated files that the package does not call itself, with no
+// requirements and an unknown grace.
 func Targets(pkg *Package) []Target {
 	c := &checker{pkg: pkg, info: pkg.Info}
 	var targets []Target
@@ -88,6 +89,19 @@ func Targets(pkg *Package) []Target {
 			return true
 		})
 	}
+	// A function the package calls is a helper: the checks walk it as
+	// part of its callers.
+	called := map[*types.Func]bool{}
+	for _, f := range pkg.Files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			if call, ok := n.(*ast.CallExpr); ok {
+				if fn := c.calledFunc(call); fn != nil {
+					called[fn.Origin()] = true
+				}
+			}
+			return true
+		})
+	}
 	for _, f := range pkg.Files {
 		if ast.IsGenerated(f) {
 			continue // its author cannot act on a finding
@@ -98,7 +112,7 @@ func Targets(pkg *Package) []Target {
 				continue
 			}
 			fn, ok := pkg.Info.Defs[fd.Name].(*types.Func)
-			if ok && !named[fn] && attemptSignature(fn.Type().(*types.Signature)) {
+			if ok && !named[fn] && !called[fn] && attemptSignature(fn.Type().(*types.Signature)) {
 				targets = append(targets, Target{Func: fn, Grace: -1})
 			}
 		}

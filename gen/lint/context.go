@@ -58,7 +58,7 @@ func (c *checker) blocking(n ast.Node, s *state) ast.Node {
 			return n
 		}
 	case *ast.SelectStmt:
-		if !hasDefault(n) {
+		if !hasDefault(n) && !c.hasTimeCase(n) {
 			return n
 		}
 	case *ast.UnaryExpr:
@@ -88,6 +88,26 @@ func isChan(t types.Type) bool {
 func hasDefault(n *ast.SelectStmt) bool {
 	for _, cc := range n.Body.List {
 		if cc.(*ast.CommClause).Comm == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// hasTimeCase reports whether a select has a case that receives from a
+// channel of the time package, which ends the select by itself.
+func (c *checker) hasTimeCase(n *ast.SelectStmt) bool {
+	for _, cc := range n.Body.List {
+		var x ast.Expr
+		switch s := cc.(*ast.CommClause).Comm.(type) {
+		case *ast.ExprStmt:
+			x = s.X
+		case *ast.AssignStmt:
+			if len(s.Rhs) == 1 {
+				x = s.Rhs[0]
+			}
+		}
+		if u, ok := ast.Unparen(x).(*ast.UnaryExpr); ok && u.Op == token.ARROW && c.timeChan(u.X) {
 			return true
 		}
 	}

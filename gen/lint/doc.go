@@ -56,9 +56,10 @@
 // ctxunused: the context parameter is never used (it is unnamed or _, or
 // each use passes it to a function of the package that does not use it),
 // and the run function's own goroutine waits: an endless loop without
-// exit, a range over a channel, a select without default, a send, a receive outside a
-// select's cases (but from time.After, time.Tick or a Timer's or Ticker's
-// C, which end by themselves), or a call of Accept on a net listener, of
+// exit, a range over a channel, a select without default, a send, a
+// receive outside a select's cases, but not a receive from time.After,
+// time.Tick or a Timer's or Ticker's C, nor a select with such a case,
+// which end by themselves; or a call of Accept on a net listener, of
 // Wait on a sync.WaitGroup, sync.Cond or errgroup.Group, or of net/http's
 // serving functions. Cancellation cannot stop such a function: at every
 // shutdown and restart it is abandoned after its grace. For a child with
@@ -159,7 +160,9 @@
 // is not constant). Every other function or method of the package with
 // the signature func(context.Context, *runtime.Attempt, ...) error,
 // outside generated files, is a target with no requirements and an
-// unknown grace. So a run function declared in another package than its
+// unknown grace, unless the package calls it: then it is a helper, walked
+// as part of its callers (a helper that starts goroutines and returns is
+// no detached run function). So a run function declared in another package than its
 // child's literal is checked only when its own package is analyzed, only
 // if it takes an attempt, and without the child's requirements; Check,
 // given the spec, has no such limit.

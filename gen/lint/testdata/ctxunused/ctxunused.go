@@ -37,6 +37,8 @@ var tree = runtime.Spec{
 		{Name: "helper", Run: runtime.Func(Helper)},
 		{Name: "naps", Run: runtime.Func(Naps)},
 		{Name: "polls", Run: runtime.Func(Polls)},
+		{Name: "awaits", Run: runtime.Func(Awaits)},
+		{Name: "await-loop", Run: runtime.Func(AwaitLoop)},
 		{Name: "counts", Run: runtime.Func(Counts)},
 		{Name: "job-ok", Run: runtime.Func(JobOK), Timeout: time.Minute},
 		{Name: "parse", Run: runtime.Func(Parse)},
@@ -157,6 +159,28 @@ func Polls(ctx context.Context) error {
 	default:
 	}
 	return nil
+}
+
+// Awaits waits at most a second: its select has a case from the time
+// package, which ends by itself.
+func Awaits(ctx context.Context) error {
+	select {
+	case j := <-jobs:
+		_ = j
+	case <-time.After(time.Second):
+	}
+	return nil
+}
+
+// AwaitLoop waits in the same select again and again.
+func AwaitLoop(ctx context.Context) error { // want `await-loop: AwaitLoop never uses its context, yet it waits in a loop`
+	for {
+		select {
+		case j := <-jobs:
+			_ = j
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 func Counts(ctx context.Context) error {

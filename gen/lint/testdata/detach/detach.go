@@ -24,6 +24,7 @@ var tree = runtime.Spec{
 		{Name: "computes", Run: runtime.Func(Computes)},
 		{Name: "receives", Run: runtime.Func(Receives)},
 		{Name: "defer-wait", Run: runtime.Func(DeferWait)},
+		{Name: "starts", Run: Starts, Ready: &runtime.Ready{}},
 	},
 }
 
@@ -105,5 +106,22 @@ func DeferWait(ctx context.Context) error {
 		defer wg.Done()
 		<-ctx.Done()
 	}()
+	return nil
+}
+
+// Starts starts its pumps in a helper, then waits.
+func Starts(ctx context.Context, a *runtime.Attempt) error {
+	if err := start(ctx, a, 4); err != nil {
+		return err
+	}
+	a.Ready()
+	<-ctx.Done()
+	return nil
+}
+
+// start has the signature of a run function, but it is a helper that the
+// package calls: it is checked as part of its callers, not on its own.
+func start(ctx context.Context, a *runtime.Attempt, n int) error {
+	go (&Worker{}).loop(ctx)
 	return nil
 }
