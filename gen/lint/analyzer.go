@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"go/types"
 	"reflect"
+	"strings"
 	"time"
 
 	"golang.org/x/tools/go/analysis"
@@ -90,9 +91,12 @@ func Targets(pkg *Package) []Target {
 		})
 	}
 	// A function the package calls is a helper: the checks walk it as
-	// part of its callers.
+	// part of its callers. Its tests calling it do not make it one.
 	called := map[*types.Func]bool{}
 	for _, f := range pkg.Files {
+		if tf := pkg.Fset.File(f.FileStart); tf != nil && strings.HasSuffix(tf.Name(), "_test.go") {
+			continue
+		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			if call, ok := n.(*ast.CallExpr); ok {
 				if fn := c.calledFunc(call); fn != nil {
