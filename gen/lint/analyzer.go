@@ -15,9 +15,10 @@ import (
 // Analyzer runs the checks on the run functions of a package: those that
 // its runtime.Child literals name (arbor_gen.go has one per worker), with
 // what each literal asks for, and every other function with the signature
-// func(context.Context, *runtime.Attempt, ...) error that the package
-// does not call itself, with no requirements. Run functions declared in another package are checked
-// when that package is analyzed, without the requirements of the child.
+// func(context.Context, *runtime.Attempt, ...) error that the package does
+// not call itself, with no requirements. Run functions declared in another
+// package are checked when that package is analyzed, without the
+// requirements of the child.
 var Analyzer = &analysis.Analyzer{
 	Name:       "arborlint",
 	Doc:        "check Arbor run functions for what a supervisor can only suffer at run time\n\nIt reports run functions that cannot be stopped, that never report readiness or heartbeats their child asks for, that leak the attempt to a goroutine, and other misuse. See the package documentation for each check's rule and for the //arbor:nolint directive.",

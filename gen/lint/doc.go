@@ -124,8 +124,9 @@
 // other go statements, calls that log (fmt's Print functions, log,
 // log/slog) or report to the attempt, and a return whose results neither
 // call nor receive; and before it, no defer of anything but such a call or
-// a context's cancel function (defer wg.Wait() waits for the goroutine). The supervisor sees the child end while its work runs on
-// unsupervised; a permanent child is restarted and starts another.
+// a context's cancel function (defer wg.Wait() waits for the goroutine).
+// The supervisor sees the child end while its work runs on unsupervised; a
+// permanent child is restarted and starts another.
 //
 // # Silencing a finding
 //
@@ -157,15 +158,15 @@
 // declared in the package, is a target: the child has ready or heartbeat
 // when that field is set and not nil, a timeout when Timeout is not the
 // constant 0, and the grace of a constant Shutdown (unknown when Shutdown
-// is not constant). Every other function or method of the package with
-// the signature func(context.Context, *runtime.Attempt, ...) error,
-// outside generated files, is a target with no requirements and an
-// unknown grace, unless the package calls it: then it is a helper, walked
-// as part of its callers (a helper that starts goroutines and returns is
-// no detached run function). So a run function declared in another package than its
-// child's literal is checked only when its own package is analyzed, only
-// if it takes an attempt, and without the child's requirements; Check,
-// given the spec, has no such limit.
+// is not constant). Every other function or method of the package with the
+// signature func(context.Context, *runtime.Attempt, ...) error, outside
+// generated files, is a target with no requirements and an unknown grace,
+// unless the package calls it outside its tests: then it is a helper,
+// walked as part of its callers (a helper that starts goroutines and returns is no detached run
+// function). So a run function declared in another package than its child's
+// literal is checked only when its own package is analyzed, only if it
+// takes an attempt, and without the child's requirements; Check, given the
+// spec, has no such limit.
 //
 // # Noise
 //

@@ -449,7 +449,7 @@ func (c *checker) blocksExpr(e ast.Expr) ast.Node {
 		if c.serves(e) {
 			return e
 		}
-		if f := c.callee(e); f != nil && c.blocksForever(f) && c.passesEnd(e, f, 0) {
+		if f := c.callee(e); f != nil && c.blocksForever(f) && c.passesEnd(e, f) {
 			return e
 		}
 	case *ast.BinaryExpr:
@@ -466,8 +466,8 @@ func (c *checker) blocksExpr(e ast.Expr) ast.Node {
 // the call passes it a context parameter never assigned, not one the
 // caller derived, as in serve(sctx) with sctx, cancel :=
 // context.WithTimeout(ctx, d).
-func (c *checker) passesEnd(call *ast.CallExpr, f *fnode, depth int) bool {
-	i := c.endParam(f, depth)
+func (c *checker) passesEnd(call *ast.CallExpr, f *fnode) bool {
+	i := c.endParam(f, 0)
 	if i < 0 || i >= len(call.Args) || (i == len(f.params)-1 && isVariadic(f)) {
 		return true
 	}
