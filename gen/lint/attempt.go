@@ -106,7 +106,7 @@ func (r *run) beat() {
 	var long ast.Node
 	r.c.walk(r.root(), false, func(n ast.Node, s *state) bool {
 		if long == nil && !s.comm { // a select's other cases may end it sooner
-			long = r.c.longRunning(n)
+			long = r.c.blocksIn(s.fr, r.c.longRunning(n))
 		}
 		return long == nil
 	})

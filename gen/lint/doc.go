@@ -40,7 +40,9 @@
 // A wait until shutdown is a receive from ctx.Done() where ctx is a
 // parameter that is never assigned (a context the function derived
 // itself, as in ctx, cancel := context.WithTimeout(ctx, d), may end
-// sooner); a call of net/http's Serve, ServeTLS, ListenAndServe or
+// sooner) and, in a function the walk follows a call into, that the call
+// binds to such a parameter of its caller, not to a context the caller
+// derived; a call of net/http's Serve, ServeTLS, ListenAndServe or
 // ListenAndServeTLS, functions or Server methods; select {}; an endless
 // loop without exit; or a call of a function of the package that has one
 // of those among its top-level statements (when that is a wait for the end

@@ -498,6 +498,48 @@ func (c *checker) endParam(f *fnode, depth int) int {
 	return slices.Index(f.params, v)
 }
 
+// endIn reports whether x is a context parameter never assigned, bound in
+// the frame to the run function's context or one that ends with it.
+func (c *checker) endIn(fr *frame, x ast.Expr) bool {
+	if !c.isEndCtx(x) {
+		return false
+	}
+	v, _ := c.info.Uses[ast.Unparen(x).(*ast.Ident)].(*types.Var)
+	return !fr.derived[v]
+}
+
+// blocksIn returns b, what blocks until shutdown in a function, unless in
+// the frame it waits for the end of a context that may end sooner: a
+// parameter bound to a context the caller derived.
+func (c *checker) blocksIn(fr *frame, b ast.Node) ast.Node {
+	if len(fr.derived) == 0 {
+		return b
+	}
+	var x ast.Expr
+	switch b := b.(type) {
+	case *ast.UnaryExpr:
+		x = c.contextCall(b.X, "Done")
+	case *ast.SelectStmt: // select { case <-ctx.Done(): }
+		if len(b.Body.List) == 1 {
+			if st, ok := b.Body.List[0].(*ast.CommClause).Comm.(*ast.ExprStmt); ok {
+				if u, ok := ast.Unparen(st.X).(*ast.UnaryExpr); ok && u.Op == token.ARROW {
+					x = c.contextCall(u.X, "Done")
+				}
+			}
+		}
+	case *ast.CallExpr:
+		if g := c.callee(b); g != nil {
+			if j := c.endParam(g, 0); j >= 0 && j < len(b.Args) {
+				x = b.Args[j]
+			}
+		}
+	}
+	if x != nil && !c.endIn(fr, x) {
+		return nil
+	}
+	return b
+}
+
 // isEndCtx reports whether x is a context parameter never assigned, whose
 // end is the end of the caller's.
 func (c *checker) isEndCtx(x ast.Expr) bool {

@@ -14,6 +14,10 @@ const maxDepth = 16
 type frame struct {
 	f   *fnode
 	att map[*types.Var]bool
+	// derived holds the context parameters bound to a context that may end
+	// before the run function's: one a caller derived, such as sctx in
+	// sctx, cancel := context.WithTimeout(ctx, d); serve(sctx).
+	derived map[*types.Var]bool
 }
 
 // state is where a walk is.
@@ -80,14 +84,21 @@ func (c *checker) tracked(fr *frame, id *ast.Ident) bool {
 func (w *walker) key(fr *frame) uint64 {
 	var k uint64
 	for v := range fr.att {
-		id, ok := w.ids[v]
-		if !ok {
-			id = uint64(len(w.ids)+1) * 0x9E3779B97F4A7C15
-			w.ids[v] = id
-		}
-		k ^= id
+		k ^= w.id(v)
+	}
+	for v := range fr.derived {
+		k ^= w.id(v) * 3
 	}
 	return k
+}
+
+func (w *walker) id(v *types.Var) uint64 {
+	id, ok := w.ids[v]
+	if !ok {
+		id = uint64(len(w.ids)+1) * 0x9E3779B97F4A7C15
+		w.ids[v] = id
+	}
+	return id
 }
 
 func (w *walker) fn(fr *frame, s state) {
@@ -113,7 +124,7 @@ func (w *walker) stmts(list []ast.Stmt, s state) {
 		}
 		w.node(st, s)
 		if s.blocked == nil {
-			s.blocked = w.c.blocksStmt(st)
+			s.blocked = w.c.blocksIn(s.fr, w.c.blocksStmt(st))
 		}
 	}
 }
@@ -150,7 +161,7 @@ func (w *walker) node(n ast.Node, s state) {
 	case *ast.IfStmt:
 		w.node(n.Init, s)
 		if s.blocked == nil && n.Init != nil {
-			s.blocked = w.c.blocksStmt(n.Init)
+			s.blocked = w.c.blocksIn(s.fr, w.c.blocksStmt(n.Init))
 		}
 		w.node(n.Cond, s)
 		then := s
@@ -192,7 +203,7 @@ func (w *walker) node(n ast.Node, s state) {
 		// A deferred call runs when the function returns: after what
 		// blocks at its top level.
 		if s.blocked == nil && !s.closure {
-			s.blocked = w.c.topBlock(s.fr.f)
+			s.blocked = w.c.blocksIn(s.fr, w.c.topBlock(s.fr.f))
 		}
 		w.node(n.Call, s)
 		return
@@ -248,13 +259,27 @@ func (w *walker) call(call *ast.CallExpr, s state) {
 		return
 	}
 	fr := &frame{f: callee, att: map[*types.Var]bool{}}
+	derive := func(v *types.Var) {
+		if fr.derived == nil {
+			fr.derived = map[*types.Var]bool{}
+		}
+		fr.derived[v] = true
+	}
 	if _, lit := callee.node.(*ast.FuncLit); lit {
 		for v := range s.fr.att {
 			fr.att[v] = true
 		}
+		for v := range s.fr.derived {
+			derive(v)
+		}
 	}
 	for _, p := range bound {
 		fr.att[p] = true
+	}
+	for i, arg := range call.Args {
+		if p := param(callee, i); p != nil && isContext(p.Type()) && !w.c.endIn(s.fr, arg) {
+			derive(p)
+		}
 	}
 	inner := s
 	inner.depth++

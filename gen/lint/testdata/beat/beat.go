@@ -36,6 +36,8 @@ var tree = runtime.Spec{
 		{Name: "mutual", Run: Mutual, Heartbeat: hb},
 		{Name: "generic", Run: Generic[int], Heartbeat: hb},
 		{Name: "generic-func", Run: runtime.Func(GenericPlain[string]), Heartbeat: hb},
+		{Name: "warm-helper", Run: WarmHelper, Heartbeat: hb},
+		{Name: "late-helper", Run: LateHelper, Heartbeat: hb},
 	},
 }
 
@@ -124,7 +126,28 @@ func GenericPlain[T any](ctx context.Context) error { // want `generic-func: the
 	return nil
 }
 
+// LateHelper beats once, then waits for its end in a helper.
+func LateHelper(ctx context.Context, a *runtime.Attempt) error {
+	a.Beat()
+	until(ctx)
+	return nil
+}
+
+func until(ctx context.Context) {
+	<-ctx.Done() // want `late-helper: LateHelper calls a.Beat\(\) only outside <-ctx.Done\(\)`
+}
+
 // Silent from here on.
+
+// WarmHelper beats once, then waits a second in a helper, on a context of
+// its own.
+func WarmHelper(ctx context.Context, a *runtime.Attempt) error {
+	a.Beat()
+	wctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	until(wctx)
+	return nil
+}
 
 var items []int
 

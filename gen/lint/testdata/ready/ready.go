@@ -36,6 +36,8 @@ var tree = runtime.Spec{
 		{Name: "settle-assigned", Run: SettleAssigned, Ready: ready},
 		{Name: "settle-helper", Run: SettleHelper, Ready: ready},
 		{Name: "late-helper-chain", Run: LateHelperChain, Ready: ready},
+		{Name: "settle-inside", Run: SettleInside, Ready: ready},
+		{Name: "late-inside", Run: LateInside, Ready: ready},
 	},
 }
 
@@ -95,7 +97,24 @@ func LateHelperChain(ctx context.Context, a *runtime.Attempt) error {
 	return nil
 }
 
+// LateInside's helper waits for the end of its context, then reports.
+func LateInside(ctx context.Context, a *runtime.Attempt) error { return boot(ctx, a) }
+
+func boot(ctx context.Context, a *runtime.Attempt) error {
+	<-ctx.Done()
+	a.Ready() // want `late-inside: LateInside calls a.Ready\(\) only after <-ctx.Done\(\)`
+	return nil
+}
+
 // Silent from here on.
+
+// SettleInside passes a context of its own to a helper that waits for its
+// end before it reports.
+func SettleInside(ctx context.Context, a *runtime.Attempt) error {
+	sctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	return boot(sctx, a)
+}
 
 func Warm(ctx context.Context, a *runtime.Attempt) error {
 	select {
