@@ -170,12 +170,12 @@ func (c *checker) childTarget(lit *ast.CompositeLit) (Target, bool) {
 
 // runFunc resolves the value of a Run field: a function (also an
 // instantiated one), a method value, a function literal, or one of those
-// in runtime.Func.
+// in runtime.Func or converted (runtime.RunFunc(F)).
 func (c *checker) runFunc(e ast.Expr) (*types.Func, *ast.FuncLit) {
 	switch e := ast.Unparen(e).(type) {
 	case *ast.CallExpr:
-		if len(e.Args) == 1 && isFunc(c.calledFunc(e), runtimePath, "Func") {
-			return c.runFunc(e.Args[0])
+		if len(e.Args) == 1 && (isFunc(c.calledFunc(e), runtimePath, "Func") || c.info.Types[e.Fun].IsType()) {
+			return c.runFunc(e.Args[0]) // runtime.Func(F), or a conversion: runtime.RunFunc(F)
 		}
 	case *ast.FuncLit:
 		return nil, e

@@ -156,8 +156,9 @@
 // The Analyzer reads the runtime.Child composite literals of the package
 // (arbor_gen.go has one per worker; hand-written runtime.Spec values too).
 // A Run field that is a function (also instantiated, F[T]), a method
-// value (store.Run), a function literal, or runtime.Func of one of those,
-// declared in the package, is a target: the child has ready or heartbeat
+// value (store.Run), a function literal, or runtime.Func of one of those
+// or a conversion such as runtime.RunFunc(F), declared in the package, is
+// a target: the child has ready or heartbeat
 // when that field is set and not nil, a timeout when Timeout is not the
 // constant 0, and the grace of a constant Shutdown (unknown when Shutdown
 // is not constant). Every other function or method of the package with the

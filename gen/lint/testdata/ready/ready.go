@@ -38,6 +38,7 @@ var tree = runtime.Spec{
 		{Name: "late-helper-chain", Run: LateHelperChain, Ready: ready},
 		{Name: "settle-inside", Run: SettleInside, Ready: ready},
 		{Name: "late-inside", Run: LateInside, Ready: ready},
+		{Name: "converted", Run: runtime.RunFunc(Converted), Ready: ready},
 	},
 }
 
@@ -94,6 +95,12 @@ func report(a *runtime.Attempt) error {
 func LateHelperChain(ctx context.Context, a *runtime.Attempt) error {
 	serveOn(ctx)
 	a.Ready() // want `late-helper-chain: LateHelperChain calls a.Ready\(\) only after serveOn\(...\)`
+	return nil
+}
+
+// Converted is named through a conversion to runtime.RunFunc.
+func Converted(ctx context.Context, a *runtime.Attempt) error { // want `converted: the child has ready, but Converted never calls a.Ready\(\)`
+	<-ctx.Done()
 	return nil
 }
 
