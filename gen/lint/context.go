@@ -98,16 +98,7 @@ func hasDefault(n *ast.SelectStmt) bool {
 // channel of the time package, which ends the select by itself.
 func (c *checker) hasTimeCase(n *ast.SelectStmt) bool {
 	for _, cc := range n.Body.List {
-		var x ast.Expr
-		switch s := cc.(*ast.CommClause).Comm.(type) {
-		case *ast.ExprStmt:
-			x = s.X
-		case *ast.AssignStmt:
-			if len(s.Rhs) == 1 {
-				x = s.Rhs[0]
-			}
-		}
-		if u, ok := ast.Unparen(x).(*ast.UnaryExpr); ok && u.Op == token.ARROW && c.timeChan(u.X) {
+		if u := commRecv(cc.(*ast.CommClause).Comm); u != nil && c.timeChan(u.X) {
 			return true
 		}
 	}

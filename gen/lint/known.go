@@ -331,6 +331,13 @@ func (c *checker) reassigned(v *types.Var) bool {
 // isDoneRecv reports whether a select case receives from a context's
 // Done channel.
 func (c *checker) isDoneRecv(comm ast.Stmt) bool {
+	u := commRecv(comm)
+	return u != nil && c.isDoneChan(u.X)
+}
+
+// commRecv returns the receive of a select case, <-ch in <-ch, v := <-ch
+// or v, ok = <-ch, or nil for a send or default.
+func commRecv(comm ast.Stmt) *ast.UnaryExpr {
 	var x ast.Expr
 	switch s := comm.(type) {
 	case *ast.ExprStmt:
@@ -340,8 +347,10 @@ func (c *checker) isDoneRecv(comm ast.Stmt) bool {
 			x = s.Rhs[0]
 		}
 	}
-	u, ok := ast.Unparen(x).(*ast.UnaryExpr)
-	return ok && u.Op == token.ARROW && c.isDoneChan(u.X)
+	if u, ok := ast.Unparen(x).(*ast.UnaryExpr); ok && u.Op == token.ARROW {
+		return u
+	}
+	return nil
 }
 
 // isDoneCond reports whether an if condition holds once a context is
@@ -521,10 +530,8 @@ func (c *checker) blocksIn(fr *frame, b ast.Node) ast.Node {
 		x = c.contextCall(b.X, "Done")
 	case *ast.SelectStmt: // select { case <-ctx.Done(): }
 		if len(b.Body.List) == 1 {
-			if st, ok := b.Body.List[0].(*ast.CommClause).Comm.(*ast.ExprStmt); ok {
-				if u, ok := ast.Unparen(st.X).(*ast.UnaryExpr); ok && u.Op == token.ARROW {
-					x = c.contextCall(u.X, "Done")
-				}
+			if u := commRecv(b.Body.List[0].(*ast.CommClause).Comm); u != nil {
+				x = c.contextCall(u.X, "Done")
 			}
 		}
 	case *ast.CallExpr:
