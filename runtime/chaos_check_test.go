@@ -471,7 +471,14 @@ func (c *chaos) onGaveUp(sv *chaosSup, e runtime.Event) {
 		enough = enough || countSince(s.window, e.Time.Add(-l.Window-chaosClockSlack)) >= l.Max
 	}
 	if !enough {
-		c.violateEvents("restart limits", "%s gave up (%v) before its children reached the limit", sv.path, gu)
+		var seen []time.Duration // the restarts the check counted for the child, before the give-up
+		if s := c.ct.byPath[gu.Child]; s != nil {
+			for _, t := range s.window {
+				seen = append(seen, t.Sub(e.Time).Round(time.Millisecond))
+			}
+		}
+		c.violateEvents("restart limits", "%s gave up (%v) before its children reached the limit; restarts of %s seen at %v from the give-up; latest events of %s:%s",
+			sv.path, gu, gu.Child, seen, sv.path, &sv.recent)
 	}
 }
 
