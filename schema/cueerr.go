@@ -259,15 +259,26 @@ func check(k kind, v cue.Value) string {
 // show formats a user's value for a message: scalars as CUE writes them,
 // composite values by their kind.
 func show(v cue.Value) string {
+	if op, alts := v.Expr(); op == cue.OrOp {
+		parts := make([]string, len(alts))
+		for i, a := range alts {
+			parts[i] = show(a)
+		}
+		return clipShown(strings.Join(parts, " | "))
+	}
 	switch v.Kind() {
 	case cue.StructKind:
 		return "(a struct)"
 	case cue.ListKind:
 		return "(a list)"
 	}
-	s := fmt.Sprint(v)
-	if len(s) > 60 {
-		s = s[:57] + "..."
+	return clipShown(fmt.Sprint(v))
+}
+
+// clipShown keeps a shown value to one short line.
+func clipShown(s string) string {
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:57]) + "..."
 	}
 	return s
 }
