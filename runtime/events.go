@@ -130,8 +130,8 @@ type Event struct {
 	// Tree.Journal reads the latest ones by number.
 	Seq        uint64
 	Kind       EventKind
-	Time       time.Time
-	Path       string // the child, or the supervisor for GaveUp and ShuttingDown
+	Time       time.Time // when decided: a restart or a give-up at the exit that caused it, as the limit counts it
+	Path       string    // the child, or the supervisor for GaveUp and ShuttingDown
 	Generation uint64
 	Attempt    int
 	Exit       ExitKind      // Exited, Stopped

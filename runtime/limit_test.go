@@ -167,3 +167,41 @@ func TestGiveUpErrorUnwrap(t *testing.T) {
 	assert.True(t, errors.Is(err, runtime.ErrRestartLimit))
 	assert.True(t, errors.Is(err, errBoom))
 }
+
+// TestLimitEventsAreDatedAtTheDecision: a restart and a give-up are dated
+// when the supervisor decided them, at the exit that caused them, not when
+// the event was built: an observer that checks the limit against the
+// events' times must count what the supervisor counted.
+func TestLimitEventsAreDatedAtTheDecision(t *testing.T) {
+	for name, strategy := range map[string]runtime.Strategy{"one_for_one": runtime.OneForOne, "one_for_all": runtime.OneForAll} {
+		t.Run(name, func(t *testing.T) {
+			var rec recorder
+			var starts atomic.Int32
+			tr := mustNew(t, runtime.Spec{Name: "t", Strategy: strategy, Backoff: noBackoff,
+				RestartLimit: &runtime.RestartLimit{Max: 2, Window: time.Minute},
+				Children: []runtime.Child{
+					{Name: "bad", Run: func(ctx context.Context, a *runtime.Attempt) error {
+						starts.Add(1)
+						time.Sleep(time.Millisecond) // each exit at its own time
+						return errBoom
+					}},
+				}}, runtime.WithObserver(rec.observe))
+			require.ErrorIs(t, tr.Run(context.Background()), runtime.ErrRestartLimit)
+			var exits []time.Time
+			var decisions []runtime.Event
+			for _, e := range rec.all() {
+				switch e.Kind {
+				case runtime.EventExited:
+					exits = append(exits, e.Time)
+				case runtime.EventRestartScheduled, runtime.EventGaveUp:
+					decisions = append(decisions, e)
+				}
+			}
+			require.Len(t, exits, 3)
+			require.Len(t, decisions, 3)
+			for i, e := range decisions {
+				assert.Equal(t, exits[i], e.Time, "%s after exit %d", e.Kind, i+1)
+			}
+		})
+	}
+}

@@ -633,7 +633,7 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, dnr b
 	if gu := sv.countRestart(s, now, func() error {
 		return &ChildError{Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err}
 	}); gu != nil {
-		sv.emit(&Event{Kind: EventGaveUp, Path: sv.path, Err: gu})
+		sv.emit(&Event{Kind: EventGaveUp, Time: now, Path: sv.path, Err: gu})
 		sv.shutdown(gu)
 		return
 	}
@@ -648,7 +648,7 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, dnr b
 		s.arm(timerBackoff, d)
 		return
 	}
-	sv.groupRestart(s, a, d)
+	sv.groupRestart(s, a, d, now)
 }
 
 // countRestart records a restart of s and returns the give-up error if it
@@ -667,8 +667,8 @@ func (sv *supervisor) countRestart(s *slot, now time.Time, failure func() error)
 }
 
 // groupRestart stops the failed child's group in reverse start order, then
-// starts it again after the delay.
-func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration) {
+// starts it again after the delay. now is when the failure was counted.
+func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration, now time.Time) {
 	p := &sv.plan
 	if !p.active {
 		*p = groupPlan{active: true, delay: d}
@@ -676,8 +676,7 @@ func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration) {
 		p.delay = max(p.delay, d)
 		p.waiting = false // its timer entry is now stale
 	}
-	sv.emit(&Event{Kind: EventRestartScheduled, Path: failed.path, Generation: a.gen, Attempt: int(a.number), Delay: p.delay})
-	now := sv.now()
+	sv.emit(&Event{Kind: EventRestartScheduled, Time: now, Path: failed.path, Generation: a.gen, Attempt: int(a.number), Delay: p.delay})
 	for _, s := range sv.order {
 		if (sv.strategy == RestForOne && s.rank < failed.rank) || s.getState() == StateDone || s.held {
 			continue
