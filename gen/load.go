@@ -407,6 +407,41 @@ func (ws *workspace) checkSource(own *listed, files []string) *packages.Package 
 	return p
 }
 
+// sourceFiles returns the files to type-check a package that does not
+// compile from: its Go files, less an arbor_gen.go of another package name
+// than theirs. That is the package's own generated file, gone stale when
+// the package was renamed (arbor gen ./... rewrites it, maybe after the
+// spec that names the package): kept, it would make go/types check the
+// package under the old name and leave out every file the user wrote.
+func sourceFiles(l *listed) []string {
+	files := append(slices.Clone(l.GoFiles), l.CgoFiles...)
+	i := slices.Index(files, outputName)
+	if i < 0 {
+		return files
+	}
+	clause := func(name string) (pkg string, generated bool) {
+		src, err := os.ReadFile(filepath.Join(l.Dir, name))
+		if err != nil {
+			return "", false
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, src, parser.PackageClauseOnly)
+		if err != nil {
+			return "", false
+		}
+		return f.Name.Name, Generated(src)
+	}
+	out, generated := clause(outputName)
+	if !generated {
+		return files
+	}
+	for j, name := range files {
+		if pkg, _ := clause(name); j != i && pkg != "" && pkg != out {
+			return slices.Delete(files, i, i+1)
+		}
+	}
+	return files
+}
+
 // Import returns the package at path, read from the go command's export
 // data; it makes the workspace a types.Importer.
 func (ws *workspace) Import(path string) (*types.Package, error) {

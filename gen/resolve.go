@@ -174,6 +174,13 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 			return nil
 		}
 	}
+	// undeclared is where the target is not declared, with why the
+	// package does not load, if it does not: with files of two package
+	// names, say, go/types saw only some of them.
+	undeclared := where
+	if ref.pkgPath != "" && listing != nil && listing.Error != nil && ws.broken[pkg.Path()] == nil {
+		undeclared += " (it does not load" + ws.loadMsg(ref.pkgPath) + ")"
+	}
 	// notSeen reports a target that is only in a file the build leaves out,
 	// or that may be in a file that does not parse.
 	notSeen := func() bool {
@@ -207,7 +214,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		}
 		if obj == nil {
 			if !notSeen() {
-				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s%s", n, ref.name, where, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool())))
+				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s%s", n, ref.name, undeclared, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool())))
 			}
 			return nil
 		}
@@ -226,7 +233,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		}
 		if !ok {
 			if !notSeen() {
-				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s%s", n, ref.recv, where, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool())))
+				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s%s", n, ref.recv, undeclared, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool())))
 			}
 			return nil
 		}
@@ -404,7 +411,7 @@ func (ws *workspace) lookupPkg(path string) *types.Package {
 	if l == nil || l.Export != "" || len(l.GoFiles)+len(l.CgoFiles) == 0 {
 		return nil
 	}
-	p := ws.checkSource(l, append(slices.Clone(l.GoFiles), l.CgoFiles...))
+	p := ws.checkSource(l, sourceFiles(l))
 	if p.Types == nil || p.Types.Scope().Len() == 0 {
 		return nil
 	}
