@@ -374,7 +374,7 @@ func (l *loader) ownErrors(path []string) []cueerrors.Error {
 	if !l.user.Exists() {
 		return nil
 	}
-	cp, ok := cuePath(path)
+	cp, ok := l.cuePath(path)
 	if !ok {
 		return nil
 	}
@@ -398,7 +398,7 @@ func (l *loader) rewrite(path []string, errs []cueerrors.Error) (Pos, string, bo
 	if k == kNone || !l.user.Exists() {
 		return Pos{}, "", false
 	}
-	cp, ok := cuePath(path)
+	cp, ok := l.cuePath(path)
 	if !ok {
 		return Pos{}, "", false
 	}
@@ -410,7 +410,7 @@ func (l *loader) rewrite(path []string, errs []cueerrors.Error) (Pos, string, bo
 		if n < 2 || path[n-1] != "timeout" || (path[n-2] != "ready" && path[n-2] != "heartbeat") {
 			return Pos{}, "", false
 		}
-		if pp, ok := cuePath(path[:n-1]); !ok || !l.user.LookupPath(pp).Exists() {
+		if pp, ok := l.cuePath(path[:n-1]); !ok || !l.user.LookupPath(pp).Exists() {
 			return Pos{}, "", false
 		}
 		return l.fallbackPos(path), fmt.Sprintf("missing field %s (%s)", path[len(path)-1], want[k]), true
@@ -462,9 +462,10 @@ func noneAllowed(k kind, alts []cue.Value) bool {
 	return len(alts) > 0
 }
 
-// cuePath converts an error path back to a cue.Path. It fails for hidden
-// fields, which need their package.
-func cuePath(path []string) (cue.Path, bool) {
+// cuePath converts an error path back to a cue.Path, with the user's
+// package for hidden fields (CUE reports a structural cycle in a helper
+// without a position: fallbackPos finds the helper's).
+func (l *loader) cuePath(path []string) (cue.Path, bool) {
 	sels := make([]cue.Selector, 0, len(path))
 	for _, s := range path {
 		switch {
@@ -482,7 +483,11 @@ func cuePath(path []string) (cue.Path, bool) {
 		case s[0] == '#':
 			sels = append(sels, cue.Def(s))
 		case s[0] == '_':
-			return cue.Path{}, false
+			if l.inst == nil {
+				return cue.Path{}, false
+			}
+			// The user's helper: a hidden field is scoped by its package.
+			sels = append(sels, cue.Hid(s, l.inst.ID()))
 		default:
 			sels = append(sels, cue.Str(s))
 		}
@@ -496,7 +501,7 @@ func cuePath(path []string) (cue.Path, bool) {
 func (l *loader) fallbackPos(path []string) Pos {
 	if l.user.Exists() {
 		for i := len(path); i > 0; i-- {
-			cp, ok := cuePath(path[:i])
+			cp, ok := l.cuePath(path[:i])
 			if !ok {
 				continue
 			}
@@ -544,7 +549,7 @@ func (l *loader) notAllowedHint(path []string) string {
 			return fmt.Sprintf(" (a tree has no %s; only children do)", name)
 		}
 	case k == kChild:
-		cp, ok := cuePath(append(path[:len(path)-1:len(path)-1], "children"))
+		cp, ok := l.cuePath(append(path[:len(path)-1:len(path)-1], "children"))
 		supervisor := ok && l.user.LookupPath(cp).Exists()
 		allowed = append(slices.Clone(childFields), "run", "children")
 		if supervisor {
