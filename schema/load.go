@@ -169,7 +169,7 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 		return nil
 	}
 
-	if !l.unreadable(cfg) {
+	if !l.unreadable(cfg) || !l.loadableNames() {
 		return nil
 	}
 	if !l.hasFiles(cfg) {
@@ -280,6 +280,21 @@ func (l *loader) unreadable(cfg *load.Config) bool {
 			cfg.Overlay = map[string]load.Source{}
 		}
 		cfg.Overlay[path] = load.FromString("")
+	}
+	return ok
+}
+
+// loadableNames reports whether cue/load can read every spec file of the
+// directory: it refuses a name with a colon or a backslash, with an error
+// at no position ("invalid io/fs path"), which is reported at the file.
+func (l *loader) loadableNames() bool {
+	entries, _ := os.ReadDir(l.dir)
+	ok := true
+	for _, e := range entries {
+		if isSpecFile(e.Name()) && strings.ContainsAny(e.Name(), `:\`) {
+			l.errs.Add(Pos{Filename: filepath.Join(l.dir, e.Name())}, `CUE cannot load a file whose name has ":" or "\"; rename it`)
+			ok = false
+		}
 	}
 	return ok
 }

@@ -373,3 +373,25 @@ func TestUnreadableFiles(t *testing.T) {
 	_, err = Load(dir)
 	assert.EqualError(t, err, secret+": cannot read the file: permission denied")
 }
+
+// TestUnloadableFileNames: cue/load refuses a spec file whose name has a
+// colon or a backslash ("invalid io/fs path", at no position): it is an
+// error at the file that says to rename it. Other files of such names are
+// no business of the spec's.
+func TestUnloadableFileNames(t *testing.T) {
+	for _, name := range []string{"shop:v2.cue", `shop\v2.cue`} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "spec.cue"), []byte("package p\n\ntrees: t: children: a: run: \"Work\"\n"), 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "notes:"+name+".txt"), nil, 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "_"+name), nil, 0o644))
+			_, err := Load(dir)
+			require.NoError(t, err)
+
+			bad := filepath.Join(dir, name)
+			require.NoError(t, os.WriteFile(bad, []byte("package p\n"), 0o644))
+			_, err = Load(dir)
+			assert.EqualError(t, err, bad+`: CUE cannot load a file whose name has ":" or "\"; rename it`)
+		})
+	}
+}
