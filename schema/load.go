@@ -357,6 +357,11 @@ func (l *loader) fast() *Spec {
 		if sel := it.Selector(); sel.String() != "trees" || sel.ConstraintType() != 0 {
 			return nil // the schema has only trees
 		}
+		if it.Value().Validate(cue.Concrete(true)) != nil {
+			// Such as a comprehension whose condition is not concrete,
+			// which leaves out its fields without an error of theirs.
+			return nil
+		}
 	}
 	spec := &Spec{Dir: l.dir, Package: l.inst.PkgName, Files: l.files}
 	spec.Trees = l.decodeTrees(l.user)

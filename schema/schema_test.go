@@ -339,6 +339,11 @@ func TestFastPathRejects(t *testing.T) {
 		{`trees: t: children: w: {run: "W", pool: {max: 1, min: 1}}`, "pool.min: field not allowed"},
 		{`trees: t: children: w: {children: v: run: "V", pool: {}}`, "pool: field not allowed (a pool cannot have children"},
 		{`trees: t: {pool: {}, children: w: run: "W"}`, "trees.t.pool: field not allowed (a tree has no pool"},
+		// A comprehension whose condition is not concrete leaves its
+		// fields out: the struct around it is incomplete, not smaller.
+		{"_on: bool\ntrees: t: children: {w: run: \"W\", if _on {v: run: \"V\"}}", "trees.t.children: incomplete bool: bool"},
+		{"_on: bool\ntrees: {t: children: w: run: \"W\", if _on {u: children: v: run: \"V\"}}", "trees: incomplete bool: bool"},
+		{"_on: bool\ntrees: t: children: w: {run: \"W\", if _on {restart: \"temporary\"}}", "trees.t.children.w: incomplete bool: bool"},
 	} {
 		src := "package p\n" + c.spec + "\n"
 		_, err := LoadFiles(t.TempDir(), map[string][]byte{"spec.cue": []byte(src)})
