@@ -5,6 +5,7 @@ import (
 	"go/build/constraint"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,49 +18,169 @@ import (
 // wire does, the output gets the //go:build line of the files it depends
 // on: their constraints, joined with &&. A file name's _GOOS or _GOARCH
 // suffix (worker_linux.go) is a constraint too, which arbor_gen.go, a name
-// without one, must write out, and so is a file's import "C" (cgo).
+// without one, must write out, and so is a file's import "C" (cgo). A
+// target written once per platform (work_linux.go, and work_other.go with
+// //go:build !linux) is there wherever one of its files is: its files'
+// constraints are joined with ||, and dropped when they hold in every
+// build.
 
 // outputConstraint returns the build constraint the generated file needs:
-// the conjunction of the //go:build lines of the files that declare the
-// targets (and their receiver types), with cgo for those that import "C",
-// or nil when none has one.
+// for each declaration the targets depend on (the function or method, and
+// a method's receiver type), the constraints of the files that declare
+// it, in this build or in another one, joined with ||; all of them joined
+// with &&; or nil when there is none.
 func (ws *workspace) outputConstraint(targets map[*target]bool) constraint.Expr {
-	var files []string
+	type decl struct {
+		file, recv, name string
+		pkg              *listed
+	}
+	var decls []decl
 	for t := range targets {
-		for _, pos := range []token.Pos{t.obj.Pos(), recvPos(t)} {
-			if f := ws.fset.File(pos); pos.IsValid() && f != nil && !slices.Contains(files, f.Name()) {
-				files = append(files, f.Name())
-			}
+		l := ws.listed[t.obj.Pkg().Path()]
+		if ws.own != nil && t.obj.Pkg().Path() == ws.own.PkgPath {
+			l = ws.own0
+		}
+		recv := ""
+		if r := t.obj.Type().(*types.Signature).Recv(); r != nil {
+			recv = recvTypeName(r.Type())
+		}
+		if f := ws.fset.File(t.obj.Pos()); f != nil {
+			decls = append(decls, decl{f.Name(), recv, t.obj.Name(), l})
+		}
+		if pos := recvPos(t); pos.IsValid() && ws.fset.File(pos) != nil {
+			decls = append(decls, decl{ws.fset.File(pos).Name(), "", t.recvName.Name(), l})
 		}
 	}
-	slices.Sort(files)
+	slices.SortFunc(decls, func(a, b decl) int {
+		return strings.Compare(a.file+"\x00"+a.recv+"."+a.name, b.file+"\x00"+b.recv+"."+b.name)
+	})
 	var expr constraint.Expr
 	seen := map[string]bool{}
-	for _, file := range files {
-		lines := []string{nameConstraint(file)}
-		if f := ws.fileHeader(file); f != nil {
-			lines = append(lines, buildLine(f))
-			if importsC(f) {
-				lines = append(lines, "cgo")
+	for _, d := range decls {
+		x := ws.fileConstraint(d.file)
+		if x != nil {
+			for _, alt := range ws.declaredElsewhere(d.pkg, d.file, d.recv, d.name) {
+				y := ws.fileConstraint(alt)
+				if y == nil {
+					x = nil
+					break
+				}
+				x = &constraint.OrExpr{X: x, Y: y}
 			}
 		}
-		for _, line := range lines {
-			if line == "" {
-				continue
-			}
-			x, err := constraint.Parse("//go:build " + line)
-			if err != nil || seen[x.String()] {
-				continue
-			}
-			seen[x.String()] = true
-			if expr == nil {
-				expr = x
-			} else {
-				expr = &constraint.AndExpr{X: expr, Y: x}
-			}
+		if x == nil || always(x) || seen[x.String()] {
+			continue
+		}
+		seen[x.String()] = true
+		if expr == nil {
+			expr = x
+		} else {
+			expr = &constraint.AndExpr{X: expr, Y: x}
 		}
 	}
 	return expr
+}
+
+// fileConstraint returns the constraint under which the go command builds
+// file: its name's, its //go:build line's and cgo's, if it imports "C";
+// nil when it has none.
+func (ws *workspace) fileConstraint(file string) constraint.Expr {
+	lines := []string{nameConstraint(file)}
+	if f := ws.fileHeader(file); f != nil {
+		lines = append(lines, buildLine(f))
+		if importsC(f) {
+			lines = append(lines, "cgo")
+		}
+	}
+	var expr constraint.Expr
+	seen := map[string]bool{}
+	for _, line := range lines {
+		if line == "" {
+			continue
+		}
+		x, err := constraint.Parse("//go:build " + line)
+		if err != nil || seen[x.String()] {
+			continue
+		}
+		seen[x.String()] = true
+		if expr == nil {
+			expr = x
+		} else {
+			expr = &constraint.AndExpr{X: expr, Y: x}
+		}
+	}
+	return expr
+}
+
+// declaredElsewhere returns the files of package p, other than file, that
+// the build ignores and that declare the function name (the method of
+// type recv), or the type name when recv is "" and the name is a type's:
+// the same declaration for other builds. Test files, and files of another
+// package name (a generator script with //go:build ignore), are none.
+func (ws *workspace) declaredElsewhere(p *listed, file, recv, name string) []string {
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for _, base := range p.IgnoredGoFiles {
+		path := filepath.Join(p.Dir, base)
+		if path == file || strings.HasSuffix(base, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+		if err != nil || f.Name.Name != p.Name {
+			continue
+		}
+		if findDecl(f, recv, name).IsValid() {
+			out = append(out, path)
+		}
+	}
+	return out
+}
+
+// recvTypeName returns the name of a method's receiver type, T for *T.
+func recvTypeName(t types.Type) string {
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	if n, ok := types.Unalias(t).(*types.Named); ok {
+		return n.Obj().Name()
+	}
+	return ""
+}
+
+// always reports whether x holds whatever its tags, as linux || !linux
+// does. (With more tags than it can try, it says no: the constraint is
+// then written out, which is right, if long.)
+func always(x constraint.Expr) bool {
+	var tags []string
+	var walk func(x constraint.Expr)
+	walk = func(x constraint.Expr) {
+		switch x := x.(type) {
+		case *constraint.TagExpr:
+			if !slices.Contains(tags, x.Tag) {
+				tags = append(tags, x.Tag)
+			}
+		case *constraint.NotExpr:
+			walk(x.X)
+		case *constraint.AndExpr:
+			walk(x.X)
+			walk(x.Y)
+		case *constraint.OrExpr:
+			walk(x.X)
+			walk(x.Y)
+		}
+	}
+	walk(x)
+	if len(tags) > 12 {
+		return false
+	}
+	for set := range 1 << len(tags) {
+		if !x.Eval(func(tag string) bool { return set>>slices.Index(tags, tag)&1 == 1 }) {
+			return false
+		}
+	}
+	return true
 }
 
 // nameConstraint returns the constraint that file's name implies, as the go

@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"go/build/constraint"
 	"go/parser"
 	"go/token"
 	"testing"
@@ -30,6 +31,27 @@ func TestBuildLine(t *testing.T) {
 		}
 		if got := buildLine(f); got != tc.want {
 			t.Errorf("buildLine(%q) = %q, want %q", tc.src, got, tc.want)
+		}
+	}
+}
+
+func TestAlways(t *testing.T) {
+	for line, want := range map[string]bool{
+		"linux || !linux":                         true,
+		"linux":                                   false,
+		"(linux && amd64) || !linux || !amd64":    true,
+		"(linux && amd64) || !linux":              false,
+		"cgo && special || !cgo || !special":      true,
+		"a && b && c && d || !a":                  false,
+		"unix || windows":                         false, // not every system: plan9, js
+		"(a || b) && (!a || c) || !b && !a || !c": true,
+	} {
+		x, err := constraint.Parse("//go:build " + line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := always(x); got != want {
+			t.Errorf("always(%s) = %v, want %v", line, got, want)
 		}
 	}
 }
