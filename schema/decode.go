@@ -274,9 +274,11 @@ func (l *loader) probe(o *object) *Probe {
 		o.only(subFields["ready"])
 	}
 	if !o.has("timeout") {
-		// CUE reports only one such incomplete field per struct.
+		// CUE reports only one such incomplete field per struct; and none
+		// when the struct itself was reported, such as an ambiguous
+		// *{timeout: "1s"} | *{timeout: "2s"}, which misses no field.
 		path := o.sub("timeout")
-		if !o.l.reported[strings.Join(path, ".")] {
+		if !o.l.reported[strings.Join(path, ".")] && !o.l.reported[strings.Join(o.path, ".")] {
 			o.l.errs.Add(o.pos, fmt.Sprintf("%s: missing field timeout (%s)", strings.Join(path, "."), want[kDuration]))
 		}
 		return p
