@@ -504,6 +504,12 @@ func (ws *workspace) requireArbor() error {
 	}
 	msg, _, _ := strings.Cut(rt.Error.Err, "\n")
 	msg = strings.TrimSuffix(msg, "; to add it:")
+	if strings.HasPrefix(msg, "cannot find package ") {
+		// go/build's message: GOPATH mode, where no module requires anything.
+		return schema.ErrorList{{Pos: schema.Pos{Filename: modFile}, Msg: fmt.Sprintf(
+			"the go command is not in module mode (GO111MODULE=off), and arbor needs a module that requires %s; unset GO111MODULE (go list: %s)",
+			modulePath, strings.TrimSuffix(msg, " in any of:"))}}
+	}
 	return schema.ErrorList{{Pos: schema.Pos{Filename: modFile}, Msg: fmt.Sprintf(
 		"the module does not require %s, whose runtime the generated code imports; add it with `go get %s@%s`, or with `go get -tool %s/cmd/arbor` to run arbor as a tool (go list: %s)",
 		modulePath, modulePath, version(), modulePath, msg)}}
