@@ -50,7 +50,10 @@ type workspace struct {
 	broken  map[string]*scanner.Error    // the first syntax error of a package parsed from source
 	typeErr map[string][]types.Error     // the type errors of a package parsed from source
 	load    func(paths ...string) error  // lists packages with their dependencies
-	overlay string                       // the go command's overlay file, until close
+	// checking holds the packages being type-checked from source
+	// (fromSource), against import cycles.
+	checking map[string]bool
+	overlay  string // the go command's overlay file, until close
 	// info makes checkSource record the types.Info of the syntax, which
 	// only the static checks of run functions need (Options.Lint).
 	info bool
@@ -465,6 +468,9 @@ func (ws *workspace) Import(path string) (*types.Package, error) {
 		return nil, fmt.Errorf("package %s was not listed", path)
 	}
 	if l.Export == "" {
+		if p := ws.fromSource(l); p != nil {
+			return p, nil
+		}
 		msg := "it does not compile"
 		if l.Error != nil {
 			msg = l.Error.Err
@@ -486,6 +492,28 @@ func (ws *workspace) Import(path string) (*types.Package, error) {
 	}
 	ws.byPath[path] = &packages.Package{ID: path, Name: pkg.Name(), PkgPath: path, Types: pkg}
 	return pkg, nil
+}
+
+// fromSource type-checks from source a package that does not compile, and
+// so has no export data, or returns nil: it still serves if it declares
+// anything. A package of the module often does not compile before
+// generation, as the spec's own does: it calls the New<Tree> of its own
+// spec, whose arbor_gen.go arbor gen ./... has not written yet.
+func (ws *workspace) fromSource(l *listed) *types.Package {
+	if len(l.GoFiles)+len(l.CgoFiles) == 0 || ws.checking[l.ImportPath] {
+		return nil // or an import cycle, which go list reports
+	}
+	if ws.checking == nil {
+		ws.checking = map[string]bool{}
+	}
+	ws.checking[l.ImportPath] = true
+	defer delete(ws.checking, l.ImportPath)
+	p := ws.checkSource(l, sourceFiles(l))
+	if p.Types == nil || p.Types.Scope().Len() == 0 {
+		return nil
+	}
+	ws.byPath[l.ImportPath] = p
+	return p.Types
 }
 
 // requireArbor reports a module that cannot import the runtime because it

@@ -399,24 +399,17 @@ func (ws *workspace) notAPackage(ref runRef) string {
 
 // lookupPkg returns the package at path, or nil when it could not be
 // loaded. A package that does not compile, and so has no export data, is
-// type-checked from source: it still serves if it declares anything.
+// type-checked from source (Import): it still serves if it declares
+// anything.
 func (ws *workspace) lookupPkg(path string) *types.Package {
 	if ws.own != nil && path == ws.own.PkgPath {
 		return ws.own.Types
 	}
-	if p, err := ws.Import(path); err == nil {
-		return p
-	}
-	l := ws.listed[path]
-	if l == nil || l.Export != "" || len(l.GoFiles)+len(l.CgoFiles) == 0 {
+	p, err := ws.Import(path)
+	if err != nil {
 		return nil
 	}
-	p := ws.checkSource(l, sourceFiles(l))
-	if p.Types == nil || p.Types.Scope().Len() == 0 {
-		return nil
-	}
-	ws.byPath[path] = p
-	return p.Types
+	return p
 }
 
 // unimportable says why the spec's package cannot import p, or "". The
