@@ -345,6 +345,9 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 		if msg == "field not allowed" {
 			msg += l.notAllowedHint(path)
 		}
+		if strings.HasPrefix(msg, "incomplete value ") {
+			msg = l.incomplete(path, msg)
+		}
 		if r := []rune(msg); len(r) > 300 {
 			// Such as a conflict with a whole struct, printed in full.
 			msg = string(r[:297]) + "..."
@@ -366,6 +369,22 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 		}
 		l.errs = append(l.errs, err)
 	}
+}
+
+// incomplete rewrites CUE's message about a value left open at path, which
+// shows the value unified with the schema (#Duration, a regular
+// expression), with the value the spec wrote and what the field wants.
+func (l *loader) incomplete(path []string, msg string) string {
+	k, _ := classify(path)
+	cp, ok := l.cuePath(path)
+	if want[k] == "" || !ok || !l.user.Exists() {
+		return msg
+	}
+	v := l.user.LookupPath(cp)
+	if !v.Exists() || v.IsConcrete() || v.Err() != nil || v.IncompleteKind()&(cue.StructKind|cue.ListKind) != 0 {
+		return msg // CUE shows a struct or a list better than show does
+	}
+	return fmt.Sprintf("incomplete value %s (%s)", show(v), want[k])
 }
 
 // ownErrors returns the errors of the user's value at path, without the
