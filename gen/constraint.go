@@ -34,21 +34,25 @@ func (ws *workspace) outputConstraint(targets map[*target]bool) constraint.Expr 
 		file, recv, name string
 		pkg              *listed
 	}
+	listing := func(p *types.Package) *listed {
+		if ws.own != nil && p.Path() == ws.own.PkgPath {
+			return ws.own0
+		}
+		return ws.listed[p.Path()]
+	}
 	var decls []decl
 	for t := range targets {
-		l := ws.listed[t.obj.Pkg().Path()]
-		if ws.own != nil && t.obj.Pkg().Path() == ws.own.PkgPath {
-			l = ws.own0
-		}
 		recv := ""
 		if r := t.obj.Type().(*types.Signature).Recv(); r != nil {
 			recv = recvTypeName(r.Type())
 		}
 		if f := ws.fset.File(t.obj.Pos()); f != nil {
-			decls = append(decls, decl{f.Name(), recv, t.obj.Name(), l})
+			decls = append(decls, decl{f.Name(), recv, t.obj.Name(), listing(t.obj.Pkg())})
 		}
 		if pos := recvPos(t); pos.IsValid() && ws.fset.File(pos) != nil {
-			decls = append(decls, decl{ws.fset.File(pos).Name(), "", t.recvName.Name(), l})
+			// The receiver's type, maybe of another package than a method
+			// it embeds.
+			decls = append(decls, decl{ws.fset.File(pos).Name(), "", t.recvName.Name(), listing(t.recvName.Pkg())})
 		}
 	}
 	slices.SortFunc(decls, func(a, b decl) int {
