@@ -55,21 +55,35 @@ func (ws *workspace) outputConstraint(targets map[*target]bool) constraint.Expr 
 			decls = append(decls, decl{ws.fset.File(pos).Name(), "", t.recvName.Name(), listing(t.recvName.Pkg())})
 		}
 	}
-	slices.SortFunc(decls, func(a, b decl) int {
-		return strings.Compare(a.file+"\x00"+a.recv+"."+a.name, b.file+"\x00"+b.recv+"."+b.name)
-	})
+	// The output is the same whichever of a declaration's files this build
+	// sees (arbor diff agrees on every system): declarations in order of
+	// name, each one's files in order of name.
+	key := func(d decl) string {
+		path := ""
+		if d.pkg != nil {
+			path = d.pkg.ImportPath
+		}
+		return path + "\x00" + d.recv + "." + d.name
+	}
+	slices.SortFunc(decls, func(a, b decl) int { return strings.Compare(key(a), key(b)) })
 	var expr constraint.Expr
 	seen := map[string]bool{}
 	for _, d := range decls {
-		x := ws.fileConstraint(d.file)
-		if x != nil {
-			for _, alt := range ws.declaredElsewhere(d.pkg, d.file, d.recv, d.name) {
-				y := ws.fileConstraint(alt)
+		var x constraint.Expr
+		if ws.fileConstraint(d.file) != nil {
+			files := append(ws.declaredElsewhere(d.pkg, d.file, d.recv, d.name), d.file)
+			slices.SortFunc(files, func(a, b string) int { return strings.Compare(filepath.Base(a), filepath.Base(b)) })
+			for _, file := range files {
+				y := ws.fileConstraint(file)
 				if y == nil {
 					x = nil
 					break
 				}
-				x = &constraint.OrExpr{X: x, Y: y}
+				if x == nil {
+					x = y
+				} else {
+					x = &constraint.OrExpr{X: x, Y: y}
+				}
 			}
 		}
 		if x == nil || always(x) || seen[x.String()] {
