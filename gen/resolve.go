@@ -178,7 +178,9 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 	// package does not load, if it does not: with files of two package
 	// names, say, go/types saw only some of them.
 	undeclared := where
-	if ref.pkgPath != "" && listing != nil && listing.Error != nil && ws.broken[pkg.Path()] == nil {
+	if ref.pkgPath != "" && listing != nil && listing.Error != nil && !strings.HasPrefix(listing.Error.Err, "# ") && ws.broken[pkg.Path()] == nil {
+		// (Not a compile error, "# path" and the compiler's lines: vet
+		// reports those.)
 		undeclared += " (it does not load" + ws.loadMsg(ref.pkgPath) + ")"
 	}
 	// notSeen reports a target that is only in a file the build leaves out,
