@@ -108,9 +108,18 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	done := sv.done
 	sv.mu.Unlock()
 	if !sv.post(done, message{kind: msgAdd, slot: &in.slot}) {
+		// The run ended since: its shutdown started the instance (see
+		// startAccepted), which then ran and is gone, or its kill dropped
+		// it unstarted, and Start did not happen.
 		sv.mu.Lock()
-		sv.remove(&in.slot)
+		ran := in.st.gen > 0
+		if !ran {
+			sv.remove(&in.slot) // counted started and removed: the totals are counters, which never go down
+		}
 		sv.mu.Unlock()
+		if ran {
+			return &in.handle, nil
+		}
 		return nil, fmt.Errorf("%w: pool %s", ErrNotRunning, sv.path)
 	}
 	return &in.handle, nil
@@ -288,11 +297,12 @@ func (sv *supervisor) instanceHandle(name string) *Handle {
 }
 
 // added starts an instance that Start added, on the pool's goroutine,
-// unless it was removed since: its message may reach a later run of the
-// pool, which must not start an instance of an earlier one.
+// unless it was removed since (its message may reach a later run of the
+// pool, which must not start an instance of an earlier one) or the
+// pool's shutdown, which came first, started it.
 func (sv *supervisor) added(s *slot) {
 	sv.mu.Lock()
-	gone := s.rank < 0
+	gone := s.rank < 0 || s.st.gen > 0
 	if sv.stopping && !gone {
 		sv.remove(s) // Start raced the shutdown
 		gone = true
@@ -300,6 +310,20 @@ func (sv *supervisor) added(s *slot) {
 	sv.mu.Unlock()
 	if !gone {
 		sv.want(s)
+	}
+}
+
+// startAccepted starts, as the pool begins to stop, the instances that
+// Start accepted (and returned a handle for) but whose message is still
+// queued, as if the pool had taken them first: it never drops an
+// instance unseen. Each then stops at once with the others, so that its
+// run function gets what Start handed it, such as a connection to close,
+// and sees its context cancelled.
+func (sv *supervisor) startAccepted() {
+	for _, s := range sv.slotsNow() {
+		if s.st.gen == 0 && s.cur.Load() == nil {
+			sv.start(s)
+		}
 	}
 }
 

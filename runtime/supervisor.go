@@ -953,6 +953,9 @@ func (sv *supervisor) shutdown(reason error) {
 	if sv.stopping {
 		return
 	}
+	if sv.pool != nil {
+		sv.startAccepted()
+	}
 	sv.stopping = true
 	sv.stopBegan = sv.now()
 	sv.result = reason
