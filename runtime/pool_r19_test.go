@@ -2,9 +2,12 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -79,4 +82,61 @@ func TestPoolStartAcceptedBeforeShutdownRuns(t *testing.T) {
 func blockUntilCancelled(ctx context.Context, _ *runtime.Attempt) error {
 	<-ctx.Done()
 	return nil
+}
+
+// TestPoolStartAcceptedAlwaysRunsUnderRestarts: goroutines start
+// instances while the pool is restarted over and over with its group
+// (a one_for_all sibling crashes): every Start that returned a handle ran
+// its run function once it returns (Run waits for every attempt), and no
+// Start that failed ever ran. Real concurrency: the races are between
+// Start's goroutines and the pool's.
+func TestPoolStartAcceptedAlwaysRunsUnderRestarts(t *testing.T) {
+	loop := &runtime.RestartLimit{Max: 1 << 30, Window: time.Second}
+	tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff, RestartLimit: loop, Children: []runtime.Child{
+		{Name: "p", Pool: &runtime.PoolSpec{Max: 20}, Restart: runtime.Temporary},
+		{Name: "crash", Run: func(ctx context.Context, _ *runtime.Attempt) error {
+			select {
+			case <-time.After(100 * time.Microsecond):
+				return errBoom
+			case <-ctx.Done():
+				return nil
+			}
+		}},
+	}})
+	stop, _ := start(t, tr)
+	<-tr.Ready()
+	p := tr.Pool("t/p")
+	var accepted, ran, refusedRan atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 2000 {
+				var ok atomic.Bool
+				decided := make(chan struct{})
+				_, err := p.Start("", func(ctx context.Context, _ *runtime.Attempt) error {
+					<-decided
+					if ok.Load() {
+						ran.Add(1)
+					} else {
+						refusedRan.Add(1)
+					}
+					<-ctx.Done()
+					return nil
+				})
+				ok.Store(err == nil)
+				close(decided)
+				switch {
+				case err == nil:
+					accepted.Add(1)
+				case !errors.Is(err, runtime.ErrPoolFull) && !errors.Is(err, runtime.ErrNotRunning):
+					t.Errorf("Start: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, stop())
+	assert.Zero(t, refusedRan.Load(), "a Start that failed never runs")
+	assert.Equal(t, accepted.Load(), ran.Load(), "every Start that returned a handle ran")
+	t.Logf("accepted %d, restarts of the pool %d", accepted.Load(), status(t, tr, "t/p").Restarts)
 }

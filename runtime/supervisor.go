@@ -954,6 +954,9 @@ func (sv *supervisor) shutdown(reason error) {
 		return
 	}
 	if sv.pool != nil {
+		sv.mu.Lock()
+		sv.pool.open = false // first: startAccepted must see every instance Start accepted
+		sv.mu.Unlock()
 		sv.startAccepted()
 	}
 	sv.stopping = true
@@ -965,11 +968,6 @@ func (sv *supervisor) shutdown(reason error) {
 	sv.emit(&Event{Kind: EventShuttingDown, Path: sv.path, Err: reason})
 	sv.plan = groupPlan{}
 	now := sv.now()
-	if sv.pool != nil {
-		sv.mu.Lock()
-		sv.pool.open = false
-		sv.mu.Unlock()
-	}
 	for _, s := range sv.slotsNow() {
 		s.pending, s.member = false, false
 		if s.cur.Load() == nil {
