@@ -321,9 +321,17 @@ func (sv *supervisor) added(s *slot) {
 // and sees its context cancelled.
 func (sv *supervisor) startAccepted() {
 	for _, s := range sv.slotsNow() {
-		if s.st.gen == 0 && s.cur.Load() == nil {
-			sv.start(s)
-		}
+		sv.startUnseen(s)
+	}
+}
+
+// startUnseen starts the instance s if Start accepted it but its message
+// has not been handled yet: a stop order that overtook it (Tree.Handle
+// finds an instance before Start posts it) then stops a running instance,
+// never one whose run function was not called.
+func (sv *supervisor) startUnseen(s *slot) {
+	if s.st.gen == 0 && s.cur.Load() == nil && !sv.stopping && !s.removed() {
+		sv.start(s)
 	}
 }
 

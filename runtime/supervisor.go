@@ -879,6 +879,9 @@ func (sv *supervisor) afterStop(s *slot) {
 // which neither count against the restart limit nor wait for a backoff.
 // reply, from StopAndWait, is closed once the child has no attempt running.
 func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
+	if sv.pool != nil && !restart {
+		sv.startUnseen(s)
+	}
 	if reply != nil {
 		if s.cur.Load() == nil {
 			defer close(reply) // after the order: it may not start anything
