@@ -133,6 +133,7 @@ type names struct {
 	seed   maphash.Seed
 	byHash map[uint64]*instance
 	more   map[string]*instance
+	peak   int // the most names byHash held since it was made: a Go map never shrinks
 }
 
 func newNames() names {
@@ -151,6 +152,7 @@ func (n *names) put(name string, in *instance) {
 	h := maphash.String(n.seed, name)
 	if n.byHash[h] == nil {
 		n.byHash[h] = in
+		n.peak = max(n.peak, len(n.byHash))
 		return
 	}
 	if n.more == nil {
@@ -163,15 +165,33 @@ func (n *names) del(name string) {
 	h := maphash.String(n.seed, name)
 	if in := n.byHash[h]; in != nil && in.name() == name {
 		delete(n.byHash, h)
+		if n.peak > shrinkFrom && len(n.byHash) < n.peak/4 {
+			// What a burst grew, given back once it has ended (at a
+			// cost of the live names, after three times as many were
+			// deleted).
+			m := make(map[uint64]*instance, len(n.byHash))
+			for h, in := range n.byHash {
+				m[h] = in
+			}
+			n.byHash, n.peak = m, len(m)
+		}
 		return
 	}
 	delete(n.more, name)
 }
 
 func (n *names) clear() {
-	clear(n.byHash)
+	if n.peak > shrinkFrom {
+		n.byHash, n.peak = map[uint64]*instance{}, 0
+	} else {
+		clear(n.byHash)
+	}
 	n.more = nil
 }
+
+// shrinkFrom is the size above which the pool's slice of instances and
+// index by name are made anew once a quarter of it is in use.
+const shrinkFrom = 1024
 
 // freePath returns the path of a generated name, such as "i42", that no
 // live instance has: one allocation for the path and the name in it.
@@ -248,6 +268,9 @@ func (sv *supervisor) remove(s *slot) {
 	moved.rank = s.rank
 	sv.slots[last] = nil
 	sv.slots = sv.slots[:last]
+	if c := cap(sv.slots); c > shrinkFrom && last < c/4 {
+		sv.slots = append(make([]*slot, 0, 2*last), sv.slots...) // what a burst grew
+	}
 	sv.pool.byName.del(s.name())
 	sv.pool.totals.Removed++
 	s.rank = -1
@@ -273,6 +296,9 @@ func (sv *supervisor) removeAllLocked() {
 	sv.pool.totals.Removed += uint64(len(sv.slots))
 	clear(sv.slots)
 	sv.slots = sv.slots[:0]
+	if cap(sv.slots) > shrinkFrom {
+		sv.slots = nil // what a burst grew
+	}
 	sv.pool.byName.clear()
 }
 
