@@ -64,7 +64,10 @@ func (p *Pool) Path() string {
 // ErrNameTaken when an instance of that name lives, ErrNotRunning when the
 // pool is not running (waiting for its After list, being restarted, or
 // stopping) and ErrTreeEnded once the tree has ended. Start returns once
-// the pool has the instance, which starts at once.
+// the pool has the instance, which starts at once. An instance Start
+// accepted always runs, so that its run function can release what it
+// holds: if its pool begins to stop, or an order to stop it arrives,
+// before the pool started it, it starts with its context cancelled.
 func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	if p == nil {
 		return nil, ErrNoChild
