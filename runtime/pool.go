@@ -67,7 +67,7 @@ func (p *Pool) Path() string {
 // the pool has the instance, which starts at once. An instance Start
 // accepted always runs, so that its run function can release what it
 // holds: if its pool begins to stop, or an order to stop it arrives,
-// before the pool started it, it starts with its context cancelled.
+// before the pool started it, it starts and is cancelled at once.
 func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	if p == nil {
 		return nil, ErrNoChild
