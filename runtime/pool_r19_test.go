@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -85,11 +86,12 @@ func blockUntilCancelled(ctx context.Context, _ *runtime.Attempt) error {
 }
 
 // TestPoolStartAcceptedAlwaysRunsUnderRestarts: goroutines start
-// instances while the pool is restarted over and over with its group
-// (a one_for_all sibling crashes): every Start that returned a handle ran
-// its run function once it returns (Run waits for every attempt), and no
-// Start that failed ever ran. Real concurrency: the races are between
-// Start's goroutines and the pool's.
+// instances while the pool is restarted over and over with its group (a
+// one_for_all sibling crashes), and an operator stops and restarts them by
+// path, as the console does, as soon as Start has named them: every Start
+// that returned a handle ran its run function once Run returns (Run waits
+// for every attempt), and no Start that failed ever ran. Real concurrency:
+// the races are between Start's goroutines, the operator's and the pool's.
 func TestPoolStartAcceptedAlwaysRunsUnderRestarts(t *testing.T) {
 	loop := &runtime.RestartLimit{Max: 1 << 30, Window: time.Second}
 	tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff, RestartLimit: loop, Children: []runtime.Child{
@@ -107,18 +109,23 @@ func TestPoolStartAcceptedAlwaysRunsUnderRestarts(t *testing.T) {
 	<-tr.Ready()
 	p := tr.Pool("t/p")
 	var accepted, ran, refusedRan atomic.Int64
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for range 2000 {
-				var ok atomic.Bool
+	var next [4]atomic.Pointer[string] // the path each starter is about to start
+	var starters, operator sync.WaitGroup
+	for g := range 4 {
+		starters.Go(func() {
+			for i := range 2000 {
+				var ok, first atomic.Bool
 				decided := make(chan struct{})
-				_, err := p.Start("", func(ctx context.Context, _ *runtime.Attempt) error {
+				name := fmt.Sprintf("g%d-%d", g, i)
+				path := "t/p/" + name
+				next[g].Store(&path)
+				_, err := p.Start(name, func(ctx context.Context, _ *runtime.Attempt) error {
 					<-decided
-					if ok.Load() {
-						ran.Add(1)
-					} else {
+					switch {
+					case !ok.Load():
 						refusedRan.Add(1)
+					case first.CompareAndSwap(false, true): // a Restart runs it again
+						ran.Add(1)
 					}
 					<-ctx.Done()
 					return nil
@@ -134,7 +141,30 @@ func TestPoolStartAcceptedAlwaysRunsUnderRestarts(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	done := make(chan struct{})
+	operator.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			path := next[i%4].Load()
+			if path == nil {
+				continue
+			}
+			if h := tr.Handle(*path); h != nil {
+				if i%3 == 0 {
+					h.Restart()
+				} else {
+					h.Stop()
+				}
+			}
+		}
+	})
+	starters.Wait()
+	close(done)
+	operator.Wait()
 	require.NoError(t, stop())
 	assert.Zero(t, refusedRan.Load(), "a Start that failed never runs")
 	assert.Equal(t, accepted.Load(), ran.Load(), "every Start that returned a handle ran")
