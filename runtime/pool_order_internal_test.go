@@ -90,3 +90,30 @@ func TestPoolOrderBeforeInstance(t *testing.T) {
 		})
 	}
 }
+
+// TestKilledPoolRunStaysClosed: a run of a pool whose attempt was abandoned
+// before it began ends at once and never opens the pool to Start, which
+// would accept an instance that no run starts.
+func TestKilledPoolRunStaysClosed(t *testing.T) {
+	tr, err := New(Spec{Name: "t", Children: []Child{{Name: "p", Pool: &PoolSpec{}, Restart: Temporary}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv := tr.Pool("t/p").sv
+	done := make(chan struct{})
+	close(done) // its parent's run, over
+	self := &Attempt{slot: tr.root.slots[0], gen: 1, run: &runInfo{done: done}}
+	self.flags.Store(flagAbandoned)
+	if err := sv.run(context.Background(), self); err != ErrAbandoned {
+		t.Fatalf("run = %v, want ErrAbandoned", err)
+	}
+	sv.mu.Lock()
+	open := sv.pool.open
+	sv.mu.Unlock()
+	if open {
+		t.Error("the killed run opened its pool to Start")
+	}
+	if n := tr.root.slots[0].fenced.Load(); n != 0 {
+		t.Errorf("the killed run reported itself ready: %d fenced signals", n)
+	}
+}

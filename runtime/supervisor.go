@@ -103,15 +103,19 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 	defer sv.cleanup()
 	defer context.AfterFunc(ctx, func() { sv.inbox.raise(alarmCtx) })()
 
-	if ctx.Err() != nil {
+	switch {
+	case sv.isKilled():
+		// Abandoned before it began: it starts nothing, opens no pool and
+		// reports nothing ready; its loop ends it at once.
+	case ctx.Err() != nil:
 		sv.shutdown(nil)
-	} else {
+	default:
 		for _, s := range sv.order {
 			sv.want(s)
 		}
 		if sv.pool != nil {
 			sv.mu.Lock()
-			sv.pool.open = true
+			sv.pool.open = !sv.killed // killTree may have come since
 			sv.mu.Unlock()
 		}
 		sv.checkReady()
