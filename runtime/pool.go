@@ -64,7 +64,10 @@ func (p *Pool) Path() string {
 // ErrNameTaken when an instance of that name lives, ErrNotRunning when the
 // pool is not running (waiting for its After list, being restarted, or
 // stopping) and ErrTreeEnded once the tree has ended. Start returns once
-// the pool has the instance, which starts at once.
+// the pool has the instance, which starts at once. An instance Start
+// accepted always runs, so that its run function can release what it
+// holds: if its pool begins to stop, or an order to stop it arrives,
+// before the pool started it, it starts and is cancelled at once.
 func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	if p == nil {
 		return nil, ErrNoChild
@@ -108,9 +111,18 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	done := sv.done
 	sv.mu.Unlock()
 	if !sv.post(done, message{kind: msgAdd, slot: &in.slot}) {
+		// The run ended since: its shutdown started the instance (see
+		// startAccepted), which then ran and is gone, or its kill dropped
+		// it unstarted, and Start did not happen.
 		sv.mu.Lock()
-		sv.remove(&in.slot)
+		ran := in.st.gen > 0
+		if !ran {
+			sv.remove(&in.slot) // counted started and removed: the totals are counters, which never go down
+		}
 		sv.mu.Unlock()
+		if ran {
+			return &in.handle, nil
+		}
 		return nil, fmt.Errorf("%w: pool %s", ErrNotRunning, sv.path)
 	}
 	return &in.handle, nil
@@ -124,6 +136,7 @@ type names struct {
 	seed   maphash.Seed
 	byHash map[uint64]*instance
 	more   map[string]*instance
+	peak   int // the most names byHash held since it was made: a Go map never shrinks
 }
 
 func newNames() names {
@@ -142,6 +155,7 @@ func (n *names) put(name string, in *instance) {
 	h := maphash.String(n.seed, name)
 	if n.byHash[h] == nil {
 		n.byHash[h] = in
+		n.peak = max(n.peak, len(n.byHash))
 		return
 	}
 	if n.more == nil {
@@ -154,15 +168,33 @@ func (n *names) del(name string) {
 	h := maphash.String(n.seed, name)
 	if in := n.byHash[h]; in != nil && in.name() == name {
 		delete(n.byHash, h)
+		if n.peak > shrinkFrom && len(n.byHash) < n.peak/4 {
+			// What a burst grew, given back once it has ended (at a
+			// cost of the live names, after three times as many were
+			// deleted).
+			m := make(map[uint64]*instance, len(n.byHash))
+			for h, in := range n.byHash {
+				m[h] = in
+			}
+			n.byHash, n.peak = m, len(m)
+		}
 		return
 	}
 	delete(n.more, name)
 }
 
 func (n *names) clear() {
-	clear(n.byHash)
+	if n.peak > shrinkFrom {
+		n.byHash, n.peak = map[uint64]*instance{}, 0
+	} else {
+		clear(n.byHash)
+	}
 	n.more = nil
 }
+
+// shrinkFrom is the size above which the pool's slice of instances and
+// index by name are made anew once a quarter of it is in use.
+const shrinkFrom = 1024
 
 // freePath returns the path of a generated name, such as "i42", that no
 // live instance has: one allocation for the path and the name in it.
@@ -239,6 +271,9 @@ func (sv *supervisor) remove(s *slot) {
 	moved.rank = s.rank
 	sv.slots[last] = nil
 	sv.slots = sv.slots[:last]
+	if c := cap(sv.slots); c > shrinkFrom && last < c/4 {
+		sv.slots = append(make([]*slot, 0, 2*last), sv.slots...) // what a burst grew
+	}
 	sv.pool.byName.del(s.name())
 	sv.pool.totals.Removed++
 	s.rank = -1
@@ -264,6 +299,9 @@ func (sv *supervisor) removeAllLocked() {
 	sv.pool.totals.Removed += uint64(len(sv.slots))
 	clear(sv.slots)
 	sv.slots = sv.slots[:0]
+	if cap(sv.slots) > shrinkFrom {
+		sv.slots = nil // what a burst grew
+	}
 	sv.pool.byName.clear()
 }
 
@@ -288,11 +326,12 @@ func (sv *supervisor) instanceHandle(name string) *Handle {
 }
 
 // added starts an instance that Start added, on the pool's goroutine,
-// unless it was removed since: its message may reach a later run of the
-// pool, which must not start an instance of an earlier one.
+// unless it was removed since (its message may reach a later run of the
+// pool, which must not start an instance of an earlier one) or the
+// pool's shutdown, which came first, started it.
 func (sv *supervisor) added(s *slot) {
 	sv.mu.Lock()
-	gone := s.rank < 0
+	gone := s.rank < 0 || s.st.gen > 0
 	if sv.stopping && !gone {
 		sv.remove(s) // Start raced the shutdown
 		gone = true
@@ -300,6 +339,28 @@ func (sv *supervisor) added(s *slot) {
 	sv.mu.Unlock()
 	if !gone {
 		sv.want(s)
+	}
+}
+
+// startAccepted starts, as the pool begins to stop, the instances that
+// Start accepted (and returned a handle for) but whose message is still
+// queued, as if the pool had taken them first: it never drops an
+// instance unseen. Each then stops at once with the others, so that its
+// run function gets what Start handed it, such as a connection to close,
+// and sees its context cancelled.
+func (sv *supervisor) startAccepted() {
+	for _, s := range sv.slotsNow() {
+		sv.startUnseen(s)
+	}
+}
+
+// startUnseen starts the instance s if Start accepted it but its message
+// has not been handled yet: a stop order that overtook it (Tree.Handle
+// finds an instance before Start posts it) then stops a running instance,
+// never one whose run function was not called.
+func (sv *supervisor) startUnseen(s *slot) {
+	if s.st.gen == 0 && s.cur.Load() == nil && !sv.stopping && !s.removed() {
+		sv.start(s)
 	}
 }
 

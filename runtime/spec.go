@@ -31,7 +31,11 @@ const (
 type RunFunc func(ctx context.Context, a *Attempt) error
 
 // Func adapts a function that does not report readiness or heartbeats.
+// Func(nil) is nil, so that New and Pool.Start refuse it as a missing Run.
 func Func(f func(context.Context) error) RunFunc {
+	if f == nil {
+		return nil
+	}
 	return func(ctx context.Context, _ *Attempt) error { return f(ctx) }
 }
 

@@ -33,6 +33,7 @@ func TestNewRejectsInvalidSpecs(t *testing.T) {
 		{"bad child name", runtime.Spec{Name: "t", Children: []runtime.Child{worker("9lives")}}, "t/9lives", "Name", "invalid name"},
 		{"duplicate name", runtime.Spec{Name: "t", Children: []runtime.Child{worker("a"), worker("a")}}, "t/a", "Name", `duplicate name "a"`},
 		{"nil run", runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "a"}}}, "t/a", "Run", "nil"},
+		{"Func of nil", runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "a", Run: runtime.Func(nil)}}}, "t/a", "Run", "nil"},
 		{"run and supervisor", runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "a", Run: nop, Supervisor: &runtime.Spec{Children: []runtime.Child{worker("b")}}}}}, "t/a", "Supervisor", "not both"},
 		{"unknown strategy", runtime.Spec{Name: "t", Strategy: "one_for_some", Children: []runtime.Child{worker("a")}}, "t", "Strategy", `unknown strategy "one_for_some"`},
 		{"unknown restart", runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "a", Run: nop, Restart: "sometimes"}}}, "t/a", "Restart", `unknown restart type "sometimes"`},

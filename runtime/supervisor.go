@@ -103,15 +103,19 @@ func (sv *supervisor) run(ctx context.Context, self *Attempt) error {
 	defer sv.cleanup()
 	defer context.AfterFunc(ctx, func() { sv.inbox.raise(alarmCtx) })()
 
-	if ctx.Err() != nil {
+	switch {
+	case sv.isKilled():
+		// Abandoned before it began: it starts nothing, opens no pool and
+		// reports nothing ready; its loop ends it at once.
+	case ctx.Err() != nil:
 		sv.shutdown(nil)
-	} else {
+	default:
 		for _, s := range sv.order {
 			sv.want(s)
 		}
 		if sv.pool != nil {
 			sv.mu.Lock()
-			sv.pool.open = true
+			sv.pool.open = !sv.killed // killTree may have come since
 			sv.mu.Unlock()
 		}
 		sv.checkReady()
@@ -608,6 +612,13 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, dnr b
 		sv.advance()
 		return
 	}
+	if s.member && !dnr {
+		// A group restart is under way for it: however it ended, it ended
+		// as part of that restart, as OTP's terminate takes its exit, and it
+		// starts again with its group (unless temporary).
+		sv.advance()
+		return
+	}
 	if !s.restarts(kind, dnr) {
 		if sv.pool != nil {
 			sv.removeEnded(s)
@@ -624,10 +635,6 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, dnr b
 		sv.startDependents(s)
 		sv.advance()
 		sv.checkReady()
-		return
-	}
-	if s.member {
-		sv.advance() // a group restart is already under way for it
 		return
 	}
 	if gu := sv.countRestart(s, now, func() error {
@@ -879,6 +886,9 @@ func (sv *supervisor) afterStop(s *slot) {
 // which neither count against the restart limit nor wait for a backoff.
 // reply, from StopAndWait, is closed once the child has no attempt running.
 func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
+	if sv.pool != nil && !restart {
+		sv.startUnseen(s)
+	}
 	if reply != nil {
 		if s.cur.Load() == nil {
 			defer close(reply) // after the order: it may not start anything
@@ -953,6 +963,12 @@ func (sv *supervisor) shutdown(reason error) {
 	if sv.stopping {
 		return
 	}
+	if sv.pool != nil {
+		sv.mu.Lock()
+		sv.pool.open = false // first: startAccepted must see every instance Start accepted
+		sv.mu.Unlock()
+		sv.startAccepted()
+	}
 	sv.stopping = true
 	sv.stopBegan = sv.now()
 	sv.result = reason
@@ -962,11 +978,6 @@ func (sv *supervisor) shutdown(reason error) {
 	sv.emit(&Event{Kind: EventShuttingDown, Path: sv.path, Err: reason})
 	sv.plan = groupPlan{}
 	now := sv.now()
-	if sv.pool != nil {
-		sv.mu.Lock()
-		sv.pool.open = false
-		sv.mu.Unlock()
-	}
 	for _, s := range sv.slotsNow() {
 		s.pending, s.member = false, false
 		if s.cur.Load() == nil {

@@ -76,6 +76,56 @@ func TestEcho(t *testing.T) {
 		}
 	})
 
+	t.Run("hostile clients", func(t *testing.T) {
+		p := start(t, exe)
+		// Clients that never send hold their place, quietly.
+		for range 40 {
+			p.dial(t)
+		}
+		// Clients that send without ever reading: the server's write
+		// blocks once the socket buffers are full, its instance misses
+		// its heartbeat (5s), and the pool closes the connection.
+		var writers sync.WaitGroup
+		for range 10 {
+			c := p.dial(t)
+			writers.Go(func() {
+				c.SetWriteDeadline(time.Now().Add(60 * time.Second))
+				chunk := bytes.Repeat([]byte("x"), 64<<10)
+				for {
+					if _, err := c.Write(chunk); err != nil {
+						return
+					}
+				}
+			})
+		}
+		// A client that half-closes gets its echo, then the server hangs up.
+		for i := range 20 {
+			c := p.dial(t)
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			fmt.Fprintf(c, "bye %d\n", i)
+			if err := c.Conn.(*net.TCPConn).CloseWrite(); err != nil {
+				t.Fatal(err)
+			}
+			if got := c.readAll(t); got != fmt.Sprintf("bye %d\n", i) {
+				t.Fatalf("half-closed client %d read %q", i, got)
+			}
+		}
+		// All that leaves room for the others.
+		p.dial(t).echo(t, "still serving")
+		stuck := make(chan struct{})
+		go func() { writers.Wait(); close(stuck) }()
+		select {
+		case <-stuck:
+		case <-time.After(30 * time.Second):
+			t.Fatal("clients that never read still connected 30s on: their heartbeat (5s) did not close them")
+		}
+		p.dial(t).echo(t, "and after")
+		p.stop(t, syscall.SIGTERM)
+		if !strings.Contains(p.stdout(), "clean shutdown: true") {
+			t.Errorf("stdout:\n%s", p.stdout())
+		}
+	})
+
 	t.Run("SIGTERM", func(t *testing.T) {
 		p := start(t, exe)
 		c := p.dial(t)
