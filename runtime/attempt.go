@@ -52,6 +52,7 @@ const (
 	flagChain                              // stopped by a shutdown: its return stops the next child (chainStop)
 	flagErrDoNotRestart                    // the returned error wraps ErrDoNotRestart
 	flagErrCancelled                       // the returned error wraps context.Canceled or DeadlineExceeded
+	flagTimedOut                           // its Timeout had passed when it returned
 
 	causeShift = 24 // the cause of its cancellation is flags >> causeShift
 )

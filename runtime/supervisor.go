@@ -321,8 +321,8 @@ func (sv *supervisor) handle(m message) {
 		sv.leaseLost(s, m.claim)
 	case msgDeadline, msgStale:
 		a := s.cur.Load()
-		if a == nil || a.gen != m.gen || s.stopAsked() {
-			return
+		if a == nil || a.gen != m.gen || s.stopAsked() || a.flags.Load()&flagReturned != 0 {
+			return // gone, stopping anyway, or returned: its queued exit says how it ended
 		}
 		cause := causeAttemptTimeout
 		if m.kind == msgStale {
