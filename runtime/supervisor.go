@@ -50,6 +50,7 @@ type supervisor struct {
 	isReady   bool
 	unready   int                       // children not yet ready (or done) since the run began
 	waiters   map[*slot][]chan struct{} // Handle.StopAndWait callers, told when the attempt ends
+	cascade   []cascadeFrame            // startDependents' stack; empty between messages
 }
 
 // groupPlan is a one_for_all or rest_for_one restart in progress: stop the
@@ -482,12 +483,40 @@ func (sv *supervisor) becameReady(s *slot, now time.Time) {
 	sv.checkReady()
 }
 
+// startDependents starts the dependents of s that wait for nothing else
+// now, each in start order and, depth first, before its next sibling,
+// those that its start makes ready at once. The depth is a stack of its
+// own, not a recursion through start and becameReady: an After chain as
+// long as the tree would grow the goroutine's stack past its limit.
 func (sv *supervisor) startDependents(s *slot) {
-	for _, d := range s.dependents() {
+	if len(s.dependents()) == 0 {
+		return // the usual case, and every pool instance's
+	}
+	sv.cascade = append(sv.cascade, cascadeFrame{s: s})
+	if len(sv.cascade) > 1 {
+		return // called through start, from the loop below: it goes on with s
+	}
+	for len(sv.cascade) > 0 {
+		f := &sv.cascade[len(sv.cascade)-1]
+		ds := f.s.dependents()
+		if f.next == len(ds) {
+			*f = cascadeFrame{} // holds nothing once done
+			sv.cascade = sv.cascade[:len(sv.cascade)-1]
+			continue
+		}
+		d := ds[f.next]
+		f.next++ // before start, which may push a frame and move the stack
 		if d.pending && !sv.stopping && sv.depsReady(d) {
 			sv.start(d)
 		}
 	}
+}
+
+// cascadeFrame is a slot whose dependents startDependents is starting, and
+// the next of them to look at.
+type cascadeFrame struct {
+	s    *slot
+	next int
 }
 
 // checkReady records that the supervisor is ready once every child of its
