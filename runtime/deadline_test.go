@@ -71,3 +71,54 @@ func TestDeadlineAfterReturnIsNoFault(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupStopAfterReturnKeepsTheExit: in a one_for_all group, b fails
+// and a, transient and the first to stop, completes 10ms later, while their
+// supervisor is held up elsewhere; it then takes b's failure first. a had ended for good
+// before the group restart was decided: it stays done, as a child that
+// ended for good does through its siblings' restarts, instead of being
+// counted as stopped by the group and started again.
+func TestGroupStopAfterReturnKeepsTheExit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hold := make(chan struct{})
+		var armed, held atomic.Bool
+		runtime.SetTestHook(func(path string) {
+			if path == "t" && armed.Load() && held.CompareAndSwap(false, true) {
+				<-hold // the root is busy with an order
+			}
+		})
+		defer runtime.SetTestHook(nil)
+		var starts atomic.Int32
+		rec := &recorder{}
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "b", Run: func(ctx context.Context, a *runtime.Attempt) error {
+				if a.Generation() == 1 {
+					time.Sleep(40 * time.Millisecond)
+					return errBoom
+				}
+				<-ctx.Done()
+				return nil
+			}},
+			{Name: "other", Run: nop},
+			{Name: "a", Restart: runtime.Transient, Run: func(ctx context.Context, _ *runtime.Attempt) error {
+				starts.Add(1)
+				time.Sleep(50 * time.Millisecond)
+				return nil // its work is done
+			}},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		armed.Store(true)
+		require.NoError(t, tr.Handle("t/other").Restart())
+		time.Sleep(100 * time.Millisecond) // b fails at 40ms, a completes at 50ms
+		close(hold)
+		synctest.Wait()
+		st := status(t, tr, "t/a")
+		assert.Equal(t, runtime.StateDone, st.State, "a completed before the group restart: %+v", st)
+		assert.Equal(t, runtime.ExitSuccess, st.LastExit)
+		assert.EqualValues(t, 1, starts.Load())
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/b").State)
+		assert.EqualValues(t, 2, status(t, tr, "t/b").Generation)
+		require.NoError(t, stop())
+	})
+}

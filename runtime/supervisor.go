@@ -746,16 +746,25 @@ func (sv *supervisor) liveInStopOrder(keep func(*slot) bool) []*slot {
 func (sv *supervisor) advance() {
 	for len(sv.queue) > 0 {
 		h := sv.queue[0]
-		if h.cur.Load() == nil {
+		a := h.cur.Load()
+		if a == nil {
 			sv.queue = sv.queue[1:]
 			continue
 		}
 		if h.stopCause == causeNone {
-			if sv.stopping {
-				sv.info.stopCause.Store(uint32(sv.stopCauseOf())) // before the flag: chainStop reads it after
-				h.cur.Load().setFlag(flagChain)
+			switch f := a.flags.Load(); {
+			case f&flagReturned == 0:
+				if sv.stopping {
+					sv.info.stopCause.Store(uint32(sv.stopCauseOf())) // before the flag: chainStop reads it after
+					a.setFlag(flagChain)
+				}
+				sv.requestStop(h, sv.stopCauseOf(), false)
+			case f&flagChain != 0:
+				h.stopCause = sv.stopCauseOf() // the chain stopped it: its exit is a stop
+			default:
+				// It returned on its own before it was asked to stop: its
+				// queued exit says how it ended, as if it had come first.
 			}
-			sv.requestStop(h, sv.stopCauseOf(), false)
 		}
 		return
 	}
