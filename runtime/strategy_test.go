@@ -216,3 +216,45 @@ func TestStopOrderIsDeclared(t *testing.T) {
 			"after cron's restart order: reverse of db, api, cron")
 	})
 }
+
+// TestSignificantMemberEndingInGroupRestart follows OTP: a significant child
+// that ends on its own while a group restart stops its group ends as part
+// of that restart (OTP's terminate consumes its exit). It does not shut its
+// supervisor down; being transient, it starts again with the group.
+func TestSignificantMemberEndingInGroupRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		fail, finish := make(chan struct{}), make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "job", Restart: runtime.Transient, Significant: true, Run: func(ctx context.Context, a *runtime.Attempt) error {
+				if a.Generation() == 1 {
+					<-finish // ends with success, not asked to stop
+					return nil
+				}
+				<-ctx.Done()
+				return nil
+			}},
+			{Name: "slow", Run: func(ctx context.Context, a *runtime.Attempt) error {
+				<-ctx.Done()
+				time.Sleep(time.Second) // the group waits for it, job's stop is next
+				return nil
+			}},
+			{Name: "bad", Run: failing(fail)},
+		}}, runtime.WithObserver(rec.observe))
+		stop, done := start(t, tr)
+		synctest.Wait()
+		close(fail)
+		synctest.Wait() // slow is stopping
+		close(finish)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		select {
+		case err := <-done:
+			t.Fatalf("the supervisor shut down: Run returned %v", err)
+		default:
+		}
+		assert.Equal(t, []string{"job starting", "slow starting", "bad starting", "bad exited", "job exited", "slow stopped",
+			"job starting", "slow starting", "bad starting"}, rec.trace(lifecycle...))
+		require.NoError(t, stop())
+	})
+}

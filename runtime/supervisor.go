@@ -637,6 +637,13 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, dnr b
 		sv.advance()
 		return
 	}
+	if s.member && !dnr {
+		// A group restart is under way for it: however it ended, it ended
+		// as part of that restart, as OTP's terminate takes its exit, and it
+		// starts again with its group (unless temporary).
+		sv.advance()
+		return
+	}
 	if !s.restarts(kind, dnr) {
 		if sv.pool != nil {
 			sv.removeEnded(s)
@@ -653,10 +660,6 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, dnr b
 		sv.startDependents(s)
 		sv.advance()
 		sv.checkReady()
-		return
-	}
-	if s.member {
-		sv.advance() // a group restart is already under way for it
 		return
 	}
 	if gu := sv.countRestart(s, now, func() error {
