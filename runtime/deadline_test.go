@@ -6,6 +6,7 @@ package runtime_test
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -73,52 +74,78 @@ func TestDeadlineAfterReturnIsNoFault(t *testing.T) {
 }
 
 // TestGroupStopAfterReturnKeepsTheExit: in a one_for_all group, b fails
-// and a, transient and the first to stop, completes 10ms later, while their
-// supervisor is held up elsewhere; it then takes b's failure first. a had ended for good
-// before the group restart was decided: it stays done, as a child that
-// ended for good does through its siblings' restarts, instead of being
-// counted as stopped by the group and started again.
+// and a, the first of the group to stop, ends on its own 10ms later, while
+// their supervisor is held up elsewhere; it then takes b's failure first.
+// a ended before it was asked to stop: its exit is its own, as for a
+// member whose exit comes while the group stops its siblings (see
+// TestSignificantMemberEndingInGroupRestart). A success is an exit, not a
+// stop, and a starts again with the group; ErrDoNotRestart ends it for good.
+// Asked to stop all the same, its exit was taken as that stop.
 func TestGroupStopAfterReturnKeepsTheExit(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		hold := make(chan struct{})
-		var armed, held atomic.Bool
-		runtime.SetTestHook(func(path string) {
-			if path == "t" && armed.Load() && held.CompareAndSwap(false, true) {
-				<-hold // the root is busy with an order
-			}
-		})
-		defer runtime.SetTestHook(nil)
-		var starts atomic.Int32
-		rec := &recorder{}
-		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff, Children: []runtime.Child{
-			{Name: "b", Run: func(ctx context.Context, a *runtime.Attempt) error {
-				if a.Generation() == 1 {
-					time.Sleep(40 * time.Millisecond)
-					return errBoom
+	for _, tc := range []struct {
+		name  string
+		err   error
+		state runtime.State
+		exit  runtime.ExitKind
+		trace []string
+	}{
+		{"success", nil, runtime.StateRunning, runtime.ExitSuccess,
+			[]string{"a starting", "b exited", "a exited", "b starting", "a starting"}},
+		{"do not restart", runtime.ErrDoNotRestart, runtime.StateDone, runtime.ExitError,
+			[]string{"a starting", "b exited", "a exited", "b starting"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				hold := make(chan struct{})
+				var armed, held atomic.Bool
+				runtime.SetTestHook(func(path string) {
+					if path == "t" && armed.Load() && held.CompareAndSwap(false, true) {
+						<-hold // the root is busy with an order
+					}
+				})
+				defer runtime.SetTestHook(nil)
+				rec := &recorder{}
+				tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff, Children: []runtime.Child{
+					{Name: "b", Run: func(ctx context.Context, a *runtime.Attempt) error {
+						if a.Generation() == 1 {
+							time.Sleep(40 * time.Millisecond)
+							return errBoom
+						}
+						<-ctx.Done()
+						return nil
+					}},
+					{Name: "other", Run: nop},
+					{Name: "a", Restart: runtime.Transient, Run: func(ctx context.Context, a *runtime.Attempt) error {
+						if a.Generation() == 1 {
+							time.Sleep(50 * time.Millisecond)
+							return tc.err // on its own
+						}
+						<-ctx.Done()
+						return nil
+					}},
+				}}, runtime.WithObserver(rec.observe))
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				armed.Store(true)
+				require.NoError(t, tr.Handle("t/other").Restart())
+				time.Sleep(100 * time.Millisecond) // b fails at 40ms, a ends at 50ms
+				close(hold)
+				synctest.Wait()
+				var trace []string
+				for _, line := range rec.trace(runtime.EventStarting, runtime.EventExited, runtime.EventStopped) {
+					if !strings.HasPrefix(line, "other ") {
+						trace = append(trace, line)
+					}
 				}
-				<-ctx.Done()
-				return nil
-			}},
-			{Name: "other", Run: nop},
-			{Name: "a", Restart: runtime.Transient, Run: func(ctx context.Context, _ *runtime.Attempt) error {
-				starts.Add(1)
-				time.Sleep(50 * time.Millisecond)
-				return nil // its work is done
-			}},
-		}}, runtime.WithObserver(rec.observe))
-		stop, _ := start(t, tr)
-		synctest.Wait()
-		armed.Store(true)
-		require.NoError(t, tr.Handle("t/other").Restart())
-		time.Sleep(100 * time.Millisecond) // b fails at 40ms, a completes at 50ms
-		close(hold)
-		synctest.Wait()
-		st := status(t, tr, "t/a")
-		assert.Equal(t, runtime.StateDone, st.State, "a completed before the group restart: %+v", st)
-		assert.Equal(t, runtime.ExitSuccess, st.LastExit)
-		assert.EqualValues(t, 1, starts.Load())
-		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/b").State)
-		assert.EqualValues(t, 2, status(t, tr, "t/b").Generation)
-		require.NoError(t, stop())
-	})
+				assert.Equal(t, append([]string{"b starting"}, tc.trace...), trace)
+				st := status(t, tr, "t/a")
+				assert.Equal(t, tc.state, st.State)
+				if tc.state == runtime.StateDone {
+					assert.Equal(t, tc.exit, st.LastExit)
+				}
+				assert.Equal(t, runtime.StateRunning, status(t, tr, "t/b").State)
+				require.NoError(t, stop())
+			})
+		})
+	}
 }
