@@ -10,7 +10,8 @@ import (
 // context. Every call on an attempt that is no longer its child's current
 // one is ignored and counted as fenced. A nil *Attempt, which a test may
 // give a run function outside a tree, is never current: its methods do
-// nothing and return zero values (and Logger slog.Default()).
+// nothing and return zero values (and Logger slog.Default()). So is the
+// zero Attempt, new(Attempt), which only a test makes.
 type Attempt struct {
 	slot *slot
 	gen  uint64
@@ -52,6 +53,7 @@ const (
 	flagChain                              // stopped by a shutdown: its return stops the next child (chainStop)
 	flagErrDoNotRestart                    // the returned error wraps ErrDoNotRestart
 	flagErrCancelled                       // the returned error wraps context.Canceled or DeadlineExceeded
+	flagTimedOut                           // its Timeout had passed when it returned
 
 	causeShift = 24 // the cause of its cancellation is flags >> causeShift
 )
@@ -71,7 +73,7 @@ func (a *Attempt) setFlag(f uint32) bool {
 
 // Path is the child's path in the tree, such as "shop/ingest/fetch".
 func (a *Attempt) Path() string {
-	if a == nil {
+	if a.detached() {
 		return ""
 	}
 	return a.slot.path
@@ -79,7 +81,7 @@ func (a *Attempt) Path() string {
 
 // Name is the child's name, the last element of its path.
 func (a *Attempt) Name() string {
-	if a == nil {
+	if a.detached() {
 		return ""
 	}
 	return a.slot.name()
@@ -104,12 +106,16 @@ func (a *Attempt) Number() int {
 }
 
 // Current reports whether this attempt is still its child's current one.
-func (a *Attempt) Current() bool { return a != nil && a.slot.cur.Load() == a }
+func (a *Attempt) Current() bool { return !a.detached() && a.slot.cur.Load() == a }
+
+// detached reports whether a is no attempt of a tree: nil, or the zero
+// Attempt.
+func (a *Attempt) detached() bool { return a == nil || a.slot == nil }
 
 // Ready reports that the child is ready: its dependents may start. Only the
 // first call of a current attempt counts.
 func (a *Attempt) Ready() {
-	if a == nil {
+	if a.detached() {
 		return
 	}
 	if a.slot.cur.Load() != a {
@@ -124,7 +130,7 @@ func (a *Attempt) Ready() {
 // Beat tells the watchdog that the attempt is alive. It is an atomic store
 // and does not allocate.
 func (a *Attempt) Beat() {
-	if a == nil {
+	if a.detached() {
 		return
 	}
 	if a.slot.cur.Load() != a {
@@ -139,7 +145,7 @@ func (a *Attempt) Beat() {
 // Logger returns the tree's logger with the child's path, generation and
 // attempt number attached.
 func (a *Attempt) Logger() *slog.Logger {
-	if a == nil {
+	if a.detached() {
 		return slog.Default()
 	}
 	if x := a.ext.Load(); x != nil {

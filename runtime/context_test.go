@@ -245,7 +245,13 @@ func TestAttemptContextKilledSubtree(t *testing.T) {
 // be given a nil *Attempt; every method then does nothing, or answers
 // what an attempt that is not current answers, rather than panic.
 func TestNilAttempt(t *testing.T) {
-	var a *runtime.Attempt
+	t.Run("nil", func(t *testing.T) { checkDetachedAttempt(t, nil) })
+	// What a test writes as readily as a nil one: it is no attempt of a
+	// tree either.
+	t.Run("zero", func(t *testing.T) { checkDetachedAttempt(t, new(runtime.Attempt)) })
+}
+
+func checkDetachedAttempt(t *testing.T, a *runtime.Attempt) {
 	a.Ready()
 	a.Beat()
 	assert.NotNil(t, a.Logger())

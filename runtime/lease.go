@@ -69,7 +69,7 @@ func WithLeaser(l Leaser) Option {
 // Pass it to the systems the attempt writes to, so that they can refuse the
 // writes of an attempt that kept running after its lease was lost.
 func (a *Attempt) Token() uint64 {
-	if a == nil {
+	if a.detached() {
 		return 0
 	}
 	t, _ := a.parent().Value(tokenKey{}).(uint64)

@@ -226,6 +226,12 @@ func (s *slot) run(a *Attempt) {
 		// they run here, on the attempt's goroutine, and an attempt stuck
 		// in them is abandoned like one that does not return.
 		a.classify(err)
+		if s.spec.Timeout > 0 && context.Cause(a.context()) == ErrAttemptTimeout {
+			// Decided now, not when the supervisor takes the exit: an
+			// attempt that returned in time did not time out, however late
+			// its supervisor reads its context.
+			a.setFlag(flagTimedOut)
+		}
 		a.setFlag(flagReturned)
 		if a.flags.Load()&flagAbandoned != 0 {
 			s.sup.tree.abandonedReturned(a)
@@ -311,7 +317,7 @@ func (s *slot) outcome(a *Attempt, err error) (ExitKind, error) {
 		}
 		return ExitCancelled, err
 	}
-	if ctx := a.context(); s.spec.Timeout > 0 && ctx.Err() != nil && context.Cause(ctx) == ErrAttemptTimeout {
+	if a.flags.Load()&flagTimedOut != 0 {
 		return ExitTimeout, because(ErrAttemptTimeout, a, err)
 	}
 	if err == nil {

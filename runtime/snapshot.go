@@ -166,7 +166,10 @@ func (h *Handle) Order(o Order, from string) error {
 // StopAndWait is Stop, then waits until the child's attempt has returned or
 // been abandoned after its grace (OTP's terminate_child). It returns
 // ctx.Err() if ctx ends first; the child stays stopped all the same. A nil
-// ctx gives ErrNilContext, and no order.
+// ctx gives ErrNilContext, and no order. A run function that stops itself,
+// or a supervisor above it, this way should pass its own context, which the
+// stop cancels: with another, it waits for the end of its own attempt, which
+// comes only once it has been abandoned after its grace.
 func (h *Handle) StopAndWait(ctx context.Context) error {
 	if h == nil {
 		return ErrNoChild

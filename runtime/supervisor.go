@@ -50,6 +50,7 @@ type supervisor struct {
 	isReady   bool
 	unready   int                       // children not yet ready (or done) since the run began
 	waiters   map[*slot][]chan struct{} // Handle.StopAndWait callers, told when the attempt ends
+	cascade   []cascadeFrame            // startDependents' stack; empty between messages
 }
 
 // groupPlan is a one_for_all or rest_for_one restart in progress: stop the
@@ -325,8 +326,8 @@ func (sv *supervisor) handle(m message) {
 		sv.leaseLost(s, m.claim)
 	case msgDeadline, msgStale:
 		a := s.cur.Load()
-		if a == nil || a.gen != m.gen || s.stopAsked() {
-			return
+		if a == nil || a.gen != m.gen || s.stopAsked() || a.flags.Load()&flagReturned != 0 {
+			return // gone, stopping anyway, or returned: its queued exit says how it ended
 		}
 		cause := causeAttemptTimeout
 		if m.kind == msgStale {
@@ -486,12 +487,40 @@ func (sv *supervisor) becameReady(s *slot, now time.Time) {
 	sv.checkReady()
 }
 
+// startDependents starts the dependents of s that wait for nothing else
+// now, each in start order and, depth first, before its next sibling,
+// those that its start makes ready at once. The depth is a stack of its
+// own, not a recursion through start and becameReady: an After chain as
+// long as the tree would grow the goroutine's stack past its limit.
 func (sv *supervisor) startDependents(s *slot) {
-	for _, d := range s.dependents() {
+	if len(s.dependents()) == 0 {
+		return // the usual case, and every pool instance's
+	}
+	sv.cascade = append(sv.cascade, cascadeFrame{s: s})
+	if len(sv.cascade) > 1 {
+		return // called through start, from the loop below: it goes on with s
+	}
+	for len(sv.cascade) > 0 {
+		f := &sv.cascade[len(sv.cascade)-1]
+		ds := f.s.dependents()
+		if f.next == len(ds) {
+			*f = cascadeFrame{} // holds nothing once done
+			sv.cascade = sv.cascade[:len(sv.cascade)-1]
+			continue
+		}
+		d := ds[f.next]
+		f.next++ // before start, which may push a frame and move the stack
 		if d.pending && !sv.stopping && sv.depsReady(d) {
 			sv.start(d)
 		}
 	}
+}
+
+// cascadeFrame is a slot whose dependents startDependents is starting, and
+// the next of them to look at.
+type cascadeFrame struct {
+	s    *slot
+	next int
 }
 
 // checkReady records that the supervisor is ready once every child of its
@@ -724,16 +753,25 @@ func (sv *supervisor) liveInStopOrder(keep func(*slot) bool) []*slot {
 func (sv *supervisor) advance() {
 	for len(sv.queue) > 0 {
 		h := sv.queue[0]
-		if h.cur.Load() == nil {
+		a := h.cur.Load()
+		if a == nil {
 			sv.queue = sv.queue[1:]
 			continue
 		}
 		if h.stopCause == causeNone {
-			if sv.stopping {
-				sv.info.stopCause.Store(uint32(sv.stopCauseOf())) // before the flag: chainStop reads it after
-				h.cur.Load().setFlag(flagChain)
+			switch f := a.flags.Load(); {
+			case f&flagReturned == 0:
+				if sv.stopping {
+					sv.info.stopCause.Store(uint32(sv.stopCauseOf())) // before the flag: chainStop reads it after
+					a.setFlag(flagChain)
+				}
+				sv.requestStop(h, sv.stopCauseOf(), false)
+			case f&flagChain != 0:
+				h.stopCause = sv.stopCauseOf() // the chain stopped it: its exit is a stop
+			default:
+				// It returned on its own before it was asked to stop: its
+				// queued exit says how it ended, as if it had come first.
 			}
-			sv.requestStop(h, sv.stopCauseOf(), false)
 		}
 		return
 	}

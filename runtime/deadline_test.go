@@ -1,0 +1,151 @@
+package runtime_test
+
+// Deadlines from the point of view of an attempt that met them: what it did
+// before a deadline passed decides its exit, however late its supervisor
+// gets to the deadline.
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// TestDeadlineAfterReturnIsNoFault: a transient child returns nil 50ms into
+// its 100ms deadline (a ready timeout, a heartbeat of 20ms it kept until
+// then, an attempt timeout) while its supervisor is held up elsewhere, until
+// the deadline has passed. It completed in time: it is done, not stopped
+// for a missed deadline and restarted as a failure.
+func TestDeadlineAfterReturnIsNoFault(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  func(*runtime.Child)
+	}{
+		{"ready", func(c *runtime.Child) { c.Ready = &runtime.Ready{Timeout: 100 * time.Millisecond} }},
+		{"heartbeat", func(c *runtime.Child) { c.Heartbeat = &runtime.Heartbeat{Timeout: 20 * time.Millisecond} }},
+		{"timeout", func(c *runtime.Child) { c.Timeout = 100 * time.Millisecond }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				hold := make(chan struct{})
+				var armed, held atomic.Bool
+				runtime.SetTestHook(func(path string) {
+					if path == "t" && armed.Load() && held.CompareAndSwap(false, true) {
+						<-hold // the root is busy with an order
+					}
+				})
+				defer runtime.SetTestHook(nil)
+				c := runtime.Child{Name: "c", Restart: runtime.Transient, Backoff: constBackoff(time.Hour),
+					Run: func(ctx context.Context, a *runtime.Attempt) error {
+						for range 10 {
+							a.Beat()
+							time.Sleep(5 * time.Millisecond)
+						}
+						return nil // 50ms in: its work is done
+					}}
+				tc.set(&c)
+				rec := &recorder{}
+				tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+					c, {Name: "other", Run: nop},
+				}}, runtime.WithObserver(rec.observe))
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				armed.Store(true)
+				require.NoError(t, tr.Handle("t/other").Restart())
+				time.Sleep(150 * time.Millisecond) // c returns at 50ms; its deadline passes at 100ms
+				close(hold)
+				synctest.Wait()
+				st := status(t, tr, "t/c")
+				assert.Equal(t, runtime.StateDone, st.State, "c returned nil in time: %+v", st)
+				assert.Equal(t, runtime.ExitSuccess, st.LastExit)
+				assert.NoError(t, st.LastError)
+				assert.Empty(t, rec.of(runtime.EventRestartScheduled))
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
+
+// TestGroupStopAfterReturnKeepsTheExit: in a one_for_all group, b fails
+// and a, the first of the group to stop, ends on its own 10ms later, while
+// their supervisor is held up elsewhere; it then takes b's failure first.
+// a ended before it was asked to stop: its exit is its own, as for a
+// member whose exit comes while the group stops its siblings (see
+// TestSignificantMemberEndingInGroupRestart). A success is an exit, not a
+// stop, and a starts again with the group; ErrDoNotRestart ends it for good.
+// Asked to stop all the same, its exit was taken as that stop.
+func TestGroupStopAfterReturnKeepsTheExit(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		err   error
+		state runtime.State
+		exit  runtime.ExitKind
+		trace []string
+	}{
+		{"success", nil, runtime.StateRunning, runtime.ExitSuccess,
+			[]string{"a starting", "b exited", "a exited", "b starting", "a starting"}},
+		{"do not restart", runtime.ErrDoNotRestart, runtime.StateDone, runtime.ExitError,
+			[]string{"a starting", "b exited", "a exited", "b starting"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				hold := make(chan struct{})
+				var armed, held atomic.Bool
+				runtime.SetTestHook(func(path string) {
+					if path == "t" && armed.Load() && held.CompareAndSwap(false, true) {
+						<-hold // the root is busy with an order
+					}
+				})
+				defer runtime.SetTestHook(nil)
+				rec := &recorder{}
+				tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff, Children: []runtime.Child{
+					{Name: "b", Run: func(ctx context.Context, a *runtime.Attempt) error {
+						if a.Generation() == 1 {
+							time.Sleep(40 * time.Millisecond)
+							return errBoom
+						}
+						<-ctx.Done()
+						return nil
+					}},
+					{Name: "other", Run: nop},
+					{Name: "a", Restart: runtime.Transient, Run: func(ctx context.Context, a *runtime.Attempt) error {
+						if a.Generation() == 1 {
+							time.Sleep(50 * time.Millisecond)
+							return tc.err // on its own
+						}
+						<-ctx.Done()
+						return nil
+					}},
+				}}, runtime.WithObserver(rec.observe))
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				armed.Store(true)
+				require.NoError(t, tr.Handle("t/other").Restart())
+				time.Sleep(100 * time.Millisecond) // b fails at 40ms, a ends at 50ms
+				close(hold)
+				synctest.Wait()
+				var trace []string
+				for _, line := range rec.trace(runtime.EventStarting, runtime.EventExited, runtime.EventStopped) {
+					if !strings.HasPrefix(line, "other ") {
+						trace = append(trace, line)
+					}
+				}
+				assert.Equal(t, append([]string{"b starting"}, tc.trace...), trace)
+				st := status(t, tr, "t/a")
+				assert.Equal(t, tc.state, st.State)
+				if tc.state == runtime.StateDone {
+					assert.Equal(t, tc.exit, st.LastExit)
+				}
+				assert.Equal(t, runtime.StateRunning, status(t, tr, "t/b").State)
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
