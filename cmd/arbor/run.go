@@ -45,7 +45,7 @@ A dir ending in /... names every spec directory at or below it, skipping
 testdata, vendor, cue.mod, names starting with . or _, and nested modules
 (as the go command's ./... does), unless the pattern starts inside one.
 
-Run "arbor <command> -h" for a command's flags and examples.
+Run "arbor help <command>" (or "arbor <command> -h") for a command's flags and examples.
 Exit codes: 0 ok, 1 spec or check errors (or a stale file), 2 usage errors.
 `
 
@@ -143,45 +143,83 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	name := args[0]
-	if name == "-h" || name == "-help" || name == "--help" || name == "help" {
+	if name == "-h" || name == "-help" || name == "--help" {
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
-	i := slices.IndexFunc(commands, func(c *command) bool { return c.name == name })
-	if i < 0 {
+	if name == "help" {
+		return help(args[1:], stdout, stderr)
+	}
+	cmd := lookup(name)
+	if cmd == nil {
 		fmt.Fprintf(stderr, "arbor: unknown command %q\n\n%s", name, usage)
 		return exitUsage
 	}
-	cmd := commands[i]
 	c := &cli{stdout: stdout, stderr: stderr}
-	flags := flag.NewFlagSet("arbor "+name, flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	// Parse calls Usage on -h and on a bad flag alike; the usage is printed
-	// below, once, to stdout for -h and to stderr after an error.
-	flags.Usage = func() {}
-	printUsage := func(w io.Writer) {
-		flags.SetOutput(w)
-		fmt.Fprintf(w, "usage: %s\n\n%s", strings.TrimSpace("arbor "+name+" "+cmd.args), cmd.help)
-		if cmd.flags != nil {
-			fmt.Fprintf(w, "\nFlags:\n")
-			flags.PrintDefaults()
-		}
-	}
-	if cmd.flags != nil {
-		cmd.flags(flags, c)
-	}
+	flags := cmd.flagSet(c)
 	if err := flags.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout)
+			cmd.usage(stdout, flags)
 			return exitOK
 		}
-		printUsage(stderr)
+		cmd.usage(stderr, flags)
 		return exitUsage
 	}
 	if strings.Contains(cmd.args, "[dir") && flagAfterDirs(stderr, name, flags.Args()) {
 		return exitUsage
 	}
 	return cmd.run(c, flags)
+}
+
+// help prints the usage, or that of the command it names, as go help
+// build does: arbor help gen is arbor gen -h.
+func help(args []string, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) == 0:
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	case len(args) > 1:
+		fmt.Fprintln(stderr, "usage: arbor help [command]")
+		return exitUsage
+	}
+	cmd := lookup(args[0])
+	if cmd == nil {
+		fmt.Fprintf(stderr, "arbor help %s: unknown command; run \"arbor help\" for the list\n", args[0])
+		return exitUsage
+	}
+	cmd.usage(stdout, cmd.flagSet(&cli{stdout: stdout, stderr: stderr}))
+	return exitOK
+}
+
+// lookup returns the command of that name, or nil.
+func lookup(name string) *command {
+	if i := slices.IndexFunc(commands, func(c *command) bool { return c.name == name }); i >= 0 {
+		return commands[i]
+	}
+	return nil
+}
+
+// flagSet returns the command's flags, bound to c.
+func (cmd *command) flagSet(c *cli) *flag.FlagSet {
+	flags := flag.NewFlagSet("arbor "+cmd.name, flag.ContinueOnError)
+	flags.SetOutput(c.stderr)
+	// Parse calls Usage on -h and on a bad flag alike; the caller prints
+	// the usage once, to stdout for -h and to stderr after an error.
+	flags.Usage = func() {}
+	if cmd.flags != nil {
+		cmd.flags(flags, c)
+	}
+	return flags
+}
+
+// usage prints the command's usage, help and flags to w.
+func (cmd *command) usage(w io.Writer, flags *flag.FlagSet) {
+	flags.SetOutput(w)
+	fmt.Fprintf(w, "usage: %s\n\n%s", strings.TrimSpace("arbor "+cmd.name+" "+cmd.args), cmd.help)
+	if cmd.flags != nil {
+		fmt.Fprintf(w, "\nFlags:\n")
+		flags.PrintDefaults()
+	}
 }
 
 // flagAfterDirs reports, and says on stderr how to fix it, whether args
