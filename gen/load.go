@@ -777,17 +777,28 @@ const modulePath = "github.com/arbor-go/arbor"
 // the go get command a message suggests, or "latest" when it is unknown
 // (a development build).
 func version() string {
+	if v := Version(); v != devel {
+		return v
+	}
+	return "latest"
+}
+
+const devel = "(devel)"
+
+// Version returns the version of Arbor this program was built from, such
+// as v0.2.0, or "(devel)" for a development build, as go version -m says.
+func Version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "latest"
+		return devel
 	}
-	if bi.Main.Path == modulePath && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+	if bi.Main.Path == modulePath && bi.Main.Version != "" && bi.Main.Version != devel {
 		return bi.Main.Version
 	}
 	for _, d := range bi.Deps {
-		if d.Path == modulePath && d.Version != "" && d.Version != "(devel)" {
+		if d.Path == modulePath && d.Version != "" && d.Version != devel {
 			return d.Version
 		}
 	}
-	return "latest"
+	return devel
 }

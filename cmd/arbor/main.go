@@ -8,6 +8,7 @@
 //	arbor diff [-tags list] [dir ...]    exit 1 if an arbor_gen.go is stale
 //	arbor graph [-format f] [dir]        draw the trees (mermaid or dot)
 //	arbor schema                         print the CUE schema
+//	arbor version                        print the versions of arbor and of its code
 //	arbor ctl [-addr URL] [-token T] status|events [-f]|restart PATH|stop PATH
 //	                                     talk to a running program's console
 //

@@ -10,12 +10,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
 	"github.com/rogpeppe/go-internal/diff"
 
 	"github.com/arbor-go/arbor/gen"
+	arborruntime "github.com/arbor-go/arbor/runtime"
 	"github.com/arbor-go/arbor/schema"
 )
 
@@ -39,6 +41,7 @@ Commands:
 	diff     exit 1, printing the difference, if an arbor_gen.go is stale
 	graph    draw the trees as a Mermaid flowchart or a Graphviz digraph
 	schema   print the CUE schema that specs are checked against
+	version  print the version of arbor and of the code it writes
 	ctl      talk to a running program's console: status, events, restart, stop
 
 A dir ending in /... names every spec directory at or below it, skipping
@@ -122,6 +125,16 @@ Examples:
 `, flags: func(flags *flag.FlagSet, c *cli) {
 		flags.StringVar(&c.format, "format", gen.Mermaid, "output format: mermaid or dot")
 	}},
+	{name: "version", run: (*cli).version, help: `Version prints the version of this arbor, the version of the code it writes
+(the generated file's guard, runtime.GeneratedCodeV1_RunArborGen for 1), and
+the Go it was built with. A generated file that does not build with the
+runtime of your go.mod was written by another arbor: run go tool arbor gen.
+
+Example:
+
+	arbor version
+	go tool arbor version   # the arbor of your go.mod
+`},
 	{name: "ctl", args: ctlArgs, run: (*cli).ctl, flags: ctlFlags, help: ctlHelp},
 	{name: "schema", run: (*cli).schema, help: `Schema prints the CUE schema that every spec is unified with, with each field's
 meaning and default.
@@ -505,6 +518,15 @@ func (c *cli) output(out []byte) int {
 		return exitCheck
 	}
 	return exitOK
+}
+
+func (c *cli) version(flags *flag.FlagSet) int {
+	if flags.NArg() > 0 {
+		fmt.Fprintln(c.stderr, "arbor version: takes no arguments")
+		return exitUsage
+	}
+	return c.output(fmt.Appendf(nil, "arbor version %s (generated code v%d) %s %s/%s\n",
+		gen.Version(), arborruntime.GeneratedCodeVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH))
 }
 
 func (c *cli) schema(flags *flag.FlagSet) int {
