@@ -3,6 +3,7 @@ package schema
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -411,9 +412,11 @@ func (o *object) integer(name string, def int) int {
 		return def
 	}
 	n, err := v.Int64()
-	if err != nil || int64(int(n)) != n {
+	if err != nil || n > math.MaxInt32 {
+		// The generated file writes n as an int, which must fit in the int
+		// of every build of it, 32-bit ones (GOARCH=386, arm) included.
 		if v.Kind() == cue.IntKind {
-			o.l.errs.Add(o.l.valuePosOr(v, pos), fmt.Sprintf("%s: invalid value %s (out of range)", strings.Join(o.sub(name), "."), show(v)))
+			o.l.errs.Add(o.l.valuePosOr(v, pos), fmt.Sprintf("%s: invalid value %s (out of range: at most %d, the largest int of a 32-bit build)", strings.Join(o.sub(name), "."), show(v), math.MaxInt32))
 		} else {
 			o.kindErr(name, v)
 		}
