@@ -74,7 +74,7 @@ func (e *emitter) pool(n *schema.Node, typ string, accessor func(typ string)) {
 		jen.Return(jen.Id(p).Dot("StartNamed").Call(jen.Lit(""), jen.Id(arg))),
 	)
 
-	e.doc("StartNamed starts an instance of %s named %s (\"\" lets the pool choose) that runs with %s; its path is %q followed by the name. %s", path, name, arg, path+"/", startErrors(n))
+	e.doc("StartNamed starts an instance of %s named %s (\"\" lets the pool choose; otherwise a name such as \"tenant-1\", [a-z][a-z0-9_-]*) that runs with %s; its path is %q followed by the name. %s", path, name, arg, path+"/", startErrors(n))
 	body := append(copies, jen.Return(jen.Id(p).Dot("pool").Dot("Start").Call(jen.Id(name),
 		jen.Func().Params(jen.Id(ctx).Qual("context", "Context"), jen.Id(a).Op("*").Add(e.rt("Attempt"))).Error().Block(
 			jen.Return(fn.Call(args...)),
@@ -94,5 +94,5 @@ func startErrors(n *schema.Node) string {
 	if n.Pool.Max > 0 {
 		s += fmt.Sprintf("runtime.ErrPoolFull while %d instances are live, ", n.Pool.Max)
 	}
-	return s + "runtime.ErrNameTaken when a live instance has the name, and runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping)."
+	return s + "runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name."
 }

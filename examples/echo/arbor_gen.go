@@ -63,7 +63,7 @@ func (p *EchoConns) Start(arg net.Conn) (*runtime.Handle, error) {
 	return p.StartNamed("", arg)
 }
 
-// StartNamed starts an instance of echo/conns named name ("" lets the pool choose) that runs with arg; its path is "echo/conns/" followed by the name. It fails with runtime.ErrPoolFull while 100 instances are live, runtime.ErrNameTaken when a live instance has the name, and runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping).
+// StartNamed starts an instance of echo/conns named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "echo/conns/" followed by the name. It fails with runtime.ErrPoolFull while 100 instances are live, runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *EchoConns) StartNamed(name string, arg net.Conn) (*runtime.Handle, error) {
 	server := p.server
 	return p.pool.Start(name, func(ctx context.Context, a *runtime.Attempt) error {

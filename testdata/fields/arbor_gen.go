@@ -150,7 +150,7 @@ func (p *FullNestPool) Start(arg int) (*runtime.Handle, error) {
 	return p.StartNamed("", arg)
 }
 
-// StartNamed starts an instance of full/nest/pool named name ("" lets the pool choose) that runs with arg; its path is "full/nest/pool/" followed by the name. It fails with runtime.ErrPoolFull while 3 instances are live, runtime.ErrNameTaken when a live instance has the name, and runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping).
+// StartNamed starts an instance of full/nest/pool named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "full/nest/pool/" followed by the name. It fails with runtime.ErrPoolFull while 3 instances are live, runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *FullNestPool) StartNamed(name string, arg int) (*runtime.Handle, error) {
 	return p.pool.Start(name, func(ctx context.Context, a *runtime.Attempt) error {
 		return P(ctx, a, arg)

@@ -71,7 +71,7 @@ func (p *ServerConns) Start(arg net2.Conn) (*runtime.Handle, error) {
 	return p.StartNamed("", arg)
 }
 
-// StartNamed starts an instance of server/conns named name ("" lets the pool choose) that runs with arg; its path is "server/conns/" followed by the name. It fails with runtime.ErrPoolFull while 2 instances are live, runtime.ErrNameTaken when a live instance has the name, and runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping).
+// StartNamed starts an instance of server/conns named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "server/conns/" followed by the name. It fails with runtime.ErrPoolFull while 2 instances are live, runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *ServerConns) StartNamed(name string, arg net2.Conn) (*runtime.Handle, error) {
 	handler := p.handler
 	return p.pool.Start(name, func(ctx context.Context, a *runtime.Attempt) error {
@@ -99,7 +99,7 @@ func (p *ServerJobs) Start(arg Job) (*runtime.Handle, error) {
 	return p.StartNamed("", arg)
 }
 
-// StartNamed starts an instance of server/jobs named name ("" lets the pool choose) that runs with arg; its path is "server/jobs/" followed by the name. It fails with runtime.ErrNameTaken when a live instance has the name, and runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping).
+// StartNamed starts an instance of server/jobs named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "server/jobs/" followed by the name. It fails with runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *ServerJobs) StartNamed(name string, arg Job) (*runtime.Handle, error) {
 	return p.pool.Start(name, func(ctx context.Context, _ *runtime.Attempt) error {
 		return RunJob(ctx, arg)
@@ -126,7 +126,7 @@ func (p *ServerCounters) Start(arg *Counter) (*runtime.Handle, error) {
 	return p.StartNamed("", arg)
 }
 
-// StartNamed starts an instance of server/counters named name ("" lets the pool choose) that runs with arg; its path is "server/counters/" followed by the name. It fails with runtime.ErrNameTaken when a live instance has the name, and runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping).
+// StartNamed starts an instance of server/counters named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "server/counters/" followed by the name. It fails with runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *ServerCounters) StartNamed(name string, arg *Counter) (*runtime.Handle, error) {
 	return p.pool.Start(name, func(ctx context.Context, _ *runtime.Attempt) error {
 		return Count(ctx, arg)
@@ -153,7 +153,7 @@ func (p *ServerTasks) Start(arg work.Task) (*runtime.Handle, error) {
 	return p.StartNamed("", arg)
 }
 
-// StartNamed starts an instance of server/tasks named name ("" lets the pool choose) that runs with arg; its path is "server/tasks/" followed by the name. It fails with runtime.ErrPoolFull while 10 instances are live, runtime.ErrNameTaken when a live instance has the name, and runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping).
+// StartNamed starts an instance of server/tasks named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "server/tasks/" followed by the name. It fails with runtime.ErrPoolFull while 10 instances are live, runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *ServerTasks) StartNamed(name string, arg work.Task) (*runtime.Handle, error) {
 	return p.pool.Start(name, func(ctx context.Context, _ *runtime.Attempt) error {
 		return work.Do(ctx, arg)
@@ -180,7 +180,7 @@ func (p *ServerBatches) Start(arg map[string][]int) (*runtime.Handle, error) {
 	return p.StartNamed("", arg)
 }
 
-// StartNamed starts an instance of server/batches named name ("" lets the pool choose) that runs with arg; its path is "server/batches/" followed by the name. It fails with runtime.ErrNameTaken when a live instance has the name, and runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping).
+// StartNamed starts an instance of server/batches named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "server/batches/" followed by the name. It fails with runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *ServerBatches) StartNamed(name string, arg map[string][]int) (*runtime.Handle, error) {
 	return p.pool.Start(name, func(ctx context.Context, a *runtime.Attempt) error {
 		return Batch(ctx, a, arg)
@@ -211,7 +211,7 @@ func (p *ServerIdle) Start(arg int) (*runtime.Handle, error) {
 	return p.StartNamed("", arg)
 }
 
-// StartNamed starts an instance of server/idle named name ("" lets the pool choose) that runs with arg; its path is "server/idle/" followed by the name. It fails with runtime.ErrNameTaken when a live instance has the name, and runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping).
+// StartNamed starts an instance of server/idle named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "server/idle/" followed by the name. It fails with runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *ServerIdle) StartNamed(name string, arg int) (*runtime.Handle, error) {
 	handler := p.handler
 	return p.pool.Start(name, func(ctx context.Context, a *runtime.Attempt) error {
@@ -262,7 +262,7 @@ func (p *ServerTenantsShards) Start(arg int) (*runtime.Handle, error) {
 	return p.StartNamed("", arg)
 }
 
-// StartNamed starts an instance of server/tenants/shards named name ("" lets the pool choose) that runs with arg; its path is "server/tenants/shards/" followed by the name. It fails with runtime.ErrPoolFull while 4 instances are live, runtime.ErrNameTaken when a live instance has the name, and runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping).
+// StartNamed starts an instance of server/tenants/shards named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "server/tenants/shards/" followed by the name. It fails with runtime.ErrPoolFull while 4 instances are live, runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *ServerTenantsShards) StartNamed(name string, arg int) (*runtime.Handle, error) {
 	shard := p.shard
 	return p.pool.Start(name, func(ctx context.Context, _ *runtime.Attempt) error {
