@@ -38,7 +38,7 @@ func Graph(spec *schema.Spec, format string) ([]byte, error) {
 			g.mermaid(t)
 		}
 	case DOT:
-		b.WriteString("digraph arbor {\n\trankdir=TB;\n\tnode [fontname=\"Helvetica\"];\n")
+		b.WriteString("digraph arbor {\n\trankdir=TB;\n\tnode [fontname=\"Helvetica\"];\n\tedge [fontname=\"Helvetica\"];\n")
 		for _, t := range spec.Trees {
 			g.dot(t)
 		}
