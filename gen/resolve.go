@@ -306,6 +306,17 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 				n, types.TypeString(arg, short(own)), why)
 			return nil
 		}
+		if lock := lockIn(arg); lock != nil {
+			// As for a receiver: the generated Start and its closure would
+			// copy it, and fail go vet.
+			var own *types.Package
+			if ws.own != nil {
+				own = ws.own.Types
+			}
+			ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: the generated Start would take a %s by value, which copies the %s it holds (go vet: copylocks); take a pointer to it",
+				n, types.TypeString(arg, short(own)), types.TypeString(lock, short(own)))
+			return nil
+		}
 	}
 	t.attempt = attempt
 	t.arg = arg

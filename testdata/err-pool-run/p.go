@@ -3,6 +3,7 @@ package p
 import (
 	"context"
 	"net"
+	"sync"
 
 	"github.com/arbor-go/arbor/runtime"
 )
@@ -30,3 +31,18 @@ func ServeReporting(ctx context.Context, a *runtime.Attempt, conn net.Conn) erro
 
 // Broken takes a type that is not declared.
 func Broken(ctx context.Context, c Undeclared) error { return nil }
+
+// Box holds a lock.
+type Box struct {
+	mu sync.Mutex
+	n  int
+}
+
+// Locked takes a value that holds a lock, which Start would copy.
+func Locked(ctx context.Context, b Box) error { return nil }
+
+// Waits takes a sync.WaitGroup by value.
+func Waits(ctx context.Context, a *runtime.Attempt, wg sync.WaitGroup) error { return nil }
+
+// LockedPtr takes a pointer to it: nothing is copied.
+func LockedPtr(ctx context.Context, b *Box) error { return nil }
