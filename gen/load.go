@@ -788,15 +788,28 @@ const devel = "(devel)"
 // Version returns the version of Arbor this program was built from, such
 // as v0.2.0, or "(devel)" for a development build, as go version -m says.
 func Version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
+	bi, _ := debug.ReadBuildInfo()
+	return versionOf(bi)
+}
+
+// versionOf returns the version of Arbor that bi says the program was
+// built from. A dependency replaced by a directory has no version: the
+// one its go.mod requires says nothing of the code.
+func versionOf(bi *debug.BuildInfo) string {
+	if bi == nil {
 		return devel
 	}
 	if bi.Main.Path == modulePath && bi.Main.Version != "" && bi.Main.Version != devel {
 		return bi.Main.Version
 	}
 	for _, d := range bi.Deps {
-		if d.Path == modulePath && d.Version != "" && d.Version != devel {
+		if d.Path != modulePath {
+			continue
+		}
+		if d.Replace != nil {
+			d = d.Replace
+		}
+		if d.Version != "" && d.Version != devel {
 			return d.Version
 		}
 	}

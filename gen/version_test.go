@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -52,5 +53,30 @@ func TestVersionGuard(t *testing.T) {
 	}
 	if want := "undefined: runtime." + next; !strings.Contains(out, want) {
 		t.Fatalf("want %q in\n%s", want, out)
+	}
+}
+
+// TestVersionOf reads the version of Arbor from build information: the
+// main module's when arbor was installed, the dependency's when it runs
+// as a tool of a module, and "(devel)" for a development build or a
+// replacement by a directory, whose required version says nothing.
+func TestVersionOf(t *testing.T) {
+	const arbor = "github.com/arbor-go/arbor"
+	for _, c := range []struct {
+		name string
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{"installed", &debug.BuildInfo{Main: debug.Module{Path: arbor, Version: "v0.2.0"}}, "v0.2.0"},
+		{"devel", &debug.BuildInfo{Main: debug.Module{Path: arbor, Version: "(devel)"}}, "(devel)"},
+		{"tool", &debug.BuildInfo{Main: debug.Module{Path: "example.com/m"}, Deps: []*debug.Module{{Path: arbor, Version: "v0.3.1"}}}, "v0.3.1"},
+		{"replaced by a version", &debug.BuildInfo{Main: debug.Module{Path: "example.com/m"}, Deps: []*debug.Module{{Path: arbor, Version: "v0.3.1", Replace: &debug.Module{Path: "example.com/fork", Version: "v0.3.2"}}}}, "v0.3.2"},
+		{"replaced by a directory", &debug.BuildInfo{Main: debug.Module{Path: "example.com/m"}, Deps: []*debug.Module{{Path: arbor, Version: "v0.0.0", Replace: &debug.Module{Path: "../arbor"}}}}, "(devel)"},
+		{"absent", &debug.BuildInfo{Main: debug.Module{Path: "example.com/m"}}, "(devel)"},
+		{"none", nil, "(devel)"},
+	} {
+		if got := versionOf(c.bi); got != c.want {
+			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
+		}
 	}
 }
