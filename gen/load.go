@@ -793,24 +793,22 @@ func Version() string {
 }
 
 // versionOf returns the version of Arbor that bi says the program was
-// built from. A dependency replaced by a directory has no version: the
-// one its go.mod requires says nothing of the code.
+// built from: the main module's (go install, go tool) or a dependency's.
+// A module replaced by a directory has no version: the one a go.mod
+// requires says nothing of the code.
 func versionOf(bi *debug.BuildInfo) string {
 	if bi == nil {
 		return devel
 	}
-	if bi.Main.Path == modulePath && bi.Main.Version != "" && bi.Main.Version != devel {
-		return bi.Main.Version
-	}
-	for _, d := range bi.Deps {
-		if d.Path != modulePath {
+	for _, m := range append([]*debug.Module{&bi.Main}, bi.Deps...) {
+		if m.Path != modulePath {
 			continue
 		}
-		if d.Replace != nil {
-			d = d.Replace
+		if m.Replace != nil {
+			m = m.Replace
 		}
-		if d.Version != "" && d.Version != devel {
-			return d.Version
+		if m.Version != "" && m.Version != devel {
+			return m.Version
 		}
 	}
 	return devel

@@ -72,6 +72,7 @@ func TestVersionOf(t *testing.T) {
 		{"tool", &debug.BuildInfo{Main: debug.Module{Path: "example.com/m"}, Deps: []*debug.Module{{Path: arbor, Version: "v0.3.1"}}}, "v0.3.1"},
 		{"replaced by a version", &debug.BuildInfo{Main: debug.Module{Path: "example.com/m"}, Deps: []*debug.Module{{Path: arbor, Version: "v0.3.1", Replace: &debug.Module{Path: "example.com/fork", Version: "v0.3.2"}}}}, "v0.3.2"},
 		{"replaced by a directory", &debug.BuildInfo{Main: debug.Module{Path: "example.com/m"}, Deps: []*debug.Module{{Path: arbor, Version: "v0.0.0", Replace: &debug.Module{Path: "../arbor"}}}}, "(devel)"},
+		{"tool replaced by a directory", &debug.BuildInfo{Main: debug.Module{Path: arbor, Version: "v0.0.0", Replace: &debug.Module{Path: "/src/arbor", Version: "(devel)"}}}, "(devel)"},
 		{"absent", &debug.BuildInfo{Main: debug.Module{Path: "example.com/m"}}, "(devel)"},
 		{"none", nil, "(devel)"},
 	} {
