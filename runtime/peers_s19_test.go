@@ -313,3 +313,108 @@ func TestS19SupStartNormal(t *testing.T) {
 		assert.True(t, tr.ShutdownReport().Clean())
 	})
 }
+
+// The significant group (significant_temporary, significant_transient)
+// under every strategy and every way of ending, with OTP's
+// any_significant: a significant child that ends on its own and is not
+// restarted shuts its supervisor down cleanly, stopping the others in
+// reverse start order; one that is restarted (a transient child's
+// failure) takes its strategy's siblings with it and shuts nothing down.
+func TestS19SignificantMatrix(t *testing.T) {
+	exits := []struct {
+		name     string
+		abnormal bool
+		end      func() error
+	}{
+		{"normal", false, func() error { return nil }},
+		{"abnormal", true, func() error { return errBoom }},
+		{"panic", true, func() error { panic("kaboom") }},
+		{"do_not_restart", false, func() error { return fmt.Errorf("done: %w", runtime.ErrDoNotRestart) }},
+	}
+	for _, strategy := range []runtime.Strategy{runtime.OneForOne, runtime.OneForAll, runtime.RestForOne} {
+		for _, restart := range []runtime.Restart{runtime.Transient, runtime.Temporary} {
+			for _, ex := range exits {
+				t.Run(fmt.Sprintf("%s/%s_%s", strategy, restart, ex.name), func(t *testing.T) {
+					synctest.Test(t, func(t *testing.T) {
+						rec := &recorder{}
+						var aStarts, cStarts atomic.Int32
+						var bStarts atomic.Int32
+						trigger := make(chan struct{})
+						b := func(ctx context.Context, at *runtime.Attempt) error {
+							bStarts.Add(1)
+							select {
+							case <-trigger:
+								if at.Generation() == 1 {
+									return ex.end()
+								}
+							case <-ctx.Done():
+							}
+							<-ctx.Done()
+							return nil
+						}
+						tr := mustNew(t, runtime.Spec{Name: "t", Strategy: strategy, Backoff: noBackoff, Children: []runtime.Child{
+							{Name: "a", Run: counted(&aStarts)},
+							{Name: "b", Run: b, Restart: restart, Significant: true},
+							{Name: "c", Run: counted(&cStarts)},
+						}}, runtime.WithObserver(rec.observe))
+						stop, _ := start(t, tr)
+						synctest.Wait()
+						close(trigger)
+						synctest.Wait()
+
+						restarted := ex.abnormal && restart == runtime.Transient
+						if !restarted {
+							require.False(t, running(tr), "a significant child that ended shuts the supervisor down")
+							require.NoError(t, tr.Err(), "cleanly")
+							assert.Equal(t, []string{"c stopped", "a stopped"}, rec.trace(runtime.EventStopped))
+							assert.EqualValues(t, 1, aStarts.Load())
+							assert.EqualValues(t, 1, cStarts.Load())
+							assert.True(t, tr.ShutdownReport().Clean())
+							return
+						}
+						require.True(t, running(tr), "restarted, not shut down: %v", tr.Err())
+						assert.EqualValues(t, 2, bStarts.Load())
+						wantA, wantC := int32(1), int32(1)
+						switch strategy {
+						case runtime.OneForAll:
+							wantA, wantC = 2, 2
+						case runtime.RestForOne:
+							wantC = 2
+						}
+						assert.Equal(t, wantA, aStarts.Load())
+						assert.Equal(t, wantC, cStarts.Load())
+						require.NoError(t, stop())
+					})
+				})
+			}
+		}
+	}
+}
+
+// A significant child that ends while its supervisor still starts the
+// others: the supervisor shuts down and starts nothing more; a dependent
+// waiting for the significant child never runs.
+func TestS19SignificantEndsDuringStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var depStarts, laterStarts atomic.Int32
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "sig", Restart: runtime.Temporary, Significant: true, Ready: &runtime.Ready{Timeout: time.Minute},
+				Run: func(ctx context.Context, _ *runtime.Attempt) error {
+					time.Sleep(time.Second)
+					return nil // ends before it was ready
+				}},
+			{Name: "dep", Run: counted(&depStarts), After: []string{"sig"}},
+			{Name: "later", Run: counted(&laterStarts)},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		assert.EqualValues(t, 1, laterStarts.Load(), "not held back by sig")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		require.False(t, running(tr), "sig ended the tree")
+		require.NoError(t, tr.Err())
+		assert.EqualValues(t, 0, depStarts.Load(), "dep waited for sig and never ran")
+		require.NoError(t, stop())
+		assert.True(t, tr.ShutdownReport().Clean())
+	})
+}
