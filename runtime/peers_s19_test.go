@@ -418,3 +418,75 @@ func TestS19SignificantEndsDuringStart(t *testing.T) {
 		assert.True(t, tr.ShutdownReport().Clean())
 	})
 }
+
+// Ended children stay ended through a group restart (Arbor's documented
+// difference from OTP, which starts a terminated transient child again
+// with its group), and After follows: a dependency that ended for good
+// after a success still counts as ready, so its dependent starts again
+// with the group; one that ended after a failure holds its dependent
+// waiting, before and after the group restart. (Both end before they are
+// ready, so that only the way they ended can make them ready.) restart_child of the ended
+// child starts it alone: no sibling restarts with it.
+func TestS19EndedDependencyInGroupRestart(t *testing.T) {
+	for _, strategy := range []runtime.Strategy{runtime.OneForAll, runtime.RestForOne} {
+		t.Run(string(strategy), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var migStarts, badStarts atomic.Int32
+				var apiStarts, jobStarts atomic.Int32
+				w := newPuppet()
+				tr := mustNew(t, runtime.Spec{Name: "t", Strategy: strategy, Backoff: noBackoff, Children: []runtime.Child{
+					{Name: "mig", Restart: runtime.Transient, Ready: &runtime.Ready{Timeout: time.Minute}, Run: func(ctx context.Context, a *runtime.Attempt) error {
+						if migStarts.Add(1) > 1 {
+							a.Ready()
+							<-ctx.Done()
+						}
+						return nil
+					}},
+					{Name: "bad", Restart: runtime.Temporary, Ready: &runtime.Ready{Timeout: time.Minute}, Run: func(context.Context, *runtime.Attempt) error {
+						badStarts.Add(1)
+						return errBoom
+					}},
+					{Name: "w", Run: w.run},
+					{Name: "api", Run: counted(&apiStarts), After: []string{"mig"}},
+					{Name: "job", Run: counted(&jobStarts), After: []string{"bad"}},
+				}})
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				require.Equal(t, runtime.StateDone, status(t, tr, "t/mig").State)
+				require.Equal(t, runtime.StateDone, status(t, tr, "t/bad").State)
+				require.EqualValues(t, 1, apiStarts.Load(), "mig ended after a success: ready")
+				require.Equal(t, runtime.StateWaiting, status(t, tr, "t/job").State, "bad ended after a failure")
+
+				w.end(errBoom) // w's group: all, or w and those after it (api, job)
+				assert.EqualValues(t, 1, migStarts.Load(), "mig stays done")
+				assert.EqualValues(t, 1, badStarts.Load(), "bad stays done")
+				assert.Equal(t, runtime.StateDone, status(t, tr, "t/mig").State)
+				assert.EqualValues(t, 2, w.starts.Load())
+				assert.EqualValues(t, 2, apiStarts.Load(), "api started again with its group")
+				assert.Equal(t, runtime.StateRunning, status(t, tr, "t/api").State)
+				assert.Equal(t, runtime.StateWaiting, status(t, tr, "t/job").State)
+				assert.EqualValues(t, 0, jobStarts.Load())
+				var reason string
+				for _, c := range tr.Health().Children {
+					if c.Path == "t/job" {
+						reason = c.Reason
+					}
+				}
+				assert.Contains(t, reason, "waiting for bad")
+
+				gens := map[string]uint64{}
+				for _, p := range []string{"t/w", "t/api"} {
+					gens[p] = status(t, tr, p).Generation
+				}
+				require.NoError(t, tr.Handle("t/mig").Restart())
+				synctest.Wait()
+				assert.EqualValues(t, 2, migStarts.Load())
+				assert.Equal(t, runtime.StateRunning, status(t, tr, "t/mig").State)
+				for p, g := range gens {
+					assert.Equal(t, g, status(t, tr, p).Generation, "%s untouched by the order", p)
+				}
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
