@@ -490,3 +490,82 @@ func TestS19EndedDependencyInGroupRestart(t *testing.T) {
 		})
 	}
 }
+
+// suture's event hook (EventServicePanic, EventServiceTerminate with
+// Restarting, EventBackoff, EventStopTimeout) over a one_for_all group
+// restart, a give-up and a hung child at shutdown: every transition is a
+// typed event, in order; a panic carries its stack, a scheduled restart
+// its delay, a restart its count, a give-up names the child and the limit,
+// and an abandoned attempt the grace it was given.
+func TestS19EventHookOfAGroupRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		var bStarts atomic.Int32
+		panicNow := make(chan struct{})
+		release := make(chan struct{})
+		defer close(release)
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: constBackoff(time.Second),
+			RestartLimit: &runtime.RestartLimit{Max: 1, Window: time.Hour},
+			Children: []runtime.Child{
+				{Name: "a", Run: lingering(time.Hour, release), Shutdown: 2 * time.Second},
+				{Name: "b", Run: func(ctx context.Context, _ *runtime.Attempt) error {
+					bStarts.Add(1)
+					select {
+					case <-panicNow:
+						panic("kaboom")
+					case <-ctx.Done():
+						return nil
+					}
+				}},
+			}}, runtime.WithObserver(rec.observe))
+		_, done := start(t, tr)
+		synctest.Wait()
+		panicNow <- struct{}{}
+		synctest.Wait()
+		// a ignores cancellation: the group waits out its grace, abandons it,
+		// then waits out the backoff.
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		require.EqualValues(t, 2, bStarts.Load())
+		close(panicNow) // the second panic is one restart too many
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(time.Minute):
+			t.Fatal("the second failure did not end the tree")
+		}
+		var gu *runtime.GiveUpError
+		require.ErrorAs(t, err, &gu)
+
+		assert.Equal(t, []string{
+			"a starting", "b starting",
+			"b exited", "b restart scheduled", "a abandoned", // scheduled when decided
+			"a starting", "b starting",
+			"b exited", " gave up", "a abandoned",
+		}, rec.trace(runtime.EventStarting, runtime.EventExited, runtime.EventRestartScheduled,
+			runtime.EventAbandoned, runtime.EventGaveUp))
+		byKind := func(k runtime.EventKind) []runtime.Event { return rec.of(k) }
+		exited := byKind(runtime.EventExited)
+		require.Len(t, exited, 2)
+		assert.Equal(t, runtime.ExitPanic, exited[0].Exit)
+		var pe *runtime.PanicError
+		require.ErrorAs(t, exited[0].Err, &pe)
+		assert.NotEmpty(t, pe.Stack, "with its stack")
+		sched := byKind(runtime.EventRestartScheduled)
+		require.Len(t, sched, 1)
+		assert.Equal(t, time.Second, sched[0].Delay)
+		starting := byKind(runtime.EventStarting)
+		require.Len(t, starting, 4)
+		assert.Equal(t, 1, starting[3].Restarts, "b's restart is counted")
+		abandoned := byKind(runtime.EventAbandoned)
+		require.Len(t, abandoned, 2)
+		assert.Equal(t, 2*time.Second, abandoned[0].Delay, "the grace it was given")
+		gave := byKind(runtime.EventGaveUp)
+		require.Len(t, gave, 1)
+		assert.Equal(t, "t", gave[0].Path)
+		assert.ErrorAs(t, gave[0].Err, &gu)
+		assert.Equal(t, "t/b", gu.Child)
+		assert.Equal(t, 1, gu.Max)
+		assert.Len(t, tr.ShutdownReport().Abandoned, 2)
+	})
+}
