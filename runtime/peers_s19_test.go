@@ -569,3 +569,41 @@ func TestS19EventHookOfAGroupRestart(t *testing.T) {
 		assert.Len(t, tr.ShutdownReport().Abandoned, 2)
 	})
 }
+
+// significant_bystander with a temporary significant child (OTP's case
+// uses transient ones): stopped by a sibling's group restart, it did not
+// end on its own, so the supervisor does not shut down; temporary, it is
+// not started again with the group (temporary_bystander), stays done, and
+// the others run on. Whatever it returns as it is stopped (nil, an
+// error, ErrDoNotRestart), the stop decides.
+func TestS19TemporarySignificantBystander(t *testing.T) {
+	for _, strategy := range []runtime.Strategy{runtime.OneForAll, runtime.RestForOne} {
+		for _, ex := range exitKinds {
+			t.Run(fmt.Sprintf("%s/%s", strategy, ex.name), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					var sigStarts, xStarts atomic.Int32
+					w := newPuppet()
+					tr := mustNew(t, runtime.Spec{Name: "t", Strategy: strategy, Backoff: noBackoff, Children: []runtime.Child{
+						{Name: "w", Run: w.run},
+						{Name: "sig", Restart: runtime.Temporary, Significant: true, Run: func(ctx context.Context, _ *runtime.Attempt) error {
+							sigStarts.Add(1)
+							<-ctx.Done()
+							return ex.end()
+						}},
+						{Name: "x", Run: counted(&xStarts)},
+					}})
+					stop, _ := start(t, tr)
+					synctest.Wait()
+					w.end(errBoom)
+					require.True(t, running(tr), "sig was stopped, it did not end on its own: %v", tr.Err())
+					assert.EqualValues(t, 1, sigStarts.Load(), "temporary: not started again")
+					assert.Equal(t, runtime.StateDone, status(t, tr, "t/sig").State)
+					assert.EqualValues(t, 2, w.starts.Load())
+					assert.EqualValues(t, 2, xStarts.Load())
+					assert.Equal(t, runtime.StateRunning, status(t, tr, "t/x").State)
+					require.NoError(t, stop())
+				})
+			})
+		}
+	}
+}
