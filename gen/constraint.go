@@ -86,17 +86,24 @@ func (ws *workspace) outputConstraint(targets map[*target]bool) constraint.Expr 
 				}
 			}
 		}
-		if x == nil || always(x) || seen[x.String()] {
-			continue
-		}
-		seen[x.String()] = true
-		if expr == nil {
-			expr = x
-		} else {
-			expr = &constraint.AndExpr{X: expr, Y: x}
+		if x != nil && !always(x) {
+			expr = andNew(expr, x, seen)
 		}
 	}
 	return expr
+}
+
+// andNew returns expr && x, or x when expr is nil, or expr when seen holds
+// x already; it adds x to seen.
+func andNew(expr, x constraint.Expr, seen map[string]bool) constraint.Expr {
+	if seen[x.String()] {
+		return expr
+	}
+	seen[x.String()] = true
+	if expr == nil {
+		return x
+	}
+	return &constraint.AndExpr{X: expr, Y: x}
 }
 
 // fileConstraint returns the constraint under which the go command builds
@@ -116,15 +123,8 @@ func (ws *workspace) fileConstraint(file string) constraint.Expr {
 		if line == "" {
 			continue
 		}
-		x, err := constraint.Parse("//go:build " + line)
-		if err != nil || seen[x.String()] {
-			continue
-		}
-		seen[x.String()] = true
-		if expr == nil {
-			expr = x
-		} else {
-			expr = &constraint.AndExpr{X: expr, Y: x}
+		if x, err := constraint.Parse("//go:build " + line); err == nil {
+			expr = andNew(expr, x, seen)
 		}
 	}
 	return expr

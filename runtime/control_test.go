@@ -112,7 +112,9 @@ func TestHandleOnStoppedNestedSupervisor(t *testing.T) {
 		synctest.Wait()
 		require.NoError(t, tr.Handle("t/n").Stop())
 		synctest.Wait()
-		assert.ErrorIs(t, tr.Handle("t/n/x").Restart(), runtime.ErrNotRunning)
+		err := tr.Handle("t/n/x").Restart()
+		assert.ErrorIs(t, err, runtime.ErrNotRunning)
+		assert.EqualError(t, err, "arbor: supervisor is not running: t/n, the supervisor of t/n/x", "it names the child and its supervisor")
 		require.NoError(t, stop())
 	})
 }

@@ -149,3 +149,52 @@ func TestGroupStopAfterReturnKeepsTheExit(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolShutdownAfterReturnKeepsTheExit: an instance that failed on its
+// own just before its pool began to stop, while the pool was busy, keeps
+// its exit: it is reported as exited with its error, not as stopped by the
+// shutdown, as a static child's is (TestGroupStopAfterReturnKeepsTheExit).
+func TestPoolShutdownAfterReturnKeepsTheExit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hold := make(chan struct{})
+		var armed, held atomic.Bool
+		runtime.SetTestHook(func(path string) {
+			if path == "t/p" && armed.Load() && held.CompareAndSwap(false, true) {
+				<-hold // the pool is busy with an order
+			}
+		})
+		defer runtime.SetTestHook(nil)
+		rec := &recorder{}
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "p", Pool: &runtime.PoolSpec{}},
+		}}, runtime.WithObserver(rec.observe))
+		stop, done := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		_, err := p.Start("x", func(ctx context.Context, a *runtime.Attempt) error {
+			time.Sleep(50 * time.Millisecond)
+			return errBoom // on its own
+		})
+		require.NoError(t, err)
+		y, err := p.Start("y", nop)
+		require.NoError(t, err)
+		synctest.Wait()
+		armed.Store(true)
+		require.NoError(t, y.Restart())
+		time.Sleep(60 * time.Millisecond) // x has failed, its exit is queued
+		go stop()
+		synctest.Wait()
+		close(hold)
+		require.NoError(t, <-done)
+		var x []runtime.Event
+		for _, e := range rec.all() {
+			if e.Path == "t/p/x" && (e.Kind == runtime.EventExited || e.Kind == runtime.EventStopped) {
+				x = append(x, e)
+			}
+		}
+		require.Len(t, x, 1)
+		assert.Equal(t, runtime.EventExited, x[0].Kind)
+		assert.Equal(t, runtime.ExitError, x[0].Exit)
+		assert.ErrorIs(t, x[0].Err, errBoom)
+	})
+}

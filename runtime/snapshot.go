@@ -115,10 +115,11 @@ func (h *Handle) State() State {
 // restart limit. It also starts a child that ended for good or was stopped
 // with Stop. During a one_for_all or rest_for_one restart, the child
 // starts with the group instead, once every member has stopped. Restart
-// returns once the supervisor has the order, before the restart;
-// ErrNotRunning when the child's supervisor is not running, ErrTreeEnded
-// once the tree has ended. A pool instance restarts with the same run
-// function; one that was removed from its pool gives ErrRemoved.
+// returns once the supervisor has the order, before the restart; an error
+// wrapping ErrNotRunning when the child's supervisor is not running, and
+// ErrTreeEnded once the tree has ended. A pool instance restarts with the
+// same run function; one that was removed from its pool gives an error
+// wrapping ErrRemoved. Both name the child's path.
 func (h *Handle) Restart() error {
 	return h.Order(OrderRestart, "")
 }
@@ -148,7 +149,7 @@ func (h *Handle) Order(o Order, from string) error {
 	switch o {
 	case OrderRestart:
 		if h.s.removed() {
-			return ErrRemoved
+			return fmt.Errorf("%w: %s", ErrRemoved, h.s.path)
 		}
 		kind = msgRestart
 	case OrderStop:
@@ -210,7 +211,7 @@ func (h *Handle) order(kind msgKind, from string, reply chan struct{}) (<-chan s
 		if sv.tree.state.Load() == treeEnded {
 			return nil, ErrTreeEnded
 		}
-		return nil, ErrNotRunning
+		return nil, fmt.Errorf("%w: %s, the supervisor of %s", ErrNotRunning, sv.path, h.s.path)
 	}
 	return *done, nil
 }

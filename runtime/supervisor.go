@@ -1035,7 +1035,9 @@ func (sv *supervisor) shutdown(reason error) {
 		// Instances stop at once, each within its grace, as OTP stops a
 		// dynamic supervisor's children.
 		for _, s := range sv.queue {
-			sv.requestStop(s, sv.stopCauseOf(), false)
+			if s.cur.Load().flags.Load()&flagReturned == 0 {
+				sv.requestStop(s, sv.stopCauseOf(), false)
+			} // else it ended on its own: its queued exit says how (see advance)
 		}
 		sv.queue = nil
 	}
