@@ -3,7 +3,6 @@ package etcd_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"sync"
@@ -96,13 +95,17 @@ func connect(t *testing.T, addr string) *clientv3.Client {
 
 // proxy forwards TCP connections to a server until it is cut: then it
 // closes every connection and refuses new ones, as a network partition
-// would.
+// would. Frozen, it keeps its connections open but holds back what they
+// carry, in both directions, until it is thawed: a blackhole, a stalled
+// link, or the traffic of a paused process, delivered late.
 type proxy struct {
 	l      net.Listener
 	target string
 	mu     sync.Mutex
+	thawed *sync.Cond // signalled when frozen or cut changes
 	conns  []net.Conn
 	cut    bool
+	frozen bool
 	wg     sync.WaitGroup
 }
 
@@ -112,6 +115,7 @@ func newProxy(t *testing.T, target string) *proxy {
 		t.Fatal(err)
 	}
 	p := &proxy{l: l, target: target}
+	p.thawed = sync.NewCond(&p.mu)
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(func() {
@@ -153,15 +157,47 @@ func (p *proxy) accept() {
 
 func (p *proxy) pipe(dst, src net.Conn) {
 	defer p.wg.Done()
-	io.Copy(dst, src)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			for p.frozen && !p.cut {
+				p.thawed.Wait()
+			}
+			p.mu.Unlock()
+			if _, err := dst.Write(buf[:n]); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	dst.Close()
 	src.Close()
+}
+
+// freeze holds back the traffic of the proxy's connections until thaw.
+func (p *proxy) freeze() {
+	p.mu.Lock()
+	p.frozen = true
+	p.mu.Unlock()
+}
+
+// thaw delivers what freeze held back, and forwards again.
+func (p *proxy) thaw() {
+	p.mu.Lock()
+	p.frozen = false
+	p.thawed.Broadcast()
+	p.mu.Unlock()
 }
 
 // sever cuts the proxy for good.
 func (p *proxy) sever() {
 	p.mu.Lock()
 	p.cut = true
+	p.thawed.Broadcast()
 	for _, c := range p.conns {
 		c.Close()
 	}
