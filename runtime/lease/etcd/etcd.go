@@ -75,7 +75,8 @@ func New(client *clientv3.Client, opts ...Option) *Leaser {
 }
 
 // ErrLostWhileCampaigning is returned by Acquire when this process's etcd
-// lease expired while it waited for its turn; the runtime tries again.
+// lease expired while it waited for its turn, or its key was deleted or
+// put again without the lease; the runtime tries again.
 var ErrLostWhileCampaigning = errors.New("etcd lease: lost while campaigning")
 
 // election returns the key prefix of the election of name.
@@ -233,6 +234,9 @@ func (le *lease) campaign(ctx context.Context, prefix, value string) error {
 	if len(get.Kvs) == 0 || get.Kvs[0].CreateRevision != le.rev {
 		return ErrLostWhileCampaigning
 	}
+	if get.Kvs[0].Lease != int64(le.id) {
+		return fmt.Errorf("%w: key put again without the lease", ErrLostWhileCampaigning)
+	}
 	// From here on, any deletion of the key is the loss of the lease.
 	le.wg.Add(1)
 	go le.watch(get.Header.Revision + 1)
@@ -247,8 +251,10 @@ func (le *lease) why(err error) error {
 	return err
 }
 
-// watch reports the lease lost when its key is deleted, and when the
-// watch itself fails: without it, a deletion could go unnoticed.
+// watch reports the lease lost when its key is deleted or put again
+// without the lease (by hand: the key would then outlive the lease, and
+// the next candidate would wait for it forever), and when the watch itself
+// fails: without it, a deletion could go unnoticed.
 func (le *lease) watch(rev int64) {
 	defer le.wg.Done()
 	for resp := range le.client.Watch(le.ctx, le.key, clientv3.WithRev(rev)) {
@@ -256,7 +262,7 @@ func (le *lease) watch(rev int64) {
 			break
 		}
 		for _, ev := range resp.Events {
-			if ev.Type == mvccpb.DELETE {
+			if ev.Type == mvccpb.DELETE || ev.Kv.Lease != int64(le.id) {
 				le.lose()
 				return
 			}
@@ -304,18 +310,33 @@ func waitDelete(ctx context.Context, client *clientv3.Client, key string, rev in
 	return errors.New("watch closed")
 }
 
-// Release revokes the etcd lease, which deletes the key: the next
-// candidate takes over at once.
+// Release deletes the key and revokes the etcd lease: the next candidate
+// takes over at once.
 func (le *lease) Release(ctx context.Context) error {
 	le.cancel()
 	le.session.Orphan()
 	le.wg.Wait()
-	_, err := le.client.Revoke(ctx, le.id)
+	err := le.drop(ctx)
 	le.once.Do(func() { close(le.lost) })
-	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
-		return nil // expired already
-	}
 	return err
+}
+
+// drop deletes the key, if it is still the one this lease put, and revokes
+// the lease. Revoking deletes the key too, unless it was put again by hand
+// without the lease: then it would stay, and hold up every candidate.
+func (le *lease) drop(ctx context.Context) error {
+	var errs []error
+	if le.rev != 0 {
+		_, err := le.client.Txn(ctx).
+			If(clientv3.Compare(clientv3.CreateRevision(le.key), "=", le.rev)).
+			Then(clientv3.OpDelete(le.key)).
+			Commit()
+		errs = append(errs, err)
+	}
+	if _, err := le.client.Revoke(ctx, le.id); !errors.Is(err, rpctypes.ErrLeaseNotFound) { // not expired already
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // abandon gives up a lease that was never held, within a second: if etcd
@@ -327,6 +348,6 @@ func (le *lease) abandon(ctx context.Context) {
 	}
 	le.wg.Wait()
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	le.client.Revoke(rctx, le.id)
+	le.drop(rctx)
 	cancel()
 }

@@ -1,0 +1,66 @@
+package etcd_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// TestHolderKeyOverwritten: someone puts the holder's key again by hand
+// (etcdctl put), without its lease. The key would outlive the holder, and
+// no replica could ever take over; so the holder gives the lease up as
+// lost, its key goes, and the other replica takes over.
+func TestHolderKeyOverwritten(t *testing.T) {
+	srv := startServer(t)
+	w := newWorld()
+	admin := connect(t, srv.client)
+	a := startReplica(t, "a", connect(t, srv.client), runtime.Child{Run: w.singleton("a", 0, nil)}, nil)
+	within(t, 5*time.Second, "a runs the child", func() bool { return w.holder(t) == "a" })
+	startReplica(t, "b", connect(t, srv.client), runtime.Child{Run: w.singleton("b", 0, nil)}, nil)
+	within(t, 5*time.Second, "b campaigns", func() bool { return len(keys(t, admin, "app/sched")) == 2 })
+
+	key := keys(t, admin, "app/sched")[0]
+	_, err := admin.Put(context.Background(), key, "by hand")
+	require.NoError(t, err)
+	within(t, 2*ttl, "b takes over", func() bool { return w.holder(t) == "b" })
+	runs := checkRuns(t, w)
+	assert.Equal(t, runtime.ErrLeaseLost, runs[0].cause)
+	within(t, 2*ttl, "a campaigns again, and its old key is gone", func() bool {
+		ks := keys(t, admin, "app/sched")
+		return len(ks) == 2 && ks[0] != key && ks[1] != key
+	})
+	assert.Equal(t, runtime.StateStandby, a.state())
+}
+
+// TestCandidateKeyOverwritten: the key of a replica that waits for the
+// lease is put again by hand, without its lease. Whoever holds the lease
+// next, a crash of that holder hands it over: no key outlives its
+// process.
+func TestCandidateKeyOverwritten(t *testing.T) {
+	srv := startServer(t)
+	w := newWorld()
+	admin := connect(t, srv.client)
+	reps := map[string]*replica{}
+	proxies := map[string]*proxy{}
+	for i, name := range []string{"a", "b", "c"} {
+		proxies[name] = newProxy(t, srv.client)
+		reps[name] = startReplica(t, name, connect(t, proxies[name].addr()), runtime.Child{Run: w.singleton(name, 0, nil)}, nil)
+		within(t, 5*time.Second, name+" campaigns", func() bool { return len(keys(t, admin, "app/sched")) == i+1 })
+	}
+	require.Equal(t, "a", w.holder(t))
+	_, err := admin.Put(context.Background(), keys(t, admin, "app/sched")[1], "by hand") // b's
+	require.NoError(t, err)
+
+	require.NoError(t, reps["a"].stop())
+	var next string
+	within(t, 3*ttl, "b or c takes over", func() bool { next = w.holder(t); return next != "" })
+	proxies[next].sever() // and the process dies
+	reps[next].cancel()
+	within(t, 4*ttl, "the last replica takes over", func() bool { h := w.holder(t); return h != "" && h != next })
+	checkRuns(t, w)
+}
