@@ -227,20 +227,30 @@ func (le *lease) campaign(ctx context.Context, prefix, value string) error {
 	if err := waitDeletes(wctx, le.client, prefix, le.rev-1); err != nil {
 		return le.why(err)
 	}
-	get, err := le.client.Get(wctx, le.key)
+	rev, err := le.check(wctx)
 	if err != nil {
 		return le.why(err)
 	}
-	if len(get.Kvs) == 0 || get.Kvs[0].CreateRevision != le.rev {
-		return ErrLostWhileCampaigning
-	}
-	if get.Kvs[0].Lease != int64(le.id) {
-		return fmt.Errorf("%w: key put again without the lease", ErrLostWhileCampaigning)
-	}
 	// From here on, any deletion of the key is the loss of the lease.
 	le.wg.Add(1)
-	go le.watch(get.Header.Revision + 1)
+	go le.watch(rev)
 	return nil
+}
+
+// check reads the key, and fails unless it is still the one this lease
+// put, bound to the lease. It returns the revision to watch it from.
+func (le *lease) check(ctx context.Context) (int64, error) {
+	get, err := le.client.Get(ctx, le.key)
+	if err != nil {
+		return 0, err
+	}
+	if len(get.Kvs) == 0 || get.Kvs[0].CreateRevision != le.rev {
+		return 0, ErrLostWhileCampaigning
+	}
+	if get.Kvs[0].Lease != int64(le.id) {
+		return 0, fmt.Errorf("%w: key put again without the lease", ErrLostWhileCampaigning)
+	}
+	return get.Header.Revision + 1, nil
 }
 
 // why names the loss of the lease as the reason a step failed.
@@ -254,27 +264,47 @@ func (le *lease) why(err error) error {
 // watch reports the lease lost when its key is deleted or put again
 // without the lease (by hand: the key would then outlive the lease, and
 // the next candidate would wait for it forever), and when the watch itself
-// fails: without it, a deletion could go unnoticed.
+// fails: without it, a deletion could go unnoticed. A watch that resumes
+// (after a reconnection) from a revision compacted since rereads the key
+// instead, and goes on from there.
 func (le *lease) watch(rev int64) {
 	defer le.wg.Done()
-	for resp := range le.client.Watch(le.ctx, le.key, clientv3.WithRev(rev)) {
-		if resp.Err() != nil {
-			break
+	for {
+		err := le.watchFrom(rev)
+		if le.ctx.Err() != nil {
+			return
 		}
-		for _, ev := range resp.Events {
-			if ev.Type == mvccpb.DELETE || ev.Kv.Lease != int64(le.id) {
-				le.lose()
-				return
+		if errors.Is(err, rpctypes.ErrCompacted) {
+			if rev, err = le.check(le.ctx); err == nil {
+				continue
 			}
 		}
-	}
-	if le.ctx.Err() == nil {
 		le.lose()
+		return
 	}
 }
 
+// watchFrom watches the key from rev until it goes, or the watch fails.
+func (le *lease) watchFrom(rev int64) error {
+	ctx, cancel := context.WithCancel(le.ctx)
+	defer cancel()
+	for resp := range le.client.Watch(ctx, le.key, clientv3.WithRev(rev)) {
+		if err := resp.Err(); err != nil {
+			return err
+		}
+		for _, ev := range resp.Events {
+			if ev.Type == mvccpb.DELETE || ev.Kv.Lease != int64(le.id) {
+				return errors.New("key deleted or put again without the lease")
+			}
+		}
+	}
+	return errors.New("watch closed")
+}
+
 // waitDeletes waits until every key of the election created at or before
-// maxRev is deleted, as concurrency's own does.
+// maxRev is deleted, as concurrency's own does; but a watch that resumes
+// from a compacted revision, after a reconnection, does not end the
+// campaign: the keys are read again.
 func waitDeletes(ctx context.Context, client *clientv3.Client, prefix string, maxRev int64) error {
 	opts := append(clientv3.WithLastCreate(), clientv3.WithMaxCreateRev(maxRev))
 	for {
@@ -285,7 +315,8 @@ func waitDeletes(ctx context.Context, client *clientv3.Client, prefix string, ma
 		if len(resp.Kvs) == 0 {
 			return nil
 		}
-		if err := waitDelete(ctx, client, string(resp.Kvs[0].Key), resp.Header.Revision); err != nil {
+		err = waitDelete(ctx, client, string(resp.Kvs[0].Key), resp.Header.Revision)
+		if err != nil && !errors.Is(err, rpctypes.ErrCompacted) { // compacted: read again
 			return err
 		}
 	}

@@ -193,6 +193,17 @@ func (p *proxy) thaw() {
 	p.mu.Unlock()
 }
 
+// reset closes the proxy's connections, as a blip of the network or a
+// restarted load balancer would; new ones are forwarded.
+func (p *proxy) reset() {
+	p.mu.Lock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+	p.mu.Unlock()
+}
+
 // sever cuts the proxy for good.
 func (p *proxy) sever() {
 	p.mu.Lock()
