@@ -74,38 +74,56 @@ func TestHolderFrozen(t *testing.T) {
 	assert.Len(t, runs, 2)
 }
 
-// TestShutdownCutOff: the holder's tree stops while etcd cannot be
-// reached (its traffic is held back, so that every call hangs rather than
-// fails). Run returns within its budget all the same, and the other
-// replica takes over once the lease has expired.
+// TestShutdownCutOff: a tree stops while etcd cannot be reached (its
+// traffic is held back, so that every call hangs rather than fails): the
+// holder's Release, or the campaign of a replica that stands by, cannot
+// complete. Run returns within its budget all the same, and when the
+// holder was cut off, the other replica takes over once the lease has
+// expired.
 func TestShutdownCutOff(t *testing.T) {
-	srv := startServer(t)
-	w := newWorld()
-	p := newProxy(t, srv.client)
-	const budget = 2 * time.Second
-	tree, err := runtime.New(runtime.Spec{Name: "app", Shutdown: budget, Children: []runtime.Child{
-		{Name: "sched", Run: w.singleton("a", 0, nil), Lease: &runtime.LeaseSpec{TTL: ttl}},
-	}}, runtime.WithLeaser(etcd.New(connect(t, p.addr()))))
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- tree.Run(ctx) }()
-	within(t, 5*time.Second, "a runs the child", func() bool { return w.holder(t) == "a" })
-	startReplica(t, "b", connect(t, srv.client), runtime.Child{Run: w.singleton("b", 0, nil)}, nil)
+	for _, holder := range []bool{true, false} {
+		t.Run(fmt.Sprintf("holder=%v", holder), func(t *testing.T) {
+			srv := startServer(t)
+			w := newWorld()
+			p := newProxy(t, srv.client)
+			if !holder {
+				startReplica(t, "b", connect(t, srv.client), runtime.Child{Run: w.singleton("b", 0, nil)}, nil)
+				within(t, 5*time.Second, "b runs the child", func() bool { return w.holder(t) == "b" })
+			}
+			const budget = 2 * time.Second
+			tree, err := runtime.New(runtime.Spec{Name: "app", Shutdown: budget, Children: []runtime.Child{
+				{Name: "sched", Run: w.singleton("a", 0, nil), Lease: &runtime.LeaseSpec{TTL: ttl}},
+			}}, runtime.WithLeaser(etcd.New(connect(t, p.addr()))))
+			require.NoError(t, err)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- tree.Run(ctx) }()
+			if holder {
+				within(t, 5*time.Second, "a runs the child", func() bool { return w.holder(t) == "a" })
+				startReplica(t, "b", connect(t, srv.client), runtime.Child{Run: w.singleton("b", 0, nil)}, nil)
+			} else {
+				within(t, 5*time.Second, "a stands by", func() bool {
+					c, _ := tree.Snapshot().Child("app/sched")
+					return c.State == runtime.StateStandby
+				})
+			}
+			time.Sleep(ttl / 2)
 
-	p.freeze()
-	stopped := time.Now()
-	cancel()
-	select {
-	case <-done:
-		assert.Less(t, time.Since(stopped), budget+runtime.DeliveryMargin)
-		t.Logf("Run returned %v after it was told to stop", time.Since(stopped))
-	case <-time.After(budget + runtime.DeliveryMargin + 5*time.Second):
-		t.Fatal("Run did not return")
+			p.freeze()
+			stopped := time.Now()
+			cancel()
+			select {
+			case <-done:
+				assert.Less(t, time.Since(stopped), budget+runtime.DeliveryMargin)
+				t.Logf("Run returned %v after it was told to stop", time.Since(stopped))
+			case <-time.After(budget + runtime.DeliveryMargin + 5*time.Second):
+				t.Fatal("Run did not return")
+			}
+			within(t, 5*ttl, "b runs the child", func() bool { return w.holder(t) == "b" })
+			checkRuns(t, w)
+			p.sever()
+		})
 	}
-	within(t, 5*ttl, "b takes over", func() bool { return w.holder(t) == "b" })
-	checkRuns(t, w)
-	p.sever()
 }
 
 // TestManyReplicas: eight replicas, each on its own client, contend for
@@ -138,4 +156,31 @@ func TestManyReplicas(t *testing.T) {
 	}
 	runs := checkRuns(t, w)
 	assert.Len(t, runs, 8)
+}
+
+// TestHolderSlowOrStalled: a slow link to etcd (a round trip of a fifth
+// of the TTL), and then a stall of a quarter of the TTL, do not cost the
+// holder its lease: it renews in time.
+func TestHolderSlowOrStalled(t *testing.T) {
+	srv := startServer(t)
+	w := newWorld()
+	p := newProxy(t, srv.client)
+	a := startReplica(t, "a", connect(t, p.addr()), runtime.Child{Run: w.singleton("a", 0, nil)}, nil)
+	within(t, 5*time.Second, "a runs the child", func() bool { return w.holder(t) == "a" })
+	startReplica(t, "b", connect(t, srv.client), runtime.Child{Run: w.singleton("b", 0, nil)}, nil)
+
+	p.slow(ttl / 10)
+	for end := time.Now().Add(3 * ttl); time.Now().Before(end); time.Sleep(2 * time.Millisecond) {
+		require.Equal(t, "a", w.holder(t), "a keeps the lease over a slow link")
+	}
+	p.slow(0)
+	time.Sleep(ttl / 2)
+	p.freeze()
+	time.Sleep(ttl / 4)
+	p.thaw()
+	for end := time.Now().Add(2 * ttl); time.Now().Before(end); time.Sleep(2 * time.Millisecond) {
+		require.Equal(t, "a", w.holder(t), "a keeps the lease across a short stall")
+	}
+	assert.Empty(t, a.of(runtime.EventLeaseLost))
+	assert.Len(t, checkRuns(t, w), 1)
 }

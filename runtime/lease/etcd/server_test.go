@@ -106,6 +106,7 @@ type proxy struct {
 	conns  []net.Conn
 	cut    bool
 	frozen bool
+	delay  time.Duration // added to every chunk each way: a slow link
 	wg     sync.WaitGroup
 }
 
@@ -165,7 +166,9 @@ func (p *proxy) pipe(dst, src net.Conn) {
 			for p.frozen && !p.cut {
 				p.thawed.Wait()
 			}
+			delay := p.delay
 			p.mu.Unlock()
+			time.Sleep(delay)
 			if _, err := dst.Write(buf[:n]); err != nil {
 				break
 			}
@@ -182,6 +185,13 @@ func (p *proxy) pipe(dst, src net.Conn) {
 func (p *proxy) freeze() {
 	p.mu.Lock()
 	p.frozen = true
+	p.mu.Unlock()
+}
+
+// slow delays the traffic of the proxy's connections by d each way.
+func (p *proxy) slow(d time.Duration) {
+	p.mu.Lock()
+	p.delay = d
 	p.mu.Unlock()
 }
 
