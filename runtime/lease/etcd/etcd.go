@@ -356,18 +356,17 @@ func (le *lease) Release(ctx context.Context) error {
 // the lease. Revoking deletes the key too, unless it was put again by hand
 // without the lease: then it would stay, and hold up every candidate.
 func (le *lease) drop(ctx context.Context) error {
-	var errs []error
+	var err error
 	if le.rev != 0 {
-		_, err := le.client.Txn(ctx).
+		_, err = le.client.Txn(ctx).
 			If(clientv3.Compare(clientv3.CreateRevision(le.key), "=", le.rev)).
 			Then(clientv3.OpDelete(le.key)).
 			Commit()
-		errs = append(errs, err)
 	}
-	if _, err := le.client.Revoke(ctx, le.id); !errors.Is(err, rpctypes.ErrLeaseNotFound) { // not expired already
-		errs = append(errs, err)
+	if _, rerr := le.client.Revoke(ctx, le.id); err == nil && !errors.Is(rerr, rpctypes.ErrLeaseNotFound) { // not expired already
+		err = rerr
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 // abandon gives up a lease that was never held, within a second: if etcd
