@@ -64,3 +64,33 @@ func TestCandidateKeyOverwritten(t *testing.T) {
 	within(t, 4*ttl, "the last replica takes over", func() bool { h := w.holder(t); return h != "" && h != next })
 	checkRuns(t, w)
 }
+
+// TestHolderKeyDeleted: someone deletes the holder's key by hand. The
+// holder's attempt is cancelled at once, the other replica takes over
+// under a larger token, and the holder revokes its etcd lease and
+// campaigns again.
+func TestHolderKeyDeleted(t *testing.T) {
+	srv := startServer(t)
+	w := newWorld()
+	admin := connect(t, srv.client)
+	a := startReplica(t, "a", connect(t, srv.client), runtime.Child{Run: w.singleton("a", 0, nil)}, nil)
+	within(t, 5*time.Second, "a runs the child", func() bool { return w.holder(t) == "a" })
+	startReplica(t, "b", connect(t, srv.client), runtime.Child{Run: w.singleton("b", 0, nil)}, nil)
+	within(t, 5*time.Second, "b campaigns", func() bool { return len(keys(t, admin, "app/sched")) == 2 })
+	leases, err := admin.Leases(context.Background())
+	require.NoError(t, err)
+	require.Len(t, leases.Leases, 2)
+
+	deleted := time.Now()
+	_, err = admin.Delete(context.Background(), keys(t, admin, "app/sched")[0])
+	require.NoError(t, err)
+	within(t, ttl/2, "b takes over", func() bool { return w.holder(t) == "b" })
+	runs := checkRuns(t, w)
+	assert.Equal(t, runtime.ErrLeaseLost, runs[0].cause)
+	assert.Less(t, runs[0].end.Sub(deleted), ttl/4, "a saw the deletion at once")
+	within(t, 2*ttl, "a campaigns again, on a new etcd lease, and its old one is revoked", func() bool {
+		leases, err := admin.Leases(context.Background())
+		require.NoError(t, err)
+		return len(keys(t, admin, "app/sched")) == 2 && len(leases.Leases) == 2 && a.state() == runtime.StateStandby
+	})
+}
