@@ -20,7 +20,8 @@
 // lease lost (runtime.Lease.Lost) once a TTL, less a tenth of it (at most a
 // second), has passed since it sent the last renewal that succeeded:
 // before the store can hand the lease to another process. It also reports
-// it lost at once when its key is deleted or its lease revoked.
+// it lost at once when its key is deleted, or put again without the lease,
+// or its lease revoked.
 package etcd
 
 import (
