@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/lease/etcd"
 )
 
 // TestHolderKeyOverwritten: someone puts the holder's key again by hand
@@ -93,4 +94,28 @@ func TestHolderKeyDeleted(t *testing.T) {
 		require.NoError(t, err)
 		return len(keys(t, admin, "app/sched")) == 2 && len(leases.Leases) == 2 && a.state() == runtime.StateStandby
 	})
+}
+
+// TestHashReserved: # ends the name in an election's keys, so that no
+// lease's keys fall under another's prefix; a name or a prefix with one
+// could join another lease's election, and is refused.
+func TestHashReserved(t *testing.T) {
+	srv := startServer(t)
+	cli := connect(t, srv.client)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, c := range []struct {
+		leaser *etcd.Leaser
+		name   string
+	}{
+		{etcd.New(cli), "app#x"},
+		{etcd.New(cli, etcd.WithPrefix(etcd.DefaultPrefix+"app#")), "x"}, // keys arbor/lease/app#x#…
+	} {
+		_, err := c.leaser.Acquire(ctx, c.name, ttl)
+		assert.ErrorContains(t, err, "# is reserved", c.name)
+	}
+	// Nothing stands in the way of the lease app.
+	l, err := etcd.New(cli).Acquire(ctx, "app", ttl)
+	require.NoError(t, err)
+	assert.NoError(t, l.Release(ctx))
 }

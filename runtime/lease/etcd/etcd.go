@@ -57,7 +57,8 @@ type Leaser struct {
 type Option func(*Leaser)
 
 // WithPrefix sets the key prefix of the elections (DefaultPrefix without
-// it). Processes share a lease only if they use the same prefix.
+// it). Processes share a lease only if they use the same prefix. Like a
+// lease's name, it may not contain #, which ends the name in the keys.
 func WithPrefix(prefix string) Option { return func(l *Leaser) { l.prefix = prefix } }
 
 // WithValue sets the value of this process's keys, which tells who holds a
@@ -89,6 +90,9 @@ func (l *Leaser) election(name string) string { return l.prefix + name + "#" }
 func (l *Leaser) Acquire(ctx context.Context, name string, ttl time.Duration) (runtime.Lease, error) {
 	if strings.Contains(name, "#") {
 		return nil, fmt.Errorf("etcd lease: name %q: # is reserved", name)
+	}
+	if strings.Contains(l.prefix, "#") {
+		return nil, fmt.Errorf("etcd lease %s: prefix %q: # is reserved", name, l.prefix)
 	}
 	secs := max(int64(math.Ceil(ttl.Seconds())), 1)
 	sent := time.Now()
