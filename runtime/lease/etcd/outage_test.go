@@ -133,6 +133,7 @@ func TestShutdownCutOff(t *testing.T) {
 func TestManyReplicas(t *testing.T) {
 	srv := startServer(t)
 	w := newWorld()
+	admin := connect(t, srv.client)
 	reps := map[string]*replica{}
 	proxies := map[string]*proxy{}
 	for i := range 8 {
@@ -153,6 +154,12 @@ func TestManyReplicas(t *testing.T) {
 			within(t, 4*ttl, "a handover after the lease expired", func() bool { r := w.holder(t); return r != "" && r != h })
 		}
 		t.Logf("%s to %s in %v", h, w.holder(t), time.Since(begin))
+		// The attempt runs under the lease that etcd says is held.
+		value, token, err := etcd.New(admin).Holder(context.Background(), "app/sched")
+		require.NoError(t, err)
+		w.mu.Lock()
+		assert.Equal(t, w.running[value], token, "the token of %s's attempt", value)
+		w.mu.Unlock()
 	}
 	runs := checkRuns(t, w)
 	assert.Len(t, runs, 8)
