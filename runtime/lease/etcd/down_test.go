@@ -8,11 +8,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/lease/etcd"
 )
 
 // TestServerDownAtStart: etcd is not up when the replica starts. The tree
 // is ready, its lease child stands by with the error it met, and it runs
-// once etcd is up.
+// once etcd is up: its first Acquire then does not win a lease that it
+// has already given up for lost, as one granted a TTL after it was asked
+// for would be.
 func TestServerDownAtStart(t *testing.T) {
 	srv := &server{t: t, dir: t.TempDir(), client: freePort(t), peer: freePort(t)}
 	t.Cleanup(srv.stop)
@@ -22,6 +25,8 @@ func TestServerDownAtStart(t *testing.T) {
 	assert.Equal(t, runtime.StateStandby, a.state())
 	assert.Equal(t, runtime.HealthReady, a.tree.Health().State)
 	assert.Empty(t, w.holder(t))
+	c, _ := a.tree.Snapshot().Child("app/sched")
+	assert.ErrorContains(t, c.LeaseError, "grant", "the standby child says why it waits")
 	srv.start()
 	up := time.Now()
 	within(t, 10*time.Second, "a runs the child once etcd is up", func() bool { return w.holder(t) == "a" })
@@ -29,6 +34,9 @@ func TestServerDownAtStart(t *testing.T) {
 	runs, _ := w.history()
 	require.Len(t, runs, 1)
 	assert.NotZero(t, runs[0].token)
+	for _, e := range a.of(runtime.EventStandby) {
+		assert.NotErrorIs(t, e.Err, etcd.ErrLostWhileCampaigning, "a lease granted late is not lost on arrival")
+	}
 	require.NoError(t, a.stop())
 }
 

@@ -96,7 +96,13 @@ func (l *Leaser) Acquire(ctx context.Context, name string, ttl time.Duration) (r
 	}
 	secs := max(int64(math.Ceil(ttl.Seconds())), 1)
 	sent := time.Now()
-	grant, err := l.client.Grant(ctx, secs)
+	// A lease granted a TTL (less the margin) after it was asked for would
+	// be lost on arrival (see keep): rather than wait longer for etcd, fail,
+	// and say so; the runtime tries again.
+	d := time.Duration(secs) * time.Second
+	gctx, cancel := context.WithDeadline(ctx, sent.Add(d-margin(d)))
+	grant, err := l.client.Grant(gctx, secs)
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("etcd lease %s: grant: %w", name, err)
 	}
@@ -156,10 +162,10 @@ func (le *lease) lose() {
 	le.cancel()
 }
 
-// margin is how long before the earliest moment the store may expire the
-// lease its holder reports it lost: time for the holder's attempt to be
-// cancelled and return.
-func (le *lease) margin() time.Duration { return min(le.ttl/10, time.Second) }
+// margin is how long before the earliest moment the store may expire a
+// lease of the given TTL its holder reports it lost: time for the holder's
+// attempt to be cancelled and return.
+func margin(ttl time.Duration) time.Duration { return min(ttl/10, time.Second) }
 
 // keep renews the lease every third of its TTL, and reports it lost once a
 // TTL less the margin has passed since the last renewal that succeeded was
@@ -167,7 +173,7 @@ func (le *lease) margin() time.Duration { return min(le.ttl/10, time.Second) }
 // renewed it after that, keeps it at least until then.
 func (le *lease) keep(sent time.Time) {
 	defer le.wg.Done()
-	deadline := sent.Add(le.ttl - le.margin())
+	deadline := sent.Add(le.ttl - margin(le.ttl))
 	next := sent.Add(le.ttl / 3)
 	expire := time.NewTimer(time.Until(deadline))
 	defer expire.Stop()
@@ -193,7 +199,7 @@ func (le *lease) keep(sent time.Time) {
 		cancel()
 		switch {
 		case err == nil && resp.TTL > 0:
-			deadline = now.Add(time.Duration(resp.TTL)*time.Second - le.margin())
+			deadline = now.Add(time.Duration(resp.TTL)*time.Second - margin(le.ttl))
 			expire.Reset(time.Until(deadline))
 			next = now.Add(le.ttl / 3)
 		case err == nil, errors.Is(err, rpctypes.ErrLeaseNotFound):
