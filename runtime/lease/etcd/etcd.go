@@ -289,6 +289,9 @@ func (le *lease) watch(rev int64) {
 			if rev, err = le.check(le.ctx); err == nil {
 				continue
 			}
+			if le.ctx.Err() != nil {
+				return
+			}
 		}
 		le.lose()
 		return
