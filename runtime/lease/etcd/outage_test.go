@@ -191,3 +191,36 @@ func TestHolderSlowOrStalled(t *testing.T) {
 	assert.Empty(t, a.of(runtime.EventLeaseLost))
 	assert.Len(t, checkRuns(t, w), 1)
 }
+
+// TestServerRestartWithinTTL: etcd restarts, and is back well within the
+// TTL (the client's reconnection backoff, a second at first, counts too).
+// etcd keeps the lease across its restart, and the holder, renewing it as
+// soon as it reaches etcd again, keeps it too: its child runs on, and no
+// one else's starts.
+func TestServerRestartWithinTTL(t *testing.T) {
+	srv := startServer(t)
+	w := newWorld()
+	const ttl = 4 * time.Second
+	lease := &runtime.LeaseSpec{TTL: ttl}
+	pa, pb := newProxy(t, srv.client), newProxy(t, srv.client)
+	a := startReplica(t, "a", connect(t, pa.addr()), runtime.Child{Run: w.singleton("a", 0, nil), Lease: lease}, nil)
+	within(t, 5*time.Second, "a runs the child", func() bool { return w.holder(t) == "a" })
+	startReplica(t, "b", connect(t, pb.addr()), runtime.Child{Run: w.singleton("b", 0, nil), Lease: lease}, nil)
+	time.Sleep(ttl / 3)
+
+	// Cut the clients off first, so that etcd need not wait for their
+	// streams to end, and stops at once.
+	down := time.Now()
+	pa.block()
+	pb.block()
+	srv.stop()
+	srv.start()
+	pa.unblock()
+	pb.unblock()
+	t.Logf("etcd was down for %v", time.Since(down))
+	for end := time.Now().Add(ttl); time.Now().Before(end); time.Sleep(2 * time.Millisecond) {
+		require.Equal(t, "a", w.holder(t), "a keeps the lease")
+	}
+	assert.Empty(t, a.of(runtime.EventLeaseLost))
+	assert.Len(t, checkRuns(t, w), 1)
+}

@@ -106,6 +106,7 @@ type proxy struct {
 	conns  []net.Conn
 	cut    bool
 	frozen bool
+	refuse bool // new connections, for a while
 	delay  time.Duration // added to every chunk each way: a slow link
 	wg     sync.WaitGroup
 }
@@ -137,7 +138,7 @@ func (p *proxy) accept() {
 			return
 		}
 		p.mu.Lock()
-		if p.cut {
+		if p.cut || p.refuse {
 			p.mu.Unlock()
 			c.Close()
 			continue
@@ -200,6 +201,21 @@ func (p *proxy) thaw() {
 	p.mu.Lock()
 	p.frozen = false
 	p.thawed.Broadcast()
+	p.mu.Unlock()
+}
+
+// block closes the proxy's connections and refuses new ones until
+// unblock: the server is unreachable, and can stop at once.
+func (p *proxy) block() {
+	p.mu.Lock()
+	p.refuse = true
+	p.mu.Unlock()
+	p.reset()
+}
+
+func (p *proxy) unblock() {
+	p.mu.Lock()
+	p.refuse = false
 	p.mu.Unlock()
 }
 
