@@ -106,7 +106,7 @@ type proxy struct {
 	conns  []net.Conn
 	cut    bool
 	frozen bool
-	refuse bool // new connections, for a while
+	refuse bool          // new connections, for a while
 	delay  time.Duration // added to every chunk each way: a slow link
 	wg     sync.WaitGroup
 }
