@@ -186,3 +186,48 @@ func codeAfter(t *testing.T, doc []byte, intro string) string {
 	}
 	return strings.TrimLeft(string(code), "\n")
 }
+
+// TestReadmeCLI checks the README's summary of the commands against the
+// CLI: each command, help included, has its line, with the arguments its
+// -h gives, so that a command added or a flag renamed shows up there too.
+func TestReadmeCLI(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## CLI\n")
+	if !ok {
+		t.Fatal("README has no CLI section")
+	}
+	lines := map[string]string{} // command: its arguments in the README
+	for _, line := range strings.Split(section, "\n") {
+		rest, ok := strings.CutPrefix(line, "    arbor ")
+		if !ok {
+			continue
+		}
+		name, rest, _ := strings.Cut(rest, " ")
+		args, _, _ := strings.Cut(strings.TrimLeft(rest, " "), "   ") // then the description
+		if strings.HasPrefix(line[len("    arbor "+name):], strings.Repeat(" ", 20)) {
+			args = "" // no arguments: the description follows
+		}
+		lines[name] = strings.TrimSpace(args)
+	}
+	want := map[string]string{"help": "[command]"}
+	for _, c := range commands {
+		want[c.name] = c.args
+	}
+	for name, args := range want {
+		got, ok := lines[name]
+		switch {
+		case !ok:
+			t.Errorf("README's CLI section has no line for arbor %s", name)
+		case got != args:
+			t.Errorf("README's CLI section gives arbor %s %q; its -h gives %q", name, got, args)
+		}
+	}
+	for name := range lines {
+		if _, ok := want[name]; !ok {
+			t.Errorf("README's CLI section lists arbor %s, which is no command", name)
+		}
+	}
+}
