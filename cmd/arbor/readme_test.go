@@ -174,15 +174,135 @@ func dedent(block string) string {
 // with intro.
 func codeAfter(t *testing.T, doc []byte, intro string) string {
 	t.Helper()
+	return codeAfterN(t, doc, intro, 1)
+}
+
+// codeAfterN returns the nth fenced code block after the line that starts
+// with intro.
+func codeAfterN(t *testing.T, doc []byte, intro string, n int) string {
+	t.Helper()
 	_, rest, ok := bytes.Cut(doc, []byte("\n"+intro))
 	if !ok {
 		t.Fatalf("README has no line starting with %q", intro)
 	}
-	_, rest, _ = bytes.Cut(rest, []byte("```"))
-	_, rest, _ = bytes.Cut(rest, []byte("\n")) // the language tag
-	code, _, ok := bytes.Cut(rest, []byte("```"))
-	if !ok {
-		t.Fatalf("no code block after %q", intro)
+	var code []byte
+	for range n {
+		_, rest, _ = bytes.Cut(rest, []byte("```"))
+		_, rest, _ = bytes.Cut(rest, []byte("\n")) // the language tag
+		code, rest, ok = bytes.Cut(rest, []byte("```"))
+		if !ok {
+			t.Fatalf("no code block %d after %q", n, intro)
+		}
 	}
 	return strings.TrimLeft(string(code), "\n")
+}
+
+// TestReadmeCLI checks the README's summary of the commands against the
+// CLI: each command, help included, has its line, with the arguments its
+// -h gives, so that a command added or a flag renamed shows up there too.
+func TestReadmeCLI(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## CLI\n")
+	if !ok {
+		t.Fatal("README has no CLI section")
+	}
+	lines := map[string]string{} // command: its arguments in the README
+	for _, line := range strings.Split(section, "\n") {
+		rest, ok := strings.CutPrefix(line, "    arbor ")
+		if !ok {
+			continue
+		}
+		name, rest, _ := strings.Cut(rest, " ")
+		args, _, _ := strings.Cut(strings.TrimLeft(rest, " "), "   ") // then the description
+		if strings.HasPrefix(line[len("    arbor "+name):], strings.Repeat(" ", 20)) {
+			args = "" // no arguments: the description follows
+		}
+		lines[name] = strings.TrimSpace(args)
+	}
+	want := map[string]string{"help": "[command]"}
+	for _, c := range commands {
+		want[c.name] = c.args
+	}
+	for name, args := range want {
+		got, ok := lines[name]
+		switch {
+		case !ok:
+			t.Errorf("README's CLI section has no line for arbor %s", name)
+		case got != args:
+			t.Errorf("README's CLI section gives arbor %s %q; its -h gives %q", name, got, args)
+		}
+	}
+	for name := range lines {
+		if _, ok := want[name]; !ok {
+			t.Errorf("README's CLI section lists arbor %s, which is no command", name)
+		}
+	}
+}
+
+// TestReadmeSnippets compiles the README's other Go examples against code
+// generated from their specs, as a reader would paste them: the pool's
+// Start and StartNamed, and the main of "Running under Kubernetes and
+// systemd" with the console beside it.
+func TestReadmeSnippets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a module")
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	poolIntro := "A worker with a `pool` block is a pool"
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod": fmt.Sprintf("module example.com/snippets\n\ngo 1.26\n\nrequire github.com/arbor-go/arbor v0.0.0\n\nreplace github.com/arbor-go/arbor => %s\n", root),
+
+		"pool/spec.cue": "package main\n\n" + codeAfter(t, readme, poolIntro),
+		"pool/main.go": "package main\n\nimport (\n\t\"context\"\n\t\"net\"\n\n\t\"github.com/arbor-go/arbor/runtime\"\n)\n\n" +
+			"type Handler struct{}\n\n" +
+			"func (*Handler) Serve(ctx context.Context, a *runtime.Attempt, c net.Conn) error { return c.Close() }\n" +
+			"func (*Handler) Listen(ctx context.Context) error { <-ctx.Done(); return nil }\n\n" +
+			"func use(handler *Handler, conn net.Conn) (*runtime.Handle, error, int) {\n" +
+			codeAfterN(t, readme, poolIntro, 2) + "\treturn h, err, n\n}\n\nfunc main() {}\n",
+
+		"ops/spec.cue": "package main\n\ntrees: shop: children: {\n\tstore: run: \"(*Store).Run\"\n\tapi: {run: \"(*API).Serve\", after: [\"store\"]}\n}\n",
+		"ops/main.go": "package main\n\nimport (\n\t\"context\"\n\t\"net/http\"\n\t\"os\"\n\t\"os/signal\"\n\t\"syscall\"\n\n" +
+			"\t\"github.com/arbor-go/arbor/runtime/console\"\n\t\"github.com/arbor-go/arbor/runtime/exit\"\n" +
+			"\t\"github.com/arbor-go/arbor/runtime/probe\"\n\t\"github.com/arbor-go/arbor/runtime/systemd\"\n)\n\n" +
+			"type Store struct{}\n\nfunc (*Store) Run(ctx context.Context) error { <-ctx.Done(); return nil }\n\n" +
+			"type API struct{}\n\nfunc (*API) Serve(ctx context.Context) error { <-ctx.Done(); return nil }\n\n" +
+			"var store, api = &Store{}, &API{}\n\n" +
+			codeAfter(t, readme, "the core `runtime` imports none of them.") +
+			"\nfunc serveConsole(ctx context.Context, shop *Shop) error {\n" +
+			codeAfter(t, readme, "![The console of a tree") + "\treturn nil\n}\n",
+	}
+	for name, src := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, v := range map[string]string{"GOFLAGS": "-mod=mod", "GOPROXY": "off", "GOSUMDB": "off", "GOWORK": "off"} {
+		t.Setenv(k, v) // offline, with go.sum filled in from the module cache
+	}
+	var stderr bytes.Buffer
+	for _, pkg := range []string{"pool", "ops"} {
+		if code := run([]string{"gen", filepath.Join(dir, pkg)}, &stderr, &stderr); code != 0 {
+			t.Fatalf("arbor gen %s: exit %d\n%s", pkg, code, &stderr)
+		}
+	}
+	cmd := exec.Command("go", "vet", "./...")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go vet: %v\n%s\n%s", err, out, files["pool/main.go"])
+	}
 }
