@@ -25,10 +25,7 @@ func TestReadmeQuickstart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a module")
 	}
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	readme := readReadme(t)
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
@@ -129,10 +126,7 @@ func (b *syncBuffer) String() string {
 // refuse. (Their run references are not resolved: they name the reader's
 // Go code.)
 func TestReadmeSpecs(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	readme := readReadme(t)
 	blocks := 0
 	for rest := string(readme); ; {
 		_, block, ok := strings.Cut(rest, "```cue\n")
@@ -201,10 +195,7 @@ func codeAfterN(t *testing.T, doc []byte, intro string, n int) string {
 // CLI: each command, help included, has its line, with the arguments its
 // -h gives, so that a command added or a flag renamed shows up there too.
 func TestReadmeCLI(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	readme := readReadme(t)
 	_, section, ok := strings.Cut(string(readme), "\n## CLI\n")
 	if !ok {
 		t.Fatal("README has no CLI section")
@@ -250,10 +241,7 @@ func TestReadmeSnippets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a module")
 	}
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	readme := readReadme(t)
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
@@ -305,4 +293,14 @@ func TestReadmeSnippets(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go vet: %v\n%s\n%s", err, out, files["pool/main.go"])
 	}
+}
+
+// readReadme returns the repository's README.
+func readReadme(t *testing.T) []byte {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readme
 }
