@@ -7,7 +7,6 @@ package runtime_test
 import (
 	"context"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -34,14 +33,7 @@ func TestDeadlineAfterReturnIsNoFault(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				hold := make(chan struct{})
-				var armed, held atomic.Bool
-				runtime.SetTestHook(func(path string) {
-					if path == "t" && armed.Load() && held.CompareAndSwap(false, true) {
-						<-hold // the root is busy with an order
-					}
-				})
-				defer runtime.SetTestHook(nil)
+				arm, release := holdOnce(t, "t")
 				c := runtime.Child{Name: "c", Restart: runtime.Transient, Backoff: constBackoff(time.Hour),
 					Run: func(ctx context.Context, a *runtime.Attempt) error {
 						for range 10 {
@@ -57,10 +49,10 @@ func TestDeadlineAfterReturnIsNoFault(t *testing.T) {
 				}}, runtime.WithObserver(rec.observe))
 				stop, _ := start(t, tr)
 				synctest.Wait()
-				armed.Store(true)
+				arm()
 				require.NoError(t, tr.Handle("t/other").Restart())
 				time.Sleep(150 * time.Millisecond) // c returns at 50ms; its deadline passes at 100ms
-				close(hold)
+				release()
 				synctest.Wait()
 				st := status(t, tr, "t/c")
 				assert.Equal(t, runtime.StateDone, st.State, "c returned nil in time: %+v", st)
@@ -96,14 +88,7 @@ func TestGroupStopAfterReturnKeepsTheExit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				hold := make(chan struct{})
-				var armed, held atomic.Bool
-				runtime.SetTestHook(func(path string) {
-					if path == "t" && armed.Load() && held.CompareAndSwap(false, true) {
-						<-hold // the root is busy with an order
-					}
-				})
-				defer runtime.SetTestHook(nil)
+				arm, release := holdOnce(t, "t")
 				rec := &recorder{}
 				tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff, Children: []runtime.Child{
 					{Name: "b", Run: func(ctx context.Context, a *runtime.Attempt) error {
@@ -126,10 +111,10 @@ func TestGroupStopAfterReturnKeepsTheExit(t *testing.T) {
 				}}, runtime.WithObserver(rec.observe))
 				stop, _ := start(t, tr)
 				synctest.Wait()
-				armed.Store(true)
+				arm()
 				require.NoError(t, tr.Handle("t/other").Restart())
 				time.Sleep(100 * time.Millisecond) // b fails at 40ms, a ends at 50ms
-				close(hold)
+				release()
 				synctest.Wait()
 				var trace []string
 				for _, line := range rec.trace(runtime.EventStarting, runtime.EventExited, runtime.EventStopped) {
@@ -156,14 +141,7 @@ func TestGroupStopAfterReturnKeepsTheExit(t *testing.T) {
 // shutdown, as a static child's is (TestGroupStopAfterReturnKeepsTheExit).
 func TestPoolShutdownAfterReturnKeepsTheExit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hold := make(chan struct{})
-		var armed, held atomic.Bool
-		runtime.SetTestHook(func(path string) {
-			if path == "t/p" && armed.Load() && held.CompareAndSwap(false, true) {
-				<-hold // the pool is busy with an order
-			}
-		})
-		defer runtime.SetTestHook(nil)
+		arm, release := holdOnce(t, "t/p")
 		rec := &recorder{}
 		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
 			{Name: "p", Pool: &runtime.PoolSpec{}},
@@ -179,12 +157,12 @@ func TestPoolShutdownAfterReturnKeepsTheExit(t *testing.T) {
 		y, err := p.Start("y", nop)
 		require.NoError(t, err)
 		synctest.Wait()
-		armed.Store(true)
+		arm()
 		require.NoError(t, y.Restart())
 		time.Sleep(60 * time.Millisecond) // x has failed, its exit is queued
 		go stop()
 		synctest.Wait()
-		close(hold)
+		release()
 		require.NoError(t, <-done)
 		var x []runtime.Event
 		for _, e := range rec.all() {

@@ -85,6 +85,21 @@ func behind(t *testing.T, path string, d time.Duration) *atomic.Bool {
 	return slow
 }
 
+// holdOnce makes the supervisor at path, once arm is called, wait in the
+// next message it handles until release is called: a supervisor held up
+// elsewhere while its children go on. The test's end removes the hook.
+func holdOnce(t *testing.T, path string) (arm, release func()) {
+	hold := make(chan struct{})
+	var armed, held atomic.Bool
+	runtime.SetTestHook(func(p string) {
+		if p == path && armed.Load() && held.CompareAndSwap(false, true) {
+			<-hold
+		}
+	})
+	t.Cleanup(func() { runtime.SetTestHook(nil) })
+	return func() { armed.Store(true) }, sync.OnceFunc(func() { close(hold) })
+}
+
 func mustNew(t *testing.T, spec runtime.Spec, opts ...runtime.Option) *runtime.Tree {
 	t.Helper()
 	tr, err := runtime.New(spec, opts...)
