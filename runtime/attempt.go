@@ -58,6 +58,10 @@ const (
 	causeShift = 24 // the cause of its cancellation is flags >> causeShift
 )
 
+// returned reports whether the run function has returned; its exit may
+// still be on its way to the supervisor.
+func (a *Attempt) returned() bool { return a.flags.Load()&flagReturned != 0 }
+
 // setFlag sets f and reports whether this call set it.
 func (a *Attempt) setFlag(f uint32) bool {
 	for {

@@ -326,7 +326,7 @@ func (sv *supervisor) handle(m message) {
 		sv.leaseLost(s, m.claim)
 	case msgDeadline, msgStale:
 		a := s.cur.Load()
-		if a == nil || a.gen != m.gen || s.stopAsked() || a.flags.Load()&flagReturned != 0 {
+		if a == nil || a.gen != m.gen || s.stopAsked() || a.returned() {
 			return // gone, stopping anyway, or returned: its queued exit says how it ended
 		}
 		cause := causeAttemptTimeout
@@ -758,20 +758,12 @@ func (sv *supervisor) advance() {
 			sv.queue = sv.queue[1:]
 			continue
 		}
-		if h.stopCause == causeNone {
-			switch f := a.flags.Load(); {
-			case f&flagReturned == 0:
-				if sv.stopping {
-					sv.info.stopCause.Store(uint32(sv.stopCauseOf())) // before the flag: chainStop reads it after
-					a.setFlag(flagChain)
-				}
-				sv.requestStop(h, sv.stopCauseOf(), false)
-			case f&flagChain != 0:
-				h.stopCause = sv.stopCauseOf() // the chain stopped it: its exit is a stop
-			default:
-				// It returned on its own before it was asked to stop: its
-				// queued exit says how it ended, as if it had come first.
+		if h.stopCause == causeNone && !sv.leftToExit(h, a) {
+			if sv.stopping {
+				sv.info.stopCause.Store(uint32(sv.stopCauseOf())) // before the flag: chainStop reads it after
+				a.setFlag(flagChain)
 			}
+			sv.requestStop(h, sv.stopCauseOf(), false)
 		}
 		return
 	}
@@ -873,10 +865,7 @@ func (sv *supervisor) requestStop(s *slot, cause cause, failure bool) {
 // budget run out for children that stopped when asked.
 func (sv *supervisor) abandon(s *slot) {
 	a := s.cur.Load()
-	if f := a.flags.Load(); f&flagReturned != 0 {
-		if s.stopCause == causeNone && f&flagChain != 0 {
-			s.stopCause = sv.stopCauseOf() // the chain stopped it: its exit is a stop
-		}
+	if sv.leftToExit(s, a) {
 		return
 	}
 	now := sv.now()
@@ -905,6 +894,20 @@ func (sv *supervisor) abandon(s *slot) {
 	}
 	sv.settleLease(s)
 	sv.stopped(s)
+}
+
+// leftToExit reports whether the attempt a of s has returned, with its exit
+// queued: then no stop is asked of it, and its exit says how it ended, as
+// if it had come first. A return that the shutdown's chain caused
+// (chainStop) is a stop all the same.
+func (sv *supervisor) leftToExit(s *slot, a *Attempt) bool {
+	if !a.returned() {
+		return false
+	}
+	if s.stopCause == causeNone && a.flags.Load()&flagChain != 0 {
+		s.stopCause = sv.stopCauseOf()
+	}
+	return true
 }
 
 // afterStop follows a stop the supervisor asked for: the next in the stop
@@ -1035,9 +1038,9 @@ func (sv *supervisor) shutdown(reason error) {
 		// Instances stop at once, each within its grace, as OTP stops a
 		// dynamic supervisor's children.
 		for _, s := range sv.queue {
-			if s.cur.Load().flags.Load()&flagReturned == 0 {
+			if !sv.leftToExit(s, s.cur.Load()) {
 				sv.requestStop(s, sv.stopCauseOf(), false)
-			} // else it ended on its own: its queued exit says how (see advance)
+			}
 		}
 		sv.queue = nil
 	}

@@ -183,7 +183,7 @@ func (sv *supervisor) timersDue() {
 			sv.want(e.s)
 		case timerReady:
 			e.s.disarm()
-			if a := e.s.cur.Load(); a != nil && a.flags.Load()&(flagReady|flagReturned) != 0 || e.s.stopAsked() {
+			if a := e.s.cur.Load(); a != nil && (a.flags.Load()&flagReady != 0 || a.returned()) || e.s.stopAsked() {
 				// Ready was called, or the attempt returned, in time or
 				// within the moment the supervisor took to get here; its
 				// message is on its way. Or it is being stopped anyway.
