@@ -73,7 +73,7 @@ func runAnalyzer(pass *analysis.Pass) (any, error) {
 // generated files that the package does not call itself, with no
 // requirements and an unknown grace.
 func Targets(pkg *Package) []Target {
-	c := &checker{pkg: pkg, info: pkg.Info}
+	c := newChecker(pkg)
 	var targets []Target
 	named := map[*types.Func]bool{}
 	for _, f := range pkg.Files {
@@ -168,37 +168,8 @@ func (c *checker) childTarget(lit *ast.CompositeLit) (Target, bool) {
 	return t, found
 }
 
-// runFunc resolves the value of a Run field: a function (also an
-// instantiated one), a method value, a function literal, or one of those
-// in runtime.Func or converted (runtime.RunFunc(F)).
-func (c *checker) runFunc(e ast.Expr) (*types.Func, *ast.FuncLit) {
-	switch e := ast.Unparen(e).(type) {
-	case *ast.CallExpr:
-		if len(e.Args) == 1 && (isFunc(c.calledFunc(e), runtimePath, "Func") || c.info.Types[e.Fun].IsType()) {
-			return c.runFunc(e.Args[0]) // runtime.Func(F), or a conversion: runtime.RunFunc(F)
-		}
-	case *ast.FuncLit:
-		return nil, e
-	case *ast.IndexExpr: // an instantiation, F[T]
-		return c.runFunc(e.X)
-	case *ast.IndexListExpr:
-		return c.runFunc(e.X)
-	case *ast.Ident:
-		fn, _ := c.info.Uses[e].(*types.Func)
-		return fn, nil
-	case *ast.SelectorExpr:
-		if sel, ok := c.info.Selections[e]; ok {
-			if sel.Kind() == types.MethodVal {
-				fn, _ := sel.Obj().(*types.Func)
-				return fn, nil
-			}
-			return nil, nil
-		}
-		fn, _ := c.info.Uses[e.Sel].(*types.Func)
-		return fn, nil
-	}
-	return nil, nil
-}
+// runFunc resolves the value of a Run field (see funcValue).
+func (c *checker) runFunc(e ast.Expr) (*types.Func, *ast.FuncLit) { return c.funcValue(e, 0) }
 
 // attemptSignature reports whether sig is func(context.Context,
 // *runtime.Attempt, ...) error.

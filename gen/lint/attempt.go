@@ -157,21 +157,22 @@ func (r *run) escape() {
 		if !ok {
 			return true
 		}
+		f := r.c.callee(g.Call)
 		uses := false
-		ast.Inspect(g.Call, func(m ast.Node) bool {
+		mentions := func(m ast.Node) bool {
 			if id, ok := m.(*ast.Ident); ok && r.c.tracked(s.fr, id) {
 				uses = true
 			}
 			return !uses
-		})
+		}
+		ast.Inspect(g.Call, mentions)
+		if f != nil && !uses {
+			if _, lit := f.node.(*ast.FuncLit); lit {
+				ast.Inspect(f.body, mentions) // also held by a variable: go beat()
+			}
+		}
 		if !uses {
 			return true
-		}
-		var f *fnode
-		if lit, ok := ast.Unparen(g.Call.Fun).(*ast.FuncLit); ok {
-			f = r.c.litNode(lit)
-		} else {
-			f = r.c.callee(g.Call)
 		}
 		if f != nil && r.c.neverReturns(f) {
 			r.report(CheckEscape, g.Pos(), fmt.Sprintf("this goroutine uses the attempt and never returns: it outlives %s, so every attempt leaves one behind, and what it reports once its attempt has ended is fenced and does nothing", r.fn.name))

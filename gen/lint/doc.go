@@ -19,12 +19,15 @@
 // timeout, a shutdown grace (see Target).
 //
 // The checks follow calls into the same package: a static call of a
-// function or concrete method declared in the package, or of a function
-// literal called on the spot, is walked as part of the caller, with the
-// attempt bound to the parameter it is passed to, up to 16 calls deep.
-// Recursion ends the walk, and a check then assumes what keeps it silent.
-// Calls through interfaces or function values, or into other packages, are
-// not followed.
+// function or concrete method declared in the package, of a function
+// literal called on the spot, or of a variable that holds one of those
+// and nothing else (loop := func() {...}; loop()), is walked as part of
+// the caller, with the attempt bound to the parameter it is passed to, up
+// to 16 calls deep. A variable holds nothing else when it is local or
+// unexported, never assigned after its declaration and never has its
+// address taken. Recursion ends the walk, and a check then assumes what
+// keeps it silent. Calls through interfaces, other function values, or
+// into other packages, are not followed.
 //
 // The run function's own goroutine is its body, the functions it calls,
 // the function literals it calls on the spot or defers; not the function
@@ -156,9 +159,11 @@
 // The Analyzer reads the runtime.Child composite literals of the package
 // (arbor_gen.go has one per worker; hand-written runtime.Spec values too).
 // A Run field that is a function (also instantiated, F[T]), a method
-// value (store.Run), a function literal, or runtime.Func of one of those
-// or a conversion such as runtime.RunFunc(F), declared in the package, is
-// a target: the child has ready or heartbeat
+// value (store.Run), a function literal, runtime.Func of one of those or a
+// conversion such as runtime.RunFunc(F), a variable that holds one of
+// those and nothing else, or the call of a function of the package whose
+// every return returns the same one (p.runner(n)), declared in the
+// package, is a target: the child has ready or heartbeat
 // when that field is set and not nil, a timeout when Timeout is not the
 // constant 0, and the grace of a constant Shutdown (unknown when Shutdown
 // is not constant). Every other function or method of the package with the

@@ -119,6 +119,7 @@ type checker struct {
 	calls    map[*fnode][]*fnode   // the functions each calls statically
 	recurs   map[*fnode]bool
 	assigned map[*types.Var]bool          // variables assigned after their declaration; built on first use
+	values   map[*types.Var]ast.Expr      // what variables are declared with; built on first use
 	nolint   map[ast.Node]map[string]bool // by *ast.FuncDecl, *ast.GenDecl or *ast.ValueSpec
 	badDirs  []Finding                    // malformed directives
 }
@@ -232,8 +233,9 @@ func (c *checker) enclosing(pos token.Pos) []ast.Node {
 }
 
 // callee returns the function a call runs when it is a static call of
-// code at hand: a function or a concrete method of this package, or a
-// function literal called on the spot.
+// code at hand: a function or a concrete method of this package, a
+// function literal called on the spot, or one of those held by a variable
+// that holds nothing else (see boundValue).
 func (c *checker) callee(call *ast.CallExpr) *fnode {
 	fun := ast.Unparen(call.Fun)
 	switch f := fun.(type) {
@@ -248,6 +250,17 @@ func (c *checker) callee(call *ast.CallExpr) *fnode {
 	switch f := fun.(type) {
 	case *ast.Ident:
 		obj = c.info.Uses[f]
+		if v, ok := obj.(*types.Var); ok { // a variable that holds a function: loop()
+			if x := c.boundValue(v); x != nil {
+				fn, lit := c.funcValue(x, 1)
+				if lit != nil {
+					return c.litNode(lit)
+				}
+				if fn != nil {
+					return c.declNode(fn)
+				}
+			}
+		}
 	case *ast.SelectorExpr:
 		if sel, ok := c.info.Selections[f]; ok {
 			if sel.Kind() != types.MethodVal {
