@@ -110,10 +110,39 @@ func (r *run) ctxLoop() {
 	r.c.walk(r.root(), false, func(n ast.Node, s *state) bool {
 		switch n := n.(type) {
 		case *ast.ForStmt, *ast.RangeStmt:
-			if r.c.endless(n) && !r.c.exits(n.(ast.Stmt)) && !r.c.looksAtContext(n) {
+			if !r.c.endless(n) || r.c.exits(n.(ast.Stmt)) {
+				break
+			}
+			if w := r.c.watchesEnd(n); w != nil {
+				r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop watches the context, but nothing leaves it: once the context is done it spins (a break in a select leaves only the select), and cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name),
+					Related{Pos: w.Pos(), Message: "watches the context here"})
+			} else if !r.c.looksAtContext(n) {
 				r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop never ends and never looks at the context: cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name))
 			}
 		}
 		return true
 	})
+}
+
+// watchesEnd returns where code itself, outside its function literals,
+// watches for the end of a context: a receive from X.Done(), or X.Err()
+// or context.Cause(X); or nil.
+func (c *checker) watchesEnd(n ast.Node) ast.Node {
+	var w ast.Node
+	ast.Inspect(n, func(m ast.Node) bool {
+		switch m := m.(type) {
+		case *ast.FuncLit:
+			return false
+		case *ast.UnaryExpr:
+			if m.Op == token.ARROW && c.isDoneChan(m.X) {
+				w = m
+			}
+		case *ast.CallExpr:
+			if c.isErrCall(m) || c.isCause(m) {
+				w = m
+			}
+		}
+		return w == nil
+	})
+	return w
 }

@@ -36,9 +36,12 @@
 // An endless loop is for {}, for true {}, or a range over time.Tick(d) or
 // a time.Ticker's C. An exit of a loop is a return, a break or goto that
 // leaves it, a continue of an enclosing loop, or a call of panic, os.Exit,
-// runtime.Goexit, log's Fatal and Panic functions and methods, or
-// testing's Fatal, Fatalf, FailNow, Skip, Skipf and SkipNow; not inside a
-// function literal.
+// runtime.Goexit, log's Fatal and Panic functions and methods, testing's
+// Fatal, Fatalf, FailNow, Skip, Skipf and SkipNow, a function or method
+// of another package named Fatal, Fatalf, Fatalln, Fatalw, Panic, Panicf,
+// Panicln or Panicw (a logger's, as zap's and logrus's), or a function of
+// the package that calls one of those among its top-level statements; not
+// inside a function literal.
 //
 // A wait until shutdown is a receive from ctx.Done() where ctx is a
 // parameter that is never assigned (a context the function derived
@@ -72,8 +75,12 @@
 // timeout cancels that context and nothing watches it.
 //
 // ctxloop: an endless loop without exit on the run function's own
-// goroutine that never looks at a context. Not reported when ctxunused
-// is: it says as much.
+// goroutine that never looks at a context, or that itself (not in a
+// function it calls) watches for the end of one, by a receive from
+// X.Done() or a call of X.Err() or context.Cause(X): once the context is
+// done such a loop spins, as when a break in a select case leaves only the
+// select, or a case logs the cancellation and forgets to return. Not
+// reported when ctxunused is: it says as much.
 //
 // ready: the child has ready, and the run function takes no
 // *runtime.Attempt, or never calls a.Ready() (in its body, its function

@@ -50,7 +50,10 @@ func (c *checker) blockingCall(call *ast.CallExpr) bool {
 }
 
 // isExitCall reports whether a call never returns: panic, os.Exit,
-// runtime.Goexit, log.Fatal and log.Panic, and testing's Fatal and Skip.
+// runtime.Goexit, log.Fatal and log.Panic, testing's Fatal and Skip, a
+// function or method of another package named as a logger's that ends the
+// process or panics (Fatal, Panic, as zap's and logrus's), or a function
+// of the package that does one of those among its top-level statements.
 func (c *checker) isExitCall(call *ast.CallExpr) bool {
 	if id, ok := ast.Unparen(call.Fun).(*ast.Ident); ok {
 		if b, ok := c.info.Uses[id].(*types.Builtin); ok && b.Name() == "panic" {
@@ -58,9 +61,31 @@ func (c *checker) isExitCall(call *ast.CallExpr) bool {
 		}
 	}
 	fn := c.calledFunc(call)
-	return isFunc(fn, "os", "Exit") || isFunc(fn, "runtime", "Goexit") ||
+	if isFunc(fn, "os", "Exit") || isFunc(fn, "runtime", "Goexit") ||
 		isFunc(fn, "log", "Fatal", "Fatalf", "Fatalln", "Panic", "Panicf", "Panicln") ||
-		isFunc(fn, "testing", "Fatal", "Fatalf", "FailNow", "Skip", "Skipf", "SkipNow")
+		isFunc(fn, "testing", "Fatal", "Fatalf", "FailNow", "Skip", "Skipf", "SkipNow") {
+		return true
+	}
+	if fn != nil && fn.Pkg() != nil && fn.Pkg() != c.pkg.Types {
+		return slices.Contains([]string{"Fatal", "Fatalf", "Fatalln", "Fatalw", "Panic", "Panicf", "Panicln", "Panicw"}, fn.Name())
+	}
+	f := c.callee(call)
+	if f == nil {
+		return false
+	}
+	if b, ok := c.exitsAlways[f]; ok {
+		return b
+	}
+	c.exitsAlways[f] = false // recursion: assume it returns
+	for _, st := range f.body.List {
+		if e, ok := st.(*ast.ExprStmt); ok {
+			if call, ok := ast.Unparen(e.X).(*ast.CallExpr); ok && c.isExitCall(call) {
+				c.exitsAlways[f] = true
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // timeChan reports whether x is a channel of the time package that

@@ -110,18 +110,19 @@ type checker struct {
 	decls map[*types.Func]*ast.FuncDecl
 	nodes map[ast.Node]*fnode
 	// memos of the summaries of functions, keyed by function
-	blocks   map[*fnode]ast.Node // what blocks until shutdown at the top level
-	observes map[*fnode]bool     // looks at a context
-	never    map[*fnode]bool     // never returns
-	uses     map[paramKey]bool
-	labels   map[ast.Stmt]string   // built on first use
-	backward map[*types.Label]bool // labels a later goto jumps to; built on first use
-	calls    map[*fnode][]*fnode   // the functions each calls statically
-	recurs   map[*fnode]bool
-	assigned map[*types.Var]bool          // variables assigned after their declaration; built on first use
-	values   map[*types.Var]ast.Expr      // what variables are declared with; built on first use
-	nolint   map[ast.Node]map[string]bool // by *ast.FuncDecl, *ast.GenDecl or *ast.ValueSpec
-	badDirs  []Finding                    // malformed directives
+	blocks      map[*fnode]ast.Node // what blocks until shutdown at the top level
+	observes    map[*fnode]bool     // looks at a context
+	never       map[*fnode]bool     // never returns
+	exitsAlways map[*fnode]bool     // never returns normally: exits the process or goroutine, or panics
+	uses        map[paramKey]bool
+	labels      map[ast.Stmt]string   // built on first use
+	backward    map[*types.Label]bool // labels a later goto jumps to; built on first use
+	calls       map[*fnode][]*fnode   // the functions each calls statically
+	recurs      map[*fnode]bool
+	assigned    map[*types.Var]bool          // variables assigned after their declaration; built on first use
+	values      map[*types.Var]ast.Expr      // what variables are declared with; built on first use
+	nolint      map[ast.Node]map[string]bool // by *ast.FuncDecl, *ast.GenDecl or *ast.ValueSpec
+	badDirs     []Finding                    // malformed directives
 }
 
 type paramKey struct {
@@ -131,16 +132,17 @@ type paramKey struct {
 
 func newChecker(pkg *Package) *checker {
 	c := &checker{
-		pkg:      pkg,
-		info:     pkg.Info,
-		decls:    map[*types.Func]*ast.FuncDecl{},
-		nodes:    map[ast.Node]*fnode{},
-		blocks:   map[*fnode]ast.Node{},
-		observes: map[*fnode]bool{},
-		never:    map[*fnode]bool{},
-		uses:     map[paramKey]bool{},
-		calls:    map[*fnode][]*fnode{},
-		recurs:   map[*fnode]bool{},
+		pkg:         pkg,
+		info:        pkg.Info,
+		decls:       map[*types.Func]*ast.FuncDecl{},
+		nodes:       map[ast.Node]*fnode{},
+		blocks:      map[*fnode]ast.Node{},
+		observes:    map[*fnode]bool{},
+		never:       map[*fnode]bool{},
+		exitsAlways: map[*fnode]bool{},
+		uses:        map[paramKey]bool{},
+		calls:       map[*fnode][]*fnode{},
+		recurs:      map[*fnode]bool{},
 	}
 	for _, f := range pkg.Files {
 		for _, d := range f.Decls {

@@ -5,11 +5,14 @@ package ctxloop
 import (
 	"context"
 	"errors"
+	"log"
 	"net"
+	"os"
 	"sync/atomic"
 	"time"
 
 	"github.com/arbor-go/arbor/runtime"
+	"lintdata/ctxloop/logs"
 )
 
 var tree = runtime.Spec{
@@ -21,6 +24,10 @@ var tree = runtime.Spec{
 		{Name: "select", Run: runtime.Func(Select)},
 		{Name: "label", Run: runtime.Func(Label)},
 		{Name: "goto-own", Run: runtime.Func(GotoOwn)},
+		{Name: "break-done", Run: runtime.Func(BreakDone)},
+		{Name: "forgot", Run: runtime.Func(Forgot)},
+		{Name: "err-no-return", Run: runtime.Func(ErrNoReturn)},
+		{Name: "derived", Run: runtime.Func(Derived)},
 
 		{Name: "accept", Run: runtime.Func(Accept)},
 		{Name: "done", Run: runtime.Func(Done)},
@@ -30,6 +37,8 @@ var tree = runtime.Spec{
 		{Name: "breaks", Run: runtime.Func(Breaks)},
 		{Name: "panics", Run: runtime.Func(Panics)},
 		{Name: "cond", Run: runtime.Func(Cond)},
+		{Name: "dies", Run: runtime.Func(Dies)},
+		{Name: "logger", Run: runtime.Func(Logger)},
 	},
 }
 
@@ -119,6 +128,49 @@ again:
 			goto again
 		}
 		work()
+	}
+}
+
+// BreakDone breaks out of its select on cancellation, not out of its loop:
+// once the context is done, it spins.
+func BreakDone(ctx context.Context) error {
+	for { // want `break-done: this loop watches the context, but nothing leaves it: once the context is done it spins \(a break in a select leaves only the select\), and cancellation cannot stop BreakDone, so at every shutdown and restart it is abandoned after its grace \(ctxloop\)`
+		select {
+		case <-ctx.Done():
+			break
+		case <-jobs:
+			work()
+		}
+	}
+}
+
+// Forgot logs the cancellation and forgets to return.
+func Forgot(ctx context.Context) error {
+	for { // want `forgot: this loop watches the context, but nothing leaves it`
+		select {
+		case <-ctx.Done():
+			log.Print("stopping")
+		case <-jobs:
+		}
+	}
+}
+
+func ErrNoReturn(ctx context.Context) error {
+	for { // want `err-no-return: this loop watches the context, but nothing leaves it`
+		if ctx.Err() != nil {
+			log.Print("stopping")
+		}
+		work()
+	}
+}
+
+// Derived waits for a context of its own in each round: once the
+// attempt's is done, each round ends at once.
+func Derived(ctx context.Context) error {
+	for { // want `derived: this loop watches the context, but nothing leaves it`
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		<-rctx.Done()
+		cancel()
 	}
 }
 
@@ -213,6 +265,35 @@ func Panics(ctx context.Context) error {
 	for {
 		if stopped.Load() {
 			panic("stopped")
+		}
+	}
+}
+
+func die(msg string) {
+	log.Print(msg)
+	os.Exit(1)
+}
+
+// Dies leaves its loop by a function that ends the process.
+func Dies(ctx context.Context) error {
+	if err := connect(ctx); err != nil {
+		return err
+	}
+	for {
+		if stopped.Load() {
+			die("stopped")
+		}
+	}
+}
+
+// Logger leaves its loop by the Fatal of another package's logger.
+func Logger(ctx context.Context) error {
+	var l logs.Logger
+	for {
+		select {
+		case <-ctx.Done():
+			l.Fatal("stopped")
+		case <-jobs:
 		}
 	}
 }
