@@ -43,6 +43,9 @@
 // the package that calls one of those among its top-level statements; not
 // inside a function literal.
 //
+// A select of one case waits as its case does: below, a receive in it is
+// not inside a select.
+//
 // A wait until shutdown is a receive from ctx.Done() where ctx is a
 // parameter that is never assigned (a context the function derived
 // itself, as in ctx, cancel := context.WithTimeout(ctx, d), may end

@@ -421,9 +421,10 @@ func (c *checker) isCtxErrVar(x ast.Expr) bool {
 }
 
 // blocksStmt returns what makes a statement block until shutdown, or
-// nil: a receive from the Done of a context parameter, serving HTTP, an empty select, an
-// endless loop without exit, or a call of a function of the package that
-// does one of those at its top level.
+// nil: a receive from the Done of a context parameter (also as the one
+// case of a select), serving HTTP, an empty select, an endless loop
+// without exit, or a call of a function of the package that does one of
+// those at its top level.
 func (c *checker) blocksStmt(st ast.Stmt) ast.Node {
 	switch st := st.(type) {
 	case *ast.ExprStmt:
@@ -466,6 +467,11 @@ func (c *checker) blocksStmt(st ast.Stmt) ast.Node {
 	case *ast.SelectStmt:
 		if len(st.Body.List) == 0 {
 			return st
+		}
+		if len(st.Body.List) == 1 { // select { case <-ctx.Done(): }
+			if u := commRecv(st.Body.List[0].(*ast.CommClause).Comm); u != nil && c.waitsForEnd(u) {
+				return st
+			}
 		}
 	case *ast.LabeledStmt:
 		return c.blocksStmt(st.Stmt)

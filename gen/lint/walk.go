@@ -29,7 +29,8 @@ type state struct {
 	long    bool // in a loop that may run long, or code that may run again and again
 	closure bool // in a function literal not called on the spot, or in a goroutine
 	done    bool // in a branch taken once a context is done
-	comm    bool // in the communication of a select case
+	comm    bool // in the communication of a select case, among others
+	oneCase bool // in the body of a select of one case, which waits as its case does
 	depth   int  // calls followed
 }
 
@@ -149,10 +150,16 @@ func (w *walker) node(n ast.Node, s state) {
 		}
 		w.stmts(n.Body, s)
 		return
+	case *ast.SelectStmt:
+		inner := s
+		inner.oneCase = len(n.Body.List) == 1
+		w.node(n.Body, inner)
+		return
 	case *ast.CommClause:
 		comm := s
-		comm.comm = true
+		comm.comm, comm.oneCase = !s.oneCase, false
 		w.node(n.Comm, comm)
+		s.oneCase = false
 		if w.c.isDoneRecv(n.Comm) {
 			s.done = true
 		}

@@ -39,6 +39,7 @@ var tree = runtime.Spec{
 		{Name: "settle-inside", Run: SettleInside, Ready: ready},
 		{Name: "late-inside", Run: LateInside, Ready: ready},
 		{Name: "converted", Run: runtime.RunFunc(Converted), Ready: ready},
+		{Name: "after-select", Run: AfterSelect, Ready: ready},
 	},
 }
 
@@ -76,6 +77,15 @@ func Late(ctx context.Context, a *runtime.Attempt) error {
 func AfterDone(ctx context.Context, a *runtime.Attempt) error {
 	<-ctx.Done()
 	a.Ready() // want `after-done: AfterDone calls a.Ready\(\) only after <-ctx.Done\(\)`
+	return nil
+}
+
+// AfterSelect waits in a select of one case: a receive all the same.
+func AfterSelect(ctx context.Context, a *runtime.Attempt) error {
+	select {
+	case <-ctx.Done():
+	}
+	a.Ready() // want `after-select: AfterSelect calls a.Ready\(\) only after a select, which waits until shutdown`
 	return nil
 }
 
