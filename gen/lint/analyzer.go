@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/tools/go/analysis"
+
+	"github.com/arbor-go/arbor/runtime"
 )
 
 // Analyzer runs the checks on the run functions of a package: those that
@@ -149,6 +151,11 @@ func (c *checker) childTarget(lit *ast.CompositeLit) (Target, bool) {
 		case "Run":
 			t.Func, t.Lit = c.runFunc(v)
 			found = (t.Func != nil && t.Func.Pkg() == c.pkg.Types) || t.Lit != nil
+		case "Restart":
+			if tv.Value != nil && tv.Value.Kind() == constant.String {
+				r := runtime.Restart(constant.StringVal(tv.Value))
+				t.OneShot = r == runtime.Transient || r == runtime.Temporary
+			}
 		case "Ready":
 			t.Ready = !tv.IsNil()
 		case "Heartbeat":

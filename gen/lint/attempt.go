@@ -56,7 +56,20 @@ func (r *run) ready() {
 		return
 	}
 	name := r.fn.name
+	// A one-shot child is ready once it ends with a success: it needs
+	// a.Ready() only if it ends at shutdown.
+	var waits ast.Node
+	if r.t.OneShot {
+		if waits = r.c.blocksIn(r.root(), r.c.topBlock(r.fn)); waits == nil {
+			return
+		}
+	}
 	if !r.hasAttempt() {
+		if waits != nil {
+			r.report(CheckReady, r.namePos(), fmt.Sprintf("the child has ready, but %s takes no *runtime.Attempt, so it cannot call a.Ready(), and it ends only at shutdown (%s), not with the success that makes a transient or temporary child ready: the child never becomes ready", name, r.c.describe(waits)),
+				Related{Pos: waits.Pos(), Message: "waits until shutdown here"})
+			return
+		}
 		r.report(CheckReady, r.namePos(), fmt.Sprintf("the child has ready, but %s takes no *runtime.Attempt, so it cannot call a.Ready(): the child never becomes ready", name))
 		return
 	}
@@ -65,6 +78,11 @@ func (r *run) ready() {
 		return // it may call Ready where the walk cannot see
 	}
 	if len(u.ready) == 0 {
+		if waits != nil {
+			r.report(CheckReady, r.namePos(), fmt.Sprintf("the child has ready, but %s never calls a.Ready(), and it ends only at shutdown (%s), not with the success that makes a transient or temporary child ready: the child never becomes ready, its dependents never start, and its ready timeout, if any, fails every attempt", name, r.c.describe(waits)),
+				Related{Pos: waits.Pos(), Message: "waits until shutdown here"})
+			return
+		}
 		r.report(CheckReady, r.namePos(), fmt.Sprintf("the child has ready, but %s never calls a.Ready(): the child never becomes ready, its dependents never start, and its ready timeout, if any, fails every attempt", name))
 		return
 	}

@@ -93,7 +93,11 @@
 // function's top-level statements. The check is silent when the attempt
 // goes where the walk cannot follow: stored, assigned, passed to a
 // function of another package or through an interface, or taken as a
-// method value such as a.Ready without a call.
+// method value such as a.Ready without a call. A transient or temporary
+// child that ends with a success counts as ready (a one-shot job, such as
+// a migration): for one, a run function that never calls a.Ready() is
+// reported only when it waits until shutdown among its top-level
+// statements, so that it never ends with that success while it runs.
 //
 // beat: the child has heartbeat, and the run function takes no attempt or
 // never calls a.Beat() (as for ready), or every a.Beat() runs a bounded
@@ -175,8 +179,9 @@
 // every return returns the same one (p.runner(n)), declared in the
 // package, is a target: the child has ready or heartbeat
 // when that field is set and not nil, a timeout when Timeout is not the
-// constant 0, and the grace of a constant Shutdown (unknown when Shutdown
-// is not constant). Every other function or method of the package with the
+// constant 0, is a one-shot when Restart is the constant runtime.Transient
+// or runtime.Temporary, and has the grace of a constant Shutdown (unknown
+// when Shutdown is not constant). Every other function or method of the package with the
 // signature func(context.Context, *runtime.Attempt, ...) error, outside
 // generated files, is a target with no requirements and an unknown grace,
 // unless the package calls it outside its tests: then it is a helper,

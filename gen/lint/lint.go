@@ -50,6 +50,9 @@ type Target struct {
 	Ready     bool // the child has ready: the function must call a.Ready()
 	Heartbeat bool // the child has heartbeat: the function must keep calling a.Beat()
 	Timeout   bool // the child has a timeout for each attempt
+	// OneShot is set for a transient or temporary child: ended for good
+	// after a success, it counts as ready, without a.Ready().
+	OneShot bool
 	// Grace is the child's shutdown grace: 0 means
 	// runtime.DefaultChildShutdown, a negative value that it is unknown
 	// (the sleep check then stays silent).
