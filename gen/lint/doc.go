@@ -141,9 +141,11 @@
 //
 // detach: in the run function's own body, a go statement followed only by
 // other go statements, calls that log (fmt's Print functions, log,
-// log/slog) or report to the attempt, and a return whose results neither
-// call nor receive; and before it, no defer of anything but such a call or
-// a context's cancel function (defer wg.Wait() waits for the goroutine).
+// log/slog) or report to the attempt, and a return whose results do not
+// receive nor call anything but a context's Err, context.Cause,
+// errors.New, errors.Join or fmt.Errorf; and before it, no defer of
+// anything but such a call or a context's cancel function (defer
+// wg.Wait() waits for the goroutine).
 // The supervisor sees the child end while its work runs on unsupervised; a
 // permanent child is restarted and starts another.
 //
