@@ -168,7 +168,8 @@
 // level (in a group of vars, in the doc comment of its line). A directive
 // without a check, with an unknown or empty check, or outside the doc
 // comment of a function or var is reported (as check "directive", which
-// cannot be silenced).
+// cannot be silenced); so is a comment that would be one but for a space,
+// // arbor:nolint, which silences nothing.
 //
 // # Targets of the Analyzer
 //

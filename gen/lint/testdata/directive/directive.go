@@ -17,6 +17,7 @@ var tree = runtime.Spec{
 		{Name: "helper", Run: runtime.Func(Helper)},
 		{Name: "literal", Run: literal()},
 		{Name: "unknown", Run: runtime.Func(Unknown)},
+		{Name: "after-slashes", Run: runtime.Func(AfterSlashes)},
 	},
 }
 
@@ -70,6 +71,13 @@ func spin() error {
 //arbor:nolint ctxunused
 func literal() runtime.RunFunc {
 	return func(ctx context.Context, a *runtime.Attempt) error { select {} }
+}
+
+// AfterSlashes has a space after //: as written, a plain comment.
+//
+// arbor:nolint ctxunused // want `write //arbor:nolint, without a space after //: as written, this comment silences nothing`
+func AfterSlashes(ctx context.Context) error { // want `after-slashes: AfterSlashes never uses its context`
+	select {}
 }
 
 // Unknown names a check that does not exist.
