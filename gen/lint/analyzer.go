@@ -93,6 +93,24 @@ func Targets(pkg *Package) []Target {
 			return true
 		})
 	}
+	// The run functions of pools' instances, with no requirements: the
+	// pool's runtime.Child has them, but which pool a Start call starts
+	// an instance of is not known here.
+	for _, f := range pkg.Files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			if call, ok := n.(*ast.CallExpr); ok && len(call.Args) == 2 && c.isPoolStart(call) {
+				fn, lit := c.poolRun(call.Args[1])
+				switch {
+				case fn != nil && fn.Pkg() == pkg.Types && !named[fn]:
+					named[fn] = true
+					targets = append(targets, Target{Func: fn, Grace: -1})
+				case lit != nil && !ast.IsGenerated(f):
+					targets = append(targets, Target{Lit: lit, Grace: -1})
+				}
+			}
+			return true
+		})
+	}
 	// A function the package calls is a helper: the checks walk it as
 	// part of its callers. Its tests calling it do not make it one.
 	called := map[*types.Func]bool{}
@@ -177,6 +195,38 @@ func (c *checker) childTarget(lit *ast.CompositeLit) (Target, bool) {
 
 // runFunc resolves the value of a Run field (see funcValue).
 func (c *checker) runFunc(e ast.Expr) (*types.Func, *ast.FuncLit) { return c.funcValue(e, 0) }
+
+// isPoolStart reports whether a call is (*runtime.Pool).Start.
+func (c *checker) isPoolStart(call *ast.CallExpr) bool {
+	fn := c.calledFunc(call)
+	if !isFunc(fn, runtimePath, "Start") {
+		return false
+	}
+	recv := fn.Type().(*types.Signature).Recv()
+	return recv != nil && isPointerTo(recv.Type(), runtimePath, "Pool")
+}
+
+// poolRun resolves the run function given to Pool.Start. A function
+// literal that only calls a function of the package, as arbor_gen.go
+// writes for a pool (return Handle(ctx, a, arg)), stands for that
+// function.
+func (c *checker) poolRun(e ast.Expr) (*types.Func, *ast.FuncLit) {
+	fn, lit := c.funcValue(e, 0)
+	if lit == nil || len(lit.Body.List) != 1 {
+		return fn, lit
+	}
+	if ret, ok := lit.Body.List[0].(*ast.ReturnStmt); ok && len(ret.Results) == 1 {
+		if call, ok := ast.Unparen(ret.Results[0]).(*ast.CallExpr); ok {
+			if g := c.callee(call); g != nil {
+				if fd, ok := g.node.(*ast.FuncDecl); ok {
+					f, _ := c.info.Defs[fd.Name].(*types.Func)
+					return f, nil
+				}
+			}
+		}
+	}
+	return fn, lit
+}
 
 // attemptSignature reports whether sig is func(context.Context,
 // *runtime.Attempt, ...) error.

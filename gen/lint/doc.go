@@ -184,15 +184,21 @@
 // when that field is set and not nil, a timeout when Timeout is not the
 // constant 0, is a one-shot when Restart is the constant runtime.Transient
 // or runtime.Temporary, and has the grace of a constant Shutdown (unknown
-// when Shutdown is not constant). Every other function or method of the package with the
+// when Shutdown is not constant). The run function of a pool's instances,
+// given to (*runtime.Pool).Start, is a target with no requirements and an
+// unknown grace (which pool a call starts an instance of is not known): a
+// function of the package, or a function literal outside generated files;
+// a literal that only returns the call of a function of the package, as
+// arbor_gen.go writes for a pool (return Handle(ctx, a, arg)), stands for
+// that function. Every other function or method of the package with the
 // signature func(context.Context, *runtime.Attempt, ...) error, outside
 // generated files, is a target with no requirements and an unknown grace,
 // unless the package calls it outside its tests: then it is a helper,
-// walked as part of its callers (a helper that starts goroutines and returns is no detached run
-// function). So a run function declared in another package than its child's
-// literal is checked only when its own package is analyzed, only if it
-// takes an attempt, and without the child's requirements; Check, given the
-// spec, has no such limit.
+// walked as part of its callers (a helper that starts goroutines and
+// returns is no detached run function). So a run function declared in
+// another package than its child's literal is checked only when its own
+// package is analyzed, only if it takes an attempt, and without the
+// child's requirements; Check, given the spec, has no such limit.
 //
 // # Noise
 //

@@ -341,9 +341,11 @@ func (t Target) grace() time.Duration {
 
 func isContext(t types.Type) bool { return isNamed(t, "context", "Context") }
 
-func isAttempt(t types.Type) bool {
-	p, ok := t.(*types.Pointer)
-	return ok && isNamed(p.Elem(), runtimePath, "Attempt")
+func isAttempt(t types.Type) bool { return isPointerTo(t, runtimePath, "Attempt") }
+
+func isPointerTo(t types.Type, pkgPath, name string) bool {
+	p, ok := types.Unalias(t).(*types.Pointer)
+	return ok && isNamed(p.Elem(), pkgPath, name)
 }
 
 func isNamed(t types.Type, pkgPath, name string) bool {
