@@ -22,7 +22,7 @@ package runtime_test
 //	                                         TestNewRejectsInvalidSpecs, TestNewReportsEveryProblem
 //	sup_stop_infinity                        TestOTPSupStopInfinity (bounded by the nested budget)
 //	sup_stop_timeout, sup_stop_timeout_dynamic
-//	                                         TestS18SupStopTimeout
+//	                                         TestS18SupStopTimeout, TestS20PoolShutdownKeepsStopsInProgress
 //	sup_stop_brutal_kill, sup_stop_brutal_kill_dynamic
 //	                                         TestS20SupStopBrutalKill
 //	sup_stop_race                            TestS18SupStopRace, TestS18SupStopRaceNested
@@ -54,8 +54,9 @@ package runtime_test
 //	simple_one_for_one_escalation            TestS18SimpleOneForOneEscalation
 //	child_unlink                             TestS18ChildUnlink
 //	tree                                     TestOTPTree, TestS18TreeDynamicChildren
-//	nonsignificant_temporary, nonsignificant_transient, significant_temporary
-//	                                         TestOTPSignificant, TestS19SignificantMatrix, TestMoreSignificantStoppedByOrder
+//	nonsignificant_temporary, nonsignificant_transient
+//	                                         TestOTPSignificant
+//	significant_temporary                    TestOTPSignificant, TestS19SignificantMatrix, TestMoreSignificantStoppedByOrder
 //	significant_transient                    TestS18SignificantTransient
 //	significant_simple                       TestNewRejectsInvalidSpecs ("significant pool")
 //	significant_bystander                    TestS18SignificantBystander, TestS19TemporarySignificantBystander
@@ -113,7 +114,8 @@ package runtime_test
 //	... with expired integer shutdown, with mixed children
 //	                                         TestS18SupStopTimeout, TestS20SimpleOneForOneShutdown
 //	terminate_child: brutal kill, integer shutdown
-//	                                         TestS20SupStopBrutalKill, TestS18WhichChildrenSimple
+//	                                         TestS20SupStopBrutalKill, TestS18WhichChildrenSimple,
+//	                                         TestS20PoolShutdownKeepsStopsInProgress (then the supervisor stops)
 //	terminate_child: terminates restarting child
 //	                                         TestOTPHangingRestartLoopSimple
 //
@@ -517,3 +519,56 @@ func TestS20RunReturnsNilWhenItsContextEnds(t *testing.T) {
 		})
 	}
 }
+
+// sup_stop_timeout_dynamic, with instances already being stopped when
+// their pool begins to stop (Elixir's terminate_child, or a missed
+// deadline, just before the supervisor terminates): the pool's shutdown
+// leaves those stops as they are, as a supervisor does with a declared
+// child. Each is abandoned one grace after its own cancellation, the
+// report and the event say it waited that grace, the snapshot dates its
+// stop from its cancellation, and one stopped for its own fault (a missed
+// timeout) ends as a timeout, not as a shutdown's stop.
+func TestS20PoolShutdownKeepsStopsInProgress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		rec := &recorder{}
+		tr := poolTree(t, runtime.Child{Timeout: time.Second, Shutdown: time.Second}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		begin := time.Now()
+		p := tr.Pool("t/p")
+		ordered, err := p.Start("ordered", lingering(time.Hour, release))
+		require.NoError(t, err)
+		late, err := p.Start("late", lingering(time.Hour, release))
+		require.NoError(t, err)
+		time.Sleep(500 * time.Millisecond)
+		require.NoError(t, ordered.Stop())
+		time.Sleep(700 * time.Millisecond) // late missed its timeout at 1s
+		synctest.Wait()
+		done := make(chan error, 1)
+		go func() { done <- stop() }()
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		assert.Equal(t, begin.Add(500*time.Millisecond), ordered.Status().Since, "stopping since the order")
+		assert.Equal(t, begin.Add(time.Second), late.Status().Since, "stopping since its timeout")
+		require.NoError(t, <-done)
+		assert.Equal(t, 2*time.Second, time.Since(begin))
+
+		abandoned := rec.of(runtime.EventAbandoned)
+		require.Len(t, abandoned, 2)
+		assert.Equal(t, "t/p/ordered", abandoned[0].Path)
+		assert.Equal(t, "t/p/late", abandoned[1].Path)
+		rep := tr.ShutdownReport()
+		require.Len(t, rep.Abandoned, 2)
+		for i, e := range abandoned {
+			assert.Equal(t, time.Second, e.Delay, e.Path)
+			assert.Equal(t, time.Second, rep.Abandoned[i].Waited, e.Path)
+		}
+		assert.Equal(t, begin.Add(1500*time.Millisecond), abandoned[0].Time)
+		assert.ErrorIs(t, abandoned[1].Err, runtime.ErrAttemptTimeout)
+		assert.Equal(t, runtime.ExitTimeout, late.Status().LastExit, "its own fault, as for a declared child")
+		assert.Equal(t, runtime.ExitCancelled, ordered.Status().LastExit)
+	})
+}
+
