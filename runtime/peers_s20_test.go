@@ -56,8 +56,9 @@ package runtime_test
 //	tree                                     TestOTPTree, TestS18TreeDynamicChildren
 //	nonsignificant_temporary, nonsignificant_transient
 //	                                         TestOTPSignificant
-//	significant_temporary                    TestOTPSignificant, TestS19SignificantMatrix, TestMoreSignificantStoppedByOrder
-//	significant_transient                    TestS18SignificantTransient
+//	significant_temporary                    TestOTPSignificant, TestS19SignificantMatrix, TestMoreSignificantStoppedByOrder,
+//	                                         TestS20SignificantKilled
+//	significant_transient                    TestS18SignificantTransient, TestS20SignificantKilled, TestS20SignificantRestartOrder
 //	significant_simple                       TestNewRejectsInvalidSpecs ("significant pool")
 //	significant_bystander                    TestS18SignificantBystander, TestS19TemporarySignificantBystander
 //	significant_escalation                   TestOTPSignificantEscalation, TestS18SignificantEscalationStops
@@ -572,3 +573,92 @@ func TestS20PoolShutdownKeepsStopsInProgress(t *testing.T) {
 	})
 }
 
+// significant_temporary and significant_transient, their "killing" step:
+// OTP kills the child with exit(Pid, kill). Go cannot kill; the nearest
+// thing is the runtime cancelling an attempt that missed a deadline (its
+// timeout, heartbeat or ready timeout), a failure of the child's own. A
+// temporary significant child killed so is not restarted and shuts its
+// supervisor down cleanly; a transient one is restarted (here after a
+// long backoff) and shuts nothing down.
+func TestS20SignificantKilled(t *testing.T) {
+	hangs := func(ctx context.Context, _ *runtime.Attempt) error { <-ctx.Done(); return ctx.Err() }
+	for _, kill := range []struct {
+		name  string
+		child runtime.Child
+		cause error
+	}{
+		{"timeout", runtime.Child{Timeout: time.Second}, runtime.ErrAttemptTimeout},
+		{"heartbeat", runtime.Child{Heartbeat: &runtime.Heartbeat{Timeout: time.Second}}, runtime.ErrHeartbeatTimeout},
+		{"ready", runtime.Child{Ready: &runtime.Ready{Timeout: time.Second}}, runtime.ErrReadyTimeout},
+	} {
+		for _, restart := range []runtime.Restart{runtime.Temporary, runtime.Transient} {
+			t.Run(fmt.Sprintf("%s/%s", restart, kill.name), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					rec := &recorder{}
+					sig := kill.child
+					sig.Name, sig.Run, sig.Restart, sig.Significant = "sig", hangs, restart, true
+					tr := mustNew(t, runtime.Spec{Name: "t", Backoff: constBackoff(time.Hour), Children: []runtime.Child{
+						{Name: "other", Run: nop}, sig,
+					}}, runtime.WithObserver(rec.observe))
+					stop, done := start(t, tr)
+					synctest.Wait()
+					time.Sleep(2 * time.Second) // a heartbeat is found stale within its timeout after it
+					synctest.Wait()
+					exited := rec.of(runtime.EventExited)
+					require.Len(t, exited, 1)
+					assert.Equal(t, "t/sig", exited[0].Path)
+					assert.ErrorIs(t, exited[0].Err, kill.cause)
+					if restart == runtime.Temporary {
+						require.False(t, running(tr), "auto_shutdown")
+						require.NoError(t, <-done, "a clean shutdown")
+						assert.Equal(t, []string{"other stopped"}, rec.trace(runtime.EventStopped))
+						return
+					}
+					require.True(t, running(tr), "restarted, not shut down: %v", tr.Err())
+					assert.Equal(t, runtime.StateBackoff, status(t, tr, "t/sig").State)
+					assert.Equal(t, runtime.StateRunning, status(t, tr, "t/other").State)
+					require.NoError(t, stop())
+				})
+			})
+		}
+	}
+}
+
+// restart_child of a running significant child: OTP answers {error,
+// running}. Arbor's Restart stops the attempt and starts a new one; the
+// attempt stopped by the order did not end on its own, so whatever it
+// returns (nil, an error, ErrDoNotRestart) shuts nothing down, and the new
+// attempt, ending on its own, does.
+func TestS20SignificantRestartOrder(t *testing.T) {
+	for _, ret := range []error{nil, errBoom, fmt.Errorf("done: %w", runtime.ErrDoNotRestart)} {
+		for _, restart := range []runtime.Restart{runtime.Temporary, runtime.Transient} {
+			t.Run(fmt.Sprintf("%s/%v", restart, ret), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					c := newPuppet()
+					tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{
+						{Name: "other", Run: nop},
+						{Name: "sig", Restart: restart, Significant: true, Run: func(ctx context.Context, a *runtime.Attempt) error {
+							if a.Generation() == 1 {
+								<-ctx.Done()
+								return ret
+							}
+							return c.run(ctx, a)
+						}},
+					}})
+					_, done := start(t, tr)
+					synctest.Wait()
+					h := tr.Handle("t/sig")
+					require.NoError(t, h.Restart())
+					synctest.Wait()
+					require.True(t, running(tr), "stopped by an order: %v", tr.Err())
+					assert.Equal(t, uint64(2), h.Status().Generation)
+					assert.Equal(t, runtime.StateRunning, h.State())
+					assert.Equal(t, uint64(1), gen(t, tr, "t/other"))
+					c.end(nil)
+					require.False(t, running(tr))
+					require.NoError(t, <-done)
+				})
+			})
+		}
+	}
+}
