@@ -602,7 +602,7 @@ func TestS20SignificantKilled(t *testing.T) {
 					}}, runtime.WithObserver(rec.observe))
 					stop, done := start(t, tr)
 					synctest.Wait()
-					time.Sleep(2 * time.Second) // a heartbeat is found stale within its timeout after it
+					time.Sleep(2 * time.Second) // a stale heartbeat is found within 1.5 timeouts
 					synctest.Wait()
 					exited := rec.of(runtime.EventExited)
 					require.Len(t, exited, 1)
