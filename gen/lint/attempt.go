@@ -19,35 +19,29 @@ type callAt struct {
 	s    state
 }
 
-func (r *run) attempt() *attemptUses {
-	if r.uses != nil {
-		return r.uses
-	}
-	u := &attemptUses{}
-	r.c.walk(r.root(), true, func(n ast.Node, s *state) bool {
-		switch n := n.(type) {
-		case *ast.Ident:
-			if u.escape == nil && r.c.tracked(s.fr, n) {
-				u.escape = n
-			}
-		case *ast.CallExpr:
-			sel, ok := ast.Unparen(n.Fun).(*ast.SelectorExpr)
-			if !ok {
-				break
-			}
-			if id, ok := ast.Unparen(sel.X).(*ast.Ident); ok && r.c.tracked(s.fr, id) {
-				switch sel.Sel.Name {
-				case "Ready":
-					u.ready = append(u.ready, callAt{n, *s})
-				case "Beat":
-					u.beat = append(u.beat, callAt{n, *s})
-				}
+// attempt records, on a node of any code the run function runs, what it
+// does with its attempt.
+func (r *run) attempt(n ast.Node, s *state) {
+	u := &r.uses
+	switch n := n.(type) {
+	case *ast.Ident:
+		if u.escape == nil && r.c.tracked(s.fr, n) {
+			u.escape = n
+		}
+	case *ast.CallExpr:
+		sel, ok := ast.Unparen(n.Fun).(*ast.SelectorExpr)
+		if !ok {
+			break
+		}
+		if id, ok := ast.Unparen(sel.X).(*ast.Ident); ok && r.c.tracked(s.fr, id) {
+			switch sel.Sel.Name {
+			case "Ready":
+				u.ready = append(u.ready, callAt{n, *s})
+			case "Beat":
+				u.beat = append(u.beat, callAt{n, *s})
 			}
 		}
-		return true
-	})
-	r.uses = u
-	return u
+	}
 }
 
 // ready is the ready check.
@@ -73,7 +67,7 @@ func (r *run) ready() {
 		r.report(CheckReady, r.namePos(), fmt.Sprintf("the child has ready, but %s takes no *runtime.Attempt, so it cannot call a.Ready(): the child never becomes ready", name))
 		return
 	}
-	u := r.attempt()
+	u := &r.uses
 	if u.escape != nil {
 		return // it may call Ready where the walk cannot see
 	}
@@ -106,7 +100,7 @@ func (r *run) beat() {
 		r.report(CheckBeat, r.namePos(), fmt.Sprintf("the child has heartbeat, but %s takes no *runtime.Attempt, so it cannot call a.Beat(): the watchdog cancels every attempt", name))
 		return
 	}
-	u := r.attempt()
+	u := &r.uses
 	if u.escape != nil {
 		return
 	}
@@ -168,33 +162,28 @@ func (c *checker) longRunning(n ast.Node) ast.Node {
 	return nil
 }
 
-// escape is the escape check.
-func (r *run) escape() {
-	r.c.walk(r.root(), false, func(n ast.Node, s *state) bool {
-		g, ok := n.(*ast.GoStmt)
-		if !ok {
-			return true
+// escape is the escape check, on a node of the run function's own
+// goroutine.
+func (r *run) escape(n ast.Node, s *state) {
+	g, ok := n.(*ast.GoStmt)
+	if !ok {
+		return
+	}
+	f := r.c.callee(g.Call)
+	uses := false
+	mentions := func(m ast.Node) bool {
+		if id, ok := m.(*ast.Ident); ok && r.c.tracked(s.fr, id) {
+			uses = true
 		}
-		f := r.c.callee(g.Call)
-		uses := false
-		mentions := func(m ast.Node) bool {
-			if id, ok := m.(*ast.Ident); ok && r.c.tracked(s.fr, id) {
-				uses = true
-			}
-			return !uses
+		return !uses
+	}
+	ast.Inspect(g.Call, mentions)
+	if f != nil && !uses {
+		if _, lit := f.node.(*ast.FuncLit); lit {
+			ast.Inspect(f.body, mentions) // also held by a variable: go beat()
 		}
-		ast.Inspect(g.Call, mentions)
-		if f != nil && !uses {
-			if _, lit := f.node.(*ast.FuncLit); lit {
-				ast.Inspect(f.body, mentions) // also held by a variable: go beat()
-			}
-		}
-		if !uses {
-			return true
-		}
-		if f != nil && r.c.neverReturns(f) {
-			r.report(CheckEscape, g.Pos(), fmt.Sprintf("this goroutine uses the attempt and never returns: it outlives %s, so every attempt leaves one behind, and what it reports once its attempt has ended is fenced and does nothing", r.fn.name))
-		}
-		return true
-	})
+	}
+	if uses && f != nil && r.c.neverReturns(f) {
+		r.report(CheckEscape, g.Pos(), fmt.Sprintf("this goroutine uses the attempt and never returns: it outlives %s, so every attempt leaves one behind, and what it reports once its attempt has ended is fenced and does nothing", r.fn.name))
+	}
 }

@@ -7,19 +7,11 @@ import (
 	"go/types"
 )
 
-// ctxUnused is the ctxunused check. It reports whether it found something.
-func (r *run) ctxUnused() bool {
+// ctxUnused is the ctxunused check, for a run function that never uses
+// its context, given what waits on its own goroutine (nil if nothing). It
+// reports whether it found something.
+func (r *run) ctxUnused(block ast.Node) bool {
 	f := r.fn
-	if r.c.usesParam(f, 0) {
-		return false
-	}
-	var block ast.Node
-	r.c.walk(r.root(), false, func(n ast.Node, s *state) bool {
-		if block == nil {
-			block = r.c.blocking(n, s)
-		}
-		return block == nil
-	})
 	switch {
 	case block != nil:
 		r.report(CheckCtxUnused, ctxParamPos(f), fmt.Sprintf("%s never uses its context, yet it waits in %s: cancellation cannot stop it, so at every shutdown and restart it is abandoned after its grace",
@@ -105,23 +97,23 @@ func (c *checker) hasTimeCase(n *ast.SelectStmt) bool {
 	return false
 }
 
-// ctxLoop is the ctxloop check.
-func (r *run) ctxLoop() {
-	r.c.walk(r.root(), false, func(n ast.Node, s *state) bool {
-		switch n := n.(type) {
-		case *ast.ForStmt, *ast.RangeStmt:
-			if !r.c.endless(n) || r.c.exits(n.(ast.Stmt)) {
-				break
-			}
-			if w := r.c.watchesEnd(n); w != nil {
-				r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop watches the context, but nothing leaves it: once the context is done it spins (a break in a select leaves only the select), and cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name),
-					Related{Pos: w.Pos(), Message: "watches the context here"})
-			} else if !r.c.looksAtContext(n) {
-				r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop never ends and never looks at the context: cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name))
-			}
-		}
-		return true
-	})
+// ctxLoop is the ctxloop check, on a node of the run function's own
+// goroutine.
+func (r *run) ctxLoop(n ast.Node) {
+	switch n.(type) {
+	case *ast.ForStmt, *ast.RangeStmt:
+	default:
+		return
+	}
+	if !r.c.endless(n) || r.c.exits(n.(ast.Stmt)) {
+		return
+	}
+	if w := r.c.watchesEnd(n); w != nil {
+		r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop watches the context, but nothing leaves it: once the context is done it spins (a break in a select leaves only the select), and cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name),
+			Related{Pos: w.Pos(), Message: "watches the context here"})
+	} else if !r.c.looksAtContext(n) {
+		r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop never ends and never looks at the context: cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name))
+	}
 }
 
 // watchesEnd returns where code itself, outside its function literals,
