@@ -113,7 +113,38 @@ func (r *run) ctxLoop(n ast.Node) {
 			Related{Pos: w.Pos(), Message: "watches the context here"})
 	} else if !r.c.looksAtContext(n) {
 		r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop never ends and never looks at the context: cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name))
+	} else if !r.c.mayPanic(n) {
+		r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop never ends: nothing leaves it (no return, break or panic), so once the context is done it goes on, and cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name))
 	}
+}
+
+// mayPanic reports whether code may leave by a panic or an exit on
+// purpose: it calls panic, or a function that never returns (see
+// isExitCall), or a function of the package that may, such as must(err).
+// Function literals in it count.
+func (c *checker) mayPanic(n ast.Node) bool {
+	found := false
+	ast.Inspect(n, func(m ast.Node) bool {
+		if call, ok := m.(*ast.CallExpr); ok && !found {
+			if c.isExitCall(call) {
+				found = true
+			} else if f := c.callee(call); f != nil {
+				found = c.fnMayPanic(f)
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+func (c *checker) fnMayPanic(f *fnode) bool {
+	if b, ok := c.panics[f]; ok {
+		return b
+	}
+	c.panics[f] = true // recursion: assume it may, and stay silent
+	b := c.mayPanic(f.body)
+	c.panics[f] = b
+	return b
 }
 
 // watchesEnd returns where code itself, outside its function literals,

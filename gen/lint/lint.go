@@ -117,6 +117,7 @@ type checker struct {
 	observes    map[*fnode]bool     // looks at a context
 	never       map[*fnode]bool     // never returns
 	exitsAlways map[*fnode]bool     // never returns normally: exits the process or goroutine, or panics
+	panics      map[*fnode]bool     // may panic or exit on purpose
 	uses        map[paramKey]bool
 	labels      map[ast.Stmt]string   // built on first use
 	backward    map[*types.Label]bool // labels a later goto jumps to; built on first use
@@ -143,6 +144,7 @@ func newChecker(pkg *Package) *checker {
 		observes:    map[*fnode]bool{},
 		never:       map[*fnode]bool{},
 		exitsAlways: map[*fnode]bool{},
+		panics:      map[*fnode]bool{},
 		uses:        map[paramKey]bool{},
 		calls:       map[*fnode][]*fnode{},
 		recurs:      map[*fnode]bool{},

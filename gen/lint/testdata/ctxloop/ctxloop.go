@@ -28,17 +28,19 @@ var tree = runtime.Spec{
 		{Name: "forgot", Run: runtime.Func(Forgot)},
 		{Name: "err-no-return", Run: runtime.Func(ErrNoReturn)},
 		{Name: "derived", Run: runtime.Func(Derived)},
+		{Name: "takes", Run: runtime.Func(Takes)},
+		{Name: "ticks", Run: runtime.Func(Ticks)},
+		{Name: "stored", Run: (&Stored{}).Run},
 
 		{Name: "accept", Run: runtime.Func(Accept)},
 		{Name: "done", Run: runtime.Func(Done)},
-		{Name: "takes", Run: runtime.Func(Takes)},
-		{Name: "stored", Run: (&Stored{}).Run},
 		{Name: "goroutine", Run: runtime.Func(Goroutine)},
 		{Name: "breaks", Run: runtime.Func(Breaks)},
 		{Name: "panics", Run: runtime.Func(Panics)},
 		{Name: "cond", Run: runtime.Func(Cond)},
 		{Name: "dies", Run: runtime.Func(Dies)},
 		{Name: "logger", Run: runtime.Func(Logger)},
+		{Name: "must", Run: runtime.Func(Must)},
 	},
 }
 
@@ -174,6 +176,38 @@ func Derived(ctx context.Context) error {
 	}
 }
 
+// Takes hands the context to a function in each round, but nothing leaves
+// the loop: once the context is done, each round ends at once.
+func Takes(ctx context.Context) error {
+	for { // want `takes: this loop never ends: nothing leaves it \(no return, break or panic\), so once the context is done it goes on, and cancellation cannot stop Takes, so at every shutdown and restart it is abandoned after its grace \(ctxloop\)`
+		step(ctx)
+	}
+}
+
+// Ticks polls with the context on each tick.
+func Ticks(ctx context.Context) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for range t.C { // want `ticks: this loop never ends: nothing leaves it`
+		if err := step(ctx); err != nil {
+			log.Print(err)
+		}
+	}
+	return nil
+}
+
+// Stored looks at a context it keeps.
+type Stored struct{ ctx context.Context }
+
+func (s *Stored) Run(ctx context.Context, a *runtime.Attempt) error {
+	s.ctx = ctx
+	for { // want `stored: this loop never ends: nothing leaves it`
+		s.step()
+	}
+}
+
+func (s *Stored) step() { <-s.ctx.Done() }
+
 // Silent from here on.
 
 // Accept is an accept loop closed by context.AfterFunc: it ends on the
@@ -207,25 +241,6 @@ func Done(ctx context.Context) error {
 		}
 	}
 }
-
-// Takes calls a function that takes the context: that is looking at it.
-func Takes(ctx context.Context) error {
-	for {
-		step(ctx)
-	}
-}
-
-// Stored looks at a context it keeps.
-type Stored struct{ ctx context.Context }
-
-func (s *Stored) Run(ctx context.Context, a *runtime.Attempt) error {
-	s.ctx = ctx
-	for {
-		s.step()
-	}
-}
-
-func (s *Stored) step() { <-s.ctx.Done() }
 
 // Goroutine's loop is not on the run function's goroutine.
 func Goroutine(ctx context.Context) error {
@@ -295,6 +310,19 @@ func Logger(ctx context.Context) error {
 			l.Fatal("stopped")
 		case <-jobs:
 		}
+	}
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+// Must panics in a helper once the context is done.
+func Must(ctx context.Context) error {
+	for {
+		must(step(ctx))
 	}
 }
 
