@@ -108,12 +108,15 @@ func (r *run) ctxLoop(n ast.Node) {
 	if !r.c.endless(n) || r.c.exits(n.(ast.Stmt)) {
 		return
 	}
-	if w := r.c.watchesEnd(n); w != nil {
+	switch w := r.c.watchesEnd(n); {
+	case !r.c.looksAtContext(n):
+		r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop never ends and never looks at the context: cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name))
+	case r.c.mayPanic(n):
+		// It may end by a panic once the context is done: must(ctx.Err()).
+	case w != nil:
 		r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop watches the context, but nothing leaves it: once the context is done it spins (a break in a select leaves only the select), and cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name),
 			Related{Pos: w.Pos(), Message: "watches the context here"})
-	} else if !r.c.looksAtContext(n) {
-		r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop never ends and never looks at the context: cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name))
-	} else if !r.c.mayPanic(n) {
+	default:
 		r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop never ends: nothing leaves it (no return, break or panic), so once the context is done it goes on, and cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name))
 	}
 }

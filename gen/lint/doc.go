@@ -78,16 +78,15 @@
 // timeout cancels that context and nothing watches it.
 //
 // ctxloop: an endless loop without exit on the run function's own
-// goroutine that never looks at a context; or that itself (not in a
-// function it calls) watches for the end of one, by a receive from
-// X.Done() or a call of X.Err() or context.Cause(X), as when a break in a
-// select case leaves only the select, or a case logs the cancellation and
-// forgets to return; or that looks at one only in the functions it calls
-// (for range t.C { poll(ctx) }), unless it may panic on purpose: it calls
-// panic, a function that never returns, or a function of the package that
-// may (must(err)), also in its function literals. Once the context is
-// done, such a loop goes on. Not reported when ctxunused is: it says as
-// much.
+// goroutine that never looks at a context; or that does, but may not
+// panic on purpose (it calls neither panic, nor a function that never
+// returns, nor a function of the package that may, such as must(err),
+// also in its function literals): as when it watches for the end of a
+// context (a receive from X.Done(), X.Err(), context.Cause(X)) but a break
+// in a select case leaves only the select, or a case logs the cancellation
+// and forgets to return, or when it hands the context on (for range t.C {
+// poll(ctx) }). Once the context is done, such a loop goes on. Not
+// reported when ctxunused is: it says as much.
 //
 // ready: the child has ready, and the run function takes no
 // *runtime.Attempt, or never calls a.Ready() (in its body, its function

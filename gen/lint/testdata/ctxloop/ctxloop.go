@@ -41,6 +41,7 @@ var tree = runtime.Spec{
 		{Name: "dies", Run: runtime.Func(Dies)},
 		{Name: "logger", Run: runtime.Func(Logger)},
 		{Name: "must", Run: runtime.Func(Must)},
+		{Name: "must-done", Run: runtime.Func(MustDone)},
 	},
 }
 
@@ -323,6 +324,17 @@ func must(err error) {
 func Must(ctx context.Context) error {
 	for {
 		must(step(ctx))
+	}
+}
+
+// MustDone panics in a helper once the context is done.
+func MustDone(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			must(ctx.Err())
+		case <-jobs:
+		}
 	}
 }
 
