@@ -141,13 +141,8 @@ func (c *checker) mayPanic(n ast.Node) bool {
 }
 
 func (c *checker) fnMayPanic(f *fnode) bool {
-	if b, ok := c.panics[f]; ok {
-		return b
-	}
-	c.panics[f] = true // recursion: assume it may, and stay silent
-	b := c.mayPanic(f.body)
-	c.panics[f] = b
-	return b
+	// In a recursion, assume it may, and stay silent.
+	return summary(c.panics, f, true, func() bool { return c.mayPanic(f.body) })
 }
 
 // watchesEnd returns where code itself, outside its function literals,

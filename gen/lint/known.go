@@ -73,19 +73,28 @@ func (c *checker) isExitCall(call *ast.CallExpr) bool {
 	if f == nil {
 		return false
 	}
-	if b, ok := c.exitsAlways[f]; ok {
-		return b
-	}
-	c.exitsAlways[f] = false // recursion: assume it returns
-	for _, st := range f.body.List {
-		if e, ok := st.(*ast.ExprStmt); ok {
-			if call, ok := ast.Unparen(e.X).(*ast.CallExpr); ok && c.isExitCall(call) {
-				c.exitsAlways[f] = true
-				return true
+	return summary(c.exitsAlways, f, false, func() bool {
+		for _, st := range f.body.List {
+			if e, ok := st.(*ast.ExprStmt); ok {
+				if call, ok := ast.Unparen(e.X).(*ast.CallExpr); ok && c.isExitCall(call) {
+					return true
+				}
 			}
 		}
+		return false
+	})
+}
+
+// summary returns what compute says of a function, remembered in m; while
+// compute runs, a recursion into the same function finds assume.
+func summary(m map[*fnode]bool, f *fnode, assume bool, compute func() bool) bool {
+	if b, ok := m[f]; ok {
+		return b
 	}
-	return false
+	m[f] = assume
+	b := compute()
+	m[f] = b
+	return b
 }
 
 // timeChan reports whether x is a channel of the time package that
@@ -613,17 +622,9 @@ func (c *checker) topBlock(f *fnode) ast.Node {
 // level it has an endless loop without exit or an empty select, or calls
 // a function of the package that does.
 func (c *checker) neverReturns(f *fnode) bool {
-	if b, ok := c.never[f]; ok {
-		return b
-	}
-	c.never[f] = false
-	for _, st := range f.body.List {
-		if c.stmtNeverEnds(st) {
-			c.never[f] = true
-			return true
-		}
-	}
-	return false
+	return summary(c.never, f, false, func() bool {
+		return slices.ContainsFunc(f.body.List, c.stmtNeverEnds)
+	})
 }
 
 func (c *checker) stmtNeverEnds(st ast.Stmt) bool {
@@ -669,13 +670,8 @@ func (c *checker) looksAtContext(n ast.Node) bool {
 }
 
 func (c *checker) fnLooks(f *fnode) bool {
-	if b, ok := c.observes[f]; ok {
-		return b
-	}
-	c.observes[f] = true // recursion: assume it does, and stay silent
-	b := c.looksAtContext(f.body)
-	c.observes[f] = b
-	return b
+	// In a recursion, assume it does, and stay silent.
+	return summary(c.observes, f, true, func() bool { return c.looksAtContext(f.body) })
 }
 
 // usesParam reports whether a function uses its i-th parameter other than
