@@ -103,7 +103,7 @@ func (c *checker) factoryValue(call *ast.CallExpr, depth int) (*types.Func, *ast
 // taken, and it is local or unexported (another package may set an
 // exported one). It returns nil otherwise.
 func (c *checker) boundValue(v *types.Var) ast.Expr {
-	if v.Exported() && v.Parent() == c.pkg.Types.Scope() || c.reassigned(v) {
+	if v.Exported() && (c.pkg.Types == nil || v.Parent() == c.pkg.Types.Scope()) || c.reassigned(v) {
 		return nil
 	}
 	if c.values == nil {
