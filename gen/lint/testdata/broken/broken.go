@@ -64,11 +64,17 @@ func factory(n int) runtime.RunFunc { return undefinedFactory(n) }
 func Pools(ctx context.Context, p *runtime.Pool) {
 	p.Start("", undefinedRun)
 	p.Start()
-	p.Start("", func(ctx context.Context) error { for {} })
+	p.Start("", func(ctx context.Context) error {
+		for {
+		}
+	})
 	p.Start("", func(ctx context.Context, a *runtime.Attempt) error { return missing(ctx, a) })
 	loop := undefined
 	loop()
-	spin := func() { for {} }
+	spin := func() {
+		for {
+		}
+	}
 	go spin()
 	spin()
 }
