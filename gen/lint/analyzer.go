@@ -167,7 +167,7 @@ func (c *checker) childTarget(lit *ast.CompositeLit) (Target, bool) {
 				t.Child = constant.StringVal(tv.Value)
 			}
 		case "Run":
-			t.Func, t.Lit = c.runFunc(v)
+			t.Func, t.Lit = c.funcValue(v, 0)
 			found = (t.Func != nil && t.Func.Pkg() == c.pkg.Types) || t.Lit != nil
 		case "Restart":
 			if tv.Value != nil && tv.Value.Kind() == constant.String {
@@ -192,9 +192,6 @@ func (c *checker) childTarget(lit *ast.CompositeLit) (Target, bool) {
 	}
 	return t, found
 }
-
-// runFunc resolves the value of a Run field (see funcValue).
-func (c *checker) runFunc(e ast.Expr) (*types.Func, *ast.FuncLit) { return c.funcValue(e, 0) }
 
 // isPoolStart reports whether a call is (*runtime.Pool).Start.
 func (c *checker) isPoolStart(call *ast.CallExpr) bool {

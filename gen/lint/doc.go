@@ -78,7 +78,7 @@
 // timeout cancels that context and nothing watches it.
 //
 // ctxloop: an endless loop without exit on the run function's own
-// goroutine that never looks at a context; or that does, but may not
+// goroutine that never looks at a context; or that does, but cannot
 // panic on purpose (it calls neither panic, nor a function that never
 // returns, nor a function of the package that may, such as must(err),
 // also in its function literals): as when it watches for the end of a
