@@ -34,7 +34,8 @@
 // literals it stores or passes, nor the goroutines it starts.
 //
 // An endless loop is for {}, for true {}, or a range over time.Tick(d) or
-// a time.Ticker's C. An exit of a loop is a return, a break or goto that
+// a time.Ticker's C, also held by a variable that holds nothing else
+// (ticks := time.Tick(d); for range ticks {}). An exit of a loop is a return, a break or goto that
 // leaves it, a continue of an enclosing loop, or a call of panic, os.Exit,
 // runtime.Goexit, log's Fatal and Panic functions and methods, testing's
 // Fatal, Fatalf, FailNow, Skip, Skipf and SkipNow, a function or method

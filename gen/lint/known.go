@@ -117,8 +117,20 @@ func (c *checker) timeChan(x ast.Expr) bool {
 }
 
 // tickerChan reports whether x is a channel that ticks forever and is
-// never closed: time.Tick(d) or a time.Ticker's C.
+// never closed: time.Tick(d) or a time.Ticker's C, also held by a variable
+// that holds nothing else (see boundValue).
 func (c *checker) tickerChan(x ast.Expr) bool {
+	for range maxValueDepth { // variables that hold each other do not compile
+		id, ok := ast.Unparen(x).(*ast.Ident)
+		if !ok {
+			break
+		}
+		v, ok := c.info.Uses[id].(*types.Var)
+		if !ok || c.boundValue(v) == nil {
+			break
+		}
+		x = c.boundValue(v)
+	}
 	switch x := ast.Unparen(x).(type) {
 	case *ast.CallExpr:
 		return isFunc(c.calledFunc(x), "time", "Tick")

@@ -57,6 +57,15 @@ var spec = runtime.Spec{Children: []runtime.Child{
 var cyc1 = cyc2
 var cyc2 = cyc1
 
+var tick1 = tick2
+var tick2 = tick1
+
+func Ticks(ctx context.Context) error {
+	for range tick1 {
+	}
+	return nil
+}
+
 func self() runtime.RunFunc { return self() }
 
 func factory(n int) runtime.RunFunc { return undefinedFactory(n) }

@@ -29,6 +29,7 @@ var tree = runtime.Spec{
 		{Name: "err-no-return", Run: runtime.Func(ErrNoReturn)},
 		{Name: "derived", Run: runtime.Func(Derived)},
 		{Name: "takes", Run: runtime.Func(Takes)},
+		{Name: "tick-var", Run: runtime.Func(TickVar)},
 		{Name: "ticks", Run: runtime.Func(Ticks)},
 		{Name: "stored", Run: (&Stored{}).Run},
 
@@ -183,6 +184,18 @@ func Takes(ctx context.Context) error {
 	for { // want `takes: this loop never ends: nothing leaves it \(no return, break or panic\), so once the context is done it goes on, and cancellation cannot stop Takes, so at every shutdown and restart it is abandoned after its grace \(ctxloop\)`
 		step(ctx)
 	}
+}
+
+// TickVar ranges over a ticker's channel held in a variable.
+func TickVar(ctx context.Context) error {
+	if err := connect(ctx); err != nil {
+		return err
+	}
+	ticks := time.Tick(time.Second)
+	for range ticks { // want `tick-var: this loop never ends and never looks at the context`
+		work()
+	}
+	return nil
 }
 
 // Ticks polls with the context on each tick.
