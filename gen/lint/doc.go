@@ -16,7 +16,7 @@
 //
 // A target is a run function, a function whose first parameter is a
 // context.Context, with what its child asks of it: ready, heartbeat, a
-// timeout, a shutdown grace (see Target).
+// timeout, a shutdown grace, and whether it is a one-shot (see Target).
 //
 // The checks follow calls into the same package: a static call of a
 // function or concrete method declared in the package, of a function
