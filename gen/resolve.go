@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"cmp"
 	"fmt"
 	"go/ast"
 	"go/build"
@@ -32,6 +33,9 @@ type runRef struct {
 func parseRun(s string) (runRef, error) {
 	var r runRef
 	bad := fmt.Errorf("run: invalid reference %q: want Func, (*Type).Method, (Type).Method, import/path.Func or (*import/path.Type).Method", s)
+	if strings.ContainsAny(s, "[]") {
+		return r, fmt.Errorf("run: invalid reference %q: a run reference cannot instantiate a generic type or function; name an instance of a type with an alias (type IntBox = Box[int]) and write its method, or call the function from one without type parameters", s)
+	}
 	target := s
 	if strings.HasPrefix(s, "(") {
 		end := strings.Index(s, ").")
@@ -101,6 +105,12 @@ func checkImportPath(path string) error {
 		return fmt.Errorf("run: C is cgo's pseudo-package, not one a run function can be declared in")
 	case path == "main":
 		return fmt.Errorf("run: main is not an import path; a function of the spec's own package is named without one")
+	}
+	if i := strings.LastIndex("/"+path, "/vendor/"); i >= 0 {
+		// The go command refuses to import a vendor directory by its path:
+		// "must be imported as".
+		own := path[i+len("vendor/"):]
+		return fmt.Errorf("run: %s is a vendored copy of %s, which Go code imports by its own path: name the package %s", path, own, own)
 	}
 	for _, elem := range strings.Split(path, "/") {
 		if elem == "" || elem[0] == '.' || elem[len(elem)-1] == '.' || strings.IndexFunc(elem, func(c rune) bool {
@@ -216,7 +226,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		}
 		if obj == nil {
 			if !notSeen() {
-				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s%s", n, ref.name, undeclared, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool())))
+				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s%s", n, ref.name, undeclared, cmp.Or(ws.dotImported(ref), suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()))))
 			}
 			return nil
 		}
@@ -235,27 +245,33 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		}
 		if !ok {
 			if !notSeen() {
-				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s%s", n, ref.recv, undeclared, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool())))
+				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s%s", n, ref.recv, undeclared, cmp.Or(ws.dotImported(ref), suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()))))
 			}
 			return nil
 		}
-		if named, ok := types.Unalias(tn.Type()).(*types.Named); ok && named.TypeParams().Len() > 0 && named.TypeArgs().Len() == 0 {
-			ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s is a generic type; a run method needs a receiver type without type parameters", n, ref.recv)
+		if generic(tn) {
+			ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s is a generic type; a run method needs a receiver type without type parameters: name an instance with an alias (type Int%s = %s[int]) and write its method", n, ref.recv, ref.recv, ref.recv)
 			return nil
 		}
 		recv := tn.Type()
 		if ref.ptr {
 			recv = types.NewPointer(recv)
 		}
-		sel, _, _ := types.LookupFieldOrMethod(recv, false, pkg, ref.name)
+		sel, index, indirect := types.LookupFieldOrMethod(recv, false, pkg, ref.name)
 		fn, ok := sel.(*types.Func)
 		if !ok {
-			if _, _, indirect := types.LookupFieldOrMethod(types.NewPointer(tn.Type()), false, pkg, ref.name); !ref.ptr && indirect {
+			typ := types.TypeString(recv, short(pkg))
+			switch {
+			case sel == nil && index != nil:
+				// Embedded fields at the same depth have it: Go's selector
+				// is ambiguous, and so is the spec's.
+				ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s of %s is ambiguous: more than one field embedded at the same depth has it; name the embedded type's method, or declare %s on %s", n, ref.name, typ, ref.name, ref.recv)
+			case sel == nil && indirect:
 				errs.Add(n.RunPos, fmt.Sprintf("%s: run: method %s has a pointer receiver; write (*%s).%s", n, ref.name, strings.TrimPrefix(strings.TrimSuffix(n.Run[1:], ")."+ref.name), "*"), ref.name))
-				return nil
-			}
-			if !notSeen() {
-				ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s has no method %s%s", n, types.TypeString(recv, short(pkg)), ref.name, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()))
+			case sel != nil:
+				ws.addDecl(errs, n.RunPos, sel.Pos(), "%s: run: %s is a field of %s, not a method; run names a function or a method: declare a method that calls the field", n, ref.name, typ)
+			case !notSeen():
+				ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s has no method %s%s", n, typ, ref.name, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()))
 			}
 			return nil
 		}
@@ -339,6 +355,16 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 	return t
 }
 
+// generic reports whether tn is a generic type, or a generic alias, that
+// a receiver cannot name without type arguments.
+func generic(tn *types.TypeName) bool {
+	if a, ok := tn.Type().(*types.Alias); ok && a.TypeParams().Len() > 0 {
+		return true
+	}
+	named, ok := types.Unalias(tn.Type()).(*types.Named)
+	return ok && named.TypeParams().Len() > 0 && named.TypeArgs().Len() == 0
+}
+
 func posOf(p *schema.Probe) schema.Pos {
 	if p == nil {
 		return schema.Pos{}
@@ -404,6 +430,29 @@ func (ws *workspace) notAPackage(ref runRef) string {
 			}
 			if as == name {
 				return fmt.Sprintf("%s is the name a file of the spec's package imports %s by, not an import path: write %q", name, path, path+"."+ref.name)
+			}
+		}
+	}
+	return ""
+}
+
+// dotImported says where a reference to the spec's own package finds its
+// symbol when a file of the package dot-imports it: Go code names it
+// unqualified, a spec by its import path. It returns "" for other names.
+func (ws *workspace) dotImported(ref runRef) string {
+	symbol := cmp.Or(ref.recv, ref.name)
+	if ref.pkgPath != "" || ws.own == nil || ws.own.Types == nil {
+		return ""
+	}
+	for _, f := range ws.own.Syntax {
+		for _, imp := range f.Imports {
+			path, err := strconv.Unquote(imp.Path.Value)
+			if err != nil || imp.Name == nil || imp.Name.Name != "." {
+				continue
+			}
+			if p := ws.lookupImport(path); p != nil && token.IsExported(symbol) && p.Scope().Lookup(symbol) != nil {
+				ref.pkgPath = path
+				return fmt.Sprintf(" (a file dot-imports it from %s: write %q)", path, ref.String())
 			}
 		}
 	}
