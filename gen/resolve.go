@@ -156,6 +156,12 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		errs.Add(n.RunPos, fmt.Sprintf("%s: %v%s", n, err, ws.importPathOf(ref)))
 		return nil
 	}
+	if ref.pkgPath != "" && ref.pkgPath == ws.ownPath() {
+		// The spec's own package by its import path is the package the
+		// generated file is in: not imported (it may be a main package),
+		// and its unexported names are its own.
+		ref.pkgPath = ""
+	}
 	var pkg *types.Package // nil when the directory has no Go files yet
 	if ws.own != nil {
 		pkg = ws.own.Types
