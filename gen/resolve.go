@@ -232,7 +232,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		}
 		if obj == nil {
 			if !notSeen() {
-				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s%s", n, ref.name, undeclared, cmp.Or(ws.dotImported(ref), suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()))))
+				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s%s", n, ref.name, undeclared, cmp.Or(ws.dotImported(ref), suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()), otherSpec(ref, listing))))
 			}
 			return nil
 		}
@@ -251,7 +251,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		}
 		if !ok {
 			if !notSeen() {
-				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s%s", n, ref.recv, undeclared, cmp.Or(ws.dotImported(ref), suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()))))
+				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s%s", n, ref.recv, undeclared, cmp.Or(ws.dotImported(ref), suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()), otherSpec(ref, listing))))
 			}
 			return nil
 		}
@@ -463,6 +463,18 @@ func (ws *workspace) dotImported(ref runRef) string {
 		}
 	}
 	return ""
+}
+
+// otherSpec hints, for a name missing from another package that has a
+// spec of its own, that the package's arbor_gen.go may be what is to
+// declare it (a tree's type, such as Inner of "(*example.com/m/b.Inner).Run"),
+// and is not written yet or is stale: go generate ./... generates the
+// packages in its own order. It returns "" for other packages.
+func otherSpec(ref runRef, listing *listed) string {
+	if ref.pkgPath == "" || listing == nil || listing.Dir == "" || !schema.IsSpecDir(listing.Dir) {
+		return ""
+	}
+	return fmt.Sprintf(" (the package has a spec of its own: if its %s is to declare %s, generate it first; arbor gen ./... does)", outputName, cmp.Or(ref.recv, ref.name))
 }
 
 // lookupPkg returns the package at path, or nil when it could not be
