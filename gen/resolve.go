@@ -675,11 +675,17 @@ func isNamed(t types.Type, pkgPath, name string) bool {
 }
 
 // short qualifies names in messages by their package's name, as the Go
-// compiler's errors do (*runtime.Attempt), and not at all in pkg.
+// compiler's errors do (*runtime.Attempt), and not at all in pkg. A
+// package named context or runtime that is not the one a run signature
+// wants is qualified by its path: "has type func(context.Context) error;
+// want func(context.Context) error" would say nothing.
 func short(pkg *types.Package) types.Qualifier {
 	return func(p *types.Package) string {
-		if p == pkg {
+		switch {
+		case p == pkg:
 			return ""
+		case p.Name() == "context" && p.Path() != "context", p.Name() == "runtime" && p.Path() != runtimePath:
+			return p.Path()
 		}
 		return p.Name()
 	}
