@@ -465,16 +465,17 @@ func (ws *workspace) dotImported(ref runRef) string {
 	return ""
 }
 
-// otherSpec hints, for a name missing from another package that has a
-// spec of its own, that the package's arbor_gen.go may be what is to
-// declare it (a tree's type, such as Inner of "(*example.com/m/b.Inner).Run"),
-// and is not written yet or is stale: go generate ./... generates the
-// packages in its own order. It returns "" for other packages.
+// otherSpec hints, for the Run method of a type missing from another
+// package that has a spec of its own, that the type may be one of its
+// trees, which the package's arbor_gen.go is to declare (Inner of
+// "(*example.com/m/b.Inner).Run") and has not yet: go generate ./...
+// generates the packages in its own order. It returns "" for other
+// references.
 func otherSpec(ref runRef, listing *listed) string {
-	if ref.pkgPath == "" || listing == nil || listing.Dir == "" || !schema.IsSpecDir(listing.Dir) {
+	if ref.pkgPath == "" || ref.recv == "" || ref.name != "Run" || listing == nil || listing.Dir == "" || !schema.IsSpecDir(listing.Dir) {
 		return ""
 	}
-	return fmt.Sprintf(" (the package has a spec of its own: if its %s is to declare %s, generate it first; arbor gen ./... does)", outputName, cmp.Or(ref.recv, ref.name))
+	return fmt.Sprintf(" (the package has a spec of its own: if %s is one of its trees, generate the package's %s first; arbor gen ./... does)", ref.recv, outputName)
 }
 
 // lookupPkg returns the package at path, or nil when it could not be
