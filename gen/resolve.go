@@ -147,6 +147,10 @@ type target struct {
 	recvName *types.TypeName // the receiver's type as the spec names it (maybe an alias)
 	attempt  bool            // takes a *runtime.Attempt
 	arg      types.Type      // a pool's argument type, the last parameter; nil for other workers
+	// late is set for a method whose method value, taken when the tree
+	// is built, would dereference the receiver (see derefs): the generated
+	// code looks the method up at each attempt instead.
+	late bool
 }
 
 // resolve finds the Go declaration a worker's run names and checks it.
@@ -288,6 +292,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		t.obj = fn
 		t.recv = recv
 		t.recvName = tn
+		t.late = derefs(recv, index, fn)
 	}
 	sig := t.obj.Type().(*types.Signature)
 	if sig.TypeParams().Len() > 0 {
@@ -369,6 +374,32 @@ func generic(tn *types.TypeName) bool {
 	}
 	named, ok := types.Unalias(tn.Type()).(*types.Named)
 	return ok && named.TypeParams().Len() > 0 && named.TypeArgs().Len() == 0
+}
+
+// derefs reports whether the method value x.M, for x of type recv and M
+// the method fn that index selects, dereferences a pointer or goes through
+// an interface when it is evaluated: a field selected through a pointer on
+// the way to a promoted method, a method with a value receiver named
+// through a pointer, or an interface's method. A nil x, or a nil embedded
+// field, then panics where the value is taken.
+func derefs(recv types.Type, index []int, fn *types.Func) bool {
+	t := recv
+	for _, i := range index[:len(index)-1] {
+		if _, ok := types.Unalias(t).(*types.Pointer); ok {
+			return true
+		}
+		st, ok := t.Underlying().(*types.Struct)
+		if !ok {
+			return true // not a struct: be safe
+		}
+		t = st.Field(i).Type()
+	}
+	if types.IsInterface(t) {
+		return true
+	}
+	_, ptr := types.Unalias(t).(*types.Pointer)
+	_, ptrRecv := types.Unalias(fn.Signature().Recv().Type()).(*types.Pointer)
+	return ptr && !ptrRecv
 }
 
 func posOf(p *schema.Probe) schema.Pos {
