@@ -206,6 +206,19 @@ func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Nod
 	// shared by the trees, top-level like the spec functions.
 	nm.late = map[*schema.Node]string{}
 	byKey := map[string]string{}
+	params := map[string]bool{} // which the spec functions' parameters would shadow
+	for _, ps := range nm.params {
+		for _, p := range ps {
+			params[p.name] = true
+		}
+	}
+	lateName := func(name string) string {
+		for {
+			if free := topLevel(name); !params[free] {
+				return free
+			}
+		}
+	}
 	for _, tree := range spec.Trees {
 		tree.Walk(func(n *schema.Node) bool {
 			t := targets[n]
@@ -215,7 +228,7 @@ func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Nod
 			key := types.TypeString(t.recv, nil) + "." + t.ref.name
 			if byKey[key] == "" {
 				p := nm.paramOf(tree, n)
-				f := lateFunc{name: topLevel(p.name + goName(t.ref.name)), p: p, method: t.ref.name, attempt: t.attempt}
+				f := lateFunc{name: lateName(p.name + goName(t.ref.name)), p: p, method: t.ref.name, attempt: t.attempt}
 				nm.lateFuncs = append(nm.lateFuncs, f)
 				byKey[key] = f.name
 			}
