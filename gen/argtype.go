@@ -74,13 +74,13 @@ func argImports(t types.Type, own string) (pkgs []*types.Package, universe []str
 }
 
 // walkType calls f for each name that writing t in the package at own
-// involves (another package's unexported alias is written as what it
-// stands for, see hiddenAlias): the type names
-// (obj a *types.TypeName, including predeclared ones such as int and
-// error), and the fields and methods of struct and interface literals
-// (field true; an embedded field only when its name is unexported, as
-// the type it names is walked anyway); obj is nil for a type that did not
-// type-check. It stops when f returns false.
+// involves: the type names (obj a *types.TypeName, including predeclared
+// ones such as int and error; another package's unexported alias is
+// written as what it stands for, see hiddenAlias), and the fields and
+// methods of struct and interface literals (field true; an embedded field
+// only when its name is unexported, as the type it names is walked
+// anyway); obj is nil for a type that did not type-check. It stops when f
+// returns false.
 func walkType(t types.Type, own string, f func(obj types.Object, field bool) bool) bool {
 	switch t := t.(type) {
 	case *types.Basic:

@@ -260,7 +260,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 			return nil
 		}
 		if generic(tn) {
-			ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s is a generic type; a run method needs a receiver type without type parameters: name an instance with an alias (type Int%s = %s[int]) and write its method", n, ref.recv, ref.recv, ref.recv)
+			ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s is a generic type; a run method needs a receiver type without type parameters: name an instance with an alias (such as type Int%s = %s[int]) and write its method", n, ref.recv, ref.recv, ref.recv)
 			return nil
 		}
 		recv := tn.Type()
@@ -471,42 +471,6 @@ func (ws *workspace) notAPackage(ref runRef) string {
 		}
 	}
 	return ""
-}
-
-// dotImported says where a reference to the spec's own package finds its
-// symbol when a file of the package dot-imports it: Go code names it
-// unqualified, a spec by its import path. It returns "" for other names.
-func (ws *workspace) dotImported(ref runRef) string {
-	symbol := cmp.Or(ref.recv, ref.name)
-	if ref.pkgPath != "" || ws.own == nil || ws.own.Types == nil {
-		return ""
-	}
-	for _, f := range ws.own.Syntax {
-		for _, imp := range f.Imports {
-			path, err := strconv.Unquote(imp.Path.Value)
-			if err != nil || imp.Name == nil || imp.Name.Name != "." {
-				continue
-			}
-			if p := ws.lookupImport(path); p != nil && token.IsExported(symbol) && p.Scope().Lookup(symbol) != nil {
-				ref.pkgPath = path
-				return fmt.Sprintf(" (a file dot-imports it from %s: write %q)", path, ref.String())
-			}
-		}
-	}
-	return ""
-}
-
-// otherSpec hints, for the Run method of a type missing from another
-// package that has a spec of its own, that the type may be one of its
-// trees, which the package's arbor_gen.go is to declare (Inner of
-// "(*example.com/m/b.Inner).Run") and has not yet: go generate ./...
-// generates the packages in its own order. It returns "" for other
-// references.
-func otherSpec(ref runRef, listing *listed) string {
-	if ref.pkgPath == "" || ref.recv == "" || ref.name != "Run" || listing == nil || listing.Dir == "" || !schema.IsSpecDir(listing.Dir) {
-		return ""
-	}
-	return fmt.Sprintf(" (the package has a spec of its own: if %s is one of its trees, generate the package's %s first; arbor gen ./... does)", ref.recv, outputName)
 }
 
 // lookupPkg returns the package at path, or nil when it could not be
