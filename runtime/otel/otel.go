@@ -86,14 +86,16 @@ const MaxStatus = 4 << 10
 // Instrument reports t to OpenTelemetry, as the package documentation
 // describes. Call it before t runs: it observes t's events (with
 // runtime.Tree.Observe), and fails with runtime.ErrAlreadyRunning once t has
-// started.
+// started. Nil options are skipped.
 func Instrument(t *runtime.Tree, opts ...Option) error {
 	if t == nil {
 		return errors.New("otel: Instrument needs a tree, not nil")
 	}
 	var c config
 	for _, o := range opts {
-		o(&c)
+		if o != nil {
+			o(&c)
+		}
 	}
 	if c.tp == nil {
 		c.tp = gotel.GetTracerProvider()
