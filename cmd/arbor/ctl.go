@@ -233,15 +233,22 @@ func (cl *ctlClient) do(req *http.Request, want int) ([]byte, error) {
 		return nil, reachError(cl.base, err)
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	body, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading from %s: %v", cl.base.Redacted(), err)
 	}
 	if res.StatusCode != want {
 		return nil, serverError(res, body)
 	}
+	if len(body) > maxAnswer {
+		return nil, fmt.Errorf("the answer of %s is larger than %d MB, more than ctl reads", res.Request.URL.Redacted(), maxAnswer>>20)
+	}
 	return body, nil
 }
+
+// maxAnswer bounds what ctl reads of an answer: that of a tree of a
+// hundred thousand pool instances, for status -json, is about 30 MB.
+const maxAnswer = 64 << 20
 
 // serverError is the console's error message, or the status when the
 // answer is not the console's.
@@ -481,6 +488,10 @@ const (
 	maxRetry = time.Minute
 )
 
+// maxLine is the longest line of a stream that follow reads: a console's
+// events are a few KB (console.MaxText bounds their texts).
+const maxLine = 16 << 20
+
 // errSilent is why a stream was given up.
 var errSilent = errors.New("silent")
 
@@ -571,7 +582,7 @@ func (f *follower) stream(ctx context.Context) error {
 	}
 	f.connected = true
 	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(nil, 16<<20)
+	sc.Buffer(nil, maxLine)
 	var kind string
 	var data []byte
 	for sc.Scan() {
@@ -595,6 +606,10 @@ func (f *follower) stream(ctx context.Context) error {
 	}
 	if context.Cause(ctx) == errSilent {
 		return &brokenStream{err: fmt.Errorf("the event stream from %s was silent for %v", cl.base.Redacted(), f.silence), up: true}
+	}
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		// Not a console's: following it again would read the same.
+		return fmt.Errorf("the event stream from %s has a line longer than %d MB: is it an arbor console?", cl.base.Redacted(), maxLine>>20)
 	}
 	if err := sc.Err(); err != nil {
 		return &brokenStream{err: fmt.Errorf("the event stream from %s broke: %v", cl.base.Redacted(), rootCause(err)), up: true}

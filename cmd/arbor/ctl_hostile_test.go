@@ -249,7 +249,7 @@ func TestCtlHostileConsole(t *testing.T) {
 		{"html", "", garbage("text/html", "<html>hello</html>"), "is not"},
 		{"not json", "", garbage("application/json", "}{"), "is not"},
 		{"empty", "", garbage("application/json", ""), "is not"},
-		{"huge", "", huge, "is not"},
+		{"huge", "", huge, "larger than 64 MB"},
 		{"json stream", "", garbage("application/json", `{"events":[]}`), "is it an arbor console?"},
 	}
 	for _, c := range cases {
@@ -363,5 +363,46 @@ func TestCtlStatusLargePool(t *testing.T) {
 	}
 	if c := strings.Count(stdout.String(), `"kind": "instance"`); c != n {
 		t.Errorf("status -json lists %d instances, want %d", c, n)
+	}
+}
+
+// TestFollowEndlessLine: a stream whose line never ends (no console sends
+// one: its events are a few KB) is an error of one line, not a broken
+// stream to follow again every two seconds for ever.
+func TestFollowEndlessLine(t *testing.T) {
+	var mu sync.Mutex
+	conns := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		conns++
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "retry: 5\n\ndata: ")
+		chunk := strings.Repeat("x", 1<<20)
+		for range 17 { // past the longest line ctl reads (16 MB)
+			if _, err := fmt.Fprint(w, chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run([]string{"ctl", "-addr", srv.URL, "events", "-f"}, &stdout, &stderr) }()
+	select {
+	case code := <-done:
+		if code != 1 {
+			t.Errorf("exit %d, want 1", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("events -f follows an endless line for ever")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if conns != 1 {
+		t.Errorf("%d connections, want 1", conns)
+	}
+	if s := stderr.String(); strings.Count(s, "\n") != 1 || !strings.Contains(s, "is it an arbor console?") {
+		t.Errorf("stderr: %q; want one line that asks whether it is a console", s)
 	}
 }
