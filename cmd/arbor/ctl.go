@@ -161,16 +161,29 @@ func consoleURL(addr string) (*url.URL, error) {
 	if addr == "" {
 		return nil, errors.New("no address: pass -addr (such as 127.0.0.1:8090) or set ARBOR_ADDR")
 	}
-	if !strings.Contains(addr, "://") {
+	bare := !strings.Contains(addr, "://")
+	if bare {
 		addr = "http://" + addr
+	}
+	given := hidePassword(addr) // as the user gave it, but the password
+	if bare {
+		given = strings.TrimPrefix(given, "http://")
 	}
 	u, err := url.Parse(addr)
 	if err != nil {
 		// url.Parse's error repeats the address, password included.
-		return nil, fmt.Errorf("bad address %q: not a URL", hidePassword(addr))
+		return nil, fmt.Errorf("bad address %q: not a URL", given)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("bad address %q: want host:port or an http:// or https:// URL", hidePassword(addr))
+		return nil, fmt.Errorf("bad address %q: want host:port or an http:// or https:// URL", given)
+	}
+	// Usage errors, not a network's: a mistyped port, or a port alone.
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("bad address %q: the port must be 1 to 65535", given)
+		}
+	} else if strings.Trim(u.Hostname(), "0123456789") == "" {
+		return nil, fmt.Errorf("bad address %q: a port needs its host, such as 127.0.0.1:%s", given, u.Hostname())
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"

@@ -23,6 +23,11 @@ func TestConsoleURL(t *testing.T) {
 		{"ftp://host", "", `bad address "ftp://host": want host:port or an http:// or https:// URL`},
 		{"http://", "", `bad address "http://": want host:port or an http:// or https:// URL`},
 		{"http://host:port:x", "", `bad address "http://host:port:x"`},
+		{"127.0.0.1:99999", "", `bad address "127.0.0.1:99999": the port must be 1 to 65535`},
+		{"http://host:0/", "", `bad address "http://host:0/": the port must be 1 to 65535`},
+		{"8090", "", `bad address "8090": a port needs its host, such as 127.0.0.1:8090`},
+		{"[::1]:8090", "http://[::1]:8090/", ""},
+		{"me:s3cret@host:0", "", `bad address "me:xxxxx@host:0": the port must be 1 to 65535`},
 	} {
 		u, err := consoleURL(c.addr)
 		if c.err != "" {
