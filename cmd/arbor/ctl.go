@@ -242,11 +242,17 @@ func (cl *ctlClient) get(path string, query url.Values) ([]byte, error) {
 // other is an error of one line.
 func (cl *ctlClient) do(req *http.Request, want int) ([]byte, error) {
 	res, err := httpClient.Do(req)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("the console at %s did not answer within %v", cl.base.Redacted(), cl.limit())
+	}
 	if err != nil {
 		return nil, reachError(cl.base, err)
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer+1))
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("the console at %s did not finish its answer within %v", cl.base.Redacted(), cl.limit())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading from %s: %v", cl.base.Redacted(), err)
 	}
@@ -268,10 +274,18 @@ const maxAnswer = 64 << 20
 func serverError(res *http.Response, body []byte) error {
 	var e console.Error
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		return fmt.Errorf("%s (%s)", oneLine(e.Error), res.Status)
+		return &statusError{res.StatusCode, fmt.Sprintf("%s (%s)", oneLine(e.Error), res.Status)}
 	}
-	return fmt.Errorf("%s from %s: is it an arbor console?", res.Status, res.Request.URL.Redacted())
+	return &statusError{res.StatusCode, fmt.Sprintf("%s from %s: is it an arbor console?", res.Status, res.Request.URL.Redacted())}
 }
+
+// statusError is an answer with a status other than the one wanted.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return e.msg }
 
 // reachError is the error of a request to the console at base that had
 // no answer.
@@ -672,7 +686,8 @@ func (cl *ctlClient) order(name, path string) error {
 		req.Header.Set("Authorization", "Bearer "+cl.token)
 	}
 	_, err = cl.do(req, http.StatusAccepted)
-	if err != nil && cl.token == "" {
+	var refused *statusError
+	if errors.As(err, &refused) && refused.code == http.StatusUnauthorized && cl.token == "" {
 		return fmt.Errorf("%s %s: %v; no token was given: pass -token or set ARBOR_TOKEN", name, path, err)
 	}
 	if err != nil {

@@ -147,6 +147,8 @@ func TestCtlSlowConsole(t *testing.T) {
 		}
 		if err == nil || time.Since(begin) > 5*time.Second {
 			t.Errorf("%s: %v after %v", cmd, err, time.Since(begin))
+		} else if !strings.Contains(err.Error(), "did not answer within 100ms") || strings.Contains(err.Error(), "token") {
+			t.Errorf("%s: %q does not say that the console did not answer in time, or blames the token", cmd, err)
 		}
 	}
 }
