@@ -151,7 +151,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(p, "/api/stop"):
 		h.control(w, r, runtime.OrderStop)
 	default:
-		fail(w, http.StatusNotFound, "no such path: "+r.URL.Path+" (the console serves /, /api/tree, /api/events, /api/restart and /api/stop)")
+		fail(w, http.StatusNotFound, "no such path: "+clip(r.URL.Path, maxLogged)+" (the console serves /, /api/tree, /api/events, /api/restart and /api/stop)")
 	}
 }
 
