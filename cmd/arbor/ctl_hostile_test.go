@@ -19,6 +19,7 @@ import (
 // TestCtlEventsPages: events lists a journal larger than one answer of
 // the console, page by page: every event once, in order.
 func TestCtlEventsPages(t *testing.T) {
+	noLeaks(t)
 	tr, err := runtime.New(runtime.Spec{Name: "t", Children: []runtime.Child{
 		{Name: "conns", Pool: &runtime.PoolSpec{}, Restart: runtime.Temporary},
 	}}, runtime.WithJournal(3*console.MaxEvents))
@@ -66,6 +67,7 @@ func TestCtlEventsPages(t *testing.T) {
 // than the command is fast) does not keep events running: it stops at the
 // latest event of its first answer.
 func TestCtlEventsBusyTree(t *testing.T) {
+	noLeaks(t)
 	var mu sync.Mutex
 	latest := uint64(10)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -91,6 +93,7 @@ func TestCtlEventsBusyTree(t *testing.T) {
 // sends one, and following it would hand the token, or the operator's
 // order, to whatever the answer names.
 func TestCtlNoRedirects(t *testing.T) {
+	noLeaks(t)
 	var mu sync.Mutex
 	var leaked []string
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -122,6 +125,7 @@ func TestCtlNoRedirects(t *testing.T) {
 // TestCtlSlowConsole: a console that accepts the connection and never
 // answers costs the command its timeout, not for ever.
 func TestCtlSlowConsole(t *testing.T) {
+	noLeaks(t)
 	block := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -159,6 +163,7 @@ func TestCtlSlowConsole(t *testing.T) {
 // on for ever; so is a console that takes the connection and never
 // answers.
 func TestFollowSilentConsole(t *testing.T) {
+	noLeaks(t)
 	var mu sync.Mutex
 	conns := 0
 	quit := make(chan struct{})
@@ -218,6 +223,7 @@ func TestFollowSilentConsole(t *testing.T) {
 // event stream of the wrong kind), ctl exits 1 with one line that says
 // what went wrong, and prints nothing on stdout.
 func TestCtlHostileConsole(t *testing.T) {
+	noLeaks(t)
 	garbage := func(ctype, body string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", ctype)
@@ -293,6 +299,7 @@ func TestCtlHostileConsole(t *testing.T) {
 // to sleep for that long, nor does one that says 1ms make it hammer the
 // console in a loop.
 func TestFollowRetryBounded(t *testing.T) {
+	noLeaks(t)
 	for _, c := range []struct {
 		retry string
 		want  time.Duration
@@ -323,6 +330,7 @@ func TestFollowRetryBounded(t *testing.T) {
 // make a table of as many lines (nor an answer past what ctl reads).
 // status -json, the console's own JSON, still lists them all.
 func TestCtlStatusLargePool(t *testing.T) {
+	noLeaks(t)
 	tr, err := runtime.New(runtime.Spec{Name: "t", Children: []runtime.Child{
 		{Name: "conns", Pool: &runtime.PoolSpec{}},
 		{Name: "db", Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil })},
@@ -372,6 +380,7 @@ func TestCtlStatusLargePool(t *testing.T) {
 // one: its events are a few KB) is an error of one line, not a broken
 // stream to follow again every two seconds for ever.
 func TestFollowEndlessLine(t *testing.T) {
+	noLeaks(t)
 	var mu sync.Mutex
 	conns := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
