@@ -284,4 +284,25 @@ func TestSlowBodyDropped(t *testing.T) {
 		_, err = io.Copy(io.Discard, conn)
 		assert.NoError(t, err, "%q: the server closes the connection", req)
 	}
+
+	// A body that comes in time is read, and the deadline it had does not
+	// outlive its request: the connection serves the next one later.
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	body := `{"path": "shop/db"}`
+	_, err = fmt.Fprintf(conn, "POST /api/restart HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", token, len(body), body)
+	require.NoError(t, err)
+	res, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	io.Copy(io.Discard, res.Body)
+	assert.Equal(t, http.StatusAccepted, res.StatusCode)
+	time.Sleep(400 * time.Millisecond) // past the stall timeout
+	_, err = fmt.Fprintf(conn, "GET /api/tree HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	res, err = http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	io.Copy(io.Discard, res.Body)
+	assert.Equal(t, http.StatusOK, res.StatusCode)
 }
