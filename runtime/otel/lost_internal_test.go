@@ -13,23 +13,29 @@ import (
 	"github.com/arbor-go/arbor/runtime"
 )
 
+func idle(ctx context.Context, _ *runtime.Attempt) error { <-ctx.Done(); return nil }
+
+// testAdapter is the adapter of a tree "t" of children that does not run,
+// for events made up by the test, and where its spans go.
+func testAdapter(t *testing.T, children ...runtime.Child) (*adapter, *tracetest.SpanRecorder) {
+	tr, err := runtime.New(runtime.Spec{Name: "t", Children: children})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := tracetest.NewSpanRecorder()
+	a := newAdapter(tr, sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)).Tracer("x"))
+	a.exits, _ = noop.NewMeterProvider().Meter("x").Int64Counter("x")
+	return a, rec
+}
+
 // When a slow observer lost an instance's end, the pool's end closes its
 // span: instance names are not reused, so no later start would, and the
 // adapter would keep it for ever. An abandoned supervisor's children are
 // abandoned after it, with their own events: their spans wait for those.
 func TestLostEndsClosedByTheirSupervisor(t *testing.T) {
-	idle := func(ctx context.Context, _ *runtime.Attempt) error { <-ctx.Done(); return nil }
-	tr, err := runtime.New(runtime.Spec{Name: "t", Children: []runtime.Child{
-		{Name: "p", Pool: &runtime.PoolSpec{}},
-		{Name: "n", Supervisor: &runtime.Spec{Children: []runtime.Child{{Name: "w", Run: idle}}}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := tracetest.NewSpanRecorder()
-	exits, _ := noop.NewMeterProvider().Meter("x").Int64Counter("x")
-	a := newAdapter(tr, sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)).Tracer("x"))
-	a.exits = exits
+	a, rec := testAdapter(t,
+		runtime.Child{Name: "p", Pool: &runtime.PoolSpec{}},
+		runtime.Child{Name: "n", Supervisor: &runtime.Spec{Children: []runtime.Child{{Name: "w", Run: idle}}}})
 	at := time.Now()
 	ev := func(k runtime.EventKind, p string) {
 		a.observe(runtime.Event{Kind: k, Path: p, Time: at, Generation: 1})
@@ -70,18 +76,7 @@ func TestLostEndsClosedByTheirSupervisor(t *testing.T) {
 // was lost until the pool ends, which for a server is never. Spans whose
 // child still runs that attempt stay open.
 func TestLostEndsClosedWhileThePoolRuns(t *testing.T) {
-	idle := func(ctx context.Context, _ *runtime.Attempt) error { <-ctx.Done(); return nil }
-	tr, err := runtime.New(runtime.Spec{Name: "t", Children: []runtime.Child{
-		{Name: "w", Run: idle},
-		{Name: "p", Pool: &runtime.PoolSpec{}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := tracetest.NewSpanRecorder()
-	exits, _ := noop.NewMeterProvider().Meter("x").Int64Counter("x")
-	a := newAdapter(tr, sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)).Tracer("x"))
-	a.exits = exits
+	a, rec := testAdapter(t, runtime.Child{Name: "w", Run: idle}, runtime.Child{Name: "p", Pool: &runtime.PoolSpec{}})
 	var seq uint64
 	ev := func(k runtime.EventKind, p string) {
 		seq++
