@@ -141,7 +141,7 @@ func (h *handler) snapshot(limit int) Tree {
 	t := Tree{
 		Tree: snap.Tree, Health: health.State.String(), Time: time.Now(),
 		LastEvent: snap.LastEvent, DroppedEvents: snap.DroppedEvents, Control: h.token != nil,
-		Children: make([]Child, 0, listed(snap.Children, limit)),
+		Children: make([]Child, 0, toList(snap.Children, limit)),
 	}
 	var pool *Pool // the pool whose instances follow
 	listed := 0
@@ -186,10 +186,10 @@ func (h *handler) snapshot(limit int) Tree {
 	return t
 }
 
-// listed is how many of children a snapshot with at most limit instances
+// toList is how many of children a snapshot with at most limit instances
 // of each pool lists: the page asks for 20 of a pool's 100k, and must not
 // pay for the rest.
-func listed(children []runtime.ChildStatus, limit int) int {
+func toList(children []runtime.ChildStatus, limit int) int {
 	if limit < 0 {
 		return len(children)
 	}
