@@ -49,11 +49,12 @@ func (c *checker) blockingCall(call *ast.CallExpr) bool {
 		isFunc(fn, "golang.org/x/sync/errgroup", "Wait")
 }
 
-// isExitCall reports whether a call never returns: panic, os.Exit,
-// runtime.Goexit, log.Fatal and log.Panic, testing's Fatal and Skip, a
-// function or method of another package named as a logger's that ends the
-// process or panics (Fatal, Panic, as zap's and logrus's), or a function
-// of the package that does one of those among its top-level statements.
+// isExitCall reports whether a call never returns: panic, a call that
+// ends the process (see endsProcess), runtime.Goexit, log.Panic,
+// testing's Fatal and Skip, a function or method of another package named
+// as a logger's that ends the process or panics (Fatal, Panic, as zap's
+// and logrus's), or a function of the package that does one of those
+// among its top-level statements.
 func (c *checker) isExitCall(call *ast.CallExpr) bool {
 	if id, ok := ast.Unparen(call.Fun).(*ast.Ident); ok {
 		if b, ok := c.info.Uses[id].(*types.Builtin); ok && b.Name() == "panic" {
@@ -61,8 +62,8 @@ func (c *checker) isExitCall(call *ast.CallExpr) bool {
 		}
 	}
 	fn := c.calledFunc(call)
-	if isFunc(fn, "os", "Exit") || isFunc(fn, "runtime", "Goexit") ||
-		isFunc(fn, "log", "Fatal", "Fatalf", "Fatalln", "Panic", "Panicf", "Panicln") ||
+	if c.endsProcess(call) || isFunc(fn, "runtime", "Goexit") ||
+		isFunc(fn, "log", "Panic", "Panicf", "Panicln") ||
 		isFunc(fn, "testing", "Fatal", "Fatalf", "FailNow", "Skip", "Skipf", "SkipNow") {
 		return true
 	}
@@ -83,6 +84,44 @@ func (c *checker) isExitCall(call *ast.CallExpr) bool {
 		}
 		return false
 	})
+}
+
+// endsProcess reports whether a call ends the whole process: os.Exit,
+// syscall.Exit, x/sys/unix's Exit, log's Fatal functions and methods,
+// glog's and klog's Exit functions, Arbor's exit.With unless given nil, or
+// a function or method of another package named as a logger's that logs
+// and exits (Fatal, Fatalf, Fatalln, Fatalw, FatalDepth, as zap's, logrus's
+// and zerolog's), but not testing's nor one of an interface with FailNow,
+// as testing.TB, which end only the goroutine.
+func (c *checker) endsProcess(call *ast.CallExpr) bool {
+	fn := c.calledFunc(call)
+	switch {
+	case fn == nil || fn.Pkg() == nil || fn.Pkg().Path() == "testing":
+		return false
+	case isFunc(fn, "os", "Exit") || isFunc(fn, "syscall", "Exit") || isFunc(fn, "golang.org/x/sys/unix", "Exit"):
+		return true
+	case isFunc(fn, "github.com/golang/glog", "Exit", "Exitf", "Exitln", "ExitDepth") ||
+		isFunc(fn, "k8s.io/klog", "Exit", "Exitf", "Exitln", "ExitDepth") ||
+		isFunc(fn, "k8s.io/klog/v2", "Exit", "Exitf", "Exitln", "ExitDepth"):
+		return true
+	case isFunc(fn, runtimePath+"/exit", "With"):
+		return len(call.Args) != 1 || !c.isNilIdent(call.Args[0]) // exit.With(nil) returns
+	case fn.Pkg() == c.pkg.Types || !slices.Contains([]string{"Fatal", "Fatalf", "Fatalln", "Fatalw", "FatalDepth"}, fn.Name()):
+		return false
+	}
+	recv := fn.Type().(*types.Signature).Recv()
+	if recv == nil || !types.IsInterface(recv.Type()) {
+		return true
+	}
+	failNow, _, _ := types.LookupFieldOrMethod(recv.Type(), false, nil, "FailNow")
+	return failNow == nil
+}
+
+// startsArg reports whether a call runs its function argument in a
+// goroutine for sure: errgroup's and sync.WaitGroup's Go.
+func (c *checker) startsArg(call *ast.CallExpr) bool {
+	fn := c.calledFunc(call)
+	return isFunc(fn, "golang.org/x/sync/errgroup", "Go") || isFunc(fn, "sync", "Go")
 }
 
 // summary returns what compute says of a function, remembered in m; while

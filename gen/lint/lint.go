@@ -23,12 +23,13 @@ const (
 	CheckDoNotRestart = "donotrestart"
 	CheckSleep        = "sleep"
 	CheckDetach       = "detach"
+	CheckExit         = "exit"
 	// CheckDirective reports a malformed //arbor:nolint directive; it
 	// cannot be silenced.
 	CheckDirective = "directive"
 )
 
-var checkNames = []string{CheckCtxUnused, CheckCtxLoop, CheckReady, CheckBeat, CheckEscape, CheckDoNotRestart, CheckSleep, CheckDetach}
+var checkNames = []string{CheckCtxUnused, CheckCtxLoop, CheckReady, CheckBeat, CheckEscape, CheckDoNotRestart, CheckSleep, CheckDetach, CheckExit}
 
 // Package is a type-checked package: the syntax and type information that
 // Check reads. Info needs Types, Defs, Uses and Selections.

@@ -49,6 +49,7 @@ func (r *run) checkAll() {
 	r.c.walk(r.root(), true, func(n ast.Node, s *state) bool {
 		r.attempt(n, s)
 		r.doNotRestart(n, s, wraps)
+		r.exit(n, s)
 		return true
 	})
 	r.ready()

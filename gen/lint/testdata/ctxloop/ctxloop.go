@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/arbor-go/arbor/runtime"
@@ -41,6 +42,7 @@ var tree = runtime.Spec{
 		{Name: "cond", Run: runtime.Func(Cond)},
 		{Name: "dies", Run: runtime.Func(Dies)},
 		{Name: "logger", Run: runtime.Func(Logger)},
+		{Name: "syscall", Run: runtime.Func(Syscall)},
 		{Name: "must", Run: runtime.Func(Must)},
 		{Name: "must-done", Run: runtime.Func(MustDone)},
 	},
@@ -304,6 +306,8 @@ func die(msg string) {
 }
 
 // Dies leaves its loop by a function that ends the process.
+//
+//arbor:nolint exit -- on purpose, for ctxloop
 func Dies(ctx context.Context) error {
 	if err := connect(ctx); err != nil {
 		return err
@@ -315,7 +319,23 @@ func Dies(ctx context.Context) error {
 	}
 }
 
+// Syscall leaves its loop by syscall.Exit, which ends the process.
+//
+//arbor:nolint exit -- on purpose, for ctxloop
+func Syscall(ctx context.Context) error {
+	if err := connect(ctx); err != nil {
+		return err
+	}
+	for {
+		if stopped.Load() {
+			syscall.Exit(1)
+		}
+	}
+}
+
 // Logger leaves its loop by the Fatal of another package's logger.
+//
+//arbor:nolint exit -- on purpose, for ctxloop
 func Logger(ctx context.Context) error {
 	var l logs.Logger
 	for {

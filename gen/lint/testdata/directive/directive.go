@@ -82,7 +82,7 @@ func AfterSlashes(ctx context.Context) error { // want `after-slashes: AfterSlas
 
 // Unknown names a check that does not exist.
 //
-//arbor:nolint ctxunsued // want `//arbor:nolint: unknown check "ctxunsued"; the checks are ctxunused, ctxloop, ready, beat, escape, donotrestart, sleep, detach`
+//arbor:nolint ctxunsued // want `//arbor:nolint: unknown check "ctxunsued"; the checks are ctxunused, ctxloop, ready, beat, escape, donotrestart, sleep, detach, exit`
 func Unknown(ctx context.Context) error { // want `unknown: Unknown never uses its context`
 	select {}
 }
