@@ -2,7 +2,7 @@
 // bugs a supervisor can only suffer at run time: a function that cannot be
 // stopped, a child that never reports the readiness or the heartbeats its
 // spec asks for, an attempt that outlives its run, an error that does not
-// do what it says.
+// do what it says, a call that ends the whole process.
 //
 // Analyzer is a golang.org/x/tools/go/analysis Analyzer: it runs under
 // go vet -vettool (with the arborlint command in cmd/arborlint) and in any
@@ -36,13 +36,22 @@
 // An endless loop is for {}, for true {}, or a range over time.Tick(d) or
 // a time.Ticker's C, also held by a variable that holds nothing else
 // (ticks := time.Tick(d); for range ticks {}). An exit of a loop is a return, a break or goto that
-// leaves it, a continue of an enclosing loop, or a call of panic, os.Exit,
-// runtime.Goexit, log's Fatal and Panic functions and methods, testing's
-// Fatal, Fatalf, FailNow, Skip, Skipf and SkipNow, a function or method
-// of another package named Fatal, Fatalf, Fatalln, Fatalw, Panic, Panicf,
-// Panicln or Panicw (a logger's, as zap's and logrus's), or a function of
-// the package that calls one of those among its top-level statements; not
-// inside a function literal.
+// leaves it, a continue of an enclosing loop, or a call of panic, of a
+// function that ends the process (below), runtime.Goexit, log's Panic
+// functions and methods, testing's Fatal, Fatalf, FailNow, Skip, Skipf and
+// SkipNow, a function or method of another package named Fatal, Fatalf,
+// Fatalln, Fatalw, Panic, Panicf, Panicln or Panicw (a logger's, as zap's
+// and logrus's), or a function of the package that calls one of those
+// among its top-level statements; not inside a function literal.
+//
+// A call ends the process when it calls os.Exit, syscall.Exit,
+// golang.org/x/sys/unix's Exit, log's Fatal, Fatalf and Fatalln functions
+// and methods, glog's or klog's Exit, Exitf, Exitln and ExitDepth, Arbor's
+// runtime/exit.With with anything but nil, or a function or method of
+// another package named Fatal, Fatalf, Fatalln, Fatalw or FatalDepth (a
+// logger's, as zap's, logrus's and zerolog's); but not one of package
+// testing, nor a method of an interface that has FailNow too, as
+// testing.TB, whose Fatal ends only the goroutine.
 //
 // A select of one case waits as its case does: below, a receive in it is
 // not inside a select.
@@ -152,6 +161,21 @@
 // wg.Wait() waits for the goroutine).
 // The supervisor sees the child end while its work runs on unsupervised; a
 // permanent child is restarted and starts another.
+//
+// exit: a call that ends the process (see above) anywhere in the code the
+// run function runs: its body, the functions of the package it calls, the
+// function literals it calls on the spot or defers, and the goroutines it
+// starts with a go statement or errgroup's or sync.WaitGroup's Go; not in
+// a function literal it only stores or passes (an HTTP handler,
+// context.AfterFunc), nor in a function it names without calling. A
+// supervisor contains a returned error, a panic and runtime.Goexit, but
+// not the end of the process: no shutdown runs, siblings are neither
+// stopped nor given their grace, deferred functions do not run, and no
+// shutdown report is made. Return an error instead: the tree's restart
+// limit decides, runtime.ErrDoNotRestart ends the child for good, and a
+// significant child ends the tree. init, main and functions that no run
+// function calls are not checked, nor what a function of another package
+// calls (it is not followed).
 //
 // # Silencing a finding
 //

@@ -13,6 +13,6 @@ func (r *run) exit(n ast.Node, s *state) {
 	if !ok || s.stored || !r.c.endsProcess(call) {
 		return
 	}
-	r.report(CheckExit, call.Pos(), fmt.Sprintf("%s(...) ends the process, which the supervisor of %s cannot contain as it contains an error or a panic: no shutdown runs, siblings are not stopped nor given their grace, deferred functions do not run, and no shutdown report is made; return an error instead: the tree's restart limit decides, runtime.ErrDoNotRestart ends the child for good, and a significant child ends the tree",
+	r.report(CheckExit, call.Pos(), fmt.Sprintf("%s(...) ends the whole process: unlike an error or a panic, the supervisor of %s cannot contain it, so no shutdown runs (siblings are neither stopped nor given their grace, deferred functions do not run, no shutdown report is made); return an error instead: the tree's restart limit decides, runtime.ErrDoNotRestart ends the child for good, a significant child ends the tree",
 		short(call.Fun), r.fn.name))
 }

@@ -36,7 +36,7 @@ var tree = runtime.Spec{
 		{Name: "variable", Run: runtime.Func(Variable)},
 		{Name: "literal", Run: func(ctx context.Context, a *runtime.Attempt) error {
 			if err := ctx.Err(); err != nil {
-				log.Fatalln(err) // want `literal: log.Fatalln\(...\) ends the process, which the supervisor of the function literal cannot contain`
+				log.Fatalln(err) // want `literal: log.Fatalln\(...\) ends the whole process: unlike an error or a panic, the supervisor of the function literal cannot contain`
 			}
 			return nil
 		}},
@@ -66,7 +66,7 @@ func connect(ctx context.Context) error { return ctx.Err() }
 func Exits(ctx context.Context) error {
 	if err := connect(ctx); err != nil {
 		log.Print(err)
-		os.Exit(1) // want `exits: os.Exit\(...\) ends the process, which the supervisor of Exits cannot contain as it contains an error or a panic: no shutdown runs, siblings are not stopped nor given their grace, deferred functions do not run, and no shutdown report is made; return an error instead: the tree's restart limit decides, runtime.ErrDoNotRestart ends the child for good, and a significant child ends the tree \(exit\)`
+		os.Exit(1) // want `exits: os.Exit\(...\) ends the whole process: unlike an error or a panic, the supervisor of Exits cannot contain it, so no shutdown runs \(siblings are neither stopped nor given their grace, deferred functions do not run, no shutdown report is made\); return an error instead: the tree's restart limit decides, runtime.ErrDoNotRestart ends the child for good, a significant child ends the tree \(exit\)`
 	}
 	<-ctx.Done()
 	return nil
@@ -74,7 +74,7 @@ func Exits(ctx context.Context) error {
 
 func Fatal(ctx context.Context) error {
 	if err := connect(ctx); err != nil {
-		log.Fatal(err) // want `fatal: log.Fatal\(...\) ends the process`
+		log.Fatal(err) // want `fatal: log.Fatal\(...\) ends the whole process`
 	}
 	return nil
 }
@@ -84,13 +84,13 @@ type Server struct{ log *log.Logger }
 // Run ends the process through a *log.Logger, after a wait until shutdown.
 func (s *Server) Run(ctx context.Context, a *runtime.Attempt) error {
 	<-ctx.Done()
-	s.log.Fatalf("stopped: %v", ctx.Err()) // want `logger: s.log.Fatalf\(...\) ends the process, which the supervisor of \(\*Server\).Run`
+	s.log.Fatalf("stopped: %v", ctx.Err()) // want `logger: s.log.Fatalf\(...\) ends the whole process: unlike an error or a panic, the supervisor of \(\*Server\).Run`
 	return nil
 }
 
 func Syscall(ctx context.Context) error {
 	if ctx.Err() != nil {
-		syscall.Exit(2) // want `syscall: syscall.Exit\(...\) ends the process`
+		syscall.Exit(2) // want `syscall: syscall.Exit\(...\) ends the whole process`
 	}
 	return nil
 }
@@ -104,7 +104,7 @@ func Helper(ctx context.Context) error {
 // mustConnect is a helper: the finding is where it ends the process.
 func mustConnect(ctx context.Context) {
 	if err := connect(ctx); err != nil {
-		log.Fatalf("connect: %v", err) // want `helper: log.Fatalf\(...\) ends the process, which the supervisor of Helper`
+		log.Fatalf("connect: %v", err) // want `helper: log.Fatalf\(...\) ends the whole process: unlike an error or a panic, the supervisor of Helper`
 	}
 }
 
@@ -113,7 +113,7 @@ func mustConnect(ctx context.Context) {
 func Goroutine(ctx context.Context) error {
 	srv := &http.Server{}
 	go func() {
-		log.Fatal(srv.ListenAndServe()) // want `goroutine: log.Fatal\(...\) ends the process`
+		log.Fatal(srv.ListenAndServe()) // want `goroutine: log.Fatal\(...\) ends the whole process`
 	}()
 	<-ctx.Done()
 	return srv.Close()
@@ -123,7 +123,7 @@ func Group(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		if err := connect(ctx); err != nil {
-			os.Exit(1) // want `group: os.Exit\(...\) ends the process`
+			os.Exit(1) // want `group: os.Exit\(...\) ends the whole process`
 		}
 		return nil
 	})
@@ -134,7 +134,7 @@ func WaitGroup(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		<-ctx.Done()
-		log.Fatal("done") // want `wait-group: log.Fatal\(...\) ends the process`
+		log.Fatal("done") // want `wait-group: log.Fatal\(...\) ends the whole process`
 	})
 	wg.Wait()
 	return nil
@@ -145,17 +145,17 @@ func Other(ctx context.Context) error {
 	var z logs.Logger
 	var l logs.FieldLogger = fieldLogger
 	if err := connect(ctx); err != nil {
-		z.Fatalw("connect", "err", err) // want `other: z.Fatalw\(...\) ends the process`
+		z.Fatalw("connect", "err", err) // want `other: z.Fatalw\(...\) ends the whole process`
 	}
 	if ctx.Err() != nil {
-		l.Fatalf("stopped") // want `other: l.Fatalf\(...\) ends the process`
+		l.Fatalf("stopped") // want `other: l.Fatalf\(...\) ends the whole process`
 	}
-	logs.Fatalf("end") // want `other: logs.Fatalf\(...\) ends the process`
+	logs.Fatalf("end") // want `other: logs.Fatalf\(...\) ends the whole process`
 	return nil
 }
 
 func With(ctx context.Context) error {
-	rexit.With(connect(ctx)) // want `with: rexit.With\(...\) ends the process`
+	rexit.With(connect(ctx)) // want `with: rexit.With\(...\) ends the whole process`
 	return nil
 }
 
@@ -163,7 +163,7 @@ func With(ctx context.Context) error {
 func Deferred(ctx context.Context) error {
 	defer func() {
 		if r := recover(); r != nil {
-			log.Fatalf("panic: %v", r) // want `deferred: log.Fatalf\(...\) ends the process`
+			log.Fatalf("panic: %v", r) // want `deferred: log.Fatalf\(...\) ends the whole process`
 		}
 	}()
 	return connect(ctx)
@@ -171,7 +171,7 @@ func Deferred(ctx context.Context) error {
 
 // Variable calls a function literal through a variable.
 func Variable(ctx context.Context) error {
-	die := func(code int) { os.Exit(code) } // want `variable: os.Exit\(...\) ends the process`
+	die := func(code int) { os.Exit(code) } // want `variable: os.Exit\(...\) ends the whole process`
 	if err := connect(ctx); err != nil {
 		die(1)
 	}
@@ -180,7 +180,7 @@ func Variable(ctx context.Context) error {
 
 func Depth(ctx context.Context) error {
 	if err := connect(ctx); err != nil {
-		logs.FatalDepth(1, err) // want `depth: logs.FatalDepth\(...\) ends the process`
+		logs.FatalDepth(1, err) // want `depth: logs.FatalDepth\(...\) ends the whole process`
 	}
 	return nil
 }

@@ -39,6 +39,6 @@ func Die() { os.Exit(1) }
 // Remote is a run function of this package: checked when this package is
 // analyzed, without its child's requirements.
 func Remote(ctx context.Context, a *runtime.Attempt) error {
-	os.Exit(3) // want `^os.Exit\(...\) ends the process, which the supervisor of Remote cannot contain`
+	os.Exit(3) // want `^os.Exit\(...\) ends the whole process: unlike an error or a panic, the supervisor of Remote cannot contain`
 	return nil
 }
