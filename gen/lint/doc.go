@@ -50,8 +50,8 @@
 // runtime/exit.With with anything but nil, or a function or method of
 // another package named Fatal, Fatalf, Fatalln, Fatalw or FatalDepth (a
 // logger's, as zap's, logrus's and zerolog's); but not one of package
-// testing, nor a method of an interface that has FailNow too, as
-// testing.TB, whose Fatal ends only the goroutine.
+// testing, nor a method of a type that has FailNow too, as testing.TB
+// or a test helper's type, whose Fatal ends only the goroutine.
 //
 // A select of one case waits as its case does: below, a receive in it is
 // not inside a select.

@@ -91,8 +91,9 @@ func (c *checker) isExitCall(call *ast.CallExpr) bool {
 // glog's and klog's Exit functions, Arbor's exit.With unless given nil, or
 // a function or method of another package named as a logger's that logs
 // and exits (Fatal, Fatalf, Fatalln, Fatalw, FatalDepth, as zap's, logrus's
-// and zerolog's), but not testing's nor one of an interface with FailNow,
-// as testing.TB, which end only the goroutine.
+// and zerolog's), but not testing's nor a method of a type with FailNow
+// too, as testing.TB or a test helper's type, whose Fatal ends only the
+// goroutine.
 func (c *checker) endsProcess(call *ast.CallExpr) bool {
 	fn := c.calledFunc(call)
 	switch {
@@ -110,10 +111,10 @@ func (c *checker) endsProcess(call *ast.CallExpr) bool {
 		return false
 	}
 	recv := fn.Type().(*types.Signature).Recv()
-	if recv == nil || !types.IsInterface(recv.Type()) {
+	if recv == nil {
 		return true
 	}
-	failNow, _, _ := types.LookupFieldOrMethod(recv.Type(), false, nil, "FailNow")
+	failNow, _, _ := types.LookupFieldOrMethod(recv.Type(), true, fn.Pkg(), "FailNow")
 	return failNow == nil
 }
 

@@ -207,12 +207,16 @@ func Goexit(ctx context.Context) error {
 	return nil
 }
 
-// Test calls the Fatal of a test's interface, which ends only the
-// goroutine.
+// Test calls the Fatal of a test's interface and of a test helper's type,
+// which end only the goroutine.
 func Test(ctx context.Context) error {
 	var t logs.TB = tb
 	if err := connect(ctx); err != nil {
 		t.Fatal(err)
+	}
+	c := &logs.C{TB: t}
+	if ctx.Err() != nil {
+		c.Fatal("stopped")
 	}
 	return nil
 }

@@ -32,6 +32,12 @@ type TB interface {
 	FailNow()
 }
 
+// C is a test helper's type, as quicktest's: its Fatal too ends only the
+// goroutine.
+type C struct{ TB }
+
+func (c *C) Fatal(args ...any) { c.TB.Fatal(args...) }
+
 // Die ends the process under another name: calls into another package
 // are not followed.
 func Die() { os.Exit(1) }
