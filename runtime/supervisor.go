@@ -252,6 +252,9 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 }
 
 func (sv *supervisor) cleanup() {
+	if sv.isKilled() {
+		sv.tree.killsDone() // before done, as in endKilled
+	}
 	sv.runDone.Store(nil)
 	if sv.pool != nil {
 		// Before done: StopAndWait returns when it closes, and then its
@@ -873,6 +876,10 @@ func (sv *supervisor) abandon(s *slot) {
 		a.cancel(causeStopped)
 		s.stopCause = causeStopped
 	}
+	sub := s.sub()
+	if sub != nil {
+		sv.tree.killMu.Lock() // from before detach: an ancestor's kill then finds a whole, or a killed, subtree
+	}
 	sv.detach(s, a)
 	kind := ExitCancelled
 	if s.failStop() {
@@ -881,8 +888,9 @@ func (sv *supervisor) abandon(s *slot) {
 	sv.mu.Lock()
 	sv.abandonedLocked(s, a, kind, now)
 	sv.mu.Unlock()
-	if s.sub() != nil {
-		s.sub().killTree(a)
+	if sub != nil {
+		sub.killTree(a)
+		sv.tree.killMu.Unlock()
 	}
 	// An abandoned attempt keeps no claim on the lease: the next attempt
 	// runs under a new one, with a larger token.
@@ -1144,6 +1152,10 @@ func (sv *supervisor) killTree(self *Attempt) {
 // endKilled ends a run that killTree abandoned: it releases what the live
 // attempts hold, which killTree already cancelled and reported.
 func (sv *supervisor) endKilled() {
+	// The kill may still be on its way down the subtree, from its killer's
+	// goroutine: StopAndWait, told below or by done that the run's
+	// attempts have returned or been abandoned, must find them so.
+	sv.tree.killsDone()
 	sv.stopping = true
 	now := time.Now()
 	for _, s := range sv.slotsNow() {

@@ -38,6 +38,15 @@ type Tree struct {
 	stopping chan struct{} // closed when the root begins to stop
 	done     chan struct{} // closed when Run returns
 
+	// killMu is held through each kill of a subtree (supervisor.abandon
+	// of a nested supervisor or pool, from before its detach to the end of
+	// its killTree), which runs on the goroutine of the supervisor that
+	// abandons it: a killed run, which would otherwise end as soon as it
+	// is told, waits for it (killsDone) before it tells StopAndWait. An
+	// ancestor's kill waits for it too, so Run, which returns after the
+	// root's kills, finds every kill below it done.
+	killMu sync.Mutex
+
 	mu     sync.Mutex
 	report abandonLog
 	err    error // what Run returned
@@ -372,6 +381,12 @@ func (t *Tree) Run(ctx context.Context) error {
 	t.state.Store(treeEnded)
 	close(t.done)
 	return err
+}
+
+// killsDone waits for the kill of a subtree in progress, if any.
+func (t *Tree) killsDone() {
+	t.killMu.Lock()
+	t.killMu.Unlock() //nolint:staticcheck // an empty critical section: a wait for the holder
 }
 
 // Snapshot returns the state of every child. It is safe to call at any time,

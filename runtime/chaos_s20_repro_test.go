@@ -1,0 +1,96 @@
+package runtime_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// Reductions of what TestChaosLives found, each naming the promise it broke.
+
+// stubbornSubtree returns n nested supervisors of k workers each that
+// ignore cancellation until release is closed, and the workers' contexts
+// once started.
+func stubbornSubtree(n, k int, release <-chan struct{}) ([]runtime.Child, func() []context.Context, *sync.WaitGroup) {
+	var mu sync.Mutex
+	var ctxs []context.Context
+	started := new(sync.WaitGroup)
+	started.Add(n * k)
+	run := func(ctx context.Context, a *runtime.Attempt) error {
+		mu.Lock()
+		ctxs = append(ctxs, ctx)
+		mu.Unlock()
+		started.Done()
+		<-release
+		return nil
+	}
+	var kids []runtime.Child
+	for i := range n {
+		var ws []runtime.Child
+		for j := range k {
+			ws = append(ws, runtime.Child{Name: fmt.Sprintf("w%d", j), Run: run, Shutdown: time.Hour, Restart: runtime.Temporary})
+		}
+		kids = append(kids, runtime.Child{Name: fmt.Sprintf("n%d", i), Supervisor: &runtime.Spec{Shutdown: time.Hour, Children: ws}})
+	}
+	return kids, func() []context.Context {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]context.Context(nil), ctxs...)
+	}, started
+}
+
+// TestStopAndWaitOfKilledSupervisorWaitsForItsSubtree breaks "StopAndWait
+// returns once the child's attempt has returned or been abandoned": when
+// the child is a nested supervisor abandoned with its parent's subtree
+// (killTree, from the goroutine of the supervisor whose budget ran out),
+// the parent's killed run ended, and StopAndWait returned, before the kill
+// had reached the child's own subtree, whose attempts still ran with live
+// contexts and were not yet in ShutdownReport.
+func TestStopAndWaitOfKilledSupervisorWaitsForItsSubtree(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	kids, ctxs, started := stubbornSubtree(200, 3, release)
+	// p's budget runs out while s waits for c, whose children stop one at
+	// a time and do not: p abandons s, and with it c and all below.
+	tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: time.Hour, Children: []runtime.Child{
+		{Name: "p", Supervisor: &runtime.Spec{Shutdown: 20 * time.Millisecond, Children: []runtime.Child{
+			{Name: "s", Supervisor: &runtime.Spec{Shutdown: time.Hour, Children: []runtime.Child{
+				{Name: "c", Supervisor: &runtime.Spec{Shutdown: time.Hour, Children: kids}},
+			}}},
+		}}},
+	}})
+	stop, _ := start(t, tr)
+	started.Wait()
+	waited := make(chan error, 1)
+	go func() { waited <- tr.Handle("t/p/s/c").StopAndWait(context.Background()) }()
+	time.Sleep(10 * time.Millisecond) // c is stopping, held up by its last child
+	go stop()
+	require.NoError(t, <-waited)
+	report := tr.ShutdownReport()
+	live, unlisted := 0, 0
+	for _, ctx := range ctxs() {
+		if ctx.Err() == nil {
+			live++
+		}
+	}
+	listed := map[string]bool{}
+	for _, a := range report.Abandoned {
+		listed[a.Path] = true
+	}
+	for i := range 200 {
+		for j := range 3 {
+			if !listed[fmt.Sprintf("t/p/s/c/n%d/w%d", i, j)] {
+				unlisted++
+			}
+		}
+	}
+	assert.Zero(t, live, "attempts below t/p/s/c with a live context when StopAndWait returned")
+	assert.Zero(t, unlisted, "attempts below t/p/s/c not in ShutdownReport when StopAndWait returned")
+}
