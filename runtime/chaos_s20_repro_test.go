@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,15 +18,16 @@ import (
 
 // stubbornSubtree returns n nested supervisors of k workers each that
 // ignore cancellation until release is closed, and the workers' contexts
-// once started.
-func stubbornSubtree(n, k int, release <-chan struct{}) ([]runtime.Child, func() []context.Context, *sync.WaitGroup) {
+// and attempts once started.
+func stubbornSubtree(n, k int, release <-chan struct{}) ([]runtime.Child, func() ([]context.Context, []*runtime.Attempt), *sync.WaitGroup) {
 	var mu sync.Mutex
 	var ctxs []context.Context
+	var atts []*runtime.Attempt
 	started := new(sync.WaitGroup)
 	started.Add(n * k)
 	run := func(ctx context.Context, a *runtime.Attempt) error {
 		mu.Lock()
-		ctxs = append(ctxs, ctx)
+		ctxs, atts = append(ctxs, ctx), append(atts, a)
 		mu.Unlock()
 		started.Done()
 		<-release
@@ -39,10 +41,10 @@ func stubbornSubtree(n, k int, release <-chan struct{}) ([]runtime.Child, func()
 		}
 		kids = append(kids, runtime.Child{Name: fmt.Sprintf("n%d", i), Supervisor: &runtime.Spec{Shutdown: time.Hour, Children: ws}})
 	}
-	return kids, func() []context.Context {
+	return kids, func() ([]context.Context, []*runtime.Attempt) {
 		mu.Lock()
 		defer mu.Unlock()
-		return append([]context.Context(nil), ctxs...)
+		return append([]context.Context(nil), ctxs...), append([]*runtime.Attempt(nil), atts...)
 	}, started
 }
 
@@ -56,7 +58,7 @@ func stubbornSubtree(n, k int, release <-chan struct{}) ([]runtime.Child, func()
 func TestStopAndWaitOfKilledSupervisorWaitsForItsSubtree(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
-	kids, ctxs, started := stubbornSubtree(200, 3, release)
+	kids, attempts, started := stubbornSubtree(200, 3, release)
 	// p's budget runs out while s waits for c, whose children stop one at
 	// a time and do not: p abandons s, and with it c and all below.
 	tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: time.Hour, Children: []runtime.Child{
@@ -75,7 +77,8 @@ func TestStopAndWaitOfKilledSupervisorWaitsForItsSubtree(t *testing.T) {
 	require.NoError(t, <-waited)
 	report := tr.ShutdownReport()
 	live, unlisted := 0, 0
-	for _, ctx := range ctxs() {
+	ctxs, _ := attempts()
+	for _, ctx := range ctxs {
 		if ctx.Err() == nil {
 			live++
 		}
@@ -93,4 +96,37 @@ func TestStopAndWaitOfKilledSupervisorWaitsForItsSubtree(t *testing.T) {
 	}
 	assert.Zero(t, live, "attempts below t/p/s/c with a live context when StopAndWait returned")
 	assert.Zero(t, unlisted, "attempts below t/p/s/c not in ShutdownReport when StopAndWait returned")
+}
+
+// TestKilledSubtreeNotCurrentWhenRunReturns breaks "an abandoned attempt is
+// detached from its slot": attempts below a nested supervisor abandoned
+// when the root's budget ran out were listed in ShutdownReport, but stayed
+// their slots' current attempts (Attempt.Current true, Ready and Beat not
+// fenced) until each killed run got round to detaching them, which could
+// be after Run had returned.
+func TestKilledSubtreeNotCurrentWhenRunReturns(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	kids, attempts, started := stubbornSubtree(200, 3, release)
+	tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: 20 * time.Millisecond, Children: []runtime.Child{
+		{Name: "c", Supervisor: &runtime.Spec{Shutdown: time.Hour, Children: kids}},
+	}})
+	stop, _ := start(t, tr)
+	started.Wait()
+	require.NoError(t, stop())
+	_, atts := attempts()
+	current := 0
+	for _, a := range atts {
+		if a.Current() {
+			current++
+		}
+	}
+	assert.Zero(t, current, "abandoned attempts still current when Run returned")
+	workers := 0
+	for _, a := range tr.ShutdownReport().Abandoned {
+		if strings.Count(a.Path, "/") == 3 {
+			workers++
+		}
+	}
+	assert.Equal(t, 600, workers, "abandoned workers in ShutdownReport")
 }
