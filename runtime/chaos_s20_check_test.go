@@ -337,10 +337,12 @@ func (l *c20Life) settlePending(sups map[string]*c20Sup, e runtime.Event, n *c20
 func (l *c20Life) judge(sv *c20Sup, e runtime.Event) {
 	p := sv.pending
 	l.st.restartsChecked.Add(1)
+	var gu *runtime.GiveUpError
+	gaveUp := e.Kind == runtime.EventGaveUp && errors.As(e.Err, &gu) && gu.Child == p.e.Path // on this exit
 	switch {
-	case p.restart && e.Kind != runtime.EventRestartScheduled && e.Kind != runtime.EventGaveUp:
+	case p.restart && e.Kind != runtime.EventRestartScheduled && !gaveUp:
 		l.violate("journal: %s exited %v (restart %v); its supervisor's next decision is %v, want a restart or a give-up", p.e.Path, p.e.Exit, sv.kidRestart(p.e.Path, l), e)
-	case !p.restart && (e.Kind == runtime.EventRestartScheduled && e.Path == p.e.Path || e.Kind == runtime.EventGaveUp):
+	case !p.restart && (e.Kind == runtime.EventRestartScheduled && e.Path == p.e.Path || gaveUp):
 		l.violate("journal: %s exited %v (restart %v); its supervisor's next decision is %v, want none", p.e.Path, p.e.Exit, sv.kidRestart(p.e.Path, l), e)
 	case p.sig && (e.Kind != runtime.EventShuttingDown || e.Err != nil):
 		l.violate("journal: significant %s exited %v and is not restarted; its supervisor's next decision is %v, want a clean shutdown", p.e.Path, p.e.Exit, e)
