@@ -167,7 +167,8 @@ type c20Sup struct {
 	sigEnded bool        // a significant child ended in this run
 	sigShut  bool        // one had when the run began to stop
 	window   []time.Time // its children's restarts in this run
-	pending  *c20Pending // the decision an exit of one_for_one child asks for
+	pending  *c20Pending // the decision an exit asks for
+	plan     string      // a group restart's failed child, until it starts again
 }
 
 // c20Pending is an exit whose supervisor's decision comes next from it.
@@ -195,10 +196,11 @@ type c20Slot struct {
 //     earlier ones within Window in its supervisor's run (and its own limit's
 //     in its own window), and a GaveUp has Max of them and names the limit
 //     crossed;
-//   - in a one_for_one supervisor or pool, the decision that follows an
-//     exit (the next of its events on that child or itself): a restart or
-//     a give-up when the restart type asks for one, never otherwise, and a
-//     clean shutdown after a significant child that is not restarted;
+//   - in a supervisor or pool that is not in a group restart, the decision
+//     that follows an exit (the next of its events on that child or
+//     itself): a restart or a give-up when the restart type asks for one,
+//     never otherwise, and a clean shutdown after a significant child that
+//     is not restarted;
 //   - a nested supervisor that exits on its own exits with success only
 //     after a significant child ended in its run and it shut down without
 //     error, and with ErrRestartLimit after it gave up; a clean end of the
@@ -260,6 +262,9 @@ func (l *c20Life) checkJournal(rerr error) {
 				l.violate("journal: %s generation %d after generation %d", e.Path, e.Generation, s.last)
 			}
 			s.live, s.last = e.Generation, e.Generation
+			if parent != nil && parent.plan == e.Path {
+				parent.plan = "" // the group restart it began has started its members again
+			}
 			if parent != nil && parent.stopping && !parent.killed {
 				l.violate("journal: %s generation %d starts after %s began to stop", e.Path, e.Generation, parent.n.path)
 			}
@@ -281,6 +286,9 @@ func (l *c20Life) checkJournal(rerr error) {
 				l.violate("journal: %s restart scheduled after %s began to stop", e.Path, parent.n.path)
 			}
 			l.countRestart(parent, slotOf(e.Path), e, n, inst)
+			if parent.n.strategy != runtime.OneForOne && parent.plan == "" {
+				parent.plan = e.Path
+			}
 		case runtime.EventGaveUp:
 			l.onGaveUp(sups[e.Path], slots, e)
 		case runtime.EventShuttingDown:
@@ -373,8 +381,8 @@ func (l *c20Life) onEnd(sups map[string]*c20Sup, s *c20Slot, e runtime.Event, n 
 		parent.sigEnded = true
 		l.st.sigEnds.Add(1)
 	}
-	if e.Kind != runtime.EventExited || parent.stopping || parent.n.strategy != runtime.OneForOne {
-		return
+	if e.Kind != runtime.EventExited || parent.stopping || parent.plan != "" {
+		return // a member of a group restart ends as part of it, whatever its type
 	}
 	dnr := safeIs(e.Err, runtime.ErrDoNotRestart)
 	restart := !dnr && (n.restart == runtime.Permanent || n.restart == runtime.Transient && e.Exit.Failure())
@@ -384,6 +392,13 @@ func (l *c20Life) onEnd(sups map[string]*c20Sup, s *c20Slot, e runtime.Event, n 
 // nestedEnd checks how a nested supervisor or pool's attempt ended against
 // what its run did.
 func (l *c20Life) nestedEnd(sv *c20Sup, e runtime.Event) {
+	if e.Kind != runtime.EventAbandoned && sv.stopping && !sv.killed {
+		// Its budget bounds its stop, whatever its children do: it
+		// abandons them when it runs out.
+		if took := e.Time.Sub(sv.shutAt); took > sv.n.budget+c20Slack {
+			l.violate("journal: %s took %v to stop; its budget is %v", e.Path, took.Round(time.Millisecond), sv.n.budget)
+		}
+	}
 	if e.Kind != runtime.EventExited {
 		return // stopped by its parent, or abandoned: anything goes
 	}

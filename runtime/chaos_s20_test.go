@@ -62,6 +62,7 @@ func TestChaosLives(t *testing.T) {
 	t.Logf("chaos20 seed %d, duration %v", seed, d)
 	base := goruntime.NumGoroutine()
 	st := new(c20Stats)
+	var heap []uint64
 	deadline := time.Now().Add(d)
 	for i := 0; time.Now().Before(deadline) || i == *c20Only; i++ {
 		if *c20Only >= 0 && i != *c20Only {
@@ -78,8 +79,22 @@ func TestChaosLives(t *testing.T) {
 		if st.violations.Load() > 30 {
 			break
 		}
+		if i%25 == 0 {
+			goruntime.GC()
+			var ms goruntime.MemStats
+			goruntime.ReadMemStats(&ms)
+			heap = append(heap, ms.HeapAlloc)
+		}
 	}
 	t.Logf("chaos20: %s", st)
+	if len(heap) >= 4 { // a long run: the heap stays flat across lifecycles
+		q := len(heap) / 4
+		first, last := slices.Max(heap[:q+1]), slices.Max(heap[len(heap)-q-1:])
+		t.Logf("heap after GC: first quarter at most %d KB, last quarter at most %d KB (%d samples)", first>>10, last>>10, len(heap))
+		if last > 2*first+8<<20 {
+			t.Errorf("heap grows across lifecycles: %d KB, then %d KB", first>>10, last>>10)
+		}
+	}
 }
 
 type c20Stats struct {
@@ -111,7 +126,7 @@ type c20Node struct {
 	strategy    runtime.Strategy      // a supervisor's; a pool is one_for_one
 	limit       runtime.RestartLimit  // a supervisor's or a pool's
 	own         *runtime.RestartLimit // the child's own, in its parent
-	budget      time.Duration         // a supervisor's
+	budget      time.Duration         // a supervisor's or a pool's
 }
 
 // c20Life is one lifecycle.
@@ -226,6 +241,7 @@ func (l *c20Life) drawSup(r *rand.Rand, s *runtime.Spec, n *c20Node, level, dept
 			l.drawWorker(r, &c)
 			c.RestartLimit = &runtime.RestartLimit{Max: r.IntN(6), Window: time.Duration(20+r.IntN(1000)) * time.Millisecond}
 			k.pool, k.strategy, k.limit = true, runtime.OneForOne, *c.RestartLimit
+			k.budget = c.Shutdown // a pool stops its instances at once, each within its grace
 		default:
 			c.Name = fmt.Sprintf("w%d", i)
 			c.Run = l.runFunc()
@@ -705,6 +721,12 @@ func (l *c20Life) run(base int) bool {
 	l.checkJournal(rerr)
 	readers.finish(rerr)
 	l.checkGoroutines(base)
+	// Every attempt's goroutine has ended: the report says each returned.
+	for _, a := range l.tree.ShutdownReport().Abandoned {
+		if a.Returned.IsZero() {
+			l.violate("ShutdownReport lists %s generation %d as still running once every goroutine of the tree has ended", a.Path, a.Generation)
+		}
+	}
 	return len(l.violations) == 0
 }
 
