@@ -358,7 +358,10 @@ func (l *c20Life) judge(sv *c20Sup, e runtime.Event) {
 }
 
 func (sv *c20Sup) kidRestart(path string, l *c20Life) runtime.Restart {
-	n, _ := l.node(path)
+	n, inst := l.node(path)
+	if inst {
+		return n.instances
+	}
 	return n.restart
 }
 
@@ -385,7 +388,14 @@ func (l *c20Life) onEnd(sups map[string]*c20Sup, s *c20Slot, e runtime.Event, n 
 		return // a member of a group restart ends as part of it, whatever its type
 	}
 	dnr := safeIs(e.Err, runtime.ErrDoNotRestart)
-	restart := !dnr && (n.restart == runtime.Permanent || n.restart == runtime.Transient && e.Exit.Failure())
+	rt := n.restart
+	if inst {
+		rt = n.instances
+	}
+	if rt == "" {
+		rt = runtime.Permanent
+	}
+	restart := !dnr && (rt == runtime.Permanent || rt == runtime.Transient && e.Exit.Failure())
 	parent.pending = &c20Pending{e: e, restart: restart, sig: !inst && n.significant && !restart}
 }
 

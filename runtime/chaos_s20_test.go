@@ -121,6 +121,7 @@ type c20Node struct {
 	parent      *c20Node
 	kids        []*c20Node
 	restart     runtime.Restart
+	instances   runtime.Restart // a pool's instances'
 	significant bool
 	sup, pool   bool                  // a nested supervisor (or the root); a pool
 	strategy    runtime.Strategy      // a supervisor's; a pool is one_for_one
@@ -240,7 +241,7 @@ func (l *c20Life) drawSup(r *rand.Rand, s *runtime.Spec, n *c20Node, level, dept
 			c.Pool = &runtime.PoolSpec{Max: r.IntN(6)}
 			l.drawWorker(r, &c)
 			c.RestartLimit = &runtime.RestartLimit{Max: r.IntN(6), Window: time.Duration(20+r.IntN(1000)) * time.Millisecond}
-			k.pool, k.strategy, k.limit = true, runtime.OneForOne, *c.RestartLimit
+			k.pool, k.strategy, k.limit, k.instances = true, runtime.OneForOne, *c.RestartLimit, c.Restart
 			k.budget = c.Shutdown // a pool stops its instances at once, each within its grace
 		default:
 			c.Name = fmt.Sprintf("w%d", i)
@@ -262,8 +263,8 @@ func (l *c20Life) drawSup(r *rand.Rand, s *runtime.Spec, n *c20Node, level, dept
 			c.After = []string{s.Children[r.IntN(i)].Name}
 		}
 		k.restart, k.significant = c.Restart, c.Significant
-		if k.restart == "" {
-			k.restart = runtime.Permanent
+		if k.restart == "" || c.Pool != nil {
+			k.restart = runtime.Permanent // a pool is restarted as a permanent child; Restart is its instances'
 		}
 		n.kids = append(n.kids, k)
 		l.nodes[k.path] = k
