@@ -37,9 +37,10 @@ func (l *c20Life) stopAndWait(ctx context.Context, h *runtime.Handle, self bool)
 	report := l.tree.ShutdownReport()
 	p := h.Path()
 	l.mu.Lock()
+	inst := l.instOf[h]
 	var under []*c20Rec
 	for _, rec := range l.recs {
-		if rec.h != nil && rec.path == p && rec.h != h {
+		if rec.inst != 0 && rec.path == p && rec.inst != inst {
 			continue // another instance of the same name
 		}
 		if rec.began.Before(began) && (rec.path == p || strings.HasPrefix(rec.path, p+"/")) {

@@ -154,6 +154,8 @@ type c20Life struct {
 	recs       []*c20Rec            // every attempt, in the order they began
 	live       map[string][]*c20Rec // by path: not returned
 	kept       []*runtime.Handle    // instance handles from Start, kept for later
+	instOf     map[*runtime.Handle]uint64
+	nextInst   uint64
 	violations []string
 
 	lastSeq  atomic.Uint64
@@ -169,13 +171,13 @@ type c20Rec struct {
 	ctx      context.Context
 	began    time.Time
 	returned atomic.Bool
-	h        *runtime.Handle // an instance's, as it began: a name may be reused by a later instance
+	inst     uint64 // an instance's Start, numbered: a name may be reused by a later instance
 }
 
 func newC20Life(t *testing.T, seed uint64, idx int, st *c20Stats) *c20Life {
 	return &c20Life{t: t, seed: seed ^ uint64(idx+1)*0x9e3779b97f4a7c15, idx: idx, st: st,
 		nodes: map[string]*c20Node{}, release: make(chan struct{}), stopOps: make(chan struct{}),
-		live: map[string][]*c20Rec{}}
+		live: map[string][]*c20Rec{}, instOf: map[*runtime.Handle]uint64{}}
 }
 
 func (l *c20Life) violate(format string, args ...any) {
@@ -245,7 +247,7 @@ func (l *c20Life) drawSup(r *rand.Rand, s *runtime.Spec, n *c20Node, level, dept
 			k.budget = c.Shutdown // a pool stops its instances at once, each within its grace
 		default:
 			c.Name = fmt.Sprintf("w%d", i)
-			c.Run = l.runFunc()
+			c.Run = l.runFunc(0)
 			l.drawWorker(r, &c)
 		}
 		k.path = n.path + "/" + c.Name
@@ -326,20 +328,17 @@ func (l *c20Life) rand(path string, gen uint64, extra uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(l.seed^h.Sum64(), gen^extra<<32))
 }
 
-func (l *c20Life) runFunc() runtime.RunFunc {
+func (l *c20Life) runFunc(inst uint64) runtime.RunFunc {
 	return func(ctx context.Context, a *runtime.Attempt) error {
-		rec := l.begin(ctx, a)
+		rec := l.begin(ctx, a, inst)
 		defer l.end(rec)
 		return l.play(ctx, a, rec, l.rand(a.Path(), a.Generation(), 0))
 	}
 }
 
-func (l *c20Life) begin(ctx context.Context, a *runtime.Attempt) *c20Rec {
+func (l *c20Life) begin(ctx context.Context, a *runtime.Attempt, inst uint64) *c20Rec {
 	l.st.attempts.Add(1)
-	rec := &c20Rec{path: a.Path(), gen: a.Generation(), a: a, ctx: ctx, began: time.Now()}
-	if _, inst := l.node(rec.path); inst {
-		rec.h = l.tree.Handle(rec.path)
-	}
+	rec := &c20Rec{path: a.Path(), gen: a.Generation(), a: a, ctx: ctx, began: time.Now(), inst: inst}
 	l.mu.Lock()
 	older := slices.Clone(l.live[rec.path])
 	l.live[rec.path] = append(l.live[rec.path], rec)
@@ -348,8 +347,12 @@ func (l *c20Life) begin(ctx context.Context, a *runtime.Attempt) *c20Rec {
 	if len(older) > 0 {
 		report := l.tree.ShutdownReport()
 		for _, o := range older {
-			if !o.returned.Load() && !inReport(report, o.path, o.gen) {
-				l.violate("one attempt per slot: %s generation %d began while generation %d runs, and the report does not list it", rec.path, rec.gen, o.gen)
+			old, new := o, rec
+			if o.gen > rec.gen && o.inst == rec.inst { // of one instance, if instances: a new one counts from 1
+				old, new = rec, o // its goroutine began after its successor's
+			}
+			if !old.returned.Load() && !inReport(report, old.path, old.gen) {
+				l.violate("one attempt per slot: %s generation %d runs with generation %d, which the report does not list as abandoned", rec.path, new.gen, old.gen)
 			}
 		}
 	}
@@ -541,9 +544,14 @@ func (l *c20Life) spawn(ctx context.Context, r *rand.Rand, self string) {
 func (l *c20Life) startInstance(pool, name string) {
 	p := l.tree.Pool(pool)
 	endedBefore := l.ended.Load()
+	l.mu.Lock()
+	l.nextInst++
+	id := l.nextInst
+	l.mu.Unlock()
+	run := l.runFunc(id)
 	h, err := p.Start(name, func(ctx context.Context, a *runtime.Attempt) error {
 		l.st.instances.Add(1)
-		return l.runFunc()(ctx, a)
+		return run(ctx, a)
 	})
 	switch {
 	case err == nil:
@@ -551,6 +559,7 @@ func (l *c20Life) startInstance(pool, name string) {
 			l.violate("Start on %s accepted after Run returned", pool)
 		}
 		l.mu.Lock()
+		l.instOf[h] = id
 		if len(l.kept) < 64 {
 			l.kept = append(l.kept, h)
 		} else {
