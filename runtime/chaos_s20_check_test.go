@@ -350,15 +350,16 @@ func (l *c20Life) judge(sv *c20Sup, e runtime.Event) {
 	gaveUp := e.Kind == runtime.EventGaveUp && errors.As(e.Err, &gu) && gu.Child == p.e.Path // on this exit
 	switch {
 	case p.restart && e.Kind != runtime.EventRestartScheduled && !gaveUp:
-		l.violate("journal: %s exited %v (restart %v); its supervisor's next decision is %v, want a restart or a give-up", p.e.Path, p.e.Exit, sv.kidRestart(p.e.Path, l), e)
+		l.violate("journal: %s exited %v (restart %v); its supervisor's next decision is %v, want a restart or a give-up", p.e.Path, p.e.Exit, l.restartOf(p.e.Path), e)
 	case !p.restart && (e.Kind == runtime.EventRestartScheduled && e.Path == p.e.Path || gaveUp):
-		l.violate("journal: %s exited %v (restart %v); its supervisor's next decision is %v, want none", p.e.Path, p.e.Exit, sv.kidRestart(p.e.Path, l), e)
+		l.violate("journal: %s exited %v (restart %v); its supervisor's next decision is %v, want none", p.e.Path, p.e.Exit, l.restartOf(p.e.Path), e)
 	case p.sig && (e.Kind != runtime.EventShuttingDown || e.Err != nil):
 		l.violate("journal: significant %s exited %v and is not restarted; its supervisor's next decision is %v, want a clean shutdown", p.e.Path, p.e.Exit, e)
 	}
 }
 
-func (sv *c20Sup) kidRestart(path string, l *c20Life) runtime.Restart {
+// restartOf is the restart type of the child or instance at path.
+func (l *c20Life) restartOf(path string) runtime.Restart {
 	n, inst := l.node(path)
 	if inst {
 		return n.instances

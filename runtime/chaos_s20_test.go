@@ -98,16 +98,16 @@ func TestChaosLives(t *testing.T) {
 }
 
 type c20Stats struct {
-	lives, gaveUp, significant, cancelled, events, attempts, instances  atomic.Int64
-	abandoned, orders, stopWaits, stopWaitChecked, oldHandles, reads    atomic.Int64
-	maxDepth, tinyBudgets, sigEnds, restartsChecked, limitsChecked      atomic.Int64
-	violations, unverified, nestedExits, stopWaitSelf, instanceReorders atomic.Int64
+	lives, gaveUp, significant, cancelled, events, attempts, instances atomic.Int64
+	abandoned, orders, stopWaits, stopWaitChecked, oldHandles, reads   atomic.Int64
+	maxDepth, tinyBudgets, sigEnds, restartsChecked, limitsChecked     atomic.Int64
+	violations, unverified, nestedExits, stopWaitSelf                  atomic.Int64
 }
 
 func (s *c20Stats) String() string {
 	return fmt.Sprintf("%d lifecycles (%d gave up, %d ended by a significant child, %d cancelled; up to %d levels; %d nested budgets under 10ms), "+
 		"%d attempts (%d instances), %d abandoned, %d events checked (%d restart decisions, %d limit checks, %d significant ends, %d nested exits), "+
-		"%d orders (%d StopAndWait returned nil and were checked over %d attempts, %d of them on the caller's own supervisor; %d orders on handles kept across a pool restart), "+
+		"%d orders (%d StopAndWait returned nil and were checked over %d attempts, %d of them by an attempt on itself or its supervisor; %d orders on instance handles kept from Start, often from an earlier run of their pool), "+
 		"%d reads, %d lifecycles unverified (journal overflow), %d violations",
 		s.lives.Load(), s.gaveUp.Load(), s.significant.Load(), s.cancelled.Load(), s.maxDepth.Load(), s.tinyBudgets.Load(),
 		s.attempts.Load(), s.instances.Load(), s.abandoned.Load(), s.events.Load(), s.restartsChecked.Load(), s.limitsChecked.Load(), s.sigEnds.Load(), s.nestedExits.Load(),
