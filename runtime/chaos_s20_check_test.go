@@ -169,7 +169,8 @@ type c20Sup struct {
 	sigShut  bool        // one had when the run began to stop
 	window   []time.Time // its children's restarts in this run
 	pending  *c20Pending // the decision an exit asks for
-	plan     string      // a group restart's failed child, until it starts again
+	plan     string      // a group restart's latest failed child, until it starts again
+	recent   *eventRing  // its latest events and its children's, to explain a violation
 }
 
 // c20Pending is an exit whose supervisor's decision comes next from it.
@@ -215,10 +216,10 @@ func (l *c20Life) checkJournal(rerr error) {
 		return
 	}
 	l.st.events.Add(int64(len(evs)))
-	sups := map[string]*c20Sup{"c20": {n: l.root, run: 1}}
+	sups := map[string]*c20Sup{"c20": {n: l.root, run: 1, recent: new(eventRing)}}
 	for p, n := range l.nodes {
 		if n.sup || n.pool {
-			sups[p] = &c20Sup{n: n}
+			sups[p] = &c20Sup{n: n, recent: new(eventRing)}
 		}
 	}
 	slots := map[string]*c20Slot{}
@@ -245,6 +246,11 @@ func (l *c20Life) checkJournal(rerr error) {
 		case n != nil && n.parent != nil:
 			parent = sups[n.parent.path]
 		}
+		if parent != nil {
+			parent.recent.add(e)
+		} else if sv := sups[e.Path]; sv != nil {
+			sv.recent.add(e)
+		}
 		// The pending decision of the supervisor this event may answer.
 		l.settlePending(sups, e, n, inst, parent)
 		switch e.Kind {
@@ -270,7 +276,7 @@ func (l *c20Life) checkJournal(rerr error) {
 				l.violate("journal: %s generation %d starts after %s began to stop", e.Path, e.Generation, parent.n.path)
 			}
 			if sv := sups[e.Path]; sv != nil { // a new run of a nested supervisor or pool
-				*sv = c20Sup{n: sv.n, run: sv.run + 1}
+				*sv = c20Sup{n: sv.n, run: sv.run + 1, recent: sv.recent}
 				for _, k := range sv.n.kids {
 					if ks := slots[k.path]; ks != nil {
 						ks.window = nil
@@ -287,7 +293,11 @@ func (l *c20Life) checkJournal(rerr error) {
 				l.violate("journal: %s restart scheduled after %s began to stop", e.Path, parent.n.path)
 			}
 			l.countRestart(parent, slotOf(e.Path), e, n, inst)
-			if parent.n.strategy != runtime.OneForOne && parent.plan == "" {
+			if parent.n.strategy != runtime.OneForOne {
+				// A group restart, or more of one: it ends when its latest
+				// failed child starts again (its members start together),
+				// not when an earlier one does, which may start on its
+				// own once it no longer waits for its After list.
 				parent.plan = e.Path
 			}
 		case runtime.EventGaveUp:
@@ -350,11 +360,11 @@ func (l *c20Life) judge(sv *c20Sup, e runtime.Event) {
 	gaveUp := e.Kind == runtime.EventGaveUp && errors.As(e.Err, &gu) && gu.Child == p.e.Path // on this exit
 	switch {
 	case p.restart && e.Kind != runtime.EventRestartScheduled && !gaveUp:
-		l.violate("journal: %s exited %v (restart %v); its supervisor's next decision is %v, want a restart or a give-up", p.e.Path, p.e.Exit, l.restartOf(p.e.Path), e)
+		l.violate("journal: %s exited %v (restart %v); its supervisor's next decision is %v, want a restart or a give-up; latest events of %s:%s", p.e.Path, p.e.Exit, l.restartOf(p.e.Path), e, sv.n.path, sv.recent)
 	case !p.restart && (e.Kind == runtime.EventRestartScheduled && e.Path == p.e.Path || gaveUp):
-		l.violate("journal: %s exited %v (restart %v); its supervisor's next decision is %v, want none", p.e.Path, p.e.Exit, l.restartOf(p.e.Path), e)
+		l.violate("journal: %s exited %v (restart %v); its supervisor's next decision is %v, want none; latest events of %s:%s", p.e.Path, p.e.Exit, l.restartOf(p.e.Path), e, sv.n.path, sv.recent)
 	case p.sig && (e.Kind != runtime.EventShuttingDown || e.Err != nil):
-		l.violate("journal: significant %s exited %v and is not restarted; its supervisor's next decision is %v, want a clean shutdown", p.e.Path, p.e.Exit, e)
+		l.violate("journal: significant %s exited %v and is not restarted; its supervisor's next decision is %v, want a clean shutdown; latest events of %s:%s", p.e.Path, p.e.Exit, e, sv.n.path, sv.recent)
 	}
 }
 
