@@ -396,6 +396,8 @@ func TestResolveTraps(t *testing.T) {
 		{"alias of an instance of a generic receiver", `trees: t: children: {a: run: "(*IntBox).Run", b: run: "(IntBox).Run"}`, "method Run has a pointer receiver; write (*IntBox).Run"},
 		{"alias of an instance of a generic receiver, pointer", `trees: t: children: a: run: "(*IntBox).Run"`, ""},
 		{"parameter would shadow a run function", `trees: t: children: {a: run: "(*Server).Run", b: run: "server"}`, ""},
+		{"parameter would shadow the function of a method looked up at each attempt", `trees: t: children: {a: run: "(Runner).Run", b: run: "(*RunnerRun).Run"}`, ""},
+		{"interface receiver named like the attempt", `trees: t: children: a: {run: "(A).Run", ready: timeout: "1s"}`, ""},
 		{"tree type clashes with a Go declaration", `trees: work: children: a: run: "Work"`, "the generated tree type Work is already declared by the package"},
 		{"a method expression as Go writes it", `trees: t: children: a: run: "Pool.Run"`, `t/a: run: Pool is a type of the spec's package, not a package: write "(*Pool).Run"`},
 		{"a value method expression", `trees: t: children: a: run: "Clock.Tick"`, `t/a: run: Clock is a type of the spec's package, not a package: write "(Clock).Tick"`},

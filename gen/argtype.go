@@ -19,7 +19,7 @@ import (
 // decl is the declaration concerned, if any.
 func (ws *workspace) unnameable(t types.Type) (why string, decl token.Pos) {
 	own := ws.ownPath()
-	walkType(t, func(obj types.Object, field bool) bool {
+	walkType(t, own, func(obj types.Object, field bool) bool {
 		if obj == nil {
 			return true // see typeChecks
 		}
@@ -51,13 +51,13 @@ func (ws *workspace) unnameable(t types.Type) (why string, decl token.Pos) {
 // typeChecks reports whether t is free of invalid types: the spec's own
 // package, type-checked from source, may not compile.
 func typeChecks(t types.Type) bool {
-	return walkType(t, func(obj types.Object, _ bool) bool { return obj != nil })
+	return walkType(t, "", func(obj types.Object, _ bool) bool { return obj != nil })
 }
 
 // argImports returns the packages that writing t imports (other than the
 // spec's own) and the predeclared names it uses.
 func argImports(t types.Type, own string) (pkgs []*types.Package, universe []string) {
-	walkType(t, func(obj types.Object, field bool) bool {
+	walkType(t, own, func(obj types.Object, field bool) bool {
 		if obj == nil {
 			return true
 		}
@@ -73,12 +73,15 @@ func argImports(t types.Type, own string) (pkgs []*types.Package, universe []str
 	return pkgs, universe
 }
 
-// walkType calls f for each name that writing t involves: the type names
-// (obj a *types.TypeName, including predeclared ones such as int and
-// error), and the fields and methods of struct and interface literals
-// (field true); obj is nil for a type that did not type-check. It stops
-// when f returns false.
-func walkType(t types.Type, f func(obj types.Object, field bool) bool) bool {
+// walkType calls f for each name that writing t in the package at own
+// involves: the type names (obj a *types.TypeName, including predeclared
+// ones such as int and error; another package's unexported alias is
+// written as what it stands for, see hiddenAlias), and the fields and
+// methods of struct and interface literals (field true; an embedded field
+// only when its name is unexported, as the type it names is walked
+// anyway); obj is nil for a type that did not type-check. It stops when f
+// returns false.
+func walkType(t types.Type, own string, f func(obj types.Object, field bool) bool) bool {
 	switch t := t.(type) {
 	case *types.Basic:
 		switch t.Kind() {
@@ -89,43 +92,49 @@ func walkType(t types.Type, f func(obj types.Object, field bool) bool) bool {
 		}
 		return f(types.Universe.Lookup(t.Name()), false)
 	case *types.Alias:
+		if hiddenAlias(t, own) {
+			return walkType(t.Rhs(), own, f)
+		}
 		if !f(t.Obj(), false) {
 			return false
 		}
-		return walkList(t.TypeArgs(), f)
+		return walkList(t.TypeArgs(), own, f)
 	case *types.Named:
 		if !f(t.Obj(), false) {
 			return false
 		}
-		return walkList(t.TypeArgs(), f)
+		return walkList(t.TypeArgs(), own, f)
 	case *types.Pointer:
-		return walkType(t.Elem(), f)
+		return walkType(t.Elem(), own, f)
 	case *types.Slice:
-		return walkType(t.Elem(), f)
+		return walkType(t.Elem(), own, f)
 	case *types.Array:
-		return walkType(t.Elem(), f)
+		return walkType(t.Elem(), own, f)
 	case *types.Chan:
-		return walkType(t.Elem(), f)
+		return walkType(t.Elem(), own, f)
 	case *types.Map:
-		return walkType(t.Key(), f) && walkType(t.Elem(), f)
+		return walkType(t.Key(), own, f) && walkType(t.Elem(), own, f)
 	case *types.Signature:
-		return walkTuple(t.Params(), f) && walkTuple(t.Results(), f)
+		return walkTuple(t.Params(), own, f) && walkTuple(t.Results(), own, f)
 	case *types.Struct:
 		for i := range t.NumFields() {
+			// An embedded field is named too, after its type: struct{error}
+			// of another package has an unexported field that only that
+			// package can write, as struct{err error} has.
 			v := t.Field(i)
-			if !v.Embedded() && !f(v, true) || !walkType(v.Type(), f) {
+			if (!v.Embedded() || !v.Exported()) && !f(v, true) || !walkType(v.Type(), own, f) {
 				return false
 			}
 		}
 	case *types.Interface:
 		for i := range t.NumExplicitMethods() {
 			m := t.ExplicitMethod(i)
-			if !f(m, true) || !walkType(m.Type(), f) {
+			if !f(m, true) || !walkType(m.Type(), own, f) {
 				return false
 			}
 		}
 		for i := range t.NumEmbeddeds() {
-			if !walkType(t.EmbeddedType(i), f) {
+			if !walkType(t.EmbeddedType(i), own, f) {
 				return false
 			}
 		}
@@ -133,18 +142,25 @@ func walkType(t types.Type, f func(obj types.Object, field bool) bool) bool {
 	return true
 }
 
-func walkList(list *types.TypeList, f func(types.Object, bool) bool) bool {
+// hiddenAlias reports whether a is an alias that the package at own
+// cannot name, being another package's unexported one: what it stands for
+// is written instead (type buf = bytes.Buffer is written bytes.Buffer).
+func hiddenAlias(a *types.Alias, own string) bool {
+	return !a.Obj().Exported() && a.Obj().Pkg() != nil && a.Obj().Pkg().Path() != own
+}
+
+func walkList(list *types.TypeList, own string, f func(types.Object, bool) bool) bool {
 	for i := range list.Len() {
-		if !walkType(list.At(i), f) {
+		if !walkType(list.At(i), own, f) {
 			return false
 		}
 	}
 	return true
 }
 
-func walkTuple(tuple *types.Tuple, f func(types.Object, bool) bool) bool {
+func walkTuple(tuple *types.Tuple, own string, f func(types.Object, bool) bool) bool {
 	for i := range tuple.Len() {
-		if !walkType(tuple.At(i).Type(), f) {
+		if !walkType(tuple.At(i).Type(), own, f) {
 			return false
 		}
 	}
@@ -160,6 +176,9 @@ func (e *emitter) goType(t types.Type) *jen.Statement {
 		}
 		return jen.Id(t.Name())
 	case *types.Alias:
+		if hiddenAlias(t, e.ownPath) {
+			return e.goType(t.Rhs())
+		}
 		return e.typeName(t.Obj(), t.TypeArgs())
 	case *types.Named:
 		return e.typeName(t.Obj(), t.TypeArgs())

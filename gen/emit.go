@@ -65,6 +65,9 @@ func emit(spec *schema.Spec, specs map[*schema.Node]runtime.Spec, pkgName, ownPa
 	for _, tree := range spec.Trees {
 		e.tree(tree, specs[tree])
 	}
+	for _, f := range nm.lateFuncs {
+		e.lateFunc(f)
+	}
 	// Rendered without formatting: the caller formats it, in pieces, while
 	// it type-checks it.
 	e.f.NoFormat = true
@@ -548,11 +551,33 @@ func (e *emitter) used(nodes []*schema.Node) []param {
 	return out
 }
 
+// lateFunc writes f, a function that returns a run function calling its
+// method on its receiver at each attempt.
+func (e *emitter) lateFunc(f lateFunc) {
+	recv := f.p.name
+	a, args := "_", []jen.Code{jen.Id("ctx")}
+	if f.attempt {
+		a = "a"
+		if recv == a {
+			a = "attempt"
+		}
+		args = append(args, jen.Id(a))
+	}
+	e.doc("%s returns a run function that calls %s.%s at each attempt, not when the tree is built: a nil pointer or interface on the way to the method fails the attempt, which names the child, instead of panicking in the constructor.", f.name, recv, f.method)
+	e.f.Func().Id(f.name).Params(jen.Id(recv).Add(e.typeCode(f.p.obj, f.p.ptr))).Add(e.rt("RunFunc")).Block(
+		jen.Return(jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id(a).Op("*").Add(e.rt("Attempt"))).Error().Block(
+			jen.Return(jen.Id(recv).Dot(f.method).Call(args...)),
+		)),
+	)
+}
+
 // run writes the RunFunc of a worker.
 func (e *emitter) run(n *schema.Node) string {
 	t := e.targets[n]
 	var fn string
 	switch {
+	case e.names.late[n] != "":
+		return e.names.late[n] + "(" + e.names.recv[n] + ")"
 	case t.recv != nil:
 		fn = e.names.recv[n] + "." + t.ref.name
 	default:

@@ -229,11 +229,14 @@ func loadOwn(ctx context.Context, dir string, opts *Options) (*workspace, error)
 	if err := ws.sameArbor(); err != nil {
 		return nil, err
 	}
-	if len(goFiles) > 0 {
+	// A directory of test files alone is a package all the same, which
+	// go test and go vet build with arbor_gen.go: the generated file takes
+	// its name, and avoids what its own test files declare.
+	if len(goFiles) > 0 || len(own.TestGoFiles) > 0 {
 		ws.own = ws.checkSource(own, goFiles)
-		ws.ownName = ws.own.Name
 		ws.byPath[own.ImportPath] = ws.own
 	}
+	ws.ownName = own.Name // "" without Go files; an external test's less _test
 	ok = true
 	return ws, nil
 }

@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"cmp"
 	"fmt"
 	"go/ast"
 	"go/build"
@@ -32,6 +33,9 @@ type runRef struct {
 func parseRun(s string) (runRef, error) {
 	var r runRef
 	bad := fmt.Errorf("run: invalid reference %q: want Func, (*Type).Method, (Type).Method, import/path.Func or (*import/path.Type).Method", s)
+	if strings.ContainsAny(s, "[]") {
+		return r, fmt.Errorf("run: invalid reference %q: a run reference cannot instantiate a generic type or function; name an instance of a type with an alias (type IntBox = Box[int]) and write its method, or call the function from one without type parameters", s)
+	}
 	target := s
 	if strings.HasPrefix(s, "(") {
 		end := strings.Index(s, ").")
@@ -102,6 +106,12 @@ func checkImportPath(path string) error {
 	case path == "main":
 		return fmt.Errorf("run: main is not an import path; a function of the spec's own package is named without one")
 	}
+	if i := strings.LastIndex("/"+path, "/vendor/"); i >= 0 {
+		// The go command refuses to import a vendor directory by its path:
+		// "must be imported as".
+		own := path[i+len("vendor/"):]
+		return fmt.Errorf("run: %s is a vendored copy of %s, which Go code imports by its own path: name the package %s", path, own, own)
+	}
 	for _, elem := range strings.Split(path, "/") {
 		if elem == "" || elem[0] == '.' || elem[len(elem)-1] == '.' || strings.IndexFunc(elem, func(c rune) bool {
 			return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("-._~+", c))
@@ -137,6 +147,10 @@ type target struct {
 	recvName *types.TypeName // the receiver's type as the spec names it (maybe an alias)
 	attempt  bool            // takes a *runtime.Attempt
 	arg      types.Type      // a pool's argument type, the last parameter; nil for other workers
+	// late is set for a method whose method value, taken when the tree
+	// is built, would dereference the receiver (see derefs): the generated
+	// code looks the method up at each attempt instead.
+	late bool
 }
 
 // resolve finds the Go declaration a worker's run names and checks it.
@@ -145,6 +159,12 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 	if err != nil {
 		errs.Add(n.RunPos, fmt.Sprintf("%s: %v%s", n, err, ws.importPathOf(ref)))
 		return nil
+	}
+	if ref.pkgPath != "" && ref.pkgPath == ws.ownPath() {
+		// The spec's own package by its import path is the package the
+		// generated file is in: not imported (it may be a main package),
+		// and its unexported names are its own.
+		ref.pkgPath = ""
 	}
 	var pkg *types.Package // nil when the directory has no Go files yet
 	if ws.own != nil {
@@ -216,7 +236,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		}
 		if obj == nil {
 			if !notSeen() {
-				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s%s", n, ref.name, undeclared, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool())))
+				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s%s", n, ref.name, undeclared, cmp.Or(ws.dotImported(ref), suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()), otherSpec(ref, listing))))
 			}
 			return nil
 		}
@@ -235,27 +255,33 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		}
 		if !ok {
 			if !notSeen() {
-				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s%s", n, ref.recv, undeclared, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool())))
+				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s%s", n, ref.recv, undeclared, cmp.Or(ws.dotImported(ref), suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()), otherSpec(ref, listing))))
 			}
 			return nil
 		}
-		if named, ok := types.Unalias(tn.Type()).(*types.Named); ok && named.TypeParams().Len() > 0 && named.TypeArgs().Len() == 0 {
-			ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s is a generic type; a run method needs a receiver type without type parameters", n, ref.recv)
+		if generic(tn) {
+			ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s is a generic type; a run method needs a receiver type without type parameters: name an instance with an alias (such as type Int%s = %s[int]) and write its method", n, ref.recv, ref.recv, ref.recv)
 			return nil
 		}
 		recv := tn.Type()
 		if ref.ptr {
 			recv = types.NewPointer(recv)
 		}
-		sel, _, _ := types.LookupFieldOrMethod(recv, false, pkg, ref.name)
+		sel, index, indirect := types.LookupFieldOrMethod(recv, false, pkg, ref.name)
 		fn, ok := sel.(*types.Func)
 		if !ok {
-			if _, _, indirect := types.LookupFieldOrMethod(types.NewPointer(tn.Type()), false, pkg, ref.name); !ref.ptr && indirect {
+			typ := types.TypeString(recv, short(pkg))
+			switch {
+			case sel == nil && index != nil:
+				// Embedded fields at the same depth have it: Go's selector
+				// is ambiguous, and so is the spec's.
+				ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s of %s is ambiguous: more than one field embedded at the same depth has it; name the embedded type's method, or declare %s on %s", n, ref.name, typ, ref.name, ref.recv)
+			case sel == nil && indirect:
 				errs.Add(n.RunPos, fmt.Sprintf("%s: run: method %s has a pointer receiver; write (*%s).%s", n, ref.name, strings.TrimPrefix(strings.TrimSuffix(n.Run[1:], ")."+ref.name), "*"), ref.name))
-				return nil
-			}
-			if !notSeen() {
-				ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s has no method %s%s", n, types.TypeString(recv, short(pkg)), ref.name, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()))
+			case sel != nil:
+				ws.addDecl(errs, n.RunPos, sel.Pos(), "%s: run: %s is a field of %s, not a method; run names a function or a method: declare a method that calls the field", n, ref.name, typ)
+			case !notSeen():
+				ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s has no method %s%s", n, typ, ref.name, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()))
 			}
 			return nil
 		}
@@ -266,6 +292,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		t.obj = fn
 		t.recv = recv
 		t.recvName = tn
+		t.late = derefs(recv, index, fn)
 	}
 	sig := t.obj.Type().(*types.Signature)
 	if sig.TypeParams().Len() > 0 {
@@ -337,6 +364,42 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		}
 	}
 	return t
+}
+
+// generic reports whether tn is a generic type, or a generic alias, that
+// a receiver cannot name without type arguments.
+func generic(tn *types.TypeName) bool {
+	if a, ok := tn.Type().(*types.Alias); ok && a.TypeParams().Len() > 0 {
+		return true
+	}
+	named, ok := types.Unalias(tn.Type()).(*types.Named)
+	return ok && named.TypeParams().Len() > 0 && named.TypeArgs().Len() == 0
+}
+
+// derefs reports whether the method value x.M, for x of type recv and M
+// the method fn that index selects, dereferences a pointer or goes through
+// an interface when it is evaluated: a field selected through a pointer on
+// the way to a promoted method, a method with a value receiver named
+// through a pointer, or an interface's method. A nil x, or a nil embedded
+// field, then panics where the value is taken.
+func derefs(recv types.Type, index []int, fn *types.Func) bool {
+	t := recv
+	for _, i := range index[:len(index)-1] {
+		if _, ok := types.Unalias(t).(*types.Pointer); ok {
+			return true
+		}
+		st, ok := t.Underlying().(*types.Struct)
+		if !ok {
+			return true // not a struct: be safe
+		}
+		t = st.Field(i).Type()
+	}
+	if types.IsInterface(t) {
+		return true
+	}
+	_, ptr := types.Unalias(t).(*types.Pointer)
+	_, ptrRecv := types.Unalias(fn.Signature().Recv().Type()).(*types.Pointer)
+	return ptr && !ptrRecv
 }
 
 func posOf(p *schema.Probe) schema.Pos {
@@ -608,11 +671,17 @@ func isNamed(t types.Type, pkgPath, name string) bool {
 }
 
 // short qualifies names in messages by their package's name, as the Go
-// compiler's errors do (*runtime.Attempt), and not at all in pkg.
+// compiler's errors do (*runtime.Attempt), and not at all in pkg. A
+// package named context or runtime that is not the one a run signature
+// wants is qualified by its path: "has type func(context.Context) error;
+// want func(context.Context) error" would say nothing.
 func short(pkg *types.Package) types.Qualifier {
 	return func(p *types.Package) string {
-		if p == pkg {
+		switch {
+		case p == pkg:
 			return ""
+		case p.Name() == "context" && p.Path() != "context", p.Name() == "runtime" && p.Path() != runtimePath:
+			return p.Path()
 		}
 		return p.Name()
 	}

@@ -43,6 +43,20 @@ type names struct {
 	kept map[*schema.Node][]param
 	// universe are the predeclared names that pools' argument types use.
 	universe []string
+	// late is the function that makes the run function of each worker
+	// whose method is looked up at each attempt (target.late), and
+	// lateFuncs are those functions, in order.
+	late      map[*schema.Node]string
+	lateFuncs []lateFunc
+}
+
+// lateFunc is a function of the generated file that returns a run function
+// calling the method name on the receiver p at each attempt.
+type lateFunc struct {
+	name    string
+	p       param
+	method  string
+	attempt bool
 }
 
 // importName is the name a file gives an import, and the package's own.
@@ -187,7 +201,53 @@ func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Nod
 		nm.params[tree.Name] = params
 		nm.keep(tree, params)
 	}
+
+	// The functions of late methods: one per receiver type and method,
+	// shared by the trees, top-level like the spec functions.
+	nm.late = map[*schema.Node]string{}
+	byKey := map[string]string{}
+	params := map[string]bool{} // which the spec functions' parameters would shadow
+	for _, ps := range nm.params {
+		for _, p := range ps {
+			params[p.name] = true
+		}
+	}
+	lateName := func(name string) string {
+		for {
+			if free := topLevel(name); !params[free] {
+				return free
+			}
+		}
+	}
+	for _, tree := range spec.Trees {
+		tree.Walk(func(n *schema.Node) bool {
+			t := targets[n]
+			if t == nil || !t.late || n.IsPool() {
+				return true // a pool's Start calls the method at each start already
+			}
+			key := types.TypeString(t.recv, nil) + "." + t.ref.name
+			if byKey[key] == "" {
+				p := nm.paramOf(tree, n)
+				f := lateFunc{name: lateName(p.name + goName(t.ref.name)), p: p, method: t.ref.name, attempt: t.attempt}
+				nm.lateFuncs = append(nm.lateFuncs, f)
+				byKey[key] = f.name
+			}
+			nm.late[n] = byKey[key]
+			return true
+		})
+	}
 	return nm
+}
+
+// paramOf returns the constructor parameter of tree that is the receiver
+// of the worker n.
+func (nm *names) paramOf(tree, n *schema.Node) param {
+	for _, p := range nm.params[tree.Name] {
+		if p.name == nm.recv[n] {
+			return p
+		}
+	}
+	panic("arbor: no parameter for " + n.String())
 }
 
 // importNames returns the names under which the files of the spec's

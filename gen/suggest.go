@@ -1,14 +1,19 @@
 package gen
 
 import (
+	"cmp"
 	"fmt"
 	"go/token"
 	"go/types"
+	"strconv"
 	"strings"
+
+	"github.com/arbor-go/arbor/schema"
 )
 
 // This file offers "did you mean" suggestions for misspelt names: after
-// lists name siblings, run references name functions, types and methods.
+// lists name siblings, run references name functions, types and methods;
+// and hints for names a spec cannot reach as Go code does.
 
 // suggest offers the candidate closest to a misspelt name, if one is close
 // enough to be a typo rather than a guess. Case does not count: "work"
@@ -176,3 +181,39 @@ func suggestRun(ref runRef, pkg *types.Package, own, pool bool) string {
 }
 
 func suggestion(ref string) string { return fmt.Sprintf(" (did you mean %q?)", ref) }
+
+// dotImported says where a reference to the spec's own package finds its
+// symbol when a file of the package dot-imports it: Go code names it
+// unqualified, a spec by its import path. It returns "" for other names.
+func (ws *workspace) dotImported(ref runRef) string {
+	symbol := cmp.Or(ref.recv, ref.name)
+	if ref.pkgPath != "" || ws.own == nil || ws.own.Types == nil {
+		return ""
+	}
+	for _, f := range ws.own.Syntax {
+		for _, imp := range f.Imports {
+			path, err := strconv.Unquote(imp.Path.Value)
+			if err != nil || imp.Name == nil || imp.Name.Name != "." {
+				continue
+			}
+			if p := ws.lookupImport(path); p != nil && token.IsExported(symbol) && p.Scope().Lookup(symbol) != nil {
+				ref.pkgPath = path
+				return fmt.Sprintf(" (a file dot-imports it from %s: write %q)", path, ref.String())
+			}
+		}
+	}
+	return ""
+}
+
+// otherSpec hints, for the Run method of a type missing from another
+// package that has a spec of its own, that the type may be one of its
+// trees, which the package's arbor_gen.go is to declare (Inner of
+// "(*example.com/m/b.Inner).Run") and has not yet: go generate ./...
+// generates the packages in its own order. It returns "" for other
+// references.
+func otherSpec(ref runRef, listing *listed) string {
+	if ref.pkgPath == "" || ref.recv == "" || ref.name != "Run" || listing == nil || listing.Dir == "" || !schema.IsSpecDir(listing.Dir) {
+		return ""
+	}
+	return fmt.Sprintf(" (the package has a spec of its own: if %s is one of its trees, generate the package's %s first; arbor gen ./... does)", ref.recv, outputName)
+}

@@ -232,7 +232,7 @@ type PoolCounts struct {
 	Stopping int // cancelled, not yet returned
 
 	Started   uint64 // instances Start accepted
-	Restarts  uint64 // restarts of instances
+	Restarts  uint64 // restarts of instances, automatic or by Handle.Restart
 	Removed   uint64 // instances removed: ended for good, stopped, or dropped with their pool's run
 	Abandoned uint64 // attempts of instances abandoned after their grace
 }

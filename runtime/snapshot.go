@@ -42,7 +42,7 @@ type ChildStatus struct {
 	Since      time.Time // when State began
 	Generation uint64    // of the current or last attempt; 0 before the first start
 	Attempt    int       // the current or last attempt's number
-	Restarts   int       // restarts over the tree's life
+	Restarts   int       // restarts over the tree's life, automatic or by Handle.Restart
 	After      []string  // the names of the siblings it starts after
 	Abandoned  int       // attempts abandoned over the tree's life
 	Fenced     uint64    // reports dropped from attempts that were no longer current

@@ -1044,9 +1044,11 @@ func (sv *supervisor) shutdown(reason error) {
 	}
 	if sv.pool != nil {
 		// Instances stop at once, each within its grace, as OTP stops a
-		// dynamic supervisor's children.
+		// dynamic supervisor's children. One already stopping (an order, a
+		// missed deadline) keeps its stop: its grace, its cause and the
+		// time it began, as advance leaves a declared child's.
 		for _, s := range sv.queue {
-			if !sv.leftToExit(s, s.cur.Load()) {
+			if s.stopCause == causeNone && !sv.leftToExit(s, s.cur.Load()) {
 				sv.requestStop(s, sv.stopCauseOf(), false)
 			}
 		}

@@ -161,16 +161,29 @@ func consoleURL(addr string) (*url.URL, error) {
 	if addr == "" {
 		return nil, errors.New("no address: pass -addr (such as 127.0.0.1:8090) or set ARBOR_ADDR")
 	}
-	if !strings.Contains(addr, "://") {
+	bare := !strings.Contains(addr, "://")
+	if bare {
 		addr = "http://" + addr
+	}
+	given := hidePassword(addr) // as the user gave it, but the password
+	if bare {
+		given = strings.TrimPrefix(given, "http://")
 	}
 	u, err := url.Parse(addr)
 	if err != nil {
 		// url.Parse's error repeats the address, password included.
-		return nil, fmt.Errorf("bad address %q: not a URL", hidePassword(addr))
+		return nil, fmt.Errorf("bad address %q: not a URL", given)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("bad address %q: want host:port or an http:// or https:// URL", hidePassword(addr))
+		return nil, fmt.Errorf("bad address %q: want host:port or an http:// or https:// URL", given)
+	}
+	// Usage errors, not a network's: a mistyped port, or a port alone.
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("bad address %q: the port must be 1 to 65535", given)
+		}
+	} else if strings.Trim(u.Hostname(), "0123456789") == "" {
+		return nil, fmt.Errorf("bad address %q: a port needs its host, such as 127.0.0.1:%s", given, u.Hostname())
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
@@ -229,29 +242,50 @@ func (cl *ctlClient) get(path string, query url.Values) ([]byte, error) {
 // other is an error of one line.
 func (cl *ctlClient) do(req *http.Request, want int) ([]byte, error) {
 	res, err := httpClient.Do(req)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("the console at %s did not answer within %v", cl.base.Redacted(), cl.limit())
+	}
 	if err != nil {
 		return nil, reachError(cl.base, err)
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	body, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer+1))
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("the console at %s did not finish its answer within %v", cl.base.Redacted(), cl.limit())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading from %s: %v", cl.base.Redacted(), err)
 	}
 	if res.StatusCode != want {
 		return nil, serverError(res, body)
 	}
+	if len(body) > maxAnswer {
+		return nil, fmt.Errorf("the answer of %s is larger than %d MB, more than ctl reads", res.Request.URL.Redacted(), maxAnswer>>20)
+	}
 	return body, nil
 }
+
+// maxAnswer bounds what ctl reads of an answer: that of a tree of a
+// hundred thousand pool instances, for status -json, is about 30 MB.
+const maxAnswer = 64 << 20
 
 // serverError is the console's error message, or the status when the
 // answer is not the console's.
 func serverError(res *http.Response, body []byte) error {
 	var e console.Error
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		return fmt.Errorf("%s (%s)", oneLine(e.Error), res.Status)
+		return &statusError{res.StatusCode, fmt.Sprintf("%s (%s)", oneLine(e.Error), res.Status)}
 	}
-	return fmt.Errorf("%s from %s: is it an arbor console?", res.Status, res.Request.URL.Redacted())
+	return &statusError{res.StatusCode, fmt.Sprintf("%s from %s: is it an arbor console?", res.Status, res.Request.URL.Redacted())}
 }
+
+// statusError is an answer with a status other than the one wanted.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return e.msg }
 
 // reachError is the error of a request to the console at base that had
 // no answer.
@@ -481,6 +515,10 @@ const (
 	maxRetry = time.Minute
 )
 
+// maxLine is the longest line of a stream that follow reads: a console's
+// events are a few KB (console.MaxText bounds their texts).
+const maxLine = 16 << 20
+
 // errSilent is why a stream was given up.
 var errSilent = errors.New("silent")
 
@@ -571,7 +609,7 @@ func (f *follower) stream(ctx context.Context) error {
 	}
 	f.connected = true
 	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(nil, 16<<20)
+	sc.Buffer(nil, maxLine)
 	var kind string
 	var data []byte
 	for sc.Scan() {
@@ -595,6 +633,10 @@ func (f *follower) stream(ctx context.Context) error {
 	}
 	if context.Cause(ctx) == errSilent {
 		return &brokenStream{err: fmt.Errorf("the event stream from %s was silent for %v", cl.base.Redacted(), f.silence), up: true}
+	}
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		// Not a console's: following it again would read the same.
+		return fmt.Errorf("the event stream from %s has a line longer than %d MB: is it an arbor console?", cl.base.Redacted(), maxLine>>20)
 	}
 	if err := sc.Err(); err != nil {
 		return &brokenStream{err: fmt.Errorf("the event stream from %s broke: %v", cl.base.Redacted(), rootCause(err)), up: true}
@@ -644,7 +686,8 @@ func (cl *ctlClient) order(name, path string) error {
 		req.Header.Set("Authorization", "Bearer "+cl.token)
 	}
 	_, err = cl.do(req, http.StatusAccepted)
-	if err != nil && cl.token == "" {
+	var refused *statusError
+	if errors.As(err, &refused) && refused.code == http.StatusUnauthorized && cl.token == "" {
 		return fmt.Errorf("%s %s: %v; no token was given: pass -token or set ARBOR_TOKEN", name, path, err)
 	}
 	if err != nil {

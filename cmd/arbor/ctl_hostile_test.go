@@ -19,6 +19,7 @@ import (
 // TestCtlEventsPages: events lists a journal larger than one answer of
 // the console, page by page: every event once, in order.
 func TestCtlEventsPages(t *testing.T) {
+	noLeaks(t)
 	tr, err := runtime.New(runtime.Spec{Name: "t", Children: []runtime.Child{
 		{Name: "conns", Pool: &runtime.PoolSpec{}, Restart: runtime.Temporary},
 	}}, runtime.WithJournal(3*console.MaxEvents))
@@ -66,6 +67,7 @@ func TestCtlEventsPages(t *testing.T) {
 // than the command is fast) does not keep events running: it stops at the
 // latest event of its first answer.
 func TestCtlEventsBusyTree(t *testing.T) {
+	noLeaks(t)
 	var mu sync.Mutex
 	latest := uint64(10)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -91,6 +93,7 @@ func TestCtlEventsBusyTree(t *testing.T) {
 // sends one, and following it would hand the token, or the operator's
 // order, to whatever the answer names.
 func TestCtlNoRedirects(t *testing.T) {
+	noLeaks(t)
 	var mu sync.Mutex
 	var leaked []string
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -122,6 +125,7 @@ func TestCtlNoRedirects(t *testing.T) {
 // TestCtlSlowConsole: a console that accepts the connection and never
 // answers costs the command its timeout, not for ever.
 func TestCtlSlowConsole(t *testing.T) {
+	noLeaks(t)
 	block := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -147,6 +151,8 @@ func TestCtlSlowConsole(t *testing.T) {
 		}
 		if err == nil || time.Since(begin) > 5*time.Second {
 			t.Errorf("%s: %v after %v", cmd, err, time.Since(begin))
+		} else if !strings.Contains(err.Error(), "did not answer within 100ms") || strings.Contains(err.Error(), "token") {
+			t.Errorf("%s: %q does not say that the console did not answer in time, or blames the token", cmd, err)
 		}
 	}
 }
@@ -157,6 +163,7 @@ func TestCtlSlowConsole(t *testing.T) {
 // on for ever; so is a console that takes the connection and never
 // answers.
 func TestFollowSilentConsole(t *testing.T) {
+	noLeaks(t)
 	var mu sync.Mutex
 	conns := 0
 	quit := make(chan struct{})
@@ -216,6 +223,7 @@ func TestFollowSilentConsole(t *testing.T) {
 // event stream of the wrong kind), ctl exits 1 with one line that says
 // what went wrong, and prints nothing on stdout.
 func TestCtlHostileConsole(t *testing.T) {
+	noLeaks(t)
 	garbage := func(ctype, body string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", ctype)
@@ -249,7 +257,7 @@ func TestCtlHostileConsole(t *testing.T) {
 		{"html", "", garbage("text/html", "<html>hello</html>"), "is not"},
 		{"not json", "", garbage("application/json", "}{"), "is not"},
 		{"empty", "", garbage("application/json", ""), "is not"},
-		{"huge", "", huge, "is not"},
+		{"huge", "", huge, "larger than 64 MB"},
 		{"json stream", "", garbage("application/json", `{"events":[]}`), "is it an arbor console?"},
 	}
 	for _, c := range cases {
@@ -291,6 +299,7 @@ func TestCtlHostileConsole(t *testing.T) {
 // to sleep for that long, nor does one that says 1ms make it hammer the
 // console in a loop.
 func TestFollowRetryBounded(t *testing.T) {
+	noLeaks(t)
 	for _, c := range []struct {
 		retry string
 		want  time.Duration
@@ -321,6 +330,7 @@ func TestFollowRetryBounded(t *testing.T) {
 // make a table of as many lines (nor an answer past what ctl reads).
 // status -json, the console's own JSON, still lists them all.
 func TestCtlStatusLargePool(t *testing.T) {
+	noLeaks(t)
 	tr, err := runtime.New(runtime.Spec{Name: "t", Children: []runtime.Child{
 		{Name: "conns", Pool: &runtime.PoolSpec{}},
 		{Name: "db", Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil })},
@@ -363,5 +373,47 @@ func TestCtlStatusLargePool(t *testing.T) {
 	}
 	if c := strings.Count(stdout.String(), `"kind": "instance"`); c != n {
 		t.Errorf("status -json lists %d instances, want %d", c, n)
+	}
+}
+
+// TestFollowEndlessLine: a stream whose line never ends (no console sends
+// one: its events are a few KB) is an error of one line, not a broken
+// stream to follow again every two seconds for ever.
+func TestFollowEndlessLine(t *testing.T) {
+	noLeaks(t)
+	var mu sync.Mutex
+	conns := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		conns++
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "retry: 5\n\ndata: ")
+		chunk := strings.Repeat("x", 1<<20)
+		for range 17 { // past the longest line ctl reads (16 MB)
+			if _, err := fmt.Fprint(w, chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run([]string{"ctl", "-addr", srv.URL, "events", "-f"}, &stdout, &stderr) }()
+	select {
+	case code := <-done:
+		if code != 1 {
+			t.Errorf("exit %d, want 1", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("events -f follows an endless line for ever")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if conns != 1 {
+		t.Errorf("%d connections, want 1", conns)
+	}
+	if s := stderr.String(); strings.Count(s, "\n") != 1 || !strings.Contains(s, "is it an arbor console?") {
+		t.Errorf("stderr: %q; want one line that asks whether it is a console", s)
 	}
 }

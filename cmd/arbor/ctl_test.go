@@ -10,7 +10,20 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"go.uber.org/goleak"
 )
+
+// noLeaks fails t if a goroutine that t started outlives it: a stream
+// followed for ever, a request never ended. It lets the connections that
+// ctl keeps for another request go first.
+func noLeaks(t *testing.T) {
+	opt := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
+		httpClient.CloseIdleConnections()
+		goleak.VerifyNone(t, opt)
+	})
+}
 
 func TestConsoleURL(t *testing.T) {
 	for _, c := range []struct{ addr, want, err string }{
@@ -23,6 +36,11 @@ func TestConsoleURL(t *testing.T) {
 		{"ftp://host", "", `bad address "ftp://host": want host:port or an http:// or https:// URL`},
 		{"http://", "", `bad address "http://": want host:port or an http:// or https:// URL`},
 		{"http://host:port:x", "", `bad address "http://host:port:x"`},
+		{"127.0.0.1:99999", "", `bad address "127.0.0.1:99999": the port must be 1 to 65535`},
+		{"http://host:0/", "", `bad address "http://host:0/": the port must be 1 to 65535`},
+		{"8090", "", `bad address "8090": a port needs its host, such as 127.0.0.1:8090`},
+		{"[::1]:8090", "http://[::1]:8090/", ""},
+		{"me:s3cret@host:0", "", `bad address "me:xxxxx@host:0": the port must be 1 to 65535`},
 	} {
 		u, err := consoleURL(c.addr)
 		if c.err != "" {
@@ -41,6 +59,7 @@ func TestConsoleURL(t *testing.T) {
 // rides out a console that is away for a while, notices a restarted
 // program, and ends at the end of the tree's run.
 func TestFollowReconnects(t *testing.T) {
+	noLeaks(t)
 	ev := func(seq uint64, text string) string {
 		return fmt.Sprintf("id: %d\ndata: {\"seq\":%d,\"time\":\"2026-01-01T00:00:00Z\",\"text\":%q}\n\n", seq, seq, text)
 	}
@@ -102,6 +121,7 @@ func TestFollowReconnects(t *testing.T) {
 // TestFollowNeverConnected: an address where nothing answers is an error
 // at once, not a wait.
 func TestFollowNeverConnected(t *testing.T) {
+	noLeaks(t)
 	srv := httptest.NewServer(http.NotFoundHandler())
 	base, _ := consoleURL(srv.URL)
 	srv.Close()
@@ -118,6 +138,7 @@ func TestFollowNeverConnected(t *testing.T) {
 // that it cannot move the cursor, clear the screen or retitle the
 // operator's terminal; and a password in -addr is never printed.
 func TestCtlEscapesControlCharacters(t *testing.T) {
+	noLeaks(t)
 	const evil = "upstream said: \x1b[2J\x1b]0;pwned\x07\u202eok\u009b1m"
 	b, _ := json.Marshal(evil)
 	jsonEvil := string(b)

@@ -422,14 +422,46 @@ func (c *cli) each(flags *flag.FlagSet, f func(r *gen.Result) int) int {
 	return code
 }
 
+// gen writes the code of every dir. A spec may name what another's
+// arbor_gen.go declares (run: "(*example.com/m/b.Inner).Run" supervises
+// the tree of b's spec): a directory that fails is tried again after a
+// pass that wrote another's file, so that the outcome of arbor gen ./...
+// does not depend on the order of the directories. Its errors are
+// reported once it has failed for good.
 func (c *cli) gen(flags *flag.FlagSet) int {
-	return c.each(flags, func(r *gen.Result) int {
-		if err := write(r.Path, r.Content); err != nil {
-			c.report(err)
-			return exitCheck
+	dirs, code := c.dirs(flags.Args())
+	if code != exitOK {
+		return code
+	}
+	for len(dirs) > 0 {
+		wrote := false
+		var failed []string
+		errs := map[string]error{}
+		for _, dir := range dirs {
+			r, err := gen.Generate(context.Background(), dir, c.options())
+			if err != nil {
+				failed = append(failed, dir)
+				errs[dir] = err
+				continue
+			}
+			old, _ := os.ReadFile(r.Path)
+			if err := write(r.Path, r.Content); err != nil {
+				c.report(err)
+				code = exitCheck
+				continue
+			}
+			wrote = wrote || !bytes.Equal(old, r.Content)
 		}
-		return exitOK
-	})
+		if !wrote {
+			for _, dir := range failed {
+				c.report(errs[dir])
+				code = exitCheck
+			}
+			break
+		}
+		dirs = failed
+	}
+	return code
 }
 
 // vet checks as gen does, runs the static checks of the run functions,

@@ -141,7 +141,7 @@ func (h *handler) snapshot(limit int) Tree {
 	t := Tree{
 		Tree: snap.Tree, Health: health.State.String(), Time: time.Now(),
 		LastEvent: snap.LastEvent, DroppedEvents: snap.DroppedEvents, Control: h.token != nil,
-		Children: make([]Child, 0, len(snap.Children)),
+		Children: make([]Child, 0, toList(snap.Children, limit)),
 	}
 	var pool *Pool // the pool whose instances follow
 	listed := 0
@@ -184,6 +184,24 @@ func (h *handler) snapshot(limit int) Tree {
 		t.Children = append(t.Children, out)
 	}
 	return t
+}
+
+// toList is how many of children a snapshot with at most limit instances
+// of each pool lists: the page asks for 20 of a pool's 100k, and must not
+// pay for the rest.
+func toList(children []runtime.ChildStatus, limit int) int {
+	if limit < 0 {
+		return len(children)
+	}
+	n, in := 0, 0
+	for _, c := range children {
+		if !c.Instance {
+			n, in = n+1, 0
+		} else if in < limit {
+			n, in = n+1, in+1
+		}
+	}
+	return n
 }
 
 // event turns e into JSON's shape.

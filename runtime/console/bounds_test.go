@@ -252,3 +252,57 @@ func TestIdleConnectionsClosed(t *testing.T) {
 	_, err = conn.Read(make([]byte, 1))
 	assert.ErrorIs(t, err, io.EOF, "the server closed the idle connection")
 }
+
+// TestSlowBodyDropped: a client that announces a body and never sends it
+// (or sends it a byte at a time) is dropped once it has not sent any of it
+// for the stall timeout, whether its request is refused, is an order or
+// is a read, so that half-open clients cannot pile up connections, each
+// with its goroutine and buffers, until the process runs out of file
+// descriptors. Listen's idle timeout does not apply: the request is
+// under way.
+func TestSlowBodyDropped(t *testing.T) {
+	defer console.SetIdleTimeout(time.Hour)()
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := console.Listen(ctx, "127.0.0.1:0", f.tree, console.WithToken(token), console.WithStallTimeout(200*time.Millisecond))
+	require.NoError(t, err)
+	defer srv.Close()
+	addr := strings.TrimSuffix(strings.TrimPrefix(srv.URL, "http://"), "/")
+	for _, req := range []string{
+		"POST /api/restart?path=shop/db HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n",                                         // refused: no token
+		"POST /api/restart HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\nContent-Length: 100\r\n\r\n{",              // an order
+		"POST /api/stop HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n", // chunked
+		"GET /api/tree HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n",                                                          // a read with a body
+	} {
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		_, err = io.WriteString(conn, req)
+		require.NoError(t, err)
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+		_, err = io.Copy(io.Discard, conn)
+		assert.NoError(t, err, "%q: the server closes the connection", req)
+	}
+
+	// A body that comes in time is read, and the deadline it had does not
+	// outlive its request: the connection serves the next one later.
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	body := `{"path": "shop/db"}`
+	_, err = fmt.Fprintf(conn, "POST /api/restart HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", token, len(body), body)
+	require.NoError(t, err)
+	res, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	io.Copy(io.Discard, res.Body)
+	assert.Equal(t, http.StatusAccepted, res.StatusCode)
+	time.Sleep(400 * time.Millisecond) // past the stall timeout
+	_, err = fmt.Fprintf(conn, "GET /api/tree HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	res, err = http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	io.Copy(io.Discard, res.Body)
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+}

@@ -20,6 +20,7 @@
 //
 // Reads need nothing beyond reaching the listener. Any answer is dropped
 // when its client has not taken a write of it (64 KB at most) within 30
+// seconds, and so is a request whose body has not all come within 30
 // seconds. Control needs the header
 // "Authorization: Bearer <token>" with the token given to WithToken,
 // compared in constant time; without WithToken, control answers 403 and says
@@ -119,6 +120,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tw := &timedWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: h.stall}
 	defer tw.rc.SetWriteDeadline(time.Time{}) // for the connection's next request
 	w = tw
+	if r.ContentLength != 0 {
+		// A body, if any, must come within the stall timeout: the server
+		// reads the body of a request it answered before it takes the
+		// next, with no deadline of its own, and a client that never
+		// sends it would hold its connection for ever. (Without a body,
+		// no deadline: the server's read in the background would cancel
+		// a stream.) The server sets its own deadline for the next request.
+		tw.rc.SetReadDeadline(time.Now().Add(h.stall))
+	}
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")
@@ -141,7 +151,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(p, "/api/stop"):
 		h.control(w, r, runtime.OrderStop)
 	default:
-		fail(w, http.StatusNotFound, "no such path: "+r.URL.Path+" (the console serves /, /api/tree, /api/events, /api/restart and /api/stop)")
+		fail(w, http.StatusNotFound, "no such path: "+clip(r.URL.Path, maxLogged)+" (the console serves /, /api/tree, /api/events, /api/restart and /api/stop)")
 	}
 }
 

@@ -3,6 +3,7 @@ package console_test
 import (
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -64,4 +65,10 @@ func TestUnknownPaths(t *testing.T) {
 		assert.Equal(t, 404, res.StatusCode, p)
 		assert.Contains(t, decode[console.Error](t, res).Error, "no such path", p)
 	}
+	// A long path is not repeated whole: what a request says is cut short
+	// in answers, as in the log.
+	long := "/" + strings.Repeat("x", 100<<10)
+	res := do(h, "GET", long, nil)
+	assert.Equal(t, 404, res.StatusCode)
+	assert.Less(t, len(decode[console.Error](t, res).Error), 1024)
 }

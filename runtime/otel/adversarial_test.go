@@ -28,6 +28,16 @@ func TestNilProviders(t *testing.T) {
 	})
 }
 
+// TestNilOption: a nil Option is skipped, as console.Handler and
+// runtime.New skip theirs (an option built conditionally), not a crash.
+func TestNilOption(t *testing.T) {
+	tr, err := runtime.New(runtime.Spec{Name: "shop", Children: []runtime.Child{{Name: "db", Run: runtime.Func(idle)}}})
+	require.NoError(t, err)
+	assert.NotPanics(t, func() {
+		assert.NoError(t, otel.Instrument(tr, nil))
+	})
+}
+
 // TestInstrumentRefusedLeavesNothing: an Instrument refused because the
 // tree runs registers nothing on the meter provider: the metrics of the
 // first Instrument are not counted twice.

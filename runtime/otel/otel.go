@@ -13,7 +13,11 @@
 // cancelled, timeout, or abandoned). A failure sets the span's status to
 // Error with the error's text. The attempts of a nested supervisor's
 // children are children of the supervisor's attempt's span. Readiness and
-// operators' orders are span events.
+// operators' orders are span events. A span whose end was among the events
+// a slow observer lost (a slow or blocked exporter makes it slow) ends with
+// arbor.exit unknown: at the next start of its child, at the end of its
+// supervisor, or, once its attempt has ended (a pool's instance that is
+// gone), at a sweep after the loss.
 //
 // Metrics, each with the attribute arbor.tree:
 //
@@ -82,14 +86,16 @@ const MaxStatus = 4 << 10
 // Instrument reports t to OpenTelemetry, as the package documentation
 // describes. Call it before t runs: it observes t's events (with
 // runtime.Tree.Observe), and fails with runtime.ErrAlreadyRunning once t has
-// started.
+// started. Nil options are skipped.
 func Instrument(t *runtime.Tree, opts ...Option) error {
 	if t == nil {
 		return errors.New("otel: Instrument needs a tree, not nil")
 	}
 	var c config
 	for _, o := range opts {
-		o(&c)
+		if o != nil {
+			o(&c)
+		}
 	}
 	if c.tp == nil {
 		c.tp = gotel.GetTracerProvider()
@@ -99,13 +105,7 @@ func Instrument(t *runtime.Tree, opts ...Option) error {
 	}
 	meter := c.mp.Meter(scope)
 	tree := attribute.String("arbor.tree", t.Name())
-	a := &adapter{
-		tree:   t,
-		attr:   tree,
-		tracer: c.tp.Tracer(scope),
-		open:   map[string]trace.Span{},
-		kids:   map[string]map[string]struct{}{},
-	}
+	a := newAdapter(t, c.tp.Tracer(scope))
 	var errs []error
 	var err error
 	a.exits, err = meter.Int64Counter("arbor.child.exits", metric.WithUnit("{exit}"),
@@ -155,22 +155,61 @@ type adapter struct {
 	attr   attribute.KeyValue
 	tracer trace.Tracer
 	exits  metric.Int64Counter
-	open   map[string]trace.Span // the current attempt's span, by child path
+	open   map[string]span // the current attempt's span, by child path
 	// kids are the open spans below each open span of a supervisor or a
 	// pool, by the parent's path.
 	kids map[string]map[string]struct{}
+
+	// The spans whose ends were lost, found by a sweep (see sweep).
+	last    uint64            // the Seq of the latest event seen
+	lost    bool              // events were lost since the last sweep
+	sweepAt int               // how many open spans start a sweep
+	suspect map[string]uint64 // the ids of spans whose attempt has ended, by path
+	until   uint64            // the suspects' ends, if any, have a Seq up to this
+	ids     uint64            // the last span's id
+}
+
+// span is an open span, the generation of its attempt, and an id: a Span
+// itself may not be comparable.
+type span struct {
+	trace.Span
+	gen, id uint64
+}
+
+// minSweep is the fewest open spans that a sweep looks through.
+const minSweep = 64
+
+func newAdapter(t *runtime.Tree, tracer trace.Tracer) *adapter {
+	return &adapter{
+		tree:    t,
+		attr:    attribute.String("arbor.tree", t.Name()),
+		tracer:  tracer,
+		open:    map[string]span{},
+		kids:    map[string]map[string]struct{}{},
+		sweepAt: minSweep,
+	}
 }
 
 func (a *adapter) observe(e runtime.Event) {
+	if e.Seq > a.last+1 {
+		a.lost = true
+	}
+	a.last = max(a.last, e.Seq)
+	a.record(e)
+	a.sweep(e)
+}
+
+// record turns e into spans and exits.
+func (a *adapter) record(e runtime.Event) {
 	switch e.Kind {
 	case runtime.EventStarting:
-		if old := a.open[e.Path]; old != nil {
+		if old := a.open[e.Path]; old.Span != nil {
 			// Its end was among events a slow observer lost.
 			old.SetAttributes(attribute.String("arbor.exit", "unknown"))
 			old.End(trace.WithTimestamp(e.Time))
 		}
 		ctx := context.Background()
-		if parent := a.open[path.Dir(e.Path)]; parent != nil {
+		if parent := a.open[path.Dir(e.Path)]; parent.Span != nil {
 			ctx = trace.ContextWithSpan(ctx, parent)
 			dir := path.Dir(e.Path)
 			if a.kids[dir] == nil {
@@ -178,20 +217,21 @@ func (a *adapter) observe(e runtime.Event) {
 			}
 			a.kids[dir][e.Path] = struct{}{}
 		}
-		_, span := a.tracer.Start(ctx, a.name(e.Path), trace.WithTimestamp(e.Time), trace.WithAttributes(
+		_, s := a.tracer.Start(ctx, a.name(e.Path), trace.WithTimestamp(e.Time), trace.WithAttributes(
 			a.attr,
 			attribute.String("arbor.child.path", e.Path),
 			attribute.Int64("arbor.generation", int64(e.Generation)),
 			attribute.Int("arbor.attempt", e.Attempt),
 			attribute.Int("arbor.restarts", e.Restarts),
 		))
-		a.open[e.Path] = span
+		a.ids++
+		a.open[e.Path] = span{s, e.Generation, a.ids}
 	case runtime.EventReady:
-		if span := a.open[e.Path]; span != nil {
+		if span := a.open[e.Path]; span.Span != nil {
 			span.AddEvent("ready", trace.WithTimestamp(e.Time))
 		}
 	case runtime.EventOrder:
-		if span := a.open[e.Path]; span != nil {
+		if span := a.open[e.Path]; span.Span != nil {
 			span.AddEvent("order", trace.WithTimestamp(e.Time), trace.WithAttributes(
 				attribute.String("arbor.order", e.Order.String()), attribute.String("arbor.order.from", e.From)))
 		}
@@ -209,15 +249,11 @@ func (a *adapter) observe(e runtime.Event) {
 			// events. (An abandoned one's children are abandoned after.)
 			a.endBelow(e.Path, e.Time)
 		}
-		delete(a.kids, e.Path)
-		if k := a.kids[path.Dir(e.Path)]; k != nil {
-			delete(k, e.Path)
-		}
 		span := a.open[e.Path]
-		if span == nil {
+		a.close(e.Path)
+		if span.Span == nil {
 			return
 		}
-		delete(a.open, e.Path)
 		span.SetAttributes(attribute.String("arbor.exit", exit))
 		if failed {
 			msg := exit
@@ -236,11 +272,60 @@ func (a *adapter) endBelow(p string, t time.Time) {
 	for k := range a.kids[p] {
 		a.endBelow(k, t)
 		delete(a.kids, k)
-		if span := a.open[k]; span != nil {
+		if span := a.open[k]; span.Span != nil {
 			span.SetAttributes(attribute.String("arbor.exit", "unknown"))
 			span.End(trace.WithTimestamp(t))
 			delete(a.open, k)
 		}
+	}
+}
+
+// sweep ends the spans whose ends were lost and that no later start or
+// end of a supervisor would end: those of a pool's instances that are
+// gone, as instance names are not reused, while the pool runs on. Once
+// events were lost and as many spans are open as sweepAt, it takes as
+// suspects the spans whose attempt has ended: their child is gone, or
+// runs a later generation. Their ends were emitted before that (an
+// instance is removed after its end, a restart comes after it), so before
+// the tree's latest event, read after: once the observer is past it, a
+// suspect still open lost its end, and is ended. sweepAt is then twice the
+// spans left open, so that the sweeps cost a constant per event.
+func (a *adapter) sweep(e runtime.Event) {
+	if a.suspect != nil && e.Seq > a.until {
+		for p, id := range a.suspect {
+			if s := a.open[p]; s.Span != nil && s.id == id {
+				a.close(p) // the spans below are checked on their own
+				s.SetAttributes(attribute.String("arbor.exit", "unknown"))
+				s.End(trace.WithTimestamp(e.Time))
+			}
+		}
+		a.suspect = nil
+		a.sweepAt = max(minSweep, 2*len(a.open))
+	}
+	if a.suspect != nil || !a.lost || len(a.open) < a.sweepAt {
+		return
+	}
+	a.lost = false
+	for p, s := range a.open {
+		if h := a.tree.Handle(p); h == nil || h.Status().Generation > s.gen {
+			if a.suspect == nil {
+				a.suspect = map[string]uint64{}
+			}
+			a.suspect[p] = s.id
+		}
+	}
+	a.until = a.tree.LastEvent()
+	if a.suspect == nil {
+		a.sweepAt = max(minSweep, 2*len(a.open))
+	}
+}
+
+// close forgets the open span at p.
+func (a *adapter) close(p string) {
+	delete(a.open, p)
+	delete(a.kids, p)
+	if k := a.kids[path.Dir(p)]; k != nil {
+		delete(k, p)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/arbor-go/arbor/runtime"
+	fakectx "github.com/arbor-go/arbor/testdata/err-run-signature/context"
+	fakert "github.com/arbor-go/arbor/testdata/err-run-signature/runtime"
 )
 
 // Idle runs until cancelled.
@@ -26,6 +28,13 @@ func NoError(ctx context.Context) {}
 
 // Generic has a type parameter.
 func Generic[T any](ctx context.Context) error { return nil }
+
+// Impostor takes a Context of a package named context, not the standard
+// library's.
+func Impostor(ctx fakectx.Context) error { return nil }
+
+// ImpostorAttempt takes an Attempt of a package named runtime, not Arbor's.
+func ImpostorAttempt(ctx context.Context, a *fakert.Attempt) error { return nil }
 
 // NotAFunc is a variable.
 var NotAFunc = Idle

@@ -165,6 +165,33 @@ func (p *ServerTasks) Pool() *runtime.Pool {
 	return p.pool
 }
 
+// Redo returns the pool server/redo, which starts instances of github.com/arbor-go/arbor/testdata/pools/work.Redo.
+func (t *Server) Redo() *ServerRedo {
+	return &ServerRedo{pool: t.tree.Pool("server/redo")}
+}
+
+// ServerRedo is the pool server/redo: each instance runs github.com/arbor-go/arbor/testdata/pools/work.Redo with the argument it was started with.
+type ServerRedo struct {
+	pool *runtime.Pool
+}
+
+// Start starts an instance of server/redo that runs with arg, under a name the pool chooses; see StartNamed.
+func (p *ServerRedo) Start(arg *work.Task) (*runtime.Handle, error) {
+	return p.StartNamed("", arg)
+}
+
+// StartNamed starts an instance of server/redo named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "server/redo/" followed by the name. It fails with runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
+func (p *ServerRedo) StartNamed(name string, arg *work.Task) (*runtime.Handle, error) {
+	return p.pool.Start(name, func(ctx context.Context, _ *runtime.Attempt) error {
+		return work.Redo(ctx, arg)
+	})
+}
+
+// Pool returns the runtime pool server/redo, for Len, Counts and Path.
+func (p *ServerRedo) Pool() *runtime.Pool {
+	return p.pool
+}
+
 // Batches returns the pool server/batches, which starts instances of Batch.
 func (t *Server) Batches() *ServerBatches {
 	return &ServerBatches{pool: t.tree.Pool("server/batches")}
@@ -326,6 +353,13 @@ func serverSpec() runtime.Spec {
 				Restart:      runtime.Temporary,
 				Shutdown:     5 * time.Second,
 				After:        []string{"conns"},
+				RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
+			},
+			{
+				Name:         "redo",
+				Pool:         &runtime.PoolSpec{Max: 0},
+				Restart:      runtime.Temporary,
+				Shutdown:     5 * time.Second,
 				RestartLimit: &runtime.RestartLimit{Max: 5, Window: 10 * time.Second},
 			},
 			{

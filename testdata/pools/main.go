@@ -133,6 +133,8 @@ func main() {
 	fmt.Println(<-out)
 	srv.Tasks().Start(work.Task{ID: 7, Out: out})
 	fmt.Println(<-out)
+	srv.Redo().Start(&work.Task{ID: 8, Out: out})
+	fmt.Println(<-out)
 	srv.Batches().Start(map[string][]int{"a": {1, 2}})
 	fmt.Println(<-out)
 	shards := srv.Tenants().Shards()

@@ -206,3 +206,16 @@ var (
 	_ = children
 	_ = Box[int]{}.v
 )
+
+// RunnerRun is a receiver whose parameter name, runnerRun, is what the
+// function that calls Runner's Run at each attempt would be named.
+type RunnerRun struct{}
+
+// Run runs until cancelled.
+func (*RunnerRun) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// A is an interface receiver whose parameter name, a, is the attempt's
+// in the function that calls its Run at each attempt.
+type A interface {
+	Run(ctx context.Context, a *runtime.Attempt) error
+}

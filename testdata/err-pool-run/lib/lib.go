@@ -18,3 +18,7 @@ func Secret(ctx context.Context, k secret.Key) error { return nil }
 
 // Anonymous takes a struct with an unexported field.
 func Anonymous(ctx context.Context, v struct{ n int }) error { return nil }
+
+// Embedded takes a struct whose embedded field is named error, a name this
+// package's struct type keeps for itself as it keeps n above.
+func Embedded(ctx context.Context, v struct{ error }) error { return nil }

@@ -21,3 +21,10 @@ func Do(ctx context.Context, t Task) error {
 	}
 	return nil
 }
+
+// task is an alias that only this package can name: the generated Start
+// of a pool whose run takes one writes what it stands for, *work.Task.
+type task = Task
+
+// Redo does the task again.
+func Redo(ctx context.Context, t *task) error { return Do(ctx, *t) }

@@ -1,0 +1,5 @@
+// Package runtime is not Arbor's.
+package runtime
+
+// Attempt is an impostor.
+type Attempt struct{}
