@@ -248,8 +248,9 @@ func (l *c20Life) checkJournal(rerr error) {
 		}
 		if parent != nil {
 			parent.recent.add(e)
-		} else if sv := sups[e.Path]; sv != nil {
-			sv.recent.add(e)
+		}
+		if sv := sups[e.Path]; sv != nil && !inst {
+			sv.recent.add(e) // its own: ShuttingDown, GaveUp, and its slot's
 		}
 		// The pending decision of the supervisor this event may answer.
 		l.settlePending(sups, e, n, inst, parent)
@@ -421,8 +422,11 @@ func (l *c20Life) nestedEnd(sv *c20Sup, e runtime.Event) {
 			l.violate("journal: %s took %v to stop; its budget is %v", e.Path, took.Round(time.Millisecond), sv.n.budget)
 		}
 	}
-	if e.Kind != runtime.EventExited {
-		return // stopped by its parent, or abandoned: anything goes
+	if e.Kind != runtime.EventExited || sv.killed {
+		// Stopped by its parent, or abandoned: anything goes. Killed with
+		// an ancestor, it may still decide a few things before the kill
+		// reaches it, which the model no longer follows.
+		return
 	}
 	l.st.nestedExits.Add(1)
 	switch {
@@ -435,7 +439,13 @@ func (l *c20Life) nestedEnd(sv *c20Sup, e runtime.Event) {
 	case sv.n.pool:
 		l.violate("journal: pool %s exited with success: a pool never ends by itself", e.Path)
 	case !sv.stopping || sv.shutErr != nil || !sv.sigShut:
-		l.violate("journal: %s exited with success in run %d (shut down %v, by %v; a significant child ended before %v)", e.Path, sv.run, sv.stopping, sv.shutErr, sv.sigShut)
+		var sig []string
+		for _, k := range sv.n.kids {
+			if k.significant {
+				sig = append(sig, k.path)
+			}
+		}
+		l.violate("journal: %s exited with success in run %d (shut down %v, by %v; a significant child ended before %v; significant: %v); latest events of %s:%s", e.Path, sv.run, sv.stopping, sv.shutErr, sv.sigShut, sig, sv.n.path, sv.recent)
 	}
 }
 
