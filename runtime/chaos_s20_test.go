@@ -148,7 +148,6 @@ type c20Life struct {
 	release chan struct{} // frees the attempts leaked on purpose
 	stopOps chan struct{}
 	ended   atomic.Bool
-	wg      sync.WaitGroup // goroutines the run functions leave behind
 
 	mu         sync.Mutex
 	recs       []*c20Rec            // every attempt, in the order they began
@@ -727,7 +726,6 @@ func (l *c20Life) run(base int) bool {
 	}
 	close(l.release)
 	l.awaitAll(doneAt)
-	l.wg.Wait()
 	l.checkJournal(rerr)
 	readers.finish(rerr)
 	l.checkGoroutines(base)
