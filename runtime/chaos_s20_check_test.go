@@ -17,9 +17,9 @@ import (
 
 // stopAndWait stops the child h and, when StopAndWait returns nil, checks
 // its promise: every attempt at or below the child that began before the
-// call has returned, or is cancelled and listed in ShutdownReport. self says
-// that the caller is itself at or below the child.
-func (l *c20Life) stopAndWait(ctx context.Context, h *runtime.Handle, self bool) {
+// call has returned, or is cancelled and listed in ShutdownReport. who says
+// who the caller is: an attempt's path, or an operator.
+func (l *c20Life) stopAndWait(ctx context.Context, h *runtime.Handle, who string) {
 	began := time.Now()
 	err := h.StopAndWait(ctx)
 	if err != nil {
@@ -31,7 +31,7 @@ func (l *c20Life) stopAndWait(ctx context.Context, h *runtime.Handle, self bool)
 	}
 	l.st.orders.Add(1)
 	l.st.stopWaits.Add(1)
-	if self {
+	if who == h.Path() || strings.HasPrefix(who, h.Path()+"/") {
 		l.st.stopWaitSelf.Add(1)
 	}
 	report := l.tree.ShutdownReport()
@@ -54,9 +54,12 @@ func (l *c20Life) stopAndWait(ctx context.Context, h *runtime.Handle, self bool)
 		switch {
 		case rec.returned.Load():
 		case rec.ctx.Err() == nil:
-			l.violate("StopAndWait(%s) returned while %s generation %d, begun before it, runs with a live context; %s", p, rec.path, rec.gen, l.eventsUnder(p, began, returned))
+			l.violate("StopAndWait(%s) by %s returned while %s generation %d, begun before it, runs with a live context; %s", p, who, rec.path, rec.gen, l.eventsUnder(p, rec.path, began, returned))
 		case !inReport(report, rec.path, rec.gen):
-			l.violate("StopAndWait(%s) returned while %s generation %d, begun before it, runs and the report does not list it; %s", p, rec.path, rec.gen, l.eventsUnder(p, began, returned))
+			time.Sleep(50 * time.Millisecond)
+			later := inReport(l.tree.ShutdownReport(), rec.path, rec.gen)
+			l.violate("StopAndWait(%s) by %s (own context %v) returned while %s generation %d, begun before it, runs and the report does not list it (current %v, listed 50ms later %v); %s",
+				p, who, ctx.Done() != nil, rec.path, rec.gen, rec.a.Current(), later, l.eventsUnder(p, rec.path, began, returned))
 		}
 	}
 }
@@ -521,18 +524,24 @@ func (l *c20Life) onGaveUp(sv *c20Sup, slots map[string]*c20Slot, e runtime.Even
 }
 
 // eventsUnder lists the latest events at or below path, and its
-// supervisor's, with times from the call that began at began.
-func (l *c20Life) eventsUnder(path string, began, returned time.Time) string {
+// supervisor's, and every event of focus, with times from the call that
+// began at began.
+func (l *c20Life) eventsUnder(path, focus string, began, returned time.Time) string {
 	evs, _ := l.tree.Journal(0)
 	parent := path[:strings.LastIndexByte(path, '/')]
-	var lines []string
+	var lines, own []string
 	for _, e := range evs {
+		line := fmt.Sprintf("%8v %s", e.Time.Sub(began).Round(10*time.Microsecond), e)
+		if e.Path == focus {
+			own = append(own, line)
+		}
 		if e.Path == path || strings.HasPrefix(e.Path, path+"/") || e.Path == parent {
-			lines = append(lines, fmt.Sprintf("%8v %s", e.Time.Sub(began).Round(10*time.Microsecond), e))
+			lines = append(lines, line)
 		}
 	}
 	if len(lines) > 60 {
 		lines = lines[len(lines)-60:]
 	}
-	return fmt.Sprintf("StopAndWait returned %v after the call; events:\n\t%s", returned.Sub(began).Round(10*time.Microsecond), strings.Join(lines, "\n\t"))
+	return fmt.Sprintf("StopAndWait returned %v after the call; events of %s:\n\t%s\nlatest events below:\n\t%s",
+		returned.Sub(began).Round(10*time.Microsecond), focus, strings.Join(own, "\n\t"), strings.Join(lines, "\n\t"))
 }

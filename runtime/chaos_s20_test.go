@@ -500,7 +500,7 @@ func (l *c20Life) play(ctx context.Context, a *runtime.Attempt, rec *c20Rec, r *
 			wctx = context.Background()
 		}
 		if h := l.tree.Handle(path); h != nil {
-			l.stopAndWait(wctx, h, true)
+			l.stopAndWait(wctx, h, a.Path())
 		}
 		return ctx.Err()
 	}
@@ -534,7 +534,7 @@ func (l *c20Life) spawn(ctx context.Context, r *rand.Rand, self string) {
 	default:
 		if h := l.tree.Handle(pool + "/" + pick(r, "a", "b", "c")); h != nil {
 			wctx, cancel := context.WithTimeout(ctx, time.Duration(r.IntN(100))*time.Millisecond)
-			l.stopAndWait(wctx, h, false)
+			l.stopAndWait(wctx, h, self)
 			cancel()
 		}
 	}
@@ -600,7 +600,7 @@ func (l *c20Life) order(ctx context.Context, r *rand.Rand, who string) {
 		l.checkOrder("stop "+h.Path(), h.Stop())
 	default:
 		wctx, cancel := context.WithTimeout(ctx, time.Duration(r.IntN(400))*time.Millisecond)
-		l.stopAndWait(wctx, h, false)
+		l.stopAndWait(wctx, h, who)
 		cancel()
 	}
 }
