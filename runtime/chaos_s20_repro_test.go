@@ -133,3 +133,56 @@ func testKilledSubtreeNotCurrent(t *testing.T) {
 		assert.True(t, inReport(tr.ShutdownReport(), a.Path(), a.Generation()), "%s: not in ShutdownReport", a.Path())
 	}
 }
+
+// TestKillFromAboveWaitsForAnAbandonInProgress breaks "when Run returns,
+// every attempt has returned or is listed in ShutdownReport": a nested
+// supervisor abandoning a child after its grace had detached it, and not
+// yet listed it, when its parent's budget ran out and killed its subtree;
+// the kill did not find the detached child, and Run returned before the
+// supervisor listed it. Here the supervisor is held up between the two
+// steps (found by TestChaosLives through StopAndWait, which returned early
+// the same way).
+func TestKillFromAboveWaitsForAnAbandonInProgress(t *testing.T) {
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	runtime.SetAbandonHook(func(path string) {
+		if path == "t/p/s/w" {
+			once.Do(func() { close(held) })
+			<-release
+		}
+	})
+	t.Cleanup(func() { runtime.SetAbandonHook(nil) })
+	unblock := make(chan struct{})
+	defer close(unblock)
+	wctx := make(chan context.Context, 1)
+	tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: time.Hour, Children: []runtime.Child{
+		{Name: "p", Supervisor: &runtime.Spec{Shutdown: 30 * time.Millisecond, Children: []runtime.Child{
+			{Name: "s", Supervisor: &runtime.Spec{Shutdown: time.Hour, Children: []runtime.Child{
+				{Name: "w", Shutdown: 5 * time.Millisecond, Run: func(ctx context.Context, a *runtime.Attempt) error {
+					wctx <- ctx
+					<-unblock // past its grace: s abandons it
+					return nil
+				}},
+			}}},
+		}}},
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	var report runtime.ShutdownReport
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		assert.NoError(t, tr.Run(ctx))
+		report = tr.ShutdownReport() // as Run returns
+	}()
+	<-tr.Ready()
+	cancel()
+	<-held // s has detached w, and not listed it
+	select {
+	case <-done: // without the fix: p's kill of s did not wait
+	case <-time.After(300 * time.Millisecond): // p's budget has run out long since
+	}
+	close(release)
+	<-done
+	assert.Error(t, (<-wctx).Err())
+	assert.True(t, inReport(report, "t/p/s/w", 1), "t/p/s/w runs, cancelled, and is not in the report Run left: %+v", report.Abandoned)
+}

@@ -295,6 +295,10 @@ func (sv *supervisor) cleanup() {
 // testHook lets tests inject a fault into the supervisor's own code.
 var testHook func(path string)
 
+// abandonHook lets tests hold a supervisor up between the detach of an
+// attempt it abandons, at path, and its listing in the report.
+var abandonHook func(path string)
+
 func (sv *supervisor) handle(m message) {
 	if testHook != nil {
 		testHook(sv.path)
@@ -876,11 +880,14 @@ func (sv *supervisor) abandon(s *slot) {
 		a.cancel(causeStopped)
 		s.stopCause = causeStopped
 	}
-	sub := s.sub()
-	if sub != nil {
-		sv.tree.killMu.Lock() // from before detach: an ancestor's kill then finds a whole, or a killed, subtree
-	}
+	// From before detach to the end of the listing (and of the kill of a
+	// nested supervisor's subtree) is one step for a kill from above, which
+	// would not find the detached attempt, and for what waits for kills.
+	sv.tree.killMu.Lock()
 	sv.detach(s, a)
+	if abandonHook != nil {
+		abandonHook(s.path)
+	}
 	kind := ExitCancelled
 	if s.failStop() {
 		kind = ExitTimeout
@@ -888,10 +895,10 @@ func (sv *supervisor) abandon(s *slot) {
 	sv.mu.Lock()
 	sv.abandonedLocked(s, a, kind, now)
 	sv.mu.Unlock()
-	if sub != nil {
+	if sub := s.sub(); sub != nil {
 		sub.killTree(a)
-		sv.tree.killMu.Unlock()
 	}
+	sv.tree.killMu.Unlock()
 	// An abandoned attempt keeps no claim on the lease: the next attempt
 	// runs under a new one, with a larger token.
 	sv.releaseHeld(s)

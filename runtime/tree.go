@@ -38,13 +38,14 @@ type Tree struct {
 	stopping chan struct{} // closed when the root begins to stop
 	done     chan struct{} // closed when Run returns
 
-	// killMu is held through each kill of a subtree (supervisor.abandon
-	// of a nested supervisor or pool, from before its detach to the end of
-	// its killTree), which runs on the goroutine of the supervisor that
-	// abandons it: a killed run, which would otherwise end as soon as it
-	// is told, waits for it (killsDone) before it tells StopAndWait. An
-	// ancestor's kill waits for it too, so Run, which returns after the
-	// root's kills, finds every kill below it done.
+	// killMu is held through each abandonment (supervisor.abandon, from
+	// before the detach to the end of the listing and, for a nested
+	// supervisor or pool, of its killTree), which runs on the goroutine of
+	// the supervisor that abandons: a killed run, which would otherwise
+	// end as soon as it is told, waits for it (killsDone) before it tells
+	// StopAndWait; a kill from above, which does not find a detached
+	// attempt, waits for its listing. So Run, which returns after the
+	// root's abandonments, finds every one below it done.
 	killMu sync.Mutex
 
 	mu     sync.Mutex
