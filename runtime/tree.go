@@ -384,7 +384,7 @@ func (t *Tree) Run(ctx context.Context) error {
 	return err
 }
 
-// killsDone waits for the kill of a subtree in progress, if any.
+// killsDone waits for an abandonment in progress (see killMu), if any.
 func (t *Tree) killsDone() {
 	t.killMu.Lock()
 	t.killMu.Unlock() //nolint:staticcheck // an empty critical section: a wait for the holder
