@@ -261,7 +261,11 @@ func (l *c20Life) checkJournal(rerr error) {
 		case runtime.EventStarting:
 			s := slotOf(e.Path)
 			if s.live != 0 {
-				l.violate("journal: %s generation %d starts while generation %d has neither ended nor been abandoned", e.Path, e.Generation, s.live)
+				var recent *eventRing
+				if parent != nil {
+					recent = parent.recent
+				}
+				l.violate("journal: %s generation %d starts while generation %d has neither ended nor been abandoned; latest events of its supervisor:%s", e.Path, e.Generation, s.live, recent)
 			}
 			switch {
 			case inst && e.Generation == 1:

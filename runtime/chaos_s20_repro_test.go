@@ -186,3 +186,57 @@ func TestKillFromAboveWaitsForAnAbandonInProgress(t *testing.T) {
 	assert.Error(t, (<-wctx).Err())
 	assert.True(t, inReport(report, "t/p/s/w", 1), "t/p/s/w runs, cancelled, and is not in the report Run left: %+v", report.Abandoned)
 }
+
+// TestRestartOfWaitingChildDuringGroupRestartStartsOnce breaks "one attempt
+// per slot": a child waiting for its After list that an order restarted
+// during a group restart joined the group, but stayed pending, so its
+// dependency's readiness started it at once, and the group's restart
+// started it again, over the running attempt, which was no longer current
+// yet never stopped nor abandoned.
+func TestRestartOfWaitingChildDuringGroupRestartStartsOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ready := make(chan struct{})
+		b := newOverlapping()
+		failed := false
+		rec := &recorder{}
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.RestForOne, Backoff: constBackoff(50 * time.Millisecond), Children: []runtime.Child{
+			{Name: "a", Ready: &runtime.Ready{}, Run: func(ctx context.Context, at *runtime.Attempt) error {
+				select {
+				case <-ready:
+					at.Ready()
+				case <-ctx.Done():
+				}
+				<-ctx.Done()
+				return nil
+			}},
+			{Name: "b", After: []string{"a"}, Run: b.run(0, nil)},
+			{Name: "c", Run: func(ctx context.Context, _ *runtime.Attempt) error {
+				if !failed {
+					failed = true
+					return errBoom // rest_for_one: c alone restarts, after 50ms
+				}
+				<-ctx.Done()
+				return nil
+			}},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.NoError(t, tr.Handle("t/b").Restart()) // b waits for a: it joins the group
+		synctest.Wait()
+		close(ready) // a is ready: b may start, once
+		synctest.Wait()
+		time.Sleep(100 * time.Millisecond) // the group restarts
+		synctest.Wait()
+		n, peak := b.read()
+		assert.Equal(t, 1, n, "b's attempts running")
+		assert.Equal(t, 1, peak, "b's attempts running at once")
+		require.NoError(t, stop())
+		var trace []string
+		for _, e := range rec.all() {
+			if e.Path == "t/b" {
+				trace = append(trace, fmt.Sprintf("%v %d", e.Kind, e.Generation))
+			}
+		}
+		assert.Equal(t, []string{"waiting 0", "order 0", "starting 1", "stopped 1"}, trace)
+	})
+}

@@ -517,7 +517,8 @@ func (sv *supervisor) startDependents(s *slot) {
 		}
 		d := ds[f.next]
 		f.next++ // before start, which may push a frame and move the stack
-		if d.pending && !sv.stopping && sv.depsReady(d) {
+		// As want would: a member starts with its group, a held child not at all.
+		if d.pending && !d.member && !d.held && !sv.stopping && sv.depsReady(d) {
 			sv.start(d)
 		}
 	}
@@ -969,6 +970,7 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 		case restart && s.cur.Load() == nil:
 			s.held, s.completed = false, false
 			s.disarm()
+			s.pending = false   // not before its group, even if its After list gets ready
 			s.member = true     // joins the group, to start in order with it
 			s.restartNow = true // even if temporary
 			s.setState(StateStopped, now)
