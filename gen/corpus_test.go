@@ -57,6 +57,9 @@ func TestVetCorpus(t *testing.T) {
 		if tg.Timeout {
 			spec.WriteString(`, timeout: "1m"`)
 		}
+		if tg.OneShot {
+			spec.WriteString(`, restart: "transient"`)
+		}
 		if tg.Grace > 0 {
 			fmt.Fprintf(&spec, ", shutdown: %q", tg.Grace.String())
 		}

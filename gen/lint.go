@@ -71,6 +71,7 @@ func (ws *workspace) lintRuns(spec *schema.Spec, targets map[*schema.Node]*targe
 				Ready:     n.Ready != nil && t.attempt,
 				Heartbeat: n.Heartbeat != nil && t.attempt,
 				Timeout:   n.Timeout > 0,
+				OneShot:   n.Restart == "transient" || n.Restart == "temporary",
 				Grace:     n.Shutdown,
 			}
 			i, ok := b.index[lt]

@@ -39,8 +39,9 @@ func (s HealthState) Serving() bool { return s == HealthReady || s == HealthDegr
 // Health is a tree's aggregate state with the reason, and each child's.
 type Health struct {
 	State    HealthState
-	Reason   string // why the tree is not ready; empty when it is
-	Children []ChildHealth
+	Reason   string        // why the tree is not ready; empty when it is
+	Children []ChildHealth // Snapshot's children, in its order
+	Snapshot Snapshot      // what Health was read from, for a caller that wants both from one walk of the tree
 }
 
 // ChildHealth is one child's part of Health.
@@ -58,7 +59,7 @@ type ChildHealth struct {
 // call at any time.
 func (t *Tree) Health() Health {
 	snap := t.Snapshot()
-	h := Health{Children: make([]ChildHealth, len(snap.Children))}
+	h := Health{Children: make([]ChildHealth, len(snap.Children)), Snapshot: snap}
 	var firstBad string
 	// A supervisor's children follow it in the snapshot. Below one that
 	// ended for good, children have ended too; below one that is down,

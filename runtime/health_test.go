@@ -186,3 +186,38 @@ func TestHealthSaysPoolsAndInstances(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// Health's Snapshot is the one its children were read from: a console or
+// a metrics scrape of a large pool walks the tree once, and what it shows
+// of a child's health agrees with its counters.
+func TestHealthCarriesItsSnapshot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fail := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: constBackoff(time.Second), Children: []runtime.Child{
+			{Name: "w", Run: failing(fail)},
+			{Name: "n", Supervisor: &runtime.Spec{Children: []runtime.Child{{Name: "x", Run: nop}}}},
+			{Name: "conns", Pool: &runtime.PoolSpec{}},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		for _, name := range []string{"c1", "c2"} {
+			_, err := tr.Pool("t/conns").Start(name, nop)
+			require.NoError(t, err)
+		}
+		close(fail)
+		synctest.Wait()
+		h := tr.Health()
+		require.Equal(t, "t", h.Snapshot.Tree)
+		require.Len(t, h.Snapshot.Children, len(h.Children))
+		for i, c := range h.Children {
+			s := h.Snapshot.Children[i]
+			assert.Equal(t, s.Path, c.Path)
+			assert.Equal(t, s.State, c.State, c.Path)
+			assert.Equal(t, s.Restarts, c.Restart, c.Path)
+		}
+		w, ok := h.Snapshot.Child("t/w")
+		require.True(t, ok)
+		assert.Equal(t, runtime.StateBackoff, w.State)
+		require.NoError(t, stop())
+	})
+}

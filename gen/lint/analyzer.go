@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/tools/go/analysis"
+
+	"github.com/arbor-go/arbor/runtime"
 )
 
 // Analyzer runs the checks on the run functions of a package: those that
@@ -73,7 +75,7 @@ func runAnalyzer(pass *analysis.Pass) (any, error) {
 // generated files that the package does not call itself, with no
 // requirements and an unknown grace.
 func Targets(pkg *Package) []Target {
-	c := &checker{pkg: pkg, info: pkg.Info}
+	c := newChecker(pkg)
 	var targets []Target
 	named := map[*types.Func]bool{}
 	for _, f := range pkg.Files {
@@ -86,6 +88,24 @@ func Targets(pkg *Package) []Target {
 				targets = append(targets, t)
 				if t.Func != nil {
 					named[t.Func] = true
+				}
+			}
+			return true
+		})
+	}
+	// The run functions of pools' instances, with no requirements: the
+	// pool's runtime.Child has them, but which pool a Start call starts
+	// an instance of is not known here.
+	for _, f := range pkg.Files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			if call, ok := n.(*ast.CallExpr); ok && len(call.Args) == 2 && c.isPoolStart(call) {
+				fn, lit := c.poolRun(call.Args[1])
+				switch {
+				case fn != nil && fn.Pkg() == pkg.Types && !named[fn]:
+					named[fn] = true
+					targets = append(targets, Target{Func: fn, Grace: -1})
+				case lit != nil && !ast.IsGenerated(f):
+					targets = append(targets, Target{Lit: lit, Grace: -1})
 				}
 			}
 			return true
@@ -147,8 +167,13 @@ func (c *checker) childTarget(lit *ast.CompositeLit) (Target, bool) {
 				t.Child = constant.StringVal(tv.Value)
 			}
 		case "Run":
-			t.Func, t.Lit = c.runFunc(v)
+			t.Func, t.Lit = c.funcValue(v, 0)
 			found = (t.Func != nil && t.Func.Pkg() == c.pkg.Types) || t.Lit != nil
+		case "Restart":
+			if tv.Value != nil && tv.Value.Kind() == constant.String {
+				r := runtime.Restart(constant.StringVal(tv.Value))
+				t.OneShot = r == runtime.Transient || r == runtime.Temporary
+			}
 		case "Ready":
 			t.Ready = !tv.IsNil()
 		case "Heartbeat":
@@ -168,36 +193,36 @@ func (c *checker) childTarget(lit *ast.CompositeLit) (Target, bool) {
 	return t, found
 }
 
-// runFunc resolves the value of a Run field: a function (also an
-// instantiated one), a method value, a function literal, or one of those
-// in runtime.Func or converted (runtime.RunFunc(F)).
-func (c *checker) runFunc(e ast.Expr) (*types.Func, *ast.FuncLit) {
-	switch e := ast.Unparen(e).(type) {
-	case *ast.CallExpr:
-		if len(e.Args) == 1 && (isFunc(c.calledFunc(e), runtimePath, "Func") || c.info.Types[e.Fun].IsType()) {
-			return c.runFunc(e.Args[0]) // runtime.Func(F), or a conversion: runtime.RunFunc(F)
-		}
-	case *ast.FuncLit:
-		return nil, e
-	case *ast.IndexExpr: // an instantiation, F[T]
-		return c.runFunc(e.X)
-	case *ast.IndexListExpr:
-		return c.runFunc(e.X)
-	case *ast.Ident:
-		fn, _ := c.info.Uses[e].(*types.Func)
-		return fn, nil
-	case *ast.SelectorExpr:
-		if sel, ok := c.info.Selections[e]; ok {
-			if sel.Kind() == types.MethodVal {
-				fn, _ := sel.Obj().(*types.Func)
-				return fn, nil
-			}
-			return nil, nil
-		}
-		fn, _ := c.info.Uses[e.Sel].(*types.Func)
-		return fn, nil
+// isPoolStart reports whether a call is (*runtime.Pool).Start.
+func (c *checker) isPoolStart(call *ast.CallExpr) bool {
+	fn := c.calledFunc(call)
+	if !isFunc(fn, runtimePath, "Start") {
+		return false
 	}
-	return nil, nil
+	recv := fn.Type().(*types.Signature).Recv()
+	return recv != nil && isPointerTo(recv.Type(), runtimePath, "Pool")
+}
+
+// poolRun resolves the run function given to Pool.Start. A function
+// literal that only calls a function of the package, as arbor_gen.go
+// writes for a pool (return Handle(ctx, a, arg)), stands for that
+// function.
+func (c *checker) poolRun(e ast.Expr) (*types.Func, *ast.FuncLit) {
+	fn, lit := c.funcValue(e, 0)
+	if lit == nil || len(lit.Body.List) != 1 {
+		return fn, lit
+	}
+	if ret, ok := lit.Body.List[0].(*ast.ReturnStmt); ok && len(ret.Results) == 1 {
+		if call, ok := ast.Unparen(ret.Results[0]).(*ast.CallExpr); ok {
+			if g := c.callee(call); g != nil {
+				if fd, ok := g.node.(*ast.FuncDecl); ok {
+					f, _ := c.info.Defs[fd.Name].(*types.Func)
+					return f, nil
+				}
+			}
+		}
+	}
+	return fn, lit
 }
 
 // attemptSignature reports whether sig is func(context.Context,

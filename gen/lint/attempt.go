@@ -19,35 +19,29 @@ type callAt struct {
 	s    state
 }
 
-func (r *run) attempt() *attemptUses {
-	if r.uses != nil {
-		return r.uses
-	}
-	u := &attemptUses{}
-	r.c.walk(r.root(), true, func(n ast.Node, s *state) bool {
-		switch n := n.(type) {
-		case *ast.Ident:
-			if u.escape == nil && r.c.tracked(s.fr, n) {
-				u.escape = n
-			}
-		case *ast.CallExpr:
-			sel, ok := ast.Unparen(n.Fun).(*ast.SelectorExpr)
-			if !ok {
-				break
-			}
-			if id, ok := ast.Unparen(sel.X).(*ast.Ident); ok && r.c.tracked(s.fr, id) {
-				switch sel.Sel.Name {
-				case "Ready":
-					u.ready = append(u.ready, callAt{n, *s})
-				case "Beat":
-					u.beat = append(u.beat, callAt{n, *s})
-				}
+// attempt records, on a node of any code the run function runs, what it
+// does with its attempt.
+func (r *run) attempt(n ast.Node, s *state) {
+	u := &r.uses
+	switch n := n.(type) {
+	case *ast.Ident:
+		if u.escape == nil && r.c.tracked(s.fr, n) {
+			u.escape = n
+		}
+	case *ast.CallExpr:
+		sel, ok := ast.Unparen(n.Fun).(*ast.SelectorExpr)
+		if !ok {
+			break
+		}
+		if id, ok := ast.Unparen(sel.X).(*ast.Ident); ok && r.c.tracked(s.fr, id) {
+			switch sel.Sel.Name {
+			case "Ready":
+				u.ready = append(u.ready, callAt{n, *s})
+			case "Beat":
+				u.beat = append(u.beat, callAt{n, *s})
 			}
 		}
-		return true
-	})
-	r.uses = u
-	return u
+	}
 }
 
 // ready is the ready check.
@@ -56,15 +50,33 @@ func (r *run) ready() {
 		return
 	}
 	name := r.fn.name
+	// A one-shot child is ready once it ends with a success: it needs
+	// a.Ready() only if it ends at shutdown.
+	var waits ast.Node
+	if r.t.OneShot {
+		if waits = r.c.blocksIn(r.root(), r.c.topBlock(r.fn)); waits == nil {
+			return
+		}
+	}
 	if !r.hasAttempt() {
+		if waits != nil {
+			r.report(CheckReady, r.namePos(), fmt.Sprintf("the child has ready, but %s takes no *runtime.Attempt, so it cannot call a.Ready(), and it ends only at shutdown (%s), not with the success that makes a transient or temporary child ready: the child never becomes ready", name, r.c.describe(waits)),
+				Related{Pos: waits.Pos(), Message: "waits until shutdown here"})
+			return
+		}
 		r.report(CheckReady, r.namePos(), fmt.Sprintf("the child has ready, but %s takes no *runtime.Attempt, so it cannot call a.Ready(): the child never becomes ready", name))
 		return
 	}
-	u := r.attempt()
+	u := &r.uses
 	if u.escape != nil {
 		return // it may call Ready where the walk cannot see
 	}
 	if len(u.ready) == 0 {
+		if waits != nil {
+			r.report(CheckReady, r.namePos(), fmt.Sprintf("the child has ready, but %s never calls a.Ready(), and it ends only at shutdown (%s), not with the success that makes a transient or temporary child ready: the child never becomes ready, its dependents never start, and its ready timeout, if any, fails every attempt", name, r.c.describe(waits)),
+				Related{Pos: waits.Pos(), Message: "waits until shutdown here"})
+			return
+		}
 		r.report(CheckReady, r.namePos(), fmt.Sprintf("the child has ready, but %s never calls a.Ready(): the child never becomes ready, its dependents never start, and its ready timeout, if any, fails every attempt", name))
 		return
 	}
@@ -88,7 +100,7 @@ func (r *run) beat() {
 		r.report(CheckBeat, r.namePos(), fmt.Sprintf("the child has heartbeat, but %s takes no *runtime.Attempt, so it cannot call a.Beat(): the watchdog cancels every attempt", name))
 		return
 	}
-	u := r.attempt()
+	u := &r.uses
 	if u.escape != nil {
 		return
 	}
@@ -150,32 +162,28 @@ func (c *checker) longRunning(n ast.Node) ast.Node {
 	return nil
 }
 
-// escape is the escape check.
-func (r *run) escape() {
-	r.c.walk(r.root(), false, func(n ast.Node, s *state) bool {
-		g, ok := n.(*ast.GoStmt)
-		if !ok {
-			return true
+// escape is the escape check, on a node of the run function's own
+// goroutine.
+func (r *run) escape(n ast.Node, s *state) {
+	g, ok := n.(*ast.GoStmt)
+	if !ok {
+		return
+	}
+	f := r.c.callee(g.Call)
+	uses := false
+	mentions := func(m ast.Node) bool {
+		if id, ok := m.(*ast.Ident); ok && r.c.tracked(s.fr, id) {
+			uses = true
 		}
-		uses := false
-		ast.Inspect(g.Call, func(m ast.Node) bool {
-			if id, ok := m.(*ast.Ident); ok && r.c.tracked(s.fr, id) {
-				uses = true
-			}
-			return !uses
-		})
-		if !uses {
-			return true
+		return !uses
+	}
+	ast.Inspect(g.Call, mentions)
+	if f != nil && !uses {
+		if _, lit := f.node.(*ast.FuncLit); lit {
+			ast.Inspect(f.body, mentions) // also held by a variable: go beat()
 		}
-		var f *fnode
-		if lit, ok := ast.Unparen(g.Call.Fun).(*ast.FuncLit); ok {
-			f = r.c.litNode(lit)
-		} else {
-			f = r.c.callee(g.Call)
-		}
-		if f != nil && r.c.neverReturns(f) {
-			r.report(CheckEscape, g.Pos(), fmt.Sprintf("this goroutine uses the attempt and never returns: it outlives %s, so every attempt leaves one behind, and what it reports once its attempt has ended is fenced and does nothing", r.fn.name))
-		}
-		return true
-	})
+	}
+	if uses && f != nil && r.c.neverReturns(f) {
+		r.report(CheckEscape, g.Pos(), fmt.Sprintf("this goroutine uses the attempt and never returns: it outlives %s, so every attempt leaves one behind, and what it reports once its attempt has ended is fenced and does nothing", r.fn.name))
+	}
 }

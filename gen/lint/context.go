@@ -7,19 +7,11 @@ import (
 	"go/types"
 )
 
-// ctxUnused is the ctxunused check. It reports whether it found something.
-func (r *run) ctxUnused() bool {
+// ctxUnused is the ctxunused check, for a run function that never uses
+// its context, given what waits on its own goroutine (nil if nothing). It
+// reports whether it found something.
+func (r *run) ctxUnused(block ast.Node) bool {
 	f := r.fn
-	if r.c.usesParam(f, 0) {
-		return false
-	}
-	var block ast.Node
-	r.c.walk(r.root(), false, func(n ast.Node, s *state) bool {
-		if block == nil {
-			block = r.c.blocking(n, s)
-		}
-		return block == nil
-	})
 	switch {
 	case block != nil:
 		r.report(CheckCtxUnused, ctxParamPos(f), fmt.Sprintf("%s never uses its context, yet it waits in %s: cancellation cannot stop it, so at every shutdown and restart it is abandoned after its grace",
@@ -105,15 +97,73 @@ func (c *checker) hasTimeCase(n *ast.SelectStmt) bool {
 	return false
 }
 
-// ctxLoop is the ctxloop check.
-func (r *run) ctxLoop() {
-	r.c.walk(r.root(), false, func(n ast.Node, s *state) bool {
-		switch n := n.(type) {
-		case *ast.ForStmt, *ast.RangeStmt:
-			if r.c.endless(n) && !r.c.exits(n.(ast.Stmt)) && !r.c.looksAtContext(n) {
-				r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop never ends and never looks at the context: cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name))
+// ctxLoop is the ctxloop check, on a node of the run function's own
+// goroutine.
+func (r *run) ctxLoop(n ast.Node) {
+	switch n.(type) {
+	case *ast.ForStmt, *ast.RangeStmt:
+	default:
+		return
+	}
+	if !r.c.endless(n) || r.c.exits(n.(ast.Stmt)) {
+		return
+	}
+	switch w := r.c.watchesEnd(n); {
+	case !r.c.looksAtContext(n):
+		r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop never ends and never looks at the context: cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name))
+	case r.c.mayPanic(n):
+		// It may end by a panic once the context is done: must(ctx.Err()).
+	case w != nil:
+		r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop watches the context, but nothing leaves it: once the context is done it spins (a break in a select leaves only the select), and cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name),
+			Related{Pos: w.Pos(), Message: "watches the context here"})
+	default:
+		r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop never ends: nothing leaves it (no return, break or panic), so once the context is done it goes on, and cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name))
+	}
+}
+
+// mayPanic reports whether code may leave by a panic or an exit on
+// purpose: it calls panic, or a function that never returns (see
+// isExitCall), or a function of the package that may, such as must(err).
+// Function literals in it count.
+func (c *checker) mayPanic(n ast.Node) bool {
+	found := false
+	ast.Inspect(n, func(m ast.Node) bool {
+		if call, ok := m.(*ast.CallExpr); ok && !found {
+			if c.isExitCall(call) {
+				found = true
+			} else if f := c.callee(call); f != nil {
+				found = c.fnMayPanic(f)
 			}
 		}
-		return true
+		return !found
 	})
+	return found
+}
+
+func (c *checker) fnMayPanic(f *fnode) bool {
+	// In a recursion, assume it may, and stay silent.
+	return summary(c.panics, f, true, func() bool { return c.mayPanic(f.body) })
+}
+
+// watchesEnd returns where code itself, outside its function literals,
+// watches for the end of a context: a receive from X.Done(), or X.Err()
+// or context.Cause(X); or nil.
+func (c *checker) watchesEnd(n ast.Node) ast.Node {
+	var w ast.Node
+	ast.Inspect(n, func(m ast.Node) bool {
+		switch m := m.(type) {
+		case *ast.FuncLit:
+			return false
+		case *ast.UnaryExpr:
+			if m.Op == token.ARROW && c.isDoneChan(m.X) {
+				w = m
+			}
+		case *ast.CallExpr:
+			if c.isErrCall(m) || c.isCause(m) {
+				w = m
+			}
+		}
+		return w == nil
+	})
+	return w
 }

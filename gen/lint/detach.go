@@ -27,14 +27,14 @@ func (r *run) detach() {
 }
 
 // returnsAtOnce reports whether a statement list is only go statements,
-// calls that log or report to an attempt, and a final return that neither
-// calls nor receives (return <-errc waits for the goroutine).
+// calls that log or report to an attempt, and a final return that does
+// not wait (return <-errc waits for the goroutine; see waits).
 func (c *checker) returnsAtOnce(list []ast.Stmt) bool {
 	if len(list) == 0 {
 		return false
 	}
 	ret, ok := list[len(list)-1].(*ast.ReturnStmt)
-	if !ok || waits(ret) {
+	if !ok || c.waits(ret) {
 		return false
 	}
 	for _, st := range list[:len(list)-1] {
@@ -71,13 +71,17 @@ func (c *checker) logs(call *ast.CallExpr) bool {
 	return false
 }
 
-// waits reports whether n calls something or receives from a channel.
-func waits(n ast.Node) bool {
+// waits reports whether n receives from a channel or calls something
+// that may wait: anything but a context's Err, context.Cause, and the
+// errors and fmt functions that make an error.
+func (c *checker) waits(n ast.Node) bool {
 	found := false
 	ast.Inspect(n, func(m ast.Node) bool {
 		switch m := m.(type) {
 		case *ast.CallExpr:
-			found = true
+			fn := c.calledFunc(m)
+			found = !c.isErrCall(m) && !isFunc(fn, "context", "Cause") &&
+				!isFunc(fn, "errors", "New", "Join") && !isFunc(fn, "fmt", "Errorf")
 		case *ast.UnaryExpr:
 			found = m.Op == token.ARROW
 		}

@@ -13,7 +13,8 @@ const directive = "//arbor:nolint"
 
 // parseDirectives reads the //arbor:nolint directives of the package's
 // function declarations, and records as findings those that are
-// malformed, name an unknown check, or stand anywhere else.
+// malformed (also // arbor:nolint, a plain comment), name an unknown
+// check, or stand anywhere else.
 func (c *checker) parseDirectives() {
 	c.nolint = map[ast.Node]map[string]bool{}
 	for _, f := range c.pkg.Files {
@@ -44,6 +45,9 @@ func (c *checker) parseDirectives() {
 		for _, g := range f.Comments {
 			for _, cm := range g.List {
 				if !strings.HasPrefix(cm.Text, directive) {
+					if strings.HasPrefix(strings.TrimLeft(cm.Text[2:], " \t"), directive[2:]) {
+						c.badDirective(cm, fmt.Sprintf("write %s, without a space after //: as written, this comment silences nothing", directive))
+					}
 					continue
 				}
 				rest := strings.TrimPrefix(cm.Text, directive)

@@ -2,7 +2,7 @@
 // bugs a supervisor can only suffer at run time: a function that cannot be
 // stopped, a child that never reports the readiness or the heartbeats its
 // spec asks for, an attempt that outlives its run, an error that does not
-// do what it says.
+// do what it says, a call that ends the whole process.
 //
 // Analyzer is a golang.org/x/tools/go/analysis Analyzer: it runs under
 // go vet -vettool (with the arborlint command in cmd/arborlint) and in any
@@ -16,26 +16,45 @@
 //
 // A target is a run function, a function whose first parameter is a
 // context.Context, with what its child asks of it: ready, heartbeat, a
-// timeout, a shutdown grace (see Target).
+// timeout, a shutdown grace, and whether it is a one-shot (see Target).
 //
 // The checks follow calls into the same package: a static call of a
-// function or concrete method declared in the package, or of a function
-// literal called on the spot, is walked as part of the caller, with the
-// attempt bound to the parameter it is passed to, up to 16 calls deep.
-// Recursion ends the walk, and a check then assumes what keeps it silent.
-// Calls through interfaces or function values, or into other packages, are
-// not followed.
+// function or concrete method declared in the package, of a function
+// literal called on the spot, or of a variable that holds one of those
+// and nothing else (loop := func() {...}; loop()), is walked as part of
+// the caller, with the attempt bound to the parameter it is passed to, up
+// to 16 calls deep. A variable holds nothing else when it is local or
+// unexported, never assigned after its declaration and never has its
+// address taken. Recursion ends the walk, and a check then assumes what
+// keeps it silent. Calls through interfaces, other function values, or
+// into other packages, are not followed.
 //
 // The run function's own goroutine is its body, the functions it calls,
 // the function literals it calls on the spot or defers; not the function
 // literals it stores or passes, nor the goroutines it starts.
 //
 // An endless loop is for {}, for true {}, or a range over time.Tick(d) or
-// a time.Ticker's C. An exit of a loop is a return, a break or goto that
-// leaves it, a continue of an enclosing loop, or a call of panic, os.Exit,
-// runtime.Goexit, log's Fatal and Panic functions and methods, or
-// testing's Fatal, Fatalf, FailNow, Skip, Skipf and SkipNow; not inside a
-// function literal.
+// a time.Ticker's C, also held by a variable that holds nothing else
+// (ticks := time.Tick(d); for range ticks {}). An exit of a loop is a return, a break or goto that
+// leaves it, a continue of an enclosing loop, or a call of panic, of a
+// function that ends the process (below), runtime.Goexit, log's Panic
+// functions and methods, testing's Fatal, Fatalf, FailNow, Skip, Skipf and
+// SkipNow, a function or method of another package named Fatal, Fatalf,
+// Fatalln, Fatalw, Panic, Panicf, Panicln or Panicw (a logger's, as zap's
+// and logrus's), or a function of the package that calls one of those
+// among its top-level statements; not inside a function literal.
+//
+// A call ends the process when it calls os.Exit, syscall.Exit,
+// golang.org/x/sys/unix's Exit, log's Fatal, Fatalf and Fatalln functions
+// and methods, glog's or klog's Exit, Exitf, Exitln and ExitDepth, Arbor's
+// runtime/exit.With with anything but nil, or a function or method of
+// another package named Fatal, Fatalf, Fatalln, Fatalw or FatalDepth (a
+// logger's, as zap's, logrus's and zerolog's); but not one of package
+// testing, nor a method of a type that has FailNow too, as testing.TB
+// or a test helper's type, whose Fatal ends only the goroutine.
+//
+// A select of one case waits as its case does: below, a receive in it is
+// not inside a select.
 //
 // A wait until shutdown is a receive from ctx.Done() where ctx is a
 // parameter that is never assigned (a context the function derived
@@ -69,8 +88,15 @@
 // timeout cancels that context and nothing watches it.
 //
 // ctxloop: an endless loop without exit on the run function's own
-// goroutine that never looks at a context. Not reported when ctxunused
-// is: it says as much.
+// goroutine that never looks at a context; or that does, but cannot
+// panic on purpose (it calls neither panic, nor a function that never
+// returns, nor a function of the package that may, such as must(err),
+// also in its function literals): as when it watches for the end of a
+// context (a receive from X.Done(), X.Err(), context.Cause(X)) but a break
+// in a select case leaves only the select, or a case logs the cancellation
+// and forgets to return, or when it hands the context on (for range t.C {
+// poll(ctx) }). Once the context is done, such a loop goes on. Not
+// reported when ctxunused is: it says as much.
 //
 // ready: the child has ready, and the run function takes no
 // *runtime.Attempt, or never calls a.Ready() (in its body, its function
@@ -80,7 +106,11 @@
 // function's top-level statements. The check is silent when the attempt
 // goes where the walk cannot follow: stored, assigned, passed to a
 // function of another package or through an interface, or taken as a
-// method value such as a.Ready without a call.
+// method value such as a.Ready without a call. A transient or temporary
+// child that ends with a success counts as ready (a one-shot job, such as
+// a migration): for one, a run function that never calls a.Ready() is
+// reported only when it waits until shutdown among its top-level
+// statements, so that it never ends with that success while it runs.
 //
 // beat: the child has heartbeat, and the run function takes no attempt or
 // never calls a.Beat() (as for ready), or every a.Beat() runs a bounded
@@ -124,11 +154,28 @@
 //
 // detach: in the run function's own body, a go statement followed only by
 // other go statements, calls that log (fmt's Print functions, log,
-// log/slog) or report to the attempt, and a return whose results neither
-// call nor receive; and before it, no defer of anything but such a call or
-// a context's cancel function (defer wg.Wait() waits for the goroutine).
+// log/slog) or report to the attempt, and a return whose results do not
+// receive nor call anything but a context's Err, context.Cause,
+// errors.New, errors.Join or fmt.Errorf; and before it, no defer of
+// anything but such a call or a context's cancel function (defer
+// wg.Wait() waits for the goroutine).
 // The supervisor sees the child end while its work runs on unsupervised; a
 // permanent child is restarted and starts another.
+//
+// exit: a call that ends the process (see above) anywhere in the code the
+// run function runs: its body, the functions of the package it calls, the
+// function literals it calls on the spot or defers, and the goroutines it
+// starts with a go statement or errgroup's or sync.WaitGroup's Go; not in
+// a function literal it only stores or passes (an HTTP handler,
+// context.AfterFunc), nor in a function it names without calling. A
+// supervisor contains a returned error, a panic and runtime.Goexit, but
+// not the end of the process: no shutdown runs, siblings are neither
+// stopped nor given their grace, deferred functions do not run, and no
+// shutdown report is made. Return an error instead: the tree's restart
+// limit decides, runtime.ErrDoNotRestart ends the child for good, and a
+// significant child ends the tree. init, main and functions that no run
+// function calls are not checked, nor what a function of another package
+// calls (it is not followed).
 //
 // # Silencing a finding
 //
@@ -149,27 +196,37 @@
 // level (in a group of vars, in the doc comment of its line). A directive
 // without a check, with an unknown or empty check, or outside the doc
 // comment of a function or var is reported (as check "directive", which
-// cannot be silenced).
+// cannot be silenced); so is a comment that would be one but for a space,
+// // arbor:nolint, which silences nothing.
 //
 // # Targets of the Analyzer
 //
 // The Analyzer reads the runtime.Child composite literals of the package
 // (arbor_gen.go has one per worker; hand-written runtime.Spec values too).
 // A Run field that is a function (also instantiated, F[T]), a method
-// value (store.Run), a function literal, or runtime.Func of one of those
-// or a conversion such as runtime.RunFunc(F), declared in the package, is
-// a target: the child has ready or heartbeat
+// value (store.Run), a function literal, runtime.Func of one of those or a
+// conversion such as runtime.RunFunc(F), a variable that holds one of
+// those and nothing else, or the call of a function of the package whose
+// every return returns the same one (p.runner(n)), declared in the
+// package, is a target: the child has ready or heartbeat
 // when that field is set and not nil, a timeout when Timeout is not the
-// constant 0, and the grace of a constant Shutdown (unknown when Shutdown
-// is not constant). Every other function or method of the package with the
+// constant 0, is a one-shot when Restart is the constant runtime.Transient
+// or runtime.Temporary, and has the grace of a constant Shutdown (unknown
+// when Shutdown is not constant). The run function of a pool's instances,
+// given to (*runtime.Pool).Start, is a target with no requirements and an
+// unknown grace (which pool a call starts an instance of is not known): a
+// function of the package, or a function literal outside generated files;
+// a literal that only returns the call of a function of the package, as
+// arbor_gen.go writes for a pool (return Handle(ctx, a, arg)), stands for
+// that function. Every other function or method of the package with the
 // signature func(context.Context, *runtime.Attempt, ...) error, outside
 // generated files, is a target with no requirements and an unknown grace,
 // unless the package calls it outside its tests: then it is a helper,
-// walked as part of its callers (a helper that starts goroutines and returns is no detached run
-// function). So a run function declared in another package than its child's
-// literal is checked only when its own package is analyzed, only if it
-// takes an attempt, and without the child's requirements; Check, given the
-// spec, has no such limit.
+// walked as part of its callers (a helper that starts goroutines and
+// returns is no detached run function). So a run function declared in
+// another package than its child's literal is checked only when its own
+// package is analyzed, only if it takes an attempt, and without the
+// child's requirements; Check, given the spec, has no such limit.
 //
 // # Noise
 //

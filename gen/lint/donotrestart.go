@@ -5,28 +5,25 @@ import (
 	"go/types"
 )
 
-// doNotRestart is the donotrestart check.
-func (r *run) doNotRestart() {
-	wraps := map[ast.Node]bool{}
-	r.c.walk(r.root(), true, func(n ast.Node, s *state) bool {
-		switch n := n.(type) {
-		case *ast.CallExpr:
-			if r.c.wrapsCtxErr(n) {
-				wraps[n] = true
-				r.report(CheckDoNotRestart, n.Pos(), "runtime.ErrDoNotRestart wrapped with the context's error never takes effect: once the context is done, the supervisor that cancelled it decides whether the child restarts, not this error; and while it is not done, the context's error is nil")
-			}
-		case *ast.ReturnStmt:
-			if !s.done || !(r.t.Ready || r.t.Heartbeat || r.t.Timeout) {
-				break
-			}
-			for _, res := range n.Results {
-				if !wraps[ast.Unparen(res)] && r.c.mentionsDoNotRestart(res) {
-					r.report(CheckDoNotRestart, res.Pos(), "returning runtime.ErrDoNotRestart once the context is done ends the child for good when the supervisor cancels it for a missed deadline (ready, heartbeat or timeout), instead of restarting it")
-				}
+// doNotRestart is the donotrestart check, on a node of any code the run
+// function runs; wraps holds the calls it reported.
+func (r *run) doNotRestart(n ast.Node, s *state, wraps map[ast.Node]bool) {
+	switch n := n.(type) {
+	case *ast.CallExpr:
+		if r.c.wrapsCtxErr(n) {
+			wraps[n] = true
+			r.report(CheckDoNotRestart, n.Pos(), "runtime.ErrDoNotRestart wrapped with the context's error never takes effect: once the context is done, the supervisor that cancelled it decides whether the child restarts, not this error; and while it is not done, the context's error is nil")
+		}
+	case *ast.ReturnStmt:
+		if !s.done || !(r.t.Ready || r.t.Heartbeat || r.t.Timeout) {
+			break
+		}
+		for _, res := range n.Results {
+			if !wraps[ast.Unparen(res)] && r.c.mentionsDoNotRestart(res) {
+				r.report(CheckDoNotRestart, res.Pos(), "returning runtime.ErrDoNotRestart once the context is done ends the child for good when the supervisor cancels it for a missed deadline (ready, heartbeat or timeout), instead of restarting it")
 			}
 		}
-		return true
-	})
+	}
 }
 
 // wrapsCtxErr reports whether a call is fmt.Errorf or errors.Join with

@@ -49,8 +49,12 @@ func (c *checker) blockingCall(call *ast.CallExpr) bool {
 		isFunc(fn, "golang.org/x/sync/errgroup", "Wait")
 }
 
-// isExitCall reports whether a call never returns: panic, os.Exit,
-// runtime.Goexit, log.Fatal and log.Panic, and testing's Fatal and Skip.
+// isExitCall reports whether a call never returns: panic, a call that
+// ends the process (see endsProcess), runtime.Goexit, log.Panic,
+// testing's Fatal and Skip, a function or method of another package named
+// as a logger's that ends the process or panics (Fatal, Panic, as zap's
+// and logrus's), or a function of the package that does one of those
+// among its top-level statements.
 func (c *checker) isExitCall(call *ast.CallExpr) bool {
 	if id, ok := ast.Unparen(call.Fun).(*ast.Ident); ok {
 		if b, ok := c.info.Uses[id].(*types.Builtin); ok && b.Name() == "panic" {
@@ -58,9 +62,79 @@ func (c *checker) isExitCall(call *ast.CallExpr) bool {
 		}
 	}
 	fn := c.calledFunc(call)
-	return isFunc(fn, "os", "Exit") || isFunc(fn, "runtime", "Goexit") ||
-		isFunc(fn, "log", "Fatal", "Fatalf", "Fatalln", "Panic", "Panicf", "Panicln") ||
-		isFunc(fn, "testing", "Fatal", "Fatalf", "FailNow", "Skip", "Skipf", "SkipNow")
+	if c.endsProcess(call) || isFunc(fn, "runtime", "Goexit") ||
+		isFunc(fn, "log", "Panic", "Panicf", "Panicln") ||
+		isFunc(fn, "testing", "Fatal", "Fatalf", "FailNow", "Skip", "Skipf", "SkipNow") {
+		return true
+	}
+	if fn != nil && fn.Pkg() != nil && fn.Pkg() != c.pkg.Types {
+		return slices.Contains([]string{"Fatal", "Fatalf", "Fatalln", "Fatalw", "Panic", "Panicf", "Panicln", "Panicw"}, fn.Name())
+	}
+	f := c.callee(call)
+	if f == nil {
+		return false
+	}
+	return summary(c.exitsAlways, f, false, func() bool {
+		for _, st := range f.body.List {
+			if e, ok := st.(*ast.ExprStmt); ok {
+				if call, ok := ast.Unparen(e.X).(*ast.CallExpr); ok && c.isExitCall(call) {
+					return true
+				}
+			}
+		}
+		return false
+	})
+}
+
+// endsProcess reports whether a call ends the whole process: os.Exit,
+// syscall.Exit, x/sys/unix's Exit, log's Fatal functions and methods,
+// glog's and klog's Exit functions, Arbor's exit.With unless given nil, or
+// a function or method of another package named as a logger's that logs
+// and exits (Fatal, Fatalf, Fatalln, Fatalw, FatalDepth, as zap's, logrus's
+// and zerolog's), but not testing's nor a method of a type with FailNow
+// too, as testing.TB or a test helper's type, whose Fatal ends only the
+// goroutine.
+func (c *checker) endsProcess(call *ast.CallExpr) bool {
+	fn := c.calledFunc(call)
+	switch {
+	case fn == nil || fn.Pkg() == nil || fn.Pkg().Path() == "testing":
+		return false
+	case isFunc(fn, "os", "Exit") || isFunc(fn, "syscall", "Exit") || isFunc(fn, "golang.org/x/sys/unix", "Exit"):
+		return true
+	case isFunc(fn, "github.com/golang/glog", "Exit", "Exitf", "Exitln", "ExitDepth") ||
+		isFunc(fn, "k8s.io/klog", "Exit", "Exitf", "Exitln", "ExitDepth") ||
+		isFunc(fn, "k8s.io/klog/v2", "Exit", "Exitf", "Exitln", "ExitDepth"):
+		return true
+	case isFunc(fn, runtimePath+"/exit", "With"):
+		return len(call.Args) != 1 || !c.isNilIdent(call.Args[0]) // exit.With(nil) returns
+	case fn.Pkg() == c.pkg.Types || !slices.Contains([]string{"Fatal", "Fatalf", "Fatalln", "Fatalw", "FatalDepth"}, fn.Name()):
+		return false
+	}
+	recv := fn.Type().(*types.Signature).Recv()
+	if recv == nil {
+		return true
+	}
+	failNow, _, _ := types.LookupFieldOrMethod(recv.Type(), true, fn.Pkg(), "FailNow")
+	return failNow == nil
+}
+
+// startsArg reports whether a call runs its function argument in a
+// goroutine for sure: errgroup's and sync.WaitGroup's Go.
+func (c *checker) startsArg(call *ast.CallExpr) bool {
+	fn := c.calledFunc(call)
+	return isFunc(fn, "golang.org/x/sync/errgroup", "Go") || isFunc(fn, "sync", "Go")
+}
+
+// summary returns what compute says of a function, remembered in m; while
+// compute runs, a recursion into the same function finds assume.
+func summary(m map[*fnode]bool, f *fnode, assume bool, compute func() bool) bool {
+	if b, ok := m[f]; ok {
+		return b
+	}
+	m[f] = assume
+	b := compute()
+	m[f] = b
+	return b
 }
 
 // timeChan reports whether x is a channel of the time package that
@@ -83,8 +157,20 @@ func (c *checker) timeChan(x ast.Expr) bool {
 }
 
 // tickerChan reports whether x is a channel that ticks forever and is
-// never closed: time.Tick(d) or a time.Ticker's C.
+// never closed: time.Tick(d) or a time.Ticker's C, also held by a variable
+// that holds nothing else (see boundValue).
 func (c *checker) tickerChan(x ast.Expr) bool {
+	for range maxValueDepth { // variables that hold each other do not compile
+		id, ok := ast.Unparen(x).(*ast.Ident)
+		if !ok {
+			break
+		}
+		v, ok := c.info.Uses[id].(*types.Var)
+		if !ok || c.boundValue(v) == nil {
+			break
+		}
+		x = c.boundValue(v)
+	}
 	switch x := ast.Unparen(x).(type) {
 	case *ast.CallExpr:
 		return isFunc(c.calledFunc(x), "time", "Tick")
@@ -396,9 +482,10 @@ func (c *checker) isCtxErrVar(x ast.Expr) bool {
 }
 
 // blocksStmt returns what makes a statement block until shutdown, or
-// nil: a receive from the Done of a context parameter, serving HTTP, an empty select, an
-// endless loop without exit, or a call of a function of the package that
-// does one of those at its top level.
+// nil: a receive from the Done of a context parameter (also as the one
+// case of a select), serving HTTP, an empty select, an endless loop
+// without exit, or a call of a function of the package that does one of
+// those at its top level.
 func (c *checker) blocksStmt(st ast.Stmt) ast.Node {
 	switch st := st.(type) {
 	case *ast.ExprStmt:
@@ -441,6 +528,11 @@ func (c *checker) blocksStmt(st ast.Stmt) ast.Node {
 	case *ast.SelectStmt:
 		if len(st.Body.List) == 0 {
 			return st
+		}
+		if len(st.Body.List) == 1 { // select { case <-ctx.Done(): }
+			if u := commRecv(st.Body.List[0].(*ast.CommClause).Comm); u != nil && c.waitsForEnd(u) {
+				return st
+			}
 		}
 	case *ast.LabeledStmt:
 		return c.blocksStmt(st.Stmt)
@@ -582,17 +674,9 @@ func (c *checker) topBlock(f *fnode) ast.Node {
 // level it has an endless loop without exit or an empty select, or calls
 // a function of the package that does.
 func (c *checker) neverReturns(f *fnode) bool {
-	if b, ok := c.never[f]; ok {
-		return b
-	}
-	c.never[f] = false
-	for _, st := range f.body.List {
-		if c.stmtNeverEnds(st) {
-			c.never[f] = true
-			return true
-		}
-	}
-	return false
+	return summary(c.never, f, false, func() bool {
+		return slices.ContainsFunc(f.body.List, c.stmtNeverEnds)
+	})
 }
 
 func (c *checker) stmtNeverEnds(st ast.Stmt) bool {
@@ -638,13 +722,8 @@ func (c *checker) looksAtContext(n ast.Node) bool {
 }
 
 func (c *checker) fnLooks(f *fnode) bool {
-	if b, ok := c.observes[f]; ok {
-		return b
-	}
-	c.observes[f] = true // recursion: assume it does, and stay silent
-	b := c.looksAtContext(f.body)
-	c.observes[f] = b
-	return b
+	// In a recursion, assume it does, and stay silent.
+	return summary(c.observes, f, true, func() bool { return c.looksAtContext(f.body) })
 }
 
 // usesParam reports whether a function uses its i-th parameter other than

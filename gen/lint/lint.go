@@ -23,12 +23,13 @@ const (
 	CheckDoNotRestart = "donotrestart"
 	CheckSleep        = "sleep"
 	CheckDetach       = "detach"
+	CheckExit         = "exit"
 	// CheckDirective reports a malformed //arbor:nolint directive; it
 	// cannot be silenced.
 	CheckDirective = "directive"
 )
 
-var checkNames = []string{CheckCtxUnused, CheckCtxLoop, CheckReady, CheckBeat, CheckEscape, CheckDoNotRestart, CheckSleep, CheckDetach}
+var checkNames = []string{CheckCtxUnused, CheckCtxLoop, CheckReady, CheckBeat, CheckEscape, CheckDoNotRestart, CheckSleep, CheckDetach, CheckExit}
 
 // Package is a type-checked package: the syntax and type information that
 // Check reads. Info needs Types, Defs, Uses and Selections.
@@ -50,6 +51,9 @@ type Target struct {
 	Ready     bool // the child has ready: the function must call a.Ready()
 	Heartbeat bool // the child has heartbeat: the function must keep calling a.Beat()
 	Timeout   bool // the child has a timeout for each attempt
+	// OneShot is set for a transient or temporary child: ended for good
+	// after a success, it counts as ready, without a.Ready().
+	OneShot bool
 	// Grace is the child's shutdown grace: 0 means
 	// runtime.DefaultChildShutdown, a negative value that it is unknown
 	// (the sleep check then stays silent).
@@ -110,17 +114,20 @@ type checker struct {
 	decls map[*types.Func]*ast.FuncDecl
 	nodes map[ast.Node]*fnode
 	// memos of the summaries of functions, keyed by function
-	blocks   map[*fnode]ast.Node // what blocks until shutdown at the top level
-	observes map[*fnode]bool     // looks at a context
-	never    map[*fnode]bool     // never returns
-	uses     map[paramKey]bool
-	labels   map[ast.Stmt]string   // built on first use
-	backward map[*types.Label]bool // labels a later goto jumps to; built on first use
-	calls    map[*fnode][]*fnode   // the functions each calls statically
-	recurs   map[*fnode]bool
-	assigned map[*types.Var]bool          // variables assigned after their declaration; built on first use
-	nolint   map[ast.Node]map[string]bool // by *ast.FuncDecl, *ast.GenDecl or *ast.ValueSpec
-	badDirs  []Finding                    // malformed directives
+	blocks      map[*fnode]ast.Node // what blocks until shutdown at the top level
+	observes    map[*fnode]bool     // looks at a context
+	never       map[*fnode]bool     // never returns
+	exitsAlways map[*fnode]bool     // never returns normally: exits the process or goroutine, or panics
+	panics      map[*fnode]bool     // may panic or exit on purpose
+	uses        map[paramKey]bool
+	labels      map[ast.Stmt]string   // built on first use
+	backward    map[*types.Label]bool // labels a later goto jumps to; built on first use
+	calls       map[*fnode][]*fnode   // the functions each calls statically
+	recurs      map[*fnode]bool
+	assigned    map[*types.Var]bool          // variables assigned after their declaration; built on first use
+	values      map[*types.Var]ast.Expr      // what variables are declared with; built on first use
+	nolint      map[ast.Node]map[string]bool // by *ast.FuncDecl, *ast.GenDecl or *ast.ValueSpec
+	badDirs     []Finding                    // malformed directives
 }
 
 type paramKey struct {
@@ -130,16 +137,18 @@ type paramKey struct {
 
 func newChecker(pkg *Package) *checker {
 	c := &checker{
-		pkg:      pkg,
-		info:     pkg.Info,
-		decls:    map[*types.Func]*ast.FuncDecl{},
-		nodes:    map[ast.Node]*fnode{},
-		blocks:   map[*fnode]ast.Node{},
-		observes: map[*fnode]bool{},
-		never:    map[*fnode]bool{},
-		uses:     map[paramKey]bool{},
-		calls:    map[*fnode][]*fnode{},
-		recurs:   map[*fnode]bool{},
+		pkg:         pkg,
+		info:        pkg.Info,
+		decls:       map[*types.Func]*ast.FuncDecl{},
+		nodes:       map[ast.Node]*fnode{},
+		blocks:      map[*fnode]ast.Node{},
+		observes:    map[*fnode]bool{},
+		never:       map[*fnode]bool{},
+		exitsAlways: map[*fnode]bool{},
+		panics:      map[*fnode]bool{},
+		uses:        map[paramKey]bool{},
+		calls:       map[*fnode][]*fnode{},
+		recurs:      map[*fnode]bool{},
 	}
 	for _, f := range pkg.Files {
 		for _, d := range f.Decls {
@@ -232,8 +241,9 @@ func (c *checker) enclosing(pos token.Pos) []ast.Node {
 }
 
 // callee returns the function a call runs when it is a static call of
-// code at hand: a function or a concrete method of this package, or a
-// function literal called on the spot.
+// code at hand: a function or a concrete method of this package, a
+// function literal called on the spot, or one of those held by a variable
+// that holds nothing else (see boundValue).
 func (c *checker) callee(call *ast.CallExpr) *fnode {
 	fun := ast.Unparen(call.Fun)
 	switch f := fun.(type) {
@@ -248,6 +258,17 @@ func (c *checker) callee(call *ast.CallExpr) *fnode {
 	switch f := fun.(type) {
 	case *ast.Ident:
 		obj = c.info.Uses[f]
+		if v, ok := obj.(*types.Var); ok { // a variable that holds a function: loop()
+			if x := c.boundValue(v); x != nil {
+				fn, lit := c.funcValue(x, 1)
+				if lit != nil {
+					return c.litNode(lit)
+				}
+				if fn != nil {
+					return c.declNode(fn)
+				}
+			}
+		}
 	case *ast.SelectorExpr:
 		if sel, ok := c.info.Selections[f]; ok {
 			if sel.Kind() != types.MethodVal {
@@ -323,9 +344,11 @@ func (t Target) grace() time.Duration {
 
 func isContext(t types.Type) bool { return isNamed(t, "context", "Context") }
 
-func isAttempt(t types.Type) bool {
-	p, ok := t.(*types.Pointer)
-	return ok && isNamed(p.Elem(), runtimePath, "Attempt")
+func isAttempt(t types.Type) bool { return isPointerTo(t, runtimePath, "Attempt") }
+
+func isPointerTo(t types.Type, pkgPath, name string) bool {
+	p, ok := types.Unalias(t).(*types.Pointer)
+	return ok && isNamed(p.Elem(), pkgPath, name)
 }
 
 func isNamed(t types.Type, pkgPath, name string) bool {

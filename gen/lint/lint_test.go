@@ -48,8 +48,8 @@ func testdata(t testing.TB) string {
 // pipelines, jobs) on which any finding is a false positive.
 func TestChecks(t *testing.T) {
 	// One load for all: each costs seconds of go list and type checking.
-	results := analysistest.Run(t, testdata(t), lint.Analyzer, "./ctxunused", "./ctxloop", "./ready", "./beat", "./escape",
-		"./donotrestart", "./sleep", "./detach", "./directive", "./follow/...", "./corpus")
+	results := analysistest.Run(t, testdata(t), lint.Analyzer, "./ctxunused", "./ctxloop/...", "./ready", "./beat", "./escape",
+		"./donotrestart", "./sleep", "./detach", "./exit/...", "./directive", "./follow/...", "./indirect", "./pool", "./corpus")
 	for _, r := range results {
 		if r.Action.Package.PkgPath == "lintdata/corpus" {
 			checkCorpus(t, r)

@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"slices"
 )
 
 // run checks one target.
@@ -14,7 +15,7 @@ type run struct {
 	fn       *fnode
 	findings []Finding
 	seen     map[findingKey]bool
-	uses     *attemptUses // computed on first use
+	uses     attemptUses
 }
 
 type findingKey struct {
@@ -22,16 +23,43 @@ type findingKey struct {
 	pos   token.Pos
 }
 
+// checkAll runs the checks. Most visit the code the run function runs,
+// in two walks that they share, so that the work grows with the code, not
+// with the code times the checks: one of the run function's own goroutine,
+// one of all the code, its function literals and goroutines included.
 func (r *run) checkAll() {
-	if !r.ctxUnused() {
-		r.ctxLoop() // an unused context already says it
+	unused := !r.c.usesParam(r.fn, 0)
+	var block ast.Node // what waits, for ctxunused
+	grace := r.t.grace()
+	r.c.walk(r.root(), false, func(n ast.Node, s *state) bool {
+		if unused && block == nil {
+			block = r.c.blocking(n, s)
+		}
+		r.ctxLoop(n)
+		r.escape(n, s)
+		if grace > 0 {
+			r.sleep(n, s, grace)
+		}
+		return true
+	})
+	if unused && r.ctxUnused(block) {
+		r.drop(CheckCtxLoop) // an unused context already says it
 	}
+	wraps := map[ast.Node]bool{}
+	r.c.walk(r.root(), true, func(n ast.Node, s *state) bool {
+		r.attempt(n, s)
+		r.doNotRestart(n, s, wraps)
+		r.exit(n, s)
+		return true
+	})
 	r.ready()
 	r.beat()
-	r.escape()
-	r.doNotRestart()
-	r.sleep()
 	r.detach()
+}
+
+// drop removes the findings of a check.
+func (r *run) drop(check string) {
+	r.findings = slices.DeleteFunc(r.findings, func(f Finding) bool { return f.Check == check })
 }
 
 func (r *run) report(check string, pos token.Pos, msg string, related ...Related) {

@@ -28,15 +28,17 @@ type state struct {
 	blocked ast.Node
 	long    bool // in a loop that may run long, or code that may run again and again
 	closure bool // in a function literal not called on the spot, or in a goroutine
+	stored  bool // in a function literal that may never run: not called on the spot, nor started by go or g.Go
 	done    bool // in a branch taken once a context is done
-	comm    bool // in the communication of a select case
+	comm    bool // in the communication of a select case, among others
+	oneCase bool // in the body of a select of one case, which waits as its case does
 	depth   int  // calls followed
 }
 
 type visitKey struct {
-	f                      *fnode
-	att                    uint64
-	blocked, long, closure bool
+	f                              *fnode
+	att                            uint64
+	blocked, long, closure, stored bool
 }
 
 // walker walks the code a run function executes: its body and, through
@@ -102,7 +104,7 @@ func (w *walker) id(v *types.Var) uint64 {
 }
 
 func (w *walker) fn(fr *frame, s state) {
-	k := visitKey{fr.f, w.key(fr), s.blocked != nil, s.long, s.closure}
+	k := visitKey{fr.f, w.key(fr), s.blocked != nil, s.long, s.closure, s.stored}
 	if w.seen[k] {
 		return
 	}
@@ -149,10 +151,16 @@ func (w *walker) node(n ast.Node, s state) {
 		}
 		w.stmts(n.Body, s)
 		return
+	case *ast.SelectStmt:
+		inner := s
+		inner.oneCase = len(n.Body.List) == 1
+		w.node(n.Body, inner)
+		return
 	case *ast.CommClause:
 		comm := s
-		comm.comm = true
+		comm.comm, comm.oneCase = !s.oneCase, false
 		w.node(n.Comm, comm)
+		s.oneCase = false
 		if w.c.isDoneRecv(n.Comm) {
 			s.done = true
 		}
@@ -187,9 +195,7 @@ func (w *walker) node(n ast.Node, s state) {
 		return
 	case *ast.FuncLit:
 		if w.all {
-			inner := s
-			inner.closure, inner.long, inner.done, inner.blocked = true, true, false, nil
-			w.stmts(n.Body.List, inner)
+			w.lit(n, s, true)
 		}
 		return
 	case *ast.GoStmt:
@@ -217,6 +223,16 @@ func (w *walker) node(n ast.Node, s state) {
 	w.parent, w.ps = n, s
 	ast.Inspect(n, w.child)
 	w.parent, w.ps = parent, ps
+}
+
+// lit walks the body of a function literal not called on the spot: one
+// passed, stored, or started as a goroutine by a call such as g.Go(f),
+// which runs it for sure (stored false).
+func (w *walker) lit(n *ast.FuncLit, s state, stored bool) {
+	inner := s
+	inner.closure, inner.long, inner.done, inner.blocked = true, true, false, nil
+	inner.stored = s.stored || stored
+	w.stmts(n.Body.List, inner)
 }
 
 // child walks a child of w.parent; ast.Inspect calls it.
@@ -252,6 +268,15 @@ func (w *walker) call(call *ast.CallExpr, s state) {
 				bound = append(bound, p)
 				continue
 			}
+		}
+		if lit, ok := ast.Unparen(arg).(*ast.FuncLit); ok && w.all && w.c.startsArg(call) {
+			// g.Go(func() error {...}): a goroutine, not a function that
+			// may never run.
+			w.cur = s
+			if w.visit(lit, &w.cur) {
+				w.lit(lit, s, false)
+			}
+			continue
 		}
 		w.node(arg, s)
 	}

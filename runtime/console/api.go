@@ -137,7 +137,7 @@ func (h *handler) treeJSON(w http.ResponseWriter, r *http.Request) {
 // each pool (all when limit is negative).
 func (h *handler) snapshot(limit int) Tree {
 	health := h.tree.Health()
-	snap := h.tree.Snapshot()
+	snap := health.Snapshot
 	t := Tree{
 		Tree: snap.Tree, Health: health.State.String(), Time: time.Now(),
 		LastEvent: snap.LastEvent, DroppedEvents: snap.DroppedEvents, Control: h.token != nil,

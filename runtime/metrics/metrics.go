@@ -98,33 +98,23 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	d := &c.d
 	h := c.tree.Health()
-	snap := c.tree.Snapshot()
+	snap := h.Snapshot // one walk of the tree: up and state agree with the counters
 	for _, s := range healths {
 		ch <- prometheus.MustNewConstMetric(d.health, prometheus.GaugeValue, flag(h.State == s), s.String())
 	}
 	ch <- prometheus.MustNewConstMetric(d.dropped, prometheus.CounterValue, float64(snap.DroppedEvents))
-	// up and state come from Health's snapshot, so that they agree; the
-	// counters, from the other. Both list the declared children in the same
-	// order, with different pool instances between them: j walks Health's.
-	j := 0
-	for _, c2 := range snap.Children {
+	for i, c2 := range snap.Children {
 		if c2.Instance {
 			continue // counted by its pool
 		}
 		if c2.Pool {
 			c.collectPool(ch, c2.Path)
 		}
+		hc := h.Children[i]
 		ch <- prometheus.MustNewConstMetric(d.restarts, prometheus.CounterValue, float64(c2.Restarts), c2.Path)
 		ch <- prometheus.MustNewConstMetric(d.abandoned, prometheus.CounterValue, float64(c2.Abandoned), c2.Path)
 		ch <- prometheus.MustNewConstMetric(d.fenced, prometheus.CounterValue, float64(c2.Fenced), c2.Path)
 		ch <- prometheus.MustNewConstMetric(d.generation, prometheus.GaugeValue, float64(c2.Generation), c2.Path)
-		for j < len(h.Children) && h.Children[j].Path != c2.Path {
-			j++
-		}
-		var hc runtime.ChildHealth
-		if j < len(h.Children) {
-			hc = h.Children[j]
-		}
 		ch <- prometheus.MustNewConstMetric(d.up, prometheus.GaugeValue, flag(hc.OK), c2.Path)
 		for _, s := range states {
 			ch <- prometheus.MustNewConstMetric(d.state, prometheus.GaugeValue, flag(hc.State == s), c2.Path, s.String())

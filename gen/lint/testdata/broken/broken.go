@@ -47,4 +47,43 @@ var spec = runtime.Spec{Children: []runtime.Child{
 		for {
 		}
 	}},
+	{Name: "v", Run: undefinedVar, Restart: 5},
+	{Name: "w", Run: factory(undefined), Restart: runtime.Transient, Ready: &runtime.Ready{}},
+	{Name: "x", Run: cyc1, Ready: &runtime.Ready{}},
+	{Name: "y", Run: self(), Heartbeat: &runtime.Heartbeat{}},
 }}
+
+// Variables that hold each other, and a factory that returns itself.
+var cyc1 = cyc2
+var cyc2 = cyc1
+
+var tick1 = tick2
+var tick2 = tick1
+
+func Ticks(ctx context.Context) error {
+	for range tick1 {
+	}
+	return nil
+}
+
+func self() runtime.RunFunc { return self() }
+
+func factory(n int) runtime.RunFunc { return undefinedFactory(n) }
+
+func Pools(ctx context.Context, p *runtime.Pool) {
+	p.Start("", undefinedRun)
+	p.Start()
+	p.Start("", func(ctx context.Context) error {
+		for {
+		}
+	})
+	p.Start("", func(ctx context.Context, a *runtime.Attempt) error { return missing(ctx, a) })
+	loop := undefined
+	loop()
+	spin := func() {
+		for {
+		}
+	}
+	go spin()
+	spin()
+}

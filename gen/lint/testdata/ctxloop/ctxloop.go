@@ -5,11 +5,15 @@ package ctxloop
 import (
 	"context"
 	"errors"
+	"log"
 	"net"
+	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/arbor-go/arbor/runtime"
+	"lintdata/ctxloop/logs"
 )
 
 var tree = runtime.Spec{
@@ -21,15 +25,26 @@ var tree = runtime.Spec{
 		{Name: "select", Run: runtime.Func(Select)},
 		{Name: "label", Run: runtime.Func(Label)},
 		{Name: "goto-own", Run: runtime.Func(GotoOwn)},
+		{Name: "break-done", Run: runtime.Func(BreakDone)},
+		{Name: "forgot", Run: runtime.Func(Forgot)},
+		{Name: "err-no-return", Run: runtime.Func(ErrNoReturn)},
+		{Name: "derived", Run: runtime.Func(Derived)},
+		{Name: "takes", Run: runtime.Func(Takes)},
+		{Name: "tick-var", Run: runtime.Func(TickVar)},
+		{Name: "ticks", Run: runtime.Func(Ticks)},
+		{Name: "stored", Run: (&Stored{}).Run},
 
 		{Name: "accept", Run: runtime.Func(Accept)},
 		{Name: "done", Run: runtime.Func(Done)},
-		{Name: "takes", Run: runtime.Func(Takes)},
-		{Name: "stored", Run: (&Stored{}).Run},
 		{Name: "goroutine", Run: runtime.Func(Goroutine)},
 		{Name: "breaks", Run: runtime.Func(Breaks)},
 		{Name: "panics", Run: runtime.Func(Panics)},
 		{Name: "cond", Run: runtime.Func(Cond)},
+		{Name: "dies", Run: runtime.Func(Dies)},
+		{Name: "logger", Run: runtime.Func(Logger)},
+		{Name: "syscall", Run: runtime.Func(Syscall)},
+		{Name: "must", Run: runtime.Func(Must)},
+		{Name: "must-done", Run: runtime.Func(MustDone)},
 	},
 }
 
@@ -122,6 +137,93 @@ again:
 	}
 }
 
+// BreakDone breaks out of its select on cancellation, not out of its loop:
+// once the context is done, it spins.
+func BreakDone(ctx context.Context) error {
+	for { // want `break-done: this loop watches the context, but nothing leaves it: once the context is done it spins \(a break in a select leaves only the select\), and cancellation cannot stop BreakDone, so at every shutdown and restart it is abandoned after its grace \(ctxloop\)`
+		select {
+		case <-ctx.Done():
+			break
+		case <-jobs:
+			work()
+		}
+	}
+}
+
+// Forgot logs the cancellation and forgets to return.
+func Forgot(ctx context.Context) error {
+	for { // want `forgot: this loop watches the context, but nothing leaves it`
+		select {
+		case <-ctx.Done():
+			log.Print("stopping")
+		case <-jobs:
+		}
+	}
+}
+
+func ErrNoReturn(ctx context.Context) error {
+	for { // want `err-no-return: this loop watches the context, but nothing leaves it`
+		if ctx.Err() != nil {
+			log.Print("stopping")
+		}
+		work()
+	}
+}
+
+// Derived waits for a context of its own in each round: once the
+// attempt's is done, each round ends at once.
+func Derived(ctx context.Context) error {
+	for { // want `derived: this loop watches the context, but nothing leaves it`
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		<-rctx.Done()
+		cancel()
+	}
+}
+
+// Takes hands the context to a function in each round, but nothing leaves
+// the loop: once the context is done, each round ends at once.
+func Takes(ctx context.Context) error {
+	for { // want `takes: this loop never ends: nothing leaves it \(no return, break or panic\), so once the context is done it goes on, and cancellation cannot stop Takes, so at every shutdown and restart it is abandoned after its grace \(ctxloop\)`
+		step(ctx)
+	}
+}
+
+// TickVar ranges over a ticker's channel held in a variable.
+func TickVar(ctx context.Context) error {
+	if err := connect(ctx); err != nil {
+		return err
+	}
+	ticks := time.Tick(time.Second)
+	for range ticks { // want `tick-var: this loop never ends and never looks at the context`
+		work()
+	}
+	return nil
+}
+
+// Ticks polls with the context on each tick.
+func Ticks(ctx context.Context) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for range t.C { // want `ticks: this loop never ends: nothing leaves it`
+		if err := step(ctx); err != nil {
+			log.Print(err)
+		}
+	}
+	return nil
+}
+
+// Stored looks at a context it keeps.
+type Stored struct{ ctx context.Context }
+
+func (s *Stored) Run(ctx context.Context, a *runtime.Attempt) error {
+	s.ctx = ctx
+	for { // want `stored: this loop never ends: nothing leaves it`
+		s.step()
+	}
+}
+
+func (s *Stored) step() { <-s.ctx.Done() }
+
 // Silent from here on.
 
 // Accept is an accept loop closed by context.AfterFunc: it ends on the
@@ -155,25 +257,6 @@ func Done(ctx context.Context) error {
 		}
 	}
 }
-
-// Takes calls a function that takes the context: that is looking at it.
-func Takes(ctx context.Context) error {
-	for {
-		step(ctx)
-	}
-}
-
-// Stored looks at a context it keeps.
-type Stored struct{ ctx context.Context }
-
-func (s *Stored) Run(ctx context.Context, a *runtime.Attempt) error {
-	s.ctx = ctx
-	for {
-		s.step()
-	}
-}
-
-func (s *Stored) step() { <-s.ctx.Done() }
 
 // Goroutine's loop is not on the run function's goroutine.
 func Goroutine(ctx context.Context) error {
@@ -213,6 +296,77 @@ func Panics(ctx context.Context) error {
 	for {
 		if stopped.Load() {
 			panic("stopped")
+		}
+	}
+}
+
+func die(msg string) {
+	log.Print(msg)
+	os.Exit(1)
+}
+
+// Dies leaves its loop by a function that ends the process.
+//
+//arbor:nolint exit -- on purpose, for ctxloop
+func Dies(ctx context.Context) error {
+	if err := connect(ctx); err != nil {
+		return err
+	}
+	for {
+		if stopped.Load() {
+			die("stopped")
+		}
+	}
+}
+
+// Syscall leaves its loop by syscall.Exit, which ends the process.
+//
+//arbor:nolint exit -- on purpose, for ctxloop
+func Syscall(ctx context.Context) error {
+	if err := connect(ctx); err != nil {
+		return err
+	}
+	for {
+		if stopped.Load() {
+			syscall.Exit(1)
+		}
+	}
+}
+
+// Logger leaves its loop by the Fatal of another package's logger.
+//
+//arbor:nolint exit -- on purpose, for ctxloop
+func Logger(ctx context.Context) error {
+	var l logs.Logger
+	for {
+		select {
+		case <-ctx.Done():
+			l.Fatal("stopped")
+		case <-jobs:
+		}
+	}
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+// Must panics in a helper once the context is done.
+func Must(ctx context.Context) error {
+	for {
+		must(step(ctx))
+	}
+}
+
+// MustDone panics in a helper once the context is done.
+func MustDone(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			must(ctx.Err())
+		case <-jobs:
 		}
 	}
 }

@@ -4,6 +4,7 @@ package detach
 
 import (
 	"context"
+	"fmt"
 	"log"
 	"net/http"
 	"sync"
@@ -17,6 +18,7 @@ var tree = runtime.Spec{
 		{Name: "serve", Run: runtime.Func(Serve)},
 		{Name: "logs", Run: (&Worker{}).Run, Ready: &runtime.Ready{}},
 		{Name: "cancels", Run: runtime.Func(Cancels)},
+		{Name: "returns-err", Run: runtime.Func(ReturnsErr)},
 
 		{Name: "closer", Run: runtime.Func(Closer)},
 		{Name: "waits", Run: runtime.Func(Waits)},
@@ -53,6 +55,12 @@ func Cancels(ctx context.Context) error {
 	defer cancel()
 	go (&Worker{}).loop(ctx) // want `cancels: Cancels starts a goroutine and returns at once`
 	return nil
+}
+
+// ReturnsErr returns the context's error, which does not wait.
+func ReturnsErr(ctx context.Context) error {
+	go (&Worker{}).loop(ctx) // want `returns-err: ReturnsErr starts a goroutine and returns at once`
+	return fmt.Errorf("started: %w", ctx.Err())
 }
 
 // Spawn is called by its tests only: it is still checked on its own.

@@ -17,6 +17,7 @@ var tree = runtime.Spec{
 		{Name: "helper", Run: runtime.Func(Helper)},
 		{Name: "literal", Run: literal()},
 		{Name: "unknown", Run: runtime.Func(Unknown)},
+		{Name: "after-slashes", Run: runtime.Func(AfterSlashes)},
 	},
 }
 
@@ -72,9 +73,16 @@ func literal() runtime.RunFunc {
 	return func(ctx context.Context, a *runtime.Attempt) error { select {} }
 }
 
+// AfterSlashes has a space after //: as written, a plain comment.
+//
+// arbor:nolint ctxunused // want `write //arbor:nolint, without a space after //: as written, this comment silences nothing`
+func AfterSlashes(ctx context.Context) error { // want `after-slashes: AfterSlashes never uses its context`
+	select {}
+}
+
 // Unknown names a check that does not exist.
 //
-//arbor:nolint ctxunsued // want `//arbor:nolint: unknown check "ctxunsued"; the checks are ctxunused, ctxloop, ready, beat, escape, donotrestart, sleep, detach`
+//arbor:nolint ctxunsued // want `//arbor:nolint: unknown check "ctxunsued"; the checks are ctxunused, ctxloop, ready, beat, escape, donotrestart, sleep, detach, exit`
 func Unknown(ctx context.Context) error { // want `unknown: Unknown never uses its context`
 	select {}
 }

@@ -70,6 +70,13 @@ func Orphan(ctx context.Context, a *runtime.Attempt) error { // want `^Orphan ne
 	}
 }
 
+// Held is named through the variable runFunc.
+func Held(ctx context.Context, a *runtime.Attempt) error { // want `value: Held never uses its context, yet it waits in a loop`
+	for {
+		work()
+	}
+}
+
 // Silent from here on.
 
 func Generic(ctx context.Context) error { return wait(ctx, 1) }
@@ -103,4 +110,5 @@ func Iface(ctx context.Context) error {
 	return s.Serve(ctx)
 }
 
-var runFunc runtime.RunFunc = Orphan
+// runFunc holds a function: the child "value" names it.
+var runFunc runtime.RunFunc = Held

@@ -39,6 +39,11 @@ var tree = runtime.Spec{
 		{Name: "settle-inside", Run: SettleInside, Ready: ready},
 		{Name: "late-inside", Run: LateInside, Ready: ready},
 		{Name: "converted", Run: runtime.RunFunc(Converted), Ready: ready},
+		{Name: "after-select", Run: AfterSelect, Ready: ready},
+		{Name: "one-shot-waits", Run: OneShotWaits, Ready: ready, Restart: runtime.Transient},
+		{Name: "migrate", Run: Migrate, Ready: ready, Restart: runtime.Transient},
+		{Name: "temporary", Run: runtime.Func(Job), Ready: ready, Restart: runtime.Temporary},
+		{Name: "permanent-job", Run: PermanentJob, Ready: ready, Restart: runtime.Permanent},
 	},
 }
 
@@ -79,6 +84,27 @@ func AfterDone(ctx context.Context, a *runtime.Attempt) error {
 	return nil
 }
 
+// AfterSelect waits in a select of one case: a receive all the same.
+func AfterSelect(ctx context.Context, a *runtime.Attempt) error {
+	select {
+	case <-ctx.Done():
+	}
+	a.Ready() // want `after-select: AfterSelect calls a.Ready\(\) only after a select, which waits until shutdown`
+	return nil
+}
+
+// OneShotWaits is transient, but ends only at shutdown: it never ends
+// with the success that would make it ready.
+func OneShotWaits(ctx context.Context, a *runtime.Attempt) error { // want `one-shot-waits: the child has ready, but OneShotWaits never calls a.Ready\(\), and it ends only at shutdown`
+	<-ctx.Done()
+	return nil
+}
+
+// PermanentJob returns, and is started again: it is never ready.
+func PermanentJob(ctx context.Context, a *runtime.Attempt) error { // want `permanent-job: the child has ready, but PermanentJob never calls a.Ready\(\)`
+	return ctx.Err()
+}
+
 func LateHelper(ctx context.Context, a *runtime.Attempt) error {
 	serve(ctx)
 	return report(a)
@@ -114,6 +140,18 @@ func boot(ctx context.Context, a *runtime.Attempt) error {
 }
 
 // Silent from here on.
+
+// Migrate is a one-shot: ended for good after a success, a transient child
+// counts as ready, and its dependents start.
+func Migrate(ctx context.Context, a *runtime.Attempt) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Job is a temporary one-shot that does not take the attempt.
+func Job(ctx context.Context) error { return ctx.Err() }
 
 // SettleInside passes a context of its own to a helper that waits for its
 // end before it reports.

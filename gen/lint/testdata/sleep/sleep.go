@@ -17,6 +17,7 @@ var tree = runtime.Spec{
 		{Name: "after", Run: runtime.Func(After)},
 		{Name: "short-grace", Run: runtime.Func(Two), Shutdown: time.Second},
 		{Name: "helper", Run: runtime.Func(Helper)},
+		{Name: "one-case", Run: runtime.Func(OneCase)},
 
 		{Name: "short", Run: runtime.Func(Short)},
 		{Name: "variable", Run: runtime.Func(Variable)},
@@ -39,6 +40,14 @@ func Loop(ctx context.Context) error {
 
 func After(ctx context.Context) error {
 	<-time.After(time.Minute) // want `after: <-time.After\(time.Minute\) waits 1m0s without watching the context`
+	return poll(ctx)
+}
+
+// OneCase waits in a select of one case: a receive all the same.
+func OneCase(ctx context.Context) error {
+	select {
+	case <-time.After(time.Minute): // want `one-case: <-time.After\(time.Minute\) waits 1m0s without watching the context`
+	}
 	return poll(ctx)
 }
 
