@@ -187,6 +187,7 @@ type c20Pending struct {
 type c20Slot struct {
 	live, last uint64
 	poolRun    int         // an instance: its pool's run when it began
+	supRun     int         // its supervisor's run when its current or last attempt began
 	window     []time.Time // restarts against its own limit, in its supervisor's run
 }
 
@@ -277,6 +278,9 @@ func (l *c20Life) checkJournal(rerr error) {
 				l.violate("journal: %s generation %d after generation %d", e.Path, e.Generation, s.last)
 			}
 			s.live, s.last = e.Generation, e.Generation
+			if parent != nil {
+				s.supRun = parent.run
+			}
 			if parent != nil && parent.plan == e.Path {
 				parent.plan = "" // the group restart it began has started its members again
 			}
@@ -397,7 +401,9 @@ func (l *c20Life) onEnd(sups map[string]*c20Sup, s *c20Slot, e runtime.Event, n 
 		}
 		l.nestedEnd(sv, e)
 	}
-	if parent == nil || parent.killed {
+	if parent == nil || parent.killed || s.supRun != parent.run {
+		// A killed run may report the end of an attempt it did not list
+		// after its supervisor's next run has begun: it is not that run's.
 		return
 	}
 	if !inst && n.significant && (e.Kind == runtime.EventExited || e.Kind == runtime.EventAbandoned) {
