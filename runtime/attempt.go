@@ -110,7 +110,15 @@ func (a *Attempt) Number() int {
 }
 
 // Current reports whether this attempt is still its child's current one.
-func (a *Attempt) Current() bool { return !a.detached() && a.slot.cur.Load() == a }
+func (a *Attempt) Current() bool { return !a.detached() && a.current() }
+
+// current is Current for an attempt of a tree. An abandoned attempt is
+// never current: below an abandoned supervisor, the kill lists it at once,
+// and its killed run detaches it only when it gets round to it, which may
+// be after Run has returned.
+func (a *Attempt) current() bool {
+	return a.slot.cur.Load() == a && a.flags.Load()&flagAbandoned == 0
+}
 
 // detached reports whether a is no attempt of a tree: nil, or the zero
 // Attempt.
@@ -122,7 +130,7 @@ func (a *Attempt) Ready() {
 	if a.detached() {
 		return
 	}
-	if a.slot.cur.Load() != a {
+	if !a.current() {
 		a.slot.fence(a, SignalReady, flagReadyFenced)
 		return
 	}
@@ -137,7 +145,7 @@ func (a *Attempt) Beat() {
 	if a.detached() {
 		return
 	}
-	if a.slot.cur.Load() != a {
+	if !a.current() {
 		a.slot.fence(a, SignalBeat, flagBeatFenced)
 		return
 	}

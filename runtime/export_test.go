@@ -4,5 +4,9 @@ package runtime
 // handles a message.
 func SetTestHook(hook func(path string)) { testHook = hook }
 
+// SetAbandonHook makes every supervisor call hook with the path of an
+// attempt it abandons, between its detach and its listing in the report.
+func SetAbandonHook(hook func(path string)) { abandonHook = hook }
+
 // Delay is the backoff delay before restart n.
 var Delay = delay

@@ -252,6 +252,9 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 }
 
 func (sv *supervisor) cleanup() {
+	if sv.isKilled() {
+		sv.tree.killsDone() // before done, as in endKilled
+	}
 	sv.runDone.Store(nil)
 	if sv.pool != nil {
 		// Before done: StopAndWait returns when it closes, and then its
@@ -291,6 +294,10 @@ func (sv *supervisor) cleanup() {
 
 // testHook lets tests inject a fault into the supervisor's own code.
 var testHook func(path string)
+
+// abandonHook lets tests hold a supervisor up between the detach of an
+// attempt it abandons, at path, and its listing in the report.
+var abandonHook func(path string)
 
 func (sv *supervisor) handle(m message) {
 	if testHook != nil {
@@ -510,7 +517,8 @@ func (sv *supervisor) startDependents(s *slot) {
 		}
 		d := ds[f.next]
 		f.next++ // before start, which may push a frame and move the stack
-		if d.pending && !sv.stopping && sv.depsReady(d) {
+		// As want would: a member starts with its group, a held child not at all.
+		if d.pending && !d.member && !d.held && !sv.stopping && sv.depsReady(d) {
 			sv.start(d)
 		}
 	}
@@ -873,7 +881,14 @@ func (sv *supervisor) abandon(s *slot) {
 		a.cancel(causeStopped)
 		s.stopCause = causeStopped
 	}
+	// From before detach to the end of the listing (and of the kill of a
+	// nested supervisor's subtree) is one step for a kill from above, which
+	// would not find the detached attempt, and for what waits for kills.
+	sv.tree.killMu.Lock()
 	sv.detach(s, a)
+	if abandonHook != nil {
+		abandonHook(s.path)
+	}
 	kind := ExitCancelled
 	if s.failStop() {
 		kind = ExitTimeout
@@ -881,9 +896,10 @@ func (sv *supervisor) abandon(s *slot) {
 	sv.mu.Lock()
 	sv.abandonedLocked(s, a, kind, now)
 	sv.mu.Unlock()
-	if s.sub() != nil {
-		s.sub().killTree(a)
+	if sub := s.sub(); sub != nil {
+		sub.killTree(a)
 	}
+	sv.tree.killMu.Unlock()
 	// An abandoned attempt keeps no claim on the lease: the next attempt
 	// runs under a new one, with a larger token.
 	sv.releaseHeld(s)
@@ -954,6 +970,7 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 		case restart && s.cur.Load() == nil:
 			s.held, s.completed = false, false
 			s.disarm()
+			s.pending = false   // not before its group, even if its After list gets ready
 			s.member = true     // joins the group, to start in order with it
 			s.restartNow = true // even if temporary
 			s.setState(StateStopped, now)
@@ -1146,6 +1163,10 @@ func (sv *supervisor) killTree(self *Attempt) {
 // endKilled ends a run that killTree abandoned: it releases what the live
 // attempts hold, which killTree already cancelled and reported.
 func (sv *supervisor) endKilled() {
+	// The kill may still be on its way down the subtree, from its killer's
+	// goroutine: StopAndWait, told below or by done that the run's
+	// attempts have returned or been abandoned, must find them so.
+	sv.tree.killsDone()
 	sv.stopping = true
 	now := time.Now()
 	for _, s := range sv.slotsNow() {

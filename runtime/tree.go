@@ -38,6 +38,16 @@ type Tree struct {
 	stopping chan struct{} // closed when the root begins to stop
 	done     chan struct{} // closed when Run returns
 
+	// killMu is held through each abandonment (supervisor.abandon, from
+	// before the detach to the end of the listing and, for a nested
+	// supervisor or pool, of its killTree), which runs on the goroutine of
+	// the supervisor that abandons: a killed run, which would otherwise
+	// end as soon as it is told, waits for it (killsDone) before it tells
+	// StopAndWait; a kill from above, which does not find a detached
+	// attempt, waits for its listing. So Run, which returns after the
+	// root's abandonments, finds every one below it done.
+	killMu sync.Mutex
+
 	mu     sync.Mutex
 	report abandonLog
 	err    error // what Run returned
@@ -372,6 +382,12 @@ func (t *Tree) Run(ctx context.Context) error {
 	t.state.Store(treeEnded)
 	close(t.done)
 	return err
+}
+
+// killsDone waits for an abandonment in progress (see killMu), if any.
+func (t *Tree) killsDone() {
+	t.killMu.Lock()
+	t.killMu.Unlock() //nolint:staticcheck // an empty critical section: a wait for the holder
 }
 
 // Snapshot returns the state of every child. It is safe to call at any time,
