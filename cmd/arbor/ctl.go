@@ -522,6 +522,10 @@ const maxLine = 16 << 20
 // errSilent is why a stream was given up.
 var errSilent = errors.New("silent")
 
+// errRestarted is a stream from a restarted program that resumed after
+// the last event printed: follow asks again, from its first event.
+var errRestarted = errors.New("restarted")
+
 // run follows the stream until the tree stops or ctx is done.
 func (f *follower) run(ctx context.Context) error {
 	cl := f.cl
@@ -532,6 +536,8 @@ func (f *follower) run(ctx context.Context) error {
 		switch {
 		case ctx.Err() != nil:
 			return nil // Ctrl-C
+		case err == errRestarted:
+			continue
 		case err == nil:
 			return nil // the tree stopped
 		case !errors.As(err, &b):
@@ -557,6 +563,7 @@ type follower struct {
 	retry     time.Duration // the console's retry: field, 2s until it says
 	connected bool          // a stream has been up
 	last      uint64        // the last event printed
+	runID     string        // the console's console.RunHeader, once a stream was up
 	silence   time.Duration // maxSilence, but in tests
 }
 
@@ -608,6 +615,17 @@ func (f *follower) stream(ctx context.Context) error {
 		fmt.Fprintf(cl.stderr, "arbor ctl: reconnected to %s\n", cl.base.Redacted())
 	}
 	f.connected = true
+	if run := res.Header.Get(console.RunHeader); run != f.runID {
+		restarted := f.runID != "" && run != ""
+		f.runID = run
+		if restarted && f.last > 0 {
+			// Its events are numbered from 1 again: after f.last, this
+			// answer would skip as many of them.
+			fmt.Fprintf(cl.stderr, "arbor ctl: the program was restarted: its events are numbered from 1 again\n")
+			f.last = 0
+			return errRestarted
+		}
+	}
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(nil, maxLine)
 	var kind string
@@ -656,7 +674,7 @@ func (f *follower) message(kind string, data []byte) (done bool, err error) {
 		if err := json.Unmarshal(data, &e); err != nil {
 			return false, fmt.Errorf("bad event from the console: %v", err)
 		}
-		if e.Seq <= f.last {
+		if e.Seq <= f.last { // a console that does not name its run
 			fmt.Fprintf(cl.stderr, "arbor ctl: the program was restarted: its events are numbered from 1 again\n")
 		}
 		f.last = e.Seq

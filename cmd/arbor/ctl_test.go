@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/arbor-go/arbor/runtime/console"
 )
 
 // noLeaks fails t if a goroutine that t started outlives it: a stream
@@ -115,6 +117,60 @@ func TestFollowReconnects(t *testing.T) {
 	}
 	if n := strings.Count(stderr.String(), "reconnecting"); n != 2 {
 		t.Errorf("%d notices of a broken stream, want 2 (one per outage):\n%s", n, stderr.String())
+	}
+}
+
+// TestFollowRestartedWithMoreEvents: a restarted program that already has
+// more events than the last one printed would answer Last-Event-ID with
+// the rest of its own, skipping its first: the console names its run, and
+// follow asks the new run again from its first event.
+func TestFollowRestartedWithMoreEvents(t *testing.T) {
+	noLeaks(t)
+	ev := func(seq uint64, text string) string {
+		return fmt.Sprintf("id: %d\ndata: {\"seq\":%d,\"time\":\"2026-01-01T00:00:00Z\",\"text\":%q}\n\n", seq, seq, text)
+	}
+	var mu sync.Mutex
+	var asked []string // each connection's Last-Event-ID
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, r.Header.Get("Last-Event-ID"))
+		n := len(asked)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/event-stream")
+		switch n {
+		case 1:
+			w.Header().Set(console.RunHeader, "first")
+			fmt.Fprint(w, "retry: 5\n\n"+ev(1, "one")+ev(2, "two")) // then breaks
+		case 2: // a new run, with five events already: it answers after 2
+			w.Header().Set(console.RunHeader, "second")
+			fmt.Fprint(w, "retry: 5\n\n"+ev(3, "new three")+ev(4, "new four")+ev(5, "new five"))
+		default:
+			w.Header().Set(console.RunHeader, "second")
+			fmt.Fprint(w, "retry: 5\n\n"+ev(1, "new one")+ev(2, "new two")+ev(3, "new three")+"event: end\ndata: {}\n\n")
+		}
+	}))
+	defer srv.Close()
+	base, err := consoleURL(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	cl := &ctlClient{base: base, stdout: &stdout, stderr: &stderr}
+	if err := cl.follow(false); err != nil {
+		t.Fatalf("follow: %v", err)
+	}
+	if want := []string{"", "2", ""}; !slices.Equal(asked, want) {
+		t.Errorf("Last-Event-ID of each connection = %q, want %q", asked, want)
+	}
+	var texts []string
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		texts = append(texts, strings.Join(strings.Fields(line)[2:], " "))
+	}
+	if want := []string{"one", "two", "new one", "new two", "new three"}; !slices.Equal(texts, want) {
+		t.Errorf("events printed: %q, want %q", texts, want)
+	}
+	if n := strings.Count(stderr.String(), "the program was restarted"); n != 1 {
+		t.Errorf("%d notices of a restart, want 1:\n%s", n, stderr.String())
 	}
 }
 

@@ -40,10 +40,15 @@
 // many were lost before the stream goes on. When the tree's Run has
 // returned, an "end" message closes the stream. A client that has not
 // taken a write within 30 seconds is dropped; a catch-up after a
-// reconnection is written 256 events at a time.
+// reconnection is written 256 events at a time. Every answer of
+// /api/events has the header RunHeader, which names this Handler: a
+// client that resumes with Last-Event-ID and gets another run's answer
+// has reached a restarted program, whose events are numbered from 1
+// again, and asks again from its first.
 package console
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"log/slog"
@@ -96,7 +101,12 @@ type handler struct {
 	csrf      *http.CrossOriginProtection
 	keepAlive time.Duration
 	stall     time.Duration
+	run       string // RunHeader's value
 }
+
+// RunHeader is the header of every /api/events answer that names the
+// Handler, and so the run of the program, that answered.
+const RunHeader = "Arbor-Run"
 
 // Handler returns the console of t. See the package documentation for what
 // it serves. It panics if t is nil, and skips nil options.
@@ -104,7 +114,7 @@ func Handler(t *runtime.Tree, opts ...Option) http.Handler {
 	if t == nil {
 		panic("console: Handler needs a tree, not nil")
 	}
-	h := &handler{tree: t, log: slog.Default(), csrf: http.NewCrossOriginProtection(), keepAlive: keepAlive, stall: stallTimeout}
+	h := &handler{tree: t, log: slog.Default(), csrf: http.NewCrossOriginProtection(), keepAlive: keepAlive, stall: stallTimeout, run: rand.Text()}
 	for _, o := range opts {
 		if o != nil {
 			o(h)

@@ -110,7 +110,21 @@ func TestStreamHead(t *testing.T) {
 	assert.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
 }
 
-// logBuffer is a slog handler's output, safe for concurrent use.
+// TestEventsNameTheirRun: every answer of /api/events, JSON or stream,
+// names the Handler that made it, the same each time, so that a client
+// resuming with Last-Event-ID can tell a restarted program (another
+// Handler) from the one it followed.
+func TestEventsNameTheirRun(t *testing.T) {
+	f := newFixture(t)
+	h := console.Handler(f.tree)
+	run := do(h, "GET", "/api/events", nil).Header.Get(console.RunHeader)
+	require.NotEmpty(t, run)
+	assert.Equal(t, run, do(h, "GET", "/api/events?after=1", nil).Header.Get(console.RunHeader))
+	assert.Equal(t, run, do(h, "HEAD", "/api/events", nil, "Accept", "text/event-stream").Header.Get(console.RunHeader))
+	assert.Equal(t, run, do(h, "GET", "/api/events?after=x", nil).Header.Get(console.RunHeader), "a refusal too")
+	other := do(console.Handler(f.tree), "GET", "/api/events", nil).Header.Get(console.RunHeader)
+	assert.NotEqual(t, run, other)
+}
 
 // TestStreamDropsClientThatDoesNotRead: a client that opens the stream
 // and never reads is dropped once a write has waited for it past the
