@@ -57,35 +57,30 @@ func TestConsoleURL(t *testing.T) {
 	}
 }
 
-// TestFollowReconnects: events -f resumes a broken stream where it broke,
-// rides out a console that is away for a while, notices a restarted
-// program, and ends at the end of the tree's run.
-func TestFollowReconnects(t *testing.T) {
-	noLeaks(t)
-	ev := func(seq uint64, text string) string {
-		return fmt.Sprintf("id: %d\ndata: {\"seq\":%d,\"time\":\"2026-01-01T00:00:00Z\",\"text\":%q}\n\n", seq, seq, text)
-	}
+// sseEvent is a console's stream message of event seq.
+func sseEvent(seq uint64, text string) string {
+	return fmt.Sprintf("id: %d\ndata: {\"seq\":%d,\"time\":\"2026-01-01T00:00:00Z\",\"text\":%q}\n\n", seq, seq, text)
+}
+
+// followed is what events -f did against a console scripted by answer,
+// which is given each connection's number (from 1).
+type followed struct {
+	base    string
+	asked   []string // each connection's Last-Event-ID
+	printed []string // the texts of the events printed
+	stderr  string
+}
+
+func follow(t *testing.T, answer func(n int, w http.ResponseWriter)) followed {
+	t.Helper()
 	var mu sync.Mutex
-	var asked []string // each connection's Last-Event-ID
+	var asked []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		asked = append(asked, r.Header.Get("Last-Event-ID"))
 		n := len(asked)
 		mu.Unlock()
-		if n == 3 { // away: the connection drops before any answer
-			conn, _, _ := http.NewResponseController(w).Hijack()
-			conn.Close()
-			return
-		}
-		w.Header().Set("Content-Type", "text/event-stream")
-		switch n {
-		case 1:
-			fmt.Fprint(w, "retry: 5\n\n"+ev(1, "one")+ev(2, "two")) // then breaks
-		case 2:
-			fmt.Fprint(w, "retry: 5\n\n"+ev(3, "three")) // breaks again
-		case 4: // a new run of the program, which knows nothing of 3
-			fmt.Fprint(w, "retry: 5\n\n"+ev(1, "new one")+"event: end\ndata: {}\n\n")
-		}
+		answer(n, w)
 	}))
 	defer srv.Close()
 	base, err := consoleURL(srv.URL)
@@ -97,26 +92,50 @@ func TestFollowReconnects(t *testing.T) {
 	if err := cl.follow(false); err != nil {
 		t.Fatalf("follow: %v", err)
 	}
-	if want := []string{"", "2", "3", "3"}; !slices.Equal(asked, want) {
-		t.Errorf("Last-Event-ID of each connection = %q, want %q", asked, want)
-	}
-	var texts []string
+	f := followed{base: base.String(), asked: asked, stderr: stderr.String()}
 	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-		texts = append(texts, strings.Join(strings.Fields(line)[2:], " "))
+		f.printed = append(f.printed, strings.Join(strings.Fields(line)[2:], " "))
 	}
-	if want := []string{"one", "two", "three", "new one"}; !slices.Equal(texts, want) {
-		t.Errorf("events printed: %q, want %q", texts, want)
+	return f
+}
+
+// TestFollowReconnects: events -f resumes a broken stream where it broke,
+// rides out a console that is away for a while, notices a restarted
+// program, and ends at the end of the tree's run.
+func TestFollowReconnects(t *testing.T) {
+	noLeaks(t)
+	f := follow(t, func(n int, w http.ResponseWriter) {
+		if n == 3 { // away: the connection drops before any answer
+			conn, _, _ := http.NewResponseController(w).Hijack()
+			conn.Close()
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		switch n {
+		case 1:
+			fmt.Fprint(w, "retry: 5\n\n"+sseEvent(1, "one")+sseEvent(2, "two")) // then breaks
+		case 2:
+			fmt.Fprint(w, "retry: 5\n\n"+sseEvent(3, "three")) // breaks again
+		case 4: // a new run of the program, which knows nothing of 3
+			fmt.Fprint(w, "retry: 5\n\n"+sseEvent(1, "new one")+"event: end\ndata: {}\n\n")
+		}
+	})
+	if want := []string{"", "2", "3", "3"}; !slices.Equal(f.asked, want) {
+		t.Errorf("Last-Event-ID of each connection = %q, want %q", f.asked, want)
+	}
+	if want := []string{"one", "two", "three", "new one"}; !slices.Equal(f.printed, want) {
+		t.Errorf("events printed: %q, want %q", f.printed, want)
 	}
 	for _, want := range []string{
-		"arbor ctl: the event stream from " + base.String() + " ended before the tree stopped; reconnecting every 100ms\narbor ctl: reconnected to " + base.String() + "\n",
+		"arbor ctl: the event stream from " + f.base + " ended before the tree stopped; reconnecting every 100ms\narbor ctl: reconnected to " + f.base + "\n",
 		"arbor ctl: the program was restarted: its events are numbered from 1 again\n",
 	} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		if !strings.Contains(f.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, f.stderr)
 		}
 	}
-	if n := strings.Count(stderr.String(), "reconnecting"); n != 2 {
-		t.Errorf("%d notices of a broken stream, want 2 (one per outage):\n%s", n, stderr.String())
+	if n := strings.Count(f.stderr, "reconnecting"); n != 2 {
+		t.Errorf("%d notices of a broken stream, want 2 (one per outage):\n%s", n, f.stderr)
 	}
 }
 
@@ -126,51 +145,28 @@ func TestFollowReconnects(t *testing.T) {
 // follow asks the new run again from its first event.
 func TestFollowRestartedWithMoreEvents(t *testing.T) {
 	noLeaks(t)
-	ev := func(seq uint64, text string) string {
-		return fmt.Sprintf("id: %d\ndata: {\"seq\":%d,\"time\":\"2026-01-01T00:00:00Z\",\"text\":%q}\n\n", seq, seq, text)
-	}
-	var mu sync.Mutex
-	var asked []string // each connection's Last-Event-ID
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		asked = append(asked, r.Header.Get("Last-Event-ID"))
-		n := len(asked)
-		mu.Unlock()
+	f := follow(t, func(n int, w http.ResponseWriter) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		switch n {
 		case 1:
 			w.Header().Set(console.RunHeader, "first")
-			fmt.Fprint(w, "retry: 5\n\n"+ev(1, "one")+ev(2, "two")) // then breaks
+			fmt.Fprint(w, "retry: 5\n\n"+sseEvent(1, "one")+sseEvent(2, "two")) // then breaks
 		case 2: // a new run, with five events already: it answers after 2
 			w.Header().Set(console.RunHeader, "second")
-			fmt.Fprint(w, "retry: 5\n\n"+ev(3, "new three")+ev(4, "new four")+ev(5, "new five"))
+			fmt.Fprint(w, "retry: 5\n\n"+sseEvent(3, "new three")+sseEvent(4, "new four")+sseEvent(5, "new five"))
 		default:
 			w.Header().Set(console.RunHeader, "second")
-			fmt.Fprint(w, "retry: 5\n\n"+ev(1, "new one")+ev(2, "new two")+ev(3, "new three")+"event: end\ndata: {}\n\n")
+			fmt.Fprint(w, "retry: 5\n\n"+sseEvent(1, "new one")+sseEvent(2, "new two")+sseEvent(3, "new three")+"event: end\ndata: {}\n\n")
 		}
-	}))
-	defer srv.Close()
-	base, err := consoleURL(srv.URL)
-	if err != nil {
-		t.Fatal(err)
+	})
+	if want := []string{"", "2", ""}; !slices.Equal(f.asked, want) {
+		t.Errorf("Last-Event-ID of each connection = %q, want %q", f.asked, want)
 	}
-	var stdout, stderr bytes.Buffer
-	cl := &ctlClient{base: base, stdout: &stdout, stderr: &stderr}
-	if err := cl.follow(false); err != nil {
-		t.Fatalf("follow: %v", err)
+	if want := []string{"one", "two", "new one", "new two", "new three"}; !slices.Equal(f.printed, want) {
+		t.Errorf("events printed: %q, want %q", f.printed, want)
 	}
-	if want := []string{"", "2", ""}; !slices.Equal(asked, want) {
-		t.Errorf("Last-Event-ID of each connection = %q, want %q", asked, want)
-	}
-	var texts []string
-	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-		texts = append(texts, strings.Join(strings.Fields(line)[2:], " "))
-	}
-	if want := []string{"one", "two", "new one", "new two", "new three"}; !slices.Equal(texts, want) {
-		t.Errorf("events printed: %q, want %q", texts, want)
-	}
-	if n := strings.Count(stderr.String(), "the program was restarted"); n != 1 {
-		t.Errorf("%d notices of a restart, want 1:\n%s", n, stderr.String())
+	if n := strings.Count(f.stderr, "the program was restarted"); n != 1 {
+		t.Errorf("%d notices of a restart, want 1:\n%s", n, f.stderr)
 	}
 }
 
