@@ -372,8 +372,8 @@ func (sv *supervisor) now() time.Time {
 
 // want marks s to start as soon as its After list is ready.
 func (sv *supervisor) want(s *slot) {
-	if sv.stopping || s.held || s.member {
-		return // a member starts with its group, in finishPlan
+	if !sv.mayStart(s) {
+		return
 	}
 	s.pending = true
 	if sv.depsReady(s) {
@@ -390,6 +390,13 @@ func (sv *supervisor) want(s *slot) {
 		}
 		sv.emit(&Event{Kind: EventWaiting, Path: s.path, Waiting: names})
 	}
+}
+
+// mayStart reports whether s may start on its own: not while its
+// supervisor stops, not when an order holds it stopped, and not as a member
+// of a group restart, which starts with its group (finishPlan).
+func (sv *supervisor) mayStart(s *slot) bool {
+	return !sv.stopping && !s.held && !s.member
 }
 
 func (sv *supervisor) depsReady(s *slot) bool {
@@ -517,8 +524,7 @@ func (sv *supervisor) startDependents(s *slot) {
 		}
 		d := ds[f.next]
 		f.next++ // before start, which may push a frame and move the stack
-		// As want would: a member starts with its group, a held child not at all.
-		if d.pending && !d.member && !d.held && !sv.stopping && sv.depsReady(d) {
+		if d.pending && sv.mayStart(d) && sv.depsReady(d) {
 			sv.start(d)
 		}
 	}
