@@ -377,14 +377,69 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 func (l *loader) incomplete(path []string, msg string) string {
 	k, _ := classify(path)
 	cp, ok := l.cuePath(path)
-	if want[k] == "" || !ok || !l.user.Exists() {
+	if !ok || !l.user.Exists() {
 		return msg
 	}
 	v := l.user.LookupPath(cp)
+	if m := undecided(v); m != "" {
+		return m
+	}
+	if want[k] == "" {
+		return msg
+	}
 	if !v.Exists() || v.IsConcrete() || v.Err() != nil || v.IncompleteKind()&(cue.StructKind|cue.ListKind) != 0 {
 		return msg // CUE shows a struct or a list better than show does
 	}
 	return fmt.Sprintf("incomplete value %s (%s)", show(v), want[k])
+}
+
+// undecided describes v when it is a disjunction without a default (or
+// with several), of which CUE's own message shows every alternative
+// unified with the schema: the value the spec wrote, in short, and how to
+// pick one. It returns "" for any other value.
+func undecided(v cue.Value) string {
+	why := "%d alternatives and no default: mark the one to use with *"
+	if d, ok := v.Default(); ok {
+		v, why = d, "%d alternatives are marked the default: keep one *"
+	}
+	op, alts := v.Expr()
+	if op != cue.OrOp || len(alts) < 2 {
+		return ""
+	}
+	parts := make([]string, len(alts))
+	for i, a := range alts {
+		parts[i] = shortAlt(a)
+	}
+	return fmt.Sprintf("incomplete value %s ("+why+")", strings.Join(parts, " | "), len(alts))
+}
+
+// shortAlt shows one alternative of a disjunction: a scalar as show does, a
+// struct or a list on one line if it is short, else as {...} or [...].
+func shortAlt(v cue.Value) string {
+	k := v.IncompleteKind()
+	if k != cue.StructKind && k != cue.ListKind {
+		return show(v)
+	}
+	// CUE prints a struct's fields one a line, aligned, without commas.
+	var lines []string
+	nested := false
+	for line := range strings.Lines(fmt.Sprint(v)) {
+		if line = strings.Join(strings.Fields(line), " "); line != "" {
+			nested = nested || len(lines) > 0 && strings.HasSuffix(line, "{")
+			lines = append(lines, line)
+		}
+	}
+	s := strings.Join(lines, " ")
+	if n := len(lines); n > 2 && lines[0] == "{" && lines[n-1] == "}" {
+		s = "{" + strings.Join(lines[1:n-1], ", ") + "}"
+	}
+	if !nested && len(s) <= 40 {
+		return s
+	}
+	if k == cue.StructKind {
+		return "{...}"
+	}
+	return "[...]"
 }
 
 // ownErrors returns the errors of the user's value at path, without the

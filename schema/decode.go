@@ -94,6 +94,11 @@ func (l *loader) fields(v cue.Value, path []string) []field {
 // struct with an error inside is an error value too, but still has its
 // fields, which are decoded all the same.
 func (l *loader) isStruct(v cue.Value, path []string) bool {
+	if undecided(v) != "" {
+		// Neither struct is the value: what either says is no fact.
+		l.valueErr(v, path)
+		return false
+	}
 	switch v.IncompleteKind() {
 	case cue.StructKind:
 		return true

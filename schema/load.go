@@ -499,6 +499,8 @@ func (l *loader) valueErr(v cue.Value, path []string) {
 	k, _ := classify(path)
 	msg := fmt.Sprintf("invalid value %s", show(v))
 	switch {
+	case undecided(v) != "":
+		msg = undecided(v)
 	case !v.IsConcrete():
 		msg = fmt.Sprintf("incomplete value %v", v)
 		if w := want[k]; w != "" {
