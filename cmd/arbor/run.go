@@ -9,10 +9,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/rogpeppe/go-internal/diff"
 
@@ -410,8 +412,13 @@ func (c *cli) each(flags *flag.FlagSet, f func(r *gen.Result) int) int {
 	if code != exitOK {
 		return code
 	}
+	ctx, stop := interruptible()
+	defer stop()
 	for _, dir := range dirs {
-		r, err := gen.Generate(context.Background(), dir, c.options())
+		r, err := gen.Generate(ctx, dir, c.options())
+		if ctx.Err() != nil {
+			return c.interrupted()
+		}
 		if err != nil {
 			c.report(err)
 			code = exitCheck
@@ -420,6 +427,19 @@ func (c *cli) each(flags *flag.FlagSet, f func(r *gen.Result) int) int {
 		code = max(code, f(r))
 	}
 	return code
+}
+
+// interruptible returns a context that an interrupt (Ctrl-C) or SIGTERM
+// cancels, rather than ending the process: the go command it runs is
+// stopped, and the temporary files are removed on the way out.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// interrupted reports an interrupted command.
+func (c *cli) interrupted() int {
+	fmt.Fprintln(c.stderr, "arbor: interrupted")
+	return exitCheck
 }
 
 // gen writes the code of every dir. A spec may name what another's
@@ -433,12 +453,17 @@ func (c *cli) gen(flags *flag.FlagSet) int {
 	if code != exitOK {
 		return code
 	}
+	ctx, stop := interruptible()
+	defer stop()
 	for len(dirs) > 0 {
 		wrote := false
 		var failed []string
 		errs := map[string]error{}
 		for _, dir := range dirs {
-			r, err := gen.Generate(context.Background(), dir, c.options())
+			r, err := gen.Generate(ctx, dir, c.options())
+			if ctx.Err() != nil {
+				return c.interrupted() // no write starts after an interrupt
+			}
 			if err != nil {
 				failed = append(failed, dir)
 				errs[dir] = err
