@@ -423,6 +423,12 @@ func (l *loader) loadErrors(inst *build.Instance) {
 			l.addCUEError(e)
 		}
 	}
+	// CUE's scanner reports a NUL byte twice, as NUL and as U+0000.
+	l.errs = slices.DeleteFunc(l.errs, func(e *Error) bool {
+		return e.Msg == "illegal character U+0000" && slices.ContainsFunc(l.errs, func(o *Error) bool {
+			return o.Pos == e.Pos && o.Msg == "illegal character NUL"
+		})
+	})
 }
 
 // treesLeftOut reports the files of the directory that CUE leaves out of
