@@ -402,7 +402,7 @@ func undecided(v cue.Value) string {
 	if d, ok := v.Default(); ok {
 		v, why = d, "%d alternatives are marked the default: keep one *"
 	}
-	op, alts := v.Expr()
+	op, alts := v.Eval().Expr() // one disjunction, however many fields declare it
 	if op != cue.OrOp || len(alts) < 2 {
 		return ""
 	}
