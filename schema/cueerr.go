@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -222,8 +223,8 @@ func check(k kind, v cue.Value) string {
 			return bad()
 		}
 		n, err := v.Int64()
-		if err != nil || int64(int(n)) != n {
-			return fmt.Sprintf("invalid value %s (out of range)", show(v))
+		if err != nil || n > math.MaxInt32 {
+			return fmt.Sprintf("invalid value %s (%s)", show(v), intRange)
 		}
 		if n < 0 {
 			return bad()
@@ -238,7 +239,7 @@ func check(k kind, v cue.Value) string {
 		}
 		if err != nil {
 			// Within the bounds, but no float64 holds it: 1e309, 1e-400.
-			return fmt.Sprintf("invalid value %s (out of range)", show(v))
+			return fmt.Sprintf("invalid value %s (%s)", show(v), floatRange(x))
 		}
 	case kRun, kAfterElem:
 		if v.Kind() != cue.StringKind {
@@ -258,6 +259,20 @@ func check(k kind, v cue.Value) string {
 
 // show formats a user's value for a message: scalars as CUE writes them,
 // composite values by their kind.
+// intRange says why an integer is out of range: the generated file writes
+// it as an int, which must fit in the int of every build of it, 32-bit
+// ones (GOARCH=386, arm) included.
+var intRange = fmt.Sprintf("out of range: at most %d, the largest int of a 32-bit build", math.MaxInt32)
+
+// floatRange says why a number is out of range, given what Float64 made of
+// it: ±Inf, or 0.
+func floatRange(x float64) string {
+	if x == 0 {
+		return "out of range: too close to 0 for a float64; write 0"
+	}
+	return "out of range: too large for a float64"
+}
+
 func show(v cue.Value) string {
 	if op, alts := v.Expr(); op == cue.OrOp {
 		parts := make([]string, len(alts))

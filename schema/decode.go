@@ -418,10 +418,8 @@ func (o *object) integer(name string, def int) int {
 	}
 	n, err := v.Int64()
 	if err != nil || n > math.MaxInt32 {
-		// The generated file writes n as an int, which must fit in the int
-		// of every build of it, 32-bit ones (GOARCH=386, arm) included.
 		if v.Kind() == cue.IntKind {
-			o.l.errs.Add(o.l.valuePosOr(v, pos), fmt.Sprintf("%s: invalid value %s (out of range: at most %d, the largest int of a 32-bit build)", strings.Join(o.sub(name), "."), show(v), math.MaxInt32))
+			o.l.errs.Add(o.l.valuePosOr(v, pos), fmt.Sprintf("%s: invalid value %s (%s)", strings.Join(o.sub(name), "."), show(v), intRange))
 		} else {
 			o.kindErr(name, v)
 		}
@@ -438,7 +436,7 @@ func (o *object) float(name string, def float64) float64 {
 	x, err := v.Float64()
 	if err != nil {
 		if v.Kind()&cue.NumberKind != 0 {
-			o.l.errs.Add(o.l.valuePosOr(v, pos), fmt.Sprintf("%s: invalid value %s (out of range)", strings.Join(o.sub(name), "."), show(v)))
+			o.l.errs.Add(o.l.valuePosOr(v, pos), fmt.Sprintf("%s: invalid value %s (%s)", strings.Join(o.sub(name), "."), show(v), floatRange(x)))
 		} else {
 			o.kindErr(name, v)
 		}
