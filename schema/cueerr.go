@@ -402,7 +402,7 @@ func (l *loader) incomplete(path []string, msg string) string {
 	if want[k] == "" {
 		return msg
 	}
-	if !v.Exists() || v.IsConcrete() || v.Err() != nil || v.IncompleteKind()&(cue.StructKind|cue.ListKind) != 0 {
+	if !v.Exists() || v.IsConcrete() || v.Err() != nil || (v.IncompleteKind() != cue.TopKind && v.IncompleteKind()&(cue.StructKind|cue.ListKind) != 0) {
 		return msg // CUE shows a struct or a list better than show does
 	}
 	return fmt.Sprintf("incomplete value %s (%s)", show(v), want[k])
