@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/rogpeppe/go-internal/diff"
 
@@ -412,7 +413,7 @@ func (c *cli) each(flags *flag.FlagSet, f func(r *gen.Result) int) int {
 	if code != exitOK {
 		return code
 	}
-	ctx, stop := interruptible()
+	ctx, stop := c.interruptible()
 	defer stop()
 	for _, dir := range dirs {
 		r, err := gen.Generate(ctx, dir, c.options())
@@ -430,11 +431,39 @@ func (c *cli) each(flags *flag.FlagSet, f func(r *gen.Result) int) int {
 }
 
 // interruptible returns a context that an interrupt (Ctrl-C) or SIGTERM
-// cancels, rather than ending the process: the go command it runs is
-// stopped, and the temporary files are removed on the way out.
-func interruptible() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+// cancels, rather than ending the process at once: the go command it runs
+// is stopped, and the temporary files are removed on the way out. Work
+// that does not look at the context (CUE evaluating a large spec) has a
+// short grace, after which the process ends all the same, as it does at a
+// second signal. The function it returns undoes this.
+func (c *cli) interruptible() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sig:
+		case <-done:
+			return
+		}
+		cancel()
+		signal.Stop(sig) // a second signal ends the process
+		select {
+		case <-time.After(interruptGrace):
+			os.Exit(c.interrupted())
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sig)
+		close(done)
+		cancel()
+	}
 }
+
+// interruptGrace is how long an interrupted command has to stop on its own.
+const interruptGrace = 2 * time.Second
 
 // interrupted reports an interrupted command.
 func (c *cli) interrupted() int {
@@ -453,7 +482,7 @@ func (c *cli) gen(flags *flag.FlagSet) int {
 	if code != exitOK {
 		return code
 	}
-	ctx, stop := interruptible()
+	ctx, stop := c.interruptible()
 	defer stop()
 	for len(dirs) > 0 {
 		wrote := false
