@@ -174,7 +174,7 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 	}
 	if !l.hasFiles(cfg) {
 		// cue/load would say `"." matched no packages`.
-		l.errs.Add(Pos{Filename: l.dir}, "no .cue files in the spec directory")
+		l.errs.Add(Pos{Filename: l.dir}, "no .cue files in the spec directory"+skipped(l.dir))
 		return nil
 	}
 	insts := load.Instances([]string{"."}, cfg)
@@ -471,8 +471,24 @@ func (l *loader) noFiles(e *load.NoFilesError) {
 		l.errs.Add(Pos{Filename: f.Filename, Line: 1, Column: 1}, excluded(f))
 	}
 	if n == 0 {
-		l.errs.Add(Pos{Filename: l.dir}, "no .cue files in the spec directory")
+		l.errs.Add(Pos{Filename: l.dir}, "no .cue files in the spec directory"+skipped(l.dir))
 	}
+}
+
+// skipped names, for a directory without spec files, the first file that
+// looks like one but that CUE does not read.
+func skipped(dir string) string {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(strings.ToLower(strings.TrimSpace(name)), ".cue") {
+			continue
+		}
+		if !strings.HasSuffix(name, ".cue") || strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") {
+			return fmt.Sprintf(" (CUE skips %q: it reads the files whose names end in .cue and do not start with _ or .)", name)
+		}
+	}
+	return ""
 }
 
 // excluded explains why the file f is not part of the spec.

@@ -209,6 +209,18 @@ func TestLoadEmptyDir(t *testing.T) {
 	require.EqualError(t, err, empty+": no .cue files in the spec directory")
 }
 
+// TestIgnoredSpecNames: a directory whose only spec file has a name CUE
+// does not read (an upper-case extension, a leading _ or ., a trailing
+// space) is told which file CUE skipped and why.
+func TestIgnoredSpecNames(t *testing.T) {
+	for _, name := range []string{"spec.CUE", "_spec.cue", ".spec.cue", "spec.cue "} {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("package p\n\ntrees: t: children: a: run: \"Work\"\n"), 0o644))
+		_, err := Load(dir)
+		require.EqualError(t, err, fmt.Sprintf("%s: no .cue files in the spec directory (CUE skips %q: it reads the files whose names end in .cue and do not start with _ or .)", dir, name), name)
+	}
+}
+
 // TestLoadUnreadableDir: a directory the user may not list is told so,
 // not that it has no .cue files. Root reads it all the same, so the test
 // needs another user.
