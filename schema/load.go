@@ -200,7 +200,7 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 	ctx := cuecontext.New()
 	l.user = ctx.BuildInstance(l.inst)
 	if k := l.user.IncompleteKind(); k != cue.StructKind && k != cue.BottomKind {
-		l.errs.Add(l.pkgPos, fmt.Sprintf("the package must be a struct, not %v", k))
+		l.errs.Add(l.embedPos(), fmt.Sprintf("the package must be a struct, not %v", k))
 		return nil
 	}
 	if fast {
@@ -386,6 +386,22 @@ func (l *loader) packagePos() Pos {
 		}
 	}
 	return Pos{Filename: l.files[0], Line: 1, Column: 1}
+}
+
+// embedPos returns the position of the first value other than a struct
+// literal embedded at the top of a file (such as a list, which makes the
+// package one), or the package clause.
+func (l *loader) embedPos() Pos {
+	for _, f := range l.inst.Files {
+		for _, d := range f.Decls {
+			if e, ok := d.(*ast.EmbedDecl); ok {
+				if _, isStruct := e.Expr.(*ast.StructLit); !isStruct {
+					return position(e.Expr.Pos())
+				}
+			}
+		}
+	}
+	return l.pkgPos
 }
 
 // loadErrors reports the errors of loading the package.
