@@ -48,6 +48,7 @@ func TestHostileBytes(t *testing.T) {
 		{"empty", nil, "spec.cue:1:1: file has no package clause, so it is not part of the spec (start it with a line such as `package shop`)"},
 		{"comments only", []byte("// trees: t: children: a: run: \"Work\"\n"), "spec.cue:1:1: file has no package clause, so it is not part of the spec (start it with a line such as `package shop`)"},
 		{"whitespace only", []byte(" \t\r\n\n"), "spec.cue:1:1: file has no package clause, so it is not part of the spec (start it with a line such as `package shop`)"},
+		{"package _", []byte("package _\n\ntrees: t: children: a: run: \"Work\"\n"), "spec.cue:1:9: package _ is no package name: CUE leaves the file out of every package; name the package, such as `package shop`"},
 		{"package only", []byte("package p\n// nothing else\n"), "spec.cue:1:9: missing field trees (a spec declares its trees as trees: <name>: {children: ...})"},
 		{"a list", []byte("package p\n\n[{trees: t: children: a: run: \"Work\"}]\n"), "spec.cue:3:1: the package must be a struct, not list"},
 		{"a string", []byte("package p\n\n// A comment.\n\"trees\"\n"), "spec.cue:4:1: the package must be a struct, not string"},

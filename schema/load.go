@@ -93,6 +93,8 @@ type loader struct {
 	files  []string
 	pkgPos Pos // the first file's package clause: where missing things are
 
+	overlay map[string][]byte // LoadFiles's sources, by clean absolute path
+
 	// reported holds the paths of the CUE errors reported so far, so that
 	// decoding does not report them again.
 	reported map[string]bool
@@ -155,6 +157,10 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 				inDir++
 			}
 			cfg.Overlay[name] = load.FromBytes(src)
+			if l.overlay == nil {
+				l.overlay = map[string][]byte{}
+			}
+			l.overlay[name] = src
 		}
 	}
 	if fi, err := os.Stat(l.dir); err != nil && inDir == 0 {
@@ -484,7 +490,11 @@ func (l *loader) noFiles(e *load.NoFilesError) {
 			continue // CUE ignores them without a word, and so do we
 		}
 		n++
-		l.errs.Add(Pos{Filename: f.Filename, Line: 1, Column: 1}, excluded(f))
+		pos, msg := Pos{Filename: f.Filename, Line: 1, Column: 1}, excluded(f)
+		if p, ok := l.anonymous(f.Filename); ok {
+			pos, msg = p, "package _ is no package name: CUE leaves the file out of every package; name the package, such as `package shop`"
+		}
+		l.errs.Add(pos, msg)
 	}
 	if n == 0 {
 		l.errs.Add(Pos{Filename: l.dir}, "no .cue files in the spec directory"+skipped(l.dir))
@@ -505,6 +515,25 @@ func skipped(dir string) string {
 		}
 	}
 	return ""
+}
+
+// anonymous returns the position of the name of the package clause
+// "package _" of the file, if it has one.
+func (l *loader) anonymous(filename string) (Pos, bool) {
+	var src any
+	if b, ok := l.overlay[filename]; ok {
+		src = b
+	}
+	f, err := parser.ParseFile(filename, src, parser.PackageClauseOnly)
+	if err != nil {
+		return Pos{}, false
+	}
+	for _, d := range f.Decls {
+		if p, ok := d.(*ast.Package); ok && p.Name != nil && p.Name.Name == "_" {
+			return position(p.Name.Pos()), true
+		}
+	}
+	return Pos{}, false
 }
 
 // excluded explains why the file f is not part of the spec.
