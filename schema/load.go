@@ -474,7 +474,11 @@ func (l *loader) treesLeftOut(inst *build.Instance) {
 		for _, d := range file.Decls {
 			if fd, ok := d.(*ast.Field); ok {
 				if label, _, _ := ast.LabelName(fd.Label); label == "trees" {
-					l.errs.Add(position(fd.Pos()), fmt.Sprintf("the file declares trees but has no package clause, so CUE leaves it out of package %s: start it with `package %s`", inst.PkgName, inst.PkgName))
+					why := "has no package clause"
+					if _, ok := l.anonymous(f.Filename); ok {
+						why = "is package _, which is none"
+					}
+					l.errs.Add(position(fd.Pos()), fmt.Sprintf("the file declares trees but %s, so CUE leaves it out of package %s: start it with `package %s`", why, inst.PkgName, inst.PkgName))
 					break
 				}
 			}
