@@ -394,6 +394,23 @@ func (l *loader) packagePos() Pos {
 	return Pos{Filename: l.files[0], Line: 1, Column: 1}
 }
 
+// moduleFile returns the CUE module file of the module dir is in:
+// cue.mod/module.cue, or cue.mod when it is a file; dir without one.
+func moduleFile(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		mod := filepath.Join(d, "cue.mod")
+		if st, err := os.Stat(mod); err == nil {
+			if st.IsDir() {
+				return filepath.Join(mod, "module.cue")
+			}
+			return mod
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
+}
+
 // embedPos returns the position of the first value other than a struct
 // literal embedded at the top of a file (such as a list, which makes the
 // package one), or the package clause.
@@ -441,6 +458,9 @@ func (l *loader) loadErrors(inst *build.Instance) {
 				what = "directory"
 			}
 			l.errs.Add(Pos{Filename: pathErr.Path}, fmt.Sprintf("cannot read the %s: %v", what, pathErr.Err))
+		case !e.Position().IsValid() && (strings.Contains(e.Error(), "cue.mod") || strings.Contains(e.Error(), "module.cue")):
+			// cue/load's errors about the module file have no position.
+			l.errs.Add(Pos{Filename: moduleFile(l.dir)}, e.Error())
 		default:
 			l.addCUEError(e)
 		}

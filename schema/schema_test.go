@@ -412,3 +412,38 @@ func TestUnloadableFileNames(t *testing.T) {
 		})
 	}
 }
+
+// TestBadCUEModule: a cue.mod that CUE refuses (a module.cue of a newer
+// language, without a version, a cue.mod that is a file) is an error at
+// the module file, whatever directory of the module the spec is in, not a
+// message without a file.
+func TestBadCUEModule(t *testing.T) {
+	spec := []byte("package p\n\ntrees: t: children: a: run: \"Work\"\n")
+	for _, c := range []struct {
+		name, module, want string
+	}{
+		{"too new", "module: \"example.com/m\"\nlanguage: version: \"v0.99.0\"\n", "cue.mod/module.cue: language version \"v0.99.0\" declared in module.cue is too new"},
+		{"no version", "module: \"example.com/m\"\n", "cue.mod/module.cue: no language version declared in module.cue"},
+		{"a file", "", "cue.mod: cue.mod files are no longer supported; use cue.mod/module.cue"},
+		{"syntax", "module: \"example.com/m\n", "cue.mod/module.cue:1:9: invalid module file syntax: string literal not terminated"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			if c.module == "" {
+				require.NoError(t, os.WriteFile(filepath.Join(root, "cue.mod"), nil, 0o644))
+			} else {
+				require.NoError(t, os.MkdirAll(filepath.Join(root, "cue.mod"), 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(root, "cue.mod", "module.cue"), []byte(c.module), 0o644))
+			}
+			for _, dir := range []string{root, filepath.Join(root, "sub")} {
+				require.NoError(t, os.MkdirAll(dir, 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "spec.cue"), spec, 0o644))
+				_, err := Load(dir)
+				var list ErrorList
+				if assert.ErrorAs(t, err, &list, dir) {
+					assert.Contains(t, list.Relative(root).Error(), c.want, dir)
+				}
+			}
+		})
+	}
+}
