@@ -569,6 +569,10 @@ func excluded(f *build.File) string {
 	if msg == "no package name" {
 		return "file has no package clause, so it is not part of the spec (start it with a line such as `package shop`)"
 	}
+	if strings.HasPrefix(msg, "@if(") {
+		// cue's -t flag has no counterpart in arbor (-tags is Go's).
+		msg += " (arbor sets no CUE tags: @if(x) leaves a file out, @if(!x) keeps it)"
+	}
 	return "file excluded from the spec: " + msg
 }
 
