@@ -257,8 +257,6 @@ func check(k kind, v cue.Value) string {
 	return ""
 }
 
-// show formats a user's value for a message: scalars as CUE writes them,
-// composite values by their kind.
 // intRange says why an integer is out of range: the generated file writes
 // it as an int, which must fit in the int of every build of it, 32-bit
 // ones (GOARCH=386, arm) included.
@@ -273,6 +271,8 @@ func floatRange(x float64) string {
 	return "out of range: too large for a float64"
 }
 
+// show formats a user's value for a message: scalars as CUE writes them,
+// composite values by their kind.
 func show(v cue.Value) string {
 	if op, alts := v.Expr(); op == cue.OrOp {
 		parts := make([]string, len(alts))
