@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
@@ -55,7 +56,8 @@ type workspace struct {
 	// checking holds the packages being type-checked from source
 	// (fromSource), against import cycles.
 	checking map[string]bool
-	overlay  string // the go command's overlay file, until close
+	overlay  string    // the go command's overlay file, until close
+	closed   sync.Once // close may run when the context ends, and again
 	// info makes checkSource record the types.Info of the syntax, which
 	// only the static checks of run functions need (Options.Lint).
 	info bool
@@ -282,10 +284,11 @@ func (ws *workspace) loadRuns(paths []string) error {
 // close removes the go command's overlay; loadOwn's go list runs are
 // over.
 func (ws *workspace) close() {
-	if ws.overlay != "" {
-		os.Remove(ws.overlay)
-		ws.overlay = ""
-	}
+	ws.closed.Do(func() {
+		if ws.overlay != "" {
+			os.Remove(ws.overlay)
+		}
+	})
 }
 
 // packageError is the go command's error about the spec's directory, at
