@@ -22,6 +22,9 @@ import (
 // decodeTrees decodes the trees field of the unified value v.
 func (l *loader) decodeTrees(v cue.Value) []*Node {
 	if !l.user.LookupPath(cue.MakePath(cue.Str("trees"))).Exists() {
+		if l.user.Err() != nil && len(l.errs) > 0 {
+			return nil // the package did not build, as reported: no field exists
+		}
 		l.errs.Add(l.pkgPos, "missing field trees (a spec declares its trees as trees: <name>: {children: ...})")
 		// Perhaps they are in a file CUE left out.
 		for _, f := range l.inst.IgnoredFiles {

@@ -447,3 +447,34 @@ func TestBadCUEModule(t *testing.T) {
 		})
 	}
 }
+
+// TestEmbedErrors: a spec whose package fails to build (an @embed of a
+// file that is missing or not JSON, or outside a CUE module) is reported
+// by that error alone, not also as a spec without trees.
+func TestEmbedErrors(t *testing.T) {
+	spec := []byte("@extern(embed)\n\npackage p\n\n_x: _ @embed(file=\"data.json\")\ntrees: t: children: a: run: _x.run\n")
+	for _, c := range []struct {
+		name, module, data, want string
+	}{
+		{"no module", "", "{\"run\": \"Work\"}", "spec.cue:3:9: cannot embed files when not in a module"},
+		{"missing", "module: \"example.com/m\"\nlanguage: version: \"v0.12.0\"\n", "", "spec.cue:5:7: @embed: open data.json: no such file or directory"},
+		{"not json", "module: \"example.com/m\"\nlanguage: version: \"v0.12.0\"\n", "nope", "spec.cue:5:7: @embed: invalid JSON for file \"data.json\": invalid character 'o' in literal null (expecting 'u')"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "spec.cue"), spec, 0o644))
+			if c.module != "" {
+				require.NoError(t, os.MkdirAll(filepath.Join(dir, "cue.mod"), 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "cue.mod", "module.cue"), []byte(c.module), 0o644))
+			}
+			if c.data != "" {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "data.json"), []byte(c.data), 0o644))
+			}
+			_, err := Load(dir)
+			var list ErrorList
+			if assert.ErrorAs(t, err, &list) {
+				assert.Equal(t, c.want, list.Relative(dir).Error())
+			}
+		})
+	}
+}
