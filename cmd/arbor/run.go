@@ -551,6 +551,10 @@ func (c *cli) compare(r *gen.Result) ([]byte, int) {
 	old, err := os.ReadFile(r.Path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if st, err := os.Lstat(r.Path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+			c.report(dangling(r.Path)) // which gen would not replace
+			return nil, exitCheck
+		}
 		fmt.Fprintf(c.stderr, "arbor: %s is missing; run arbor gen (or go generate)\n", relative(r.Path))
 		return nil, exitCheck
 	case err != nil:
