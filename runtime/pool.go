@@ -41,8 +41,9 @@ type instance struct {
 
 // Pool returns the pool at path, such as "server/conns", or nil if the
 // child there is not a pool. A nil Pool has no instances, and its Start
-// returns ErrNoChild.
+// returns ErrNoChild; so does a zero Pool, such as new(Pool).
 func (t *Tree) Pool(path string) *Pool {
+	t.built("Pool")
 	s := t.staticSlot(path)
 	if s == nil || s.sub() == nil || s.sub().pool == nil {
 		return nil
@@ -52,7 +53,7 @@ func (t *Tree) Pool(path string) *Pool {
 
 // Path is the pool's path in the tree.
 func (p *Pool) Path() string {
-	if p == nil {
+	if p == nil || p.sv == nil {
 		return ""
 	}
 	return p.sv.path
@@ -69,7 +70,7 @@ func (p *Pool) Path() string {
 // holds: if its pool begins to stop, or an order to stop it arrives,
 // before the pool started it, it starts and is cancelled at once.
 func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
-	if p == nil {
+	if p == nil || p.sv == nil {
 		return nil, ErrNoChild
 	}
 	sv := p.sv
@@ -214,7 +215,7 @@ func (ps *poolState) freePath(pool string) string {
 // Len returns the number of live instances: starting, running, stopping or
 // waiting for a restart.
 func (p *Pool) Len() int {
-	if p == nil {
+	if p == nil || p.sv == nil {
 		return 0
 	}
 	p.sv.mu.Lock()
@@ -239,7 +240,7 @@ type PoolCounts struct {
 
 // Counts returns the pool's live instances by state, and its totals.
 func (p *Pool) Counts() PoolCounts {
-	if p == nil {
+	if p == nil || p.sv == nil {
 		return PoolCounts{}
 	}
 	p.sv.mu.Lock()

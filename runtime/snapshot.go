@@ -77,14 +77,15 @@ func (s Snapshot) Child(path string) (ChildStatus, bool) {
 
 // Handle reads the state of one child. It is safe for concurrent use. A
 // nil Handle, which Tree.Handle returns for a path that names no child,
-// reads as the zero value and its orders return ErrNoChild.
+// reads as the zero value and its orders return ErrNoChild; so does a
+// zero Handle, such as new(Handle), which names no child either.
 type Handle struct {
 	s *slot
 }
 
 // Path is the child's path in the tree.
 func (h *Handle) Path() string {
-	if h == nil {
+	if h == nil || h.s == nil {
 		return ""
 	}
 	return h.s.path
@@ -92,7 +93,7 @@ func (h *Handle) Path() string {
 
 // Status returns the child's current status.
 func (h *Handle) Status() ChildStatus {
-	if h == nil {
+	if h == nil || h.s == nil {
 		return ChildStatus{}
 	}
 	h.s.sup.mu.Lock()
@@ -102,7 +103,7 @@ func (h *Handle) Status() ChildStatus {
 
 // State returns the child's current state.
 func (h *Handle) State() State {
-	if h == nil {
+	if h == nil || h.s == nil {
 		return StateIdle
 	}
 	h.s.sup.mu.Lock()
@@ -139,7 +140,7 @@ func (h *Handle) Stop() error {
 // when the child's supervisor takes it, names from, so that the events say
 // who restarted or stopped what.
 func (h *Handle) Order(o Order, from string) error {
-	if h == nil {
+	if h == nil || h.s == nil {
 		return ErrNoChild
 	}
 	if h.s.sup.tree.state.Load() == treeEnded {
@@ -172,7 +173,7 @@ func (h *Handle) Order(o Order, from string) error {
 // stop cancels: with another, it waits for the end of its own attempt, which
 // comes only once it has been abandoned after its grace.
 func (h *Handle) StopAndWait(ctx context.Context) error {
-	if h == nil {
+	if h == nil || h.s == nil {
 		return ErrNoChild
 	}
 	if ctx == nil {
