@@ -70,12 +70,16 @@ type SpecError struct {
 	Msg   string
 }
 
-// Error returns "arbor: invalid spec: path: field: message".
+// Error returns "arbor: invalid spec: path: field: message", without the
+// path or the field when it is empty (the root of a tree with no name).
 func (e *SpecError) Error() string {
-	if e.Field == "" {
-		return fmt.Sprintf("arbor: invalid spec: %s: %s", e.Path, e.Msg)
+	s := "arbor: invalid spec: "
+	for _, part := range [...]string{e.Path, e.Field} {
+		if part != "" {
+			s += part + ": "
+		}
 	}
-	return fmt.Sprintf("arbor: invalid spec: %s: %s: %s", e.Path, e.Field, e.Msg)
+	return s + e.Msg
 }
 
 // Unwrap returns ErrInvalidSpec.
