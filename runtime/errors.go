@@ -43,7 +43,9 @@ var (
 	ErrNilContext = errors.New("arbor: nil context")
 	// ErrAlreadyRunning is returned by Run while the tree runs.
 	ErrAlreadyRunning = errors.New("arbor: tree is already running")
-	// ErrTreeEnded is returned by Run, and by controls, once the tree has ended.
+	// ErrTreeEnded is returned by Run, and by controls, once the tree has
+	// ended. The error of a control (Handle's orders, Pool.Start) also
+	// matches ErrNotRunning: no supervisor of an ended tree runs.
 	ErrTreeEnded = errors.New("arbor: tree has ended")
 	// ErrNoChild is returned by the controls of a nil Handle or Pool, which
 	// Tree.Handle and Tree.Pool return for a path that names none.
@@ -62,6 +64,18 @@ var (
 	// was removed from its pool: it ended for good, or was stopped.
 	ErrRemoved = errors.New("arbor: instance was removed from its pool")
 )
+
+// errEnded is what controls return once the tree has ended: ErrTreeEnded,
+// which says why, and ErrNotRunning, which is what a caller that only knows
+// the errors of a tree that has not started, or of a pool, tests for.
+var errEnded error = endedError{}
+
+type endedError struct{}
+
+func (endedError) Error() string { return ErrTreeEnded.Error() }
+
+// Unwrap returns ErrTreeEnded and ErrNotRunning.
+func (endedError) Unwrap() []error { return []error{ErrTreeEnded, ErrNotRunning} }
 
 // SpecError reports one invalid field of a Spec.
 type SpecError struct {

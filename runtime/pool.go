@@ -64,11 +64,12 @@ func (p *Pool) Path() string {
 // fails with ErrPoolFull when the pool has its Max of live instances,
 // ErrNameTaken when an instance of that name lives, ErrNotRunning when the
 // pool is not running (waiting for its After list, being restarted, or
-// stopping) and ErrTreeEnded once the tree has ended. Start returns once
-// the pool has the instance, which starts at once. An instance Start
-// accepted always runs, so that its run function can release what it
-// holds: if its pool begins to stop, or an order to stop it arrives,
-// before the pool started it, it starts and is cancelled at once.
+// stopping) and ErrTreeEnded (which matches ErrNotRunning too) once the
+// tree has ended. Start returns once the pool has the instance, which
+// starts at once. An instance Start accepted always runs, so that its run
+// function can release what it holds: if its pool begins to stop, or an
+// order to stop it arrives, before the pool started it, it starts and is
+// cancelled at once.
 func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	if p == nil || p.sv == nil {
 		return nil, ErrNoChild
@@ -82,7 +83,7 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 		return nil, &SpecError{Path: sv.path, Field: "Name", Msg: fmt.Sprintf("invalid instance name %q (want [a-z][a-z0-9_-]*)", name)}
 	}
 	if sv.tree.state.Load() == treeEnded {
-		return nil, ErrTreeEnded
+		return nil, errEnded
 	}
 	sv.mu.Lock()
 	var path string

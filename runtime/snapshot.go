@@ -118,7 +118,7 @@ func (h *Handle) State() State {
 // starts with the group instead, once every member has stopped. Restart
 // returns once the supervisor has the order, before the restart; an error
 // wrapping ErrNotRunning when the child's supervisor is not running, and
-// ErrTreeEnded once the tree has ended. A pool instance restarts with the
+// ErrTreeEnded (which matches ErrNotRunning too) once the tree has ended. A pool instance restarts with the
 // same run function; one that was removed from its pool gives an error
 // wrapping ErrRemoved. Both name the child's path.
 func (h *Handle) Restart() error {
@@ -144,7 +144,7 @@ func (h *Handle) Order(o Order, from string) error {
 		return ErrNoChild
 	}
 	if h.s.sup.tree.state.Load() == treeEnded {
-		return ErrTreeEnded // first: the pool's last run removed every instance
+		return errEnded // first: the pool's last run removed every instance
 	}
 	var kind msgKind
 	switch o {
@@ -180,7 +180,7 @@ func (h *Handle) StopAndWait(ctx context.Context) error {
 		return ErrNilContext
 	}
 	if h.s.sup.tree.state.Load() == treeEnded {
-		return ErrTreeEnded
+		return errEnded
 	}
 	if h.s.removed() {
 		return nil
@@ -205,12 +205,12 @@ func (h *Handle) StopAndWait(ctx context.Context) error {
 func (h *Handle) order(kind msgKind, from string, reply chan struct{}) (<-chan struct{}, error) {
 	sv := h.s.sup
 	if sv.tree.state.Load() == treeEnded {
-		return nil, ErrTreeEnded
+		return nil, errEnded
 	}
 	done := sv.runDone.Load()
 	if done == nil || !sv.post(*done, message{kind: kind, slot: h.s, reply: reply, from: from}) {
 		if sv.tree.state.Load() == treeEnded {
-			return nil, ErrTreeEnded
+			return nil, errEnded
 		}
 		return nil, fmt.Errorf("%w: %s, the supervisor of %s", ErrNotRunning, sv.path, h.s.path)
 	}
