@@ -118,9 +118,10 @@ func (h *Handle) State() State {
 // starts with the group instead, once every member has stopped. Restart
 // returns once the supervisor has the order, before the restart; an error
 // wrapping ErrNotRunning when the child's supervisor is not running, and
-// ErrTreeEnded (which matches ErrNotRunning too) once the tree has ended. A pool instance restarts with the
-// same run function; one that was removed from its pool gives an error
-// wrapping ErrRemoved. Both name the child's path.
+// ErrTreeEnded (which matches ErrNotRunning too) once the tree has ended.
+// A pool instance restarts with the same run function; one that was
+// removed from its pool gives an error wrapping ErrRemoved. Both name the
+// child's path.
 func (h *Handle) Restart() error {
 	return h.Order(OrderRestart, "")
 }
