@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -127,7 +128,11 @@ type ChildError struct {
 
 // Error names the child, its generation and attempt, the exit and the error.
 func (e *ChildError) Error() string {
-	return fmt.Sprintf("%s (generation %d, attempt %d): %s: %s", e.Path, e.Generation, e.Attempt, e.Exit, errText(e.Err))
+	text := errText(e.Err)
+	if kind := e.Exit.String() + ": "; !strings.HasPrefix(text, kind) { // a PanicError says "panic: " itself
+		text = kind + text
+	}
+	return fmt.Sprintf("%s (generation %d, attempt %d): %s", e.Path, e.Generation, e.Attempt, text)
 }
 
 // Unwrap returns the child's error.
