@@ -48,7 +48,7 @@ var (
 	// ended. The error of a control (Handle's orders, Pool.Start) also
 	// matches ErrNotRunning: no supervisor of an ended tree runs.
 	ErrTreeEnded = errors.New("arbor: tree has ended")
-	// ErrNoChild is returned by the controls of a nil Handle or Pool, which
+	// ErrNoChild is returned by the controls of a nil (or zero) Handle or Pool, which
 	// Tree.Handle and Tree.Pool return for a path that names none.
 	ErrNoChild = errors.New("arbor: no such child")
 	// ErrNotRunning is returned by a Handle's controls when the child's
