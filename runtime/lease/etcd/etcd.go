@@ -40,6 +40,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
+	"google.golang.org/grpc/connectivity"
 
 	"github.com/arbor-go/arbor/runtime"
 )
@@ -103,6 +104,7 @@ func (l *Leaser) Acquire(ctx context.Context, name string, ttl time.Duration) (r
 	// be lost on arrival (see keep): rather than wait longer for etcd, fail,
 	// and say so; the runtime tries again.
 	d := time.Duration(secs) * time.Second
+	l.reconnect()
 	gctx, cancel := context.WithDeadline(ctx, sent.Add(d-early(d, grace)))
 	grant, err := l.client.Grant(gctx, secs)
 	cancel()
@@ -127,6 +129,17 @@ func (l *Leaser) Acquire(ctx context.Context, name string, ttl time.Duration) (r
 		return nil, fmt.Errorf("etcd lease %s: %w", name, err)
 	}
 	return le, nil
+}
+
+// reconnect has the client connect again now if its connection is down.
+// While etcd is down, the client's reconnection backoff grows (gRPC's to
+// two minutes); once etcd is back, every campaign would wait for it. The
+// runtime spaces campaigns out itself (their retry delay grows to a third
+// of the TTL), so etcd sees at most one connection attempt per campaign.
+func (l *Leaser) reconnect() {
+	if cc := l.client.ActiveConnection(); cc != nil && cc.GetState() != connectivity.Ready {
+		cc.ResetConnectBackoff()
+	}
 }
 
 // Holder returns the value and token of the process that holds the lease
