@@ -115,7 +115,12 @@ type process struct {
 }
 
 func startReplica(t *testing.T, bin, etcdAddr, name string) *process {
-	p := &process{name: name, cmd: exec.Command(bin, "-etcd", etcdAddr, "-name", name, "-tick", "200ms")}
+	return startProcess(t, name, bin, "-etcd", etcdAddr, "-name", name, "-tick", "200ms")
+}
+
+// startProcess runs bin with args until the test ends, keeping its output.
+func startProcess(t *testing.T, name, bin string, args ...string) *process {
+	p := &process{name: name, cmd: exec.Command(bin, args...)}
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -154,9 +159,15 @@ func (p *process) has(re string) bool { return regexp.MustCompile(re).MatchStrin
 // wait waits for a line of p's output that matches re.
 func (p *process) wait(t *testing.T, re string) []string {
 	t.Helper()
+	return p.waitFrom(t, 0, re)
+}
+
+// waitFrom waits for a line of p's output from offset on that matches re.
+func (p *process) waitFrom(t *testing.T, offset int, re string) []string {
+	t.Helper()
 	r := regexp.MustCompile(re)
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := r.FindStringSubmatch(p.text()); m != nil {
+		if m := r.FindStringSubmatch(p.text()[offset:]); m != nil {
 			return m
 		}
 	}
