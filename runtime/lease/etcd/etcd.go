@@ -184,7 +184,8 @@ func (le *lease) lose() {
 // lease of the given TTL its holder reports it lost: the grace its child
 // has to return (up to half the TTL, so that the lease can be kept at all
 // when the grace is longer than the TTL), and a tenth of the TTL, at most a
-// second, for the loss to reach the child and for clocks that differ.
+// second, for the loss to reach the child and for the server's clock to run
+// a little faster than this process's.
 func early(ttl, grace time.Duration) time.Duration {
 	return min(max(grace, 0), ttl/2) + min(ttl/10, time.Second)
 }
