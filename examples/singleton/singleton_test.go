@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"net"
+	"net/http"
 	"net/url"
 	"os/exec"
 	"path/filepath"
@@ -33,11 +35,15 @@ func TestReplicas(t *testing.T) {
 	a := startReplica(t, bin, addr, "a")
 	tokA := a.token(t, `scheduler: holding the lease".* token=(\d+)`)
 	a.wait(t, `scheduler: tick 1 from a".* err=<nil>`)
-	b := startReplica(t, bin, addr, "b")
+	console := freeAddr(t)
+	b := startProcess(t, "b", bin, "-etcd", addr, "-name", "b", "-tick", "200ms", "-console", console)
 	b.wait(t, `arbor: standby" replica=b`)
 	time.Sleep(time.Second)
 	if b.has(`holding the lease`) {
 		t.Fatal("b runs the scheduler while a holds the lease")
+	}
+	if st := scheduler(t, console); st.State != "standby" || st.Lease != "app/scheduler" || st.Token != 0 {
+		t.Errorf("b's console shows the scheduler as %+v, not standing by for app/scheduler", st)
 	}
 
 	stopped := time.Now()
@@ -49,6 +55,9 @@ func TestReplicas(t *testing.T) {
 	}
 	if tokB <= tokA {
 		t.Errorf("b's token %d is not larger than a's %d", tokB, tokA)
+	}
+	if st := scheduler(t, console); st.State != "running" || st.Token != tokB {
+		t.Errorf("b's console shows the scheduler as %+v, not running under token %d", st, tokB)
 	}
 	if err := a.cmd.Wait(); err != nil {
 		t.Errorf("a: %v", err)
@@ -74,6 +83,37 @@ func TestReplicas(t *testing.T) {
 		t.Errorf("c's token %d is not larger than b's %d", tokC, tokB)
 	}
 	t.Logf("b after it resumed:\n%s", after)
+}
+
+// scheduler returns the scheduler's state, lease and token as the
+// console at addr shows them.
+func scheduler(t *testing.T, addr string) (st struct {
+	State, Lease string
+	Token        uint64
+}) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/api/tree")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tree struct {
+		Children []struct {
+			Path, State, Lease string
+			Token              uint64
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tree); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range tree.Children {
+		if c.Path == "app/scheduler" {
+			st.State, st.Lease, st.Token = c.State, c.Lease, c.Token
+			return st
+		}
+	}
+	t.Fatal("no app/scheduler in the console's tree")
+	return st
 }
 
 func startEtcd(t *testing.T) string {
