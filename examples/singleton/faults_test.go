@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -113,13 +112,4 @@ func (p *process) idx(reps []*process) int {
 		}
 	}
 	return -1
-}
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

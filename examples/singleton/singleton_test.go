@@ -116,16 +116,18 @@ func scheduler(t *testing.T, addr string) (st struct {
 	return st
 }
 
-func startEtcd(t *testing.T) string {
-	port := func() string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		return l.Addr().String()
+// freeAddr returns an address of 127.0.0.1 that nothing listens on.
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	client, peer := port(), port()
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func startEtcd(t *testing.T) string {
+	client, peer := freeAddr(t), freeAddr(t)
 	cfg := embed.NewConfig()
 	cfg.Dir = t.TempDir()
 	cu, pu := url.URL{Scheme: "http", Host: client}, url.URL{Scheme: "http", Host: peer}
