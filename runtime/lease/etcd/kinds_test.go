@@ -2,6 +2,7 @@ package etcd_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -60,6 +61,12 @@ func (s *subtree) holder() string {
 	return ""
 }
 
+func (s *subtree) token(replica string) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokens[replica]
+}
+
 func (s *subtree) count(replica string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -113,7 +120,7 @@ func TestNestedSupervisor(t *testing.T) {
 	assert.Equal(t, "a", value)
 	c, _ := a.Snapshot().Child("app/jobs")
 	assert.Equal(t, token, c.Token)
-	assert.Equal(t, token, s.tokens["a"], "the workers two levels down run under the lease's token")
+	assert.Equal(t, token, s.token("a"), "the workers two levels down run under the lease's token")
 
 	p.freeze()
 	within(t, 10*ttl, "b runs the subtree", func() bool { return s.count("b") == 2 })
@@ -150,7 +157,7 @@ func TestPool(t *testing.T) {
 	require.NoError(t, err)
 	within(t, time.Second, "a's instance runs", func() bool { return s.count("a") == 1 })
 	c, _ := a.Snapshot().Child("app/conns")
-	assert.Equal(t, c.Token, s.tokens["a"])
+	assert.Equal(t, c.Token, s.token("a"))
 
 	stopA()
 	within(t, 2*ttl, "b's pool accepts", func() bool {
@@ -162,4 +169,45 @@ func TestPool(t *testing.T) {
 	defer s.mu.Unlock()
 	assert.False(t, s.overlap)
 	assert.Greater(t, s.tokens["b"], s.tokens["a"])
+}
+
+// TestOddNames: lease names with every character a name may have, and
+// names that are prefixes of one another, in trees of one process on one
+// client. Each name is its own election: a name that extends another
+// ("jobs/a" and "jobs") is held at the same time, and a tree with the
+// same name as another stands by.
+func TestOddNames(t *testing.T) {
+	srv := startServer(t)
+	cli := connect(t, srv.client)
+	s := newSubtree()
+	names := []string{"jobs", "jobs/a", "jobs.", "Jobs:v2/eu-west.1_a", "jobs"}
+	trees := make([]*runtime.Tree, len(names))
+	for i, name := range names {
+		trees[i], _ = runTree(t, name, cli, runtime.Spec{Name: "app", Children: []runtime.Child{
+			{Name: "sched", Run: s.worker(fmt.Sprint(i), 0), Lease: &runtime.LeaseSpec{Name: name, TTL: ttl}},
+		}})
+		within(t, 5*time.Second, "the tree is ready", func() bool {
+			select {
+			case <-trees[i].Ready():
+				return true
+			default:
+				return false
+			}
+		})
+	}
+	within(t, 5*time.Second, "four leases held", func() bool {
+		return s.count("0")+s.count("1")+s.count("2")+s.count("3") == 4
+	})
+	time.Sleep(ttl)
+	assert.Zero(t, s.count("4"), "the second tree with the lease jobs runs it too")
+	c, _ := trees[4].Snapshot().Child("app/sched")
+	assert.Equal(t, runtime.StateStandby, c.State)
+	for i, name := range names[:4] {
+		value, token, err := etcd.New(cli).Holder(context.Background(), name)
+		require.NoError(t, err)
+		c, _ := trees[i].Snapshot().Child("app/sched")
+		assert.Equal(t, c.Token, token, name)
+		assert.Equal(t, s.token(fmt.Sprint(i)), token, name)
+		assert.NotEmpty(t, value)
+	}
 }
