@@ -366,10 +366,12 @@ func (sv *supervisor) leased(s *slot, c *claim) {
 var errLostAtOnce = errors.New("arbor: the lease was lost as soon as it was acquired")
 
 // retryDelay is the delay before the campaign after the nth failed
-// Acquire: from 100ms, doubling, to a third of the TTL.
+// Acquire: from 100ms, doubling, to a third of the TTL. Never less than
+// 100ms: a TTL shorter than that would have a store that refuses at once
+// asked in a tight loop.
 func retryDelay(ttl time.Duration, n int) time.Duration {
-	m := max(ttl/3, time.Millisecond)
-	return delay(&Backoff{Initial: min(DefaultBackoffInitial, m), Max: m, Multiplier: 2, Jitter: DefaultBackoffJitter}, n)
+	m := max(ttl/3, DefaultBackoffInitial)
+	return delay(&Backoff{Initial: DefaultBackoffInitial, Max: m, Multiplier: 2, Jitter: DefaultBackoffJitter}, n)
 }
 
 // watch starts the goroutine that tells the supervisor when the lease c of

@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -40,6 +41,29 @@ func TestLeaseGrace(t *testing.T) {
 		}, f.graces)
 		f.mu.Unlock()
 		assert.Zero(t, runtime.LeaseGrace(context.Background()))
+		require.NoError(t, stop())
+	})
+}
+
+// TestLeaseAcquireErrorsShortTTL: with a TTL far shorter than a round trip
+// ("1ms", which vet accepts and etcd rounds up to a second), a failing
+// Acquire is still tried no more often than every 100ms: a store that
+// refuses at once (a permission denied, an overloaded server) is not
+// asked a thousand times a second.
+func TestLeaseAcquireErrorsShortTTL(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeLeaser()
+		f.setFail(errors.New("permission denied"))
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "sched", Run: nop, Lease: &runtime.LeaseSpec{TTL: time.Millisecond}},
+		}}, runtime.WithLeaser(f))
+		stop, _ := start(t, tr)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		f.mu.Lock()
+		n := f.acquires
+		f.mu.Unlock()
+		assert.LessOrEqual(t, n, 10*10*5/4, "Acquire calls in 10s")
 		require.NoError(t, stop())
 	})
 }
