@@ -23,7 +23,6 @@ type subtree struct {
 	running map[string]int    // replica → workers running
 	tokens  map[string]uint64 // replica → token of its latest worker
 	overlap bool
-	done    []time.Time // when a worker of a replica returned
 }
 
 func newSubtree() *subtree {
