@@ -260,7 +260,15 @@ func (c *checker) limit(n *schema.Node, l *schema.Limit) {
 
 func (c *checker) backoff(n *schema.Node, b *schema.Backoff) {
 	if b.Max < b.Initial {
-		c.report(n, "Backoff.Max", b.Pos, "%s: backoff: initial %v is longer than max %v, which caps every delay (max defaults to %v); lower initial or raise max", n, b.Initial, b.Max, runtime.DefaultBackoffMax)
+		// Name the default on the side that may not have been written.
+		var dflt string
+		switch {
+		case b.Max == runtime.DefaultBackoffMax:
+			dflt = fmt.Sprintf(" (max defaults to %v)", runtime.DefaultBackoffMax)
+		case b.Initial == runtime.DefaultBackoffInitial:
+			dflt = fmt.Sprintf(" (initial defaults to %v)", runtime.DefaultBackoffInitial)
+		}
+		c.report(n, "Backoff.Max", b.Pos, "%s: backoff: initial %v is longer than max %v, which caps every delay%s; lower initial or raise max", n, b.Initial, b.Max, dflt)
 	}
 }
 

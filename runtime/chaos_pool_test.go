@@ -286,18 +286,18 @@ func (c *chaos) checkStartErr(cp *chaosPool, name string, err error, before, aft
 		if name == "" {
 			c.violate("Start errors match the pool's state", "%s: Start with a generated name said %v", cp.path, err)
 		}
+	case errors.Is(err, runtime.ErrTreeEnded): // first: it matches ErrNotRunning too
+		select {
+		case <-c.tree.Done():
+		case <-time.After(time.Second):
+			c.violate("Start errors match the pool's state", "%s: Start(%q) said %v, but the tree runs", cp.path, name, err)
+		}
 	case errors.Is(err, runtime.ErrNotRunning):
 		st.notRunning.Add(1)
 		if before.Generation == after.Generation && before.State == runtime.StateRunning && after.State == runtime.StateRunning {
 			c.mu.Lock()
 			c.startSuspects = append(c.startSuspects, startSuspect{cp, after.Generation})
 			c.mu.Unlock()
-		}
-	case errors.Is(err, runtime.ErrTreeEnded):
-		select {
-		case <-c.tree.Done():
-		case <-time.After(time.Second):
-			c.violate("Start errors match the pool's state", "%s: Start(%q) said %v, but the tree runs", cp.path, name, err)
 		}
 	case errors.Is(err, runtime.ErrInvalidSpec):
 		st.invalid.Add(1)
@@ -451,9 +451,9 @@ func (c *chaos) orderInstance(s *chaosSlot, restart bool) {
 	case errors.Is(err, runtime.ErrRemoved) && restart:
 		c.stats.pool.removed.Add(1)
 		in.pool.forget(s)
+	case errors.Is(err, runtime.ErrTreeEnded): // first: it matches ErrNotRunning too
 	case errors.Is(err, runtime.ErrNotRunning):
 		c.stats.pool.ordersNotRun.Add(1)
-	case errors.Is(err, runtime.ErrTreeEnded):
 	default:
 		c.violate("orders", "%s: order returned %v", s.path, err)
 	}

@@ -52,6 +52,11 @@ func TestHandleRestart(t *testing.T) {
 
 		require.NoError(t, stop())
 		assert.ErrorIs(t, h.Restart(), runtime.ErrTreeEnded)
+		// Its supervisor is not running either, as for an order before Run.
+		for _, err := range []error{h.Restart(), h.Stop(), h.StopAndWait(context.Background())} {
+			assert.ErrorIs(t, err, runtime.ErrTreeEnded)
+			assert.ErrorIs(t, err, runtime.ErrNotRunning)
+		}
 	})
 }
 

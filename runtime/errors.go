@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -43,9 +44,11 @@ var (
 	ErrNilContext = errors.New("arbor: nil context")
 	// ErrAlreadyRunning is returned by Run while the tree runs.
 	ErrAlreadyRunning = errors.New("arbor: tree is already running")
-	// ErrTreeEnded is returned by Run, and by controls, once the tree has ended.
+	// ErrTreeEnded is returned by Run, and by controls, once the tree has
+	// ended. The error of a control (Handle's orders, Pool.Start) also
+	// matches ErrNotRunning: no supervisor of an ended tree runs.
 	ErrTreeEnded = errors.New("arbor: tree has ended")
-	// ErrNoChild is returned by the controls of a nil Handle or Pool, which
+	// ErrNoChild is returned by the controls of a nil (or zero) Handle or Pool, which
 	// Tree.Handle and Tree.Pool return for a path that names none.
 	ErrNoChild = errors.New("arbor: no such child")
 	// ErrNotRunning is returned by a Handle's controls when the child's
@@ -63,6 +66,18 @@ var (
 	ErrRemoved = errors.New("arbor: instance was removed from its pool")
 )
 
+// errEnded is what controls return once the tree has ended: ErrTreeEnded,
+// which says why, and ErrNotRunning, which is what a caller that only knows
+// the errors of a tree that has not started, or of a pool, tests for.
+var errEnded error = endedError{}
+
+type endedError struct{}
+
+func (endedError) Error() string { return ErrTreeEnded.Error() }
+
+// Unwrap returns ErrTreeEnded and ErrNotRunning.
+func (endedError) Unwrap() []error { return []error{ErrTreeEnded, ErrNotRunning} }
+
 // SpecError reports one invalid field of a Spec.
 type SpecError struct {
 	Path  string // the supervisor or child, such as "shop/db"
@@ -70,12 +85,16 @@ type SpecError struct {
 	Msg   string
 }
 
-// Error returns "arbor: invalid spec: path: field: message".
+// Error returns "arbor: invalid spec: path: field: message", without the
+// path or the field when it is empty (the root of a tree with no name).
 func (e *SpecError) Error() string {
-	if e.Field == "" {
-		return fmt.Sprintf("arbor: invalid spec: %s: %s", e.Path, e.Msg)
+	s := "arbor: invalid spec: "
+	for _, part := range [...]string{e.Path, e.Field} {
+		if part != "" {
+			s += part + ": "
+		}
 	}
-	return fmt.Sprintf("arbor: invalid spec: %s: %s: %s", e.Path, e.Field, e.Msg)
+	return s + e.Msg
 }
 
 // Unwrap returns ErrInvalidSpec.
@@ -109,7 +128,11 @@ type ChildError struct {
 
 // Error names the child, its generation and attempt, the exit and the error.
 func (e *ChildError) Error() string {
-	return fmt.Sprintf("%s (generation %d, attempt %d): %s: %s", e.Path, e.Generation, e.Attempt, e.Exit, errText(e.Err))
+	text := errText(e.Err)
+	if kind := e.Exit.String() + ": "; !strings.HasPrefix(text, kind) { // a PanicError says "panic: " itself
+		text = kind + text
+	}
+	return fmt.Sprintf("%s (generation %d, attempt %d): %s", e.Path, e.Generation, e.Attempt, text)
 }
 
 // Unwrap returns the child's error.

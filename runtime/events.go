@@ -15,7 +15,7 @@ type EventKind uint8
 // The transitions of a child, and of a supervisor (GaveUp, ShuttingDown).
 const (
 	EventStarting         EventKind = iota + 1 // a new attempt runs: the first, or a restart (Restarts > 0)
-	EventReady                                 // the attempt called Ready
+	EventReady                                 // the attempt of a child with Ready called it, or a nested supervisor or pool is ready (a worker without Ready has none)
 	EventExited                                // the attempt returned on its own
 	EventRestartScheduled                      // a restart waits for Delay
 	EventStopped                               // an attempt its supervisor stopped has returned

@@ -23,6 +23,7 @@ type fakeLeaser struct {
 	acquires int
 	released []uint64 // tokens, in the order Release was called
 	ttls     []time.Duration
+	graces   map[string]time.Duration // runtime.LeaseGrace of the last Acquire of each name
 }
 
 type fakeLease struct {
@@ -33,7 +34,7 @@ type fakeLease struct {
 }
 
 func newFakeLeaser() *fakeLeaser {
-	return &fakeLeaser{held: map[string]*fakeLease{}, free: make(chan struct{})}
+	return &fakeLeaser{held: map[string]*fakeLease{}, graces: map[string]time.Duration{}, free: make(chan struct{})}
 }
 
 func (f *fakeLeaser) Acquire(ctx context.Context, name string, ttl time.Duration) (runtime.Lease, error) {
@@ -41,6 +42,7 @@ func (f *fakeLeaser) Acquire(ctx context.Context, name string, ttl time.Duration
 		f.mu.Lock()
 		f.acquires++
 		f.ttls = append(f.ttls, ttl)
+		f.graces[name] = runtime.LeaseGrace(ctx)
 		if stuck := f.stuck; stuck != nil {
 			f.mu.Unlock()
 			<-stuck // deaf to ctx

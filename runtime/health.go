@@ -58,6 +58,7 @@ type ChildHealth struct {
 // Health returns the tree's aggregate state and each child's. It is safe to
 // call at any time.
 func (t *Tree) Health() Health {
+	t.built("Health")
 	snap := t.Snapshot()
 	h := Health{Children: make([]ChildHealth, len(snap.Children)), Snapshot: snap}
 	var firstBad string
@@ -187,16 +188,28 @@ func childReason(c ChildStatus) string {
 
 // Ready is closed once every child of the tree has been ready, the moment a
 // service manager can be told the service is up.
-func (t *Tree) Ready() <-chan struct{} { return t.ready }
+func (t *Tree) Ready() <-chan struct{} {
+	t.built("Ready")
+	return t.ready
+}
 
 // Stopping is closed when the tree begins to shut down.
-func (t *Tree) Stopping() <-chan struct{} { return t.stopping }
+func (t *Tree) Stopping() <-chan struct{} {
+	t.built("Stopping")
+	return t.stopping
+}
 
 // Done is closed when Run has returned.
-func (t *Tree) Done() <-chan struct{} { return t.done }
+func (t *Tree) Done() <-chan struct{} {
+	t.built("Done")
+	return t.done
+}
 
 // Err returns what Run returned, once Done is closed.
-func (t *Tree) Err() error { return t.result() }
+func (t *Tree) Err() error {
+	t.built("Err")
+	return t.result()
+}
 
 func (t *Tree) result() error {
 	t.mu.Lock()

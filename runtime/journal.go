@@ -95,6 +95,7 @@ var closedChan = func() chan struct{} {
 // keeps up or not, and also after Run has returned (a late report of an
 // abandoned attempt).
 func (t *Tree) Journal(after uint64) (events []Event, missed uint64) {
+	t.built("Journal")
 	return t.JournalN(after, 0)
 }
 
@@ -103,6 +104,7 @@ func (t *Tree) Journal(after uint64) (events []Event, missed uint64) {
 // large journal copies a page of it at a time: the next page is after the
 // Seq of the last event returned.
 func (t *Tree) JournalN(after uint64, n int) (events []Event, missed uint64) {
+	t.built("JournalN")
 	recs, missed := t.events.read(after, n)
 	if len(recs) == 0 {
 		return nil, missed
@@ -118,10 +120,12 @@ func (t *Tree) JournalN(after uint64, n int) (events []Event, missed uint64) {
 // event whose Seq is above after: at once if it has already. A reader
 // waits on it, then reads Journal(after), without polling.
 func (t *Tree) JournalWait(after uint64) <-chan struct{} {
+	t.built("JournalWait")
 	return t.events.wait(after)
 }
 
 // LastEvent returns the Seq of the tree's latest event, 0 before the first.
 func (t *Tree) LastEvent() uint64 {
+	t.built("LastEvent")
 	return t.events.lastSeq()
 }

@@ -36,7 +36,8 @@ type Leaser interface {
 	// it; or until ctx is done, when it returns an error. A lease once
 	// returned lives on after ctx is cancelled: the runtime cancels ctx
 	// when Acquire returns. An error other than ctx's makes the child try
-	// again after a delay.
+	// again after a delay. LeaseGrace(ctx) is how long the child may take
+	// to stop once the lease is lost.
 	Acquire(ctx context.Context, name string, ttl time.Duration) (Lease, error)
 }
 
@@ -49,6 +50,7 @@ type Lease interface {
 	// Lost is closed once this process may no longer hold the lease:
 	// revoked, expired, or not renewed in time. It should close before
 	// another process can acquire the lease (a lease not renewed in time),
+	// early enough for the child to stop within its grace (LeaseGrace),
 	// and must close at the latest when one does (a revoked lease). Nil
 	// means never.
 	Lost() <-chan struct{}
@@ -74,6 +76,28 @@ func (a *Attempt) Token() uint64 {
 	}
 	t, _ := a.parent().Value(tokenKey{}).(uint64)
 	return t
+}
+
+// LeaseGrace returns, in the context of Leaser.Acquire, how long the child
+// may take to stop once its lease is lost: its shutdown grace, or a nested
+// supervisor's or pool's budget. A provider that reports an expiry ahead
+// of time (the store unreachable) should report it that much earlier
+// still, so that the child has returned before another process can hold
+// the lease. It returns 0 for any other context.
+func LeaseGrace(ctx context.Context) time.Duration {
+	g, _ := ctx.Value(graceKey{}).(time.Duration)
+	return g
+}
+
+// graceKey is the context key of LeaseGrace.
+type graceKey struct{}
+
+// grace is how long s may take to stop: see LeaseGrace.
+func (s *slot) grace() time.Duration {
+	if sub := s.sub(); sub != nil {
+		return sub.budget
+	}
+	return s.spec.Shutdown
 }
 
 // tokenKey is the context key of the lease token: an attempt's context
@@ -259,7 +283,7 @@ func (sv *supervisor) standby(s *slot) {
 func (sv *supervisor) campaign(s *slot) {
 	ls := s.lease()
 	l := sv.tree.leases
-	ctx, cancel := context.WithCancel(sv.base)
+	ctx, cancel := context.WithCancel(context.WithValue(sv.base, graceKey{}, s.grace()))
 	c := &claim{cancel: cancel}
 	ls.camp = c
 	done := sv.done
@@ -342,10 +366,12 @@ func (sv *supervisor) leased(s *slot, c *claim) {
 var errLostAtOnce = errors.New("arbor: the lease was lost as soon as it was acquired")
 
 // retryDelay is the delay before the campaign after the nth failed
-// Acquire: from 100ms, doubling, to a third of the TTL.
+// Acquire: from 100ms, doubling, to a third of the TTL. Never less than
+// 100ms: a TTL shorter than that would have a store that refuses at once
+// asked in a tight loop.
 func retryDelay(ttl time.Duration, n int) time.Duration {
-	m := max(ttl/3, time.Millisecond)
-	return delay(&Backoff{Initial: min(DefaultBackoffInitial, m), Max: m, Multiplier: 2, Jitter: DefaultBackoffJitter}, n)
+	m := max(ttl/3, DefaultBackoffInitial)
+	return delay(&Backoff{Initial: DefaultBackoffInitial, Max: m, Multiplier: 2, Jitter: DefaultBackoffJitter}, n)
 }
 
 // watch starts the goroutine that tells the supervisor when the lease c of

@@ -453,22 +453,58 @@ func TestS20NestedEventsReachTheTree(t *testing.T) {
 // suture's TestFailureToConstruct and TestNilSupervisorPanicsAsExpected:
 // Serve on a nil or zero Supervisor panics, saying so. A Tree is made by
 // New (the generated New<Tree> calls it); a nil or zero Tree is a caller's
-// bug and Run panics on it, as a nil map or pointer does, rather than
-// returning as if it had run. A nil Pool or Handle, which Tree.Pool and
-// Tree.Handle return for a path that names nothing, answers with
-// ErrNoChild instead (suture's TestNilSupervisorAdd panics).
+// bug and every method panics on it, as a nil map or pointer does, rather
+// than returning as if it had run (or, for Done, never closing): with a
+// message that names the method and says where trees come from, not a bare
+// nil dereference inside the runtime. A nil or zero Pool or Handle, which
+// Tree.Pool and Tree.Handle return (nil) for a path that names nothing,
+// answers with ErrNoChild instead (suture's TestNilSupervisorAdd panics).
 func TestS20TreeNotFromNew(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		tr   *runtime.Tree
 	}{{"nil", nil}, {"zero", new(runtime.Tree)}} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Panics(t, func() { _ = tc.tr.Run(context.Background()) })
+			tr := tc.tr
+			for method, call := range map[string]func(){
+				"Run":            func() { _ = tr.Run(context.Background()) },
+				"Name":           func() { _ = tr.Name() },
+				"Snapshot":       func() { _ = tr.Snapshot() },
+				"Health":         func() { _ = tr.Health() },
+				"Handle":         func() { _ = tr.Handle("t/a") },
+				"Pool":           func() { _ = tr.Pool("t/a") },
+				"ShutdownReport": func() { _ = tr.ShutdownReport() },
+				"Observe":        func() { _ = tr.Observe(func(runtime.Event) {}) },
+				"Ready":          func() { _ = tr.Ready() },
+				"Stopping":       func() { _ = tr.Stopping() },
+				"Done":           func() { _ = tr.Done() },
+				"Err":            func() { _ = tr.Err() },
+				"Journal":        func() { _, _ = tr.Journal(0) },
+				"JournalN":       func() { _, _ = tr.JournalN(0, 1) },
+				"JournalWait":    func() { _ = tr.JournalWait(0) },
+				"LastEvent":      func() { _ = tr.LastEvent() },
+			} {
+				want := "arbor: Tree." + method + " called on a " + tc.name + " *runtime.Tree: build trees with runtime.New or the generated New<Tree>"
+				assert.PanicsWithValue(t, want, call, method)
+			}
 		})
 	}
-	_, err := (*runtime.Pool)(nil).Start("", nop)
-	assert.ErrorIs(t, err, runtime.ErrNoChild)
-	assert.ErrorIs(t, (*runtime.Handle)(nil).Stop(), runtime.ErrNoChild)
+	for _, h := range []*runtime.Handle{nil, new(runtime.Handle)} {
+		assert.ErrorIs(t, h.Stop(), runtime.ErrNoChild)
+		assert.ErrorIs(t, h.Restart(), runtime.ErrNoChild)
+		assert.ErrorIs(t, h.Order(runtime.OrderStop, "test"), runtime.ErrNoChild)
+		assert.ErrorIs(t, h.StopAndWait(context.Background()), runtime.ErrNoChild)
+		assert.Equal(t, runtime.StateIdle, h.State())
+		assert.Equal(t, runtime.ChildStatus{}, h.Status())
+		assert.Empty(t, h.Path())
+	}
+	for _, p := range []*runtime.Pool{nil, new(runtime.Pool)} {
+		_, err := p.Start("", nop)
+		assert.ErrorIs(t, err, runtime.ErrNoChild)
+		assert.Zero(t, p.Len())
+		assert.Equal(t, runtime.PoolCounts{}, p.Counts())
+		assert.Empty(t, p.Path())
+	}
 }
 
 // suture's ServeBackground hands back Serve's error, ctx.Err() once the

@@ -41,8 +41,9 @@ type instance struct {
 
 // Pool returns the pool at path, such as "server/conns", or nil if the
 // child there is not a pool. A nil Pool has no instances, and its Start
-// returns ErrNoChild.
+// returns ErrNoChild; so does a zero Pool, such as new(Pool).
 func (t *Tree) Pool(path string) *Pool {
+	t.built("Pool")
 	s := t.staticSlot(path)
 	if s == nil || s.sub() == nil || s.sub().pool == nil {
 		return nil
@@ -52,7 +53,7 @@ func (t *Tree) Pool(path string) *Pool {
 
 // Path is the pool's path in the tree.
 func (p *Pool) Path() string {
-	if p == nil {
+	if p == nil || p.sv == nil {
 		return ""
 	}
 	return p.sv.path
@@ -63,13 +64,14 @@ func (p *Pool) Path() string {
 // fails with ErrPoolFull when the pool has its Max of live instances,
 // ErrNameTaken when an instance of that name lives, ErrNotRunning when the
 // pool is not running (waiting for its After list, being restarted, or
-// stopping) and ErrTreeEnded once the tree has ended. Start returns once
-// the pool has the instance, which starts at once. An instance Start
-// accepted always runs, so that its run function can release what it
-// holds: if its pool begins to stop, or an order to stop it arrives,
-// before the pool started it, it starts and is cancelled at once.
+// stopping) and ErrTreeEnded (which matches ErrNotRunning too) once the
+// tree has ended. Start returns once the pool has the instance, which
+// starts at once. An instance Start accepted always runs, so that its run
+// function can release what it holds: if its pool begins to stop, or an
+// order to stop it arrives, before the pool started it, it starts and is
+// cancelled at once.
 func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
-	if p == nil {
+	if p == nil || p.sv == nil {
 		return nil, ErrNoChild
 	}
 	sv := p.sv
@@ -81,7 +83,7 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 		return nil, &SpecError{Path: sv.path, Field: "Name", Msg: fmt.Sprintf("invalid instance name %q (want [a-z][a-z0-9_-]*)", name)}
 	}
 	if sv.tree.state.Load() == treeEnded {
-		return nil, ErrTreeEnded
+		return nil, errEnded
 	}
 	sv.mu.Lock()
 	var path string
@@ -214,7 +216,7 @@ func (ps *poolState) freePath(pool string) string {
 // Len returns the number of live instances: starting, running, stopping or
 // waiting for a restart.
 func (p *Pool) Len() int {
-	if p == nil {
+	if p == nil || p.sv == nil {
 		return 0
 	}
 	p.sv.mu.Lock()
@@ -239,7 +241,7 @@ type PoolCounts struct {
 
 // Counts returns the pool's live instances by state, and its totals.
 func (p *Pool) Counts() PoolCounts {
-	if p == nil {
+	if p == nil || p.sv == nil {
 		return PoolCounts{}
 	}
 	p.sv.mu.Lock()

@@ -67,6 +67,10 @@ func TestPoolStartsInstances(t *testing.T) {
 		assert.Equal(t, []string{"t/p/alpha stopped", fmt.Sprintf("%s stopped", h2.Path())}, sortedTrace(rec, runtime.EventStopped, "t/p/"))
 		_, err = p.Start("late", nop)
 		assert.ErrorIs(t, err, runtime.ErrTreeEnded)
+		// The pool of an ended tree is not running either: DESIGN.md lists
+		// ErrNotRunning, not ErrTreeEnded, among Start's errors.
+		assert.ErrorIs(t, err, runtime.ErrNotRunning)
+		assert.Equal(t, "arbor: tree has ended", err.Error())
 	})
 }
 

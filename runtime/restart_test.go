@@ -184,4 +184,7 @@ func TestErrorsCarryContext(t *testing.T) {
 	err := &runtime.ChildError{Path: "t/a", Generation: 3, Attempt: 2, Exit: runtime.ExitError, Err: errBoom}
 	assert.Equal(t, "t/a (generation 3, attempt 2): error: boom", err.Error())
 	assert.True(t, errors.Is(err, errBoom))
+	// A panic's error says "panic: " itself: once is enough.
+	err = &runtime.ChildError{Path: "t/a", Generation: 3, Attempt: 2, Exit: runtime.ExitPanic, Err: &runtime.PanicError{Value: "oops"}}
+	assert.Equal(t, "t/a (generation 3, attempt 2): panic: oops", err.Error())
 }

@@ -77,14 +77,15 @@ func (s Snapshot) Child(path string) (ChildStatus, bool) {
 
 // Handle reads the state of one child. It is safe for concurrent use. A
 // nil Handle, which Tree.Handle returns for a path that names no child,
-// reads as the zero value and its orders return ErrNoChild.
+// reads as the zero value and its orders return ErrNoChild; so does a
+// zero Handle, such as new(Handle), which names no child either.
 type Handle struct {
 	s *slot
 }
 
 // Path is the child's path in the tree.
 func (h *Handle) Path() string {
-	if h == nil {
+	if h == nil || h.s == nil {
 		return ""
 	}
 	return h.s.path
@@ -92,7 +93,7 @@ func (h *Handle) Path() string {
 
 // Status returns the child's current status.
 func (h *Handle) Status() ChildStatus {
-	if h == nil {
+	if h == nil || h.s == nil {
 		return ChildStatus{}
 	}
 	h.s.sup.mu.Lock()
@@ -102,7 +103,7 @@ func (h *Handle) Status() ChildStatus {
 
 // State returns the child's current state.
 func (h *Handle) State() State {
-	if h == nil {
+	if h == nil || h.s == nil {
 		return StateIdle
 	}
 	h.s.sup.mu.Lock()
@@ -117,9 +118,10 @@ func (h *Handle) State() State {
 // starts with the group instead, once every member has stopped. Restart
 // returns once the supervisor has the order, before the restart; an error
 // wrapping ErrNotRunning when the child's supervisor is not running, and
-// ErrTreeEnded once the tree has ended. A pool instance restarts with the
-// same run function; one that was removed from its pool gives an error
-// wrapping ErrRemoved. Both name the child's path.
+// ErrTreeEnded (which matches ErrNotRunning too) once the tree has ended.
+// A pool instance restarts with the same run function; one that was
+// removed from its pool gives an error wrapping ErrRemoved. Both name the
+// child's path.
 func (h *Handle) Restart() error {
 	return h.Order(OrderRestart, "")
 }
@@ -139,11 +141,11 @@ func (h *Handle) Stop() error {
 // when the child's supervisor takes it, names from, so that the events say
 // who restarted or stopped what.
 func (h *Handle) Order(o Order, from string) error {
-	if h == nil {
+	if h == nil || h.s == nil {
 		return ErrNoChild
 	}
 	if h.s.sup.tree.state.Load() == treeEnded {
-		return ErrTreeEnded // first: the pool's last run removed every instance
+		return errEnded // first: the pool's last run removed every instance
 	}
 	var kind msgKind
 	switch o {
@@ -172,14 +174,14 @@ func (h *Handle) Order(o Order, from string) error {
 // stop cancels: with another, it waits for the end of its own attempt, which
 // comes only once it has been abandoned after its grace.
 func (h *Handle) StopAndWait(ctx context.Context) error {
-	if h == nil {
+	if h == nil || h.s == nil {
 		return ErrNoChild
 	}
 	if ctx == nil {
 		return ErrNilContext
 	}
 	if h.s.sup.tree.state.Load() == treeEnded {
-		return ErrTreeEnded
+		return errEnded
 	}
 	if h.s.removed() {
 		return nil
@@ -204,12 +206,12 @@ func (h *Handle) StopAndWait(ctx context.Context) error {
 func (h *Handle) order(kind msgKind, from string, reply chan struct{}) (<-chan struct{}, error) {
 	sv := h.s.sup
 	if sv.tree.state.Load() == treeEnded {
-		return nil, ErrTreeEnded
+		return nil, errEnded
 	}
 	done := sv.runDone.Load()
 	if done == nil || !sv.post(*done, message{kind: kind, slot: h.s, reply: reply, from: from}) {
 		if sv.tree.state.Load() == treeEnded {
-			return nil, ErrTreeEnded
+			return nil, errEnded
 		}
 		return nil, fmt.Errorf("%w: %s, the supervisor of %s", ErrNotRunning, sv.path, h.s.path)
 	}

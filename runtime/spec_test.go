@@ -80,6 +80,15 @@ func TestNewRejectsInvalidSpecs(t *testing.T) {
 	}
 }
 
+// The zero Spec, the first thing a careless caller tries, is told what it
+// lacks, without an empty path in front ("invalid spec: : Name").
+func TestNewZeroSpec(t *testing.T) {
+	_, err := runtime.New(runtime.Spec{})
+	require.ErrorIs(t, err, runtime.ErrInvalidSpec)
+	assert.Equal(t, "arbor: invalid spec: Name: a tree needs a name\n"+
+		"arbor: invalid spec: Children: a supervisor needs at least one child", err.Error())
+}
+
 func TestValidateAcceptsWhatNewBuilds(t *testing.T) {
 	spec := runtime.Spec{Name: "t", Children: []runtime.Child{
 		{Name: "a", Run: nop},

@@ -17,7 +17,9 @@ const (
 	treeEnded
 )
 
-// Tree is a supervision tree built from a Spec. Run it once.
+// Tree is a supervision tree built from a Spec. Run it once. Trees come
+// from New, or the generated New<Tree>: every method of a nil or zero Tree
+// panics, saying so, as a nil map does on a write.
 type Tree struct {
 	name   string
 	root   *supervisor
@@ -325,8 +327,28 @@ func (ps *policies) of(c *Child, backoff *Backoff) *Child {
 	return p
 }
 
+// built panics unless t was built by New: a nil or zero Tree is a caller's
+// bug, told as such rather than as a nil dereference inside the runtime.
+func (t *Tree) built(method string) {
+	if t == nil || t.root == nil {
+		notBuilt(t, method)
+	}
+}
+
+//go:noinline
+func notBuilt(t *Tree, method string) {
+	kind := "zero"
+	if t == nil {
+		kind = "nil"
+	}
+	panic("arbor: Tree." + method + " called on a " + kind + " *runtime.Tree: build trees with runtime.New or the generated New<Tree>")
+}
+
 // Name is the tree's name, the first element of every path.
-func (t *Tree) Name() string { return t.name }
+func (t *Tree) Name() string {
+	t.built("Name")
+	return t.name
+}
 
 // Run starts the tree and blocks until ctx is cancelled (it then stops every
 // child in reverse start order and returns nil), a significant child ends it
@@ -336,6 +358,7 @@ func (t *Tree) Name() string { return t.name }
 // listed in ShutdownReport), within the root's shutdown budget plus
 // DeliveryMargin, whatever observers and loggers do.
 func (t *Tree) Run(ctx context.Context) error {
+	t.built("Run")
 	if ctx == nil {
 		return ErrNilContext // before the tree counts as running
 	}
@@ -393,6 +416,7 @@ func (t *Tree) killsDone() {
 // Snapshot returns the state of every child. It is safe to call at any time,
 // concurrently with everything else.
 func (t *Tree) Snapshot() Snapshot {
+	t.built("Snapshot")
 	snap := Snapshot{Tree: t.name, Children: make([]ChildStatus, 0, t.size), LastEvent: t.events.lastSeq()}
 	t.root.appendStatus(&snap.Children)
 	snap.DroppedEvents = t.events.droppedCount()
@@ -450,6 +474,7 @@ func (t *Tree) due(now time.Time, d time.Duration) int64 {
 // the live pool instance at path, such as "server/conns/i7"; nil if there
 // is none.
 func (t *Tree) Handle(path string) *Handle {
+	t.built("Handle")
 	if s := t.staticSlot(path); s != nil {
 		return &Handle{s: s}
 	}
@@ -474,6 +499,7 @@ func (t *Tree) staticSlot(path string) *slot {
 // still running, then the latest ReportHistory of those that have returned
 // since, oldest first in each part.
 func (t *Tree) ShutdownReport() ShutdownReport {
+	t.built("ShutdownReport")
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.report.snapshot()
@@ -539,6 +565,7 @@ func observeEvent(fn func(Event), e *Event) {
 // has been called it returns ErrAlreadyRunning (or ErrTreeEnded), and fn
 // gets nothing.
 func (t *Tree) Observe(fn func(Event)) error {
+	t.built("Observe")
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch t.state.Load() {

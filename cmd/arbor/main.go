@@ -11,6 +11,7 @@
 //	arbor version                        print the versions of arbor and of its code
 //	arbor ctl [-addr URL] [-token T] status|events [-f]|restart PATH|stop PATH
 //	                                     talk to a running program's console
+//	arbor help [command]                 list the commands, or give one's flags and examples
 //
 // A dir ending in /... names every directory at or below it that holds a
 // spec, as the go command's ./... does (skipping testdata, vendor, cue.mod,

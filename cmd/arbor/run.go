@@ -46,6 +46,7 @@ Commands:
 	schema   print the CUE schema that specs are checked against
 	version  print the version of arbor and of the code it writes
 	ctl      talk to a running program's console: status, events, restart, stop
+	help     list the commands, or give one command's flags and examples
 
 A dir ending in /... names every spec directory at or below it, skipping
 testdata, vendor, cue.mod, names starting with . or _, and nested modules
@@ -191,7 +192,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // build does: arbor help gen is arbor gen -h.
 func help(args []string, stdout, stderr io.Writer) int {
 	switch {
-	case len(args) == 0:
+	case len(args) == 0 || len(args) == 1 && (args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	case len(args) > 1:

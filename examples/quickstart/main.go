@@ -1,7 +1,7 @@
 // Quickstart runs a small supervision tree declared in quickstart.cue: a
 // store that warms up, an HTTP API that starts once the store is ready, and a
 // worker that crashes now and then. It prints the tree's timeline and stops
-// cleanly on Ctrl-C or after -for.
+// cleanly on Ctrl-C (or SIGTERM) or after -for.
 package main
 
 //go:generate go tool arbor gen
@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/arbor-go/arbor/runtime"
@@ -22,7 +23,7 @@ func main() {
 	runFor := flag.Duration("for", 6*time.Second, "stop after this long; 0 waits for Ctrl-C")
 	flag.Parse()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *runFor > 0 {
 		var cancel context.CancelFunc

@@ -4,7 +4,7 @@
 //
 //	go run ./cmd/etcd                 # an etcd server at 127.0.0.1:2379
 //	go run . -name a                  # in a second terminal
-//	go run . -name b                  # in a third
+//	go run . -name b -console 127.0.0.1:8091  # in a third; arbor ctl -addr http://127.0.0.1:8091 status
 package main
 
 //go:generate go tool arbor gen
@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/console"
 	"github.com/arbor-go/arbor/runtime/exit"
 	"github.com/arbor-go/arbor/runtime/lease/etcd"
 )
@@ -32,6 +33,7 @@ func main() {
 	addr := flag.String("etcd", "127.0.0.1:2379", "the etcd server")
 	name := flag.String("name", fmt.Sprintf("%s-%d", host, os.Getpid()), "this replica's name")
 	tick := flag.Duration("tick", time.Second, "how often the scheduler writes to the ledger")
+	consoleAddr := flag.String("console", "", "serve the console (and arbor ctl) at this address, such as 127.0.0.1:8091")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -54,5 +56,13 @@ func main() {
 	tree := NewApp(app,
 		runtime.WithLeaser(etcd.New(cli, etcd.WithValue(*name))),
 		runtime.WithLogger(log.With("replica", *name)))
+	if *consoleAddr != "" {
+		srv, err := console.Listen(ctx, *consoleAddr, tree.Tree())
+		if err != nil {
+			exit.With(err)
+		}
+		defer srv.Close()
+		log.Info("console at " + srv.URL)
+	}
 	exit.With(tree.Run(ctx))
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"net"
+	"net/http"
 	"net/url"
 	"os/exec"
 	"path/filepath"
@@ -33,11 +35,15 @@ func TestReplicas(t *testing.T) {
 	a := startReplica(t, bin, addr, "a")
 	tokA := a.token(t, `scheduler: holding the lease".* token=(\d+)`)
 	a.wait(t, `scheduler: tick 1 from a".* err=<nil>`)
-	b := startReplica(t, bin, addr, "b")
+	console := freeAddr(t)
+	b := startProcess(t, "b", bin, "-etcd", addr, "-name", "b", "-tick", "200ms", "-console", console)
 	b.wait(t, `arbor: standby" replica=b`)
 	time.Sleep(time.Second)
 	if b.has(`holding the lease`) {
 		t.Fatal("b runs the scheduler while a holds the lease")
+	}
+	if st := scheduler(t, console); st.State != "standby" || st.Lease != "app/scheduler" || st.Token != 0 {
+		t.Errorf("b's console shows the scheduler as %+v, not standing by for app/scheduler", st)
 	}
 
 	stopped := time.Now()
@@ -49,6 +55,9 @@ func TestReplicas(t *testing.T) {
 	}
 	if tokB <= tokA {
 		t.Errorf("b's token %d is not larger than a's %d", tokB, tokA)
+	}
+	if st := scheduler(t, console); st.State != "running" || st.Token != tokB {
+		t.Errorf("b's console shows the scheduler as %+v, not running under token %d", st, tokB)
 	}
 	if err := a.cmd.Wait(); err != nil {
 		t.Errorf("a: %v", err)
@@ -76,16 +85,49 @@ func TestReplicas(t *testing.T) {
 	t.Logf("b after it resumed:\n%s", after)
 }
 
-func startEtcd(t *testing.T) string {
-	port := func() string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		return l.Addr().String()
+// scheduler returns the scheduler's state, lease and token as the
+// console at addr shows them.
+func scheduler(t *testing.T, addr string) (st struct {
+	State, Lease string
+	Token        uint64
+}) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/api/tree")
+	if err != nil {
+		t.Fatal(err)
 	}
-	client, peer := port(), port()
+	defer resp.Body.Close()
+	var tree struct {
+		Children []struct {
+			Path, State, Lease string
+			Token              uint64
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tree); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range tree.Children {
+		if c.Path == "app/scheduler" {
+			st.State, st.Lease, st.Token = c.State, c.Lease, c.Token
+			return st
+		}
+	}
+	t.Fatal("no app/scheduler in the console's tree")
+	return st
+}
+
+// freeAddr returns an address of 127.0.0.1 that nothing listens on.
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func startEtcd(t *testing.T) string {
+	client, peer := freeAddr(t), freeAddr(t)
 	cfg := embed.NewConfig()
 	cfg.Dir = t.TempDir()
 	cu, pu := url.URL{Scheme: "http", Host: client}, url.URL{Scheme: "http", Host: peer}
@@ -115,7 +157,12 @@ type process struct {
 }
 
 func startReplica(t *testing.T, bin, etcdAddr, name string) *process {
-	p := &process{name: name, cmd: exec.Command(bin, "-etcd", etcdAddr, "-name", name, "-tick", "200ms")}
+	return startProcess(t, name, bin, "-etcd", etcdAddr, "-name", name, "-tick", "200ms")
+}
+
+// startProcess runs bin with args until the test ends, keeping its output.
+func startProcess(t *testing.T, name, bin string, args ...string) *process {
+	p := &process{name: name, cmd: exec.Command(bin, args...)}
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -154,9 +201,15 @@ func (p *process) has(re string) bool { return regexp.MustCompile(re).MatchStrin
 // wait waits for a line of p's output that matches re.
 func (p *process) wait(t *testing.T, re string) []string {
 	t.Helper()
+	return p.waitFrom(t, 0, re)
+}
+
+// waitFrom waits for a line of p's output from offset on that matches re.
+func (p *process) waitFrom(t *testing.T, offset int, re string) []string {
+	t.Helper()
 	r := regexp.MustCompile(re)
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := r.FindStringSubmatch(p.text()); m != nil {
+		if m := r.FindStringSubmatch(p.text()[offset:]); m != nil {
 			return m
 		}
 	}

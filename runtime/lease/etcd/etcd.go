@@ -13,15 +13,17 @@
 // candidate whose key has the lowest create revision holds it, and that
 // revision is its token.
 //
-// A holder cut off from etcd must stop before anyone else can take over.
-// etcd deletes the key of an expired lease no sooner than its TTL after the
-// last renewal the server saw, which came after the renewal was sent; so
-// the holder renews the lease itself every third of the TTL and reports the
-// lease lost (runtime.Lease.Lost) once a TTL, less a tenth of it (at most a
-// second), has passed since it sent the last renewal that succeeded:
-// before the store can hand the lease to another process. It also reports
-// it lost at once when its key is deleted, or put again without the lease,
-// or its lease revoked.
+// A holder cut off from etcd must have stopped its child before anyone
+// else can take over. etcd deletes the key of an expired lease no sooner
+// than its TTL after the last renewal the server saw, which came after the
+// renewal was sent; so the holder reports the lease lost
+// (runtime.Lease.Lost) once a TTL has passed since it sent the last renewal
+// that succeeded, less the child's grace (runtime.LeaseGrace, counted up
+// to half the TTL) and a tenth of the TTL (at most a second): before the
+// store can hand the lease to another process, early enough for the child
+// to return. It renews the lease itself three times in that window. It
+// also reports it lost at once when its key is deleted, or put again
+// without the lease, or its lease revoked.
 package etcd
 
 import (
@@ -38,6 +40,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
+	"google.golang.org/grpc/connectivity"
 
 	"github.com/arbor-go/arbor/runtime"
 )
@@ -96,17 +99,20 @@ func (l *Leaser) Acquire(ctx context.Context, name string, ttl time.Duration) (r
 	}
 	secs := max(int64(math.Ceil(ttl.Seconds())), 1)
 	sent := time.Now()
-	// A lease granted a TTL (less the margin) after it was asked for would
+	grace := runtime.LeaseGrace(ctx)
+	// A lease granted later than its window after it was asked for would
 	// be lost on arrival (see keep): rather than wait longer for etcd, fail,
 	// and say so; the runtime tries again.
 	d := time.Duration(secs) * time.Second
-	gctx, cancel := context.WithDeadline(ctx, sent.Add(d-margin(d)))
+	l.reconnect()
+	gctx, cancel := context.WithDeadline(ctx, sent.Add(d-early(d, grace)))
 	grant, err := l.client.Grant(gctx, secs)
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("etcd lease %s: grant: %w", name, err)
 	}
-	le := &lease{client: l.client, id: grant.ID, ttl: time.Duration(grant.TTL) * time.Second, lost: make(chan struct{})}
+	d = time.Duration(grant.TTL) * time.Second
+	le := &lease{client: l.client, id: grant.ID, ttl: d, early: early(d, grace), lost: make(chan struct{})}
 	le.ctx, le.cancel = context.WithCancel(context.Background())
 	le.session, err = concurrency.NewSession(l.client, concurrency.WithLease(grant.ID), concurrency.WithContext(le.ctx))
 	if err != nil {
@@ -125,6 +131,17 @@ func (l *Leaser) Acquire(ctx context.Context, name string, ttl time.Duration) (r
 	return le, nil
 }
 
+// reconnect has the client connect again now if its connection is down.
+// While etcd is down, the client's reconnection backoff grows (gRPC's to
+// two minutes); once etcd is back, every campaign would wait for it. The
+// runtime spaces campaigns out itself (their retry delay grows to a third
+// of the TTL), so etcd sees at most one connection attempt per campaign.
+func (l *Leaser) reconnect() {
+	if cc := l.client.ActiveConnection(); cc != nil && cc.GetState() != connectivity.Ready {
+		cc.ResetConnectBackoff()
+	}
+}
+
 // Holder returns the value and token of the process that holds the lease
 // name, or an empty value and 0 if none does.
 func (l *Leaser) Holder(ctx context.Context, name string) (value string, token uint64, err error) {
@@ -141,6 +158,7 @@ type lease struct {
 	client  *clientv3.Client
 	id      clientv3.LeaseID
 	ttl     time.Duration
+	early   time.Duration // how long before the store may expire the lease it is reported lost
 	session *concurrency.Session
 	key     string
 	rev     int64 // the key's create revision: the token
@@ -162,19 +180,25 @@ func (le *lease) lose() {
 	le.cancel()
 }
 
-// margin is how long before the earliest moment the store may expire a
-// lease of the given TTL its holder reports it lost: time for the holder's
-// attempt to be cancelled and return.
-func margin(ttl time.Duration) time.Duration { return min(ttl/10, time.Second) }
+// early is how long before the earliest moment the store may expire a
+// lease of the given TTL its holder reports it lost: the grace its child
+// has to return (up to half the TTL, so that the lease can be kept at all
+// when the grace is longer than the TTL), and a tenth of the TTL, at most a
+// second, for the loss to reach the child and for the server's clock to run
+// a little faster than this process's.
+func early(ttl, grace time.Duration) time.Duration {
+	return min(max(grace, 0), ttl/2) + min(ttl/10, time.Second)
+}
 
-// keep renews the lease every third of its TTL, and reports it lost once a
-// TTL less the margin has passed since the last renewal that succeeded was
-// sent (sent, at first, is when the lease was granted): the server, which
-// renewed it after that, keeps it at least until then.
+// keep renews the lease three times in its window, a TTL less early, and
+// reports it lost once that window has passed since the last renewal that
+// succeeded was sent (sent, at first, is when the lease was granted): the
+// server, which renewed it after that, keeps it at least a TTL from then.
 func (le *lease) keep(sent time.Time) {
 	defer le.wg.Done()
-	deadline := sent.Add(le.ttl - margin(le.ttl))
-	next := sent.Add(le.ttl / 3)
+	window := le.ttl - le.early
+	deadline := sent.Add(window)
+	next := sent.Add(window / 3)
 	expire := time.NewTimer(time.Until(deadline))
 	defer expire.Stop()
 	for {
@@ -199,14 +223,14 @@ func (le *lease) keep(sent time.Time) {
 		cancel()
 		switch {
 		case err == nil && resp.TTL > 0:
-			deadline = now.Add(time.Duration(resp.TTL)*time.Second - margin(le.ttl))
+			deadline = now.Add(time.Duration(resp.TTL)*time.Second - le.early)
 			expire.Reset(time.Until(deadline))
-			next = now.Add(le.ttl / 3)
+			next = now.Add(window / 3)
 		case err == nil, errors.Is(err, rpctypes.ErrLeaseNotFound):
 			le.lose() // revoked or expired
 			return
 		default:
-			next = time.Now().Add(min(le.ttl/10, 100*time.Millisecond)) // try again soon
+			next = time.Now().Add(min(window/10, 100*time.Millisecond)) // try again soon
 		}
 	}
 }

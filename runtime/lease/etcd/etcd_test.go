@@ -172,6 +172,12 @@ func startReplica(t *testing.T, name string, cli *clientv3.Client, child runtime
 	if child.Lease == nil {
 		child.Lease = &runtime.LeaseSpec{TTL: ttl}
 	}
+	if child.Shutdown == 0 {
+		// The tests' children return at once when cancelled; the default
+		// grace, five TTLs, would shorten the time the holder has to renew
+		// its lease to half the TTL (see TestHolderCutOffGrace).
+		child.Shutdown = ttl / 10
+	}
 	tree, err := runtime.New(runtime.Spec{Name: "app", Shutdown: 5 * time.Second, RestartLimit: limit, Children: []runtime.Child{
 		{Name: "api", Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil })},
 		child,
