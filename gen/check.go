@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"cmp"
 	"fmt"
 	"go/token"
 	"go/types"
@@ -271,6 +272,22 @@ func (c *checker) backoff(n *schema.Node, b *schema.Backoff) {
 	}
 }
 
+// nestedIn says which child of sup holds name, a child nested in it (or a
+// path such as "n/x" below it), since after names siblings only; "" if
+// none does.
+func nestedIn(sup *schema.Node, name string) string {
+	var in func(n *schema.Node) bool
+	in = func(n *schema.Node) bool {
+		return slices.ContainsFunc(n.Children, func(c *schema.Node) bool { return c.Name == name || in(c) })
+	}
+	for _, sib := range sup.Children {
+		if first, _, ok := strings.Cut(name, "/"); ok && first == sib.Name || !ok && in(sib) {
+			return fmt.Sprintf(" (it is in %s: after names siblings only; name %s to wait for all of it)", sib, sib.Name)
+		}
+	}
+	return ""
+}
+
 // after reports unknown, self and repeated references, then a cycle among
 // the other references.
 func (c *checker) after(sup *schema.Node) {
@@ -287,7 +304,7 @@ func (c *checker) after(sup *schema.Node) {
 				if names == nil {
 					names = childNames(sup)
 				}
-				c.report(n, "After", ref.Pos, "%s: after names %q, which is not a child of %s%s", n, ref.Name, sup, suggest(ref.Name, names))
+				c.report(n, "After", ref.Pos, "%s: after names %q, which is not a child of %s%s", n, ref.Name, sup, cmp.Or(nestedIn(sup, ref.Name), suggest(ref.Name, names)))
 			}
 		}
 	}

@@ -82,6 +82,11 @@ func Generate(ctx context.Context, dir string, opts *Options) (*Result, error) {
 	goLoad := make(chan loaded, 1)
 	go func() {
 		ws, err := loadOwn(ctx, abs, opts)
+		if ws != nil {
+			// An interrupted caller may end the process while the spec
+			// still loads: the overlay goes as soon as it is cancelled.
+			context.AfterFunc(ctx, ws.close)
+		}
 		goLoad <- loaded{ws, err}
 	}()
 	spec, err := schema.Load(abs)

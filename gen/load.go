@@ -20,7 +20,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
+	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
 	"golang.org/x/tools/go/gcexportdata"
 	"golang.org/x/tools/go/packages"
 
@@ -53,7 +56,8 @@ type workspace struct {
 	// checking holds the packages being type-checked from source
 	// (fromSource), against import cycles.
 	checking map[string]bool
-	overlay  string // the go command's overlay file, until close
+	overlay  string    // the go command's overlay file, until close
+	closed   sync.Once // close may run when the context ends, and again
 	// info makes checkSource record the types.Info of the syntax, which
 	// only the static checks of run functions need (Options.Lint).
 	info bool
@@ -187,9 +191,19 @@ func loadOwn(ctx context.Context, dir string, opts *Options) (*workspace, error)
 	ws.own0 = pkgs[0]
 	own := ws.own0
 	goFiles := append(slices.Clone(own.GoFiles), own.CgoFiles...)
-	if own.Error != nil && len(goFiles) > 0 {
-		// Such as a file without a package clause, or two package names.
+	if own.Error != nil && (len(goFiles) > 0 || own.Dir == "") {
+		// Such as a file without a package clause, two package names, or
+		// a directory whose name cannot be part of an import path (then
+		// go list gives no Dir nor files, and the generated file could
+		// not build either).
 		return nil, schema.ErrorList{packageError(dir, own)}
+	}
+	if len(goFiles) == 0 {
+		// go list names no import path without Go files; the generated
+		// file's must be one all the same.
+		if err := checkDirImportPath(dir); err != nil {
+			return nil, schema.ErrorList{{Pos: schema.Pos{Filename: dir}, Msg: unloadableDir + err.Error() + "; rename the directory"}}
+		}
 	}
 
 	// Every package the spec's package or the generated code imports, with
@@ -270,10 +284,11 @@ func (ws *workspace) loadRuns(paths []string) error {
 // close removes the go command's overlay; loadOwn's go list runs are
 // over.
 func (ws *workspace) close() {
-	if ws.overlay != "" {
-		os.Remove(ws.overlay)
-		ws.overlay = ""
-	}
+	ws.closed.Do(func() {
+		if ws.overlay != "" {
+			os.Remove(ws.overlay)
+		}
+	})
 }
 
 // packageError is the go command's error about the spec's directory, at
@@ -281,6 +296,10 @@ func (ws *workspace) close() {
 // clause of the first file that is not of the package most files are of.
 func packageError(dir string, own *listed) *schema.Error {
 	e := &schema.Error{Pos: schema.Pos{Filename: dir}, Msg: own.Error.Err}
+	if own.Dir == "" || strings.Contains(own.Error.Err, "invalid input directory name") {
+		e.Msg = unloadableDir + own.Error.Err + "; rename the directory"
+		return e
+	}
 	if pos, ok := listPos(dir, own.Error.Pos); ok {
 		e.Pos = pos
 		return e
@@ -314,6 +333,35 @@ func packageError(dir string, own *listed) *schema.Error {
 		}
 	}
 	return e
+}
+
+const unloadableDir = "the go command cannot load a package in this directory: "
+
+// checkDirImportPath checks the import path of dir, in the module of the
+// nearest go.mod above it, as the go command would once it holds Go files.
+func checkDirImportPath(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil
+	}
+	for root := abs; ; root = filepath.Dir(root) {
+		data, err := os.ReadFile(filepath.Join(root, "go.mod"))
+		if err == nil {
+			rel, err := filepath.Rel(root, abs)
+			if err != nil || rel == "." || modfile.ModulePath(data) == "" {
+				return nil
+			}
+			for _, elem := range strings.Split(filepath.ToSlash(rel), "/") {
+				if strings.HasPrefix(elem, "-") {
+					return fmt.Errorf("invalid input directory name %q", elem)
+				}
+			}
+			return module.CheckImportPath(modfile.ModulePath(data) + "/" + filepath.ToSlash(rel))
+		}
+		if filepath.Dir(root) == root {
+			return nil
+		}
+	}
 }
 
 // listPos parses a position of go list's output, file:line:col relative to

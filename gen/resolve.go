@@ -34,6 +34,15 @@ func parseRun(s string) (runRef, error) {
 	var r runRef
 	bad := fmt.Errorf("run: invalid reference %q: want Func, (*Type).Method, (Type).Method, import/path.Func or (*import/path.Type).Method", s)
 	if strings.ContainsAny(s, "[]") {
+		// Only what would read as a reference once its type arguments
+		// are gone is an instantiation: Box[int], (*Box[K, V]).Run.
+		i, j := strings.IndexByte(s, '['), strings.LastIndexByte(s, ']')
+		if i < 0 || j <= i+1 {
+			return r, bad
+		}
+		if _, err := parseRun(s[:i] + s[j+1:]); err != nil {
+			return r, bad
+		}
 		return r, fmt.Errorf("run: invalid reference %q: a run reference cannot instantiate a generic type or function; name an instance of a type with an alias (type IntBox = Box[int]) and write its method, or call the function from one without type parameters", s)
 	}
 	target := s

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -222,8 +223,8 @@ func check(k kind, v cue.Value) string {
 			return bad()
 		}
 		n, err := v.Int64()
-		if err != nil || int64(int(n)) != n {
-			return fmt.Sprintf("invalid value %s (out of range)", show(v))
+		if err != nil || n > math.MaxInt32 {
+			return fmt.Sprintf("invalid value %s (%s)", show(v), intRange)
 		}
 		if n < 0 {
 			return bad()
@@ -238,7 +239,7 @@ func check(k kind, v cue.Value) string {
 		}
 		if err != nil {
 			// Within the bounds, but no float64 holds it: 1e309, 1e-400.
-			return fmt.Sprintf("invalid value %s (out of range)", show(v))
+			return fmt.Sprintf("invalid value %s (%s)", show(v), floatRange(x))
 		}
 	case kRun, kAfterElem:
 		if v.Kind() != cue.StringKind {
@@ -254,6 +255,20 @@ func check(k kind, v cue.Value) string {
 		}
 	}
 	return ""
+}
+
+// intRange says why an integer is out of range: the generated file writes
+// it as an int, which must fit in the int of every build of it, 32-bit
+// ones (GOARCH=386, arm) included.
+var intRange = fmt.Sprintf("out of range: at most %d, the largest int of a 32-bit build", math.MaxInt32)
+
+// floatRange says why a number is out of range, given what Float64 made of
+// it: ±Inf, or 0.
+func floatRange(x float64) string {
+	if x == 0 {
+		return "out of range: too close to 0 for a float64; write 0"
+	}
+	return "out of range: too large for a float64"
 }
 
 // show formats a user's value for a message: scalars as CUE writes them,
@@ -377,14 +392,69 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 func (l *loader) incomplete(path []string, msg string) string {
 	k, _ := classify(path)
 	cp, ok := l.cuePath(path)
-	if want[k] == "" || !ok || !l.user.Exists() {
+	if !ok || !l.user.Exists() {
 		return msg
 	}
 	v := l.user.LookupPath(cp)
-	if !v.Exists() || v.IsConcrete() || v.Err() != nil || v.IncompleteKind()&(cue.StructKind|cue.ListKind) != 0 {
+	if m := undecided(v); m != "" {
+		return m
+	}
+	if want[k] == "" {
+		return msg
+	}
+	if !v.Exists() || v.IsConcrete() || v.Err() != nil || (v.IncompleteKind() != cue.TopKind && v.IncompleteKind()&(cue.StructKind|cue.ListKind) != 0) {
 		return msg // CUE shows a struct or a list better than show does
 	}
 	return fmt.Sprintf("incomplete value %s (%s)", show(v), want[k])
+}
+
+// undecided describes v when it is a disjunction without a default (or
+// with several), of which CUE's own message shows every alternative
+// unified with the schema: the value the spec wrote, in short, and how to
+// pick one. It returns "" for any other value.
+func undecided(v cue.Value) string {
+	why := "%d alternatives and no default: mark the one to use with *"
+	if d, ok := v.Default(); ok {
+		v, why = d, "%d alternatives are marked the default: keep one *"
+	}
+	op, alts := v.Eval().Expr() // one disjunction, however many fields declare it
+	if op != cue.OrOp || len(alts) < 2 {
+		return ""
+	}
+	parts := make([]string, len(alts))
+	for i, a := range alts {
+		parts[i] = shortAlt(a)
+	}
+	return fmt.Sprintf("incomplete value %s ("+why+")", strings.Join(parts, " | "), len(alts))
+}
+
+// shortAlt shows one alternative of a disjunction: a scalar as show does, a
+// struct or a list on one line if it is short, else as {...} or [...].
+func shortAlt(v cue.Value) string {
+	k := v.IncompleteKind()
+	if k != cue.StructKind && k != cue.ListKind {
+		return show(v)
+	}
+	// CUE prints a struct's fields one a line, aligned, without commas.
+	var lines []string
+	nested := false
+	for line := range strings.Lines(fmt.Sprint(v)) {
+		if line = strings.Join(strings.Fields(line), " "); line != "" {
+			nested = nested || len(lines) > 0 && strings.HasSuffix(line, "{")
+			lines = append(lines, line)
+		}
+	}
+	s := strings.Join(lines, " ")
+	if n := len(lines); n > 2 && lines[0] == "{" && lines[n-1] == "}" {
+		s = "{" + strings.Join(lines[1:n-1], ", ") + "}"
+	}
+	if !nested && len(s) <= 40 {
+		return s
+	}
+	if k == cue.StructKind {
+		return "{...}"
+	}
+	return "[...]"
 }
 
 // ownErrors returns the errors of the user's value at path, without the

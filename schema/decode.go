@@ -22,6 +22,9 @@ import (
 // decodeTrees decodes the trees field of the unified value v.
 func (l *loader) decodeTrees(v cue.Value) []*Node {
 	if !l.user.LookupPath(cue.MakePath(cue.Str("trees"))).Exists() {
+		if l.user.Err() != nil && len(l.errs) > 0 {
+			return nil // the package did not build, as reported: no field exists
+		}
 		l.errs.Add(l.pkgPos, "missing field trees (a spec declares its trees as trees: <name>: {children: ...})")
 		// Perhaps they are in a file CUE left out.
 		for _, f := range l.inst.IgnoredFiles {
@@ -94,6 +97,11 @@ func (l *loader) fields(v cue.Value, path []string) []field {
 // struct with an error inside is an error value too, but still has its
 // fields, which are decoded all the same.
 func (l *loader) isStruct(v cue.Value, path []string) bool {
+	if undecided(v) != "" {
+		// Neither struct is the value: what either says is no fact.
+		l.valueErr(v, path)
+		return false
+	}
 	switch v.IncompleteKind() {
 	case cue.StructKind:
 		return true
@@ -413,10 +421,8 @@ func (o *object) integer(name string, def int) int {
 	}
 	n, err := v.Int64()
 	if err != nil || n > math.MaxInt32 {
-		// The generated file writes n as an int, which must fit in the int
-		// of every build of it, 32-bit ones (GOARCH=386, arm) included.
 		if v.Kind() == cue.IntKind {
-			o.l.errs.Add(o.l.valuePosOr(v, pos), fmt.Sprintf("%s: invalid value %s (out of range: at most %d, the largest int of a 32-bit build)", strings.Join(o.sub(name), "."), show(v), math.MaxInt32))
+			o.l.errs.Add(o.l.valuePosOr(v, pos), fmt.Sprintf("%s: invalid value %s (%s)", strings.Join(o.sub(name), "."), show(v), intRange))
 		} else {
 			o.kindErr(name, v)
 		}
@@ -433,7 +439,7 @@ func (o *object) float(name string, def float64) float64 {
 	x, err := v.Float64()
 	if err != nil {
 		if v.Kind()&cue.NumberKind != 0 {
-			o.l.errs.Add(o.l.valuePosOr(v, pos), fmt.Sprintf("%s: invalid value %s (out of range)", strings.Join(o.sub(name), "."), show(v)))
+			o.l.errs.Add(o.l.valuePosOr(v, pos), fmt.Sprintf("%s: invalid value %s (%s)", strings.Join(o.sub(name), "."), show(v), floatRange(x)))
 		} else {
 			o.kindErr(name, v)
 		}

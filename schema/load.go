@@ -93,6 +93,8 @@ type loader struct {
 	files  []string
 	pkgPos Pos // the first file's package clause: where missing things are
 
+	overlay map[string][]byte // LoadFiles's sources, by clean absolute path
+
 	// reported holds the paths of the CUE errors reported so far, so that
 	// decoding does not report them again.
 	reported map[string]bool
@@ -155,6 +157,10 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 				inDir++
 			}
 			cfg.Overlay[name] = load.FromBytes(src)
+			if l.overlay == nil {
+				l.overlay = map[string][]byte{}
+			}
+			l.overlay[name] = src
 		}
 	}
 	if fi, err := os.Stat(l.dir); err != nil && inDir == 0 {
@@ -174,7 +180,7 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 	}
 	if !l.hasFiles(cfg) {
 		// cue/load would say `"." matched no packages`.
-		l.errs.Add(Pos{Filename: l.dir}, "no .cue files in the spec directory")
+		l.errs.Add(Pos{Filename: l.dir}, "no .cue files in the spec directory"+skipped(l.dir))
 		return nil
 	}
 	insts := load.Instances([]string{"."}, cfg)
@@ -200,7 +206,7 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 	ctx := cuecontext.New()
 	l.user = ctx.BuildInstance(l.inst)
 	if k := l.user.IncompleteKind(); k != cue.StructKind && k != cue.BottomKind {
-		l.errs.Add(l.pkgPos, fmt.Sprintf("the package must be a struct, not %v", k))
+		l.errs.Add(l.embedPos(), fmt.Sprintf("the package must be a struct, not %v", k))
 		return nil
 	}
 	if fast {
@@ -388,6 +394,39 @@ func (l *loader) packagePos() Pos {
 	return Pos{Filename: l.files[0], Line: 1, Column: 1}
 }
 
+// moduleFile returns the CUE module file of the module dir is in:
+// cue.mod/module.cue, or cue.mod when it is a file; dir without one.
+func moduleFile(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		mod := filepath.Join(d, "cue.mod")
+		if st, err := os.Stat(mod); err == nil {
+			if st.IsDir() {
+				return filepath.Join(mod, "module.cue")
+			}
+			return mod
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
+}
+
+// embedPos returns the position of the first value other than a struct
+// literal embedded at the top of a file (such as a list, which makes the
+// package one), or the package clause.
+func (l *loader) embedPos() Pos {
+	for _, f := range l.inst.Files {
+		for _, d := range f.Decls {
+			if e, ok := d.(*ast.EmbedDecl); ok {
+				if _, isStruct := e.Expr.(*ast.StructLit); !isStruct {
+					return position(e.Expr.Pos())
+				}
+			}
+		}
+	}
+	return l.pkgPos
+}
+
 // loadErrors reports the errors of loading the package.
 func (l *loader) loadErrors(inst *build.Instance) {
 	for _, e := range cueerrors.Errors(inst.Err) {
@@ -419,10 +458,19 @@ func (l *loader) loadErrors(inst *build.Instance) {
 				what = "directory"
 			}
 			l.errs.Add(Pos{Filename: pathErr.Path}, fmt.Sprintf("cannot read the %s: %v", what, pathErr.Err))
+		case !e.Position().IsValid() && (strings.Contains(e.Error(), "cue.mod") || strings.Contains(e.Error(), "module.cue")):
+			// cue/load's errors about the module file have no position.
+			l.errs.Add(Pos{Filename: moduleFile(l.dir)}, e.Error())
 		default:
 			l.addCUEError(e)
 		}
 	}
+	// CUE's scanner reports a NUL byte twice, as NUL and as U+0000.
+	l.errs = slices.DeleteFunc(l.errs, func(e *Error) bool {
+		return e.Msg == "illegal character U+0000" && slices.ContainsFunc(l.errs, func(o *Error) bool {
+			return o.Pos == e.Pos && o.Msg == "illegal character NUL"
+		})
+	})
 }
 
 // treesLeftOut reports the files of the directory that CUE leaves out of
@@ -446,7 +494,11 @@ func (l *loader) treesLeftOut(inst *build.Instance) {
 		for _, d := range file.Decls {
 			if fd, ok := d.(*ast.Field); ok {
 				if label, _, _ := ast.LabelName(fd.Label); label == "trees" {
-					l.errs.Add(position(fd.Pos()), fmt.Sprintf("the file declares trees but has no package clause, so CUE leaves it out of package %s: start it with `package %s`", inst.PkgName, inst.PkgName))
+					why := "has no package clause"
+					if _, ok := l.anonymous(f.Filename); ok {
+						why = "is package _, which is none"
+					}
+					l.errs.Add(position(fd.Pos()), fmt.Sprintf("the file declares trees but %s, so CUE leaves it out of package %s: start it with `package %s`", why, inst.PkgName, inst.PkgName))
 					break
 				}
 			}
@@ -462,11 +514,50 @@ func (l *loader) noFiles(e *load.NoFilesError) {
 			continue // CUE ignores them without a word, and so do we
 		}
 		n++
-		l.errs.Add(Pos{Filename: f.Filename, Line: 1, Column: 1}, excluded(f))
+		pos, msg := Pos{Filename: f.Filename, Line: 1, Column: 1}, excluded(f)
+		if p, ok := l.anonymous(f.Filename); ok {
+			pos, msg = p, "package _ is no package name: CUE leaves the file out of every package; name the package, such as `package shop`"
+		}
+		l.errs.Add(pos, msg)
 	}
 	if n == 0 {
-		l.errs.Add(Pos{Filename: l.dir}, "no .cue files in the spec directory")
+		l.errs.Add(Pos{Filename: l.dir}, "no .cue files in the spec directory"+skipped(l.dir))
 	}
+}
+
+// skipped names, for a directory without spec files, the first file that
+// looks like one but that CUE does not read.
+func skipped(dir string) string {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(strings.ToLower(strings.TrimSpace(name)), ".cue") {
+			continue
+		}
+		if !strings.HasSuffix(name, ".cue") || strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") {
+			return fmt.Sprintf(" (CUE skips %q: it reads the files whose names end in .cue and do not start with _ or .)", name)
+		}
+	}
+	return ""
+}
+
+// anonymous returns the position of the name of the package clause
+// "package _" of the file, if it has one.
+func (l *loader) anonymous(filename string) (Pos, bool) {
+	var src any
+	if b, ok := l.overlay[filename]; ok {
+		src = b
+	}
+	f, err := parser.ParseFile(filename, src, parser.PackageClauseOnly)
+	if err != nil {
+		return Pos{}, false
+	}
+	for _, d := range f.Decls {
+		if p, ok := d.(*ast.Package); ok && p.Name != nil && p.Name.Name == "_" {
+			return position(p.Name.Pos()), true
+		}
+	}
+	return Pos{}, false
 }
 
 // excluded explains why the file f is not part of the spec.
@@ -477,6 +568,10 @@ func excluded(f *build.File) string {
 	msg := f.ExcludeReason.Error()
 	if msg == "no package name" {
 		return "file has no package clause, so it is not part of the spec (start it with a line such as `package shop`)"
+	}
+	if strings.HasPrefix(msg, "@if(") {
+		// cue's -t flag has no counterpart in arbor (-tags is Go's).
+		msg += " (arbor sets no CUE tags: @if(x) leaves a file out, @if(!x) keeps it)"
 	}
 	return "file excluded from the spec: " + msg
 }
@@ -499,6 +594,8 @@ func (l *loader) valueErr(v cue.Value, path []string) {
 	k, _ := classify(path)
 	msg := fmt.Sprintf("invalid value %s", show(v))
 	switch {
+	case undecided(v) != "":
+		msg = undecided(v)
 	case !v.IsConcrete():
 		msg = fmt.Sprintf("incomplete value %v", v)
 		if w := want[k]; w != "" {

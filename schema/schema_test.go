@@ -209,6 +209,18 @@ func TestLoadEmptyDir(t *testing.T) {
 	require.EqualError(t, err, empty+": no .cue files in the spec directory")
 }
 
+// TestIgnoredSpecNames: a directory whose only spec file has a name CUE
+// does not read (an upper-case extension, a leading _ or ., a trailing
+// space) is told which file CUE skipped and why.
+func TestIgnoredSpecNames(t *testing.T) {
+	for _, name := range []string{"spec.CUE", "_spec.cue", ".spec.cue", "spec.cue "} {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("package p\n\ntrees: t: children: a: run: \"Work\"\n"), 0o644))
+		_, err := Load(dir)
+		require.EqualError(t, err, fmt.Sprintf("%s: no .cue files in the spec directory (CUE skips %q: it reads the files whose names end in .cue and do not start with _ or .)", dir, name), name)
+	}
+}
+
 // TestLoadUnreadableDir: a directory the user may not list is told so,
 // not that it has no .cue files. Root reads it all the same, so the test
 // needs another user.
@@ -397,6 +409,72 @@ func TestUnloadableFileNames(t *testing.T) {
 			require.NoError(t, os.WriteFile(bad, []byte("package p\n"), 0o644))
 			_, err = Load(dir)
 			assert.EqualError(t, err, bad+`: CUE cannot load a file whose name has ":" or "\"; rename it`)
+		})
+	}
+}
+
+// TestBadCUEModule: a cue.mod that CUE refuses (a module.cue of a newer
+// language, without a version, a cue.mod that is a file) is an error at
+// the module file, whatever directory of the module the spec is in, not a
+// message without a file.
+func TestBadCUEModule(t *testing.T) {
+	spec := []byte("package p\n\ntrees: t: children: a: run: \"Work\"\n")
+	for _, c := range []struct {
+		name, module, want string
+	}{
+		{"too new", "module: \"example.com/m\"\nlanguage: version: \"v0.99.0\"\n", "cue.mod/module.cue: language version \"v0.99.0\" declared in module.cue is too new"},
+		{"no version", "module: \"example.com/m\"\n", "cue.mod/module.cue: no language version declared in module.cue"},
+		{"a file", "", "cue.mod: cue.mod files are no longer supported; use cue.mod/module.cue"},
+		{"syntax", "module: \"example.com/m\n", "cue.mod/module.cue:1:9: invalid module file syntax: string literal not terminated"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			if c.module == "" {
+				require.NoError(t, os.WriteFile(filepath.Join(root, "cue.mod"), nil, 0o644))
+			} else {
+				require.NoError(t, os.MkdirAll(filepath.Join(root, "cue.mod"), 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(root, "cue.mod", "module.cue"), []byte(c.module), 0o644))
+			}
+			for _, dir := range []string{root, filepath.Join(root, "sub")} {
+				require.NoError(t, os.MkdirAll(dir, 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "spec.cue"), spec, 0o644))
+				_, err := Load(dir)
+				var list ErrorList
+				if assert.ErrorAs(t, err, &list, dir) {
+					assert.Contains(t, list.Relative(root).Error(), c.want, dir)
+				}
+			}
+		})
+	}
+}
+
+// TestEmbedErrors: a spec whose package fails to build (an @embed of a
+// file that is missing or not JSON, or outside a CUE module) is reported
+// by that error alone, not also as a spec without trees.
+func TestEmbedErrors(t *testing.T) {
+	spec := []byte("@extern(embed)\n\npackage p\n\n_x: _ @embed(file=\"data.json\")\ntrees: t: children: a: run: _x.run\n")
+	for _, c := range []struct {
+		name, module, data, want string
+	}{
+		{"no module", "", "{\"run\": \"Work\"}", "spec.cue:3:9: cannot embed files when not in a module"},
+		{"missing", "module: \"example.com/m\"\nlanguage: version: \"v0.12.0\"\n", "", "spec.cue:5:7: @embed: open data.json: no such file or directory"},
+		{"not json", "module: \"example.com/m\"\nlanguage: version: \"v0.12.0\"\n", "nope", "spec.cue:5:7: @embed: invalid JSON for file \"data.json\": invalid character 'o' in literal null (expecting 'u')"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "spec.cue"), spec, 0o644))
+			if c.module != "" {
+				require.NoError(t, os.MkdirAll(filepath.Join(dir, "cue.mod"), 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "cue.mod", "module.cue"), []byte(c.module), 0o644))
+			}
+			if c.data != "" {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "data.json"), []byte(c.data), 0o644))
+			}
+			_, err := Load(dir)
+			var list ErrorList
+			if assert.ErrorAs(t, err, &list) {
+				assert.Equal(t, c.want, list.Relative(dir).Error())
+			}
 		})
 	}
 }

@@ -9,10 +9,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/rogpeppe/go-internal/diff"
 
@@ -411,8 +414,13 @@ func (c *cli) each(flags *flag.FlagSet, f func(r *gen.Result) int) int {
 	if code != exitOK {
 		return code
 	}
+	ctx, stop := c.interruptible()
+	defer stop()
 	for _, dir := range dirs {
-		r, err := gen.Generate(context.Background(), dir, c.options())
+		r, err := gen.Generate(ctx, dir, c.options())
+		if ctx.Err() != nil {
+			return c.interrupted()
+		}
 		if err != nil {
 			c.report(err)
 			code = exitCheck
@@ -421,6 +429,47 @@ func (c *cli) each(flags *flag.FlagSet, f func(r *gen.Result) int) int {
 		code = max(code, f(r))
 	}
 	return code
+}
+
+// interruptible returns a context that an interrupt (Ctrl-C) or SIGTERM
+// cancels, rather than ending the process at once: the go command it runs
+// is stopped, and the temporary files are removed on the way out. Work
+// that does not look at the context (CUE evaluating a large spec) has a
+// short grace, after which the process ends all the same, as it does at a
+// second signal. The function it returns undoes this.
+func (c *cli) interruptible() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sig:
+		case <-done:
+			return
+		}
+		cancel()
+		signal.Stop(sig) // a second signal ends the process
+		select {
+		case <-time.After(interruptGrace):
+			os.Exit(c.interrupted())
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sig)
+		close(done)
+		cancel()
+	}
+}
+
+// interruptGrace is how long an interrupted command has to stop on its own.
+const interruptGrace = 2 * time.Second
+
+// interrupted reports an interrupted command.
+func (c *cli) interrupted() int {
+	fmt.Fprintln(c.stderr, "arbor: interrupted")
+	return exitCheck
 }
 
 // gen writes the code of every dir. A spec may name what another's
@@ -434,12 +483,17 @@ func (c *cli) gen(flags *flag.FlagSet) int {
 	if code != exitOK {
 		return code
 	}
+	ctx, stop := c.interruptible()
+	defer stop()
 	for len(dirs) > 0 {
 		wrote := false
 		var failed []string
 		errs := map[string]error{}
 		for _, dir := range dirs {
-			r, err := gen.Generate(context.Background(), dir, c.options())
+			r, err := gen.Generate(ctx, dir, c.options())
+			if ctx.Err() != nil {
+				return c.interrupted() // no write starts after an interrupt
+			}
 			if err != nil {
 				failed = append(failed, dir)
 				errs[dir] = err
@@ -498,6 +552,10 @@ func (c *cli) compare(r *gen.Result) ([]byte, int) {
 	old, err := os.ReadFile(r.Path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if st, err := os.Lstat(r.Path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+			c.report(dangling(r.Path)) // which gen would not replace
+			return nil, exitCheck
+		}
 		fmt.Fprintf(c.stderr, "arbor: %s is missing; run arbor gen (or go generate)\n", relative(r.Path))
 		return nil, exitCheck
 	case err != nil:

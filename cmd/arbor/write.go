@@ -26,8 +26,7 @@ func write(path string, content []byte) (err error) {
 	if st, err := os.Lstat(path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
 		target, err := filepath.EvalSymlinks(path)
 		if errors.Is(err, fs.ErrNotExist) {
-			to, _ := os.Readlink(path)
-			return fmt.Errorf("%s: a symbolic link to %s, which does not exist; remove the link or create its target", relative(path), to)
+			return dangling(path)
 		}
 		if err == nil {
 			path = target // the link stays; what it points to is the generated file
@@ -52,6 +51,12 @@ func write(path string, content []byte) (err error) {
 		return fmt.Errorf("%s: cannot write it: %w", relative(path), relativeErr(err)) // before its message is fixed
 	}
 	return nil
+}
+
+// dangling describes path, a symbolic link to nothing.
+func dangling(path string) error {
+	to, _ := os.Readlink(path)
+	return fmt.Errorf("%s: a symbolic link to %s, which does not exist; remove the link or create its target", relative(path), to)
 }
 
 // replace writes content to a temporary file of the given mode next to
