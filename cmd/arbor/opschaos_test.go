@@ -256,18 +256,18 @@ func TestOpsChaos(t *testing.T) {
 
 // ops is one run of TestOpsChaos.
 type ops struct {
-	seed    uint64
-	tree    *runtime.Tree
-	budget  time.Duration
-	static  []string // the paths of the spec's children, pools and supervisors included
-	pools   []string
-	pspecs  map[string]runtime.Child
-	token   string
-	quit    chan struct{} // closed when the clients should end
-	client  *http.Client
-	console string // without a trailing slash
+	seed                 uint64
+	tree                 *runtime.Tree
+	budget               time.Duration
+	static               []string // the paths of the spec's children, pools and supervisors included
+	pools                []string
+	pspecs               map[string]runtime.Child
+	token                string
+	quit                 chan struct{} // closed when the clients should end
+	client               *http.Client
+	console              string // without a trailing slash
 	probeURL, metricsURL string
-	workers atomic.Int64
+	workers              atomic.Int64
 
 	paths atomic.Pointer[[]string] // the paths of the latest /api/tree, instances included
 
