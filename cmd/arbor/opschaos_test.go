@@ -970,8 +970,10 @@ func (o *ops) stream(r *rand.Rand, slow bool) {
 		client := &http.Client{Transport: o.client.Transport} // no timeout: a stream
 		res, err := client.Do(req)
 		if err != nil {
+			if ctx.Err() == nil { // not its own impatience
+				o.violate("stream: %v", err)
+			}
 			cancel()
-			o.violate("stream: %v", err)
 			if o.stop(100 * time.Millisecond) {
 				return
 			}
