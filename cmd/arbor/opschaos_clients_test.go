@@ -397,8 +397,9 @@ func select1(ch chan struct{}) bool {
 
 // stream follows the event stream and checks it: ids in order, a gap
 // message for each gap, events as JSON, the end. A slow one reads a
-// message at a time, and reconnects now and then with Last-Event-ID.
-func (o *ops) stream(r *rand.Rand, slow bool) {
+// message at a time. One with patience gives up within it, and reconnects
+// with Last-Event-ID.
+func (o *ops) stream(r *rand.Rand, slow bool, patience time.Duration) {
 	var last uint64
 	for {
 		req, _ := http.NewRequest("GET", o.console+"/api/events", nil)
@@ -408,9 +409,9 @@ func (o *ops) stream(r *rand.Rand, slow bool) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		req = req.WithContext(ctx)
-		if slow && !select1(o.quit) {
+		if patience > 0 && !select1(o.quit) {
 			// Until quit: then it reads on to the end message.
-			time.AfterFunc(time.Duration(500+r.IntN(2500))*time.Millisecond, cancel)
+			time.AfterFunc(time.Duration(r.Int64N(int64(patience))), cancel)
 		}
 		client := &http.Client{Transport: o.client.Transport} // no timeout: a stream
 		res, err := client.Do(req)

@@ -51,7 +51,9 @@ var (
 const opsSlack = time.Second
 
 // opsWatchdog is the WatchdogSec the test plays systemd with: a longer gap
-// between two pings would have the service killed.
+// between two pings would have the service killed. The pings are half as
+// far apart; the test allows three times as much, for the scheduling of a
+// loaded machine under -race (it reports how late goroutines woke up).
 const opsWatchdog = time.Second
 
 // TestOpsChaos: a tree of four levels (every strategy, pools whose
@@ -147,8 +149,9 @@ func TestOpsChaos(t *testing.T) {
 	for _, p := range o.pools {
 		goes(1, func(r *rand.Rand) { o.churn(r, p) })
 	}
-	goes(1, func(r *rand.Rand) { o.stream(r, false) })
-	goes(2, func(r *rand.Rand) { o.stream(r, true) })
+	goes(1, func(r *rand.Rand) { o.stream(r, false, 0) })
+	goes(2, func(r *rand.Rand) { o.stream(r, true, 3*time.Second) })
+	goes(1, func(r *rand.Rand) { o.stream(r, false, 100*time.Millisecond) }) // comes and goes
 	var ctlFollow lineChecker
 	ctlFollow.o = o
 	follow := make(chan int, 1)
@@ -227,6 +230,14 @@ func TestOpsChaos(t *testing.T) {
 		o.violate("console Close took %v with a client that never reads", closed)
 	}
 	stalled()
+	// ctl against the console that is gone: one line, exit 1.
+	for _, args := range [][]string{{"status"}, {"events", "-f"}, {"restart", o.static[0]}} {
+		var stdout, stderr bytes.Buffer
+		code := run(append([]string{"ctl", "-addr", con.URL, "-token", o.token}, args...), &stdout, &stderr)
+		if msg := stderr.String(); code != 1 || stdout.Len() > 0 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "cannot reach the console") {
+			o.violate("ctl %s once the console closed: exit %d, %q %q", args[0], code, stdout.String(), msg)
+		}
+	}
 	sock.close()
 	metricsSrv.Close()
 	probeSrv.Close()

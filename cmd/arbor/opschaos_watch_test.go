@@ -23,7 +23,7 @@ import (
 	"github.com/arbor-go/arbor/runtime/console"
 )
 
-// monitor samples the heap and the goroutines after a GC twice a second
+// monitor samples the heap and the goroutines after a GC every second
 // until quit; the returned function checks that the last quarter of the
 // run is no higher than its second quarter, with some room.
 func (o *ops) monitor(d time.Duration) func() {
@@ -52,7 +52,7 @@ func (o *ops) monitor(d time.Duration) func() {
 	}()
 	go func() {
 		defer close(done)
-		for !o.ended() && !o.stop(500*time.Millisecond) {
+		for !o.ended() && !o.stop(time.Second) {
 			goruntime.GC()
 			var m goruntime.MemStats
 			goruntime.ReadMemStats(&m)
@@ -217,7 +217,7 @@ func (n *notify) check(o *ops) {
 	if n.err != nil || n.ready != ready || !n.stopped || !strings.Contains(n.last, "STATUS=stopped") || n.pings == 0 {
 		o.violate("systemd: err %v, READY=1 %d times (tree ready: %d), STOPPING=1 %v, %d pings, last %q", n.err, n.ready, ready, n.stopped, n.pings, n.last)
 	}
-	if n.maxGap > opsWatchdog+opsSlack {
+	if n.maxGap > 3*opsWatchdog {
 		o.violate("systemd: %v between two watchdog pings, WatchdogSec %v", n.maxGap, opsWatchdog)
 	}
 }
