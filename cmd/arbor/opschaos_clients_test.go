@@ -593,6 +593,11 @@ func (o *ops) ctl(r *rand.Rand) {
 			if code != 0 || stderr.Len() > 0 && !strings.Contains(stderr.String(), "no longer in the journal") {
 				o.violate("ctl %s: exit %d: %s", cmd, code, stderr.String())
 			}
+			// The run functions' errors hold an escape sequence and a
+			// bidirectional override, which must not reach the terminal.
+			if i := bytes.IndexAny(stdout.Bytes(), "\x1b\u202e"); i >= 0 {
+				o.violate("ctl %s: a control character in its output: %q", cmd, stdout.Bytes()[max(0, i-40):min(stdout.Len(), i+40)])
+			}
 			if args[0] == "status" && len(args) > 1 {
 				var tr console.Tree
 				if err := json.Unmarshal(stdout.Bytes(), &tr); err != nil {

@@ -153,6 +153,7 @@ type notify struct {
 	last    string // the last datagram
 	maxGap  time.Duration
 	pings   int
+	odd     string // the first datagram with a line that is no known assignment
 	err     error
 }
 
@@ -194,6 +195,10 @@ func (o *ops) notifySocket(t *testing.T) *notify {
 					}
 					ping = time.Now()
 					n.pings++
+				default:
+					if !strings.HasPrefix(line, "STATUS=") && n.odd == "" {
+						n.odd = msg // an error's newline spilled out of its STATUS=
+					}
 				}
 			}
 		}
@@ -216,6 +221,9 @@ func (n *notify) check(o *ops) {
 	}
 	if n.err != nil || n.ready != ready || !n.stopped || !strings.Contains(n.last, "STATUS=stopped") || n.pings == 0 {
 		o.violate("systemd: err %v, READY=1 %d times (tree ready: %d), STOPPING=1 %v, %d pings, last %q", n.err, n.ready, ready, n.stopped, n.pings, n.last)
+	}
+	if n.odd != "" {
+		o.violate("systemd: a notification with a line that is no assignment: %q", n.odd)
 	}
 	if n.maxGap > 3*opsWatchdog {
 		o.violate("systemd: %v between two watchdog pings, WatchdogSec %v", n.maxGap, opsWatchdog)
