@@ -187,14 +187,14 @@ func (o *ops) checkTree(tr console.Tree, limit int) {
 			bad("the reason names %s, which is %s", path, c.State)
 		}
 	case "stopping":
-	case "stopped":
+	case "stopped", "failed":
 		for _, c := range tr.Children {
 			switch c.State {
 			case "running", "starting", "stopping", "waiting", "backoff":
-				bad("stopped, and %s is %s", c.Path, c.State)
+				bad("ended, and %s is %s", c.Path, c.State)
 			}
 			if c.Pool != nil && c.Pool.Live != 0 {
-				bad("stopped, and pool %s has %d live instances", c.Path, c.Pool.Live)
+				bad("ended, and pool %s has %d live instances", c.Path, c.Pool.Live)
 			}
 		}
 	default:

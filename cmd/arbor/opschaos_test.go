@@ -64,13 +64,14 @@ const opsWatchdog = time.Second
 // paths, pool instances among them), arbor ctl runs status, events, events
 // -f and orders, Prometheus scrapes, the probes are polled, systemd reads
 // its notify socket, and a slow logger and a slow observer are attached.
-// Then the tree is cancelled while all of that goes on. It checks: every
+// Then the tree is cancelled while all of that goes on (in one seed of
+// four, its root gives up before, and the clients go on). It checks: every
 // answer is well-formed JSON whose counts agree (health with the snapshot,
 // a pool's counts with its instances, event pages and streams with their
 // sequence numbers), orders get documented codes, the series count never
 // changes, the heap and goroutines stay flat, watchdog pings keep coming,
 // Run returns within its budget, and after the end: everything says
-// stopped, orders give 409, ctl fails cleanly, streams end, the servers
+// stopped (or failed), orders give 409, ctl fails cleanly, streams end, the servers
 // close, and no goroutine is left (with -race, no race).
 //
 //	go test -race -run 'TestOpsChaos$' -v ./cmd/arbor -opschaos.seed=N                         # replay a seed
@@ -125,6 +126,10 @@ func TestOpsChaos(t *testing.T) {
 	o.console, o.probeURL, o.metricsURL = strings.TrimSuffix(con.URL, "/"), probeSrv.URL, metricsSrv.URL
 	o.client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: 20 * time.Second}
 
+	if doom := d / time.Duration(2+rand.IntN(3)); slices.Contains(o.static, "ops/doom") {
+		t.Logf("ops/doom fails from %v on: the root will give up", doom)
+		o.doom.Store(time.Now().Add(doom).UnixNano())
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	runErr := make(chan error, 1)
@@ -167,27 +172,33 @@ func TestOpsChaos(t *testing.T) {
 	stalled := o.stalledStream(t)
 	heap := o.monitor(d)
 
-	time.Sleep(d)
+	began := time.Now()
+	select {
+	case <-time.After(d):
+	case <-tree.Done(): // the root gave up: the clients go on a while
+		t.Logf("seed %d: the tree failed after %v: %v", seed, time.Since(began).Round(time.Millisecond), tree.Err())
+		time.Sleep(min(d-time.Since(began), 2*time.Second))
+	}
 
 	// The shutdown, with everything still going on.
 	cancelAt := time.Now()
 	cancel()
-	var doneAt time.Time
+	var took time.Duration
 	select {
 	case <-tree.Done():
-		doneAt = time.Now()
+		took = time.Since(cancelAt)
 	case <-time.After(o.budget + 20*time.Second):
 		buf := make([]byte, 1<<22)
 		t.Fatalf("seed %d: Run has not returned %v after its context was cancelled (budget %v)\n%s", seed, time.Since(cancelAt), o.budget, buf[:goruntime.Stack(buf, true)])
 	}
-	took := doneAt.Sub(cancelAt)
 	if took > o.budget+runtime.DeliveryMargin+opsSlack {
 		o.violate("Run returned %v after its context was cancelled; budget %v", took, o.budget)
 	}
 	select {
 	case err := <-runErr:
-		if err != nil {
-			o.violate("Run: %v", err)
+		var gu *runtime.GiveUpError
+		if err != tree.Err() || err != nil && !errors.As(err, &gu) {
+			o.violate("systemd.Run: %v; the tree's Err: %v", err, tree.Err())
 		}
 	case <-time.After(5 * systemd.NotifyTimeout):
 		o.violate("systemd.Run has not returned %v after the tree", 5*systemd.NotifyTimeout)
@@ -275,6 +286,7 @@ type ops struct {
 	console              string // without a trailing slash
 	probeURL, metricsURL string
 	workers              atomic.Int64
+	doom                 atomic.Int64 // when ops/doom, if any, begins to fail, in Unix ns
 
 	paths atomic.Pointer[[]string] // the paths of the latest /api/tree, instances included
 
@@ -327,12 +339,26 @@ func (o *ops) ended() bool {
 func (o *ops) build(r *rand.Rand) runtime.Spec {
 	o.budget = time.Duration(500+r.IntN(1500)) * time.Millisecond
 	o.pspecs = map[string]runtime.Child{}
-	return runtime.Spec{
+	doomed := r.IntN(4) == 0
+	spec := runtime.Spec{
 		Name: "ops", Shutdown: o.budget,
 		RestartLimit: &runtime.RestartLimit{Max: 1 << 20, Window: time.Second}, // the root never gives up
 		Backoff:      &runtime.Backoff{Initial: time.Millisecond, Max: 50 * time.Millisecond, Multiplier: 2, Jitter: 0.2, ResetAfter: 500 * time.Millisecond},
 		Children:     o.children(r, "ops", 1),
 	}
+	if doomed {
+		// Unless it does: from o.doom on, a child fails at once at each
+		// start, and the tree fails under the clients, which go on.
+		spec.RestartLimit.Max = 5
+		spec.Children = append(spec.Children, runtime.Child{Name: "doom", Run: func(ctx context.Context, a *runtime.Attempt) error {
+			if sleep(ctx, time.Until(time.Unix(0, o.doom.Load()))) {
+				return errors.New("doomed")
+			}
+			return nil
+		}})
+		o.static = append(o.static, "ops/doom")
+	}
+	return spec
 }
 
 func (o *ops) children(r *rand.Rand, parent string, depth int) []runtime.Child {

@@ -82,12 +82,13 @@ func (o *ops) monitor(d time.Duration) func() {
 
 // afterEnd checks the ended tree through every surface.
 func (o *ops) afterEnd(t *testing.T) {
-	if err := o.tree.Err(); err != nil {
-		o.violate("Err after a cancelled Run: %v", err)
+	end := "stopped"
+	if o.tree.Err() != nil {
+		end = "failed"
 	}
 	code, _, body := o.get(o.console + "/api/tree")
 	var tr console.Tree
-	if err := json.Unmarshal(body, &tr); code != http.StatusOK || err != nil || tr.Health != "stopped" {
+	if err := json.Unmarshal(body, &tr); code != http.StatusOK || err != nil || tr.Health != end {
 		o.violate("/api/tree after the end: %d %v %.200s", code, err, body)
 	}
 	o.checkTree(tr, -1)
@@ -117,7 +118,7 @@ func (o *ops) afterEnd(t *testing.T) {
 	}
 	stdout.Reset()
 	stderr.Reset()
-	if code := run([]string{"ctl", "-addr", o.console, "status"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "ops: stopped") {
+	if code := run([]string{"ctl", "-addr", o.console, "status"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "ops: "+end) {
 		o.violate("ctl status after the end: exit %d, %.200q %q", code, stdout.String(), stderr.String())
 	}
 	stdout.Reset()
@@ -133,11 +134,11 @@ func (o *ops) afterEnd(t *testing.T) {
 		t.Fatal("ctl events -f after the end still follows after 10s")
 	}
 	for _, p := range []string{"/livez", "/readyz"} {
-		if code, _, body := o.get(o.probeURL + p); code != http.StatusServiceUnavailable || !strings.HasPrefix(string(body), "stopped") {
+		if code, _, body := o.get(o.probeURL + p); code != http.StatusServiceUnavailable || !strings.HasPrefix(string(body), end) {
 			o.violate("probe %s after the end: %d %q", p, code, body)
 		}
 	}
-	if code, _, body := o.get(o.metricsURL); code != http.StatusOK || !strings.Contains(string(body), `arbor_tree_health{state="stopped",tree="ops"} 1`) {
+	if code, _, body := o.get(o.metricsURL); code != http.StatusOK || !strings.Contains(string(body), `arbor_tree_health{state="`+end+`",tree="ops"} 1`) {
 		o.violate("scrape after the end: %d %.300s", code, body)
 	}
 }
@@ -219,7 +220,7 @@ func (n *notify) check(o *ops) {
 		ready = 1
 	default:
 	}
-	if n.err != nil || n.ready != ready || !n.stopped || !strings.Contains(n.last, "STATUS=stopped") || n.pings == 0 {
+	if n.err != nil || n.ready != ready || !n.stopped || !strings.Contains(n.last, "STATUS="+map[bool]string{true: "failed: ", false: "stopped"}[o.tree.Err() != nil]) || n.pings == 0 {
 		o.violate("systemd: err %v, READY=1 %d times (tree ready: %d), STOPPING=1 %v, %d pings, last %q", n.err, n.ready, ready, n.stopped, n.pings, n.last)
 	}
 	if n.odd != "" {
