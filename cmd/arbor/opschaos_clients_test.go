@@ -285,8 +285,8 @@ func (o *ops) order(r *rand.Rand) {
 		default:
 			path = (*paths)[r.IntN(len(*paths))]
 		}
-		if path == "" {
-			path = o.static[r.IntN(len(o.static))]
+		if path == "" || path == "ops/doom" { // an order would keep it from dooming the tree
+			path = o.static[0]
 		}
 		instance := !slices.Contains(o.static, path) && want[0] != http.StatusNotFound
 		if instance {
@@ -578,6 +578,9 @@ func (o *ops) ctl(r *rand.Rand) {
 		path := o.static[r.IntN(len(o.static))]
 		if paths := o.paths.Load(); paths != nil && r.IntN(2) == 0 {
 			path = (*paths)[r.IntN(len(*paths))]
+		}
+		if path == "ops/doom" {
+			path = o.static[0]
 		}
 		args := [][]string{{"status"}, {"status", "-json"}, {"events"}, {"events", "-json"}, {"restart", path}, {"restart", path}, {"stop", path}}[r.IntN(7)]
 		var stdout, stderr bytes.Buffer

@@ -349,8 +349,7 @@ func (o *ops) build(r *rand.Rand) runtime.Spec {
 	if doomed {
 		// Unless it does: from o.doom on, a child fails at once at each
 		// start, and the tree fails under the clients, which go on.
-		spec.RestartLimit.Max = 5
-		spec.Children = append(spec.Children, runtime.Child{Name: "doom", Run: func(ctx context.Context, a *runtime.Attempt) error {
+		spec.Children = append(spec.Children, runtime.Child{Name: "doom", RestartLimit: &runtime.RestartLimit{Max: 3, Window: time.Second}, Run: func(ctx context.Context, a *runtime.Attempt) error {
 			if sleep(ctx, time.Until(time.Unix(0, o.doom.Load()))) {
 				return errors.New("doomed")
 			}
