@@ -44,8 +44,8 @@ type Child struct {
 	Token      uint64    `json:"token,omitempty"` // the fencing token of the lease held here
 }
 
-// Pool is a pool's live instances by state, and its totals
-// (runtime.PoolCounts).
+// Pool is a pool's live instances by state, counted in the same snapshot
+// as the instances listed, and its totals (runtime.PoolCounts).
 type Pool struct {
 	Live      int    `json:"live"`
 	Starting  int    `json:"starting"`
@@ -162,15 +162,21 @@ func (h *handler) snapshot(limit int) Tree {
 		switch {
 		case c.Pool:
 			out.Kind = "pool"
+			// The totals come from the pool; the live instances by state
+			// from those of this snapshot, below, so that the counts and
+			// the list agree (Counts, a moment later, may see a pool that
+			// has changed, or restarted empty).
+			out.Pool = &Pool{}
 			if p := h.tree.Pool(c.Path); p != nil {
 				n := p.Counts()
-				out.Pool = &Pool{Live: n.Starting + n.Running + n.Backoff + n.Stopping,
-					Starting: n.Starting, Running: n.Running, Backoff: n.Backoff, Stopping: n.Stopping,
-					Started: n.Started, Restarts: n.Restarts, Removed: n.Removed, Abandoned: n.Abandoned}
+				out.Pool.Started, out.Pool.Restarts, out.Pool.Removed, out.Pool.Abandoned = n.Started, n.Restarts, n.Removed, n.Abandoned
 			}
 			pool, listed = out.Pool, 0
 		case c.Instance:
 			out.Kind = "instance"
+			if pool != nil {
+				pool.count(c.State)
+			}
 			if limit >= 0 && listed >= limit {
 				continue
 			}
@@ -184,6 +190,23 @@ func (h *handler) snapshot(limit int) Tree {
 		t.Children = append(t.Children, out)
 	}
 	return t
+}
+
+// count counts a live instance in state s, as runtime.Pool.Counts does.
+func (p *Pool) count(s runtime.State) {
+	switch s {
+	case runtime.StateIdle, runtime.StateStarting:
+		p.Starting++
+	case runtime.StateRunning:
+		p.Running++
+	case runtime.StateBackoff:
+		p.Backoff++
+	case runtime.StateStopping:
+		p.Stopping++
+	default:
+		return
+	}
+	p.Live++
 }
 
 // toList is how many of children a snapshot with at most limit instances
