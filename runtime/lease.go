@@ -20,8 +20,9 @@ const DefaultLeaseTTL = 15 * time.Second
 // a time. Any child may have one: a worker, a nested supervisor (its whole
 // subtree runs only while the lease is held) or a pool.
 type LeaseSpec struct {
-	// Name is the lease's name; empty means the child's path, such as
-	// "shop/scheduler", which the same child has in every replica of a
+	// Name is the lease's name: letters, digits and . _ - / :, at most
+	// 200. Empty means the child's path, such as "shop/scheduler" (held to
+	// the same 200), which the same child has in every replica of a
 	// program. Trees that must share one lease name it alike.
 	Name string
 	// TTL is how long the lease outlives a holder that stops renewing it

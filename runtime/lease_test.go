@@ -105,6 +105,34 @@ func TestValidateLease(t *testing.T) {
 	assert.Equal(t, []string{"t/a Lease.TTL", "t/b Lease.Name", "t/d Lease.Name"}, got)
 }
 
+// TestValidateDefaultLeaseName: the default lease name, the child's path,
+// is held to the 200 characters of a name given, with an error that says
+// it is the path; as arbor gen writes the default in full, a name equal
+// to the path reads the same.
+func TestValidateDefaultLeaseName(t *testing.T) {
+	long := strings.Repeat("n", 98)
+	spec := func(lease runtime.LeaseSpec) runtime.Spec {
+		return runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: long, Supervisor: &runtime.Spec{Children: []runtime.Child{
+				{Name: long, Run: nop, Lease: &runtime.LeaseSpec{}}, // a path of 2+98+1+98 = 199
+				{Name: long + "xx", Run: nop, Lease: &lease},        // 201
+			}}},
+		}}
+	}
+	path := "t/" + long + "/" + long + "xx"
+	for _, lease := range []runtime.LeaseSpec{{}, {Name: path}} {
+		err := runtime.Validate(spec(lease))
+		var se *runtime.SpecError
+		require.ErrorAs(t, err, &se, "lease %q", lease.Name)
+		assert.Equal(t, path, se.Path)
+		assert.Equal(t, "Lease.Name", se.Field)
+		assert.Equal(t, "the lease name, the child's path, has 201 characters, more than 200: give the lease a shorter name", se.Msg)
+		assert.Len(t, err.(interface{ Unwrap() []error }).Unwrap(), 1, "the 199 of its sibling are well")
+		_, err = runtime.New(spec(lease), runtime.WithLeaser(newFakeLeaser()))
+		assert.ErrorAs(t, err, &se, "New refuses it as Validate does")
+	}
+}
+
 // TestLeaseOneReplicaRuns: two trees share a Leaser, as two replicas share
 // a store. One runs the lease child; the other stands by, and is ready and
 // serving all the same. When the holder stops, it releases the lease
