@@ -468,6 +468,7 @@ func TestPoolCountsAgreeWithLen(t *testing.T) {
 		require.NoError(t, err)
 	}
 	for runs.Load() <= 3000 {
+		require.False(t, closed(tr.Done()), "the tree ended")
 		c := p.Counts()
 		live := c.Starting + c.Running + c.Backoff + c.Stopping + c.Stopped
 		require.Equal(t, int(c.Started-c.Removed), live, "Counts %+v", c)
