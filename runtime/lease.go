@@ -114,7 +114,7 @@ type leaseState struct {
 	camp  *claim // the campaign under way; nil when none
 	held  *claim // the lease held; nil when none
 	fails int32  // Acquire errors in a row, for the delay before the next
-	flaps int32  // leases lost before their TTL was out, in a row: the same
+	flaps int32  // leases lost before their TTL was out, in a row: for the same
 
 	// Guarded by sup.mu, for snapshots.
 	token uint64 // of the lease held; 0 when none

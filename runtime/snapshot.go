@@ -59,8 +59,8 @@ type ChildStatus struct {
 // declaration order, nested supervisors before their children, and a pool's
 // live instances, in no particular order, after the pool: those Pool.Len
 // counts, in the states PoolCounts counts (stopped too: one that has just
-// returned, a moment before its restart or removal), taken at one moment,
-// so that they agree with the pool's Counts then.
+// returned, a moment before its restart or removal), each pool's read at
+// one moment, so that they agree with its Counts at that moment.
 type Snapshot struct {
 	Tree          string
 	Children      []ChildStatus
