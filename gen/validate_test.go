@@ -140,6 +140,12 @@ trees: t: {
 		{"after cycle", func(tr *schema.Node) { tr.Children[0].After = []schema.Ref{{Name: "b", Pos: tr.Children[0].Pos}} }, 6, "after: dependency cycle in t: a -> b -> a"},
 		{"no children", func(tr *schema.Node) { tr.Children[2].Children = []*schema.Node{} }, 8, "t/n: a supervisor needs at least one child"},
 		{"child name", func(tr *schema.Node) { tr.Children[1].Name = "B"; tr.Children[1].Path[1] = "B" }, 7, `t/B: name: invalid name "B"`},
+		{"long default lease name", func(tr *schema.Node) {
+			b := tr.Children[1]
+			b.Name = strings.Repeat("b", 250)
+			b.Path[1] = b.Name
+			b.Lease = &schema.Lease{TTL: runtime.DefaultLeaseTTL, Pos: b.Pos}
+		}, 7, "lease.name: the lease name, the child's path, has 252 characters, more than 200: give the lease a shorter name"},
 		{"negative pool max", func(tr *schema.Node) { tr.Children[3].Pool.Max = -1 }, 10, "t/p: pool.max: negative max -1"},
 		{"significant pool", func(tr *schema.Node) { tr.Children[3].Significant = true }, 9, "t/p: significant: a pool never ends by itself"},
 		{"duplicate name", func(tr *schema.Node) {

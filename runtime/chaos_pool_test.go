@@ -481,7 +481,7 @@ func (c *chaos) drivePools(stop <-chan struct{}, k uint64) {
 func (c *chaos) checkPools(live bool) {
 	for _, cp := range c.ct.pools {
 		n, cnt := cp.p.Len(), cp.p.Counts()
-		busy := cnt.Starting + cnt.Running + cnt.Backoff + cnt.Stopping
+		busy := cnt.Starting + cnt.Running + cnt.Backoff + cnt.Stopping + cnt.Stopped
 		if cp.max > 0 && (n > cp.max || busy > cp.max) {
 			c.violate("a pool has at most Max live instances", "%s: Len %d, Counts %+v; Max %d", cp.path, n, cnt, cp.max)
 		}
@@ -536,9 +536,9 @@ func (c *chaos) checkPoolsCalm() {
 				inSnap.add(ch.State)
 			}
 		}
-		busy := cnt.Starting + cnt.Running + cnt.Backoff + cnt.Stopping
+		busy := cnt.Starting + cnt.Running + cnt.Backoff + cnt.Stopping + cnt.Stopped
 		switch {
-		case inSnap.Starting != cnt.Starting || inSnap.Running != cnt.Running || inSnap.Backoff != cnt.Backoff || inSnap.Stopping != cnt.Stopping:
+		case inSnap.Starting != cnt.Starting || inSnap.Running != cnt.Running || inSnap.Backoff != cnt.Backoff || inSnap.Stopping != cnt.Stopping || inSnap.Stopped != cnt.Stopped:
 			c.violate("Counts agree", "%s: Counts %+v, but the snapshot's instances are %+v", cp.path, cnt, inSnap)
 		case n != inSnap.all || uint64(n) != cnt.Started-cnt.Removed:
 			c.violate("Counts agree", "%s: Len %d, snapshot %d instances, Counts %+v (started−removed %d)", cp.path, n, inSnap.all, cnt, cnt.Started-cnt.Removed)
@@ -569,7 +569,7 @@ func (c *chaos) checkPoolsCalm() {
 
 // poolStates counts instances by state, as Counts does.
 type poolStates struct {
-	Starting, Running, Backoff, Stopping, other, all int
+	Starting, Running, Backoff, Stopping, Stopped, other, all int
 }
 
 func (p *poolStates) add(st runtime.State) {
@@ -583,6 +583,8 @@ func (p *poolStates) add(st runtime.State) {
 		p.Backoff++
 	case runtime.StateStopping:
 		p.Stopping++
+	case runtime.StateStopped:
+		p.Stopped++
 	default:
 		p.other++
 	}

@@ -56,7 +56,8 @@ type ChildHealth struct {
 }
 
 // Health returns the tree's aggregate state and each child's. It is safe to
-// call at any time.
+// call at any time. It says HealthFailed or HealthStopped only once Done is
+// closed: Err and ShutdownReport are final by then.
 func (t *Tree) Health() Health {
 	t.built("Health")
 	snap := t.Snapshot()
@@ -119,7 +120,7 @@ func (t *Tree) Health() Health {
 		firstBad = starting
 	}
 	switch {
-	case t.state.Load() == treeEnded:
+	case closed(t.done): // not the state, stored a moment before: ended means Run has returned
 		h.State, h.Reason = HealthStopped, "stopped"
 		if err := t.result(); err != nil {
 			h.State, h.Reason = HealthFailed, errText(err)
@@ -199,7 +200,8 @@ func (t *Tree) Stopping() <-chan struct{} {
 	return t.stopping
 }
 
-// Done is closed when Run has returned.
+// Done is closed when Run returns, once Err, ShutdownReport and the events
+// are final.
 func (t *Tree) Done() <-chan struct{} {
 	t.built("Done")
 	return t.done

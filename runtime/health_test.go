@@ -221,3 +221,73 @@ func TestHealthCarriesItsSnapshot(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// TestHealthEndsWithDone: a caller that polls Health until the tree is no
+// longer live finds Done closed, Err final and ShutdownReport complete at
+// that moment, never a moment before Run has returned. Run many times, with
+// a poller spinning against the end of Run.
+func TestHealthEndsWithDone(t *testing.T) {
+	for i := range 200 {
+		fails := i%2 == 1
+		release := make(chan struct{})
+		stuck := func(ctx context.Context, _ *runtime.Attempt) error {
+			<-release // ignores its cancellation: abandoned after its grace
+			return nil
+		}
+		bad := nop
+		if fails {
+			bad = func(context.Context, *runtime.Attempt) error { return errBoom }
+		}
+		tr := mustNew(t, runtime.Spec{Name: "t", RestartLimit: &runtime.RestartLimit{Max: 0, Window: time.Second}, Children: []runtime.Child{
+			{Name: "stuck", Run: stuck, Shutdown: time.Millisecond},
+			{Name: "bad", Run: bad},
+		}})
+		type seen struct {
+			state    runtime.HealthState
+			done     bool
+			err      error
+			reported int
+		}
+		flipped := make(chan seen, 1)
+		go func() {
+			for {
+				h := tr.Health()
+				if !h.State.Live() {
+					s := seen{state: h.State, done: closed(tr.Done()), err: tr.Err(), reported: len(tr.ShutdownReport().Abandoned)}
+					flipped <- s
+					return
+				}
+			}
+		}()
+		ctx, cancel := context.WithCancel(context.Background())
+		ran := make(chan error, 1)
+		go func() { ran <- tr.Run(ctx) }()
+		if !fails {
+			<-tr.Ready()
+			cancel()
+		}
+		s := <-flipped
+		err := <-ran
+		cancel()
+		close(release)
+		require.True(t, s.done, "run %d: Health said %s before Done was closed", i, s.state)
+		if fails {
+			require.Equal(t, runtime.HealthFailed, s.state, "run %d", i)
+			require.ErrorIs(t, err, runtime.ErrRestartLimit)
+		} else {
+			require.Equal(t, runtime.HealthStopped, s.state, "run %d", i)
+			require.NoError(t, err)
+		}
+		require.Equal(t, err, s.err, "run %d: Err, once Health says ended, is what Run returned", i)
+		require.Equal(t, 1, s.reported, "run %d: the abandoned attempt is listed once Health says ended", i)
+	}
+}
+
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}

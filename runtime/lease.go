@@ -20,8 +20,9 @@ const DefaultLeaseTTL = 15 * time.Second
 // a time. Any child may have one: a worker, a nested supervisor (its whole
 // subtree runs only while the lease is held) or a pool.
 type LeaseSpec struct {
-	// Name is the lease's name; empty means the child's path, such as
-	// "shop/scheduler", which the same child has in every replica of a
+	// Name is the lease's name: letters, digits and . _ - / :, at most
+	// 200. Empty means the child's path, such as "shop/scheduler" (held to
+	// the same 200), which the same child has in every replica of a
 	// program. Trees that must share one lease name it alike.
 	Name string
 	// TTL is how long the lease outlives a holder that stops renewing it
@@ -113,6 +114,7 @@ type leaseState struct {
 	camp  *claim // the campaign under way; nil when none
 	held  *claim // the lease held; nil when none
 	fails int32  // Acquire errors in a row, for the delay before the next
+	flaps int32  // leases lost before their TTL was out, in a row: for the same
 
 	// Guarded by sup.mu, for snapshots.
 	token uint64 // of the lease held; 0 when none
@@ -126,7 +128,9 @@ type claim struct {
 	lost   <-chan struct{}
 	token  uint64
 	err    error
-	gone   bool // lost: kept only until the attempt it covered has ended
+	at     time.Time // when the supervisor took the lease
+	gone   bool      // lost: kept only until the attempt it covered has ended
+	short  bool      // lost before its TTL was out
 
 	// state hands a won lease over: to the supervisor, which takes it, or
 	// back to the store when the campaign was called off. Whoever moves it
@@ -262,19 +266,42 @@ func safeRelease(ctx context.Context, l Lease) (err error) {
 }
 
 // standby puts s, which would start but holds no lease, in standby: it
-// campaigns for the lease and starts once it has it.
-func (sv *supervisor) standby(s *slot) {
+// campaigns for the lease and starts once it has it. lost is the lease s
+// held last, if it was lost while s ran.
+func (sv *supervisor) standby(s *slot, lost *claim) {
 	ls := s.lease()
 	s.pending = true
 	sv.count(s) // a singleton that runs elsewhere holds nothing up
-	if s.getState() != StateStandby {
-		now := sv.now()
-		s.setState(StateStandby, now)
-		sv.emit(&Event{Kind: EventStandby, Time: now, Path: s.path})
+	now := sv.now()
+	e := Event{Kind: EventStandby, Time: now, Path: s.path}
+	retry := ls.camp == nil
+	if retry && lost != nil {
+		ls.flaps++
+		if !lost.short {
+			ls.flaps = 0
+		}
+		if ls.flaps > 1 {
+			// Taken away again as soon as granted (someone deletes it in
+			// a loop, or the store grants it expired): as after a failed
+			// Acquire, the next campaign waits, or the loop would hammer
+			// the store. The first such loss campaigns at once.
+			e.Err, e.Delay = errLostSoon, retryDelay(ls.ttl, int(ls.flaps-1))
+			sv.mu.Lock()
+			ls.err = errLostSoon
+			sv.mu.Unlock()
+		}
 	}
-	if ls.camp == nil {
+	if s.getState() != StateStandby || e.Err != nil {
+		s.setState(StateStandby, now)
+		sv.emit(&e)
+	}
+	if retry {
 		s.disarm() // a retry that was waiting
-		sv.campaign(s)
+		if e.Err != nil {
+			s.arm(timerLease, e.Delay)
+		} else {
+			sv.campaign(s)
+		}
 	}
 	sv.checkReady()
 }
@@ -348,6 +375,7 @@ func (sv *supervisor) leased(s *slot, c *claim) {
 	}
 	ls.fails = 0
 	ls.held = c
+	c.at = now
 	sv.mu.Lock()
 	ls.token, ls.err = c.token, nil
 	sv.mu.Unlock()
@@ -363,7 +391,10 @@ func (sv *supervisor) leased(s *slot, c *claim) {
 	}
 }
 
-var errLostAtOnce = errors.New("arbor: the lease was lost as soon as it was acquired")
+var (
+	errLostAtOnce = errors.New("arbor: the lease was lost as soon as it was acquired")
+	errLostSoon   = errors.New("arbor: the lease was lost soon after it was acquired, before its TTL was out")
+)
 
 // retryDelay is the delay before the campaign after the nth failed
 // Acquire: from 100ms, doubling, to a third of the TTL. Never less than
@@ -407,6 +438,7 @@ func (sv *supervisor) leaseLost(s *slot, c *claim) {
 	}
 	sv.emit(&e)
 	c.gone = true
+	c.short = e.Time.Sub(c.at) < ls.ttl
 	c.cancel() // the watch
 	sv.mu.Lock()
 	ls.token = 0

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -104,6 +105,34 @@ func TestValidateLease(t *testing.T) {
 	assert.Equal(t, []string{"t/a Lease.TTL", "t/b Lease.Name", "t/d Lease.Name"}, got)
 }
 
+// TestValidateDefaultLeaseName: the default lease name, the child's path,
+// is held to the 200 characters of a name given, with an error that says
+// it is the path; as arbor gen writes the default in full, a name equal
+// to the path reads the same.
+func TestValidateDefaultLeaseName(t *testing.T) {
+	long := strings.Repeat("n", 98)
+	spec := func(lease runtime.LeaseSpec) runtime.Spec {
+		return runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: long, Supervisor: &runtime.Spec{Children: []runtime.Child{
+				{Name: long, Run: nop, Lease: &runtime.LeaseSpec{}}, // a path of 2+98+1+98 = 199
+				{Name: long + "xx", Run: nop, Lease: &lease},        // 201
+			}}},
+		}}
+	}
+	path := "t/" + long + "/" + long + "xx"
+	for _, lease := range []runtime.LeaseSpec{{}, {Name: path}} {
+		err := runtime.Validate(spec(lease))
+		var se *runtime.SpecError
+		require.ErrorAs(t, err, &se, "lease %q", lease.Name)
+		assert.Equal(t, path, se.Path)
+		assert.Equal(t, "Lease.Name", se.Field)
+		assert.Equal(t, "the lease name, the child's path, has 201 characters, more than 200: give the lease a shorter name", se.Msg)
+		assert.Len(t, err.(interface{ Unwrap() []error }).Unwrap(), 1, "the 199 of its sibling are well")
+		_, err = runtime.New(spec(lease), runtime.WithLeaser(newFakeLeaser()))
+		assert.ErrorAs(t, err, &se, "New refuses it as Validate does")
+	}
+}
+
 // TestLeaseOneReplicaRuns: two trees share a Leaser, as two replicas share
 // a store. One runs the lease child; the other stands by, and is ready and
 // serving all the same. When the holder stops, it releases the lease
@@ -160,7 +189,8 @@ func TestLeaseOneReplicaRuns(t *testing.T) {
 
 // TestLeaseLost: a lost lease stops the attempt at once with ErrLeaseLost;
 // it is no failure (a tree that gives up at the first failure does not),
-// and no backoff delays the next campaign.
+// and no backoff delays the next campaign of a lease that lived out its TTL
+// (see TestLeaseLostSoonBacksOff for one that did not).
 func TestLeaseLost(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFakeLeaser()
@@ -173,6 +203,7 @@ func TestLeaseLost(t *testing.T) {
 		stop, done := start(t, tr)
 		synctest.Wait()
 		for i := range 3 {
+			time.Sleep(runtime.DefaultLeaseTTL)
 			f.lose("t/sched")
 			synctest.Wait()
 			_, _, tokens, causes := s.read()
@@ -624,4 +655,78 @@ func TestLeaseWithoutOneHasNoToken(t *testing.T) {
 		assert.Zero(t, <-got)
 		require.NoError(t, stop())
 	})
+}
+
+// flappingLeaser grants leases that are lost after a while: someone deletes
+// the key in a loop (after > 0), or the store grants leases already expired
+// (after 0).
+type flappingLeaser struct {
+	*fakeLeaser
+	after atomic.Int64 // a time.Duration
+}
+
+func (f *flappingLeaser) Acquire(ctx context.Context, name string, ttl time.Duration) (runtime.Lease, error) {
+	l, err := f.fakeLeaser.Acquire(ctx, name, ttl)
+	if err != nil {
+		return nil, err
+	}
+	if after := time.Duration(f.after.Load()); after == 0 {
+		f.lose(name)
+	} else {
+		time.AfterFunc(after, func() { f.lose(name) })
+	}
+	return l, nil
+}
+
+// TestLeaseLostSoonBacksOff: a lease lost at once or soon after every
+// Acquire is campaigned for again after a growing delay, as after a failed
+// Acquire, not in a loop that hammers the store; one that lived out its TTL
+// is campaigned for again at once.
+func TestLeaseLostSoonBacksOff(t *testing.T) {
+	for _, after := range []time.Duration{0, 10 * time.Millisecond} {
+		t.Run(after.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := &flappingLeaser{fakeLeaser: newFakeLeaser()}
+				f.after.Store(int64(after))
+				rec := &recorder{}
+				tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+					{Name: "sched", Run: nop, Lease: &runtime.LeaseSpec{TTL: 3 * time.Second}},
+				}}, runtime.WithLeaser(f), runtime.WithObserver(rec.observe))
+				stop, _ := start(t, tr)
+				time.Sleep(10 * time.Second)
+				synctest.Wait()
+				f.mu.Lock()
+				acquires := f.acquires
+				f.mu.Unlock()
+				assert.Less(t, acquires, 20, "campaigns in 10s")
+				var delays []time.Duration
+				for _, e := range rec.of(runtime.EventStandby) {
+					if e.Err != nil {
+						delays = append(delays, e.Delay)
+					}
+				}
+				require.Greater(t, len(delays), 5)
+				for i, d := range delays {
+					want := min(100*time.Millisecond<<i, time.Second)
+					assert.InDelta(t, float64(want), float64(d), 0.2*float64(want)+1, "delay %d", i)
+				}
+				st := status(t, tr, "t/sched")
+				assert.Equal(t, runtime.StateStandby, st.State)
+				assert.Error(t, st.LeaseError, "Health says why it stands by")
+
+				// Calm again: the next lease lives an hour, past its TTL;
+				// once it is lost, the child campaigns at once.
+				f.after.Store(int64(time.Hour))
+				time.Sleep(2 * time.Second)
+				synctest.Wait()
+				require.Equal(t, runtime.StateRunning, status(t, tr, "t/sched").State)
+				n := len(rec.of(runtime.EventLeaseAcquired))
+				time.Sleep(time.Hour)
+				synctest.Wait()
+				assert.Equal(t, n+1, len(rec.of(runtime.EventLeaseAcquired)), "a lease that lived out its TTL is campaigned for at once")
+				assert.Equal(t, runtime.StateRunning, status(t, tr, "t/sched").State)
+				require.NoError(t, stop())
+			})
+		})
+	}
 }

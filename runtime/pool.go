@@ -213,8 +213,8 @@ func (ps *poolState) freePath(pool string) string {
 	}
 }
 
-// Len returns the number of live instances: starting, running, stopping or
-// waiting for a restart.
+// Len returns the number of live instances: those Start accepted that have
+// not been removed, in any state PoolCounts counts. Max bounds it.
 func (p *Pool) Len() int {
 	if p == nil || p.sv == nil {
 		return 0
@@ -226,12 +226,17 @@ func (p *Pool) Len() int {
 
 // PoolCounts is OTP's count_children for a pool: its live instances by
 // state, and what happened to instances since the tree was built, for
-// metrics that do not need a series per instance.
+// metrics that do not need a series per instance. The live instances by
+// state add up to Len, and to Started − Removed.
 type PoolCounts struct {
 	Starting int // running, not ready yet (or not yet started)
 	Running  int // running and ready
 	Backoff  int // waiting for a restart
 	Stopping int // cancelled, not yet returned
+	// Stopped counts instances whose attempt has just returned or been
+	// abandoned: the pool restarts or removes each at once, but a
+	// concurrent reader may see one in between.
+	Stopped int
 
 	Started   uint64 // instances Start accepted
 	Restarts  uint64 // restarts of instances, automatic or by Handle.Restart
@@ -257,6 +262,8 @@ func (p *Pool) Counts() PoolCounts {
 			c.Backoff++
 		case StateStopping:
 			c.Stopping++
+		case StateStopped:
+			c.Stopped++
 		}
 	}
 	return c

@@ -445,3 +445,38 @@ func TestKilledPoolIsEmptyWhenRunReturns(t *testing.T) {
 		close(release)
 	}
 }
+
+// TestPoolCountsAgreeWithLen: whatever moment Counts or Snapshot catch a
+// pool at, its instances by state add up to Len (Started − Removed), and
+// every instance a snapshot lists is in one of Counts' states: one that
+// has just returned, to be restarted or removed, too.
+func TestPoolCountsAgreeWithLen(t *testing.T) {
+	tr := poolTree(t, runtime.Child{RestartLimit: &runtime.RestartLimit{Max: 1 << 30, Window: time.Second}})
+	stop, _ := start(t, tr)
+	<-tr.Ready()
+	p := tr.Pool("t/p")
+	var runs atomic.Int64
+	churn := func(ctx context.Context, _ *runtime.Attempt) error {
+		if runs.Add(1) > 3000 {
+			<-ctx.Done()
+			return nil
+		}
+		return errBoom // restarted at once, again and again
+	}
+	for range 2 {
+		_, err := p.Start("", churn)
+		require.NoError(t, err)
+	}
+	for runs.Load() <= 3000 {
+		require.False(t, closed(tr.Done()), "the tree ended")
+		c := p.Counts()
+		live := c.Starting + c.Running + c.Backoff + c.Stopping + c.Stopped
+		require.Equal(t, int(c.Started-c.Removed), live, "Counts %+v", c)
+		for _, st := range tr.Snapshot().Children {
+			if st.Instance {
+				require.Contains(t, []runtime.State{runtime.StateIdle, runtime.StateStarting, runtime.StateRunning, runtime.StateBackoff, runtime.StateStopping, runtime.StateStopped}, st.State, st.Path)
+			}
+		}
+	}
+	require.NoError(t, stop())
+}

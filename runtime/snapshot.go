@@ -36,7 +36,7 @@ func (s State) String() string {
 type ChildStatus struct {
 	Path       string
 	Supervisor bool // a nested supervisor or a pool
-	Pool       bool // a pool: its live instances follow it
+	Pool       bool // a pool: its live instances (see Pool.Len) follow it
 	Instance   bool // an instance of a pool
 	State      State
 	Since      time.Time // when State began
@@ -57,7 +57,10 @@ type ChildStatus struct {
 
 // Snapshot is the state of every child of a tree, depth first in
 // declaration order, nested supervisors before their children, and a pool's
-// live instances, in no particular order, after the pool.
+// live instances, in no particular order, after the pool: those Pool.Len
+// counts, in the states PoolCounts counts (stopped too: one that has just
+// returned, a moment before its restart or removal), each pool's read at
+// one moment, so that they agree with its Counts at that moment.
 type Snapshot struct {
 	Tree          string
 	Children      []ChildStatus

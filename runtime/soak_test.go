@@ -1024,7 +1024,7 @@ func (l *soakLife) afterRun(rerr error, runAt, doneAt time.Time, stoppingAt int6
 		if n := l.tree.Pool(p).Len(); n != 0 {
 			l.violate("pool %s has %d instances after Run returned", p, n)
 		}
-		if c := l.tree.Pool(p).Counts(); c.Starting+c.Running+c.Backoff+c.Stopping != 0 {
+		if c := l.tree.Pool(p).Counts(); c.Starting+c.Running+c.Backoff+c.Stopping+c.Stopped != 0 {
 			l.violate("pool %s counts %+v after Run returned", p, c)
 		}
 	}

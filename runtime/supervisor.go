@@ -237,7 +237,7 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 		s.streak = 0
 		s.counted = false
 		if ls := s.lease(); ls != nil {
-			ls.fails, ls.err = 0, nil // a new run campaigns afresh
+			ls.fails, ls.flaps, ls.err = 0, 0, nil // a new run campaigns afresh
 		}
 		if s.ownLimit() != nil {
 			s.ownLimit().window = nil
@@ -412,10 +412,11 @@ func (sv *supervisor) depsReady(s *slot) bool {
 // stands by for it instead.
 func (sv *supervisor) start(s *slot) {
 	if ls := s.lease(); ls != nil && (ls.held == nil || ls.held.gone) {
-		if ls.held != nil {
+		lost := ls.held
+		if lost != nil {
 			sv.releaseHeld(s) // lost, and the attempt it covered has just ended
 		}
-		sv.standby(s)
+		sv.standby(s, lost)
 		return
 	}
 	now := sv.now()

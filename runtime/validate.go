@@ -265,10 +265,17 @@ func (v *validator) child(path string, c *Child) {
 func (v *validator) lease(path string, l *LeaseSpec) {
 	v.nonNegative(path, "Lease.TTL", l.TTL)
 	name := l.Name
-	if name == "" {
+	switch {
+	case name == "" || name == path:
+		// The default, which arbor gen writes in full: its characters are
+		// those of its names, checked on their own; its length is not.
 		name = path
-	} else if !validLeaseName(name) {
-		v.addf(path, "Lease.Name", "invalid lease name %q (want letters, digits and . _ - / :, at most 200)", name)
+		if len(name) > maxLeaseName {
+			v.addf(path, "Lease.Name", "the lease name, the child's path, has %d characters, more than %d: give the lease a shorter name", len(name), maxLeaseName)
+			return
+		}
+	case !validLeaseName(name):
+		v.addf(path, "Lease.Name", "invalid lease name %q (want letters, digits and . _ - / :, at most %d)", name, maxLeaseName)
 		return
 	}
 	if v.leases == nil {
@@ -281,10 +288,14 @@ func (v *validator) lease(path string, l *LeaseSpec) {
 	v.leases[name] = path
 }
 
+// maxLeaseName is the most bytes a lease name may have, the child's path
+// too when it is the name.
+const maxLeaseName = 200
+
 // validLeaseName reports whether name is safe as a key in any store and in
 // logs: 1 to 200 of [A-Za-z0-9._/:-].
 func validLeaseName(name string) bool {
-	if name == "" || len(name) > 200 {
+	if name == "" || len(name) > maxLeaseName {
 		return false
 	}
 	for i := 0; i < len(name); i++ {

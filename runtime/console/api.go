@@ -52,6 +52,7 @@ type Pool struct {
 	Running   int    `json:"running"`
 	Backoff   int    `json:"backoff"`
 	Stopping  int    `json:"stopping"`
+	Stopped   int    `json:"stopped"` // returned, a moment before its restart or removal
 	Started   uint64 `json:"started"`
 	Restarts  uint64 `json:"restarts"`
 	Removed   uint64 `json:"removed"`
@@ -203,6 +204,8 @@ func (p *Pool) count(s runtime.State) {
 		p.Backoff++
 	case runtime.StateStopping:
 		p.Stopping++
+	case runtime.StateStopped:
+		p.Stopped++
 	default:
 		return
 	}

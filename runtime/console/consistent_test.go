@@ -69,12 +69,14 @@ func TestTreePoolCountsAgree(t *testing.T) {
 				want.Backoff++
 			case c.State == "stopping":
 				want.Stopping++
+			case c.State == "stopped":
+				want.Stopped++
 			}
 		}
-		want.Live = want.Starting + want.Running + want.Backoff + want.Stopping
+		want.Live = want.Starting + want.Running + want.Backoff + want.Stopping + want.Stopped
 		require.NotNil(t, pool)
 		if pool.Live != want.Live || pool.Starting != want.Starting || pool.Running != want.Running ||
-			pool.Backoff != want.Backoff || pool.Stopping != want.Stopping {
+			pool.Backoff != want.Backoff || pool.Stopping != want.Stopping || pool.Stopped != want.Stopped {
 			if bad++; bad <= 3 {
 				t.Errorf("pool counts %+v; the instances listed: %+v", *pool, want)
 			}

@@ -132,7 +132,7 @@ func (c *Collector) collectPool(ch chan<- prometheus.Metric, path string) {
 	for _, s := range []struct {
 		state string
 		n     int
-	}{{"starting", n.Starting}, {"running", n.Running}, {"backoff", n.Backoff}, {"stopping", n.Stopping}} {
+	}{{"starting", n.Starting}, {"running", n.Running}, {"backoff", n.Backoff}, {"stopping", n.Stopping}, {"stopped", n.Stopped}} {
 		ch <- prometheus.MustNewConstMetric(d.poolInstances, prometheus.GaugeValue, float64(s.n), path, s.state)
 	}
 	ch <- prometheus.MustNewConstMetric(d.poolStarted, prometheus.CounterValue, float64(n.Started), path)

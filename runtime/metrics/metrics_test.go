@@ -138,6 +138,7 @@ arbor_pool_instances_removed_total{pool="srv/conns",tree="srv"} 1000
 arbor_pool_instances{pool="srv/conns",state="backoff",tree="srv"} 0
 arbor_pool_instances{pool="srv/conns",state="running",tree="srv"} 3
 arbor_pool_instances{pool="srv/conns",state="starting",tree="srv"} 0
+arbor_pool_instances{pool="srv/conns",state="stopped",tree="srv"} 0
 arbor_pool_instances{pool="srv/conns",state="stopping",tree="srv"} 0
 `), "arbor_pool_instances"); err != nil {
 			t.Fatal(err)
