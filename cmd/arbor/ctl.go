@@ -418,12 +418,19 @@ func (cl *ctlClient) status(asJSON bool) error {
 		if ch.Pool != nil {
 			pool, more = ch.Path, ch.Pool.Live-ch.Pool.Listed
 		}
-		state := ch.State
+		var notes []string
 		switch {
 		case ch.Pool != nil:
-			state += fmt.Sprintf(" (pool: %d live)", ch.Pool.Live)
+			notes = append(notes, fmt.Sprintf("pool: %d live", ch.Pool.Live))
 		case ch.Kind == "supervisor":
-			state += " (supervisor)"
+			notes = append(notes, "supervisor")
+		}
+		if ch.Token != 0 {
+			notes = append(notes, fmt.Sprintf("lease: token %d", ch.Token)) // held here
+		}
+		state := ch.State
+		if notes != nil {
+			state += " (" + strings.Join(notes, ", ") + ")"
 		}
 		ready := "no"
 		if ch.Ready {

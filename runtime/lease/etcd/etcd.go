@@ -21,9 +21,11 @@
 // that succeeded, less the child's grace (runtime.LeaseGrace, counted up
 // to half the TTL) and a tenth of the TTL (at most a second): before the
 // store can hand the lease to another process, early enough for the child
-// to return. It renews the lease itself three times in that window. It
-// also reports it lost at once when its key is deleted, or put again
-// without the lease, or its lease revoked.
+// to return. It renews the lease itself three times in that window; while
+// its connection is down, it tries every sixth of the window, each time
+// asking the client to reconnect at once rather than when gRPC's backoff
+// ends. It also reports it lost at once when its key is deleted, or put
+// again without the lease, or its lease revoked.
 package etcd
 
 import (
@@ -104,7 +106,7 @@ func (l *Leaser) Acquire(ctx context.Context, name string, ttl time.Duration) (r
 	// be lost on arrival (see keep): rather than wait longer for etcd, fail,
 	// and say so; the runtime tries again.
 	d := time.Duration(secs) * time.Second
-	l.reconnect()
+	reconnect(l.client)
 	gctx, cancel := context.WithDeadline(ctx, sent.Add(d-early(d, grace)))
 	grant, err := l.client.Grant(gctx, secs)
 	cancel()
@@ -131,15 +133,21 @@ func (l *Leaser) Acquire(ctx context.Context, name string, ttl time.Duration) (r
 	return le, nil
 }
 
-// reconnect has the client connect again now if its connection is down.
-// While etcd is down, the client's reconnection backoff grows (gRPC's to
-// two minutes); once etcd is back, every campaign would wait for it. The
-// runtime spaces campaigns out itself (their retry delay grows to a third
-// of the TTL), so etcd sees at most one connection attempt per campaign.
-func (l *Leaser) reconnect() {
-	if cc := l.client.ActiveConnection(); cc != nil && cc.GetState() != connectivity.Ready {
-		cc.ResetConnectBackoff()
+// reconnect has client connect again now if its connection is down, and
+// says whether it was. While etcd is down, the client's reconnection
+// backoff grows (gRPC's to two minutes); once etcd is back, a campaign, or
+// a holder's renewal, would wait for it, and the holder lose its lease.
+// The callers space their calls out (the runtime's campaigns by up to a
+// third of the TTL, a holder's renewals by a sixth of its window while
+// the connection is down), so etcd sees at most one connection attempt
+// per call.
+func reconnect(client *clientv3.Client) bool {
+	cc := client.ActiveConnection()
+	if cc == nil || cc.GetState() == connectivity.Ready {
+		return false
 	}
+	cc.ResetConnectBackoff()
+	return true
 }
 
 // Holder returns the value and token of the process that holds the lease
@@ -218,7 +226,13 @@ func (le *lease) keep(sent time.Time) {
 		case <-wait.C:
 		}
 		now := time.Now()
-		kctx, cancel := context.WithDeadline(le.ctx, deadline)
+		end := deadline
+		if reconnect(le.client) && now.Add(window/6).Before(deadline) {
+			// Wait for the connection a while only, then ask for it
+			// again: etcd may be back by then.
+			end = now.Add(window / 6)
+		}
+		kctx, cancel := context.WithDeadline(le.ctx, end)
 		resp, err := le.client.KeepAliveOnce(kctx, le.id)
 		cancel()
 		switch {

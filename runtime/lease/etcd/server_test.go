@@ -108,6 +108,7 @@ type proxy struct {
 	frozen bool
 	refuse bool          // new connections, for a while
 	delay  time.Duration // added to every chunk each way: a slow link
+	dials  int           // connections accepted, refused ones too
 	wg     sync.WaitGroup
 }
 
@@ -130,6 +131,12 @@ func newProxy(t *testing.T, target string) *proxy {
 
 func (p *proxy) addr() string { return p.l.Addr().String() }
 
+func (p *proxy) dialed() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dials
+}
+
 func (p *proxy) accept() {
 	defer p.wg.Done()
 	for {
@@ -138,6 +145,7 @@ func (p *proxy) accept() {
 			return
 		}
 		p.mu.Lock()
+		p.dials++
 		if p.cut || p.refuse {
 			p.mu.Unlock()
 			c.Close()
