@@ -528,3 +528,41 @@ func TestSpecFileNames(t *testing.T) {
 	}
 	goCmd(t, mod, "build", "./odd")
 }
+
+// TestLongUserText: a message repeats only the start of a long run string,
+// name or value, and the first few members of a long cycle, so that each
+// error stays one readable line.
+func TestLongUserText(t *testing.T) {
+	const goSrc = "package p\n\nimport \"context\"\n\n// Idle runs until cancelled.\nfunc Idle(ctx context.Context) error { <-ctx.Done(); return nil }\n"
+	long := "l" + strings.Repeat("o", 10_000)
+	var cycle strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&cycle, "\tc%d: {run: \"Idle\", after: [\"c%d\"]}\n", i, (i+1)%2000)
+	}
+	for name, c := range map[string]struct{ spec, want string }{
+		"run":          {fmt.Sprintf("trees: t: children: a: run: %q\n", "Idle"+strings.Repeat("x", 1<<20)), "(1048580 bytes) is not declared"},
+		"cycle":        {"trees: t: children: {\n" + cycle.String() + "}\n", "c7 -> ... (1992 more) -> c0"},
+		"name":         {fmt.Sprintf("trees: t: children: {\n\t%s: run: \"Nope\"\n\tz: {run: \"Idle\", after: [%q]}\n}\n", long, long+"x"), "(10001 bytes)"},
+		"invalid name": {fmt.Sprintf("trees: t: children: %s: run: \"Idle\"\n", strings.ToUpper(long)), "(10001 bytes): invalid child name"},
+		"value":        {fmt.Sprintf("trees: t: children: a: {run: \"Idle\", shutdown: %q}\n", strings.Repeat("9", 1<<20)+"s"), "(1048577 bytes)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			mod := writeModule(t, map[string]string{"p/p.go": goSrc, "p/spec.cue": "package p\n\n" + c.spec})
+			_, err := Generate(context.Background(), filepath.Join(mod, "p"), &Options{Env: moduleEnv()})
+			var list schema.ErrorList
+			if !errors.As(err, &list) {
+				t.Fatalf("want positioned errors, got %v", err)
+			}
+			text := list.Relative(mod).Error()
+			for line := range strings.Lines(text) {
+				if len(line) > 400 {
+					t.Errorf("a line of %d bytes: %.300s...", len(line), line)
+				}
+			}
+			if !strings.Contains(text, c.want) {
+				t.Errorf("want the message to say %q, got\n%.2000s", c.want, text)
+			}
+		})
+	}
+}

@@ -324,7 +324,7 @@ func Check(spec *schema.Spec) error {
 		tree.Walk(func(n *schema.Node) bool {
 			// The syntax of run, which Generate checks as it resolves it.
 			if _, err := parseRun(n.Run); !n.IsSupervisor() && err != nil {
-				errs.Add(n.RunPos, fmt.Sprintf("%s: %v", n, err))
+				errs.Add(n.RunPos, schema.Sprintf("%s: %v", n, err))
 			}
 			return true
 		})

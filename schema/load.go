@@ -535,7 +535,7 @@ func skipped(dir string) string {
 			continue
 		}
 		if !strings.HasSuffix(name, ".cue") || strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") {
-			return fmt.Sprintf(" (CUE skips %q: it reads the files whose names end in .cue and do not start with _ or .)", name)
+			return Sprintf(" (CUE skips %q: it reads the files whose names end in .cue and do not start with _ or .)", name)
 		}
 	}
 	return ""
@@ -604,7 +604,7 @@ func (l *loader) valueErr(v cue.Value, path []string) {
 	case check(k, v) != "":
 		msg = check(k, v)
 	}
-	l.errs.Add(l.valuePosOr(v, l.fallbackPos(path)), strings.Join(path, ".")+": "+msg)
+	l.errs.Add(l.valuePosOr(v, l.fallbackPos(path)), ClipPath(path, ".")+": "+msg)
 }
 
 // labelPos returns the position of the first label in the user's files
