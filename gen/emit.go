@@ -68,6 +68,16 @@ func emit(spec *schema.Spec, specs map[*schema.Node]runtime.Spec, pkgName, ownPa
 	for _, f := range nm.lateFuncs {
 		e.lateFunc(f)
 	}
+	e.text(fmt.Sprintf(`// %[1]s panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func %[1]s(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
+}`, nm.nilRecv))
 	// Rendered without formatting: the caller formats it, in pieces, while
 	// it type-checks it.
 	e.f.NoFormat = true
@@ -172,14 +182,28 @@ func (e *emitter) tree(tree *schema.Node, spec runtime.Spec) {
 
 	e.doc("Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).")
 	e.f.Func().Params(jen.Id("t").Op("*").Id(name)).Id("Run").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(
+		e.nilGuard("t", name, "Run", tree),
 		jen.Return(jen.Id("t").Dot("tree").Dot("Run").Call(jen.Id("ctx"))),
 	)
 	e.doc("Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.")
 	e.f.Func().Params(jen.Id("t").Op("*").Id(name)).Id("Tree").Params().Op("*").Add(e.rt("Tree")).Block(
+		e.nilGuard("t", name, "Tree", tree),
 		jen.Return(jen.Id("t").Dot("tree")),
 	)
 	e.handles(tree, name, "t")
 	e.specFuncs(tree, spec, fmt.Sprintf("the tree %q", tree.Name))
+}
+
+// nilGuard returns the statement that starts each method of a generated
+// type: a method called on a nil pointer, which New<Tree> never returns,
+// panics with a message that says so.
+func (e *emitter) nilGuard(recv, typ, method string, n *schema.Node) jen.Code {
+	return jen.If(jen.Id(recv).Op("==").Nil()).Block(jen.Id(e.names.nilRecv).Call(jen.Lit(typ), jen.Lit(method), jen.Lit(goName(n.Path[0]))))
+}
+
+// nilGuardText is nilGuard as gofmt writes it, in a method's body.
+func (e *emitter) nilGuardText(recv, typ, method string, n *schema.Node) string {
+	return fmt.Sprintf("\tif %s == nil {\n\t\t%s(%q, %q, %q)\n\t}\n", recv, e.names.nilRecv, typ, method, goName(n.Path[0]))
 }
 
 // structFields returns the fields of the generated type of the supervisor
@@ -222,14 +246,15 @@ func (e *emitter) handles(sup *schema.Node, recvType, recv string) {
 			e.pool(c, recvType+m, func(typ string) {
 				e.doc("%s returns the pool %s, which starts instances of %s.", m, path, c.Run)
 				e.f.Func().Params(jen.Id(recv).Op("*").Id(recvType)).Id(m).Params().Op("*").Id(typ).Block(
+					e.nilGuard(recv, recvType, m, sup),
 					jen.Return(jen.Op("&").Id(typ).Values(e.keptValues(c, tree.Clone().Dot("Pool").Call(jen.Lit(path)), fromRecv))),
 				)
 			})
 			continue
 		}
 		if !c.IsSupervisor() {
-			e.text(fmt.Sprintf("// %s returns the handle of the worker %s.\nfunc (%s *%s) %s() %s {\n\treturn %s.tree.Handle(%s)\n}",
-				m, path, recv, recvType, m, handle, recv, strconv.Quote(path)))
+			e.text(fmt.Sprintf("// %s returns the handle of the worker %s.\nfunc (%s *%s) %s() %s {\n%s\treturn %s.tree.Handle(%s)\n}",
+				m, path, recv, recvType, m, handle, e.nilGuardText(recv, recvType, m, sup), recv, strconv.Quote(path)))
 			continue
 		}
 		typ := recvType + m
@@ -244,11 +269,11 @@ func (e *emitter) handles(sup *schema.Node, recvType, recv string) {
 		for _, k := range keys {
 			values = append(values, k+":", recv+"."+k)
 		}
-		e.text(fmt.Sprintf("// %s returns the nested supervisor %s.\nfunc (%s *%s) %s() *%s {\n\treturn &%s%s\n}",
-			m, path, recv, recvType, m, typ, typ, literalText(values, "\t")))
+		e.text(fmt.Sprintf("// %s returns the nested supervisor %s.\nfunc (%s *%s) %s() *%s {\n%s\treturn &%s%s\n}",
+			m, path, recv, recvType, m, typ, e.nilGuardText(recv, recvType, m, sup), typ, literalText(values, "\t")))
 		e.text(fmt.Sprintf("// %s is the nested supervisor %s.\ntype %s %s", typ, path, typ, structText(fields)))
-		e.text(fmt.Sprintf("// Handle returns the handle of %s itself.\nfunc (s *%s) Handle() %s {\n\treturn s.tree.Handle(%s)\n}",
-			path, typ, handle, strconv.Quote(path)))
+		e.text(fmt.Sprintf("// Handle returns the handle of %s itself.\nfunc (s *%s) Handle() %s {\n%s\treturn s.tree.Handle(%s)\n}",
+			path, typ, handle, e.nilGuardText("s", typ, "Handle", c), strconv.Quote(path)))
 		e.handles(c, typ, "s")
 	}
 }

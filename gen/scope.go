@@ -34,6 +34,7 @@ type names struct {
 	taken    map[string]bool // package-level names and imports, in use
 	imports  map[string]importName
 	children string // the variable of a wide supervisor's children
+	nilRecv  string // the function a method on a nil receiver calls
 	funcs    map[*schema.Node]*specFuncs
 	params   map[string][]param      // per tree name, in order of first use
 	recv     map[*schema.Node]string // per worker with a method: its parameter
@@ -153,6 +154,7 @@ func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Nod
 			}
 		}
 	}
+	nm.nilRecv = topLevel("arborNil")
 	for _, tree := range spec.Trees {
 		var walk func(n *schema.Node, typeName string)
 		walk = func(n *schema.Node, typeName string) {

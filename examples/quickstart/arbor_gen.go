@@ -31,26 +31,41 @@ func NewQuickstart(store *Store, api *API, opts ...runtime.Option) *Quickstart {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Quickstart) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Quickstart", "Run", "Quickstart")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Quickstart) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Quickstart", "Tree", "Quickstart")
+	}
 	return t.tree
 }
 
 // Store returns the handle of the worker quickstart/store.
 func (t *Quickstart) Store() *runtime.Handle {
+	if t == nil {
+		arborNil("Quickstart", "Store", "Quickstart")
+	}
 	return t.tree.Handle("quickstart/store")
 }
 
 // API returns the handle of the worker quickstart/api.
 func (t *Quickstart) API() *runtime.Handle {
+	if t == nil {
+		arborNil("Quickstart", "API", "Quickstart")
+	}
 	return t.tree.Handle("quickstart/api")
 }
 
 // Worker returns the handle of the worker quickstart/worker.
 func (t *Quickstart) Worker() *runtime.Handle {
+	if t == nil {
+		arborNil("Quickstart", "Worker", "Quickstart")
+	}
 	return t.tree.Handle("quickstart/worker")
 }
 
@@ -91,4 +106,15 @@ func quickstartSpec(store *Store, api *API) runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

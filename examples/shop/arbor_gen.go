@@ -31,26 +31,41 @@ func NewShop(store *Store, api *API, pipeline *Pipeline, worker *Worker, opts ..
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Shop) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Shop", "Run", "Shop")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Shop) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Shop", "Tree", "Shop")
+	}
 	return t.tree
 }
 
 // Store returns the handle of the worker shop/store.
 func (t *Shop) Store() *runtime.Handle {
+	if t == nil {
+		arborNil("Shop", "Store", "Shop")
+	}
 	return t.tree.Handle("shop/store")
 }
 
 // API returns the handle of the worker shop/api.
 func (t *Shop) API() *runtime.Handle {
+	if t == nil {
+		arborNil("Shop", "API", "Shop")
+	}
 	return t.tree.Handle("shop/api")
 }
 
 // Ingest returns the nested supervisor shop/ingest.
 func (t *Shop) Ingest() *ShopIngest {
+	if t == nil {
+		arborNil("Shop", "Ingest", "Shop")
+	}
 	return &ShopIngest{tree: t.tree}
 }
 
@@ -61,31 +76,49 @@ type ShopIngest struct {
 
 // Handle returns the handle of shop/ingest itself.
 func (s *ShopIngest) Handle() *runtime.Handle {
+	if s == nil {
+		arborNil("ShopIngest", "Handle", "Shop")
+	}
 	return s.tree.Handle("shop/ingest")
 }
 
 // Fetch returns the handle of the worker shop/ingest/fetch.
 func (s *ShopIngest) Fetch() *runtime.Handle {
+	if s == nil {
+		arborNil("ShopIngest", "Fetch", "Shop")
+	}
 	return s.tree.Handle("shop/ingest/fetch")
 }
 
 // Parse returns the handle of the worker shop/ingest/parse.
 func (s *ShopIngest) Parse() *runtime.Handle {
+	if s == nil {
+		arborNil("ShopIngest", "Parse", "Shop")
+	}
 	return s.tree.Handle("shop/ingest/parse")
 }
 
 // Index returns the handle of the worker shop/ingest/index.
 func (s *ShopIngest) Index() *runtime.Handle {
+	if s == nil {
+		arborNil("ShopIngest", "Index", "Shop")
+	}
 	return s.tree.Handle("shop/ingest/index")
 }
 
 // Worker returns the handle of the worker shop/worker.
 func (t *Shop) Worker() *runtime.Handle {
+	if t == nil {
+		arborNil("Shop", "Worker", "Shop")
+	}
 	return t.tree.Handle("shop/worker")
 }
 
 // Setup returns the nested supervisor shop/setup.
 func (t *Shop) Setup() *ShopSetup {
+	if t == nil {
+		arborNil("Shop", "Setup", "Shop")
+	}
 	return &ShopSetup{tree: t.tree}
 }
 
@@ -96,21 +129,33 @@ type ShopSetup struct {
 
 // Handle returns the handle of shop/setup itself.
 func (s *ShopSetup) Handle() *runtime.Handle {
+	if s == nil {
+		arborNil("ShopSetup", "Handle", "Shop")
+	}
 	return s.tree.Handle("shop/setup")
 }
 
 // Migrate returns the handle of the worker shop/setup/migrate.
 func (s *ShopSetup) Migrate() *runtime.Handle {
+	if s == nil {
+		arborNil("ShopSetup", "Migrate", "Shop")
+	}
 	return s.tree.Handle("shop/setup/migrate")
 }
 
 // Progress returns the handle of the worker shop/setup/progress.
 func (s *ShopSetup) Progress() *runtime.Handle {
+	if s == nil {
+		arborNil("ShopSetup", "Progress", "Shop")
+	}
 	return s.tree.Handle("shop/setup/progress")
 }
 
 // Monitor returns the handle of the worker shop/monitor.
 func (t *Shop) Monitor() *runtime.Handle {
+	if t == nil {
+		arborNil("Shop", "Monitor", "Shop")
+	}
 	return t.tree.Handle("shop/monitor")
 }
 
@@ -240,4 +285,15 @@ func shopSetupSpec() *runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

@@ -31,16 +31,25 @@ func NewApp(opts ...runtime.Option) *App {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *App) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("App", "Run", "App")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *App) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("App", "Tree", "App")
+	}
 	return t.tree
 }
 
 // Inner returns the nested supervisor app/inner.
 func (t *App) Inner() *AppInner {
+	if t == nil {
+		arborNil("App", "Inner", "App")
+	}
 	return &AppInner{tree: t.tree}
 }
 
@@ -51,11 +60,17 @@ type AppInner struct {
 
 // Handle returns the handle of app/inner itself.
 func (s *AppInner) Handle() *runtime.Handle {
+	if s == nil {
+		arborNil("AppInner", "Handle", "App")
+	}
 	return s.tree.Handle("app/inner")
 }
 
 // Child returns the handle of the worker app/inner/child.
 func (s *AppInner) Child() *runtime.Handle {
+	if s == nil {
+		arborNil("AppInner", "Child", "App")
+	}
 	return s.tree.Handle("app/inner/child")
 }
 
@@ -105,4 +120,15 @@ func appInnerSpec() *runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

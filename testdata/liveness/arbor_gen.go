@@ -31,26 +31,41 @@ func NewGating(probe *Probe, opts ...runtime.Option) *Gating {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Gating) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Gating", "Run", "Gating")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Gating) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Gating", "Tree", "Gating")
+	}
 	return t.tree
 }
 
 // DB returns the handle of the worker gating/db.
 func (t *Gating) DB() *runtime.Handle {
+	if t == nil {
+		arborNil("Gating", "DB", "Gating")
+	}
 	return t.tree.Handle("gating/db")
 }
 
 // API returns the handle of the worker gating/api.
 func (t *Gating) API() *runtime.Handle {
+	if t == nil {
+		arborNil("Gating", "API", "Gating")
+	}
 	return t.tree.Handle("gating/api")
 }
 
 // Done returns the handle of the worker gating/done.
 func (t *Gating) Done() *runtime.Handle {
+	if t == nil {
+		arborNil("Gating", "Done", "Gating")
+	}
 	return t.tree.Handle("gating/done")
 }
 
@@ -112,21 +127,33 @@ func NewLateExit(probe *Probe, opts ...runtime.Option) *LateExit {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *LateExit) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("LateExit", "Run", "LateExit")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *LateExit) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("LateExit", "Tree", "LateExit")
+	}
 	return t.tree
 }
 
 // Worker returns the handle of the worker late-exit/worker.
 func (t *LateExit) Worker() *runtime.Handle {
+	if t == nil {
+		arborNil("LateExit", "Worker", "LateExit")
+	}
 	return t.tree.Handle("late-exit/worker")
 }
 
 // Done returns the handle of the worker late-exit/done.
 func (t *LateExit) Done() *runtime.Handle {
+	if t == nil {
+		arborNil("LateExit", "Done", "LateExit")
+	}
 	return t.tree.Handle("late-exit/done")
 }
 
@@ -180,21 +207,33 @@ func NewReadyTimeout(probe *Probe, opts ...runtime.Option) *ReadyTimeout {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *ReadyTimeout) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("ReadyTimeout", "Run", "ReadyTimeout")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *ReadyTimeout) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("ReadyTimeout", "Tree", "ReadyTimeout")
+	}
 	return t.tree
 }
 
 // DB returns the handle of the worker ready-timeout/db.
 func (t *ReadyTimeout) DB() *runtime.Handle {
+	if t == nil {
+		arborNil("ReadyTimeout", "DB", "ReadyTimeout")
+	}
 	return t.tree.Handle("ready-timeout/db")
 }
 
 // Done returns the handle of the worker ready-timeout/done.
 func (t *ReadyTimeout) Done() *runtime.Handle {
+	if t == nil {
+		arborNil("ReadyTimeout", "Done", "ReadyTimeout")
+	}
 	return t.tree.Handle("ready-timeout/done")
 }
 
@@ -249,21 +288,33 @@ func NewStale(probe *Probe, opts ...runtime.Option) *Stale {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Stale) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Stale", "Run", "Stale")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Stale) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Stale", "Tree", "Stale")
+	}
 	return t.tree
 }
 
 // Worker returns the handle of the worker stale/worker.
 func (t *Stale) Worker() *runtime.Handle {
+	if t == nil {
+		arborNil("Stale", "Worker", "Stale")
+	}
 	return t.tree.Handle("stale/worker")
 }
 
 // Done returns the handle of the worker stale/done.
 func (t *Stale) Done() *runtime.Handle {
+	if t == nil {
+		arborNil("Stale", "Done", "Stale")
+	}
 	return t.tree.Handle("stale/done")
 }
 
@@ -298,4 +349,15 @@ func staleSpec(probe *Probe) runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

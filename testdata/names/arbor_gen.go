@@ -31,16 +31,25 @@ func NewDeep(opts ...runtime.Option) *Deep {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Deep) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Deep", "Run", "Deep")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Deep) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Deep", "Tree", "Deep")
+	}
 	return t.tree
 }
 
 // L0 returns the nested supervisor deep/l0.
 func (t *Deep) L0() *DeepL0 {
+	if t == nil {
+		arborNil("Deep", "L0", "Deep")
+	}
 	return &DeepL0{tree: t.tree}
 }
 
@@ -51,11 +60,17 @@ type DeepL0 struct {
 
 // Handle returns the handle of deep/l0 itself.
 func (s *DeepL0) Handle() *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0", "Handle", "Deep")
+	}
 	return s.tree.Handle("deep/l0")
 }
 
 // L1 returns the nested supervisor deep/l0/l1.
 func (s *DeepL0) L1() *DeepL0L1 {
+	if s == nil {
+		arborNil("DeepL0", "L1", "Deep")
+	}
 	return &DeepL0L1{tree: s.tree}
 }
 
@@ -66,11 +81,17 @@ type DeepL0L1 struct {
 
 // Handle returns the handle of deep/l0/l1 itself.
 func (s *DeepL0L1) Handle() *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1", "Handle", "Deep")
+	}
 	return s.tree.Handle("deep/l0/l1")
 }
 
 // L2 returns the nested supervisor deep/l0/l1/l2.
 func (s *DeepL0L1) L2() *DeepL0L1L2 {
+	if s == nil {
+		arborNil("DeepL0L1", "L2", "Deep")
+	}
 	return &DeepL0L1L2{tree: s.tree}
 }
 
@@ -81,11 +102,17 @@ type DeepL0L1L2 struct {
 
 // Handle returns the handle of deep/l0/l1/l2 itself.
 func (s *DeepL0L1L2) Handle() *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2", "Handle", "Deep")
+	}
 	return s.tree.Handle("deep/l0/l1/l2")
 }
 
 // L3 returns the nested supervisor deep/l0/l1/l2/l3.
 func (s *DeepL0L1L2) L3() *DeepL0L1L2L3 {
+	if s == nil {
+		arborNil("DeepL0L1L2", "L3", "Deep")
+	}
 	return &DeepL0L1L2L3{tree: s.tree}
 }
 
@@ -96,11 +123,17 @@ type DeepL0L1L2L3 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3 itself.
 func (s *DeepL0L1L2L3) Handle() *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3", "Handle", "Deep")
+	}
 	return s.tree.Handle("deep/l0/l1/l2/l3")
 }
 
 // L4 returns the nested supervisor deep/l0/l1/l2/l3/l4.
 func (s *DeepL0L1L2L3) L4() *DeepL0L1L2L3L4 {
+	if s == nil {
+		arborNil("DeepL0L1L2L3", "L4", "Deep")
+	}
 	return &DeepL0L1L2L3L4{tree: s.tree}
 }
 
@@ -111,11 +144,17 @@ type DeepL0L1L2L3L4 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4 itself.
 func (s *DeepL0L1L2L3L4) Handle() *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4", "Handle", "Deep")
+	}
 	return s.tree.Handle("deep/l0/l1/l2/l3/l4")
 }
 
 // L5 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5.
 func (s *DeepL0L1L2L3L4) L5() *DeepL0L1L2L3L4L5 {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4", "L5", "Deep")
+	}
 	return &DeepL0L1L2L3L4L5{tree: s.tree}
 }
 
@@ -126,11 +165,17 @@ type DeepL0L1L2L3L4L5 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5 itself.
 func (s *DeepL0L1L2L3L4L5) Handle() *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5", "Handle", "Deep")
+	}
 	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5")
 }
 
 // L6 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6.
 func (s *DeepL0L1L2L3L4L5) L6() *DeepL0L1L2L3L4L5L6 {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5", "L6", "Deep")
+	}
 	return &DeepL0L1L2L3L4L5L6{tree: s.tree}
 }
 
@@ -141,11 +186,17 @@ type DeepL0L1L2L3L4L5L6 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6 itself.
 func (s *DeepL0L1L2L3L4L5L6) Handle() *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6", "Handle", "Deep")
+	}
 	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6")
 }
 
 // L7 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7.
 func (s *DeepL0L1L2L3L4L5L6) L7() *DeepL0L1L2L3L4L5L6L7 {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6", "L7", "Deep")
+	}
 	return &DeepL0L1L2L3L4L5L6L7{tree: s.tree}
 }
 
@@ -156,11 +207,17 @@ type DeepL0L1L2L3L4L5L6L7 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6/l7 itself.
 func (s *DeepL0L1L2L3L4L5L6L7) Handle() *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7", "Handle", "Deep")
+	}
 	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7")
 }
 
 // L8 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7/l8.
 func (s *DeepL0L1L2L3L4L5L6L7) L8() *DeepL0L1L2L3L4L5L6L7L8 {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7", "L8", "Deep")
+	}
 	return &DeepL0L1L2L3L4L5L6L7L8{tree: s.tree}
 }
 
@@ -171,11 +228,17 @@ type DeepL0L1L2L3L4L5L6L7L8 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6/l7/l8 itself.
 func (s *DeepL0L1L2L3L4L5L6L7L8) Handle() *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7L8", "Handle", "Deep")
+	}
 	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7/l8")
 }
 
 // L9 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9.
 func (s *DeepL0L1L2L3L4L5L6L7L8) L9() *DeepL0L1L2L3L4L5L6L7L8L9 {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7L8", "L9", "Deep")
+	}
 	return &DeepL0L1L2L3L4L5L6L7L8L9{tree: s.tree}
 }
 
@@ -186,11 +249,17 @@ type DeepL0L1L2L3L4L5L6L7L8L9 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9 itself.
 func (s *DeepL0L1L2L3L4L5L6L7L8L9) Handle() *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7L8L9", "Handle", "Deep")
+	}
 	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9")
 }
 
 // L10 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10.
 func (s *DeepL0L1L2L3L4L5L6L7L8L9) L10() *DeepL0L1L2L3L4L5L6L7L8L9L10 {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7L8L9", "L10", "Deep")
+	}
 	return &DeepL0L1L2L3L4L5L6L7L8L9L10{tree: s.tree}
 }
 
@@ -201,11 +270,17 @@ type DeepL0L1L2L3L4L5L6L7L8L9L10 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10 itself.
 func (s *DeepL0L1L2L3L4L5L6L7L8L9L10) Handle() *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7L8L9L10", "Handle", "Deep")
+	}
 	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10")
 }
 
 // L11 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11.
 func (s *DeepL0L1L2L3L4L5L6L7L8L9L10) L11() *DeepL0L1L2L3L4L5L6L7L8L9L10L11 {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7L8L9L10", "L11", "Deep")
+	}
 	return &DeepL0L1L2L3L4L5L6L7L8L9L10L11{tree: s.tree}
 }
 
@@ -216,11 +291,17 @@ type DeepL0L1L2L3L4L5L6L7L8L9L10L11 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11 itself.
 func (s *DeepL0L1L2L3L4L5L6L7L8L9L10L11) Handle() *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7L8L9L10L11", "Handle", "Deep")
+	}
 	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11")
 }
 
 // L12 returns the handle of the worker deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11/l12.
 func (s *DeepL0L1L2L3L4L5L6L7L8L9L10L11) L12() *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7L8L9L10L11", "L12", "Deep")
+	}
 	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11/l12")
 }
 
@@ -542,36 +623,57 @@ func NewType(opts ...runtime.Option) *Type {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Type) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Type", "Run", "Type")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Type) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Type", "Tree", "Type")
+	}
 	return t.tree
 }
 
 // Func returns the handle of the worker type/func.
 func (t *Type) Func() *runtime.Handle {
+	if t == nil {
+		arborNil("Type", "Func", "Type")
+	}
 	return t.tree.Handle("type/func")
 }
 
 // Go returns the handle of the worker type/go.
 func (t *Type) Go() *runtime.Handle {
+	if t == nil {
+		arborNil("Type", "Go", "Type")
+	}
 	return t.tree.Handle("type/go")
 }
 
 // HTTPServer returns the handle of the worker type/http-server.
 func (t *Type) HTTPServer() *runtime.Handle {
+	if t == nil {
+		arborNil("Type", "HTTPServer", "Type")
+	}
 	return t.tree.Handle("type/http-server")
 }
 
 // ID returns the handle of the worker type/id.
 func (t *Type) ID() *runtime.Handle {
+	if t == nil {
+		arborNil("Type", "ID", "Type")
+	}
 	return t.tree.Handle("type/id")
 }
 
 // JSONRPCV2 returns the handle of the worker type/json_rpc-v2.
 func (t *Type) JSONRPCV2() *runtime.Handle {
+	if t == nil {
+		arborNil("Type", "JSONRPCV2", "Type")
+	}
 	return t.tree.Handle("type/json_rpc-v2")
 }
 
@@ -622,4 +724,15 @@ func typeSpec() runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

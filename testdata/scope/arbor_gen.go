@@ -33,61 +33,97 @@ func NewScope(stringRecv *String, trueRecv True, lenRecv *Len, errorRecv *Error,
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Scope) Run(ctx context2.Context) error {
+	if t == nil {
+		arborNil2("Scope", "Run", "Scope")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Scope) Tree() *runtime2.Tree {
+	if t == nil {
+		arborNil2("Scope", "Tree", "Scope")
+	}
 	return t.tree
 }
 
 // String returns the handle of the worker scope/string.
 func (t *Scope) String() *runtime2.Handle {
+	if t == nil {
+		arborNil2("Scope", "String", "Scope")
+	}
 	return t.tree.Handle("scope/string")
 }
 
 // True returns the handle of the worker scope/true.
 func (t *Scope) True() *runtime2.Handle {
+	if t == nil {
+		arborNil2("Scope", "True", "Scope")
+	}
 	return t.tree.Handle("scope/true")
 }
 
 // Len returns the handle of the worker scope/len.
 func (t *Scope) Len() *runtime2.Handle {
+	if t == nil {
+		arborNil2("Scope", "Len", "Scope")
+	}
 	return t.tree.Handle("scope/len")
 }
 
 // Error returns the handle of the worker scope/error.
 func (t *Scope) Error() *runtime2.Handle {
+	if t == nil {
+		arborNil2("Scope", "Error", "Scope")
+	}
 	return t.tree.Handle("scope/error")
 }
 
 // Format returns the handle of the worker scope/format.
 func (t *Scope) Format() *runtime2.Handle {
+	if t == nil {
+		arborNil2("Scope", "Format", "Scope")
+	}
 	return t.tree.Handle("scope/format")
 }
 
 // WriteTo returns the handle of the worker scope/write-to.
 func (t *Scope) WriteTo() *runtime2.Handle {
+	if t == nil {
+		arborNil2("Scope", "WriteTo", "Scope")
+	}
 	return t.tree.Handle("scope/write-to")
 }
 
 // A returns the handle of the worker scope/a.
 func (t *Scope) A() *runtime2.Handle {
+	if t == nil {
+		arborNil2("Scope", "A", "Scope")
+	}
 	return t.tree.Handle("scope/a")
 }
 
 // B returns the handle of the worker scope/b.
 func (t *Scope) B() *runtime2.Handle {
+	if t == nil {
+		arborNil2("Scope", "B", "Scope")
+	}
 	return t.tree.Handle("scope/b")
 }
 
 // AWork returns the handle of the worker scope/a-work.
 func (t *Scope) AWork() *runtime2.Handle {
+	if t == nil {
+		arborNil2("Scope", "AWork", "Scope")
+	}
 	return t.tree.Handle("scope/a-work")
 }
 
 // BWork returns the handle of the worker scope/b-work.
 func (t *Scope) BWork() *runtime2.Handle {
+	if t == nil {
+		arborNil2("Scope", "BWork", "Scope")
+	}
 	return t.tree.Handle("scope/b-work")
 }
 
@@ -169,4 +205,15 @@ func scopeSpec2(stringRecv *String, trueRecv True, lenRecv *Len, errorRecv *Erro
 			},
 		},
 	}
+}
+
+// arborNil2 panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil2(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

@@ -32,36 +32,57 @@ func NewShop(store *Store, api *API, clock Clock, formatter *tools.Formatter, op
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Shop) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Shop", "Run", "Shop")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Shop) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Shop", "Tree", "Shop")
+	}
 	return t.tree
 }
 
 // Store returns the handle of the worker shop/store.
 func (t *Shop) Store() *runtime.Handle {
+	if t == nil {
+		arborNil("Shop", "Store", "Shop")
+	}
 	return t.tree.Handle("shop/store")
 }
 
 // API returns the handle of the worker shop/api.
 func (t *Shop) API() *runtime.Handle {
+	if t == nil {
+		arborNil("Shop", "API", "Shop")
+	}
 	return t.tree.Handle("shop/api")
 }
 
 // Audit returns the handle of the worker shop/audit.
 func (t *Shop) Audit() *runtime.Handle {
+	if t == nil {
+		arborNil("Shop", "Audit", "Shop")
+	}
 	return t.tree.Handle("shop/audit")
 }
 
 // Clock returns the handle of the worker shop/clock.
 func (t *Shop) Clock() *runtime.Handle {
+	if t == nil {
+		arborNil("Shop", "Clock", "Shop")
+	}
 	return t.tree.Handle("shop/clock")
 }
 
 // Tools returns the nested supervisor shop/tools.
 func (t *Shop) Tools() *ShopTools {
+	if t == nil {
+		arborNil("Shop", "Tools", "Shop")
+	}
 	return &ShopTools{tree: t.tree}
 }
 
@@ -72,21 +93,33 @@ type ShopTools struct {
 
 // Handle returns the handle of shop/tools itself.
 func (s *ShopTools) Handle() *runtime.Handle {
+	if s == nil {
+		arborNil("ShopTools", "Handle", "Shop")
+	}
 	return s.tree.Handle("shop/tools")
 }
 
 // Lint returns the handle of the worker shop/tools/lint.
 func (s *ShopTools) Lint() *runtime.Handle {
+	if s == nil {
+		arborNil("ShopTools", "Lint", "Shop")
+	}
 	return s.tree.Handle("shop/tools/lint")
 }
 
 // FmtCheck returns the handle of the worker shop/tools/fmt-check.
 func (s *ShopTools) FmtCheck() *runtime.Handle {
+	if s == nil {
+		arborNil("ShopTools", "FmtCheck", "Shop")
+	}
 	return s.tree.Handle("shop/tools/fmt-check")
 }
 
 // Job returns the handle of the worker shop/job.
 func (t *Shop) Job() *runtime.Handle {
+	if t == nil {
+		arborNil("Shop", "Job", "Shop")
+	}
 	return t.tree.Handle("shop/job")
 }
 
@@ -178,4 +211,15 @@ func shopToolsSpec(formatter *tools.Formatter) *runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }
