@@ -194,6 +194,15 @@ func (e *emitter) tree(tree *schema.Node, spec runtime.Spec) {
 	e.specFuncs(tree, spec, fmt.Sprintf("the tree %q", tree.Name))
 }
 
+// handleMethod is the method of the generated type of a supervisor that
+// its Handle and its workers' accessors call: their nil check, in one
+// place, which keeps each accessor one line.
+const handleMethod = "arborHandle"
+
+// isWorker reports whether n is a worker with an accessor of its own: not
+// a pool or a nested supervisor.
+func isWorker(n *schema.Node) bool { return !n.IsSupervisor() && !n.IsPool() }
+
 // nilGuard returns the statement that starts each method of a generated
 // type: a method called on a nil pointer, which New<Tree> never returns,
 // panics with a message that says so.
@@ -239,6 +248,10 @@ func (e *emitter) handles(sup *schema.Node, recvType, recv string) {
 	tree := jen.Id(recv).Dot("tree")
 	fromRecv := func(p param) jen.Code { return jen.Id(recv).Dot(p.field) }
 	handle := "*" + e.qual(runtimePath, "Handle")
+	if !sup.Tree || slices.ContainsFunc(sup.Children, isWorker) {
+		e.text(fmt.Sprintf("// %[1]s returns the handle at path for method, or says why it cannot: a nil *%[3]s.\nfunc (%[2]s *%[3]s) %[1]s(method, path string) %[4]s {\n%[5]s\treturn %[2]s.tree.Handle(path)\n}",
+			handleMethod, recv, recvType, handle, strings.Replace(e.nilGuardText(recv, recvType, "", sup), `""`, "method", 1)))
+	}
 	for _, c := range sup.Children {
 		m := goName(c.Name)
 		path := c.String()
@@ -253,8 +266,8 @@ func (e *emitter) handles(sup *schema.Node, recvType, recv string) {
 			continue
 		}
 		if !c.IsSupervisor() {
-			e.text(fmt.Sprintf("// %s returns the handle of the worker %s.\nfunc (%s *%s) %s() %s {\n%s\treturn %s.tree.Handle(%s)\n}",
-				m, path, recv, recvType, m, handle, e.nilGuardText(recv, recvType, m, sup), recv, strconv.Quote(path)))
+			e.text(fmt.Sprintf("// %s returns the handle of the worker %s.\nfunc (%s *%s) %s() %s {\n\treturn %s.%s(%s, %s)\n}",
+				m, path, recv, recvType, m, handle, recv, handleMethod, strconv.Quote(m), strconv.Quote(path)))
 			continue
 		}
 		typ := recvType + m
@@ -272,8 +285,8 @@ func (e *emitter) handles(sup *schema.Node, recvType, recv string) {
 		e.text(fmt.Sprintf("// %s returns the nested supervisor %s.\nfunc (%s *%s) %s() *%s {\n%s\treturn &%s%s\n}",
 			m, path, recv, recvType, m, typ, e.nilGuardText(recv, recvType, m, sup), typ, literalText(values, "\t")))
 		e.text(fmt.Sprintf("// %s is the nested supervisor %s.\ntype %s %s", typ, path, typ, structText(fields)))
-		e.text(fmt.Sprintf("// Handle returns the handle of %s itself.\nfunc (s *%s) Handle() %s {\n%s\treturn s.tree.Handle(%s)\n}",
-			path, typ, handle, e.nilGuardText("s", typ, "Handle", c), strconv.Quote(path)))
+		e.text(fmt.Sprintf("// Handle returns the handle of %s itself.\nfunc (s *%s) Handle() %s {\n\treturn s.%s(\"Handle\", %s)\n}",
+			path, typ, handle, handleMethod, strconv.Quote(path)))
 		e.handles(c, typ, "s")
 	}
 }

@@ -93,7 +93,9 @@ func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Nod
 	for _, name := range types.Universe.Names() {
 		nm.taken[name] = true
 	}
-	for _, name := range append([]string{"init"}, locals...) { // init: a name Go reserves for functions
+	// init: a name Go reserves for functions; handleMethod: a method of the
+	// generated types, which no field of theirs may have.
+	for _, name := range append([]string{"init", handleMethod}, locals...) {
 		nm.taken[name] = true
 	}
 	if ws.own != nil && ws.own.Types != nil {
@@ -358,10 +360,10 @@ func (ws *workspace) checkScope(spec *schema.Spec, nm *names, errs *schema.Error
 	methods := map[string]map[string]method{}
 	var walk func(n *schema.Node, typeName string)
 	walk = func(n *schema.Node, typeName string) {
-		ms := map[string]method{"tree": {n, false, true}, "Handle": {n, false, false}}
+		ms := map[string]method{"tree": {n, false, true}, "Handle": {n, false, false}, handleMethod: {n, false, false}}
 		switch {
 		case n.Tree:
-			ms = map[string]method{"tree": {n, false, true}, "Run": {n, false, false}, "Tree": {n, false, false}}
+			ms = map[string]method{"tree": {n, false, true}, "Run": {n, false, false}, "Tree": {n, false, false}, handleMethod: {n, false, false}}
 		case n.IsPool():
 			ms = map[string]method{"pool": {n, false, true}, "Start": {n, false, false}, "StartNamed": {n, false, false}, "Pool": {n, false, false}}
 		}

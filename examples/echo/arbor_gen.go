@@ -50,6 +50,14 @@ func (t *Echo) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Echo.
+func (t *Echo) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Echo", method, "Echo")
+	}
+	return t.tree.Handle(path)
+}
+
 // Conns returns the pool echo/conns, which starts instances of (*Server).Serve.
 func (t *Echo) Conns() *EchoConns {
 	if t == nil {
@@ -96,10 +104,7 @@ func (p *EchoConns) Pool() *runtime.Pool {
 
 // Listener returns the handle of the worker echo/listener.
 func (t *Echo) Listener() *runtime.Handle {
-	if t == nil {
-		arborNil("Echo", "Listener", "Echo")
-	}
-	return t.tree.Handle("echo/listener")
+	return t.arborHandle("Listener", "echo/listener")
 }
 
 // echoSpec returns the spec of the tree "echo".

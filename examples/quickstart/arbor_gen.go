@@ -45,28 +45,27 @@ func (t *Quickstart) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Quickstart.
+func (t *Quickstart) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Quickstart", method, "Quickstart")
+	}
+	return t.tree.Handle(path)
+}
+
 // Store returns the handle of the worker quickstart/store.
 func (t *Quickstart) Store() *runtime.Handle {
-	if t == nil {
-		arborNil("Quickstart", "Store", "Quickstart")
-	}
-	return t.tree.Handle("quickstart/store")
+	return t.arborHandle("Store", "quickstart/store")
 }
 
 // API returns the handle of the worker quickstart/api.
 func (t *Quickstart) API() *runtime.Handle {
-	if t == nil {
-		arborNil("Quickstart", "API", "Quickstart")
-	}
-	return t.tree.Handle("quickstart/api")
+	return t.arborHandle("API", "quickstart/api")
 }
 
 // Worker returns the handle of the worker quickstart/worker.
 func (t *Quickstart) Worker() *runtime.Handle {
-	if t == nil {
-		arborNil("Quickstart", "Worker", "Quickstart")
-	}
-	return t.tree.Handle("quickstart/worker")
+	return t.arborHandle("Worker", "quickstart/worker")
 }
 
 // quickstartSpec returns the spec of the tree "quickstart".

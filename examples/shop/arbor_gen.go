@@ -45,20 +45,22 @@ func (t *Shop) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Shop.
+func (t *Shop) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Shop", method, "Shop")
+	}
+	return t.tree.Handle(path)
+}
+
 // Store returns the handle of the worker shop/store.
 func (t *Shop) Store() *runtime.Handle {
-	if t == nil {
-		arborNil("Shop", "Store", "Shop")
-	}
-	return t.tree.Handle("shop/store")
+	return t.arborHandle("Store", "shop/store")
 }
 
 // API returns the handle of the worker shop/api.
 func (t *Shop) API() *runtime.Handle {
-	if t == nil {
-		arborNil("Shop", "API", "Shop")
-	}
-	return t.tree.Handle("shop/api")
+	return t.arborHandle("API", "shop/api")
 }
 
 // Ingest returns the nested supervisor shop/ingest.
@@ -76,42 +78,35 @@ type ShopIngest struct {
 
 // Handle returns the handle of shop/ingest itself.
 func (s *ShopIngest) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "shop/ingest")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *ShopIngest.
+func (s *ShopIngest) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("ShopIngest", "Handle", "Shop")
+		arborNil("ShopIngest", method, "Shop")
 	}
-	return s.tree.Handle("shop/ingest")
+	return s.tree.Handle(path)
 }
 
 // Fetch returns the handle of the worker shop/ingest/fetch.
 func (s *ShopIngest) Fetch() *runtime.Handle {
-	if s == nil {
-		arborNil("ShopIngest", "Fetch", "Shop")
-	}
-	return s.tree.Handle("shop/ingest/fetch")
+	return s.arborHandle("Fetch", "shop/ingest/fetch")
 }
 
 // Parse returns the handle of the worker shop/ingest/parse.
 func (s *ShopIngest) Parse() *runtime.Handle {
-	if s == nil {
-		arborNil("ShopIngest", "Parse", "Shop")
-	}
-	return s.tree.Handle("shop/ingest/parse")
+	return s.arborHandle("Parse", "shop/ingest/parse")
 }
 
 // Index returns the handle of the worker shop/ingest/index.
 func (s *ShopIngest) Index() *runtime.Handle {
-	if s == nil {
-		arborNil("ShopIngest", "Index", "Shop")
-	}
-	return s.tree.Handle("shop/ingest/index")
+	return s.arborHandle("Index", "shop/ingest/index")
 }
 
 // Worker returns the handle of the worker shop/worker.
 func (t *Shop) Worker() *runtime.Handle {
-	if t == nil {
-		arborNil("Shop", "Worker", "Shop")
-	}
-	return t.tree.Handle("shop/worker")
+	return t.arborHandle("Worker", "shop/worker")
 }
 
 // Setup returns the nested supervisor shop/setup.
@@ -129,34 +124,30 @@ type ShopSetup struct {
 
 // Handle returns the handle of shop/setup itself.
 func (s *ShopSetup) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "shop/setup")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *ShopSetup.
+func (s *ShopSetup) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("ShopSetup", "Handle", "Shop")
+		arborNil("ShopSetup", method, "Shop")
 	}
-	return s.tree.Handle("shop/setup")
+	return s.tree.Handle(path)
 }
 
 // Migrate returns the handle of the worker shop/setup/migrate.
 func (s *ShopSetup) Migrate() *runtime.Handle {
-	if s == nil {
-		arborNil("ShopSetup", "Migrate", "Shop")
-	}
-	return s.tree.Handle("shop/setup/migrate")
+	return s.arborHandle("Migrate", "shop/setup/migrate")
 }
 
 // Progress returns the handle of the worker shop/setup/progress.
 func (s *ShopSetup) Progress() *runtime.Handle {
-	if s == nil {
-		arborNil("ShopSetup", "Progress", "Shop")
-	}
-	return s.tree.Handle("shop/setup/progress")
+	return s.arborHandle("Progress", "shop/setup/progress")
 }
 
 // Monitor returns the handle of the worker shop/monitor.
 func (t *Shop) Monitor() *runtime.Handle {
-	if t == nil {
-		arborNil("Shop", "Monitor", "Shop")
-	}
-	return t.tree.Handle("shop/monitor")
+	return t.arborHandle("Monitor", "shop/monitor")
 }
 
 // shopSpec returns the spec of the tree "shop".

@@ -46,20 +46,22 @@ func (t *App) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *App.
+func (t *App) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("App", method, "App")
+	}
+	return t.tree.Handle(path)
+}
+
 // Web returns the handle of the worker app/web.
 func (t *App) Web() *runtime.Handle {
-	if t == nil {
-		arborNil("App", "Web", "App")
-	}
-	return t.tree.Handle("app/web")
+	return t.arborHandle("Web", "app/web")
 }
 
 // Scheduler returns the handle of the worker app/scheduler.
 func (t *App) Scheduler() *runtime.Handle {
-	if t == nil {
-		arborNil("App", "Scheduler", "App")
-	}
-	return t.tree.Handle("app/scheduler")
+	return t.arborHandle("Scheduler", "app/scheduler")
 }
 
 // appSpec returns the spec of the tree "app".

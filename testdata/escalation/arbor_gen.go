@@ -60,18 +60,20 @@ type AppInner struct {
 
 // Handle returns the handle of app/inner itself.
 func (s *AppInner) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "app/inner")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *AppInner.
+func (s *AppInner) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("AppInner", "Handle", "App")
+		arborNil("AppInner", method, "App")
 	}
-	return s.tree.Handle("app/inner")
+	return s.tree.Handle(path)
 }
 
 // Child returns the handle of the worker app/inner/child.
 func (s *AppInner) Child() *runtime.Handle {
-	if s == nil {
-		arborNil("AppInner", "Child", "App")
-	}
-	return s.tree.Handle("app/inner/child")
+	return s.arborHandle("Child", "app/inner/child")
 }
 
 // appSpec returns the spec of the tree "app".

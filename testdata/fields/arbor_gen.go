@@ -45,12 +45,17 @@ func (t *Defaults) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Defaults.
+func (t *Defaults) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Defaults", method, "Defaults")
+	}
+	return t.tree.Handle(path)
+}
+
 // Only returns the handle of the worker defaults/only.
 func (t *Defaults) Only() *runtime.Handle {
-	if t == nil {
-		arborNil("Defaults", "Only", "Defaults")
-	}
-	return t.tree.Handle("defaults/only")
+	return t.arborHandle("Only", "defaults/only")
 }
 
 // defaultsSpec returns the spec of the tree "defaults".
@@ -110,20 +115,22 @@ func (t *Full) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Full.
+func (t *Full) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Full", method, "Full")
+	}
+	return t.tree.Handle(path)
+}
+
 // SvcA returns the handle of the worker full/svc-a.
 func (t *Full) SvcA() *runtime.Handle {
-	if t == nil {
-		arborNil("Full", "SvcA", "Full")
-	}
-	return t.tree.Handle("full/svc-a")
+	return t.arborHandle("SvcA", "full/svc-a")
 }
 
 // SvcB returns the handle of the worker full/svc-b.
 func (t *Full) SvcB() *runtime.Handle {
-	if t == nil {
-		arborNil("Full", "SvcB", "Full")
-	}
-	return t.tree.Handle("full/svc-b")
+	return t.arborHandle("SvcB", "full/svc-b")
 }
 
 // Nest returns the nested supervisor full/nest.
@@ -141,34 +148,30 @@ type FullNest struct {
 
 // Handle returns the handle of full/nest itself.
 func (s *FullNest) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "full/nest")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *FullNest.
+func (s *FullNest) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("FullNest", "Handle", "Full")
+		arborNil("FullNest", method, "Full")
 	}
-	return s.tree.Handle("full/nest")
+	return s.tree.Handle(path)
 }
 
 // W0X returns the handle of the worker full/nest/w0-x.
 func (s *FullNest) W0X() *runtime.Handle {
-	if s == nil {
-		arborNil("FullNest", "W0X", "Full")
-	}
-	return s.tree.Handle("full/nest/w0-x")
+	return s.arborHandle("W0X", "full/nest/w0-x")
 }
 
 // W1Y returns the handle of the worker full/nest/w1-y.
 func (s *FullNest) W1Y() *runtime.Handle {
-	if s == nil {
-		arborNil("FullNest", "W1Y", "Full")
-	}
-	return s.tree.Handle("full/nest/w1-y")
+	return s.arborHandle("W1Y", "full/nest/w1-y")
 }
 
 // W2Z returns the handle of the worker full/nest/w2-z.
 func (s *FullNest) W2Z() *runtime.Handle {
-	if s == nil {
-		arborNil("FullNest", "W2Z", "Full")
-	}
-	return s.tree.Handle("full/nest/w2-z")
+	return s.arborHandle("W2Z", "full/nest/w2-z")
 }
 
 // Pool returns the pool full/nest/pool, which starts instances of P.
@@ -212,10 +215,7 @@ func (p *FullNestPool) Pool() *runtime.Pool {
 
 // Late returns the handle of the worker full/nest/late.
 func (s *FullNest) Late() *runtime.Handle {
-	if s == nil {
-		arborNil("FullNest", "Late", "Full")
-	}
-	return s.tree.Handle("full/nest/late")
+	return s.arborHandle("Late", "full/nest/late")
 }
 
 // fullSpec returns the spec of the tree "full".

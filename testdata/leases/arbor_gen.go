@@ -46,20 +46,22 @@ func (t *Jobs) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Jobs.
+func (t *Jobs) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Jobs", method, "Jobs")
+	}
+	return t.tree.Handle(path)
+}
+
 // API returns the handle of the worker jobs/api.
 func (t *Jobs) API() *runtime.Handle {
-	if t == nil {
-		arborNil("Jobs", "API", "Jobs")
-	}
-	return t.tree.Handle("jobs/api")
+	return t.arborHandle("API", "jobs/api")
 }
 
 // Cron returns the handle of the worker jobs/cron.
 func (t *Jobs) Cron() *runtime.Handle {
-	if t == nil {
-		arborNil("Jobs", "Cron", "Jobs")
-	}
-	return t.tree.Handle("jobs/cron")
+	return t.arborHandle("Cron", "jobs/cron")
 }
 
 // Batch returns the nested supervisor jobs/batch.
@@ -77,18 +79,20 @@ type JobsBatch struct {
 
 // Handle returns the handle of jobs/batch itself.
 func (s *JobsBatch) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "jobs/batch")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *JobsBatch.
+func (s *JobsBatch) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("JobsBatch", "Handle", "Jobs")
+		arborNil("JobsBatch", method, "Jobs")
 	}
-	return s.tree.Handle("jobs/batch")
+	return s.tree.Handle(path)
 }
 
 // Step returns the handle of the worker jobs/batch/step.
 func (s *JobsBatch) Step() *runtime.Handle {
-	if s == nil {
-		arborNil("JobsBatch", "Step", "Jobs")
-	}
-	return s.tree.Handle("jobs/batch/step")
+	return s.arborHandle("Step", "jobs/batch/step")
 }
 
 // jobsSpec returns the spec of the tree "jobs".

@@ -45,28 +45,27 @@ func (t *Gating) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Gating.
+func (t *Gating) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Gating", method, "Gating")
+	}
+	return t.tree.Handle(path)
+}
+
 // DB returns the handle of the worker gating/db.
 func (t *Gating) DB() *runtime.Handle {
-	if t == nil {
-		arborNil("Gating", "DB", "Gating")
-	}
-	return t.tree.Handle("gating/db")
+	return t.arborHandle("DB", "gating/db")
 }
 
 // API returns the handle of the worker gating/api.
 func (t *Gating) API() *runtime.Handle {
-	if t == nil {
-		arborNil("Gating", "API", "Gating")
-	}
-	return t.tree.Handle("gating/api")
+	return t.arborHandle("API", "gating/api")
 }
 
 // Done returns the handle of the worker gating/done.
 func (t *Gating) Done() *runtime.Handle {
-	if t == nil {
-		arborNil("Gating", "Done", "Gating")
-	}
-	return t.tree.Handle("gating/done")
+	return t.arborHandle("Done", "gating/done")
 }
 
 // gatingSpec returns the spec of the tree "gating".
@@ -141,20 +140,22 @@ func (t *LateExit) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *LateExit.
+func (t *LateExit) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("LateExit", method, "LateExit")
+	}
+	return t.tree.Handle(path)
+}
+
 // Worker returns the handle of the worker late-exit/worker.
 func (t *LateExit) Worker() *runtime.Handle {
-	if t == nil {
-		arborNil("LateExit", "Worker", "LateExit")
-	}
-	return t.tree.Handle("late-exit/worker")
+	return t.arborHandle("Worker", "late-exit/worker")
 }
 
 // Done returns the handle of the worker late-exit/done.
 func (t *LateExit) Done() *runtime.Handle {
-	if t == nil {
-		arborNil("LateExit", "Done", "LateExit")
-	}
-	return t.tree.Handle("late-exit/done")
+	return t.arborHandle("Done", "late-exit/done")
 }
 
 // lateExitSpec returns the spec of the tree "late-exit".
@@ -221,20 +222,22 @@ func (t *ReadyTimeout) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *ReadyTimeout.
+func (t *ReadyTimeout) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("ReadyTimeout", method, "ReadyTimeout")
+	}
+	return t.tree.Handle(path)
+}
+
 // DB returns the handle of the worker ready-timeout/db.
 func (t *ReadyTimeout) DB() *runtime.Handle {
-	if t == nil {
-		arborNil("ReadyTimeout", "DB", "ReadyTimeout")
-	}
-	return t.tree.Handle("ready-timeout/db")
+	return t.arborHandle("DB", "ready-timeout/db")
 }
 
 // Done returns the handle of the worker ready-timeout/done.
 func (t *ReadyTimeout) Done() *runtime.Handle {
-	if t == nil {
-		arborNil("ReadyTimeout", "Done", "ReadyTimeout")
-	}
-	return t.tree.Handle("ready-timeout/done")
+	return t.arborHandle("Done", "ready-timeout/done")
 }
 
 // readyTimeoutSpec returns the spec of the tree "ready-timeout".
@@ -302,20 +305,22 @@ func (t *Stale) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Stale.
+func (t *Stale) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Stale", method, "Stale")
+	}
+	return t.tree.Handle(path)
+}
+
 // Worker returns the handle of the worker stale/worker.
 func (t *Stale) Worker() *runtime.Handle {
-	if t == nil {
-		arborNil("Stale", "Worker", "Stale")
-	}
-	return t.tree.Handle("stale/worker")
+	return t.arborHandle("Worker", "stale/worker")
 }
 
 // Done returns the handle of the worker stale/done.
 func (t *Stale) Done() *runtime.Handle {
-	if t == nil {
-		arborNil("Stale", "Done", "Stale")
-	}
-	return t.tree.Handle("stale/done")
+	return t.arborHandle("Done", "stale/done")
 }
 
 // staleSpec returns the spec of the tree "stale".

@@ -60,10 +60,15 @@ type DeepL0 struct {
 
 // Handle returns the handle of deep/l0 itself.
 func (s *DeepL0) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "deep/l0")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0.
+func (s *DeepL0) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("DeepL0", "Handle", "Deep")
+		arborNil("DeepL0", method, "Deep")
 	}
-	return s.tree.Handle("deep/l0")
+	return s.tree.Handle(path)
 }
 
 // L1 returns the nested supervisor deep/l0/l1.
@@ -81,10 +86,15 @@ type DeepL0L1 struct {
 
 // Handle returns the handle of deep/l0/l1 itself.
 func (s *DeepL0L1) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "deep/l0/l1")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1.
+func (s *DeepL0L1) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("DeepL0L1", "Handle", "Deep")
+		arborNil("DeepL0L1", method, "Deep")
 	}
-	return s.tree.Handle("deep/l0/l1")
+	return s.tree.Handle(path)
 }
 
 // L2 returns the nested supervisor deep/l0/l1/l2.
@@ -102,10 +112,15 @@ type DeepL0L1L2 struct {
 
 // Handle returns the handle of deep/l0/l1/l2 itself.
 func (s *DeepL0L1L2) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "deep/l0/l1/l2")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2.
+func (s *DeepL0L1L2) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("DeepL0L1L2", "Handle", "Deep")
+		arborNil("DeepL0L1L2", method, "Deep")
 	}
-	return s.tree.Handle("deep/l0/l1/l2")
+	return s.tree.Handle(path)
 }
 
 // L3 returns the nested supervisor deep/l0/l1/l2/l3.
@@ -123,10 +138,15 @@ type DeepL0L1L2L3 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3 itself.
 func (s *DeepL0L1L2L3) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3.
+func (s *DeepL0L1L2L3) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("DeepL0L1L2L3", "Handle", "Deep")
+		arborNil("DeepL0L1L2L3", method, "Deep")
 	}
-	return s.tree.Handle("deep/l0/l1/l2/l3")
+	return s.tree.Handle(path)
 }
 
 // L4 returns the nested supervisor deep/l0/l1/l2/l3/l4.
@@ -144,10 +164,15 @@ type DeepL0L1L2L3L4 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4 itself.
 func (s *DeepL0L1L2L3L4) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3/l4")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3L4.
+func (s *DeepL0L1L2L3L4) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("DeepL0L1L2L3L4", "Handle", "Deep")
+		arborNil("DeepL0L1L2L3L4", method, "Deep")
 	}
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4")
+	return s.tree.Handle(path)
 }
 
 // L5 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5.
@@ -165,10 +190,15 @@ type DeepL0L1L2L3L4L5 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5 itself.
 func (s *DeepL0L1L2L3L4L5) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3/l4/l5")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3L4L5.
+func (s *DeepL0L1L2L3L4L5) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("DeepL0L1L2L3L4L5", "Handle", "Deep")
+		arborNil("DeepL0L1L2L3L4L5", method, "Deep")
 	}
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5")
+	return s.tree.Handle(path)
 }
 
 // L6 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6.
@@ -186,10 +216,15 @@ type DeepL0L1L2L3L4L5L6 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6 itself.
 func (s *DeepL0L1L2L3L4L5L6) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3/l4/l5/l6")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3L4L5L6.
+func (s *DeepL0L1L2L3L4L5L6) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("DeepL0L1L2L3L4L5L6", "Handle", "Deep")
+		arborNil("DeepL0L1L2L3L4L5L6", method, "Deep")
 	}
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6")
+	return s.tree.Handle(path)
 }
 
 // L7 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7.
@@ -207,10 +242,15 @@ type DeepL0L1L2L3L4L5L6L7 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6/l7 itself.
 func (s *DeepL0L1L2L3L4L5L6L7) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3/l4/l5/l6/l7")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3L4L5L6L7.
+func (s *DeepL0L1L2L3L4L5L6L7) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("DeepL0L1L2L3L4L5L6L7", "Handle", "Deep")
+		arborNil("DeepL0L1L2L3L4L5L6L7", method, "Deep")
 	}
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7")
+	return s.tree.Handle(path)
 }
 
 // L8 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7/l8.
@@ -228,10 +268,15 @@ type DeepL0L1L2L3L4L5L6L7L8 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6/l7/l8 itself.
 func (s *DeepL0L1L2L3L4L5L6L7L8) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3/l4/l5/l6/l7/l8")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3L4L5L6L7L8.
+func (s *DeepL0L1L2L3L4L5L6L7L8) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("DeepL0L1L2L3L4L5L6L7L8", "Handle", "Deep")
+		arborNil("DeepL0L1L2L3L4L5L6L7L8", method, "Deep")
 	}
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7/l8")
+	return s.tree.Handle(path)
 }
 
 // L9 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9.
@@ -249,10 +294,15 @@ type DeepL0L1L2L3L4L5L6L7L8L9 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9 itself.
 func (s *DeepL0L1L2L3L4L5L6L7L8L9) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3L4L5L6L7L8L9.
+func (s *DeepL0L1L2L3L4L5L6L7L8L9) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("DeepL0L1L2L3L4L5L6L7L8L9", "Handle", "Deep")
+		arborNil("DeepL0L1L2L3L4L5L6L7L8L9", method, "Deep")
 	}
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9")
+	return s.tree.Handle(path)
 }
 
 // L10 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10.
@@ -270,10 +320,15 @@ type DeepL0L1L2L3L4L5L6L7L8L9L10 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10 itself.
 func (s *DeepL0L1L2L3L4L5L6L7L8L9L10) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3L4L5L6L7L8L9L10.
+func (s *DeepL0L1L2L3L4L5L6L7L8L9L10) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("DeepL0L1L2L3L4L5L6L7L8L9L10", "Handle", "Deep")
+		arborNil("DeepL0L1L2L3L4L5L6L7L8L9L10", method, "Deep")
 	}
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10")
+	return s.tree.Handle(path)
 }
 
 // L11 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11.
@@ -291,18 +346,20 @@ type DeepL0L1L2L3L4L5L6L7L8L9L10L11 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11 itself.
 func (s *DeepL0L1L2L3L4L5L6L7L8L9L10L11) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3L4L5L6L7L8L9L10L11.
+func (s *DeepL0L1L2L3L4L5L6L7L8L9L10L11) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("DeepL0L1L2L3L4L5L6L7L8L9L10L11", "Handle", "Deep")
+		arborNil("DeepL0L1L2L3L4L5L6L7L8L9L10L11", method, "Deep")
 	}
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11")
+	return s.tree.Handle(path)
 }
 
 // L12 returns the handle of the worker deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11/l12.
 func (s *DeepL0L1L2L3L4L5L6L7L8L9L10L11) L12() *runtime.Handle {
-	if s == nil {
-		arborNil("DeepL0L1L2L3L4L5L6L7L8L9L10L11", "L12", "Deep")
-	}
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11/l12")
+	return s.arborHandle("L12", "deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11/l12")
 }
 
 // deepSpec returns the spec of the tree "deep".
@@ -637,44 +694,37 @@ func (t *Type) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Type.
+func (t *Type) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Type", method, "Type")
+	}
+	return t.tree.Handle(path)
+}
+
 // Func returns the handle of the worker type/func.
 func (t *Type) Func() *runtime.Handle {
-	if t == nil {
-		arborNil("Type", "Func", "Type")
-	}
-	return t.tree.Handle("type/func")
+	return t.arborHandle("Func", "type/func")
 }
 
 // Go returns the handle of the worker type/go.
 func (t *Type) Go() *runtime.Handle {
-	if t == nil {
-		arborNil("Type", "Go", "Type")
-	}
-	return t.tree.Handle("type/go")
+	return t.arborHandle("Go", "type/go")
 }
 
 // HTTPServer returns the handle of the worker type/http-server.
 func (t *Type) HTTPServer() *runtime.Handle {
-	if t == nil {
-		arborNil("Type", "HTTPServer", "Type")
-	}
-	return t.tree.Handle("type/http-server")
+	return t.arborHandle("HTTPServer", "type/http-server")
 }
 
 // ID returns the handle of the worker type/id.
 func (t *Type) ID() *runtime.Handle {
-	if t == nil {
-		arborNil("Type", "ID", "Type")
-	}
-	return t.tree.Handle("type/id")
+	return t.arborHandle("ID", "type/id")
 }
 
 // JSONRPCV2 returns the handle of the worker type/json_rpc-v2.
 func (t *Type) JSONRPCV2() *runtime.Handle {
-	if t == nil {
-		arborNil("Type", "JSONRPCV2", "Type")
-	}
-	return t.tree.Handle("type/json_rpc-v2")
+	return t.arborHandle("JSONRPCV2", "type/json_rpc-v2")
 }
 
 // typeSpec returns the spec of the tree "type".

@@ -45,12 +45,17 @@ func (t *Embedded) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Embedded.
+func (t *Embedded) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Embedded", method, "Embedded")
+	}
+	return t.tree.Handle(path)
+}
+
 // Job returns the handle of the worker embedded/job.
 func (t *Embedded) Job() *runtime.Handle {
-	if t == nil {
-		arborNil("Embedded", "Job", "Embedded")
-	}
-	return t.tree.Handle("embedded/job")
+	return t.arborHandle("Job", "embedded/job")
 }
 
 // embeddedSpec returns the spec of the tree "embedded".
@@ -109,12 +114,17 @@ func (t *Iface) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Iface.
+func (t *Iface) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Iface", method, "Iface")
+	}
+	return t.tree.Handle(path)
+}
+
 // Job returns the handle of the worker iface/job.
 func (t *Iface) Job() *runtime.Handle {
-	if t == nil {
-		arborNil("Iface", "Job", "Iface")
-	}
-	return t.tree.Handle("iface/job")
+	return t.arborHandle("Job", "iface/job")
 }
 
 // ifaceSpec returns the spec of the tree "iface".
@@ -173,12 +183,17 @@ func (t *Value) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Value.
+func (t *Value) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Value", method, "Value")
+	}
+	return t.tree.Handle(path)
+}
+
 // Tick returns the handle of the worker value/tick.
 func (t *Value) Tick() *runtime.Handle {
-	if t == nil {
-		arborNil("Value", "Tick", "Value")
-	}
-	return t.tree.Handle("value/tick")
+	return t.arborHandle("Tick", "value/tick")
 }
 
 // valueSpec returns the spec of the tree "value".

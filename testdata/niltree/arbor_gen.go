@@ -45,12 +45,17 @@ func (t *Other) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Other.
+func (t *Other) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Other", method, "Other")
+	}
+	return t.tree.Handle(path)
+}
+
 // Job returns the handle of the worker other/job.
 func (t *Other) Job() *runtime.Handle {
-	if t == nil {
-		arborNil("Other", "Job", "Other")
-	}
-	return t.tree.Handle("other/job")
+	return t.arborHandle("Job", "other/job")
 }
 
 // otherSpec returns the spec of the tree "other".
@@ -113,12 +118,17 @@ func (t *Shop) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Shop.
+func (t *Shop) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Shop", method, "Shop")
+	}
+	return t.tree.Handle(path)
+}
+
 // API returns the handle of the worker shop/api.
 func (t *Shop) API() *runtime.Handle {
-	if t == nil {
-		arborNil("Shop", "API", "Shop")
-	}
-	return t.tree.Handle("shop/api")
+	return t.arborHandle("API", "shop/api")
 }
 
 // Ingest returns the nested supervisor shop/ingest.
@@ -140,18 +150,20 @@ type ShopIngest struct {
 
 // Handle returns the handle of shop/ingest itself.
 func (s *ShopIngest) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "shop/ingest")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *ShopIngest.
+func (s *ShopIngest) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("ShopIngest", "Handle", "Shop")
+		arborNil("ShopIngest", method, "Shop")
 	}
-	return s.tree.Handle("shop/ingest")
+	return s.tree.Handle(path)
 }
 
 // Fetch returns the handle of the worker shop/ingest/fetch.
 func (s *ShopIngest) Fetch() *runtime.Handle {
-	if s == nil {
-		arborNil("ShopIngest", "Fetch", "Shop")
-	}
-	return s.tree.Handle("shop/ingest/fetch")
+	return s.arborHandle("Fetch", "shop/ingest/fetch")
 }
 
 // Conns returns the pool shop/ingest/conns, which starts instances of (*Handler).Handle.

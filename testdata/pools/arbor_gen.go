@@ -53,12 +53,17 @@ func (t *Server) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Server.
+func (t *Server) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Server", method, "Server")
+	}
+	return t.tree.Handle(path)
+}
+
 // Listener returns the handle of the worker server/listener.
 func (t *Server) Listener() *runtime.Handle {
-	if t == nil {
-		arborNil("Server", "Listener", "Server")
-	}
-	return t.tree.Handle("server/listener")
+	return t.arborHandle("Listener", "server/listener")
 }
 
 // Conns returns the pool server/conns, which starts instances of (*Handler).Serve.
@@ -363,10 +368,15 @@ type ServerTenants struct {
 
 // Handle returns the handle of server/tenants itself.
 func (s *ServerTenants) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "server/tenants")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *ServerTenants.
+func (s *ServerTenants) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("ServerTenants", "Handle", "Server")
+		arborNil("ServerTenants", method, "Server")
 	}
-	return s.tree.Handle("server/tenants")
+	return s.tree.Handle(path)
 }
 
 // Shards returns the pool server/tenants/shards, which starts instances of (Shard).Run.

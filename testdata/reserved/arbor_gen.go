@@ -45,12 +45,17 @@ func (t *Jobs) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Jobs.
+func (t *Jobs) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Jobs", method, "Jobs")
+	}
+	return t.tree.Handle(path)
+}
+
 // Handle returns the handle of the worker jobs/handle.
 func (t *Jobs) Handle() *runtime.Handle {
-	if t == nil {
-		arborNil("Jobs", "Handle", "Jobs")
-	}
-	return t.tree.Handle("jobs/handle")
+	return t.arborHandle("Handle", "jobs/handle")
 }
 
 // Batch returns the nested supervisor jobs/batch.
@@ -68,26 +73,25 @@ type JobsBatch struct {
 
 // Handle returns the handle of jobs/batch itself.
 func (s *JobsBatch) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "jobs/batch")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *JobsBatch.
+func (s *JobsBatch) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("JobsBatch", "Handle", "Jobs")
+		arborNil("JobsBatch", method, "Jobs")
 	}
-	return s.tree.Handle("jobs/batch")
+	return s.tree.Handle(path)
 }
 
 // Run returns the handle of the worker jobs/batch/run.
 func (s *JobsBatch) Run() *runtime.Handle {
-	if s == nil {
-		arborNil("JobsBatch", "Run", "Jobs")
-	}
-	return s.tree.Handle("jobs/batch/run")
+	return s.arborHandle("Run", "jobs/batch/run")
 }
 
 // Tree returns the handle of the worker jobs/batch/tree.
 func (s *JobsBatch) Tree() *runtime.Handle {
-	if s == nil {
-		arborNil("JobsBatch", "Tree", "Jobs")
-	}
-	return s.tree.Handle("jobs/batch/tree")
+	return s.arborHandle("Tree", "jobs/batch/tree")
 }
 
 // Deep returns the nested supervisor jobs/batch/deep.
@@ -105,26 +109,25 @@ type JobsBatchDeep struct {
 
 // Handle returns the handle of jobs/batch/deep itself.
 func (s *JobsBatchDeep) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "jobs/batch/deep")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *JobsBatchDeep.
+func (s *JobsBatchDeep) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("JobsBatchDeep", "Handle", "Jobs")
+		arborNil("JobsBatchDeep", method, "Jobs")
 	}
-	return s.tree.Handle("jobs/batch/deep")
+	return s.tree.Handle(path)
 }
 
 // Run returns the handle of the worker jobs/batch/deep/run.
 func (s *JobsBatchDeep) Run() *runtime.Handle {
-	if s == nil {
-		arborNil("JobsBatchDeep", "Run", "Jobs")
-	}
-	return s.tree.Handle("jobs/batch/deep/run")
+	return s.arborHandle("Run", "jobs/batch/deep/run")
 }
 
 // Tree returns the handle of the worker jobs/batch/deep/tree.
 func (s *JobsBatchDeep) Tree() *runtime.Handle {
-	if s == nil {
-		arborNil("JobsBatchDeep", "Tree", "Jobs")
-	}
-	return s.tree.Handle("jobs/batch/deep/tree")
+	return s.arborHandle("Tree", "jobs/batch/deep/tree")
 }
 
 // jobsSpec returns the spec of the tree "jobs".

@@ -47,84 +47,62 @@ func (t *Scope) Tree() *runtime2.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Scope.
+func (t *Scope) arborHandle(method, path string) *runtime2.Handle {
+	if t == nil {
+		arborNil2("Scope", method, "Scope")
+	}
+	return t.tree.Handle(path)
+}
+
 // String returns the handle of the worker scope/string.
 func (t *Scope) String() *runtime2.Handle {
-	if t == nil {
-		arborNil2("Scope", "String", "Scope")
-	}
-	return t.tree.Handle("scope/string")
+	return t.arborHandle("String", "scope/string")
 }
 
 // True returns the handle of the worker scope/true.
 func (t *Scope) True() *runtime2.Handle {
-	if t == nil {
-		arborNil2("Scope", "True", "Scope")
-	}
-	return t.tree.Handle("scope/true")
+	return t.arborHandle("True", "scope/true")
 }
 
 // Len returns the handle of the worker scope/len.
 func (t *Scope) Len() *runtime2.Handle {
-	if t == nil {
-		arborNil2("Scope", "Len", "Scope")
-	}
-	return t.tree.Handle("scope/len")
+	return t.arborHandle("Len", "scope/len")
 }
 
 // Error returns the handle of the worker scope/error.
 func (t *Scope) Error() *runtime2.Handle {
-	if t == nil {
-		arborNil2("Scope", "Error", "Scope")
-	}
-	return t.tree.Handle("scope/error")
+	return t.arborHandle("Error", "scope/error")
 }
 
 // Format returns the handle of the worker scope/format.
 func (t *Scope) Format() *runtime2.Handle {
-	if t == nil {
-		arborNil2("Scope", "Format", "Scope")
-	}
-	return t.tree.Handle("scope/format")
+	return t.arborHandle("Format", "scope/format")
 }
 
 // WriteTo returns the handle of the worker scope/write-to.
 func (t *Scope) WriteTo() *runtime2.Handle {
-	if t == nil {
-		arborNil2("Scope", "WriteTo", "Scope")
-	}
-	return t.tree.Handle("scope/write-to")
+	return t.arborHandle("WriteTo", "scope/write-to")
 }
 
 // A returns the handle of the worker scope/a.
 func (t *Scope) A() *runtime2.Handle {
-	if t == nil {
-		arborNil2("Scope", "A", "Scope")
-	}
-	return t.tree.Handle("scope/a")
+	return t.arborHandle("A", "scope/a")
 }
 
 // B returns the handle of the worker scope/b.
 func (t *Scope) B() *runtime2.Handle {
-	if t == nil {
-		arborNil2("Scope", "B", "Scope")
-	}
-	return t.tree.Handle("scope/b")
+	return t.arborHandle("B", "scope/b")
 }
 
 // AWork returns the handle of the worker scope/a-work.
 func (t *Scope) AWork() *runtime2.Handle {
-	if t == nil {
-		arborNil2("Scope", "AWork", "Scope")
-	}
-	return t.tree.Handle("scope/a-work")
+	return t.arborHandle("AWork", "scope/a-work")
 }
 
 // BWork returns the handle of the worker scope/b-work.
 func (t *Scope) BWork() *runtime2.Handle {
-	if t == nil {
-		arborNil2("Scope", "BWork", "Scope")
-	}
-	return t.tree.Handle("scope/b-work")
+	return t.arborHandle("BWork", "scope/b-work")
 }
 
 // scopeSpec2 returns the spec of the tree "scope".

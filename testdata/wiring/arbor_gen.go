@@ -46,36 +46,32 @@ func (t *Shop) Tree() *runtime.Tree {
 	return t.tree
 }
 
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Shop.
+func (t *Shop) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Shop", method, "Shop")
+	}
+	return t.tree.Handle(path)
+}
+
 // Store returns the handle of the worker shop/store.
 func (t *Shop) Store() *runtime.Handle {
-	if t == nil {
-		arborNil("Shop", "Store", "Shop")
-	}
-	return t.tree.Handle("shop/store")
+	return t.arborHandle("Store", "shop/store")
 }
 
 // API returns the handle of the worker shop/api.
 func (t *Shop) API() *runtime.Handle {
-	if t == nil {
-		arborNil("Shop", "API", "Shop")
-	}
-	return t.tree.Handle("shop/api")
+	return t.arborHandle("API", "shop/api")
 }
 
 // Audit returns the handle of the worker shop/audit.
 func (t *Shop) Audit() *runtime.Handle {
-	if t == nil {
-		arborNil("Shop", "Audit", "Shop")
-	}
-	return t.tree.Handle("shop/audit")
+	return t.arborHandle("Audit", "shop/audit")
 }
 
 // Clock returns the handle of the worker shop/clock.
 func (t *Shop) Clock() *runtime.Handle {
-	if t == nil {
-		arborNil("Shop", "Clock", "Shop")
-	}
-	return t.tree.Handle("shop/clock")
+	return t.arborHandle("Clock", "shop/clock")
 }
 
 // Tools returns the nested supervisor shop/tools.
@@ -93,34 +89,30 @@ type ShopTools struct {
 
 // Handle returns the handle of shop/tools itself.
 func (s *ShopTools) Handle() *runtime.Handle {
+	return s.arborHandle("Handle", "shop/tools")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *ShopTools.
+func (s *ShopTools) arborHandle(method, path string) *runtime.Handle {
 	if s == nil {
-		arborNil("ShopTools", "Handle", "Shop")
+		arborNil("ShopTools", method, "Shop")
 	}
-	return s.tree.Handle("shop/tools")
+	return s.tree.Handle(path)
 }
 
 // Lint returns the handle of the worker shop/tools/lint.
 func (s *ShopTools) Lint() *runtime.Handle {
-	if s == nil {
-		arborNil("ShopTools", "Lint", "Shop")
-	}
-	return s.tree.Handle("shop/tools/lint")
+	return s.arborHandle("Lint", "shop/tools/lint")
 }
 
 // FmtCheck returns the handle of the worker shop/tools/fmt-check.
 func (s *ShopTools) FmtCheck() *runtime.Handle {
-	if s == nil {
-		arborNil("ShopTools", "FmtCheck", "Shop")
-	}
-	return s.tree.Handle("shop/tools/fmt-check")
+	return s.arborHandle("FmtCheck", "shop/tools/fmt-check")
 }
 
 // Job returns the handle of the worker shop/job.
 func (t *Shop) Job() *runtime.Handle {
-	if t == nil {
-		arborNil("Shop", "Job", "Shop")
-	}
-	return t.tree.Handle("shop/job")
+	return t.arborHandle("Job", "shop/job")
 }
 
 // shopSpec returns the spec of the tree "shop".
