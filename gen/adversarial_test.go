@@ -533,7 +533,9 @@ func TestSpecFileNames(t *testing.T) {
 // name or value, and the first few members of a long cycle, so that each
 // error stays one readable line.
 func TestLongUserText(t *testing.T) {
-	const goSrc = "package p\n\nimport \"context\"\n\n// Idle runs until cancelled.\nfunc Idle(ctx context.Context) error { <-ctx.Done(); return nil }\n"
+	const goSrc = "package p\n\nimport (\n\t\"context\"\n\n\t\"github.com/arbor-go/arbor/runtime\"\n)\n\n" +
+		"// Idle runs until cancelled.\nfunc Idle(ctx context.Context) error { <-ctx.Done(); return nil }\n\n" +
+		"// Deaf never reports ready.\nfunc Deaf(ctx context.Context, a *runtime.Attempt) error { <-ctx.Done(); return nil }\n"
 	long := "l" + strings.Repeat("o", 10_000)
 	var cycle strings.Builder
 	for i := range 2000 {
@@ -544,15 +546,21 @@ func TestLongUserText(t *testing.T) {
 		"cycle":        {"trees: t: children: {\n" + cycle.String() + "}\n", "c7 -> ... (1992 more) -> c0"},
 		"name":         {fmt.Sprintf("trees: t: children: {\n\t%s: run: \"Nope\"\n\tz: {run: \"Idle\", after: [%q]}\n}\n", long, long+"x"), "(10001 bytes)"},
 		"invalid name": {fmt.Sprintf("trees: t: children: %s: run: \"Idle\"\n", strings.ToUpper(long)), "(10001 bytes): invalid child name"},
+		"lint":         {fmt.Sprintf("trees: t: children: %s: {run: \"Deaf\", ready: timeout: \"1s\"}\n", long), "(10001 bytes): the child has ready"},
 		"value":        {fmt.Sprintf("trees: t: children: a: {run: \"Idle\", shutdown: %q}\n", strings.Repeat("9", 1<<20)+"s"), "(1048577 bytes)"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			mod := writeModule(t, map[string]string{"p/p.go": goSrc, "p/spec.cue": "package p\n\n" + c.spec})
-			_, err := Generate(context.Background(), filepath.Join(mod, "p"), &Options{Env: moduleEnv()})
+			r, err := Generate(context.Background(), filepath.Join(mod, "p"), &Options{Env: moduleEnv(), Lint: true})
 			var list schema.ErrorList
-			if !errors.As(err, &list) {
+			if err == nil {
+				list = r.Findings
+			} else if !errors.As(err, &list) {
 				t.Fatalf("want positioned errors, got %v", err)
+			}
+			if len(list) == 0 {
+				t.Fatal("want errors or findings, got none")
 			}
 			text := list.Relative(mod).Error()
 			for line := range strings.Lines(text) {

@@ -174,7 +174,7 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 	ws.checkScope(spec, nm, &errs)
 	findings := ws.lintRuns(spec, targets)
 	if ws.ownName == "" && (!token.IsIdentifier(spec.Package) || spec.Package == "_") {
-		errs.Add(packagePos(spec), fmt.Sprintf("the CUE package name %s is not a valid Go package name, which the generated file takes in a directory without Go files; rename the package", spec.Package))
+		errs.Add(packagePos(spec), schema.Sprintf("the CUE package name %s is not a valid Go package name, which the generated file takes in a directory without Go files; rename the package", spec.Package))
 	}
 	if len(errs) > 0 {
 		return nil, sorted(append(errs, findings...))
