@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -541,17 +542,24 @@ func TestLongUserText(t *testing.T) {
 	for i := range 2000 {
 		fmt.Fprintf(&cycle, "\tc%d: {run: \"Idle\", after: [\"c%d\"]}\n", i, (i+1)%2000)
 	}
-	for name, c := range map[string]struct{ spec, want string }{
-		"run":          {fmt.Sprintf("trees: t: children: a: run: %q\n", "Idle"+strings.Repeat("x", 1<<20)), "(1048580 bytes) is not declared"},
-		"cycle":        {"trees: t: children: {\n" + cycle.String() + "}\n", "c7 -> ... (1992 more) -> c0"},
-		"name":         {fmt.Sprintf("trees: t: children: {\n\t%s: run: \"Nope\"\n\tz: {run: \"Idle\", after: [%q]}\n}\n", long, long+"x"), "(10001 bytes)"},
-		"invalid name": {fmt.Sprintf("trees: t: children: %s: run: \"Idle\"\n", strings.ToUpper(long)), "(10001 bytes): invalid child name"},
-		"lint":         {fmt.Sprintf("trees: t: children: %s: {run: \"Deaf\", ready: timeout: \"1s\"}\n", long), "(10001 bytes): the child has ready"},
-		"value":        {fmt.Sprintf("trees: t: children: a: {run: \"Idle\", shutdown: %q}\n", strings.Repeat("9", 1<<20)+"s"), "(1048577 bytes)"},
+	for name, c := range map[string]struct {
+		spec, want string
+		more       map[string]string // more files of the module
+	}{
+		"run":          {fmt.Sprintf("trees: t: children: a: run: %q\n", "Idle"+strings.Repeat("x", 1<<20)), "(1048580 bytes) is not declared", nil},
+		"cycle":        {"trees: t: children: {\n" + cycle.String() + "}\n", "c7 -> ... (1992 more) -> c0", nil},
+		"name":         {fmt.Sprintf("trees: t: children: {\n\t%s: run: \"Nope\"\n\tz: {run: \"Idle\", after: [%q]}\n}\n", long, long+"x"), "(10001 bytes)", nil},
+		"invalid name": {fmt.Sprintf("trees: t: children: %s: run: \"Idle\"\n", strings.ToUpper(long)), "(10001 bytes): invalid child name", nil},
+		"lint":         {fmt.Sprintf("trees: t: children: %s: {run: \"Deaf\", ready: timeout: \"1s\"}\n", long), "(10001 bytes): the child has ready", nil},
+		"value":        {fmt.Sprintf("trees: t: children: a: {run: \"Idle\", shutdown: %q}\n", strings.Repeat("9", 1<<20)+"s"), "(1048577 bytes)", nil},
+		"go package":   {"trees: t: children: a: run: \"Idle\"\n", "package " + long[:72] + "… (10001 bytes), but", map[string]string{"p/q.go": "package " + long + "\n"}},
+		"cue package":  {"trees: t: children: a: run: \"Idle\"\n", "(10001 bytes): the .cue files", map[string]string{"p/q.cue": "package " + long + "\n"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			mod := writeModule(t, map[string]string{"p/p.go": goSrc, "p/spec.cue": "package p\n\n" + c.spec})
+			files := map[string]string{"p/p.go": goSrc, "p/spec.cue": "package p\n\n" + c.spec}
+			maps.Copy(files, c.more)
+			mod := writeModule(t, files)
 			r, err := Generate(context.Background(), filepath.Join(mod, "p"), &Options{Env: moduleEnv(), Lint: true})
 			var list schema.ErrorList
 			if err == nil {
