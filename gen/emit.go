@@ -210,9 +210,10 @@ func (e *emitter) nilGuard(recv, typ, method string, n *schema.Node) jen.Code {
 	return jen.If(jen.Id(recv).Op("==").Nil()).Block(jen.Id(e.names.nilRecv).Call(jen.Lit(typ), jen.Lit(method), jen.Lit(goName(n.Path[0]))))
 }
 
-// nilGuardText is nilGuard as gofmt writes it, in a method's body.
+// nilGuardText is nilGuard as gofmt writes it, in a method's body, with
+// the method's name given by the Go expression method.
 func (e *emitter) nilGuardText(recv, typ, method string, n *schema.Node) string {
-	return fmt.Sprintf("\tif %s == nil {\n\t\t%s(%q, %q, %q)\n\t}\n", recv, e.names.nilRecv, typ, method, goName(n.Path[0]))
+	return fmt.Sprintf("\tif %s == nil {\n\t\t%s(%q, %s, %q)\n\t}\n", recv, e.names.nilRecv, typ, method, goName(n.Path[0]))
 }
 
 // structFields returns the fields of the generated type of the supervisor
@@ -250,7 +251,7 @@ func (e *emitter) handles(sup *schema.Node, recvType, recv string) {
 	handle := "*" + e.qual(runtimePath, "Handle")
 	if !sup.Tree || slices.ContainsFunc(sup.Children, isWorker) {
 		e.text(fmt.Sprintf("// %[1]s returns the handle at path for method, or says why it cannot: a nil *%[3]s.\nfunc (%[2]s *%[3]s) %[1]s(method, path string) %[4]s {\n%[5]s\treturn %[2]s.tree.Handle(path)\n}",
-			handleMethod, recv, recvType, handle, strings.Replace(e.nilGuardText(recv, recvType, "", sup), `""`, "method", 1)))
+			handleMethod, recv, recvType, handle, e.nilGuardText(recv, recvType, "method", sup)))
 	}
 	for _, c := range sup.Children {
 		m := goName(c.Name)
@@ -283,7 +284,7 @@ func (e *emitter) handles(sup *schema.Node, recvType, recv string) {
 			values = append(values, k+":", recv+"."+k)
 		}
 		e.text(fmt.Sprintf("// %s returns the nested supervisor %s.\nfunc (%s *%s) %s() *%s {\n%s\treturn &%s%s\n}",
-			m, path, recv, recvType, m, typ, e.nilGuardText(recv, recvType, m, sup), typ, literalText(values, "\t")))
+			m, path, recv, recvType, m, typ, e.nilGuardText(recv, recvType, strconv.Quote(m), sup), typ, literalText(values, "\t")))
 		e.text(fmt.Sprintf("// %s is the nested supervisor %s.\ntype %s %s", typ, path, typ, structText(fields)))
 		e.text(fmt.Sprintf("// Handle returns the handle of %s itself.\nfunc (s *%s) Handle() %s {\n\treturn s.%s(\"Handle\", %s)\n}",
 			path, typ, handle, handleMethod, strconv.Quote(path)))
