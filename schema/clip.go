@@ -75,33 +75,33 @@ func ClipList(names []string, sep string) string {
 // as a name, a run reference or a value: it clips, as Clip does, the
 // strings it quotes with %q, the strings of one word (with no space) it
 // prints, and the paths of the *Node values it prints. Text with spaces,
-// such as a hint built beforehand, it prints as it is.
+// such as a hint built beforehand, it prints as it is. It clips args in
+// place, which a caller that passes a slice with args... sees: so go vet
+// checks its calls as it checks fmt.Sprintf's.
 func Sprintf(format string, args ...any) string {
-	return fmt.Sprintf(format, clipArgs(args)...)
+	clipArgs(args)
+	return fmt.Sprintf(format, args...)
 }
 
 // Errorf is fmt.Errorf with the arguments clipped as Sprintf clips them.
 func Errorf(format string, args ...any) error {
-	return fmt.Errorf(format, clipArgs(args)...)
+	clipArgs(args)
+	return fmt.Errorf(format, args...)
 }
 
-func clipArgs(args []any) []any {
-	out := make([]any, len(args))
+// clipArgs replaces the strings and nodes of args with what prints them
+// clipped.
+func clipArgs(args []any) {
 	for i, a := range args {
 		switch a := a.(type) {
 		case string:
-			out[i] = quoted(a)
+			args[i] = quoted(a)
 		case *Node:
 			if a != nil {
-				out[i] = ClipPath(a.Path, "/")
-				continue
+				args[i] = ClipPath(a.Path, "/")
 			}
-			out[i] = a
-		default:
-			out[i] = a
 		}
 	}
-	return out
 }
 
 // quoted is a string argument of Sprintf.
