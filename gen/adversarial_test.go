@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -527,4 +528,57 @@ func TestSpecFileNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	goCmd(t, mod, "build", "./odd")
+}
+
+// TestLongUserText: a message repeats only the start of a long run string,
+// name or value, and the first few members of a long cycle, so that each
+// error stays one readable line.
+func TestLongUserText(t *testing.T) {
+	const goSrc = "package p\n\nimport (\n\t\"context\"\n\n\t\"github.com/arbor-go/arbor/runtime\"\n)\n\n" +
+		"// Idle runs until cancelled.\nfunc Idle(ctx context.Context) error { <-ctx.Done(); return nil }\n\n" +
+		"// Deaf never reports ready.\nfunc Deaf(ctx context.Context, a *runtime.Attempt) error { <-ctx.Done(); return nil }\n"
+	long := "l" + strings.Repeat("o", 10_000)
+	var cycle strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&cycle, "\tc%d: {run: \"Idle\", after: [\"c%d\"]}\n", i, (i+1)%2000)
+	}
+	for name, c := range map[string]struct {
+		spec, want string
+		more       map[string]string // more files of the module
+	}{
+		"run":          {fmt.Sprintf("trees: t: children: a: run: %q\n", "Idle"+strings.Repeat("x", 1<<20)), "(1048580 bytes) is not declared", nil},
+		"cycle":        {"trees: t: children: {\n" + cycle.String() + "}\n", "c7 -> ... (1992 more) -> c0", nil},
+		"name":         {fmt.Sprintf("trees: t: children: {\n\t%s: run: \"Nope\"\n\tz: {run: \"Idle\", after: [%q]}\n}\n", long, long+"x"), "(10001 bytes)", nil},
+		"invalid name": {fmt.Sprintf("trees: t: children: %s: run: \"Idle\"\n", strings.ToUpper(long)), "(10001 bytes): invalid child name", nil},
+		"lint":         {fmt.Sprintf("trees: t: children: %s: {run: \"Deaf\", ready: timeout: \"1s\"}\n", long), "(10001 bytes): the child has ready", nil},
+		"value":        {fmt.Sprintf("trees: t: children: a: {run: \"Idle\", shutdown: %q}\n", strings.Repeat("9", 1<<20)+"s"), "(1048577 bytes)", nil},
+		"go package":   {"trees: t: children: a: run: \"Idle\"\n", "package " + long[:72] + "… (10001 bytes), but", map[string]string{"p/q.go": "package " + long + "\n"}},
+		"cue package":  {"trees: t: children: a: run: \"Idle\"\n", "(10001 bytes): the .cue files", map[string]string{"p/q.cue": "package " + long + "\n"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			files := map[string]string{"p/p.go": goSrc, "p/spec.cue": "package p\n\n" + c.spec}
+			maps.Copy(files, c.more)
+			mod := writeModule(t, files)
+			r, err := Generate(context.Background(), filepath.Join(mod, "p"), &Options{Env: moduleEnv(), Lint: true})
+			var list schema.ErrorList
+			if err == nil {
+				list = r.Findings
+			} else if !errors.As(err, &list) {
+				t.Fatalf("want positioned errors, got %v", err)
+			}
+			if len(list) == 0 {
+				t.Fatal("want errors or findings, got none")
+			}
+			text := list.Relative(mod).Error()
+			for line := range strings.Lines(text) {
+				if len(line) > 400 {
+					t.Errorf("a line of %d bytes: %.300s...", len(line), line)
+				}
+			}
+			if !strings.Contains(text, c.want) {
+				t.Errorf("want the message to say %q, got\n%.2000s", c.want, text)
+			}
+		})
+	}
 }

@@ -2,7 +2,6 @@ package gen
 
 import (
 	"cmp"
-	"fmt"
 	"go/token"
 	"go/types"
 	"slices"
@@ -54,7 +53,7 @@ type fieldKey struct{ path, field string }
 // report adds an error about a field of n at pos.
 func (c *checker) report(n *schema.Node, field string, pos schema.Pos, format string, args ...any) {
 	c.reported[fieldKey{n.String(), field}] = true
-	c.errs.Add(pos, fmt.Sprintf(format, args...))
+	c.errs.Add(pos, schema.Sprintf(format, args...))
 }
 
 // checkSpec runs the checks that need only the spec: Go names, after lists,
@@ -75,7 +74,7 @@ func checkSpec(spec *schema.Spec, errs *schema.ErrorList) *checker {
 // declare records a generated top-level name, reporting a collision.
 func (c *checker) declare(name string, n *schema.Node) bool {
 	if prev, ok := c.decls[name]; ok {
-		c.errs.Add(n.Pos, fmt.Sprintf("%s and %s both become the Go name %s", prev, n, name))
+		c.errs.Add(n.Pos, schema.Sprintf("%s and %s both become the Go name %s", prev, n, name))
 		return false
 	}
 	c.decls[name] = n
@@ -177,11 +176,11 @@ func (c *checker) supervisor(sup *schema.Node, typeName string) {
 		m := goName(ch.Name)
 		switch prev, dup := methods[m]; {
 		case dup:
-			c.errs.Add(ch.Pos, fmt.Sprintf("children %q and %q both become the Go name %s", prev.Name, ch.Name, m))
+			c.errs.Add(ch.Pos, schema.Sprintf("children %q and %q both become the Go name %s", prev.Name, ch.Name, m))
 		case reserved[sup.Tree][m]:
-			c.errs.Add(ch.Pos, fmt.Sprintf("child %q would become the method %s, which the generated type %s already has; rename the child", ch.Name, m, typeName))
+			c.errs.Add(ch.Pos, schema.Sprintf("child %q would become the method %s, which the generated type %s already has; rename the child", ch.Name, m, typeName))
 		case vetMethods[m] != "":
-			c.errs.Add(ch.Pos, fmt.Sprintf("child %q would become the method %s of %s, a name go vet reserves for %s; rename the child", ch.Name, m, typeName, vetMethods[m]))
+			c.errs.Add(ch.Pos, schema.Sprintf("child %q would become the method %s of %s, a name go vet reserves for %s; rename the child", ch.Name, m, typeName, vetMethods[m]))
 		}
 		methods[m] = ch
 		c.child(sup, ch)
@@ -189,7 +188,7 @@ func (c *checker) supervisor(sup *schema.Node, typeName string) {
 		case ch.IsSupervisor() && len(ch.Path)-1 > maxNesting:
 			// Each level's type is named after its path: the generated
 			// code would grow with the square of the depth.
-			c.errs.Add(ch.Pos, fmt.Sprintf("%s: supervisors nest at most %d deep; this one is at depth %d", ch, maxNesting, len(ch.Path)-1))
+			c.errs.Add(ch.Pos, schema.Sprintf("%s: supervisors nest at most %d deep; this one is at depth %d", ch, maxNesting, len(ch.Path)-1))
 		case ch.IsSupervisor():
 			c.declare(typeName+m, ch)
 			c.supervisor(ch, typeName+m)
@@ -207,7 +206,7 @@ func (c *checker) child(sup, n *schema.Node) {
 	if n.IsSupervisor() && n.Restart == string(runtime.Permanent) {
 		for _, g := range n.Children {
 			if g.Significant {
-				c.errs.Add(n.Pos, fmt.Sprintf("%s has the significant child %s but is permanent: when %s ends it, %s restarts it at once; make %s transient or temporary", n, g.Name, g.Name, sup, n.Name))
+				c.errs.Add(n.Pos, schema.Sprintf("%s has the significant child %s but is permanent: when %s ends it, %s restarts it at once; make %s transient or temporary", n, g.Name, g.Name, sup, n.Name))
 				break
 			}
 		}
@@ -242,7 +241,7 @@ func (c *checker) child(sup, n *schema.Node) {
 		limiter, limit = n, n.RestartLimit
 	}
 	if r := n.Ready; r != nil && limit != nil && limit.Window > 0 && r.Timeout > limit.Window {
-		c.errs.Add(r.Pos, fmt.Sprintf("%s: ready timeout %v is longer than %s's restart window %v: failures that slow could never reach the restart limit; shorten the timeout or widen the window", n, r.Timeout, limiter, limit.Window))
+		c.errs.Add(r.Pos, schema.Sprintf("%s: ready timeout %v is longer than %s's restart window %v: failures that slow could never reach the restart limit; shorten the timeout or widen the window", n, r.Timeout, limiter, limit.Window))
 	}
 	if n.RestartLimit != nil {
 		c.limit(n, n.RestartLimit)
@@ -264,9 +263,9 @@ func (c *checker) backoff(n *schema.Node, b *schema.Backoff) {
 		var dflt string
 		switch {
 		case b.Max == runtime.DefaultBackoffMax:
-			dflt = fmt.Sprintf(" (max defaults to %v)", runtime.DefaultBackoffMax)
+			dflt = schema.Sprintf(" (max defaults to %v)", runtime.DefaultBackoffMax)
 		case b.Initial == runtime.DefaultBackoffInitial:
-			dflt = fmt.Sprintf(" (initial defaults to %v)", runtime.DefaultBackoffInitial)
+			dflt = schema.Sprintf(" (initial defaults to %v)", runtime.DefaultBackoffInitial)
 		}
 		c.report(n, "Backoff.Max", b.Pos, "%s: backoff: initial %v is longer than max %v, which caps every delay%s; lower initial or raise max", n, b.Initial, b.Max, dflt)
 	}
@@ -282,7 +281,7 @@ func nestedIn(sup *schema.Node, name string) string {
 	}
 	for _, sib := range sup.Children {
 		if first, _, ok := strings.Cut(name, "/"); ok && first == sib.Name || !ok && in(sib) {
-			return fmt.Sprintf(" (it is in %s: after names siblings only; name %s to wait for all of it)", sib, sib.Name)
+			return schema.Sprintf(" (it is in %s: after names siblings only; name %s to wait for all of it)", sib, sib.Name)
 		}
 	}
 	return ""
@@ -319,7 +318,8 @@ func (c *checker) after(sup *schema.Node) {
 		for _, name := range cycle {
 			c.reported[fieldKey{byName[name].String(), "After"}] = true
 		}
-		c.errs.Add(pos, fmt.Sprintf("after: dependency cycle in %s: %s", sup, strings.Join(cycle, " -> ")))
+		// The last name is the first again.
+		c.errs.Add(pos, schema.Sprintf("after: dependency cycle in %s: %s -> %s", sup, schema.ClipList(cycle[:len(cycle)-1], " -> "), cycle[0]))
 	}
 }
 

@@ -68,6 +68,16 @@ func emit(spec *schema.Spec, specs map[*schema.Node]runtime.Spec, pkgName, ownPa
 	for _, f := range nm.lateFuncs {
 		e.lateFunc(f)
 	}
+	e.text(fmt.Sprintf(`// %[1]s panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func %[1]s(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
+}`, nm.nilRecv))
 	// Rendered without formatting: the caller formats it, in pieces, while
 	// it type-checks it.
 	e.f.NoFormat = true
@@ -172,14 +182,38 @@ func (e *emitter) tree(tree *schema.Node, spec runtime.Spec) {
 
 	e.doc("Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).")
 	e.f.Func().Params(jen.Id("t").Op("*").Id(name)).Id("Run").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(
+		e.nilGuard("t", name, "Run", tree),
 		jen.Return(jen.Id("t").Dot("tree").Dot("Run").Call(jen.Id("ctx"))),
 	)
 	e.doc("Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.")
 	e.f.Func().Params(jen.Id("t").Op("*").Id(name)).Id("Tree").Params().Op("*").Add(e.rt("Tree")).Block(
+		e.nilGuard("t", name, "Tree", tree),
 		jen.Return(jen.Id("t").Dot("tree")),
 	)
 	e.handles(tree, name, "t")
 	e.specFuncs(tree, spec, fmt.Sprintf("the tree %q", tree.Name))
+}
+
+// handleMethod is the method of the generated type of a supervisor that
+// its Handle and its workers' accessors call: their nil check, in one
+// place, which keeps each accessor one line.
+const handleMethod = "arborHandle"
+
+// isWorker reports whether n is a worker with an accessor of its own: not
+// a pool or a nested supervisor.
+func isWorker(n *schema.Node) bool { return !n.IsSupervisor() && !n.IsPool() }
+
+// nilGuard returns the statement that starts each method of a generated
+// type: a method called on a nil pointer, which New<Tree> never returns,
+// panics with a message that says so.
+func (e *emitter) nilGuard(recv, typ, method string, n *schema.Node) jen.Code {
+	return jen.If(jen.Id(recv).Op("==").Nil()).Block(jen.Id(e.names.nilRecv).Call(jen.Lit(typ), jen.Lit(method), jen.Lit(goName(n.Path[0]))))
+}
+
+// nilGuardText is nilGuard as gofmt writes it, in a method's body, with
+// the method's name given by the Go expression method.
+func (e *emitter) nilGuardText(recv, typ, method string, n *schema.Node) string {
+	return fmt.Sprintf("\tif %s == nil {\n\t\t%s(%q, %s, %q)\n\t}\n", recv, e.names.nilRecv, typ, method, goName(n.Path[0]))
 }
 
 // structFields returns the fields of the generated type of the supervisor
@@ -215,6 +249,10 @@ func (e *emitter) handles(sup *schema.Node, recvType, recv string) {
 	tree := jen.Id(recv).Dot("tree")
 	fromRecv := func(p param) jen.Code { return jen.Id(recv).Dot(p.field) }
 	handle := "*" + e.qual(runtimePath, "Handle")
+	if !sup.Tree || slices.ContainsFunc(sup.Children, isWorker) {
+		e.text(fmt.Sprintf("// %[1]s returns the handle at path for method, or says why it cannot: a nil *%[3]s.\nfunc (%[2]s *%[3]s) %[1]s(method, path string) %[4]s {\n%[5]s\treturn %[2]s.tree.Handle(path)\n}",
+			handleMethod, recv, recvType, handle, e.nilGuardText(recv, recvType, "method", sup)))
+	}
 	for _, c := range sup.Children {
 		m := goName(c.Name)
 		path := c.String()
@@ -222,14 +260,15 @@ func (e *emitter) handles(sup *schema.Node, recvType, recv string) {
 			e.pool(c, recvType+m, func(typ string) {
 				e.doc("%s returns the pool %s, which starts instances of %s.", m, path, c.Run)
 				e.f.Func().Params(jen.Id(recv).Op("*").Id(recvType)).Id(m).Params().Op("*").Id(typ).Block(
+					e.nilGuard(recv, recvType, m, sup),
 					jen.Return(jen.Op("&").Id(typ).Values(e.keptValues(c, tree.Clone().Dot("Pool").Call(jen.Lit(path)), fromRecv))),
 				)
 			})
 			continue
 		}
 		if !c.IsSupervisor() {
-			e.text(fmt.Sprintf("// %s returns the handle of the worker %s.\nfunc (%s *%s) %s() %s {\n\treturn %s.tree.Handle(%s)\n}",
-				m, path, recv, recvType, m, handle, recv, strconv.Quote(path)))
+			e.text(fmt.Sprintf("// %s returns the handle of the worker %s.\nfunc (%s *%s) %s() %s {\n\treturn %s.%s(%s, %s)\n}",
+				m, path, recv, recvType, m, handle, recv, handleMethod, strconv.Quote(m), strconv.Quote(path)))
 			continue
 		}
 		typ := recvType + m
@@ -244,11 +283,11 @@ func (e *emitter) handles(sup *schema.Node, recvType, recv string) {
 		for _, k := range keys {
 			values = append(values, k+":", recv+"."+k)
 		}
-		e.text(fmt.Sprintf("// %s returns the nested supervisor %s.\nfunc (%s *%s) %s() *%s {\n\treturn &%s%s\n}",
-			m, path, recv, recvType, m, typ, typ, literalText(values, "\t")))
+		e.text(fmt.Sprintf("// %s returns the nested supervisor %s.\nfunc (%s *%s) %s() *%s {\n%s\treturn &%s%s\n}",
+			m, path, recv, recvType, m, typ, e.nilGuardText(recv, recvType, strconv.Quote(m), sup), typ, literalText(values, "\t")))
 		e.text(fmt.Sprintf("// %s is the nested supervisor %s.\ntype %s %s", typ, path, typ, structText(fields)))
-		e.text(fmt.Sprintf("// Handle returns the handle of %s itself.\nfunc (s *%s) Handle() %s {\n\treturn s.tree.Handle(%s)\n}",
-			path, typ, handle, strconv.Quote(path)))
+		e.text(fmt.Sprintf("// Handle returns the handle of %s itself.\nfunc (s *%s) Handle() %s {\n\treturn s.%s(\"Handle\", %s)\n}",
+			path, typ, handle, handleMethod, strconv.Quote(path)))
 		e.handles(c, typ, "s")
 	}
 }

@@ -174,7 +174,7 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 	ws.checkScope(spec, nm, &errs)
 	findings := ws.lintRuns(spec, targets)
 	if ws.ownName == "" && (!token.IsIdentifier(spec.Package) || spec.Package == "_") {
-		errs.Add(packagePos(spec), fmt.Sprintf("the CUE package name %s is not a valid Go package name, which the generated file takes in a directory without Go files; rename the package", spec.Package))
+		errs.Add(packagePos(spec), schema.Sprintf("the CUE package name %s is not a valid Go package name, which the generated file takes in a directory without Go files; rename the package", spec.Package))
 	}
 	if len(errs) > 0 {
 		return nil, sorted(append(errs, findings...))
@@ -324,7 +324,7 @@ func Check(spec *schema.Spec) error {
 		tree.Walk(func(n *schema.Node) bool {
 			// The syntax of run, which Generate checks as it resolves it.
 			if _, err := parseRun(n.Run); !n.IsSupervisor() && err != nil {
-				errs.Add(n.RunPos, fmt.Sprintf("%s: %v", n, err))
+				errs.Add(n.RunPos, schema.Sprintf("%s: %v", n, err))
 			}
 			return true
 		})

@@ -101,7 +101,7 @@ func (ws *workspace) lintRuns(spec *schema.Spec, targets map[*schema.Node]*targe
 				also = append(also, ws.goPos(r.Pos))
 			}
 			for _, n := range b.nodes[f.Target] {
-				out = append(out, &schema.Error{Pos: lintPos(n, f.Check), Msg: n.String() + ": " + f.Message + " (" + f.Check + ")", At: ws.goPos(f.Pos), Also: also})
+				out = append(out, &schema.Error{Pos: lintPos(n, f.Check), Msg: schema.ClipPath(n.Path, "/") + ": " + f.Message + " (" + f.Check + ")", At: ws.goPos(f.Pos), Also: also})
 			}
 		}
 	}

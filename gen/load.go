@@ -328,7 +328,7 @@ func packageError(dir string, own *listed) *schema.Error {
 	for _, c := range clauses {
 		if c.name != most.name {
 			e.Pos = schema.Pos{Filename: c.pos.Filename, Line: c.pos.Line, Column: c.pos.Column}
-			e.Msg = fmt.Sprintf("package %s, but %s is package %s: the Go files of a directory make one package", c.name, most.file, most.name)
+			e.Msg = schema.Sprintf("package %s, but %s is package %s: the Go files of a directory make one package", c.name, most.file, most.name)
 			break
 		}
 	}

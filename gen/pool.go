@@ -26,6 +26,7 @@ func (e *emitter) pool(n *schema.Node, typ string, accessor func(typ string)) {
 	taken := map[string]bool{
 		e.names.imports[runtimePath].name: true,
 		e.names.imports["context"].name:   true,
+		e.names.nilRecv:                   true,
 	}
 	var fn *jen.Statement // the run function, as the closure calls it
 	var kept []param
@@ -71,11 +72,13 @@ func (e *emitter) pool(n *schema.Node, typ string, accessor func(typ string)) {
 
 	e.doc("Start starts an instance of %s that runs with %s, under a name the pool chooses; see StartNamed.", path, arg)
 	e.f.Func().Params(self.Clone()).Id("Start").Params(jen.Id(arg).Add(argType.Clone())).Params(handle...).Block(
+		e.nilGuard(p, typ, "Start", n),
 		jen.Return(jen.Id(p).Dot("StartNamed").Call(jen.Lit(""), jen.Id(arg))),
 	)
 
 	e.doc("StartNamed starts an instance of %s named %s (\"\" lets the pool choose; otherwise a name such as \"tenant-1\", [a-z][a-z0-9_-]*) that runs with %s; its path is %q followed by the name. %s", path, name, arg, path+"/", startErrors(n))
-	body := append(copies, jen.Return(jen.Id(p).Dot("pool").Dot("Start").Call(jen.Id(name),
+	body := append([]jen.Code{e.nilGuard(p, typ, "StartNamed", n)}, copies...)
+	body = append(body, jen.Return(jen.Id(p).Dot("pool").Dot("Start").Call(jen.Id(name),
 		jen.Func().Params(jen.Id(ctx).Qual("context", "Context"), jen.Id(a).Op("*").Add(e.rt("Attempt"))).Error().Block(
 			jen.Return(fn.Call(args...)),
 		),
@@ -84,6 +87,7 @@ func (e *emitter) pool(n *schema.Node, typ string, accessor func(typ string)) {
 
 	e.doc("Pool returns the runtime pool %s, for Len, Counts and Path.", path)
 	e.f.Func().Params(self.Clone()).Id("Pool").Params().Op("*").Add(e.rt("Pool")).Block(
+		e.nilGuard(p, typ, "Pool", n),
 		jen.Return(jen.Id(p).Dot("pool")),
 	)
 }

@@ -32,7 +32,7 @@ type runRef struct {
 // import/path.Func and (*import/path.Type).Method.
 func parseRun(s string) (runRef, error) {
 	var r runRef
-	bad := fmt.Errorf("run: invalid reference %q: want Func, (*Type).Method, (Type).Method, import/path.Func or (*import/path.Type).Method", s)
+	bad := schema.Errorf("run: invalid reference %q: want Func, (*Type).Method, (Type).Method, import/path.Func or (*import/path.Type).Method", s)
 	if strings.ContainsAny(s, "[]") {
 		// Only what would read as a reference once its type arguments
 		// are gone is an instantiation: Box[int], (*Box[K, V]).Run.
@@ -43,7 +43,7 @@ func parseRun(s string) (runRef, error) {
 		if _, err := parseRun(s[:i] + s[j+1:]); err != nil {
 			return r, bad
 		}
-		return r, fmt.Errorf("run: invalid reference %q: a run reference cannot instantiate a generic type or function; name an instance of a type with an alias (type IntBox = Box[int]) and write its method, or call the function from one without type parameters", s)
+		return r, schema.Errorf("run: invalid reference %q: a run reference cannot instantiate a generic type or function; name an instance of a type with an alias (type IntBox = Box[int]) and write its method, or call the function from one without type parameters", s)
 	}
 	target := s
 	if strings.HasPrefix(s, "(") {
@@ -97,7 +97,7 @@ func (ws *workspace) importPathOf(ref runRef) string {
 		path += "/" + filepath.ToSlash(rel)
 	}
 	ref.pkgPath = path
-	return fmt.Sprintf(" (did you mean %q?)", ref.String())
+	return schema.Sprintf(" (did you mean %q?)", ref.String())
 }
 
 // checkImportPath rejects what the go command would not read as the
@@ -107,25 +107,25 @@ func (ws *workspace) importPathOf(ref runRef) string {
 func checkImportPath(path string) error {
 	switch {
 	case path == "." || path == ".." || strings.HasPrefix(path, "./") || strings.HasPrefix(path, "../") || strings.HasPrefix(path, "/"):
-		return fmt.Errorf("run: %s is a directory, not an import path: name the package by its import path, its module's path then its directory", path)
+		return schema.Errorf("run: %s is a directory, not an import path: name the package by its import path, its module's path then its directory", path)
 	case strings.Contains(path, "..."), path == "std" || path == "cmd" || path == "all" || path == "tool" || path == "work":
-		return fmt.Errorf("run: %s is a pattern of the go command, not the import path of a package", path)
+		return schema.Errorf("run: %s is a pattern of the go command, not the import path of a package", path)
 	case path == "C":
-		return fmt.Errorf("run: C is cgo's pseudo-package, not one a run function can be declared in")
+		return schema.Errorf("run: C is cgo's pseudo-package, not one a run function can be declared in")
 	case path == "main":
-		return fmt.Errorf("run: main is not an import path; a function of the spec's own package is named without one")
+		return schema.Errorf("run: main is not an import path; a function of the spec's own package is named without one")
 	}
 	if i := strings.LastIndex("/"+path, "/vendor/"); i >= 0 {
 		// The go command refuses to import a vendor directory by its path:
 		// "must be imported as".
 		own := path[i+len("vendor/"):]
-		return fmt.Errorf("run: %s is a vendored copy of %s, which Go code imports by its own path: name the package %s", path, own, own)
+		return schema.Errorf("run: %s is a vendored copy of %s, which Go code imports by its own path: name the package %s", path, own, own)
 	}
 	for _, elem := range strings.Split(path, "/") {
 		if elem == "" || elem[0] == '.' || elem[len(elem)-1] == '.' || strings.IndexFunc(elem, func(c rune) bool {
 			return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("-._~+", c))
 		}) >= 0 {
-			return fmt.Errorf("run: %q is not a valid import path (its element %q)", path, elem)
+			return schema.Errorf("run: %q is not a valid import path (its element %q)", path, elem)
 		}
 	}
 	return nil
@@ -166,7 +166,7 @@ type target struct {
 func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 	ref, err := parseRun(n.Run)
 	if err != nil {
-		errs.Add(n.RunPos, fmt.Sprintf("%s: %v%s", n, err, ws.importPathOf(ref)))
+		errs.Add(n.RunPos, schema.Sprintf("%s: %v%s", n, err, ws.importPathOf(ref)))
 		return nil
 	}
 	if ref.pkgPath != "" && ref.pkgPath == ws.ownPath() {
@@ -186,20 +186,20 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		p := ws.lookupPkg(ref.pkgPath)
 		if p == nil {
 			if hint := ws.notAPackage(ref); hint != "" {
-				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s", n, hint))
+				errs.Add(n.RunPos, schema.Sprintf("%s: run: %s", n, hint))
 				return nil
 			}
-			errs.Add(n.RunPos, fmt.Sprintf("%s: run: cannot load package %q%s", n, ref.pkgPath, ws.loadMsg(ref.pkgPath)))
+			errs.Add(n.RunPos, schema.Sprintf("%s: run: cannot load package %q%s", n, ref.pkgPath, ws.loadMsg(ref.pkgPath)))
 			return nil
 		}
 		if msg := ws.unimportable(p); msg != "" {
-			errs.Add(n.RunPos, fmt.Sprintf("%s: run: cannot import %s: %s", n, ref.pkgPath, msg))
+			errs.Add(n.RunPos, schema.Sprintf("%s: run: cannot import %s: %s", n, ref.pkgPath, msg))
 			return nil
 		}
 		pkg = p
-		where = fmt.Sprintf("package %s", ref.pkgPath)
+		where = schema.Sprintf("package %s", ref.pkgPath)
 		if !token.IsExported(ref.name) || (ref.recv != "" && !token.IsExported(ref.recv)) {
-			errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not exported by %s", n, strings.TrimPrefix(n.Run, ref.pkgPath+"."), ref.pkgPath))
+			errs.Add(n.RunPos, schema.Sprintf("%s: run: %s is not exported by %s", n, strings.TrimPrefix(n.Run, ref.pkgPath+"."), ref.pkgPath))
 			return nil
 		}
 	}
@@ -224,7 +224,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 			return false
 		}
 		if e := ws.broken[pkg.Path()]; e != nil {
-			*errs = append(*errs, &schema.Error{Pos: n.RunPos, Msg: fmt.Sprintf("%s: run: %s is not declared in %s, whose Go code does not parse: %s",
+			*errs = append(*errs, &schema.Error{Pos: n.RunPos, Msg: schema.Sprintf("%s: run: %s is not declared in %s, whose Go code does not parse: %s",
 				n, strings.TrimPrefix(n.Run, ref.pkgPath+"."), where, e.Msg), Also: []schema.Pos{{Filename: e.Pos.Filename, Line: e.Pos.Line, Column: e.Pos.Column}}})
 			return true
 		}
@@ -232,7 +232,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 	}
 	if pkg == nil {
 		if !notSeen() {
-			errs.Add(n.RunPos, fmt.Sprintf("%s: run: the directory has no Go package to find %s in", n, ref.name))
+			errs.Add(n.RunPos, schema.Sprintf("%s: run: the directory has no Go package to find %s in", n, ref.name))
 		}
 		return nil
 	}
@@ -245,7 +245,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		}
 		if obj == nil {
 			if !notSeen() {
-				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not declared in %s%s", n, ref.name, undeclared, cmp.Or(ws.dotImported(ref), suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()), otherSpec(ref, listing))))
+				errs.Add(n.RunPos, schema.Sprintf("%s: run: %s is not declared in %s%s", n, ref.name, undeclared, cmp.Or(ws.dotImported(ref), suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()), otherSpec(ref, listing))))
 			}
 			return nil
 		}
@@ -264,7 +264,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		}
 		if !ok {
 			if !notSeen() {
-				errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is not a type declared in %s%s", n, ref.recv, undeclared, cmp.Or(ws.dotImported(ref), suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()), otherSpec(ref, listing))))
+				errs.Add(n.RunPos, schema.Sprintf("%s: run: %s is not a type declared in %s%s", n, ref.recv, undeclared, cmp.Or(ws.dotImported(ref), suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()), otherSpec(ref, listing))))
 			}
 			return nil
 		}
@@ -286,7 +286,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 				// is ambiguous, and so is the spec's.
 				ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s of %s is ambiguous: more than one field embedded at the same depth has it; name the embedded type's method, or declare %s on %s", n, ref.name, typ, ref.name, ref.recv)
 			case sel == nil && indirect:
-				errs.Add(n.RunPos, fmt.Sprintf("%s: run: method %s has a pointer receiver; write (*%s).%s", n, ref.name, strings.TrimPrefix(strings.TrimSuffix(n.Run[1:], ")."+ref.name), "*"), ref.name))
+				errs.Add(n.RunPos, schema.Sprintf("%s: run: method %s has a pointer receiver; write (*%s).%s", n, ref.name, strings.TrimPrefix(strings.TrimSuffix(n.Run[1:], ")."+ref.name), "*"), ref.name))
 			case sel != nil:
 				ws.addDecl(errs, n.RunPos, sel.Pos(), "%s: run: %s is a field of %s, not a method; run names a function or a method: declare a method that calls the field", n, ref.name, typ)
 			case !notSeen():
@@ -451,7 +451,7 @@ func (ws *workspace) notAPackage(ref runRef) string {
 	switch obj := own.Scope().Lookup(name).(type) {
 	case *types.TypeName:
 		if m := method(obj.Type()); m != "" {
-			return fmt.Sprintf("%s is a type of the spec's package, not a package: write %q", name, m)
+			return schema.Sprintf("%s is a type of the spec's package, not a package: write %q", name, m)
 		}
 	case *types.Var:
 		typ := obj.Type()
@@ -459,7 +459,7 @@ func (ws *workspace) notAPackage(ref runRef) string {
 			typ = p.Elem()
 		}
 		if m := method(typ); m != "" {
-			return fmt.Sprintf("%s is a variable of the spec's package, not a package: write %q, and pass the value to the constructor", name, m)
+			return schema.Sprintf("%s is a variable of the spec's package, not a package: write %q, and pass the value to the constructor", name, m)
 		}
 	}
 	for _, f := range ws.own.Syntax {
@@ -475,7 +475,7 @@ func (ws *workspace) notAPackage(ref runRef) string {
 				as = p.Name()
 			}
 			if as == name {
-				return fmt.Sprintf("%s is the name a file of the spec's package imports %s by, not an import path: write %q", name, path, path+"."+ref.name)
+				return schema.Sprintf("%s is the name a file of the spec's package imports %s by, not an import path: write %q", name, path, path+"."+ref.name)
 			}
 		}
 	}
@@ -548,7 +548,8 @@ func (ws *workspace) loadMsg(path string) string {
 	}
 	msg, _, _ = strings.Cut(msg, "\n")
 	msg, _, _ = strings.Cut(msg, "; to add it")
-	return ": " + msg
+	// The go command repeats the path, which the message has quoted.
+	return ": " + strings.ReplaceAll(msg, path, schema.Clip(path))
 }
 
 // invalidDecl reports a run function whose declaration does not compile
@@ -627,14 +628,14 @@ func (ws *workspace) addDecl(errs *schema.ErrorList, pos schema.Pos, decl token.
 			d.Filename = filepath.Join("$GOROOT", rel)
 		}
 	}
-	*errs = append(*errs, &schema.Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Decl: d})
+	*errs = append(*errs, &schema.Error{Pos: pos, Msg: schema.Sprintf(format, args...), Decl: d})
 }
 
 // generatedRef reports a run field of n that names what the generated file
 // declares for g (a tree's type or constructor, a nested supervisor's
 // type): a tree is not run as another's child that way.
 func (ws *workspace) generatedRef(n *schema.Node, what, name string, g *schema.Node, errs *schema.ErrorList) {
-	errs.Add(n.RunPos, fmt.Sprintf("%s: run: %s is %s arbor generates for %s, which run cannot name (the generated file is not part of the code arbor checks); to supervise it under %s, declare it there as a nested supervisor (children: {...}), or run it from a function of yours", n, name, what, g, strings.Join(n.Path[:len(n.Path)-1], "/")))
+	errs.Add(n.RunPos, schema.Sprintf("%s: run: %s is %s arbor generates for %s, which run cannot name (the generated file is not part of the code arbor checks); to supervise it under %s, declare it there as a nested supervisor (children: {...}), or run it from a function of yours", n, name, what, g, strings.Join(n.Path[:len(n.Path)-1], "/")))
 }
 
 // runSignature reports whether sig is one of the accepted run signatures:

@@ -34,6 +34,7 @@ type names struct {
 	taken    map[string]bool // package-level names and imports, in use
 	imports  map[string]importName
 	children string // the variable of a wide supervisor's children
+	nilRecv  string // the function a method on a nil receiver calls
 	funcs    map[*schema.Node]*specFuncs
 	params   map[string][]param      // per tree name, in order of first use
 	recv     map[*schema.Node]string // per worker with a method: its parameter
@@ -92,7 +93,9 @@ func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Nod
 	for _, name := range types.Universe.Names() {
 		nm.taken[name] = true
 	}
-	for _, name := range append([]string{"init"}, locals...) { // init: a name Go reserves for functions
+	// init: a name Go reserves for functions; handleMethod: a method of the
+	// generated types, which no field of theirs may have.
+	for _, name := range append([]string{"init", handleMethod}, locals...) {
 		nm.taken[name] = true
 	}
 	if ws.own != nil && ws.own.Types != nil {
@@ -153,6 +156,7 @@ func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Nod
 			}
 		}
 	}
+	nm.nilRecv = topLevel("arborNil")
 	for _, tree := range spec.Trees {
 		var walk func(n *schema.Node, typeName string)
 		walk = func(n *schema.Node, typeName string) {
@@ -356,10 +360,10 @@ func (ws *workspace) checkScope(spec *schema.Spec, nm *names, errs *schema.Error
 	methods := map[string]map[string]method{}
 	var walk func(n *schema.Node, typeName string)
 	walk = func(n *schema.Node, typeName string) {
-		ms := map[string]method{"tree": {n, false, true}, "Handle": {n, false, false}}
+		ms := map[string]method{"tree": {n, false, true}, "Handle": {n, false, false}, handleMethod: {n, false, false}}
 		switch {
 		case n.Tree:
-			ms = map[string]method{"tree": {n, false, true}, "Run": {n, false, false}, "Tree": {n, false, false}}
+			ms = map[string]method{"tree": {n, false, true}, "Run": {n, false, false}, "Tree": {n, false, false}, handleMethod: {n, false, false}}
 		case n.IsPool():
 			ms = map[string]method{"pool": {n, false, true}, "Start": {n, false, false}, "StartNamed": {n, false, false}, "Pool": {n, false, false}}
 		}

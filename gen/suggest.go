@@ -20,7 +20,7 @@ import (
 // finds "Work".
 func suggest(name string, candidates []string) string {
 	if best := closest(name, candidates); best != "" {
-		return fmt.Sprintf(" (did you mean %q?)", best)
+		return schema.Sprintf(" (did you mean %q?)", best)
 	}
 	return ""
 }
@@ -156,7 +156,7 @@ func suggestRun(ref runRef, pkg *types.Package, own, pool bool) string {
 			star = "*"
 		}
 		if best := closest(ref.recv, recvs); best != "" {
-			return suggestion(fmt.Sprintf("(%s%s%s).%s", star, prefix, best, ref.name))
+			return suggestion(schema.Sprintf("(%s%s%s).%s", star, prefix, best, ref.name))
 		}
 		return ""
 	default:
@@ -180,7 +180,7 @@ func suggestRun(ref runRef, pkg *types.Package, own, pool bool) string {
 	return ""
 }
 
-func suggestion(ref string) string { return fmt.Sprintf(" (did you mean %q?)", ref) }
+func suggestion(ref string) string { return schema.Sprintf(" (did you mean %q?)", ref) }
 
 // dotImported says where a reference to the spec's own package finds its
 // symbol when a file of the package dot-imports it: Go code names it
@@ -198,7 +198,7 @@ func (ws *workspace) dotImported(ref runRef) string {
 			}
 			if p := ws.lookupImport(path); p != nil && token.IsExported(symbol) && p.Scope().Lookup(symbol) != nil {
 				ref.pkgPath = path
-				return fmt.Sprintf(" (a file dot-imports it from %s: write %q)", path, ref.String())
+				return schema.Sprintf(" (a file dot-imports it from %s: write %q)", path, ref.String())
 			}
 		}
 	}
@@ -215,5 +215,5 @@ func otherSpec(ref runRef, listing *listed) string {
 	if ref.pkgPath == "" || ref.recv == "" || ref.name != "Run" || listing == nil || listing.Dir == "" || !schema.IsSpecDir(listing.Dir) {
 		return ""
 	}
-	return fmt.Sprintf(" (the package has a spec of its own: if %s is one of its trees, generate the package's %s first; arbor gen ./... does)", ref.recv, outputName)
+	return schema.Sprintf(" (the package has a spec of its own: if %s is one of its trees, generate the package's %s first; arbor gen ./... does)", ref.recv, outputName)
 }

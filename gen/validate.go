@@ -3,7 +3,6 @@ package gen
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -113,7 +112,7 @@ func (c *checker) validate(tree *schema.Node, spec runtime.Spec) {
 	for _, e := range list {
 		var se *runtime.SpecError
 		if !errors.As(e, &se) {
-			c.errs.Add(tree.Pos, fmt.Sprintf("%s: %v", tree, e))
+			c.errs.Add(tree.Pos, schema.Sprintf("%s: %v", tree, e))
 			continue
 		}
 		if c.reported[fieldKey{se.Path, se.Field}] {
@@ -124,7 +123,7 @@ func (c *checker) validate(tree *schema.Node, spec runtime.Spec) {
 			n = tree // a path the model cannot produce, such as an unnamed child
 		}
 		pos, _ := fieldPos(n, se.Field)
-		c.errs.Add(pos, fmt.Sprintf("%s: %s: %s", n, specField(se.Field), se.Msg))
+		c.errs.Add(pos, schema.Sprintf("%s: %s: %s", n, specField(se.Field), se.Msg))
 	}
 }
 

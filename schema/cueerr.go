@@ -175,15 +175,15 @@ var durationRE = regexp.MustCompile(`^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μ
 // parseDuration parses a spec duration; msg is non-empty when s is not one.
 func parseDuration(s string) (time.Duration, string) {
 	if !durationRE.MatchString(s) {
-		return 0, fmt.Sprintf("invalid duration %q (%s)", s, want[kDuration])
+		return 0, Sprintf("invalid duration %q (%s)", s, want[kDuration])
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Sprintf("invalid duration %q (out of range: at most about 290 years)", s)
+		return 0, Sprintf("invalid duration %q (out of range: at most about 290 years)", s)
 	}
 	if d == 0 && strings.ContainsAny(s, "123456789") {
 		// Go counts whole nanoseconds: "0.5ns" would silently be "0s".
-		return 0, fmt.Sprintf("invalid duration %q (less than a nanosecond, the smallest step: it would be 0s)", s)
+		return 0, Sprintf("invalid duration %q (less than a nanosecond, the smallest step: it would be 0s)", s)
 	}
 	return d, ""
 }
@@ -279,23 +279,19 @@ func show(v cue.Value) string {
 		for i, a := range alts {
 			parts[i] = show(a)
 		}
-		return clipShown(strings.Join(parts, " | "))
+		return Clip(strings.Join(parts, " | "))
 	}
 	switch v.Kind() {
+	case cue.StringKind:
+		if s, err := v.String(); err == nil {
+			return Quote(s)
+		}
 	case cue.StructKind:
 		return "(a struct)"
 	case cue.ListKind:
 		return "(a list)"
 	}
-	return clipShown(fmt.Sprint(v))
-}
-
-// clipShown keeps a shown value to one short line.
-func clipShown(s string) string {
-	if r := []rune(s); len(r) > 60 {
-		s = string(r[:57]) + "..."
-	}
-	return s
+	return Clip(fmt.Sprint(v))
 }
 
 // addCUE reports the CUE errors in err.
@@ -339,7 +335,7 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 	l.reported[key] = true
 	prefix := ""
 	if key != "" {
-		prefix = key + ": "
+		prefix = ClipPath(path, ".") + ": "
 	}
 	if pos, msg, ok := l.rewrite(path, errs); ok {
 		l.errs.Add(pos, prefix+msg)
@@ -626,7 +622,7 @@ func (l *loader) notAllowedHint(path []string) string {
 	}
 	name := path[len(path)-1]
 	if len(path) == 1 {
-		return fmt.Sprintf(" (a spec has only trees; name helpers #%s or _%s)", name, name)
+		return fmt.Sprintf(" (a spec has only trees; name helpers #%s or _%s)", Clip(name), Clip(name))
 	}
 	k, _ := classify(path[:len(path)-1])
 	var allowed []string

@@ -126,7 +126,7 @@ func (l *loader) decodeNode(v cue.Value, n *Node, path, parent []string) {
 		what = "tree"
 	}
 	if !nameRE.MatchString(n.Name) {
-		l.errs.Add(n.Pos, fmt.Sprintf("%s: invalid %s name %q (a name matches [a-z][a-z0-9_-]*)", n.CUEPath, what, n.Name))
+		l.errs.Add(n.Pos, Sprintf("%s: invalid %s name %q (a name matches [a-z][a-z0-9_-]*)", ClipPath(path, "."), what, n.Name))
 	}
 	o := l.object(v, path, n.Pos)
 	if o == nil {
@@ -138,9 +138,9 @@ func (l *loader) decodeNode(v cue.Value, n *Node, path, parent []string) {
 	case n.Tree:
 	case supervisor && o.has("run"):
 		_, pos := o.str("run", "")
-		l.errs.Add(pos, n.CUEPath+": supervisor cannot have run (a child with children is a nested supervisor; a worker has run)")
+		l.errs.Add(pos, ClipPath(path, ".")+": supervisor cannot have run (a child with children is a nested supervisor; a worker has run)")
 	case !supervisor && !o.has("run"):
-		l.errs.Add(n.Pos, n.CUEPath+`: worker has no run (a child needs run: "Func", or children: {...} to be a nested supervisor)`)
+		l.errs.Add(n.Pos, ClipPath(path, ".")+`: worker has no run (a child needs run: "Func", or children: {...} to be a nested supervisor)`)
 	}
 
 	if l.strict {
@@ -219,7 +219,7 @@ func (l *loader) pool(n *Node, o *object) {
 	}
 	n.Pool = &Pool{Max: o.integer("max", 0), Pos: o.pos}
 	if n.Significant {
-		l.errs.Add(n.SignificantPos, n.CUEPath+": a pool cannot be significant: the pool runs until its supervisor stops it, and an instance's end never ends the supervisor; remove significant")
+		l.errs.Add(n.SignificantPos, Clip(n.CUEPath)+": a pool cannot be significant: the pool runs until its supervisor stops it, and an instance's end never ends the supervisor; remove significant")
 	}
 }
 
@@ -288,7 +288,7 @@ func (l *loader) probe(o *object) *Probe {
 		// *{timeout: "1s"} | *{timeout: "2s"}, which misses no field.
 		path := o.sub("timeout")
 		if !o.l.reported[strings.Join(path, ".")] && !o.l.reported[strings.Join(o.path, ".")] {
-			o.l.errs.Add(o.pos, fmt.Sprintf("%s: missing field timeout (%s)", strings.Join(path, "."), want[kDuration]))
+			o.l.errs.Add(o.pos, fmt.Sprintf("%s: missing field timeout (%s)", ClipPath(path, "."), want[kDuration]))
 		}
 		return p
 	}
@@ -422,7 +422,7 @@ func (o *object) integer(name string, def int) int {
 	n, err := v.Int64()
 	if err != nil || n > math.MaxInt32 {
 		if v.Kind() == cue.IntKind {
-			o.l.errs.Add(o.l.valuePosOr(v, pos), fmt.Sprintf("%s: invalid value %s (%s)", strings.Join(o.sub(name), "."), show(v), intRange))
+			o.l.errs.Add(o.l.valuePosOr(v, pos), fmt.Sprintf("%s: invalid value %s (%s)", ClipPath(o.sub(name), "."), show(v), intRange))
 		} else {
 			o.kindErr(name, v)
 		}
@@ -439,7 +439,7 @@ func (o *object) float(name string, def float64) float64 {
 	x, err := v.Float64()
 	if err != nil {
 		if v.Kind()&cue.NumberKind != 0 {
-			o.l.errs.Add(o.l.valuePosOr(v, pos), fmt.Sprintf("%s: invalid value %s (%s)", strings.Join(o.sub(name), "."), show(v), floatRange(x)))
+			o.l.errs.Add(o.l.valuePosOr(v, pos), fmt.Sprintf("%s: invalid value %s (%s)", ClipPath(o.sub(name), "."), show(v), floatRange(x)))
 		} else {
 			o.kindErr(name, v)
 		}
@@ -461,7 +461,7 @@ func (o *object) duration(name string, def time.Duration) (time.Duration, Pos) {
 	}
 	d, msg := parseDuration(s)
 	if msg != "" {
-		o.l.errs.Add(o.l.valuePosOr(v, pos), strings.Join(o.sub(name), ".")+": "+msg)
+		o.l.errs.Add(o.l.valuePosOr(v, pos), ClipPath(o.sub(name), ".")+": "+msg)
 		return def, pos
 	}
 	return d, pos

@@ -449,7 +449,7 @@ func (l *loader) loadErrors(inst *build.Instance) {
 					}
 				}
 			}
-			l.errs.Add(pos, fmt.Sprintf("package %s, but %s is package %s: the .cue files of a spec directory make one package",
+			l.errs.Add(pos, Sprintf("package %s, but %s is package %s: the .cue files of a spec directory make one package",
 				multi.Packages[1], filepath.Base(multi.Files[0]), multi.Packages[0]))
 		case errors.As(e, &pathErr) && !e.Position().IsValid():
 			// Such as a file that cannot be read: at the file.
@@ -535,7 +535,7 @@ func skipped(dir string) string {
 			continue
 		}
 		if !strings.HasSuffix(name, ".cue") || strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") {
-			return fmt.Sprintf(" (CUE skips %q: it reads the files whose names end in .cue and do not start with _ or .)", name)
+			return Sprintf(" (CUE skips %q: it reads the files whose names end in .cue and do not start with _ or .)", name)
 		}
 	}
 	return ""
@@ -604,7 +604,7 @@ func (l *loader) valueErr(v cue.Value, path []string) {
 	case check(k, v) != "":
 		msg = check(k, v)
 	}
-	l.errs.Add(l.valuePosOr(v, l.fallbackPos(path)), strings.Join(path, ".")+": "+msg)
+	l.errs.Add(l.valuePosOr(v, l.fallbackPos(path)), ClipPath(path, ".")+": "+msg)
 }
 
 // labelPos returns the position of the first label in the user's files

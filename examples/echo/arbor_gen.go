@@ -36,16 +36,33 @@ func NewEcho(server *Server, opts ...runtime.Option) *Echo {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Echo) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Echo", "Run", "Echo")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Echo) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Echo", "Tree", "Echo")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Echo.
+func (t *Echo) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Echo", method, "Echo")
+	}
+	return t.tree.Handle(path)
 }
 
 // Conns returns the pool echo/conns, which starts instances of (*Server).Serve.
 func (t *Echo) Conns() *EchoConns {
+	if t == nil {
+		arborNil("Echo", "Conns", "Echo")
+	}
 	return &EchoConns{
 		pool:   t.tree.Pool("echo/conns"),
 		server: t.server,
@@ -60,11 +77,17 @@ type EchoConns struct {
 
 // Start starts an instance of echo/conns that runs with arg, under a name the pool chooses; see StartNamed.
 func (p *EchoConns) Start(arg net.Conn) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("EchoConns", "Start", "Echo")
+	}
 	return p.StartNamed("", arg)
 }
 
 // StartNamed starts an instance of echo/conns named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "echo/conns/" followed by the name. It fails with runtime.ErrPoolFull while 100 instances are live, runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *EchoConns) StartNamed(name string, arg net.Conn) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("EchoConns", "StartNamed", "Echo")
+	}
 	server := p.server
 	return p.pool.Start(name, func(ctx context.Context, a *runtime.Attempt) error {
 		return server.Serve(ctx, a, arg)
@@ -73,12 +96,15 @@ func (p *EchoConns) StartNamed(name string, arg net.Conn) (*runtime.Handle, erro
 
 // Pool returns the runtime pool echo/conns, for Len, Counts and Path.
 func (p *EchoConns) Pool() *runtime.Pool {
+	if p == nil {
+		arborNil("EchoConns", "Pool", "Echo")
+	}
 	return p.pool
 }
 
 // Listener returns the handle of the worker echo/listener.
 func (t *Echo) Listener() *runtime.Handle {
-	return t.tree.Handle("echo/listener")
+	return t.arborHandle("Listener", "echo/listener")
 }
 
 // echoSpec returns the spec of the tree "echo".
@@ -114,4 +140,15 @@ func echoSpec(server *Server) runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

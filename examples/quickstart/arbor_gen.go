@@ -31,27 +31,41 @@ func NewQuickstart(store *Store, api *API, opts ...runtime.Option) *Quickstart {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Quickstart) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Quickstart", "Run", "Quickstart")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Quickstart) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Quickstart", "Tree", "Quickstart")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Quickstart.
+func (t *Quickstart) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Quickstart", method, "Quickstart")
+	}
+	return t.tree.Handle(path)
 }
 
 // Store returns the handle of the worker quickstart/store.
 func (t *Quickstart) Store() *runtime.Handle {
-	return t.tree.Handle("quickstart/store")
+	return t.arborHandle("Store", "quickstart/store")
 }
 
 // API returns the handle of the worker quickstart/api.
 func (t *Quickstart) API() *runtime.Handle {
-	return t.tree.Handle("quickstart/api")
+	return t.arborHandle("API", "quickstart/api")
 }
 
 // Worker returns the handle of the worker quickstart/worker.
 func (t *Quickstart) Worker() *runtime.Handle {
-	return t.tree.Handle("quickstart/worker")
+	return t.arborHandle("Worker", "quickstart/worker")
 }
 
 // quickstartSpec returns the spec of the tree "quickstart".
@@ -91,4 +105,15 @@ func quickstartSpec(store *Store, api *API) runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

@@ -31,26 +31,43 @@ func NewShop(store *Store, api *API, pipeline *Pipeline, worker *Worker, opts ..
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Shop) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Shop", "Run", "Shop")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Shop) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Shop", "Tree", "Shop")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Shop.
+func (t *Shop) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Shop", method, "Shop")
+	}
+	return t.tree.Handle(path)
 }
 
 // Store returns the handle of the worker shop/store.
 func (t *Shop) Store() *runtime.Handle {
-	return t.tree.Handle("shop/store")
+	return t.arborHandle("Store", "shop/store")
 }
 
 // API returns the handle of the worker shop/api.
 func (t *Shop) API() *runtime.Handle {
-	return t.tree.Handle("shop/api")
+	return t.arborHandle("API", "shop/api")
 }
 
 // Ingest returns the nested supervisor shop/ingest.
 func (t *Shop) Ingest() *ShopIngest {
+	if t == nil {
+		arborNil("Shop", "Ingest", "Shop")
+	}
 	return &ShopIngest{tree: t.tree}
 }
 
@@ -61,31 +78,42 @@ type ShopIngest struct {
 
 // Handle returns the handle of shop/ingest itself.
 func (s *ShopIngest) Handle() *runtime.Handle {
-	return s.tree.Handle("shop/ingest")
+	return s.arborHandle("Handle", "shop/ingest")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *ShopIngest.
+func (s *ShopIngest) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("ShopIngest", method, "Shop")
+	}
+	return s.tree.Handle(path)
 }
 
 // Fetch returns the handle of the worker shop/ingest/fetch.
 func (s *ShopIngest) Fetch() *runtime.Handle {
-	return s.tree.Handle("shop/ingest/fetch")
+	return s.arborHandle("Fetch", "shop/ingest/fetch")
 }
 
 // Parse returns the handle of the worker shop/ingest/parse.
 func (s *ShopIngest) Parse() *runtime.Handle {
-	return s.tree.Handle("shop/ingest/parse")
+	return s.arborHandle("Parse", "shop/ingest/parse")
 }
 
 // Index returns the handle of the worker shop/ingest/index.
 func (s *ShopIngest) Index() *runtime.Handle {
-	return s.tree.Handle("shop/ingest/index")
+	return s.arborHandle("Index", "shop/ingest/index")
 }
 
 // Worker returns the handle of the worker shop/worker.
 func (t *Shop) Worker() *runtime.Handle {
-	return t.tree.Handle("shop/worker")
+	return t.arborHandle("Worker", "shop/worker")
 }
 
 // Setup returns the nested supervisor shop/setup.
 func (t *Shop) Setup() *ShopSetup {
+	if t == nil {
+		arborNil("Shop", "Setup", "Shop")
+	}
 	return &ShopSetup{tree: t.tree}
 }
 
@@ -96,22 +124,30 @@ type ShopSetup struct {
 
 // Handle returns the handle of shop/setup itself.
 func (s *ShopSetup) Handle() *runtime.Handle {
-	return s.tree.Handle("shop/setup")
+	return s.arborHandle("Handle", "shop/setup")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *ShopSetup.
+func (s *ShopSetup) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("ShopSetup", method, "Shop")
+	}
+	return s.tree.Handle(path)
 }
 
 // Migrate returns the handle of the worker shop/setup/migrate.
 func (s *ShopSetup) Migrate() *runtime.Handle {
-	return s.tree.Handle("shop/setup/migrate")
+	return s.arborHandle("Migrate", "shop/setup/migrate")
 }
 
 // Progress returns the handle of the worker shop/setup/progress.
 func (s *ShopSetup) Progress() *runtime.Handle {
-	return s.tree.Handle("shop/setup/progress")
+	return s.arborHandle("Progress", "shop/setup/progress")
 }
 
 // Monitor returns the handle of the worker shop/monitor.
 func (t *Shop) Monitor() *runtime.Handle {
-	return t.tree.Handle("shop/monitor")
+	return t.arborHandle("Monitor", "shop/monitor")
 }
 
 // shopSpec returns the spec of the tree "shop".
@@ -240,4 +276,15 @@ func shopSetupSpec() *runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

@@ -32,22 +32,36 @@ func NewApp(replica *Replica, opts ...runtime.Option) *App {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *App) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("App", "Run", "App")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *App) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("App", "Tree", "App")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *App.
+func (t *App) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("App", method, "App")
+	}
+	return t.tree.Handle(path)
 }
 
 // Web returns the handle of the worker app/web.
 func (t *App) Web() *runtime.Handle {
-	return t.tree.Handle("app/web")
+	return t.arborHandle("Web", "app/web")
 }
 
 // Scheduler returns the handle of the worker app/scheduler.
 func (t *App) Scheduler() *runtime.Handle {
-	return t.tree.Handle("app/scheduler")
+	return t.arborHandle("Scheduler", "app/scheduler")
 }
 
 // appSpec returns the spec of the tree "app".
@@ -80,4 +94,15 @@ func appSpec(replica *Replica) runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

@@ -17,5 +17,8 @@ func (t Shop) tree() {}
 // Handle is also the generated Handle of the nested supervisor.
 func (s *ShopJobs) Handle() {}
 
+// arborHandle is also the method the generated accessors of workers call.
+func (s *ShopJobs) arborHandle() {}
+
 // Describe is a method of the package's own on the generated type: fine.
 func (t *Shop) Describe() string { return "shop" }

@@ -31,16 +31,25 @@ func NewApp(opts ...runtime.Option) *App {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *App) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("App", "Run", "App")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *App) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("App", "Tree", "App")
+	}
 	return t.tree
 }
 
 // Inner returns the nested supervisor app/inner.
 func (t *App) Inner() *AppInner {
+	if t == nil {
+		arborNil("App", "Inner", "App")
+	}
 	return &AppInner{tree: t.tree}
 }
 
@@ -51,12 +60,20 @@ type AppInner struct {
 
 // Handle returns the handle of app/inner itself.
 func (s *AppInner) Handle() *runtime.Handle {
-	return s.tree.Handle("app/inner")
+	return s.arborHandle("Handle", "app/inner")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *AppInner.
+func (s *AppInner) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("AppInner", method, "App")
+	}
+	return s.tree.Handle(path)
 }
 
 // Child returns the handle of the worker app/inner/child.
 func (s *AppInner) Child() *runtime.Handle {
-	return s.tree.Handle("app/inner/child")
+	return s.arborHandle("Child", "app/inner/child")
 }
 
 // appSpec returns the spec of the tree "app".
@@ -105,4 +122,15 @@ func appInnerSpec() *runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

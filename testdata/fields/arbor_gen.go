@@ -31,17 +31,31 @@ func NewDefaults(opts ...runtime.Option) *Defaults {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Defaults) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Defaults", "Run", "Defaults")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Defaults) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Defaults", "Tree", "Defaults")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Defaults.
+func (t *Defaults) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Defaults", method, "Defaults")
+	}
+	return t.tree.Handle(path)
 }
 
 // Only returns the handle of the worker defaults/only.
 func (t *Defaults) Only() *runtime.Handle {
-	return t.tree.Handle("defaults/only")
+	return t.arborHandle("Only", "defaults/only")
 }
 
 // defaultsSpec returns the spec of the tree "defaults".
@@ -87,26 +101,43 @@ func NewFull(opts ...runtime.Option) *Full {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Full) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Full", "Run", "Full")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Full) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Full", "Tree", "Full")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Full.
+func (t *Full) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Full", method, "Full")
+	}
+	return t.tree.Handle(path)
 }
 
 // SvcA returns the handle of the worker full/svc-a.
 func (t *Full) SvcA() *runtime.Handle {
-	return t.tree.Handle("full/svc-a")
+	return t.arborHandle("SvcA", "full/svc-a")
 }
 
 // SvcB returns the handle of the worker full/svc-b.
 func (t *Full) SvcB() *runtime.Handle {
-	return t.tree.Handle("full/svc-b")
+	return t.arborHandle("SvcB", "full/svc-b")
 }
 
 // Nest returns the nested supervisor full/nest.
 func (t *Full) Nest() *FullNest {
+	if t == nil {
+		arborNil("Full", "Nest", "Full")
+	}
 	return &FullNest{tree: t.tree}
 }
 
@@ -117,26 +148,37 @@ type FullNest struct {
 
 // Handle returns the handle of full/nest itself.
 func (s *FullNest) Handle() *runtime.Handle {
-	return s.tree.Handle("full/nest")
+	return s.arborHandle("Handle", "full/nest")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *FullNest.
+func (s *FullNest) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("FullNest", method, "Full")
+	}
+	return s.tree.Handle(path)
 }
 
 // W0X returns the handle of the worker full/nest/w0-x.
 func (s *FullNest) W0X() *runtime.Handle {
-	return s.tree.Handle("full/nest/w0-x")
+	return s.arborHandle("W0X", "full/nest/w0-x")
 }
 
 // W1Y returns the handle of the worker full/nest/w1-y.
 func (s *FullNest) W1Y() *runtime.Handle {
-	return s.tree.Handle("full/nest/w1-y")
+	return s.arborHandle("W1Y", "full/nest/w1-y")
 }
 
 // W2Z returns the handle of the worker full/nest/w2-z.
 func (s *FullNest) W2Z() *runtime.Handle {
-	return s.tree.Handle("full/nest/w2-z")
+	return s.arborHandle("W2Z", "full/nest/w2-z")
 }
 
 // Pool returns the pool full/nest/pool, which starts instances of P.
 func (s *FullNest) Pool() *FullNestPool {
+	if s == nil {
+		arborNil("FullNest", "Pool", "Full")
+	}
 	return &FullNestPool{pool: s.tree.Pool("full/nest/pool")}
 }
 
@@ -147,11 +189,17 @@ type FullNestPool struct {
 
 // Start starts an instance of full/nest/pool that runs with arg, under a name the pool chooses; see StartNamed.
 func (p *FullNestPool) Start(arg int) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("FullNestPool", "Start", "Full")
+	}
 	return p.StartNamed("", arg)
 }
 
 // StartNamed starts an instance of full/nest/pool named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "full/nest/pool/" followed by the name. It fails with runtime.ErrPoolFull while 3 instances are live, runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *FullNestPool) StartNamed(name string, arg int) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("FullNestPool", "StartNamed", "Full")
+	}
 	return p.pool.Start(name, func(ctx context.Context, a *runtime.Attempt) error {
 		return P(ctx, a, arg)
 	})
@@ -159,12 +207,15 @@ func (p *FullNestPool) StartNamed(name string, arg int) (*runtime.Handle, error)
 
 // Pool returns the runtime pool full/nest/pool, for Len, Counts and Path.
 func (p *FullNestPool) Pool() *runtime.Pool {
+	if p == nil {
+		arborNil("FullNestPool", "Pool", "Full")
+	}
 	return p.pool
 }
 
 // Late returns the handle of the worker full/nest/late.
 func (s *FullNest) Late() *runtime.Handle {
-	return s.tree.Handle("full/nest/late")
+	return s.arborHandle("Late", "full/nest/late")
 }
 
 // fullSpec returns the spec of the tree "full".
@@ -279,4 +330,15 @@ func fullNestSpec() *runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

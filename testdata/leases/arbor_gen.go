@@ -32,26 +32,43 @@ func NewJobs(opts ...runtime.Option) *Jobs {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Jobs) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Jobs", "Run", "Jobs")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Jobs) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Jobs", "Tree", "Jobs")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Jobs.
+func (t *Jobs) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Jobs", method, "Jobs")
+	}
+	return t.tree.Handle(path)
 }
 
 // API returns the handle of the worker jobs/api.
 func (t *Jobs) API() *runtime.Handle {
-	return t.tree.Handle("jobs/api")
+	return t.arborHandle("API", "jobs/api")
 }
 
 // Cron returns the handle of the worker jobs/cron.
 func (t *Jobs) Cron() *runtime.Handle {
-	return t.tree.Handle("jobs/cron")
+	return t.arborHandle("Cron", "jobs/cron")
 }
 
 // Batch returns the nested supervisor jobs/batch.
 func (t *Jobs) Batch() *JobsBatch {
+	if t == nil {
+		arborNil("Jobs", "Batch", "Jobs")
+	}
 	return &JobsBatch{tree: t.tree}
 }
 
@@ -62,12 +79,20 @@ type JobsBatch struct {
 
 // Handle returns the handle of jobs/batch itself.
 func (s *JobsBatch) Handle() *runtime.Handle {
-	return s.tree.Handle("jobs/batch")
+	return s.arborHandle("Handle", "jobs/batch")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *JobsBatch.
+func (s *JobsBatch) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("JobsBatch", method, "Jobs")
+	}
+	return s.tree.Handle(path)
 }
 
 // Step returns the handle of the worker jobs/batch/step.
 func (s *JobsBatch) Step() *runtime.Handle {
-	return s.tree.Handle("jobs/batch/step")
+	return s.arborHandle("Step", "jobs/batch/step")
 }
 
 // jobsSpec returns the spec of the tree "jobs".
@@ -130,4 +155,15 @@ func jobsBatchSpec() *runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

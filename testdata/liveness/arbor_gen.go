@@ -31,27 +31,41 @@ func NewGating(probe *Probe, opts ...runtime.Option) *Gating {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Gating) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Gating", "Run", "Gating")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Gating) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Gating", "Tree", "Gating")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Gating.
+func (t *Gating) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Gating", method, "Gating")
+	}
+	return t.tree.Handle(path)
 }
 
 // DB returns the handle of the worker gating/db.
 func (t *Gating) DB() *runtime.Handle {
-	return t.tree.Handle("gating/db")
+	return t.arborHandle("DB", "gating/db")
 }
 
 // API returns the handle of the worker gating/api.
 func (t *Gating) API() *runtime.Handle {
-	return t.tree.Handle("gating/api")
+	return t.arborHandle("API", "gating/api")
 }
 
 // Done returns the handle of the worker gating/done.
 func (t *Gating) Done() *runtime.Handle {
-	return t.tree.Handle("gating/done")
+	return t.arborHandle("Done", "gating/done")
 }
 
 // gatingSpec returns the spec of the tree "gating".
@@ -112,22 +126,36 @@ func NewLateExit(probe *Probe, opts ...runtime.Option) *LateExit {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *LateExit) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("LateExit", "Run", "LateExit")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *LateExit) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("LateExit", "Tree", "LateExit")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *LateExit.
+func (t *LateExit) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("LateExit", method, "LateExit")
+	}
+	return t.tree.Handle(path)
 }
 
 // Worker returns the handle of the worker late-exit/worker.
 func (t *LateExit) Worker() *runtime.Handle {
-	return t.tree.Handle("late-exit/worker")
+	return t.arborHandle("Worker", "late-exit/worker")
 }
 
 // Done returns the handle of the worker late-exit/done.
 func (t *LateExit) Done() *runtime.Handle {
-	return t.tree.Handle("late-exit/done")
+	return t.arborHandle("Done", "late-exit/done")
 }
 
 // lateExitSpec returns the spec of the tree "late-exit".
@@ -180,22 +208,36 @@ func NewReadyTimeout(probe *Probe, opts ...runtime.Option) *ReadyTimeout {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *ReadyTimeout) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("ReadyTimeout", "Run", "ReadyTimeout")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *ReadyTimeout) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("ReadyTimeout", "Tree", "ReadyTimeout")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *ReadyTimeout.
+func (t *ReadyTimeout) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("ReadyTimeout", method, "ReadyTimeout")
+	}
+	return t.tree.Handle(path)
 }
 
 // DB returns the handle of the worker ready-timeout/db.
 func (t *ReadyTimeout) DB() *runtime.Handle {
-	return t.tree.Handle("ready-timeout/db")
+	return t.arborHandle("DB", "ready-timeout/db")
 }
 
 // Done returns the handle of the worker ready-timeout/done.
 func (t *ReadyTimeout) Done() *runtime.Handle {
-	return t.tree.Handle("ready-timeout/done")
+	return t.arborHandle("Done", "ready-timeout/done")
 }
 
 // readyTimeoutSpec returns the spec of the tree "ready-timeout".
@@ -249,22 +291,36 @@ func NewStale(probe *Probe, opts ...runtime.Option) *Stale {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Stale) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Stale", "Run", "Stale")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Stale) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Stale", "Tree", "Stale")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Stale.
+func (t *Stale) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Stale", method, "Stale")
+	}
+	return t.tree.Handle(path)
 }
 
 // Worker returns the handle of the worker stale/worker.
 func (t *Stale) Worker() *runtime.Handle {
-	return t.tree.Handle("stale/worker")
+	return t.arborHandle("Worker", "stale/worker")
 }
 
 // Done returns the handle of the worker stale/done.
 func (t *Stale) Done() *runtime.Handle {
-	return t.tree.Handle("stale/done")
+	return t.arborHandle("Done", "stale/done")
 }
 
 // staleSpec returns the spec of the tree "stale".
@@ -298,4 +354,15 @@ func staleSpec(probe *Probe) runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

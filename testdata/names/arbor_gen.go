@@ -31,16 +31,25 @@ func NewDeep(opts ...runtime.Option) *Deep {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Deep) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Deep", "Run", "Deep")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Deep) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Deep", "Tree", "Deep")
+	}
 	return t.tree
 }
 
 // L0 returns the nested supervisor deep/l0.
 func (t *Deep) L0() *DeepL0 {
+	if t == nil {
+		arborNil("Deep", "L0", "Deep")
+	}
 	return &DeepL0{tree: t.tree}
 }
 
@@ -51,11 +60,22 @@ type DeepL0 struct {
 
 // Handle returns the handle of deep/l0 itself.
 func (s *DeepL0) Handle() *runtime.Handle {
-	return s.tree.Handle("deep/l0")
+	return s.arborHandle("Handle", "deep/l0")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0.
+func (s *DeepL0) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0", method, "Deep")
+	}
+	return s.tree.Handle(path)
 }
 
 // L1 returns the nested supervisor deep/l0/l1.
 func (s *DeepL0) L1() *DeepL0L1 {
+	if s == nil {
+		arborNil("DeepL0", "L1", "Deep")
+	}
 	return &DeepL0L1{tree: s.tree}
 }
 
@@ -66,11 +86,22 @@ type DeepL0L1 struct {
 
 // Handle returns the handle of deep/l0/l1 itself.
 func (s *DeepL0L1) Handle() *runtime.Handle {
-	return s.tree.Handle("deep/l0/l1")
+	return s.arborHandle("Handle", "deep/l0/l1")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1.
+func (s *DeepL0L1) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1", method, "Deep")
+	}
+	return s.tree.Handle(path)
 }
 
 // L2 returns the nested supervisor deep/l0/l1/l2.
 func (s *DeepL0L1) L2() *DeepL0L1L2 {
+	if s == nil {
+		arborNil("DeepL0L1", "L2", "Deep")
+	}
 	return &DeepL0L1L2{tree: s.tree}
 }
 
@@ -81,11 +112,22 @@ type DeepL0L1L2 struct {
 
 // Handle returns the handle of deep/l0/l1/l2 itself.
 func (s *DeepL0L1L2) Handle() *runtime.Handle {
-	return s.tree.Handle("deep/l0/l1/l2")
+	return s.arborHandle("Handle", "deep/l0/l1/l2")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2.
+func (s *DeepL0L1L2) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2", method, "Deep")
+	}
+	return s.tree.Handle(path)
 }
 
 // L3 returns the nested supervisor deep/l0/l1/l2/l3.
 func (s *DeepL0L1L2) L3() *DeepL0L1L2L3 {
+	if s == nil {
+		arborNil("DeepL0L1L2", "L3", "Deep")
+	}
 	return &DeepL0L1L2L3{tree: s.tree}
 }
 
@@ -96,11 +138,22 @@ type DeepL0L1L2L3 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3 itself.
 func (s *DeepL0L1L2L3) Handle() *runtime.Handle {
-	return s.tree.Handle("deep/l0/l1/l2/l3")
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3.
+func (s *DeepL0L1L2L3) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3", method, "Deep")
+	}
+	return s.tree.Handle(path)
 }
 
 // L4 returns the nested supervisor deep/l0/l1/l2/l3/l4.
 func (s *DeepL0L1L2L3) L4() *DeepL0L1L2L3L4 {
+	if s == nil {
+		arborNil("DeepL0L1L2L3", "L4", "Deep")
+	}
 	return &DeepL0L1L2L3L4{tree: s.tree}
 }
 
@@ -111,11 +164,22 @@ type DeepL0L1L2L3L4 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4 itself.
 func (s *DeepL0L1L2L3L4) Handle() *runtime.Handle {
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4")
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3/l4")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3L4.
+func (s *DeepL0L1L2L3L4) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4", method, "Deep")
+	}
+	return s.tree.Handle(path)
 }
 
 // L5 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5.
 func (s *DeepL0L1L2L3L4) L5() *DeepL0L1L2L3L4L5 {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4", "L5", "Deep")
+	}
 	return &DeepL0L1L2L3L4L5{tree: s.tree}
 }
 
@@ -126,11 +190,22 @@ type DeepL0L1L2L3L4L5 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5 itself.
 func (s *DeepL0L1L2L3L4L5) Handle() *runtime.Handle {
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5")
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3/l4/l5")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3L4L5.
+func (s *DeepL0L1L2L3L4L5) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5", method, "Deep")
+	}
+	return s.tree.Handle(path)
 }
 
 // L6 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6.
 func (s *DeepL0L1L2L3L4L5) L6() *DeepL0L1L2L3L4L5L6 {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5", "L6", "Deep")
+	}
 	return &DeepL0L1L2L3L4L5L6{tree: s.tree}
 }
 
@@ -141,11 +216,22 @@ type DeepL0L1L2L3L4L5L6 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6 itself.
 func (s *DeepL0L1L2L3L4L5L6) Handle() *runtime.Handle {
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6")
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3/l4/l5/l6")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3L4L5L6.
+func (s *DeepL0L1L2L3L4L5L6) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6", method, "Deep")
+	}
+	return s.tree.Handle(path)
 }
 
 // L7 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7.
 func (s *DeepL0L1L2L3L4L5L6) L7() *DeepL0L1L2L3L4L5L6L7 {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6", "L7", "Deep")
+	}
 	return &DeepL0L1L2L3L4L5L6L7{tree: s.tree}
 }
 
@@ -156,11 +242,22 @@ type DeepL0L1L2L3L4L5L6L7 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6/l7 itself.
 func (s *DeepL0L1L2L3L4L5L6L7) Handle() *runtime.Handle {
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7")
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3/l4/l5/l6/l7")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3L4L5L6L7.
+func (s *DeepL0L1L2L3L4L5L6L7) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7", method, "Deep")
+	}
+	return s.tree.Handle(path)
 }
 
 // L8 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7/l8.
 func (s *DeepL0L1L2L3L4L5L6L7) L8() *DeepL0L1L2L3L4L5L6L7L8 {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7", "L8", "Deep")
+	}
 	return &DeepL0L1L2L3L4L5L6L7L8{tree: s.tree}
 }
 
@@ -171,11 +268,22 @@ type DeepL0L1L2L3L4L5L6L7L8 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6/l7/l8 itself.
 func (s *DeepL0L1L2L3L4L5L6L7L8) Handle() *runtime.Handle {
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7/l8")
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3/l4/l5/l6/l7/l8")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3L4L5L6L7L8.
+func (s *DeepL0L1L2L3L4L5L6L7L8) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7L8", method, "Deep")
+	}
+	return s.tree.Handle(path)
 }
 
 // L9 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9.
 func (s *DeepL0L1L2L3L4L5L6L7L8) L9() *DeepL0L1L2L3L4L5L6L7L8L9 {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7L8", "L9", "Deep")
+	}
 	return &DeepL0L1L2L3L4L5L6L7L8L9{tree: s.tree}
 }
 
@@ -186,11 +294,22 @@ type DeepL0L1L2L3L4L5L6L7L8L9 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9 itself.
 func (s *DeepL0L1L2L3L4L5L6L7L8L9) Handle() *runtime.Handle {
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9")
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3L4L5L6L7L8L9.
+func (s *DeepL0L1L2L3L4L5L6L7L8L9) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7L8L9", method, "Deep")
+	}
+	return s.tree.Handle(path)
 }
 
 // L10 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10.
 func (s *DeepL0L1L2L3L4L5L6L7L8L9) L10() *DeepL0L1L2L3L4L5L6L7L8L9L10 {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7L8L9", "L10", "Deep")
+	}
 	return &DeepL0L1L2L3L4L5L6L7L8L9L10{tree: s.tree}
 }
 
@@ -201,11 +320,22 @@ type DeepL0L1L2L3L4L5L6L7L8L9L10 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10 itself.
 func (s *DeepL0L1L2L3L4L5L6L7L8L9L10) Handle() *runtime.Handle {
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10")
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3L4L5L6L7L8L9L10.
+func (s *DeepL0L1L2L3L4L5L6L7L8L9L10) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7L8L9L10", method, "Deep")
+	}
+	return s.tree.Handle(path)
 }
 
 // L11 returns the nested supervisor deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11.
 func (s *DeepL0L1L2L3L4L5L6L7L8L9L10) L11() *DeepL0L1L2L3L4L5L6L7L8L9L10L11 {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7L8L9L10", "L11", "Deep")
+	}
 	return &DeepL0L1L2L3L4L5L6L7L8L9L10L11{tree: s.tree}
 }
 
@@ -216,12 +346,20 @@ type DeepL0L1L2L3L4L5L6L7L8L9L10L11 struct {
 
 // Handle returns the handle of deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11 itself.
 func (s *DeepL0L1L2L3L4L5L6L7L8L9L10L11) Handle() *runtime.Handle {
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11")
+	return s.arborHandle("Handle", "deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *DeepL0L1L2L3L4L5L6L7L8L9L10L11.
+func (s *DeepL0L1L2L3L4L5L6L7L8L9L10L11) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("DeepL0L1L2L3L4L5L6L7L8L9L10L11", method, "Deep")
+	}
+	return s.tree.Handle(path)
 }
 
 // L12 returns the handle of the worker deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11/l12.
 func (s *DeepL0L1L2L3L4L5L6L7L8L9L10L11) L12() *runtime.Handle {
-	return s.tree.Handle("deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11/l12")
+	return s.arborHandle("L12", "deep/l0/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11/l12")
 }
 
 // deepSpec returns the spec of the tree "deep".
@@ -542,37 +680,51 @@ func NewType(opts ...runtime.Option) *Type {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Type) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Type", "Run", "Type")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Type) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Type", "Tree", "Type")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Type.
+func (t *Type) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Type", method, "Type")
+	}
+	return t.tree.Handle(path)
 }
 
 // Func returns the handle of the worker type/func.
 func (t *Type) Func() *runtime.Handle {
-	return t.tree.Handle("type/func")
+	return t.arborHandle("Func", "type/func")
 }
 
 // Go returns the handle of the worker type/go.
 func (t *Type) Go() *runtime.Handle {
-	return t.tree.Handle("type/go")
+	return t.arborHandle("Go", "type/go")
 }
 
 // HTTPServer returns the handle of the worker type/http-server.
 func (t *Type) HTTPServer() *runtime.Handle {
-	return t.tree.Handle("type/http-server")
+	return t.arborHandle("HTTPServer", "type/http-server")
 }
 
 // ID returns the handle of the worker type/id.
 func (t *Type) ID() *runtime.Handle {
-	return t.tree.Handle("type/id")
+	return t.arborHandle("ID", "type/id")
 }
 
 // JSONRPCV2 returns the handle of the worker type/json_rpc-v2.
 func (t *Type) JSONRPCV2() *runtime.Handle {
-	return t.tree.Handle("type/json_rpc-v2")
+	return t.arborHandle("JSONRPCV2", "type/json_rpc-v2")
 }
 
 // typeSpec returns the spec of the tree "type".
@@ -622,4 +774,15 @@ func typeSpec() runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

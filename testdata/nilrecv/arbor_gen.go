@@ -31,17 +31,31 @@ func NewEmbedded(outer Outer, opts ...runtime.Option) *Embedded {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Embedded) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Embedded", "Run", "Embedded")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Embedded) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Embedded", "Tree", "Embedded")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Embedded.
+func (t *Embedded) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Embedded", method, "Embedded")
+	}
+	return t.tree.Handle(path)
 }
 
 // Job returns the handle of the worker embedded/job.
 func (t *Embedded) Job() *runtime.Handle {
-	return t.tree.Handle("embedded/job")
+	return t.arborHandle("Job", "embedded/job")
 }
 
 // embeddedSpec returns the spec of the tree "embedded".
@@ -86,17 +100,31 @@ func NewIface(runner Runner, opts ...runtime.Option) *Iface {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Iface) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Iface", "Run", "Iface")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Iface) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Iface", "Tree", "Iface")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Iface.
+func (t *Iface) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Iface", method, "Iface")
+	}
+	return t.tree.Handle(path)
 }
 
 // Job returns the handle of the worker iface/job.
 func (t *Iface) Job() *runtime.Handle {
-	return t.tree.Handle("iface/job")
+	return t.arborHandle("Job", "iface/job")
 }
 
 // ifaceSpec returns the spec of the tree "iface".
@@ -141,17 +169,31 @@ func NewValue(clock *Clock, opts ...runtime.Option) *Value {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Value) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Value", "Run", "Value")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Value) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Value", "Tree", "Value")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Value.
+func (t *Value) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Value", method, "Value")
+	}
+	return t.tree.Handle(path)
 }
 
 // Tick returns the handle of the worker value/tick.
 func (t *Value) Tick() *runtime.Handle {
-	return t.tree.Handle("value/tick")
+	return t.arborHandle("Tick", "value/tick")
 }
 
 // valueSpec returns the spec of the tree "value".
@@ -198,4 +240,15 @@ func clockTick(clock *Clock) runtime.RunFunc {
 	return func(ctx context.Context, _ *runtime.Attempt) error {
 		return clock.Tick(ctx)
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

@@ -39,21 +39,38 @@ func NewServer(handler *Handler, shard Shard, opts ...runtime.Option) *Server {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Server) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Server", "Run", "Server")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Server) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Server", "Tree", "Server")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Server.
+func (t *Server) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Server", method, "Server")
+	}
+	return t.tree.Handle(path)
 }
 
 // Listener returns the handle of the worker server/listener.
 func (t *Server) Listener() *runtime.Handle {
-	return t.tree.Handle("server/listener")
+	return t.arborHandle("Listener", "server/listener")
 }
 
 // Conns returns the pool server/conns, which starts instances of (*Handler).Serve.
 func (t *Server) Conns() *ServerConns {
+	if t == nil {
+		arborNil("Server", "Conns", "Server")
+	}
 	return &ServerConns{
 		handler: t.handler,
 		pool:    t.tree.Pool("server/conns"),
@@ -68,11 +85,17 @@ type ServerConns struct {
 
 // Start starts an instance of server/conns that runs with arg, under a name the pool chooses; see StartNamed.
 func (p *ServerConns) Start(arg net2.Conn) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("ServerConns", "Start", "Server")
+	}
 	return p.StartNamed("", arg)
 }
 
 // StartNamed starts an instance of server/conns named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "server/conns/" followed by the name. It fails with runtime.ErrPoolFull while 2 instances are live, runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *ServerConns) StartNamed(name string, arg net2.Conn) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("ServerConns", "StartNamed", "Server")
+	}
 	handler := p.handler
 	return p.pool.Start(name, func(ctx context.Context, a *runtime.Attempt) error {
 		return handler.Serve(ctx, a, arg)
@@ -81,11 +104,17 @@ func (p *ServerConns) StartNamed(name string, arg net2.Conn) (*runtime.Handle, e
 
 // Pool returns the runtime pool server/conns, for Len, Counts and Path.
 func (p *ServerConns) Pool() *runtime.Pool {
+	if p == nil {
+		arborNil("ServerConns", "Pool", "Server")
+	}
 	return p.pool
 }
 
 // Jobs returns the pool server/jobs, which starts instances of RunJob.
 func (t *Server) Jobs() *ServerJobs {
+	if t == nil {
+		arborNil("Server", "Jobs", "Server")
+	}
 	return &ServerJobs{pool: t.tree.Pool("server/jobs")}
 }
 
@@ -96,11 +125,17 @@ type ServerJobs struct {
 
 // Start starts an instance of server/jobs that runs with arg, under a name the pool chooses; see StartNamed.
 func (p *ServerJobs) Start(arg Job) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("ServerJobs", "Start", "Server")
+	}
 	return p.StartNamed("", arg)
 }
 
 // StartNamed starts an instance of server/jobs named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "server/jobs/" followed by the name. It fails with runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *ServerJobs) StartNamed(name string, arg Job) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("ServerJobs", "StartNamed", "Server")
+	}
 	return p.pool.Start(name, func(ctx context.Context, _ *runtime.Attempt) error {
 		return RunJob(ctx, arg)
 	})
@@ -108,11 +143,17 @@ func (p *ServerJobs) StartNamed(name string, arg Job) (*runtime.Handle, error) {
 
 // Pool returns the runtime pool server/jobs, for Len, Counts and Path.
 func (p *ServerJobs) Pool() *runtime.Pool {
+	if p == nil {
+		arborNil("ServerJobs", "Pool", "Server")
+	}
 	return p.pool
 }
 
 // Counters returns the pool server/counters, which starts instances of Count.
 func (t *Server) Counters() *ServerCounters {
+	if t == nil {
+		arborNil("Server", "Counters", "Server")
+	}
 	return &ServerCounters{pool: t.tree.Pool("server/counters")}
 }
 
@@ -123,11 +164,17 @@ type ServerCounters struct {
 
 // Start starts an instance of server/counters that runs with arg, under a name the pool chooses; see StartNamed.
 func (p *ServerCounters) Start(arg *Counter) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("ServerCounters", "Start", "Server")
+	}
 	return p.StartNamed("", arg)
 }
 
 // StartNamed starts an instance of server/counters named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "server/counters/" followed by the name. It fails with runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *ServerCounters) StartNamed(name string, arg *Counter) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("ServerCounters", "StartNamed", "Server")
+	}
 	return p.pool.Start(name, func(ctx context.Context, _ *runtime.Attempt) error {
 		return Count(ctx, arg)
 	})
@@ -135,11 +182,17 @@ func (p *ServerCounters) StartNamed(name string, arg *Counter) (*runtime.Handle,
 
 // Pool returns the runtime pool server/counters, for Len, Counts and Path.
 func (p *ServerCounters) Pool() *runtime.Pool {
+	if p == nil {
+		arborNil("ServerCounters", "Pool", "Server")
+	}
 	return p.pool
 }
 
 // Tasks returns the pool server/tasks, which starts instances of github.com/arbor-go/arbor/testdata/pools/work.Do.
 func (t *Server) Tasks() *ServerTasks {
+	if t == nil {
+		arborNil("Server", "Tasks", "Server")
+	}
 	return &ServerTasks{pool: t.tree.Pool("server/tasks")}
 }
 
@@ -150,11 +203,17 @@ type ServerTasks struct {
 
 // Start starts an instance of server/tasks that runs with arg, under a name the pool chooses; see StartNamed.
 func (p *ServerTasks) Start(arg work.Task) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("ServerTasks", "Start", "Server")
+	}
 	return p.StartNamed("", arg)
 }
 
 // StartNamed starts an instance of server/tasks named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "server/tasks/" followed by the name. It fails with runtime.ErrPoolFull while 10 instances are live, runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *ServerTasks) StartNamed(name string, arg work.Task) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("ServerTasks", "StartNamed", "Server")
+	}
 	return p.pool.Start(name, func(ctx context.Context, _ *runtime.Attempt) error {
 		return work.Do(ctx, arg)
 	})
@@ -162,11 +221,17 @@ func (p *ServerTasks) StartNamed(name string, arg work.Task) (*runtime.Handle, e
 
 // Pool returns the runtime pool server/tasks, for Len, Counts and Path.
 func (p *ServerTasks) Pool() *runtime.Pool {
+	if p == nil {
+		arborNil("ServerTasks", "Pool", "Server")
+	}
 	return p.pool
 }
 
 // Redo returns the pool server/redo, which starts instances of github.com/arbor-go/arbor/testdata/pools/work.Redo.
 func (t *Server) Redo() *ServerRedo {
+	if t == nil {
+		arborNil("Server", "Redo", "Server")
+	}
 	return &ServerRedo{pool: t.tree.Pool("server/redo")}
 }
 
@@ -177,11 +242,17 @@ type ServerRedo struct {
 
 // Start starts an instance of server/redo that runs with arg, under a name the pool chooses; see StartNamed.
 func (p *ServerRedo) Start(arg *work.Task) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("ServerRedo", "Start", "Server")
+	}
 	return p.StartNamed("", arg)
 }
 
 // StartNamed starts an instance of server/redo named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "server/redo/" followed by the name. It fails with runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *ServerRedo) StartNamed(name string, arg *work.Task) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("ServerRedo", "StartNamed", "Server")
+	}
 	return p.pool.Start(name, func(ctx context.Context, _ *runtime.Attempt) error {
 		return work.Redo(ctx, arg)
 	})
@@ -189,11 +260,17 @@ func (p *ServerRedo) StartNamed(name string, arg *work.Task) (*runtime.Handle, e
 
 // Pool returns the runtime pool server/redo, for Len, Counts and Path.
 func (p *ServerRedo) Pool() *runtime.Pool {
+	if p == nil {
+		arborNil("ServerRedo", "Pool", "Server")
+	}
 	return p.pool
 }
 
 // Batches returns the pool server/batches, which starts instances of Batch.
 func (t *Server) Batches() *ServerBatches {
+	if t == nil {
+		arborNil("Server", "Batches", "Server")
+	}
 	return &ServerBatches{pool: t.tree.Pool("server/batches")}
 }
 
@@ -204,11 +281,17 @@ type ServerBatches struct {
 
 // Start starts an instance of server/batches that runs with arg, under a name the pool chooses; see StartNamed.
 func (p *ServerBatches) Start(arg map[string][]int) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("ServerBatches", "Start", "Server")
+	}
 	return p.StartNamed("", arg)
 }
 
 // StartNamed starts an instance of server/batches named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "server/batches/" followed by the name. It fails with runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *ServerBatches) StartNamed(name string, arg map[string][]int) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("ServerBatches", "StartNamed", "Server")
+	}
 	return p.pool.Start(name, func(ctx context.Context, a *runtime.Attempt) error {
 		return Batch(ctx, a, arg)
 	})
@@ -216,11 +299,17 @@ func (p *ServerBatches) StartNamed(name string, arg map[string][]int) (*runtime.
 
 // Pool returns the runtime pool server/batches, for Len, Counts and Path.
 func (p *ServerBatches) Pool() *runtime.Pool {
+	if p == nil {
+		arborNil("ServerBatches", "Pool", "Server")
+	}
 	return p.pool
 }
 
 // Idle returns the pool server/idle, which starts instances of (*Handler).Idle.
 func (t *Server) Idle() *ServerIdle {
+	if t == nil {
+		arborNil("Server", "Idle", "Server")
+	}
 	return &ServerIdle{
 		handler: t.handler,
 		pool:    t.tree.Pool("server/idle"),
@@ -235,11 +324,17 @@ type ServerIdle struct {
 
 // Start starts an instance of server/idle that runs with arg, under a name the pool chooses; see StartNamed.
 func (p *ServerIdle) Start(arg int) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("ServerIdle", "Start", "Server")
+	}
 	return p.StartNamed("", arg)
 }
 
 // StartNamed starts an instance of server/idle named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "server/idle/" followed by the name. It fails with runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *ServerIdle) StartNamed(name string, arg int) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("ServerIdle", "StartNamed", "Server")
+	}
 	handler := p.handler
 	return p.pool.Start(name, func(ctx context.Context, a *runtime.Attempt) error {
 		return handler.Idle(ctx, a, arg)
@@ -248,11 +343,17 @@ func (p *ServerIdle) StartNamed(name string, arg int) (*runtime.Handle, error) {
 
 // Pool returns the runtime pool server/idle, for Len, Counts and Path.
 func (p *ServerIdle) Pool() *runtime.Pool {
+	if p == nil {
+		arborNil("ServerIdle", "Pool", "Server")
+	}
 	return p.pool
 }
 
 // Tenants returns the nested supervisor server/tenants.
 func (t *Server) Tenants() *ServerTenants {
+	if t == nil {
+		arborNil("Server", "Tenants", "Server")
+	}
 	return &ServerTenants{
 		shard: t.shard,
 		tree:  t.tree,
@@ -267,11 +368,22 @@ type ServerTenants struct {
 
 // Handle returns the handle of server/tenants itself.
 func (s *ServerTenants) Handle() *runtime.Handle {
-	return s.tree.Handle("server/tenants")
+	return s.arborHandle("Handle", "server/tenants")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *ServerTenants.
+func (s *ServerTenants) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("ServerTenants", method, "Server")
+	}
+	return s.tree.Handle(path)
 }
 
 // Shards returns the pool server/tenants/shards, which starts instances of (Shard).Run.
 func (s *ServerTenants) Shards() *ServerTenantsShards {
+	if s == nil {
+		arborNil("ServerTenants", "Shards", "Server")
+	}
 	return &ServerTenantsShards{
 		pool:  s.tree.Pool("server/tenants/shards"),
 		shard: s.shard,
@@ -286,11 +398,17 @@ type ServerTenantsShards struct {
 
 // Start starts an instance of server/tenants/shards that runs with arg, under a name the pool chooses; see StartNamed.
 func (p *ServerTenantsShards) Start(arg int) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("ServerTenantsShards", "Start", "Server")
+	}
 	return p.StartNamed("", arg)
 }
 
 // StartNamed starts an instance of server/tenants/shards named name ("" lets the pool choose; otherwise a name such as "tenant-1", [a-z][a-z0-9_-]*) that runs with arg; its path is "server/tenants/shards/" followed by the name. It fails with runtime.ErrPoolFull while 4 instances are live, runtime.ErrNameTaken when a live instance has the name, runtime.ErrNotRunning while the pool is not running (waiting for its after list, restarting or stopping), runtime.ErrTreeEnded once the tree has ended, and a *runtime.SpecError for an invalid name.
 func (p *ServerTenantsShards) StartNamed(name string, arg int) (*runtime.Handle, error) {
+	if p == nil {
+		arborNil("ServerTenantsShards", "StartNamed", "Server")
+	}
 	shard := p.shard
 	return p.pool.Start(name, func(ctx context.Context, _ *runtime.Attempt) error {
 		return shard.Run(ctx, arg)
@@ -299,6 +417,9 @@ func (p *ServerTenantsShards) StartNamed(name string, arg int) (*runtime.Handle,
 
 // Pool returns the runtime pool server/tenants/shards, for Len, Counts and Path.
 func (p *ServerTenantsShards) Pool() *runtime.Pool {
+	if p == nil {
+		arborNil("ServerTenantsShards", "Pool", "Server")
+	}
 	return p.pool
 }
 
@@ -408,4 +529,15 @@ func serverTenantsSpec() *runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

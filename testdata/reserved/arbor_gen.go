@@ -31,21 +31,38 @@ func NewJobs(opts ...runtime.Option) *Jobs {
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Jobs) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Jobs", "Run", "Jobs")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Jobs) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Jobs", "Tree", "Jobs")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Jobs.
+func (t *Jobs) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Jobs", method, "Jobs")
+	}
+	return t.tree.Handle(path)
 }
 
 // Handle returns the handle of the worker jobs/handle.
 func (t *Jobs) Handle() *runtime.Handle {
-	return t.tree.Handle("jobs/handle")
+	return t.arborHandle("Handle", "jobs/handle")
 }
 
 // Batch returns the nested supervisor jobs/batch.
 func (t *Jobs) Batch() *JobsBatch {
+	if t == nil {
+		arborNil("Jobs", "Batch", "Jobs")
+	}
 	return &JobsBatch{tree: t.tree}
 }
 
@@ -56,21 +73,32 @@ type JobsBatch struct {
 
 // Handle returns the handle of jobs/batch itself.
 func (s *JobsBatch) Handle() *runtime.Handle {
-	return s.tree.Handle("jobs/batch")
+	return s.arborHandle("Handle", "jobs/batch")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *JobsBatch.
+func (s *JobsBatch) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("JobsBatch", method, "Jobs")
+	}
+	return s.tree.Handle(path)
 }
 
 // Run returns the handle of the worker jobs/batch/run.
 func (s *JobsBatch) Run() *runtime.Handle {
-	return s.tree.Handle("jobs/batch/run")
+	return s.arborHandle("Run", "jobs/batch/run")
 }
 
 // Tree returns the handle of the worker jobs/batch/tree.
 func (s *JobsBatch) Tree() *runtime.Handle {
-	return s.tree.Handle("jobs/batch/tree")
+	return s.arborHandle("Tree", "jobs/batch/tree")
 }
 
 // Deep returns the nested supervisor jobs/batch/deep.
 func (s *JobsBatch) Deep() *JobsBatchDeep {
+	if s == nil {
+		arborNil("JobsBatch", "Deep", "Jobs")
+	}
 	return &JobsBatchDeep{tree: s.tree}
 }
 
@@ -81,17 +109,25 @@ type JobsBatchDeep struct {
 
 // Handle returns the handle of jobs/batch/deep itself.
 func (s *JobsBatchDeep) Handle() *runtime.Handle {
-	return s.tree.Handle("jobs/batch/deep")
+	return s.arborHandle("Handle", "jobs/batch/deep")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *JobsBatchDeep.
+func (s *JobsBatchDeep) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("JobsBatchDeep", method, "Jobs")
+	}
+	return s.tree.Handle(path)
 }
 
 // Run returns the handle of the worker jobs/batch/deep/run.
 func (s *JobsBatchDeep) Run() *runtime.Handle {
-	return s.tree.Handle("jobs/batch/deep/run")
+	return s.arborHandle("Run", "jobs/batch/deep/run")
 }
 
 // Tree returns the handle of the worker jobs/batch/deep/tree.
 func (s *JobsBatchDeep) Tree() *runtime.Handle {
-	return s.tree.Handle("jobs/batch/deep/tree")
+	return s.arborHandle("Tree", "jobs/batch/deep/tree")
 }
 
 // jobsSpec returns the spec of the tree "jobs".
@@ -187,4 +223,15 @@ func jobsBatchDeepSpec() *runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

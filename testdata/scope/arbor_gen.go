@@ -33,62 +33,76 @@ func NewScope(stringRecv *String, trueRecv True, lenRecv *Len, errorRecv *Error,
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Scope) Run(ctx context2.Context) error {
+	if t == nil {
+		arborNil2("Scope", "Run", "Scope")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Scope) Tree() *runtime2.Tree {
+	if t == nil {
+		arborNil2("Scope", "Tree", "Scope")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Scope.
+func (t *Scope) arborHandle(method, path string) *runtime2.Handle {
+	if t == nil {
+		arborNil2("Scope", method, "Scope")
+	}
+	return t.tree.Handle(path)
 }
 
 // String returns the handle of the worker scope/string.
 func (t *Scope) String() *runtime2.Handle {
-	return t.tree.Handle("scope/string")
+	return t.arborHandle("String", "scope/string")
 }
 
 // True returns the handle of the worker scope/true.
 func (t *Scope) True() *runtime2.Handle {
-	return t.tree.Handle("scope/true")
+	return t.arborHandle("True", "scope/true")
 }
 
 // Len returns the handle of the worker scope/len.
 func (t *Scope) Len() *runtime2.Handle {
-	return t.tree.Handle("scope/len")
+	return t.arborHandle("Len", "scope/len")
 }
 
 // Error returns the handle of the worker scope/error.
 func (t *Scope) Error() *runtime2.Handle {
-	return t.tree.Handle("scope/error")
+	return t.arborHandle("Error", "scope/error")
 }
 
 // Format returns the handle of the worker scope/format.
 func (t *Scope) Format() *runtime2.Handle {
-	return t.tree.Handle("scope/format")
+	return t.arborHandle("Format", "scope/format")
 }
 
 // WriteTo returns the handle of the worker scope/write-to.
 func (t *Scope) WriteTo() *runtime2.Handle {
-	return t.tree.Handle("scope/write-to")
+	return t.arborHandle("WriteTo", "scope/write-to")
 }
 
 // A returns the handle of the worker scope/a.
 func (t *Scope) A() *runtime2.Handle {
-	return t.tree.Handle("scope/a")
+	return t.arborHandle("A", "scope/a")
 }
 
 // B returns the handle of the worker scope/b.
 func (t *Scope) B() *runtime2.Handle {
-	return t.tree.Handle("scope/b")
+	return t.arborHandle("B", "scope/b")
 }
 
 // AWork returns the handle of the worker scope/a-work.
 func (t *Scope) AWork() *runtime2.Handle {
-	return t.tree.Handle("scope/a-work")
+	return t.arborHandle("AWork", "scope/a-work")
 }
 
 // BWork returns the handle of the worker scope/b-work.
 func (t *Scope) BWork() *runtime2.Handle {
-	return t.tree.Handle("scope/b-work")
+	return t.arborHandle("BWork", "scope/b-work")
 }
 
 // scopeSpec2 returns the spec of the tree "scope".
@@ -169,4 +183,15 @@ func scopeSpec2(stringRecv *String, trueRecv True, lenRecv *Len, errorRecv *Erro
 			},
 		},
 	}
+}
+
+// arborNil2 panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil2(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }

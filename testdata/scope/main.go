@@ -27,6 +27,10 @@ var t, s, err, opts, ctx, children = 1, 2, 3, 4, 5, 6
 // take.
 func scopeSpec() string { return "mine" }
 
+// arborNil has the name of the function the generated methods call on a
+// nil receiver.
+func arborNil() string { return "mine" }
+
 // String, True, Len and Error are receivers named like predeclared
 // identifiers.
 type (

@@ -32,36 +32,53 @@ func NewShop(store *Store, api *API, clock Clock, formatter *tools.Formatter, op
 
 // Run starts the tree and blocks until ctx is cancelled (then it stops every child in reverse start order and returns nil), a significant child ends it (nil), or it gives up (an error naming the child and wrapping its last failure).
 func (t *Shop) Run(ctx context.Context) error {
+	if t == nil {
+		arborNil("Shop", "Run", "Shop")
+	}
 	return t.tree.Run(ctx)
 }
 
 // Tree returns the runtime tree, for Snapshot, Health and ShutdownReport.
 func (t *Shop) Tree() *runtime.Tree {
+	if t == nil {
+		arborNil("Shop", "Tree", "Shop")
+	}
 	return t.tree
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *Shop.
+func (t *Shop) arborHandle(method, path string) *runtime.Handle {
+	if t == nil {
+		arborNil("Shop", method, "Shop")
+	}
+	return t.tree.Handle(path)
 }
 
 // Store returns the handle of the worker shop/store.
 func (t *Shop) Store() *runtime.Handle {
-	return t.tree.Handle("shop/store")
+	return t.arborHandle("Store", "shop/store")
 }
 
 // API returns the handle of the worker shop/api.
 func (t *Shop) API() *runtime.Handle {
-	return t.tree.Handle("shop/api")
+	return t.arborHandle("API", "shop/api")
 }
 
 // Audit returns the handle of the worker shop/audit.
 func (t *Shop) Audit() *runtime.Handle {
-	return t.tree.Handle("shop/audit")
+	return t.arborHandle("Audit", "shop/audit")
 }
 
 // Clock returns the handle of the worker shop/clock.
 func (t *Shop) Clock() *runtime.Handle {
-	return t.tree.Handle("shop/clock")
+	return t.arborHandle("Clock", "shop/clock")
 }
 
 // Tools returns the nested supervisor shop/tools.
 func (t *Shop) Tools() *ShopTools {
+	if t == nil {
+		arborNil("Shop", "Tools", "Shop")
+	}
 	return &ShopTools{tree: t.tree}
 }
 
@@ -72,22 +89,30 @@ type ShopTools struct {
 
 // Handle returns the handle of shop/tools itself.
 func (s *ShopTools) Handle() *runtime.Handle {
-	return s.tree.Handle("shop/tools")
+	return s.arborHandle("Handle", "shop/tools")
+}
+
+// arborHandle returns the handle at path for method, or says why it cannot: a nil *ShopTools.
+func (s *ShopTools) arborHandle(method, path string) *runtime.Handle {
+	if s == nil {
+		arborNil("ShopTools", method, "Shop")
+	}
+	return s.tree.Handle(path)
 }
 
 // Lint returns the handle of the worker shop/tools/lint.
 func (s *ShopTools) Lint() *runtime.Handle {
-	return s.tree.Handle("shop/tools/lint")
+	return s.arborHandle("Lint", "shop/tools/lint")
 }
 
 // FmtCheck returns the handle of the worker shop/tools/fmt-check.
 func (s *ShopTools) FmtCheck() *runtime.Handle {
-	return s.tree.Handle("shop/tools/fmt-check")
+	return s.arborHandle("FmtCheck", "shop/tools/fmt-check")
 }
 
 // Job returns the handle of the worker shop/job.
 func (t *Shop) Job() *runtime.Handle {
-	return t.tree.Handle("shop/job")
+	return t.arborHandle("Job", "shop/job")
 }
 
 // shopSpec returns the spec of the tree "shop".
@@ -178,4 +203,15 @@ func shopToolsSpec(formatter *tools.Formatter) *runtime.Spec {
 			},
 		},
 	}
+}
+
+// arborNil panics for the method typ.method called on a nil *typ, a generated type
+// of the tree whose type is tree, rather than let a nil dereference panic
+// without saying what went wrong.
+func arborNil(typ, method, tree string) {
+	how := "build the tree with New" + tree
+	if typ != tree {
+		how += " and get the " + typ + " from it"
+	}
+	panic("arbor: " + typ + "." + method + " called on a nil *" + typ + ": " + how)
 }
