@@ -9,13 +9,13 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/arbor-go/arbor/examples/internal/proc"
 )
 
 // TestEcho builds the example and drives it as a user would: over real
@@ -26,11 +26,7 @@ func TestEcho(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the example")
 	}
-	exe := filepath.Join(t.TempDir(), "echo")
-	build := exec.Command("go", "build", "-o", exe, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	exe := proc.Build(t, "echo")
 
 	t.Run("cap and SIGINT", func(t *testing.T) {
 		p := start(t, exe)
@@ -71,8 +67,8 @@ func TestEcho(t *testing.T) {
 				t.Errorf("connection %d read %q at shutdown, want the server to close it", i, got)
 			}
 		}
-		if !strings.Contains(p.stdout(), "clean shutdown: true") {
-			t.Errorf("stdout:\n%s", p.stdout())
+		if !strings.Contains(p.Stdout(), "clean shutdown: true") {
+			t.Errorf("stdout:\n%s", p.Stdout())
 		}
 	})
 
@@ -121,8 +117,8 @@ func TestEcho(t *testing.T) {
 		}
 		p.dial(t).echo(t, "and after")
 		p.stop(t, syscall.SIGTERM)
-		if !strings.Contains(p.stdout(), "clean shutdown: true") {
-			t.Errorf("stdout:\n%s", p.stdout())
+		if !strings.Contains(p.Stdout(), "clean shutdown: true") {
+			t.Errorf("stdout:\n%s", p.Stdout())
 		}
 	})
 
@@ -134,79 +130,29 @@ func TestEcho(t *testing.T) {
 		if got := c.readAll(t); got != "" {
 			t.Errorf("read %q at shutdown", got)
 		}
-		if !strings.Contains(p.stdout(), "echo: stopped after 1 connections; clean shutdown: true") {
-			t.Errorf("stdout:\n%s", p.stdout())
+		if !strings.Contains(p.Stdout(), "echo: stopped after 1 connections; clean shutdown: true") {
+			t.Errorf("stdout:\n%s", p.Stdout())
 		}
 	})
 }
 
 // process is the running example.
 type process struct {
-	cmd    *exec.Cmd
-	addr   string
-	out    *syncBuffer
-	stderr *syncBuffer
-	done   chan error
+	*proc.Proc
+	addr string
 }
 
 // start runs the example on a free port and waits until it listens.
 func start(t *testing.T, exe string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(exe, "-addr", "127.0.0.1:0"), out: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			t.Logf("stderr of the example:\n%s", p.stderr)
-		}
-	})
-	listening := make(chan string, 1)
-	go func() {
-		r := bufio.NewScanner(stdout)
-		for r.Scan() {
-			line := r.Text()
-			p.out.Write([]byte(line + "\n"))
-			if addr, ok := strings.CutPrefix(line, "echo: listening on "); ok {
-				listening <- addr
-			}
-		}
-		p.done <- p.cmd.Wait()
-	}()
-	select {
-	case p.addr = <-listening:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the example did not listen within 30s; stderr:\n%s", p.stderr)
-	}
-	return p
+	p := proc.Start(t, exe, "-addr", "127.0.0.1:0")
+	m := p.Await(t, 30*time.Second, `^echo: listening on (\S+)\n`)
+	return &process{Proc: p, addr: m[1]}
 }
 
 // stop sends sig and checks that the example exits 0 within its
-// shutdown budget.
-func (p *process) stop(t *testing.T, sig os.Signal) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-p.done:
-		p.done <- err // for the cleanup
-		if err != nil {
-			t.Fatalf("after %v: %v\nstderr:\n%s", sig, err, p.stderr)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("still running 15s after %v; its shutdown budget is 10s", sig)
-	}
-}
-
-func (p *process) stdout() string { return p.out.String() }
+// shutdown budget (10s).
+func (p *process) stop(t *testing.T, sig os.Signal) { p.Stop(t, sig, 15*time.Second) }
 
 // client is a connection to the example.
 type client struct {
@@ -258,21 +204,3 @@ func (c *client) readAll(t *testing.T) string {
 
 // isReset reports a connection closed by the server with unread data.
 func isReset(err error) bool { return strings.Contains(err.Error(), "connection reset") }
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
