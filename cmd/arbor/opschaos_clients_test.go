@@ -117,7 +117,7 @@ func (o *ops) checkTree(tr console.Tree, limit int) {
 				bad("instance %s not after its pool", c.Path)
 			}
 			listed++
-			if c.State != "stopped" && c.State != "done" && c.State != "waiting" {
+			if c.State != "done" && c.State != "waiting" { // a stopped instance is live a moment longer, as in Pool.Counts
 				live++
 			}
 			continue
@@ -129,7 +129,7 @@ func (o *ops) checkTree(tr console.Tree, limit int) {
 				bad("pool %s without counts", c.Path)
 				continue
 			}
-			if p.Live != p.Starting+p.Running+p.Backoff+p.Stopping || p.Live < 0 {
+			if p.Live != p.Starting+p.Running+p.Backoff+p.Stopping+p.Stopped || p.Live < 0 {
 				bad("pool %s: live %d is not the sum of its states %+v", c.Path, p.Live, *p)
 			}
 			if max := o.pspecs[c.Path].Pool.Max; p.Live > max {
