@@ -255,3 +255,90 @@ func TestS22InstanceOrdersInEveryState(t *testing.T) {
 		}
 	}
 }
+
+// TestS22ExitsDuringShutdown: children that end on their own while their
+// supervisor shuts down, which OTP's terminate takes as they come without
+// restarting anything: one returns (normal), one fails, one panics and a
+// significant one ends, while the last child is still stopping within its
+// grace. Under every strategy, and as a nested supervisor stopped by its
+// parent: nothing restarts, no group restart begins, nothing counts
+// against a limit of 0, and Run returns nil once the last child returned.
+func TestS22ExitsDuringShutdown(t *testing.T) {
+	for _, strategy := range []runtime.Strategy{runtime.OneForOne, runtime.OneForAll, runtime.RestForOne} {
+		for _, nested := range []bool{false, true} {
+			name := string(strategy)
+			if nested {
+				name += "/nested"
+			}
+			t.Run(name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					rec := &recorder{}
+					var starts atomic.Int32
+					cancelled := make(chan struct{}, 4)
+					// ender ends the way end says once its supervisor has
+					// begun to stop (the last child was cancelled).
+					ender := func(end func() error) runtime.RunFunc {
+						return func(ctx context.Context, a *runtime.Attempt) error {
+							starts.Add(1)
+							<-cancelled
+							return end()
+						}
+					}
+					limit := &runtime.RestartLimit{Max: 0, Window: time.Hour}
+					sup := runtime.Spec{Strategy: strategy, RestartLimit: limit, Backoff: noBackoff, Children: []runtime.Child{
+						{Name: "normal", Run: ender(func() error { return nil })},
+						{Name: "fails", Run: ender(func() error { return errBoom })},
+						{Name: "panics", Run: ender(func() error { panic("boom") })},
+						{Name: "sig", Restart: runtime.Transient, Significant: true, Run: ender(func() error { return nil })},
+						{Name: "last", Shutdown: time.Hour, Run: func(ctx context.Context, a *runtime.Attempt) error {
+							starts.Add(1)
+							<-ctx.Done()
+							for range 4 {
+								cancelled <- struct{}{}
+							}
+							time.Sleep(10 * time.Second)
+							return nil
+						}},
+					}}
+					prefix := "t/"
+					spec := sup
+					spec.Name = "t"
+					if nested {
+						prefix = "t/sub/"
+						spec = runtime.Spec{Name: "t", RestartLimit: limit, Children: []runtime.Child{{Name: "sub", Supervisor: &sup}}}
+					}
+					tr := mustNew(t, spec, runtime.WithObserver(rec.observe))
+					stop, _ := start(t, tr)
+					synctest.Wait()
+					require.EqualValues(t, 5, starts.Load())
+
+					begin := time.Now()
+					require.NoError(t, stop())
+					assert.Equal(t, 10*time.Second, time.Since(begin), "Run returns once the last child returned")
+					assert.EqualValues(t, 5, starts.Load(), "nothing restarted")
+					assert.Empty(t, rec.of(runtime.EventRestartScheduled))
+					assert.Empty(t, rec.of(runtime.EventGaveUp))
+					assert.True(t, tr.ShutdownReport().Clean())
+					exits := map[string]runtime.ExitKind{}
+					for _, e := range rec.of(runtime.EventExited) {
+						exits[e.Path] = e.Exit
+					}
+					assert.Equal(t, map[string]runtime.ExitKind{
+						prefix + "normal": runtime.ExitSuccess,
+						prefix + "fails":  runtime.ExitError,
+						prefix + "panics": runtime.ExitPanic,
+						prefix + "sig":    runtime.ExitSuccess,
+					}, exits, "each exit is reported as it came")
+					stopped := rec.of(runtime.EventStopped)
+					require.NotEmpty(t, stopped)
+					assert.Equal(t, prefix+"last", stopped[0].Path)
+					for _, c := range []string{"normal", "fails", "panics", "sig"} {
+						st := status(t, tr, prefix+c)
+						assert.NotEqual(t, runtime.StateBackoff, st.State, c)
+						assert.Equal(t, uint64(1), st.Generation, c)
+					}
+				})
+			})
+		}
+	}
+}
