@@ -180,7 +180,11 @@ func TestS22InstanceOrdersInEveryState(t *testing.T) {
 		{name: "running", state: runtime.StateRunning, startGen: 2},
 		{name: "backoff", child: func(c *runtime.Child, m *marionette) { m.failGen = 1 },
 			state: runtime.StateBackoff, startGen: 2},
-		{name: "stopping", child: func(c *runtime.Child, m *marionette) { m.stubborn = true; c.Shutdown = time.Hour; c.Restart = runtime.Transient },
+		{name: "stopping", child: func(c *runtime.Child, m *marionette) {
+			m.stubborn = true
+			c.Shutdown = time.Hour
+			c.Restart = runtime.Transient
+		},
 			prep:  func(h *runtime.Handle) error { return h.Restart() },
 			state: runtime.StateStopping, startGen: 2},
 	}
@@ -341,4 +345,56 @@ func TestS22ExitsDuringShutdown(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestS22BackoffForgetsOnlyReadyTime: suture's TestFailures decays the
+// failure count with the time since the last failure; Arbor forgets the
+// restart streak once an attempt has been ready for ResetAfter. Time spent
+// up but not ready does not count, a restart exactly ResetAfter after
+// readiness does (as OTP's window keeps a restart exactly Period old),
+// and one a moment earlier does not.
+func TestS22BackoffForgetsOnlyReadyTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		// per generation: how long before Ready (-1: never), then how long
+		// before failing; past the script, run until cancelled
+		script := []struct{ toReady, toFail time.Duration }{
+			{-1, 0},                              // gen 1: fails at once
+			{-1, 2 * time.Minute},                // gen 2: up, never ready
+			{50 * time.Second, 30 * time.Second}, // gen 3: ready for 30s only
+			{0, time.Minute},                     // gen 4: ready for exactly ResetAfter
+			{-1, 0},                              // gen 5
+			{0, time.Minute - time.Millisecond},  // gen 6: a moment short
+		}
+		tr := mustNew(t, runtime.Spec{Name: "t",
+			Backoff:      &runtime.Backoff{Initial: time.Second, Max: time.Hour, Multiplier: 2, ResetAfter: time.Minute},
+			RestartLimit: &runtime.RestartLimit{Max: 100, Window: time.Hour},
+			Children: []runtime.Child{{Name: "c", Ready: &runtime.Ready{}, Run: func(ctx context.Context, a *runtime.Attempt) error {
+				g := int(a.Generation())
+				if g > len(script) {
+					a.Ready()
+					<-ctx.Done()
+					return nil
+				}
+				s := script[g-1]
+				if s.toReady >= 0 {
+					time.Sleep(s.toReady)
+					a.Ready()
+				}
+				time.Sleep(s.toFail)
+				return errBoom
+			}}},
+		}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		require.Equal(t, uint64(len(script)+1), status(t, tr, "t/c").Generation)
+		var delays []time.Duration
+		for _, e := range rec.of(runtime.EventRestartScheduled) {
+			delays = append(delays, e.Delay)
+		}
+		s := time.Second
+		assert.Equal(t, []time.Duration{s, 2 * s, 4 * s, s, 2 * s, 4 * s}, delays)
+		require.NoError(t, stop())
+	})
 }
