@@ -9,6 +9,8 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -397,4 +399,58 @@ func TestS22BackoffForgetsOnlyReadyTime(t *testing.T) {
 		assert.Equal(t, []time.Duration{s, 2 * s, 4 * s, s, 2 * s, 4 * s}, delays)
 		require.NoError(t, stop())
 	})
+}
+
+// TestS22PanicIsAFailureWhateverItsValue: suture recovers a panic as a
+// failure (EventServicePanic, restarting) whatever was thrown, and OTP's
+// error exit is abnormal whatever its reason. A panic whose value is, or
+// wraps, ErrDoNotRestart is still a panic, not a return asking for no
+// restart: the permanent or transient child, declared or pool instance,
+// restarts; a significant one does not end its supervisor.
+func TestS22PanicIsAFailureWhateverItsValue(t *testing.T) {
+	values := map[string]any{
+		"ErrDoNotRestart": runtime.ErrDoNotRestart,
+		"wrapped":         fmt.Errorf("giving up: %w", runtime.ErrDoNotRestart),
+		"joined":          errors.Join(errBoom, runtime.ErrDoNotRestart),
+		"context":         context.Canceled,
+	}
+	for name, v := range values {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := &recorder{}
+				panicky := func(ctx context.Context, a *runtime.Attempt) error {
+					if a.Generation() == 1 {
+						panic(v)
+					}
+					<-ctx.Done()
+					return nil
+				}
+				tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{
+					{Name: "perm", Run: panicky},
+					{Name: "trans", Restart: runtime.Transient, Run: panicky},
+					{Name: "sig", Restart: runtime.Transient, Significant: true, Run: panicky},
+					{Name: "p", Pool: &runtime.PoolSpec{}},
+				}}, runtime.WithObserver(rec.observe))
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				h, err := tr.Pool("t/p").Start("i", panicky)
+				require.NoError(t, err)
+				synctest.Wait()
+
+				require.True(t, running(tr), "a panic is no clean end of a significant child")
+				for _, path := range []string{"t/perm", "t/trans", "t/sig"} {
+					st := status(t, tr, path)
+					assert.Equal(t, runtime.StateRunning, st.State, path)
+					assert.Equal(t, uint64(2), st.Generation, path)
+				}
+				assert.Equal(t, uint64(2), h.Status().Generation, "the instance restarted")
+				assert.Equal(t, 1, tr.Pool("t/p").Len())
+				for _, e := range rec.of(runtime.EventExited) {
+					assert.Equal(t, runtime.ExitPanic, e.Exit, e.Path)
+				}
+				assert.Len(t, rec.of(runtime.EventRestartScheduled), 4, "each counts as a failure")
+				require.NoError(t, stop())
+			})
+		})
+	}
 }

@@ -337,9 +337,10 @@ func because(cause error, a *Attempt, returned error) error {
 
 // classify records, on the attempt's goroutine, what the supervisor needs
 // to know of the error it returned, so that the supervisor never calls the
-// error's methods.
+// error's methods. A panic is a failure whatever its value: one that
+// wraps ErrDoNotRestart does not end the child for good.
 func (a *Attempt) classify(err error) {
-	if err == nil {
+	if _, panicked := err.(*PanicError); err == nil || panicked {
 		return
 	}
 	if errIs(err, ErrDoNotRestart) {
