@@ -454,3 +454,49 @@ func TestS22PanicIsAFailureWhateverItsValue(t *testing.T) {
 		})
 	}
 }
+
+// TestS22NestedGiveUpIsAFailureWhateverItsCause: a nested supervisor or a
+// pool that gives up fails in its parent (OTP's one_for_one_escalation,
+// simple_one_for_one_escalation), and its parent restarts it, even when
+// the last failure, which its error wraps, was a panic with
+// ErrDoNotRestart: the supervisor did not ask to end for good.
+func TestS22NestedGiveUpIsAFailureWhateverItsCause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// panicky panics with ErrDoNotRestart twice, then runs.
+		panicky := func() runtime.RunFunc {
+			var panics atomic.Int32
+			return func(ctx context.Context, a *runtime.Attempt) error {
+				if panics.Add(1) <= 2 {
+					panic(runtime.ErrDoNotRestart)
+				}
+				<-ctx.Done()
+				return nil
+			}
+		}
+		one := &runtime.RestartLimit{Max: 1, Window: time.Hour}
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "sub", Supervisor: &runtime.Spec{RestartLimit: one, Backoff: noBackoff, Children: []runtime.Child{
+				{Name: "w", Run: panicky()},
+			}}},
+			{Name: "p", Restart: runtime.Transient, Pool: &runtime.PoolSpec{}, RestartLimit: one},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		// sub's w panicked twice: sub gave up and was restarted
+		st := status(t, tr, "t/sub")
+		assert.Equal(t, uint64(2), st.Generation, "the nested supervisor restarted")
+		assert.Equal(t, runtime.StateRunning, st.State)
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/sub/w").State)
+
+		_, err := tr.Pool("t/p").Start("i", panicky())
+		require.NoError(t, err)
+		synctest.Wait()
+		st = status(t, tr, "t/p")
+		assert.Equal(t, uint64(2), st.Generation, "the transient pool restarted after it gave up")
+		assert.Equal(t, runtime.StateRunning, st.State)
+		_, err = tr.Pool("t/p").Start("j", nop)
+		require.NoError(t, err, "and takes instances again")
+		require.True(t, running(tr))
+		require.NoError(t, stop())
+	})
+}
