@@ -500,3 +500,104 @@ func TestS22NestedGiveUpIsAFailureWhateverItsCause(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// TestS22NestedOrdersInEveryState: terminate_child and restart_child of a
+// child supervisor (OTP's tree case, with supchild3) and of a pool, in
+// each state: running, in backoff after it gave up, stopping while its
+// subtree takes its time, stopped by order, and done. Stop holds it, its
+// subtree stopped and its pool closed, whatever its backoff would do;
+// Restart runs it again at once, as a new run: every child of it starts
+// afresh and its restart limit starts empty.
+func TestS22NestedOrdersInEveryState(t *testing.T) {
+	cases := []struct {
+		name  string
+		prep  func(t *testing.T, tr *runtime.Tree, w *marionette)
+		state runtime.State
+		gen   uint64 // of the nested supervisor before the order
+	}{
+		{name: "running", state: runtime.StateRunning, gen: 1},
+		{name: "backoff", prep: func(t *testing.T, tr *runtime.Tree, w *marionette) {
+			w.failGen = 2 // the first failure is one too many for a limit of 0
+			require.NoError(t, tr.Handle("t/n/w").Restart())
+		}, state: runtime.StateBackoff, gen: 1},
+		{name: "stopping", prep: func(t *testing.T, tr *runtime.Tree, w *marionette) {
+			w.stubborn = true
+			require.NoError(t, tr.Handle("t/n").Restart())
+		}, state: runtime.StateStopping, gen: 1},
+		{name: "stopped", prep: func(t *testing.T, tr *runtime.Tree, w *marionette) {
+			require.NoError(t, tr.Handle("t/n").Stop())
+		}, state: runtime.StateStopped, gen: 1},
+	}
+	for _, tc := range cases {
+		for _, restart := range []bool{false, true} {
+			order := "stop"
+			if restart {
+				order = "restart"
+			}
+			t.Run(tc.name+"/"+order, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					w := newMarionette()
+					zero := &runtime.RestartLimit{Max: 0, Window: time.Hour}
+					tr := mustNew(t, runtime.Spec{Name: "t", Backoff: constBackoff(time.Hour), Children: []runtime.Child{
+						{Name: "n", Supervisor: &runtime.Spec{RestartLimit: zero, Backoff: noBackoff, Shutdown: time.Hour, Children: []runtime.Child{
+							{Name: "w", Run: w.run, Shutdown: time.Hour},
+							{Name: "p", Pool: &runtime.PoolSpec{}, Shutdown: time.Hour},
+						}}},
+					}})
+					stop, done := start(t, tr)
+					synctest.Wait()
+					_, err := tr.Pool("t/n/p").Start("i", nop)
+					require.NoError(t, err)
+					synctest.Wait()
+					if tc.prep != nil {
+						tc.prep(t, tr, w)
+						synctest.Wait()
+					}
+					n := tr.Handle("t/n")
+					require.Equal(t, tc.state, n.State())
+					require.Equal(t, tc.gen, n.Status().Generation)
+					wGen := status(t, tr, "t/n/w").Generation
+
+					if restart {
+						require.NoError(t, n.Restart())
+					} else {
+						require.NoError(t, n.Stop())
+					}
+					synctest.Wait()
+					if tc.state == runtime.StateStopping {
+						assert.Equal(t, runtime.StateStopping, n.State(), "its subtree keeps its budget")
+						close(w.release)
+					}
+					time.Sleep(2 * time.Hour) // every backoff runs out
+					synctest.Wait()
+
+					p := tr.Pool("t/n/p")
+					if restart {
+						assert.Equal(t, runtime.StateRunning, n.State())
+						assert.Equal(t, tc.gen+1, n.Status().Generation)
+						assert.Equal(t, runtime.StateRunning, status(t, tr, "t/n/w").State)
+						assert.Equal(t, wGen+1, status(t, tr, "t/n/w").Generation, "its children start afresh")
+						assert.Equal(t, 0, p.Len(), "its pool starts empty")
+						_, err := p.Start("j", nop)
+						require.NoError(t, err, "and takes instances")
+					} else {
+						assert.Equal(t, runtime.StateStopped, n.State(), "held stopped")
+						assert.Equal(t, tc.gen, n.Status().Generation)
+						assert.NotEqual(t, runtime.StateRunning, status(t, tr, "t/n/w").State)
+						assert.Equal(t, wGen, status(t, tr, "t/n/w").Generation)
+						assert.Equal(t, 0, p.Len())
+						_, err := p.Start("j", nop)
+						assert.ErrorIs(t, err, runtime.ErrNotRunning)
+					}
+					assert.True(t, tr.ShutdownReport().Clean())
+					select {
+					case err := <-done:
+						t.Fatalf("an order counted against the limit: %v", err)
+					default:
+					}
+					require.NoError(t, stop())
+				})
+			})
+		}
+	}
+}
