@@ -601,3 +601,81 @@ func TestS22NestedOrdersInEveryState(t *testing.T) {
 		}
 	}
 }
+
+// TestS22WindowSlides: OTP keeps each restart for one period after it
+// happened (add_restart drops those older than Now - Period), a sliding
+// window, not one that empties every period. With intensity 3 in 10s,
+// restarts at 0, 6, 8, 12 are 3 within 10s each time (0 has left at 12),
+// and 14 makes 4 within [4s, 14s]: one over, although a window emptied
+// at 10s would hold only 2. And restarts leave one by one: 0, 1, 2, 11,
+// 12, 13 never have more than 3 within 10s. The same for a supervisor's
+// limit, a child's own limit, and a pool's limit over failures of
+// different instances.
+func TestS22WindowSlides(t *testing.T) {
+	s := time.Second
+	schedules := []struct {
+		name  string
+		at    []time.Duration
+		gives bool
+	}{
+		{"not emptied each period", []time.Duration{0, 6 * s, 8 * s, 12 * s, 14 * s}, true},
+		{"restarts leave one by one", []time.Duration{0, s, 2 * s, 11 * s, 12 * s, 13 * s}, false},
+	}
+	limit := &runtime.RestartLimit{Max: 3, Window: 10 * s}
+	levels := []struct {
+		name string
+		spec func(c1, c2 *puppet) runtime.Spec
+		pool bool
+	}{
+		{"supervisor", func(c1, c2 *puppet) runtime.Spec {
+			return runtime.Spec{Name: "t", Backoff: noBackoff, RestartLimit: limit, Children: []runtime.Child{
+				{Name: "c1", Run: c1.run}, {Name: "c2", Run: c2.run}}}
+		}, false},
+		{"child", func(c1, c2 *puppet) runtime.Spec {
+			return runtime.Spec{Name: "t", Backoff: noBackoff, RestartLimit: &runtime.RestartLimit{Max: 100, Window: time.Hour}, Children: []runtime.Child{
+				{Name: "c1", Run: c1.run, RestartLimit: limit}}}
+		}, false},
+		{"pool", func(c1, c2 *puppet) runtime.Spec {
+			return runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{
+				{Name: "p", Pool: &runtime.PoolSpec{}, RestartLimit: limit}}}
+		}, true},
+	}
+	for _, lv := range levels {
+		for _, sc := range schedules {
+			t.Run(lv.name+"/"+sc.name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					rec := &recorder{}
+					c1, c2 := newPuppet(), newPuppet()
+					tr := mustNew(t, lv.spec(c1, c2), runtime.WithObserver(rec.observe))
+					stop, _ := start(t, tr)
+					synctest.Wait()
+					if lv.pool {
+						for _, c := range []*puppet{c1, c2} {
+							_, err := tr.Pool("t/p").Start("", c.run)
+							require.NoError(t, err)
+						}
+						synctest.Wait()
+					}
+					puppets := []*puppet{c1, c2}
+					if lv.name == "child" {
+						puppets = puppets[:1]
+					}
+					begin := time.Now()
+					for i, at := range sc.at {
+						time.Sleep(at - time.Since(begin))
+						puppets[i%len(puppets)].end(errBoom)
+					}
+					assert.Equal(t, sc.gives, len(rec.of(runtime.EventGaveUp)) > 0)
+					if !sc.gives {
+						require.True(t, running(tr))
+					}
+					if lv.pool || !sc.gives {
+						require.NoError(t, stop())
+					} else {
+						assert.ErrorIs(t, tr.Err(), runtime.ErrRestartLimit)
+					}
+				})
+			})
+		}
+	}
+}
