@@ -679,3 +679,36 @@ func TestS22WindowSlides(t *testing.T) {
 		}
 	}
 }
+
+// TestS22SignificantNestedGiveUp: REFERENCE.md's trap. In OTP a supervisor
+// that reaches its intensity exits with reason shutdown, so a transient
+// significant child supervisor that gave up is neither restarted nor a
+// failure: its parent shuts down cleanly. Arbor decides otherwise on
+// purpose: a give-up is a failure, the parent restarts the nested
+// supervisor within its own limit, then gives up in turn, and Run returns
+// the error, naming both levels, instead of nil.
+func TestS22SignificantNestedGiveUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var starts atomic.Int32
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff,
+			RestartLimit: &runtime.RestartLimit{Max: 1, Window: time.Hour},
+			Children: []runtime.Child{
+				{Name: "other", Run: nop},
+				{Name: "n", Restart: runtime.Transient, Significant: true, Supervisor: &runtime.Spec{
+					RestartLimit: &runtime.RestartLimit{Max: 0, Window: time.Hour},
+					Children:     []runtime.Child{{Name: "w", Run: alwaysFail(&starts)}},
+				}},
+			}})
+		err := tr.Run(context.Background())
+		var gu *runtime.GiveUpError
+		require.ErrorAs(t, err, &gu, "a give-up, not a clean shutdown")
+		assert.Equal(t, "t", gu.Supervisor)
+		assert.Equal(t, "t/n", gu.Child)
+		var inner *runtime.GiveUpError
+		require.ErrorAs(t, gu.Err, &inner)
+		assert.Equal(t, "t/n", inner.Supervisor)
+		assert.Equal(t, "t/n/w", inner.Child)
+		assert.ErrorIs(t, err, errBoom)
+		assert.EqualValues(t, 2, starts.Load(), "n ran twice: its first run and one restart")
+	})
+}
