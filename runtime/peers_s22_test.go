@@ -262,13 +262,15 @@ func TestS22InstanceOrdersInEveryState(t *testing.T) {
 	}
 }
 
-// TestS22ExitsDuringShutdown: children that end on their own while their
-// supervisor shuts down, which OTP's terminate takes as they come without
-// restarting anything: one returns (normal), one fails, one panics and a
-// significant one ends, while the last child is still stopping within its
-// grace. Under every strategy, and as a nested supervisor stopped by its
-// parent: nothing restarts, no group restart begins, nothing counts
-// against a limit of 0, and Run returns nil once the last child returned.
+// TestS22ExitsDuringShutdown: what TestS18SupStopRace(Nested) leave out
+// of sup_stop_race: children that end on their own while their own
+// supervisor shuts down, that supervisor being a nested one its parent
+// stops, with a restart limit of 0 that any counted failure would
+// exceed, and with a significant child among them. One returns (normal),
+// one fails, one panics and the significant one ends, while the last
+// child is still stopping within its grace: under every strategy nothing
+// restarts, no group restart begins, nothing counts, each exit is reported
+// as it came, and Run returns nil once the last child returned.
 func TestS22ExitsDuringShutdown(t *testing.T) {
 	for _, strategy := range []runtime.Strategy{runtime.OneForOne, runtime.OneForAll, runtime.RestForOne} {
 		for _, nested := range []bool{false, true} {
