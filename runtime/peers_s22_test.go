@@ -714,3 +714,92 @@ func TestS22SignificantNestedGiveUp(t *testing.T) {
 		assert.EqualValues(t, 2, starts.Load(), "n ran twice: its first run and one restart")
 	})
 }
+
+// TestS22PanicWhenStopped: suture's services that panic on the way out
+// (in Stop, in v3) and OTP's children that exit with another reason than
+// shutdown when told to stop: a child that panics when cancelled by an
+// order to stop, an order to restart, a sibling's group restart or its
+// nested supervisor's restart has stopped all the same. The stop is
+// reported as such, with the panic and its stack; it counts against no
+// limit (here 0), and what the order or the group asked for follows: held
+// stopped, or started again once.
+func TestS22PanicWhenStopped(t *testing.T) {
+	cases := []struct {
+		name    string
+		path    string // of the child that panics
+		order   func(tr *runtime.Tree, sibling *puppet) error
+		restart bool // the child runs again afterwards
+	}{
+		{"stop order", "t/c", func(tr *runtime.Tree, _ *puppet) error { return tr.Handle("t/c").Stop() }, false},
+		{"restart order", "t/c", func(tr *runtime.Tree, _ *puppet) error { return tr.Handle("t/c").Restart() }, true},
+		{"group restart", "t/g/c", func(_ *runtime.Tree, sibling *puppet) error { sibling.end(errBoom); return nil }, true},
+		{"nested restart", "t/n/c", func(tr *runtime.Tree, _ *puppet) error { return tr.Handle("t/n").Restart() }, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := &recorder{}
+				var starts atomic.Int32
+				panicky := func(ctx context.Context, a *runtime.Attempt) error {
+					if starts.Add(1) == 1 {
+						<-ctx.Done()
+						panic("on the way out")
+					}
+					<-ctx.Done()
+					return nil
+				}
+				zero := &runtime.RestartLimit{Max: 0, Window: time.Hour}
+				sibling := newPuppet()
+				child := []runtime.Child{{Name: "c", Run: panicky}}
+				var children []runtime.Child
+				switch tc.path {
+				case "t/c":
+					children = child
+				case "t/g/c":
+					// a group restart is one restart: limit 1 allows it
+					children = []runtime.Child{{Name: "g", Supervisor: &runtime.Spec{Strategy: runtime.OneForAll, Backoff: noBackoff,
+						RestartLimit: &runtime.RestartLimit{Max: 1, Window: time.Hour},
+						Children:     append(child, runtime.Child{Name: "s", Run: sibling.run})}}}
+				case "t/n/c":
+					children = []runtime.Child{{Name: "n", Supervisor: &runtime.Spec{RestartLimit: zero, Children: child}}}
+				}
+				tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, RestartLimit: zero, Children: children},
+					runtime.WithObserver(rec.observe))
+				stop, done := start(t, tr)
+				synctest.Wait()
+				require.NoError(t, tc.order(tr, sibling))
+				synctest.Wait()
+
+				stopped := []runtime.Event{}
+				for _, e := range rec.of(runtime.EventStopped) {
+					if e.Path == tc.path {
+						stopped = append(stopped, e)
+					}
+				}
+				require.Len(t, stopped, 1, "a stop, reported as a stop")
+				assert.Equal(t, runtime.ExitPanic, stopped[0].Exit)
+				var pe *runtime.PanicError
+				require.ErrorAs(t, stopped[0].Err, &pe)
+				assert.NotEmpty(t, pe.Stack)
+				for _, e := range rec.of(runtime.EventExited) {
+					assert.NotEqual(t, tc.path, e.Path, "not an exit of its own")
+				}
+				assert.Empty(t, rec.of(runtime.EventGaveUp))
+				st := status(t, tr, tc.path)
+				if tc.restart {
+					assert.Equal(t, runtime.StateRunning, st.State)
+					assert.EqualValues(t, 2, starts.Load(), "started again, once")
+				} else {
+					assert.Equal(t, runtime.StateStopped, st.State)
+					assert.EqualValues(t, 1, starts.Load())
+				}
+				select {
+				case err := <-done:
+					t.Fatalf("the panic counted as a failure: %v", err)
+				default:
+				}
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
