@@ -803,3 +803,77 @@ func TestS22PanicWhenStopped(t *testing.T) {
 		})
 	}
 }
+
+// TestS22WhichChildrenDuringAGroupRestart: which_children and
+// count_children of a one_for_all and a rest_for_one supervisor in the
+// middle of a group restart (OTP answers restarting or undefined for the
+// members, the pid for the others). Step by step: the failed child has
+// stopped, a member still takes its grace to stop (one at a time, in
+// reverse start order), those not in the group run on; then every member
+// waits out the backoff; then all run again, each one generation on, and
+// the tree is degraded until then.
+func TestS22WhichChildrenDuringAGroupRestart(t *testing.T) {
+	for _, strategy := range []runtime.Strategy{runtime.OneForAll, runtime.RestForOne} {
+		t.Run(string(strategy), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := newPuppet()
+				tr := mustNew(t, runtime.Spec{Name: "t", Strategy: strategy, Backoff: constBackoff(5 * time.Second),
+					Children: []runtime.Child{
+						{Name: "a", Run: slowStop(time.Second)},
+						{Name: "b", Run: b.run},
+						{Name: "c", Run: slowStop(time.Second)},
+						{Name: "d", Run: slowStop(2 * time.Second)},
+					}})
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				require.Equal(t, runtime.HealthReady, tr.Health().State)
+				states := func() []runtime.State {
+					var out []runtime.State
+					for _, c := range tr.Snapshot().Children {
+						out = append(out, c.State)
+					}
+					return out
+				}
+				gens := func() []uint64 {
+					var out []uint64
+					for _, c := range tr.Snapshot().Children {
+						out = append(out, c.Generation)
+					}
+					return out
+				}
+				S, R, B, X := runtime.StateStopping, runtime.StateRunning, runtime.StateBackoff, runtime.StateStopped
+
+				b.end(errBoom)
+				assert.Equal(t, []runtime.State{R, X, R, S}, states(), "d stops first")
+				assert.Equal(t, runtime.HealthDegraded, tr.Health().State)
+				time.Sleep(2 * time.Second)
+				synctest.Wait()
+				assert.Equal(t, []runtime.State{R, X, S, X}, states(), "then c")
+				time.Sleep(time.Second)
+				synctest.Wait()
+				if strategy == runtime.OneForAll {
+					assert.Equal(t, []runtime.State{S, X, X, X}, states(), "then a")
+					time.Sleep(time.Second)
+					synctest.Wait()
+				}
+				want := []runtime.State{B, B, B, B} // a is a member under one_for_all only
+				if strategy == runtime.RestForOne {
+					want[0] = R
+				}
+				assert.Equal(t, want, states(), "every member waits out the backoff")
+				assert.Equal(t, runtime.HealthDegraded, tr.Health().State)
+
+				time.Sleep(5 * time.Second)
+				synctest.Wait()
+				assert.Equal(t, []runtime.State{R, R, R, R}, states())
+				wantGens := []uint64{2, 2, 2, 2}
+				if strategy == runtime.RestForOne {
+					wantGens[0] = 1
+				}
+				assert.Equal(t, wantGens, gens())
+				assert.Equal(t, runtime.HealthReady, tr.Health().State)
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
