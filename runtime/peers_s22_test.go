@@ -877,3 +877,83 @@ func TestS22WhichChildrenDuringAGroupRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestS22SignificantMissesItsDeadline: the ways of ending that
+// TestS19SignificantMatrix leaves out, those the supervisor decides:
+// a significant child that runs past its timeout, misses its ready
+// deadline or stops beating, and returns when cancelled or is abandoned
+// after its grace. Each is an abnormal exit (OTP's kill by the supervisor
+// after a timeout): a temporary child ends for good and shuts its
+// supervisor down cleanly (any_significant); a transient one is restarted.
+func TestS22SignificantMissesItsDeadline(t *testing.T) {
+	deadlines := []struct {
+		name  string
+		child func(c *runtime.Child)
+	}{
+		{"timeout", func(c *runtime.Child) { c.Timeout = time.Second }},
+		{"ready", func(c *runtime.Child) { c.Ready = &runtime.Ready{Timeout: time.Second} }},
+		{"heartbeat", func(c *runtime.Child) { c.Heartbeat = &runtime.Heartbeat{Timeout: time.Second} }},
+	}
+	for _, dl := range deadlines {
+		for _, restart := range []runtime.Restart{runtime.Temporary, runtime.Transient} {
+			for _, stubborn := range []bool{false, true} {
+				name := fmt.Sprintf("%s/%s", dl.name, restart)
+				if stubborn {
+					name += "/abandoned"
+				}
+				t.Run(name, func(t *testing.T) {
+					synctest.Test(t, func(t *testing.T) {
+						rec := &recorder{}
+						release := make(chan struct{})
+						defer close(release)
+						var starts atomic.Int32
+						sig := runtime.Child{Name: "sig", Restart: restart, Significant: true, Shutdown: time.Second,
+							Run: func(ctx context.Context, a *runtime.Attempt) error {
+								if starts.Add(1) > 1 {
+									a.Ready()
+									for {
+										select {
+										case <-ctx.Done():
+											return nil
+										case <-time.After(100 * time.Millisecond):
+											a.Beat()
+										}
+									}
+								}
+								<-ctx.Done()
+								if stubborn {
+									<-release
+								}
+								return ctx.Err()
+							}}
+						dl.child(&sig)
+						tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff,
+							RestartLimit: &runtime.RestartLimit{Max: 1, Window: time.Hour},
+							Children:     []runtime.Child{{Name: "other", Run: nop}, sig}}, runtime.WithObserver(rec.observe))
+						stop, _ := start(t, tr)
+						// past the deadline (1s), the grace of a stubborn
+						// attempt (1s more), and before a second timeout
+						time.Sleep(1500 * time.Millisecond)
+						if stubborn {
+							time.Sleep(time.Second)
+						}
+						synctest.Wait()
+						if restart == runtime.Temporary {
+							require.False(t, running(tr), "a significant child that ended shuts its supervisor down")
+							require.NoError(t, tr.Err(), "cleanly")
+							assert.EqualValues(t, 1, starts.Load())
+							assert.Equal(t, runtime.StateDone, status(t, tr, "t/sig").State)
+							assert.Equal(t, runtime.ExitTimeout, status(t, tr, "t/sig").LastExit)
+							assert.Equal(t, stubborn, len(rec.of(runtime.EventAbandoned)) == 1)
+							return
+						}
+						require.True(t, running(tr), "restarted, not shut down: %v", tr.Err())
+						assert.EqualValues(t, 2, starts.Load())
+						assert.Equal(t, runtime.StateRunning, status(t, tr, "t/sig").State)
+						require.NoError(t, stop())
+					})
+				})
+			}
+		}
+	}
+}
