@@ -47,7 +47,9 @@ func (m *marionette) run(ctx context.Context, a *runtime.Attempt) error {
 }
 
 // TestS22OrdersInEveryState: child_adm's terminate_child and restart_child,
-// and suture's Remove, given to a declared child in each state it can be in.
+// and suture's Remove and RemoveAndWait, given to a declared child in each
+// state it can be in. StopAndWait returns once no attempt of it runs: at
+// once, or when the attempt being stopped returns.
 // OTP answers restart_child of a running or restarting child with an error
 // and has terminate_child wait; Arbor's Restart restarts from any state,
 // without backoff and without counting against the limit, and Stop holds
@@ -84,11 +86,8 @@ func TestS22OrdersInEveryState(t *testing.T) {
 			state: runtime.StateDone, stop: runtime.StateStopped, restart: runtime.StateRunning, restartGen: 2},
 	}
 	for _, tc := range cases {
-		for _, restart := range []bool{false, true} {
-			order := "stop"
-			if restart {
-				order = "restart"
-			}
+		for _, order := range []string{"stop", "stop-and-wait", "restart"} {
+			restart := order == "restart"
 			t.Run(tc.name+"/"+order, func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					m := newMarionette()
@@ -121,16 +120,26 @@ func TestS22OrdersInEveryState(t *testing.T) {
 					require.Equal(t, tc.state, h.State())
 					before := h.Status()
 
-					if restart {
+					waited := make(chan error, 1)
+					switch order {
+					case "restart":
 						require.NoError(t, h.Restart())
-					} else {
+					case "stop":
 						require.NoError(t, h.Stop())
+					case "stop-and-wait":
+						go func() { waited <- h.StopAndWait(context.Background()) }()
 					}
 					synctest.Wait()
 					if tc.state == runtime.StateStopping {
 						assert.Equal(t, runtime.StateStopping, h.State(), "the attempt keeps its grace")
 						assert.Equal(t, before.Generation, h.Status().Generation, "no second attempt beside it")
+						assert.Empty(t, waited, "StopAndWait waits for the attempt to return")
 						close(m.release)
+						synctest.Wait()
+					}
+					if order == "stop-and-wait" {
+						require.Len(t, waited, 1, "no attempt runs: StopAndWait has returned")
+						require.NoError(t, <-waited)
 					}
 					close(depUp)              // a dependency getting ready,
 					time.Sleep(2 * time.Hour) // and every backoff running out
