@@ -194,6 +194,9 @@ func TestS22InstanceOrdersInEveryState(t *testing.T) {
 		},
 			prep:  func(h *runtime.Handle) error { return h.Restart() },
 			state: runtime.StateStopping, startGen: 2},
+		{name: "removing", child: func(c *runtime.Child, m *marionette) { m.stubborn = true; c.Shutdown = time.Hour },
+			prep:  (*runtime.Handle).Stop, // on its way out of the pool: Restart takes it back
+			state: runtime.StateStopping, startGen: 2},
 	}
 	for _, tc := range cases {
 		for _, restart := range []bool{false, true} {
