@@ -82,8 +82,11 @@ func TestS22OrdersInEveryState(t *testing.T) {
 			state: runtime.StateStopping, stop: runtime.StateStopped, restart: runtime.StateRunning, restartGen: 2},
 		{name: "stopped", prep: (*runtime.Handle).Stop,
 			state: runtime.StateStopped, stop: runtime.StateStopped, restart: runtime.StateRunning, restartGen: 2},
+		// Stopping a child that ended for good changes nothing, as OTP's
+		// terminate_child of a terminated child: it stays done, and the
+		// tree stays ready.
 		{name: "done", child: func(c *runtime.Child, m *marionette) { c.Restart = runtime.Temporary; m.failGen = 1 },
-			state: runtime.StateDone, stop: runtime.StateStopped, restart: runtime.StateRunning, restartGen: 2},
+			state: runtime.StateDone, stop: runtime.StateDone, restart: runtime.StateRunning, restartGen: 2},
 	}
 	for _, tc := range cases {
 		for _, order := range []string{"stop", "stop-and-wait", "restart"} {
@@ -154,6 +157,9 @@ func TestS22OrdersInEveryState(t *testing.T) {
 						assert.Equal(t, tc.stop, st.State, "held stopped")
 						assert.Equal(t, before.Generation, st.Generation)
 						assert.EqualValues(t, before.Generation, m.starts.Load(), "nothing started it again")
+						if tc.stop == runtime.StateDone {
+							assert.Equal(t, runtime.HealthReady, tr.Health().State, tr.Health().Reason)
+						}
 					}
 					assert.Zero(t, st.Abandoned)
 					select {
