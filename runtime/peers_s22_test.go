@@ -616,3 +616,63 @@ func TestS22SignificantMissesItsDeadline(t *testing.T) {
 		}
 	}
 }
+
+// TestS22GroupRestartDuringStartUp: one_for_all_other_child_fails_restart
+// and rest_for_one's, where a child fails while the start-up is still
+// under way: OTP starts children one at a time, so a child starting after
+// the others are up has no equivalent there; here a dependency still
+// warms up and its dependent waits for its After list when the first
+// child fails. The group stops the starting dependency, never starts the
+// waiting dependent, and starts them all again in order: the dependent
+// starts once, after the new attempt of its dependency is ready.
+func TestS22GroupRestartDuringStartUp(t *testing.T) {
+	for _, strategy := range []runtime.Strategy{runtime.OneForAll, runtime.RestForOne} {
+		t.Run(string(strategy), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := &recorder{}
+				var apiStarts, dbStarts atomic.Int32
+				first := newPuppet()
+				tr := mustNew(t, runtime.Spec{Name: "t", Strategy: strategy, Backoff: constBackoff(time.Second), Children: []runtime.Child{
+					{Name: "first", Run: first.run},
+					{Name: "db", Ready: &runtime.Ready{}, Run: func(ctx context.Context, a *runtime.Attempt) error {
+						dbStarts.Add(1)
+						select {
+						case <-time.After(10 * time.Second):
+							a.Ready()
+						case <-ctx.Done():
+							return nil
+						}
+						<-ctx.Done()
+						return nil
+					}},
+					{Name: "api", After: []string{"db"}, Run: func(ctx context.Context, a *runtime.Attempt) error {
+						apiStarts.Add(1)
+						<-ctx.Done()
+						return nil
+					}},
+				}}, runtime.WithObserver(rec.observe))
+				stop, _ := start(t, tr)
+				time.Sleep(time.Second)
+				synctest.Wait()
+				require.Equal(t, runtime.StateWaiting, status(t, tr, "t/api").State)
+				first.end(errBoom)
+				time.Sleep(2 * time.Second)
+				synctest.Wait()
+				assert.Zero(t, apiStarts.Load(), "api waits for the new db")
+				assert.Equal(t, runtime.StateWaiting, status(t, tr, "t/api").State)
+				assert.EqualValues(t, 2, dbStarts.Load())
+				time.Sleep(10 * time.Second)
+				synctest.Wait()
+				assert.EqualValues(t, 1, apiStarts.Load())
+				assert.Equal(t, runtime.StateRunning, status(t, tr, "t/api").State)
+				assert.Equal(t, runtime.HealthReady, tr.Health().State)
+				assert.Equal(t, []string{
+					"first starting", "db starting", "api waiting",
+					"first exited", "first restart scheduled", "db stopped",
+					"first starting", "db starting", "api waiting", "db ready", "api starting",
+				}, rec.trace())
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
