@@ -676,3 +676,59 @@ func TestS22GroupRestartDuringStartUp(t *testing.T) {
 		})
 	}
 }
+
+// TestS22OnlyRestartsCount: OTP counts restarts, not exits (add_restart
+// runs only when a child is restarted), so children and instances that end
+// for good never bring a supervisor or a pool closer to its intensity:
+// with a limit of 0, a temporary child that fails or panics, a transient
+// one that returns nil and a permanent one that returns ErrDoNotRestart,
+// declared or started in a pool, end without a give-up.
+func TestS22OnlyRestartsCount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		zero := &runtime.RestartLimit{Max: 0, Window: time.Hour}
+		ends := map[runtime.Restart][]func() error{
+			runtime.Temporary: {func() error { return errBoom }, func() error { panic("kaboom") }, func() error { return nil }},
+			runtime.Transient: {func() error { return nil }, func() error { return runtime.ErrDoNotRestart }},
+			runtime.Permanent: {func() error { return fmt.Errorf("bye: %w", runtime.ErrDoNotRestart) }},
+		}
+		end := make(chan struct{})
+		ender := func(f func() error) runtime.RunFunc {
+			return func(ctx context.Context, a *runtime.Attempt) error {
+				<-end
+				return f()
+			}
+		}
+		var children []runtime.Child
+		for _, restart := range []runtime.Restart{runtime.Temporary, runtime.Transient, runtime.Permanent} {
+			for i, f := range ends[restart] {
+				children = append(children, runtime.Child{Name: fmt.Sprintf("%s-%d", restart, i), Restart: restart, Run: ender(f)})
+			}
+			children = append(children, runtime.Child{Name: "pool-" + string(restart), Restart: restart, Pool: &runtime.PoolSpec{}, RestartLimit: zero})
+		}
+		children = append(children, runtime.Child{Name: "bystander", Run: nop})
+		tr := mustNew(t, runtime.Spec{Name: "t", RestartLimit: zero, Children: children}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		for restart, fs := range ends {
+			for _, f := range fs {
+				_, err := tr.Pool("t/pool-"+string(restart)).Start("", ender(f))
+				require.NoError(t, err)
+			}
+		}
+		synctest.Wait()
+		close(end)
+		synctest.Wait()
+		require.True(t, running(tr), "%v", tr.Err())
+		assert.Empty(t, rec.of(runtime.EventGaveUp))
+		assert.Empty(t, rec.of(runtime.EventRestartScheduled))
+		for restart, fs := range ends {
+			assert.Equal(t, 0, tr.Pool("t/pool-"+string(restart)).Len(), "instances that ended for good are removed")
+			for i := range fs {
+				assert.Equal(t, runtime.StateDone, status(t, tr, fmt.Sprintf("t/%s-%d", restart, i)).State)
+			}
+		}
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/bystander").State)
+		require.NoError(t, stop())
+	})
+}
