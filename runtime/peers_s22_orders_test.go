@@ -48,13 +48,14 @@ func (m *marionette) run(ctx context.Context, a *runtime.Attempt) error {
 
 // TestS22OrdersInEveryState: child_adm's terminate_child and restart_child,
 // and suture's Remove and RemoveAndWait, given to a declared child in each
-// state it can be in. StopAndWait returns once no attempt of it runs: at
-// once, or when the attempt being stopped returns.
-// OTP answers restart_child of a running or restarting child with an error
-// and has terminate_child wait; Arbor's Restart restarts from any state,
-// without backoff and without counting against the limit, and Stop holds
-// the child stopped, whatever timer or dependency would start it later.
-// Neither ever starts a second attempt beside the first.
+// state it can be in. OTP answers restart_child of a running or restarting
+// child with an error; Arbor's Restart restarts from any state, without
+// backoff and without counting against the limit (and a waiting child
+// still waits for its After list). Stop holds the child stopped, whatever
+// timer or dependency would start it later, and leaves one that ended for
+// good done; StopAndWait returns once no attempt of it runs: at once, or
+// when the attempt being stopped returns. No order ever starts a second
+// attempt beside the first.
 func TestS22OrdersInEveryState(t *testing.T) {
 	cases := []struct {
 		name string
@@ -177,9 +178,10 @@ func TestS22OrdersInEveryState(t *testing.T) {
 // TestS22InstanceOrdersInEveryState: Elixir's terminate_child and OTP's
 // restart_child of a dynamic child, in each state an instance can be in,
 // in a pool whose max_children is 1. Stop removes the instance at once or
-// once its attempt returned, which frees its name and its room; until
-// then both stay taken. Restart of an instance in backoff starts it at
-// once, in the room it holds: the pool is not full for it.
+// once its attempt returned, which frees its name and its room (the room
+// stays taken until then); Restart of an instance on its way out takes it
+// back. Restart of an instance in backoff starts it at once, in the room
+// it holds: the pool is not full for it.
 func TestS22InstanceOrdersInEveryState(t *testing.T) {
 	cases := []struct {
 		name     string
