@@ -114,7 +114,7 @@ func TestS22OrdersInEveryState(t *testing.T) {
 							}},
 							c,
 						}})
-					stop, done := start(t, tr)
+					stop, _ := start(t, tr)
 					synctest.Wait()
 					h := tr.Handle("t/c")
 					if tc.prep != nil {
@@ -163,11 +163,7 @@ func TestS22OrdersInEveryState(t *testing.T) {
 						}
 					}
 					assert.Zero(t, st.Abandoned)
-					select {
-					case err := <-done:
-						t.Fatalf("an order counted against the limit: %v", err)
-					default:
-					}
+					require.True(t, running(tr), "an order counted against the limit: %v", tr.Err())
 					require.NoError(t, stop())
 				})
 			})
@@ -207,11 +203,8 @@ func TestS22InstanceOrdersInEveryState(t *testing.T) {
 			state: runtime.StateStopping, startGen: 2},
 	}
 	for _, tc := range cases {
-		for _, restart := range []bool{false, true} {
-			order := "stop"
-			if restart {
-				order = "restart"
-			}
+		for _, order := range []string{"stop", "restart"} {
+			restart := order == "restart"
 			t.Run(tc.name+"/"+order, func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					m := newMarionette()
@@ -221,7 +214,7 @@ func TestS22InstanceOrdersInEveryState(t *testing.T) {
 						tc.child(&c, m)
 					}
 					tr := poolTree(t, c)
-					stop, done := start(t, tr)
+					stop, _ := start(t, tr)
 					synctest.Wait()
 					p := tr.Pool("t/p")
 					h, err := p.Start("x", m.run)
@@ -266,11 +259,7 @@ func TestS22InstanceOrdersInEveryState(t *testing.T) {
 						require.NoError(t, err, "its name and its room are free")
 						synctest.Wait()
 					}
-					select {
-					case err := <-done:
-						t.Fatalf("an order counted against the limit: %v", err)
-					default:
-					}
+					require.True(t, running(tr), "an order counted against the limit: %v", tr.Err())
 					require.NoError(t, stop())
 				})
 			})
@@ -281,7 +270,7 @@ func TestS22InstanceOrdersInEveryState(t *testing.T) {
 // TestS22NestedOrdersInEveryState: terminate_child and restart_child of a
 // child supervisor (OTP's tree case, with supchild3) and of a pool, in
 // each state: running, in backoff after it gave up, stopping while its
-// subtree takes its time, stopped by order, and done. Stop holds it, its
+// subtree takes its time, and stopped by order. Stop holds it, its
 // subtree stopped and its pool closed, whatever its backoff would do;
 // Restart runs it again at once, as a new run: every child of it starts
 // afresh and its restart limit starts empty.
@@ -306,11 +295,8 @@ func TestS22NestedOrdersInEveryState(t *testing.T) {
 		}, state: runtime.StateStopped, gen: 1},
 	}
 	for _, tc := range cases {
-		for _, restart := range []bool{false, true} {
-			order := "stop"
-			if restart {
-				order = "restart"
-			}
+		for _, order := range []string{"stop", "restart"} {
+			restart := order == "restart"
 			t.Run(tc.name+"/"+order, func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					w := newMarionette()
@@ -321,7 +307,7 @@ func TestS22NestedOrdersInEveryState(t *testing.T) {
 							{Name: "p", Pool: &runtime.PoolSpec{}, Shutdown: time.Hour},
 						}}},
 					}})
-					stop, done := start(t, tr)
+					stop, _ := start(t, tr)
 					synctest.Wait()
 					_, err := tr.Pool("t/n/p").Start("i", nop)
 					require.NoError(t, err)
@@ -367,11 +353,7 @@ func TestS22NestedOrdersInEveryState(t *testing.T) {
 						assert.ErrorIs(t, err, runtime.ErrNotRunning)
 					}
 					assert.True(t, tr.ShutdownReport().Clean())
-					select {
-					case err := <-done:
-						t.Fatalf("an order counted against the limit: %v", err)
-					default:
-					}
+					require.True(t, running(tr), "an order counted against the limit: %v", tr.Err())
 					require.NoError(t, stop())
 				})
 			})
