@@ -43,9 +43,9 @@ package runtime_test
 //	one_for_all                              TestOTPOneForAll
 //	one_for_all_escalation, rest_for_one_escalation
 //	                                         TestMoreGroupEscalation
-//	one_for_all_other_child_fails_restart    TestOTPOneForAllOtherChildFailsRestart
+//	one_for_all_other_child_fails_restart    TestOTPOneForAllOtherChildFailsRestart, TestS22GroupRestartDuringStartUp
 //	rest_for_one                             TestOTPRestForOne
-//	rest_for_one_other_child_fails_restart   TestOTPRestForOneOtherChildFailsRestart
+//	rest_for_one_other_child_fails_restart   TestOTPRestForOneOtherChildFailsRestart, TestS22GroupRestartDuringStartUp
 //	simple_one_for_one                       TestOTPSimpleOneForOne
 //	simple_one_for_one_restart_ignore        TestS18SimpleOneForOneRestartIgnore
 //	simple_one_for_one_shutdown              TestS20SimpleOneForOneShutdown
@@ -72,7 +72,8 @@ package runtime_test
 //	do_not_save_start_parameters_for_temporary_children
 //	                                         TestS18RemovedInstanceNotRetained (declared children keep their Run: fixed)
 //	do_not_save_child_specs_for_temporary_children
-//	                                         TestS18StartIgnore, TestS19RestartTypeMatrix (a done temporary child stays listed)
+//	                                         TestS18StartIgnore, TestS19RestartTypeMatrix (a done temporary child stays listed),
+//	                                         TestS22OnlyRestartsCount
 //	simple_one_for_one_scale_many_temporary_children, scale_start_stop_many_children
 //	                                         benchmarks (pool_bench_test.go), TestMorePoolShutdownOfMany
 //	simple_global_supervisor                 n/a: no global names (its restarts: TestOTPTree)
