@@ -431,8 +431,9 @@ func (l *c20Life) nestedEnd(sv *c20Sup, e runtime.Event) {
 	if e.Kind != runtime.EventAbandoned && sv.stopping && !sv.killed {
 		// Its budget bounds its stop, whatever its children do: it
 		// abandons them when it runs out.
-		if took := e.Time.Sub(sv.shutAt); took > sv.n.budget+c20Slack {
-			l.violate("journal: %s took %v to stop; its budget is %v", e.Path, took.Round(time.Millisecond), sv.n.budget)
+		if took := e.Time.Sub(sv.shutAt); took > sv.n.budget+c20Slack+l.stalls.within(sv.shutAt, e.Time) {
+			l.violate("journal: %s took %v to stop; its budget is %v (the process stalled %v meanwhile)", e.Path, took.Round(time.Millisecond), sv.n.budget,
+				l.stalls.within(sv.shutAt, e.Time).Round(time.Millisecond))
 		}
 	}
 	if e.Kind != runtime.EventExited || sv.killed {

@@ -102,17 +102,20 @@ type c20Stats struct {
 	abandoned, orders, stopWaits, stopWaitChecked, oldHandles, reads   atomic.Int64
 	maxDepth, tinyBudgets, sigEnds, restartsChecked, limitsChecked     atomic.Int64
 	violations, unverified, nestedExits, stopWaitSelf                  atomic.Int64
+	leaseLives, leaseAcquired, leaseFlaps, leaseRivals                 atomic.Int64
 }
 
 func (s *c20Stats) String() string {
 	return fmt.Sprintf("%d lifecycles (%d gave up, %d ended by a significant child, %d cancelled; up to %d levels; %d nested budgets under 10ms), "+
 		"%d attempts (%d instances), %d abandoned, %d events checked (%d restart decisions, %d limit checks, %d significant ends, %d nested exits), "+
 		"%d orders (%d StopAndWait returned nil and were checked over %d attempts, %d of them by an attempt on itself or its supervisor; %d orders on instance handles kept from Start, often from an earlier run of their pool), "+
-		"%d reads, %d lifecycles unverified (journal overflow), %d violations",
+		"%d reads, %d lifecycles unverified (journal overflow), %d violations; "+
+		"leases in %d lifecycles: %d acquired by the tree, %d lost, %d held by a rival",
 		s.lives.Load(), s.gaveUp.Load(), s.significant.Load(), s.cancelled.Load(), s.maxDepth.Load(), s.tinyBudgets.Load(),
 		s.attempts.Load(), s.instances.Load(), s.abandoned.Load(), s.events.Load(), s.restartsChecked.Load(), s.limitsChecked.Load(), s.sigEnds.Load(), s.nestedExits.Load(),
 		s.orders.Load(), s.stopWaits.Load(), s.stopWaitChecked.Load(), s.stopWaitSelf.Load(), s.oldHandles.Load(),
-		s.reads.Load(), s.unverified.Load(), s.violations.Load())
+		s.reads.Load(), s.unverified.Load(), s.violations.Load(),
+		s.leaseLives.Load(), s.leaseAcquired.Load(), s.leaseFlaps.Load(), s.leaseRivals.Load())
 }
 
 // c20Node is a declared child (or the root) as the checks need it.
@@ -128,6 +131,7 @@ type c20Node struct {
 	limit       runtime.RestartLimit  // a supervisor's or a pool's
 	own         *runtime.RestartLimit // the child's own, in its parent
 	budget      time.Duration         // a supervisor's or a pool's
+	lease       string                // its lease's name; "" without one
 }
 
 // c20Life is one lifecycle.
@@ -144,6 +148,8 @@ type c20Life struct {
 	nodes  map[string]*c20Node // every declared child, and the root
 	paths  []string            // declared children, as Snapshot lists them
 	pools  []string
+	leases *c20Leases // nil: no child has a lease
+	stalls *stallMeter
 
 	release chan struct{} // frees the attempts leaked on purpose
 	stopOps chan struct{}
@@ -263,6 +269,7 @@ func (l *c20Life) drawSup(r *rand.Rand, s *runtime.Spec, n *c20Node, level, dept
 		if i > 0 && r.IntN(3) == 0 {
 			c.After = []string{s.Children[r.IntN(i)].Name}
 		}
+		l.drawLease(&c, k)
 		k.restart, k.significant = c.Restart, c.Significant
 		if k.restart == "" || c.Pool != nil {
 			k.restart = runtime.Permanent // a pool is restarted as a permanent child; Restart is its instances'
@@ -343,6 +350,7 @@ func (l *c20Life) begin(ctx context.Context, a *runtime.Attempt, inst uint64) *c
 	l.live[rec.path] = append(l.live[rec.path], rec)
 	l.recs = append(l.recs, rec)
 	l.mu.Unlock()
+	l.checkLeaseBegin(rec)
 	if len(older) > 0 {
 		report := l.tree.ShutdownReport()
 		for _, o := range older {
@@ -636,8 +644,14 @@ func (l *c20Life) operate(k uint64) {
 
 func (l *c20Life) run(base int) bool {
 	r := rand.New(rand.NewPCG(l.seed, 7))
+	if lr := rand.New(rand.NewPCG(l.seed, 9)); lr.IntN(3) == 0 { // its own stream: a seed draws the same tree with leases or without
+		l.leases = newC20Leases(lr)
+	}
 	l.draw(r)
 	opts := []runtime.Option{runtime.WithObserver(l.observe), runtime.WithJournal(c20Journal)}
+	if l.leases != nil && len(l.leases.names) > 0 {
+		opts = append(opts, runtime.WithLeaser(l.leases))
+	}
 	if r.IntN(3) == 0 {
 		slow := rand.New(rand.NewPCG(l.seed, 8)) // the observers' goroutine's only
 		opts = append(opts, runtime.WithObserver(func(e runtime.Event) {
@@ -694,6 +708,11 @@ func (l *c20Life) run(base int) bool {
 	for range 2 {
 		ops.Go(readers.read)
 	}
+	if l.leases != nil && len(l.leases.names) > 0 {
+		ops.Go(l.flap)
+	}
+	l.stalls = startStallMeter()
+	defer l.stalls.end()
 	runAt := time.Now()
 	runErr := make(chan error, 1)
 	go func() { runErr <- tree.Run(ctx) }()
@@ -713,6 +732,7 @@ func (l *c20Life) run(base int) bool {
 	doneAt := time.Now()
 	side.Wait()
 	l.afterRun(rerr, runAt, doneAt, stoppingAt.Load())
+	l.checkLeasesReleased()
 
 	close(l.stopOps)
 	waited := make(chan struct{})
@@ -726,6 +746,7 @@ func (l *c20Life) run(base int) bool {
 	}
 	close(l.release)
 	l.awaitAll(doneAt)
+	l.stalls.end()
 	l.checkJournal(rerr)
 	readers.finish(rerr)
 	l.checkGoroutines(base)
@@ -787,7 +808,7 @@ func (l *c20Life) afterRun(rerr error, runAt, doneAt time.Time, stoppingAt int64
 	if from.Before(runAt) {
 		from = runAt
 	}
-	if over := doneAt.Sub(from) - l.budget - runtime.DeliveryMargin; over > c20Slack {
+	if over := doneAt.Sub(from) - l.budget - runtime.DeliveryMargin - l.stalls.within(from, doneAt); over > c20Slack {
 		l.violate("Run returned %v after its shutdown began; the root's budget is %v", doneAt.Sub(from).Round(time.Millisecond), l.budget)
 	}
 	var gu *runtime.GiveUpError
@@ -851,4 +872,71 @@ func (l *c20Life) checkGoroutines(base int) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// stallMeter measures how long the process was not scheduled: a goroutine
+// that sleeps a millisecond at a time records every wake-up later than
+// minStall. On a loaded 2-core machine under -race, the whole process
+// stops now and then for hundreds of milliseconds; a deadline check
+// excuses the stalls within its interval, and no more.
+type stallMeter struct {
+	mu     sync.Mutex
+	stalls []stall
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+}
+
+type stall struct{ from, to time.Time }
+
+const minStall = 20 * time.Millisecond
+
+func startStallMeter() *stallMeter {
+	m := &stallMeter{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(m.done)
+		tk := time.NewTicker(time.Millisecond)
+		defer tk.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-m.stop:
+				return
+			case now := <-tk.C:
+				now = time.Now() // the tick's time is when it was due
+				if now.Sub(last) > minStall {
+					m.mu.Lock()
+					m.stalls = append(m.stalls, stall{last, now})
+					m.mu.Unlock()
+				}
+				last = now
+			}
+		}
+	}()
+	return m
+}
+
+func (m *stallMeter) end() {
+	m.once.Do(func() { close(m.stop) })
+	<-m.done
+}
+
+// within returns how long the process stalled between from and to.
+func (m *stallMeter) within(from, to time.Time) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var d time.Duration
+	for _, s := range m.stalls {
+		a, b := s.from, s.to
+		if a.Before(from) {
+			a = from
+		}
+		if b.After(to) {
+			b = to
+		}
+		if b.After(a) {
+			d += b.Sub(a)
+		}
+	}
+	return d
 }
