@@ -111,10 +111,10 @@ func (l *c20Life) flap() {
 		select {
 		case <-l.stopOps:
 			return
-		case <-time.After(time.Duration(r.IntN(40)) * time.Millisecond):
+		case <-time.After(time.Duration(r.IntN(20)) * time.Millisecond):
 		}
 		name := pick(r, s.names...)
-		if r.IntN(3) > 0 {
+		if r.IntN(2) > 0 {
 			s.f.suspect(name)
 			s.mu.Lock()
 			s.counts.flaps++
@@ -138,8 +138,8 @@ func (l *c20Life) rivalHolds(r *rand.Rand, name string) {
 		case <-ctx.Done():
 		}
 	}()
-	if r.IntN(2) == 0 {
-		s.f.suspect(name) // so that it is released soon
+	if r.IntN(4) > 0 {
+		s.f.suspect(name) // so that it is released soon, as its attempts stop
 	}
 	lease, err := s.f.Acquire(ctx, name, time.Second)
 	if err != nil {
