@@ -395,7 +395,8 @@ func (c *chaos) readyTimedOut(s *chaosSlot, e runtime.Event, timeout time.Durati
 		return // its goroutine has not begun, or an older one returned since
 	}
 	if at := r.readyAt.Load(); at != 0 {
-		if early := c.at(at).Sub(s.startingAt); early < timeout/2 {
+		// A stall between recording the call and making it delays it.
+		if early := c.at(at).Sub(s.startingAt) + c.stall.within(c.at(at), e.Time); early < timeout/2 {
 			c.violateEvents("deadlines are never early", "%s generation %d: cancelled as not ready in %v, but called Ready %v after its Starting event",
 				s.path, e.Generation, timeout, early.Round(time.Millisecond))
 		}
@@ -563,7 +564,7 @@ func (c *chaos) checkHeld() {
 			id = r.slot.inst.pool.slot.id // a pool stopped by an order stops its instances
 		}
 		at, ok := c.held[id]
-		if !ok || now.Sub(at) < chaosOrderLag || r.ctx.Err() != nil || c.heldExcused(r, at) {
+		if !ok || now.Sub(at)-c.stall.within(at, now) < chaosOrderLag || r.ctx.Err() != nil || c.heldExcused(r, at) {
 			continue
 		}
 		lag := now.Sub(c.at(c.seen.Load()))
