@@ -31,7 +31,8 @@ type c20Leases struct {
 	tree   map[uint64]string // tokens granted to the tree: their lease names
 	rival  map[string]uint64 // names the rival holds: its token
 	names  []string
-	counts struct{ acquired, flaps, rivals int }
+	panics int // the tree's next Acquire calls that panic
+	counts struct{ acquired, flaps, rivals, failures int }
 }
 
 func newC20Leases(r *rand.Rand) *c20Leases {
@@ -40,6 +41,13 @@ func newC20Leases(r *rand.Rand) *c20Leases {
 
 // Acquire is the tree's: it records the token granted.
 func (s *c20Leases) Acquire(ctx context.Context, name string, ttl time.Duration) (runtime.Lease, error) {
+	s.mu.Lock()
+	if s.panics > 0 {
+		s.panics--
+		s.mu.Unlock()
+		panic("c20: Acquire panics")
+	}
+	s.mu.Unlock()
 	l, err := s.f.Acquire(ctx, name, ttl)
 	if err == nil {
 		s.mu.Lock()
@@ -114,6 +122,22 @@ func (l *c20Life) flap() {
 		case <-time.After(time.Duration(r.IntN(20)) * time.Millisecond):
 		}
 		name := pick(r, s.names...)
+		switch r.IntN(20) {
+		case 0: // the store refuses for a while: the tree stands by and tries again
+			s.f.setFail(errBoom)
+			time.Sleep(time.Duration(r.IntN(50)) * time.Millisecond)
+			s.f.setFail(nil)
+			s.mu.Lock()
+			s.counts.failures++
+			s.mu.Unlock()
+			continue
+		case 1:
+			s.mu.Lock()
+			s.panics++
+			s.counts.failures++
+			s.mu.Unlock()
+			continue
+		}
 		if r.IntN(2) > 0 {
 			s.f.suspect(name)
 			s.mu.Lock()
@@ -186,6 +210,7 @@ func (l *c20Life) checkLeasesReleased() {
 	l.st.leaseAcquired.Add(int64(s.counts.acquired))
 	l.st.leaseFlaps.Add(int64(s.counts.flaps))
 	l.st.leaseRivals.Add(int64(s.counts.rivals))
+	l.st.leaseFailures.Add(int64(s.counts.failures))
 	s.mu.Unlock()
 	s.f.mu.Lock()
 	defer s.f.mu.Unlock()

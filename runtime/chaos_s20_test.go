@@ -102,7 +102,8 @@ type c20Stats struct {
 	abandoned, orders, stopWaits, stopWaitChecked, oldHandles, reads   atomic.Int64
 	maxDepth, tinyBudgets, sigEnds, restartsChecked, limitsChecked     atomic.Int64
 	violations, unverified, nestedExits, stopWaitSelf                  atomic.Int64
-	leaseLives, leaseAcquired, leaseFlaps, leaseRivals, snapsChecked   atomic.Int64
+	leaseLives, leaseAcquired, leaseFlaps, leaseRivals, leaseFailures  atomic.Int64
+	snapsChecked                                                       atomic.Int64
 }
 
 func (s *c20Stats) String() string {
@@ -110,12 +111,12 @@ func (s *c20Stats) String() string {
 		"%d attempts (%d instances), %d abandoned, %d events checked (%d restart decisions, %d limit checks, %d significant ends, %d nested exits), "+
 		"%d orders (%d StopAndWait returned nil and were checked over %d attempts, %d of them by an attempt on itself or its supervisor; %d orders on instance handles kept from Start, often from an earlier run of their pool), "+
 		"%d reads (%d snapshots held against the journal), %d lifecycles unverified (journal overflow), %d violations; "+
-		"leases in %d lifecycles: %d acquired by the tree, %d lost, %d held by a rival",
+		"leases in %d lifecycles: %d acquired by the tree, %d lost, %d held by a rival, %d Acquire failures or panics",
 		s.lives.Load(), s.gaveUp.Load(), s.significant.Load(), s.cancelled.Load(), s.maxDepth.Load(), s.tinyBudgets.Load(),
 		s.attempts.Load(), s.instances.Load(), s.abandoned.Load(), s.events.Load(), s.restartsChecked.Load(), s.limitsChecked.Load(), s.sigEnds.Load(), s.nestedExits.Load(),
 		s.orders.Load(), s.stopWaits.Load(), s.stopWaitChecked.Load(), s.stopWaitSelf.Load(), s.oldHandles.Load(),
 		s.reads.Load(), s.snapsChecked.Load(), s.unverified.Load(), s.violations.Load(),
-		s.leaseLives.Load(), s.leaseAcquired.Load(), s.leaseFlaps.Load(), s.leaseRivals.Load())
+		s.leaseLives.Load(), s.leaseAcquired.Load(), s.leaseFlaps.Load(), s.leaseRivals.Load(), s.leaseFailures.Load())
 }
 
 // c20Node is a declared child (or the root) as the checks need it.
