@@ -242,8 +242,10 @@ func (c *chaos) cancelled(rec *attemptRec, ctx context.Context) {
 		timeout := ch.Heartbeat.Timeout
 		gap := max(rec.maxGap, rec.cancelAt.Sub(rec.lastBeat))
 		if !rec.stopBeating && gap < timeout/2 && rec.cancelAt.Sub(rec.firstBeat) >= 3*timeout {
-			c.violate("deadlines are never early", "%s generation %d: cancelled as stale (timeout %v) while beating, at most %v apart",
-				path, gen, timeout, gap.Round(time.Millisecond))
+			c.violate("deadlines are never early", "%s generation %d: cancelled as stale (timeout %v) while beating, at most %v apart "+
+				"(%d beats over %v, %d while not current; the last %v before it saw the cancellation; the process stalled %v meanwhile)",
+				path, gen, timeout, gap.Round(time.Millisecond), rec.beats, rec.cancelAt.Sub(rec.firstBeat).Round(time.Millisecond), rec.notCurrent,
+				rec.cancelAt.Sub(rec.lastBeat).Round(time.Millisecond), c.stall.within(rec.firstBeat, rec.cancelAt).Round(time.Millisecond))
 		}
 	default:
 		c.violate("cancellation causes", "%s generation %d: unexpected cause %v (ctx.Err() %v)", path, gen, rec.cause, rec.ctxErr)

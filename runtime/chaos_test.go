@@ -85,6 +85,7 @@ type attemptRec struct {
 
 	firstBeat, lastBeat time.Time
 	maxGap              time.Duration // longest time between two beats
+	beats, notCurrent   int           // beats, and those made while the attempt was not current
 	stopBeating         bool
 
 	cancelAt time.Time // when it saw its context cancelled
@@ -430,6 +431,10 @@ func (r *attemptRec) beat(a *runtime.Attempt) {
 		r.maxGap = max(r.maxGap, now.Sub(r.lastBeat))
 	}
 	r.lastBeat = now
+	r.beats++
+	if !a.Current() {
+		r.notCurrent++ // the runtime fences it: to explain a stale verdict
+	}
 	a.Beat()
 }
 
