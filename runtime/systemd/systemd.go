@@ -35,6 +35,7 @@ package systemd
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net"
 	"os"
@@ -42,6 +43,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -252,7 +254,7 @@ func (n *notifier) catchUp() {
 // set and differs from the last one sent. It sends nothing when there is
 // nothing new.
 func (n *notifier) send(line, status string) {
-	status = clip(status)
+	status = clip(escape(status))
 	var msg []string
 	if line != "" {
 		msg = append(msg, line)
@@ -272,6 +274,34 @@ func (n *notifier) send(line, status string) {
 // notification longer than 4096 bytes, and with it the READY=1 or
 // WATCHDOG=1 it carries.
 const MaxStatus = 1024
+
+// escape writes what systemd would not take in a STATUS=, or a terminal
+// showing systemctl status would act on, as Go escapes: control characters
+// (a NUL makes systemd ignore the whole notification, READY=1 or
+// WATCHDOG=1 with it) and bytes that are not UTF-8 (systemd ignores such a
+// STATUS=). An error's text can hold any bytes.
+func escape(s string) string {
+	if !strings.ContainsFunc(s, unsafe) {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], string(utf8.RuneError)):
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case !unsafe(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
+}
+
+// unsafe reports whether escape escapes r.
+func unsafe(r rune) bool { return r == utf8.RuneError || unicode.IsControl(r) }
 
 // clip cuts status to MaxStatus bytes.
 func clip(status string) string {
@@ -297,7 +327,7 @@ func statusOf(h runtime.Health) string {
 // finalStatus is the status once Run has returned err.
 func finalStatus(err error) string {
 	if err != nil {
-		return "failed: " + oneLine(err.Error())
+		return "failed: " + oneLine(runtime.ErrorText(err))
 	}
 	return "stopped"
 }

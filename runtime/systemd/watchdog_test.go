@@ -9,6 +9,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
@@ -108,5 +109,59 @@ func TestLongStatus(t *testing.T) {
 			sentLong = sentLong || strings.Contains(state, "upstream said: éé")
 		}
 		assert.True(t, sentLong, "the reason is sent, cut: %q", rec.get())
+	})
+}
+
+// TestStatusBytes: an error's text may hold any bytes. systemd ignores a
+// whole notification that holds a NUL byte, READY=1 or WATCHDOG=1 with
+// it, and a STATUS= that is not UTF-8; a terminal showing systemctl status
+// would act on escape sequences. Such bytes are sent escaped, in every
+// notification: while the tree runs degraded (with the watchdog's pings),
+// and in the last one, from the error Run returned.
+func TestStatusBytes(t *testing.T) {
+	const bad = "nul\x00 esc\x1b[31m bell\a del\x7f c1\u0085 invalid\xff\xfe end"
+	const shown = `nul\x00 esc\x1b[31m bell\x07 del\x7f c1\x85 invalid\xff\xfe end`
+	synctest.Test(t, func(t *testing.T) {
+		t.Setenv("NOTIFY_SOCKET", "/run/test/notify")
+		t.Setenv("WATCHDOG_USEC", "1000000")
+		t.Setenv("WATCHDOG_PID", "")
+		rec := newNotes()
+		defer systemd.SetNotify(rec.add)()
+		fail := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "shop",
+			Backoff:      &runtime.Backoff{Initial: 2 * time.Second, Max: 2 * time.Second},
+			RestartLimit: &runtime.RestartLimit{Max: 1, Window: time.Hour},
+			Children: []runtime.Child{
+				{Name: "worker", Ready: &runtime.Ready{}, Run: func(ctx context.Context, a *runtime.Attempt) error {
+					a.Ready()
+					select {
+					case <-fail:
+						return errors.New(bad)
+					case <-ctx.Done():
+						return nil
+					}
+				}},
+			}})
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			fail <- struct{}{} // degraded for 2s, then restarted
+			time.Sleep(3 * time.Second)
+			fail <- struct{}{} // the restart limit: Run fails
+		}()
+		require.Error(t, systemd.Run(context.Background(), systemd.TreeRunner(tr)))
+		var degraded, failed, pinged bool
+		for _, l := range rec.get() {
+			state, err := strconv.Unquote(l[strings.IndexByte(l, ' ')+1:])
+			require.NoError(t, err)
+			assert.NotContains(t, state, "\x00", "systemd ignores the whole notification")
+			assert.True(t, utf8.ValidString(state), "systemd ignores a STATUS= that is not UTF-8: %q", state)
+			for _, r := range strings.ReplaceAll(state, "\n", "") {
+				assert.False(t, unicode.IsControl(r), "control character %U in %q", r, state)
+			}
+			degraded = degraded || strings.Contains(state, "STATUS=degraded: shop/worker: restarting after error: "+shown)
+			pinged = pinged || strings.Contains(state, "WATCHDOG=1\nSTATUS=degraded")
+			failed = failed || strings.HasPrefix(state, "STATUS=failed: ") && strings.HasSuffix(state, shown)
+		}
+		assert.True(t, degraded && pinged && failed, "the reasons are sent, escaped: %q", rec.get())
 	})
 }
