@@ -99,3 +99,38 @@ func TestLongErrorClipped(t *testing.T) {
 	assert.True(t, strings.HasPrefix(desc, "upstream said: éé"), "%.40s", desc)
 	assert.True(t, utf8.ValidString(desc))
 }
+
+// TestErrorNotUTF8: OTLP's strings must be UTF-8, and an exporter that
+// meets one that is not fails the whole batch ("string field contains
+// invalid UTF-8"), every other span of it lost too. An error's text can
+// hold any bytes (one that quotes what a peer sent): the span's status
+// holds it with those bytes replaced.
+func TestErrorNotUTF8(t *testing.T) {
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	defer tp.Shutdown(context.Background())
+	fail := make(chan struct{})
+	tr, err := runtime.New(runtime.Spec{Name: "t", Backoff: &runtime.Backoff{Initial: time.Hour, Max: time.Hour},
+		Children: []runtime.Child{{Name: "a", Run: runtime.Func(func(ctx context.Context) error {
+			select {
+			case <-fail:
+				return errors.New("peer sent \xff\xfe\x00 and é")
+			case <-ctx.Done():
+				return nil
+			}
+		})}}})
+	require.NoError(t, err)
+	require.NoError(t, otel.Instrument(tr, otel.WithTracerProvider(tp)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	<-tr.Ready()
+	close(fail)
+	for len(spans.Ended()) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	require.NoError(t, <-done)
+	desc := spans.Ended()[0].Status().Description
+	assert.Equal(t, "peer sent \ufffd\x00 and é", desc)
+}
