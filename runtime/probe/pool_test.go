@@ -2,12 +2,15 @@ package probe_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -86,6 +89,33 @@ func TestLongReason(t *testing.T) {
 			_, body := get(probe.Handler(tr), target)
 			assert.Less(t, len(body), 2*probe.MaxReason, target)
 			assert.Contains(t, body, "upstream said: éé", target)
+		}
+	})
+}
+
+// TestReasonBytes: an error's text may hold any bytes; a probe's answer,
+// text/plain in UTF-8 that an operator reads with curl, holds control
+// characters and bytes that are not UTF-8 escaped, as Go writes them, so
+// that a child's error cannot drive the terminal.
+func TestReasonBytes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "shop",
+			Backoff: &runtime.Backoff{Initial: time.Hour, Max: time.Hour},
+			Children: []runtime.Child{
+				{Name: "worker", Ready: &runtime.Ready{}, Run: func(ctx context.Context, a *runtime.Attempt) error {
+					return errors.New("peer sent \x1b]0;owned\a\x00\xff\u202e")
+				}},
+			}})
+		stop := start(tr)
+		defer func() { require.NoError(t, stop()) }()
+		synctest.Wait()
+		for _, target := range []string{"/readyz", "/readyz?verbose", "/livez?verbose"} {
+			_, body := get(probe.Handler(tr), target)
+			assert.Contains(t, body, `shop/worker: restarting after error: peer sent \x1b]0;owned\x07\x00\xff\u202e`[len("shop/worker: "):], target)
+			assert.True(t, utf8.ValidString(body), "%s: %q", target, body)
+			for _, r := range strings.TrimSuffix(body, "\n") {
+				assert.True(t, r == '\n' || !unicode.IsControl(r) && !unicode.Is(unicode.Bidi_Control, r), "%s: %U in %q", target, r, body)
+			}
 		}
 	})
 }

@@ -39,6 +39,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/arbor-go/arbor/runtime"
@@ -196,9 +197,43 @@ func summary(h runtime.Health) string {
 }
 
 // oneLine joins the lines of s with "; ", so that a multi-line error (such
-// as one made by errors.Join) stays on its line of the response, and cuts
-// it at MaxReason bytes.
+// as one made by errors.Join) stays on its line of the response, cuts it at
+// MaxReason bytes, and escapes it.
 func oneLine(s string) string {
+	return escape(lines(s))
+}
+
+// escape writes what a terminal would act on rather than show, as Go
+// escapes: control characters, bidirectional overrides and bytes that are
+// not UTF-8. An error's text can hold any bytes, and an operator reads the
+// answer with curl.
+func escape(s string) string {
+	if !strings.ContainsFunc(s, unsafe) {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], string(utf8.RuneError)):
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case !unsafe(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
+}
+
+// unsafe reports whether escape escapes r.
+func unsafe(r rune) bool {
+	return r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+}
+
+// lines joins the lines of s with "; " and cuts it at MaxReason bytes.
+func lines(s string) string {
 	if len(s) > MaxReason {
 		n := MaxReason - len("…")
 		for n > 0 && !utf8.RuneStart(s[n]) {

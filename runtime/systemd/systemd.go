@@ -278,8 +278,9 @@ const MaxStatus = 1024
 // escape writes what systemd would not take in a STATUS=, or a terminal
 // showing systemctl status would act on, as Go escapes: control characters
 // (a NUL makes systemd ignore the whole notification, READY=1 or
-// WATCHDOG=1 with it) and bytes that are not UTF-8 (systemd ignores such a
-// STATUS=). An error's text can hold any bytes.
+// WATCHDOG=1 with it), bidirectional overrides and bytes that are not
+// UTF-8 (systemd ignores such a STATUS=). An error's text can hold any
+// bytes.
 func escape(s string) string {
 	if !strings.ContainsFunc(s, unsafe) {
 		return s
@@ -301,7 +302,9 @@ func escape(s string) string {
 }
 
 // unsafe reports whether escape escapes r.
-func unsafe(r rune) bool { return r == utf8.RuneError || unicode.IsControl(r) }
+func unsafe(r rune) bool {
+	return r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+}
 
 // clip cuts status to MaxStatus bytes.
 func clip(status string) string {
