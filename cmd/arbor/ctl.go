@@ -370,6 +370,27 @@ func safeRune(r rune) bool {
 	return r != utf8.RuneError && !unicode.IsControl(r) && !unicode.Is(unicode.Bidi_Control, r)
 }
 
+// isTree checks that body, JSON, is a console's tree, which always has
+// these fields: other JSON (`{}`, null, another program's) would read as a
+// tree without children.
+func (cl *ctlClient) isTree(body []byte) error {
+	var seen struct {
+		Tree, Health *string
+		Children     *[]struct{}
+	}
+	json.Unmarshal(body, &seen)
+	if seen.Tree == nil || *seen.Tree == "" || seen.Health == nil || *seen.Health == "" || seen.Children == nil {
+		return cl.notConsole("api/tree", "a tree")
+	}
+	return nil
+}
+
+// notConsole is the error of an answer at path that is JSON but not a
+// console's, which would have been want.
+func (cl *ctlClient) notConsole(path, want string) error {
+	return fmt.Errorf("%s answered JSON that is not %s: is it an arbor console?", cl.base.JoinPath(path).Redacted(), want)
+}
+
 // maxInstances is how many of each pool's instances the status table
 // lists; a line says how many more live.
 const maxInstances = 20
@@ -387,12 +408,18 @@ func (cl *ctlClient) status(asJSON bool) error {
 		if !json.Valid(body) {
 			return errors.New("the console's answer is not JSON")
 		}
+		if err := cl.isTree(body); err != nil {
+			return err
+		}
 		_, err := cl.stdout.Write(printableJSON(body))
 		return err
 	}
 	var t console.Tree
 	if err := json.Unmarshal(body, &t); err != nil {
 		return fmt.Errorf("the console's answer is not a tree: %v", err)
+	}
+	if err := cl.isTree(body); err != nil {
+		return err
 	}
 	head := t.Tree + ": " + t.Health
 	if t.Reason != "" {
@@ -464,6 +491,14 @@ func (cl *ctlClient) events(follow, asJSON bool) error {
 		var evs console.Events
 		if err := json.Unmarshal(body, &evs); err != nil {
 			return fmt.Errorf("the console's answer is not a list of events: %v", err)
+		}
+		var seen struct {
+			Events    *[]struct{}
+			LastEvent *uint64
+		}
+		json.Unmarshal(body, &seen)
+		if seen.Events == nil || seen.LastEvent == nil {
+			return cl.notConsole("api/events", "a list of events")
 		}
 		if first {
 			end = evs.Latest
@@ -710,7 +745,13 @@ func (cl *ctlClient) order(name, path string) error {
 	if cl.token != "" {
 		req.Header.Set("Authorization", "Bearer "+cl.token)
 	}
-	_, err = cl.do(req, http.StatusAccepted)
+	body, err := cl.do(req, http.StatusAccepted)
+	if err == nil {
+		var res console.OrderResult
+		if json.Unmarshal(body, &res) != nil || res.Path != path || res.Order != name {
+			err = cl.notConsole("api/"+name, "the order it took")
+		}
+	}
 	var refused *statusError
 	if errors.As(err, &refused) && refused.code == http.StatusUnauthorized && cl.token == "" {
 		return fmt.Errorf("%s %s: %v; no token was given: pass -token or set ARBOR_TOKEN", name, path, err)

@@ -200,7 +200,7 @@ func TestCtlEscapesControlCharacters(t *testing.T) {
 		case strings.HasSuffix(r.URL.Path, "/api/tree"):
 			fmt.Fprintf(w, `{"tree":"t","health":"degraded","reason":%s,"children":[{"path":"t/a","state":"backoff","lastExit":"error","lastError":%s}]}`, jsonEvil, jsonEvil)
 		case strings.HasSuffix(r.URL.Path, "/api/events"):
-			fmt.Fprintf(w, `{"events":[{"seq":1,"time":"2026-01-01T00:00:00Z","text":%s}]}`, jsonEvil)
+			fmt.Fprintf(w, `{"events":[{"seq":1,"time":"2026-01-01T00:00:00Z","text":%s}],"lastEvent":1}`, jsonEvil)
 		case strings.HasSuffix(r.URL.Path, "/api/restart"): // not a console: a proxy's page
 			w.WriteHeader(http.StatusBadGateway)
 		default:
