@@ -714,7 +714,10 @@ func (f *follower) message(kind string, data []byte) (done bool, err error) {
 		}
 		var e console.Event
 		if err := json.Unmarshal(data, &e); err != nil {
-			return false, fmt.Errorf("bad event from the console: %v", err)
+			return false, fmt.Errorf("bad event from %s: %v: is it an arbor console?", cl.base.Redacted(), err)
+		}
+		if e.Seq == 0 { // a console numbers its events from 1
+			return false, fmt.Errorf("bad event from %s: it has no seq: is it an arbor console?", cl.base.Redacted())
 		}
 		if e.Seq <= f.last { // a console that does not name its run
 			fmt.Fprintf(cl.stderr, "arbor ctl: the program was restarted: its events are numbered from 1 again\n")

@@ -263,6 +263,7 @@ func TestCtlHostileConsole(t *testing.T) {
 		{"empty object", "", garbage("application/json", `{}`), "is it an arbor console?"},
 		{"null", "", garbage("application/json", `null`), "is it an arbor console?"},
 		{"other json", "", garbage("application/json", `{"tree":"x","events":null,"status":"ok"}`), "is it an arbor console?"},
+		{"other stream", "", garbage("text/event-stream", "data: {}\n\ndata: {\"seq\":\"x\"}\n\n"), "is it an arbor console?"},
 		{"accepted", "", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusAccepted)
 			fmt.Fprint(w, `{}`)
@@ -277,7 +278,7 @@ func TestCtlHostileConsole(t *testing.T) {
 		}
 		cmds := [][]string{{"status"}, {"status", "-json"}, {"events"}, {"events", "-json"}, {"restart", "t/a"}}
 		switch c.name {
-		case "json stream":
+		case "json stream", "other stream":
 			cmds = [][]string{{"events", "-f"}}
 		case "huge":
 			cmds = [][]string{{"status", "-json"}}
