@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -305,4 +306,71 @@ func TestSlowBodyDropped(t *testing.T) {
 	require.NoError(t, err)
 	io.Copy(io.Discard, res.Body)
 	assert.Equal(t, http.StatusOK, res.StatusCode)
+}
+
+// stalled is a client that takes the first write of a stream and then
+// stops reading: the next write blocks until release is closed.
+type stalled struct {
+	header  http.Header
+	n       int
+	blocked chan struct{} // closed when a write blocks
+	release chan struct{}
+}
+
+func (w *stalled) Header() http.Header { return w.header }
+func (w *stalled) WriteHeader(int)     {}
+func (w *stalled) Flush()              {}
+func (w *stalled) Write(p []byte) (int, error) {
+	if w.n++; w.n > 1 {
+		close(w.blocked)
+		<-w.release
+		return 0, errors.New("gone")
+	}
+	return len(p), nil
+}
+
+// TestStalledStreamHoldsLittle: a stream whose client stopped reading
+// holds about one event while it waits for the client, not a page of
+// them built in one buffer: many stalled clients (they are dropped only
+// after the stall timeout) must not add up to the journal's size each.
+func TestStalledStreamHoldsLittle(t *testing.T) {
+	long := strings.Repeat("x", 2*console.MaxText)
+	tr, err := runtime.New(runtime.Spec{Name: "t",
+		Backoff:      &runtime.Backoff{Initial: time.Microsecond, Max: time.Microsecond},
+		RestartLimit: &runtime.RestartLimit{Max: 1 << 20, Window: time.Hour},
+		Children: []runtime.Child{{Name: "a", Run: runtime.Func(func(ctx context.Context) error {
+			return errors.New(long)
+		})}}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	for tr.LastEvent() < 2*console.StreamChunk {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+
+	before := heapInUse()
+	w := &stalled{header: http.Header{}, blocked: make(chan struct{}), release: make(chan struct{})}
+	req := httptest.NewRequest("GET", "/api/events?after=0", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		console.Handler(tr).ServeHTTP(w, req)
+	}()
+	<-w.blocked
+	held := int64(heapInUse()) - int64(before)
+	close(w.release)
+	<-served
+	// A page of StreamChunk events of 8 KB of text each would be 2 MB.
+	assert.Less(t, held, int64(256<<10), "a stalled stream holds %d KB", held>>10)
+}
+
+func heapInUse() uint64 {
+	goruntime.GC()
+	var ms goruntime.MemStats
+	goruntime.ReadMemStats(&ms)
+	return ms.HeapInuse
 }

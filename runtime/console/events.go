@@ -3,7 +3,6 @@ package console
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -92,43 +91,52 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, after uint64) {
 		return
 	}
 	defer rc.SetWriteDeadline(time.Time{}) // for the connection's next request
-	// send writes s and flushes it, giving up on a client that has not
-	// taken it within h.stall. A writer without deadlines (one wrapped by
-	// a middleware) is written to without.
-	send := func(s string) bool {
+	// write writes b, giving up on a client that has not taken it within
+	// h.stall. A writer without deadlines (one wrapped by a middleware) is
+	// written to without.
+	write := func(b []byte) bool {
 		rc.SetWriteDeadline(time.Now().Add(h.stall))
-		if _, err := io.WriteString(w, s); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
+		_, err := w.Write(b)
+		return err == nil
+	}
+	// send writes s and flushes it.
+	send := func(s string) bool {
+		return write([]byte(s)) && rc.Flush() == nil
 	}
 	// Now, so that the client knows it is connected even when it is up to
 	// date and nothing happens.
 	if !send("retry: 2000\n\n") {
 		return
 	}
+	var msg []byte // the message being written, its buffer reused
 	ticker := time.NewTicker(h.keepAlive)
 	defer ticker.Stop()
 	ended := h.tree.Done()
 	for {
 		// Read what is there, send it, then wait for more.
+		// Each message is written as it is made, so that a client that
+		// stopped reading holds one message, not a page of them.
 		wait := h.tree.JournalWait(after)
 		evs, missed := h.tree.JournalN(after, streamChunk)
-		var b strings.Builder
 		if missed > 0 {
 			data, _ := json.Marshal(Gap{Missed: missed})
-			fmt.Fprintf(&b, "event: gap\ndata: %s\n\n", data)
+			if !write(fmt.Appendf(msg[:0], "event: gap\ndata: %s\n\n", data)) {
+				return
+			}
 		}
 		for _, e := range evs {
 			data, _ := json.Marshal(event(e))
-			fmt.Fprintf(&b, "id: %d\ndata: %s\n\n", e.Seq, data)
+			msg = append(fmt.Appendf(msg[:0], "id: %d\ndata: ", e.Seq), data...)
+			if !write(append(msg, "\n\n"...)) {
+				return
+			}
 			after = e.Seq
 		}
 		if missed > 0 && len(evs) == 0 {
 			after += missed // the journal keeps none
 		}
-		if b.Len() > 0 {
-			if !send(b.String()) {
+		if missed > 0 || len(evs) > 0 {
+			if rc.Flush() != nil {
 				return
 			}
 			continue // until nothing is new
