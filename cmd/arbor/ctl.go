@@ -115,7 +115,13 @@ func (c *cli) ctl(flags *flag.FlagSet) int {
 		return exitUsage
 	}
 	c.addr = cmp.Or(addr, c.addr, os.Getenv("ARBOR_ADDR"))
-	c.token = cmp.Or(token, c.token, os.Getenv("ARBOR_TOKEN"))
+	// Without its surrounding white space, which no header can carry and
+	// a token read from a file ends with; the console takes it so too.
+	c.token = strings.TrimSpace(cmp.Or(token, c.token, os.Getenv("ARBOR_TOKEN")))
+	if nargs > 0 && strings.ContainsFunc(c.token, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+		fmt.Fprintf(c.stderr, "arbor ctl: the token holds a control character, which no HTTP header can carry\n")
+		return exitUsage
+	}
 	base, err := consoleURL(c.addr)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "arbor ctl: %v\n", err)

@@ -251,3 +251,35 @@ func TestCtlEscapesControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestCtlTokenSpaces: a token read from a file ends in a newline, which
+// no header can carry: ctl sends it without its surrounding white space,
+// as the console takes it, instead of failing with "cannot reach".
+func TestCtlTokenSpaces(t *testing.T) {
+	noLeaks(t)
+	var auth []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth = append(auth, r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprint(w, `{"path":"t/a","order":"restart"}`)
+	}))
+	defer srv.Close()
+	t.Setenv("ARBOR_TOKEN", "tok\n")
+	for _, args := range [][]string{{"-token", " tok\r\n", "restart", "t/a"}, {"restart", "t/a"}} {
+		var stdout, stderr bytes.Buffer
+		code := run(append([]string{"ctl", "-addr", srv.URL}, args...), &stdout, &stderr)
+		if code != exitOK {
+			t.Errorf("ctl %q: exit %d: %s", args, code, stderr.String())
+		}
+	}
+	if want := []string{"Bearer tok", "Bearer tok"}; !slices.Equal(auth, want) {
+		t.Errorf("sent %q, want %q", auth, want)
+	}
+	// One inside cannot be sent: a usage error that says so, and does not
+	// print the token.
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"ctl", "-addr", srv.URL, "-token", "to\nk", "restart", "t/a"}, &stdout, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), "control character") || strings.Contains(stderr.String(), "to\nk") {
+		t.Errorf("a token with a newline inside: exit %d, %q", code, stderr.String())
+	}
+}

@@ -63,8 +63,11 @@ import (
 type Option func(*handler)
 
 // WithToken turns control orders on: they need the header
-// "Authorization: Bearer <token>". An empty token leaves them off.
+// "Authorization: Bearer <token>". The token is taken without its
+// surrounding white space, which no header could carry (a token read from
+// a file ends in a newline); an empty token leaves them off.
 func WithToken(token string) Option {
+	token = strings.TrimSpace(token)
 	return func(h *handler) {
 		if token != "" {
 			sum := sha256.Sum256([]byte(token))
