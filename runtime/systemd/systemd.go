@@ -23,7 +23,9 @@
 // budget bounds that phase; set TimeoutStopSec= above the budget.
 //
 // Without NOTIFY_SOCKET in the environment (not started by systemd, or by
-// a unit of another Type) Run only runs the tree. Errors writing to the
+// a unit of another Type) Run only runs the tree. A tree that runs already,
+// or has ended, refuses to run again: Run then sends only the STATUS=
+// with that refusal. Errors writing to the
 // socket are ignored: the service manager's view is best effort, the tree
 // is what matters. A notification the socket does not take within
 // NotifyTimeout (its reader hung, its queue full) is dropped, so that a
@@ -128,10 +130,18 @@ func Run(ctx context.Context, tree Runner) error {
 	t := tree.Tree()
 	if t == nil { // the tree could not be built; Run says why
 		err := tree.Run(ctx)
-		notify("STATUS=" + finalStatus(err))
+		notify("STATUS=" + clip(escape(finalStatus(err))))
 		return err
 	}
 
+	if t.LastEvent() > 0 || closed(t.Done()) {
+		// It runs, or has run: its Run refuses at once, and the service
+		// manager must not hear the READY=1 or STOPPING=1 of a run that
+		// is not this call's.
+		err := tree.Run(ctx)
+		notify("STATUS=" + clip(escape(finalStatus(err))))
+		return err
+	}
 	n := &notifier{tree: t}
 	if wd := watchdog(); wd > 0 {
 		n.ping = max(wd/2, MinPingInterval)
