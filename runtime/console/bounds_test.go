@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -373,4 +374,57 @@ func heapInUse() uint64 {
 	var ms goruntime.MemStats
 	goruntime.ReadMemStats(&ms)
 	return ms.HeapInuse
+}
+
+// TestStalledEventsAnswerHoldsLittle: GET /api/events in JSON, to a client
+// that stopped reading, holds about one event while it waits, not the
+// page of MaxEvents built in one buffer: reading needs no token, and each
+// such client would hold megabytes (MaxEvents events with errors of
+// MaxText) until the stall timeout. The answer is the JSON the encoder
+// writes, byte for byte.
+func TestStalledEventsAnswerHoldsLittle(t *testing.T) {
+	long := strings.Repeat("x", 2*console.MaxText)
+	tr, err := runtime.New(runtime.Spec{Name: "t",
+		Backoff:      &runtime.Backoff{Initial: time.Microsecond, Max: time.Microsecond},
+		RestartLimit: &runtime.RestartLimit{Max: 1 << 20, Window: time.Hour},
+		Children: []runtime.Child{{Name: "a", Run: runtime.Func(func(ctx context.Context) error {
+			return errors.New(long)
+		})}}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	for tr.LastEvent() < 2*console.MaxEvents {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+
+	h := console.Handler(tr)
+	before := heapInUse()
+	w := &stalled{header: http.Header{}, blocked: make(chan struct{}), release: make(chan struct{})}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/api/events", nil))
+	}()
+	<-w.blocked
+	held := int64(heapInUse()) - int64(before)
+	close(w.release)
+	<-served
+	// MaxEvents events of 8 KB of text each would be 8 MB.
+	assert.Less(t, held, int64(1<<20), "a stalled answer holds %d KB", held>>10)
+
+	for _, target := range []string{"/api/events", "/api/events?after=5", fmt.Sprintf("/api/events?after=%d", tr.LastEvent())} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		require.Equal(t, http.StatusOK, rec.Code)
+		var evs console.Events
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &evs))
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		require.NoError(t, enc.Encode(evs))
+		assert.Equal(t, want.String(), rec.Body.String(), target)
+	}
 }

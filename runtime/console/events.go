@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -8,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/arbor-go/arbor/runtime"
 )
 
 // streamChunk is how many events a stream reads and writes at once, so
@@ -33,10 +36,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		after = latest - MaxEvents // a bare request: the latest events, as tail gives them
 	}
 	evs, missed := h.tree.JournalN(after, MaxEvents)
-	out := Events{Events: make([]Event, len(evs)), Missed: missed, LastEvent: after, Latest: latest}
-	for i, e := range evs {
-		out.Events[i] = event(e)
-	}
+	out := Events{Missed: missed, LastEvent: after, Latest: latest}
 	if len(evs) > 0 {
 		out.LastEvent = evs[len(evs)-1].Seq
 	} else if missed > 0 {
@@ -44,7 +44,39 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	}
 	out.Latest = max(out.Latest, out.LastEvent)
 	out.More = out.Latest > out.LastEvent
-	writeJSON(w, http.StatusOK, out)
+	writeEvents(w, evs, out)
+}
+
+// writeEvents answers out, with evs as its Events, as writeJSON would,
+// but an event at a time: a client that stopped reading holds one event
+// of the answer, not all of them made into JSON (megabytes, with long
+// errors).
+func writeEvents(w http.ResponseWriter, evs []runtime.Event, out Events) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	// The fields before and after the events, as the encoder writes them.
+	out.Events = []Event{}
+	whole, _ := json.MarshalIndent(out, "", "  ")
+	head, tail, _ := bytes.Cut(whole, []byte("[]"))
+	buf := append([]byte(nil), head...)
+	buf = append(buf, '[')
+	for i, e := range evs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, "\n    "...)
+		data, _ := json.MarshalIndent(event(e), "    ", "  ")
+		buf = append(buf, data...)
+		if _, err := w.Write(buf); err != nil {
+			return
+		}
+		buf = buf[:0]
+	}
+	if len(evs) > 0 {
+		buf = append(buf, "\n  "...)
+	}
+	buf = append(append(append(buf, ']'), tail...), '\n')
+	w.Write(buf)
 }
 
 // after reads where the client wants events from: Last-Event-ID, set by
