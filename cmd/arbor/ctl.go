@@ -101,7 +101,7 @@ func (c *cli) ctl(flags *flag.FlagSet) int {
 		}
 		return exitUsage
 	}
-	if sub.NArg() != nargs {
+	if sub.NArg() != nargs || nargs == 1 && strings.TrimSpace(sub.Arg(0)) == "" {
 		switch {
 		case nargs == 0:
 			fmt.Fprintf(c.stderr, "arbor ctl %s: takes no arguments\n", name)

@@ -283,3 +283,15 @@ func TestCtlTokenSpaces(t *testing.T) {
 		t.Errorf("a token with a newline inside: exit %d, %q", code, stderr.String())
 	}
 }
+
+// TestCtlEmptyPath: an empty PATH (an unset shell variable) is a usage
+// error, said before any request, like a missing one.
+func TestCtlEmptyPath(t *testing.T) {
+	for _, path := range []string{"", " "} {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"ctl", "-addr", "127.0.0.1:1", "-token", "x", "stop", path}, &stdout, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), "which child?") {
+			t.Errorf("ctl stop %q: exit %d, %q", path, code, stderr.String())
+		}
+	}
+}
