@@ -218,7 +218,7 @@ func TestSlowReaderDropped(t *testing.T) {
 	conn, err := d.Dial("tcp", srv.Listener.Addr().String())
 	require.NoError(t, err)
 	defer conn.Close()
-	_, err = fmt.Fprintf(conn, "GET /api/tree HTTP/1.1\r\nHost: x\r\n\r\n")
+	_, err = fmt.Fprintf(conn, "GET /api/tree HTTP/1.1\r\nHost: localhost\r\n\r\n")
 	require.NoError(t, err)
 	select {
 	case <-returned:
@@ -242,7 +242,7 @@ func TestIdleConnectionsClosed(t *testing.T) {
 	conn, err := net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(srv.URL, "http://"), "/"))
 	require.NoError(t, err)
 	defer conn.Close()
-	_, err = fmt.Fprintf(conn, "GET /api/events?after=%d HTTP/1.1\r\nHost: x\r\n\r\n", f.tree.LastEvent())
+	_, err = fmt.Fprintf(conn, "GET /api/events?after=%d HTTP/1.1\r\nHost: localhost\r\n\r\n", f.tree.LastEvent())
 	require.NoError(t, err)
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	require.NoError(t, err)
@@ -272,10 +272,10 @@ func TestSlowBodyDropped(t *testing.T) {
 	defer srv.Close()
 	addr := strings.TrimSuffix(strings.TrimPrefix(srv.URL, "http://"), "/")
 	for _, req := range []string{
-		"POST /api/restart?path=shop/db HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n",                                         // refused: no token
-		"POST /api/restart HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\nContent-Length: 100\r\n\r\n{",              // an order
-		"POST /api/stop HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n", // chunked
-		"GET /api/tree HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n",                                                          // a read with a body
+		"POST /api/restart?path=shop/db HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n",                                         // refused: no token
+		"POST /api/restart HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + token + "\r\nContent-Length: 100\r\n\r\n{",              // an order
+		"POST /api/stop HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + token + "\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n", // chunked
+		"GET /api/tree HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n",                                                          // a read with a body
 	} {
 		conn, err := net.Dial("tcp", addr)
 		require.NoError(t, err)
@@ -294,14 +294,14 @@ func TestSlowBodyDropped(t *testing.T) {
 	defer conn.Close()
 	br := bufio.NewReader(conn)
 	body := `{"path": "shop/db"}`
-	_, err = fmt.Fprintf(conn, "POST /api/restart HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", token, len(body), body)
+	_, err = fmt.Fprintf(conn, "POST /api/restart HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", token, len(body), body)
 	require.NoError(t, err)
 	res, err := http.ReadResponse(br, nil)
 	require.NoError(t, err)
 	io.Copy(io.Discard, res.Body)
 	assert.Equal(t, http.StatusAccepted, res.StatusCode)
 	time.Sleep(400 * time.Millisecond) // past the stall timeout
-	_, err = fmt.Fprintf(conn, "GET /api/tree HTTP/1.1\r\nHost: x\r\n\r\n")
+	_, err = fmt.Fprintf(conn, "GET /api/tree HTTP/1.1\r\nHost: localhost\r\n\r\n")
 	require.NoError(t, err)
 	res, err = http.ReadResponse(br, nil)
 	require.NoError(t, err)

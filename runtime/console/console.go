@@ -105,6 +105,7 @@ type handler struct {
 	keepAlive time.Duration
 	stall     time.Duration
 	run       string // RunHeader's value
+	loopback  bool   // served on the loopback interface: requests must name it
 }
 
 // RunHeader is the header of every /api/events answer that names the
@@ -145,6 +146,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")
+	if h.loopback && !loopbackHost(r.Host) {
+		// A page of another site that the operator's browser opens can
+		// make its own name resolve to 127.0.0.1 (DNS rebinding), and
+		// read the console as its own origin; its requests name its host.
+		fail(w, http.StatusForbidden, "refused: this console listens on the loopback interface and answers requests for localhost or a loopback address only, not for "+
+			clip(r.Host, maxLogged)+" (a page of another site can make its name resolve to 127.0.0.1)")
+		return
+	}
 	p := r.URL.Path
 	switch {
 	case p == "" || strings.HasSuffix(p, "/") && !strings.HasSuffix(p, "/api/"):
