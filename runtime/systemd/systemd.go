@@ -11,7 +11,9 @@
 //     WATCHDOG_PID, if set, is this process's;
 //   - STATUS= lines whenever the tree's health changes, such as
 //     "degraded: shop/worker: restarting after error: boom", checked at most
-//     a second apart and shown by systemctl status;
+//     a second apart (further apart when reading the health takes more
+//     than a twentieth of that: a pool of 100k instances) and shown by
+//     systemctl status;
 //   - STOPPING=1 when the tree begins to shut down (Tree.Stopping);
 //   - a last STATUS= with "stopped" or "failed: <reason>" when Run returns.
 //
@@ -72,9 +74,16 @@ func (r treeRunner) Run(ctx context.Context) error { return r.t.Run(ctx) }
 func (r treeRunner) Tree() *runtime.Tree           { return r.t }
 
 // MaxStatusInterval is the longest time between two checks of the tree's
-// health for STATUS= updates. With the watchdog enabled the check also runs
+// health for STATUS= updates, unless a check takes longer than a twentieth
+// of it: the next is then twenty times its time away. With the watchdog enabled the check also runs
 // at every ping, and only there when pings are closer together.
 const MaxStatusInterval = time.Second
+
+// statusShare bounds the time spent reading the tree's health for STATUS=
+// to a 1/statusShare of the time: a tree whose health takes long to read
+// (every instance of a large pool) is checked less often than every
+// MaxStatusInterval.
+const statusShare = 20
 
 // NotifyTimeout bounds the sending of one notification.
 const NotifyTimeout = time.Second
@@ -101,6 +110,9 @@ func watchdog() time.Duration {
 	}
 	return time.Duration(usec) * time.Microsecond
 }
+
+// health reads the tree's health; tests replace it.
+var health = (*runtime.Tree).Health
 
 // notify sends one notification; tests replace it.
 var notify = func(state string) { _ = sdNotify(os.Getenv("NOTIFY_SOCKET"), state, NotifyTimeout) }
@@ -146,7 +158,7 @@ func Run(ctx context.Context, tree Runner) error {
 	if wd := watchdog(); wd > 0 {
 		n.ping = max(wd/2, MinPingInterval)
 	}
-	n.send("", statusOf(t.Health())) // before the tree starts: "starting: not started"
+	n.send("", statusOf(health(t))) // before the tree starts: "starting: not started"
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { n.loop(quit) })
@@ -181,10 +193,11 @@ func (n *notifier) loop(quit <-chan struct{}) {
 		poll = min(poll, n.ping)
 	}
 	var polls <-chan time.Time
+	var pollTimer *time.Timer
 	if poll != n.ping {
-		t := time.NewTicker(poll)
-		defer t.Stop()
-		polls = t.C
+		pollTimer = time.NewTimer(poll)
+		defer pollTimer.Stop()
+		polls = pollTimer.C
 	}
 
 	ready, stopping := n.tree.Ready(), n.tree.Stopping()
@@ -201,9 +214,14 @@ func (n *notifier) loop(quit <-chan struct{}) {
 			stopping = nil
 			n.catchUp()
 		case <-polls:
+			start := time.Now()
 			if h, current := n.observe(); current {
 				n.send("", statusOf(h))
 			}
+			// A slow reading (a walk of a pool's 100k instances) comes
+			// less often: the checks take at most 1/statusShare of the
+			// time.
+			pollTimer.Reset(max(poll, statusShare*time.Since(start)))
 		case <-pings:
 			// Read the health even when it is not needed for STATUS=: it
 			// takes every supervisor's lock, so a hung supervisor stops
@@ -227,7 +245,7 @@ func (n *notifier) loop(quit <-chan struct{}) {
 // news: the tree has ended (Run sends the last word), or moved past it
 // between the reading and the catching up.
 func (n *notifier) observe() (h runtime.Health, current bool) {
-	h = n.tree.Health()
+	h = health(n.tree)
 	n.catchUp() // after the reading, so that it catches what the reading implies
 	switch {
 	case !h.State.Live():
@@ -249,7 +267,7 @@ func (n *notifier) catchUp() {
 	if !n.sentReady && closed(n.tree.Ready()) {
 		n.sentReady = true
 		status := "ready"
-		if h := n.tree.Health(); h.State.Serving() {
+		if h := health(n.tree); h.State.Serving() {
 			status = statusOf(h) // or degraded already
 		}
 		n.send(daemon.SdNotifyReady, status)

@@ -165,3 +165,31 @@ func TestStatusBytes(t *testing.T) {
 		assert.True(t, degraded && pinged && failed, "the reasons are sent, escaped: %q", rec.get())
 	})
 }
+
+// TestSlowHealthReadLess: reading the tree's health walks every child, a
+// pool's instances too (0.1-0.3 s with 100k of them): the status checks
+// then come further apart than a second, so that they take at most a
+// twentieth of the time, instead of a tenth to a third of a core for as
+// long as the tree runs.
+func TestSlowHealthReadLess(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t.Setenv("NOTIFY_SOCKET", "/run/test/notify")
+		t.Setenv("WATCHDOG_USEC", "")
+		defer systemd.SetNotify(func(string) {})()
+		var reads int
+		defer systemd.SetHealth(func(t *runtime.Tree) runtime.Health {
+			reads++
+			time.Sleep(200 * time.Millisecond) // a walk of many instances
+			return t.Health()
+		})()
+		tr := mustNew(t, runtime.Spec{Name: "shop", Children: []runtime.Child{
+			{Name: "db", Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil })},
+		}})
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		require.NoError(t, systemd.Run(ctx, systemd.TreeRunner(tr)))
+		// Every 4 s (20 × 200 ms) for a minute, and a few for READY=1.
+		assert.LessOrEqual(t, reads, 20, "the health was read %d times in a minute", reads)
+		assert.GreaterOrEqual(t, reads, 10)
+	})
+}
