@@ -330,11 +330,10 @@ func (w *stalled) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestStalledStreamHoldsLittle: a stream whose client stopped reading
-// holds about one event while it waits for the client, not a page of
-// them built in one buffer: many stalled clients (they are dropped only
-// after the stall timeout) must not add up to the journal's size each.
-func TestStalledStreamHoldsLittle(t *testing.T) {
+// longErrors returns a tree that has ended after n events or more, of a
+// child that failed at once, again and again, with errors longer than
+// MaxText.
+func longErrors(t *testing.T, n uint64) *runtime.Tree {
 	long := strings.Repeat("x", 2*console.MaxText)
 	tr, err := runtime.New(runtime.Spec{Name: "t",
 		Backoff:      &runtime.Backoff{Initial: time.Microsecond, Max: time.Microsecond},
@@ -346,11 +345,20 @@ func TestStalledStreamHoldsLittle(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- tr.Run(ctx) }()
-	for tr.LastEvent() < 2*console.StreamChunk {
+	for tr.LastEvent() < n {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
 	<-done
+	return tr
+}
+
+// TestStalledStreamHoldsLittle: a stream whose client stopped reading
+// holds about one event while it waits for the client, not a page of
+// them built in one buffer: many stalled clients (they are dropped only
+// after the stall timeout) must not add up to the journal's size each.
+func TestStalledStreamHoldsLittle(t *testing.T) {
+	tr := longErrors(t, 2*console.StreamChunk)
 
 	before := heapInUse()
 	w := &stalled{header: http.Header{}, blocked: make(chan struct{}), release: make(chan struct{})}
@@ -383,22 +391,7 @@ func heapInUse() uint64 {
 // MaxText) until the stall timeout. The answer is the JSON the encoder
 // writes, byte for byte.
 func TestStalledEventsAnswerHoldsLittle(t *testing.T) {
-	long := strings.Repeat("x", 2*console.MaxText)
-	tr, err := runtime.New(runtime.Spec{Name: "t",
-		Backoff:      &runtime.Backoff{Initial: time.Microsecond, Max: time.Microsecond},
-		RestartLimit: &runtime.RestartLimit{Max: 1 << 20, Window: time.Hour},
-		Children: []runtime.Child{{Name: "a", Run: runtime.Func(func(ctx context.Context) error {
-			return errors.New(long)
-		})}}})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- tr.Run(ctx) }()
-	for tr.LastEvent() < 2*console.MaxEvents {
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	<-done
+	tr := longErrors(t, 2*console.MaxEvents)
 
 	h := console.Handler(tr)
 	before := heapInUse()

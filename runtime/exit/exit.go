@@ -30,10 +30,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/internal/text"
 )
 
 // The exit codes that Code returns.
@@ -91,7 +91,7 @@ func Reason(err error) string {
 	if err == nil {
 		return ""
 	}
-	return clip(escape(oneLine(errorText(err))))
+	return clip(text.Escape(oneLine(errorText(err))))
 }
 
 // oneLine joins the lines of msg, trimmed and without the empty ones, with
@@ -113,33 +113,6 @@ func oneLine(msg string) string {
 		return "unknown error"
 	}
 	return strings.Join(parts, "; ")
-}
-
-// escape writes what a terminal would act on rather than show as Go
-// escapes it.
-func escape(s string) string {
-	if !strings.ContainsFunc(s, unsafe) {
-		return s
-	}
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], string(utf8.RuneError)):
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case !unsafe(r):
-			b.WriteRune(r)
-		case r < 0x100:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		}
-	}
-	return b.String()
-}
-
-// unsafe reports whether escape escapes r.
-func unsafe(r rune) bool {
-	return r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 }
 
 // clip cuts s to MaxReason bytes, at a character, and says how long it was.

@@ -44,10 +44,10 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/internal/text"
 )
 
 // MaxReason is the most of a reason that a line of an answer holds, in
@@ -230,36 +230,7 @@ func summary(h runtime.Health) string {
 // as one made by errors.Join) stays on its line of the response, cuts it at
 // MaxReason bytes, and escapes it.
 func oneLine(s string) string {
-	return escape(lines(s))
-}
-
-// escape writes what a terminal would act on rather than show, as Go
-// escapes: control characters, bidirectional overrides and bytes that are
-// not UTF-8. An error's text can hold any bytes, and an operator reads the
-// answer with curl.
-func escape(s string) string {
-	if !strings.ContainsFunc(s, unsafe) {
-		return s
-	}
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], string(utf8.RuneError)):
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case !unsafe(r):
-			b.WriteRune(r)
-		case r < 0x100:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		}
-	}
-	return b.String()
-}
-
-// unsafe reports whether escape escapes r.
-func unsafe(r rune) bool {
-	return r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+	return text.Escape(lines(s))
 }
 
 // lines joins the lines of s with "; " and cuts it at MaxReason bytes.

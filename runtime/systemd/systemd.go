@@ -39,7 +39,6 @@ package systemd
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"net"
 	"os"
@@ -47,12 +46,12 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/internal/text"
 )
 
 // Runner is a tree that can be run: every tree type that arbor gen emits
@@ -142,7 +141,7 @@ func Run(ctx context.Context, tree Runner) error {
 	t := tree.Tree()
 	if t == nil { // the tree could not be built; Run says why
 		err := tree.Run(ctx)
-		notify("STATUS=" + clip(escape(finalStatus(err))))
+		notify("STATUS=" + clip(text.Escape(finalStatus(err))))
 		return err
 	}
 
@@ -151,7 +150,7 @@ func Run(ctx context.Context, tree Runner) error {
 		// manager must not hear the READY=1 or STOPPING=1 of a run that
 		// is not this call's.
 		err := tree.Run(ctx)
-		notify("STATUS=" + clip(escape(finalStatus(err))))
+		notify("STATUS=" + clip(text.Escape(finalStatus(err))))
 		return err
 	}
 	n := &notifier{tree: t}
@@ -280,9 +279,11 @@ func (n *notifier) catchUp() {
 
 // send notifies line, if any, together with STATUS=status when status is
 // set and differs from the last one sent. It sends nothing when there is
-// nothing new.
+// nothing new. The status is escaped: systemd ignores a whole notification
+// with a NUL, READY=1 or WATCHDOG=1 with it, and a STATUS= that is not
+// UTF-8; systemctl status shows it on a terminal.
 func (n *notifier) send(line, status string) {
-	status = clip(escape(status))
+	status = clip(text.Escape(status))
 	var msg []string
 	if line != "" {
 		msg = append(msg, line)
@@ -302,37 +303,6 @@ func (n *notifier) send(line, status string) {
 // notification longer than 4096 bytes, and with it the READY=1 or
 // WATCHDOG=1 it carries.
 const MaxStatus = 1024
-
-// escape writes what systemd would not take in a STATUS=, or a terminal
-// showing systemctl status would act on, as Go escapes: control characters
-// (a NUL makes systemd ignore the whole notification, READY=1 or
-// WATCHDOG=1 with it), bidirectional overrides and bytes that are not
-// UTF-8 (systemd ignores such a STATUS=). An error's text can hold any
-// bytes.
-func escape(s string) string {
-	if !strings.ContainsFunc(s, unsafe) {
-		return s
-	}
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], string(utf8.RuneError)):
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case !unsafe(r):
-			b.WriteRune(r)
-		case r < 0x100:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		}
-	}
-	return b.String()
-}
-
-// unsafe reports whether escape escapes r.
-func unsafe(r rune) bool {
-	return r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
-}
 
 // clip cuts status to MaxStatus bytes.
 func clip(status string) string {
