@@ -428,7 +428,7 @@ func (cl *ctlClient) status(asJSON bool) error {
 		return err
 	}
 	head := t.Tree + ": " + t.Health
-	if t.Reason != "" {
+	if t.Reason != "" && t.Reason != t.Health { // stopped: stopped
 		head += ": " + oneLine(t.Reason)
 	}
 	var out, table bytes.Buffer

@@ -295,3 +295,27 @@ func TestCtlEmptyPath(t *testing.T) {
 		}
 	}
 }
+
+// TestCtlStatusHead: the first line of status says the health, and the
+// reason when it adds something: "t: stopped", not "t: stopped: stopped"
+// (the console's reason for a tree stopping or stopped is its state).
+func TestCtlStatusHead(t *testing.T) {
+	noLeaks(t)
+	for _, c := range []struct{ health, reason, want string }{
+		{"stopped", "stopped", "t: stopped\n"},
+		{"stopping", "stopping", "t: stopping\n"},
+		{"ready", "", "t: ready\n"},
+		{"failed", "arbor: t gave up", "t: failed: arbor: t gave up\n"},
+		{"degraded", "t/a: restarting after error: boom", "t: degraded: t/a: restarting after error: boom\n"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `{"tree":"t","health":%q,"reason":%q,"children":[]}`, c.health, c.reason)
+		}))
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"ctl", "-addr", srv.URL, "status"}, &stdout, &stderr)
+		srv.Close()
+		if head, _, _ := strings.Cut(stdout.String(), "PATH"); code != exitOK || head != c.want {
+			t.Errorf("%s: exit %d, head %q, want %q (%s)", c.health, code, head, c.want, stderr.String())
+		}
+	}
+}
