@@ -114,6 +114,13 @@ func acceptsStream(r *http.Request) bool {
 // stream sends the events after after, then each new one, until the client
 // goes away or the tree's Run has returned.
 func (h *handler) stream(w http.ResponseWriter, r *http.Request, after uint64) {
+	if !canFlush(w) {
+		// Nothing would reach the client before the stream's end, and a
+		// browser would reconnect for ever.
+		fail(w, http.StatusInternalServerError, "the event stream needs a ResponseWriter that flushes: a middleware in front of the console hides it "+
+			"(its writer should implement http.Flusher, or Unwrap to one); GET /api/events without Accept: text/event-stream works")
+		return
+	}
 	rc := http.NewResponseController(w)
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/event-stream")
@@ -187,6 +194,21 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, after uint64) {
 			}
 		case <-r.Context().Done():
 			return
+		}
+	}
+}
+
+// canFlush reports whether w, or a writer it unwraps to (as
+// http.ResponseController does), can flush.
+func canFlush(w http.ResponseWriter) bool {
+	for {
+		switch x := w.(type) {
+		case http.Flusher, interface{ FlushError() error }:
+			return true
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return false
 		}
 	}
 }
