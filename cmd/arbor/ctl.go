@@ -164,6 +164,7 @@ func hidePassword(addr string) string {
 }
 
 func consoleURL(addr string) (*url.URL, error) {
+	addr = strings.TrimSpace(addr) // as read from a file
 	if addr == "" {
 		return nil, errors.New("no address: pass -addr (such as 127.0.0.1:8090) or set ARBOR_ADDR")
 	}

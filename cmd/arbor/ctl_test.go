@@ -43,6 +43,9 @@ func TestConsoleURL(t *testing.T) {
 		{"8090", "", `bad address "8090": a port needs its host, such as 127.0.0.1:8090`},
 		{"[::1]:8090", "http://[::1]:8090/", ""},
 		{"me:s3cret@host:0", "", `bad address "me:xxxxx@host:0": the port must be 1 to 65535`},
+		// ARBOR_ADDR read from a file.
+		{" 127.0.0.1:8090\n", "http://127.0.0.1:8090/", ""},
+		{"\t\n", "", "no address: pass -addr"},
 	} {
 		u, err := consoleURL(c.addr)
 		if c.err != "" {
