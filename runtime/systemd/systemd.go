@@ -20,8 +20,10 @@
 // The watchdog ping is sent by the goroutine that reads the tree's health,
 // which takes each supervisor's lock: a supervisor stuck holding it stops
 // the pings, and systemd stops the service (with WatchdogSignal=, SIGABRT by
-// default, which makes the Go runtime print every goroutine's stack). The
-// pings go on while the tree stops, since it is live and its shutdown
+// default, which makes the Go runtime print every goroutine's stack). A
+// slow reading (a pool of 100k instances) is done at most a twentieth of
+// the time, the pings between go without one. The pings go on while the
+// tree stops, since it is live and its shutdown
 // budget bounds that phase; set TimeoutStopSec= above the budget.
 //
 // Without NOTIFY_SOCKET in the environment (not started by systemd, or by
@@ -178,6 +180,8 @@ type notifier struct {
 	tree   *runtime.Tree
 	ping   time.Duration // watchdog interval; 0 when disabled
 	status string        // the last STATUS= sent
+	readAt time.Time     // when observe last read the tree's health
+	took   time.Duration // how long that took
 
 	sentReady, sentStopping bool
 }
@@ -213,15 +217,22 @@ func (n *notifier) loop(quit <-chan struct{}) {
 			stopping = nil
 			n.catchUp()
 		case <-polls:
-			start := time.Now()
 			if h, current := n.observe(); current {
 				n.send("", statusOf(h))
 			}
 			// A slow reading (a walk of a pool's 100k instances) comes
 			// less often: the checks take at most 1/statusShare of the
 			// time.
-			pollTimer.Reset(max(poll, statusShare*time.Since(start)))
+			pollTimer.Reset(max(poll, statusShare*n.took))
 		case <-pings:
+			if time.Since(n.readAt) < statusShare*n.took {
+				// The last reading was slow, and recent: ping without
+				// reading again, as the status checks wait.
+				if !closed(n.tree.Done()) {
+					n.send(daemon.SdNotifyWatchdog, "")
+				}
+				continue
+			}
 			// Read the health even when it is not needed for STATUS=: it
 			// takes every supervisor's lock, so a hung supervisor stops
 			// the pings.
@@ -244,7 +255,9 @@ func (n *notifier) loop(quit <-chan struct{}) {
 // news: the tree has ended (Run sends the last word), or moved past it
 // between the reading and the catching up.
 func (n *notifier) observe() (h runtime.Health, current bool) {
+	n.readAt = time.Now()
 	h = health(n.tree)
+	n.took = time.Since(n.readAt)
 	n.catchUp() // after the reading, so that it catches what the reading implies
 	switch {
 	case !h.State.Live():

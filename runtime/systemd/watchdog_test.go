@@ -193,3 +193,37 @@ func TestSlowHealthReadLess(t *testing.T) {
 		assert.GreaterOrEqual(t, reads, 10)
 	})
 }
+
+// TestSlowHealthPingsRead: with the watchdog, every ping read the tree's
+// health (so that a supervisor stuck with its lock stops the pings); a
+// slow reading (0.1-0.3 s with 100k pool instances) at every half second
+// took most of a core. The pings go on at their pace, and read the health
+// only as often as the status checks do: a stuck supervisor still stops
+// them, a few readings later.
+func TestSlowHealthPingsRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t.Setenv("NOTIFY_SOCKET", "/run/test/notify")
+		t.Setenv("WATCHDOG_USEC", "1000000")
+		t.Setenv("WATCHDOG_PID", "")
+		var pings int
+		defer systemd.SetNotify(func(s string) {
+			if strings.Contains(s, "WATCHDOG=1") {
+				pings++
+			}
+		})()
+		var reads int
+		defer systemd.SetHealth(func(t *runtime.Tree) runtime.Health {
+			reads++
+			time.Sleep(200 * time.Millisecond)
+			return t.Health()
+		})()
+		tr := mustNew(t, runtime.Spec{Name: "shop", Children: []runtime.Child{
+			{Name: "db", Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil })},
+		}})
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		require.NoError(t, systemd.Run(ctx, systemd.TreeRunner(tr)))
+		assert.LessOrEqual(t, reads, 25, "the health was read %d times in a minute", reads)
+		assert.GreaterOrEqual(t, pings, 110, "pinged %d times in a minute, every 500ms", pings)
+	})
+}
