@@ -23,20 +23,20 @@
 // default, which makes the Go runtime print every goroutine's stack). A
 // slow reading (a pool of 100k instances) is done at most a twentieth of
 // the time, the pings between go without one. The pings go on while the
-// tree stops, since it is live and its shutdown
-// budget bounds that phase; set TimeoutStopSec= above the budget.
+// tree stops, since it is live and its shutdown budget bounds that phase;
+// set TimeoutStopSec= above the budget.
 //
 // Without NOTIFY_SOCKET in the environment (not started by systemd, or by
 // a unit of another Type) Run only runs the tree. A tree that runs already,
-// or has ended, refuses to run again: Run then sends only the STATUS=
-// with that refusal. Errors writing to the
-// socket are ignored: the service manager's view is best effort, the tree
-// is what matters. A notification the socket does not take within
-// NotifyTimeout (its reader hung, its queue full) is dropped, so that a
-// stuck service manager cannot keep Run from returning; Run then returns
-// at most four NotifyTimeouts after the tree (a ping under way, READY=1 if
-// it was not sent yet, STOPPING=1 and the last STATUS=). The first
-// STATUS= is sent before the tree starts, and may delay it as long.
+// or has ended, refuses to run again: Run then sends only the STATUS= with
+// that refusal. Errors writing to the socket are ignored: the service
+// manager's view is best effort, the tree is what matters. A notification
+// the socket does not take within NotifyTimeout (its reader hung, its
+// queue full) is dropped, so that a stuck service manager cannot keep Run
+// from returning; Run then returns at most four NotifyTimeouts after the
+// tree (a ping under way, READY=1 if it was not sent yet, STOPPING=1 and
+// the last STATUS=). The first STATUS= is sent before the tree starts, and
+// may delay it as long.
 package systemd
 
 import (
@@ -76,8 +76,9 @@ func (r treeRunner) Tree() *runtime.Tree           { return r.t }
 
 // MaxStatusInterval is the longest time between two checks of the tree's
 // health for STATUS= updates, unless a check takes longer than a twentieth
-// of it: the next is then twenty times its time away. With the watchdog enabled the check also runs
-// at every ping, and only there when pings are closer together.
+// of it: the next is then twenty times its time away. With the watchdog
+// enabled the check also runs at pings, and only there when pings are
+// closer together.
 const MaxStatusInterval = time.Second
 
 // statusShare bounds the time spent reading the tree's health for STATUS=
