@@ -34,8 +34,9 @@ type Server struct {
 // further is the caller's explicit choice, as "0.0.0.0:8090" or
 // "[::]:8090". On the loopback interface it answers only requests for
 // localhost or a loopback address (403 for others), so that a page of
-// another site cannot read it through DNS rebinding. Listen returns once
-// the listener is open.
+// another site cannot read it through DNS rebinding: a reverse proxy in
+// front passes the upstream's host, or the program mounts Handler on a
+// server of its own. Listen returns once the listener is open.
 func Listen(ctx context.Context, addr string, t *runtime.Tree, opts ...Option) (*Server, error) {
 	switch {
 	case ctx == nil:
