@@ -16,6 +16,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -420,4 +421,68 @@ func TestStalledEventsAnswerHoldsLittle(t *testing.T) {
 		require.NoError(t, enc.Encode(evs))
 		assert.Equal(t, want.String(), rec.Body.String(), target)
 	}
+}
+
+// gatedError is an error whose Error method, once gate is set, counts its
+// calls and waits until gate is closed: a snapshot that reads it is held
+// there.
+type gatedError struct {
+	mu    sync.Mutex
+	calls int
+	gate  chan struct{}
+}
+
+func (e *gatedError) Error() string {
+	e.mu.Lock()
+	gate := e.gate
+	if gate != nil {
+		e.calls++
+	}
+	e.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	return "gated"
+}
+
+// TestTreeSnapshotsTakeTurns: GET /api/tree reads a snapshot of every
+// child, every instance of every pool (41 MB with 100k of them), and
+// reading needs no token: concurrent readers each made their own (30 at
+// once took 500 MB more), so they take turns instead. The second waits
+// while the first reads; both are answered.
+func TestTreeSnapshotsTakeTurns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bad := &gatedError{}
+		tr, err := runtime.New(runtime.Spec{Name: "t", Backoff: &runtime.Backoff{Initial: time.Hour, Max: time.Hour},
+			Children: []runtime.Child{{Name: "a", Run: runtime.Func(func(ctx context.Context) error { return bad })}}})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- tr.Run(ctx) }()
+		synctest.Wait() // a failed, in its backoff
+		h := console.Handler(tr)
+		gate := make(chan struct{})
+		bad.mu.Lock()
+		bad.gate = gate
+		bad.mu.Unlock()
+		codes := make(chan int, 2)
+		for range 2 {
+			go func() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/tree?instances=0", nil))
+				codes <- rec.Code
+			}()
+		}
+		synctest.Wait()
+		bad.mu.Lock()
+		calls := bad.calls
+		bad.gate = nil
+		bad.mu.Unlock()
+		assert.Equal(t, 1, calls, "one snapshot at a time")
+		close(gate)
+		assert.Equal(t, http.StatusOK, <-codes)
+		assert.Equal(t, http.StatusOK, <-codes)
+		cancel()
+		<-done
+	})
 }

@@ -104,8 +104,9 @@ type handler struct {
 	csrf      *http.CrossOriginProtection
 	keepAlive time.Duration
 	stall     time.Duration
-	run       string // RunHeader's value
-	loopback  bool   // served on the loopback interface: requests must name it
+	run       string        // RunHeader's value
+	loopback  bool          // served on the loopback interface: requests must name it
+	snapshots chan struct{} // held while a snapshot is read for /api/tree
 }
 
 // RunHeader is the header of every /api/events answer that names the
@@ -118,7 +119,8 @@ func Handler(t *runtime.Tree, opts ...Option) http.Handler {
 	if t == nil {
 		panic("console: Handler needs a tree, not nil")
 	}
-	h := &handler{tree: t, log: slog.Default(), csrf: http.NewCrossOriginProtection(), keepAlive: keepAlive, stall: stallTimeout, run: rand.Text()}
+	h := &handler{tree: t, log: slog.Default(), csrf: http.NewCrossOriginProtection(), keepAlive: keepAlive, stall: stallTimeout, run: rand.Text(),
+		snapshots: make(chan struct{}, 1)}
 	for _, o := range opts {
 		if o != nil {
 			o(h)
