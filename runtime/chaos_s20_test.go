@@ -732,8 +732,8 @@ func (l *c20Life) run(base int) bool {
 	l.ended.Store(true)
 	doneAt := time.Now()
 	side.Wait()
-	l.afterRun(rerr, runAt, doneAt, stoppingAt.Load())
-	l.checkLeasesReleased()
+	from := l.afterRun(rerr, runAt, doneAt, stoppingAt.Load())
+	l.checkLeasesReleased(from, doneAt)
 
 	close(l.stopOps)
 	waited := make(chan struct{})
@@ -782,8 +782,8 @@ func (l *c20Life) observe(e runtime.Event) {
 }
 
 // afterRun checks the shutdown guarantee and Run's budget the moment Run
-// has returned.
-func (l *c20Life) afterRun(rerr error, runAt, doneAt time.Time, stoppingAt int64) {
+// has returned. It returns when the shutdown began, at the latest.
+func (l *c20Life) afterRun(rerr error, runAt, doneAt time.Time, stoppingAt int64) (from time.Time) {
 	report := l.tree.ShutdownReport()
 	l.mu.Lock()
 	var live []*c20Rec
@@ -802,7 +802,7 @@ func (l *c20Life) afterRun(rerr error, runAt, doneAt time.Time, stoppingAt int64
 			l.violate("shutdown guarantee: %s generation %d is still current when Run returned", rec.path, rec.gen)
 		}
 	}
-	from := doneAt
+	from = doneAt
 	if c := l.cancelAt.Load(); c != 0 {
 		from = time.Unix(0, c)
 	}
@@ -837,6 +837,7 @@ func (l *c20Life) afterRun(rerr error, runAt, doneAt time.Time, stoppingAt int64
 			l.violate("%s shows %v after Run returned", c.Path, c.State)
 		}
 	}
+	return from
 }
 
 // awaitAll waits for every attempt to return once the leaked ones are
