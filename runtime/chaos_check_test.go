@@ -566,7 +566,7 @@ func (c *chaos) checkHeld() {
 			id = r.slot.inst.pool.slot.id // a pool stopped by an order stops its instances
 		}
 		at, ok := c.held[id]
-		if !ok || now.Sub(at)-c.stall.within(at, now) < chaosOrderLag || r.ctx.Err() != nil || c.heldExcused(r, at) {
+		if !ok || now.Sub(at) < chaosOrderLag || r.ctx.Err() != nil || now.Sub(at)-c.stall.within(at, now) < chaosOrderLag || c.heldExcused(r, at) {
 			continue
 		}
 		lag := now.Sub(c.at(c.seen.Load()))

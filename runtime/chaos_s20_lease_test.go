@@ -20,7 +20,7 @@ import (
 // another replica would. Checks: an attempt under a lease runs with the
 // token of the nearest lease above it, granted to this tree; nothing under
 // a lease runs while the rival holds it, unless abandoned; and when Run
-// returns, the tree holds no lease.
+// returns before its budget ran out, the tree holds no lease.
 
 // c20Leases is a lifecycle's lease store and what it granted.
 type c20Leases struct {

@@ -33,8 +33,8 @@ func startStallMeter() *stallMeter {
 			select {
 			case <-m.stop:
 				return
-			case now := <-tk.C:
-				now = time.Now() // the tick's time is when it was due
+			case <-tk.C:
+				now := time.Now() // not the tick's time, which is when it was due
 				if now.Sub(last) > minStall {
 					m.mu.Lock()
 					m.stalls = append(m.stalls, stall{last, now})
