@@ -1,0 +1,655 @@
+package runtime_test
+
+// TestModel is a differential test: random trees run random scripts of
+// events both through the runtime, under testing/synctest, and through the
+// model of model_sem_test.go, and after every step the two must agree on
+// every child's state, generation, attempt, restarts and last exit, on the
+// events each supervisor emitted and in what order, and, at the end, on
+// Run's error and the shutdown report.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+var (
+	modelSeed     = flag.Uint64("model.seed", 0, "first seed of TestModel (0: from the clock)")
+	modelDuration = flag.Duration("model.duration", 2*time.Second, "how long TestModel draws trees (0: the one tree of -model.seed)")
+	modelSteps    = flag.Int("model.steps", 60, "steps of each TestModel script")
+)
+
+func TestModel(t *testing.T) {
+	seed := *modelSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("seed %d (replay one tree: go test ./runtime -run 'TestModel$' -model.seed=N -model.duration=0)", seed)
+	deadline := time.Now().Add(*modelDuration)
+	runs, ties := 0, 0
+	for s := seed; ; s++ {
+		runs++
+		ok, tie := runModel(t, s, *modelSteps)
+		if !ok {
+			return
+		}
+		if tie {
+			ties++
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+	}
+	t.Logf("%d trees, %d cut short where timers came due together", runs, ties)
+}
+
+// runModel runs one tree and script, and reports whether they agreed, and
+// whether the run was cut short by a tie.
+func runModel(t *testing.T, seed uint64, steps int) (ok, tie bool) {
+	ok = true
+	synctest.Test(t, func(t *testing.T) {
+		d := newModelRun(seed)
+		err := d.run(steps)
+		if errors.Is(err, errTie) {
+			tie = true
+			return
+		}
+		if err != nil {
+			ok = false
+			t.Errorf("seed %d: %v\ntree:\n%s\nsteps:\n%s", seed, err, d.desc, strings.Join(d.log, "\n"))
+		}
+	})
+	return ok, tie
+}
+
+// gSup and gChild are a drawn tree, from which both the runtime's Spec and
+// the model are built.
+type gSup struct {
+	strategy runtime.Strategy
+	limit    runtime.RestartLimit
+	backoff  runtime.Backoff
+	children []*gChild
+}
+
+type gChild struct {
+	name        string
+	restart     runtime.Restart
+	significant bool
+	after       []string
+	readyTO     time.Duration
+	ready       bool
+	own         *runtime.RestartLimit
+	backoff     *runtime.Backoff
+	sub         *gSup
+}
+
+func modelBackoff(r *rand.Rand) runtime.Backoff {
+	return runtime.Backoff{
+		Initial:    mpick(r, 0, 30*time.Millisecond, 100*time.Millisecond, 250*time.Millisecond),
+		Max:        mpick(r, 300*time.Millisecond, time.Second),
+		Multiplier: mpick(r, 1.0, 2.0, 3.0),
+		ResetAfter: mpick(r, 0, 400*time.Millisecond, 2*time.Second),
+	}
+}
+
+func mpick[T any](r *rand.Rand, xs ...T) T { return xs[r.IntN(len(xs))] }
+
+// drawSup draws a supervisor at level (1 for the root) with 2 to 6
+// children, some of them nested supervisors down to level 3.
+func drawSup(r *rand.Rand, level int, next *int) *gSup {
+	sv := &gSup{
+		strategy: mpick(r, runtime.OneForOne, runtime.OneForAll, runtime.RestForOne),
+		limit:    runtime.RestartLimit{Max: r.IntN(5), Window: mpick(r, time.Second, 3*time.Second, 10*time.Second)},
+		backoff:  modelBackoff(r),
+	}
+	n := 2 + r.IntN(5)
+	if level > 1 {
+		n = 2 + r.IntN(3)
+	}
+	for range n {
+		*next++
+		c := &gChild{name: fmt.Sprintf("c%d", *next), restart: mpick(r, runtime.Permanent, runtime.Permanent, runtime.Transient, runtime.Temporary)}
+		if level < 3 && r.IntN(4) == 0 {
+			c.sub = drawSup(r, level+1, next)
+			for _, g := range c.sub.children {
+				if g.significant && c.restart == runtime.Permanent {
+					c.restart = runtime.Transient // a permanent one would restart at once
+				}
+			}
+		} else {
+			if r.IntN(3) == 0 {
+				c.ready = true
+				// Distinct among siblings: children started together must
+				// not miss their deadlines at one instant (see model.ties).
+				c.readyTO = mpick(r, 0, 700*time.Millisecond, 1300*time.Millisecond) + time.Duration(*next)*time.Millisecond
+			}
+			if r.IntN(8) == 0 {
+				lim := runtime.RestartLimit{Max: r.IntN(3), Window: mpick(r, time.Second, 5*time.Second)}
+				c.own = &lim
+			}
+			if r.IntN(6) == 0 {
+				b := modelBackoff(r)
+				c.backoff = &b
+			}
+			c.significant = c.restart != runtime.Permanent && r.IntN(8) == 0
+		}
+		sv.children = append(sv.children, c)
+	}
+	// After edges follow a random order of the children, so no cycle.
+	perm := r.Perm(len(sv.children))
+	for i, ci := range perm {
+		for _, dj := range perm[:i] {
+			if r.IntN(5) == 0 {
+				sv.children[ci].after = append(sv.children[ci].after, sv.children[dj].name)
+			}
+		}
+	}
+	return sv
+}
+
+func (sv *gSup) describe(b *strings.Builder, indent string) {
+	fmt.Fprintf(b, "%sstrategy=%s limit=%d/%v backoff=%+v\n", indent, sv.strategy, sv.limit.Max, sv.limit.Window, sv.backoff)
+	for _, c := range sv.children {
+		fmt.Fprintf(b, "%s- %s %s", indent, c.name, c.restart)
+		if c.significant {
+			b.WriteString(" significant")
+		}
+		if len(c.after) > 0 {
+			fmt.Fprintf(b, " after=%v", c.after)
+		}
+		if c.ready {
+			fmt.Fprintf(b, " ready=%v", c.readyTO)
+		}
+		if c.own != nil {
+			fmt.Fprintf(b, " own=%d/%v", c.own.Max, c.own.Window)
+		}
+		if c.backoff != nil {
+			fmt.Fprintf(b, " backoff=%+v", *c.backoff)
+		}
+		b.WriteString("\n")
+		if c.sub != nil {
+			c.sub.describe(b, indent+"    ")
+		}
+	}
+}
+
+// The commands a script gives a worker's current attempt.
+const (
+	cmdReady = iota
+	cmdFail
+	cmdSucceed
+	cmdPanic
+	cmdDoNotRestart
+)
+
+var cmdNames = []string{"ready", "fail", "succeed", "panic", "do-not-restart"}
+
+// workers runs the run functions of a tree's workers: each attempt waits
+// for its cancellation, and returns at once, or for a command.
+type workers struct {
+	mu   sync.Mutex
+	live map[string]*liveAttempt
+}
+
+type liveAttempt struct {
+	gen uint64
+	cmd chan int
+}
+
+func (w *workers) run(ctx context.Context, a *runtime.Attempt) error {
+	la := &liveAttempt{gen: a.Generation(), cmd: make(chan int, 1)}
+	w.mu.Lock()
+	w.live[a.Path()] = la
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		if w.live[a.Path()] == la {
+			delete(w.live, a.Path())
+		}
+		w.mu.Unlock()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case c := <-la.cmd:
+			switch c {
+			case cmdReady:
+				a.Ready()
+			case cmdFail:
+				return errBoom
+			case cmdSucceed:
+				return nil
+			case cmdPanic:
+				panic("model: boom")
+			case cmdDoNotRestart:
+				return fmt.Errorf("model: %w", runtime.ErrDoNotRestart)
+			}
+		}
+	}
+}
+
+// send gives the attempt gen of path a command.
+func (w *workers) send(path string, gen uint64, c int) error {
+	w.mu.Lock()
+	la := w.live[path]
+	w.mu.Unlock()
+	if la == nil || la.gen != gen {
+		return fmt.Errorf("runtime runs no attempt gen=%d of %s (has %v)", gen, path, la)
+	}
+	la.cmd <- c
+	return nil
+}
+
+type modelRun struct {
+	r     *rand.Rand
+	tree  *gSup
+	desc  string
+	m     *model
+	w     *workers
+	rt    *runtime.Tree
+	log   []string
+	racy  map[string]bool // supervisors with two nested ones or more
+	seen  uint64 // the last journal Seq compared
+	cause error  // Run's error, once it returned
+}
+
+func newModelRun(seed uint64) *modelRun {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	next := 0
+	g := drawSup(r, 1, &next)
+	var b strings.Builder
+	g.describe(&b, "  ")
+	d := &modelRun{r: r, tree: g, desc: b.String(), w: &workers{live: map[string]*liveAttempt{}}}
+	d.m = &model{}
+	d.m.root = d.buildModel(g, "m", nil)
+	d.racy = map[string]bool{}
+	for _, c := range append([]*mChild{{sub: d.m.root}}, d.m.root.all(nil)...) {
+		if c.sub == nil {
+			continue
+		}
+		nested := 0
+		for _, k := range c.sub.children {
+			if k.sub != nil {
+				nested++
+			}
+		}
+		d.racy[c.sub.path] = nested > 1
+	}
+	return d
+}
+
+func (d *modelRun) spec(g *gSup) runtime.Spec {
+	b := g.backoff
+	l := g.limit
+	sp := runtime.Spec{Strategy: g.strategy, RestartLimit: &l, Backoff: &b}
+	for _, c := range g.children {
+		ch := runtime.Child{Name: c.name, Restart: c.restart, Significant: c.significant, After: c.after, RestartLimit: c.own, Backoff: c.backoff}
+		if c.sub != nil {
+			sub := d.spec(c.sub)
+			ch.Supervisor = &sub
+		} else {
+			ch.Run = d.w.run
+			if c.ready {
+				ch.Ready = &runtime.Ready{Timeout: c.readyTO}
+			}
+		}
+		sp.Children = append(sp.Children, ch)
+	}
+	return sp
+}
+
+func (d *modelRun) buildModel(g *gSup, path string, self *mChild) *mSup {
+	sv := &mSup{m: d.m, path: path, self: self, strategy: g.strategy, limit: g.limit}
+	byName := map[string]*mChild{}
+	for _, gc := range g.children {
+		c := &mChild{name: gc.name, path: path + "/" + gc.name, sup: sv, restart: gc.restart, significant: gc.significant,
+			readyTO: gc.readyTO, needsReady: gc.ready || gc.sub != nil, backoff: g.backoff, own: gc.own}
+		if gc.backoff != nil {
+			c.backoff = *gc.backoff
+		}
+		if gc.sub != nil {
+			c.sub = d.buildModel(gc.sub, c.path, c)
+		}
+		byName[gc.name] = c
+		sv.children = append(sv.children, c)
+	}
+	for i, gc := range g.children {
+		for _, a := range gc.after {
+			sv.children[i].deps = append(sv.children[i].deps, byName[a])
+		}
+	}
+	// Start order: declaration order, adjusted so that each child starts
+	// after its After list: at each step the first declared child whose
+	// dependencies are all placed.
+	placed := map[*mChild]bool{}
+	for len(sv.order) < len(sv.children) {
+		for _, c := range sv.children {
+			if placed[c] || slices.ContainsFunc(c.deps, func(d *mChild) bool { return !placed[d] }) {
+				continue
+			}
+			c.rank = len(sv.order)
+			placed[c] = true
+			sv.order = append(sv.order, c)
+			break
+		}
+	}
+	for _, c := range sv.order {
+		for _, dep := range c.deps {
+			dep.dependents = append(dep.dependents, c)
+		}
+	}
+	return sv
+}
+
+func (d *modelRun) run(steps int) error {
+	spec := d.spec(d.tree)
+	spec.Name = "m"
+	rt, err := runtime.New(spec, runtime.WithJournal(1<<16))
+	if err != nil {
+		return fmt.Errorf("New: %w", err)
+	}
+	d.rt = rt
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		d.cause = rt.Run(ctx)
+		close(done)
+	}()
+	defer func() {
+		cancel()
+		<-done // also after a mismatch: the bubble must end with the tree
+	}()
+	d.m.root.running = true
+	for _, c := range d.m.root.order {
+		d.m.root.want(c)
+	}
+	d.m.root.checkReady()
+	d.m.settle()
+	synctest.Wait()
+	if err := d.compare("start"); err != nil {
+		return err
+	}
+	for i := 0; i < steps && !d.m.ended; i++ {
+		what, err := d.step()
+		d.log = append(d.log, fmt.Sprintf("  %3d @%v %s", i, d.m.now, what))
+		if err != nil {
+			return err
+		}
+		if err := d.compare(what); err != nil {
+			return err
+		}
+	}
+	if !d.m.ended {
+		d.log = append(d.log, fmt.Sprintf("      @%v shutdown", d.m.now))
+		cancel()
+		d.m.root.shutdown(nil)
+		d.m.root.maybeReturn()
+		d.m.settle()
+		synctest.Wait()
+		if err := d.compare("shutdown"); err != nil {
+			return err
+		}
+	}
+	select {
+	case <-done:
+	default:
+		return errors.New("the model's tree ended; Run has not returned")
+	}
+	if err := d.compareResult(); err != nil {
+		return err
+	}
+	if r := rt.ShutdownReport(); !r.Clean() {
+		return fmt.Errorf("shutdown report not clean: %+v", r)
+	}
+	if err := rt.Handle(d.m.root.children[0].path).Restart(); !errors.Is(err, runtime.ErrTreeEnded) {
+		return fmt.Errorf("Restart after Run returned: %v, want ErrTreeEnded", err)
+	}
+	return nil
+}
+
+// errTie ends a run whose timers came due together (see model.tie).
+var errTie = errors.New("timers came due at one instant")
+
+// step draws one step from the model's state, gives it to both, and says
+// what it was.
+func (d *modelRun) step() (string, error) {
+	m := d.m
+	// Each step at an instant of its own, a random number of microseconds
+	// on, so that timers rarely come due together (see model.ties).
+	d.sleep(time.Duration(1+d.r.IntN(999)) * time.Microsecond)
+	if m.ended {
+		return "the tree ended", nil
+	}
+	var workers []*mChild
+	for _, c := range m.root.all(nil) {
+		if c.sub == nil && c.running && c.stop == mNone {
+			workers = append(workers, c)
+		}
+	}
+	switch n := d.r.IntN(10); {
+	case n < 5 && len(workers) > 0:
+		c := workers[d.r.IntN(len(workers))]
+		cmd := mpick(d.r, cmdFail, cmdFail, cmdFail, cmdSucceed, cmdPanic, cmdDoNotRestart)
+		if c.needsReady && !c.ready && d.r.IntN(2) == 0 {
+			cmd = cmdReady
+		}
+		what := fmt.Sprintf("%s gen=%d %s", c.path, c.gen, cmdNames[cmd])
+		if err := d.w.send(c.path, c.gen, cmd); err != nil {
+			return what, err
+		}
+		sv, gen := c.sup, c.gen
+		switch cmd {
+		case cmdReady:
+			m.post(func() { sv.readyMsg(c, gen) })
+		case cmdFail:
+			m.post(func() { sv.exit(c, gen, runtime.ExitError, false) })
+		case cmdSucceed:
+			m.post(func() { sv.exit(c, gen, runtime.ExitSuccess, false) })
+		case cmdPanic:
+			m.post(func() { sv.exit(c, gen, runtime.ExitPanic, false) })
+		case cmdDoNotRestart:
+			m.post(func() { sv.exit(c, gen, runtime.ExitError, true) })
+		}
+		m.settle()
+		synctest.Wait()
+		return what, nil
+	case n < 7:
+		all := m.root.all(nil)
+		c := all[d.r.IntN(len(all))]
+		restart := d.r.IntN(2) == 0
+		what := fmt.Sprintf("%s order stop", c.path)
+		h := d.rt.Handle(c.path)
+		var err error
+		if restart {
+			what = fmt.Sprintf("%s order restart", c.path)
+			err = h.Restart()
+		} else {
+			err = h.Stop()
+		}
+		if !c.sup.running {
+			if !errors.Is(err, runtime.ErrNotRunning) {
+				return what, fmt.Errorf("order to a child whose supervisor is not running: %v, want ErrNotRunning", err)
+			}
+		} else {
+			if err != nil {
+				return what, fmt.Errorf("order: %v", err)
+			}
+			sv := c.sup
+			m.post(func() { sv.control(c, restart) })
+		}
+		m.settle()
+		synctest.Wait()
+		return what, nil
+	default:
+		dt := mpick(d.r, time.Millisecond, 50*time.Millisecond, 100*time.Millisecond, 250*time.Millisecond, 700*time.Millisecond, 1500*time.Millisecond, 4*time.Second, 11*time.Second)
+		d.sleep(dt + time.Duration(d.r.IntN(1000))*time.Microsecond)
+		return fmt.Sprintf("sleep %v", dt), nil
+	}
+}
+
+// sleep advances both clocks by dt.
+func (d *modelRun) sleep(dt time.Duration) {
+	d.m.advance(dt)
+	time.Sleep(dt)
+	synctest.Wait()
+}
+
+// compare checks the runtime against the model after a step.
+func (d *modelRun) compare(what string) error {
+	if d.m.tie {
+		return errTie
+	}
+	var b strings.Builder
+	snap := d.rt.Snapshot()
+	for _, c := range snap.Children {
+		fmt.Fprintln(&b, snapshotLine(c.Path, c.State, c.Generation, c.Attempt, c.Restarts, c.LastExit))
+	}
+	if got, want := b.String(), d.m.snapshot(); got != want {
+		return fmt.Errorf("after %s, snapshots differ:\n%s", what, lineDiff(got, want))
+	}
+	evs, missed := d.rt.Journal(d.seen)
+	if missed > 0 {
+		return fmt.Errorf("journal lost %d events", missed)
+	}
+	if len(evs) > 0 {
+		d.seen = evs[len(evs)-1].Seq
+	}
+	got := map[string][]string{}
+	for _, e := range evs {
+		g, k := eventKey(e)
+		got[g] = append(got[g], k)
+	}
+	want := map[string][]string{}
+	for _, e := range d.m.events {
+		want[e.group] = append(want[e.group], e.key)
+	}
+	d.m.events = nil
+	groups := map[string]bool{}
+	for g := range got {
+		groups[g] = true
+	}
+	for g := range want {
+		groups[g] = true
+	}
+	for g := range groups {
+		gs, ws := got[g], want[g]
+		if d.racy[g] {
+			// Nested supervisors run on goroutines of their own: two of them
+			// get ready, and what that starts, in no set order. Their
+			// supervisor's events are compared as a set, and its stops,
+			// which its one queue orders, in order.
+			gs, ws = sortedStopsLast(gs), sortedStopsLast(ws)
+		}
+		if !slices.Equal(gs, ws) {
+			return fmt.Errorf("after %s, events of %s differ:\n%s", what, g, lineDiff(strings.Join(gs, "\n")+"\n", strings.Join(ws, "\n")+"\n"))
+		}
+	}
+	return nil
+}
+
+// sortedStopsLast returns the events sorted, then the stops in their order.
+func sortedStopsLast(evs []string) []string {
+	var out, stops []string
+	for _, e := range evs {
+		if strings.Contains(e, " stopped ") {
+			stops = append(stops, e)
+		}
+		out = append(out, e)
+	}
+	slices.Sort(out)
+	return append(out, stops...)
+}
+
+func (d *modelRun) compareResult() error {
+	want := d.m.result
+	err := d.cause
+	if want == nil {
+		if err != nil {
+			return fmt.Errorf("Run returned %v, want nil", err)
+		}
+		return nil
+	}
+	var gu *runtime.GiveUpError
+	if !errors.Is(err, runtime.ErrRestartLimit) || !errors.As(err, &gu) {
+		return fmt.Errorf("Run returned %v, want a give-up of %s", err, want.sup)
+	}
+	if gu.Supervisor != want.sup || gu.Child != want.child || gu.ChildLimit != want.ownLimit {
+		return fmt.Errorf("Run returned %v (supervisor %s child %s own %v), want supervisor %s child %s own %v",
+			err, gu.Supervisor, gu.Child, gu.ChildLimit, want.sup, want.child, want.ownLimit)
+	}
+	return nil
+}
+
+// eventKey renders a runtime event as the model does, with the
+// supervisor whose goroutine emitted it.
+func eventKey(e runtime.Event) (group, key string) {
+	if i := strings.LastIndexByte(e.Path, '/'); i > 0 {
+		group = e.Path[:i]
+	}
+	switch e.Kind {
+	case runtime.EventStarting:
+		key = fmt.Sprintf("%s starting gen=%d attempt=%d restarts=%d", e.Path, e.Generation, e.Attempt, e.Restarts)
+	case runtime.EventReady:
+		key = fmt.Sprintf("%s ready gen=%d attempt=%d", e.Path, e.Generation, e.Attempt)
+	case runtime.EventExited, runtime.EventStopped:
+		key = fmt.Sprintf("%s %s gen=%d attempt=%d exit=%s", e.Path, e.Kind, e.Generation, e.Attempt, e.Exit)
+	case runtime.EventRestartScheduled:
+		key = fmt.Sprintf("%s restart scheduled gen=%d attempt=%d delay=%v", e.Path, e.Generation, e.Attempt, e.Delay)
+	case runtime.EventWaiting:
+		key = fmt.Sprintf("%s waiting %v", e.Path, e.Waiting)
+	case runtime.EventOrder:
+		key = fmt.Sprintf("%s order %s", e.Path, e.Order)
+	case runtime.EventFenced:
+		key = e.Path + " fenced"
+	case runtime.EventGaveUp:
+		group = e.Path
+		var gu *runtime.GiveUpError
+		if errors.As(e.Err, &gu) {
+			key = fmt.Sprintf("%s gave up child=%s own=%v", e.Path, gu.Child, gu.ChildLimit)
+		} else {
+			key = fmt.Sprintf("%s gave up %v", e.Path, e.Err)
+		}
+	case runtime.EventShuttingDown:
+		group = e.Path
+		key = e.Path + " shutting down"
+		if e.Err != nil {
+			key += " err=gaveup"
+		}
+	default:
+		key = e.String()
+	}
+	return group, key
+}
+
+// lineDiff shows two renderings line by line, marking the lines that differ.
+func lineDiff(got, want string) string {
+	g := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	w := strings.Split(strings.TrimSuffix(want, "\n"), "\n")
+	var b strings.Builder
+	for i := range max(len(g), len(w)) {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		mark := "  "
+		if gl != wl {
+			mark = "! "
+		}
+		fmt.Fprintf(&b, "%sruntime: %-60s model: %s\n", mark, gl, wl)
+	}
+	return b.String()
+}
