@@ -260,8 +260,8 @@ type modelRun struct {
 	rt    *runtime.Tree
 	log   []string
 	racy  map[string]bool // supervisors with two nested ones or more
-	seen  uint64 // the last journal Seq compared
-	cause error  // Run's error, once it returned
+	seen  uint64          // the last journal Seq compared
+	cause error           // Run's error, once it returned
 }
 
 func newModelRun(seed uint64) *modelRun {
