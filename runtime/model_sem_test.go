@@ -3,8 +3,7 @@ package runtime_test
 // The model: DESIGN.md's and README's "How a tree behaves" semantics of one
 // tree, written as a single-threaded simulation with exact time. It knows
 // workers that stop as soon as they are cancelled (so nothing is abandoned
-// and no grace or budget runs out) and no heartbeats, timeouts, leases or
-// pools. Where the documents leave a choice open, the comment says which
+// and no grace or budget runs out) and no heartbeats, timeouts or leases. Where the documents leave a choice open, the comment says which
 // one the runtime made and the model follows.
 
 import (
@@ -55,6 +54,7 @@ type mChild struct {
 	counted   bool
 	held      bool
 	again     bool // an operator's Restart waits for the attempt to stop
+	removed   bool // a pool instance that is gone
 	streak    int
 	timer     int // bumped on every arm and disarm: a timer with an older value is stale
 }
@@ -65,8 +65,13 @@ type mSup struct {
 	self     *mChild // nil at the root
 	strategy runtime.Strategy
 	limit    runtime.RestartLimit
-	children []*mChild // declaration order
-	order    []*mChild // start order
+	children []*mChild // declaration order; a pool's live instances
+	order    []*mChild // start order; a pool's live instances
+
+	// A pool: its cap, and the policy of its instances.
+	pool     bool
+	max      int
+	instance mChild
 
 	running  bool // a run is under way (its Handle orders are taken)
 	window   []time.Duration
@@ -334,6 +339,9 @@ func (sv *mSup) begin(self *mChild) {
 	sv.plan.active, sv.plan.waiting = false, false
 	sv.isReady = false
 	sv.unready = len(sv.children)
+	if sv.pool {
+		sv.children, sv.order, sv.unready = nil, nil, 0 // a pool starts empty, and is ready
+	}
 	sv.live = 0
 	for _, c := range sv.children {
 		c.pending, c.member, c.completed, c.held, c.again = false, false, false, false, false
@@ -404,6 +412,9 @@ func (sv *mSup) restarts(c *mChild, kind runtime.ExitKind, dnr bool) bool {
 // ended decides what follows an exit its supervisor did not ask for.
 func (sv *mSup) ended(c *mChild, kind runtime.ExitKind, dnr bool) {
 	if sv.stopping {
+		if sv.pool {
+			sv.remove(c)
+		}
 		sv.advance()
 		return
 	}
@@ -412,6 +423,10 @@ func (sv *mSup) ended(c *mChild, kind runtime.ExitKind, dnr bool) {
 		return
 	}
 	if !sv.restarts(c, kind, dnr) {
+		if sv.pool {
+			sv.remove(c) // an instance that ended for good is removed
+			return
+		}
 		c.member = false
 		c.completed = kind == runtime.ExitSuccess
 		c.state = runtime.StateDone
@@ -589,7 +604,9 @@ func (sv *mSup) requestStop(c *mChild, why mCause) {
 }
 
 func (sv *mSup) afterStop(c *mChild) {
-	if c.again && !c.member {
+	if sv.pool && (c.held || sv.stopping) {
+		sv.remove(c) // a stopped instance is removed (OTP's terminate_child)
+	} else if c.again && !c.member {
 		c.again = false
 		sv.want(c)
 	}
@@ -645,6 +662,10 @@ func (sv *mSup) control(c *mChild, restart bool) {
 	c.disarm()
 	if !restart {
 		c.pending = false
+		if sv.pool {
+			sv.remove(c)
+			return
+		}
 		c.state = runtime.StateStopped
 		return
 	}
@@ -666,10 +687,14 @@ func (sv *mSup) shutdown(reason *mGiveUp) {
 	}
 	sv.m.emit(sv.path, sv.path+" shutting down"+why)
 	sv.plan.active, sv.plan.waiting = false, false
-	for _, c := range sv.children {
+	for _, c := range slices.Clone(sv.children) {
 		c.pending, c.member = false, false
 		if !c.running {
 			c.disarm()
+			if sv.pool {
+				sv.remove(c)
+				continue
+			}
 			switch c.state {
 			case runtime.StateBackoff, runtime.StateWaiting, runtime.StateIdle:
 				c.state = runtime.StateStopped
@@ -682,7 +707,45 @@ func (sv *mSup) shutdown(reason *mGiveUp) {
 			sv.queue = append(sv.queue, c)
 		}
 	}
+	if sv.pool {
+		for _, c := range sv.queue {
+			sv.requestStop(c, mStopped) // a pool stops its instances at once
+		}
+		sv.queue = nil
+	}
 	sv.advance()
+}
+
+// remove drops a pool's instance.
+func (sv *mSup) remove(c *mChild) {
+	c.disarm()
+	c.removed = true
+	del := func(k *mChild) bool { return k == c }
+	sv.children = slices.DeleteFunc(sv.children, del)
+	sv.order = slices.DeleteFunc(sv.order, del)
+}
+
+// add is Pool.Start: the error it should return, or nil once the instance
+// is posted to the pool.
+func (sv *mSup) add(name string) (*mChild, error) {
+	switch {
+	case !sv.running || sv.stopping:
+		return nil, runtime.ErrNotRunning
+	case sv.max > 0 && len(sv.children) >= sv.max:
+		return nil, runtime.ErrPoolFull
+	case slices.ContainsFunc(sv.children, func(c *mChild) bool { return c.name == name }):
+		return nil, runtime.ErrNameTaken
+	}
+	c := sv.instance // the pool child's policy
+	c.name, c.path, c.sup, c.counted = name, sv.path+"/"+name, sv, true
+	sv.children = append(sv.children, &c)
+	sv.order = append(sv.order, &c)
+	sv.m.post(func() {
+		if !c.removed && c.gen == 0 {
+			sv.want(&c)
+		}
+	})
+	return &c, nil
 }
 
 // maybeReturn ends a supervisor's run once it stops with nothing running:
@@ -692,6 +755,11 @@ func (sv *mSup) maybeReturn() {
 		return
 	}
 	sv.running = false
+	if sv.pool {
+		for _, c := range slices.Clone(sv.children) {
+			sv.remove(c)
+		}
+	}
 	if sv.self == nil {
 		sv.m.ended, sv.m.result = true, sv.result
 		return
@@ -730,9 +798,19 @@ func snapshotLine(path string, st runtime.State, gen uint64, attempt, restarts i
 }
 
 func (m *model) snapshot() string {
-	var b strings.Builder
-	for _, c := range m.root.all(nil) {
-		fmt.Fprintln(&b, snapshotLine(c.path, c.state, c.gen, c.attempt, int(max(c.gen, 1)-1), c.lastExit))
+	return strings.Join(m.root.lines(nil), "\n") + "\n"
+}
+
+func (sv *mSup) lines(out []string) []string {
+	first := len(out)
+	for _, c := range sv.children {
+		out = append(out, snapshotLine(c.path, c.state, c.gen, c.attempt, int(max(c.gen, 1)-1), c.lastExit))
+		if c.sub != nil {
+			out = c.sub.lines(out)
+		}
 	}
-	return b.String()
+	if sv.pool {
+		slices.Sort(out[first:]) // instances, in no set order
+	}
+	return out
 }

@@ -88,9 +88,10 @@ type gChild struct {
 	after       []string
 	readyTO     time.Duration
 	ready       bool
-	own         *runtime.RestartLimit
+	own         *runtime.RestartLimit // a pool's: the pool's limit
 	backoff     *runtime.Backoff
 	sub         *gSup
+	pool        *runtime.PoolSpec
 }
 
 func modelBackoff(r *rand.Rand) runtime.Backoff {
@@ -119,14 +120,24 @@ func drawSup(r *rand.Rand, level int, next *int) *gSup {
 	for range n {
 		*next++
 		c := &gChild{name: fmt.Sprintf("c%d", *next), restart: mpick(r, runtime.Permanent, runtime.Permanent, runtime.Transient, runtime.Temporary)}
-		if level < 3 && r.IntN(4) == 0 {
+		switch {
+		case r.IntN(7) == 0:
+			c.pool = &runtime.PoolSpec{Max: r.IntN(4)}
+			if r.IntN(3) == 0 {
+				c.ready = true
+				c.readyTO = mpick(r, 0, 700*time.Millisecond) + time.Duration(*next)*time.Millisecond
+			}
+			if r.IntN(2) == 0 {
+				c.own = &runtime.RestartLimit{Max: r.IntN(4), Window: mpick(r, time.Second, 5*time.Second)}
+			}
+		case level < 3 && r.IntN(4) == 0:
 			c.sub = drawSup(r, level+1, next)
 			for _, g := range c.sub.children {
 				if g.significant && c.restart == runtime.Permanent {
 					c.restart = runtime.Transient // a permanent one would restart at once
 				}
 			}
-		} else {
+		default:
 			if r.IntN(3) == 0 {
 				c.ready = true
 				// Distinct among siblings: children started together must
@@ -161,6 +172,9 @@ func (sv *gSup) describe(b *strings.Builder, indent string) {
 	fmt.Fprintf(b, "%sstrategy=%s limit=%d/%v backoff=%+v\n", indent, sv.strategy, sv.limit.Max, sv.limit.Window, sv.backoff)
 	for _, c := range sv.children {
 		fmt.Fprintf(b, "%s- %s %s", indent, c.name, c.restart)
+		if c.pool != nil {
+			fmt.Fprintf(b, " pool max=%d", c.pool.Max)
+		}
 		if c.significant {
 			b.WriteString(" significant")
 		}
@@ -259,7 +273,8 @@ type modelRun struct {
 	w     *workers
 	rt    *runtime.Tree
 	log   []string
-	racy  map[string]bool // supervisors with two nested ones or more
+	racy  map[string]int // 1: supervisors with two nested ones or more; 2: pools
+	kept  []keptHandle   // every instance's handle, to give orders once it is removed
 	seen  uint64          // the last journal Seq compared
 	cause error           // Run's error, once it returned
 }
@@ -273,7 +288,7 @@ func newModelRun(seed uint64) *modelRun {
 	d := &modelRun{r: r, tree: g, desc: b.String(), w: &workers{live: map[string]*liveAttempt{}}}
 	d.m = &model{}
 	d.m.root = d.buildModel(g, "m", nil)
-	d.racy = map[string]bool{}
+	d.racy = map[string]int{}
 	for _, c := range append([]*mChild{{sub: d.m.root}}, d.m.root.all(nil)...) {
 		if c.sub == nil {
 			continue
@@ -284,7 +299,12 @@ func newModelRun(seed uint64) *modelRun {
 				nested++
 			}
 		}
-		d.racy[c.sub.path] = nested > 1
+		switch {
+		case c.sub.pool:
+			d.racy[c.sub.path] = 2
+		case nested > 1:
+			d.racy[c.sub.path] = 1
+		}
 	}
 	return d
 }
@@ -295,10 +315,16 @@ func (d *modelRun) spec(g *gSup) runtime.Spec {
 	sp := runtime.Spec{Strategy: g.strategy, RestartLimit: &l, Backoff: &b}
 	for _, c := range g.children {
 		ch := runtime.Child{Name: c.name, Restart: c.restart, Significant: c.significant, After: c.after, RestartLimit: c.own, Backoff: c.backoff}
-		if c.sub != nil {
+		switch {
+		case c.sub != nil:
 			sub := d.spec(c.sub)
 			ch.Supervisor = &sub
-		} else {
+		case c.pool != nil:
+			ch.Pool = c.pool
+			if c.ready {
+				ch.Ready = &runtime.Ready{Timeout: c.readyTO}
+			}
+		default:
 			ch.Run = d.w.run
 			if c.ready {
 				ch.Ready = &runtime.Ready{Timeout: c.readyTO}
@@ -318,8 +344,21 @@ func (d *modelRun) buildModel(g *gSup, path string, self *mChild) *mSup {
 		if gc.backoff != nil {
 			c.backoff = *gc.backoff
 		}
-		if gc.sub != nil {
+		switch {
+		case gc.sub != nil:
 			c.sub = d.buildModel(gc.sub, c.path, c)
+		case gc.pool != nil:
+			// A pool is restarted like a permanent child, by its own limit
+			// (the pool's RestartLimit, which counts its instances' restarts);
+			// its instances have the child's policy.
+			c.restart, c.own, c.readyTO, c.needsReady = runtime.Permanent, nil, 0, true
+			p := &mSup{m: d.m, path: c.path, self: c, strategy: runtime.OneForOne, pool: true, max: gc.pool.Max,
+				limit: runtime.RestartLimit{Max: runtime.DefaultRestartMax, Window: runtime.DefaultRestartWindow}}
+			if gc.own != nil {
+				p.limit = *gc.own
+			}
+			p.instance = mChild{restart: gc.restart, readyTO: gc.readyTO, needsReady: gc.ready, backoff: c.backoff}
+			c.sub = p
 		}
 		byName[gc.name] = c
 		sv.children = append(sv.children, c)
@@ -418,6 +457,11 @@ func (d *modelRun) run(steps int) error {
 	return nil
 }
 
+type keptHandle struct {
+	h *runtime.Handle
+	c *mChild
+}
+
 // errTie ends a run whose timers came due together (see model.tie).
 var errTie = errors.New("timers came due at one instant")
 
@@ -437,7 +481,7 @@ func (d *modelRun) step() (string, error) {
 			workers = append(workers, c)
 		}
 	}
-	switch n := d.r.IntN(10); {
+	switch n := d.r.IntN(13); {
 	case n < 5 && len(workers) > 0:
 		c := workers[d.r.IntN(len(workers))]
 		cmd := mpick(d.r, cmdFail, cmdFail, cmdFail, cmdSucceed, cmdPanic, cmdDoNotRestart)
@@ -465,6 +509,53 @@ func (d *modelRun) step() (string, error) {
 		synctest.Wait()
 		return what, nil
 	case n < 7:
+		var pools []*mChild
+		for _, c := range m.root.all(nil) {
+			if c.sub != nil && c.sub.pool {
+				pools = append(pools, c)
+			}
+		}
+		if len(pools) == 0 {
+			return "no pool", nil
+		}
+		p := pools[d.r.IntN(len(pools))].sub
+		name := fmt.Sprintf("p%d", d.r.IntN(5))
+		what := fmt.Sprintf("%s start %s", p.path, name)
+		h, err := d.rt.Pool(p.path).Start(name, d.w.run)
+		c, want := p.add(name)
+		if want != nil {
+			if !errors.Is(err, want) {
+				return what, fmt.Errorf("Start: %v, want %v", err, want)
+			}
+		} else {
+			if err != nil {
+				return what, fmt.Errorf("Start: %v", err)
+			}
+			d.kept = append(d.kept, keptHandle{h, c})
+		}
+		m.settle()
+		synctest.Wait()
+		return what, nil
+	case n < 8 && d.r.IntN(2) == 0:
+		var gone []keptHandle
+		for _, k := range d.kept {
+			if k.c.removed {
+				gone = append(gone, k)
+			}
+		}
+		if len(gone) == 0 {
+			return "no removed instance", nil
+		}
+		k := gone[d.r.IntN(len(gone))]
+		if err := k.h.Restart(); !errors.Is(err, runtime.ErrRemoved) {
+			return k.c.path + " order restart (removed)", fmt.Errorf("Restart of a removed instance: %v, want ErrRemoved", err)
+		}
+		if err := k.h.Stop(); err != nil {
+			return k.c.path + " order stop (removed)", fmt.Errorf("Stop of a removed instance: %v, want nil", err)
+		}
+		synctest.Wait()
+		return k.c.path + " order restart, stop (removed)", nil
+	case n < 9:
 		all := m.root.all(nil)
 		c := all[d.r.IntN(len(all))]
 		restart := d.r.IntN(2) == 0
@@ -474,8 +565,11 @@ func (d *modelRun) step() (string, error) {
 		if restart {
 			what = fmt.Sprintf("%s order restart", c.path)
 			err = h.Restart()
-		} else {
+		} else if d.r.IntN(2) == 0 {
 			err = h.Stop()
+		} else {
+			what = fmt.Sprintf("%s order stop and wait", c.path)
+			err = h.StopAndWait(context.Background())
 		}
 		if !c.sup.running {
 			if !errors.Is(err, runtime.ErrNotRunning) {
@@ -510,12 +604,17 @@ func (d *modelRun) compare(what string) error {
 	if d.m.tie {
 		return errTie
 	}
-	var b strings.Builder
-	snap := d.rt.Snapshot()
-	for _, c := range snap.Children {
-		fmt.Fprintln(&b, snapshotLine(c.Path, c.State, c.Generation, c.Attempt, c.Restarts, c.LastExit))
+	var lines []string
+	first := 0 // of the instances that follow a pool, in no set order
+	for _, c := range d.rt.Snapshot().Children {
+		if !c.Instance {
+			slices.Sort(lines[first:])
+			first = len(lines) + 1
+		}
+		lines = append(lines, snapshotLine(c.Path, c.State, c.Generation, c.Attempt, c.Restarts, c.LastExit))
 	}
-	if got, want := b.String(), d.m.snapshot(); got != want {
+	slices.Sort(lines[min(first, len(lines)):])
+	if got, want := strings.Join(lines, "\n")+"\n", d.m.snapshot(); got != want {
 		return fmt.Errorf("after %s, snapshots differ:\n%s", what, lineDiff(got, want))
 	}
 	evs, missed := d.rt.Journal(d.seen)
@@ -544,12 +643,16 @@ func (d *modelRun) compare(what string) error {
 	}
 	for g := range groups {
 		gs, ws := got[g], want[g]
-		if d.racy[g] {
+		switch d.racy[g] {
+		case 1:
 			// Nested supervisors run on goroutines of their own: two of them
 			// get ready, and what that starts, in no set order. Their
 			// supervisor's events are compared as a set, and its stops,
 			// which its one queue orders, in order.
 			gs, ws = sortedStopsLast(gs), sortedStopsLast(ws)
+		case 2:
+			// A pool stops its instances at once.
+			gs, ws = slices.Sorted(slices.Values(gs)), slices.Sorted(slices.Values(ws))
 		}
 		if !slices.Equal(gs, ws) {
 			return fmt.Errorf("after %s, events of %s differ:\n%s", what, g, lineDiff(strings.Join(gs, "\n")+"\n", strings.Join(ws, "\n")+"\n"))
