@@ -12,7 +12,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -37,9 +39,10 @@ func TestModel(t *testing.T) {
 	t.Logf("seed %d (replay one tree: go test ./runtime -run 'TestModel$' -model.seed=N -model.duration=0)", seed)
 	deadline := time.Now().Add(*modelDuration)
 	runs, ties := 0, 0
+	stats := map[string]int{}
 	for s := seed; ; s++ {
 		runs++
-		ok, tie := runModel(t, s, *modelSteps)
+		ok, tie := runModel(t, s, *modelSteps, stats)
 		if !ok {
 			return
 		}
@@ -51,14 +54,18 @@ func TestModel(t *testing.T) {
 		}
 	}
 	t.Logf("%d trees, %d cut short where timers came due together", runs, ties)
+	for _, k := range slices.Sorted(maps.Keys(stats)) {
+		t.Logf("%8d %s", stats[k], k)
+	}
 }
 
 // runModel runs one tree and script, and reports whether they agreed, and
 // whether the run was cut short by a tie.
-func runModel(t *testing.T, seed uint64, steps int) (ok, tie bool) {
+func runModel(t *testing.T, seed uint64, steps int, stats map[string]int) (ok, tie bool) {
 	ok = true
 	synctest.Test(t, func(t *testing.T) {
 		d := newModelRun(seed)
+		d.stats = stats
 		err := d.run(steps)
 		if errors.Is(err, errTie) {
 			tie = true
@@ -110,7 +117,7 @@ func mpick[T any](r *rand.Rand, xs ...T) T { return xs[r.IntN(len(xs))] }
 func drawSup(r *rand.Rand, level int, next *int) *gSup {
 	sv := &gSup{
 		strategy: mpick(r, runtime.OneForOne, runtime.OneForAll, runtime.RestForOne),
-		limit:    runtime.RestartLimit{Max: r.IntN(5), Window: mpick(r, time.Second, 3*time.Second, 10*time.Second)},
+		limit:    runtime.RestartLimit{Max: r.IntN(8), Window: mpick(r, time.Second, 3*time.Second, 10*time.Second)},
 		backoff:  modelBackoff(r),
 	}
 	n := 2 + r.IntN(5)
@@ -275,8 +282,9 @@ type modelRun struct {
 	log   []string
 	racy  map[string]int // 1: supervisors with two nested ones or more; 2: pools
 	kept  []keptHandle   // every instance's handle, to give orders once it is removed
-	seen  uint64          // the last journal Seq compared
-	cause error           // Run's error, once it returned
+	stats map[string]int // what the model saw, over every run
+	seen  uint64         // the last journal Seq compared
+	cause error          // Run's error, once it returned
 }
 
 func newModelRun(seed uint64) *modelRun {
@@ -462,6 +470,9 @@ type keptHandle struct {
 	c *mChild
 }
 
+// eventWord finds the kind of a model event's key.
+var eventWord = regexp.MustCompile(`(starting|exited|stopped|restart scheduled|waiting|ready|order \w+|gave up|shutting down|fenced)`)
+
 // errTie ends a run whose timers came due together (see model.tie).
 var errTie = errors.New("timers came due at one instant")
 
@@ -523,6 +534,7 @@ func (d *modelRun) step() (string, error) {
 		what := fmt.Sprintf("%s start %s", p.path, name)
 		h, err := d.rt.Pool(p.path).Start(name, d.w.run)
 		c, want := p.add(name)
+		d.stats[fmt.Sprintf("Pool.Start: %v", want)]++
 		if want != nil {
 			if !errors.Is(err, want) {
 				return what, fmt.Errorf("Start: %v, want %v", err, want)
@@ -571,6 +583,7 @@ func (d *modelRun) step() (string, error) {
 			what = fmt.Sprintf("%s order stop and wait", c.path)
 			err = h.StopAndWait(context.Background())
 		}
+		d.stats[fmt.Sprintf("order to a running supervisor: %v", c.sup.running)]++
 		if !c.sup.running {
 			if !errors.Is(err, runtime.ErrNotRunning) {
 				return what, fmt.Errorf("order to a child whose supervisor is not running: %v, want ErrNotRunning", err)
@@ -632,6 +645,7 @@ func (d *modelRun) compare(what string) error {
 	want := map[string][]string{}
 	for _, e := range d.m.events {
 		want[e.group] = append(want[e.group], e.key)
+		d.stats["event "+eventWord.FindString(e.key)]++
 	}
 	d.m.events = nil
 	groups := map[string]bool{}
