@@ -7,6 +7,7 @@ package runtime_test
 // one the runtime made and the model follows.
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -55,6 +56,11 @@ type mChild struct {
 	held      bool
 	again     bool // an operator's Restart waits for the attempt to stop
 	removed   bool // a pool instance that is gone
+	stopSince time.Duration
+
+	// A worker's Shutdown grace and Timeout; how long it takes to return
+	// once cancelled (longer than grace: it is abandoned).
+	grace, timeout, drain time.Duration
 	streak    int
 	timer     int // bumped on every arm and disarm: a timer with an older value is stale
 }
@@ -74,6 +80,7 @@ type mSup struct {
 	instance mChild
 
 	running  bool // a run is under way (its Handle orders are taken)
+	runs     int  // counts its runs
 	window   []time.Duration
 	stopping bool
 	result   *mGiveUp
@@ -101,12 +108,17 @@ type mTimer struct {
 	c    *mChild // nil for a plan's delay
 	seq  int
 	kind int
+	gen  uint64 // tExit, tGrace, tDeadline: the attempt's
+	run  int    // tExit: the supervisor's run the attempt belongs to
 }
 
 const (
 	tBackoff = iota
 	tReady
 	tPlan
+	tExit     // a worker that drains (or ignores) its cancellation returns
+	tGrace    // a stopped worker's grace is over
+	tDeadline // an attempt's Timeout
 )
 
 // mEvent is an event the model expects, in the form runtime events are
@@ -127,11 +139,18 @@ type model struct {
 	// streak grows, who waits for whom): the run is inconclusive from there.
 	tie bool
 
+	abandoned []string // what the shutdown report should list
+
 	ended  bool
 	result *mGiveUp
 }
 
-func (m *model) emit(group, key string) { m.events = append(m.events, mEvent{group, key}) }
+func (m *model) emit(group, key string) {
+	if debugModel {
+		fmt.Printf("@%v %s\n", m.now, key)
+	}
+	m.events = append(m.events, mEvent{group, key})
+}
 
 func (m *model) post(f func()) { m.inbox = append(m.inbox, f) }
 
@@ -169,7 +188,7 @@ func (m *model) advance(d time.Duration) {
 			}
 			return false
 		})
-		if len(slices.DeleteFunc(slices.Clone(due), m.stale)) > 1 {
+		if tie(slices.DeleteFunc(slices.Clone(due), m.stale)) {
 			m.tie = true
 		}
 		for _, t := range due {
@@ -182,11 +201,42 @@ func (m *model) advance(d time.Duration) {
 	m.now = end
 }
 
+// next returns when the next timer is due.
+func (m *model) next() (time.Duration, bool) {
+	m.dropStale()
+	if len(m.timers) == 0 {
+		return 0, false
+	}
+	return slices.MinFunc(m.timers, func(a, b mTimer) int { return cmp.Compare(a.at, b.at) }).at, true
+}
+
 func (m *model) stale(t mTimer) bool {
-	if t.kind == tPlan {
+	switch t.kind {
+	case tPlan:
 		return !t.sup.plan.waiting || t.sup.plan.seq != t.seq
+	case tExit:
+		return !t.sup.running || t.sup.runs != t.run // a late exit after its run: nobody hears it
+	case tGrace:
+		return !t.c.running || t.c.gen != t.gen
+	case tDeadline:
+		return !t.c.running || t.c.gen != t.gen || t.c.stop != mNone
 	}
 	return t.c.timer != t.seq
+}
+
+// tie reports whether timers due together may be taken in an order that
+// matters: any but the instances of one stopping pool, which it stops at
+// once and removes whatever the order.
+func tie(due []mTimer) bool {
+	if len(due) < 2 {
+		return false
+	}
+	for _, t := range due {
+		if !t.sup.pool || !t.sup.stopping || t.sup != due[0].sup {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *model) dropStale() {
@@ -194,6 +244,9 @@ func (m *model) dropStale() {
 }
 
 func (m *model) fire(t mTimer) {
+	if debugModel {
+		fmt.Printf("@%v fire kind=%d %v\n", m.now, t.kind, t.c)
+	}
 	sv := t.sup
 	switch t.kind {
 	case tBackoff:
@@ -206,6 +259,12 @@ func (m *model) fire(t mTimer) {
 		}
 	case tPlan:
 		sv.finishPlan()
+	case tExit:
+		sv.exit(t.c, t.gen, runtime.ExitNone, false)
+	case tGrace:
+		sv.abandon(t.c)
+	case tDeadline:
+		sv.requestStop(t.c, mFault)
 	}
 }
 
@@ -266,6 +325,9 @@ func (sv *mSup) start(c *mChild) {
 	sv.m.emit(sv.path, fmt.Sprintf("%s starting gen=%d attempt=%d restarts=%d", c.path, c.gen, c.attempt, c.gen-1))
 	if c.sub != nil {
 		c.sub.begin(c)
+	}
+	if c.timeout > 0 {
+		sv.m.timers = append(sv.m.timers, mTimer{at: sv.m.now + c.timeout, sup: sv, c: c, gen: c.gen, kind: tDeadline})
 	}
 	switch {
 	case !c.needsReady:
@@ -332,6 +394,7 @@ func (sv *mSup) readyMsg(c *mChild, gen uint64) {
 // its spec, as in OTP.
 func (sv *mSup) begin(self *mChild) {
 	sv.running = true
+	sv.runs++
 	sv.window = nil
 	sv.stopping = false
 	sv.result = nil
@@ -594,13 +657,40 @@ func (sv *mSup) requestStop(c *mChild, why mCause) {
 	c.stop = why
 	c.disarm()
 	c.state = runtime.StateStopping
+	c.stopSince = sv.m.now
 	gen := c.gen
 	if c.sub != nil {
 		sub := c.sub
 		sv.m.post(func() { sub.shutdown(nil); sub.maybeReturn() })
 		return
 	}
-	sv.m.post(func() { sv.exit(c, gen, runtime.ExitNone, false) })
+	if c.drain == 0 {
+		sv.m.post(func() { sv.exit(c, gen, runtime.ExitNone, false) })
+	} else {
+		sv.m.timers = append(sv.m.timers, mTimer{at: sv.m.now + c.drain, sup: sv, c: c, gen: gen, run: sv.runs, kind: tExit})
+	}
+	sv.m.timers = append(sv.m.timers, mTimer{at: sv.m.now + c.grace, sup: sv, c: c, gen: gen, kind: tGrace})
+}
+
+// abandon detaches an attempt that did not return within its grace. It is
+// listed in the shutdown report, and its late return is fenced.
+func (sv *mSup) abandon(c *mChild) {
+	c.running = false
+	sv.live--
+	c.disarm()
+	kind := runtime.ExitCancelled
+	if c.stop == mFault {
+		kind = runtime.ExitTimeout
+	}
+	c.state, c.lastExit = runtime.StateStopped, kind
+	sv.m.abandoned = append(sv.m.abandoned, fmt.Sprintf("%s gen=%d attempt=%d", c.path, c.gen, c.attempt))
+	sv.m.emit(sv.path, fmt.Sprintf("%s abandoned gen=%d attempt=%d waited=%v", c.path, c.gen, c.attempt, sv.m.now-c.stopSince))
+	if c.stop == mFault {
+		sv.ended(c, runtime.ExitTimeout, false)
+	} else {
+		sv.afterStop(c)
+	}
+	sv.maybeReturn()
 }
 
 func (sv *mSup) afterStop(c *mChild) {
@@ -709,7 +799,9 @@ func (sv *mSup) shutdown(reason *mGiveUp) {
 	}
 	if sv.pool {
 		for _, c := range sv.queue {
-			sv.requestStop(c, mStopped) // a pool stops its instances at once
+			if c.stop == mNone { // one already stopping keeps its stop
+				sv.requestStop(c, mStopped) // a pool stops its instances at once
+			}
 		}
 		sv.queue = nil
 	}
@@ -814,3 +906,4 @@ func (sv *mSup) lines(out []string) []string {
 	}
 	return out
 }
+const debugModel = false

@@ -99,6 +99,26 @@ type gChild struct {
 	backoff     *runtime.Backoff
 	sub         *gSup
 	pool        *runtime.PoolSpec
+
+	// A worker's (or a pool's instances') grace and Timeout, and how long
+	// it takes to return once cancelled: past its grace, it is abandoned.
+	grace, timeout, drain time.Duration
+}
+
+// drawStop draws how a worker stops: at once mostly, or after draining
+// for a while, or after its grace. Durations differ between children, so
+// that their timers do not come due together.
+func (c *gChild) drawStop(r *rand.Rand, n int) {
+	c.grace = time.Second + time.Duration(n)*time.Millisecond
+	switch r.IntN(8) {
+	case 0, 1:
+		c.drain = 200*time.Millisecond + time.Duration(n)*time.Millisecond
+	case 2:
+		c.drain = c.grace + 300*time.Millisecond
+	}
+	if r.IntN(6) == 0 {
+		c.timeout = mpick(r, 1700*time.Millisecond, 2900*time.Millisecond) + time.Duration(n)*time.Millisecond
+	}
 }
 
 func modelBackoff(r *rand.Rand) runtime.Backoff {
@@ -130,6 +150,7 @@ func drawSup(r *rand.Rand, level int, next *int) *gSup {
 		switch {
 		case r.IntN(7) == 0:
 			c.pool = &runtime.PoolSpec{Max: r.IntN(4)}
+			c.drawStop(r, *next)
 			if r.IntN(3) == 0 {
 				c.ready = true
 				c.readyTO = mpick(r, 0, 700*time.Millisecond) + time.Duration(*next)*time.Millisecond
@@ -160,6 +181,7 @@ func drawSup(r *rand.Rand, level int, next *int) *gSup {
 				c.backoff = &b
 			}
 			c.significant = c.restart != runtime.Permanent && r.IntN(8) == 0
+			c.drawStop(r, *next)
 		}
 		sv.children = append(sv.children, c)
 	}
@@ -197,6 +219,9 @@ func (sv *gSup) describe(b *strings.Builder, indent string) {
 		if c.backoff != nil {
 			fmt.Fprintf(b, " backoff=%+v", *c.backoff)
 		}
+		if c.sub == nil {
+			fmt.Fprintf(b, " grace=%v drain=%v timeout=%v", c.grace, c.drain, c.timeout)
+		}
 		b.WriteString("\n")
 		if c.sub != nil {
 			c.sub.describe(b, indent+"    ")
@@ -218,8 +243,10 @@ var cmdNames = []string{"ready", "fail", "succeed", "panic", "do-not-restart"}
 // workers runs the run functions of a tree's workers: each attempt waits
 // for its cancellation, and returns at once, or for a command.
 type workers struct {
-	mu   sync.Mutex
-	live map[string]*liveAttempt
+	mu    sync.Mutex
+	n     int // attempts running
+	live  map[string]*liveAttempt
+	drain map[string]time.Duration // by worker or pool path: how long it takes to return once cancelled
 }
 
 type liveAttempt struct {
@@ -231,17 +258,25 @@ func (w *workers) run(ctx context.Context, a *runtime.Attempt) error {
 	la := &liveAttempt{gen: a.Generation(), cmd: make(chan int, 1)}
 	w.mu.Lock()
 	w.live[a.Path()] = la
+	w.n++
 	w.mu.Unlock()
 	defer func() {
 		w.mu.Lock()
 		if w.live[a.Path()] == la {
 			delete(w.live, a.Path())
 		}
+		w.n--
 		w.mu.Unlock()
 	}()
 	for {
 		select {
 		case <-ctx.Done():
+			path := a.Path()
+			d, ok := w.drain[path]
+			if !ok {
+				d = w.drain[path[:strings.LastIndexByte(path, '/')]] // an instance: its pool's
+			}
+			time.Sleep(d)
 			return nil
 		case c := <-la.cmd:
 			switch c {
@@ -258,6 +293,12 @@ func (w *workers) run(ctx context.Context, a *runtime.Attempt) error {
 			}
 		}
 	}
+}
+
+func (w *workers) running() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n
 }
 
 // send gives the attempt gen of path a command.
@@ -283,6 +324,7 @@ type modelRun struct {
 	racy  map[string]int // 1: supervisors with two nested ones or more; 2: pools
 	kept  []keptHandle   // every instance's handle, to give orders once it is removed
 	stats map[string]int // what the model saw, over every run
+	epoch time.Time      // the bubble's clock when the model's reads 0
 	seen  uint64         // the last journal Seq compared
 	cause error          // Run's error, once it returned
 }
@@ -293,7 +335,7 @@ func newModelRun(seed uint64) *modelRun {
 	g := drawSup(r, 1, &next)
 	var b strings.Builder
 	g.describe(&b, "  ")
-	d := &modelRun{r: r, tree: g, desc: b.String(), w: &workers{live: map[string]*liveAttempt{}}}
+	d := &modelRun{r: r, tree: g, desc: b.String(), w: &workers{live: map[string]*liveAttempt{}, drain: map[string]time.Duration{}}}
 	d.m = &model{}
 	d.m.root = d.buildModel(g, "m", nil)
 	d.racy = map[string]int{}
@@ -320,7 +362,8 @@ func newModelRun(seed uint64) *modelRun {
 func (d *modelRun) spec(g *gSup) runtime.Spec {
 	b := g.backoff
 	l := g.limit
-	sp := runtime.Spec{Strategy: g.strategy, RestartLimit: &l, Backoff: &b}
+	// A budget no stop reaches: only graces abandon attempts here.
+	sp := runtime.Spec{Strategy: g.strategy, RestartLimit: &l, Backoff: &b, Shutdown: 5 * time.Minute}
 	for _, c := range g.children {
 		ch := runtime.Child{Name: c.name, Restart: c.restart, Significant: c.significant, After: c.after, RestartLimit: c.own, Backoff: c.backoff}
 		switch {
@@ -329,11 +372,13 @@ func (d *modelRun) spec(g *gSup) runtime.Spec {
 			ch.Supervisor = &sub
 		case c.pool != nil:
 			ch.Pool = c.pool
+			ch.Shutdown, ch.Timeout = c.grace, c.timeout
 			if c.ready {
 				ch.Ready = &runtime.Ready{Timeout: c.readyTO}
 			}
 		default:
 			ch.Run = d.w.run
+			ch.Shutdown, ch.Timeout = c.grace, c.timeout
 			if c.ready {
 				ch.Ready = &runtime.Ready{Timeout: c.readyTO}
 			}
@@ -348,7 +393,9 @@ func (d *modelRun) buildModel(g *gSup, path string, self *mChild) *mSup {
 	byName := map[string]*mChild{}
 	for _, gc := range g.children {
 		c := &mChild{name: gc.name, path: path + "/" + gc.name, sup: sv, restart: gc.restart, significant: gc.significant,
-			readyTO: gc.readyTO, needsReady: gc.ready || gc.sub != nil, backoff: g.backoff, own: gc.own}
+			readyTO: gc.readyTO, needsReady: gc.ready || gc.sub != nil, backoff: g.backoff, own: gc.own,
+			grace: gc.grace, timeout: gc.timeout, drain: gc.drain}
+		d.w.drain[c.path] = gc.drain
 		if gc.backoff != nil {
 			c.backoff = *gc.backoff
 		}
@@ -360,12 +407,14 @@ func (d *modelRun) buildModel(g *gSup, path string, self *mChild) *mSup {
 			// (the pool's RestartLimit, which counts its instances' restarts);
 			// its instances have the child's policy.
 			c.restart, c.own, c.readyTO, c.needsReady = runtime.Permanent, nil, 0, true
+			c.grace, c.timeout, c.drain = 0, 0, 0
 			p := &mSup{m: d.m, path: c.path, self: c, strategy: runtime.OneForOne, pool: true, max: gc.pool.Max,
 				limit: runtime.RestartLimit{Max: runtime.DefaultRestartMax, Window: runtime.DefaultRestartWindow}}
 			if gc.own != nil {
 				p.limit = *gc.own
 			}
-			p.instance = mChild{restart: gc.restart, readyTO: gc.readyTO, needsReady: gc.ready, backoff: c.backoff}
+			p.instance = mChild{restart: gc.restart, readyTO: gc.readyTO, needsReady: gc.ready, backoff: c.backoff,
+				grace: gc.grace, timeout: gc.timeout, drain: gc.drain}
 			c.sub = p
 		}
 		byName[gc.name] = c
@@ -407,6 +456,7 @@ func (d *modelRun) run(steps int) error {
 		return fmt.Errorf("New: %w", err)
 	}
 	d.rt = rt
+	d.epoch = time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -416,6 +466,9 @@ func (d *modelRun) run(steps int) error {
 	defer func() {
 		cancel()
 		<-done // also after a mismatch: the bubble must end with the tree
+		for d.w.running() > 0 {
+			time.Sleep(100 * time.Millisecond) // abandoned attempts, still draining
+		}
 	}()
 	d.m.root.running = true
 	for _, c := range d.m.root.order {
@@ -444,6 +497,13 @@ func (d *modelRun) run(steps int) error {
 		d.m.root.maybeReturn()
 		d.m.settle()
 		synctest.Wait()
+		for !d.m.ended { // workers that drain their cancellation
+			next, ok := d.m.next()
+			if !ok {
+				return errors.New("the model's shutdown does not end")
+			}
+			d.sleep(next - d.m.now)
+		}
 		if err := d.compare("shutdown"); err != nil {
 			return err
 		}
@@ -456,8 +516,14 @@ func (d *modelRun) run(steps int) error {
 	if err := d.compareResult(); err != nil {
 		return err
 	}
-	if r := rt.ShutdownReport(); !r.Clean() {
-		return fmt.Errorf("shutdown report not clean: %+v", r)
+	var listed []string
+	for _, a := range rt.ShutdownReport().Abandoned {
+		listed = append(listed, fmt.Sprintf("%s gen=%d attempt=%d", a.Path, a.Generation, a.Attempt))
+	}
+	slices.Sort(listed)
+	slices.Sort(d.m.abandoned)
+	if !slices.Equal(listed, d.m.abandoned) {
+		return fmt.Errorf("shutdown reports differ:\n%s", lineDiff(strings.Join(listed, "\n"), strings.Join(d.m.abandoned, "\n")))
 	}
 	if err := rt.Handle(d.m.root.children[0].path).Restart(); !errors.Is(err, runtime.ErrTreeEnded) {
 		return fmt.Errorf("Restart after Run returned: %v, want ErrTreeEnded", err)
@@ -471,7 +537,7 @@ type keptHandle struct {
 }
 
 // eventWord finds the kind of a model event's key.
-var eventWord = regexp.MustCompile(`(starting|exited|stopped|restart scheduled|waiting|ready|order \w+|gave up|shutting down|fenced)`)
+var eventWord = regexp.MustCompile(`(starting|exited|stopped|restart scheduled|waiting|ready|order \w+|gave up|shutting down|fenced|abandoned)`)
 
 // errTie ends a run whose timers came due together (see model.tie).
 var errTie = errors.New("timers came due at one instant")
@@ -574,6 +640,7 @@ func (d *modelRun) step() (string, error) {
 		what := fmt.Sprintf("%s order stop", c.path)
 		h := d.rt.Handle(c.path)
 		var err error
+		wait := false // StopAndWait, which returns once the attempt has
 		if restart {
 			what = fmt.Sprintf("%s order restart", c.path)
 			err = h.Restart()
@@ -581,6 +648,7 @@ func (d *modelRun) step() (string, error) {
 			err = h.Stop()
 		} else {
 			what = fmt.Sprintf("%s order stop and wait", c.path)
+			wait = c.running
 			err = h.StopAndWait(context.Background())
 		}
 		d.stats[fmt.Sprintf("order to a running supervisor: %v", c.sup.running)]++
@@ -596,6 +664,15 @@ func (d *modelRun) step() (string, error) {
 			m.post(func() { sv.control(c, restart) })
 		}
 		m.settle()
+		// StopAndWait returned once the attempt had, or had been abandoned:
+		// the runtime's clock has moved on to then.
+		for gen := c.gen; wait && c.running && c.gen == gen; {
+			next, ok := m.next()
+			if !ok {
+				return what, errors.New("StopAndWait returned; the model's attempt never ends")
+			}
+			m.advance(next - m.now)
+		}
 		synctest.Wait()
 		return what, nil
 	default:
@@ -616,6 +693,9 @@ func (d *modelRun) sleep(dt time.Duration) {
 func (d *modelRun) compare(what string) error {
 	if d.m.tie {
 		return errTie
+	}
+	if now := time.Since(d.epoch); now != d.m.now {
+		return fmt.Errorf("after %s, the runtime's clock is at %v, the model's at %v", what, now, d.m.now)
 	}
 	var lines []string
 	first := 0 // of the instances that follow a pool, in no set order
@@ -727,6 +807,8 @@ func eventKey(e runtime.Event) (group, key string) {
 		key = fmt.Sprintf("%s waiting %v", e.Path, e.Waiting)
 	case runtime.EventOrder:
 		key = fmt.Sprintf("%s order %s", e.Path, e.Order)
+	case runtime.EventAbandoned:
+		key = fmt.Sprintf("%s abandoned gen=%d attempt=%d waited=%v", e.Path, e.Generation, e.Attempt, e.Delay)
 	case runtime.EventFenced:
 		key = e.Path + " fenced"
 	case runtime.EventGaveUp:
