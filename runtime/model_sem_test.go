@@ -61,8 +61,8 @@ type mChild struct {
 	// A worker's Shutdown grace and Timeout; how long it takes to return
 	// once cancelled (longer than grace: it is abandoned).
 	grace, timeout, drain time.Duration
-	streak    int
-	timer     int // bumped on every arm and disarm: a timer with an older value is stale
+	streak                int
+	timer                 int // bumped on every arm and disarm: a timer with an older value is stale
 }
 
 type mSup struct {
@@ -140,6 +140,12 @@ type model struct {
 	tie bool
 
 	abandoned []string // what the shutdown report should list
+
+	// drawn holds the delays the runtime drew with jitter, by "path gen"
+	// of the exit, from its events: the model checks each is within
+	// ±Jitter of its own, then takes it.
+	drawn map[string]time.Duration
+	errs  []string // what the model found wrong on its own
 
 	ended  bool
 	result *mGiveUp
@@ -516,6 +522,7 @@ func (sv *mSup) ended(c *mChild, kind runtime.ExitKind, dnr bool) {
 	c.streak++
 	d := mDelay(c.backoff, c.streak)
 	if sv.strategy == runtime.OneForOne {
+		d = sv.m.jittered(c, d, c.backoff.Jitter)
 		sv.m.emit(sv.path, fmt.Sprintf("%s restart scheduled gen=%d attempt=%d delay=%v", c.path, c.gen, c.attempt, d))
 		if d <= 0 {
 			sv.want(c)
@@ -526,6 +533,21 @@ func (sv *mSup) ended(c *mChild, kind runtime.ExitKind, dnr bool) {
 		return
 	}
 	sv.groupRestart(c, d)
+}
+
+// jittered returns the delay the runtime drew for the restart after c's
+// attempt, and notes an error unless it is within ±jitter of base.
+func (m *model) jittered(c *mChild, base time.Duration, jitter float64) time.Duration {
+	if jitter == 0 {
+		return base
+	}
+	got, ok := m.drawn[fmt.Sprintf("%s %d", c.path, c.gen)]
+	lo, hi := time.Duration(float64(base)*(1-jitter))-1, time.Duration(float64(base)*(1+jitter))+1
+	if !ok || got < lo || got > hi {
+		m.errs = append(m.errs, fmt.Sprintf("%s gen=%d: restart delay %v (drawn: %v), want %v ±%v", c.path, c.gen, got, ok, base, jitter))
+		return base
+	}
+	return got
 }
 
 func mDelay(b runtime.Backoff, n int) time.Duration {
@@ -568,6 +590,16 @@ func over(w *[]time.Duration, l runtime.RestartLimit, now time.Duration) bool {
 // by an order are not part of it.
 func (sv *mSup) groupRestart(failed *mChild, d time.Duration) {
 	p := &sv.plan
+	if j := failed.backoff.Jitter; j > 0 {
+		// The event says the plan's delay, the longer of the one it had and
+		// the one drawn.
+		got := sv.m.drawn[fmt.Sprintf("%s %d", failed.path, failed.gen)]
+		if !p.active || got != p.delay {
+			d = sv.m.jittered(failed, d, j)
+		} else {
+			d = 0 // the drawn delay was not the longer one: it is not known
+		}
+	}
 	if !p.active {
 		p.active, p.waiting, p.delay = true, false, d
 	} else {
@@ -906,4 +938,5 @@ func (sv *mSup) lines(out []string) []string {
 	}
 	return out
 }
+
 const debugModel = false

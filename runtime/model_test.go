@@ -127,6 +127,7 @@ func modelBackoff(r *rand.Rand) runtime.Backoff {
 		Max:        mpick(r, 300*time.Millisecond, time.Second),
 		Multiplier: mpick(r, 1.0, 2.0, 3.0),
 		ResetAfter: mpick(r, 0, 400*time.Millisecond, 2*time.Second),
+		Jitter:     mpick(r, 0, 0, 0.2, 0.5),
 	}
 }
 
@@ -326,6 +327,7 @@ type modelRun struct {
 	stats map[string]int // what the model saw, over every run
 	epoch time.Time      // the bubble's clock when the model's reads 0
 	seen  uint64         // the last journal Seq compared
+	drawn uint64         // the last journal Seq read for delays
 	cause error          // Run's error, once it returned
 }
 
@@ -336,7 +338,7 @@ func newModelRun(seed uint64) *modelRun {
 	var b strings.Builder
 	g.describe(&b, "  ")
 	d := &modelRun{r: r, tree: g, desc: b.String(), w: &workers{live: map[string]*liveAttempt{}, drain: map[string]time.Duration{}}}
-	d.m = &model{}
+	d.m = &model{drawn: map[string]time.Duration{}}
 	d.m.root = d.buildModel(g, "m", nil)
 	d.racy = map[string]int{}
 	for _, c := range append([]*mChild{{sub: d.m.root}}, d.m.root.all(nil)...) {
@@ -475,8 +477,7 @@ func (d *modelRun) run(steps int) error {
 		d.m.root.want(c)
 	}
 	d.m.root.checkReady()
-	d.m.settle()
-	synctest.Wait()
+	d.settle()
 	if err := d.compare("start"); err != nil {
 		return err
 	}
@@ -495,8 +496,7 @@ func (d *modelRun) run(steps int) error {
 		cancel()
 		d.m.root.shutdown(nil)
 		d.m.root.maybeReturn()
-		d.m.settle()
-		synctest.Wait()
+		d.settle()
 		for !d.m.ended { // workers that drain their cancellation
 			next, ok := d.m.next()
 			if !ok {
@@ -582,8 +582,7 @@ func (d *modelRun) step() (string, error) {
 		case cmdDoNotRestart:
 			m.post(func() { sv.exit(c, gen, runtime.ExitError, true) })
 		}
-		m.settle()
-		synctest.Wait()
+		d.settle()
 		return what, nil
 	case n < 7:
 		var pools []*mChild
@@ -611,8 +610,7 @@ func (d *modelRun) step() (string, error) {
 			}
 			d.kept = append(d.kept, keptHandle{h, c})
 		}
-		m.settle()
-		synctest.Wait()
+		d.settle()
 		return what, nil
 	case n < 8 && d.r.IntN(2) == 0:
 		var gone []keptHandle
@@ -663,7 +661,7 @@ func (d *modelRun) step() (string, error) {
 			sv := c.sup
 			m.post(func() { sv.control(c, restart) })
 		}
-		m.settle()
+		d.settle()
 		// StopAndWait returned once the attempt had, or had been abandoned:
 		// the runtime's clock has moved on to then.
 		for gen := c.gen; wait && c.running && c.gen == gen; {
@@ -673,7 +671,6 @@ func (d *modelRun) step() (string, error) {
 			}
 			m.advance(next - m.now)
 		}
-		synctest.Wait()
 		return what, nil
 	default:
 		dt := mpick(d.r, time.Millisecond, 50*time.Millisecond, 100*time.Millisecond, 250*time.Millisecond, 700*time.Millisecond, 1500*time.Millisecond, 4*time.Second, 11*time.Second)
@@ -684,15 +681,32 @@ func (d *modelRun) step() (string, error) {
 
 // sleep advances both clocks by dt.
 func (d *modelRun) sleep(dt time.Duration) {
-	d.m.advance(dt)
 	time.Sleep(dt)
+	d.settle()
+	d.m.advance(dt)
+}
+
+// settle lets the runtime settle, then the model: the model takes the
+// jittered delays the runtime drew from its events (see model.delay).
+func (d *modelRun) settle() {
 	synctest.Wait()
+	evs, _ := d.rt.Journal(d.drawn)
+	for _, e := range evs {
+		if e.Kind == runtime.EventRestartScheduled {
+			d.m.drawn[fmt.Sprintf("%s %d", e.Path, e.Generation)] = e.Delay
+		}
+		d.drawn = e.Seq
+	}
+	d.m.settle()
 }
 
 // compare checks the runtime against the model after a step.
 func (d *modelRun) compare(what string) error {
 	if d.m.tie {
 		return errTie
+	}
+	if len(d.m.errs) > 0 {
+		return fmt.Errorf("after %s: %s", what, strings.Join(d.m.errs, "; "))
 	}
 	if now := time.Since(d.epoch); now != d.m.now {
 		return fmt.Errorf("after %s, the runtime's clock is at %v, the model's at %v", what, now, d.m.now)
