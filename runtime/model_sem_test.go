@@ -57,6 +57,8 @@ type mChild struct {
 	again     bool // an operator's Restart waits for the attempt to stop
 	removed   bool // a pool instance that is gone
 	stopSince time.Duration
+	abandoned int
+	fenced    uint64
 
 	// A worker's Shutdown grace and Timeout; how long it takes to return
 	// once cancelled (longer than grace: it is abandoned).
@@ -78,6 +80,7 @@ type mSup struct {
 	pool     bool
 	max      int
 	instance mChild
+	counts   runtime.PoolCounts // the totals
 
 	running  bool // a run is under way (its Handle orders are taken)
 	runs     int  // counts its runs
@@ -221,7 +224,7 @@ func (m *model) stale(t mTimer) bool {
 	case tPlan:
 		return !t.sup.plan.waiting || t.sup.plan.seq != t.seq
 	case tExit:
-		return !t.sup.running || t.sup.runs != t.run // a late exit after its run: nobody hears it
+		return false // an exit is counted, fenced, even after its run
 	case tGrace:
 		return !t.c.running || t.c.gen != t.gen
 	case tDeadline:
@@ -237,13 +240,18 @@ func tie(due []mTimer) bool {
 	if len(due) < 2 {
 		return false
 	}
+	due = slices.DeleteFunc(due, func(t mTimer) bool { return t.kind == tExit && t.late() })
 	for _, t := range due {
-		if !t.sup.pool || !t.sup.stopping || t.sup != due[0].sup {
+		if len(due) > 1 && (!t.sup.pool || !t.sup.stopping || t.sup != due[0].sup) {
 			return true
 		}
 	}
 	return false
 }
+
+// late reports whether an exit comes after the run of its attempt, which
+// nobody hears: it only counts as fenced.
+func (t mTimer) late() bool { return !t.sup.running || t.sup.runs != t.run }
 
 func (m *model) dropStale() {
 	m.timers = slices.DeleteFunc(m.timers, m.stale)
@@ -266,6 +274,10 @@ func (m *model) fire(t mTimer) {
 	case tPlan:
 		sv.finishPlan()
 	case tExit:
+		if t.late() {
+			t.c.fenced++
+			return
+		}
 		sv.exit(t.c, t.gen, runtime.ExitNone, false)
 	case tGrace:
 		sv.abandon(t.c)
@@ -319,6 +331,9 @@ func (sv *mSup) want(c *mChild) {
 func (sv *mSup) start(c *mChild) {
 	c.pending = false
 	c.gen++
+	if sv.pool && c.gen > 1 {
+		sv.counts.Restarts++
+	}
 	c.attempt = c.streak + 1
 	c.ready = false
 	c.stop, c.again = mNone, false
@@ -429,6 +444,7 @@ func (sv *mSup) begin(self *mChild) {
 // it was cancelled; dnr when its error wraps ErrDoNotRestart.
 func (sv *mSup) exit(c *mChild, gen uint64, own runtime.ExitKind, dnr bool) {
 	if !c.running || c.gen != gen {
+		c.fenced++
 		sv.m.emit(sv.path, fmt.Sprintf("%s fenced", c.path))
 		return
 	}
@@ -715,6 +731,10 @@ func (sv *mSup) abandon(c *mChild) {
 		kind = runtime.ExitTimeout
 	}
 	c.state, c.lastExit = runtime.StateStopped, kind
+	c.abandoned++
+	if sv.pool {
+		sv.counts.Abandoned++
+	}
 	sv.m.abandoned = append(sv.m.abandoned, fmt.Sprintf("%s gen=%d attempt=%d", c.path, c.gen, c.attempt))
 	sv.m.emit(sv.path, fmt.Sprintf("%s abandoned gen=%d attempt=%d waited=%v", c.path, c.gen, c.attempt, sv.m.now-c.stopSince))
 	if c.stop == mFault {
@@ -844,6 +864,7 @@ func (sv *mSup) shutdown(reason *mGiveUp) {
 func (sv *mSup) remove(c *mChild) {
 	c.disarm()
 	c.removed = true
+	sv.counts.Removed++
 	del := func(k *mChild) bool { return k == c }
 	sv.children = slices.DeleteFunc(sv.children, del)
 	sv.order = slices.DeleteFunc(sv.order, del)
@@ -861,6 +882,7 @@ func (sv *mSup) add(name string) (*mChild, error) {
 		return nil, runtime.ErrNameTaken
 	}
 	c := sv.instance // the pool child's policy
+	sv.counts.Started++
 	c.name, c.path, c.sup, c.counted = name, sv.path+"/"+name, sv, true
 	sv.children = append(sv.children, &c)
 	sv.order = append(sv.order, &c)
@@ -917,18 +939,29 @@ func (m *model) child(path string) *mChild {
 }
 
 // snapshotLine is how the model and the runtime render one child.
-func snapshotLine(path string, st runtime.State, gen uint64, attempt, restarts int, last runtime.ExitKind) string {
-	return fmt.Sprintf("%s %s gen=%d attempt=%d restarts=%d last=%s", path, st, gen, attempt, restarts, last)
+func snapshotLine(path string, st runtime.State, gen uint64, attempt, restarts int, last runtime.ExitKind, abandoned int, fenced uint64) string {
+	return fmt.Sprintf("%s %s gen=%d attempt=%d restarts=%d last=%s abandoned=%d fenced=%d", path, st, gen, attempt, restarts, last, abandoned, fenced)
+}
+
+// poolLine is how the model and the runtime render a pool's Len and totals.
+func poolLine(path string, n int, c runtime.PoolCounts) string {
+	return fmt.Sprintf("pool %s len=%d started=%d restarts=%d removed=%d abandoned=%d", path, n, c.Started, c.Restarts, c.Removed, c.Abandoned)
 }
 
 func (m *model) snapshot() string {
-	return strings.Join(m.root.lines(nil), "\n") + "\n"
+	lines := m.root.lines(nil)
+	for _, c := range m.root.all(nil) {
+		if c.sub != nil && c.sub.pool {
+			lines = append(lines, poolLine(c.path, len(c.sub.children), c.sub.counts))
+		}
+	}
+	return strings.Join(lines, "\n") + "\n"
 }
 
 func (sv *mSup) lines(out []string) []string {
 	first := len(out)
 	for _, c := range sv.children {
-		out = append(out, snapshotLine(c.path, c.state, c.gen, c.attempt, int(max(c.gen, 1)-1), c.lastExit))
+		out = append(out, snapshotLine(c.path, c.state, c.gen, c.attempt, int(max(c.gen, 1)-1), c.lastExit, c.abandoned, c.fenced))
 		if c.sub != nil {
 			out = c.sub.lines(out)
 		}

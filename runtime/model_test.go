@@ -718,9 +718,15 @@ func (d *modelRun) compare(what string) error {
 			slices.Sort(lines[first:])
 			first = len(lines) + 1
 		}
-		lines = append(lines, snapshotLine(c.Path, c.State, c.Generation, c.Attempt, c.Restarts, c.LastExit))
+		lines = append(lines, snapshotLine(c.Path, c.State, c.Generation, c.Attempt, c.Restarts, c.LastExit, c.Abandoned, c.Fenced))
 	}
 	slices.Sort(lines[min(first, len(lines)):])
+	for _, c := range d.m.root.all(nil) {
+		if c.sub != nil && c.sub.pool {
+			p := d.rt.Pool(c.path)
+			lines = append(lines, poolLine(c.path, p.Len(), p.Counts()))
+		}
+	}
 	if got, want := strings.Join(lines, "\n")+"\n", d.m.snapshot(); got != want {
 		return fmt.Errorf("after %s, snapshots differ:\n%s", what, lineDiff(got, want))
 	}
