@@ -558,32 +558,16 @@ func (d *modelRun) step() (string, error) {
 			workers = append(workers, c)
 		}
 	}
-	switch n := d.r.IntN(13); {
+	switch n := d.r.IntN(14); {
+	case n == 13:
+		return d.edge(workers)
 	case n < 5 && len(workers) > 0:
 		c := workers[d.r.IntN(len(workers))]
 		cmd := mpick(d.r, cmdFail, cmdFail, cmdFail, cmdSucceed, cmdPanic, cmdDoNotRestart)
 		if c.needsReady && !c.ready && d.r.IntN(2) == 0 {
 			cmd = cmdReady
 		}
-		what := fmt.Sprintf("%s gen=%d %s", c.path, c.gen, cmdNames[cmd])
-		if err := d.w.send(c.path, c.gen, cmd); err != nil {
-			return what, err
-		}
-		sv, gen := c.sup, c.gen
-		switch cmd {
-		case cmdReady:
-			m.post(func() { sv.readyMsg(c, gen) })
-		case cmdFail:
-			m.post(func() { sv.exit(c, gen, runtime.ExitError, false) })
-		case cmdSucceed:
-			m.post(func() { sv.exit(c, gen, runtime.ExitSuccess, false) })
-		case cmdPanic:
-			m.post(func() { sv.exit(c, gen, runtime.ExitPanic, false) })
-		case cmdDoNotRestart:
-			m.post(func() { sv.exit(c, gen, runtime.ExitError, true) })
-		}
-		d.settle()
-		return what, nil
+		return d.command(c, cmd)
 	case n < 7:
 		var pools []*mChild
 		for _, c := range m.root.all(nil) {
@@ -677,6 +661,65 @@ func (d *modelRun) step() (string, error) {
 		d.sleep(dt + time.Duration(d.r.IntN(1000))*time.Microsecond)
 		return fmt.Sprintf("sleep %v", dt), nil
 	}
+}
+
+// command gives the current attempt of worker c a command.
+func (d *modelRun) command(c *mChild, cmd int) (string, error) {
+	what := fmt.Sprintf("%s gen=%d %s", c.path, c.gen, cmdNames[cmd])
+	if err := d.w.send(c.path, c.gen, cmd); err != nil {
+		return what, err
+	}
+	sv, gen := c.sup, c.gen
+	switch cmd {
+	case cmdReady:
+		d.m.post(func() { sv.readyMsg(c, gen) })
+	case cmdFail:
+		d.m.post(func() { sv.exit(c, gen, runtime.ExitError, false) })
+	case cmdSucceed:
+		d.m.post(func() { sv.exit(c, gen, runtime.ExitSuccess, false) })
+	case cmdPanic:
+		d.m.post(func() { sv.exit(c, gen, runtime.ExitPanic, false) })
+	case cmdDoNotRestart:
+		d.m.post(func() { sv.exit(c, gen, runtime.ExitError, true) })
+	}
+	d.settle()
+	return what, nil
+}
+
+// edge sleeps to an instant where a rule changes its answer, and fails a
+// worker there: a restart exactly Window old still counts towards a limit,
+// and an attempt ready for exactly ResetAfter resets the backoff.
+func (d *modelRun) edge(workers []*mChild) (string, error) {
+	type edge struct {
+		at time.Duration
+		c  *mChild // the worker to fail
+	}
+	var edges []edge
+	now := d.m.now
+	for _, c := range workers {
+		if sv := c.sup; len(sv.window) > 0 && sv.window[0]+sv.limit.Window > now {
+			edges = append(edges, edge{sv.window[0] + sv.limit.Window, c})
+		}
+		if c.own != nil && len(c.ownWindow) > 0 && c.ownWindow[0]+c.own.Window > now {
+			edges = append(edges, edge{c.ownWindow[0] + c.own.Window, c})
+		}
+		if c.ready && c.readyAt+c.backoff.ResetAfter > now {
+			edges = append(edges, edge{c.readyAt + c.backoff.ResetAfter, c})
+		}
+	}
+	if len(edges) == 0 {
+		return "no edge", nil
+	}
+	e := edges[d.r.IntN(len(edges))]
+	d.sleep(e.at - now)
+	if d.m.tie {
+		return "edge", nil
+	}
+	if !e.c.running || e.c.stop != mNone || d.m.ended {
+		return fmt.Sprintf("sleep to %v (edge of %s, which is no longer running)", e.at, e.c.path), nil
+	}
+	what, err := d.command(e.c, cmdFail)
+	return fmt.Sprintf("sleep to %v, %s", e.at, what), err
 }
 
 // sleep advances both clocks by dt.
