@@ -81,6 +81,7 @@ type mSup struct {
 	max      int
 	instance mChild
 	counts   runtime.PoolCounts // the totals
+	budget   time.Duration      // for stopping its children; 0: one that never runs out
 
 	running  bool // a run is under way (its Handle orders are taken)
 	runs     int  // counts its runs
@@ -122,6 +123,7 @@ const (
 	tExit     // a worker that drains (or ignores) its cancellation returns
 	tGrace    // a stopped worker's grace is over
 	tDeadline // an attempt's Timeout
+	tBudget   // a supervisor's shutdown budget is spent
 )
 
 // mEvent is an event the model expects, in the form runtime events are
@@ -149,6 +151,8 @@ type model struct {
 	// ±Jitter of its own, then takes it.
 	drawn map[string]time.Duration
 	errs  []string // what the model found wrong on its own
+
+	budgetsSpent int
 
 	ended  bool
 	result *mGiveUp
@@ -229,6 +233,8 @@ func (m *model) stale(t mTimer) bool {
 		return !t.c.running || t.c.gen != t.gen
 	case tDeadline:
 		return !t.c.running || t.c.gen != t.gen || t.c.stop != mNone
+	case tBudget:
+		return !t.sup.running || !t.sup.stopping
 	}
 	return t.c.timer != t.seq
 }
@@ -274,11 +280,12 @@ func (m *model) fire(t mTimer) {
 	case tPlan:
 		sv.finishPlan()
 	case tExit:
-		if t.late() {
-			t.c.fenced++
-			return
+		sv.returned(t.c, t.gen, t.run)
+	case tBudget:
+		if sv.running && sv.stopping {
+			sv.m.budgetsSpent++
+			sv.budgetExpired()
 		}
-		sv.exit(t.c, t.gen, runtime.ExitNone, false)
 	case tGrace:
 		sv.abandon(t.c)
 	case tDeadline:
@@ -634,9 +641,11 @@ func (sv *mSup) groupRestart(failed *mChild, d time.Duration) {
 			c.state = runtime.StateStopped
 		}
 	}
+	// A child that an order took out of the group while it waited to be
+	// stopped is stopped all the same, in its turn.
 	sv.queue = nil
 	for i := len(sv.order) - 1; i >= 0; i-- {
-		if c := sv.order[i]; c.running && c.member {
+		if c := sv.order[i]; c.running && (c.member || c.held && c.stop == mNone) {
 			sv.queue = append(sv.queue, c)
 		}
 	}
@@ -712,31 +721,114 @@ func (sv *mSup) requestStop(c *mChild, why mCause) {
 		sv.m.post(func() { sub.shutdown(nil); sub.maybeReturn() })
 		return
 	}
-	if c.drain == 0 {
-		sv.m.post(func() { sv.exit(c, gen, runtime.ExitNone, false) })
-	} else {
-		sv.m.timers = append(sv.m.timers, mTimer{at: sv.m.now + c.drain, sup: sv, c: c, gen: gen, run: sv.runs, kind: tExit})
-	}
+	sv.cancel(c)
 	sv.m.timers = append(sv.m.timers, mTimer{at: sv.m.now + c.grace, sup: sv, c: c, gen: gen, kind: tGrace})
 }
 
-// abandon detaches an attempt that did not return within its grace. It is
-// listed in the shutdown report, and its late return is fenced.
-func (sv *mSup) abandon(c *mChild) {
+// cancel cancels the attempt of worker c: it returns once it has drained.
+func (sv *mSup) cancel(c *mChild) {
+	gen, run := c.gen, sv.runs
+	if c.drain == 0 {
+		sv.m.post(func() { sv.returned(c, gen, run) })
+		return
+	}
+	sv.m.timers = append(sv.m.timers, mTimer{at: sv.m.now + c.drain, sup: sv, c: c, gen: gen, run: run, kind: tExit})
+}
+
+// returned is the return of attempt gen of c, which belongs to the
+// supervisor's run: after that run it is only counted, fenced.
+func (sv *mSup) returned(c *mChild, gen uint64, run int) {
+	if !sv.running || sv.runs != run {
+		c.fenced++
+		return
+	}
+	sv.exit(c, gen, runtime.ExitNone, false)
+}
+
+// budgetExpired abandons every child still running, in stop order.
+func (sv *mSup) budgetExpired() {
+	sv.queue = nil
+	for i := len(sv.order) - 1; i >= 0; i-- {
+		if c := sv.order[i]; c.running {
+			sv.abandon(c)
+		}
+	}
+}
+
+// listAbandoned records that c's attempt was abandoned.
+func (sv *mSup) listAbandoned(c *mChild, kind runtime.ExitKind) {
+	var waited time.Duration
+	if c.state == runtime.StateStopping {
+		waited = sv.m.now - c.stopSince
+	}
 	c.running = false
 	sv.live--
 	c.disarm()
-	kind := runtime.ExitCancelled
-	if c.stop == mFault {
-		kind = runtime.ExitTimeout
-	}
 	c.state, c.lastExit = runtime.StateStopped, kind
 	c.abandoned++
 	if sv.pool {
 		sv.counts.Abandoned++
 	}
 	sv.m.abandoned = append(sv.m.abandoned, fmt.Sprintf("%s gen=%d attempt=%d", c.path, c.gen, c.attempt))
-	sv.m.emit(sv.path, fmt.Sprintf("%s abandoned gen=%d attempt=%d waited=%v", c.path, c.gen, c.attempt, sv.m.now-c.stopSince))
+	sv.m.emit(sv.path, fmt.Sprintf("%s abandoned gen=%d attempt=%d waited=%v", c.path, c.gen, c.attempt, waited))
+}
+
+// kill abandons a nested supervisor with its whole subtree, at once: every
+// attempt below it is cancelled and listed, and its run ends, starting
+// nothing more. Each nested run below returns at once, too late to be heard.
+func (sv *mSup) kill() {
+	sv.running, sv.stopping = false, true
+	sv.plan.active, sv.plan.waiting = false, false
+	sv.queue = nil
+	var subs []*mSup
+	for i := len(sv.order) - 1; i >= 0; i-- {
+		c := sv.order[i]
+		if !c.running {
+			c.disarm()
+			if c.state != runtime.StateDone && c.state != runtime.StateStopped {
+				c.state = runtime.StateStopped
+			}
+			continue
+		}
+		if c.stop == mNone && c.sub == nil {
+			sv.cancel(c) // its return is late: the run has ended
+		}
+		sv.listAbandoned(c, runtime.ExitCancelled)
+		if c.sub != nil {
+			c.fenced++
+			subs = append(subs, c.sub)
+		}
+	}
+	if sv.pool {
+		for _, c := range slices.Clone(sv.children) {
+			sv.remove(c)
+		}
+	}
+	for _, sub := range subs {
+		sub.kill()
+	}
+}
+
+// abandon detaches an attempt that did not return within its grace, or
+// when its supervisor's budget ran out: it is listed in the shutdown
+// report, and its late return is fenced. A nested supervisor is abandoned
+// with its subtree.
+func (sv *mSup) abandon(c *mChild) {
+	if c.stop == mNone {
+		c.stop = mStopped
+		if c.sub == nil {
+			sv.cancel(c)
+		}
+	}
+	kind := runtime.ExitCancelled
+	if c.stop == mFault {
+		kind = runtime.ExitTimeout
+	}
+	sv.listAbandoned(c, kind)
+	if c.sub != nil {
+		c.fenced++ // its run returns at once, after its parent's
+		c.sub.kill()
+	}
 	if c.stop == mFault {
 		sv.ended(c, runtime.ExitTimeout, false)
 	} else {
@@ -848,6 +940,9 @@ func (sv *mSup) shutdown(reason *mGiveUp) {
 		if c := sv.order[i]; c.running {
 			sv.queue = append(sv.queue, c)
 		}
+	}
+	if sv.live > 0 && sv.budget > 0 {
+		sv.m.timers = append(sv.m.timers, mTimer{at: sv.m.now + sv.budget, sup: sv, kind: tBudget})
 	}
 	if sv.pool {
 		for _, c := range sv.queue {

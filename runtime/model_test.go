@@ -85,6 +85,7 @@ type gSup struct {
 	strategy runtime.Strategy
 	limit    runtime.RestartLimit
 	backoff  runtime.Backoff
+	budget   time.Duration // Spec.Shutdown
 	children []*gChild
 }
 
@@ -141,8 +142,11 @@ func drawSup(r *rand.Rand, level int, next *int) *gSup {
 		limit:    runtime.RestartLimit{Max: r.IntN(8), Window: mpick(r, time.Second, 3*time.Second, 10*time.Second)},
 		backoff:  modelBackoff(r),
 	}
+	// Nested budgets outlast every stop; the root's may run out.
+	sv.budget = mpick(r, 5*time.Minute, 5*time.Minute, 2*time.Second+7300*time.Microsecond, 3500*time.Millisecond+1300*time.Microsecond)
 	n := 2 + r.IntN(5)
 	if level > 1 {
+		sv.budget = 5 * time.Minute
 		n = 2 + r.IntN(3)
 	}
 	for range n {
@@ -199,7 +203,7 @@ func drawSup(r *rand.Rand, level int, next *int) *gSup {
 }
 
 func (sv *gSup) describe(b *strings.Builder, indent string) {
-	fmt.Fprintf(b, "%sstrategy=%s limit=%d/%v backoff=%+v\n", indent, sv.strategy, sv.limit.Max, sv.limit.Window, sv.backoff)
+	fmt.Fprintf(b, "%sstrategy=%s limit=%d/%v backoff=%+v shutdown=%v\n", indent, sv.strategy, sv.limit.Max, sv.limit.Window, sv.backoff, sv.budget)
 	for _, c := range sv.children {
 		fmt.Fprintf(b, "%s- %s %s", indent, c.name, c.restart)
 		if c.pool != nil {
@@ -364,8 +368,7 @@ func newModelRun(seed uint64) *modelRun {
 func (d *modelRun) spec(g *gSup) runtime.Spec {
 	b := g.backoff
 	l := g.limit
-	// A budget no stop reaches: only graces abandon attempts here.
-	sp := runtime.Spec{Strategy: g.strategy, RestartLimit: &l, Backoff: &b, Shutdown: 5 * time.Minute}
+	sp := runtime.Spec{Strategy: g.strategy, RestartLimit: &l, Backoff: &b, Shutdown: g.budget}
 	for _, c := range g.children {
 		ch := runtime.Child{Name: c.name, Restart: c.restart, Significant: c.significant, After: c.after, RestartLimit: c.own, Backoff: c.backoff}
 		switch {
@@ -391,7 +394,7 @@ func (d *modelRun) spec(g *gSup) runtime.Spec {
 }
 
 func (d *modelRun) buildModel(g *gSup, path string, self *mChild) *mSup {
-	sv := &mSup{m: d.m, path: path, self: self, strategy: g.strategy, limit: g.limit}
+	sv := &mSup{m: d.m, path: path, self: self, strategy: g.strategy, limit: g.limit, budget: g.budget}
 	byName := map[string]*mChild{}
 	for _, gc := range g.children {
 		c := &mChild{name: gc.name, path: path + "/" + gc.name, sup: sv, restart: gc.restart, significant: gc.significant,
@@ -512,6 +515,9 @@ func (d *modelRun) run(steps int) error {
 	case <-done:
 	default:
 		return errors.New("the model's tree ended; Run has not returned")
+	}
+	if d.m.budgetsSpent > 0 {
+		d.stats["tree whose shutdown budget ran out"]++
 	}
 	if err := d.compareResult(); err != nil {
 		return err
@@ -634,7 +640,9 @@ func (d *modelRun) step() (string, error) {
 		} else {
 			what = fmt.Sprintf("%s order stop and wait", c.path)
 			wait = c.running
-			err = h.StopAndWait(context.Background())
+			ctx, cancel := context.WithTimeout(context.Background(), time.Hour) // longer than any stop here
+			err = h.StopAndWait(ctx)
+			cancel()
 		}
 		d.stats[fmt.Sprintf("order to a running supervisor: %v", c.sup.running)]++
 		if !c.sup.running {
