@@ -900,7 +900,9 @@ func (sv *mSup) control(c *mChild, restart bool) {
 			sv.remove(c)
 			return
 		}
-		c.state = runtime.StateStopped
+		if c.state != runtime.StateDone { // one that ended for good stays done
+			c.state = runtime.StateStopped
+		}
 		return
 	}
 	c.completed = false
