@@ -139,10 +139,12 @@ type model struct {
 	timers []mTimer
 	inbox  []func()
 	events []mEvent
-	// tie: timers came due at one instant, which the runtime's heap takes
-	// in no set order, and which may then end differently (whose backoff
-	// streak grows, who waits for whom): the run is inconclusive from there.
-	tie bool
+	// cut says why the run is inconclusive from here, where the runtime
+	// may take either of two ways: timers came due at one instant, which
+	// its heap takes in no set order, and which may then end differently
+	// (whose backoff streak grows, who waits for whom); or a budget ran out
+	// on a nested supervisor not yet stopping (see racesKill).
+	cut string
 
 	abandoned []string // what the shutdown report should list
 
@@ -202,7 +204,7 @@ func (m *model) advance(d time.Duration) {
 			return false
 		})
 		if tie(slices.DeleteFunc(slices.Clone(due), m.stale)) {
-			m.tie = true
+			m.cut = "timers came due at one instant"
 		}
 		for _, t := range due {
 			if !m.stale(t) {
@@ -773,6 +775,16 @@ func (sv *mSup) listAbandoned(c *mChild, kind runtime.ExitKind) {
 	sv.m.emit(sv.path, fmt.Sprintf("%s abandoned gen=%d attempt=%d waited=%v", c.path, c.gen, c.attempt, waited))
 }
 
+// racesKill cuts the run short when c, abandoned, is a nested supervisor
+// that runs and was not stopping: the runtime cancels it, then kills it
+// (and so with its own nested supervisors, level by level), and in between
+// it may begin to stop, and say so.
+func (m *model) racesKill(c *mChild) {
+	if c.sub != nil && c.stop == mNone && c.sub.running && !c.sub.stopping {
+		m.cut = "a budget ran out on a nested supervisor not yet stopping"
+	}
+}
+
 // kill abandons a nested supervisor with its whole subtree, at once: every
 // attempt below it is cancelled and listed, and its run ends, starting
 // nothing more. Each nested run below returns at once, too late to be heard.
@@ -793,6 +805,7 @@ func (sv *mSup) kill() {
 		if c.stop == mNone && c.sub == nil {
 			sv.cancel(c) // its return is late: the run has ended
 		}
+		sv.m.racesKill(c)
 		sv.listAbandoned(c, runtime.ExitCancelled)
 		if c.sub != nil {
 			c.fenced++
@@ -824,6 +837,7 @@ func (sv *mSup) abandon(c *mChild) {
 	if c.stop == mFault {
 		kind = runtime.ExitTimeout
 	}
+	sv.m.racesKill(c)
 	sv.listAbandoned(c, kind)
 	if c.sub != nil {
 		c.fenced++ // its run returns at once, after its parent's

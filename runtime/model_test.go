@@ -29,6 +29,7 @@ var (
 	modelSeed     = flag.Uint64("model.seed", 0, "first seed of TestModel (0: from the clock)")
 	modelDuration = flag.Duration("model.duration", 2*time.Second, "how long TestModel draws trees (0: the one tree of -model.seed)")
 	modelSteps    = flag.Int("model.steps", 60, "steps of each TestModel script")
+	modelJitter   = flag.Bool("model.jitter", true, "whether TestModel's trees have jitter (which a replay does not reproduce)")
 )
 
 func TestModel(t *testing.T) {
@@ -38,37 +39,38 @@ func TestModel(t *testing.T) {
 	}
 	t.Logf("seed %d (replay one tree: go test ./runtime -run 'TestModel$' -model.seed=N -model.duration=0)", seed)
 	deadline := time.Now().Add(*modelDuration)
-	runs, ties := 0, 0
+	runs, cut := 0, 0
 	stats := map[string]int{}
 	for s := seed; ; s++ {
 		runs++
-		ok, tie := runModel(t, s, *modelSteps, stats)
+		ok, short := runModel(t, s, *modelSteps, stats)
 		if !ok {
 			return
 		}
-		if tie {
-			ties++
+		if short {
+			cut++
 		}
 		if time.Now().After(deadline) {
 			break
 		}
 	}
-	t.Logf("%d trees, %d cut short where timers came due together", runs, ties)
+	t.Logf("%d trees, %d cut short where the runtime may take either of two ways", runs, cut)
 	for _, k := range slices.Sorted(maps.Keys(stats)) {
 		t.Logf("%8d %s", stats[k], k)
 	}
 }
 
 // runModel runs one tree and script, and reports whether they agreed, and
-// whether the run was cut short by a tie.
-func runModel(t *testing.T, seed uint64, steps int, stats map[string]int) (ok, tie bool) {
+// whether it was cut short (see model.cut).
+func runModel(t *testing.T, seed uint64, steps int, stats map[string]int) (ok, cut bool) {
 	ok = true
 	synctest.Test(t, func(t *testing.T) {
 		d := newModelRun(seed)
 		d.stats = stats
 		err := d.run(steps)
-		if errors.Is(err, errTie) {
-			tie = true
+		if errors.Is(err, errCut) {
+			cut = true
+			stats["cut short: "+d.m.cut]++
 			return
 		}
 		if err != nil {
@@ -76,7 +78,7 @@ func runModel(t *testing.T, seed uint64, steps int, stats map[string]int) (ok, t
 			t.Errorf("seed %d: %v\ntree:\n%s\nsteps:\n%s", seed, err, d.desc, strings.Join(d.log, "\n"))
 		}
 	})
-	return ok, tie
+	return ok, cut
 }
 
 // gSup and gChild are a drawn tree, from which both the runtime's Spec and
@@ -123,13 +125,17 @@ func (c *gChild) drawStop(r *rand.Rand, n int) {
 }
 
 func modelBackoff(r *rand.Rand) runtime.Backoff {
-	return runtime.Backoff{
+	b := runtime.Backoff{
 		Initial:    mpick(r, 0, 30*time.Millisecond, 100*time.Millisecond, 250*time.Millisecond),
 		Max:        mpick(r, 300*time.Millisecond, time.Second),
 		Multiplier: mpick(r, 1.0, 2.0, 3.0),
 		ResetAfter: mpick(r, 0, 400*time.Millisecond, 2*time.Second),
 		Jitter:     mpick(r, 0, 0, 0.2, 0.5),
 	}
+	if !*modelJitter {
+		b.Jitter = 0
+	}
+	return b
 }
 
 func mpick[T any](r *rand.Rand, xs ...T) T { return xs[r.IntN(len(xs))] }
@@ -143,7 +149,7 @@ func drawSup(r *rand.Rand, level int, next *int) *gSup {
 		backoff:  modelBackoff(r),
 	}
 	// Nested budgets outlast every stop; the root's may run out.
-	sv.budget = mpick(r, 5*time.Minute, 5*time.Minute, 2*time.Second+7300*time.Microsecond, 3500*time.Millisecond+1300*time.Microsecond)
+	sv.budget = mpick(r, 5*time.Minute, 5*time.Minute, 700*time.Millisecond+7300*time.Microsecond, 2*time.Second+1300*time.Microsecond)
 	n := 2 + r.IntN(5)
 	if level > 1 {
 		sv.budget = 5 * time.Minute
@@ -174,7 +180,7 @@ func drawSup(r *rand.Rand, level int, next *int) *gSup {
 			if r.IntN(3) == 0 {
 				c.ready = true
 				// Distinct among siblings: children started together must
-				// not miss their deadlines at one instant (see model.ties).
+				// not miss their deadlines at one instant (see model.cut).
 				c.readyTO = mpick(r, 0, 700*time.Millisecond, 1300*time.Millisecond) + time.Duration(*next)*time.Millisecond
 			}
 			if r.IntN(8) == 0 {
@@ -548,15 +554,16 @@ type keptHandle struct {
 // eventWord finds the kind of a model event's key.
 var eventWord = regexp.MustCompile(`(starting|exited|stopped|restart scheduled|waiting|ready|order \w+|gave up|shutting down|fenced|abandoned)`)
 
-// errTie ends a run whose timers came due together (see model.tie).
-var errTie = errors.New("timers came due at one instant")
+// errCut ends a run where the runtime may take either of two ways (see
+// model.cut).
+var errCut = errors.New("cut short")
 
 // step draws one step from the model's state, gives it to both, and says
 // what it was.
 func (d *modelRun) step() (string, error) {
 	m := d.m
 	// Each step at an instant of its own, a random number of microseconds
-	// on, so that timers rarely come due together (see model.ties).
+	// on, so that timers rarely come due together (see model.cut).
 	d.sleep(time.Duration(1+d.r.IntN(999)) * time.Microsecond)
 	if m.ended {
 		return "the tree ended", nil
@@ -723,7 +730,7 @@ func (d *modelRun) edge(workers []*mChild) (string, error) {
 	}
 	e := edges[d.r.IntN(len(edges))]
 	d.sleep(e.at - now)
-	if d.m.tie {
+	if d.m.cut != "" {
 		return "edge", nil
 	}
 	if !e.c.running || e.c.stop != mNone || d.m.ended {
@@ -756,8 +763,8 @@ func (d *modelRun) settle() {
 
 // compare checks the runtime against the model after a step.
 func (d *modelRun) compare(what string) error {
-	if d.m.tie {
-		return errTie
+	if d.m.cut != "" {
+		return errCut
 	}
 	if len(d.m.errs) > 0 {
 		return fmt.Errorf("after %s: %s", what, strings.Join(d.m.errs, "; "))
