@@ -139,6 +139,7 @@ type model struct {
 	timers []mTimer
 	inbox  []func()
 	events []mEvent
+	events0 []mEvent
 	// cut says why the run is inconclusive from here, where the runtime
 	// may take either of two ways: timers came due at one instant, which
 	// its heap takes in no set order, and which may then end differently
@@ -827,6 +828,7 @@ func (sv *mSup) kill() {
 // report, and its late return is fenced. A nested supervisor is abandoned
 // with its subtree.
 func (sv *mSup) abandon(c *mChild) {
+	sv.m.racesKill(c)
 	if c.stop == mNone {
 		c.stop = mStopped
 		if c.sub == nil {
@@ -837,7 +839,6 @@ func (sv *mSup) abandon(c *mChild) {
 	if c.stop == mFault {
 		kind = runtime.ExitTimeout
 	}
-	sv.m.racesKill(c)
 	sv.listAbandoned(c, kind)
 	if c.sub != nil {
 		c.fenced++ // its run returns at once, after its parent's
