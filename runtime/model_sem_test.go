@@ -134,11 +134,11 @@ type mEvent struct {
 }
 
 type model struct {
-	now    time.Duration
-	root   *mSup
-	timers []mTimer
-	inbox  []func()
-	events []mEvent
+	now     time.Duration
+	root    *mSup
+	timers  []mTimer
+	inbox   []func()
+	events  []mEvent
 	events0 []mEvent
 	// cut says why the run is inconclusive from here, where the runtime
 	// may take either of two ways: timers came due at one instant, which
@@ -162,9 +162,6 @@ type model struct {
 }
 
 func (m *model) emit(group, key string) {
-	if debugModel {
-		fmt.Printf("@%v %s\n", m.now, key)
-	}
 	m.events = append(m.events, mEvent{group, key})
 }
 
@@ -267,9 +264,6 @@ func (m *model) dropStale() {
 }
 
 func (m *model) fire(t mTimer) {
-	if debugModel {
-		fmt.Printf("@%v fire kind=%d %v\n", m.now, t.kind, t.c)
-	}
 	sv := t.sup
 	switch t.kind {
 	case tBackoff:
@@ -1041,15 +1035,6 @@ func (sv *mSup) all(out []*mChild) []*mChild {
 	return out
 }
 
-func (m *model) child(path string) *mChild {
-	for _, c := range m.root.all(nil) {
-		if c.path == path {
-			return c
-		}
-	}
-	return nil
-}
-
 // snapshotLine is how the model and the runtime render one child.
 func snapshotLine(path string, st runtime.State, gen uint64, attempt, restarts int, last runtime.ExitKind, abandoned int, fenced uint64) string {
 	return fmt.Sprintf("%s %s gen=%d attempt=%d restarts=%d last=%s abandoned=%d fenced=%d", path, st, gen, attempt, restarts, last, abandoned, fenced)
@@ -1083,5 +1068,3 @@ func (sv *mSup) lines(out []string) []string {
 	}
 	return out
 }
-
-const debugModel = false
