@@ -1,10 +1,14 @@
 package runtime_test
 
 // The model: DESIGN.md's and README's "How a tree behaves" semantics of one
-// tree, written as a single-threaded simulation with exact time. It knows
-// workers that stop as soon as they are cancelled (so nothing is abandoned
-// and no grace or budget runs out) and no heartbeats, timeouts or leases. Where the documents leave a choice open, the comment says which
-// one the runtime made and the model follows.
+// tree, written as a single-threaded simulation with exact time: each
+// supervisor's messages are handled in order, timers fire in order of their
+// due time. Pools are nested supervisors whose children come and go. It
+// knows workers that return at once when cancelled, after draining for a
+// while, or after their grace (abandoned); no heartbeats, leases, or nested
+// budgets that run out (only the root's). Where the documents leave a
+// choice open, a comment says which one the runtime made, and the model
+// follows it.
 
 import (
 	"cmp"
@@ -706,7 +710,7 @@ func (sv *mSup) finishPlan() {
 	sv.checkReady()
 }
 
-// requestStop cancels c's attempt; the model's workers return at once.
+// requestStop cancels c's attempt and gives it its grace.
 func (sv *mSup) requestStop(c *mChild, why mCause) {
 	c.stop = why
 	c.disarm()
