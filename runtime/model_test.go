@@ -176,6 +176,7 @@ func drawSup(r *rand.Rand, level int, next *int) *gSup {
 					c.restart = runtime.Transient // a permanent one would restart at once
 				}
 			}
+			c.significant = c.restart != runtime.Permanent && r.IntN(6) == 0
 		default:
 			if r.IntN(3) == 0 {
 				c.ready = true
