@@ -85,6 +85,7 @@ type mSup struct {
 	max      int
 	instance mChild
 	counts   runtime.PoolCounts // the totals
+	named    int                // the names the pool made up
 	budget   time.Duration      // for stopping its children; 0: one that never runs out
 
 	running  bool // a run is under way (its Handle orders are taken)
@@ -988,7 +989,18 @@ func (sv *mSup) add(name string) (*mChild, error) {
 		return nil, runtime.ErrNotRunning
 	case sv.max > 0 && len(sv.children) >= sv.max:
 		return nil, runtime.ErrPoolFull
-	case slices.ContainsFunc(sv.children, func(c *mChild) bool { return c.name == name }):
+	}
+	taken := func(name string) bool {
+		return slices.ContainsFunc(sv.children, func(c *mChild) bool { return c.name == name })
+	}
+	if name == "" {
+		// The pool names it i1, i2, …, over its whole life, skipping the
+		// names of live instances.
+		for name == "" || taken(name) {
+			sv.named++
+			name = fmt.Sprintf("i%d", sv.named)
+		}
+	} else if taken(name) {
 		return nil, runtime.ErrNameTaken
 	}
 	c := sv.instance // the pool child's policy

@@ -338,9 +338,11 @@ func (d *modelRun) step() (string, error) {
 		}
 		return d.command(c, cmd)
 	case n < 7:
+		// Mostly to a pool that takes instances; now and then to any.
+		open := d.r.IntN(4) != 0
 		var pools []*mChild
 		for _, c := range m.root.all(nil) {
-			if c.sub != nil && c.sub.pool {
+			if c.sub != nil && c.sub.pool && (!open || c.sub.running && !c.sub.stopping) {
 				pools = append(pools, c)
 			}
 		}
@@ -348,10 +350,15 @@ func (d *modelRun) step() (string, error) {
 			return "no pool", nil
 		}
 		p := pools[d.r.IntN(len(pools))].sub
-		name := fmt.Sprintf("p%d", d.r.IntN(5))
-		what := fmt.Sprintf("%s start %s", p.path, name)
+		// Names that collide, also with those the pool makes up ("i1", …)
+		// for an empty one.
+		name := mpick(d.r, "p0", "p1", "p2", "p3", "p4", "i1", "i2", "", "", "")
+		what := fmt.Sprintf("%s start %q", p.path, name)
 		h, err := d.rt.Pool(p.path).Start(name, d.w.run)
 		c, want := p.add(name)
+		if want == nil && h.Path() != c.path {
+			return what, fmt.Errorf("Start gave %s, want %s", h.Path(), c.path)
+		}
 		d.stats[fmt.Sprintf("Pool.Start: %v", want)]++
 		if want != nil {
 			if !errors.Is(err, want) {
