@@ -26,7 +26,7 @@ type mCause uint8
 const (
 	mNone    mCause = iota
 	mStopped        // stopped by its supervisor or an order
-	mFault          // stopped for a missed ready deadline: a failure
+	mFault          // stopped for a missed deadline (ready or Timeout): a failure
 )
 
 type mChild struct {
@@ -63,12 +63,12 @@ type mChild struct {
 	stopSince time.Duration
 	abandoned int
 	fenced    uint64
+	streak    int // restarts since an attempt stayed up (and ready) for ResetAfter
+	timer     int // bumped on every arm and disarm: a timer with an older value is stale
 
 	// A worker's Shutdown grace and Timeout; how long it takes to return
 	// once cancelled (longer than grace: it is abandoned).
 	grace, timeout, drain time.Duration
-	streak                int
-	timer                 int // bumped on every arm and disarm: a timer with an older value is stale
 }
 
 type mSup struct {
