@@ -327,7 +327,9 @@ func (d *modelRun) step() (string, error) {
 			workers = append(workers, c)
 		}
 	}
-	switch n := d.r.IntN(14); {
+	switch n := d.r.IntN(15); {
+	case n == 14:
+		return d.burst(workers)
 	case n == 13:
 		return d.edge(workers)
 	case n < 5 && len(workers) > 0:
@@ -462,6 +464,41 @@ func (d *modelRun) command(c *mChild, cmd int) (string, error) {
 	}
 	d.settle()
 	return what, nil
+}
+
+// burst gives a worker that drains its cancellation two orders at once:
+// its supervisor takes both before the attempt can return.
+func (d *modelRun) burst(workers []*mChild) (string, error) {
+	var slow []*mChild
+	for _, c := range workers {
+		if c.drain > 0 {
+			slow = append(slow, c)
+		}
+	}
+	if len(slow) == 0 {
+		return "no worker to give two orders", nil
+	}
+	c := slow[d.r.IntN(len(slow))]
+	h := d.rt.Handle(c.path)
+	var what []string
+	for range 2 {
+		restart := d.r.IntN(2) == 0
+		var err error
+		if restart {
+			what = append(what, "restart")
+			err = h.Restart()
+		} else {
+			what = append(what, "stop")
+			err = h.Stop()
+		}
+		if err != nil {
+			return c.path + " orders " + strings.Join(what, ", "), fmt.Errorf("order: %v", err)
+		}
+		sv := c.sup
+		d.m.post(func() { sv.control(c, restart) })
+	}
+	d.settle()
+	return c.path + " orders " + strings.Join(what, ", "), nil
 }
 
 // edge sleeps to an instant where a rule changes its answer, and fails a
