@@ -299,6 +299,7 @@ func (d *modelRun) run(steps int) error {
 	return nil
 }
 
+// keptHandle is an instance's handle, kept to give it orders once removed.
 type keptHandle struct {
 	h *runtime.Handle
 	c *mChild
