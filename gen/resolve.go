@@ -308,7 +308,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s is generic; a run function cannot have type parameters", n, n.Run)
 		return nil
 	}
-	if !typeChecks(sig) {
+	if !typeChecks(sig) || ws.sigError(t.obj) != nil {
 		ws.invalidDecl(errs, n, t.obj)
 		return nil
 	}
@@ -565,19 +565,31 @@ func (ws *workspace) invalidDecl(errs *schema.ErrorList, n *schema.Node, fn *typ
 		ws.addDecl(errs, n.RunPos, fn.Pos(), "%s: run: %s takes cgo's C.%s, which arbor_gen.go cannot write (a C name belongs to the file that imports \"C\"); take a Go type", n, n.Run, c.Sel.Name)
 		return
 	}
-	if fd != nil {
-		for _, te := range ws.typeErr[fn.Pkg().Path()] {
-			if te.Pos >= fd.Pos() && te.Pos < fd.Type.End() {
-				msg, at = te.Msg, te.Pos
-				break
-			}
-		}
+	if te := ws.sigError(fn); te != nil {
+		msg, at = te.Msg, te.Pos
 	}
 	ws.addDecl(errs, n.RunPos, fn.Pos(), "%s: run: the declaration of %s does not compile: %s; fix the Go code", n, n.Run, msg)
 	if at.IsValid() {
 		p := ws.fset.Position(at)
 		(*errs)[len(*errs)-1].At = schema.Pos{Filename: p.Filename, Line: p.Line, Column: p.Column}
 	}
+}
+
+// sigError returns the first type error in the signature of fn (its
+// receiver, parameters and results), if its package was parsed from
+// source. A signature may be free of invalid types and still not compile:
+// a constraint interface used as a parameter's type, for one.
+func (ws *workspace) sigError(fn *types.Func) *types.Error {
+	fd := ws.funcDecl(fn)
+	if fd == nil {
+		return nil
+	}
+	for i, te := range ws.typeErr[fn.Pkg().Path()] {
+		if te.Pos >= fd.Pos() && te.Pos < fd.Type.End() {
+			return &ws.typeErr[fn.Pkg().Path()][i]
+		}
+	}
+	return nil
 }
 
 // cgoName returns the first name of cgo's pseudo-package C in the
