@@ -133,6 +133,10 @@ func (r *run) beat() {
 // HTTP, or an empty select.
 func (c *checker) longRunning(n ast.Node) ast.Node {
 	switch n := n.(type) {
+	case *ast.LabeledStmt:
+		if f := c.gotoLoop(n); f != nil {
+			return f
+		}
 	case *ast.ForStmt:
 		if c.endless(n) {
 			return n

@@ -41,6 +41,10 @@ func ctxParamPos(f *fnode) token.Pos {
 // group. It returns nil for anything else.
 func (c *checker) blocking(n ast.Node, s *state) ast.Node {
 	switch n := n.(type) {
+	case *ast.LabeledStmt:
+		if f := c.gotoLoop(n); f != nil && !c.exits(f) {
+			return f
+		}
 	case *ast.ForStmt:
 		if c.endless(n) && !c.exits(n) {
 			return n
@@ -100,6 +104,9 @@ func (c *checker) hasTimeCase(n *ast.SelectStmt) bool {
 // ctxLoop is the ctxloop check, on a node of the run function's own
 // goroutine.
 func (r *run) ctxLoop(n ast.Node) {
+	if l, ok := n.(*ast.LabeledStmt); ok && r.c.gotoLoop(l) != nil {
+		n = r.c.gotoLoop(l)
+	}
 	switch n.(type) {
 	case *ast.ForStmt, *ast.RangeStmt:
 	default:

@@ -33,10 +33,13 @@
 // the function literals it calls on the spot or defers; not the function
 // literals it stores or passes, nor the goroutines it starts.
 //
-// An endless loop is for {}, for true {}, or a range over time.Tick(d) or
+// An endless loop is for {}, for true {}, a range over time.Tick(d) or
 // a time.Ticker's C, also held by a variable that holds nothing else
-// (ticks := time.Tick(d); for range ticks {}). An exit of a loop is a return, a break or goto that
-// leaves it, a continue of an enclosing loop, or a call of panic, of a
+// (ticks := time.Tick(d); for range ticks {}), or a loop written with
+// goto: a labeled statement and the statements after it in its block up
+// to a goto back to the label among them (not in an if). An exit of a
+// loop is a return, a break or goto that leaves it, a continue of an
+// enclosing loop, or a call of panic, of a
 // function that ends the process (below), runtime.Goexit, log's Panic
 // functions and methods, testing's Fatal, Fatalf, FailNow, Skip, Skipf and
 // SkipNow, a function or method of another package named Fatal, Fatalf,
