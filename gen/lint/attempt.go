@@ -187,7 +187,11 @@ func (r *run) escape(n ast.Node, s *state) {
 			ast.Inspect(f.body, mentions) // also held by a variable: go beat()
 		}
 	}
-	if uses && f != nil && r.c.neverReturns(f) {
+	switch {
+	case f == nil || !r.c.neverReturns(f):
+	case uses:
 		r.report(CheckEscape, g.Pos(), fmt.Sprintf("this goroutine uses the attempt and never returns: it outlives %s, so every attempt leaves one behind, and what it reports once its attempt has ended is fenced and does nothing", r.fn.name))
+	default:
+		r.report(CheckEscape, g.Pos(), fmt.Sprintf("this goroutine never returns: it outlives %s, so every attempt leaves one behind, which nothing supervises or stops, at shutdown either", r.fn.name))
 	}
 }

@@ -129,11 +129,12 @@
 // one heartbeat timeout.
 //
 // escape: a go statement on the run function's own goroutine whose
-// function uses the attempt (in a function literal's body or the call's
-// arguments) and cannot return: among its top-level statements is an
-// endless loop without exit or select {}, or a call of a function of the
-// package that has one. Every attempt leaves such a goroutine behind, and
-// what it reports once its attempt has ended is fenced and does nothing.
+// function cannot return: among its top-level statements is an endless
+// loop without exit or select {}, or a call of a function of the package
+// that has one. Every attempt leaves such a goroutine behind, which
+// nothing supervises or stops; when it uses the attempt (in a function
+// literal's body or the call's arguments), what it reports once its
+// attempt has ended is fenced and does nothing.
 //
 // donotrestart: fmt.Errorf or errors.Join with both
 // runtime.ErrDoNotRestart and ctx.Err() or context.Cause(ctx) among its
