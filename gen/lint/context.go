@@ -107,8 +107,13 @@ func (r *run) ctxLoop(n ast.Node) {
 	if l, ok := n.(*ast.LabeledStmt); ok && r.c.gotoLoop(l) != nil {
 		n = r.c.gotoLoop(l)
 	}
-	switch n.(type) {
+	switch n := n.(type) {
 	case *ast.ForStmt, *ast.RangeStmt:
+	case *ast.SelectStmt:
+		if len(n.Body.List) == 0 {
+			r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("select {} never ends: cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace; wait for <-ctx.Done() and return", r.fn.name))
+		}
+		return
 	default:
 		return
 	}

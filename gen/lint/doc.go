@@ -98,8 +98,10 @@
 // context (a receive from X.Done(), X.Err(), context.Cause(X)) but a break
 // in a select case leaves only the select, or a case logs the cancellation
 // and forgets to return, or when it hands the context on (for range t.C {
-// poll(ctx) }). Once the context is done, such a loop goes on. Not
-// reported when ctxunused is: it says as much.
+// poll(ctx) }). Once the context is done, such a loop goes on. Also
+// select {} on the run function's own goroutine, which never ends,
+// whatever else looks at the context. Not reported when ctxunused is: it
+// says as much.
 //
 // ready: the child has ready, and the run function takes no
 // *runtime.Attempt, or never calls a.Ready() (in its body, its function

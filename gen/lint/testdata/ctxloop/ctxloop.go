@@ -33,6 +33,7 @@ var tree = runtime.Spec{
 		{Name: "tick-var", Run: runtime.Func(TickVar)},
 		{Name: "ticks", Run: runtime.Func(Ticks)},
 		{Name: "stored", Run: (&Stored{}).Run},
+		{Name: "blocks", Run: runtime.Func(Blocks)},
 
 		{Name: "accept", Run: runtime.Func(Accept)},
 		{Name: "done", Run: runtime.Func(Done)},
@@ -135,6 +136,12 @@ again:
 		}
 		work()
 	}
+}
+
+// Blocks hands its context to a goroutine and waits for ever itself.
+func Blocks(ctx context.Context) error {
+	go func() { _ = connect(ctx) }()
+	select {} // want `blocks: select {} never ends: cancellation cannot stop Blocks, so at every shutdown and restart it is abandoned after its grace; wait for <-ctx.Done\(\) and return \(ctxloop\)`
 }
 
 // BreakDone breaks out of its select on cancellation, not out of its loop:
