@@ -96,9 +96,9 @@
 // returns, nor a function of the package that may, such as must(err),
 // also in its function literals): as when it watches for the end of a
 // context (a receive from X.Done(), X.Err(), context.Cause(X)) but a break
-// in a select case leaves only the select, or a case logs the cancellation
-// and forgets to return, or when it hands the context on (for range t.C {
-// poll(ctx) }). Once the context is done, such a loop goes on. Also
+// in a select or switch case leaves only the select or switch, or a case
+// logs the cancellation and forgets to return, or when it hands the
+// context on (for range t.C { poll(ctx) }). Once the context is done, such a loop goes on. Also
 // select {} on the run function's own goroutine, which never ends,
 // whatever else looks at the context. Not reported when ctxunused is: it
 // says as much.

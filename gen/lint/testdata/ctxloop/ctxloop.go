@@ -34,6 +34,7 @@ var tree = runtime.Spec{
 		{Name: "ticks", Run: runtime.Func(Ticks)},
 		{Name: "stored", Run: (&Stored{}).Run},
 		{Name: "blocks", Run: runtime.Func(Blocks)},
+		{Name: "break-switch", Run: runtime.Func(BreakSwitch)},
 
 		{Name: "accept", Run: runtime.Func(Accept)},
 		{Name: "done", Run: runtime.Func(Done)},
@@ -157,9 +158,21 @@ func BreakDone(ctx context.Context) error {
 	}
 }
 
+// BreakSwitch breaks out of its switch on cancellation, not out of its
+// loop.
+func BreakSwitch(ctx context.Context) error {
+	for { // want `break-switch: this loop watches the context, but nothing leaves it: once the context is done it spins \(a break in a switch leaves only the switch\), and`
+		switch {
+		case ctx.Err() != nil:
+			break
+		}
+		work()
+	}
+}
+
 // Forgot logs the cancellation and forgets to return.
 func Forgot(ctx context.Context) error {
-	for { // want `forgot: this loop watches the context, but nothing leaves it`
+	for { // want `forgot: this loop watches the context, but nothing leaves it: once the context is done it spins, and cancellation`
 		select {
 		case <-ctx.Done():
 			log.Print("stopping")
