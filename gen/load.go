@@ -568,7 +568,8 @@ func (ws *workspace) fromSource(l *listed) *types.Package {
 }
 
 // requireArbor reports a module that cannot import the runtime because it
-// does not require Arbor, with the command that adds the requirement.
+// does not require Arbor, with the command that adds the requirement, or
+// whose requirement the go command cannot load, with its reason.
 func (ws *workspace) requireArbor() error {
 	rt := ws.listed[runtimePath]
 	if rt == nil || rt.Error == nil || rt.Module != nil {
@@ -581,6 +582,14 @@ func (ws *workspace) requireArbor() error {
 	if modFile == "" {
 		modFile = ws.dir
 	}
+	if line, v := requires(modFile); line > 0 {
+		// A go.sum entry missing, a version that cannot be downloaded:
+		// the go command says what to do, on lines of its own.
+		msg := strings.ReplaceAll(strings.ReplaceAll(rt.Error.Err, "\n\t", " "), "\n", "; ")
+		return schema.ErrorList{{Pos: schema.Pos{Filename: modFile, Line: line, Column: 1}, Msg: fmt.Sprintf(
+			"the module requires %s %s, but the go command cannot load its runtime, which the generated code imports (go list: %s)",
+			modulePath, v, msg)}}
+	}
 	msg, _, _ := strings.Cut(rt.Error.Err, "\n")
 	msg = strings.TrimSuffix(msg, "; to add it:")
 	if strings.HasPrefix(msg, "cannot find package ") {
@@ -592,6 +601,25 @@ func (ws *workspace) requireArbor() error {
 	return schema.ErrorList{{Pos: schema.Pos{Filename: modFile}, Msg: fmt.Sprintf(
 		"the module does not require %s, whose runtime the generated code imports; add it with `go get %s@%s`, or with `go get -tool %s/cmd/arbor` to run arbor as a tool (go list: %s)",
 		modulePath, modulePath, version(), modulePath, msg)}}
+}
+
+// requires returns the line of a go.mod's requirement of Arbor, and its
+// version, or 0.
+func requires(goMod string) (line int, version string) {
+	data, err := os.ReadFile(goMod)
+	if err != nil {
+		return 0, ""
+	}
+	f, err := modfile.ParseLax(goMod, data, nil)
+	if err != nil {
+		return 0, ""
+	}
+	for _, r := range f.Require {
+		if r.Mod.Path == modulePath && r.Syntax != nil {
+			return r.Syntax.Start.Line, r.Mod.Version
+		}
+	}
+	return 0, ""
 }
 
 // sameArbor reports a module whose Arbor is not the one running (an arbor
