@@ -122,7 +122,7 @@ func goList(ctx context.Context, dir string, opts *Options, overlay string, expo
 		if msg == "" {
 			msg = err.Error()
 		}
-		return nil, schema.ErrorList{{Pos: schema.Pos{Filename: dir}, Msg: "cannot load the Go code: " + msg}}
+		return nil, schema.ErrorList{{Pos: schema.Pos{Filename: dir}, Msg: "cannot load the Go code: " + goLines(msg)}}
 	}
 	var list []*listed
 	for dec := json.NewDecoder(&stdout); ; {
@@ -585,7 +585,7 @@ func (ws *workspace) requireArbor() error {
 	if line, v := requires(modFile); line > 0 {
 		// A go.sum entry missing, a version that cannot be downloaded:
 		// the go command says what to do, on lines of its own.
-		msg := strings.ReplaceAll(strings.ReplaceAll(rt.Error.Err, "\n\t", " "), "\n", "; ")
+		msg := goLines(rt.Error.Err)
 		return schema.ErrorList{{Pos: schema.Pos{Filename: modFile, Line: line, Column: 1}, Msg: fmt.Sprintf(
 			"the module requires %s %s, but the go command cannot load its runtime, which the generated code imports (go list: %s)",
 			modulePath, v, msg)}}
@@ -601,6 +601,25 @@ func (ws *workspace) requireArbor() error {
 	return schema.ErrorList{{Pos: schema.Pos{Filename: modFile}, Msg: fmt.Sprintf(
 		"the module does not require %s, whose runtime the generated code imports; add it with `go get %s@%s`, or with `go get -tool %s/cmd/arbor` to run arbor as a tool (go list: %s)",
 		modulePath, modulePath, version(), modulePath, msg)}}
+}
+
+// goLines joins the lines of a message of the go command, so that each
+// error stays on a line of its own: a line indented with a tab goes on the
+// one before (go's remedies: "to add it:\n\tgo get ...").
+func goLines(msg string) string {
+	lines := strings.Split(strings.TrimSpace(msg), "\n")
+	var b strings.Builder
+	for i, l := range lines {
+		switch {
+		case i == 0:
+		case strings.HasPrefix(l, "\t"):
+			b.WriteString(" ")
+		default:
+			b.WriteString("; ")
+		}
+		b.WriteString(strings.TrimSpace(l))
+	}
+	return b.String()
 }
 
 // requires returns the line of a go.mod's requirement of Arbor, and its
