@@ -86,7 +86,10 @@ type listed struct {
 	ImportMap      map[string]string
 	Deps           []string
 	Module         *listedModule
-	Error          *struct{ Pos, Err string }
+	Error          *struct {
+		Pos, Err    string
+		ImportStack []string
+	}
 }
 
 // listedModule is what go list says about a package's module.
@@ -304,6 +307,18 @@ func packageError(dir string, own *listed) *schema.Error {
 		e.Pos = pos
 		return e
 	}
+	if stack := own.Error.ImportStack; len(stack) > 1 && strings.Contains(own.Error.Err, "import cycle") {
+		// go list gives neither the cycle nor the import that closes it.
+		cycle := make([]string, len(stack))
+		for i, p := range stack {
+			cycle[i] = schema.Clip(p)
+		}
+		e.Msg = schema.Sprintf("%s: %s", own.Error.Err, strings.Join(cycle, " imports "))
+		if pos, ok := importPos(dir, own, stack[1]); ok {
+			e.Pos = pos
+		}
+		return e
+	}
 	type clause struct {
 		file, name string
 		pos        token.Position
@@ -333,6 +348,25 @@ func packageError(dir string, own *listed) *schema.Error {
 		}
 	}
 	return e
+}
+
+// importPos returns the position of the first import of path among the
+// Go files of the package in dir.
+func importPos(dir string, own *listed, path string) (schema.Pos, bool) {
+	fset := token.NewFileSet()
+	for _, name := range append(slices.Clone(own.GoFiles), own.CgoFiles...) {
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.ImportsOnly)
+		if err != nil {
+			continue
+		}
+		for _, spec := range f.Imports {
+			if p, err := strconv.Unquote(spec.Path.Value); err == nil && p == path {
+				at := fset.Position(spec.Path.Pos())
+				return schema.Pos{Filename: at.Filename, Line: at.Line, Column: at.Column}, true
+			}
+		}
+	}
+	return schema.Pos{}, false
 }
 
 const unloadableDir = "the go command cannot load a package in this directory: "
