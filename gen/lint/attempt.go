@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"go/ast"
+	"go/token"
 )
 
 // attemptUses is what a run function does with its attempt, in its own
@@ -193,5 +194,9 @@ func (r *run) escape(n ast.Node, s *state) {
 		r.report(CheckEscape, g.Pos(), fmt.Sprintf("this goroutine uses the attempt and never returns: it outlives %s, so every attempt leaves one behind, and what it reports once its attempt has ended is fenced and does nothing", r.fn.name))
 	default:
 		r.report(CheckEscape, g.Pos(), fmt.Sprintf("this goroutine never returns: it outlives %s, so every attempt leaves one behind, which nothing supervises or stops, at shutdown either", r.fn.name))
+		if r.leaks == nil {
+			r.leaks = map[token.Pos]bool{}
+		}
+		r.leaks[g.Pos()] = true
 	}
 }
