@@ -10,9 +10,10 @@ import (
 // Sentinel errors, for errors.Is.
 var (
 	// ErrDoNotRestart, wrapped in a run function's error, ends the child for
-	// good whatever its restart type. Returned by an attempt its supervisor
-	// was stopping (an order, a group restart, shutdown), it is a stop like
-	// any other, except after a missed deadline.
+	// good whatever its restart type (a panic with it is a failure like any
+	// other panic). Returned by an attempt its supervisor was stopping (an
+	// order, a group restart, shutdown), it is a stop like any other, except
+	// after a missed deadline.
 	ErrDoNotRestart = errors.New("arbor: do not restart")
 	// ErrRestartLimit is wrapped by a GiveUpError: a supervisor saw more
 	// restarts than its limit allows.

@@ -25,10 +25,10 @@ package runtime_test
 //	                                         TestS18SupStopTimeout, TestS20PoolShutdownKeepsStopsInProgress
 //	sup_stop_brutal_kill, sup_stop_brutal_kill_dynamic
 //	                                         TestS20SupStopBrutalKill
-//	sup_stop_race                            TestS18SupStopRace, TestS18SupStopRaceNested
+//	sup_stop_race                            TestS18SupStopRace, TestS18SupStopRaceNested, TestS22ExitsDuringShutdown
 //	sup_stop_non_shutdown_exit_dynamic       TestS18SupStopNonShutdownExitDynamic
-//	child_adm                                TestOTPChildAdm
-//	child_adm_simple                         TestS18WhichChildrenSimple
+//	child_adm                                TestOTPChildAdm, TestS22OrdersInEveryState, TestS22NestedOrdersInEveryState
+//	child_adm_simple                         TestS18WhichChildrenSimple, TestS22InstanceOrdersInEveryState
 //	extra_return                             TestS19ExtraReturn
 //	external_start_no_progress_log           n/a: every transition is an event, by design
 //	permanent_normal, transient_normal, temporary_normal,
@@ -37,15 +37,15 @@ package runtime_test
 //	transient_shutdown                       TestOTPTransientShutdown
 //	faulty_application_shutdown              TestRestartLimitGivesUp (Run's error wraps the child's)
 //	temporary_bystander                      TestOTPTemporaryBystander
-//	multiple_restarts                        TestOTPMultipleRestarts
+//	multiple_restarts                        TestOTPMultipleRestarts, TestS22WindowSlides
 //	one_for_one                              TestOTPOneForOne
-//	one_for_one_escalation                   TestRestartLimitGivesUp
+//	one_for_one_escalation                   TestRestartLimitGivesUp, TestS22NestedGiveUpIsAFailureWhateverItsCause
 //	one_for_all                              TestOTPOneForAll
 //	one_for_all_escalation, rest_for_one_escalation
 //	                                         TestMoreGroupEscalation
-//	one_for_all_other_child_fails_restart    TestOTPOneForAllOtherChildFailsRestart
+//	one_for_all_other_child_fails_restart    TestOTPOneForAllOtherChildFailsRestart, TestS22GroupRestartDuringStartUp
 //	rest_for_one                             TestOTPRestForOne
-//	rest_for_one_other_child_fails_restart   TestOTPRestForOneOtherChildFailsRestart
+//	rest_for_one_other_child_fails_restart   TestOTPRestForOneOtherChildFailsRestart, TestS22GroupRestartDuringStartUp
 //	simple_one_for_one                       TestOTPSimpleOneForOne
 //	simple_one_for_one_restart_ignore        TestS18SimpleOneForOneRestartIgnore
 //	simple_one_for_one_shutdown              TestS20SimpleOneForOneShutdown
@@ -57,20 +57,23 @@ package runtime_test
 //	nonsignificant_temporary, nonsignificant_transient
 //	                                         TestOTPSignificant
 //	significant_temporary                    TestOTPSignificant, TestS19SignificantMatrix, TestMoreSignificantStoppedByOrder,
-//	                                         TestS20SignificantKilled
-//	significant_transient                    TestS18SignificantTransient, TestS20SignificantKilled, TestS20SignificantRestartOrder
+//	                                         TestS20SignificantKilled, TestS22SignificantMissesItsDeadline
+//	significant_transient                    TestS18SignificantTransient, TestS20SignificantKilled, TestS20SignificantRestartOrder,
+//	                                         TestS22SignificantMissesItsDeadline
 //	significant_simple                       TestNewRejectsInvalidSpecs ("significant pool")
 //	significant_bystander                    TestS18SignificantBystander, TestS19TemporarySignificantBystander
-//	significant_escalation                   TestOTPSignificantEscalation, TestS18SignificantEscalationStops
+//	significant_escalation                   TestOTPSignificantEscalation, TestS18SignificantEscalationStops,
+//	                                         TestS22SignificantNestedGiveUp (differs: a give-up is a failure)
 //	significant_upgrade_*                    n/a: no code change; a tree's Spec is fixed (only any_significant)
 //	count_children                           TestOTPCountChildren
 //	count_children_supervisor                n/a: instances are run functions, never supervisors
-//	count_restarting_children                TestOTPCountRestartingChildren
+//	count_restarting_children                TestOTPCountRestartingChildren, TestS22WhichChildrenDuringAGroupRestart
 //	get_callback_module                      n/a: no callback module
 //	do_not_save_start_parameters_for_temporary_children
 //	                                         TestS18RemovedInstanceNotRetained (declared children keep their Run: fixed)
 //	do_not_save_child_specs_for_temporary_children
-//	                                         TestS18StartIgnore, TestS19RestartTypeMatrix (a done temporary child stays listed)
+//	                                         TestS18StartIgnore, TestS19RestartTypeMatrix (a done temporary child stays listed),
+//	                                         TestS22OnlyRestartsCount
 //	simple_one_for_one_scale_many_temporary_children, scale_start_stop_many_children
 //	                                         benchmarks (pool_bench_test.go), TestMorePoolShutdownOfMany
 //	simple_global_supervisor                 n/a: no global names (its restarts: TestOTPTree)
@@ -125,7 +128,8 @@ package runtime_test
 //	TestTheHappyCase, TestStoppingSupervisorStopsServices, TestAddAfterStopping
 //	                                         TestSutureTheHappyCase
 //	TestAddingToRunningSupervisor            TestPoolStartsInstances
-//	TestFailures                             TestSutureFailures (a sliding window; past it Arbor gives up)
+//	TestFailures                             TestSutureFailures (a sliding window; past it Arbor gives up),
+//	                                         TestS22BackoffForgetsOnlyReadyTime (the decay), TestS22PanicIsAFailureWhateverItsValue
 //	TestRunningAlreadyRunning                TestRunTwice
 //	TestFullConstruction, TestCoverage, TestDefaultLogging, TestShim
 //	                                         n/a: no such API
@@ -146,6 +150,7 @@ package runtime_test
 //	TestFailingSupervisors                   TestMoreFailingNestedSupervisorBackoff
 //	TestEverMultistarted                     TestSutureEverMultistarted
 //	TestIssue77                              TestS19RestartTypeMatrix (own_cancel)
+//	panics on the way out (v3's Stop)        TestS22PanicWhenStopped
 //	ServeBackground's error channel          TestS20RunReturnsNilWhenItsContextEnds (differs: nil, not ctx.Err())
 
 import (

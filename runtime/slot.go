@@ -224,8 +224,12 @@ func (s *slot) run(a *Attempt) {
 		}
 		// The error's Is methods are user code, which may never return:
 		// they run here, on the attempt's goroutine, and an attempt stuck
-		// in them is abandoned like one that does not return.
-		a.classify(err)
+		// in them is abandoned like one that does not return. A nested
+		// supervisor's error is its own, whatever the failure it wraps:
+		// it never asks not to be restarted.
+		if s.sub() == nil {
+			a.classify(err)
+		}
 		if s.spec.Timeout > 0 && context.Cause(a.context()) == ErrAttemptTimeout {
 			// Decided now, not when the supervisor takes the exit: an
 			// attempt that returned in time did not time out, however late
@@ -337,9 +341,10 @@ func because(cause error, a *Attempt, returned error) error {
 
 // classify records, on the attempt's goroutine, what the supervisor needs
 // to know of the error it returned, so that the supervisor never calls the
-// error's methods.
+// error's methods. A panic is a failure whatever its value: one that
+// wraps ErrDoNotRestart does not end the child for good.
 func (a *Attempt) classify(err error) {
-	if err == nil {
+	if _, panicked := err.(*PanicError); err == nil || panicked {
 		return
 	}
 	if errIs(err, ErrDoNotRestart) {

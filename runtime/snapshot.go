@@ -133,8 +133,9 @@ func (h *Handle) Restart() error {
 // child stopped, whatever its restart type, until Restart: a pending
 // backoff or group restart does not bring it back. Its dependents that have
 // not started yet wait. Stop returns once the supervisor has the order; see
-// StopAndWait to wait for the attempt to end. A pool instance is removed
-// from its pool once stopped (OTP's terminate_child).
+// StopAndWait to wait for the attempt to end. A child that ended for good
+// stays done. A pool instance is removed from its pool once stopped (OTP's
+// terminate_child).
 func (h *Handle) Stop() error {
 	return h.Order(OrderStop, "")
 }

@@ -1015,7 +1015,11 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 			sv.removeEnded(s)
 			return
 		}
-		s.setState(StateStopped, now)
+		if s.getState() != StateDone {
+			// One that ended for good stays done, as OTP's terminate_child
+			// of a terminated child changes nothing: the tree stays ready.
+			s.setState(StateStopped, now)
+		}
 		return
 	}
 	s.completed = false
