@@ -832,11 +832,22 @@ func findDecl(f *ast.File, recv, name string) token.Pos {
 	return token.NoPos
 }
 
+// position is the position of pos after //line directives, as the go
+// command gives it; but one that names no file (//line :40), which
+// go/token and the compiler leave empty (":40"), keeps the file's name.
+func (ws *workspace) position(pos token.Pos) token.Position {
+	p := ws.fset.Position(pos)
+	if p.Filename == "" {
+		p.Filename = ws.fset.PositionFor(pos, false).Filename
+	}
+	return p
+}
+
 // declPosition returns the position of a declaration. Export data keeps
 // only the line of a declaration; its column is then found in the source,
 // so that messages point at the name as they do for parsed packages.
 func (ws *workspace) declPosition(decl token.Pos) token.Position {
-	p := ws.fset.Position(decl)
+	p := ws.position(decl)
 	file := p.Filename
 	if rest, ok := strings.CutPrefix(file, "$GOROOT"+string(filepath.Separator)); ok {
 		file = filepath.Join(build.Default.GOROOT, rest) // how export data names the standard library
