@@ -114,6 +114,11 @@ func (r *run) ctxLoop(n ast.Node) {
 			r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("select {} never ends: cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace; wait for <-ctx.Done() and return", r.fn.name))
 		}
 		return
+	case *ast.CallExpr:
+		if fn := r.c.calledFunc(n); isFunc(fn, "net/http", "ListenAndServe", "ListenAndServeTLS") && fn.Type().(*types.Signature).Recv() == nil {
+			r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("http.%s serves with a server of its own, which nothing can shut down: it never returns, cancellation cannot stop %s, and at every shutdown and restart it is abandoned after its grace; make an http.Server, and call its Shutdown once the context is done", fn.Name(), r.fn.name))
+		}
+		return
 	default:
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log"
 	"net"
+	"net/http"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -35,8 +36,12 @@ var tree = runtime.Spec{
 		{Name: "stored", Run: (&Stored{}).Run},
 		{Name: "blocks", Run: runtime.Func(Blocks)},
 		{Name: "break-switch", Run: runtime.Func(BreakSwitch)},
+		{Name: "listens", Run: runtime.Func(Listens)},
+		{Name: "listens-helper", Run: runtime.Func(ListensHelper)},
 
 		{Name: "accept", Run: runtime.Func(Accept)},
+		{Name: "debug-server", Run: runtime.Func(DebugServer)},
+		{Name: "shuts-down", Run: runtime.Func(ShutsDown)},
 		{Name: "done", Run: runtime.Func(Done)},
 		{Name: "goroutine", Run: runtime.Func(Goroutine)},
 		{Name: "breaks", Run: runtime.Func(Breaks)},
@@ -158,6 +163,27 @@ func BreakDone(ctx context.Context) error {
 	}
 }
 
+// Listens uses its context for the requests, but serves with
+// http.ListenAndServe, whose server nothing can shut down.
+func Listens(ctx context.Context) error {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = connect(ctx)
+	})
+	return http.ListenAndServe("localhost:0", h) // want `listens: http.ListenAndServe serves with a server of its own, which nothing can shut down: it never returns, cancellation cannot stop Listens, and at every shutdown and restart it is abandoned after its grace; make an http.Server, and call its Shutdown once the context is done \(ctxloop\)`
+}
+
+// ListensHelper does so in a helper.
+func ListensHelper(ctx context.Context) error {
+	if err := connect(ctx); err != nil {
+		return err
+	}
+	return listen()
+}
+
+func listen() error {
+	return http.ListenAndServeTLS("localhost:0", "cert", "key", nil) // want `listens-helper: http.ListenAndServeTLS serves with a server of its own`
+}
+
 // BreakSwitch breaks out of its switch on cancellation, not out of its
 // loop.
 func BreakSwitch(ctx context.Context) error {
@@ -276,6 +302,21 @@ func Done(ctx context.Context) error {
 			work()
 		}
 	}
+}
+
+// DebugServer's http.ListenAndServe is on a goroutine of its own (a
+// debug server for the whole process, say): not the run function's.
+func DebugServer(ctx context.Context) error {
+	go func() { _ = http.ListenAndServe("localhost:0", nil) }()
+	<-ctx.Done()
+	return nil
+}
+
+// ShutsDown serves with a server it shuts down.
+func ShutsDown(ctx context.Context) error {
+	srv := &http.Server{Addr: "localhost:0"}
+	context.AfterFunc(ctx, func() { _ = srv.Shutdown(context.Background()) })
+	return srv.ListenAndServe()
 }
 
 // Goroutine's loop is not on the run function's goroutine: not ctxloop's
