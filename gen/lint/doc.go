@@ -98,10 +98,11 @@
 // context (a receive from X.Done(), X.Err(), context.Cause(X)) but a break
 // in a select or switch case leaves only the select or switch, or a case
 // logs the cancellation and forgets to return, or when it hands the
-// context on (for range t.C { poll(ctx) }). Once the context is done, such a loop goes on. Also
-// select {} on the run function's own goroutine, which never ends,
-// whatever else looks at the context. Not reported when ctxunused is: it
-// says as much.
+// context on (for range t.C { poll(ctx) }). Once the context is done,
+// such a loop goes on. Also, on the run function's own goroutine, whatever
+// else looks at the context: select {}, which never ends; and a call of
+// net/http's ListenAndServe or ListenAndServeTLS functions, whose server
+// nothing can shut down. Not reported when ctxunused is: it says as much.
 //
 // ready: the child has ready, and the run function takes no
 // *runtime.Attempt, or never calls a.Ready() (in its body, its function
