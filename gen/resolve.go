@@ -584,7 +584,7 @@ func (ws *workspace) sigError(fn *types.Func) *types.Error {
 	if fd == nil {
 		return nil
 	}
-	in := func(p token.Pos, n ast.Node) bool { return n != nil && p >= n.Pos() && p < n.End() }
+	in := func(p token.Pos, n ast.Node) bool { return p >= n.Pos() && p < n.End() }
 	for i, te := range ws.typeErr[fn.Pkg().Path()] {
 		// Not at the name: a redeclaration is no error of the signature.
 		if in(te.Pos, fd.Type.Params) || fd.Type.Results != nil && in(te.Pos, fd.Type.Results) || fd.Recv != nil && in(te.Pos, fd.Recv) {
