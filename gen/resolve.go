@@ -160,6 +160,15 @@ type target struct {
 	// is built, would dereference the receiver (see derefs): the generated
 	// code looks the method up at each attempt instead.
 	late bool
+	// embeds is the way to a promoted method: each struct type on it, and
+	// the field it embeds that leads on (see outputConstraint).
+	embeds []embedding
+}
+
+// embedding is a struct type's field on the way to a promoted method.
+type embedding struct {
+	typ   *types.TypeName
+	field string
 }
 
 // resolve finds the Go declaration a worker's run names and checks it.
@@ -302,6 +311,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		t.recv = recv
 		t.recvName = tn
 		t.late = derefs(recv, index, fn)
+		t.embeds = embeddings(recv, index)
 	}
 	sig := t.obj.Type().(*types.Signature)
 	if sig.TypeParams().Len() > 0 {
@@ -409,6 +419,27 @@ func derefs(recv types.Type, index []int, fn *types.Func) bool {
 	_, ptr := types.Unalias(t).(*types.Pointer)
 	_, ptrRecv := types.Unalias(fn.Signature().Recv().Type()).(*types.Pointer)
 	return ptr && !ptrRecv
+}
+
+// embeddings returns the named struct types, and the fields they embed,
+// on the way from recv to the method index selects.
+func embeddings(recv types.Type, index []int) []embedding {
+	var out []embedding
+	t := recv
+	for _, i := range index[:len(index)-1] {
+		if p, ok := types.Unalias(t).(*types.Pointer); ok {
+			t = p.Elem()
+		}
+		st, ok := t.Underlying().(*types.Struct)
+		if !ok {
+			break
+		}
+		if n, ok := types.Unalias(t).(*types.Named); ok {
+			out = append(out, embedding{n.Obj(), st.Field(i).Name()})
+		}
+		t = st.Field(i).Type()
+	}
+	return out
 }
 
 func posOf(p *schema.Probe) schema.Pos {
