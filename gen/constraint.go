@@ -150,20 +150,57 @@ func (ws *workspace) declaredElsewhere(p *listed, file, recv, name, embeds strin
 		return nil
 	}
 	var out []string
+	sig := "" // a function's, which its alternatives must share
 	for _, base := range p.IgnoredGoFiles {
 		path := filepath.Join(p.Dir, base)
 		if path == file || strings.HasSuffix(base, "_test.go") {
 			continue
 		}
 		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
-		if err != nil || f.Name.Name != p.Name {
+		if err != nil || f.Name.Name != p.Name || !findDecl(f, recv, name).IsValid() || embeds != "" && !embedsField(f, name, embeds) {
 			continue
 		}
-		if findDecl(f, recv, name).IsValid() && (embeds == "" || embedsField(f, name, embeds)) {
+		if sig == "" {
+			if cur, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution); err == nil {
+				sig = sigText(cur, recv, name)
+			}
+		}
+		if sig == sigText(f, recv, name) {
 			out = append(out, path)
 		}
 	}
 	return out
+}
+
+// sigText returns the types of the receiver, parameters and results of
+// the function name (the method of type recv) that f declares, as
+// written, or "" if f declares no such function. A function declared for
+// another build with another signature is no alternative: the generated
+// code, written for this one, would not compile there.
+func sigText(f *ast.File, recv, name string) string {
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || fd.Name.Name != name || (recv == "") != (fd.Recv == nil) {
+			continue
+		}
+		if recv != "" && (len(fd.Recv.List) != 1 || recvName(fd.Recv.List[0].Type) != recv) {
+			continue
+		}
+		var b strings.Builder
+		for _, list := range []*ast.FieldList{fd.Recv, fd.Type.Params, fd.Type.Results} {
+			b.WriteString("(")
+			if list != nil {
+				for _, fl := range list.List {
+					for range max(1, len(fl.Names)) {
+						b.WriteString(types.ExprString(fl.Type) + ",")
+					}
+				}
+			}
+			b.WriteString(")")
+		}
+		return b.String()
+	}
+	return ""
 }
 
 // embedsField reports whether the struct type name that f declares
