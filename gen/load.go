@@ -307,17 +307,8 @@ func packageError(dir string, own *listed) *schema.Error {
 		e.Pos = pos
 		return e
 	}
-	if stack := own.Error.ImportStack; len(stack) > 1 && strings.Contains(own.Error.Err, "import cycle") {
-		// go list gives neither the cycle nor the import that closes it.
-		cycle := make([]string, len(stack))
-		for i, p := range stack {
-			cycle[i] = schema.Clip(p)
-		}
-		e.Msg = schema.Sprintf("%s: %s", own.Error.Err, strings.Join(cycle, " imports "))
-		if pos, ok := importPos(dir, own, stack[1]); ok {
-			e.Pos = pos
-		}
-		return e
+	if c := cycleError(own); c != nil {
+		return c
 	}
 	type clause struct {
 		file, name string
@@ -350,12 +341,34 @@ func packageError(dir string, own *listed) *schema.Error {
 	return e
 }
 
+// cycleError is the go command's error about an import cycle that goes
+// through package l, with the cycle from l, at l's import that leads on
+// (go list gives neither); or nil for another error.
+func cycleError(l *listed) *schema.Error {
+	stack := l.Error.ImportStack
+	if i := slices.Index(stack, l.ImportPath); i > 0 {
+		stack = stack[i:] // from the spec's package, through others
+	}
+	if len(stack) < 2 || !strings.Contains(l.Error.Err, "import cycle") {
+		return nil
+	}
+	cycle := make([]string, len(stack))
+	for i, p := range stack {
+		cycle[i] = schema.Clip(p)
+	}
+	e := &schema.Error{Pos: schema.Pos{Filename: l.Dir}, Msg: schema.Sprintf("%s: %s", l.Error.Err, strings.Join(cycle, " imports "))}
+	if pos, ok := importPos(l, stack[1]); ok {
+		e.Pos = pos
+	}
+	return e
+}
+
 // importPos returns the position of the first import of path among the
-// Go files of the package in dir.
-func importPos(dir string, own *listed, path string) (schema.Pos, bool) {
+// Go files of package l.
+func importPos(l *listed, path string) (schema.Pos, bool) {
 	fset := token.NewFileSet()
-	for _, name := range append(slices.Clone(own.GoFiles), own.CgoFiles...) {
-		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.ImportsOnly)
+	for _, name := range append(slices.Clone(l.GoFiles), l.CgoFiles...) {
+		f, err := parser.ParseFile(fset, filepath.Join(l.Dir, name), nil, parser.ImportsOnly)
 		if err != nil {
 			continue
 		}

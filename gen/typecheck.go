@@ -120,6 +120,14 @@ func (ws *workspace) compileErrors(c *checked, targets map[*schema.Node]*target)
 			continue
 		}
 		seen[path] = true
+		if l := ws.listed[path]; l != nil && l.Error != nil {
+			if e := cycleError(l); e != nil {
+				// Each package of a cycle type-checks, against the others.
+				e.Msg = "package " + path + " does not compile: " + e.Msg
+				errs = append(errs, e)
+				continue
+			}
+		}
 		if p := ws.byPath[path]; p != nil && p.Syntax != nil {
 			report(path, "package "+path, ws.typeErr[path])
 		}
