@@ -86,10 +86,14 @@ type listed struct {
 	ImportMap      map[string]string
 	Deps           []string
 	Module         *listedModule
-	Error          *struct {
-		Pos, Err    string
-		ImportStack []string
-	}
+	Error          *listError
+	DepsErrors     []*listError
+}
+
+// listError is an error of go list about a package.
+type listError struct {
+	Pos, Err    string
+	ImportStack []string
 }
 
 // listedModule is what go list says about a package's module.
@@ -99,7 +103,7 @@ type listedModule struct {
 	Replace              *listedModule
 }
 
-const listFields = "ImportPath,Name,Dir,Export,GoFiles,CgoFiles,IgnoredGoFiles,TestGoFiles,XTestGoFiles,Imports,ImportMap,Deps,Module,Error"
+const listFields = "ImportPath,Name,Dir,Export,GoFiles,CgoFiles,IgnoredGoFiles,TestGoFiles,XTestGoFiles,Imports,ImportMap,Deps,Module,Error,DepsErrors"
 
 // goList runs go list -e -json in dir, with -deps -export if export is
 // set, and decodes its packages. A failure
@@ -307,7 +311,7 @@ func packageError(dir string, own *listed) *schema.Error {
 		e.Pos = pos
 		return e
 	}
-	if c := cycleError(own); c != nil {
+	if c := cycleError(own.Error, func(string) *listed { return own }); c != nil {
 		return c
 	}
 	type clause struct {
@@ -341,22 +345,25 @@ func packageError(dir string, own *listed) *schema.Error {
 	return e
 }
 
-// cycleError is the go command's error about an import cycle that goes
-// through package l, with the cycle from l, at l's import that leads on
-// (go list gives neither); or nil for another error.
-func cycleError(l *listed) *schema.Error {
-	stack := l.Error.ImportStack
-	if i := slices.Index(stack, l.ImportPath); i > 0 {
-		stack = stack[i:] // from the spec's package, through others
+// cycleError is the go command's error about an import cycle, with the
+// cycle, at the import of its first package that leads on (go list gives
+// neither); or nil for another error. The import stack starts where go
+// list started (the spec's package, say) and ends where the cycle closes.
+func cycleError(le *listError, lookup func(path string) *listed) *schema.Error {
+	if le == nil || len(le.ImportStack) < 2 || !strings.Contains(le.Err, "import cycle") {
+		return nil
 	}
-	if len(stack) < 2 || !strings.Contains(l.Error.Err, "import cycle") {
+	stack := le.ImportStack
+	stack = stack[slices.Index(stack, stack[len(stack)-1]):]
+	l := lookup(stack[0])
+	if len(stack) < 2 || l == nil {
 		return nil
 	}
 	cycle := make([]string, len(stack))
 	for i, p := range stack {
 		cycle[i] = schema.Clip(p)
 	}
-	e := &schema.Error{Pos: schema.Pos{Filename: l.Dir}, Msg: schema.Sprintf("%s: %s", l.Error.Err, strings.Join(cycle, " imports "))}
+	e := &schema.Error{Pos: schema.Pos{Filename: l.Dir}, Msg: schema.Sprintf("package %s does not compile: %s: %s", schema.Clip(stack[0]), le.Err, strings.Join(cycle, " imports "))}
 	if pos, ok := importPos(l, stack[1]); ok {
 		e.Pos = pos
 	}
