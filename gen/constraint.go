@@ -221,8 +221,16 @@ func embedsField(f *ast.File, name, field string) bool {
 				return false
 			}
 			for _, fl := range st.Fields.List {
-				x := fl.Type
-				if sel, ok := ast.Unparen(x).(*ast.SelectorExpr); ok {
+				x := ast.Unparen(fl.Type)
+				if star, ok := x.(*ast.StarExpr); ok {
+					x = ast.Unparen(star.X)
+				}
+				if ix, ok := x.(*ast.IndexExpr); ok {
+					x = ix.X // G[int]
+				} else if ix, ok := x.(*ast.IndexListExpr); ok {
+					x = ix.X
+				}
+				if sel, ok := x.(*ast.SelectorExpr); ok {
 					x = sel.Sel
 				}
 				if len(fl.Names) == 0 && recvName(x) == field {
