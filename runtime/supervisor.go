@@ -742,7 +742,9 @@ func (sv *supervisor) groupRestart(failed *slot, a *Attempt, d time.Duration, no
 			s.setState(StateStopped, now)
 		}
 	}
-	sv.queue = sv.liveInStopOrder(func(s *slot) bool { return s.member })
+	// A child an order took out of the group while it waited in the
+	// queue stays in it: nothing else would stop it.
+	sv.queue = sv.liveInStopOrder(func(s *slot) bool { return s.member || (s.held && s.stopCause == causeNone) })
 	sv.advance()
 }
 

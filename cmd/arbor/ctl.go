@@ -101,7 +101,7 @@ func (c *cli) ctl(flags *flag.FlagSet) int {
 		}
 		return exitUsage
 	}
-	if sub.NArg() != nargs {
+	if sub.NArg() != nargs || nargs == 1 && strings.TrimSpace(sub.Arg(0)) == "" {
 		switch {
 		case nargs == 0:
 			fmt.Fprintf(c.stderr, "arbor ctl %s: takes no arguments\n", name)
@@ -115,7 +115,13 @@ func (c *cli) ctl(flags *flag.FlagSet) int {
 		return exitUsage
 	}
 	c.addr = cmp.Or(addr, c.addr, os.Getenv("ARBOR_ADDR"))
-	c.token = cmp.Or(token, c.token, os.Getenv("ARBOR_TOKEN"))
+	// Without its surrounding white space, which no header can carry and
+	// a token read from a file ends with; the console takes it so too.
+	c.token = strings.TrimSpace(cmp.Or(token, c.token, os.Getenv("ARBOR_TOKEN")))
+	if nargs > 0 && strings.ContainsFunc(c.token, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+		fmt.Fprintf(c.stderr, "arbor ctl: the token holds a control character, which no HTTP header can carry\n")
+		return exitUsage
+	}
 	base, err := consoleURL(c.addr)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "arbor ctl: %v\n", err)
@@ -158,6 +164,7 @@ func hidePassword(addr string) string {
 }
 
 func consoleURL(addr string) (*url.URL, error) {
+	addr = strings.TrimSpace(addr) // as read from a file
 	if addr == "" {
 		return nil, errors.New("no address: pass -addr (such as 127.0.0.1:8090) or set ARBOR_ADDR")
 	}
@@ -370,6 +377,27 @@ func safeRune(r rune) bool {
 	return r != utf8.RuneError && !unicode.IsControl(r) && !unicode.Is(unicode.Bidi_Control, r)
 }
 
+// isTree checks that body, JSON, is a console's tree, which always has
+// these fields: other JSON (`{}`, null, another program's) would read as a
+// tree without children.
+func (cl *ctlClient) isTree(body []byte) error {
+	var seen struct {
+		Tree, Health *string
+		Children     *[]struct{}
+	}
+	json.Unmarshal(body, &seen)
+	if seen.Tree == nil || *seen.Tree == "" || seen.Health == nil || *seen.Health == "" || seen.Children == nil {
+		return cl.notConsole("api/tree", "a tree")
+	}
+	return nil
+}
+
+// notConsole is the error of an answer at path that is JSON but not a
+// console's, which would have been want.
+func (cl *ctlClient) notConsole(path, want string) error {
+	return fmt.Errorf("%s answered JSON that is not %s: is it an arbor console?", cl.base.JoinPath(path).Redacted(), want)
+}
+
 // maxInstances is how many of each pool's instances the status table
 // lists; a line says how many more live.
 const maxInstances = 20
@@ -387,6 +415,9 @@ func (cl *ctlClient) status(asJSON bool) error {
 		if !json.Valid(body) {
 			return errors.New("the console's answer is not JSON")
 		}
+		if err := cl.isTree(body); err != nil {
+			return err
+		}
 		_, err := cl.stdout.Write(printableJSON(body))
 		return err
 	}
@@ -394,8 +425,11 @@ func (cl *ctlClient) status(asJSON bool) error {
 	if err := json.Unmarshal(body, &t); err != nil {
 		return fmt.Errorf("the console's answer is not a tree: %v", err)
 	}
+	if err := cl.isTree(body); err != nil {
+		return err
+	}
 	head := t.Tree + ": " + t.Health
-	if t.Reason != "" {
+	if t.Reason != "" && t.Reason != t.Health { // stopped: stopped
 		head += ": " + oneLine(t.Reason)
 	}
 	var out, table bytes.Buffer
@@ -464,6 +498,14 @@ func (cl *ctlClient) events(follow, asJSON bool) error {
 		var evs console.Events
 		if err := json.Unmarshal(body, &evs); err != nil {
 			return fmt.Errorf("the console's answer is not a list of events: %v", err)
+		}
+		var seen struct {
+			Events    *[]struct{}
+			LastEvent *uint64
+		}
+		json.Unmarshal(body, &seen)
+		if seen.Events == nil || seen.LastEvent == nil {
+			return cl.notConsole("api/events", "a list of events")
 		}
 		if first {
 			end = evs.Latest
@@ -679,7 +721,10 @@ func (f *follower) message(kind string, data []byte) (done bool, err error) {
 		}
 		var e console.Event
 		if err := json.Unmarshal(data, &e); err != nil {
-			return false, fmt.Errorf("bad event from the console: %v", err)
+			return false, fmt.Errorf("bad event from %s: %v: is it an arbor console?", cl.base.Redacted(), err)
+		}
+		if e.Seq == 0 { // a console numbers its events from 1
+			return false, fmt.Errorf("bad event from %s: it has no seq: is it an arbor console?", cl.base.Redacted())
 		}
 		if e.Seq <= f.last { // a console that does not name its run
 			fmt.Fprintf(cl.stderr, "arbor ctl: the program was restarted: its events are numbered from 1 again\n")
@@ -710,7 +755,13 @@ func (cl *ctlClient) order(name, path string) error {
 	if cl.token != "" {
 		req.Header.Set("Authorization", "Bearer "+cl.token)
 	}
-	_, err = cl.do(req, http.StatusAccepted)
+	body, err := cl.do(req, http.StatusAccepted)
+	if err == nil {
+		var res console.OrderResult
+		if json.Unmarshal(body, &res) != nil || res.Path != path || res.Order != name {
+			err = cl.notConsole("api/"+name, "the order it took")
+		}
+	}
 	var refused *statusError
 	if errors.As(err, &refused) && refused.code == http.StatusUnauthorized && cl.token == "" {
 		return fmt.Errorf("%s %s: %v; no token was given: pass -token or set ARBOR_TOKEN", name, path, err)

@@ -259,6 +259,15 @@ func TestCtlHostileConsole(t *testing.T) {
 		{"empty", "", garbage("application/json", ""), "is not"},
 		{"huge", "", huge, "larger than 64 MB"},
 		{"json stream", "", garbage("application/json", `{"events":[]}`), "is it an arbor console?"},
+		// JSON, but not a console's: not an empty tree, nor no events.
+		{"empty object", "", garbage("application/json", `{}`), "is it an arbor console?"},
+		{"null", "", garbage("application/json", `null`), "is it an arbor console?"},
+		{"other json", "", garbage("application/json", `{"tree":"x","events":null,"status":"ok"}`), "is it an arbor console?"},
+		{"other stream", "", garbage("text/event-stream", "data: {}\n\ndata: {\"seq\":\"x\"}\n\n"), "is it an arbor console?"},
+		{"accepted", "", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusAccepted)
+			fmt.Fprint(w, `{}`)
+		}), "is it an arbor console?"},
 	}
 	for _, c := range cases {
 		addr := c.addr
@@ -269,10 +278,12 @@ func TestCtlHostileConsole(t *testing.T) {
 		}
 		cmds := [][]string{{"status"}, {"status", "-json"}, {"events"}, {"events", "-json"}, {"restart", "t/a"}}
 		switch c.name {
-		case "json stream":
+		case "json stream", "other stream":
 			cmds = [][]string{{"events", "-f"}}
 		case "huge":
 			cmds = [][]string{{"status", "-json"}}
+		case "accepted":
+			cmds = [][]string{{"restart", "t/a"}, {"stop", "t/a"}}
 		}
 		for _, args := range cmds {
 			var stdout, stderr bytes.Buffer
@@ -287,7 +298,7 @@ func TestCtlHostileConsole(t *testing.T) {
 			if n := strings.Count(stderr.String(), "\n"); n != 1 || stderr.Len() > 1000 {
 				t.Errorf("%s: %d lines of stderr, %d bytes: %.300q", name, n, stderr.Len(), stderr.String())
 			}
-			if args[0] != "restart" && !strings.Contains(stderr.String(), c.want) {
+			if (args[0] != "restart" || c.name == "accepted") && !strings.Contains(stderr.String(), c.want) {
 				t.Errorf("%s: %q lacks %q", name, stderr.String(), c.want)
 			}
 		}

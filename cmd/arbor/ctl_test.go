@@ -43,6 +43,9 @@ func TestConsoleURL(t *testing.T) {
 		{"8090", "", `bad address "8090": a port needs its host, such as 127.0.0.1:8090`},
 		{"[::1]:8090", "http://[::1]:8090/", ""},
 		{"me:s3cret@host:0", "", `bad address "me:xxxxx@host:0": the port must be 1 to 65535`},
+		// ARBOR_ADDR read from a file.
+		{" 127.0.0.1:8090\n", "http://127.0.0.1:8090/", ""},
+		{"\t\n", "", "no address: pass -addr"},
 	} {
 		u, err := consoleURL(c.addr)
 		if c.err != "" {
@@ -200,7 +203,7 @@ func TestCtlEscapesControlCharacters(t *testing.T) {
 		case strings.HasSuffix(r.URL.Path, "/api/tree"):
 			fmt.Fprintf(w, `{"tree":"t","health":"degraded","reason":%s,"children":[{"path":"t/a","state":"backoff","lastExit":"error","lastError":%s}]}`, jsonEvil, jsonEvil)
 		case strings.HasSuffix(r.URL.Path, "/api/events"):
-			fmt.Fprintf(w, `{"events":[{"seq":1,"time":"2026-01-01T00:00:00Z","text":%s}]}`, jsonEvil)
+			fmt.Fprintf(w, `{"events":[{"seq":1,"time":"2026-01-01T00:00:00Z","text":%s}],"lastEvent":1}`, jsonEvil)
 		case strings.HasSuffix(r.URL.Path, "/api/restart"): // not a console: a proxy's page
 			w.WriteHeader(http.StatusBadGateway)
 		default:
@@ -248,6 +251,74 @@ func TestCtlEscapesControlCharacters(t *testing.T) {
 		}
 		if out := stdout.String() + stderr.String(); strings.Contains(out, "hunter2") || !strings.Contains(out, "bad address") {
 			t.Errorf("ctl -addr %s:\n%s", addr, out)
+		}
+	}
+}
+
+// TestCtlTokenSpaces: a token read from a file ends in a newline, which
+// no header can carry: ctl sends it without its surrounding white space,
+// as the console takes it, instead of failing with "cannot reach".
+func TestCtlTokenSpaces(t *testing.T) {
+	noLeaks(t)
+	var auth []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth = append(auth, r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprint(w, `{"path":"t/a","order":"restart"}`)
+	}))
+	defer srv.Close()
+	t.Setenv("ARBOR_TOKEN", "tok\n")
+	for _, args := range [][]string{{"-token", " tok\r\n", "restart", "t/a"}, {"restart", "t/a"}} {
+		var stdout, stderr bytes.Buffer
+		code := run(append([]string{"ctl", "-addr", srv.URL}, args...), &stdout, &stderr)
+		if code != exitOK {
+			t.Errorf("ctl %q: exit %d: %s", args, code, stderr.String())
+		}
+	}
+	if want := []string{"Bearer tok", "Bearer tok"}; !slices.Equal(auth, want) {
+		t.Errorf("sent %q, want %q", auth, want)
+	}
+	// One inside cannot be sent: a usage error that says so, and does not
+	// print the token.
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"ctl", "-addr", srv.URL, "-token", "to\nk", "restart", "t/a"}, &stdout, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), "control character") || strings.Contains(stderr.String(), "to\nk") {
+		t.Errorf("a token with a newline inside: exit %d, %q", code, stderr.String())
+	}
+}
+
+// TestCtlEmptyPath: an empty PATH (an unset shell variable) is a usage
+// error, said before any request, like a missing one.
+func TestCtlEmptyPath(t *testing.T) {
+	for _, path := range []string{"", " "} {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"ctl", "-addr", "127.0.0.1:1", "-token", "x", "stop", path}, &stdout, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), "which child?") {
+			t.Errorf("ctl stop %q: exit %d, %q", path, code, stderr.String())
+		}
+	}
+}
+
+// TestCtlStatusHead: the first line of status says the health, and the
+// reason when it adds something: "t: stopped", not "t: stopped: stopped"
+// (the console's reason for a tree stopping or stopped is its state).
+func TestCtlStatusHead(t *testing.T) {
+	noLeaks(t)
+	for _, c := range []struct{ health, reason, want string }{
+		{"stopped", "stopped", "t: stopped\n"},
+		{"stopping", "stopping", "t: stopping\n"},
+		{"ready", "", "t: ready\n"},
+		{"failed", "arbor: t gave up", "t: failed: arbor: t gave up\n"},
+		{"degraded", "t/a: restarting after error: boom", "t: degraded: t/a: restarting after error: boom\n"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `{"tree":"t","health":%q,"reason":%q,"children":[]}`, c.health, c.reason)
+		}))
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"ctl", "-addr", srv.URL, "status"}, &stdout, &stderr)
+		srv.Close()
+		if head, _, _ := strings.Cut(stdout.String(), "PATH"); code != exitOK || head != c.want {
+			t.Errorf("%s: exit %d, head %q, want %q (%s)", c.health, code, head, c.want, stderr.String())
 		}
 	}
 }

@@ -500,13 +500,13 @@ func (o *ops) stalledStream(t *testing.T) func() {
 	}
 	// Tiny buffers, so that the console blocks writing to it soon.
 	conn.(*net.TCPConn).SetReadBuffer(1024)
-	fmt.Fprintf(conn, "GET /api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+	fmt.Fprintf(conn, "GET /api/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n")
 	// And an order whose body never comes.
 	order, err := net.Dial("tcp", strings.TrimPrefix(o.console, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(order, "POST /api/restart HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"pa", o.token)
+	fmt.Fprintf(order, "POST /api/restart HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"pa", o.token)
 	return func() {
 		conn.Close()
 		order.Close()

@@ -42,7 +42,7 @@ func TestOutputWriteError(t *testing.T) {
 			<-r.Context().Done()
 		default:
 			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, `{"events":[%s]}`, ev)
+			fmt.Fprintf(w, `{"events":[%s],"lastEvent":1}`, ev)
 		}
 	}))
 	defer console.Close()

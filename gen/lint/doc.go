@@ -151,7 +151,9 @@
 // select case that receives from ctx.Done(), or an if on ctx.Err() != nil,
 // errors.Is(err, context.Canceled) or err == context.DeadlineExceeded):
 // after a missed deadline, that error ends the child for good instead of
-// restarting it.
+// restarting it. It also reports panic with a value that mentions
+// runtime.ErrDoNotRestart: a panic is a failure whatever its value, so the
+// child is restarted.
 //
 // sleep: on the run function's own goroutine, time.Sleep(d) or a receive
 // from time.After(d) outside a select, where d is a constant at least the

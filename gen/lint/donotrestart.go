@@ -14,6 +14,9 @@ func (r *run) doNotRestart(n ast.Node, s *state, wraps map[ast.Node]bool) {
 			wraps[n] = true
 			r.report(CheckDoNotRestart, n.Pos(), "runtime.ErrDoNotRestart wrapped with the context's error never takes effect: once the context is done, the supervisor that cancelled it decides whether the child restarts, not this error; and while it is not done, the context's error is nil")
 		}
+		if r.c.isPanic(n) && len(n.Args) == 1 && r.c.mentionsDoNotRestart(n.Args[0]) {
+			r.report(CheckDoNotRestart, n.Pos(), "a panic with runtime.ErrDoNotRestart is a failure like any other panic: the child is restarted; return the error to end the child for good")
+		}
 	case *ast.ReturnStmt:
 		if !s.done || !(r.t.Ready || r.t.Heartbeat || r.t.Timeout) {
 			break
@@ -39,6 +42,16 @@ func (c *checker) wrapsCtxErr(call *ast.CallExpr) bool {
 		ctxErr = ctxErr || c.isErrCall(a) || c.isCause(a)
 	}
 	return dnr && ctxErr
+}
+
+// isPanic reports whether call calls the builtin panic.
+func (c *checker) isPanic(call *ast.CallExpr) bool {
+	id, ok := ast.Unparen(call.Fun).(*ast.Ident)
+	if !ok {
+		return false
+	}
+	b, ok := c.info.Uses[id].(*types.Builtin)
+	return ok && b.Name() == "panic"
 }
 
 // isCause reports whether x is context.Cause(ctx).

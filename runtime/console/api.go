@@ -131,7 +131,18 @@ func (h *handler) treeJSON(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	writeJSON(w, http.StatusOK, h.snapshot(limit))
+	// One snapshot at a time: each reads every instance of every pool (41
+	// MB with 100k of them), and reading needs no token, so concurrent
+	// readers would pile them up (30 at once: 500 MB). They take turns;
+	// the time is the processor's anyway.
+	select {
+	case h.snapshots <- struct{}{}:
+	case <-r.Context().Done():
+		return
+	}
+	t := h.snapshot(limit)
+	<-h.snapshots
+	writeJSON(w, http.StatusOK, t)
 }
 
 // snapshot is the tree as JSON shapes, with at most limit instances of

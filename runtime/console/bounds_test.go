@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,10 +11,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -216,7 +219,7 @@ func TestSlowReaderDropped(t *testing.T) {
 	conn, err := d.Dial("tcp", srv.Listener.Addr().String())
 	require.NoError(t, err)
 	defer conn.Close()
-	_, err = fmt.Fprintf(conn, "GET /api/tree HTTP/1.1\r\nHost: x\r\n\r\n")
+	_, err = fmt.Fprintf(conn, "GET /api/tree HTTP/1.1\r\nHost: localhost\r\n\r\n")
 	require.NoError(t, err)
 	select {
 	case <-returned:
@@ -240,7 +243,7 @@ func TestIdleConnectionsClosed(t *testing.T) {
 	conn, err := net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(srv.URL, "http://"), "/"))
 	require.NoError(t, err)
 	defer conn.Close()
-	_, err = fmt.Fprintf(conn, "GET /api/events?after=%d HTTP/1.1\r\nHost: x\r\n\r\n", f.tree.LastEvent())
+	_, err = fmt.Fprintf(conn, "GET /api/events?after=%d HTTP/1.1\r\nHost: localhost\r\n\r\n", f.tree.LastEvent())
 	require.NoError(t, err)
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	require.NoError(t, err)
@@ -270,10 +273,10 @@ func TestSlowBodyDropped(t *testing.T) {
 	defer srv.Close()
 	addr := strings.TrimSuffix(strings.TrimPrefix(srv.URL, "http://"), "/")
 	for _, req := range []string{
-		"POST /api/restart?path=shop/db HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n",                                         // refused: no token
-		"POST /api/restart HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\nContent-Length: 100\r\n\r\n{",              // an order
-		"POST /api/stop HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n", // chunked
-		"GET /api/tree HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n",                                                          // a read with a body
+		"POST /api/restart?path=shop/db HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n",                                         // refused: no token
+		"POST /api/restart HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + token + "\r\nContent-Length: 100\r\n\r\n{",              // an order
+		"POST /api/stop HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + token + "\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n", // chunked
+		"GET /api/tree HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n",                                                          // a read with a body
 	} {
 		conn, err := net.Dial("tcp", addr)
 		require.NoError(t, err)
@@ -292,17 +295,194 @@ func TestSlowBodyDropped(t *testing.T) {
 	defer conn.Close()
 	br := bufio.NewReader(conn)
 	body := `{"path": "shop/db"}`
-	_, err = fmt.Fprintf(conn, "POST /api/restart HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", token, len(body), body)
+	_, err = fmt.Fprintf(conn, "POST /api/restart HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", token, len(body), body)
 	require.NoError(t, err)
 	res, err := http.ReadResponse(br, nil)
 	require.NoError(t, err)
 	io.Copy(io.Discard, res.Body)
 	assert.Equal(t, http.StatusAccepted, res.StatusCode)
 	time.Sleep(400 * time.Millisecond) // past the stall timeout
-	_, err = fmt.Fprintf(conn, "GET /api/tree HTTP/1.1\r\nHost: x\r\n\r\n")
+	_, err = fmt.Fprintf(conn, "GET /api/tree HTTP/1.1\r\nHost: localhost\r\n\r\n")
 	require.NoError(t, err)
 	res, err = http.ReadResponse(br, nil)
 	require.NoError(t, err)
 	io.Copy(io.Discard, res.Body)
 	assert.Equal(t, http.StatusOK, res.StatusCode)
+}
+
+// stalled is a client that takes the first write of a stream and then
+// stops reading: the next write blocks until release is closed.
+type stalled struct {
+	header  http.Header
+	n       int
+	blocked chan struct{} // closed when a write blocks
+	release chan struct{}
+}
+
+func (w *stalled) Header() http.Header { return w.header }
+func (w *stalled) WriteHeader(int)     {}
+func (w *stalled) Flush()              {}
+func (w *stalled) Write(p []byte) (int, error) {
+	if w.n++; w.n > 1 {
+		close(w.blocked)
+		<-w.release
+		return 0, errors.New("gone")
+	}
+	return len(p), nil
+}
+
+// longErrors returns a tree that has ended after n events or more, of a
+// child that failed at once, again and again, with errors longer than
+// MaxText.
+func longErrors(t *testing.T, n uint64) *runtime.Tree {
+	long := strings.Repeat("x", 2*console.MaxText)
+	tr, err := runtime.New(runtime.Spec{Name: "t",
+		Backoff:      &runtime.Backoff{Initial: time.Microsecond, Max: time.Microsecond},
+		RestartLimit: &runtime.RestartLimit{Max: 1 << 20, Window: time.Hour},
+		Children: []runtime.Child{{Name: "a", Run: runtime.Func(func(ctx context.Context) error {
+			return errors.New(long)
+		})}}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	for tr.LastEvent() < n {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	return tr
+}
+
+// TestStalledStreamHoldsLittle: a stream whose client stopped reading
+// holds about one event while it waits for the client, not a page of
+// them built in one buffer: many stalled clients (they are dropped only
+// after the stall timeout) must not add up to the journal's size each.
+func TestStalledStreamHoldsLittle(t *testing.T) {
+	tr := longErrors(t, 2*console.StreamChunk)
+
+	before := heapInUse()
+	w := &stalled{header: http.Header{}, blocked: make(chan struct{}), release: make(chan struct{})}
+	req := httptest.NewRequest("GET", "/api/events?after=0", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		console.Handler(tr).ServeHTTP(w, req)
+	}()
+	<-w.blocked
+	held := int64(heapInUse()) - int64(before)
+	close(w.release)
+	<-served
+	// A page of StreamChunk events of 8 KB of text each would be 2 MB.
+	assert.Less(t, held, int64(256<<10), "a stalled stream holds %d KB", held>>10)
+}
+
+func heapInUse() uint64 {
+	goruntime.GC()
+	var ms goruntime.MemStats
+	goruntime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
+// TestStalledEventsAnswerHoldsLittle: GET /api/events in JSON, to a client
+// that stopped reading, holds about one event while it waits, not the
+// page of MaxEvents built in one buffer: reading needs no token, and each
+// such client would hold megabytes (MaxEvents events with errors of
+// MaxText) until the stall timeout. The answer is the JSON the encoder
+// writes, byte for byte.
+func TestStalledEventsAnswerHoldsLittle(t *testing.T) {
+	tr := longErrors(t, 2*console.MaxEvents)
+
+	h := console.Handler(tr)
+	before := heapInUse()
+	w := &stalled{header: http.Header{}, blocked: make(chan struct{}), release: make(chan struct{})}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/api/events", nil))
+	}()
+	<-w.blocked
+	held := int64(heapInUse()) - int64(before)
+	close(w.release)
+	<-served
+	// MaxEvents events of 8 KB of text each would be 8 MB.
+	assert.Less(t, held, int64(1<<20), "a stalled answer holds %d KB", held>>10)
+
+	for _, target := range []string{"/api/events", "/api/events?after=5", fmt.Sprintf("/api/events?after=%d", tr.LastEvent())} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		require.Equal(t, http.StatusOK, rec.Code)
+		var evs console.Events
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &evs))
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		require.NoError(t, enc.Encode(evs))
+		assert.Equal(t, want.String(), rec.Body.String(), target)
+	}
+}
+
+// gatedError is an error whose Error method, once gate is set, counts its
+// calls and waits until gate is closed: a snapshot that reads it is held
+// there.
+type gatedError struct {
+	mu    sync.Mutex
+	calls int
+	gate  chan struct{}
+}
+
+func (e *gatedError) Error() string {
+	e.mu.Lock()
+	gate := e.gate
+	if gate != nil {
+		e.calls++
+	}
+	e.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	return "gated"
+}
+
+// TestTreeSnapshotsTakeTurns: GET /api/tree reads a snapshot of every
+// child, every instance of every pool (41 MB with 100k of them), and
+// reading needs no token: concurrent readers each made their own (30 at
+// once took 500 MB more), so they take turns instead. The second waits
+// while the first reads; both are answered.
+func TestTreeSnapshotsTakeTurns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bad := &gatedError{}
+		tr, err := runtime.New(runtime.Spec{Name: "t", Backoff: &runtime.Backoff{Initial: time.Hour, Max: time.Hour},
+			Children: []runtime.Child{{Name: "a", Run: runtime.Func(func(ctx context.Context) error { return bad })}}})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- tr.Run(ctx) }()
+		synctest.Wait() // a failed, in its backoff
+		h := console.Handler(tr)
+		gate := make(chan struct{})
+		bad.mu.Lock()
+		bad.gate = gate
+		bad.mu.Unlock()
+		codes := make(chan int, 2)
+		for range 2 {
+			go func() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/tree?instances=0", nil))
+				codes <- rec.Code
+			}()
+		}
+		synctest.Wait()
+		bad.mu.Lock()
+		calls := bad.calls
+		bad.gate = nil
+		bad.mu.Unlock()
+		assert.Equal(t, 1, calls, "one snapshot at a time")
+		close(gate)
+		assert.Equal(t, http.StatusOK, <-codes)
+		assert.Equal(t, http.StatusOK, <-codes)
+		cancel()
+		<-done
+	})
 }

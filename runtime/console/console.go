@@ -63,8 +63,11 @@ import (
 type Option func(*handler)
 
 // WithToken turns control orders on: they need the header
-// "Authorization: Bearer <token>". An empty token leaves them off.
+// "Authorization: Bearer <token>". The token is taken without its
+// surrounding white space, which no header could carry (a token read from
+// a file ends in a newline); an empty token leaves them off.
 func WithToken(token string) Option {
+	token = strings.TrimSpace(token)
 	return func(h *handler) {
 		if token != "" {
 			sum := sha256.Sum256([]byte(token))
@@ -101,7 +104,9 @@ type handler struct {
 	csrf      *http.CrossOriginProtection
 	keepAlive time.Duration
 	stall     time.Duration
-	run       string // RunHeader's value
+	run       string        // RunHeader's value
+	loopback  bool          // served on the loopback interface: requests must name it
+	snapshots chan struct{} // held while a snapshot is read for /api/tree
 }
 
 // RunHeader is the header of every /api/events answer that names the
@@ -114,7 +119,8 @@ func Handler(t *runtime.Tree, opts ...Option) http.Handler {
 	if t == nil {
 		panic("console: Handler needs a tree, not nil")
 	}
-	h := &handler{tree: t, log: slog.Default(), csrf: http.NewCrossOriginProtection(), keepAlive: keepAlive, stall: stallTimeout, run: rand.Text()}
+	h := &handler{tree: t, log: slog.Default(), csrf: http.NewCrossOriginProtection(), keepAlive: keepAlive, stall: stallTimeout, run: rand.Text(),
+		snapshots: make(chan struct{}, 1)}
 	for _, o := range opts {
 		if o != nil {
 			o(h)
@@ -142,6 +148,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")
+	if h.loopback && !loopbackHost(r.Host) {
+		// A page of another site that the operator's browser opens can
+		// make its own name resolve to 127.0.0.1 (DNS rebinding), and
+		// read the console as its own origin; its requests name its host.
+		fail(w, http.StatusForbidden, "refused: this console listens on the loopback interface and answers requests for localhost or a loopback address only, not for "+
+			clip(r.Host, maxLogged)+" (a page of another site can make its name resolve to 127.0.0.1)")
+		return
+	}
 	p := r.URL.Path
 	switch {
 	case p == "" || strings.HasSuffix(p, "/") && !strings.HasSuffix(p, "/api/"):

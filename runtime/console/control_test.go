@@ -190,3 +190,22 @@ func TestControlAfterTheEnd(t *testing.T) {
 	tr := decode[console.Tree](t, do(console.Handler(f.tree), "GET", "/api/tree", nil))
 	assert.Equal(t, "stopped", tr.Health)
 }
+
+// TestTokenSpaces: a token read from a file or an environment variable
+// often ends in a newline, which no Authorization header can carry (HTTP
+// trims a value's surrounding spaces, and refuses line breaks): the token
+// is taken without its surrounding white space, and one that is all white
+// space leaves control off, as an empty one does.
+func TestTokenSpaces(t *testing.T) {
+	f := newFixture(t)
+	h := console.Handler(f.tree, console.WithToken(" "+token+"\r\n"))
+	res := do(h, "POST", "/api/restart?path=shop/db", nil, "Authorization", "Bearer "+token)
+	assert.Equal(t, 202, res.StatusCode)
+
+	blank := console.Handler(f.tree, console.WithToken(" \n\t"))
+	res = do(blank, "POST", "/api/restart?path=shop/db", nil, "Authorization", "Bearer")
+	assert.Equal(t, 403, res.StatusCode)
+	assert.Contains(t, decode[console.Error](t, res).Error, "control is off")
+	res = do(blank, "GET", "/api/tree", nil)
+	assert.False(t, decode[console.Tree](t, res).Control)
+}

@@ -1,14 +1,16 @@
 package console
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/arbor-go/arbor/runtime"
 )
 
 // streamChunk is how many events a stream reads and writes at once, so
@@ -34,10 +36,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		after = latest - MaxEvents // a bare request: the latest events, as tail gives them
 	}
 	evs, missed := h.tree.JournalN(after, MaxEvents)
-	out := Events{Events: make([]Event, len(evs)), Missed: missed, LastEvent: after, Latest: latest}
-	for i, e := range evs {
-		out.Events[i] = event(e)
-	}
+	out := Events{Missed: missed, LastEvent: after, Latest: latest}
 	if len(evs) > 0 {
 		out.LastEvent = evs[len(evs)-1].Seq
 	} else if missed > 0 {
@@ -45,7 +44,39 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	}
 	out.Latest = max(out.Latest, out.LastEvent)
 	out.More = out.Latest > out.LastEvent
-	writeJSON(w, http.StatusOK, out)
+	writeEvents(w, evs, out)
+}
+
+// writeEvents answers out, with evs as its Events, as writeJSON would,
+// but an event at a time: a client that stopped reading holds one event
+// of the answer, not all of them made into JSON (megabytes, with long
+// errors).
+func writeEvents(w http.ResponseWriter, evs []runtime.Event, out Events) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	// The fields before and after the events, as the encoder writes them.
+	out.Events = []Event{}
+	whole, _ := json.MarshalIndent(out, "", "  ")
+	head, tail, _ := bytes.Cut(whole, []byte("[]"))
+	buf := append([]byte(nil), head...)
+	buf = append(buf, '[')
+	for i, e := range evs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, "\n    "...)
+		data, _ := json.MarshalIndent(event(e), "    ", "  ")
+		buf = append(buf, data...)
+		if _, err := w.Write(buf); err != nil {
+			return
+		}
+		buf = buf[:0]
+	}
+	if len(evs) > 0 {
+		buf = append(buf, "\n  "...)
+	}
+	buf = append(append(append(buf, ']'), tail...), '\n')
+	w.Write(buf)
 }
 
 // after reads where the client wants events from: Last-Event-ID, set by
@@ -83,6 +114,13 @@ func acceptsStream(r *http.Request) bool {
 // stream sends the events after after, then each new one, until the client
 // goes away or the tree's Run has returned.
 func (h *handler) stream(w http.ResponseWriter, r *http.Request, after uint64) {
+	if !canFlush(w) {
+		// Nothing would reach the client before the stream's end, and a
+		// browser would reconnect for ever.
+		fail(w, http.StatusInternalServerError, "the event stream needs a ResponseWriter that flushes: a middleware in front of the console hides it "+
+			"(its writer should implement http.Flusher, or Unwrap to one); GET /api/events without Accept: text/event-stream works")
+		return
+	}
 	rc := http.NewResponseController(w)
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/event-stream")
@@ -92,43 +130,52 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, after uint64) {
 		return
 	}
 	defer rc.SetWriteDeadline(time.Time{}) // for the connection's next request
-	// send writes s and flushes it, giving up on a client that has not
-	// taken it within h.stall. A writer without deadlines (one wrapped by
-	// a middleware) is written to without.
-	send := func(s string) bool {
+	// write writes b, giving up on a client that has not taken it within
+	// h.stall. A writer without deadlines (one wrapped by a middleware) is
+	// written to without.
+	write := func(b []byte) bool {
 		rc.SetWriteDeadline(time.Now().Add(h.stall))
-		if _, err := io.WriteString(w, s); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
+		_, err := w.Write(b)
+		return err == nil
+	}
+	// send writes s and flushes it.
+	send := func(s string) bool {
+		return write([]byte(s)) && rc.Flush() == nil
 	}
 	// Now, so that the client knows it is connected even when it is up to
 	// date and nothing happens.
 	if !send("retry: 2000\n\n") {
 		return
 	}
+	var msg []byte // the message being written, its buffer reused
 	ticker := time.NewTicker(h.keepAlive)
 	defer ticker.Stop()
 	ended := h.tree.Done()
 	for {
 		// Read what is there, send it, then wait for more.
+		// Each message is written as it is made, so that a client that
+		// stopped reading holds one message, not a page of them.
 		wait := h.tree.JournalWait(after)
 		evs, missed := h.tree.JournalN(after, streamChunk)
-		var b strings.Builder
 		if missed > 0 {
 			data, _ := json.Marshal(Gap{Missed: missed})
-			fmt.Fprintf(&b, "event: gap\ndata: %s\n\n", data)
+			if !write(fmt.Appendf(msg[:0], "event: gap\ndata: %s\n\n", data)) {
+				return
+			}
 		}
 		for _, e := range evs {
 			data, _ := json.Marshal(event(e))
-			fmt.Fprintf(&b, "id: %d\ndata: %s\n\n", e.Seq, data)
+			msg = append(fmt.Appendf(msg[:0], "id: %d\ndata: ", e.Seq), data...)
+			if !write(append(msg, "\n\n"...)) {
+				return
+			}
 			after = e.Seq
 		}
 		if missed > 0 && len(evs) == 0 {
 			after += missed // the journal keeps none
 		}
-		if b.Len() > 0 {
-			if !send(b.String()) {
+		if missed > 0 || len(evs) > 0 {
+			if rc.Flush() != nil {
 				return
 			}
 			continue // until nothing is new
@@ -147,6 +194,21 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, after uint64) {
 			}
 		case <-r.Context().Done():
 			return
+		}
+	}
+}
+
+// canFlush reports whether w, or a writer it unwraps to (as
+// http.ResponseController does), can flush.
+func canFlush(w http.ResponseWriter) bool {
+	for {
+		switch x := w.(type) {
+		case http.Flusher, interface{ FlushError() error }:
+			return true
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return false
 		}
 	}
 }

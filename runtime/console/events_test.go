@@ -169,3 +169,35 @@ func TestStreamDropsClientThatDoesNotRead(t *testing.T) {
 		t.Fatal("the stream still waits for a client that does not read")
 	}
 }
+
+// hiding is a middleware's writer that hides the server's: it can
+// neither flush nor be unwrapped.
+type hiding struct{ http.ResponseWriter }
+
+// TestStreamBehindWriterThatCannotFlush: behind a middleware whose writer
+// cannot flush (nor unwrap to one that can, as http.TimeoutHandler's), a
+// stream would send nothing until its end, and a browser reconnect for
+// ever: the console says why with a 500, and the JSON answer still works.
+func TestStreamBehindWriterThatCannotFlush(t *testing.T) {
+	f := newFixture(t)
+	h := console.Handler(f.tree)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(hiding{w}, r)
+	}))
+	defer srv.Close()
+	req, err := http.NewRequest("GET", srv.URL+"/api/events", nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "text/event-stream")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
+	var e console.Error
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&e))
+	assert.Contains(t, e.Error, "flush")
+
+	res, err = http.Get(srv.URL + "/api/events")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,7 +32,11 @@ type Server struct {
 // called. An address without a host, such as ":8090" or "", listens on the
 // loopback interface only (127.0.0.1; port 0 picks a free one): serving
 // further is the caller's explicit choice, as "0.0.0.0:8090" or
-// "[::]:8090". Listen returns once the listener is open.
+// "[::]:8090". On the loopback interface it answers only requests for
+// localhost or a loopback address (403 for others), so that a page of
+// another site cannot read it through DNS rebinding: a reverse proxy in
+// front passes the upstream's host, or the program mounts Handler on a
+// server of its own. Listen returns once the listener is open.
 func Listen(ctx context.Context, addr string, t *runtime.Tree, opts ...Option) (*Server, error) {
 	switch {
 	case ctx == nil:
@@ -52,6 +57,9 @@ func Listen(ctx context.Context, addr string, t *runtime.Tree, opts ...Option) (
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
 	if err != nil {
 		return nil, err
+	}
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && a.IP.IsLoopback() {
+		opts = append(opts[:len(opts):len(opts)], func(h *handler) { h.loopback = true })
 	}
 	base, cancel := context.WithCancel(context.Background())
 	s := &Server{
@@ -97,6 +105,22 @@ func (s *Server) Close() error {
 	s.once.Do(func() { close(s.closing) })
 	<-s.done
 	return s.err
+}
+
+// loopbackHost reports whether hostport, a request's Host, names this
+// machine's loopback interface: localhost, a name below it (RFC 6761), or
+// a loopback address. An empty Host (HTTP/1.0) comes from no browser.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return host == "" || host == "localhost" || strings.HasSuffix(host, ".localhost")
 }
 
 func ended(t *runtime.Tree) bool {

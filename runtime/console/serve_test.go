@@ -90,3 +90,33 @@ func TestNilTreeAndOptions(t *testing.T) {
 	}
 	assert.ErrorContains(t, err, "console: Listen needs a context, not nil")
 }
+
+// TestListenLoopbackHosts: a console that Listen serves on the loopback
+// interface answers only requests for a loopback host. A page of another
+// site that the operator's browser opens can make its own name resolve to
+// 127.0.0.1 (DNS rebinding) and read the tree, events and errors as if it
+// were the console's own origin; its requests name its own host.
+func TestListenLoopbackHosts(t *testing.T) {
+	f := newFixture(t)
+	srv, err := console.Listen(context.Background(), "", f.tree, console.WithToken(token))
+	require.NoError(t, err)
+	defer srv.Close()
+	port := srv.URL[strings.LastIndexByte(srv.URL, ':')+1 : len(srv.URL)-1]
+	get := func(host, path string) int {
+		req, err := http.NewRequest("GET", srv.URL+path, nil)
+		require.NoError(t, err)
+		req.Host = host
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		return res.StatusCode
+	}
+	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "LOCALHOST:" + port, "app.localhost:" + port, "[::1]:" + port, "127.0.0.2:" + port, "localhost"} {
+		assert.Equal(t, 200, get(host, "api/tree"), host)
+	}
+	for _, host := range []string{"evil.example:" + port, "evil.example", "localhost.evil.example:" + port, "10.0.0.1:" + port, "[::ffff:10.0.0.1]:" + port} {
+		for _, path := range []string{"", "api/tree", "api/events"} {
+			assert.Equal(t, 403, get(host, path), "%s %s", host, path)
+		}
+	}
+}

@@ -30,8 +30,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/internal/text"
 )
 
 // The exit codes that Code returns.
@@ -74,14 +76,27 @@ func Code(err error) (code int) {
 	return Failure
 }
 
+// MaxReason is the most of an error's message that Reason keeps, in
+// bytes: a longer one is cut there, at a character, and ends in
+// "… (N bytes)", its whole length.
+const MaxReason = 4 << 10
+
 // Reason returns err's message on one line: its lines, trimmed and without
 // the empty ones, joined with "; " (errors.Join and invalid specs make
-// multi-line messages). It returns "" for nil.
+// multi-line messages), with control characters, bidirectional overrides
+// and bytes that are not UTF-8 escaped as Go escapes them (a child's error
+// can hold any bytes, and stderr is often a terminal), and cut at
+// MaxReason. It returns "" for nil.
 func Reason(err error) string {
 	if err == nil {
 		return ""
 	}
-	msg := errorText(err)
+	return clip(text.Escape(oneLine(errorText(err))))
+}
+
+// oneLine joins the lines of msg, trimmed and without the empty ones, with
+// "; ".
+func oneLine(msg string) string {
 	if !strings.ContainsAny(msg, "\r\n") {
 		if msg = strings.TrimSpace(msg); msg == "" {
 			return "unknown error"
@@ -98,6 +113,18 @@ func Reason(err error) string {
 		return "unknown error"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// clip cuts s to MaxReason bytes, at a character, and says how long it was.
+func clip(s string) string {
+	if len(s) <= MaxReason {
+		return s
+	}
+	n := MaxReason
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:n], len(s))
 }
 
 // With ends the process for a non-nil err: it prints "<program>: <reason>"

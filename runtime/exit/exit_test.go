@@ -8,8 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -118,6 +120,22 @@ func TestReason(t *testing.T) {
 	reason := exit.Reason(giveUp())
 	assert.NotContains(t, reason, "\n")
 	assert.Contains(t, reason, "connect:; boom")
+}
+
+// TestReasonBytes: the reason is one line that a terminal shows as it is
+// and a log keeps whole: control characters and bytes that are not UTF-8
+// are escaped (an error's text can hold any, and stderr is often a
+// terminal), and a reason longer than exit.MaxReason is cut, with its
+// length: a megabyte line would also make Kubernetes' termination message
+// (the last 2 KB of the log) the end of the innermost error instead of the
+// tree's give-up.
+func TestReasonBytes(t *testing.T) {
+	assert.Equal(t, `boom \x1b[2K\x00\xff\u202e!`, exit.Reason(errors.New("boom \x1b[2K\x00\xff\u202e!")))
+	long := exit.Reason(fmt.Errorf("shop gave up: %w", errors.New(strings.Repeat("é", 1<<20))))
+	assert.LessOrEqual(t, len(long), exit.MaxReason+len("… (2097166 bytes)"))
+	assert.True(t, strings.HasPrefix(long, "shop gave up: éé"), "%.40s", long)
+	assert.True(t, strings.HasSuffix(long, "… (2097166 bytes)"), "%.40s", long[len(long)-40:])
+	assert.True(t, utf8.ValidString(long))
 }
 
 // hostile is an error whose every method panics.

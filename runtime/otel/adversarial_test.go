@@ -69,6 +69,15 @@ func TestNilTree(t *testing.T) {
 // other spans of the batch with them.
 func TestLongErrorClipped(t *testing.T) {
 	long := strings.Repeat("é", 1<<19)
+	desc := failedStatus(t, errors.New("upstream said: "+long))
+	assert.LessOrEqual(t, len(desc), otel.MaxStatus)
+	assert.True(t, strings.HasPrefix(desc, "upstream said: éé"), "%.40s", desc)
+	assert.True(t, utf8.ValidString(desc))
+}
+
+// failedStatus runs a tree whose child fails once with err and returns
+// the description of its span's status.
+func failedStatus(t *testing.T, fails error) string {
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
 	defer tp.Shutdown(context.Background())
@@ -77,7 +86,7 @@ func TestLongErrorClipped(t *testing.T) {
 		Children: []runtime.Child{{Name: "a", Run: runtime.Func(func(ctx context.Context) error {
 			select {
 			case <-fail:
-				return errors.New("upstream said: " + long)
+				return fails
 			case <-ctx.Done():
 				return nil
 			}
@@ -94,8 +103,14 @@ func TestLongErrorClipped(t *testing.T) {
 	}
 	cancel()
 	require.NoError(t, <-done)
-	desc := spans.Ended()[0].Status().Description
-	assert.LessOrEqual(t, len(desc), otel.MaxStatus)
-	assert.True(t, strings.HasPrefix(desc, "upstream said: éé"), "%.40s", desc)
-	assert.True(t, utf8.ValidString(desc))
+	return spans.Ended()[0].Status().Description
+}
+
+// TestErrorNotUTF8: OTLP's strings must be UTF-8, and an exporter that
+// meets one that is not fails the whole batch ("string field contains
+// invalid UTF-8"), every other span of it lost too. An error's text can
+// hold any bytes (one that quotes what a peer sent): the span's status
+// holds it with those bytes replaced.
+func TestErrorNotUTF8(t *testing.T) {
+	assert.Equal(t, "peer sent \ufffd\x00 and é", failedStatus(t, errors.New("peer sent \xff\xfe\x00 and é")))
 }

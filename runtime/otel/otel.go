@@ -37,6 +37,7 @@ import (
 	"context"
 	"errors"
 	"path"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -78,7 +79,8 @@ var states = []runtime.State{
 }
 
 // MaxStatus is the most of an error's text that a span's status holds, in
-// bytes: a longer one is cut there, at a character, and ends in "…".
+// bytes: a longer one is cut there, at a character, and ends in "…"; bytes
+// that are not UTF-8 are replaced by U+FFFD.
 // Errors can be as long as whatever a program wrapped into them, and
 // exporters send spans in batches of bounded size.
 const MaxStatus = 4 << 10
@@ -233,7 +235,7 @@ func (a *adapter) record(e runtime.Event) {
 	case runtime.EventOrder:
 		if span := a.open[e.Path]; span.Span != nil {
 			span.AddEvent("order", trace.WithTimestamp(e.Time), trace.WithAttributes(
-				attribute.String("arbor.order", e.Order.String()), attribute.String("arbor.order.from", e.From)))
+				attribute.String("arbor.order", e.Order.String()), attribute.String("arbor.order.from", clip(e.From))))
 		}
 	case runtime.EventExited, runtime.EventStopped, runtime.EventAbandoned:
 		exit := e.Exit.String()
@@ -345,14 +347,19 @@ func (a *adapter) metricPath(p string) string {
 	return p
 }
 
-// clip cuts s to MaxStatus bytes.
+// clip cuts s to MaxStatus bytes, and replaces the bytes in it that are
+// not UTF-8: OTLP's strings must be, and an exporter fails a whole batch
+// of spans over one that is not.
 func clip(s string) string {
-	if len(s) <= MaxStatus {
-		return s
+	if len(s) > MaxStatus {
+		n := MaxStatus - len("…")
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n] + "…"
 	}
-	n := MaxStatus - len("…")
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
+	if !utf8.ValidString(s) {
+		return clip(strings.ToValidUTF8(s, "\uFFFD"))
 	}
-	return s[:n] + "…"
+	return s
 }

@@ -2,12 +2,16 @@ package probe_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -88,4 +92,66 @@ func TestLongReason(t *testing.T) {
 			assert.Contains(t, body, "upstream said: éé", target)
 		}
 	})
+}
+
+// TestReasonBytes: an error's text may hold any bytes; a probe's answer,
+// text/plain in UTF-8 that an operator reads with curl, holds control
+// characters and bytes that are not UTF-8 escaped, as Go writes them, so
+// that a child's error cannot drive the terminal.
+func TestReasonBytes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "shop",
+			Backoff: &runtime.Backoff{Initial: time.Hour, Max: time.Hour},
+			Children: []runtime.Child{
+				{Name: "worker", Ready: &runtime.Ready{}, Run: func(ctx context.Context, a *runtime.Attempt) error {
+					return errors.New("peer sent \x1b]0;owned\a\x00\xff\u202e")
+				}},
+			}})
+		stop := start(tr)
+		defer func() { require.NoError(t, stop()) }()
+		synctest.Wait()
+		for _, target := range []string{"/readyz", "/readyz?verbose", "/livez?verbose"} {
+			_, body := get(probe.Handler(tr), target)
+			assert.Contains(t, body, `shop/worker: restarting after error: peer sent \x1b]0;owned\x07\x00\xff\u202e`[len("shop/worker: "):], target)
+			assert.True(t, utf8.ValidString(body), "%s: %q", target, body)
+			for _, r := range strings.TrimSuffix(body, "\n") {
+				assert.True(t, r == '\n' || !unicode.IsControl(r) && !unicode.Is(unicode.Bidi_Control, r), "%s: %U in %q", target, r, body)
+			}
+		}
+	})
+}
+
+// TestPassingProbeIsCheap: a probe that passes answers from the tree's
+// Ready, Stopping and Done alone: it does not read the health of every
+// child (a pool's 100k instances made each probe 0.1–0.4 s and 40 MB, near
+// the kubelet's default timeout of one second on a busy machine). A probe
+// that fails, or ?verbose, still reads it, for the reason.
+func TestPassingProbeIsCheap(t *testing.T) {
+	tr := mustNew(t, runtime.Spec{Name: "big", Children: []runtime.Child{
+		{Name: "conns", Pool: &runtime.PoolSpec{}},
+	}})
+	stop := start(tr)
+	defer func() { require.NoError(t, stop()) }()
+	<-tr.Ready()
+	for range 10_000 {
+		_, err := tr.Pool("big/conns").Start("", runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil }))
+		require.NoError(t, err)
+	}
+	for tr.Pool("big/conns").Counts().Running < 10_000 { // and allocate nothing more
+		time.Sleep(time.Millisecond)
+	}
+	h := probe.Handler(tr)
+	for _, target := range []string{"/livez", "/healthz", "/readyz"} {
+		code, body := get(h, target) // warm
+		require.Equal(t, http.StatusOK, code, target)
+		require.Equal(t, "ok\n", body, target)
+		var before, after goruntime.MemStats
+		goruntime.ReadMemStats(&before)
+		get(h, target)
+		goruntime.ReadMemStats(&after)
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<10), "%s allocated %d KB", target, (after.TotalAlloc-before.TotalAlloc)>>10)
+	}
+	code, body := get(h, "/readyz?verbose")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, "[+]big/conns/* 10000 instances ok\n")
 }

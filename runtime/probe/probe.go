@@ -29,6 +29,11 @@
 // taking the pod out of the load balancer because one child is in its
 // restart backoff would turn a local repair into an outage.
 //
+// A probe that passes, without verbose, answers from the tree's Ready,
+// Stopping and Done channels alone, at no cost whatever the tree's size;
+// a failing or verbose one reads the tree's health (runtime.Tree.Health),
+// a walk of every child and pool instance, for the reasons.
+//
 // Responses are text/plain, never cached (Cache-Control: no-store), and only
 // GET and HEAD are allowed.
 package probe
@@ -42,6 +47,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/internal/text"
 )
 
 // MaxReason is the most of a reason that a line of an answer holds, in
@@ -66,16 +72,32 @@ type handler struct {
 	tree *runtime.Tree
 }
 
-// check is one probe: which name it reports under and what it requires.
+// check is one probe: which name it reports under and what it requires,
+// of the tree's health or, without reading it, of the tree's Ready,
+// Stopping and Done, which say the same.
 type check struct {
-	name string
-	pass func(runtime.HealthState) bool
+	name  string
+	pass  func(runtime.HealthState) bool
+	quick func(t *runtime.Tree) bool
 }
 
 var (
-	livez  = check{"livez", runtime.HealthState.Live}
-	readyz = check{"readyz", runtime.HealthState.Serving}
+	livez = check{"livez", runtime.HealthState.Live, func(t *runtime.Tree) bool {
+		return !closed(t.Done()) // not failed or stopped
+	}}
+	readyz = check{"readyz", runtime.HealthState.Serving, func(t *runtime.Tree) bool {
+		return closed(t.Ready()) && !closed(t.Stopping()) && !closed(t.Done()) // ready or degraded
+	}}
 )
+
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
 
 func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var c check
@@ -96,10 +118,19 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	health := h.health()
-	ok := c.pass(health.State)
+	// A probe that passes, without ?verbose, answers from the tree's
+	// channels: the health is a walk of every child, a pool's 100k
+	// instances too (0.1 s and 40 MB), which the kubelet would pay every
+	// few seconds, with a timeout of one. The reason needs it.
+	verbose := r.URL.Query().Has("verbose")
+	ok := h.tree != nil && c.quick(h.tree)
+	var health runtime.Health
+	if verbose || !ok {
+		health = h.health()
+		ok = c.pass(health.State)
+	}
 	var b strings.Builder
-	if r.URL.Query().Has("verbose") {
+	if verbose {
 		children := health.Children
 		for i := 0; i < len(children); i++ {
 			ch := children[i]
@@ -196,9 +227,14 @@ func summary(h runtime.Health) string {
 }
 
 // oneLine joins the lines of s with "; ", so that a multi-line error (such
-// as one made by errors.Join) stays on its line of the response, and cuts
-// it at MaxReason bytes.
+// as one made by errors.Join) stays on its line of the response, cuts it at
+// MaxReason bytes, and escapes it.
 func oneLine(s string) string {
+	return text.Escape(lines(s))
+}
+
+// lines joins the lines of s with "; " and cuts it at MaxReason bytes.
+func lines(s string) string {
 	if len(s) > MaxReason {
 		n := MaxReason - len("…")
 		for n > 0 && !utf8.RuneStart(s[n]) {

@@ -11,26 +11,32 @@
 //     WATCHDOG_PID, if set, is this process's;
 //   - STATUS= lines whenever the tree's health changes, such as
 //     "degraded: shop/worker: restarting after error: boom", checked at most
-//     a second apart and shown by systemctl status;
+//     a second apart (further apart when reading the health takes more
+//     than a twentieth of that: a pool of 100k instances) and shown by
+//     systemctl status;
 //   - STOPPING=1 when the tree begins to shut down (Tree.Stopping);
 //   - a last STATUS= with "stopped" or "failed: <reason>" when Run returns.
 //
 // The watchdog ping is sent by the goroutine that reads the tree's health,
 // which takes each supervisor's lock: a supervisor stuck holding it stops
 // the pings, and systemd stops the service (with WatchdogSignal=, SIGABRT by
-// default, which makes the Go runtime print every goroutine's stack). The
-// pings go on while the tree stops, since it is live and its shutdown
-// budget bounds that phase; set TimeoutStopSec= above the budget.
+// default, which makes the Go runtime print every goroutine's stack). A
+// slow reading (a pool of 100k instances) is done at most a twentieth of
+// the time, the pings between go without one. The pings go on while the
+// tree stops, since it is live and its shutdown budget bounds that phase;
+// set TimeoutStopSec= above the budget.
 //
 // Without NOTIFY_SOCKET in the environment (not started by systemd, or by
-// a unit of another Type) Run only runs the tree. Errors writing to the
-// socket are ignored: the service manager's view is best effort, the tree
-// is what matters. A notification the socket does not take within
-// NotifyTimeout (its reader hung, its queue full) is dropped, so that a
-// stuck service manager cannot keep Run from returning; Run then returns
-// at most four NotifyTimeouts after the tree (a ping under way, READY=1 if
-// it was not sent yet, STOPPING=1 and the last STATUS=). The first
-// STATUS= is sent before the tree starts, and may delay it as long.
+// a unit of another Type) Run only runs the tree. A tree that runs already,
+// or has ended, refuses to run again: Run then sends only the STATUS= with
+// that refusal. Errors writing to the socket are ignored: the service
+// manager's view is best effort, the tree is what matters. A notification
+// the socket does not take within NotifyTimeout (its reader hung, its
+// queue full) is dropped, so that a stuck service manager cannot keep Run
+// from returning; Run then returns at most four NotifyTimeouts after the
+// tree (a ping under way, READY=1 if it was not sent yet, STOPPING=1 and
+// the last STATUS=). The first STATUS= is sent before the tree starts, and
+// may delay it as long.
 package systemd
 
 import (
@@ -47,6 +53,7 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/internal/text"
 )
 
 // Runner is a tree that can be run: every tree type that arbor gen emits
@@ -68,9 +75,17 @@ func (r treeRunner) Run(ctx context.Context) error { return r.t.Run(ctx) }
 func (r treeRunner) Tree() *runtime.Tree           { return r.t }
 
 // MaxStatusInterval is the longest time between two checks of the tree's
-// health for STATUS= updates. With the watchdog enabled the check also runs
-// at every ping, and only there when pings are closer together.
+// health for STATUS= updates, unless a check takes longer than a twentieth
+// of it: the next is then twenty times its time away. With the watchdog
+// enabled the check also runs at pings, and only there when pings are
+// closer together.
 const MaxStatusInterval = time.Second
+
+// statusShare bounds the time spent reading the tree's health for STATUS=
+// to a 1/statusShare of the time: a tree whose health takes long to read
+// (every instance of a large pool) is checked less often than every
+// MaxStatusInterval.
+const statusShare = 20
 
 // NotifyTimeout bounds the sending of one notification.
 const NotifyTimeout = time.Second
@@ -97,6 +112,9 @@ func watchdog() time.Duration {
 	}
 	return time.Duration(usec) * time.Microsecond
 }
+
+// health reads the tree's health; tests replace it.
+var health = (*runtime.Tree).Health
 
 // notify sends one notification; tests replace it.
 var notify = func(state string) { _ = sdNotify(os.Getenv("NOTIFY_SOCKET"), state, NotifyTimeout) }
@@ -126,15 +144,23 @@ func Run(ctx context.Context, tree Runner) error {
 	t := tree.Tree()
 	if t == nil { // the tree could not be built; Run says why
 		err := tree.Run(ctx)
-		notify("STATUS=" + finalStatus(err))
+		notify("STATUS=" + clip(text.Escape(finalStatus(err))))
 		return err
 	}
 
+	if t.LastEvent() > 0 || closed(t.Done()) {
+		// It runs, or has run: its Run refuses at once, and the service
+		// manager must not hear the READY=1 or STOPPING=1 of a run that
+		// is not this call's.
+		err := tree.Run(ctx)
+		notify("STATUS=" + clip(text.Escape(finalStatus(err))))
+		return err
+	}
 	n := &notifier{tree: t}
 	if wd := watchdog(); wd > 0 {
 		n.ping = max(wd/2, MinPingInterval)
 	}
-	n.send("", statusOf(t.Health())) // before the tree starts: "starting: not started"
+	n.send("", statusOf(health(t))) // before the tree starts: "starting: not started"
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { n.loop(quit) })
@@ -155,6 +181,8 @@ type notifier struct {
 	tree   *runtime.Tree
 	ping   time.Duration // watchdog interval; 0 when disabled
 	status string        // the last STATUS= sent
+	readAt time.Time     // when observe last read the tree's health
+	took   time.Duration // how long that took
 
 	sentReady, sentStopping bool
 }
@@ -169,10 +197,11 @@ func (n *notifier) loop(quit <-chan struct{}) {
 		poll = min(poll, n.ping)
 	}
 	var polls <-chan time.Time
+	var pollTimer *time.Timer
 	if poll != n.ping {
-		t := time.NewTicker(poll)
-		defer t.Stop()
-		polls = t.C
+		pollTimer = time.NewTimer(poll)
+		defer pollTimer.Stop()
+		polls = pollTimer.C
 	}
 
 	ready, stopping := n.tree.Ready(), n.tree.Stopping()
@@ -192,7 +221,19 @@ func (n *notifier) loop(quit <-chan struct{}) {
 			if h, current := n.observe(); current {
 				n.send("", statusOf(h))
 			}
+			// A slow reading (a walk of a pool's 100k instances) comes
+			// less often: the checks take at most 1/statusShare of the
+			// time.
+			pollTimer.Reset(max(poll, statusShare*n.took))
 		case <-pings:
+			if time.Since(n.readAt) < statusShare*n.took {
+				// The last reading was slow, and recent: ping without
+				// reading again, as the status checks wait.
+				if !closed(n.tree.Done()) {
+					n.send(daemon.SdNotifyWatchdog, "")
+				}
+				continue
+			}
 			// Read the health even when it is not needed for STATUS=: it
 			// takes every supervisor's lock, so a hung supervisor stops
 			// the pings.
@@ -215,7 +256,9 @@ func (n *notifier) loop(quit <-chan struct{}) {
 // news: the tree has ended (Run sends the last word), or moved past it
 // between the reading and the catching up.
 func (n *notifier) observe() (h runtime.Health, current bool) {
-	h = n.tree.Health()
+	n.readAt = time.Now()
+	h = health(n.tree)
+	n.took = time.Since(n.readAt)
 	n.catchUp() // after the reading, so that it catches what the reading implies
 	switch {
 	case !h.State.Live():
@@ -237,7 +280,7 @@ func (n *notifier) catchUp() {
 	if !n.sentReady && closed(n.tree.Ready()) {
 		n.sentReady = true
 		status := "ready"
-		if h := n.tree.Health(); h.State.Serving() {
+		if h := health(n.tree); h.State.Serving() {
 			status = statusOf(h) // or degraded already
 		}
 		n.send(daemon.SdNotifyReady, status)
@@ -250,9 +293,11 @@ func (n *notifier) catchUp() {
 
 // send notifies line, if any, together with STATUS=status when status is
 // set and differs from the last one sent. It sends nothing when there is
-// nothing new.
+// nothing new. The status is escaped: systemd ignores a whole notification
+// with a NUL, READY=1 or WATCHDOG=1 with it, and a STATUS= that is not
+// UTF-8; systemctl status shows it on a terminal.
 func (n *notifier) send(line, status string) {
-	status = clip(status)
+	status = clip(text.Escape(status))
 	var msg []string
 	if line != "" {
 		msg = append(msg, line)
@@ -297,7 +342,7 @@ func statusOf(h runtime.Health) string {
 // finalStatus is the status once Run has returned err.
 func finalStatus(err error) string {
 	if err != nil {
-		return "failed: " + oneLine(err.Error())
+		return "failed: " + oneLine(runtime.ErrorText(err))
 	}
 	return "stopped"
 }

@@ -204,6 +204,54 @@ func TestNoTree(t *testing.T) {
 	assert.Contains(t, got[0], `"STATUS=failed: shop:; arbor: invalid spec: shop/db: Name: bad"`)
 }
 
+// TestRunTwice: Run of a tree that runs already, or has ended, returns
+// the tree's refusal, and tells the service manager only that: not the
+// READY=1 or STOPPING=1 of a run that is not its own.
+func TestRunTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t.Setenv("NOTIFY_SOCKET", "/run/test/notify")
+		t.Setenv("WATCHDOG_USEC", "100000")
+		t.Setenv("WATCHDOG_PID", "")
+		tr := mustNew(t, runtime.Spec{Name: "shop", Children: []runtime.Child{
+			{Name: "db", Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil })},
+		}})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- tr.Run(ctx) }()
+		<-tr.Ready()
+
+		rec := newNotes()
+		restore := systemd.SetNotify(rec.add)
+		err := systemd.Run(ctx, systemd.TreeRunner(tr))
+		require.ErrorIs(t, err, runtime.ErrAlreadyRunning)
+		assert.Equal(t, []string{`0s "STATUS=failed: arbor: tree is already running"`}, rec.get())
+		restore()
+
+		cancel()
+		require.NoError(t, <-done)
+		rec = newNotes()
+		defer systemd.SetNotify(rec.add)()
+		err = systemd.Run(context.Background(), systemd.TreeRunner(tr))
+		require.ErrorIs(t, err, runtime.ErrTreeEnded)
+		assert.Equal(t, []string{`0s "STATUS=failed: arbor: tree has ended"`}, rec.get())
+	})
+}
+
+// TestNoTreeLongStatus: the status of a tree that could not be built is
+// cut and escaped as any other: an invalid spec's message lists every
+// error, and systemd ignores a notification over 4 KB or with a NUL.
+func TestNoTreeLongStatus(t *testing.T) {
+	t.Setenv("NOTIFY_SOCKET", "/run/test/notify")
+	rec := newNotes()
+	defer systemd.SetNotify(rec.add)()
+	bad := errors.New(strings.Repeat("shop/db: bad\x00\n", 1000))
+	require.Error(t, systemd.Run(context.Background(), brokenTree{bad}))
+	got := rec.get()
+	require.Len(t, got, 1)
+	assert.Less(t, len(got[0]), systemd.MaxStatus+100)
+	assert.Contains(t, got[0], `STATUS=failed: shop/db: bad\\x00; shop/db: bad\\x00;`)
+}
+
 type brokenTree struct{ err error }
 
 func (b brokenTree) Run(context.Context) error { return b.err }

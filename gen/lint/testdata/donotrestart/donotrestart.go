@@ -22,11 +22,13 @@ var tree = runtime.Spec{
 		{Name: "timeout", Run: runtime.Func(Timeout), Timeout: time.Minute},
 		{Name: "ready", Run: Ready, Ready: &runtime.Ready{}},
 		{Name: "closure", Run: runtime.Func(Closure)},
+		{Name: "panics", Run: runtime.Func(Panics)},
 
 		{Name: "config", Run: runtime.Func(Config), Timeout: time.Minute},
 		{Name: "plain", Run: runtime.Func(Heartless)},
 		{Name: "canceled", Run: runtime.Func(Canceled), Timeout: time.Minute},
 		{Name: "not-done", Run: runtime.Func(NotDone), Timeout: time.Minute},
+		{Name: "rethrows", Run: runtime.Func(Rethrows)},
 	},
 }
 
@@ -90,6 +92,15 @@ func Closure(ctx context.Context) error {
 	return stop()
 }
 
+// Panics means to end the child for good, but a panic is a failure.
+func Panics(ctx context.Context) error {
+	if err := load(); err != nil {
+		panic(fmt.Errorf("config: %w: %w", runtime.ErrDoNotRestart, err)) // want `panics: a panic with runtime.ErrDoNotRestart is a failure like any other panic: the child is restarted; return the error to end the child for good \(donotrestart\)`
+	}
+	<-ctx.Done()
+	return nil
+}
+
 // Silent from here on.
 
 func Config(ctx context.Context) error {
@@ -101,6 +112,16 @@ func Config(ctx context.Context) error {
 }
 
 func load() error { return nil }
+
+// Rethrows panics with a value of its own, which says nothing of
+// ErrDoNotRestart.
+func Rethrows(ctx context.Context) error {
+	if err := load(); errors.Is(err, runtime.ErrDoNotRestart) {
+		panic(err)
+	}
+	<-ctx.Done()
+	return nil
+}
 
 // Heartless has no deadline: the supervisor ignores its error once it
 // has cancelled it, so the error makes no difference.
