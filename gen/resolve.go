@@ -348,8 +348,8 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 			if ws.own != nil {
 				own = ws.own.Types
 			}
-			ws.addDecl(errs, n.RunPos, decl, "%s: run: the generated Start would take a %s, which the spec's package cannot write: %s",
-				n, types.TypeString(arg, short(own)), why)
+			ws.addDecl(errs, n.RunPos, decl, "%s: run: the generated Start would take %s, which the spec's package cannot write: %s",
+				n, article(types.TypeString(arg, short(own))), why)
 			return nil
 		}
 		if lock := lockIn(arg); lock != nil {
@@ -359,8 +359,8 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 			if ws.own != nil {
 				own = ws.own.Types
 			}
-			ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: the generated Start would take a %s by value, which copies the %s it holds (go vet: copylocks); take a pointer to it",
-				n, types.TypeString(arg, short(own)), types.TypeString(lock, short(own)))
+			ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: the generated Start would take %s by value, which copies the %s it holds (go vet: copylocks); take a pointer to it",
+				n, article(types.TypeString(arg, short(own))), types.TypeString(lock, short(own)))
 			return nil
 		}
 	}
@@ -419,6 +419,15 @@ func derefs(recv types.Type, index []int, fn *types.Func) bool {
 	_, ptr := types.Unalias(t).(*types.Pointer)
 	_, ptrRecv := types.Unalias(fn.Signature().Recv().Type()).(*types.Pointer)
 	return ptr && !ptrRecv
+}
+
+// article puts "a" or "an" before a type for a message: an atomic.Int64,
+// an unsafe.Pointer, a uint.
+func article(typ string) string {
+	if strings.HasPrefix(typ, "un") || strings.ContainsAny(typ[:min(1, len(typ))], "aeioAEIO") {
+		return "an " + typ
+	}
+	return "a " + typ
 }
 
 // embeddings returns the named struct types, and the fields they embed,
