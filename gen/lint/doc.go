@@ -137,8 +137,8 @@
 // that has one. Every attempt leaves such a goroutine behind, which
 // nothing supervises or stops; when it uses the attempt (in a function
 // literal's body or the call's arguments), what it reports once its
-// attempt has ended is fenced and does nothing. A goroutine that detach
-// reports is left to it.
+// attempt has ended is fenced and does nothing. One that does not use the
+// attempt and that detach reports is left to detach.
 //
 // donotrestart: fmt.Errorf or errors.Join with both
 // runtime.ErrDoNotRestart and ctx.Err() or context.Cause(ctx) among its
