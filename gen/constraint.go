@@ -33,6 +33,7 @@ func (ws *workspace) outputConstraint(targets map[*target]bool) constraint.Expr 
 	type decl struct {
 		file, recv, name string
 		pkg              *listed
+		embeds           string // a struct type's embedded field that leads to a promoted method
 	}
 	listing := func(p *types.Package) *listed {
 		if ws.own != nil && p.Path() == ws.own.PkgPath {
@@ -47,12 +48,20 @@ func (ws *workspace) outputConstraint(targets map[*target]bool) constraint.Expr 
 			recv = recvTypeName(r.Type())
 		}
 		if f := ws.fset.File(t.obj.Pos()); f != nil {
-			decls = append(decls, decl{f.Name(), recv, t.obj.Name(), listing(t.obj.Pkg())})
+			decls = append(decls, decl{f.Name(), recv, t.obj.Name(), listing(t.obj.Pkg()), ""})
 		}
 		if pos := recvPos(t); pos.IsValid() && ws.fset.File(pos) != nil {
 			// The receiver's type, maybe of another package than a method
 			// it embeds.
-			decls = append(decls, decl{ws.fset.File(pos).Name(), "", t.recvName.Name(), listing(t.recvName.Pkg())})
+			decls = append(decls, decl{ws.fset.File(pos).Name(), "", t.recvName.Name(), listing(t.recvName.Pkg()), ""})
+		}
+		// A promoted method is there only where each struct type on the
+		// way embeds the field that leads to it: the declarations of the
+		// type for other builds that do not are no alternative.
+		for _, e := range t.embeds {
+			if f := ws.fset.File(e.typ.Pos()); f != nil {
+				decls = append(decls, decl{f.Name(), "", e.typ.Name(), listing(e.typ.Pkg()), e.field})
+			}
 		}
 	}
 	// The output is the same whichever of a declaration's files this build
@@ -63,7 +72,7 @@ func (ws *workspace) outputConstraint(targets map[*target]bool) constraint.Expr 
 		if d.pkg != nil {
 			path = d.pkg.ImportPath
 		}
-		return path + "\x00" + d.recv + "." + d.name
+		return path + "\x00" + d.recv + "." + d.name + "\x00" + d.embeds
 	}
 	slices.SortFunc(decls, func(a, b decl) int { return strings.Compare(key(a), key(b)) })
 	var expr constraint.Expr
@@ -71,7 +80,7 @@ func (ws *workspace) outputConstraint(targets map[*target]bool) constraint.Expr 
 	for _, d := range decls {
 		var x constraint.Expr
 		if ws.fileConstraint(d.file) != nil {
-			files := append(ws.declaredElsewhere(d.pkg, d.file, d.recv, d.name), d.file)
+			files := append(ws.declaredElsewhere(d.pkg, d.file, d.recv, d.name, d.embeds), d.file)
 			slices.SortFunc(files, func(a, b string) int { return strings.Compare(filepath.Base(a), filepath.Base(b)) })
 			for _, file := range files {
 				y := ws.fileConstraint(file)
@@ -133,27 +142,105 @@ func (ws *workspace) fileConstraint(file string) constraint.Expr {
 // declaredElsewhere returns the files of package p, other than file, that
 // the build ignores and that declare the function name (the method of
 // type recv), or the type name when recv is "" and the name is a type's:
-// the same declaration for other builds. Test files, and files of another
+// the same declaration for other builds; if embeds is set, only those
+// whose struct type embeds that field. Test files, and files of another
 // package name (a generator script with //go:build ignore), are none.
-func (ws *workspace) declaredElsewhere(p *listed, file, recv, name string) []string {
+func (ws *workspace) declaredElsewhere(p *listed, file, recv, name, embeds string) []string {
 	if p == nil {
 		return nil
 	}
 	var out []string
+	sig := "" // a function's, which its alternatives must share
 	for _, base := range p.IgnoredGoFiles {
 		path := filepath.Join(p.Dir, base)
 		if path == file || strings.HasSuffix(base, "_test.go") {
 			continue
 		}
 		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
-		if err != nil || f.Name.Name != p.Name {
+		if err != nil || f.Name.Name != p.Name || !findDecl(f, recv, name).IsValid() || embeds != "" && !embedsField(f, name, embeds) {
 			continue
 		}
-		if findDecl(f, recv, name).IsValid() {
+		if sig == "" {
+			if cur, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution); err == nil {
+				sig = sigText(cur, recv, name)
+			}
+		}
+		if sig == sigText(f, recv, name) {
 			out = append(out, path)
 		}
 	}
 	return out
+}
+
+// sigText returns the types of the receiver, parameters and results of
+// the function name (the method of type recv) that f declares, as
+// written, or "" if f declares no such function. A function declared for
+// another build with another signature is no alternative: the generated
+// code, written for this one, would not compile there.
+func sigText(f *ast.File, recv, name string) string {
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || fd.Name.Name != name || (recv == "") != (fd.Recv == nil) {
+			continue
+		}
+		if recv != "" && (len(fd.Recv.List) != 1 || recvName(fd.Recv.List[0].Type) != recv) {
+			continue
+		}
+		var b strings.Builder
+		for _, list := range []*ast.FieldList{fd.Recv, fd.Type.Params, fd.Type.Results} {
+			b.WriteString("(")
+			if list != nil {
+				for _, fl := range list.List {
+					for range max(1, len(fl.Names)) {
+						b.WriteString(types.ExprString(fl.Type) + ",")
+					}
+				}
+			}
+			b.WriteString(")")
+		}
+		return b.String()
+	}
+	return ""
+}
+
+// embedsField reports whether the struct type name that f declares
+// embeds a field of that name.
+func embedsField(f *ast.File, name, field string) bool {
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok {
+			continue
+		}
+		for _, s := range gd.Specs {
+			ts, ok := s.(*ast.TypeSpec)
+			if !ok || ts.Name.Name != name {
+				continue
+			}
+			st, ok := ast.Unparen(ts.Type).(*ast.StructType)
+			if !ok {
+				return false
+			}
+			for _, fl := range st.Fields.List {
+				x := ast.Unparen(fl.Type)
+				if star, ok := x.(*ast.StarExpr); ok {
+					x = ast.Unparen(star.X)
+				}
+				if ix, ok := x.(*ast.IndexExpr); ok {
+					x = ix.X // G[int]
+				} else if ix, ok := x.(*ast.IndexListExpr); ok {
+					x = ix.X
+				}
+				if sel, ok := x.(*ast.SelectorExpr); ok {
+					x = sel.Sel
+				}
+				if len(fl.Names) == 0 && recvName(x) == field {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return false
 }
 
 // recvTypeName returns the name of a method's receiver type, T for *T.

@@ -172,6 +172,9 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 	}
 	nm := ws.chooseNames(spec, c.decls, targets)
 	ws.checkScope(spec, nm, &errs)
+	if len(errs) > 0 {
+		errs = ws.generatedCopies(errs)
+	}
 	findings := ws.lintRuns(spec, targets)
 	if ws.ownName == "" && (!token.IsIdentifier(spec.Package) || spec.Package == "_") {
 		errs.Add(packagePos(spec), schema.Sprintf("the CUE package name %s is not a valid Go package name, which the generated file takes in a directory without Go files; rename the package", spec.Package))

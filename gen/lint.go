@@ -172,6 +172,6 @@ func sameFunc(pkg *types.Package, fn *types.Func) *types.Func {
 
 // goPos converts a position in Go code.
 func (ws *workspace) goPos(pos token.Pos) schema.Pos {
-	p := ws.fset.Position(pos)
+	p := ws.position(pos)
 	return schema.Pos{Filename: p.Filename, Line: p.Line, Column: p.Column}
 }

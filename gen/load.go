@@ -86,7 +86,14 @@ type listed struct {
 	ImportMap      map[string]string
 	Deps           []string
 	Module         *listedModule
-	Error          *struct{ Pos, Err string }
+	Error          *listError
+	DepsErrors     []*listError
+}
+
+// listError is an error of go list about a package.
+type listError struct {
+	Pos, Err    string
+	ImportStack []string
 }
 
 // listedModule is what go list says about a package's module.
@@ -96,7 +103,7 @@ type listedModule struct {
 	Replace              *listedModule
 }
 
-const listFields = "ImportPath,Name,Dir,Export,GoFiles,CgoFiles,IgnoredGoFiles,TestGoFiles,XTestGoFiles,Imports,ImportMap,Deps,Module,Error"
+const listFields = "ImportPath,Name,Dir,Export,GoFiles,CgoFiles,IgnoredGoFiles,TestGoFiles,XTestGoFiles,Imports,ImportMap,Deps,Module,Error,DepsErrors"
 
 // goList runs go list -e -json in dir, with -deps -export if export is
 // set, and decodes its packages. A failure
@@ -122,7 +129,7 @@ func goList(ctx context.Context, dir string, opts *Options, overlay string, expo
 		if msg == "" {
 			msg = err.Error()
 		}
-		return nil, schema.ErrorList{{Pos: schema.Pos{Filename: dir}, Msg: "cannot load the Go code: " + msg}}
+		return nil, schema.ErrorList{{Pos: schema.Pos{Filename: dir}, Msg: "cannot load the Go code: " + goLines(msg)}}
 	}
 	var list []*listed
 	for dec := json.NewDecoder(&stdout); ; {
@@ -304,6 +311,9 @@ func packageError(dir string, own *listed) *schema.Error {
 		e.Pos = pos
 		return e
 	}
+	if c := cycleError(own.Error, func(string) *listed { return own }); c != nil {
+		return c
+	}
 	type clause struct {
 		file, name string
 		pos        token.Position
@@ -333,6 +343,50 @@ func packageError(dir string, own *listed) *schema.Error {
 		}
 	}
 	return e
+}
+
+// cycleError is the go command's error about an import cycle, with the
+// cycle, at the import of its first package that leads on (go list gives
+// neither); or nil for another error. The import stack starts where go
+// list started (the spec's package, say) and ends where the cycle closes.
+func cycleError(le *listError, lookup func(path string) *listed) *schema.Error {
+	if le == nil || len(le.ImportStack) < 2 || !strings.Contains(le.Err, "import cycle") {
+		return nil
+	}
+	stack := le.ImportStack
+	stack = stack[slices.Index(stack, stack[len(stack)-1]):]
+	l := lookup(stack[0])
+	if len(stack) < 2 || l == nil {
+		return nil
+	}
+	cycle := make([]string, len(stack))
+	for i, p := range stack {
+		cycle[i] = schema.Clip(p)
+	}
+	e := &schema.Error{Pos: schema.Pos{Filename: l.Dir}, Msg: schema.Sprintf("package %s does not compile: %s: %s", schema.Clip(stack[0]), le.Err, strings.Join(cycle, " imports "))}
+	if pos, ok := importPos(l, stack[1]); ok {
+		e.Pos = pos
+	}
+	return e
+}
+
+// importPos returns the position of the first import of path among the
+// Go files of package l.
+func importPos(l *listed, path string) (schema.Pos, bool) {
+	fset := token.NewFileSet()
+	for _, name := range append(slices.Clone(l.GoFiles), l.CgoFiles...) {
+		f, err := parser.ParseFile(fset, filepath.Join(l.Dir, name), nil, parser.ImportsOnly)
+		if err != nil {
+			continue
+		}
+		for _, spec := range f.Imports {
+			if p, err := strconv.Unquote(spec.Path.Value); err == nil && p == path {
+				at := fset.Position(spec.Path.Pos())
+				return schema.Pos{Filename: at.Filename, Line: at.Line, Column: at.Column}, true
+			}
+		}
+	}
+	return schema.Pos{}, false
 }
 
 const unloadableDir = "the go command cannot load a package in this directory: "
@@ -568,7 +622,8 @@ func (ws *workspace) fromSource(l *listed) *types.Package {
 }
 
 // requireArbor reports a module that cannot import the runtime because it
-// does not require Arbor, with the command that adds the requirement.
+// does not require Arbor, with the command that adds the requirement, or
+// whose requirement the go command cannot load, with its reason.
 func (ws *workspace) requireArbor() error {
 	rt := ws.listed[runtimePath]
 	if rt == nil || rt.Error == nil || rt.Module != nil {
@@ -581,6 +636,14 @@ func (ws *workspace) requireArbor() error {
 	if modFile == "" {
 		modFile = ws.dir
 	}
+	if line, v := requires(modFile); line > 0 {
+		// A go.sum entry missing, a version that cannot be downloaded:
+		// the go command says what to do, on lines of its own.
+		msg := goLines(rt.Error.Err)
+		return schema.ErrorList{{Pos: schema.Pos{Filename: modFile, Line: line, Column: 1}, Msg: fmt.Sprintf(
+			"the module requires %s %s, but the go command cannot load its runtime, which the generated code imports (go list: %s)",
+			modulePath, v, msg)}}
+	}
 	msg, _, _ := strings.Cut(rt.Error.Err, "\n")
 	msg = strings.TrimSuffix(msg, "; to add it:")
 	if strings.HasPrefix(msg, "cannot find package ") {
@@ -592,6 +655,44 @@ func (ws *workspace) requireArbor() error {
 	return schema.ErrorList{{Pos: schema.Pos{Filename: modFile}, Msg: fmt.Sprintf(
 		"the module does not require %s, whose runtime the generated code imports; add it with `go get %s@%s`, or with `go get -tool %s/cmd/arbor` to run arbor as a tool (go list: %s)",
 		modulePath, modulePath, version(), modulePath, msg)}}
+}
+
+// goLines joins the lines of a message of the go command, so that each
+// error stays on a line of its own: a line indented with a tab goes on the
+// one before (go's remedies: "to add it:\n\tgo get ...").
+func goLines(msg string) string {
+	lines := strings.Split(strings.TrimSpace(msg), "\n")
+	var b strings.Builder
+	for i, l := range lines {
+		switch {
+		case i == 0:
+		case strings.HasPrefix(l, "\t"):
+			b.WriteString(" ")
+		default:
+			b.WriteString("; ")
+		}
+		b.WriteString(strings.TrimSpace(l))
+	}
+	return b.String()
+}
+
+// requires returns the line of a go.mod's requirement of Arbor, and its
+// version, or 0.
+func requires(goMod string) (line int, version string) {
+	data, err := os.ReadFile(goMod)
+	if err != nil {
+		return 0, ""
+	}
+	f, err := modfile.ParseLax(goMod, data, nil)
+	if err != nil {
+		return 0, ""
+	}
+	for _, r := range f.Require {
+		if r.Mod.Path == modulePath && r.Syntax != nil {
+			return r.Syntax.Start.Line, r.Mod.Version
+		}
+	}
+	return 0, ""
 }
 
 // sameArbor reports a module whose Arbor is not the one running (an arbor
@@ -751,11 +852,22 @@ func findDecl(f *ast.File, recv, name string) token.Pos {
 	return token.NoPos
 }
 
+// position is the position of pos after //line directives, as the go
+// command gives it; but one that names no file (//line :40), which
+// go/token and the compiler leave empty (":40"), keeps the file's name.
+func (ws *workspace) position(pos token.Pos) token.Position {
+	p := ws.fset.Position(pos)
+	if p.Filename == "" {
+		p.Filename = ws.fset.PositionFor(pos, false).Filename
+	}
+	return p
+}
+
 // declPosition returns the position of a declaration. Export data keeps
 // only the line of a declaration; its column is then found in the source,
 // so that messages point at the name as they do for parsed packages.
 func (ws *workspace) declPosition(decl token.Pos) token.Position {
-	p := ws.fset.Position(decl)
+	p := ws.position(decl)
 	file := p.Filename
 	if rest, ok := strings.CutPrefix(file, "$GOROOT"+string(filepath.Separator)); ok {
 		file = filepath.Join(build.Default.GOROOT, rest) // how export data names the standard library

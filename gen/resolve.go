@@ -160,6 +160,15 @@ type target struct {
 	// is built, would dereference the receiver (see derefs): the generated
 	// code looks the method up at each attempt instead.
 	late bool
+	// embeds is the way to a promoted method: each struct type on it, and
+	// the field it embeds that leads on (see outputConstraint).
+	embeds []embedding
+}
+
+// embedding is a struct type's field on the way to a promoted method.
+type embedding struct {
+	typ   *types.TypeName
+	field string
 }
 
 // resolve finds the Go declaration a worker's run names and checks it.
@@ -302,13 +311,14 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		t.recv = recv
 		t.recvName = tn
 		t.late = derefs(recv, index, fn)
+		t.embeds = embeddings(recv, index)
 	}
 	sig := t.obj.Type().(*types.Signature)
 	if sig.TypeParams().Len() > 0 {
 		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s is generic; a run function cannot have type parameters", n, n.Run)
 		return nil
 	}
-	if !typeChecks(sig) {
+	if !typeChecks(sig) || ws.sigError(t.obj) != nil {
 		ws.invalidDecl(errs, n, t.obj)
 		return nil
 	}
@@ -338,8 +348,8 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 			if ws.own != nil {
 				own = ws.own.Types
 			}
-			ws.addDecl(errs, n.RunPos, decl, "%s: run: the generated Start would take a %s, which the spec's package cannot write: %s",
-				n, types.TypeString(arg, short(own)), why)
+			ws.addDecl(errs, n.RunPos, decl, "%s: run: the generated Start would take %s, which the spec's package cannot write: %s",
+				n, article(types.TypeString(arg, short(own))), why)
 			return nil
 		}
 		if lock := lockIn(arg); lock != nil {
@@ -349,8 +359,8 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 			if ws.own != nil {
 				own = ws.own.Types
 			}
-			ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: the generated Start would take a %s by value, which copies the %s it holds (go vet: copylocks); take a pointer to it",
-				n, types.TypeString(arg, short(own)), types.TypeString(lock, short(own)))
+			ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: the generated Start would take %s by value, which copies the %s it holds (go vet: copylocks); take a pointer to it",
+				n, article(types.TypeString(arg, short(own))), types.TypeString(lock, short(own)))
 			return nil
 		}
 	}
@@ -409,6 +419,36 @@ func derefs(recv types.Type, index []int, fn *types.Func) bool {
 	_, ptr := types.Unalias(t).(*types.Pointer)
 	_, ptrRecv := types.Unalias(fn.Signature().Recv().Type()).(*types.Pointer)
 	return ptr && !ptrRecv
+}
+
+// article puts "a" or "an" before a type for a message: an atomic.Int64,
+// an unsafe.Pointer, a uint.
+func article(typ string) string {
+	if strings.HasPrefix(typ, "un") || strings.ContainsAny(typ[:min(1, len(typ))], "aeioAEIO") {
+		return "an " + typ
+	}
+	return "a " + typ
+}
+
+// embeddings returns the named struct types, and the fields they embed,
+// on the way from recv to the method index selects.
+func embeddings(recv types.Type, index []int) []embedding {
+	var out []embedding
+	t := recv
+	for _, i := range index[:len(index)-1] {
+		if p, ok := types.Unalias(t).(*types.Pointer); ok {
+			t = p.Elem()
+		}
+		st, ok := t.Underlying().(*types.Struct)
+		if !ok {
+			break
+		}
+		if n, ok := types.Unalias(t).(*types.Named); ok {
+			out = append(out, embedding{n.Obj(), st.Field(i).Name()})
+		}
+		t = st.Field(i).Type()
+	}
+	return out
 }
 
 func posOf(p *schema.Probe) schema.Pos {
@@ -565,19 +605,33 @@ func (ws *workspace) invalidDecl(errs *schema.ErrorList, n *schema.Node, fn *typ
 		ws.addDecl(errs, n.RunPos, fn.Pos(), "%s: run: %s takes cgo's C.%s, which arbor_gen.go cannot write (a C name belongs to the file that imports \"C\"); take a Go type", n, n.Run, c.Sel.Name)
 		return
 	}
-	if fd != nil {
-		for _, te := range ws.typeErr[fn.Pkg().Path()] {
-			if te.Pos >= fd.Pos() && te.Pos < fd.Type.End() {
-				msg, at = te.Msg, te.Pos
-				break
-			}
-		}
+	if te := ws.sigError(fn); te != nil {
+		msg, at = te.Msg, te.Pos
 	}
 	ws.addDecl(errs, n.RunPos, fn.Pos(), "%s: run: the declaration of %s does not compile: %s; fix the Go code", n, n.Run, msg)
 	if at.IsValid() {
 		p := ws.fset.Position(at)
 		(*errs)[len(*errs)-1].At = schema.Pos{Filename: p.Filename, Line: p.Line, Column: p.Column}
 	}
+}
+
+// sigError returns the first type error in the signature of fn (its
+// receiver, parameters and results), if its package was parsed from
+// source. A signature may be free of invalid types and still not compile:
+// a constraint interface used as a parameter's type, for one.
+func (ws *workspace) sigError(fn *types.Func) *types.Error {
+	fd := ws.funcDecl(fn)
+	if fd == nil {
+		return nil
+	}
+	in := func(p token.Pos, n ast.Node) bool { return p >= n.Pos() && p < n.End() }
+	for i, te := range ws.typeErr[fn.Pkg().Path()] {
+		// Not at the name: a redeclaration is no error of the signature.
+		if in(te.Pos, fd.Type.Params) || fd.Type.Results != nil && in(te.Pos, fd.Type.Results) || fd.Recv != nil && in(te.Pos, fd.Recv) {
+			return &ws.typeErr[fn.Pkg().Path()][i]
+		}
+	}
+	return nil
 }
 
 // cgoName returns the first name of cgo's pseudo-package C in the

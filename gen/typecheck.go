@@ -120,9 +120,37 @@ func (ws *workspace) compileErrors(c *checked, targets map[*schema.Node]*target)
 			continue
 		}
 		seen[path] = true
+		if l := ws.listed[path]; l != nil && cycle(l.Error) {
+			continue // below
+		}
 		if p := ws.byPath[path]; p != nil && p.Syntax != nil {
 			report(path, "package "+path, ws.typeErr[path])
 		}
 	}
+	// An import cycle that the spec's package or a run package depends
+	// on: each package of a cycle type-checks, against the others, and
+	// the go command reports it alone.
+	var lists []*listError
+	if ws.own0 != nil {
+		lists = append(lists, ws.own0.DepsErrors...)
+	}
+	for path := range seen {
+		if l := ws.listed[path]; l != nil {
+			lists = append(append(lists, l.Error), l.DepsErrors...)
+		}
+	}
+	lookup := func(path string) *listed { return ws.listed[path] }
+	cycles := map[string]bool{}
+	for _, le := range lists {
+		if e := cycleError(le, lookup); e != nil && !cycles[e.Msg] {
+			cycles[e.Msg] = true
+			errs = append(errs, e)
+		}
+	}
 	return errs
+}
+
+// cycle reports whether a go list error is an import cycle.
+func cycle(le *listError) bool {
+	return le != nil && strings.Contains(le.Err, "import cycle")
 }

@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"go/ast"
+	"go/token"
 )
 
 // attemptUses is what a run function does with its attempt, in its own
@@ -133,6 +134,10 @@ func (r *run) beat() {
 // HTTP, or an empty select.
 func (c *checker) longRunning(n ast.Node) ast.Node {
 	switch n := n.(type) {
+	case *ast.LabeledStmt:
+		if f := c.gotoLoop(n); f != nil {
+			return f
+		}
 	case *ast.ForStmt:
 		if c.endless(n) {
 			return n
@@ -183,7 +188,15 @@ func (r *run) escape(n ast.Node, s *state) {
 			ast.Inspect(f.body, mentions) // also held by a variable: go beat()
 		}
 	}
-	if uses && f != nil && r.c.neverReturns(f) {
+	switch {
+	case f == nil || !r.c.neverReturns(f):
+	case uses:
 		r.report(CheckEscape, g.Pos(), fmt.Sprintf("this goroutine uses the attempt and never returns: it outlives %s, so every attempt leaves one behind, and what it reports once its attempt has ended is fenced and does nothing", r.fn.name))
+	default:
+		r.report(CheckEscape, g.Pos(), fmt.Sprintf("this goroutine never returns: it outlives %s, so every attempt leaves one behind, which nothing supervises or stops, at shutdown either", r.fn.name))
+		if r.leaks == nil {
+			r.leaks = map[token.Pos]bool{}
+		}
+		r.leaks[g.Pos()] = true
 	}
 }

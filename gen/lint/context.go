@@ -41,6 +41,10 @@ func ctxParamPos(f *fnode) token.Pos {
 // group. It returns nil for anything else.
 func (c *checker) blocking(n ast.Node, s *state) ast.Node {
 	switch n := n.(type) {
+	case *ast.LabeledStmt:
+		if f := c.gotoLoop(n); f != nil && !c.exits(f) {
+			return f
+		}
 	case *ast.ForStmt:
 		if c.endless(n) && !c.exits(n) {
 			return n
@@ -100,8 +104,21 @@ func (c *checker) hasTimeCase(n *ast.SelectStmt) bool {
 // ctxLoop is the ctxloop check, on a node of the run function's own
 // goroutine.
 func (r *run) ctxLoop(n ast.Node) {
-	switch n.(type) {
+	if l, ok := n.(*ast.LabeledStmt); ok && r.c.gotoLoop(l) != nil {
+		n = r.c.gotoLoop(l)
+	}
+	switch n := n.(type) {
 	case *ast.ForStmt, *ast.RangeStmt:
+	case *ast.SelectStmt:
+		if len(n.Body.List) == 0 {
+			r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("select {} never ends: cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace; wait for <-ctx.Done() and return", r.fn.name))
+		}
+		return
+	case *ast.CallExpr:
+		if fn := r.c.calledFunc(n); isFunc(fn, "net/http", "ListenAndServe", "ListenAndServeTLS") && fn.Type().(*types.Signature).Recv() == nil {
+			r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("http.%s serves with a server of its own, which nothing can shut down: it never returns, cancellation cannot stop %s, and at every shutdown and restart it is abandoned after its grace; make an http.Server, and call its Shutdown once the context is done", fn.Name(), r.fn.name))
+		}
+		return
 	default:
 		return
 	}
@@ -114,7 +131,7 @@ func (r *run) ctxLoop(n ast.Node) {
 	case r.c.mayPanic(n):
 		// It may end by a panic once the context is done: must(ctx.Err()).
 	case w != nil:
-		r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop watches the context, but nothing leaves it: once the context is done it spins (a break in a select leaves only the select), and cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name),
+		r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop watches the context, but nothing leaves it: once the context is done it spins%s, and cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", innerBreak(n), r.fn.name),
 			Related{Pos: w.Pos(), Message: "watches the context here"})
 	default:
 		r.report(CheckCtxLoop, n.Pos(), fmt.Sprintf("this loop never ends: nothing leaves it (no return, break or panic), so once the context is done it goes on, and cancellation cannot stop %s, so at every shutdown and restart it is abandoned after its grace", r.fn.name))
@@ -143,6 +160,45 @@ func (c *checker) mayPanic(n ast.Node) bool {
 func (c *checker) fnMayPanic(f *fnode) bool {
 	// In a recursion, assume it may, and stay silent.
 	return summary(c.panics, f, true, func() bool { return c.mayPanic(f.body) })
+}
+
+// innerBreak says, for a message, what the first unlabeled break in a
+// loop's body leaves instead of the loop: a select or a switch.
+func innerBreak(loop ast.Node) string {
+	what := ""
+	var walk func(n ast.Node, in string)
+	walk = func(n ast.Node, in string) {
+		ast.Inspect(n, func(m ast.Node) bool {
+			if what != "" || m == n {
+				return what == ""
+			}
+			switch m := m.(type) {
+			case *ast.FuncLit, *ast.ForStmt, *ast.RangeStmt:
+				return false
+			case *ast.SelectStmt:
+				walk(m, "select")
+				return false
+			case *ast.SwitchStmt, *ast.TypeSwitchStmt:
+				walk(m, "switch")
+				return false
+			case *ast.BranchStmt:
+				if m.Tok == token.BREAK && m.Label == nil && in != "" {
+					what = in
+				}
+			}
+			return true
+		})
+	}
+	switch l := loop.(type) {
+	case *ast.ForStmt:
+		walk(l.Body, "")
+	case *ast.RangeStmt:
+		walk(l.Body, "")
+	}
+	if what == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (a break in a %s leaves only the %s)", what, what)
 }
 
 // watchesEnd returns where code itself, outside its function literals,

@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"slices"
 )
 
 // detach is the detach check: in the run function's own body, a go
@@ -22,6 +23,8 @@ func (r *run) detach() {
 			continue
 		}
 		r.report(CheckDetach, g.Pos(), fmt.Sprintf("%s starts a goroutine and returns at once: the supervisor sees the child end while the goroutine runs on unsupervised, neither stopped at shutdown nor restarted when it fails; do the work in %s, or wait for it", r.fn.name, r.fn.name))
+		// That it never returns either adds nothing.
+		r.findings = slices.DeleteFunc(r.findings, func(f Finding) bool { return f.Check == CheckEscape && f.Pos == g.Pos() && r.leaks[g.Pos()] })
 		return
 	}
 }

@@ -33,10 +33,13 @@
 // the function literals it calls on the spot or defers; not the function
 // literals it stores or passes, nor the goroutines it starts.
 //
-// An endless loop is for {}, for true {}, or a range over time.Tick(d) or
+// An endless loop is for {}, for true {}, a range over time.Tick(d) or
 // a time.Ticker's C, also held by a variable that holds nothing else
-// (ticks := time.Tick(d); for range ticks {}). An exit of a loop is a return, a break or goto that
-// leaves it, a continue of an enclosing loop, or a call of panic, of a
+// (ticks := time.Tick(d); for range ticks {}), or a loop written with
+// goto: a labeled statement and the statements after it in its block up
+// to a goto back to the label among them (not in an if). An exit of a
+// loop is a return, a break or goto that leaves it, a continue of an
+// enclosing loop, or a call of panic, of a
 // function that ends the process (below), runtime.Goexit, log's Panic
 // functions and methods, testing's Fatal, Fatalf, FailNow, Skip, Skipf and
 // SkipNow, a function or method of another package named Fatal, Fatalf,
@@ -93,10 +96,13 @@
 // returns, nor a function of the package that may, such as must(err),
 // also in its function literals): as when it watches for the end of a
 // context (a receive from X.Done(), X.Err(), context.Cause(X)) but a break
-// in a select case leaves only the select, or a case logs the cancellation
-// and forgets to return, or when it hands the context on (for range t.C {
-// poll(ctx) }). Once the context is done, such a loop goes on. Not
-// reported when ctxunused is: it says as much.
+// in a select or switch case leaves only the select or switch, or a case
+// logs the cancellation and forgets to return, or when it hands the
+// context on (for range t.C { poll(ctx) }). Once the context is done,
+// such a loop goes on. Also, on the run function's own goroutine, whatever
+// else looks at the context: select {}, which never ends; and a call of
+// net/http's ListenAndServe or ListenAndServeTLS functions, whose server
+// nothing can shut down. Not reported when ctxunused is: it says as much.
 //
 // ready: the child has ready, and the run function takes no
 // *runtime.Attempt, or never calls a.Ready() (in its body, its function
@@ -126,11 +132,13 @@
 // one heartbeat timeout.
 //
 // escape: a go statement on the run function's own goroutine whose
-// function uses the attempt (in a function literal's body or the call's
-// arguments) and cannot return: among its top-level statements is an
-// endless loop without exit or select {}, or a call of a function of the
-// package that has one. Every attempt leaves such a goroutine behind, and
-// what it reports once its attempt has ended is fenced and does nothing.
+// function cannot return: among its top-level statements is an endless
+// loop without exit or select {}, or a call of a function of the package
+// that has one. Every attempt leaves such a goroutine behind, which
+// nothing supervises or stops; when it uses the attempt (in a function
+// literal's body or the call's arguments), what it reports once its
+// attempt has ended is fenced and does nothing. One that does not use the
+// attempt and that detach reports is left to detach.
 //
 // donotrestart: fmt.Errorf or errors.Join with both
 // runtime.ErrDoNotRestart and ctx.Err() or context.Cause(ctx) among its

@@ -185,9 +185,12 @@ func (c *checker) tickerChan(x ast.Expr) bool {
 }
 
 // endless reports whether a loop has no condition to end it: for {},
-// for true {}, or a range over a ticker.
+// for true {}, a range over a ticker, or a loop written with goto (see
+// gotoLoop).
 func (c *checker) endless(n ast.Node) bool {
 	switch n := n.(type) {
+	case *ast.LabeledStmt:
+		return c.gotoLoop(n) != nil
 	case *ast.ForStmt:
 		if n.Cond == nil {
 			return true
@@ -202,11 +205,18 @@ func (c *checker) endless(n ast.Node) bool {
 
 // exits reports whether a loop's body has a way out: a return, a break
 // or goto that leaves it (a goto to its own label does not), a labeled
-// continue of an outer loop, or a call that never returns. Function
-// literals in it do not count.
+// continue of an outer loop, or a call that never returns; for a loop
+// written with goto, an unlabeled continue too. Function literals in it
+// do not count.
 func (c *checker) exits(loop ast.Stmt) bool {
 	var body *ast.BlockStmt
 	switch l := loop.(type) {
+	case *ast.LabeledStmt:
+		f := c.gotoLoop(l)
+		if f == nil {
+			return true
+		}
+		return c.exits(f)
 	case *ast.ForStmt:
 		body = l.Body
 	case *ast.RangeStmt:
@@ -223,9 +233,10 @@ func (c *checker) exits(loop ast.Stmt) bool {
 		return !lit
 	})
 	own := c.labelOf(loop)
+	goto_ := c.madeUp[loop]
 	found := false
-	var walk func(n ast.Node, nested bool)
-	walk = func(n ast.Node, nested bool) {
+	var walk func(n ast.Node, nested, inLoop bool)
+	walk = func(n ast.Node, nested, inLoop bool) {
 		ast.Inspect(n, func(m ast.Node) bool {
 			if found || m == nil {
 				return false
@@ -245,10 +256,17 @@ func (c *checker) exits(loop ast.Stmt) bool {
 					found = !inner[m.Label.Name] // break out of the loop
 				case m.Tok == token.BREAK:
 					found = !nested
+				case m.Tok == token.CONTINUE:
+					found = goto_ && !inLoop // a continue of a loop around it
 				}
-			case *ast.ForStmt, *ast.RangeStmt, *ast.SwitchStmt, *ast.TypeSwitchStmt, *ast.SelectStmt:
+			case *ast.ForStmt, *ast.RangeStmt:
 				if m != n {
-					walk(m, true)
+					walk(m, true, true)
+					return false
+				}
+			case *ast.SwitchStmt, *ast.TypeSwitchStmt, *ast.SelectStmt:
+				if m != n {
+					walk(m, true, inLoop)
 					return false
 				}
 			case *ast.CallExpr:
@@ -257,7 +275,7 @@ func (c *checker) exits(loop ast.Stmt) bool {
 			return !found
 		})
 	}
-	walk(body, false)
+	walk(body, false, false)
 	return found
 }
 
@@ -275,6 +293,55 @@ func (c *checker) labelOf(s ast.Stmt) string {
 		}
 	}
 	return c.labels[s]
+}
+
+// gotoLoop returns a loop written with goto as the for {} it stands
+// for, or nil: a labeled statement, and the statements after it in its
+// block up to a goto back to the label that is itself one of them (a goto
+// in an if may end the loop by not jumping). The for statement is made
+// up, out of the function's own statements: its position is the
+// label's.
+func (c *checker) gotoLoop(l *ast.LabeledStmt) *ast.ForStmt {
+	if c.gotoLoops == nil {
+		c.gotoLoops = map[*ast.LabeledStmt]*ast.ForStmt{}
+		c.madeUp = map[ast.Stmt]bool{}
+		c.labelOf(l) // build c.labels, which exits reads for the loop's own label
+		for _, f := range c.pkg.Files {
+			ast.Inspect(f, func(n ast.Node) bool {
+				var list []ast.Stmt
+				switch n := n.(type) {
+				case *ast.BlockStmt:
+					list = n.List
+				case *ast.CaseClause:
+					list = n.Body
+				case *ast.CommClause:
+					list = n.Body
+				}
+				c.findGotoLoops(list)
+				return true
+			})
+		}
+	}
+	return c.gotoLoops[l]
+}
+
+func (c *checker) findGotoLoops(list []ast.Stmt) {
+	for i, st := range list {
+		l, ok := st.(*ast.LabeledStmt)
+		if !ok {
+			continue
+		}
+		lb := c.info.Defs[l.Label]
+		for j := i + 1; j < len(list) && lb != nil; j++ {
+			if b, ok := list[j].(*ast.BranchStmt); ok && b.Tok == token.GOTO && b.Label != nil && c.info.Uses[b.Label] == lb {
+				f := &ast.ForStmt{For: l.Pos(), Body: &ast.BlockStmt{Lbrace: l.Pos(), List: list[i : j+1], Rbrace: b.End() - 1}}
+				c.gotoLoops[l] = f
+				c.madeUp[f] = true
+				c.labels[f] = l.Label.Name
+				break
+			}
+		}
+	}
 }
 
 // loopLabel reports whether a goto after a labeled statement jumps back
@@ -535,6 +602,9 @@ func (c *checker) blocksStmt(st ast.Stmt) ast.Node {
 			}
 		}
 	case *ast.LabeledStmt:
+		if f := c.gotoLoop(st); f != nil && !c.exits(f) {
+			return f
+		}
 		return c.blocksStmt(st.Stmt)
 	}
 	return nil
@@ -686,6 +756,9 @@ func (c *checker) stmtNeverEnds(st ast.Stmt) bool {
 	case *ast.SelectStmt:
 		return len(st.Body.List) == 0
 	case *ast.LabeledStmt:
+		if f := c.gotoLoop(st); f != nil && !c.exits(f) {
+			return true
+		}
 		return c.stmtNeverEnds(st.Stmt)
 	case *ast.ExprStmt:
 		if call, ok := ast.Unparen(st.X).(*ast.CallExpr); ok {

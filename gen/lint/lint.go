@@ -120,9 +120,11 @@ type checker struct {
 	exitsAlways map[*fnode]bool     // never returns normally: exits the process or goroutine, or panics
 	panics      map[*fnode]bool     // may panic or exit on purpose
 	uses        map[paramKey]bool
-	labels      map[ast.Stmt]string   // built on first use
-	backward    map[*types.Label]bool // labels a later goto jumps to; built on first use
-	calls       map[*fnode][]*fnode   // the functions each calls statically
+	labels      map[ast.Stmt]string               // built on first use
+	backward    map[*types.Label]bool             // labels a later goto jumps to; built on first use
+	gotoLoops   map[*ast.LabeledStmt]*ast.ForStmt // loops written with goto, as for {}; built on first use
+	madeUp      map[ast.Stmt]bool                 // the values of gotoLoops
+	calls       map[*fnode][]*fnode               // the functions each calls statically
 	recurs      map[*fnode]bool
 	assigned    map[*types.Var]bool          // variables assigned after their declaration; built on first use
 	values      map[*types.Var]ast.Expr      // what variables are declared with; built on first use

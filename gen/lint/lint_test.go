@@ -48,7 +48,7 @@ func testdata(t testing.TB) string {
 // pipelines, jobs) on which any finding is a false positive.
 func TestChecks(t *testing.T) {
 	// One load for all: each costs seconds of go list and type checking.
-	results := analysistest.Run(t, testdata(t), lint.Analyzer, "./ctxunused", "./ctxloop/...", "./ready", "./beat", "./escape",
+	results := analysistest.Run(t, testdata(t), lint.Analyzer, "./ctxunused", "./ctxloop/...", "./gotoloop", "./ready", "./beat", "./escape",
 		"./donotrestart", "./sleep", "./detach", "./exit/...", "./directive", "./follow/...", "./indirect", "./pool", "./corpus")
 	for _, r := range results {
 		if r.Action.Package.PkgPath == "lintdata/corpus" {

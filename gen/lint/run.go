@@ -16,6 +16,7 @@ type run struct {
 	findings []Finding
 	seen     map[findingKey]bool
 	uses     attemptUses
+	leaks    map[token.Pos]bool // go statements escape reports without the attempt
 }
 
 type findingKey struct {

@@ -46,3 +46,7 @@ func Waits(ctx context.Context, a *runtime.Attempt, wg sync.WaitGroup) error { r
 
 // LockedPtr takes a pointer to it: nothing is copied.
 func LockedPtr(ctx context.Context, b *Box) error { return nil }
+
+// Constraint takes a constraint interface, which is no type of a value:
+// its types are all valid, but it does not compile.
+func Constraint(ctx context.Context, key interface{ comparable }) error { return nil }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log"
 	"net"
+	"net/http"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -33,8 +34,14 @@ var tree = runtime.Spec{
 		{Name: "tick-var", Run: runtime.Func(TickVar)},
 		{Name: "ticks", Run: runtime.Func(Ticks)},
 		{Name: "stored", Run: (&Stored{}).Run},
+		{Name: "blocks", Run: runtime.Func(Blocks)},
+		{Name: "break-switch", Run: runtime.Func(BreakSwitch)},
+		{Name: "listens", Run: runtime.Func(Listens)},
+		{Name: "listens-helper", Run: runtime.Func(ListensHelper)},
 
 		{Name: "accept", Run: runtime.Func(Accept)},
+		{Name: "debug-server", Run: runtime.Func(DebugServer)},
+		{Name: "shuts-down", Run: runtime.Func(ShutsDown)},
 		{Name: "done", Run: runtime.Func(Done)},
 		{Name: "goroutine", Run: runtime.Func(Goroutine)},
 		{Name: "breaks", Run: runtime.Func(Breaks)},
@@ -137,6 +144,12 @@ again:
 	}
 }
 
+// Blocks hands its context to a goroutine and waits for ever itself.
+func Blocks(ctx context.Context) error {
+	go func() { _ = connect(ctx) }()
+	select {} // want `blocks: select {} never ends: cancellation cannot stop Blocks, so at every shutdown and restart it is abandoned after its grace; wait for <-ctx.Done\(\) and return \(ctxloop\)`
+}
+
 // BreakDone breaks out of its select on cancellation, not out of its loop:
 // once the context is done, it spins.
 func BreakDone(ctx context.Context) error {
@@ -150,9 +163,42 @@ func BreakDone(ctx context.Context) error {
 	}
 }
 
+// Listens uses its context for the requests, but serves with
+// http.ListenAndServe, whose server nothing can shut down.
+func Listens(ctx context.Context) error {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = connect(ctx)
+	})
+	return http.ListenAndServe("localhost:0", h) // want `listens: http.ListenAndServe serves with a server of its own, which nothing can shut down: it never returns, cancellation cannot stop Listens, and at every shutdown and restart it is abandoned after its grace; make an http.Server, and call its Shutdown once the context is done \(ctxloop\)`
+}
+
+// ListensHelper does so in a helper.
+func ListensHelper(ctx context.Context) error {
+	if err := connect(ctx); err != nil {
+		return err
+	}
+	return listen()
+}
+
+func listen() error {
+	return http.ListenAndServeTLS("localhost:0", "cert", "key", nil) // want `listens-helper: http.ListenAndServeTLS serves with a server of its own`
+}
+
+// BreakSwitch breaks out of its switch on cancellation, not out of its
+// loop.
+func BreakSwitch(ctx context.Context) error {
+	for { // want `break-switch: this loop watches the context, but nothing leaves it: once the context is done it spins \(a break in a switch leaves only the switch\), and`
+		switch {
+		case ctx.Err() != nil:
+			break
+		}
+		work()
+	}
+}
+
 // Forgot logs the cancellation and forgets to return.
 func Forgot(ctx context.Context) error {
-	for { // want `forgot: this loop watches the context, but nothing leaves it`
+	for { // want `forgot: this loop watches the context, but nothing leaves it: once the context is done it spins, and cancellation`
 		select {
 		case <-ctx.Done():
 			log.Print("stopping")
@@ -258,9 +304,25 @@ func Done(ctx context.Context) error {
 	}
 }
 
-// Goroutine's loop is not on the run function's goroutine.
+// DebugServer's http.ListenAndServe is on a goroutine of its own (a
+// debug server for the whole process, say): not the run function's.
+func DebugServer(ctx context.Context) error {
+	go func() { _ = http.ListenAndServe("localhost:0", nil) }()
+	<-ctx.Done()
+	return nil
+}
+
+// ShutsDown serves with a server it shuts down.
+func ShutsDown(ctx context.Context) error {
+	srv := &http.Server{Addr: "localhost:0"}
+	context.AfterFunc(ctx, func() { _ = srv.Shutdown(context.Background()) })
+	return srv.ListenAndServe()
+}
+
+// Goroutine's loop is not on the run function's goroutine: not ctxloop's
+// business, but escape's.
 func Goroutine(ctx context.Context) error {
-	go func() {
+	go func() { // want `goroutine: this goroutine never returns: .* \(escape\)`
 		for {
 			work()
 		}

@@ -19,6 +19,7 @@ var tree = runtime.Spec{
 		{Name: "logs", Run: (&Worker{}).Run, Ready: &runtime.Ready{}},
 		{Name: "cancels", Run: runtime.Func(Cancels)},
 		{Name: "returns-err", Run: runtime.Func(ReturnsErr)},
+		{Name: "forever", Run: runtime.Func(Forever)},
 
 		{Name: "closer", Run: runtime.Func(Closer)},
 		{Name: "waits", Run: runtime.Func(Waits)},
@@ -34,6 +35,17 @@ func Serve(ctx context.Context) error {
 	srv := &http.Server{}
 	context.AfterFunc(ctx, func() { srv.Close() })
 	go srv.ListenAndServe() // want `serve: Serve starts a goroutine and returns at once: the supervisor sees the child end while the goroutine runs on unsupervised, neither stopped at shutdown nor restarted when it fails; do the work in Serve, or wait for it \(detach\)`
+	return nil
+}
+
+// Forever's goroutine never returns either: detach says it all, and
+// escape, which would say so, stays silent.
+func Forever(ctx context.Context) error {
+	go func() { // want `forever: Forever starts a goroutine and returns at once`
+		for {
+			fmt.Println("tick")
+		}
+	}()
 	return nil
 }
 

@@ -77,6 +77,18 @@ func Held(ctx context.Context, a *runtime.Attempt) error { // want `value: Held 
 	}
 }
 
+// Mutual recursion ends the walk, which has seen ping's select {} by then.
+func Mutual(ctx context.Context) error { return ping(ctx, 3) }
+
+func ping(ctx context.Context, n int) error {
+	if n == 0 {
+		select {} // want `mutual: select {} never ends: cancellation cannot stop Mutual`
+	}
+	return pong(ctx, n-1)
+}
+
+func pong(ctx context.Context, n int) error { return ping(ctx, n) }
+
 // Silent from here on.
 
 func Generic(ctx context.Context) error { return wait(ctx, 1) }
@@ -85,18 +97,6 @@ func wait[T any](ctx context.Context, _ T) error {
 	<-ctx.Done()
 	return nil
 }
-
-// Mutual recursion ends the walk; the check stays silent.
-func Mutual(ctx context.Context) error { return ping(ctx, 3) }
-
-func ping(ctx context.Context, n int) error {
-	if n == 0 {
-		select {}
-	}
-	return pong(ctx, n-1)
-}
-
-func pong(ctx context.Context, n int) error { return ping(ctx, n) }
 
 type server interface{ Serve(context.Context) error }
 
