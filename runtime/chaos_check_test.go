@@ -242,8 +242,10 @@ func (c *chaos) cancelled(rec *attemptRec, ctx context.Context) {
 		timeout := ch.Heartbeat.Timeout
 		gap := max(rec.maxGap, rec.cancelAt.Sub(rec.lastBeat))
 		if !rec.stopBeating && gap < timeout/2 && rec.cancelAt.Sub(rec.firstBeat) >= 3*timeout {
-			c.violate("deadlines are never early", "%s generation %d: cancelled as stale (timeout %v) while beating, at most %v apart",
-				path, gen, timeout, gap.Round(time.Millisecond))
+			c.violate("deadlines are never early", "%s generation %d: cancelled as stale (timeout %v) while beating, at most %v apart "+
+				"(%d beats over %v, %d while not current; the last %v before it saw the cancellation; the process stalled %v meanwhile)",
+				path, gen, timeout, gap.Round(time.Millisecond), rec.beats, rec.cancelAt.Sub(rec.firstBeat).Round(time.Millisecond), rec.notCurrent,
+				rec.cancelAt.Sub(rec.lastBeat).Round(time.Millisecond), c.stall.within(rec.firstBeat, rec.cancelAt).Round(time.Millisecond))
 		}
 	default:
 		c.violate("cancellation causes", "%s generation %d: unexpected cause %v (ctx.Err() %v)", path, gen, rec.cause, rec.ctxErr)
@@ -395,7 +397,8 @@ func (c *chaos) readyTimedOut(s *chaosSlot, e runtime.Event, timeout time.Durati
 		return // its goroutine has not begun, or an older one returned since
 	}
 	if at := r.readyAt.Load(); at != 0 {
-		if early := c.at(at).Sub(s.startingAt); early < timeout/2 {
+		// A stall between recording the call and making it delays it.
+		if early := c.at(at).Sub(s.startingAt) + c.stall.within(c.at(at), e.Time); early < timeout/2 {
 			c.violateEvents("deadlines are never early", "%s generation %d: cancelled as not ready in %v, but called Ready %v after its Starting event",
 				s.path, e.Generation, timeout, early.Round(time.Millisecond))
 		}
@@ -563,7 +566,7 @@ func (c *chaos) checkHeld() {
 			id = r.slot.inst.pool.slot.id // a pool stopped by an order stops its instances
 		}
 		at, ok := c.held[id]
-		if !ok || now.Sub(at) < chaosOrderLag || r.ctx.Err() != nil || c.heldExcused(r, at) {
+		if !ok || now.Sub(at) < chaosOrderLag || r.ctx.Err() != nil || now.Sub(at)-c.stall.within(at, now) < chaosOrderLag || c.heldExcused(r, at) {
 			continue
 		}
 		lag := now.Sub(c.at(c.seen.Load()))

@@ -1,10 +1,13 @@
 package runtime_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/arbor-go/arbor/runtime"
@@ -68,6 +71,15 @@ func (l *c20Life) stopAndWait(ctx context.Context, h *runtime.Handle, who string
 // ShutdownReport and the journal.
 type c20Readers struct {
 	l *c20Life
+
+	mu    sync.Mutex
+	snaps []c20Snap // kept to be held against the journal
+}
+
+// c20Snap is what a snapshot said of the declared children.
+type c20Snap struct {
+	last uint64   // its LastEvent
+	gens []uint64 // by declared child, in l.paths' order
 }
 
 // healthRank orders the tree's health states as a lifecycle goes through
@@ -111,7 +123,9 @@ func (rd *c20Readers) read() {
 			}
 			if k != len(l.paths) {
 				l.violate("snapshot lists %d declared children; want %d", k, len(l.paths))
+				break
 			}
+			rd.keep(snap)
 		case 1:
 			h := l.tree.Health()
 			r := healthRank(h.State)
@@ -143,6 +157,61 @@ func (rd *c20Readers) read() {
 		if i%8 == 0 {
 			time.Sleep(200 * time.Microsecond)
 		}
+	}
+}
+
+// keep keeps the generations snap shows, up to 256 snapshots a lifecycle.
+func (rd *c20Readers) keep(snap runtime.Snapshot) {
+	s := c20Snap{last: snap.LastEvent}
+	for _, c := range snap.Children {
+		if !c.Instance {
+			s.gens = append(s.gens, c.Generation)
+		}
+	}
+	rd.mu.Lock()
+	if len(rd.snaps) < 256 {
+		rd.snaps = append(rd.snaps, s)
+	}
+	rd.mu.Unlock()
+}
+
+// checkSnaps holds the snapshots kept against the journal: a snapshot shows
+// every event up to its LastEvent (a console streams from there), so each
+// declared child's generation is at least that of its latest Starting
+// event by then, and at most the latest the tree ever started.
+func (rd *c20Readers) checkSnaps(evs []runtime.Event) {
+	l := rd.l
+	index := make(map[string]int, len(l.paths))
+	for i, p := range l.paths {
+		index[p] = i
+	}
+	rd.mu.Lock()
+	snaps := slices.Clone(rd.snaps)
+	rd.mu.Unlock()
+	slices.SortFunc(snaps, func(a, b c20Snap) int { return cmp.Compare(a.last, b.last) })
+	started := make([]uint64, len(l.paths)) // by the events so far
+	ever := make([]uint64, len(l.paths))
+	for _, e := range evs {
+		if i, ok := index[e.Path]; ok && e.Kind == runtime.EventStarting {
+			ever[i] = max(ever[i], e.Generation)
+		}
+	}
+	k := 0
+	for _, s := range snaps {
+		for ; k < len(evs) && evs[k].Seq <= s.last; k++ {
+			if i, ok := index[evs[k].Path]; ok && evs[k].Kind == runtime.EventStarting {
+				started[i] = evs[k].Generation
+			}
+		}
+		for i, g := range s.gens {
+			switch {
+			case g < started[i]:
+				l.violate("snapshot at event %d shows %s at generation %d; its generation %d started by then", s.last, l.paths[i], g, started[i])
+			case g > ever[i]:
+				l.violate("snapshot at event %d shows %s at generation %d; the tree never started more than %d", s.last, l.paths[i], g, ever[i])
+			}
+		}
+		l.st.snapsChecked.Add(1)
 	}
 }
 
@@ -431,8 +500,9 @@ func (l *c20Life) nestedEnd(sv *c20Sup, e runtime.Event) {
 	if e.Kind != runtime.EventAbandoned && sv.stopping && !sv.killed {
 		// Its budget bounds its stop, whatever its children do: it
 		// abandons them when it runs out.
-		if took := e.Time.Sub(sv.shutAt); took > sv.n.budget+c20Slack {
-			l.violate("journal: %s took %v to stop; its budget is %v", e.Path, took.Round(time.Millisecond), sv.n.budget)
+		if took := e.Time.Sub(sv.shutAt); took > sv.n.budget+c20Slack+l.stalls.within(sv.shutAt, e.Time) {
+			l.violate("journal: %s took %v to stop; its budget is %v (the process stalled %v meanwhile)", e.Path, took.Round(time.Millisecond), sv.n.budget,
+				l.stalls.within(sv.shutAt, e.Time).Round(time.Millisecond))
 		}
 	}
 	if e.Kind != runtime.EventExited || sv.killed {

@@ -102,17 +102,21 @@ type c20Stats struct {
 	abandoned, orders, stopWaits, stopWaitChecked, oldHandles, reads   atomic.Int64
 	maxDepth, tinyBudgets, sigEnds, restartsChecked, limitsChecked     atomic.Int64
 	violations, unverified, nestedExits, stopWaitSelf                  atomic.Int64
+	leaseLives, leaseAcquired, leaseFlaps, leaseRivals, leaseFailures  atomic.Int64
+	snapsChecked                                                       atomic.Int64
 }
 
 func (s *c20Stats) String() string {
 	return fmt.Sprintf("%d lifecycles (%d gave up, %d ended by a significant child, %d cancelled; up to %d levels; %d nested budgets under 10ms), "+
 		"%d attempts (%d instances), %d abandoned, %d events checked (%d restart decisions, %d limit checks, %d significant ends, %d nested exits), "+
 		"%d orders (%d StopAndWait returned nil and were checked over %d attempts, %d of them by an attempt on itself or its supervisor; %d orders on instance handles kept from Start, often from an earlier run of their pool), "+
-		"%d reads, %d lifecycles unverified (journal overflow), %d violations",
+		"%d reads (%d snapshots held against the journal), %d lifecycles unverified (journal overflow), %d violations; "+
+		"leases in %d lifecycles: %d acquired by the tree, %d lost, %d held by a rival, %d Acquire failures or panics",
 		s.lives.Load(), s.gaveUp.Load(), s.significant.Load(), s.cancelled.Load(), s.maxDepth.Load(), s.tinyBudgets.Load(),
 		s.attempts.Load(), s.instances.Load(), s.abandoned.Load(), s.events.Load(), s.restartsChecked.Load(), s.limitsChecked.Load(), s.sigEnds.Load(), s.nestedExits.Load(),
 		s.orders.Load(), s.stopWaits.Load(), s.stopWaitChecked.Load(), s.stopWaitSelf.Load(), s.oldHandles.Load(),
-		s.reads.Load(), s.unverified.Load(), s.violations.Load())
+		s.reads.Load(), s.snapsChecked.Load(), s.unverified.Load(), s.violations.Load(),
+		s.leaseLives.Load(), s.leaseAcquired.Load(), s.leaseFlaps.Load(), s.leaseRivals.Load(), s.leaseFailures.Load())
 }
 
 // c20Node is a declared child (or the root) as the checks need it.
@@ -128,6 +132,7 @@ type c20Node struct {
 	limit       runtime.RestartLimit  // a supervisor's or a pool's
 	own         *runtime.RestartLimit // the child's own, in its parent
 	budget      time.Duration         // a supervisor's or a pool's
+	lease       string                // its lease's name; "" without one
 }
 
 // c20Life is one lifecycle.
@@ -144,6 +149,8 @@ type c20Life struct {
 	nodes  map[string]*c20Node // every declared child, and the root
 	paths  []string            // declared children, as Snapshot lists them
 	pools  []string
+	leases *c20Leases // nil: no child has a lease
+	stalls *stallMeter
 
 	release chan struct{} // frees the attempts leaked on purpose
 	stopOps chan struct{}
@@ -263,6 +270,7 @@ func (l *c20Life) drawSup(r *rand.Rand, s *runtime.Spec, n *c20Node, level, dept
 		if i > 0 && r.IntN(3) == 0 {
 			c.After = []string{s.Children[r.IntN(i)].Name}
 		}
+		l.drawLease(&c, k)
 		k.restart, k.significant = c.Restart, c.Significant
 		if k.restart == "" || c.Pool != nil {
 			k.restart = runtime.Permanent // a pool is restarted as a permanent child; Restart is its instances'
@@ -343,6 +351,7 @@ func (l *c20Life) begin(ctx context.Context, a *runtime.Attempt, inst uint64) *c
 	l.live[rec.path] = append(l.live[rec.path], rec)
 	l.recs = append(l.recs, rec)
 	l.mu.Unlock()
+	l.checkLeaseBegin(rec)
 	if len(older) > 0 {
 		report := l.tree.ShutdownReport()
 		for _, o := range older {
@@ -636,8 +645,14 @@ func (l *c20Life) operate(k uint64) {
 
 func (l *c20Life) run(base int) bool {
 	r := rand.New(rand.NewPCG(l.seed, 7))
+	if lr := rand.New(rand.NewPCG(l.seed, 9)); lr.IntN(3) == 0 { // its own stream: a seed draws the same tree with leases or without
+		l.leases = newC20Leases(lr)
+	}
 	l.draw(r)
 	opts := []runtime.Option{runtime.WithObserver(l.observe), runtime.WithJournal(c20Journal)}
+	if l.leases != nil && len(l.leases.names) > 0 {
+		opts = append(opts, runtime.WithLeaser(l.leases))
+	}
 	if r.IntN(3) == 0 {
 		slow := rand.New(rand.NewPCG(l.seed, 8)) // the observers' goroutine's only
 		opts = append(opts, runtime.WithObserver(func(e runtime.Event) {
@@ -694,6 +709,11 @@ func (l *c20Life) run(base int) bool {
 	for range 2 {
 		ops.Go(readers.read)
 	}
+	if l.leases != nil && len(l.leases.names) > 0 {
+		ops.Go(l.flap)
+	}
+	l.stalls = startStallMeter()
+	defer l.stalls.end()
 	runAt := time.Now()
 	runErr := make(chan error, 1)
 	go func() { runErr <- tree.Run(ctx) }()
@@ -712,7 +732,8 @@ func (l *c20Life) run(base int) bool {
 	l.ended.Store(true)
 	doneAt := time.Now()
 	side.Wait()
-	l.afterRun(rerr, runAt, doneAt, stoppingAt.Load())
+	from := l.afterRun(rerr, runAt, doneAt, stoppingAt.Load())
+	l.checkLeasesReleased(from, doneAt)
 
 	close(l.stopOps)
 	waited := make(chan struct{})
@@ -726,7 +747,11 @@ func (l *c20Life) run(base int) bool {
 	}
 	close(l.release)
 	l.awaitAll(doneAt)
+	l.stalls.end()
 	l.checkJournal(rerr)
+	if evs, missed := l.tree.Journal(0); missed == 0 {
+		readers.checkSnaps(evs)
+	}
 	readers.finish(rerr)
 	l.checkGoroutines(base)
 	// Every attempt's goroutine has ended: the report says each returned.
@@ -757,8 +782,8 @@ func (l *c20Life) observe(e runtime.Event) {
 }
 
 // afterRun checks the shutdown guarantee and Run's budget the moment Run
-// has returned.
-func (l *c20Life) afterRun(rerr error, runAt, doneAt time.Time, stoppingAt int64) {
+// has returned. It returns when the shutdown began, at the latest.
+func (l *c20Life) afterRun(rerr error, runAt, doneAt time.Time, stoppingAt int64) (from time.Time) {
 	report := l.tree.ShutdownReport()
 	l.mu.Lock()
 	var live []*c20Rec
@@ -777,7 +802,7 @@ func (l *c20Life) afterRun(rerr error, runAt, doneAt time.Time, stoppingAt int64
 			l.violate("shutdown guarantee: %s generation %d is still current when Run returned", rec.path, rec.gen)
 		}
 	}
-	from := doneAt
+	from = doneAt
 	if c := l.cancelAt.Load(); c != 0 {
 		from = time.Unix(0, c)
 	}
@@ -787,7 +812,7 @@ func (l *c20Life) afterRun(rerr error, runAt, doneAt time.Time, stoppingAt int64
 	if from.Before(runAt) {
 		from = runAt
 	}
-	if over := doneAt.Sub(from) - l.budget - runtime.DeliveryMargin; over > c20Slack {
+	if over := doneAt.Sub(from) - l.budget - runtime.DeliveryMargin - l.stalls.within(from, doneAt); over > c20Slack {
 		l.violate("Run returned %v after its shutdown began; the root's budget is %v", doneAt.Sub(from).Round(time.Millisecond), l.budget)
 	}
 	var gu *runtime.GiveUpError
@@ -812,6 +837,7 @@ func (l *c20Life) afterRun(rerr error, runAt, doneAt time.Time, stoppingAt int64
 			l.violate("%s shows %v after Run returned", c.Path, c.State)
 		}
 	}
+	return from
 }
 
 // awaitAll waits for every attempt to return once the leaked ones are

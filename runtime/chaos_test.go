@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/arbor-go/arbor/runtime"
 )
 
@@ -29,6 +31,8 @@ type chaos struct {
 	epoch time.Time
 	ct    *chaosTree
 	tree  *runtime.Tree
+	stall *stallMeter   // the process's stalls, which excuse late deadlines
+	prior goleak.Option // the goroutines of earlier tests, which TestMain judges
 
 	calm   chan struct{} // closed when faults stop, before the final shutdown
 	calmed atomic.Bool
@@ -81,6 +85,7 @@ type attemptRec struct {
 
 	firstBeat, lastBeat time.Time
 	maxGap              time.Duration // longest time between two beats
+	beats, notCurrent   int           // beats, and those made while the attempt was not current
 	stopBeating         bool
 
 	cancelAt time.Time // when it saw its context cancelled
@@ -131,6 +136,9 @@ func TestChaos(t *testing.T) {
 	c := &chaos{t: t, seed: seed, epoch: time.Now(), calm: make(chan struct{}), kill: make(chan struct{}),
 		live: map[attemptKey]*attemptRec{}, held: map[int]time.Time{}, orphans: map[attemptKey]time.Time{}, instOrphans: map[instKey]time.Time{}, instLive: map[instKey]*attemptRec{},
 		finalAb: map[attemptKey]time.Time{}, violations: map[string][]string{}, violated: map[string]int{}}
+	c.prior = goleak.IgnoreCurrent()
+	c.stall = startStallMeter()
+	defer c.stall.end()
 	c.ct = drawChaosTree(seed, c.runFunc)
 	tree, err := runtime.New(c.ct.spec,
 		runtime.WithObserver(c.observe),
@@ -423,6 +431,10 @@ func (r *attemptRec) beat(a *runtime.Attempt) {
 		r.maxGap = max(r.maxGap, now.Sub(r.lastBeat))
 	}
 	r.lastBeat = now
+	r.beats++
+	if !a.Current() {
+		r.notCurrent++ // the runtime fences it: to explain a stale verdict
+	}
 	a.Beat()
 }
 
