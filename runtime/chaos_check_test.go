@@ -237,8 +237,9 @@ func (c *chaos) cancelled(rec *attemptRec, ctx context.Context) {
 			break
 		}
 		// Beating steadily, it cannot be stale. Only a stale verdict on the
-		// attempt's first moments (its goroutine started late) could explain
-		// it, and that verdict would not take three timeouts to arrive.
+		// attempt's first moments (its run function started, then its first
+		// beat came late) could explain it, and that verdict would not take
+		// three timeouts to arrive.
 		timeout := ch.Heartbeat.Timeout
 		gap := max(rec.maxGap, rec.cancelAt.Sub(rec.lastBeat))
 		if !rec.stopBeating && gap < timeout/2 && rec.cancelAt.Sub(rec.firstBeat) >= 3*timeout {

@@ -252,6 +252,9 @@ func (s *slot) run(a *Attempt) {
 			s.sup.chainStop(a) // after the exit, which its supervisor must see first
 		}
 	}()
+	if b := a.beat; b != nil {
+		b.last.Store(s.sup.tree.clock.Load()) // the heartbeat timeout counts from now
+	}
 	if s.sub() != nil {
 		err = s.sub().run(a.context(), a)
 	} else {

@@ -89,8 +89,9 @@ type Ready struct {
 	Timeout time.Duration
 }
 
-// Heartbeat asks a child to call Attempt.Beat at least every Timeout. A stale
-// attempt is cancelled and counts as a failure.
+// Heartbeat asks a child to call Attempt.Beat at least every Timeout, from
+// when its run function starts. A stale attempt is cancelled and counts as a
+// failure.
 type Heartbeat struct {
 	Timeout time.Duration
 }

@@ -31,11 +31,16 @@ func (w *watchdog) consider(timeout time.Duration) {
 	}
 }
 
+// notStarted is a beat record's last value until its attempt's goroutine
+// runs: the timeout counts from then, since a goroutine the Go scheduler
+// starts late has missed no beat of its own.
+const notStarted = -1
+
 // watch gives a, not yet running, its beat record and watches it.
 func (t *Tree) watch(a *Attempt) {
 	w := t.wd
 	b := &beat{a: a, staleAt: int64(a.slot.spec.Heartbeat.Timeout)}
-	b.last.Store(t.clock.Load())
+	b.last.Store(notStarted)
 	a.beat = b
 	w.mu.Lock()
 	b.index = int32(len(w.watched))
@@ -92,7 +97,11 @@ func (w *watchdog) scan(k, now int64, stale []*beat) []*beat {
 		if b.sent {
 			continue
 		}
-		if last := b.last.Load(); last != b.seen || b.before == 0 {
+		last := b.last.Load()
+		if last == notStarted {
+			continue
+		}
+		if last != b.seen || b.before == 0 {
 			b.seen = last
 			if last >= k {
 				b.before = 0 // read the newest value: no bound yet
