@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	goruntime "runtime"
 	"strings"
@@ -145,11 +146,17 @@ func TestPassingProbeIsCheap(t *testing.T) {
 		code, body := get(h, target) // warm
 		require.Equal(t, http.StatusOK, code, target)
 		require.Equal(t, "ok\n", body, target)
-		var before, after goruntime.MemStats
-		goruntime.ReadMemStats(&before)
-		get(h, target)
-		goruntime.ReadMemStats(&after)
-		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<10), "%s allocated %d KB", target, (after.TotalAlloc-before.TotalAlloc)>>10)
+		// The count is the process's: an instance still reaching its wait
+		// allocates too. The least of a few answers is the probe's own.
+		least := uint64(math.MaxUint64)
+		for range 10 {
+			var before, after goruntime.MemStats
+			goruntime.ReadMemStats(&before)
+			get(h, target)
+			goruntime.ReadMemStats(&after)
+			least = min(least, after.TotalAlloc-before.TotalAlloc)
+		}
+		assert.Less(t, least, uint64(64<<10), "%s allocated %d KB", target, least>>10)
 	}
 	code, body := get(h, "/readyz?verbose")
 	assert.Equal(t, http.StatusOK, code)
