@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/internal/text"
 )
 
 // Tree is the body of GET /api/tree: the tree's health and a snapshot of
@@ -158,7 +159,7 @@ func (h *handler) snapshot(limit int) Tree {
 	var pool *Pool // the pool whose instances follow
 	listed := 0
 	if health.State != runtime.HealthReady {
-		t.Reason = clip(health.Reason, MaxText)
+		t.Reason = text.Clip(health.Reason, MaxText)
 	}
 	for _, c := range snap.Children {
 		out := Child{
@@ -169,7 +170,7 @@ func (h *handler) snapshot(limit int) Tree {
 			Lease: c.Lease, Token: c.Token,
 		}
 		if c.LastError != nil {
-			out.LastError = clip(runtime.ErrorText(c.LastError), MaxText)
+			out.LastError = text.Clip(runtime.ErrorText(c.LastError), MaxText)
 		}
 		switch {
 		case c.Pool:
@@ -245,13 +246,13 @@ func toList(children []runtime.ChildStatus, limit int) int {
 func event(e runtime.Event) Event {
 	out := Event{
 		Seq: e.Seq, Time: e.Time, Kind: e.Kind.String(), Path: e.Path, Generation: e.Generation,
-		Attempt: e.Attempt, Restarts: e.Restarts, Waiting: e.Waiting, From: e.From, Token: e.Token, Text: clip(e.String(), MaxText),
+		Attempt: e.Attempt, Restarts: e.Restarts, Waiting: e.Waiting, From: e.From, Token: e.Token, Text: text.Clip(e.String(), MaxText),
 	}
 	if e.Exit != runtime.ExitNone {
 		out.Exit = e.Exit.String()
 	}
 	if e.Err != nil {
-		out.Error = clip(runtime.ErrorText(e.Err), MaxText)
+		out.Error = text.Clip(runtime.ErrorText(e.Err), MaxText)
 	}
 	if e.Delay != 0 {
 		out.Delay = e.Delay.String()

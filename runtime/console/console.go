@@ -57,6 +57,7 @@ import (
 	"time"
 
 	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/internal/text"
 )
 
 // Option configures a Handler.
@@ -153,7 +154,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// make its own name resolve to 127.0.0.1 (DNS rebinding), and
 		// read the console as its own origin; its requests name its host.
 		fail(w, http.StatusForbidden, "refused: this console listens on the loopback interface and answers requests for localhost or a loopback address only, not for "+
-			clip(r.Host, maxLogged)+" (a page of another site can make its name resolve to 127.0.0.1)")
+			text.Clip(r.Host, maxLogged)+" (a page of another site can make its name resolve to 127.0.0.1)")
 		return
 	}
 	p := r.URL.Path
@@ -175,7 +176,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(p, "/api/stop"):
 		h.control(w, r, runtime.OrderStop)
 	default:
-		fail(w, http.StatusNotFound, "no such path: "+clip(r.URL.Path, maxLogged)+" (the console serves /, /api/tree, /api/events, /api/restart and /api/stop)")
+		fail(w, http.StatusNotFound, "no such path: "+text.Clip(r.URL.Path, maxLogged)+" (the console serves /, /api/tree, /api/events, /api/restart and /api/stop)")
 	}
 }
 

@@ -9,9 +9,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"unicode/utf8"
 
 	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/internal/text"
 )
 
 // control answers POST /api/restart and /api/stop. Each refusal comes
@@ -51,7 +51,7 @@ func (h *handler) control(w http.ResponseWriter, r *http.Request, order runtime.
 	}
 	hd := h.tree.Handle(path)
 	if hd == nil {
-		msg := fmt.Sprintf("no child %q in tree %s", clip(path, maxLogged), h.tree.Name())
+		msg := fmt.Sprintf("no child %q in tree %s", text.Clip(path, maxLogged), h.tree.Name())
 		h.refuse(r, order, path, msg)
 		fail(w, http.StatusNotFound, msg)
 		return
@@ -75,26 +75,13 @@ func (h *handler) control(w http.ResponseWriter, r *http.Request, order runtime.
 // refuse logs a refused order. The path comes from whoever asked, and is
 // cut short: a request of a megabyte must not write one to the log.
 func (h *handler) refuse(r *http.Request, order runtime.Order, path, why string) {
-	h.log.LogAttrs(r.Context(), slog.LevelWarn, "arbor console: order refused", slog.String("path", clip(path, maxLogged)),
+	h.log.LogAttrs(r.Context(), slog.LevelWarn, "arbor console: order refused", slog.String("path", text.Clip(path, maxLogged)),
 		slog.String("order", order.String()), slog.String("remote", r.RemoteAddr), slog.String("why", why))
 }
 
 // maxLogged is the longest path from a request that a log line or an
 // answer repeats.
 const maxLogged = 256
-
-// clip cuts s to limit bytes, at a character's start, and says how long
-// it was.
-func clip(s string, limit int) string {
-	if len(s) <= limit {
-		return s
-	}
-	n := limit
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return fmt.Sprintf("%s… (%d bytes)", s[:n], len(s))
-}
 
 // target reads the child's path from ?path= or from a JSON body
 // {"path": "..."}; given both, they must agree.
@@ -131,7 +118,7 @@ func target(w http.ResponseWriter, r *http.Request) (string, int, error) {
 		case path == "":
 			path = req.Path
 		case req.Path != "" && req.Path != path:
-			return path, http.StatusBadRequest, fmt.Errorf("the body names %q and the URL %q", clip(req.Path, maxLogged), clip(path, maxLogged))
+			return path, http.StatusBadRequest, fmt.Errorf("the body names %q and the URL %q", text.Clip(req.Path, maxLogged), text.Clip(path, maxLogged))
 		}
 	}
 	if path == "" {

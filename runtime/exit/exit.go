@@ -30,7 +30,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/arbor-go/arbor/runtime"
 	"github.com/arbor-go/arbor/runtime/internal/text"
@@ -91,7 +90,7 @@ func Reason(err error) string {
 	if err == nil {
 		return ""
 	}
-	return clip(text.Escape(oneLine(errorText(err))))
+	return text.Clip(text.Escape(oneLine(errorText(err))), MaxReason)
 }
 
 // oneLine joins the lines of msg, trimmed and without the empty ones, with
@@ -113,18 +112,6 @@ func oneLine(msg string) string {
 		return "unknown error"
 	}
 	return strings.Join(parts, "; ")
-}
-
-// clip cuts s to MaxReason bytes, at a character, and says how long it was.
-func clip(s string) string {
-	if len(s) <= MaxReason {
-		return s
-	}
-	n := MaxReason
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return fmt.Sprintf("%s… (%d bytes)", s[:n], len(s))
 }
 
 // With ends the process for a non-nil err: it prints "<program>: <reason>"

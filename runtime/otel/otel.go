@@ -351,15 +351,13 @@ func (a *adapter) metricPath(p string) string {
 // not UTF-8: OTLP's strings must be, and an exporter fails a whole batch
 // of spans over one that is not.
 func clip(s string) string {
-	if len(s) > MaxStatus {
-		n := MaxStatus - len("…")
-		for n > 0 && !utf8.RuneStart(s[n]) {
-			n--
-		}
-		s = s[:n] + "…"
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= MaxStatus {
+		return s
 	}
-	if !utf8.ValidString(s) {
-		return clip(strings.ToValidUTF8(s, "\uFFFD"))
+	n := MaxStatus - len("…")
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
-	return s
+	return s[:n] + "…"
 }

@@ -44,7 +44,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/arbor-go/arbor/runtime"
 	"github.com/arbor-go/arbor/runtime/internal/text"
@@ -235,13 +234,7 @@ func oneLine(s string) string {
 
 // lines joins the lines of s with "; " and cuts it at MaxReason bytes.
 func lines(s string) string {
-	if len(s) > MaxReason {
-		n := MaxReason - len("…")
-		for n > 0 && !utf8.RuneStart(s[n]) {
-			n--
-		}
-		s = s[:n] + "…"
-	}
+	s = text.Cut(s, MaxReason)
 	if !strings.ContainsAny(s, "\r\n") {
 		return s
 	}

@@ -48,7 +48,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
@@ -319,16 +318,7 @@ func (n *notifier) send(line, status string) {
 const MaxStatus = 1024
 
 // clip cuts status to MaxStatus bytes.
-func clip(status string) string {
-	if len(status) <= MaxStatus {
-		return status
-	}
-	n := MaxStatus - len("…")
-	for n > 0 && !utf8.RuneStart(status[n]) {
-		n--
-	}
-	return status[:n] + "…"
-}
+func clip(status string) string { return text.Cut(status, MaxStatus) }
 
 // statusOf is "<state>" or "<state>: <reason>", on one line.
 func statusOf(h runtime.Health) string {

@@ -1,6 +1,6 @@
-// Package text escapes the texts of user code (errors' messages) that the
-// runtime's adapters show: on a terminal, in a probe's answer, in a
-// service manager's status.
+// Package text escapes and cuts the texts of user code (errors' messages)
+// that the runtime's adapters show: on a terminal, in a probe's answer, in
+// a service manager's status, in the console.
 package text
 
 import (
@@ -38,4 +38,32 @@ func Escape(s string) string {
 // that is not UTF-8.
 func unsafe(r rune) bool {
 	return r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+}
+
+// Cut returns s if it is at most max bytes long; else its start, cut at a
+// character, and "…", max bytes at most in all.
+func Cut(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	return s[:start(s, max-len("…"))] + "…"
+}
+
+// Clip returns s if it is at most max bytes long; else its first max
+// bytes, cut at a character, then "… (N bytes)" with s's whole length.
+func Clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:start(s, max)], len(s))
+}
+
+// start is the greatest index at most n, and not below 0, at which a
+// character of s starts.
+func start(s string, n int) int {
+	n = max(n, 0)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return n
 }

@@ -20,3 +20,26 @@ func TestEscape(t *testing.T) {
 		}
 	}
 }
+
+func TestCutAndClip(t *testing.T) {
+	for _, c := range []struct {
+		s         string
+		max       int
+		cut, clip string
+	}{
+		{"short", 10, "short", "short"},
+		{"exactly10!", 10, "exactly10!", "exactly10!"},
+		{"abcdefghijk", 10, "abcdefg…", "abcdefghij… (11 bytes)"},
+		// é is two bytes: neither cuts one in half.
+		{"ééééééé", 10, "ééé…", "ééééé… (14 bytes)"},
+		{"ééééééé", 9, "ééé…", "éééé… (14 bytes)"},
+		{"abcdef", 2, "…", "ab… (6 bytes)"},
+	} {
+		if got := text.Cut(c.s, c.max); got != c.cut || len(got) > max(c.max, len("…")) {
+			t.Errorf("Cut(%q, %d) = %q, want %q", c.s, c.max, got, c.cut)
+		}
+		if got := text.Clip(c.s, c.max); got != c.clip {
+			t.Errorf("Clip(%q, %d) = %q, want %q", c.s, c.max, got, c.clip)
+		}
+	}
+}
