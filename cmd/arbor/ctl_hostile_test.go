@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	goruntime "runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -230,17 +231,30 @@ func TestCtlHostileConsole(t *testing.T) {
 			fmt.Fprint(w, body)
 		}
 	}
-	huge := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"tree":"`)
-		chunk := strings.Repeat("x", 1<<20)
-		for range 65 { // past what ctl reads (64 MB)
-			if _, err := fmt.Fprint(w, chunk); err != nil {
+	// huge answers more than ctl reads. Declaring its length, it sends a
+	// few bytes and hangs up: ctl refuses it without reading on.
+	huge := func(sized bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			if sized {
+				w.Header().Set("Content-Length", strconv.Itoa(65<<20))
+				fmt.Fprint(w, `{"tree":"`)
 				return
 			}
+			fmt.Fprint(w, `{"tree":"`)
+			chunk := strings.Repeat("x", 1<<20)
+			for range 65 { // past what ctl reads (64 MB)
+				if _, err := fmt.Fprint(w, chunk); err != nil {
+					return
+				}
+			}
+			fmt.Fprint(w, `"}`)
 		}
-		fmt.Fprint(w, `"}`)
-	})
+	}
+	// Reading 64 MB under the race detector on a busy machine can take
+	// longer than a request may.
+	defer func(d time.Duration) { requestTimeout = d }(requestTimeout)
+	requestTimeout = 5 * time.Minute
 	tlsSrv := httptest.NewTLSServer(garbage("application/json", "{}"))
 	defer tlsSrv.Close()
 	plain := httptest.NewServer(garbage("application/json", "{}"))
@@ -257,7 +271,8 @@ func TestCtlHostileConsole(t *testing.T) {
 		{"html", "", garbage("text/html", "<html>hello</html>"), "is not"},
 		{"not json", "", garbage("application/json", "}{"), "is not"},
 		{"empty", "", garbage("application/json", ""), "is not"},
-		{"huge", "", huge, "larger than 64 MB"},
+		{"huge", "", huge(false), "larger than 64 MB"},
+		{"huge sized", "", huge(true), "larger than 64 MB"},
 		{"json stream", "", garbage("application/json", `{"events":[]}`), "is it an arbor console?"},
 		// JSON, but not a console's: not an empty tree, nor no events.
 		{"empty object", "", garbage("application/json", `{}`), "is it an arbor console?"},
@@ -280,7 +295,7 @@ func TestCtlHostileConsole(t *testing.T) {
 		switch c.name {
 		case "json stream", "other stream":
 			cmds = [][]string{{"events", "-f"}}
-		case "huge":
+		case "huge", "huge sized":
 			cmds = [][]string{{"status", "-json"}}
 		case "accepted":
 			cmds = [][]string{{"restart", "t/a"}, {"stop", "t/a"}}
