@@ -168,7 +168,7 @@ func (e *emitter) tree(tree *schema.Node, spec runtime.Spec) {
 	}
 	why := jen.Comment("Unreachable: arbor gen checked the spec with this runtime's Validate.")
 	if hasLease(tree) {
-		e.f.Comment("Its children with a lease need a provider: pass runtime.WithLeaser.")
+		e.f.Comment("Its children with a lease need a provider: pass runtime.WithLeaser, without which New" + name + " panics.")
 		why = jen.Comment("Validated by arbor gen; but a tree with leases needs runtime.WithLeaser.")
 	}
 	e.f.Func().Id("New"+name).Params(args...).Op("*").Id(name).Block(

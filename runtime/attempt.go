@@ -99,9 +99,11 @@ func (a *Attempt) Generation() uint64 {
 	return a.gen
 }
 
-// Number is 1 plus the restarts since the child's first start or, later,
-// since an attempt last stayed up for its backoff's ResetAfter. It is the n
-// of the backoff formula for the next restart.
+// Number is 1 plus the restarts that followed the child's own exits since
+// its first start or, later, since an attempt last stayed up for its
+// backoff's ResetAfter; a restart for a sibling's failure (one_for_all,
+// rest_for_one) or by an order adds nothing. It is the n of the backoff
+// formula for the next restart.
 func (a *Attempt) Number() int {
 	if a == nil {
 		return 0

@@ -163,6 +163,11 @@ func childReason(c ChildStatus) string {
 	case StateRunning:
 		return ""
 	case StateStarting:
+		if c.LastError != nil && c.LastExit.Failure() {
+			// Starting again: a child that keeps missing its ready
+			// timeout is here most of the time, not in its backoff.
+			return fmt.Sprintf("starting again after %s: %s", c.LastExit, errText(c.LastError))
+		}
 		return "starting: not ready yet"
 	case StateWaiting:
 		return "waiting for the siblings in its after list"

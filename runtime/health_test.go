@@ -291,3 +291,33 @@ func closed(ch <-chan struct{}) bool {
 		return false
 	}
 }
+
+// TestHealthStartingAgainSaysWhy: a child that keeps missing its ready
+// timeout spends most of its time starting again, not in its backoff; its
+// reason then names the failure it starts again after, which an operator
+// reading /readyz or systemctl status needs, rather than only "not ready
+// yet". Its first attempt, and one that an order restarted, have no failure
+// to name.
+func TestHealthStartingAgainSaysWhy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: constBackoff(time.Second), Children: []runtime.Child{
+			{Name: "db", Run: nop, Ready: &runtime.Ready{Timeout: 5 * time.Second}},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		assert.Equal(t, "t/db: starting: not ready yet", tr.Health().Reason)
+
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, "t/db: restarting after timeout: arbor: not ready in time", tr.Health().Reason)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		require.Equal(t, runtime.StateStarting, status(t, tr, "t/db").State)
+		assert.Equal(t, "t/db: starting again after timeout: arbor: not ready in time", tr.Health().Reason)
+
+		require.NoError(t, tr.Handle("t/db").Restart())
+		synctest.Wait()
+		assert.Equal(t, "t/db: starting: not ready yet", tr.Health().Reason)
+		require.NoError(t, stop())
+	})
+}

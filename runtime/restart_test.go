@@ -180,6 +180,38 @@ func TestAttemptIdentity(t *testing.T) {
 	})
 }
 
+// TestAttemptNumberCountsOwnExits: the attempt number is the backoff's n,
+// which only the child's own exits advance, as the README's Introspection
+// says: a rest_for_one restart for the failure of the child before it, and
+// an operator's Restart, leave it as it was.
+func TestAttemptNumberCountsOwnExits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var fails atomic.Int32
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.RestForOne, Backoff: constBackoff(time.Second), Children: []runtime.Child{
+			{Name: "fetch", Run: func(ctx context.Context, a *runtime.Attempt) error {
+				if fails.Add(1) <= 2 {
+					return errBoom
+				}
+				<-ctx.Done()
+				return nil
+			}},
+			{Name: "parse", Run: nop},
+		}})
+		stop, _ := start(t, tr)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		fetch, parse := status(t, tr, "t/fetch"), status(t, tr, "t/parse")
+		assert.Equal(t, []any{uint64(3), 3, 2}, []any{fetch.Generation, fetch.Attempt, fetch.Restarts}, "fetch")
+		assert.Equal(t, []any{uint64(3), 1, 2}, []any{parse.Generation, parse.Attempt, parse.Restarts}, "parse")
+
+		require.NoError(t, tr.Handle("t/parse").Restart())
+		synctest.Wait()
+		parse = status(t, tr, "t/parse")
+		assert.Equal(t, []any{uint64(4), 1, 3}, []any{parse.Generation, parse.Attempt, parse.Restarts}, "parse after Restart")
+		require.NoError(t, stop())
+	})
+}
+
 func TestErrorsCarryContext(t *testing.T) {
 	err := &runtime.ChildError{Path: "t/a", Generation: 3, Attempt: 2, Exit: runtime.ExitError, Err: errBoom}
 	assert.Equal(t, "t/a (generation 3, attempt 2): error: boom", err.Error())

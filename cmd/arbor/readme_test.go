@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"go/format"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,6 +41,11 @@ func TestReadmeQuickstart(t *testing.T) {
 			"func poll(ctx context.Context) error                    { return nil }\n" +
 			"func send(ctx context.Context, a *runtime.Attempt) error { return nil }\n\n" +
 			"func byHand(ctx context.Context) error {\n" + codeAfter(t, readme, "The runtime is usable by hand") + "}\n",
+	}
+	// An editor that formats on save must not change the file a reader
+	// pasted.
+	if formatted, err := format.Source([]byte(files["main.go"])); err != nil || string(formatted) != files["main.go"] {
+		t.Errorf("the README's main.go is not gofmt-clean (%v); gofmt makes it\n%s", err, formatted)
 	}
 	for name, src := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {

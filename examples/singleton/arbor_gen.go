@@ -20,7 +20,7 @@ type App struct {
 }
 
 // NewApp builds the tree "app". Its parameters are the receivers of the run methods the spec names.
-// Its children with a lease need a provider: pass runtime.WithLeaser.
+// Its children with a lease need a provider: pass runtime.WithLeaser, without which NewApp panics.
 func NewApp(replica *Replica, opts ...runtime.Option) *App {
 	t, err := runtime.New(appSpec(replica), opts...)
 	if err != nil {

@@ -89,7 +89,7 @@ type Full struct {
 }
 
 // NewFull builds the tree "full".
-// Its children with a lease need a provider: pass runtime.WithLeaser.
+// Its children with a lease need a provider: pass runtime.WithLeaser, without which NewFull panics.
 func NewFull(opts ...runtime.Option) *Full {
 	t, err := runtime.New(fullSpec(), opts...)
 	if err != nil {

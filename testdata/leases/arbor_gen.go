@@ -20,7 +20,7 @@ type Jobs struct {
 }
 
 // NewJobs builds the tree "jobs".
-// Its children with a lease need a provider: pass runtime.WithLeaser.
+// Its children with a lease need a provider: pass runtime.WithLeaser, without which NewJobs panics.
 func NewJobs(opts ...runtime.Option) *Jobs {
 	t, err := runtime.New(jobsSpec(), opts...)
 	if err != nil {
