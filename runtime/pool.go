@@ -114,10 +114,10 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	sv.mu.Unlock()
 	if !sv.post(done, message{kind: msgAdd, slot: &in.slot}) {
 		// The run ended since: its shutdown started the instance (see
-		// startAccepted), which then ran and is gone, or its kill dropped
-		// it unstarted, and Start did not happen.
+		// startAccepted) or its kill did (killUnseen), which then ran and
+		// is gone, or it was removed unstarted, and Start did not happen.
 		sv.mu.Lock()
-		ran := in.st.gen > 0
+		ran := in.st.gen > 0 || in.st.abandoned > 0 // started by the shutdown, or by the kill (killUnseen)
 		if !ran {
 			sv.remove(&in.slot) // counted started and removed: the totals are counters, which never go down
 		}
