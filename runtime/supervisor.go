@@ -1113,7 +1113,7 @@ func (sv *supervisor) abandonedLocked(s *slot, a *Attempt, kind ExitKind, now ti
 		sv.pool.totals.Abandoned++
 	}
 	s.lastExit, s.st.lastErr = kind, ErrAbandoned
-	sv.tree.emit(&Event{Kind: EventAbandoned, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: context.Cause(a.context())})
+	sv.tree.emit(&Event{Kind: EventAbandoned, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: a.cause()})
 }
 
 // killTree abandons the subtree of a nested supervisor whose parent
