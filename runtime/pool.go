@@ -69,7 +69,8 @@ func (p *Pool) Path() string {
 // starts at once. An instance Start accepted always runs, so that its run
 // function can release what it holds: if its pool begins to stop, or an
 // order to stop it arrives, before the pool started it, it starts and is
-// cancelled at once.
+// cancelled at once; if its pool is abandoned with a parent first, it runs
+// cancelled and is listed in the ShutdownReport.
 func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	if p == nil || p.sv == nil {
 		return nil, ErrNoChild
