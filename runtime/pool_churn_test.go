@@ -233,3 +233,50 @@ func TestPoolNamesAtTheEdge(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// TestPoolOrdersWhileItGivesUp: while a pool that exceeded its restart
+// limit stops its lingering instances, Start says it is not running, and
+// orders to its instances change nothing; once its parent has restarted
+// it, empty, the old handles are removed and their names free.
+func TestPoolOrdersWhileItGivesUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: constBackoff(time.Second), Children: []runtime.Child{
+			{Name: "p", Pool: &runtime.PoolSpec{Max: 3}, Backoff: noBackoff, Shutdown: 10 * time.Second,
+				RestartLimit: &runtime.RestartLimit{Max: 1, Window: time.Minute}},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		slow, err := p.Start("slow", lingering(5*time.Second, nil))
+		require.NoError(t, err)
+		var boom atomic.Int32
+		_, err = p.Start("boom", func(ctx context.Context, a *runtime.Attempt) error {
+			boom.Add(1)
+			return errBoom
+		})
+		require.NoError(t, err)
+		synctest.Wait() // boom fails twice: the pool gives up, and waits for slow
+		require.Equal(t, runtime.StateStopping, slow.State())
+		_, err = p.Start("new", nop)
+		assert.ErrorIs(t, err, runtime.ErrNotRunning)
+		require.NoError(t, slow.Restart(), "an order to a stopping pool is taken, and changes nothing")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		require.NoError(t, slow.StopAndWait(ctx), "returns once slow has stopped")
+		assert.Equal(t, runtime.StateDone, slow.State())
+		time.Sleep(2 * time.Second) // the root's backoff, then the pool runs again, empty
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/p").State)
+		assert.Equal(t, 0, p.Len())
+		assert.ErrorIs(t, slow.Restart(), runtime.ErrRemoved)
+		h, err := p.Start("slow", nop)
+		require.NoError(t, err, "the name is free in the new run")
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, h.State())
+		assert.NoError(t, slow.Stop(), "the old handle's stop is of the old instance")
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, h.State())
+		require.NoError(t, stop())
+	})
+}
