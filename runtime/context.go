@@ -120,6 +120,19 @@ func (a *Attempt) causeLocked() error {
 	return cause(a.flags.Load() >> causeShift).err()
 }
 
+// cause returns context.Cause of a's context, once it is cancelled, without
+// the cancelCtx that Value makes for it: a pool that abandons 100k
+// instances asks for each one's.
+func (a *Attempt) cause() error {
+	if x := a.ext.Load(); x != nil && x.timed != nil {
+		return context.Cause(x.timed)
+	}
+	if a.flags.Load()&flagCancelled == 0 {
+		return nil
+	}
+	return cause(a.flags.Load() >> causeShift).err()
+}
+
 // Deadline reports no deadline: the base context has none.
 func (c *attemptContext) Deadline() (time.Time, bool) { return (*Attempt)(c).parent().Deadline() }
 

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"testing"
+	"time"
 )
 
 // TestAttemptContextForgetsDerived checks that a context derived from an
@@ -28,5 +29,30 @@ func TestAttemptContextForgetsDerived(t *testing.T) {
 	}
 	if got := context.Cause(ctx); got != ErrLeaseLost {
 		t.Fatalf("cause %v, want %v", got, ErrLeaseLost)
+	}
+}
+
+// TestAttemptCauseIsContextCause: the cause an Abandoned event carries,
+// read without the cancelCtx that context.Cause makes, is what the run
+// function's context says, for every cause and for a context with a
+// Timeout's deadline.
+func TestAttemptCauseIsContextCause(t *testing.T) {
+	for c := causeStopped; c <= causeReadyTimeout; c++ {
+		a := &Attempt{slot: &slot{path: "t/w"}, run: &runInfo{base: context.Background()}}
+		if got := a.cause(); got != nil {
+			t.Fatalf("cause before cancel: %v", got)
+		}
+		a.cancel(c)
+		if got, want := a.cause(), context.Cause(a.context()); got != want || got != c.err() {
+			t.Errorf("cause %v, context.Cause %v, want %v", got, want, c.err())
+		}
+	}
+	a := &Attempt{slot: &slot{path: "t/w"}, run: &runInfo{base: context.Background()}}
+	timed, release := context.WithDeadlineCause(a.context(), time.Now().Add(-time.Second), ErrAttemptTimeout)
+	defer release()
+	a.ext.Load().timed = timed
+	a.cancel(causeStopped)
+	if got, want := a.cause(), context.Cause(a.context()); got != want || got != ErrAttemptTimeout {
+		t.Errorf("timed: cause %v, context.Cause %v, want %v", got, want, ErrAttemptTimeout)
 	}
 }

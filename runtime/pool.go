@@ -69,7 +69,8 @@ func (p *Pool) Path() string {
 // starts at once. An instance Start accepted always runs, so that its run
 // function can release what it holds: if its pool begins to stop, or an
 // order to stop it arrives, before the pool started it, it starts and is
-// cancelled at once.
+// cancelled at once; if its pool is abandoned with a parent first, it runs
+// cancelled and is listed in the ShutdownReport.
 func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	if p == nil || p.sv == nil {
 		return nil, ErrNoChild
@@ -114,10 +115,10 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	sv.mu.Unlock()
 	if !sv.post(done, message{kind: msgAdd, slot: &in.slot}) {
 		// The run ended since: its shutdown started the instance (see
-		// startAccepted), which then ran and is gone, or its kill dropped
-		// it unstarted, and Start did not happen.
+		// startAccepted) or its kill did (killUnseen), which then ran and
+		// is gone, or it was removed unstarted, and Start did not happen.
 		sv.mu.Lock()
-		ran := in.st.gen > 0
+		ran := in.st.gen > 0 || in.st.abandoned > 0 // started by the shutdown, or by the kill (killUnseen)
 		if !ran {
 			sv.remove(&in.slot) // counted started and removed: the totals are counters, which never go down
 		}

@@ -170,3 +170,49 @@ func TestPoolStartAcceptedAlwaysRunsUnderRestarts(t *testing.T) {
 	assert.Equal(t, accepted.Load(), ran.Load(), "every Start that returned a handle ran")
 	t.Logf("accepted %d, restarts of the pool %d", accepted.Load(), status(t, tr, "t/p").Restarts)
 }
+
+// TestPoolKilledWithAcceptedInstanceRunsIt: a pool abandoned with its
+// parent (the root's budget ran out while a sibling ignored its
+// cancellation) before it took an instance that Start had accepted still
+// runs that instance's run function, cancelled, so that it can release
+// what Start handed it; it is listed in the report like the pool's other
+// instances.
+func TestPoolKilledWithAcceptedInstanceRunsIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: time.Second, Children: []runtime.Child{
+			{Name: "a", Supervisor: &runtime.Spec{Shutdown: time.Hour, Children: []runtime.Child{
+				{Name: "p", Pool: &runtime.PoolSpec{}, Restart: runtime.Temporary},
+				{Name: "slow", Shutdown: time.Hour, Run: lingering(time.Hour, release)},
+			}}},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/a/p")
+		entered, unhold := holdPool(t, "t/a/p")
+		_, err := p.Start("first", blockUntilCancelled)
+		require.NoError(t, err)
+		<-entered // the pool is busy with the first instance
+
+		var ran, cancelled atomic.Bool
+		h, err := p.Start("x", func(ctx context.Context, _ *runtime.Attempt) error {
+			ran.Store(true)
+			cancelled.Store(ctx.Err() != nil)
+			<-ctx.Done()
+			return nil
+		})
+		require.NoError(t, err, "accepted: the instance must run")
+		require.NoError(t, stop()) // the root's budget runs out on slow: a and its pool are abandoned
+		unhold()
+		synctest.Wait()
+		assert.True(t, ran.Load(), "the run function of an instance Start accepted never ran")
+		assert.True(t, cancelled.Load(), "it ran with its context not cancelled")
+		var paths []string
+		for _, a := range tr.ShutdownReport().Abandoned {
+			paths = append(paths, a.Path)
+		}
+		assert.Contains(t, paths, h.Path())
+		assert.Equal(t, 0, p.Len())
+	})
+}

@@ -132,3 +132,36 @@ func BenchmarkPoolChurn(b *testing.B) {
 		b.ReportMetric(float64(p.Len()), "live-at-end")
 	}
 }
+
+// BenchmarkPoolAbandon100k starts 100k instances that ignore their
+// cancellation in a pool whose grace is 10ms, then cancels the tree:
+// abandon-ms is how long past the grace the pool took to abandon them all
+// and Run to return, with an observer that takes every event.
+func BenchmarkPoolAbandon100k(b *testing.B) {
+	const n, grace = 100_000, 10 * time.Millisecond
+	b.ReportAllocs()
+	spec := runtime.Spec{Name: "bench", Children: []runtime.Child{{Name: "p", Pool: &runtime.PoolSpec{}, Restart: runtime.Temporary, Shutdown: grace}}}
+	var over time.Duration
+	for range b.N {
+		release := make(chan struct{})
+		run, rearm := benchSharedRun(n, release)
+		all := rearm()
+		tree, err := runtime.New(spec, runtime.WithObserver(func(runtime.Event) {}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		cancel, done := benchRun(tree)
+		if err := benchStartInstances(tree, n, run); err != nil {
+			b.Fatal(err)
+		}
+		benchAwait(b, all, done)
+		t0 := time.Now()
+		benchStop(b, cancel, done)
+		over += time.Since(t0) - grace
+		if got := len(tree.ShutdownReport().Abandoned); got != n {
+			b.Fatalf("%d abandoned, want %d", got, n)
+		}
+		close(release)
+	}
+	b.ReportMetric(over.Seconds()*1000/float64(b.N), "abandon-ms")
+}

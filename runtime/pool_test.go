@@ -389,10 +389,12 @@ func TestPoolStartFromAnywhere(t *testing.T) {
 
 // TestKilledPoolIsEmptyWhenRunReturns: a pool abandoned with its parent,
 // while instances are being started, has no instance left and shows no
-// state still going when Run returns; its instances are in the report.
+// state still going when Run returns; its instances are in the report, and
+// every instance Start accepted has run, those the kill came before too.
 // The kill runs on another goroutine, so this takes real concurrency.
 func TestKilledPoolIsEmptyWhenRunReturns(t *testing.T) {
 	loop := &runtime.RestartLimit{Max: 1 << 30, Window: time.Second}
+	var accepted, ran atomic.Int64
 	for range 50 {
 		release := make(chan struct{})
 		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: 2 * time.Millisecond, Children: []runtime.Child{
@@ -417,10 +419,15 @@ func TestKilledPoolIsEmptyWhenRunReturns(t *testing.T) {
 				default:
 				}
 				p := tr.Pool("t/a/b/p")
+				var once sync.Once
 				_, err := p.Start("", func(ctx context.Context, a *runtime.Attempt) error {
+					once.Do(func() { ran.Add(1) })
 					<-ctx.Done()
 					return nil
 				})
+				if err == nil {
+					accepted.Add(1)
+				}
 				if err != nil && !errors.Is(err, runtime.ErrPoolFull) && !errors.Is(err, runtime.ErrNotRunning) && !errors.Is(err, runtime.ErrTreeEnded) {
 					t.Errorf("Start: %v", err) // only the documented errors
 				}
@@ -443,6 +450,14 @@ func TestKilledPoolIsEmptyWhenRunReturns(t *testing.T) {
 			t.Errorf("pool has %d instances after Run", n)
 		}
 		close(release)
+	}
+	// Those the kill ran are on their way: their goroutines began before
+	// Run returned.
+	for deadline := time.Now().Add(10 * time.Second); ran.Load() < accepted.Load() && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if a, r := accepted.Load(), ran.Load(); r != a {
+		t.Errorf("Start accepted %d instances, %d ran", a, r)
 	}
 }
 

@@ -1113,7 +1113,7 @@ func (sv *supervisor) abandonedLocked(s *slot, a *Attempt, kind ExitKind, now ti
 		sv.pool.totals.Abandoned++
 	}
 	s.lastExit, s.st.lastErr = kind, ErrAbandoned
-	sv.tree.emit(&Event{Kind: EventAbandoned, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: context.Cause(a.context())})
+	sv.tree.emit(&Event{Kind: EventAbandoned, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: a.cause()})
 }
 
 // killTree abandons the subtree of a nested supervisor whose parent
@@ -1141,9 +1141,14 @@ func (sv *supervisor) killTree(self *Attempt) {
 		sv.pool.open = false
 		order = sv.slots
 	}
+	var unseen []*Attempt
 	for i := len(order) - 1; i >= 0; i-- {
 		s := order[i]
 		a := s.cur.Load()
+		if a == nil && sv.pool != nil && s.st.gen == 0 {
+			unseen = append(unseen, sv.killUnseen(s, now))
+			continue
+		}
 		if a == nil {
 			// Waiting to start, or returned with its exit not handled yet:
 			// it runs nothing, and Run may return before this run would
@@ -1168,9 +1173,26 @@ func (sv *supervisor) killTree(self *Attempt) {
 	sv.inbox.raise(alarmKill) // only now may the run release its attempts
 	sv.runDone.Store(nil)     // orders for its children now find it not running
 	sv.mu.Unlock()
+	for _, a := range unseen {
+		go a.slot.run(a)
+	}
 	for _, sub := range subs {
 		sub.sv.killTree(sub.self)
 	}
+}
+
+// killUnseen makes, cancelled and listed as abandoned, the attempt of an
+// instance that Start accepted but its pool did not start before the kill:
+// as at the pool's shutdown (startAccepted), its run function runs all the
+// same, so that it can release what Start handed it. The kill starts it
+// once it has released mu. The attempt is never the slot's current one:
+// the killed run ignores it, and its exit is fenced. sv.mu is held.
+func (sv *supervisor) killUnseen(s *slot, now time.Time) *Attempt {
+	a := &Attempt{slot: s, gen: 1, number: 1, run: sv.info}
+	a.cancel(causeStopped)
+	sv.tree.emit(&Event{Kind: EventStarting, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
+	sv.abandonedLocked(s, a, ExitCancelled, now)
+	return a
 }
 
 // endKilled ends a run that killTree abandoned: it releases what the live

@@ -122,6 +122,59 @@ func TestEcho(t *testing.T) {
 		}
 	})
 
+	t.Run("clients at once", func(t *testing.T) {
+		p := start(t, exe)
+		// 300 clients dial at once and stay: the pool serves 100 of them,
+		// whatever the order they come in, and tells the others it is busy.
+		var mu sync.Mutex
+		var served []*client
+		busy := 0
+		var all sync.WaitGroup
+		for i := range 300 {
+			c := p.dial(t)
+			all.Go(func() {
+				line := fmt.Sprint("client ", i)
+				c.SetDeadline(time.Now().Add(20 * time.Second))
+				fmt.Fprintln(c, line)
+				got, err := c.r.ReadString('\n')
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil && got == line+"\n":
+					served = append(served, c)
+				case strings.HasPrefix(got, "echo: busy: "):
+					busy++
+				default:
+					t.Errorf("client %d read %q, %v", i, got, err)
+				}
+			})
+		}
+		all.Wait()
+		if len(served) != 100 || busy != 200 {
+			t.Fatalf("%d served and %d told busy, want 100 and 200", len(served), busy)
+		}
+		// Each is served while all are connected, and the shutdown closes
+		// every one of them.
+		var echoes sync.WaitGroup
+		for i, c := range served {
+			echoes.Go(func() {
+				if !c.tryEcho(fmt.Sprint("again ", i)) {
+					t.Errorf("connection %d: no echo while all are connected", i)
+				}
+			})
+		}
+		echoes.Wait()
+		p.stop(t, syscall.SIGTERM)
+		for i, c := range served {
+			if got := c.readAll(t); got != "" {
+				t.Errorf("connection %d read %q at shutdown, want the server to close it", i, got)
+			}
+		}
+		if !strings.Contains(p.Stdout(), "echo: stopped after 100 connections; clean shutdown: true") {
+			t.Errorf("stdout:\n%s", p.Stdout())
+		}
+	})
+
 	t.Run("SIGTERM", func(t *testing.T) {
 		p := start(t, exe)
 		c := p.dial(t)
