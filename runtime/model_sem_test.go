@@ -884,6 +884,13 @@ func (sv *mSup) control(c *mChild, restart bool) {
 			c.again = true
 			c.state = runtime.StateStopped
 			return
+		case restart && c.held:
+			// running, stopped by an order: queued or stopping, it
+			// joins the group, which waits for it
+			c.held, c.completed = false, false
+			c.member = true
+			c.again = true
+			return
 		case !restart && c.member:
 			c.member = false
 			c.held = true

@@ -984,6 +984,15 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 			s.restartNow = true // even if temporary
 			s.setState(StateStopped, now)
 			return
+		case restart && s.held:
+			// Stopped by an order and not yet returned: still queued (a
+			// member an order took out of the group) or being stopped. It
+			// joins the group, which waits for it to stop, in its turn if
+			// queued, and starts it with the others.
+			s.held, s.completed = false, false
+			s.member = true
+			s.restartNow = true
+			return
 		case !restart && s.member:
 			s.member = false // leaves the group, which no longer waits for it
 			s.held = true
