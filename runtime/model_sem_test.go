@@ -516,6 +516,10 @@ func (sv *mSup) ended(c *mChild, kind runtime.ExitKind, dnr bool) {
 		sv.advance() // ended as part of its group's restart
 		return
 	}
+	if c.held && !dnr {
+		sv.afterStop(c) // stopped by an order, queued: its end is that stop
+		return
+	}
 	if !sv.restarts(c, kind, dnr) {
 		if sv.pool {
 			sv.remove(c) // an instance that ended for good is removed

@@ -411,3 +411,64 @@ func TestS23StopThenRestartDuringGroupRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestS23StoppedMemberFailsInItsTurn: an operator's Stop neither counts
+// against the restart limit nor lets the child come back (README, "Operator
+// orders"), and a child's exit after its Stop was taken is a stop. A
+// member of a one_for_all restart that Stop took out of the group while it
+// waited its turn to be stopped, and that fails before its turn comes, is
+// stopped, not failed: nothing counts, no restart is scheduled for it, and
+// the group goes on. Before, its failure counted (here, over a limit of
+// one) and planned the group's restart again.
+func TestS23StoppedMemberFailsInItsTurn(t *testing.T) {
+	for _, end := range []string{"error", "panic", "success"} {
+		t.Run(end, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := &recorder{}
+				a, c := newPuppet(), newPuppet()
+				run := a.run
+				if end == "panic" {
+					run = func(ctx context.Context, at *runtime.Attempt) error {
+						if err := a.run(ctx, at); err != nil {
+							panic(err)
+						}
+						return nil
+					}
+				}
+				tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff,
+					RestartLimit: &runtime.RestartLimit{Max: 1, Window: time.Hour},
+					Children: []runtime.Child{
+						{Name: "a", Restart: runtime.Transient, Run: run},
+						{Name: "b", Run: slowStop(2 * time.Second)},
+						{Name: "c", Run: c.run},
+					}}, runtime.WithObserver(rec.observe))
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				c.end(errBoom) // the group stops: b first, for 2s; a waits its turn
+				require.NoError(t, tr.Handle("t/a").Stop())
+				synctest.Wait()
+				if end == "success" {
+					a.end(nil)
+				} else {
+					a.end(errBoom)
+				}
+				time.Sleep(10 * time.Second)
+				synctest.Wait()
+				require.True(t, running(tr), "the stopped child's exit counted: %v", tr.Err())
+				assert.Len(t, rec.of(runtime.EventRestartScheduled), 1, "c's alone")
+				st := status(t, tr, "t/a")
+				assert.Equal(t, runtime.StateStopped, st.State, "held by the order")
+				assert.EqualValues(t, 1, st.Generation)
+				for _, p := range []string{"t/b", "t/c"} {
+					st := status(t, tr, p)
+					assert.EqualValues(t, 2, st.Generation, p)
+					assert.Equal(t, runtime.StateRunning, st.State, p)
+				}
+				require.NoError(t, tr.Handle("t/a").Restart())
+				synctest.Wait()
+				assert.Equal(t, runtime.StateRunning, status(t, tr, "t/a").State)
+				require.NoError(t, stop())
+			})
+		})
+	}
+}

@@ -663,6 +663,12 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, dnr b
 		sv.advance()
 		return
 	}
+	if s.held && !dnr {
+		// Stop was taken while it waited its turn in a group's stop queue:
+		// its end is the stop the order asked for, which counts nothing.
+		sv.afterStop(s)
+		return
+	}
 	if !s.restarts(kind, dnr) {
 		if sv.pool != nil {
 			sv.removeEnded(s)
