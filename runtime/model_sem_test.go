@@ -879,7 +879,8 @@ func (sv *mSup) control(c *mChild, restart bool) {
 	if sv.plan.active {
 		switch {
 		case restart && c.member:
-			return // restarts with its group
+			c.again = true // restarts with its group, even if temporary
+			return
 		case restart && !c.running:
 			c.held, c.completed = false, false
 			c.disarm()
@@ -897,7 +898,7 @@ func (sv *mSup) control(c *mChild, restart bool) {
 			return
 		case !restart && c.member:
 			c.member = false
-			c.held = true
+			c.held, c.again = true, false
 			if !c.running {
 				c.state = runtime.StateStopped
 				sv.advance()

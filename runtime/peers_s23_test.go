@@ -472,3 +472,61 @@ func TestS23StoppedMemberFailsInItsTurn(t *testing.T) {
 		})
 	}
 }
+
+// TestS23RestartOfATemporaryMember: restart_child of a temporary child
+// during a one_for_all restart. The group does not restart a temporary
+// member (as OTP), but Handle.Restart starts any child, one that ended for
+// good too, and during a group restart it starts with the group: the order
+// is not lost, whether the member is still running, being stopped or
+// already stopped when it comes. Before, a temporary member given Restart
+// ended done with the group's restart.
+func TestS23RestartOfATemporaryMember(t *testing.T) {
+	for _, when := range []string{"queued", "stopping", "stopped"} {
+		t.Run(when, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newPuppet()
+				tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: constBackoff(time.Minute), Children: []runtime.Child{
+					{Name: "a", Restart: runtime.Temporary, Run: slowStop(time.Second)},
+					{Name: "b", Run: slowStop(2 * time.Second)},
+					{Name: "c", Run: c.run},
+				}})
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				c.end(errBoom) // b stops for 2s, then a for 1s; then a minute's delay
+				switch when {
+				case "stopping":
+					time.Sleep(2500 * time.Millisecond)
+				case "stopped":
+					time.Sleep(10 * time.Second)
+				}
+				synctest.Wait()
+				require.NoError(t, tr.Handle("t/a").Restart())
+				synctest.Wait()
+				time.Sleep(2 * time.Minute)
+				synctest.Wait()
+				for _, p := range []string{"t/a", "t/b", "t/c"} {
+					st := status(t, tr, p)
+					assert.EqualValues(t, 2, st.Generation, p)
+					assert.Equal(t, runtime.StateRunning, st.State, p)
+				}
+				require.NoError(t, stop())
+			})
+		})
+	}
+	// Without the order, the temporary member is done, as in OTP.
+	synctest.Test(t, func(t *testing.T) {
+		c := newPuppet()
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "a", Restart: runtime.Temporary, Run: slowStop(time.Second)},
+			{Name: "c", Run: c.run},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		c.end(errBoom)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateDone, status(t, tr, "t/a").State)
+		assert.EqualValues(t, 2, gen(t, tr, "t/c"))
+		require.NoError(t, stop())
+	})
+}

@@ -981,7 +981,8 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 		// a restart, never during one).
 		switch {
 		case restart && s.member:
-			return // it restarts with the group
+			s.restartNow = true // it restarts with the group, even if temporary
+			return
 		case restart && s.cur.Load() == nil:
 			s.held, s.completed = false, false
 			s.disarm()
@@ -1001,7 +1002,7 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 			return
 		case !restart && s.member:
 			s.member = false // leaves the group, which no longer waits for it
-			s.held = true
+			s.held, s.restartNow = true, false
 			if s.cur.Load() == nil {
 				s.setState(StateStopped, now)
 				sv.advance()
