@@ -895,6 +895,7 @@ func (sv *mSup) control(c *mChild, restart bool) {
 			c.held, c.completed = false, false
 			c.member = true
 			c.again = true
+			sv.plan.waiting = false // the delay begins again once it stopped
 			return
 		case !restart && c.member:
 			c.member = false

@@ -530,3 +530,50 @@ func TestS23RestartOfATemporaryMember(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// TestS23RestartOfAStoppingChildWhileTheGroupWaits: restart_child of a
+// child still stopping after terminate_child, while a group restart that
+// does not include it (an order holds it) waits out its delay. The child
+// joins the group, and the group waits for it to stop: one attempt per
+// slot, always. Before the fix, the group's delay ran out while the child
+// still stopped and started a second attempt beside it, whose first
+// attempt's exit was then fenced: the supervisor counted it live forever
+// and its shutdown never ended.
+func TestS23RestartOfAStoppingChildWhileTheGroupWaits(t *testing.T) {
+	for _, strategy := range []runtime.Strategy{runtime.OneForAll, runtime.RestForOne} {
+		t.Run(string(strategy), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := &recorder{}
+				c := newPuppet()
+				tr := mustNew(t, runtime.Spec{Name: "t", Strategy: strategy, Backoff: constBackoff(2 * time.Second), Children: []runtime.Child{
+					{Name: "a", Run: slowStop(3 * time.Second)},
+					{Name: "c", Run: c.run},
+				}}, runtime.WithObserver(rec.observe))
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				h := tr.Handle("t/a")
+				require.NoError(t, h.Stop()) // a stops for 3s
+				synctest.Wait()
+				c.end(errBoom) // the group, c alone, waits 2s
+				time.Sleep(500 * time.Millisecond)
+				require.NoError(t, h.Restart())
+				synctest.Wait()
+				time.Sleep(2 * time.Second) // the group's first delay is over; a still stops
+				synctest.Wait()
+				assert.EqualValues(t, 1, gen(t, tr, "t/a"), "no second attempt beside the first")
+				time.Sleep(10 * time.Second)
+				synctest.Wait()
+				assert.Equal(t, []string{
+					"a starting", "c starting", "a order", "c exited", "a order", "a stopped", "a starting", "c starting",
+				}, rec.trace(runtime.EventStarting, runtime.EventExited, runtime.EventStopped, runtime.EventOrder))
+				for _, p := range []string{"t/a", "t/c"} {
+					st := status(t, tr, p)
+					assert.EqualValues(t, 2, st.Generation, p)
+					assert.Equal(t, runtime.StateRunning, st.State, p)
+					assert.Zero(t, st.Fenced, p)
+				}
+				require.NoError(t, stop())
+			})
+		})
+	}
+}

@@ -999,6 +999,9 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 			s.held, s.completed = false, false
 			s.member = true
 			s.restartNow = true
+			// A group waiting out its delay waits for it too: the delay
+			// begins again once it has stopped.
+			sv.plan.waiting = false
 			return
 		case !restart && s.member:
 			s.member = false // leaves the group, which no longer waits for it
