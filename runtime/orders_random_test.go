@@ -1,0 +1,221 @@
+package runtime_test
+
+// TestOrdersRandom gives random operators' orders (Restart, Stop,
+// StopAndWait) to the children of a supervisor while they fail, stop
+// slowly and wait for each other, under every strategy, with a nested
+// supervisor among them, and judges the runtime on its own promises rather
+// than against the model (TestModel's model follows the runtime's rules
+// for orders during a group restart, so it cannot find a wrong rule):
+// one attempt per slot; no restart scheduled for a child an order holds
+// stopped; once all settles, a held child stopped (or done) and any other
+// running, done, or waiting for its After list; and Run returns.
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+var (
+	ordersSeeds = flag.Int("orders.seeds", 500, "how many trees TestOrdersRandom draws")
+	ordersSeed  = flag.Uint64("orders.seed", 0, "the first seed of TestOrdersRandom, to replay one with -orders.seeds=1")
+)
+
+// ordered is a worker the test drives: it fails when told, may report
+// readiness after a while, and takes its time to stop.
+type ordered struct {
+	fail    chan error
+	readyIn time.Duration // -1: no Ready
+	stopIn  time.Duration
+}
+
+func (o *ordered) run(ctx context.Context, a *runtime.Attempt) error {
+	if o.readyIn >= 0 {
+		select {
+		case <-time.After(o.readyIn):
+			a.Ready()
+		case <-ctx.Done():
+			time.Sleep(o.stopIn)
+			return nil
+		}
+	}
+	select {
+	case err := <-o.fail:
+		return err
+	case <-ctx.Done():
+		time.Sleep(o.stopIn)
+		return nil
+	}
+}
+
+// orderJudge follows a tree's events and notes what breaks a promise.
+type orderJudge struct {
+	mu         sync.Mutex
+	running    map[string]bool
+	held       map[string]bool
+	events     []string
+	violations []string
+}
+
+func (j *orderJudge) observe(e runtime.Event) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.events = append(j.events, e.String())
+	switch e.Kind {
+	case runtime.EventOrder:
+		j.held[e.Path] = e.Order == runtime.OrderStop
+	case runtime.EventRestartScheduled:
+		if j.held[e.Path] {
+			j.violations = append(j.violations, fmt.Sprintf("event %d: restart scheduled for %s, held stopped", len(j.events), e.Path))
+		}
+	case runtime.EventStarting:
+		if j.running[e.Path] {
+			j.violations = append(j.violations, fmt.Sprintf("event %d: %s started beside its running attempt", len(j.events), e.Path))
+		}
+		j.running[e.Path] = true
+		for p := range j.held {
+			if strings.HasPrefix(p, e.Path+"/") {
+				delete(j.held, p) // a restarted supervisor starts every child from its spec
+			}
+		}
+	case runtime.EventExited, runtime.EventStopped, runtime.EventAbandoned:
+		j.running[e.Path] = false
+	}
+}
+
+// settled checks the state of the child at path once every order and
+// timer had its say.
+func (j *orderJudge) settled(path string, st runtime.State, waits bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	held := j.held[path]
+	switch {
+	case st == runtime.StateDone:
+	case held && st != runtime.StateStopped:
+		j.violations = append(j.violations, fmt.Sprintf("%s is %v, held stopped by an order", path, st))
+	case !held && st != runtime.StateRunning && !(waits && st == runtime.StateWaiting):
+		j.violations = append(j.violations, fmt.Sprintf("%s is %v, not held", path, st))
+	}
+}
+
+func TestOrdersRandom(t *testing.T) {
+	first := *ordersSeed
+	if first == 0 {
+		first = uint64(time.Now().UnixNano())
+		t.Logf("-orders.seed=%d", first)
+	}
+	for seed := first; seed < first+uint64(*ordersSeeds); seed++ {
+		if !t.Run(fmt.Sprint(seed), func(t *testing.T) { ordersRandom(t, seed) }) {
+			t.Logf("replay: go test -race -run 'TestOrdersRandom$' ./runtime/ -orders.seed=%d -orders.seeds=1", seed)
+			return
+		}
+	}
+}
+
+func ordersRandom(t *testing.T, seed uint64) {
+	synctest.Test(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(seed, 7))
+		strategies := []runtime.Strategy{runtime.OneForAll, runtime.RestForOne, runtime.OneForOne}
+		restarts := []runtime.Restart{runtime.Permanent, runtime.Permanent, runtime.Transient, runtime.Temporary}
+		n := 3 + r.IntN(2)
+		workers := make([]*ordered, n)
+		var children []runtime.Child
+		for i := range n {
+			w := &ordered{fail: make(chan error, 1), readyIn: -1, stopIn: time.Duration(r.IntN(4)) * 500 * time.Millisecond}
+			workers[i] = w
+			c := runtime.Child{Name: fmt.Sprintf("c%d", i), Restart: restarts[r.IntN(4)], Shutdown: time.Hour, Run: w.run}
+			if r.IntN(3) == 0 {
+				w.readyIn = time.Duration(r.IntN(3)) * 400 * time.Millisecond
+				c.Ready = &runtime.Ready{}
+			}
+			if i > 0 && r.IntN(3) == 0 {
+				c.After = []string{fmt.Sprintf("c%d", r.IntN(i))}
+			}
+			children = append(children, c)
+		}
+		// The last child may be a nested supervisor of two workers.
+		var inner []*ordered
+		if r.IntN(2) == 0 {
+			var ws []runtime.Child
+			for k := range 2 {
+				w := &ordered{fail: make(chan error, 1), readyIn: -1, stopIn: time.Duration(r.IntN(3)) * 500 * time.Millisecond}
+				inner = append(inner, w)
+				ws = append(ws, runtime.Child{Name: fmt.Sprintf("w%d", k), Restart: restarts[1+r.IntN(3)], Shutdown: time.Hour, Run: w.run})
+			}
+			last := &children[n-1]
+			last.Run, last.Ready, last.Shutdown = nil, nil, 0
+			last.Supervisor = &runtime.Spec{Strategy: strategies[r.IntN(3)], Backoff: noBackoff,
+				RestartLimit: &runtime.RestartLimit{Max: 1000, Window: time.Hour}, Children: ws}
+		}
+		j := &orderJudge{running: map[string]bool{}, held: map[string]bool{}}
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: strategies[seed%3],
+			Backoff:      []*runtime.Backoff{noBackoff, constBackoff(500 * time.Millisecond)}[r.IntN(2)],
+			RestartLimit: &runtime.RestartLimit{Max: 1000, Window: time.Hour}, Children: children},
+			runtime.WithObserver(j.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		var steps []string
+		for range 30 {
+			i := r.IntN(n)
+			path, fail := fmt.Sprintf("t/c%d", i), workers[i].fail
+			if inner != nil && i == n-1 {
+				k := r.IntN(2)
+				fail = inner[k].fail
+				if r.IntN(2) == 0 {
+					path = fmt.Sprintf("%s/w%d", path, k)
+				}
+			}
+			h := tr.Handle(path)
+			switch r.IntN(5) {
+			case 0:
+				select {
+				case fail <- errBoom:
+				default:
+				}
+				steps = append(steps, "fail "+path)
+			case 1:
+				_ = h.Stop()
+				steps = append(steps, "stop "+path)
+			case 2:
+				_ = h.Restart()
+				steps = append(steps, "restart "+path)
+			case 3:
+				go func() { _ = h.StopAndWait(context.Background()) }()
+				steps = append(steps, "stop-and-wait "+path)
+			case 4:
+				d := time.Duration(r.IntN(5)) * 300 * time.Millisecond
+				time.Sleep(d)
+				steps = append(steps, fmt.Sprintf("sleep %v", d))
+			}
+			synctest.Wait()
+		}
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		for i := range n {
+			p := fmt.Sprintf("t/c%d", i)
+			j.settled(p, status(t, tr, p).State, len(children[i].After) > 0)
+		}
+		if inner != nil && status(t, tr, fmt.Sprintf("t/c%d", n-1)).State == runtime.StateRunning {
+			for k := range 2 {
+				p := fmt.Sprintf("t/c%d/w%d", n-1, k)
+				j.settled(p, status(t, tr, p).State, false)
+			}
+		}
+		if err := stop(); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		if len(j.violations) > 0 {
+			t.Errorf("%s\nsteps: %s\nevents:\n%s", strings.Join(j.violations, "\n"), strings.Join(steps, ", "), strings.Join(j.events, "\n"))
+		}
+	})
+}
