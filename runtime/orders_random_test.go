@@ -6,7 +6,7 @@ package runtime_test
 // supervisor among them, and judges the runtime on its own promises rather
 // than against the model (TestModel's model follows the runtime's rules
 // for orders during a group restart, so it cannot find a wrong rule):
-// one attempt per slot; no restart scheduled for a child an order holds
+// (with leases lost now and then) one attempt per slot; no restart scheduled for a child an order holds
 // stopped; once all settles, a held child stopped (or done) and any other
 // running, done, or waiting for its After list; and Run returns.
 
@@ -139,6 +139,9 @@ func ordersRandom(t *testing.T, seed uint64) {
 				c.Ready = &runtime.Ready{}
 			}
 			if r.IntN(4) == 0 {
+				c.Lease = &runtime.LeaseSpec{} // named by its path
+			}
+			if r.IntN(4) == 0 {
 				c.Timeout = time.Duration(1+r.IntN(8)) * 500 * time.Millisecond // attempts time out now and then
 			}
 			if i > 0 && r.IntN(3) == 0 {
@@ -157,14 +160,18 @@ func ordersRandom(t *testing.T, seed uint64) {
 			}
 			last := &children[n-1]
 			last.Run, last.Ready, last.Shutdown, last.Timeout = nil, nil, 0, 0
+			if r.IntN(3) == 0 {
+				last.Lease = &runtime.LeaseSpec{}
+			}
 			last.Supervisor = &runtime.Spec{Strategy: strategies[r.IntN(3)], Backoff: noBackoff,
 				RestartLimit: &runtime.RestartLimit{Max: 1000, Window: time.Hour}, Children: ws}
 		}
+		leaser := newFakeLeaser()
 		j := &orderJudge{running: map[string]bool{}, held: map[string]bool{}}
 		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: strategies[seed%3],
 			Backoff:      []*runtime.Backoff{noBackoff, constBackoff(500 * time.Millisecond)}[r.IntN(2)],
 			RestartLimit: &runtime.RestartLimit{Max: 1000, Window: time.Hour}, Children: children},
-			runtime.WithObserver(j.observe))
+			runtime.WithObserver(j.observe), runtime.WithLeaser(leaser))
 		stop, _ := start(t, tr)
 		synctest.Wait()
 		var steps []string
@@ -179,7 +186,10 @@ func ordersRandom(t *testing.T, seed uint64) {
 				}
 			}
 			h := tr.Handle(path)
-			switch r.IntN(5) {
+			switch r.IntN(6) {
+			case 5:
+				leaser.lose(fmt.Sprintf("t/c%d", i))
+				steps = append(steps, fmt.Sprintf("lose t/c%d's lease", i))
 			case 0:
 				select {
 				case fail <- errBoom:
