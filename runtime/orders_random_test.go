@@ -1,14 +1,15 @@
 package runtime_test
 
 // TestOrdersRandom gives random operators' orders (Restart, Stop,
-// StopAndWait) to the children of a supervisor while they fail, stop
-// slowly and wait for each other, under every strategy, with a nested
-// supervisor among them, and judges the runtime on its own promises rather
-// than against the model (TestModel's model follows the runtime's rules
-// for orders during a group restart, so it cannot find a wrong rule):
-// (with leases lost now and then) one attempt per slot; no restart scheduled for a child an order holds
-// stopped; once all settles, a held child stopped (or done) and any other
-// running, done, or waiting for its After list; and Run returns.
+// StopAndWait) to the children of a supervisor while they fail, time out,
+// lose their leases, stop slowly and wait for each other, under every
+// strategy, with a nested supervisor among them, and judges the runtime
+// on its own promises rather than against the model (TestModel's model
+// follows the runtime's rules for orders during a group restart, so it
+// cannot find a wrong rule): one attempt per slot; no restart scheduled
+// for a child an order holds stopped; once all settles, a held child
+// stopped (or done) and any other running, done, or waiting for its After
+// list; and Run returns.
 
 import (
 	"context"
