@@ -82,6 +82,9 @@ func (j *orderJudge) observe(e runtime.Event) {
 			j.violations = append(j.violations, fmt.Sprintf("event %d: %s started beside its running attempt", len(j.events), e.Path))
 		}
 		j.running[e.Path] = true
+		if e.Generation == 1 {
+			delete(j.held, e.Path) // a new pool instance of a name used before
+		}
 		for p := range j.held {
 			if strings.HasPrefix(p, e.Path+"/") {
 				delete(j.held, p) // a restarted supervisor starts every child from its spec
@@ -236,6 +239,150 @@ func ordersRandom(t *testing.T, seed uint64) {
 		}
 		if err := stop(); err != nil {
 			t.Errorf("Run: %v", err)
+		}
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		if len(j.violations) > 0 {
+			t.Errorf("%s\nsteps: %s\nevents:\n%s", strings.Join(j.violations, "\n"), strings.Join(steps, ", "), strings.Join(j.events, "\n"))
+		}
+	})
+}
+
+// TestOrdersRandomPool is TestOrdersRandom's judge over a pool: random
+// instances started (names reused), ended (failing, succeeding or asking
+// not to be restarted), stopped and restarted, while the pool's sibling
+// fails and the pool itself is stopped and restarted, under every
+// strategy: one attempt per instance, no restart scheduled for one an order
+// holds stopped, and once all settles every live instance running, the
+// counts adding up to Len, and the pool empty once Run has returned.
+func TestOrdersRandomPool(t *testing.T) {
+	first := *ordersSeed
+	if first == 0 {
+		first = uint64(time.Now().UnixNano())
+		t.Logf("-orders.seed=%d", first)
+	}
+	for seed := first; seed < first+uint64(*ordersSeeds); seed++ {
+		if !t.Run(fmt.Sprint(seed), func(t *testing.T) { ordersRandomPool(t, seed) }) {
+			t.Logf("replay: go test -race -run 'TestOrdersRandomPool$' ./runtime/ -orders.seed=%d -orders.seeds=1", seed)
+			return
+		}
+	}
+}
+
+func ordersRandomPool(t *testing.T, seed uint64) {
+	synctest.Test(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(seed, 9))
+		restarts := []runtime.Restart{runtime.Permanent, runtime.Transient, runtime.Temporary}
+		strategies := []runtime.Strategy{runtime.OneForAll, runtime.RestForOne, runtime.OneForOne}
+		w := &ordered{fail: make(chan error, 1), readyIn: -1, stopIn: time.Second}
+		pool := runtime.Child{Name: "p", Pool: &runtime.PoolSpec{Max: r.IntN(4)}, Restart: restarts[r.IntN(3)], Shutdown: time.Hour,
+			RestartLimit: &runtime.RestartLimit{Max: 1000, Window: time.Hour}}
+		if r.IntN(2) == 0 {
+			pool.Ready = &runtime.Ready{}
+		}
+		j := &orderJudge{running: map[string]bool{}, held: map[string]bool{}}
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: strategies[r.IntN(3)], Backoff: []*runtime.Backoff{noBackoff, constBackoff(500 * time.Millisecond)}[r.IntN(2)],
+			RestartLimit: &runtime.RestartLimit{Max: 1000, Window: time.Hour},
+			Children:     []runtime.Child{{Name: "x", Run: w.run, Shutdown: time.Hour}, pool}},
+			runtime.WithObserver(j.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		type inst struct {
+			fail    chan error
+			stopIn  time.Duration
+			readyIn time.Duration
+		}
+		insts := map[string]*inst{}
+		var steps []string
+		for range 40 {
+			name := fmt.Sprintf("i%d", r.IntN(5))
+			path := "t/p/" + name
+			switch r.IntN(7) {
+			case 0, 1:
+				in := &inst{fail: make(chan error, 1), stopIn: time.Duration(r.IntN(4)) * 400 * time.Millisecond, readyIn: time.Duration(r.IntN(3)) * 300 * time.Millisecond}
+				_, err := tr.Pool("t/p").Start(name, func(ctx context.Context, a *runtime.Attempt) error {
+					select {
+					case <-time.After(in.readyIn):
+						a.Ready()
+					case <-ctx.Done():
+						time.Sleep(in.stopIn)
+						return nil
+					}
+					select {
+					case err := <-in.fail:
+						return err
+					case <-ctx.Done():
+						time.Sleep(in.stopIn)
+						return nil
+					}
+				})
+				if err == nil {
+					insts[name] = in
+				}
+				steps = append(steps, fmt.Sprintf("start %s: %v", name, err))
+			case 2:
+				if in := insts[name]; in != nil {
+					select {
+					case in.fail <- []error{errBoom, nil, runtime.ErrDoNotRestart}[r.IntN(3)]:
+					default:
+					}
+				}
+				steps = append(steps, "end "+path)
+			case 3:
+				if h := tr.Handle(path); h != nil {
+					_ = h.Stop()
+				}
+				steps = append(steps, "stop "+path)
+			case 4:
+				if h := tr.Handle(path); h != nil {
+					_ = h.Restart()
+				}
+				steps = append(steps, "restart "+path)
+			case 5:
+				switch r.IntN(3) {
+				case 0:
+					select {
+					case w.fail <- errBoom:
+					default:
+					}
+					steps = append(steps, "fail x")
+				case 1:
+					_ = tr.Handle("t/p").Stop()
+					steps = append(steps, "stop p")
+				case 2:
+					_ = tr.Handle("t/p").Restart()
+					steps = append(steps, "restart p")
+				}
+			case 6:
+				d := time.Duration(r.IntN(5)) * 300 * time.Millisecond
+				time.Sleep(d)
+				steps = append(steps, fmt.Sprintf("sleep %v", d))
+			}
+			synctest.Wait()
+		}
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		for _, c := range tr.Snapshot().Children {
+			if c.Instance {
+				if c.State != runtime.StateRunning {
+					j.mu.Lock()
+					j.violations = append(j.violations, fmt.Sprintf("instance %s %v", c.Path, c.State))
+					j.mu.Unlock()
+				}
+			}
+		}
+		p := tr.Pool("t/p")
+		cnt := p.Counts()
+		if cnt.Starting+cnt.Running+cnt.Backoff+cnt.Stopping+cnt.Stopped != p.Len() || uint64(p.Len()) != cnt.Started-cnt.Removed {
+			j.mu.Lock()
+			j.violations = append(j.violations, fmt.Sprintf("counts %+v len %d", cnt, p.Len()))
+			j.mu.Unlock()
+		}
+		if err := stop(); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if p.Len() != 0 {
+			t.Errorf("pool not empty: %d", p.Len())
 		}
 		j.mu.Lock()
 		defer j.mu.Unlock()
