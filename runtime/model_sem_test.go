@@ -516,6 +516,10 @@ func (sv *mSup) ended(c *mChild, kind runtime.ExitKind, dnr bool) {
 		sv.advance() // ended as part of its group's restart
 		return
 	}
+	if c.held && !dnr {
+		sv.afterStop(c) // stopped by an order, queued: its end is that stop
+		return
+	}
 	if !sv.restarts(c, kind, dnr) {
 		if sv.pool {
 			sv.remove(c) // an instance that ended for good is removed
@@ -875,7 +879,8 @@ func (sv *mSup) control(c *mChild, restart bool) {
 	if sv.plan.active {
 		switch {
 		case restart && c.member:
-			return // restarts with its group
+			c.again = true // restarts with its group, even if temporary
+			return
 		case restart && !c.running:
 			c.held, c.completed = false, false
 			c.disarm()
@@ -884,9 +889,17 @@ func (sv *mSup) control(c *mChild, restart bool) {
 			c.again = true
 			c.state = runtime.StateStopped
 			return
+		case restart && c.held:
+			// running, stopped by an order: queued or stopping, it
+			// joins the group, which waits for it
+			c.held, c.completed = false, false
+			c.member = true
+			c.again = true
+			sv.plan.waiting = false // the delay begins again once it stopped
+			return
 		case !restart && c.member:
 			c.member = false
-			c.held = true
+			c.held, c.again = true, false
 			if !c.running {
 				c.state = runtime.StateStopped
 				sv.advance()

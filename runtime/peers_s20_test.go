@@ -27,7 +27,10 @@ package runtime_test
 //	                                         TestS20SupStopBrutalKill
 //	sup_stop_race                            TestS18SupStopRace, TestS18SupStopRaceNested, TestS22ExitsDuringShutdown
 //	sup_stop_non_shutdown_exit_dynamic       TestS18SupStopNonShutdownExitDynamic
-//	child_adm                                TestOTPChildAdm, TestS22OrdersInEveryState, TestS22NestedOrdersInEveryState
+//	child_adm                                TestOTPChildAdm, TestS22OrdersInEveryState, TestS22NestedOrdersInEveryState,
+//	                                         during a group restart: TestS23StopThenRestartDuringGroupRestart,
+//	                                         TestS23StoppedMemberFailsInItsTurn, TestS23RestartOfATemporaryMember,
+//	                                         TestS23RestartOfAStoppingChildWhileTheGroupWaits, TestOrdersRandom
 //	child_adm_simple                         TestS18WhichChildrenSimple, TestS22InstanceOrdersInEveryState
 //	extra_return                             TestS19ExtraReturn
 //	external_start_no_progress_log           n/a: every transition is an event, by design
@@ -37,7 +40,7 @@ package runtime_test
 //	transient_shutdown                       TestOTPTransientShutdown
 //	faulty_application_shutdown              TestRestartLimitGivesUp (Run's error wraps the child's)
 //	temporary_bystander                      TestOTPTemporaryBystander
-//	multiple_restarts                        TestOTPMultipleRestarts, TestS22WindowSlides
+//	multiple_restarts                        TestOTPMultipleRestarts, TestS22WindowSlides, TestS23SystemdStartLimit
 //	one_for_one                              TestOTPOneForOne
 //	one_for_one_escalation                   TestRestartLimitGivesUp, TestS22NestedGiveUpIsAFailureWhateverItsCause
 //	one_for_all                              TestOTPOneForAll

@@ -663,6 +663,12 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, dnr b
 		sv.advance()
 		return
 	}
+	if s.held && !dnr {
+		// Stop was taken while it waited its turn in a group's stop queue:
+		// its end is the stop the order asked for, which counts nothing.
+		sv.afterStop(s)
+		return
+	}
 	if !s.restarts(kind, dnr) {
 		if sv.pool != nil {
 			sv.removeEnded(s)
@@ -975,7 +981,8 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 		// a restart, never during one).
 		switch {
 		case restart && s.member:
-			return // it restarts with the group
+			s.restartNow = true // it restarts with the group, even if temporary
+			return
 		case restart && s.cur.Load() == nil:
 			s.held, s.completed = false, false
 			s.disarm()
@@ -984,9 +991,21 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 			s.restartNow = true // even if temporary
 			s.setState(StateStopped, now)
 			return
+		case restart && s.held:
+			// Stopped by an order and not yet returned: still queued (a
+			// member an order took out of the group) or being stopped. It
+			// joins the group, which waits for it to stop, in its turn if
+			// queued, and starts it with the others.
+			s.held, s.completed = false, false
+			s.member = true
+			s.restartNow = true
+			// A group waiting out its delay waits for it too: the delay
+			// begins again once it has stopped.
+			sv.plan.waiting = false
+			return
 		case !restart && s.member:
 			s.member = false // leaves the group, which no longer waits for it
-			s.held = true
+			s.held, s.restartNow = true, false
 			if s.cur.Load() == nil {
 				s.setState(StateStopped, now)
 				sv.advance()
