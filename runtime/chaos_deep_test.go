@@ -7,7 +7,8 @@ package runtime_test
 // supervisor whose children are all pools, pools at every level whose
 // instances start instances of other pools, after edges with several
 // siblings at every level, run functions that call runtime.Goexit (at once,
-// or once cancelled and past their grace), an operator that picks a level
+// or once cancelled and past their grace) or hang without beating or being
+// ready, an operator that picks a level
 // first (so the deepest levels get as many orders as the root's children)
 // and orders supervisors, pools, workers and instances there, and a reader
 // that holds Health against the snapshot it was read from, and each pool's
@@ -99,6 +100,7 @@ type deepStats struct {
 	strategies                           [3]atomic.Int64 // supervisors by strategy
 	pools, poolSups, afters, significant atomic.Int64
 	goexits, goexitsLate, crossSpawns    atomic.Int64
+	hangs                                atomic.Int64
 	levelOrders                          [9]atomic.Int64 // the per-level operator's orders, by level
 	instOrders, starts                   atomic.Int64
 	healthChecked, countsChecked         atomic.Int64
@@ -124,13 +126,13 @@ func (s *deepStats) String() string {
 	}
 	return fmt.Sprintf("lifecycles by depth (%s), up to %v long; supervisors one_for_one %d, one_for_all %d, rest_for_one %d; "+
 		"%d pools (%d supervisors of pools only), %d after edges, %d significant children; "+
-		"%d Goexits (%d once cancelled), %d instances started into another pool by an instance; "+
+		"%d Goexits (%d once cancelled), %d hangs, %d instances started into another pool by an instance; "+
 		"orders by level (%s), %d on instances, %d Pool.Start by the operator; "+
 		"%d Health reads held against their snapshot, %d Counts held against Len and a snapshot, %d slots with several live attempts checked for one current; at most %d goroutines",
 		strings.Join(depths, ", "), time.Duration(s.longest.Load())*time.Millisecond,
 		s.strategies[0].Load(), s.strategies[1].Load(), s.strategies[2].Load(),
 		s.pools.Load(), s.poolSups.Load(), s.afters.Load(), s.significant.Load(),
-		s.goexits.Load(), s.goexitsLate.Load(), s.crossSpawns.Load(),
+		s.goexits.Load(), s.goexitsLate.Load(), s.hangs.Load(), s.crossSpawns.Load(),
 		strings.Join(orders, ", "), s.instOrders.Load(), s.starts.Load(),
 		s.healthChecked.Load(), s.countsChecked.Load(), s.currentChecked.Load(), s.maxGoroutines.Load())
 }
@@ -312,11 +314,34 @@ func (d *deepLife) start(ops *sync.WaitGroup) {
 // --- run functions ---
 
 // play runs an attempt: now and then one that calls runtime.Goexit, at
-// once or once cancelled and past its grace; otherwise TestChaosLives's.
+// once or once cancelled and past its grace, or one that hangs: it stops
+// beating and never reports ready, until it is cancelled (by its watchdog,
+// its deadline, or an order) and beyond its grace now and then; otherwise
+// TestChaosLives's.
 func (d *deepLife) play(ctx context.Context, a *runtime.Attempt, rec *c20Rec, r *rand.Rand) error {
 	l := d.l
 	own := l.rand(a.Path(), a.Generation(), 0xdee9)
-	if own.IntN(100) >= 8 {
+	switch x := own.IntN(100); {
+	case x < 8:
+	case x < 13:
+		d.st.hangs.Add(1)
+		beats := own.IntN(20)
+		tick := time.NewTicker(4 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ctx.Err() == nil; i++ {
+			if i < beats {
+				a.Beat()
+			}
+			select {
+			case <-ctx.Done():
+			case <-tick.C:
+			}
+		}
+		if own.IntN(3) == 0 {
+			time.Sleep(time.Duration(own.IntN(300)) * time.Millisecond)
+		}
+		return context.Cause(ctx)
+	default:
 		return l.play(ctx, a, rec, r)
 	}
 	at := time.Duration(own.ExpFloat64() * float64(max(l.mean, 30*time.Millisecond)))
