@@ -16,7 +16,8 @@ package runtime_test
 // enough for restart windows to slide and backoffs to reset, and end by a
 // cancellation of the whole tree at a random moment (also before Run, and
 // as a nested supervisor begins to stop), a significant child, or the
-// root giving up.
+// root giving up. In one lifecycle of four, children at any level hold
+// leases, as in TestChaosLives.
 //
 //	go test -race -run 'TestChaosDeep$' -v -timeout 30m ./runtime/ -deep.duration=5m
 //	go test -race -run 'TestChaosDeep$' -v ./runtime/ -deep.seed=N -deep.life=K   # replay one lifecycle
@@ -266,6 +267,7 @@ func (d *deepLife) drawSup(r *rand.Rand, s *runtime.Spec, n *c20Node, level int,
 				}
 			}
 		}
+		l.drawLease(&c, k)
 		k.restart, k.significant = c.Restart, c.Significant
 		if k.restart == "" || c.Pool != nil {
 			k.restart = runtime.Permanent
@@ -480,7 +482,7 @@ func (d *deepLife) checkHealth(h runtime.Health) {
 		l.violate("snapshot's LastEvent went back from %d to %d", d.last, snap.LastEvent)
 	}
 	d.last = snap.LastEvent
-	ended := map[string]bool{} // supervisors that ended for good, and those below them
+	ended := map[string]bool{} // supervisors that ended for good or stand by for their lease, and those below them
 	var bad []string           // children not well, outside an ended supervisor
 	for i, c := range snap.Children {
 		ch := h.Children[i]
@@ -490,12 +492,12 @@ func (d *deepLife) checkHealth(h runtime.Health) {
 		}
 		parent := c.Path[:strings.LastIndexByte(c.Path, '/')]
 		under := ended[parent]
-		if c.Supervisor && (under || c.State == runtime.StateDone) {
+		if c.Supervisor && (under || c.State == runtime.StateDone || c.State == runtime.StateStandby) {
 			ended[c.Path] = true
 		}
 		ok := c.State == runtime.StateRunning || c.State == runtime.StateDone || c.State == runtime.StateStandby
 		if under && !ch.OK {
-			l.violate("health says %s (%v) is not well below a supervisor that ended for good", c.Path, c.State)
+			l.violate("health says %s (%v) is not well below a supervisor that ended for good or stands by", c.Path, c.State)
 		}
 		if !under && ch.OK != ok {
 			l.violate("health says %s is well: %v, in state %v", c.Path, ch.OK, c.State)

@@ -663,6 +663,9 @@ func (l *c20Life) operate(k uint64) {
 func (l *c20Life) run(base int) bool {
 	r := rand.New(rand.NewPCG(l.seed, 7))
 	if l.deep != nil {
+		if lr := rand.New(rand.NewPCG(l.seed, 9)); lr.IntN(4) == 0 {
+			l.leases = newC20Leases(lr)
+		}
 		l.deep.draw(r)
 	} else {
 		if lr := rand.New(rand.NewPCG(l.seed, 9)); lr.IntN(3) == 0 { // its own stream: a seed draws the same tree with leases or without
