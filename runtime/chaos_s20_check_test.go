@@ -138,7 +138,7 @@ func (rd *c20Readers) read() {
 			}
 		case 2:
 			for _, a := range l.tree.ShutdownReport().Abandoned {
-				if !strings.HasPrefix(a.Path, "c20/") || a.Generation == 0 {
+				if !strings.HasPrefix(a.Path, l.root.path+"/") || a.Generation == 0 {
 					l.violate("shutdown report lists %+v", a)
 				}
 			}
@@ -289,7 +289,7 @@ func (l *c20Life) checkJournal(rerr error) {
 		return
 	}
 	l.st.events.Add(int64(len(evs)))
-	sups := map[string]*c20Sup{"c20": {n: l.root, run: 1, recent: new(eventRing)}}
+	sups := map[string]*c20Sup{l.root.path: {n: l.root, run: 1, recent: new(eventRing)}}
 	for p, n := range l.nodes {
 		if n.sup || n.pool {
 			sups[p] = &c20Sup{n: n, recent: new(eventRing)}
@@ -389,7 +389,7 @@ func (l *c20Life) checkJournal(rerr error) {
 				l.violate("journal: %s shuts down twice in run %d", e.Path, sv.run)
 			}
 			sv.stopping, sv.shutErr, sv.shutAt, sv.sigShut = true, e.Err, e.Time, sv.sigEnded
-			if e.Path == "c20" {
+			if e.Path == l.root.path {
 				rootShut = &evs[i]
 			}
 		}
@@ -402,7 +402,7 @@ func (l *c20Life) checkJournal(rerr error) {
 	// A clean end nobody asked for follows a significant child's end.
 	if rerr == nil && rootShut != nil && rootShut.Err == nil {
 		cancelled := l.cancelAt.Load()
-		if (cancelled == 0 || rootShut.Time.Before(time.Unix(0, cancelled))) && !sups["c20"].sigShut {
+		if (cancelled == 0 || rootShut.Time.Before(time.Unix(0, cancelled))) && !sups[l.root.path].sigShut {
 			l.violate("journal: the root shut down cleanly at %v, before it was cancelled, and no significant child had ended", rootShut.Time.Sub(evs[0].Time))
 		}
 	}

@@ -149,7 +149,9 @@ type c20Life struct {
 	nodes  map[string]*c20Node // every declared child, and the root
 	paths  []string            // declared children, as Snapshot lists them
 	pools  []string
-	leases *c20Leases // nil: no child has a lease
+	leases *c20Leases    // nil: no child has a lease
+	deep   *deepLife     // set in TestChaosDeep, which draws its own trees and runs more chaos
+	mean   time.Duration // mean time until an attempt's fault; 0: 30ms
 	stalls *stallMeter
 
 	release chan struct{} // frees the attempts leaked on purpose
@@ -339,6 +341,9 @@ func (l *c20Life) runFunc(inst uint64) runtime.RunFunc {
 	return func(ctx context.Context, a *runtime.Attempt) error {
 		rec := l.begin(ctx, a, inst)
 		defer l.end(rec)
+		if l.deep != nil {
+			return l.deep.play(ctx, a, rec, l.rand(a.Path(), a.Generation(), 0))
+		}
 		return l.play(ctx, a, rec, l.rand(a.Path(), a.Generation(), 0))
 	}
 }
@@ -422,6 +427,9 @@ func (l *c20Life) play(ctx context.Context, a *runtime.Attempt, rec *c20Rec, r *
 		plan = c20SelfStop
 	}
 	mean := 30 * time.Millisecond
+	if l.mean > 0 {
+		mean = l.mean
+	}
 	if l.storm {
 		mean = 5 * time.Millisecond
 	}
@@ -520,10 +528,14 @@ func (l *c20Life) play(ctx context.Context, a *runtime.Attempt, rec *c20Rec, r *
 // spawns into its own pool.
 func (l *c20Life) spawn(ctx context.Context, r *rand.Rand, self string) {
 	pool := ""
-	if n, inst := l.node(self); inst {
+	n, inst := l.node(self)
+	if inst && (l.deep == nil || r.IntN(2) == 0) { // TestChaosDeep's spawn into other pools too
 		pool = n.path
 	} else if len(l.pools) > 0 {
 		pool = pick(r, l.pools...)
+		if inst && pool != n.path {
+			l.deep.st.crossSpawns.Add(1)
+		}
 	}
 	if pool == "" {
 		return
@@ -602,6 +614,11 @@ func (l *c20Life) order(ctx context.Context, r *rand.Rand, who string) {
 	} else {
 		l.st.oldHandles.Add(1)
 	}
+	l.orderOn(ctx, r, h, who)
+}
+
+// orderOn gives a random order on h: Restart, Stop or StopAndWait.
+func (l *c20Life) orderOn(ctx context.Context, r *rand.Rand, h *runtime.Handle, who string) {
 	switch x := r.IntN(10); {
 	case x < 4:
 		l.checkOrder("restart "+h.Path(), h.Order(runtime.OrderRestart, who))
@@ -645,10 +662,17 @@ func (l *c20Life) operate(k uint64) {
 
 func (l *c20Life) run(base int) bool {
 	r := rand.New(rand.NewPCG(l.seed, 7))
-	if lr := rand.New(rand.NewPCG(l.seed, 9)); lr.IntN(3) == 0 { // its own stream: a seed draws the same tree with leases or without
-		l.leases = newC20Leases(lr)
+	if l.deep != nil {
+		if lr := rand.New(rand.NewPCG(l.seed, 9)); lr.IntN(4) == 0 {
+			l.leases = newC20Leases(lr)
+		}
+		l.deep.draw(r)
+	} else {
+		if lr := rand.New(rand.NewPCG(l.seed, 9)); lr.IntN(3) == 0 { // its own stream: a seed draws the same tree with leases or without
+			l.leases = newC20Leases(lr)
+		}
+		l.draw(r)
 	}
-	l.draw(r)
 	opts := []runtime.Option{runtime.WithObserver(l.observe), runtime.WithJournal(c20Journal)}
 	if l.leases != nil && len(l.leases.names) > 0 {
 		opts = append(opts, runtime.WithLeaser(l.leases))
@@ -689,6 +713,8 @@ func (l *c20Life) run(base int) bool {
 	})
 	cancelAfter := time.Duration(-1)
 	switch x := r.IntN(100); {
+	case l.deep != nil:
+		cancelAfter = l.deep.cancelAfter(r)
 	case x < 4:
 		l.doCancel() // before Run
 	case x < 20:
@@ -702,12 +728,19 @@ func (l *c20Life) run(base int) bool {
 		cancelAfter = time.Duration(300+r.IntN(1200)) * time.Millisecond
 	}
 	var ops sync.WaitGroup
-	for k := range uint64(1 + r.IntN(2)) {
+	operators := uint64(1 + r.IntN(2))
+	if l.deep != nil {
+		operators = 0 // its own, at its own pace
+	}
+	for k := range operators {
 		ops.Go(func() { l.operate(k) })
 	}
 	readers := &c20Readers{l: l}
 	for range 2 {
 		ops.Go(readers.read)
+	}
+	if l.deep != nil {
+		l.deep.start(&ops)
 	}
 	if l.leases != nil && len(l.leases.names) > 0 {
 		ops.Go(l.flap)
@@ -776,7 +809,7 @@ func (l *c20Life) observe(e runtime.Event) {
 	if prev := l.lastSeq.Swap(e.Seq); e.Seq <= prev {
 		l.violate("event %d delivered after %d", e.Seq, prev)
 	}
-	if e.Kind == runtime.EventShuttingDown && e.Path != "c20" && l.trigger.CompareAndSwap(true, false) {
+	if e.Kind == runtime.EventShuttingDown && e.Path != l.root.path && l.trigger.CompareAndSwap(true, false) {
 		l.doCancel()
 	}
 }
@@ -823,7 +856,7 @@ func (l *c20Life) afterRun(rerr error, runAt, doneAt time.Time, stoppingAt int64
 		l.st.significant.Add(1)
 	case errors.As(rerr, &gu):
 		l.st.gaveUp.Add(1)
-		if gu.Supervisor != "c20" {
+		if gu.Supervisor != l.root.path {
 			l.violate("Run returned %v: the root's give-up should name the root", rerr)
 		}
 	default:

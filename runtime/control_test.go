@@ -186,6 +186,45 @@ func TestRestartOrderWaitsForGroup(t *testing.T) {
 	})
 }
 
+// TestStopThenRestartDuringGroupRestart: a member of a group restart that
+// an order stopped while it was being stopped, and another order restarts
+// before it has returned, starts again once it has returned, as Restart
+// does, and the group after it. The group's stop queue, which still held
+// it, stopped that new attempt at once: it then stayed stopped, and the
+// group started without it (TestModel, seed 1796201563025767948).
+func TestStopThenRestartDuringGroupRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		fail := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.OneForAll, Backoff: constBackoff(100 * time.Millisecond), Children: []runtime.Child{
+			{Name: "x", Run: lingering(time.Second, nil)},
+			{Name: "y", Run: failing(fail)},
+			{Name: "z", Run: nop},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		close(fail)
+		synctest.Wait()
+		require.Equal(t, runtime.StateStopping, tr.Handle("t/x").State())
+		require.NoError(t, tr.Handle("t/x").Stop())
+		synctest.Wait()
+		require.NoError(t, tr.Handle("t/x").Restart())
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, []string{
+			"x starting", "y starting", "z starting",
+			"y exited", "z stopped", "x stopped",
+			"x starting", "y starting", "z starting",
+		}, rec.trace(lifecycle...))
+		for _, c := range []string{"t/x", "t/y", "t/z"} {
+			st := tr.Handle(c).Status()
+			assert.Equal(t, runtime.StateRunning, st.State, c)
+			assert.Equal(t, uint64(2), st.Generation, c)
+		}
+		require.NoError(t, stop())
+	})
+}
+
 // TestOrderDuringFaultStop: an order given while a child is being stopped
 // for missing a deadline takes over: Restart starts it at once without
 // counting a failure, Stop leaves it stopped.

@@ -147,15 +147,15 @@ const (
 )
 
 // leases is what a tree with lease children keeps: the goroutines that
-// acquire, watch and release leases, which Run waits for, within its
-// budget, before it returns.
+// acquire, watch and release leases, and the leases won and not yet
+// released, which Run waits for, within its budget, before it returns.
 type leases struct {
 	leaser Leaser
 	ctx    context.Context // of every Release; cancelled when Run stops waiting
 	cancel context.CancelFunc
 
 	mu   sync.Mutex
-	n    int           // goroutines running
+	n    int           // goroutines running, and leases won and not yet released
 	idle chan struct{} // closed when n drops to 0; nil while n is 0
 }
 
@@ -320,6 +320,13 @@ func (sv *supervisor) campaign(s *slot) {
 	go func() {
 		defer l.done()
 		acquire(ctx, l.leaser, ls.name, ttl, c)
+		if c.lease != nil {
+			// A won lease counts until its release has returned, whoever
+			// releases it and however late: a run killed with its
+			// subtree may see the kill, and release what its abandoned
+			// attempts held, after its root has stopped.
+			l.add()
+		}
 		if c.lease != nil && !c.state.CompareAndSwap(claimCampaign, claimWon) {
 			t.release(path, c, ttl) // called off while Acquire ran
 			return
@@ -501,13 +508,13 @@ const releaseTimeout = 5 * time.Second
 
 // release gives the lease of c back, once, on a goroutine of its own,
 // within the lease's TTL or releaseTimeout, whichever is longer (at
-// shutdown, within the root's budget too).
+// shutdown, within the root's budget too). The count the claim took when
+// it was won ends with that goroutine.
 func (t *Tree) release(path string, c *claim, ttl time.Duration) {
 	if !c.released.CompareAndSwap(false, true) {
 		return
 	}
 	l := t.leases
-	l.add()
 	go func() {
 		defer l.done()
 		ctx, cancel := context.WithTimeout(l.ctx, max(ttl, releaseTimeout))

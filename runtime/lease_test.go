@@ -730,3 +730,56 @@ func TestLeaseLostSoonBacksOff(t *testing.T) {
 		})
 	}
 }
+
+// TestLeaseReleasedUnderKilledSupervisor: a lease lost while its attempt
+// ignores cancellation stays held until the attempt is abandoned; when the
+// attempt is abandoned with its subtree, because a nested budget ran out,
+// the killed supervisor releases the lease as it ends, and Run waits for
+// that release within its budget as for any other. It returned before,
+// with the lease still held (TestChaosLives, seed 1796200295657186858 life
+// 218): a killed run can be slow to see that it was killed.
+func TestLeaseReleasedUnderKilledSupervisor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeLeaser()
+		deaf := make(chan struct{})
+		// b is busy with x's exit when a's budget runs out and a kills it.
+		var slow atomic.Bool
+		runtime.SetTestHook(func(path string) {
+			if path == "t/a/b" && slow.CompareAndSwap(true, false) {
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
+		defer runtime.SetTestHook(nil)
+		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: time.Second, Children: []runtime.Child{
+			{Name: "a", Supervisor: &runtime.Spec{Shutdown: 10 * time.Millisecond, Children: []runtime.Child{
+				{Name: "b", Supervisor: &runtime.Spec{Shutdown: 5 * time.Second, Children: []runtime.Child{
+					{Name: "w", Shutdown: 5 * time.Second, Lease: &runtime.LeaseSpec{}, Run: func(ctx context.Context, a *runtime.Attempt) error {
+						<-deaf
+						return nil
+					}},
+					{Name: "x", Run: func(ctx context.Context, a *runtime.Attempt) error {
+						<-ctx.Done()
+						return nil
+					}},
+				}}},
+			}}},
+		}}, runtime.WithLeaser(f))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.Equal(t, uint64(1), f.holder("t/a/b/w"))
+		f.suspect("t/a/b/w")
+		synctest.Wait()
+		require.Equal(t, runtime.StateStopping, status(t, tr, "t/a/b/w").State)
+		require.Equal(t, uint64(1), f.holder("t/a/b/w"), "kept while its attempt runs")
+		slow.Store(true)
+		begin := time.Now()
+		require.NoError(t, stop())
+		assert.Less(t, time.Since(begin), time.Second, "within the root's budget")
+		assert.Zero(t, f.holder("t/a/b/w"), "released when Run returns")
+		assert.Equal(t, []uint64{1}, f.releases())
+		assert.True(t, inReport(tr.ShutdownReport(), "t/a/b/w", 1))
+		close(deaf)
+		time.Sleep(time.Second) // the killed run ends, if it had not
+		synctest.Wait()
+	})
+}

@@ -860,6 +860,9 @@ func (sv *mSup) afterStop(c *mChild) {
 		sv.remove(c) // a stopped instance is removed (OTP's terminate_child)
 	} else if c.again && !c.member {
 		c.again = false
+		if i := slices.Index(sv.queue, c); i >= 0 { // its new attempt is not the one to stop
+			sv.queue = slices.Delete(sv.queue, i, i+1)
+		}
 		sv.want(c)
 	}
 	sv.advance()

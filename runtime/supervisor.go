@@ -949,9 +949,20 @@ func (sv *supervisor) afterStop(s *slot) {
 		sv.removeEnded(s) // Handle.Stop on an instance removes it, as its pool's stop does
 	case s.restartNow && !s.member: // a member starts with its group, even if temporary
 		s.restartNow = false
+		sv.unqueue(s) // its new attempt is not the one the queue was to stop
 		sv.want(s)
 	}
 	sv.advance()
+}
+
+// unqueue takes s out of the stop queue. A child that an order took out of
+// a group restart, and another order restarted, may still be in it when
+// it returns: it starts again at once, alone, and the queue must not stop
+// that new attempt, which would leave it stopped and out of its group.
+func (sv *supervisor) unqueue(s *slot) {
+	if i := slices.Index(sv.queue, s); i >= 0 {
+		sv.queue = slices.Delete(sv.queue, i, i+1)
+	}
 }
 
 // control handles Handle.Restart and Handle.Stop: an operator's orders,
