@@ -364,7 +364,7 @@ func (o *object) get(name string) (v cue.Value, pos Pos, ok bool) {
 		return cue.Value{}, o.pos, false
 	}
 	pos = o.fieldPos(f)
-	if f.v.Err() != nil {
+	if valueError(f.v) != nil {
 		o.l.valueErr(f.v, o.sub(name))
 		return cue.Value{}, pos, false
 	}

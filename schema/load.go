@@ -585,7 +585,7 @@ func (l *loader) valueErr(v cue.Value, path []string) {
 			return
 		}
 	}
-	if err := v.Err(); err != nil {
+	if err := valueError(v); err != nil {
 		l.addCUE(err)
 		return
 	}
