@@ -302,9 +302,15 @@ func (ws *workspace) close() {
 // the position it gives, or, for files of two packages, at the package
 // clause of the first file that is not of the package most files are of.
 func packageError(dir string, own *listed) *schema.Error {
-	e := &schema.Error{Pos: schema.Pos{Filename: dir}, Msg: own.Error.Err}
-	if own.Dir == "" || strings.Contains(own.Error.Err, "invalid input directory name") {
-		e.Msg = unloadableDir + own.Error.Err + "; rename the directory"
+	msg := goLines(own.Error.Err) // one error, one line
+	e := &schema.Error{Pos: schema.Pos{Filename: dir}, Msg: msg}
+	if own.Dir == "" || strings.Contains(msg, "invalid input directory name") {
+		e.Msg = unloadableDir + msg
+		if strings.Contains(msg, "malformed import path") || strings.Contains(msg, "invalid input directory name") {
+			// Not for every such error: a directory outside go.work's
+			// modules has a good name, and go says what to run.
+			e.Msg += "; rename the directory"
+		}
 		return e
 	}
 	if pos, ok := listPos(dir, own.Error.Pos); ok {
