@@ -474,12 +474,19 @@ func (l *loader) loadErrors(inst *build.Instance) {
 }
 
 // treesLeftOut reports the files of the directory that CUE leaves out of
-// the package for want of a package clause, yet declare trees: their trees
+// the package, for want of a package clause or for their names (_test.cue,
+// _tool.cue, which arbor never asks for), yet declare trees: their trees
 // would silently not be generated. (Other CUE there, such as data, is no
 // business of the spec's.)
 func (l *loader) treesLeftOut(inst *build.Instance) {
 	for _, f := range inst.IgnoredFiles {
-		if filepath.Dir(f.Filename) != l.dir || f.ExcludeReason == nil || f.ExcludeReason.Error() != "no package name" ||
+		suffix := ""
+		for _, s := range []string{"_test.cue", "_tool.cue"} {
+			if strings.HasSuffix(f.Filename, s) {
+				suffix = s
+			}
+		}
+		if filepath.Dir(f.Filename) != l.dir || f.ExcludeReason == nil || (suffix == "" && f.ExcludeReason.Error() != "no package name") ||
 			slices.ContainsFunc(l.errs, func(e *Error) bool { return e.Pos.Filename == f.Filename }) {
 			continue // or reported already, when the spec has no trees
 		}
@@ -497,6 +504,10 @@ func (l *loader) treesLeftOut(inst *build.Instance) {
 					why := "has no package clause"
 					if _, ok := l.anonymous(f.Filename); ok {
 						why = "is package _, which is none"
+					}
+					if suffix != "" {
+						l.errs.Add(position(fd.Pos()), fmt.Sprintf("the file declares trees but its name ends in %s, so CUE leaves it out of package %s (arbor reads no %s files): rename it", suffix, inst.PkgName, suffix))
+						break
 					}
 					l.errs.Add(position(fd.Pos()), fmt.Sprintf("the file declares trees but %s, so CUE leaves it out of package %s: start it with `package %s`", why, inst.PkgName, inst.PkgName))
 					break
