@@ -276,7 +276,15 @@ func (l *loader) unreadable(cfg *load.Config) bool {
 			continue
 		case err != nil && spec:
 			target, _ := os.Readlink(path)
-			l.errs.Add(Pos{Filename: path}, fmt.Sprintf("cannot read the file: it is a symbolic link to %s, which does not exist", target))
+			why := "which does not exist"
+			if !errors.Is(err, fs.ErrNotExist) {
+				var pe *fs.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err
+				}
+				why = fmt.Sprintf("which cannot be followed (%v)", err) // such as a loop of links
+			}
+			l.errs.Add(Pos{Filename: path}, fmt.Sprintf("cannot read the file: it is a symbolic link to %s, %s", target, why))
 			ok = false
 			continue
 		}
