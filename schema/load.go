@@ -95,6 +95,8 @@ type loader struct {
 
 	overlay map[string][]byte // LoadFiles's sources, by clean absolute path
 
+	realFiles map[string]bool // isUser's answers, by file name
+
 	// reported holds the paths of the CUE errors reported so far, so that
 	// decoding does not report them again.
 	reported map[string]bool
@@ -714,9 +716,26 @@ func (l *loader) valuePosOr(v cue.Value, pos Pos) Pos {
 	return pos
 }
 
-// isUser reports whether p is a position in one of the user's files.
+// isUser reports whether p is a position in one of the user's files:
+// not the schema's, nor the text a builtin decoded (json.Unmarshal's
+// positions are in a "file" named json), which no one could open.
 func (l *loader) isUser(p token.Pos) bool {
-	return p.IsValid() && p.Filename() != schemaFile && p.Filename() != ""
+	if !p.IsValid() || p.Filename() == schemaFile || p.Filename() == "" {
+		return false
+	}
+	name := p.Filename()
+	real, ok := l.realFiles[name]
+	if !ok {
+		abs, _ := filepath.Abs(name)
+		_, over := l.overlay[filepath.Clean(abs)]
+		_, err := os.Stat(name)
+		real = over || err == nil
+		if l.realFiles == nil {
+			l.realFiles = map[string]bool{}
+		}
+		l.realFiles[name] = real
+	}
+	return real
 }
 
 func position(p token.Pos) Pos {
