@@ -13,6 +13,7 @@
 package schema
 
 import (
+	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
@@ -202,6 +204,9 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 		l.files = append(l.files, f.Filename)
 	}
 	sort.Strings(l.files)
+	if !l.utf8() {
+		return nil
+	}
 	l.pkgPos = l.packagePos()
 	l.all = insts[0]
 
@@ -296,6 +301,39 @@ func (l *loader) unreadable(cfg *load.Config) bool {
 			cfg.Overlay = map[string]load.Source{}
 		}
 		cfg.Overlay[path] = load.FromString("")
+	}
+	return ok
+}
+
+// utf8 reports whether every spec file is UTF-8, and reports each that is
+// not, at its first bad byte. CUE reads such a byte as U+FFFD without a
+// word, so a Latin-1 "é" would surface as a run or a name no one wrote;
+// Go rejects such source too.
+func (l *loader) utf8() bool {
+	ok := true
+	for _, name := range l.files {
+		src, over := l.overlay[name]
+		if !over {
+			var err error
+			if src, err = os.ReadFile(name); err != nil {
+				continue // cue/load read it; the loader reports what it must
+			}
+		}
+		if utf8.Valid(src) || bytes.HasPrefix(src, []byte{0xff, 0xfe}) || bytes.HasPrefix(src, []byte{0xfe, 0xff}) {
+			continue // UTF-16 with its byte-order mark, which cue/load decodes
+		}
+		i := 0
+		for i < len(src) {
+			r, n := utf8.DecodeRune(src[i:])
+			if r == utf8.RuneError && n == 1 {
+				break
+			}
+			i += n
+		}
+		line := bytes.Count(src[:i], []byte("\n")) + 1
+		col := i - bytes.LastIndexByte(src[:i], '\n')
+		l.errs.Add(Pos{Filename: name, Line: line, Column: col}, fmt.Sprintf("invalid UTF-8 encoding (byte %#x): CUE, like Go, reads UTF-8 only; save the file as UTF-8", src[i]))
+		ok = false
 	}
 	return ok
 }
