@@ -245,9 +245,9 @@ func packagePos(spec *schema.Spec) schema.Pos {
 func refuseHandWritten(dir string) error {
 	path := filepath.Join(dir, outputName)
 	// Not a file to read, let alone replace: a pipe would block the read
-	// for ever, a device such as /dev/zero never end it. (A directory is
-	// the writer's business, as a missing file is.)
-	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+	// for ever, a device such as /dev/zero never end it, and a directory
+	// (or a link to one, which cue/load would try to read) is no file.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
 		return schema.ErrorList{{Pos: schema.Pos{Filename: path}, Msg: fmt.Sprintf(
 			"not a regular file (%s); refusing to read or overwrite it: remove it to let arbor generate the file", schema.FileKind(st.Mode()))}}
 	}

@@ -13,6 +13,7 @@ import (
 	"go/token"
 	"go/types"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -302,14 +303,23 @@ func (ws *workspace) close() {
 // the position it gives, or, for files of two packages, at the package
 // clause of the first file that is not of the package most files are of.
 func packageError(dir string, own *listed) *schema.Error {
-	e := &schema.Error{Pos: schema.Pos{Filename: dir}, Msg: own.Error.Err}
-	if own.Dir == "" || strings.Contains(own.Error.Err, "invalid input directory name") {
-		e.Msg = unloadableDir + own.Error.Err + "; rename the directory"
+	msg := goLines(own.Error.Err) // one error, one line
+	e := &schema.Error{Pos: schema.Pos{Filename: dir}, Msg: msg}
+	if own.Dir == "" || strings.Contains(msg, "invalid input directory name") {
+		e.Msg = unloadableDir + msg
+		if strings.Contains(msg, "malformed import path") || strings.Contains(msg, "invalid input directory name") {
+			// Not for every such error: a directory outside go.work's
+			// modules has a good name, and go says what to run.
+			e.Msg += "; rename the directory"
+		}
 		return e
 	}
 	if pos, ok := listPos(dir, own.Error.Pos); ok {
 		e.Pos = pos
 		return e
+	}
+	if file, why, ok := unreadableFile(dir, msg); ok {
+		return &schema.Error{Pos: schema.Pos{Filename: file}, Msg: why}
 	}
 	if c := cycleError(own.Error, func(string) *listed { return own }); c != nil {
 		return c
@@ -387,6 +397,27 @@ func importPos(l *listed, path string) (schema.Pos, bool) {
 		}
 	}
 	return schema.Pos{}, false
+}
+
+// unreadableFile reads go list's error about a file of dir it could not
+// open ("open /abs/dir/x.go: too many levels of symbolic links"): the
+// file, and why, said at the file as for a .cue file.
+func unreadableFile(dir, msg string) (file, why string, ok bool) {
+	rest, ok := strings.CutPrefix(msg, "open ")
+	if !ok {
+		return "", "", false
+	}
+	file, why, ok = strings.Cut(rest, ": ")
+	if !ok || filepath.Dir(file) != filepath.Clean(dir) {
+		return "", "", false
+	}
+	if to, err := os.Readlink(file); err == nil {
+		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+			return file, fmt.Sprintf("cannot read the file: it is a symbolic link to %s, which does not exist", to), true
+		}
+		return file, fmt.Sprintf("cannot read the file: it is a symbolic link to %s, which cannot be followed (%s)", to, why), true
+	}
+	return file, "cannot read the file: " + why, true
 }
 
 const unloadableDir = "the go command cannot load a package in this directory: "

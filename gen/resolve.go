@@ -7,6 +7,7 @@ import (
 	"go/build"
 	"go/token"
 	"go/types"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -198,7 +199,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 				errs.Add(n.RunPos, schema.Sprintf("%s: run: %s", n, hint))
 				return nil
 			}
-			errs.Add(n.RunPos, schema.Sprintf("%s: run: cannot load package %q%s", n, ref.pkgPath, ws.loadMsg(ref.pkgPath)))
+			errs.Add(n.RunPos, schema.Sprintf("%s: run: cannot load package %q%s%s", n, ref.pkgPath, ws.loadMsg(ref.pkgPath), ws.inModule(ref)))
 			return nil
 		}
 		if msg := ws.unimportable(p); msg != "" {
@@ -254,7 +255,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		}
 		if obj == nil {
 			if !notSeen() {
-				errs.Add(n.RunPos, schema.Sprintf("%s: run: %s is not declared in %s%s", n, ref.name, undeclared, cmp.Or(ws.dotImported(ref), suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()), otherSpec(ref, listing))))
+				errs.Add(n.RunPos, schema.Sprintf("%s: run: %s is not declared in %s%s", n, ref.name, undeclared, cmp.Or(ws.dotImported(ref), suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()), otherSpec(ref, listing), ws.inModule(ref))))
 			}
 			return nil
 		}
@@ -574,6 +575,26 @@ func internalParent(path string) (string, bool) {
 func (ws *workspace) imports(from, path string) bool {
 	l := ws.listed[from]
 	return l != nil && slices.Contains(l.Deps, path)
+}
+
+// inModule suggests the reference with the module's path before its
+// package path, when that names a directory of the spec's module: "lib.Work"
+// or "time.Work" written for "example.com/m/lib.Work", as a path relative
+// to the module. It returns "" otherwise.
+func (ws *workspace) inModule(ref runRef) string {
+	if ref.pkgPath == "" || ws.own0 == nil || ws.own0.Module == nil || ws.own0.Module.GoMod == "" {
+		return ""
+	}
+	mod := ws.own0.Module
+	if ref.pkgPath == mod.Path || strings.HasPrefix(ref.pkgPath, mod.Path+"/") {
+		return ""
+	}
+	dir := filepath.Join(filepath.Dir(mod.GoMod), filepath.FromSlash(ref.pkgPath))
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return ""
+	}
+	ref.pkgPath = mod.Path + "/" + ref.pkgPath
+	return suggestion(ref.String())
 }
 
 func (ws *workspace) loadMsg(path string) string {

@@ -188,6 +188,16 @@ func parseDuration(s string) (time.Duration, string) {
 	return d, ""
 }
 
+// valueError returns the error of v. A field that refers to a value in
+// error (run: _r, where _r conflicts) is bottom without an Err of its own:
+// its error is the referred value's, which Validate returns.
+func valueError(v cue.Value) error {
+	if err := v.Err(); err != nil || v.Kind() != cue.BottomKind {
+		return err
+	}
+	return v.Validate()
+}
+
 // check checks the user's concrete value v against k and returns a
 // message when it is wrong.
 func check(k kind, v cue.Value) string {
@@ -463,7 +473,7 @@ func (l *loader) ownErrors(path []string) []cueerrors.Error {
 	if !ok {
 		return nil
 	}
-	err := l.user.LookupPath(cp).Err()
+	err := valueError(l.user.LookupPath(cp))
 	if err == nil {
 		return nil
 	}
@@ -500,6 +510,17 @@ func (l *loader) rewrite(path []string, errs []cueerrors.Error) (Pos, string, bo
 		}
 		return l.fallbackPos(path), fmt.Sprintf("missing field %s (%s)", path[len(path)-1], want[k]), true
 	}
+	if err := valueError(v); err != nil && v.Err() == nil {
+		// A reference to a value in error, reported where it is: say so
+		// here, rather than print the bottom value or the schema's side.
+		if errs := cueerrors.Errors(err); len(errs) > 0 && !slices.Equal(errs[0].Path(), path) {
+			pos := l.valuePos(v)
+			if !pos.IsValid() {
+				pos = l.fallbackPos(path)
+			}
+			return pos, fmt.Sprintf("refers to %s, which is in error", ClipPath(errs[0].Path(), ".")), true
+		}
+	}
 	if d, ok := v.Default(); ok {
 		v = d // the spec's own default, such as *"1s" | string
 	}
@@ -511,7 +532,7 @@ func (l *loader) rewrite(path []string, errs []cueerrors.Error) (Pos, string, bo
 		}
 		return pos, fmt.Sprintf("invalid value %s (%s; none of them is)", show(v), want[k]), true
 	}
-	if v.Err() != nil || !v.IsConcrete() {
+	if valueError(v) != nil || !v.IsConcrete() {
 		return Pos{}, "", false
 	}
 	msg := check(k, v)

@@ -88,9 +88,30 @@ func (l *loader) fields(v cue.Value, path []string) []field {
 			l.unsure = true // an optional or required field: the schema decides
 			continue
 		}
+		if it.Value().Err() != nil && l.required(v, sel.Unquoted()) {
+			// A required field (db!: _) the spec did not fill in: listed
+			// as a regular field in error, it is no child to decode.
+			l.valueErr(it.Value(), append(slices.Clip(path), sel.Unquoted()))
+			continue
+		}
 		fs = append(fs, field{name: sel.Unquoted(), label: sel.String(), v: it.Value()})
 	}
 	return fs
+}
+
+// required reports whether the struct v declares name as a required
+// field (name!: ...).
+func (l *loader) required(v cue.Value, name string) bool {
+	it, err := v.Fields(cue.Optional(true))
+	if err != nil {
+		return false
+	}
+	for it.Next() {
+		if sel := it.Selector(); sel.IsString() && sel.Unquoted() == name {
+			return sel.ConstraintType() == cue.RequiredConstraint
+		}
+	}
+	return false
 }
 
 // isStruct reports whether v is a struct, reporting an error if not. A
@@ -139,7 +160,7 @@ func (l *loader) decodeNode(v cue.Value, n *Node, path, parent []string) {
 	case supervisor && o.has("run"):
 		_, pos := o.str("run", "")
 		l.errs.Add(pos, ClipPath(path, ".")+": supervisor cannot have run (a child with children is a nested supervisor; a worker has run)")
-	case !supervisor && !o.has("run"):
+	case !supervisor && !o.has("run") && !l.required(v, "run"): // run!: reported as required
 		l.errs.Add(n.Pos, ClipPath(path, ".")+`: worker has no run (a child needs run: "Func", or children: {...} to be a nested supervisor)`)
 	}
 
@@ -364,7 +385,7 @@ func (o *object) get(name string) (v cue.Value, pos Pos, ok bool) {
 		return cue.Value{}, o.pos, false
 	}
 	pos = o.fieldPos(f)
-	if f.v.Err() != nil {
+	if valueError(f.v) != nil {
 		o.l.valueErr(f.v, o.sub(name))
 		return cue.Value{}, pos, false
 	}

@@ -58,6 +58,8 @@ func isSpecFile(name string) bool {
 // directory, such as "a named pipe".
 func FileKind(m fs.FileMode) string {
 	switch {
+	case m.IsDir():
+		return "a directory"
 	case m&fs.ModeNamedPipe != 0:
 		return "a named pipe"
 	case m&fs.ModeSocket != 0:

@@ -13,6 +13,7 @@
 package schema
 
 import (
+	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
@@ -94,6 +96,8 @@ type loader struct {
 	pkgPos Pos // the first file's package clause: where missing things are
 
 	overlay map[string][]byte // LoadFiles's sources, by clean absolute path
+
+	realFiles map[string]bool // isUser's answers, by file name
 
 	// reported holds the paths of the CUE errors reported so far, so that
 	// decoding does not report them again.
@@ -200,6 +204,9 @@ func (l *loader) load(overlay map[string][]byte, fast bool) *Spec {
 		l.files = append(l.files, f.Filename)
 	}
 	sort.Strings(l.files)
+	if !l.utf8() {
+		return nil
+	}
 	l.pkgPos = l.packagePos()
 	l.all = insts[0]
 
@@ -276,7 +283,15 @@ func (l *loader) unreadable(cfg *load.Config) bool {
 			continue
 		case err != nil && spec:
 			target, _ := os.Readlink(path)
-			l.errs.Add(Pos{Filename: path}, fmt.Sprintf("cannot read the file: it is a symbolic link to %s, which does not exist", target))
+			why := "which does not exist"
+			if !errors.Is(err, fs.ErrNotExist) {
+				var pe *fs.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err
+				}
+				why = fmt.Sprintf("which cannot be followed (%v)", err) // such as a loop of links
+			}
+			l.errs.Add(Pos{Filename: path}, fmt.Sprintf("cannot read the file: it is a symbolic link to %s, %s", target, why))
 			ok = false
 			continue
 		}
@@ -286,6 +301,39 @@ func (l *loader) unreadable(cfg *load.Config) bool {
 			cfg.Overlay = map[string]load.Source{}
 		}
 		cfg.Overlay[path] = load.FromString("")
+	}
+	return ok
+}
+
+// utf8 reports whether every spec file is UTF-8, and reports each that is
+// not, at its first bad byte. CUE reads such a byte as U+FFFD without a
+// word, so a Latin-1 "é" would surface as a run or a name no one wrote;
+// Go rejects such source too.
+func (l *loader) utf8() bool {
+	ok := true
+	for _, name := range l.files {
+		src, over := l.overlay[name]
+		if !over {
+			var err error
+			if src, err = os.ReadFile(name); err != nil {
+				continue // cue/load read it; the loader reports what it must
+			}
+		}
+		if utf8.Valid(src) || bytes.HasPrefix(src, []byte{0xff, 0xfe}) || bytes.HasPrefix(src, []byte{0xfe, 0xff}) {
+			continue // UTF-16 with its byte-order mark, which cue/load decodes
+		}
+		i := 0
+		for i < len(src) {
+			r, n := utf8.DecodeRune(src[i:])
+			if r == utf8.RuneError && n == 1 {
+				break
+			}
+			i += n
+		}
+		line := bytes.Count(src[:i], []byte("\n")) + 1
+		col := i - bytes.LastIndexByte(src[:i], '\n')
+		l.errs.Add(Pos{Filename: name, Line: line, Column: col}, fmt.Sprintf("invalid UTF-8 encoding (byte %#x): CUE, like Go, reads UTF-8 only; save the file as UTF-8", src[i]))
+		ok = false
 	}
 	return ok
 }
@@ -474,12 +522,19 @@ func (l *loader) loadErrors(inst *build.Instance) {
 }
 
 // treesLeftOut reports the files of the directory that CUE leaves out of
-// the package for want of a package clause, yet declare trees: their trees
+// the package, for want of a package clause or for their names (_test.cue,
+// _tool.cue, which arbor never asks for), yet declare trees: their trees
 // would silently not be generated. (Other CUE there, such as data, is no
 // business of the spec's.)
 func (l *loader) treesLeftOut(inst *build.Instance) {
 	for _, f := range inst.IgnoredFiles {
-		if filepath.Dir(f.Filename) != l.dir || f.ExcludeReason == nil || f.ExcludeReason.Error() != "no package name" ||
+		suffix := ""
+		for _, s := range []string{"_test.cue", "_tool.cue"} {
+			if strings.HasSuffix(f.Filename, s) {
+				suffix = s
+			}
+		}
+		if filepath.Dir(f.Filename) != l.dir || f.ExcludeReason == nil || (suffix == "" && f.ExcludeReason.Error() != "no package name") ||
 			slices.ContainsFunc(l.errs, func(e *Error) bool { return e.Pos.Filename == f.Filename }) {
 			continue // or reported already, when the spec has no trees
 		}
@@ -497,6 +552,10 @@ func (l *loader) treesLeftOut(inst *build.Instance) {
 					why := "has no package clause"
 					if _, ok := l.anonymous(f.Filename); ok {
 						why = "is package _, which is none"
+					}
+					if suffix != "" {
+						l.errs.Add(position(fd.Pos()), fmt.Sprintf("the file declares trees but its name ends in %s, so CUE leaves it out of package %s (arbor reads no %s files): rename it", suffix, inst.PkgName, suffix))
+						break
 					}
 					l.errs.Add(position(fd.Pos()), fmt.Sprintf("the file declares trees but %s, so CUE leaves it out of package %s: start it with `package %s`", why, inst.PkgName, inst.PkgName))
 					break
@@ -585,7 +644,7 @@ func (l *loader) valueErr(v cue.Value, path []string) {
 			return
 		}
 	}
-	if err := v.Err(); err != nil {
+	if err := valueError(v); err != nil {
 		l.addCUE(err)
 		return
 	}
@@ -695,9 +754,26 @@ func (l *loader) valuePosOr(v cue.Value, pos Pos) Pos {
 	return pos
 }
 
-// isUser reports whether p is a position in one of the user's files.
+// isUser reports whether p is a position in one of the user's files:
+// not the schema's, nor the text a builtin decoded (json.Unmarshal's
+// positions are in a "file" named json), which no one could open.
 func (l *loader) isUser(p token.Pos) bool {
-	return p.IsValid() && p.Filename() != schemaFile && p.Filename() != ""
+	if !p.IsValid() || p.Filename() == schemaFile || p.Filename() == "" {
+		return false
+	}
+	name := p.Filename()
+	real, ok := l.realFiles[name]
+	if !ok {
+		abs, _ := filepath.Abs(name)
+		_, over := l.overlay[filepath.Clean(abs)]
+		_, err := os.Stat(name)
+		real = over || err == nil
+		if l.realFiles == nil {
+			l.realFiles = map[string]bool{}
+		}
+		l.realFiles[name] = real
+	}
+	return real
 }
 
 func position(p token.Pos) Pos {

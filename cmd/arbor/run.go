@@ -505,7 +505,7 @@ func (c *cli) gen(flags *flag.FlagSet) int {
 				code = exitCheck
 				continue
 			}
-			wrote = wrote || !bytes.Equal(old, r.Content)
+			wrote = wrote || !sameCode(old, r.Content)
 		}
 		if !wrote {
 			for _, dir := range failed {
@@ -561,8 +561,9 @@ func (c *cli) compare(r *gen.Result) ([]byte, int) {
 	case err != nil:
 		c.report(relativeErr(err))
 		return nil, exitCheck
-	case !bytes.Equal(old, r.Content):
+	case !sameCode(old, r.Content):
 		fmt.Fprintf(c.stderr, "arbor: %s is stale; run arbor gen (or go generate)\n", relative(r.Path))
+		old = bytes.ReplaceAll(old, []byte("\r\n"), []byte("\n")) // the edit, not every line's CR
 		return old, exitCheck
 	}
 	return nil, exitOK

@@ -37,8 +37,8 @@ func write(path string, content []byte) (err error) {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return err
-	case bytes.Equal(old, content):
-		return nil
+	case sameCode(old, content):
+		return nil // a CRLF checkout of the same code stays as it is
 	case !generatedByArbor(path, old):
 		return fmt.Errorf("%s: %w (its first line is not %q)", relative(path), errNotGenerated, "// "+gen.Header)
 	}
@@ -51,6 +51,13 @@ func write(path string, content []byte) (err error) {
 		return fmt.Errorf("%s: cannot write it: %w", relative(path), relativeErr(err)) // before its message is fixed
 	}
 	return nil
+}
+
+// sameCode reports whether the file on disk, old, holds the generated
+// content, with LF line endings or with CRLF ones (a checkout by git with
+// core.autocrlf, on Windows): the code is the same, and go builds either.
+func sameCode(old, content []byte) bool {
+	return bytes.Equal(old, content) || bytes.Contains(old, []byte("\r\n")) && bytes.Equal(bytes.ReplaceAll(old, []byte("\r\n"), []byte("\n")), content)
 }
 
 // dangling describes path, a symbolic link to nothing.
