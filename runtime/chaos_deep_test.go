@@ -78,22 +78,12 @@ func TestChaosDeep(t *testing.T) {
 			break
 		}
 		if i%5 == 0 {
-			goruntime.GC()
-			var ms goruntime.MemStats
-			goruntime.ReadMemStats(&ms)
-			heap = append(heap, ms.HeapAlloc)
+			heap = append(heap, heapAfterGC())
 		}
 	}
 	t.Logf("deep: %s", ds)
 	t.Logf("deep: %s", st)
-	if len(heap) >= 4 { // a long run: the heap stays flat across lifecycles
-		q := len(heap) / 4
-		first, last := slices.Max(heap[:q+1]), slices.Max(heap[len(heap)-q-1:])
-		t.Logf("heap after GC: first quarter at most %d KB, last quarter at most %d KB (%d samples)", first>>10, last>>10, len(heap))
-		if last > 2*first+8<<20 {
-			t.Errorf("heap grows across lifecycles: %d KB, then %d KB", first>>10, last>>10)
-		}
-	}
+	checkHeapFlat(t, heap)
 }
 
 type deepStats struct {

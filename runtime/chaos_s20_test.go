@@ -80,20 +80,32 @@ func TestChaosLives(t *testing.T) {
 			break
 		}
 		if i%25 == 0 {
-			goruntime.GC()
-			var ms goruntime.MemStats
-			goruntime.ReadMemStats(&ms)
-			heap = append(heap, ms.HeapAlloc)
+			heap = append(heap, heapAfterGC())
 		}
 	}
 	t.Logf("chaos20: %s", st)
-	if len(heap) >= 4 { // a long run: the heap stays flat across lifecycles
-		q := len(heap) / 4
-		first, last := slices.Max(heap[:q+1]), slices.Max(heap[len(heap)-q-1:])
-		t.Logf("heap after GC: first quarter at most %d KB, last quarter at most %d KB (%d samples)", first>>10, last>>10, len(heap))
-		if last > 2*first+8<<20 {
-			t.Errorf("heap grows across lifecycles: %d KB, then %d KB", first>>10, last>>10)
-		}
+	checkHeapFlat(t, heap)
+}
+
+// heapAfterGC is the live heap after a collection.
+func heapAfterGC() uint64 {
+	goruntime.GC()
+	var ms goruntime.MemStats
+	goruntime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// checkHeapFlat fails a long run (four samples or more) whose heap, sampled
+// between lifecycles, grew: its last quarter at most twice its first, plus 8 MB.
+func checkHeapFlat(t *testing.T, heap []uint64) {
+	if len(heap) < 4 {
+		return
+	}
+	q := len(heap) / 4
+	first, last := slices.Max(heap[:q+1]), slices.Max(heap[len(heap)-q-1:])
+	t.Logf("heap after GC: first quarter at most %d KB, last quarter at most %d KB (%d samples)", first>>10, last>>10, len(heap))
+	if last > 2*first+8<<20 {
+		t.Errorf("heap grows across lifecycles: %d KB, then %d KB", first>>10, last>>10)
 	}
 }
 
