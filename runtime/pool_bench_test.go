@@ -17,6 +17,7 @@ import (
 //	go test -run '^$' -bench 'PoolStart$' -benchtime 100000x -count 3 ./runtime/
 //	go test -run '^$' -bench 'PoolIdleMemory|PoolStartStop100k' -count 3 ./runtime/
 //	go test -run '^$' -bench 'PoolChurn' -benchtime 1x -churn 10s ./runtime/
+//	go test -run '^$' -bench 'RootAbandon100k|PoolAbandon100k' -benchtime 3x ./runtime/
 
 // BenchmarkPoolStart measures Pool.Start of an instance, until it runs: one
 // op is one Start, and the time includes the pool's goroutine starting the
