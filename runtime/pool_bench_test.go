@@ -17,6 +17,7 @@ import (
 //	go test -run '^$' -bench 'PoolStart$' -benchtime 100000x -count 3 ./runtime/
 //	go test -run '^$' -bench 'PoolIdleMemory|PoolStartStop100k' -count 3 ./runtime/
 //	go test -run '^$' -bench 'PoolChurn' -benchtime 1x -churn 10s ./runtime/
+//	go test -run '^$' -bench 'RootAbandon100k|PoolAbandon100k' -benchtime 3x ./runtime/
 
 // BenchmarkPoolStart measures Pool.Start of an instance, until it runs: one
 // op is one Start, and the time includes the pool's goroutine starting the
@@ -164,4 +165,42 @@ func BenchmarkPoolAbandon100k(b *testing.B) {
 		close(release)
 	}
 	b.ReportMetric(over.Seconds()*1000/float64(b.N), "abandon-ms")
+}
+
+// BenchmarkRootAbandon100k starts 100k instances that ignore their
+// cancellation in a pool whose grace (5s) outlasts the root's budget
+// (1.2s), then cancels the tree: the root's budget runs out while the pool
+// is stopping, and the pool is abandoned with all its instances. overrun-ms
+// is how long Run took past the budget, with an observer that takes every
+// event; the contract allows DeliveryMargin (100ms).
+func BenchmarkRootAbandon100k(b *testing.B) {
+	const n, budget = 100_000, 1200 * time.Millisecond
+	b.ReportAllocs()
+	spec := runtime.Spec{Name: "bench", Shutdown: budget, Children: []runtime.Child{{Name: "p", Pool: &runtime.PoolSpec{}, Restart: runtime.Temporary, Shutdown: 5 * time.Second}}}
+	var over, worst time.Duration
+	for range b.N {
+		release := make(chan struct{})
+		run, rearm := benchSharedRun(n, release)
+		all := rearm()
+		tree, err := runtime.New(spec, runtime.WithObserver(func(runtime.Event) {}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		cancel, done := benchRun(tree)
+		if err := benchStartInstances(tree, n, run); err != nil {
+			b.Fatal(err)
+		}
+		benchAwait(b, all, done)
+		t0 := time.Now()
+		benchStop(b, cancel, done)
+		d := time.Since(t0) - budget
+		over += d
+		worst = max(worst, d)
+		if got := len(tree.ShutdownReport().Abandoned); got != n+1 { // the pool too
+			b.Fatalf("%d abandoned, want %d", got, n+1)
+		}
+		close(release)
+	}
+	b.ReportMetric(over.Seconds()*1000/float64(b.N), "overrun-ms")
+	b.ReportMetric(worst.Seconds()*1000, "worst-overrun-ms")
 }

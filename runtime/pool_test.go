@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -494,4 +495,83 @@ func TestPoolCountsAgreeWithLen(t *testing.T) {
 		}
 	}
 	require.NoError(t, stop())
+}
+
+// TestKilledPoolReportKeepsOrder: a pool abandoned with its parent, its
+// instances stuck, lists each of them at the kill, with how long it was
+// cancelled; those that return later move to the history in the order
+// they returned, and the rest keep the order they were abandoned in.
+func TestKilledPoolReportKeepsOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 300
+		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: time.Second, Children: []runtime.Child{
+			{Name: "p", Pool: &runtime.PoolSpec{}, Shutdown: time.Hour},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		release := map[string]chan struct{}{}
+		for i := range n {
+			ch := make(chan struct{})
+			h, err := p.Start(fmt.Sprintf("i%d", i), func(context.Context, *runtime.Attempt) error { <-ch; return nil })
+			require.NoError(t, err)
+			release[h.Path()] = ch
+		}
+		synctest.Wait()
+		begin := time.Now()
+		require.NoError(t, stop())
+		require.Equal(t, time.Second, time.Since(begin), "within the root's budget")
+		synctest.Wait() // the killed pool's run ends
+		report := tr.ShutdownReport()
+		require.Len(t, report.Abandoned, n+1)
+		var order []string // of the instances' abandonment
+		for _, a := range report.Abandoned[:n] {
+			require.Contains(t, release, a.Path)
+			assert.Zero(t, a.Returned, a.Path)
+			assert.Equal(t, time.Second, a.Waited, "%s was cancelled when its pool began to stop", a.Path)
+			assert.Equal(t, begin.Add(time.Second), a.At, a.Path)
+			order = append(order, a.Path)
+		}
+		pool := report.Abandoned[n]
+		require.Equal(t, "t/p", pool.Path, "the pool, whose run has ended since")
+		assert.NotZero(t, pool.Returned)
+
+		// Two in three return, from the last abandoned back, and then the
+		// first abandoned.
+		var returned []string
+		for i := n - 1; i >= 0; i-- {
+			if i%3 != 0 || i == 0 {
+				close(release[order[i]])
+				synctest.Wait()
+				time.Sleep(time.Millisecond)
+				returned = append(returned, order[i])
+			}
+		}
+		var running []string
+		for _, path := range order {
+			if !slices.Contains(returned, path) {
+				running = append(running, path)
+			}
+		}
+		history := append([]string{"t/p"}, returned...)
+		report = tr.ShutdownReport()
+		var got []string
+		for _, a := range report.Abandoned {
+			got = append(got, a.Path)
+			if len(got) <= len(running) {
+				assert.Zero(t, a.Returned, a.Path)
+			} else {
+				assert.NotZero(t, a.Returned, a.Path)
+			}
+		}
+		assert.Equal(t, append(running, history[len(history)-runtime.ReportHistory:]...), got)
+		assert.Equal(t, len(history)-runtime.ReportHistory, report.Forgotten)
+		for _, path := range running {
+			close(release[path])
+		}
+		synctest.Wait()
+		report = tr.ShutdownReport()
+		assert.Len(t, report.Abandoned, runtime.ReportHistory)
+		assert.Equal(t, n+1-runtime.ReportHistory, report.Forgotten)
+	})
 }

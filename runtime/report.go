@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"cmp"
 	"slices"
 	"time"
 )
@@ -37,40 +36,108 @@ func (r ShutdownReport) Clean() bool { return len(r.Abandoned) == 0 && r.Forgott
 const ReportHistory = 100
 
 // abandonLog is the data behind ShutdownReport, guarded by Tree.mu.
+//
+// The running ones are a list in the order they were abandoned: a kill
+// lists a pool's 100k instances in one go, on the way to Run's return, so
+// a listing is an append to a list grown once for all of them (reserve).
+// The index by attempt, which only a return needs, is built lazily, by
+// the first return after the listings; a return leaves a hole, and holes
+// are closed once they are as many as the running ones. An entry keeps the
+// attempt, which has the rest: path, generation and number.
 type abandonLog struct {
-	seq       uint64                   // orders the running ones
-	running   map[*Attempt]listedEntry // abandoned and still running
-	history   []AbandonedAttempt       // ring of returned ones
-	next      int                      // where the ring writes next, once full
+	running   []listedEntry      // abandoned and still running, in order; a nil a is a hole
+	index     map[*Attempt]int32 // where each of running[:indexed] is
+	indexed   int
+	holes     int
+	history   []AbandonedAttempt // ring of returned ones
+	next      int                // where the ring writes next, once full
 	forgotten int
 }
 
 type listedEntry struct {
-	AbandonedAttempt
-	seq uint64
+	a      *Attempt
+	waited time.Duration
+	at     time.Time
 }
 
-func (l *abandonLog) add(a *Attempt, e AbandonedAttempt, returned bool) {
+func (e *listedEntry) listing() AbandonedAttempt {
+	return AbandonedAttempt{Path: e.a.slot.path, Generation: e.a.gen, Attempt: int(e.a.number), Waited: e.waited, At: e.at}
+}
+
+// reserve makes room for n more running ones: a kill knows how many it
+// is about to list.
+func (l *abandonLog) reserve(n int) {
+	l.running = slices.Grow(l.running, n) // by append's steps: nested kills reserve a few each
+}
+
+func (l *abandonLog) add(a *Attempt, waited time.Duration, now time.Time, returned bool) {
+	e := listedEntry{a, waited, now}
 	if returned {
-		e.Returned = e.At
-		l.keep(e)
+		r := e.listing()
+		r.Returned = now
+		l.keep(r)
 		return
 	}
-	if l.running == nil {
-		l.running = map[*Attempt]listedEntry{}
-	}
-	l.seq++
-	l.running[a] = listedEntry{e, l.seq}
+	l.running = append(l.running, e)
 }
 
 func (l *abandonLog) returned(a *Attempt, now time.Time) {
-	e, ok := l.running[a]
+	if l.indexed < len(l.running) {
+		l.reindex()
+	}
+	i, ok := l.index[a]
 	if !ok {
 		return // listed as returned already
 	}
-	delete(l.running, a)
-	e.Returned = now
-	l.keep(e.AbandonedAttempt)
+	delete(l.index, a)
+	r := l.running[i].listing()
+	r.Returned = now
+	l.keep(r)
+	l.running[i] = listedEntry{}
+	l.holes++
+	switch {
+	case len(l.index) == 0:
+		l.running, l.index, l.indexed, l.holes = nil, nil, 0, 0 // what a kill grew
+	case l.holes > 32 && l.holes > len(l.index):
+		l.compact()
+	}
+}
+
+// reindex indexes the running ones listed since the last return, in a map
+// made for all of them at once when they are many.
+func (l *abandonLog) reindex() {
+	fresh := len(l.running) - l.indexed
+	if l.index == nil || fresh > len(l.index) {
+		index := make(map[*Attempt]int32, len(l.index)+fresh)
+		for a, i := range l.index {
+			index[a] = i
+		}
+		l.index = index
+	}
+	for i := l.indexed; i < len(l.running); i++ {
+		l.index[l.running[i].a] = int32(i)
+	}
+	l.indexed = len(l.running)
+}
+
+// compact closes the holes returns left, in order.
+func (l *abandonLog) compact() {
+	inPlace := cap(l.running) <= 4*len(l.index)
+	running := l.running[:0]
+	if !inPlace { // what a kill grew, which a map never gives back
+		running = make([]listedEntry, 0, 2*len(l.index))
+		l.index = make(map[*Attempt]int32, len(l.index))
+	}
+	for _, e := range l.running {
+		if e.a != nil {
+			l.index[e.a] = int32(len(running))
+			running = append(running, e)
+		}
+	}
+	if inPlace {
+		clear(l.running[len(running):]) // no hold on returned attempts
+	}
+	l.running, l.indexed, l.holes = running, len(running), 0
 }
 
 func (l *abandonLog) keep(e AbandonedAttempt) {
@@ -85,13 +152,13 @@ func (l *abandonLog) keep(e AbandonedAttempt) {
 
 func (l *abandonLog) snapshot() ShutdownReport {
 	r := ShutdownReport{Forgotten: l.forgotten}
-	running := make([]listedEntry, 0, len(l.running))
-	for _, e := range l.running {
-		running = append(running, e)
+	if n := len(l.running) - l.holes + len(l.history); n > 0 {
+		r.Abandoned = make([]AbandonedAttempt, 0, n)
 	}
-	slices.SortFunc(running, func(a, b listedEntry) int { return cmp.Compare(a.seq, b.seq) })
-	for _, e := range running {
-		r.Abandoned = append(r.Abandoned, e.AbandonedAttempt)
+	for i := range l.running {
+		if l.running[i].a != nil {
+			r.Abandoned = append(r.Abandoned, l.running[i].listing())
+		}
 	}
 	r.Abandoned = append(r.Abandoned, l.history[l.next:]...)
 	r.Abandoned = append(r.Abandoned, l.history[:l.next]...)

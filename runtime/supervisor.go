@@ -762,6 +762,7 @@ func (sv *supervisor) liveInStopOrder(keep func(*slot) bool) []*slot {
 	order := sv.order
 	if sv.pool != nil {
 		order = sv.slotsNow() // in no order: a pool stops its instances at once
+		q = make([]*slot, 0, len(order))
 	}
 	for i := len(order) - 1; i >= 0; i-- {
 		if s := order[i]; s.cur.Load() != nil && keep(s) {
@@ -1099,6 +1100,7 @@ func (sv *supervisor) shutdown(reason error) {
 		// dynamic supervisor's children. One already stopping (an order, a
 		// missed deadline) keeps its stop: its grace, its cause and the
 		// time it began, as advance leaves a declared child's.
+		sv.timers.heap = slices.Grow(sv.timers.heap, len(sv.queue))
 		for _, s := range sv.queue {
 			if s.stopCause == causeNone && !sv.leftToExit(s, s.cur.Load()) {
 				sv.requestStop(s, sv.stopCauseOf(), false)
@@ -1121,7 +1123,9 @@ func (sv *supervisor) stopCauseOf() cause {
 // budgetExpired abandons every child still running when the budget is spent.
 func (sv *supervisor) budgetExpired() {
 	sv.queue = nil
-	for _, s := range sv.liveInStopOrder(func(*slot) bool { return true }) {
+	live := sv.liveInStopOrder(func(*slot) bool { return true })
+	sv.tree.reserveReport(len(live))
+	for _, s := range live {
 		sv.abandon(s)
 	}
 }
@@ -1134,7 +1138,7 @@ func (sv *supervisor) abandonedLocked(s *slot, a *Attempt, kind ExitKind, now ti
 	if s.state == StateStopping { // since its supervisor cancelled it
 		waited = time.Duration(sv.tree.since(now) - s.st.since)
 	}
-	if !sv.tree.reportAbandoned(s.path, a, waited, now) {
+	if !sv.tree.reportAbandoned(a, waited, now) {
 		return
 	}
 	s.state, s.st.since = StateStopped, sv.tree.since(now)
@@ -1171,6 +1175,7 @@ func (sv *supervisor) killTree(self *Attempt) {
 		sv.pool.open = false
 		order = sv.slots
 	}
+	sv.tree.reserveReport(len(order))
 	var unseen []*Attempt
 	for i := len(order) - 1; i >= 0; i-- {
 		s := order[i]

@@ -505,17 +505,24 @@ func (t *Tree) ShutdownReport() ShutdownReport {
 	return t.report.snapshot()
 }
 
-// reportAbandoned lists attempt a of the child at path as abandoned. It
-// reports false when a was listed already.
-func (t *Tree) reportAbandoned(path string, a *Attempt, waited time.Duration, now time.Time) bool {
+// reportAbandoned lists attempt a as abandoned. It reports false when a
+// was listed already.
+func (t *Tree) reportAbandoned(a *Attempt, waited time.Duration, now time.Time) bool {
 	if !a.setFlag(flagAbandoned) {
 		return false
 	}
-	e := AbandonedAttempt{Path: path, Generation: a.gen, Attempt: int(a.number), Waited: waited, At: now}
 	t.mu.Lock()
-	t.report.add(a, e, a.flags.Load()&flagReturned != 0)
+	t.report.add(a, waited, now, a.flags.Load()&flagReturned != 0)
 	t.mu.Unlock()
 	return true
+}
+
+// reserveReport makes room in the report for n attempts about to be
+// listed.
+func (t *Tree) reserveReport(n int) {
+	t.mu.Lock()
+	t.report.reserve(n)
+	t.mu.Unlock()
 }
 
 // abandonedReturned records that the abandoned attempt a returned at last.
