@@ -68,8 +68,9 @@ type cli struct {
 	stdout, stderr io.Writer
 	tags           string
 	format         string
-	lint           bool   // run the static checks of run functions (vet)
-	addr, token    string // ctl
+	lint           bool            // run the static checks of run functions (vet)
+	addr, token    string          // ctl
+	printed        map[string]bool // the error lines report printed
 }
 
 var commands = []*command{
@@ -402,7 +403,19 @@ func (c *cli) report(err error) {
 		if wd, e := os.Getwd(); e == nil {
 			list = list.Relative(wd)
 		}
-		fmt.Fprintln(c.stderr, list.Error())
+		for _, e := range list {
+			// Two specs that name one package that does not compile
+			// get its errors each: print them once.
+			line := e.Error()
+			if c.printed[line] {
+				continue
+			}
+			if c.printed == nil {
+				c.printed = map[string]bool{}
+			}
+			c.printed[line] = true
+			fmt.Fprintln(c.stderr, line)
+		}
 		return
 	}
 	fmt.Fprintf(c.stderr, "arbor: %v\n", err)
