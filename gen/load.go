@@ -280,6 +280,23 @@ func (ws *workspace) loadRuns(paths []string) error {
 		if err := ws.load(missing...); err != nil {
 			return err
 		}
+		// For a package that does not load, its namesake in the spec's
+		// module, which the overlay's go command must list now if
+		// renamedModule is to offer it.
+		var renamed []string
+		for _, path := range missing {
+			if l := ws.listed[path]; l == nil || l.Error == nil {
+				continue
+			}
+			for _, p := range ws.renamedPaths(path) {
+				if ws.listed[p] == nil && !slices.Contains(renamed, p) {
+					renamed = append(renamed, p)
+				}
+			}
+		}
+		if len(renamed) > 0 {
+			ws.load(renamed...) // only a hint: its failure is no error
+		}
 	}
 	for _, path := range paths {
 		if path != ws.own0.ImportPath {

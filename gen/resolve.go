@@ -101,6 +101,49 @@ func (ws *workspace) importPathOf(ref runRef) string {
 	return schema.Sprintf(" (did you mean %q?)", ref.String())
 }
 
+// renamedPaths returns, for the import path of a package outside the
+// spec's module, the paths of that module's packages in a directory the
+// path ends with, longest first: after the module's path was renamed in
+// go.mod and in the Go code, but not in the spec, "example.com/old/store"
+// is now "example.com/new/store". loadRuns lists them for renamedModule
+// when path does not load.
+func (ws *workspace) renamedPaths(path string) []string {
+	m := ws.own0.Module
+	if m == nil || m.GoMod == "" || path == m.Path || strings.HasPrefix(path, m.Path+"/") {
+		return nil
+	}
+	root := filepath.Dir(m.GoMod)
+	var out []string
+	elems := strings.Split(path, "/")
+	for i := 1; i < len(elems); i++ {
+		rel := strings.Join(elems[i:], "/")
+		if st, err := os.Stat(filepath.Join(root, filepath.FromSlash(rel))); err == nil && st.IsDir() {
+			out = append(out, m.Path+"/"+rel)
+		}
+	}
+	return out
+}
+
+// renamedModule hints, for a reference to a package that does not load,
+// at the package of the spec's module that renamedPaths finds and that
+// declares what the reference names, or returns "".
+func (ws *workspace) renamedModule(ref runRef) string {
+	name := ref.name
+	if ref.recv != "" {
+		name = ref.recv
+	}
+	for _, path := range ws.renamedPaths(ref.pkgPath) {
+		if ws.listed[path] == nil { // not listed by loadRuns: no package
+			continue
+		}
+		if p := ws.lookupPkg(path); p != nil && p.Scope().Lookup(name) != nil {
+			ref.pkgPath = path
+			return suggestion(ref.String())
+		}
+	}
+	return ""
+}
+
 // checkImportPath rejects what the go command would not read as the
 // import path of one package: a path relative to the spec's directory or
 // absolute, a pattern (std, all, ...), cgo's C, or a malformed path. The go
@@ -199,7 +242,11 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 				errs.Add(n.RunPos, schema.Sprintf("%s: run: %s", n, hint))
 				return nil
 			}
-			errs.Add(n.RunPos, schema.Sprintf("%s: run: cannot load package %q%s%s", n, ref.pkgPath, ws.loadMsg(ref.pkgPath), ws.inModule(ref)))
+			hint := ws.inModule(ref) // lib.Work for example.com/m/lib.Work
+			if hint == "" {
+				hint = ws.renamedModule(ref) // the module's old path
+			}
+			errs.Add(n.RunPos, schema.Sprintf("%s: run: cannot load package %q%s%s", n, ref.pkgPath, ws.loadMsg(ref.pkgPath), hint))
 			return nil
 		}
 		if msg := ws.unimportable(p); msg != "" {

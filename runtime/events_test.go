@@ -169,3 +169,41 @@ func TestEventsAfterRunAreNotDrops(t *testing.T) {
 		assert.EqualValues(t, 2, status(t, tr, "t/zombie").Fenced, "the late Ready and exit are still counted")
 	})
 }
+
+// timeHandler keeps the time of each record it is given.
+type timeHandler struct{ times *[]time.Time }
+
+func (h timeHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h timeHandler) Handle(_ context.Context, r slog.Record) error {
+	*h.times = append(*h.times, r.Time)
+	return nil
+}
+func (h timeHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h timeHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestLoggerRecordsAtTheEventsTime: the logger gets each event as a record
+// of the event's time, not of its delivery: behind a slow observer, the
+// log lines of Arbor would otherwise come later than the program's own
+// lines about what happened after.
+func TestLoggerRecordsAtTheEventsTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var times []time.Time
+		var events []time.Time
+		slow := func(e runtime.Event) {
+			events = append(events, e.Time)
+			time.Sleep(50 * time.Millisecond) // behind the tree, within DeliveryMargin
+		}
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "a", Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil })},
+			{Name: "b", Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil })},
+		}}, runtime.WithLogger(slog.New(timeHandler{&times})), runtime.WithObserver(slow))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.NoError(t, stop())
+		require.Equal(t, len(events), len(times))
+		require.Greater(t, len(events), 2)
+		for i := range events {
+			assert.Equal(t, events[i], times[i], "record %d", i)
+		}
+	})
+}

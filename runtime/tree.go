@@ -557,9 +557,23 @@ func (t *Tree) deliver(r *record) {
 	}
 }
 
+// logEvent logs e as a record of e's time, not of its delivery, which a
+// slow observer or logger may hold up: the lines stay in order with the
+// program's own.
 func logEvent(l *slog.Logger, e *Event) {
 	defer func() { recover() }()
-	l.LogAttrs(context.Background(), e.level(), "arbor: "+e.Kind.String(), e.attrs()...)
+	ctx, level := context.Background(), e.level()
+	h := l.Handler()
+	if !h.Enabled(ctx, level) {
+		return
+	}
+	at := e.Time
+	if at.IsZero() {
+		at = time.Now()
+	}
+	r := slog.NewRecord(at, level, "arbor: "+e.Kind.String(), 0)
+	r.AddAttrs(e.attrs()...)
+	h.Handle(ctx, r)
 }
 
 func observeEvent(fn func(Event), e *Event) {

@@ -68,8 +68,9 @@ type cli struct {
 	stdout, stderr io.Writer
 	tags           string
 	format         string
-	lint           bool   // run the static checks of run functions (vet)
-	addr, token    string // ctl
+	lint           bool            // run the static checks of run functions (vet)
+	addr, token    string          // ctl
+	printed        map[string]bool // the error lines report printed
 }
 
 var commands = []*command{
@@ -270,7 +271,7 @@ func (c *cli) options() *gen.Options {
 // cue.mod directories, directories whose names start with . or _, and
 // nested modules (directories with their own go.mod), unless the pattern
 // itself starts there: ./testdata/... matches inside testdata. A pattern
-// that matches nothing is a warning; when nothing at all is left to do, it
+// that matches nothing (not even a directory named before it) is a warning; when nothing at all is left to do, it
 // is exit 1. A missing directory is a usage error. Each directory comes
 // once, however often and however spelt the arguments name it.
 func (c *cli) dirs(args []string) ([]string, int) {
@@ -302,7 +303,7 @@ func (c *cli) dirs(args []string) ([]string, int) {
 			continue
 		}
 		root = filepath.Clean(root)
-		n := len(out)
+		matched := false             // also a directory an earlier argument named
 		modules := moduleAbove(root) // the module the walk is in, if any
 		// Walking root/. follows root when it is a symbolic link to a
 		// directory, as the go command does with a pattern's root.
@@ -324,6 +325,7 @@ func (c *cli) dirs(args []string) ([]string, int) {
 				modules = append(modules, path)
 			}
 			if schema.IsSpecDir(path) || exists(filepath.Join(path, "arbor_gen.go")) {
+				matched = true
 				add(path)
 			}
 			return nil
@@ -332,7 +334,7 @@ func (c *cli) dirs(args []string) ([]string, int) {
 			fmt.Fprintf(c.stderr, "arbor: %v\n", err)
 			return nil, exitCheck
 		}
-		if len(out) == n {
+		if !matched {
 			fmt.Fprintf(c.stderr, "arbor: warning: %q matched no spec directories\n", arg)
 		}
 	}
@@ -401,7 +403,19 @@ func (c *cli) report(err error) {
 		if wd, e := os.Getwd(); e == nil {
 			list = list.Relative(wd)
 		}
-		fmt.Fprintln(c.stderr, list.Error())
+		for _, e := range list {
+			// Two specs that name one package that does not compile
+			// get its errors each: print them once.
+			line := e.Error()
+			if c.printed[line] {
+				continue
+			}
+			if c.printed == nil {
+				c.printed = map[string]bool{}
+			}
+			c.printed[line] = true
+			fmt.Fprintln(c.stderr, line)
+		}
 		return
 	}
 	fmt.Fprintf(c.stderr, "arbor: %v\n", err)

@@ -16,6 +16,10 @@ import (
 // for its next request; a var for tests.
 var idleTimeout = time.Minute
 
+// stoppingWait is how long Listen's server, its context done, waits for
+// the tree to begin stopping before it stops without it.
+const stoppingWait = time.Second
+
 // Server is a console served on a listener of its own, by Listen.
 type Server struct {
 	// URL is where the console is, such as "http://127.0.0.1:43117/".
@@ -29,7 +33,10 @@ type Server struct {
 }
 
 // Listen serves the console of t on addr until ctx is done or Close is
-// called. An address without a host, such as ":8090" or "", listens on the
+// called. When ctx is done while the tree stops (or begins to within a
+// second), as when it is the context the tree runs with, it serves until
+// the tree has stopped, so that its clients see the shutdown and the
+// streams end with their "end" message. An address without a host, such as ":8090" or "", listens on the
 // loopback interface only (127.0.0.1; port 0 picks a free one): serving
 // further is the caller's explicit choice, as "0.0.0.0:8090" or
 // "[::]:8090". On the loopback interface it answers only requests for
@@ -79,6 +86,23 @@ func Listen(ctx context.Context, addr string, t *runtime.Tree, opts ...Option) (
 		defer close(s.done)
 		select {
 		case <-ctx.Done():
+			// Often the context the tree runs with too (main's signal
+			// context): a tree that stops, or begins to within
+			// stoppingWait, is served until it has stopped, so that the
+			// clients see the shutdown and the streams' end. Its Run
+			// returns within its budget.
+			wait := time.NewTimer(stoppingWait)
+			select {
+			case <-t.Stopping():
+				select {
+				case <-t.Done():
+				case <-s.closing:
+				}
+			case <-t.Done():
+			case <-wait.C:
+			case <-s.closing:
+			}
+			wait.Stop()
 		case <-s.closing:
 		}
 		if ended(t) {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arbor-go/arbor/runtime"
 	"github.com/arbor-go/arbor/runtime/console"
 )
 
@@ -118,5 +120,56 @@ func TestListenLoopbackHosts(t *testing.T) {
 		for _, path := range []string{"", "api/tree", "api/events"} {
 			assert.Equal(t, 403, get(host, path), "%s %s", host, path)
 		}
+	}
+}
+
+// TestListenWithTheTreesContext: a program that gives Listen the context
+// it runs its tree with (the signal context of main) keeps its console
+// while the tree stops: the clients see the shutdown and the streams'
+// "end", rather than a connection cut as the signal arrives.
+func TestListenWithTheTreesContext(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free()
+	slow := func(ctx context.Context) error { // a child that takes its time to stop
+		<-ctx.Done()
+		<-release
+		return nil
+	}
+	tr, err := runtime.New(runtime.Spec{Name: "shop", Children: []runtime.Child{
+		{Name: "db", Run: runtime.Func(slow)},
+		{Name: "api", Run: runtime.Func(idle), After: []string{"db"}},
+	}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := console.Listen(ctx, "", tr)
+	require.NoError(t, err)
+	defer srv.Close()
+	ran := make(chan error, 1)
+	go func() { ran <- tr.Run(ctx) }()
+	<-tr.Ready()
+
+	sctx, scancel := context.WithCancel(context.Background())
+	defer scancel()
+	ch := stream(t, sctx, srv.URL+"api/events")
+	next(t, ch)
+	cancel() // SIGTERM
+	var msgs []message
+	for m := range ch {
+		msgs = append(msgs, m)
+		if strings.Contains(m.data, `"path":"shop/api"`) && strings.Contains(m.data, `"kind":"stopped"`) {
+			free() // api has stopped, and the client saw it: now db
+		}
+	}
+	free()
+	require.NoError(t, <-ran)
+	require.NotEmpty(t, msgs)
+	assert.Equal(t, "end", msgs[len(msgs)-1].event, "the stream ends with its end message: %v", msgs)
+	select {
+	case <-srv.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("not stopped once the tree had")
 	}
 }
