@@ -36,8 +36,8 @@ type Server struct {
 // called. When ctx is done while the tree stops (or begins to within a
 // second), as when it is the context the tree runs with, it serves until
 // the tree has stopped, so that its clients see the shutdown and the
-// streams end with their "end" message. An address without a host, such as ":8090" or "", listens on the
-// loopback interface only (127.0.0.1; port 0 picks a free one): serving
+// streams end with their "end" message. An address without a host, such
+// as ":8090" or "", listens on the loopback interface only (127.0.0.1; port 0 picks a free one): serving
 // further is the caller's explicit choice, as "0.0.0.0:8090" or
 // "[::]:8090". On the loopback interface it answers only requests for
 // localhost or a loopback address (403 for others), so that a page of
