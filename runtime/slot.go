@@ -123,7 +123,7 @@ func (s *slot) lease() *leaseState {
 // childLimit is a child's own restart limit and its window.
 type childLimit struct {
 	RestartLimit
-	window []time.Time
+	window restartWindow
 }
 
 // status is what snapshots read.
@@ -381,21 +381,34 @@ func (s *slot) restarts(kind ExitKind, dnr bool) bool {
 	return true
 }
 
-// exceeded records a restart at now in window and reports whether it makes
+// restartWindow is the times of the restarts within a restart limit's
+// window, oldest first, from head on. Those that leave the window move
+// head; the array is compacted only once head is half of it, so that a
+// restart costs the same with a Max of 5 or of a million, and a steady
+// rate allocates nothing.
+type restartWindow struct {
+	times []time.Time
+	head  int
+}
+
+// exceeded records a restart at now in w and reports whether it makes
 // more than l.Max within l.Window. A restart exactly l.Window old still
 // counts, as in OTP (Now - Then =< Period).
-func exceeded(window *[]time.Time, l RestartLimit, now time.Time) bool {
-	w := *window
+func (w *restartWindow) exceeded(l RestartLimit, now time.Time) bool {
 	cut := now.Add(-l.Window)
-	i := 0
-	for i < len(w) && w[i].Before(cut) {
-		i++
+	for w.head < len(w.times) && w.times[w.head].Before(cut) {
+		w.head++
 	}
-	w = w[:copy(w, w[i:])] // keeps the array, so that a steady rate allocates nothing
-	if len(w) >= l.Max {
-		*window = w
+	if w.head == len(w.times) {
+		w.times, w.head = w.times[:0], 0
+	}
+	if len(w.times)-w.head >= l.Max {
 		return true
 	}
-	*window = append(w, now)
+	if len(w.times) == cap(w.times) && 2*w.head >= len(w.times) {
+		w.times = w.times[:copy(w.times, w.times[w.head:])]
+		w.head = 0
+	}
+	w.times = append(w.times, now)
 	return false
 }

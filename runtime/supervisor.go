@@ -37,7 +37,7 @@ type supervisor struct {
 	info      *runInfo        // done and base, for the attempts of this run
 	self      *Attempt        // the nested supervisor's own attempt; nil at the root
 	live      int
-	window    []time.Time
+	window    restartWindow
 	stopping  bool
 	lostLease bool // stopping because the nested supervisor's own lease was lost
 	stopBegan time.Time
@@ -208,7 +208,7 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 	sv.base = context.WithoutCancel(ctx)
 	sv.info = &runInfo{done: done, base: sv.base}
 	sv.live = 0
-	sv.window = nil
+	sv.window = restartWindow{}
 	sv.stopping = false
 	sv.lostLease = false
 	sv.result = nil
@@ -240,7 +240,7 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 			ls.fails, ls.flaps, ls.err = 0, 0, nil // a new run campaigns afresh
 		}
 		if s.ownLimit() != nil {
-			s.ownLimit().window = nil
+			s.ownLimit().window = restartWindow{}
 		}
 		s.state, s.st.since = StateIdle, sv.tree.since(now)
 	}
@@ -712,10 +712,10 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, dnr b
 // makes one too many; failure builds the error of the exit that caused it.
 func (sv *supervisor) countRestart(s *slot, now time.Time, failure func() error) error {
 	l := sv.limit
-	over, own := exceeded(&sv.window, l, now), false
+	over, own := sv.window.exceeded(l, now), false
 	if !over && s.ownLimit() != nil {
 		l = s.ownLimit().RestartLimit
-		over, own = exceeded(&s.ownLimit().window, l, now), true
+		over, own = s.ownLimit().window.exceeded(l, now), true
 	}
 	if !over {
 		return nil
