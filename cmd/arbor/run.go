@@ -271,9 +271,10 @@ func (c *cli) options() *gen.Options {
 // cue.mod directories, directories whose names start with . or _, and
 // nested modules (directories with their own go.mod), unless the pattern
 // itself starts there: ./testdata/... matches inside testdata. A pattern
-// that matches nothing (not even a directory named before it) is a warning; when nothing at all is left to do, it
-// is exit 1. A missing directory is a usage error. Each directory comes
-// once, however often and however spelt the arguments name it.
+// that matches nothing (not even a directory named before it) is a
+// warning; when nothing at all is left to do, it is exit 1. A missing
+// directory is a usage error. Each directory comes once, however often
+// and however spelt the arguments name it.
 func (c *cli) dirs(args []string) ([]string, int) {
 	if len(args) == 0 {
 		args = []string{"."}
