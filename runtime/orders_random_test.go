@@ -112,15 +112,19 @@ func (j *orderJudge) settled(path string, st runtime.State, waits, cycles bool) 
 	}
 }
 
-func TestOrdersRandom(t *testing.T) {
+func TestOrdersRandom(t *testing.T) { drawOrders(t, "TestOrdersRandom", ordersRandom) }
+
+// drawOrders runs trial for -orders.seeds seeds from -orders.seed, and
+// stops at the first that fails, saying how to replay it.
+func drawOrders(t *testing.T, name string, trial func(*testing.T, uint64)) {
 	first := *ordersSeed
 	if first == 0 {
 		first = uint64(time.Now().UnixNano())
 		t.Logf("-orders.seed=%d", first)
 	}
 	for seed := first; seed < first+uint64(*ordersSeeds); seed++ {
-		if !t.Run(fmt.Sprint(seed), func(t *testing.T) { ordersRandom(t, seed) }) {
-			t.Logf("replay: go test -race -run 'TestOrdersRandom$' ./runtime/ -orders.seed=%d -orders.seeds=1", seed)
+		if !t.Run(fmt.Sprint(seed), func(t *testing.T) { trial(t, seed) }) {
+			t.Logf("replay: go test -race -run '%s$' ./runtime/ -orders.seed=%d -orders.seeds=1", name, seed)
 			return
 		}
 	}
@@ -255,19 +259,7 @@ func ordersRandom(t *testing.T, seed uint64) {
 // strategy: one attempt per instance, no restart scheduled for one an order
 // holds stopped, and once all settles every live instance running, the
 // counts adding up to Len, and the pool empty once Run has returned.
-func TestOrdersRandomPool(t *testing.T) {
-	first := *ordersSeed
-	if first == 0 {
-		first = uint64(time.Now().UnixNano())
-		t.Logf("-orders.seed=%d", first)
-	}
-	for seed := first; seed < first+uint64(*ordersSeeds); seed++ {
-		if !t.Run(fmt.Sprint(seed), func(t *testing.T) { ordersRandomPool(t, seed) }) {
-			t.Logf("replay: go test -race -run 'TestOrdersRandomPool$' ./runtime/ -orders.seed=%d -orders.seeds=1", seed)
-			return
-		}
-	}
-}
+func TestOrdersRandomPool(t *testing.T) { drawOrders(t, "TestOrdersRandomPool", ordersRandomPool) }
 
 func ordersRandomPool(t *testing.T, seed uint64) {
 	synctest.Test(t, func(t *testing.T) {
