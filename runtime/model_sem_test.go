@@ -1003,11 +1003,15 @@ func (sv *mSup) add(name string) (*mChild, error) {
 	switch {
 	case !sv.running || sv.stopping:
 		return nil, runtime.ErrNotRunning
-	case sv.max > 0 && len(sv.children) >= sv.max:
-		return nil, runtime.ErrPoolFull
 	}
 	taken := func(name string) bool {
 		return slices.ContainsFunc(sv.children, func(c *mChild) bool { return c.name == name })
+	}
+	switch {
+	case name != "" && taken(name):
+		return nil, runtime.ErrNameTaken // the more lasting reason
+	case sv.max > 0 && len(sv.children) >= sv.max:
+		return nil, runtime.ErrPoolFull
 	}
 	if name == "" {
 		// The pool names it i1, i2, …, over its whole life, skipping the
@@ -1016,8 +1020,6 @@ func (sv *mSup) add(name string) (*mChild, error) {
 			sv.named++
 			name = fmt.Sprintf("i%d", sv.named)
 		}
-	} else if taken(name) {
-		return nil, runtime.ErrNameTaken
 	}
 	c := sv.instance // the pool child's policy
 	sv.counts.Started++

@@ -61,10 +61,10 @@ func (p *Pool) Path() string {
 
 // Start starts an instance that runs run, named name, or named by the pool
 // when name is empty. Its path is the pool's path, a slash and its name. It
-// fails with ErrPoolFull when the pool has its Max of live instances,
-// ErrNameTaken when an instance of that name lives, ErrNotRunning when the
-// pool is not running (waiting for its After list, being restarted, or
-// stopping) and ErrTreeEnded (which matches ErrNotRunning too) once the
+// fails with ErrNameTaken when an instance of that name lives (full pool
+// or not), ErrPoolFull when the pool has its Max of live instances,
+// ErrNotRunning when the pool is not running (waiting for its After list,
+// being restarted, or stopping) and ErrTreeEnded (which matches ErrNotRunning too) once the
 // tree has ended. Start returns once the pool has the instance, which
 // starts at once. An instance Start accepted always runs, so that its run
 // function can release what it holds: if its pool begins to stop, or an
@@ -92,15 +92,17 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	case !ps.open:
 		sv.mu.Unlock()
 		return nil, fmt.Errorf("%w: pool %s", ErrNotRunning, sv.path)
+	case name != "" && ps.byName.get(name) != nil:
+		// Before the cap: the instance lives, which room made later
+		// would not change.
+		sv.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s/%s", ErrNameTaken, sv.path, name)
 	case ps.max > 0 && len(sv.slots) >= ps.max:
 		sv.mu.Unlock()
 		return nil, fmt.Errorf("%w: %s has %d instances", ErrPoolFull, sv.path, ps.max)
 	case name == "":
 		path = ps.freePath(sv.path)
 		name = path[len(sv.path)+1:]
-	case ps.byName.get(name) != nil:
-		sv.mu.Unlock()
-		return nil, fmt.Errorf("%w: %s/%s", ErrNameTaken, sv.path, name)
 	default:
 		path = sv.path + "/" + name
 	}

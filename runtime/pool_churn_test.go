@@ -280,3 +280,23 @@ func TestPoolOrdersWhileItGivesUp(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// TestPoolNameTakenBeforeFull: Start of a name a live instance has, in a
+// full pool, says the name is taken: room made later would not change that.
+func TestPoolNameTakenBeforeFull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "p", Pool: &runtime.PoolSpec{Max: 1}}}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		_, err := p.Start("a", nop)
+		require.NoError(t, err)
+		synctest.Wait()
+		_, err = p.Start("a", nop)
+		assert.ErrorIs(t, err, runtime.ErrNameTaken)
+		assert.NotErrorIs(t, err, runtime.ErrPoolFull)
+		_, err = p.Start("b", nop)
+		assert.ErrorIs(t, err, runtime.ErrPoolFull)
+		require.NoError(t, stop())
+	})
+}
