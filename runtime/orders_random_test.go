@@ -279,35 +279,15 @@ func ordersRandomPool(t *testing.T, seed uint64) {
 			runtime.WithObserver(j.observe))
 		stop, _ := start(t, tr)
 		synctest.Wait()
-		type inst struct {
-			fail    chan error
-			stopIn  time.Duration
-			readyIn time.Duration
-		}
-		insts := map[string]*inst{}
+		insts := map[string]*ordered{}
 		var steps []string
 		for range 40 {
 			name := fmt.Sprintf("i%d", r.IntN(5))
 			path := "t/p/" + name
 			switch r.IntN(7) {
 			case 0, 1:
-				in := &inst{fail: make(chan error, 1), stopIn: time.Duration(r.IntN(4)) * 400 * time.Millisecond, readyIn: time.Duration(r.IntN(3)) * 300 * time.Millisecond}
-				_, err := tr.Pool("t/p").Start(name, func(ctx context.Context, a *runtime.Attempt) error {
-					select {
-					case <-time.After(in.readyIn):
-						a.Ready()
-					case <-ctx.Done():
-						time.Sleep(in.stopIn)
-						return nil
-					}
-					select {
-					case err := <-in.fail:
-						return err
-					case <-ctx.Done():
-						time.Sleep(in.stopIn)
-						return nil
-					}
-				})
+				in := &ordered{fail: make(chan error, 1), stopIn: time.Duration(r.IntN(4)) * 400 * time.Millisecond, readyIn: time.Duration(r.IntN(3)) * 300 * time.Millisecond}
+				_, err := tr.Pool("t/p").Start(name, in.run)
 				if err == nil {
 					insts[name] = in
 				}
