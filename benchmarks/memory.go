@@ -10,6 +10,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/thejerf/suture/v4"
 
@@ -31,6 +32,10 @@ type Memory struct {
 	Stack   float64 // goroutine stacks
 	Meta    float64 // runtime metadata: spans, GC bitmaps and the like
 	Allocs  float64 // heap objects allocated while starting, per child
+	// Start is the time from the first sample until every child runs: the
+	// process's first start, which also makes the goroutine descriptors
+	// and stacks that later starts reuse.
+	Start time.Duration
 }
 
 // Total is the bytes per child.
@@ -103,6 +108,7 @@ func MeasureIdle(subject string, n int) (Memory, error) {
 	}
 
 	before := readMem()
+	t0 := time.Now()
 	switch subject {
 	case Bare:
 		stopped := make(chan struct{}, n)
@@ -135,6 +141,7 @@ func MeasureIdle(subject string, n int) (Memory, error) {
 		wait = func() error { <-done; return nil }
 	}
 	<-w.all
+	start := time.Since(t0)
 	after := readMem()
 	goruntime.KeepAlive(children)
 	goruntime.KeepAlive(services)
@@ -149,7 +156,7 @@ func MeasureIdle(subject string, n int) (Memory, error) {
 		}
 		return sum / float64(n)
 	}
-	return Memory{Subject: subject, N: n, Heap: d(0, 1), Stack: d(2, 3), Meta: d(4, 5, 6), Allocs: d(7)}, nil
+	return Memory{Subject: subject, N: n, Heap: d(0, 1), Stack: d(2, 3), Meta: d(4, 5, 6), Allocs: d(7), Start: start}, nil
 }
 
 // memEnv asks a re-executed process for one measurement: "subject:n".
