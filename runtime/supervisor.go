@@ -170,9 +170,13 @@ func (sv *supervisor) batchBuf() *[drainBatch]message {
 // drain handles up to drainBatch messages of the inbox, taken at once: a
 // crash loop or a burst of Pool.Start queues many. The watchdog's notices
 // go first: a flood of exits must not keep a stale child running.
-func (sv *supervisor) drain() {
+func (sv *supervisor) drain() { sv.drainUpTo(drainBatch) }
+
+// drainUpTo is drain, of at most limit messages (at most drainBatch); it
+// returns how many it handled.
+func (sv *supervisor) drainUpTo(limit int) int {
 	batch := sv.batchBuf()
-	n := sv.inbox.take(batch[:])
+	n := sv.inbox.take(batch[:limit])
 	for i := range n {
 		if sv.inbox.raised(alarmStale) != 0 {
 			sv.stamp = time.Time{}
@@ -181,12 +185,13 @@ func (sv *supervisor) drain() {
 		if sv.stopping && sv.live == 0 {
 			sv.inbox.unread(batch[i:n]) // the run is over: its cleanup takes them
 			clear(batch[:n])
-			return
+			return i
 		}
 		sv.stamp = time.Time{}
 		sv.handle(batch[i])
 	}
 	clear(batch[:n]) // for the collector: what a removed instance held (its run function, its error) is released
+	return n
 }
 
 // takeStale handles the watchdog's notices.
@@ -1121,7 +1126,19 @@ func (sv *supervisor) stopCauseOf() cause {
 }
 
 // budgetExpired abandons every child still running when the budget is spent.
+// What was queued before goes first: the exits of children that returned
+// in time (a shutdown's chain stops them while the supervisor is behind),
+// whose stops observers must see as they came, before the abandonments,
+// so that the events keep the stop order.
 func (sv *supervisor) budgetExpired() {
+	for n := sv.inbox.queued(); n > 0 && sv.live > 0; {
+		k := sv.drainUpTo(min(n, drainBatch))
+		if k == 0 {
+			break
+		}
+		n -= k
+	}
+	sv.stamp = time.Time{} // the abandonments are dated after what was just handled
 	sv.queue = nil
 	live := sv.liveInStopOrder(func(*slot) bool { return true })
 	sv.tree.reserveReport(len(live))

@@ -1,0 +1,249 @@
+package runtime_test
+
+// Session 24's translations: the edge values of the peers' suites (OTP's
+// intensity and period, Elixir's :max_restarts and :max_seconds, the
+// shutdown values brutal_kill and infinity) pushed to Arbor's smallest
+// and largest, and the order of events an observer sees there.
+
+import (
+	"context"
+	"math"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// TestS24WindowOfANanosecond: OTP's period is at least a second; Arbor's
+// window is exact to the nanosecond, down to one. With max 1: two restarts
+// at one instant are one too many, two a nanosecond apart too (a restart
+// exactly one window old counts), two nanoseconds apart are not.
+func TestS24WindowOfANanosecond(t *testing.T) {
+	for _, tt := range []struct {
+		apart time.Duration
+		gives bool
+	}{{0, true}, {time.Nanosecond, true}, {2 * time.Nanosecond, false}} {
+		t.Run(tt.apart.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newPuppet()
+				tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff,
+					RestartLimit: &runtime.RestartLimit{Max: 1, Window: time.Nanosecond},
+					Children:     []runtime.Child{{Name: "c", Run: c.run}}})
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				c.end(errBoom)
+				time.Sleep(tt.apart)
+				c.end(errBoom)
+				assert.Equal(t, tt.gives, !running(tr))
+				if tt.gives {
+					var gu *runtime.GiveUpError
+					require.ErrorAs(t, tr.Err(), &gu)
+					assert.Equal(t, time.Nanosecond, gu.Window)
+					return
+				}
+				assert.EqualValues(t, 3, gen(t, tr, "t/c"))
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
+
+// TestS24WindowForever: the largest window Go can write (some 292 years)
+// forgets nothing: with max 2, a third restart a century after the first
+// gives up. Window arithmetic near the limits of time.Duration neither
+// wraps nor panics.
+func TestS24WindowForever(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newPuppet()
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff,
+			RestartLimit: &runtime.RestartLimit{Max: 2, Window: math.MaxInt64},
+			Children:     []runtime.Child{{Name: "c", Run: c.run}}})
+		start(t, tr)
+		synctest.Wait()
+		century := 100 * 365 * 24 * time.Hour
+		c.end(errBoom)
+		time.Sleep(century)
+		c.end(errBoom)
+		assert.True(t, running(tr))
+		time.Sleep(century)
+		c.end(errBoom)
+		assert.False(t, running(tr))
+		assert.ErrorIs(t, tr.Err(), runtime.ErrRestartLimit)
+	})
+}
+
+// TestS24LimitCountsAtTheExit: OTP restarts at the exit, so its
+// intensity counts restarts at the exit; Arbor, which waits a backoff
+// between them, counts each restart at the exit that asked for it (as
+// Event.Time says), not when the new attempt starts. With max 1 in 10s
+// and a 10s backoff, an attempt that fails as it starts fails exactly one
+// window after the exit before it: that restart still counts, and the
+// supervisor gives up then. A backoff a nanosecond longer never does.
+func TestS24LimitCountsAtTheExit(t *testing.T) {
+	for _, tt := range []struct {
+		delay time.Duration
+		gives bool
+	}{{10 * time.Second, true}, {10*time.Second + time.Nanosecond, false}} {
+		t.Run(tt.delay.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := &recorder{}
+				c := newPuppet()
+				c.failFrom, c.failTo = 2, 1000 // every restart fails as it starts
+				tr := mustNew(t, runtime.Spec{Name: "t", Backoff: constBackoff(tt.delay),
+					RestartLimit: &runtime.RestartLimit{Max: 1, Window: 10 * time.Second},
+					Children:     []runtime.Child{{Name: "c", Run: c.run}}}, runtime.WithObserver(rec.observe))
+				start(t, tr)
+				synctest.Wait()
+				begin := time.Now()
+				c.end(errBoom)
+				time.Sleep(tt.delay) // the restart starts and fails
+				synctest.Wait()
+				assert.Equal(t, tt.gives, !running(tr))
+				if tt.gives {
+					gu := rec.of(runtime.EventGaveUp)
+					require.Len(t, gu, 1)
+					assert.Equal(t, tt.delay, gu[0].Time.Sub(begin))
+					assert.Equal(t, []string{"c exited", "c restart scheduled", "c starting", "c exited", " gave up"},
+						rec.trace(runtime.EventExited, runtime.EventRestartScheduled, runtime.EventStarting, runtime.EventGaveUp)[1:])
+					return
+				}
+				time.Sleep(time.Hour)
+				synctest.Wait()
+				assert.True(t, running(tr), "restarts spaced wider than the window")
+				assert.Greater(t, c.starts.Load(), int32(300))
+			})
+		})
+	}
+}
+
+// TestS24GraceOfANanosecond: brutal_kill's nearest thing is the smallest
+// grace, a nanosecond. A child that returns as soon as it is cancelled
+// has stopped, not been abandoned, whatever the grace; one that ignores
+// cancellation is abandoned one nanosecond later. At shutdown, each in
+// its turn (reverse start order), and Run returns a nanosecond after it
+// was asked to stop, with the hung one alone in the report.
+func TestS24GraceOfANanosecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		hung := make(chan struct{})
+		defer close(hung)
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "a", Shutdown: time.Nanosecond, Run: nop},
+			{Name: "b", Shutdown: time.Nanosecond, Run: func(ctx context.Context, a *runtime.Attempt) error {
+				<-hung
+				return nil
+			}},
+			{Name: "c", Shutdown: time.Nanosecond, Run: nop},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		begin := time.Now()
+		require.NoError(t, stop())
+		assert.Equal(t, time.Nanosecond, time.Since(begin))
+		assert.Equal(t, []string{"c stopped", "b abandoned", "a stopped"},
+			rec.trace(runtime.EventStopped, runtime.EventAbandoned))
+		ab := rec.of(runtime.EventAbandoned)
+		require.Len(t, ab, 1)
+		assert.Equal(t, time.Nanosecond, ab[0].Delay)
+		rep := tr.ShutdownReport()
+		require.Len(t, rep.Abandoned, 1)
+		assert.Equal(t, "t/b", rep.Abandoned[0].Path)
+	})
+}
+
+// TestS24BudgetOfANanosecond: a tree whose whole shutdown budget is a
+// nanosecond (OTP's brutal_kill of a supervisor, whose linked children die
+// with it) over children with the default 5s grace. The first child in
+// stop order ignores its cancellation and spends the budget: it is
+// abandoned when the budget runs out, and so, at once and in stop order,
+// are the children not stopped yet, cancelled then, without a grace of
+// their own (README: the budget caps the graces). Run returns then; the
+// report lists all three, and those that return afterwards as returned.
+func TestS24BudgetOfANanosecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		hung := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: time.Nanosecond, Children: []runtime.Child{
+			{Name: "a", Run: nop},
+			{Name: "b", Run: nop},
+			{Name: "c", Run: func(ctx context.Context, a *runtime.Attempt) error {
+				<-hung
+				return nil
+			}},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		begin := time.Now()
+		require.NoError(t, stop())
+		assert.Equal(t, time.Nanosecond, time.Since(begin))
+		assert.Equal(t, []string{" shutting down", "c abandoned", "b abandoned", "a abandoned"},
+			rec.trace(runtime.EventShuttingDown, runtime.EventStopped, runtime.EventAbandoned))
+		waited := map[string]time.Duration{}
+		for _, e := range rec.of(runtime.EventAbandoned) {
+			waited[e.Path] = e.Delay
+		}
+		assert.Equal(t, map[string]time.Duration{"t/c": time.Nanosecond, "t/b": 0, "t/a": 0}, waited)
+		synctest.Wait() // a and b return, cancelled
+		close(hung)
+		synctest.Wait()
+		rep := tr.ShutdownReport()
+		var paths []string
+		for _, a := range rep.Abandoned {
+			paths = append(paths, a.Path)
+			assert.False(t, a.Returned.IsZero(), a.Path)
+		}
+		assert.ElementsMatch(t, []string{"t/c", "t/b", "t/a"}, paths)
+	})
+}
+
+// TestS24BudgetKeepsTheStopOrder: sup_stop_timeout seen by an observer.
+// Children stop one at a time in reverse start order; when the budget runs
+// out, those that returned in time have stopped and the rest are
+// abandoned, and the events say so in that order, whenever the supervisor
+// takes them. Here the supervisor is behind (each message takes it past
+// the budget): c stops, b, cancelled by c's return, returns a second
+// later, and h ignores its cancellation. Before, the supervisor took its
+// budget before b's queued exit and reported h and a abandoned before b
+// stopped: a dependency seen to go before its dependent.
+func TestS24BudgetKeepsTheStopOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		hung := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: 10 * time.Second, Children: []runtime.Child{
+			{Name: "a", Run: nop},
+			{Name: "h", Run: func(ctx context.Context, a *runtime.Attempt) error {
+				<-hung
+				return nil
+			}},
+			{Name: "b", Run: func(ctx context.Context, a *runtime.Attempt) error {
+				<-ctx.Done()
+				time.Sleep(time.Second)
+				return nil
+			}},
+			{Name: "c", Run: nop},
+		}}, runtime.WithObserver(rec.observe))
+		stop, done := start(t, tr)
+		synctest.Wait()
+		slow := behind(t, "t", 10*time.Second+2*time.Nanosecond)
+		slow.Store(true)
+		begin := time.Now()
+		go stop()
+		time.Sleep(10*time.Second + time.Nanosecond) // the budget is spent while c's exit is taken
+		slow.Store(false)
+		require.NoError(t, <-done)
+		assert.Equal(t, 10*time.Second+2*time.Nanosecond, time.Since(begin))
+		assert.Equal(t, []string{"c stopped", "b stopped", "h abandoned", "a abandoned"},
+			rec.trace(runtime.EventStopped, runtime.EventAbandoned))
+		var paths []string
+		for _, a := range tr.ShutdownReport().Abandoned {
+			paths = append(paths, a.Path)
+		}
+		assert.Equal(t, []string{"t/h", "t/a"}, paths)
+		close(hung)
+		synctest.Wait()
+	})
+}
