@@ -8,6 +8,7 @@ package runtime_test
 import (
 	"context"
 	"math"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -187,6 +188,9 @@ func TestS24BudgetOfANanosecond(t *testing.T) {
 			waited[e.Path] = e.Delay
 		}
 		assert.Equal(t, map[string]time.Duration{"t/c": time.Nanosecond, "t/b": 0, "t/a": 0}, waited)
+		for _, c := range tr.Snapshot().Children {
+			assert.Equal(t, runtime.StateStopped, c.State, c.Path)
+		}
 		synctest.Wait() // a and b return, cancelled
 		close(hung)
 		synctest.Wait()
@@ -246,4 +250,108 @@ func TestS24BudgetKeepsTheStopOrder(t *testing.T) {
 		close(hung)
 		synctest.Wait()
 	})
+}
+
+// TestS24GraceForever: OTP's shutdown infinity, written as the longest
+// grace and budget Go has (some 292 years). A child that takes decades to
+// stop after its cancellation, by an order and at shutdown, is waited for,
+// not abandoned: the deadlines do not wrap into the past. (Decades, not
+// centuries: synctest's clock starts in 2000 and Go's timers end in 2262.)
+func TestS24GraceForever(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		decades := 50 * 365 * 24 * time.Hour
+		slow := func(ctx context.Context, a *runtime.Attempt) error {
+			<-ctx.Done()
+			time.Sleep(decades)
+			return nil
+		}
+		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: math.MaxInt64, Children: []runtime.Child{
+			{Name: "a", Shutdown: math.MaxInt64, Run: slow},
+			{Name: "b", Shutdown: math.MaxInt64, Run: slow},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		begin := time.Now()
+		require.NoError(t, tr.Handle("t/a").StopAndWait(context.Background()))
+		assert.Equal(t, decades, time.Since(begin))
+		require.NoError(t, tr.Handle("t/a").Restart())
+		synctest.Wait()
+		begin = time.Now()
+		require.NoError(t, stop())
+		assert.Equal(t, 2*decades, time.Since(begin), "b, then a, each in its turn")
+		assert.Empty(t, rec.of(runtime.EventAbandoned))
+		assert.True(t, tr.ShutdownReport().Clean())
+		assert.Equal(t, []string{"a stopped", "b stopped", "a stopped"}, rec.trace(runtime.EventStopped))
+	})
+}
+
+// TestS24NestedBudgetOfANanosecond: brutal_kill one level down, both
+// ways: a nested supervisor whose own budget is a nanosecond, over a pool
+// whose instances' grace is a nanosecond too, and a root whose budget is a
+// nanosecond over a nested supervisor that would give its children an
+// hour. Either way Run returns a nanosecond after it was asked to stop;
+// then every attempt below has returned or is listed in the report, the
+// snapshot shows every child stopped, and the pool is empty.
+func TestS24NestedBudgetOfANanosecond(t *testing.T) {
+	for _, inner := range []bool{true, false} {
+		name := "root"
+		if inner {
+			name = "nested"
+		}
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				hung := make(chan struct{})
+				var running atomic.Int32
+				track := func(f runtime.RunFunc) runtime.RunFunc {
+					return func(ctx context.Context, a *runtime.Attempt) error {
+						running.Add(1)
+						defer running.Add(-1)
+						return f(ctx, a)
+					}
+				}
+				hang := track(func(ctx context.Context, a *runtime.Attempt) error { <-hung; return nil })
+				coop := track(nop)
+				rootBudget, subBudget := time.Hour, time.Nanosecond
+				if !inner {
+					rootBudget, subBudget = time.Nanosecond, time.Hour
+				}
+				tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: rootBudget, Children: []runtime.Child{
+					{Name: "x", Run: coop},
+					{Name: "sub", Supervisor: &runtime.Spec{Shutdown: subBudget, Children: []runtime.Child{
+						{Name: "a", Run: coop}, {Name: "h", Run: hang}, {Name: "b", Run: coop},
+						{Name: "p", Pool: &runtime.PoolSpec{}, Shutdown: time.Nanosecond},
+					}}},
+					{Name: "y", Run: coop},
+				}})
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				p := tr.Pool("t/sub/p")
+				for range 3 {
+					_, err := p.Start("", coop)
+					require.NoError(t, err)
+				}
+				_, err := p.Start("hh", hang)
+				require.NoError(t, err)
+				synctest.Wait()
+				require.EqualValues(t, 9, running.Load())
+				begin := time.Now()
+				require.NoError(t, stop())
+				assert.Equal(t, time.Nanosecond, time.Since(begin))
+				listed := map[string]bool{}
+				for _, a := range tr.ShutdownReport().Abandoned {
+					listed[a.Path] = true
+				}
+				assert.True(t, listed["t/sub/h"] && listed["t/sub/p/hh"], "the hung ones are listed: %v", listed)
+				synctest.Wait() // what was cancelled returns
+				assert.EqualValues(t, 2, running.Load(), "only the hung ones run")
+				for _, c := range tr.Snapshot().Children {
+					assert.Equal(t, runtime.StateStopped, c.State, c.Path)
+				}
+				assert.Equal(t, 0, p.Len())
+				close(hung)
+				synctest.Wait()
+			})
+		})
+	}
 }
