@@ -120,13 +120,6 @@ func (b *mailbox) take(buf []message) int {
 	return n
 }
 
-// queued returns how many messages wait in the box.
-func (b *mailbox) queued() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.msgs) - b.head
-}
-
 // unread puts ms back ahead of every queued message.
 func (b *mailbox) unread(ms []message) {
 	if len(ms) == 0 {

@@ -7,7 +7,10 @@ package runtime_test
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -354,4 +357,81 @@ func TestS24NestedBudgetOfANanosecond(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestS24StopOrderWhenBehind: sup_stop_timeout and order_of_children
+// together, drawn at random: children that take their time to stop,
+// some hung, some that fail on their own as they are stopped, graces and
+// a budget of a few seconds, and a supervisor that is slow to take its
+// messages (as one on a starved CPU). Whatever the timing, the events
+// report each child's end once, and the ends in reverse start order, the
+// children that returned in time and those abandoned when the budget ran
+// out alike (or, when the observer lost events, the rest in that order).
+func TestS24StopOrderWhenBehind(t *testing.T) {
+	for seed := range uint64(500) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := rand.New(rand.NewPCG(seed, 24))
+				rec := &recorder{}
+				hung := make(chan struct{})
+				n := 2 + r.IntN(6)
+				var children []runtime.Child
+				var want []string
+				for i := range n {
+					take := time.Duration(r.IntN(4)) * time.Second
+					kind := r.IntN(4) // 0: hangs, 1: fails as it stops
+					name := fmt.Sprintf("c%d", i)
+					want = append([]string{name}, want...)
+					children = append(children, runtime.Child{Name: name,
+						Shutdown: time.Duration(1+r.IntN(5)) * time.Second,
+						Run: func(ctx context.Context, a *runtime.Attempt) error {
+							<-ctx.Done()
+							if kind == 0 {
+								<-hung
+							}
+							time.Sleep(take)
+							if kind == 1 {
+								return errBoom
+							}
+							return nil
+						}})
+				}
+				tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: time.Duration(1+r.IntN(10)) * time.Second,
+					Children: children}, runtime.WithObserver(rec.observe))
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				if r.IntN(4) > 0 {
+					behind(t, "t", time.Duration(r.IntN(3000))*time.Millisecond).Store(true)
+				}
+				require.NoError(t, stop())
+				var got []string
+				for _, e := range rec.all() {
+					switch e.Kind {
+					case runtime.EventStopped, runtime.EventAbandoned, runtime.EventExited:
+						got = append(got, e.Path[len("t/"):])
+					}
+				}
+				if tr.Snapshot().DroppedEvents == 0 {
+					assert.Equal(t, want, got, rec.trace())
+				} else {
+					assert.True(t, subsequence(got, want), "%v within %v", got, want)
+				}
+				close(hung)
+				time.Sleep(time.Minute)
+				synctest.Wait()
+			})
+		})
+	}
+}
+
+// subsequence reports whether the elements of a appear in b in order.
+func subsequence(a, b []string) bool {
+	for _, x := range a {
+		i := slices.Index(b, x)
+		if i < 0 {
+			return false
+		}
+		b = b[i+1:]
+	}
+	return true
 }

@@ -590,6 +590,7 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error, at int64) {
 		return
 	}
 	now := sv.now()
+	sv.leftToExit(s, a) // a return the shutdown's chain caused is a stop, even if the queue never reached it
 	kind, err := s.outcome(a, err)
 	sv.detach(s, a)
 	requested := s.stopCause != causeNone && !s.failStop()
@@ -1125,25 +1126,39 @@ func (sv *supervisor) stopCauseOf() cause {
 	return causeStopped
 }
 
-// budgetExpired abandons every child still running when the budget is spent.
-// What was queued before goes first: the exits of children that returned
-// in time (a shutdown's chain stops them while the supervisor is behind),
-// whose stops observers must see as they came, before the abandonments,
-// so that the events keep the stop order.
+// budgetExpired abandons every child still running when the budget is spent,
+// in stop order, and asks no more stops. A child that has returned is not
+// abandoned: its exit, queued or about to be (a shutdown's chain stops
+// children while the supervisor is behind), is taken in its turn, so that
+// observers see the stops and abandonments in stop order, as they came.
 func (sv *supervisor) budgetExpired() {
-	for n := sv.inbox.queued(); n > 0 && sv.live > 0; {
-		k := sv.drainUpTo(min(n, drainBatch))
-		if k == 0 {
-			break
-		}
-		n -= k
-	}
-	sv.stamp = time.Time{} // the abandonments are dated after what was just handled
 	sv.queue = nil
 	live := sv.liveInStopOrder(func(*slot) bool { return true })
 	sv.tree.reserveReport(len(live))
 	for _, s := range live {
+		a := s.cur.Load()
+		if a == nil {
+			continue // its exit was among those handled meanwhile
+		}
+		if sv.leftToExit(s, a) {
+			sv.awaitExit(s, a)
+			continue
+		}
+		sv.stamp = time.Time{} // after what awaitExit handled
 		sv.abandon(s)
+	}
+	sv.inbox.signal() // awaitExit may have taken a wake meant for the run's alarms
+}
+
+// awaitExit handles the supervisor's messages, in order, until that of the
+// exit of a, which has returned, is handled. Its goroutine posts it without
+// waiting and runs no user code between its return and the post, so the
+// wait is short.
+func (sv *supervisor) awaitExit(s *slot, a *Attempt) {
+	for s.cur.Load() == a {
+		if sv.drainUpTo(drainBatch) == 0 && s.cur.Load() == a {
+			<-sv.inbox.wake
+		}
 	}
 }
 
