@@ -435,3 +435,57 @@ func subsequence(a, b []string) bool {
 	}
 	return true
 }
+
+// TestS24ExitTakenAsTheParentGivesUp: sup_stop_timeout one level down,
+// at the worst moment. A nested supervisor has just taken the return of a
+// child it stopped when its parent's budget runs out and abandons it with
+// its subtree; the nested run is held up there (a starved goroutine) until
+// Run has returned. The child returned, so the kill does not list it, and
+// its stop must still reach observers: Run delivers nothing after it
+// returns, and the snapshot must show it stopped. Before, the nested
+// supervisor emitted the stop only after the hold, too late, and the child
+// was seen to start and never end.
+func TestS24ExitTakenAsTheParentGivesUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		hung := make(chan struct{})
+		hold := make(chan struct{})
+		runtime.SetExitHook(func(path string) {
+			if path == "t/sub/c" {
+				<-hold
+			}
+		})
+		t.Cleanup(func() { runtime.SetExitHook(nil) })
+		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: time.Second, Children: []runtime.Child{
+			{Name: "sub", Supervisor: &runtime.Spec{Shutdown: time.Hour, Children: []runtime.Child{
+				{Name: "h", Shutdown: time.Hour, Run: func(ctx context.Context, a *runtime.Attempt) error {
+					<-hung
+					return nil
+				}},
+				{Name: "c", Run: nop},
+			}}},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		begin := time.Now()
+		require.NoError(t, stop())
+		assert.Equal(t, time.Second, time.Since(begin))
+		ends := map[string][]string{}
+		for _, e := range rec.all() {
+			switch e.Kind {
+			case runtime.EventStopped, runtime.EventAbandoned, runtime.EventExited:
+				ends[e.Path] = append(ends[e.Path], e.Kind.String())
+			}
+		}
+		assert.Equal(t, map[string][]string{
+			"t/sub/c": {"stopped"}, "t/sub": {"abandoned"}, "t/sub/h": {"abandoned"},
+		}, ends)
+		assert.Zero(t, tr.Snapshot().DroppedEvents)
+		for _, c := range tr.Snapshot().Children {
+			assert.Equal(t, runtime.StateStopped, c.State, c.Path)
+		}
+		close(hold)
+		close(hung)
+		synctest.Wait()
+	})
+}

@@ -304,6 +304,10 @@ var testHook func(path string)
 // attempt it abandons, at path, and its listing in the report.
 var abandonHook func(path string)
 
+// exitHook lets tests hold a supervisor up between its taking of the exit
+// of the attempt at path, no longer current, and what follows.
+var exitHook func(path string)
+
 func (sv *supervisor) handle(m message) {
 	if testHook != nil {
 		testHook(sv.path)
@@ -574,25 +578,9 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error, at int64) {
 		sv.emit(&Event{Kind: EventFenced, Path: s.path, Generation: gen, Signal: SignalExit, Err: err})
 		return
 	}
-	// A kill lists the attempts it finds current, under mu: either it
-	// listed this one, whose exit is then a late one, or it will not find
-	// it, and its end is reported here, killed run or not.
-	sv.mu.Lock()
-	listed := a.flags.Load()&flagAbandoned != 0
-	if !listed {
-		s.cur.Store(nil)
-	}
-	sv.mu.Unlock()
-	if listed {
-		sv.detach(s, a)
-		sv.stopped(s)
-		s.fenced.Add(1)
-		return
-	}
 	now := sv.now()
 	sv.leftToExit(s, a) // a return the shutdown's chain caused is a stop, even if the queue never reached it
 	kind, err := s.outcome(a, err)
-	sv.detach(s, a)
 	requested := s.stopCause != causeNone && !s.failStop()
 	ev := EventStopped
 	if !requested {
@@ -605,13 +593,31 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error, at int64) {
 	if at != 0 {
 		stoppedAt = sv.tree.epoch.Add(time.Duration(at))
 	}
+	// A kill lists the attempts it finds current, under mu: either it
+	// listed this one, whose exit is then a late one, or it will not find
+	// it, and its end is reported here, killed run or not, before the kill
+	// lets Run return, which delivers nothing after.
 	sv.mu.Lock()
-	s.state, s.st.since = StateStopped, sv.tree.since(stoppedAt)
-	s.lastExit, s.st.lastErr = kind, err
-	sv.mu.Unlock()
-	if sv.tree.events.on {
-		sv.tree.emit(&Event{Kind: ev, Time: stoppedAt, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
+	listed := a.flags.Load()&flagAbandoned != 0
+	if !listed {
+		s.cur.Store(nil)
+		s.state, s.st.since = StateStopped, sv.tree.since(stoppedAt)
+		s.lastExit, s.st.lastErr = kind, err
+		if sv.tree.events.on {
+			sv.tree.emit(&Event{Kind: ev, Time: stoppedAt, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
+		}
 	}
+	sv.mu.Unlock()
+	if listed {
+		sv.detach(s, a)
+		sv.stopped(s)
+		s.fenced.Add(1)
+		return
+	}
+	if exitHook != nil {
+		exitHook(s.path)
+	}
+	sv.detach(s, a)
 	if requested {
 		sv.afterStop(s)
 	} else {
