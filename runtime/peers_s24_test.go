@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -488,4 +489,117 @@ func TestS24ExitTakenAsTheParentGivesUp(t *testing.T) {
 		close(hung)
 		synctest.Wait()
 	})
+}
+
+// TestS24TreeStopOrderWhenBehind: TestS24StopOrderWhenBehind over random
+// trees: nested supervisors of every strategy, with budgets of their own,
+// and pools with instances, some of which hang, fail or take their time,
+// below supervisors that are all slow to take their messages. Whatever
+// the timing, each child and instance ends once in the events; siblings
+// end in reverse start order; a supervisor or pool ends after what it
+// stopped, unless it was abandoned, which abandons its subtree with it.
+func TestS24TreeStopOrderWhenBehind(t *testing.T) {
+	for seed := range uint64(300) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := rand.New(rand.NewPCG(seed, 99))
+				rec := &recorder{}
+				hung := make(chan struct{})
+				defer func() { // let the hung and the slow return
+					close(hung)
+					time.Sleep(time.Minute)
+					synctest.Wait()
+				}()
+				seconds := func(n int) time.Duration { return time.Duration(1+r.IntN(n)) * time.Second }
+				worker := func() runtime.RunFunc {
+					take, kind := time.Duration(r.IntN(4))*time.Second, r.IntN(5) // 0: hangs, 1: fails
+					return func(ctx context.Context, a *runtime.Attempt) error {
+						<-ctx.Done()
+						if kind == 0 {
+							<-hung
+						}
+						time.Sleep(take)
+						if kind == 1 {
+							return errBoom
+						}
+						return nil
+					}
+				}
+				var level func(depth int, prefix string) []runtime.Child
+				level = func(depth int, prefix string) []runtime.Child {
+					var cs []runtime.Child
+					for i := range 1 + r.IntN(4) {
+						c := runtime.Child{Name: fmt.Sprintf("%s%d", prefix, i)}
+						switch {
+						case r.IntN(5) == 0:
+							c.Pool, c.Shutdown = &runtime.PoolSpec{}, seconds(5)
+						case depth < 2 && r.IntN(3) == 0:
+							c.Supervisor = &runtime.Spec{
+								Strategy: []runtime.Strategy{runtime.OneForOne, runtime.OneForAll, runtime.RestForOne}[r.IntN(3)],
+								Shutdown: seconds(10), Children: level(depth+1, c.Name+"x")}
+						default:
+							c.Run, c.Shutdown = worker(), seconds(5)
+						}
+						cs = append(cs, c)
+					}
+					return cs
+				}
+				spec := runtime.Spec{Name: "t", Shutdown: seconds(10), Children: level(0, "c")}
+				tr := mustNew(t, spec, runtime.WithObserver(rec.observe))
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				below := map[string][]string{} // what each supervisor and pool stops, in stop order
+				var walk func(path string, cs []runtime.Child)
+				walk = func(path string, cs []runtime.Child) {
+					for i := len(cs) - 1; i >= 0; i-- {
+						p := path + "/" + cs[i].Name
+						below[path] = append(below[path], p)
+						switch {
+						case cs[i].Supervisor != nil:
+							walk(p, cs[i].Supervisor.Children)
+						case cs[i].Pool != nil:
+							for range r.IntN(4) {
+								h, err := tr.Pool(p).Start("", worker())
+								require.NoError(t, err)
+								below[p] = append(below[p], h.Path())
+							}
+						}
+					}
+				}
+				walk("t", spec.Children)
+				synctest.Wait()
+				if r.IntN(4) > 0 {
+					behind(t, "", time.Duration(r.IntN(3000))*time.Millisecond).Store(true)
+				}
+				require.NoError(t, stop())
+				if tr.Snapshot().DroppedEvents > 0 {
+					return // the observer lost some: TestS24StopOrderWhenBehind checks what is left
+				}
+				at := map[string][]int{} // where each path ends in the events
+				abandoned := map[string]bool{}
+				for i, e := range rec.all() {
+					switch e.Kind {
+					case runtime.EventStopped, runtime.EventAbandoned, runtime.EventExited:
+						at[e.Path] = append(at[e.Path], i)
+						abandoned[e.Path] = e.Kind == runtime.EventAbandoned
+					}
+				}
+				for sup, ps := range below {
+					last := -1
+					for _, p := range ps {
+						if !assert.Len(t, at[p], 1, "%s ends once\n%v", p, rec.trace()) {
+							continue
+						}
+						if !strings.Contains(p[len(sup)+1:], "/") && !strings.HasPrefix(p[len(sup)+1:], "i") {
+							assert.Greater(t, at[p][0], last, "%s after its later siblings\n%v", p, rec.trace())
+							last = at[p][0]
+						}
+						if sup != "t" && !abandoned[sup] && len(at[sup]) == 1 {
+							assert.Less(t, at[p][0], at[sup][0], "%s before %s\n%v", p, sup, rec.trace())
+						}
+					}
+				}
+			})
+		})
+	}
 }
