@@ -1,8 +1,10 @@
 package schema
 
 import (
+	"bytes"
 	"fmt"
 	"math"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -369,6 +371,9 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 		if strings.HasPrefix(msg, "incomplete value ") {
 			msg = l.incomplete(path, msg)
 		}
+		if key == "" {
+			msg += l.hyphenHint(e.Position())
+		}
 		if r := []rune(msg); len(r) > 300 {
 			// Such as a conflict with a whole struct, printed in full.
 			msg = string(r[:297]) + "..."
@@ -390,6 +395,36 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 		}
 		l.errs = append(l.errs, err)
 	}
+}
+
+// hyphenated is a name with a hyphen at the end of a line's text.
+var hyphenated = regexp.MustCompile(`(?:^|[\s{,])([a-z][a-z0-9_]*(?:-[a-z0-9_]+)+)\s*$`)
+
+// hyphenHint explains a syntax error just after a name with a hyphen,
+// such as http-server: {...}: CUE reads the unquoted name as a
+// subtraction and reports only a missing comma.
+func (l *loader) hyphenHint(p token.Pos) string {
+	if !p.IsValid() || p.Line() < 1 {
+		return ""
+	}
+	src, ok := l.overlay[p.Filename()]
+	if !ok {
+		var err error
+		if src, err = os.ReadFile(p.Filename()); err != nil {
+			return ""
+		}
+	}
+	lines := bytes.Split(src, []byte("\n"))
+	if p.Line() > len(lines) || p.Column() < 1 || p.Column()-1 > len(lines[p.Line()-1]) {
+		return ""
+	}
+	before := string(lines[p.Line()-1][:p.Column()-1])
+	after := strings.TrimSpace(string(lines[p.Line()-1][p.Column()-1:]))
+	m := hyphenated.FindStringSubmatch(before)
+	if m == nil || !strings.HasPrefix(after, ":") {
+		return ""
+	}
+	return Sprintf(" (quote a name with a hyphen: %q:)", m[1])
 }
 
 // incomplete rewrites CUE's message about a value left open at path, which

@@ -478,3 +478,25 @@ func TestEmbedErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestHyphenNameHint: an unquoted name with a hyphen, the first thing a
+// newcomer writes for "http-server", is a subtraction to CUE, which says
+// only "missing ','"; the error now says to quote the name. A syntax error
+// elsewhere gets no such hint.
+func TestHyphenNameHint(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"trees: t: children: {\n\thttp-server: {run: \"S\"}\n}\n",
+			`a.cue:3:13: missing ',' in struct literal (quote a name with a hyphen: "http-server":)`},
+		{"trees: t: children: {a: {run: \"A\"}, web-api-2: {run: \"S\"}}\n",
+			`a.cue:2:46: missing ',' in struct literal (quote a name with a hyphen: "web-api-2":)`},
+		{"trees: my-app: children: a: run: \"A\"\n",
+			`a.cue:2:14: missing ',' in struct literal (quote a name with a hyphen: "my-app":)`},
+		{"trees: t: children: {a: {run: \"A\" b: 1}}\n",
+			`a.cue:2:35: missing ',' in struct literal`},
+	} {
+		dir := t.TempDir()
+		_, err := LoadFiles(dir, map[string][]byte{"a.cue": []byte("package p\n" + c.src)})
+		require.Error(t, err, c.src)
+		assert.Equal(t, filepath.Join(dir, c.want), err.Error(), c.src)
+	}
+}
