@@ -372,7 +372,7 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 			msg = l.incomplete(path, msg)
 		}
 		if key == "" {
-			msg += l.hyphenHint(e.Position())
+			msg += l.syntaxHint(e.Position())
 		}
 		if r := []rune(msg); len(r) > 300 {
 			// Such as a conflict with a whole struct, printed in full.
@@ -400,10 +400,10 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 // hyphenated is a name with a hyphen at the end of a line's text.
 var hyphenated = regexp.MustCompile(`(?:^|[\s{,])([a-z][a-z0-9_]*(?:-[a-z0-9_]+)+)\s*$`)
 
-// hyphenHint explains a syntax error just after a name with a hyphen,
-// such as http-server: {...}: CUE reads the unquoted name as a
-// subtraction and reports only a missing comma.
-func (l *loader) hyphenHint(p token.Pos) string {
+// syntaxHint explains a syntax error just after a name with a hyphen,
+// such as http-server: {...}, which CUE reads as a subtraction, or inside
+// an unquoted duration, shutdown: 10s: CUE reports only a missing comma.
+func (l *loader) syntaxHint(p token.Pos) string {
 	if !p.IsValid() || p.Line() < 1 {
 		return ""
 	}
@@ -420,12 +420,22 @@ func (l *loader) hyphenHint(p token.Pos) string {
 	}
 	before := string(lines[p.Line()-1][:p.Column()-1])
 	after := strings.TrimSpace(string(lines[p.Line()-1][p.Column()-1:]))
-	m := hyphenated.FindStringSubmatch(before)
-	if m == nil || !strings.HasPrefix(after, ":") {
-		return ""
+	if m := hyphenated.FindStringSubmatch(before); m != nil && strings.HasPrefix(after, ":") {
+		return Sprintf(" (quote a name with a hyphen: %q:)", m[1])
 	}
-	return Sprintf(" (quote a name with a hyphen: %q:)", m[1])
+	// shutdown: 10s is the number 10 and a stray s to CUE.
+	if m, u := unquotedNumber.FindStringSubmatch(before), durationTail.FindString(after); m != nil && u != "" {
+		if _, err := time.ParseDuration(m[1] + u); err == nil {
+			return Sprintf(" (a duration is a string: %q)", m[1]+u)
+		}
+	}
+	return ""
 }
+
+var (
+	unquotedNumber = regexp.MustCompile(`:\s*([0-9]+(?:\.[0-9]+)?)$`)
+	durationTail   = regexp.MustCompile(`^(?:[0-9.]*(?:ns|us|µs|μs|ms|s|m|h))+`)
+)
 
 // incomplete rewrites CUE's message about a value left open at path, which
 // shows the value unified with the schema (#Duration, a regular
@@ -719,6 +729,14 @@ func (l *loader) notAllowedHint(path []string) string {
 	}
 	if s := closest(name, allowed); s != "" {
 		return fmt.Sprintf(" (did you mean %s?)", s)
+	}
+	if block := path[len(path)-2]; subFields[block] != nil && (k == kLimit || k == kBackoff || k == kProbe || k == kPool || k == kLease) {
+		// A block of a few fields: name them all, as no one is close.
+		fields := subFields[block]
+		if len(fields) == 1 {
+			return fmt.Sprintf(" (%s has one field, %s)", block, fields[0])
+		}
+		return fmt.Sprintf(" (%s has the fields %s and %s)", block, strings.Join(fields[:len(fields)-1], ", "), fields[len(fields)-1])
 	}
 	return ""
 }
