@@ -668,5 +668,10 @@ func (e Event) attrs() []slog.Attr {
 	if e.Err != nil {
 		attrs = append(attrs, slog.String("err", errText(e.Err)))
 	}
+	if pe, ok := e.Err.(*PanicError); ok && e.Kind == EventExited && len(pe.Stack) > 0 {
+		// Where it panicked: "nil pointer dereference" alone names no
+		// line, and the log is where a crash-looping child is seen.
+		attrs = append(attrs, slog.String("stack", string(pe.Stack)))
+	}
 	return attrs
 }
