@@ -177,6 +177,9 @@ var durationRE = regexp.MustCompile(`^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μ
 // parseDuration parses a spec duration; msg is non-empty when s is not one.
 func parseDuration(s string) (time.Duration, string) {
 	if !durationRE.MatchString(s) {
+		if d, err := time.ParseDuration(s); err == nil && strings.HasPrefix(s, "-") && d < 0 {
+			return 0, Sprintf("invalid duration %q (a duration here is never negative)", s)
+		}
 		return 0, Sprintf("invalid duration %q (%s)", s, want[kDuration])
 	}
 	d, err := time.ParseDuration(s)

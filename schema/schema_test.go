@@ -524,3 +524,12 @@ func TestUnknownFieldOfBlock(t *testing.T) {
 		assert.Contains(t, err.Error(), filepath.Join(dir, c.want), c.src)
 	}
 }
+
+// TestNegativeDuration: "-1s" is a Go duration, but no field takes one;
+// the error says so rather than "must be a duration such as 10s".
+func TestNegativeDuration(t *testing.T) {
+	dir := t.TempDir()
+	_, err := LoadFiles(dir, map[string][]byte{"a.cue": []byte("package p\ntrees: t: {shutdown: \"-1s\", children: a: run: \"A\"}\n")})
+	require.Error(t, err)
+	assert.Equal(t, filepath.Join(dir, `a.cue:2:22: trees.t.shutdown: invalid duration "-1s" (a duration here is never negative)`), err.Error())
+}
