@@ -372,10 +372,21 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 	}
 	attempt, arg, ok := runSignature(sig)
 	found := types.TypeString(withoutRecv(sig), short(pkg))
+	why := sigTrouble(sig, short(pkg))
 	switch {
-	case !ok && n.IsPool():
+	case !ok && n.IsPool() && why == "":
 		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s; a pool's run takes one argument after the context (and the attempt): want func(context.Context, T) error or func(context.Context, *runtime.Attempt, T) error",
 			n, n.Run, found)
+		return nil
+	case why != "" && (!ok || attemptLike(arg)):
+		// Say what is wrong before what is wanted: "has type
+		// func(ctx context.Context, a runtime.Attempt) error; want ...
+		// *runtime.Attempt" leaves the reader to spot one star.
+		want := "func(context.Context) error or func(context.Context, *runtime.Attempt) error"
+		if n.IsPool() {
+			want = "func(context.Context, T) error or func(context.Context, *runtime.Attempt, T) error"
+		}
+		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s; %s: want %s", n, n.Run, found, why, want)
 		return nil
 	case !ok:
 		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s; want func(context.Context) error or func(context.Context, *runtime.Attempt) error",
@@ -783,6 +794,47 @@ func runSignature(sig *types.Signature) (attempt bool, arg types.Type, ok bool) 
 		i++
 	}
 	return attempt, arg, i == params.Len()
+}
+
+// sigTrouble names what keeps sig from being a run signature when it is
+// one thing a reader could miss: no error result or more results, a
+// variadic or missing context, or an attempt that is not Arbor's
+// *runtime.Attempt (taken by value, or another package's Attempt). It
+// returns "" for a wrong count of parameters, which the messages say
+// themselves.
+func sigTrouble(sig *types.Signature, q types.Qualifier) string {
+	res, params := sig.Results(), sig.Params()
+	switch {
+	case res.Len() == 0:
+		return "it returns nothing, and a run function returns an error"
+	case res.Len() > 1:
+		return fmt.Sprintf("it returns %s, and a run function returns only an error", types.TypeString(res, q))
+	case !isNamed(res.At(0).Type(), "", "error"):
+		return fmt.Sprintf("it returns %s, not error", types.TypeString(res.At(0).Type(), q))
+	case params.Len() == 0:
+		return "it takes no context.Context"
+	case !isNamed(params.At(0).Type(), "context", "Context"):
+		return fmt.Sprintf("its first parameter is %s, not context.Context", types.TypeString(params.At(0).Type(), q))
+	case params.Len() > 1 && attemptLike(params.At(1).Type()):
+		return fmt.Sprintf("its second parameter is %s, not *runtime.Attempt", types.TypeString(params.At(1).Type(), q))
+	case sig.Variadic():
+		return "it is variadic, and Start passes one argument"
+	}
+	return ""
+}
+
+// attemptLike reports whether t looks meant as the attempt but is not
+// *runtime.Attempt: runtime.Attempt by value, or a type named Attempt of
+// another package (a pool argument of such a type is unlikely).
+func attemptLike(t types.Type) bool {
+	if t == nil || isAttempt(t) {
+		return false
+	}
+	if p, ok := types.Unalias(t).(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n, ok := types.Unalias(t).(*types.Named)
+	return ok && n.Obj().Name() == "Attempt"
 }
 
 func isAttempt(t types.Type) bool {
