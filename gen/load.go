@@ -110,10 +110,11 @@ const listFields = "ImportPath,Name,Dir,Export,GoFiles,CgoFiles,IgnoredGoFiles,T
 // set, and decodes its packages. A failure
 // of the go command itself (no go.mod, a bad flag) is its own message.
 func goList(ctx context.Context, dir string, opts *Options, overlay string, export bool, pkgs ...string) ([]*listed, error) {
-	cmdArgs := []string{"list", "-e", "-json=" + listFields}
-	if export {
-		cmdArgs = append(cmdArgs, "-deps", "-export")
-	}
+	// Every flag of go list's own is set, as go/packages does: $GOFLAGS
+	// applies those it names to go list too (-test, -deps, -m, -f), and
+	// would change what it lists, or fail.
+	cmdArgs := []string{"list", "-e", "-json=" + listFields, "-f=", "-m=false", "-u=false", "-versions=false", "-retracted=false", "-reuse=",
+		"-test=false", "-find=false", "-compiled=false", fmt.Sprintf("-deps=%t", export), fmt.Sprintf("-export=%t", export)}
 	if overlay != "" {
 		cmdArgs = append(cmdArgs, "-overlay="+overlay)
 	}
