@@ -690,8 +690,8 @@ func (ws *workspace) requireArbor() error {
 		// the go command says what to do, on lines of its own.
 		msg := goLines(rt.Error.Err)
 		return schema.ErrorList{{Pos: schema.Pos{Filename: modFile, Line: line, Column: 1}, Msg: fmt.Sprintf(
-			"the module requires %s %s, but the go command cannot load its runtime, which the generated code imports (go list: %s)",
-			modulePath, v, msg)}}
+			"the module requires %s %s, but the go command cannot load its runtime, which the generated code imports (go list: %s)%s",
+			modulePath, v, msg, vendorHint(msg))}}
 	}
 	msg, _, _ := strings.Cut(rt.Error.Err, "\n")
 	msg = strings.TrimSuffix(msg, "; to add it:")
@@ -723,6 +723,17 @@ func goLines(msg string) string {
 		b.WriteString(strings.TrimSpace(l))
 	}
 	return b.String()
+}
+
+// vendorHint says how to generate code that imports a package the vendor
+// directory lacks, when the go command's msg says that is why it cannot
+// load it, or returns "". go mod vendor copies only what the module's
+// packages import: the code arbor is to write, not yet.
+func vendorHint(msg string) string {
+	if !strings.Contains(msg, "-mod=vendor") {
+		return ""
+	}
+	return "; the vendor directory has only the packages the module imports: generate with GOFLAGS=-mod=mod, then run go mod vendor"
 }
 
 // requires returns the line of a go.mod's requirement of Arbor, and its

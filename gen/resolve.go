@@ -654,10 +654,11 @@ func (ws *workspace) loadMsg(path string) string {
 	if msg == "" {
 		return ""
 	}
+	hint := vendorHint(msg)
 	msg, _, _ = strings.Cut(msg, "\n")
 	msg, _, _ = strings.Cut(msg, "; to add it")
 	// The go command repeats the path, which the message has quoted.
-	return ": " + strings.ReplaceAll(msg, path, schema.Clip(path))
+	return ": " + strings.ReplaceAll(msg, path, schema.Clip(path)) + hint
 }
 
 // invalidDecl reports a run function whose declaration does not compile
