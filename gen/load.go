@@ -112,9 +112,12 @@ const listFields = "ImportPath,Name,Dir,Export,GoFiles,CgoFiles,IgnoredGoFiles,T
 func goList(ctx context.Context, dir string, opts *Options, overlay string, export bool, pkgs ...string) ([]*listed, error) {
 	// Every flag of go list's own is set, as go/packages does: $GOFLAGS
 	// applies those it names to go list too (-test, -deps, -m, -f), and
-	// would change what it lists, or fail.
+	// would change what it lists, or fail. So is -trimpath, which would
+	// name the files of export data by import path, not where they are:
+	// positions in messages, and the files whose build constraints the
+	// generated file takes, are real paths.
 	cmdArgs := []string{"list", "-e", "-json=" + listFields, "-f=", "-m=false", "-u=false", "-versions=false", "-retracted=false", "-reuse=",
-		"-test=false", "-find=false", "-compiled=false", fmt.Sprintf("-deps=%t", export), fmt.Sprintf("-export=%t", export)}
+		"-test=false", "-find=false", "-compiled=false", fmt.Sprintf("-deps=%t", export), fmt.Sprintf("-export=%t", export), "-trimpath=false"}
 	if overlay != "" {
 		cmdArgs = append(cmdArgs, "-overlay="+overlay)
 	}
