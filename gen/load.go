@@ -178,7 +178,7 @@ func loadOwn(ctx context.Context, dir string, opts *Options) (*workspace, error)
 		typeErr: map[string][]types.Error{},
 		info:    opts.Lint,
 		batch:   opts.batch,
-		tags:    buildTags(opts.BuildFlags),
+		tags:    buildTags(append(goFlags(opts.Env), opts.BuildFlags...)),
 	}
 	overlay, err := hideOutput(dir)
 	if err != nil {
@@ -857,6 +857,22 @@ func matchesWithCgo(dir, file string, tags []string) bool {
 	ctxt.BuildTags = tags
 	ok, err := ctxt.MatchFile(dir, file)
 	return ok && err == nil
+}
+
+// goFlags returns the flags of $GOFLAGS in env (nil: the process's
+// environment), which the go command takes before those of its command
+// line.
+func goFlags(env []string) []string {
+	v, ok := os.Getenv("GOFLAGS"), env == nil
+	for _, kv := range env {
+		if val, found := strings.CutPrefix(kv, "GOFLAGS="); found {
+			v, ok = val, true // the last one counts, as for exec.Cmd
+		}
+	}
+	if !ok {
+		return nil
+	}
+	return strings.Fields(v)
 }
 
 // buildTags returns the tags of the -tags flags in flags, as the go
