@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/build"
+	"go/build/constraint"
 	"go/parser"
 	"go/scanner"
 	"go/token"
@@ -827,6 +828,9 @@ func (ws *workspace) declaredAside(p *listed, recv, name string) (decl token.Pos
 				return `which the build ignores: it imports "C", and cgo is disabled (CGO_ENABLED=0, or no C compiler was found)`
 			}
 			if c := buildLine(f); c != "" {
+				if !tagsSelect(c, ws.tags) {
+					return fmt.Sprintf("which the build ignores: its constraint %q does not hold for %s/%s (GOOS, GOARCH, CGO_ENABLED and the Go release select such a build, not -tags)", c, build.Default.GOOS, build.Default.GOARCH)
+				}
 				return fmt.Sprintf("which the build ignores: its constraint %q does not hold (arbor gen -tags selects build tags)", c)
 			}
 			return "which the build ignores: its name's _GOOS or _GOARCH suffix does not match this build"
@@ -847,6 +851,54 @@ func (ws *workspace) declaredAside(p *listed, recv, name string) (decl token.Pos
 		}
 	}
 	return token.NoPos, "", false
+}
+
+// tagsSelect reports whether some build tags, added to tags, would
+// satisfy the constraint line: not when it holds only for another system,
+// cgo setting or Go release, which -tags does not (or should not) select.
+func tagsSelect(line string, tags []string) bool {
+	x, err := constraint.Parse("//go:build " + line)
+	if err != nil {
+		return true
+	}
+	var free []string // the tags that -tags may set
+	var walk func(x constraint.Expr)
+	walk = func(x constraint.Expr) {
+		switch x := x.(type) {
+		case *constraint.TagExpr:
+			special := knownOS[x.Tag] || knownArch[x.Tag] || x.Tag == "unix" || x.Tag == "cgo" || x.Tag == "gc" || x.Tag == "gccgo" || constraint.GoVersion(x) != ""
+			if !special && !slices.Contains(free, x.Tag) {
+				free = append(free, x.Tag)
+			}
+		case *constraint.NotExpr:
+			walk(x.X)
+		case *constraint.AndExpr:
+			walk(x.X)
+			walk(x.Y)
+		case *constraint.OrExpr:
+			walk(x.X)
+			walk(x.Y)
+		}
+	}
+	walk(x)
+	if len(free) > 12 {
+		return true
+	}
+	src := []byte("//go:build " + line + "\n\npackage p\n")
+	for set := range 1 << len(free) {
+		ctxt := build.Default
+		ctxt.BuildTags = slices.Clone(tags)
+		for i, tag := range free {
+			if set>>i&1 == 1 {
+				ctxt.BuildTags = append(ctxt.BuildTags, tag)
+			}
+		}
+		ctxt.OpenFile = func(string) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(src)), nil }
+		if ok, err := ctxt.MatchFile("", "p.go"); ok && err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // matchesWithCgo reports whether the build, with tags, would take the file
