@@ -665,10 +665,11 @@ func (ws *workspace) loadMsg(path string) string {
 	if msg == "" {
 		return ""
 	}
+	hint := vendorHint(msg)
 	msg, _, _ = strings.Cut(msg, "\n")
 	msg, _, _ = strings.Cut(msg, "; to add it")
 	// The go command repeats the path, which the message has quoted.
-	return ": " + strings.ReplaceAll(msg, path, schema.Clip(path))
+	return ": " + strings.ReplaceAll(msg, path, schema.Clip(path)) + hint
 }
 
 // invalidDecl reports a run function whose declaration does not compile
@@ -685,7 +686,7 @@ func (ws *workspace) invalidDecl(errs *schema.ErrorList, n *schema.Node, fn *typ
 		return
 	}
 	if te := ws.sigError(fn); te != nil {
-		msg, at = te.Msg, te.Pos
+		msg, at = goLines(te.Msg), te.Pos
 	}
 	ws.addDecl(errs, n.RunPos, fn.Pos(), "%s: run: the declaration of %s does not compile: %s; fix the Go code", n, n.Run, msg)
 	if at.IsValid() {
@@ -704,13 +705,74 @@ func (ws *workspace) sigError(fn *types.Func) *types.Error {
 		return nil
 	}
 	in := func(p token.Pos, n ast.Node) bool { return p >= n.Pos() && p < n.End() }
-	for i, te := range ws.typeErr[fn.Pkg().Path()] {
+	errs := ws.typeErr[fn.Pkg().Path()]
+	for i, te := range errs {
 		// Not at the name: a redeclaration is no error of the signature.
 		if in(te.Pos, fd.Type.Params) || fd.Type.Results != nil && in(te.Pos, fd.Type.Results) || fd.Recv != nil && in(te.Pos, fd.Recv) {
-			return &ws.typeErr[fn.Pkg().Path()][i]
+			return &errs[i]
+		}
+	}
+	// A type of a package that did not import is invalid without an error
+	// of its own: the error is at the file's import of it.
+	for _, spec := range ws.sigImports(fn.Pkg().Path(), fd) {
+		for i, te := range errs {
+			if in(te.Pos, spec) {
+				return &errs[i]
+			}
 		}
 	}
 	return nil
+}
+
+// sigImports returns the import declarations of fd's file, in the package
+// at path, whose packages fd's signature (its receiver, parameters and
+// results) names.
+func (ws *workspace) sigImports(path string, fd *ast.FuncDecl) []*ast.ImportSpec {
+	p := ws.byPath[path]
+	if p == nil {
+		return nil
+	}
+	var file *ast.File
+	for _, f := range p.Syntax {
+		if f.Pos() <= fd.Pos() && fd.Pos() < f.End() {
+			file = f
+		}
+	}
+	if file == nil {
+		return nil
+	}
+	names := map[string]bool{}
+	for _, list := range []*ast.FieldList{fd.Recv, fd.Type.Params, fd.Type.Results} {
+		if list == nil {
+			continue
+		}
+		ast.Inspect(list, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if x, ok := sel.X.(*ast.Ident); ok {
+					names[x.Name] = true
+				}
+			}
+			return true
+		})
+	}
+	var out []*ast.ImportSpec
+	for _, spec := range file.Imports {
+		path, err := strconv.Unquote(spec.Path.Value)
+		if err != nil {
+			continue
+		}
+		name := path[strings.LastIndex(path, "/")+1:]
+		if l := ws.listed[path]; l != nil && l.Name != "" {
+			name = l.Name
+		}
+		if spec.Name != nil {
+			name = spec.Name.Name
+		}
+		if names[name] {
+			out = append(out, spec)
+		}
+	}
+	return out
 }
 
 // cgoName returns the first name of cgo's pseudo-package C in the
