@@ -262,6 +262,16 @@ func (g *genChaos) lifecycle(t *testing.T, left time.Duration) {
 	goes(1, func(r *rand.Rand) { o.stream(r, false, 0) })
 	goes(1, func(r *rand.Rand) { o.stream(r, true, time.Second) })
 	goes(2, g.operate)
+	again := time.Duration(r.IntN(100)) * ms
+	wg.Go(func() {
+		// Run once more while it runs, or has ended.
+		time.Sleep(again)
+		ended := o.ended()
+		err := g.soak.Run(context.Background())
+		if !errors.Is(err, runtime.ErrAlreadyRunning) && !errors.Is(err, runtime.ErrTreeEnded) || ended && !errors.Is(err, runtime.ErrTreeEnded) {
+			o.violate("Run while it runs (ended before: %v): %v", ended, err)
+		}
+	})
 	for range 2 {
 		goes(1, g.churn)
 	}
@@ -715,6 +725,9 @@ func (g *genChaos) afterEnd() {
 		if h := g.start(r); h != nil || g.o.refused.Load() == before {
 			g.o.violate("a typed Start after the end succeeded")
 		}
+	}
+	if err := g.soak.Run(context.Background()); !errors.Is(err, runtime.ErrTreeEnded) {
+		g.o.violate("Run again after the end: %v", err)
 	}
 	for _, h := range g.handles() {
 		if err := h().Restart(); !errors.Is(err, runtime.ErrTreeEnded) {
