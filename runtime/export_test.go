@@ -8,5 +8,9 @@ func SetTestHook(hook func(path string)) { testHook = hook }
 // attempt it abandons, between its detach and its listing in the report.
 func SetAbandonHook(hook func(path string)) { abandonHook = hook }
 
+// SetHealthHook makes Health call hook between its snapshot and its reading
+// of the tree's state.
+func SetHealthHook(hook func()) { healthHook = hook }
+
 // Delay is the backoff delay before restart n.
 var Delay = delay

@@ -264,10 +264,16 @@ func (g *genChaos) lifecycle(t *testing.T, left time.Duration) {
 	goes(2, g.operate)
 	again := time.Duration(r.IntN(100)) * ms
 	wg.Go(func() {
-		// Run once more while it runs, or has ended.
+		// Run once more while it runs, or has ended: once the first Run
+		// has begun (it emitted an event), lest this one be the first.
 		time.Sleep(again)
+		for deadline := time.Now().Add(2 * time.Second); tree.LastEvent() == 0 && !o.ended(); time.Sleep(ms) {
+			if time.Now().After(deadline) {
+				return
+			}
+		}
 		ended := o.ended()
-		err := g.soak.Run(context.Background())
+		err := g.soak.Run(runCtx)
 		if !errors.Is(err, runtime.ErrAlreadyRunning) && !errors.Is(err, runtime.ErrTreeEnded) || ended && !errors.Is(err, runtime.ErrTreeEnded) {
 			o.violate("Run while it runs (ended before: %v): %v", ended, err)
 		}
