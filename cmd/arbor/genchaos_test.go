@@ -378,8 +378,7 @@ func (g *genChaos) act(ctx context.Context, a *runtime.Attempt, child string, ar
 		delete(g.running, key)
 		g.mu.Unlock()
 	}()
-	draw := key.gen
-	r := rand.New(rand.NewPCG(g.seed^fnv64(key.path)^uint64(g.life)<<32, draw))
+	r := rand.New(rand.NewPCG(g.seed^fnv64(key.path)^uint64(g.life)<<32, key.gen^key.arg<<20))
 	return g.behave(ctx, a, r, child)
 }
 
