@@ -12,5 +12,9 @@ func SetAbandonHook(hook func(path string)) { abandonHook = hook }
 // whose exit it has taken, before it acts on it.
 func SetExitHook(hook func(path string)) { exitHook = hook }
 
+// SetHealthHook makes Health call hook between its snapshot and its reading
+// of the tree's state.
+func SetHealthHook(hook func()) { healthHook = hook }
+
 // Delay is the backoff delay before restart n.
 var Delay = delay
