@@ -279,6 +279,9 @@ func nestedIn(sup *schema.Node, name string) string {
 	in = func(n *schema.Node) bool {
 		return slices.ContainsFunc(n.Children, func(c *schema.Node) bool { return c.Name == name || in(c) })
 	}
+	if rest, ok := strings.CutPrefix(name, sup.String()+"/"); ok && slices.ContainsFunc(sup.Children, func(c *schema.Node) bool { return c.Name == rest }) {
+		return schema.Sprintf(" (after names a sibling by its name, not its path: write %q)", rest)
+	}
 	for _, sib := range sup.Children {
 		if first, _, ok := strings.Cut(name, "/"); ok && first == sib.Name || !ok && in(sib) {
 			return schema.Sprintf(" (it is in %s: after names siblings only; name %s to wait for all of it)", sib, sib.Name)

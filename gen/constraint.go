@@ -8,6 +8,7 @@ import (
 	"go/types"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -174,7 +175,8 @@ func (ws *workspace) declaredElsewhere(p *listed, file, recv, name, embeds strin
 
 // sigText returns the types of the receiver, parameters and results of
 // the function name (the method of type recv) that f declares, as
-// written, or "" if f declares no such function. A function declared for
+// written but for packages, named by import path; or "" if f declares no
+// such function. A function declared for
 // another build with another signature is no alternative: the generated
 // code, written for this one, would not compile there.
 func sigText(f *ast.File, recv, name string) string {
@@ -186,11 +188,34 @@ func sigText(f *ast.File, recv, name string) string {
 		if recv != "" && (len(fd.Recv.List) != 1 || recvName(fd.Recv.List[0].Type) != recv) {
 			continue
 		}
+		// A package is written by its import path, whatever name the file
+		// imports it by (context.Context, stdctx.Context): f is the
+		// caller's own parse, renamed for the purpose.
+		paths := map[string]string{}
+		for _, spec := range f.Imports {
+			path, err := strconv.Unquote(spec.Path.Value)
+			if err != nil {
+				continue
+			}
+			name := path[strings.LastIndex(path, "/")+1:]
+			if spec.Name != nil {
+				name = spec.Name.Name
+			}
+			paths[name] = strconv.Quote(path)
+		}
 		var b strings.Builder
 		for _, list := range []*ast.FieldList{fd.Recv, fd.Type.Params, fd.Type.Results} {
 			b.WriteString("(")
 			if list != nil {
 				for _, fl := range list.List {
+					ast.Inspect(fl.Type, func(n ast.Node) bool {
+						if sel, ok := n.(*ast.SelectorExpr); ok {
+							if x, ok := sel.X.(*ast.Ident); ok && paths[x.Name] != "" {
+								x.Name = paths[x.Name]
+							}
+						}
+						return true
+					})
 					for range max(1, len(fl.Names)) {
 						b.WriteString(types.ExprString(fl.Type) + ",")
 					}

@@ -118,6 +118,8 @@ func lintPos(n *schema.Node, check string) schema.Pos {
 		return n.Heartbeat.Pos
 	case check == lint.CheckSleep && n.ShutdownPos.IsValid():
 		return n.ShutdownPos
+	case check == lint.CheckTimeout && n.TimeoutPos.IsValid():
+		return n.TimeoutPos
 	}
 	return n.RunPos
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/build"
+	"go/build/constraint"
 	"go/parser"
 	"go/scanner"
 	"go/token"
@@ -110,10 +111,14 @@ const listFields = "ImportPath,Name,Dir,Export,GoFiles,CgoFiles,IgnoredGoFiles,T
 // set, and decodes its packages. A failure
 // of the go command itself (no go.mod, a bad flag) is its own message.
 func goList(ctx context.Context, dir string, opts *Options, overlay string, export bool, pkgs ...string) ([]*listed, error) {
-	cmdArgs := []string{"list", "-e", "-json=" + listFields}
-	if export {
-		cmdArgs = append(cmdArgs, "-deps", "-export")
-	}
+	// Every flag of go list's own is set, as go/packages does: $GOFLAGS
+	// applies those it names to go list too (-test, -deps, -m, -f), and
+	// would change what it lists, or fail. So is -trimpath, which would
+	// name the files of export data by import path, not where they are:
+	// positions in messages, and the files whose build constraints the
+	// generated file takes, are real paths.
+	cmdArgs := []string{"list", "-e", "-json=" + listFields, "-f=", "-m=false", "-u=false", "-versions=false", "-retracted=false", "-reuse=",
+		"-test=false", "-find=false", "-compiled=false", fmt.Sprintf("-deps=%t", export), fmt.Sprintf("-export=%t", export), "-trimpath=false"}
 	if overlay != "" {
 		cmdArgs = append(cmdArgs, "-overlay="+overlay)
 	}
@@ -174,7 +179,7 @@ func loadOwn(ctx context.Context, dir string, opts *Options) (*workspace, error)
 		typeErr: map[string][]types.Error{},
 		info:    opts.Lint,
 		batch:   opts.batch,
-		tags:    buildTags(opts.BuildFlags),
+		tags:    buildTags(append(goFlags(opts.Env), opts.BuildFlags...)),
 	}
 	overlay, err := hideOutput(dir)
 	if err != nil {
@@ -689,8 +694,8 @@ func (ws *workspace) requireArbor() error {
 		// the go command says what to do, on lines of its own.
 		msg := goLines(rt.Error.Err)
 		return schema.ErrorList{{Pos: schema.Pos{Filename: modFile, Line: line, Column: 1}, Msg: fmt.Sprintf(
-			"the module requires %s %s, but the go command cannot load its runtime, which the generated code imports (go list: %s)",
-			modulePath, v, msg)}}
+			"the module requires %s %s, but the go command cannot load its runtime, which the generated code imports (go list: %s)%s",
+			modulePath, v, msg, vendorHint(msg))}}
 	}
 	msg, _, _ := strings.Cut(rt.Error.Err, "\n")
 	msg = strings.TrimSuffix(msg, "; to add it:")
@@ -722,6 +727,17 @@ func goLines(msg string) string {
 		b.WriteString(strings.TrimSpace(l))
 	}
 	return b.String()
+}
+
+// vendorHint says how to generate code that imports a package the vendor
+// directory lacks, when the go command's msg says that is why it cannot
+// load it, or returns "". go mod vendor copies only what the module's
+// packages import: the code arbor is to write, not yet.
+func vendorHint(msg string) string {
+	if !strings.Contains(msg, "-mod=vendor") {
+		return ""
+	}
+	return "; the vendor directory has only the packages the module imports: generate with GOFLAGS=-mod=mod, then run go mod vendor"
 }
 
 // requires returns the line of a go.mod's requirement of Arbor, and its
@@ -812,6 +828,9 @@ func (ws *workspace) declaredAside(p *listed, recv, name string) (decl token.Pos
 				return `which the build ignores: it imports "C", and cgo is disabled (CGO_ENABLED=0, or no C compiler was found)`
 			}
 			if c := buildLine(f); c != "" {
+				if !tagsSelect(c, ws.tags) {
+					return fmt.Sprintf("which the build ignores: its constraint %q does not hold for %s/%s (GOOS, GOARCH, CGO_ENABLED and the Go release select such a build, not -tags)", c, build.Default.GOOS, build.Default.GOARCH)
+				}
 				return fmt.Sprintf("which the build ignores: its constraint %q does not hold (arbor gen -tags selects build tags)", c)
 			}
 			return "which the build ignores: its name's _GOOS or _GOARCH suffix does not match this build"
@@ -834,6 +853,54 @@ func (ws *workspace) declaredAside(p *listed, recv, name string) (decl token.Pos
 	return token.NoPos, "", false
 }
 
+// tagsSelect reports whether some build tags, added to tags, would
+// satisfy the constraint line: not when it holds only for another system,
+// cgo setting or Go release, which -tags does not (or should not) select.
+func tagsSelect(line string, tags []string) bool {
+	x, err := constraint.Parse("//go:build " + line)
+	if err != nil {
+		return true
+	}
+	var free []string // the tags that -tags may set
+	var walk func(x constraint.Expr)
+	walk = func(x constraint.Expr) {
+		switch x := x.(type) {
+		case *constraint.TagExpr:
+			special := knownOS[x.Tag] || knownArch[x.Tag] || x.Tag == "unix" || x.Tag == "cgo" || x.Tag == "gc" || x.Tag == "gccgo" || constraint.GoVersion(x) != ""
+			if !special && !slices.Contains(free, x.Tag) {
+				free = append(free, x.Tag)
+			}
+		case *constraint.NotExpr:
+			walk(x.X)
+		case *constraint.AndExpr:
+			walk(x.X)
+			walk(x.Y)
+		case *constraint.OrExpr:
+			walk(x.X)
+			walk(x.Y)
+		}
+	}
+	walk(x)
+	if len(free) > 12 {
+		return true
+	}
+	src := []byte("//go:build " + line + "\n\npackage p\n")
+	for set := range 1 << len(free) {
+		ctxt := build.Default
+		ctxt.BuildTags = slices.Clone(tags)
+		for i, tag := range free {
+			if set>>i&1 == 1 {
+				ctxt.BuildTags = append(ctxt.BuildTags, tag)
+			}
+		}
+		ctxt.OpenFile = func(string) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(src)), nil }
+		if ok, err := ctxt.MatchFile("", "p.go"); ok && err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // matchesWithCgo reports whether the build, with tags, would take the file
 // in dir if cgo were enabled: when it is ignored, cgo is what leaves it out.
 func matchesWithCgo(dir, file string, tags []string) bool {
@@ -842,6 +909,22 @@ func matchesWithCgo(dir, file string, tags []string) bool {
 	ctxt.BuildTags = tags
 	ok, err := ctxt.MatchFile(dir, file)
 	return ok && err == nil
+}
+
+// goFlags returns the flags of $GOFLAGS in env (nil: the process's
+// environment), which the go command takes before those of its command
+// line.
+func goFlags(env []string) []string {
+	v, ok := os.Getenv("GOFLAGS"), env == nil
+	for _, kv := range env {
+		if val, found := strings.CutPrefix(kv, "GOFLAGS="); found {
+			v, ok = val, true // the last one counts, as for exec.Cmd
+		}
+	}
+	if !ok {
+		return nil
+	}
+	return strings.Fields(v)
 }
 
 // buildTags returns the tags of the -tags flags in flags, as the go

@@ -372,10 +372,21 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 	}
 	attempt, arg, ok := runSignature(sig)
 	found := types.TypeString(withoutRecv(sig), short(pkg))
+	why := sigTrouble(sig, short(pkg))
 	switch {
-	case !ok && n.IsPool():
+	case !ok && n.IsPool() && why == "":
 		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s; a pool's run takes one argument after the context (and the attempt): want func(context.Context, T) error or func(context.Context, *runtime.Attempt, T) error",
 			n, n.Run, found)
+		return nil
+	case why != "" && (!ok || attemptLike(arg)):
+		// Say what is wrong before what is wanted: "has type
+		// func(ctx context.Context, a runtime.Attempt) error; want ...
+		// *runtime.Attempt" leaves the reader to spot one star.
+		want := "func(context.Context) error or func(context.Context, *runtime.Attempt) error"
+		if n.IsPool() {
+			want = "func(context.Context, T) error or func(context.Context, *runtime.Attempt, T) error"
+		}
+		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s; %s: want %s", n, n.Run, found, why, want)
 		return nil
 	case !ok:
 		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has type %s; want func(context.Context) error or func(context.Context, *runtime.Attempt) error",
@@ -654,10 +665,11 @@ func (ws *workspace) loadMsg(path string) string {
 	if msg == "" {
 		return ""
 	}
+	hint := vendorHint(msg)
 	msg, _, _ = strings.Cut(msg, "\n")
 	msg, _, _ = strings.Cut(msg, "; to add it")
 	// The go command repeats the path, which the message has quoted.
-	return ": " + strings.ReplaceAll(msg, path, schema.Clip(path))
+	return ": " + strings.ReplaceAll(msg, path, schema.Clip(path)) + hint
 }
 
 // invalidDecl reports a run function whose declaration does not compile
@@ -674,7 +686,7 @@ func (ws *workspace) invalidDecl(errs *schema.ErrorList, n *schema.Node, fn *typ
 		return
 	}
 	if te := ws.sigError(fn); te != nil {
-		msg, at = te.Msg, te.Pos
+		msg, at = goLines(te.Msg), te.Pos
 	}
 	ws.addDecl(errs, n.RunPos, fn.Pos(), "%s: run: the declaration of %s does not compile: %s; fix the Go code", n, n.Run, msg)
 	if at.IsValid() {
@@ -693,13 +705,74 @@ func (ws *workspace) sigError(fn *types.Func) *types.Error {
 		return nil
 	}
 	in := func(p token.Pos, n ast.Node) bool { return p >= n.Pos() && p < n.End() }
-	for i, te := range ws.typeErr[fn.Pkg().Path()] {
+	errs := ws.typeErr[fn.Pkg().Path()]
+	for i, te := range errs {
 		// Not at the name: a redeclaration is no error of the signature.
 		if in(te.Pos, fd.Type.Params) || fd.Type.Results != nil && in(te.Pos, fd.Type.Results) || fd.Recv != nil && in(te.Pos, fd.Recv) {
-			return &ws.typeErr[fn.Pkg().Path()][i]
+			return &errs[i]
+		}
+	}
+	// A type of a package that did not import is invalid without an error
+	// of its own: the error is at the file's import of it.
+	for _, spec := range ws.sigImports(fn.Pkg().Path(), fd) {
+		for i, te := range errs {
+			if in(te.Pos, spec) {
+				return &errs[i]
+			}
 		}
 	}
 	return nil
+}
+
+// sigImports returns the import declarations of fd's file, in the package
+// at path, whose packages fd's signature (its receiver, parameters and
+// results) names.
+func (ws *workspace) sigImports(path string, fd *ast.FuncDecl) []*ast.ImportSpec {
+	p := ws.byPath[path]
+	if p == nil {
+		return nil
+	}
+	var file *ast.File
+	for _, f := range p.Syntax {
+		if f.Pos() <= fd.Pos() && fd.Pos() < f.End() {
+			file = f
+		}
+	}
+	if file == nil {
+		return nil
+	}
+	names := map[string]bool{}
+	for _, list := range []*ast.FieldList{fd.Recv, fd.Type.Params, fd.Type.Results} {
+		if list == nil {
+			continue
+		}
+		ast.Inspect(list, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if x, ok := sel.X.(*ast.Ident); ok {
+					names[x.Name] = true
+				}
+			}
+			return true
+		})
+	}
+	var out []*ast.ImportSpec
+	for _, spec := range file.Imports {
+		path, err := strconv.Unquote(spec.Path.Value)
+		if err != nil {
+			continue
+		}
+		name := path[strings.LastIndex(path, "/")+1:]
+		if l := ws.listed[path]; l != nil && l.Name != "" {
+			name = l.Name
+		}
+		if spec.Name != nil {
+			name = spec.Name.Name
+		}
+		if names[name] {
+			out = append(out, spec)
+		}
+	}
+	return out
 }
 
 // cgoName returns the first name of cgo's pseudo-package C in the
@@ -783,6 +856,47 @@ func runSignature(sig *types.Signature) (attempt bool, arg types.Type, ok bool) 
 		i++
 	}
 	return attempt, arg, i == params.Len()
+}
+
+// sigTrouble names what keeps sig from being a run signature when it is
+// one thing a reader could miss: no error result or more results, a
+// variadic or missing context, or an attempt that is not Arbor's
+// *runtime.Attempt (taken by value, or another package's Attempt). It
+// returns "" for a wrong count of parameters, which the messages say
+// themselves.
+func sigTrouble(sig *types.Signature, q types.Qualifier) string {
+	res, params := sig.Results(), sig.Params()
+	switch {
+	case res.Len() == 0:
+		return "it returns nothing, and a run function returns an error"
+	case res.Len() > 1:
+		return fmt.Sprintf("it returns %s, and a run function returns only an error", types.TypeString(res, q))
+	case !isNamed(res.At(0).Type(), "", "error"):
+		return fmt.Sprintf("it returns %s, not error", types.TypeString(res.At(0).Type(), q))
+	case params.Len() == 0:
+		return "it takes no context.Context"
+	case !isNamed(params.At(0).Type(), "context", "Context"):
+		return fmt.Sprintf("its first parameter is %s, not context.Context", types.TypeString(params.At(0).Type(), q))
+	case params.Len() > 1 && attemptLike(params.At(1).Type()):
+		return fmt.Sprintf("its second parameter is %s, not *runtime.Attempt", types.TypeString(params.At(1).Type(), q))
+	case sig.Variadic():
+		return "it is variadic, and Start passes one argument"
+	}
+	return ""
+}
+
+// attemptLike reports whether t looks meant as the attempt but is not
+// *runtime.Attempt: runtime.Attempt by value, or a type named Attempt of
+// another package (a pool argument of such a type is unlikely).
+func attemptLike(t types.Type) bool {
+	if t == nil || isAttempt(t) {
+		return false
+	}
+	if p, ok := types.Unalias(t).(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n, ok := types.Unalias(t).(*types.Named)
+	return ok && n.Obj().Name() == "Attempt"
 }
 
 func isAttempt(t types.Type) bool {

@@ -157,7 +157,8 @@ func (a *Attempt) Beat() {
 }
 
 // Logger returns the tree's logger with the child's path, generation and
-// attempt number attached.
+// attempt number attached, under the keys of the runtime's own records
+// (path, generation, attempt), so that one filter finds both.
 func (a *Attempt) Logger() *slog.Logger {
 	if a.detached() {
 		return slog.Default()
@@ -171,7 +172,7 @@ func (a *Attempt) Logger() *slog.Logger {
 	if base == nil {
 		base = slog.Default()
 	}
-	l := base.With(slog.String("child", a.slot.path), slog.Uint64("generation", a.gen), slog.Int("attempt", int(a.number)))
+	l := base.With(slog.String("path", a.slot.path), slog.Uint64("generation", a.gen), slog.Int("attempt", int(a.number)))
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	x := a.extLocked()

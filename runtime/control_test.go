@@ -21,7 +21,9 @@ func TestHandleRestart(t *testing.T) {
 				{Name: "once", Run: nop, Restart: runtime.Temporary},
 			}})
 		h := tr.Handle("t/a")
-		assert.ErrorIs(t, h.Restart(), runtime.ErrNotRunning, "before Run")
+		err := h.Restart()
+		assert.ErrorIs(t, err, runtime.ErrNotRunning, "before Run")
+		assert.EqualError(t, err, "arbor: supervisor is not running: t, the supervisor of t/a (the tree has not started: Run starts it)")
 		stop, done := start(t, tr)
 		synctest.Wait()
 

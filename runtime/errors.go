@@ -130,6 +130,11 @@ type ChildError struct {
 // Error names the child, its generation and attempt, the exit and the error.
 func (e *ChildError) Error() string {
 	text := errText(e.Err)
+	if e.Err == nil && e.Exit == ExitSuccess {
+		// A permanent child's return counts as a restart: "success: <nil>"
+		// as a last failure leaves the reader to guess why.
+		text = "returned nil, and a permanent child is restarted whenever it returns"
+	}
 	if kind := e.Exit.String() + ": "; !strings.HasPrefix(text, kind) { // a PanicError says "panic: " itself
 		text = kind + text
 	}

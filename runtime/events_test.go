@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -99,10 +100,45 @@ func TestLoggerReceivesEvents(t *testing.T) {
 		require.NoError(t, stop())
 		out := buf.String()
 		assert.Contains(t, out, `level=WARN msg="arbor: exited" path=t/a generation=1 attempt=1 exit=error err=boom`)
-		assert.Contains(t, out, `msg=hello child=t/a generation=2 attempt=2`)
+		// The child's own records carry the keys of the runtime's.
+		assert.Contains(t, out, `msg=hello path=t/a generation=2 attempt=2`)
 		assert.NotContains(t, out, `msg="arbor: starting" path=t/a generation=1`, "a first start is a debug event")
 		assert.Contains(t, out, `level=INFO msg="arbor: starting" path=t/a generation=2 attempt=2 restarts=1`, "a restart is worth reading")
 		assert.Equal(t, 1, strings.Count(out, "shutting down"))
+	})
+}
+
+// TestLoggerPanicStack: the log line of an attempt that panicked carries
+// the panic's stack, which names the line; the error alone does not.
+func TestLoggerPanicStack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var buf syncBuffer
+		logger := slog.New(slog.NewJSONHandler(&buf, nil))
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "a", Restart: runtime.Transient, Run: func(ctx context.Context, a *runtime.Attempt) error {
+				if a.Generation() == 1 {
+					var m map[string]int
+					m["x"] = 1 // panics
+				}
+				<-ctx.Done()
+				return nil
+			}},
+		}}, runtime.WithLogger(logger))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.NoError(t, stop())
+		var exited map[string]any
+		for line := range strings.Lines(buf.String()) {
+			var rec map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &rec))
+			if rec["msg"] == "arbor: exited" {
+				exited = rec
+			}
+		}
+		require.NotNil(t, exited, "an exited record")
+		assert.Equal(t, "panic", exited["exit"])
+		assert.Contains(t, exited["err"], "assignment to entry in nil map")
+		assert.Contains(t, exited["stack"], "events_test.go", "the stack names the panicking line")
 	})
 }
 

@@ -8,5 +8,13 @@ func SetTestHook(hook func(path string)) { testHook = hook }
 // attempt it abandons, between its detach and its listing in the report.
 func SetAbandonHook(hook func(path string)) { abandonHook = hook }
 
+// SetExitHook makes every supervisor call hook with the path of an attempt
+// whose exit it has taken, before it acts on it.
+func SetExitHook(hook func(path string)) { exitHook = hook }
+
+// SetHealthHook makes Health call hook between its snapshot and its reading
+// of the tree's state.
+func SetHealthHook(hook func()) { healthHook = hook }
+
 // Delay is the backoff delay before restart n.
 var Delay = delay

@@ -55,12 +55,25 @@ type ChildHealth struct {
 	Instance bool   // an instance of a pool
 }
 
+// healthHook lets tests hold Health up between its snapshot and its reading
+// of the tree's state.
+var healthHook func()
+
 // Health returns the tree's aggregate state and each child's. It is safe to
 // call at any time. It says HealthFailed or HealthStopped only once Done is
-// closed: Err and ShutdownReport are final by then.
+// closed: Err and ShutdownReport are final by then, and its snapshot, read
+// after, shows nothing running (ending while it reads, it says
+// HealthStopping).
 func (t *Tree) Health() Health {
 	t.built("Health")
+	// Whether Run had returned before the snapshot: stopped and failed say
+	// that nothing runs, which a snapshot read as the tree stopped would
+	// belie. Ending while it is read, the tree is still stopping.
+	ended := closed(t.done)
 	snap := t.Snapshot()
+	if healthHook != nil {
+		healthHook()
+	}
 	h := Health{Children: make([]ChildHealth, len(snap.Children)), Snapshot: snap}
 	var firstBad string
 	// A supervisor's children follow it in the snapshot. Below one that
@@ -120,7 +133,7 @@ func (t *Tree) Health() Health {
 		firstBad = starting
 	}
 	switch {
-	case closed(t.done): // not the state, stored a moment before: ended means Run has returned
+	case ended: // not the state, stored a moment before: ended means Run has returned
 		h.State, h.Reason = HealthStopped, "stopped"
 		if err := t.result(); err != nil {
 			h.State, h.Reason = HealthFailed, errText(err)

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -319,5 +320,54 @@ func TestHealthStartingAgainSaysWhy(t *testing.T) {
 		synctest.Wait()
 		assert.Equal(t, "t/db: starting: not ready yet", tr.Health().Reason)
 		require.NoError(t, stop())
+	})
+}
+
+// TestHealthEndedCarriesAFinalSnapshot: a Health that says the tree stopped
+// carries a snapshot read once it had, where nothing runs. One read as the
+// tree stopped, with a worker still running and a pool's instance stopping,
+// said "stopped" when Run returned between the snapshot and the reading of
+// the tree's state: the console then said stopped and listed children
+// running (found by TestGenChaos).
+func TestHealthEndedCarriesAFinalSnapshot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slow := func(ctx context.Context, _ *runtime.Attempt) error {
+			<-ctx.Done()
+			time.Sleep(10 * time.Millisecond)
+			return nil
+		}
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "w", Run: slow},
+			{Name: "conns", Pool: &runtime.PoolSpec{}},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		_, err := tr.Pool("t/conns").Start("c1", slow)
+		require.NoError(t, err)
+		synctest.Wait()
+
+		var once sync.Once
+		runtime.SetHealthHook(func() {
+			// The tree ends between Health's snapshot and its state.
+			once.Do(func() { require.NoError(t, stop()) })
+		})
+		defer runtime.SetHealthHook(nil)
+		h := tr.Health()
+		require.True(t, closed(tr.Done()))
+		ended := h.State == runtime.HealthStopped
+		if !ended {
+			assert.Equal(t, runtime.HealthStopping, h.State, "read before the end: stopping")
+		}
+		for _, c := range h.Snapshot.Children {
+			if ended {
+				assert.Equal(t, runtime.StateStopped, c.State, "Health says %s, and %s is %s", h.State, c.Path, c.State)
+				assert.False(t, c.Instance, "Health says %s, and the instance %s is live", h.State, c.Path)
+			}
+		}
+		h = tr.Health()
+		assert.Equal(t, runtime.HealthStopped, h.State)
+		for _, c := range h.Snapshot.Children {
+			assert.Equal(t, runtime.StateStopped, c.State, c.Path)
+		}
 	})
 }

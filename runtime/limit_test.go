@@ -100,6 +100,19 @@ func TestChildRestartLimit(t *testing.T) {
 	})
 }
 
+// TestGiveUpAfterSuccess: a permanent child that keeps returning nil (a
+// server started in a goroutine, say) is restarted each time, and the
+// give-up says why, not "last failure: ... success: <nil>".
+func TestGiveUpAfterSuccess(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, RestartLimit: &runtime.RestartLimit{Max: 1, Window: time.Minute},
+			Children: []runtime.Child{{Name: "quick", Run: runtime.Func(func(context.Context) error { return nil })}}})
+		err := tr.Run(context.Background())
+		require.ErrorIs(t, err, runtime.ErrRestartLimit)
+		assert.Equal(t, "arbor: t gave up: restart limit (1 in 1m0s) exceeded; last failure: t/quick (generation 2, attempt 2): success: returned nil, and a permanent child is restarted whenever it returns", err.Error())
+	})
+}
+
 // TestNestedEscalation: an inner supervisor with limit 1 whose child always
 // fails, under a root with limit 2, starts that child exactly 6 times.
 func TestNestedEscalation(t *testing.T) {

@@ -20,11 +20,14 @@ package runtime_test
 //	sup_start_map, sup_start_map_simple      TestZeroValueDefaults (no get_childspec: the Spec is the caller's)
 //	sup_start_map_faulty_specs, child_specs, child_specs_map, sup_flags
 //	                                         TestNewRejectsInvalidSpecs, TestNewReportsEveryProblem
-//	sup_stop_infinity                        TestOTPSupStopInfinity (bounded by the nested budget)
+//	sup_stop_infinity                        TestOTPSupStopInfinity (bounded by the nested budget), TestS24GraceForever
 //	sup_stop_timeout, sup_stop_timeout_dynamic
-//	                                         TestS18SupStopTimeout, TestS20PoolShutdownKeepsStopsInProgress
+//	                                         TestS18SupStopTimeout, TestS20PoolShutdownKeepsStopsInProgress,
+//	                                         TestS24BudgetKeepsTheStopOrder, TestS24StopOrderWhenBehind,
+//	                                         TestS24ExitTakenAsTheParentGivesUp
 //	sup_stop_brutal_kill, sup_stop_brutal_kill_dynamic
-//	                                         TestS20SupStopBrutalKill
+//	                                         TestS20SupStopBrutalKill, TestS24GraceOfANanosecond,
+//	                                         TestS24BudgetOfANanosecond, TestS24NestedBudgetOfANanosecond
 //	sup_stop_race                            TestS18SupStopRace, TestS18SupStopRaceNested, TestS22ExitsDuringShutdown
 //	sup_stop_non_shutdown_exit_dynamic       TestS18SupStopNonShutdownExitDynamic
 //	child_adm                                TestOTPChildAdm, TestS22OrdersInEveryState, TestS22NestedOrdersInEveryState,
@@ -40,7 +43,8 @@ package runtime_test
 //	transient_shutdown                       TestOTPTransientShutdown
 //	faulty_application_shutdown              TestRestartLimitGivesUp (Run's error wraps the child's)
 //	temporary_bystander                      TestOTPTemporaryBystander
-//	multiple_restarts                        TestOTPMultipleRestarts, TestS22WindowSlides, TestS23SystemdStartLimit
+//	multiple_restarts                        TestOTPMultipleRestarts, TestS22WindowSlides, TestS23SystemdStartLimit,
+//	                                         TestS24WindowOfANanosecond, TestS24WindowForever, TestS24LimitCountsAtTheExit
 //	one_for_one                              TestOTPOneForOne
 //	one_for_one_escalation                   TestRestartLimitGivesUp, TestS22NestedGiveUpIsAFailureWhateverItsCause
 //	one_for_all                              TestOTPOneForAll
@@ -85,7 +89,8 @@ package runtime_test
 //	hanging_restart_loop_simple              TestOTPHangingRestartLoopSimple
 //	code_change, code_change_map, code_change_simple(_map)
 //	                                         n/a: no hot code upgrade
-//	order_of_children                        TestS20OrderOfChildren, TestStopOrderIsDeclared, TestChainOrderMixedTree
+//	order_of_children                        TestS20OrderOfChildren, TestStopOrderIsDeclared, TestChainOrderMixedTree,
+//	                                         TestS24TreeStopOrderWhenBehind
 //	format_log_1, format_log_2               n/a: Arbor logs through slog (TestEventString)
 //	already_started_outside_supervisor       n/a: no registered names (a live instance name: TestPoolRefusals)
 //	which_children                           TestOTPChildAdm, TestMoreSnapshotOrder

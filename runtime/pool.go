@@ -91,7 +91,7 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	switch {
 	case !ps.open:
 		sv.mu.Unlock()
-		return nil, fmt.Errorf("%w: pool %s", ErrNotRunning, sv.path)
+		return nil, fmt.Errorf("%w: pool %s%s", ErrNotRunning, sv.path, sv.tree.notStarted())
 	case name != "" && ps.byName.get(name) != nil:
 		// Before the cap: the instance lives, which room made later
 		// would not change.
@@ -128,7 +128,7 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 		if ran {
 			return &in.handle, nil
 		}
-		return nil, fmt.Errorf("%w: pool %s", ErrNotRunning, sv.path)
+		return nil, fmt.Errorf("%w: pool %s%s", ErrNotRunning, sv.path, sv.tree.notStarted())
 	}
 	return &in.handle, nil
 }

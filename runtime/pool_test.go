@@ -101,6 +101,7 @@ func TestPoolRefusals(t *testing.T) {
 		p := tr.Pool("t/p")
 		_, err := p.Start("a", nop)
 		assert.ErrorIs(t, err, runtime.ErrNotRunning, "before Run")
+		assert.EqualError(t, err, "arbor: supervisor is not running: pool t/p (the tree has not started: Run starts it)")
 		stop, _ := start(t, tr)
 		synctest.Wait()
 

@@ -217,7 +217,7 @@ func (h *Handle) order(kind msgKind, from string, reply chan struct{}) (<-chan s
 		if sv.tree.state.Load() == treeEnded {
 			return nil, errEnded
 		}
-		return nil, fmt.Errorf("%w: %s, the supervisor of %s", ErrNotRunning, sv.path, h.s.path)
+		return nil, fmt.Errorf("%w: %s, the supervisor of %s%s", ErrNotRunning, sv.path, h.s.path, sv.tree.notStarted())
 	}
 	return *done, nil
 }

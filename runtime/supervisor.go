@@ -170,9 +170,13 @@ func (sv *supervisor) batchBuf() *[drainBatch]message {
 // drain handles up to drainBatch messages of the inbox, taken at once: a
 // crash loop or a burst of Pool.Start queues many. The watchdog's notices
 // go first: a flood of exits must not keep a stale child running.
-func (sv *supervisor) drain() {
+func (sv *supervisor) drain() { sv.drainUpTo(drainBatch) }
+
+// drainUpTo is drain, of at most limit messages (at most drainBatch); it
+// returns how many it handled.
+func (sv *supervisor) drainUpTo(limit int) int {
 	batch := sv.batchBuf()
-	n := sv.inbox.take(batch[:])
+	n := sv.inbox.take(batch[:limit])
 	for i := range n {
 		if sv.inbox.raised(alarmStale) != 0 {
 			sv.stamp = time.Time{}
@@ -181,12 +185,13 @@ func (sv *supervisor) drain() {
 		if sv.stopping && sv.live == 0 {
 			sv.inbox.unread(batch[i:n]) // the run is over: its cleanup takes them
 			clear(batch[:n])
-			return
+			return i
 		}
 		sv.stamp = time.Time{}
 		sv.handle(batch[i])
 	}
 	clear(batch[:n]) // for the collector: what a removed instance held (its run function, its error) is released
+	return n
 }
 
 // takeStale handles the watchdog's notices.
@@ -298,6 +303,10 @@ var testHook func(path string)
 // abandonHook lets tests hold a supervisor up between the detach of an
 // attempt it abandons, at path, and its listing in the report.
 var abandonHook func(path string)
+
+// exitHook lets tests hold a supervisor up between its taking of the exit
+// of the attempt at path, no longer current, and what follows.
+var exitHook func(path string)
 
 func (sv *supervisor) handle(m message) {
 	if testHook != nil {
@@ -569,24 +578,9 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error, at int64) {
 		sv.emit(&Event{Kind: EventFenced, Path: s.path, Generation: gen, Signal: SignalExit, Err: err})
 		return
 	}
-	// A kill lists the attempts it finds current, under mu: either it
-	// listed this one, whose exit is then a late one, or it will not find
-	// it, and its end is reported here, killed run or not.
-	sv.mu.Lock()
-	listed := a.flags.Load()&flagAbandoned != 0
-	if !listed {
-		s.cur.Store(nil)
-	}
-	sv.mu.Unlock()
-	if listed {
-		sv.detach(s, a)
-		sv.stopped(s)
-		s.fenced.Add(1)
-		return
-	}
 	now := sv.now()
+	sv.leftToExit(s, a) // a return the shutdown's chain caused is a stop, even if the queue never reached it
 	kind, err := s.outcome(a, err)
-	sv.detach(s, a)
 	requested := s.stopCause != causeNone && !s.failStop()
 	ev := EventStopped
 	if !requested {
@@ -599,13 +593,31 @@ func (sv *supervisor) exited(s *slot, gen uint64, err error, at int64) {
 	if at != 0 {
 		stoppedAt = sv.tree.epoch.Add(time.Duration(at))
 	}
+	// A kill lists the attempts it finds current, under mu: either it
+	// listed this one, whose exit is then a late one, or it will not find
+	// it, and its end is reported here, killed run or not, before the kill
+	// lets Run return, which delivers nothing after.
 	sv.mu.Lock()
-	s.state, s.st.since = StateStopped, sv.tree.since(stoppedAt)
-	s.lastExit, s.st.lastErr = kind, err
-	sv.mu.Unlock()
-	if sv.tree.events.on {
-		sv.tree.emit(&Event{Kind: ev, Time: stoppedAt, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
+	listed := a.flags.Load()&flagAbandoned != 0
+	if !listed {
+		s.cur.Store(nil)
+		s.state, s.st.since = StateStopped, sv.tree.since(stoppedAt)
+		s.lastExit, s.st.lastErr = kind, err
+		if sv.tree.events.on {
+			sv.tree.emit(&Event{Kind: ev, Time: stoppedAt, Path: s.path, Generation: a.gen, Attempt: int(a.number), Exit: kind, Err: err})
+		}
 	}
+	sv.mu.Unlock()
+	if listed {
+		sv.detach(s, a)
+		sv.stopped(s)
+		s.fenced.Add(1)
+		return
+	}
+	if exitHook != nil {
+		exitHook(s.path)
+	}
+	sv.detach(s, a)
 	if requested {
 		sv.afterStop(s)
 	} else {
@@ -1120,13 +1132,39 @@ func (sv *supervisor) stopCauseOf() cause {
 	return causeStopped
 }
 
-// budgetExpired abandons every child still running when the budget is spent.
+// budgetExpired abandons every child still running when the budget is spent,
+// in stop order, and asks no more stops. A child that has returned is not
+// abandoned: its exit, queued or about to be (a shutdown's chain stops
+// children while the supervisor is behind), is taken in its turn, so that
+// observers see the stops and abandonments in stop order, as they came.
 func (sv *supervisor) budgetExpired() {
 	sv.queue = nil
 	live := sv.liveInStopOrder(func(*slot) bool { return true })
 	sv.tree.reserveReport(len(live))
 	for _, s := range live {
+		a := s.cur.Load()
+		if a == nil {
+			continue // its exit was among those handled meanwhile
+		}
+		if sv.leftToExit(s, a) {
+			sv.awaitExit(s, a)
+			continue
+		}
+		sv.stamp = time.Time{} // after what awaitExit handled
 		sv.abandon(s)
+	}
+	sv.inbox.signal() // awaitExit may have taken a wake meant for the run's alarms
+}
+
+// awaitExit handles the supervisor's messages, in order, until that of the
+// exit of a, which has returned, is handled. Its goroutine posts it without
+// waiting and runs no user code between its return and the post, so the
+// wait is short.
+func (sv *supervisor) awaitExit(s *slot, a *Attempt) {
+	for s.cur.Load() == a {
+		if sv.drainUpTo(drainBatch) == 0 && s.cur.Load() == a {
+			<-sv.inbox.wake
+		}
 	}
 }
 

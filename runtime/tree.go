@@ -581,6 +581,16 @@ func observeEvent(fn func(Event), e *Event) {
 	fn(*e)
 }
 
+// notStarted is what an error for an order or a Start given before Run
+// adds: "supervisor is not running" alone leaves a newcomer to wonder
+// which supervisor, and why.
+func (t *Tree) notStarted() string {
+	if t.state.Load() == treeIdle {
+		return " (the tree has not started: Run starts it)"
+	}
+	return ""
+}
+
 // Observe adds an observer, as WithObserver does, to a tree that has not
 // started: an adapter given a built tree attaches itself this way. Once Run
 // has been called it returns ErrAlreadyRunning (or ErrTreeEnded), and fn
@@ -657,6 +667,11 @@ func (e Event) attrs() []slog.Attr {
 	}
 	if e.Err != nil {
 		attrs = append(attrs, slog.String("err", errText(e.Err)))
+	}
+	if pe, ok := e.Err.(*PanicError); ok && e.Kind == EventExited && len(pe.Stack) > 0 {
+		// Where it panicked: "nil pointer dereference" alone names no
+		// line, and the log is where a crash-looping child is seen.
+		attrs = append(attrs, slog.String("stack", string(pe.Stack)))
 	}
 	return attrs
 }

@@ -1,8 +1,10 @@
 package schema
 
 import (
+	"bytes"
 	"fmt"
 	"math"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -175,6 +177,9 @@ var durationRE = regexp.MustCompile(`^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μ
 // parseDuration parses a spec duration; msg is non-empty when s is not one.
 func parseDuration(s string) (time.Duration, string) {
 	if !durationRE.MatchString(s) {
+		if d, err := time.ParseDuration(s); err == nil && strings.HasPrefix(s, "-") && d < 0 {
+			return 0, Sprintf("invalid duration %q (a duration here is never negative)", s)
+		}
 		return 0, Sprintf("invalid duration %q (%s)", s, want[kDuration])
 	}
 	d, err := time.ParseDuration(s)
@@ -369,6 +374,9 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 		if strings.HasPrefix(msg, "incomplete value ") {
 			msg = l.incomplete(path, msg)
 		}
+		if key == "" {
+			msg += l.syntaxHint(e.Position())
+		}
 		if r := []rune(msg); len(r) > 300 {
 			// Such as a conflict with a whole struct, printed in full.
 			msg = string(r[:297]) + "..."
@@ -391,6 +399,46 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 		l.errs = append(l.errs, err)
 	}
 }
+
+// hyphenated is a name with a hyphen at the end of a line's text.
+var hyphenated = regexp.MustCompile(`(?:^|[\s{,])([a-z][a-z0-9_]*(?:-[a-z0-9_]+)+)\s*$`)
+
+// syntaxHint explains a syntax error just after a name with a hyphen,
+// such as http-server: {...}, which CUE reads as a subtraction, or inside
+// an unquoted duration, shutdown: 10s: CUE reports only a missing comma.
+func (l *loader) syntaxHint(p token.Pos) string {
+	if !p.IsValid() || p.Line() < 1 {
+		return ""
+	}
+	src, ok := l.overlay[p.Filename()]
+	if !ok {
+		var err error
+		if src, err = os.ReadFile(p.Filename()); err != nil {
+			return ""
+		}
+	}
+	lines := bytes.Split(src, []byte("\n"))
+	if p.Line() > len(lines) || p.Column() < 1 || p.Column()-1 > len(lines[p.Line()-1]) {
+		return ""
+	}
+	before := string(lines[p.Line()-1][:p.Column()-1])
+	after := strings.TrimSpace(string(lines[p.Line()-1][p.Column()-1:]))
+	if m := hyphenated.FindStringSubmatch(before); m != nil && strings.HasPrefix(after, ":") {
+		return Sprintf(" (quote a name with a hyphen: %q:)", m[1])
+	}
+	// shutdown: 10s is the number 10 and a stray s to CUE.
+	if m, u := unquotedNumber.FindStringSubmatch(before), durationTail.FindString(after); m != nil && u != "" {
+		if _, err := time.ParseDuration(m[1] + u); err == nil {
+			return Sprintf(" (a duration is a string: %q)", m[1]+u)
+		}
+	}
+	return ""
+}
+
+var (
+	unquotedNumber = regexp.MustCompile(`:\s*([0-9]+(?:\.[0-9]+)?)$`)
+	durationTail   = regexp.MustCompile(`^(?:[0-9.]*(?:ns|us|µs|μs|ms|s|m|h))+`)
+)
 
 // incomplete rewrites CUE's message about a value left open at path, which
 // shows the value unified with the schema (#Duration, a regular
@@ -684,6 +732,14 @@ func (l *loader) notAllowedHint(path []string) string {
 	}
 	if s := closest(name, allowed); s != "" {
 		return fmt.Sprintf(" (did you mean %s?)", s)
+	}
+	if block := path[len(path)-2]; subFields[block] != nil && (k == kLimit || k == kBackoff || k == kProbe || k == kPool || k == kLease) {
+		// A block of a few fields: name them all, as no one is close.
+		fields := subFields[block]
+		if len(fields) == 1 {
+			return fmt.Sprintf(" (%s has one field, %s)", block, fields[0])
+		}
+		return fmt.Sprintf(" (%s has the fields %s and %s)", block, strings.Join(fields[:len(fields)-1], ", "), fields[len(fields)-1])
 	}
 	return ""
 }

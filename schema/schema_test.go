@@ -478,3 +478,58 @@ func TestEmbedErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestHyphenNameHint: an unquoted name with a hyphen, the first thing a
+// newcomer writes for "http-server", is a subtraction to CUE, which says
+// only "missing ','"; the error now says to quote the name, and so for an
+// unquoted duration. A syntax error elsewhere gets no such hint.
+func TestHyphenNameHint(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"trees: t: children: {\n\thttp-server: {run: \"S\"}\n}\n",
+			`a.cue:3:13: missing ',' in struct literal (quote a name with a hyphen: "http-server":)`},
+		{"trees: t: children: {a: {run: \"A\"}, web-api-2: {run: \"S\"}}\n",
+			`a.cue:2:46: missing ',' in struct literal (quote a name with a hyphen: "web-api-2":)`},
+		{"trees: my-app: children: a: run: \"A\"\n",
+			`a.cue:2:14: missing ',' in struct literal (quote a name with a hyphen: "my-app":)`},
+		{"trees: t: children: {a: {run: \"A\" b: 1}}\n",
+			`a.cue:2:35: missing ',' in struct literal`},
+		// An unquoted duration is a number and a stray unit.
+		{"trees: t: {shutdown: 10s, children: a: run: \"A\"}\n",
+			`a.cue:2:24: missing ',' in struct literal (a duration is a string: "10s")`},
+		{"trees: t: {shutdown: 1m30s, children: a: run: \"A\"}\n",
+			`a.cue:2:23: missing ',' in struct literal (a duration is a string: "1m30s")`},
+	} {
+		dir := t.TempDir()
+		_, err := LoadFiles(dir, map[string][]byte{"a.cue": []byte("package p\n" + c.src)})
+		require.Error(t, err, c.src)
+		assert.Equal(t, filepath.Join(dir, c.want), err.Error(), c.src)
+	}
+}
+
+// TestUnknownFieldOfBlock: a field of a small block (restartLimit,
+// backoff, ready, heartbeat, pool, lease) that is close to none of its
+// fields is told which fields the block has.
+func TestUnknownFieldOfBlock(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{`trees: t: {restartLimit: {maxRestarts: 3}, children: a: run: "A"}`,
+			`a.cue:2:27: trees.t.restartLimit.maxRestarts: field not allowed (restartLimit has the fields max and window)`},
+		{`trees: t: children: a: {run: "A", heartbeat: interval: "1s"}`,
+			`a.cue:2:46: trees.t.children.a.heartbeat.interval: field not allowed (heartbeat has one field, timeout)`},
+		{`trees: t: children: a: {run: "A", ready: timout: "1s"}`,
+			`a.cue:2:42: trees.t.children.a.ready.timout: field not allowed (did you mean timeout?)`},
+	} {
+		dir := t.TempDir()
+		_, err := LoadFiles(dir, map[string][]byte{"a.cue": []byte("package p\n" + c.src + "\n")})
+		require.Error(t, err, c.src)
+		assert.Contains(t, err.Error(), filepath.Join(dir, c.want), c.src)
+	}
+}
+
+// TestNegativeDuration: "-1s" is a Go duration, but no field takes one;
+// the error says so rather than "must be a duration such as 10s".
+func TestNegativeDuration(t *testing.T) {
+	dir := t.TempDir()
+	_, err := LoadFiles(dir, map[string][]byte{"a.cue": []byte("package p\ntrees: t: {shutdown: \"-1s\", children: a: run: \"A\"}\n")})
+	require.Error(t, err)
+	assert.Equal(t, filepath.Join(dir, `a.cue:2:22: trees.t.shutdown: invalid duration "-1s" (a duration here is never negative)`), err.Error())
+}

@@ -479,8 +479,14 @@ func (cl *ctlClient) status(asJSON bool) error {
 			ready = "yes"
 		}
 		since := t.Time.Sub(ch.Since).Round(time.Second)
+		errText := ch.LastError
+		if ch.LeaseError != "" {
+			// Why a singleton stands by: with the store unreachable, no
+			// replica may run it, and the tree is ready all the same.
+			errText = "lease: " + ch.LeaseError
+		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", printable(oneLine(ch.Path)), printable(oneLine(state)), ready,
-			ch.Generation, ch.Attempt, ch.Restarts, since, printable(oneLine(ch.LastExit)), printable(oneLine(ch.LastError)))
+			ch.Generation, ch.Attempt, ch.Restarts, since, printable(oneLine(ch.LastExit)), printable(oneLine(errText)))
 	}
 	unlisted()
 	w.Flush()

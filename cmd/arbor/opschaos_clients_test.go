@@ -84,7 +84,7 @@ func (o *ops) checkTree(tr console.Tree, limit int) {
 	bad := func(format string, args ...any) {
 		o.violate("/api/tree (health %s, %q): %s", tr.Health, tr.Reason, fmt.Sprintf(format, args...))
 	}
-	if tr.Tree != "ops" || !tr.Control {
+	if tr.Tree != o.name || !tr.Control {
 		bad("tree %q, control %v", tr.Tree, tr.Control)
 	}
 	byPath := map[string]console.Child{}
@@ -132,7 +132,7 @@ func (o *ops) checkTree(tr console.Tree, limit int) {
 			if p.Live != p.Starting+p.Running+p.Backoff+p.Stopping+p.Stopped || p.Live < 0 {
 				bad("pool %s: live %d is not the sum of its states %+v", c.Path, p.Live, *p)
 			}
-			if max := o.pspecs[c.Path].Pool.Max; p.Live > max {
+			if max := o.pspecs[c.Path].Pool.Max; max > 0 && p.Live > max {
 				bad("pool %s: %d live instances, more than its max %d", c.Path, p.Live, max)
 			}
 			if limit >= 0 && p.Listed > limit {
@@ -243,7 +243,7 @@ func (o *ops) readEvents(r *rand.Rand) {
 			prev = evs.Events[0].Seq - 1
 		}
 		for _, e := range evs.Events {
-			if e.Seq != prev+1 || e.Kind == "" || e.Text == "" || !strings.HasPrefix(e.Path, "ops") {
+			if e.Seq != prev+1 || e.Kind == "" || e.Text == "" || !strings.HasPrefix(e.Path, o.name) {
 				o.violate("GET %s: event %d after %d: %+v", url, e.Seq, prev, e)
 				break
 			}
@@ -277,7 +277,7 @@ func (o *ops) order(r *rand.Rand) {
 		paths := o.paths.Load()
 		switch k := r.IntN(20); {
 		case k == 0:
-			path, want = "ops/nope/x", []int{http.StatusNotFound}
+			path, want = o.name+"/nope/x", []int{http.StatusNotFound}
 		case k == 1:
 			token, want = "wrong", []int{http.StatusUnauthorized}
 		case k < 4 || paths == nil:
@@ -285,7 +285,7 @@ func (o *ops) order(r *rand.Rand) {
 		default:
 			path = (*paths)[r.IntN(len(*paths))]
 		}
-		if path == "" || path == "ops/doom" { // an order would keep it from dooming the tree
+		if path == "" || path == o.name+"/doom" { // an order would keep it from dooming the tree
 			path = o.static[0]
 		}
 		instance := !slices.Contains(o.static, path) && want[0] != http.StatusNotFound
@@ -579,7 +579,7 @@ func (o *ops) ctl(r *rand.Rand) {
 		if paths := o.paths.Load(); paths != nil && r.IntN(2) == 0 {
 			path = (*paths)[r.IntN(len(*paths))]
 		}
-		if path == "ops/doom" {
+		if path == o.name+"/doom" {
 			path = o.static[0]
 		}
 		args := [][]string{{"status"}, {"status", "-json"}, {"events"}, {"events", "-json"}, {"restart", path}, {"restart", path}, {"stop", path}}[r.IntN(7)]

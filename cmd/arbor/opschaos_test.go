@@ -88,7 +88,7 @@ func TestOpsChaos(t *testing.T) {
 	}
 	t.Logf("seed %d, %v (replay: -opschaos.seed=%d)", seed, d, seed)
 
-	o := &ops{seed: seed, token: "opschaos-token", quit: make(chan struct{})}
+	o := &ops{name: "ops", seed: seed, token: "opschaos-token", quit: make(chan struct{})}
 	spec := o.build(rand.New(rand.NewPCG(seed, 1)))
 	sock := o.notifySocket(t)
 	t.Setenv("WATCHDOG_USEC", strconv.FormatInt(opsWatchdog.Microseconds(), 10))
@@ -274,6 +274,7 @@ func TestOpsChaos(t *testing.T) {
 
 // ops is one run of TestOpsChaos.
 type ops struct {
+	name                 string // the tree's
 	seed                 uint64
 	tree                 *runtime.Tree
 	budget               time.Duration

@@ -118,7 +118,7 @@ func (o *ops) afterEnd(t *testing.T) {
 	}
 	stdout.Reset()
 	stderr.Reset()
-	if code := run([]string{"ctl", "-addr", o.console, "status"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "ops: "+end) {
+	if code := run([]string{"ctl", "-addr", o.console, "status"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), o.name+": "+end) {
 		o.violate("ctl status after the end: exit %d, %.200q %q", code, stdout.String(), stderr.String())
 	}
 	stdout.Reset()
@@ -138,7 +138,7 @@ func (o *ops) afterEnd(t *testing.T) {
 			o.violate("probe %s after the end: %d %q", p, code, body)
 		}
 	}
-	if code, _, body := o.get(o.metricsURL); code != http.StatusOK || !strings.Contains(string(body), `arbor_tree_health{state="`+end+`",tree="ops"} 1`) {
+	if code, _, body := o.get(o.metricsURL); code != http.StatusOK || !strings.Contains(string(body), `arbor_tree_health{state="`+end+`",tree="`+o.name+`"} 1`) {
 		o.violate("scrape after the end: %d %.300s", code, body)
 	}
 }

@@ -571,17 +571,39 @@ func (c *cli) compare(r *gen.Result) ([]byte, int) {
 			c.report(dangling(r.Path)) // which gen would not replace
 			return nil, exitCheck
 		}
-		fmt.Fprintf(c.stderr, "arbor: %s is missing; run arbor gen (or go generate)\n", relative(r.Path))
+		fmt.Fprintf(c.stderr, "arbor: %s is missing; run arbor gen%s\n", relative(r.Path), generateHint(r.Path))
 		return nil, exitCheck
 	case err != nil:
 		c.report(relativeErr(err))
 		return nil, exitCheck
 	case !sameCode(old, r.Content):
-		fmt.Fprintf(c.stderr, "arbor: %s is stale; run arbor gen (or go generate)\n", relative(r.Path))
+		fmt.Fprintf(c.stderr, "arbor: %s is stale; run arbor gen%s\n", relative(r.Path), generateHint(r.Path))
 		old = bytes.ReplaceAll(old, []byte("\r\n"), []byte("\n")) // the edit, not every line's CR
 		return old, exitCheck
 	}
 	return nil, exitOK
+}
+
+// generateHint says whether go generate would write the file too: only if
+// a Go file next to the spec has a //go:generate line that runs arbor,
+// which newcomers forget (go generate then does nothing, and says nothing).
+func generateHint(r string) string {
+	entries, _ := os.ReadDir(filepath.Dir(r))
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".go") || e.Name() == filepath.Base(r) {
+			continue
+		}
+		src, err := os.ReadFile(filepath.Join(filepath.Dir(r), e.Name()))
+		if err != nil {
+			continue
+		}
+		for line := range bytes.Lines(src) {
+			if bytes.HasPrefix(line, []byte("//go:generate ")) && bytes.Contains(line, []byte("arbor")) {
+				return " (or go generate)"
+			}
+		}
+	}
+	return "; to let go generate run it, add //go:generate go tool arbor gen to a Go file of the package"
 }
 
 func (c *cli) graph(flags *flag.FlagSet) int {

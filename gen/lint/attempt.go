@@ -91,6 +91,21 @@ func (r *run) ready() {
 		Related{Pos: first.s.blocked.Pos(), Message: "waits until shutdown here"})
 }
 
+// timeout is the timeout check: a child with a timeout whose run function
+// waits until its context ends, as a service does, fails every attempt at
+// its deadline. Newcomers take timeout for a deadline on starting, which
+// is ready's.
+func (r *run) timeout() {
+	if !r.t.Timeout {
+		return
+	}
+	waits := r.c.blocksIn(r.root(), r.c.topBlock(r.fn))
+	if waits == nil {
+		return
+	}
+	r.report(CheckTimeout, waits.Pos(), fmt.Sprintf("the child has a timeout, but %s ends only when its context does (%s): every attempt runs until its deadline and fails; a timeout bounds one attempt of a job: leave it out for a service (ready bounds its start)", r.fn.name, r.c.describe(waits)))
+}
+
 // beat is the beat check.
 func (r *run) beat() {
 	if !r.t.Heartbeat {

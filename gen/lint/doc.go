@@ -187,6 +187,12 @@
 // function calls are not checked, nor what a function of another package
 // calls (it is not followed).
 //
+// timeout: the child has a timeout, and among the run function's
+// top-level statements is a wait until shutdown (as for ready): the
+// context ends only at the deadline, so every attempt that gets there
+// runs until it and fails. A timeout bounds one attempt of a job; a
+// service wants none (ready bounds its start).
+//
 // # Silencing a finding
 //
 // A directive in the doc comment of a function silences the named checks,

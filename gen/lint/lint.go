@@ -24,12 +24,13 @@ const (
 	CheckSleep        = "sleep"
 	CheckDetach       = "detach"
 	CheckExit         = "exit"
+	CheckTimeout      = "timeout"
 	// CheckDirective reports a malformed //arbor:nolint directive; it
 	// cannot be silenced.
 	CheckDirective = "directive"
 )
 
-var checkNames = []string{CheckCtxUnused, CheckCtxLoop, CheckReady, CheckBeat, CheckEscape, CheckDoNotRestart, CheckSleep, CheckDetach, CheckExit}
+var checkNames = []string{CheckCtxUnused, CheckCtxLoop, CheckReady, CheckBeat, CheckEscape, CheckDoNotRestart, CheckSleep, CheckDetach, CheckExit, CheckTimeout}
 
 // Package is a type-checked package: the syntax and type information that
 // Check reads. Info needs Types, Defs, Uses and Selections.

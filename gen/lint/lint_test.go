@@ -49,7 +49,7 @@ func testdata(t testing.TB) string {
 func TestChecks(t *testing.T) {
 	// One load for all: each costs seconds of go list and type checking.
 	results := analysistest.Run(t, testdata(t), lint.Analyzer, "./ctxunused", "./ctxloop/...", "./gotoloop", "./ready", "./beat", "./escape",
-		"./donotrestart", "./sleep", "./detach", "./exit/...", "./directive", "./follow/...", "./indirect", "./pool", "./corpus")
+		"./donotrestart", "./sleep", "./detach", "./exit/...", "./directive", "./follow/...", "./indirect", "./pool", "./timeout", "./corpus")
 	for _, r := range results {
 		if r.Action.Package.PkgPath == "lintdata/corpus" {
 			checkCorpus(t, r)

@@ -56,6 +56,7 @@ func (r *run) checkAll() {
 	r.ready()
 	r.beat()
 	r.detach()
+	r.timeout()
 }
 
 // drop removes the findings of a check.

@@ -41,8 +41,9 @@ type Child struct {
 	LastError  string    `json:"lastError,omitempty"`
 	After      []string  `json:"after,omitempty"` // the siblings it starts after
 	Pool       *Pool     `json:"pool,omitempty"`
-	Lease      string    `json:"lease,omitempty"` // the lease's name, for a singleton
-	Token      uint64    `json:"token,omitempty"` // the fencing token of the lease held here
+	Lease      string    `json:"lease,omitempty"`      // the lease's name, for a singleton
+	Token      uint64    `json:"token,omitempty"`      // the fencing token of the lease held here
+	LeaseError string    `json:"leaseError,omitempty"` // why a singleton in standby has no lease: the provider's last error
 }
 
 // Pool is a pool's live instances by state, counted in the same snapshot
@@ -171,6 +172,9 @@ func (h *handler) snapshot(limit int) Tree {
 		}
 		if c.LastError != nil {
 			out.LastError = text.Clip(runtime.ErrorText(c.LastError), MaxText)
+		}
+		if c.LeaseError != nil {
+			out.LeaseError = text.Clip(runtime.ErrorText(c.LeaseError), MaxText)
 		}
 		switch {
 		case c.Pool:

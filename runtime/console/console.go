@@ -6,7 +6,8 @@
 // it on a listener of its own, on the loopback interface unless told
 // otherwise. Paths are relative to where the handler is mounted: they are
 // matched on their end, so that it serves at the root of a mux or under a
-// prefix, with or without http.StripPrefix (the page's links are relative):
+// prefix, with or without http.StripPrefix (of "/arbor" or "/arbor/"; the
+// page's links are relative):
 //
 //	GET  /                  the page: one HTML file, no external assets
 //	GET  /api/tree          the tree's snapshot and health, as JSON (Tree);
@@ -157,9 +158,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			text.Clip(r.Host, maxLogged)+" (a page of another site can make its name resolve to 127.0.0.1)")
 		return
 	}
+	// http.StripPrefix("/arbor/", h), as in net/http's own example, leaves
+	// "api/tree" and "" of "/arbor/api/tree" and "/arbor/".
 	p := r.URL.Path
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
 	switch {
-	case p == "" || strings.HasSuffix(p, "/") && !strings.HasSuffix(p, "/api/"):
+	case strings.HasSuffix(p, "/") && !strings.HasSuffix(p, "/api/"):
 		if allow(w, r, http.MethodGet, http.MethodHead) {
 			servePage(w, r)
 		}

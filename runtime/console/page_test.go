@@ -36,7 +36,8 @@ func TestPage(t *testing.T) {
 	assert.Equal(t, "GET, HEAD", res.Header.Get("Allow"))
 }
 
-// TestMounted: under a prefix, with or without http.StripPrefix, the page
+// TestMounted: under a prefix, with or without http.StripPrefix (of the
+// prefix with its final slash too, as in net/http's own example), the page
 // and its API are where its relative links lead.
 func TestMounted(t *testing.T) {
 	f := newFixture(t)
@@ -44,7 +45,8 @@ func TestMounted(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/arbor/", h)
 	mux.Handle("/stripped/", http.StripPrefix("/stripped", h))
-	for _, prefix := range []string{"/arbor/", "/stripped/"} {
+	mux.Handle("/slash/", http.StripPrefix("/slash/", h))
+	for _, prefix := range []string{"/arbor/", "/stripped/", "/slash/"} {
 		res := do(mux, "GET", prefix, nil)
 		assert.Equal(t, 200, res.StatusCode, prefix)
 		assert.Equal(t, "text/html; charset=utf-8", res.Header.Get("Content-Type"), prefix)
@@ -52,7 +54,11 @@ func TestMounted(t *testing.T) {
 		assert.Equal(t, "shop", decode[console.Tree](t, res).Tree, prefix)
 		res = do(mux, "POST", prefix+"api/restart?path=shop/db", nil)
 		assert.Equal(t, 403, res.StatusCode, prefix)
+		res = do(mux, "GET", prefix+"api/events", nil)
+		assert.Equal(t, 200, res.StatusCode, prefix)
 		res = do(mux, "GET", prefix+"api/nope", nil)
+		assert.Equal(t, 404, res.StatusCode, prefix)
+		res = do(mux, "GET", prefix+"api/", nil)
 		assert.Equal(t, 404, res.StatusCode, prefix)
 	}
 }

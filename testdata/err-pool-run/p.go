@@ -29,6 +29,15 @@ func Serve(ctx context.Context, conn net.Conn) error { return nil }
 // ServeReporting takes the attempt and an argument, as a pool's run does.
 func ServeReporting(ctx context.Context, a *runtime.Attempt, conn net.Conn) error { return nil }
 
+// NoErrorPool returns nothing.
+func NoErrorPool(ctx context.Context, a *runtime.Attempt, conn net.Conn) {}
+
+// ByValuePool takes the attempt by value.
+func ByValuePool(ctx context.Context, a runtime.Attempt, conn net.Conn) error { return nil }
+
+// ByValue takes the attempt by value, and no argument.
+func ByValue(ctx context.Context, a runtime.Attempt) error { return nil }
+
 // Broken takes a type that is not declared.
 func Broken(ctx context.Context, c Undeclared) error { return nil }
 

@@ -36,6 +36,23 @@ func Impostor(ctx fakectx.Context) error { return nil }
 // ImpostorAttempt takes an Attempt of a package named runtime, not Arbor's.
 func ImpostorAttempt(ctx context.Context, a *fakert.Attempt) error { return nil }
 
+// TwoResults returns a count too.
+func TwoResults(ctx context.Context) (int, error) { return 0, nil }
+
+// ByValue takes the attempt by value.
+func ByValue(ctx context.Context, a runtime.Attempt) error { return nil }
+
+// NoContext takes nothing.
+func NoContext() error { return nil }
+
+// Failure is an error type.
+type Failure struct{}
+
+func (*Failure) Error() string { return "failure" }
+
+// NamedError returns its own error type.
+func NamedError(ctx context.Context) *Failure { return nil }
+
 // NotAFunc is a variable.
 var NotAFunc = Idle
 

@@ -134,19 +134,30 @@ func (l *Leaser) Acquire(ctx context.Context, name string, ttl time.Duration) (r
 }
 
 // reconnect has client connect again now if its connection is down, and
-// says whether it was. While etcd is down, the client's reconnection
+// says whether it is not up. While etcd is down, the client's reconnection
 // backoff grows (gRPC's to two minutes); once etcd is back, a campaign, or
 // a holder's renewal, would wait for it, and the holder lose its lease.
 // The callers space their calls out (the runtime's campaigns by up to a
 // third of the TTL, a holder's renewals by a sixth of its window while
 // the connection is down), so etcd sees at most one connection attempt
 // per call.
+//
+// Only a connection that failed waits out a backoff, and only then is
+// the backoff reset: gRPC's ResetConnectBackoff reads the client's
+// connections without its lock, and races with the client setting them
+// up, which it does while the connection is idle or connecting (a client
+// just made, on the first campaigns of its program).
 func reconnect(client *clientv3.Client) bool {
 	cc := client.ActiveConnection()
-	if cc == nil || cc.GetState() == connectivity.Ready {
+	if cc == nil {
 		return false
 	}
-	cc.ResetConnectBackoff()
+	switch cc.GetState() {
+	case connectivity.Ready:
+		return false
+	case connectivity.TransientFailure:
+		cc.ResetConnectBackoff()
+	}
 	return true
 }
 
