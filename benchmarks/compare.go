@@ -31,19 +31,14 @@ type Results struct {
 }
 
 // Compare runs the comparison. Each round measures both libraries back to
-// back, the first in alternate rounds; progress goes to log, if not nil.
+// back, the first in alternate rounds: restarts in this process, start and
+// stop in a fresh process per library (see StartStopFresh). Progress goes
+// to log, if not nil.
 func Compare(cfg Config, log io.Writer) (*Results, error) {
 	if log == nil {
 		log = io.Discard
 	}
 	res := &Results{Config: cfg, Memory: map[string][]Memory{}}
-	// A round that is not kept: the first cycle of a process also pays for
-	// new goroutine descriptors and heap pages.
-	for _, f := range []func(int) (StartStop, error){ArborStartStop, SutureStartStop} {
-		if _, err := f(cfg.Children); err != nil {
-			return nil, err
-		}
-	}
 	for round := range cfg.Rounds {
 		fmt.Fprintf(log, "round %d/%d\n", round+1, cfg.Rounds)
 		order := []int{0, 1}
@@ -69,19 +64,7 @@ func Compare(cfg Config, log io.Writer) (*Results, error) {
 			}
 		}
 		for _, lib := range order {
-			f := ArborStartStop
-			if lib == 1 {
-				f = SutureStartStop
-			}
-			// A start reuses the goroutine descriptors that the last stop
-			// freed, in the order it freed them: after the other library's
-			// stop, a start pays for that library's order in cache misses.
-			// A cycle of its own first, not kept, gives each library its own.
-			if _, err := f(cfg.Children); err != nil {
-				return nil, err
-			}
-			goruntime.GC()
-			r, err := f(cfg.Children)
+			r, err := StartStopFresh([2]string{Arbor, Suture}[lib], cfg.Children)
 			if err != nil {
 				return nil, err
 			}

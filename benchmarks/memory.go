@@ -2,14 +2,9 @@ package benchmarks
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	goruntime "runtime"
 	"runtime/metrics"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/thejerf/suture/v4"
@@ -157,56 +152,4 @@ func MeasureIdle(subject string, n int) (Memory, error) {
 		return sum / float64(n)
 	}
 	return Memory{Subject: subject, N: n, Heap: d(0, 1), Stack: d(2, 3), Meta: d(4, 5, 6), Allocs: d(7), Start: start}, nil
-}
-
-// memEnv asks a re-executed process for one measurement: "subject:n".
-const memEnv = "ARBOR_COMPARE_MEMORY"
-
-// MeasureIfAsked is the child side of MeasureIdleFresh: when this process was
-// started to take a measurement, it takes it, prints it and exits. Call it
-// first in main, or in TestMain.
-func MeasureIfAsked() {
-	arg := os.Getenv(memEnv)
-	if arg == "" {
-		return
-	}
-	subject, count, _ := strings.Cut(arg, ":")
-	n, err := strconv.Atoi(count)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	m, err := MeasureIdle(subject, n)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	out, _ := json.Marshal(m)
-	fmt.Printf("%s=%s\n", memEnv, out)
-	os.Exit(0)
-}
-
-// MeasureIdleFresh runs MeasureIdle(subject, n) in a fresh process: this
-// program, started again, whose main or TestMain calls MeasureIfAsked.
-func MeasureIdleFresh(subject string, n int) (Memory, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return Memory{}, err
-	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s:%d", memEnv, subject, n))
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return Memory{}, fmt.Errorf("measuring %s: %v\n%s", subject, err, out)
-	}
-	for line := range strings.Lines(string(out)) {
-		if js, ok := strings.CutPrefix(line, memEnv+"="); ok {
-			var m Memory
-			if err := json.Unmarshal([]byte(js), &m); err != nil {
-				return Memory{}, fmt.Errorf("measuring %s: %v\n%s", subject, err, out)
-			}
-			return m, nil
-		}
-	}
-	return Memory{}, fmt.Errorf("measuring %s: no measurement in the output:\n%s", subject, out)
 }
