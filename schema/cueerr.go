@@ -699,6 +699,10 @@ func (l *loader) notAllowedHint(path []string) string {
 	switch {
 	case k == kTree:
 		allowed = supervisorFields
+		if slices.Contains(allowed, name) {
+			// A tree has it (shutdown, say): only a closed definition forbids it.
+			return closedHint
+		}
 		if slices.Contains(childFields, name) || slices.Contains(workerFields, name) {
 			return fmt.Sprintf(" (a tree has no %s; only children do)", name)
 		}
@@ -708,6 +712,14 @@ func (l *loader) notAllowedHint(path []string) string {
 		allowed = append(slices.Clone(childFields), "run", "children")
 		if supervisor {
 			allowed = append(allowed, supervisorFields...)
+		} else {
+			allowed = append(allowed, workerFields...)
+		}
+		if slices.Contains(allowed, name) {
+			// This child has it (backoff, say): only a closed definition forbids it.
+			return closedHint
+		}
+		if supervisor {
 			if name == "pool" {
 				return " (a pool cannot have children: its instances all run its run function, started at run time; remove children, or pool to make a nested supervisor)"
 			}
@@ -715,7 +727,6 @@ func (l *loader) notAllowedHint(path []string) string {
 				return fmt.Sprintf(" (a nested supervisor has no %s; only workers do)", name)
 			}
 		} else {
-			allowed = append(allowed, workerFields...)
 			if slices.Contains(supervisorFields, name) {
 				return fmt.Sprintf(" (only supervisors, trees and children with children, have %s)", name)
 			}
