@@ -584,6 +584,9 @@ func (l *loader) rewrite(path []string, errs []cueerrors.Error) (Pos, string, bo
 		return Pos{}, "", false
 	}
 	msg := check(k, v)
+	if msg != "" {
+		msg = misplaced(k, path, v, msg)
+	}
 	if msg == "" && k == kAfter {
 		// A list, but of what?
 		it, _ := v.List()
@@ -603,6 +606,24 @@ func (l *loader) rewrite(path []string, errs []cueerrors.Error) (Pos, string, bo
 		pos = l.fallbackPos(path)
 	}
 	return pos, msg, true
+}
+
+// misplaced returns msg, the message for the value v of the child at path
+// that is no struct, or, when the child's name is a field of a node (run,
+// shutdown), a message that says a node's fields went into children.
+func misplaced(k kind, path []string, v cue.Value, msg string) string {
+	if k != kChild || v.Kind() == cue.StructKind || len(path) < 2 {
+		return msg
+	}
+	name := path[len(path)-1]
+	if !slices.Contains(workerFields, name) && !slices.Contains(childFields, name) && !slices.Contains(supervisorFields, name) {
+		return msg
+	}
+	example := show(v)
+	if strings.HasPrefix(example, "(") {
+		example = "..." // (a list)
+	}
+	return Sprintf("invalid value %s (%s is a field, not a child: children holds children by name, such as children: {api: {%s: %s}})", show(v), name, name, example)
 }
 
 // noneAllowed reports whether every alternative of a user's disjunction

@@ -672,7 +672,7 @@ func (l *loader) valueErr(v cue.Value, path []string) {
 			msg += " (" + w + ")"
 		}
 	case check(k, v) != "":
-		msg = check(k, v)
+		msg = misplaced(k, path, v, check(k, v))
 	}
 	l.errs.Add(l.valuePosOr(v, l.fallbackPos(path)), ClipPath(path, ".")+": "+msg)
 }
