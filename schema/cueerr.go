@@ -356,7 +356,8 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 		l.errs.Add(pos, prefix+msg)
 		return
 	}
-	if own := l.ownErrors(path); len(own) > 0 {
+	if own := l.ownErrors(path); len(own) > 0 && key != "" {
+		// (At the root, Err gives the first error only, not errs.)
 		// The spec conflicts with itself: say so with the values it wrote,
 		// not with the schema's alternatives that each of them fails.
 		errs = own

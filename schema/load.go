@@ -148,6 +148,13 @@ func loadSpec(dir string, overlay map[string][]byte, fast bool) (spec *Spec, err
 }
 
 func (l *loader) finish() error {
+	// A CUE error without a path (a _|_ in the spec) that is also
+	// reported with its path at the same place: once, with the path.
+	l.errs = slices.DeleteFunc(l.errs, func(e *Error) bool {
+		return slices.ContainsFunc(l.errs, func(o *Error) bool {
+			return o != e && o.Pos == e.Pos && strings.HasSuffix(o.Msg, ": "+e.Msg)
+		})
+	})
 	l.errs.RemoveMultiples()
 	return l.errs.Err()
 }
