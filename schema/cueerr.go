@@ -234,6 +234,12 @@ func check(k kind, v cue.Value) string {
 			return msg
 		}
 	case kMax:
+		if v.Kind() == cue.FloatKind {
+			// 1.0 and 1e2 are floats in CUE, however whole.
+			if x, err := v.Float64(); err == nil && x >= 0 && x <= math.MaxInt32 && x == math.Trunc(x) {
+				return fmt.Sprintf("invalid value %s (%s: CUE reads it as a float; write %d)", show(v), want[k], int64(x))
+			}
+		}
 		if v.Kind() != cue.IntKind {
 			return bad()
 		}
