@@ -348,6 +348,9 @@ func (l *loader) addErrors(list []cueerrors.Error) {
 	}
 }
 
+// declaredAt is a second line of a CUE error that names another place.
+var declaredAt = regexp.MustCompile(`^\s*previous declaration at (.+):(\d+):(\d+)$`)
+
 var disjunctionHeader = regexp.MustCompile(`^\d+ errors in empty disjunction:?$`)
 
 // addGroup reports the CUE errors errs, which share the path.
@@ -381,6 +384,21 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 		if strings.HasPrefix(msg, "incomplete value ") {
 			msg = l.incomplete(path, msg)
 		}
+		// CUE's own second lines, such as "\tprevious declaration at
+		// file:line:col": one line per error, the place as also-at.
+		var prev []Pos
+		if first, rest, ok := strings.Cut(msg, "\n"); ok {
+			msg = first
+			for _, line := range strings.Split(rest, "\n") {
+				if m := declaredAt.FindStringSubmatch(line); m != nil {
+					ln, _ := strconv.Atoi(m[2])
+					col, _ := strconv.Atoi(m[3])
+					prev = append(prev, Pos{Filename: m[1], Line: ln, Column: col})
+				} else if line = strings.TrimSpace(line); line != "" {
+					msg += "; " + line
+				}
+			}
+		}
 		if key == "" {
 			msg += l.syntaxHint(e.Position())
 		}
@@ -402,6 +420,11 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 			// Every side of a conflict, in source order.
 			slices.SortFunc(at, l.comparePos)
 			err.Pos, err.Also = at[0], at[1:]
+		}
+		for _, p := range prev {
+			if p != err.Pos && !slices.Contains(err.Also, p) {
+				err.Also = append(err.Also, p)
+			}
 		}
 		l.errs = append(l.errs, err)
 	}
