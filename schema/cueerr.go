@@ -348,6 +348,9 @@ func (l *loader) addErrors(list []cueerrors.Error) {
 	}
 }
 
+// hiddenPkg is the package CUE prints after a hidden field's name.
+var hiddenPkg = regexp.MustCompile(`(\b_[\pL\pN_]*)\(:[^()\s]*\)`)
+
 // declaredAt is a second line of a CUE error that names another place.
 var declaredAt = regexp.MustCompile(`^\s*previous declaration at (.+):(\d+):(\d+)$`)
 
@@ -377,6 +380,7 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 			continue
 		}
 		msg = strings.TrimSuffix(msg, ":")
+		msg = hiddenPkg.ReplaceAllString(msg, "$1") // _more(:shop), CUE's name of a hidden field
 		msg = strings.ReplaceAll(msg, `=~"^(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$"`, "#Duration")
 		if msg == "field not allowed" {
 			msg += l.notAllowedHint(path)
