@@ -485,7 +485,9 @@ func (d *deepLife) checkHealth(h runtime.Health) {
 		if c.Supervisor && (under || c.State == runtime.StateDone || c.State == runtime.StateStandby) {
 			ended[c.Path] = true
 		}
-		ok := c.State == runtime.StateRunning || c.State == runtime.StateDone || c.State == runtime.StateStandby
+		ok := c.State == runtime.StateRunning || c.State == runtime.StateDone || c.State == runtime.StateStandby ||
+			// a pool's work: an instance starting or stopping without a failure
+			c.Instance && (c.State == runtime.StateStarting || c.State == runtime.StateStopping) && !(c.LastError != nil && c.LastExit.Failure())
 		if under && !ch.OK {
 			l.violate("health says %s (%v) is not well below a supervisor that ended for good or stands by", c.Path, c.State)
 		}

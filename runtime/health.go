@@ -48,7 +48,7 @@ type Health struct {
 type ChildHealth struct {
 	Path     string
 	State    State
-	OK       bool   // running and ready, ended for good, or standing by for its lease
+	OK       bool   // running and ready, ended for good, standing by for its lease, or a pool's instance starting or stopping without a failure
 	Reason   string // why not OK, such as "restarting after error: dial tcp: refused"; what a standby child waits for
 	Restart  int    // restarts so far
 	Pool     bool   // a pool: its live instances follow it
@@ -92,6 +92,11 @@ func (t *Tree) Health() Health {
 		// another process, and this one serves all the same.
 		ch := ChildHealth{Path: c.Path, Pool: c.Pool, Instance: c.Instance, State: c.State, Restart: c.Restarts,
 			OK: c.State == StateRunning || c.State == StateDone || c.State == StateStandby}
+		if c.Instance && (c.State == StateStarting || c.State == StateStopping) && !(c.LastError != nil && c.LastExit.Failure()) {
+			// A pool takes and ends work all the time: an instance starting
+			// for the first time, or stopping on an order, is how it runs.
+			ch.OK = true
+		}
 		parentPath := c.Path[:max(0, strings.LastIndexByte(c.Path, '/'))]
 		ch.Reason = childReason(c)
 		if c.State == StateWaiting {

@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -369,5 +370,53 @@ func TestHealthEndedCarriesAFinalSnapshot(t *testing.T) {
 		for _, c := range h.Snapshot.Children {
 			assert.Equal(t, runtime.StateStopped, c.State, c.Path)
 		}
+	})
+}
+
+// TestHealthPoolWorkIsWell: a pool takes and ends work all the time. An
+// instance starting for the first time, or stopping on an order, is how a
+// pool runs, not a fault: the tree stays ready. One that failed, in its
+// backoff or starting again, degrades it, as a declared child does.
+func TestHealthPoolWorkIsWell(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "p", Pool: &runtime.PoolSpec{}, Backoff: constBackoff(time.Second),
+				Ready: &runtime.Ready{Timeout: time.Hour}, Shutdown: time.Minute},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.Equal(t, runtime.HealthReady, tr.Health().State)
+		p := tr.Pool("t/p")
+
+		_, err := p.Start("new", nop) // never ready within the test
+		require.NoError(t, err)
+		synctest.Wait()
+		require.Equal(t, runtime.StateStarting, status(t, tr, "t/p/new").State)
+		h := tr.Health()
+		assert.Equal(t, runtime.HealthReady, h.State, h.Reason)
+
+		slow, err := p.Start("slow", func(ctx context.Context, a *runtime.Attempt) error {
+			a.Ready()
+			<-ctx.Done()
+			time.Sleep(10 * time.Second) // cleans up
+			return nil
+		})
+		require.NoError(t, err)
+		synctest.Wait()
+		require.NoError(t, slow.Stop())
+		synctest.Wait()
+		require.Equal(t, runtime.StateStopping, status(t, tr, "t/p/slow").State)
+		h = tr.Health()
+		assert.Equal(t, runtime.HealthReady, h.State, h.Reason)
+
+		_, err = p.Start("bad", func(context.Context, *runtime.Attempt) error { return errors.New("boom") })
+		require.NoError(t, err)
+		synctest.Wait()
+		require.Equal(t, runtime.StateBackoff, status(t, tr, "t/p/bad").State)
+		h = tr.Health()
+		assert.Equal(t, runtime.HealthDegraded, h.State)
+		assert.Equal(t, "t/p/bad: restarting after error: boom", h.Reason)
+
+		require.NoError(t, stop())
 	})
 }

@@ -106,7 +106,9 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	default:
 		path = sv.path + "/" + name
 	}
-	in := &instance{slot: slot{sup: sv, spec: ps.spec, fn: run, path: path, counted: true}}
+	// Starting from here on, as Counts counts it: Start has started it
+	// as far as the caller can tell, and it always runs.
+	in := &instance{slot: slot{sup: sv, spec: ps.spec, fn: run, path: path, counted: true, state: StateStarting}}
 	in.handle.s = &in.slot
 	in.rank = int32(len(sv.slots)) // its index in sv.slots
 	sv.slots = append(sv.slots, &in.slot)

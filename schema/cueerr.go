@@ -234,6 +234,12 @@ func check(k kind, v cue.Value) string {
 			return msg
 		}
 	case kMax:
+		if v.Kind() == cue.FloatKind {
+			// 1.0 and 1e2 are floats in CUE, however whole.
+			if x, err := v.Float64(); err == nil && x >= 0 && x <= math.MaxInt32 && x == math.Trunc(x) {
+				return fmt.Sprintf("invalid value %s (%s: CUE reads it as a float; write %d)", show(v), want[k], int64(x))
+			}
+		}
 		if v.Kind() != cue.IntKind {
 			return bad()
 		}
@@ -342,6 +348,12 @@ func (l *loader) addErrors(list []cueerrors.Error) {
 	}
 }
 
+// hiddenPkg is the package CUE prints after a hidden field's name.
+var hiddenPkg = regexp.MustCompile(`(\b_[\pL\pN_]*)\(:[^()\s]*\)`)
+
+// declaredAt is a second line of a CUE error that names another place.
+var declaredAt = regexp.MustCompile(`^\s*previous declaration at (.+):(\d+):(\d+)$`)
+
 var disjunctionHeader = regexp.MustCompile(`^\d+ errors in empty disjunction:?$`)
 
 // addGroup reports the CUE errors errs, which share the path.
@@ -356,7 +368,8 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 		l.errs.Add(pos, prefix+msg)
 		return
 	}
-	if own := l.ownErrors(path); len(own) > 0 {
+	if own := l.ownErrors(path); len(own) > 0 && key != "" {
+		// (At the root, Err gives the first error only, not errs.)
 		// The spec conflicts with itself: say so with the values it wrote,
 		// not with the schema's alternatives that each of them fails.
 		errs = own
@@ -367,12 +380,28 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 			continue
 		}
 		msg = strings.TrimSuffix(msg, ":")
+		msg = hiddenPkg.ReplaceAllString(msg, "$1") // _more(:shop), CUE's name of a hidden field
 		msg = strings.ReplaceAll(msg, `=~"^(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$"`, "#Duration")
 		if msg == "field not allowed" {
 			msg += l.notAllowedHint(path)
 		}
 		if strings.HasPrefix(msg, "incomplete value ") {
 			msg = l.incomplete(path, msg)
+		}
+		// CUE's own second lines, such as "\tprevious declaration at
+		// file:line:col": one line per error, the place as also-at.
+		var prev []Pos
+		if first, rest, ok := strings.Cut(msg, "\n"); ok {
+			msg = first
+			for _, line := range strings.Split(rest, "\n") {
+				if m := declaredAt.FindStringSubmatch(line); m != nil {
+					ln, _ := strconv.Atoi(m[2])
+					col, _ := strconv.Atoi(m[3])
+					prev = append(prev, Pos{Filename: m[1], Line: ln, Column: col})
+				} else if line = strings.TrimSpace(line); line != "" {
+					msg += "; " + line
+				}
+			}
 		}
 		if key == "" {
 			msg += l.syntaxHint(e.Position())
@@ -395,6 +424,11 @@ func (l *loader) addGroup(path []string, errs []cueerrors.Error) {
 			// Every side of a conflict, in source order.
 			slices.SortFunc(at, l.comparePos)
 			err.Pos, err.Also = at[0], at[1:]
+		}
+		for _, p := range prev {
+			if p != err.Pos && !slices.Contains(err.Also, p) {
+				err.Also = append(err.Also, p)
+			}
 		}
 		l.errs = append(l.errs, err)
 	}
@@ -584,6 +618,9 @@ func (l *loader) rewrite(path []string, errs []cueerrors.Error) (Pos, string, bo
 		return Pos{}, "", false
 	}
 	msg := check(k, v)
+	if msg != "" {
+		msg = misplaced(k, path, v, msg)
+	}
 	if msg == "" && k == kAfter {
 		// A list, but of what?
 		it, _ := v.List()
@@ -603,6 +640,24 @@ func (l *loader) rewrite(path []string, errs []cueerrors.Error) (Pos, string, bo
 		pos = l.fallbackPos(path)
 	}
 	return pos, msg, true
+}
+
+// misplaced returns msg, the message for the value v of the child at path
+// that is no struct, or, when the child's name is a field of a node (run,
+// shutdown), a message that says a node's fields went into children.
+func misplaced(k kind, path []string, v cue.Value, msg string) string {
+	if k != kChild || v.Kind() == cue.StructKind || len(path) < 2 {
+		return msg
+	}
+	name := path[len(path)-1]
+	if !slices.Contains(workerFields, name) && !slices.Contains(childFields, name) && !slices.Contains(supervisorFields, name) {
+		return msg
+	}
+	example := show(v)
+	if strings.HasPrefix(example, "(") {
+		example = "..." // (a list)
+	}
+	return Sprintf("invalid value %s (%s is a field, not a child: children holds children by name, such as children: {api: {%s: %s}})", show(v), name, name, example)
 }
 
 // noneAllowed reports whether every alternative of a user's disjunction
@@ -699,6 +754,10 @@ func (l *loader) notAllowedHint(path []string) string {
 	switch {
 	case k == kTree:
 		allowed = supervisorFields
+		if slices.Contains(allowed, name) {
+			// A tree has it (shutdown, say): only a closed definition forbids it.
+			return closedHint
+		}
 		if slices.Contains(childFields, name) || slices.Contains(workerFields, name) {
 			return fmt.Sprintf(" (a tree has no %s; only children do)", name)
 		}
@@ -708,6 +767,14 @@ func (l *loader) notAllowedHint(path []string) string {
 		allowed = append(slices.Clone(childFields), "run", "children")
 		if supervisor {
 			allowed = append(allowed, supervisorFields...)
+		} else {
+			allowed = append(allowed, workerFields...)
+		}
+		if slices.Contains(allowed, name) {
+			// This child has it (backoff, say): only a closed definition forbids it.
+			return closedHint
+		}
+		if supervisor {
 			if name == "pool" {
 				return " (a pool cannot have children: its instances all run its run function, started at run time; remove children, or pool to make a nested supervisor)"
 			}
@@ -715,7 +782,6 @@ func (l *loader) notAllowedHint(path []string) string {
 				return fmt.Sprintf(" (a nested supervisor has no %s; only workers do)", name)
 			}
 		} else {
-			allowed = append(allowed, workerFields...)
 			if slices.Contains(supervisorFields, name) {
 				return fmt.Sprintf(" (only supervisors, trees and children with children, have %s)", name)
 			}

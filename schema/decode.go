@@ -127,7 +127,10 @@ func (l *loader) isStruct(v cue.Value, path []string) bool {
 	case cue.StructKind:
 		return true
 	case cue.BottomKind:
-		if _, err := v.Fields(); err == nil {
+		// An error with no field inside, such as a reference to a field
+		// that is not there, is no struct: its error alone is reported,
+		// not the fields a struct would lack.
+		if it, err := v.Fields(cue.Optional(true)); err == nil && it.Next() {
 			return true
 		}
 	}

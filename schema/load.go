@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,6 +32,7 @@ import (
 	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/cuecontext"
 	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/format"
 	"cuelang.org/go/cue/load"
 	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
@@ -102,6 +104,9 @@ type loader struct {
 	// reported holds the paths of the CUE errors reported so far, so that
 	// decoding does not report them again.
 	reported map[string]bool
+	// badAttrs, once set, says whether a file has an @if that is no tag
+	// expression, reported at the attribute.
+	badAttrs *bool
 
 	// strict makes the decoder check what otherwise only the schema checks
 	// (unknown fields, fields of the other kind of node); unsure records
@@ -143,6 +148,13 @@ func loadSpec(dir string, overlay map[string][]byte, fast bool) (spec *Spec, err
 }
 
 func (l *loader) finish() error {
+	// A CUE error without a path (a _|_ in the spec) that is also
+	// reported with its path at the same place: once, with the path.
+	l.errs = slices.DeleteFunc(l.errs, func(e *Error) bool {
+		return slices.ContainsFunc(l.errs, func(o *Error) bool {
+			return o != e && o.Pos == e.Pos && strings.HasSuffix(o.Msg, ": "+e.Msg)
+		})
+	})
 	l.errs.RemoveMultiples()
 	return l.errs.Err()
 }
@@ -509,6 +521,12 @@ func (l *loader) loadErrors(inst *build.Instance) {
 		case !e.Position().IsValid() && (strings.Contains(e.Error(), "cue.mod") || strings.Contains(e.Error(), "module.cue")):
 			// cue/load's errors about the module file have no position.
 			l.errs.Add(Pos{Filename: moduleFile(l.dir)}, e.Error())
+		case e.Position().Filename() == "" && l.buildAttrErrors():
+			// An @if that cue/load cannot read: reported at the attribute.
+		case e.Error() == "previous declaration here":
+			// The other half of "multiple @if attributes".
+		case e.Error() == "multiple @if attributes":
+			l.errs.Add(position(e.Position()), "multiple @if attributes (a file has one: join the conditions, such as @if(prod && !test))")
 		default:
 			l.addCUEError(e)
 		}
@@ -661,7 +679,7 @@ func (l *loader) valueErr(v cue.Value, path []string) {
 			msg += " (" + w + ")"
 		}
 	case check(k, v) != "":
-		msg = check(k, v)
+		msg = misplaced(k, path, v, check(k, v))
 	}
 	l.errs.Add(l.valuePosOr(v, l.fallbackPos(path)), ClipPath(path, ".")+": "+msg)
 }
@@ -779,4 +797,94 @@ func (l *loader) isUser(p token.Pos) bool {
 func position(p token.Pos) Pos {
 	q := p.Position()
 	return Pos{Filename: q.Filename, Line: q.Line, Column: q.Column}
+}
+
+// buildAttrErrors reports, at the attribute, each @if of the spec's files
+// that is no tag expression (cue/load's error has no position), and
+// whether there was one.
+func (l *loader) buildAttrErrors() bool {
+	if l.badAttrs != nil {
+		return *l.badAttrs
+	}
+	found := false
+	l.badAttrs = &found
+	names := map[string]bool{}
+	for path := range l.overlay {
+		names[path] = true
+	}
+	entries, _ := os.ReadDir(l.dir)
+	for _, e := range entries {
+		if n := e.Name(); strings.HasSuffix(n, ".cue") && !strings.HasPrefix(n, "_") && !strings.HasPrefix(n, ".") {
+			names[filepath.Join(l.dir, n)] = true
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(names)) {
+		if filepath.Dir(name) != l.dir {
+			continue
+		}
+		var src any
+		if b, ok := l.overlay[name]; ok {
+			src = b
+		}
+		f, err := parser.ParseFile(name, src, parser.PackageClauseOnly)
+		if err != nil {
+			continue
+		}
+		for _, d := range f.Decls {
+			a, ok := d.(*ast.Attribute)
+			if !ok {
+				continue
+			}
+			if key, body := a.Split(); key == "if" {
+				if msg := tagExpr(body); msg != "" {
+					l.errs.Add(position(a.Pos()), fmt.Sprintf("invalid @if(%s): %s (an @if holds tag names joined by !, && and ||, such as @if(!prod))", body, msg))
+					found = true
+				}
+			}
+		}
+	}
+	return found
+}
+
+// tagExpr returns what is wrong with body as the expression of an @if,
+// or "" if nothing is.
+func tagExpr(body string) string {
+	if strings.TrimSpace(body) == "" {
+		return "no condition"
+	}
+	x, err := parser.ParseExpr("", body)
+	if err != nil {
+		var ce cueerrors.Error
+		if errors.As(err, &ce) {
+			f, args := ce.Msg()
+			return fmt.Sprintf(f, args...)
+		}
+		return err.Error()
+	}
+	var check func(ast.Expr) string
+	check = func(x ast.Expr) string {
+		switch x := x.(type) {
+		case *ast.Ident:
+			return ""
+		case *ast.ParenExpr:
+			return check(x.X)
+		case *ast.UnaryExpr:
+			if x.Op != token.NOT {
+				return fmt.Sprintf("operator %v", x.Op)
+			}
+			return check(x.X)
+		case *ast.BinaryExpr:
+			if x.Op != token.LAND && x.Op != token.LOR {
+				return fmt.Sprintf("operator %v", x.Op)
+			}
+			if m := check(x.X); m != "" {
+				return m
+			}
+			return check(x.Y)
+		default:
+			b, _ := format.Node(x)
+			return Sprintf("%s is no tag name", b)
+		}
+	}
+	return check(x)
 }

@@ -157,7 +157,11 @@ func (o *ops) checkTree(tr console.Tree, limit int) {
 		bad("%d of the spec's %d children", static, len(o.static))
 	}
 	// Health against the children of the same walk.
-	ok := func(c console.Child) bool { return c.State == "running" || c.State == "done" || c.State == "standby" }
+	ok := func(c console.Child) bool {
+		failed := c.LastError != "" && (c.LastExit == "error" || c.LastExit == "panic" || c.LastExit == "timeout")
+		return c.State == "running" || c.State == "done" || c.State == "standby" ||
+			c.Kind == "instance" && (c.State == "starting" || c.State == "stopping") && !failed // a pool's work
+	}
 	underDone := func(path string) bool {
 		for p := path; strings.Count(p, "/") > 1; {
 			p = p[:strings.LastIndexByte(p, '/')]
