@@ -58,10 +58,10 @@ func MeasureIdleFresh(subject string, n int) (Memory, error) {
 // StartStopFresh starts and stops n idle children of subject (Arbor or
 // Suture) twice in a fresh process, and returns the second cycle's figures.
 // The first makes the goroutine descriptors and heap pages the second
-// reuses. A process of its own keeps the other library out: the Go runtime
-// never frees a goroutine descriptor, and a process where suture has
-// stopped 100k services (from a goroutine each) keeps twice as many, which
-// every later start and collection walks.
+// reuses. A process of its own keeps the other library out: in a process
+// where suture had started and stopped 100k services, Arbor's starts were
+// slower for good (BENCHMARKS.md, "Start and stop in a process of their
+// own").
 func StartStopFresh(subject string, n int) (StartStop, error) {
 	var r [2]StartStop
 	err := fresh(startEnv, subject, n, &r)
