@@ -31,19 +31,14 @@ type Results struct {
 }
 
 // Compare runs the comparison. Each round measures both libraries back to
-// back, the first in alternate rounds; progress goes to log, if not nil.
+// back, the first in alternate rounds: restarts in this process, start and
+// stop in a fresh process per library (see StartStopFresh). Progress goes
+// to log, if not nil.
 func Compare(cfg Config, log io.Writer) (*Results, error) {
 	if log == nil {
 		log = io.Discard
 	}
 	res := &Results{Config: cfg, Memory: map[string][]Memory{}}
-	// A round that is not kept: the first cycle of a process also pays for
-	// new goroutine descriptors and heap pages.
-	for _, f := range []func(int) (StartStop, error){ArborStartStop, SutureStartStop} {
-		if _, err := f(cfg.Children); err != nil {
-			return nil, err
-		}
-	}
 	for round := range cfg.Rounds {
 		fmt.Fprintf(log, "round %d/%d\n", round+1, cfg.Rounds)
 		order := []int{0, 1}
@@ -69,12 +64,7 @@ func Compare(cfg Config, log io.Writer) (*Results, error) {
 			}
 		}
 		for _, lib := range order {
-			f := ArborStartStop
-			if lib == 1 {
-				f = SutureStartStop
-			}
-			goruntime.GC()
-			r, err := f(cfg.Children)
+			r, err := StartStopFresh([2]string{Arbor, Suture}[lib], cfg.Children)
 			if err != nil {
 				return nil, err
 			}
@@ -207,6 +197,10 @@ func (r *Results) Write(w io.Writer) error {
 			spanOf(pairs([2][]Memory{r.Memory[Arbor], r.Memory[Suture]}, func(a, s Memory) float64 { return a.Total() / s.Total() })).format("×", 2))
 		fmt.Fprintf(tw, "  over a bare goroutine (%s)\t%s\t%s\t\t≤ 400 B\t\n",
 			spanOf(each(bare, total)).format(" B", 0), over(Arbor).format(" B", 0), over(Suture).format(" B", 0))
+		cold := func(m Memory) float64 { return ms(m.Start) }
+		fmt.Fprintf(tw, "start %dk, first in a fresh process (bare %s)\t%s\t%s\t%s\t\t\n", r.Children/1000,
+			spanOf(each(bare, cold)).format(" ms", 0), spanOf(each(r.Memory[Arbor], cold)).format(" ms", 0), spanOf(each(r.Memory[Suture], cold)).format(" ms", 0),
+			spanOf(pairs([2][]Memory{r.Memory[Arbor], r.Memory[Suture]}, func(a, s Memory) float64 { return float64(a.Start) / float64(s.Start) })).format("×", 2))
 		fmt.Fprintf(tw, "  heap allocations per child\t%s\t%s\t\t\t\n",
 			spanOf(each(r.Memory[Arbor], func(m Memory) float64 { return m.Allocs })).format("", 1),
 			spanOf(each(r.Memory[Suture], func(m Memory) float64 { return m.Allocs })).format("", 1))

@@ -47,12 +47,12 @@ func TestCompareSmoke(t *testing.T) {
 	}
 	for _, subject := range []string{Bare, Arbor, Suture} {
 		m := res.Memory[subject]
-		if len(m) != 1 || m[0].Stack < 2000 {
-			t.Errorf("memory of %s: %+v (want a 2 KiB stack per child at least)", subject, m)
+		if len(m) != 1 || m[0].Stack < 2000 || m[0].Start <= 0 {
+			t.Errorf("memory of %s: %+v (want a 2 KiB stack per child at least, and the start's time)", subject, m)
 		}
 	}
 	out := res.String()
-	for _, want := range []string{"restarts/s, no observer", "restarts/s, observer", "start 2k", "stop 2k", "bytes per idle child", "over a bare goroutine"} {
+	for _, want := range []string{"restarts/s, no observer", "restarts/s, observer", "start 2k", "stop 2k", "start 2k, first in a fresh process", "bytes per idle child", "over a bare goroutine"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

@@ -2,14 +2,10 @@ package benchmarks
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	goruntime "runtime"
 	"runtime/metrics"
-	"strconv"
-	"strings"
+	"time"
 
 	"github.com/thejerf/suture/v4"
 
@@ -31,6 +27,10 @@ type Memory struct {
 	Stack   float64 // goroutine stacks
 	Meta    float64 // runtime metadata: spans, GC bitmaps and the like
 	Allocs  float64 // heap objects allocated while starting, per child
+	// Start is the time from the first sample until every child runs: the
+	// process's first start, which also makes the goroutine descriptors
+	// and stacks that later starts reuse.
+	Start time.Duration
 }
 
 // Total is the bytes per child.
@@ -103,6 +103,7 @@ func MeasureIdle(subject string, n int) (Memory, error) {
 	}
 
 	before := readMem()
+	t0 := time.Now()
 	switch subject {
 	case Bare:
 		stopped := make(chan struct{}, n)
@@ -135,6 +136,7 @@ func MeasureIdle(subject string, n int) (Memory, error) {
 		wait = func() error { <-done; return nil }
 	}
 	<-w.all
+	start := time.Since(t0)
 	after := readMem()
 	goruntime.KeepAlive(children)
 	goruntime.KeepAlive(services)
@@ -149,57 +151,5 @@ func MeasureIdle(subject string, n int) (Memory, error) {
 		}
 		return sum / float64(n)
 	}
-	return Memory{Subject: subject, N: n, Heap: d(0, 1), Stack: d(2, 3), Meta: d(4, 5, 6), Allocs: d(7)}, nil
-}
-
-// memEnv asks a re-executed process for one measurement: "subject:n".
-const memEnv = "ARBOR_COMPARE_MEMORY"
-
-// MeasureIfAsked is the child side of MeasureIdleFresh: when this process was
-// started to take a measurement, it takes it, prints it and exits. Call it
-// first in main, or in TestMain.
-func MeasureIfAsked() {
-	arg := os.Getenv(memEnv)
-	if arg == "" {
-		return
-	}
-	subject, count, _ := strings.Cut(arg, ":")
-	n, err := strconv.Atoi(count)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	m, err := MeasureIdle(subject, n)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	out, _ := json.Marshal(m)
-	fmt.Printf("%s=%s\n", memEnv, out)
-	os.Exit(0)
-}
-
-// MeasureIdleFresh runs MeasureIdle(subject, n) in a fresh process: this
-// program, started again, whose main or TestMain calls MeasureIfAsked.
-func MeasureIdleFresh(subject string, n int) (Memory, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return Memory{}, err
-	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s:%d", memEnv, subject, n))
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return Memory{}, fmt.Errorf("measuring %s: %v\n%s", subject, err, out)
-	}
-	for line := range strings.Lines(string(out)) {
-		if js, ok := strings.CutPrefix(line, memEnv+"="); ok {
-			var m Memory
-			if err := json.Unmarshal([]byte(js), &m); err != nil {
-				return Memory{}, fmt.Errorf("measuring %s: %v\n%s", subject, err, out)
-			}
-			return m, nil
-		}
-	}
-	return Memory{}, fmt.Errorf("measuring %s: no measurement in the output:\n%s", subject, out)
+	return Memory{Subject: subject, N: n, Heap: d(0, 1), Stack: d(2, 3), Meta: d(4, 5, 6), Allocs: d(7), Start: start}, nil
 }
