@@ -70,6 +70,7 @@ func (t *Tree) Health() Health {
 	// that nothing runs, which a snapshot read as the tree stopped would
 	// belie. Ending while it is read, the tree is still stopping.
 	ended := closed(t.done)
+	wasReady := closed(t.ready) // likewise: becoming ready while read, it was starting in the snapshot
 	snap := t.Snapshot()
 	if healthHook != nil {
 		healthHook()
@@ -147,7 +148,7 @@ func (t *Tree) Health() Health {
 		h.State, h.Reason = HealthStarting, "not started"
 	case closed(t.stopping):
 		h.State, h.Reason = HealthStopping, "stopping"
-	case !closed(t.ready):
+	case !closed(t.ready), !wasReady && firstBad != "":
 		h.State, h.Reason = HealthStarting, firstBad
 	case firstBad != "":
 		h.State, h.Reason = HealthDegraded, firstBad

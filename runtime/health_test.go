@@ -420,3 +420,36 @@ func TestHealthPoolWorkIsWell(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// TestHealthBecomingReadyWhileRead: a tree that becomes ready while Health
+// reads its snapshot, which shows a child not ready yet, is starting: one
+// read said "degraded" with that child's "starting: not ready yet", as if a
+// child had gone wrong after the tree was ready.
+func TestHealthBecomingReadyWhileRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		readyNow := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "db", Run: func(ctx context.Context, a *runtime.Attempt) error {
+				<-readyNow
+				a.Ready()
+				<-ctx.Done()
+				return nil
+			}, Ready: &runtime.Ready{Timeout: time.Hour}},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+
+		var once sync.Once
+		runtime.SetHealthHook(func() {
+			once.Do(func() { close(readyNow); <-tr.Ready() })
+		})
+		defer runtime.SetHealthHook(nil)
+		h := tr.Health()
+		require.Equal(t, runtime.StateStarting, h.Children[0].State)
+		assert.Equal(t, runtime.HealthStarting, h.State)
+		assert.Equal(t, "t/db: starting: not ready yet", h.Reason)
+
+		assert.Equal(t, runtime.HealthReady, tr.Health().State)
+		require.NoError(t, stop())
+	})
+}
