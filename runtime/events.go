@@ -502,9 +502,13 @@ func (q *eventQueue) close(deadline time.Time) {
 	if wake {
 		q.wake <- struct{}{}
 	}
+	// The last moments before the deadline are kept for an event whose
+	// delivery began as the wait ended: it is delivered before Run returns,
+	// unless the observer is stuck in it.
+	cutAt := deadline.Add(-handoverWait)
 	last := q.delivered.Load()
 	for {
-		wait := min(time.Until(deadline), DeliveryMargin)
+		wait := min(time.Until(cutAt), DeliveryMargin)
 		if wait <= 0 {
 			break
 		}
@@ -530,4 +534,21 @@ func (q *eventQueue) close(deadline time.Time) {
 		q.dropped += uint64(n)
 	}
 	q.mu.Unlock()
+	// The loop ends once it has handed over what it had claimed before the
+	// cut, if it had claimed one. Past the deadline (the tree itself was
+	// late), that may take a handoverWait more.
+	wait := time.Until(deadline)
+	if wait <= 0 || wait > handoverWait {
+		wait = handoverWait
+	}
+	timer := time.NewTimer(wait)
+	select {
+	case <-q.done:
+	case <-timer.C:
+	}
+	timer.Stop()
 }
+
+// handoverWait is how long close waits, within its deadline, for the
+// event the observer was being handed as delivery was cut.
+const handoverWait = DeliveryMargin / 10
