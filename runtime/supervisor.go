@@ -1156,6 +1156,31 @@ func (sv *supervisor) budgetExpired() {
 	sv.inbox.signal() // awaitExit may have taken a wake meant for the run's alarms
 }
 
+// exitsBefore takes, in a shutdown, the exits of the children ahead of s
+// in stop order that have returned (a shutdown's chain stops them while
+// the supervisor is behind), so that observers see their stops before s is
+// abandoned. It reports whether it took any.
+func (sv *supervisor) exitsBefore(s *slot) bool {
+	if !sv.stopping || sv.pool != nil {
+		return false // a pool stops its instances at once, in no order
+	}
+	took := false
+	for _, o := range sv.liveInStopOrder(func(*slot) bool { return true }) {
+		if o == s {
+			break
+		}
+		if a := o.cur.Load(); a != nil && sv.leftToExit(o, a) {
+			sv.awaitExit(o, a)
+			took = true
+		}
+	}
+	if took {
+		sv.stamp = time.Time{}
+		sv.inbox.signal() // awaitExit may have taken a wake meant for the run's alarms
+	}
+	return took
+}
+
 // awaitExit handles the supervisor's messages, in order, until that of the
 // exit of a, which has returned, is handled. Its goroutine posts it without
 // waiting and runs no user code between its return and the post, so the

@@ -191,6 +191,9 @@ func (sv *supervisor) timersDue() {
 			}
 			sv.requestStop(e.s, causeReadyTimeout, true)
 		case timerGrace:
+			if sv.exitsBefore(e.s) && sv.staleTimer(e) {
+				continue // its own exit came meanwhile
+			}
 			sv.abandon(e.s)
 		case timerPlan:
 			sv.finishPlan()
