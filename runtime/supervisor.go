@@ -1152,6 +1152,9 @@ func (sv *supervisor) budgetExpired() {
 		}
 		sv.stamp = time.Time{} // after what awaitExit handled
 		sv.abandon(s)
+		if s.cur.Load() == a {
+			sv.awaitExit(s, a) // it returned just now, and abandon left it to its exit
+		}
 	}
 	sv.inbox.signal() // awaitExit may have taken a wake meant for the run's alarms
 }
