@@ -194,7 +194,7 @@ func TestOddNames(t *testing.T) {
 			}
 		})
 	}
-	within(t, 5*time.Second, "four leases held", func() bool {
+	within(t, 15*time.Second, "four leases held", func() bool { // a campaign's grant on a loaded machine under -race
 		return s.count("0")+s.count("1")+s.count("2")+s.count("3") == 4
 	})
 	time.Sleep(ttl)
