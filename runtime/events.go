@@ -449,6 +449,9 @@ func (q *eventQueue) deliverAll() {
 				if !q.take() {
 					return
 				}
+				if deliverHook != nil {
+					deliverHook()
+				}
 				q.safeDeliver(&b.ev[i])
 				b.ev[i] = record{} // keeps no error alive
 			}
@@ -548,6 +551,10 @@ func (q *eventQueue) close(deadline time.Time) {
 	}
 	timer.Stop()
 }
+
+// deliverHook lets tests hold delivery up between its claim of an event
+// and the call of the observer.
+var deliverHook func()
 
 // handoverWait is how long close waits, within its deadline, for the
 // event the observer was being handed as delivery was cut.

@@ -243,3 +243,37 @@ func TestLoggerRecordsAtTheEventsTime(t *testing.T) {
 		}
 	})
 }
+
+// TestNothingDeliveredAfterRun: an event that delivery had claimed when
+// Run's wait for observers ended (here the tree itself was late: its
+// supervisor held up past the budget and the margin) reached the observer
+// after Run returned, counted neither delivered nor dropped. Run now waits
+// for that hand-over, as the README says: nothing after Run returns.
+func TestNothingDeliveredAfterRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: 10 * time.Millisecond, Children: []runtime.Child{
+			{Name: "a", Run: nop}, {Name: "b", Run: nop},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		// The root takes b's exit past its deadline, a's a moment later,
+		// and returns; b's stop is claimed by then, and handed over after.
+		var handled atomic.Int32
+		runtime.SetTestHook(func(p string) {
+			if p == "t" {
+				time.Sleep([]time.Duration{200, 1}[min(handled.Add(1)-1, 1)] * time.Millisecond)
+			}
+		})
+		defer runtime.SetTestHook(nil)
+		runtime.SetDeliverHook(func() { time.Sleep(4 * time.Millisecond) })
+		defer runtime.SetDeliverHook(nil)
+		require.NoError(t, stop())
+		atReturn := len(rec.all())
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, atReturn, len(rec.all()), "events delivered after Run returned: %v", rec.trace())
+		assert.Equal(t, tr.Snapshot().LastEvent, uint64(atReturn)+tr.Snapshot().DroppedEvents, "every event delivered before Run returned or counted dropped")
+		assert.Contains(t, rec.trace(), "b stopped")
+	})
+}

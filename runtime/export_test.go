@@ -16,5 +16,9 @@ func SetExitHook(hook func(path string)) { exitHook = hook }
 // of the tree's state.
 func SetHealthHook(hook func()) { healthHook = hook }
 
+// SetDeliverHook makes event delivery call hook between its claim of an
+// event and the observer's call.
+func SetDeliverHook(hook func()) { deliverHook = hook }
+
 // Delay is the backoff delay before restart n.
 var Delay = delay
