@@ -1156,7 +1156,6 @@ func (sv *supervisor) budgetExpired() {
 			sv.awaitExit(s, a) // it returned just now, and abandon left it to its exit
 		}
 	}
-	sv.inbox.signal() // awaitExit may have taken a wake meant for the run's alarms
 }
 
 // exitsBefore takes, in a shutdown, the exits of the children ahead of s
@@ -1179,7 +1178,6 @@ func (sv *supervisor) exitsBefore(s *slot) bool {
 	}
 	if took {
 		sv.stamp = time.Time{}
-		sv.inbox.signal() // awaitExit may have taken a wake meant for the run's alarms
 	}
 	return took
 }
@@ -1189,10 +1187,15 @@ func (sv *supervisor) exitsBefore(s *slot) bool {
 // waiting and runs no user code between its return and the post, so the
 // wait is short.
 func (sv *supervisor) awaitExit(s *slot, a *Attempt) {
+	woken := false
 	for s.cur.Load() == a {
 		if sv.drainUpTo(drainBatch) == 0 && s.cur.Load() == a {
 			<-sv.inbox.wake
+			woken = true
 		}
+	}
+	if woken {
+		sv.inbox.signal() // the wake may have been meant for the run's alarms too
 	}
 }
 
