@@ -603,3 +603,44 @@ func TestS24TreeStopOrderWhenBehind(t *testing.T) {
 		})
 	}
 }
+
+// TestS24GraceRunsOutBehindAStop is the case of TestS24StopOrderWhenBehind
+// that exitsBefore handles, made deterministic. c0 was stopped by an order
+// and ignores it, so its grace runs out at 3s; the tree's shutdown stops c2,
+// then c1 (its chain), which return at 0.5s and 1.5s; the supervisor takes
+// 3s over each message. When c0's grace comes due, c1 has returned and its
+// exit waits behind the alarm: c1's stop must still be reported before c0
+// is abandoned, in the stop order (and in the order they happened).
+func TestS24GraceRunsOutBehindAStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		hung := make(chan struct{})
+		takes := func(d time.Duration) runtime.RunFunc {
+			return func(ctx context.Context, a *runtime.Attempt) error {
+				<-ctx.Done()
+				time.Sleep(d)
+				return nil
+			}
+		}
+		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: time.Hour, Children: []runtime.Child{
+			{Name: "c0", Shutdown: 3 * time.Second, Run: func(ctx context.Context, a *runtime.Attempt) error {
+				<-ctx.Done()
+				<-hung
+				return nil
+			}},
+			{Name: "c1", Shutdown: time.Hour, Run: takes(time.Second)},
+			{Name: "c2", Shutdown: time.Hour, Run: takes(time.Second / 2)},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.NoError(t, tr.Handle("t/c0").Stop())
+		synctest.Wait()
+		behind(t, "t", 3*time.Second).Store(true)
+		require.NoError(t, stop())
+		assert.Equal(t, []string{
+			"c2 stopped", "c1 stopped", "c0 abandoned",
+		}, rec.trace(runtime.EventStopped, runtime.EventAbandoned, runtime.EventExited))
+		close(hung)
+		synctest.Wait()
+	})
+}
