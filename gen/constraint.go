@@ -315,19 +315,23 @@ func always(x constraint.Expr) bool {
 
 // nameConstraint returns the constraint that file's name implies, as the go
 // command reads it (name_GOOS_GOARCH.go, name_GOOS.go, name_GOARCH.go), or
-// "".
+// "". Like go/build, it reads the name only up to its first dot:
+// serve_linux.pb.go is for Linux, serve.pb_linux.go for every system.
 func nameConstraint(file string) string {
-	name := strings.TrimSuffix(filepath.Base(file), ".go")
-	name = strings.TrimSuffix(name, "_test")
-	parts := strings.Split(name, "_")
-	if len(parts) < 2 || parts[0] == "" {
+	name, _, _ := strings.Cut(filepath.Base(file), ".")
+	i := strings.Index(name, "_")
+	if i < 0 {
 		return ""
 	}
+	parts := strings.Split(name[i+1:], "_") // what precedes the first _ never counts
+	if n := len(parts); parts[n-1] == "test" {
+		parts = parts[:n-1]
+	}
 	n := len(parts)
-	if n >= 3 && knownOS[parts[n-2]] && knownArch[parts[n-1]] {
+	if n >= 2 && knownOS[parts[n-2]] && knownArch[parts[n-1]] {
 		return parts[n-2] + " && " + parts[n-1]
 	}
-	if knownOS[parts[n-1]] || knownArch[parts[n-1]] {
+	if n >= 1 && (knownOS[parts[n-1]] || knownArch[parts[n-1]]) {
 		return parts[n-1]
 	}
 	return ""
