@@ -598,7 +598,9 @@ func generateHint(r string) string {
 			continue
 		}
 		for line := range bytes.Lines(src) {
-			if bytes.HasPrefix(line, []byte("//go:generate ")) && bytes.Contains(line, []byte("arbor")) {
+			// go generate reads a directive whose command follows a space or a tab.
+			directive := bytes.HasPrefix(line, []byte("//go:generate ")) || bytes.HasPrefix(line, []byte("//go:generate\t"))
+			if directive && bytes.Contains(line, []byte("arbor")) {
 				return " (or go generate)"
 			}
 		}
