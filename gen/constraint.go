@@ -75,6 +75,9 @@ func (ws *workspace) outputConstraint(targets map[*target]bool) constraint.Expr 
 		}
 		return path + "\x00" + d.recv + "." + d.name + "\x00" + d.embeds
 	}
+	for i, d := range decls {
+		decls[i].file = sourceFile(d.pkg, d.file, d.recv, d.name)
+	}
 	slices.SortFunc(decls, func(a, b decl) int { return strings.Compare(key(a), key(b)) })
 	var expr constraint.Expr
 	seen := map[string]bool{}
@@ -101,6 +104,31 @@ func (ws *workspace) outputConstraint(targets map[*target]bool) constraint.Expr 
 		}
 	}
 	return expr
+}
+
+// sourceFile returns file if it is one of package p's Go files, or else
+// the Go file of p that declares the function name (the method of type
+// recv, or the type name when recv is ""), if one does. A //line directive
+// (a parser generator's) makes export data name its file instead
+// (grammar.y), whose constraint is not the Go file's.
+func sourceFile(p *listed, file, recv, name string) string {
+	if p == nil || p.Dir == "" {
+		return file
+	}
+	files := slices.Concat(p.GoFiles, p.CgoFiles)
+	for _, base := range files {
+		if filepath.Join(p.Dir, base) == file {
+			return file
+		}
+	}
+	for _, base := range files {
+		path := filepath.Join(p.Dir, base)
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+		if err == nil && findDecl(f, recv, name).IsValid() {
+			return path
+		}
+	}
+	return file
 }
 
 // andNew returns expr && x, or x when expr is nil, or expr when seen holds
