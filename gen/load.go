@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -134,6 +135,9 @@ func goList(ctx context.Context, dir string, opts *Options, overlay string, expo
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {
 			msg = err.Error()
+		}
+		if errs := goFileErrors(dir, msg); errs != nil {
+			return nil, errs
 		}
 		return nil, schema.ErrorList{{Pos: schema.Pos{Filename: dir}, Msg: "cannot load the Go code: " + goLines(msg)}}
 	}
@@ -727,6 +731,51 @@ func goLines(msg string) string {
 		b.WriteString(strings.TrimSpace(l))
 	}
 	return b.String()
+}
+
+// goFileLine is a line of the go command's message that names a line of
+// go.mod or go.work: go.mod:8: unknown directive: bogus.
+var goFileLine = regexp.MustCompile(`^(.*\bgo\.(?:mod|work)):(\d+)(?::\d+)?: (.+)$`)
+
+// goFileErrors returns the errors of the go command's msg (as it says
+// when it cannot read go.mod) each at the line of go.mod or go.work it
+// names, or nil if it names none. The go command names the file relative
+// to dir, where it ran, not to where the user is: the error's position
+// is absolute, to be made relative to the working directory as the
+// others are.
+func goFileErrors(dir, msg string) schema.ErrorList {
+	var errs schema.ErrorList
+	header := ""
+	for i, line := range strings.Split(strings.TrimSpace(msg), "\n") {
+		line = strings.TrimSpace(line)
+		m := goFileLine.FindStringSubmatch(line)
+		if m == nil {
+			if i > 0 || !strings.HasSuffix(line, ":") {
+				return nil // a message of another form: as it is
+			}
+			header = line // go: errors parsing go.mod:
+			continue
+		}
+		file := m[1]
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(dir, file)
+		}
+		n, err := strconv.Atoi(m[2])
+		if err != nil {
+			return nil
+		}
+		text := "cannot load the Go code: "
+		if header != "" {
+			// go: errors parsing ../go.mod: names the file as the position does
+			if h, ok := strings.CutSuffix(header, " "+m[1]+":"); ok {
+				text += h + " " + filepath.Base(m[1]) + ": "
+			} else {
+				text += header + " "
+			}
+		}
+		errs = append(errs, &schema.Error{Pos: schema.Pos{Filename: file, Line: n}, Msg: text + m[3]})
+	}
+	return errs
 }
 
 // vendorHint says how to generate code that imports a package the vendor
