@@ -876,6 +876,9 @@ func (ws *workspace) declaredAside(p *listed, recv, name string) (decl token.Pos
 			if importsC(f) && matchesWithCgo(p.Dir, file, ws.tags) {
 				return `which the build ignores: it imports "C", and cgo is disabled (CGO_ENABLED=0, or no C compiler was found)`
 			}
+			if c := nameConstraint(file); c != "" && !matchesName(file, ws.tags) {
+				return fmt.Sprintf("which the build ignores: its name's suffix %q does not hold for %s/%s (GOOS and GOARCH select such a build, not -tags)", "_"+strings.ReplaceAll(c, " && ", "_"), build.Default.GOOS, build.Default.GOARCH)
+			}
 			if c := buildLine(f); c != "" {
 				if !tagsSelect(c, ws.tags) {
 					return fmt.Sprintf("which the build ignores: its constraint %q does not hold for %s/%s (GOOS, GOARCH, CGO_ENABLED and the Go release select such a build, not -tags)", c, build.Default.GOOS, build.Default.GOARCH)
@@ -948,6 +951,17 @@ func tagsSelect(line string, tags []string) bool {
 		}
 	}
 	return false
+}
+
+// matchesName reports whether the build, with tags, takes a file of
+// that name as far as the name goes: its _GOOS or _GOARCH suffix, if any,
+// holds.
+func matchesName(file string, tags []string) bool {
+	ctxt := build.Default
+	ctxt.BuildTags = tags
+	ctxt.OpenFile = func(string) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("package p\n")), nil }
+	ok, err := ctxt.MatchFile("", filepath.Base(file))
+	return ok && err == nil
 }
 
 // matchesWithCgo reports whether the build, with tags, would take the file
