@@ -890,6 +890,9 @@ func (ws *workspace) declaredAside(p *listed, recv, name string) (decl token.Pos
 		{append(slices.Clone(p.TestGoFiles), p.XTestGoFiles...), func(*ast.File, string) string {
 			return "a test file, which is not part of the package"
 		}},
+		{asideGoFiles(p.Dir), func(_ *ast.File, file string) string {
+			return "which the go command ignores: its name starts with " + file[:1]
+		}},
 	} {
 		for _, file := range group.files {
 			path := filepath.Join(p.Dir, file)
@@ -903,6 +906,26 @@ func (ws *workspace) declaredAside(p *listed, recv, name string) (decl token.Pos
 		}
 	}
 	return token.NoPos, "", false
+}
+
+// asideGoFiles returns the names of the .go files in dir whose names
+// start with _ or ., which the go command does not even list as ignored.
+func asideGoFiles(dir string) []string {
+	if dir == "" {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		name := e.Name()
+		if e.Type().IsRegular() && strings.HasSuffix(name, ".go") && (strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".")) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // tagsSelect reports whether some build tags, added to tags, would
