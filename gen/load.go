@@ -879,7 +879,9 @@ func (ws *workspace) declaredAside(p *listed, recv, name string) (decl token.Pos
 			if c := nameConstraint(file); c != "" && !matchesName(file, ws.tags) {
 				return fmt.Sprintf("which the build ignores: its name's suffix %q does not hold for %s/%s (GOOS and GOARCH select such a build, not -tags)", "_"+strings.ReplaceAll(c, " && ", "_"), build.Default.GOOS, build.Default.GOARCH)
 			}
-			if c := buildLine(f); c != "" {
+			if c := buildLine(f); c == "ignore" {
+				return `which the build ignores: its constraint "ignore" leaves it out of every build by convention; declare it in a file of the package`
+			} else if c != "" {
 				if !tagsSelect(c, ws.tags) {
 					return fmt.Sprintf("which the build ignores: its constraint %q does not hold for %s/%s (GOOS, GOARCH, CGO_ENABLED and the Go release select such a build, not -tags)", c, build.Default.GOOS, build.Default.GOARCH)
 				}
