@@ -623,6 +623,10 @@ func (c *cli) compare(r *gen.Result) ([]byte, int) {
 		fmt.Fprintf(c.stderr, "arbor: %s is missing; run arbor gen%s\n", relative(r.Path), generateHint(r.Path))
 		return nil, exitCheck
 	case err != nil:
+		if st, lerr := os.Lstat(r.Path); lerr == nil && st.Mode()&fs.ModeSymlink != 0 {
+			c.report(unfollowable(r.Path, err))
+			return nil, exitCheck
+		}
 		c.report(relativeErr(err))
 		return nil, exitCheck
 	case !sameCode(old, r.Content):
