@@ -308,7 +308,20 @@ func (c *cli) dirs(args []string) ([]string, int) {
 		root = filepath.Clean(root)
 		matched := false             // also a directory an earlier argument named
 		modules := moduleAbove(root) // the module the walk is in, if any
-		ignored := ignoredBy(modules)
+		// The ignore directives of the module a directory is in: the one
+		// above root, or one the walk finds (from a go.work's root).
+		ignores := map[string]func(string) bool{}
+		ignored := func(dir string) bool {
+			for _, m := range slices.Backward(modules) {
+				if within(dir, m) {
+					if ignores[m] == nil {
+						ignores[m] = ignoredBy(m)
+					}
+					return ignores[m](dir)
+				}
+			}
+			return false
+		}
 		if ignored(root) { // the pattern starts in an ignored directory: it matches there
 			ignored = func(string) bool { return false }
 		}
@@ -375,16 +388,16 @@ func skipDir(name string) bool {
 }
 
 // ignoredBy returns what tells whether the ignore directives of the go.mod
-// in modules (moduleAbove's) make the go command's ./... skip a directory,
-// as it reads them: ./x is the directory x at the module's root, x any
+// of the module at root make the go command's ./... skip a directory, as
+// it reads them: ./x is the directory x at the module's root, x any
 // directory of the module whose path ends with the elements of x, and
 // either one all that is below it.
-func ignoredBy(modules []string) func(dir string) bool {
+func ignoredBy(root string) func(dir string) bool {
 	none := func(string) bool { return false }
-	if len(modules) == 0 {
+	root, err := filepath.Abs(root)
+	if err != nil {
 		return none
 	}
-	root := modules[0]
 	data, err := os.ReadFile(filepath.Join(root, "go.mod"))
 	if err != nil {
 		return none
