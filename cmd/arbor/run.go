@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"go/build"
 	"io"
 	"io/fs"
 	"os"
@@ -651,12 +652,18 @@ func (c *cli) compare(r *gen.Result) ([]byte, int) {
 }
 
 // generateHint says whether go generate would write the file too: only if
-// a Go file next to the spec has a //go:generate line that runs arbor,
-// which newcomers forget (go generate then does nothing, and says nothing).
+// a Go file of the package next to the spec has a //go:generate line that
+// runs arbor, which newcomers forget (go generate then does nothing, and
+// says nothing). As for go generate, a file whose name starts with _ or .,
+// or whose build constraint does not hold, is none of the package's.
 func generateHint(r string) string {
-	entries, _ := os.ReadDir(filepath.Dir(r))
+	dir := filepath.Dir(r)
+	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".go") || e.Name() == filepath.Base(r) {
+			continue
+		}
+		if ok, err := build.Default.MatchFile(dir, e.Name()); !ok || err != nil {
 			continue
 		}
 		src, err := os.ReadFile(filepath.Join(filepath.Dir(r), e.Name()))
