@@ -75,6 +75,9 @@ func (ws *workspace) outputConstraint(targets map[*target]bool) constraint.Expr 
 		}
 		return path + "\x00" + d.recv + "." + d.name + "\x00" + d.embeds
 	}
+	for i, d := range decls {
+		decls[i].file = sourceFile(d.pkg, d.file, d.recv, d.name)
+	}
 	slices.SortFunc(decls, func(a, b decl) int { return strings.Compare(key(a), key(b)) })
 	var expr constraint.Expr
 	seen := map[string]bool{}
@@ -101,6 +104,31 @@ func (ws *workspace) outputConstraint(targets map[*target]bool) constraint.Expr 
 		}
 	}
 	return expr
+}
+
+// sourceFile returns file if it is one of package p's Go files, or else
+// the Go file of p that declares the function name (the method of type
+// recv, or the type name when recv is ""), if one does. A //line directive
+// (a parser generator's) makes export data name its file instead
+// (grammar.y), whose constraint is not the Go file's.
+func sourceFile(p *listed, file, recv, name string) string {
+	if p == nil || p.Dir == "" {
+		return file
+	}
+	files := slices.Concat(p.GoFiles, p.CgoFiles)
+	for _, base := range files {
+		if filepath.Join(p.Dir, base) == file {
+			return file
+		}
+	}
+	for _, base := range files {
+		path := filepath.Join(p.Dir, base)
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+		if err == nil && findDecl(f, recv, name).IsValid() {
+			return path
+		}
+	}
+	return file
 }
 
 // andNew returns expr && x, or x when expr is nil, or expr when seen holds
@@ -315,19 +343,23 @@ func always(x constraint.Expr) bool {
 
 // nameConstraint returns the constraint that file's name implies, as the go
 // command reads it (name_GOOS_GOARCH.go, name_GOOS.go, name_GOARCH.go), or
-// "".
+// "". Like go/build, it reads the name only up to its first dot:
+// serve_linux.pb.go is for Linux, serve.pb_linux.go for every system.
 func nameConstraint(file string) string {
-	name := strings.TrimSuffix(filepath.Base(file), ".go")
-	name = strings.TrimSuffix(name, "_test")
-	parts := strings.Split(name, "_")
-	if len(parts) < 2 || parts[0] == "" {
+	name, _, _ := strings.Cut(filepath.Base(file), ".")
+	i := strings.Index(name, "_")
+	if i < 0 {
 		return ""
 	}
+	parts := strings.Split(name[i+1:], "_") // what precedes the first _ never counts
+	if n := len(parts); parts[n-1] == "test" {
+		parts = parts[:n-1]
+	}
 	n := len(parts)
-	if n >= 3 && knownOS[parts[n-2]] && knownArch[parts[n-1]] {
+	if n >= 2 && knownOS[parts[n-2]] && knownArch[parts[n-1]] {
 		return parts[n-2] + " && " + parts[n-1]
 	}
-	if knownOS[parts[n-1]] || knownArch[parts[n-1]] {
+	if n >= 1 && (knownOS[parts[n-1]] || knownArch[parts[n-1]]) {
 		return parts[n-1]
 	}
 	return ""

@@ -1,9 +1,12 @@
 package gen
 
 import (
+	"go/build"
 	"go/build/constraint"
 	"go/parser"
 	"go/token"
+	"io"
+	"strings"
 	"testing"
 )
 
@@ -52,6 +55,50 @@ func TestAlways(t *testing.T) {
 		}
 		if got := always(x); got != want {
 			t.Errorf("always(%s) = %v, want %v", line, got, want)
+		}
+	}
+}
+
+// TestNameConstraint checks that the constraint arbor reads from a file's
+// name is the one the go command applies: for each name and each system,
+// go/build matches the file exactly when it matches a file with the
+// constraint as its //go:build line. (The go command reads a name up to
+// its first dot: serve_linux.pb.go is for Linux, serve.pb_linux.go for
+// every system.)
+func TestNameConstraint(t *testing.T) {
+	names := []string{
+		"serve.go", "serve_linux.go", "serve_amd64.go", "serve_linux_amd64.go",
+		"serve_linux_test.go", "linux.go", "linux_amd64.go", "serve_unix.go",
+		"serve_linux.pb.go", "serve_windows.gen.go", "serve_linux_arm64.x.y.go",
+		"serve.pb_linux.go", "serve.x_windows_amd64.go", "a.b_c_linux.go",
+		"serve_linux.test.go", "x_darwin_amd64_test.go", "x_foo_linux.go",
+	}
+	systems := [][2]string{
+		{"linux", "amd64"}, {"linux", "arm64"}, {"windows", "amd64"},
+		{"darwin", "arm64"}, {"android", "arm64"}, {"ios", "arm64"},
+	}
+	match := func(goos, goarch, name, src string) bool {
+		ctxt := build.Default
+		ctxt.GOOS, ctxt.GOARCH = goos, goarch
+		ctxt.CgoEnabled = false
+		ctxt.OpenFile = func(string) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(src)), nil }
+		ok, err := ctxt.MatchFile("/p", name)
+		if err != nil {
+			t.Fatalf("MatchFile(%s): %v", name, err)
+		}
+		return ok
+	}
+	for _, name := range names {
+		line := nameConstraint(name)
+		src := "package p\n"
+		if line != "" {
+			src = "//go:build " + line + "\n\n" + src
+		}
+		for _, sys := range systems {
+			want := match(sys[0], sys[1], name, "package p\n")
+			if got := match(sys[0], sys[1], "p.go", src); got != want {
+				t.Errorf("%s on %s/%s: the go command builds it: %v; with the constraint %q arbor reads from its name: %v", name, sys[0], sys[1], want, line, got)
+			}
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -134,6 +135,9 @@ func goList(ctx context.Context, dir string, opts *Options, overlay string, expo
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {
 			msg = err.Error()
+		}
+		if errs := goFileErrors(dir, msg); errs != nil {
+			return nil, errs
 		}
 		return nil, schema.ErrorList{{Pos: schema.Pos{Filename: dir}, Msg: "cannot load the Go code: " + goLines(msg)}}
 	}
@@ -729,6 +733,51 @@ func goLines(msg string) string {
 	return b.String()
 }
 
+// goFileLine is a line of the go command's message that names a line of
+// go.mod or go.work: go.mod:8: unknown directive: bogus.
+var goFileLine = regexp.MustCompile(`^(.*\bgo\.(?:mod|work)):(\d+)(?::\d+)?: (.+)$`)
+
+// goFileErrors returns the errors of the go command's msg (as it says
+// when it cannot read go.mod) each at the line of go.mod or go.work it
+// names, or nil if it names none. The go command names the file relative
+// to dir, where it ran, not to where the user is: the error's position
+// is absolute, to be made relative to the working directory as the
+// others are.
+func goFileErrors(dir, msg string) schema.ErrorList {
+	var errs schema.ErrorList
+	header := ""
+	for i, line := range strings.Split(strings.TrimSpace(msg), "\n") {
+		line = strings.TrimSpace(line)
+		m := goFileLine.FindStringSubmatch(line)
+		if m == nil {
+			if i > 0 || !strings.HasSuffix(line, ":") {
+				return nil // a message of another form: as it is
+			}
+			header = line // go: errors parsing go.mod:
+			continue
+		}
+		file := m[1]
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(dir, file)
+		}
+		n, err := strconv.Atoi(m[2])
+		if err != nil {
+			return nil
+		}
+		text := "cannot load the Go code: "
+		if header != "" {
+			// go: errors parsing ../go.mod: names the file as the position does
+			if h, ok := strings.CutSuffix(header, " "+m[1]+":"); ok {
+				text += h + " " + filepath.Base(m[1]) + ": "
+			} else {
+				text += header + " "
+			}
+		}
+		errs = append(errs, &schema.Error{Pos: schema.Pos{Filename: file, Line: n}, Msg: text + m[3]})
+	}
+	return errs
+}
+
 // vendorHint says how to generate code that imports a package the vendor
 // directory lacks, when the go command's msg says that is why it cannot
 // load it, or returns "". go mod vendor copies only what the module's
@@ -827,7 +876,12 @@ func (ws *workspace) declaredAside(p *listed, recv, name string) (decl token.Pos
 			if importsC(f) && matchesWithCgo(p.Dir, file, ws.tags) {
 				return `which the build ignores: it imports "C", and cgo is disabled (CGO_ENABLED=0, or no C compiler was found)`
 			}
-			if c := buildLine(f); c != "" {
+			if c := nameConstraint(file); c != "" && !matchesName(file, ws.tags) {
+				return fmt.Sprintf("which the build ignores: its name's suffix %q does not hold for %s/%s (GOOS and GOARCH select such a build, not -tags)", "_"+strings.ReplaceAll(c, " && ", "_"), build.Default.GOOS, build.Default.GOARCH)
+			}
+			if c := buildLine(f); c == "ignore" {
+				return `which the build ignores: its constraint "ignore" leaves it out of every build by convention; declare it in a file of the package`
+			} else if c != "" {
 				if !tagsSelect(c, ws.tags) {
 					return fmt.Sprintf("which the build ignores: its constraint %q does not hold for %s/%s (GOOS, GOARCH, CGO_ENABLED and the Go release select such a build, not -tags)", c, build.Default.GOOS, build.Default.GOARCH)
 				}
@@ -837,6 +891,9 @@ func (ws *workspace) declaredAside(p *listed, recv, name string) (decl token.Pos
 		}},
 		{append(slices.Clone(p.TestGoFiles), p.XTestGoFiles...), func(*ast.File, string) string {
 			return "a test file, which is not part of the package"
+		}},
+		{asideGoFiles(p.Dir), func(_ *ast.File, file string) string {
+			return "which the go command ignores: its name starts with " + file[:1]
 		}},
 	} {
 		for _, file := range group.files {
@@ -851,6 +908,26 @@ func (ws *workspace) declaredAside(p *listed, recv, name string) (decl token.Pos
 		}
 	}
 	return token.NoPos, "", false
+}
+
+// asideGoFiles returns the names of the .go files in dir whose names
+// start with _ or ., which the go command does not even list as ignored.
+func asideGoFiles(dir string) []string {
+	if dir == "" {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		name := e.Name()
+		if e.Type().IsRegular() && strings.HasSuffix(name, ".go") && (strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".")) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // tagsSelect reports whether some build tags, added to tags, would
@@ -899,6 +976,17 @@ func tagsSelect(line string, tags []string) bool {
 		}
 	}
 	return false
+}
+
+// matchesName reports whether the build, with tags, takes a file of
+// that name as far as the name goes: its _GOOS or _GOARCH suffix, if any,
+// holds.
+func matchesName(file string, tags []string) bool {
+	ctxt := build.Default
+	ctxt.BuildTags = tags
+	ctxt.OpenFile = func(string) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("package p\n")), nil }
+	ok, err := ctxt.MatchFile("", filepath.Base(file))
+	return ok && err == nil
 }
 
 // matchesWithCgo reports whether the build, with tags, would take the file

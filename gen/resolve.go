@@ -346,6 +346,8 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 				errs.Add(n.RunPos, schema.Sprintf("%s: run: method %s has a pointer receiver; write (*%s).%s", n, ref.name, strings.TrimPrefix(strings.TrimSuffix(n.Run[1:], ")."+ref.name), "*"), ref.name))
 			case sel != nil:
 				ws.addDecl(errs, n.RunPos, sel.Pos(), "%s: run: %s is a field of %s, not a method; run names a function or a method: declare a method that calls the field", n, ref.name, typ)
+			case ref.ptr && types.IsInterface(tn.Type()) && hasMethod(tn.Type(), pkg, ref.name):
+				ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s is an interface, and a pointer to an interface has no methods; write (%s", n, ref.recv, strings.TrimPrefix(n.Run[1:], "*"))
 			case !notSeen():
 				ws.addDecl(errs, n.RunPos, tn.Pos(), "%s: run: %s has no method %s%s", n, typ, ref.name, suggestRun(ref, pkg, ref.pkgPath == "", n.IsPool()))
 			}
@@ -947,4 +949,11 @@ func kindOf(obj types.Object) string {
 		return "type"
 	}
 	return "declaration"
+}
+
+// hasMethod reports whether typ has the method name, as pkg sees it.
+func hasMethod(typ types.Type, pkg *types.Package, name string) bool {
+	sel, _, _ := types.LookupFieldOrMethod(typ, false, pkg, name)
+	_, ok := sel.(*types.Func)
+	return ok
 }

@@ -13,14 +13,19 @@ import (
 
 // IsSpecDir reports whether dir holds a spec: a .cue file that declares
 // trees at its top level, or one that does not parse (so that loading it
-// reports the error). Other CUE, such as configuration that happens to
-// live in the same repository, is not a spec. Files whose names start with
-// . or _ do not count, as CUE ignores them.
+// reports the error). The field may be written in what the package embeds
+// at its top level: a struct, a comprehension (if on {trees: ...}), or a
+// definition, hidden field or let of the directory's files (#Base). Other
+// CUE, such as configuration that happens to live in the same repository,
+// is not a spec. Files whose names start with . or _ do not count, as CUE
+// ignores them.
 func IsSpecDir(dir string) bool {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return false
 	}
+	var files []*ast.File
+	mentions := false // some file says trees: without, none declares them
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || !isSpecFile(name) {
@@ -30,20 +35,91 @@ func IsSpecDir(dir string) bool {
 			return true // not to be read (a pipe, a device): loading it says what it is
 		}
 		src, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil || !bytes.Contains(src, []byte("trees")) {
+		if err != nil {
 			continue
 		}
+		has := bytes.Contains(src, []byte("trees"))
 		f, err := parser.ParseFile(name, src)
 		if err != nil {
-			return true
+			if has {
+				return true
+			}
+			continue
 		}
+		mentions = mentions || has
+		files = append(files, f)
+	}
+	if !mentions {
+		return false
+	}
+	// What an identifier of the top level may stand for: the directory's
+	// definitions, hidden fields and lets.
+	named := map[string]ast.Expr{}
+	for _, f := range files {
 		for _, d := range f.Decls {
-			if fd, ok := d.(*ast.Field); ok {
-				if label, _, _ := ast.LabelName(fd.Label); label == "trees" {
-					return true
+			switch d := d.(type) {
+			case *ast.Field:
+				if label, _, _ := ast.LabelName(d.Label); strings.HasPrefix(label, "#") || strings.HasPrefix(label, "_") {
+					named[label] = d.Value
 				}
+			case *ast.LetClause:
+				named[d.Ident.Name] = d.Expr
 			}
 		}
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		if declaresTrees(f.Decls, named, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// declaresTrees reports whether decls, the top level of a file or a
+// struct it embeds, declare the field trees, directly or in what they
+// embed.
+func declaresTrees(decls []ast.Decl, named map[string]ast.Expr, seen map[string]bool) bool {
+	for _, d := range decls {
+		switch d := d.(type) {
+		case *ast.Field:
+			if label, _, _ := ast.LabelName(d.Label); label == "trees" {
+				return true
+			}
+		case *ast.EmbedDecl:
+			if embedsTrees(d.Expr, named, seen) {
+				return true
+			}
+		case *ast.Comprehension:
+			if embedsTrees(d, named, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// embedsTrees reports whether the embedded expression x declares trees.
+func embedsTrees(x ast.Expr, named map[string]ast.Expr, seen map[string]bool) bool {
+	switch x := x.(type) {
+	case *ast.StructLit:
+		return declaresTrees(x.Elts, named, seen)
+	case *ast.Comprehension:
+		if x.Fallback != nil && x.Fallback.Body != nil && declaresTrees(x.Fallback.Body.Elts, named, seen) {
+			return true
+		}
+		return embedsTrees(x.Value, named, seen)
+	case *ast.BinaryExpr:
+		return embedsTrees(x.X, named, seen) || embedsTrees(x.Y, named, seen)
+	case *ast.ParenExpr:
+		return embedsTrees(x.X, named, seen)
+	case *ast.Ident:
+		v, ok := named[x.Name]
+		if !ok || seen[x.Name] {
+			return false
+		}
+		seen[x.Name] = true
+		return embedsTrees(v, named, seen)
 	}
 	return false
 }

@@ -510,7 +510,7 @@ func (l *loader) loadErrors(inst *build.Instance) {
 				}
 			}
 			l.errs.Add(pos, Sprintf("package %s, but %s is package %s: the .cue files of a spec directory make one package",
-				multi.Packages[1], filepath.Base(multi.Files[0]), multi.Packages[0]))
+				multi.Packages[1], displayName(filepath.Base(multi.Files[0])), multi.Packages[0]))
 		case errors.As(e, &pathErr) && !e.Position().IsValid():
 			// Such as a file that cannot be read: at the file.
 			what := "file"

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Pos is a position in a spec file. Lines and columns count from 1;
@@ -18,9 +20,11 @@ type Pos struct {
 func (p Pos) IsValid() bool { return p.Line > 0 }
 
 // String returns "file:line:col", "file:line" or "file", whichever p
-// allows, and "-" for the zero Pos.
+// allows, and "-" for the zero Pos. A file name with a character that is
+// not printable (a newline, an escape) is quoted as Go quotes a string, so
+// that a message stays one line and writes nothing to a terminal.
 func (p Pos) String() string {
-	s := p.Filename
+	s := displayName(p.Filename)
 	if p.IsValid() {
 		if s != "" {
 			s += ":"
@@ -34,6 +38,15 @@ func (p Pos) String() string {
 		s = "-"
 	}
 	return s
+}
+
+// displayName returns a file name as a message writes it: quoted as Go
+// quotes a string if it has a character that is not printable.
+func displayName(name string) string {
+	if !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return strconv.Quote(name)
+	}
+	return name
 }
 
 // Spec is a loaded, validated spec with its defaults applied.

@@ -533,3 +533,30 @@ func TestNegativeDuration(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, filepath.Join(dir, `a.cue:2:22: trees.t.shutdown: invalid duration "-1s" (a duration here is never negative)`), err.Error())
 }
+
+// TestControlCharFileNames: a file name with a newline or another control
+// character is quoted in a position, as Go quotes a string, so that each
+// error stays one line that starts with its file.
+func TestControlCharFileNames(t *testing.T) {
+	for _, name := range []string{"a\nb.cue", "a\rb.cue", "a\tb\x1b[31m.cue"} {
+		t.Run(strconv.Quote(name), func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, name)
+			require.NoError(t, os.WriteFile(path, []byte("package p\n\ntrees: t: children: a: run: 1\n"), 0o644))
+			_, err := Load(dir)
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), "\n")
+			assert.NotContains(t, err.Error(), "\r")
+			assert.True(t, strings.HasPrefix(err.Error(), strconv.Quote(path)+":3:"), err.Error())
+		})
+	}
+	// A message that names another file quotes it too.
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a\nb.cue"), []byte("package p\n\ntrees: t: children: a: run: \"F\"\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "c.cue"), []byte("package q\n"), 0o644))
+	_, err := Load(dir)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "\n")
+	assert.Equal(t, `"a\nb.cue":2:24`, Pos{Filename: "a\nb.cue", Line: 2, Column: 24}.String())
+	assert.Equal(t, "a b.cue:2:24", Pos{Filename: "a b.cue", Line: 2, Column: 24}.String())
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"go/build"
 	"io"
 	"io/fs"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/diff"
+	"golang.org/x/mod/modfile"
 
 	"github.com/arbor-go/arbor/gen"
 	arborruntime "github.com/arbor-go/arbor/runtime"
@@ -268,8 +270,9 @@ func (c *cli) options() *gen.Options {
 // directory as given, and dir/... into every directory at or below dir that
 // holds a spec (schema.IsSpecDir) or an arbor_gen.go (whose spec may be
 // gone). Like the go command's ./..., a walk skips testdata, vendor and
-// cue.mod directories, directories whose names start with . or _, and
-// nested modules (directories with their own go.mod), unless the pattern
+// cue.mod directories, directories whose names start with . or _, those
+// the ignore directives of the module's go.mod name, and nested modules
+// (directories with their own go.mod), unless the pattern
 // itself starts there: ./testdata/... matches inside testdata. A pattern
 // that matches nothing (not even a directory named before it) is a
 // warning; when nothing at all is left to do, it is exit 1. A missing
@@ -306,6 +309,23 @@ func (c *cli) dirs(args []string) ([]string, int) {
 		root = filepath.Clean(root)
 		matched := false             // also a directory an earlier argument named
 		modules := moduleAbove(root) // the module the walk is in, if any
+		// The ignore directives of the module a directory is in: the one
+		// above root, or one the walk finds (from a go.work's root).
+		ignores := map[string]func(string) bool{}
+		ignored := func(dir string) bool {
+			for _, m := range slices.Backward(modules) {
+				if within(dir, m) {
+					if ignores[m] == nil {
+						ignores[m] = ignoredBy(m)
+					}
+					return ignores[m](dir)
+				}
+			}
+			return false
+		}
+		if ignored(root) { // the pattern starts in an ignored directory: it matches there
+			ignored = func(string) bool { return false }
+		}
 		// Walking root/. follows root when it is a symbolic link to a
 		// directory, as the go command does with a pattern's root.
 		err := filepath.WalkDir(filepath.Join(root, ".")+string(filepath.Separator)+".", func(path string, d fs.DirEntry, err error) error {
@@ -316,7 +336,7 @@ func (c *cli) dirs(args []string) ([]string, int) {
 				return nil
 			}
 			path = filepath.Clean(path)
-			if path != root && skipDir(d.Name()) {
+			if path != root && (skipDir(d.Name()) || ignored(path)) {
 				return filepath.SkipDir
 			}
 			if exists(filepath.Join(path, "go.mod")) {
@@ -366,6 +386,49 @@ func (c *cli) isDir(arg, root string) bool {
 func skipDir(name string) bool {
 	return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") ||
 		name == "testdata" || name == "vendor" || name == "cue.mod"
+}
+
+// ignoredBy returns what tells whether the ignore directives of the go.mod
+// of the module at root make the go command's ./... skip a directory, as
+// it reads them: ./x is the directory x at the module's root, x any
+// directory of the module whose path ends with the elements of x, and
+// either one all that is below it.
+func ignoredBy(root string) func(dir string) bool {
+	none := func(string) bool { return false }
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return none
+	}
+	data, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return none
+	}
+	f, err := modfile.Parse("go.mod", data, nil)
+	if err != nil || len(f.Ignore) == 0 {
+		return none
+	}
+	slashed := func(p string) string { return "/" + strings.Trim(filepath.ToSlash(p), "/") + "/" }
+	var fromRoot, anywhere []string
+	for _, ig := range f.Ignore {
+		if p, ok := strings.CutPrefix(ig.Path, "./"); ok {
+			fromRoot = append(fromRoot, slashed(p))
+		} else {
+			anywhere = append(anywhere, slashed(ig.Path))
+		}
+	}
+	return func(dir string) bool {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return false
+		}
+		rel, err := filepath.Rel(root, abs)
+		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return false
+		}
+		rel = slashed(rel)
+		return slices.ContainsFunc(fromRoot, func(p string) bool { return strings.HasPrefix(rel, p) }) ||
+			slices.ContainsFunc(anywhere, func(p string) bool { return strings.Contains(rel, p) })
+	}
 }
 
 // moduleAbove returns the directory of the go.mod at or above dir, if any.
@@ -574,6 +637,10 @@ func (c *cli) compare(r *gen.Result) ([]byte, int) {
 		fmt.Fprintf(c.stderr, "arbor: %s is missing; run arbor gen%s\n", relative(r.Path), generateHint(r.Path))
 		return nil, exitCheck
 	case err != nil:
+		if st, lerr := os.Lstat(r.Path); lerr == nil && st.Mode()&fs.ModeSymlink != 0 {
+			c.report(unfollowable(r.Path, err))
+			return nil, exitCheck
+		}
 		c.report(relativeErr(err))
 		return nil, exitCheck
 	case !sameCode(old, r.Content):
@@ -585,12 +652,18 @@ func (c *cli) compare(r *gen.Result) ([]byte, int) {
 }
 
 // generateHint says whether go generate would write the file too: only if
-// a Go file next to the spec has a //go:generate line that runs arbor,
-// which newcomers forget (go generate then does nothing, and says nothing).
+// a Go file of the package next to the spec has a //go:generate line that
+// runs arbor, which newcomers forget (go generate then does nothing, and
+// says nothing). As for go generate, a file whose name starts with _ or .,
+// or whose build constraint does not hold, is none of the package's.
 func generateHint(r string) string {
-	entries, _ := os.ReadDir(filepath.Dir(r))
+	dir := filepath.Dir(r)
+	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".go") || e.Name() == filepath.Base(r) {
+			continue
+		}
+		if ok, err := build.Default.MatchFile(dir, e.Name()); !ok || err != nil {
 			continue
 		}
 		src, err := os.ReadFile(filepath.Join(filepath.Dir(r), e.Name()))
@@ -598,7 +671,9 @@ func generateHint(r string) string {
 			continue
 		}
 		for line := range bytes.Lines(src) {
-			if bytes.HasPrefix(line, []byte("//go:generate ")) && bytes.Contains(line, []byte("arbor")) {
+			// go generate reads a directive whose command follows a space or a tab.
+			directive := bytes.HasPrefix(line, []byte("//go:generate ")) || bytes.HasPrefix(line, []byte("//go:generate\t"))
+			if directive && bytes.Contains(line, []byte("arbor")) {
 				return " (or go generate)"
 			}
 		}

@@ -28,6 +28,9 @@ func write(path string, content []byte) (err error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return dangling(path)
 		}
+		if err != nil {
+			return unfollowable(path, err)
+		}
 		if err == nil {
 			path = target // the link stays; what it points to is the generated file
 		}
@@ -58,6 +61,20 @@ func write(path string, content []byte) (err error) {
 // core.autocrlf, on Windows): the code is the same, and go builds either.
 func sameCode(old, content []byte) bool {
 	return bytes.Equal(old, content) || bytes.Contains(old, []byte("\r\n")) && bytes.Equal(bytes.ReplaceAll(old, []byte("\r\n"), []byte("\n")), content)
+}
+
+// unfollowable describes path, a symbolic link that cannot be followed
+// (a loop): err, unless the system says why.
+func unfollowable(path string, err error) error {
+	to, _ := os.Readlink(path)
+	if _, serr := os.Stat(path); serr != nil {
+		err = serr
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("%s: a symbolic link to %s, which cannot be followed (%v); remove the link or fix its target", relative(path), to, err)
 }
 
 // dangling describes path, a symbolic link to nothing.

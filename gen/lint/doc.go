@@ -191,7 +191,8 @@
 // top-level statements is a wait until shutdown (as for ready): the
 // context ends only at the deadline, so every attempt that gets there
 // runs until it and fails. A timeout bounds one attempt of a job; a
-// service wants none (ready bounds its start).
+// service wants none (ready bounds its start). A function that never uses
+// its context does not end when it does: ctxunused reports it instead.
 //
 // # Silencing a finding
 //

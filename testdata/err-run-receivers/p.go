@@ -39,3 +39,8 @@ type Both struct {
 type Field struct {
 	Run func(context.Context) error
 }
+
+// Service is an interface: a pointer to it has no methods.
+type Service interface {
+	Run(ctx context.Context) error
+}

@@ -22,6 +22,7 @@ var tree = runtime.Spec{
 		{Name: "job", Run: runtime.Func(Job), Timeout: time.Minute},
 		{Name: "derived", Run: runtime.Func(Derived), Timeout: time.Minute},
 		{Name: "no-timeout", Run: runtime.Func(Service)},
+		{Name: "deaf", Run: runtime.Func(Deaf), Timeout: time.Minute},
 	},
 }
 
@@ -63,4 +64,13 @@ func Derived(ctx context.Context) error {
 	defer cancel()
 	<-sctx.Done()
 	return nil
+}
+
+// Deaf never looks at its context: it does not end when the context does,
+// nor at all. That is what ctxunused says; the timeout check, which would
+// say it ends only when its context does, says nothing.
+func Deaf(ctx context.Context) error { // want `deaf: Deaf never uses its context, yet it waits in a loop`
+	for {
+		time.Sleep(time.Second)
+	}
 }
