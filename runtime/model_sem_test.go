@@ -513,6 +513,7 @@ func (sv *mSup) ended(c *mChild, kind runtime.ExitKind, dnr bool) {
 		return
 	}
 	if c.member && !dnr {
+		sv.forget(c)
 		sv.advance() // ended as part of its group's restart
 		return
 	}
@@ -545,9 +546,7 @@ func (sv *mSup) ended(c *mChild, kind runtime.ExitKind, dnr bool) {
 	}
 	// Backoff: min(Max, Initial·Multiplier^(n-1)), n the restarts since an
 	// attempt stayed up (and ready) for ResetAfter; no jitter here.
-	if c.ready && sv.m.now-c.readyAt >= c.backoff.ResetAfter {
-		c.streak = 0
-	}
+	sv.forget(c)
 	c.streak++
 	d := mDelay(c.backoff, c.streak)
 	if sv.strategy == runtime.OneForOne {
@@ -855,7 +854,16 @@ func (sv *mSup) abandon(c *mChild) {
 	sv.maybeReturn()
 }
 
+// forget ends the restart streak of c if its attempt, which has just
+// ended, stayed up (and ready) for ResetAfter: stopped or failed alike.
+func (sv *mSup) forget(c *mChild) {
+	if c.ready && sv.m.now-c.readyAt >= c.backoff.ResetAfter {
+		c.streak = 0
+	}
+}
+
 func (sv *mSup) afterStop(c *mChild) {
+	sv.forget(c)
 	if sv.pool && (c.held || sv.stopping) {
 		sv.remove(c) // a stopped instance is removed (OTP's terminate_child)
 	} else if c.again && !c.member {

@@ -277,12 +277,19 @@ func (s *slot) fence(a *Attempt, sig Signal, reported uint32) {
 // nextDelay advances the restart streak and returns the delay before the
 // next attempt.
 func (s *slot) nextDelay(now int64) time.Duration {
-	b := s.spec.Backoff
-	if s.ready && time.Duration(now-s.readyAt) >= b.ResetAfter {
+	s.forget(now)
+	s.streak++
+	return delay(s.spec.Backoff, int(s.streak))
+}
+
+// forget resets the restart streak if the attempt that has just ended
+// stayed up (and ready) for ResetAfter, whether it failed or was stopped:
+// a group restart or an order that stops a child that has long been well
+// does not leave its next attempt with the streak of failures before.
+func (s *slot) forget(now int64) {
+	if s.ready && time.Duration(now-s.readyAt) >= s.spec.Backoff.ResetAfter {
 		s.streak = 0
 	}
-	s.streak++
-	return delay(b, int(s.streak))
 }
 
 // delay is min(Max, Initial·Multiplier^(n-1)) spread by ±Jitter, and

@@ -672,6 +672,7 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, dnr b
 		// A group restart is under way for it: however it ended, it ended
 		// as part of that restart, as OTP's terminate takes its exit, and it
 		// starts again with its group (unless temporary).
+		s.forget(sv.tree.since(now))
 		sv.advance()
 		return
 	}
@@ -957,6 +958,7 @@ func (sv *supervisor) leftToExit(s *slot, a *Attempt) bool {
 // afterStop follows a stop the supervisor asked for: the next in the stop
 // queue, or the new attempt a Handle.Restart asked for.
 func (sv *supervisor) afterStop(s *slot) {
+	s.forget(sv.tree.since(sv.now()))
 	switch {
 	case sv.pool != nil && (s.held || sv.stopping):
 		sv.removeEnded(s) // Handle.Stop on an instance removes it, as its pool's stop does
