@@ -101,3 +101,114 @@ func TestS25StreakForgottenWhenStopped(t *testing.T) {
 		}
 	}
 }
+
+// multiple_restarts and one_for_all_escalation at the edge, with a group
+// that takes its time to stop: the restart of a one_for_all or
+// rest_for_one group counts at the exit that asks for it, not when the
+// group starts again (its slow member stops for 4s, its backoff is 1s).
+// With intensity 1 in 10s, a second failure exactly 10s after the first
+// is one too many, a nanosecond later it is not, and neither is one
+// exactly 10s after the group started again.
+func TestS25GroupRestartCountsAtTheExit(t *testing.T) {
+	for _, strategy := range []runtime.Strategy{runtime.OneForAll, runtime.RestForOne} {
+		for _, tc := range []struct {
+			second time.Duration // after the first failure
+			gives  bool
+		}{
+			{10 * time.Second, true},
+			{10*time.Second + time.Nanosecond, false},
+			{15 * time.Second, false},
+		} {
+			t.Run(string(strategy)+"/"+tc.second.String(), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					rec := &recorder{}
+					c := newPuppet()
+					slow := func(ctx context.Context, _ *runtime.Attempt) error {
+						<-ctx.Done()
+						time.Sleep(4 * time.Second)
+						return nil
+					}
+					tr := mustNew(t, runtime.Spec{Name: "t", Strategy: strategy, Backoff: constBackoff(time.Second),
+						RestartLimit: &runtime.RestartLimit{Max: 1, Window: 10 * time.Second},
+						Children: []runtime.Child{
+							{Name: "c", Run: c.run},
+							{Name: "slow", Run: slow, Shutdown: time.Minute},
+						}}, runtime.WithObserver(rec.observe))
+					stop, done := start(t, tr)
+					synctest.Wait()
+					first := time.Now()
+					c.end(errBoom)
+					time.Sleep(5 * time.Second)
+					synctest.Wait()
+					require.Equal(t, uint64(2), gen(t, tr, "t/c"), "the group started again after 4s and 1s")
+					require.Equal(t, uint64(2), gen(t, tr, "t/slow"))
+					time.Sleep(tc.second - time.Since(first))
+					c.end(errBoom)
+					gave := rec.of(runtime.EventGaveUp)
+					if !tc.gives {
+						assert.Empty(t, gave)
+						require.NoError(t, stop())
+						return
+					}
+					require.Len(t, gave, 1)
+					assert.Equal(t, first.Add(tc.second), gave[0].Time, "at the exit")
+					err := <-done // once slow has stopped
+					var gu *runtime.GiveUpError
+					require.ErrorAs(t, err, &gu)
+					assert.Equal(t, "t/c", gu.Child)
+					assert.Equal(t, 1, gu.Max)
+				})
+			})
+		}
+	}
+}
+
+// rest_for_one (and one_for_all) with a temporary child in the middle:
+// OTP's restart of the group terminates the temporary child and does not
+// start it again (temporary_bystander puts it last; here it is between the
+// child that fails and one that must come back). The child after it
+// starts again; the temporary one stays done, listed with its one
+// generation and the stop as its last exit, and the tree is ready, with
+// every child ended for good or running. Its own failure afterwards is
+// impossible (it is done); a failure of the last child restarts that one
+// alone under rest_for_one, and all but the temporary one under
+// one_for_all.
+func TestS25TemporaryInTheMiddle(t *testing.T) {
+	for _, strategy := range []runtime.Strategy{runtime.RestForOne, runtime.OneForAll} {
+		t.Run(string(strategy), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c1, c2, c3 := newPuppet(), newPuppet(), newPuppet()
+				tr := mustNew(t, runtime.Spec{Name: "t", Strategy: strategy, Backoff: noBackoff,
+					Children: []runtime.Child{
+						{Name: "c1", Run: c1.run},
+						{Name: "c2", Run: c2.run, Restart: runtime.Temporary},
+						{Name: "c3", Run: c3.run},
+					}})
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				c1.end(errBoom)
+				st := status(t, tr, "t/c2")
+				assert.Equal(t, runtime.StateDone, st.State)
+				assert.Equal(t, uint64(1), st.Generation)
+				assert.Equal(t, runtime.ExitCancelled, st.LastExit)
+				for _, p := range []string{"t/c1", "t/c3"} {
+					assert.Equal(t, runtime.StateRunning, status(t, tr, p).State, p)
+					assert.Equal(t, uint64(2), gen(t, tr, p), p)
+				}
+				h := tr.Health()
+				assert.Equal(t, runtime.HealthReady, h.State, h.Reason)
+
+				c3.end(errBoom)
+				assert.Equal(t, uint64(3), gen(t, tr, "t/c3"))
+				want := uint64(2) // rest_for_one: c3 is the last
+				if strategy == runtime.OneForAll {
+					want = 3
+				}
+				assert.Equal(t, want, gen(t, tr, "t/c1"))
+				assert.Equal(t, runtime.StateDone, status(t, tr, "t/c2").State)
+				assert.Equal(t, uint64(1), gen(t, tr, "t/c2"))
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
