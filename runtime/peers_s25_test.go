@@ -8,6 +8,7 @@ package runtime_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -25,12 +26,13 @@ import (
 // has stayed up (and ready) for ResetAfter. Under rest_for_one, c fails
 // three times (delays 1s, 2s, 4s), then its fourth attempt stays up; then
 // it is stopped by its group's restart for the failure of sib, before it,
-// restarted by an order, or ends on its own while its group stops (ended
-// as part of that restart, while slow, after it, takes its time). After up
-// to exactly ResetAfter, its next attempt is attempt 1 and a failure of it
-// waits Initial again; a millisecond less, and the streak goes on.
+// restarted by an order, ends on its own while its group stops (ended as
+// part of that restart, while slow, after it, takes its time), or ends for
+// good (ErrDoNotRestart) and an order starts it again. After up to exactly
+// ResetAfter, its next attempt is attempt 1 and a failure of it waits
+// Initial again; a millisecond less, and the streak goes on.
 func TestS25StreakForgottenWhenStopped(t *testing.T) {
-	for _, how := range []string{"group", "order", "member"} {
+	for _, how := range []string{"group", "order", "member", "ended"} {
 		for _, up := range []time.Duration{time.Minute, time.Minute - time.Millisecond} {
 			t.Run(how+"/"+up.String(), func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
@@ -78,6 +80,11 @@ func TestS25StreakForgottenWhenStopped(t *testing.T) {
 						sib.end(errBoom) // slow is stopping, c waits its turn
 						c.end(errBoom)   // and ends on its own meanwhile
 						close(release)
+						synctest.Wait()
+					case "ended":
+						c.end(fmt.Errorf("finished: %w", runtime.ErrDoNotRestart))
+						require.Equal(t, runtime.StateDone, status(t, tr, "t/c").State)
+						require.NoError(t, tr.Handle("t/c").Restart())
 						synctest.Wait()
 					}
 					time.Sleep(10 * time.Second) // past the group's delay, well short of ResetAfter

@@ -275,17 +275,18 @@ func (s *slot) fence(a *Attempt, sig Signal, reported uint32) {
 }
 
 // nextDelay advances the restart streak and returns the delay before the
-// next attempt.
-func (s *slot) nextDelay(now int64) time.Duration {
-	s.forget(now)
+// next attempt. The attempt that has just ended has been detached, which
+// reset the streak if it stayed up long enough (forget).
+func (s *slot) nextDelay() time.Duration {
 	s.streak++
 	return delay(s.spec.Backoff, int(s.streak))
 }
 
-// forget resets the restart streak if the attempt that has just ended
-// stayed up (and ready) for ResetAfter, whether it failed or was stopped:
-// a group restart or an order that stops a child that has long been well
-// does not leave its next attempt with the streak of failures before.
+// forget resets the restart streak if the attempt that ends now stayed up
+// (and ready) for ResetAfter, however it ends: failed, stopped by its
+// group's restart or an order, or ended for good. A child long well does
+// not carry the streak of its old failures into its next attempt (after a
+// group restart, an order, or a Restart of a child that ended).
 func (s *slot) forget(now int64) {
 	if s.ready && time.Duration(now-s.readyAt) >= s.spec.Backoff.ResetAfter {
 		s.streak = 0

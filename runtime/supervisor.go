@@ -639,7 +639,9 @@ func (sv *supervisor) stopped(s *slot) {
 }
 
 // detach makes a no longer current: whatever it reports later is fenced.
+// However a ended, if it stayed up for ResetAfter, the streak is over.
 func (sv *supervisor) detach(s *slot, a *Attempt) {
+	s.forget(sv.tree.since(sv.now()))
 	s.cur.Store(nil)
 	sv.live--
 	s.disarm()
@@ -672,7 +674,6 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, dnr b
 		// A group restart is under way for it: however it ended, it ended
 		// as part of that restart, as OTP's terminate takes its exit, and it
 		// starts again with its group (unless temporary).
-		s.forget(sv.tree.since(now))
 		sv.advance()
 		return
 	}
@@ -707,7 +708,7 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, dnr b
 		sv.shutdown(gu)
 		return
 	}
-	d := s.nextDelay(sv.tree.since(now))
+	d := s.nextDelay()
 	if sv.strategy == OneForOne {
 		sv.emit(&Event{Kind: EventRestartScheduled, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: d})
 		if d <= 0 {
@@ -958,7 +959,6 @@ func (sv *supervisor) leftToExit(s *slot, a *Attempt) bool {
 // afterStop follows a stop the supervisor asked for: the next in the stop
 // queue, or the new attempt a Handle.Restart asked for.
 func (sv *supervisor) afterStop(s *slot) {
-	s.forget(sv.tree.since(sv.now()))
 	switch {
 	case sv.pool != nil && (s.held || sv.stopping):
 		sv.removeEnded(s) // Handle.Stop on an instance removes it, as its pool's stop does
