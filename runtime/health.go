@@ -191,6 +191,14 @@ func childReason(c ChildStatus) string {
 	case StateWaiting:
 		return "waiting for the siblings in its after list"
 	case StateBackoff:
+		switch {
+		case c.LastExit == ExitCancelled:
+			// Stopped by its group's restart for a sibling's failure (an
+			// order restarts at once): what it returned then is no reason.
+			return "restarting with its group"
+		case c.LastError == nil:
+			return fmt.Sprintf("restarting after %s", c.LastExit) // a permanent child that returned nil
+		}
 		return fmt.Sprintf("restarting after %s: %s", c.LastExit, errText(c.LastError))
 	case StateDone:
 		if c.LastError != nil {

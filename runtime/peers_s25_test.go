@@ -219,3 +219,61 @@ func TestS25TemporaryInTheMiddle(t *testing.T) {
 		})
 	}
 }
+
+// count_restarting_children and which_children during a group restart,
+// as Health reports them (what probes, systemd's STATUS= and arbor ctl
+// show): while a one_for_all or rest_for_one group waits out its delay,
+// the child that failed is restarting after its failure, and the members
+// its failure stopped are restarting with their group, not "after
+// cancelled: <nil>"; a permanent child that returned nil is restarting
+// after success, without a nil error. Once the group is back, the tree is
+// ready again.
+func TestS25HealthDuringAGroupRestart(t *testing.T) {
+	for _, tc := range []struct {
+		strategy runtime.Strategy
+		failed   string
+		reason   string // the tree's
+	}{
+		{runtime.OneForAll, "c3", "t/c1: restarting with its group"},
+		{runtime.RestForOne, "c2", "t/c2: restarting after error: boom"},
+	} {
+		t.Run(string(tc.strategy), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := map[string]*puppet{"c1": newPuppet(), "c2": newPuppet(), "c3": newPuppet()}
+				tr := mustNew(t, runtime.Spec{Name: "t", Strategy: tc.strategy, Backoff: constBackoff(time.Second),
+					Children: []runtime.Child{{Name: "c1", Run: p["c1"].run}, {Name: "c2", Run: p["c2"].run}, {Name: "c3", Run: p["c3"].run}}})
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				p[tc.failed].end(errBoom)
+				h := tr.Health()
+				assert.Equal(t, runtime.HealthDegraded, h.State)
+				assert.Equal(t, tc.reason, h.Reason)
+				for _, c := range h.Children {
+					switch {
+					case c.Path == "t/"+tc.failed:
+						assert.Equal(t, "restarting after error: boom", c.Reason, c.Path)
+					case c.State == runtime.StateBackoff:
+						assert.Equal(t, "restarting with its group", c.Reason, c.Path)
+					default:
+						assert.True(t, c.OK, c.Path)
+					}
+				}
+				time.Sleep(time.Second)
+				synctest.Wait()
+				h = tr.Health()
+				assert.Equal(t, runtime.HealthReady, h.State, h.Reason)
+
+				p["c3"].end(nil) // permanent: restarted after its backoff
+				h = tr.Health()
+				assert.Equal(t, runtime.HealthDegraded, h.State)
+				if tc.strategy == runtime.RestForOne {
+					assert.Equal(t, "t/c3: restarting after success", h.Reason)
+				} else {
+					assert.Equal(t, "t/c1: restarting with its group", h.Reason)
+					assert.Equal(t, "restarting after success", h.Children[2].Reason)
+				}
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
