@@ -277,3 +277,88 @@ func TestS25HealthDuringAGroupRestart(t *testing.T) {
 		})
 	}
 }
+
+// terminate_child of a dynamic child that failed once and was restarted
+// (Elixir's "terminate_child terminates restarting child" a while later)
+// as Health sees it while the instance takes its time to stop: stopping
+// on an order is how a pool ends work, and its old failure is no reason
+// for this stop, so the tree stays ready. An instance stopping for a
+// heartbeat it missed is not well, and says so; an order that takes
+// over that stop makes it well again. A declared child stopping on an
+// order says it is stopping, not "stopping after" its old failure.
+func TestS25HealthOfAStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newPuppet()
+		c.failFrom, c.failTo = 1, 1
+		lingerC := func(ctx context.Context, a *runtime.Attempt) error {
+			err := c.run(ctx, a)
+			if ctx.Err() != nil {
+				time.Sleep(10 * time.Second) // cleans up
+			}
+			return err
+		}
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: constBackoff(time.Second), Children: []runtime.Child{
+			{Name: "c", Run: lingerC, Shutdown: time.Minute},
+			{Name: "p", Pool: &runtime.PoolSpec{}, Shutdown: time.Minute, Heartbeat: &runtime.Heartbeat{Timeout: time.Second}},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		instance := func(beats bool) runtime.RunFunc {
+			return func(ctx context.Context, a *runtime.Attempt) error {
+				if a.Generation() == 1 && beats {
+					return errBoom
+				}
+				for beats && ctx.Err() == nil {
+					a.Beat()
+					select {
+					case <-ctx.Done():
+					case <-time.After(100 * time.Millisecond):
+					}
+				}
+				<-ctx.Done()
+				time.Sleep(10 * time.Second) // cleans up
+				return nil
+			}
+		}
+		done, err := p.Start("done", instance(true))
+		require.NoError(t, err)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		require.Equal(t, uint64(2), status(t, tr, "t/p/done").Generation)
+		require.Equal(t, uint64(2), gen(t, tr, "t/c"))
+		h := tr.Health()
+		require.Equal(t, runtime.HealthReady, h.State, h.Reason)
+
+		require.NoError(t, done.Stop())
+		synctest.Wait()
+		require.Equal(t, runtime.StateStopping, status(t, tr, "t/p/done").State)
+		h = tr.Health()
+		assert.Equal(t, runtime.HealthReady, h.State, h.Reason)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+
+		stale, err := p.Start("stale", instance(false))
+		require.NoError(t, err)
+		time.Sleep(2 * time.Second) // past its heartbeat timeout and a half
+		synctest.Wait()
+		require.Equal(t, runtime.StateStopping, status(t, tr, "t/p/stale").State)
+		h = tr.Health()
+		assert.Equal(t, runtime.HealthDegraded, h.State)
+		assert.Equal(t, "t/p/stale: stopping after timeout: arbor: heartbeat missed", h.Reason)
+		require.NoError(t, stale.Stop()) // takes over the stop
+		synctest.Wait()
+		h = tr.Health()
+		assert.Equal(t, runtime.HealthReady, h.State, h.Reason)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+
+		require.NoError(t, tr.Handle("t/c").Stop())
+		synctest.Wait()
+		require.Equal(t, runtime.StateStopping, status(t, tr, "t/c").State)
+		h = tr.Health()
+		assert.Equal(t, runtime.HealthDegraded, h.State)
+		assert.Equal(t, "t/c: stopping", h.Reason)
+		require.NoError(t, stop())
+	})
+}

@@ -44,6 +44,7 @@ type slot struct {
 	// With st, guarded by sup.mu.
 	state    State
 	lastExit ExitKind
+	fault    cause // while stopping: the deadline the attempt missed, if that is why
 
 	st status // guarded by sup.mu
 }
@@ -162,6 +163,9 @@ func (s *slot) statusLocked() ChildStatus {
 		LastExit:   s.lastExit,
 		LastError:  s.st.lastErr,
 	}
+	if s.state == StateStopping && s.fault != causeNone {
+		c.fault = s.fault.err()
+	}
 	if ls := s.lease(); ls != nil {
 		c.Lease, c.Token, c.LeaseError = ls.name, ls.token, ls.err
 	}
@@ -177,6 +181,28 @@ func (s *slot) setState(st State, now time.Time) {
 		s.state = st
 		s.st.since = s.sup.tree.since(now)
 	}
+	s.sup.mu.Unlock()
+}
+
+// setStopping records that the current attempt is being stopped, for
+// snapshots: fault is the deadline it missed (causeNone for a stop it did
+// not bring on itself), so that Health tells the two apart.
+func (s *slot) setStopping(now time.Time, fault cause) {
+	s.sup.mu.Lock()
+	if !s.sup.killed {
+		s.state = StateStopping
+		s.st.since = s.sup.tree.since(now)
+		s.fault = fault
+	}
+	s.sup.mu.Unlock()
+}
+
+// orderTakesOver records that an order took over the stop of the current
+// attempt for a missed deadline: it stops on the order now, since when it
+// was cancelled.
+func (s *slot) orderTakesOver() {
+	s.sup.mu.Lock()
+	s.fault = causeNone
 	s.sup.mu.Unlock()
 }
 

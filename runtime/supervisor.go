@@ -889,7 +889,11 @@ func (sv *supervisor) requestStop(s *slot, cause cause, failure bool) {
 	}
 	now := sv.now()
 	s.disarm()
-	s.setState(StateStopping, now)
+	fault := causeNone
+	if failure {
+		fault = cause
+	}
+	s.setStopping(now, fault)
 	a.cancel(cause)
 	if g := s.spec.Shutdown; g > 0 {
 		sv.startGrace(s, a.gen, sv.tree.due(now, g))
@@ -1035,8 +1039,9 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 			if s.cur.Load() == nil {
 				s.setState(StateStopped, now)
 				sv.advance()
-			} else {
+			} else if s.failStop() {
 				s.stopCause &^= causeFailure // stopped by order now, not for its fault
+				s.orderTakesOver()
 			}
 			return
 		}
@@ -1050,6 +1055,7 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 			// Already stopping for its own fault (a missed deadline): the
 			// order takes over, so the fault neither counts nor delays.
 			s.stopCause &^= causeFailure
+			s.orderTakesOver()
 		}
 		s.restartNow = restart
 		return
