@@ -362,3 +362,65 @@ func TestS25HealthOfAStop(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// badStringer's String method panics with a badStringer.
+type badStringer struct{}
+
+func (badStringer) String() string { panic(badStringer{}) }
+
+// badError's Error method panics, also on a nil pointer.
+type badError struct{}
+
+func (*badError) Error() string { panic("no text") }
+
+// suture's TestFailures with a service that panics, at odd values: nil
+// (a *runtime.PanicNilError since Go 1.21, not a runtime.Goexit), a value
+// whose String method panics with itself, an error whose Error method
+// panics (also a nil one), a value that refers to itself. Each is a
+// panic: the child is restarted after its backoff, its last exit is a
+// panic wrapping ErrPanic, and the events and Health describe it without
+// calling the value's methods out of a recover.
+func TestS25PanicsWithOddValues(t *testing.T) {
+	type self struct{ p *self }
+	loop := &self{}
+	loop.p = loop
+	for name, v := range map[string]any{
+		"nil":         nil,
+		"badStringer": badStringer{},
+		"badError":    &badError{},
+		"nilBadError": (*badError)(nil),
+		"selfRef":     loop,
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := &recorder{}
+				tr := mustNew(t, runtime.Spec{Name: "t", Backoff: constBackoff(time.Second), Children: []runtime.Child{
+					{Name: "c", Run: func(ctx context.Context, a *runtime.Attempt) error {
+						if a.Generation() == 1 {
+							panic(v)
+						}
+						<-ctx.Done()
+						return nil
+					}},
+				}}, runtime.WithObserver(rec.observe))
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				st := status(t, tr, "t/c")
+				assert.Equal(t, runtime.ExitPanic, st.LastExit)
+				assert.ErrorIs(t, st.LastError, runtime.ErrPanic)
+				var pe *runtime.PanicError
+				require.ErrorAs(t, st.LastError, &pe)
+				assert.NotEmpty(t, pe.Stack)
+				assert.Contains(t, tr.Health().Reason, "t/c: restarting after panic: panic: ")
+				for _, e := range rec.all() {
+					assert.NotEmpty(t, e.String())
+				}
+				time.Sleep(time.Second)
+				synctest.Wait()
+				assert.Equal(t, uint64(2), gen(t, tr, "t/c"))
+				assert.Equal(t, runtime.StateRunning, status(t, tr, "t/c").State)
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
