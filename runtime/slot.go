@@ -198,8 +198,8 @@ func (s *slot) setStopping(now time.Time, fault cause) {
 }
 
 // orderTakesOver records that an order took over the stop of the current
-// attempt for a missed deadline: it stops on the order now, since when it
-// was cancelled.
+// attempt for a missed deadline: the attempt now stops on the order, and
+// its stop still began when it was cancelled.
 func (s *slot) orderTakesOver() {
 	s.sup.mu.Lock()
 	s.fault = causeNone

@@ -639,7 +639,8 @@ func (sv *supervisor) stopped(s *slot) {
 }
 
 // detach makes a no longer current: whatever it reports later is fenced.
-// However a ended, if it stayed up for ResetAfter, the streak is over.
+// If a stayed up (and ready) for ResetAfter, however it ended, its child's
+// restart streak is over (forget).
 func (sv *supervisor) detach(s *slot, a *Attempt) {
 	s.forget(sv.tree.since(sv.now()))
 	s.cur.Store(nil)
