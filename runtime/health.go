@@ -48,7 +48,7 @@ type Health struct {
 type ChildHealth struct {
 	Path     string
 	State    State
-	OK       bool   // running and ready, ended for good, standing by for its lease, or a pool's instance starting or stopping without a failure
+	OK       bool   // running and ready, ended for good, standing by for its lease, or a pool's instance starting without a failure or stopping but not for a missed deadline
 	Reason   string // why not OK, such as "restarting after error: dial tcp: refused"; what a standby child waits for
 	Restart  int    // restarts so far
 	Pool     bool   // a pool: its live instances follow it
@@ -93,9 +93,10 @@ func (t *Tree) Health() Health {
 		// another process, and this one serves all the same.
 		ch := ChildHealth{Path: c.Path, Pool: c.Pool, Instance: c.Instance, State: c.State, Restart: c.Restarts,
 			OK: c.State == StateRunning || c.State == StateDone || c.State == StateStandby}
-		if c.Instance && (c.State == StateStarting || c.State == StateStopping) && !(c.LastError != nil && c.LastExit.Failure()) {
+		if c.Instance && (c.State == StateStarting && !(c.LastError != nil && c.LastExit.Failure()) || c.State == StateStopping && c.fault == nil) {
 			// A pool takes and ends work all the time: an instance starting
 			// for the first time, or stopping on an order, is how it runs.
+			// An earlier failure is no reason for the stop of this attempt.
 			ch.OK = true
 		}
 		parentPath := c.Path[:max(0, strings.LastIndexByte(c.Path, '/'))]
@@ -191,12 +192,26 @@ func childReason(c ChildStatus) string {
 	case StateWaiting:
 		return "waiting for the siblings in its after list"
 	case StateBackoff:
+		switch {
+		case c.LastExit == ExitCancelled:
+			// Stopped by its group's restart for a sibling's failure (an
+			// order restarts at once): what it returned then is no reason.
+			return "restarting with its group"
+		case c.LastError == nil:
+			return fmt.Sprintf("restarting after %s", c.LastExit) // a permanent child that returned nil
+		}
 		return fmt.Sprintf("restarting after %s: %s", c.LastExit, errText(c.LastError))
 	case StateDone:
 		if c.LastError != nil {
 			return fmt.Sprintf("done after %s: %s", c.LastExit, errText(c.LastError))
 		}
 		return fmt.Sprintf("done after %s", c.LastExit)
+	case StateStopping:
+		// Its last exit is an earlier attempt's: no reason for this stop.
+		if c.fault != nil {
+			return fmt.Sprintf("stopping after %s: %s", ExitTimeout, errText(c.fault))
+		}
+		return "stopping"
 	case StateIdle:
 		return "not started"
 	case StateStandby:

@@ -468,6 +468,7 @@ func (sv *mSup) exit(c *mChild, gen uint64, own runtime.ExitKind, dnr bool) {
 	if kind == runtime.ExitNone {
 		panic("model: an attempt returned for no reason")
 	}
+	sv.forget(c)
 	c.running = false
 	sv.live--
 	c.disarm()
@@ -545,10 +546,7 @@ func (sv *mSup) ended(c *mChild, kind runtime.ExitKind, dnr bool) {
 	}
 	// Backoff: min(Max, Initial·Multiplier^(n-1)), n the restarts since an
 	// attempt stayed up (and ready) for ResetAfter; no jitter here.
-	if c.ready && sv.m.now-c.readyAt >= c.backoff.ResetAfter {
-		c.streak = 0
-	}
-	c.streak++
+	c.streak++ // exit or abandon forgot the streak if the attempt stayed up
 	d := mDelay(c.backoff, c.streak)
 	if sv.strategy == runtime.OneForOne {
 		d = sv.m.jittered(c, d, c.backoff.Jitter)
@@ -842,6 +840,7 @@ func (sv *mSup) abandon(c *mChild) {
 	if c.stop == mFault {
 		kind = runtime.ExitTimeout
 	}
+	sv.forget(c)
 	sv.listAbandoned(c, kind)
 	if c.sub != nil {
 		c.fenced++ // its run returns at once, after its parent's
@@ -853,6 +852,14 @@ func (sv *mSup) abandon(c *mChild) {
 		sv.afterStop(c)
 	}
 	sv.maybeReturn()
+}
+
+// forget ends the restart streak of c if its attempt, which ends now,
+// stayed up (and ready) for ResetAfter, however it ends.
+func (sv *mSup) forget(c *mChild) {
+	if c.ready && sv.m.now-c.readyAt >= c.backoff.ResetAfter {
+		c.streak = 0
+	}
 }
 
 func (sv *mSup) afterStop(c *mChild) {

@@ -42,9 +42,10 @@ package runtime_test
 //	permanent_shutdown, temporary_shutdown   TestS19RestartTypeMatrix
 //	transient_shutdown                       TestOTPTransientShutdown
 //	faulty_application_shutdown              TestRestartLimitGivesUp (Run's error wraps the child's)
-//	temporary_bystander                      TestOTPTemporaryBystander
+//	temporary_bystander                      TestOTPTemporaryBystander, TestS25TemporaryInTheMiddle
 //	multiple_restarts                        TestOTPMultipleRestarts, TestS22WindowSlides, TestS23SystemdStartLimit,
-//	                                         TestS24WindowOfANanosecond, TestS24WindowForever, TestS24LimitCountsAtTheExit
+//	                                         TestS24WindowOfANanosecond, TestS24WindowForever, TestS24LimitCountsAtTheExit,
+//	                                         TestS25GroupRestartCountsAtTheExit
 //	one_for_one                              TestOTPOneForOne
 //	one_for_one_escalation                   TestRestartLimitGivesUp, TestS22NestedGiveUpIsAFailureWhateverItsCause
 //	one_for_all                              TestOTPOneForAll
@@ -74,7 +75,8 @@ package runtime_test
 //	significant_upgrade_*                    n/a: no code change; a tree's Spec is fixed (only any_significant)
 //	count_children                           TestOTPCountChildren
 //	count_children_supervisor                n/a: instances are run functions, never supervisors
-//	count_restarting_children                TestOTPCountRestartingChildren, TestS22WhichChildrenDuringAGroupRestart
+//	count_restarting_children                TestOTPCountRestartingChildren, TestS22WhichChildrenDuringAGroupRestart,
+//	                                         TestS25HealthDuringAGroupRestart
 //	get_callback_module                      n/a: no callback module
 //	do_not_save_start_parameters_for_temporary_children
 //	                                         TestS18RemovedInstanceNotRetained (declared children keep their Run: fixed)
@@ -129,7 +131,7 @@ package runtime_test
 //	                                         TestS20SupStopBrutalKill, TestS18WhichChildrenSimple,
 //	                                         TestS20PoolShutdownKeepsStopsInProgress (then the supervisor stops)
 //	terminate_child: terminates restarting child
-//	                                         TestOTPHangingRestartLoopSimple
+//	                                         TestOTPHangingRestartLoopSimple, TestS25HealthOfAStop
 //
 // suture v4's suture_test.go:
 //
@@ -137,7 +139,8 @@ package runtime_test
 //	                                         TestSutureTheHappyCase
 //	TestAddingToRunningSupervisor            TestPoolStartsInstances
 //	TestFailures                             TestSutureFailures (a sliding window; past it Arbor gives up),
-//	                                         TestS22BackoffForgetsOnlyReadyTime (the decay), TestS22PanicIsAFailureWhateverItsValue
+//	                                         TestS22BackoffForgetsOnlyReadyTime (the decay), TestS22PanicIsAFailureWhateverItsValue,
+//	                                         TestS25StreakForgottenWhenStopped, TestS25PanicsWithOddValues
 //	TestRunningAlreadyRunning                TestRunTwice
 //	TestFullConstruction, TestCoverage, TestDefaultLogging, TestShim
 //	                                         n/a: no such API

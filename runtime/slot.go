@@ -44,6 +44,7 @@ type slot struct {
 	// With st, guarded by sup.mu.
 	state    State
 	lastExit ExitKind
+	fault    cause // while stopping: the deadline the attempt missed, if that is why
 
 	st status // guarded by sup.mu
 }
@@ -162,6 +163,9 @@ func (s *slot) statusLocked() ChildStatus {
 		LastExit:   s.lastExit,
 		LastError:  s.st.lastErr,
 	}
+	if s.state == StateStopping && s.fault != causeNone {
+		c.fault = s.fault.err()
+	}
 	if ls := s.lease(); ls != nil {
 		c.Lease, c.Token, c.LeaseError = ls.name, ls.token, ls.err
 	}
@@ -177,6 +181,28 @@ func (s *slot) setState(st State, now time.Time) {
 		s.state = st
 		s.st.since = s.sup.tree.since(now)
 	}
+	s.sup.mu.Unlock()
+}
+
+// setStopping records that the current attempt is being stopped, for
+// snapshots: fault is the deadline it missed (causeNone for a stop it did
+// not bring on itself), so that Health tells the two apart.
+func (s *slot) setStopping(now time.Time, fault cause) {
+	s.sup.mu.Lock()
+	if !s.sup.killed {
+		s.state = StateStopping
+		s.st.since = s.sup.tree.since(now)
+		s.fault = fault
+	}
+	s.sup.mu.Unlock()
+}
+
+// orderTakesOver records that an order took over the stop of the current
+// attempt for a missed deadline: the attempt now stops on the order, and
+// its stop still began when it was cancelled.
+func (s *slot) orderTakesOver() {
+	s.sup.mu.Lock()
+	s.fault = causeNone
 	s.sup.mu.Unlock()
 }
 
@@ -275,14 +301,22 @@ func (s *slot) fence(a *Attempt, sig Signal, reported uint32) {
 }
 
 // nextDelay advances the restart streak and returns the delay before the
-// next attempt.
-func (s *slot) nextDelay(now int64) time.Duration {
-	b := s.spec.Backoff
-	if s.ready && time.Duration(now-s.readyAt) >= b.ResetAfter {
+// next attempt. The attempt that has just ended has been detached, which
+// reset the streak if it stayed up long enough (forget).
+func (s *slot) nextDelay() time.Duration {
+	s.streak++
+	return delay(s.spec.Backoff, int(s.streak))
+}
+
+// forget resets the restart streak if the attempt that ends now stayed up
+// (and ready) for ResetAfter, however it ends: failed, stopped by its
+// group's restart or an order, or ended for good. A child long well does
+// not carry the streak of its old failures into its next attempt (after a
+// group restart, an order, or a Restart of a child that ended).
+func (s *slot) forget(now int64) {
+	if s.ready && time.Duration(now-s.readyAt) >= s.spec.Backoff.ResetAfter {
 		s.streak = 0
 	}
-	s.streak++
-	return delay(b, int(s.streak))
 }
 
 // delay is min(Max, Initial·Multiplier^(n-1)) spread by ±Jitter, and

@@ -53,6 +53,8 @@ type ChildStatus struct {
 	// LeaseError is the last error acquiring the lease, while the child
 	// stands by after it.
 	LeaseError error
+
+	fault error // while stopping: the deadline the attempt missed, if that is why (for Health)
 }
 
 // Snapshot is the state of every child of a tree, depth first in

@@ -639,7 +639,10 @@ func (sv *supervisor) stopped(s *slot) {
 }
 
 // detach makes a no longer current: whatever it reports later is fenced.
+// If a stayed up (and ready) for ResetAfter, however it ended, its child's
+// restart streak is over (forget).
 func (sv *supervisor) detach(s *slot, a *Attempt) {
+	s.forget(sv.tree.since(sv.now()))
 	s.cur.Store(nil)
 	sv.live--
 	s.disarm()
@@ -706,7 +709,7 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, dnr b
 		sv.shutdown(gu)
 		return
 	}
-	d := s.nextDelay(sv.tree.since(now))
+	d := s.nextDelay()
 	if sv.strategy == OneForOne {
 		sv.emit(&Event{Kind: EventRestartScheduled, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: d})
 		if d <= 0 {
@@ -887,7 +890,11 @@ func (sv *supervisor) requestStop(s *slot, cause cause, failure bool) {
 	}
 	now := sv.now()
 	s.disarm()
-	s.setState(StateStopping, now)
+	fault := causeNone
+	if failure {
+		fault = cause
+	}
+	s.setStopping(now, fault)
 	a.cancel(cause)
 	if g := s.spec.Shutdown; g > 0 {
 		sv.startGrace(s, a.gen, sv.tree.due(now, g))
@@ -1033,8 +1040,9 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 			if s.cur.Load() == nil {
 				s.setState(StateStopped, now)
 				sv.advance()
-			} else {
+			} else if s.failStop() {
 				s.stopCause &^= causeFailure // stopped by order now, not for its fault
+				s.orderTakesOver()
 			}
 			return
 		}
@@ -1048,6 +1056,7 @@ func (sv *supervisor) control(s *slot, restart bool, reply chan struct{}) {
 			// Already stopping for its own fault (a missed deadline): the
 			// order takes over, so the fault neither counts nor delays.
 			s.stopCause &^= causeFailure
+			s.orderTakesOver()
 		}
 		s.restartNow = restart
 		return
