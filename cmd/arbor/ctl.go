@@ -595,6 +595,9 @@ func (f *follower) run(ctx context.Context) error {
 	broken := false
 	for {
 		err := f.stream(ctx)
+		if err != errRestarted {
+			f.again = false // a re-ask that failed: the next stream is a reconnection
+		}
 		var b *brokenStream
 		switch {
 		case ctx.Err() != nil:
@@ -627,6 +630,7 @@ type follower struct {
 	connected bool          // a stream has been up
 	last      uint64        // the last event printed
 	runID     string        // the console's console.RunHeader, once a stream was up
+	again     bool          // the next stream asks a restarted program from its first event
 	silence   time.Duration // maxSilence, but in tests
 }
 
@@ -674,10 +678,10 @@ func (f *follower) stream(ctx context.Context) error {
 		}
 		return err
 	}
-	if f.connected {
+	if f.connected && !f.again {
 		fmt.Fprintf(cl.stderr, "arbor ctl: reconnected to %s\n", cl.base.Redacted())
 	}
-	f.connected = true
+	f.connected, f.again = true, false
 	if run := res.Header.Get(console.RunHeader); run != f.runID {
 		restarted := f.runID != "" && run != ""
 		f.runID = run
@@ -685,7 +689,7 @@ func (f *follower) stream(ctx context.Context) error {
 			// Its events are numbered from 1 again: after f.last, this
 			// answer would skip as many of them.
 			fmt.Fprintf(cl.stderr, "arbor ctl: the program was restarted: its events are numbered from 1 again\n")
-			f.last = 0
+			f.last, f.again = 0, true
 			return errRestarted
 		}
 	}

@@ -145,7 +145,8 @@ func TestFollowReconnects(t *testing.T) {
 // TestFollowRestartedWithMoreEvents: a restarted program that already has
 // more events than the last one printed would answer Last-Event-ID with
 // the rest of its own, skipping its first: the console names its run, and
-// follow asks the new run again from its first event.
+// follow asks the new run again from its first event, without saying
+// "reconnected" a second time.
 func TestFollowRestartedWithMoreEvents(t *testing.T) {
 	noLeaks(t)
 	f := follow(t, func(n int, w http.ResponseWriter) {
@@ -170,6 +171,11 @@ func TestFollowRestartedWithMoreEvents(t *testing.T) {
 	}
 	if n := strings.Count(f.stderr, "the program was restarted"); n != 1 {
 		t.Errorf("%d notices of a restart, want 1:\n%s", n, f.stderr)
+	}
+	// Asking the new run again from its first event is no reconnection:
+	// one outage, one "reconnected".
+	if n := strings.Count(f.stderr, "reconnected"); n != 1 {
+		t.Errorf("%d notices of a reconnection, want 1:\n%s", n, f.stderr)
 	}
 }
 
