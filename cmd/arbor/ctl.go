@@ -444,12 +444,15 @@ func (cl *ctlClient) status(asJSON bool) error {
 	fmt.Fprintln(&out, printable(head))
 	w := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "PATH\tSTATE\tREADY\tGEN\tATTEMPT\tRESTARTS\tFOR\tLAST EXIT\tERROR")
-	// After a pool's listed instances, how many more live.
+	// After a pool's listed instances, how many more live: in the STATE
+	// column, which the pool's own "(pool: N live)" makes wide enough,
+	// with every cell of the row ended, so that the rows after it keep
+	// the table's columns (tabwriter ends a column at a row without it).
 	var pool string
 	more := 0
 	unlisted := func() {
 		if more > 0 {
-			fmt.Fprintf(w, "%s/…\t(%d more instances)\n", printable(oneLine(pool)), more)
+			fmt.Fprintf(w, "%s/…\t(%d more instances)\t\t\t\t\t\t\t\n", printable(oneLine(pool)), more)
 		}
 		more = 0
 	}
