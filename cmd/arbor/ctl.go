@@ -784,6 +784,11 @@ func (cl *ctlClient) order(name, path string) error {
 		}
 	}
 	var refused *statusError
+	if errors.As(err, &refused) {
+		// A console names the order and the child in what it refuses
+		// (409, 500): this error names them already.
+		refused.msg = strings.TrimPrefix(refused.msg, name+" "+path+": ")
+	}
 	if errors.As(err, &refused) && refused.code == http.StatusUnauthorized && cl.token == "" {
 		return fmt.Errorf("%s %s: %v; no token was given: pass -token or set ARBOR_TOKEN", name, path, err)
 	}
