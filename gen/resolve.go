@@ -289,7 +289,7 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 	}
 	if pkg == nil {
 		if !notSeen() {
-			errs.Add(n.RunPos, schema.Sprintf("%s: run: the directory has no Go package to find %s in", n, ref.name))
+			errs.Add(n.RunPos, schema.Sprintf("%s: run: the directory has no Go package to find %s in", n, strings.TrimPrefix(n.Run, ref.pkgPath+".")))
 		}
 		return nil
 	}

@@ -444,12 +444,15 @@ func (cl *ctlClient) status(asJSON bool) error {
 	fmt.Fprintln(&out, printable(head))
 	w := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "PATH\tSTATE\tREADY\tGEN\tATTEMPT\tRESTARTS\tFOR\tLAST EXIT\tERROR")
-	// After a pool's listed instances, how many more live.
+	// After a pool's listed instances, how many more live: in the STATE
+	// column, which the pool's own "(pool: N live)" makes wide enough,
+	// with every cell of the row ended, so that the rows after it keep
+	// the table's columns (tabwriter ends a column at a row without it).
 	var pool string
 	more := 0
 	unlisted := func() {
 		if more > 0 {
-			fmt.Fprintf(w, "%s/…\t(%d more instances)\n", printable(oneLine(pool)), more)
+			fmt.Fprintf(w, "%s/…\t(%d more instances)\t\t\t\t\t\t\t\n", printable(oneLine(pool)), more)
 		}
 		more = 0
 	}
@@ -595,6 +598,9 @@ func (f *follower) run(ctx context.Context) error {
 	broken := false
 	for {
 		err := f.stream(ctx)
+		if err != errRestarted {
+			f.again = false // a re-ask that failed: the next stream is a reconnection
+		}
 		var b *brokenStream
 		switch {
 		case ctx.Err() != nil:
@@ -627,6 +633,7 @@ type follower struct {
 	connected bool          // a stream has been up
 	last      uint64        // the last event printed
 	runID     string        // the console's console.RunHeader, once a stream was up
+	again     bool          // the next stream asks a restarted program from its first event
 	silence   time.Duration // maxSilence, but in tests
 }
 
@@ -674,10 +681,10 @@ func (f *follower) stream(ctx context.Context) error {
 		}
 		return err
 	}
-	if f.connected {
+	if f.connected && !f.again {
 		fmt.Fprintf(cl.stderr, "arbor ctl: reconnected to %s\n", cl.base.Redacted())
 	}
-	f.connected = true
+	f.connected, f.again = true, false
 	if run := res.Header.Get(console.RunHeader); run != f.runID {
 		restarted := f.runID != "" && run != ""
 		f.runID = run
@@ -685,7 +692,7 @@ func (f *follower) stream(ctx context.Context) error {
 			// Its events are numbered from 1 again: after f.last, this
 			// answer would skip as many of them.
 			fmt.Fprintf(cl.stderr, "arbor ctl: the program was restarted: its events are numbered from 1 again\n")
-			f.last = 0
+			f.last, f.again = 0, true
 			return errRestarted
 		}
 	}
@@ -777,6 +784,11 @@ func (cl *ctlClient) order(name, path string) error {
 		}
 	}
 	var refused *statusError
+	if errors.As(err, &refused) {
+		// A console names the order and the child in what it refuses
+		// (409, 500): this error names them already.
+		refused.msg = strings.TrimPrefix(refused.msg, name+" "+path+": ")
+	}
 	if errors.As(err, &refused) && refused.code == http.StatusUnauthorized && cl.token == "" {
 		return fmt.Errorf("%s %s: %v; no token was given: pass -token or set ARBOR_TOKEN", name, path, err)
 	}

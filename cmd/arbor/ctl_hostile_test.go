@@ -352,7 +352,8 @@ func TestFollowRetryBounded(t *testing.T) {
 }
 
 // TestCtlStatusLargePool: status lists a few of each pool's instances and
-// says how many more live; a pool of a hundred thousand instances does not
+// says how many more live, in a line that leaves the columns of the
+// children after it as they are; a pool of a hundred thousand instances does not
 // make a table of as many lines (nor an answer past what ctl reads).
 // status -json, the console's own JSON, still lists them all.
 func TestCtlStatusLargePool(t *testing.T) {
@@ -392,6 +393,13 @@ func TestCtlStatusLargePool(t *testing.T) {
 	}
 	if !strings.HasPrefix(lines[len(lines)-1], "t/db ") {
 		t.Errorf("last line: %q", lines[len(lines)-1])
+	}
+	// The children after the pool stay in the table's columns.
+	last := lines[len(lines)-1]
+	for _, c := range []struct{ head, cell string }{{"STATE", "running"}, {"READY", "yes"}, {"LAST EXIT", "none"}} {
+		if h, v := strings.Index(lines[1], c.head), strings.Index(last, " "+c.cell)+1; h != v {
+			t.Errorf("t/db's %s is at column %d, its heading at %d:\n%s\n%s", c.head, v, h, lines[1], last)
+		}
 	}
 	stdout.Reset()
 	if code := run([]string{"ctl", "-addr", srv.URL, "status", "-json"}, &stdout, &stderr); code != 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/arbor-go/arbor/runtime"
 	"github.com/arbor-go/arbor/runtime/console"
 )
 
@@ -145,7 +147,8 @@ func TestFollowReconnects(t *testing.T) {
 // TestFollowRestartedWithMoreEvents: a restarted program that already has
 // more events than the last one printed would answer Last-Event-ID with
 // the rest of its own, skipping its first: the console names its run, and
-// follow asks the new run again from its first event.
+// follow asks the new run again from its first event, without saying
+// "reconnected" a second time.
 func TestFollowRestartedWithMoreEvents(t *testing.T) {
 	noLeaks(t)
 	f := follow(t, func(n int, w http.ResponseWriter) {
@@ -170,6 +173,11 @@ func TestFollowRestartedWithMoreEvents(t *testing.T) {
 	}
 	if n := strings.Count(f.stderr, "the program was restarted"); n != 1 {
 		t.Errorf("%d notices of a restart, want 1:\n%s", n, f.stderr)
+	}
+	// Asking the new run again from its first event is no reconnection:
+	// one outage, one "reconnected".
+	if n := strings.Count(f.stderr, "reconnected"); n != 1 {
+		t.Errorf("%d notices of a reconnection, want 1:\n%s", n, f.stderr)
 	}
 }
 
@@ -319,6 +327,33 @@ func TestCtlStatusHead(t *testing.T) {
 		srv.Close()
 		if head, _, _ := strings.Cut(stdout.String(), "PATH"); code != exitOK || head != c.want {
 			t.Errorf("%s: exit %d, head %q, want %q (%s)", c.health, code, head, c.want, stderr.String())
+		}
+	}
+}
+
+// TestCtlOrderRefusedOnce: an order the program refuses (409: the tree has
+// ended, the child's supervisor is not running) is one line that names the
+// order and the child once, though the console's answer names them too.
+func TestCtlOrderRefusedOnce(t *testing.T) {
+	noLeaks(t)
+	tr, err := runtime.New(runtime.Spec{Name: "t", Children: []runtime.Child{
+		{Name: "db", Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil })},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := tr.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(console.Handler(tr, console.WithToken("tok")))
+	defer srv.Close()
+	for _, order := range []string{"restart", "stop"} {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"ctl", "-addr", srv.URL, "-token", "tok", order, "t/db"}, &stdout, &stderr)
+		if want := "arbor ctl: " + order + " t/db: arbor: tree has ended (409 Conflict)\n"; code != 1 || stderr.String() != want {
+			t.Errorf("ctl %s t/db: exit %d, stderr %q, want exit 1, %q", order, code, stderr.String(), want)
 		}
 	}
 }

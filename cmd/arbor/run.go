@@ -29,7 +29,7 @@ import (
 // Exit codes.
 const (
 	exitOK    = 0
-	exitCheck = 1 // spec or check errors, or a stale file
+	exitCheck = 1 // spec or check errors, or a stale or missing arbor_gen.go
 	exitUsage = 2
 )
 
@@ -43,10 +43,10 @@ Commands:
 
 	gen      write arbor_gen.go next to each spec
 	vet      check specs, the Go code they name, and that arbor_gen.go is up to date
-	diff     exit 1, printing the difference, if an arbor_gen.go is stale
+	diff     exit 1 if an arbor_gen.go is stale (printing the difference) or missing
 	graph    draw the trees as a Mermaid flowchart or a Graphviz digraph
 	schema   print the CUE schema that specs are checked against
-	version  print the version of arbor and of the code it writes
+	version  print the version of arbor, of the code it writes, and of its Go
 	ctl      talk to a running program's console: status, events, restart, stop
 	help     list the commands, or give one command's flags and examples
 
@@ -55,7 +55,7 @@ testdata, vendor, cue.mod, names starting with . or _, and nested modules
 (as the go command's ./... does), unless the pattern starts inside one.
 
 Run "arbor help <command>" (or "arbor <command> -h") for a command's flags and examples.
-Exit codes: 0 ok, 1 spec or check errors (or a stale file), 2 usage errors.
+Exit codes: 0 ok, 1 spec or check errors (or a stale or missing arbor_gen.go), 2 usage errors.
 `
 
 // command is one subcommand.

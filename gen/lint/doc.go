@@ -112,7 +112,8 @@
 // function's top-level statements. The check is silent when the attempt
 // goes where the walk cannot follow: stored, assigned, passed to a
 // function of another package or through an interface, or taken as a
-// method value such as a.Ready without a call. A transient or temporary
+// method value such as a.Ready without a call (a comparison with nil and
+// _ = a take it nowhere). A transient or temporary
 // child that ends with a success counts as ready (a one-shot job, such as
 // a migration): for one, a run function that never calls a.Ready() is
 // reported only when it waits until shutdown among its top-level

@@ -2,6 +2,7 @@ package lint
 
 import (
 	"go/ast"
+	"go/token"
 	"go/types"
 	"reflect"
 )
@@ -216,6 +217,16 @@ func (w *walker) node(n ast.Node, s state) {
 	case *ast.CallExpr:
 		w.call(n, s)
 		return
+	case *ast.BinaryExpr:
+		if (n.Op == token.EQL || n.Op == token.NEQ) && (w.nilAttempt(n.X, n.Y, s) || w.nilAttempt(n.Y, n.X, s)) {
+			return // a == nil hands the attempt to no one
+		}
+	case *ast.AssignStmt:
+		if len(n.Lhs) == 1 && len(n.Rhs) == 1 && isBlank(n.Lhs[0]) {
+			if id, ok := ast.Unparen(n.Rhs[0]).(*ast.Ident); ok && w.c.tracked(s.fr, id) {
+				return // _ = a, neither
+			}
+		}
 	}
 	// The children, through one function value kept on the walker:
 	// a closure per node would allocate.
@@ -338,3 +349,16 @@ func (c *checker) finiteRange(n *ast.RangeStmt) bool {
 // isNil reports whether n is nil, also when it is a nil pointer in an
 // interface, as an absent Init or Else is.
 func isNil(n ast.Node) bool { return n == nil || reflect.ValueOf(n).IsNil() }
+
+// nilAttempt reports whether x is the attempt and y is nil: a comparison
+// of the two, unlike other uses of the attempt, lets it escape nowhere.
+func (w *walker) nilAttempt(x, y ast.Expr, s state) bool {
+	id, ok := ast.Unparen(x).(*ast.Ident)
+	return ok && w.c.tracked(s.fr, id) && w.c.info.Types[y].IsNil()
+}
+
+// isBlank reports whether e is the blank identifier.
+func isBlank(e ast.Expr) bool {
+	id, ok := e.(*ast.Ident)
+	return ok && id.Name == "_"
+}

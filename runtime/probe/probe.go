@@ -11,9 +11,9 @@
 //	          itself), 503 while it is starting or stopping and after Run returned
 //
 // The body is one line of text: "ok", or "<state>: <reason>" when the check
-// fails. With the query parameter verbose (any value, as in ?verbose) the body
-// lists every child in the style of the Kubernetes API server, one line each,
-// followed by a verdict. A pool's instances are summed up in one line, and
+// fails ("stopping" and "stopped" alone). With the query parameter verbose
+// (any value, as in ?verbose) the body lists every child in the style of the
+// Kubernetes API server, one line each, followed by a verdict. A pool's instances are summed up in one line, and
 // only those that are not well are listed, at most MaxListed of them:
 //
 //	[+]shop/db ok

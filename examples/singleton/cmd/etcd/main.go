@@ -1,6 +1,7 @@
 // Command etcd runs an etcd server for the singleton example, embedded, so
 // that nothing needs installing: go run ./cmd/etcd, then Ctrl-C to stop it
-// (its data stays in -dir, so that it can come back as it was).
+// (its data stays in -dir, so that it can come back as it was; with clients
+// connected, stopping takes seconds, and a second Ctrl-C ends it at once).
 package main
 
 import (
@@ -41,6 +42,10 @@ func main() {
 	defer stop()
 	select {
 	case <-ctx.Done():
+		// Connected clients hold the server's stop up for seconds: say so,
+		// and let a second Ctrl-C end it at once.
+		stop()
+		fmt.Println("etcd: stopping (seconds with clients connected; Ctrl-C again to end it now)")
 	case err := <-e.Err():
 		fmt.Fprintln(os.Stderr, "etcd:", err)
 	}

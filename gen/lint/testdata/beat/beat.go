@@ -15,6 +15,7 @@ var tree = runtime.Spec{
 	Name: "t",
 	Children: []runtime.Child{
 		{Name: "never", Run: Never, Heartbeat: hb},
+		{Name: "nil-checked", Run: NilChecked, Heartbeat: hb},
 		{Name: "func", Run: runtime.Func(Plain), Heartbeat: hb},
 		{Name: "once", Run: Once, Heartbeat: hb},
 		{Name: "warmup", Run: Warmup, Heartbeat: hb},
@@ -44,6 +45,15 @@ var tree = runtime.Spec{
 var jobs = make(chan int)
 
 func work() {}
+
+// NilChecked compares its attempt with nil: that hands it to no one.
+func NilChecked(ctx context.Context, a *runtime.Attempt) error { // want `nil-checked: the child has heartbeat, but NilChecked never calls a.Beat\(\)`
+	if a != nil {
+		a.Ready()
+	}
+	<-ctx.Done()
+	return nil
+}
 
 func Never(ctx context.Context, a *runtime.Attempt) error { // want `never: the child has heartbeat, but Never never calls a.Beat\(\): the watchdog cancels every attempt one heartbeat timeout after it starts \(beat\)`
 	a.Ready()

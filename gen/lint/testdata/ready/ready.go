@@ -18,6 +18,8 @@ var tree = runtime.Spec{
 	Children: []runtime.Child{
 		{Name: "never", Run: (&Store{}).Run, Ready: ready},
 		{Name: "blank", Run: Blank, Ready: ready},
+		{Name: "discarded", Run: Discarded, Ready: ready},
+		{Name: "nil-checked", Run: NilChecked, Ready: ready},
 		{Name: "func", Run: runtime.Func(Plain), Ready: &runtime.Ready{}},
 		{Name: "late", Run: Late, Ready: ready},
 		{Name: "after-done", Run: AfterDone, Ready: ready},
@@ -55,6 +57,25 @@ func (s *Store) Run(ctx context.Context, a *runtime.Attempt) error { // want `ne
 }
 
 func Blank(ctx context.Context, _ *runtime.Attempt) error { // want `blank: the child has ready, but Blank never calls a.Ready\(\)`
+	<-ctx.Done()
+	return nil
+}
+
+// Discarded and NilChecked do nothing with their attempt that could call
+// Ready: a blank assignment and a comparison with nil hand it to no one.
+func Discarded(ctx context.Context, a *runtime.Attempt) error { // want `discarded: the child has ready, but Discarded never calls a.Ready\(\)`
+	_ = a
+	<-ctx.Done()
+	return nil
+}
+
+func NilChecked(ctx context.Context, a *runtime.Attempt) error { // want `nil-checked: the child has ready, but NilChecked never calls a.Ready\(\)`
+	if a == nil || ctx == nil {
+		return errors.New("no attempt")
+	}
+	if nil != a && a != nil {
+		a.Logger().Info("connecting")
+	}
 	<-ctx.Done()
 	return nil
 }
