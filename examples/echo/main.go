@@ -33,6 +33,7 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop) // a second Ctrl-C ends the process at once
 
 	// Logs what the tree does at Info: readiness, each connection's end,
 	// failures and the shutdown.
