@@ -453,3 +453,30 @@ func TestHealthBecomingReadyWhileRead(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// TestHealthAbandonedSaysWhichDeadline: a child abandoned after it missed a
+// deadline (here its heartbeat) and ignored its stop is restarting after a
+// timeout, and Health says which: it said "arbor: abandoned", which lost
+// the heartbeat. LastError is still ErrAbandoned to errors.Is.
+func TestHealthAbandonedSaysWhichDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hung := make(chan struct{})
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: constBackoff(time.Minute), Children: []runtime.Child{
+			{Name: "w", Shutdown: time.Second, Heartbeat: &runtime.Heartbeat{Timeout: 2 * time.Second},
+				Run: func(ctx context.Context, a *runtime.Attempt) error {
+					<-hung
+					return nil
+				}},
+		}})
+		stop, _ := start(t, tr)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, "t/w: restarting after timeout: arbor: abandoned: arbor: heartbeat missed", tr.Health().Reason)
+		st := status(t, tr, "t/w")
+		assert.ErrorIs(t, st.LastError, runtime.ErrAbandoned)
+		assert.ErrorIs(t, st.LastError, runtime.ErrHeartbeatTimeout)
+		require.NoError(t, stop())
+		close(hung)
+		synctest.Wait()
+	})
+}

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -1225,6 +1226,11 @@ func (sv *supervisor) abandonedLocked(s *slot, a *Attempt, kind ExitKind, now ti
 		sv.pool.totals.Abandoned++
 	}
 	s.lastExit, s.st.lastErr = kind, ErrAbandoned
+	if kind == ExitTimeout {
+		if c := a.cause(); c != nil {
+			s.st.lastErr = fmt.Errorf("%w: %w", ErrAbandoned, c) // and which deadline it missed
+		}
+	}
 	sv.tree.emit(&Event{Kind: EventAbandoned, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Delay: waited, Err: a.cause()})
 }
 
