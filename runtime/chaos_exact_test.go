@@ -1,0 +1,640 @@
+package runtime_test
+
+// TestChaosExact runs short lifecycles of deep trees inside testing/synctest
+// bubbles, where time is exact: no stall of a loaded machine has to be
+// excused, so it holds the runtime to its timing promises to the instant,
+// which the chaos tests on the real clock can only check with a margin.
+// Trees have six or seven levels of supervisors (every strategy, nested
+// budgets shorter and longer than their parents'), pools at any level
+// whose instances are started by workers and instances anywhere in the
+// tree, after lists at every level, and workers with ready, heartbeat and
+// attempt timeouts that fail, panic, return, stop beating, are never
+// ready, overrun their timeout and ignore cancellation past their grace,
+// while an operator gives Restart, Stop and StopAndWait orders on any
+// child. Each lifecycle ends by a cancellation at a random moment, a
+// significant child or the root giving up. It checks, as attempts see it:
+//
+//   - a heartbeat timeout comes no earlier than the timeout after the last
+//     beat (or the run function's start) and no later than half a timeout
+//     more, and only to an attempt that stopped beating;
+//   - a readiness timeout comes exactly its timeout after the start, and
+//     only to an attempt that was not ready;
+//   - an attempt timeout comes exactly at its deadline;
+//
+// and from the event stream and Run:
+//
+//   - an attempt is abandoned no later than its grace after it was
+//     cancelled;
+//   - no restart starts before the delay its RestartScheduled event gave;
+//   - each nested supervisor and pool stops within its own budget once it
+//     began to;
+//   - StopAndWait returns nil only once the attempt it stopped has returned
+//     or been abandoned;
+//   - Run returns within the root's budget plus DeliveryMargin of its
+//     cancellation or of the root giving up;
+//   - when Run returns, every attempt still running is listed in
+//     ShutdownReport, and the snapshot shows no child live.
+//
+// It runs for 3 s in go test (1 s with -short) and prints its seed:
+//
+//	go test -race -run 'TestChaosExact$' -v -timeout 30m ./runtime/ -exact.duration=5m
+//	go test -race -run 'TestChaosExact$' -v ./runtime/ -exact.seed=N -exact.life=K   # replay one lifecycle
+//
+// A seed fixes the tree and the moment of cancellation, and the draws of
+// the attempts in the order they are made; goroutines still interleave
+// differently from one run to the next.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+var (
+	exactDuration = flag.Duration("exact.duration", 3*time.Second, "how long TestChaosExact runs (1s with -short)")
+	exactSeed     = flag.Uint64("exact.seed", 0, "base seed of TestChaosExact (0: from the clock)")
+	exactOnly     = flag.Int("exact.life", -1, "run only this lifecycle of the seed, to replay it")
+)
+
+func TestChaosExact(t *testing.T) {
+	seed := *exactSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	d := *exactDuration
+	if testing.Short() && !flagGiven("exact.duration") {
+		d = time.Second
+	}
+	t.Logf("exact seed %d, duration %v", seed, d)
+	end := time.Now().Add(d)
+	var st exactStats
+	for life := 0; ; life++ {
+		if *exactOnly >= 0 {
+			life = *exactOnly
+		} else if time.Now().After(end) {
+			break
+		}
+		synctest.Test(t, func(t *testing.T) { runExactLife(t, seed, life, &st) })
+		if t.Failed() {
+			t.Fatalf("lifecycle %d failed: replay with -exact.seed=%d -exact.life=%d", life, seed, life)
+		}
+		if *exactOnly >= 0 {
+			break
+		}
+	}
+	t.Logf("%d lifecycles, %d attempts, %d heartbeat, %d ready and %d attempt timeouts, %d abandoned, %d orders (%d StopAndWait returned nil), %d gave up at the root, %d ended by a significant child",
+		st.lives, st.attempts, st.heartbeat, st.ready, st.timeout, st.abandoned, st.orders, st.waited, st.gaveUp, st.significant)
+}
+
+type exactStats struct {
+	lives, attempts, heartbeat, ready, timeout, abandoned, gaveUp, significant, orders, waited int
+}
+
+// exactChild is what the test knows of a child's spec, by path.
+type exactChild struct {
+	spec   runtime.Child
+	budget time.Duration // a nested supervisor's or pool's
+	pool   bool
+	super  bool
+}
+
+type exactLife struct {
+	t     *testing.T
+	tree  *runtime.Tree
+	kids  map[string]*exactChild // by path; pool instances by their pool's path
+	pools []string
+
+	mu       sync.Mutex
+	rng      *rand.Rand // the attempts' draws
+	events   []runtime.Event
+	cancelAt map[string]time.Time       // path#gen → when the attempt saw its cancellation
+	live     map[string]context.Context // path#gen → its context, while its run function has not returned
+	attempts int
+	hb, rdy  int
+	tmo      int
+	orders   int
+	waited   int // StopAndWait that returned nil
+}
+
+// operate gives orders on random children until the tree ends: Restart,
+// Stop and StopAndWait, which must not return nil before the attempt it
+// stopped has returned or been abandoned.
+func (l *exactLife) operate(r *rand.Rand) {
+	for {
+		select {
+		case <-l.tree.Done():
+			return
+		case <-time.After(time.Duration(1+r.IntN(800)) * time.Millisecond):
+		}
+		kids := l.tree.Snapshot().Children
+		c := kids[r.IntN(len(kids))]
+		h := l.tree.Handle(c.Path)
+		if h == nil {
+			continue // an instance removed since
+		}
+		l.mu.Lock()
+		l.orders++
+		l.mu.Unlock()
+		var err error
+		switch r.IntN(4) {
+		case 0, 1:
+			err = h.Restart()
+		case 2:
+			err = h.Stop()
+		default:
+			st := h.Status()
+			k := l.kid(c.Path)
+			if c.Supervisor || k == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				err = h.StopAndWait(ctx)
+				cancel()
+				break
+			}
+			err = h.StopAndWait(context.Background())
+			if err == nil {
+				l.mu.Lock()
+				l.waited++
+				l.mu.Unlock()
+				key := exactKey(c.Path, st.Generation)
+				l.mu.Lock()
+				_, running := l.live[key]
+				l.mu.Unlock()
+				if running && !l.abandoned(key) {
+					l.t.Errorf("StopAndWait(%s) returned nil while attempt %s still runs, not abandoned", c.Path, key)
+				}
+			}
+		}
+		if err != nil && !errors.Is(err, runtime.ErrNotRunning) && !errors.Is(err, runtime.ErrRemoved) {
+			l.t.Errorf("order on %s: %v", c.Path, err)
+		}
+	}
+}
+
+// abandoned reports whether ShutdownReport lists the attempt key.
+func (l *exactLife) abandoned(key string) bool {
+	for _, a := range l.tree.ShutdownReport().Abandoned {
+		if exactKey(a.Path, a.Generation) == key {
+			return true
+		}
+	}
+	return false
+}
+
+func exactKey(path string, gen uint64) string { return fmt.Sprintf("%s#%d", path, gen) }
+
+func runExactLife(t *testing.T, seed uint64, life int, st *exactStats) {
+	tr := rand.New(rand.NewPCG(seed, uint64(life)))
+	l := &exactLife{t: t, kids: map[string]*exactChild{}, rng: rand.New(rand.NewPCG(seed, uint64(life)+1<<32)),
+		cancelAt: map[string]time.Time{}, live: map[string]context.Context{}}
+	depth := 6 + tr.IntN(2)
+	spec := l.supervisor(tr, "x", 1, depth)
+	spec.Name = "x"
+	l.kids["x"] = &exactChild{super: true, budget: spec.Shutdown}
+	tree, err := runtime.New(spec, runtime.WithEventBuffer(1<<20), runtime.WithObserver(func(e runtime.Event) {
+		l.mu.Lock()
+		l.events = append(l.events, e)
+		l.mu.Unlock()
+	}))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	l.tree = tree
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var cmu sync.Mutex
+	var cancelledAt time.Time
+	lifetime := time.Duration(tr.IntN(20000)) * time.Millisecond
+	go func() {
+		time.Sleep(lifetime)
+		cmu.Lock()
+		cancelledAt = time.Now()
+		cmu.Unlock()
+		cancel()
+	}()
+	opDone := make(chan struct{})
+	go func() {
+		defer close(opDone)
+		l.operate(rand.New(rand.NewPCG(seed, uint64(life)+2<<32)))
+	}()
+	start := time.Now()
+	runErr := tree.Run(ctx)
+	returned := time.Now()
+	<-opDone
+	cmu.Lock()
+	cancelled := cancelledAt
+	cmu.Unlock()
+
+	// Run's budget, from its cancellation or the root's giving up.
+	from := cancelled
+	l.mu.Lock()
+	evs := append([]runtime.Event(nil), l.events...)
+	l.mu.Unlock()
+	for _, e := range evs {
+		if e.Kind == runtime.EventShuttingDown && e.Path == "x" {
+			if from.IsZero() || e.Time.Before(from) {
+				from = e.Time
+			}
+			break
+		}
+	}
+	if from.IsZero() {
+		t.Fatalf("Run returned %v after %v without being cancelled or the root stopping", runErr, returned.Sub(start))
+	}
+	if limit := from.Add(spec.Shutdown + runtime.DeliveryMargin); returned.After(limit) {
+		t.Errorf("Run returned %v after its root began to stop, more than its budget %v plus DeliveryMargin", returned.Sub(from), spec.Shutdown)
+	}
+	switch {
+	case errors.Is(runErr, runtime.ErrRestartLimit):
+		st.gaveUp++
+	case runErr == nil && cancelled.IsZero():
+		st.significant++
+	case runErr != nil:
+		t.Errorf("Run: %v", runErr)
+	}
+
+	// Every attempt still running is cancelled and listed.
+	rep := tree.ShutdownReport()
+	listed := map[string]bool{}
+	for _, a := range rep.Abandoned {
+		listed[exactKey(a.Path, a.Generation)] = true
+	}
+	l.mu.Lock()
+	for k, ctx := range l.live {
+		if !listed[k] {
+			t.Errorf("attempt %s still runs after Run returned and is not in ShutdownReport", k)
+		}
+		if ctx.Err() == nil {
+			t.Errorf("attempt %s still runs after Run returned, not cancelled", k)
+		}
+	}
+	l.mu.Unlock()
+	for _, c := range tree.Snapshot().Children {
+		switch c.State {
+		case runtime.StateIdle, runtime.StateStopped, runtime.StateDone:
+		default:
+			t.Errorf("after Run: %s is %v", c.Path, c.State)
+		}
+	}
+
+	// Let the abandoned attempts return, and every goroutine of the bubble end.
+	time.Sleep(time.Minute)
+	synctest.Wait()
+	l.mu.Lock()
+	evs = append([]runtime.Event(nil), l.events...)
+	l.mu.Unlock()
+	l.checkEvents(evs)
+
+	l.mu.Lock()
+	st.lives++
+	st.attempts += l.attempts
+	st.heartbeat += l.hb
+	st.ready += l.rdy
+	st.timeout += l.tmo
+	st.abandoned += len(rep.Abandoned) + rep.Forgotten
+	st.orders += l.orders
+	st.waited += l.waited
+	l.mu.Unlock()
+}
+
+// supervisor draws a supervisor at level (1 is the root) with nested ones
+// down to depth.
+func (l *exactLife) supervisor(r *rand.Rand, path string, level, depth int) runtime.Spec {
+	strategies := []runtime.Strategy{runtime.OneForOne, runtime.OneForAll, runtime.RestForOne}
+	s := runtime.Spec{
+		Strategy:     strategies[r.IntN(3)],
+		RestartLimit: &runtime.RestartLimit{Max: 1 + r.IntN(8), Window: time.Duration(1+r.IntN(10)) * time.Second},
+		Backoff: &runtime.Backoff{Initial: time.Duration(1+r.IntN(200)) * time.Millisecond, Max: time.Duration(1+r.IntN(3)) * time.Second,
+			Multiplier: 1 + r.Float64()*2, Jitter: r.Float64() * 0.4, ResetAfter: time.Duration(1+r.IntN(5)) * time.Second},
+		Shutdown: time.Duration(20+r.IntN(3000)) * time.Millisecond,
+	}
+	n := 2 + r.IntN(2)
+	nested := -1
+	if level < depth {
+		nested = r.IntN(n)
+	}
+	var names []string
+	for i := range n {
+		name := fmt.Sprintf("c%d", i)
+		cpath := path + "/" + name
+		c := runtime.Child{Name: name}
+		switch {
+		case i == nested || (level < depth-1 && r.IntN(6) == 0):
+			sub := l.supervisor(r, cpath, level+1, depth)
+			c.Supervisor = &sub
+			l.kids[cpath] = &exactChild{super: true, budget: sub.Shutdown}
+		case r.IntN(4) == 0:
+			c.Pool = &runtime.PoolSpec{Max: r.IntN(4)}
+			l.worker(r, &c)
+			c.RestartLimit = &runtime.RestartLimit{Max: 1 + r.IntN(8), Window: time.Duration(1+r.IntN(5)) * time.Second}
+			l.kids[cpath] = &exactChild{pool: true, budget: c.Shutdown}
+			l.pools = append(l.pools, cpath)
+		default:
+			l.worker(r, &c)
+		}
+		restarts := []runtime.Restart{runtime.Permanent, runtime.Transient, runtime.Temporary}
+		c.Restart = restarts[r.IntN(3)]
+		if c.Restart != runtime.Permanent && c.Pool == nil && r.IntN(12) == 0 {
+			c.Significant = true
+		}
+		if i > 0 && r.IntN(2) == 0 {
+			c.After = []string{names[r.IntN(len(names))]}
+			if r.IntN(3) == 0 {
+				c.After = append(c.After, names[r.IntN(len(names))])
+				if c.After[0] == c.After[1] {
+					c.After = c.After[:1]
+				}
+			}
+		}
+		names = append(names, name)
+		if k := l.kids[cpath]; k != nil {
+			k.spec = c
+		} else {
+			l.kids[cpath] = &exactChild{spec: c}
+		}
+		if c.Pool == nil && c.Supervisor == nil {
+			cp := cpath
+			c.Run = func(ctx context.Context, a *runtime.Attempt) error { return l.attempt(ctx, a, cp) }
+		}
+		s.Children = append(s.Children, c)
+	}
+	return s
+}
+
+// worker draws the timing of a worker (or of a pool's instances).
+func (l *exactLife) worker(r *rand.Rand, c *runtime.Child) {
+	c.Shutdown = time.Duration(1+r.IntN(300)) * time.Millisecond
+	if r.IntN(5) == 0 {
+		c.Timeout = time.Duration(50+r.IntN(3000)) * time.Millisecond
+	}
+	if r.IntN(5) < 2 {
+		c.Ready = &runtime.Ready{Timeout: time.Duration(10+r.IntN(1000)) * time.Millisecond}
+	}
+	if r.IntN(5) < 2 {
+		c.Heartbeat = &runtime.Heartbeat{Timeout: time.Duration(20+r.IntN(800)) * time.Millisecond}
+	}
+}
+
+// draw returns a number below n from the attempts' source.
+func (l *exactLife) draw(n int) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rng.IntN(n)
+}
+
+// attempt is every worker's and instance's run function: spec is the path
+// of the child (for an instance, of its pool) whose timing it has.
+func (l *exactLife) attempt(ctx context.Context, a *runtime.Attempt, spec string) error {
+	start := time.Now()
+	c := l.kids[spec].spec
+	key := exactKey(a.Path(), a.Generation())
+	l.mu.Lock()
+	l.attempts++
+	l.live[key] = ctx
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		delete(l.live, key)
+		l.mu.Unlock()
+	}()
+
+	life := time.Duration(1+l.draw(4000)) * time.Millisecond
+	ending := l.draw(5) // 0 error, 1 nil, 2 panic, 3 ErrDoNotRestart, 4 run until cancelled
+	stubborn := l.draw(6) == 0
+	stopBeats := time.Duration(-1) // when it stops beating
+	if c.Heartbeat != nil && l.draw(3) == 0 {
+		stopBeats = time.Duration(l.draw(2000)) * time.Millisecond
+	}
+	readyAt := time.Duration(-1)
+	if c.Ready != nil && l.draw(4) != 0 {
+		readyAt = time.Duration(l.draw(int(c.Ready.Timeout/time.Millisecond))) * time.Millisecond
+	} else if c.Ready == nil {
+		readyAt = 0
+	}
+	spawn := len(l.pools) > 0 && l.draw(3) == 0
+	spawnAt := time.Duration(l.draw(1000)) * time.Millisecond
+
+	var beat <-chan time.Time
+	if c.Heartbeat != nil {
+		tk := time.NewTicker(c.Heartbeat.Timeout / 3)
+		defer tk.Stop()
+		beat = tk.C
+	}
+	lastBeat := start
+	ready := false
+	tick := func(at time.Duration) <-chan time.Time {
+		if at < 0 {
+			return nil
+		}
+		return time.After(at - time.Since(start))
+	}
+	readyC, spawnC, endC := tick(readyAt), tick(spawnAt), tick(life)
+	if !spawn {
+		spawnC = nil
+	}
+	for {
+		select {
+		case <-beat:
+			if stopBeats < 0 || time.Since(start) < stopBeats {
+				a.Beat()
+				lastBeat = time.Now()
+			}
+		case <-readyC:
+			readyC = nil
+			a.Ready()
+			ready = true
+		case <-spawnC:
+			spawnC = nil
+			pool := l.pools[l.draw(len(l.pools))]
+			name := ""
+			if l.draw(2) == 0 {
+				name = fmt.Sprintf("i%d", l.draw(4))
+			}
+			_, err := l.tree.Pool(pool).Start(name, func(ctx context.Context, a *runtime.Attempt) error {
+				return l.attempt(ctx, a, pool)
+			})
+			if err != nil && !errors.Is(err, runtime.ErrPoolFull) && !errors.Is(err, runtime.ErrNameTaken) &&
+				!errors.Is(err, runtime.ErrNotRunning) && !errors.Is(err, runtime.ErrTreeEnded) {
+				l.t.Errorf("%s: Start in %s: %v", a.Path(), pool, err)
+			}
+		case <-endC:
+			if ending == 4 {
+				endC = nil
+				continue
+			}
+			switch ending {
+			case 0:
+				return errors.New("failed")
+			case 1:
+				return nil
+			case 2:
+				panic("exact chaos")
+			default:
+				return fmt.Errorf("finished: %w", runtime.ErrDoNotRestart)
+			}
+		case <-ctx.Done():
+			return l.cancelled(ctx, a, c, key, start, lastBeat, ready, stopBeats >= 0, stubborn)
+		}
+	}
+}
+
+// cancelled checks the cancellation of an attempt against its cause.
+func (l *exactLife) cancelled(ctx context.Context, a *runtime.Attempt, c runtime.Child, key string, start, lastBeat time.Time, ready, stoppedBeating, stubborn bool) error {
+	now := time.Now()
+	cause := context.Cause(ctx)
+	l.mu.Lock()
+	l.cancelAt[key] = now
+	l.mu.Unlock()
+	switch {
+	case errors.Is(cause, runtime.ErrHeartbeatTimeout):
+		l.mu.Lock()
+		l.hb++
+		l.mu.Unlock()
+		to := c.Heartbeat.Timeout
+		since := now.Sub(lastBeat)
+		if !stoppedBeating {
+			l.t.Errorf("%s: heartbeat timeout (%v since its last beat) though it beats every %v", key, since, to/3)
+		}
+		if since < to || since > to+to/2 {
+			l.t.Errorf("%s: heartbeat timeout %v after its last beat, outside [%v, %v]", key, since, to, to+to/2)
+		}
+	case errors.Is(cause, runtime.ErrReadyTimeout):
+		l.mu.Lock()
+		l.rdy++
+		l.mu.Unlock()
+		if ready {
+			l.t.Errorf("%s: ready timeout though it called Ready", key)
+		}
+		if since := now.Sub(start); since != c.Ready.Timeout {
+			l.t.Errorf("%s: ready timeout %v after its start, want exactly %v", key, since, c.Ready.Timeout)
+		}
+	case errors.Is(cause, runtime.ErrAttemptTimeout):
+		l.mu.Lock()
+		l.tmo++
+		l.mu.Unlock()
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			l.t.Errorf("%s: attempt timeout with ctx.Err() %v", key, ctx.Err())
+		}
+		if since := now.Sub(start); since != c.Timeout {
+			l.t.Errorf("%s: attempt timeout %v after its start, want exactly %v", key, since, c.Timeout)
+		}
+	}
+	if c.Timeout > 0 {
+		if dl, ok := ctx.Deadline(); !ok || dl.After(start.Add(c.Timeout)) {
+			l.t.Errorf("%s: deadline %v (set %v), want at most %v after its start", key, dl.Sub(start), ok, c.Timeout)
+		}
+	}
+	if stubborn {
+		time.Sleep(c.Shutdown + time.Duration(1+l.draw(2000))*time.Millisecond)
+	} else if l.draw(3) == 0 {
+		time.Sleep(time.Duration(l.draw(int(c.Shutdown/time.Millisecond))) * time.Millisecond)
+	}
+	return ctx.Err()
+}
+
+// checkEvents holds the event stream to its timing.
+func (l *exactLife) checkEvents(evs []runtime.Event) {
+	t := l.t
+	for i := 1; i < len(evs); i++ {
+		if evs[i].Seq != evs[i-1].Seq+1 {
+			t.Errorf("events %d then %d: lost events", evs[i-1].Seq, evs[i].Seq)
+			return
+		}
+	}
+	sched := map[string]runtime.Event{} // path → its pending RestartScheduled
+	stopping := map[string]time.Time{}  // supervisor path → when it began to stop
+	forget := func(sup string) {
+		for p := range sched {
+			if strings.HasPrefix(p, sup+"/") {
+				delete(sched, p)
+			}
+		}
+	}
+	for _, e := range evs {
+		switch e.Kind {
+		case runtime.EventRestartScheduled:
+			sched[e.Path] = e
+		case runtime.EventStarting:
+			forget(e.Path) // a new run of a supervisor starts its children afresh
+			if s, ok := sched[e.Path]; ok {
+				delete(sched, e.Path)
+				if due := s.Time.Add(s.Delay); e.Time.Before(due) {
+					t.Errorf("%s: restarted %v after its exit, before the delay %v it was given (events %d, %d)", e.Path, e.Time.Sub(s.Time), s.Delay, s.Seq, e.Seq)
+				}
+			}
+			delete(stopping, e.Path)
+		case runtime.EventOrder: // Restart starts at once, and Stop holds it
+			delete(sched, e.Path)
+			forget(e.Path)
+		case runtime.EventAbandoned:
+			forget(e.Path) // abandoned with its subtree
+			l.mu.Lock()
+			at, ok := l.cancelAt[exactKey(e.Path, e.Generation)]
+			l.mu.Unlock()
+			k := l.kid(e.Path)
+			if ok && k != nil && !k.super && !k.pool {
+				if grace := k.spec.Shutdown; e.Time.Sub(at) > grace {
+					t.Errorf("%s#%d: abandoned %v after it was cancelled, more than its grace %v (event %d)", e.Path, e.Generation, e.Time.Sub(at), grace, e.Seq)
+				}
+			}
+		case runtime.EventShuttingDown:
+			forget(e.Path) // a supervisor that stops restarts nothing more
+			if _, ok := stopping[e.Path]; !ok {
+				stopping[e.Path] = e.Time
+			}
+		case runtime.EventStopped, runtime.EventExited:
+			if began, ok := stopping[e.Path]; ok {
+				delete(stopping, e.Path)
+				if k := l.kids[e.Path]; k != nil && (k.super || k.pool) {
+					if took := e.Time.Sub(began); took > k.budget {
+						t.Errorf("%s: stopped %v after it began to, more than its budget %v (event %d)", e.Path, took, k.budget, e.Seq)
+					}
+				}
+			}
+		}
+	}
+	if t.Failed() {
+		var b strings.Builder
+		paths := make([]string, 0, len(l.kids))
+		for p := range l.kids {
+			paths = append(paths, p)
+		}
+		sort.Strings(paths)
+		for _, p := range paths {
+			k := l.kids[p]
+			fmt.Fprintf(&b, "  %s super=%v pool=%v budget=%v grace=%v timeout=%v ready=%v hb=%v after=%v restart=%s\n", p, k.super, k.pool, k.budget,
+				k.spec.Shutdown, k.spec.Timeout, k.spec.Ready, k.spec.Heartbeat, k.spec.After, k.spec.Restart)
+		}
+		t.Logf("tree:\n%s", b.String())
+		n := len(evs)
+		if n > 400 {
+			evs = evs[n-400:]
+		}
+		for _, e := range evs {
+			t.Logf("  %v", e)
+		}
+	}
+}
+
+// kid returns the spec of the child at path, or of the pool of an instance.
+func (l *exactLife) kid(path string) *exactChild {
+	if k := l.kids[path]; k != nil {
+		return k
+	}
+	if i := strings.LastIndexByte(path, '/'); i > 0 {
+		if k := l.kids[path[:i]]; k != nil && k.pool {
+			return k
+		}
+	}
+	return nil
+}
