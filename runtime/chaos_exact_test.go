@@ -11,8 +11,11 @@ package runtime_test
 // attempt timeouts that fail, panic, return, stop beating, are never
 // ready, overrun their timeout and ignore cancellation past their grace,
 // while an operator gives Restart, Stop and StopAndWait orders on any
-// child. Each lifecycle ends by a cancellation at a random moment, a
-// significant child or the root giving up. It checks, as attempts see it:
+// child. In one lifecycle of three, children at any level hold leases on
+// an in-memory store that loses them now and then, while a rival takes a
+// free one for a moment. Each lifecycle ends by a cancellation at a random
+// moment, a significant child or the root giving up. It checks, as
+// attempts see it:
 //
 //   - a heartbeat timeout comes no earlier than the timeout after the last
 //     beat (or the run function's start) and no later than half a timeout
@@ -20,6 +23,11 @@ package runtime_test
 //   - a readiness timeout comes exactly its timeout after the start, and
 //     only to an attempt that was not ready;
 //   - an attempt timeout comes exactly at its deadline;
+//   - a lost lease cancels the attempts of its worker or pool at the
+//     instant it is lost, and those below its nested supervisor while that
+//     stops within its budget; no attempt starts while the rival holds a
+//     lease above it, and the rival takes none while an attempt under it
+//     runs, unless abandoned;
 //
 // and from the event stream and Run:
 //
@@ -33,7 +41,8 @@ package runtime_test
 //   - Run returns within the root's budget plus DeliveryMargin of its
 //     cancellation or of the root giving up;
 //   - when Run returns, every attempt still running is listed in
-//     ShutdownReport, and the snapshot shows no child live.
+//     ShutdownReport, and the snapshot shows no child live; when it
+//     returns within its budget, the tree holds no lease.
 //
 // It runs for 3 s in go test (1 s with -short) and prints its seed:
 //
@@ -50,6 +59,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -92,12 +102,13 @@ func TestChaosExact(t *testing.T) {
 			break
 		}
 	}
-	t.Logf("%d lifecycles, %d attempts, %d heartbeat, %d ready and %d attempt timeouts, %d abandoned, %d orders (%d StopAndWait returned nil), %d gave up at the root, %d ended by a significant child",
-		st.lives, st.attempts, st.heartbeat, st.ready, st.timeout, st.abandoned, st.orders, st.waited, st.gaveUp, st.significant)
+	t.Logf("%d lifecycles, %d attempts, %d heartbeat, %d ready and %d attempt timeouts, %d abandoned, %d orders (%d StopAndWait returned nil), %d gave up at the root, %d ended by a significant child; leases in %d lifecycles, %d attempts cancelled by a lost lease, %d taken by the rival",
+		st.lives, st.attempts, st.heartbeat, st.ready, st.timeout, st.abandoned, st.orders, st.waited, st.gaveUp, st.significant, st.leased, st.leaseCut, st.rivals)
 }
 
 type exactStats struct {
 	lives, attempts, heartbeat, ready, timeout, abandoned, gaveUp, significant, orders, waited int
+	leased, leaseCut, rivals                                                                   int
 }
 
 // exactChild is what the test knows of a child's spec, by path.
@@ -114,6 +125,11 @@ type exactLife struct {
 	kids  map[string]*exactChild // by path; pool instances by their pool's path
 	pools []string
 
+	// In one lifecycle of three, some children hold leases on f, which
+	// loses them now and then, while a rival takes a free one for a moment.
+	f      *fakeLeaser
+	leases []string // the leased children's paths, which name their leases
+
 	mu       sync.Mutex
 	rng      *rand.Rand // the attempts' draws
 	events   []runtime.Event
@@ -123,7 +139,10 @@ type exactLife struct {
 	hb, rdy  int
 	tmo      int
 	orders   int
-	waited   int // StopAndWait that returned nil
+	waited   int                    // StopAndWait that returned nil
+	lost     map[string][]time.Time // lease name → when it was lost
+	rival    map[uint64]bool        // tokens the rival held
+	leaseCut int                    // attempts cancelled by a lost lease
 }
 
 // operate gives orders on random children until the tree ends: Restart,
@@ -195,16 +214,22 @@ func exactKey(path string, gen uint64) string { return fmt.Sprintf("%s#%d", path
 func runExactLife(t *testing.T, seed uint64, life int, st *exactStats) {
 	tr := rand.New(rand.NewPCG(seed, uint64(life)))
 	l := &exactLife{t: t, kids: map[string]*exactChild{}, rng: rand.New(rand.NewPCG(seed, uint64(life)+1<<32)),
-		cancelAt: map[string]time.Time{}, live: map[string]context.Context{}}
+		cancelAt: map[string]time.Time{}, live: map[string]context.Context{}, lost: map[string][]time.Time{}, rival: map[uint64]bool{}}
+	var opts []runtime.Option
+	if tr.IntN(3) == 0 {
+		l.f = newFakeLeaser()
+		opts = append(opts, runtime.WithLeaser(l.f))
+	}
 	depth := 6 + tr.IntN(2)
 	spec := l.supervisor(tr, "x", 1, depth)
 	spec.Name = "x"
 	l.kids["x"] = &exactChild{super: true, budget: spec.Shutdown}
-	tree, err := runtime.New(spec, runtime.WithEventBuffer(1<<20), runtime.WithObserver(func(e runtime.Event) {
+	opts = append(opts, runtime.WithEventBuffer(1<<20), runtime.WithObserver(func(e runtime.Event) {
 		l.mu.Lock()
 		l.events = append(l.events, e)
 		l.mu.Unlock()
 	}))
+	tree, err := runtime.New(spec, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -227,10 +252,18 @@ func runExactLife(t *testing.T, seed uint64, life int, st *exactStats) {
 		defer close(opDone)
 		l.operate(rand.New(rand.NewPCG(seed, uint64(life)+2<<32)))
 	}()
+	leaseDone := make(chan struct{})
+	go func() {
+		defer close(leaseDone)
+		if len(l.leases) > 0 {
+			l.leaseChaos(rand.New(rand.NewPCG(seed, uint64(life)+3<<32)))
+		}
+	}()
 	start := time.Now()
 	runErr := tree.Run(ctx)
 	returned := time.Now()
 	<-opDone
+	<-leaseDone
 	cmu.Lock()
 	cancelled := cancelledAt
 	cmu.Unlock()
@@ -253,6 +286,17 @@ func runExactLife(t *testing.T, seed uint64, life int, st *exactStats) {
 	}
 	if limit := from.Add(spec.Shutdown + runtime.DeliveryMargin); returned.After(limit) {
 		t.Errorf("Run returned %v after its root began to stop, more than its budget %v plus DeliveryMargin", returned.Sub(from), spec.Shutdown)
+	}
+	if l.f != nil && returned.Sub(from) < spec.Shutdown {
+		l.f.mu.Lock()
+		for name, fl := range l.f.held {
+			l.mu.Lock()
+			if !l.rival[fl.token] {
+				t.Errorf("lease %s (token %d) still held after Run returned within its budget", name, fl.token)
+			}
+			l.mu.Unlock()
+		}
+		l.f.mu.Unlock()
 	}
 	switch {
 	case errors.Is(runErr, runtime.ErrRestartLimit):
@@ -303,6 +347,11 @@ func runExactLife(t *testing.T, seed uint64, life int, st *exactStats) {
 	st.timeout += l.tmo
 	st.abandoned += len(rep.Abandoned) + rep.Forgotten
 	st.orders += l.orders
+	st.leaseCut += l.leaseCut
+	st.rivals += len(l.rival)
+	if l.f != nil {
+		st.leased++
+	}
 	st.waited += l.waited
 	l.mu.Unlock()
 }
@@ -356,6 +405,10 @@ func (l *exactLife) supervisor(r *rand.Rand, path string, level, depth int) runt
 				}
 			}
 		}
+		if l.f != nil && r.IntN(5) == 0 {
+			c.Lease = &runtime.LeaseSpec{}
+			l.leases = append(l.leases, cpath)
+		}
 		names = append(names, name)
 		if k := l.kids[cpath]; k != nil {
 			k.spec = c
@@ -398,6 +451,17 @@ func (l *exactLife) attempt(ctx context.Context, a *runtime.Attempt, spec string
 	start := time.Now()
 	c := l.kids[spec].spec
 	key := exactKey(a.Path(), a.Generation())
+	if l.f != nil {
+		for _, name := range l.leasesAbove(a.Path()) {
+			tok := l.f.holder(name)
+			l.mu.Lock()
+			rival := l.rival[tok]
+			l.mu.Unlock()
+			if rival {
+				l.t.Errorf("%s started while the rival holds lease %s (token %d)", key, name, tok)
+			}
+		}
+	}
 	l.mu.Lock()
 	l.attempts++
 	l.live[key] = ctx
@@ -518,6 +582,24 @@ func (l *exactLife) cancelled(ctx context.Context, a *runtime.Attempt, c runtime
 		if since := now.Sub(start); since != c.Ready.Timeout {
 			l.t.Errorf("%s: ready timeout %v after its start, want exactly %v", key, since, c.Ready.Timeout)
 		}
+	case errors.Is(cause, runtime.ErrLeaseLost):
+		l.mu.Lock()
+		l.leaseCut++
+		at := false
+		var losses []string
+		for _, name := range l.leasesAbove(a.Path()) {
+			// A worker's or a pool's own lease cancels at once; a nested
+			// supervisor's stops its subtree in order, within its budget.
+			k := l.kids[name]
+			for _, lt := range l.lost[name] {
+				at = at || lt.Equal(now) || k.super && !now.Before(lt) && !now.After(lt.Add(k.budget))
+				losses = append(losses, fmt.Sprintf("%s at %v", name, lt.Sub(start)))
+			}
+		}
+		l.mu.Unlock()
+		if !at {
+			l.t.Errorf("%s: cancelled for a lost lease %v after its start, not when one above it was lost (at once) or while its nested supervisor stopped for it (losses, from its start: %v)", key, now.Sub(start), losses)
+		}
 	case errors.Is(cause, runtime.ErrAttemptTimeout):
 		l.mu.Lock()
 		l.tmo++
@@ -637,4 +719,80 @@ func (l *exactLife) kid(path string) *exactChild {
 		}
 	}
 	return nil
+}
+
+// leasesAbove returns the names of the leases of path and of its
+// ancestors (an instance's pool among them).
+func (l *exactLife) leasesAbove(path string) []string {
+	var names []string
+	for p := path; ; {
+		if k := l.kids[p]; k != nil && k.spec.Lease != nil {
+			names = append(names, p)
+		}
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 {
+			return names
+		}
+		p = p[:i]
+	}
+}
+
+// leaseChaos loses leases now and then, as a provider that is not sure
+// does (Lost closes, the name stays held until the tree releases it), and
+// has a rival take a free one for a moment: when it does, nothing of the
+// tree may run under it unless abandoned.
+func (l *exactLife) leaseChaos(r *rand.Rand) {
+	var rivals sync.WaitGroup
+	defer rivals.Wait()
+	for {
+		select {
+		case <-l.tree.Done():
+			return
+		case <-time.After(time.Duration(1+r.IntN(1500)) * time.Millisecond):
+		}
+		name := l.leases[r.IntN(len(l.leases))]
+		if r.IntN(3) != 0 {
+			f := l.f
+			f.mu.Lock()
+			if fl := f.held[name]; fl != nil {
+				select {
+				case <-fl.lost:
+				default:
+					l.mu.Lock()
+					l.lost[name] = append(l.lost[name], time.Now())
+					l.mu.Unlock()
+					close(fl.lost)
+				}
+			}
+			f.mu.Unlock()
+			continue
+		}
+		hold := time.Duration(r.IntN(1000)) * time.Millisecond
+		rivals.Add(1)
+		go func() {
+			defer rivals.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			ls, err := l.f.Acquire(ctx, name, time.Second)
+			if err != nil {
+				return
+			}
+			l.mu.Lock()
+			l.rival[ls.Token()] = true
+			var running []string
+			for k := range l.live {
+				if i := strings.LastIndexByte(k, '#'); i > 0 && slices.Contains(l.leasesAbove(k[:i]), name) {
+					running = append(running, k)
+				}
+			}
+			l.mu.Unlock()
+			for _, k := range running {
+				if !l.abandoned(k) {
+					l.t.Errorf("the rival took lease %s (token %d) while %s runs under it, not abandoned", name, ls.Token(), k)
+				}
+			}
+			time.Sleep(hold)
+			ls.Release(context.Background())
+		}()
+	}
 }
