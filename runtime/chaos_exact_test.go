@@ -8,8 +8,9 @@ package runtime_test
 // budgets shorter and longer than their parents'), pools at any level
 // whose instances are started by workers and instances anywhere in the
 // tree, after lists at every level, and workers with ready, heartbeat and
-// attempt timeouts that fail, panic, return, stop beating, are never
-// ready, overrun their timeout and ignore cancellation past their grace,
+// attempt timeouts that fail, panic, call runtime.Goexit, return, stop
+// beating, are never ready, overrun their timeout, ignore cancellation
+// past their grace and StopAndWait themselves or a supervisor above them,
 // while an operator gives Restart, Stop and StopAndWait orders on any
 // child. In one lifecycle of three, children at any level hold leases on
 // an in-memory store that loses them now and then, while a rival takes a
@@ -59,6 +60,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	goruntime "runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -94,9 +96,15 @@ func TestChaosExact(t *testing.T) {
 		} else if time.Now().After(end) {
 			break
 		}
-		synctest.Test(t, func(t *testing.T) { runExactLife(t, seed, life, &st) })
-		if t.Failed() {
-			t.Fatalf("lifecycle %d failed: replay with -exact.seed=%d -exact.life=%d", life, seed, life)
+		failed := false
+		synctest.Test(t, func(t *testing.T) {
+			runExactLife(t, seed, life, &st)
+			if failed = t.Failed(); failed {
+				t.Errorf("lifecycle %d failed: replay with -exact.seed=%d -exact.life=%d", life, seed, life)
+			}
+		})
+		if failed {
+			t.FailNow()
 		}
 		if *exactOnly >= 0 {
 			break
@@ -473,7 +481,9 @@ func (l *exactLife) attempt(ctx context.Context, a *runtime.Attempt, spec string
 	}()
 
 	life := time.Duration(1+l.draw(4000)) * time.Millisecond
-	ending := l.draw(5) // 0 error, 1 nil, 2 panic, 3 ErrDoNotRestart, 4 run until cancelled
+	// 0 error, 1 nil, 2 panic, 3 ErrDoNotRestart, 4 run until cancelled,
+	// 5 runtime.Goexit, 6 StopAndWait on itself or a supervisor above it
+	ending := l.draw(7)
 	stubborn := l.draw(6) == 0
 	stopBeats := time.Duration(-1) // when it stops beating
 	if c.Heartbeat != nil && l.draw(3) == 0 {
@@ -507,6 +517,10 @@ func (l *exactLife) attempt(ctx context.Context, a *runtime.Attempt, spec string
 		spawnC = nil
 	}
 	for {
+		if ctx.Err() != nil {
+			// First: after a StopAndWait, its ready time may have passed too.
+			return l.cancelled(ctx, a, c, key, start, lastBeat, ready, stopBeats >= 0, stubborn)
+		}
 		select {
 		case <-beat:
 			if stopBeats < 0 || time.Since(start) < stopBeats {
@@ -537,6 +551,23 @@ func (l *exactLife) attempt(ctx context.Context, a *runtime.Attempt, spec string
 				continue
 			}
 			switch ending {
+			case 5:
+				goruntime.Goexit()
+			case 6:
+				endC = nil
+				p := a.Path()
+				for up := l.draw(3); up > 0 && strings.Count(p, "/") > 1; up-- {
+					p = p[:strings.LastIndexByte(p, '/')]
+				}
+				if c.Heartbeat != nil {
+					stopBeats = time.Since(start) // it cannot beat while it waits
+				}
+				err := l.tree.Handle(p).StopAndWait(ctx) // its own context, which the stop cancels
+				if err != nil && ctx.Err() == nil && !errors.Is(err, runtime.ErrNotRunning) &&
+					!errors.Is(err, runtime.ErrRemoved) && !errors.Is(err, runtime.ErrNoChild) {
+					l.t.Errorf("%s: StopAndWait(%s) on itself: %v", key, p, err)
+				}
+				continue
 			case 0:
 				return errors.New("failed")
 			case 1:
