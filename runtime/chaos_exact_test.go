@@ -34,7 +34,10 @@ package runtime_test
 //
 //   - an attempt is abandoned no later than its grace after it was
 //     cancelled;
-//   - no restart starts before the delay its RestartScheduled event gave;
+//   - a restart's delay is within what its backoff allows, and the restart
+//     starts no earlier than that delay, and exactly then when nothing
+//     else holds it (a child of a one_for_one supervisor or a pool's
+//     instance, without an order, After list or lease to wait for);
 //   - each nested supervisor and pool stops within its own budget once it
 //     began to;
 //   - StopAndWait returns nil only once the attempt it stopped has returned
@@ -110,18 +113,19 @@ func TestChaosExact(t *testing.T) {
 			break
 		}
 	}
-	t.Logf("%d lifecycles, %d attempts, %d heartbeat, %d ready and %d attempt timeouts, %d abandoned, %d orders (%d StopAndWait returned nil), %d gave up at the root, %d ended by a significant child; leases in %d lifecycles, %d attempts cancelled by a lost lease, %d taken by the rival",
-		st.lives, st.attempts, st.heartbeat, st.ready, st.timeout, st.abandoned, st.orders, st.waited, st.gaveUp, st.significant, st.leased, st.leaseCut, st.rivals)
+	t.Logf("%d lifecycles, %d attempts, %d heartbeat, %d ready and %d attempt timeouts, %d abandoned, %d restarts on time to the instant, %d orders (%d StopAndWait returned nil), %d gave up at the root, %d ended by a significant child; leases in %d lifecycles, %d attempts cancelled by a lost lease, %d taken by the rival",
+		st.lives, st.attempts, st.heartbeat, st.ready, st.timeout, st.abandoned, st.onTime, st.orders, st.waited, st.gaveUp, st.significant, st.leased, st.leaseCut, st.rivals)
 }
 
 type exactStats struct {
 	lives, attempts, heartbeat, ready, timeout, abandoned, gaveUp, significant, orders, waited int
-	leased, leaseCut, rivals                                                                   int
+	leased, leaseCut, rivals, onTime                                                           int
 }
 
 // exactChild is what the test knows of a child's spec, by path.
 type exactChild struct {
 	spec   runtime.Child
+	sup    *runtime.Spec // a supervisor's (the root's too)
 	budget time.Duration // a nested supervisor's or pool's
 	pool   bool
 	super  bool
@@ -151,6 +155,7 @@ type exactLife struct {
 	lost     map[string][]time.Time // lease name → when it was lost
 	rival    map[uint64]bool        // tokens the rival held
 	leaseCut int                    // attempts cancelled by a lost lease
+	onTime   int                    // restarts held to the instant their delay ends
 }
 
 // operate gives orders on random children until the tree ends: Restart,
@@ -231,7 +236,7 @@ func runExactLife(t *testing.T, seed uint64, life int, st *exactStats) {
 	depth := 6 + tr.IntN(2)
 	spec := l.supervisor(tr, "x", 1, depth)
 	spec.Name = "x"
-	l.kids["x"] = &exactChild{super: true, budget: spec.Shutdown}
+	l.kids["x"] = &exactChild{super: true, budget: spec.Shutdown, sup: &spec}
 	opts = append(opts, runtime.WithEventBuffer(1<<20), runtime.WithObserver(func(e runtime.Event) {
 		l.mu.Lock()
 		l.events = append(l.events, e)
@@ -356,6 +361,7 @@ func runExactLife(t *testing.T, seed uint64, life int, st *exactStats) {
 	st.abandoned += len(rep.Abandoned) + rep.Forgotten
 	st.orders += l.orders
 	st.leaseCut += l.leaseCut
+	st.onTime += l.onTime
 	st.rivals += len(l.rival)
 	if l.f != nil {
 		st.leased++
@@ -389,7 +395,7 @@ func (l *exactLife) supervisor(r *rand.Rand, path string, level, depth int) runt
 		case i == nested || (level < depth-1 && r.IntN(6) == 0):
 			sub := l.supervisor(r, cpath, level+1, depth)
 			c.Supervisor = &sub
-			l.kids[cpath] = &exactChild{super: true, budget: sub.Shutdown}
+			l.kids[cpath] = &exactChild{super: true, budget: sub.Shutdown, sup: &sub}
 		case r.IntN(4) == 0:
 			c.Pool = &runtime.PoolSpec{Max: r.IntN(4)}
 			l.worker(r, &c)
@@ -664,8 +670,14 @@ func (l *exactLife) checkEvents(evs []runtime.Event) {
 			return
 		}
 	}
-	sched := map[string]runtime.Event{} // path → its pending RestartScheduled
-	stopping := map[string]time.Time{}  // supervisor path → when it began to stop
+	type pending struct {
+		e runtime.Event
+		// Something else happened to the child since (an order, waiting
+		// for its After list or its lease): its restart may come later.
+		disturbed bool
+	}
+	sched := map[string]*pending{}     // path → its pending RestartScheduled
+	stopping := map[string]time.Time{} // supervisor path → when it began to stop
 	forget := func(sup string) {
 		for p := range sched {
 			if strings.HasPrefix(p, sup+"/") {
@@ -674,15 +686,33 @@ func (l *exactLife) checkEvents(evs []runtime.Event) {
 		}
 	}
 	for _, e := range evs {
+		if p := sched[e.Path]; p != nil && e.Kind != runtime.EventRestartScheduled && e.Kind != runtime.EventStarting {
+			p.disturbed = true
+		}
 		switch e.Kind {
 		case runtime.EventRestartScheduled:
-			sched[e.Path] = e
+			sched[e.Path] = &pending{e: e}
+			if b := l.backoffOf(e.Path); b != nil {
+				lo := time.Duration(float64(min(b.Initial, b.Max)) * (1 - b.Jitter))
+				hi := time.Duration(float64(b.Max) * (1 + b.Jitter))
+				if e.Delay < lo-time.Microsecond || e.Delay > hi+time.Microsecond {
+					t.Errorf("%s: restart delay %v outside [%v, %v] that its backoff %+v allows (event %d)", e.Path, e.Delay, lo, hi, *b, e.Seq)
+				}
+			}
 		case runtime.EventStarting:
 			forget(e.Path) // a new run of a supervisor starts its children afresh
-			if s, ok := sched[e.Path]; ok {
+			if p, ok := sched[e.Path]; ok {
 				delete(sched, e.Path)
-				if due := s.Time.Add(s.Delay); e.Time.Before(due) {
+				s := p.e
+				due := s.Time.Add(s.Delay)
+				if e.Time.Before(due) {
 					t.Errorf("%s: restarted %v after its exit, before the delay %v it was given (events %d, %d)", e.Path, e.Time.Sub(s.Time), s.Delay, s.Seq, e.Seq)
+				}
+				if !p.disturbed && l.alone(e.Path) {
+					l.onTime++
+				}
+				if !p.disturbed && l.alone(e.Path) && e.Time.After(due) {
+					t.Errorf("%s: restarted %v after its exit, later than the delay %v it was given (events %d, %d)", e.Path, e.Time.Sub(s.Time), s.Delay, s.Seq, e.Seq)
 				}
 			}
 			delete(stopping, e.Path)
@@ -826,4 +856,37 @@ func (l *exactLife) leaseChaos(r *rand.Rand) {
 			ls.Release(context.Background())
 		}()
 	}
+}
+
+// backoffOf returns the backoff of the child at path (of its pool, for an
+// instance): its own, or its supervisor's.
+func (l *exactLife) backoffOf(path string) *runtime.Backoff {
+	k := l.kid(path)
+	if k == nil {
+		return nil
+	}
+	if k.spec.Backoff != nil {
+		return k.spec.Backoff
+	}
+	if l.kids[path] != k { // an instance: its pool's path
+		path = path[:strings.LastIndexByte(path, '/')]
+	}
+	if p := l.kids[path[:max(0, strings.LastIndexByte(path, '/'))]]; p != nil && p.sup != nil {
+		return p.sup.Backoff
+	}
+	return nil
+}
+
+// alone reports whether the child at path restarts by itself, when its
+// delay is over: a pool's instance, or a child of a one_for_one supervisor.
+func (l *exactLife) alone(path string) bool {
+	k := l.kid(path)
+	if k == nil {
+		return false
+	}
+	if l.kids[path] != k {
+		return true
+	}
+	p := l.kids[path[:max(0, strings.LastIndexByte(path, '/'))]]
+	return p != nil && p.sup != nil && (p.sup.Strategy == runtime.OneForOne || p.sup.Strategy == "")
 }
