@@ -40,6 +40,10 @@ package runtime_test
 //     instance, without an order, After list or lease to wait for);
 //   - each nested supervisor and pool stops within its own budget once it
 //     began to;
+//   - at random instants when every goroutine of the bubble is blocked,
+//     nothing is overdue: no child that restarts by itself in backoff past
+//     its delay, none starting past its ready timeout, none stopping past
+//     its grace or budget;
 //   - StopAndWait returns nil only once the attempt it stopped has returned
 //     or been abandoned;
 //   - Run returns within the root's budget plus DeliveryMargin of its
@@ -113,13 +117,14 @@ func TestChaosExact(t *testing.T) {
 			break
 		}
 	}
-	t.Logf("%d lifecycles, %d attempts, %d heartbeat, %d ready and %d attempt timeouts, %d abandoned, %d restarts on time to the instant, %d orders (%d StopAndWait returned nil), %d gave up at the root, %d ended by a significant child; leases in %d lifecycles, %d attempts cancelled by a lost lease, %d taken by the rival",
-		st.lives, st.attempts, st.heartbeat, st.ready, st.timeout, st.abandoned, st.onTime, st.orders, st.waited, st.gaveUp, st.significant, st.leased, st.leaseCut, st.rivals)
+	t.Logf("%d lifecycles, %d attempts, %d heartbeat, %d ready and %d attempt timeouts, %d abandoned, "+
+		"%d restarts on time to the instant, %d settled instants checked, %d orders (%d StopAndWait returned nil), %d gave up at the root, %d ended by a significant child; leases in %d lifecycles, %d attempts cancelled by a lost lease, %d taken by the rival",
+		st.lives, st.attempts, st.heartbeat, st.ready, st.timeout, st.abandoned, st.onTime, st.probes, st.orders, st.waited, st.gaveUp, st.significant, st.leased, st.leaseCut, st.rivals)
 }
 
 type exactStats struct {
 	lives, attempts, heartbeat, ready, timeout, abandoned, gaveUp, significant, orders, waited int
-	leased, leaseCut, rivals, onTime                                                           int
+	leased, leaseCut, rivals, onTime, probes                                                   int
 }
 
 // exactChild is what the test knows of a child's spec, by path.
@@ -156,6 +161,7 @@ type exactLife struct {
 	rival    map[uint64]bool        // tokens the rival held
 	leaseCut int                    // attempts cancelled by a lost lease
 	onTime   int                    // restarts held to the instant their delay ends
+	probes   int                    // settled instants checked for overdue states
 }
 
 // operate gives orders on random children until the tree ends: Restart,
@@ -273,8 +279,26 @@ func runExactLife(t *testing.T, seed uint64, life int, st *exactStats) {
 		}
 	}()
 	start := time.Now()
-	runErr := tree.Run(ctx)
-	returned := time.Now()
+	var runErr error
+	var returned time.Time
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		runErr = tree.Run(ctx)
+		returned = time.Now()
+	}()
+	// At random instants, once every goroutine of the bubble is blocked,
+	// nothing may be overdue.
+	pr := rand.New(rand.NewPCG(seed, uint64(life)+4<<32))
+	for probing := true; probing; {
+		select {
+		case <-ran:
+			probing = false
+		case <-time.After(time.Duration(1+pr.IntN(300)) * time.Millisecond):
+			synctest.Wait()
+			l.settled()
+		}
+	}
 	<-opDone
 	<-leaseDone
 	cmu.Lock()
@@ -362,6 +386,7 @@ func runExactLife(t *testing.T, seed uint64, life int, st *exactStats) {
 	st.orders += l.orders
 	st.leaseCut += l.leaseCut
 	st.onTime += l.onTime
+	st.probes += l.probes
 	st.rivals += len(l.rival)
 	if l.f != nil {
 		st.leased++
@@ -889,4 +914,51 @@ func (l *exactLife) alone(path string) bool {
 	}
 	p := l.kids[path[:max(0, strings.LastIndexByte(path, '/'))]]
 	return p != nil && p.sup != nil && (p.sup.Strategy == runtime.OneForOne || p.sup.Strategy == "")
+}
+
+// settled checks, at an instant when every goroutine of the bubble is
+// blocked, that no child is overdue: none that restarts by itself in
+// backoff past its restart's delay, none starting past its ready timeout, and no worker, nested
+// supervisor or pool stopping past its grace or budget.
+func (l *exactLife) settled() {
+	now := time.Now()
+	snap := l.tree.Snapshot()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.probes++
+	last := map[string]runtime.Event{} // path → its latest RestartScheduled
+	for _, e := range l.events {
+		if e.Seq > snap.LastEvent {
+			break
+		}
+		if e.Kind == runtime.EventRestartScheduled {
+			last[e.Path] = e
+		}
+	}
+	for _, c := range snap.Children {
+		k := l.kid(c.Path)
+		if k == nil {
+			continue
+		}
+		in := now.Sub(c.Since)
+		switch c.State {
+		case runtime.StateBackoff:
+			// A group restart waits for every member to stop first.
+			if e, ok := last[c.Path]; ok && l.alone(c.Path) && !now.Before(e.Time.Add(e.Delay)) {
+				l.t.Errorf("%s: still in backoff %v after its exit, its delay %v over (event %d)", c.Path, now.Sub(e.Time), e.Delay, e.Seq)
+			}
+		case runtime.StateStarting:
+			if r := k.spec.Ready; r != nil && !c.Supervisor && in >= r.Timeout {
+				l.t.Errorf("%s: still starting %v after its start, past its ready timeout %v", c.Path, in, r.Timeout)
+			}
+		case runtime.StateStopping:
+			limit := k.spec.Shutdown
+			if k.super || c.Pool {
+				limit = k.budget
+			}
+			if in >= limit && limit > 0 {
+				l.t.Errorf("%s: still stopping %v after it began to, past its grace or budget %v", c.Path, in, limit)
+			}
+		}
+	}
 }
