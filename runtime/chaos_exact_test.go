@@ -43,7 +43,9 @@ package runtime_test
 //   - at random instants when every goroutine of the bubble is blocked,
 //     nothing is overdue: no child that restarts by itself in backoff past
 //     its delay, none starting past its ready timeout, none stopping past
-//     its grace or budget;
+//     its grace or budget; and no child that a stopping supervisor stops
+//     (rather than one that failed by itself meanwhile) stopping while a
+//     sibling started after it still runs;
 //   - StopAndWait returns nil only once the attempt it stopped has returned
 //     or been abandoned;
 //   - Run returns within the root's budget plus DeliveryMargin of its
@@ -118,13 +120,13 @@ func TestChaosExact(t *testing.T) {
 		}
 	}
 	t.Logf("%d lifecycles, %d attempts, %d heartbeat, %d ready and %d attempt timeouts, %d abandoned, "+
-		"%d restarts on time to the instant, %d settled instants checked, %d orders (%d StopAndWait returned nil), %d gave up at the root, %d ended by a significant child; leases in %d lifecycles, %d attempts cancelled by a lost lease, %d taken by the rival",
-		st.lives, st.attempts, st.heartbeat, st.ready, st.timeout, st.abandoned, st.onTime, st.probes, st.orders, st.waited, st.gaveUp, st.significant, st.leased, st.leaseCut, st.rivals)
+		"%d restarts on time to the instant, %d settled instants checked (%d pairs of siblings held to their stop order), %d orders (%d StopAndWait returned nil), %d gave up at the root, %d ended by a significant child; leases in %d lifecycles, %d attempts cancelled by a lost lease, %d taken by the rival",
+		st.lives, st.attempts, st.heartbeat, st.ready, st.timeout, st.abandoned, st.onTime, st.probes, st.orderChecks, st.orders, st.waited, st.gaveUp, st.significant, st.leased, st.leaseCut, st.rivals)
 }
 
 type exactStats struct {
 	lives, attempts, heartbeat, ready, timeout, abandoned, gaveUp, significant, orders, waited int
-	leased, leaseCut, rivals, onTime, probes                                                   int
+	leased, leaseCut, rivals, onTime, probes, orderChecks                                      int
 }
 
 // exactChild is what the test knows of a child's spec, by path.
@@ -147,21 +149,23 @@ type exactLife struct {
 	f      *fakeLeaser
 	leases []string // the leased children's paths, which name their leases
 
-	mu       sync.Mutex
-	rng      *rand.Rand // the attempts' draws
-	events   []runtime.Event
-	cancelAt map[string]time.Time       // path#gen → when the attempt saw its cancellation
-	live     map[string]context.Context // path#gen → its context, while its run function has not returned
-	attempts int
-	hb, rdy  int
-	tmo      int
-	orders   int
-	waited   int                    // StopAndWait that returned nil
-	lost     map[string][]time.Time // lease name → when it was lost
-	rival    map[uint64]bool        // tokens the rival held
-	leaseCut int                    // attempts cancelled by a lost lease
-	onTime   int                    // restarts held to the instant their delay ends
-	probes   int                    // settled instants checked for overdue states
+	mu          sync.Mutex
+	rng         *rand.Rand // the attempts' draws
+	events      []runtime.Event
+	cancelAt    map[string]time.Time       // path#gen → when the attempt saw its cancellation
+	causes      map[string]error           // path#gen → the cause of its cancellation
+	live        map[string]context.Context // path#gen → its context, while its run function has not returned
+	attempts    int
+	hb, rdy     int
+	tmo         int
+	orders      int
+	waited      int                    // StopAndWait that returned nil
+	lost        map[string][]time.Time // lease name → when it was lost
+	rival       map[uint64]bool        // tokens the rival held
+	leaseCut    int                    // attempts cancelled by a lost lease
+	onTime      int                    // restarts held to the instant their delay ends
+	probes      int                    // settled instants checked for overdue states
+	orderChecks int                    // pairs of siblings held to their stop order
 }
 
 // operate gives orders on random children until the tree ends: Restart,
@@ -233,7 +237,7 @@ func exactKey(path string, gen uint64) string { return fmt.Sprintf("%s#%d", path
 func runExactLife(t *testing.T, seed uint64, life int, st *exactStats) {
 	tr := rand.New(rand.NewPCG(seed, uint64(life)))
 	l := &exactLife{t: t, kids: map[string]*exactChild{}, rng: rand.New(rand.NewPCG(seed, uint64(life)+1<<32)),
-		cancelAt: map[string]time.Time{}, live: map[string]context.Context{}, lost: map[string][]time.Time{}, rival: map[uint64]bool{}}
+		cancelAt: map[string]time.Time{}, causes: map[string]error{}, live: map[string]context.Context{}, lost: map[string][]time.Time{}, rival: map[uint64]bool{}}
 	var opts []runtime.Option
 	if tr.IntN(3) == 0 {
 		l.f = newFakeLeaser()
@@ -387,6 +391,7 @@ func runExactLife(t *testing.T, seed uint64, life int, st *exactStats) {
 	st.leaseCut += l.leaseCut
 	st.onTime += l.onTime
 	st.probes += l.probes
+	st.orderChecks += l.orderChecks
 	st.rivals += len(l.rival)
 	if l.f != nil {
 		st.leased++
@@ -620,6 +625,7 @@ func (l *exactLife) cancelled(ctx context.Context, a *runtime.Attempt, c runtime
 	cause := context.Cause(ctx)
 	l.mu.Lock()
 	l.cancelAt[key] = now
+	l.causes[key] = cause
 	l.mu.Unlock()
 	switch {
 	case errors.Is(cause, runtime.ErrHeartbeatTimeout):
@@ -927,14 +933,23 @@ func (l *exactLife) settled() {
 	defer l.mu.Unlock()
 	l.probes++
 	last := map[string]runtime.Event{} // path → its latest RestartScheduled
+	stopping := map[string]time.Time{} // supervisor → when its run began to stop
 	for _, e := range l.events {
 		if e.Seq > snap.LastEvent {
 			break
 		}
-		if e.Kind == runtime.EventRestartScheduled {
+		switch e.Kind {
+		case runtime.EventRestartScheduled:
 			last[e.Path] = e
+		case runtime.EventShuttingDown:
+			if _, ok := stopping[e.Path]; !ok {
+				stopping[e.Path] = e.Time
+			}
+		case runtime.EventStarting:
+			delete(stopping, e.Path)
 		}
 	}
+	l.stopOrder(snap, stopping)
 	for _, c := range snap.Children {
 		k := l.kid(c.Path)
 		if k == nil {
@@ -958,6 +973,42 @@ func (l *exactLife) settled() {
 			}
 			if in >= limit && limit > 0 {
 				l.t.Errorf("%s: still stopping %v after it began to, past its grace or budget %v", c.Path, in, limit)
+			}
+		}
+	}
+}
+
+// stopOrder checks, in a settled snapshot, that each supervisor that is
+// stopping stops its children in the reverse of their start order (which
+// is their declaration order here, as After lists name earlier siblings
+// only): none that its shutdown is stopping while a later sibling still
+// runs, unless that one failed on its own (a missed deadline, a lost
+// lease).
+func (l *exactLife) stopOrder(snap runtime.Snapshot, stopping map[string]time.Time) {
+	bySup := map[string][]runtime.ChildStatus{}
+	for _, c := range snap.Children {
+		if c.Instance {
+			continue
+		}
+		parent := c.Path[:strings.LastIndexByte(c.Path, '/')]
+		bySup[parent] = append(bySup[parent], c)
+	}
+	for sup, began := range stopping {
+		kids := bySup[sup]
+		for i, x := range kids {
+			if x.State != runtime.StateStopping || x.Since.Before(began) {
+				continue
+			}
+			if !x.Supervisor {
+				if cause, ok := l.causes[exactKey(x.Path, x.Generation)]; !ok || !errors.Is(cause, runtime.ErrStopped) {
+					continue
+				}
+			}
+			for _, y := range kids[i+1:] {
+				l.orderChecks++
+				if y.State == runtime.StateRunning || y.State == runtime.StateStarting {
+					l.t.Errorf("%s stopping since %v, as %s stops, while %s, started after it, is still %v", x.Path, x.Since, sup, y.Path, y.State)
+				}
 			}
 		}
 	}
