@@ -43,9 +43,10 @@ package runtime_test
 //   - at random instants when every goroutine of the bubble is blocked,
 //     nothing is overdue: no child that restarts by itself in backoff past
 //     its delay, none starting past its ready timeout, none stopping past
-//     its grace or budget; and no child that a stopping supervisor stops
-//     (rather than one that failed by itself meanwhile) stopping while a
-//     sibling started after it still runs;
+//     its grace or budget, none of a one_for_one supervisor waiting for
+//     an After list whose siblings are all ready; and no child that a
+//     stopping supervisor stops (rather than one that failed by itself
+//     meanwhile) stopping while a sibling started after it still runs;
 //   - StopAndWait returns nil only once the attempt it stopped has returned
 //     or been abandoned;
 //   - Run returns within the root's budget plus DeliveryMargin of its
@@ -127,13 +128,13 @@ func TestChaosExact(t *testing.T) {
 		}
 	}
 	t.Logf("%d lifecycles, %d attempts, %d heartbeat, %d ready and %d attempt timeouts, %d abandoned, "+
-		"%d restarts on time to the instant, %d settled instants checked (%d pairs of siblings held to their stop order), %d orders (%d StopAndWait returned nil), %d gave up at the root, %d ended by a significant child; leases in %d lifecycles, %d attempts cancelled by a lost lease, %d taken by the rival",
-		st.lives, st.attempts, st.heartbeat, st.ready, st.timeout, st.abandoned, st.onTime, st.probes, st.orderChecks, st.orders, st.waited, st.gaveUp, st.significant, st.leased, st.leaseCut, st.rivals)
+		"%d restarts on time to the instant, %d settled instants checked (%d pairs of siblings held to their stop order, %d waiting children to their After lists), %d orders (%d StopAndWait returned nil), %d gave up at the root, %d ended by a significant child; leases in %d lifecycles, %d attempts cancelled by a lost lease, %d taken by the rival",
+		st.lives, st.attempts, st.heartbeat, st.ready, st.timeout, st.abandoned, st.onTime, st.probes, st.orderChecks, st.waitChecks, st.orders, st.waited, st.gaveUp, st.significant, st.leased, st.leaseCut, st.rivals)
 }
 
 type exactStats struct {
 	lives, attempts, heartbeat, ready, timeout, abandoned, gaveUp, significant, orders, waited int
-	leased, leaseCut, rivals, onTime, probes, orderChecks                                      int
+	leased, leaseCut, rivals, onTime, probes, orderChecks, waitChecks                          int
 }
 
 // exactChild is what the test knows of a child's spec, by path.
@@ -173,6 +174,7 @@ type exactLife struct {
 	onTime      int                    // restarts held to the instant their delay ends
 	probes      int                    // settled instants checked for overdue states
 	orderChecks int                    // pairs of siblings held to their stop order
+	waitChecks  int                    // waiting children held to their After lists
 }
 
 // operate gives orders on random children until the tree ends: Restart,
@@ -399,6 +401,7 @@ func runExactLife(t *testing.T, seed uint64, life int, st *exactStats) {
 	st.onTime += l.onTime
 	st.probes += l.probes
 	st.orderChecks += l.orderChecks
+	st.waitChecks += l.waitChecks
 	st.rivals += len(l.rival)
 	if l.f != nil {
 		st.leased++
@@ -957,6 +960,7 @@ func (l *exactLife) settled() {
 		}
 	}
 	l.stopOrder(snap, stopping)
+	l.notHeld(snap, stopping)
 	for _, c := range snap.Children {
 		k := l.kid(c.Path)
 		if k == nil {
@@ -1017,6 +1021,37 @@ func (l *exactLife) stopOrder(snap runtime.Snapshot, stopping map[string]time.Ti
 					l.t.Errorf("%s stopping since %v, as %s stops, while %s, started after it, is still %v", x.Path, x.Since, sup, y.Path, y.State)
 				}
 			}
+		}
+	}
+}
+
+// notHeld checks, in a settled snapshot, that no child of a one_for_one
+// supervisor that is not stopping still waits for its After list once
+// every sibling in it is ready (running, or done after a success).
+func (l *exactLife) notHeld(snap runtime.Snapshot, stopping map[string]time.Time) {
+	byPath := map[string]runtime.ChildStatus{}
+	for _, c := range snap.Children {
+		byPath[c.Path] = c
+	}
+	for _, c := range snap.Children {
+		if c.State != runtime.StateWaiting || c.Instance || !l.alone(c.Path) {
+			continue
+		}
+		parent := c.Path[:strings.LastIndexByte(c.Path, '/')]
+		if _, ok := stopping[parent]; ok {
+			continue
+		}
+		if p, ok := byPath[parent]; ok && p.State != runtime.StateRunning && p.State != runtime.StateStarting {
+			continue
+		}
+		ready := true
+		for _, dep := range c.After {
+			d := byPath[parent+"/"+dep]
+			ready = ready && (d.State == runtime.StateRunning || d.State == runtime.StateDone && d.LastExit == runtime.ExitSuccess)
+		}
+		l.waitChecks++
+		if ready {
+			l.t.Errorf("%s: still waiting for %v, which are ready", c.Path, c.After)
 		}
 	}
 }
