@@ -993,8 +993,8 @@ func (l *exactLife) settled() {
 // stopping stops its children in the reverse of their start order (which
 // is their declaration order here, as After lists name earlier siblings
 // only): none that its shutdown is stopping while a later sibling still
-// runs, unless that one failed on its own (a missed deadline, a lost
-// lease).
+// runs, unless that one failed on its own (a missed deadline) or holds a
+// lease (which its loss stops at once).
 func (l *exactLife) stopOrder(snap runtime.Snapshot, stopping map[string]time.Time) {
 	bySup := map[string][]runtime.ChildStatus{}
 	for _, c := range snap.Children {
@@ -1009,6 +1009,9 @@ func (l *exactLife) stopOrder(snap runtime.Snapshot, stopping map[string]time.Ti
 		for i, x := range kids {
 			if x.State != runtime.StateStopping || x.Since.Before(began) {
 				continue
+			}
+			if k := l.kids[x.Path]; k != nil && k.spec.Lease != nil {
+				continue // a lost lease stops it at once
 			}
 			if !x.Supervisor {
 				if cause, ok := l.causes[exactKey(x.Path, x.Generation)]; !ok || !errors.Is(cause, runtime.ErrStopped) {
