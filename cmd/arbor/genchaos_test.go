@@ -361,6 +361,27 @@ func (g *genChaos) lifecycle(t *testing.T, left time.Duration) {
 
 // act is every run method's: it checks the attempt against the others,
 // then does what the seed says.
+// overlap records the attempts of key's slot that still run as key's
+// starts, older first: on a loaded machine the goroutine of an attempt
+// that was cancelled and abandoned may begin to run its method only after
+// the next attempt of its slot started. The older of two must have been
+// cancelled (and, checked at the end, abandoned). g.mu is held.
+func (g *genChaos) overlap(ctx context.Context, key genKey) {
+	for k, l := range g.running {
+		if k.path != key.path {
+			continue
+		}
+		older, newer, olderCtx := k, key, l.ctx
+		if key.arg < k.arg || key.arg == k.arg && key.gen < k.gen { // an instance's arguments are numbered in Start order
+			older, newer, olderCtx = key, k, ctx
+		}
+		if olderCtx.Err() == nil {
+			g.o.violate("%s generation %d still runs, not even cancelled, beside generation %d", older.path, older.gen, newer.gen)
+		}
+		g.overlaps = append(g.overlaps, [2]genKey{older, newer})
+	}
+}
+
 func (g *genChaos) act(ctx context.Context, a *runtime.Attempt, child string, arg any) error {
 	n := g.attempts.Add(1)
 	g.live.Add(1)
@@ -423,14 +444,7 @@ func (g *genChaos) enter(ctx context.Context, a *runtime.Attempt, key genKey, ch
 			o.violate("%s generation %d started twice", key.path, key.gen)
 		}
 		g.ever[key] = true
-		for k, l := range g.running {
-			if k.path == key.path {
-				if l.ctx.Err() == nil {
-					o.violate("%s generation %d started while generation %d runs, not even cancelled", key.path, key.gen, k.gen)
-				}
-				g.overlaps = append(g.overlaps, [2]genKey{k, key})
-			}
-		}
+		g.overlap(ctx, key)
 	}
 	g.running[key] = genLive{ctx, child}
 	if c.poolMax < 0 {
@@ -801,5 +815,33 @@ func (g *genChaos) checkEnd() {
 		if q, ok := g.given[id]; ok && q != p {
 			o.violate("argument %d: Start gave a handle of %s, and it ran in %s", id, q, p)
 		}
+	}
+}
+
+// TestGenChaosLateOlderAttempt: on a loaded machine, the goroutine of an
+// attempt that its supervisor cancelled and abandoned may begin to run its
+// method only after the next attempt of the slot started. TestGenChaos must
+// hold the older attempt, not the newer, to having been cancelled and
+// abandoned, and take nothing amiss when it was.
+func TestGenChaosLateOlderAttempt(t *testing.T) {
+	g := &genChaos{o: &ops{}, running: map[genKey]genLive{}}
+	newer := genKey{path: "soak/ingest/shards/deep/a", gen: 2}
+	older := genKey{path: newer.path, gen: 1}
+	g.running[newer] = genLive{ctx: context.Background(), child: "a"} // runs, as it should
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel() // the older attempt, abandoned before its goroutine ran
+	g.overlap(cancelled, older)
+	if g.o.nbad != 0 {
+		t.Errorf("violations for an abandoned attempt that began late: %q", g.o.bad)
+	}
+	if want := [][2]genKey{{older, newer}}; !slices.Equal(g.overlaps, want) {
+		t.Errorf("overlaps %v, want the older attempt first: %v", g.overlaps, want)
+	}
+
+	g = &genChaos{o: &ops{}, running: map[genKey]genLive{}}
+	g.running[newer] = genLive{ctx: context.Background(), child: "a"}
+	g.overlap(context.Background(), older) // not even cancelled: the runtime started a second attempt
+	if g.o.nbad != 1 {
+		t.Errorf("%d violations for an older attempt that runs uncancelled beside a newer one, want 1: %q", g.o.nbad, g.o.bad)
 	}
 }
