@@ -1,0 +1,417 @@
+package runtime_test
+
+// Session 25b's translations onto pools: OTP's dynamic supervisor
+// (terminate_child by pid of a child that is gone, a name reused at once,
+// count_children against which_children at every step) and suture's
+// Remove/RemoveAndWait at unfriendly values: a pool of exactly one, a
+// handle kept past its instance's removal and the reuse of its name, an
+// instance that refuses its restart while an order restarts it, and
+// StopAndWait while the supervisor is already stopping.
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/arbor-go/arbor/runtime"
+)
+
+// countsOf counts the instances of the pool at pool in a snapshot by
+// state, as PoolCounts does (without the totals).
+func countsOf(t *testing.T, tr *runtime.Tree, pool string) runtime.PoolCounts {
+	t.Helper()
+	var c runtime.PoolCounts
+	for _, ch := range tr.Snapshot().Children {
+		if !ch.Instance || len(ch.Path) <= len(pool) || ch.Path[:len(pool)+1] != pool+"/" {
+			continue
+		}
+		switch ch.State {
+		case runtime.StateStarting:
+			c.Starting++
+		case runtime.StateRunning:
+			c.Running++
+		case runtime.StateBackoff:
+			c.Backoff++
+		case runtime.StateStopping:
+			c.Stopping++
+		case runtime.StateStopped:
+			c.Stopped++
+		default:
+			t.Errorf("instance %s listed in state %v", ch.Path, ch.State)
+		}
+	}
+	return c
+}
+
+// sameStates checks that Counts, Len and the snapshot agree.
+func sameStates(t *testing.T, tr *runtime.Tree, p *runtime.Pool, step string) runtime.PoolCounts {
+	t.Helper()
+	got := p.Counts()
+	live := got
+	live.Started, live.Restarts, live.Removed, live.Abandoned = 0, 0, 0, 0
+	assert.Equal(t, countsOf(t, tr, p.Path()), live, "%s: Counts against Snapshot", step)
+	n := live.Starting + live.Running + live.Backoff + live.Stopping + live.Stopped
+	assert.Equal(t, p.Len(), n, "%s: Len against Counts", step)
+	assert.EqualValues(t, got.Started-got.Removed, n, "%s: Started-Removed against Counts", step)
+	return got
+}
+
+// suture's RemoveAndWait, then Add of the same name at once, in a pool of
+// Max 1: the name and the room are free the instant StopAndWait returns;
+// the old handle then names the removed instance, never the new one of
+// its name: Stop and StopAndWait do nothing and return nil (stopped for
+// good already), Restart gives ErrRemoved, State reads done, and the new
+// instance is neither stopped nor restarted by them.
+func TestS25bRemovedHandleAfterItsNameIsReused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := poolTree(t, runtime.Child{Pool: &runtime.PoolSpec{Max: 1}, Shutdown: 3 * time.Second})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		old, err := p.Start("a", slowStop(time.Second))
+		require.NoError(t, err)
+		synctest.Wait()
+		sameStates(t, tr, p, "a running")
+		_, err = p.Start("b", nop)
+		assert.ErrorIs(t, err, runtime.ErrPoolFull, "exactly at Max")
+		_, err = p.Start("a", nop)
+		assert.ErrorIs(t, err, runtime.ErrNameTaken, "a name taken at Max")
+
+		// Restart at Max needs no room.
+		require.NoError(t, old.Restart())
+		synctest.Wait()
+		assert.Equal(t, runtime.StateStopping, old.State())
+		sameStates(t, tr, p, "a restarting")
+		_, err = p.Start("b", nop)
+		assert.ErrorIs(t, err, runtime.ErrPoolFull, "an instance being restarted keeps its place")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, old.State())
+		c := sameStates(t, tr, p, "a restarted")
+		assert.EqualValues(t, 1, c.Restarts)
+
+		t0 := time.Now()
+		require.NoError(t, old.StopAndWait(context.Background()))
+		assert.Equal(t, time.Second, time.Since(t0), "waits for the attempt's return")
+		fresh := newPuppet()
+		nh, err := p.Start("a", fresh.run)
+		require.NoError(t, err, "name and room free the instant StopAndWait returned")
+		synctest.Wait()
+		sameStates(t, tr, p, "a again")
+		assert.Same(t, nh, tr.Handle("t/p/a"), "the path names the new instance")
+
+		assert.Equal(t, runtime.StateDone, old.State())
+		assert.Equal(t, runtime.StateDone, old.Status().State)
+		assert.Equal(t, "t/p/a", old.Path())
+		require.NoError(t, old.Stop(), "stopped for good already")
+		require.NoError(t, old.StopAndWait(context.Background()))
+		err = old.Restart()
+		assert.ErrorIs(t, err, runtime.ErrRemoved)
+		assert.Contains(t, err.Error(), "t/p/a")
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, nh.State(), "the old handle's orders do not reach the new instance")
+		assert.EqualValues(t, 1, fresh.starts.Load())
+		c = sameStates(t, tr, p, "old handle used")
+		assert.Equal(t, runtime.PoolCounts{Running: 1, Started: 2, Restarts: 1, Removed: 1}, c)
+
+		// The handle of an instance its pool's stop removed says the same.
+		require.NoError(t, stop())
+		assert.Equal(t, runtime.StateDone, nh.State())
+		assert.ErrorIs(t, nh.Restart(), runtime.ErrNotRunning)
+	})
+}
+
+// An instance that returns ErrDoNotRestart as an order restarts it: the
+// order wins, as README says of Restart ("also for a child that ended for
+// good"), for a pool's instance as for a declared child: it runs again,
+// keeps its place and its name, and the restart counts in Restarts. Under
+// Stop, the same return removes it.
+func TestS25bDoNotRestartWhileRestartedByAnOrder(t *testing.T) {
+	for _, tc := range []struct {
+		inPool  bool
+		restart runtime.Restart
+	}{
+		{true, runtime.Permanent}, {true, runtime.Transient}, {true, runtime.Temporary},
+		{false, runtime.Permanent}, {false, runtime.Transient}, {false, runtime.Temporary},
+	} {
+		inPool := tc.inPool
+		name := map[bool]string{true: "instance", false: "declared"}[inPool] + "/" + string(tc.restart)
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				starts := 0
+				refuse := func(ctx context.Context, a *runtime.Attempt) error {
+					starts++
+					<-ctx.Done()
+					time.Sleep(time.Second)
+					return runtime.ErrDoNotRestart
+				}
+				var tr *runtime.Tree
+				var h *runtime.Handle
+				var p *runtime.Pool
+				if inPool {
+					tr = poolTree(t, runtime.Child{Pool: &runtime.PoolSpec{Max: 1}, Restart: tc.restart, Shutdown: 3 * time.Second})
+				} else {
+					tr = mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{
+						{Name: "a", Run: refuse, Restart: tc.restart, Shutdown: 3 * time.Second}}})
+				}
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				if inPool {
+					p = tr.Pool("t/p")
+					var err error
+					h, err = p.Start("a", refuse)
+					require.NoError(t, err)
+				} else {
+					h = tr.Handle("t/a")
+				}
+				synctest.Wait()
+				require.NoError(t, h.Restart())
+				synctest.Wait()
+				time.Sleep(time.Second)
+				synctest.Wait()
+				assert.Equal(t, 2, starts, "the order restarts it whatever it returned")
+				assert.Equal(t, runtime.StateRunning, h.State())
+				assert.Equal(t, 1, status(t, tr, h.Path()).Restarts)
+				if inPool {
+					c := sameStates(t, tr, p, "restarted")
+					assert.Equal(t, runtime.PoolCounts{Running: 1, Started: 1, Restarts: 1}, c)
+					assert.Same(t, h, tr.Handle("t/p/a"))
+				}
+
+				// Stop, then the same return: removed for good.
+				require.NoError(t, h.StopAndWait(context.Background()))
+				assert.Equal(t, 2, starts)
+				if inPool {
+					assert.Equal(t, runtime.StateDone, h.State())
+					c := sameStates(t, tr, p, "stopped")
+					assert.Equal(t, runtime.PoolCounts{Started: 1, Restarts: 1, Removed: 1}, c)
+				} else {
+					assert.Equal(t, runtime.StateStopped, h.State())
+				}
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
+
+// StopAndWait while the child's supervisor is already stopping: the order
+// changes nothing (everything stops anyway), and StopAndWait waits for the
+// child's turn in the stop order and its return, as README says: a is
+// declared first, so it stops after b, which takes 2s.
+func TestS25bStopAndWaitWhileItsSupervisorStops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var aEnded time.Time
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "a", Run: func(ctx context.Context, _ *runtime.Attempt) error {
+				<-ctx.Done()
+				time.Sleep(time.Second)
+				aEnded = time.Now()
+				return nil
+			}},
+			{Name: "b", Run: slowStop(2 * time.Second), Shutdown: 3 * time.Second},
+		}})
+		stop, done := start(t, tr)
+		synctest.Wait()
+		t0 := time.Now()
+		go func() { _ = stop() }()
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, tr.Handle("t/a").State(), "a waits for b")
+		require.NoError(t, tr.Handle("t/a").StopAndWait(context.Background()))
+		assert.Equal(t, 3*time.Second, time.Since(t0), "b's 2s, then a's 1s")
+		assert.Equal(t, aEnded, time.Now())
+		<-done
+	})
+}
+
+// which_children and count_children of a pool at every step of an
+// instance's life, at Max: starting (not ready), running, stopping on an
+// order, in backoff after a failure, restarted by an order out of its
+// backoff, removed; Counts, Len and the Snapshot agree each time.
+func TestS25bPoolCountsAgreeWithSnapshotAtEveryStep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := poolTree(t, runtime.Child{Pool: &runtime.PoolSpec{Max: 2}, Restart: runtime.Permanent,
+			Ready: &runtime.Ready{Timeout: 5 * time.Second}, Backoff: constBackoff(time.Minute), Shutdown: 3 * time.Second})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		sameStates(t, tr, p, "empty")
+		readyA := make(chan struct{})
+		failA := make(chan struct{})
+		ha, err := p.Start("a", func(ctx context.Context, a *runtime.Attempt) error {
+			select {
+			case <-readyA:
+			case <-ctx.Done():
+				return nil
+			}
+			a.Ready()
+			select {
+			case <-failA:
+				return errBoom
+			case <-ctx.Done():
+				time.Sleep(time.Second)
+				return nil
+			}
+		})
+		require.NoError(t, err)
+		synctest.Wait()
+		assert.Equal(t, runtime.PoolCounts{Starting: 1, Started: 1}, sameStates(t, tr, p, "a starting"))
+		close(readyA)
+		synctest.Wait()
+		assert.Equal(t, runtime.PoolCounts{Running: 1, Started: 1}, sameStates(t, tr, p, "a running"))
+		hb, err := p.Start("b", slowStop(2*time.Second))
+		require.NoError(t, err)
+		synctest.Wait()
+		assert.Equal(t, runtime.PoolCounts{Starting: 1, Running: 1, Started: 2}, sameStates(t, tr, p, "b starting"))
+		require.NoError(t, hb.Stop())
+		synctest.Wait()
+		assert.Equal(t, runtime.PoolCounts{Running: 1, Stopping: 1, Started: 2}, sameStates(t, tr, p, "b stopping"))
+		close(failA)
+		synctest.Wait()
+		assert.Equal(t, runtime.PoolCounts{Backoff: 1, Stopping: 1, Started: 2, Restarts: 0}, sameStates(t, tr, p, "a in backoff"))
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, runtime.PoolCounts{Backoff: 1, Started: 2, Removed: 1}, sameStates(t, tr, p, "b removed"))
+		require.NoError(t, ha.Restart())
+		synctest.Wait()
+		// a's run is the same function: readyA is closed, so it is ready
+		// at once; failA is closed, so it fails again into its backoff.
+		c := sameStates(t, tr, p, "a restarted by order")
+		assert.Equal(t, 1, c.Backoff)
+		assert.EqualValues(t, 1, c.Restarts)
+		require.NoError(t, ha.StopAndWait(context.Background()))
+		assert.Equal(t, runtime.PoolCounts{Started: 2, Restarts: 1, Removed: 2}, sameStates(t, tr, p, "all removed"))
+		require.NoError(t, stop())
+		assert.Equal(t, 0, p.Len())
+	})
+}
+
+// suture's Remove followed by a change of mind: Stop, then Restart before
+// the instance has returned. Restart wins, as README says of a child
+// stopped with Stop: the instance is not removed, keeps its handle and
+// name, and runs again once its attempt has returned; Stop then Restart
+// at Max takes no room either. The other way round, Stop after Restart
+// removes it.
+func TestS25bStopThenRestartBeforeItReturns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := poolTree(t, runtime.Child{Pool: &runtime.PoolSpec{Max: 1}, Restart: runtime.Temporary, Shutdown: 3 * time.Second})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		starts := 0
+		h, err := p.Start("a", func(ctx context.Context, a *runtime.Attempt) error {
+			starts++
+			<-ctx.Done()
+			time.Sleep(time.Second)
+			return nil
+		})
+		require.NoError(t, err)
+		synctest.Wait()
+		require.NoError(t, h.Stop())
+		require.NoError(t, h.Restart())
+		synctest.Wait()
+		assert.Equal(t, runtime.StateStopping, h.State())
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, 2, starts)
+		assert.Equal(t, runtime.StateRunning, h.State())
+		assert.Same(t, h, tr.Handle("t/p/a"))
+		assert.Equal(t, runtime.PoolCounts{Running: 1, Started: 1, Restarts: 1}, sameStates(t, tr, p, "restarted"))
+
+		require.NoError(t, h.Restart())
+		require.NoError(t, h.Stop())
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, 2, starts)
+		assert.Equal(t, runtime.StateDone, h.State())
+		assert.Equal(t, runtime.PoolCounts{Started: 1, Restarts: 1, Removed: 1}, sameStates(t, tr, p, "removed"))
+		require.NoError(t, stop())
+	})
+}
+
+// terminate_child of a pool as a whole (Handle.Stop of the pool): its
+// instances are removed as they end, their handles answer Restart with
+// ErrRemoved, Start fails with ErrNotRunning, and the pool's Restart
+// brings it back empty, where the old names are free at Max.
+func TestS25bPoolStoppedByAnOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := poolTree(t, runtime.Child{Pool: &runtime.PoolSpec{Max: 2}, Shutdown: 3 * time.Second})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		ha, err := p.Start("a", slowStop(time.Second))
+		require.NoError(t, err)
+		hb, err := p.Start("b", slowStop(2*time.Second))
+		require.NoError(t, err)
+		synctest.Wait()
+		ph := tr.Handle("t/p")
+		require.NoError(t, ph.Stop())
+		synctest.Wait()
+		_, err = p.Start("c", nop)
+		assert.ErrorIs(t, err, runtime.ErrNotRunning)
+		assert.Equal(t, runtime.PoolCounts{Stopping: 2, Started: 2}, sameStates(t, tr, p, "stopping"))
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, runtime.PoolCounts{Stopping: 1, Started: 2, Removed: 1}, sameStates(t, tr, p, "a ended"))
+		assert.Equal(t, runtime.StateDone, ha.State())
+		assert.ErrorIs(t, ha.Restart(), runtime.ErrRemoved)
+		t1 := time.Now()
+		require.NoError(t, hb.StopAndWait(context.Background()))
+		assert.Equal(t, time.Second, time.Since(t1), "b's own 2s, one of them gone")
+		assert.Equal(t, 0, p.Len(), "b removed when StopAndWait returns")
+		assert.Equal(t, runtime.StateDone, hb.State())
+		synctest.Wait() // the pool's run ends a moment after its last instance
+		assert.Equal(t, runtime.StateStopped, ph.State())
+		assert.ErrorIs(t, hb.Restart(), runtime.ErrRemoved)
+
+		require.NoError(t, ph.Restart())
+		synctest.Wait()
+		na, err := p.Start("a", nop)
+		require.NoError(t, err)
+		_, err = p.Start("b", nop)
+		require.NoError(t, err)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, na.State())
+		assert.Equal(t, runtime.StateDone, ha.State(), "the old handle stays the old instance's")
+		assert.Equal(t, runtime.PoolCounts{Running: 2, Started: 4, Removed: 2}, sameStates(t, tr, p, "again"))
+		require.NoError(t, stop())
+	})
+}
+
+// shutdown of thousands of instances at once, at Max: Counts and the
+// snapshot agree while they all stop, StopAndWait of one of them waits for
+// its own return (not the others'), and every one is removed.
+func TestS25bPoolShutdownOfThousandsCounts(t *testing.T) {
+	const n = 3000
+	synctest.Test(t, func(t *testing.T) {
+		tr := poolTree(t, runtime.Child{Pool: &runtime.PoolSpec{Max: n}, Shutdown: 5 * time.Second})
+		stop, done := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		var hs []*runtime.Handle
+		for i := range n {
+			h, err := p.Start("", slowStop(time.Duration(1+i%3)*time.Second))
+			require.NoError(t, err)
+			hs = append(hs, h)
+		}
+		_, err := p.Start("", nop)
+		assert.ErrorIs(t, err, runtime.ErrPoolFull)
+		synctest.Wait()
+		assert.Equal(t, runtime.PoolCounts{Running: n, Started: n}, sameStates(t, tr, p, "all running"))
+		t0 := time.Now()
+		go func() { _ = stop() }()
+		synctest.Wait()
+		assert.Equal(t, runtime.PoolCounts{Stopping: n, Started: n}, sameStates(t, tr, p, "all stopping"))
+		require.NoError(t, hs[0].StopAndWait(context.Background()))
+		assert.Equal(t, time.Second, time.Since(t0), "hs[0]'s own second")
+		synctest.Wait()
+		assert.Equal(t, runtime.PoolCounts{Stopping: 2 * n / 3, Started: n, Removed: n / 3}, sameStates(t, tr, p, "a third ended"))
+		<-done
+		assert.Equal(t, 3*time.Second, time.Since(t0))
+		assert.Equal(t, runtime.PoolCounts{Started: n, Removed: n}, p.Counts())
+		assert.True(t, tr.ShutdownReport().Clean())
+	})
+}
