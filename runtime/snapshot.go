@@ -173,8 +173,11 @@ func (h *Handle) Order(o Order, from string) error {
 }
 
 // StopAndWait is Stop, then waits until the child's attempt has returned or
-// been abandoned after its grace (OTP's terminate_child). It returns
-// ctx.Err() if ctx ends first; the child stays stopped all the same. A nil
+// been abandoned after its grace (OTP's terminate_child). While the
+// child's supervisor is already stopping, the order changes nothing, and
+// StopAndWait waits for the child's turn in the stop order and the end of
+// its attempt, then returns nil. It returns ctx.Err() if ctx ends first;
+// the child stays stopped all the same. A nil
 // ctx gives ErrNilContext, and no order. A run function that stops itself,
 // or a supervisor above it, this way should pass its own context, which the
 // stop cancels: with another, it waits for the end of its own attempt, which
