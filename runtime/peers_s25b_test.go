@@ -415,3 +415,128 @@ func TestS25bPoolShutdownOfThousandsCounts(t *testing.T) {
 		assert.True(t, tr.ShutdownReport().Clean())
 	})
 }
+
+// suture's RemoveAndWait called by the service on itself: with its own
+// context, which the stop cancels, StopAndWait returns that context's
+// error at once and the instance is removed once its run returns; with
+// another context, it waits until the pool abandons the attempt after its
+// grace, which counts in Abandoned, and then returns nil. Either way the
+// name is free afterwards.
+func TestS25bInstanceStopsItselfAndWaits(t *testing.T) {
+	for _, own := range []bool{true, false} {
+		t.Run(map[bool]string{true: "own", false: "background"}[own], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tr := poolTree(t, runtime.Child{Pool: &runtime.PoolSpec{Max: 1}, Shutdown: 2 * time.Second})
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				p := tr.Pool("t/p")
+				got := make(chan error, 1)
+				took := make(chan time.Duration, 1)
+				_, err := p.Start("a", func(ctx context.Context, a *runtime.Attempt) error {
+					wait := context.Background()
+					if own {
+						wait = ctx
+					}
+					t0 := time.Now()
+					err := tr.Handle("t/p/a").StopAndWait(wait)
+					took <- time.Since(t0)
+					got <- err
+					return nil
+				})
+				require.NoError(t, err)
+				synctest.Wait()
+				err = <-got
+				if own {
+					assert.ErrorIs(t, err, context.Canceled)
+					assert.Zero(t, <-took)
+					assert.Equal(t, runtime.PoolCounts{Started: 1, Removed: 1}, sameStates(t, tr, p, "removed"))
+				} else {
+					require.NoError(t, err)
+					assert.Equal(t, 2*time.Second, <-took, "its grace, then abandoned")
+					assert.Equal(t, runtime.PoolCounts{Started: 1, Removed: 1, Abandoned: 1}, sameStates(t, tr, p, "abandoned"))
+				}
+				_, err = p.Start("a", nop)
+				require.NoError(t, err)
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
+
+// intensity 0 on a dynamic supervisor: the first restart of any instance
+// fails the pool (README: "max: 0 gives up at the first failure"), whose
+// parent restarts it empty; a temporary instance's failure, which is no
+// restart, does not.
+func TestS25bPoolLimitZero(t *testing.T) {
+	for _, r := range []runtime.Restart{runtime.Permanent, runtime.Transient, runtime.Temporary} {
+		t.Run(string(r), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := &recorder{}
+				tr := poolTree(t, runtime.Child{Restart: r, RestartLimit: &runtime.RestartLimit{Max: 0, Window: time.Second}},
+					runtime.WithObserver(rec.observe))
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				p := tr.Pool("t/p")
+				c := newPuppet()
+				_, err := p.Start("a", c.run)
+				require.NoError(t, err)
+				_, err = p.Start("b", nop)
+				require.NoError(t, err)
+				synctest.Wait()
+				c.end(errBoom)
+				if r == runtime.Temporary {
+					assert.Empty(t, rec.of(runtime.EventGaveUp))
+					assert.Equal(t, runtime.PoolCounts{Running: 1, Started: 2, Removed: 1}, sameStates(t, tr, p, "temporary"))
+				} else {
+					require.Len(t, rec.of(runtime.EventGaveUp), 1)
+					assert.Equal(t, "t/p", rec.of(runtime.EventGaveUp)[0].Path)
+					assert.Equal(t, 0, p.Len())
+					assert.Equal(t, runtime.StateRunning, status(t, tr, "t/p").State)
+					_, err = p.Start("a", nop)
+					require.NoError(t, err, "restarted empty")
+				}
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
+
+// A pool in a group restart: under rest_for_one, a pool declared after the
+// failed sibling is restarted with it and comes back empty (its permanent
+// instances, and their names, gone; their handles answer ErrRemoved), while
+// a pool declared before it keeps its instances, untouched.
+func TestS25bPoolsInARestForOneRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newPuppet()
+		tr := mustNew(t, runtime.Spec{Name: "t", Strategy: runtime.RestForOne, Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "before", Pool: &runtime.PoolSpec{Max: 1}},
+			{Name: "w", Run: w.run},
+			{Name: "after", Pool: &runtime.PoolSpec{Max: 1}},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		pb, pa := tr.Pool("t/before"), tr.Pool("t/after")
+		var bStarts, aStarts int
+		hb, err := pb.Start("x", func(ctx context.Context, _ *runtime.Attempt) error { bStarts++; <-ctx.Done(); return nil })
+		require.NoError(t, err)
+		ha, err := pa.Start("x", func(ctx context.Context, _ *runtime.Attempt) error { aStarts++; <-ctx.Done(); return nil })
+		require.NoError(t, err)
+		synctest.Wait()
+		w.end(errBoom)
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/after").State)
+		assert.Equal(t, 1, pb.Len())
+		assert.Equal(t, 1, bStarts)
+		assert.Equal(t, runtime.StateRunning, hb.State())
+		assert.Equal(t, 0, pa.Len(), "restarted empty")
+		assert.Equal(t, 1, aStarts, "its permanent instance is not started again")
+		assert.Equal(t, runtime.StateDone, ha.State())
+		assert.ErrorIs(t, ha.Restart(), runtime.ErrRemoved)
+		assert.Nil(t, tr.Handle("t/after/x"))
+		assert.Equal(t, runtime.PoolCounts{Started: 1, Removed: 1}, sameStates(t, tr, pa, "after"))
+		_, err = pa.Start("x", nop)
+		require.NoError(t, err, "the name and the room are free")
+		_, err = pb.Start("y", nop)
+		assert.ErrorIs(t, err, runtime.ErrPoolFull)
+		require.NoError(t, stop())
+	})
+}
