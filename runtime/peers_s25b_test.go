@@ -10,6 +10,7 @@ package runtime_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -537,6 +538,83 @@ func TestS25bPoolsInARestForOneRestart(t *testing.T) {
 		require.NoError(t, err, "the name and the room are free")
 		_, err = pb.Start("y", nop)
 		assert.ErrorIs(t, err, runtime.ErrPoolFull)
+		require.NoError(t, stop())
+	})
+}
+
+// The listener in front of a pool, as README's example has it: the tree
+// stops the listener first, and while the listener finishes (its last
+// accepted connections), the pool, whose turn comes after, still takes
+// instances; they run, and are cancelled with the others at the pool's
+// turn. Once the tree has ended, Start fails with ErrTreeEnded.
+func TestS25bStartFromADependentDuringShutdown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var tr *runtime.Tree
+		var during error
+		var ran atomic.Int32
+		inst := func(ctx context.Context, _ *runtime.Attempt) error { ran.Add(1); <-ctx.Done(); return nil }
+		tr = mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, Children: []runtime.Child{
+			{Name: "p", Pool: &runtime.PoolSpec{Max: 2}, Shutdown: time.Second},
+			{Name: "l", After: []string{"p"}, Shutdown: 5 * time.Second, Run: func(ctx context.Context, _ *runtime.Attempt) error {
+				<-ctx.Done()
+				time.Sleep(time.Second)
+				_, during = tr.Pool("t/p").Start("last", inst)
+				return nil
+			}},
+		}})
+		stop, done := start(t, tr)
+		synctest.Wait()
+		_, err := tr.Pool("t/p").Start("a", inst)
+		require.NoError(t, err)
+		require.NoError(t, stop())
+		<-done
+		require.NoError(t, during, "the pool still runs while its dependent stops")
+		assert.EqualValues(t, 2, ran.Load(), "a, and the one the listener started")
+		assert.Equal(t, runtime.PoolCounts{Started: 2, Removed: 2}, tr.Pool("t/p").Counts())
+		assert.True(t, tr.ShutdownReport().Clean())
+		_, err = tr.Pool("t/p").Start("", inst)
+		assert.ErrorIs(t, err, runtime.ErrTreeEnded)
+	})
+}
+
+// The name reused while the removed instance's abandoned attempt still
+// runs: StopAndWait returns once the attempt is abandoned after its grace,
+// the name is free, and a new instance of it starts; the old attempt's
+// late Ready and failure are fenced to the old instance: the new one is
+// neither restarted nor made ready by them, and the pool, whose limit of 0
+// gives up at the first restart, does not count them.
+func TestS25bNameReusedWhileTheOldAttemptRuns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		tr := poolTree(t, runtime.Child{Pool: &runtime.PoolSpec{Max: 1}, Shutdown: time.Second,
+			Ready:        &runtime.Ready{Timeout: time.Hour},
+			RestartLimit: &runtime.RestartLimit{Max: 0, Window: time.Hour}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		late := make(chan struct{})
+		old, err := p.Start("a", func(ctx context.Context, a *runtime.Attempt) error {
+			<-late // ignores its context
+			a.Ready()
+			return errBoom
+		})
+		require.NoError(t, err)
+		synctest.Wait()
+		require.NoError(t, old.StopAndWait(context.Background()))
+		assert.Equal(t, runtime.PoolCounts{Started: 1, Removed: 1, Abandoned: 1}, sameStates(t, tr, p, "abandoned"))
+		nh, err := p.Start("a", func(ctx context.Context, a *runtime.Attempt) error { <-ctx.Done(); return nil })
+		require.NoError(t, err)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateStarting, nh.State())
+		close(late)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateStarting, nh.State(), "the old attempt's Ready is not the new one's")
+		st := nh.Status()
+		assert.Equal(t, 0, st.Restarts)
+		assert.EqualValues(t, 1, st.Generation)
+		assert.Empty(t, rec.of(runtime.EventGaveUp))
+		assert.Equal(t, runtime.PoolCounts{Starting: 1, Started: 2, Removed: 1, Abandoned: 1}, sameStates(t, tr, p, "late exit"))
+		assert.Equal(t, runtime.StateDone, old.State())
 		require.NoError(t, stop())
 	})
 }
