@@ -618,3 +618,92 @@ func TestS25bNameReusedWhileTheOldAttemptRuns(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// An instance stopping for its own fault (it missed its ready timeout)
+// when a Restart order arrives, and which then returns ErrDoNotRestart:
+// the order takes over, so the fault neither counts (against a pool limit
+// of 0, which gives up at the first restart) nor removes it, and the
+// instance restarts at once with the same run function.
+func TestS25bOrderTakesOverAFaultThatEndsForGood(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		tr := poolTree(t, runtime.Child{Pool: &runtime.PoolSpec{Max: 1}, Shutdown: 2 * time.Second,
+			Ready:        &runtime.Ready{Timeout: time.Second},
+			RestartLimit: &runtime.RestartLimit{Max: 0, Window: time.Hour}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		var starts atomic.Int32
+		h, err := p.Start("a", func(ctx context.Context, a *runtime.Attempt) error {
+			if starts.Add(1) > 1 {
+				a.Ready()
+				<-ctx.Done()
+				return nil
+			}
+			<-ctx.Done()
+			time.Sleep(time.Second)
+			return runtime.ErrDoNotRestart
+		})
+		require.NoError(t, err)
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateStopping, h.State(), "stopping for its missed ready")
+		require.NoError(t, h.Restart())
+		time.Sleep(500 * time.Millisecond)
+		synctest.Wait()
+		assert.EqualValues(t, 2, starts.Load())
+		assert.Equal(t, runtime.StateRunning, h.State())
+		assert.Empty(t, rec.of(runtime.EventGaveUp))
+		assert.Equal(t, runtime.PoolCounts{Running: 1, Started: 1, Restarts: 1}, sameStates(t, tr, p, "restarted"))
+		require.NoError(t, stop())
+	})
+}
+
+// Shutdown of thousands of instances whose grace (5s) is longer than what
+// is left of the tree's budget (2s): they all stop at once, those that
+// return within the budget are removed as they return, the others are
+// abandoned when the budget is spent, each listed in the report (and the
+// pool, a supervisor abandoned with its instances), and Run returns then
+// with the pool empty.
+func TestS25bPoolShutdownCutByTheBudget(t *testing.T) {
+	const n = 3000
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: noBackoff, Shutdown: 2 * time.Second, Children: []runtime.Child{
+			{Name: "p", Pool: &runtime.PoolSpec{Max: n}, Shutdown: 5 * time.Second},
+		}})
+		stop, done := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		release := make(chan struct{})
+		for i := range n {
+			run := slowStop(time.Second)
+			if i%3 != 0 {
+				run = func(ctx context.Context, _ *runtime.Attempt) error { <-release; return nil }
+			}
+			_, err := p.Start("", run)
+			require.NoError(t, err)
+		}
+		synctest.Wait()
+		t0 := time.Now()
+		go func() { _ = stop() }()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, runtime.PoolCounts{Stopping: 2 * n / 3, Started: n, Removed: n / 3}, sameStates(t, tr, p, "a third returned"))
+		<-done
+		took := time.Since(t0)
+		assert.GreaterOrEqual(t, took, 2*time.Second)
+		assert.LessOrEqual(t, took, 2*time.Second+runtime.DeliveryMargin)
+		assert.Equal(t, 0, p.Len())
+		assert.Equal(t, runtime.PoolCounts{Started: n, Removed: n, Abandoned: 2 * n / 3}, p.Counts())
+		rep := tr.ShutdownReport()
+		paths := map[string]bool{}
+		for _, a := range rep.Abandoned {
+			paths[a.Path] = true
+		}
+		assert.Equal(t, 2*n/3+1, len(paths), "every abandoned instance, and the pool with them")
+		assert.True(t, paths["t/p"] && paths["t/p/i2"] && !paths["t/p/i1"])
+		assert.Zero(t, rep.Forgotten)
+		close(release)
+		synctest.Wait()
+	})
+}
