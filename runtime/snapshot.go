@@ -137,7 +137,8 @@ func (h *Handle) Restart() error {
 // not started yet wait. Stop returns once the supervisor has the order; see
 // StopAndWait to wait for the attempt to end. A child that ended for good
 // stays done. A pool instance is removed from its pool once stopped (OTP's
-// terminate_child).
+// terminate_child); Stop of one already removed returns nil, and gives no
+// order, even if a later instance has its name.
 func (h *Handle) Stop() error {
 	return h.Order(OrderStop, "")
 }
