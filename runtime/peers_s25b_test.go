@@ -123,6 +123,11 @@ func TestS25bRemovedHandleAfterItsNameIsReused(t *testing.T) {
 		require.NoError(t, stop())
 		assert.Equal(t, runtime.StateDone, nh.State())
 		assert.ErrorIs(t, nh.Restart(), runtime.ErrNotRunning)
+		for _, h := range []*runtime.Handle{old, nh} {
+			assert.ErrorIs(t, h.Restart(), runtime.ErrTreeEnded)
+			assert.ErrorIs(t, h.Stop(), runtime.ErrTreeEnded)
+			assert.ErrorIs(t, h.StopAndWait(context.Background()), runtime.ErrTreeEnded)
+		}
 	})
 }
 
