@@ -712,3 +712,51 @@ func TestS25bPoolShutdownCutByTheBudget(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+// OTP's intensity across many children failing together: n instances that
+// fail at the same instant are n restarts in the window. With a limit of
+// n-1 the pool gives up (once) and comes back empty; with a limit of n it
+// restarts all of them.
+func TestS25bPoolInstancesFailingAtTheSameInstant(t *testing.T) {
+	const n = 50
+	for _, max := range []int{n - 1, n} {
+		t.Run(map[bool]string{true: "over", false: "at"}[max < n], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := &recorder{}
+				tr := poolTree(t, runtime.Child{Pool: &runtime.PoolSpec{Max: n},
+					RestartLimit: &runtime.RestartLimit{Max: max, Window: time.Second}}, runtime.WithObserver(rec.observe))
+				stop, _ := start(t, tr)
+				synctest.Wait()
+				p := tr.Pool("t/p")
+				fail := make(chan struct{})
+				for range n {
+					_, err := p.Start("", func(ctx context.Context, a *runtime.Attempt) error {
+						if a.Generation() > 1 {
+							<-ctx.Done()
+							return nil
+						}
+						select {
+						case <-fail:
+							return errBoom
+						case <-ctx.Done():
+							return nil
+						}
+					})
+					require.NoError(t, err)
+				}
+				synctest.Wait()
+				close(fail)
+				synctest.Wait()
+				if max < n {
+					assert.Len(t, rec.of(runtime.EventGaveUp), 1)
+					assert.Equal(t, 0, p.Len())
+					assert.Equal(t, runtime.StateRunning, status(t, tr, "t/p").State)
+				} else {
+					assert.Empty(t, rec.of(runtime.EventGaveUp))
+					assert.Equal(t, runtime.PoolCounts{Running: n, Started: n, Restarts: n}, sameStates(t, tr, p, "all restarted"))
+				}
+				require.NoError(t, stop())
+			})
+		})
+	}
+}
