@@ -137,7 +137,8 @@ func (h *Handle) Restart() error {
 // not started yet wait. Stop returns once the supervisor has the order; see
 // StopAndWait to wait for the attempt to end. A child that ended for good
 // stays done. A pool instance is removed from its pool once stopped (OTP's
-// terminate_child).
+// terminate_child); Stop of one already removed returns nil, and gives no
+// order, even if a later instance has its name.
 func (h *Handle) Stop() error {
 	return h.Order(OrderStop, "")
 }
@@ -173,8 +174,11 @@ func (h *Handle) Order(o Order, from string) error {
 }
 
 // StopAndWait is Stop, then waits until the child's attempt has returned or
-// been abandoned after its grace (OTP's terminate_child). It returns
-// ctx.Err() if ctx ends first; the child stays stopped all the same. A nil
+// been abandoned after its grace (OTP's terminate_child). While the
+// child's supervisor is already stopping, the order changes nothing, and
+// StopAndWait waits for the child's turn in the stop order and the end of
+// its attempt, then returns nil. It returns ctx.Err() if ctx ends first;
+// the child stays stopped all the same. A nil
 // ctx gives ErrNilContext, and no order. A run function that stops itself,
 // or a supervisor above it, this way should pass its own context, which the
 // stop cancels: with another, it waits for the end of its own attempt, which
