@@ -125,8 +125,9 @@ func (h *Handle) State() State {
 // wrapping ErrNotRunning when the child's supervisor is not running, and
 // ErrTreeEnded (which matches ErrNotRunning too) once the tree has ended.
 // A pool instance restarts with the same run function; one that was
-// removed from its pool gives an error wrapping ErrRemoved. Both name the
-// child's path.
+// removed from its pool gives an error wrapping ErrRemoved (one removed
+// after the order was given, before its pool took it, is not restarted).
+// Both errors name the child's path.
 func (h *Handle) Restart() error {
 	return h.Order(OrderRestart, "")
 }
