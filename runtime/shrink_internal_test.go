@@ -67,3 +67,26 @@ func TestWatchdogListShrinksAfterBurst(t *testing.T) {
 		t.Fatalf("%d left", len(tr.wd.watched))
 	}
 }
+
+// TestWaitersShrinkAfterBurst: once the StopAndWait callers of a burst (a
+// pool's instances, each stopped this way) have been told, the supervisor
+// keeps nothing of their list: a Go map never shrinks.
+func TestWaitersShrinkAfterBurst(t *testing.T) {
+	const burst = 100_000
+	sv := &supervisor{path: "t/p"}
+	slots := make([]slot, burst)
+	for i := range slots {
+		if sv.waiters == nil {
+			sv.waiters = map[*slot][]chan struct{}{}
+		}
+		sv.waiters[&slots[i]] = append(sv.waiters[&slots[i]], make(chan struct{}))
+	}
+	for i := range slots {
+		sv.stopped(&slots[i])
+	}
+	withMap := heapAlloc()
+	sv.waiters = nil
+	if grown := int64(withMap) - int64(heapAlloc()); grown > 64<<10 {
+		t.Errorf("the list of StopAndWait callers, all told, takes %d bytes", grown)
+	}
+}
