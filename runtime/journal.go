@@ -117,8 +117,11 @@ func (t *Tree) JournalN(after uint64, n int) (events []Event, missed uint64) {
 }
 
 // JournalWait returns a channel that is closed once the tree has had an
-// event whose Seq is above after: at once if it has already. A reader
-// waits on it, then reads Journal(after), without polling.
+// event whose Seq is above after: at once if it has already, else at its
+// next event. A reader waits on it, then reads Journal(after), without
+// polling. An after beyond the next event's Seq (one from another run of
+// the program) is woken by that event all the same, and Journal(after)
+// then returns nothing: the reader waits again, or starts over from 0.
 func (t *Tree) JournalWait(after uint64) <-chan struct{} {
 	t.built("JournalWait")
 	return t.events.wait(after)

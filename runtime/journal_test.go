@@ -148,6 +148,18 @@ func TestJournalWait(t *testing.T) {
 		requireClosed(t, again, "every waiter is woken")
 		got, _ := tr.Journal(last)
 		assert.Equal(t, runtime.EventExited, got[0].Kind)
+		// An after from another run of the program, beyond every event:
+		// woken by the next one, as its doc says, with nothing to read.
+		last = tr.LastEvent()
+		ahead := tr.JournalWait(last + 100)
+		synctest.Wait()
+		requireOpen(t, ahead, "nothing happened")
+		time.Sleep(time.Second) // the restart
+		synctest.Wait()
+		requireClosed(t, ahead, "the next event wakes a reader ahead")
+		got, missed := tr.Journal(last + 100)
+		assert.Empty(t, got)
+		assert.Zero(t, missed)
 		require.NoError(t, stop())
 	})
 }

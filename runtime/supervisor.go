@@ -636,6 +636,9 @@ func (sv *supervisor) stopped(s *slot) {
 			close(w)
 		}
 		delete(sv.waiters, s)
+		if len(sv.waiters) == 0 {
+			sv.waiters = nil // a Go map never shrinks: what a burst of them grew goes
+		}
 	}
 }
 

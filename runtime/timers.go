@@ -101,10 +101,11 @@ func (sv *supervisor) sweepTimers() {
 	}
 	clear(t.heap[len(live):])
 	t.heap = live
-	for i := len(live)/2 - 1; i >= 0; i-- {
+	t.shrink()
+	for i := len(t.heap)/2 - 1; i >= 0; i-- {
 		t.down(i)
 	}
-	t.sweepAt = 2 * len(live)
+	t.sweepAt = 2 * len(t.heap)
 }
 
 // dropStaleTimers removes the stale entries at the top of the heap.
@@ -123,7 +124,17 @@ func (t *timers) pop() timerEntry {
 	h[last] = timerEntry{}
 	t.heap = h[:last]
 	t.down(0)
+	t.shrink()
 	return top
+}
+
+// shrink gives back what a burst grew (a pool's 100k instances, each with
+// a ready timeout or a grace) once a quarter of it is in use, as the inbox
+// and the pool's index do.
+func (t *timers) shrink() {
+	if c := cap(t.heap); c > shrinkFrom && len(t.heap) < c/4 {
+		t.heap = append(make([]timerEntry, 0, 2*len(t.heap)), t.heap...)
+	}
 }
 
 // down moves the entry at i down the heap to its place.
@@ -217,4 +228,7 @@ func (sv *supervisor) stopTimers() {
 	}
 	clear(t.heap)
 	t.heap, t.armed, t.sweepAt = t.heap[:0], 0, 0
+	if cap(t.heap) > shrinkFrom {
+		t.heap = nil // what a burst grew: the next run starts small
+	}
 }

@@ -57,6 +57,9 @@ func (t *Tree) unwatch(a *Attempt) {
 	moved.index = a.beat.index
 	w.watched[last] = nil
 	w.watched = w.watched[:last]
+	if c := cap(w.watched); c > shrinkFrom && last < c/4 {
+		w.watched = append(make([]*beat, 0, 2*last), w.watched...) // what a burst grew; the order, and so each index, is kept
+	}
 	w.mu.Unlock()
 }
 
