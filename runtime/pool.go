@@ -66,7 +66,8 @@ func (p *Pool) Path() string {
 // ErrNotRunning when the pool is not running (waiting for its After list,
 // being restarted, or stopping) and ErrTreeEnded (which matches ErrNotRunning too) once the
 // tree has ended. Start returns once the pool has the instance, which
-// starts at once. An instance Start accepted always runs, so that its run
+// starts at once; it waits while the pool has 1,024 messages it has not
+// taken yet (so do orders), so that callers cannot outrun the pool. An instance Start accepted always runs, so that its run
 // function can release what it holds: if its pool begins to stop, or an
 // order to stop it arrives, before the pool started it, it starts and is
 // cancelled at once; if its pool is abandoned with a parent first, it runs
