@@ -250,33 +250,21 @@ func (s *slot) run(a *Attempt) {
 		}
 		// The error's Is methods are user code, which may never return:
 		// they run here, on the attempt's goroutine, and an attempt stuck
-		// in them is abandoned like one that does not return. A nested
+		// in them is abandoned like one that does not return; one that
+		// calls runtime.Goexit in them still reports its exit. A nested
 		// supervisor's error is its own, whatever the failure it wraps:
 		// it never asks not to be restarted.
 		if s.sub() == nil {
+			classified := false
+			defer func() {
+				if !classified {
+					s.reportExit(a, err)
+				}
+			}()
 			a.classify(err)
+			classified = true
 		}
-		if s.spec.Timeout > 0 && context.Cause(a.context()) == ErrAttemptTimeout {
-			// Decided now, not when the supervisor takes the exit: an
-			// attempt that returned in time did not time out, however late
-			// its supervisor reads its context.
-			a.setFlag(flagTimedOut)
-		}
-		a.setFlag(flagReturned)
-		if a.flags.Load()&flagAbandoned != 0 {
-			s.sup.tree.abandonedReturned(a)
-		}
-		m := message{kind: msgExit, slot: s, gen: a.gen, err: err}
-		chain := a.flags.Load()&(flagChain|flagAbandoned) == flagChain
-		if chain {
-			m.at = s.sup.tree.since(time.Now()) // before the next child's stop, as its supervisor will see it
-		}
-		if !s.sup.post(a.run.done, m) {
-			s.fenced.Add(1) // a late exit after its supervisor ended
-		}
-		if chain {
-			s.sup.chainStop(a) // after the exit, which its supervisor must see first
-		}
+		s.reportExit(a, err)
 	}()
 	if b := a.beat; b != nil {
 		b.last.Store(s.sup.tree.clock.Load()) // the heartbeat timeout counts from now
@@ -287,6 +275,32 @@ func (s *slot) run(a *Attempt) {
 		err = s.fn(a.context(), a)
 	}
 	returned = true
+}
+
+// reportExit tells the supervisor that attempt a returned err, from its
+// goroutine, after which it runs no user code.
+func (s *slot) reportExit(a *Attempt, err error) {
+	if s.spec.Timeout > 0 && context.Cause(a.context()) == ErrAttemptTimeout {
+		// Decided now, not when the supervisor takes the exit: an
+		// attempt that returned in time did not time out, however late
+		// its supervisor reads its context.
+		a.setFlag(flagTimedOut)
+	}
+	a.setFlag(flagReturned)
+	if a.flags.Load()&flagAbandoned != 0 {
+		s.sup.tree.abandonedReturned(a)
+	}
+	m := message{kind: msgExit, slot: s, gen: a.gen, err: err}
+	chain := a.flags.Load()&(flagChain|flagAbandoned) == flagChain
+	if chain {
+		m.at = s.sup.tree.since(time.Now()) // before the next child's stop, as its supervisor will see it
+	}
+	if !s.sup.post(a.run.done, m) {
+		s.fenced.Add(1) // a late exit after its supervisor ended
+	}
+	if chain {
+		s.sup.chainStop(a) // after the exit, which its supervisor must see first
+	}
 }
 
 var errGoexit = errors.New("arbor: run function called runtime.Goexit")

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	goruntime "runtime"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -140,5 +141,41 @@ func TestSoakReproObserverGoexitEndsDelivery(t *testing.T) {
 		dropped := int(tr.Snapshot().DroppedEvents)
 		assert.Equal(t, len(seqs), int(tr.LastEvent())-1-dropped, "every event but the Goexit's and its batch's")
 		assert.Equal(t, len(seqs)+1, calls, "the first observer too gets every event after its Goexit")
+	})
+}
+
+// goexitIsError is an error whose Is method calls runtime.Goexit, as a
+// test's require does in a helper that checks errors.
+type goexitIsError struct{}
+
+func (goexitIsError) Error() string { return "Is exits" }
+func (goexitIsError) Is(error) bool { goruntime.Goexit(); return false }
+
+// TestIsCallingGoexitIsAFailure: an error whose Is method calls
+// runtime.Goexit is a failure of the attempt that returned it, which is
+// restarted. The runtime calls Is on the attempt's goroutine as it reports
+// the exit, and the Goexit ended the goroutine there: the exit was never
+// reported, and the child showed running, for ever, with no goroutine.
+func TestIsCallingGoexitIsAFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		tr := mustNew(t, runtime.Spec{Name: "t", Backoff: constBackoff(time.Second), Children: []runtime.Child{
+			{Name: "a", Run: func(ctx context.Context, _ *runtime.Attempt) error {
+				if calls.Add(1) == 1 {
+					return goexitIsError{}
+				}
+				<-ctx.Done()
+				return nil
+			}},
+		}})
+		stop, _ := start(t, tr)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		st := status(t, tr, "t/a")
+		assert.Equal(t, runtime.StateRunning, st.State)
+		assert.EqualValues(t, 2, st.Generation, "restarted after its failure")
+		assert.Equal(t, runtime.ExitError, st.LastExit)
+		assert.EqualValues(t, 2, calls.Load())
+		require.NoError(t, stop())
 	})
 }
