@@ -934,7 +934,8 @@ func (l *exactLife) alone(path string) bool {
 
 // settled checks, at an instant when every goroutine of the bubble is
 // blocked, that no child is overdue: none that restarts by itself in
-// backoff past its restart's delay, none starting past its ready timeout, and no worker, nested
+// backoff past its restart's delay, none starting past its ready timeout
+// (but in its supervisor's shutdown, where it waits for its turn), and no worker, nested
 // supervisor or pool stopping past its grace or budget.
 func (l *exactLife) settled() {
 	now := time.Now()
@@ -974,7 +975,9 @@ func (l *exactLife) settled() {
 				l.t.Errorf("%s: still in backoff %v after its exit, its delay %v over (event %d)", c.Path, now.Sub(e.Time), e.Delay, e.Seq)
 			}
 		case runtime.StateStarting:
-			if r := k.spec.Ready; r != nil && !c.Supervisor && in >= r.Timeout {
+			// In its supervisor's shutdown it waits for its turn instead.
+			_, waits := stopping[c.Path[:strings.LastIndexByte(c.Path, '/')]]
+			if r := k.spec.Ready; r != nil && !c.Supervisor && in >= r.Timeout && !waits {
 				l.t.Errorf("%s: still starting %v after its start, past its ready timeout %v", c.Path, in, r.Timeout)
 			}
 		case runtime.StateStopping:

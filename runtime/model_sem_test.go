@@ -276,7 +276,7 @@ func (m *model) fire(t mTimer) {
 		sv.want(t.c)
 	case tReady:
 		t.c.timer++
-		if t.c.running && t.c.stop == mNone && !t.c.ready {
+		if t.c.running && t.c.stop == mNone && !t.c.ready && !sv.stopping { // in a shutdown, it stops in its turn
 			sv.requestStop(t.c, mFault)
 		}
 	case tPlan:

@@ -424,3 +424,65 @@ func TestS25PanicsWithOddValues(t *testing.T) {
 		})
 	}
 }
+
+// TestS25HeartbeatDuringShutdownKeepsTheOrder: a child that stops beating
+// while the shutdown stops its dependent first is stopped in its turn, not
+// before: its dependent may still use it, and the stops are reported in
+// reverse start order. It was stopped at once for its missed heartbeat, a
+// failure, while its dependent was still stopping.
+func TestS25HeartbeatDuringShutdownKeepsTheOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		var tr *runtime.Tree
+		tr = mustNew(t, runtime.Spec{Name: "t", Shutdown: time.Minute, Children: []runtime.Child{
+			{Name: "db", Shutdown: 10 * time.Second, Heartbeat: &runtime.Heartbeat{Timeout: time.Second},
+				Run: func(ctx context.Context, a *runtime.Attempt) error {
+					for {
+						select {
+						case <-ctx.Done():
+							return nil
+						case <-tr.Stopping():
+							<-ctx.Done() // busy with the shutdown: no more beats
+							return nil
+						case <-time.After(100 * time.Millisecond):
+							a.Beat()
+						}
+					}
+				}},
+			{Name: "api", After: []string{"db"}, Shutdown: 10 * time.Second, Run: func(ctx context.Context, a *runtime.Attempt) error {
+				<-ctx.Done()
+				time.Sleep(5 * time.Second) // draining its requests, which use db
+				return nil
+			}},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		require.NoError(t, stop())
+		assert.Equal(t, []string{"api stopped", "db stopped"},
+			rec.trace(runtime.EventStopped, runtime.EventExited, runtime.EventAbandoned))
+	})
+}
+
+// TestS25ReadyTimeoutDuringShutdownKeepsTheOrder: the same for a child
+// whose ready timeout runs out while the shutdown stops a sibling started
+// after it: it is stopped in its turn, after that sibling.
+func TestS25ReadyTimeoutDuringShutdownKeepsTheOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: time.Minute, Children: []runtime.Child{
+			{Name: "db", Ready: &runtime.Ready{Timeout: 2 * time.Second}, Shutdown: 10 * time.Second, Run: nop},
+			{Name: "w", Shutdown: 10 * time.Second, Run: func(ctx context.Context, a *runtime.Attempt) error {
+				<-ctx.Done()
+				time.Sleep(5 * time.Second)
+				return nil
+			}},
+		}}, runtime.WithObserver(rec.observe))
+		stop, _ := start(t, tr)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		require.NoError(t, stop())
+		assert.Equal(t, []string{"w stopped", "db stopped"},
+			rec.trace(runtime.EventStopped, runtime.EventExited, runtime.EventAbandoned))
+	})
+}

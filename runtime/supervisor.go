@@ -346,6 +346,12 @@ func (sv *supervisor) handle(m message) {
 		if a == nil || a.gen != m.gen || s.stopAsked() || a.returned() {
 			return // gone, stopping anyway, or returned: its queued exit says how it ended
 		}
+		if m.kind == msgStale && sv.stopping {
+			// In a shutdown it stops in its turn: its dependents, which stop
+			// first, may still use it. (A missed Timeout has cancelled its
+			// context already: it is stopping on its own.)
+			return
+		}
 		cause := causeAttemptTimeout
 		if m.kind == msgStale {
 			cause = causeHeartbeatTimeout

@@ -194,10 +194,11 @@ func (sv *supervisor) timersDue() {
 			sv.want(e.s)
 		case timerReady:
 			e.s.disarm()
-			if a := e.s.cur.Load(); a != nil && (a.flags.Load()&flagReady != 0 || a.returned()) || e.s.stopAsked() {
+			if a := e.s.cur.Load(); a != nil && (a.flags.Load()&flagReady != 0 || a.returned()) || e.s.stopAsked() || sv.stopping {
 				// Ready was called, or the attempt returned, in time or
 				// within the moment the supervisor took to get here; its
-				// message is on its way. Or it is being stopped anyway.
+				// message is on its way. Or it is being stopped anyway, or
+				// will be in its turn of a shutdown.
 				continue
 			}
 			sv.requestStop(e.s, causeReadyTimeout, true)
