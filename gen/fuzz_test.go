@@ -93,6 +93,21 @@ func FuzzGenerate(f *testing.F) {
 				t.Fatalf("LoadFiles returned both a spec and an error: %v", err)
 			}
 			checkErrorList(t, src, specFile, err)
+			// With what could be decoded, the other checks add their
+			// errors to the spec's, all of which stay.
+			partial, perr := schema.LoadPartial(ws.dir, map[string][]byte{"spec.cue": []byte(src)})
+			if perr == nil || perr.Error() != err.Error() {
+				t.Fatalf("LoadPartial's errors differ from LoadFiles's:\n%v\n%v", perr, err)
+			}
+			if partial != nil {
+				all := ws.partial(partial, perr)
+				checkErrorList(t, src, specFile, all)
+				for _, e := range err.(schema.ErrorList) {
+					if !strings.Contains(all.Error(), e.Error()) {
+						t.Fatalf("partial checks lost the spec error %v:\n%v\nfor\n%s", e, all, src)
+					}
+				}
+			}
 			return
 		}
 		r, err := ws.generate(spec)

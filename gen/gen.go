@@ -21,6 +21,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/arbor-go/arbor/runtime"
@@ -89,25 +90,163 @@ func Generate(ctx context.Context, dir string, opts *Options) (*Result, error) {
 		}
 		goLoad <- loaded{ws, err}
 	}()
-	spec, err := schema.Load(abs)
-	if err != nil {
+	spec, specErr := schema.LoadPartial(abs, nil)
+	if spec == nil {
 		cancel()
 		if l := <-goLoad; l.ws != nil {
 			l.ws.close()
 		}
-		return nil, err
+		return nil, specErr
 	}
 	l := <-goLoad
 	if l.err != nil {
-		return nil, l.err
+		return nil, cmp.Or(specErr, l.err)
 	}
 	ws := l.ws
 	err = ws.loadRuns(runPackages(spec))
 	ws.close()
+	if specErr != nil {
+		// The spec has errors: report with them what the other checks
+		// (names, after lists, run references) find in its sound parts.
+		if err != nil {
+			return nil, specErr
+		}
+		return nil, ws.partial(spec, specErr)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return ws.generate(spec)
+}
+
+// partial returns the errors of a spec that LoadPartial decoded with
+// specErr: those, and the errors the other checks find in the nodes that
+// no spec error concerns. The checks run on a copy of the spec in which a
+// tree not decoded far enough to check is left out and a broken worker is
+// a bare worker, so that its siblings' after lists still find it; an error
+// they report at a place that is not a sound node's (a broken node's, a Go
+// file's) is left out, as it may only follow from a spec error.
+func (ws *workspace) partial(spec *schema.Spec, specErr error) error {
+	var list schema.ErrorList
+	errors.As(specErr, &list)
+	broken := map[schema.Pos]bool{}
+	sound := map[schema.Pos]bool{}
+	for _, tree := range spec.Trees {
+		tree.Walk(func(n *schema.Node) bool {
+			for _, p := range nodePositions(n) {
+				if n.Broken {
+					broken[p] = true
+				} else {
+					sound[p] = true
+				}
+			}
+			return true
+		})
+	}
+	checked := &schema.Spec{Dir: spec.Dir, Package: spec.Package, Files: spec.Files}
+	for _, tree := range spec.Trees {
+		if decoded(tree) {
+			checked.Trees = append(checked.Trees, soundCopy(tree))
+		}
+	}
+	var errs schema.ErrorList
+	ws.checkAll(checked, &errs)
+	for _, e := range errs {
+		if sound[e.Pos] && !broken[e.Pos] {
+			list = append(list, e)
+		}
+	}
+	// A broken worker's run reference is checked all the same when no
+	// error concerns what its check reads: run, pool, ready and heartbeat.
+	var paths []string
+	for _, e := range list {
+		path, _, _ := strings.Cut(e.Msg, ": ")
+		paths = append(paths, path)
+	}
+	for _, tree := range spec.Trees {
+		tree.Walk(func(n *schema.Node) bool {
+			if n.Broken && !n.IsSupervisor() && n.Run != "" && runSound(n, paths) {
+				ws.resolve(n, &list)
+			}
+			return true
+		})
+	}
+	list.RemoveMultiples()
+	return sorted(list)
+}
+
+// runSound reports whether none of the paths of spec errors is at the
+// worker n, above it, or in the fields its run reference's check reads.
+func runSound(n *schema.Node, paths []string) bool {
+	for _, p := range paths {
+		if p == n.CUEPath || strings.HasPrefix(n.CUEPath, p+".") {
+			return false
+		}
+		rest, ok := strings.CutPrefix(p, n.CUEPath+".")
+		if !ok {
+			continue
+		}
+		switch field, _, _ := strings.Cut(rest, "."); field {
+		case "run", "pool", "ready", "heartbeat", "children":
+			return false
+		}
+	}
+	return true
+}
+
+// decoded reports whether the supervisor n was decoded far enough for the
+// checks to read it: its limit and backoff, with their defaults, are set.
+func decoded(n *schema.Node) bool {
+	return n.IsSupervisor() && n.RestartLimit != nil && n.Backoff != nil
+}
+
+// soundCopy copies the supervisor n, each broken worker below it (and
+// each supervisor not decoded far enough to check) replaced by a bare
+// worker of the same name.
+func soundCopy(n *schema.Node) *schema.Node {
+	cp := *n
+	cp.Children = make([]*schema.Node, len(n.Children))
+	for i, c := range n.Children {
+		switch {
+		case decoded(c):
+			cp.Children[i] = soundCopy(c)
+		case c.Broken || c.IsSupervisor():
+			cp.Children[i] = &schema.Node{
+				Name: c.Name, Pos: c.Pos, Path: c.Path, CUEPath: c.CUEPath,
+				Restart: string(runtime.Temporary), Shutdown: runtime.DefaultChildShutdown,
+				After: []schema.Ref{}, Broken: true,
+			}
+		default:
+			cp.Children[i] = c
+		}
+	}
+	return &cp
+}
+
+// nodePositions lists the places in the spec that belong to n.
+func nodePositions(n *schema.Node) []schema.Pos {
+	ps := []schema.Pos{n.Pos, n.StrategyPos, n.ShutdownPos, n.RunPos, n.RestartPos, n.TimeoutPos, n.AfterPos, n.SignificantPos}
+	for _, r := range n.After {
+		ps = append(ps, r.Pos)
+	}
+	if n.RestartLimit != nil {
+		ps = append(ps, n.RestartLimit.Pos)
+	}
+	if n.Backoff != nil {
+		ps = append(ps, n.Backoff.Pos)
+	}
+	for _, p := range []*schema.Probe{n.Ready, n.Heartbeat} {
+		if p != nil {
+			ps = append(ps, p.Pos)
+		}
+	}
+	if n.Pool != nil {
+		ps = append(ps, n.Pool.Pos)
+	}
+	if l := n.Lease; l != nil {
+		ps = append(ps, l.Pos, l.NamePos, l.TTLPos)
+	}
+	return slices.DeleteFunc(ps, func(p schema.Pos) bool { return !p.IsValid() })
 }
 
 // GenerateSpec is Generate for a spec that is already loaded.
@@ -126,6 +265,35 @@ func GenerateSpec(ctx context.Context, spec *schema.Spec, opts *Options) (*Resul
 		return nil, err
 	}
 	return ws.generate(spec)
+}
+
+// checkAll runs the checks of the spec, its runtime validation and the
+// resolution of its run references (but for a broken node's), adding what
+// they find to errs. It returns each tree's runtime.Spec, the resolved run
+// functions and the generated names.
+func (ws *workspace) checkAll(spec *schema.Spec, errs *schema.ErrorList) (map[*schema.Node]runtime.Spec, map[*schema.Node]*target, *names) {
+	c := checkSpec(spec, errs)
+	specs := map[*schema.Node]runtime.Spec{}
+	for _, tree := range spec.Trees {
+		specs[tree] = runtimeSpec(tree)
+		c.validate(tree, specs[tree])
+	}
+	ws.checkDecls(c.decls, errs)
+	ws.decls = c.decls
+	targets := map[*schema.Node]*target{}
+	for _, tree := range spec.Trees {
+		tree.Walk(func(n *schema.Node) bool {
+			if !n.IsSupervisor() && !n.Broken {
+				if t := ws.resolve(n, errs); t != nil {
+					targets[n] = t
+				}
+			}
+			return true
+		})
+	}
+	nm := ws.chooseNames(spec, c.decls, targets)
+	ws.checkScope(spec, nm, errs)
+	return specs, targets, nm
 }
 
 // runPackages lists the packages other than the spec's own that run
@@ -151,27 +319,7 @@ func runPackages(spec *schema.Spec) []string {
 // checks of the run functions if asked, emission, and the type check.
 func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 	var errs schema.ErrorList
-	c := checkSpec(spec, &errs)
-	specs := map[*schema.Node]runtime.Spec{}
-	for _, tree := range spec.Trees {
-		specs[tree] = runtimeSpec(tree)
-		c.validate(tree, specs[tree])
-	}
-	ws.checkDecls(c.decls, &errs)
-	ws.decls = c.decls
-	targets := map[*schema.Node]*target{}
-	for _, tree := range spec.Trees {
-		tree.Walk(func(n *schema.Node) bool {
-			if !n.IsSupervisor() {
-				if t := ws.resolve(n, &errs); t != nil {
-					targets[n] = t
-				}
-			}
-			return true
-		})
-	}
-	nm := ws.chooseNames(spec, c.decls, targets)
-	ws.checkScope(spec, nm, &errs)
+	specs, targets, nm := ws.checkAll(spec, &errs)
 	if len(errs) > 0 {
 		errs = ws.generatedCopies(errs)
 	}

@@ -72,7 +72,82 @@ func buildSchema(ctx *cue.Context) cue.Value {
 // files. On failure the error is an ErrorList with absolute file names
 // (see ErrorList.Relative).
 func Load(dir string) (*Spec, error) {
-	return loadSpec(dir, nil, true)
+	spec, err := loadSpec(dir, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+// LoadPartial is Load, but when the spec has errors it also returns what
+// could be decoded of it, so that a caller can report the errors its own
+// checks find (a run function that does not exist, an after cycle) with
+// those of the spec itself, rather than once the user has fixed those. Each node
+// that an error concerns is marked Broken, with every node below it when
+// the error may have left out or changed what is below (its children, a
+// supervisor's limit, backoff or budget, which its children's checks
+// read): checks of a broken node could report what is only a consequence
+// of the error. The spec is nil when an error concerns no node (a syntax
+// error, a package clause, the trees field itself), when a tree or child
+// name is invalid (the checks could not make a Go name of it), or when
+// nothing could be decoded.
+//
+// files, when not nil, are overlaid on dir as LoadFiles does.
+func LoadPartial(dir string, files map[string][]byte) (*Spec, error) {
+	spec, err := loadSpec(dir, files, true)
+	if err == nil || spec == nil {
+		return spec, err
+	}
+	var list ErrorList
+	if !errors.As(err, &list) || !markBroken(spec, list) {
+		return nil, err
+	}
+	return spec, err
+}
+
+// markBroken marks the nodes of spec that the errors concern, from the path
+// each error's message starts with, and reports whether every error
+// concerns a node.
+func markBroken(spec *Spec, errs ErrorList) bool {
+	named := true // every name is one the checks can make Go names of
+	for _, tree := range spec.Trees {
+		tree.Walk(func(n *Node) bool {
+			named = named && nameRE.MatchString(n.Name)
+			return named
+		})
+	}
+	if !named {
+		return false
+	}
+	for _, e := range errs {
+		path, _, ok := strings.Cut(e.Msg, ": ")
+		if !ok || !strings.HasPrefix(path, "trees.") || strings.Contains(path, "…") {
+			return false
+		}
+		var owner *Node // the deepest node whose path starts the error's
+		for _, tree := range spec.Trees {
+			tree.Walk(func(n *Node) bool {
+				if path == n.CUEPath || strings.HasPrefix(path, n.CUEPath+".") {
+					owner = n
+					return true
+				}
+				return false
+			})
+		}
+		if owner == nil {
+			return false
+		}
+		rest := strings.TrimPrefix(strings.TrimPrefix(path, owner.CUEPath), ".")
+		field, _, _ := strings.Cut(rest, ".")
+		switch {
+		case rest == "", field == "children",
+			owner.IsSupervisor() && (field == "restartLimit" || field == "backoff" || field == "shutdown"):
+			owner.Walk(func(n *Node) bool { n.Broken = true; return true })
+		default:
+			owner.Broken = true
+		}
+	}
+	return true
 }
 
 // LoadFiles is like Load, but overlays files on dir: each key is a file
@@ -84,7 +159,11 @@ func LoadFiles(dir string, files map[string][]byte) (*Spec, error) {
 	if files == nil {
 		files = map[string][]byte{}
 	}
-	return loadSpec(dir, files, true)
+	spec, err := loadSpec(dir, files, true)
+	if err != nil {
+		return nil, err
+	}
+	return spec, nil
 }
 
 // loader holds the state of one Load.
@@ -141,10 +220,8 @@ func loadSpec(dir string, overlay map[string][]byte, fast bool) (spec *Spec, err
 	if l.all != nil {
 		l.treesLeftOut(l.all)
 	}
-	if err := l.finish(); err != nil {
-		return nil, err
-	}
-	return spec, nil
+	// With errors, spec is what could be decoded, for LoadPartial.
+	return spec, l.finish()
 }
 
 func (l *loader) finish() error {

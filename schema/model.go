@@ -145,6 +145,11 @@ type Node struct {
 	// Lease is set when the child (a worker, a pool or a nested
 	// supervisor) has a lease.
 	Lease *Lease
+
+	// Broken is set, only by LoadPartial, on a node that a spec error
+	// concerns (or that is below one), whose decoded fields may not be
+	// what the spec means.
+	Broken bool
 }
 
 // IsSupervisor reports whether n is a tree or a nested supervisor.
