@@ -84,8 +84,11 @@ func (a *Attempt) Token() uint64 {
 // supervisor's or pool's budget. A provider that reports an expiry ahead
 // of time (the store unreachable) should report it that much earlier
 // still, so that the child has returned before another process can hold
-// the lease. It returns 0 for any other context.
+// the lease. It returns 0 for any other context, nil included.
 func LeaseGrace(ctx context.Context) time.Duration {
+	if ctx == nil {
+		return 0
+	}
 	g, _ := ctx.Value(graceKey{}).(time.Duration)
 	return g
 }
