@@ -240,7 +240,8 @@ func (t *Tree) Stopping() <-chan struct{} {
 }
 
 // Done is closed when Run returns, once Err, ShutdownReport and the events
-// are final.
+// are final (but for the Returned time of an abandoned attempt that
+// returns later).
 func (t *Tree) Done() <-chan struct{} {
 	t.built("Done")
 	return t.done
