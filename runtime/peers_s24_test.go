@@ -615,21 +615,14 @@ func TestS24GraceRunsOutBehindAStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rec := &recorder{}
 		hung := make(chan struct{})
-		takes := func(d time.Duration) runtime.RunFunc {
-			return func(ctx context.Context, a *runtime.Attempt) error {
-				<-ctx.Done()
-				time.Sleep(d)
-				return nil
-			}
-		}
 		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: time.Hour, Children: []runtime.Child{
 			{Name: "c0", Shutdown: 3 * time.Second, Run: func(ctx context.Context, a *runtime.Attempt) error {
 				<-ctx.Done()
 				<-hung
 				return nil
 			}},
-			{Name: "c1", Shutdown: time.Hour, Run: takes(time.Second)},
-			{Name: "c2", Shutdown: time.Hour, Run: takes(time.Second / 2)},
+			{Name: "c1", Shutdown: time.Hour, Run: slowStop(time.Second)},
+			{Name: "c2", Shutdown: time.Hour, Run: slowStop(time.Second / 2)},
 		}}, runtime.WithObserver(rec.observe))
 		stop, _ := start(t, tr)
 		synctest.Wait()

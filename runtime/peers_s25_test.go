@@ -449,11 +449,7 @@ func TestS25HeartbeatDuringShutdownKeepsTheOrder(t *testing.T) {
 						}
 					}
 				}},
-			{Name: "api", After: []string{"db"}, Shutdown: 10 * time.Second, Run: func(ctx context.Context, a *runtime.Attempt) error {
-				<-ctx.Done()
-				time.Sleep(5 * time.Second) // draining its requests, which use db
-				return nil
-			}},
+			{Name: "api", After: []string{"db"}, Shutdown: 10 * time.Second, Run: slowStop(5 * time.Second)}, // draining requests that use db
 		}}, runtime.WithObserver(rec.observe))
 		stop, _ := start(t, tr)
 		time.Sleep(time.Second)
@@ -472,11 +468,7 @@ func TestS25ReadyTimeoutDuringShutdownKeepsTheOrder(t *testing.T) {
 		rec := &recorder{}
 		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: time.Minute, Children: []runtime.Child{
 			{Name: "db", Ready: &runtime.Ready{Timeout: 2 * time.Second}, Shutdown: 10 * time.Second, Run: nop},
-			{Name: "w", Shutdown: 10 * time.Second, Run: func(ctx context.Context, a *runtime.Attempt) error {
-				<-ctx.Done()
-				time.Sleep(5 * time.Second)
-				return nil
-			}},
+			{Name: "w", Shutdown: 10 * time.Second, Run: slowStop(5 * time.Second)},
 		}}, runtime.WithObserver(rec.observe))
 		stop, _ := start(t, tr)
 		time.Sleep(time.Second)
