@@ -27,6 +27,10 @@ type poolState struct {
 	byName names
 	open   bool   // running, and not stopping: Start is accepted
 	next   uint64 // for generated names
+	// reserved is set once Start was given a name like a generated one,
+	// "i" and digits: until then, a generated name cannot be taken, and
+	// freePath need not look it up.
+	reserved bool
 	totals PoolCounts
 	killed []*slot // instances a kill removed, until the killed run has released what they hold
 }
@@ -106,6 +110,7 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 		name = path[len(sv.path)+1:]
 	default:
 		path = sv.path + "/" + name
+		ps.reserved = ps.reserved || generatedLike(name)
 	}
 	// Starting from here on, as Counts counts it: Start has started it
 	// as far as the caller can tell, and it always runs.
@@ -213,10 +218,23 @@ func (ps *poolState) freePath(pool string) string {
 		buf = append(buf[:0], pool...)
 		buf = append(buf, "/i"...)
 		buf = strconv.AppendUint(buf, ps.next, 10)
-		if ps.byName.get(string(buf[len(pool)+1:])) == nil { // no allocation for the lookup
+		if !ps.reserved || ps.byName.get(string(buf[len(pool)+1:])) == nil { // no allocation for the lookup
 			return string(buf)
 		}
 	}
+}
+
+// generatedLike reports whether name could be a name freePath makes.
+func generatedLike(name string) bool {
+	if len(name) < 2 || name[0] != 'i' {
+		return false
+	}
+	for _, c := range []byte(name[1:]) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Len returns the number of live instances: those Start accepted that have

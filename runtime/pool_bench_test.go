@@ -14,7 +14,7 @@ import (
 
 // Benchmarks of pools, for the targets in BENCHMARKS.md:
 //
-//	go test -run '^$' -bench 'PoolStart$' -benchtime 100000x -count 3 ./runtime/
+//	go test -run '^$' -bench 'PoolStart$|BareStart' -benchtime 100000x -count 3 ./runtime/
 //	go test -run '^$' -bench 'PoolIdleMemory|PoolStartStop100k' -count 3 ./runtime/
 //	go test -run '^$' -bench 'PoolChurn' -benchtime 1x -churn 10s ./runtime/
 //	go test -run '^$' -bench 'RootAbandon100k|PoolAbandon100k' -benchtime 3x ./runtime/
@@ -53,6 +53,46 @@ func benchPoolStart(b *testing.B, shared bool) {
 	benchAwait(b, all, done)
 	b.StopTimer()
 	benchStop(b, cancel, done)
+}
+
+// BenchmarkBareStart is BenchmarkPoolStart's reference without Arbor: one
+// op starts a goroutine that runs until the benchmark ends. In ctx, it gets
+// a context.WithCancel of its own, as an attempt does, and waits for its
+// Done; in shared, it waits on a channel all share.
+func BenchmarkBareStart(b *testing.B) {
+	b.Run("ctx", func(b *testing.B) { benchBareStart(b, false) })
+	b.Run("shared", func(b *testing.B) { benchBareStart(b, true) })
+}
+
+func benchBareStart(b *testing.B, shared bool) {
+	parent, cancel := context.WithCancel(context.Background())
+	stop := parent.Done()
+	var started atomic.Int64
+	all := make(chan struct{})
+	var wg sync.WaitGroup
+	n := int64(b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if started.Add(1) == n {
+				close(all)
+			}
+			if shared {
+				<-stop
+				return
+			}
+			ctx, cancel := context.WithCancel(parent)
+			defer cancel()
+			<-ctx.Done()
+		}()
+	}
+	<-all
+	b.StopTimer()
+	cancel()
+	wg.Wait()
 }
 
 // BenchmarkPoolStartStop100k starts 100k idle instances in a pool, waits

@@ -234,6 +234,44 @@ func TestPoolNamesAtTheEdge(t *testing.T) {
 	})
 }
 
+// TestPoolGeneratedNamesSkipGivenOnes: names given to Start that look
+// like generated ones, ahead of the pool's count, are skipped by the names
+// it generates later, also when the first such name comes after many
+// generated ones.
+func TestPoolGeneratedNamesSkipGivenOnes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := poolTree(t, runtime.Child{Restart: runtime.Temporary})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+		seen := map[string]bool{}
+		startAs := func(name string) {
+			t.Helper()
+			h, err := p.Start(name, nop)
+			require.NoError(t, err)
+			require.False(t, seen[h.Path()], "two instances are %s", h.Path())
+			seen[h.Path()] = true
+			require.Same(t, h, tr.Handle(h.Path()))
+		}
+		for range 3 {
+			startAs("") // i1, i2, i3
+		}
+		for _, name := range []string{"i5", "i4", "i07", "i6x", "j8"} {
+			startAs(name)
+		}
+		for range 5 {
+			startAs("") // i6 to i10, skipping i4 and i5
+		}
+		want := []string{"t/p/i1", "t/p/i2", "t/p/i3", "t/p/i4", "t/p/i5", "t/p/i6", "t/p/i7", "t/p/i8", "t/p/i9", "t/p/i10"}
+		for _, path := range want {
+			assert.True(t, seen[path], "%s is not an instance", path)
+		}
+		assert.Len(t, seen, 13)
+		assert.Equal(t, 13, p.Len())
+		require.NoError(t, stop())
+	})
+}
+
 // TestPoolOrdersWhileItGivesUp: while a pool that exceeded its restart
 // limit stops its lingering instances, Start says it is not running, and
 // orders to its instances change nothing; once its parent has restarted
