@@ -31,8 +31,8 @@ type poolState struct {
 	// "i" and digits: until then, a generated name cannot be taken, and
 	// freePath need not look it up.
 	reserved bool
-	totals PoolCounts
-	killed []*slot // instances a kill removed, until the killed run has released what they hold
+	totals   PoolCounts
+	killed   []*slot // instances a kill removed, until the killed run has released what they hold
 }
 
 // instance is a pool instance's slot and the handle Start returns, in one
