@@ -106,7 +106,10 @@ type listedModule struct {
 	Replace              *listedModule
 }
 
-const listFields = "ImportPath,Name,Dir,Export,GoFiles,CgoFiles,IgnoredGoFiles,TestGoFiles,XTestGoFiles,Imports,ImportMap,Deps,Module,Error,DepsErrors"
+// listFields are the fields go list is asked for. EmbedFiles is not read,
+// but go list checks the //go:embed patterns only when asked for it: a
+// pattern that matches no file is an error of the package, as for go build.
+const listFields = "ImportPath,Name,Dir,Export,GoFiles,CgoFiles,IgnoredGoFiles,TestGoFiles,XTestGoFiles,Imports,ImportMap,Deps,Module,Error,DepsErrors,EmbedFiles"
 
 // goList runs go list -e -json in dir, with -deps -export if export is
 // set, and decodes its packages. A failure
