@@ -92,6 +92,9 @@ func walkType(t types.Type, own string, f func(obj types.Object, field bool) boo
 		}
 		return f(types.Universe.Lookup(t.Name()), false)
 	case *types.Alias:
+		if b, ok := types.Unalias(t).(*types.Basic); ok && b.Kind() == types.Invalid {
+			return f(nil, false) // it stands for a type that did not type-check
+		}
 		if hiddenAlias(t, own) {
 			return walkType(t.Rhs(), own, f)
 		}

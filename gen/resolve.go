@@ -687,14 +687,98 @@ func (ws *workspace) invalidDecl(errs *schema.ErrorList, n *schema.Node, fn *typ
 		ws.addDecl(errs, n.RunPos, fn.Pos(), "%s: run: %s takes cgo's C.%s, which arbor_gen.go cannot write (a C name belongs to the file that imports \"C\"); take a Go type", n, n.Run, c.Sel.Name)
 		return
 	}
-	if te := ws.sigError(fn); te != nil {
+	te := ws.sigError(fn)
+	if te != nil {
 		msg, at = goLines(te.Msg), te.Pos
+	}
+	if path, e := ws.brokenImport(fn, fd, te); e != nil {
+		// The error is the imported package's: an undefined name of it
+		// only follows from that.
+		ws.addDecl(errs, n.RunPos, fn.Pos(), "%s: run: the declaration of %s does not compile: it names package %s, which %s", n, n.Run, path, e.Msg)
+		(*errs)[len(*errs)-1].At = e.Pos
+		return
 	}
 	ws.addDecl(errs, n.RunPos, fn.Pos(), "%s: run: the declaration of %s does not compile: %s; fix the Go code", n, n.Run, msg)
 	if at.IsValid() {
 		p := ws.fset.Position(at)
 		(*errs)[len(*errs)-1].At = schema.Pos{Filename: p.Filename, Line: p.Line, Column: p.Column}
 	}
+}
+
+// brokenImport returns a package that the signature of fn (declared by
+// fd) names and that does not build, with its first error (what the
+// package that does not compile is, then why), when te, the signature's
+// first type error (nil: none), is no error of fn's own package: at
+// such a package's name, or at its import. An import that fails in fn's
+// own file is its own error.
+func (ws *workspace) brokenImport(fn *types.Func, fd *ast.FuncDecl, te *types.Error) (string, *schema.Error) {
+	if fd == nil {
+		return "", nil
+	}
+	for _, spec := range ws.sigImports(fn.Pkg().Path(), fd) {
+		path, err := strconv.Unquote(spec.Path.Value)
+		l := ws.listed[path]
+		if err != nil || l == nil || len(l.GoFiles)+len(l.CgoFiles) == 0 {
+			continue // a missing package: fn's file fails to import it
+		}
+		var found schema.ErrorList
+		for _, le := range append([]*listError{l.Error}, l.DepsErrors...) {
+			if le != nil && !cycle(le) && len(found) == 0 {
+				found = ws.buildErrors(path, le)
+			}
+		}
+		if len(found) == 0 {
+			continue
+		}
+		e := *found[0]
+		blame, why, _ := strings.Cut(strings.TrimPrefix(e.Msg, "package "), " does not compile: ")
+		if blame == schema.Clip(fn.Pkg().Path()) || te != nil && !ws.namesImport(fd, spec, te.Pos) {
+			continue
+		}
+		e.Msg = "does not compile: " + why
+		if blame != schema.Clip(path) {
+			e.Msg = "depends on package " + blame + ", which " + e.Msg
+		}
+		return path, &e
+	}
+	return "", nil
+}
+
+// namesImport reports whether pos is in the import spec, or in a name of
+// its package in the signature of fd.
+func (ws *workspace) namesImport(fd *ast.FuncDecl, spec *ast.ImportSpec, pos token.Pos) bool {
+	if spec.Pos() <= pos && pos < spec.End() {
+		return true
+	}
+	path, _ := strconv.Unquote(spec.Path.Value)
+	name := fileName(ws.listed[path], path, spec)
+	found := false
+	for _, list := range []*ast.FieldList{fd.Recv, fd.Type.Params, fd.Type.Results} {
+		if list == nil {
+			continue
+		}
+		ast.Inspect(list, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok && sel.Pos() <= pos && pos < sel.End() {
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == name {
+					found = true
+				}
+			}
+			return !found
+		})
+	}
+	return found
+}
+
+// fileName returns the name a file knows the package at path by, which
+// l lists (nil: not listed), through the import spec.
+func fileName(l *listed, path string, spec *ast.ImportSpec) string {
+	if spec.Name != nil {
+		return spec.Name.Name
+	}
+	if l != nil && l.Name != "" {
+		return l.Name
+	}
+	return path[strings.LastIndex(path, "/")+1:]
 }
 
 // sigError returns the first type error in the signature of fn (its
@@ -763,14 +847,7 @@ func (ws *workspace) sigImports(path string, fd *ast.FuncDecl) []*ast.ImportSpec
 		if err != nil {
 			continue
 		}
-		name := path[strings.LastIndex(path, "/")+1:]
-		if l := ws.listed[path]; l != nil && l.Name != "" {
-			name = l.Name
-		}
-		if spec.Name != nil {
-			name = spec.Name.Name
-		}
-		if names[name] {
+		if names[fileName(ws.listed[path], path, spec)] {
 			out = append(out, spec)
 		}
 	}
