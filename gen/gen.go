@@ -353,7 +353,7 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 		return nil, err
 	}
 	if ws.info {
-		findings = append(findings, ws.compileErrors(checked, targets)...)
+		findings = append(findings, ws.compileErrors(checked, targets, spec)...)
 		findings.Sort()
 	}
 	used := map[*target]bool{}

@@ -91,6 +91,9 @@ type listed struct {
 	Module         *listedModule
 	Error          *listError
 	DepsErrors     []*listError
+	// The files of other languages, with which a function may have no
+	// body (see needsBody).
+	CFiles, CXXFiles, MFiles, FFiles, SFiles, SysoFiles, SwigFiles, SwigCXXFiles []string
 }
 
 // listError is an error of go list about a package.
@@ -109,7 +112,7 @@ type listedModule struct {
 // listFields are the fields go list is asked for. EmbedFiles is not read,
 // but go list checks the //go:embed patterns only when asked for it: a
 // pattern that matches no file is an error of the package, as for go build.
-const listFields = "ImportPath,Name,Dir,Export,GoFiles,CgoFiles,IgnoredGoFiles,TestGoFiles,XTestGoFiles,Imports,ImportMap,Deps,Module,Error,DepsErrors,EmbedFiles"
+const listFields = "ImportPath,Name,Dir,Export,GoFiles,CgoFiles,IgnoredGoFiles,TestGoFiles,XTestGoFiles,Imports,ImportMap,Deps,Module,Error,DepsErrors,EmbedFiles,CFiles,CXXFiles,MFiles,FFiles,SFiles,SysoFiles,SwigFiles,SwigCXXFiles"
 
 // goList runs go list -e -json in dir, with -deps -export if export is
 // set, and decodes its packages. A failure

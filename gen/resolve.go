@@ -372,6 +372,10 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 		ws.invalidDecl(errs, n, t.obj)
 		return nil
 	}
+	if ws.bodyless(t.obj) {
+		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has no body, which go build refuses (missing function body): its package has no assembly or other file to provide one, and no //go:linkname directive names it; write the body", n, n.Run)
+		return nil
+	}
 	attempt, arg, ok := runSignature(sig)
 	found := types.TypeString(withoutRecv(sig), short(pkg))
 	why := sigTrouble(sig, short(pkg))
@@ -703,6 +707,21 @@ func (ws *workspace) invalidDecl(errs *schema.ErrorList, n *schema.Node, fn *typ
 		p := ws.fset.Position(at)
 		(*errs)[len(*errs)-1].At = schema.Pos{Filename: p.Filename, Line: p.Line, Column: p.Column}
 	}
+}
+
+// bodyless reports whether fn, parsed from source, is declared without
+// a body that the compiler requires.
+func (ws *workspace) bodyless(fn *types.Func) bool {
+	fd := ws.funcDecl(fn)
+	if fd == nil {
+		return false
+	}
+	path := fn.Pkg().Path()
+	l := ws.listed[path]
+	if path == ws.ownPath() {
+		l = ws.own0
+	}
+	return needsBody(ws.byPath[path], l)(fd)
 }
 
 // brokenImport returns a package that the signature of fn (declared by

@@ -89,7 +89,7 @@ const maxCompileErrors = 10
 // spec's package import, however deep, with their own positions, as go
 // build says them. gen reports none of them: the package often does not
 // compile before generation.
-func (ws *workspace) compileErrors(c *checked, targets map[*schema.Node]*target) schema.ErrorList {
+func (ws *workspace) compileErrors(c *checked, targets map[*schema.Node]*target, spec *schema.Spec) schema.ErrorList {
 	var errs schema.ErrorList
 	add := func(what string, pos token.Pos, msg string) {
 		p := ws.fset.Position(pos)
@@ -116,6 +116,9 @@ func (ws *workspace) compileErrors(c *checked, targets map[*schema.Node]*target)
 				}
 			}
 		}
+	}
+	if ws.own == nil || ws.broken[ws.own.PkgPath] == nil {
+		errs = append(errs, ws.compilerChecks(ws.own, ws.own0, cmp.Or(ws.ownName, spec.Package), packagePos(spec))...)
 	}
 	// The other packages: those the run fields name, and what they and
 	// the spec's package import.
@@ -191,7 +194,7 @@ func (ws *workspace) importFailed(msg string) bool {
 // last of its import stack (the importer of a missing package), or path.
 func (ws *workspace) buildErrors(path string, le *listError) schema.ErrorList {
 	if header, out, ok := strings.Cut(le.Err, "\n"); ok && strings.HasPrefix(header, "# ") {
-		return compilerErrors(ws.dir, strings.TrimPrefix(header, "# "), out, ws.listed[path])
+		return compilerOutput(ws.dir, strings.TrimPrefix(header, "# "), out, ws.listed[path])
 	}
 	blame := path
 	if n := len(le.ImportStack); n > 0 {
@@ -211,11 +214,11 @@ func (ws *workspace) buildErrors(path string, le *listError) schema.ErrorList {
 // lib/lib.go:7:23: undefined: missing.
 var compilerLine = regexp.MustCompile(`^(\S.*?):(\d+)(?::(\d+))?: (.+)$`)
 
-// compilerErrors reads the compiler's output about the package at path,
+// compilerOutput reads the compiler's output about the package at path,
 // as go list -export gives it: a line per error, the file relative to dir
 // where the go command ran, with the other positions of an error
 // (another declaration of a name) on the lines after it, indented.
-func compilerErrors(dir, path, out string, l *listed) schema.ErrorList {
+func compilerOutput(dir, path, out string, l *listed) schema.ErrorList {
 	var errs schema.ErrorList
 	dropped := false // the error before was one too many
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
