@@ -655,15 +655,19 @@ func (c *cli) compare(r *gen.Result) ([]byte, int) {
 // a Go file of the package next to the spec has a //go:generate line that
 // runs arbor, which newcomers forget (go generate then does nothing, and
 // says nothing). As for go generate, a file whose name starts with _ or .,
-// or whose build constraint does not hold, is none of the package's.
+// or whose build constraint does not hold, is none of the package's; go
+// generate sets the build tag "generate", which a file may require to be
+// left out of other builds.
 func generateHint(r string) string {
 	dir := filepath.Dir(r)
+	ctxt := build.Default
+	ctxt.BuildTags = append(slices.Clip(ctxt.BuildTags), "generate")
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".go") || e.Name() == filepath.Base(r) {
 			continue
 		}
-		if ok, err := build.Default.MatchFile(dir, e.Name()); !ok || err != nil {
+		if ok, err := ctxt.MatchFile(dir, e.Name()); !ok || err != nil {
 			continue
 		}
 		src, err := os.ReadFile(filepath.Join(filepath.Dir(r), e.Name()))
