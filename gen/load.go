@@ -145,6 +145,9 @@ func goList(ctx context.Context, dir string, opts *Options, overlay string, expo
 		if errs := goFileErrors(dir, msg); errs != nil {
 			return nil, errs
 		}
+		if e := goVersionError(dir, msg); e != nil {
+			return nil, schema.ErrorList{e}
+		}
 		return nil, schema.ErrorList{{Pos: schema.Pos{Filename: dir}, Msg: "cannot load the Go code: " + goLines(msg)}}
 	}
 	var list []*listed
@@ -782,6 +785,42 @@ func goFileErrors(dir, msg string) schema.ErrorList {
 		errs = append(errs, &schema.Error{Pos: schema.Pos{Filename: file, Line: n}, Msg: text + m[3]})
 	}
 	return errs
+}
+
+// goVersionLine is the go command's message about a go.mod or go.work
+// whose go line asks for a newer Go than it is: go: ../go.mod requires go
+// >= 1.99 (running go 1.26.1; GOTOOLCHAIN=local).
+var goVersionLine = regexp.MustCompile(`^go: (.*\bgo\.(?:mod|work)) (requires go >= .*)$`)
+
+// goVersionError returns the go command's msg, when it is about the go
+// line of a go.mod or go.work, as an error at that line, or nil. As for
+// goFileErrors, the go command names the file relative to dir.
+func goVersionError(dir, msg string) *schema.Error {
+	m := goVersionLine.FindStringSubmatch(strings.TrimSpace(msg))
+	if m == nil {
+		return nil
+	}
+	file := m[1]
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(dir, file)
+	}
+	e := &schema.Error{Pos: schema.Pos{Filename: file}, Msg: "cannot load the Go code: go: " + filepath.Base(file) + " " + m[2]}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return e
+	}
+	var line *modfile.Line
+	if filepath.Base(file) == "go.work" {
+		if f, err := modfile.ParseWork(file, data, nil); err == nil && f.Go != nil {
+			line = f.Go.Syntax
+		}
+	} else if f, err := modfile.ParseLax(file, data, nil); err == nil && f.Go != nil {
+		line = f.Go.Syntax
+	}
+	if line != nil {
+		e.Pos.Line, e.Pos.Column = line.Start.Line, line.Start.LineRune
+	}
+	return e
 }
 
 // vendorHint says how to generate code that imports a package the vendor
