@@ -695,10 +695,15 @@ func (ws *workspace) requireArbor() error {
 	if rt == nil || rt.Error == nil || rt.Module != nil {
 		return nil
 	}
-	modFile := ""
-	if m := ws.own0.Module; m != nil {
-		modFile = m.GoMod
+	msg, _, _ := strings.Cut(rt.Error.Err, "\n")
+	msg = strings.TrimSuffix(msg, "; to add it:")
+	if strings.HasPrefix(msg, "cannot find package ") {
+		// go/build's message: GOPATH mode, where no module requires anything.
+		return schema.ErrorList{{Pos: schema.Pos{Filename: ws.dir}, Msg: fmt.Sprintf(
+			"the go command is not in module mode (GO111MODULE=off), and arbor needs a module that requires %s; unset GO111MODULE (go list: %s)",
+			modulePath, strings.TrimSuffix(msg, " in any of:"))}}
 	}
+	modFile, _ := ws.ownModule()
 	if modFile == "" {
 		modFile = ws.dir
 	}
@@ -710,17 +715,58 @@ func (ws *workspace) requireArbor() error {
 			"the module requires %s %s, but the go command cannot load its runtime, which the generated code imports (go list: %s)%s",
 			modulePath, v, msg, vendorHint(msg))}}
 	}
-	msg, _, _ := strings.Cut(rt.Error.Err, "\n")
-	msg = strings.TrimSuffix(msg, "; to add it:")
-	if strings.HasPrefix(msg, "cannot find package ") {
-		// go/build's message: GOPATH mode, where no module requires anything.
-		return schema.ErrorList{{Pos: schema.Pos{Filename: modFile}, Msg: fmt.Sprintf(
-			"the go command is not in module mode (GO111MODULE=off), and arbor needs a module that requires %s; unset GO111MODULE (go list: %s)",
-			modulePath, strings.TrimSuffix(msg, " in any of:"))}}
+	hint := ""
+	if outer := enclosing(modFile); outer != "" {
+		hint = fmt.Sprintf("; this go.mod makes its directory a module of its own, apart from %s around it, whose requirements it does not share", outer)
 	}
 	return schema.ErrorList{{Pos: schema.Pos{Filename: modFile}, Msg: fmt.Sprintf(
-		"the module does not require %s, whose runtime the generated code imports; add it with `go get %s@%s`, or with `go get -tool %s/cmd/arbor` to run arbor as a tool (go list: %s)",
-		modulePath, modulePath, version(), modulePath, msg)}}
+		"the module does not require %s, whose runtime the generated code imports; add it with `go get %s@%s`, or with `go get -tool %s/cmd/arbor` to run arbor as a tool (go list: %s)%s",
+		modulePath, modulePath, version(), modulePath, msg, hint)}}
+}
+
+// ownModule returns the go.mod file of the spec's module and its path,
+// or "" if there is none.
+func (ws *workspace) ownModule() (gomod, path string) {
+	if m := ws.own0.Module; m != nil && m.GoMod != "" {
+		return m.GoMod, m.Path
+	}
+	// go list gives no module for a directory without Go files.
+	gomod = goModAbove(ws.dir)
+	if data, err := os.ReadFile(gomod); err == nil {
+		path = modfile.ModulePath(data)
+	}
+	return gomod, path
+}
+
+// goModAbove returns the go.mod file at or above dir, or "".
+func goModAbove(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if st, err := os.Stat(filepath.Join(d, "go.mod")); err == nil && st.Mode().IsRegular() {
+			return filepath.Join(d, "go.mod")
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+// enclosing returns, when the module of the go.mod file gomod lies in the
+// directory of another module, that module's path, or "": a module of its
+// own, nested in another, shares none of its requirements (and the go
+// command's ./... there leaves it out).
+func enclosing(gomod string) string {
+	if filepath.Base(gomod) != "go.mod" {
+		return ""
+	}
+	outer := goModAbove(filepath.Dir(filepath.Dir(gomod)))
+	if outer == "" {
+		return ""
+	}
+	data, err := os.ReadFile(outer)
+	if err != nil {
+		return ""
+	}
+	return modfile.ModulePath(data)
 }
 
 // goLines joins the lines of a message of the go command, so that each

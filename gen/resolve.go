@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/mod/modfile"
+
 	"github.com/arbor-go/arbor/schema"
 )
 
@@ -245,6 +247,9 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 			hint := ws.inModule(ref) // lib.Work for example.com/m/lib.Work
 			if hint == "" {
 				hint = ws.renamedModule(ref) // the module's old path
+			}
+			if hint == "" {
+				hint = ws.outerModule(ref)
 			}
 			errs.Add(n.RunPos, schema.Sprintf("%s: run: cannot load package %q%s%s", n, ref.pkgPath, ws.loadMsg(ref.pkgPath), hint))
 			return nil
@@ -659,6 +664,23 @@ func (ws *workspace) inModule(ref runRef) string {
 	}
 	ref.pkgPath = mod.Path + "/" + ref.pkgPath
 	return suggestion(ref.String())
+}
+
+// outerModule says, when the package of ref does not load and is one of
+// the module around the spec's, that the spec's directory is in a nested
+// module, which does not require that one; or it returns "".
+func (ws *workspace) outerModule(ref runRef) string {
+	gomod, path := ws.ownModule()
+	outer := enclosing(gomod)
+	if outer == "" || ref.pkgPath != outer && !strings.HasPrefix(ref.pkgPath, outer+"/") {
+		return ""
+	}
+	if data, err := os.ReadFile(gomod); err == nil {
+		if f, err := modfile.ParseLax(gomod, data, nil); err == nil && slices.ContainsFunc(f.Require, func(r *modfile.Require) bool { return r.Mod.Path == outer }) {
+			return "" // it requires it: the package is missing there
+		}
+	}
+	return schema.Sprintf("; the spec's directory is in %s, a module of its own nested in %s, which it does not require", path, outer)
 }
 
 func (ws *workspace) loadMsg(path string) string {
