@@ -643,8 +643,12 @@ func (ws *workspace) Import(path string) (*types.Package, error) {
 			return p, nil
 		}
 		msg := "it does not compile"
-		if l.Error != nil {
+		switch {
+		case l.Error != nil:
 			msg = l.Error.Err
+		case len(l.GoFiles)+len(l.CgoFiles) == 0 && len(l.TestGoFiles)+len(l.XTestGoFiles) > 0:
+			// As go build says; go list, which lists it alone, does not.
+			msg = "no non-test Go files in " + l.Dir
 		}
 		return nil, errors.New(msg)
 	}

@@ -202,12 +202,37 @@ func (ws *workspace) buildErrors(path string, le *listError) schema.ErrorList {
 	}
 	pos, ok := listPos(ws.dir, le.Pos)
 	if !ok {
+		pos, ok = ws.importedAt(path)
+	}
+	if !ok {
 		pos = schema.Pos{Filename: ws.dir}
 		if l := ws.listed[blame]; l != nil && l.Dir != "" {
 			pos.Filename = l.Dir
 		}
 	}
 	return schema.ErrorList{{Pos: pos, Msg: schema.Sprintf("package %s does not compile: %s", schema.Clip(blame), goLines(le.Err))}}
+}
+
+// importedAt returns the position of an import of the package at path,
+// whose error go list gives without one (build constraints exclude all
+// its files, say): in the spec's package, or else in the first package
+// listed that imports it.
+func (ws *workspace) importedAt(path string) (schema.Pos, bool) {
+	importers := []*listed{ws.own0}
+	for _, p := range slices.Sorted(maps.Keys(ws.listed)) {
+		importers = append(importers, ws.listed[p])
+	}
+	for _, l := range importers {
+		if l == nil {
+			continue
+		}
+		for _, imp := range l.Imports {
+			if cmp.Or(l.ImportMap[imp], imp) == path {
+				return importPos(l, imp)
+			}
+		}
+	}
+	return schema.Pos{}, false
 }
 
 // compilerLine is a line of the compiler's output that names a position:
