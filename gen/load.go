@@ -735,18 +735,18 @@ func (ws *workspace) ownModule() (gomod, path string) {
 		return m.GoMod, m.Path
 	}
 	// go list gives no module for a directory without Go files.
-	gomod = goModAbove(ws.dir)
+	gomod = fileAbove(ws.dir, "go.mod")
 	if data, err := os.ReadFile(gomod); err == nil {
 		path = modfile.ModulePath(data)
 	}
 	return gomod, path
 }
 
-// goModAbove returns the go.mod file at or above dir, or "".
-func goModAbove(dir string) string {
+// fileAbove returns the file of that name at or above dir, or "".
+func fileAbove(dir, name string) string {
 	for d := dir; ; d = filepath.Dir(d) {
-		if st, err := os.Stat(filepath.Join(d, "go.mod")); err == nil && st.Mode().IsRegular() {
-			return filepath.Join(d, "go.mod")
+		if st, err := os.Stat(filepath.Join(d, name)); err == nil && st.Mode().IsRegular() {
+			return filepath.Join(d, name)
 		}
 		if filepath.Dir(d) == d {
 			return ""
@@ -762,7 +762,7 @@ func enclosing(gomod string) string {
 	if filepath.Base(gomod) != "go.mod" {
 		return ""
 	}
-	outer := goModAbove(filepath.Dir(filepath.Dir(gomod)))
+	outer := fileAbove(filepath.Dir(filepath.Dir(gomod)), "go.mod")
 	if outer == "" {
 		return ""
 	}
@@ -842,35 +842,86 @@ func goFileErrors(dir, msg string) schema.ErrorList {
 // >= 1.99 (running go 1.26.1; GOTOOLCHAIN=local).
 var goVersionLine = regexp.MustCompile(`^go: (.*\bgo\.(?:mod|work)) (requires go >= .*)$`)
 
-// goVersionError returns the go command's msg, when it is about the go
-// line of a go.mod or go.work, as an error at that line, or nil. As for
-// goFileErrors, the go command names the file relative to dir.
+// goDownload is the first line of the go command's message when it cannot
+// switch to the Go that a go or toolchain line asks for (GOTOOLCHAIN=auto):
+// go: downloading go1.99.0 (linux/amd64).
+var goDownload = regexp.MustCompile(`^go: downloading (go\S+) `)
+
+// goVersionError returns the go command's msg, when it is about the Go
+// that the go or toolchain line of a go.mod or go.work asks for, as an
+// error at that line, or nil. As for goFileErrors, the go command names
+// the file relative to dir.
 func goVersionError(dir, msg string) *schema.Error {
-	m := goVersionLine.FindStringSubmatch(strings.TrimSpace(msg))
-	if m == nil {
-		return nil
+	msg = strings.TrimSpace(msg)
+	if m := goVersionLine.FindStringSubmatch(msg); m != nil {
+		file := m[1]
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(dir, file)
+		}
+		pos, _ := goLinePos(file, "")
+		return &schema.Error{Pos: pos, Msg: "cannot load the Go code: go: " + filepath.Base(file) + " " + m[2]}
 	}
-	file := m[1]
-	if !filepath.IsAbs(file) {
-		file = filepath.Join(dir, file)
+	if m := goDownload.FindStringSubmatch(msg); m != nil {
+		for _, name := range []string{"go.work", "go.mod"} {
+			if pos, ok := goLinePos(fileAbove(dir, name), m[1]); ok {
+				return &schema.Error{Pos: pos, Msg: "cannot load the Go code: " + goLines(msg)}
+			}
+		}
 	}
-	e := &schema.Error{Pos: schema.Pos{Filename: file}, Msg: "cannot load the Go code: go: " + filepath.Base(file) + " " + m[2]}
+	return nil
+}
+
+// parseMod parses a go.mod file, with its toolchain line, which
+// modfile.ParseLax leaves out, if it can.
+func parseMod(file string, data []byte) (*modfile.File, error) {
+	if f, err := modfile.Parse(file, data, nil); err == nil {
+		return f, nil
+	}
+	return modfile.ParseLax(file, data, nil)
+}
+
+// goLinePos returns the position of the go line of file, a go.mod or
+// go.work; with want (go1.99.0), of its toolchain or go line that asks for
+// that Go, and ok false when neither does.
+func goLinePos(file, want string) (pos schema.Pos, ok bool) {
+	pos = schema.Pos{Filename: file}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return e
+		return pos, false
 	}
-	var line *modfile.Line
+	var goLine, toolchain *modfile.Line
+	var version, name string
 	if filepath.Base(file) == "go.work" {
-		if f, err := modfile.ParseWork(file, data, nil); err == nil && f.Go != nil {
-			line = f.Go.Syntax
+		if f, err := modfile.ParseWork(file, data, nil); err == nil {
+			if f.Go != nil {
+				goLine, version = f.Go.Syntax, f.Go.Version
+			}
+			if f.Toolchain != nil {
+				toolchain, name = f.Toolchain.Syntax, f.Toolchain.Name
+			}
 		}
-	} else if f, err := modfile.ParseLax(file, data, nil); err == nil && f.Go != nil {
-		line = f.Go.Syntax
+	} else if f, err := parseMod(file, data); err == nil {
+		if f.Go != nil {
+			goLine, version = f.Go.Syntax, f.Go.Version
+		}
+		if f.Toolchain != nil {
+			toolchain, name = f.Toolchain.Syntax, f.Toolchain.Name
+		}
 	}
-	if line != nil {
-		e.Pos.Line, e.Pos.Column = line.Start.Line, line.Start.LineRune
+	line := goLine
+	switch {
+	case want == "":
+	case toolchain != nil && name == want:
+		line = toolchain
+	case goLine != nil && ("go"+version == want || strings.HasPrefix(want, "go"+version+".")):
+	default:
+		line = nil
 	}
-	return e
+	if line == nil {
+		return pos, false
+	}
+	pos.Line, pos.Column = line.Start.Line, line.Start.LineRune
+	return pos, true
 }
 
 // vendorHint says how to generate code that imports a package the vendor
