@@ -108,7 +108,7 @@ func (ws *workspace) compilerChecks(p *packages.Package, l *listed, name string,
 			}
 			ws.embedErrors(f, imports(f, "embed"), add)
 		}
-		if len(p.Syntax) > 0 {
+		if len(p.Syntax) > 0 && p.Syntax[0].Name != nil {
 			q := ws.fset.Position(p.Syntax[0].Name.Pos())
 			at = schema.Pos{Filename: q.Filename, Line: q.Line, Column: q.Column}
 		}
@@ -157,7 +157,10 @@ func (ws *workspace) embedErrors(f *ast.File, haveEmbed bool, add func(token.Pos
 			return
 		}
 		for _, s := range d.Specs {
-			spec := s.(*ast.ValueSpec)
+			spec, ok := s.(*ast.ValueSpec)
+			if !ok {
+				continue
+			}
 			doc := spec.Doc
 			if !d.Lparen.IsValid() {
 				doc = d.Doc
@@ -173,7 +176,9 @@ func (ws *workspace) embedErrors(f *ast.File, haveEmbed bool, add func(token.Pos
 			if d.Body != nil {
 				ast.Inspect(d.Body, func(n ast.Node) bool {
 					if ds, ok := n.(*ast.DeclStmt); ok {
-						decl(ds.Decl.(*ast.GenDecl), true)
+						if gd, ok := ds.Decl.(*ast.GenDecl); ok {
+							decl(gd, true)
+						}
 					}
 					return true
 				})
