@@ -55,6 +55,31 @@ func imports(f *ast.File, path string) bool {
 	return false
 }
 
+// declares reports whether the top-level declaration d declares name
+// in the package scope.
+func declares(d ast.Decl, name string) bool {
+	switch d := d.(type) {
+	case *ast.FuncDecl:
+		return d.Recv == nil && d.Name.Name == name
+	case *ast.GenDecl:
+		for _, s := range d.Specs {
+			switch s := s.(type) {
+			case *ast.ValueSpec:
+				for _, n := range s.Names {
+					if n.Name == name {
+						return true
+					}
+				}
+			case *ast.TypeSpec:
+				if s.Name.Name == name {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // directive is a //go:name line comment.
 type directive struct {
 	pos  token.Pos // of its name, after the slashes, as the compiler says
@@ -89,7 +114,7 @@ func (ws *workspace) compilerChecks(p *packages.Package, l *listed, name string,
 		q := ws.fset.Position(pos)
 		errs.Add(schema.Pos{Filename: q.Filename, Line: q.Line, Column: q.Column}, "the package does not compile: "+msg)
 	}
-	hasMain := false
+	hasMain := false // a main that is no func is go/types' error
 	if p != nil {
 		needs := needsBody(p, l)
 		for _, f := range p.Syntax {
@@ -99,12 +124,10 @@ func (ws *workspace) compilerChecks(p *packages.Package, l *listed, name string,
 				}
 			}
 			for _, d := range f.Decls {
-				if fd, ok := d.(*ast.FuncDecl); ok {
-					if needs(fd) {
-						add(fd.Name.Pos(), "missing function body")
-					}
-					hasMain = hasMain || fd.Recv == nil && fd.Name.Name == "main"
+				if fd, ok := d.(*ast.FuncDecl); ok && needs(fd) {
+					add(fd.Name.Pos(), "missing function body")
 				}
+				hasMain = hasMain || declares(d, "main")
 			}
 			ws.embedErrors(f, imports(f, "embed"), add)
 		}
