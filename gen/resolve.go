@@ -772,13 +772,13 @@ func (ws *workspace) brokenImport(fn *types.Func, fd *ast.FuncDecl, te *types.Er
 			continue
 		}
 		e := *found[0]
-		blame, why, _ := strings.Cut(strings.TrimPrefix(e.Msg, "package "), " does not compile: ")
-		if blame == schema.Clip(fn.Pkg().Path()) || te != nil && !ws.namesImport(fd, spec, te.Pos) {
+		blame, why, _ := strings.Cut(e.Msg, " does not compile: ")
+		if blame == ws.notCompiling(fn.Pkg().Path()) || te != nil && !ws.namesImport(fd, spec, te.Pos) {
 			continue
 		}
 		e.Msg = "does not compile: " + why
-		if blame != schema.Clip(path) {
-			e.Msg = "depends on package " + blame + ", which " + e.Msg
+		if blame != ws.notCompiling(path) {
+			e.Msg = "depends on " + blame + ", which " + e.Msg
 		}
 		return path, &e
 	}

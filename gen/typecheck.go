@@ -200,9 +200,18 @@ func (ws *workspace) buildErrors(path string, le *listError) schema.ErrorList {
 	if n := len(le.ImportStack); n > 0 {
 		blame = le.ImportStack[n-1]
 	}
+	msg := goLines(le.Err)
 	pos, ok := listPos(ws.dir, le.Pos)
-	if !ok {
-		pos, ok = ws.importedAt(path)
+	if l := ws.listed[path]; !ok && blame == path && (l == nil || len(l.GoFiles)+len(l.CgoFiles) == 0) {
+		// A package that is missing, or has no Go files for this build:
+		// its importer does not compile, at the import, as go build says.
+		var importer string
+		if pos, importer, ok = ws.importedAt(path); ok {
+			blame = importer
+			if !strings.Contains(msg, path) {
+				msg = "import " + strconv.Quote(path) + ": " + msg
+			}
+		}
 	}
 	if !ok {
 		pos = schema.Pos{Filename: ws.dir}
@@ -210,14 +219,22 @@ func (ws *workspace) buildErrors(path string, le *listError) schema.ErrorList {
 			pos.Filename = l.Dir
 		}
 	}
-	return schema.ErrorList{{Pos: pos, Msg: schema.Sprintf("package %s does not compile: %s", schema.Clip(blame), goLines(le.Err))}}
+	return schema.ErrorList{{Pos: pos, Msg: ws.notCompiling(blame) + " does not compile: " + msg}}
+}
+
+// notCompiling names the package at path in an error that says it does not
+// compile: the spec's own is "the package", as for its type errors.
+func (ws *workspace) notCompiling(path string) string {
+	if ws.own0 != nil && path == ws.own0.ImportPath {
+		return "the package"
+	}
+	return "package " + schema.Clip(path)
 }
 
 // importedAt returns the position of an import of the package at path,
-// whose error go list gives without one (build constraints exclude all
-// its files, say): in the spec's package, or else in the first package
-// listed that imports it.
-func (ws *workspace) importedAt(path string) (schema.Pos, bool) {
+// whose error go list gives without one, and the importer: the spec's
+// package, or else the first package listed that imports it.
+func (ws *workspace) importedAt(path string) (schema.Pos, string, bool) {
 	importers := []*listed{ws.own0}
 	for _, p := range slices.Sorted(maps.Keys(ws.listed)) {
 		importers = append(importers, ws.listed[p])
@@ -228,11 +245,12 @@ func (ws *workspace) importedAt(path string) (schema.Pos, bool) {
 		}
 		for _, imp := range l.Imports {
 			if cmp.Or(l.ImportMap[imp], imp) == path {
-				return importPos(l, imp)
+				pos, ok := importPos(l, imp)
+				return pos, l.ImportPath, ok
 			}
 		}
 	}
-	return schema.Pos{}, false
+	return schema.Pos{}, "", false
 }
 
 // compilerLine is a line of the compiler's output that names a position:
