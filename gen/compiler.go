@@ -38,8 +38,8 @@ func needsBody(p *packages.Package, l *listed) func(fd *ast.FuncDecl) bool {
 		}
 	}
 	return func(fd *ast.FuncDecl) bool {
-		if fd.Body != nil || fd.Type.TypeParams != nil {
-			return false // go/types reports a generic one
+		if fd.Body != nil || fd.Type.TypeParams != nil || fd.Recv == nil && fd.Name.Name == "init" {
+			return false // go/types reports a generic one, and func init
 		}
 		return (other == 0 || fd.Name.Name == "init") && (fd.Recv != nil || !linked[fd.Name.Name])
 	}

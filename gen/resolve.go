@@ -747,11 +747,10 @@ func (ws *workspace) bodyless(fn *types.Func) bool {
 }
 
 // brokenImport returns a package that the signature of fn (declared by
-// fd) names and that does not build, with its first error (what the
-// package that does not compile is, then why), when te, the signature's
-// first type error (nil: none), is no error of fn's own package: at
-// such a package's name, or at its import. An import that fails in fn's
-// own file is its own error.
+// fd) names and that does not build, with its first error, when te, the
+// signature's first type error (nil: none), is at that package's name or
+// import: then te only follows from that error. A package that fn's own
+// file fails to import (a missing one) is te's business.
 func (ws *workspace) brokenImport(fn *types.Func, fd *ast.FuncDecl, te *types.Error) (string, *schema.Error) {
 	if fd == nil {
 		return "", nil
@@ -764,8 +763,9 @@ func (ws *workspace) brokenImport(fn *types.Func, fd *ast.FuncDecl, te *types.Er
 		}
 		var found schema.ErrorList
 		for _, le := range append([]*listError{l.Error}, l.DepsErrors...) {
-			if le != nil && !cycle(le) && len(found) == 0 {
+			if le != nil && !cycle(le) {
 				found = ws.buildErrors(path, le)
+				break
 			}
 		}
 		if len(found) == 0 {

@@ -83,8 +83,9 @@ const maxCompileErrors = 10
 
 // compileErrors returns, for arbor vet, what keeps the user's code from
 // building with the generated file: the errors of the spec's own package
-// (its first syntax error, or its type errors with the generated file, c)
-// and those go list gives for the packages the build needs besides: the
+// (its first syntax error, or its type errors with the generated file, c,
+// and what the compiler alone refuses, see compilerChecks) and those go
+// list gives for the packages the build needs besides: the
 // packages that run fields name, and every package that they and the
 // spec's package import, however deep, with their own positions, as go
 // build says them. gen reports none of them: the package often does not

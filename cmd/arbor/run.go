@@ -389,7 +389,7 @@ func holdsSpec(dir string) bool {
 		}
 		return nil
 	})
-	return err == found
+	return errors.Is(err, found)
 }
 
 // isDir reports whether root, the directory named by the argument arg,
