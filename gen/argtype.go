@@ -19,7 +19,7 @@ import (
 // decl is the declaration concerned, if any.
 func (ws *workspace) unnameable(t types.Type) (why string, decl token.Pos) {
 	own := ws.ownPath()
-	walkType(t, own, func(obj types.Object, field bool) bool {
+	walkType(t, ws.hidden, func(obj types.Object, field bool) bool {
 		if obj == nil {
 			return true // see typeChecks
 		}
@@ -51,13 +51,15 @@ func (ws *workspace) unnameable(t types.Type) (why string, decl token.Pos) {
 // typeChecks reports whether t is free of invalid types: the spec's own
 // package, type-checked from source, may not compile.
 func typeChecks(t types.Type) bool {
-	return walkType(t, "", func(obj types.Object, _ bool) bool { return obj != nil })
+	all := func(*types.Alias) bool { return true } // what each stands for
+	return walkType(t, all, func(obj types.Object, _ bool) bool { return obj != nil })
 }
 
 // argImports returns the packages that writing t imports (other than the
-// spec's own) and the predeclared names it uses.
-func argImports(t types.Type, own string) (pkgs []*types.Package, universe []string) {
-	walkType(t, own, func(obj types.Object, field bool) bool {
+// spec's own, at own) and the predeclared names it uses; hide is
+// workspace.hidden.
+func argImports(t types.Type, own string, hide func(*types.Alias) bool) (pkgs []*types.Package, universe []string) {
+	walkType(t, hide, func(obj types.Object, field bool) bool {
 		if obj == nil {
 			return true
 		}
@@ -73,15 +75,15 @@ func argImports(t types.Type, own string) (pkgs []*types.Package, universe []str
 	return pkgs, universe
 }
 
-// walkType calls f for each name that writing t in the package at own
+// walkType calls f for each name that writing t in the spec's package
 // involves: the type names (obj a *types.TypeName, including predeclared
-// ones such as int and error; another package's unexported alias is
-// written as what it stands for, see hiddenAlias), and the fields and
-// methods of struct and interface literals (field true; an embedded field
-// only when its name is unexported, as the type it names is walked
-// anyway); obj is nil for a type that did not type-check. It stops when f
-// returns false.
-func walkType(t types.Type, own string, f func(obj types.Object, field bool) bool) bool {
+// ones such as int and error; an alias that hide reports is written as
+// what it stands for, see workspace.hidden), and the fields and methods
+// of struct and interface literals (field true; an embedded field only
+// when its name is unexported, as the type it names is walked anyway);
+// obj is nil for a type that did not type-check. It stops when f returns
+// false.
+func walkType(t types.Type, hide func(*types.Alias) bool, f func(obj types.Object, field bool) bool) bool {
 	switch t := t.(type) {
 	case *types.Basic:
 		switch t.Kind() {
@@ -92,49 +94,52 @@ func walkType(t types.Type, own string, f func(obj types.Object, field bool) boo
 		}
 		return f(types.Universe.Lookup(t.Name()), false)
 	case *types.Alias:
-		if hiddenAlias(t, own) {
-			return walkType(t.Rhs(), own, f)
+		if b, ok := types.Unalias(t).(*types.Basic); ok && b.Kind() == types.Invalid {
+			return f(nil, false) // it stands for a type that did not type-check
+		}
+		if hide(t) {
+			return walkType(t.Rhs(), hide, f)
 		}
 		if !f(t.Obj(), false) {
 			return false
 		}
-		return walkList(t.TypeArgs(), own, f)
+		return walkList(t.TypeArgs(), hide, f)
 	case *types.Named:
 		if !f(t.Obj(), false) {
 			return false
 		}
-		return walkList(t.TypeArgs(), own, f)
+		return walkList(t.TypeArgs(), hide, f)
 	case *types.Pointer:
-		return walkType(t.Elem(), own, f)
+		return walkType(t.Elem(), hide, f)
 	case *types.Slice:
-		return walkType(t.Elem(), own, f)
+		return walkType(t.Elem(), hide, f)
 	case *types.Array:
-		return walkType(t.Elem(), own, f)
+		return walkType(t.Elem(), hide, f)
 	case *types.Chan:
-		return walkType(t.Elem(), own, f)
+		return walkType(t.Elem(), hide, f)
 	case *types.Map:
-		return walkType(t.Key(), own, f) && walkType(t.Elem(), own, f)
+		return walkType(t.Key(), hide, f) && walkType(t.Elem(), hide, f)
 	case *types.Signature:
-		return walkTuple(t.Params(), own, f) && walkTuple(t.Results(), own, f)
+		return walkTuple(t.Params(), hide, f) && walkTuple(t.Results(), hide, f)
 	case *types.Struct:
 		for i := range t.NumFields() {
 			// An embedded field is named too, after its type: struct{error}
 			// of another package has an unexported field that only that
 			// package can write, as struct{err error} has.
 			v := t.Field(i)
-			if (!v.Embedded() || !v.Exported()) && !f(v, true) || !walkType(v.Type(), own, f) {
+			if (!v.Embedded() || !v.Exported()) && !f(v, true) || !walkType(v.Type(), hide, f) {
 				return false
 			}
 		}
 	case *types.Interface:
 		for i := range t.NumExplicitMethods() {
 			m := t.ExplicitMethod(i)
-			if !f(m, true) || !walkType(m.Type(), own, f) {
+			if !f(m, true) || !walkType(m.Type(), hide, f) {
 				return false
 			}
 		}
 		for i := range t.NumEmbeddeds() {
-			if !walkType(t.EmbeddedType(i), own, f) {
+			if !walkType(t.EmbeddedType(i), hide, f) {
 				return false
 			}
 		}
@@ -142,25 +147,31 @@ func walkType(t types.Type, own string, f func(obj types.Object, field bool) boo
 	return true
 }
 
-// hiddenAlias reports whether a is an alias that the package at own
-// cannot name, being another package's unexported one: what it stands for
-// is written instead (type buf = bytes.Buffer is written bytes.Buffer).
-func hiddenAlias(a *types.Alias, own string) bool {
-	return !a.Obj().Exported() && a.Obj().Pkg() != nil && a.Obj().Pkg().Path() != own
+// hidden reports whether a is an alias that the spec's package cannot
+// name, and writes as what it stands for instead: another package's
+// unexported one (type buf = bytes.Buffer is written bytes.Buffer), or one
+// of a package it cannot import, such as an internal package of another
+// module (type Conf = types.Conf there is written types.Conf).
+func (ws *workspace) hidden(a *types.Alias) bool {
+	pkg := a.Obj().Pkg()
+	if pkg == nil || pkg.Path() == ws.ownPath() {
+		return false
+	}
+	return !a.Obj().Exported() || ws.unimportable(pkg) != ""
 }
 
-func walkList(list *types.TypeList, own string, f func(types.Object, bool) bool) bool {
+func walkList(list *types.TypeList, hide func(*types.Alias) bool, f func(types.Object, bool) bool) bool {
 	for i := range list.Len() {
-		if !walkType(list.At(i), own, f) {
+		if !walkType(list.At(i), hide, f) {
 			return false
 		}
 	}
 	return true
 }
 
-func walkTuple(tuple *types.Tuple, own string, f func(types.Object, bool) bool) bool {
+func walkTuple(tuple *types.Tuple, hide func(*types.Alias) bool, f func(types.Object, bool) bool) bool {
 	for i := range tuple.Len() {
-		if !walkType(tuple.At(i).Type(), own, f) {
+		if !walkType(tuple.At(i).Type(), hide, f) {
 			return false
 		}
 	}
@@ -176,7 +187,7 @@ func (e *emitter) goType(t types.Type) *jen.Statement {
 		}
 		return jen.Id(t.Name())
 	case *types.Alias:
-		if hiddenAlias(t, e.ownPath) {
+		if e.hide(t) {
 			return e.goType(t.Rhs())
 		}
 		return e.typeName(t.Obj(), t.TypeArgs())

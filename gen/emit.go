@@ -39,6 +39,7 @@ type emitter struct {
 	f       *jen.File
 	targets map[*schema.Node]*target
 	ownPath string
+	hide    func(*types.Alias) bool // see workspace.hidden
 	names   *names
 	splits  int // the splitMark lines written
 	// imported are the packages the text declarations refer to.
@@ -47,8 +48,8 @@ type emitter struct {
 
 // emit renders the Go code, unformatted, for every tree of spec, given the runtime spec
 // of each tree (see runtimeSpec) and the identifiers chosen for the file.
-func emit(spec *schema.Spec, specs map[*schema.Node]runtime.Spec, pkgName, ownPath string, targets map[*schema.Node]*target, nm *names) (*code, error) {
-	e := &emitter{targets: targets, ownPath: ownPath, names: nm, imported: map[string]bool{}}
+func emit(spec *schema.Spec, specs map[*schema.Node]runtime.Spec, pkgName, ownPath string, hide func(*types.Alias) bool, targets map[*schema.Node]*target, nm *names) (*code, error) {
+	e := &emitter{targets: targets, ownPath: ownPath, hide: hide, names: nm, imported: map[string]bool{}}
 	e.f = jen.NewFilePathName(ownPath, pkgName)
 	for path, imp := range nm.imports {
 		if imp.name == imp.pkgName {

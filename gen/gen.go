@@ -334,7 +334,7 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 	if pkgName == "" {
 		pkgName = spec.Package // no Go files yet: take the CUE package's name
 	}
-	out, err := emit(spec, specs, pkgName, ws.ownPath(), targets, nm)
+	out, err := emit(spec, specs, pkgName, ws.ownPath(), ws.hidden, targets, nm)
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +353,7 @@ func (ws *workspace) generate(spec *schema.Spec) (*Result, error) {
 		return nil, err
 	}
 	if ws.info {
-		findings = append(findings, ws.compileErrors(checked, targets)...)
+		findings = append(findings, ws.compileErrors(checked, targets, spec)...)
 		findings.Sort()
 	}
 	used := map[*target]bool{}

@@ -91,6 +91,9 @@ type listed struct {
 	Module         *listedModule
 	Error          *listError
 	DepsErrors     []*listError
+	// The files of other languages, with which a function may have no
+	// body (see needsBody).
+	CFiles, CXXFiles, MFiles, FFiles, SFiles, SysoFiles, SwigFiles, SwigCXXFiles []string
 }
 
 // listError is an error of go list about a package.
@@ -106,7 +109,10 @@ type listedModule struct {
 	Replace              *listedModule
 }
 
-const listFields = "ImportPath,Name,Dir,Export,GoFiles,CgoFiles,IgnoredGoFiles,TestGoFiles,XTestGoFiles,Imports,ImportMap,Deps,Module,Error,DepsErrors"
+// listFields are the fields go list is asked for. EmbedFiles is not read,
+// but go list checks the //go:embed patterns only when asked for it: a
+// pattern that matches no file is an error of the package, as for go build.
+const listFields = "ImportPath,Name,Dir,Export,GoFiles,CgoFiles,IgnoredGoFiles,TestGoFiles,XTestGoFiles,Imports,ImportMap,Deps,Module,Error,DepsErrors,EmbedFiles,CFiles,CXXFiles,MFiles,FFiles,SFiles,SysoFiles,SwigFiles,SwigCXXFiles"
 
 // goList runs go list -e -json in dir, with -deps -export if export is
 // set, and decodes its packages. A failure
@@ -138,6 +144,9 @@ func goList(ctx context.Context, dir string, opts *Options, overlay string, expo
 		}
 		if errs := goFileErrors(dir, msg); errs != nil {
 			return nil, errs
+		}
+		if e := goVersionError(dir, msg); e != nil {
+			return nil, schema.ErrorList{e}
 		}
 		return nil, schema.ErrorList{{Pos: schema.Pos{Filename: dir}, Msg: "cannot load the Go code: " + goLines(msg)}}
 	}
@@ -634,8 +643,12 @@ func (ws *workspace) Import(path string) (*types.Package, error) {
 			return p, nil
 		}
 		msg := "it does not compile"
-		if l.Error != nil {
+		switch {
+		case l.Error != nil:
 			msg = l.Error.Err
+		case len(l.GoFiles)+len(l.CgoFiles) == 0 && len(l.TestGoFiles)+len(l.XTestGoFiles) > 0:
+			// As go build says; go list, which lists it alone, does not.
+			msg = "no non-test Go files in " + l.Dir
 		}
 		return nil, errors.New(msg)
 	}
@@ -686,10 +699,15 @@ func (ws *workspace) requireArbor() error {
 	if rt == nil || rt.Error == nil || rt.Module != nil {
 		return nil
 	}
-	modFile := ""
-	if m := ws.own0.Module; m != nil {
-		modFile = m.GoMod
+	msg, _, _ := strings.Cut(rt.Error.Err, "\n")
+	msg = strings.TrimSuffix(msg, "; to add it:")
+	if strings.HasPrefix(msg, "cannot find package ") {
+		// go/build's message: GOPATH mode, where no module requires anything.
+		return schema.ErrorList{{Pos: schema.Pos{Filename: ws.dir}, Msg: fmt.Sprintf(
+			"the go command is not in module mode (GO111MODULE=off), and arbor needs a module that requires %s; unset GO111MODULE (go list: %s)",
+			modulePath, strings.TrimSuffix(msg, " in any of:"))}}
 	}
+	modFile, _ := ws.ownModule()
 	if modFile == "" {
 		modFile = ws.dir
 	}
@@ -701,17 +719,58 @@ func (ws *workspace) requireArbor() error {
 			"the module requires %s %s, but the go command cannot load its runtime, which the generated code imports (go list: %s)%s",
 			modulePath, v, msg, vendorHint(msg))}}
 	}
-	msg, _, _ := strings.Cut(rt.Error.Err, "\n")
-	msg = strings.TrimSuffix(msg, "; to add it:")
-	if strings.HasPrefix(msg, "cannot find package ") {
-		// go/build's message: GOPATH mode, where no module requires anything.
-		return schema.ErrorList{{Pos: schema.Pos{Filename: modFile}, Msg: fmt.Sprintf(
-			"the go command is not in module mode (GO111MODULE=off), and arbor needs a module that requires %s; unset GO111MODULE (go list: %s)",
-			modulePath, strings.TrimSuffix(msg, " in any of:"))}}
+	hint := ""
+	if outer := enclosing(modFile); outer != "" {
+		hint = fmt.Sprintf("; this go.mod makes its directory a module of its own, apart from %s around it, whose requirements it does not share", outer)
 	}
 	return schema.ErrorList{{Pos: schema.Pos{Filename: modFile}, Msg: fmt.Sprintf(
-		"the module does not require %s, whose runtime the generated code imports; add it with `go get %s@%s`, or with `go get -tool %s/cmd/arbor` to run arbor as a tool (go list: %s)",
-		modulePath, modulePath, version(), modulePath, msg)}}
+		"the module does not require %s, whose runtime the generated code imports; add it with `go get %s@%s`, or with `go get -tool %s/cmd/arbor` to run arbor as a tool (go list: %s)%s",
+		modulePath, modulePath, version(), modulePath, msg, hint)}}
+}
+
+// ownModule returns the go.mod file of the spec's module and its path,
+// or "" if there is none.
+func (ws *workspace) ownModule() (gomod, path string) {
+	if m := ws.own0.Module; m != nil && m.GoMod != "" {
+		return m.GoMod, m.Path
+	}
+	// go list gives no module for a directory without Go files.
+	gomod = fileAbove(ws.dir, "go.mod")
+	if data, err := os.ReadFile(gomod); err == nil {
+		path = modfile.ModulePath(data)
+	}
+	return gomod, path
+}
+
+// fileAbove returns the file of that name at or above dir, or "".
+func fileAbove(dir, name string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if st, err := os.Stat(filepath.Join(d, name)); err == nil && st.Mode().IsRegular() {
+			return filepath.Join(d, name)
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+// enclosing returns, when the module of the go.mod file gomod lies in the
+// directory of another module, that module's path, or "": a module of its
+// own, nested in another, shares none of its requirements (and the go
+// command's ./... there leaves it out).
+func enclosing(gomod string) string {
+	if filepath.Base(gomod) != "go.mod" {
+		return ""
+	}
+	outer := fileAbove(filepath.Dir(filepath.Dir(gomod)), "go.mod")
+	if outer == "" {
+		return ""
+	}
+	data, err := os.ReadFile(outer)
+	if err != nil {
+		return ""
+	}
+	return modfile.ModulePath(data)
 }
 
 // goLines joins the lines of a message of the go command, so that each
@@ -776,6 +835,93 @@ func goFileErrors(dir, msg string) schema.ErrorList {
 		errs = append(errs, &schema.Error{Pos: schema.Pos{Filename: file, Line: n}, Msg: text + m[3]})
 	}
 	return errs
+}
+
+// goVersionLine is the go command's message about a go.mod or go.work
+// whose go line asks for a newer Go than it is: go: ../go.mod requires go
+// >= 1.99 (running go 1.26.1; GOTOOLCHAIN=local).
+var goVersionLine = regexp.MustCompile(`^go: (.*\bgo\.(?:mod|work)) (requires go >= .*)$`)
+
+// goDownload is the first line of the go command's message when it cannot
+// switch to the Go that a go or toolchain line asks for (GOTOOLCHAIN=auto):
+// go: downloading go1.99.0 (linux/amd64).
+var goDownload = regexp.MustCompile(`^go: downloading (go\S+) `)
+
+// goVersionError returns the go command's msg, when it is about the Go
+// that the go or toolchain line of a go.mod or go.work asks for, as an
+// error at that line, or nil. As for goFileErrors, the go command names
+// the file relative to dir.
+func goVersionError(dir, msg string) *schema.Error {
+	msg = strings.TrimSpace(msg)
+	if m := goVersionLine.FindStringSubmatch(msg); m != nil {
+		file := m[1]
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(dir, file)
+		}
+		pos, _ := goLinePos(file, "")
+		return &schema.Error{Pos: pos, Msg: "cannot load the Go code: go: " + filepath.Base(file) + " " + m[2]}
+	}
+	if m := goDownload.FindStringSubmatch(msg); m != nil {
+		for _, name := range []string{"go.work", "go.mod"} {
+			if pos, ok := goLinePos(fileAbove(dir, name), m[1]); ok {
+				return &schema.Error{Pos: pos, Msg: "cannot load the Go code: " + goLines(msg)}
+			}
+		}
+	}
+	return nil
+}
+
+// parseMod parses a go.mod file, with its toolchain line, which
+// modfile.ParseLax leaves out, if it can.
+func parseMod(file string, data []byte) (*modfile.File, error) {
+	if f, err := modfile.Parse(file, data, nil); err == nil {
+		return f, nil
+	}
+	return modfile.ParseLax(file, data, nil)
+}
+
+// goLinePos returns the position of the go line of file, a go.mod or
+// go.work; with want (go1.99.0), of its toolchain or go line that asks for
+// that Go, and ok false when neither does.
+func goLinePos(file, want string) (pos schema.Pos, ok bool) {
+	pos = schema.Pos{Filename: file}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return pos, false
+	}
+	var goLine, toolchain *modfile.Line
+	var version, name string
+	if filepath.Base(file) == "go.work" {
+		if f, err := modfile.ParseWork(file, data, nil); err == nil {
+			if f.Go != nil {
+				goLine, version = f.Go.Syntax, f.Go.Version
+			}
+			if f.Toolchain != nil {
+				toolchain, name = f.Toolchain.Syntax, f.Toolchain.Name
+			}
+		}
+	} else if f, err := parseMod(file, data); err == nil {
+		if f.Go != nil {
+			goLine, version = f.Go.Syntax, f.Go.Version
+		}
+		if f.Toolchain != nil {
+			toolchain, name = f.Toolchain.Syntax, f.Toolchain.Name
+		}
+	}
+	line := goLine
+	switch {
+	case want == "":
+	case toolchain != nil && name == want:
+		line = toolchain
+	case goLine != nil && ("go"+version == want || strings.HasPrefix(want, "go"+version+".")):
+	default:
+		line = nil
+	}
+	if line == nil {
+		return pos, false
+	}
+	pos.Line, pos.Column = line.Start.Line, line.Start.LineRune
+	return pos, true
 }
 
 // vendorHint says how to generate code that imports a package the vendor

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/mod/modfile"
+
 	"github.com/arbor-go/arbor/schema"
 )
 
@@ -246,6 +248,9 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 			if hint == "" {
 				hint = ws.renamedModule(ref) // the module's old path
 			}
+			if hint == "" {
+				hint = ws.outerModule(ref)
+			}
 			errs.Add(n.RunPos, schema.Sprintf("%s: run: cannot load package %q%s%s", n, ref.pkgPath, ws.loadMsg(ref.pkgPath), hint))
 			return nil
 		}
@@ -370,6 +375,10 @@ func (ws *workspace) resolve(n *schema.Node, errs *schema.ErrorList) *target {
 	}
 	if !typeChecks(sig) || ws.sigError(t.obj) != nil {
 		ws.invalidDecl(errs, n, t.obj)
+		return nil
+	}
+	if ws.bodyless(t.obj) {
+		ws.addDecl(errs, n.RunPos, t.obj.Pos(), "%s: run: %s has no body, which go build refuses (missing function body): its package has no assembly or other file to provide one, and no //go:linkname directive names it; write the body", n, n.Run)
 		return nil
 	}
 	attempt, arg, ok := runSignature(sig)
@@ -657,6 +666,23 @@ func (ws *workspace) inModule(ref runRef) string {
 	return suggestion(ref.String())
 }
 
+// outerModule says, when the package of ref does not load and is one of
+// the module around the spec's, that the spec's directory is in a nested
+// module, which does not require that one; or it returns "".
+func (ws *workspace) outerModule(ref runRef) string {
+	gomod, path := ws.ownModule()
+	outer := enclosing(gomod)
+	if outer == "" || ref.pkgPath != outer && !strings.HasPrefix(ref.pkgPath, outer+"/") {
+		return ""
+	}
+	if data, err := os.ReadFile(gomod); err == nil {
+		if f, err := modfile.ParseLax(gomod, data, nil); err == nil && slices.ContainsFunc(f.Require, func(r *modfile.Require) bool { return r.Mod.Path == outer }) {
+			return "" // it requires it: the package is missing there
+		}
+	}
+	return schema.Sprintf("; the spec's directory is in %s, a module of its own nested in %s, which it does not require", path, outer)
+}
+
 func (ws *workspace) loadMsg(path string) string {
 	msg := ""
 	if l := ws.listed[path]; l != nil && l.Error != nil {
@@ -687,14 +713,113 @@ func (ws *workspace) invalidDecl(errs *schema.ErrorList, n *schema.Node, fn *typ
 		ws.addDecl(errs, n.RunPos, fn.Pos(), "%s: run: %s takes cgo's C.%s, which arbor_gen.go cannot write (a C name belongs to the file that imports \"C\"); take a Go type", n, n.Run, c.Sel.Name)
 		return
 	}
-	if te := ws.sigError(fn); te != nil {
+	te := ws.sigError(fn)
+	if te != nil {
 		msg, at = goLines(te.Msg), te.Pos
+	}
+	if path, e := ws.brokenImport(fn, fd, te); e != nil {
+		// The error is the imported package's: an undefined name of it
+		// only follows from that.
+		ws.addDecl(errs, n.RunPos, fn.Pos(), "%s: run: the declaration of %s does not compile: it names package %s, which %s", n, n.Run, path, e.Msg)
+		(*errs)[len(*errs)-1].At = e.Pos
+		return
 	}
 	ws.addDecl(errs, n.RunPos, fn.Pos(), "%s: run: the declaration of %s does not compile: %s; fix the Go code", n, n.Run, msg)
 	if at.IsValid() {
 		p := ws.fset.Position(at)
 		(*errs)[len(*errs)-1].At = schema.Pos{Filename: p.Filename, Line: p.Line, Column: p.Column}
 	}
+}
+
+// bodyless reports whether fn, parsed from source, is declared without
+// a body that the compiler requires.
+func (ws *workspace) bodyless(fn *types.Func) bool {
+	fd := ws.funcDecl(fn)
+	if fd == nil {
+		return false
+	}
+	path := fn.Pkg().Path()
+	l := ws.listed[path]
+	if path == ws.ownPath() {
+		l = ws.own0
+	}
+	return needsBody(ws.byPath[path], l)(fd)
+}
+
+// brokenImport returns a package that the signature of fn (declared by
+// fd) names and that does not build, with its first error, when te, the
+// signature's first type error (nil: none), is at that package's name or
+// import: then te only follows from that error. A package that fn's own
+// file fails to import (a missing one) is te's business.
+func (ws *workspace) brokenImport(fn *types.Func, fd *ast.FuncDecl, te *types.Error) (string, *schema.Error) {
+	if fd == nil {
+		return "", nil
+	}
+	for _, spec := range ws.sigImports(fn.Pkg().Path(), fd) {
+		path, err := strconv.Unquote(spec.Path.Value)
+		l := ws.listed[path]
+		if err != nil || l == nil || len(l.GoFiles)+len(l.CgoFiles) == 0 {
+			continue // a missing package: fn's file fails to import it
+		}
+		var found schema.ErrorList
+		for _, le := range append([]*listError{l.Error}, l.DepsErrors...) {
+			if le != nil && !cycle(le) {
+				found = ws.buildErrors(path, le)
+				break
+			}
+		}
+		if len(found) == 0 {
+			continue
+		}
+		e := *found[0]
+		blame, why, _ := strings.Cut(e.Msg, " does not compile: ")
+		if blame == ws.notCompiling(fn.Pkg().Path()) || te != nil && !ws.namesImport(fd, spec, te.Pos) {
+			continue
+		}
+		e.Msg = "does not compile: " + why
+		if blame != ws.notCompiling(path) {
+			e.Msg = "depends on " + blame + ", which " + e.Msg
+		}
+		return path, &e
+	}
+	return "", nil
+}
+
+// namesImport reports whether pos is in the import spec, or in a name of
+// its package in the signature of fd.
+func (ws *workspace) namesImport(fd *ast.FuncDecl, spec *ast.ImportSpec, pos token.Pos) bool {
+	if spec.Pos() <= pos && pos < spec.End() {
+		return true
+	}
+	path, _ := strconv.Unquote(spec.Path.Value)
+	name := fileName(ws.listed[path], path, spec)
+	found := false
+	for _, list := range []*ast.FieldList{fd.Recv, fd.Type.Params, fd.Type.Results} {
+		if list == nil {
+			continue
+		}
+		ast.Inspect(list, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok && sel.Pos() <= pos && pos < sel.End() {
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == name {
+					found = true
+				}
+			}
+			return !found
+		})
+	}
+	return found
+}
+
+// fileName returns the name a file knows the package at path by, which
+// l lists (nil: not listed), through the import spec.
+func fileName(l *listed, path string, spec *ast.ImportSpec) string {
+	if spec.Name != nil {
+		return spec.Name.Name
+	}
+	if l != nil && l.Name != "" {
+		return l.Name
+	}
+	return path[strings.LastIndex(path, "/")+1:]
 }
 
 // sigError returns the first type error in the signature of fn (its
@@ -763,14 +888,7 @@ func (ws *workspace) sigImports(path string, fd *ast.FuncDecl) []*ast.ImportSpec
 		if err != nil {
 			continue
 		}
-		name := path[strings.LastIndex(path, "/")+1:]
-		if l := ws.listed[path]; l != nil && l.Name != "" {
-			name = l.Name
-		}
-		if spec.Name != nil {
-			name = spec.Name.Name
-		}
-		if names[name] {
+		if names[fileName(ws.listed[path], path, spec)] {
 			out = append(out, spec)
 		}
 	}

@@ -116,7 +116,7 @@ func (ws *workspace) chooseNames(spec *schema.Spec, decls map[string]*schema.Nod
 	for _, t := range targets {
 		pkgs := []*types.Package{t.pkg, recvPkg(t)}
 		if t.arg != nil {
-			argPkgs, universe := argImports(t.arg, ws.ownPath())
+			argPkgs, universe := argImports(t.arg, ws.ownPath(), ws.hidden)
 			pkgs = append(pkgs, argPkgs...)
 			for _, name := range universe {
 				if !slices.Contains(nm.universe, name) {

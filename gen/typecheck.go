@@ -1,12 +1,17 @@
 package gen
 
 import (
+	"cmp"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"go/types"
+	"maps"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/arbor-go/arbor/schema"
@@ -78,53 +83,72 @@ const maxCompileErrors = 10
 
 // compileErrors returns, for arbor vet, what keeps the user's code from
 // building with the generated file: the errors of the spec's own package
-// (its first syntax error, or its type errors with the generated file, c)
-// and of the other packages that run fields name and that were
-// type-checked from source because they do not compile. gen reports none
-// of them: the package often does not compile before generation.
-func (ws *workspace) compileErrors(c *checked, targets map[*schema.Node]*target) schema.ErrorList {
+// (its first syntax error, or its type errors with the generated file, c,
+// and what the compiler alone refuses, see compilerChecks) and those go
+// list gives for the packages the build needs besides: the
+// packages that run fields name, and every package that they and the
+// spec's package import, however deep, with their own positions, as go
+// build says them. gen reports none of them: the package often does not
+// compile before generation.
+func (ws *workspace) compileErrors(c *checked, targets map[*schema.Node]*target, spec *schema.Spec) schema.ErrorList {
 	var errs schema.ErrorList
 	add := func(what string, pos token.Pos, msg string) {
 		p := ws.fset.Position(pos)
 		errs.Add(schema.Pos{Filename: p.Filename, Line: p.Line, Column: p.Column}, what+" does not compile: "+msg)
 	}
-	report := func(path, what string, list []types.Error) {
-		if e := ws.broken[path]; e != nil {
-			errs.Add(schema.Pos{Filename: e.Pos.Filename, Line: e.Pos.Line, Column: e.Pos.Column}, what+" does not compile: "+e.Msg)
-			return
-		}
-		n := 0
-		for _, te := range list {
-			if strings.HasPrefix(te.Msg, "\t") && n > 0 {
-				// The second line of the error before, such as the other
-				// declaration of a name redeclared.
-				if n <= maxCompileErrors {
-					p := ws.fset.Position(te.Pos)
-					last := errs[len(errs)-1]
-					last.Also = append(last.Also, schema.Pos{Filename: p.Filename, Line: p.Line, Column: p.Column})
+	if ws.own != nil {
+		if e := ws.broken[ws.own.PkgPath]; e != nil {
+			errs.Add(schema.Pos{Filename: e.Pos.Filename, Line: e.Pos.Line, Column: e.Pos.Column}, "the package does not compile: "+e.Msg)
+		} else {
+			n := 0
+			for _, te := range c.user {
+				if strings.HasPrefix(te.Msg, "\t") && n > 0 {
+					// The second line of the error before, such as the other
+					// declaration of a name redeclared.
+					if n <= maxCompileErrors {
+						p := ws.fset.Position(te.Pos)
+						last := errs[len(errs)-1]
+						last.Also = append(last.Also, schema.Pos{Filename: p.Filename, Line: p.Line, Column: p.Column})
+					}
+					continue
 				}
-				continue
-			}
-			if n++; n <= maxCompileErrors {
-				add(what, te.Pos, te.Msg)
+				if n++; n <= maxCompileErrors && !ws.importFailed(te.Msg) {
+					add("the package", te.Pos, te.Msg)
+				}
 			}
 		}
 	}
-	if ws.own != nil {
-		report(ws.own.PkgPath, "the package", c.user)
+	if ws.own == nil || ws.broken[ws.own.PkgPath] == nil {
+		errs = append(errs, ws.compilerChecks(ws.own, ws.own0, cmp.Or(ws.ownName, spec.Package), packagePos(spec))...)
+	}
+	// The other packages: those the run fields name, and what they and
+	// the spec's package import.
+	var roots []string
+	if ws.own0 != nil {
+		for _, path := range ws.own0.Imports {
+			roots = append(roots, cmp.Or(ws.own0.ImportMap[path], path))
+		}
 	}
 	seen := map[string]bool{}
 	for _, t := range targets {
 		path := t.pkg.Path()
-		if seen[path] || ws.own != nil && path == ws.own.PkgPath {
-			continue
+		if !seen[path] && (ws.own == nil || path != ws.own.PkgPath) {
+			seen[path] = true
+			roots = append(roots, path)
 		}
-		seen[path] = true
-		if l := ws.listed[path]; l != nil && cycle(l.Error) {
-			continue // below
+	}
+	need := map[string]bool{}
+	for _, path := range roots {
+		need[path] = true
+		if l := ws.listed[path]; l != nil {
+			for _, dep := range l.Deps {
+				need[dep] = true
+			}
 		}
-		if p := ws.byPath[path]; p != nil && p.Syntax != nil {
-			report(path, "package "+path, ws.typeErr[path])
+	}
+	for _, path := range slices.Sorted(maps.Keys(need)) {
+		if l := ws.listed[path]; l != nil && l.Error != nil && !cycle(l.Error) {
+			errs = append(errs, ws.buildErrors(path, l.Error)...)
 		}
 	}
 	// An import cycle that the spec's package or a run package depends
@@ -145,6 +169,140 @@ func (ws *workspace) compileErrors(c *checked, targets map[*schema.Node]*target)
 		if e := cycleError(le, lookup); e != nil && !cycles[e.Msg] {
 			cycles[e.Msg] = true
 			errs = append(errs, e)
+		}
+	}
+	errs.RemoveMultiples()
+	return errs
+}
+
+// importFailed reports whether msg is go/types' error about an import
+// whose package go list reports itself: "could not import P (...)".
+func (ws *workspace) importFailed(msg string) bool {
+	rest, ok := strings.CutPrefix(msg, "could not import ")
+	if !ok {
+		return false
+	}
+	path, _, _ := strings.Cut(rest, " ")
+	l := ws.listed[path]
+	return l != nil && l.Error != nil
+}
+
+// buildErrors returns the errors that le, go list's error about the
+// package at path, stands for, as go build gives them: the compiler's
+// (go list -export compiled the package, and printed "# path" and its
+// lines), or go list's own, at the import or directive it names. Each
+// says which package does not compile: the one that go list blames, the
+// last of its import stack (the importer of a missing package), or path.
+func (ws *workspace) buildErrors(path string, le *listError) schema.ErrorList {
+	if header, out, ok := strings.Cut(le.Err, "\n"); ok && strings.HasPrefix(header, "# ") {
+		return compilerOutput(ws.dir, strings.TrimPrefix(header, "# "), out, ws.listed[path])
+	}
+	blame := path
+	if n := len(le.ImportStack); n > 0 {
+		blame = le.ImportStack[n-1]
+	}
+	msg := goLines(le.Err)
+	pos, ok := listPos(ws.dir, le.Pos)
+	if l := ws.listed[path]; !ok && blame == path && (l == nil || len(l.GoFiles)+len(l.CgoFiles) == 0) {
+		// A package that is missing, or has no Go files for this build:
+		// its importer does not compile, at the import, as go build says.
+		var importer string
+		if pos, importer, ok = ws.importedAt(path); ok {
+			blame = importer
+			if !strings.Contains(msg, path) {
+				msg = "import " + strconv.Quote(path) + ": " + msg
+			}
+		}
+	}
+	if !ok {
+		pos = schema.Pos{Filename: ws.dir}
+		if l := ws.listed[blame]; l != nil && l.Dir != "" {
+			pos.Filename = l.Dir
+		}
+	}
+	return schema.ErrorList{{Pos: pos, Msg: ws.notCompiling(blame) + " does not compile: " + msg}}
+}
+
+// notCompiling names the package at path in an error that says it does not
+// compile: the spec's own is "the package", as for its type errors.
+func (ws *workspace) notCompiling(path string) string {
+	if ws.own0 != nil && path == ws.own0.ImportPath {
+		return "the package"
+	}
+	return "package " + schema.Clip(path)
+}
+
+// importedAt returns the position of an import of the package at path,
+// whose error go list gives without one, and the importer: the spec's
+// package, or else the first package listed that imports it.
+func (ws *workspace) importedAt(path string) (schema.Pos, string, bool) {
+	importers := []*listed{ws.own0}
+	for _, p := range slices.Sorted(maps.Keys(ws.listed)) {
+		importers = append(importers, ws.listed[p])
+	}
+	for _, l := range importers {
+		if l == nil {
+			continue
+		}
+		for _, imp := range l.Imports {
+			if cmp.Or(l.ImportMap[imp], imp) == path {
+				pos, ok := importPos(l, imp)
+				return pos, l.ImportPath, ok
+			}
+		}
+	}
+	return schema.Pos{}, "", false
+}
+
+// compilerLine is a line of the compiler's output that names a position:
+// lib/lib.go:7:23: undefined: missing.
+var compilerLine = regexp.MustCompile(`^(\S.*?):(\d+)(?::(\d+))?: (.+)$`)
+
+// compilerOutput reads the compiler's output about the package at path,
+// as go list -export gives it: a line per error, the file relative to dir
+// where the go command ran, with the other positions of an error
+// (another declaration of a name) on the lines after it, indented.
+func compilerOutput(dir, path, out string, l *listed) schema.ErrorList {
+	var errs schema.ErrorList
+	dropped := false // the error before was one too many
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		indented := strings.HasPrefix(line, "\t")
+		line = strings.TrimSpace(line)
+		if line == "" || line == "too many errors" {
+			continue
+		}
+		m := compilerLine.FindStringSubmatch(line)
+		var pos schema.Pos
+		if m != nil {
+			pos.Filename = m[1]
+			if !filepath.IsAbs(pos.Filename) {
+				pos.Filename = filepath.Join(dir, pos.Filename)
+			}
+			pos.Line, _ = strconv.Atoi(m[2])
+			pos.Column, _ = strconv.Atoi(m[3])
+		}
+		switch {
+		case len(errs) > 0 && (indented || m == nil):
+			// Another position of the error before, or more of its text.
+			last := errs[len(errs)-1]
+			switch {
+			case dropped:
+			case m != nil:
+				last.Also = append(last.Also, pos)
+			default:
+				last.Msg += "; " + line
+			}
+		case len(errs) == maxCompileErrors:
+			dropped = true
+		case m != nil:
+			dropped = false
+			errs.Add(pos, schema.Sprintf("package %s does not compile: %s", schema.Clip(path), m[4]))
+		default:
+			where := dir
+			if l != nil && l.Dir != "" {
+				where = l.Dir
+			}
+			errs.Add(schema.Pos{Filename: where}, schema.Sprintf("package %s does not compile: %s", schema.Clip(path), line))
 		}
 	}
 	return errs

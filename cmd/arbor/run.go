@@ -309,6 +309,7 @@ func (c *cli) dirs(args []string) ([]string, int) {
 		root = filepath.Clean(root)
 		matched := false             // also a directory an earlier argument named
 		modules := moduleAbove(root) // the module the walk is in, if any
+		var nested []string          // the nested modules left out
 		// The ignore directives of the module a directory is in: the one
 		// above root, or one the walk finds (from a go.work's root).
 		ignores := map[string]func(string) bool{}
@@ -341,6 +342,7 @@ func (c *cli) dirs(args []string) ([]string, int) {
 			}
 			if exists(filepath.Join(path, "go.mod")) {
 				if path != root && slices.ContainsFunc(modules, func(m string) bool { return within(path, m) }) {
+					nested = append(nested, path)
 					return filepath.SkipDir // a nested module
 				}
 				modules = append(modules, path)
@@ -356,7 +358,13 @@ func (c *cli) dirs(args []string) ([]string, int) {
 			return nil, exitCheck
 		}
 		if !matched {
-			fmt.Fprintf(c.stderr, "arbor: warning: %q matched no spec directories\n", arg)
+			why := ""
+			if i := slices.IndexFunc(nested, holdsSpec); i >= 0 {
+				// What was left out may be what the user meant.
+				why = fmt.Sprintf("; %s is a module of its own (%s), which %s leaves out as the go command does: name it, as in %s/...",
+					nested[i], filepath.Join(nested[i], "go.mod"), arg, nested[i])
+			}
+			fmt.Fprintf(c.stderr, "arbor: warning: %q matched no spec directories%s\n", arg, why)
 		}
 	}
 	if len(out) == 0 {
@@ -364,6 +372,24 @@ func (c *cli) dirs(args []string) ([]string, int) {
 		return nil, exitCheck
 	}
 	return out, exitOK
+}
+
+// holdsSpec reports whether dir, or a directory below it that dir/...
+// would match, is a spec directory.
+func holdsSpec(dir string) bool {
+	found := errors.New("found")
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil || !d.IsDir():
+			return nil
+		case path != dir && (skipDir(d.Name()) || exists(filepath.Join(path, "go.mod"))):
+			return filepath.SkipDir
+		case schema.IsSpecDir(path):
+			return found
+		}
+		return nil
+	})
+	return errors.Is(err, found)
 }
 
 // isDir reports whether root, the directory named by the argument arg,
@@ -655,15 +681,19 @@ func (c *cli) compare(r *gen.Result) ([]byte, int) {
 // a Go file of the package next to the spec has a //go:generate line that
 // runs arbor, which newcomers forget (go generate then does nothing, and
 // says nothing). As for go generate, a file whose name starts with _ or .,
-// or whose build constraint does not hold, is none of the package's.
+// or whose build constraint does not hold, is none of the package's; go
+// generate sets the build tag "generate", which a file may require to be
+// left out of other builds.
 func generateHint(r string) string {
 	dir := filepath.Dir(r)
+	ctxt := build.Default
+	ctxt.BuildTags = append(slices.Clip(ctxt.BuildTags), "generate")
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".go") || e.Name() == filepath.Base(r) {
 			continue
 		}
-		if ok, err := build.Default.MatchFile(dir, e.Name()); !ok || err != nil {
+		if ok, err := ctxt.MatchFile(dir, e.Name()); !ok || err != nil {
 			continue
 		}
 		src, err := os.ReadFile(filepath.Join(filepath.Dir(r), e.Name()))

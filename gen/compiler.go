@@ -1,0 +1,211 @@
+package gen
+
+import (
+	"go/ast"
+	"go/token"
+	"strconv"
+	"strings"
+
+	"golang.org/x/tools/go/packages"
+
+	"github.com/arbor-go/arbor/schema"
+)
+
+// Arbor type-checks the spec's package from source and never compiles it.
+// This file checks what the compiler refuses but go/types accepts, so that
+// vet does not pass a package that go build fails on.
+
+// needsBody returns what tells whether a function of the package p, which
+// go list lists as l, must have a body, as the compiler decides: unless
+// files of another language (assembly, cgo, C...) may provide it, or a
+// //go:linkname directive names it.
+func needsBody(p *packages.Package, l *listed) func(fd *ast.FuncDecl) bool {
+	other := 0
+	if l != nil {
+		for _, files := range [][]string{l.CgoFiles, l.CFiles, l.CXXFiles, l.MFiles, l.FFiles, l.SFiles, l.SysoFiles, l.SwigFiles, l.SwigCXXFiles} {
+			other += len(files)
+		}
+	}
+	linked := map[string]bool{}
+	for _, f := range p.Syntax {
+		if !imports(f, "unsafe") {
+			continue // the directive is an error there
+		}
+		for _, d := range directives(f, "go:linkname") {
+			if fields := strings.Fields(d.args); len(fields) > 0 {
+				linked[fields[0]] = true
+			}
+		}
+	}
+	return func(fd *ast.FuncDecl) bool {
+		if fd.Body != nil || fd.Type.TypeParams != nil || fd.Recv == nil && fd.Name.Name == "init" {
+			return false // go/types reports a generic one, and func init
+		}
+		return (other == 0 || fd.Name.Name == "init") && (fd.Recv != nil || !linked[fd.Name.Name])
+	}
+}
+
+// imports reports whether f imports the package at path.
+func imports(f *ast.File, path string) bool {
+	for _, spec := range f.Imports {
+		if p, err := strconv.Unquote(spec.Path.Value); err == nil && p == path {
+			return true
+		}
+	}
+	return false
+}
+
+// declares reports whether the top-level declaration d declares name
+// in the package scope.
+func declares(d ast.Decl, name string) bool {
+	switch d := d.(type) {
+	case *ast.FuncDecl:
+		return d.Recv == nil && d.Name.Name == name
+	case *ast.GenDecl:
+		for _, s := range d.Specs {
+			switch s := s.(type) {
+			case *ast.ValueSpec:
+				for _, n := range s.Names {
+					if n.Name == name {
+						return true
+					}
+				}
+			case *ast.TypeSpec:
+				if s.Name.Name == name {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// directive is a //go:name line comment.
+type directive struct {
+	pos  token.Pos // of its name, after the slashes, as the compiler says
+	args string
+}
+
+// directives returns the //go:name directives of f.
+func directives(f *ast.File, name string) []directive {
+	var out []directive
+	for _, g := range f.Comments {
+		for _, c := range g.List {
+			rest, ok := strings.CutPrefix(c.Text, "//"+name)
+			if ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
+				out = append(out, directive{c.Pos() + 2, strings.TrimSpace(rest)})
+			}
+		}
+	}
+	return out
+}
+
+// compilerChecks returns what the compiler, and not go/types, finds wrong in
+// the package p, listed as l, whose name is name (the generated file's
+// when it has no Go files yet): a function without a body where nothing
+// provides one, a //go:embed directive where it cannot apply or in a file
+// that does not import "embed", a //go:linkname directive in a file that
+// does not import "unsafe", and a main package without func main. Each is
+// at the position the compiler gives, or for func main at the package
+// clause of the package's first file (at, without one).
+func (ws *workspace) compilerChecks(p *packages.Package, l *listed, name string, at schema.Pos) schema.ErrorList {
+	var errs schema.ErrorList
+	add := func(pos token.Pos, msg string) {
+		q := ws.fset.Position(pos)
+		errs.Add(schema.Pos{Filename: q.Filename, Line: q.Line, Column: q.Column}, "the package does not compile: "+msg)
+	}
+	hasMain := false // a main that is no func is go/types' error
+	if p != nil {
+		needs := needsBody(p, l)
+		for _, f := range p.Syntax {
+			if !imports(f, "unsafe") {
+				for _, d := range directives(f, "go:linkname") {
+					add(d.pos, `//go:linkname only allowed in Go files that import "unsafe"`)
+				}
+			}
+			for _, d := range f.Decls {
+				if fd, ok := d.(*ast.FuncDecl); ok && needs(fd) {
+					add(fd.Name.Pos(), "missing function body")
+				}
+				hasMain = hasMain || declares(d, "main")
+			}
+			ws.embedErrors(f, imports(f, "embed"), add)
+		}
+		if len(p.Syntax) > 0 && p.Syntax[0].Name != nil {
+			q := ws.fset.Position(p.Syntax[0].Name.Pos())
+			at = schema.Pos{Filename: q.Filename, Line: q.Line, Column: q.Column}
+		}
+	}
+	if name == "main" && !hasMain {
+		errs.Add(at, "the package does not compile: function main is undeclared in the main package; declare func main, or give the package another name")
+	}
+	return errs
+}
+
+// embedErrors reports each var declaration of f with a //go:embed
+// directive that the compiler refuses: in a file that does not import
+// "embed" (haveEmbed false), for more than one name, with a value, or in a
+// function.
+func (ws *workspace) embedErrors(f *ast.File, haveEmbed bool, add func(token.Pos, string)) {
+	embeds := directives(f, "go:embed")
+	if len(embeds) == 0 {
+		return
+	}
+	// The directive of a var is in the comment just before it.
+	check := func(doc *ast.CommentGroup, spec *ast.ValueSpec, inFunc bool) {
+		if doc == nil {
+			return
+		}
+		var pos token.Pos
+		for _, d := range embeds {
+			if doc.Pos() <= d.pos && d.pos < doc.End() && !pos.IsValid() {
+				pos = d.pos
+			}
+		}
+		switch {
+		case !pos.IsValid():
+		case !haveEmbed:
+			add(pos, `go:embed requires import "embed" (or import _ "embed", if package is not used)`)
+		case len(spec.Names) > 1:
+			add(pos, "go:embed cannot apply to multiple vars")
+		case spec.Values != nil:
+			add(pos, "go:embed cannot apply to var with initializer")
+		case inFunc:
+			add(pos, "go:embed cannot apply to var inside func")
+		}
+	}
+	var decl func(d *ast.GenDecl, inFunc bool)
+	decl = func(d *ast.GenDecl, inFunc bool) {
+		if d.Tok != token.VAR {
+			return
+		}
+		for _, s := range d.Specs {
+			spec, ok := s.(*ast.ValueSpec)
+			if !ok {
+				continue
+			}
+			doc := spec.Doc
+			if !d.Lparen.IsValid() {
+				doc = d.Doc
+			}
+			check(doc, spec, inFunc)
+		}
+	}
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.GenDecl:
+			decl(d, false)
+		case *ast.FuncDecl:
+			if d.Body != nil {
+				ast.Inspect(d.Body, func(n ast.Node) bool {
+					if ds, ok := n.(*ast.DeclStmt); ok {
+						if gd, ok := ds.Decl.(*ast.GenDecl); ok {
+							decl(gd, true)
+						}
+					}
+					return true
+				})
+			}
+		}
+	}
+}
