@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -355,5 +357,39 @@ func TestCtlOrderRefusedOnce(t *testing.T) {
 		if want := "arbor ctl: " + order + " t/db: arbor: tree has ended (409 Conflict)\n"; code != 1 || stderr.String() != want {
 			t.Errorf("ctl %s t/db: exit %d, stderr %q, want exit 1, %q", order, code, stderr.String(), want)
 		}
+	}
+}
+
+// TestCtlRestartWhileStopping: a restart ordered while the tree stops
+// would be dropped by its supervisor: ctl says so and exits 1, rather than
+// exiting 0 for a restart that never comes.
+func TestCtlRestartWhileStopping(t *testing.T) {
+	noLeaks(t)
+	release := make(chan struct{})
+	tr, err := runtime.New(runtime.Spec{Name: "t", Children: []runtime.Child{
+		{Name: "db", Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil })},
+		{Name: "slow", Shutdown: time.Minute, Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); <-release; return nil })},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	<-tr.Ready()
+	cancel()
+	for tr.Handle("t/slow").State() != runtime.StateStopping {
+		time.Sleep(time.Millisecond)
+	}
+	srv := httptest.NewServer(console.Handler(tr, console.WithToken("tok"), console.WithLogger(slog.New(slog.DiscardHandler))))
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"ctl", "-addr", srv.URL, "-token", "tok", "restart", "t/db"}, &stdout, &stderr)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if want := "arbor ctl: restart t/db: refused: the tree is stopping, and every child with it (409 Conflict)\n"; code != 1 || stderr.String() != want {
+		t.Errorf("ctl restart t/db: exit %d, stderr %q, want exit 1, %q", code, stderr.String(), want)
 	}
 }

@@ -16,7 +16,8 @@
 //	                        (Events); ?after=SEQ for those after SEQ.
 //	                        With Accept: text/event-stream,
 //	                        a Server-Sent Events stream (see below)
-//	POST /api/restart?path=P   restart the child at P (runtime.Handle.Restart)
+//	POST /api/restart?path=P   restart the child at P (runtime.Handle.Restart);
+//	                           409 while the tree or its supervisor stops
 //	POST /api/stop?path=P      stop the child at P (runtime.Handle.Stop)
 //
 // Reads need nothing beyond reaching the listener. Any answer is dropped

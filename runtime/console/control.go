@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/arbor-go/arbor/runtime"
 	"github.com/arbor-go/arbor/runtime/internal/text"
@@ -56,13 +57,26 @@ func (h *handler) control(w http.ResponseWriter, r *http.Request, order runtime.
 		fail(w, http.StatusNotFound, msg)
 		return
 	}
+	if why := h.stopping(order, path); why != "" {
+		h.refuse(r, order, path, why)
+		fail(w, http.StatusConflict, fmt.Sprintf("%s %s: refused: %s", order, path, why))
+		return
+	}
 	err = hd.Order(order, "console "+r.RemoteAddr)
 	attrs := []slog.Attr{slog.String("path", path), slog.String("order", order.String()), slog.String("remote", r.RemoteAddr)}
 	if err != nil {
 		attrs = append(attrs, slog.String("err", err.Error()))
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "arbor console: order", attrs...)
+	// The stop may have begun as the order was given: the supervisor then
+	// dropped it, or restarted the child only to stop it.
+	why := ""
+	if err == nil {
+		why = h.stopping(order, path)
+	}
 	switch {
+	case why != "":
+		fail(w, http.StatusConflict, fmt.Sprintf("%s %s: %s as the order was given", order, path, why))
 	case err == nil:
 		writeJSON(w, http.StatusAccepted, OrderResult{Path: path, Order: order.String()})
 	case errors.Is(err, runtime.ErrTreeEnded), errors.Is(err, runtime.ErrNotRunning), errors.Is(err, runtime.ErrRemoved):
@@ -70,6 +84,38 @@ func (h *handler) control(w http.ResponseWriter, r *http.Request, order runtime.
 	default:
 		fail(w, http.StatusInternalServerError, fmt.Sprintf("%s %s: %v", order, path, err))
 	}
+}
+
+// stopping says why a restart of the child at path would come to nothing:
+// the tree, or a supervisor above the child, is stopping. Its supervisor
+// takes the order all the same (Handle.Restart returns nil) and drops it,
+// since it stops every child. A stop is what happens anyway.
+func (h *handler) stopping(order runtime.Order, path string) string {
+	if order != runtime.OrderRestart {
+		return ""
+	}
+	if ended(h.tree) {
+		return "" // the order says the tree has ended
+	}
+	select {
+	case <-h.tree.Stopping():
+		return "the tree is stopping, and every child with it"
+	default:
+	}
+	for p := parentOf(path); strings.Contains(p, "/"); p = parentOf(p) {
+		if h.tree.Handle(p).State() == runtime.StateStopping {
+			return "its supervisor " + p + " is stopping, and every child of it with it"
+		}
+	}
+	return ""
+}
+
+func parentOf(path string) string {
+	i := strings.LastIndexByte(path, '/')
+	if i < 0 {
+		return ""
+	}
+	return path[:i]
 }
 
 // refuse logs a refused order. The path comes from whoever asked, and is
