@@ -124,11 +124,17 @@ type OrderResult struct {
 // of each pool (the page asks for a few, not for a pool's 100k); the pool's
 // counts still say how many live.
 func (h *handler) treeJSON(w http.ResponseWriter, r *http.Request) {
+	q, err := query(r, "instances")
+	if err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	limit := -1
-	if v := r.URL.Query().Get("instances"); v != "" {
+	if q.Has("instances") {
+		v := q.Get("instances")
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			fail(w, http.StatusBadRequest, fmt.Sprintf("instances: %q is not a number of instances (0 or more)", v))
+			fail(w, http.StatusBadRequest, fmt.Sprintf("instances: %q is not a number of instances (0 or more)", text.Clip(v, maxLogged)))
 			return
 		}
 		limit = n

@@ -30,7 +30,9 @@
 // request that puts one in the URL is refused). Control orders only come
 // by POST, and cross-site ones are refused (http.CrossOriginProtection:
 // Sec-Fetch-Site, then Origin against Host). A control body, when there is
-// one, is JSON {"path": "..."} of at most 4 KB. Every order is logged, with
+// one, is JSON {"path": "..."} of at most 4 KB. Queries and bodies are read
+// strictly: a parameter or field a path does not take, one given twice, a
+// value of the wrong type or data after the JSON object is a 400. Every order is logged, with
 // the child's path, the order and the remote address, and emitted as a
 // runtime.EventOrder that names the remote address.
 //

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/arbor-go/arbor/runtime"
@@ -130,13 +133,18 @@ func (h *handler) refuse(r *http.Request, order runtime.Order, path, why string)
 const maxLogged = 256
 
 // target reads the child's path from ?path= or from a JSON body
-// {"path": "..."}; given both, they must agree.
+// {"path": "..."}; given both, they must agree. Both are read strictly: an
+// order is refused rather than guessed at.
 func target(w http.ResponseWriter, r *http.Request) (string, int, error) {
 	paths := r.URL.Query()["path"]
 	if len(paths) > 1 {
 		return paths[0], http.StatusBadRequest, fmt.Errorf("one child per order: the URL names %d paths", len(paths))
 	}
-	path := r.URL.Query().Get("path")
+	q, err := query(r, "path")
+	if err != nil {
+		return r.URL.Query().Get("path"), http.StatusBadRequest, err
+	}
+	path := q.Get("path")
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -149,26 +157,99 @@ func target(w http.ResponseWriter, r *http.Request) (string, int, error) {
 		if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
 			return path, http.StatusUnsupportedMediaType, errors.New(`the body must be JSON {"path": "..."} with Content-Type: application/json`)
 		}
-		var req struct {
-			Path string `json:"path"`
-		}
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			return path, http.StatusBadRequest, fmt.Errorf(`bad JSON body (want {"path": "..."}): %v`, err)
-		}
-		if dec.More() {
-			return path, http.StatusBadRequest, errors.New(`bad JSON body (want one object {"path": "..."})`)
+		p, err := bodyPath(body)
+		if err != nil {
+			return path, http.StatusBadRequest, fmt.Errorf(`bad JSON body (want one object {"path": "..."}): %v`, err)
 		}
 		switch {
 		case path == "":
-			path = req.Path
-		case req.Path != "" && req.Path != path:
-			return path, http.StatusBadRequest, fmt.Errorf("the body names %q and the URL %q", text.Clip(req.Path, maxLogged), text.Clip(path, maxLogged))
+			path = p
+		case p != "" && p != path:
+			return path, http.StatusBadRequest, fmt.Errorf("the body names %q and the URL %q", text.Clip(p, maxLogged), text.Clip(path, maxLogged))
 		}
 	}
 	if path == "" {
 		return "", http.StatusBadRequest, errors.New("which child? give its path, as ?path=tree/child")
 	}
 	return path, 0, nil
+}
+
+// bodyPath reads an order's body, {"path": "..."}, token by token:
+// encoding/json would take "PATH" for "path", the last of two "path"s,
+// and a "}" or "]" after the object, each of which a proxy or a log may
+// read otherwise.
+func bodyPath(body []byte) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil {
+		return "", err
+	} else if tok != json.Delim('{') {
+		return "", fmt.Errorf("not %s", kindOf(tok))
+	}
+	path, seen := "", false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", err
+		}
+		key, _ := tok.(string)
+		switch {
+		case key != "path":
+			return "", fmt.Errorf("unknown field %q", text.Clip(key, maxLogged))
+		case seen:
+			return "", errors.New(`it names "path" twice`)
+		}
+		seen = true
+		if tok, err = dec.Token(); err != nil {
+			return "", err
+		}
+		s, ok := tok.(string)
+		if !ok {
+			return "", fmt.Errorf(`"path" must be a string, not %s`, kindOf(tok))
+		}
+		path = s
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return "", err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return "", errors.New("data after it")
+	}
+	return path, nil
+}
+
+// kindOf names the JSON value that begins with tok.
+func kindOf(tok json.Token) string {
+	switch tok := tok.(type) {
+	case json.Delim:
+		if tok == '[' {
+			return "an array"
+		}
+		return "an object"
+	case string:
+		return "a string"
+	case float64, json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	}
+	return "null"
+}
+
+// query parses r's query strictly: a parameter r's path does not take, one
+// given twice, or a query that does not parse (net/url drops what it cannot
+// read, such as a pair after a semicolon) is an error that names it.
+func query(r *http.Request, takes ...string) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("bad query: %v", text.Clip(err.Error(), maxLogged))
+	}
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		switch {
+		case !slices.Contains(takes, k):
+			return nil, fmt.Errorf("unknown parameter %q (this path takes %s)", text.Clip(k, maxLogged), strings.Join(takes, ", "))
+		case len(q[k]) > 1:
+			return nil, fmt.Errorf("parameter %q given %d times", k, len(q[k]))
+		}
+	}
+	return q, nil
 }

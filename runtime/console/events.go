@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/internal/text"
 )
 
 // streamChunk is how many events a stream reads and writes at once, so
@@ -84,16 +85,20 @@ func writeEvents(w http.ResponseWriter, evs []runtime.Event, out Events) {
 // latest event comes from an earlier run of the program: the client gets
 // the whole journal, and a gap.
 func (h *handler) after(r *http.Request) (uint64, error) {
+	q, err := query(r, "after")
+	if err != nil {
+		return 0, err
+	}
 	v, name := r.Header.Get("Last-Event-ID"), "Last-Event-ID"
 	if v == "" {
-		v, name = r.URL.Query().Get("after"), "after"
-	}
-	if v == "" {
-		return 0, nil
+		if !q.Has("after") {
+			return 0, nil
+		}
+		v, name = q.Get("after"), "after"
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %q is not an event number", name, v)
+		return 0, fmt.Errorf("%s: %q is not an event number", name, text.Clip(v, maxLogged))
 	}
 	if n > h.tree.LastEvent() {
 		return 0, nil
