@@ -7,7 +7,8 @@
 // otherwise. Paths are relative to where the handler is mounted: they are
 // matched on their end, so that it serves at the root of a mux or under a
 // prefix, with or without http.StripPrefix (of "/arbor" or "/arbor/"; the
-// page's links are relative):
+// page's links are relative, and a GET of the prefix without its final
+// slash, "/arbor", redirects to "arbor/"):
 //
 //	GET  /                  the page: one HTML file, no external assets
 //	GET  /api/tree          the tree's snapshot and health, as JSON (Tree);
@@ -57,6 +58,8 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -168,10 +171,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p = "/" + p
 	}
 	switch {
-	case strings.HasSuffix(p, "/") && !strings.HasSuffix(p, "/api/"):
-		if allow(w, r, http.MethodGet, http.MethodHead) {
-			servePage(w, r)
-		}
 	case strings.HasSuffix(p, "/api/tree"):
 		if allow(w, r, http.MethodGet, http.MethodHead) {
 			h.treeJSON(w, r)
@@ -184,9 +183,48 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.control(w, r, runtime.OrderRestart)
 	case strings.HasSuffix(p, "/api/stop"):
 		h.control(w, r, runtime.OrderStop)
+	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && mountedAt(r) != "":
+		// The console's own address without its final slash: the page's
+		// relative links need the slash.
+		loc := "./" + url.PathEscape(mountedAt(r)) + "/"
+		if r.URL.RawQuery != "" {
+			loc += "?" + r.URL.RawQuery
+		}
+		w.Header().Set("Location", loc)
+		fail(w, http.StatusMovedPermanently, "the console is at "+loc)
+	case strings.HasSuffix(p, "/") && !strings.HasSuffix(p, "/api/"):
+		if allow(w, r, http.MethodGet, http.MethodHead) {
+			servePage(w, r)
+		}
 	default:
 		fail(w, http.StatusNotFound, "no such path: "+text.Clip(r.URL.Path, maxLogged)+" (the console serves /, /api/tree, /api/events, /api/restart and /api/stop)")
 	}
+}
+
+// mountedAt returns the last segment of r's path when the path is where
+// the console is mounted, without its final slash: "arbor" of "/ops/arbor"
+// (a router that hands the console the whole path, as chi's Mount does),
+// or of a request that http.StripPrefix emptied. It returns "" for every
+// other path: those ending in a slash, the API's, ones that name a file
+// (a dot: favicon.ico) and ones that are not clean.
+func mountedAt(r *http.Request) string {
+	p := r.URL.Path
+	if p == "" {
+		// StripPrefix took the whole path: the client asked for the
+		// prefix, which the request's URI still says.
+		u, err := url.ParseRequestURI(r.RequestURI)
+		if err != nil {
+			return ""
+		}
+		p = u.Path
+	}
+	p = "/" + strings.TrimPrefix(p, "/") // StripPrefix("/arbor/") leaves "api/nope"
+	last := p[strings.LastIndexByte(p, '/')+1:]
+	if last == "" || last == "api" || strings.Contains(p, "/api/") || strings.Contains(last, ".") ||
+		len(last) > maxLogged || path.Clean(p) != p {
+		return ""
+	}
+	return last
 }
 
 // allow answers 405 unless r's method is one of methods.
