@@ -16,6 +16,7 @@ import (
 // pool before its children.
 type Tree struct {
 	Tree          string    `json:"tree"`
+	Run           string    `json:"run"`              // the tree's run (RunHeader): another is a restarted program
 	Health        string    `json:"health"`           // runtime.HealthState: starting, ready, degraded, stopping, failed, stopped
 	Reason        string    `json:"reason,omitempty"` // why the tree is not ready
 	Time          time.Time `json:"time"`             // the server's clock when the snapshot was taken
@@ -159,7 +160,7 @@ func (h *handler) snapshot(limit int) Tree {
 	health := h.tree.Health()
 	snap := health.Snapshot
 	t := Tree{
-		Tree: snap.Tree, Health: health.State.String(), Time: time.Now(),
+		Tree: snap.Tree, Run: h.run, Health: health.State.String(), Time: time.Now(),
 		LastEvent: snap.LastEvent, DroppedEvents: snap.DroppedEvents, Control: h.token != nil,
 		Children: make([]Child, 0, toList(snap.Children, limit)),
 	}

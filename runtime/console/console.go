@@ -45,11 +45,12 @@
 // many were lost before the stream goes on. When the tree's Run has
 // returned, an "end" message closes the stream. A client that has not
 // taken a write within 30 seconds is dropped; a catch-up after a
-// reconnection is written 256 events at a time. Every answer of
-// /api/events has the header RunHeader, which names this Handler: a
-// client that resumes with Last-Event-ID and gets another run's answer
-// has reached a restarted program, whose events are numbered from 1
-// again, and asks again from its first.
+// reconnection is written 256 events at a time. Every answer has the
+// header RunHeader, which names the tree's run (the same from every Handler
+// of the tree; /api/tree's run too): a client that resumes with
+// Last-Event-ID and gets another run's answer has reached a restarted
+// program, whose events are numbered from 1 again, and asks again from its
+// first.
 package console
 
 import (
@@ -60,8 +61,11 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	goruntime "runtime"
 	"strings"
+	"sync"
 	"time"
+	"weak"
 
 	"github.com/arbor-go/arbor/runtime"
 	"github.com/arbor-go/arbor/runtime/internal/text"
@@ -112,14 +116,43 @@ type handler struct {
 	csrf      *http.CrossOriginProtection
 	keepAlive time.Duration
 	stall     time.Duration
-	run       string        // RunHeader's value
+	run       string        // RunHeader's value: runOf(tree)
 	loopback  bool          // served on the loopback interface: requests must name it
 	snapshots chan struct{} // held while a snapshot is read for /api/tree
 }
 
-// RunHeader is the header of every /api/events answer that names the
-// Handler, and so the run of the program, that answered.
+// RunHeader is the header of every answer that names the run of the tree
+// that answered: the same from every Handler of the tree, another for
+// another tree, such as that of a restarted program. A tree runs once.
 const RunHeader = "Arbor-Run"
+
+// runs names each tree's run, without keeping the tree: a program that
+// builds a new tree for each run must not pile up the old ones.
+var runs struct {
+	sync.Mutex
+	ids map[weak.Pointer[runtime.Tree]]string
+}
+
+// runOf is t's run's name, random, made once per tree.
+func runOf(t *runtime.Tree) string {
+	k := weak.Make(t)
+	runs.Lock()
+	defer runs.Unlock()
+	if id, ok := runs.ids[k]; ok {
+		return id
+	}
+	if runs.ids == nil {
+		runs.ids = map[weak.Pointer[runtime.Tree]]string{}
+	}
+	id := rand.Text()
+	runs.ids[k] = id
+	goruntime.AddCleanup(t, func(k weak.Pointer[runtime.Tree]) {
+		runs.Lock()
+		delete(runs.ids, k)
+		runs.Unlock()
+	}, k)
+	return id
+}
 
 // Handler returns the console of t. See the package documentation for what
 // it serves. It panics if t is nil, and skips nil options.
@@ -127,7 +160,7 @@ func Handler(t *runtime.Tree, opts ...Option) http.Handler {
 	if t == nil {
 		panic("console: Handler needs a tree, not nil")
 	}
-	h := &handler{tree: t, log: slog.Default(), csrf: http.NewCrossOriginProtection(), keepAlive: keepAlive, stall: stallTimeout, run: rand.Text(),
+	h := &handler{tree: t, log: slog.Default(), csrf: http.NewCrossOriginProtection(), keepAlive: keepAlive, stall: stallTimeout, run: runOf(t),
 		snapshots: make(chan struct{}, 1)}
 	for _, o := range opts {
 		if o != nil {
@@ -164,6 +197,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			text.Clip(r.Host, maxLogged)+" (a page of another site can make its name resolve to 127.0.0.1)")
 		return
 	}
+	hdr.Set(RunHeader, h.run)
 	// http.StripPrefix("/arbor/", h), as in net/http's own example, leaves
 	// "api/tree" and "" of "/arbor/api/tree" and "/arbor/".
 	p := r.URL.Path

@@ -22,7 +22,6 @@ const streamChunk = 256
 // events answers GET /api/events: JSON, or a stream when the client
 // accepts one.
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set(RunHeader, h.run)
 	after, err := h.after(r)
 	if err != nil {
 		fail(w, http.StatusBadRequest, err.Error())
