@@ -110,6 +110,12 @@ type Gap struct {
 	Missed uint64 `json:"missed"` // events lost before the next one
 }
 
+// Run is the data of the "run" message that begins every stream: the
+// tree's run, as in RunHeader.
+type Run struct {
+	Run string `json:"run"`
+}
+
 // Error is the body of every error response.
 type Error struct {
 	Error string `json:"error"`

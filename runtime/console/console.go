@@ -37,9 +37,10 @@
 // the child's path, the order and the remote address, and emitted as a
 // runtime.EventOrder that names the remote address.
 //
-// The stream sends each event of the tree's journal (runtime.Tree.Journal)
-// as a message whose id is its sequence number and whose data is an Event
-// in JSON. A client that reconnects with Last-Event-ID (as EventSource does)
+// The stream begins with a "run" message, whose data is a Run (an
+// EventSource cannot read RunHeader), then sends each event of the tree's
+// journal (runtime.Tree.Journal) as a message whose id is its sequence
+// number and whose data is an Event in JSON. A client that reconnects with Last-Event-ID (as EventSource does)
 // or ?after=SEQ gets every event after that one, without gaps, as long as
 // the journal still holds them; when it does not, a "gap" message says how
 // many were lost before the stream goes on. When the tree's Run has

@@ -147,8 +147,12 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, after uint64) {
 		return write([]byte(s)) && rc.Flush() == nil
 	}
 	// Now, so that the client knows it is connected even when it is up to
-	// date and nothing happens.
-	if !send("retry: 2000\n\n") {
+	// date and nothing happens; and which run it follows, for a page,
+	// which cannot read RunHeader from an EventSource: one that resumed
+	// with Last-Event-ID from another run would skip this run's first
+	// events, and must ask again from the first.
+	run, _ := json.Marshal(Run{Run: h.run})
+	if !send("retry: 2000\n\nevent: run\ndata: " + string(run) + "\n\n") {
 		return
 	}
 	var msg []byte // the message being written, its buffer reused
