@@ -194,6 +194,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// A page of another site that the operator's browser opens can
 		// make its own name resolve to 127.0.0.1 (DNS rebinding), and
 		// read the console as its own origin; its requests name its host.
+		// Logged, orders and reads: an attack, or a proxy that does not
+		// pass the upstream's host.
+		const why = "a host other than localhost or a loopback address"
+		switch p := r.URL.Path; {
+		case strings.HasSuffix(p, "/api/restart"):
+			h.refuse(r, runtime.OrderRestart, r.URL.Query().Get("path"), why)
+		case strings.HasSuffix(p, "/api/stop"):
+			h.refuse(r, runtime.OrderStop, r.URL.Query().Get("path"), why)
+		default:
+			h.log.LogAttrs(r.Context(), slog.LevelWarn, "arbor console: request refused", slog.String("method", text.Clip(r.Method, maxLogged)),
+				slog.String("path", text.Clip(p, maxLogged)), slog.String("remote", r.RemoteAddr), slog.String("why", why), slog.String("host", text.Clip(r.Host, maxLogged)))
+		}
 		fail(w, http.StatusForbidden, "refused: this console listens on the loopback interface and answers requests for localhost or a loopback address only, not for "+
 			text.Clip(r.Host, maxLogged)+" (a page of another site can make its name resolve to 127.0.0.1)")
 		return

@@ -22,10 +22,14 @@ import (
 // before anything changes, in this order: method, cross-site, token in the
 // URL, control off, authorization, body, path.
 func (h *handler) control(w http.ResponseWriter, r *http.Request, order runtime.Order) {
-	if !allow(w, r, http.MethodPost) {
+	q := r.URL.Query()
+	if r.Method != http.MethodPost {
+		// A link, an <img> or a form of another site sends GET; a
+		// cross-origin fetch with a token asks with OPTIONS first.
+		h.refuse(r, order, q.Get("path"), text.Clip(r.Method, maxLogged)+" is not allowed here; use POST")
+		allow(w, r, http.MethodPost)
 		return
 	}
-	q := r.URL.Query()
 	if err := h.csrf.Check(r); err != nil {
 		h.refuse(r, order, q.Get("path"), "cross-site request")
 		fail(w, http.StatusForbidden, "refused: a cross-site request ("+err.Error()+")")
@@ -125,7 +129,7 @@ func parentOf(path string) string {
 // cut short: a request of a megabyte must not write one to the log.
 func (h *handler) refuse(r *http.Request, order runtime.Order, path, why string) {
 	h.log.LogAttrs(r.Context(), slog.LevelWarn, "arbor console: order refused", slog.String("path", text.Clip(path, maxLogged)),
-		slog.String("order", order.String()), slog.String("remote", r.RemoteAddr), slog.String("why", why))
+		slog.String("order", order.String()), slog.String("remote", r.RemoteAddr), slog.String("why", why), slog.String("host", text.Clip(r.Host, maxLogged)))
 }
 
 // maxLogged is the longest path from a request that a log line or an
