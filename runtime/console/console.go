@@ -58,9 +58,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"path"
 	goruntime "runtime"
 	"strings"
@@ -177,6 +179,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// reads would be memory anyone who can connect could pile up.
 	tw := &timedWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: h.stall}
 	defer tw.rc.SetWriteDeadline(time.Time{}) // for the connection's next request
+	defer func() {
+		if tw.stalled {
+			// A dashboard or a follower that goes quiet has a reason.
+			h.log.LogAttrs(r.Context(), slog.LevelWarn, "arbor console: client dropped", slog.String("method", text.Clip(r.Method, maxLogged)),
+				slog.String("path", text.Clip(r.URL.Path, maxLogged)), slog.String("remote", r.RemoteAddr),
+				slog.String("why", "it took nothing of the answer for "+h.stall.String()))
+		}
+	}()
 	w = tw
 	if r.ContentLength != 0 {
 		// A body, if any, must come within the stall timeout: the server
@@ -307,8 +317,9 @@ func (h *handler) authorized(r *http.Request) bool {
 // wrapped by a middleware) is written to without.
 type timedWriter struct {
 	http.ResponseWriter
-	rc    *http.ResponseController
-	stall time.Duration
+	rc      *http.ResponseController
+	stall   time.Duration
+	stalled bool // a write failed for the deadline
 }
 
 const timedChunk = 64 << 10
@@ -323,6 +334,7 @@ func (t *timedWriter) Write(p []byte) (int, error) {
 		m, err := t.ResponseWriter.Write(p[:c])
 		n += m
 		if err != nil {
+			t.stalled = t.stalled || errors.Is(err, os.ErrDeadlineExceeded)
 			return n, err
 		}
 		p = p[c:]

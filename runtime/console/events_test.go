@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -158,7 +159,8 @@ func TestStreamDropsClientThatDoesNotRead(t *testing.T) {
 	require.NoError(t, tr.Handle("t/loop").Stop())
 
 	returned := make(chan struct{})
-	h := console.Handler(tr, console.WithStallTimeout(200*time.Millisecond))
+	var logs logBuffer
+	h := console.Handler(tr, console.WithStallTimeout(200*time.Millisecond), console.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer close(returned)
 		h.ServeHTTP(w, r)
@@ -177,6 +179,9 @@ func TestStreamDropsClientThatDoesNotRead(t *testing.T) {
 		<-returned
 		t.Fatal("the stream still waits for a client that does not read")
 	}
+	// Logged: a dashboard that goes quiet has a reason an operator can read.
+	assert.Contains(t, logs.String(), `msg="arbor console: client dropped" method=GET path=/api/events remote=127.0.0.1:`)
+	assert.Contains(t, logs.String(), `why="it took nothing of the answer for 200ms"`)
 }
 
 // hiding is a middleware's writer that hides the server's: it can
