@@ -204,6 +204,7 @@ type ctlClient struct {
 	token          string
 	stdout, stderr io.Writer
 	timeout        time.Duration // of each request but a stream; 0: requestTimeout
+	run            string        // the console.RunHeader of the last answer
 }
 
 // httpClient is ctl's client: it follows no redirect. A console never
@@ -257,6 +258,7 @@ func (cl *ctlClient) do(req *http.Request, want int) ([]byte, error) {
 		return nil, reachError(cl.base, err)
 	}
 	defer res.Body.Close()
+	cl.run = res.Header.Get(console.RunHeader)
 	if res.ContentLength > maxAnswer {
 		return nil, tooLarge(res)
 	}
@@ -507,10 +509,18 @@ func (cl *ctlClient) events(follow, asJSON bool) error {
 	// Page by page, up to the latest event when the first page was made:
 	// a busy tree does not keep the command running.
 	var after, end uint64
+	var run string
 	for first := true; ; first = false {
 		body, err := cl.get("api/events", url.Values{"after": {strconv.FormatUint(after, 10)}})
 		if err != nil {
 			return err
+		}
+		if first {
+			run = cl.run
+		} else if cl.run != run {
+			// Its new run numbers its events from 1 again: this page is
+			// not the rest of the journal listed so far.
+			return errors.New("the program was restarted while ctl read its events: its new run numbers them from 1 again; run the command again for the new run's")
 		}
 		var evs console.Events
 		if err := json.Unmarshal(body, &evs); err != nil {
