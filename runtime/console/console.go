@@ -31,17 +31,19 @@
 // request that puts one in the URL is refused). Control orders only come
 // by POST, and cross-site ones are refused (http.CrossOriginProtection:
 // Sec-Fetch-Site, then Origin against Host). A control body, when there is
-// one, is JSON {"path": "..."} of at most 4 KB. Queries and bodies are read
-// strictly: a parameter or field a path does not take, one given twice, a
-// value of the wrong type or data after the JSON object is a 400. Every order is logged, with
-// the child's path, the order and the remote address, and emitted as a
+// one, is JSON {"path": "..."} of at most 4 KB. Queries and bodies are
+// read strictly: a parameter or field a path does not take, one given
+// twice, a value of the wrong type or data after the JSON object is a 400.
+// Every order, given or refused, is logged, with the child's path, the
+// order and the remote address, and every order given is emitted as a
 // runtime.EventOrder that names the remote address.
 //
 // The stream begins with a "run" message, whose data is a Run (an
 // EventSource cannot read RunHeader), then sends each event of the tree's
 // journal (runtime.Tree.Journal) as a message whose id is its sequence
-// number and whose data is an Event in JSON. A client that reconnects with Last-Event-ID (as EventSource does)
-// or ?after=SEQ gets every event after that one, without gaps, as long as
+// number and whose data is an Event in JSON. A client that reconnects with
+// Last-Event-ID (as EventSource does) or ?after=SEQ gets every event after
+// that one, without gaps, as long as
 // the journal still holds them; when it does not, a "gap" message says how
 // many were lost before the stream goes on. When the tree's Run has
 // returned, an "end" message closes the stream. A client that has not
@@ -200,6 +202,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")
+	// http.StripPrefix("/arbor/", h), as in net/http's own example, leaves
+	// "api/tree" and "" of "/arbor/api/tree" and "/arbor/".
+	p := r.URL.Path
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
 	if h.loopback && !loopbackHost(r.Host) {
 		// A page of another site that the operator's browser opens can
 		// make its own name resolve to 127.0.0.1 (DNS rebinding), and
@@ -207,7 +215,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Logged, orders and reads: an attack, or a proxy that does not
 		// pass the upstream's host.
 		const why = "a host other than localhost or a loopback address"
-		switch p := r.URL.Path; {
+		switch {
 		case strings.HasSuffix(p, "/api/restart"):
 			h.refuse(r, runtime.OrderRestart, r.URL.Query().Get("path"), why)
 		case strings.HasSuffix(p, "/api/stop"):
@@ -221,12 +229,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hdr.Set(RunHeader, h.run)
-	// http.StripPrefix("/arbor/", h), as in net/http's own example, leaves
-	// "api/tree" and "" of "/arbor/api/tree" and "/arbor/".
-	p := r.URL.Path
-	if !strings.HasPrefix(p, "/") {
-		p = "/" + p
-	}
 	switch {
 	case strings.HasSuffix(p, "/api/tree"):
 		if allow(w, r, http.MethodGet, http.MethodHead) {
