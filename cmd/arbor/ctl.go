@@ -204,6 +204,7 @@ type ctlClient struct {
 	token          string
 	stdout, stderr io.Writer
 	timeout        time.Duration // of each request but a stream; 0: requestTimeout
+	run            string        // the console.RunHeader of the last answer
 }
 
 // httpClient is ctl's client: it follows no redirect. A console never
@@ -257,6 +258,7 @@ func (cl *ctlClient) do(req *http.Request, want int) ([]byte, error) {
 		return nil, reachError(cl.base, err)
 	}
 	defer res.Body.Close()
+	cl.run = res.Header.Get(console.RunHeader)
 	if res.ContentLength > maxAnswer {
 		return nil, tooLarge(res)
 	}
@@ -507,10 +509,18 @@ func (cl *ctlClient) events(follow, asJSON bool) error {
 	// Page by page, up to the latest event when the first page was made:
 	// a busy tree does not keep the command running.
 	var after, end uint64
+	var run string
 	for first := true; ; first = false {
 		body, err := cl.get("api/events", url.Values{"after": {strconv.FormatUint(after, 10)}})
 		if err != nil {
 			return err
+		}
+		if first {
+			run = cl.run
+		} else if cl.run != run {
+			// Its new run numbers its events from 1 again: this page is
+			// not the rest of the journal listed so far.
+			return errors.New("the program was restarted while ctl read its events: its new run numbers them from 1 again; run the command again for the new run's")
 		}
 		var evs console.Events
 		if err := json.Unmarshal(body, &evs); err != nil {
@@ -572,6 +582,11 @@ func (cl *ctlClient) follow(asJSON bool) error {
 // without a word (a peer that went away, a NAT that forgot it) reads as
 // silence, not as an end.
 const maxSilence = 45 * time.Second
+
+// minPause is the shortest pause of the output that ctl names when the
+// stream breaks after it: a console drops a client that has not taken a
+// write for 30 s.
+const minPause = 10 * time.Second
 
 // The bounds of the console's retry: field: a console (or whatever answers
 // in its place) does not put events -f to sleep for days, nor make it
@@ -635,6 +650,8 @@ type follower struct {
 	runID     string        // the console's console.RunHeader, once a stream was up
 	again     bool          // the next stream asks a restarted program from its first event
 	silence   time.Duration // maxSilence, but in tests
+	paused    time.Duration // the longest pause of the output during this stream
+	pauseNote time.Duration // minPause, but in tests
 }
 
 // brokenStream is a stream that could not be had or broke: follow tries
@@ -682,16 +699,20 @@ func (f *follower) stream(ctx context.Context) error {
 		return err
 	}
 	if f.connected && !f.again {
-		fmt.Fprintf(cl.stderr, "arbor ctl: reconnected to %s\n", cl.base.Redacted())
+		resume := ""
+		if f.last > 0 {
+			resume = fmt.Sprintf(", resuming after event %d", f.last)
+		}
+		fmt.Fprintf(cl.stderr, "arbor ctl: reconnected to %s%s\n", cl.base.Redacted(), resume)
 	}
-	f.connected, f.again = true, false
+	f.connected, f.again, f.paused = true, false, 0
 	if run := res.Header.Get(console.RunHeader); run != f.runID {
 		restarted := f.runID != "" && run != ""
 		f.runID = run
 		if restarted && f.last > 0 {
 			// Its events are numbered from 1 again: after f.last, this
 			// answer would skip as many of them.
-			fmt.Fprintf(cl.stderr, "arbor ctl: the program was restarted: its events are numbered from 1 again\n")
+			restartedNote(cl.stderr, f.last)
 			f.last, f.again = 0, true
 			return errRestarted
 		}
@@ -705,9 +726,16 @@ func (f *follower) stream(ctx context.Context) error {
 		line := sc.Bytes()
 		switch {
 		case len(line) == 0:
-			if done, err := f.message(kind, data); done || err != nil {
+			// What follows is ctl's output, which a paused terminal or a
+			// slow reader holds up: no silence of the console's.
+			silent.Stop()
+			began := time.Now()
+			done, err := f.message(kind, data)
+			f.paused = max(f.paused, time.Since(began))
+			if done || err != nil {
 				return err
 			}
+			silent.Reset(f.silence)
 			kind, data = "", nil
 		case bytes.HasPrefix(line, []byte("event:")):
 			kind = strings.TrimSpace(string(line[len("event:"):]))
@@ -726,10 +754,22 @@ func (f *follower) stream(ctx context.Context) error {
 		// Not a console's: following it again would read the same.
 		return fmt.Errorf("the event stream from %s has a line longer than %d MB: is it an arbor console?", cl.base.Redacted(), maxLine>>20)
 	}
-	if err := sc.Err(); err != nil {
-		return &brokenStream{err: fmt.Errorf("the event stream from %s broke: %v", cl.base.Redacted(), rootCause(err)), up: true}
+	// A console drops a client that does not read: say so when the
+	// output was paused long enough for that.
+	paused := ""
+	if f.paused >= cmp.Or(f.pauseNote, minPause) {
+		paused = fmt.Sprintf(", after ctl's output was paused for %v (a console drops a client that has not read for 30s)", f.paused.Round(time.Millisecond))
 	}
-	return &brokenStream{err: fmt.Errorf("the event stream from %s ended before the tree stopped", cl.base.Redacted()), up: true}
+	if err := sc.Err(); err != nil {
+		return &brokenStream{err: fmt.Errorf("the event stream from %s broke%s: %v", cl.base.Redacted(), paused, rootCause(err)), up: true}
+	}
+	return &brokenStream{err: fmt.Errorf("the event stream from %s ended before the tree stopped%s", cl.base.Redacted(), paused), up: true}
+}
+
+// restartedNote says that the program was restarted, and that the events
+// of its previous run after last, which ctl did not get, are lost with it.
+func restartedNote(w io.Writer, last uint64) {
+	fmt.Fprintf(w, "arbor ctl: the program was restarted: its events are numbered from 1 again (the previous run's after event %d, if any, are lost)\n", last)
 }
 
 // message handles one message of the stream; done is true at its end.
@@ -748,7 +788,7 @@ func (f *follower) message(kind string, data []byte) (done bool, err error) {
 			return false, fmt.Errorf("bad event from %s: it has no seq: is it an arbor console?", cl.base.Redacted())
 		}
 		if e.Seq <= f.last { // a console that does not name its run
-			fmt.Fprintf(cl.stderr, "arbor ctl: the program was restarted: its events are numbered from 1 again\n")
+			restartedNote(cl.stderr, f.last)
 		}
 		f.last = e.Seq
 		if err := cl.print(e, f.asJSON); err != nil {
@@ -757,7 +797,7 @@ func (f *follower) message(kind string, data []byte) (done bool, err error) {
 	case "gap":
 		var g console.Gap
 		json.Unmarshal(data, &g)
-		fmt.Fprintf(cl.stderr, "arbor ctl: %d events lost: no longer in the journal\n", g.Missed)
+		fmt.Fprintf(cl.stderr, "arbor ctl: %d events lost: no longer in the journal (those after event %d)\n", g.Missed, f.last)
 	case "end":
 		return true, nil
 	}

@@ -451,3 +451,30 @@ func TestFollowEndlessLine(t *testing.T) {
 		t.Errorf("stderr: %q; want one line that asks whether it is a console", s)
 	}
 }
+
+// TestCtlEventsPagesOfTwoRuns: a program restarted while events reads its
+// journal page by page answers the next page from its new run, whose
+// events are numbered from 1 again: ctl says so and exits 1, rather than
+// listing two runs' events as one journal.
+func TestCtlEventsPagesOfTwoRuns(t *testing.T) {
+	noLeaks(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ev := func(seq int, text string) string {
+			return fmt.Sprintf(`{"seq":%d,"time":"2026-01-01T00:00:00Z","text":%q}`, seq, text)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Query().Get("after") == "0" {
+			w.Header().Set(console.RunHeader, "first")
+			fmt.Fprintf(w, `{"events":[%s,%s],"missed":0,"lastEvent":2,"latest":4,"more":true}`, ev(1, "one"), ev(2, "two"))
+			return
+		}
+		w.Header().Set(console.RunHeader, "second")
+		fmt.Fprintf(w, `{"events":[%s,%s],"missed":0,"lastEvent":4,"latest":4,"more":false}`, ev(3, "new three"), ev(4, "new four"))
+	}))
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"ctl", "-addr", srv.URL, "events"}, &stdout, &stderr)
+	if code != 1 || strings.Contains(stdout.String(), "new three") || !strings.Contains(stderr.String(), "the program was restarted while ctl read its events") {
+		t.Errorf("exit %d, stdout %q, stderr %q: want exit 1, the first run's events only, and why", code, stdout.String(), stderr.String())
+	}
+}

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -132,8 +134,8 @@ func TestFollowReconnects(t *testing.T) {
 		t.Errorf("events printed: %q, want %q", f.printed, want)
 	}
 	for _, want := range []string{
-		"arbor ctl: the event stream from " + f.base + " ended before the tree stopped; reconnecting every 100ms\narbor ctl: reconnected to " + f.base + "\n",
-		"arbor ctl: the program was restarted: its events are numbered from 1 again\n",
+		"arbor ctl: the event stream from " + f.base + " ended before the tree stopped; reconnecting every 100ms\narbor ctl: reconnected to " + f.base + ", resuming after event 2\n",
+		"arbor ctl: the program was restarted: its events are numbered from 1 again (the previous run's after event 3, if any, are lost)\n",
 	} {
 		if !strings.Contains(f.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, f.stderr)
@@ -354,6 +356,145 @@ func TestCtlOrderRefusedOnce(t *testing.T) {
 		code := run([]string{"ctl", "-addr", srv.URL, "-token", "tok", order, "t/db"}, &stdout, &stderr)
 		if want := "arbor ctl: " + order + " t/db: arbor: tree has ended (409 Conflict)\n"; code != 1 || stderr.String() != want {
 			t.Errorf("ctl %s t/db: exit %d, stderr %q, want exit 1, %q", order, code, stderr.String(), want)
+		}
+	}
+}
+
+// TestCtlRestartWhileStopping: a restart ordered while the tree stops
+// would be dropped by its supervisor: ctl says so and exits 1, rather than
+// exiting 0 for a restart that never comes.
+func TestCtlRestartWhileStopping(t *testing.T) {
+	noLeaks(t)
+	release := make(chan struct{})
+	tr, err := runtime.New(runtime.Spec{Name: "t", Children: []runtime.Child{
+		{Name: "db", Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); return nil })},
+		{Name: "slow", Shutdown: time.Minute, Run: runtime.Func(func(ctx context.Context) error { <-ctx.Done(); <-release; return nil })},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	<-tr.Ready()
+	cancel()
+	for tr.Handle("t/slow").State() != runtime.StateStopping {
+		time.Sleep(time.Millisecond)
+	}
+	srv := httptest.NewServer(console.Handler(tr, console.WithToken("tok"), console.WithLogger(slog.New(slog.DiscardHandler))))
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"ctl", "-addr", srv.URL, "-token", "tok", "restart", "t/db"}, &stdout, &stderr)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if want := "arbor ctl: restart t/db: refused: the tree is stopping, and every child with it (409 Conflict)\n"; code != 1 || stderr.String() != want {
+		t.Errorf("ctl restart t/db: exit %d, stderr %q, want exit 1, %q", code, stderr.String(), want)
+	}
+}
+
+// pausedWriter is a terminal whose output is paused (Ctrl-S, a pager
+// waiting for a key) at its first write, for pause.
+type pausedWriter struct {
+	mu    sync.Mutex
+	b     bytes.Buffer
+	once  sync.Once
+	pause time.Duration
+}
+
+func (w *pausedWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { time.Sleep(w.pause) })
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+// followPaused follows a console scripted by answer, as follow does, with
+// its output paused for pause at the first event, and silence allowed.
+func followPaused(t *testing.T, pause, silence time.Duration, answer func(n int, w http.ResponseWriter, r *http.Request)) (f followed, conns int) {
+	t.Helper()
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		conns++
+		n := conns
+		f.asked = append(f.asked, r.Header.Get("Last-Event-ID"))
+		mu.Unlock()
+		answer(n, w, r)
+	}))
+	defer srv.Close()
+	base, _ := consoleURL(srv.URL)
+	stdout := &pausedWriter{pause: pause}
+	var stderr bytes.Buffer
+	fl := &follower{cl: &ctlClient{base: base, stdout: stdout, stderr: &stderr}, retry: 5 * time.Millisecond, silence: silence, pauseNote: silence}
+	if err := fl.run(context.Background()); err != nil {
+		t.Fatalf("follow: %v", err)
+	}
+	srv.CloseClientConnections()
+	f.base, f.stderr = base.String(), stderr.String()
+	for _, line := range strings.Split(strings.TrimSpace(stdout.b.String()), "\n") {
+		f.printed = append(f.printed, strings.Join(strings.Fields(line)[2:], " "))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return f, conns
+}
+
+// TestFollowOutputPaused: output paused longer than the silence ctl allows
+// a console (the terminal's, not the console's) is no silence of the
+// console: the stream is kept, and no stderr line blames the console.
+func TestFollowOutputPaused(t *testing.T) {
+	noLeaks(t)
+	f, conns := followPaused(t, 600*time.Millisecond, 100*time.Millisecond, func(n int, w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "retry: 5\n\n"+sseEvent(1, "one"))
+		w.(http.Flusher).Flush()
+		// Keep-alives, as a console sends them, while ctl does not read.
+		for range 30 {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			fmt.Fprint(w, ": keep-alive\n\n")
+			w.(http.Flusher).Flush()
+		}
+		fmt.Fprint(w, sseEvent(2, "two")+"event: end\ndata: {}\n\n")
+	})
+	if want := []string{"one", "two"}; !slices.Equal(f.printed, want) {
+		t.Errorf("events printed: %q, want %q", f.printed, want)
+	}
+	if conns != 1 || f.stderr != "" {
+		t.Errorf("%d connections, stderr %q: want one connection kept through the pause, and nothing said", conns, f.stderr)
+	}
+}
+
+// TestFollowOutputPausedAndDropped: a console drops a client that does
+// not read; once output resumes, ctl says that the stream broke while its
+// output was paused, where it resumes, and how many events the journal no
+// longer held.
+func TestFollowOutputPausedAndDropped(t *testing.T) {
+	noLeaks(t)
+	f, conns := followPaused(t, 300*time.Millisecond, 100*time.Millisecond, func(n int, w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		switch n {
+		case 1: // two events, then the console drops the client
+			fmt.Fprint(w, "retry: 5\n\n"+sseEvent(1, "one")+sseEvent(2, "two"))
+		default:
+			fmt.Fprint(w, "retry: 5\n\nevent: gap\ndata: {\"missed\":5}\n\n"+sseEvent(8, "eight")+"event: end\ndata: {}\n\n")
+		}
+	})
+	if want := []string{"one", "two", "eight"}; !slices.Equal(f.printed, want) || conns != 2 {
+		t.Errorf("events printed: %q, want %q, in 2 connections (%d)", f.printed, want, conns)
+	}
+	for _, want := range []string{
+		"arbor ctl: the event stream from " + f.base + " ended before the tree stopped, after ctl's output was paused for 3",
+		"arbor ctl: reconnected to " + f.base + ", resuming after event 2\n",
+		"arbor ctl: 5 events lost: no longer in the journal (those after event 2)\n",
+	} {
+		if !strings.Contains(f.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, f.stderr)
 		}
 	}
 }

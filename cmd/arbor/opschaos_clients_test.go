@@ -457,6 +457,11 @@ func (o *ops) stream(r *rand.Rand, slow bool, patience time.Duration) {
 					o.gaps.Add(1)
 				case "end":
 					end = true
+				case "run":
+					var run console.Run
+					if err := json.Unmarshal(data, &run); err != nil || run.Run != res.Header.Get(console.RunHeader) {
+						o.violate("stream: run %q, header %q", data, res.Header.Get(console.RunHeader))
+					}
 				case "":
 					if id == "" {
 						break // retry:

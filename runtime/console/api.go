@@ -16,6 +16,7 @@ import (
 // pool before its children.
 type Tree struct {
 	Tree          string    `json:"tree"`
+	Run           string    `json:"run"`              // the tree's run (RunHeader): another is a restarted program
 	Health        string    `json:"health"`           // runtime.HealthState: starting, ready, degraded, stopping, failed, stopped
 	Reason        string    `json:"reason,omitempty"` // why the tree is not ready
 	Time          time.Time `json:"time"`             // the server's clock when the snapshot was taken
@@ -109,6 +110,12 @@ type Gap struct {
 	Missed uint64 `json:"missed"` // events lost before the next one
 }
 
+// Run is the data of the "run" message that begins every stream: the
+// tree's run, as in RunHeader.
+type Run struct {
+	Run string `json:"run"`
+}
+
 // Error is the body of every error response.
 type Error struct {
 	Error string `json:"error"`
@@ -124,11 +131,17 @@ type OrderResult struct {
 // of each pool (the page asks for a few, not for a pool's 100k); the pool's
 // counts still say how many live.
 func (h *handler) treeJSON(w http.ResponseWriter, r *http.Request) {
+	q, err := query(r, "instances")
+	if err != nil {
+		fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	limit := -1
-	if v := r.URL.Query().Get("instances"); v != "" {
+	if q.Has("instances") {
+		v := q.Get("instances")
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			fail(w, http.StatusBadRequest, fmt.Sprintf("instances: %q is not a number of instances (0 or more)", v))
+			fail(w, http.StatusBadRequest, fmt.Sprintf("instances: %q is not a number of instances (0 or more)", text.Clip(v, maxLogged)))
 			return
 		}
 		limit = n
@@ -153,7 +166,7 @@ func (h *handler) snapshot(limit int) Tree {
 	health := h.tree.Health()
 	snap := health.Snapshot
 	t := Tree{
-		Tree: snap.Tree, Health: health.State.String(), Time: time.Now(),
+		Tree: snap.Tree, Run: h.run, Health: health.State.String(), Time: time.Now(),
 		LastEvent: snap.LastEvent, DroppedEvents: snap.DroppedEvents, Control: h.token != nil,
 		Children: make([]Child, 0, toList(snap.Children, limit)),
 	}

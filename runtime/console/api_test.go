@@ -162,3 +162,32 @@ func TestEventsMissed(t *testing.T) {
 	assert.Len(t, got.Events, 3)
 	assert.Equal(t, f.tree.LastEvent()-3-1, got.Missed)
 }
+
+// TestReadsRefuseBadQueries: a read's query is parsed as strictly as an
+// order's: a misspelt parameter (?instance=5, which would list every
+// instance of every pool), one given twice or a value of the wrong type is
+// a 400 that names it, not an answer to another question.
+func TestReadsRefuseBadQueries(t *testing.T) {
+	f := newFixture(t)
+	h := console.Handler(f.tree)
+	for _, c := range []struct{ url, want string }{
+		{"/api/tree?instance=5", `unknown parameter "instance" (this path takes instances)`},
+		{"/api/tree?instances=1&instances=2", `parameter "instances" given 2 times`},
+		{"/api/tree?instances=", `instances: "" is not a number of instances`},
+		{"/api/tree?instances=x", `instances: "x" is not a number of instances`},
+		{"/api/tree?instances=1;x=2", "bad query"},
+		{"/api/events?afer=3", `unknown parameter "afer" (this path takes after)`},
+		{"/api/events?after=1&after=2", `parameter "after" given 2 times`},
+		{"/api/events?after=", `after: "" is not an event number`},
+		{"/api/events?after=%zz", "bad query"},
+	} {
+		res := do(h, "GET", c.url, nil)
+		assert.Equal(t, 400, res.StatusCode, c.url)
+		assert.Contains(t, decode[console.Error](t, res).Error, c.want, c.url)
+	}
+	res := do(h, "GET", "/api/events?after=x", nil, "Accept", "text/event-stream")
+	assert.Equal(t, 400, res.StatusCode, "a stream too")
+	for _, url := range []string{"/api/tree", "/api/tree?instances=3", "/api/events", "/api/events?after=2", "/?from=bookmark"} {
+		assert.Equal(t, 200, do(h, "GET", url, nil).StatusCode, url)
+	}
+}

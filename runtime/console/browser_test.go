@@ -3,10 +3,12 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -206,4 +208,55 @@ func screenshot(t *testing.T, ctx context.Context, f *fixture, out string) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(abs, png, 0o644))
 	t.Logf("wrote %s (%d bytes)", abs, len(png))
+}
+
+// TestBrowserProgramRestarted: the page notices that the program it shows
+// was restarted (its tree's run changed), whether it finds out through its
+// stream, which a new run numbers from 1 again, or, once the old tree has
+// stopped and the stream has ended, by reading the tree again: it says so,
+// and shows the new run's tree and events rather than stale ones.
+func TestBrowserProgramRestarted(t *testing.T) {
+	var cur atomic.Value // the program's console: http.Handler
+	cur.Store(console.Handler(newFixture(t).tree))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cur.Load().(http.Handler).ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	ctx := browser(t)
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/"),
+		waitText("#stream", "live"),
+		waitText(fact("shop/flaky", "gen"), "1"),
+	))
+
+	// Restarted while the page follows the stream. The new run already
+	// has more events than the page has seen: resuming after the last one
+	// it saw would skip the new run's first.
+	second := newFixture(t)
+	second.crash(t)
+	second.crash(t)
+	cur.Store(console.Handler(second.tree))
+	srv.CloseClientConnections()
+	restarted := `Array.from(document.querySelectorAll("#log li.gap")).filter(li => li.textContent.includes("The program was restarted"))`
+	require.NoError(t, chromedp.Do(ctx,
+		waitJS(restarted+`.length === 1`),
+		waitText("#notice", "The program was restarted: this is its new run."),
+		waitText(fact("shop/flaky", "gen"), "3"),
+		waitText("#stream", "live"),
+		// The new run's first event, above the line that says so.
+		waitJS(`(() => { for (let li = `+restarted+`[0]; li; li = li.previousElementSibling) { if (li.textContent.includes("shop/db starting gen=1 attempt=1")) return true; } return false; })()`),
+	))
+
+	// The tree stops, its stream ends; then the program starts again.
+	second.stop()
+	require.NoError(t, chromedp.Do(ctx, waitText("#stream", "the tree has stopped")))
+	third := newFixture(t)
+	third.crash(t)
+	cur.Store(console.Handler(third.tree))
+	require.NoError(t, chromedp.Do(ctx,
+		waitJS(restarted+`.length === 2`),
+		waitText(fact("shop/flaky", "gen"), "2"),
+		waitText("#stream", "live"),
+		waitText("#health", "ready"),
+	))
 }

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/console"
 )
 
 func TestMain(m *testing.M) {
@@ -150,17 +151,29 @@ func stream(t *testing.T, ctx context.Context, url string, hdr ...string) <-chan
 	require.Equal(t, 200, res.StatusCode)
 	require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
 	out := make(chan message, 1000)
+	run := res.Header.Get(console.RunHeader)
+	require.NotEmpty(t, run)
 	go func() {
 		defer close(out)
 		defer res.Body.Close()
 		sc := bufio.NewScanner(res.Body)
 		var m message
+		first := true
 		for sc.Scan() {
 			line := sc.Text()
 			switch {
 			case line == "":
-				if m.data != "" {
+				// Every stream begins with its run's name, which the
+				// tests' messages leave out.
+				switch {
+				case m.data == "":
+				case first && (m.event != "run" || m.data != `{"run":"`+run+`"}`):
+					t.Errorf("the stream begins with %+v, not its run %s", m, run)
+				case !first:
 					out <- m
+				}
+				if m.data != "" {
+					first = false
 				}
 				m = message{}
 			case strings.HasPrefix(line, "id: "):

@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/arbor-go/arbor/runtime"
 	"github.com/arbor-go/arbor/runtime/internal/text"
@@ -18,10 +22,14 @@ import (
 // before anything changes, in this order: method, cross-site, token in the
 // URL, control off, authorization, body, path.
 func (h *handler) control(w http.ResponseWriter, r *http.Request, order runtime.Order) {
-	if !allow(w, r, http.MethodPost) {
+	q := r.URL.Query()
+	if r.Method != http.MethodPost {
+		// A link, an <img> or a form of another site sends GET; a
+		// cross-origin fetch with a token asks with OPTIONS first.
+		h.refuse(r, order, q.Get("path"), text.Clip(r.Method, maxLogged)+" is not allowed here; use POST")
+		allow(w, r, http.MethodPost)
 		return
 	}
-	q := r.URL.Query()
 	if err := h.csrf.Check(r); err != nil {
 		h.refuse(r, order, q.Get("path"), "cross-site request")
 		fail(w, http.StatusForbidden, "refused: a cross-site request ("+err.Error()+")")
@@ -56,13 +64,26 @@ func (h *handler) control(w http.ResponseWriter, r *http.Request, order runtime.
 		fail(w, http.StatusNotFound, msg)
 		return
 	}
+	if why := h.stopping(order, path); why != "" {
+		h.refuse(r, order, path, why)
+		fail(w, http.StatusConflict, fmt.Sprintf("%s %s: refused: %s", order, path, why))
+		return
+	}
 	err = hd.Order(order, "console "+r.RemoteAddr)
 	attrs := []slog.Attr{slog.String("path", path), slog.String("order", order.String()), slog.String("remote", r.RemoteAddr)}
 	if err != nil {
 		attrs = append(attrs, slog.String("err", err.Error()))
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "arbor console: order", attrs...)
+	// The stop may have begun as the order was given: the supervisor then
+	// dropped it, or restarted the child only to stop it.
+	why := ""
+	if err == nil {
+		why = h.stopping(order, path)
+	}
 	switch {
+	case why != "":
+		fail(w, http.StatusConflict, fmt.Sprintf("%s %s: %s as the order was given", order, path, why))
 	case err == nil:
 		writeJSON(w, http.StatusAccepted, OrderResult{Path: path, Order: order.String()})
 	case errors.Is(err, runtime.ErrTreeEnded), errors.Is(err, runtime.ErrNotRunning), errors.Is(err, runtime.ErrRemoved):
@@ -72,11 +93,43 @@ func (h *handler) control(w http.ResponseWriter, r *http.Request, order runtime.
 	}
 }
 
+// stopping says why a restart of the child at path would come to nothing:
+// the tree, or a supervisor above the child, is stopping. Its supervisor
+// takes the order all the same (Handle.Restart returns nil) and drops it,
+// since it stops every child. A stop is what happens anyway.
+func (h *handler) stopping(order runtime.Order, path string) string {
+	if order != runtime.OrderRestart {
+		return ""
+	}
+	if ended(h.tree) {
+		return "" // the order says the tree has ended
+	}
+	select {
+	case <-h.tree.Stopping():
+		return "the tree is stopping, and every child with it"
+	default:
+	}
+	for p := parentOf(path); strings.Contains(p, "/"); p = parentOf(p) {
+		if h.tree.Handle(p).State() == runtime.StateStopping {
+			return "its supervisor " + p + " is stopping, and every child of it with it"
+		}
+	}
+	return ""
+}
+
+func parentOf(path string) string {
+	i := strings.LastIndexByte(path, '/')
+	if i < 0 {
+		return ""
+	}
+	return path[:i]
+}
+
 // refuse logs a refused order. The path comes from whoever asked, and is
 // cut short: a request of a megabyte must not write one to the log.
 func (h *handler) refuse(r *http.Request, order runtime.Order, path, why string) {
 	h.log.LogAttrs(r.Context(), slog.LevelWarn, "arbor console: order refused", slog.String("path", text.Clip(path, maxLogged)),
-		slog.String("order", order.String()), slog.String("remote", r.RemoteAddr), slog.String("why", why))
+		slog.String("order", order.String()), slog.String("remote", r.RemoteAddr), slog.String("why", why), slog.String("host", text.Clip(r.Host, maxLogged)))
 }
 
 // maxLogged is the longest path from a request that a log line or an
@@ -84,13 +137,18 @@ func (h *handler) refuse(r *http.Request, order runtime.Order, path, why string)
 const maxLogged = 256
 
 // target reads the child's path from ?path= or from a JSON body
-// {"path": "..."}; given both, they must agree.
+// {"path": "..."}; given both, they must agree. Both are read strictly: an
+// order is refused rather than guessed at.
 func target(w http.ResponseWriter, r *http.Request) (string, int, error) {
 	paths := r.URL.Query()["path"]
 	if len(paths) > 1 {
 		return paths[0], http.StatusBadRequest, fmt.Errorf("one child per order: the URL names %d paths", len(paths))
 	}
-	path := r.URL.Query().Get("path")
+	q, err := query(r, "path")
+	if err != nil {
+		return r.URL.Query().Get("path"), http.StatusBadRequest, err
+	}
+	path := q.Get("path")
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -103,26 +161,99 @@ func target(w http.ResponseWriter, r *http.Request) (string, int, error) {
 		if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
 			return path, http.StatusUnsupportedMediaType, errors.New(`the body must be JSON {"path": "..."} with Content-Type: application/json`)
 		}
-		var req struct {
-			Path string `json:"path"`
-		}
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			return path, http.StatusBadRequest, fmt.Errorf(`bad JSON body (want {"path": "..."}): %v`, err)
-		}
-		if dec.More() {
-			return path, http.StatusBadRequest, errors.New(`bad JSON body (want one object {"path": "..."})`)
+		p, err := bodyPath(body)
+		if err != nil {
+			return path, http.StatusBadRequest, fmt.Errorf(`bad JSON body (want one object {"path": "..."}): %v`, err)
 		}
 		switch {
 		case path == "":
-			path = req.Path
-		case req.Path != "" && req.Path != path:
-			return path, http.StatusBadRequest, fmt.Errorf("the body names %q and the URL %q", text.Clip(req.Path, maxLogged), text.Clip(path, maxLogged))
+			path = p
+		case p != "" && p != path:
+			return path, http.StatusBadRequest, fmt.Errorf("the body names %q and the URL %q", text.Clip(p, maxLogged), text.Clip(path, maxLogged))
 		}
 	}
 	if path == "" {
 		return "", http.StatusBadRequest, errors.New("which child? give its path, as ?path=tree/child")
 	}
 	return path, 0, nil
+}
+
+// bodyPath reads an order's body, {"path": "..."}, token by token:
+// encoding/json would take "PATH" for "path", the last of two "path"s,
+// and a "}" or "]" after the object, each of which a proxy or a log may
+// read otherwise.
+func bodyPath(body []byte) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil {
+		return "", err
+	} else if tok != json.Delim('{') {
+		return "", fmt.Errorf("not %s", kindOf(tok))
+	}
+	path, seen := "", false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", err
+		}
+		key, _ := tok.(string)
+		switch {
+		case key != "path":
+			return "", fmt.Errorf("unknown field %q", text.Clip(key, maxLogged))
+		case seen:
+			return "", errors.New(`it names "path" twice`)
+		}
+		seen = true
+		if tok, err = dec.Token(); err != nil {
+			return "", err
+		}
+		s, ok := tok.(string)
+		if !ok {
+			return "", fmt.Errorf(`"path" must be a string, not %s`, kindOf(tok))
+		}
+		path = s
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return "", err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return "", errors.New("data after it")
+	}
+	return path, nil
+}
+
+// kindOf names the JSON value that begins with tok.
+func kindOf(tok json.Token) string {
+	switch tok := tok.(type) {
+	case json.Delim:
+		if tok == '[' {
+			return "an array"
+		}
+		return "an object"
+	case string:
+		return "a string"
+	case float64, json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	}
+	return "null"
+}
+
+// query parses r's query strictly: a parameter r's path does not take, one
+// given twice, or a query that does not parse (net/url drops what it cannot
+// read, such as a pair after a semicolon) is an error that names it.
+func query(r *http.Request, takes ...string) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("bad query: %v", text.Clip(err.Error(), maxLogged))
+	}
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		switch {
+		case !slices.Contains(takes, k):
+			return nil, fmt.Errorf("unknown parameter %q (this path takes %s)", text.Clip(k, maxLogged), strings.Join(takes, ", "))
+		case len(q[k]) > 1:
+			return nil, fmt.Errorf("parameter %q given %d times", k, len(q[k]))
+		}
+	}
+	return q, nil
 }

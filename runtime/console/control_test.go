@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -112,6 +113,19 @@ func TestControlRefusals(t *testing.T) {
 		{"unknown field", h, "POST", "/api/restart", `{"child": "shop/db"}`, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, `unknown field "child"`, "", ""},
 		{"two objects", h, "POST", "/api/restart", `{"path": "shop/db"} {}`, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, "one object", "", ""},
 		{"wrong type", h, "POST", "/api/restart", `{"path": 7}`, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, "bad JSON body", "", ""},
+		{"a closing brace after the object", h, "POST", "/api/restart", `{"path": "shop/db"}}`, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, "one object", "", ""},
+		{"a closing bracket after the object", h, "POST", "/api/restart", `{"path": "shop/db"}]`, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, "one object", "", ""},
+		{"text after the object", h, "POST", "/api/restart", `{"path": "shop/db"} x`, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, "one object", "", ""},
+		{"a field twice", h, "POST", "/api/restart", `{"path": "shop/api", "path": "shop/db"}`, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, `"path" twice`, "", ""},
+		{"a field in capitals", h, "POST", "/api/restart", `{"PATH": "shop/db"}`, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, `unknown field "PATH"`, "", ""},
+		{"a null path", h, "POST", "/api/restart", `{"path": null}`, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, `"path" must be a string, not null`, "", ""},
+		{"a path in an array", h, "POST", "/api/restart", `{"path": ["shop/db"]}`, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, `"path" must be a string, not an array`, "", ""},
+		{"an array body", h, "POST", "/api/restart", `[{"path": "shop/db"}]`, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, `(want one object {"path": "..."}): not an array`, "", ""},
+		{"an unknown parameter", h, "POST", "/api/restart?path=shop/db&force=1", "", []string{"Authorization", auth}, 400, `unknown parameter "force" (this path takes path)`, "", ""},
+		{"a misspelt parameter", h, "POST", "/api/restart?paht=shop/db", "", []string{"Authorization", auth}, 400, `unknown parameter "paht"`, "", ""},
+		{"a parameter with semicolons", h, "POST", "/api/restart?path=shop/db;path=shop/api", "", []string{"Authorization", auth}, 400, "bad query", "", ""},
+		{"a bad escape", h, "POST", "/api/restart?path=shop/%zz", "", []string{"Authorization", auth}, 400, "bad query", "", ""},
+		{"two paths, one empty", h, "POST", "/api/restart?path=&path=shop/db", "", []string{"Authorization", auth}, 400, "one child per order", "", ""},
 		{"not JSON", h, "POST", "/api/restart", `path=shop/db`, []string{"Authorization", auth, "Content-Type", "application/x-www-form-urlencoded"}, 415, "must be JSON", "", ""},
 		{"body and URL disagree", h, "POST", "/api/restart?path=shop/api", `{"path": "shop/db"}`, []string{"Authorization", auth, "Content-Type", "application/json"}, 400, `the body names "shop/db" and the URL "shop/api"`, "", ""},
 		{"oversized body", h, "POST", "/api/restart", big, []string{"Authorization", auth, "Content-Type", "application/json"}, 413, "body too large: at most 4096 bytes", "", ""},
@@ -208,4 +222,41 @@ func TestTokenSpaces(t *testing.T) {
 	assert.Contains(t, decode[console.Error](t, res).Error, "control is off")
 	res = do(blank, "GET", "/api/tree", nil)
 	assert.False(t, decode[console.Tree](t, res).Control)
+}
+
+// TestDefencesAreLogged: an order refused by the defences against other
+// sites (it came by GET, as a link or an <img> sends it, or named another
+// host, as a page that rebound its name to 127.0.0.1 does) is logged like
+// any other refused order, and so is a read refused for its host: an
+// operator sees the attack, or the misconfigured client or proxy.
+func TestDefencesAreLogged(t *testing.T) {
+	f := newFixture(t)
+	var logs logBuffer
+	log := console.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))
+	h := console.Handler(f.tree, console.WithToken(token), log)
+	for _, method := range []string{"GET", "PUT", "OPTIONS"} {
+		res := do(h, method, "/api/restart?path=shop/db", nil)
+		assert.Equal(t, 405, res.StatusCode, method)
+		assert.Contains(t, logs.String(), `msg="arbor console: order refused" path=shop/db order=restart remote=192.0.2.7:5555 why="`+method+` is not allowed here; use POST"`)
+	}
+
+	srv, err := console.Listen(context.Background(), "", f.tree, console.WithToken(token), log)
+	require.NoError(t, err)
+	defer srv.Close()
+	for _, c := range []struct{ method, path, want string }{
+		{"POST", "api/stop?path=shop/db", `msg="arbor console: order refused" path=shop/db order=stop remote=127.0.0.1:`},
+		{"GET", "api/tree", `msg="arbor console: request refused" method=GET path=/api/tree remote=127.0.0.1:`},
+	} {
+		req, err := http.NewRequest(c.method, srv.URL+c.path, nil)
+		require.NoError(t, err)
+		req.Host = "evil.example:8090"
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		assert.Equal(t, 403, res.StatusCode, c.path)
+		assert.Contains(t, logs.String(), c.want, c.path)
+		assert.Contains(t, logs.String(), `host=evil.example:8090`, c.path)
+	}
+	assert.Equal(t, runtime.StateRunning, f.status(t, "shop/db").State, "nothing changes")
 }

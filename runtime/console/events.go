@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/arbor-go/arbor/runtime"
+	"github.com/arbor-go/arbor/runtime/internal/text"
 )
 
 // streamChunk is how many events a stream reads and writes at once, so
@@ -21,7 +22,6 @@ const streamChunk = 256
 // events answers GET /api/events: JSON, or a stream when the client
 // accepts one.
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set(RunHeader, h.run)
 	after, err := h.after(r)
 	if err != nil {
 		fail(w, http.StatusBadRequest, err.Error())
@@ -84,16 +84,20 @@ func writeEvents(w http.ResponseWriter, evs []runtime.Event, out Events) {
 // latest event comes from an earlier run of the program: the client gets
 // the whole journal, and a gap.
 func (h *handler) after(r *http.Request) (uint64, error) {
+	q, err := query(r, "after")
+	if err != nil {
+		return 0, err
+	}
 	v, name := r.Header.Get("Last-Event-ID"), "Last-Event-ID"
 	if v == "" {
-		v, name = r.URL.Query().Get("after"), "after"
-	}
-	if v == "" {
-		return 0, nil
+		if !q.Has("after") {
+			return 0, nil
+		}
+		v, name = q.Get("after"), "after"
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %q is not an event number", name, v)
+		return 0, fmt.Errorf("%s: %q is not an event number", name, text.Clip(v, maxLogged))
 	}
 	if n > h.tree.LastEvent() {
 		return 0, nil
@@ -143,8 +147,12 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, after uint64) {
 		return write([]byte(s)) && rc.Flush() == nil
 	}
 	// Now, so that the client knows it is connected even when it is up to
-	// date and nothing happens.
-	if !send("retry: 2000\n\n") {
+	// date and nothing happens; and which run it follows, for a page,
+	// which cannot read RunHeader from an EventSource: one that resumed
+	// with Last-Event-ID from another run would skip this run's first
+	// events, and must ask again from the first.
+	run, _ := json.Marshal(Run{Run: h.run})
+	if !send("retry: 2000\n\nevent: run\ndata: " + string(run) + "\n\n") {
 		return
 	}
 	var msg []byte // the message being written, its buffer reused

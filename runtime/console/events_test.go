@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
@@ -110,11 +112,13 @@ func TestStreamHead(t *testing.T) {
 	assert.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
 }
 
-// TestEventsNameTheirRun: every answer of /api/events, JSON or stream,
-// names the Handler that made it, the same each time, so that a client
-// resuming with Last-Event-ID can tell a restarted program (another
-// Handler) from the one it followed.
-func TestEventsNameTheirRun(t *testing.T) {
+// TestAnswersNameTheirRun: every answer, JSON or stream, names the run of
+// the tree that made it, the same from every Handler of the tree, so that a
+// client resuming with Last-Event-ID, or a page that reads the tree, can
+// tell a restarted program (another tree) from the one it followed, though
+// the program made a Handler for each of its listeners, or a new one at
+// each request.
+func TestAnswersNameTheirRun(t *testing.T) {
 	f := newFixture(t)
 	h := console.Handler(f.tree)
 	run := do(h, "GET", "/api/events", nil).Header.Get(console.RunHeader)
@@ -122,8 +126,14 @@ func TestEventsNameTheirRun(t *testing.T) {
 	assert.Equal(t, run, do(h, "GET", "/api/events?after=1", nil).Header.Get(console.RunHeader))
 	assert.Equal(t, run, do(h, "HEAD", "/api/events", nil, "Accept", "text/event-stream").Header.Get(console.RunHeader))
 	assert.Equal(t, run, do(h, "GET", "/api/events?after=x", nil).Header.Get(console.RunHeader), "a refusal too")
-	other := do(console.Handler(f.tree), "GET", "/api/events", nil).Header.Get(console.RunHeader)
-	assert.NotEqual(t, run, other)
+	res := do(h, "GET", "/api/tree", nil)
+	assert.Equal(t, run, res.Header.Get(console.RunHeader))
+	assert.Equal(t, run, decode[console.Tree](t, res).Run)
+	assert.Equal(t, run, do(h, "GET", "/", nil).Header.Get(console.RunHeader))
+	assert.Equal(t, run, do(console.Handler(f.tree), "GET", "/api/events", nil).Header.Get(console.RunHeader),
+		"another Handler of the same tree: the same run")
+	other := do(console.Handler(newFixture(t).tree), "GET", "/api/events", nil).Header.Get(console.RunHeader)
+	assert.NotEqual(t, run, other, "another tree: another run")
 }
 
 // TestStreamDropsClientThatDoesNotRead: a client that opens the stream
@@ -149,7 +159,8 @@ func TestStreamDropsClientThatDoesNotRead(t *testing.T) {
 	require.NoError(t, tr.Handle("t/loop").Stop())
 
 	returned := make(chan struct{})
-	h := console.Handler(tr, console.WithStallTimeout(200*time.Millisecond))
+	var logs logBuffer
+	h := console.Handler(tr, console.WithStallTimeout(200*time.Millisecond), console.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer close(returned)
 		h.ServeHTTP(w, r)
@@ -168,6 +179,9 @@ func TestStreamDropsClientThatDoesNotRead(t *testing.T) {
 		<-returned
 		t.Fatal("the stream still waits for a client that does not read")
 	}
+	// Logged: a dashboard that goes quiet has a reason an operator can read.
+	assert.Contains(t, logs.String(), `msg="arbor console: client dropped" method=GET path=/api/events remote=127.0.0.1:`)
+	assert.Contains(t, logs.String(), `why="it took nothing of the answer for 200ms"`)
 }
 
 // hiding is a middleware's writer that hides the server's: it can
@@ -200,4 +214,25 @@ func TestStreamBehindWriterThatCannotFlush(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	assert.Equal(t, http.StatusOK, res.StatusCode)
+}
+
+// TestRunNamesKeepNoTree: naming a tree's run keeps neither the tree nor
+// its name once the program has dropped both: a program that builds a
+// tree, and its console, for each of its runs does not pile them up.
+func TestRunNamesKeepNoTree(t *testing.T) {
+	before := console.RunsKnown()
+	for range 10 {
+		tr, err := runtime.New(runtime.Spec{Name: "t", Children: []runtime.Child{{Name: "a", Run: runtime.Func(idle)}}})
+		require.NoError(t, err)
+		console.Handler(tr)
+	}
+	require.Equal(t, before+10, console.RunsKnown())
+	deadline := time.Now().Add(5 * time.Second)
+	for console.RunsKnown() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d names of dropped trees' runs are kept", console.RunsKnown()-before)
+		}
+		goruntime.GC()
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -18,3 +18,10 @@ func SetIdleTimeout(d time.Duration) (restore func()) {
 	idleTimeout = d
 	return func() { idleTimeout = old }
 }
+
+// RunsKnown is how many trees' runs are named.
+func RunsKnown() int {
+	runs.Lock()
+	defer runs.Unlock()
+	return len(runs.ids)
+}

@@ -3,6 +3,8 @@ package console_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -77,4 +79,45 @@ func TestUnknownPaths(t *testing.T) {
 	res := do(h, "GET", long, nil)
 	assert.Equal(t, 404, res.StatusCode)
 	assert.Less(t, len(decode[console.Error](t, res).Error), 1024)
+}
+
+// TestMountedWithoutSlash: the console's address without its final slash,
+// as an operator types it, leads to the page: a router that hands the
+// console its mount path itself (chi's Mount, a proxy), or without any of
+// it (StripPrefix of the whole path), would otherwise answer 404, or serve
+// the page where its relative links lead elsewhere.
+func TestMountedWithoutSlash(t *testing.T) {
+	f := newFixture(t)
+	h := console.Handler(f.tree)
+	mux := http.NewServeMux()
+	mux.Handle("/ops/arbor", h) // the whole path, as chi's Mount gives it
+	mux.Handle("/ops/arbor/", h)
+	mux.Handle("/stripped", http.StripPrefix("/stripped", h))
+	mux.Handle("/stripped/", http.StripPrefix("/stripped", h))
+	mux.Handle("/", h)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for from, to := range map[string]string{
+		"/ops/arbor": "/ops/arbor/", "/stripped": "/stripped/", "/arbor": "/arbor/", "/ops/arbor?x=1": "/ops/arbor/?x=1",
+	} {
+		res := do(mux, "GET", from, nil)
+		assert.Equal(t, http.StatusMovedPermanently, res.StatusCode, from)
+		loc, err := url.Parse(res.Header.Get("Location"))
+		require.NoError(t, err, from)
+		assert.Equal(t, to, (&url.URL{Path: strings.SplitN(from, "?", 2)[0]}).ResolveReference(loc).String(), from)
+		assert.Equal(t, http.StatusMovedPermanently, do(mux, "HEAD", from, nil).StatusCode, from)
+
+		res, err = http.Get(srv.URL + from)
+		require.NoError(t, err, from)
+		res.Body.Close()
+		assert.Equal(t, 200, res.StatusCode, from)
+		assert.Equal(t, "text/html; charset=utf-8", res.Header.Get("Content-Type"), from)
+		assert.Equal(t, to, res.Request.URL.RequestURI(), from)
+		// Where the page's relative links lead.
+		res, err = http.Get(srv.URL + strings.SplitN(to, "?", 2)[0] + "api/tree")
+		require.NoError(t, err, from)
+		assert.Equal(t, "shop", decode[console.Tree](t, res).Tree, from)
+	}
+	// An order is not redirected: its method would not survive it.
+	assert.Equal(t, 404, do(mux, "POST", "/ops/arbor", nil).StatusCode)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/arbor-go/arbor/runtime"
 	"github.com/arbor-go/arbor/runtime/console"
 )
 
@@ -101,4 +102,98 @@ func TestOrdersAndStreamsDuringShutdown(t *testing.T) {
 	res.Body.Close()
 	assert.Equal(t, http.StatusConflict, res.StatusCode)
 	require.NoError(t, srv.Close())
+}
+
+// stoppingFixture is a running tree whose child slow, at the root and in
+// the nested supervisor ingest, holds its shutdown until release is
+// closed: the tree, or ingest, stays stopping meanwhile.
+func stoppingFixture(t *testing.T) (tr *runtime.Tree, cancel func(), release chan struct{}) {
+	t.Helper()
+	release = make(chan struct{})
+	slow := func(ctx context.Context) error {
+		<-ctx.Done()
+		<-release
+		return nil
+	}
+	tr, err := runtime.New(runtime.Spec{
+		Name: "shop",
+		Children: []runtime.Child{
+			{Name: "db", Run: runtime.Func(idle)},
+			{Name: "ingest", Supervisor: &runtime.Spec{Children: []runtime.Child{
+				{Name: "fetch", Run: runtime.Func(idle)},
+				{Name: "slow", Run: runtime.Func(slow), Shutdown: time.Minute},
+			}}},
+			{Name: "conns", Pool: &runtime.PoolSpec{}},
+			{Name: "slow", Run: runtime.Func(slow), Shutdown: time.Minute},
+		},
+	})
+	require.NoError(t, err)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tr.Run(ctx)
+	}()
+	var once sync.Once
+	t.Cleanup(func() {
+		stop()
+		once.Do(func() { close(release) })
+		<-done
+	})
+	select {
+	case <-tr.Ready():
+	case <-time.After(5 * time.Second):
+		t.Fatal("tree not ready")
+	}
+	return tr, stop, release
+}
+
+// TestRestartWhileStoppingIsRefused: a restart ordered while the tree
+// stops, or to a child whose supervisor stops, would be taken by the
+// supervisor and dropped, as it stops everything anyway (Handle.Restart
+// returns nil all the same): the console answers 409 and says why, not 202
+// for a restart that never comes. A stop is what happens anyway: 202.
+func TestRestartWhileStoppingIsRefused(t *testing.T) {
+	tr, cancel, _ := stoppingFixture(t)
+	var logs logBuffer
+	h := console.Handler(tr, console.WithToken(token), console.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	auth := "Bearer " + token
+	_, err := tr.Pool("shop/conns").Start("c1", runtime.Func(idle))
+	require.NoError(t, err)
+
+	// The nested supervisor stops: its children's restarts are refused.
+	require.NoError(t, tr.Handle("shop/ingest").Stop())
+	waitState(t, tr, "shop/ingest/slow", runtime.StateStopping)
+	res := do(h, "POST", "/api/restart?path=shop/ingest/fetch", nil, "Authorization", auth)
+	assert.Equal(t, http.StatusConflict, res.StatusCode)
+	assert.Contains(t, decode[console.Error](t, res).Error, "restart shop/ingest/fetch: refused: its supervisor shop/ingest is stopping")
+
+	// The tree stops.
+	cancel()
+	waitState(t, tr, "shop/slow", runtime.StateStopping)
+	for _, p := range []string{"shop/db", "shop/slow", "shop/conns/c1", "shop/ingest"} {
+		res := do(h, "POST", "/api/restart?path="+p, nil, "Authorization", auth)
+		assert.Equal(t, http.StatusConflict, res.StatusCode, p)
+		assert.Contains(t, decode[console.Error](t, res).Error, "restart "+p+": refused: the tree is stopping", p)
+	}
+	assert.Contains(t, logs.String(), `msg="arbor console: order refused" path=shop/db order=restart remote=192.0.2.7:5555 why="the tree is stopping`)
+	res = do(h, "POST", "/api/stop?path=shop/db", nil, "Authorization", auth)
+	assert.Equal(t, http.StatusAccepted, res.StatusCode, "a stop while the tree stops is what happens anyway")
+	evs, _ := tr.Journal(0)
+	for _, e := range evs {
+		if e.Kind == runtime.EventOrder {
+			assert.Equal(t, runtime.OrderStop, e.Order, "no restart was ordered: %s", e)
+		}
+	}
+}
+
+func waitState(t *testing.T, tr *runtime.Tree, path string, want runtime.State) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for tr.Handle(path).State() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s, not %s", path, tr.Handle(path).State(), want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -31,13 +31,21 @@
 //	                       many children are in each state, instances included
 //	arbor.events.dropped   counter (observed): events the observers lost,
 //	                       which spans and exits then miss
+//
+// Once the tree's Run has returned, the observed metrics report its last
+// values at the next collection (the final flush of a MeterProvider shut
+// down after Run), and then no more: their callback is unregistered, and
+// keeps nothing of the tree.
 package otel
 
 import (
 	"context"
 	"errors"
 	"path"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -125,29 +133,100 @@ func Instrument(t *runtime.Tree, opts ...Option) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		snap := t.Snapshot()
-		count := make(map[runtime.State]int64, len(states))
-		for _, ch := range snap.Children {
-			count[ch.State]++
-			if !ch.Instance {
-				o.ObserveInt64(restarts, int64(ch.Restarts), metric.WithAttributes(tree, attribute.String("arbor.child.path", ch.Path)))
+	// The callback reads the tree until its Run has returned, then the
+	// tree's last values, once: the final flush of a program that shuts
+	// its MeterProvider down after Run has them. It then unregisters
+	// itself: a stopped tree's series would be reported for ever (twice,
+	// with a new tree of the same name), and the tree kept in memory.
+	// It holds the tree only through live.
+	var live atomic.Pointer[runtime.Tree]
+	var final atomic.Pointer[measures]
+	var reg atomic.Pointer[metric.Registration]
+	var unregister sync.Once
+	live.Store(t)
+	// finish takes the values of t, whose Run has returned, as the last.
+	finish := func(t *runtime.Tree) *measures {
+		if final.CompareAndSwap(nil, measure(t.Snapshot())) {
+			live.Store(nil)
+		}
+		return final.Load()
+	}
+	r, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		m := final.Load()
+		if m == nil {
+			switch t := live.Load(); {
+			case t == nil:
+				m = final.Load() // finished meanwhile
+			case ended(t):
+				m = finish(t)
+			default:
+				m = measure(t.Snapshot())
 			}
 		}
-		for _, s := range states {
-			o.ObserveInt64(children, count[s], metric.WithAttributes(tree, attribute.String("arbor.child.state", s.String())))
+		for _, c := range m.restarts {
+			o.ObserveInt64(restarts, c.n, metric.WithAttributes(tree, attribute.String("arbor.child.path", c.path)))
 		}
-		o.ObserveInt64(dropped, int64(snap.DroppedEvents), metric.WithAttributes(tree))
+		for i, s := range states {
+			o.ObserveInt64(children, m.states[i], metric.WithAttributes(tree, attribute.String("arbor.child.state", s.String())))
+		}
+		o.ObserveInt64(dropped, m.dropped, metric.WithAttributes(tree))
+		if m == final.Load() {
+			// Not from here: the SDK holds its lock while it calls back.
+			unregister.Do(func() { go (*reg.Load()).Unregister() })
+		}
 		return nil
 	}, restarts, children, dropped)
 	if err != nil {
 		return err
 	}
+	reg.Store(&r)
+	// Once it runs, the tree ends: then the callback lets it go, even if
+	// no collection comes.
+	a.started = func() {
+		go func() {
+			<-t.Done()
+			finish(t)
+		}()
+	}
 	if err := t.Observe(a.observe); err != nil {
-		reg.Unregister() // refused: the tree is not reported twice
+		r.Unregister() // refused: the tree is not reported twice
 		return err
 	}
 	return nil
+}
+
+func ended(t *runtime.Tree) bool {
+	select {
+	case <-t.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// measures are the values the metrics callback reports.
+type measures struct {
+	restarts []childRestarts // of each child but pool instances
+	states   []int64         // how many children are in each of states
+	dropped  int64
+}
+
+type childRestarts struct {
+	path string
+	n    int64
+}
+
+func measure(snap runtime.Snapshot) *measures {
+	m := &measures{states: make([]int64, len(states)), dropped: int64(snap.DroppedEvents)}
+	for _, ch := range snap.Children {
+		if i := slices.Index(states, ch.State); i >= 0 {
+			m.states[i]++
+		}
+		if !ch.Instance {
+			m.restarts = append(m.restarts, childRestarts{ch.Path, int64(ch.Restarts)})
+		}
+	}
+	return m
 }
 
 // adapter turns events into spans and exits. Its observe runs on the tree's
@@ -169,6 +248,8 @@ type adapter struct {
 	suspect map[string]uint64 // the ids of spans whose attempt has ended, by path
 	until   uint64            // the suspects' ends, if any, have a Seq up to this
 	ids     uint64            // the last span's id
+
+	started func() // called at the first event: the tree runs, and will end
 }
 
 // span is an open span, the generation of its attempt, and an id: a Span
@@ -193,6 +274,10 @@ func newAdapter(t *runtime.Tree, tracer trace.Tracer) *adapter {
 }
 
 func (a *adapter) observe(e runtime.Event) {
+	if a.started != nil {
+		a.started()
+		a.started = nil
+	}
 	if e.Seq > a.last+1 {
 		a.lost = true
 	}
