@@ -465,3 +465,33 @@ func BenchmarkHealthWaiting(b *testing.B) {
 	b.StopTimer()
 	benchStop(b, cancel, done)
 }
+
+// BenchmarkHealthStandbyChain reads Health of a tree whose 4,000 children
+// wait in a chain of after edges for a singleton on standby: each is well,
+// and the cost must stay linear in the children, not in the square of the
+// chain's length.
+func BenchmarkHealthStandbyChain(b *testing.B) {
+	const n = 4000
+	children := []runtime.Child{{Name: "c0", Run: nop, Lease: &runtime.LeaseSpec{}}}
+	for i := 1; i < n; i++ {
+		children = append(children, runtime.Child{Name: "c" + strconv.Itoa(i), Run: nop, After: []string{"c" + strconv.Itoa(i-1)}})
+	}
+	f := newFakeLeaser()
+	if _, err := f.Acquire(context.Background(), "t/c0", time.Minute); err != nil {
+		b.Fatal(err)
+	}
+	tr, err := runtime.New(runtime.Spec{Name: "t", Children: children}, runtime.WithLeaser(f))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cancel, done := benchRun(tr)
+	<-tr.Ready()
+	b.ReportAllocs()
+	for b.Loop() {
+		if h := tr.Health(); h.State != runtime.HealthReady {
+			b.Fatal(h.Reason)
+		}
+	}
+	b.StopTimer()
+	benchStop(b, cancel, done)
+}

@@ -95,6 +95,7 @@ type deepStats struct {
 	levelOrders                          [9]atomic.Int64 // the per-level operator's orders, by level
 	instOrders, starts                   atomic.Int64
 	healthChecked, countsChecked         atomic.Int64
+	standbyWaits                         atomic.Int64 // waiting children seen well in Health: what they wait for stands by
 	currentChecked                       atomic.Int64
 	maxGoroutines                        atomic.Int64
 	longest                              atomic.Int64 // the longest lifecycle drawn, in ms
@@ -119,13 +120,13 @@ func (s *deepStats) String() string {
 		"%d pools (%d supervisors of pools only), %d after edges, %d significant children; "+
 		"%d Goexits (%d once cancelled), %d hangs, %d instances started into another pool by an instance; "+
 		"orders by level (%s), %d on instances, %d Pool.Start by the operator; "+
-		"%d Health reads held against their snapshot, %d Counts held against Len and a snapshot, %d slots with several live attempts checked for one current; at most %d goroutines",
+		"%d Health reads held against their snapshot (%d waiting children well, behind a standby), %d Counts held against Len and a snapshot, %d slots with several live attempts checked for one current; at most %d goroutines",
 		strings.Join(depths, ", "), time.Duration(s.longest.Load())*time.Millisecond,
 		s.strategies[0].Load(), s.strategies[1].Load(), s.strategies[2].Load(),
 		s.pools.Load(), s.poolSups.Load(), s.afters.Load(), s.significant.Load(),
 		s.goexits.Load(), s.goexitsLate.Load(), s.hangs.Load(), s.crossSpawns.Load(),
 		strings.Join(orders, ", "), s.instOrders.Load(), s.starts.Load(),
-		s.healthChecked.Load(), s.countsChecked.Load(), s.currentChecked.Load(), s.maxGoroutines.Load())
+		s.healthChecked.Load(), s.standbyWaits.Load(), s.countsChecked.Load(), s.currentChecked.Load(), s.maxGoroutines.Load())
 }
 
 // deepLife is what TestChaosDeep adds to a lifecycle.
@@ -474,6 +475,33 @@ func (d *deepLife) checkHealth(h runtime.Health) {
 	d.last = snap.LastEvent
 	ended := map[string]bool{} // supervisors that ended for good or stand by for their lease, and those below them
 	var bad []string           // children not well, outside an ended supervisor
+	byPath := map[string]runtime.ChildStatus{}
+	for _, c := range snap.Children {
+		byPath[c.Path] = c
+	}
+	// standsBy: c stands by for its lease, or waits only for siblings
+	// that do (or wait likewise), which is as well.
+	var standsBy func(c runtime.ChildStatus) bool
+	standsBy = func(c runtime.ChildStatus) bool {
+		if c.State == runtime.StateStandby {
+			return true
+		}
+		if c.State != runtime.StateWaiting {
+			return false
+		}
+		by := false
+		for _, name := range c.After {
+			d, ok := byPath[c.Path[:strings.LastIndexByte(c.Path, '/')+1]+name]
+			switch {
+			case !ok, d.State == runtime.StateRunning, d.State == runtime.StateDone && d.LastExit == runtime.ExitSuccess:
+			case standsBy(d):
+				by = true
+			default:
+				return false
+			}
+		}
+		return by
+	}
 	for i, c := range snap.Children {
 		ch := h.Children[i]
 		if ch.Path != c.Path || ch.State != c.State || ch.Restart != c.Restarts || ch.Pool != c.Pool || ch.Instance != c.Instance {
@@ -482,10 +510,13 @@ func (d *deepLife) checkHealth(h runtime.Health) {
 		}
 		parent := c.Path[:strings.LastIndexByte(c.Path, '/')]
 		under := ended[parent]
-		if c.Supervisor && (under || c.State == runtime.StateDone || c.State == runtime.StateStandby) {
+		if c.Supervisor && (under || c.State == runtime.StateDone || standsBy(c)) {
 			ended[c.Path] = true
 		}
-		ok := c.State == runtime.StateRunning || c.State == runtime.StateDone || c.State == runtime.StateStandby ||
+		if c.State == runtime.StateWaiting && standsBy(c) {
+			d.st.standbyWaits.Add(1)
+		}
+		ok := c.State == runtime.StateRunning || c.State == runtime.StateDone || standsBy(c) ||
 			// a pool's work: an instance starting without a failure
 			c.Instance && c.State == runtime.StateStarting && !(c.LastError != nil && c.LastExit.Failure())
 		if c.Instance && c.State == runtime.StateStopping {

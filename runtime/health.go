@@ -48,7 +48,7 @@ type Health struct {
 type ChildHealth struct {
 	Path     string
 	State    State
-	OK       bool   // running and ready, ended for good, standing by for its lease, or a pool's instance starting without a failure or stopping but not for a missed deadline
+	OK       bool   // running and ready, ended for good, standing by for its lease (or waiting only for siblings that do, or wait likewise), or a pool's instance starting without a failure or stopping but not for a missed deadline
 	Reason   string // why not OK, such as "restarting after error: dial tcp: refused"; what a standby child waits for
 	Restart  int    // restarts so far
 	Pool     bool   // a pool: its live instances follow it
@@ -80,14 +80,15 @@ func (t *Tree) Health() Health {
 	// A supervisor's children follow it in the snapshot. Below one that
 	// ended for good, children have ended too; below one that is down,
 	// the supervisor is the reason, not each of its children. Below one
-	// that stands by for its lease, nothing runs here, and that is well.
+	// that stands by for its lease (or waits for one that does), nothing
+	// runs here, and that is well.
 	type sup struct {
 		ended, down bool
-		standby     string // the supervisor above that stands by, if any
+		standby     string // why the supervisor above stands by, if one does
 	}
 	sups := map[string]sup{}
-	var starting string      // the first supervisor not ready yet, if nothing below it says why
-	var index map[string]int // snap.Children by path, once a child waits
+	var starting string // the first supervisor not ready yet, if nothing below it says why
+	var w *waits        // once a child waits
 	for i, c := range snap.Children {
 		// A child standing by for its lease is well: the singleton runs in
 		// another process, and this one serves all the same.
@@ -99,16 +100,13 @@ func (t *Tree) Health() Health {
 			// An earlier failure is no reason for the stop of this attempt.
 			ch.OK = true
 		}
-		parentPath := c.Path[:max(0, strings.LastIndexByte(c.Path, '/'))]
+		parentPath := c.parent()
 		ch.Reason = childReason(c)
 		if c.State == StateWaiting {
-			if index == nil {
-				index = make(map[string]int, len(snap.Children))
-				for j := range snap.Children {
-					index[snap.Children[j].Path] = j
-				}
+			if w == nil {
+				w = newWaits(snap.Children)
 			}
-			ch.Reason = waitReason(snap.Children, index, parentPath, c.After)
+			ch.OK, ch.Reason = w.reason(i)
 		}
 		parent := sups[parentPath]
 		// A supervisor that has not been ready yet waits for its children:
@@ -118,7 +116,7 @@ func (t *Tree) Health() Health {
 		case parent.ended:
 			ch.OK, ch.Reason = true, ""
 		case parent.standby != "":
-			ch.OK, ch.Reason = true, "standby: its supervisor "+parent.standby+" waits for its lease"
+			ch.OK, ch.Reason = true, parent.standby
 		case ch.OK || parent.down || firstBad != "":
 		case startingSup:
 			if starting == "" {
@@ -129,8 +127,12 @@ func (t *Tree) Health() Health {
 		}
 		if c.Supervisor {
 			s := sup{ended: parent.ended || c.State == StateDone, down: parent.down || !ch.OK && !startingSup, standby: parent.standby}
-			if s.standby == "" && c.State == StateStandby {
-				s.standby = c.Path
+			switch {
+			case s.standby != "":
+			case c.State == StateStandby:
+				s.standby = "standby: its supervisor " + c.Path + " waits for its lease"
+			case c.State == StateWaiting && w.standsBy(i):
+				s.standby = fmt.Sprintf("standby: its supervisor %s waits for lease %q", c.Path, w.lease[i])
 			}
 			sups[c.Path] = s
 		}
@@ -159,24 +161,154 @@ func (t *Tree) Health() Health {
 	return h
 }
 
-// waitReason says which sibling in after a waiting child waits for, and
-// why that one is not ready: "waiting for db (restarting after error: …)".
-// A sibling stopped by an order, or ended for good without success, keeps
-// it waiting until an order restarts that sibling.
-func waitReason(children []ChildStatus, index map[string]int, parent string, after []string) string {
-	for _, name := range after {
-		i, ok := index[parent+"/"+name]
-		if !ok {
-			continue
-		}
-		d := &children[i]
-		if d.State == StateRunning || d.State == StateDone && d.LastExit == ExitSuccess {
-			continue
-		}
-		return fmt.Sprintf("waiting for %s (%s)", name, childReason(*d))
-	}
-	return "waiting for the siblings in its after list"
+// waits tells, for Health, what each waiting child waits for. A child
+// that waits only for siblings that stand by for their lease, or that wait
+// likewise, is well, as they are: the singleton runs in another process.
+// Each child's wait is looked at once, so that a long chain of after edges
+// costs its length, not its square.
+type waits struct {
+	children []ChildStatus
+	index    map[string]int // children by path
+	seen     []uint8        // per child: waitUnknown, …
+	via      []int32        // per child that stands by: the sibling it waits for that stands by
+	lease    []string       // per child that stands by: the lease it waits for in the end
+	stack    []waitFrame
+	steps    int // after edges looked at
 }
+
+// What waits knows of a child.
+const (
+	waitUnknown uint8 = iota
+	waitLooking       // on the stack
+	waitStandby       // stands by, or waits only for what does
+	waitOther         // neither
+)
+
+// waitFrame is a waiting child whose after list waits is going through.
+type waitFrame struct {
+	i, next int
+	parent  string
+}
+
+func newWaits(children []ChildStatus) *waits {
+	w := &waits{children: children, index: make(map[string]int, len(children)),
+		seen: make([]uint8, len(children)), via: make([]int32, len(children)), lease: make([]string, len(children))}
+	for j := range children {
+		w.index[children[j].Path] = j
+	}
+	return w
+}
+
+// satisfied reports whether c no longer holds up the children after it.
+func satisfied(c *ChildStatus) bool {
+	return c.State == StateRunning || c.State == StateDone && c.LastExit == ExitSuccess
+}
+
+// reason says whether the waiting child i is well, and what it waits for:
+// "waiting for db (restarting after error: …)", or "standby: waiting for
+// sched, which waits for lease "shop/sched"". A sibling stopped by an
+// order, or ended for good without success, keeps it waiting until an
+// order restarts that sibling.
+func (w *waits) reason(i int) (ok bool, reason string) {
+	if w.standsBy(i) {
+		return true, fmt.Sprintf("standby: waiting for %s, which waits for lease %q", w.children[w.via[i]].name(), w.lease[i])
+	}
+	c := &w.children[i]
+	parent := c.parent()
+	for _, name := range c.After {
+		j, found := w.index[parent+"/"+name]
+		if !found {
+			continue
+		}
+		d := &w.children[j]
+		if satisfied(d) || w.standsBy(j) {
+			continue
+		}
+		return false, fmt.Sprintf("waiting for %s (%s)", name, childReason(*d))
+	}
+	return false, "waiting for the siblings in its after list"
+}
+
+// standsBy reports whether child i stands by for its lease, or waits only
+// for siblings that stand by (or that wait likewise).
+func (w *waits) standsBy(i int) bool {
+	if w.seen[i] == waitUnknown {
+		w.look(i)
+	}
+	return w.seen[i] == waitStandby
+}
+
+// look finds out whether child i stands by, and the same of the siblings
+// it waits for, depth first on a stack of its own: an after chain as long
+// as the tree would grow the goroutine's stack past its limit.
+func (w *waits) look(i int) {
+	if !w.begin(i) {
+		return
+	}
+	for len(w.stack) > 0 {
+		f := &w.stack[len(w.stack)-1]
+		c := &w.children[f.i]
+		if f.next == len(c.After) {
+			w.seen[f.i] = waitOther
+			if w.lease[f.i] != "" {
+				w.seen[f.i] = waitStandby
+			}
+			w.stack = w.stack[:len(w.stack)-1]
+			continue
+		}
+		w.steps++
+		j, found := w.index[f.parent+"/"+c.After[f.next]]
+		if !found {
+			f.next++
+			continue
+		}
+		switch w.seen[j] {
+		case waitUnknown:
+			if w.begin(j) {
+				continue // f comes back to j once it is known
+			}
+		case waitLooking: // a cycle, which Validate refuses
+			w.seen[j] = waitOther
+		}
+		f = &w.stack[len(w.stack)-1]
+		d := &w.children[j]
+		switch {
+		case satisfied(d):
+		case w.seen[j] == waitStandby:
+			if w.lease[f.i] == "" {
+				w.via[f.i], w.lease[f.i] = int32(j), w.lease[j]
+			}
+		default:
+			w.seen[f.i], w.lease[f.i] = waitOther, ""
+			w.stack = w.stack[:len(w.stack)-1]
+			continue
+		}
+		f.next++
+	}
+}
+
+// begin settles child i if its state does, or pushes it to have its after
+// list looked through; false when settled.
+func (w *waits) begin(i int) bool {
+	c := &w.children[i]
+	switch c.State {
+	case StateStandby:
+		w.seen[i], w.lease[i] = waitStandby, c.Lease
+		return false
+	case StateWaiting:
+		w.seen[i] = waitLooking
+		w.stack = append(w.stack, waitFrame{i: i, parent: c.parent()})
+		return true
+	}
+	w.seen[i] = waitOther
+	return false
+}
+
+// parent is the path of c's supervisor.
+func (c *ChildStatus) parent() string { return c.Path[:max(0, strings.LastIndexByte(c.Path, '/'))] }
+
+// name is c's name, the last element of its path.
+func (c *ChildStatus) name() string { return c.Path[strings.LastIndexByte(c.Path, '/')+1:] }
 
 func childReason(c ChildStatus) string {
 	switch c.State {

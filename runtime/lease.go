@@ -298,6 +298,7 @@ func (sv *supervisor) standby(s *slot, lost *claim) {
 		s.setState(StateStandby, now)
 		sv.emit(&e)
 	}
+	sv.park(s.dependents()...)
 	if retry {
 		s.disarm() // a retry that was waiting
 		if e.Err != nil {
@@ -398,6 +399,7 @@ func (sv *supervisor) leased(s *slot, c *claim) {
 		sv.start(s)
 	default:
 		s.setState(StateWaiting, now)
+		sv.park(s)
 	}
 }
 

@@ -46,6 +46,10 @@ type slot struct {
 	lastExit ExitKind
 	fault    cause // while stopping: the deadline the attempt missed, if that is why
 
+	// Owned by the supervisor's goroutine, not guarded by mu: here, it
+	// fills what would be padding (see TestLayout).
+	parked bool // waits only for siblings that stand by for their lease, or are parked: see park
+
 	st status // guarded by sup.mu
 }
 
@@ -177,11 +181,13 @@ func (s *slot) statusLocked() ChildStatus {
 // what the snapshot says, and endKilled settles the rest.
 func (s *slot) setState(st State, now time.Time) {
 	s.sup.mu.Lock()
+	was := s.state
 	if !s.sup.killed {
 		s.state = st
 		s.st.since = s.sup.tree.since(now)
 	}
 	s.sup.mu.Unlock()
+	s.sup.moved(s, was, st)
 }
 
 // setStopping records that the current attempt is being stopped, for
@@ -219,10 +225,12 @@ func (s *slot) getState() State {
 // stopIfPending shows a child that was waiting to start as stopped.
 func (s *slot) stopIfPending(now time.Time) {
 	s.sup.mu.Lock()
-	if st := s.state; st == StateBackoff || st == StateWaiting || st == StateIdle || st == StateStandby {
+	was := s.state
+	if was == StateBackoff || was == StateWaiting || was == StateIdle || was == StateStandby {
 		s.state, s.st.since = StateStopped, s.sup.tree.since(now)
 	}
 	s.sup.mu.Unlock()
+	s.sup.moved(s, was, StateStopped)
 }
 
 // needsReady reports whether the child says itself when it is ready.

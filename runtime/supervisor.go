@@ -52,6 +52,7 @@ type supervisor struct {
 	unready   int                       // children not yet ready (or done) since the run began
 	waiters   map[*slot][]chan struct{} // Handle.StopAndWait callers, told when the attempt ends
 	cascade   []cascadeFrame            // startDependents' stack; empty between messages
+	parking   []*slot                   // park's and moved's stack; empty between messages
 }
 
 // groupPlan is a one_for_all or rest_for_one restart in progress: stop the
@@ -241,7 +242,7 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 		s.pending, s.member, s.completed = false, false, false
 		s.held, s.restartNow = false, false
 		s.streak = 0
-		s.counted = false
+		s.counted, s.parked = false, false
 		if ls := s.lease(); ls != nil {
 			ls.fails, ls.flaps, ls.err = 0, 0, nil // a new run campaigns afresh
 		}
@@ -397,6 +398,7 @@ func (sv *supervisor) want(s *slot) {
 		return
 	}
 	s.setState(StateWaiting, sv.now())
+	sv.park(s)
 	if sv.tree.events.on {
 		var names []string
 		for _, d := range s.deps() {
@@ -468,6 +470,7 @@ func (sv *supervisor) start(s *slot) {
 		return
 	}
 	s.cur.Store(a) // under mu, so that kill sees every attempt
+	was := s.state
 	s.state, s.st.since = state, sv.tree.since(now)
 	s.st.gen, s.st.attempt = gen, a.number
 	if gen > 1 && sv.pool != nil {
@@ -476,6 +479,7 @@ func (sv *supervisor) start(s *slot) {
 	// Under mu, so that a kill lists no attempt whose start is unreported.
 	sv.tree.emit(&Event{Kind: EventStarting, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number), Restarts: s.st.restarts()})
 	sv.mu.Unlock()
+	sv.moved(s, was, state)
 
 	if release != nil {
 		// The context's own deadline tells the supervisor, so that the
@@ -515,6 +519,7 @@ func (sv *supervisor) becameReady(s *slot, now time.Time) {
 		sv.emit(&Event{Kind: EventReady, Time: now, Path: s.path, Generation: a.gen, Attempt: int(a.number)})
 	}
 	sv.startDependents(s)
+	sv.park(s.dependents()...)
 	sv.checkReady()
 }
 
@@ -567,6 +572,74 @@ func (sv *supervisor) checkReady() {
 		return
 	}
 	sv.self.Ready()
+}
+
+// park counts as ready each of ss that waits only for siblings that stand
+// by for their lease, or are parked (wait, likewise, for such), and then,
+// in turn, what waits for it: the singleton runs in another process, and
+// this one is ready all the same, as with the singleton itself (standby).
+// Until the supervisor's first readiness only, which is all it counts
+// towards; each slot is parked once, so that a chain costs its length.
+func (sv *supervisor) park(ss ...*slot) {
+	if sv.isReady || sv.stopping {
+		return
+	}
+	stack := append(sv.parking[:0], ss...)
+	counted := false
+	for len(stack) > 0 {
+		s := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if s.parked || !s.pending || !sv.waitsForLease(s) {
+			continue
+		}
+		s.parked, counted = true, true
+		sv.count(s)
+		stack = append(stack, s.dependents()...)
+	}
+	sv.parking = stack[:0]
+	if counted {
+		sv.checkReady()
+	}
+}
+
+// waitsForLease reports whether s waits, and only for siblings that stand
+// by for their lease or are parked.
+func (sv *supervisor) waitsForLease(s *slot) bool {
+	if s.getState() != StateWaiting {
+		return false
+	}
+	by := false
+	for _, d := range s.deps() {
+		switch {
+		case d.isReady():
+		case d.parked || d.getState() == StateStandby:
+			by = true
+		default:
+			return false
+		}
+	}
+	return by
+}
+
+// moved records, for park, that s went from the state was to st. What was
+// parked behind s, when s stood by or was parked, is no longer, unless s
+// still stands by; whoever makes s wait again parks it again.
+func (sv *supervisor) moved(s *slot, was, st State) {
+	standing := s.parked || was == StateStandby
+	s.parked = false
+	if !standing || st == StateStandby {
+		return
+	}
+	stack := append(sv.parking[:0], s.dependents()...)
+	for len(stack) > 0 {
+		d := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if d.parked {
+			d.parked = false
+			stack = append(stack, d.dependents()...)
+		}
+	}
+	sv.parking = stack[:0]
 }
 
 // count records that s has been ready, or is done, since the run began.
@@ -708,6 +781,7 @@ func (sv *supervisor) ended(s *slot, a *Attempt, kind ExitKind, err error, dnr b
 			return
 		}
 		sv.startDependents(s)
+		sv.park(s.dependents()...)
 		sv.advance()
 		sv.checkReady()
 		return

@@ -2,6 +2,7 @@ package etcd_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -85,8 +86,11 @@ func TestHolderKeyDeleted(t *testing.T) {
 	deleted := time.Now()
 	_, err = admin.Delete(context.Background(), keys(t, admin, "app/sched")[0])
 	require.NoError(t, err)
-	within(t, ttl/2, "b takes over", func() bool { return w.holder(t) == "b" })
-	runs := checkRuns(t, w)
+	// Both see the deletion at once: b may start as a's attempt is
+	// cancelled, and the token tells them apart.
+	within(t, ttl/2, "a's attempt returns, and b takes over", func() bool { return handedOver(w, "b") })
+	runs, _ := w.history()
+	assert.Greater(t, runs[1].token, runs[0].token)
 	assert.Equal(t, runtime.ErrLeaseLost, runs[0].cause)
 	assert.Less(t, runs[0].end.Sub(deleted), ttl/4, "a saw the deletion at once")
 	within(t, 2*ttl, "a campaigns again, on a new etcd lease, and its old one is revoked", func() bool {
@@ -118,4 +122,48 @@ func TestHashReserved(t *testing.T) {
 	l, err := etcd.New(cli).Acquire(ctx, "app", ttl)
 	require.NoError(t, err)
 	assert.NoError(t, l.Release(ctx))
+}
+
+// TestStrayKey: a key of the election without an etcd lease (put by hand,
+// or left by a broken client) would never go, and every candidate would
+// wait for it for ever. After a TTL, Acquire fails with ErrStrayKey,
+// naming the key, and leaves nothing behind; a replica stands by with that
+// error, and takes the lease once the key is deleted.
+func TestStrayKey(t *testing.T) {
+	srv := startServer(t)
+	admin := connect(t, srv.client)
+	key := etcd.DefaultPrefix + "app/sched#by-hand"
+	_, err := admin.Put(context.Background(), key, "by hand")
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*ttl)
+	defer cancel()
+	begin := time.Now()
+	_, err = etcd.New(connect(t, srv.client)).Acquire(ctx, "app/sched", ttl)
+	require.ErrorIs(t, err, etcd.ErrStrayKey)
+	assert.ErrorContains(t, err, key)
+	assert.GreaterOrEqual(t, time.Since(begin), ttl, "its owner, if any, had a TTL to delete it")
+	leases, err := admin.Leases(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, leases.Leases, "the campaign's lease is revoked")
+	assert.Equal(t, []string{key}, keys(t, admin, "app/sched"))
+
+	w := newWorld()
+	a := startReplica(t, "a", connect(t, srv.client), runtime.Child{Run: w.singleton("a", 0, nil)}, nil)
+	within(t, 5*ttl, "a stands by with the error", func() bool {
+		for _, e := range a.of(runtime.EventStandby) {
+			if errors.Is(e.Err, etcd.ErrStrayKey) {
+				return true
+			}
+		}
+		return false
+	})
+	h := a.tree.Health()
+	assert.Equal(t, runtime.HealthReady, h.State)
+	assert.Contains(t, h.Children[1].Reason, key)
+	assert.Empty(t, w.holder(t))
+
+	_, err = admin.Delete(ctx, key)
+	require.NoError(t, err)
+	within(t, 2*ttl, "a takes the lease", func() bool { return w.holder(t) == "a" })
 }

@@ -25,7 +25,9 @@
 // its connection is down, it tries every sixth of the window, each time
 // asking the client to reconnect at once rather than when gRPC's backoff
 // ends. It also reports it lost at once when its key is deleted, or put
-// again without the lease, or its lease revoked.
+// again without the lease, or its lease revoked. A key of the election
+// without an etcd lease would hold every candidate up for ever: a campaign
+// that has waited a TTL for one fails with ErrStrayKey.
 package etcd
 
 import (
@@ -85,6 +87,12 @@ func New(client *clientv3.Client, opts ...Option) *Leaser {
 // lease expired while it waited for its turn, or its key was deleted or
 // put again without the lease; the runtime tries again.
 var ErrLostWhileCampaigning = errors.New("etcd lease: lost while campaigning")
+
+// ErrStrayKey is returned by Acquire when a key of the election that has
+// no etcd lease (put by hand, or left by a broken client), and so would
+// never go, has held the campaign up for a TTL; the error names the key.
+// Delete the key: the runtime tries again meanwhile.
+var ErrStrayKey = errors.New("etcd lease: stray key")
 
 // election returns the key prefix of the election of name.
 func (l *Leaser) election(name string) string { return l.prefix + name + "#" }
@@ -284,7 +292,7 @@ func (le *lease) campaign(ctx context.Context, prefix, value string) error {
 		return errors.New("key exists already") // a new lease's key cannot
 	}
 	le.rev = resp.Header.Revision
-	if err := waitDeletes(wctx, le.client, prefix, le.rev-1); err != nil {
+	if err := waitDeletes(wctx, le.client, prefix, le.rev-1, le.ttl); err != nil {
 		return le.why(err)
 	}
 	rev, err := le.check(wctx)
@@ -367,9 +375,13 @@ func (le *lease) watchFrom(rev int64) error {
 // waitDeletes waits until every key of the election created at or before
 // maxRev is deleted, as concurrency's own does; but a watch that resumes
 // from a compacted revision, after a reconnection, does not end the
-// campaign: the keys are read again.
-func waitDeletes(ctx context.Context, client *clientv3.Client, prefix string, maxRev int64) error {
+// campaign: the keys are read again. A key without an etcd lease would
+// never expire: once one has been waited for a TTL (time for whoever put
+// it to delete it), it fails with ErrStrayKey.
+func waitDeletes(ctx context.Context, client *clientv3.Client, prefix string, maxRev int64, ttl time.Duration) error {
 	opts := append(clientv3.WithLastCreate(), clientv3.WithMaxCreateRev(maxRev))
+	var stray int64 // the create revision of the key without a lease waited for
+	var since time.Time
 	for {
 		resp, err := client.Get(ctx, prefix, opts...)
 		if err != nil {
@@ -378,10 +390,27 @@ func waitDeletes(ctx context.Context, client *clientv3.Client, prefix string, ma
 		if len(resp.Kvs) == 0 {
 			return nil
 		}
-		err = waitDelete(ctx, client, string(resp.Kvs[0].Key), resp.Header.Revision)
-		if err != nil && !errors.Is(err, rpctypes.ErrCompacted) { // compacted: read again
+		kv := resp.Kvs[0]
+		wctx, cancel := ctx, context.CancelFunc(func() {})
+		if kv.Lease == 0 {
+			if kv.CreateRevision != stray {
+				stray, since = kv.CreateRevision, time.Now()
+			}
+			left := ttl - time.Since(since)
+			if left <= 0 {
+				return fmt.Errorf("%w %s: it has no etcd lease, and would hold every candidate up for ever: delete it", ErrStrayKey, kv.Key)
+			}
+			wctx, cancel = context.WithTimeout(ctx, left)
+		}
+		err = waitDelete(wctx, client, string(kv.Key), resp.Header.Revision)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil && wctx.Err() == nil && !errors.Is(err, rpctypes.ErrCompacted):
 			return err
 		}
+		// Deleted, compacted or waited for long enough: read again.
 	}
 }
 
