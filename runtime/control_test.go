@@ -110,6 +110,56 @@ func TestHandleRestartWithinGroupRestartIsIgnored(t *testing.T) {
 	})
 }
 
+// TestRestartWhileStoppingIsRefused: a restart ordered while the tree, the
+// child's supervisor or one above it stops would be dropped, or stopped
+// soon after; Restart says so with ErrNotRunning instead of nil. A stop is
+// taken (it changes nothing).
+func TestRestartWhileStoppingIsRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "t", Shutdown: time.Minute, Children: []runtime.Child{
+			{Name: "a", Run: nop},
+			{Name: "n", Supervisor: &runtime.Spec{Shutdown: time.Minute, Children: []runtime.Child{
+				{Name: "x", Run: nop},
+				{Name: "m", Supervisor: &runtime.Spec{Children: []runtime.Child{{Name: "w", Run: nop}}}},
+				{Name: "y", Run: lingering(5*time.Second, nil), Shutdown: 10 * time.Second},
+			}}},
+			{Name: "z", Run: lingering(5*time.Second, nil), Shutdown: 10 * time.Second},
+		}})
+		stop, done := start(t, tr)
+		synctest.Wait()
+
+		// n stops on an order: y lingers, and n with it.
+		require.NoError(t, tr.Handle("t/n").Stop())
+		synctest.Wait()
+		require.Equal(t, runtime.StateStopping, tr.Handle("t/n").State())
+		err := tr.Handle("t/n/x").Restart()
+		assert.ErrorIs(t, err, runtime.ErrNotRunning)
+		assert.EqualError(t, err, "arbor: supervisor is not running: t/n, the supervisor of t/n/x, is stopping")
+		assert.NoError(t, tr.Handle("t/n/x").Stop())
+		require.Equal(t, runtime.StateRunning, tr.Handle("t/n/m").State(), "m stops after y")
+		err = tr.Handle("t/n/m/w").Restart()
+		assert.ErrorIs(t, err, runtime.ErrNotRunning)
+		assert.EqualError(t, err, "arbor: supervisor is not running: t/n is stopping, and t/n/m/w with it")
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		require.Equal(t, runtime.StateStopped, tr.Handle("t/n").State())
+		require.NoError(t, tr.Handle("t/n").Restart())
+		synctest.Wait()
+		require.NoError(t, tr.Handle("t/n/x").Restart(), "n runs again")
+
+		// The tree stops: z lingers first, in reverse start order.
+		go stop()
+		synctest.Wait()
+		require.Equal(t, runtime.StateStopping, tr.Handle("t/z").State())
+		for _, path := range []string{"t/a", "t/n", "t/n/x", "t/n/m/w", "t/z"} {
+			assert.ErrorIs(t, tr.Handle(path).Restart(), runtime.ErrNotRunning, path)
+			assert.NoError(t, tr.Handle(path).Stop(), path)
+		}
+		require.NoError(t, <-done)
+		assert.ErrorIs(t, tr.Handle("t/a").Restart(), runtime.ErrTreeEnded)
+	})
+}
+
 func TestHandleOnStoppedNestedSupervisor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{

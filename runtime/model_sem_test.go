@@ -787,6 +787,24 @@ func (m *model) racesKill(c *mChild) {
 	}
 }
 
+// stoppingFrom reports whether sv, or a supervisor above it, is stopping:
+// Handle.Restart then refuses a restart of its children.
+func (sv *mSup) stoppingFrom() bool {
+	for ; sv != nil; sv = sv.parent() {
+		if sv.running && sv.stopping {
+			return true
+		}
+	}
+	return false
+}
+
+func (sv *mSup) parent() *mSup {
+	if sv.self == nil {
+		return nil
+	}
+	return sv.self.sup
+}
+
 // kill abandons a nested supervisor with its whole subtree, at once: every
 // attempt below it is cancelled and listed, and its run ends, starting
 // nothing more. Each nested run below returns at once, too late to be heard.

@@ -415,11 +415,16 @@ func (d *modelRun) step() (string, error) {
 			cancel()
 		}
 		d.stats[fmt.Sprintf("order to a running supervisor: %v", c.sup.running)]++
-		if !c.sup.running {
+		switch {
+		case !c.sup.running:
 			if !errors.Is(err, runtime.ErrNotRunning) {
 				return what, fmt.Errorf("order to a child whose supervisor is not running: %v, want ErrNotRunning", err)
 			}
-		} else {
+		case restart && c.sup.stoppingFrom():
+			if !errors.Is(err, runtime.ErrNotRunning) {
+				return what, fmt.Errorf("restart of a child whose supervisor or tree is stopping: %v, want ErrNotRunning", err)
+			}
+		default:
 			if err != nil {
 				return what, fmt.Errorf("order: %v", err)
 			}
@@ -492,10 +497,16 @@ func (d *modelRun) burst(workers []*mChild) (string, error) {
 			what = append(what, "stop")
 			err = h.Stop()
 		}
+		sv := c.sup
+		if restart && sv.stoppingFrom() {
+			if !errors.Is(err, runtime.ErrNotRunning) {
+				return c.path + " orders " + strings.Join(what, ", "), fmt.Errorf("restart of a child whose supervisor or tree is stopping: %v, want ErrNotRunning", err)
+			}
+			continue
+		}
 		if err != nil {
 			return c.path + " orders " + strings.Join(what, ", "), fmt.Errorf("order: %v", err)
 		}
-		sv := c.sup
 		d.m.post(func() { sv.control(c, restart) })
 	}
 	d.settle()

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -122,7 +123,8 @@ func (h *Handle) State() State {
 // with Stop. During a one_for_all or rest_for_one restart, the child
 // starts with the group instead, once every member has stopped. Restart
 // returns once the supervisor has the order, before the restart; an error
-// wrapping ErrNotRunning when the child's supervisor is not running, and
+// wrapping ErrNotRunning when the child's supervisor is not running or is
+// stopping, or the tree is stopping (the order would change nothing), and
 // ErrTreeEnded (which matches ErrNotRunning too) once the tree has ended.
 // A pool instance restarts with the same run function; one that was
 // removed from its pool gives an error wrapping ErrRemoved (one removed
@@ -162,6 +164,16 @@ func (h *Handle) Order(o Order, from string) error {
 			return fmt.Errorf("%w: %s", ErrRemoved, h.s.path)
 		}
 		kind = msgRestart
+		if sv := h.s.sup; sv.runDone.Load() != nil {
+			if p := sv.stoppingFrom(); p != "" {
+				// Its supervisor would drop it, or stop it soon after:
+				// everything under a stopping supervisor stops.
+				if p != sv.path {
+					return fmt.Errorf("%w: %s is stopping, and %s with it", ErrNotRunning, p, h.s.path)
+				}
+				return fmt.Errorf("%w: %s, the supervisor of %s, is stopping", ErrNotRunning, p, h.s.path)
+			}
+		}
 	case OrderStop:
 		if h.s.removed() {
 			return nil // stopped for good already
@@ -210,6 +222,28 @@ func (h *Handle) StopAndWait(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// stoppingFrom returns the path of sv, or of the supervisor above it
+// nearest to it, that is stopping, or "" if none is.
+func (sv *supervisor) stoppingFrom() string {
+	if sv.closing.Load() {
+		return sv.path
+	}
+	for p := sv.path; ; {
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+		if s := sv.tree.staticSlot(p); s != nil && s.sub() != nil && s.sub().closing.Load() {
+			return p
+		}
+	}
+	if closed(sv.tree.stopping) {
+		return sv.tree.root.path
+	}
+	return ""
 }
 
 // order posts an order to the child's supervisor and returns the done

@@ -29,6 +29,10 @@ type supervisor struct {
 
 	killed bool // the run was abandoned with its parent: it starts nothing more; alarmKill says so
 
+	// closing is stopping, for handles: a restart ordered while the run
+	// stops would be dropped, so Handle.Restart refuses it.
+	closing atomic.Bool
+
 	staleMu sync.Mutex
 	stale   []message // the watchdog's notices, which bypass the inbox; alarmStale says so
 
@@ -217,6 +221,7 @@ func (sv *supervisor) reset(ctx context.Context, self *Attempt) {
 	sv.live = 0
 	sv.window = restartWindow{}
 	sv.stopping = false
+	sv.closing.Store(false)
 	sv.lostLease = false
 	sv.result = nil
 	sv.queue = nil
@@ -1177,6 +1182,7 @@ func (sv *supervisor) shutdown(reason error) {
 		sv.startAccepted()
 	}
 	sv.stopping = true
+	sv.closing.Store(true)
 	sv.stopBegan = sv.now()
 	sv.result = reason
 	if sv.self == nil {
@@ -1405,6 +1411,7 @@ func (sv *supervisor) endKilled() {
 	// attempts have returned or been abandoned, must find them so.
 	sv.tree.killsDone()
 	sv.stopping = true
+	sv.closing.Store(true)
 	now := time.Now()
 	for _, s := range sv.slotsNow() {
 		if a := s.cur.Load(); a != nil {

@@ -94,9 +94,9 @@ func (h *handler) control(w http.ResponseWriter, r *http.Request, order runtime.
 }
 
 // stopping says why a restart of the child at path would come to nothing:
-// the tree, or a supervisor above the child, is stopping. Its supervisor
-// takes the order all the same (Handle.Restart returns nil) and drops it,
-// since it stops every child. A stop is what happens anyway.
+// the tree, or a supervisor above the child, is stopping, in the words of
+// the page (Handle.Restart refuses it too, with ErrNotRunning). A stop is
+// what happens anyway.
 func (h *handler) stopping(order runtime.Order, path string) string {
 	if order != runtime.OrderRestart {
 		return ""
