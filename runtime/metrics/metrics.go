@@ -77,7 +77,10 @@ type Collector struct {
 
 // New returns a collector for t. Register it with a prometheus.Registerer;
 // the collectors of trees with different names can share one. It panics if
-// t is nil.
+// t is nil. After the tree's Run returns, it goes on reporting the tree's
+// final values and keeps the tree in memory: a program that runs trees one
+// after another unregisters the collector of one that ended (a new tree of
+// the same name cannot be registered beside it).
 func New(t *runtime.Tree) *Collector {
 	if t == nil {
 		panic("metrics: New needs a tree, not nil")
