@@ -698,24 +698,25 @@ func (f *follower) stream(ctx context.Context) error {
 		}
 		return err
 	}
+	// Another run's events are numbered from 1 again: after f.last, this
+	// answer would skip as many of them, and resumes after none.
+	restarted := false
+	if run := res.Header.Get(console.RunHeader); run != f.runID {
+		restarted = f.runID != "" && run != "" && f.last > 0
+		f.runID = run
+	}
 	if f.connected && !f.again {
 		resume := ""
-		if f.last > 0 {
+		if f.last > 0 && !restarted {
 			resume = fmt.Sprintf(", resuming after event %d", f.last)
 		}
 		fmt.Fprintf(cl.stderr, "arbor ctl: reconnected to %s%s\n", cl.base.Redacted(), resume)
 	}
 	f.connected, f.again, f.paused = true, false, 0
-	if run := res.Header.Get(console.RunHeader); run != f.runID {
-		restarted := f.runID != "" && run != ""
-		f.runID = run
-		if restarted && f.last > 0 {
-			// Its events are numbered from 1 again: after f.last, this
-			// answer would skip as many of them.
-			restartedNote(cl.stderr, f.last)
-			f.last, f.again = 0, true
-			return errRestarted
-		}
+	if restarted {
+		restartedNote(cl.stderr, f.last)
+		f.last, f.again = 0, true
+		return errRestarted
 	}
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(nil, maxLine)

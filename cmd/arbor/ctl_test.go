@@ -177,9 +177,13 @@ func TestFollowRestartedWithMoreEvents(t *testing.T) {
 		t.Errorf("%d notices of a restart, want 1:\n%s", n, f.stderr)
 	}
 	// Asking the new run again from its first event is no reconnection:
-	// one outage, one "reconnected".
+	// one outage, one "reconnected", which resumes after no event of the
+	// old run.
 	if n := strings.Count(f.stderr, "reconnected"); n != 1 {
 		t.Errorf("%d notices of a reconnection, want 1:\n%s", n, f.stderr)
+	}
+	if want := "arbor ctl: reconnected to " + f.base + "\narbor ctl: the program was restarted"; !strings.Contains(f.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, f.stderr)
 	}
 }
 

@@ -18,7 +18,8 @@
 //	                        With Accept: text/event-stream,
 //	                        a Server-Sent Events stream (see below)
 //	POST /api/restart?path=P   restart the child at P (runtime.Handle.Restart);
-//	                           409 while the tree or its supervisor stops
+//	                           409 while the tree, or a supervisor above
+//	                           the child, stops
 //	POST /api/stop?path=P      stop the child at P (runtime.Handle.Stop)
 //
 // Reads need nothing beyond reaching the listener. Any answer is dropped

@@ -136,10 +136,24 @@ func (l *Leaser) Acquire(ctx context.Context, name string, ttl time.Duration) (r
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("etcd lease %s: %w", name, err)
+		return nil, &namedError{name: name, err: err}
 	}
 	return le, nil
 }
+
+// namedError is an error of the campaign for the lease name. The
+// package's own errors (ErrStrayKey, ErrLostWhileCampaigning) begin with
+// "etcd lease: ", which the name's prefix says already.
+type namedError struct {
+	name string
+	err  error
+}
+
+func (e *namedError) Error() string {
+	return "etcd lease " + e.name + ": " + strings.TrimPrefix(e.err.Error(), "etcd lease: ")
+}
+
+func (e *namedError) Unwrap() error { return e.err }
 
 // reconnect has client connect again now if its connection is down, and
 // says whether it is not up. While etcd is down, the client's reconnection
