@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"go/types"
 	"maps"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -274,10 +275,7 @@ func compilerOutput(dir, path, out string, l *listed) schema.ErrorList {
 		m := compilerLine.FindStringSubmatch(line)
 		var pos schema.Pos
 		if m != nil {
-			pos.Filename = m[1]
-			if !filepath.IsAbs(pos.Filename) {
-				pos.Filename = filepath.Join(dir, pos.Filename)
-			}
+			pos.Filename = compilerFile(dir, m[1], l)
 			pos.Line, _ = strconv.Atoi(m[2])
 			pos.Column, _ = strconv.Atoi(m[3])
 		}
@@ -306,6 +304,36 @@ func compilerOutput(dir, path, out string, l *listed) schema.ErrorList {
 		}
 	}
 	return errs
+}
+
+// compilerFile returns the file that name, of a position in the
+// compiler's output about the package l, stands for. The go command names
+// a file of the package relative to dir, where it ran, but leaves a
+// //line directive's as the directive gives it, relative to the
+// directory of the file that holds it as go/scanner reads it: a name
+// that is no file from dir, or leads out of the package's directory, is
+// one of those.
+func compilerFile(dir, name string, l *listed) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	fromDir := filepath.Join(dir, name)
+	if l == nil || l.Dir == "" {
+		return fromDir
+	}
+	fromPkg := filepath.Join(l.Dir, name)
+	_, errDir := os.Stat(fromDir)
+	_, errPkg := os.Stat(fromPkg)
+	switch {
+	case (errDir == nil) != (errPkg == nil):
+		if errPkg == nil {
+			return fromPkg
+		}
+		return fromDir
+	case strings.HasPrefix(fromDir, filepath.Clean(l.Dir)+string(filepath.Separator)):
+		return fromDir
+	}
+	return fromPkg
 }
 
 // cycle reports whether a go list error is an import cycle.
