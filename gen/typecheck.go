@@ -262,10 +262,15 @@ var compilerLine = regexp.MustCompile(`^(\S.*?):(\d+)(?::(\d+))?: (.+)$`)
 // compilerOutput reads the compiler's output about the package at path,
 // as go list -export gives it: a line per error, the file relative to dir
 // where the go command ran, with the other positions of an error
-// (another declaration of a name) on the lines after it, indented.
+// (another declaration of a name) on the lines after it, indented. The C
+// compiler of a cgo package says more around its errors, on lines that
+// are not indented: context (In function 'f':), source excerpts, carets
+// and summaries, which are left out, as are its warnings and their notes.
+// A note of an error is another position of it.
 func compilerOutput(dir, path, out string, l *listed) schema.ErrorList {
 	var errs schema.ErrorList
-	dropped := false // the error before was one too many
+	var other []string // the lines of no error, C compiler's or not
+	dropped := false   // the error before was one too many, or a warning
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		indented := strings.HasPrefix(line, "\t")
 		line = strings.TrimSpace(line)
@@ -280,7 +285,9 @@ func compilerOutput(dir, path, out string, l *listed) schema.ErrorList {
 			pos.Column, _ = strconv.Atoi(m[3])
 		}
 		switch {
-		case len(errs) > 0 && (indented || m == nil):
+		case m == nil && !indented:
+			other = append(other, line)
+		case len(errs) > 0 && (indented || strings.HasPrefix(m[4], "note: ")):
 			// Another position of the error before, or more of its text.
 			last := errs[len(errs)-1]
 			switch {
@@ -290,18 +297,23 @@ func compilerOutput(dir, path, out string, l *listed) schema.ErrorList {
 			default:
 				last.Msg += "; " + line
 			}
+		case m == nil:
+			other = append(other, line)
+		case strings.HasPrefix(m[4], "warning: "):
+			dropped = true
 		case len(errs) == maxCompileErrors:
 			dropped = true
-		case m != nil:
+		default:
 			dropped = false
 			errs.Add(pos, schema.Sprintf("package %s does not compile: %s", schema.Clip(path), m[4]))
-		default:
-			where := dir
-			if l != nil && l.Dir != "" {
-				where = l.Dir
-			}
-			errs.Add(schema.Pos{Filename: where}, schema.Sprintf("package %s does not compile: %s", schema.Clip(path), line))
 		}
+	}
+	if len(errs) == 0 && len(other) > 0 {
+		where := dir
+		if l != nil && l.Dir != "" {
+			where = l.Dir
+		}
+		errs.Add(schema.Pos{Filename: where}, schema.Sprintf("package %s does not compile: %s", schema.Clip(path), strings.Join(other, "; ")))
 	}
 	return errs
 }

@@ -1,0 +1,53 @@
+package gen
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCompilerOutputOfC reads what go list -export gives for a cgo package
+// whose C does not compile: each error of the C compiler is one error at
+// its position, without the source excerpts, carets, context lines and
+// summaries gcc and clang print around it, which are no errors and would
+// otherwise run on into the error's message or stand apart at the
+// package's directory.
+func TestCompilerOutputOfC(t *testing.T) {
+	dir := t.TempDir()
+	l := &listed{ImportPath: "example.com/m/cg", Dir: filepath.Join(dir, "cg")}
+	for _, c := range []struct{ name, out, want string }{
+		{"gcc", `cg/cg.go: In function 'two':
+cg/cg.go:4:27: error: expected expression before ';' token
+    4 | int two(void) { return 2 +; }
+      |                           ^
+cg/cg.go:3:5: note: previous declaration of 'x' with type 'int'
+cg/cg.go:5:5: warning: unused variable 'y' [-Wunused-variable]
+    5 | int y;
+      |     ^
+cg/cg.go:2:1: note: in expansion of macro 'Y'
+`, "DIR/cg/cg.go:4:27: package example.com/m/cg does not compile: error: expected expression before ';' token (also at DIR/cg/cg.go:3:5)"},
+		{"gcc fatal", `In file included from cg/cg.go:4:
+cg/x.h:1:10: fatal error: nothere.h: No such file or directory
+    1 | #include <nothere.h>
+      |          ^~~~~~~~~~~
+compilation terminated.
+`, "DIR/cg/x.h:1:10: package example.com/m/cg does not compile: fatal error: nothere.h: No such file or directory"},
+		{"clang", `cg/cg.go:5:10: fatal error: 'nothere.h' file not found
+#include <nothere.h>
+         ^~~~~~~~~~~~
+1 error generated.
+`, "DIR/cg/cg.go:5:10: package example.com/m/cg does not compile: fatal error: 'nothere.h' file not found"},
+		{"no position", "cgo: cannot parse the output of gcc\n", "DIR/cg: package example.com/m/cg does not compile: cgo: cannot parse the output of gcc"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			errs := compilerOutput(dir, l.ImportPath, c.out, l)
+			var got []string
+			for _, e := range errs {
+				got = append(got, strings.ReplaceAll(e.Error(), dir, "DIR"))
+			}
+			if strings.Join(got, "\n") != c.want {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), c.want)
+			}
+		})
+	}
+}
