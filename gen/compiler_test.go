@@ -51,3 +51,27 @@ compilation terminated.
 		})
 	}
 }
+
+// TestCompilerOutputNewlineNames reads the compiler's errors in files
+// whose path has a newline, in its name or a directory's (a module's
+// directory may be named anyhow): the error is at that file, not at a
+// file named after the path's last line.
+func TestCompilerOutputNewlineNames(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ name, pkgDir, file, out string }{
+		{"file", "lib", "a\nb.go", "lib/a\nb.go:3:13: undefined: x\n\tlib/a\nb.go:2:6: other declaration of y\n"},
+		{"directory", "x\ny/lib", "a.go", "x\ny/lib/a.go:3:13: undefined: x\n\tx\ny/lib/a.go:2:6: other declaration of y\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := &listed{ImportPath: "example.com/m/lib", Dir: filepath.Join(dir, c.pkgDir), GoFiles: []string{c.file}}
+			errs := compilerOutput(dir, l.ImportPath, c.out, l)
+			file := filepath.Join(l.Dir, c.file)
+			if len(errs) != 1 || errs[0].Pos.Filename != file || errs[0].Pos.Line != 3 || len(errs[0].Also) != 1 || errs[0].Also[0].Filename != file {
+				t.Fatalf("got %q, want one error at %q:3:13, also at line 2", errs, file)
+			}
+			if want := "package example.com/m/lib does not compile: undefined: x"; errs[0].Msg != want {
+				t.Errorf("got %q, want %q", errs[0].Msg, want)
+			}
+		})
+	}
+}

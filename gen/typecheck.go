@@ -269,6 +269,7 @@ var compilerLine = regexp.MustCompile(`^(\S.*?):(\d+)(?::(\d+))?: (.+)$`)
 // A note of an error is another position of it.
 func compilerOutput(dir, path, out string, l *listed) schema.ErrorList {
 	var errs schema.ErrorList
+	out, names := newlineNames(dir, out, l)
 	var other []string // the lines of no error, C compiler's or not
 	dropped := false   // the error before was one too many, or a warning
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -281,6 +282,9 @@ func compilerOutput(dir, path, out string, l *listed) schema.ErrorList {
 		var pos schema.Pos
 		if m != nil {
 			pos.Filename = compilerFile(dir, m[1], l)
+			if file, ok := names[m[1]]; ok {
+				pos.Filename = file
+			}
 			pos.Line, _ = strconv.Atoi(m[2])
 			pos.Column, _ = strconv.Atoi(m[3])
 		}
@@ -316,6 +320,36 @@ func compilerOutput(dir, path, out string, l *listed) schema.ErrorList {
 		errs.Add(schema.Pos{Filename: where}, schema.Sprintf("package %s does not compile: %s", schema.Clip(path), strings.Join(other, "; ")))
 	}
 	return errs
+}
+
+// newlineNames returns the compiler's output, out, with each path of a
+// file of the package l that has a newline (in its name, or in a
+// directory's: a module's may be named anyhow) replaced by a name of one
+// line, which names maps to the file: else the path's last line would
+// read as a file of its own.
+func newlineNames(dir, out string, l *listed) (string, map[string]string) {
+	if l == nil || !strings.Contains(out, "\n") {
+		return out, nil
+	}
+	names := map[string]string{}
+	for _, files := range [][]string{l.GoFiles, l.CgoFiles, l.CFiles, l.CXXFiles, l.MFiles, l.FFiles, l.SFiles, l.SwigFiles, l.SwigCXXFiles} {
+		for _, f := range files {
+			file := filepath.Join(l.Dir, f)
+			if !strings.Contains(file, "\n") {
+				continue
+			}
+			name := fmt.Sprintf("\x00%d", len(names))
+			names[name] = file
+			paths := []string{file}
+			if rel, err := filepath.Rel(dir, file); err == nil {
+				paths = append(paths, rel)
+			}
+			for _, p := range paths {
+				out = strings.ReplaceAll(out, p+":", name+":")
+			}
+		}
+	}
+	return out, names
 }
 
 // compilerFile returns the file that name, of a position in the
