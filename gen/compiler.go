@@ -3,6 +3,7 @@ package gen
 import (
 	"go/ast"
 	"go/token"
+	"go/types"
 	"strconv"
 	"strings"
 
@@ -129,7 +130,11 @@ func (ws *workspace) compilerChecks(p *packages.Package, l *listed, name string,
 				}
 				hasMain = hasMain || declares(d, "main")
 			}
-			ws.embedErrors(f, imports(f, "embed"), add)
+			var scope *types.Scope
+			if p.Types != nil {
+				scope = p.Types.Scope()
+			}
+			ws.embedErrors(f, imports(f, "embed"), scope, add)
 		}
 		if len(p.Syntax) > 0 && p.Syntax[0].Name != nil {
 			q := ws.fset.Position(p.Syntax[0].Name.Pos())
@@ -144,12 +149,18 @@ func (ws *workspace) compilerChecks(p *packages.Package, l *listed, name string,
 
 // embedErrors reports each var declaration of f with a //go:embed
 // directive that the compiler refuses: in a file that does not import
-// "embed" (haveEmbed false), for more than one name, with a value, or in a
-// function.
-func (ws *workspace) embedErrors(f *ast.File, haveEmbed bool, add func(token.Pos, string)) {
+// "embed" (haveEmbed false), for more than one name, with a value, in a
+// function, or of a type it cannot fill (looked up in scope, the
+// package's); and each directive outside a function that no var takes.
+func (ws *workspace) embedErrors(f *ast.File, haveEmbed bool, scope *types.Scope, add func(token.Pos, string)) {
 	embeds := directives(f, "go:embed")
 	if len(embeds) == 0 {
 		return
+	}
+	for _, d := range embeds {
+		if misplaced(f, d.pos) {
+			add(d.pos, "misplaced go:embed directive")
+		}
 	}
 	// The directive of a var is in the comment just before it.
 	check := func(doc *ast.CommentGroup, spec *ast.ValueSpec, inFunc bool) {
@@ -172,6 +183,16 @@ func (ws *workspace) embedErrors(f *ast.File, haveEmbed bool, add func(token.Pos
 			add(pos, "go:embed cannot apply to var with initializer")
 		case inFunc:
 			add(pos, "go:embed cannot apply to var inside func")
+		case scope != nil:
+			if v, ok := scope.Lookup(spec.Names[0].Name).(*types.Var); ok && !embeddable(v.Type()) {
+				q := types.RelativeTo(v.Pkg())
+				add(spec.Names[0].Pos(), "go:embed cannot apply to var of type "+types.TypeString(v.Type(), func(p *types.Package) string {
+					if q(p) == "" {
+						return ""
+					}
+					return p.Name()
+				}))
+			}
 		}
 	}
 	var decl func(d *ast.GenDecl, inFunc bool)
@@ -208,4 +229,50 @@ func (ws *workspace) embedErrors(f *ast.File, haveEmbed bool, add func(token.Pos
 			}
 		}
 	}
+}
+
+// embeddable reports whether the compiler fills a var of type t from a
+// //go:embed directive: a string, a slice of bytes, named or not, or an
+// embed.FS. An invalid type is its own error.
+func embeddable(t types.Type) bool {
+	if n, ok := types.Unalias(t).(*types.Named); ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "embed" && n.Obj().Name() == "FS" {
+		return true
+	}
+	switch u := t.Underlying().(type) {
+	case *types.Basic:
+		return u.Kind() == types.String || u.Kind() == types.Invalid
+	case *types.Slice:
+		b, ok := u.Elem().Underlying().(*types.Basic)
+		return ok && (b.Kind() == types.Uint8 || b.Kind() == types.Invalid)
+	}
+	return false
+}
+
+// misplaced reports whether the //go:embed directive at pos, outside a
+// function, is one that no var takes, as the compiler reads it: one
+// before the package clause, a declaration other than a single var, the
+// parenthesis of a group, a spec of a group other than var's, or nothing.
+func misplaced(f *ast.File, pos token.Pos) bool {
+	if f.Name != nil && pos < f.Name.Pos() {
+		return true
+	}
+	for _, d := range f.Decls {
+		if d.End() <= pos {
+			continue
+		}
+		gd, ok := d.(*ast.GenDecl)
+		if pos < d.Pos() {
+			return !ok || gd.Tok != token.VAR || gd.Lparen.IsValid()
+		}
+		if !ok || !gd.Lparen.IsValid() || pos < gd.Lparen || pos > gd.Rparen {
+			return false // in a function or an expression: not checked
+		}
+		for _, s := range gd.Specs {
+			if s.End() > pos {
+				return s.Pos() > pos && gd.Tok != token.VAR
+			}
+		}
+		return true
+	}
+	return true
 }
