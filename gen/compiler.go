@@ -124,6 +124,7 @@ func (ws *workspace) compilerChecks(p *packages.Package, l *listed, name string,
 					add(d.pos, `//go:linkname only allowed in Go files that import "unsafe"`)
 				}
 			}
+			directiveErrors(f, add)
 			for _, d := range f.Decls {
 				if fd, ok := d.(*ast.FuncDecl); ok && needs(fd) {
 					add(fd.Name.Pos(), "missing function body")
@@ -229,6 +230,62 @@ func (ws *workspace) embedErrors(f *ast.File, haveEmbed bool, scope *types.Scope
 			}
 		}
 	}
+}
+
+// flagDirectives are the compiler's directives that mark a function, and
+// whether only the runtime may use each; go:build marks a file.
+var flagDirectives = map[string]bool{
+	"go:build": false, "go:noescape": false, "go:norace": false, "go:nosplit": false,
+	"go:noinline": false, "go:nocheckptr": false, "go:cgo_unsafe_args": false,
+	"go:uintptrkeepalive": false, "go:uintptrescapes": false, "go:registerparams": false,
+	"go:systemstack": true, "go:nowritebarrier": true, "go:nowritebarrierrec": true, "go:yeswritebarrierrec": true,
+}
+
+// directiveErrors reports, as the compiler does, each directive of
+// flagDirectives in f that nothing it may mark takes (go:build, the file,
+// before the package clause; the others, the function declared next) and
+// each that only the runtime or the standard library may use.
+func directiveErrors(f *ast.File, add func(token.Pos, string)) {
+	for _, g := range f.Comments {
+		for _, c := range g.List {
+			text, ok := strings.CutPrefix(c.Text, "//")
+			if !ok || !strings.HasPrefix(text, "go:") {
+				continue
+			}
+			verb, _, _ := strings.Cut(text, " ")
+			runtimeOnly, known := flagDirectives[verb]
+			if !known {
+				continue
+			}
+			pos := c.Pos() + 2
+			switch {
+			case runtimeOnly:
+				add(pos, "//"+verb+" only allowed in runtime")
+			case verb == "go:uintptrkeepalive":
+				add(pos, "//"+verb+" is only allowed in the standard library")
+			}
+			if !directivePlaced(f, pos, verb == "go:build") {
+				add(pos, "misplaced compiler directive")
+			}
+		}
+	}
+}
+
+// directivePlaced reports whether the directive at pos is taken by what
+// it marks: the file, before the package clause, when build is set, or
+// else the function declared next at the top level.
+func directivePlaced(f *ast.File, pos token.Pos, build bool) bool {
+	if pos < f.Package {
+		return build
+	}
+	for _, d := range f.Decls {
+		if d.End() <= pos {
+			continue
+		}
+		_, isFunc := d.(*ast.FuncDecl)
+		return pos < d.Pos() && isFunc && !build
+	}
+	return false
 }
 
 // embeddable reports whether the compiler fills a var of type t from a
