@@ -1,11 +1,14 @@
 package gen
 
 import (
+	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/tools/go/packages"
 
@@ -154,9 +157,19 @@ func (ws *workspace) compilerChecks(p *packages.Package, l *listed, name string,
 // function, or of a type it cannot fill (looked up in scope, the
 // package's); and each directive outside a function that no var takes.
 func (ws *workspace) embedErrors(f *ast.File, haveEmbed bool, scope *types.Scope, add func(token.Pos, string)) {
-	embeds := directives(f, "go:embed")
-	if len(embeds) == 0 {
-		return
+	var embeds []directive
+	for _, d := range directives(f, "go:embed") {
+		// One without a pattern is no directive of a var's; the compiler
+		// says so, and how it is written.
+		patterns, err := embedPatterns(d.args)
+		if err != nil {
+			add(d.pos, err.Error())
+		}
+		if len(patterns) == 0 {
+			add(d.pos, "usage: //go:embed pattern...")
+			continue
+		}
+		embeds = append(embeds, d)
 	}
 	for _, d := range embeds {
 		if misplaced(f, d.pos) {
@@ -286,6 +299,50 @@ func directivePlaced(f *ast.File, pos token.Pos, build bool) bool {
 		return pos < d.Pos() && isFunc && !build
 	}
 	return false
+}
+
+// embedPatterns splits the arguments of a //go:embed directive as the
+// compiler does: separated by spaces, each bare, "quoted" or `raw`.
+func embedPatterns(args string) ([]string, error) {
+	bad := func(s string) error { return fmt.Errorf("invalid quoted string in //go:embed: %s", s) }
+	var list []string
+	for args = strings.TrimSpace(args); args != ""; args = strings.TrimSpace(args) {
+		var pattern string
+		switch args[0] {
+		case '`':
+			i := strings.IndexByte(args[1:], '`')
+			if i < 0 {
+				return nil, bad(args)
+			}
+			pattern, args = args[1:1+i], args[2+i:]
+		case '"':
+			i := 1
+			for ; i < len(args) && args[i] != '"'; i++ {
+				if args[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(args) {
+				return nil, bad(args)
+			}
+			q, err := strconv.Unquote(args[:i+1])
+			if err != nil {
+				return nil, bad(args[:i+1])
+			}
+			pattern, args = q, args[i+1:]
+		default:
+			i := strings.IndexFunc(args, unicode.IsSpace)
+			if i < 0 {
+				i = len(args)
+			}
+			pattern, args = args[:i], args[i:]
+		}
+		if r, _ := utf8.DecodeRuneInString(args); args != "" && !unicode.IsSpace(r) {
+			return nil, bad(args)
+		}
+		list = append(list, pattern)
+	}
+	return list, nil
 }
 
 // embeddable reports whether the compiler fills a var of type t from a

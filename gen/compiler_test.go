@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,5 +74,27 @@ func TestCompilerOutputNewlineNames(t *testing.T) {
 				t.Errorf("got %q, want %q", errs[0].Msg, want)
 			}
 		})
+	}
+}
+
+// TestEmbedPatterns splits //go:embed arguments as the compiler does.
+func TestEmbedPatterns(t *testing.T) {
+	for _, c := range []struct{ args, want, err string }{
+		{"", "", ""},
+		{"a.txt  b/*.txt", "a.txt|b/*.txt", ""},
+		{"`x y` \"a\\\"b\" c", "x y|a\"b|c", ""},
+		{`"a\\" b`, `a\|b`, ""},
+		{`"a.txt`, "", `invalid quoted string in //go:embed: "a.txt`},
+		{"`a.txt", "", "invalid quoted string in //go:embed: `a.txt"},
+		{`"a"b`, "", "invalid quoted string in //go:embed: b"},
+		{`"\q" x`, "", `invalid quoted string in //go:embed: "\q"`},
+	} {
+		got, err := embedPatterns(c.args)
+		if gotErr := fmt.Sprint(err); c.err != "" && gotErr != c.err || c.err == "" && err != nil {
+			t.Errorf("embedPatterns(%q): error %v, want %q", c.args, err, c.err)
+		}
+		if strings.Join(got, "|") != c.want {
+			t.Errorf("embedPatterns(%q) = %q, want %q", c.args, got, c.want)
+		}
 	}
 }
