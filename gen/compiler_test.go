@@ -27,6 +27,10 @@ cg/cg.go:5:5: warning: unused variable 'y' [-Wunused-variable]
       |     ^
 cg/cg.go:2:1: note: in expansion of macro 'Y'
 `, "DIR/cg/cg.go:4:27: package example.com/m/cg does not compile: error: expected expression before ';' token (also at DIR/cg/cg.go:3:5)"},
+		{"gcc warning first", `cg/cg.go:5:5: warning: unused variable 'y' [-Wunused-variable]
+cg/cg.go:2:1: note: in expansion of macro 'Y'
+cg/cg.go:4:27: error: expected expression before ';' token
+`, "DIR/cg/cg.go:4:27: package example.com/m/cg does not compile: error: expected expression before ';' token"},
 		{"gcc fatal", `In file included from cg/cg.go:4:
 cg/x.h:1:10: fatal error: nothere.h: No such file or directory
     1 | #include <nothere.h>

@@ -288,10 +288,11 @@ func compilerOutput(dir, path, out string, l *listed) schema.ErrorList {
 			pos.Line, _ = strconv.Atoi(m[2])
 			pos.Column, _ = strconv.Atoi(m[3])
 		}
+		note := m != nil && strings.HasPrefix(m[4], "note: ")
 		switch {
 		case m == nil && !indented:
 			other = append(other, line)
-		case len(errs) > 0 && (indented || strings.HasPrefix(m[4], "note: ")):
+		case len(errs) > 0 && (indented || note):
 			// Another position of the error before, or more of its text.
 			last := errs[len(errs)-1]
 			switch {
@@ -303,6 +304,7 @@ func compilerOutput(dir, path, out string, l *listed) schema.ErrorList {
 			}
 		case m == nil:
 			other = append(other, line)
+		case note: // of a warning before any error
 		case strings.HasPrefix(m[4], "warning: "):
 			dropped = true
 		case len(errs) == maxCompileErrors:
