@@ -36,7 +36,7 @@ func needsBody(p *packages.Package, l *listed) func(fd *ast.FuncDecl) bool {
 			continue // the directive is an error there
 		}
 		for _, d := range directives(f, "go:linkname") {
-			if fields := strings.Fields(d.args); len(fields) > 0 {
+			if fields := strings.Fields(d.args); len(fields) > 0 && len(fields) <= 2 {
 				linked[fields[0]] = true
 			}
 		}
@@ -122,8 +122,11 @@ func (ws *workspace) compilerChecks(p *packages.Package, l *listed, name string,
 	if p != nil {
 		needs := needsBody(p, l)
 		for _, f := range p.Syntax {
-			if !imports(f, "unsafe") {
-				for _, d := range directives(f, "go:linkname") {
+			for _, d := range directives(f, "go:linkname") {
+				switch n := len(strings.Fields(d.args)); {
+				case n > 2:
+					add(d.pos, "usage: //go:linkname localname [linkname]")
+				case n > 0 && !imports(f, "unsafe"):
 					add(d.pos, `//go:linkname only allowed in Go files that import "unsafe"`)
 				}
 			}
