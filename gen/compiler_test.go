@@ -57,15 +57,17 @@ compilation terminated.
 	}
 }
 
-// TestCompilerOutputNewlineNames reads the compiler's errors in files
-// whose path has a newline, in its name or a directory's (a module's
-// directory may be named anyhow): the error is at that file, not at a
-// file named after the path's last line.
-func TestCompilerOutputNewlineNames(t *testing.T) {
+// TestCompilerOutputOddNames reads the compiler's errors in files
+// whose path has a newline, or a colon and a number, in its name or a
+// directory's (a module's directory may be named anyhow): the error is at
+// that file, not at a file named after the path's last line, or its part
+// before the colon.
+func TestCompilerOutputOddNames(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct{ name, pkgDir, file, out string }{
 		{"file", "lib", "a\nb.go", "lib/a\nb.go:3:13: undefined: x\n\tlib/a\nb.go:2:6: other declaration of y\n"},
 		{"directory", "x\ny/lib", "a.go", "x\ny/lib/a.go:3:13: undefined: x\n\tx\ny/lib/a.go:2:6: other declaration of y\n"},
+		{"colon", "x:1: y/lib", "a.go", "x:1: y/lib/a.go:3:13: undefined: x\n\tx:1: y/lib/a.go:2:6: other declaration of y\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			l := &listed{ImportPath: "example.com/m/lib", Dir: filepath.Join(dir, c.pkgDir), GoFiles: []string{c.file}}

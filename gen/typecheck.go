@@ -269,7 +269,7 @@ var compilerLine = regexp.MustCompile(`^(\S.*?):(\d+)(?::(\d+))?: (.+)$`)
 // A note of an error is another position of it.
 func compilerOutput(dir, path, out string, l *listed) schema.ErrorList {
 	var errs schema.ErrorList
-	out, names := newlineNames(dir, out, l)
+	out, names := oddNames(dir, out, l)
 	var other []string // the lines of no error, C compiler's or not
 	dropped := false   // the error before was one too many, or a warning
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -324,20 +324,20 @@ func compilerOutput(dir, path, out string, l *listed) schema.ErrorList {
 	return errs
 }
 
-// newlineNames returns the compiler's output, out, with each path of a
-// file of the package l that has a newline (in its name, or in a
+// oddNames returns the compiler's output, out, with each path of a file
+// of the package l that has a newline or a colon (in its name, or in a
 // directory's: a module's may be named anyhow) replaced by a name of one
-// line, which names maps to the file: else the path's last line would
-// read as a file of its own.
-func newlineNames(dir, out string, l *listed) (string, map[string]string) {
-	if l == nil || !strings.Contains(out, "\n") {
+// line without one, which names maps to the file: else the path's last
+// line, or its part before a colon and a number, would read as the file.
+func oddNames(dir, out string, l *listed) (string, map[string]string) {
+	if l == nil {
 		return out, nil
 	}
 	names := map[string]string{}
 	for _, files := range [][]string{l.GoFiles, l.CgoFiles, l.CFiles, l.CXXFiles, l.MFiles, l.FFiles, l.SFiles, l.SwigFiles, l.SwigCXXFiles} {
 		for _, f := range files {
 			file := filepath.Join(l.Dir, f)
-			if !strings.Contains(file, "\n") {
+			if !strings.ContainsAny(file, "\n:") {
 				continue
 			}
 			name := fmt.Sprintf("\x00%d", len(names))
