@@ -1,10 +1,14 @@
 package gen
 
 import (
+	"fmt"
 	"go/ast"
 	"go/token"
+	"go/types"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/tools/go/packages"
 
@@ -32,7 +36,7 @@ func needsBody(p *packages.Package, l *listed) func(fd *ast.FuncDecl) bool {
 			continue // the directive is an error there
 		}
 		for _, d := range directives(f, "go:linkname") {
-			if fields := strings.Fields(d.args); len(fields) > 0 {
+			if fields := strings.Fields(d.args); len(fields) > 0 && len(fields) <= 2 {
 				linked[fields[0]] = true
 			}
 		}
@@ -118,18 +122,26 @@ func (ws *workspace) compilerChecks(p *packages.Package, l *listed, name string,
 	if p != nil {
 		needs := needsBody(p, l)
 		for _, f := range p.Syntax {
-			if !imports(f, "unsafe") {
-				for _, d := range directives(f, "go:linkname") {
+			for _, d := range directives(f, "go:linkname") {
+				switch n := len(strings.Fields(d.args)); {
+				case n > 2:
+					add(d.pos, "usage: //go:linkname localname [linkname]")
+				case n > 0 && !imports(f, "unsafe"):
 					add(d.pos, `//go:linkname only allowed in Go files that import "unsafe"`)
 				}
 			}
+			directiveErrors(f, add)
 			for _, d := range f.Decls {
 				if fd, ok := d.(*ast.FuncDecl); ok && needs(fd) {
 					add(fd.Name.Pos(), "missing function body")
 				}
 				hasMain = hasMain || declares(d, "main")
 			}
-			ws.embedErrors(f, imports(f, "embed"), add)
+			var scope *types.Scope
+			if p.Types != nil {
+				scope = p.Types.Scope()
+			}
+			ws.embedErrors(f, imports(f, "embed"), scope, add)
 		}
 		if len(p.Syntax) > 0 && p.Syntax[0].Name != nil {
 			q := ws.fset.Position(p.Syntax[0].Name.Pos())
@@ -144,12 +156,28 @@ func (ws *workspace) compilerChecks(p *packages.Package, l *listed, name string,
 
 // embedErrors reports each var declaration of f with a //go:embed
 // directive that the compiler refuses: in a file that does not import
-// "embed" (haveEmbed false), for more than one name, with a value, or in a
-// function.
-func (ws *workspace) embedErrors(f *ast.File, haveEmbed bool, add func(token.Pos, string)) {
-	embeds := directives(f, "go:embed")
-	if len(embeds) == 0 {
-		return
+// "embed" (haveEmbed false), for more than one name, with a value, in a
+// function, or of a type it cannot fill (looked up in scope, the
+// package's); and each directive outside a function that no var takes.
+func (ws *workspace) embedErrors(f *ast.File, haveEmbed bool, scope *types.Scope, add func(token.Pos, string)) {
+	var embeds []directive
+	for _, d := range directives(f, "go:embed") {
+		// One without a pattern is no directive of a var's; the compiler
+		// says so, and how it is written.
+		patterns, err := embedPatterns(d.args)
+		if err != nil {
+			add(d.pos, err.Error())
+		}
+		if len(patterns) == 0 {
+			add(d.pos, "usage: //go:embed pattern...")
+			continue
+		}
+		embeds = append(embeds, d)
+	}
+	for _, d := range embeds {
+		if misplaced(f, d.pos) {
+			add(d.pos, "misplaced go:embed directive")
+		}
 	}
 	// The directive of a var is in the comment just before it.
 	check := func(doc *ast.CommentGroup, spec *ast.ValueSpec, inFunc bool) {
@@ -172,6 +200,16 @@ func (ws *workspace) embedErrors(f *ast.File, haveEmbed bool, add func(token.Pos
 			add(pos, "go:embed cannot apply to var with initializer")
 		case inFunc:
 			add(pos, "go:embed cannot apply to var inside func")
+		case scope != nil:
+			if v, ok := scope.Lookup(spec.Names[0].Name).(*types.Var); ok && !embeddable(v.Type()) {
+				q := types.RelativeTo(v.Pkg())
+				add(spec.Names[0].Pos(), "go:embed cannot apply to var of type "+types.TypeString(v.Type(), func(p *types.Package) string {
+					if q(p) == "" {
+						return ""
+					}
+					return p.Name()
+				}))
+			}
 		}
 	}
 	var decl func(d *ast.GenDecl, inFunc bool)
@@ -208,4 +246,150 @@ func (ws *workspace) embedErrors(f *ast.File, haveEmbed bool, add func(token.Pos
 			}
 		}
 	}
+}
+
+// flagDirectives are the compiler's directives that mark a function, and
+// whether only the runtime may use each; go:build marks a file.
+var flagDirectives = map[string]bool{
+	"go:build": false, "go:noescape": false, "go:norace": false, "go:nosplit": false,
+	"go:noinline": false, "go:nocheckptr": false, "go:cgo_unsafe_args": false,
+	"go:uintptrkeepalive": false, "go:uintptrescapes": false, "go:registerparams": false,
+	"go:systemstack": true, "go:nowritebarrier": true, "go:nowritebarrierrec": true, "go:yeswritebarrierrec": true,
+}
+
+// directiveErrors reports, as the compiler does, each directive of
+// flagDirectives in f that nothing it may mark takes (go:build, the file,
+// before the package clause; the others, the function declared next) and
+// each that only the runtime or the standard library may use.
+func directiveErrors(f *ast.File, add func(token.Pos, string)) {
+	for _, g := range f.Comments {
+		for _, c := range g.List {
+			text, ok := strings.CutPrefix(c.Text, "//")
+			if !ok || !strings.HasPrefix(text, "go:") {
+				continue
+			}
+			verb, _, _ := strings.Cut(text, " ")
+			runtimeOnly, known := flagDirectives[verb]
+			if !known {
+				continue
+			}
+			pos := c.Pos() + 2
+			switch {
+			case runtimeOnly:
+				add(pos, "//"+verb+" only allowed in runtime")
+			case verb == "go:uintptrkeepalive":
+				add(pos, "//"+verb+" is only allowed in the standard library")
+			}
+			if !directivePlaced(f, pos, verb == "go:build") {
+				add(pos, "misplaced compiler directive")
+			}
+		}
+	}
+}
+
+// directivePlaced reports whether the directive at pos is taken by what
+// it marks: the file, before the package clause, when build is set, or
+// else the function declared next at the top level.
+func directivePlaced(f *ast.File, pos token.Pos, build bool) bool {
+	if pos < f.Package {
+		return build
+	}
+	for _, d := range f.Decls {
+		if d.End() <= pos {
+			continue
+		}
+		_, isFunc := d.(*ast.FuncDecl)
+		return pos < d.Pos() && isFunc && !build
+	}
+	return false
+}
+
+// embedPatterns splits the arguments of a //go:embed directive as the
+// compiler does: separated by spaces, each bare, "quoted" or `raw`.
+func embedPatterns(args string) ([]string, error) {
+	bad := func(s string) error { return fmt.Errorf("invalid quoted string in //go:embed: %s", s) }
+	var list []string
+	for args = strings.TrimSpace(args); args != ""; args = strings.TrimSpace(args) {
+		var pattern string
+		switch args[0] {
+		case '`':
+			i := strings.IndexByte(args[1:], '`')
+			if i < 0 {
+				return nil, bad(args)
+			}
+			pattern, args = args[1:1+i], args[2+i:]
+		case '"':
+			i := 1
+			for ; i < len(args) && args[i] != '"'; i++ {
+				if args[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(args) {
+				return nil, bad(args)
+			}
+			q, err := strconv.Unquote(args[:i+1])
+			if err != nil {
+				return nil, bad(args[:i+1])
+			}
+			pattern, args = q, args[i+1:]
+		default:
+			i := strings.IndexFunc(args, unicode.IsSpace)
+			if i < 0 {
+				i = len(args)
+			}
+			pattern, args = args[:i], args[i:]
+		}
+		if r, _ := utf8.DecodeRuneInString(args); args != "" && !unicode.IsSpace(r) {
+			return nil, bad(args)
+		}
+		list = append(list, pattern)
+	}
+	return list, nil
+}
+
+// embeddable reports whether the compiler fills a var of type t from a
+// //go:embed directive: a string, a slice of bytes, named or not, or an
+// embed.FS. An invalid type is its own error.
+func embeddable(t types.Type) bool {
+	if n, ok := types.Unalias(t).(*types.Named); ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "embed" && n.Obj().Name() == "FS" {
+		return true
+	}
+	switch u := t.Underlying().(type) {
+	case *types.Basic:
+		return u.Kind() == types.String || u.Kind() == types.Invalid
+	case *types.Slice:
+		b, ok := u.Elem().Underlying().(*types.Basic)
+		return ok && (b.Kind() == types.Uint8 || b.Kind() == types.Invalid)
+	}
+	return false
+}
+
+// misplaced reports whether the //go:embed directive at pos, outside a
+// function, is one that no var takes, as the compiler reads it: one
+// before the package clause, a declaration other than a single var, the
+// parenthesis of a group, a spec of a group other than var's, or nothing.
+func misplaced(f *ast.File, pos token.Pos) bool {
+	if f.Name != nil && pos < f.Name.Pos() {
+		return true
+	}
+	for _, d := range f.Decls {
+		if d.End() <= pos {
+			continue
+		}
+		gd, ok := d.(*ast.GenDecl)
+		if pos < d.Pos() {
+			return !ok || gd.Tok != token.VAR || gd.Lparen.IsValid()
+		}
+		if !ok || !gd.Lparen.IsValid() || pos < gd.Lparen || pos > gd.Rparen {
+			return false // in a function or an expression: not checked
+		}
+		for _, s := range gd.Specs {
+			if s.End() > pos {
+				return s.Pos() > pos && gd.Tok != token.VAR
+			}
+		}
+		return true
+	}
+	return true
 }

@@ -842,6 +842,12 @@ func goFileErrors(dir, msg string) schema.ErrorList {
 // >= 1.99 (running go 1.26.1; GOTOOLCHAIN=local).
 var goVersionLine = regexp.MustCompile(`^go: (.*\bgo\.(?:mod|work)) (requires go >= .*)$`)
 
+// goWorkModule is the go command's message about a module of go.work
+// that asks for a newer Go than go.work's go line, as goLines joins it:
+// go: module ./app listed in go.work file requires go >= 1.26, but
+// go.work lists go 1.25; to update it: go work use.
+var goWorkModule = regexp.MustCompile(`^go: module (.+?) listed in go\.work file (requires go >= .*)$`)
+
 // goDownload is the first line of the go command's message when it cannot
 // switch to the Go that a go or toolchain line asks for (GOTOOLCHAIN=auto):
 // go: downloading go1.99.0 (linux/amd64).
@@ -860,6 +866,21 @@ func goVersionError(dir, msg string) *schema.Error {
 		}
 		pos, _ := goLinePos(file, "")
 		return &schema.Error{Pos: pos, Msg: "cannot load the Go code: go: " + filepath.Base(file) + " " + m[2]}
+	}
+	if m := goWorkModule.FindStringSubmatch(goLines(msg)); m != nil {
+		if work := fileAbove(dir, "go.work"); work != "" {
+			// go names the module relative to dir; go.work's use line,
+			// where the error is, relative to go.work.
+			name := m[1]
+			if rel, err := filepath.Rel(filepath.Dir(work), filepath.Join(dir, name)); err == nil {
+				name = filepath.ToSlash(rel)
+				if !strings.HasPrefix(name, ".") {
+					name = "./" + name
+				}
+			}
+			pos, _ := goLinePos(work, "")
+			return &schema.Error{Pos: pos, Msg: "cannot load the Go code: go: module " + name + " listed in go.work file " + m[2]}
+		}
 	}
 	if m := goDownload.FindStringSubmatch(msg); m != nil {
 		for _, name := range []string{"go.work", "go.mod"} {

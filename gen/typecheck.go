@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"go/types"
 	"maps"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -261,10 +262,16 @@ var compilerLine = regexp.MustCompile(`^(\S.*?):(\d+)(?::(\d+))?: (.+)$`)
 // compilerOutput reads the compiler's output about the package at path,
 // as go list -export gives it: a line per error, the file relative to dir
 // where the go command ran, with the other positions of an error
-// (another declaration of a name) on the lines after it, indented.
+// (another declaration of a name) on the lines after it, indented. The C
+// compiler of a cgo package says more around its errors, on lines that
+// are not indented: context (In function 'f':), source excerpts, carets
+// and summaries, which are left out, as are its warnings and their notes.
+// A note of an error is another position of it.
 func compilerOutput(dir, path, out string, l *listed) schema.ErrorList {
 	var errs schema.ErrorList
-	dropped := false // the error before was one too many
+	out, names := oddNames(dir, out, l)
+	var other []string // the lines of no error, C compiler's or not
+	dropped := false   // the error before was one too many, or a warning
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		indented := strings.HasPrefix(line, "\t")
 		line = strings.TrimSpace(line)
@@ -274,15 +281,18 @@ func compilerOutput(dir, path, out string, l *listed) schema.ErrorList {
 		m := compilerLine.FindStringSubmatch(line)
 		var pos schema.Pos
 		if m != nil {
-			pos.Filename = m[1]
-			if !filepath.IsAbs(pos.Filename) {
-				pos.Filename = filepath.Join(dir, pos.Filename)
+			pos.Filename = compilerFile(dir, m[1], l)
+			if file, ok := names[m[1]]; ok {
+				pos.Filename = file
 			}
 			pos.Line, _ = strconv.Atoi(m[2])
 			pos.Column, _ = strconv.Atoi(m[3])
 		}
+		note := m != nil && strings.HasPrefix(m[4], "note: ")
 		switch {
-		case len(errs) > 0 && (indented || m == nil):
+		case m == nil && !indented:
+			other = append(other, line)
+		case len(errs) > 0 && (indented || note):
 			// Another position of the error before, or more of its text.
 			last := errs[len(errs)-1]
 			switch {
@@ -292,20 +302,86 @@ func compilerOutput(dir, path, out string, l *listed) schema.ErrorList {
 			default:
 				last.Msg += "; " + line
 			}
+		case m == nil:
+			other = append(other, line)
+		case note: // of a warning before any error
+		case strings.HasPrefix(m[4], "warning: "):
+			dropped = true
 		case len(errs) == maxCompileErrors:
 			dropped = true
-		case m != nil:
+		default:
 			dropped = false
 			errs.Add(pos, schema.Sprintf("package %s does not compile: %s", schema.Clip(path), m[4]))
-		default:
-			where := dir
-			if l != nil && l.Dir != "" {
-				where = l.Dir
-			}
-			errs.Add(schema.Pos{Filename: where}, schema.Sprintf("package %s does not compile: %s", schema.Clip(path), line))
 		}
 	}
+	if len(errs) == 0 && len(other) > 0 {
+		where := dir
+		if l != nil && l.Dir != "" {
+			where = l.Dir
+		}
+		errs.Add(schema.Pos{Filename: where}, schema.Sprintf("package %s does not compile: %s", schema.Clip(path), strings.Join(other, "; ")))
+	}
 	return errs
+}
+
+// oddNames returns the compiler's output, out, with each path of a file
+// of the package l that has a newline or a colon (in its name, or in a
+// directory's: a module's may be named anyhow) replaced by a name of one
+// line without one, which names maps to the file: else the path's last
+// line, or its part before a colon and a number, would read as the file.
+func oddNames(dir, out string, l *listed) (string, map[string]string) {
+	if l == nil {
+		return out, nil
+	}
+	names := map[string]string{}
+	for _, files := range [][]string{l.GoFiles, l.CgoFiles, l.CFiles, l.CXXFiles, l.MFiles, l.FFiles, l.SFiles, l.SwigFiles, l.SwigCXXFiles} {
+		for _, f := range files {
+			file := filepath.Join(l.Dir, f)
+			if !strings.ContainsAny(file, "\n:") {
+				continue
+			}
+			name := fmt.Sprintf("\x00%d", len(names))
+			names[name] = file
+			paths := []string{file}
+			if rel, err := filepath.Rel(dir, file); err == nil {
+				paths = append(paths, rel)
+			}
+			for _, p := range paths {
+				out = strings.ReplaceAll(out, p+":", name+":")
+			}
+		}
+	}
+	return out, names
+}
+
+// compilerFile returns the file that name, of a position in the
+// compiler's output about the package l, stands for. The go command names
+// a file of the package relative to dir, where it ran, but leaves a
+// //line directive's as the directive gives it, relative to the
+// directory of the file that holds it as go/scanner reads it: a name
+// that is no file from dir, or leads out of the package's directory, is
+// one of those.
+func compilerFile(dir, name string, l *listed) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	fromDir := filepath.Join(dir, name)
+	if l == nil || l.Dir == "" {
+		return fromDir
+	}
+	fromPkg := filepath.Join(l.Dir, name)
+	_, errDir := os.Stat(fromDir)
+	_, errPkg := os.Stat(fromPkg)
+	switch {
+	case (errDir == nil) != (errPkg == nil):
+		if errPkg == nil {
+			return fromPkg
+		}
+		return fromDir
+	case strings.HasPrefix(fromDir, filepath.Clean(l.Dir)+string(filepath.Separator)):
+		return fromDir
+	}
+	return fromPkg
 }
 
 // cycle reports whether a go list error is an import cycle.
