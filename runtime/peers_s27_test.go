@@ -1,8 +1,10 @@
 package runtime_test
 
 import (
+	"context"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -83,6 +85,104 @@ func TestS27RestartOfAnInstanceUnderAStopNotYetSeen(t *testing.T) {
 		release()
 		synctest.Wait()
 		require.Equal(t, runtime.StateStopped, status(t, tr, "t/p").State)
+		require.NoError(t, stop())
+	})
+}
+
+// TestS27OrdersToSingletonsOnStandby: OTP's restart_child and
+// terminate_child of a singleton running elsewhere. A restart of a child on
+// standby, or of one waiting for it, keeps it so (one campaign, one start
+// once the lease is free); a child below a nested supervisor on standby
+// has no supervisor running; a singleton stopped by an order gives up its
+// campaign, so that a lease freed meanwhile stays free, until Restart.
+func TestS27OrdersToSingletonsOnStandby(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeLeaser()
+		rec := &recorder{}
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "l", Run: nop, Lease: &runtime.LeaseSpec{Name: "l"}},
+			{Name: "c", Run: nop, After: []string{"l"}},
+			{Name: "n", Lease: &runtime.LeaseSpec{Name: "n"}, Supervisor: &runtime.Spec{Children: []runtime.Child{{Name: "x", Run: nop}}}},
+		}}, runtime.WithLeaser(f), runtime.WithObserver(rec.observe))
+		otherL, err := f.Acquire(context.Background(), "l", time.Second)
+		require.NoError(t, err)
+		otherN, err := f.Acquire(context.Background(), "n", time.Second)
+		require.NoError(t, err)
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		require.True(t, isReady(tr))
+
+		err = tr.Handle("t/n/x").Restart()
+		assert.ErrorIs(t, err, runtime.ErrNotRunning)
+		assert.EqualError(t, err, "arbor: supervisor is not running: t/n, the supervisor of t/n/x")
+
+		require.NoError(t, tr.Handle("t/l").Restart())
+		require.NoError(t, tr.Handle("t/c").Restart())
+		synctest.Wait()
+		assert.Equal(t, runtime.StateStandby, status(t, tr, "t/l").State)
+		assert.Equal(t, runtime.StateWaiting, status(t, tr, "t/c").State)
+		for _, c := range tr.Health().Children {
+			assert.True(t, c.OK, "%s %s %s", c.Path, c.State, c.Reason)
+		}
+		require.NoError(t, otherL.Release(context.Background()))
+		synctest.Wait()
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/l").State)
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/c").State)
+		assert.Equal(t, []string{"l starting"}, only("l", rec.trace(runtime.EventStarting)))
+
+		require.NoError(t, tr.Handle("t/n").Stop())
+		synctest.Wait()
+		require.NoError(t, otherN.Release(context.Background()))
+		synctest.Wait()
+		assert.Equal(t, runtime.StateStopped, status(t, tr, "t/n").State)
+		assert.Zero(t, f.holder("n"), "a stopped singleton does not campaign")
+		require.NoError(t, tr.Handle("t/n").Restart())
+		synctest.Wait()
+		assert.NotZero(t, f.holder("n"))
+		assert.Equal(t, runtime.StateRunning, status(t, tr, "t/n/x").State)
+		require.NoError(t, stop())
+	})
+}
+
+// TestS27OrdersFromInside: suture's services that stop their own
+// supervisor. A child of a nested supervisor restarts that supervisor,
+// then itself, then stops the supervisor with StopAndWait on its own
+// context, which the stop cancels: orders from inside count against no
+// limit (of 0 here), and the tree goes on with the supervisor stopped.
+func TestS27OrdersFromInside(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var tr *runtime.Tree
+		got := make(chan error, 3)
+		never := &runtime.RestartLimit{Max: 0, Window: time.Minute}
+		tr = mustNew(t, runtime.Spec{Name: "t", RestartLimit: never, Children: []runtime.Child{
+			{Name: "n", Supervisor: &runtime.Spec{RestartLimit: never, Children: []runtime.Child{
+				{Name: "x", Run: func(ctx context.Context, a *runtime.Attempt) error {
+					switch a.Generation() {
+					case 1:
+						got <- tr.Handle("t/n").Restart()
+					case 2:
+						got <- tr.Handle("t/n/x").Restart()
+					case 3:
+						got <- tr.Handle("t/n").StopAndWait(ctx)
+					}
+					<-ctx.Done()
+					return nil
+				}},
+			}}},
+		}})
+		stop, done := start(t, tr)
+		assert.NoError(t, <-got)
+		assert.NoError(t, <-got)
+		assert.ErrorIs(t, <-got, context.Canceled)
+		synctest.Wait()
+		assert.Equal(t, runtime.StateStopped, status(t, tr, "t/n").State)
+		assert.Equal(t, uint64(2), status(t, tr, "t/n").Generation)
+		assert.Equal(t, uint64(3), status(t, tr, "t/n/x").Generation)
+		select {
+		case err := <-done:
+			t.Fatalf("the tree ended: %v", err)
+		default:
+		}
 		require.NoError(t, stop())
 	})
 }
