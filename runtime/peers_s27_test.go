@@ -186,3 +186,36 @@ func TestS27OrdersFromInside(t *testing.T) {
 		require.NoError(t, stop())
 	})
 }
+
+// TestS27StartInAPoolItsParentStops: start_child of a dynamic supervisor
+// its parent is terminating. Once the parent has cancelled the pool (the
+// snapshot shows it stopping), Start refuses with ErrNotRunning, as it
+// does once the pool stops, even if the pool, held up elsewhere, has not
+// seen it yet: an instance accepted then would only start to be cancelled.
+func TestS27StartInAPoolItsParentStops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mustNew(t, runtime.Spec{Name: "t", Children: []runtime.Child{
+			{Name: "p", Pool: &runtime.PoolSpec{}},
+		}})
+		stop, _ := start(t, tr)
+		synctest.Wait()
+		p := tr.Pool("t/p")
+
+		arm, release := holdOnce(t, "t/p")
+		arm()
+		_, err := p.Start("a", nop) // the pool takes it, and is held there
+		require.NoError(t, err)
+		synctest.Wait()
+		require.NoError(t, tr.Handle("t/p").Stop())
+		synctest.Wait()
+		require.Equal(t, runtime.StateStopping, status(t, tr, "t/p").State)
+		_, err = p.Start("b", nop)
+		assert.ErrorIs(t, err, runtime.ErrNotRunning)
+		assert.EqualError(t, err, "arbor: supervisor is not running: pool t/p")
+		release()
+		synctest.Wait()
+		require.Equal(t, runtime.StateStopped, status(t, tr, "t/p").State)
+		assert.Equal(t, runtime.PoolCounts{Started: 1, Removed: 1}, p.Counts(), "b was not started")
+		require.NoError(t, stop())
+	})
+}
