@@ -33,7 +33,10 @@ package runtime_test
 //	child_adm                                TestOTPChildAdm, TestS22OrdersInEveryState, TestS22NestedOrdersInEveryState,
 //	                                         during a group restart: TestS23StopThenRestartDuringGroupRestart,
 //	                                         TestS23StoppedMemberFailsInItsTurn, TestS23RestartOfATemporaryMember,
-//	                                         TestS23RestartOfAStoppingChildWhileTheGroupWaits, TestOrdersRandom
+//	                                         TestS23RestartOfAStoppingChildWhileTheGroupWaits, TestOrdersRandom;
+//	                                         while a parent stops it: TestS27RestartUnderAStopNotYetSeen,
+//	                                         TestS27RestartOfAnInstanceUnderAStopNotYetSeen; of a singleton on
+//	                                         standby: TestS27OrdersToSingletonsOnStandby
 //	child_adm_simple                         TestS18WhichChildrenSimple, TestS22InstanceOrdersInEveryState
 //	extra_return                             TestS19ExtraReturn
 //	external_start_no_progress_log           n/a: every transition is an event, by design
@@ -111,6 +114,7 @@ package runtime_test
 //	with different returns; with throw/error/exit
 //	                                         TestS20InstanceEndsAtItsFirstStart
 //	with max_children                        TestS18DynamicMaxChildrenZero (0: no cap)
+//	start_child while the parent stops it    TestS27StartInAPoolItsParentStops
 //	temporary/transient/permanent child ... regardless of reason
 //	                                         TestS18DynamicRestartTypes
 //	child is restarted with different values TestS18SimpleOneForOneRestartIgnore, TestOTPCountRestartingChildren
@@ -150,7 +154,7 @@ package runtime_test
 //	TestRemoveService (ErrWrongSupervisor)   n/a: a Handle is bound to its child; a nil one: TestNoSuchChild
 //	TestServiceReport                        TestS18SupStopTimeout, TestShutdownAbandonsAfterGrace
 //	TestFailureToConstruct, TestNilSupervisorPanicsAsExpected, TestNilSupervisorAdd
-//	                                         TestS20TreeNotFromNew (differs: a nil-pointer panic, no message)
+//	                                         TestS20TreeNotFromNew (differs: a panic that names the method)
 //	TestPassNoContextToSupervisor            TestRunNilContext (differs: Run(nil) returns ErrNilContext)
 //	TestIssue11                              TestPoolStartFromAnywhere
 //	TestRemoveAndWait, TestStopAfterRemoveAndWait
@@ -159,6 +163,7 @@ package runtime_test
 //	TestServiceAndTreeTermination            TestMoreSutureServiceAndTreeTermination
 //	TestDoNotPropagate                       TestMoreSutureDoNotPropagate
 //	TestFailingSupervisors                   TestMoreFailingNestedSupervisorBackoff
+//	services that stop their own supervisor  TestS27OrdersFromInside
 //	TestEverMultistarted                     TestSutureEverMultistarted
 //	TestIssue77                              TestS19RestartTypeMatrix (own_cancel)
 //	panics on the way out (v3's Stop)        TestS22PanicWhenStopped

@@ -225,20 +225,22 @@ func (h *Handle) StopAndWait(ctx context.Context) error {
 }
 
 // stoppingFrom returns the path of sv, or of the supervisor above it
-// nearest to it, that is stopping, or "" if none is.
+// nearest to it, that is stopping, or "" if none is. A nested supervisor
+// or pool is stopping from when its parent cancels it, as the snapshot
+// shows, even if its own run, held up elsewhere, has not seen it yet.
 func (sv *supervisor) stoppingFrom() string {
 	if sv.closing.Load() {
 		return sv.path
 	}
 	for p := sv.path; ; {
+		if s := sv.tree.staticSlot(p); s != nil && s.sub() != nil && (s.sub().closing.Load() || s.getState() == StateStopping) {
+			return p
+		}
 		i := strings.LastIndexByte(p, '/')
 		if i < 0 {
 			break
 		}
 		p = p[:i]
-		if s := sv.tree.staticSlot(p); s != nil && s.sub() != nil && s.sub().closing.Load() {
-			return p
-		}
 	}
 	if closed(sv.tree.stopping) {
 		return sv.tree.root.path
