@@ -92,7 +92,7 @@ func (p *Pool) Start(name string, run RunFunc) (*Handle, error) {
 	if sv.tree.state.Load() == treeEnded {
 		return nil, errEnded
 	}
-	if own := sv.tree.staticSlot(sv.path); own != nil && own.getState() == StateStopping {
+	if sv.closing.Load() {
 		// Its parent has cancelled it, which its run may not have seen
 		// yet: the instance would only start to be cancelled.
 		return nil, fmt.Errorf("%w: pool %s", ErrNotRunning, sv.path)

@@ -194,6 +194,11 @@ func (s *slot) setState(st State, now time.Time) {
 // snapshots: fault is the deadline it missed (causeNone for a stop it did
 // not bring on itself), so that Health tells the two apart.
 func (s *slot) setStopping(now time.Time, fault cause) {
+	if sub := s.sub(); sub != nil {
+		// For handles and Pool.Start, before its run, perhaps held up
+		// elsewhere, sees that it was cancelled.
+		sub.closing.Store(true)
+	}
 	s.sup.mu.Lock()
 	if !s.sup.killed {
 		s.state = StateStopping

@@ -233,14 +233,14 @@ func (sv *supervisor) stoppingFrom() string {
 		return sv.path
 	}
 	for p := sv.path; ; {
-		if s := sv.tree.staticSlot(p); s != nil && s.sub() != nil && (s.sub().closing.Load() || s.getState() == StateStopping) {
-			return p
-		}
 		i := strings.LastIndexByte(p, '/')
 		if i < 0 {
 			break
 		}
 		p = p[:i]
+		if s := sv.tree.staticSlot(p); s != nil && s.sub() != nil && s.sub().closing.Load() {
+			return p
+		}
 	}
 	if closed(sv.tree.stopping) {
 		return sv.tree.root.path

@@ -29,8 +29,10 @@ type supervisor struct {
 
 	killed bool // the run was abandoned with its parent: it starts nothing more; alarmKill says so
 
-	// closing is stopping, for handles: a restart ordered while the run
-	// stops would be dropped, so Handle.Restart refuses it.
+	// closing is stopping, for handles and Pool.Start, also set by the
+	// parent as it cancels the run: a restart ordered, or an instance
+	// started, while the run stops would be dropped or cancelled at once,
+	// so Handle.Restart and Pool.Start refuse them.
 	closing atomic.Bool
 
 	staleMu sync.Mutex
