@@ -65,14 +65,15 @@ func (p *Pool) Path() string {
 
 // Start starts an instance that runs run, named name, or named by the pool
 // when name is empty. Its path is the pool's path, a slash and its name. It
-// fails with ErrNameTaken when an instance of that name lives (full pool
-// or not), ErrPoolFull when the pool has its Max of live instances,
+// fails with ErrNameTaken when an instance of that name lives (full pool or
+// not), ErrPoolFull when the pool has its Max of live instances,
 // ErrNotRunning when the pool is not running (waiting for its After list,
 // being restarted, or stopping: while the tree stops, Start is taken until
 // the pool's own turn, unlike Handle.Restart) and ErrTreeEnded (which
-// matches ErrNotRunning too) once the tree has ended. Start returns once the pool has the instance, which
-// starts at once; it waits while the pool has 1,024 messages it has not
-// taken yet (so do orders), so that callers cannot outrun the pool. An instance Start accepted always runs, so that its run
+// matches ErrNotRunning too) once the tree has ended. Start returns once the
+// pool has the instance, which starts at once; it waits while the pool has
+// 1,024 messages it has not taken yet (so do orders), so that callers cannot
+// outrun the pool. An instance Start accepted always runs, so that its run
 // function can release what it holds: if its pool begins to stop, or an
 // order to stop it arrives, before the pool started it, it starts and is
 // cancelled at once; if its pool is abandoned with a parent first, it runs
