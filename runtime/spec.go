@@ -63,7 +63,10 @@ const (
 
 // RestartLimit is OTP's intensity and period: more than Max restarts within
 // Window make the supervisor stop its children and fail. A nil *RestartLimit
-// means DefaultRestartMax restarts in DefaultRestartWindow.
+// means DefaultRestartMax restarts in DefaultRestartWindow. The supervisor
+// keeps the time of each restart within Window, up to Max of them (24 bytes
+// each): a limit meant as "never give up" is a large Max with a short
+// Window, not a long Window, which a crash loop would fill.
 type RestartLimit struct {
 	Max    int
 	Window time.Duration
