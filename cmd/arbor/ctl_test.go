@@ -393,7 +393,7 @@ func TestCtlRestartWhileStopping(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if want := "arbor ctl: restart t/db: refused: the tree is stopping, and every child with it (409 Conflict)\n"; code != 1 || stderr.String() != want {
+	if want := "arbor ctl: restart t/db: arbor: supervisor is not running: t, the supervisor of t/db, is stopping (409 Conflict)\n"; code != 1 || stderr.String() != want {
 		t.Errorf("ctl restart t/db: exit %d, stderr %q, want exit 1, %q", code, stderr.String(), want)
 	}
 }

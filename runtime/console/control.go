@@ -64,26 +64,15 @@ func (h *handler) control(w http.ResponseWriter, r *http.Request, order runtime.
 		fail(w, http.StatusNotFound, msg)
 		return
 	}
-	if why := h.stopping(order, path); why != "" {
-		h.refuse(r, order, path, why)
-		fail(w, http.StatusConflict, fmt.Sprintf("%s %s: refused: %s", order, path, why))
-		return
-	}
+	// A restart while the tree, or a supervisor above the child, stops
+	// would come to nothing: Handle.Restart refuses it with ErrNotRunning.
 	err = hd.Order(order, "console "+r.RemoteAddr)
 	attrs := []slog.Attr{slog.String("path", path), slog.String("order", order.String()), slog.String("remote", r.RemoteAddr)}
 	if err != nil {
 		attrs = append(attrs, slog.String("err", err.Error()))
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "arbor console: order", attrs...)
-	// The stop may have begun as the order was given: the supervisor then
-	// dropped it, or restarted the child only to stop it.
-	why := ""
-	if err == nil {
-		why = h.stopping(order, path)
-	}
 	switch {
-	case why != "":
-		fail(w, http.StatusConflict, fmt.Sprintf("%s %s: %s as the order was given", order, path, why))
 	case err == nil:
 		writeJSON(w, http.StatusAccepted, OrderResult{Path: path, Order: order.String()})
 	case errors.Is(err, runtime.ErrTreeEnded), errors.Is(err, runtime.ErrNotRunning), errors.Is(err, runtime.ErrRemoved):
@@ -91,38 +80,6 @@ func (h *handler) control(w http.ResponseWriter, r *http.Request, order runtime.
 	default:
 		fail(w, http.StatusInternalServerError, fmt.Sprintf("%s %s: %v", order, path, err))
 	}
-}
-
-// stopping says why a restart of the child at path would come to nothing:
-// the tree, or a supervisor above the child, is stopping, in the words of
-// the page (Handle.Restart refuses it too, with ErrNotRunning). A stop is
-// what happens anyway.
-func (h *handler) stopping(order runtime.Order, path string) string {
-	if order != runtime.OrderRestart {
-		return ""
-	}
-	if ended(h.tree) {
-		return "" // the order says the tree has ended
-	}
-	select {
-	case <-h.tree.Stopping():
-		return "the tree is stopping, and every child with it"
-	default:
-	}
-	for p := parentOf(path); strings.Contains(p, "/"); p = parentOf(p) {
-		if h.tree.Handle(p).State() == runtime.StateStopping {
-			return "its supervisor " + p + " is stopping, and every child of it with it"
-		}
-	}
-	return ""
-}
-
-func parentOf(path string) string {
-	i := strings.LastIndexByte(path, '/')
-	if i < 0 {
-		return ""
-	}
-	return path[:i]
 }
 
 // refuse logs a refused order. The path comes from whoever asked, and is
